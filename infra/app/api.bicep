@@ -1,0 +1,119 @@
+metadata description = 'The CrmMetrics function app: a custom handler on Flex Consumption, wired to storage, Service Bus and Application Insights through its user-assigned identity.'
+
+import { apiKeySet, apiKeySettings, calendarName } from 'types.bicep'
+
+@description('Function app name.')
+param name string
+
+@description('Flex Consumption plan name.')
+param planName string
+
+@description('Azure region.')
+param location string
+
+@description('Tags applied to the app and its plan (azd-service-name is added here).')
+param tags object = {}
+
+@description('azd service name this app is deployed as (see azure.yaml).')
+param serviceName string = 'api'
+
+@description('Resource id of the user-assigned identity.')
+param identityResourceId string
+
+@description('Client id of the user-assigned identity; selects it for every identity-based connection.')
+param identityClientId string
+
+@description('Storage account used as AzureWebJobsStorage and by the app for its tables, queues and blobs.')
+param storageAccountName string
+
+@description('URL of the deployment container.')
+param deploymentContainerUrl string
+
+@description('Application Insights connection string.')
+param applicationInsightsConnectionString string
+
+@description('Host name of the Service Bus namespace, e.g. sb-x.servicebus.windows.net.')
+param serviceBusFullyQualifiedNamespace string
+
+@description('Topic that the serviceBus output binding writes executive alerts to.')
+param alertsTopicName string
+
+@description('Upper bound on scale-out instances.')
+param maximumInstanceCount int
+
+@description('Instance memory size in MB.')
+param instanceMemoryMB int
+
+@description('ISO 4217 currency all KPIs are converted to.')
+param reportingCurrency string
+
+@description('Reporting calendar.')
+param calendar calendarName
+
+@description('IANA (or Windows) time zone id used to cut days and periods.')
+param timeZone string
+
+@description('Name this deployment reports itself as.')
+param deploymentName string
+
+@description('NCRONTAB schedule (six fields, UTC) of the KPI timer.')
+param kpiSchedule string
+
+@description('API keys, as hashes (a secure type).')
+param apiKeys apiKeySet
+
+// Custom handlers on Flex Consumption: functionAppConfig.runtime is name "custom", version "1.0".
+// FUNCTIONS_WORKER_RUNTIME is NOT set: on Flex Consumption it is deprecated and replaced by
+// functionAppConfig.runtime.name (see "Flex Consumption plan deprecations" in the Functions app
+// settings reference). FUNCTIONS_EXTENSION_VERSION is likewise set by the platform.
+var runtimeName = 'custom'
+var runtimeVersion = '1.0'
+
+var appSettings = {
+  // Host storage through the identity; no connection string, no account key.
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+
+  // Telemetry, authenticated with the identity (Monitoring Metrics Publisher).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+
+  // Connection "AlertsServiceBus" of the serviceBus output binding (Azure Service Bus Data Sender).
+  AlertsServiceBus__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
+  AlertsServiceBus__credential: 'managedidentity'
+  AlertsServiceBus__clientId: identityClientId
+  AlertsTopicName: alertsTopicName
+
+  // Product settings.
+  CrmMetrics__ReportingCurrency: reportingCurrency
+  CrmMetrics__Calendar: calendar
+  CrmMetrics__TimeZone: timeZone
+  CrmMetrics__DeploymentName: deploymentName
+  KpiSchedule: kpiSchedule
+}
+
+// CrmMetrics__Keys__<name> = <role>:<sha256 hex>. Hashes only: the keys themselves are never deployed.
+var keySettings = apiKeySettings(apiKeys.keys)
+
+module functionApp '../core/host/flex-function-app.bicep' = {
+  name: 'function-app'
+  params: {
+    name: name
+    planName: planName
+    location: location
+    tags: union(tags, { 'azd-service-name': serviceName })
+    identityResourceId: identityResourceId
+    deploymentContainerUrl: deploymentContainerUrl
+    runtimeName: runtimeName
+    runtimeVersion: runtimeVersion
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    appSettings: appSettings
+    secureAppSettings: keySettings
+  }
+}
+
+output name string = functionApp.outputs.name
+output uri string = functionApp.outputs.uri
+output planName string = functionApp.outputs.planName

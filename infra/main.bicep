@@ -1,0 +1,164 @@
+metadata description = 'CrmMetrics: an Azure Functions custom handler on Flex Consumption with its storage, Service Bus alerts topic, monitoring and a least-privilege user-assigned identity.'
+
+targetScope = 'resourceGroup'
+
+import { apiKeySet, calendarName } from 'app/types.bicep'
+
+@minLength(1)
+@maxLength(32)
+@description('Environment name (azd style, e.g. "dev" or "prod"): part of every resource name and the azd-env-name tag.')
+param environmentName string
+
+@description('Azure region for every resource; defaults to the resource group\'s. It must offer Flex Consumption (az functionapp list-flexconsumption-locations).')
+param location string = resourceGroup().location
+
+@minLength(3)
+@maxLength(3)
+@description('ISO 4217 currency that all KPIs are reported in.')
+param reportingCurrency string = 'EUR'
+
+@description('Reporting calendar: gregorian, persian, or fiscal:<first month 1-12>.')
+param calendar calendarName = 'gregorian'
+
+@minLength(1)
+@description('Time zone id (IANA, e.g. "Europe/Berlin") that days and periods are cut in. The platform clock stays UTC: Flex Consumption does not support WEBSITE_TIME_ZONE or TZ.')
+param timeZone string = 'UTC'
+
+@minLength(1)
+@description('Name the deployment reports itself as; defaults to the environment name.')
+param deploymentName string = environmentName
+
+@minLength(11)
+@description('NCRONTAB schedule of the KPI timer (six fields, evaluated in UTC).')
+param kpiSchedule string = '0 */15 * * * *'
+
+@description('API keys as { "keys": [ { "name": ..., "role": "reader"|"writer"|"admin", "sha256": <64 hex> } ] }. Only hashes: make one with printf %s "$KEY" | sha256sum.')
+param apiKeys apiKeySet
+
+@minValue(40)
+@maxValue(1000)
+@description('Upper bound on Flex Consumption scale-out instances.')
+param maximumInstanceCount int = 100
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('Flex Consumption instance memory size in MB.')
+param instanceMemoryMB int = 2048
+
+@description('Service Bus duplicate detection window of the alerts topic (ISO 8601 duration).')
+param alertsDuplicateDetectionWindow string = 'PT1H'
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(resourceGroup().id))
+var envName = toLower(environmentName)
+var tags = {
+  'azd-env-name': environmentName
+}
+
+var identityName = '${abbrs.managedIdentityUserAssignedIdentities}${envName}-${resourceToken}'
+var functionAppName = '${abbrs.webSitesFunctions}${envName}-${resourceToken}'
+var deploymentContainerName = 'app-package-${resourceToken}'
+
+// Queues the app uses; the storage module declares a "-poison" twin for each.
+var queueNames = [
+  'crm-events'
+  'kpi-runs'
+  'kpi-days'
+  'kpi-periods'
+]
+
+var alertsTopicName = 'executive-alerts'
+var criticalAlertsSubscriptionName = 'critical-alerts'
+
+module identity 'core/security/user-assigned-identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: identityName
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'core/monitor/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${envName}-${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${envName}-${resourceToken}'
+    location: location
+    tags: tags
+    identityName: identityName
+  }
+  dependsOn: [
+    identity
+  ]
+}
+
+module storage 'core/storage/storage-account.bicep' = {
+  name: 'storage'
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    queueNames: queueNames
+    identityName: identityName
+  }
+  dependsOn: [
+    identity
+  ]
+}
+
+module serviceBus 'core/messaging/service-bus.bicep' = {
+  name: 'service-bus'
+  params: {
+    name: '${abbrs.serviceBusNamespaces}${envName}-${resourceToken}'
+    location: location
+    tags: tags
+    topicName: alertsTopicName
+    duplicateDetectionWindow: alertsDuplicateDetectionWindow
+    criticalSubscriptionName: criticalAlertsSubscriptionName
+    identityName: identityName
+  }
+  dependsOn: [
+    identity
+  ]
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  params: {
+    name: functionAppName
+    planName: '${abbrs.webServerFarms}${envName}-${resourceToken}'
+    location: location
+    tags: tags
+    identityResourceId: identity.outputs.resourceId
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerUrl: '${storage.outputs.blobEndpoint}${storage.outputs.deploymentContainerName}'
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    alertsTopicName: serviceBus.outputs.topicName
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    reportingCurrency: toUpper(reportingCurrency)
+    calendar: calendar
+    timeZone: timeZone
+    deploymentName: deploymentName
+    kpiSchedule: kpiSchedule
+    apiKeys: apiKeys
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
+output FUNCTION_APP_NAME string = api.outputs.name
+output FUNCTION_APP_URL string = api.outputs.uri
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output SERVICE_BUS_NAMESPACE_NAME string = serviceBus.outputs.name
+output SERVICE_BUS_NAMESPACE_FQDN string = serviceBus.outputs.fullyQualifiedNamespace
+output ALERTS_TOPIC_NAME string = serviceBus.outputs.topicName
+output AZURE_CLIENT_ID string = identity.outputs.clientId
+output APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName

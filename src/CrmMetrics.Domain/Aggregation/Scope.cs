@@ -1,0 +1,49 @@
+namespace CrmMetrics.Domain.Aggregation;
+
+/// <summary>
+/// A breakdown scope: <c>org</c>, <c>channel:&lt;c&gt;</c>, <c>segment:&lt;s&gt;</c>, <c>region:&lt;r&gt;</c>,
+/// <c>staff:&lt;id&gt;</c>, <c>competitor:&lt;c&gt;</c>. The text form is the contract's.
+/// </summary>
+public static class Scope
+{
+    public const string Org = "org";
+    public const string Unknown = "unknown";
+
+    public static readonly IReadOnlyList<string> Kinds = ["org", "channel", "segment", "region", "staff", "competitor"];
+
+    public static string Channel(string channel) => "channel:" + channel;
+    public static string Segment(string? segment) => "segment:" + (segment ?? Unknown);
+    public static string Region(string? region) => "region:" + (region ?? Unknown);
+    public static string Staff(string staffId) => "staff:" + staffId;
+    public static string Competitor(string competitor) => "competitor:" + competitor;
+
+    public static string KindOf(string scope)
+    {
+        var colon = scope.IndexOf(':');
+        return colon < 0 ? scope : scope[..colon];
+    }
+
+    public static string? ValueOf(string scope)
+    {
+        var colon = scope.IndexOf(':');
+        return colon < 0 ? null : scope[(colon + 1)..];
+    }
+
+    /// <summary>Whether customer-state indicators (active customers, churn, retention) exist for the scope.</summary>
+    public static bool HasCustomerState(string scope) => KindOf(scope) is "org" or "segment" or "region";
+
+    /// <summary>Checks a scope text supplied by a client: a known kind and, except for org, a non-empty value.</summary>
+    public static string? Problem(string? scope)
+    {
+        if (string.IsNullOrEmpty(scope)) return "must not be empty";
+        if (scope.Length > 200) return "must be at most 200 characters";
+        if (scope == Org) return null;
+        var kind = KindOf(scope);
+        if (kind == scope) return $"must be 'org' or '<kind>:<value>' with kind one of {string.Join(", ", Kinds.Skip(1))}";
+        if (!Kinds.Contains(kind) || kind == Org) return $"kind '{Validation.JsonFields.Truncate(kind)}' is not one of {string.Join(", ", Kinds.Skip(1))}";
+        var value = ValueOf(scope)!;
+        if (value.Length == 0) return "needs a value after ':'";
+        if (value.Any(char.IsControl)) return "must not contain control characters";
+        return null;
+    }
+}

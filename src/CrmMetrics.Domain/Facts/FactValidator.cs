@@ -1,0 +1,212 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Domain.Facts;
+
+/// <summary>What validation needs to know about the deployment.</summary>
+public sealed record FactRules
+{
+    public required PeriodCalendar Calendar { get; init; }
+    public string ReportingCurrency { get; init; } = "EUR";
+
+    /// <summary>Units of reporting currency per one unit of the keyed currency.</summary>
+    public IReadOnlyDictionary<string, decimal> ExchangeRates { get; init; } = new Dictionary<string, decimal>();
+
+    /// <summary>Indicator ids a competitor may report (the catalog's ids plus <c>market-share</c>).</summary>
+    public required Func<string, bool> IsReportableIndicator { get; init; }
+
+    public TimeSpan FutureTolerance { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>
+/// Turns one JSON event into a <see cref="Fact"/> or into errors naming each bad field,
+/// following contract/events.md. One bad event never affects another.
+/// </summary>
+public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
+{
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
+    private static partial Regex Rfc3339();
+
+    public FactRules Rules => rules;
+
+    public bool TryValidate(JsonElement element, out Fact? fact, out ValidationErrors errors)
+    {
+        errors = new ValidationErrors();
+        fact = null;
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("event", $"must be a JSON object, not {JsonFields.Describe(element)}");
+            return false;
+        }
+
+        var f = new JsonFields(element, errors);
+        var id = f.String("id", required: true, s => Vocabulary.IsKey(s) ? null : "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
+        var typeName = f.String("type", required: true, s => FactTypes.TryParse(s, out _) ? null : $"must be one of {string.Join(", ", FactTypes.AllNames)}; got '{JsonFields.Truncate(s)}'");
+        var time = ReadTime(f);
+        FactTypes.TryParse(typeName, out var type);
+        var customerId = f.String("customerId", required: typeName is not null && type.NeedsCustomer(),
+            s => Vocabulary.IsKey(s) ? null : "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
+        var staffId = f.String("staffId", required: false, s => Vocabulary.IsKey(s) ? null : "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
+        var channel = f.OneOf("channel", required: false, Vocabulary.Channels);
+
+        if (typeName is null)
+        {
+            return false; // without a type the data cannot be checked; the type error says why
+        }
+
+        var fact0 = new Fact
+        {
+            Id = id ?? "",
+            Type = type,
+            Time = time ?? default,
+            CustomerId = customerId,
+            StaffId = staffId,
+            Channel = channel,
+        };
+        var built = ReadData(type, f, fact0);
+        if (!errors.IsEmpty || built is null) return false;
+        fact = built;
+        return true;
+    }
+
+    private DateTimeOffset? ReadTime(JsonFields f)
+    {
+        var text = f.String("time", required: true, s => Rfc3339().IsMatch(s) ? null : "must be an RFC 3339 timestamp with an offset, like 2026-11-03T10:15:00Z");
+        if (text is null) return null;
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var time))
+        {
+            f.Errors.Add("time", "is not a valid date and time");
+            return null;
+        }
+        if (time > clock.GetUtcNow() + rules.FutureTolerance)
+        {
+            f.Errors.Add("time", $"is more than {rules.FutureTolerance.TotalMinutes:0} minutes in the future");
+            return null;
+        }
+        return time;
+    }
+
+    private Fact? ReadData(FactType type, JsonFields f, Fact fact)
+    {
+        switch (type)
+        {
+            case FactType.CustomerAcquired:
+            {
+                var d = f.Object("data", required: false);
+                return fact with
+                {
+                    Segment = d.String("segment", false, LabelCheck),
+                    Region = d.String("region", false, LabelCheck),
+                };
+            }
+            case FactType.CustomerChurned:
+            {
+                var d = f.Object("data", required: false);
+                return fact with { Reason = d.String("reason", false, s => s.Length <= 1024 ? null : "must be at most 1024 characters") };
+            }
+            case FactType.CustomerReactivated:
+                f.Object("data", required: false);
+                return fact;
+            case FactType.Interaction:
+            {
+                var d = f.Object("data", required: true);
+                return fact with
+                {
+                    Direction = d.OneOf("direction", true, Vocabulary.Directions),
+                    FirstContactResolution = d.Boolean("firstContactResolution", false),
+                    HandleSeconds = d.Number("handleSeconds", false, min: 0),
+                };
+            }
+            case FactType.Order:
+            {
+                var d = f.Object("data", required: true);
+                var (amount, currency, original) = ReadMoney(d, currencyRequired: true);
+                return fact with { Amount = amount, Currency = currency, OriginalAmount = original };
+            }
+            case FactType.SurveyResponse:
+            {
+                var d = f.Object("data", required: true);
+                var metric = d.OneOf("metric", true, Vocabulary.SurveyMetrics);
+                int? score = null;
+                if (metric is not null)
+                {
+                    var (min, max) = Vocabulary.ScoreRange(metric);
+                    score = d.Integer("score", true, min, max);
+                }
+                else if (!d.Has("score"))
+                {
+                    d.Errors.Add(d.Path("score"), "is required");
+                }
+                return fact with { Metric = metric, Score = score };
+            }
+            case FactType.ComplaintOpened:
+            {
+                var d = f.Object("data", required: true);
+                return fact with
+                {
+                    CaseId = d.String("caseId", true, LabelCheck),
+                    Severity = d.OneOf("severity", true, Vocabulary.Severities),
+                    SlaHours = d.Number("slaHours", false, min: 0, minExclusive: true),
+                };
+            }
+            case FactType.ComplaintResolved:
+            {
+                var d = f.Object("data", required: true);
+                return fact with { CaseId = d.String("caseId", true, LabelCheck) };
+            }
+            case FactType.DealClosed:
+            {
+                var d = f.Object("data", required: true);
+                var dealId = d.String("dealId", true, LabelCheck);
+                var outcome = d.OneOf("outcome", true, Vocabulary.Outcomes);
+                var (amount, currency, original) = ReadMoney(d, currencyRequired: false);
+                var competitor = d.String("competitor", false, LabelCheck);
+                return fact with { DealId = dealId, Outcome = outcome, Amount = amount, Currency = currency, OriginalAmount = original, Competitor = competitor };
+            }
+            case FactType.CompetitorObservation:
+            {
+                var d = f.Object("data", required: true);
+                var competitor = d.String("competitor", true, LabelCheck);
+                var indicator = d.String("indicator", true, s => rules.IsReportableIndicator(s) ? null : $"must be an indicator id of the catalog or 'market-share'; got '{JsonFields.Truncate(s)}'");
+                var value = d.Number("value", true);
+                var period = ReadPeriod(d);
+                return fact with { Competitor = competitor, Indicator = indicator, Value = value, PeriodKey = period };
+            }
+            case FactType.MarketObservation:
+            {
+                var d = f.Object("data", required: true);
+                var indicator = d.String("indicator", true, s => s == "market-size" ? null : $"must be 'market-size'; got '{JsonFields.Truncate(s)}'");
+                var value = d.Number("value", true, min: 0);
+                var period = ReadPeriod(d);
+                return fact with { Indicator = indicator, Value = value, PeriodKey = period };
+            }
+            default:
+                return null;
+        }
+    }
+
+    private string? ReadPeriod(JsonFields d) =>
+        d.String("period", true, s => rules.Calendar.TryParse(s, out _, out var error) ? null : $"must be a period key of the reporting calendar ({rules.Calendar.Calendar.Setting}): {error}");
+
+    private (decimal? Amount, string? Currency, decimal? Original) ReadMoney(JsonFields d, bool currencyRequired)
+    {
+        var amount = d.Decimal("amount", true, min: 0);
+        var currency = d.String("currency", currencyRequired, s =>
+        {
+            if (!Vocabulary.IsCurrencyCode(s)) return "must be an ISO 4217 code of three capital letters";
+            if (s != rules.ReportingCurrency && !rules.ExchangeRates.ContainsKey(s))
+                return $"is not the reporting currency ({rules.ReportingCurrency}) and no exchange rate for it is configured";
+            return null;
+        });
+        if (amount is null) return (null, currency, null);
+        var code = currency ?? rules.ReportingCurrency;
+        if (currency is null && currencyRequired) return (null, null, null);
+        var converted = code == rules.ReportingCurrency ? amount.Value : amount.Value * rules.ExchangeRates[code];
+        return (converted, code, amount);
+    }
+
+    private static string? LabelCheck(string s) => Vocabulary.IsLabel(s) ? null : "must be 1–128 characters without control characters";
+}

@@ -1,0 +1,144 @@
+using CrmMetrics.Domain.Aggregation;
+
+namespace CrmMetrics.Domain.Indicators;
+
+/// <summary>
+/// The one place that lists indicators (contract/indicators.md plus a few additions). Adding an
+/// indicator is adding an entry here: storage, runs and reads take it from this list.
+/// </summary>
+public static class IndicatorCatalog
+{
+    private const string Cx = Families.CustomerExperience;
+    private const string Com = Families.Commercial;
+
+    public static readonly IReadOnlyList<IndicatorDefinition> All =
+    [
+        // Customer experience (contract).
+        Base("cx.nps", Cx, "score", Direction.Higher, IndicatorKind.External, "Net Promoter Score: % promoters (9–10) minus % detractors (0–6).",
+            f => { var n = f.Aggregate.Nps.Sum(); return IndicatorValue.Ratio(Sum(f.Aggregate.Nps, 9, 10) - Sum(f.Aggregate.Nps, 0, 6), n, 100, n); }),
+        Base("cx.csat", Cx, "%", Direction.Higher, IndicatorKind.External, "Customer satisfaction: % of CSAT answers scoring 4 or 5.",
+            f => { var n = f.Aggregate.Csat.Sum(); return IndicatorValue.Ratio(Sum(f.Aggregate.Csat, 4, 5), n, 100, n); }),
+        Base("cx.ces", Cx, "score", Direction.Higher, IndicatorKind.External, "Customer effort score: mean CES answer (1–7, 7 = easiest).",
+            f => { var n = f.Aggregate.Ces.Sum(); return IndicatorValue.Ratio(WeightedSum(f.Aggregate.Ces), n, 1, n); }),
+        Base("cx.complaints", Cx, "count", Direction.Lower, IndicatorKind.External, "Complaints opened in the period.",
+            f => new(f.Aggregate.ComplaintsOpened, f.Aggregate.ComplaintsOpened), additive: true),
+        Base("cx.complaint-rate", Cx, "per 1,000", Direction.Lower, IndicatorKind.External, "Complaints per 1,000 customers active at the end of the period.",
+            f => f.ActiveAtEnd is { } active ? IndicatorValue.Ratio(f.Aggregate.ComplaintsOpened, active, 1000, f.Aggregate.ComplaintsOpened) : IndicatorValue.Null(f.Aggregate.ComplaintsOpened)),
+        Base("cx.resolution-hours-p50", Cx, "hours", Direction.Lower, IndicatorKind.Internal, "Median hours from complaint opened to resolved, over complaints resolved in the period.",
+            f => new(f.Aggregate.ResolutionHours.Percentile(50), f.Aggregate.Resolved)),
+        Base("cx.resolution-hours-p90", Cx, "hours", Direction.Lower, IndicatorKind.Internal, "90th percentile of hours from complaint opened to resolved, over complaints resolved in the period.",
+            f => new(f.Aggregate.ResolutionHours.Percentile(90), f.Aggregate.Resolved)),
+        Base("cx.sla-compliance", Cx, "%", Direction.Higher, IndicatorKind.Internal, "% of complaints resolved in the period within their SLA.",
+            f => IndicatorValue.Ratio(f.Aggregate.ResolvedWithinSla, f.Aggregate.Resolved, 100, f.Aggregate.Resolved)),
+        Base("cx.fcr", Cx, "%", Direction.Higher, IndicatorKind.Internal, "First-contact resolution: % of flagged inbound interactions resolved at first contact.",
+            f => IndicatorValue.Ratio(f.Aggregate.InboundFcrTrue, f.Aggregate.InboundWithFcrFlag, 100, f.Aggregate.InboundWithFcrFlag)),
+        Base("cx.churn-rate", Cx, "%", Direction.Lower, IndicatorKind.External, "Customers churned in the period per 100 active at its start.",
+            f => f.ActiveAtStart is { } start ? IndicatorValue.Ratio(f.Aggregate.Churned, start, 100, f.Aggregate.Churned) : IndicatorValue.Null(f.Aggregate.Churned)),
+        Base("cx.retention-rate", Cx, "%", Direction.Higher, IndicatorKind.External, "(Active at end − became active in the period) per 100 active at the start.",
+            f => f is { ActiveAtStart: { } s, ActiveAtEnd: { } e }
+                ? IndicatorValue.Ratio(e - (f.Aggregate.NewCustomers + f.Aggregate.WinBacks), s, 100, f.Aggregate.NewCustomers + f.Aggregate.WinBacks + f.Aggregate.Churned)
+                : IndicatorValue.Null()),
+
+        // Commercial (contract).
+        Base("com.revenue", Com, "currency", Direction.Higher, IndicatorKind.External, "Sum of order amounts in the period, in the reporting currency.",
+            f => IndicatorValue.Money(f.Aggregate.Revenue, f.Aggregate.Orders), additive: true),
+        Base("com.orders", Com, "count", Direction.Higher, IndicatorKind.External, "Orders in the period.",
+            f => new(f.Aggregate.Orders, f.Aggregate.Orders), additive: true),
+        Base("com.active-customers", Com, "count", Direction.Higher, IndicatorKind.External, "Customers active at the end of the period, over all history.",
+            f => f.ActiveAtEnd is { } e ? new IndicatorValue(e, f.Aggregate.NewCustomers + f.Aggregate.WinBacks + f.Aggregate.Churned) : IndicatorValue.Null()),
+        Base("com.new-customers", Com, "count", Direction.Higher, IndicatorKind.External, "First acquisitions of customers in the period.",
+            f => new(f.Aggregate.NewCustomers, f.Aggregate.NewCustomers), additive: true),
+        Base("com.win-backs", Com, "count", Direction.Higher, IndicatorKind.External, "Churned customers who came back in the period.",
+            f => new(f.Aggregate.WinBacks, f.Aggregate.WinBacks), additive: true),
+        Base("com.arpc", Com, "currency", Direction.Higher, IndicatorKind.External, "Revenue per distinct ordering customer in the period.",
+            f => f.Aggregate.RevenueByCustomer.Count == 0
+                ? IndicatorValue.Null(f.Aggregate.Orders)
+                : IndicatorValue.Money(f.Aggregate.Revenue / f.Aggregate.RevenueByCustomer.Count, f.Aggregate.Orders)),
+        Base("com.deal-win-rate", Com, "%", Direction.Higher, IndicatorKind.Internal, "% of deals closed in the period that were won.",
+            f => IndicatorValue.Ratio(f.Aggregate.DealsWon, f.Aggregate.DealsClosed, 100, f.Aggregate.DealsClosed)),
+        Base("com.avg-deal-size", Com, "currency", Direction.Higher, IndicatorKind.Internal, "Mean amount of deals won in the period.",
+            f => f.Aggregate.DealsWon == 0 ? IndicatorValue.Null() : IndicatorValue.Money(f.Aggregate.WonAmount / f.Aggregate.DealsWon, f.Aggregate.DealsWon)),
+        Base("com.ssc-revenue-share", Com, "%", Direction.Higher, IndicatorKind.External, "% of revenue from the top 20% of ordering customers (Buttle's strategically significant customers).",
+            SscRevenueShare),
+
+        // Additions: counts and sums that plans and goals use.
+        Base("com.deals-won", Com, "count", Direction.Higher, IndicatorKind.Internal, "Deals won in the period.",
+            f => new(f.Aggregate.DealsWon, f.Aggregate.DealsWon), additive: true),
+        Base("com.won-deal-revenue", Com, "currency", Direction.Higher, IndicatorKind.Internal, "Sum of the amounts of deals won in the period.",
+            f => IndicatorValue.Money(f.Aggregate.WonAmount, f.Aggregate.DealsWon), additive: true),
+        Base("cx.interactions", Cx, "count", Direction.Higher, IndicatorKind.Internal, "Customer interactions in the period.",
+            f => new(f.Aggregate.Interactions, f.Aggregate.Interactions), additive: true),
+        Base("cx.avg-handle-seconds", Cx, "seconds", Direction.Lower, IndicatorKind.Internal, "Mean handling time of interactions that report it.",
+            f => IndicatorValue.Ratio(f.Aggregate.HandleSecondsSum, f.Aggregate.HandleSecondsCount, 1, f.Aggregate.HandleSecondsCount)),
+
+        // Goal attainment, staff incentives, competitor benchmarks: computed by their modules.
+        Derived("goal.attainment", Families.GoalAttainment, "%", Direction.Higher, IndicatorKind.Internal, "A goal's attainment in the period; scope goal:<goalId>."),
+        Derived("staff.quota-attainment", Families.StaffIncentives, "%", Direction.Higher, IndicatorKind.Internal, "100 × the plan's measure / the staff member's quota."),
+        Derived("staff.incentive-payout", Families.StaffIncentives, "currency", Direction.Higher, IndicatorKind.Internal, "Tiered payout of the staff member's plan, after gates and cap."),
+        Derived("bench.market-share", Families.CompetitorBenchmarks, "%", Direction.Higher, IndicatorKind.External, "100 × own revenue / market size."),
+        Derived("bench.relative-market-share", Families.CompetitorBenchmarks, "ratio", Direction.Higher, IndicatorKind.External, "Own market share / the largest competitor's market share."),
+        Derived("bench.win-rate-vs", Families.CompetitorBenchmarks, "%", Direction.Higher, IndicatorKind.Internal, "% of deals naming a competitor that were won; scope competitor:<C>."),
+        Derived("bench.gap.<X>", Families.CompetitorBenchmarks, "as X", Direction.Higher, IndicatorKind.External, "Own X minus the competitor's X; scope competitor:<C>.", pattern: true),
+        Derived("bench.index.<X>", Families.CompetitorBenchmarks, "index", Direction.Higher, IndicatorKind.External, "100 × own X / competitors' mean X (inverted when lower is better).", pattern: true),
+        Derived("bench.percentile.<X>", Families.CompetitorBenchmarks, "%", Direction.Higher, IndicatorKind.External, "Share of competitors whose X is worse than own X (ties count half).", pattern: true),
+    ];
+
+    private static readonly Dictionary<string, IndicatorDefinition> ById = All.Where(i => !i.IsPattern).ToDictionary(i => i.Id, StringComparer.Ordinal);
+
+    public static IEnumerable<IndicatorDefinition> BaseIndicators => All.Where(i => i.Compute is not null);
+
+    public static IndicatorDefinition? Find(string? id) => id is not null && ById.TryGetValue(id, out var d) ? d : null;
+
+    /// <summary>Ids that competitors may report in <c>competitor.observation</c>: base indicators and market share.</summary>
+    public static bool IsReportableByCompetitors(string id) => id == "market-share" || Find(id)?.Compute is not null;
+
+    /// <summary>Any id a client may ask for: catalog ids and instances of the benchmark patterns.</summary>
+    public static bool IsKnown(string? id)
+    {
+        if (id is null) return false;
+        if (ById.ContainsKey(id)) return true;
+        foreach (var prefix in (string[])["bench.gap.", "bench.index.", "bench.percentile."])
+        {
+            if (id.StartsWith(prefix, StringComparison.Ordinal) && IsReportableByCompetitors(id[prefix.Length..])) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Family of any known id, patterns included.</summary>
+    public static string? FamilyOf(string id) =>
+        Find(id)?.Family ?? (id.StartsWith("bench.", StringComparison.Ordinal) && IsKnown(id) ? Families.CompetitorBenchmarks : null);
+
+    private static IndicatorValue SscRevenueShare(ScopeFigures f)
+    {
+        var customers = f.Aggregate.RevenueByCustomer;
+        var n = customers.Count;
+        if (n == 0 || f.Aggregate.Revenue == 0) return IndicatorValue.Null(f.Aggregate.Orders);
+        var top = (int)Math.Ceiling(0.2m * n);
+        var revenues = customers.Values.ToArray();
+        Array.Sort(revenues);
+        decimal topRevenue = 0;
+        for (var i = n - top; i < n; i++) topRevenue += revenues[i];
+        return new IndicatorValue((double)(100m * topRevenue / f.Aggregate.Revenue), f.Aggregate.Orders);
+    }
+
+    private static long Sum(long[] histogram, int from, int to)
+    {
+        long s = 0;
+        for (var i = from; i <= to; i++) s += histogram[i];
+        return s;
+    }
+
+    private static long WeightedSum(long[] histogram)
+    {
+        long s = 0;
+        for (var i = 0; i < histogram.Length; i++) s += i * histogram[i];
+        return s;
+    }
+
+    private static IndicatorDefinition Base(string id, string family, string unit, Direction direction, IndicatorKind kind, string description,
+        Func<ScopeFigures, IndicatorValue> compute, bool additive = false) =>
+        new() { Id = id, Family = family, Unit = unit, Direction = direction, Kind = kind, Description = description, Compute = compute, Additive = additive };
+
+    private static IndicatorDefinition Derived(string id, string family, string unit, Direction direction, IndicatorKind kind, string description, bool pattern = false) =>
+        new() { Id = id, Family = family, Unit = unit, Direction = direction, Kind = kind, Description = description, IsPattern = pattern };
+}

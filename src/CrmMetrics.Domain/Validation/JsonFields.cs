@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace CrmMetrics.Domain.Validation;
+
+/// <summary>
+/// Reads typed members from a JSON object and records a field-named error for each member that is
+/// missing or of the wrong type. Absent and <c>null</c> are treated alike for optional members.
+/// </summary>
+public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, string prefix = "")
+{
+    public ValidationErrors Errors => errors;
+
+    public string Path(string name) => prefix.Length == 0 ? name : prefix + "." + name;
+
+    public bool TryGet(string name, out JsonElement value)
+    {
+        if (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
+            return true;
+        value = default;
+        return false;
+    }
+
+    public bool Has(string name) => TryGet(name, out _);
+
+    public string? String(string name, bool required, Func<string, string?>? check = null)
+    {
+        if (!TryGet(name, out var v))
+        {
+            if (required) errors.Add(Path(name), "is required");
+            return null;
+        }
+        if (v.ValueKind != JsonValueKind.String)
+        {
+            errors.Add(Path(name), $"must be a string, not {Describe(v)}");
+            return null;
+        }
+        var s = v.GetString()!;
+        var problem = check?.Invoke(s);
+        if (problem is not null)
+        {
+            errors.Add(Path(name), problem);
+            return null;
+        }
+        return s;
+    }
+
+    public string? OneOf(string name, bool required, IReadOnlyList<string> allowed) =>
+        String(name, required, s => allowed.Contains(s) ? null : $"must be one of {string.Join(", ", allowed)}; got '{Truncate(s)}'");
+
+    public double? Number(string name, bool required, double? min = null, bool minExclusive = false, double? max = null)
+    {
+        if (!TryGet(name, out var v))
+        {
+            if (required) errors.Add(Path(name), "is required");
+            return null;
+        }
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var d) || !double.IsFinite(d))
+        {
+            errors.Add(Path(name), $"must be a finite number, not {Describe(v)}");
+            return null;
+        }
+        if (min is { } lo && (minExclusive ? d <= lo : d < lo))
+        {
+            errors.Add(Path(name), minExclusive ? $"must be greater than {Format(lo)}" : $"must be at least {Format(lo)}");
+            return null;
+        }
+        if (max is { } hi && d > hi)
+        {
+            errors.Add(Path(name), $"must be at most {Format(hi)}");
+            return null;
+        }
+        return d;
+    }
+
+    /// <summary>Money and other exact amounts: read as decimal so cents stay exact.</summary>
+    public decimal? Decimal(string name, bool required, decimal? min = null, bool minExclusive = false)
+    {
+        if (!TryGet(name, out var v))
+        {
+            if (required) errors.Add(Path(name), "is required");
+            return null;
+        }
+        if (v.ValueKind != JsonValueKind.Number)
+        {
+            errors.Add(Path(name), $"must be a number, not {Describe(v)}");
+            return null;
+        }
+        if (!v.TryGetDecimal(out var d))
+        {
+            errors.Add(Path(name), "is out of range");
+            return null;
+        }
+        if (min is { } lo && (minExclusive ? d <= lo : d < lo))
+        {
+            errors.Add(Path(name), minExclusive ? $"must be greater than {lo.ToString(CultureInfo.InvariantCulture)}" : $"must be at least {lo.ToString(CultureInfo.InvariantCulture)}");
+            return null;
+        }
+        return d;
+    }
+
+    public int? Integer(string name, bool required, int min, int max)
+    {
+        if (!TryGet(name, out var v))
+        {
+            if (required) errors.Add(Path(name), "is required");
+            return null;
+        }
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var d) || !double.IsFinite(d) || Math.Floor(d) != d)
+        {
+            errors.Add(Path(name), $"must be an integer, not {Describe(v)}");
+            return null;
+        }
+        if (d < min || d > max)
+        {
+            errors.Add(Path(name), $"must be between {min} and {max}; got {Format(d)}");
+            return null;
+        }
+        return (int)d;
+    }
+
+    public bool? Boolean(string name, bool required)
+    {
+        if (!TryGet(name, out var v))
+        {
+            if (required) errors.Add(Path(name), "is required");
+            return null;
+        }
+        if (v.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            errors.Add(Path(name), $"must be true or false, not {Describe(v)}");
+            return null;
+        }
+        return v.GetBoolean();
+    }
+
+    /// <summary>A nested object member; absent gives an empty object so its required members report as missing.</summary>
+    public JsonFields Object(string name, bool required)
+    {
+        if (!TryGet(name, out var v))
+        {
+            if (required) errors.Add(Path(name), "is required");
+            return new JsonFields(default, errors, Path(name));
+        }
+        if (v.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(Path(name), $"must be an object, not {Describe(v)}");
+            return new JsonFields(default, new ValidationErrors(), Path(name));
+        }
+        return new JsonFields(v, errors, Path(name));
+    }
+
+    public static string Describe(JsonElement v) => v.ValueKind switch
+    {
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
+
+    public static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+    private static string Format(double d) => d.ToString("0.###", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,49 @@
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Ingestion;
+using CrmMetrics.Functions.Security;
+
+namespace CrmMetrics.Functions.Api;
+
+/// <summary><c>POST /api/events</c>: ingest a JSON array or NDJSON of CRM facts.</summary>
+public static class EventsEndpoints
+{
+    public sealed record IngestResponse(int Accepted, int Duplicates, IReadOnlyList<RejectedItem> Rejected);
+
+    public static void MapEventsEndpoints(this IEndpointRouteBuilder api)
+    {
+        api.MapPost("/events", IngestAsync)
+            .RequireApiRole(Role.Writer)
+            .WithName("IngestEvents")
+            .WithSummary("Ingest CRM facts (JSON array or NDJSON, at most 5,000 events and 4 MiB).")
+            .Produces<IngestResponse>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+    }
+
+    private static async Task<IResult> IngestAsync(HttpRequest request, FactIngestion ingestion, CancellationToken ct)
+    {
+        if (request.ContentLength > EventBatchReader.MaxBytes)
+            return Problems.PayloadTooLarge($"The body is {request.ContentLength} bytes; at most {EventBatchReader.MaxBytes} bytes (4 MiB) are accepted.");
+        var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (mediaType is not (null or "" or "application/json" or "application/x-ndjson" or "application/jsonl" or "application/json-seq" or "text/plain"))
+            return Problems.UnsupportedMediaType($"Content type '{mediaType}' is not accepted; send application/json (an array of events) or application/x-ndjson.");
+
+        var body = await RequestBodies.ReadAsync(request, EventBatchReader.MaxBytes, ct);
+        if (body is null) return Problems.PayloadTooLarge($"The body exceeds {EventBatchReader.MaxBytes} bytes (4 MiB).");
+
+        EventBatch batch;
+        try
+        {
+            batch = EventBatchReader.Read(body.Value, ndjson: mediaType is "application/x-ndjson" or "application/jsonl");
+        }
+        catch (EventBatchException e)
+        {
+            return e.Status == 413 ? Problems.PayloadTooLarge(e.Message) : Problems.Validation("body", e.Message);
+        }
+        using (batch)
+        {
+            var result = await ingestion.IngestAsync(batch.Events, ct);
+            return TypedResults.Json(new IngestResponse(result.Accepted, result.Duplicates, result.Rejected), statusCode: StatusCodes.Status202Accepted);
+        }
+    }
+}

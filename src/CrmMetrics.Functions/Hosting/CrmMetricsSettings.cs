@@ -1,0 +1,84 @@
+using System.Globalization;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Security;
+
+namespace CrmMetrics.Functions.Hosting;
+
+/// <summary>
+/// The product's settings (section <c>CrmMetrics</c>), read and checked once at start-up. A bad
+/// setting stops the app with a message naming it, instead of surfacing later as wrong numbers.
+/// </summary>
+public sealed class CrmMetricsSettings
+{
+    public required PeriodCalendar Calendar { get; init; }
+    public required string ReportingCurrency { get; init; }
+    public required IReadOnlyDictionary<string, decimal> ExchangeRates { get; init; }
+    public required string DeploymentName { get; init; }
+    public required double DefaultSlaHours { get; init; }
+    public required IReadOnlyList<Grain> Grains { get; init; }
+    public required IReadOnlyList<ApiKey> Keys { get; init; }
+
+    /// <summary>Public base URL used in links (alerts, run output); defaults to the request's.</summary>
+    public string? PublicBaseUrl { get; init; }
+
+    public static CrmMetricsSettings Load(IConfiguration configuration)
+    {
+        var errors = new ValidationErrors();
+        var section = configuration.GetSection("CrmMetrics");
+
+        var currency = section["ReportingCurrency"] ?? "EUR";
+        if (!Vocabulary.IsCurrencyCode(currency)) errors.Add("CrmMetrics:ReportingCurrency", "must be an ISO 4217 code of three capital letters");
+
+        if (!PeriodCalendar.TryCreate(section["Calendar"], section["TimeZone"], out var calendar, out var calendarError))
+        {
+            var field = calendarError.Contains("time zone", StringComparison.OrdinalIgnoreCase) ? "CrmMetrics:TimeZone" : "CrmMetrics:Calendar";
+            errors.Add(field, calendarError);
+        }
+
+        var rates = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        foreach (var rate in section.GetSection("ExchangeRates").GetChildren())
+        {
+            if (!Vocabulary.IsCurrencyCode(rate.Key)) errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", "the key must be an ISO 4217 code");
+            else if (!decimal.TryParse(rate.Value, NumberStyles.Number, CultureInfo.InvariantCulture, out var value) || value <= 0)
+                errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", "must be a positive number (units of reporting currency per unit)");
+            else rates[rate.Key] = value;
+        }
+
+        var sla = 48.0;
+        if (section["DefaultSlaHours"] is { } slaText && (!double.TryParse(slaText, NumberStyles.Float, CultureInfo.InvariantCulture, out sla) || !(sla > 0)))
+            errors.Add("CrmMetrics:DefaultSlaHours", "must be a positive number of hours");
+
+        var grains = new List<Grain>();
+        foreach (var name in (section["Grains"] ?? "day,week,month,quarter,year").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (Domain.Periods.Grains.TryParse(name, out var grain)) { if (!grains.Contains(grain)) grains.Add(grain); }
+            else errors.Add("CrmMetrics:Grains", $"'{name}' is not one of day, week, month, quarter, year");
+        }
+        if (grains.Count == 0 && !errors.Has("CrmMetrics:Grains")) errors.Add("CrmMetrics:Grains", "must name at least one grain");
+
+        var keys = ApiKey.LoadAll(section.GetSection("Keys"), errors);
+
+        var publicBase = section["PublicBaseUrl"];
+        if (publicBase is not null && !Uri.TryCreate(publicBase, UriKind.Absolute, out _)) errors.Add("CrmMetrics:PublicBaseUrl", "must be an absolute URL");
+
+        if (!errors.IsEmpty) throw new SettingsException(errors);
+        return new CrmMetricsSettings
+        {
+            Calendar = calendar!,
+            ReportingCurrency = currency,
+            ExchangeRates = rates,
+            DeploymentName = section["DeploymentName"] is { Length: > 0 } name0 ? name0 : "local",
+            DefaultSlaHours = sla,
+            Grains = grains,
+            Keys = keys,
+            PublicBaseUrl = publicBase?.TrimEnd('/'),
+        };
+    }
+}
+
+public sealed class SettingsException(ValidationErrors errors) : Exception("Invalid settings: " + errors)
+{
+    public ValidationErrors Errors { get; } = errors;
+}

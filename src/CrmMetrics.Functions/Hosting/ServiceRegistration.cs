@@ -1,0 +1,59 @@
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Functions.Ingestion;
+using CrmMetrics.Functions.Invocation;
+using CrmMetrics.Functions.Jobs;
+using CrmMetrics.Functions.LocalRuntime;
+using CrmMetrics.Functions.Security;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Storage.Runs;
+
+namespace CrmMetrics.Functions.Hosting;
+
+/// <summary>Everything the app is made of, registered in one place.</summary>
+public static class ServiceRegistration
+{
+    public static IServiceCollection AddCrmMetrics(this IServiceCollection services, IConfiguration configuration, RunMode mode)
+    {
+        var settings = CrmMetricsSettings.Load(configuration);
+        services.AddSingleton(settings);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => StorageConnection.Create(configuration));
+
+        // Storage.
+        services.AddSingleton<FactStore>();
+        services.AddSingleton<DirtyDayStore>();
+        services.AddSingleton<CustomerStore>();
+        services.AddSingleton<CustomerDirectory>();
+        services.AddSingleton<ComplaintStore>();
+        services.AddSingleton<ObservationStore>();
+        services.AddSingleton<RejectedEventStore>();
+        services.AddSingleton<StalePeriodStore>();
+
+        // Domain services configured by settings.
+        services.AddSingleton(sp => new FactValidator(new FactRules
+        {
+            Calendar = settings.Calendar,
+            ReportingCurrency = settings.ReportingCurrency,
+            ExchangeRates = settings.ExchangeRates,
+            IsReportableIndicator = IndicatorCatalog.IsReportableByCompetitors,
+        }, sp.GetRequiredService<TimeProvider>()));
+
+        // Application services.
+        services.AddSingleton<ApiKeyAuthorization>();
+        services.AddSingleton<FactIngestion>();
+
+        // Functions: one handler per non-HTTP function folder.
+        services.AddSingleton<IFunctionHandler, IngestQueuedEventsFunction>();
+        services.AddSingleton<FunctionDispatcher>();
+
+        if (mode == RunMode.Local)
+        {
+            services.AddSingleton(_ => FunctionCatalog.Load(AppContext.BaseDirectory));
+            services.AddSingleton<OutputBindingWriter>();
+            services.AddHostedService<LocalTriggerRuntime>();
+        }
+        return services;
+    }
+}

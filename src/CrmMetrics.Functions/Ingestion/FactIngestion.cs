@@ -1,0 +1,94 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Storage.Runs;
+
+namespace CrmMetrics.Functions.Ingestion;
+
+/// <summary>One event the ingestion could not accept, with its position in the request and its errors by field.</summary>
+public sealed record RejectedItem(int Index, string? Id, IReadOnlyDictionary<string, string[]> Errors);
+
+/// <summary>The outcome of an ingestion, as <c>POST /api/events</c> reports it.</summary>
+public sealed record IngestionResult(int Accepted, int Duplicates, IReadOnlyList<RejectedItem> Rejected);
+
+/// <summary>An event as read from a request body or a queue message: parsed JSON, or why it could not be parsed.</summary>
+public readonly record struct RawEvent(JsonElement Element, string? ParseError);
+
+/// <summary>
+/// The single ingestion path behind both <c>POST /api/events</c> and the <c>crm-events</c> queue:
+/// validate each event, store the valid ones once, and record which days need aggregating.
+/// Order of writes: days are marked dirty before the facts are written (a crash costs a needless
+/// re-aggregation, never a lost fact) and again after (a run that started in between sees them).
+/// </summary>
+public sealed class FactIngestion(
+    FactValidator validator,
+    FactStore facts,
+    DirtyDayStore dirtyDays,
+    CustomerStore customers,
+    ComplaintStore complaints,
+    ObservationStore observations,
+    StalePeriodStore stalePeriods,
+    CrmMetricsSettings settings,
+    TimeProvider clock,
+    ILogger<FactIngestion> logger)
+{
+    public (List<Fact> Valid, List<RejectedItem> Rejected) Validate(IReadOnlyList<RawEvent> events)
+    {
+        var valid = new List<Fact>(events.Count);
+        var rejected = new List<RejectedItem>();
+        for (var i = 0; i < events.Count; i++)
+        {
+            var raw = events[i];
+            if (raw.ParseError is not null)
+            {
+                rejected.Add(new RejectedItem(i, null, ValidationErrors.Single("event", raw.ParseError).ToDictionary()));
+                continue;
+            }
+            if (validator.TryValidate(raw.Element, out var fact, out var errors)) valid.Add(fact!);
+            else rejected.Add(new RejectedItem(i, IdOf(raw.Element), errors.ToDictionary()));
+        }
+        return (valid, rejected);
+    }
+
+    public async Task<IngestionResult> IngestAsync(IReadOnlyList<RawEvent> events, CancellationToken ct)
+    {
+        var (valid, rejected) = Validate(events);
+        var (accepted, duplicates) = await StoreAsync(valid, ct);
+        return new IngestionResult(accepted, duplicates, rejected);
+    }
+
+    /// <summary>Stores valid facts; returns how many were new and how many were duplicates.</summary>
+    public async Task<(int Accepted, int Duplicates)> StoreAsync(IReadOnlyList<Fact> valid, CancellationToken ct)
+    {
+        if (valid.Count == 0) return (0, 0);
+        var calendar = settings.Calendar;
+        var distinct = valid.DistinctBy(f => f.Id, StringComparer.Ordinal).ToList();
+        var repeatsInRequest = valid.Count - distinct.Count;
+
+        var ownDays = distinct.Where(f => !f.Type.IsObservation()).Select(f => calendar.LocalDateOf(f.Time)).ToHashSet();
+        await dirtyDays.MarkAsync(ownDays, ct);
+
+        var written = await facts.InsertAsync(distinct, ct);
+
+        // Timelines, cases and observations are merged by fact id, so redelivered facts are applied
+        // again harmlessly; that also repairs an earlier attempt that stopped after writing the facts.
+        var today = calendar.LocalDateOf(clock.GetUtcNow());
+        var derivedDays = new HashSet<DateOnly>(ownDays);
+        var lifecycle = distinct.Where(f => f.Type.IsLifecycle()).ToList();
+        if (lifecycle.Count > 0) derivedDays.UnionWith(await customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, ct));
+        var complaintFacts = distinct.Where(f => f.Type.IsComplaint()).ToList();
+        if (complaintFacts.Count > 0) derivedDays.UnionWith(await complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, ct));
+        var observationFacts = distinct.Where(f => f.Type.IsObservation()).ToList();
+        if (observationFacts.Count > 0) await stalePeriods.MarkAsync(await observations.ApplyAsync(observationFacts, ct), ct);
+
+        await dirtyDays.MarkAsync(derivedDays, ct);
+        logger.LogInformation("Ingested {Accepted} new facts, {Duplicates} duplicates; {Days} days to aggregate",
+            written.Accepted.Count, written.Duplicates.Count + repeatsInRequest, derivedDays.Count);
+        return (written.Accepted.Count, written.Duplicates.Count + repeatsInRequest);
+    }
+
+    private static string? IdOf(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+}

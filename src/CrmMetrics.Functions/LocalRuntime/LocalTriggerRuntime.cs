@@ -1,0 +1,61 @@
+using CrmMetrics.Functions.Invocation;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Functions.LocalRuntime;
+
+/// <summary>
+/// Hosts the triggers itself when no Functions host is present: reads the app's function.json
+/// files and drives the same handlers with the same payloads. HTTP functions need nothing here:
+/// the app serves their routes directly, as it does for the host's forwarded requests.
+/// </summary>
+public sealed class LocalTriggerRuntime(
+    FunctionCatalog catalog,
+    StorageAccount account,
+    FunctionDispatcher dispatcher,
+    OutputBindingWriter outputs,
+    IConfiguration configuration,
+    ILoggerFactory loggers,
+    TimeProvider clock) : BackgroundService
+{
+    private readonly ILogger _logger = loggers.CreateLogger<LocalTriggerRuntime>();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var runners = new List<Task>();
+        foreach (var function in catalog.Functions.Where(f => !f.Disabled))
+        {
+            var logger = loggers.CreateLogger("Function." + function.Name);
+            switch (function.Trigger.Type)
+            {
+                case "queueTrigger":
+                    runners.Add(Guard(function.Name, new QueueTriggerListener(function, catalog.Host, account, dispatcher, outputs, configuration, logger).RunAsync(stoppingToken)));
+                    break;
+                case "timerTrigger":
+                    runners.Add(Guard(function.Name, new TimerTriggerScheduler(function, account, dispatcher, outputs, configuration, logger, clock).RunAsync(stoppingToken)));
+                    break;
+                case "httpTrigger":
+                    break;
+                default:
+                    _logger.LogWarning("{Function}: trigger type {Type} is not run locally", function.Name, function.Trigger.Type);
+                    break;
+            }
+        }
+        _logger.LogInformation("Local trigger runtime started: {Count} functions from {Root}", catalog.Functions.Count, catalog.Root);
+        await Task.WhenAll(runners);
+    }
+
+    private async Task Guard(string name, Task runner)
+    {
+        try
+        {
+            await runner;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            _logger.LogCritical(e, "The trigger of {Function} stopped", name);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using System.Text;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Functions.Security;
+
+public enum Role { Reader, Writer, Admin }
+
+/// <summary>
+/// One configured API key: <c>CrmMetrics:Keys:&lt;name&gt; = &lt;role&gt;:&lt;sha256 hex&gt;</c>.
+/// Only the hash is ever held; a presented key is hashed and compared in constant time.
+/// </summary>
+public sealed record ApiKey(string Name, Role Role, byte[] Hash)
+{
+    public static IReadOnlyList<ApiKey> LoadAll(IConfigurationSection section, ValidationErrors errors)
+    {
+        var keys = new List<ApiKey>();
+        foreach (var child in section.GetChildren())
+        {
+            var field = $"CrmMetrics:Keys:{child.Key}";
+            var parts = (child.Value ?? "").Split(':', 2);
+            if (parts.Length != 2 || !TryParseRole(parts[0], out var role))
+            {
+                errors.Add(field, "must be '<role>:<sha256 hex>' with role reader, writer or admin");
+                continue;
+            }
+            if (parts[1].Length != 64 || !parts[1].All(Uri.IsHexDigit))
+            {
+                errors.Add(field, "the hash must be 64 hexadecimal characters (the SHA-256 of the key)");
+                continue;
+            }
+            keys.Add(new ApiKey(child.Key, role, Convert.FromHexString(parts[1])));
+        }
+        return keys;
+    }
+
+    public static bool TryParseRole(string text, out Role role)
+    {
+        switch (text)
+        {
+            case "reader": role = Role.Reader; return true;
+            case "writer": role = Role.Writer; return true;
+            case "admin": role = Role.Admin; return true;
+            default: role = default; return false;
+        }
+    }
+
+    public static string HashHex(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    /// <summary>Whether a key of this role may use a route that needs <paramref name="required"/>.</summary>
+    public bool Grants(Role required) => Role == Role.Admin || Role == required;
+}

@@ -1,0 +1,63 @@
+using System.Security.Cryptography;
+using System.Text;
+using CrmMetrics.Functions.Hosting;
+
+namespace CrmMetrics.Functions.Security;
+
+/// <summary>The role a route needs; read by <see cref="ApiKeyAuthorization"/>.</summary>
+public sealed record RequiresRole(Role Role);
+
+/// <summary>
+/// Checks the key sent as header <c>x-api-key</c> or query <c>code</c> (how Azure Functions keys
+/// travel, so tools that can only set a URL still work): none or unknown → 401; known without the
+/// route's role → 403.
+/// </summary>
+public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
+{
+    public const string HeaderName = "x-api-key";
+    public const string QueryName = "code";
+
+    public ApiKey? Identify(HttpRequest request)
+    {
+        string? presented = request.Headers[HeaderName].FirstOrDefault();
+        if (string.IsNullOrEmpty(presented)) presented = request.Query[QueryName].FirstOrDefault();
+        if (string.IsNullOrEmpty(presented) || presented.Length > 512) return null;
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        ApiKey? match = null;
+        // Compare against every key so timing does not tell which prefix matched.
+        foreach (var key in settings.Keys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(hash, key.Hash)) match ??= key;
+        }
+        return match;
+    }
+
+    public IResult? Check(HttpContext context, Role required)
+    {
+        var key = Identify(context.Request);
+        if (key is null)
+        {
+            context.Response.Headers.WWWAuthenticate = "ApiKey header=\"x-api-key\", query=\"code\"";
+            return Problems.Unauthorized(context.Request.Headers.ContainsKey(HeaderName) || context.Request.Query.ContainsKey(QueryName)
+                ? "The API key is not valid."
+                : "An API key is required: send it in the x-api-key header or the code query parameter.");
+        }
+        context.Items[typeof(ApiKey)] = key;
+        return key.Grants(required) ? null : Problems.Forbidden($"This key's role ({key.Role.ToString().ToLowerInvariant()}) may not use this route; it needs {required.ToString().ToLowerInvariant()}.");
+    }
+}
+
+public static class ApiKeyEndpointExtensions
+{
+    /// <summary>Protects the endpoints with an API key of the given role.</summary>
+    public static TBuilder RequireApiRole<TBuilder>(this TBuilder builder, Role role) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(new RequiresRole(role));
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var auth = context.HttpContext.RequestServices.GetRequiredService<ApiKeyAuthorization>();
+            return auth.Check(context.HttpContext, role) ?? await next(context);
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Azure.Data.Tables;
+
+namespace CrmMetrics.Storage.Account;
+
+/// <summary>How documents stored inside rows and blobs are serialised, and how long strings are split across properties.</summary>
+public static class StorageJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    // A string property holds at most 64 KiB (32K UTF-16 characters); an entity at most 1 MiB.
+    private const int ChunkChars = 30_000;
+    private const int MaxChunks = 15;
+
+    /// <summary>Stores a document as JSON in <paramref name="name"/>0..n properties.</summary>
+    public static void Write<T>(TableEntity entity, string name, T value)
+    {
+        var json = JsonSerializer.Serialize(value, Options);
+        var chunks = (json.Length + ChunkChars - 1) / ChunkChars;
+        if (chunks > MaxChunks) throw new InvalidOperationException($"{name} is too large to store in one row ({json.Length} characters)");
+        for (var i = 0; i < Math.Max(chunks, 1); i++)
+        {
+            entity[name + i] = json.Substring(i * ChunkChars, Math.Min(ChunkChars, json.Length - i * ChunkChars));
+        }
+        for (var i = Math.Max(chunks, 1); i < MaxChunks && entity.ContainsKey(name + i); i++) entity.Remove(name + i);
+    }
+
+    public static T? Read<T>(TableEntity entity, string name)
+    {
+        if (entity.GetString(name + 0) is not { } first) return default;
+        var json = first;
+        for (var i = 1; i < MaxChunks && entity.GetString(name + i) is { } next; i++) json += next;
+        return JsonSerializer.Deserialize<T>(json, Options);
+    }
+}

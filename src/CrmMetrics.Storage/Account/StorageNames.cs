@@ -1,0 +1,56 @@
+namespace CrmMetrics.Storage.Account;
+
+/// <summary>Every table, queue and container the product uses, named in one place.</summary>
+public static class StorageNames
+{
+    public static class Tables
+    {
+        public const string Facts = "Facts";
+        public const string DirtyDays = "DirtyDays";
+        public const string Customers = "Customers";
+        public const string CustomerChanges = "CustomerChanges";
+        public const string UnresolvedCustomerDays = "UnresolvedCustomerDays";
+        public const string Complaints = "Complaints";
+        public const string Observations = "Observations";
+        public const string RejectedEvents = "RejectedEvents";
+        public const string LifecycleLedger = "LifecycleLedger";
+        public const string Snapshots = "Snapshots";
+        public const string SnapshotVersions = "SnapshotVersions";
+        public const string StalePeriods = "StalePeriods";
+        public const string Runs = "Runs";
+        public const string Goals = "Goals";
+        public const string IncentivePlans = "IncentivePlans";
+        public const string AlertRules = "AlertRules";
+        public const string Alerts = "Alerts";
+        public const string SentMessages = "SentMessages";
+
+        public static readonly IReadOnlyList<string> All =
+        [
+            Facts, DirtyDays, Customers, CustomerChanges, UnresolvedCustomerDays, Complaints, Observations, RejectedEvents,
+            LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, Alerts, SentMessages,
+        ];
+    }
+
+    public static class Queues
+    {
+        public const string CrmEvents = "crm-events";
+        public const string KpiRuns = "kpi-runs";
+        public const string KpiDays = "kpi-days";
+        public const string KpiPeriods = "kpi-periods";
+        public const string ExecutiveAlerts = "executive-alerts";
+
+        public static string Poison(string queue) => queue + "-poison";
+
+        public static readonly IReadOnlyList<string> All = [CrmEvents, KpiRuns, KpiDays, KpiPeriods];
+    }
+
+    public static class Containers
+    {
+        public const string Partials = "crm-partials";
+
+        /// <summary>The container the Functions host itself uses for timer leases; the local runtime uses it the same way.</summary>
+        public const string Hosts = "azure-webjobs-hosts";
+
+        public static readonly IReadOnlyList<string> All = [Partials, Hosts];
+    }
+}

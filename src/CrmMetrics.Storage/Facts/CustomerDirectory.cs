@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using Azure.Data.Tables;
+using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Facts;
+
+/// <summary>
+/// Every customer's segment and region, cached in memory for the map step. The cache is loaded once
+/// by scanning the customers table, then kept current from the change log that ingestion writes
+/// whenever a customer's dimension changes; every instance converges on the same table state, so
+/// nothing depends on which instance ran what.
+/// </summary>
+public sealed class CustomerDirectory(CustomerStore store)
+{
+    // Change rows may become visible slightly out of timestamp order; re-reading a margin is harmless.
+    private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(10);
+
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private ConcurrentDictionary<string, CustomerDimension>? _dimensions;
+    private DateTimeOffset _watermark;
+    private readonly ConcurrentDictionary<string, string> _labels = new(StringComparer.Ordinal);
+
+    public int Count => _dimensions?.Count ?? 0;
+
+    /// <summary>Brings the cache up to date with the table; call before a batch of lookups.</summary>
+    public async Task RefreshAsync(CancellationToken ct)
+    {
+        await _refresh.WaitAsync(ct);
+        try
+        {
+            var started = DateTimeOffset.UtcNow;
+            if (_dimensions is null)
+            {
+                var all = new ConcurrentDictionary<string, CustomerDimension>(StringComparer.Ordinal);
+                await Parallel.ForEachAsync(StorageKeys.CustomerPartitions(), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (pk, token) =>
+                {
+                    await foreach (var e in store.Customers.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {pk}"),
+                                       maxPerPage: 1000, select: ["RowKey", "HasAcquisition", "Segment", "Region"], cancellationToken: token))
+                    {
+                        if (CustomerStore.DimensionOf(e) is { } d) all[e.RowKey] = Intern(d);
+                    }
+                });
+                _dimensions = all;
+            }
+            else
+            {
+                for (var hour = Truncate(_watermark - Overlap); hour <= started; hour = hour.AddHours(1))
+                {
+                    await foreach (var e in store.Changes.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {hour.ToString("yyyyMMddHH")}"), cancellationToken: ct))
+                    {
+                        if (CustomerStore.DimensionOf(e) is { } d) _dimensions[e.GetString("CustomerId")!] = Intern(d);
+                    }
+                }
+            }
+            _watermark = started;
+        }
+        finally
+        {
+            _refresh.Release();
+        }
+    }
+
+    /// <summary>The customer's dimension; <c>null</c> when the customer has no known acquisition yet.</summary>
+    public CustomerDimension? Find(string customerId) =>
+        _dimensions is not null && _dimensions.TryGetValue(customerId, out var d) ? d : null;
+
+    private CustomerDimension Intern(CustomerDimension d) =>
+        new(d.Segment is null ? null : _labels.GetOrAdd(d.Segment, d.Segment), d.Region is null ? null : _labels.GetOrAdd(d.Region, d.Region));
+
+    private static DateTimeOffset Truncate(DateTimeOffset t) => new(t.Year, t.Month, t.Day, t.Hour, 0, 0, TimeSpan.Zero);
+}

@@ -1,0 +1,65 @@
+using Azure;
+using Azure.Data.Tables;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Facts;
+
+/// <summary>A local day whose facts changed since it was last aggregated; the ETag tells whether it changed again.</summary>
+public sealed record DirtyDay(DateOnly Day, ETag ETag, DateTimeOffset? MarkedAt);
+
+/// <summary>
+/// The days that need (re-)aggregation. Ingestion marks a day before it writes the day's facts, so
+/// a crash in between costs a needless re-aggregation, never a lost fact. A day is cleared only if
+/// it was not marked again while it was being aggregated.
+/// </summary>
+public sealed class DirtyDayStore(StorageAccount account)
+{
+    private const string Partition = "dirty";
+    private readonly TableClient _table = account.Table(StorageNames.Tables.DirtyDays);
+
+    public async Task MarkAsync(IEnumerable<DateOnly> days, CancellationToken cancellationToken)
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var chunk in days.Distinct().Order().Chunk(100))
+        {
+            // A fresh stamp changes the ETag even when the day was already dirty.
+            var actions = chunk.Select(d => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
+                new TableEntity(Partition, StorageKeys.DayKey(d)) { ["Stamp"] = Guid.NewGuid().ToString("N"), ["MarkedAt"] = now }));
+            await _table.SubmitTransactionAsync(actions, cancellationToken);
+        }
+    }
+
+    public async Task<IReadOnlyList<DirtyDay>> ListAsync(CancellationToken cancellationToken)
+    {
+        var result = new List<DirtyDay>();
+        await foreach (var e in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition}"), cancellationToken: cancellationToken))
+        {
+            result.Add(new DirtyDay(StorageKeys.ParseDayKey(e.RowKey), e.ETag, e.GetDateTimeOffset("MarkedAt")));
+        }
+        return result;
+    }
+
+    public async Task<DirtyDay?> GetAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.DayKey(day), cancellationToken: cancellationToken);
+        return row.HasValue ? new DirtyDay(day, row.Value!.ETag, row.Value.GetDateTimeOffset("MarkedAt")) : null;
+    }
+
+    /// <summary>Clears the mark if it is still the one seen before aggregating; returns false when the day was marked again.</summary>
+    public async Task<bool> ClearAsync(DirtyDay seen, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _table.DeleteEntityAsync(Partition, StorageKeys.DayKey(seen.Day), seen.ETag, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            return false;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return true;
+        }
+    }
+}

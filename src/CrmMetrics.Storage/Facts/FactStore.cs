@@ -1,0 +1,139 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Azure;
+using Azure.Data.Tables;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Facts;
+
+/// <summary>The outcome of storing facts: which were new and which had been stored before.</summary>
+public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates);
+
+/// <summary>
+/// Raw facts in Table Storage, keyed by id within a (UTC day, shard) partition. Inserts go in
+/// entity-group transactions of at most 100 entities and 4 MiB, one partition each; an id that
+/// exists already is a duplicate and changes nothing.
+/// </summary>
+public sealed class FactStore(StorageAccount account)
+{
+    private const int MaxBatchEntities = 100;
+    private const int MaxBatchBytes = 3_500_000; // under the 4 MiB payload limit, with room for the envelope
+    private const int MaxParallelBatches = 8;
+
+    private readonly TableClient _table = account.Table(StorageNames.Tables.Facts);
+
+    public TableClient Table => _table;
+
+    /// <summary>Inserts facts (already distinct by id). Safe to repeat: repeated ids come back as duplicates.</summary>
+    public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, CancellationToken cancellationToken)
+    {
+        var batches = new List<List<(Fact Fact, TableEntity Entity)>>();
+        foreach (var partition in facts.Select(f => (Fact: f, Entity: FactEntity.ToEntity(f))).GroupBy(x => x.Entity.PartitionKey))
+        {
+            var batch = new List<(Fact, TableEntity)>();
+            var bytes = 0;
+            foreach (var item in partition)
+            {
+                var size = FactEntity.EstimateBytes(item.Entity);
+                if (batch.Count == MaxBatchEntities || bytes + size > MaxBatchBytes)
+                {
+                    batches.Add(batch);
+                    batch = [];
+                    bytes = 0;
+                }
+                batch.Add(item);
+                bytes += size;
+            }
+            if (batch.Count > 0) batches.Add(batch);
+        }
+
+        var accepted = new List<Fact>(facts.Count);
+        var duplicates = new List<Fact>();
+        var gate = new object();
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
+            async (batch, ct) =>
+            {
+                var (ok, dup) = await InsertBatchAsync(batch, ct);
+                lock (gate)
+                {
+                    accepted.AddRange(ok);
+                    duplicates.AddRange(dup);
+                }
+            });
+        return new FactWriteResult(accepted, duplicates);
+    }
+
+    private async Task<(List<Fact> Accepted, List<Fact> Duplicates)> InsertBatchAsync(List<(Fact Fact, TableEntity Entity)> batch, CancellationToken ct)
+    {
+        var duplicates = new List<Fact>();
+        var pending = batch;
+        for (var attempt = 0; pending.Count > 0; attempt++)
+        {
+            try
+            {
+                await _table.SubmitTransactionAsync(pending.Select(x => new TableTransactionAction(TableTransactionActionType.Add, x.Entity)), ct);
+                return (pending.Select(x => x.Fact).ToList(), duplicates);
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 409 && attempt < 10)
+            {
+                // Some ids exist already. Find them all at once rather than one failed transaction per duplicate.
+                var exists = await Task.WhenAll(pending.Select(async x =>
+                    (x, (await _table.GetEntityIfExistsAsync<TableEntity>(x.Entity.PartitionKey, x.Entity.RowKey, ["PartitionKey"], ct)).HasValue)));
+                duplicates.AddRange(exists.Where(r => r.Item2).Select(r => r.x.Fact));
+                pending = exists.Where(r => !r.Item2).Select(r => r.x).ToList();
+            }
+        }
+        return ([], duplicates);
+    }
+
+    /// <summary>
+    /// Streams the facts of one local day, reading each shard partition of the UTC days it overlaps
+    /// once, in parallel, page by page; never holds the day in memory.
+    /// </summary>
+    public async IAsyncEnumerable<Fact> ScanDayAsync(DateOnly localDay, PeriodCalendar calendar, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var entity in ScanDayEntitiesAsync(localDay, calendar, select: null, cancellationToken))
+        {
+            yield return FactEntity.FromEntity(entity);
+        }
+    }
+
+    /// <summary>The raw rows of one local day; <paramref name="select"/> limits the columns read.</summary>
+    public async IAsyncEnumerable<TableEntity> ScanDayEntitiesAsync(DateOnly localDay, PeriodCalendar calendar, IEnumerable<string>? select,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var start = calendar.StartOfDay(localDay);
+        var end = calendar.StartOfDay(localDay.AddDays(1));
+        var partitions = new List<string>();
+        for (var utcDay = DateOnly.FromDateTime(start.UtcDateTime); utcDay <= DateOnly.FromDateTime(end.AddTicks(-1).UtcDateTime); utcDay = utcDay.AddDays(1))
+        {
+            for (var shard = 0; shard < StorageKeys.FactShards; shard++) partitions.Add(StorageKeys.FactPartition(utcDay, shard));
+        }
+
+        var channel = Channel.CreateBounded<TableEntity>(new BoundedChannelOptions(4000) { SingleReader = true });
+        var columns = select?.ToList();
+        var producers = Task.WhenAll(partitions.Select(async pk =>
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {pk} and Time ge {start} and Time lt {end}");
+            await foreach (var page in _table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: columns, cancellationToken: cancellationToken).AsPages())
+            {
+                foreach (var entity in page.Values) await channel.Writer.WriteAsync(entity, cancellationToken);
+            }
+        }));
+        _ = producers.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
+
+        await foreach (var entity in channel.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return entity;
+        }
+        await producers;
+    }
+
+    public async Task<Fact?> GetAsync(string id, DateTimeOffset time, CancellationToken cancellationToken)
+    {
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.FactPartition(time, id), id, cancellationToken: cancellationToken);
+        return row.HasValue ? FactEntity.FromEntity(row.Value!) : null;
+    }
+}

@@ -1,0 +1,49 @@
+using Azure;
+using Azure.Data.Tables;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Runs;
+
+/// <summary>A period key whose snapshots are out of date; the ETag tells whether it was marked again meanwhile.</summary>
+public sealed record StalePeriod(string Key, ETag ETag);
+
+/// <summary>
+/// Period keys whose figures changed without a dirty day (competitor and market observations, goal
+/// and plan changes); the next scheduled run finalises them again.
+/// </summary>
+public sealed class StalePeriodStore(StorageAccount account)
+{
+    private const string Partition = "stale";
+    private readonly TableClient _table = account.Table(StorageNames.Tables.StalePeriods);
+
+    public async Task MarkAsync(IEnumerable<string> periodKeys, CancellationToken ct)
+    {
+        foreach (var chunk in periodKeys.Distinct(StringComparer.Ordinal).Chunk(100))
+        {
+            await _table.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
+                new TableEntity(Partition, StorageKeys.Encode(k)) { ["Stamp"] = Guid.NewGuid().ToString("N") })), ct);
+        }
+    }
+
+    public async Task<IReadOnlyList<StalePeriod>> ListAsync(CancellationToken ct)
+    {
+        var result = new List<StalePeriod>();
+        await foreach (var e in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition}"), cancellationToken: ct))
+        {
+            result.Add(new StalePeriod(StorageKeys.Decode(e.RowKey), e.ETag));
+        }
+        return result;
+    }
+
+    public async Task ClearAsync(StalePeriod seen, CancellationToken ct)
+    {
+        try
+        {
+            await _table.DeleteEntityAsync(Partition, StorageKeys.Encode(seen.Key), seen.ETag, ct);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Gone already, or marked again: the next run sees it.
+        }
+    }
+}
