@@ -20,6 +20,7 @@ public static class ServiceRegistration
         services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => StorageConnection.Create(configuration));
+        services.AddHostedService<StorageInitializer>();
 
         // Storage.
         services.AddSingleton<FactStore>();
@@ -50,7 +51,8 @@ public static class ServiceRegistration
 
         if (mode == RunMode.Local)
         {
-            services.AddSingleton(_ => FunctionCatalog.Load(AppContext.BaseDirectory));
+            // The function folders beside the executable; CrmMetrics:FunctionsRoot points elsewhere (tests).
+            services.AddSingleton(_ => FunctionCatalog.Load(configuration["CrmMetrics:FunctionsRoot"] ?? AppContext.BaseDirectory));
             services.AddSingleton<OutputBindingWriter>();
             services.AddHostedService<LocalTriggerRuntime>();
         }

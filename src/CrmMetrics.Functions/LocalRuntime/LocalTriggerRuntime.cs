@@ -19,6 +19,22 @@ public sealed class LocalTriggerRuntime(
 {
     private readonly ILogger _logger = loggers.CreateLogger<LocalTriggerRuntime>();
 
+    /// <summary>Refuses to start when a function has no handler or a schedule is wrong, rather than failing every trigger later.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var function in catalog.Functions.Where(f => !f.Disabled))
+        {
+            if (function.Trigger.Type is "queueTrigger" or "timerTrigger" && !dispatcher.Has(function.Name))
+                throw new InvalidOperationException($"Function {function.Name} ({function.Trigger.Type}) has a function.json but no handler.");
+            if (function.Trigger.Type == "timerTrigger")
+            {
+                var raw = function.Trigger.Get("schedule") ?? throw new InvalidOperationException($"{function.Name} has no schedule");
+                TimerTriggerScheduler.Parse(FunctionCatalog.Resolve(raw, configuration), raw);
+            }
+        }
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var runners = new List<Task>();

@@ -49,29 +49,57 @@ public sealed class OutputBindingWriter(StorageAccount account, IConfiguration c
         foreach (var message in messages)
         {
             var messageId = MessageIdOf(message);
-            if (messageId is not null)
+            if (messageId is null)
             {
-                var seen = await _sent.GetEntityIfExistsAsync<TableEntity>(StorageKeys.Encode(entity), StorageKeys.Encode(messageId), ["PartitionKey"], ct);
-                if (seen.HasValue)
-                {
-                    logger.LogInformation("Message {MessageId} was already delivered to {Entity}; dropped as a duplicate", messageId, entity);
-                    continue;
-                }
+                await queue.SendMessageAsync(message, ct);
+                continue;
             }
-            await queue.SendMessageAsync(message, ct);
-            if (messageId is not null)
+            if (!await ClaimAsync(entity, messageId, ct))
             {
-                try
-                {
-                    await _sent.AddEntityAsync(new TableEntity(StorageKeys.Encode(entity), StorageKeys.Encode(messageId)) { ["SentAt"] = DateTimeOffset.UtcNow }, ct);
-                }
-                catch (RequestFailedException e) when (e.Status == 409)
-                {
-                    // Delivered concurrently by a retry; the record exists, which is all that matters.
-                }
+                logger.LogInformation("Message {MessageId} was already delivered to {Entity}; dropped as a duplicate", messageId, entity);
+                continue;
             }
+            try
+            {
+                await queue.SendMessageAsync(message, ct);
+            }
+            catch
+            {
+                await _sent.DeleteEntityAsync(StorageKeys.Encode(entity), StorageKeys.Encode(messageId), ETag.All, CancellationToken.None);
+                throw;
+            }
+            await _sent.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(entity), StorageKeys.Encode(messageId)) { ["State"] = "sent", ["At"] = DateTimeOffset.UtcNow },
+                TableUpdateMode.Replace, CancellationToken.None);
         }
     }
+
+    /// <summary>
+    /// Claims a message id before sending, so concurrent or repeated sends of one id deliver once.
+    /// Returns false when it was sent already; throws (so the invocation is retried) while another
+    /// sender holds a fresh claim; takes over a claim whose sender died.
+    /// </summary>
+    private async Task<bool> ClaimAsync(string entity, string messageId, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(entity);
+        var rk = StorageKeys.Encode(messageId);
+        try
+        {
+            await _sent.AddEntityAsync(new TableEntity(pk, rk) { ["State"] = "claimed", ["At"] = DateTimeOffset.UtcNow }, ct);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            var row = (await _sent.GetEntityAsync<TableEntity>(pk, rk, cancellationToken: ct)).Value;
+            if (row.GetString("State") == "sent") return false;
+            if (row.GetDateTimeOffset("At") is { } at && DateTimeOffset.UtcNow - at < StaleClaim)
+                throw new InvalidOperationException($"Message {messageId} to {entity} is being sent by another invocation; retrying later.");
+            row["At"] = DateTimeOffset.UtcNow;
+            await _sent.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, ct);
+            return true;
+        }
+    }
+
+    private static readonly TimeSpan StaleClaim = TimeSpan.FromMinutes(2);
 
     /// <summary>The CloudEvent id of a structured CloudEvents message, used as the broker message id.</summary>
     public static string? MessageIdOf(string message)

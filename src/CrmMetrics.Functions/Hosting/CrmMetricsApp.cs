@@ -1,0 +1,53 @@
+using CrmMetrics.Functions.Api;
+using CrmMetrics.Functions.Invocation;
+using CrmMetrics.Storage.Local;
+
+namespace CrmMetrics.Functions.Hosting;
+
+/// <summary>
+/// Builds the app: configuration, services, endpoints. <c>Program</c> runs it; tests build it the
+/// same way with their own settings and a real Kestrel on a free port.
+/// </summary>
+public static class CrmMetricsApp
+{
+    public sealed record Built(WebApplication App, RunMode Mode, AzuriteServer? Azurite) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await App.DisposeAsync();
+            if (Azurite is not null) await Azurite.DisposeAsync();
+        }
+    }
+
+    /// <param name="configureServices">Extra registrations (tests add handlers for test functions).</param>
+    public static async Task<Built> BuildAsync(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
+    {
+        // Configuration: local.settings.json Values (locally), environment, command line, then overrides.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(LocalSettingsFile.Load(LocalSettingsFile.Find()));
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddCommandLine(args);
+        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
+        builder.Logging.AddCrmMetricsLogging();
+
+        var mode = RunModes.Detect(builder.Configuration);
+        if (mode == RunMode.FunctionsHost)
+        {
+            // The host tells the handler where to listen; only the host reaches it there.
+            builder.WebHost.UseUrls($"http://127.0.0.1:{builder.Configuration[RunModes.PortVariable]}");
+        }
+        var azurite = await LocalStorage.EnsureAsync(builder, mode);
+
+        // Services.
+        builder.Services.AddCrmMetrics(builder.Configuration, mode);
+        builder.Services.AddCrmMetricsHttp();
+        configureServices?.Invoke(builder.Services);
+
+        // Endpoints.
+        var app = builder.Build();
+        app.UseCrmMetricsErrors();
+        app.MapCrmMetricsApi();
+        if (mode == RunMode.FunctionsHost) app.MapInvocationEndpoints(app.Services.GetRequiredService<FunctionDispatcher>().Names);
+        return new Built(app, mode, azurite);
+    }
+}

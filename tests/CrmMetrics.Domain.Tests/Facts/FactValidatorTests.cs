@@ -1,0 +1,152 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+
+namespace CrmMetrics.Domain.Tests.Facts;
+
+public class FactValidatorTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    private static FactValidator Validator(string calendar = "gregorian") => new(new FactRules
+    {
+        Calendar = PeriodCalendar.TryCreate(calendar, "UTC", out var c, out _) ? c! : throw new InvalidOperationException(),
+        ReportingCurrency = "EUR",
+        ExchangeRates = new Dictionary<string, decimal> { ["USD"] = 0.9m },
+        IsReportableIndicator = IndicatorCatalog.IsReportableByCompetitors,
+    }, new FixedClock(Now));
+
+    private static (Fact? Fact, IReadOnlyDictionary<string, string[]> Errors) Validate(string json, string calendar = "gregorian")
+    {
+        using var doc = JsonDocument.Parse(json);
+        Validator(calendar).TryValidate(doc.RootElement, out var fact, out var errors);
+        return (fact, errors.ToDictionary());
+    }
+
+    [Fact]
+    public void A_valid_order_becomes_a_fact_with_the_amount_exact()
+    {
+        var (fact, errors) = Validate("""{"id":"o-1","type":"order","time":"2026-11-03T10:15:00+03:30","customerId":"C-1","staffId":"S-1","channel":"web","data":{"amount":19.99,"currency":"EUR"}}""");
+        Assert.Empty(errors);
+        Assert.Equal(FactType.Order, fact!.Type);
+        Assert.Equal(19.99m, fact.Amount);
+        Assert.Equal(new DateTimeOffset(2026, 11, 3, 10, 15, 0, TimeSpan.FromMinutes(210)), fact.Time);
+        Assert.Equal("web", fact.Channel);
+    }
+
+    [Fact]
+    public void A_foreign_currency_is_converted_when_a_rate_is_configured_and_rejected_otherwise()
+    {
+        var (usd, _) = Validate("""{"id":"o-2","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C-1","data":{"amount":100,"currency":"USD"}}""");
+        Assert.Equal(90m, usd!.Amount);
+        Assert.Equal(100m, usd.OriginalAmount);
+        Assert.Equal("USD", usd.Currency);
+
+        var (gbp, errors) = Validate("""{"id":"o-3","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C-1","data":{"amount":100,"currency":"GBP"}}""");
+        Assert.Null(gbp);
+        Assert.Contains("data.currency", errors.Keys);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "id")]
+    [InlineData("""{"id":"","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "id")]
+    [InlineData("""{"id":"has space","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "id")]
+    [InlineData("""{"id":42,"type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "id")]
+    [InlineData("""{"id":"x","type":"purchase","time":"2026-11-03T10:15:00Z","customerId":"C"}""", "type")]
+    [InlineData("""{"id":"x","time":"2026-11-03T10:15:00Z","customerId":"C"}""", "type")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03 10:15","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "time")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "time")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-13-03T10:15:00Z","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "time")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-23T12:06:00Z","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "time")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","data":{"amount":1,"currency":"EUR"}}""", "customerId")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C/1","data":{"amount":1,"currency":"EUR"}}""", "customerId")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","staffId":"","data":{"amount":1,"currency":"EUR"}}""", "staffId")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","channel":"telepathy","data":{"amount":1,"currency":"EUR"}}""", "channel")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C"}""", "data")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":[]}""", "data")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":-1,"currency":"EUR"}}""", "data.amount")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":"12","currency":"EUR"}}""", "data.amount")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":12,"currency":"eur"}}""", "data.currency")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":12}}""", "data.currency")]
+    [InlineData("""{"id":"x","type":"interaction","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"direction":"sideways"}}""", "data.direction")]
+    [InlineData("""{"id":"x","type":"interaction","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"direction":"inbound","firstContactResolution":"yes"}}""", "data.firstContactResolution")]
+    [InlineData("""{"id":"x","type":"interaction","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"direction":"inbound","handleSeconds":-5}}""", "data.handleSeconds")]
+    [InlineData("""{"id":"x","type":"survey.response","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"metric":"nps","score":11}}""", "data.score")]
+    [InlineData("""{"id":"x","type":"survey.response","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"metric":"csat","score":0}}""", "data.score")]
+    [InlineData("""{"id":"x","type":"survey.response","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"metric":"ces","score":8}}""", "data.score")]
+    [InlineData("""{"id":"x","type":"survey.response","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"metric":"nps","score":7.5}}""", "data.score")]
+    [InlineData("""{"id":"x","type":"survey.response","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"metric":"mood","score":3}}""", "data.metric")]
+    [InlineData("""{"id":"x","type":"complaint.opened","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"severity":"high"}}""", "data.caseId")]
+    [InlineData("""{"id":"x","type":"complaint.opened","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"caseId":"K1","severity":"urgent"}}""", "data.severity")]
+    [InlineData("""{"id":"x","type":"complaint.opened","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"caseId":"K1","severity":"low","slaHours":0}}""", "data.slaHours")]
+    [InlineData("""{"id":"x","type":"complaint.resolved","time":"2026-11-03T10:15:00Z","customerId":"C","data":{}}""", "data.caseId")]
+    [InlineData("""{"id":"x","type":"deal.closed","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"dealId":"D1","outcome":"maybe","amount":5}}""", "data.outcome")]
+    [InlineData("""{"id":"x","type":"deal.closed","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"outcome":"won","amount":5}}""", "data.dealId")]
+    [InlineData("""{"id":"x","type":"competitor.observation","time":"2026-11-03T10:15:00Z","data":{"competitor":"Acme","indicator":"cx.happiness","value":3,"period":"2026-10"}}""", "data.indicator")]
+    [InlineData("""{"id":"x","type":"competitor.observation","time":"2026-11-03T10:15:00Z","data":{"competitor":"Acme","indicator":"cx.nps","value":3,"period":"2026-13"}}""", "data.period")]
+    [InlineData("""{"id":"x","type":"market.observation","time":"2026-11-03T10:15:00Z","data":{"indicator":"market-size","value":-3,"period":"2026-10"}}""", "data.value")]
+    [InlineData("""{"id":"x","type":"market.observation","time":"2026-11-03T10:15:00Z","data":{"indicator":"share","value":3,"period":"2026-10"}}""", "data.indicator")]
+    [InlineData("""[1,2]""", "event")]
+    [InlineData("\"just a string\"", "event")]
+    public void Each_broken_rule_is_reported_on_its_field(string json, string field)
+    {
+        var (fact, errors) = Validate(json);
+        Assert.Null(fact);
+        Assert.Contains(field, errors.Keys);
+        Assert.All(errors[field], m => Assert.False(string.IsNullOrWhiteSpace(m)));
+    }
+
+    [Fact]
+    public void Several_errors_in_one_event_are_all_reported()
+    {
+        var (_, errors) = Validate("""{"id":"bad id","type":"order","time":"yesterday","data":{"amount":-2,"currency":"XX"}}""");
+        Assert.Equal(["customerId", "data.amount", "data.currency", "id", "time"], errors.Keys.Order().ToArray());
+    }
+
+    [Fact]
+    public void Unknown_members_are_ignored_and_null_optionals_count_as_absent()
+    {
+        var (fact, errors) = Validate("""{"id":"i-1","type":"interaction","time":"2026-11-03T10:15:00Z","customerId":"C","staffId":null,"extra":{"x":1},"data":{"direction":"inbound","firstContactResolution":true,"note":"hi"}}""");
+        Assert.Empty(errors);
+        Assert.Null(fact!.StaffId);
+        Assert.True(fact.FirstContactResolution);
+    }
+
+    [Fact]
+    public void Observations_need_no_customer_and_check_their_period_in_the_reporting_calendar()
+    {
+        var (competitor, e1) = Validate("""{"id":"c-1","type":"competitor.observation","time":"2026-11-03T10:15:00Z","data":{"competitor":"Acme","indicator":"cx.nps","value":31.5,"period":"2026-10"}}""");
+        Assert.Empty(e1);
+        Assert.Equal("2026-10", competitor!.PeriodKey);
+
+        var (share, e2) = Validate("""{"id":"c-2","type":"competitor.observation","time":"2026-11-03T10:15:00Z","data":{"competitor":"Acme","indicator":"market-share","value":12,"period":"2026-Q3"}}""");
+        Assert.Empty(e2);
+        Assert.Equal("market-share", share!.Indicator);
+
+        var (persian, e3) = Validate("""{"id":"m-1","type":"market.observation","time":"2026-11-03T10:15:00Z","data":{"indicator":"market-size","value":1000000,"period":"1405-08"}}""", "persian");
+        Assert.Empty(e3);
+        Assert.Equal("1405-08", persian!.PeriodKey);
+    }
+
+    [Fact]
+    public void Events_up_to_five_minutes_ahead_are_accepted_as_clock_skew()
+    {
+        var (fact, errors) = Validate("""{"id":"x","type":"customer.acquired","time":"2026-11-23T12:04:59Z","customerId":"C","data":{"segment":"smb","region":"north"}}""");
+        Assert.Empty(errors);
+        Assert.Equal("smb", fact!.Segment);
+    }
+
+    [Fact]
+    public void Lifecycle_events_without_data_are_valid()
+    {
+        Assert.Empty(Validate("""{"id":"a","type":"customer.acquired","time":"2026-11-03T10:15:00Z","customerId":"C"}""").Errors);
+        Assert.Empty(Validate("""{"id":"b","type":"customer.churned","time":"2026-11-03T10:15:00Z","customerId":"C"}""").Errors);
+        Assert.Empty(Validate("""{"id":"c","type":"customer.reactivated","time":"2026-11-03T10:15:00Z","customerId":"C"}""").Errors);
+    }
+}

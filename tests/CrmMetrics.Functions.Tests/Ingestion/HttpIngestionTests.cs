@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Ingestion;
+
+public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
+{
+    private static object Order(string id, string time = "2026-10-05T09:00:00Z", decimal amount = 10m, string customer = "C-1") =>
+        new { id, type = "order", time, customerId = customer, channel = "web", data = new { amount, currency = "EUR" } };
+
+    [Fact]
+    public async Task A_mixed_batch_stores_the_valid_events_and_lists_the_invalid_ones_by_index_and_field()
+    {
+        var response = await app.PostEventsAsync(new object[]
+        {
+            Order("mix-1"),
+            new { id = "mix-2", type = "order", time = "2026-10-05T09:00:00Z", customerId = "C-1", data = new { amount = -5, currency = "EUR" } },
+            Order("mix-3"),
+            new { id = "mix-4", type = "survey.response", time = "2026-10-05T09:00:00Z", customerId = "C-2", data = new { metric = "nps", score = 12 } },
+            Order("mix-1"),
+        });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var body = await AppFixture.JsonAsync(response);
+        Assert.Equal(2, body.GetProperty("accepted").GetInt32());
+        Assert.Equal(1, body.GetProperty("duplicates").GetInt32());
+        var rejected = body.GetProperty("rejected").EnumerateArray().ToList();
+        Assert.Equal([1, 3], rejected.Select(r => r.GetProperty("index").GetInt32()));
+        Assert.Equal("mix-2", rejected[0].GetProperty("id").GetString());
+        Assert.True(rejected[0].GetProperty("errors").TryGetProperty("data.amount", out _));
+        Assert.True(rejected[1].GetProperty("errors").TryGetProperty("data.score", out _));
+
+        var facts = app.Services.GetRequiredService<FactStore>();
+        Assert.NotNull(await facts.GetAsync("mix-1", DateTimeOffset.Parse("2026-10-05T09:00:00Z"), default));
+        Assert.Null(await facts.GetAsync("mix-2", DateTimeOffset.Parse("2026-10-05T09:00:00Z"), default));
+    }
+
+    [Fact]
+    public async Task Resending_events_counts_them_as_duplicates_and_changes_nothing()
+    {
+        var events = Enumerable.Range(0, 250).Select(i => Order($"resend-{i}", $"2026-10-{1 + i % 28:D2}T10:00:00Z", i)).ToArray();
+        var first = await AppFixture.JsonAsync(await app.PostEventsAsync(events));
+        Assert.Equal(250, first.GetProperty("accepted").GetInt32());
+
+        // Half again, out of order, with a changed amount: still duplicates by id.
+        var again = events.Take(125).Reverse().Append(Order("resend-0", "2026-10-01T10:00:00Z", 999m)).ToArray();
+        var second = await AppFixture.JsonAsync(await app.PostEventsAsync(again));
+        Assert.Equal(0, second.GetProperty("accepted").GetInt32());
+        Assert.Equal(126, second.GetProperty("duplicates").GetInt32());
+
+        var stored = await app.Services.GetRequiredService<FactStore>().GetAsync("resend-0", DateTimeOffset.Parse("2026-10-01T10:00:00Z"), default);
+        Assert.Equal(0m, stored!.Amount);
+    }
+
+    [Fact]
+    public async Task Ndjson_lines_are_events_and_a_broken_line_rejects_only_itself()
+    {
+        var ndjson = string.Join("\n",
+            JsonSerializer.Serialize(Order("nd-1")),
+            "{ this is not json",
+            "",
+            JsonSerializer.Serialize(Order("nd-2"))) + "\n";
+        var response = await app.PostNdjsonAsync(ndjson);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var body = await AppFixture.JsonAsync(response);
+        Assert.Equal(2, body.GetProperty("accepted").GetInt32());
+        var rejected = Assert.Single(body.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(1, rejected.GetProperty("index").GetInt32());
+        Assert.Contains("line 2", rejected.GetProperty("errors").GetProperty("event")[0].GetString());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("[")]
+    [InlineData("[{\"id\":\"x\"},")]
+    [InlineData("null")]
+    [InlineData("42")]
+    [InlineData("\"text\"")]
+    [InlineData("<xml/>")]
+    [InlineData("{\"id\":")]
+    public async Task A_body_that_is_not_events_at_all_is_a_400_problem_naming_the_body(string body)
+    {
+        var response = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var problem = await AppFixture.JsonAsync(response);
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        Assert.True(problem.GetProperty("errors").TryGetProperty("body", out _));
+    }
+
+    [Fact]
+    public async Task Deep_nesting_invalid_utf8_and_odd_values_never_give_a_5xx()
+    {
+        var bodies = new List<byte[]>
+        {
+            Encoding.UTF8.GetBytes(new string('[', 5000) + new string(']', 5000)),
+            new byte[] { 0xFF, 0xFE, 0x00, 0x5B, 0x5D },
+            Encoding.UTF8.GetBytes("[{\"id\":\"n1\",\"type\":\"order\",\"time\":\"2026-10-05T09:00:00Z\",\"customerId\":\"C\",\"data\":{\"amount\":1e400,\"currency\":\"EUR\"}}]"),
+            Encoding.UTF8.GetBytes("[{\"id\":\"n2\",\"type\":\"order\",\"time\":\"9999-12-31T23:59:59-14:00\",\"customerId\":\"C\",\"data\":{\"amount\":1,\"currency\":\"EUR\"}}]"),
+            Encoding.UTF8.GetBytes("[{\"id\":\"n3\",\"type\":\"order\",\"time\":\"0001-01-01T00:00:00+14:00\",\"customerId\":\"C\",\"data\":{\"amount\":1,\"currency\":\"EUR\"}}]"),
+            Encoding.UTF8.GetBytes("[{\"id\":\"n4\",\"type\":\"competitor.observation\",\"time\":\"2026-10-05T09:00:00Z\",\"data\":{\"competitor\":\"A\",\"indicator\":\"cx.nps\",\"value\":1,\"period\":\"0000-01\"}}]"),
+            Encoding.UTF8.GetBytes("[{\"id\":\"n5\",\"type\":\"order\",\"time\":\"2026-10-05T09:00:00Z\",\"customerId\":\"C\",\"data\":{\"amount\":79228162514264337593543950336,\"currency\":\"EUR\"}}]"),
+        };
+        foreach (var body in bodies)
+        {
+            var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            var response = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, content);
+            Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode} for {Encoding.UTF8.GetString(body)[..Math.Min(60, body.Length)]}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Fact]
+    public async Task More_than_5000_events_or_4_MiB_is_a_413()
+    {
+        var many = Enumerable.Range(0, 5001).Select(i => Order($"many-{i}")).ToArray();
+        var tooMany = await app.PostEventsAsync(many);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooMany.StatusCode);
+
+        var big = "[" + string.Join(",", Enumerable.Range(0, 3000).Select(i => JsonSerializer.Serialize(new { id = $"big-{i}", type = "customer.churned", time = "2026-10-05T09:00:00Z", customerId = "C", data = new { reason = new string('x', 1000), note = new string('y', 500) } }))) + "]";
+        Assert.True(Encoding.UTF8.GetByteCount(big) > 4 * 1024 * 1024);
+        var tooBig = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, new StringContent(big, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+        Assert.Equal("application/problem+json", tooBig.Content.Headers.ContentType!.MediaType);
+        Assert.Null(await app.Services.GetRequiredService<FactStore>().GetAsync("many-0", DateTimeOffset.Parse("2026-10-05T09:00:00Z"), default));
+    }
+
+    [Fact]
+    public async Task Ingestion_marks_the_local_days_of_the_facts_dirty()
+    {
+        await app.PostEventsAsync(new[] { Order("dirty-1", "2026-07-14T23:30:00Z") });
+        var dirty = await app.Services.GetRequiredService<DirtyDayStore>().ListAsync(default);
+        Assert.Contains(dirty, d => d.Day == new DateOnly(2026, 7, 14));
+    }
+}

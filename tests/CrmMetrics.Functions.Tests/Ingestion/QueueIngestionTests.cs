@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Azure.Data.Tables;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Ingestion;
+
+public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    private static object[] Events(string prefix) =>
+    [
+        new { id = prefix + "a", type = "customer.acquired", time = "2026-09-01T08:00:00+02:00", customerId = prefix + "C", channel = "web", data = new { segment = "smb", region = "north" } },
+        new { id = prefix + "o", type = "order", time = "2026-09-02T10:00:00Z", customerId = prefix + "C", staffId = "S-1", channel = "phone", data = new { amount = 120.45m, currency = "EUR" } },
+        new { id = prefix + "i", type = "interaction", time = "2026-09-02T11:00:00Z", customerId = prefix + "C", channel = "chat", data = new { direction = "inbound", firstContactResolution = true, handleSeconds = 310.5 } },
+        new { id = prefix + "s", type = "survey.response", time = "2026-09-03T11:00:00Z", customerId = prefix + "C", data = new { metric = "nps", score = 9 } },
+        new { id = prefix + "k", type = "complaint.opened", time = "2026-09-03T12:00:00Z", customerId = prefix + "C", data = new { caseId = prefix + "K", severity = "high", slaHours = 24 } },
+        new { id = prefix + "d", type = "deal.closed", time = "2026-09-04T12:00:00Z", customerId = prefix + "C", staffId = "S-2", data = new { dealId = prefix + "D", outcome = "won", amount = 5000, competitor = "Acme" } },
+    ];
+
+    private Task SendToQueueAsync(object payload) =>
+        app.Storage.Queue(StorageNames.Queues.CrmEvents).SendMessageAsync(JsonSerializer.Serialize(payload));
+
+    [Fact]
+    public async Task A_queue_message_stores_the_same_facts_as_the_http_path()
+    {
+        await app.PostEventsAsync(Events("h-"));
+        await SendToQueueAsync(Events("q-"));
+
+        var facts = app.Services.GetRequiredService<FactStore>();
+        var table = facts.Table;
+        var queued = await Eventually.WaitAsync(async () =>
+        {
+            var rows = new List<TableEntity>();
+            await foreach (var e in table.QueryAsync<TableEntity>(e => e.RowKey.CompareTo("q-") >= 0 && e.RowKey.CompareTo("q.") < 0)) rows.Add(e);
+            return rows;
+        }, rows => rows.Count == 6, Deadline, "the queued events to be stored");
+
+        var viaHttp = new List<TableEntity>();
+        await foreach (var e in table.QueryAsync<TableEntity>(e => e.RowKey.CompareTo("h-") >= 0 && e.RowKey.CompareTo("h.") < 0)) viaHttp.Add(e);
+        Assert.Equal(6, viaHttp.Count);
+
+        static string Normalise(TableEntity e) => string.Join("|", e.Keys
+            .Where(k => k is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag"))
+            .Order(StringComparer.Ordinal)
+            .Select(k => $"{k}={(e[k] is string s ? s.Replace("q-", "X-").Replace("h-", "X-") : e[k])}"));
+        Assert.Equal(viaHttp.OrderBy(e => e.RowKey[2..]).Select(Normalise), queued.OrderBy(e => e.RowKey[2..]).Select(Normalise));
+    }
+
+    [Fact]
+    public async Task A_redelivered_message_changes_nothing_and_the_queue_drains()
+    {
+        var events = Events("r-");
+        await SendToQueueAsync(events);
+        await SendToQueueAsync(events);
+        var queue = app.Storage.Queue(StorageNames.Queues.CrmEvents);
+        await Eventually.WaitAsync(async () => (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0 && await app.Services.GetRequiredService<FactStore>()
+            .GetAsync("r-d", DateTimeOffset.Parse("2026-09-04T12:00:00Z"), default) is not null, Deadline, "both messages to be processed");
+        var poison = app.Storage.Queue(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
+        Assert.Equal(0, (await poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
+    public async Task Invalid_messages_and_events_are_recorded_with_reasons_not_retried()
+    {
+        await app.Storage.Queue(StorageNames.Queues.CrmEvents).SendMessageAsync("this is not json", default);
+        await SendToQueueAsync(new object[]
+        {
+            new { id = "bad-1", type = "order", time = "2026-09-04T12:00:00Z", customerId = "C", data = new { amount = -1, currency = "EUR" } },
+            new { id = "good-1", type = "order", time = "2026-09-04T12:00:00Z", customerId = "C", data = new { amount = 1, currency = "EUR" } },
+        });
+        var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
+        var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
+            r => r.Count >= 2, Deadline, "both rejections to be recorded");
+        Assert.Contains(rejected, r => r.EventId == "bad-1" && r.Errors.ContainsKey("data.amount"));
+        Assert.Contains(rejected, r => r.EventId is null && r.Errors.ContainsKey("message"));
+        Assert.NotNull(await app.Services.GetRequiredService<FactStore>().GetAsync("good-1", DateTimeOffset.Parse("2026-09-04T12:00:00Z"), default));
+        var poison = app.Storage.Queue(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
+        Assert.Equal(0, (await poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+}

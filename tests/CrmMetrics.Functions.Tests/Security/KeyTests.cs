@@ -1,0 +1,51 @@
+using System.Net;
+using System.Net.Http.Json;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Security;
+
+public class KeyTests(AppFixture app) : IClassFixture<AppFixture>
+{
+    private static JsonContent OneEvent() => JsonContent.Create(new[] { new { id = "k-1", type = "customer.acquired", time = "2026-10-05T09:00:00Z", customerId = "C-9" } });
+
+    [Fact]
+    public async Task Ingest_needs_a_writer_or_admin_key()
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.SendAsync(HttpMethod.Post, "/api/events", null, OneEvent())).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.SendAsync(HttpMethod.Post, "/api/events", "not-a-key", OneEvent())).StatusCode);
+        var forbidden = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Reader, OneEvent());
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Equal("application/problem+json", forbidden.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(HttpStatusCode.Accepted, (await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, OneEvent())).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Admin, OneEvent())).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_key_may_travel_as_the_code_query_parameter()
+    {
+        var response = await app.Client.PostAsync($"/api/events?code={TestKeys.Writer}", OneEvent());
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_needs_no_key_and_reports_storage()
+    {
+        var response = await app.Client.GetAsync("/api/health");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await AppFixture.JsonAsync(response);
+        Assert.Equal("healthy", body.GetProperty("status").GetString());
+        Assert.All(body.GetProperty("services").EnumerateArray(), s => Assert.True(s.GetProperty("reachable").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task Unknown_routes_and_methods_are_problem_details()
+    {
+        var missing = await app.Client.GetAsync("/api/nothing-here");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType!.MediaType);
+        var wrongMethod = await app.SendAsync(HttpMethod.Delete, "/api/events", TestKeys.Admin);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        Assert.Equal("application/problem+json", wrongMethod.Content.Headers.ContentType!.MediaType);
+    }
+}
