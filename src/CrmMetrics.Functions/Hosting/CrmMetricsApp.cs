@@ -28,6 +28,13 @@ public static class CrmMetricsApp
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddCommandLine(args);
         if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
+        var demo = args.Contains("--demo");
+        var demoKey = demo ? new Demo.DemoKey("demo-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))) : null;
+        if (demoKey is not null)
+        {
+            // A session-only admin key, so the demo can call its own API; only its hash is configured.
+            builder.Configuration.AddInMemoryCollection([new KeyValuePair<string, string?>("CrmMetrics:Keys:demo-session", "admin:" + Security.ApiKey.HashHex(demoKey.Value))]);
+        }
         builder.Logging.AddCrmMetricsLogging();
 
         var mode = RunModes.Detect(builder.Configuration);
@@ -41,6 +48,14 @@ public static class CrmMetricsApp
         // Services.
         builder.Services.AddCrmMetrics(builder.Configuration, mode);
         builder.Services.AddCrmMetricsHttp();
+        if (demoKey is not null)
+        {
+            builder.Services.AddSingleton(demoKey);
+            builder.Services.AddSingleton<Demo.DemoComputation>();
+            builder.Services.AddHostedService<Demo.DemoJob>();
+            if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+                builder.WebHost.UseUrls("http://127.0.0.1:7071");
+        }
         configureServices?.Invoke(builder.Services);
 
         // Endpoints.

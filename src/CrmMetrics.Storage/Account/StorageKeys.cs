@@ -11,7 +11,7 @@ namespace CrmMetrics.Storage.Account;
 public static class StorageKeys
 {
     public const int FactShards = 8;
-    public const int CustomerShards = 64;
+    public const int CustomerShards = 16;
     public const int CaseShards = 16;
 
     public static string DayKey(DateOnly day) => day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);

@@ -9,7 +9,6 @@ public static class StorageNames
         public const string DirtyDays = "DirtyDays";
         public const string Customers = "Customers";
         public const string CustomerChanges = "CustomerChanges";
-        public const string UnresolvedCustomerDays = "UnresolvedCustomerDays";
         public const string Complaints = "Complaints";
         public const string Observations = "Observations";
         public const string RejectedEvents = "RejectedEvents";
@@ -26,7 +25,7 @@ public static class StorageNames
 
         public static readonly IReadOnlyList<string> All =
         [
-            Facts, DirtyDays, Customers, CustomerChanges, UnresolvedCustomerDays, Complaints, Observations, RejectedEvents,
+            Facts, DirtyDays, Customers, CustomerChanges, Complaints, Observations, RejectedEvents,
             LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, Alerts, SentMessages,
         ];
     }

@@ -1,4 +1,3 @@
-using Azure;
 using Azure.Data.Tables;
 using CrmMetrics.Domain.Facts;
 using CrmMetrics.Domain.Lifecycle;
@@ -19,46 +18,38 @@ public sealed class ComplaintStore(StorageAccount account)
     {
         var dirty = new HashSet<DateOnly>();
         var gate = new object();
-        await Parallel.ForEachAsync(complaintFacts.GroupBy(f => f.CaseId!), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (group, ct) =>
+        var byPartition = complaintFacts.GroupBy(f => f.CaseId!).GroupBy(g => StorageKeys.CasePartition(g.Key));
+        await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (partition, ct) =>
             {
-                var days = await ApplyToCaseAsync(group.Key, group.Select(ComplaintEvent.From).ToList(), localDay, ct);
-                lock (gate) dirty.UnionWith(days);
+                var events = partition.ToDictionary(g => StorageKeys.Encode(g.Key), g => (CaseId: g.Key, Events: g.Select(ComplaintEvent.From).ToList()), StringComparer.Ordinal);
+                // A case opened here is most likely new: add its row without reading.
+                var results = await PartitionBatches.MergeManyAsync(_table, partition.Key, events.Keys,
+                    rk => events[rk].Events.Any(e => e.Type == FactType.ComplaintOpened),
+                    (rk, entity) => Merge(events[rk].CaseId, entity, events[rk].Events, localDay), ct);
+                lock (gate)
+                {
+                    foreach (var (_, days) in results) dirty.UnionWith(days);
+                }
             });
         return dirty;
     }
 
-    private async Task<IReadOnlyCollection<DateOnly>> ApplyToCaseAsync(string caseId, List<ComplaintEvent> events, Func<DateTimeOffset, DateOnly> localDay, CancellationToken ct)
+    /// <summary>Merges facts into a case row; null when nothing changed, else the days of resolves whose meaning changed.</summary>
+    private static HashSet<DateOnly>? Merge(string caseId, TableEntity entity, List<ComplaintEvent> events, Func<DateTimeOffset, DateOnly> localDay)
     {
-        var pk = StorageKeys.CasePartition(caseId);
-        var rk = StorageKeys.Encode(caseId);
-        for (var attempt = 0; ; attempt++)
+        var complaint = new ComplaintCase(caseId, StorageJson.Read<List<ComplaintEvent>>(entity, "Events") ?? []);
+        var (openedBefore, resolvedBefore) = (complaint.Opened, complaint.Resolved);
+        if (!complaint.Add(events)) return null;
+
+        var dirty = new HashSet<DateOnly>();
+        if (resolvedBefore is not null && (resolvedBefore.Id != complaint.Resolved?.Id || openedBefore?.Id != complaint.Opened?.Id))
         {
-            var row = await _table.GetEntityIfExistsAsync<TableEntity>(pk, rk, cancellationToken: ct);
-            var entity = row.HasValue ? row.Value! : new TableEntity(pk, rk);
-            var complaint = new ComplaintCase(caseId, StorageJson.Read<List<ComplaintEvent>>(entity, "Events") ?? []);
-            var (openedBefore, resolvedBefore) = (complaint.Opened, complaint.Resolved);
-            if (!complaint.Add(events)) return [];
-
-            var dirty = new HashSet<DateOnly>();
-            if (resolvedBefore is not null && (resolvedBefore.Id != complaint.Resolved?.Id || openedBefore?.Id != complaint.Opened?.Id))
-            {
-                dirty.Add(localDay(resolvedBefore.Time));
-            }
-            if (complaint.Resolved is { } resolved && openedBefore?.Id != complaint.Opened?.Id) dirty.Add(localDay(resolved.Time));
-
-            StorageJson.Write(entity, "Events", complaint.Events);
-            try
-            {
-                if (row.HasValue) await _table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
-                else await _table.AddEntityAsync(entity, ct);
-                return dirty;
-            }
-            catch (RequestFailedException e) when (e.Status is 409 or 412 && attempt < 20)
-            {
-                // Another writer changed the case; redo with theirs.
-            }
+            dirty.Add(localDay(resolvedBefore.Time));
         }
+        if (complaint.Resolved is { } resolved && openedBefore?.Id != complaint.Opened?.Id) dirty.Add(localDay(resolved.Time));
+        StorageJson.Write(entity, "Events", complaint.Events);
+        return dirty;
     }
 
     public async Task<IReadOnlyDictionary<string, ComplaintCase>> GetManyAsync(IEnumerable<string> caseIds, CancellationToken ct)

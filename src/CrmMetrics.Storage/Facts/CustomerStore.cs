@@ -17,7 +17,8 @@ public sealed class CustomerStore(StorageAccount account)
 {
     private readonly TableClient _customers = account.Table(StorageNames.Tables.Customers);
     private readonly TableClient _changes = account.Table(StorageNames.Tables.CustomerChanges);
-    private readonly TableClient _unresolved = account.Table(StorageNames.Tables.UnresolvedCustomerDays);
+    // Days on which the map step met the customer without a known acquisition: "U<yyyyMMdd>" properties on the customer's row.
+    private const string UnresolvedPrefix = "U";
 
     public TableClient Customers => _customers;
     public TableClient Changes => _changes;
@@ -27,115 +28,110 @@ public sealed class CustomerStore(StorageAccount account)
         CancellationToken cancellationToken)
     {
         var dirty = new HashSet<DateOnly>();
+        var changes = new List<(string CustomerId, LifecycleEvent First)>();
         var gate = new object();
-        await Parallel.ForEachAsync(lifecycleFacts.GroupBy(f => f.CustomerId!), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (group, ct) =>
+        var byPartition = lifecycleFacts.GroupBy(f => f.CustomerId!).GroupBy(g => StorageKeys.CustomerPartition(g.Key));
+        await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (partition, ct) =>
             {
-                var days = await ApplyToCustomerAsync(group.Key, group.Select(LifecycleEvent.From).ToList(), localDay, today, ct);
-                lock (gate) dirty.UnionWith(days);
+                var events = partition.ToDictionary(g => g.Key, g => g.Select(LifecycleEvent.From).ToList(), StringComparer.Ordinal);
+                // A customer whose facts here include an acquisition is most likely new: add its row without reading.
+                var results = await PartitionBatches.MergeManyAsync(_customers, partition.Key, events.Keys,
+                    customerId => events[customerId].Any(e => e.Type == FactType.CustomerAcquired),
+                    (customerId, entity) => Merge(entity, events[customerId], localDay, today), ct);
+                lock (gate)
+                {
+                    foreach (var (customerId, outcome) in results)
+                    {
+                        dirty.UnionWith(outcome.Days);
+                        if (outcome.Change is not null) changes.Add((customerId, outcome.Change));
+                    }
+                }
             });
+
+        if (changes.Count > 0) await RecordChangesAsync(changes, cancellationToken);
         return dirty;
     }
 
-    private async Task<IReadOnlyCollection<DateOnly>> ApplyToCustomerAsync(string customerId, List<LifecycleEvent> events, Func<DateTimeOffset, DateOnly> localDay,
-        DateOnly today, CancellationToken ct)
+    private sealed record MergeOutcome(HashSet<DateOnly> Days, LifecycleEvent? Change);
+
+    /// <summary>
+    /// Merges new lifecycle facts into a customer row. Returns null when nothing changed; otherwise
+    /// the days whose meaning changed and, if the customer's dimension changed, its first acquisition.
+    /// </summary>
+    private static MergeOutcome? Merge(TableEntity entity, List<LifecycleEvent> events, Func<DateTimeOffset, DateOnly> localDay, DateOnly today)
     {
-        var pk = StorageKeys.CustomerPartition(customerId);
-        for (var attempt = 0; ; attempt++)
+        var timeline = new CustomerTimeline(StorageJson.Read<List<LifecycleEvent>>(entity, "Timeline") ?? []);
+        var before = timeline.Effects().ToDictionary(x => x.Event.Id, x => x.Effect);
+        var oldFirst = timeline.FirstAcquisition;
+        if (!timeline.Add(events)) return null;
+
+        var dirty = new HashSet<DateOnly>();
+        foreach (var (e, effect) in timeline.Effects())
         {
-            var row = await _customers.GetEntityIfExistsAsync<TableEntity>(pk, customerId, cancellationToken: ct);
-            var entity = row.HasValue ? row.Value! : new TableEntity(pk, customerId);
-            var timeline = new CustomerTimeline(StorageJson.Read<List<LifecycleEvent>>(entity, "Timeline") ?? []);
-            var before = timeline.Effects().ToDictionary(x => x.Event.Id, x => x.Effect);
-            var oldFirst = timeline.FirstAcquisition;
-            if (!timeline.Add(events)) return [];
+            // New facts' own days are marked by ingestion; these are the days whose meaning changed.
+            if (before.TryGetValue(e.Id, out var was) && was != effect) dirty.Add(localDay(e.Time));
+        }
 
-            var dirty = new HashSet<DateOnly>();
-            foreach (var (e, effect) in timeline.Effects())
+        var newFirst = timeline.FirstAcquisition;
+        var dimensionChanged = newFirst is not null && (oldFirst is null || oldFirst.Segment != newFirst.Segment || oldFirst.Region != newFirst.Region);
+        if (dimensionChanged)
+        {
+            // Every lifecycle fact of the customer counts in the segment and region scopes.
+            foreach (var e in timeline.Events) dirty.Add(localDay(e.Time));
+            // Days the map step aggregated while the customer was unknown: taken off the row as it is written.
+            foreach (var property in entity.Keys.Where(k => k.Length == 9 && k.StartsWith(UnresolvedPrefix, StringComparison.Ordinal)).ToList())
             {
-                // New facts' own days are marked by ingestion; these are the days whose meaning changed.
-                if (before.TryGetValue(e.Id, out var was) && was != effect) dirty.Add(localDay(e.Time));
+                dirty.Add(StorageKeys.ParseDayKey(property[1..]));
+                entity.Remove(property);
             }
+            if (oldFirst is not null)
+            {
+                // Other facts of an already attributed customer: every day since the earlier acquisition.
+                var from = localDay(oldFirst.Time < newFirst!.Time ? oldFirst.Time : newFirst.Time);
+                for (var d = from; d <= today; d = d.AddDays(1)) dirty.Add(d);
+            }
+        }
 
-            var newFirst = timeline.FirstAcquisition;
-            var dimensionChanged = newFirst is not null && (oldFirst is null || oldFirst.Segment != newFirst.Segment || oldFirst.Region != newFirst.Region);
-            if (dimensionChanged)
-            {
-                // Every lifecycle fact of the customer counts in the segment and region scopes.
-                foreach (var e in timeline.Events) dirty.Add(localDay(e.Time));
-                if (oldFirst is not null)
-                {
-                    // Other facts of an already attributed customer: every day since the earlier acquisition.
-                    var from = localDay(oldFirst.Time < newFirst!.Time ? oldFirst.Time : newFirst.Time);
-                    for (var d = from; d <= today; d = d.AddDays(1)) dirty.Add(d);
-                }
-            }
+        StorageJson.Write(entity, "Timeline", timeline.Events);
+        entity["HasAcquisition"] = newFirst is not null;
+        SetOrRemove(entity, "Segment", newFirst?.Segment);
+        SetOrRemove(entity, "Region", newFirst?.Region);
+        return new MergeOutcome(dirty, dimensionChanged ? newFirst : null);
+    }
 
-            StorageJson.Write(entity, "Timeline", timeline.Events);
-            entity["HasAcquisition"] = newFirst is not null;
-            SetOrRemove(entity, "Segment", newFirst?.Segment);
-            SetOrRemove(entity, "Region", newFirst?.Region);
-            try
+    private async Task RecordChangesAsync(List<(string CustomerId, LifecycleEvent First)> changes, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var pk = now.ToString("yyyyMMddHH");
+        foreach (var chunk in changes.DistinctBy(c => c.CustomerId).Chunk(100))
+        {
+            await _changes.SubmitTransactionAsync(chunk.Select(c =>
             {
-                if (row.HasValue) await _customers.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
-                else await _customers.AddEntityAsync(entity, ct);
-            }
-            catch (RequestFailedException e) when (e.Status is 409 or 412 && attempt < 20)
-            {
-                continue; // another writer changed the customer; redo with theirs
-            }
-
-            if (dimensionChanged)
-            {
-                await RecordChangeAsync(customerId, newFirst!, ct);
-                dirty.UnionWith(await TakeUnresolvedDaysAsync(customerId, ct));
-            }
-            return dirty;
+                var change = new TableEntity(pk, $"{now.UtcTicks:D19}-{c.CustomerId}") { ["CustomerId"] = c.CustomerId, ["HasAcquisition"] = true };
+                SetOrRemove(change, "Segment", c.First.Segment);
+                SetOrRemove(change, "Region", c.First.Region);
+                return new TableTransactionAction(TableTransactionActionType.UpsertReplace, change);
+            }), ct);
         }
     }
 
-    private async Task RecordChangeAsync(string customerId, LifecycleEvent first, CancellationToken ct)
-    {
-        var now = DateTimeOffset.UtcNow;
-        var change = new TableEntity(now.ToString("yyyyMMddHH"), $"{now.UtcTicks:D19}-{customerId}")
-        {
-            ["CustomerId"] = customerId,
-            ["HasAcquisition"] = true,
-        };
-        SetOrRemove(change, "Segment", first.Segment);
-        SetOrRemove(change, "Region", first.Region);
-        await _changes.UpsertEntityAsync(change, TableUpdateMode.Replace, ct);
-    }
-
-    /// <summary>Records that the map step attributed these customers' facts of <paramref name="day"/> to the unknown segment.</summary>
+    /// <summary>
+    /// Records that the map step attributed these customers' facts of <paramref name="day"/> to the
+    /// unknown segment, as a property merged into each customer's row, so the acquisition that
+    /// resolves the customer finds the days in the row it reads anyway.
+    /// </summary>
     public async Task RecordUnresolvedAsync(IEnumerable<string> customerIds, DateOnly day, CancellationToken ct)
     {
-        var dayKey = StorageKeys.DayKey(day);
-        foreach (var partition in customerIds.GroupBy(StorageKeys.CustomerPartition))
+        var property = UnresolvedPrefix + StorageKeys.DayKey(day);
+        foreach (var partition in customerIds.Distinct(StringComparer.Ordinal).GroupBy(StorageKeys.CustomerPartition))
         {
             foreach (var chunk in partition.Chunk(100))
             {
-                await _unresolved.SubmitTransactionAsync(chunk.Select(c => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
-                    new TableEntity(partition.Key, $"{c}|{dayKey}"))), ct);
+                await _customers.SubmitTransactionAsync(chunk.Select(c => new TableTransactionAction(TableTransactionActionType.UpsertMerge,
+                    new TableEntity(partition.Key, c) { [property] = true })), ct);
             }
         }
-    }
-
-    private async Task<IReadOnlyCollection<DateOnly>> TakeUnresolvedDaysAsync(string customerId, CancellationToken ct)
-    {
-        var pk = StorageKeys.CustomerPartition(customerId);
-        var from = customerId + "|";
-        var to = customerId + "}"; // '}' sorts right after '|'
-        var rows = new List<TableEntity>();
-        await foreach (var e in _unresolved.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey gt {from} and RowKey lt {to}"), cancellationToken: ct))
-        {
-            rows.Add(e);
-        }
-        foreach (var chunk in rows.Chunk(100))
-        {
-            await _unresolved.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.Delete, e, ETag.All)), ct);
-        }
-        return rows.Select(e => StorageKeys.ParseDayKey(e.RowKey[(e.RowKey.LastIndexOf('|') + 1)..])).ToHashSet();
     }
 
     public async Task<CustomerTimeline?> GetTimelineAsync(string customerId, CancellationToken ct)

@@ -133,6 +133,10 @@ public sealed class AzuriteServer : IAsyncDisposable
         var script = Path.Combine(root, "node_modules", "azurite", "dist", "src", "azurite.js");
         if (File.Exists(script)) return script;
 
+        // Test processes start in parallel: one installs, the others wait for it.
+        await using var installLock = await AcquireInstallLockAsync(Path.Combine(root, ".azurite-install.lock"), cancellationToken);
+        if (File.Exists(script)) return script;
+
         log($"Azurite is not installed yet: running 'npm {(File.Exists(Path.Combine(root, "package-lock.json")) ? "ci" : "install")}' in {root} (first run only)...");
         var npm = new ProcessStartInfo("npm") { WorkingDirectory = root, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         npm.ArgumentList.Add(File.Exists(Path.Combine(root, "package-lock.json")) ? "ci" : "install");
@@ -145,6 +149,22 @@ public sealed class AzuriteServer : IAsyncDisposable
             throw new InvalidOperationException($"npm could not install Azurite (exit {process.ExitCode}): {await stderr}");
         log("Azurite installed.");
         return script;
+    }
+
+    private static async Task<FileStream> AcquireInstallLockAsync(string path, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500, cancellationToken);
+            }
+        }
     }
 
     private static string? FindPackageRoot()

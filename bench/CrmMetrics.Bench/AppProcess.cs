@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace CrmMetrics.Bench;
+
+/// <summary>The function app in its own process (as deployed), so its memory is measured apart from the load generator.</summary>
+public sealed class AppProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private long _peakBytes;
+    private readonly CancellationTokenSource _sampling = new();
+    private readonly Task _sampler;
+
+    private AppProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+        _sampler = SampleAsync(_sampling.Token);
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>Peak resident set of the app process (VmHWM), in bytes.</summary>
+    public long PeakWorkingSet => Math.Max(_peakBytes, ReadStatus("VmHWM"));
+
+    public long WorkingSet => ReadStatus("VmRSS");
+
+    public static async Task<AppProcess> StartAsync(IReadOnlyDictionary<string, string> environment, Action<string>? log = null)
+    {
+        var port = FreePort();
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmMetrics.Functions.dll"));
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add($"http://127.0.0.1:{port}");
+        foreach (var (k, v) in environment) info.Environment[k] = v;
+        info.Environment["DOTNET_gcServer"] = "0";
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null && log is not null) log(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("app: " + e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var app = new AppProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        using var client = new HttpClient { BaseAddress = app.BaseAddress };
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            try
+            {
+                if ((await client.GetAsync("/api/health")).IsSuccessStatusCode) break;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+            }
+            if (process.HasExited) throw new InvalidOperationException("The app exited during start-up.");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("The app did not become healthy.");
+            await Task.Delay(200);
+        }
+        return app;
+    }
+
+    private async Task SampleAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                _peakBytes = Math.Max(_peakBytes, ReadStatus("VmRSS"));
+                await Task.Delay(100, ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private long ReadStatus(string field)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            {
+                if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return 0;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _sampling.CancelAsync();
+        await _sampler;
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}

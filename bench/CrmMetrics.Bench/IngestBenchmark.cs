@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Azure.Data.Tables;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Samples;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Storage.Local;
+
+namespace CrmMetrics.Bench;
+
+/// <summary>
+/// Ingestion throughput: the HTTP path (validation, dedupe, dirty days, lifecycle and complaint
+/// state) against a bare Azure.Data.Tables loop writing the same entities in 100-entity batches with
+/// the same number of transactions in flight, both into one Azurite.
+/// </summary>
+public static class IngestBenchmark
+{
+    private const int RequestSize = 5000;
+    private const int ConcurrentRequests = 4;
+
+    /// <summary>The app runs at most 8 batch transactions per request; the bare loop gets the same total.</summary>
+    private const int BareParallelism = ConcurrentRequests * 8;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var total = args.Length > 0 ? int.Parse(args[0]) : 200_000;
+        BenchEnvironment.PrintMachine();
+        Console.WriteLine($"ingest benchmark: {total} events, requests of {RequestSize}, {ConcurrentRequests} concurrent; bare loop {BareParallelism} transactions in flight");
+
+        var events = SyntheticCrm.Generate(new SyntheticCrmOptions
+        {
+            Customers = Math.Max(100, (int)(total / 8.5)),
+            From = new DateOnly(2026, 8, 1),
+            To = new DateOnly(2026, 10, 31),
+            DuplicateShare = 0,
+            LateShare = 0,
+            Seed = 7,
+        }).Take(total).ToList();
+        var lifecycleCount = events.Count(e => e["type"]!.GetValue<string>().StartsWith("customer.", StringComparison.Ordinal));
+        var complaintCount = events.Count(e => e["type"]!.GetValue<string>().StartsWith("complaint.", StringComparison.Ordinal));
+        Console.WriteLine($"generated {events.Count} events: {lifecycleCount} lifecycle ({100.0 * lifecycleCount / events.Count:0.0}%) and {complaintCount} complaint facts ({100.0 * complaintCount / events.Count:0.0}%) also update customer and case state");
+
+        await using var azurite = await AzuriteServer.StartAsync(dataFolder: null);
+        var account = StorageAccount.FromConnectionString(azurite.ConnectionString);
+        await account.InitializeAsync(default);
+
+        // 1. Bare loop: the same entities the app stores, grouped by partition into 100-entity transactions.
+        var calendar = PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c! : throw new InvalidOperationException();
+        var validator = new FactValidator(new FactRules { Calendar = calendar, IsReportableIndicator = IndicatorCatalog.IsReportableByCompetitors }, TimeProvider.System);
+        var entities = events.Select(e =>
+        {
+            using var doc = JsonDocument.Parse(e.ToJsonString());
+            validator.TryValidate(doc.RootElement, out var fact, out _);
+            return FactEntity.ToEntity(fact!);
+        }).ToList();
+        var bareTable = account.Table("BareFacts");
+        await bareTable.CreateIfNotExistsAsync();
+        var batches = entities.GroupBy(e => e.PartitionKey).SelectMany(g => g.Chunk(100)).ToList();
+        var bareWatch = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = BareParallelism }, async (batch, ct) =>
+            await bareTable.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.Add, e)), ct));
+        bareWatch.Stop();
+        var bareRate = entities.Count / bareWatch.Elapsed.TotalSeconds;
+        Console.WriteLine($"bare loop:       {entities.Count,8} entities in {bareWatch.Elapsed.TotalSeconds,7:0.00} s = {bareRate,9:0} entities/s ({batches.Count} transactions)");
+
+        // 2. The app, in its own process, through POST /api/events.
+        const string key = "bench-writer";
+        await using var app = await AppProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["CrmMetrics__Keys__bench"] = "writer:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key))),
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
+        var idleBytes = app.WorkingSet;
+        using var client = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
+        var bodies = events.Chunk(RequestSize).Select(chunk => string.Join("\n", chunk.Select(e => e.ToJsonString()))).ToList();
+        var accepted = 0;
+        var appWatch = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(bodies, new ParallelOptions { MaxDegreeOfParallelism = ConcurrentRequests }, async (body, ct) =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = new StringContent(body, new MediaTypeHeaderValue("application/x-ndjson")) };
+            request.Headers.Add("x-api-key", key);
+            using var response = await client.SendAsync(request, ct);
+            var text = await response.Content.ReadAsStringAsync(ct);
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{(int)response.StatusCode}: {text}");
+            Interlocked.Add(ref accepted, JsonDocument.Parse(text).RootElement.GetProperty("accepted").GetInt32());
+        });
+        appWatch.Stop();
+        var appRate = events.Count / appWatch.Elapsed.TotalSeconds;
+        Console.WriteLine($"ingestion path:  {events.Count,8} events   in {appWatch.Elapsed.TotalSeconds,7:0.00} s = {appRate,9:0} events/s ({accepted} accepted, {bodies.Count} requests)");
+        Console.WriteLine($"ratio ingestion/bare: {appRate / bareRate:0.00} (aim >= 0.70)");
+        Console.WriteLine($"app memory: idle {idleBytes / 1048576.0:0} MiB, peak working set {app.PeakWorkingSet / 1048576.0:0} MiB, after {app.WorkingSet / 1048576.0:0} MiB");
+        return 0;
+    }
+}

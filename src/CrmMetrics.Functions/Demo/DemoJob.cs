@@ -1,0 +1,82 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using CrmMetrics.Functions.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace CrmMetrics.Functions.Demo;
+
+/// <summary>The demo's session key: an admin key that exists only while this process runs.</summary>
+public sealed record DemoKey(string Value);
+
+/// <summary>
+/// The main job of the README's run command (<c>--demo</c>): once the app is up, load the sample
+/// dataset from <c>seeds/</c> through the public ingestion API, compute the indicators, print a
+/// summary, and tell the user what to open next. The app keeps serving afterwards.
+/// </summary>
+public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, DemoKey key, DemoComputation computation, ILogger<DemoJob> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource();
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            await started.Task.WaitAsync(stoppingToken);
+        }
+        var address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "127.0.0.1");
+        using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(5) };
+        client.DefaultRequestHeaders.Add("x-api-key", key.Value);
+        try
+        {
+            await LoadSeedsAsync(client, stoppingToken);
+            await computation.RunAsync(client, address, stoppingToken);
+            PrintNext(address);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "The demo failed");
+            Console.WriteLine($"The demo failed: {e.Message}");
+        }
+    }
+
+    private async Task LoadSeedsAsync(HttpClient client, CancellationToken ct)
+    {
+        var folder = Path.Combine(LocalStorage.FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "seeds");
+        var files = Directory.Exists(folder) ? Directory.GetFiles(folder, "*.ndjson").Order(StringComparer.Ordinal).ToList() : [];
+        if (files.Count == 0)
+        {
+            Console.WriteLine($"No seed files (*.ndjson) in {folder}; nothing to load.");
+            return;
+        }
+        Console.WriteLine();
+        Console.WriteLine($"Loading the sample dataset from {folder} through POST /api/events ...");
+        int accepted = 0, duplicates = 0, rejected = 0;
+        foreach (var file in files)
+        {
+            using var content = new StringContent(await File.ReadAllTextAsync(file, ct), new MediaTypeHeaderValue("application/x-ndjson"));
+            using var response = await client.PostAsync("/api/events", content, ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{Path.GetFileName(file)}: {(int)response.StatusCode} {body}");
+            using var json = JsonDocument.Parse(body);
+            var a = json.RootElement.GetProperty("accepted").GetInt32();
+            var d = json.RootElement.GetProperty("duplicates").GetInt32();
+            var r = json.RootElement.GetProperty("rejected").GetArrayLength();
+            (accepted, duplicates, rejected) = (accepted + a, duplicates + d, rejected + r);
+            Console.WriteLine($"  {Path.GetFileName(file),-20} {a,6} accepted {d,5} duplicates {r,4} rejected");
+        }
+        Console.WriteLine($"  {"total",-20} {accepted,6} accepted {duplicates,5} duplicates {rejected,4} rejected");
+    }
+
+    private void PrintNext(string address)
+    {
+        Console.WriteLine();
+        Console.WriteLine("The app is running. Open next (the demo key below lives only as long as this process):");
+        Console.WriteLine($"  {address}/api/health");
+        foreach (var line in computation.Links(address, key.Value)) Console.WriteLine("  " + line);
+        Console.WriteLine($"  API key for this session: {key.Value}  (header x-api-key, or ?code=)");
+        Console.WriteLine("Press Ctrl+C to stop.");
+    }
+}

@@ -1,0 +1,103 @@
+using Azure.Data.Tables;
+
+namespace CrmMetrics.Storage.Account;
+
+/// <summary>
+/// Read-merge-write of many rows of one partition in few round trips. Rows that are probably new
+/// are added blindly in entity-group transactions (no read at all; a conflict sends them down the
+/// read path). The others are read with parallel point reads, merged, and written in transactions
+/// that replace a row only if it is unchanged since it was read (ETag); rows that lost a race are
+/// read and merged again.
+/// </summary>
+public static class PartitionBatches
+{
+    private const int ParallelReads = 16;
+    private const int MaxAttempts = 20;
+
+    /// <param name="merge">Folds the new data into the row (a fresh one when absent); returns null when nothing changes.</param>
+    public static async Task<List<(string RowKey, TOutcome Outcome)>> MergeManyAsync<TOutcome>(
+        TableClient table, string partitionKey, IReadOnlyCollection<string> rowKeys, Func<string, bool> probablyNew,
+        Func<string, TableEntity, TOutcome?> merge, CancellationToken ct) where TOutcome : class
+    {
+        var done = new List<(string, TOutcome)>();
+        var pending = new List<string>();
+
+        // Blind adds for rows that are probably new; a row that exists after all goes to the read path.
+        foreach (var chunk in rowKeys.Where(probablyNew).Chunk(100))
+        {
+            var rows = new List<(string Key, TableEntity Entity, TOutcome Outcome)>();
+            foreach (var key in chunk)
+            {
+                var entity = new TableEntity(partitionKey, key);
+                if (merge(key, entity) is { } outcome) rows.Add((key, entity, outcome));
+            }
+            for (var attempt = 0; rows.Count > 0; attempt++)
+            {
+                try
+                {
+                    await table.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.Entity)), ct);
+                    done.AddRange(rows.Select(r => (r.Key, r.Outcome)));
+                    break;
+                }
+                catch (TableTransactionFailedException e) when (e.Status == 409)
+                {
+                    if (attempt < 3 && e.FailedTransactionActionIndex is { } failed && failed < rows.Count)
+                    {
+                        pending.Add(rows[failed].Key);
+                        rows.RemoveAt(failed);
+                    }
+                    else
+                    {
+                        pending.AddRange(rows.Select(r => r.Key));
+                        break;
+                    }
+                }
+            }
+        }
+        pending.AddRange(rowKeys.Where(k => !probablyNew(k)));
+
+        // Read, merge, conditional write; repeat for rows that changed underneath.
+        for (var attempt = 0; pending.Count > 0; attempt++)
+        {
+            if (attempt == MaxAttempts) throw new InvalidOperationException($"Rows of partition {partitionKey} kept changing concurrently; gave up after {attempt} attempts.");
+            var existing = await ReadManyAsync(table, partitionKey, pending, ct);
+            var writes = new List<(string Key, TableEntity Entity, TOutcome Outcome)>();
+            foreach (var key in pending)
+            {
+                var entity = existing.TryGetValue(key, out var row) ? row : new TableEntity(partitionKey, key);
+                if (merge(key, entity) is { } outcome) writes.Add((key, entity, outcome));
+            }
+            var next = new List<string>();
+            // After a conflict, one row per transaction, so one busy row does not hold back the others.
+            foreach (var chunk in attempt == 0 ? writes.Chunk(100) : writes.Select(w => new[] { w }))
+            {
+                var actions = chunk.Select(w => w.Entity.ETag == default
+                    ? new TableTransactionAction(TableTransactionActionType.Add, w.Entity)
+                    : new TableTransactionAction(TableTransactionActionType.UpdateReplace, w.Entity, w.Entity.ETag));
+                try
+                {
+                    await table.SubmitTransactionAsync(actions, ct);
+                    done.AddRange(chunk.Select(w => (w.Key, w.Outcome)));
+                }
+                catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+                {
+                    next.AddRange(chunk.Select(w => w.Key));
+                }
+            }
+            pending = next;
+        }
+        return done;
+    }
+
+    /// <summary>Point reads in parallel: the cheapest read Table Storage has.</summary>
+    public static async Task<Dictionary<string, TableEntity>> ReadManyAsync(TableClient table, string partitionKey, IEnumerable<string> rowKeys, CancellationToken ct)
+    {
+        var found = new System.Collections.Concurrent.ConcurrentDictionary<string, TableEntity>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(rowKeys.Distinct(StringComparer.Ordinal), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = ct }, async (rowKey, token) =>
+        {
+            var row = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: token);
+            if (row.HasValue) found[rowKey] = row.Value!;
+        });
+        return new Dictionary<string, TableEntity>(found, StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,80 @@
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Storage.Tests.Facts;
+
+public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static readonly DateOnly Today = new(2026, 11, 23);
+    private static DateOnly Utc(DateTimeOffset t) => DateOnly.FromDateTime(t.UtcDateTime);
+    private static DateTimeOffset Day(int month, int day) => new(2026, month, day, 12, 0, 0, TimeSpan.Zero);
+
+    private static Fact Lifecycle(string id, FactType type, DateTimeOffset time, string customer, string? segment = null) =>
+        new() { Id = id, Type = type, Time = time, CustomerId = customer, Segment = segment };
+
+    [Fact]
+    public async Task A_late_churn_marks_the_day_of_the_acquisition_it_turns_into_a_win_back()
+    {
+        var store = new CustomerStore(await azurite.AccountAsync());
+        // The first acquisition sets the dimension: its own day is marked (the segment scope counts it).
+        Assert.Equal([new DateOnly(2026, 3, 1)], await store.ApplyAsync([Lifecycle("a1", FactType.CustomerAcquired, Day(3, 1), "L-1", "smb")], Utc, Today, default));
+        // Without the churn, the second acquisition means nothing; with it, it is a win-back.
+        Assert.Empty(await store.ApplyAsync([Lifecycle("a2", FactType.CustomerAcquired, Day(5, 1), "L-1", "smb")], Utc, Today, default));
+        var dirty = await store.ApplyAsync([Lifecycle("c1", FactType.CustomerChurned, Day(4, 1), "L-1")], Utc, Today, default);
+        Assert.Equal([new DateOnly(2026, 5, 1)], dirty);
+        var timeline = (await store.GetTimelineAsync("L-1", default))!;
+        Assert.Equal(3, timeline.Events.Count);
+        Assert.Empty(await store.ApplyAsync([Lifecycle("c1", FactType.CustomerChurned, Day(4, 1), "L-1")], Utc, Today, default));
+    }
+
+    [Fact]
+    public async Task A_first_acquisition_resolves_the_days_where_the_customer_was_unknown()
+    {
+        var store = new CustomerStore(await azurite.AccountAsync());
+        await store.RecordUnresolvedAsync(["U-1", "U-2"], new DateOnly(2026, 6, 3), default);
+        await store.RecordUnresolvedAsync(["U-1"], new DateOnly(2026, 6, 9), default);
+        var dirty = await store.ApplyAsync([Lifecycle("u1a", FactType.CustomerAcquired, Day(6, 10), "U-1", "ent")], Utc, Today, default);
+        Assert.Equal([new DateOnly(2026, 6, 3), new DateOnly(2026, 6, 9), new DateOnly(2026, 6, 10)], dirty.Order());
+        // A later acquisition changes neither the dimension nor any effect: nothing to re-aggregate.
+        Assert.Empty(await store.ApplyAsync([Lifecycle("u1b", FactType.CustomerAcquired, Day(6, 20), "U-1", "smb")], Utc, Today, default));
+    }
+
+    [Fact]
+    public async Task An_earlier_acquisition_with_another_segment_marks_every_day_since()
+    {
+        var store = new CustomerStore(await azurite.AccountAsync());
+        await store.ApplyAsync([Lifecycle("s2", FactType.CustomerAcquired, Day(11, 20), "S-1", "ent")], Utc, Today, default);
+        var dirty = await store.ApplyAsync([Lifecycle("s1", FactType.CustomerAcquired, Day(11, 10), "S-1", "smb")], Utc, Today, default);
+        Assert.Equal(Enumerable.Range(10, 14).Select(d => new DateOnly(2026, 11, d)), dirty.Order());
+        var directory = new CustomerDirectory(store);
+        await directory.RefreshAsync(default);
+        Assert.Equal("smb", directory.Find("S-1")!.Value.Segment);
+    }
+
+    [Fact]
+    public async Task The_directory_follows_changes_after_its_first_load()
+    {
+        var store = new CustomerStore(await azurite.AccountAsync());
+        var directory = new CustomerDirectory(store);
+        await store.ApplyAsync([Lifecycle("d1", FactType.CustomerAcquired, Day(1, 1), "D-1", "gold")], Utc, Today, default);
+        await directory.RefreshAsync(default);
+        Assert.Equal("gold", directory.Find("D-1")!.Value.Segment);
+        Assert.Null(directory.Find("D-2"));
+        await store.ApplyAsync([Lifecycle("d2", FactType.CustomerAcquired, Day(1, 2), "D-2", "silver")], Utc, Today, default);
+        await directory.RefreshAsync(default);
+        Assert.Equal("silver", directory.Find("D-2")!.Value.Segment);
+    }
+
+    [Fact]
+    public async Task An_open_arriving_after_its_resolve_marks_the_resolve_day()
+    {
+        var store = new ComplaintStore(await azurite.AccountAsync());
+        var resolved = new Fact { Id = "r1", Type = FactType.ComplaintResolved, Time = Day(7, 20), CustomerId = "C", CaseId = "case/1" };
+        Assert.Empty(await store.ApplyAsync([resolved], Utc, default));
+        var opened = new Fact { Id = "o1", Type = FactType.ComplaintOpened, Time = Day(7, 2), CustomerId = "C", CaseId = "case/1", Severity = "low" };
+        Assert.Equal([new DateOnly(2026, 7, 20)], await store.ApplyAsync([opened], Utc, default));
+        var complaint = (await store.GetManyAsync(["case/1"], default))["case/1"];
+        Assert.Equal(18 * 24, complaint.ResolutionFor("r1", 48)!.Hours, 6);
+    }
+}

@@ -1,0 +1,75 @@
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Storage.Tests.Facts;
+
+public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static Fact Order(string id, DateTimeOffset time, decimal amount = 1m) =>
+        new() { Id = id, Type = FactType.Order, Time = time, CustomerId = "C-1", Amount = amount, Currency = "EUR" };
+
+    [Fact]
+    public async Task Inserting_reports_new_and_existing_ids_even_inside_one_partition_batch()
+    {
+        var store = new FactStore(await azurite.AccountAsync());
+        var day = new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero);
+        var first = await store.InsertAsync(Enumerable.Range(0, 450).Select(i => Order($"ins-{i}", day.AddMinutes(i))).ToList(), default);
+        Assert.Equal(450, first.Accepted.Count);
+
+        // A redelivery mixed with new facts: the existing ones are duplicates, the new ones land.
+        var mixed = Enumerable.Range(400, 100).Select(i => Order($"ins-{i}", day.AddMinutes(i), 99m)).ToList();
+        var second = await store.InsertAsync(mixed, default);
+        Assert.Equal(50, second.Accepted.Count);
+        Assert.Equal(50, second.Duplicates.Count);
+        Assert.All(second.Duplicates, f => Assert.True(int.Parse(f.Id[4..]) < 450));
+        Assert.Equal(1m, (await store.GetAsync("ins-420", day.AddMinutes(420), default))!.Amount);
+    }
+
+    [Fact]
+    public async Task A_local_day_scan_returns_exactly_the_facts_of_that_day_in_its_time_zone()
+    {
+        var store = new FactStore(await azurite.AccountAsync());
+        PeriodCalendar.TryCreate("persian", "Asia/Tehran", out var tehran, out _);
+        // Tehran is UTC+03:30: local 2026-06-10 runs from 2026-06-09T20:30Z to 2026-06-10T20:30Z.
+        var times = new[]
+        {
+            ("before", "2026-06-09T20:29:59Z"), ("start", "2026-06-09T20:30:00Z"), ("utc-midnight", "2026-06-10T00:00:00Z"),
+            ("late", "2026-06-10T20:29:59.999Z"), ("after", "2026-06-10T20:30:00Z"),
+        };
+        await store.InsertAsync(times.Select(t => Order("tz-" + t.Item1, DateTimeOffset.Parse(t.Item2))).ToList(), default);
+
+        var seen = new List<string>();
+        await foreach (var fact in store.ScanDayAsync(new DateOnly(2026, 6, 10), tehran!, default)) seen.Add(fact.Id);
+        Assert.Equal(["tz-late", "tz-start", "tz-utc-midnight"], seen.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Facts_round_trip_with_their_offset_and_exact_amounts()
+    {
+        var store = new FactStore(await azurite.AccountAsync());
+        var fact = new Fact
+        {
+            Id = "rt-1", Type = FactType.DealClosed, Time = DateTimeOffset.Parse("2026-04-01T09:15:00.123+04:30"), CustomerId = "C-7", StaffId = "S-1",
+            Channel = "in-person", DealId = "D/1#?", Outcome = "won", Amount = 1234567.89m, Currency = "USD", OriginalAmount = 1371742.10m, Competitor = "Acme & Co",
+        };
+        await store.InsertAsync([fact], default);
+        Assert.Equal(fact, await store.GetAsync("rt-1", fact.Time, default));
+    }
+
+    [Fact]
+    public async Task A_day_is_cleared_only_if_it_was_not_marked_again_meanwhile()
+    {
+        var dirty = new DirtyDayStore(await azurite.AccountAsync());
+        var day = new DateOnly(2026, 2, 2);
+        await dirty.MarkAsync([day], default);
+        var seen = (await dirty.GetAsync(day, default))!;
+        await dirty.MarkAsync([day], default);
+        Assert.False(await dirty.ClearAsync(seen, default));
+        Assert.NotNull(await dirty.GetAsync(day, default));
+        Assert.True(await dirty.ClearAsync((await dirty.GetAsync(day, default))!, default));
+        Assert.Null(await dirty.GetAsync(day, default));
+    }
+}
