@@ -10,5 +10,8 @@ public static class ApiEndpoints
         var api = app.MapGroup(Prefix);
         api.MapHealthEndpoints();
         api.MapEventsEndpoints();
+        api.MapIndicatorsEndpoints();
+        api.MapSnapshotsEndpoints();
+        api.MapRunsEndpoints();
     }
 }

@@ -1,9 +1,88 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.Hosting;
+
 namespace CrmMetrics.Functions.Demo;
 
-/// <summary>The demo's computation step: runs the indicators over the loaded data and prints a summary.</summary>
-public sealed class DemoComputation
+/// <summary>
+/// The demo's computation step: runs the indicators for every month of the sample data through
+/// <c>POST /api/runs</c>, waits for the runs, and prints the organisation's indicators for the
+/// latest closed month.
+/// </summary>
+public sealed class DemoComputation(CrmMetricsSettings settings, TimeProvider clock)
 {
-    public Task RunAsync(HttpClient client, string address, CancellationToken ct) => Task.CompletedTask;
+    private static readonly TimeSpan RunDeadline = TimeSpan.FromMinutes(10);
+    private Period? _shown;
+    private string? _lastRun;
 
-    public IEnumerable<string> Links(string address, string key) => [];
+    public async Task RunAsync(HttpClient client, IReadOnlyList<DateTimeOffset> factTimes, CancellationToken ct)
+    {
+        if (factTimes.Count == 0) return;
+        var calendar = settings.Calendar;
+        var now = clock.GetUtcNow();
+        var months = factTimes.Select(t => calendar.PeriodOf(Grain.Month, t)).Where(p => p.End <= now).Distinct().OrderBy(p => p.Start).ToList();
+        if (months.Count == 0) months = [calendar.PeriodOf(Grain.Month, now)];
+
+        Console.WriteLine();
+        Console.WriteLine($"Computing the indicators for {months.Count} months ({months[0].Key} .. {months[^1].Key}) through POST /api/runs ...");
+        // The first run aggregates every day once; the others only finalise their month.
+        await RunAndWaitAsync(client, months[0], ct);
+        await Task.WhenAll(months.Skip(1).Select(m => RunAndWaitAsync(client, m, ct)));
+
+        _shown = months[^1];
+        var response = await client.GetFromJsonAsync<JsonElement>($"/api/snapshots?grain=month&period={_shown.Key}&scope=org", ct);
+        Console.WriteLine();
+        Console.WriteLine($"Organisation indicators for {_shown.Key} (latest closed month):");
+        foreach (var row in response.GetProperty("items").EnumerateArray().OrderBy(r => r.GetProperty("family").GetString()).ThenBy(r => r.GetProperty("indicator").GetString()))
+        {
+            var value = row.GetProperty("value");
+            var unit = row.GetProperty("unit").GetString();
+            var text = value.ValueKind == JsonValueKind.Number ? Format(value.GetDouble(), unit) : "—";
+            Console.WriteLine($"  {row.GetProperty("indicator").GetString(),-26} {text,16}  {unit}");
+        }
+    }
+
+    private async Task RunAndWaitAsync(HttpClient client, Period month, CancellationToken ct)
+    {
+        using var start = await client.PostAsJsonAsync("/api/runs", new { grain = "month", period = month.Key }, ct);
+        start.EnsureSuccessStatusCode();
+        var runId = (await start.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("runId").GetString()!;
+        _lastRun = runId;
+        var deadline = DateTime.UtcNow + RunDeadline;
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            var run = await client.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}", ct);
+            var state = run.GetProperty("state").GetString();
+            if (state == "succeeded")
+            {
+                Console.WriteLine($"  {month.Key}: run {runId} succeeded, {run.GetProperty("snapshots").GetInt32()} snapshot rows " +
+                                  $"({run.GetProperty("days").GetInt32()} days aggregated)");
+                return;
+            }
+            if (state == "failed") throw new InvalidOperationException($"Run {runId} failed: {run.GetProperty("errors")}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Run {runId} did not finish within {RunDeadline.TotalMinutes} minutes (state {state}).");
+            await Task.Delay(delay, ct);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 1.5, 2000));
+        }
+    }
+
+    public IEnumerable<string> Links(string address, string key)
+    {
+        if (_shown is null) yield break;
+        yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&scope=org&code={key}";
+        yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&code={key}   (every scope; Accept: text/csv for CSV)";
+        yield return $"{address}/api/indicators/com.revenue/series?grain=month&code={key}";
+        yield return $"{address}/api/indicators?code={key}";
+        if (_lastRun is not null) yield return $"{address}/api/runs/{_lastRun}?code={key}";
+    }
+
+    private static string Format(double value, string? unit) => unit switch
+    {
+        "currency" => value.ToString("#,##0.00", CultureInfo.InvariantCulture),
+        "count" => value.ToString("#,##0", CultureInfo.InvariantCulture),
+        _ => value.ToString("#,##0.0#", CultureInfo.InvariantCulture),
+    };
 }

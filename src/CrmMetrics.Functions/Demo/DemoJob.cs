@@ -28,8 +28,8 @@ public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, D
         client.DefaultRequestHeaders.Add("x-api-key", key.Value);
         try
         {
-            await LoadSeedsAsync(client, stoppingToken);
-            await computation.RunAsync(client, address, stoppingToken);
+            var times = await LoadSeedsAsync(client, stoppingToken);
+            await computation.RunAsync(client, times, stoppingToken);
             PrintNext(address);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -42,21 +42,29 @@ public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, D
         }
     }
 
-    private async Task LoadSeedsAsync(HttpClient client, CancellationToken ct)
+    /// <summary>Posts every seed file; returns the times of the facts loaded, so the computation knows the months.</summary>
+    private static async Task<IReadOnlyList<DateTimeOffset>> LoadSeedsAsync(HttpClient client, CancellationToken ct)
     {
+        var times = new List<DateTimeOffset>();
         var folder = Path.Combine(LocalStorage.FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "seeds");
         var files = Directory.Exists(folder) ? Directory.GetFiles(folder, "*.ndjson").Order(StringComparer.Ordinal).ToList() : [];
         if (files.Count == 0)
         {
             Console.WriteLine($"No seed files (*.ndjson) in {folder}; nothing to load.");
-            return;
+            return times;
         }
         Console.WriteLine();
         Console.WriteLine($"Loading the sample dataset from {folder} through POST /api/events ...");
         int accepted = 0, duplicates = 0, rejected = 0;
         foreach (var file in files)
         {
-            using var content = new StringContent(await File.ReadAllTextAsync(file, ct), new MediaTypeHeaderValue("application/x-ndjson"));
+            var text = await File.ReadAllTextAsync(file, ct);
+            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                using var e = JsonDocument.Parse(line);
+                if (e.RootElement.TryGetProperty("time", out var t) && t.TryGetDateTimeOffset(out var time)) times.Add(time);
+            }
+            using var content = new StringContent(text, new MediaTypeHeaderValue("application/x-ndjson"));
             using var response = await client.PostAsync("/api/events", content, ct);
             var body = await response.Content.ReadAsStringAsync(ct);
             if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{Path.GetFileName(file)}: {(int)response.StatusCode} {body}");
@@ -68,6 +76,7 @@ public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, D
             Console.WriteLine($"  {Path.GetFileName(file),-20} {a,6} accepted {d,5} duplicates {r,4} rejected");
         }
         Console.WriteLine($"  {"total",-20} {accepted,6} accepted {duplicates,5} duplicates {rejected,4} rejected");
+        return times;
     }
 
     private void PrintNext(string address)

@@ -20,6 +20,8 @@ public static class CrmMetricsApp
     }
 
     /// <param name="configureServices">Extra registrations (tests add handlers for test functions).</param>
+    public const string DefaultSchedule = "0 */15 * * * *";
+
     public static async Task<Built> BuildAsync(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
         // Configuration: local.settings.json Values (locally), environment, command line, then overrides.
@@ -36,6 +38,9 @@ public static class CrmMetricsApp
             builder.Configuration.AddInMemoryCollection([new KeyValuePair<string, string?>("CrmMetrics:Keys:demo-session", "admin:" + Security.ApiKey.HashHex(demoKey.Value))]);
         }
         builder.Logging.AddCrmMetricsLogging();
+        // The timer needs a schedule; without the setting, every 15 minutes.
+        if (string.IsNullOrEmpty(builder.Configuration["KpiSchedule"]))
+            builder.Configuration.AddInMemoryCollection([new KeyValuePair<string, string?>("KpiSchedule", DefaultSchedule)]);
 
         var mode = RunModes.Detect(builder.Configuration);
         if (mode == RunMode.FunctionsHost)
@@ -50,6 +55,8 @@ public static class CrmMetricsApp
         builder.Services.AddCrmMetricsHttp();
         if (demoKey is not null)
         {
+            // The demo prints its own progress; the app's routine logs would bury it.
+            builder.Logging.AddFilter("CrmMetrics", LogLevel.Warning).AddFilter("Function", LogLevel.Warning);
             builder.Services.AddSingleton(demoKey);
             builder.Services.AddSingleton<Demo.DemoComputation>();
             builder.Services.AddHostedService<Demo.DemoJob>();

@@ -8,6 +8,9 @@ using CrmMetrics.Functions.Security;
 using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Storage.Runs;
+using CrmMetrics.Storage.Aggregates;
+using CrmMetrics.Storage.Snapshots;
+using CrmMetrics.Functions.Runs;
 
 namespace CrmMetrics.Functions.Hosting;
 
@@ -31,6 +34,10 @@ public static class ServiceRegistration
         services.AddSingleton<ObservationStore>();
         services.AddSingleton<RejectedEventStore>();
         services.AddSingleton<StalePeriodStore>();
+        services.AddSingleton<PartialStore>();
+        services.AddSingleton<LifecycleLedger>();
+        services.AddSingleton<SnapshotStore>();
+        services.AddSingleton<RunStore>();
 
         // Domain services configured by settings.
         services.AddSingleton(sp => new FactValidator(new FactRules
@@ -44,15 +51,23 @@ public static class ServiceRegistration
         // Application services.
         services.AddSingleton<ApiKeyAuthorization>();
         services.AddSingleton<FactIngestion>();
+        services.AddSingleton<RunPlanner>();
+        services.AddSingleton<DayAggregation>();
+        services.AddSingleton<PeriodFinalizer>();
+        services.AddSingleton<SnapshotReader>();
 
         // Functions: one handler per non-HTTP function folder.
         services.AddSingleton<IFunctionHandler, IngestQueuedEventsFunction>();
+        services.AddSingleton<IFunctionHandler, KpiScheduleFunction>();
+        services.AddSingleton<IFunctionHandler, StartRunFunction>();
+        services.AddSingleton<IFunctionHandler, AggregateDayFunction>();
+        services.AddSingleton<IFunctionHandler, FinalizePeriodFunction>();
         services.AddSingleton<FunctionDispatcher>();
 
+        // The function folders beside the executable; CrmMetrics:FunctionsRoot points elsewhere (tests).
+        services.AddSingleton(_ => FunctionCatalog.Load(configuration["CrmMetrics:FunctionsRoot"] ?? AppContext.BaseDirectory));
         if (mode == RunMode.Local)
         {
-            // The function folders beside the executable; CrmMetrics:FunctionsRoot points elsewhere (tests).
-            services.AddSingleton(_ => FunctionCatalog.Load(configuration["CrmMetrics:FunctionsRoot"] ?? AppContext.BaseDirectory));
             services.AddSingleton<OutputBindingWriter>();
             services.AddHostedService<LocalTriggerRuntime>();
         }

@@ -134,6 +134,20 @@ public sealed class CustomerStore(StorageAccount account)
         }
     }
 
+    /// <summary>The timelines of these customers (those that have one), read in parallel.</summary>
+    public async Task<IReadOnlyDictionary<string, CustomerTimeline>> GetTimelinesAsync(IReadOnlyCollection<string> customerIds, CancellationToken ct)
+    {
+        var result = new Dictionary<string, CustomerTimeline>(StringComparer.Ordinal);
+        foreach (var partition in customerIds.GroupBy(StorageKeys.CustomerPartition))
+        {
+            foreach (var (customerId, row) in await PartitionBatches.ReadManyAsync(_customers, partition.Key, partition, ct))
+            {
+                result[customerId] = new CustomerTimeline(StorageJson.Read<List<LifecycleEvent>>(row, "Timeline") ?? []);
+            }
+        }
+        return result;
+    }
+
     public async Task<CustomerTimeline?> GetTimelineAsync(string customerId, CancellationToken ct)
     {
         var row = await _customers.GetEntityIfExistsAsync<TableEntity>(StorageKeys.CustomerPartition(customerId), customerId, cancellationToken: ct);

@@ -25,6 +25,12 @@ public sealed class StalePeriodStore(StorageAccount account)
         }
     }
 
+    public async Task<StalePeriod?> GetAsync(string periodKey, CancellationToken ct)
+    {
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(periodKey), cancellationToken: ct);
+        return row.HasValue ? new StalePeriod(periodKey, row.Value!.ETag) : null;
+    }
+
     public async Task<IReadOnlyList<StalePeriod>> ListAsync(CancellationToken ct)
     {
         var result = new List<StalePeriod>();

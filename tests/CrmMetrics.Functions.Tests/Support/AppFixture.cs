@@ -41,7 +41,11 @@ public class AppFixture : IAsyncLifetime
         var address = _built.App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        await AfterStartAsync();
     }
+
+    /// <summary>Work a fixture does once the app is up (load data, run computations).</summary>
+    protected virtual Task AfterStartAsync() => Task.CompletedTask;
 
     public HttpRequestMessage Request(HttpMethod method, string path, string? key, HttpContent? content = null)
     {

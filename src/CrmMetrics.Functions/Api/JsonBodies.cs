@@ -1,0 +1,46 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+
+namespace CrmMetrics.Functions.Api;
+
+/// <summary>Reads a small JSON body (at most 256 KiB) as an object, or says what is wrong with it naming <c>body</c>.</summary>
+public static class JsonBodies
+{
+    public const int MaxBytes = 256 * 1024;
+
+    public sealed class Body(JsonDocument? document) : IDisposable
+    {
+        public JsonElement Root => document?.RootElement ?? default;
+        public bool IsEmpty => document is null;
+        public void Dispose() => document?.Dispose();
+    }
+
+    /// <summary>The body, or a problem result (400/413) to return.</summary>
+    public static async Task<(Body? Body, IResult? Problem)> ReadObjectAsync(HttpRequest request, bool allowEmpty, CancellationToken ct)
+    {
+        if (request.ContentLength > MaxBytes) return (null, Problems.PayloadTooLarge($"The body is larger than {MaxBytes} bytes."));
+        var bytes = await RequestBodies.ReadAsync(request, MaxBytes, ct);
+        if (bytes is null) return (null, Problems.PayloadTooLarge($"The body is larger than {MaxBytes} bytes."));
+        if (bytes.Value.Span.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return allowEmpty ? (new Body(null), null) : (null, Problems.Validation("body", "is required: send a JSON object"));
+        }
+        try
+        {
+            var doc = JsonDocument.Parse(bytes.Value, new JsonDocumentOptions { MaxDepth = 32 });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                doc.Dispose();
+                return (null, Problems.Validation("body", "must be a JSON object"));
+            }
+            return (new Body(doc), null);
+        }
+        catch (JsonException e)
+        {
+            return (null, Problems.Validation("body", "is not valid JSON: " + e.Message));
+        }
+    }
+
+    public static JsonFields Fields(Body body, ValidationErrors errors) => new(body.Root, errors);
+}

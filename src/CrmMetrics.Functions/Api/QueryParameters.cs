@@ -1,0 +1,99 @@
+using System.Globalization;
+using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Functions.Api;
+
+/// <summary>
+/// Reads and checks query parameters like bodies: each bad value is an error naming the parameter,
+/// and only checked values ever reach a storage query (through the SDK's parameterised filters).
+/// </summary>
+public sealed class QueryParameters(HttpRequest request, ValidationErrors errors, PeriodCalendar calendar)
+{
+    public ValidationErrors Errors => errors;
+
+    public string? Raw(string name)
+    {
+        var values = request.Query[name];
+        if (values.Count > 1)
+        {
+            errors.Add(name, "must be given once");
+            return null;
+        }
+        var value = values.FirstOrDefault();
+        if (value is null) return null;
+        if (value.Length > 512)
+        {
+            errors.Add(name, "is too long");
+            return null;
+        }
+        return value;
+    }
+
+    public Grain? Grain(string name = "grain")
+    {
+        var text = Raw(name);
+        if (text is null) return null;
+        if (Grains.TryParse(text, out var grain)) return grain;
+        errors.Add(name, $"must be one of day, week, month, quarter, year; got '{JsonFields.Truncate(text)}'");
+        return null;
+    }
+
+    public Period? Period(string name, Grain? grain)
+    {
+        var text = Raw(name);
+        if (text is null) return null;
+        var ok = grain is { } g ? calendar.TryParse(text, g, out var period, out var error) : calendar.TryParse(text, out period, out error);
+        if (ok) return period;
+        errors.Add(name, $"is not a period key of the reporting calendar ({calendar.Calendar.Setting}): {error}");
+        return null;
+    }
+
+    public string? Indicator(string name = "indicator")
+    {
+        var text = Raw(name);
+        if (text is null) return null;
+        if (IndicatorCatalog.IsKnown(text)) return text;
+        errors.Add(name, $"'{JsonFields.Truncate(text)}' is not an indicator of the catalog (GET /api/indicators lists them)");
+        return null;
+    }
+
+    public string? Family(string name = "family")
+    {
+        var text = Raw(name);
+        if (text is null) return null;
+        if (Families.All.Contains(text)) return text;
+        errors.Add(name, $"must be one of {string.Join(", ", Families.All)}");
+        return null;
+    }
+
+    public string? Scope(string name = "scope")
+    {
+        var text = Raw(name);
+        if (text is null) return null;
+        var problem = Domain.Aggregation.Scope.Problem(text);
+        if (problem is null) return text;
+        errors.Add(name, problem);
+        return null;
+    }
+
+    public int Int(string name, int fallback, int min, int max)
+    {
+        var text = Raw(name);
+        if (text is null) return fallback;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max) return value;
+        errors.Add(name, $"must be a whole number from {min} to {max}");
+        return fallback;
+    }
+
+    public DateTimeOffset? Instant(string name)
+    {
+        var text = Raw(name);
+        if (text is null) return null;
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)) return value;
+        errors.Add(name, "must be an ISO 8601 date or date and time, like 2026-11-01 or 2026-11-01T00:00:00Z");
+        return null;
+    }
+}

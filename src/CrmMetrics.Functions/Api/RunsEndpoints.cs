@@ -1,0 +1,96 @@
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Functions.Security;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Runs;
+
+namespace CrmMetrics.Functions.Api;
+
+/// <summary><c>POST /api/runs</c> (compute now) and <c>GET /api/runs/{runId}</c> (progress).</summary>
+public static class RunsEndpoints
+{
+    public sealed record RunAccepted(string RunId, string State, string Status);
+
+    public sealed record RunStep(string Grain, string Period, string State, int Version, int Rows, string? Error);
+
+    public sealed record RunResponse(
+        string RunId,
+        string State,
+        string? Grain,
+        IReadOnlyList<string> Periods,
+        int Snapshots,
+        IReadOnlyList<string> Errors,
+        string Trigger,
+        DateTimeOffset CreatedAt,
+        int Days,
+        int DaysAggregated,
+        IReadOnlyList<RunStep> Steps);
+
+    public static void MapRunsEndpoints(this IEndpointRouteBuilder api)
+    {
+        api.MapPost("/runs", StartAsync)
+            .RequireApiRole(Role.Admin)
+            .WithName("StartRun")
+            .WithSummary("Compute now: { grain, period? } (no period: the current and the just-closed period).")
+            .Produces<RunAccepted>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem();
+        api.MapGet("/runs/{runId}", GetAsync)
+            .RequireApiRole(Role.Admin)
+            .WithName("GetRun")
+            .WithSummary("A run's state, periods, snapshot count and errors.")
+            .Produces<RunResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<IResult> StartAsync(HttpRequest request, CrmMetricsSettings settings, RunStore runs, StorageAccount account, TimeProvider clock, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: true, ct);
+        if (problem is not null) return problem;
+        using var bodyScope = body;
+        var errors = new ValidationErrors();
+        Grain? grain = null;
+        string? periodKey = null;
+        if (!body!.IsEmpty)
+        {
+            var f = JsonBodies.Fields(body, errors);
+            var grainText = f.String("grain", false, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
+            if (Grains.TryParse(grainText, out var g)) grain = g;
+            periodKey = f.String("period", false, s =>
+            {
+                if (grainText is not null && grain is null) return null; // the grain error says it
+                var ok = grain is { } gg ? settings.Calendar.TryParse(s, gg, out _, out var error) : settings.Calendar.TryParse(s, out _, out error);
+                return ok ? null : $"is not a period key of the reporting calendar ({settings.Calendar.Calendar.Setting}): {error}";
+            });
+            if (periodKey is not null && grain is null && settings.Calendar.TryParse(periodKey, out var inferred, out _)) grain = inferred!.Grain;
+        }
+        if (!errors.IsEmpty) return Problems.Validation(errors);
+
+        var runId = RunPlanner.NewRunId(clock.GetUtcNow());
+        await runs.CreateAsync(runId, RunPlanner.ApiTrigger, grain is { } chosen ? [Grains.Key(chosen)] : null, periodKey, ct);
+        await account.Queue(StorageNames.Queues.KpiRuns).SendMessageAsync(JobMessages.Write(new StartRunJob(runId)), ct);
+        var status = $"/api/runs/{runId}";
+        return TypedResults.Accepted(status, new RunAccepted(runId, "queued", status));
+    }
+
+    private static async Task<IResult> GetAsync(string runId, RunStore runs, CancellationToken ct)
+    {
+        if (!Domain.Facts.Vocabulary.IsKey(runId)) return Problems.Validation("runId", "is not a run id");
+        var run = await runs.GetAsync(runId, ct);
+        if (run is null) return Problems.NotFound($"There is no run {runId}.");
+        return TypedResults.Ok(new RunResponse(
+            run.RunId,
+            run.State,
+            run.RequestedGrains is [var single] ? single : null,
+            run.Periods.Select(p => p.Period).ToList(),
+            run.Snapshots,
+            run.Errors.Concat(run.Days.Where(d => d.Error is not null).Select(d => $"day {d.Day:yyyy-MM-dd}: {d.Error}"))
+                .Concat(run.Periods.Where(p => p.Error is not null).Select(p => $"{Grains.Key(p.Grain)} {p.Period}: {p.Error}")).ToList(),
+            run.Trigger,
+            run.CreatedAt,
+            run.Days.Count,
+            run.Days.Count(d => d.State == StepState.Done),
+            run.Periods.Select(p => new RunStep(Grains.Key(p.Grain), p.Period, p.State.ToString().ToLowerInvariant(), p.Version, p.Rows, p.Error)).ToList()));
+    }
+}

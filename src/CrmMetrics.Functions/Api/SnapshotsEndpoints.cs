@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Text;
+using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Functions.Security;
+using CrmMetrics.Storage.Snapshots;
+
+namespace CrmMetrics.Functions.Api;
+
+/// <summary><c>GET /api/snapshots</c> (JSON or CSV) and <c>GET /api/indicators/{id}/series</c>.</summary>
+public static class SnapshotsEndpoints
+{
+    public const int MaxPageSize = 1000;
+
+    public sealed record SnapshotsResponse(IReadOnlyList<SnapshotRowDto> Items, string? ContinuationToken);
+    public sealed record SeriesResponse(string Indicator, string Scope, string Grain, IReadOnlyList<SnapshotRowDto> Points);
+
+    public static void MapSnapshotsEndpoints(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/snapshots", ReadAsync)
+            .RequireApiRole(Role.Reader)
+            .WithName("GetSnapshots")
+            .WithSummary("Latest snapshot rows; filters period, grain, family, indicator, scope; paged; JSON or text/csv.")
+            .Produces<SnapshotsResponse>()
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .ProducesValidationProblem();
+        api.MapGet("/indicators/{id}/series", SeriesAsync)
+            .RequireApiRole(Role.Reader)
+            .WithName("GetIndicatorSeries")
+            .WithSummary("An indicator's latest values over from..to at a grain, for a scope (default org).")
+            .Produces<SeriesResponse>()
+            .ProducesValidationProblem();
+    }
+
+    private static async Task<IResult> ReadAsync(HttpContext context, SnapshotReader reader, CrmMetricsSettings settings, CancellationToken ct)
+    {
+        var q = new QueryParameters(context.Request, new ValidationErrors(), settings.Calendar);
+        var grain = q.Grain();
+        var period = q.Period("period", grain);
+        var filter = new SnapshotFilter(q.Indicator(), q.Family(), q.Scope());
+        var pageSize = q.Int("pageSize", MaxPageSize, 1, MaxPageSize);
+        SnapshotCursor? cursor = null;
+        if (q.Raw("continuationToken") is { Length: > 0 } token && (cursor = SnapshotCursor.TryDecode(token)) is null)
+            q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
+        if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
+
+        var page = await reader.ReadLatestAsync(new SnapshotQuery(grain, period, filter, pageSize, cursor), ct);
+        if (WantsCsv(context.Request))
+        {
+            if (page.ContinuationToken is not null) context.Response.Headers["X-Continuation-Token"] = page.ContinuationToken;
+            return Results.Text(SnapshotCsv.Write(page.Rows), "text/csv; charset=utf-8", Encoding.UTF8);
+        }
+        return TypedResults.Ok(new SnapshotsResponse(page.Rows.Select(SnapshotRowDto.From).ToList(), page.ContinuationToken));
+    }
+
+    private static async Task<IResult> SeriesAsync(string id, HttpContext context, SnapshotReader reader, CrmMetricsSettings settings, CancellationToken ct)
+    {
+        var q = new QueryParameters(context.Request, new ValidationErrors(), settings.Calendar);
+        if (!Domain.Indicators.IndicatorCatalog.IsKnown(id)) q.Errors.Add("id", $"'{JsonFields.Truncate(id)}' is not an indicator of the catalog");
+        var grain = q.Grain();
+        var from = q.Period("from", grain);
+        var to = q.Period("to", grain ?? from?.Grain);
+        var scope = q.Scope() ?? Scope.Org;
+        var effectiveGrain = grain ?? from?.Grain ?? to?.Grain ?? Grain.Month;
+        if (from is not null && from.Grain != effectiveGrain) q.Errors.Add("from", $"must be a {Grains.Key(effectiveGrain)} key");
+        if (from is not null && to is not null && from.Grain == to.Grain && from.Start > to.Start) q.Errors.Add("to", "must not be before from");
+        if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
+
+        var points = await reader.SeriesAsync(id, scope, effectiveGrain, from, to, ct);
+        return TypedResults.Ok(new SeriesResponse(id, scope, Grains.Key(effectiveGrain), points.Select(SnapshotRowDto.From).ToList()));
+    }
+
+    private static bool WantsCsv(HttpRequest request) =>
+        request.Headers.Accept.Any(a => a is not null && a.Contains("text/csv", StringComparison.OrdinalIgnoreCase));
+}
+
+/// <summary>Snapshot rows as RFC 4180 CSV in the invariant culture: the contract's columns, in its order.</summary>
+public static class SnapshotCsv
+{
+    public static readonly string[] Columns = ["indicator", "family", "scope", "grain", "period", "value", "unit", "direction", "kind", "factCount", "computedAt", "runId", "version"];
+
+    public static string Write(IEnumerable<SnapshotRow> rows)
+    {
+        var sb = new StringBuilder();
+        sb.Append(string.Join(",", Columns)).Append("\r\n");
+        foreach (var r in rows)
+        {
+            var dto = SnapshotRowDto.From(r);
+            string[] cells =
+            [
+                dto.Indicator, dto.Family, dto.Scope, dto.Grain, dto.Period,
+                dto.Value switch { decimal d => d.ToString(CultureInfo.InvariantCulture), double v => v.ToString("R", CultureInfo.InvariantCulture), _ => "" },
+                dto.Unit, dto.Direction, dto.Kind, dto.FactCount.ToString(CultureInfo.InvariantCulture),
+                dto.ComputedAt.ToString("O", CultureInfo.InvariantCulture), dto.RunId, dto.Version.ToString(CultureInfo.InvariantCulture),
+            ];
+            sb.Append(string.Join(",", cells.Select(Quote))).Append("\r\n");
+        }
+        return sb.ToString();
+    }
+
+    private static string Quote(string cell) =>
+        cell.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
+}

@@ -1,0 +1,192 @@
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Invocation;
+using CrmMetrics.Functions.LocalRuntime;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Storage.Runs;
+
+namespace CrmMetrics.Functions.Jobs;
+
+/// <summary>Binding names shared by the run functions' function.json files.</summary>
+public static class RunBindings
+{
+    public const string Days = "days";
+    public const string Periods = "periods";
+    public const string Message = "message";
+    public const string Timer = "timer";
+
+    /// <summary>The first step of a plan: its days, or, with none to aggregate, its periods.</summary>
+    public static void Emit(InvocationResponse response, RunPlan plan)
+    {
+        if (plan.Days.Count > 0) response.AddMessages(Days, plan.Days.Select(d => JobMessages.Write(new DayJob(plan.RunId, d))));
+        else response.AddMessages(Periods, plan.Periods.Select(p => JobMessages.Write(new PeriodJob(plan.RunId, p.Grain, p.Key))));
+        response.Log($"run {plan.RunId}: {plan.Days.Count} days, {plan.Periods.Count} periods");
+    }
+
+    /// <summary>A job message that cannot be read is logged and dropped: retrying cannot fix it.</summary>
+    public static InvocationResponse Rejected(ILogger logger, string function, ValidationException e)
+    {
+        logger.LogError("{Function} dropped a malformed message: {Errors}", function, e.Errors);
+        var response = new InvocationResponse();
+        response.Log($"malformed message dropped: {e.Errors}");
+        return response;
+    }
+}
+
+/// <summary>
+/// <c>KpiSchedule</c> (timer, <c>%KpiSchedule%</c>): finds dirty days and due periods and fans out
+/// day jobs, then period jobs. The run id comes from the occurrence, so a timer that fires twice
+/// for one occurrence starts one run.
+/// </summary>
+public sealed class KpiScheduleFunction(RunStore runs, RunPlanner planner, TimeProvider clock, ILogger<KpiScheduleFunction> logger) : IFunctionHandler
+{
+    public const string FunctionName = "KpiSchedule";
+
+    public string Name => FunctionName;
+
+    public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
+    {
+        var response = new InvocationResponse();
+        var occurrence = clock.GetUtcNow();
+        var runId = RunPlanner.ScheduledRunId(occurrence);
+        if (!await runs.CreateAsync(runId, RunPlanner.ScheduleTrigger, null, null, cancellationToken))
+        {
+            var existing = await runs.GetAsync(runId, cancellationToken);
+            if (existing is { Planned: true })
+            {
+                response.Log($"run {runId} already started for this occurrence");
+                return response;
+            }
+        }
+        var plan = await planner.PlanAsync(runId, cancellationToken);
+        RunBindings.Emit(response, plan);
+        logger.LogInformation("Scheduled run {RunId} started", runId);
+        return response;
+    }
+}
+
+/// <summary><c>StartRun</c> (queue <c>kpi-runs</c>): plans a run requested through the API and fans it out.</summary>
+public sealed class StartRunFunction(RunStore runs, RunPlanner planner, ILogger<StartRunFunction> logger) : IFunctionHandler
+{
+    public const string FunctionName = "StartRun";
+
+    public string Name => FunctionName;
+
+    public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
+    {
+        StartRunJob job;
+        try
+        {
+            job = JobMessages.ReadStartRun(request.TriggerText(RunBindings.Message));
+        }
+        catch (ValidationException e)
+        {
+            return RunBindings.Rejected(logger, Name, e);
+        }
+        var response = new InvocationResponse();
+        var run = await runs.GetAsync(job.RunId, cancellationToken);
+        if (run is null)
+        {
+            response.Log($"run {job.RunId} does not exist; nothing to start");
+            return response;
+        }
+        if (run.Planned)
+        {
+            response.Log($"run {job.RunId} was started already");
+            return response;
+        }
+        RunBindings.Emit(response, await planner.PlanAsync(job.RunId, cancellationToken));
+        return response;
+    }
+}
+
+/// <summary>
+/// <c>AggregateDay</c> (queue <c>kpi-days</c>): the map step for one day. The last day of a run to
+/// finish sends the run's period jobs. On the final attempt a failure is recorded on the run.
+/// </summary>
+public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore runs, FunctionCatalog catalog, ILogger<AggregateDayFunction> logger) : IFunctionHandler
+{
+    public const string FunctionName = "AggregateDay";
+
+    public string Name => FunctionName;
+
+    public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
+    {
+        DayJob job;
+        try
+        {
+            job = JobMessages.ReadDay(request.TriggerText(RunBindings.Message));
+        }
+        catch (ValidationException e)
+        {
+            return RunBindings.Rejected(logger, Name, e);
+        }
+        var response = new InvocationResponse();
+        try
+        {
+            var partial = await aggregation.AggregateAsync(job.Day, cancellationToken);
+            await runs.CompleteDayAsync(job.RunId, job.Day, partial.FactCount, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && request.DequeueCount >= catalog.Host.MaxDequeueCount)
+        {
+            await runs.FailDayAsync(job.RunId, job.Day, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
+            throw;
+        }
+        response.Log($"aggregated {job.Day:yyyy-MM-dd} for run {job.RunId}");
+
+        if (await runs.AllDaysDoneAsync(job.RunId, cancellationToken) && await runs.GetAsync(job.RunId, cancellationToken) is { Planned: true } run)
+        {
+            // Concurrent last days may both send these; finalising a period twice in one run is harmless.
+            var pending = run.Periods.Where(p => p.State != StepState.Done).ToList();
+            response.AddMessages(RunBindings.Periods, pending.Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))));
+            response.Log($"run {run.RunId}: all days aggregated; {pending.Count} periods to finalise");
+        }
+        return response;
+    }
+}
+
+/// <summary><c>FinalizePeriod</c> (queue <c>kpi-periods</c>): the reduce step for one period of a run.</summary>
+public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore runs, CrmMetricsSettings settings, FunctionCatalog catalog, ILogger<FinalizePeriodFunction> logger)
+    : IFunctionHandler
+{
+    public const string FunctionName = "FinalizePeriod";
+
+    public string Name => FunctionName;
+
+    public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
+    {
+        PeriodJob job;
+        try
+        {
+            job = JobMessages.ReadPeriod(request.TriggerText(RunBindings.Message));
+        }
+        catch (ValidationException e)
+        {
+            return RunBindings.Rejected(logger, Name, e);
+        }
+        var response = new InvocationResponse();
+        if (!settings.Calendar.TryParse(job.Period, job.Grain, out var period, out var error))
+        {
+            await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, $"period: {error}", cancellationToken);
+            response.Log($"period {job.Period} is not a {Domain.Periods.Grains.Key(job.Grain)} of {settings.Calendar}: {error}");
+            return response;
+        }
+        var run = await runs.GetAsync(job.RunId, cancellationToken);
+        if (run?.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done })
+        {
+            response.Log($"{job.Period} already finalised by run {job.RunId}");
+            return response;
+        }
+        try
+        {
+            var result = await finalizer.FinalizeAsync(job.RunId, period!, cancellationToken);
+            response.Log($"finalised {job.Period} as version {result.Version} ({result.Rows.Count} rows)");
+        }
+        catch (Exception e) when (e is not OperationCanceledException && request.DequeueCount >= catalog.Host.MaxDequeueCount)
+        {
+            await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
+            throw;
+        }
+        return response;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text.Json;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Functions.Runs;
+
+/// <summary>A queue message that asks to plan and start a run.</summary>
+public sealed record StartRunJob(string RunId);
+
+/// <summary>A queue message that asks to aggregate one local day for a run.</summary>
+public sealed record DayJob(string RunId, DateOnly Day);
+
+/// <summary>A queue message that asks to finalise one period for a run.</summary>
+public sealed record PeriodJob(string RunId, Grain Grain, string Period);
+
+/// <summary>The run fan-out messages: how they are written, and how a received one is checked field by field.</summary>
+public static class JobMessages
+{
+    public static string Write(StartRunJob job) => JsonSerializer.Serialize(new { runId = job.RunId });
+
+    public static string Write(DayJob job) => JsonSerializer.Serialize(new { runId = job.RunId, day = job.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) });
+
+    public static string Write(PeriodJob job) => JsonSerializer.Serialize(new { runId = job.RunId, grain = Grains.Key(job.Grain), period = job.Period });
+
+    public static StartRunJob ReadStartRun(string? text) => Read(text, (f, e) => new StartRunJob(RunId(f)!));
+
+    public static DayJob ReadDay(string? text) => Read(text, (f, e) =>
+    {
+        var runId = RunId(f);
+        var day = f.String("day", true, s => DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _) ? null : "must be a date yyyy-MM-dd");
+        return e.IsEmpty ? new DayJob(runId!, DateOnly.ParseExact(day!, "yyyy-MM-dd", CultureInfo.InvariantCulture)) : null!;
+    });
+
+    public static PeriodJob ReadPeriod(string? text) => Read(text, (f, e) =>
+    {
+        var runId = RunId(f);
+        var grain = f.String("grain", true, s => Grains.TryParse(s, out _) ? null : "must be day, week, month, quarter or year");
+        var period = f.String("period", true, s => s.Length is > 0 and <= 20 ? null : "must be a period key");
+        return e.IsEmpty && Grains.TryParse(grain, out var g) ? new PeriodJob(runId!, g, period!) : null!;
+    });
+
+    private static string? RunId(JsonFields f) =>
+        f.String("runId", true, s => Domain.Facts.Vocabulary.IsKey(s) ? null : "must be a run id (1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-')");
+
+    private static T Read<T>(string? text, Func<JsonFields, ValidationErrors, T> read)
+    {
+        var errors = new ValidationErrors();
+        if (string.IsNullOrWhiteSpace(text)) throw new ValidationException(errors.Add("message", "is empty"));
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(text);
+        }
+        catch (JsonException e)
+        {
+            throw new ValidationException(errors.Add("message", "is not JSON: " + e.Message));
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ValidationException(errors.Add("message", "must be a JSON object"));
+            var result = read(new JsonFields(doc.RootElement, errors), errors);
+            if (!errors.IsEmpty) throw new ValidationException(errors);
+            return result;
+        }
+    }
+}

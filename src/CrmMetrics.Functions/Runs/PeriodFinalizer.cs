@@ -1,0 +1,59 @@
+using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Storage.Aggregates;
+using CrmMetrics.Storage.Runs;
+using CrmMetrics.Storage.Snapshots;
+
+namespace CrmMetrics.Functions.Runs;
+
+/// <summary>What one finalisation produced.</summary>
+public sealed record FinalizedPeriod(Period Period, int Version, IReadOnlyList<SnapshotRow> Rows, PeriodAggregate Aggregate);
+
+/// <summary>A family of indicators computed from the period's base values (benchmarks, goals, incentives).</summary>
+public interface IDerivedIndicators
+{
+    /// <summary>Rows to add, given the period's figures and the base rows computed so far (derived rows of earlier stages included).</summary>
+    Task<IReadOnlyList<SnapshotRow>> ComputeAsync(PeriodAggregate aggregate, IReadOnlyList<SnapshotRow> rows, DateTimeOffset now, CancellationToken ct);
+}
+
+/// <summary>
+/// The reduce step: merges the partials of a period's days with the active customers at its
+/// boundaries, computes every indicator for every scope, and writes the rows as a new version
+/// that then becomes the latest. Reads partials and the lifecycle ledger, never facts.
+/// </summary>
+public sealed class PeriodFinalizer(
+    PartialStore partials,
+    LifecycleLedger ledger,
+    SnapshotStore snapshots,
+    RunStore runs,
+    StalePeriodStore stalePeriods,
+    IEnumerable<IDerivedIndicators> derived,
+    TimeProvider clock,
+    ILogger<PeriodFinalizer> logger)
+{
+    public async Task<FinalizedPeriod> FinalizeAsync(string runId, Period period, CancellationToken ct)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var stale = await stalePeriods.GetAsync(period.Key, ct);
+        var version = await runs.VersionForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, ct), ct);
+
+        var days = await partials.ReadManyAsync(period.Days, ct);
+        var active = await ledger.ActiveAsync(period.FirstDay, period.LastDay, ct);
+        var aggregate = PeriodAggregate.Merge(period, days, active.AtStart, active.AtEnd);
+
+        var now = clock.GetUtcNow();
+        var rows = aggregate.BaseRows().ToList();
+        foreach (var family in derived) rows.AddRange(await family.ComputeAsync(aggregate, rows, now, ct));
+        var stamped = rows.Select(r => r with { ComputedAt = now, RunId = runId, Version = version }).ToList();
+
+        await snapshots.WriteAsync(stamped, ct);
+        await snapshots.PromoteAsync(period.Grain, period.Key, version, runId, now, stamped.Count, ct);
+        await runs.CompletePeriodAsync(runId, period.Grain, period.Key, version, stamped.Count, ct);
+        if (stale is not null) await stalePeriods.ClearAsync(stale, ct);
+        logger.LogInformation("Finalised {Grain} {Period} as version {Version}: {Rows} rows from {Days} day partials ({Facts} facts) in {Ms} ms",
+            Grains.Key(period.Grain), period.Key, version, stamped.Count, days.Count, aggregate.FactCount, watch.ElapsedMilliseconds);
+        return new FinalizedPeriod(period, version, stamped, aggregate);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Storage.Runs;
+
+namespace CrmMetrics.Functions.Runs;
+
+/// <summary>A planned run: the days to aggregate first and the periods to finalise after them.</summary>
+public sealed record RunPlan(string RunId, IReadOnlyList<DateOnly> Days, IReadOnlyList<Period> Periods);
+
+/// <summary>
+/// Decides what a run does. Every run aggregates every dirty day (active customers at any boundary
+/// depend on all earlier days). A requested run then finalises its period, or the current and the
+/// just-closed period of its grain; a scheduled run finalises the current and just-closed period of
+/// every configured grain, every period a dirty day falls in, and every period marked stale.
+/// </summary>
+public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePeriods, RunStore runs, CrmMetricsSettings settings, TimeProvider clock,
+    ILogger<RunPlanner> logger)
+{
+    public const string ApiTrigger = "api";
+    public const string ScheduleTrigger = "schedule";
+
+    public static string NewRunId(DateTimeOffset now) => $"run-{now:yyyyMMddTHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+
+    /// <summary>The run id of a timer occurrence: the same occurrence always gets the same run.</summary>
+    public static string ScheduledRunId(DateTimeOffset occurrence) => $"sched-{occurrence.UtcDateTime:yyyyMMddTHHmm}";
+
+    public async Task<RunPlan> PlanAsync(string runId, CancellationToken ct)
+    {
+        var run = await runs.GetAsync(runId, ct) ?? throw new InvalidOperationException($"Run {runId} does not exist.");
+        var calendar = settings.Calendar;
+        var today = clock.GetUtcNow();
+        var days = (await dirtyDays.ListAsync(ct)).Select(d => d.Day).Order().ToList();
+        var periods = new HashSet<Period>();
+        if (run.Trigger == ScheduleTrigger)
+        {
+            foreach (var grain in settings.Grains)
+            {
+                var current = calendar.PeriodOf(grain, today);
+                periods.Add(current);
+                periods.Add(current.Previous());
+                foreach (var day in days) periods.Add(calendar.PeriodOf(grain, day));
+            }
+            foreach (var stale in await stalePeriods.ListAsync(ct))
+            {
+                if (calendar.TryParse(stale.Key, out var period, out _)) periods.Add(period!);
+                else logger.LogWarning("Stale period key {Key} is not a period of {Calendar}; ignored", stale.Key, calendar);
+            }
+        }
+        else if (run.RequestedPeriod is { } key && run.RequestedGrains is [var grainName] && Grains.TryParse(grainName, out var requestedGrain))
+        {
+            periods.Add(calendar.Parse(key, requestedGrain));
+        }
+        else
+        {
+            foreach (var name in run.RequestedGrains ?? settings.Grains.Select(Grains.Key).ToList())
+            {
+                if (!Grains.TryParse(name, out var grain)) continue;
+                var current = calendar.PeriodOf(grain, today);
+                periods.Add(current);
+                periods.Add(current.Previous());
+            }
+        }
+        var ordered = periods.OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();
+        await runs.PlanAsync(runId, days, ordered, ct);
+        logger.LogInformation("Run {RunId} planned: {Days} days to aggregate, {Periods} periods to finalise", runId, days.Count, ordered.Count);
+        return new RunPlan(runId, days, ordered);
+    }
+}

@@ -1,0 +1,98 @@
+using System.Text;
+using System.Text.Json;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Storage.Snapshots;
+
+namespace CrmMetrics.Functions.Runs;
+
+/// <summary>Where a paged read of latest snapshots continues: which period, and where inside its rows.</summary>
+public sealed record SnapshotCursor(string Grain, string Period, string? Table)
+{
+    public string Encode() => Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static SnapshotCursor? TryDecode(string token)
+    {
+        try
+        {
+            var base64 = token.Replace('-', '+').Replace('_', '/');
+            base64 += new string('=', (4 - base64.Length % 4) % 4);
+            var cursor = JsonSerializer.Deserialize<SnapshotCursor>(Encoding.UTF8.GetString(Convert.FromBase64String(base64)));
+            return cursor is { Grain: not null, Period: not null } && Grains.TryParse(cursor.Grain, out _) ? cursor : null;
+        }
+        catch (Exception e) when (e is FormatException or JsonException or ArgumentException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>What to read: the latest snapshots of one period, of one grain, or of all; optionally filtered.</summary>
+public sealed record SnapshotQuery(Grain? Grain, Period? Period, SnapshotFilter Filter, int PageSize, SnapshotCursor? Cursor);
+
+/// <summary>
+/// Reads the latest snapshot rows by partition: one period's latest version at a time, in (grain,
+/// period) order, with a continuation token that spans periods. Never touches raw facts.
+/// </summary>
+public sealed class SnapshotReader(SnapshotStore snapshots)
+{
+    public async Task<SnapshotPage> ReadLatestAsync(SnapshotQuery query, CancellationToken ct)
+    {
+        var targets = await TargetsAsync(query, ct);
+        var rows = new List<SnapshotRow>(query.PageSize);
+        var start = 0;
+        string? tableToken = null;
+        if (query.Cursor is { } cursor)
+        {
+            start = targets.FindIndex(t => Grains.Key(t.Grain) == cursor.Grain && t.Period == cursor.Period);
+            if (start < 0) start = targets.FindIndex(t => Compare(t, cursor) > 0);
+            else tableToken = cursor.Table;
+            if (start < 0) return new SnapshotPage([], null);
+        }
+        for (var i = start; i < targets.Count; i++)
+        {
+            var target = targets[i];
+            var page = await snapshots.QueryAsync(target.Grain, target.Period, target.Version, query.Filter, query.PageSize - rows.Count, tableToken, ct);
+            rows.AddRange(page.Rows);
+            tableToken = null;
+            if (page.ContinuationToken is not null)
+                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(target.Grain), target.Period, page.ContinuationToken).Encode());
+            if (rows.Count >= query.PageSize && i + 1 < targets.Count)
+                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(targets[i + 1].Grain), targets[i + 1].Period, null).Encode());
+        }
+        return new SnapshotPage(rows, null);
+    }
+
+    /// <summary>The latest row of each period from..to for one indicator and scope, in period order.</summary>
+    public async Task<IReadOnlyList<SnapshotRow>> SeriesAsync(string indicator, string scope, Grain grain, Period? from, Period? to, CancellationToken ct)
+    {
+        var latest = new List<LatestSnapshot>();
+        await foreach (var l in snapshots.LatestOfGrainAsync(grain, from?.Key, to?.Key, ct)) latest.Add(l);
+        var rows = new SnapshotRow?[latest.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, latest.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, token) =>
+            rows[i] = await snapshots.GetAsync(grain, latest[i].Period, latest[i].Version, indicator, scope, token));
+        return rows.Where(r => r is not null).Select(r => r!).ToList();
+    }
+
+    private async Task<List<LatestSnapshot>> TargetsAsync(SnapshotQuery query, CancellationToken ct)
+    {
+        if (query.Period is { } period)
+        {
+            var latest = await snapshots.LatestAsync(period.Grain, period.Key, ct);
+            return latest is { Version: > 0 } ? [latest] : [];
+        }
+        var targets = new List<LatestSnapshot>();
+        foreach (var grain in query.Grain is { } g ? [g] : Grains.All)
+        {
+            await foreach (var l in snapshots.LatestOfGrainAsync(grain, null, null, ct)) targets.Add(l);
+        }
+        return targets;
+    }
+
+    private static int Compare(LatestSnapshot target, SnapshotCursor cursor)
+    {
+        Grains.TryParse(cursor.Grain, out var grain);
+        var byGrain = target.Grain.CompareTo(grain);
+        return byGrain != 0 ? byGrain : string.CompareOrdinal(target.Period, cursor.Period);
+    }
+}

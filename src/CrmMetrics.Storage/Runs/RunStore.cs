@@ -1,0 +1,189 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Runs;
+
+public enum StepState { Pending, Done, Failed }
+
+/// <summary>A run's record: what it covers and how far it got. Its state is derived from its steps.</summary>
+public sealed record RunRecord(
+    string RunId,
+    string Trigger,
+    DateTimeOffset CreatedAt,
+    bool Planned,
+    IReadOnlyList<string>? RequestedGrains,
+    string? RequestedPeriod,
+    IReadOnlyList<RunDay> Days,
+    IReadOnlyList<RunPeriod> Periods,
+    IReadOnlyList<string> Errors)
+{
+    public string State =>
+        Errors.Count > 0 || Days.Any(d => d.State == StepState.Failed) || Periods.Any(p => p.State == StepState.Failed) ? "failed"
+        : Planned && Periods.All(p => p.State == StepState.Done) && Days.All(d => d.State == StepState.Done) ? "succeeded"
+        : Planned && (Days.Any(d => d.State == StepState.Done) || Periods.Any(p => p.State == StepState.Done)) ? "running"
+        : Planned ? "running"
+        : "queued";
+
+    public int Snapshots => Periods.Sum(p => p.Rows);
+}
+
+public sealed record RunDay(DateOnly Day, StepState State, long Facts, string? Error);
+
+public sealed record RunPeriod(Grain Grain, string Period, StepState State, int Version, int Rows, string? Error);
+
+/// <summary>
+/// Runs in one partition each: a "run" row, a row per day to aggregate and a row per period to
+/// finalise. Steps update only their own rows, so fan-out work never contends on one row.
+/// </summary>
+public sealed class RunStore(StorageAccount account)
+{
+    private const string RunRow = "run";
+    private readonly TableClient _table = account.Table(StorageNames.Tables.Runs);
+
+    private static string DayRow(DateOnly day) => "day|" + StorageKeys.DayKey(day);
+    private static string PeriodRow(Grain grain, string period) => $"period|{Grains.Key(grain)}|{StorageKeys.Encode(period)}";
+
+    /// <summary>Creates the run; false when it exists already (a timer that fired twice).</summary>
+    public async Task<bool> CreateAsync(string runId, string trigger, IReadOnlyList<string>? grains, string? period, CancellationToken ct)
+    {
+        try
+        {
+            await _table.AddEntityAsync(new TableEntity(StorageKeys.Encode(runId), RunRow)
+            {
+                ["Trigger"] = trigger,
+                ["CreatedAt"] = DateTimeOffset.UtcNow,
+                ["Planned"] = false,
+                ["Grains"] = grains is null ? null : string.Join(",", grains),
+                ["Period"] = period,
+            }, ct);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Records the run's days and periods, then marks it planned. Called again before it is marked
+    /// planned (a crash while planning), it simply writes the same rows again: no step can have run,
+    /// because steps are enqueued only after planning.
+    /// </summary>
+    public async Task PlanAsync(string runId, IReadOnlyCollection<DateOnly> days, IReadOnlyCollection<Period> periods, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(runId);
+        var rows = days.Select(d => new TableEntity(pk, DayRow(d)) { ["State"] = nameof(StepState.Pending), ["Day"] = StorageKeys.DayKey(d) })
+            .Concat(periods.Select(p => new TableEntity(pk, PeriodRow(p.Grain, p.Key)) { ["State"] = nameof(StepState.Pending), ["Grain"] = Grains.Key(p.Grain), ["Period"] = p.Key }));
+        foreach (var chunk in rows.Chunk(100))
+        {
+            await _table.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), ct);
+        }
+        await _table.UpdateEntityAsync(new TableEntity(pk, RunRow) { ["Planned"] = true, ["DayCount"] = days.Count, ["PeriodCount"] = periods.Count }, ETag.All, TableUpdateMode.Merge, ct);
+    }
+
+    public async Task CompleteDayAsync(string runId, DateOnly day, long facts, CancellationToken ct) =>
+        await _table.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Done), ["Facts"] = facts, ["Day"] = StorageKeys.DayKey(day) }, TableUpdateMode.Merge, ct);
+
+    public async Task FailDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
+        await _table.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Day"] = StorageKeys.DayKey(day) }, TableUpdateMode.Merge, ct);
+
+    /// <summary>The snapshot version this run writes for the period, reserving one on first call (redeliveries reuse it).</summary>
+    public async Task<int> VersionForAsync(string runId, Grain grain, string period, Func<Task<int>> reserve, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(runId);
+        var rk = PeriodRow(grain, period);
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(pk, rk, cancellationToken: ct);
+        if (row.HasValue && row.Value!.GetInt32("Version") is { } existing and > 0) return existing;
+        var version = await reserve();
+        var entity = row.HasValue ? row.Value! : new TableEntity(pk, rk) { ["State"] = nameof(StepState.Pending), ["Grain"] = Grains.Key(grain), ["Period"] = period };
+        entity["Version"] = version;
+        try
+        {
+            if (row.HasValue) await _table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
+            else await _table.AddEntityAsync(entity, ct);
+            return version;
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            // A concurrent delivery reserved first: use its version (ours stays unused).
+            return (await _table.GetEntityAsync<TableEntity>(pk, rk, cancellationToken: ct)).Value.GetInt32("Version") ?? version;
+        }
+    }
+
+    public async Task CompletePeriodAsync(string runId, Grain grain, string period, int version, int rows, CancellationToken ct) =>
+        await _table.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
+        {
+            ["State"] = nameof(StepState.Done), ["Version"] = version, ["Rows"] = rows, ["Grain"] = Grains.Key(grain), ["Period"] = period,
+        }, TableUpdateMode.Merge, ct);
+
+    public async Task FailPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>
+        await _table.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
+        {
+            ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Grain"] = Grains.Key(grain), ["Period"] = period,
+        }, TableUpdateMode.Merge, ct);
+
+    public async Task AddErrorAsync(string runId, string error, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(runId);
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var row = (await _table.GetEntityAsync<TableEntity>(pk, RunRow, cancellationToken: ct)).Value;
+            var errors = JsonSerializer.Deserialize<List<string>>(row.GetString("Errors") ?? "[]")!;
+            errors.Add(Truncate(error));
+            row["Errors"] = JsonSerializer.Serialize(errors);
+            try
+            {
+                await _table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, ct);
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+            }
+        }
+    }
+
+    public async Task<RunRecord?> GetAsync(string runId, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(runId);
+        var rows = await ReadRowsAsync(pk, ct);
+        if (!rows.TryGetValue(RunRow, out var run)) return null;
+        var days = new List<RunDay>();
+        var periods = new List<RunPeriod>();
+        foreach (var (rk, e) in rows)
+        {
+            var state = Enum.TryParse<StepState>(e.GetString("State"), out var s) ? s : StepState.Pending;
+            if (rk.StartsWith("day|", StringComparison.Ordinal))
+                days.Add(new RunDay(StorageKeys.ParseDayKey(rk[4..]), state, e.GetInt64("Facts") ?? 0, e.GetString("Error")));
+            else if (rk.StartsWith("period|", StringComparison.Ordinal) && Grains.TryParse(e.GetString("Grain"), out var grain))
+                periods.Add(new RunPeriod(grain, e.GetString("Period")!, state, e.GetInt32("Version") ?? 0, e.GetInt32("Rows") ?? 0, e.GetString("Error")));
+        }
+        return new RunRecord(runId, run.GetString("Trigger") ?? "", run.GetDateTimeOffset("CreatedAt") ?? default, run.GetBoolean("Planned") ?? false,
+            run.GetString("Grains")?.Split(',', StringSplitOptions.RemoveEmptyEntries), run.GetString("Period"),
+            days.OrderBy(d => d.Day).ToList(), periods.OrderBy(p => p.Grain).ThenBy(p => p.Period, StringComparer.Ordinal).ToList(),
+            JsonSerializer.Deserialize<List<string>>(run.GetString("Errors") ?? "[]")!);
+    }
+
+    /// <summary>Whether every day of the run is aggregated (and none failed).</summary>
+    public async Task<bool> AllDaysDoneAsync(string runId, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(runId);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey ge {"day|"} and RowKey lt {"day}"}");
+        await foreach (var e in _table.QueryAsync<TableEntity>(filter, select: ["RowKey", "State"], cancellationToken: ct))
+        {
+            if (e.GetString("State") != nameof(StepState.Done)) return false;
+        }
+        return true;
+    }
+
+    private async Task<Dictionary<string, TableEntity>> ReadRowsAsync(string pk, CancellationToken ct)
+    {
+        var rows = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        await foreach (var e in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {pk}"), cancellationToken: ct)) rows[e.RowKey] = e;
+        return rows;
+    }
+
+    private static string Truncate(string s) => s.Length <= 2000 ? s : s[..2000];
+}

@@ -1,0 +1,142 @@
+using Azure;
+using Azure.Data.Tables;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Snapshots;
+
+/// <summary>Which version of a period's snapshots is the latest, and who computed it.</summary>
+public sealed record LatestSnapshot(Grain Grain, string Period, int Version, string RunId, DateTimeOffset ComputedAt, int Rows, ETag ETag);
+
+/// <summary>A page of snapshot rows and the token for the next one.</summary>
+public sealed record SnapshotPage(IReadOnlyList<SnapshotRow> Rows, string? ContinuationToken);
+
+/// <summary>Which rows of a version to read; every value goes through the SDK's parameterised filters.</summary>
+public sealed record SnapshotFilter(string? Indicator = null, string? Family = null, string? Scope = null);
+
+/// <summary>
+/// Versioned KPI snapshots. A computation writes all its rows under a new version, then points the
+/// period's "latest" at it, so readers switch from one complete version to the next and earlier
+/// versions stay readable.
+/// </summary>
+public sealed class SnapshotStore(StorageAccount account)
+{
+    private readonly TableClient _rows = account.Table(StorageNames.Tables.Snapshots);
+    private readonly TableClient _versions = account.Table(StorageNames.Tables.SnapshotVersions);
+
+    public TableClient Rows => _rows;
+    public TableClient Versions => _versions;
+
+    /// <summary>Reserves the next version number of a period (safe with concurrent computations).</summary>
+    public async Task<int> ReserveVersionAsync(Grain grain, string period, CancellationToken ct)
+    {
+        var pk = Grains.Key(grain);
+        var rk = StorageKeys.Encode(period);
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var row = await _versions.GetEntityIfExistsAsync<TableEntity>(pk, rk, cancellationToken: ct);
+            var entity = row.HasValue ? row.Value! : new TableEntity(pk, rk) { ["Period"] = period, ["Latest"] = 0 };
+            var next = (entity.GetInt32("NextVersion") ?? 0) + 1;
+            entity["NextVersion"] = next;
+            try
+            {
+                if (row.HasValue) await _versions.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
+                else await _versions.AddEntityAsync(entity, ct);
+                return next;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            {
+                // Another computation reserved one meanwhile.
+            }
+        }
+        throw new InvalidOperationException($"Could not reserve a snapshot version for {period}.");
+    }
+
+    /// <summary>Writes a version's rows (idempotent: a repeated write of the same version replaces the same rows).</summary>
+    public async Task WriteAsync(IReadOnlyList<SnapshotRow> rows, CancellationToken ct)
+    {
+        var batches = rows.Select(SnapshotEntity.ToEntity).GroupBy(e => e.PartitionKey).SelectMany(g => g.Chunk(100)).ToList();
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (batch, token) =>
+            await _rows.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), token));
+    }
+
+    /// <summary>Makes <paramref name="version"/> the latest unless a newer one already is.</summary>
+    public async Task<bool> PromoteAsync(Grain grain, string period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct)
+    {
+        var pk = Grains.Key(grain);
+        var rk = StorageKeys.Encode(period);
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var entity = (await _versions.GetEntityAsync<TableEntity>(pk, rk, cancellationToken: ct)).Value;
+            if ((entity.GetInt32("Latest") ?? 0) > version) return false;
+            entity["Latest"] = version;
+            entity["RunId"] = runId;
+            entity["ComputedAt"] = computedAt;
+            entity["Rows"] = rows;
+            try
+            {
+                await _versions.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+            }
+        }
+        throw new InvalidOperationException($"Could not promote version {version} of {period}.");
+    }
+
+    public async Task<LatestSnapshot?> LatestAsync(Grain grain, string period, CancellationToken ct)
+    {
+        var row = await _versions.GetEntityIfExistsAsync<TableEntity>(Grains.Key(grain), StorageKeys.Encode(period), cancellationToken: ct);
+        return row.HasValue ? ToLatest(row.Value!) : null;
+    }
+
+    /// <summary>The latest versions of a grain's periods in key order, optionally between two keys (inclusive).</summary>
+    public async IAsyncEnumerable<LatestSnapshot> LatestOfGrainAsync(Grain grain, string? from, string? to, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var pk = Grains.Key(grain);
+        var filter = (from, to) switch
+        {
+            (null, null) => TableClient.CreateQueryFilter($"PartitionKey eq {pk}"),
+            (not null, null) => TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey ge {StorageKeys.Encode(from)}"),
+            (null, not null) => TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey le {StorageKeys.Encode(to)}"),
+            _ => TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey ge {StorageKeys.Encode(from!)} and RowKey le {StorageKeys.Encode(to!)}"),
+        };
+        await foreach (var e in _versions.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        {
+            if ((e.GetInt32("Latest") ?? 0) > 0) yield return ToLatest(e);
+        }
+    }
+
+    /// <summary>One page of a version's rows matching the filter.</summary>
+    public async Task<SnapshotPage> QueryAsync(Grain grain, string period, int version, SnapshotFilter filter, int pageSize, string? continuation, CancellationToken ct)
+    {
+        var pk = SnapshotEntity.Partition(grain, period, version);
+        var query = TableClient.CreateQueryFilter($"PartitionKey eq {pk}");
+        if (filter.Indicator is { } indicator)
+        {
+            // Rows of one indicator share the row-key prefix "indicator|", a key range rather than a scan.
+            var prefix = StorageKeys.Encode(indicator) + "|";
+            var after = StorageKeys.Encode(indicator) + "}";
+            query += " and " + TableClient.CreateQueryFilter($"RowKey ge {prefix} and RowKey lt {after}");
+        }
+        if (filter.Family is { } family) query += " and " + TableClient.CreateQueryFilter($"Family eq {family}");
+        if (filter.Scope is { } scope) query += " and " + TableClient.CreateQueryFilter($"Scope eq {scope}");
+        var page = await _rows.QueryAsync<TableEntity>(query, maxPerPage: pageSize, cancellationToken: ct).AsPages(continuation, pageSize).FirstAsync(ct);
+        return new SnapshotPage(page.Values.Select(SnapshotEntity.FromEntity).ToList(), page.ContinuationToken);
+    }
+
+    public async Task<SnapshotRow?> GetAsync(Grain grain, string period, int version, string indicator, string scope, CancellationToken ct)
+    {
+        var row = await _rows.GetEntityIfExistsAsync<TableEntity>(SnapshotEntity.Partition(grain, period, version), SnapshotEntity.Row(indicator, scope), cancellationToken: ct);
+        return row.HasValue ? SnapshotEntity.FromEntity(row.Value!) : null;
+    }
+
+    private static LatestSnapshot ToLatest(TableEntity e)
+    {
+        Grains.TryParse(e.PartitionKey, out var grain);
+        return new LatestSnapshot(grain, e.GetString("Period") ?? StorageKeys.Decode(e.RowKey), e.GetInt32("Latest") ?? 0, e.GetString("RunId") ?? "",
+            e.GetDateTimeOffset("ComputedAt") ?? default, e.GetInt32("Rows") ?? 0, e.ETag);
+    }
+}
