@@ -24,7 +24,7 @@ public static class SnapshotsEndpoints
         api.MapGet("/snapshots", ReadAsync)
             .RequireApiRole(Role.Reader)
             .WithName("GetSnapshots")
-            .WithSummary("Latest snapshot rows; filters period, grain, family, indicator, scope; paged; JSON or text/csv.")
+            .WithSummary("Latest snapshot rows; filters period, grain, family, indicator, scope; version (with period) for an earlier version; paged; JSON or text/csv.")
             .Produces<SnapshotsResponse>()
             .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .ProducesValidationProblem();
@@ -43,12 +43,14 @@ public static class SnapshotsEndpoints
         var period = q.Period("period", grain);
         var filter = new SnapshotFilter(q.Indicator(), q.Family(), q.Scope());
         var pageSize = q.Int("pageSize", MaxPageSize, 1, MaxPageSize);
+        int? version = q.Raw("version") is null ? null : q.Int("version", 0, 1, 999_999);
+        if (version is not null && period is null) q.Errors.Add("version", "needs period: a version belongs to one period");
         SnapshotCursor? cursor = null;
         if (q.Raw("continuationToken") is { Length: > 0 } token && (cursor = SnapshotCursor.TryDecode(token)) is null)
             q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
 
-        var page = await reader.ReadLatestAsync(new SnapshotQuery(grain, period, filter, pageSize, cursor), ct);
+        var page = await reader.ReadLatestAsync(new SnapshotQuery(grain, period, filter, pageSize, cursor, version), ct);
         if (WantsCsv(context.Request))
         {
             if (page.ContinuationToken is not null) context.Response.Headers["X-Continuation-Token"] = page.ContinuationToken;

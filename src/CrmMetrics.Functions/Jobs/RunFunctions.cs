@@ -38,7 +38,7 @@ public static class RunBindings
 /// day jobs, then period jobs. The run id comes from the occurrence, so a timer that fires twice
 /// for one occurrence starts one run.
 /// </summary>
-public sealed class KpiScheduleFunction(RunStore runs, RunPlanner planner, TimeProvider clock, ILogger<KpiScheduleFunction> logger) : IFunctionHandler
+public sealed class KpiScheduleFunction(RunStore runs, RunPlanner planner, IConfiguration configuration, TimeProvider clock, ILogger<KpiScheduleFunction> logger) : IFunctionHandler
 {
     public const string FunctionName = "KpiSchedule";
 
@@ -47,21 +47,34 @@ public sealed class KpiScheduleFunction(RunStore runs, RunPlanner planner, TimeP
     public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
         var response = new InvocationResponse();
-        var occurrence = clock.GetUtcNow();
-        var runId = RunPlanner.ScheduledRunId(occurrence);
+        var runId = RunPlanner.ScheduledRunId(Occurrence());
         if (!await runs.CreateAsync(runId, RunPlanner.ScheduleTrigger, null, null, cancellationToken))
         {
-            var existing = await runs.GetAsync(runId, cancellationToken);
-            if (existing is { Planned: true })
-            {
-                response.Log($"run {runId} already started for this occurrence");
-                return response;
-            }
+            // The other invocation of this occurrence plans it; if it died, the next occurrence picks
+            // up the same dirty days and stale periods, which stay marked until processed.
+            response.Log($"run {runId} already started for this occurrence");
+            return response;
         }
         var plan = await planner.PlanAsync(runId, cancellationToken);
         RunBindings.Emit(response, plan);
         logger.LogInformation("Scheduled run {RunId} started", runId);
         return response;
+    }
+
+    /// <summary>The schedule occurrence this invocation stands for: the latest one not after now.</summary>
+    private DateTimeOffset Occurrence()
+    {
+        var now = clock.GetUtcNow();
+        var text = configuration["KpiSchedule"];
+        if (text is null) return now;
+        var schedule = TimerTriggerScheduler.Parse(text, "KpiSchedule");
+        // A host may invoke slightly early: look one second ahead, then back in widening windows.
+        for (var window = TimeSpan.FromMinutes(1); window <= TimeSpan.FromDays(400); window *= 10)
+        {
+            if (schedule.GetOccurrences(now - window, now.AddSeconds(1), TimeZoneInfo.Utc, fromInclusive: true, toInclusive: true).LastOrDefault() is { } found && found != default)
+                return found;
+        }
+        return now;
     }
 }
 

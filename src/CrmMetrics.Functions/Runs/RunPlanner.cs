@@ -24,7 +24,7 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
     public static string NewRunId(DateTimeOffset now) => $"run-{now:yyyyMMddTHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
 
     /// <summary>The run id of a timer occurrence: the same occurrence always gets the same run.</summary>
-    public static string ScheduledRunId(DateTimeOffset occurrence) => $"sched-{occurrence.UtcDateTime:yyyyMMddTHHmm}";
+    public static string ScheduledRunId(DateTimeOffset occurrence) => $"sched-{occurrence.UtcDateTime:yyyyMMddTHHmmss}";
 
     public async Task<RunPlan> PlanAsync(string runId, CancellationToken ct)
     {

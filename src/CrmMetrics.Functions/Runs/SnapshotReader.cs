@@ -28,7 +28,8 @@ public sealed record SnapshotCursor(string Grain, string Period, string? Table)
 }
 
 /// <summary>What to read: the latest snapshots of one period, of one grain, or of all; optionally filtered.</summary>
-public sealed record SnapshotQuery(Grain? Grain, Period? Period, SnapshotFilter Filter, int PageSize, SnapshotCursor? Cursor);
+/// <remarks><see cref="Version"/> reads an earlier version of <see cref="Period"/> instead of the latest.</remarks>
+public sealed record SnapshotQuery(Grain? Grain, Period? Period, SnapshotFilter Filter, int PageSize, SnapshotCursor? Cursor, int? Version = null);
 
 /// <summary>
 /// Reads the latest snapshot rows by partition: one period's latest version at a time, in (grain,
@@ -78,6 +79,7 @@ public sealed class SnapshotReader(SnapshotStore snapshots)
     {
         if (query.Period is { } period)
         {
+            if (query.Version is { } version) return [new LatestSnapshot(period.Grain, period.Key, version, "", default, 0, default)];
             var latest = await snapshots.LatestAsync(period.Grain, period.Key, ct);
             return latest is { Version: > 0 } ? [latest] : [];
         }

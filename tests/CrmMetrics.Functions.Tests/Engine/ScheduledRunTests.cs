@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Text.Json;
+using CrmMetrics.Functions.Invocation;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Storage.Runs;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Engine;
+
+/// <summary>The KpiSchedule timer: dirty days and due periods computed without anyone asking.</summary>
+public class ScheduledRunTests
+{
+    public sealed class FrequentTimer : AppFixture
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> Settings() =>
+        [
+            new("KpiSchedule", "*/2 * * * * *"),
+            new("CrmMetrics:Grains", "month"),
+        ];
+    }
+
+    public sealed class RareTimer : AppFixture
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> Settings() => [new("KpiSchedule", "0 0 0 1 1 *")];
+    }
+
+    public class OnItsOwn(FrequentTimer app) : IClassFixture<FrequentTimer>
+    {
+        [Fact]
+        public async Task The_timer_aggregates_new_facts_and_finalises_the_current_month()
+        {
+            var now = DateTimeOffset.UtcNow.AddMinutes(-1);
+            var month = now.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+            await app.PostEventsAsync(Enumerable.Range(0, 7).Select(i => new
+            {
+                id = $"timer-{i}", type = "order", time = now.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), customerId = $"C-{i % 3}",
+                data = new { amount = 10 + i, currency = "EUR" },
+            }).ToArray());
+
+            var orders = await Eventually.WaitAsync(async () => await ApiDriver.SnapshotsAsync(app, $"grain=month&period={month}&indicator=com.orders&scope=org"),
+                rows => rows.Count == 1 && ApiDriver.Value(rows[0]) == 7, TimeSpan.FromSeconds(90), "the scheduled run to count the seven orders");
+            Assert.StartsWith("sched-", orders[0].GetProperty("runId").GetString());
+            Assert.Equal(7 * 10 + 21, ApiDriver.Value((await ApiDriver.SnapshotsAsync(app, $"grain=month&period={month}&indicator=com.revenue&scope=org"))[0]));
+        }
+    }
+
+    public class FiredTwice(RareTimer app) : IClassFixture<RareTimer>
+    {
+        [Fact]
+        public async Task Two_invocations_for_one_occurrence_start_one_run()
+        {
+            var dispatcher = app.Services.GetRequiredService<FunctionDispatcher>();
+            var request = JsonSerializer.Deserialize<InvocationRequest>("""{"Data":{"timer":{"IsPastDue":false}},"Metadata":{}}""", FunctionDispatcher.PayloadJson)!;
+            var responses = await Task.WhenAll(dispatcher.InvokeAsync("KpiSchedule", request, default), dispatcher.InvokeAsync("KpiSchedule", request, default));
+            var withJobs = responses.Count(r => r.Outputs.Count > 0);
+            Assert.Equal(1, withJobs);
+            var runId = "sched-" + responses.SelectMany(r => r.Logs).First(l => l.Contains("run sched-")).Split("run sched-")[1].Split(':', ' ')[0];
+            var run = await app.Services.GetRequiredService<RunStore>().GetAsync(runId, default);
+            Assert.NotNull(run);
+            Assert.Equal("schedule", run!.Trigger);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Samples;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Engine;
+
+/// <summary>Reading snapshots: filters, paging across periods, CSV, series, versions, and bad parameters.</summary>
+public class SnapshotReadTests(SnapshotReadTests.Fixture app) : IClassFixture<SnapshotReadTests.Fixture>
+{
+    public sealed class Fixture : AppFixture
+    {
+        public List<JsonObject> Events { get; } = SyntheticCrm.Generate(new SyntheticCrmOptions
+        {
+            From = new DateOnly(2026, 3, 1), To = new DateOnly(2026, 4, 30), Customers = 60, Seed = 21, CompetitorObservations = false,
+        }).ToList();
+
+        public JsonElement FirstRun { get; private set; }
+        public JsonElement SecondRun { get; private set; }
+
+        protected override async Task AfterStartAsync()
+        {
+            await ApiDriver.IngestAsync(this, Events);
+            FirstRun = await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-03" });
+            await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-04" });
+            await ApiDriver.RunAsync(this, new { grain = "week", period = "2026-W14" });
+            SecondRun = await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-03" });
+        }
+    }
+
+    [Fact]
+    public async Task Paging_with_continuation_tokens_returns_every_row_once_across_periods()
+    {
+        var all = await ApiDriver.SnapshotsAsync(app, "grain=month");
+        var paged = await ApiDriver.SnapshotsAsync(app, "grain=month&pageSize=37");
+        Assert.Equal(all.Count, paged.Count);
+        Assert.Equal(all.Select(Key).Order(), paged.Select(Key).Order());
+        Assert.Equal(all.Count, all.Select(Key).Distinct().Count());
+        Assert.Equal(["2026-03", "2026-04"], all.Select(r => r.GetProperty("period").GetString()).Distinct().Order());
+    }
+
+    [Fact]
+    public async Task Filters_narrow_the_rows()
+    {
+        var revenue = await ApiDriver.SnapshotsAsync(app, "period=2026-03&indicator=com.revenue");
+        Assert.NotEmpty(revenue);
+        Assert.All(revenue, r => Assert.Equal("com.revenue", r.GetProperty("indicator").GetString()));
+        var org = await ApiDriver.SnapshotsAsync(app, "period=2026-03&grain=month&scope=org&family=customer-experience");
+        Assert.All(org, r => Assert.Equal(("org", "customer-experience"), (r.GetProperty("scope").GetString(), r.GetProperty("family").GetString())));
+        Assert.Contains(org, r => r.GetProperty("indicator").GetString() == "cx.nps");
+        var week = await ApiDriver.SnapshotsAsync(app, "period=2026-W14");
+        Assert.All(week, r => Assert.Equal("week", r.GetProperty("grain").GetString()));
+    }
+
+    [Fact]
+    public async Task A_recomputation_is_a_new_latest_version_and_the_earlier_one_stays_readable()
+    {
+        var latest = await ApiDriver.SnapshotsAsync(app, "period=2026-03&indicator=com.orders&scope=org");
+        var row = Assert.Single(latest);
+        Assert.Equal(2, row.GetProperty("version").GetInt32());
+        Assert.Equal(app.SecondRun.GetProperty("runId").GetString(), row.GetProperty("runId").GetString());
+        var first = Assert.Single(await ApiDriver.SnapshotsAsync(app, "period=2026-03&indicator=com.orders&scope=org&version=1"));
+        Assert.Equal(app.FirstRun.GetProperty("runId").GetString(), first.GetProperty("runId").GetString());
+        Assert.Equal(row.GetProperty("value").GetDouble(), first.GetProperty("value").GetDouble());
+    }
+
+    [Fact]
+    public async Task Csv_has_the_contract_columns_in_the_invariant_culture()
+    {
+        var request = app.Request(HttpMethod.Get, "/api/snapshots?period=2026-03&scope=org", TestKeys.Reader);
+        request.Headers.Add("Accept", "text/csv");
+        var response = await app.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/csv", response.Content.Headers.ContentType!.MediaType);
+        var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("indicator,family,scope,grain,period,value,unit,direction,kind,factCount,computedAt,runId,version", lines[0]);
+        var revenue = lines.Single(l => l.StartsWith("com.revenue,", StringComparison.Ordinal)).Split(',');
+        Assert.Matches(@"^\d+(\.\d+)?$", revenue[5]);
+        Assert.Contains(lines, l => l.Contains("\"per 1,000\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_series_lists_the_latest_value_of_each_period_in_order()
+    {
+        var response = await app.SendAsync(HttpMethod.Get, "/api/indicators/com.orders/series?grain=month&from=2026-01&to=2026-12", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await AppFixture.JsonAsync(response);
+        var points = body.GetProperty("points").EnumerateArray().ToList();
+        Assert.Equal(["2026-03", "2026-04"], points.Select(p => p.GetProperty("period").GetString()));
+        Assert.All(points, p => Assert.Equal("org", p.GetProperty("scope").GetString()));
+    }
+
+    [Theory]
+    [InlineData("/api/snapshots?period=2026-13", "period")]
+    [InlineData("/api/snapshots?period=2026-03%27%20or%20%271%27%3D%271", "period")]
+    [InlineData("/api/snapshots?grain=decade", "grain")]
+    [InlineData("/api/snapshots?indicator=cx.nps%27%20or%20true", "indicator")]
+    [InlineData("/api/snapshots?indicator=com.revenue&family=finance", "family")]
+    [InlineData("/api/snapshots?scope=galaxy:far", "scope")]
+    [InlineData("/api/snapshots?scope=", "scope")]
+    [InlineData("/api/snapshots?pageSize=100000", "pageSize")]
+    [InlineData("/api/snapshots?continuationToken=not-a-token", "continuationToken")]
+    [InlineData("/api/snapshots?grain=week&period=2026-03", "period")]
+    [InlineData("/api/snapshots?version=1", "version")]
+    [InlineData("/api/snapshots?period=2026-03&period=2026-04", "period")]
+    [InlineData("/api/indicators/cx.happiness/series", "id")]
+    [InlineData("/api/indicators/cx.nps/series?from=2026-05&to=2026-01", "to")]
+    public async Task A_bad_parameter_is_a_400_naming_it(string url, string parameter)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, url, TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await AppFixture.JsonAsync(response);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(parameter, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task The_catalog_lists_every_base_indicator_with_its_metadata()
+    {
+        var catalog = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/indicators", TestKeys.Reader));
+        var nps = catalog.EnumerateArray().Single(i => i.GetProperty("id").GetString() == "cx.nps");
+        Assert.Equal(("customer-experience", "score", "higher", "external"),
+            (nps.GetProperty("family").GetString(), nps.GetProperty("unit").GetString(), nps.GetProperty("direction").GetString(), nps.GetProperty("kind").GetString()));
+        Assert.True(catalog.GetArrayLength() >= 20);
+    }
+
+    private static string Key(JsonElement row) =>
+        $"{row.GetProperty("grain").GetString()}|{row.GetProperty("period").GetString()}|{row.GetProperty("indicator").GetString()}|{row.GetProperty("scope").GetString()}";
+}
