@@ -6,6 +6,9 @@ return command switch
 {
     "seeds" => SeedsCommand.Run(root),
     "ingest" => await IngestBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "aggregate" => await AggregateBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "finalize" => await FinalizeBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "calculator" => await CalculatorBenchmark.RunAsync(args.Skip(1).ToArray()),
     _ => Help(),
 };
 
@@ -16,6 +19,12 @@ static int Help()
 
           dotnet run -c Release --project bench/CrmMetrics.Bench -- ingest [events=200000]
               HTTP ingestion path vs a bare Azure.Data.Tables loop (100-entity batches, same parallelism)
+          dotnet run -c Release --project bench/CrmMetrics.Bench -- aggregate [facts=200000]
+              the map step (AggregateDay) over a month vs a bare scan of the same partitions
+          dotnet run -c Release --project bench/CrmMetrics.Bench -- finalize [100000 1000000]
+              period finalisation time at each number of facts in the month (reads partials, so nearly flat)
+          dotnet run -c Release --project bench/CrmMetrics.Bench -- calculator [scale=10]
+              the in-memory calculator over ~1M facts vs DuckDB SQL over the same rows (same process)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- seeds
               regenerate the sample dataset in seeds/
         """);

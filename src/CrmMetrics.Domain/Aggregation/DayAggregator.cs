@@ -14,16 +14,27 @@ public readonly record struct CustomerDimension(string? Segment, string? Region)
 /// Facts whose meaning depends on other days (lifecycle facts, complaint resolutions) are added
 /// with what their timeline or case says about them.
 /// </summary>
-public sealed class DayAggregator(DateOnly day)
+public sealed class DayAggregator(DateOnly day, bool breakdowns = true)
 {
     private readonly DayPartial _partial = new() { Day = day };
     private readonly ScopeAggregate _org = new();
     private readonly List<ScopeAggregate> _targets = new(5);
 
+    // Breakdown scopes by their raw value, so the hot path builds no "kind:value" strings.
+    private readonly Dictionary<string, ScopeAggregate> _channels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ScopeAggregate> _segments = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ScopeAggregate> _regions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ScopeAggregate> _staff = new(StringComparer.Ordinal);
+
+    /// <summary>The day's partial. With breakdowns off (benchmarks), only the organisation scope is kept.</summary>
     public DayPartial Result
     {
         get
         {
+            foreach (var (value, aggregate) in _channels) _partial.Scopes[Scope.Channel(value)] = aggregate;
+            foreach (var (value, aggregate) in _segments) _partial.Scopes[Scope.Segment(value)] = aggregate;
+            foreach (var (value, aggregate) in _regions) _partial.Scopes[Scope.Region(value)] = aggregate;
+            foreach (var (value, aggregate) in _staff) _partial.Scopes[Scope.Staff(value)] = aggregate;
             if (_org.FactCount > 0 || _partial.Scopes.Count > 0) _partial.Scopes[Scope.Org] = _org;
             return _partial;
         }
@@ -110,7 +121,7 @@ public sealed class DayAggregator(DateOnly day)
                 case LifecycleEffect.Churn: s.Churned++; break;
             }
         }
-        foreach (var scope in (string[])[Scope.Org, Scope.Segment(customer.Segment), Scope.Region(customer.Region)])
+        foreach (var scope in breakdowns ? (string[])[Scope.Org, Scope.Segment(customer.Segment), Scope.Region(customer.Region)] : [Scope.Org])
         {
             var delta = _partial.DeltaFor(scope);
             if (effect == LifecycleEffect.Churn) delta.Deactivated++;
@@ -135,14 +146,21 @@ public sealed class DayAggregator(DateOnly day)
     {
         _targets.Clear();
         _targets.Add(_org);
-        if (channel is not null) _targets.Add(_partial.ScopeFor(Scope.Channel(channel)));
+        if (!breakdowns) return _targets;
+        if (channel is not null) _targets.Add(For(_channels, channel));
         if (customer is { } c)
         {
-            _targets.Add(_partial.ScopeFor(Scope.Segment(c.Segment)));
-            _targets.Add(_partial.ScopeFor(Scope.Region(c.Region)));
+            _targets.Add(For(_segments, c.Segment ?? Scope.Unknown));
+            _targets.Add(For(_regions, c.Region ?? Scope.Unknown));
         }
-        if (staffId is not null) _targets.Add(_partial.ScopeFor(Scope.Staff(staffId)));
+        if (staffId is not null) _targets.Add(For(_staff, staffId));
         return _targets;
+    }
+
+    private static ScopeAggregate For(Dictionary<string, ScopeAggregate> scopes, string value)
+    {
+        if (!scopes.TryGetValue(value, out var aggregate)) scopes[value] = aggregate = new ScopeAggregate();
+        return aggregate;
     }
 
     private void Count(List<ScopeAggregate> targets)

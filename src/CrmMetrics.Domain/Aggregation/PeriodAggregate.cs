@@ -20,21 +20,26 @@ public sealed class PeriodAggregate
     public static PeriodAggregate Merge(Period period, IEnumerable<DayPartial> days, IReadOnlyDictionary<string, long> activeAtStart, IReadOnlyDictionary<string, long> activeAtEnd)
     {
         var aggregate = new PeriodAggregate { Period = period, ActiveAtStart = activeAtStart, ActiveAtEnd = activeAtEnd };
-        foreach (var day in days)
+        var inPeriod = days.Where(d => period.Contains(d.Day)).ToList();
+        foreach (var day in inPeriod)
         {
-            if (!period.Contains(day.Day)) continue;
             aggregate.FactCount += day.FactCount;
-            foreach (var (scope, figures) in day.Scopes)
-            {
-                if (!aggregate.Scopes.TryGetValue(scope, out var into)) aggregate.Scopes[scope] = into = new ScopeAggregate();
-                into.Merge(figures);
-            }
             foreach (var (competitor, tally) in day.DealsByCompetitor)
             {
                 if (!aggregate.DealsByCompetitor.TryGetValue(competitor, out var into)) aggregate.DealsByCompetitor[competitor] = into = new DealTally();
                 into.Merge(tally);
             }
         }
+        // Scopes merge independently of each other: in parallel.
+        var merged = inPeriod.SelectMany(d => d.Scopes).GroupBy(s => s.Key, StringComparer.Ordinal).AsParallel()
+            .Select(g =>
+            {
+                var into = new ScopeAggregate();
+                foreach (var (_, figures) in g) into.Merge(figures);
+                return (g.Key, into);
+            })
+            .ToList();
+        foreach (var (scope, into) in merged) aggregate.Scopes[scope] = into;
         // Customer-state scopes with active customers but no facts in the period still get their rows.
         foreach (var scope in activeAtEnd.Keys.Concat(activeAtStart.Keys).Append(Scope.Org))
         {

@@ -14,7 +14,9 @@ namespace CrmMetrics.Storage.Facts;
 public sealed class CustomerDirectory(CustomerStore store)
 {
     // Change rows may become visible slightly out of timestamp order; re-reading a margin is harmless.
-    private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(10);
+    // A change row carries its writer's clock and may land a moment after a reader passed that time;
+    // re-reading the last minute covers both (re-applying a change is harmless).
+    private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
 
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private ConcurrentDictionary<string, CustomerDimension>? _dimensions;
@@ -45,9 +47,11 @@ public sealed class CustomerDirectory(CustomerStore store)
             }
             else
             {
+                // Change rows are keyed by their time (ticks first), so only the new ones are read.
+                var since = $"{(_watermark - Overlap).UtcTicks:D19}";
                 for (var hour = Truncate(_watermark - Overlap); hour <= started; hour = hour.AddHours(1))
                 {
-                    await foreach (var e in store.Changes.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {hour.ToString("yyyyMMddHH")}"), cancellationToken: ct))
+                    await foreach (var e in store.Changes.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {hour.ToString("yyyyMMddHH")} and RowKey ge {since}"), cancellationToken: ct))
                     {
                         if (CustomerStore.DimensionOf(e) is { } d) _dimensions[e.GetString("CustomerId")!] = Intern(d);
                     }

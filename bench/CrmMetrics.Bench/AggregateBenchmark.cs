@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Samples;
+using CrmMetrics.Storage.Facts;
+
+namespace CrmMetrics.Bench;
+
+/// <summary>
+/// The map step against a bare scan of the same partitions: how much computing costs beside reading.
+/// Both read every day of a month from the same Azurite; the bare scan only counts the rows.
+/// </summary>
+public static class AggregateBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var target = args.Length > 0 ? int.Parse(args[0]) : 200_000;
+        BenchEnvironment.PrintMachine();
+        await using var app = await BenchApp.StartAsync();
+        var events = SyntheticCrm.Generate(new SyntheticCrmOptions
+        {
+            From = new DateOnly(2026, 9, 1), To = new DateOnly(2026, 9, 30), Customers = Math.Max(200, target / 6), ExistingShare = 0.8,
+            DuplicateShare = 0, LateShare = 0, CompetitorObservations = false, Seed = 17,
+        });
+        var facts = app.Facts(events);
+        var load = Stopwatch.StartNew();
+        await app.IngestAsync(facts);
+        Console.WriteLine($"setup: {facts.Count} facts ingested in {load.Elapsed.TotalSeconds:0.0} s");
+
+        var calendar = app.Get<CrmMetricsSettings>().Calendar;
+        var days = calendar.Parse("2026-09", Grain.Month).Days.ToList();
+        var store = app.Get<FactStore>();
+        var aggregation = app.Get<DayAggregation>();
+        await app.Get<CustomerDirectory>().RefreshAsync(default);
+
+        async Task<(long Facts, double Seconds)> BareAsync()
+        {
+            var watch = Stopwatch.StartNew();
+            long n = 0;
+            foreach (var day in days)
+            {
+                await foreach (var _ in store.ScanDayEntitiesAsync(day, calendar, select: null, default)) n++;
+            }
+            return (n, watch.Elapsed.TotalSeconds);
+        }
+
+        async Task<(long Facts, double Seconds)> MapAsync()
+        {
+            var watch = Stopwatch.StartNew();
+            long n = 0;
+            foreach (var day in days) n += (await aggregation.AggregateAsync(day, default)).FactCount;
+            return (n, watch.Elapsed.TotalSeconds);
+        }
+
+        var bare1 = await BareAsync();
+        var map1 = await MapAsync();
+        var bare2 = await BareAsync();
+        var map2 = await MapAsync();
+        var bareRate = (bare1.Facts + bare2.Facts) / (bare1.Seconds + bare2.Seconds);
+        var mapRate = (map1.Facts + map2.Facts) / (map1.Seconds + map2.Seconds);
+        Console.WriteLine($"bare partition scan: {bare1.Facts} rows in {bare1.Seconds:0.00} s and {bare2.Seconds:0.00} s = {bareRate:0} facts/s");
+        Console.WriteLine($"map step (AggregateDay x {days.Count}): {map1.Facts} facts in {map1.Seconds:0.00} s and {map2.Seconds:0.00} s = {mapRate:0} facts/s");
+        Console.WriteLine($"ratio map/bare: {mapRate / bareRate:0.00} (aim >= 0.80)");
+        return 0;
+    }
+}

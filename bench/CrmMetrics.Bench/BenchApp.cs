@@ -1,0 +1,65 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Ingestion;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Local;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Bench;
+
+/// <summary>The app's services in this process (no HTTP, no triggers) over its own Azurite, for engine benchmarks.</summary>
+public sealed class BenchApp : IAsyncDisposable
+{
+    private BenchApp(AzuriteServer azurite, CrmMetricsApp.Built built)
+    {
+        Azurite = azurite;
+        Built = built;
+    }
+
+    public AzuriteServer Azurite { get; }
+    public CrmMetricsApp.Built Built { get; }
+    public IServiceProvider Services => Built.App.Services;
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    public static async Task<BenchApp> StartAsync()
+    {
+        var azurite = await AzuriteServer.StartAsync(dataFolder: null);
+        var built = await CrmMetricsApp.BuildAsync([], new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["CrmMetrics:Grains"] = "month",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:CrmMetrics"] = "Warning",
+        });
+        await built.App.Services.GetRequiredService<StorageAccount>().InitializeAsync(default);
+        return new BenchApp(azurite, built);
+    }
+
+    /// <summary>Validates events into facts, as ingestion would.</summary>
+    public List<Fact> Facts(IEnumerable<JsonObject> events)
+    {
+        var validator = Get<FactValidator>();
+        var facts = new List<Fact>();
+        foreach (var e in events)
+        {
+            using var doc = JsonDocument.Parse(e.ToJsonString());
+            if (validator.TryValidate(doc.RootElement, out var fact, out _)) facts.Add(fact!);
+        }
+        return facts;
+    }
+
+    /// <summary>Stores facts through the ingestion path (dedupe, dirty days, customer and case state), in requests of 5,000.</summary>
+    public async Task IngestAsync(IReadOnlyList<Fact> facts)
+    {
+        var ingestion = Get<FactIngestion>();
+        await Parallel.ForEachAsync(facts.Chunk(5000), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (chunk, ct) => await ingestion.StoreAsync(chunk, ct));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Built.DisposeAsync();
+        await Azurite.DisposeAsync();
+    }
+}

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Samples;
+
+namespace CrmMetrics.Bench;
+
+/// <summary>
+/// Period finalisation reads partials, not facts: its time should stay nearly flat from 100,000 to
+/// 1,000,000 facts in the month (same customers, ten times the activity).
+/// </summary>
+public static class FinalizeBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var sizes = args.Length > 0 ? args.Select(int.Parse).ToArray() : [100_000, 1_000_000];
+        BenchEnvironment.PrintMachine();
+        var results = new List<(int Facts, double Median)>();
+        foreach (var size in sizes)
+        {
+            await using var app = await BenchApp.StartAsync();
+            var scale = size / 100_000.0;
+            var events = SyntheticCrm.Generate(new SyntheticCrmOptions
+            {
+                From = new DateOnly(2026, 9, 1), To = new DateOnly(2026, 9, 30), Customers = 20_000, ExistingShare = 0.9,
+                OrdersPerCustomerMonth = 1.2 * scale, InteractionsPerCustomerMonth = 1.5 * scale, SurveysPerCustomerMonth = 0.5 * scale,
+                ComplaintsPerCustomerMonth = 0.08 * scale, DealsPerStaffMonth = 6 * scale,
+                DuplicateShare = 0, LateShare = 0, CompetitorObservations = false, Seed = 23,
+            });
+            var facts = app.Facts(events);
+            var month = app.Get<CrmMetricsSettings>().Calendar.Parse("2026-09", Grain.Month);
+            var inMonth = facts.Count(f => month.Contains(f.Time));
+            var setup = Stopwatch.StartNew();
+            await app.IngestAsync(facts);
+            var aggregation = app.Get<DayAggregation>();
+            foreach (var day in month.Days) await aggregation.AggregateAsync(day, default);
+            Console.WriteLine($"setup: {inMonth} facts in the month ({facts.Count} with history) ingested and aggregated in {setup.Elapsed.TotalSeconds:0} s");
+
+            var finalizer = app.Get<PeriodFinalizer>();
+            var times = new List<double>();
+            var rows = 0;
+            for (var i = 0; i < 5; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                rows = (await finalizer.FinalizeAsync($"bench-{size}-{i}", month, default)).Rows.Count;
+                times.Add(watch.Elapsed.TotalMilliseconds);
+            }
+            var median = times.Order().ElementAt(times.Count / 2);
+            results.Add((inMonth, median));
+            Console.WriteLine($"finalise 2026-09 with {inMonth,8} facts: median {median,7:0} ms over {times.Count} runs ({string.Join(", ", times.Select(t => t.ToString("0")))} ms), {rows} rows");
+        }
+        if (results.Count >= 2)
+            Console.WriteLine($"ratio time({results[^1].Facts} facts) / time({results[0].Facts} facts): {results[^1].Median / results[0].Median:0.00} for {(double)results[^1].Facts / results[0].Facts:0.0}x the facts (flat = 1.00)");
+        return 0;
+    }
+}

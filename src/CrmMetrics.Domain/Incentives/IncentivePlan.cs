@@ -1,0 +1,111 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Domain.Incentives;
+
+public sealed record Participant(string StaffId, decimal Quota);
+
+/// <summary>A marginal tier: <see cref="Rate"/> × the part of the measure between From% and To% of the quota (no To: above From%).</summary>
+public sealed record Tier(decimal From, decimal? To, decimal Rate);
+
+/// <summary>A gate: if the staff member's indicator is below Min (or has no value), the payout is multiplied by Factor.</summary>
+public sealed record Gate(string Indicator, decimal Min, decimal Factor);
+
+/// <summary>An incentive plan (contract/api.md): who is covered, with what quota, paid by which tiers, capped and gated.</summary>
+public sealed record IncentivePlan
+{
+    public required string PlanId { get; init; }
+    public required string Name { get; init; }
+    public required Grain Grain { get; init; }
+    public string MeasureIndicator { get; init; } = "com.revenue";
+    public required IReadOnlyList<Participant> Participants { get; init; }
+    public required IReadOnlyList<Tier> Tiers { get; init; }
+    public decimal? Cap { get; init; }
+    public IReadOnlyList<Gate> Gates { get; init; } = [];
+
+    /// <summary>Reads a plan from a PUT body; every problem names its field (e.g. <c>tiers[1].from</c>).</summary>
+    public static IncentivePlan? Read(string planId, JsonElement body, ValidationErrors errors)
+    {
+        if (!Vocabulary.IsKey(planId)) errors.Add("planId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
+        var f = new JsonFields(body, errors);
+        var name = f.String("name", true, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
+        var grainText = f.String("grain", true, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
+        Grains.TryParse(grainText, out var grain);
+        var measure = "com.revenue";
+        if (f.Has("measure"))
+        {
+            var m = f.Object("measure", false);
+            measure = m.String("indicator", false, s => IndicatorCatalog.Find(s)?.Compute is not null ? null : $"'{JsonFields.Truncate(s)}' is not a base indicator (the measure is read per staff member)") ?? measure;
+        }
+
+        var participants = new List<Participant>();
+        foreach (var (item, path) in Array(f, "participants", errors, required: true))
+        {
+            var p = new JsonFields(item, errors, path);
+            var staffId = p.String("staffId", true, s => Vocabulary.IsKey(s) ? null : "must be a staff id (1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-')");
+            var quota = p.Decimal("quota", true, min: 0, minExclusive: true);
+            if (staffId is not null && participants.Any(x => x.StaffId == staffId)) errors.Add(p.Path("staffId"), $"'{staffId}' is listed twice");
+            else if (staffId is not null && quota is not null) participants.Add(new Participant(staffId, quota.Value));
+        }
+
+        var tiers = new List<Tier>();
+        var tierItems = Array(f, "tiers", errors, required: true).ToList();
+        for (var i = 0; i < tierItems.Count; i++)
+        {
+            var (item, path) = tierItems[i];
+            var t = new JsonFields(item, errors, path);
+            var from = t.Decimal("from", true, min: 0);
+            var to = t.Decimal("to", false, min: 0);
+            var rate = t.Decimal("rate", true, min: 0);
+            if (rate > 1) errors.Add(t.Path("rate"), "must be at most 1 (a fraction: 0.05 pays 5%)");
+            if (from is not null && to is not null && to <= from) errors.Add(t.Path("to"), "must be greater than from");
+            if (to is null && i < tierItems.Count - 1 && t.Has("from")) errors.Add(t.Path("to"), "is required on every tier but the last");
+            if (from is not null && tiers.Count > 0)
+            {
+                var previous = tiers[^1];
+                if (previous.To is null || from < previous.To) errors.Add(t.Path("from"), $"overlaps the tier before it (which ends at {previous.To?.ToString() ?? "no bound"}); tiers must be in ascending order without overlap");
+            }
+            if (from is not null && rate is not null) tiers.Add(new Tier(from.Value, to, rate.Value));
+        }
+
+        decimal? cap = f.Decimal("cap", false, min: 0, minExclusive: true);
+
+        var gates = new List<Gate>();
+        foreach (var (item, path) in Array(f, "gates", errors, required: false))
+        {
+            var g = new JsonFields(item, errors, path);
+            var indicator = g.String("indicator", true, s => IndicatorCatalog.Find(s)?.Compute is not null ? null : $"'{JsonFields.Truncate(s)}' is not a base indicator");
+            var min = g.Decimal("min", true);
+            var factor = g.Decimal("factor", true, min: 0);
+            if (factor > 1) errors.Add(g.Path("factor"), "must be at most 1 (the share of the payout kept when the gate fails)");
+            if (indicator is not null && min is not null && factor is not null) gates.Add(new Gate(indicator, min.Value, factor.Value));
+        }
+
+        if (!errors.IsEmpty) return null;
+        return new IncentivePlan
+        {
+            PlanId = planId, Name = name!, Grain = grain, MeasureIndicator = measure, Participants = participants, Tiers = tiers, Cap = cap, Gates = gates,
+        };
+    }
+
+    private static IEnumerable<(JsonElement Item, string Path)> Array(JsonFields f, string name, ValidationErrors errors, bool required)
+    {
+        if (!f.TryGet(name, out var value))
+        {
+            if (required) errors.Add(name, "is required");
+            return [];
+        }
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            errors.Add(name, "must be an array");
+            return [];
+        }
+        var items = value.EnumerateArray().Select((v, i) => (v, $"{name}[{i}]")).ToList();
+        if (required && items.Count == 0) errors.Add(name, "must not be empty");
+        foreach (var (v, path) in items.Where(x => x.v.ValueKind != JsonValueKind.Object)) errors.Add(path, "must be an object");
+        return items.Where(x => x.v.ValueKind == JsonValueKind.Object).ToList();
+    }
+}

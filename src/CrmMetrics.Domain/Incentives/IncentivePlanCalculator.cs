@@ -1,0 +1,126 @@
+using System.Text.Json.Nodes;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+
+namespace CrmMetrics.Domain.Incentives;
+
+/// <summary>How one tier contributed to a payout.</summary>
+public sealed record TierLine(decimal From, decimal? To, decimal Rate, decimal Base, decimal Amount);
+
+/// <summary>How one gate affected a payout.</summary>
+public sealed record GateLine(string Indicator, decimal Min, double? Value, bool Passed, decimal Factor);
+
+/// <summary>A payout explained to the person paid: measure, tiers, gates, cap.</summary>
+public sealed record PayoutStatement(
+    string PlanId,
+    string StaffId,
+    decimal Quota,
+    string Measure,
+    decimal MeasureValue,
+    double? QuotaAttainment,
+    IReadOnlyList<TierLine> Tiers,
+    decimal Gross,
+    IReadOnlyList<GateLine> Gates,
+    decimal AfterGates,
+    decimal? Cap,
+    decimal Payout,
+    long FactCount);
+
+/// <summary>
+/// Staff incentives (contract: indicators.md): quota attainment = 100 × measure / quota; payout = Σ
+/// over tiers of the measure's part inside the tier's band × rate, times every failed gate's factor,
+/// then capped. Money stays decimal; nothing is rounded here.
+/// </summary>
+public static class IncentivePlanCalculator
+{
+    public static PayoutStatement Statement(IncentivePlan plan, Participant participant, SnapshotRow? measure, Func<string, SnapshotRow?> indicatorOf)
+    {
+        // A staff member with no facts in the period has a zero measure for sums and counts.
+        var value = measure?.Exact ?? (measure?.Value is { } v ? (decimal)v : 0m);
+        var quota = participant.Quota;
+        double? attainment = (double)(100m * value / quota);
+        var lines = new List<TierLine>();
+        decimal gross = 0;
+        foreach (var tier in plan.Tiers)
+        {
+            var low = tier.From / 100m * quota;
+            var high = tier.To is { } to ? to / 100m * quota : (decimal?)null;
+            var inBand = Math.Max(0, (high is { } h ? Math.Min(value, h) : value) - low);
+            var amount = inBand * tier.Rate;
+            lines.Add(new TierLine(tier.From, tier.To, tier.Rate, inBand, amount));
+            gross += amount;
+        }
+        var gates = new List<GateLine>();
+        var afterGates = gross;
+        foreach (var gate in plan.Gates)
+        {
+            var gateValue = indicatorOf(gate.Indicator)?.Value;
+            var passed = gateValue is { } gv && (decimal)gv >= gate.Min;
+            if (!passed) afterGates *= gate.Factor;
+            gates.Add(new GateLine(gate.Indicator, gate.Min, gateValue, passed, gate.Factor));
+        }
+        var payout = plan.Cap is { } cap ? Math.Min(afterGates, cap) : afterGates;
+        return new PayoutStatement(plan.PlanId, participant.StaffId, quota, plan.MeasureIndicator, value, attainment, lines, gross, gates, afterGates, plan.Cap, payout,
+            measure?.FactCount ?? 0);
+    }
+
+    /// <summary>The plan's rows for the period: quota attainment and payout per participant, with ranks and statements.</summary>
+    public static IReadOnlyList<SnapshotRow> Rows(IncentivePlan plan, Period period, IReadOnlyList<SnapshotRow> computed)
+    {
+        if (plan.Grain != period.Grain) return [];
+        var byKey = computed.GroupBy(r => (r.Indicator, r.Scope)).ToDictionary(g => g.Key, g => g.Last());
+        var statements = plan.Participants.Select(p =>
+        {
+            var scope = "staff:" + p.StaffId;
+            return Statement(plan, p, byKey.GetValueOrDefault((plan.MeasureIndicator, scope)), indicator => byKey.GetValueOrDefault((indicator, scope)));
+        }).ToList();
+        var payoutRanks = Ranks(statements.Select(s => (double)s.Payout).ToList());
+        var attainmentRanks = Ranks(statements.Select(s => s.QuotaAttainment ?? double.NegativeInfinity).ToList());
+
+        var quotaDefinition = IndicatorCatalog.Find("staff.quota-attainment")!;
+        var payoutDefinition = IndicatorCatalog.Find("staff.incentive-payout")!;
+        var rows = new List<SnapshotRow>();
+        for (var i = 0; i < statements.Count; i++)
+        {
+            var s = statements[i];
+            var scope = "staff:" + s.StaffId;
+            var details = Details(s, payoutRanks[i], attainmentRanks[i], statements.Count);
+            rows.Add(SnapshotRow.From(quotaDefinition, scope, period, new IndicatorValue(s.QuotaAttainment, s.FactCount), details));
+            rows.Add(SnapshotRow.From(payoutDefinition, scope, period, IndicatorValue.Money(s.Payout, s.FactCount), (JsonObject)details.DeepClone()));
+        }
+        return rows;
+    }
+
+    /// <summary>Competition ranks, highest first: 1, 2, 2, 4.</summary>
+    public static int[] Ranks(IReadOnlyList<double> values) =>
+        values.Select(v => 1 + values.Count(other => other > v)).ToArray();
+
+    private static JsonObject Details(PayoutStatement s, int payoutRank, int attainmentRank, int participants) => new()
+    {
+        ["planId"] = s.PlanId,
+        ["quota"] = s.Quota,
+        ["measure"] = s.Measure,
+        ["measureValue"] = s.MeasureValue,
+        ["quotaAttainment"] = s.QuotaAttainment,
+        ["payout"] = s.Payout,
+        ["rankByPayout"] = payoutRank,
+        ["rankByQuotaAttainment"] = attainmentRank,
+        ["participants"] = participants,
+        ["statement"] = new JsonObject
+        {
+            ["tiers"] = new JsonArray(s.Tiers.Select(t => (JsonNode)new JsonObject
+            {
+                ["from"] = t.From, ["to"] = t.To, ["rate"] = t.Rate, ["base"] = t.Base, ["amount"] = t.Amount,
+            }).ToArray()),
+            ["gross"] = s.Gross,
+            ["gates"] = new JsonArray(s.Gates.Select(g => (JsonNode)new JsonObject
+            {
+                ["indicator"] = g.Indicator, ["min"] = g.Min, ["value"] = g.Value, ["passed"] = g.Passed, ["factor"] = g.Factor,
+            }).ToArray()),
+            ["afterGates"] = s.AfterGates,
+            ["cap"] = s.Cap,
+            ["payout"] = s.Payout,
+        },
+    };
+}
