@@ -13,5 +13,8 @@ public static class ApiEndpoints
         api.MapIndicatorsEndpoints();
         api.MapSnapshotsEndpoints();
         api.MapRunsEndpoints();
+        api.MapGoalsEndpoints();
+        api.MapIncentivesEndpoints();
+        api.MapBenchmarksEndpoints();
     }
 }

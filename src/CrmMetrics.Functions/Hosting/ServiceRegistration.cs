@@ -10,6 +10,7 @@ using CrmMetrics.Storage.Facts;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Storage.Aggregates;
 using CrmMetrics.Storage.Snapshots;
+using CrmMetrics.Storage.Settings;
 using CrmMetrics.Functions.Runs;
 
 namespace CrmMetrics.Functions.Hosting;
@@ -38,6 +39,8 @@ public static class ServiceRegistration
         services.AddSingleton<LifecycleLedger>();
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton<RunStore>();
+        services.AddSingleton<GoalStore>();
+        services.AddSingleton<IncentivePlanStore>();
 
         // Domain services configured by settings.
         services.AddSingleton(sp => new FactValidator(new FactRules
@@ -54,6 +57,10 @@ public static class ServiceRegistration
         services.AddSingleton<RunPlanner>();
         services.AddSingleton<DayAggregation>();
         services.AddSingleton<PeriodFinalizer>();
+        // Derived families, in the order they build on each other.
+        services.AddSingleton<IDerivedIndicators, BenchmarkIndicators>();
+        services.AddSingleton<IDerivedIndicators, IncentiveIndicators>();
+        services.AddSingleton<IDerivedIndicators, GoalIndicators>();
         services.AddSingleton<SnapshotReader>();
 
         // Functions: one handler per non-HTTP function folder.

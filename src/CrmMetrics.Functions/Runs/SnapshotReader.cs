@@ -64,6 +64,20 @@ public sealed class SnapshotReader(SnapshotStore snapshots)
         return new SnapshotPage(rows, null);
     }
 
+    /// <summary>Every latest row of one period matching the filter (all pages).</summary>
+    public async Task<IReadOnlyList<SnapshotRow>> ReadAllAsync(Period period, SnapshotFilter filter, CancellationToken ct)
+    {
+        var rows = new List<SnapshotRow>();
+        SnapshotCursor? cursor = null;
+        do
+        {
+            var page = await ReadLatestAsync(new SnapshotQuery(period.Grain, period, filter, 1000, cursor), ct);
+            rows.AddRange(page.Rows);
+            cursor = page.ContinuationToken is { } token ? SnapshotCursor.TryDecode(token) : null;
+        } while (cursor is not null);
+        return rows;
+    }
+
     /// <summary>The latest row of each period from..to for one indicator and scope, in period order.</summary>
     public async Task<IReadOnlyList<SnapshotRow>> SeriesAsync(string indicator, string scope, Grain grain, Period? from, Period? to, CancellationToken ct)
     {

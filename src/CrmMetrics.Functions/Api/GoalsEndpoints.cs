@@ -1,0 +1,116 @@
+using System.Text.Json.Nodes;
+using CrmMetrics.Domain.Goals;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Functions.Security;
+using CrmMetrics.Storage.Runs;
+using CrmMetrics.Storage.Settings;
+using CrmMetrics.Storage.Snapshots;
+
+namespace CrmMetrics.Functions.Api;
+
+/// <summary>Goals (<c>/api/goals/{goalId}</c>) and their attainment per period (<c>/api/goals/attainment</c>).</summary>
+public static class GoalsEndpoints
+{
+    public sealed record GoalDto(string GoalId, string Name, string Indicator, string Scope, string Grain, string? Period, decimal Target, decimal? Stretch,
+        decimal Threshold, string? ParentGoalId, IReadOnlyList<string> Children)
+    {
+        public static GoalDto From(Goal g, IEnumerable<Goal> all) => new(g.GoalId, g.Name, g.Indicator, g.Scope, Grains.Key(g.Grain), g.Period, g.Target, g.Stretch,
+            g.Threshold, g.ParentGoalId, all.Where(c => c.ParentGoalId == g.GoalId).Select(c => c.GoalId).Order(StringComparer.Ordinal).ToList());
+    }
+
+    public sealed record AttainmentDto(string GoalId, string? Name, string Indicator, string Scope, string Grain, string Period, double? Actual, decimal? Target,
+        double? Attainment, double? Projected, double? ProjectedAttainment, string? Status, decimal? Threshold, decimal? Stretch, string? ParentGoalId,
+        JsonNode? Children, DateTimeOffset ComputedAt, string RunId, int Version)
+    {
+        public static AttainmentDto From(SnapshotRow row)
+        {
+            var d = row.Details ?? [];
+            return new AttainmentDto(
+                d["goalId"]?.GetValue<string>() ?? row.Scope["goal:".Length..], d["name"]?.GetValue<string>(), d["indicator"]?.GetValue<string>() ?? "",
+                d["scope"]?.GetValue<string>() ?? "", Grains.Key(row.Grain), row.Period, Num(d["actual"]), Dec(d["target"]), row.Value, Num(d["projected"]),
+                Num(d["projectedAttainment"]), d["status"]?.GetValue<string>(), Dec(d["threshold"]), Dec(d["stretch"]), d["parentGoalId"]?.GetValue<string>(),
+                d["children"]?.DeepClone(), row.ComputedAt, row.RunId, row.Version);
+        }
+    }
+
+    public sealed record AttainmentResponse(string Period, string Grain, IReadOnlyList<AttainmentDto> Items);
+
+    /// <summary>A literal route segment under /api/goals, so no goal may be named like it.</summary>
+    private const string Reserved = "attainment";
+
+    public static void MapGoalsEndpoints(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/goals/attainment", AttainmentAsync).RequireApiRole(Role.Reader).WithName("GetGoalAttainment")
+            .WithSummary("Every goal's attainment, projection and status for a period.").Produces<AttainmentResponse>().ProducesValidationProblem();
+        api.MapGet("/goals", async (GoalStore goals, CancellationToken ct) =>
+            {
+                var all = await goals.ListAsync(ct);
+                return TypedResults.Ok(all.OrderBy(g => g.GoalId, StringComparer.Ordinal).Select(g => GoalDto.From(g, all)).ToList());
+            })
+            .RequireApiRole(Role.Reader).WithName("ListGoals").WithSummary("Every goal.").Produces<List<GoalDto>>();
+        api.MapGet("/goals/{goalId}", GetAsync).RequireApiRole(Role.Reader).WithName("GetGoal").WithSummary("A goal.")
+            .Produces<GoalDto>().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPut("/goals/{goalId}", PutAsync).RequireApiRole(Role.Admin).WithName("PutGoal").WithSummary("Create or replace a goal.")
+            .Produces<GoalDto>().Produces<GoalDto>(StatusCodes.Status201Created).ProducesValidationProblem();
+        api.MapDelete("/goals/{goalId}", DeleteAsync).RequireApiRole(Role.Admin).WithName("DeleteGoal").WithSummary("Delete a goal (not while it has children).")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+    }
+
+    private static async Task<IResult> GetAsync(string goalId, GoalStore goals, CancellationToken ct)
+    {
+        var all = await goals.ListAsync(ct);
+        return all.FirstOrDefault(g => g.GoalId == goalId) is { } goal ? TypedResults.Ok(GoalDto.From(goal, all)) : Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
+    }
+
+    private static async Task<IResult> PutAsync(string goalId, HttpRequest request, GoalStore goals, StalePeriodStore stale, CrmMetricsSettings settings, TimeProvider clock, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
+        if (problem is not null) return problem;
+        using var bodyScope = body;
+        var all = (await goals.ListAsync(ct)).ToDictionary(g => g.GoalId, StringComparer.Ordinal);
+        var errors = new ValidationErrors();
+        if (goalId == Reserved) errors.Add("goalId", $"'{Reserved}' is reserved");
+        var goal = Goal.Read(goalId, body!.Root, settings.Calendar, all.ContainsKey, id => all.GetValueOrDefault(id)?.ParentGoalId, errors);
+        if (goal is null || !errors.IsEmpty) return Problems.Validation(errors);
+
+        var created = await goals.PutAsync(goalId, goal, ct);
+        all[goalId] = goal;
+        await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock), ct);
+        var dto = GoalDto.From(goal, all.Values);
+        return created ? TypedResults.Created($"/api/goals/{goalId}", dto) : TypedResults.Ok(dto);
+    }
+
+    private static async Task<IResult> DeleteAsync(string goalId, GoalStore goals, CancellationToken ct)
+    {
+        var all = await goals.ListAsync(ct);
+        var children = all.Where(g => g.ParentGoalId == goalId).Select(g => g.GoalId).ToList();
+        if (children.Count > 0) return Problems.Conflict($"Goal '{goalId}' is the parent of {string.Join(", ", children)}; move or delete them first.");
+        return await goals.DeleteAsync(goalId, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
+    }
+
+    private static async Task<IResult> AttainmentAsync(HttpContext context, SnapshotReader reader, CrmMetricsSettings settings, CancellationToken ct)
+    {
+        var q = new QueryParameters(context.Request, new ValidationErrors(), settings.Calendar);
+        var period = q.Period("period", q.Grain());
+        if (period is null && !q.Errors.Has("period") && !q.Errors.Has("grain")) q.Errors.Add("period", "is required (a period key such as 2026-11)");
+        if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
+        var rows = await reader.ReadAllAsync(period!, new SnapshotFilter(Indicator: "goal.attainment"), ct);
+        return TypedResults.Ok(new AttainmentResponse(period!.Key, Grains.Key(period.Grain), rows.Select(AttainmentDto.From).ToList()));
+    }
+
+    /// <summary>The periods a goal or plan change affects first: its own, else the current and the just-closed one.</summary>
+    public static IEnumerable<string> DuePeriods(Grain grain, string? period, CrmMetricsSettings settings, TimeProvider clock)
+    {
+        if (period is not null) return [period];
+        var current = settings.Calendar.PeriodOf(grain, clock.GetUtcNow());
+        return [current.Key, current.Previous().Key];
+    }
+
+    private static double? Num(JsonNode? node) => node is null ? null : double.Parse(node.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
+    private static decimal? Dec(JsonNode? node) => node is null ? null : decimal.Parse(node.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,9 @@
+using CrmMetrics.Domain.Goals;
+using CrmMetrics.Domain.Incentives;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Settings;
+
+public sealed class GoalStore(StorageAccount account) : DocumentStore<Goal>(account, StorageNames.Tables.Goals);
+
+public sealed class IncentivePlanStore(StorageAccount account) : DocumentStore<IncentivePlan>(account, StorageNames.Tables.IncentivePlans);

@@ -1,0 +1,122 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Goals;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Domain.Tests.Goals;
+
+public class GoalTests
+{
+    private static readonly PeriodCalendar Utc = PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c! : throw new InvalidOperationException();
+    private static readonly Period November = Utc.Parse("2026-11", Grain.Month);
+
+    private static Goal G(string indicator, decimal target, decimal threshold = 90) =>
+        new() { GoalId = "g", Name = "g", Indicator = indicator, Grain = Grain.Month, Target = target, Threshold = threshold };
+
+    private static SnapshotRow Row(string indicator, double? value) =>
+        SnapshotRow.From(IndicatorCatalog.Find(indicator)!, "org", November, new IndicatorValue(value, 10));
+
+    [Fact]
+    public void Higher_is_better_attainment_is_actual_over_target()
+    {
+        var result = GoalEvaluator.Evaluate(G("cx.nps", 40), November, Row("cx.nps", 30), November.End.AddDays(1));
+        Assert.Equal(75, result.Attainment!.Value, 9);
+        Assert.Equal(GoalEvaluator.Missed, result.Status);
+    }
+
+    [Theory]
+    [InlineData(12.0, 80.0)]   // 100 × (2 − 12/10)
+    [InlineData(8.0, 120.0)]
+    [InlineData(25.0, 0.0)]    // floored at 0
+    public void Lower_is_better_attainment_is_two_minus_the_ratio_floored_at_zero(double actual, double expected) =>
+        Assert.Equal(expected, GoalEvaluator.Evaluate(G("cx.resolution-hours-p90", 10), November, Row("cx.resolution-hours-p90", actual), November.End).Attainment!.Value, 9);
+
+    [Fact]
+    public void An_open_period_projects_additive_indicators_over_the_elapsed_part()
+    {
+        // 12 of 30 days elapsed: 40,000 so far projects to 100,000.
+        var now = November.Start.AddDays(12);
+        var result = GoalEvaluator.Evaluate(G("com.revenue", 100_000), November, Row("com.revenue", 40_000), now);
+        Assert.Equal(100_000, result.Projected!.Value, 6);
+        Assert.Equal(100, result.ProjectedAttainment!.Value, 6);
+        Assert.Equal(GoalEvaluator.OnTrack, result.Status);
+        Assert.Equal(GoalEvaluator.AtRisk, GoalEvaluator.Evaluate(G("com.revenue", 105_000), November, Row("com.revenue", 40_000), now).Status);
+        Assert.Equal(GoalEvaluator.OffTrack, GoalEvaluator.Evaluate(G("com.revenue", 150_000), November, Row("com.revenue", 40_000), now).Status);
+    }
+
+    [Fact]
+    public void Non_additive_indicators_project_their_current_value()
+    {
+        var result = GoalEvaluator.Evaluate(G("cx.csat", 80), November, Row("cx.csat", 84), November.Start.AddDays(3));
+        Assert.Equal(84, result.Projected);
+        Assert.Equal(GoalEvaluator.OnTrack, result.Status);
+    }
+
+    [Fact]
+    public void Without_a_value_attainment_is_null_and_a_closed_period_is_missed()
+    {
+        var result = GoalEvaluator.Evaluate(G("cx.nps", 40), November, null, November.End);
+        Assert.Null(result.Attainment);
+        Assert.Equal(GoalEvaluator.Missed, result.Status);
+        Assert.Equal(GoalEvaluator.Achieved, GoalEvaluator.Evaluate(G("cx.nps", 40), November, Row("cx.nps", 40), November.End).Status);
+    }
+
+    [Fact]
+    public void Parents_list_their_children()
+    {
+        var parent = G("com.revenue", 100) with { GoalId = "parent" };
+        var child = G("com.revenue", 50) with { GoalId = "child", ParentGoalId = "parent" };
+        var rows = GoalEvaluator.Rows([parent, child], November, [Row("com.revenue", 60)], November.End);
+        var parentRow = rows.Single(r => r.Scope == "goal:parent");
+        Assert.Equal("child", parentRow.Details!["children"]![0]!["goalId"]!.GetValue<string>());
+        Assert.Equal(GoalEvaluator.Achieved, parentRow.Details!["children"]![0]!["status"]!.GetValue<string>());
+    }
+
+    private static (Goal? Goal, ValidationErrors Errors) Read(string json, string id = "g1", Dictionary<string, string?>? parents = null)
+    {
+        parents ??= new() { ["top"] = null, ["mid"] = "top", ["g1"] = "mid" };
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        var goal = Goal.Read(id, doc.RootElement, Utc, parents.ContainsKey, p => parents.GetValueOrDefault(p), errors);
+        return (goal, errors);
+    }
+
+    [Fact]
+    public void A_valid_goal_reads_with_defaults()
+    {
+        var (goal, errors) = Read("""{"name":"Revenue","indicator":"com.revenue","grain":"month","target":100000}""");
+        Assert.True(errors.IsEmpty, errors.ToString());
+        Assert.Equal(("org", 90m, (string?)null), (goal!.Scope, goal.Threshold, goal.Period));
+    }
+
+    [Theory]
+    [InlineData("""{"name":"x","indicator":"cx.happiness","grain":"month","target":1}""", "indicator")]
+    [InlineData("""{"name":"x","indicator":"cx.nps","grain":"fortnight","target":1}""", "grain")]
+    [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","period":"2026-W40","target":1}""", "period")]
+    [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":0}""", "target")]
+    [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":-5}""", "target")]
+    [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":"many"}""", "target")]
+    [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"threshold":150}""", "threshold")]
+    [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"scope":"planet:mars"}""", "scope")]
+    [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"parentGoalId":"nope"}""", "parentGoalId")]
+    [InlineData("""{"name":"","indicator":"cx.nps","grain":"month","target":5}""", "name")]
+    [InlineData("""{"indicator":"cx.nps","grain":"month","target":5}""", "name")]
+    public void Each_invalid_member_is_named(string json, string field)
+    {
+        var (goal, errors) = Read(json);
+        Assert.Null(goal);
+        Assert.True(errors.Has(field), errors.ToString());
+    }
+
+    [Fact]
+    public void A_parent_chain_that_leads_back_to_the_goal_is_a_cycle()
+    {
+        // top <- mid <- g1; making top's parent g1 closes the loop.
+        var (goal, errors) = Read("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"parentGoalId":"g1"}""", id: "top");
+        Assert.Null(goal);
+        Assert.Contains("cycle", errors.ToDictionary()["parentGoalId"][0]);
+        Assert.True(Read("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"parentGoalId":"top"}""", id: "top").Errors.Has("parentGoalId"));
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Incentives;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Domain.Tests.Incentives;
+
+public class IncentivePlanTests
+{
+    private static readonly PeriodCalendar Utc = PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c! : throw new InvalidOperationException();
+    private static readonly Period October = Utc.Parse("2026-10", Grain.Month);
+
+    private const string PlanJson = """
+        { "name": "Sales", "grain": "month", "measure": { "indicator": "com.revenue" },
+          "participants": [ { "staffId": "S-01", "quota": 50000 }, { "staffId": "S-02", "quota": 40000 }, { "staffId": "S-03", "quota": 10000 } ],
+          "tiers": [ { "from": 0, "to": 100, "rate": 0.05 }, { "from": 100, "to": 150, "rate": 0.08 }, { "from": 150, "rate": 0.12 } ],
+          "cap": 4000, "gates": [ { "indicator": "cx.csat", "min": 80, "factor": 0.5 } ] }
+        """;
+
+    private static IncentivePlan Plan()
+    {
+        using var doc = JsonDocument.Parse(PlanJson);
+        var errors = new ValidationErrors();
+        return IncentivePlan.Read("sales", doc.RootElement, errors) ?? throw new InvalidOperationException(errors.ToString());
+    }
+
+    private static SnapshotRow Row(string indicator, string staff, decimal? money = null, double? value = null) =>
+        SnapshotRow.From(IndicatorCatalog.Find(indicator)!, "staff:" + staff, October,
+            money is { } m ? IndicatorValue.Money(m, 5) : new IndicatorValue(value, 5));
+
+    [Fact]
+    public void Tiers_pay_the_part_of_the_measure_in_their_band_then_gates_then_the_cap()
+    {
+        var rows = IncentivePlanCalculator.Rows(Plan(), October,
+        [
+            // S-01: 80,000 on 50,000 = 160%: 50,000×5% + 25,000×8% + 5,000×12% = 2,500 + 2,000 + 600 = 5,100 → capped at 4,000.
+            Row("com.revenue", "S-01", 80_000m), Row("cx.csat", "S-01", value: 85),
+            // S-02: 30,000 on 40,000 = 75%: 30,000×5% = 1,500; csat 70 fails the gate → 750.
+            Row("com.revenue", "S-02", 30_000m), Row("cx.csat", "S-02", value: 70),
+            // S-03: no revenue row: 0%; no csat (null) fails the gate; payout 0.
+        ]);
+        decimal Payout(string staff) => rows.Single(r => r.Indicator == "staff.incentive-payout" && r.Scope == "staff:" + staff).Exact!.Value;
+        double? Attainment(string staff) => rows.Single(r => r.Indicator == "staff.quota-attainment" && r.Scope == "staff:" + staff).Value;
+        Assert.Equal(4000m, Payout("S-01"));
+        Assert.Equal(750m, Payout("S-02"));
+        Assert.Equal(0m, Payout("S-03"));
+        Assert.Equal(160, Attainment("S-01")!.Value, 9);
+        Assert.Equal(75, Attainment("S-02")!.Value, 9);
+        Assert.Equal(0, Attainment("S-03"));
+
+        var statement = rows.Single(r => r.Indicator == "staff.incentive-payout" && r.Scope == "staff:S-01").Details!["statement"]!;
+        Assert.Equal(5100m, statement["gross"]!.GetValue<decimal>());
+        Assert.Equal(2000m, statement["tiers"]![1]!["amount"]!.GetValue<decimal>());
+        Assert.False(rows.Single(r => r.Indicator == "staff.incentive-payout" && r.Scope == "staff:S-02").Details!["statement"]!["gates"]![0]!["passed"]!.GetValue<bool>());
+        Assert.Equal(1, rows.First(r => r.Scope == "staff:S-01").Details!["rankByPayout"]!.GetValue<int>());
+        Assert.Equal(3, rows.First(r => r.Scope == "staff:S-03").Details!["rankByQuotaAttainment"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void Money_stays_exact_to_the_cent()
+    {
+        var statement = IncentivePlanCalculator.Statement(Plan(), new Participant("S-09", 333.33m), Row("com.revenue", "S-09", 1234.57m), _ => Row("cx.csat", "S-09", value: 90));
+        // 333.33×5% + 166.665×8% + 734.575×12% = 16.6665 + 13.3332 + 88.149 = 118.1487
+        Assert.Equal(118.1487m, statement.Payout);
+    }
+
+    [Fact]
+    public void Ranks_share_places_on_ties() => Assert.Equal([1, 2, 2, 4], IncentivePlanCalculator.Ranks([10, 5, 5, 1]));
+
+    [Theory]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"to":100,"rate":-0.1}]}""", "tiers[0].rate")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"to":100,"rate":0.1},{"from":90,"to":150,"rate":0.2}]}""", "tiers[1].from")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":100,"to":150,"rate":0.1},{"from":0,"to":100,"rate":0.2}]}""", "tiers[1].from")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":50,"to":40,"rate":0.1}]}""", "tiers[0].to")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1},{"from":100,"rate":0.2}]}""", "tiers[0].to")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":0}],"tiers":[{"from":0,"rate":0.1}]}""", "participants[0].quota")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1},{"staffId":"S","quota":2}],"tiers":[{"from":0,"rate":0.1}]}""", "participants[1].staffId")]
+    [InlineData("""{"name":"p","grain":"month","participants":[],"tiers":[{"from":0,"rate":0.1}]}""", "participants")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[]}""", "tiers")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}],"cap":-1}""", "cap")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}],"gates":[{"indicator":"cx.mood","min":1,"factor":0.5}]}""", "gates[0].indicator")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}],"gates":[{"indicator":"cx.csat","min":1,"factor":2}]}""", "gates[0].factor")]
+    [InlineData("""{"name":"p","grain":"month","measure":{"indicator":"staff.incentive-payout"},"participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "measure.indicator")]
+    [InlineData("""{"name":"p","grain":"hourly","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "grain")]
+    public void Each_invalid_member_is_named(string json, string field)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        Assert.Null(IncentivePlan.Read("p", doc.RootElement, errors));
+        Assert.True(errors.Has(field), errors.ToString());
+    }
+}

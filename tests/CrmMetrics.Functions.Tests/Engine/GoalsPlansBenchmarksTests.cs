@@ -1,0 +1,156 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Samples;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Engine;
+
+/// <summary>Goals, incentive plans and competitor benchmarks through the API, checked against the contract's formulas computed here.</summary>
+public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : IClassFixture<GoalsPlansBenchmarksTests.Fixture>
+{
+    public sealed class Fixture : AppFixture
+    {
+        public List<JsonObject> Events { get; } = SyntheticCrm.Generate(new SyntheticCrmOptions
+        {
+            From = new DateOnly(2026, 6, 1), To = new DateOnly(2026, 8, 31), Customers = 150, Seed = 41,
+        }).ToList();
+
+        public static readonly object Plan = new
+        {
+            name = "Sales staff", grain = "month", measure = new { indicator = "com.revenue" },
+            participants = new[] { new { staffId = "S-01", quota = 6000m }, new { staffId = "S-02", quota = 9000m }, new { staffId = "S-03", quota = 25000m } },
+            tiers = new object[] { new { from = 0, to = 100, rate = 0.05m }, new { from = 100, to = 150, rate = 0.08m }, new { from = 150, rate = 0.12m } },
+            cap = 900m,
+            gates = new[] { new { indicator = "cx.csat", min = 70m, factor = 0.5m } },
+        };
+
+        protected override async Task AfterStartAsync()
+        {
+            await ApiDriver.IngestAsync(this, Events);
+            async Task Put(string path, object body)
+            {
+                var response = await SendAsync(HttpMethod.Put, path, TestKeys.Admin, JsonContent.Create(body));
+                if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{path}: {await response.Content.ReadAsStringAsync()}");
+            }
+            await Put("/api/goals/revenue", new { name = "Monthly revenue", indicator = "com.revenue", grain = "month", target = 60000 });
+            await Put("/api/goals/revenue-smb", new { name = "SMB revenue", indicator = "com.revenue", scope = "segment:smb", grain = "month", target = 15000, parentGoalId = "revenue" });
+            await Put("/api/goals/resolution", new { name = "Fast resolution", indicator = "cx.resolution-hours-p90", grain = "month", period = "2026-07", target = 24, threshold = 80 });
+            await Put("/api/goals/orders-year", new { name = "Orders this year", indicator = "com.orders", grain = "year", period = "2026", target = 3000 });
+            await Put("/api/incentive-plans/sales", Plan);
+            await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-07" });
+            await ApiDriver.RunAsync(this, new { grain = "year", period = "2026" });
+        }
+    }
+
+    private Dictionary<(string, string), double?> July => new ReferenceIndicators(app.Events).Month(2026, 7);
+
+    [Fact]
+    public async Task Attainment_and_status_follow_the_contract()
+    {
+        var body = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/goals/attainment?period=2026-07", TestKeys.Reader));
+        var rows = body.GetProperty("items").EnumerateArray().ToDictionary(r => r.GetProperty("goalId").GetString()!);
+        Assert.Equal(["resolution", "revenue", "revenue-smb"], rows.Keys.Order());
+
+        var revenue = July[("com.revenue", "org")]!.Value;
+        var r = rows["revenue"];
+        Assert.Equal(revenue, r.GetProperty("actual").GetDouble(), 6);
+        Assert.Equal(100 * revenue / 60000, r.GetProperty("attainment").GetDouble(), 6);
+        Assert.Equal(100 * revenue / 60000 >= 100 ? "achieved" : "missed", r.GetProperty("status").GetString());
+        Assert.Equal("revenue-smb", r.GetProperty("children")[0].GetProperty("goalId").GetString());
+
+        var smb = July[("com.revenue", "segment:smb")]!.Value;
+        Assert.Equal(100 * smb / 15000, rows["revenue-smb"].GetProperty("attainment").GetDouble(), 6);
+
+        // Lower is better: 100 × (2 − a/t), floored at 0.
+        var p90 = July[("cx.resolution-hours-p90", "org")]!.Value;
+        var resolution = rows["resolution"];
+        Assert.Equal(Math.Max(0, 100 * (2 - p90 / 24)), resolution.GetProperty("attainment").GetDouble(), 4);
+        foreach (var member in new[] { "goalId", "indicator", "scope", "grain", "period", "actual", "target", "attainment", "projected", "projectedAttainment", "status" })
+            Assert.True(resolution.TryGetProperty(member, out _), member);
+    }
+
+    [Fact]
+    public async Task An_open_year_projects_the_additive_indicator_to_its_end()
+    {
+        var body = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/goals/attainment?period=2026", TestKeys.Reader));
+        var row = body.GetProperty("items").EnumerateArray().Single();
+        var actual = row.GetProperty("actual").GetDouble();
+        var projected = row.GetProperty("projected").GetDouble();
+        var computedAt = DateTimeOffset.Parse(row.GetProperty("computedAt").GetString()!);
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var expected = actual * TimeSpan.FromDays(365).TotalSeconds / (computedAt - start).TotalSeconds;
+        Assert.Equal(expected, projected, 3);
+        var projectedAttainment = 100 * projected / 3000;
+        var status = row.GetProperty("status").GetString();
+        Assert.Equal(projectedAttainment >= 100 ? "on-track" : projectedAttainment >= 90 ? "at-risk" : "off-track", status);
+    }
+
+    [Fact]
+    public async Task Payouts_match_the_tiers_gates_and_cap_to_the_cent()
+    {
+        var july = July;
+        var plan = new[] { ("S-01", 6000m), ("S-02", 9000m), ("S-03", 25000m) };
+        foreach (var (staff, quota) in plan)
+        {
+            var revenue = (decimal)(july.GetValueOrDefault(("com.revenue", "staff:" + staff)) ?? 0);
+            decimal Band(decimal from, decimal? to) => Math.Max(0, Math.Min(revenue, to is { } t ? t / 100 * quota : decimal.MaxValue) - from / 100 * quota);
+            var gross = Band(0, 100) * 0.05m + Band(100, 150) * 0.08m + Band(150, null) * 0.12m;
+            var csat = july.GetValueOrDefault(("cx.csat", "staff:" + staff));
+            var afterGate = csat is >= 70 ? gross : gross * 0.5m;
+            var expected = Math.Min(afterGate, 900m);
+
+            var card = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/staff/{staff}/scorecard?period=2026-07", TestKeys.Reader));
+            Assert.Equal(Math.Round(expected, 2), Math.Round(card.GetProperty("payout").GetDecimal(), 2));
+            Assert.Equal((double)(100 * revenue / quota), card.GetProperty("quotaAttainment").GetDouble(), 6);
+            Assert.Contains(card.GetProperty("indicators").EnumerateArray(), r => r.GetProperty("indicator").GetString() == "com.revenue");
+            Assert.Equal(3, card.GetProperty("statement").GetProperty("statement").GetProperty("tiers").GetArrayLength());
+        }
+    }
+
+    [Fact]
+    public async Task Benchmarks_come_from_the_observations_of_the_period()
+    {
+        var body = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/benchmarks?period=2026-07", TestKeys.Reader));
+        var rows = body.GetProperty("items").EnumerateArray().ToList();
+        var observations = app.Events.Where(e => e["data"]?["period"]?.GetValue<string>() == "2026-07").DistinctBy(e => e["id"]!.GetValue<string>()).ToList();
+        var marketSize = observations.Single(e => e["type"]!.GetValue<string>() == "market.observation")["data"]!["value"]!.GetValue<double>();
+        var revenue = July[("com.revenue", "org")]!.Value;
+        double Get(string indicator, string scope = "org") => rows.Single(r => r.GetProperty("indicator").GetString() == indicator && r.GetProperty("scope").GetString() == scope).GetProperty("value").GetDouble();
+        Assert.Equal(100 * revenue / marketSize, Get("bench.market-share"), 6);
+        var acmeNps = observations.Single(e => e["data"]!["competitor"]?.GetValue<string>() == "Acme" && e["data"]!["indicator"]!.GetValue<string>() == "cx.nps")["data"]!["value"]!.GetValue<double>();
+        Assert.Equal(July[("cx.nps", "org")]!.Value - acmeNps, Get("bench.gap.cx.nps", "competitor:Acme"), 6);
+        Assert.Contains(rows, r => r.GetProperty("indicator").GetString() == "bench.win-rate-vs");
+        Assert.Contains(rows, r => r.GetProperty("indicator").GetString() == "bench.percentile.cx.csat");
+    }
+
+    [Theory]
+    [InlineData("/api/goals/bad-1", """{"name":"x","indicator":"cx.unknown","grain":"month","target":1}""", "indicator")]
+    [InlineData("/api/goals/bad-2", """{"name":"x","indicator":"cx.nps","grain":"month","target":1,"parentGoalId":"bad-2"}""", "parentGoalId")]
+    [InlineData("/api/goals/bad-3", """{"name":"x","indicator":"cx.nps","grain":"month","target":1,"scope":"segment"}""", "scope")]
+    [InlineData("/api/goals/bad-4", """[1,2]""", "body")]
+    [InlineData("/api/goals/bad-5", """{"name":"x","indicator":"cx.nps","grain":"month","target":1,""", "body")]
+    [InlineData("/api/goals/attainment", """{"name":"x","indicator":"cx.nps","grain":"month","target":1}""", "goalId")]
+    [InlineData("/api/incentive-plans/bad-6", """{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"to":100,"rate":-1}]}""", "tiers[0].rate")]
+    [InlineData("/api/incentive-plans/bad-7", """{"name":"p","grain":"month","participants":[{"staffId":"S-01","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "participants[0].staffId")]
+    public async Task Invalid_goals_and_plans_are_400s_naming_the_field_and_nothing_is_stored(string path, string body, string field)
+    {
+        var response = await app.SendAsync(HttpMethod.Put, path, TestKeys.Admin, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await AppFixture.JsonAsync(response);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        if (!path.EndsWith("attainment", StringComparison.Ordinal))
+            Assert.Equal(HttpStatusCode.NotFound, (await app.SendAsync(HttpMethod.Get, path, TestKeys.Reader)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_parent_with_children_cannot_be_deleted_and_readers_cannot_write()
+    {
+        Assert.Equal(HttpStatusCode.Conflict, (await app.SendAsync(HttpMethod.Delete, "/api/goals/revenue", TestKeys.Admin)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.SendAsync(HttpMethod.Put, "/api/goals/x", TestKeys.Reader, JsonContent.Create(new { }))).StatusCode);
+        var goal = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/goals/revenue", TestKeys.Reader));
+        Assert.Equal(["revenue-smb"], goal.GetProperty("children").EnumerateArray().Select(c => c.GetString()));
+    }
+}
