@@ -15,6 +15,7 @@ public sealed class DemoComputation(CrmMetricsSettings settings, TimeProvider cl
 {
     private static readonly TimeSpan RunDeadline = TimeSpan.FromMinutes(10);
     private Period? _shown;
+    private Period? _year;
     private string? _lastRun;
 
     public async Task RunAsync(HttpClient client, IReadOnlyList<DateTimeOffset> factTimes, CancellationToken ct)
@@ -31,22 +32,62 @@ public sealed class DemoComputation(CrmMetricsSettings settings, TimeProvider cl
         await RunAndWaitAsync(client, months[0], ct);
         await Task.WhenAll(months.Skip(1).Select(m => RunAndWaitAsync(client, m, ct)));
 
+        // The year so far too, where yearly goals are projected to the year's end.
+        var year = calendar.PeriodOf(Grain.Year, months[^1].Start);
+        await RunAndWaitAsync(client, year, ct);
+
         _shown = months[^1];
+        _year = year;
         var response = await client.GetFromJsonAsync<JsonElement>($"/api/snapshots?grain=month&period={_shown.Key}&scope=org", ct);
         Console.WriteLine();
         Console.WriteLine($"Organisation indicators for {_shown.Key} (latest closed month):");
-        foreach (var row in response.GetProperty("items").EnumerateArray().OrderBy(r => r.GetProperty("family").GetString()).ThenBy(r => r.GetProperty("indicator").GetString()))
+        foreach (var row in response.GetProperty("items").EnumerateArray()
+                     .Where(r => r.GetProperty("family").GetString() is "customer-experience" or "commercial")
+                     .OrderBy(r => r.GetProperty("family").GetString()).ThenBy(r => r.GetProperty("indicator").GetString()))
         {
             var value = row.GetProperty("value");
             var unit = row.GetProperty("unit").GetString();
             var text = value.ValueKind == JsonValueKind.Number ? Format(value.GetDouble(), unit) : "—";
             Console.WriteLine($"  {row.GetProperty("indicator").GetString(),-26} {text,16}  {unit}");
         }
+
+        Console.WriteLine();
+        Console.WriteLine($"Goals ({_shown.Key} and {year.Key}):");
+        foreach (var period in new[] { _shown, year })
+        {
+            var goals = await client.GetFromJsonAsync<JsonElement>($"/api/goals/attainment?period={period.Key}", ct);
+            foreach (var g in goals.GetProperty("items").EnumerateArray())
+            {
+                string Num(string member, string unit = "") => g.GetProperty(member).ValueKind == JsonValueKind.Number ? Format(g.GetProperty(member).GetDouble(), unit) : "—";
+                Console.WriteLine($"  {period.Key,-8} {g.GetProperty("goalId").GetString(),-20} {g.GetProperty("status").GetString(),-10} attainment {Num("attainment"),7} %  " +
+                                  $"actual {Num("actual", "currency"),12}  target {Format(g.GetProperty("target").GetDouble(), "currency"),12}  projected {Num("projected", "currency"),12}");
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"Incentive payouts for {_shown.Key}:");
+        foreach (var staff in new[] { "S-01", "S-02", "S-03", "S-04", "S-05", "S-06" })
+        {
+            var card = await client.GetFromJsonAsync<JsonElement>($"/api/staff/{staff}/scorecard?period={_shown.Key}", ct);
+            if (card.GetProperty("payout").ValueKind != JsonValueKind.Number) continue;
+            var statement = card.GetProperty("statement");
+            var gates = statement.GetProperty("statement").GetProperty("gates").EnumerateArray().All(x => x.GetProperty("passed").GetBoolean()) ? "gates passed" : "a gate failed";
+            Console.WriteLine($"  {staff}  quota attainment {Format(card.GetProperty("quotaAttainment").GetDouble(), "%"),7} %  payout {Format(card.GetProperty("payout").GetDouble(), "currency"),10}  " +
+                              $"rank {statement.GetProperty("rankByPayout").GetInt32()}  ({gates})");
+        }
+
+        var benchmarks = await client.GetFromJsonAsync<JsonElement>($"/api/benchmarks?period={_shown.Key}", ct);
+        var items = benchmarks.GetProperty("items").EnumerateArray().ToList();
+        string Bench(string indicator, string scope = "org") => items.FirstOrDefault(r => r.GetProperty("indicator").GetString() == indicator && r.GetProperty("scope").GetString() == scope)
+            is { ValueKind: JsonValueKind.Object } r && r.GetProperty("value").ValueKind == JsonValueKind.Number ? Format(r.GetProperty("value").GetDouble(), "%") : "—";
+        Console.WriteLine();
+        Console.WriteLine($"Competitors in {_shown.Key}: market share {Bench("bench.market-share")} %, relative market share {Bench("bench.relative-market-share")}, " +
+                          $"NPS percentile {Bench("bench.percentile.cx.nps")} %, win rate against Acme {Bench("bench.win-rate-vs", "competitor:Acme")} %");
     }
 
     private async Task RunAndWaitAsync(HttpClient client, Period month, CancellationToken ct)
     {
-        using var start = await client.PostAsJsonAsync("/api/runs", new { grain = "month", period = month.Key }, ct);
+        using var start = await client.PostAsJsonAsync("/api/runs", new { grain = Grains.Key(month.Grain), period = month.Key }, ct);
         start.EnsureSuccessStatusCode();
         var runId = (await start.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("runId").GetString()!;
         _lastRun = runId;
@@ -75,6 +116,10 @@ public sealed class DemoComputation(CrmMetricsSettings settings, TimeProvider cl
         yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&scope=org&code={key}";
         yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&code={key}   (every scope; Accept: text/csv for CSV)";
         yield return $"{address}/api/indicators/com.revenue/series?grain=month&code={key}";
+        yield return $"{address}/api/goals/attainment?period={_shown.Key}&code={key}";
+        if (_year is not null) yield return $"{address}/api/goals/attainment?period={_year.Key}&code={key}";
+        yield return $"{address}/api/staff/S-01/scorecard?period={_shown.Key}&code={key}";
+        yield return $"{address}/api/benchmarks?period={_shown.Key}&code={key}";
         yield return $"{address}/api/indicators?code={key}";
         if (_lastRun is not null) yield return $"{address}/api/runs/{_lastRun}?code={key}";
     }

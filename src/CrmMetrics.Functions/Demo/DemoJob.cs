@@ -29,6 +29,8 @@ public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, D
         try
         {
             var times = await LoadSeedsAsync(client, stoppingToken);
+            await DefineAsync(client, "goals.json", "goalId", "/api/goals/", stoppingToken);
+            await DefineAsync(client, "incentive-plans.json", "planId", "/api/incentive-plans/", stoppingToken);
             await computation.RunAsync(client, times, stoppingToken);
             PrintNext(address);
         }
@@ -77,6 +79,24 @@ public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, D
         }
         Console.WriteLine($"  {"total",-20} {accepted,6} accepted {duplicates,5} duplicates {rejected,4} rejected");
         return times;
+    }
+
+    /// <summary>PUTs each definition of a seed file (goals, plans) through the API, as an administrator would.</summary>
+    private static async Task DefineAsync(HttpClient client, string file, string idMember, string route, CancellationToken ct)
+    {
+        var path = Path.Combine(LocalStorage.FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "seeds", file);
+        if (!File.Exists(path)) return;
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(path, ct));
+        var ids = new List<string>();
+        foreach (var item in doc.RootElement.EnumerateArray())
+        {
+            var id = item.GetProperty(idMember).GetString()!;
+            using var content = new StringContent(item.GetRawText(), System.Text.Encoding.UTF8, "application/json");
+            using var response = await client.PutAsync(route + id, content, ct);
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{file} {id}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+            ids.Add(id);
+        }
+        Console.WriteLine($"Defined from {file} through PUT {route}{{id}}: {string.Join(", ", ids)}");
     }
 
     private void PrintNext(string address)

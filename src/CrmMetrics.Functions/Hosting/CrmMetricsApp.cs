@@ -56,7 +56,7 @@ public static class CrmMetricsApp
         if (demoKey is not null)
         {
             // The demo prints its own progress; the app's routine logs would bury it.
-            builder.Logging.AddFilter("CrmMetrics", LogLevel.Warning).AddFilter("Function", LogLevel.Warning);
+            builder.Logging.AddFilter("CrmMetrics", LogLevel.Warning).AddFilter("Function", LogLevel.Warning).AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
             builder.Services.AddSingleton(demoKey);
             builder.Services.AddSingleton<Demo.DemoComputation>();
             builder.Services.AddHostedService<Demo.DemoJob>();
