@@ -83,6 +83,52 @@ public static class IndicatorCatalog
         Derived("bench.percentile.<X>", Families.CompetitorBenchmarks, "%", Direction.Higher, IndicatorKind.External, "Share of competitors whose X is worse than own X (ties count half).", pattern: true),
     ];
 
+    /// <summary>Names people read (alerts, digests), in English and Persian.</summary>
+    private static readonly Dictionary<string, (string En, string Fa)> Names = new(StringComparer.Ordinal)
+    {
+        ["cx.nps"] = ("Net Promoter Score", "شاخص خالص مروجان (NPS)"),
+        ["cx.csat"] = ("customer satisfaction", "رضایت مشتری"),
+        ["cx.ces"] = ("customer effort score", "شاخص سهولت تعامل مشتری"),
+        ["cx.complaints"] = ("complaints", "تعداد شکایت‌ها"),
+        ["cx.complaint-rate"] = ("complaints per 1,000 customers", "شکایت به ازای هر هزار مشتری"),
+        ["cx.resolution-hours-p50"] = ("median complaint resolution time", "میانه زمان رسیدگی به شکایت"),
+        ["cx.resolution-hours-p90"] = ("90th-percentile complaint resolution time", "صدک نودم زمان رسیدگی به شکایت"),
+        ["cx.sla-compliance"] = ("complaints resolved within SLA", "رسیدگی به شکایت در مهلت توافق‌شده"),
+        ["cx.fcr"] = ("first-contact resolution", "حل مسئله در اولین تماس"),
+        ["cx.churn-rate"] = ("customer churn rate", "نرخ ریزش مشتری"),
+        ["cx.retention-rate"] = ("customer retention rate", "نرخ نگهداشت مشتری"),
+        ["cx.interactions"] = ("customer interactions", "تعداد تعامل با مشتری"),
+        ["cx.avg-handle-seconds"] = ("average handling time", "میانگین زمان رسیدگی به تماس"),
+        ["com.revenue"] = ("revenue", "درآمد"),
+        ["com.orders"] = ("orders", "تعداد سفارش‌ها"),
+        ["com.active-customers"] = ("active customers", "مشتریان فعال"),
+        ["com.new-customers"] = ("new customers", "مشتریان جدید"),
+        ["com.win-backs"] = ("won-back customers", "مشتریان بازگشته"),
+        ["com.arpc"] = ("revenue per customer", "درآمد به ازای هر مشتری"),
+        ["com.deal-win-rate"] = ("deal win rate", "نرخ موفقیت در معاملات"),
+        ["com.avg-deal-size"] = ("average deal size", "میانگین اندازه معامله"),
+        ["com.ssc-revenue-share"] = ("revenue share of strategic customers", "سهم درآمد مشتریان راهبردی"),
+        ["com.deals-won"] = ("deals won", "معاملات موفق"),
+        ["com.won-deal-revenue"] = ("revenue of deals won", "ارزش معاملات موفق"),
+        ["goal.attainment"] = ("goal attainment", "میزان تحقق هدف"),
+        ["staff.quota-attainment"] = ("quota attainment", "تحقق سهمیه"),
+        ["staff.incentive-payout"] = ("incentive payout", "پاداش تشویقی"),
+        ["bench.market-share"] = ("market share", "سهم بازار"),
+        ["bench.relative-market-share"] = ("relative market share", "سهم نسبی بازار"),
+        ["bench.win-rate-vs"] = ("win rate against the competitor", "نرخ موفقیت در برابر رقیب"),
+    };
+
+    /// <summary>The indicator's name for people, in English or Persian; benchmark patterns name their indicator.</summary>
+    public static string NameOf(string id, bool persian = false)
+    {
+        if (Names.TryGetValue(id, out var name)) return persian ? name.Fa : name.En;
+        foreach (var (prefix, en, fa) in new[] { ("bench.gap.", "gap to competitors in ", "فاصله با رقبا در "), ("bench.index.", "index against competitors for ", "شاخص مقایسه با رقبا در "), ("bench.percentile.", "rank among competitors for ", "رتبه در میان رقبا در ") })
+        {
+            if (id.StartsWith(prefix, StringComparison.Ordinal)) return (persian ? fa : en) + NameOf(id[prefix.Length..], persian);
+        }
+        return id == "market-share" ? (persian ? "سهم بازار" : "market share") : id;
+    }
+
     private static readonly Dictionary<string, IndicatorDefinition> ById = All.Where(i => !i.IsPattern).ToDictionary(i => i.Id, StringComparer.Ordinal);
 
     public static IEnumerable<IndicatorDefinition> BaseIndicators => All.Where(i => i.Compute is not null);

@@ -16,5 +16,6 @@ public static class ApiEndpoints
         api.MapGoalsEndpoints();
         api.MapIncentivesEndpoints();
         api.MapBenchmarksEndpoints();
+        api.MapAlertsEndpoints();
     }
 }

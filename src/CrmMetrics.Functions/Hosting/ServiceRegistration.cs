@@ -41,6 +41,8 @@ public static class ServiceRegistration
         services.AddSingleton<RunStore>();
         services.AddSingleton<GoalStore>();
         services.AddSingleton<IncentivePlanStore>();
+        services.AddSingleton<AlertRuleStore>();
+        services.AddSingleton<CrmMetrics.Storage.Alerts.AlertLedger>();
 
         // Domain services configured by settings.
         services.AddSingleton(sp => new FactValidator(new FactRules
@@ -62,6 +64,8 @@ public static class ServiceRegistration
         services.AddSingleton<IDerivedIndicators, IncentiveIndicators>();
         services.AddSingleton<IDerivedIndicators, GoalIndicators>();
         services.AddSingleton<SnapshotReader>();
+        services.AddSingleton<Alerts.AlertService>();
+        services.AddSingleton<Alerts.DigestService>();
 
         // Functions: one handler per non-HTTP function folder.
         services.AddSingleton<IFunctionHandler, IngestQueuedEventsFunction>();
@@ -69,6 +73,7 @@ public static class ServiceRegistration
         services.AddSingleton<IFunctionHandler, StartRunFunction>();
         services.AddSingleton<IFunctionHandler, AggregateDayFunction>();
         services.AddSingleton<IFunctionHandler, FinalizePeriodFunction>();
+        services.AddSingleton<IFunctionHandler, AlertDigestFunction>();
         services.AddSingleton<FunctionDispatcher>();
 
         // The function folders beside the executable; CrmMetrics:FunctionsRoot points elsewhere (tests).

@@ -14,6 +14,7 @@ public static class RunBindings
     public const string Periods = "periods";
     public const string Message = "message";
     public const string Timer = "timer";
+    public const string Alerts = "alerts";
 
     /// <summary>The first step of a plan: its days, or, with none to aggregate, its periods.</summary>
     public static void Emit(InvocationResponse response, RunPlan plan)
@@ -159,7 +160,8 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
 }
 
 /// <summary><c>FinalizePeriod</c> (queue <c>kpi-periods</c>): the reduce step for one period of a run.</summary>
-public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore runs, CrmMetricsSettings settings, FunctionCatalog catalog, ILogger<FinalizePeriodFunction> logger)
+public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore runs, Alerts.AlertService alerts,
+    SnapshotReader reader, CrmMetricsSettings settings, FunctionCatalog catalog, ILogger<FinalizePeriodFunction> logger)
     : IFunctionHandler
 {
     public const string FunctionName = "FinalizePeriod";
@@ -184,16 +186,23 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             response.Log($"period {job.Period} is not a {Domain.Periods.Grains.Key(job.Grain)} of {settings.Calendar}: {error}");
             return response;
         }
+        // The queue message names this delivery: a retry of it resends what it raised, nothing else.
+        var invocation = request.MessageId ?? $"{job.RunId}|{job.Grain}|{job.Period}";
         var run = await runs.GetAsync(job.RunId, cancellationToken);
-        if (run?.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done })
+        if (run?.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done } done)
         {
+            // Finalised before; the alerts it raised may not have been delivered: raise again from the stored rows.
+            var stored = await reader.ReadAllAsync(period!, new Storage.Snapshots.SnapshotFilter(), cancellationToken, done.Version);
+            response.AddMessages(RunBindings.Alerts, await alerts.RaiseAsync(period!, stored, invocation, cancellationToken));
             response.Log($"{job.Period} already finalised by run {job.RunId}");
             return response;
         }
         try
         {
             var result = await finalizer.FinalizeAsync(job.RunId, period!, cancellationToken);
-            response.Log($"finalised {job.Period} as version {result.Version} ({result.Rows.Count} rows)");
+            var messages = await alerts.RaiseAsync(period!, result.Rows, invocation, cancellationToken);
+            if (messages.Count > 0) response.AddMessages(RunBindings.Alerts, messages);
+            response.Log($"finalised {job.Period} as version {result.Version} ({result.Rows.Count} rows), {messages.Count} alerts");
         }
         catch (Exception e) when (e is not OperationCanceledException && request.DequeueCount >= catalog.Host.MaxDequeueCount)
         {

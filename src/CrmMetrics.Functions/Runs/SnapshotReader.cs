@@ -65,13 +65,13 @@ public sealed class SnapshotReader(SnapshotStore snapshots)
     }
 
     /// <summary>Every latest row of one period matching the filter (all pages).</summary>
-    public async Task<IReadOnlyList<SnapshotRow>> ReadAllAsync(Period period, SnapshotFilter filter, CancellationToken ct)
+    public async Task<IReadOnlyList<SnapshotRow>> ReadAllAsync(Period period, SnapshotFilter filter, CancellationToken ct, int? version = null)
     {
         var rows = new List<SnapshotRow>();
         SnapshotCursor? cursor = null;
         do
         {
-            var page = await ReadLatestAsync(new SnapshotQuery(period.Grain, period, filter, 1000, cursor), ct);
+            var page = await ReadLatestAsync(new SnapshotQuery(period.Grain, period, filter, 1000, cursor, version), ct);
             rows.AddRange(page.Rows);
             cursor = page.ContinuationToken is { } token ? SnapshotCursor.TryDecode(token) : null;
         } while (cursor is not null);

@@ -7,3 +7,5 @@ namespace CrmMetrics.Storage.Settings;
 public sealed class GoalStore(StorageAccount account) : DocumentStore<Goal>(account, StorageNames.Tables.Goals);
 
 public sealed class IncentivePlanStore(StorageAccount account) : DocumentStore<IncentivePlan>(account, StorageNames.Tables.IncentivePlans);
+
+public sealed class AlertRuleStore(StorageAccount account) : DocumentStore<CrmMetrics.Domain.Alerts.AlertRule>(account, StorageNames.Tables.AlertRules);

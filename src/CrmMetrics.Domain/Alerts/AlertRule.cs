@@ -1,0 +1,115 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Domain.Alerts;
+
+public enum Severity { Info, Warning, Critical }
+
+public static class AlertKinds
+{
+    public const string Threshold = "threshold";
+    public const string GoalAtRisk = "goal-at-risk";
+    public const string GoalMissed = "goal-missed";
+    public const string Anomaly = "anomaly";
+    public const string Trend = "trend";
+
+    public static readonly IReadOnlyList<string> All = [Threshold, GoalAtRisk, GoalMissed, Anomaly, Trend];
+
+    public static bool IsGoal(string kind) => kind is GoalAtRisk or GoalMissed;
+}
+
+/// <summary>
+/// An alert rule (contract/alerts.md): a threshold on an indicator, a goal at risk or missed, an
+/// anomaly (more than K standard deviations from the mean of the trailing N periods) or a trend
+/// (worse for M consecutive periods). Goal rules without a goal id apply to every goal.
+/// </summary>
+public sealed record AlertRule
+{
+    public required string RuleId { get; init; }
+    public required string Kind { get; init; }
+    public string? Indicator { get; init; }
+    public string Scope { get; init; } = Aggregation.Scope.Org;
+
+    /// <summary>Only periods of this grain; null for every grain.</summary>
+    public Grain? Grain { get; init; }
+
+    public string? GoalId { get; init; }
+    public Severity Severity { get; init; } = Severity.Warning;
+
+    // Threshold: crossing below/above raises Severity; crossing the critical bounds raises critical.
+    public double? Below { get; init; }
+    public double? Above { get; init; }
+    public double? CriticalBelow { get; init; }
+    public double? CriticalAbove { get; init; }
+
+    // Goal at risk: critical once projected attainment is this many points under the goal's threshold.
+    public double CriticalMargin { get; init; } = 20;
+
+    public double K { get; init; } = 3;
+    public int N { get; init; } = 8;
+    public int M { get; init; } = 3;
+    public bool Enabled { get; init; } = true;
+
+    public bool AppliesTo(Grain grain) => Grain is null || Grain == grain;
+
+    /// <summary>The rules every goal has unless a rule of the same kind names it or all goals.</summary>
+    public static IReadOnlyList<AlertRule> GoalDefaults =>
+    [
+        new() { RuleId = "default-goal-at-risk", Kind = AlertKinds.GoalAtRisk, Severity = Severity.Warning },
+        new() { RuleId = "default-goal-missed", Kind = AlertKinds.GoalMissed, Severity = Severity.Critical },
+    ];
+
+    public static bool TryParseSeverity(string? text, out Severity severity)
+    {
+        switch (text)
+        {
+            case "info": severity = Severity.Info; return true;
+            case "warning": severity = Severity.Warning; return true;
+            case "critical": severity = Severity.Critical; return true;
+            default: severity = default; return false;
+        }
+    }
+
+    public static string Name(Severity severity) => severity switch { Severity.Info => "info", Severity.Warning => "warning", _ => "critical" };
+
+    /// <summary>Reads a rule from a PUT body; each problem names its field.</summary>
+    public static AlertRule? Read(string ruleId, JsonElement body, Func<string, bool> goalExists, ValidationErrors errors)
+    {
+        if (!Vocabulary.IsKey(ruleId)) errors.Add("ruleId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
+        var f = new JsonFields(body, errors);
+        var kind = f.OneOf("kind", true, AlertKinds.All);
+        var goalRule = kind is not null && AlertKinds.IsGoal(kind);
+        var indicator = f.String("indicator", kind is not null && !goalRule, s => IndicatorCatalog.IsKnown(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog");
+        if (goalRule && f.Has("indicator")) errors.Add("indicator", "is not used by goal rules; name the goal with goalId");
+        var scope = f.String("scope", false, Aggregation.Scope.Problem) ?? Aggregation.Scope.Org;
+        var grainText = f.String("grain", false, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
+        Grain? grain = Grains.TryParse(grainText, out var g) ? g : null;
+        var goalId = f.String("goalId", false, s => !goalRule ? "is used only by goal-at-risk and goal-missed rules" : goalExists(s) ? null : $"goal '{JsonFields.Truncate(s)}' does not exist");
+        var severityText = f.String("severity", false, s => TryParseSeverity(s, out _) ? null : "must be info, warning or critical");
+        TryParseSeverity(severityText, out var severity);
+        var below = f.Number("below", false);
+        var above = f.Number("above", false);
+        var criticalBelow = f.Number("criticalBelow", false);
+        var criticalAbove = f.Number("criticalAbove", false);
+        if (kind == AlertKinds.Threshold && below is null && above is null && criticalBelow is null && criticalAbove is null && errors.IsEmpty)
+            errors.Add("below", "a threshold rule needs below, above, criticalBelow or criticalAbove");
+        if (below is not null && criticalBelow is not null && criticalBelow > below) errors.Add("criticalBelow", "must not be above below");
+        if (above is not null && criticalAbove is not null && criticalAbove < above) errors.Add("criticalAbove", "must not be below above");
+        var margin = f.Number("criticalMargin", false, min: 0, max: 100);
+        var k = f.Number("k", false, min: 0, minExclusive: true, max: 100);
+        var n = f.Integer("n", false, 2, 100);
+        var m = f.Integer("m", false, 1, 50);
+        var enabled = f.Boolean("enabled", false);
+        if (!errors.IsEmpty) return null;
+        return new AlertRule
+        {
+            RuleId = ruleId, Kind = kind!, Indicator = indicator, Scope = scope, Grain = grain, GoalId = goalId,
+            Severity = severityText is null ? (kind == AlertKinds.GoalMissed ? Severity.Critical : Severity.Warning) : severity,
+            Below = below, Above = above, CriticalBelow = criticalBelow, CriticalAbove = criticalAbove,
+            CriticalMargin = margin ?? 20, K = k ?? 3, N = n ?? 8, M = m ?? 3, Enabled = enabled ?? true,
+        };
+    }
+}

@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Domain.Alerts;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Storage.Alerts;
+using CrmMetrics.Storage.Snapshots;
+
+namespace CrmMetrics.Functions.Alerts;
+
+/// <summary>
+/// The daily digest (<c>crm.metrics.digest</c>): one message for executives who prefer one a day —
+/// the goals at risk in the current periods, the largest moves of the organisation's indicators,
+/// and the alerts of the last 24 hours, in English and Persian. One per local day.
+/// </summary>
+public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, CrmMetricsSettings settings, TimeProvider clock)
+{
+    public async Task<string?> BuildAsync(string invocation, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var calendar = settings.Calendar;
+        var text = new AlertText(calendar.Calendar, settings.ReportingCurrency);
+        var today = calendar.PeriodOf(Grain.Day, now);
+
+        var atRisk = new List<JsonObject>();
+        foreach (var grain in settings.Grains)
+        {
+            var period = calendar.PeriodOf(grain, now);
+            foreach (var row in await reader.ReadAllAsync(period, new SnapshotFilter(Indicator: "goal.attainment"), ct))
+            {
+                var status = row.Details?["status"]?.GetValue<string>();
+                if (status is not ("at-risk" or "off-track")) continue;
+                atRisk.Add(new JsonObject
+                {
+                    ["goalId"] = row.Details!["goalId"]?.GetValue<string>(), ["name"] = row.Details["name"]?.GetValue<string>(), ["period"] = row.Period,
+                    ["status"] = status, ["projectedAttainment"] = row.Details["projectedAttainment"]?.DeepClone(),
+                });
+            }
+        }
+
+        // Largest moves: the organisation's base indicators, this period against the one before, at the main grain.
+        var grainForMoves = settings.Grains.Contains(Grain.Month) ? Grain.Month : settings.Grains[0];
+        var current = calendar.PeriodOf(grainForMoves, now).Previous();
+        var before = current.Previous();
+        var now0 = (await reader.ReadAllAsync(current, new SnapshotFilter(Scope: Scope.Org), ct)).Where(r => IndicatorCatalog.Find(r.Indicator)?.Compute is not null).ToDictionary(r => r.Indicator);
+        var then = (await reader.ReadAllAsync(before, new SnapshotFilter(Scope: Scope.Org), ct)).ToDictionary(r => r.Indicator);
+        var moves = now0.Values
+            .Where(r => r.Value is not null && then.GetValueOrDefault(r.Indicator)?.Value is { } previous && previous != 0)
+            .Select(r => (Row: r, Previous: then[r.Indicator].Value!.Value, Change: 100 * (r.Value!.Value - then[r.Indicator].Value!.Value) / Math.Abs(then[r.Indicator].Value!.Value)))
+            .OrderByDescending(m => Math.Abs(m.Change)).Take(5).ToList();
+
+        var (breaches, _) = await ledger.ListAsync(now.AddHours(-24), 100, null, ct);
+        var alerts = breaches.Where(b => b.CloudEvent["type"]?.GetValue<string>()?.StartsWith("crm.metrics.alert.", StringComparison.Ordinal) == true).ToList();
+
+        string Sentence(bool fa)
+        {
+            var goals = atRisk.Take(3).Select(g => fa
+                ? $"«{g["name"]}» ({text.Value(Num(g["projectedAttainment"]), "%", true)})"
+                : $"“{g["name"]}” ({text.Value(Num(g["projectedAttainment"]), "%", false)})");
+            var moveText = moves.Take(3).Select(m => fa
+                ? $"{text.Indicator(m.Row.Indicator, true)} {text.Number(m.Change, true, "+#,##0.#;-#,##0.#")}٪"
+                : $"{text.Indicator(m.Row.Indicator, false)} {text.Number(m.Change, false, "+#,##0.#;-#,##0.#")}%");
+            return fa
+                ? $"خلاصه روزانه {text.Period(today.Key, true)}: {text.Number(atRisk.Count, true, "0")} هدف در خطر{(atRisk.Count > 0 ? " — " + string.Join("، ", goals) : "")}؛ " +
+                  $"بیشترین تغییرات در {text.Period(current.Key, true)}: {(moves.Count > 0 ? string.Join("، ", moveText) : "ندارد")}؛ {text.Number(alerts.Count, true, "0")} هشدار در ۲۴ ساعت گذشته."
+                : $"Daily digest for {text.Period(today.Key, false)}: {atRisk.Count} goal{(atRisk.Count == 1 ? "" : "s")} at risk{(atRisk.Count > 0 ? " — " + string.Join(", ", goals) : "")}; " +
+                  $"largest moves in {text.Period(current.Key, false)}: {(moves.Count > 0 ? string.Join(", ", moveText) : "none")}; {alerts.Count} alert{(alerts.Count == 1 ? "" : "s")} in the last 24 hours.";
+        }
+
+        var id = "crm-digest-" + today.Key + "-" + settings.DeploymentName;
+        var cloudEvent = new JsonObject
+        {
+            ["specversion"] = "1.0",
+            ["id"] = id,
+            ["source"] = "/crm-metrics/" + settings.DeploymentName,
+            ["type"] = "crm.metrics.digest",
+            ["time"] = now.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["subject"] = "digest/" + today.Key,
+            ["datacontenttype"] = "application/json",
+            ["data"] = new JsonObject
+            {
+                ["date"] = today.Key,
+                ["goalsAtRisk"] = new JsonArray(atRisk.Select(g => (JsonNode)g).ToArray()),
+                ["largestMoves"] = new JsonArray(moves.Select(m => (JsonNode)new JsonObject
+                {
+                    ["indicator"] = m.Row.Indicator, ["period"] = current.Key, ["value"] = m.Row.Value, ["previous"] = m.Previous, ["changePercent"] = m.Change,
+                }).ToArray()),
+                ["breaches"] = new JsonArray(alerts.Select(a => (JsonNode)new JsonObject
+                {
+                    ["id"] = a.Id, ["type"] = a.CloudEvent["type"]?.DeepClone(), ["subject"] = a.CloudEvent["subject"]?.DeepClone(),
+                    ["severity"] = a.CloudEvent["data"]?["severity"]?.DeepClone(), ["message"] = a.CloudEvent["data"]?["message"]?.DeepClone(),
+                }).ToArray()),
+                ["severity"] = "info",
+                ["message"] = Sentence(false),
+                ["messageFa"] = Sentence(true),
+            },
+        };
+        var decision = await ledger.ClaimAsync(id, id, 0, invocation, cloudEvent, now, ct);
+        return decision == AlertDecision.Suppress ? null : cloudEvent.ToJsonString();
+    }
+
+    private static double? Num(JsonNode? node) => node is null ? null : double.Parse(node.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using CrmMetrics.Domain.Alerts;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Security;
+using CrmMetrics.Storage.Alerts;
+using CrmMetrics.Storage.Settings;
+
+namespace CrmMetrics.Functions.Api;
+
+/// <summary>Alert rules (<c>/api/alert-rules/{ruleId}</c>, admin) and the alerts sent (<c>/api/alerts?since=</c>).</summary>
+public static class AlertsEndpoints
+{
+    public sealed record RuleDto(string RuleId, string Kind, string? Indicator, string Scope, string? Grain, string? GoalId, string Severity,
+        double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double CriticalMargin, double K, int N, int M, bool Enabled)
+    {
+        public static RuleDto From(AlertRule r) => new(r.RuleId, r.Kind, r.Indicator, r.Scope, r.Grain is { } g ? Grains.Key(g) : null, r.GoalId, AlertRule.Name(r.Severity),
+            r.Below, r.Above, r.CriticalBelow, r.CriticalAbove, r.CriticalMargin, r.K, r.N, r.M, r.Enabled);
+    }
+
+    public sealed record AlertsResponse(IReadOnlyList<JsonObject> Items, string? ContinuationToken);
+
+    public static void MapAlertsEndpoints(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/alert-rules", async (AlertRuleStore rules, CancellationToken ct) =>
+                TypedResults.Ok((await rules.ListAsync(ct)).OrderBy(r => r.RuleId, StringComparer.Ordinal).Select(RuleDto.From).ToList()))
+            .RequireApiRole(Role.Admin).WithName("ListAlertRules").WithSummary("Every alert rule (goals without a rule get the default goal rules).").Produces<List<RuleDto>>();
+        api.MapGet("/alert-rules/{ruleId}", async (string ruleId, AlertRuleStore rules, CancellationToken ct) =>
+                await rules.GetAsync(ruleId, ct) is { } rule ? TypedResults.Ok(RuleDto.From(rule)) : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'."))
+            .RequireApiRole(Role.Admin).WithName("GetAlertRule").WithSummary("An alert rule.").Produces<RuleDto>().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPut("/alert-rules/{ruleId}", PutAsync).RequireApiRole(Role.Admin).WithName("PutAlertRule")
+            .WithSummary("Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n) or trend (m).")
+            .Produces<RuleDto>().Produces<RuleDto>(StatusCodes.Status201Created).ProducesValidationProblem();
+        api.MapDelete("/alert-rules/{ruleId}", async (string ruleId, AlertRuleStore rules, CancellationToken ct) =>
+                await rules.DeleteAsync(ruleId, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'."))
+            .RequireApiRole(Role.Admin).WithName("DeleteAlertRule").WithSummary("Delete an alert rule.").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/alerts", ListAsync).RequireApiRole(Role.Reader).WithName("GetAlerts")
+            .WithSummary("Alerts sent, newest first, as CloudEvents; filter since (ISO date or date-time); paged.").Produces<AlertsResponse>().ProducesValidationProblem();
+    }
+
+    private static async Task<IResult> PutAsync(string ruleId, HttpRequest request, AlertRuleStore rules, GoalStore goals, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
+        if (problem is not null) return problem;
+        using var bodyScope = body;
+        var goalIds = (await goals.ListAsync(ct)).Select(g => g.GoalId).ToHashSet(StringComparer.Ordinal);
+        var errors = new ValidationErrors();
+        var rule = AlertRule.Read(ruleId, body!.Root, goalIds.Contains, errors);
+        if (rule is null) return Problems.Validation(errors);
+        var created = await rules.PutAsync(ruleId, rule, ct);
+        return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, AlertLedger ledger, CrmMetricsSettings settings, CancellationToken ct)
+    {
+        var q = new QueryParameters(context.Request, new ValidationErrors(), settings.Calendar);
+        var since = q.Instant("since");
+        var pageSize = q.Int("pageSize", 100, 1, 1000);
+        var token = q.Raw("continuationToken");
+        if (token is { Length: > 200 } || token is not null && token.Any(char.IsControl)) q.Errors.Add("continuationToken", "is not a token this API gave out");
+        if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
+        try
+        {
+            var (alerts, next) = await ledger.ListAsync(since, pageSize, token, ct);
+            return TypedResults.Ok(new AlertsResponse(alerts.Select(a => a.CloudEvent).ToList(), next));
+        }
+        catch (Azure.RequestFailedException e) when (e.Status == 400 && token is not null)
+        {
+            return Problems.Validation("continuationToken", "is not a token this API gave out");
+        }
+    }
+}

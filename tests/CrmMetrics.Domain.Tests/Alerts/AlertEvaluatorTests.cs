@@ -1,0 +1,145 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Alerts;
+using CrmMetrics.Domain.Goals;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Domain.Tests.Alerts;
+
+public class AlertEvaluatorTests
+{
+    private static readonly PeriodCalendar Utc = PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c! : throw new InvalidOperationException();
+    private static readonly Period October = Utc.Parse("2026-10", Grain.Month);
+    private static readonly DateTimeOffset AfterOctober = October.End.AddDays(3);
+    private readonly AlertEvaluator _evaluator = new(new AlertText(ReportingCalendar.Gregorian, "EUR"));
+
+    private static SnapshotRow Row(string indicator, double? value, string scope = "org") =>
+        SnapshotRow.From(IndicatorCatalog.Find(indicator)!, scope, October, new IndicatorValue(value, 1));
+
+    private static AlertRule Rule(string json, string id = "r1")
+    {
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        return AlertRule.Read(id, doc.RootElement, _ => true, errors) ?? throw new InvalidOperationException(errors.ToString());
+    }
+
+    private IReadOnlyList<Alert> Evaluate(IReadOnlyList<SnapshotRow> rows, IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal>? goals = null,
+        IReadOnlyList<double>? history = null, DateTimeOffset? now = null) =>
+        _evaluator.Evaluate(October, rows, rules, goals ?? [], (_, _) => history ?? [], now ?? AfterOctober);
+
+    [Fact]
+    public void A_threshold_raises_its_severity_and_a_critical_bound_raises_critical()
+    {
+        var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","below":75,"criticalBelow":65}""");
+        Assert.Empty(Evaluate([Row("cx.csat", 80)], [rule]));
+        var warning = Assert.Single(Evaluate([Row("cx.csat", 70)], [rule]));
+        Assert.Equal(Severity.Warning, warning.Severity);
+        Assert.Equal("Customer satisfaction for the organisation fell to 70% in October 2026, below the 75% threshold.", warning.Message);
+        var critical = Assert.Single(Evaluate([Row("cx.csat", 60)], [rule]));
+        Assert.Equal(Severity.Critical, critical.Severity);
+        Assert.NotEqual(warning.Id, critical.Id);
+        Assert.Equal(warning.ConditionKey, critical.ConditionKey);
+    }
+
+    [Fact]
+    public void The_id_is_the_same_for_the_same_condition_period_and_severity()
+    {
+        var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","below":75}""");
+        Assert.Equal(Evaluate([Row("cx.csat", 70)], [rule])[0].Id, Evaluate([Row("cx.csat", 71)], [rule])[0].Id);
+    }
+
+    [Fact]
+    public void An_anomaly_is_more_than_k_sample_standard_deviations_from_the_trailing_mean()
+    {
+        var rule = Rule("""{"kind":"anomaly","indicator":"com.revenue","k":3,"n":8}""");
+        double[] history = [100, 102, 98, 101, 99, 100, 103, 97];
+        // mean 100, sample sd ≈ 2.07: 107 is 3.4 sd away; 105 is 2.4.
+        Assert.Single(Evaluate([Row("com.revenue", 107)], [rule], history: history));
+        Assert.Empty(Evaluate([Row("com.revenue", 105)], [rule], history: history));
+        Assert.Empty(Evaluate([Row("com.revenue", 500)], [rule], history: [100, 100]));
+    }
+
+    [Fact]
+    public void A_trend_is_m_consecutive_periods_worse()
+    {
+        var rule = Rule("""{"kind":"trend","indicator":"cx.nps","m":3}""");
+        Assert.Single(Evaluate([Row("cx.nps", 5)], [rule], history: [30, 20, 10]));
+        Assert.Empty(Evaluate([Row("cx.nps", 15)], [rule], history: [30, 20, 10]));
+        var lower = Rule("""{"kind":"trend","indicator":"cx.resolution-hours-p90","m":2}""");
+        Assert.Single(Evaluate([Row("cx.resolution-hours-p90", 30)], [lower], history: [10, 20]));
+    }
+
+    [Fact]
+    public void Goals_get_default_rules_missed_is_critical_at_risk_is_a_warning_that_escalates()
+    {
+        var goal = new Goal { GoalId = "rev", Name = "Revenue", Indicator = "com.revenue", Grain = Grain.Month, Target = 100_000 };
+        var missed = GoalEvaluator.Rows([goal], October, [Row("com.revenue", 80_000)], AfterOctober);
+        var alert = Assert.Single(Evaluate(missed, [], [goal]));
+        Assert.Equal((AlertKinds.GoalMissed, Severity.Critical), (alert.Kind, alert.Severity));
+        Assert.Contains("“Revenue” was missed in October 2026", alert.Message);
+        Assert.Contains("80%", alert.Message);
+
+        var midMonth = October.Start.AddDays(15);
+        var open = GoalEvaluator.Rows([goal], October, [Row("com.revenue", 40_000)], midMonth);
+        var atRisk = Assert.Single(Evaluate(open, [], [goal], now: midMonth));
+        Assert.Equal(AlertKinds.GoalAtRisk, atRisk.Kind);
+        Assert.Equal(Severity.Warning, atRisk.Severity);
+        var worse = GoalEvaluator.Rows([goal], October, [Row("com.revenue", 20_000)], midMonth);
+        Assert.Equal(Severity.Critical, Assert.Single(Evaluate(worse, [], [goal], now: midMonth)).Severity);
+        // A disabled rule for the goal turns its default off.
+        var off = Rule("""{"kind":"goal-missed","goalId":"rev","enabled":false}""");
+        Assert.Empty(Evaluate(missed, [off], [goal]));
+    }
+
+    [Fact]
+    public void Persian_messages_use_persian_digits_and_solar_hijri_month_names()
+    {
+        PeriodCalendar.TryCreate("persian", "Asia/Tehran", out var persian, out _);
+        var aban = persian!.Parse("1405-08", Grain.Month);
+        var evaluator = new AlertEvaluator(new AlertText(ReportingCalendar.Persian, "IRR"));
+        var row = SnapshotRow.From(IndicatorCatalog.Find("com.revenue")!, "org", aban, IndicatorValue.Money(1234567.5m, 3));
+        var alert = evaluator.Evaluate(aban, [row], [Rule("""{"kind":"threshold","indicator":"com.revenue","below":2000000}""")], [], (_, _) => [], aban.End)[0];
+        Assert.Contains("آبان ۱۴۰۵", alert.MessageFa);
+        Assert.Contains("۱٬۲۳۴٬۵۶۸", alert.MessageFa);
+        Assert.Contains("Aban 1405", alert.Message);
+        Assert.DoesNotContain(alert.MessageFa, ch => ch is >= '0' and <= '9');
+    }
+
+    [Fact]
+    public void The_cloud_event_has_the_contract_members()
+    {
+        var alert = Evaluate([Row("cx.csat", 70)], [Rule("""{"kind":"threshold","indicator":"cx.csat","below":75}""")])[0];
+        var e = alert.ToCloudEvent("prod", DateTimeOffset.Parse("2026-11-03T10:00:00Z"), "/api/snapshots?x");
+        Assert.Equal("1.0", e["specversion"]!.GetValue<string>());
+        Assert.Equal("/crm-metrics/prod", e["source"]!.GetValue<string>());
+        Assert.Equal("crm.metrics.alert.threshold", e["type"]!.GetValue<string>());
+        Assert.Equal("cx.csat/org/2026-10", e["subject"]!.GetValue<string>());
+        foreach (var member in new[] { "indicator", "scope", "grain", "period", "value", "severity", "kind", "message", "messageFa", "links" })
+            Assert.True(e["data"]!.AsObject().ContainsKey(member), member);
+        Assert.Equal(alert.Id, e["id"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("""{"indicator":"cx.csat","below":1}""", "kind")]
+    [InlineData("""{"kind":"panic","indicator":"cx.csat"}""", "kind")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.mood","below":1}""", "indicator")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat"}""", "below")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":60,"criticalBelow":70}""", "criticalBelow")]
+    [InlineData("""{"kind":"anomaly","indicator":"cx.csat","k":0}""", "k")]
+    [InlineData("""{"kind":"anomaly","indicator":"cx.csat","n":1}""", "n")]
+    [InlineData("""{"kind":"trend","indicator":"cx.csat","m":0}""", "m")]
+    [InlineData("""{"kind":"trend","indicator":"cx.csat","severity":"panic"}""", "severity")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":1,"goalId":"g"}""", "goalId")]
+    [InlineData("""{"kind":"goal-missed","indicator":"cx.csat"}""", "indicator")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":"low"}""", "below")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":1,"grain":"hour"}""", "grain")]
+    public void Malformed_rules_name_the_field(string json, string field)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        Assert.Null(AlertRule.Read("r", doc.RootElement, id => id == "known", errors));
+        Assert.True(errors.Has(field), errors.ToString());
+    }
+}
