@@ -68,6 +68,7 @@ var queueNames = [
   'kpi-runs'
   'kpi-days'
   'kpi-periods'
+  'kpi-done'
 ]
 
 var alertsTopicName = 'executive-alerts'

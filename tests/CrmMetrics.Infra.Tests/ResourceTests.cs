@@ -71,7 +71,7 @@ public sealed class ResourceTests(InfraFixture infra)
             .Order()
             .ToList();
 
-        string[] appQueues = ["crm-events", "kpi-runs", "kpi-days", "kpi-periods"];
+        var appQueues = CrmMetrics.Storage.Account.StorageNames.Queues.All;
         Assert.Equal(appQueues.SelectMany(q => new[] { q, q + "-poison" }).Order(), queues);
         Assert.Single(All("Microsoft.Storage/storageAccounts/tableServices"));
 

@@ -73,6 +73,7 @@ public static class ServiceRegistration
         services.AddSingleton<IFunctionHandler, StartRunFunction>();
         services.AddSingleton<IFunctionHandler, AggregateDayFunction>();
         services.AddSingleton<IFunctionHandler, FinalizePeriodFunction>();
+        services.AddSingleton<IFunctionHandler, CompletePeriodFunction>();
         services.AddSingleton<IFunctionHandler, AlertDigestFunction>();
         services.AddSingleton<FunctionDispatcher>();
 

@@ -15,6 +15,7 @@ public static class RunBindings
     public const string Message = "message";
     public const string Timer = "timer";
     public const string Alerts = "alerts";
+    public const string Done = "done";
 
     /// <summary>The first step of a plan: its days, or, with none to aggregate, its periods.</summary>
     public static void Emit(InvocationResponse response, RunPlan plan)
@@ -161,7 +162,7 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
 
 /// <summary><c>FinalizePeriod</c> (queue <c>kpi-periods</c>): the reduce step for one period of a run.</summary>
 public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore runs, Alerts.AlertService alerts,
-    SnapshotReader reader, CrmMetricsSettings settings, FunctionCatalog catalog, ILogger<FinalizePeriodFunction> logger)
+    CrmMetricsSettings settings, FunctionCatalog catalog, ILogger<FinalizePeriodFunction> logger)
     : IFunctionHandler
 {
     public const string FunctionName = "FinalizePeriod";
@@ -189,19 +190,19 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
         // The queue message names this delivery: a retry of it resends what it raised, nothing else.
         var invocation = request.MessageId ?? $"{job.RunId}|{job.Grain}|{job.Period}";
         var run = await runs.GetAsync(job.RunId, cancellationToken);
-        if (run?.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done } done)
+        if (run?.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done })
         {
-            // Finalised before; the alerts it raised may not have been delivered: raise again from the stored rows.
-            var stored = await reader.ReadAllAsync(period!, new Storage.Snapshots.SnapshotFilter(), cancellationToken, done.Version);
-            response.AddMessages(RunBindings.Alerts, await alerts.RaiseAsync(period!, stored, invocation, cancellationToken));
             response.Log($"{job.Period} already finalised by run {job.RunId}");
             return response;
         }
         try
         {
+            // A retry after a crash recomputes the same version (the run reserved it) and resends its alerts.
             var result = await finalizer.FinalizeAsync(job.RunId, period!, cancellationToken);
             var messages = await alerts.RaiseAsync(period!, result.Rows, invocation, cancellationToken);
             if (messages.Count > 0) response.AddMessages(RunBindings.Alerts, messages);
+            // The run counts the period done once this message is read, that is after the alerts were sent.
+            response.AddMessages(RunBindings.Done, [JobMessages.Write(new PeriodDoneJob(job.RunId, job.Grain, job.Period, result.Version, result.Rows.Count))]);
             response.Log($"finalised {job.Period} as version {result.Version} ({result.Rows.Count} rows), {messages.Count} alerts");
         }
         catch (Exception e) when (e is not OperationCanceledException && request.DequeueCount >= catalog.Host.MaxDequeueCount)
@@ -209,6 +210,31 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
             throw;
         }
+        return response;
+    }
+}
+
+/// <summary><c>CompletePeriod</c> (queue <c>kpi-done</c>): records a finalised period on its run, once its alerts are out.</summary>
+public sealed class CompletePeriodFunction(RunStore runs, ILogger<CompletePeriodFunction> logger) : IFunctionHandler
+{
+    public const string FunctionName = "CompletePeriod";
+
+    public string Name => FunctionName;
+
+    public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
+    {
+        PeriodDoneJob job;
+        try
+        {
+            job = JobMessages.ReadPeriodDone(request.TriggerText(RunBindings.Message));
+        }
+        catch (ValidationException e)
+        {
+            return RunBindings.Rejected(logger, Name, e);
+        }
+        await runs.CompletePeriodAsync(job.RunId, job.Grain, job.Period, job.Version, job.Rows, cancellationToken);
+        var response = new InvocationResponse();
+        response.Log($"run {job.RunId}: {job.Period} done (version {job.Version})");
         return response;
     }
 }

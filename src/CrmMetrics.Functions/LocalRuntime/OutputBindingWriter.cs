@@ -10,9 +10,10 @@ namespace CrmMetrics.Functions.LocalRuntime;
 
 /// <summary>
 /// Delivers a function's outputs the way the host's bindings would: <c>queue</c> outputs become
-/// base64 messages on their Storage queue; <c>serviceBus</c> outputs go to an Azurite queue named
-/// like the topic or queue, with the broker's duplicate detection emulated (the message id is the
-/// CloudEvent id), so a retried invocation does not deliver a message twice.
+/// base64 messages on their Storage queue (what the queue trigger reads); <c>serviceBus</c> outputs
+/// go, as plain JSON bodies, to an Azurite queue named like the topic or queue, with the broker's
+/// duplicate detection emulated (the message id is the CloudEvent id), so a retried invocation does
+/// not deliver a message twice.
 /// </summary>
 public sealed class OutputBindingWriter(StorageAccount account, IConfiguration configuration, ILogger<OutputBindingWriter> logger)
 {
@@ -44,7 +45,8 @@ public sealed class OutputBindingWriter(StorageAccount account, IConfiguration c
 
     private async Task SendToBrokerQueueAsync(string entity, List<string> messages, CancellationToken ct)
     {
-        var queue = account.Queue(entity);
+        // The message body is the CloudEvent itself, as a Service Bus message body would be: not base64.
+        var queue = account.RawQueues.GetQueueClient(entity);
         await queue.CreateIfNotExistsAsync(cancellationToken: ct);
         foreach (var message in messages)
         {

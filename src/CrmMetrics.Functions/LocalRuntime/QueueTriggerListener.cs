@@ -23,8 +23,11 @@ public sealed class QueueTriggerListener(
     IConfiguration configuration,
     ILogger logger)
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan MinPoll = TimeSpan.FromMilliseconds(100);
+
+    // How long a received message stays invisible while processed (renewed at a third of it);
+    // after a crash it reappears when this runs out. CrmMetrics:LocalRuntime:MessageLeaseSeconds overrides it.
+    private readonly TimeSpan Lease = TimeSpan.FromSeconds(int.TryParse(configuration["CrmMetrics:LocalRuntime:MessageLeaseSeconds"], out var s) && s is >= 5 and <= 3600 ? s : 300);
 
     public async Task RunAsync(CancellationToken stopping)
     {

@@ -14,6 +14,9 @@ public sealed record DayJob(string RunId, DateOnly Day);
 /// <summary>A queue message that asks to finalise one period for a run.</summary>
 public sealed record PeriodJob(string RunId, Grain Grain, string Period);
 
+/// <summary>A queue message that records a finalised period on its run, after the period's alerts were sent.</summary>
+public sealed record PeriodDoneJob(string RunId, Grain Grain, string Period, int Version, int Rows);
+
 /// <summary>The run fan-out messages: how they are written, and how a received one is checked field by field.</summary>
 public static class JobMessages
 {
@@ -22,6 +25,19 @@ public static class JobMessages
     public static string Write(DayJob job) => JsonSerializer.Serialize(new { runId = job.RunId, day = job.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) });
 
     public static string Write(PeriodJob job) => JsonSerializer.Serialize(new { runId = job.RunId, grain = Grains.Key(job.Grain), period = job.Period });
+
+    public static string Write(PeriodDoneJob job) =>
+        JsonSerializer.Serialize(new { runId = job.RunId, grain = Grains.Key(job.Grain), period = job.Period, version = job.Version, rows = job.Rows });
+
+    public static PeriodDoneJob ReadPeriodDone(string? text) => Read(text, (f, e) =>
+    {
+        var runId = RunId(f);
+        var grain = f.String("grain", true, s => Grains.TryParse(s, out _) ? null : "must be day, week, month, quarter or year");
+        var period = f.String("period", true, s => s.Length is > 0 and <= 20 ? null : "must be a period key");
+        var version = f.Integer("version", true, 1, int.MaxValue);
+        var rows = f.Integer("rows", true, 0, int.MaxValue);
+        return e.IsEmpty && Grains.TryParse(grain, out var g) ? new PeriodDoneJob(runId!, g, period!, version!.Value, rows!.Value) : null!;
+    });
 
     public static StartRunJob ReadStartRun(string? text) => Read(text, (f, e) => new StartRunJob(RunId(f)!));
 

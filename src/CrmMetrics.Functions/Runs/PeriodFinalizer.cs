@@ -21,7 +21,8 @@ public interface IDerivedIndicators
 /// <summary>
 /// The reduce step: merges the partials of a period's days with the active customers at its
 /// boundaries, computes every indicator for every scope, and writes the rows as a new version
-/// that then becomes the latest. Reads partials and the lifecycle ledger, never facts.
+/// that then becomes the latest. Reads partials and the lifecycle ledger, never facts. The run
+/// records the period as done only once the alerts have left (see <c>CompletePeriod</c>).
 /// </summary>
 public sealed class PeriodFinalizer(
     PartialStore partials,
@@ -50,7 +51,6 @@ public sealed class PeriodFinalizer(
 
         await snapshots.WriteAsync(stamped, ct);
         await snapshots.PromoteAsync(period.Grain, period.Key, version, runId, now, stamped.Count, ct);
-        await runs.CompletePeriodAsync(runId, period.Grain, period.Key, version, stamped.Count, ct);
         if (stale is not null) await stalePeriods.ClearAsync(stale, ct);
         logger.LogInformation("Finalised {Grain} {Period} as version {Version}: {Rows} rows from {Days} day partials ({Facts} facts) in {Ms} ms",
             Grains.Key(period.Grain), period.Key, version, stamped.Count, days.Count, aggregate.FactCount, watch.ElapsedMilliseconds);

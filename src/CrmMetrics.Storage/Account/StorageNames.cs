@@ -36,11 +36,12 @@ public static class StorageNames
         public const string KpiRuns = "kpi-runs";
         public const string KpiDays = "kpi-days";
         public const string KpiPeriods = "kpi-periods";
+        public const string KpiDone = "kpi-done";
         public const string ExecutiveAlerts = "executive-alerts";
 
         public static string Poison(string queue) => queue + "-poison";
 
-        public static readonly IReadOnlyList<string> All = [CrmEvents, KpiRuns, KpiDays, KpiPeriods];
+        public static readonly IReadOnlyList<string> All = [CrmEvents, KpiRuns, KpiDays, KpiPeriods, KpiDone];
     }
 
     public static class Containers

@@ -46,6 +46,6 @@ public class FunctionLayoutTests(AppFixture app) : IClassFixture<AppFixture>
         foreach (var function in Catalog.Functions.Where(f => f.Trigger.Type == "queueTrigger"))
             Assert.Equal("message", function.Trigger.Name);
         foreach (var output in Catalog.Functions.SelectMany(f => f.Outputs))
-            Assert.Contains(output.Name, new[] { "days", "periods", "alerts" });
+            Assert.Contains(output.Name, new[] { "days", "periods", "alerts", "done" });
     }
 }

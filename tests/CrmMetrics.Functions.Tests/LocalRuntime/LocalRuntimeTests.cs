@@ -187,7 +187,7 @@ public class LocalRuntimeTests : IAsyncLifetime
         foreach (var id in new[] { "e-1", "e-2", "e-1" }) await account.Queue("test-notify").SendMessageAsync(id);
         await Eventually.WaitAsync(async () => (await account.Queue("test-notify").GetPropertiesAsync()).Value.ApproximateMessagesCount == 0
             && (await account.Queue("test-alerts").ExistsAsync()).Value, Deadline, "all notifications processed");
-        var delivered = (await account.Queue("test-alerts").PeekMessagesAsync(10)).Value;
+        var delivered = (await account.RawQueues.GetQueueClient("test-alerts").PeekMessagesAsync(10)).Value;
         Assert.Equal(["e-1", "e-2"], delivered.Select(m => System.Text.Json.JsonDocument.Parse(m.Body.ToString()).RootElement.GetProperty("id").GetString()).Order());
     }
 

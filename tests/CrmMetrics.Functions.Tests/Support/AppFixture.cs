@@ -34,6 +34,9 @@ public class AppFixture : IAsyncLifetime
         {
             ["AzureWebJobsStorage"] = _azurite.ConnectionString,
             ["urls"] = "http://127.0.0.1:0",
+            // Timers fire only when a test asks for them, so runs and versions are the tests' own.
+            ["KpiSchedule"] = "0 0 0 1 1 *",
+            ["AlertDigestSchedule"] = "0 0 0 1 1 *",
         };
         foreach (var (k, v) in Settings()) settings[k] = v;
         _built = await CrmMetricsApp.BuildAsync([], settings);

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Samples;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Engine;
+
+/// <summary>Alerts on the executive-alerts queue (the local stand-in for the Service Bus topic): each exactly once, nothing else, no repeats.</summary>
+public class AlertDeliveryTests(AlertDeliveryTests.Fixture app) : IClassFixture<AlertDeliveryTests.Fixture>
+{
+    public sealed class Fixture : AppFixture
+    {
+        public List<JsonObject> Events { get; } = SyntheticCrm.Generate(new SyntheticCrmOptions
+        {
+            From = new DateOnly(2026, 6, 1), To = new DateOnly(2026, 8, 31), Customers = 150, Seed = 41,
+        }).ToList();
+
+        public static readonly string[] Months = ["2026-06", "2026-07", "2026-08"];
+
+        protected override IEnumerable<KeyValuePair<string, string?>> Settings() => [new("CrmMetrics:DeploymentName", "test")];
+
+        public async Task<List<JsonElement>> QueueAsync()
+        {
+            var queue = Storage.RawQueues.GetQueueClient("executive-alerts");
+            var messages = new List<JsonElement>();
+            foreach (var m in (await queue.PeekMessagesAsync(32)).Value) messages.Add(JsonDocument.Parse(m.Body.ToString()).RootElement.Clone());
+            return messages;
+        }
+
+        public async Task RunMonthsAsync()
+        {
+            foreach (var month in Months) await ApiDriver.RunAsync(this, new { grain = "month", period = month });
+        }
+
+        protected override async Task AfterStartAsync()
+        {
+            await ApiDriver.IngestAsync(this, Events);
+            var reference = new ReferenceIndicators(Events);
+            var csat = Months.Select(m => reference.Month(2026, int.Parse(m[5..]))[("cx.csat", "org")]!.Value).ToList();
+            var revenue = Months.Select(m => reference.Month(2026, int.Parse(m[5..]))[("com.revenue", "org")]!.Value).ToList();
+            // Every month breaches the warning bound; the worst one the critical bound.
+            await Put("/api/alert-rules/csat", new { kind = "threshold", indicator = "cx.csat", below = csat.Max() + 1, criticalBelow = csat.Min() + 0.001 });
+            // Only the best month reaches the revenue goal: the others are missed (critical by default).
+            await Put("/api/goals/revenue", new { name = "Monthly revenue", indicator = "com.revenue", grain = "month", target = revenue.Max() });
+            await RunMonthsAsync();
+        }
+
+        public async Task Put(string path, object body)
+        {
+            var response = await SendAsync(HttpMethod.Put, path, TestKeys.Admin, JsonContent.Create(body));
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{path}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Fact]
+    public async Task Each_expected_alert_is_on_the_queue_once_with_the_contract_shape_and_a_rerun_adds_nothing()
+    {
+        var messages = await app.QueueAsync();
+        Assert.Equal(5, messages.Count);
+        Assert.Equal(messages.Count, messages.Select(m => m.GetProperty("id").GetString()).Distinct().Count());
+        Assert.Equal(3, messages.Count(m => m.GetProperty("type").GetString() == "crm.metrics.alert.threshold"));
+        Assert.Equal(2, messages.Count(m => m.GetProperty("type").GetString() == "crm.metrics.alert.goal-missed"));
+        Assert.Equal(1, messages.Count(m => m.GetProperty("type").GetString() == "crm.metrics.alert.threshold" && m.GetProperty("data").GetProperty("severity").GetString() == "critical"));
+        foreach (var m in messages)
+        {
+            Assert.Equal("1.0", m.GetProperty("specversion").GetString());
+            Assert.Equal("/crm-metrics/test", m.GetProperty("source").GetString());
+            var data = m.GetProperty("data");
+            Assert.Equal($"{data.GetProperty("indicator").GetString()}/{data.GetProperty("scope").GetString()}/{data.GetProperty("period").GetString()}", m.GetProperty("subject").GetString());
+            Assert.False(string.IsNullOrWhiteSpace(data.GetProperty("message").GetString()));
+            Assert.Matches("[\u0600-\u06FF]", data.GetProperty("messageFa").GetString());
+            Assert.True(data.GetProperty("links").TryGetProperty("snapshot", out _));
+        }
+
+        // Re-running the same periods sends nothing already sent.
+        await app.RunMonthsAsync();
+        Assert.Equal(5, (await app.QueueAsync()).Count);
+
+        // A worse severity of a condition already raised is a new alert: every month is now critical,
+        // so the two months that were warnings raise again, the one already critical does not.
+        var reference = new ReferenceIndicators(app.Events);
+        var csat = Fixture.Months.Select(m => reference.Month(2026, int.Parse(m[5..]))[("cx.csat", "org")]!.Value).ToList();
+        await app.Put("/api/alert-rules/csat", new { kind = "threshold", indicator = "cx.csat", below = csat.Max() + 2, criticalBelow = csat.Max() + 1 });
+        await app.RunMonthsAsync();
+        var after = await app.QueueAsync();
+        Assert.Equal(7, after.Count);
+        Assert.Equal(3, after.Count(m => m.GetProperty("type").GetString() == "crm.metrics.alert.threshold" && m.GetProperty("data").GetProperty("severity").GetString() == "critical"));
+    }
+
+    [Fact]
+    public async Task Alerts_are_listed_newest_first_and_malformed_rules_are_400s()
+    {
+        var response = await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2020-01-01", TestKeys.Reader);
+        var items = (await AppFixture.JsonAsync(response)).GetProperty("items").EnumerateArray().ToList();
+        Assert.True(items.Count >= 5);
+        var times = items.Select(i => DateTimeOffset.Parse(i.GetProperty("time").GetString()!)).ToList();
+        Assert.Equal(times.OrderDescending(), times);
+        Assert.Empty((await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2100-01-01", TestKeys.Reader))).GetProperty("items").EnumerateArray());
+        Assert.Equal(HttpStatusCode.BadRequest, (await app.SendAsync(HttpMethod.Get, "/api/alerts?since=yesterday", TestKeys.Reader)).StatusCode);
+
+        var bad = await app.SendAsync(HttpMethod.Put, "/api/alert-rules/bad", TestKeys.Admin, JsonContent.Create(new { kind = "anomaly", indicator = "cx.csat", k = -1 }));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.True((await AppFixture.JsonAsync(bad)).GetProperty("errors").TryGetProperty("k", out _));
+        Assert.Equal(HttpStatusCode.NotFound, (await app.SendAsync(HttpMethod.Get, "/api/alert-rules/bad", TestKeys.Admin)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.SendAsync(HttpMethod.Get, "/api/alert-rules", TestKeys.Reader)).StatusCode);
+    }
+}
