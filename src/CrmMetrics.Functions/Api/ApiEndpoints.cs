@@ -17,5 +17,6 @@ public static class ApiEndpoints
         api.MapIncentivesEndpoints();
         api.MapBenchmarksEndpoints();
         api.MapAlertsEndpoints();
+        app.MapApiDocument();
     }
 }

@@ -8,6 +8,9 @@ using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Runs;
 using CrmMetrics.Functions.Security;
 using CrmMetrics.Storage.Snapshots;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace CrmMetrics.Functions.Api;
 
@@ -36,7 +39,8 @@ public static class SnapshotsEndpoints
             .ProducesValidationProblem();
     }
 
-    private static async Task<IResult> ReadAsync(HttpContext context, SnapshotReader reader, CrmMetricsSettings settings, CancellationToken ct)
+    private static async Task<IResult> ReadAsync(HttpContext context, SnapshotReader reader, SnapshotStore snapshots, SnapshotResponseCache cache,
+        CrmMetricsSettings settings, CancellationToken ct)
     {
         var q = new QueryParameters(context.Request, new ValidationErrors(), settings.Calendar);
         var grain = q.Grain();
@@ -50,13 +54,33 @@ public static class SnapshotsEndpoints
             q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
 
-        var page = await reader.ReadLatestAsync(new SnapshotQuery(grain, period, filter, pageSize, cursor, version), ct);
-        if (WantsCsv(context.Request))
+        var csv = WantsCsv(context.Request);
+        // One period's latest rows: answered from the cache, or 304, while the period's latest version stands.
+        string? etag = null;
+        if (period is not null && version is null && await snapshots.LatestAsync(period.Grain, period.Key, ct) is { Version: > 0 } latest)
         {
-            if (page.ContinuationToken is not null) context.Response.Headers["X-Continuation-Token"] = page.ContinuationToken;
-            return Results.Text(SnapshotCsv.Write(page.Rows), "text/csv; charset=utf-8", Encoding.UTF8);
+            etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}", $"{context.Request.QueryString}|{(csv ? "csv" : "json")}");
+            context.Response.Headers.ETag = etag;
+            context.Response.Headers.CacheControl = "private, no-cache";
+            if (context.Request.Headers.IfNoneMatch.Any(v => v is not null && (v == etag || v == "*" || v.Split(',').Any(t => t.Trim() == etag))))
+                return Results.StatusCode(StatusCodes.Status304NotModified);
+            if (cache.Get(etag) is { } hit) return Cached(context, hit);
         }
-        return TypedResults.Ok(new SnapshotsResponse(page.Rows.Select(SnapshotRowDto.From).ToList(), page.ContinuationToken));
+
+        var page = await reader.ReadLatestAsync(new SnapshotQuery(grain, period, filter, pageSize, cursor, version), ct);
+        var entry = csv
+            ? new SnapshotResponseCache.Entry(etag ?? "", Encoding.UTF8.GetBytes(SnapshotCsv.Write(page.Rows)), "text/csv; charset=utf-8", page.ContinuationToken)
+            : new SnapshotResponseCache.Entry(etag ?? "", JsonSerializer.SerializeToUtf8Bytes(new SnapshotsResponse(page.Rows.Select(SnapshotRowDto.From).ToList(), page.ContinuationToken),
+                context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions), "application/json; charset=utf-8", page.ContinuationToken);
+        if (etag is not null) cache.Put(entry);
+        return Cached(context, entry);
+    }
+
+    private static IResult Cached(HttpContext context, SnapshotResponseCache.Entry entry)
+    {
+        if (entry.ContinuationToken is not null && entry.ContentType.StartsWith("text/csv", StringComparison.Ordinal))
+            context.Response.Headers["X-Continuation-Token"] = entry.ContinuationToken;
+        return Results.Bytes(entry.Body, entry.ContentType);
     }
 
     private static async Task<IResult> SeriesAsync(string id, HttpContext context, SnapshotReader reader, CrmMetricsSettings settings, CancellationToken ct)

@@ -73,6 +73,7 @@ public static class CrmMetricsApp
         var app = builder.Build();
         app.UseCrmMetricsErrors();
         app.MapCrmMetricsApi();
+        app.MapCrmMetricsOData();
         if (mode == RunMode.FunctionsHost) app.MapInvocationEndpoints(app.Services.GetRequiredService<FunctionDispatcher>().Names);
         return new Built(app, mode, azurite);
     }

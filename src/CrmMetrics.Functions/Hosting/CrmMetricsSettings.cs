@@ -20,6 +20,9 @@ public sealed class CrmMetricsSettings
     public required IReadOnlyList<Grain> Grains { get; init; }
     public required IReadOnlyList<ApiKey> Keys { get; init; }
 
+    /// <summary>Rows per page of the OData feed (server-driven paging).</summary>
+    public int ODataPageSize { get; init; } = 1000;
+
     /// <summary>Public base URL used in links (alerts, run output); defaults to the request's.</summary>
     public string? PublicBaseUrl { get; init; }
 
@@ -63,6 +66,10 @@ public sealed class CrmMetricsSettings
         var publicBase = section["PublicBaseUrl"];
         if (publicBase is not null && !Uri.TryCreate(publicBase, UriKind.Absolute, out _)) errors.Add("CrmMetrics:PublicBaseUrl", "must be an absolute URL");
 
+        var pageSize = 1000;
+        if (section["ODataPageSize"] is { } pageText && (!int.TryParse(pageText, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 5000))
+            errors.Add("CrmMetrics:ODataPageSize", "must be a whole number from 1 to 5000");
+
         if (!errors.IsEmpty) throw new SettingsException(errors);
         return new CrmMetricsSettings
         {
@@ -74,6 +81,7 @@ public sealed class CrmMetricsSettings
             Grains = grains,
             Keys = keys,
             PublicBaseUrl = publicBase?.TrimEnd('/'),
+            ODataPageSize = pageSize,
         };
     }
 }

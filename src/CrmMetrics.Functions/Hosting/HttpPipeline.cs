@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Azure;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.OData;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace CrmMetrics.Functions.Hosting;
@@ -26,6 +27,12 @@ public static class HttpPipeline
             o.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
             o.AddServerHeader = false;
         });
+        // OData v4 under /odata for Power BI and Excel; queries are translated by our controllers, not applied by [EnableQuery].
+        // Application parts named explicitly: under a test host the entry assembly is not this app.
+        services.AddControllers().AddApplicationPart(typeof(HttpPipeline).Assembly).AddApplicationPart(typeof(Microsoft.AspNetCore.OData.Routing.Controllers.MetadataController).Assembly).AddOData(o => o.AddRouteComponents(OData.ODataModel.RoutePrefix, OData.ODataModel.Build())
+            .Select().Filter().OrderBy().Count().SetMaxTop(OData.ODataFeed.MaxTop).SkipToken());
+        services.AddSingleton<OData.SnapshotParts>();
+        services.AddOpenApi(Api.ApiDocument.Name, Api.ApiDocument.Configure);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
@@ -38,6 +45,31 @@ public static class HttpPipeline
         options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
         options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+    }
+
+    /// <summary>The OData service: a reader key for everything under /odata ($metadata included), then the controllers.</summary>
+    public static void MapCrmMetricsOData(this WebApplication app)
+    {
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/" + OData.ODataModel.RoutePrefix), branch => branch.Use(async (context, next) =>
+        {
+            var auth = context.RequestServices.GetRequiredService<Security.ApiKeyAuthorization>();
+            if (auth.Check(context, Security.Role.Reader) is Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult denied)
+            {
+                // Written directly: outside endpoint execution a result would leave the body empty.
+                context.Response.StatusCode = denied.StatusCode;
+                context.Response.ContentType = "application/problem+json";
+                await context.Response.WriteAsJsonAsync(denied.ProblemDetails, (JsonSerializerOptions?)null, "application/problem+json");
+                return;
+            }
+            if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                await Results.Problem(detail: "The OData service is read-only.", statusCode: 405).ExecuteAsync(context);
+                return;
+            }
+            await next();
+        }));
+        app.MapControllers();
     }
 
     public static void UseCrmMetricsErrors(this WebApplication app)

@@ -64,6 +64,7 @@ public static class ServiceRegistration
         services.AddSingleton<IDerivedIndicators, IncentiveIndicators>();
         services.AddSingleton<IDerivedIndicators, GoalIndicators>();
         services.AddSingleton<SnapshotReader>();
+        services.AddSingleton<Api.SnapshotResponseCache>();
         services.AddSingleton<Alerts.AlertService>();
         services.AddSingleton<Alerts.DigestService>();
 

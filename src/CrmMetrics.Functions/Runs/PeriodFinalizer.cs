@@ -50,7 +50,7 @@ public sealed class PeriodFinalizer(
         var stamped = rows.Select(r => r with { ComputedAt = now, RunId = runId, Version = version }).ToList();
 
         await snapshots.WriteAsync(stamped, ct);
-        await snapshots.PromoteAsync(period.Grain, period.Key, version, runId, now, stamped.Count, ct);
+        await snapshots.PromoteAsync(period, version, runId, now, stamped.Count, ct);
         if (stale is not null) await stalePeriods.ClearAsync(stale, ct);
         logger.LogInformation("Finalised {Grain} {Period} as version {Version}: {Rows} rows from {Days} day partials ({Facts} facts) in {Ms} ms",
             Grains.Key(period.Grain), period.Key, version, stamped.Count, days.Count, aggregate.FactCount, watch.ElapsedMilliseconds);

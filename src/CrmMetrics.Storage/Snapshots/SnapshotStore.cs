@@ -7,7 +7,8 @@ using CrmMetrics.Storage.Account;
 namespace CrmMetrics.Storage.Snapshots;
 
 /// <summary>Which version of a period's snapshots is the latest, and who computed it.</summary>
-public sealed record LatestSnapshot(Grain Grain, string Period, int Version, string RunId, DateTimeOffset ComputedAt, int Rows, ETag ETag);
+public sealed record LatestSnapshot(Grain Grain, string Period, int Version, string RunId, DateTimeOffset ComputedAt, int Rows, ETag ETag,
+    DateTimeOffset PeriodStart = default, DateTimeOffset PeriodEnd = default);
 
 /// <summary>A page of snapshot rows and the token for the next one.</summary>
 public sealed record SnapshotPage(IReadOnlyList<SnapshotRow> Rows, string? ContinuationToken);
@@ -62,7 +63,11 @@ public sealed class SnapshotStore(StorageAccount account)
     }
 
     /// <summary>Makes <paramref name="version"/> the latest unless a newer one already is.</summary>
-    public async Task<bool> PromoteAsync(Grain grain, string period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct)
+    public async Task<bool> PromoteAsync(Period period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct) =>
+        await PromoteAsync(period.Grain, period.Key, version, runId, computedAt, rows, ct, period.Start, period.End);
+
+    public async Task<bool> PromoteAsync(Grain grain, string period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct,
+        DateTimeOffset? periodStart = null, DateTimeOffset? periodEnd = null)
     {
         var pk = Grains.Key(grain);
         var rk = StorageKeys.Encode(period);
@@ -74,6 +79,9 @@ public sealed class SnapshotStore(StorageAccount account)
             entity["RunId"] = runId;
             entity["ComputedAt"] = computedAt;
             entity["Rows"] = rows;
+            // Period bounds on the pointer let readers (OData incremental refresh) pick periods by date.
+            if (periodStart is { } start) entity["PeriodStart"] = start;
+            if (periodEnd is { } end) entity["PeriodEnd"] = end;
             try
             {
                 await _versions.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
@@ -109,6 +117,29 @@ public sealed class SnapshotStore(StorageAccount account)
         }
     }
 
+    /// <summary>Latest pointers matching a filter the caller built with <see cref="TableClient.CreateQueryFilter(System.FormattableString)"/>.</summary>
+    public async IAsyncEnumerable<LatestSnapshot> LatestWhereAsync(string filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var e in _versions.QueryAsync<TableEntity>(filter.Length == 0 ? null : filter, cancellationToken: ct))
+        {
+            if ((e.GetInt32("Latest") ?? 0) > 0) yield return ToLatest(e);
+        }
+    }
+
+    /// <summary>Every row of one version matching the filter, all pages.</summary>
+    public async Task<List<SnapshotRow>> ReadVersionAsync(Grain grain, string period, int version, SnapshotFilter filter, CancellationToken ct)
+    {
+        var rows = new List<SnapshotRow>();
+        string? token = null;
+        do
+        {
+            var page = await QueryAsync(grain, period, version, filter, 1000, token, ct);
+            rows.AddRange(page.Rows);
+            token = page.ContinuationToken;
+        } while (token is not null);
+        return rows;
+    }
+
     /// <summary>One page of a version's rows matching the filter.</summary>
     public async Task<SnapshotPage> QueryAsync(Grain grain, string period, int version, SnapshotFilter filter, int pageSize, string? continuation, CancellationToken ct)
     {
@@ -137,6 +168,6 @@ public sealed class SnapshotStore(StorageAccount account)
     {
         Grains.TryParse(e.PartitionKey, out var grain);
         return new LatestSnapshot(grain, e.GetString("Period") ?? StorageKeys.Decode(e.RowKey), e.GetInt32("Latest") ?? 0, e.GetString("RunId") ?? "",
-            e.GetDateTimeOffset("ComputedAt") ?? default, e.GetInt32("Rows") ?? 0, e.ETag);
+            e.GetDateTimeOffset("ComputedAt") ?? default, e.GetInt32("Rows") ?? 0, e.ETag, e.GetDateTimeOffset("PeriodStart") ?? default, e.GetDateTimeOffset("PeriodEnd") ?? default);
     }
 }

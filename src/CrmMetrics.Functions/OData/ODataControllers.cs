@@ -1,0 +1,160 @@
+using System.Text.Json.Nodes;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Storage.Alerts;
+using CrmMetrics.Storage.Snapshots;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OData.Query;
+using Microsoft.AspNetCore.OData.Routing.Controllers;
+
+namespace CrmMetrics.Functions.OData;
+
+/// <summary>
+/// Builds the feed parts of snapshot-based entity sets: one part per period whose latest version the
+/// filter selects, each read from its own partition with the row conditions the table can apply.
+/// </summary>
+public sealed class SnapshotParts(SnapshotStore snapshots, CrmMetricsSettings settings)
+{
+    public const string Unbounded = "would read every period: add a condition on Grain, Period, PeriodStart or ComputedAt (joined with 'and')";
+
+    public async Task<IReadOnlyList<FeedPart<T>>> BuildAsync<T>(PartitionFilter filter, SnapshotFilter rows, Func<IReadOnlyList<SnapshotRow>, Period, IReadOnlyList<T>> map, CancellationToken ct)
+    {
+        var pointers = new List<LatestSnapshot>();
+        await foreach (var p in snapshots.LatestWhereAsync(filter.PointerFilter(), ct)) pointers.Add(p);
+        return pointers
+            .Select(p => (Pointer: p, Period: settings.Calendar.TryParse(p.Period, p.Grain, out var period, out _) ? period : null))
+            .Where(x => x.Period is not null)
+            .OrderBy(x => x.Pointer.Grain).ThenBy(x => x.Pointer.Period, StringComparer.Ordinal)
+            .Select(x => new FeedPart<T>($"{(int)x.Pointer.Grain}|{x.Pointer.Period}", async token =>
+                map(await snapshots.ReadVersionAsync(x.Pointer.Grain, x.Pointer.Period, x.Pointer.Version, rows, token), x.Period!)))
+            .ToList();
+    }
+}
+
+[Route("odata")]
+public sealed class SnapshotsController(SnapshotParts parts) : ODataController
+{
+    [HttpGet("Snapshots")]
+    public async Task<IActionResult> Get(ODataQueryOptions<ODataSnapshot> options, CancellationToken ct) =>
+        await Serve(this, options, parts, null, ct);
+
+    [HttpGet("Benchmarks")]
+    public async Task<IActionResult> GetBenchmarks(ODataQueryOptions<ODataSnapshot> options, CancellationToken ct) =>
+        await Serve(this, options, parts, Families.CompetitorBenchmarks, ct);
+
+    private static async Task<IActionResult> Serve(ControllerBase controller, ODataQueryOptions<ODataSnapshot> options, SnapshotParts parts, string? family, CancellationToken ct)
+    {
+        if (ODataFeed.Validate(controller, options) is { } invalid) return invalid;
+        var filter = PartitionFilter.From(options.Filter?.FilterClause);
+        if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem(controller, "$filter", SnapshotParts.Unbounded);
+        if (family is not null && filter.Family is { } asked && asked != family) return controller.Ok(Array.Empty<ODataSnapshot>().AsQueryable());
+        var rows = new SnapshotFilter(filter.Indicator, family ?? filter.Family, filter.Scope);
+        var feed = await parts.BuildAsync(filter, rows, (list, period) => list.Select(r => ODataSnapshot.From(r, period.Start, period.End)).ToList(), ct);
+        return await ODataFeed.ServeAsync(controller, options, feed, ct);
+    }
+}
+
+[Route("odata")]
+public sealed class GoalAttainmentController(SnapshotParts parts) : ODataController
+{
+    [HttpGet("GoalAttainment")]
+    public async Task<IActionResult> Get(ODataQueryOptions<ODataGoalAttainment> options, CancellationToken ct)
+    {
+        if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
+        var filter = PartitionFilter.From(options.Filter?.FilterClause);
+        if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem(this, "$filter", SnapshotParts.Unbounded);
+        var feed = await parts.BuildAsync(filter, new SnapshotFilter(Indicator: "goal.attainment"), (rows, period) => rows.Select(r => Map(r, period)).ToList(), ct);
+        return await ODataFeed.ServeAsync(this, options, feed, ct);
+    }
+
+    private static ODataGoalAttainment Map(SnapshotRow row, Period period)
+    {
+        var d = row.Details ?? [];
+        return new ODataGoalAttainment
+        {
+            Id = $"{Grains.Key(row.Grain)}|{row.Period}|{row.Scope}",
+            GoalId = d["goalId"]?.GetValue<string>() ?? row.Scope, Name = d["name"]?.GetValue<string>(), Indicator = d["indicator"]?.GetValue<string>() ?? "",
+            Scope = d["scope"]?.GetValue<string>() ?? "", Grain = Grains.Key(row.Grain), Period = row.Period, PeriodStart = period.Start, PeriodEnd = period.End,
+            Actual = Num(d["actual"]), Target = Dec(d["target"]), Attainment = row.Value, Projected = Num(d["projected"]), ProjectedAttainment = Num(d["projectedAttainment"]),
+            Status = d["status"]?.GetValue<string>(), ParentGoalId = d["parentGoalId"]?.GetValue<string>(),
+            ComputedAt = row.ComputedAt, RunId = row.RunId, Version = row.Version,
+        };
+    }
+
+    internal static double? Num(JsonNode? n) => n is null ? null : double.Parse(n.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
+    internal static decimal? Dec(JsonNode? n) => n is null ? null : decimal.Parse(n.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
+}
+
+[Route("odata")]
+public sealed class StaffScorecardsController(SnapshotParts parts) : ODataController
+{
+    [HttpGet("StaffScorecards")]
+    public async Task<IActionResult> Get(ODataQueryOptions<ODataStaffScorecard> options, CancellationToken ct)
+    {
+        if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
+        var filter = PartitionFilter.From(options.Filter?.FilterClause);
+        if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem(this, "$filter", SnapshotParts.Unbounded);
+        var feed = await parts.BuildAsync(filter, new SnapshotFilter(Family: Families.StaffIncentives), Map, ct);
+        return await ODataFeed.ServeAsync(this, options, feed, ct);
+    }
+
+    private static IReadOnlyList<ODataStaffScorecard> Map(IReadOnlyList<SnapshotRow> rows, Period period) =>
+        rows.Where(r => r.Scope.StartsWith("staff:", StringComparison.Ordinal)).GroupBy(r => r.Scope).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+        {
+            var payout = g.FirstOrDefault(r => r.Indicator == "staff.incentive-payout");
+            var quota = g.FirstOrDefault(r => r.Indicator == "staff.quota-attainment");
+            var d = (payout ?? quota)?.Details ?? [];
+            var any = g.First();
+            return new ODataStaffScorecard
+            {
+                Id = $"{Grains.Key(any.Grain)}|{any.Period}|{g.Key}", StaffId = g.Key["staff:".Length..], Grain = Grains.Key(any.Grain), Period = any.Period,
+                PeriodStart = period.Start, PeriodEnd = period.End, PlanId = d["planId"]?.GetValue<string>(), Quota = GoalAttainmentController.Dec(d["quota"]),
+                MeasureValue = GoalAttainmentController.Dec(d["measureValue"]), QuotaAttainment = quota?.Value, Payout = payout?.Exact,
+                RankByPayout = d["rankByPayout"]?.GetValue<int>(), RankByQuotaAttainment = d["rankByQuotaAttainment"]?.GetValue<int>(),
+                ComputedAt = any.ComputedAt, RunId = any.RunId, Version = any.Version,
+            };
+        }).ToList();
+}
+
+[Route("odata")]
+public sealed class AlertsController(AlertLedger ledger) : ODataController
+{
+    [HttpGet("Alerts")]
+    public async Task<IActionResult> Get(ODataQueryOptions<ODataAlert> options, CancellationToken ct)
+    {
+        if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
+        var filter = PartitionFilter.From(options.Filter?.FilterClause, ["Time"]);
+        var since = filter.LowerBound("Time");
+        if (filter.HasRowConditions && since is null)
+            return ODataFeed.Problem(this, "$filter", "would read every alert ever sent: add a lower bound on Time (Time ge …), joined with 'and'");
+        // The alerts since the bound, newest first: one part (alerts are few per day).
+        var part = new FeedPart<ODataAlert>("0", async token =>
+        {
+            var result = new List<ODataAlert>();
+            string? continuation = null;
+            do
+            {
+                var (alerts, next) = await ledger.ListAsync(since, 1000, continuation, token);
+                result.AddRange(alerts.Select(a => Map(a.CloudEvent, a.RaisedAt)));
+                continuation = next;
+            } while (continuation is not null);
+            return result;
+        });
+        return await ODataFeed.ServeAsync(this, options, [part], ct);
+    }
+
+    private static ODataAlert Map(JsonObject e, DateTimeOffset raisedAt)
+    {
+        var d = e["data"] as JsonObject ?? [];
+        return new ODataAlert
+        {
+            Id = e["id"]?.GetValue<string>() ?? "", Type = e["type"]?.GetValue<string>() ?? "", Kind = d["kind"]?.GetValue<string>() ?? "digest",
+            Severity = d["severity"]?.GetValue<string>() ?? "", Subject = e["subject"]?.GetValue<string>() ?? "", Indicator = d["indicator"]?.GetValue<string>() ?? "",
+            Scope = d["scope"]?.GetValue<string>() ?? "", Grain = d["grain"]?.GetValue<string>() ?? "", Period = d["period"]?.GetValue<string>() ?? "",
+            Value = GoalAttainmentController.Num(d["value"]), GoalId = d["goalId"]?.GetValue<string>(),
+            Message = d["message"]?.GetValue<string>() ?? "", MessageFa = d["messageFa"]?.GetValue<string>() ?? "", Time = raisedAt,
+        };
+    }
+}

@@ -1,0 +1,122 @@
+using System.ComponentModel.DataAnnotations;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using Microsoft.OData.Edm;
+using Microsoft.OData.ModelBuilder;
+
+namespace CrmMetrics.Functions.OData;
+
+/// <summary>A latest snapshot row as the OData feed serves it (entity sets Snapshots and Benchmarks).</summary>
+public sealed class ODataSnapshot
+{
+    [Key] public string Id { get; set; } = "";
+    public string Indicator { get; set; } = "";
+    public string Family { get; set; } = "";
+    public string Scope { get; set; } = "";
+    public string Grain { get; set; } = "";
+    public string Period { get; set; } = "";
+    public DateTimeOffset PeriodStart { get; set; }
+    public DateTimeOffset PeriodEnd { get; set; }
+    public decimal? Value { get; set; }
+    public string Unit { get; set; } = "";
+    public string Direction { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public long FactCount { get; set; }
+    public DateTimeOffset ComputedAt { get; set; }
+    public string RunId { get; set; } = "";
+    public int Version { get; set; }
+
+    public static ODataSnapshot From(SnapshotRow row, DateTimeOffset periodStart, DateTimeOffset periodEnd) => new()
+    {
+        Id = $"{Grains.Key(row.Grain)}|{row.Period}|{row.Indicator}|{row.Scope}",
+        Indicator = row.Indicator, Family = row.Family, Scope = row.Scope, Grain = Grains.Key(row.Grain), Period = row.Period,
+        PeriodStart = periodStart, PeriodEnd = periodEnd, Value = ToDecimal(row),
+        Unit = row.Unit, Direction = row.Direction == Domain.Indicators.Direction.Higher ? "higher" : "lower", Kind = row.Kind == IndicatorKind.External ? "external" : "internal",
+        FactCount = row.FactCount, ComputedAt = row.ComputedAt, RunId = row.RunId, Version = row.Version,
+    };
+
+    /// <summary>Money exactly; other numbers as decimals (OData Edm.Decimal), beyond its range as null.</summary>
+    public static decimal? ToDecimal(SnapshotRow row) =>
+        row.Exact ?? (row.Value is { } v && Math.Abs(v) < 7.9e27 ? (decimal)v : null);
+}
+
+/// <summary>A goal's attainment in a period (entity set GoalAttainment).</summary>
+public sealed class ODataGoalAttainment
+{
+    [Key] public string Id { get; set; } = "";
+    public string GoalId { get; set; } = "";
+    public string? Name { get; set; }
+    public string Indicator { get; set; } = "";
+    public string Scope { get; set; } = "";
+    public string Grain { get; set; } = "";
+    public string Period { get; set; } = "";
+    public DateTimeOffset PeriodStart { get; set; }
+    public DateTimeOffset PeriodEnd { get; set; }
+    public double? Actual { get; set; }
+    public decimal? Target { get; set; }
+    public double? Attainment { get; set; }
+    public double? Projected { get; set; }
+    public double? ProjectedAttainment { get; set; }
+    public string? Status { get; set; }
+    public string? ParentGoalId { get; set; }
+    public DateTimeOffset ComputedAt { get; set; }
+    public string RunId { get; set; } = "";
+    public int Version { get; set; }
+}
+
+/// <summary>A staff member's incentive figures in a period (entity set StaffScorecards).</summary>
+public sealed class ODataStaffScorecard
+{
+    [Key] public string Id { get; set; } = "";
+    public string StaffId { get; set; } = "";
+    public string Grain { get; set; } = "";
+    public string Period { get; set; } = "";
+    public DateTimeOffset PeriodStart { get; set; }
+    public DateTimeOffset PeriodEnd { get; set; }
+    public string? PlanId { get; set; }
+    public decimal? Quota { get; set; }
+    public decimal? MeasureValue { get; set; }
+    public double? QuotaAttainment { get; set; }
+    public decimal? Payout { get; set; }
+    public int? RankByPayout { get; set; }
+    public int? RankByQuotaAttainment { get; set; }
+    public DateTimeOffset ComputedAt { get; set; }
+    public string RunId { get; set; } = "";
+    public int Version { get; set; }
+}
+
+/// <summary>An alert sent (entity set Alerts).</summary>
+public sealed class ODataAlert
+{
+    [Key] public string Id { get; set; } = "";
+    public string Type { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public string Severity { get; set; } = "";
+    public string Subject { get; set; } = "";
+    public string Indicator { get; set; } = "";
+    public string Scope { get; set; } = "";
+    public string Grain { get; set; } = "";
+    public string Period { get; set; } = "";
+    public double? Value { get; set; }
+    public string? GoalId { get; set; }
+    public string Message { get; set; } = "";
+    public string MessageFa { get; set; } = "";
+    public DateTimeOffset Time { get; set; }
+}
+
+public static class ODataModel
+{
+    public const string RoutePrefix = "odata";
+
+    public static IEdmModel Build()
+    {
+        var builder = new ODataConventionModelBuilder { Namespace = "CrmMetrics", ContainerName = "CrmMetrics" };
+        builder.EntitySet<ODataSnapshot>("Snapshots").EntityType.Name = "Snapshot";
+        builder.EntitySet<ODataSnapshot>("Benchmarks");
+        builder.EntitySet<ODataGoalAttainment>("GoalAttainment").EntityType.Name = "GoalAttainment";
+        builder.EntitySet<ODataStaffScorecard>("StaffScorecards").EntityType.Name = "StaffScorecard";
+        builder.EntitySet<ODataAlert>("Alerts").EntityType.Name = "Alert";
+        return builder.GetEdmModel();
+    }
+}

@@ -1,0 +1,176 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OData.Extensions;
+using Microsoft.AspNetCore.OData.Query;
+using Microsoft.AspNetCore.OData.Query.Validator;
+using Microsoft.OData;
+
+namespace CrmMetrics.Functions.OData;
+
+/// <summary>One unit of a feed (one period's latest rows, or one page of a log), loaded on demand.</summary>
+public sealed record FeedPart<T>(string Key, Func<CancellationToken, Task<IReadOnlyList<T>>> Load);
+
+/// <summary>
+/// Serves an OData query over feed parts with server-driven paging: reads parts in order, applies
+/// <c>$filter</c> to each part's rows, pages by <c>$skiptoken</c> (part and offset), and applies
+/// <c>$select</c>. <c>$orderby</c> and <c>$count</c> need every matching row, so they are allowed
+/// only when the filter selects few parts.
+/// </summary>
+public static class ODataFeed
+{
+    public const int MaxTop = 10_000;
+    public const int MaxPartsForOrderOrCount = 24;
+
+    public static readonly ODataValidationSettings Validation = new()
+    {
+        AllowedQueryOptions = AllowedQueryOptions.Filter | AllowedQueryOptions.Select | AllowedQueryOptions.OrderBy | AllowedQueryOptions.Top
+                              | AllowedQueryOptions.Skip | AllowedQueryOptions.Count | AllowedQueryOptions.SkipToken | AllowedQueryOptions.Format,
+        AllowedFunctions = AllowedFunctions.Contains | AllowedFunctions.StartsWith | AllowedFunctions.EndsWith | AllowedFunctions.ToLower | AllowedFunctions.ToUpper
+                           | AllowedFunctions.Year | AllowedFunctions.Month | AllowedFunctions.Day | AllowedFunctions.Date,
+        AllowedArithmeticOperators = AllowedArithmeticOperators.None,
+        MaxTop = MaxTop,
+        MaxSkip = 1_000_000,
+        MaxNodeCount = 100,
+        MaxExpansionDepth = 0,
+        MaxAnyAllExpressionDepth = 1,
+        MaxOrderByNodeCount = 5,
+    };
+
+    private static readonly ODataQuerySettings QuerySettings = new() { HandleNullPropagation = HandleNullPropagationOption.True, EnsureStableOrdering = false };
+
+    private sealed record Token(string Part, int Offset, int Emitted);
+
+    public static async Task<IActionResult> ServeAsync<T>(ControllerBase controller, ODataQueryOptions<T> options, IReadOnlyList<FeedPart<T>> parts, CancellationToken ct)
+    {
+        var request = controller.Request;
+        var pageSize = request.HttpContext.RequestServices.GetRequiredService<Hosting.CrmMetricsSettings>().ODataPageSize;
+        var top = options.Top?.Value ?? int.MaxValue;
+        var skip = options.Skip?.Value ?? 0;
+        Token? token = null;
+        if (options.SkipToken?.RawValue is { } raw && (token = Decode(raw)) is null)
+            return Problem(controller, "$skiptoken", "is not a token this service gave out; start again without it");
+
+        IReadOnlyList<T> Filter(IReadOnlyList<T> rows) =>
+            options.Filter is null ? rows : ((IQueryable<T>)options.Filter.ApplyTo(rows.AsQueryable(), QuerySettings)).ToList();
+
+        List<T> page;
+        Token? next = null;
+        long? count = null;
+        if (options.OrderBy is not null || options.Count?.Value == true)
+        {
+            if (parts.Count > MaxPartsForOrderOrCount)
+                return Problem(controller, options.OrderBy is not null ? "$orderby" : "$count",
+                    $"needs every matching row: narrow $filter to at most {MaxPartsForOrderOrCount} periods (Period, Grain with PeriodStart, or ComputedAt)");
+            var all = new List<T>();
+            foreach (var part in parts) all.AddRange(Filter(await part.Load(ct)));
+            IEnumerable<T> ordered = options.OrderBy is null ? all : ((IQueryable<T>)options.OrderBy.ApplyTo(all.AsQueryable(), QuerySettings)).ToList();
+            count = all.Count;
+            var position = token?.Offset ?? skip;
+            var emitted = token?.Emitted ?? 0;
+            var take = Math.Min(pageSize, top - emitted);
+            page = ordered.Skip(position).Take(Math.Max(0, take)).ToList();
+            if (position + page.Count < all.Count && emitted + page.Count < top) next = new Token("*", position + page.Count, emitted + page.Count);
+        }
+        else
+        {
+            page = [];
+            var emitted = token?.Emitted ?? 0;
+            var toSkip = token is null ? skip : 0;
+            var start = token is null ? 0 : IndexOf(parts, token.Part);
+            var offset = token?.Offset ?? 0;
+            for (var i = start; i < parts.Count && page.Count < pageSize && emitted + page.Count < top; i++, offset = 0)
+            {
+                var rows = Filter(await parts[i].Load(ct));
+                var from = offset;
+                if (toSkip > 0)
+                {
+                    var skipped = Math.Min(toSkip, rows.Count - from);
+                    from += skipped;
+                    toSkip -= skipped;
+                }
+                var take = Math.Min(pageSize - page.Count, top - emitted - page.Count);
+                var slice = rows.Skip(from).Take(take).ToList();
+                page.AddRange(slice);
+                if (from + slice.Count < rows.Count && (page.Count >= pageSize))
+                {
+                    next = new Token(parts[i].Key, from + slice.Count, emitted + page.Count);
+                    break;
+                }
+                if (page.Count >= pageSize && i + 1 < parts.Count && emitted + page.Count < top)
+                {
+                    next = new Token(parts[i + 1].Key, 0, emitted + page.Count);
+                    break;
+                }
+            }
+        }
+
+        var feature = request.ODataFeature();
+        if (next is not null) feature.NextLink = NextLink(request, next);
+        if (count is not null) feature.TotalCount = count;
+        IQueryable result = page.AsQueryable();
+        if (options.SelectExpand is not null)
+        {
+            // The serializer writes the selected properties only when the feature carries the clause.
+            feature.SelectExpandClause = options.SelectExpand.SelectExpandClause;
+            result = options.SelectExpand.ApplyTo(result, QuerySettings);
+        }
+        return controller.Ok(result);
+    }
+
+    /// <summary>Validates the query; a problem result names the option when it is not acceptable.</summary>
+    public static IActionResult? Validate<T>(ControllerBase controller, ODataQueryOptions<T> options)
+    {
+        try
+        {
+            options.Validate(Validation);
+            _ = options.Filter?.FilterClause;
+            _ = options.OrderBy?.OrderByClause;
+            _ = options.SelectExpand?.SelectExpandClause;
+            return null;
+        }
+        catch (Exception e) when (e is ODataException or ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            return Problem(controller, "query", e.Message);
+        }
+    }
+
+    public static IActionResult Problem(ControllerBase controller, string option, string message)
+    {
+        var errors = new Dictionary<string, string[]> { [option] = [message] };
+        return controller.ValidationProblem(new ValidationProblemDetails(errors) { Title = "The query is not valid.", Detail = $"{option}: {message}", Status = 400 });
+    }
+
+    private static int IndexOf<T>(IReadOnlyList<FeedPart<T>> parts, string key)
+    {
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (string.CompareOrdinal(parts[i].Key, key) >= 0) return i;
+        }
+        return parts.Count;
+    }
+
+    private static Uri NextLink(HttpRequest request, Token token)
+    {
+        var query = request.Query.Where(q => q.Key is not ("$skiptoken" or "$skip")).SelectMany(q => q.Value.Select(v => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(v ?? "")}"))
+            .Append("$skiptoken=" + Uri.EscapeDataString(Encode(token)));
+        return new Uri($"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}?{string.Join("&", query)}");
+    }
+
+    private static string Encode(Token token) => Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(token))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static Token? Decode(string text)
+    {
+        try
+        {
+            var base64 = text.Replace('-', '+').Replace('_', '/');
+            base64 += new string('=', (4 - base64.Length % 4) % 4);
+            var token = JsonSerializer.Deserialize<Token>(Encoding.UTF8.GetString(Convert.FromBase64String(base64)));
+            return token is { Part: not null, Offset: >= 0, Emitted: >= 0 } ? token : null;
+        }
+        catch (Exception e) when (e is FormatException or JsonException or ArgumentException)
+        {
+            return null;
+        }
+    }
+}

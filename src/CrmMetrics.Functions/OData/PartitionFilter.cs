@@ -1,0 +1,161 @@
+using Azure.Data.Tables;
+using CrmMetrics.Storage.Account;
+using Microsoft.OData.UriParser;
+
+namespace CrmMetrics.Functions.OData;
+
+/// <summary>
+/// What an OData <c>$filter</c> says about which snapshot partitions to read. Conjuncts comparing
+/// Grain, Period, PeriodStart or ComputedAt with a constant select periods (pushed to the table of
+/// latest versions as parameterised filters); equality on Indicator, Family or Scope narrows the rows
+/// read inside each period; anything else is evaluated on the rows of the selected periods only.
+/// </summary>
+public sealed class PartitionFilter
+{
+    private static readonly HashSet<string> SnapshotPeriodProperties = ["Grain", "Period", "PeriodStart", "ComputedAt"];
+    private static readonly HashSet<string> RowProperties = ["Indicator", "Family", "Scope"];
+    private readonly HashSet<string> _periodProperties;
+
+    private PartitionFilter(IEnumerable<string>? periodProperties) => _periodProperties = periodProperties?.ToHashSet() ?? SnapshotPeriodProperties;
+
+    private readonly List<(string Property, BinaryOperatorKind Op, object Value)> _periods = [];
+    private readonly Dictionary<string, string> _rows = new(StringComparer.Ordinal);
+
+    /// <summary>Whether some condition limits which periods are read.</summary>
+    public bool SelectsPeriods => _periods.Count > 0;
+
+    /// <summary>Whether the filter has conditions beyond choosing periods (evaluated on each period's rows).</summary>
+    public bool HasRowConditions { get; private set; }
+
+    /// <summary>Lower bound on a time property (for feeds that start from a time), if the filter gives one.</summary>
+    public DateTimeOffset? LowerBound(string property) => _periods
+        .Where(p => p.Property == property && p.Op is BinaryOperatorKind.GreaterThan or BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.Equal)
+        .Select(p => p.Value switch { DateTimeOffset d => d, DateTime d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc)), _ => (DateTimeOffset?)null })
+        .Where(d => d is not null).Max();
+
+    public string? Indicator => _rows.GetValueOrDefault("Indicator");
+    public string? Family => _rows.GetValueOrDefault("Family");
+    public string? Scope => _rows.GetValueOrDefault("Scope");
+
+    /// <param name="periodProperties">The properties that select parts of the feed (default: the snapshot period properties).</param>
+    public static PartitionFilter From(FilterClause? filter, IEnumerable<string>? periodProperties = null)
+    {
+        var result = new PartitionFilter(periodProperties);
+        if (filter is not null) result.Collect(filter.Expression);
+        return result;
+    }
+
+    private void Collect(QueryNode node)
+    {
+        // The parser wraps boolean subexpressions in conversions (to nullable booleans): look through them.
+        if (node is ConvertNode convert)
+        {
+            Collect(convert.Source);
+            return;
+        }
+        if (node is BinaryOperatorNode { OperatorKind: BinaryOperatorKind.And } and)
+        {
+            Collect(and.Left);
+            Collect(and.Right);
+            return;
+        }
+        if (node is BinaryOperatorNode comparison && TryComparison(comparison, out var property, out var op, out var value))
+        {
+            if (_periodProperties.Contains(property) && value is not null)
+            {
+                _periods.Add((property, op, value));
+                return;
+            }
+            if (RowProperties.Contains(property) && op == BinaryOperatorKind.Equal && value is string text)
+            {
+                _rows.TryAdd(property, text);
+                HasRowConditions = true; // also re-checked on the rows, which is harmless
+                return;
+            }
+        }
+        HasRowConditions = true;
+    }
+
+    /// <summary>The condition on the latest-version table (PartitionKey grain, RowKey period), built only with parameterised filters.</summary>
+    public string PointerFilter()
+    {
+        var parts = new List<string>();
+        foreach (var (property, op, value) in _periods)
+        {
+            var symbol = op switch
+            {
+                BinaryOperatorKind.Equal => "eq",
+                BinaryOperatorKind.NotEqual => "ne",
+                BinaryOperatorKind.GreaterThan => "gt",
+                BinaryOperatorKind.GreaterThanOrEqual => "ge",
+                BinaryOperatorKind.LessThan => "lt",
+                _ => "le",
+            };
+            parts.Add((property, value) switch
+            {
+                ("Grain", string grain) => Compare("PartitionKey", symbol, grain),
+                ("Period", string period) => Compare("RowKey", symbol, StorageKeys.Encode(period)),
+                ("PeriodStart" or "ComputedAt", DateTimeOffset instant) => Compare(property, symbol, instant),
+                ("PeriodStart" or "ComputedAt", DateTime instant) => Compare(property, symbol, new DateTimeOffset(DateTime.SpecifyKind(instant, DateTimeKind.Utc))),
+                _ => throw new ArgumentException($"{property} cannot be compared with {value.GetType().Name}"),
+            });
+        }
+        return string.Join(" and ", parts);
+    }
+
+    // Property names and operators come from fixed sets, never from the request; every value goes
+    // through the SDK's escaping (CreateQueryFilter).
+    private static string Compare(string property, string op, string value) => $"{property} {op} {TableClient.CreateQueryFilter($"{value}")}";
+
+    private static string Compare(string property, string op, DateTimeOffset value) => $"{property} {op} {TableClient.CreateQueryFilter($"{value}")}";
+
+    private static bool TryComparison(BinaryOperatorNode node, out string property, out BinaryOperatorKind op, out object? value)
+    {
+        property = "";
+        op = node.OperatorKind;
+        value = null;
+        if (op is not (BinaryOperatorKind.Equal or BinaryOperatorKind.NotEqual or BinaryOperatorKind.GreaterThan or BinaryOperatorKind.GreaterThanOrEqual
+            or BinaryOperatorKind.LessThan or BinaryOperatorKind.LessThanOrEqual)) return false;
+        if (Property(node.Left) is { } left && Constant(node.Right, out var right))
+        {
+            (property, value) = (left, right);
+            return true;
+        }
+        if (Property(node.Right) is { } r && Constant(node.Left, out var l))
+        {
+            (property, value) = (r, l);
+            op = op switch
+            {
+                BinaryOperatorKind.GreaterThan => BinaryOperatorKind.LessThan,
+                BinaryOperatorKind.GreaterThanOrEqual => BinaryOperatorKind.LessThanOrEqual,
+                BinaryOperatorKind.LessThan => BinaryOperatorKind.GreaterThan,
+                BinaryOperatorKind.LessThanOrEqual => BinaryOperatorKind.GreaterThanOrEqual,
+                _ => op,
+            };
+            return true;
+        }
+        return false;
+    }
+
+    private static string? Property(SingleValueNode node) => node switch
+    {
+        SingleValuePropertyAccessNode p when p.Source is ResourceRangeVariableReferenceNode => p.Property.Name,
+        ConvertNode c => Property(c.Source),
+        _ => null,
+    };
+
+    private static bool Constant(SingleValueNode node, out object? value)
+    {
+        switch (node)
+        {
+            case ConstantNode c:
+                value = c.Value;
+                return true;
+            case ConvertNode c:
+                return Constant(c.Source, out value);
+            default:
+                value = null;
+                return false;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Xml;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+using Microsoft.OData;
+using Microsoft.OData.Edm;
+using Microsoft.OData.Edm.Csdl;
+
+namespace CrmMetrics.Functions.Tests.BiAccess;
+
+/// <summary>The OData feed read by Microsoft.OData.Core's message reader with $metadata parsed by the CSDL reader: a client not written here.</summary>
+public class ODataClientTests(BiFixture app) : IClassFixture<BiFixture>
+{
+    private sealed class ResponseMessage(HttpResponseMessage response, Stream body) : IODataResponseMessageAsync
+    {
+        public IEnumerable<KeyValuePair<string, string>> Headers =>
+            response.Headers.Concat(response.Content.Headers).Select(h => new KeyValuePair<string, string>(h.Key, string.Join(",", h.Value)));
+        public int StatusCode { get => (int)response.StatusCode; set => throw new NotSupportedException(); }
+        public string? GetHeader(string headerName) => Headers.FirstOrDefault(h => string.Equals(h.Key, headerName, StringComparison.OrdinalIgnoreCase)).Value;
+        public void SetHeader(string headerName, string headerValue) => throw new NotSupportedException();
+        public Stream GetStream() => body;
+        public Task<Stream> GetStreamAsync() => Task.FromResult(body);
+    }
+
+    private async Task<IEdmModel> MetadataAsync()
+    {
+        var response = await app.SendAsync(HttpMethod.Get, "/odata/$metadata", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = XmlReader.Create(await response.Content.ReadAsStreamAsync());
+        return CsdlReader.Parse(reader);
+    }
+
+    /// <summary>Reads every resource of a query, following @odata.nextLink as the reader reports it.</summary>
+    private async Task<(List<ODataResource> Rows, int Pages)> ReadAllAsync(IEdmModel model, string entitySet, string query)
+    {
+        var set = model.EntityContainer.FindEntitySet(entitySet);
+        var rows = new List<ODataResource>();
+        var pages = 0;
+        var url = $"/odata/{entitySet}?{query}";
+        while (url is not null)
+        {
+            var response = await app.SendAsync(HttpMethod.Get, url, TestKeys.Reader);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            var message = new ResponseMessage(response, await response.Content.ReadAsStreamAsync());
+            using var messageReader = new ODataMessageReader((IODataResponseMessageAsync)message, new ODataMessageReaderSettings { EnableMessageStreamDisposal = false }, model);
+            var reader = await messageReader.CreateODataResourceSetReaderAsync(set, set.EntityType);
+            Uri? next = null;
+            while (await reader.ReadAsync())
+            {
+                if (reader.State == ODataReaderState.ResourceEnd && reader.Item is ODataResource resource) rows.Add(resource);
+                if (reader.State == ODataReaderState.ResourceSetEnd) next = ((ODataResourceSet)reader.Item).NextPageLink;
+            }
+            pages++;
+            url = next?.PathAndQuery;
+        }
+        return (rows, pages);
+    }
+
+    private static object? Prop(ODataResource r, string name) => r.Properties.OfType<ODataProperty>().Single(p => p.Name == name).Value;
+
+    [Fact]
+    public async Task The_feed_gives_the_same_rows_as_the_api_across_server_driven_pages()
+    {
+        var model = await MetadataAsync();
+        Assert.NotNull(model.EntityContainer.FindEntitySet("Snapshots"));
+        Assert.NotNull(model.EntityContainer.FindEntitySet("GoalAttainment"));
+        Assert.NotNull(model.EntityContainer.FindEntitySet("StaffScorecards"));
+        Assert.NotNull(model.EntityContainer.FindEntitySet("Benchmarks"));
+        Assert.NotNull(model.EntityContainer.FindEntitySet("Alerts"));
+
+        var (rows, pages) = await ReadAllAsync(model, "Snapshots", "$filter=Period eq '2026-03'");
+        var api = await ApiDriver.SnapshotsAsync(app, "period=2026-03");
+        Assert.True(pages > 2, $"expected several pages of 50, got {pages}");
+        Assert.Equal(api.Count, rows.Count);
+        var byKey = rows.ToDictionary(r => ((string)Prop(r, "Indicator")!, (string)Prop(r, "Scope")!));
+        foreach (var row in api)
+        {
+            var odata = byKey[(row.GetProperty("indicator").GetString()!, row.GetProperty("scope").GetString()!)];
+            var expected = ApiDriver.Value(row);
+            var actual = Prop(odata, "Value") is decimal d ? (double)d : (double?)null;
+            Assert.True(expected is null ? actual is null : Math.Abs(expected.Value - actual!.Value) <= 1e-9 * Math.Max(1, Math.Abs(expected.Value)), $"{row}");
+        }
+    }
+
+    [Fact]
+    public async Task Filters_fold_on_period_start_and_computed_at_for_incremental_refresh()
+    {
+        var model = await MetadataAsync();
+        var (march, _) = await ReadAllAsync(model, "Snapshots", "$filter=PeriodStart ge 2026-03-01T00:00:00Z and PeriodStart lt 2026-04-01T00:00:00Z and Scope eq 'org'&$select=Indicator,Period,Value");
+        Assert.NotEmpty(march);
+        Assert.All(march, r => Assert.Equal("2026-03", Prop(r, "Period")));
+        var (recent, _) = await ReadAllAsync(model, "Snapshots", "$filter=ComputedAt ge 2020-01-01T00:00:00Z and Indicator eq 'com.revenue'");
+        Assert.Equal(["2026-03", "2026-04"], recent.Select(r => (string)Prop(r, "Period")!).Distinct().Order());
+        var (none, _) = await ReadAllAsync(model, "Snapshots", "$filter=ComputedAt ge 2100-01-01T00:00:00Z");
+        Assert.Empty(none);
+    }
+
+    [Fact]
+    public async Task Goal_attainment_scorecards_benchmarks_and_alerts_are_entity_sets_too()
+    {
+        var model = await MetadataAsync();
+        var (goals, _) = await ReadAllAsync(model, "GoalAttainment", "$filter=Period eq '2026-03'");
+        Assert.Equal("revenue", Prop(Assert.Single(goals), "GoalId"));
+        var (cards, _) = await ReadAllAsync(model, "StaffScorecards", "$filter=Period eq '2026-04' and StaffId eq 'S-01'");
+        Assert.NotNull(Prop(Assert.Single(cards), "Payout"));
+        var (benchmarks, _) = await ReadAllAsync(model, "Benchmarks", "$filter=Period eq '2026-03'");
+        Assert.All(benchmarks, b => Assert.StartsWith("bench.", (string)Prop(b, "Indicator")!));
+        var (alerts, _) = await ReadAllAsync(model, "Alerts", "$filter=Time ge 2020-01-01T00:00:00Z and Kind eq 'threshold'");
+        Assert.Equal(2, alerts.Count);
+    }
+
+    [Fact]
+    public async Task Count_top_orderby_and_select_work_on_a_bounded_filter()
+    {
+        var response = await app.SendAsync(HttpMethod.Get, "/odata/Snapshots?$filter=Period eq '2026-04' and Indicator eq 'com.revenue'&$orderby=Value desc&$top=3&$count=true&$select=Scope,Value", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await AppFixture.JsonAsync(response);
+        var values = body.GetProperty("value").EnumerateArray().Select(v => v.GetProperty("Value").GetDouble()).ToList();
+        Assert.Equal(3, values.Count);
+        Assert.Equal(values.OrderDescending(), values);
+        Assert.True(body.GetProperty("@odata.count").GetInt32() > 3);
+        Assert.False(body.GetProperty("value")[0].TryGetProperty("Indicator", out _));
+    }
+}

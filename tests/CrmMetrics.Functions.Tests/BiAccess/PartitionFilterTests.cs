@@ -1,0 +1,47 @@
+using CrmMetrics.Functions.OData;
+using Microsoft.OData.Edm;
+using Microsoft.OData.UriParser;
+
+namespace CrmMetrics.Functions.Tests.BiAccess;
+
+/// <summary>Which parts of a $filter choose periods (pushed to storage as parameterised filters) and which are row conditions.</summary>
+public class PartitionFilterTests
+{
+    private static readonly IEdmModel Model = ODataModel.Build();
+
+    private static PartitionFilter Parse(string filter, string set = "Snapshots")
+    {
+        var entitySet = Model.EntityContainer.FindEntitySet(set);
+        var parser = new ODataQueryOptionParser(Model, entitySet.EntityType, entitySet, new Dictionary<string, string> { ["$filter"] = filter });
+        return PartitionFilter.From(parser.ParseFilter(), set == "Alerts" ? ["Time"] : null);
+    }
+
+    [Fact]
+    public void Period_and_grain_conditions_choose_partitions_with_escaped_values()
+    {
+        var f = Parse("Grain eq 'month' and Period ge '2026-01' and Scope eq 'org'");
+        Assert.True(f.SelectsPeriods);
+        Assert.Equal("org", f.Scope);
+        Assert.Equal("PartitionKey eq 'month' and RowKey ge '2026-01'", f.PointerFilter());
+        var quoted = Parse("Period eq '2026-03'' or ''a''=''a'");
+        Assert.Equal("RowKey eq '2026-03%0027 or %0027a%0027=%0027a'", quoted.PointerFilter().Replace("''", "%0027"));
+    }
+
+    [Fact]
+    public void Date_conditions_choose_partitions_too()
+    {
+        var f = Parse("PeriodStart ge 2026-03-01T00:00:00Z and PeriodStart lt 2026-04-01T00:00:00Z and Scope eq 'org'");
+        Assert.True(f.SelectsPeriods, f.PointerFilter());
+        Assert.Contains("PeriodStart ge datetime'2026-03-01T00:00:00", f.PointerFilter());
+        var alerts = Parse("Time ge 2020-01-01T00:00:00Z and Kind eq 'threshold'", "Alerts");
+        Assert.Equal(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), alerts.LowerBound("Time"));
+    }
+
+    [Fact]
+    public void An_or_is_a_row_condition_that_chooses_nothing()
+    {
+        var f = Parse("Period eq '2026-03' or Value gt 1");
+        Assert.False(f.SelectsPeriods);
+        Assert.True(f.HasRowConditions);
+    }
+}
