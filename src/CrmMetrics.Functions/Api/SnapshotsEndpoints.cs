@@ -50,7 +50,8 @@ public static class SnapshotsEndpoints
         int? version = q.Raw("version") is null ? null : q.Int("version", 0, 1, 999_999);
         if (version is not null && period is null) q.Errors.Add("version", "needs period: a version belongs to one period");
         SnapshotCursor? cursor = null;
-        if (q.Raw("continuationToken") is { Length: > 0 } token && (cursor = SnapshotCursor.TryDecode(token)) is null)
+        if (q.Raw("continuationToken") is { Length: > 0 } token
+            && ((cursor = SnapshotCursor.TryDecode(token)) is null || !Grains.TryParse(cursor.Grain, out var cursorGrain) || !settings.Calendar.TryParse(cursor.Period, cursorGrain, out _, out _)))
             q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
 

@@ -6,6 +6,9 @@ using CrmMetrics.Testing;
 
 namespace CrmMetrics.Functions.Tests.BiAccess;
 
+[CollectionDefinition("bi")]
+public sealed class BiCollection : ICollectionFixture<BiFixture>;
+
 /// <summary>Two computed months with goals, a plan and an alert rule: what BI tools read.</summary>
 public sealed class BiFixture : AppFixture
 {

@@ -9,7 +9,8 @@ using Microsoft.OData.Edm.Csdl;
 namespace CrmMetrics.Functions.Tests.BiAccess;
 
 /// <summary>The OData feed read by Microsoft.OData.Core's message reader with $metadata parsed by the CSDL reader: a client not written here.</summary>
-public class ODataClientTests(BiFixture app) : IClassFixture<BiFixture>
+[Collection("bi")]
+public class ODataClientTests(BiFixture app)
 {
     private sealed class ResponseMessage(HttpResponseMessage response, Stream body) : IODataResponseMessageAsync
     {

@@ -1,0 +1,178 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.BiAccess;
+
+/// <summary>Every route by role, malicious query text, ETags, and the OpenAPI document against the routes the app serves.</summary>
+[Collection("bi")]
+public class AccessAndSafetyTests(BiFixture app)
+{
+    /// <summary>A request each route answers with 2xx given the right key.</summary>
+    private static readonly (string Method, string Path, string Role, object? Body)[] Routes =
+    [
+        ("GET", "/api/health", "none", null),
+        ("GET", "/api/openapi/v1.json", "none", null),
+        ("POST", "/api/events", "writer", new[] { new { id = "matrix-1", type = "customer.acquired", time = "2026-03-05T10:00:00Z", customerId = "M-1" } }),
+        ("GET", "/api/indicators", "reader", null),
+        ("GET", "/api/indicators/cx.nps/series?grain=month", "reader", null),
+        ("GET", "/api/snapshots?period=2026-03&scope=org", "reader", null),
+        ("POST", "/api/runs", "admin", new { grain = "month", period = "2026-04" }),
+        ("GET", "/api/runs/{runId}", "admin", null),
+        ("GET", "/api/goals", "reader", null),
+        ("GET", "/api/goals/revenue", "reader", null),
+        ("PUT", "/api/goals/matrix", "admin", new { name = "Matrix", indicator = "cx.nps", grain = "month", target = 10 }),
+        ("DELETE", "/api/goals/matrix", "admin", null),
+        ("GET", "/api/goals/attainment?period=2026-03", "reader", null),
+        ("GET", "/api/incentive-plans", "reader", null),
+        ("GET", "/api/incentive-plans/sales", "reader", null),
+        ("PUT", "/api/incentive-plans/matrix", "admin", new { name = "M", grain = "week", participants = new[] { new { staffId = "S-09", quota = 1 } }, tiers = new[] { new { from = 0, rate = 0.1 } } }),
+        ("DELETE", "/api/incentive-plans/matrix", "admin", null),
+        ("GET", "/api/staff/S-01/scorecard?period=2026-03", "reader", null),
+        ("GET", "/api/benchmarks?period=2026-03", "reader", null),
+        ("GET", "/api/alerts?since=2020-01-01", "reader", null),
+        ("GET", "/api/alert-rules", "admin", null),
+        ("GET", "/api/alert-rules/csat", "admin", null),
+        ("PUT", "/api/alert-rules/matrix", "admin", new { kind = "trend", indicator = "cx.nps" }),
+        ("DELETE", "/api/alert-rules/matrix", "admin", null),
+        ("GET", "/odata/$metadata", "reader", null),
+        ("GET", "/odata/Snapshots?$filter=Period eq '2026-03'&$top=5", "reader", null),
+    ];
+
+    private static string KeyOf(string role) => role switch { "reader" => TestKeys.Reader, "writer" => TestKeys.Writer, _ => TestKeys.Admin };
+
+    private static string WrongKey(string role) => role == "writer" ? TestKeys.Reader : TestKeys.Writer;
+
+    private async Task<string> Path(string path)
+    {
+        if (!path.Contains("{runId}")) return path;
+        var start = await app.SendAsync(HttpMethod.Post, "/api/runs", TestKeys.Admin, JsonContent.Create(new { grain = "month", period = "2026-03" }));
+        return path.Replace("{runId}", (await AppFixture.JsonAsync(start)).GetProperty("runId").GetString());
+    }
+
+    [Fact]
+    public async Task Every_route_needs_its_role_no_key_401_wrong_role_403_right_role_2xx()
+    {
+        var failures = new List<string>();
+        foreach (var (method, template, role, body) in Routes)
+        {
+            var path = await Path(template);
+            HttpContent? Content() => body is null ? null : JsonContent.Create(body, body.GetType());
+            if (role != "none")
+            {
+                var none = await app.SendAsync(new HttpMethod(method), path, null, Content());
+                if (none.StatusCode != HttpStatusCode.Unauthorized) failures.Add($"{method} {path} without a key: {(int)none.StatusCode}");
+                var wrong = await app.SendAsync(new HttpMethod(method), path, WrongKey(role), Content());
+                if (wrong.StatusCode != HttpStatusCode.Forbidden) failures.Add($"{method} {path} with the wrong role: {(int)wrong.StatusCode}");
+            }
+            var right = await app.SendAsync(new HttpMethod(method), path, role == "none" ? null : KeyOf(role), Content());
+            if ((int)right.StatusCode is < 200 or > 299) failures.Add($"{method} {path} with {role}: {(int)right.StatusCode} {await right.Content.ReadAsStringAsync()}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Fact]
+    public void The_matrix_covers_every_route_the_app_serves()
+    {
+        var served = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText!.TrimStart('/').StartsWith("api/", StringComparison.Ordinal))
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => $"{m} {System.Text.RegularExpressions.Regex.Replace(e.RoutePattern.RawText!.Trim('/'), @"\{[^}]+\}", "{}")}"))
+            .ToHashSet();
+        var covered = Routes.Where(r => r.Path.StartsWith("/api/", StringComparison.Ordinal))
+            .Select(r => (r.Method, Path: r.Path.Split('?')[0].Trim('/'))).ToList();
+        foreach (var route in served)
+        {
+            var (method, pattern) = (route[..route.IndexOf(' ')], route[(route.IndexOf(' ') + 1)..]);
+            var regex = new System.Text.RegularExpressions.Regex("^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace(@"\{}", "[^/]+") + "$");
+            Assert.True(covered.Any(c => c.Method == method && regex.IsMatch(c.Path)), $"no matrix entry for {route}");
+        }
+    }
+
+    [Theory]
+    [InlineData("/api/snapshots?period=2026-03'%20or%20PartitionKey%20ne%20'")]
+    [InlineData("/api/snapshots?scope=org'%20or%20'1'%20eq%20'1")]
+    [InlineData("/api/snapshots?indicator=substringof('a',Indicator)")]
+    [InlineData("/api/snapshots?grain=month%20or%20true")]
+    [InlineData("/api/snapshots?continuationToken=eyJHcmFpbiI6Im1vbnRoIiwiUGVyaW9kIjoiJyBvciAnJz0nIn0")]
+    [InlineData("/api/indicators/cx.nps'%20or%20true/series")]
+    [InlineData("/api/goals/attainment?period=2026-03%27%29")]
+    [InlineData("/api/alerts?since=2026-01-01'%20or%20'a'='a")]
+    [InlineData("/odata/Snapshots?$filter=Period%20eq%20'2026-03'%20or%20true")]
+    [InlineData("/odata/Snapshots?$filter=Value%20gt%200")]
+    [InlineData("/odata/Snapshots?$top=1000000")]
+    [InlineData("/odata/Snapshots?$expand=*")]
+    [InlineData("/odata/Snapshots?$expand=Foo($expand=Bar($expand=Baz))")]
+    [InlineData("/odata/Snapshots?$filter=Period%20eq%20'2026-03'%20and%20matchesPattern(Indicator,'.*')")]
+    [InlineData("/odata/Snapshots?$filter=Period%20eq%20'2026-03'%20and%20cast(Value,Edm.String)%20eq%20'1'")]
+    [InlineData("/odata/Snapshots?$filter=Period%20eq%20'2026-03")]
+    [InlineData("/odata/Snapshots?$skiptoken=garbage")]
+    [InlineData("/odata/Snapshots?$apply=groupby((Scope))")]
+    [InlineData("/odata/Alerts?$filter=Severity%20eq%20'critical'")]
+    public async Task Malicious_query_text_is_a_400_never_a_500(string url)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, url, TestKeys.Reader);
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Quotes_in_a_period_filter_never_reach_other_partitions()
+    {
+        var response = await app.SendAsync(HttpMethod.Get, "/odata/Snapshots?$filter=Period eq '2026-03'' or Period ne ''x'", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty((await AppFixture.JsonAsync(response)).GetProperty("value").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task A_periods_latest_snapshots_carry_an_etag_and_answer_304_until_a_run_writes_a_new_version()
+    {
+        var first = await app.SendAsync(HttpMethod.Get, "/api/snapshots?period=2026-04&scope=org", TestKeys.Reader);
+        var etag = first.Headers.ETag!.Tag;
+        var again = app.Request(HttpMethod.Get, "/api/snapshots?period=2026-04&scope=org", TestKeys.Reader);
+        again.Headers.TryAddWithoutValidation("If-None-Match", etag);
+        Assert.Equal(HttpStatusCode.NotModified, (await app.Client.SendAsync(again)).StatusCode);
+        var otherQuery = await app.SendAsync(HttpMethod.Get, "/api/snapshots?period=2026-04&scope=region:north", TestKeys.Reader);
+        Assert.NotEqual(etag, otherQuery.Headers.ETag!.Tag);
+
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-04" });
+        var afterRun = app.Request(HttpMethod.Get, "/api/snapshots?period=2026-04&scope=org", TestKeys.Reader);
+        afterRun.Headers.TryAddWithoutValidation("If-None-Match", etag);
+        var refreshed = await app.Client.SendAsync(afterRun);
+        Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        Assert.NotEqual(etag, refreshed.Headers.ETag!.Tag);
+        var versions = (await AppFixture.JsonAsync(refreshed)).GetProperty("items").EnumerateArray().Select(r => r.GetProperty("version").GetInt32()).Distinct().ToList();
+        Assert.True(versions.Single() >= 2);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_lists_exactly_the_routes_the_app_serves_and_each_answers()
+    {
+        var response = await app.Client.GetAsync("/api/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var documented = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(p => p.Value.EnumerateObject().Where(o => o.Name is "get" or "post" or "put" or "delete").Select(o => $"{o.Name.ToUpperInvariant()} {p.Name.Trim('/')}"))
+            .Select(r => System.Text.RegularExpressions.Regex.Replace(r, @"\{[^}]+\}", "{}")).ToHashSet();
+        var served = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText!.TrimStart('/').StartsWith("api/", StringComparison.Ordinal) && !e.RoutePattern.RawText.Contains("openapi"))
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => $"{m} {System.Text.RegularExpressions.Regex.Replace(e.RoutePattern.RawText!.Trim('/'), @"\{[^}]+\}", "{}")}"))
+            .ToHashSet();
+        Assert.Equal(served.Order(), documented.Order());
+        // Every documented route answers (the matrix above proves 2xx with the right key; here: none is missing).
+        foreach (var route in documented)
+        {
+            var (method, path) = (route[..route.IndexOf(' ')], "/" + route[(route.IndexOf(' ') + 1)..].Replace("{}", "x"));
+            var answer = await app.SendAsync(new HttpMethod(method), path, TestKeys.Admin, method is "POST" or "PUT" ? JsonContent.Create(new { }) : null);
+            // A 404 is acceptable only as the route's own answer for an unknown resource, never as "no such route".
+            var routeMissing = answer.StatusCode == HttpStatusCode.MethodNotAllowed
+                               || answer.StatusCode == HttpStatusCode.NotFound && !(await answer.Content.ReadAsStringAsync()).Contains("There is no", StringComparison.Ordinal)
+                               || (await answer.Content.ReadAsStringAsync()).Contains("There is no route", StringComparison.Ordinal);
+            Assert.False(routeMissing, $"{route}: {(int)answer.StatusCode}");
+            Assert.True((int)answer.StatusCode < 500, $"{route}: {(int)answer.StatusCode}");
+        }
+    }
+}
