@@ -125,7 +125,7 @@ public sealed class InfraFixture : IDisposable
             "--location", Location);
     }
 
-    private static string FindRepoRoot()
+    public static string FindRepoRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
