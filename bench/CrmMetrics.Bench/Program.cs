@@ -9,6 +9,7 @@ return command switch
     "aggregate" => await AggregateBenchmark.RunAsync(args.Skip(1).ToArray()),
     "finalize" => await FinalizeBenchmark.RunAsync(args.Skip(1).ToArray()),
     "calculator" => await CalculatorBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "reads" => await ReadsBenchmark.RunAsync(args.Skip(1).ToArray()),
     _ => Help(),
 };
 
@@ -25,6 +26,8 @@ static int Help()
               period finalisation time at each number of facts in the month (reads partials, so nearly flat)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- calculator [scale=10]
               the in-memory calculator over ~1M facts vs DuckDB SQL over the same rows (same process)
+          dotnet run -c Release --project bench/CrmMetrics.Bench -- reads [connections=64] [seconds=15]
+              wrk (apt-get install wrk) on the latest-snapshots route vs a bare endpoint serving the same JSON
           dotnet run -c Release --project bench/CrmMetrics.Bench -- seeds
               regenerate the sample dataset in seeds/
         """);

@@ -12,6 +12,34 @@ namespace CrmMetrics.Functions.Api;
 public sealed class SnapshotResponseCache
 {
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 64 * 1024 * 1024 });
+    private readonly MemoryCache _latest = new(new MemoryCacheOptions());
+
+    /// <summary>
+    /// How long this instance trusts its copy of a period's latest version. A finalisation here
+    /// invalidates it at once; one on another instance is seen within this time.
+    /// </summary>
+    public static readonly TimeSpan LatestTtl = TimeSpan.FromSeconds(2);
+
+    public async Task<T?> LatestAsync<T>(string period, Func<Task<T?>> load) where T : class
+    {
+        // One read per period and interval, shared by every request that arrives meanwhile.
+        var shared = _latest.GetOrCreate(period, entry =>
+        {
+            entry.AbsoluteExpirationRelativeToNow = LatestTtl;
+            return load();
+        })!;
+        try
+        {
+            return await shared;
+        }
+        catch
+        {
+            _latest.Remove(period);
+            throw;
+        }
+    }
+
+    public void Invalidate(string period) => _latest.Remove(period);
 
     public sealed record Entry(string ETag, byte[] Body, string ContentType, string? ContinuationToken);
 

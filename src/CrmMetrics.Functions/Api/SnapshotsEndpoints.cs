@@ -58,7 +58,8 @@ public static class SnapshotsEndpoints
         var csv = WantsCsv(context.Request);
         // One period's latest rows: answered from the cache, or 304, while the period's latest version stands.
         string? etag = null;
-        if (period is not null && version is null && await snapshots.LatestAsync(period.Grain, period.Key, ct) is { Version: > 0 } latest)
+        if (period is not null && version is null
+            && await cache.LatestAsync($"{Grains.Key(period.Grain)}|{period.Key}", () => snapshots.LatestAsync(period.Grain, period.Key, ct)) is { Version: > 0 } latest)
         {
             etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}", $"{context.Request.QueryString}|{(csv ? "csv" : "json")}");
             context.Response.Headers.ETag = etag;

@@ -31,6 +31,7 @@ public sealed class PeriodFinalizer(
     RunStore runs,
     StalePeriodStore stalePeriods,
     IEnumerable<IDerivedIndicators> derived,
+    Api.SnapshotResponseCache responses,
     TimeProvider clock,
     ILogger<PeriodFinalizer> logger)
 {
@@ -51,6 +52,7 @@ public sealed class PeriodFinalizer(
 
         await snapshots.WriteAsync(stamped, ct);
         await snapshots.PromoteAsync(period, version, runId, now, stamped.Count, ct);
+        responses.Invalidate($"{Grains.Key(period.Grain)}|{period.Key}");
         if (stale is not null) await stalePeriods.ClearAsync(stale, ct);
         logger.LogInformation("Finalised {Grain} {Period} as version {Version}: {Rows} rows from {Days} day partials ({Facts} facts) in {Ms} ms",
             Grains.Key(period.Grain), period.Key, version, stamped.Count, days.Count, aggregate.FactCount, watch.ElapsedMilliseconds);
