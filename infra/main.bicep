@@ -32,6 +32,10 @@ param deploymentName string = environmentName
 @description('NCRONTAB schedule of the KPI timer (six fields, evaluated in UTC).')
 param kpiSchedule string = '0 */15 * * * *'
 
+@minLength(11)
+@description('NCRONTAB schedule of the daily alert digest (six fields, evaluated in UTC).')
+param alertDigestSchedule string = '0 0 7 * * *'
+
 @description('API keys as { "keys": [ { "name": ..., "role": "reader"|"writer"|"admin", "sha256": <64 hex> } ] }. Only hashes: make one with printf %s "$KEY" | sha256sum.')
 param apiKeys apiKeySet
 
@@ -149,6 +153,7 @@ module api 'app/api.bicep' = {
     timeZone: timeZone
     deploymentName: deploymentName
     kpiSchedule: kpiSchedule
+    alertDigestSchedule: alertDigestSchedule
     apiKeys: apiKeys
   }
 }

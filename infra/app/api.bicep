@@ -59,6 +59,9 @@ param deploymentName string
 @description('NCRONTAB schedule (six fields, UTC) of the KPI timer.')
 param kpiSchedule string
 
+@description('NCRONTAB schedule (six fields, UTC) of the daily alert digest.')
+param alertDigestSchedule string
+
 @description('API keys, as hashes (a secure type).')
 param apiKeys apiKeySet
 
@@ -91,6 +94,7 @@ var appSettings = {
   CrmMetrics__TimeZone: timeZone
   CrmMetrics__DeploymentName: deploymentName
   KpiSchedule: kpiSchedule
+  AlertDigestSchedule: alertDigestSchedule
 }
 
 // CrmMetrics__Keys__<name> = <role>:<sha256 hex>. Hashes only: the keys themselves are never deployed.

@@ -65,6 +65,7 @@ public sealed class AppSettingsTests(InfraFixture infra)
         Assert.Equal("[parameters('timeZone')]", Setting("CrmMetrics__TimeZone"));
         Assert.Equal("[parameters('deploymentName')]", Setting("CrmMetrics__DeploymentName"));
         Assert.Equal("[parameters('kpiSchedule')]", Setting("KpiSchedule"));
+        Assert.Equal("[parameters('alertDigestSchedule')]", Setting("AlertDigestSchedule"));
 
         // As evaluated for a deployment that takes every default.
         var evaluated = (string)Assert.Single(infra.PredictedResources, r => Arm.Type(r) == "Microsoft.Web/sites/config")["properties"]!;
@@ -75,6 +76,7 @@ public sealed class AppSettingsTests(InfraFixture infra)
                      ("CrmMetrics__TimeZone", "UTC"),
                      ("CrmMetrics__DeploymentName", InfraFixture.EnvironmentName),
                      ("KpiSchedule", "0 */15 * * * *"),
+                     ("AlertDigestSchedule", "0 0 7 * * *"),
                      ("AlertsTopicName", "executive-alerts"),
                      ("AzureWebJobsStorage__credential", "managedidentity"),
                      ("AlertsServiceBus__credential", "managedidentity"),

@@ -20,8 +20,6 @@ public static class CrmMetricsApp
     }
 
     /// <param name="configureServices">Extra registrations (tests add handlers for test functions).</param>
-    public const string DefaultSchedule = "0 */15 * * * *";
-    public const string DefaultDigestSchedule = "0 0 7 * * *";
 
     public static async Task<Built> BuildAsync(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
@@ -39,12 +37,6 @@ public static class CrmMetricsApp
             builder.Configuration.AddInMemoryCollection([new KeyValuePair<string, string?>("CrmMetrics:Keys:demo-session", "admin:" + Security.ApiKey.HashHex(demoKey.Value))]);
         }
         builder.Logging.AddCrmMetricsLogging();
-        // The timers need schedules; without the settings, every 15 minutes and daily at 07:00 UTC.
-        foreach (var (setting, schedule) in new[] { ("KpiSchedule", DefaultSchedule), ("AlertDigestSchedule", DefaultDigestSchedule) })
-        {
-            if (string.IsNullOrEmpty(builder.Configuration[setting]))
-                builder.Configuration.AddInMemoryCollection([new KeyValuePair<string, string?>(setting, schedule)]);
-        }
 
         var mode = RunModes.Detect(builder.Configuration);
         if (mode == RunMode.FunctionsHost)

@@ -26,7 +26,7 @@ public sealed class LocalTriggerRuntime(
         {
             if (function.Trigger.Type is "queueTrigger" or "timerTrigger" && !dispatcher.Has(function.Name))
                 throw new InvalidOperationException($"Function {function.Name} ({function.Trigger.Type}) has a function.json but no handler.");
-            if (function.Trigger.Type == "timerTrigger")
+            if (function.Trigger.Type == "timerTrigger" && !IsOff(function))
             {
                 var raw = function.Trigger.Get("schedule") ?? throw new InvalidOperationException($"{function.Name} has no schedule");
                 TimerTriggerScheduler.Parse(FunctionCatalog.Resolve(raw, configuration), raw);
@@ -46,6 +46,10 @@ public sealed class LocalTriggerRuntime(
                 case "queueTrigger":
                     runners.Add(Guard(function.Name, new QueueTriggerListener(function, catalog.Host, account, dispatcher, outputs, configuration, logger).RunAsync(stoppingToken)));
                     break;
+                case "timerTrigger" when IsOff(function):
+                    _logger.LogWarning("{Function} is off: its schedule setting {Setting} is not set (a 6-field NCRONTAB expression turns it on)",
+                        function.Name, function.Trigger.Get("schedule"));
+                    break;
                 case "timerTrigger":
                     runners.Add(Guard(function.Name, new TimerTriggerScheduler(function, account, dispatcher, outputs, configuration, logger, clock).RunAsync(stoppingToken)));
                     break;
@@ -59,6 +63,10 @@ public sealed class LocalTriggerRuntime(
         _logger.LogInformation("Local trigger runtime started: {Count} functions from {Root}", catalog.Functions.Count, catalog.Root);
         await Task.WhenAll(runners);
     }
+
+    /// <summary>A timer whose schedule names a setting that is not set stays off locally (runs are then started through the API).</summary>
+    private bool IsOff(FunctionDefinition function) =>
+        function.Trigger.Get("schedule") is { Length: > 2 } s && s[0] == '%' && s[^1] == '%' && string.IsNullOrEmpty(configuration[s[1..^1]]);
 
     private async Task Guard(string name, Task runner)
     {
