@@ -32,6 +32,12 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
 
     public FactRules Rules => rules;
 
+    /// <summary>The earliest fact time accepted: every calendar and Table Storage handle it.</summary>
+    public static readonly DateTimeOffset EarliestTime = new(1900, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The largest magnitude of amounts and figures: far above any real one, far below where sums could overflow.</summary>
+    public const double MaxMagnitude = 1e15;
+
     public bool TryValidate(JsonElement element, out Fact? fact, out ValidationErrors errors)
     {
         errors = new ValidationErrors();
@@ -81,6 +87,11 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
             f.Errors.Add("time", "is not a valid date and time");
             return null;
         }
+        if (time < EarliestTime)
+        {
+            f.Errors.Add("time", $"is before {EarliestTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}; facts that old are not accepted");
+            return null;
+        }
         if (time > clock.GetUtcNow() + rules.FutureTolerance)
         {
             f.Errors.Add("time", $"is more than {rules.FutureTolerance.TotalMinutes:0} minutes in the future");
@@ -117,7 +128,7 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
                 {
                     Direction = d.OneOf("direction", true, Vocabulary.Directions),
                     FirstContactResolution = d.Boolean("firstContactResolution", false),
-                    HandleSeconds = d.Number("handleSeconds", false, min: 0),
+                    HandleSeconds = d.Number("handleSeconds", false, min: 0, max: MaxMagnitude),
                 };
             }
             case FactType.Order:
@@ -171,7 +182,7 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
                 var d = f.Object("data", required: true);
                 var competitor = d.String("competitor", true, LabelCheck);
                 var indicator = d.String("indicator", true, s => rules.IsReportableIndicator(s) ? null : $"must be an indicator id of the catalog or 'market-share'; got '{JsonFields.Truncate(s)}'");
-                var value = d.Number("value", true);
+                var value = d.Number("value", true, min: -MaxMagnitude, max: MaxMagnitude);
                 var period = ReadPeriod(d);
                 return fact with { Competitor = competitor, Indicator = indicator, Value = value, PeriodKey = period };
             }
@@ -179,7 +190,7 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
             {
                 var d = f.Object("data", required: true);
                 var indicator = d.String("indicator", true, s => s == "market-size" ? null : $"must be 'market-size'; got '{JsonFields.Truncate(s)}'");
-                var value = d.Number("value", true, min: 0);
+                var value = d.Number("value", true, min: 0, max: MaxMagnitude);
                 var period = ReadPeriod(d);
                 return fact with { Indicator = indicator, Value = value, PeriodKey = period };
             }
@@ -194,6 +205,11 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
     private (decimal? Amount, string? Currency, decimal? Original) ReadMoney(JsonFields d, bool currencyRequired)
     {
         var amount = d.Decimal("amount", true, min: 0);
+        if (amount > (decimal)MaxMagnitude)
+        {
+            d.Errors.Add(d.Path("amount"), $"must be at most {MaxMagnitude:0}");
+            amount = null;
+        }
         var currency = d.String("currency", currencyRequired, s =>
         {
             if (!Vocabulary.IsCurrencyCode(s)) return "must be an ISO 4217 code of three capital letters";
