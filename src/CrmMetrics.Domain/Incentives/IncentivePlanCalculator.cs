@@ -36,10 +36,13 @@ public static class IncentivePlanCalculator
 {
     public static PayoutStatement Statement(IncentivePlan plan, Participant participant, SnapshotRow? measure, Func<string, SnapshotRow?> indicatorOf)
     {
-        // A staff member with no facts in the period has a zero measure for sums and counts.
-        var value = measure?.Exact ?? (measure?.Value is { } v ? (decimal)v : 0m);
+        // A staff member with no facts in the period has a zero measure for sums and counts; other
+        // measures without a value have no attainment (and earn nothing).
+        var additive = IndicatorCatalog.Find(plan.MeasureIndicator)?.Additive ?? false;
+        decimal? known = measure?.Exact ?? (measure?.Value is { } v && Math.Abs(v) < 1e27 ? (decimal)v : null);
+        var value = known ?? 0m;
         var quota = participant.Quota;
-        double? attainment = (double)(100m * value / quota);
+        double? attainment = known is null && !additive ? null : (double)(100m * value / quota);
         var lines = new List<TierLine>();
         decimal gross = 0;
         foreach (var tier in plan.Tiers)
@@ -56,7 +59,7 @@ public static class IncentivePlanCalculator
         foreach (var gate in plan.Gates)
         {
             var gateValue = indicatorOf(gate.Indicator)?.Value;
-            var passed = gateValue is { } gv && (decimal)gv >= gate.Min;
+            var passed = gateValue is { } gv && gv >= (double)gate.Min;
             if (!passed) afterGates *= gate.Factor;
             gates.Add(new GateLine(gate.Indicator, gate.Min, gateValue, passed, gate.Factor));
         }
