@@ -85,12 +85,16 @@ public static class GoalsEndpoints
         return created ? TypedResults.Created($"/api/goals/{goalId}", dto) : TypedResults.Ok(dto);
     }
 
-    private static async Task<IResult> DeleteAsync(string goalId, GoalStore goals, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(string goalId, GoalStore goals, StalePeriodStore stale, CrmMetricsSettings settings, TimeProvider clock, CancellationToken ct)
     {
         var all = await goals.ListAsync(ct);
         var children = all.Where(g => g.ParentGoalId == goalId).Select(g => g.GoalId).ToList();
         if (children.Count > 0) return Problems.Conflict($"Goal '{goalId}' is the parent of {string.Join(", ", children)}; move or delete them first.");
-        return await goals.DeleteAsync(goalId, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
+        if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, ct))
+            return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
+        // Its attainment rows leave the snapshots at the next run of its periods.
+        await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock), ct);
+        return TypedResults.NoContent();
     }
 
     private static async Task<IResult> AttainmentAsync(HttpContext context, SnapshotReader reader, CrmMetricsSettings settings, CancellationToken ct)

@@ -41,8 +41,13 @@ public static class IncentivesEndpoints
         api.MapPut("/incentive-plans/{planId}", PutAsync).RequireApiRole(Role.Admin).WithName("PutIncentivePlan")
             .WithSummary("Create or replace an incentive plan: participants with quotas, marginal tiers in percent of quota, optional cap and gates.")
             .Produces<PlanDto>().Produces<PlanDto>(StatusCodes.Status201Created).ProducesValidationProblem();
-        api.MapDelete("/incentive-plans/{planId}", async (string planId, IncentivePlanStore plans, CancellationToken ct) =>
-                await plans.DeleteAsync(planId, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'."))
+        api.MapDelete("/incentive-plans/{planId}", async (string planId, IncentivePlanStore plans, StalePeriodStore stale, CrmMetricsSettings settings, TimeProvider clock, CancellationToken ct) =>
+            {
+                if (await plans.GetAsync(planId, ct) is not { } plan || !await plans.DeleteAsync(planId, ct))
+                    return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
+                await stale.MarkAsync(GoalsEndpoints.DuePeriods(plan.Grain, null, settings, clock), ct);
+                return TypedResults.NoContent();
+            })
             .RequireApiRole(Role.Admin).WithName("DeleteIncentivePlan").WithSummary("Delete an incentive plan.")
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/staff/{staffId}/scorecard", ScorecardAsync).RequireApiRole(Role.Reader).WithName("GetStaffScorecard")
