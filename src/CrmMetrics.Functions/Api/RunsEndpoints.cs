@@ -85,7 +85,7 @@ public static class RunsEndpoints
             run.RequestedGrains is [var single] ? single : null,
             run.Periods.Select(p => p.Period).ToList(),
             run.Snapshots,
-            run.Errors.Concat(run.Days.Where(d => d.Error is not null).Select(d => $"day {d.Day:yyyy-MM-dd}: {d.Error}"))
+            run.Errors.Concat(run.Days.Where(d => d.Error is not null).Select(d => $"day {d.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)}: {d.Error}"))
                 .Concat(run.Periods.Where(p => p.Error is not null).Select(p => $"{Grains.Key(p.Grain)} {p.Period}: {p.Error}")).ToList(),
             run.Trigger,
             run.CreatedAt,

@@ -59,7 +59,8 @@ public static class SnapshotsEndpoints
         // One period's latest rows: answered from the cache, or 304, while the period's latest version stands.
         string? etag = null;
         if (period is not null && version is null
-            && await cache.LatestAsync($"{Grains.Key(period.Grain)}|{period.Key}", () => snapshots.LatestAsync(period.Grain, period.Key, ct)) is { Version: > 0 } latest)
+            // The shared read must not end with the request that started it: no request token.
+            && await cache.LatestAsync($"{Grains.Key(period.Grain)}|{period.Key}", () => snapshots.LatestAsync(period.Grain, period.Key, CancellationToken.None)).WaitAsync(ct) is { Version: > 0 } latest)
         {
             etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}", $"{context.Request.QueryString}|{(csv ? "csv" : "json")}");
             context.Response.Headers.ETag = etag;
@@ -69,7 +70,15 @@ public static class SnapshotsEndpoints
             if (cache.Get(etag) is { } hit) return Cached(context, hit);
         }
 
-        var page = await reader.ReadLatestAsync(new SnapshotQuery(grain, period, filter, pageSize, cursor, version), ct);
+        SnapshotPage page;
+        try
+        {
+            page = await reader.ReadLatestAsync(new SnapshotQuery(grain, period, filter, pageSize, cursor, version), ct);
+        }
+        catch (Azure.RequestFailedException e) when (e.Status == 400 && cursor is not null)
+        {
+            return Problems.Validation("continuationToken", "is not a token this API gave out; start again without it");
+        }
         var entry = csv
             ? new SnapshotResponseCache.Entry(etag ?? "", Encoding.UTF8.GetBytes(SnapshotCsv.Write(page.Rows)), "text/csv; charset=utf-8", page.ContinuationToken)
             : new SnapshotResponseCache.Entry(etag ?? "", JsonSerializer.SerializeToUtf8Bytes(new SnapshotsResponse(page.Rows.Select(SnapshotRowDto.From).ToList(), page.ContinuationToken),

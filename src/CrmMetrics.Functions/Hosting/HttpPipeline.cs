@@ -53,13 +53,19 @@ public static class HttpPipeline
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/" + OData.ODataModel.RoutePrefix), branch => branch.Use(async (context, next) =>
         {
             var auth = context.RequestServices.GetRequiredService<Security.ApiKeyAuthorization>();
-            if (auth.Check(context, Security.Role.Reader) is Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult denied)
+            switch (auth.Check(context, Security.Role.Reader))
             {
-                // Written directly: outside endpoint execution a result would leave the body empty.
-                context.Response.StatusCode = denied.StatusCode;
-                context.Response.ContentType = "application/problem+json";
-                await context.Response.WriteAsJsonAsync(denied.ProblemDetails, (JsonSerializerOptions?)null, "application/problem+json");
-                return;
+                case null:
+                    break;
+                case Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult denied:
+                    // Written directly: outside endpoint execution a result would leave the body empty.
+                    context.Response.StatusCode = denied.StatusCode;
+                    context.Response.ContentType = "application/problem+json";
+                    await context.Response.WriteAsJsonAsync(denied.ProblemDetails, (JsonSerializerOptions?)null, "application/problem+json");
+                    return;
+                case var other:
+                    await other.ExecuteAsync(context);
+                    return;
             }
             if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
             {
