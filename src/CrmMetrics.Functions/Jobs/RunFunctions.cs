@@ -63,6 +63,9 @@ public sealed class KpiScheduleFunction(RunStore runs, RunPlanner planner, IConf
         return response;
     }
 
+    private static readonly TimeSpan[] LookBackWindows =
+        [TimeSpan.FromMinutes(1), TimeSpan.FromHours(1), TimeSpan.FromDays(1), TimeSpan.FromDays(32), TimeSpan.FromDays(400), TimeSpan.FromDays(1500)];
+
     /// <summary>The schedule occurrence this invocation stands for: the latest one not after now.</summary>
     private DateTimeOffset Occurrence()
     {
@@ -71,7 +74,8 @@ public sealed class KpiScheduleFunction(RunStore runs, RunPlanner planner, IConf
         if (text is null) return now;
         var schedule = TimerTriggerScheduler.Parse(text, "KpiSchedule");
         // A host may invoke slightly early: look one second ahead, then back in widening windows.
-        for (var window = TimeSpan.FromMinutes(1); window <= TimeSpan.FromDays(400); window *= 10)
+        // Windows up to 1500 days cover every schedule NCRONTAB can express (29 February comes every four years).
+        foreach (var window in LookBackWindows)
         {
             if (schedule.GetOccurrences(now - window, now.AddSeconds(1), TimeZoneInfo.Utc, fromInclusive: true, toInclusive: true).LastOrDefault() is { } found && found != default)
                 return found;
@@ -81,7 +85,7 @@ public sealed class KpiScheduleFunction(RunStore runs, RunPlanner planner, IConf
 }
 
 /// <summary><c>StartRun</c> (queue <c>kpi-runs</c>): plans a run requested through the API and fans it out.</summary>
-public sealed class StartRunFunction(RunStore runs, RunPlanner planner, ILogger<StartRunFunction> logger) : IFunctionHandler
+public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetricsSettings settings, FunctionCatalog catalog, ILogger<StartRunFunction> logger) : IFunctionHandler
 {
     public const string FunctionName = "StartRun";
 
@@ -107,10 +111,23 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, ILogger<
         }
         if (run.Planned)
         {
-            response.Log($"run {job.RunId} was started already");
+            // Planned before, but this message came back: the jobs may never have been sent. Send what
+            // is still pending again; every step is idempotent.
+            var days = run.Days.Where(d => d.State != StepState.Done).Select(d => d.Day).ToList();
+            var periods = run.Periods.Where(p => p.State != StepState.Done)
+                .Select(p => settings.Calendar.TryParse(p.Period, p.Grain, out var period, out _) ? period : null).OfType<Domain.Periods.Period>().ToList();
+            RunBindings.Emit(response, new RunPlan(run.RunId, days, periods));
             return response;
         }
-        RunBindings.Emit(response, await planner.PlanAsync(job.RunId, cancellationToken));
+        try
+        {
+            RunBindings.Emit(response, await planner.PlanAsync(job.RunId, cancellationToken));
+        }
+        catch (Exception e) when (e is not OperationCanceledException && request.DequeueCount >= catalog.Host.MaxDequeueCount)
+        {
+            await runs.AddErrorAsync(job.RunId, $"planning failed: {e.GetType().Name}: {e.Message}", CancellationToken.None);
+            throw;
+        }
         return response;
     }
 }
@@ -147,7 +164,7 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
             await runs.FailDayAsync(job.RunId, job.Day, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
             throw;
         }
-        response.Log($"aggregated {job.Day:yyyy-MM-dd} for run {job.RunId}");
+        response.Log($"aggregated {job.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)} for run {job.RunId}");
 
         if (await runs.AllDaysDoneAsync(job.RunId, cancellationToken) && await runs.GetAsync(job.RunId, cancellationToken) is { Planned: true } run)
         {
@@ -199,7 +216,8 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
         {
             // A retry after a crash recomputes the same version (the run reserved it) and resends its alerts.
             var result = await finalizer.FinalizeAsync(job.RunId, period!, cancellationToken);
-            var messages = await alerts.RaiseAsync(period!, result.Rows, invocation, cancellationToken);
+            // Alerts speak of the period's current figures only.
+            var messages = result.IsLatest ? await alerts.RaiseAsync(period!, result.Rows, invocation, cancellationToken) : [];
             if (messages.Count > 0) response.AddMessages(RunBindings.Alerts, messages);
             // The run counts the period done once this message is read, that is after the alerts were sent.
             response.AddMessages(RunBindings.Done, [JobMessages.Write(new PeriodDoneJob(job.RunId, job.Grain, job.Period, result.Version, result.Rows.Count))]);

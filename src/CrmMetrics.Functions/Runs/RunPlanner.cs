@@ -21,10 +21,12 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
     public const string ApiTrigger = "api";
     public const string ScheduleTrigger = "schedule";
 
-    public static string NewRunId(DateTimeOffset now) => $"run-{now:yyyyMMddTHHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+    public static string NewRunId(DateTimeOffset now) =>
+        $"run-{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss", System.Globalization.CultureInfo.InvariantCulture)}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
 
     /// <summary>The run id of a timer occurrence: the same occurrence always gets the same run.</summary>
-    public static string ScheduledRunId(DateTimeOffset occurrence) => $"sched-{occurrence.UtcDateTime:yyyyMMddTHHmmss}";
+    public static string ScheduledRunId(DateTimeOffset occurrence) =>
+        "sched-" + occurrence.UtcDateTime.ToString("yyyyMMdd'T'HHmmss", System.Globalization.CultureInfo.InvariantCulture);
 
     public async Task<RunPlan> PlanAsync(string runId, CancellationToken ct)
     {

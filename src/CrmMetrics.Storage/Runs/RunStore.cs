@@ -23,7 +23,6 @@ public sealed record RunRecord(
     public string State =>
         Errors.Count > 0 || Days.Any(d => d.State == StepState.Failed) || Periods.Any(p => p.State == StepState.Failed) ? "failed"
         : Planned && Periods.All(p => p.State == StepState.Done) && Days.All(d => d.State == StepState.Done) ? "succeeded"
-        : Planned && (Days.Any(d => d.State == StepState.Done) || Periods.Any(p => p.State == StepState.Done)) ? "running"
         : Planned ? "running"
         : "queued";
 
