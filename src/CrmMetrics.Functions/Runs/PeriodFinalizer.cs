@@ -9,7 +9,8 @@ using CrmMetrics.Storage.Snapshots;
 namespace CrmMetrics.Functions.Runs;
 
 /// <summary>What one finalisation produced.</summary>
-public sealed record FinalizedPeriod(Period Period, int Version, IReadOnlyList<SnapshotRow> Rows, PeriodAggregate Aggregate);
+/// <param name="IsLatest">False when a newer version was promoted meanwhile: this one is stored but not current.</param>
+public sealed record FinalizedPeriod(Period Period, int Version, IReadOnlyList<SnapshotRow> Rows, PeriodAggregate Aggregate, bool IsLatest = true);
 
 /// <summary>A family of indicators computed from the period's base values (benchmarks, goals, incentives).</summary>
 public interface IDerivedIndicators
@@ -51,11 +52,11 @@ public sealed class PeriodFinalizer(
         var stamped = rows.Select(r => r with { ComputedAt = now, RunId = runId, Version = version }).ToList();
 
         await snapshots.WriteAsync(stamped, ct);
-        await snapshots.PromoteAsync(period, version, runId, now, stamped.Count, ct);
+        var latest = await snapshots.PromoteAsync(period, version, runId, now, stamped.Count, ct);
         responses.Invalidate($"{Grains.Key(period.Grain)}|{period.Key}");
-        if (stale is not null) await stalePeriods.ClearAsync(stale, ct);
+        if (latest && stale is not null) await stalePeriods.ClearAsync(stale, ct);
         logger.LogInformation("Finalised {Grain} {Period} as version {Version}: {Rows} rows from {Days} day partials ({Facts} facts) in {Ms} ms",
             Grains.Key(period.Grain), period.Key, version, stamped.Count, days.Count, aggregate.FactCount, watch.ElapsedMilliseconds);
-        return new FinalizedPeriod(period, version, stamped, aggregate);
+        return new FinalizedPeriod(period, version, stamped, aggregate, latest);
     }
 }
