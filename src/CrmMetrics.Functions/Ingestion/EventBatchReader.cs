@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace CrmMetrics.Functions.Ingestion;
@@ -126,6 +125,4 @@ public static class EventBatchReader
         }
         return true;
     }
-
-    public static string Describe(ReadOnlyMemory<byte> body) => Encoding.UTF8.GetString(body.Span[..Math.Min(body.Length, 200)]);
 }

@@ -16,6 +16,9 @@ public static class StorageKeys
 
     public static string DayKey(DateOnly day) => day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 
+    /// <summary>The UTC hour of an instant, for time-bucketed logs.</summary>
+    public static string HourKey(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
+
     public static DateOnly ParseDayKey(string key) => DateOnly.ParseExact(key, "yyyyMMdd", CultureInfo.InvariantCulture);
 
     public static string FactPartition(DateTimeOffset time, string factId) =>

@@ -114,19 +114,30 @@ public sealed class FactStore(StorageAccount account)
 
         var channel = Channel.CreateBounded<TableEntity>(new BoundedChannelOptions(4000) { SingleReader = true });
         var columns = select?.ToList();
+        // Producers stop when the reader stops early, so no query is left blocked on a full channel.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var producers = Task.WhenAll(partitions.Select(async pk =>
         {
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {pk} and Time ge {start} and Time lt {end}");
-            await foreach (var page in _table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: columns, cancellationToken: cancellationToken).AsPages())
+            await foreach (var page in _table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: columns, cancellationToken: stop.Token).AsPages())
             {
-                foreach (var entity in page.Values) await channel.Writer.WriteAsync(entity, cancellationToken);
+                foreach (var entity in page.Values) await channel.Writer.WriteAsync(entity, stop.Token);
             }
         }));
         _ = producers.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
 
-        await foreach (var entity in channel.Reader.ReadAllAsync(cancellationToken))
+        var finished = false;
+        try
         {
-            yield return entity;
+            await foreach (var entity in channel.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return entity;
+            }
+            finished = true;
+        }
+        finally
+        {
+            if (!finished) await stop.CancelAsync();
         }
         await producers;
     }

@@ -19,7 +19,7 @@ public sealed class RejectedEventStore(StorageAccount account)
 
     public async Task RecordAsync(IReadOnlyList<RejectedEvent> rejected, CancellationToken ct)
     {
-        var pk = DateTimeOffset.UtcNow.ToString("yyyyMMdd");
+        var pk = StorageKeys.DayKey(DateOnly.FromDateTime(DateTime.UtcNow));
         foreach (var chunk in rejected.Chunk(100))
         {
             await _table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
