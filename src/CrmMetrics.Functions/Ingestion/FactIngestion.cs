@@ -76,12 +76,23 @@ public sealed class FactIngestion(
         // again harmlessly; that also repairs an earlier attempt that stopped after writing the facts.
         var today = calendar.LocalDateOf(clock.GetUtcNow());
         var derivedDays = new HashSet<DateOnly>(ownDays);
+        // What a fact changes elsewhere is marked before the state that reveals the change is written.
+        var gate = new object();
+        Task MarkDerived(IReadOnlyCollection<DateOnly> days)
+        {
+            lock (gate) derivedDays.UnionWith(days);
+            return dirtyDays.MarkAsync(days, ct);
+        }
         var lifecycle = distinct.Where(f => f.Type.IsLifecycle()).ToList();
-        if (lifecycle.Count > 0) derivedDays.UnionWith(await customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, ct));
+        if (lifecycle.Count > 0) await customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct);
         var complaintFacts = distinct.Where(f => f.Type.IsComplaint()).ToList();
-        if (complaintFacts.Count > 0) derivedDays.UnionWith(await complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, ct));
+        if (complaintFacts.Count > 0) await complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, MarkDerived, ct);
         var observationFacts = distinct.Where(f => f.Type.IsObservation()).ToList();
-        if (observationFacts.Count > 0) await stalePeriods.MarkAsync(await observations.ApplyAsync(observationFacts, ct), ct);
+        if (observationFacts.Count > 0)
+        {
+            await stalePeriods.MarkAsync(observationFacts.Select(f => f.PeriodKey!), ct);
+            await observations.ApplyAsync(observationFacts, ct);
+        }
 
         await dirtyDays.MarkAsync(derivedDays, ct);
         logger.LogInformation("Ingested {Accepted} new facts, {Duplicates} duplicates; {Days} days to aggregate",

@@ -84,19 +84,26 @@ public sealed class DayAggregation(
 
         var partial = aggregator.Result;
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
+        // Periods are marked stale before anything they read changes: a crash in between leaves the
+        // day dirty and its periods marked, never a changed day behind an unmarked period.
+        var activeChanged = await ledger.DiffersAsync(day, partial.ActiveDeltas, ct);
+        await MarkStalePeriodsAsync(day, activeChanged, ct);
         if (partial.FactCount == 0) await partials.DeleteAsync(day, ct);
         else await partials.WriteAsync(partial, ct);
-        var activeChanged = await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
+        await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
 
-        await MarkStalePeriodsAsync(day, activeChanged, ct);
-
-        // A customer resolved while we read would otherwise keep the unknown segment here: look again.
+        // A customer resolved while we read (or whose change the directory missed) would otherwise
+        // keep the unknown segment here: read those customers' rows and aggregate the day again.
         var stillDirty = false;
         if (unresolved.Count > 0)
         {
-            await directory.RefreshAsync(ct);
-            stillDirty = unresolved.Any(c => directory.Find(c) is not null);
-            if (stillDirty) await dirtyDays.MarkAsync([day], ct);
+            var resolved = await directory.LookUpAsync(unresolved, ct);
+            stillDirty = resolved.Count > 0;
+            if (stillDirty)
+            {
+                logger.LogInformation("Day {Day}: {Count} customers were resolved while it was aggregated; it stays dirty", day, resolved.Count);
+                await dirtyDays.MarkAsync([day], ct);
+            }
         }
         if (mark is not null && !stillDirty && !await dirtyDays.ClearAsync(mark, ct))
         {
@@ -120,7 +127,9 @@ public sealed class DayAggregation(
             var period = calendar.PeriodOf(grain, day);
             keys.Add(period.Key);
             if (!activeChanged) continue;
-            for (var next = period; next.LastDay < today && keys.Count < 5000; )
+            // At most ~3 years of later periods per grain, so a very old fact cannot starve the coarser grains.
+            var later = 0;
+            for (var next = period; next.LastDay < today && later < 1100; later++)
             {
                 next = next.Next();
                 keys.Add(next.Key);

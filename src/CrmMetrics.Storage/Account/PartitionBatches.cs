@@ -15,9 +15,14 @@ public static class PartitionBatches
     private const int MaxAttempts = 20;
 
     /// <param name="merge">Folds the new data into the row (a fresh one when absent); returns null when nothing changes.</param>
+    /// <param name="beforeWrite">
+    /// Acts on the outcomes of the rows about to be written (marking what they change) before they
+    /// are written: a crash after the write then cannot lose the follow-up, since a retry of an
+    /// unchanged row reports nothing.
+    /// </param>
     public static async Task<List<(string RowKey, TOutcome Outcome)>> MergeManyAsync<TOutcome>(
         TableClient table, string partitionKey, IReadOnlyCollection<string> rowKeys, Func<string, bool> probablyNew,
-        Func<string, TableEntity, TOutcome?> merge, CancellationToken ct) where TOutcome : class
+        Func<string, TableEntity, TOutcome?> merge, Func<IReadOnlyList<TOutcome>, Task> beforeWrite, CancellationToken ct) where TOutcome : class
     {
         var done = new List<(string, TOutcome)>();
         var pending = new List<string>();
@@ -31,6 +36,7 @@ public static class PartitionBatches
                 var entity = new TableEntity(partitionKey, key);
                 if (merge(key, entity) is { } outcome) rows.Add((key, entity, outcome));
             }
+            if (rows.Count > 0) await beforeWrite(rows.Select(r => r.Outcome).ToList());
             for (var attempt = 0; rows.Count > 0; attempt++)
             {
                 try
@@ -67,6 +73,7 @@ public static class PartitionBatches
                 var entity = existing.TryGetValue(key, out var row) ? row : new TableEntity(partitionKey, key);
                 if (merge(key, entity) is { } outcome) writes.Add((key, entity, outcome));
             }
+            if (writes.Count > 0) await beforeWrite(writes.Select(w => w.Outcome).ToList());
             var next = new List<string>();
             // After a conflict, one row per transaction, so one busy row does not hold back the others.
             foreach (var chunk in attempt == 0 ? writes.Chunk(100) : writes.Select(w => new[] { w }))

@@ -18,22 +18,30 @@ public sealed class LifecycleLedger(StorageAccount account)
     private const string Partition = "ledger";
     private readonly TableClient _table = account.Table(StorageNames.Tables.LifecycleLedger);
 
-    /// <summary>Stores the day's deltas; returns whether they differ from what was stored (later periods then change too).</summary>
-    public async Task<bool> WriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
+    /// <summary>
+    /// Whether the day's deltas differ from what is stored: when they do, every later period changes
+    /// too. Callers mark those periods stale before <see cref="WriteAsync"/>, so a crash in between
+    /// leaves a period marked twice rather than a change unnoticed.
+    /// </summary>
+    public async Task<bool> DiffersAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
+    {
+        var existing = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.DayKey(day), cancellationToken: ct);
+        var stored = existing.HasValue ? StorageJsonRead(existing.Value!) : null;
+        return stored != Serialize(deltas);
+    }
+
+    /// <summary>Stores the day's deltas (a day without any removes its row).</summary>
+    public async Task WriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
     {
         var rk = StorageKeys.DayKey(day);
-        var json = deltas.Count == 0 ? null : JsonSerializer.Serialize(new SortedDictionary<string, ActiveDelta>(deltas.ToDictionary(), StringComparer.Ordinal), StorageJson.Options);
-        var existing = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, rk, cancellationToken: ct);
-        var stored = existing.HasValue ? StorageJsonRead(existing.Value!) : null;
-        if (stored == json) return false;
-        if (json is null) await _table.DeleteEntityAsync(Partition, rk, cancellationToken: ct);
-        else
+        if (deltas.Count == 0)
         {
-            var entity = new TableEntity(Partition, rk);
-            StorageJson.Write(entity, "Deltas", new SortedDictionary<string, ActiveDelta>(deltas.ToDictionary(), StringComparer.Ordinal));
-            await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct);
+            await _table.DeleteEntityAsync(Partition, rk, cancellationToken: ct); // a missing row is not an error here
+            return;
         }
-        return true;
+        var entity = new TableEntity(Partition, rk);
+        StorageJson.Write(entity, "Deltas", Sorted(deltas));
+        await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct);
     }
 
     /// <summary>Active customers per scope before <paramref name="firstDay"/> and through <paramref name="lastDay"/>.</summary>
@@ -54,6 +62,12 @@ public sealed class LifecycleLedger(StorageAccount account)
         foreach (var scope in end.Keys) start.TryAdd(scope, 0);
         return new ActiveCustomers(start, end);
     }
+
+    private static SortedDictionary<string, ActiveDelta> Sorted(IReadOnlyDictionary<string, ActiveDelta> deltas) =>
+        new(deltas.ToDictionary(), StringComparer.Ordinal);
+
+    private static string? Serialize(IReadOnlyDictionary<string, ActiveDelta> deltas) =>
+        deltas.Count == 0 ? null : JsonSerializer.Serialize(Sorted(deltas), StorageJson.Options);
 
     private static string? StorageJsonRead(TableEntity e) =>
         StorageJson.Read<SortedDictionary<string, ActiveDelta>>(e, "Deltas") is { } d ? JsonSerializer.Serialize(d, StorageJson.Options) : null;

@@ -14,25 +14,25 @@ public sealed class ComplaintStore(StorageAccount account)
 {
     private readonly TableClient _table = account.Table(StorageNames.Tables.Complaints);
 
-    public async Task<IReadOnlyCollection<DateOnly>> ApplyAsync(IEnumerable<Fact> complaintFacts, Func<DateTimeOffset, DateOnly> localDay, CancellationToken cancellationToken)
+    /// <summary>Adds complaint facts to their cases; the days to re-aggregate go to <paramref name="markDirty"/> before the rows are written.</summary>
+    public async Task ApplyAsync(IEnumerable<Fact> complaintFacts, Func<DateTimeOffset, DateOnly> localDay, Func<IReadOnlyCollection<DateOnly>, Task> markDirty,
+        CancellationToken cancellationToken)
     {
-        var dirty = new HashSet<DateOnly>();
-        var gate = new object();
         var byPartition = complaintFacts.GroupBy(f => f.CaseId!).GroupBy(g => StorageKeys.CasePartition(g.Key));
         await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (partition, ct) =>
             {
                 var events = partition.ToDictionary(g => StorageKeys.Encode(g.Key), g => (CaseId: g.Key, Events: g.Select(ComplaintEvent.From).ToList()), StringComparer.Ordinal);
                 // A case opened here is most likely new: add its row without reading.
-                var results = await PartitionBatches.MergeManyAsync(_table, partition.Key, events.Keys,
+                await PartitionBatches.MergeManyAsync(_table, partition.Key, events.Keys,
                     rk => events[rk].Events.Any(e => e.Type == FactType.ComplaintOpened),
-                    (rk, entity) => Merge(events[rk].CaseId, entity, events[rk].Events, localDay), ct);
-                lock (gate)
-                {
-                    foreach (var (_, days) in results) dirty.UnionWith(days);
-                }
+                    (rk, entity) => Merge(events[rk].CaseId, entity, events[rk].Events, localDay),
+                    async outcomes =>
+                    {
+                        var days = outcomes.SelectMany(d => d).ToHashSet();
+                        if (days.Count > 0) await markDirty(days);
+                    }, ct);
             });
-        return dirty;
     }
 
     /// <summary>Merges facts into a case row; null when nothing changed, else the days of resolves whose meaning changed.</summary>

@@ -51,7 +51,7 @@ public sealed class CustomerDirectory(CustomerStore store)
                 var since = $"{(_watermark - Overlap).UtcTicks:D19}";
                 for (var hour = Truncate(_watermark - Overlap); hour <= started; hour = hour.AddHours(1))
                 {
-                    await foreach (var e in store.Changes.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {hour.ToString("yyyyMMddHH")} and RowKey ge {since}"), cancellationToken: ct))
+                    await foreach (var e in store.Changes.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {StorageKeys.HourKey(hour)} and RowKey ge {since}"), cancellationToken: ct))
                     {
                         if (CustomerStore.DimensionOf(e) is { } d) _dimensions[e.GetString("CustomerId")!] = Intern(d);
                     }
@@ -63,6 +63,22 @@ public sealed class CustomerDirectory(CustomerStore store)
         {
             _refresh.Release();
         }
+    }
+
+    /// <summary>
+    /// Reads these customers' rows and caches those that have an acquisition; returns them. The
+    /// map step asks this for the customers it could not attribute, so a dimension change whose
+    /// log entry was lost (a crash between the row write and the log) is still found.
+    /// </summary>
+    public async Task<IReadOnlyCollection<string>> LookUpAsync(IReadOnlyCollection<string> customerIds, CancellationToken ct)
+    {
+        if (customerIds.Count == 0) return [];
+        var found = await store.GetDimensionsAsync(customerIds, ct);
+        if (_dimensions is not null)
+        {
+            foreach (var (id, d) in found) _dimensions[id] = Intern(d);
+        }
+        return found.Keys;
     }
 
     /// <summary>The customer's dimension; <c>null</c> when the customer has no known acquisition yet.</summary>

@@ -23,43 +23,42 @@ public sealed class CustomerStore(StorageAccount account)
     public TableClient Customers => _customers;
     public TableClient Changes => _changes;
 
-    /// <summary>Adds lifecycle facts to their customers' timelines; returns the local days to re-aggregate.</summary>
-    public async Task<IReadOnlyCollection<DateOnly>> ApplyAsync(IEnumerable<Fact> lifecycleFacts, Func<DateTimeOffset, DateOnly> localDay, DateOnly today,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds lifecycle facts to their customers' timelines. The days to re-aggregate are handed to
+    /// <paramref name="markDirty"/> (and dimension changes logged) before the rows are written.
+    /// </summary>
+    public async Task ApplyAsync(IEnumerable<Fact> lifecycleFacts, Func<DateTimeOffset, DateOnly> localDay, DateOnly today,
+        Func<IReadOnlyCollection<DateOnly>, Task> markDirty, CancellationToken cancellationToken)
     {
-        var dirty = new HashSet<DateOnly>();
-        var changes = new List<(string CustomerId, LifecycleEvent First)>();
-        var gate = new object();
         var byPartition = lifecycleFacts.GroupBy(f => f.CustomerId!).GroupBy(g => StorageKeys.CustomerPartition(g.Key));
         await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (partition, ct) =>
             {
                 var events = partition.ToDictionary(g => g.Key, g => g.Select(LifecycleEvent.From).ToList(), StringComparer.Ordinal);
                 // A customer whose facts here include an acquisition is most likely new: add its row without reading.
-                var results = await PartitionBatches.MergeManyAsync(_customers, partition.Key, events.Keys,
+                var written = await PartitionBatches.MergeManyAsync(_customers, partition.Key, events.Keys,
                     customerId => events[customerId].Any(e => e.Type == FactType.CustomerAcquired),
-                    (customerId, entity) => Merge(entity, events[customerId], localDay, today), ct);
-                lock (gate)
-                {
-                    foreach (var (customerId, outcome) in results)
+                    (customerId, entity) => Merge(customerId, entity, events[customerId], localDay, today),
+                    async outcomes =>
                     {
-                        dirty.UnionWith(outcome.Days);
-                        if (outcome.Change is not null) changes.Add((customerId, outcome.Change));
-                    }
-                }
+                        var days = outcomes.SelectMany(o => o.Days).ToHashSet();
+                        if (days.Count > 0) await markDirty(days);
+                    }, ct);
+                // Dimension changes are logged once written: a blind add that met an existing row
+                // merged into an empty one, and its outcome must not reach the directory. A crash
+                // before the log is caught by the map step, which looks up unresolved customers.
+                var changes = written.Where(w => w.Outcome.Change is not null).Select(w => (w.Outcome.CustomerId, w.Outcome.Change!)).ToList();
+                if (changes.Count > 0) await RecordChangesAsync(changes, ct);
             });
-
-        if (changes.Count > 0) await RecordChangesAsync(changes, cancellationToken);
-        return dirty;
     }
 
-    private sealed record MergeOutcome(HashSet<DateOnly> Days, LifecycleEvent? Change);
+    private sealed record MergeOutcome(string CustomerId, HashSet<DateOnly> Days, LifecycleEvent? Change);
 
     /// <summary>
     /// Merges new lifecycle facts into a customer row. Returns null when nothing changed; otherwise
     /// the days whose meaning changed and, if the customer's dimension changed, its first acquisition.
     /// </summary>
-    private static MergeOutcome? Merge(TableEntity entity, List<LifecycleEvent> events, Func<DateTimeOffset, DateOnly> localDay, DateOnly today)
+    private static MergeOutcome? Merge(string customerId, TableEntity entity, List<LifecycleEvent> events, Func<DateTimeOffset, DateOnly> localDay, DateOnly today)
     {
         var timeline = new CustomerTimeline(StorageJson.Read<List<LifecycleEvent>>(entity, "Timeline") ?? []);
         var before = timeline.Effects().ToDictionary(x => x.Event.Id, x => x.Effect);
@@ -97,13 +96,13 @@ public sealed class CustomerStore(StorageAccount account)
         entity["HasAcquisition"] = newFirst is not null;
         SetOrRemove(entity, "Segment", newFirst?.Segment);
         SetOrRemove(entity, "Region", newFirst?.Region);
-        return new MergeOutcome(dirty, dimensionChanged ? newFirst : null);
+        return new MergeOutcome(customerId, dirty, dimensionChanged ? newFirst : null);
     }
 
     private async Task RecordChangesAsync(List<(string CustomerId, LifecycleEvent First)> changes, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
-        var pk = now.ToString("yyyyMMddHH");
+        var pk = StorageKeys.HourKey(now);
         foreach (var chunk in changes.DistinctBy(c => c.CustomerId).Chunk(100))
         {
             await _changes.SubmitTransactionAsync(chunk.Select(c =>
@@ -114,6 +113,20 @@ public sealed class CustomerStore(StorageAccount account)
                 return new TableTransactionAction(TableTransactionActionType.UpsertReplace, change);
             }), ct);
         }
+    }
+
+    /// <summary>The dimensions of those customers that have an acquisition, read from their rows.</summary>
+    public async Task<Dictionary<string, CustomerDimension>> GetDimensionsAsync(IReadOnlyCollection<string> customerIds, CancellationToken ct)
+    {
+        var found = new Dictionary<string, CustomerDimension>(StringComparer.Ordinal);
+        foreach (var partition in customerIds.GroupBy(StorageKeys.CustomerPartition))
+        {
+            foreach (var (id, row) in await PartitionBatches.ReadManyAsync(_customers, partition.Key, partition, ct))
+            {
+                if (DimensionOf(row) is { } d) found[id] = d;
+            }
+        }
+        return found;
     }
 
     /// <summary>

@@ -45,13 +45,18 @@ public sealed class DirtyDayStore(StorageAccount account)
         return row.HasValue ? new DirtyDay(day, row.Value!.ETag, row.Value.GetDateTimeOffset("MarkedAt")) : null;
     }
 
-    /// <summary>Clears the mark if it is still the one seen before aggregating; returns false when the day was marked again.</summary>
+    /// <summary>
+    /// Clears the mark if it is still the one seen before aggregating; returns false when the day
+    /// stays dirty: it was marked again, or another aggregation of the same mark finished first (its
+    /// partial and ours may have crossed, so the day is marked again to be aggregated once more).
+    /// </summary>
     public async Task<bool> ClearAsync(DirtyDay seen, CancellationToken cancellationToken)
     {
         try
         {
-            await _table.DeleteEntityAsync(Partition, StorageKeys.DayKey(seen.Day), seen.ETag, cancellationToken);
-            return true;
+            // The SDK reports a missing entity as a 404 response rather than an exception.
+            var response = await _table.DeleteEntityAsync(Partition, StorageKeys.DayKey(seen.Day), seen.ETag, cancellationToken);
+            if (response.Status != 404) return true;
         }
         catch (RequestFailedException e) when (e.Status == 412)
         {
@@ -59,7 +64,8 @@ public sealed class DirtyDayStore(StorageAccount account)
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            return true;
         }
+        await MarkAsync([seen.Day], cancellationToken);
+        return false;
     }
 }

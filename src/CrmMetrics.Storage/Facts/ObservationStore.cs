@@ -13,19 +13,15 @@ public sealed class ObservationStore(StorageAccount account)
 {
     private readonly TableClient _table = account.Table(StorageNames.Tables.Observations);
 
-    /// <summary>Stores observations; returns the period keys whose figures changed.</summary>
-    public async Task<IReadOnlyCollection<string>> ApplyAsync(IEnumerable<Fact> observations, CancellationToken ct)
+    /// <summary>Stores observations, keeping the latest of each (period, competitor, indicator). The caller marks their periods stale first.</summary>
+    public async Task ApplyAsync(IEnumerable<Fact> observations, CancellationToken ct)
     {
-        var changed = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
         // The latest of each (period, competitor, indicator) in this batch; then compare with what is stored.
         var latest = observations
             .GroupBy(f => (f.PeriodKey!, f.Competitor, f.Indicator!))
             .Select(g => g.OrderByDescending(f => f.Time.UtcTicks).ThenByDescending(f => f.Id, StringComparer.Ordinal).First());
         await Parallel.ForEachAsync(latest, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (f, token) =>
-        {
-            if (await StoreIfNewerAsync(f, token)) changed[f.PeriodKey!] = true;
-        });
-        return changed.Keys.ToList();
+            await StoreIfNewerAsync(f, token));
     }
 
     private async Task<bool> StoreIfNewerAsync(Fact f, CancellationToken ct)
@@ -62,7 +58,7 @@ public sealed class ObservationStore(StorageAccount account)
                 // Someone else stored one meanwhile; compare again.
             }
         }
-        return false;
+        throw new InvalidOperationException($"The observation {f.Id} kept conflicting with concurrent writes; retry it.");
     }
 
     public async Task<IReadOnlyList<Observation>> ForPeriodAsync(string periodKey, CancellationToken ct)

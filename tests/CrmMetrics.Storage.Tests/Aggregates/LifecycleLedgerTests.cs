@@ -1,0 +1,32 @@
+using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Storage.Aggregates;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Storage.Tests.Aggregates;
+
+public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static Dictionary<string, ActiveDelta> Deltas(long activated, long deactivated) =>
+        new() { ["org"] = new ActiveDelta { Activated = activated, Deactivated = deactivated } };
+
+    [Fact]
+    public async Task A_day_differs_until_its_deltas_are_written_and_again_when_they_change()
+    {
+        var ledger = new LifecycleLedger(await azurite.AccountAsync());
+        var day = new DateOnly(2032, 3, 10);
+        Assert.False(await ledger.DiffersAsync(day, new Dictionary<string, ActiveDelta>(), default));
+        Assert.True(await ledger.DiffersAsync(day, Deltas(3, 1), default));
+        await ledger.WriteAsync(day, Deltas(3, 1), default);
+        Assert.False(await ledger.DiffersAsync(day, Deltas(3, 1), default));
+        Assert.True(await ledger.DiffersAsync(day, Deltas(3, 2), default));
+
+        var active = await ledger.ActiveAsync(new DateOnly(2032, 3, 11), new DateOnly(2032, 3, 31), default);
+        Assert.Equal(2, active.AtStart["org"]);
+
+        // A day that lost all its changes removes its row; removing it twice is harmless.
+        Assert.True(await ledger.DiffersAsync(day, new Dictionary<string, ActiveDelta>(), default));
+        await ledger.WriteAsync(day, new Dictionary<string, ActiveDelta>(), default);
+        await ledger.WriteAsync(day, new Dictionary<string, ActiveDelta>(), default);
+        Assert.False(await ledger.DiffersAsync(day, new Dictionary<string, ActiveDelta>(), default));
+    }
+}
