@@ -25,13 +25,24 @@ public sealed class CustomerDirectory(CustomerStore store)
 
     public int Count => _dimensions?.Count ?? 0;
 
-    /// <summary>Brings the cache up to date with the table; call before a batch of lookups.</summary>
+    /// <summary>How many refreshes read the table (the others were served by a concurrent one).</summary>
+    public long Reads => Interlocked.Read(ref _reads);
+    private long _reads;
+
+    /// <summary>
+    /// Brings the cache up to date with the table as of this call; call before a batch of lookups.
+    /// Concurrent callers share the work: one that waited while another refresh began after it
+    /// asked finds the cache current already and returns without reading.
+    /// </summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
+        var asked = DateTimeOffset.UtcNow;
         await _refresh.WaitAsync(ct);
         try
         {
+            if (_dimensions is not null && _watermark >= asked) return;
             var started = DateTimeOffset.UtcNow;
+            Interlocked.Increment(ref _reads);
             if (_dimensions is null)
             {
                 var all = new ConcurrentDictionary<string, CustomerDimension>(StringComparer.Ordinal);

@@ -104,6 +104,25 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     }
 
     [Fact]
+    public async Task Concurrent_refreshes_share_one_read_and_each_sees_what_was_written_before_it_asked()
+    {
+        var store = new CustomerStore(await azurite.AccountAsync());
+        var directory = new CustomerDirectory(store);
+        await directory.RefreshAsync(default);
+        await Apply(store, [Lifecycle("sf1", FactType.CustomerAcquired, Day(3, 3), "SF-1", "gold")]);
+        var before = directory.Reads;
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => directory.RefreshAsync(default)));
+
+        // The first caller reads; the others asked before it started, so one more read serves them all.
+        Assert.InRange(directory.Reads - before, 1, 2);
+        Assert.Equal("gold", directory.Find("SF-1")!.Value.Segment);
+        await Apply(store, [Lifecycle("sf2", FactType.CustomerAcquired, Day(3, 4), "SF-2", "silver")]);
+        await directory.RefreshAsync(default);
+        Assert.Equal("silver", directory.Find("SF-2")!.Value.Segment);
+    }
+
+    [Fact]
     public async Task An_open_arriving_after_its_resolve_marks_the_resolve_day()
     {
         var store = new ComplaintStore(await azurite.AccountAsync());
