@@ -71,6 +71,14 @@ public sealed class FactIngestion(
         await dirtyDays.MarkAsync(ownDays, ct);
 
         var written = await facts.InsertAsync(distinct, ct);
+        // A resend whose id was accepted with another time changes nothing anywhere.
+        if (written.Conflicting.Count > 0)
+        {
+            var conflicting = written.Conflicting.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
+            distinct = distinct.Where(f => !conflicting.Contains(f.Id)).ToList();
+            logger.LogWarning("{Count} events reuse the id of a fact accepted earlier with a time on another day (first: {Id}); they count as duplicates",
+                conflicting.Count, written.Conflicting[0].Id);
+        }
 
         // Timelines, cases and observations are merged by fact id, so redelivered facts are applied
         // again harmlessly; that also repairs an earlier attempt that stopped after writing the facts.

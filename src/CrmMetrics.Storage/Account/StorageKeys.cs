@@ -11,6 +11,7 @@ namespace CrmMetrics.Storage.Account;
 public static class StorageKeys
 {
     public const int FactShards = 8;
+    public const int FactIdShards = 64;
     public const int CustomerShards = 16;
     public const int CaseShards = 16;
 
@@ -25,6 +26,9 @@ public static class StorageKeys
         FactPartition(DateOnly.FromDateTime(time.UtcDateTime), Shard(factId, FactShards));
 
     public static string FactPartition(DateOnly utcDay, int shard) => $"{DayKey(utcDay)}-{shard:x}";
+
+    /// <summary>The partition of a fact id's entry in the id index, whatever the fact's time.</summary>
+    public static string FactIdPartition(string factId) => "i" + Shard(factId, FactIdShards).ToString("x2", CultureInfo.InvariantCulture);
 
     public static string CustomerPartition(string customerId) => "c" + Shard(customerId, CustomerShards).ToString("x2", CultureInfo.InvariantCulture);
 

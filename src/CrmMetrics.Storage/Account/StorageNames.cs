@@ -6,6 +6,7 @@ public static class StorageNames
     public static class Tables
     {
         public const string Facts = "Facts";
+        public const string FactIds = "FactIds";
         public const string DirtyDays = "DirtyDays";
         public const string Customers = "Customers";
         public const string CustomerChanges = "CustomerChanges";
@@ -25,7 +26,7 @@ public static class StorageNames
 
         public static readonly IReadOnlyList<string> All =
         [
-            Facts, DirtyDays, Customers, CustomerChanges, Complaints, Observations, RejectedEvents,
+            Facts, FactIds, DirtyDays, Customers, CustomerChanges, Complaints, Observations, RejectedEvents,
             LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, Alerts, SentMessages,
         ];
     }

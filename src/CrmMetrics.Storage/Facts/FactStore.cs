@@ -9,12 +9,18 @@ using CrmMetrics.Storage.Account;
 namespace CrmMetrics.Storage.Facts;
 
 /// <summary>The outcome of storing facts: which were new and which had been stored before.</summary>
-public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates);
+/// <param name="Duplicates">Facts whose id was accepted before (including <paramref name="Conflicting"/>).</param>
+/// <param name="Conflicting">
+/// Duplicates whose id was accepted with a time on another UTC day: a resend with a changed time. They
+/// change nothing, so nothing downstream may apply them either.
+/// </param>
+public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting);
 
 /// <summary>
 /// Raw facts in Table Storage, keyed by id within a (UTC day, shard) partition. Inserts go in
 /// entity-group transactions of at most 100 entities and 4 MiB, one partition each; an id that
-/// exists already is a duplicate and changes nothing.
+/// exists already is a duplicate and changes nothing. Since a resent fact may carry another time
+/// (and so another day partition), every id is first claimed in an id index keyed by the id alone.
 /// </summary>
 public sealed class FactStore(StorageAccount account)
 {
@@ -23,14 +29,38 @@ public sealed class FactStore(StorageAccount account)
     private const int MaxParallelBatches = 8;
 
     private readonly TableClient _table = account.Table(StorageNames.Tables.Facts);
+    private readonly TableClient _ids = account.Table(StorageNames.Tables.FactIds);
 
     public TableClient Table => _table;
 
     /// <summary>Inserts facts (already distinct by id). Safe to repeat: repeated ids come back as duplicates.</summary>
     public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, CancellationToken cancellationToken)
     {
+        // 1. Claim the ids. An id claimed before for the same UTC day may be a retry of a write that
+        //    stopped half-way: the fact row decides. An id claimed for another day is a duplicate.
+        var idBatches = facts.Select(f => (Fact: f, Entity: new TableEntity(StorageKeys.FactIdPartition(f.Id), f.Id) { ["Day"] = DayOf(f) }))
+            .GroupBy(x => x.Entity.PartitionKey).SelectMany(p => p.Chunk(MaxBatchEntities).Select(c => c.ToList())).ToList();
+        var claimed = new List<Fact>(facts.Count);
+        var conflicting = new List<Fact>();
+        var gate = new object();
+        await Parallel.ForEachAsync(idBatches, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
+            async (batch, ct) =>
+            {
+                var (added, existing) = await AddAllAsync(_ids, batch, ["Day"], ct);
+                lock (gate)
+                {
+                    claimed.AddRange(added);
+                    foreach (var (fact, row) in existing)
+                    {
+                        if (row.GetString("Day") == DayOf(fact)) claimed.Add(fact);
+                        else conflicting.Add(fact);
+                    }
+                }
+            });
+
+        // 2. Insert the facts into their day partitions.
         var batches = new List<List<(Fact Fact, TableEntity Entity)>>();
-        foreach (var partition in facts.Select(f => (Fact: f, Entity: FactEntity.ToEntity(f))).GroupBy(x => x.Entity.PartitionKey))
+        foreach (var partition in claimed.Select(f => (Fact: f, Entity: FactEntity.ToEntity(f))).GroupBy(x => x.Entity.PartitionKey))
         {
             var batch = new List<(Fact, TableEntity)>();
             var bytes = 0;
@@ -50,42 +80,49 @@ public sealed class FactStore(StorageAccount account)
         }
 
         var accepted = new List<Fact>(facts.Count);
-        var duplicates = new List<Fact>();
-        var gate = new object();
+        var duplicates = new List<Fact>(conflicting);
         await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (batch, ct) =>
             {
-                var (ok, dup) = await InsertBatchAsync(batch, ct);
+                var (ok, existing) = await AddAllAsync(_table, batch, ["PartitionKey"], ct);
                 lock (gate)
                 {
                     accepted.AddRange(ok);
-                    duplicates.AddRange(dup);
+                    duplicates.AddRange(existing.Select(e => e.Item));
                 }
             });
-        return new FactWriteResult(accepted, duplicates);
+        return new FactWriteResult(accepted, duplicates, conflicting);
     }
 
-    private async Task<(List<Fact> Accepted, List<Fact> Duplicates)> InsertBatchAsync(List<(Fact Fact, TableEntity Entity)> batch, CancellationToken ct)
+    private static string DayOf(Fact f) => StorageKeys.DayKey(DateOnly.FromDateTime(f.Time.UtcDateTime));
+
+    /// <summary>
+    /// Adds one partition's rows in a transaction; rows that exist already are read (the columns
+    /// named) and returned instead of added. Safe to repeat.
+    /// </summary>
+    private static async Task<(List<T> Added, List<(T Item, TableEntity Row)> Existing)> AddAllAsync<T>(
+        TableClient table, List<(T Item, TableEntity Entity)> batch, IEnumerable<string> readColumns, CancellationToken ct)
     {
-        var duplicates = new List<Fact>();
+        var existing = new List<(T, TableEntity)>();
         var pending = batch;
+        var columns = readColumns.ToList();
         for (var attempt = 0; pending.Count > 0; attempt++)
         {
             try
             {
-                await _table.SubmitTransactionAsync(pending.Select(x => new TableTransactionAction(TableTransactionActionType.Add, x.Entity)), ct);
-                return (pending.Select(x => x.Fact).ToList(), duplicates);
+                await table.SubmitTransactionAsync(pending.Select(x => new TableTransactionAction(TableTransactionActionType.Add, x.Entity)), ct);
+                return (pending.Select(x => x.Item).ToList(), existing);
             }
             catch (TableTransactionFailedException e) when (e.Status == 409 && attempt < 10)
             {
-                // Some ids exist already. Find them all at once rather than one failed transaction per duplicate.
-                var exists = await Task.WhenAll(pending.Select(async x =>
-                    (x, (await _table.GetEntityIfExistsAsync<TableEntity>(x.Entity.PartitionKey, x.Entity.RowKey, ["PartitionKey"], ct)).HasValue)));
-                duplicates.AddRange(exists.Where(r => r.Item2).Select(r => r.x.Fact));
-                pending = exists.Where(r => !r.Item2).Select(r => r.x).ToList();
+                // Some rows exist already. Find them all at once rather than one failed transaction per row.
+                var found = await Task.WhenAll(pending.Select(async x =>
+                    (x, (await table.GetEntityIfExistsAsync<TableEntity>(x.Entity.PartitionKey, x.Entity.RowKey, columns, ct)))));
+                existing.AddRange(found.Where(r => r.Item2.HasValue).Select(r => (r.x.Item, r.Item2.Value!)));
+                pending = found.Where(r => !r.Item2.HasValue).Select(r => r.x).ToList();
             }
         }
-        return ([], duplicates);
+        return ([], existing);
     }
 
     /// <summary>

@@ -55,6 +55,12 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
 
         var stored = await app.Services.GetRequiredService<FactStore>().GetAsync("resend-0", DateTimeOffset.Parse("2026-10-01T10:00:00Z"), default);
         Assert.Equal(0m, stored!.Amount);
+
+        // The same id with a time on another day is the same fact resent: a duplicate, stored nowhere.
+        var moved = await AppFixture.JsonAsync(await app.PostEventsAsync(new[] { Order("resend-1", "2026-10-20T10:00:00Z", 5m) }));
+        Assert.Equal(0, moved.GetProperty("accepted").GetInt32());
+        Assert.Equal(1, moved.GetProperty("duplicates").GetInt32());
+        Assert.Null(await app.Services.GetRequiredService<FactStore>().GetAsync("resend-1", DateTimeOffset.Parse("2026-10-20T10:00:00Z"), default));
     }
 
     [Fact]

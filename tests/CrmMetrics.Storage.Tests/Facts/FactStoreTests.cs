@@ -29,6 +29,37 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task An_id_resent_with_a_time_on_another_day_is_a_duplicate_and_stored_nowhere()
+    {
+        var store = new FactStore(await azurite.AccountAsync());
+        var first = new DateTimeOffset(2026, 5, 3, 12, 0, 0, TimeSpan.Zero);
+        Assert.Single((await store.InsertAsync([Order("moved-1", first)], default)).Accepted);
+
+        var resent = await store.InsertAsync([Order("moved-1", first.AddDays(2), 50m), Order("moved-2", first.AddDays(2))], default);
+        Assert.Equal(["moved-2"], resent.Accepted.Select(f => f.Id));
+        Assert.Equal(["moved-1"], resent.Duplicates.Select(f => f.Id));
+        Assert.Equal(["moved-1"], resent.Conflicting.Select(f => f.Id));
+        Assert.Null(await store.GetAsync("moved-1", first.AddDays(2), default));
+        Assert.Equal(1m, (await store.GetAsync("moved-1", first, default))!.Amount);
+    }
+
+    [Fact]
+    public async Task A_claimed_id_whose_fact_row_was_never_written_is_stored_on_retry()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account);
+        var time = new DateTimeOffset(2026, 5, 4, 8, 0, 0, TimeSpan.Zero);
+        // As if an earlier attempt died between claiming the id and writing the fact.
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("half-1"), "half-1") { ["Day"] = "20260504" });
+
+        var retry = await store.InsertAsync([Order("half-1", time)], default);
+        Assert.Equal(["half-1"], retry.Accepted.Select(f => f.Id));
+        Assert.Empty(retry.Duplicates);
+        Assert.NotNull(await store.GetAsync("half-1", time, default));
+    }
+
+    [Fact]
     public async Task A_local_day_scan_returns_exactly_the_facts_of_that_day_in_its_time_zone()
     {
         var store = new FactStore(await azurite.AccountAsync());
