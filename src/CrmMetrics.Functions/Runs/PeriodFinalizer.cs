@@ -40,7 +40,7 @@ public sealed class PeriodFinalizer(
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var stale = await stalePeriods.GetAsync(period.Key, ct);
-        var version = await runs.VersionForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, ct), ct);
+        var version = await runs.VersionForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, runId, ct), ct);
 
         var days = await partials.ReadManyAsync(period.Days, ct);
         var active = await ledger.ActiveAsync(period.FirstDay, period.LastDay, ct);

@@ -29,8 +29,11 @@ public sealed class SnapshotStore(StorageAccount account)
     public TableClient Rows => _rows;
     public TableClient Versions => _versions;
 
-    /// <summary>Reserves the next version number of a period (safe with concurrent computations).</summary>
-    public async Task<int> ReserveVersionAsync(Grain grain, string period, CancellationToken ct)
+    /// <summary>
+    /// Reserves the next version number of a period for a run (safe with concurrent computations).
+    /// Concurrent deliveries of the same run get the same number, so versions have no gaps.
+    /// </summary>
+    public async Task<int> ReserveVersionAsync(Grain grain, string period, string runId, CancellationToken ct)
     {
         var pk = Grains.Key(grain);
         var rk = StorageKeys.Encode(period);
@@ -38,8 +41,10 @@ public sealed class SnapshotStore(StorageAccount account)
         {
             var row = await _versions.GetEntityIfExistsAsync<TableEntity>(pk, rk, cancellationToken: ct);
             var entity = row.HasValue ? row.Value! : new TableEntity(pk, rk) { ["Period"] = period, ["Latest"] = 0 };
+            if (entity.GetString("ReservedBy") == runId && entity.GetInt32("NextVersion") is { } mine) return mine;
             var next = (entity.GetInt32("NextVersion") ?? 0) + 1;
             entity["NextVersion"] = next;
+            entity["ReservedBy"] = runId;
             try
             {
                 if (row.HasValue) await _versions.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
