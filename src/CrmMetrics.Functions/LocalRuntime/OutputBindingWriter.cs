@@ -19,7 +19,12 @@ public sealed class OutputBindingWriter(StorageAccount account, IConfiguration c
 {
     private readonly TableClient _sent = account.Table(StorageNames.Tables.SentMessages);
 
-    public async Task WriteAsync(FunctionDefinition function, InvocationResponse response, CancellationToken ct)
+    /// <param name="trigger">
+    /// The id of the queue message that triggered the invocation, if any. The runtime delivers a
+    /// message again only after the earlier attempt lost its lease, so a claim that attempt left
+    /// behind is taken over at once instead of waiting for it to go stale.
+    /// </param>
+    public async Task WriteAsync(FunctionDefinition function, InvocationResponse response, string? trigger, CancellationToken ct)
     {
         foreach (var binding in function.Outputs)
         {
@@ -34,7 +39,7 @@ public sealed class OutputBindingWriter(StorageAccount account, IConfiguration c
                     break;
                 case "serviceBus":
                     var entity = FunctionCatalog.Resolve(binding.Get("topicName") ?? binding.Get("queueName") ?? throw new InvalidOperationException($"{function.Name}.{binding.Name} names no topic or queue"), configuration);
-                    await SendToBrokerQueueAsync(entity, messages, ct);
+                    await SendToBrokerQueueAsync(entity, messages, trigger, ct);
                     break;
                 default:
                     logger.LogWarning("Output binding type {Type} of {Function} is not supported locally; its value is dropped", binding.Type, function.Name);
@@ -43,7 +48,7 @@ public sealed class OutputBindingWriter(StorageAccount account, IConfiguration c
         }
     }
 
-    private async Task SendToBrokerQueueAsync(string entity, List<string> messages, CancellationToken ct)
+    private async Task SendToBrokerQueueAsync(string entity, List<string> messages, string? trigger, CancellationToken ct)
     {
         // The message body is the CloudEvent itself, as a Service Bus message body would be: not base64.
         var queue = account.RawQueues.GetQueueClient(entity);
@@ -56,7 +61,14 @@ public sealed class OutputBindingWriter(StorageAccount account, IConfiguration c
                 await queue.SendMessageAsync(message, ct);
                 continue;
             }
-            if (!await ClaimAsync(entity, messageId, ct))
+            var claim = await ClaimAsync(entity, messageId, trigger, ct);
+            // An attempt that died may have enqueued the message without recording it: look before resending.
+            if (claim == Claim.TakenOver && await IsQueuedAsync(queue, messageId, ct))
+            {
+                await MarkSentAsync(entity, messageId);
+                claim = Claim.AlreadySent;
+            }
+            if (claim == Claim.AlreadySent)
             {
                 logger.LogInformation("Message {MessageId} was already delivered to {Entity}; dropped as a duplicate", messageId, entity);
                 continue;
@@ -70,34 +82,54 @@ public sealed class OutputBindingWriter(StorageAccount account, IConfiguration c
                 await _sent.DeleteEntityAsync(StorageKeys.Encode(entity), StorageKeys.Encode(messageId), ETag.All, CancellationToken.None);
                 throw;
             }
-            await _sent.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(entity), StorageKeys.Encode(messageId)) { ["State"] = "sent", ["At"] = DateTimeOffset.UtcNow },
-                TableUpdateMode.Replace, CancellationToken.None);
+            await MarkSentAsync(entity, messageId);
         }
     }
 
+    private async Task MarkSentAsync(string entity, string messageId) =>
+        await _sent.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(entity), StorageKeys.Encode(messageId)) { ["State"] = "sent", ["At"] = DateTimeOffset.UtcNow },
+            TableUpdateMode.Replace, CancellationToken.None);
+
+    /// <summary>
+    /// Whether a message with this CloudEvent id waits among the first 32 of the queue (all a peek
+    /// shows). One further back, or already consumed, is not seen: then it is sent again, with the
+    /// same id, which is the at-least-once a broker without duplicate detection gives.
+    /// </summary>
+    private static async Task<bool> IsQueuedAsync(Azure.Storage.Queues.QueueClient queue, string messageId, CancellationToken ct)
+    {
+        var peeked = await queue.PeekMessagesAsync(32, ct);
+        return peeked.Value.Any(m => MessageIdOf(m.Body.ToString()) == messageId);
+    }
+
+    private enum Claim { Claimed, AlreadySent, TakenOver }
+
     /// <summary>
     /// Claims a message id before sending, so concurrent or repeated sends of one id deliver once.
-    /// Returns false when it was sent already; throws (so the invocation is retried) while another
-    /// sender holds a fresh claim; takes over a claim whose sender died.
+    /// Says when it was sent already; throws (so the invocation is retried) while another sender
+    /// holds a fresh claim; takes over a claim whose sender died (or that this trigger left).
     /// </summary>
-    private async Task<bool> ClaimAsync(string entity, string messageId, CancellationToken ct)
+    private async Task<Claim> ClaimAsync(string entity, string messageId, string? trigger, CancellationToken ct)
     {
         var pk = StorageKeys.Encode(entity);
         var rk = StorageKeys.Encode(messageId);
+        var claim = new TableEntity(pk, rk) { ["State"] = "claimed", ["At"] = DateTimeOffset.UtcNow };
+        if (trigger is not null) claim["Trigger"] = trigger;
         try
         {
-            await _sent.AddEntityAsync(new TableEntity(pk, rk) { ["State"] = "claimed", ["At"] = DateTimeOffset.UtcNow }, ct);
-            return true;
+            await _sent.AddEntityAsync(claim, ct);
+            return Claim.Claimed;
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
             var row = (await _sent.GetEntityAsync<TableEntity>(pk, rk, cancellationToken: ct)).Value;
-            if (row.GetString("State") == "sent") return false;
-            if (row.GetDateTimeOffset("At") is { } at && DateTimeOffset.UtcNow - at < StaleClaim)
+            if (row.GetString("State") == "sent") return Claim.AlreadySent;
+            var ours = trigger is not null && row.GetString("Trigger") == trigger;
+            if (!ours && row.GetDateTimeOffset("At") is { } at && DateTimeOffset.UtcNow - at < StaleClaim)
                 throw new InvalidOperationException($"Message {messageId} to {entity} is being sent by another invocation; retrying later.");
             row["At"] = DateTimeOffset.UtcNow;
+            if (trigger is not null) row["Trigger"] = trigger;
             await _sent.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, ct);
-            return true;
+            return Claim.TakenOver;
         }
     }
 

@@ -88,7 +88,7 @@ public sealed class QueueTriggerListener(
             text = Decode(message.Body.ToString());
             var request = BuildRequest(text, message);
             var response = await dispatcher.InvokeAsync(function.Name, request, stopping);
-            await outputs.WriteAsync(function, response, stopping);
+            await outputs.WriteAsync(function, response, message.MessageId, stopping);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {

@@ -125,7 +125,7 @@ public sealed class TimerTriggerScheduler
             };
             var request = JsonSerializer.Deserialize<InvocationRequest>(JsonSerializer.Serialize(payload), FunctionDispatcher.PayloadJson)!;
             var response = await _dispatcher.InvokeAsync(_function.Name, request, stopping);
-            await _outputs.WriteAsync(_function, response, stopping);
+            await _outputs.WriteAsync(_function, response, trigger: null, stopping);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
