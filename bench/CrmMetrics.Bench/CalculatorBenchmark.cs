@@ -18,7 +18,7 @@ public static class CalculatorBenchmark
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var scale = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 10;
+        var scale = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 15; // about a million facts
         BenchEnvironment.PrintMachine();
         PeriodCalendar.TryCreate("gregorian", "UTC", out var calendar, out _);
         var validator = new FactValidator(new FactRules { Calendar = calendar!, IsReportableIndicator = IndicatorCatalog.IsReportableByCompetitors }, TimeProvider.System);
