@@ -16,12 +16,6 @@ public sealed class DayPartial
     public Dictionary<string, DealTally> DealsByCompetitor { get; set; } = new(StringComparer.Ordinal);
     public Dictionary<string, ActiveDelta> ActiveDeltas { get; set; } = new(StringComparer.Ordinal);
 
-    public ScopeAggregate ScopeFor(string scope)
-    {
-        if (!Scopes.TryGetValue(scope, out var aggregate)) Scopes[scope] = aggregate = new ScopeAggregate();
-        return aggregate;
-    }
-
     public DealTally CompetitorFor(string competitor)
     {
         if (!DealsByCompetitor.TryGetValue(competitor, out var tally)) DealsByCompetitor[competitor] = tally = new DealTally();

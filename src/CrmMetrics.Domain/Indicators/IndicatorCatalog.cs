@@ -150,10 +150,6 @@ public static class IndicatorCatalog
         return false;
     }
 
-    /// <summary>Family of any known id, patterns included.</summary>
-    public static string? FamilyOf(string id) =>
-        Find(id)?.Family ?? (id.StartsWith("bench.", StringComparison.Ordinal) && IsKnown(id) ? Families.CompetitorBenchmarks : null);
-
     private static IndicatorValue SscRevenueShare(ScopeFigures f)
     {
         var customers = f.Aggregate.RevenueByCustomer;

@@ -22,6 +22,10 @@ public sealed class AlertService(
     TimeProvider clock,
     ILogger<AlertService> logger)
 {
+    /// <summary>What this delivery claimed before, to send again (its period was completed or superseded meanwhile).</summary>
+    public async Task<IReadOnlyList<string>> ClaimedByAsync(string invocation, CancellationToken ct) =>
+        (await ledger.ClaimedByAsync(invocation, ct)).Select(e => e.ToJsonString()).ToList();
+
     public async Task<IReadOnlyList<string>> RaiseAsync(Period period, IReadOnlyList<SnapshotRow> rows, string invocation, CancellationToken ct)
     {
         var allRules = await rules.ListAsync(ct);

@@ -209,7 +209,11 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
         var run = await runs.GetAsync(job.RunId, cancellationToken);
         if (run?.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done })
         {
-            response.Log($"{job.Period} already finalised by run {job.RunId}");
+            // Another delivery of this period completed it while this one was down; what this one
+            // had claimed (and the other therefore left alone) still has to go out.
+            var claimed = await alerts.ClaimedByAsync(invocation, cancellationToken);
+            if (claimed.Count > 0) response.AddMessages(RunBindings.Alerts, claimed);
+            response.Log($"{job.Period} already finalised by run {job.RunId}; {claimed.Count} alerts this delivery had claimed sent again");
             return response;
         }
         try
@@ -217,7 +221,9 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             // A retry after a crash recomputes the same version (the run reserved it) and resends its alerts.
             var result = await finalizer.FinalizeAsync(job.RunId, period!, cancellationToken);
             // Alerts speak of the period's current figures only.
-            var messages = result.IsLatest ? await alerts.RaiseAsync(period!, result.Rows, invocation, cancellationToken) : [];
+            var messages = result.IsLatest
+                ? await alerts.RaiseAsync(period!, result.Rows, invocation, cancellationToken)
+                : await alerts.ClaimedByAsync(invocation, cancellationToken);
             if (messages.Count > 0) response.AddMessages(RunBindings.Alerts, messages);
             // The run counts the period done once this message is read, that is after the alerts were sent.
             response.AddMessages(RunBindings.Done, [JobMessages.Write(new PeriodDoneJob(job.RunId, job.Grain, job.Period, result.Version, result.Rows.Count))]);

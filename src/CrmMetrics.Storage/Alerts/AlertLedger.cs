@@ -31,6 +31,9 @@ public sealed class AlertLedger(StorageAccount account)
     private const string AlertPartition = "alert";
     private const string ConditionPartition = "condition";
     private const string LogPartition = "log";
+    // "<invocation>|<alert id>": what each delivery claimed, so its retry can resend it even when
+    // the period was completed meanwhile by another delivery (which stayed quiet about it).
+    private const string InvocationPartition = "by-invocation";
     private readonly TableClient _table = account.Table(StorageNames.Tables.Alerts);
 
     /// <summary>
@@ -49,6 +52,10 @@ public sealed class AlertLedger(StorageAccount account)
         var condition = await _table.GetEntityIfExistsAsync<TableEntity>(ConditionPartition, conditionKey, cancellationToken: ct);
         if (condition.HasValue && (condition.Value!.GetInt32("MaxSeverity") ?? -1) >= severity) return AlertDecision.Suppress;
 
+        // The index entry goes first: a crash after the claim then still leaves it findable.
+        var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, alertId));
+        StorageJson.Write(mine, "Event", cloudEvent);
+        await _table.UpsertEntityAsync(mine, TableUpdateMode.Replace, ct);
         try
         {
             var claim = new TableEntity(AlertPartition, alertId) { ["EmittedBy"] = invocation, ["RaisedAt"] = raisedAt };
@@ -57,7 +64,9 @@ public sealed class AlertLedger(StorageAccount account)
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
-            return AlertDecision.Suppress; // a concurrent finalisation of the same period raised it
+            // A concurrent finalisation of the same period raised it.
+            await _table.DeleteEntityAsync(InvocationPartition, mine.RowKey, ETag.All, CancellationToken.None);
+            return AlertDecision.Suppress;
         }
         await CompleteAsync(alertId, conditionKey, severity, raisedAt, cloudEvent, ct);
         return AlertDecision.Raise;
@@ -85,6 +94,27 @@ public sealed class AlertLedger(StorageAccount account)
             }
         }
     }
+
+    /// <summary>
+    /// The CloudEvents of the alerts this delivery claimed: what its retry must send again when it
+    /// finds its period completed or superseded and so raises nothing itself.
+    /// </summary>
+    public async Task<IReadOnlyList<JsonObject>> ClaimedByAsync(string invocation, CancellationToken ct)
+    {
+        var prefix = StorageKeys.Encode(invocation) + "|";
+        var upper = StorageKeys.Encode(invocation) + "}"; // '}' sorts right after '|'
+        var events = new List<JsonObject>();
+        await foreach (var row in _table.QueryAsync<TableEntity>(
+                           TableClient.CreateQueryFilter($"PartitionKey eq {InvocationPartition} and RowKey ge {prefix} and RowKey lt {upper}"), cancellationToken: ct))
+        {
+            var alertId = row.RowKey[prefix.Length..];
+            var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
+            if (claim.HasValue && claim.Value!.GetString("EmittedBy") == invocation && StorageJson.Read<JsonObject>(row, "Event") is { } e) events.Add(e);
+        }
+        return events;
+    }
+
+    private static string InvocationKey(string invocation, string alertId) => $"{StorageKeys.Encode(invocation)}|{alertId}";
 
     /// <summary>Alerts raised at or after <paramref name="since"/>, newest first, one page.</summary>
     public async Task<(IReadOnlyList<RecordedAlert> Alerts, string? Continuation)> ListAsync(DateTimeOffset? since, int pageSize, string? continuation, CancellationToken ct)
