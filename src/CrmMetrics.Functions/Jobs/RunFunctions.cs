@@ -3,6 +3,7 @@ using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Invocation;
 using CrmMetrics.Functions.LocalRuntime;
 using CrmMetrics.Functions.Runs;
+using CrmMetrics.Storage.Alerts;
 using CrmMetrics.Storage.Runs;
 
 namespace CrmMetrics.Functions.Jobs;
@@ -226,7 +227,7 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
                 : await alerts.ClaimedByAsync(invocation, cancellationToken);
             if (messages.Count > 0) response.AddMessages(RunBindings.Alerts, messages);
             // The run counts the period done once this message is read, that is after the alerts were sent.
-            response.AddMessages(RunBindings.Done, [JobMessages.Write(new PeriodDoneJob(job.RunId, job.Grain, job.Period, result.Version, result.Rows.Count))]);
+            response.AddMessages(RunBindings.Done, [JobMessages.Write(new PeriodDoneJob(job.RunId, job.Grain, job.Period, result.Version, result.Rows.Count, invocation))]);
             response.Log($"finalised {job.Period} as version {result.Version} ({result.Rows.Count} rows), {messages.Count} alerts");
         }
         catch (Exception e) when (e is not OperationCanceledException && request.DequeueCount >= catalog.Host.MaxDequeueCount)
@@ -239,7 +240,7 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
 }
 
 /// <summary><c>CompletePeriod</c> (queue <c>kpi-done</c>): records a finalised period on its run, once its alerts are out.</summary>
-public sealed class CompletePeriodFunction(RunStore runs, ILogger<CompletePeriodFunction> logger) : IFunctionHandler
+public sealed class CompletePeriodFunction(RunStore runs, AlertLedger ledger, ILogger<CompletePeriodFunction> logger) : IFunctionHandler
 {
     public const string FunctionName = "CompletePeriod";
 
@@ -256,6 +257,8 @@ public sealed class CompletePeriodFunction(RunStore runs, ILogger<CompletePeriod
         {
             return RunBindings.Rejected(logger, Name, e);
         }
+        // Written after the alerts, so they are out: a later retry of that delivery must not resend them.
+        if (job.Invocation is not null) await ledger.MarkDeliveredAsync(job.Invocation, cancellationToken);
         await runs.CompletePeriodAsync(job.RunId, job.Grain, job.Period, job.Version, job.Rows, cancellationToken);
         var response = new InvocationResponse();
         response.Log($"run {job.RunId}: {job.Period} done (version {job.Version})");

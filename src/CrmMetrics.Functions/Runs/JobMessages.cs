@@ -15,7 +15,8 @@ public sealed record DayJob(string RunId, DateOnly Day);
 public sealed record PeriodJob(string RunId, Grain Grain, string Period);
 
 /// <summary>A queue message that records a finalised period on its run, after the period's alerts were sent.</summary>
-public sealed record PeriodDoneJob(string RunId, Grain Grain, string Period, int Version, int Rows);
+/// <param name="Invocation">The delivery that finalised it: the alerts it claimed count as delivered once this is read.</param>
+public sealed record PeriodDoneJob(string RunId, Grain Grain, string Period, int Version, int Rows, string? Invocation = null);
 
 /// <summary>The run fan-out messages: how they are written, and how a received one is checked field by field.</summary>
 public static class JobMessages
@@ -27,7 +28,7 @@ public static class JobMessages
     public static string Write(PeriodJob job) => JsonSerializer.Serialize(new { runId = job.RunId, grain = Grains.Key(job.Grain), period = job.Period });
 
     public static string Write(PeriodDoneJob job) =>
-        JsonSerializer.Serialize(new { runId = job.RunId, grain = Grains.Key(job.Grain), period = job.Period, version = job.Version, rows = job.Rows });
+        JsonSerializer.Serialize(new { runId = job.RunId, grain = Grains.Key(job.Grain), period = job.Period, version = job.Version, rows = job.Rows, invocation = job.Invocation });
 
     public static PeriodDoneJob ReadPeriodDone(string? text) => Read(text, (f, e) =>
     {
@@ -36,7 +37,8 @@ public static class JobMessages
         var period = f.String("period", true, s => s.Length is > 0 and <= 20 ? null : "must be a period key");
         var version = f.Integer("version", true, 1, int.MaxValue);
         var rows = f.Integer("rows", true, 0, int.MaxValue);
-        return e.IsEmpty && Grains.TryParse(grain, out var g) ? new PeriodDoneJob(runId!, g, period!, version!.Value, rows!.Value) : null!;
+        var invocation = f.String("invocation", false, s => s.Length is > 0 and <= 512 ? null : "must be 1–512 characters");
+        return e.IsEmpty && Grains.TryParse(grain, out var g) ? new PeriodDoneJob(runId!, g, period!, version!.Value, rows!.Value, invocation) : null!;
     });
 
     public static StartRunJob ReadStartRun(string? text) => Read(text, (f, e) => new StartRunJob(RunId(f)!));

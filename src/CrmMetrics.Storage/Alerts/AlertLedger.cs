@@ -46,6 +46,9 @@ public sealed class AlertLedger(StorageAccount account)
         if (existing.HasValue)
         {
             if (existing.Value!.GetString("EmittedBy") != invocation) return AlertDecision.Suppress;
+            // A retry of the delivery that raised it: quiet if its period's done message confirmed it went out.
+            var claimed = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(invocation, alertId), cancellationToken: ct);
+            if (claimed.HasValue && claimed.Value!.GetBoolean("Delivered") == true) return AlertDecision.Suppress;
             await CompleteAsync(alertId, conditionKey, severity, existing.Value.GetDateTimeOffset("RaisedAt") ?? raisedAt, cloudEvent, ct);
             return AlertDecision.Resend;
         }
@@ -96,22 +99,38 @@ public sealed class AlertLedger(StorageAccount account)
     }
 
     /// <summary>
-    /// The CloudEvents of the alerts this delivery claimed: what its retry must send again when it
-    /// finds its period completed or superseded and so raises nothing itself.
+    /// The CloudEvents of the alerts this delivery claimed and that are not known to be delivered:
+    /// what its retry must send again when it finds its period completed or superseded and so
+    /// raises nothing itself.
     /// </summary>
     public async Task<IReadOnlyList<JsonObject>> ClaimedByAsync(string invocation, CancellationToken ct)
     {
         var prefix = StorageKeys.Encode(invocation) + "|";
-        var upper = StorageKeys.Encode(invocation) + "}"; // '}' sorts right after '|'
         var events = new List<JsonObject>();
-        await foreach (var row in _table.QueryAsync<TableEntity>(
-                           TableClient.CreateQueryFilter($"PartitionKey eq {InvocationPartition} and RowKey ge {prefix} and RowKey lt {upper}"), cancellationToken: ct))
+        await foreach (var row in ClaimsOfAsync(invocation, ct))
         {
+            if (row.GetBoolean("Delivered") == true) continue;
             var alertId = row.RowKey[prefix.Length..];
             var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
             if (claim.HasValue && claim.Value!.GetString("EmittedBy") == invocation && StorageJson.Read<JsonObject>(row, "Event") is { } e) events.Add(e);
         }
         return events;
+    }
+
+    /// <summary>Records that what this delivery claimed went out (its period's done message was read after its alerts).</summary>
+    public async Task MarkDeliveredAsync(string invocation, CancellationToken ct)
+    {
+        await foreach (var row in ClaimsOfAsync(invocation, ct))
+        {
+            await _table.UpsertEntityAsync(new TableEntity(InvocationPartition, row.RowKey) { ["Delivered"] = true }, TableUpdateMode.Merge, ct);
+        }
+    }
+
+    private IAsyncEnumerable<TableEntity> ClaimsOfAsync(string invocation, CancellationToken ct)
+    {
+        var prefix = StorageKeys.Encode(invocation) + "|";
+        var upper = StorageKeys.Encode(invocation) + "}"; // '}' sorts right after '|'
+        return _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {InvocationPartition} and RowKey ge {prefix} and RowKey lt {upper}"), cancellationToken: ct);
     }
 
     private static string InvocationKey(string invocation, string alertId) => $"{StorageKeys.Encode(invocation)}|{alertId}";

@@ -22,5 +22,11 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         Assert.Equal(["crm-a1", "crm-a2"], (await ledger.ClaimedByAsync("m|1", default)).Select(e => e["id"]!.GetValue<string>()).Order());
         Assert.Empty(await ledger.ClaimedByAsync("m|2", default));
         Assert.Empty(await ledger.ClaimedByAsync("m", default));
+        Assert.Equal(AlertDecision.Resend, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|1", Event("crm-a1"), at, default));
+
+        // Once m|1's done message confirms its alerts went out, a late retry of it sends nothing.
+        await ledger.MarkDeliveredAsync("m|1", default);
+        Assert.Empty(await ledger.ClaimedByAsync("m|1", default));
+        Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|1", Event("crm-a1"), at, default));
     }
 }

@@ -1,0 +1,29 @@
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Runs;
+
+namespace CrmMetrics.Functions.Tests.Runs;
+
+/// <summary>The run fan-out messages: what is written reads back, and a bad message names its field.</summary>
+public class JobMessagesTests
+{
+    [Fact]
+    public void A_done_message_carries_the_delivery_that_finalised_it_and_an_older_one_without_it_still_reads()
+    {
+        var job = new PeriodDoneJob("run-1", Grain.Month, "2026-10", 3, 557, "msg-42");
+        Assert.Equal(job, JobMessages.ReadPeriodDone(JobMessages.Write(job)));
+        Assert.Null(JobMessages.ReadPeriodDone("""{"runId":"run-1","grain":"month","period":"2026-10","version":3,"rows":557}""").Invocation);
+    }
+
+    [Theory]
+    [InlineData("""{"runId":"run-1","grain":"month","period":"2026-10","version":3,"rows":5,"invocation":""}""", "invocation")]
+    [InlineData("""{"runId":"run-1","grain":"month","period":"2026-10","version":0,"rows":5}""", "version")]
+    [InlineData("""{"runId":"run 1","grain":"month","period":"2026-10","version":1,"rows":5}""", "runId")]
+    [InlineData("""{"runId":"run-1","grain":"decade","period":"2026-10","version":1,"rows":5}""", "grain")]
+    [InlineData("""[1,2]""", "message")]
+    public void A_bad_done_message_is_rejected_naming_the_field(string text, string field)
+    {
+        var error = Assert.Throws<ValidationException>(() => JobMessages.ReadPeriodDone(text));
+        Assert.True(error.Errors.Has(field), error.Message);
+    }
+}
