@@ -26,13 +26,26 @@ public static class RunBindings
         response.Log($"run {plan.RunId}: {plan.Days.Count} days, {plan.Periods.Count} periods");
     }
 
-    /// <summary>A job message that cannot be read is logged and dropped: retrying cannot fix it.</summary>
-    public static InvocationResponse Rejected(ILogger logger, string function, ValidationException e)
+    /// <summary>
+    /// Reads the trigger's job message. One that cannot be read is logged and dropped (the returned
+    /// <paramref name="rejected"/> response): retrying cannot fix it.
+    /// </summary>
+    public static bool TryRead<T>(InvocationRequest request, Func<string?, T> read, ILogger logger, string function, out T job, out InvocationResponse rejected)
     {
-        logger.LogError("{Function} dropped a malformed message: {Errors}", function, e.Errors);
-        var response = new InvocationResponse();
-        response.Log($"malformed message dropped: {e.Errors}");
-        return response;
+        try
+        {
+            job = read(request.TriggerText(Message));
+            rejected = null!;
+            return true;
+        }
+        catch (ValidationException e)
+        {
+            logger.LogError("{Function} dropped a malformed message: {Errors}", function, e.Errors);
+            rejected = new InvocationResponse();
+            rejected.Log($"malformed message dropped: {e.Errors}");
+            job = default!;
+            return false;
+        }
     }
 }
 
@@ -94,15 +107,7 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
 
     public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
-        StartRunJob job;
-        try
-        {
-            job = JobMessages.ReadStartRun(request.TriggerText(RunBindings.Message));
-        }
-        catch (ValidationException e)
-        {
-            return RunBindings.Rejected(logger, Name, e);
-        }
+        if (!RunBindings.TryRead(request, JobMessages.ReadStartRun, logger, Name, out StartRunJob job, out var rejected)) return rejected;
         var response = new InvocationResponse();
         var run = await runs.GetAsync(job.RunId, cancellationToken);
         if (run is null)
@@ -145,15 +150,7 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
 
     public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
-        DayJob job;
-        try
-        {
-            job = JobMessages.ReadDay(request.TriggerText(RunBindings.Message));
-        }
-        catch (ValidationException e)
-        {
-            return RunBindings.Rejected(logger, Name, e);
-        }
+        if (!RunBindings.TryRead(request, JobMessages.ReadDay, logger, Name, out DayJob job, out var rejected)) return rejected;
         var response = new InvocationResponse();
         try
         {
@@ -189,15 +186,7 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
 
     public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
-        PeriodJob job;
-        try
-        {
-            job = JobMessages.ReadPeriod(request.TriggerText(RunBindings.Message));
-        }
-        catch (ValidationException e)
-        {
-            return RunBindings.Rejected(logger, Name, e);
-        }
+        if (!RunBindings.TryRead(request, JobMessages.ReadPeriod, logger, Name, out PeriodJob job, out var rejected)) return rejected;
         var response = new InvocationResponse();
         if (!settings.Calendar.TryParse(job.Period, job.Grain, out var period, out var error))
         {
@@ -248,15 +237,7 @@ public sealed class CompletePeriodFunction(RunStore runs, AlertLedger ledger, IL
 
     public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
-        PeriodDoneJob job;
-        try
-        {
-            job = JobMessages.ReadPeriodDone(request.TriggerText(RunBindings.Message));
-        }
-        catch (ValidationException e)
-        {
-            return RunBindings.Rejected(logger, Name, e);
-        }
+        if (!RunBindings.TryRead(request, JobMessages.ReadPeriodDone, logger, Name, out PeriodDoneJob job, out var rejected)) return rejected;
         // Written after the alerts, so they are out: a later retry of that delivery must not resend them.
         if (job.Invocation is not null) await ledger.MarkDeliveredAsync(job.Invocation, cancellationToken);
         await runs.CompletePeriodAsync(job.RunId, job.Grain, job.Period, job.Version, job.Rows, cancellationToken);

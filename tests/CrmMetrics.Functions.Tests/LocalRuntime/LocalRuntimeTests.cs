@@ -137,8 +137,10 @@ public class LocalRuntimeTests : IAsyncLifetime
             var now = Interlocked.Increment(ref running);
             InterlockedMax(ref maxRunning, now);
             payloads.Add(r.Data["timer"].GetRawText());
-            // Longer than the 1 s interval, so an overlapping scheduler would run twice at once.
-            await Task.Delay(1500);
+            // Busy until the next occurrence of the every-second schedule is well past, so an
+            // overlapping scheduler would run twice at once.
+            var pastNextOccurrence = DateTimeOffset.UtcNow.AddSeconds(1.5);
+            await Eventually.WaitAsync(() => Task.FromResult(DateTimeOffset.UtcNow >= pastNextOccurrence), Deadline, "the next occurrence to pass");
             Interlocked.Decrement(ref running);
             Interlocked.Increment(ref runs);
             var response = new InvocationResponse();
