@@ -1,6 +1,6 @@
 using Xunit;
 using CrmMetrics.Storage.Account;
-using CrmMetrics.Storage.Local;
+using CrmMetrics.LocalHost.Storage;
 
 namespace CrmMetrics.Testing;
 

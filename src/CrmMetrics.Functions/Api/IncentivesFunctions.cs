@@ -1,0 +1,104 @@
+using System.Text.Json.Nodes;
+using CrmMetrics.Domain.Incentives;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
+using Microsoft.Azure.Functions.Worker;
+using CrmMetrics.Storage.Runs;
+using CrmMetrics.Storage.Settings;
+using CrmMetrics.Storage.Snapshots;
+
+namespace CrmMetrics.Functions.Api;
+
+/// <summary>Incentive plans (<c>/api/incentive-plans/{planId}</c>) and staff scorecards (<c>/api/staff/{staffId}/scorecard</c>).</summary>
+public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodStore stale, SnapshotReader reader, CrmMetricsSettings settings, TimeProvider clock)
+{
+    public sealed record MeasureDto(string Indicator);
+    public sealed record ParticipantDto(string StaffId, decimal Quota);
+    public sealed record TierDto(decimal From, decimal? To, decimal Rate);
+    public sealed record GateDto(string Indicator, decimal Min, decimal Factor);
+
+    public sealed record PlanDto(string PlanId, string Name, string Grain, MeasureDto Measure, IReadOnlyList<ParticipantDto> Participants, IReadOnlyList<TierDto> Tiers,
+        decimal? Cap, IReadOnlyList<GateDto> Gates)
+    {
+        public static PlanDto From(IncentivePlan p) => new(p.PlanId, p.Name, Grains.Key(p.Grain), new MeasureDto(p.MeasureIndicator),
+            p.Participants.Select(x => new ParticipantDto(x.StaffId, x.Quota)).ToList(), p.Tiers.Select(t => new TierDto(t.From, t.To, t.Rate)).ToList(),
+            p.Cap, p.Gates.Select(g => new GateDto(g.Indicator, g.Min, g.Factor)).ToList());
+    }
+
+    public sealed record ScorecardResponse(string StaffId, string Period, string Grain, double? QuotaAttainment, object? Payout, JsonNode? Statement,
+        IReadOnlyList<SnapshotRowDto> Indicators, IReadOnlyList<GoalsFunctions.AttainmentDto> Goals);
+
+    [Function("IncentivePlans")]
+    [ApiOperation("GET", "ListIncentivePlans", Access.Reader, Summary = "Every incentive plan.", Response = typeof(List<PlanDto>))]
+    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/incentive-plans")] HttpRequest request, CancellationToken ct) =>
+        TypedResults.Ok((await plans.ListAsync(ct)).OrderBy(p => p.PlanId, StringComparer.Ordinal).Select(PlanDto.From).ToList());
+
+    [Function("IncentivePlan")]
+    [ApiOperation("GET", "GetIncentivePlan", Access.Reader, Summary = "An incentive plan.", Response = typeof(PlanDto), Problems = [404])]
+    [ApiOperation("PUT", "PutIncentivePlan", Access.Admin,
+        Summary = "Create or replace an incentive plan: participants with quotas, marginal tiers in percent of quota, optional cap and gates.",
+        Response = typeof(PlanDto), AlsoStatus = 201, Problems = [400, 413])]
+    [ApiOperation("DELETE", "DeleteIncentivePlan", Access.Admin, Summary = "Delete an incentive plan.", Status = 204, Problems = [404])]
+    public async Task<IResult> PlanAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/incentive-plans/{planId}")] HttpRequest request,
+        string planId, CancellationToken ct)
+    {
+        if (HttpMethods.IsPut(request.Method)) return await PutAsync(planId, request, ct);
+        if (HttpMethods.IsDelete(request.Method))
+        {
+            if (await plans.GetAsync(planId, ct) is not { } deleted || !await plans.DeleteAsync(planId, ct))
+                return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
+            await stale.MarkAsync(GoalsFunctions.DuePeriods(deleted.Grain, null, settings, clock), ct);
+            return TypedResults.NoContent();
+        }
+        return await plans.GetAsync(planId, ct) is { } plan ? TypedResults.Ok(PlanDto.From(plan)) : Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
+    }
+
+    [Function("StaffScorecard")]
+    [ApiOperation("GET", "GetStaffScorecard", Access.Reader, Summary = "A staff member's quota attainment, payout with its statement, indicators and goals for a period.",
+        Response = typeof(ScorecardResponse), Problems = [400])]
+    public Task<IResult> ScorecardAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/staff/{staffId}/scorecard")] HttpRequest request, string staffId,
+        CancellationToken ct) => ReadScorecardAsync(staffId, request, ct);
+
+    private async Task<IResult> PutAsync(string planId, HttpRequest request, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
+        if (problem is not null) return problem;
+        using var bodyScope = body;
+        var errors = new ValidationErrors();
+        var plan = IncentivePlan.Read(planId, body!.Root, errors);
+        if (plan is null) return Problems.Validation(errors);
+
+        // One payout per staff member and period: a staff member belongs to one plan of a grain.
+        var others = (await plans.ListAsync(ct)).Where(p => p.PlanId != planId && p.Grain == plan.Grain).ToList();
+        for (var i = 0; i < plan.Participants.Count; i++)
+        {
+            if (others.FirstOrDefault(o => o.Participants.Any(x => x.StaffId == plan.Participants[i].StaffId)) is { } other)
+                errors.Add($"participants[{i}].staffId", $"'{plan.Participants[i].StaffId}' is already in plan '{other.PlanId}' for the same grain");
+        }
+        if (!errors.IsEmpty) return Problems.Validation(errors);
+
+        var created = await plans.PutAsync(planId, plan, ct);
+        await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock), ct);
+        return created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
+    }
+
+    private async Task<IResult> ReadScorecardAsync(string staffId, HttpRequest request, CancellationToken ct)
+    {
+        var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
+        if (!Domain.Facts.Vocabulary.IsKey(staffId)) q.Errors.Add("staffId", "is not a staff id");
+        var period = q.Period("period", q.Grain());
+        if (period is null && !q.Errors.Has("period") && !q.Errors.Has("grain")) q.Errors.Add("period", "is required (a period key such as 2026-11)");
+        if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
+
+        var scope = "staff:" + staffId;
+        var indicators = await reader.ReadAllAsync(period!, new SnapshotFilter(Scope: scope), ct);
+        var goals = (await reader.ReadAllAsync(period!, new SnapshotFilter(Indicator: "goal.attainment"), ct))
+            .Where(r => r.Details?["scope"]?.GetValue<string>() == scope).ToList();
+        var quota = indicators.FirstOrDefault(r => r.Indicator == "staff.quota-attainment");
+        var payout = indicators.FirstOrDefault(r => r.Indicator == "staff.incentive-payout");
+        return TypedResults.Ok(new ScorecardResponse(staffId, period!.Key, Grains.Key(period.Grain), quota?.Value, payout?.Exact is { } exact ? exact : payout?.Value,
+            payout?.Details?.DeepClone(), indicators.Select(SnapshotRowDto.From).ToList(), goals.Select(GoalsFunctions.AttainmentDto.From).ToList()));
+    }
+}

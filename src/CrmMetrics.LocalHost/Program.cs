@@ -1,0 +1,3 @@
+using CrmMetrics.LocalHost;
+
+return await HostCommand.RunAsync(args);

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace CrmMetrics.LocalHost.Storage;
+
+/// <summary>
+/// A real Azurite (the npm package pinned in the repository's package.json) started on free loopback
+/// ports, for local runs and tests. Installs it with npm when node_modules lacks it, and stops it on dispose.
+/// </summary>
+public sealed class AzuriteServer : IAsyncDisposable
+{
+    // Azurite's documented, public development account; it protects nothing.
+    private const string DevAccount = "devstoreaccount1";
+    private const string DevKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly Process _process;
+    private int _stopped;
+
+    private AzuriteServer(Process process, int blobPort, int queuePort, int tablePort)
+    {
+        _process = process;
+        BlobPort = blobPort;
+        QueuePort = queuePort;
+        TablePort = tablePort;
+    }
+
+    public int BlobPort { get; }
+    public int QueuePort { get; }
+    public int TablePort { get; }
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName={DevAccount};AccountKey={DevKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{DevAccount};" +
+        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/{DevAccount};" +
+        $"TableEndpoint=http://127.0.0.1:{TablePort}/{DevAccount};";
+
+    /// <summary>
+    /// Starts Azurite. With <paramref name="dataFolder"/> null, data lives in memory and is gone on exit
+    /// (what tests want); otherwise it is kept in that folder.
+    /// </summary>
+    public static async Task<AzuriteServer> StartAsync(string? dataFolder, Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        log ??= _ => { };
+        var script = await LocateOrInstallAsync(log, cancellationToken);
+        Exception? last = null;
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+            try
+            {
+                return await LaunchAsync(script, dataFolder, blob, queue, table, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A port taken between probing and binding: try others.
+                last = e;
+                log($"Azurite did not start on ports {blob}/{queue}/{table} ({e.Message}); retrying.");
+            }
+        }
+        throw new InvalidOperationException("Azurite could not be started.", last);
+    }
+
+    private static async Task<AzuriteServer> LaunchAsync(string script, string? dataFolder, int blob, int queue, int table, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     script,
+                     "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(),
+                     "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(),
+                     "--tableHost", "127.0.0.1", "--tablePort", table.ToString(),
+                     // The SDKs may speak a newer service version than this Azurite knows.
+                     "--skipApiVersionCheck",
+                     "--disableProductStyleUrl",
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        if (dataFolder is null)
+        {
+            start.ArgumentList.Add("--inMemoryPersistence");
+        }
+        else
+        {
+            Directory.CreateDirectory(dataFolder);
+            start.ArgumentList.Add("--location");
+            start.ArgumentList.Add(dataFolder);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("node could not be started");
+        var listening = 0;
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            output.Enqueue(e.Data);
+            if (e.Data.Contains("successfully listening", StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref listening) == 3)
+                ready.TrySetResult();
+        };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("Azurite exited: " + string.Join(" | ", output.TakeLast(5))));
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var server = new AzuriteServer(process, blob, queue, table);
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+        return server;
+    }
+
+    /// <summary>Finds Azurite's entry script under the repository's node_modules, installing it with npm when missing.</summary>
+    public static async Task<string> LocateOrInstallAsync(Action<string> log, CancellationToken cancellationToken)
+    {
+        var root = PackageRoot() ?? throw new InvalidOperationException(
+            "No package.json that pins azurite was found above the current or the application directory; " +
+            "set AzureWebJobsStorage to a storage account or run from the repository.");
+        var script = Path.Combine(root, "node_modules", "azurite", "dist", "src", "azurite.js");
+        if (File.Exists(script)) return script;
+
+        // Test processes start in parallel: one installs, the others wait for it.
+        await using var installLock = await AcquireInstallLockAsync(Path.Combine(root, ".azurite-install.lock"), cancellationToken);
+        if (File.Exists(script)) return script;
+
+        log($"Azurite is not installed yet: running 'npm {(File.Exists(Path.Combine(root, "package-lock.json")) ? "ci" : "install")}' in {root} (first run only)...");
+        var npm = new ProcessStartInfo("npm") { WorkingDirectory = root, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        npm.ArgumentList.Add(File.Exists(Path.Combine(root, "package-lock.json")) ? "ci" : "install");
+        foreach (var a in new[] { "--no-audit", "--no-fund", "--loglevel=error" }) npm.ArgumentList.Add(a);
+        using var process = Process.Start(npm) ?? throw new InvalidOperationException("npm could not be started; install Node.js 20+.");
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.StandardOutput.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0 || !File.Exists(script))
+            throw new InvalidOperationException($"npm could not install Azurite (exit {process.ExitCode}): {await stderr}");
+        log("Azurite installed.");
+        return script;
+    }
+
+    private static async Task<FileStream> AcquireInstallLockAsync(string path, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>The folder of the package.json that pins azurite, above the working or the application directory.</summary>
+    public static string? PackageRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var package = Path.Combine(dir.FullName, "package.json");
+                if (File.Exists(package) && File.ReadAllText(package).Contains("\"azurite\"", StringComparison.Ordinal)) return dir.FullName;
+            }
+        }
+        return null;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Stop()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Stop();
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            // It was killed; the OS reaps it.
+        }
+        _process.Dispose();
+    }
+}

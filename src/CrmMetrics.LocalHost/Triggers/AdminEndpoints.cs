@@ -1,0 +1,88 @@
+using System.Text.Json;
+using CrmMetrics.LocalHost.Bindings;
+using CrmMetrics.LocalHost.Functions;
+using CrmMetrics.LocalHost.Rpc;
+using CrmMetrics.LocalHost.Rpc.Messages;
+using CrmMetrics.LocalHost.Triggers.Http;
+using CrmMetrics.LocalHost.Workers;
+
+namespace CrmMetrics.LocalHost.Triggers;
+
+/// <summary>
+/// The Functions host's admin routes that matter locally: <c>GET /admin/host/status</c>, and
+/// <c>POST /admin/functions/{name}</c> with <c>{ "input": "…" }</c> to run a timer or queue function
+/// now, as Core Tools allows without a key on a developer's machine. Here the call answers when
+/// the invocation has finished (202, or a problem saying why it failed), so a script can wait for it.
+/// Bind the host to loopback: these routes have no key.
+/// </summary>
+public static class AdminEndpoints
+{
+    public static void MapAdminEndpoints(this IEndpointRouteBuilder routes, WorkerSupervisor workers, FunctionInvoker invoker, QueueOutputWriter outputs)
+    {
+        routes.MapGet("/admin/host/status", () => Results.Json(new
+        {
+            state = workers.Current is null ? "Starting" : "Running",
+            version = WorkerSupervisor.HostVersion,
+            workerProcessId = workers.ProcessId,
+            workerStarts = workers.Starts,
+            functions = workers.Current?.Functions.Keys.Order(StringComparer.Ordinal).ToArray() ?? [],
+        }));
+
+        routes.MapPost("/admin/functions/{name}", async (HttpContext context, string name) =>
+        {
+            var ct = context.RequestAborted;
+            string? input = null;
+            if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+            {
+                try
+                {
+                    using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: ct);
+                    if (body.RootElement.ValueKind != JsonValueKind.Object || (body.RootElement.TryGetProperty("input", out var i) && i.ValueKind != JsonValueKind.String))
+                        return Problem(400, "Bad Request", "The body must be { \"input\": \"<text>\" }.");
+                    input = body.RootElement.TryGetProperty("input", out var text) ? text.GetString() : null;
+                }
+                catch (JsonException e)
+                {
+                    return Problem(400, "Bad Request", "The body is not JSON: " + e.Message);
+                }
+            }
+            ReadyWorker worker;
+            try
+            {
+                worker = await invoker.WorkerAsync(ct);
+            }
+            catch (WorkerUnavailableException e)
+            {
+                return Problem(503, "Service Unavailable", e.Message);
+            }
+            if (!worker.Functions.TryGetValue(name, out var function)) return Problem(404, "Not Found", $"There is no function {name}.");
+            var trigger = function.Trigger.Type.ToLowerInvariant() switch
+            {
+                "timertrigger" => TypedDataText.Json(new { Schedule = new { AdjustForDST = true }, ScheduleStatus = (object?)null, IsPastDue = false }),
+                "queuetrigger" => TypedDataText.String(input ?? ""),
+                _ => null,
+            };
+            if (trigger is null) return Problem(400, "Bad Request", $"{name} has a {function.Trigger.Type}; only timer and queue functions run through this route.");
+            var metadata = new Dictionary<string, TypedData>();
+            if (function.Trigger.Type.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
+            {
+                metadata["DequeueCount"] = TypedDataText.Json(1);
+                metadata["Id"] = TypedDataText.String(Guid.NewGuid().ToString());
+                metadata["QueueTrigger"] = trigger;
+            }
+            try
+            {
+                var result = await invoker.InvokeAsync(name, new ParameterBinding { Name = function.Trigger.Name, Data = trigger }, metadata, ct, worker);
+                await outputs.WriteAsync(function, result, ct);
+            }
+            catch (FunctionFailedException e)
+            {
+                return Problem(500, "Internal Server Error", e.Message);
+            }
+            return Results.StatusCode(StatusCodes.Status202Accepted);
+        });
+    }
+
+    private static IResult Problem(int status, string title, string detail) =>
+        Results.Json(new { title, status, detail }, statusCode: status, contentType: "application/problem+json");
+}

@@ -1,0 +1,187 @@
+using CrmMetrics.LocalHost.Bindings;
+using CrmMetrics.LocalHost.Functions;
+using CrmMetrics.LocalHost.Rpc;
+using CrmMetrics.LocalHost.Rpc.Messages;
+using CrmMetrics.LocalHost.Workers;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace CrmMetrics.LocalHost.Triggers.Http;
+
+/// <summary>
+/// Runs an HTTP function with the ASP.NET Core integration, as the Functions host does: makes an
+/// invocation id, sends the invocation (an empty <c>RpcHttp</c> as trigger input, the route values
+/// as trigger metadata) and forwards the request itself, with <c>x-ms-invocation-id</c> and
+/// <c>X-Forwarded-*</c> headers, to the worker's own HTTP server, which pairs the two. The worker's
+/// response is streamed back; outputs other than the response are written after the invocation.
+/// </summary>
+public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter outputs, IHttpClientFactory clients, ILogger<HttpTriggerProxy> logger)
+{
+    public const string InvocationIdHeader = "x-ms-invocation-id";
+    public const string ClientName = "worker";
+
+    // Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection and are not forwarded.
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+        { "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host" };
+
+    public async Task HandleAsync(HttpContext context, HttpFunctionRoute route)
+    {
+        var aborted = context.RequestAborted;
+        // A worker that just died (or whose server is a moment behind its handshake) refuses the
+        // connection before any of the request was sent: then the request goes to the next worker.
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            ReadyWorker worker;
+            try
+            {
+                worker = await invoker.WorkerAsync(aborted);
+            }
+            catch (WorkerUnavailableException e)
+            {
+                await HostProblems.WriteAsync(context, 503, "Service Unavailable", $"The function app's worker is not ready ({e.Message}); retry shortly.", retryAfterSeconds: 5);
+                return;
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+            {
+                return;
+            }
+            if (worker.HttpUri is null)
+            {
+                await HostProblems.WriteAsync(context, 502, "Bad Gateway", "The worker does not serve HTTP (it announced no HttpUri); it needs the ASP.NET Core integration (ConfigureFunctionsWebApplication).");
+                return;
+            }
+            var outcome = await RunAsync(context, route, worker, retryable: DateTimeOffset.UtcNow < deadline);
+            if (outcome == Outcome.Done) return;
+            // Give a dying worker a moment to be noticed, so the next attempt finds its successor.
+            await Task.WhenAny(worker.Channel.Closed, Task.Delay(200, aborted));
+        }
+    }
+
+    private enum Outcome { Done, RetryOnAnotherAttempt }
+
+    private async Task<Outcome> RunAsync(HttpContext context, HttpFunctionRoute route, ReadyWorker worker, bool retryable)
+    {
+        var aborted = context.RequestAborted;
+        var function = worker.Function(route.Function);
+        var invocationId = Guid.NewGuid().ToString();
+        var metadata = new Dictionary<string, TypedData>();
+        foreach (var (name, value) in context.Request.RouteValues)
+        {
+            if (value is not null) metadata[name] = TypedDataText.String(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        }
+        var trigger = new ParameterBinding
+        {
+            Name = function.Trigger.Name,
+            Data = new TypedData { Http = new RpcHttp { Method = context.Request.Method, Url = context.Request.GetEncodedUrlForLog() } },
+        };
+
+        using var invocationCancel = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var invocation = invoker.InvokeAsync(function.Name, trigger, metadata, invocationCancel.Token, worker, invocationId);
+        HttpResponseMessage response;
+        try
+        {
+            response = await clients.CreateClient(ClientName).SendAsync(Forward(context, worker.HttpUri!, invocationId), HttpCompletionOption.ResponseHeadersRead, aborted);
+        }
+        catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ConnectionError && retryable && !aborted.IsCancellationRequested)
+        {
+            await invocationCancel.CancelAsync();
+            await Observe(invocation);
+            logger.LogDebug("{Function}: the worker refused the connection ({Error}); trying again", function.Name, e.Message);
+            return Outcome.RetryOnAnotherAttempt;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !aborted.IsCancellationRequested)
+        {
+            await invocationCancel.CancelAsync();
+            await Observe(invocation);
+            logger.LogWarning("{Function}: the worker did not answer the forwarded request: {Error}", function.Name, e.Message);
+            await HostProblems.WriteAsync(context, 502, "Bad Gateway", "The function app's worker did not answer; retry shortly.", retryAfterSeconds: 5);
+            return Outcome.Done;
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            await invocationCancel.CancelAsync();
+            await Observe(invocation);
+            return Outcome.Done;
+        }
+
+        using (response)
+        {
+            // A failed function leaves an empty response behind: wait for the invocation's own verdict before sending it.
+            if (response.Content.Headers.ContentLength == 0)
+            {
+                InvocationResult? result = null;
+                try
+                {
+                    result = await invocation.WaitAsync(TimeSpan.FromSeconds(30), aborted);
+                }
+                catch (FunctionFailedException e)
+                {
+                    logger.LogError("{Function} failed: {Error}", function.Name, e.Message);
+                    await HostProblems.WriteAsync(context, 500, "Internal Server Error", $"The function {function.Name} failed; the host's log says why.");
+                    return Outcome.Done;
+                }
+                catch (Exception e) when (e is TimeoutException or WorkerUnavailableException)
+                {
+                    logger.LogWarning("{Function}: no invocation result after its response: {Error}", function.Name, e.Message);
+                }
+                await CopyAsync(response, context, aborted);
+                if (result is not null) await outputs.WriteAsync(function, result, aborted);
+                return Outcome.Done;
+            }
+            await CopyAsync(response, context, aborted);
+        }
+        try
+        {
+            var result = await invocation.WaitAsync(TimeSpan.FromSeconds(30), aborted);
+            await outputs.WriteAsync(function, result, aborted);
+        }
+        catch (Exception e) when (e is FunctionFailedException or TimeoutException or WorkerUnavailableException or OperationCanceledException)
+        {
+            logger.LogWarning("{Function}: its invocation did not complete after its response was sent: {Error}", function.Name, e.Message);
+        }
+        return Outcome.Done;
+    }
+
+    private static HttpRequestMessage Forward(HttpContext context, Uri worker, string invocationId)
+    {
+        var request = context.Request;
+        var target = new Uri(worker, request.Path.ToUriComponent() + request.QueryString.ToUriComponent());
+        var forward = new HttpRequestMessage(new HttpMethod(request.Method), target) { Version = System.Net.HttpVersion.Version11 };
+        var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0
+                      || context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
+        if (hasBody) forward.Content = new StreamContent(request.Body);
+        foreach (var (name, values) in request.Headers)
+        {
+            if (HopByHop.Contains(name)) continue;
+            if (!forward.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values)) forward.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+        }
+        forward.Headers.Remove(InvocationIdHeader);
+        forward.Headers.TryAddWithoutValidation(InvocationIdHeader, invocationId);
+        forward.Headers.TryAddWithoutValidation("X-Forwarded-For", context.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1");
+        forward.Headers.TryAddWithoutValidation("X-Forwarded-Host", request.Host.Value);
+        forward.Headers.TryAddWithoutValidation("X-Forwarded-Proto", request.Scheme);
+        return forward;
+    }
+
+    private static async Task CopyAsync(HttpResponseMessage response, HttpContext context, CancellationToken ct)
+    {
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach (var (name, values) in response.Headers)
+        {
+            if (!HopByHop.Contains(name)) context.Response.Headers[name] = values.ToArray();
+        }
+        foreach (var (name, values) in response.Content.Headers) context.Response.Headers[name] = values.ToArray();
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        await body.CopyToAsync(context.Response.Body, ct);
+    }
+
+    private static async Task Observe(Task task)
+    {
+        try { await task; } catch (Exception) { /* cancelled or failed with the request; nothing more to do */ }
+    }
+}
+
+internal static class RequestText
+{
+    public static string GetEncodedUrlForLog(this HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}{request.QueryString}";
+}

@@ -1,0 +1,62 @@
+using System.Globalization;
+using Cronos;
+
+namespace CrmMetrics.LocalHost.Triggers.Timers;
+
+/// <summary>
+/// A timer trigger's schedule as the Functions host reads it: a 6-field NCRONTAB expression
+/// (<c>second minute hour day month day-of-week</c>) in the app's time zone (<c>WEBSITE_TIME_ZONE</c>,
+/// else UTC), or a constant interval written as a time span (<c>hh:mm:ss</c>).
+/// </summary>
+public sealed class TimerSchedule
+{
+    private readonly CronExpression? _cron;
+    private readonly TimeSpan? _interval;
+
+    private TimerSchedule(string text, CronExpression? cron, TimeSpan? interval, TimeZoneInfo zone)
+    {
+        Text = text;
+        _cron = cron;
+        _interval = interval;
+        Zone = zone;
+    }
+
+    public string Text { get; }
+    public TimeZoneInfo Zone { get; }
+
+    /// <summary>The first occurrence after <paramref name="after"/>, or null when there is none.</summary>
+    public DateTimeOffset? Next(DateTimeOffset after) =>
+        _interval is { } interval ? after + interval : _cron!.GetNextOccurrence(after, Zone);
+
+    /// <summary>Parses a schedule; a wrong one is an error naming where it came from.</summary>
+    public static TimerSchedule Parse(string text, string source, string? timeZone)
+    {
+        TimeZoneInfo zone;
+        try
+        {
+            zone = string.IsNullOrWhiteSpace(timeZone) ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(timeZone);
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            throw new FormatException($"WEBSITE_TIME_ZONE '{timeZone}' is not a time zone this machine knows.");
+        }
+
+        if (text.Contains(':', StringComparison.Ordinal) && !text.Contains(' ', StringComparison.Ordinal))
+        {
+            return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var interval) && interval > TimeSpan.Zero
+                ? new TimerSchedule(text, null, interval, zone)
+                : throw new FormatException($"The schedule '{text}' (from {source}) is neither an NCRONTAB expression nor a positive time span.");
+        }
+        var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (fields.Length != 6)
+            throw new FormatException($"The schedule '{text}' (from {source}) must have 6 fields: second minute hour day month day-of-week.");
+        try
+        {
+            return new TimerSchedule(text, CronExpression.Parse(text, CronFormat.IncludeSeconds), null, zone);
+        }
+        catch (CronFormatException e)
+        {
+            throw new FormatException($"The schedule '{text}' (from {source}) is not a valid NCRONTAB expression: {e.Message}");
+        }
+    }
+}

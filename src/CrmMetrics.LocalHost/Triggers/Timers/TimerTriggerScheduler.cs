@@ -1,0 +1,230 @@
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Specialized;
+using CrmMetrics.LocalHost.Bindings;
+using CrmMetrics.LocalHost.Functions;
+using CrmMetrics.LocalHost.Rpc;
+using CrmMetrics.LocalHost.Rpc.Messages;
+using CrmMetrics.LocalHost.Storage;
+
+namespace CrmMetrics.LocalHost.Triggers.Timers;
+
+/// <summary>What a timer trigger says about itself: the schedule's last and next occurrences.</summary>
+public sealed record ScheduleStatus(DateTimeOffset? Last, DateTimeOffset? Next, DateTimeOffset LastUpdated);
+
+/// <summary>
+/// Drives a <c>timerTrigger</c> function as the Functions host does. One host at a time runs it:
+/// the holder of the listener lock (a blob lease in <c>azure-webjobs-hosts</c>, renewed while held;
+/// another host takes over when it lapses). Occurrences never overlap (the next is scheduled after
+/// the run). With <c>useMonitor</c> (the default) the last and next occurrences are kept in a status
+/// blob, so an occurrence missed while no host ran is run at start with <c>IsPastDue</c>;
+/// <c>runOnStartup</c> runs it once when the host starts. The function gets the host's
+/// <c>TimerInfo</c> payload.
+/// </summary>
+public sealed class TimerTriggerScheduler(
+    string functionName,
+    TimerSchedule schedule,
+    bool runOnStartup,
+    bool useMonitor,
+    BlobContainerClient hosts,
+    string hostId,
+    FunctionInvoker invoker,
+    QueueOutputWriter outputs,
+    TimeProvider clock,
+    ILogger logger)
+{
+    public static readonly TimeSpan LockDuration = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan LockRetry = TimeSpan.FromSeconds(10);
+    // The host calls an occurrence past due when it fires this much later than scheduled.
+    private static readonly TimeSpan PastDueTolerance = TimeSpan.FromSeconds(30);
+
+    public string LockBlobName => $"locks/{hostId}/{functionName}.Listener";
+    public string StatusBlobName => $"timers/{hostId}/{functionName}/status";
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        var lockBlob = hosts.GetBlobClient(LockBlobName);
+        await StorageRetry.UntilDoneAsync(async ct =>
+        {
+            await hosts.CreateIfNotExistsAsync(cancellationToken: ct);
+            try { await lockBlob.UploadAsync(BinaryData.FromString(""), overwrite: false, ct); }
+            catch (RequestFailedException e) when (e.Status is 409 or 412) { /* there already */ }
+        }, $"creating the listener lock of {functionName}", logger, stopping);
+        logger.LogInformation("{Function} runs on schedule '{Schedule}' ({Zone})", functionName, schedule.Text, schedule.Zone.Id);
+
+        var startup = runOnStartup;
+        var waiting = false;
+        while (!stopping.IsCancellationRequested)
+        {
+            var lease = lockBlob.GetBlobLeaseClient();
+            try
+            {
+                await lease.AcquireAsync(LockDuration, cancellationToken: stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is RequestFailedException or HttpRequestException or AggregateException)
+            {
+                if (!waiting) logger.LogInformation("{Function}: another host holds its listener lock (or storage did not answer: {Status}); waiting to take over", functionName,
+                    (e as RequestFailedException)?.Status);
+                waiting = true;
+                try { await Task.Delay(LockRetry, stopping); } catch (OperationCanceledException) { break; }
+                continue;
+            }
+            waiting = false;
+            using var held = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            var renewing = RenewAsync(lease, held);
+            try
+            {
+                await ScheduleAsync(startup, held.Token, stopping);
+            }
+            catch (OperationCanceledException) when (held.IsCancellationRequested)
+            {
+            }
+            finally
+            {
+                await held.CancelAsync();
+                await renewing;
+                try { await lease.ReleaseAsync(cancellationToken: CancellationToken.None); }
+                catch (Exception e) when (e is RequestFailedException or HttpRequestException) { /* lapsed already */ }
+            }
+            startup = false;
+        }
+    }
+
+    /// <summary>
+    /// Runs occurrences while the lock is held: a past-due one first, then each as it comes. A run
+    /// that started finishes even if the lock is lost meanwhile (only stopping the host cancels it).
+    /// </summary>
+    private async Task ScheduleAsync(bool startup, CancellationToken held, CancellationToken stopping)
+    {
+        var status = useMonitor ? await ReadStatusAsync(held) : null;
+        var now = clock.GetUtcNow();
+        DateTimeOffset? last = status?.Last;
+        if (status?.Next is { } missed && missed < now)
+        {
+            logger.LogWarning("{Function}: the occurrence at {Time:O} was missed while no host ran it; running it now (past due)", functionName, missed);
+            last = await RunOnceAsync(last, missed, pastDue: true, stopping);
+        }
+        else if (startup)
+        {
+            last = await RunOnceAsync(last, now, pastDue: false, stopping);
+        }
+        else if (useMonitor && status is null)
+        {
+            try { await WriteStatusAsync(new ScheduleStatus(null, schedule.Next(now), now), held); }
+            catch (Exception e) when (e is RequestFailedException or HttpRequestException or AggregateException) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message.Split('\n')[0]); }
+        }
+
+        while (!held.IsCancellationRequested)
+        {
+            now = clock.GetUtcNow();
+            if (schedule.Next(now) is not { } next) return;
+            await Task.Delay(next - now, clock, held);
+            last = await RunOnceAsync(last, next, pastDue: clock.GetUtcNow() - next > PastDueTolerance, stopping);
+        }
+    }
+
+    private async Task<DateTimeOffset> RunOnceAsync(DateTimeOffset? last, DateTimeOffset occurrence, bool pastDue, CancellationToken stopping)
+    {
+        await invoker.WaitForWorkerAsync(stopping);
+        var now = clock.GetUtcNow();
+        var next = schedule.Next(occurrence > now ? occurrence : now);
+        var info = new
+        {
+            Schedule = new { AdjustForDST = true },
+            ScheduleStatus = useMonitor ? new { Last = last ?? DateTimeOffset.MinValue, Next = next, LastUpdated = now } : null,
+            IsPastDue = pastDue,
+        };
+        try
+        {
+            var worker = await invoker.WorkerAsync(stopping);
+            var function = worker.Function(functionName);
+            var result = await invoker.InvokeAsync(functionName, new ParameterBinding { Name = function.Trigger.Name, Data = TypedDataText.Json(info) },
+                new Dictionary<string, TypedData>(), stopping, worker);
+            await outputs.WriteAsync(function, result, stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            // As in the Functions host: a failed occurrence is logged; the schedule goes on.
+            logger.LogError("{Function} failed for the occurrence at {Time:O}: {Error}", functionName, occurrence, e.Message);
+        }
+        if (useMonitor)
+        {
+            try { await WriteStatusAsync(new ScheduleStatus(occurrence, next, clock.GetUtcNow()), stopping); }
+            catch (Exception e) when (e is RequestFailedException or HttpRequestException) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message); }
+        }
+        return occurrence;
+    }
+
+    private async Task<ScheduleStatus?> ReadStatusAsync(CancellationToken ct)
+    {
+        try
+        {
+            var content = await hosts.GetBlobClient(StatusBlobName).DownloadContentAsync(ct);
+            return JsonSerializer.Deserialize<ScheduleStatus>(content.Value.Content.ToString());
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+        catch (JsonException)
+        {
+            logger.LogWarning("{Function}: its schedule status blob is unreadable; starting afresh", functionName);
+            return null;
+        }
+        catch (Exception e) when (e is RequestFailedException or HttpRequestException or AggregateException)
+        {
+            logger.LogWarning("{Function}: its schedule status could not be read ({Error}); past-due occurrences are not looked for this time", functionName, e.Message.Split('\n')[0]);
+            return null;
+        }
+    }
+
+    private Task WriteStatusAsync(ScheduleStatus status, CancellationToken ct) =>
+        hosts.GetBlobClient(StatusBlobName).UploadAsync(BinaryData.FromString(JsonSerializer.Serialize(status)), overwrite: true, ct);
+
+    /// <summary>
+    /// Keeps the lock. A renewal that fails is tried again; only when the lease may have lapsed (no
+    /// renewal for its whole duration) is the lock taken as lost, and scheduling stops until it is held again.
+    /// </summary>
+    private async Task RenewAsync(BlobLeaseClient lease, CancellationTokenSource held)
+    {
+        var renewed = clock.GetUtcNow();
+        var failing = false;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(LockDuration / 4, clock, held.Token);
+                try
+                {
+                    await lease.RenewAsync(cancellationToken: held.Token);
+                    renewed = clock.GetUtcNow();
+                    failing = false;
+                }
+                catch (Exception e) when (e is RequestFailedException or HttpRequestException or AggregateException)
+                {
+                    var lost = e is RequestFailedException { Status: 409 or 412 } || clock.GetUtcNow() - renewed >= LockDuration - LockDuration / 4;
+                    if (lost)
+                    {
+                        logger.LogWarning("{Function}: its listener lock was lost ({Error}); it stops until it holds the lock again", functionName, e.Message.Split('\n')[0]);
+                        await held.CancelAsync();
+                        return;
+                    }
+                    if (!failing) logger.LogWarning("{Function}: renewing its listener lock failed ({Error}); retrying", functionName, e.Message.Split('\n')[0]);
+                    failing = true;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using CrmMetrics.LocalHost.App;
+
+namespace CrmMetrics.LocalHost.Workers;
+
+/// <summary>
+/// One worker process, started as the Functions host starts a .NET isolated worker: the app's
+/// executable (or <c>dotnet &lt;worker&gt;.dll</c>) with the host's endpoint and the worker's ids on
+/// the command line, and the app settings in its environment. Its output goes to the log; the last
+/// lines are kept to explain an early exit.
+/// </summary>
+public sealed class WorkerProcess : IDisposable
+{
+    /// <summary>The largest gRPC message the worker accepts; it must be passed (0 breaks the worker).</summary>
+    public const int MaxMessageLength = int.MaxValue;
+
+    // Settings that would make the worker's own Kestrel listen where the host listens.
+    private static readonly string[] HostOnlySettings = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS", "urls"];
+
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _lastLines = new();
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private WorkerProcess(Process process) => _process = process;
+
+    public int Id { get; private set; }
+
+    /// <summary>Completes with the exit code when the process ends.</summary>
+    public Task<int> Exited => _exited.Task;
+
+    public string LastLines => string.Join(Environment.NewLine, _lastLines);
+
+    public static WorkerProcess Start(FunctionAppFolder app, AppSettings settings, Uri hostEndpoint, string workerId, string requestId, ILogger output)
+    {
+        var info = new ProcessStartInfo(app.Executable)
+        {
+            WorkingDirectory = app.Path,
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        if (app.Executable == "dotnet") info.ArgumentList.Add(app.WorkerPath);
+        foreach (var argument in app.Arguments) info.ArgumentList.Add(argument);
+        foreach (var argument in new[]
+                 {
+                     "--functions-uri", hostEndpoint.ToString(),
+                     "--functions-worker-id", workerId,
+                     "--functions-request-id", requestId,
+                     "--functions-grpc-max-message-length", MaxMessageLength.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                 })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in settings.AsEnvironment()) info.Environment[name] = value;
+        foreach (var name in HostOnlySettings) info.Environment.Remove(name);
+        info.Environment["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated";
+        info.Environment["FUNCTIONS_APPLICATION_DIRECTORY"] = app.Path;
+        info.Environment["FUNCTIONS_WORKER_DIRECTORY"] = app.Path;
+        info.Environment["AzureWebJobsScriptRoot"] = app.Path;
+        info.Environment["FUNCTIONS_EXTENSION_VERSION"] = "~4";
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var worker = new WorkerProcess(process);
+        process.OutputDataReceived += (_, e) => worker.Line(e.Data, output, LogLevel.Information);
+        process.ErrorDataReceived += (_, e) => worker.Line(e.Data, output, LogLevel.Warning);
+        process.Exited += (_, _) => worker._exited.TrySetResult(SafeExitCode(process));
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new WorkerStartException($"The worker could not be started ({app.Executable}): {e.Message}");
+        }
+        worker.Id = process.Id;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return worker;
+    }
+
+    private void Line(string? line, ILogger output, LogLevel level)
+    {
+        if (line is null) return;
+        _lastLines.Enqueue(line);
+        while (_lastLines.Count > 20) _lastLines.TryDequeue(out _);
+        output.Log(level, "{Line}", line);
+    }
+
+    /// <summary>Ends the process at once (a crash, as far as the host is concerned).</summary>
+    public void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It has exited already.
+        }
+    }
+
+    private static int SafeExitCode(Process process)
+    {
+        try { return process.ExitCode; }
+        catch (InvalidOperationException) { return -1; }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+}
+
+/// <summary>A worker that could not be started or did not complete its handshake.</summary>
+public sealed class WorkerStartException(string message) : Exception(message);

@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using CrmMetrics.LocalHost.App;
+using CrmMetrics.LocalHost.Rpc;
+using CrmMetrics.LocalHost.Rpc.Messages;
+using CrmMetrics.LocalHost.Triggers.Timers;
+
+namespace CrmMetrics.LocalHost.Tests;
+
+/// <summary>The host's pure parts: host.json, schedules, output values, the command line.</summary>
+public sealed class HostUnitTests
+{
+    [Fact]
+    public void Host_json_defaults_are_the_functions_hosts()
+    {
+        var host = HostJson.Parse(new JsonObject(), "host.json");
+        Assert.Equal("api", host.RoutePrefix);
+        Assert.Equal(new QueueOptions(16, 8, TimeSpan.FromMinutes(1), TimeSpan.Zero, 5, true), host.Queues);
+    }
+
+    [Fact]
+    public void Host_json_queue_settings_are_read_and_new_batch_threshold_defaults_to_half_the_batch()
+    {
+        var host = HostJson.Parse(JsonNode.Parse("""{ "extensions": { "http": { "routePrefix": "/x/" }, "queues": { "batchSize": 10, "maxDequeueCount": 2, "visibilityTimeout": "00:00:03", "messageEncoding": "none" } } }""")!.AsObject(), "host.json");
+        Assert.Equal("x", host.RoutePrefix);
+        Assert.Equal(new QueueOptions(10, 5, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(3), 2, false), host.Queues);
+    }
+
+    [Theory]
+    [InlineData("""{ "extensions": { "queues": { "batchSize": 64 } } }""", "batchSize")]
+    [InlineData("""{ "extensions": { "queues": { "visibilityTimeout": "soon" } } }""", "visibilityTimeout")]
+    [InlineData("""{ "extensions": { "queues": { "messageEncoding": "utf7" } } }""", "messageEncoding")]
+    [InlineData("""{ "functionTimeout": "-00:01:00" }""", "functionTimeout")]
+    public void A_host_json_value_out_of_range_is_an_error_naming_it(string json, string name)
+    {
+        var error = Assert.Throws<AppFolderException>(() => HostJson.Parse(JsonNode.Parse(json)!.AsObject(), "host.json"));
+        Assert.Contains(name, error.Message);
+    }
+
+    [Fact]
+    public void Ncrontab_schedules_have_six_fields_and_time_spans_are_intervals()
+    {
+        var at = new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
+        Assert.Equal(at.AddMinutes(15), TimerSchedule.Parse("0 */15 * * * *", "KpiSchedule", null).Next(at));
+        Assert.Equal(at.AddMinutes(5), TimerSchedule.Parse("00:05:00", "S", null).Next(at));
+        Assert.Contains("6 fields", Assert.Throws<FormatException>(() => TimerSchedule.Parse("*/5 * * * *", "%S%", null)).Message);
+        Assert.Contains("%S%", Assert.Throws<FormatException>(() => TimerSchedule.Parse("0 0 25 * * *", "%S%", null)).Message);
+    }
+
+    [Fact]
+    public void A_schedule_follows_website_time_zone()
+    {
+        var schedule = TimerSchedule.Parse("0 0 9 * * *", "S", "Asia/Tehran");
+        var next = schedule.Next(new DateTimeOffset(2026, 12, 2, 0, 0, 0, TimeSpan.Zero))!.Value;
+        Assert.Equal(new DateTimeOffset(2026, 12, 2, 5, 30, 0, TimeSpan.Zero), next.ToUniversalTime());
+        Assert.Contains("WEBSITE_TIME_ZONE", Assert.Throws<FormatException>(() => TimerSchedule.Parse("0 0 9 * * *", "S", "Mars/Olympus")).Message);
+    }
+
+    [Fact]
+    public void Output_values_become_one_message_each()
+    {
+        Assert.Equal(["a", "{\"b\":2}", "3"], TypedDataText.Messages(new TypedData { Json = """["a",{"b":2},3,null]""" }).Select(m => m.ToString()));
+        Assert.Equal(["x", "y"], TypedDataText.Messages(new TypedData { CollectionString = new CollectionString { String = { "x", "y" } } }).Select(m => m.ToString()));
+        Assert.Equal(["plain"], TypedDataText.Messages(new TypedData { String = "plain" }).Select(m => m.ToString()));
+        Assert.Equal(["{\"one\":1}"], TypedDataText.Messages(new TypedData { Json = """{"one":1}""" }).Select(m => m.ToString()));
+        Assert.Empty(TypedDataText.Messages(new TypedData { Json = "null" }));
+        Assert.Empty(TypedDataText.Messages(null));
+    }
+
+    [Fact]
+    public void The_command_line_takes_urls_an_app_and_settings_and_refuses_what_it_does_not_know()
+    {
+        var options = HostCommand.Parse(["--urls", "http://127.0.0.1:7100;http://127.0.0.1:7101", "--app", "/tmp/app", "--setting", "A__B=c=d"]);
+        Assert.Equal(["http://127.0.0.1:7100", "http://127.0.0.1:7101"], options.Urls);
+        Assert.Equal("/tmp/app", options.AppDirectory);
+        Assert.Equal("c=d", options.Settings["A__B"]);
+        Assert.Equal("http://127.0.0.1:7102", HostCommand.Parse(["--urls=http://127.0.0.1:7102"]).Urls.Single());
+        Assert.Contains("--bogus", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--bogus"])).Message);
+        Assert.Contains("--urls", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--urls", "ftp://x"])).Message);
+        Assert.NotNull(HostCommand.DefaultApp());
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.LocalHost.Tests;
+
+/// <summary>HTTP functions through the host: routing as the Functions host routes, the request forwarded whole, the host's own answers.</summary>
+public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassFixture<HttpTriggerTests.Fixture>
+{
+    public sealed class Fixture : IAsyncLifetime
+    {
+        private readonly AzuriteFixture _azurite = new();
+        public TestHost Host { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            await _azurite.InitializeAsync();
+            Host = await TestHost.StartAsync(new TestQueues(_azurite.ConnectionString));
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Host.DisposeAsync();
+            await _azurite.DisposeAsync();
+        }
+    }
+
+    private HttpClient Client => fixture.Host.Client;
+
+    [Fact]
+    public async Task Route_values_under_the_host_json_prefix_reach_the_function_with_path_and_query_intact()
+    {
+        var echo = await Client.GetFromJsonAsync<JsonElement>("/lh/echo/abc/x/y%20z?a=1&b=two");
+        Assert.Equal("abc", echo.GetProperty("id").GetString());
+        Assert.Equal("x/y z", echo.GetProperty("rest").GetString());
+        Assert.Equal("/lh/echo/abc/x/y z", echo.GetProperty("path").GetString());
+        Assert.Equal("?a=1&b=two", echo.GetProperty("query").GetString());
+        Assert.True(Guid.TryParse(echo.GetProperty("invocation").GetString(), out _), "the worker saw an x-ms-invocation-id");
+    }
+
+    [Fact]
+    public async Task The_worker_sees_the_original_host_and_scheme_through_forwarded_headers()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/h");
+        request.Headers.Host = "crm.example.test";
+        var echo = await (await Client.SendAsync(request)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("crm.example.test", echo.GetProperty("host").GetString());
+        Assert.Equal("http", echo.GetProperty("scheme").GetString());
+    }
+
+    [Fact]
+    public async Task A_large_body_is_forwarded_whole()
+    {
+        var body = new string('x', 3 * 1024 * 1024) + "end";
+        var response = await Client.PostAsync("/lh/echo/big", new StringContent(body, Encoding.UTF8, "text/plain"));
+        var echo = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(body.Length, echo.GetProperty("bodyLength").GetInt32());
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(body))), echo.GetProperty("bodyHash").GetString());
+    }
+
+    [Fact]
+    public async Task Constraints_and_precedence_choose_the_function_as_aspnet_routing_does()
+    {
+        Assert.Equal(42, (await Client.GetFromJsonAsync<JsonElement>("/lh/items/42")).GetProperty("n").GetInt32());
+        Assert.True((await Client.GetFromJsonAsync<JsonElement>("/lh/items/special")).GetProperty("special").GetBoolean());
+        // Neither an int nor the literal: no function.
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync("/lh/items/forty-two")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_function_without_a_route_answers_at_its_name_for_any_method()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/lh/Default")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client.DeleteAsync("/lh/Default")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Unknown_routes_are_404_and_wrong_methods_405_with_problem_details_from_the_host()
+    {
+        var missing = await Client.GetAsync("/lh/nothing-here");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("There is no route /lh/nothing-here", await missing.Content.ReadAsStringAsync());
+        // Without the route prefix the function is not there either.
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync("/items/42")).StatusCode);
+
+        var wrong = await Client.PutAsync("/lh/items/42", new StringContent(""));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrong.StatusCode);
+        Assert.Contains("GET", wrong.Content.Headers.Allow.Concat(wrong.Headers.TryGetValues("Allow", out var allow) ? allow : []));
+        Assert.Equal("application/problem+json", wrong.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_function_that_throws_is_a_500_problem_and_the_host_keeps_serving()
+    {
+        var failed = await Client.GetAsync("/lh/fail");
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Equal("application/problem+json", failed.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Fail", await failed.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/lh/items/1")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_each_get_their_own_answer()
+    {
+        var answers = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i => (await Client.GetFromJsonAsync<JsonElement>($"/lh/items/{i}")).GetProperty("n").GetInt32()));
+        Assert.Equal(Enumerable.Range(0, 50), answers);
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.LocalHost.Tests;
+
+/// <summary>Timer triggers as the Functions host runs them: NCRONTAB from a setting, one host at a time, RunOnStartup, past-due occurrences.</summary>
+public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Fact]
+    public async Task A_timer_runs_on_its_setting_schedule_one_occurrence_at_a_time_even_with_two_hosts()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        // Every second, each run busy for 1.5 s: an overlapping scheduler, or a second host, would run two at once.
+        var settings = new Dictionary<string, string?> { ["TickSchedule"] = "* * * * * *", ["TickBusyMs"] = "1500" };
+        await using var first = await TestHost.StartAsync(queues, settings);
+        await using var second = await TestHost.StartAsync(queues, settings);
+        var ticks = await queues.WaitForRecordsAsync(r => r.Count(x => x.GetProperty("function").GetString() == "Tick") >= 4, "four timer runs");
+        var spans = ticks.Where(t => t.GetProperty("function").GetString() == "Tick")
+            .Select(t => (Start: t.GetProperty("started").GetDateTimeOffset(), End: t.GetProperty("finished").GetDateTimeOffset())).OrderBy(s => s.Start).ToList();
+        for (var i = 1; i < spans.Count; i++) Assert.True(spans[i].Start >= spans[i - 1].End, $"run {i + 1} started before run {i} finished");
+        Assert.All(ticks.Where(t => t.GetProperty("function").GetString() == "Tick"), t => Assert.Equal(JsonValueKind.String, t.GetProperty("next").ValueKind));
+        // The output binding of the return value.
+        var output = queues.Queue("lh-ticks", base64: false);
+        await Eventually.WaitAsync(async () => (await output.ExistsAsync()).Value && (await output.GetPropertiesAsync()).Value.ApproximateMessagesCount >= 4, TestHost.Deadline, "tick outputs");
+    }
+
+    [Fact]
+    public async Task RunOnStartup_runs_the_timer_once_when_the_host_starts()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues);
+        var records = await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "OnStartup"), "the startup run");
+        Assert.False(records.Single(r => r.GetProperty("function").GetString() == "OnStartup").GetProperty("IsPastDue").GetBoolean());
+    }
+
+    [Fact]
+    public async Task An_occurrence_missed_while_no_host_ran_is_run_at_start_as_past_due()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        // What a host that stopped an hour ago left: its next occurrence is long gone.
+        var hosts = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts");
+        await hosts.CreateIfNotExistsAsync();
+        var last = DateTimeOffset.UtcNow.AddHours(-1);
+        await hosts.GetBlobClient($"timers/{queues.HostId}/Tick/status").UploadAsync(BinaryData.FromString(JsonSerializer.Serialize(new { Last = last.AddMinutes(-1), Next = last, LastUpdated = last })), overwrite: true);
+
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "0 */1 * * * *" });
+        var ticks = await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "Tick"), "the past-due run");
+        Assert.True(ticks.First(t => t.GetProperty("function").GetString() == "Tick").GetProperty("IsPastDue").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("*/5 * * * *", "6 fields")]
+    [InlineData("0 0 25 * * *", "not a valid NCRONTAB expression")]
+    public async Task A_schedule_that_is_not_ncrontab_leaves_the_timer_off_with_a_message_naming_the_setting(string schedule, string reason)
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = schedule });
+        Assert.True(host.Logs.Lines.Any(l => l.Contains("Function Tick does not run") && l.Contains("%TickSchedule%") && l.Contains(reason)), host.Logs.Tail());
+    }
+}

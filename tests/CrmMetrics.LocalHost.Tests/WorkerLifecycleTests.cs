@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.LocalHost.Tests;
+
+/// <summary>The worker's life under the host: restarted when it dies, told to stop with WorkerTerminate, work handed over on shutdown.</summary>
+public sealed class WorkerLifecycleTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Fact]
+    public async Task A_worker_that_dies_is_restarted_and_queued_work_then_completes()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues);
+        var first = host.Host.Workers.ProcessId!.Value;
+        var before = (await host.Client.GetFromJsonAsync<JsonElement>("/lh/settings/X")).GetProperty("pid").GetInt32();
+        Assert.Equal(first, before);
+
+        host.Host.Workers.KillWorker();
+        for (var i = 0; i < 5; i++) await queues.SendWorkAsync(new { name = $"after-{i}" });
+
+        await queues.WaitForRecordsAsync(_ => queues.Of("Work").Count() >= 5, "the queued work done by the new worker");
+        Assert.All(queues.Of("Work"), r => Assert.NotEqual(first, r.GetProperty("pid").GetInt32()));
+        var after = (await host.Client.GetFromJsonAsync<JsonElement>("/lh/settings/X")).GetProperty("pid").GetInt32();
+        Assert.NotEqual(first, after);
+        Assert.Equal(2, host.Host.Workers.Starts);
+        Assert.True(host.Logs.Contains($"Worker process {first} exited"), host.Logs.Tail());
+    }
+
+    [Fact]
+    public async Task Stopping_the_host_ends_the_worker_with_WorkerTerminate_rather_than_a_kill()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        var host = await TestHost.StartAsync(queues);
+        var pid = host.Host.Workers.ProcessId!.Value;
+        await host.DisposeAsync();
+        Assert.Throws<ArgumentException>(() => Process.GetProcessById(pid));
+        Assert.False(host.Logs.Contains("killing it"), host.Logs.Tail());
+        Assert.True(host.Logs.Contains("Host stopped"), host.Logs.Tail());
+    }
+
+    [Fact]
+    public async Task On_shutdown_a_running_invocation_finishes_within_the_grace_period()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        var host = await TestHost.StartAsync(queues);
+        await queues.SendWorkAsync(new { name = "slow", busyMs = 1500 });
+        await Eventually.WaitAsync(async () => (await queues.Queue(queues.Work).GetPropertiesAsync()).Value.ApproximateMessagesCount == 1
+            && (await queues.Queue(queues.Work).PeekMessageAsync()).Value is null, TestHost.Deadline, "the message in flight");
+        await host.DisposeAsync();
+        await queues.WaitForRecordsAsync(_ => queues.Of("Work").Any(), "the slow invocation's record");
+        Assert.Equal("slow", queues.Of("Work").Single().GetProperty("Name").GetString());
+        Assert.Equal(0, (await queues.Queue(queues.Work).GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
+    public async Task On_shutdown_an_invocation_past_the_grace_period_is_cancelled_and_its_message_released_for_the_next_host()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        var host = await TestHost.StartAsync(queues, options: o => new LocalHostOptions
+        {
+            AppDirectory = o.AppDirectory, Urls = o.Urls, Settings = o.Settings, AzuriteDataFolder = null, WorkerGracePeriod = TimeSpan.FromSeconds(1),
+        });
+        await queues.SendWorkAsync(new { name = "too-slow", busyMs = 20_000 });
+        await Eventually.WaitAsync(async () => (await queues.Queue(queues.Work).GetPropertiesAsync()).Value.ApproximateMessagesCount == 1
+            && (await queues.Queue(queues.Work).PeekMessageAsync()).Value is null, TestHost.Deadline, "the message in flight");
+        await host.DisposeAsync();
+        // Released at once: visible again long before its 10-minute lease would have run out.
+        await Eventually.WaitAsync(async () => (await queues.Queue(queues.Work).PeekMessageAsync()).Value is not null, TimeSpan.FromSeconds(20), "the message visible again");
+        Assert.True(host.Logs.Contains("did not finish within the grace period"), host.Logs.Tail());
+    }
+
+    [Fact]
+    public async Task Requests_wait_for_a_restarting_worker_instead_of_failing()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues);
+        host.Host.Workers.KillWorker();
+        var response = await host.Client.GetAsync("/lh/items/7");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}
