@@ -1,10 +1,15 @@
 using CrmMetrics.Functions.Hosting;
+using Microsoft.Azure.Functions.Worker.Builder;
 
+// A .NET isolated-worker function app: configuration, services, the worker's middleware.
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+builder.UseMiddleware<HttpErrorsMiddleware>();
+builder.UseMiddleware<ApiKeyMiddleware>();
+builder.Logging.AddCrmMetricsLogging();
 try
 {
-    await using var built = await CrmMetricsApp.BuildAsync(args);
-    await built.App.RunAsync();
-    return 0;
+    builder.Services.AddCrmMetrics(builder.Configuration);
 }
 catch (SettingsException e)
 {
@@ -13,3 +18,5 @@ catch (SettingsException e)
     foreach (var (field, messages) in e.Errors.ToDictionary()) Console.Error.WriteLine($"  {field}: {string.Join("; ", messages)}");
     return 2;
 }
+await builder.Build().RunAsync();
+return 0;

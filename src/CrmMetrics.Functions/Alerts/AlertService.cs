@@ -11,7 +11,7 @@ namespace CrmMetrics.Functions.Alerts;
 /// <summary>
 /// Raises the alerts of a finalised period, after its snapshot rows are stored: evaluates the rules
 /// (with default goal rules), asks the ledger what was sent already, and returns the CloudEvents to
-/// send through the <c>alerts</c> serviceBus output.
+/// send through the <see cref="IAlertSender"/>.
 /// </summary>
 public sealed class AlertService(
     AlertRuleStore rules,

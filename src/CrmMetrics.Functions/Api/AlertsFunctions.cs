@@ -3,14 +3,14 @@ using CrmMetrics.Domain.Alerts;
 using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Hosting;
-using CrmMetrics.Functions.Security;
+using Microsoft.Azure.Functions.Worker;
 using CrmMetrics.Storage.Alerts;
 using CrmMetrics.Storage.Settings;
 
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Alert rules (<c>/api/alert-rules/{ruleId}</c>, admin) and the alerts sent (<c>/api/alerts?since=</c>).</summary>
-public static class AlertsEndpoints
+public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, AlertLedger ledger, CrmMetricsSettings settings)
 {
     public sealed record RuleDto(string RuleId, string Kind, string? Indicator, string Scope, string? Grain, string? GoalId, string Severity,
         double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double CriticalMargin, double K, int N, int M, bool Enabled)
@@ -21,25 +21,31 @@ public static class AlertsEndpoints
 
     public sealed record AlertsResponse(IReadOnlyList<JsonObject> Items, string? ContinuationToken);
 
-    public static void MapAlertsEndpoints(this IEndpointRouteBuilder api)
+    [Function("AlertRules")]
+    [ApiOperation("GET", "ListAlertRules", Access.Admin, Summary = "Every alert rule (goals without a rule get the default goal rules).", Response = typeof(List<RuleDto>))]
+    public async Task<IResult> ListRulesAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/alert-rules")] HttpRequest request, CancellationToken ct) =>
+        TypedResults.Ok((await rules.ListAsync(ct)).OrderBy(r => r.RuleId, StringComparer.Ordinal).Select(RuleDto.From).ToList());
+
+    [Function("AlertRule")]
+    [ApiOperation("GET", "GetAlertRule", Access.Admin, Summary = "An alert rule.", Response = typeof(RuleDto), Problems = [404])]
+    [ApiOperation("PUT", "PutAlertRule", Access.Admin, Summary = "Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n) or trend (m).",
+        Response = typeof(RuleDto), AlsoStatus = 201, Problems = [400, 413])]
+    [ApiOperation("DELETE", "DeleteAlertRule", Access.Admin, Summary = "Delete an alert rule.", Status = 204, Problems = [404])]
+    public async Task<IResult> RuleAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/alert-rules/{ruleId}")] HttpRequest request,
+        string ruleId, CancellationToken ct)
     {
-        api.MapGet("/alert-rules", async (AlertRuleStore rules, CancellationToken ct) =>
-                TypedResults.Ok((await rules.ListAsync(ct)).OrderBy(r => r.RuleId, StringComparer.Ordinal).Select(RuleDto.From).ToList()))
-            .RequireApiRole(Role.Admin).WithName("ListAlertRules").WithSummary("Every alert rule (goals without a rule get the default goal rules).").Produces<List<RuleDto>>();
-        api.MapGet("/alert-rules/{ruleId}", async (string ruleId, AlertRuleStore rules, CancellationToken ct) =>
-                await rules.GetAsync(ruleId, ct) is { } rule ? TypedResults.Ok(RuleDto.From(rule)) : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'."))
-            .RequireApiRole(Role.Admin).WithName("GetAlertRule").WithSummary("An alert rule.").Produces<RuleDto>().ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapPut("/alert-rules/{ruleId}", PutAsync).RequireApiRole(Role.Admin).WithName("PutAlertRule")
-            .WithSummary("Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n) or trend (m).")
-            .Produces<RuleDto>().Produces<RuleDto>(StatusCodes.Status201Created).ProducesValidationProblem();
-        api.MapDelete("/alert-rules/{ruleId}", async (string ruleId, AlertRuleStore rules, CancellationToken ct) =>
-                await rules.DeleteAsync(ruleId, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'."))
-            .RequireApiRole(Role.Admin).WithName("DeleteAlertRule").WithSummary("Delete an alert rule.").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapGet("/alerts", ListAsync).RequireApiRole(Role.Reader).WithName("GetAlerts")
-            .WithSummary("Alerts sent, newest first, as CloudEvents; filter since (ISO date or date-time); paged.").Produces<AlertsResponse>().ProducesValidationProblem();
+        if (HttpMethods.IsPut(request.Method)) return await PutAsync(ruleId, request, ct);
+        if (HttpMethods.IsDelete(request.Method))
+            return await rules.DeleteAsync(ruleId, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
+        return await rules.GetAsync(ruleId, ct) is { } rule ? TypedResults.Ok(RuleDto.From(rule)) : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
     }
 
-    private static async Task<IResult> PutAsync(string ruleId, HttpRequest request, AlertRuleStore rules, GoalStore goals, CancellationToken ct)
+    [Function("Alerts")]
+    [ApiOperation("GET", "GetAlerts", Access.Reader, Summary = "Alerts sent, newest first, as CloudEvents; filter since (ISO date or date-time); paged.",
+        Response = typeof(AlertsResponse), Problems = [400])]
+    public Task<IResult> AlertsAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/alerts")] HttpRequest request, CancellationToken ct) => ListAsync(request, ct);
+
+    private async Task<IResult> PutAsync(string ruleId, HttpRequest request, CancellationToken ct)
     {
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
@@ -52,9 +58,9 @@ public static class AlertsEndpoints
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, AlertLedger ledger, CrmMetricsSettings settings, CancellationToken ct)
+    private async Task<IResult> ListAsync(HttpRequest request, CancellationToken ct)
     {
-        var q = new QueryParameters(context.Request, new ValidationErrors(), settings.Calendar);
+        var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         var since = q.Instant("since");
         var pageSize = q.Int("pageSize", 100, 1, 1000);
         var token = q.Raw("continuationToken");

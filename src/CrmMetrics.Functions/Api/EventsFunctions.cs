@@ -1,26 +1,18 @@
 using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Ingestion;
-using CrmMetrics.Functions.Security;
+using Microsoft.Azure.Functions.Worker;
 
 namespace CrmMetrics.Functions.Api;
 
 /// <summary><c>POST /api/events</c>: ingest a JSON array or NDJSON of CRM facts.</summary>
-public static class EventsEndpoints
+public sealed class EventsFunctions(FactIngestion ingestion)
 {
     public sealed record IngestResponse(int Accepted, int Duplicates, IReadOnlyList<RejectedItem> Rejected);
 
-    public static void MapEventsEndpoints(this IEndpointRouteBuilder api)
-    {
-        api.MapPost("/events", IngestAsync)
-            .RequireApiRole(Role.Writer)
-            .WithName("IngestEvents")
-            .WithSummary("Ingest CRM facts (JSON array or NDJSON, at most 5,000 events and 4 MiB).")
-            .Produces<IngestResponse>(StatusCodes.Status202Accepted)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
-    }
-
-    private static async Task<IResult> IngestAsync(HttpRequest request, FactIngestion ingestion, CancellationToken ct)
+    [Function("IngestEvents")]
+    [ApiOperation("POST", "IngestEvents", Access.Writer, Summary = "Ingest CRM facts (JSON array or NDJSON, at most 5,000 events and 4 MiB).",
+        Response = typeof(IngestResponse), Status = 202, Problems = [400, 413, 415])]
+    public async Task<IResult> IngestAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/events")] HttpRequest request, CancellationToken ct)
     {
         if (request.ContentLength > EventBatchReader.MaxBytes)
             return Problems.PayloadTooLarge($"The body is {request.ContentLength} bytes; at most {EventBatchReader.MaxBytes} bytes (4 MiB) are accepted.");

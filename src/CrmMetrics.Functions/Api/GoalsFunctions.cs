@@ -6,7 +6,7 @@ using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Runs;
-using CrmMetrics.Functions.Security;
+using Microsoft.Azure.Functions.Worker;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Storage.Settings;
 using CrmMetrics.Storage.Snapshots;
@@ -14,7 +14,7 @@ using CrmMetrics.Storage.Snapshots;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Goals (<c>/api/goals/{goalId}</c>) and their attainment per period (<c>/api/goals/attainment</c>).</summary>
-public static class GoalsEndpoints
+public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, SnapshotReader reader, CrmMetricsSettings settings, TimeProvider clock)
 {
     public sealed record GoalDto(string GoalId, string Name, string Indicator, string Scope, string Grain, string? Period, decimal Target, decimal? Stretch,
         decimal Threshold, string? ParentGoalId, IReadOnlyList<string> Children)
@@ -43,31 +43,38 @@ public static class GoalsEndpoints
     /// <summary>A literal route segment under /api/goals, so no goal may be named like it.</summary>
     private const string Reserved = "attainment";
 
-    public static void MapGoalsEndpoints(this IEndpointRouteBuilder api)
+    [Function("GoalAttainment")]
+    [ApiOperation("GET", "GetGoalAttainment", Access.Reader, Summary = "Every goal's attainment, projection and status for a period.", Response = typeof(AttainmentResponse), Problems = [400])]
+    public Task<IResult> AttainmentAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/goals/attainment")] HttpRequest request, CancellationToken ct) =>
+        ReadAttainmentAsync(request, ct);
+
+    [Function("Goals")]
+    [ApiOperation("GET", "ListGoals", Access.Reader, Summary = "Every goal.", Response = typeof(List<GoalDto>))]
+    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/goals")] HttpRequest request, CancellationToken ct)
     {
-        api.MapGet("/goals/attainment", AttainmentAsync).RequireApiRole(Role.Reader).WithName("GetGoalAttainment")
-            .WithSummary("Every goal's attainment, projection and status for a period.").Produces<AttainmentResponse>().ProducesValidationProblem();
-        api.MapGet("/goals", async (GoalStore goals, CancellationToken ct) =>
-            {
-                var all = await goals.ListAsync(ct);
-                return TypedResults.Ok(all.OrderBy(g => g.GoalId, StringComparer.Ordinal).Select(g => GoalDto.From(g, all)).ToList());
-            })
-            .RequireApiRole(Role.Reader).WithName("ListGoals").WithSummary("Every goal.").Produces<List<GoalDto>>();
-        api.MapGet("/goals/{goalId}", GetAsync).RequireApiRole(Role.Reader).WithName("GetGoal").WithSummary("A goal.")
-            .Produces<GoalDto>().ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapPut("/goals/{goalId}", PutAsync).RequireApiRole(Role.Admin).WithName("PutGoal").WithSummary("Create or replace a goal.")
-            .Produces<GoalDto>().Produces<GoalDto>(StatusCodes.Status201Created).ProducesValidationProblem();
-        api.MapDelete("/goals/{goalId}", DeleteAsync).RequireApiRole(Role.Admin).WithName("DeleteGoal").WithSummary("Delete a goal (not while it has children).")
-            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        var all = await goals.ListAsync(ct);
+        return TypedResults.Ok(all.OrderBy(g => g.GoalId, StringComparer.Ordinal).Select(g => GoalDto.From(g, all)).ToList());
     }
 
-    private static async Task<IResult> GetAsync(string goalId, GoalStore goals, CancellationToken ct)
+    [Function("Goal")]
+    [ApiOperation("GET", "GetGoal", Access.Reader, Summary = "A goal.", Response = typeof(GoalDto), Problems = [404])]
+    [ApiOperation("PUT", "PutGoal", Access.Admin, Summary = "Create or replace a goal.", Response = typeof(GoalDto), AlsoStatus = 201, Problems = [400, 413])]
+    [ApiOperation("DELETE", "DeleteGoal", Access.Admin, Summary = "Delete a goal (not while it has children).", Status = 204, Problems = [404, 409])]
+    public Task<IResult> GoalAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/goals/{goalId}")] HttpRequest request, string goalId, CancellationToken ct) =>
+        request.Method.ToUpperInvariant() switch
+        {
+            "PUT" => PutAsync(goalId, request, ct),
+            "DELETE" => DeleteAsync(goalId, ct),
+            _ => GetAsync(goalId, ct),
+        };
+
+    private async Task<IResult> GetAsync(string goalId, CancellationToken ct)
     {
         var all = await goals.ListAsync(ct);
         return all.FirstOrDefault(g => g.GoalId == goalId) is { } goal ? TypedResults.Ok(GoalDto.From(goal, all)) : Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
     }
 
-    private static async Task<IResult> PutAsync(string goalId, HttpRequest request, GoalStore goals, StalePeriodStore stale, CrmMetricsSettings settings, TimeProvider clock, CancellationToken ct)
+    private async Task<IResult> PutAsync(string goalId, HttpRequest request, CancellationToken ct)
     {
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
@@ -85,7 +92,7 @@ public static class GoalsEndpoints
         return created ? TypedResults.Created($"/api/goals/{goalId}", dto) : TypedResults.Ok(dto);
     }
 
-    private static async Task<IResult> DeleteAsync(string goalId, GoalStore goals, StalePeriodStore stale, CrmMetricsSettings settings, TimeProvider clock, CancellationToken ct)
+    private async Task<IResult> DeleteAsync(string goalId, CancellationToken ct)
     {
         var all = await goals.ListAsync(ct);
         var children = all.Where(g => g.ParentGoalId == goalId).Select(g => g.GoalId).ToList();
@@ -97,9 +104,9 @@ public static class GoalsEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> AttainmentAsync(HttpContext context, SnapshotReader reader, CrmMetricsSettings settings, CancellationToken ct)
+    private async Task<IResult> ReadAttainmentAsync(HttpRequest request, CancellationToken ct)
     {
-        var q = new QueryParameters(context.Request, new ValidationErrors(), settings.Calendar);
+        var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         var period = q.Period("period", q.Grain());
         if (period is null && !q.Errors.Has("period") && !q.Errors.Has("grain")) q.Errors.Add("period", "is required (a period key such as 2026-11)");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);

@@ -1,39 +1,32 @@
 using CrmMetrics.Storage.Account;
+using Microsoft.Azure.Functions.Worker;
 
 namespace CrmMetrics.Functions.Api;
 
 /// <summary><c>GET /api/health</c>: liveness plus whether each storage service answers. Needs no key.</summary>
-public static class HealthEndpoints
+public sealed class HealthFunctions(StorageAccount account, ILogger<HealthFunctions> logger)
 {
     public sealed record ServiceHealth(string Name, bool Reachable, double Milliseconds);
     public sealed record HealthResponse(string Status, IReadOnlyList<ServiceHealth> Services, string Version, DateTimeOffset CheckedAt);
 
-    public static void MapHealthEndpoints(this IEndpointRouteBuilder api)
+    [Function("Health")]
+    [ApiOperation("GET", "Health", Access.Anonymous, Summary = "Liveness and storage reachability (no key needed).", Response = typeof(HealthResponse), Problems = [503])]
+    public async Task<IResult> CheckAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/health")] HttpRequest request, CancellationToken ct)
     {
-        api.MapGet("/health", CheckAsync)
-            .WithName("Health")
-            .WithSummary("Liveness and storage reachability (no key needed).")
-            .Produces<HealthResponse>()
-            .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
-    }
-
-    // Anonymous, so it says whether storage answers, not where it is or what it said: that goes to the log.
-    private static async Task<IResult> CheckAsync(StorageAccount account, ILoggerFactory loggers, CancellationToken ct)
-    {
+        // Anonymous, so it says whether storage answers, not where it is or what it said: that goes to the log.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
-        var logger = loggers.CreateLogger("Health");
         var checks = await Task.WhenAll(
-            Probe(logger, "tables", () => account.Table(StorageNames.Tables.Runs).GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>("health", "probe", cancellationToken: timeout.Token)),
-            Probe(logger, "queues", () => account.Queue(StorageNames.Queues.CrmEvents).GetPropertiesAsync(timeout.Token)),
-            Probe(logger, "blobs", () => account.Container(StorageNames.Containers.Partials).ExistsAsync(timeout.Token)));
+            Probe("tables", () => account.Table(StorageNames.Tables.Runs).GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>("health", "probe", cancellationToken: timeout.Token)),
+            Probe("queues", () => account.Queue(StorageNames.Queues.CrmEvents).GetPropertiesAsync(timeout.Token)),
+            Probe("blobs", () => account.Container(StorageNames.Containers.Partials).ExistsAsync(timeout.Token)));
         var healthy = checks.All(c => c.Reachable);
         var response = new HealthResponse(healthy ? "healthy" : "unhealthy", checks,
-            typeof(HealthEndpoints).Assembly.GetName().Version?.ToString() ?? "0", DateTimeOffset.UtcNow);
+            typeof(HealthFunctions).Assembly.GetName().Version?.ToString() ?? "0", DateTimeOffset.UtcNow);
         return TypedResults.Json(response, statusCode: healthy ? 200 : 503);
     }
 
-    private static async Task<ServiceHealth> Probe(ILogger logger, string name, Func<Task> probe)
+    private async Task<ServiceHealth> Probe(string name, Func<Task> probe)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         try

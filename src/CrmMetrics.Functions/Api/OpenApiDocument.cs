@@ -1,36 +1,127 @@
-using Microsoft.AspNetCore.OpenApi;
-using Microsoft.OpenApi;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Schema;
+using System.Text.RegularExpressions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>
-/// The OpenAPI document of <c>/api</c>, generated from the endpoints themselves (so it cannot drift
-/// from what the app serves) and served at <c>/api/openapi/v1.json</c> without a key.
+/// The OpenAPI 3.1 document of <c>/api</c>, written from the HTTP functions' own declarations (their
+/// routes and <see cref="ApiOperationAttribute"/>s, the same ones the key check enforces), so it cannot
+/// drift from what the app serves. Served at <c>/api/openapi/v1.json</c> without a key.
 /// </summary>
-public static class ApiDocument
+public sealed partial class OpenApiDocument
 {
     public const string Name = "v1";
-    public const string Path = "/api/openapi/{documentName}.json";
 
-    public static void Configure(OpenApiOptions options)
+    private static readonly Lazy<string> Document = new(() => Build().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    [Function("OpenApi")]
+    [ApiOperation("GET", "OpenApiDocument", Access.Anonymous, Summary = "This document.", Problems = [404])]
+    public IResult Serve([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/openapi/{documentName}.json")] HttpRequest request, string documentName) =>
+        documentName == Name
+            ? Results.Text(Document.Value, "application/json; charset=utf-8")
+            : Hosting.Problems.NotFound($"There is no OpenAPI document '{Domain.Validation.JsonFields.Truncate(documentName)}'; the document is {Name}.");
+
+    public static JsonObject Build()
     {
-        options.ShouldInclude = description => description.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true;
-        options.AddDocumentTransformer((document, _, _) =>
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
+        Hosting.HttpPipeline.Configure(json);
+        var exporter = new JsonSchemaExporterOptions { TreatNullObliviousAsNonNullable = true };
+        var paths = new JsonObject();
+        foreach (var function in ApiOperations.All().Where(f => f.Route.StartsWith("api/", StringComparison.Ordinal) && f.Name != "OpenApi").OrderBy(f => f.Route, StringComparer.Ordinal))
         {
-            document.Info = new OpenApiInfo
+            var path = "/" + RouteParameter().Replace(function.Route, m => "{" + m.Groups["name"].Value + "}");
+            var item = new JsonObject();
+            foreach (var operation in function.Operations.OrderBy(o => o.Method, StringComparer.Ordinal))
             {
-                Title = "CrmMetrics API",
-                Version = "1.0",
-                Description = "CRM facts in, KPI snapshots, goals, incentives, benchmarks and alerts out. Keys travel as header x-api-key or query code; roles reader, writer, admin.",
-            };
-            document.Components ??= new OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes["header"] = new OpenApiSecurityScheme { Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = "x-api-key" };
-            document.Components.SecuritySchemes["query"] = new OpenApiSecurityScheme { Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Query, Name = "code" };
-            return Task.CompletedTask;
-        });
+                var op = new JsonObject
+                {
+                    ["operationId"] = operation.OperationId,
+                    ["summary"] = operation.Summary,
+                    ["x-function"] = function.Name,
+                };
+                var parameters = new JsonArray();
+                foreach (Match m in RouteParameter().Matches(function.Route))
+                    parameters.Add(new JsonObject { ["name"] = m.Groups["name"].Value, ["in"] = "path", ["required"] = true, ["schema"] = new JsonObject { ["type"] = "string" } });
+                if (parameters.Count > 0) op["parameters"] = parameters;
+                if (operation.Method is "PUT" or "POST")
+                    op["requestBody"] = new JsonObject { ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } } } };
+
+                var responses = new JsonObject();
+                foreach (var status in new[] { operation.Status, operation.AlsoStatus }.Where(s => s > 0))
+                {
+                    var response = new JsonObject { ["description"] = Describe(status) };
+                    if (operation.Response is { } type)
+                    {
+                        var content = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = json.GetJsonSchemaAsNode(type, exporter) } };
+                        if (operation.AlsoProduces is { } other) content[other] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "string" } };
+                        response["content"] = content;
+                    }
+                    responses[status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = response;
+                }
+                var problems = operation.Problems.AsEnumerable();
+                if (operation.Access != Access.Anonymous) problems = problems.Concat([401, 403]);
+                foreach (var status in problems.Distinct().Order())
+                {
+                    responses[status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new JsonObject
+                    {
+                        ["description"] = Describe(status),
+                        ["content"] = new JsonObject { ["application/problem+json"] = new JsonObject { ["schema"] = new JsonObject { ["$ref"] = "#/components/schemas/ProblemDetails" } } },
+                    };
+                }
+                op["responses"] = responses;
+                if (operation.Access != Access.Anonymous)
+                {
+                    op["security"] = new JsonArray(new JsonObject { ["header"] = new JsonArray() }, new JsonObject { ["query"] = new JsonArray() });
+                    op["x-role"] = operation.Access.ToString().ToLowerInvariant();
+                }
+                item[operation.Method.ToLowerInvariant()] = op;
+            }
+            paths[path] = item;
+        }
+
+        return new JsonObject
+        {
+            ["openapi"] = "3.1.0",
+            ["info"] = new JsonObject
+            {
+                ["title"] = "CrmMetrics API",
+                ["version"] = "1.0",
+                ["description"] = "CRM facts in, KPI snapshots, goals, incentives, benchmarks and alerts out. Keys travel as header x-api-key or query code; roles reader, writer, admin.",
+            },
+            ["paths"] = paths,
+            ["components"] = new JsonObject
+            {
+                ["securitySchemes"] = new JsonObject
+                {
+                    ["header"] = new JsonObject { ["type"] = "apiKey", ["in"] = "header", ["name"] = "x-api-key" },
+                    ["query"] = new JsonObject { ["type"] = "apiKey", ["in"] = "query", ["name"] = "code" },
+                },
+                ["schemas"] = new JsonObject
+                {
+                    ["ProblemDetails"] = new JsonObject
+                    {
+                        ["type"] = "object",
+                        ["properties"] = new JsonObject
+                        {
+                            ["type"] = new JsonObject { ["type"] = "string" },
+                            ["title"] = new JsonObject { ["type"] = "string" },
+                            ["status"] = new JsonObject { ["type"] = "integer" },
+                            ["detail"] = new JsonObject { ["type"] = "string" },
+                            ["instance"] = new JsonObject { ["type"] = "string" },
+                            ["errors"] = new JsonObject { ["type"] = "object", ["additionalProperties"] = new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["type"] = "string" } } },
+                        },
+                    },
+                },
+            },
+        };
     }
 
-    public static void MapApiDocument(this IEndpointRouteBuilder app) =>
-        app.MapOpenApi(Path).WithName("OpenApiDocument");
+    private static string Describe(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+
+    // {name}, {name:constraint}, {*name}; a literal suffix such as {documentName}.json stays.
+    [GeneratedRegex(@"\{\*?(?<name>[A-Za-z0-9_]+)(:[^}]*)?\}")]
+    private static partial Regex RouteParameter();
 }

@@ -2,14 +2,14 @@ using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Runs;
-using CrmMetrics.Functions.Security;
+using Microsoft.Azure.Functions.Worker;
 using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Runs;
 
 namespace CrmMetrics.Functions.Api;
 
 /// <summary><c>POST /api/runs</c> (compute now) and <c>GET /api/runs/{runId}</c> (progress).</summary>
-public static class RunsEndpoints
+public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, StorageAccount account, TimeProvider clock)
 {
     public sealed record RunAccepted(string RunId, string State, string Status);
 
@@ -28,23 +28,10 @@ public static class RunsEndpoints
         int DaysAggregated,
         IReadOnlyList<RunStep> Steps);
 
-    public static void MapRunsEndpoints(this IEndpointRouteBuilder api)
-    {
-        api.MapPost("/runs", StartAsync)
-            .RequireApiRole(Role.Admin)
-            .WithName("StartRun")
-            .WithSummary("Compute now: { grain, period? } (no period: the current and the just-closed period).")
-            .Produces<RunAccepted>(StatusCodes.Status202Accepted)
-            .ProducesValidationProblem();
-        api.MapGet("/runs/{runId}", GetAsync)
-            .RequireApiRole(Role.Admin)
-            .WithName("GetRun")
-            .WithSummary("A run's state, periods, snapshot count and errors.")
-            .Produces<RunResponse>()
-            .ProducesProblem(StatusCodes.Status404NotFound);
-    }
-
-    private static async Task<IResult> StartAsync(HttpRequest request, CrmMetricsSettings settings, RunStore runs, StorageAccount account, TimeProvider clock, CancellationToken ct)
+    [Function("Runs")]
+    [ApiOperation("POST", "StartRun", Access.Admin, Summary = "Compute now: { grain, period? } (no period: the current and the just-closed period).",
+        Response = typeof(RunAccepted), Status = 202, Problems = [400])]
+    public async Task<IResult> StartAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/runs")] HttpRequest request, CancellationToken ct)
     {
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: true, ct);
         if (problem is not null) return problem;
@@ -74,7 +61,9 @@ public static class RunsEndpoints
         return TypedResults.Accepted(status, new RunAccepted(runId, "queued", status));
     }
 
-    private static async Task<IResult> GetAsync(string runId, RunStore runs, CancellationToken ct)
+    [Function("Run")]
+    [ApiOperation("GET", "GetRun", Access.Admin, Summary = "A run's state, periods, snapshot count and errors.", Response = typeof(RunResponse), Problems = [400, 404])]
+    public async Task<IResult> GetAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/runs/{runId}")] HttpRequest request, string runId, CancellationToken ct)
     {
         if (!Domain.Facts.Vocabulary.IsKey(runId)) return Problems.Validation("runId", "is not a run id");
         var run = await runs.GetAsync(runId, ct);

@@ -6,7 +6,7 @@ using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Runs;
-using CrmMetrics.Functions.Security;
+using Microsoft.Azure.Functions.Worker;
 using CrmMetrics.Storage.Snapshots;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
@@ -15,34 +15,21 @@ using Microsoft.Extensions.Options;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary><c>GET /api/snapshots</c> (JSON or CSV) and <c>GET /api/indicators/{id}/series</c>.</summary>
-public static class SnapshotsEndpoints
+public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snapshots, SnapshotResponseCache cache, CrmMetricsSettings settings, IOptions<JsonOptions> json)
 {
     public const int MaxPageSize = 1000;
 
     public sealed record SnapshotsResponse(IReadOnlyList<SnapshotRowDto> Items, string? ContinuationToken);
     public sealed record SeriesResponse(string Indicator, string Scope, string Grain, IReadOnlyList<SnapshotRowDto> Points);
 
-    public static void MapSnapshotsEndpoints(this IEndpointRouteBuilder api)
+    [Function("Snapshots")]
+    [ApiOperation("GET", "GetSnapshots", Access.Reader,
+        Summary = "Latest snapshot rows; filters period, grain, family, indicator, scope; version (with period) for an earlier version; paged; JSON or text/csv.",
+        Response = typeof(SnapshotsResponse), AlsoProduces = "text/csv", Problems = [400])]
+    public async Task<IResult> ReadAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/snapshots")] HttpRequest request, CancellationToken ct)
     {
-        api.MapGet("/snapshots", ReadAsync)
-            .RequireApiRole(Role.Reader)
-            .WithName("GetSnapshots")
-            .WithSummary("Latest snapshot rows; filters period, grain, family, indicator, scope; version (with period) for an earlier version; paged; JSON or text/csv.")
-            .Produces<SnapshotsResponse>()
-            .Produces(StatusCodes.Status200OK, contentType: "text/csv")
-            .ProducesValidationProblem();
-        api.MapGet("/indicators/{id}/series", SeriesAsync)
-            .RequireApiRole(Role.Reader)
-            .WithName("GetIndicatorSeries")
-            .WithSummary("An indicator's latest values over from..to at a grain, for a scope (default org).")
-            .Produces<SeriesResponse>()
-            .ProducesValidationProblem();
-    }
-
-    private static async Task<IResult> ReadAsync(HttpContext context, SnapshotReader reader, SnapshotStore snapshots, SnapshotResponseCache cache,
-        CrmMetricsSettings settings, CancellationToken ct)
-    {
-        var q = new QueryParameters(context.Request, new ValidationErrors(), settings.Calendar);
+        var context = request.HttpContext;
+        var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         var grain = q.Grain();
         var period = q.Period("period", grain);
         var filter = new SnapshotFilter(q.Indicator(), q.Family(), q.Scope());
@@ -55,17 +42,17 @@ public static class SnapshotsEndpoints
             q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
 
-        var csv = WantsCsv(context.Request);
+        var csv = WantsCsv(request);
         // One period's latest rows: answered from the cache, or 304, while the period's latest version stands.
         string? etag = null;
         if (period is not null && version is null
             // The shared read must not end with the request that started it: no request token.
             && await cache.LatestAsync($"{Grains.Key(period.Grain)}|{period.Key}", () => snapshots.LatestAsync(period.Grain, period.Key, CancellationToken.None)).WaitAsync(ct) is { Version: > 0 } latest)
         {
-            etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}", $"{context.Request.QueryString}|{(csv ? "csv" : "json")}");
+            etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}", $"{request.QueryString}|{(csv ? "csv" : "json")}");
             context.Response.Headers.ETag = etag;
             context.Response.Headers.CacheControl = "private, no-cache";
-            if (context.Request.Headers.IfNoneMatch.Any(v => v is not null && (v == etag || v == "*" || v.Split(',').Any(t => t.Trim() == etag))))
+            if (request.Headers.IfNoneMatch.Any(v => v is not null && (v == etag || v == "*" || v.Split(',').Any(t => t.Trim() == etag))))
                 return Results.StatusCode(StatusCodes.Status304NotModified);
             if (cache.Get(etag) is { } hit) return Cached(context, hit);
         }
@@ -82,7 +69,7 @@ public static class SnapshotsEndpoints
         var entry = csv
             ? new SnapshotResponseCache.Entry(etag ?? "", Encoding.UTF8.GetBytes(SnapshotCsv.Write(page.Rows)), "text/csv; charset=utf-8", page.ContinuationToken)
             : new SnapshotResponseCache.Entry(etag ?? "", JsonSerializer.SerializeToUtf8Bytes(new SnapshotsResponse(page.Rows.Select(SnapshotRowDto.From).ToList(), page.ContinuationToken),
-                context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions), "application/json; charset=utf-8", page.ContinuationToken);
+                json.Value.SerializerOptions), "application/json; charset=utf-8", page.ContinuationToken);
         if (etag is not null) cache.Put(entry);
         return Cached(context, entry);
     }
@@ -94,9 +81,12 @@ public static class SnapshotsEndpoints
         return Results.Bytes(entry.Body, entry.ContentType);
     }
 
-    private static async Task<IResult> SeriesAsync(string id, HttpContext context, SnapshotReader reader, CrmMetricsSettings settings, CancellationToken ct)
+    [Function("IndicatorSeries")]
+    [ApiOperation("GET", "GetIndicatorSeries", Access.Reader, Summary = "An indicator's latest values over from..to at a grain, for a scope (default org).",
+        Response = typeof(SeriesResponse), Problems = [400])]
+    public async Task<IResult> SeriesAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/indicators/{id}/series")] HttpRequest request, string id, CancellationToken ct)
     {
-        var q = new QueryParameters(context.Request, new ValidationErrors(), settings.Calendar);
+        var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         if (!Domain.Indicators.IndicatorCatalog.IsKnown(id)) q.Errors.Add("id", $"'{JsonFields.Truncate(id)}' is not an indicator of the catalog");
         var grain = q.Grain();
         var from = q.Period("from", grain);

@@ -1,29 +1,68 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Messaging.ServiceBus;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using CrmMetrics.Domain.Facts;
 using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Functions.Alerts;
 using CrmMetrics.Functions.Ingestion;
-using CrmMetrics.Functions.Invocation;
-using CrmMetrics.Functions.Jobs;
-using CrmMetrics.Functions.LocalRuntime;
+using CrmMetrics.Functions.Runs;
 using CrmMetrics.Functions.Security;
 using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Aggregates;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Storage.Runs;
-using CrmMetrics.Storage.Aggregates;
-using CrmMetrics.Storage.Snapshots;
 using CrmMetrics.Storage.Settings;
-using CrmMetrics.Functions.Runs;
+using CrmMetrics.Storage.Snapshots;
+using Microsoft.Extensions.Azure;
 
 namespace CrmMetrics.Functions.Hosting;
 
 /// <summary>Everything the app is made of, registered in one place.</summary>
 public static class ServiceRegistration
 {
-    public static IServiceCollection AddCrmMetrics(this IServiceCollection services, IConfiguration configuration, RunMode mode)
+    /// <summary>The named queue client that reads and writes message text as it is (the local alert queue holds plain JSON).</summary>
+    public const string PlainQueues = "plain";
+
+    public static IServiceCollection AddCrmMetrics(this IServiceCollection services, IConfiguration configuration)
     {
         var settings = CrmMetricsSettings.Load(configuration);
         services.AddSingleton(settings);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(_ => StorageConnection.Create(configuration));
+        services.AddSingleton(HostJsonSettings.Load());
+
+        // Clients, once, from configuration: storage (AzureWebJobsStorage) and, when configured, Service Bus (AlertsServiceBus).
+        var storage = StorageConnection.Read(configuration);
+        var alertsBus = AlertsServiceBus.Read(configuration);
+        services.AddAzureClients(clients =>
+        {
+            if (storage.Credential is not null) clients.UseCredential(storage.Credential);
+            clients.ConfigureDefaults(o =>
+            {
+                o.Retry.Mode = RetryMode.Exponential;
+                o.Retry.MaxRetries = 4;
+                o.Retry.Delay = TimeSpan.FromMilliseconds(200);
+                o.Retry.MaxDelay = TimeSpan.FromSeconds(5);
+                o.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
+            });
+            clients.AddClient<TableServiceClient, TableClientOptions>(o => storage.Tables(o));
+            // Base64, the encoding the queue trigger reads by default (host.json messageEncoding).
+            clients.AddClient<QueueServiceClient, QueueClientOptions>(o =>
+            {
+                o.MessageEncoding = QueueMessageEncoding.Base64;
+                return storage.Queues(o);
+            });
+            clients.AddClient<QueueServiceClient, QueueClientOptions>(o => storage.Queues(o)).WithName(PlainQueues);
+            clients.AddClient<BlobServiceClient, BlobClientOptions>(o => storage.Blobs(o));
+            alertsBus?.Register(clients);
+        });
+        services.AddSingleton(sp => new StorageAccount(
+            sp.GetRequiredService<TableServiceClient>(),
+            sp.GetRequiredService<QueueServiceClient>(),
+            sp.GetRequiredService<IAzureClientFactory<QueueServiceClient>>().CreateClient(PlainQueues),
+            sp.GetRequiredService<BlobServiceClient>(),
+            storage.Description));
         services.AddHostedService<StorageInitializer>();
 
         // Storage.
@@ -65,26 +104,55 @@ public static class ServiceRegistration
         services.AddSingleton<IDerivedIndicators, GoalIndicators>();
         services.AddSingleton<SnapshotReader>();
         services.AddSingleton<Api.SnapshotResponseCache>();
-        services.AddSingleton<Alerts.AlertService>();
-        services.AddSingleton<Alerts.DigestService>();
+        services.AddSingleton<AlertService>();
+        services.AddSingleton<DigestService>();
 
-        // Functions: one handler per non-HTTP function folder.
-        services.AddSingleton<IFunctionHandler, IngestQueuedEventsFunction>();
-        services.AddSingleton<IFunctionHandler, KpiScheduleFunction>();
-        services.AddSingleton<IFunctionHandler, StartRunFunction>();
-        services.AddSingleton<IFunctionHandler, AggregateDayFunction>();
-        services.AddSingleton<IFunctionHandler, FinalizePeriodFunction>();
-        services.AddSingleton<IFunctionHandler, CompletePeriodFunction>();
-        services.AddSingleton<IFunctionHandler, AlertDigestFunction>();
-        services.AddSingleton<FunctionDispatcher>();
-
-        // The function folders beside the executable; CrmMetrics:FunctionsRoot points elsewhere (tests).
-        services.AddSingleton(_ => FunctionCatalog.Load(configuration["CrmMetrics:FunctionsRoot"] ?? AppContext.BaseDirectory));
-        if (mode == RunMode.Local)
+        // Alerts leave through Service Bus when it is configured, else through the local queue of the same name.
+        if (alertsBus is not null)
         {
-            services.AddSingleton<OutputBindingWriter>();
-            services.AddHostedService<LocalTriggerRuntime>();
+            services.AddSingleton(sp => sp.GetRequiredService<ServiceBusClient>().CreateSender(configuration["AlertsTopicName"] is { Length: > 0 } topic ? topic : AlertMessages.Topic));
+            services.AddSingleton<IAlertSender, ServiceBusAlertSender>();
         }
+        else
+        {
+            services.AddSingleton<IAlertSender, QueueAlertSender>();
+        }
+
+        services.AddCrmMetricsHttp();
         return services;
+    }
+}
+
+/// <summary>
+/// <c>AlertsServiceBus</c>: a connection string, or <c>AlertsServiceBus__fullyQualifiedNamespace</c>
+/// with a managed identity (<c>__credential</c>, <c>__clientId</c>), as Functions connections are read.
+/// Not set: alerts go to the local queue.
+/// </summary>
+public sealed record AlertsServiceBus(string? ConnectionString, string? Namespace, TokenCredential? Credential)
+{
+    public const string Setting = "AlertsServiceBus";
+
+    public static AlertsServiceBus? Read(IConfiguration configuration)
+    {
+        if (configuration[Setting] is { Length: > 0 } connectionString)
+        {
+            if (!connectionString.Contains("Endpoint=", StringComparison.OrdinalIgnoreCase))
+                throw new SettingsException(Domain.Validation.ValidationErrors.Single(Setting, "is not a Service Bus connection string (Endpoint=sb://…;SharedAccessKeyName=…)"));
+            return new AlertsServiceBus(connectionString, null, null);
+        }
+        var section = configuration.GetSection(Setting);
+        if (section["fullyQualifiedNamespace"] is { Length: > 0 } ns)
+        {
+            if (Uri.CheckHostName(ns) != UriHostNameType.Dns)
+                throw new SettingsException(Domain.Validation.ValidationErrors.Single($"{Setting}:fullyQualifiedNamespace", "must be a host name such as contoso.servicebus.windows.net"));
+            return new AlertsServiceBus(null, ns, Identity.Credential(section));
+        }
+        return null;
+    }
+
+    public void Register(AzureClientFactoryBuilder clients)
+    {
+        if (ConnectionString is not null) clients.AddServiceBusClient(ConnectionString);
+        else clients.AddServiceBusClientWithNamespace(Namespace!).WithCredential(Credential!);
     }
 }

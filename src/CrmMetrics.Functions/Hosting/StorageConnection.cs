@@ -1,34 +1,63 @@
+using Azure.Core;
+using Azure.Data.Tables;
 using Azure.Identity;
-using CrmMetrics.Storage.Account;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 
 namespace CrmMetrics.Functions.Hosting;
 
 /// <summary>
-/// Builds the storage account from <c>AzureWebJobsStorage</c> exactly as the Functions host reads it:
-/// a connection string, or an identity-based connection (<c>AzureWebJobsStorage__accountName</c> or
+/// <c>AzureWebJobsStorage</c> read exactly as the Functions host reads it: a connection string, or an
+/// identity-based connection (<c>AzureWebJobsStorage__accountName</c>, or
 /// <c>__tableServiceUri</c>/<c>__queueServiceUri</c>/<c>__blobServiceUri</c>, with
-/// <c>__credential=managedidentity</c> and optional <c>__clientId</c>).
+/// <c>__credential=managedidentity</c> and optional <c>__clientId</c>). It builds the service clients
+/// that <c>AddAzureClients</c> registers.
 /// </summary>
-public static class StorageConnection
+public sealed class StorageConnection
 {
     public const string Setting = "AzureWebJobsStorage";
 
-    public static bool IsConfigured(IConfiguration configuration) =>
-        !string.IsNullOrWhiteSpace(configuration[Setting]) || configuration.GetSection(Setting).GetChildren().Any();
+    private readonly string? _connectionString;
+    private readonly Uri? _table, _queue, _blob;
 
-    public static StorageAccount Create(IConfiguration configuration)
+    private StorageConnection(string? connectionString, Uri? table, Uri? queue, Uri? blob, TokenCredential? credential, string description)
+    {
+        _connectionString = connectionString;
+        (_table, _queue, _blob) = (table, queue, blob);
+        Credential = credential;
+        Description = description;
+    }
+
+    /// <summary>The identity of an identity-based connection; null with a connection string.</summary>
+    public TokenCredential? Credential { get; }
+
+    /// <summary>Where the account is, without secrets, for logs.</summary>
+    public string Description { get; }
+
+    public TableServiceClient Tables(TableClientOptions options) =>
+        _connectionString is not null ? new TableServiceClient(_connectionString, options) : new TableServiceClient(_table!, Credential!, options);
+
+    public QueueServiceClient Queues(QueueClientOptions options) =>
+        _connectionString is not null ? new QueueServiceClient(_connectionString, options) : new QueueServiceClient(_queue!, Credential!, options);
+
+    public BlobServiceClient Blobs(BlobClientOptions options) =>
+        _connectionString is not null ? new BlobServiceClient(_connectionString, options) : new BlobServiceClient(_blob!, Credential!, options);
+
+    public static StorageConnection Read(IConfiguration configuration)
     {
         var connectionString = configuration[Setting];
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
             try
             {
-                return StorageAccount.FromConnectionString(connectionString);
+                // Parsed once here so a wrong string is a settings error naming the setting, not a failure on first use.
+                _ = new TableServiceClient(connectionString);
             }
             catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
             {
                 throw new SettingsException(Domain.Validation.ValidationErrors.Single(Setting, "is not a valid storage connection string: " + e.Message));
             }
+            return new StorageConnection(connectionString, null, null, null, null, Describe(connectionString));
         }
 
         var section = configuration.GetSection(Setting);
@@ -50,11 +79,30 @@ public static class StorageConnection
             throw new SettingsException(Domain.Validation.ValidationErrors.Single(Setting,
                 "needs a connection string, or accountName (or tableServiceUri, queueServiceUri and blobServiceUri) for an identity-based connection"));
         }
+        return new StorageConnection(null, table, queue, blob, Identity.Credential(section), $"{blob.Host} (managed identity)");
+    }
 
+    private static string Describe(string connectionString)
+    {
+        if (connectionString.Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase)) return "Azurite (development storage)";
+        var parts = connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('=', 2))
+            .Where(p => p.Length == 2)
+            .ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.OrdinalIgnoreCase);
+        if (parts.TryGetValue("TableEndpoint", out var table)) return table;
+        if (parts.TryGetValue("BlobEndpoint", out var blob)) return blob;
+        return parts.TryGetValue("AccountName", out var account) ? $"account {account}" : "storage account";
+    }
+}
+
+/// <summary>The credential of an identity-based connection section (<c>credential=managedidentity</c>, <c>clientId</c>), as the Functions host reads it.</summary>
+public static class Identity
+{
+    public static TokenCredential Credential(IConfigurationSection section)
+    {
         var clientId = section["clientId"];
-        Azure.Core.TokenCredential credential = section["credential"]?.Equals("managedidentity", StringComparison.OrdinalIgnoreCase) == true
-            ? (clientId is { Length: > 0 } ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId)) : new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned))
+        return section["credential"]?.Equals("managedidentity", StringComparison.OrdinalIgnoreCase) == true
+            ? new ManagedIdentityCredential(clientId is { Length: > 0 } ? ManagedIdentityId.FromUserAssignedClientId(clientId) : ManagedIdentityId.SystemAssigned)
             : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
-        return StorageAccount.FromIdentity(table, queue, blob, credential);
     }
 }

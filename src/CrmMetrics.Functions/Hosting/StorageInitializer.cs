@@ -2,14 +2,36 @@ using CrmMetrics.Storage.Account;
 
 namespace CrmMetrics.Functions.Hosting;
 
-/// <summary>Creates the tables, queues and containers before anything else starts (idempotent).</summary>
-public sealed class StorageInitializer(StorageAccount account, ILogger<StorageInitializer> logger) : IHostedService
+/// <summary>
+/// Creates the tables, queues and containers (idempotent). Storage that does not answer yet (an
+/// account restarting, Azurite a second late) does not stop the worker: creation is retried in the
+/// background with back-off, one log line per attempt window, while health says storage is unreachable
+/// and requests that need storage answer 503.
+/// </summary>
+public sealed class StorageInitializer(StorageAccount account, ILogger<StorageInitializer> logger) : BackgroundService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await account.InitializeAsync(cancellationToken);
-        logger.LogInformation("Storage ready: {Account}", account.Description);
-    }
+    private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(30);
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        var attempts = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                attempts++;
+                await account.InitializeAsync(stoppingToken);
+                if (attempts > 1) logger.LogInformation("Storage answers again after {Attempts} attempts: {Account}", attempts, account.Description);
+                else logger.LogInformation("Storage ready: {Account}", account.Description);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Storage did not answer (attempt {Attempt}: {Error}); retrying in {Delay} s", attempts, e.Message.Split('\n')[0], delay.TotalSeconds);
+                try { await Task.Delay(delay, stoppingToken); } catch (OperationCanceledException) { return; }
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
+            }
+        }
+    }
 }

@@ -1,22 +1,19 @@
 using CrmMetrics.Functions.Alerts;
-using CrmMetrics.Functions.Invocation;
+using Microsoft.Azure.Functions.Worker;
 
 namespace CrmMetrics.Functions.Jobs;
 
-/// <summary><c>AlertDigest</c> (timer, <c>%AlertDigestSchedule%</c>, daily): the digest message through the <c>alerts</c> output.</summary>
-public sealed class AlertDigestFunction(DigestService digests) : IFunctionHandler
+/// <summary><c>AlertDigest</c> (timer, <c>%AlertDigestSchedule%</c>, daily): the digest message, sent like an alert.</summary>
+public sealed class AlertDigestFunction(DigestService digests, IAlertSender sender, ILogger<AlertDigestFunction> logger)
 {
-    public const string FunctionName = "AlertDigest";
-
-    public string Name => FunctionName;
-
-    public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
+    [Function("AlertDigest")]
+    public async Task RunAsync([TimerTrigger("%AlertDigestSchedule%")] TimerInfo timer, CancellationToken ct)
     {
-        var response = new InvocationResponse();
         // One digest per day: its id is the day, so a second firing the same day is suppressed by the ledger.
-        var message = await digests.BuildAsync("digest-invocation-" + Guid.NewGuid().ToString("N"), cancellationToken);
-        if (message is not null) response.AddMessages(RunBindings.Alerts, [message]);
-        response.Log(message is null ? "today's digest was sent already" : "digest sent");
-        return response;
+        var delivery = "digest-invocation-" + Guid.NewGuid().ToString("N");
+        var message = await digests.BuildAsync(delivery, ct);
+        if (message is not null) await sender.SendAsync([message], delivery, ct);
+        if (message is null) logger.LogInformation("Today's digest was sent already");
+        else logger.LogInformation("Digest sent");
     }
 }

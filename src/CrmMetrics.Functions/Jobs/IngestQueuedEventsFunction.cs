@@ -1,8 +1,9 @@
 using System.Text;
 using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Ingestion;
-using CrmMetrics.Functions.Invocation;
+using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Facts;
+using Microsoft.Azure.Functions.Worker;
 
 namespace CrmMetrics.Functions.Jobs;
 
@@ -12,52 +13,40 @@ namespace CrmMetrics.Functions.Jobs;
 /// message succeeds (retrying cannot fix them); a storage failure fails the invocation, so the
 /// message is retried and reaches the poison queue only if the failure persists.
 /// </summary>
-public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, RejectedEventStore rejectedEvents, ILogger<IngestQueuedEventsFunction> logger) : IFunctionHandler
+public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, RejectedEventStore rejectedEvents, ILogger<IngestQueuedEventsFunction> logger)
 {
-    public const string FunctionName = "IngestQueuedEvents";
-    public const string TriggerBinding = "message";
-
-    public string Name => FunctionName;
-
-    public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
+    [Function("IngestQueuedEvents")]
+    public async Task RunAsync([QueueTrigger(StorageNames.Queues.CrmEvents)] string message, string id, CancellationToken ct)
     {
-        var response = new InvocationResponse();
-        var messageId = request.MessageId ?? Guid.NewGuid().ToString("N");
-        var text = request.TriggerText(TriggerBinding);
-        if (string.IsNullOrWhiteSpace(text))
+        var messageId = string.IsNullOrEmpty(id) ? Guid.NewGuid().ToString("N") : id;
+        if (string.IsNullOrWhiteSpace(message))
         {
-            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", "is empty").ToDictionary(), text)], cancellationToken);
-            response.Log($"message {messageId} is empty; recorded as rejected");
-            return response;
+            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", "is empty").ToDictionary(), message)], ct);
+            return;
         }
 
-        var body = Encoding.UTF8.GetBytes(text);
         EventBatch batch;
         try
         {
-            batch = EventBatchReader.Read(body, ndjson: false);
+            batch = EventBatchReader.Read(Encoding.UTF8.GetBytes(message), ndjson: false);
         }
         catch (EventBatchException e)
         {
-            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", e.Message).ToDictionary(), text)], cancellationToken);
-            response.Log($"message {messageId} is not events: {e.Message}; recorded as rejected");
-            return response;
+            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", e.Message).ToDictionary(), message)], ct);
+            return;
         }
 
         using (batch)
         {
-            var result = await ingestion.IngestAsync(batch.Events, cancellationToken);
+            var result = await ingestion.IngestAsync(batch.Events, ct);
             if (result.Rejected.Count > 0)
             {
                 await RecordAsync(messageId, result.Rejected.Select(r => new RejectedEvent("queue", messageId, r.Index, r.Id, r.Errors,
-                    batch.Events[r.Index].ParseError is null ? batch.Events[r.Index].Element.GetRawText() : null)).ToList(), cancellationToken);
+                    batch.Events[r.Index].ParseError is null ? batch.Events[r.Index].Element.GetRawText() : null)).ToList(), ct);
             }
-            var summary = $"message {messageId}: {result.Accepted} accepted, {result.Duplicates} duplicates, {result.Rejected.Count} rejected";
-            logger.LogInformation("{Summary}", summary);
-            response.Log(summary);
-            response.ReturnValue = System.Text.Json.Nodes.JsonValue.Create(summary);
+            logger.LogInformation("Queue message {MessageId}: {Accepted} accepted, {Duplicates} duplicates, {Rejected} rejected",
+                messageId, result.Accepted, result.Duplicates, result.Rejected.Count);
         }
-        return response;
     }
 
     private Task RecordAsync(string messageId, IReadOnlyList<RejectedEvent> rejected, CancellationToken ct)

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using CrmMetrics.Functions.Invocation;
 using CrmMetrics.Functions.Tests.Support;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Testing;
@@ -50,12 +48,13 @@ public class ScheduledRunTests
         [Fact]
         public async Task Two_invocations_for_one_occurrence_start_one_run()
         {
-            var dispatcher = app.Services.GetRequiredService<FunctionDispatcher>();
-            var request = JsonSerializer.Deserialize<InvocationRequest>("""{"Data":{"timer":{"IsPastDue":false}},"Metadata":{}}""", FunctionDispatcher.PayloadJson)!;
-            var responses = await Task.WhenAll(dispatcher.InvokeAsync("KpiSchedule", request, default), dispatcher.InvokeAsync("KpiSchedule", request, default));
-            var withJobs = responses.Count(r => r.Outputs.Count > 0);
-            Assert.Equal(1, withJobs);
-            var runId = "sched-" + responses.SelectMany(r => r.Logs).First(l => l.Contains("run sched-")).Split("run sched-")[1].Split(':', ' ')[0];
+            // The host's admin route runs the timer function now, twice at once, as two firings of one occurrence would.
+            var responses = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => app.Client.PostAsync("/admin/functions/KpiSchedule", null)));
+            Assert.All(responses, r => Assert.Equal(System.Net.HttpStatusCode.Accepted, r.StatusCode));
+            var started = app.Logs.Lines.Where(l => l.Contains("Scheduled run sched-")).ToList();
+            Assert.Single(started);
+            Assert.Single(app.Logs.Lines, l => l.Contains("already started for this occurrence"));
+            var runId = "sched-" + started[0].Split("Scheduled run sched-")[1].Split(' ')[0];
             var run = await app.Services.GetRequiredService<RunStore>().GetAsync(runId, default);
             Assert.NotNull(run);
             Assert.Equal("schedule", run!.Trigger);

@@ -1,53 +1,60 @@
-using CrmMetrics.Functions.Invocation;
-using CrmMetrics.Functions.LocalRuntime;
+using System.Text.Json;
+using CrmMetrics.Functions.Api;
 using CrmMetrics.Functions.Tests.Support;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace CrmMetrics.Functions.Tests.Invocation;
 
-/// <summary>The function.json files and the app agree: every function works, every route is a function.</summary>
-public class FunctionLayoutTests(AppFixture app) : IClassFixture<AppFixture>
+/// <summary>
+/// The built app is a standard isolated app whose functions keep today's names, triggers, routes,
+/// queues and schedules, and every HTTP operation declares who may call it.
+/// </summary>
+public class FunctionLayoutTests
 {
-    private FunctionCatalog Catalog => FunctionCatalog.Load(AppContext.BaseDirectory);
+    private static JsonElement Metadata() => JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionApp.Folder, "functions.metadata"))).RootElement.Clone();
 
-    private static string Normalise(string route) =>
-        System.Text.RegularExpressions.Regex.Replace(route.Trim('/'), @"\{[^}]+\}", "{}");
+    private static string Trigger(string function)
+    {
+        var f = Metadata().EnumerateArray().Single(x => x.GetProperty("name").GetString() == function);
+        var b = f.GetProperty("bindings").EnumerateArray().Single(x => x.GetProperty("type").GetString()!.EndsWith("Trigger", StringComparison.Ordinal));
+        return b.GetProperty("type").GetString() + " " + (b.TryGetProperty("queueName", out var q) ? q.GetString() : b.TryGetProperty("schedule", out var s) ? s.GetString() : b.GetProperty("route").GetString());
+    }
+
+    [Theory]
+    [InlineData("IngestQueuedEvents", "queueTrigger crm-events")]
+    [InlineData("StartRun", "queueTrigger kpi-runs")]
+    [InlineData("AggregateDay", "queueTrigger kpi-days")]
+    [InlineData("FinalizePeriod", "queueTrigger kpi-periods")]
+    [InlineData("CompletePeriod", "queueTrigger kpi-done")]
+    [InlineData("KpiSchedule", "timerTrigger %KpiSchedule%")]
+    [InlineData("AlertDigest", "timerTrigger %AlertDigestSchedule%")]
+    [InlineData("IngestEvents", "httpTrigger api/events")]
+    [InlineData("Snapshots", "httpTrigger api/snapshots")]
+    [InlineData("OData", "httpTrigger odata/{*path}")]
+    public void Every_function_keeps_its_name_and_trigger(string function, string trigger) => Assert.Equal(trigger, Trigger(function));
 
     [Fact]
-    public void Every_http_function_is_a_route_the_app_serves_and_every_api_route_is_a_function()
+    public void The_build_is_a_standard_isolated_app_with_twenty_six_functions_and_no_function_json()
     {
-        var routes = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .Where(e => e.RoutePattern.RawText!.TrimStart('/').StartsWith("api/", StringComparison.Ordinal))
-            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
-                .Select(m => $"{m.ToUpperInvariant()} {Normalise(e.RoutePattern.RawText!)}"))
-            .ToHashSet();
-        var functions = Catalog.Functions.Where(f => f.Trigger.Type == "httpTrigger" && f.Trigger.Get("route")!.StartsWith("api/", StringComparison.Ordinal))
-            .SelectMany(f => f.Trigger.Raw["methods"]!.AsArray().Select(m => $"{m!.GetValue<string>().ToUpperInvariant()} {Normalise(f.Trigger.Get("route")!)}"))
-            .ToHashSet();
-        Assert.Empty(functions.Except(routes));
-        Assert.Empty(routes.Except(functions));
-        // The OData service is one catch-all function.
-        Assert.Contains(Catalog.Functions, f => f.Trigger.Get("route") == "odata/{*path}");
+        Assert.Equal(26, Metadata().GetArrayLength());
+        Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "worker.config.json")));
+        Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "extensions.json")));
+        Assert.Empty(Directory.GetFiles(FunctionApp.Folder, "function.json", SearchOption.AllDirectories));
+        using var host = JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionApp.Folder, "host.json")));
+        Assert.False(host.RootElement.TryGetProperty("customHandler", out _));
+        Assert.Equal("", host.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+        Assert.Equal(5, host.RootElement.GetProperty("extensions").GetProperty("queues").GetProperty("maxDequeueCount").GetInt32());
     }
 
     [Fact]
-    public void Every_other_function_has_a_handler_and_every_handler_a_function_folder()
+    public void Every_http_method_of_every_http_function_declares_its_operation_and_nothing_else_is_declared()
     {
-        var dispatcher = app.Services.GetRequiredService<FunctionDispatcher>();
-        var nonHttp = Catalog.Functions.Where(f => f.Trigger.Type != "httpTrigger").Select(f => f.Name).ToHashSet();
-        Assert.Equal(nonHttp.Order(), dispatcher.Names.Order());
-        Assert.Equal("", Catalog.Host.RoutePrefix);
-        Assert.True(Catalog.Host.ForwardsHttp);
-        Assert.Equal(5, Catalog.Host.MaxDequeueCount);
-    }
-
-    [Fact]
-    public void Handlers_read_the_binding_names_their_function_json_declares()
-    {
-        foreach (var function in Catalog.Functions.Where(f => f.Trigger.Type == "queueTrigger"))
-            Assert.Equal("message", function.Trigger.Name);
-        foreach (var output in Catalog.Functions.SelectMany(f => f.Outputs))
-            Assert.Contains(output.Name, new[] { "days", "periods", "alerts", "done" });
+        var declared = ApiOperations.All().ToList();
+        Assert.Equal(FunctionApp.HttpFunctions().Select(f => f.Name).Order(), declared.Select(f => f.Name).Order());
+        foreach (var function in declared)
+        {
+            Assert.Equal(function.Methods.Order(), function.Operations.Select(o => o.Method).Order());
+        }
+        // Only health and the OpenAPI document are open without a key.
+        Assert.Equal(["Health", "OpenApiDocument"], declared.SelectMany(f => f.Operations).Where(o => o.Access == Access.Anonymous).Select(o => o.OperationId).Order());
     }
 }

@@ -17,7 +17,6 @@ public class AlertCrashTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
         {
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["CrmMetrics__Keys__ops"] = "admin:" + TestKeys.Hash(TestKeys.Admin),
-            ["CrmMetrics__LocalRuntime__MessageLeaseSeconds"] = "10",
             ["KpiSchedule"] = "0 0 0 1 1 *",
         };
         var events = SyntheticCrm.Generate(new SyntheticCrmOptions { From = new DateOnly(2026, 6, 1), To = new DateOnly(2026, 8, 31), Customers = 120, Seed = 41 }).ToList();
@@ -26,7 +25,7 @@ public class AlertCrashTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
         var csat = months.Select(m => reference.Month(2026, int.Parse(m[5..]))[("cx.csat", "org")]!.Value).ToList();
         var runIds = new List<string>();
 
-        await using var first = await AppProcessHandle.StartAsync(environment);
+        await using var first = await AppProcessHandle.StartAsync(environment, true, "--queue-lease", "00:00:10");
         var alertLogged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         first.Line += line => { if (line.Contains("Alert crm-", StringComparison.Ordinal)) alertLogged.TrySetResult(); };
         async Task<JsonElement> Send(AppProcessHandle app, HttpMethod method, string path, object? body = null)
@@ -54,7 +53,7 @@ public class AlertCrashTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
         }
         first.Kill();
 
-        await using var second = await AppProcessHandle.StartAsync(environment);
+        await using var second = await AppProcessHandle.StartAsync(environment, true, "--queue-lease", "00:00:10");
         foreach (var runId in runIds)
         {
             try

@@ -1,50 +1,90 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using CrmMetrics.Functions.Hosting;
+using CrmMetrics.LocalHost;
 using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Alerts;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Storage.Runs;
+using CrmMetrics.Storage.Snapshots;
 using CrmMetrics.Testing;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CrmMetrics.Functions.Tests.Support;
 
 /// <summary>
-/// The real app on a real Kestrel (free loopback port) against its own Azurite, in local mode with
-/// the trigger runtime running. Subclasses add settings.
+/// The real function app as Azure runs it: the isolated worker (its own process) under the local
+/// Functions host, on a free loopback port, against its own Azurite. Tests reach it over HTTP and
+/// queues as clients do, and read storage through the same stores the app uses. Subclasses add settings.
 /// </summary>
 public class AppFixture : IAsyncLifetime
 {
     private readonly AzuriteFixture _azurite = new();
-    private CrmMetricsApp.Built? _built;
+    private LocalFunctionsHost? _host;
+    private ServiceProvider? _stores;
 
     public HttpClient Client { get; private set; } = null!;
     public Uri BaseAddress { get; private set; } = null!;
-    public IServiceProvider Services => _built!.App.Services;
+    public LocalFunctionsHost Host => _host!;
+    public LogCapture Logs { get; } = new();
+
+    /// <summary>The stores over the app's storage, to look at what the app wrote.</summary>
+    public IServiceProvider Services => _stores!;
     public StorageAccount Storage => Services.GetRequiredService<StorageAccount>();
     public string StorageConnectionString => _azurite.ConnectionString;
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings() => [];
 
-    public async Task InitializeAsync()
+    /// <summary>The app's settings for a host against <paramref name="storage"/>: test keys, timers quiet unless a test sets them.</summary>
+    public static Dictionary<string, string?> AppSettings(string storage, IEnumerable<KeyValuePair<string, string?>> extra)
     {
-        await _azurite.InitializeAsync();
         var settings = new Dictionary<string, string?>(TestKeys.Settings())
         {
-            ["AzureWebJobsStorage"] = _azurite.ConnectionString,
-            ["urls"] = "http://127.0.0.1:0",
+            ["AzureWebJobsStorage"] = storage,
             // Timers fire only when a test asks for them, so runs and versions are the tests' own.
             ["KpiSchedule"] = "0 0 0 1 1 *",
             ["AlertDigestSchedule"] = "0 0 0 1 1 *",
         };
-        foreach (var (k, v) in Settings()) settings[k] = v;
-        _built = await CrmMetricsApp.BuildAsync([], settings);
-        await _built.App.StartAsync();
-        var address = _built.App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address);
+        foreach (var (k, v) in extra) settings[k] = v;
+        return settings;
+    }
+
+    public async Task InitializeAsync()
+    {
+        await _azurite.InitializeAsync();
+        _host = await LocalFunctionsHost.StartAsync(new LocalHostOptions
+        {
+            AppDirectory = FunctionApp.Folder,
+            Urls = ["http://127.0.0.1:0"],
+            Settings = AppSettings(_azurite.ConnectionString, Settings()),
+            AzuriteDataFolder = null,
+        }, Logs);
+        try
+        {
+            await _host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"The app did not start ({e.Message}):\n{Logs.Tail()}");
+        }
+        BaseAddress = _host.BaseAddress;
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        _stores = StoreServices(_azurite.ConnectionString);
         await AfterStartAsync();
+    }
+
+    /// <summary>The app's stores over a storage account, built the way the app builds them.</summary>
+    public static ServiceProvider StoreServices(string connectionString)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(StorageAccount.FromConnectionString(connectionString));
+        services.AddSingleton<FactStore>();
+        services.AddSingleton<DirtyDayStore>();
+        services.AddSingleton<RejectedEventStore>();
+        services.AddSingleton<RunStore>();
+        services.AddSingleton<SnapshotStore>();
+        services.AddSingleton<AlertLedger>();
+        return services.BuildServiceProvider();
     }
 
     /// <summary>Work a fixture does once the app is up (load data, run computations).</summary>
@@ -75,11 +115,25 @@ public class AppFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Client?.Dispose();
-        if (_built is not null)
-        {
-            await _built.App.StopAsync();
-            await _built.DisposeAsync();
-        }
+        if (_host is not null) await _host.DisposeAsync();
+        if (_stores is not null) await _stores.DisposeAsync();
         await _azurite.DisposeAsync();
+    }
+}
+
+/// <summary>The function app under test: this repository's app, built in the tests' configuration.</summary>
+public static class FunctionApp
+{
+    public static string Folder => HostCommand.DefaultApp() ?? throw new InvalidOperationException("The local host was built without a default function app.");
+
+    /// <summary>The HTTP functions the app declares in its functions.metadata: name, route, methods.</summary>
+    public static IReadOnlyList<(string Name, string Route, IReadOnlyList<string> Methods)> HttpFunctions()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "functions.metadata")));
+        return doc.RootElement.EnumerateArray()
+            .SelectMany(f => f.GetProperty("bindings").EnumerateArray().Where(b => b.GetProperty("type").GetString() == "httpTrigger")
+                .Select(b => (f.GetProperty("name").GetString()!, b.GetProperty("route").GetString()!,
+                    (IReadOnlyList<string>)b.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToList())))
+            .ToList();
     }
 }

@@ -2,11 +2,16 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using CrmMetrics.LocalHost;
 using CrmMetrics.Testing;
 
 namespace CrmMetrics.Functions.Tests.Support;
 
-/// <summary>The app in its own process (the built CrmMetrics.Functions.dll), with its output captured, so a test can kill it.</summary>
+/// <summary>
+/// The app as an operator starts it: the local host in its own process (the README's command, built)
+/// serving this repository's function app, settings from environment variables, output captured,
+/// so a test can kill the whole app (host and worker) at once.
+/// </summary>
 public sealed class AppProcessHandle : IAsyncDisposable
 {
     private readonly System.Diagnostics.Process _process;
@@ -20,38 +25,54 @@ public sealed class AppProcessHandle : IAsyncDisposable
     public HttpClient Client { get; }
     public ConcurrentQueue<string> Output { get; } = new();
     public event Action<string>? Line;
+    public bool HasExited => _process.HasExited;
 
-    public static async Task<AppProcessHandle> StartAsync(IReadOnlyDictionary<string, string> environment)
+    public static ProcessStartInfo StartInfo(int port, IReadOnlyDictionary<string, string> environment, params string[] extra)
+    {
+        var host = HostCommand.HostDirectory() ?? throw new InvalidOperationException("The local host was built without its folder.");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(host, "CrmMetrics.LocalHost.dll"), "--urls", $"http://127.0.0.1:{port}", "--app", FunctionApp.Folder }.Concat(extra))
+            info.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) info.Environment[k] = v;
+        return info;
+    }
+
+    /// <summary>Starts the app; with <paramref name="waitHealthy"/> returns once /api/health answers 200.</summary>
+    public static async Task<AppProcessHandle> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitHealthy = true, params string[] extra)
     {
         var port = FreePort();
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmMetrics.Functions.dll"));
-        info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add($"http://127.0.0.1:{port}");
-        foreach (var (k, v) in environment) info.Environment[k] = v;
-        var process = System.Diagnostics.Process.Start(info)!;
+        var process = System.Diagnostics.Process.Start(StartInfo(port, environment, extra))!;
         var handle = new AppProcessHandle(process, port);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { handle.Output.Enqueue(e.Data); handle.Line?.Invoke(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) handle.Output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { handle.Output.Enqueue(e.Data); handle.Line?.Invoke(e.Data); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        if (!waitHealthy) return handle;
         await Eventually.WaitAsync(async () =>
         {
             if (process.HasExited) throw new InvalidOperationException("The app exited: " + string.Join("\n", handle.Output.TakeLast(10)));
             try { return (await handle.Client.GetAsync("/api/health")).StatusCode == HttpStatusCode.OK; }
             catch (HttpRequestException) { return false; }
-        }, TimeSpan.FromSeconds(60), "the app to become healthy");
+        }, TimeSpan.FromSeconds(90), "the app to become healthy");
         return handle;
     }
 
-    /// <summary>Kills the process at once, as a crash or a scale-in would.</summary>
+    /// <summary>Kills the app at once (host and worker), as a crash or a scale-in would.</summary>
     public void Kill()
     {
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         _process.WaitForExit(TimeSpan.FromSeconds(30));
     }
 
-    private static int FreePort()
+    /// <summary>Asks the app to stop as a platform does (SIGTERM) and waits for it to exit.</summary>
+    public async Task TerminateAsync(TimeSpan wait)
+    {
+        if (_process.HasExited) return;
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync().WaitAsync(wait);
+    }
+
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using CrmMetrics.Functions.Security;
+using Microsoft.Azure.Functions.Worker;
+
+namespace CrmMetrics.Functions.Api;
+
+/// <summary>Who may call an operation.</summary>
+public enum Access { Anonymous, Reader, Writer, Admin }
+
+/// <summary>
+/// One HTTP operation of a function: its method, name, who may call it, and what it answers. The
+/// key check enforces <see cref="Access"/> and the OpenAPI document is written from the same
+/// attributes, so what is documented is what is served and guarded.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
+public sealed class ApiOperationAttribute(string method, string operationId, Access access) : Attribute
+{
+    public string Method { get; } = method.ToUpperInvariant();
+    public string OperationId { get; } = operationId;
+    public Access Access { get; } = access;
+    public string Summary { get; init; } = "";
+
+    /// <summary>The body of a success, if any.</summary>
+    public Type? Response { get; init; }
+
+    /// <summary>The success status.</summary>
+    public int Status { get; init; } = 200;
+
+    /// <summary>A second success status with the same body (a PUT that creates answers 201).</summary>
+    public int AlsoStatus { get; init; }
+
+    /// <summary>Statuses answered with problem details besides 401/403 (400 means validation problems naming fields).</summary>
+    public int[] Problems { get; init; } = [];
+
+    /// <summary>Another media type the success may be written in (text/csv).</summary>
+    public string? AlsoProduces { get; init; }
+
+    public Role Role => Access switch
+    {
+        Access.Writer => Role.Writer,
+        Access.Admin => Role.Admin,
+        _ => Role.Reader,
+    };
+}
+
+/// <summary>The declared operations of the app's HTTP functions, by function entry point and method.</summary>
+public sealed class ApiOperations
+{
+    private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, ApiOperationAttribute>> _byEntryPoint = new(StringComparer.Ordinal);
+
+    public ApiOperationAttribute? Find(string entryPoint, string method)
+    {
+        var operations = _byEntryPoint.GetOrAdd(entryPoint, Load);
+        var key = HttpMethods.IsHead(method) ? "GET" : method.ToUpperInvariant();
+        return operations.GetValueOrDefault(key);
+    }
+
+    private static IReadOnlyDictionary<string, ApiOperationAttribute> Load(string entryPoint)
+    {
+        var dot = entryPoint.LastIndexOf('.');
+        var type = typeof(ApiOperations).Assembly.GetType(entryPoint[..dot]);
+        var method = type?.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static).FirstOrDefault(m => m.Name == entryPoint[(dot + 1)..] && m.GetCustomAttribute<FunctionAttribute>() is not null);
+        return method?.GetCustomAttributes<ApiOperationAttribute>().ToDictionary(a => a.Method) ?? new Dictionary<string, ApiOperationAttribute>();
+    }
+
+    /// <summary>Every HTTP function of the app with its route, methods and operations (for the OpenAPI document and tests).</summary>
+    public static IEnumerable<HttpFunction> All() =>
+        from type in typeof(ApiOperations).Assembly.GetTypes()
+        from method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)
+        let function = method.GetCustomAttribute<FunctionAttribute>()
+        where function is not null
+        let trigger = method.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).FirstOrDefault(a => a is not null)
+        where trigger is not null
+        select new HttpFunction(function.Name, trigger.Route ?? function.Name, (trigger.Methods ?? []).Select(m => m.ToUpperInvariant()).ToList(),
+            method.GetCustomAttributes<ApiOperationAttribute>().ToList());
+}
+
+/// <summary>An HTTP function: its name, route (under the empty route prefix), methods and declared operations.</summary>
+public sealed record HttpFunction(string Name, string Route, IReadOnlyList<string> Methods, IReadOnlyList<ApiOperationAttribute> Operations);

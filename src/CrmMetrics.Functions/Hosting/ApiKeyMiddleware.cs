@@ -1,0 +1,35 @@
+using CrmMetrics.Functions.Api;
+using CrmMetrics.Functions.Security;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
+
+namespace CrmMetrics.Functions.Hosting;
+
+/// <summary>
+/// Checks the key of every HTTP invocation against the role its operation declares
+/// (<see cref="ApiOperationAttribute"/>) before the function runs: none or unknown → 401, a key
+/// without the role → 403. An operation that declares nothing is refused: access is never implied.
+/// </summary>
+public sealed class ApiKeyMiddleware(ApiKeyAuthorization keys, ApiOperations operations) : IFunctionsWorkerMiddleware
+{
+    public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
+    {
+        if (context.GetHttpContext() is not { } http)
+        {
+            await next(context);
+            return;
+        }
+        var operation = operations.Find(context.FunctionDefinition.EntryPoint, http.Request.Method);
+        if (operation is null)
+        {
+            context.GetInvocationResult().Value = Problems.Problem(405, "Method Not Allowed", $"{http.Request.Method} is not allowed on {http.Request.Path}.");
+            return;
+        }
+        if (operation.Access != Access.Anonymous && keys.Check(http, operation.Role) is { } denied)
+        {
+            context.GetInvocationResult().Value = denied;
+            return;
+        }
+        await next(context);
+    }
+}

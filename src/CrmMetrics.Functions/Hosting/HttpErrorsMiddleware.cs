@@ -1,0 +1,36 @@
+using System.Reflection;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
+
+namespace CrmMetrics.Functions.Hosting;
+
+/// <summary>
+/// Whatever an HTTP function throws becomes problem details with the right status (storage outages
+/// a 503 to retry), so no request, however it fails, gets a bare 500 from the host. Other triggers'
+/// failures propagate: the host retries their messages.
+/// </summary>
+public sealed class HttpErrorsMiddleware(ILogger<HttpErrorsMiddleware> logger) : IFunctionsWorkerMiddleware
+{
+    public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception thrown) when (context.GetHttpContext() is { } http && !http.RequestAborted.IsCancellationRequested)
+        {
+            var error = Unwrap(thrown);
+            var status = HttpPipeline.StatusFor(error);
+            if (status >= 500) logger.LogError(error, "{Function}: {Method} {Path} failed", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path);
+            if (http.Response.HasStarted) return;
+            context.GetInvocationResult().Value = HttpPipeline.ProblemFor(status, error);
+        }
+    }
+
+    private static Exception Unwrap(Exception e) => e switch
+    {
+        AggregateException { InnerExceptions.Count: 1 } a => Unwrap(a.InnerExceptions[0]),
+        TargetInvocationException { InnerException: { } inner } => Unwrap(inner),
+        _ => e,
+    };
+}

@@ -1,0 +1,44 @@
+using CrmMetrics.Functions.Api;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace CrmMetrics.Functions.OData;
+
+/// <summary>
+/// The OData v4 service for Power BI and Excel (<c>/odata/…</c>, reader key): one catch-all HTTP
+/// function that hands the request to the OData controllers through <see cref="ODataBranch"/>.
+/// </summary>
+public sealed class ODataFunction(ODataBranch branch)
+{
+    [Function("OData")]
+    [ApiOperation("GET", "OData", Access.Reader, Summary = "The OData v4 service: $metadata and the entity sets Snapshots, GoalAttainment, StaffScorecards, Benchmarks, Alerts.")]
+    public async Task<IActionResult> ServeAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "odata/{*path}")] HttpRequest request)
+    {
+        await branch.InvokeAsync(request.HttpContext);
+        // The branch wrote the response.
+        return new EmptyResult();
+    }
+}
+
+/// <summary>
+/// An ASP.NET Core pipeline of its own (routing to the MVC controllers of the OData service), built
+/// once and run on the function's <see cref="HttpContext"/>. The function's endpoint and route values
+/// are cleared first, or the branch's routing would take the request as routed already.
+/// </summary>
+public sealed class ODataBranch(IServiceProvider services)
+{
+    private readonly Lazy<RequestDelegate> _pipeline = new(() =>
+    {
+        var app = new ApplicationBuilder(services);
+        app.UseRouting();
+        app.UseEndpoints(endpoints => endpoints.MapControllers());
+        return app.Build();
+    });
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        context.SetEndpoint(null);
+        context.Request.RouteValues.Clear();
+        await _pipeline.Value(context);
+    }
+}
