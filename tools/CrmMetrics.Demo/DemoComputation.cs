@@ -2,16 +2,15 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using CrmMetrics.Domain.Periods;
-using CrmMetrics.Functions.Hosting;
 
-namespace CrmMetrics.Functions.Demo;
+namespace CrmMetrics.Demo;
 
 /// <summary>
 /// The demo's computation step: runs the indicators for every month of the sample data through
 /// <c>POST /api/runs</c>, waits for the runs, and prints the organisation's indicators for the
 /// latest closed month.
 /// </summary>
-public sealed class DemoComputation(CrmMetricsSettings settings, TimeProvider clock)
+public sealed class DemoComputation(PeriodCalendar calendar, TimeProvider clock)
 {
     private static readonly TimeSpan RunDeadline = TimeSpan.FromMinutes(10);
     private Period? _shown;
@@ -21,7 +20,6 @@ public sealed class DemoComputation(CrmMetricsSettings settings, TimeProvider cl
     public async Task RunAsync(HttpClient client, IReadOnlyList<DateTimeOffset> factTimes, CancellationToken ct)
     {
         if (factTimes.Count == 0) return;
-        var calendar = settings.Calendar;
         var now = clock.GetUtcNow();
         var months = factTimes.Select(t => calendar.PeriodOf(Grain.Month, t)).Where(p => p.End <= now).Distinct().OrderBy(p => p.Start).ToList();
         if (months.Count == 0) months = [calendar.PeriodOf(Grain.Month, now)];

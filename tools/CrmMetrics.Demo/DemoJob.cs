@@ -1,31 +1,19 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
-using CrmMetrics.Functions.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 
-namespace CrmMetrics.Functions.Demo;
-
-/// <summary>The demo's session key: an admin key that exists only while this process runs.</summary>
-public sealed record DemoKey(string Value);
+namespace CrmMetrics.Demo;
 
 /// <summary>
-/// The main job of the README's run command (<c>--demo</c>): once the app is up, load the sample
-/// dataset from <c>seeds/</c> through the public ingestion API, compute the indicators, print a
-/// summary, and tell the user what to open next. The app keeps serving afterwards.
+/// The demo's steps once the app is up: load the sample dataset from <c>seeds/</c> through the
+/// public ingestion API, define goals and plans, compute the indicators, print a summary, and tell
+/// the user what to open next.
 /// </summary>
-public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, DemoKey key, DemoComputation computation, ILogger<DemoJob> logger) : BackgroundService
+public sealed class DemoJob(string address, string key, DemoComputation computation)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public async Task RunAsync(CancellationToken stoppingToken)
     {
-        var started = new TaskCompletionSource();
-        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        {
-            await started.Task.WaitAsync(stoppingToken);
-        }
-        var address = server.Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "127.0.0.1");
         using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(5) };
-        client.DefaultRequestHeaders.Add("x-api-key", key.Value);
+        client.DefaultRequestHeaders.Add("x-api-key", key);
         try
         {
             var times = await LoadSeedsAsync(client, stoppingToken);
@@ -37,9 +25,8 @@ public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, D
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        catch (Exception e)
+        catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TimeoutException or JsonException or IOException)
         {
-            logger.LogError(e, "The demo failed");
             Console.WriteLine($"The demo failed: {e.Message}");
         }
     }
@@ -48,7 +35,7 @@ public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, D
     private static async Task<IReadOnlyList<DateTimeOffset>> LoadSeedsAsync(HttpClient client, CancellationToken ct)
     {
         var times = new List<DateTimeOffset>();
-        var folder = Path.Combine(LocalStorage.FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "seeds");
+        var folder = Path.Combine(RepositoryRoot(), "seeds");
         var files = Directory.Exists(folder) ? Directory.GetFiles(folder, "*.ndjson").Order(StringComparer.Ordinal).ToList() : [];
         if (files.Count == 0)
         {
@@ -84,7 +71,7 @@ public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, D
     /// <summary>PUTs each definition of a seed file (goals, plans) through the API, as an administrator would.</summary>
     private static async Task DefineAsync(HttpClient client, string file, string idMember, string route, CancellationToken ct)
     {
-        var path = Path.Combine(LocalStorage.FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "seeds", file);
+        var path = Path.Combine(RepositoryRoot(), "seeds", file);
         if (!File.Exists(path)) return;
         using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(path, ct));
         var ids = new List<string>();
@@ -99,13 +86,26 @@ public sealed class DemoJob(IServer server, IHostApplicationLifetime lifetime, D
         Console.WriteLine($"Defined from {file} through PUT {route}{{id}}: {string.Join(", ", ids)}");
     }
 
+    /// <summary>The repository the demo runs from (where seeds/ is), found above the working or the program's folder.</summary>
+    private static string RepositoryRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "CrmMetrics.sln"))) return dir.FullName;
+            }
+        }
+        return Directory.GetCurrentDirectory();
+    }
+
     private void PrintNext(string address)
     {
         Console.WriteLine();
         Console.WriteLine("The app is running. Open next (the demo key below lives only as long as this process):");
         Console.WriteLine($"  {address}/api/health");
-        foreach (var line in computation.Links(address, key.Value)) Console.WriteLine("  " + line);
-        Console.WriteLine($"  API key for this session: {key.Value}  (header x-api-key, or ?code=)");
+        foreach (var line in computation.Links(address, key)) Console.WriteLine("  " + line);
+        Console.WriteLine($"  API key for this session: {key}  (header x-api-key, or ?code=)");
         Console.WriteLine("Press Ctrl+C to stop.");
     }
 }

@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.LocalHost;
+using CrmMetrics.LocalHost.App;
+using Microsoft.Extensions.Logging;
+
+namespace CrmMetrics.Demo;
+
+/// <summary>
+/// Runs the demo: the function app under the local host (Azurite started when no storage is
+/// configured), a session-only admin key, then the demo's steps; the app keeps serving until Ctrl+C.
+/// </summary>
+public static class DemoCommand
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var urls = args.SkipWhile(a => a != "--urls").Skip(1).FirstOrDefault() ?? Environment.GetEnvironmentVariable("ASPNETCORE_URLS") ?? "http://127.0.0.1:7071";
+        // An admin key that exists only while this process runs; only its hash is configured.
+        var key = "demo-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var options = new LocalHostOptions
+        {
+            AppDirectory = HostCommand.DefaultApp() ?? throw new InvalidOperationException("The local host was built without the function app."),
+            Urls = urls.Split(';', StringSplitOptions.RemoveEmptyEntries),
+            Settings = new Dictionary<string, string?> { ["CrmMetrics__Keys__demo-session"] = "admin:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key))) },
+            // The demo prints its own progress; the app's routine logs would bury it.
+            MinimumLogLevel = LogLevel.Warning,
+        };
+
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+
+        Console.WriteLine("Starting CrmMetrics (the isolated worker under the local Functions host) ...");
+        LocalFunctionsHost host;
+        try
+        {
+            host = await LocalFunctionsHost.StartAsync(options, ct: stop.Token);
+        }
+        catch (AppFolderException e)
+        {
+            Console.Error.WriteLine("The demo cannot start the app: " + e.Message);
+            return 2;
+        }
+        await using (host)
+        {
+            try
+            {
+                await host.Ready.WaitAsync(TimeSpan.FromMinutes(2), stop.Token);
+                var address = host.BaseAddress.ToString().TrimEnd('/');
+                Console.WriteLine($"CrmMetrics is listening on {address} (worker process {host.Workers.ProcessId}).");
+                var calendar = Calendar(host.Settings);
+                await new DemoJob(address, key, new DemoComputation(calendar, TimeProvider.System)).RunAsync(stop.Token);
+                await Task.Delay(Timeout.Infinite, stop.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+            catch (TimeoutException)
+            {
+                Console.Error.WriteLine("The app did not get ready within two minutes; its log above says why.");
+                return 1;
+            }
+            Console.WriteLine("Stopping ...");
+        }
+        return 0;
+    }
+
+    /// <summary>The reporting calendar the app uses, from the same settings (default Gregorian, UTC).</summary>
+    private static PeriodCalendar Calendar(AppSettings settings) =>
+        PeriodCalendar.TryCreate(settings["CrmMetrics__Calendar"], settings["CrmMetrics__TimeZone"], out var calendar, out var error)
+            ? calendar!
+            : throw new InvalidOperationException($"CrmMetrics:Calendar/TimeZone: {error}");
+}

@@ -1,0 +1,3 @@
+using CrmMetrics.Demo;
+
+return await DemoCommand.RunAsync(args);
