@@ -1,4 +1,4 @@
-metadata description = 'CrmMetrics: an Azure Functions custom handler on Flex Consumption with its storage, Service Bus alerts topic, monitoring and a least-privilege user-assigned identity.'
+metadata description = 'CrmMetrics: an Azure Functions .NET isolated-worker app on Flex Consumption with its storage, Service Bus alerts topic, monitoring and a least-privilege user-assigned identity.'
 
 targetScope = 'resourceGroup'
 

@@ -1,4 +1,4 @@
-metadata description = 'The CrmMetrics function app: a custom handler on Flex Consumption, wired to storage, Service Bus and Application Insights through its user-assigned identity.'
+metadata description = 'The CrmMetrics function app: a .NET 10 isolated worker on Flex Consumption, wired to storage, Service Bus and Application Insights through its user-assigned identity.'
 
 import { apiKeySet, apiKeySettings, calendarName } from 'types.bicep'
 
@@ -35,7 +35,7 @@ param applicationInsightsConnectionString string
 @description('Host name of the Service Bus namespace, e.g. sb-x.servicebus.windows.net.')
 param serviceBusFullyQualifiedNamespace string
 
-@description('Topic that the serviceBus output binding writes executive alerts to.')
+@description('Topic the app sends executive alerts to.')
 param alertsTopicName string
 
 @description('Upper bound on scale-out instances.')
@@ -65,12 +65,12 @@ param alertDigestSchedule string
 @description('API keys, as hashes (a secure type).')
 param apiKeys apiKeySet
 
-// Custom handlers on Flex Consumption: functionAppConfig.runtime is name "custom", version "1.0".
-// FUNCTIONS_WORKER_RUNTIME is NOT set: on Flex Consumption it is deprecated and replaced by
+// A .NET isolated worker on Flex Consumption: functionAppConfig.runtime is name "dotnet-isolated",
+// version "10.0". FUNCTIONS_WORKER_RUNTIME is NOT set: on Flex Consumption it is replaced by
 // functionAppConfig.runtime.name (see "Flex Consumption plan deprecations" in the Functions app
 // settings reference). FUNCTIONS_EXTENSION_VERSION is likewise set by the platform.
-var runtimeName = 'custom'
-var runtimeVersion = '1.0'
+var runtimeName = 'dotnet-isolated'
+var runtimeVersion = '10.0'
 
 var appSettings = {
   // Host storage through the identity; no connection string, no account key.
@@ -82,7 +82,7 @@ var appSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
 
-  // Connection "AlertsServiceBus" of the serviceBus output binding (Azure Service Bus Data Sender).
+  // The app's ServiceBusClient (Microsoft.Extensions.Azure) sends alerts to the topic (Azure Service Bus Data Sender).
   AlertsServiceBus__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
   AlertsServiceBus__credential: 'managedidentity'
   AlertsServiceBus__clientId: identityClientId

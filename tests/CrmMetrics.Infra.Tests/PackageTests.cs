@@ -6,7 +6,7 @@ namespace CrmMetrics.Infra.Tests;
 
 /// <summary>
 /// The deployed package, built by the one command the README gives
-/// (<c>dotnet publish src/CrmMetrics.Functions -c Release -r linux-x64</c>), laid out as a function app.
+/// (<c>dotnet publish src/CrmMetrics.Functions -c Release</c>): the standard isolated-worker publish output, zipped.
 /// </summary>
 public sealed class PackageFixture : IDisposable
 {
@@ -17,7 +17,7 @@ public sealed class PackageFixture : IDisposable
         ZipPath = Path.Combine(Work, "crm-metrics-functions.zip");
         var root = InfraFixture.FindRepoRoot();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
-        foreach (var a in new[] { "publish", Path.Combine(root, "src", "CrmMetrics.Functions"), "-c", "Release", "-r", "linux-x64", "-o", Path.Combine(Work, "publish"),
+        foreach (var a in new[] { "publish", Path.Combine(root, "src", "CrmMetrics.Functions"), "-c", "Release", "-o", Path.Combine(Work, "publish"),
                      $"-p:FunctionAppZip={ZipPath}", "-nologo" })
         {
             info.ArgumentList.Add(a);
@@ -43,46 +43,53 @@ public sealed class PackageFixture : IDisposable
 
 public class PackageTests(PackageFixture package) : IClassFixture<PackageFixture>
 {
-    private static readonly HashSet<string> Bindings = ["httpTrigger", "http", "queueTrigger", "timerTrigger", "queue", "serviceBus"];
-
     private JsonNode Read(string entry)
     {
-        using var stream = package.Zip.GetEntry(entry)!.Open();
+        using var stream = (package.Zip.GetEntry(entry) ?? throw new Xunit.Sdk.XunitException($"the package has no {entry}")).Open();
         return JsonNode.Parse(stream)!;
     }
 
     [Fact]
-    public void Host_json_points_at_an_executable_in_the_package()
+    public void It_is_a_standard_isolated_app_whose_worker_config_names_an_assembly_in_the_package()
     {
+        var worker = Read("worker.config.json")["description"]!;
+        Assert.Equal("dotnet-isolated", (string?)worker["language"]);
+        Assert.Equal("dotnet", (string?)worker["defaultExecutablePath"]);
+        Assert.NotNull(package.Zip.GetEntry((string)worker["defaultWorkerPath"]!));
+        Assert.NotNull(package.Zip.GetEntry("extensions.json"));
         var host = Read("host.json");
-        var executable = host["customHandler"]!["description"]!["defaultExecutablePath"]!.GetValue<string>();
-        var entry = package.Zip.GetEntry(executable);
-        Assert.NotNull(entry);
-        // Unix permissions live in the high 16 bits of the external attributes: the owner may execute it.
-        Assert.True(((entry!.ExternalAttributes >> 16) & 0b001_000_000) != 0, "the handler is not executable");
-        Assert.True(host["customHandler"]!["enableForwardingHttpRequest"]!.GetValue<bool>());
-        Assert.NotNull(host["extensionBundle"]);
+        Assert.Null(host["customHandler"]);
+        Assert.Null(host["extensionBundle"]); // isolated apps bring their extensions (extensions.json)
+        Assert.Equal("", (string?)host["extensions"]!["http"]!["routePrefix"]);
     }
 
     [Fact]
-    public void Every_function_folder_has_a_valid_function_json_with_bindings_the_app_handles()
+    public void Functions_metadata_lists_every_function_with_todays_triggers_and_there_is_no_function_json()
     {
-        var functions = package.Zip.Entries.Where(e => e.FullName.EndsWith("/function.json", StringComparison.Ordinal)).ToList();
-        Assert.True(functions.Count >= 20, $"only {functions.Count} functions");
-        foreach (var function in functions)
-        {
-            Assert.Equal(2, function.FullName.Split('/').Length); // a folder directly under the root
-            var bindings = Read(function.FullName)["bindings"]!.AsArray();
-            Assert.Single(bindings, b => b!["direction"]!.GetValue<string>() == "in" && b["type"]!.GetValue<string>().EndsWith("Trigger", StringComparison.Ordinal));
-            Assert.All(bindings, b => Assert.Contains(b!["type"]!.GetValue<string>(), Bindings));
-        }
+        var functions = Read("functions.metadata").AsArray().ToDictionary(f => (string)f!["name"]!, f => f!["bindings"]!.AsArray());
+        Assert.Equal(26, functions.Count);
+        string Trigger(string name) => functions[name].Single(b => ((string)b!["type"]!).EndsWith("Trigger", StringComparison.Ordinal)) is var b
+            ? $"{b!["type"]} {(string?)b["route"] ?? (string?)b["queueName"] ?? (string?)b["schedule"]}" : "";
+        Assert.Equal("queueTrigger crm-events", Trigger("IngestQueuedEvents"));
+        Assert.Equal("queueTrigger kpi-runs", Trigger("StartRun"));
+        Assert.Equal("queueTrigger kpi-days", Trigger("AggregateDay"));
+        Assert.Equal("queueTrigger kpi-periods", Trigger("FinalizePeriod"));
+        Assert.Equal("queueTrigger kpi-done", Trigger("CompletePeriod"));
+        Assert.Equal("timerTrigger %KpiSchedule%", Trigger("KpiSchedule"));
+        Assert.Equal("timerTrigger %AlertDigestSchedule%", Trigger("AlertDigest"));
+        Assert.Equal("httpTrigger api/events", Trigger("IngestEvents"));
+        Assert.Equal("httpTrigger odata/{*path}", Trigger("OData"));
+        Assert.All(functions.Values, bindings => Assert.Single(bindings, b => (string?)b!["direction"] == "In" && ((string)b["type"]!).EndsWith("Trigger", StringComparison.Ordinal)));
+        // Run steps hand on through queue output bindings.
+        Assert.Contains(functions["FinalizePeriod"], b => (string?)b!["type"] == "queue" && (string?)b["queueName"] == "kpi-done");
+        Assert.DoesNotContain(package.Zip.Entries, e => e.Name == "function.json");
     }
 
     [Fact]
     public void The_package_holds_no_secrets_or_local_settings()
     {
         Assert.DoesNotContain(package.Zip.Entries, e => e.Name is "local.settings.json" or "appsettings.Development.json" || e.Name.EndsWith(".pfx", StringComparison.Ordinal));
-        foreach (var entry in package.Zip.Entries.Where(e => e.Name.EndsWith(".json", StringComparison.Ordinal)))
+        foreach (var entry in package.Zip.Entries.Where(e => e.Name.EndsWith(".json", StringComparison.Ordinal) || e.Name == "functions.metadata"))
         {
             using var reader = new StreamReader(entry.Open());
             var text = reader.ReadToEnd();

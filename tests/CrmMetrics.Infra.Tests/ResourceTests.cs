@@ -80,7 +80,7 @@ public sealed class ResourceTests(InfraFixture infra)
     }
 
     [Fact]
-    public void Function_app_is_a_linux_flex_consumption_custom_handler()
+    public void Function_app_is_a_linux_flex_consumption_dotnet_isolated_10_app()
     {
         var plan = Single("Microsoft.Web/serverfarms");
         Assert.Equal("FC1", (string?)plan["sku"]!["name"]);
@@ -96,8 +96,8 @@ public sealed class ResourceTests(InfraFixture infra)
         Assert.Null(properties["siteConfig"]!["ftpsState"]); // not supported on Flex Consumption
 
         var runtime = properties["functionAppConfig"]!["runtime"]!;
-        Assert.Equal("custom", (string?)runtime["name"]);
-        Assert.Equal("1.0", (string?)runtime["version"]);
+        Assert.Equal("dotnet-isolated", (string?)runtime["name"]);
+        Assert.Equal("10.0", (string?)runtime["version"]);
 
         // Runs as the user-assigned identity, and nothing else.
         var identityId = (string)Identity["id"]!;

@@ -18,7 +18,7 @@ param identityResourceId string
 @description('URL of the blob container that holds the deployment package, e.g. https://<account>.blob.core.windows.net/<container>.')
 param deploymentContainerUrl string
 
-@description('functionAppConfig.runtime.name, e.g. "custom" for a custom handler.')
+@description('functionAppConfig.runtime.name, e.g. "dotnet-isolated".')
 param runtimeName string
 
 @description('functionAppConfig.runtime.version for that runtime.')

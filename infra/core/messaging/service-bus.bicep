@@ -11,7 +11,7 @@ param location string
 @description('Tags applied to the namespace.')
 param tags object = {}
 
-@description('Topic the function app publishes executive alerts to (serviceBus output binding).')
+@description('Topic the function app publishes executive alerts to (through its Service Bus sender).')
 param topicName string
 
 @description('How long the topic remembers message ids for duplicate detection (ISO 8601 duration, 20 seconds to 7 days).')
