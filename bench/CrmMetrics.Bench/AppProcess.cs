@@ -4,11 +4,16 @@ using System.Net.Sockets;
 
 namespace CrmMetrics.Bench;
 
-/// <summary>The function app in its own process (as deployed), so its memory is measured apart from the load generator.</summary>
+/// <summary>
+/// The function app in processes of its own, as the README runs it (the local host and its worker),
+/// so their memory is measured apart from the load generator.
+/// </summary>
 public sealed class AppProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private long _peakBytes;
+    private long _workerPeakBytes;
+    private int _workerPid;
     private readonly CancellationTokenSource _sampling = new();
     private readonly Task _sampler;
 
@@ -21,16 +26,23 @@ public sealed class AppProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    /// <summary>Peak resident set of the app process (VmHWM), in bytes.</summary>
-    public long PeakWorkingSet => Math.Max(_peakBytes, ReadStatus("VmHWM"));
+    /// <summary>Peak resident set of the host and the worker together (their VmHWM), in bytes.</summary>
+    public long PeakWorkingSet => Math.Max(_peakBytes, ReadStatus(_process.Id, "VmHWM")) + WorkerPeakWorkingSet;
 
-    public long WorkingSet => ReadStatus("VmRSS");
+    /// <summary>Peak resident set of the worker process alone.</summary>
+    public long WorkerPeakWorkingSet => Math.Max(_workerPeakBytes, _workerPid == 0 ? 0 : ReadStatus(_workerPid, "VmHWM"));
+
+    public long WorkingSet => ReadStatus(_process.Id, "VmRSS") + (_workerPid == 0 ? 0 : ReadStatus(_workerPid, "VmRSS"));
+
+    /// <summary>The worker's process id, from the host's status route.</summary>
+    public int WorkerProcessId => _workerPid;
 
     public static async Task<AppProcess> StartAsync(IReadOnlyDictionary<string, string> environment, Action<string>? log = null)
     {
         var port = FreePort();
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmMetrics.Functions.dll"));
+        var host = CrmMetrics.LocalHost.HostCommand.HostDirectory() ?? throw new InvalidOperationException("The local host was built without its folder.");
+        info.ArgumentList.Add(Path.Combine(host, "CrmMetrics.LocalHost.dll"));
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
         foreach (var (k, v) in environment) info.Environment[k] = v;
@@ -56,6 +68,8 @@ public sealed class AppProcess : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException("The app did not become healthy.");
             await Task.Delay(200);
         }
+        using var status = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("/admin/host/status"));
+        app._workerPid = status.RootElement.GetProperty("workerProcessId").GetInt32();
         return app;
     }
 
@@ -65,7 +79,8 @@ public sealed class AppProcess : IAsyncDisposable
         {
             while (!ct.IsCancellationRequested)
             {
-                _peakBytes = Math.Max(_peakBytes, ReadStatus("VmRSS"));
+                _peakBytes = Math.Max(_peakBytes, ReadStatus(_process.Id, "VmRSS"));
+                if (_workerPid != 0) _workerPeakBytes = Math.Max(_workerPeakBytes, ReadStatus(_workerPid, "VmRSS"));
                 await Task.Delay(100, ct);
             }
         }
@@ -74,11 +89,11 @@ public sealed class AppProcess : IAsyncDisposable
         }
     }
 
-    private long ReadStatus(string field)
+    private static long ReadStatus(int pid, string field)
     {
         try
         {
-            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
             {
                 if (line.StartsWith(field + ":", StringComparison.Ordinal))
                     return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
@@ -101,6 +116,7 @@ public sealed class AppProcess : IAsyncDisposable
     {
         await _sampling.CancelAsync();
         await _sampler;
+        _workerPeakBytes = WorkerPeakWorkingSet;
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
         _process.Dispose();

@@ -4,37 +4,42 @@ using CrmMetrics.Domain.Facts;
 using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Ingestion;
 using CrmMetrics.Storage.Account;
-using CrmMetrics.Storage.Local;
+using CrmMetrics.LocalHost.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace CrmMetrics.Bench;
 
 /// <summary>The app's services in this process (no HTTP, no triggers) over its own Azurite, for engine benchmarks.</summary>
 public sealed class BenchApp : IAsyncDisposable
 {
-    private BenchApp(AzuriteServer azurite, CrmMetricsApp.Built built)
+    private BenchApp(AzuriteServer azurite, ServiceProvider services)
     {
         Azurite = azurite;
-        Built = built;
+        Services = services;
     }
 
     public AzuriteServer Azurite { get; }
-    public CrmMetricsApp.Built Built { get; }
-    public IServiceProvider Services => Built.App.Services;
+    public ServiceProvider Services { get; }
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
     public static async Task<BenchApp> StartAsync()
     {
         var azurite = await AzuriteServer.StartAsync(dataFolder: null);
-        var built = await CrmMetricsApp.BuildAsync([], new Dictionary<string, string?>
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["CrmMetrics:Grains"] = "month",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:CrmMetrics"] = "Warning",
-        });
-        await built.App.Services.GetRequiredService<StorageAccount>().InitializeAsync(default);
-        return new BenchApp(azurite, built);
+        }).Build();
+        // The function app's own registrations, as its worker makes them.
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+            .AddCrmMetrics(configuration)
+            .BuildServiceProvider();
+        await services.GetRequiredService<StorageAccount>().InitializeAsync(default);
+        return new BenchApp(azurite, services);
     }
 
     /// <summary>Validates events into facts, as ingestion would.</summary>
@@ -59,7 +64,7 @@ public sealed class BenchApp : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Built.DisposeAsync();
+        await Services.DisposeAsync();
         await Azurite.DisposeAsync();
     }
 }

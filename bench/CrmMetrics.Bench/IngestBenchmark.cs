@@ -10,7 +10,7 @@ using CrmMetrics.Domain.Periods;
 using CrmMetrics.Samples;
 using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Facts;
-using CrmMetrics.Storage.Local;
+using CrmMetrics.LocalHost.Storage;
 
 namespace CrmMetrics.Bench;
 

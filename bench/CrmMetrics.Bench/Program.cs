@@ -10,6 +10,7 @@ return command switch
     "finalize" => await FinalizeBenchmark.RunAsync(args.Skip(1).ToArray()),
     "calculator" => await CalculatorBenchmark.RunAsync(args.Skip(1).ToArray()),
     "reads" => await ReadsBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "host" => await HostBenchmark.RunAsync(args.Skip(1).ToArray()),
     _ => Help(),
 };
 
@@ -28,6 +29,8 @@ static int Help()
               the in-memory calculator over ~1M facts vs DuckDB SQL over the same rows (same process)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- reads [connections=64] [seconds=15]
               wrk (apt-get install wrk) on the latest-snapshots route vs a bare endpoint serving the same JSON
+          dotnet run -c Release --project bench/CrmMetrics.Bench -- host [requests=20000] [messages=2000]
+              the local Functions host: cold start, HTTP through host and worker vs a bare server, queue invocations/s vs a bare loop
           dotnet run -c Release --project bench/CrmMetrics.Bench -- seeds
               regenerate the sample dataset in seeds/
         """);
