@@ -81,4 +81,18 @@ public sealed class WorkerLifecycleTests(AzuriteFixture azurite) : IClassFixture
         var response = await host.Client.GetAsync("/lh/items/7");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
+
+    [Fact]
+    public async Task A_request_with_a_body_sent_as_the_worker_dies_reaches_the_next_worker_whole()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues);
+        await host.Client.GetAsync("/lh/items/1"); // a pooled connection to the worker that is about to die
+        var body = new string('b', 200_000);
+        host.Host.Workers.KillWorker();
+        var response = await host.Client.PostAsync("/lh/echo/after", new StringContent(body));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var echo = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(body.Length, echo.GetProperty("bodyLength").GetInt32());
+    }
 }

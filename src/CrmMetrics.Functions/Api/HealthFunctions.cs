@@ -7,7 +7,7 @@ namespace CrmMetrics.Functions.Api;
 public sealed class HealthFunctions(StorageAccount account, ILogger<HealthFunctions> logger)
 {
     public sealed record ServiceHealth(string Name, bool Reachable, double Milliseconds);
-    public sealed record HealthResponse(string Status, IReadOnlyList<ServiceHealth> Services, string Version, DateTimeOffset CheckedAt);
+    public sealed record HealthResponse(string Status, string Storage, string Detail, IReadOnlyList<ServiceHealth> Services, string Version, DateTimeOffset CheckedAt);
 
     [Function("Health")]
     [ApiOperation("GET", "Health", Access.Anonymous, Summary = "Liveness and storage reachability (no key needed).", Response = typeof(HealthResponse), Problems = [503])]
@@ -21,7 +21,10 @@ public sealed class HealthFunctions(StorageAccount account, ILogger<HealthFuncti
             Probe("queues", () => account.Queue(StorageNames.Queues.CrmEvents).GetPropertiesAsync(timeout.Token)),
             Probe("blobs", () => account.Container(StorageNames.Containers.Partials).ExistsAsync(timeout.Token)));
         var healthy = checks.All(c => c.Reachable);
-        var response = new HealthResponse(healthy ? "healthy" : "unhealthy", checks,
+        var down = checks.Where(c => !c.Reachable).Select(c => c.Name).ToList();
+        var response = new HealthResponse(healthy ? "healthy" : "unhealthy", healthy ? "reachable" : "unreachable",
+            healthy ? "Storage answers." : $"Storage is unreachable ({string.Join(", ", down)} did not answer); the app retries with back-off and recovers on its own when storage answers.",
+            checks,
             typeof(HealthFunctions).Assembly.GetName().Version?.ToString() ?? "0", DateTimeOffset.UtcNow);
         return TypedResults.Json(response, statusCode: healthy ? 200 : 503);
     }

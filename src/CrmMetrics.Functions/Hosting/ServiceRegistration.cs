@@ -64,6 +64,7 @@ public static class ServiceRegistration
             sp.GetRequiredService<BlobServiceClient>(),
             storage.Description));
         services.AddHostedService<StorageInitializer>();
+        if (HostProcessWatch.IsSupported) services.AddHostedService<HostProcessWatch>();
 
         // Storage.
         services.AddSingleton<FactStore>();

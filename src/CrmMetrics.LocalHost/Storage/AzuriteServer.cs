@@ -29,20 +29,29 @@ public sealed class AzuriteServer : IAsyncDisposable
     public int QueuePort { get; }
     public int TablePort { get; }
 
-    public string ConnectionString =>
+    /// <summary>The connection string for Azurite on these ports (whether or not one listens there).</summary>
+    public static string ConnectionStringFor(int blob, int queue, int table) =>
         $"DefaultEndpointsProtocol=http;AccountName={DevAccount};AccountKey={DevKey};" +
-        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{DevAccount};" +
-        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/{DevAccount};" +
-        $"TableEndpoint=http://127.0.0.1:{TablePort}/{DevAccount};";
+        $"BlobEndpoint=http://127.0.0.1:{blob}/{DevAccount};" +
+        $"QueueEndpoint=http://127.0.0.1:{queue}/{DevAccount};" +
+        $"TableEndpoint=http://127.0.0.1:{table}/{DevAccount};";
+
+    /// <summary>Three free loopback ports (blob, queue, table).</summary>
+    public static (int Blob, int Queue, int Table) FreePorts() => (FreePort(), FreePort(), FreePort());
+
+    public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
 
     /// <summary>
     /// Starts Azurite. With <paramref name="dataFolder"/> null, data lives in memory and is gone on exit
     /// (what tests want); otherwise it is kept in that folder.
     /// </summary>
-    public static async Task<AzuriteServer> StartAsync(string? dataFolder, Action<string>? log = null, CancellationToken cancellationToken = default)
+    /// <param name="ports">Ports to listen on (to start Azurite again where clients expect it); free ones when null.</param>
+    public static async Task<AzuriteServer> StartAsync(string? dataFolder, Action<string>? log = null, CancellationToken cancellationToken = default,
+        (int Blob, int Queue, int Table)? ports = null)
     {
         log ??= _ => { };
         var script = await LocateOrInstallAsync(log, cancellationToken);
+        if (ports is { } fixedPorts) return await LaunchAsync(script, dataFolder, fixedPorts.Blob, fixedPorts.Queue, fixedPorts.Table, cancellationToken);
         Exception? last = null;
         for (var attempt = 1; attempt <= 3; attempt++)
         {

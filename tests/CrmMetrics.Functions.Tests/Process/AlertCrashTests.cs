@@ -45,7 +45,7 @@ public class AlertCrashTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
         // Crash as soon as an alert has been claimed in the ledger, before the runtime delivers it.
         try
         {
-            await alertLogged.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            await alertLogged.Task.WaitAsync(TimeSpan.FromMinutes(4));
         }
         catch (TimeoutException)
         {

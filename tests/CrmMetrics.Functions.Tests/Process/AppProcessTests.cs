@@ -26,6 +26,52 @@ public class AppProcessTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
     }
 
     [Fact]
+    public async Task Killing_only_the_worker_the_host_restarts_it_and_queued_work_completes()
+    {
+        await using var app = await AppProcessHandle.StartAsync(new Dictionary<string, string>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["CrmMetrics__Keys__ops"] = "admin:" + TestKeys.Hash(TestKeys.Admin),
+        });
+        async Task<System.Text.Json.JsonElement> Get(string path) => System.Text.Json.JsonDocument.Parse(await app.Client.GetStringAsync(path)).RootElement.Clone();
+        var worker = (await Get("/admin/host/status")).GetProperty("workerProcessId").GetInt32();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/events")
+        {
+            Content = JsonContent.Create(Enumerable.Range(0, 20).Select(i => new { id = $"kw-{i}", type = "order", time = "2026-08-03T10:00:00Z", customerId = $"C-{i % 4}", data = new { amount = 10, currency = "EUR" } })),
+        };
+        request.Headers.Add("x-api-key", TestKeys.Admin);
+        Assert.Equal(HttpStatusCode.Accepted, (await app.Client.SendAsync(request)).StatusCode);
+
+        System.Diagnostics.Process.GetProcessById(worker).Kill();
+        // Work queued while the worker is down: a run, whose steps go through three queues.
+        var start = new HttpRequestMessage(HttpMethod.Post, "/api/runs") { Content = JsonContent.Create(new { grain = "month", period = "2026-08" }) };
+        start.Headers.Add("x-api-key", TestKeys.Admin);
+        var accepted = await app.Client.SendAsync(start);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var runId = System.Text.Json.JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement.GetProperty("runId").GetString();
+        app.Client.DefaultRequestHeaders.Add("x-api-key", TestKeys.Admin);
+        await Eventually.WaitAsync(async () => (await Get($"/api/runs/{runId}")).GetProperty("state").GetString() == "succeeded", TimeSpan.FromMinutes(2), "the run to succeed");
+        Assert.NotEqual(worker, (await Get("/admin/host/status")).GetProperty("workerProcessId").GetInt32());
+        Assert.Contains(app.Output, l => l.Contains($"Worker process {worker} exited"));
+    }
+
+    [Fact]
+    public async Task A_worker_whose_host_is_killed_stops_on_its_own()
+    {
+        var app = await AppProcessHandle.StartAsync(new Dictionary<string, string> { ["AzureWebJobsStorage"] = azurite.ConnectionString });
+        var worker = System.Text.Json.JsonDocument.Parse(await app.Client.GetStringAsync("/admin/host/status")).RootElement.GetProperty("workerProcessId").GetInt32();
+        app.KillHostOnly();
+        await Eventually.WaitAsync(() => Task.FromResult(!IsRunning(worker)), TimeSpan.FromSeconds(30), "the orphaned worker to exit");
+        await app.DisposeAsync();
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try { return !System.Diagnostics.Process.GetProcessById(pid).HasExited; }
+        catch (ArgumentException) { return false; }
+    }
+
+    [Fact]
     public async Task A_bad_setting_keeps_the_worker_from_starting_with_a_message_naming_it_and_the_host_answers_503()
     {
         await using var app = await AppProcessHandle.StartAsync(new Dictionary<string, string>

@@ -64,6 +64,13 @@ public sealed class AppProcessHandle : IAsyncDisposable
         _process.WaitForExit(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>Kills the host process alone (kill -9), leaving its worker behind as a crash of the host would.</summary>
+    public void KillHostOnly()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: false);
+        _process.WaitForExit(TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Asks the app to stop as a platform does (SIGTERM) and waits for it to exit.</summary>
     public async Task TerminateAsync(TimeSpan wait)
     {

@@ -23,11 +23,15 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
         { "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host" };
 
+    /// <summary>Bodies up to this size are held by the host, so a request a dying worker never ran can go to its successor.</summary>
+    public const int ReplayableBodyBytes = 8 * 1024 * 1024;
+
     public async Task HandleAsync(HttpContext context, HttpFunctionRoute route)
     {
         var aborted = context.RequestAborted;
-        // A worker that just died (or whose server is a moment behind its handshake) refuses the
-        // connection before any of the request was sent: then the request goes to the next worker.
+        var body = await BufferAsync(context.Request, aborted);
+        // A worker that just died (or whose server is a moment behind its handshake) fails the
+        // request before its function ran: then the request goes to the next worker.
         var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15);
         while (true)
         {
@@ -50,7 +54,7 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
                 await HostProblems.WriteAsync(context, 502, "Bad Gateway", "The worker does not serve HTTP (it announced no HttpUri); it needs the ASP.NET Core integration (ConfigureFunctionsWebApplication).");
                 return;
             }
-            var outcome = await RunAsync(context, route, worker, retryable: DateTimeOffset.UtcNow < deadline);
+            var outcome = await RunAsync(context, route, worker, body, retryable: DateTimeOffset.UtcNow < deadline);
             if (outcome == Outcome.Done) return;
             // Give a dying worker a moment to be noticed, so the next attempt finds its successor.
             await Task.WhenAny(worker.Channel.Closed, Task.Delay(200, aborted));
@@ -59,7 +63,7 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
 
     private enum Outcome { Done, RetryOnAnotherAttempt }
 
-    private async Task<Outcome> RunAsync(HttpContext context, HttpFunctionRoute route, ReadyWorker worker, bool retryable)
+    private async Task<Outcome> RunAsync(HttpContext context, HttpFunctionRoute route, ReadyWorker worker, byte[]? body, bool retryable)
     {
         var aborted = context.RequestAborted;
         var function = worker.Function(route.Function);
@@ -80,27 +84,27 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
         HttpResponseMessage response;
         try
         {
-            response = await clients.CreateClient(ClientName).SendAsync(Forward(context, worker.HttpUri!, invocationId), HttpCompletionOption.ResponseHeadersRead, aborted);
-        }
-        catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ConnectionError && retryable && !aborted.IsCancellationRequested)
-        {
-            await invocationCancel.CancelAsync();
-            await Observe(invocation);
-            logger.LogDebug("{Function}: the worker refused the connection ({Error}); trying again", function.Name, e.Message);
-            return Outcome.RetryOnAnotherAttempt;
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !aborted.IsCancellationRequested)
-        {
-            await invocationCancel.CancelAsync();
-            await Observe(invocation);
-            logger.LogWarning("{Function}: the worker did not answer the forwarded request: {Error}", function.Name, e.Message);
-            await HostProblems.WriteAsync(context, 502, "Bad Gateway", "The function app's worker did not answer; retry shortly.", retryAfterSeconds: 5);
-            return Outcome.Done;
+            if (worker.Channel.IsClosed) throw new HttpRequestException(HttpRequestError.ConnectionError, "the worker's channel is closed");
+            response = await clients.CreateClient(ClientName).SendAsync(Forward(context, worker.HttpUri!, invocationId, body), HttpCompletionOption.ResponseHeadersRead, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             await invocationCancel.CancelAsync();
             await Observe(invocation);
+            return Outcome.Done;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            await invocationCancel.CancelAsync();
+            await Observe(invocation);
+            var replayable = e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } || body is not null && await IsGoneAsync(worker);
+            if (retryable && replayable)
+            {
+                logger.LogDebug("{Function}: the worker did not take the request ({Error}); sending it to the next worker", function.Name, e.Message);
+                return Outcome.RetryOnAnotherAttempt;
+            }
+            logger.LogWarning("{Function}: the worker did not answer the forwarded request: {Error}", function.Name, e.Message);
+            await HostProblems.WriteAsync(context, 502, "Bad Gateway", "The function app's worker did not answer; retry shortly.", retryAfterSeconds: 5);
             return Outcome.Done;
         }
 
@@ -142,14 +146,40 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
         return Outcome.Done;
     }
 
-    private static HttpRequestMessage Forward(HttpContext context, Uri worker, string invocationId)
+    /// <summary>Whether the worker died (its channel closes within a moment): then its function never answered.</summary>
+    private static async Task<bool> IsGoneAsync(ReadyWorker worker)
+    {
+        await Task.WhenAny(worker.Channel.Closed, Task.Delay(TimeSpan.FromSeconds(2)));
+        return worker.Channel.IsClosed;
+    }
+
+    /// <summary>The body, held when it is small enough to send twice; null when there is none or it is too large (then it is streamed once).</summary>
+    private static async Task<byte[]?> BufferAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength is 0 || request.ContentLength > ReplayableBodyBytes) return request.ContentLength is 0 ? [] : null;
+        if (request.ContentLength is null && request.Headers.TransferEncoding.Count == 0) return [];
+        request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: ReplayableBodyBytes);
+        try
+        {
+            using var copy = new MemoryStream();
+            await request.Body.CopyToAsync(copy, ct);
+            return copy.ToArray();
+        }
+        catch (IOException)
+        {
+            // Over the limit while reading a chunked body: stream what is left from the start instead.
+            request.Body.Position = 0;
+            return null;
+        }
+    }
+
+    private static HttpRequestMessage Forward(HttpContext context, Uri worker, string invocationId, byte[]? body)
     {
         var request = context.Request;
         var target = new Uri(worker, request.Path.ToUriComponent() + request.QueryString.ToUriComponent());
         var forward = new HttpRequestMessage(new HttpMethod(request.Method), target) { Version = System.Net.HttpVersion.Version11 };
-        var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0
-                      || context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
-        if (hasBody) forward.Content = new StreamContent(request.Body);
+        if (body is { Length: > 0 }) forward.Content = new ByteArrayContent(body);
+        else if (body is null) forward.Content = new StreamContent(request.Body);
         foreach (var (name, values) in request.Headers)
         {
             if (HopByHop.Contains(name)) continue;

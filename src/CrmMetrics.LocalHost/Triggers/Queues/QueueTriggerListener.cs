@@ -218,6 +218,11 @@ public sealed class QueueTriggerListener(
         }
     }
 
+    /// <summary>
+    /// Extends the message's invisibility while its function runs. Stopping interrupts only the wait
+    /// between renewals, never a renewal under way, so the receipt the message is settled with is
+    /// always the latest one.
+    /// </summary>
     private async Task RenewAsync(string messageId, Func<string> receipt, Action<string> setReceipt, CancellationToken ct)
     {
         try
@@ -225,7 +230,7 @@ public sealed class QueueTriggerListener(
             while (true)
             {
                 await Task.Delay(hostOptions.QueueMessageLease / 3, ct);
-                var updated = await queue.UpdateMessageAsync(messageId, receipt(), visibilityTimeout: hostOptions.QueueMessageLease, cancellationToken: ct);
+                var updated = await queue.UpdateMessageAsync(messageId, receipt(), visibilityTimeout: hostOptions.QueueMessageLease, cancellationToken: CancellationToken.None);
                 setReceipt(updated.Value.PopReceipt);
             }
         }
