@@ -47,6 +47,9 @@ public sealed class AppProcess : IAsyncDisposable
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
         foreach (var (k, v) in environment) info.Environment[k] = v;
         info.Environment["DOTNET_gcServer"] = "0";
+        // Benchmarks measure throughput: no per-key limits unless a benchmark sets its own.
+        foreach (var limit in new[] { "CrmMetrics__RateLimits__IngestPerSecond", "CrmMetrics__RateLimits__ReadsPerSecond" })
+            if (!environment.ContainsKey(limit)) info.Environment[limit] = "0";
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, e) => { if (e.Data is not null && log is not null) log(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("app: " + e.Data); };

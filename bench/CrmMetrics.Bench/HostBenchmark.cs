@@ -95,8 +95,8 @@ public static class HostBenchmark
         Console.WriteLine($"  local host queue trigger and worker: {hostQueue,8:0} messages/s");
         Console.WriteLine($"  bare receive/read/delete loop:       {bareRate,8:0} messages/s");
         Console.WriteLine($"peak working set host+worker {app.PeakWorkingSet / 1048576.0:0} MiB (worker {app.WorkerPeakWorkingSet / 1048576.0:0} MiB)");
-        Console.WriteLine($"ratio queue host/bare: {hostQueue / bareRate:0.00} (aim >= 0.5)");
-        Console.WriteLine($"ratio http host/bare: {hostRps / bareRps:0.00} (aim >= 0.3), cold start {coldStart.TotalSeconds:0.0} s");
+        Console.WriteLine($"ratio queue host/bare: {hostQueue / bareRate:0.00} (aim: none set; reported)");
+        Console.WriteLine($"ratio http host/bare: {hostRps / bareRps:0.00} (aim: none set; reported), cold start {coldStart.TotalSeconds:0.0} s");
         return 0;
     }
 

@@ -8,9 +8,11 @@ namespace CrmMetrics.Functions.Hosting;
 /// <summary>
 /// Checks the key of every HTTP invocation against the role its operation declares
 /// (<see cref="ApiOperationAttribute"/>) before the function runs: none or unknown → 401, a key
-/// without the role → 403. An operation that declares nothing is refused: access is never implied.
+/// without the role → 403, a key over its rate limit → 429 with <c>Retry-After</c> (writer
+/// operations spend the ingestion limit, reads the read limit). An operation that declares nothing
+/// is refused: access is never implied.
 /// </summary>
-public sealed class ApiKeyMiddleware(ApiKeyAuthorization keys, ApiOperations operations) : IFunctionsWorkerMiddleware
+public sealed class ApiKeyMiddleware(ApiKeyAuthorization keys, ApiOperations operations, KeyRateLimits limits) : IFunctionsWorkerMiddleware
 {
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
@@ -25,10 +27,20 @@ public sealed class ApiKeyMiddleware(ApiKeyAuthorization keys, ApiOperations ope
             context.GetInvocationResult().Value = Problems.Problem(405, "Method Not Allowed", $"{http.Request.Method} is not allowed on {http.Request.Path}.");
             return;
         }
-        if (operation.Access != Access.Anonymous && keys.Check(http, operation.Role) is { } denied)
+        if (operation.Access != Access.Anonymous)
         {
-            context.GetInvocationResult().Value = denied;
-            return;
+            if (keys.Check(http, operation.Role) is { } denied)
+            {
+                context.GetInvocationResult().Value = denied;
+                return;
+            }
+            var rateClass = operation.Access == Access.Writer ? RateClass.Ingest : HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method) ? RateClass.Read : (RateClass?)null;
+            var key = (ApiKey)http.Items[typeof(ApiKey)]!;
+            if (rateClass is { } spent && limits.TryAcquire(key, spent) is { } wait)
+            {
+                context.GetInvocationResult().Value = limits.TooMany(key, spent, wait, http);
+                return;
+            }
         }
         await next(context);
     }

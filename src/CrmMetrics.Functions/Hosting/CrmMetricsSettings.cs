@@ -23,6 +23,9 @@ public sealed class CrmMetricsSettings
     /// <summary>Rows per page of the OData feed (server-driven paging).</summary>
     public int ODataPageSize { get; init; } = 1000;
 
+    /// <summary>Per-key rate limits on ingestion and reads.</summary>
+    public RateLimits RateLimits { get; init; } = RateLimits.Defaults;
+
     /// <summary>Public base URL used in links (alerts, run output); defaults to the request's.</summary>
     public string? PublicBaseUrl { get; init; }
 
@@ -70,6 +73,23 @@ public sealed class CrmMetricsSettings
         if (section["ODataPageSize"] is { } pageText && (!int.TryParse(pageText, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 5000))
             errors.Add("CrmMetrics:ODataPageSize", "must be a whole number from 1 to 5000");
 
+        var limits = section.GetSection("RateLimits");
+        RateLimit Limit(string name, RateLimit fallback)
+        {
+            int Read(string field, int value)
+            {
+                if (limits[name + field] is not { } text) return value;
+                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 0 and <= 1_000_000) return n;
+                errors.Add($"CrmMetrics:RateLimits:{name}{field}", "must be a whole number from 0 (no limit) to 1000000");
+                return value;
+            }
+            var perSecond = Read("PerSecond", fallback.PerSecond);
+            var burst = Read("Burst", Math.Max(fallback.Burst, perSecond));
+            if (perSecond > 0 && burst < perSecond) errors.Add($"CrmMetrics:RateLimits:{name}Burst", $"must be at least {name}PerSecond ({perSecond})");
+            return new RateLimit(perSecond, Math.Max(burst, 1));
+        }
+        var rateLimits = new RateLimits(Limit("Ingest", RateLimits.Defaults.Ingest), Limit("Reads", RateLimits.Defaults.Reads));
+
         if (!errors.IsEmpty) throw new SettingsException(errors);
         return new CrmMetricsSettings
         {
@@ -82,6 +102,7 @@ public sealed class CrmMetricsSettings
             Keys = keys,
             PublicBaseUrl = publicBase?.TrimEnd('/'),
             ODataPageSize = pageSize,
+            RateLimits = rateLimits,
         };
     }
 }

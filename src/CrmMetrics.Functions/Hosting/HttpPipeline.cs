@@ -33,6 +33,7 @@ public static class HttpPipeline
         services.AddSingleton<OData.SnapshotParts>();
         services.AddSingleton<OData.ODataBranch>();
         services.AddSingleton<Api.ApiOperations>();
+        services.AddSingleton<Security.KeyRateLimits>();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
@@ -50,6 +51,8 @@ public static class HttpPipeline
     /// <summary>The status a failure answers: storage unreachable is a 503 to retry, unreadable input a 400, the rest a logged 500.</summary>
     public static int StatusFor(Exception error) => error switch
     {
+        // The SDK gives up after its retries with every attempt's failure inside.
+        AggregateException { InnerExceptions.Count: > 0 } all => all.InnerExceptions.Select(StatusFor).Contains(503) ? 503 : StatusFor(all.InnerExceptions[0]),
         Microsoft.AspNetCore.Http.BadHttpRequestException bad => bad.StatusCode,
         JsonException => 400,
         RequestFailedException { Status: 0 or >= 500 or 408 or 429 } => 503,

@@ -44,6 +44,9 @@ public class AppFixture : IAsyncLifetime
             // Timers fire only when a test asks for them, so runs and versions are the tests' own.
             ["KpiSchedule"] = "0 0 0 1 1 *",
             ["AlertDigestSchedule"] = "0 0 0 1 1 *",
+            // Tests drive the app harder than one client should; the limits have tests of their own.
+            ["CrmMetrics:RateLimits:IngestPerSecond"] = "0",
+            ["CrmMetrics:RateLimits:ReadsPerSecond"] = "0",
         };
         foreach (var (k, v) in extra) settings[k] = v;
         return settings;

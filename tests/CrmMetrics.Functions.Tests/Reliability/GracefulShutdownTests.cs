@@ -1,0 +1,57 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Samples;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Reliability;
+
+/// <summary>
+/// SIGTERM in the middle of a run (a scale-in, a deployment): the app stops within its grace period,
+/// handing unfinished messages back; started again, the run completes with the snapshots an
+/// uninterrupted run gives (checked against the independent reference).
+/// </summary>
+public class GracefulShutdownTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Fact]
+    public async Task Stopped_with_sigterm_mid_run_and_started_again_the_run_completes_with_the_right_snapshots()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["CrmMetrics__Keys__ops"] = "admin:" + TestKeys.Hash(TestKeys.Admin),
+            ["KpiSchedule"] = "0 0 0 1 1 *",
+        };
+        var events = SyntheticCrm.Generate(new SyntheticCrmOptions { From = new DateOnly(2026, 7, 1), To = new DateOnly(2026, 7, 31), Customers = 150, Seed = 77 }).ToList();
+
+        var first = await AppProcessHandle.StartAsync(environment);
+        first.Client.DefaultRequestHeaders.Add("x-api-key", TestKeys.Admin);
+        foreach (var chunk in events.Chunk(2000))
+            (await first.Client.PostAsJsonAsync("/api/events", new JsonArray(chunk.Select(e => (JsonNode)e.DeepClone()).ToArray()))).EnsureSuccessStatusCode();
+        var runId = (await (await first.Client.PostAsJsonAsync("/api/runs", new { grain = "month", period = "2026-07" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetString();
+        // Mid-run: some days aggregated, not all.
+        await Eventually.WaitAsync(async () => (await first.Client.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}")).GetProperty("daysAggregated").GetInt32() > 0,
+            TimeSpan.FromMinutes(2), "the run to be under way");
+        await first.TerminateAsync(TimeSpan.FromSeconds(60));
+        Assert.Contains(first.Output, l => l.Contains("Stopping"));
+        await first.DisposeAsync();
+
+        await using var second = await AppProcessHandle.StartAsync(environment);
+        second.Client.DefaultRequestHeaders.Add("x-api-key", TestKeys.Admin);
+        await Eventually.WaitAsync(async () => (await second.Client.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}")).GetProperty("state").GetString() == "succeeded",
+            TimeSpan.FromMinutes(3), $"run {runId} to succeed after the restart");
+
+        var rows = (await second.Client.GetFromJsonAsync<JsonElement>("/api/snapshots?grain=month&period=2026-07&scope=org&pageSize=1000")).GetProperty("items").EnumerateArray()
+            .ToDictionary(r => r.GetProperty("indicator").GetString()!, ApiDriver.Value);
+        var expected = new ReferenceIndicators(events).Month(2026, 7).Where(kv => kv.Key.Item2 == "org").ToList();
+        Assert.NotEmpty(expected);
+        foreach (var ((indicator, _), value) in expected)
+        {
+            var tolerance = indicator.Contains("resolution-hours") ? 0.01 : 1e-9;
+            Assert.True(rows.TryGetValue(indicator, out var actual), $"{indicator} missing");
+            Assert.True(value is null == actual is null && (value is null || Math.Abs(value.Value - actual!.Value) <= tolerance * Math.Max(1, Math.Abs(value.Value))),
+                $"{indicator}: expected {value}, got {actual}");
+        }
+    }
+}

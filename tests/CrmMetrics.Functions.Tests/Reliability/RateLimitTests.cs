@@ -1,0 +1,54 @@
+using System.Net;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace CrmMetrics.Functions.Tests.Reliability;
+
+/// <summary>Per-key limits: a key over its rate gets 429 with Retry-After, and another key is not slowed by it.</summary>
+public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimitTests.Fixture>
+{
+    public sealed class Fixture : AppFixture
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> Settings() =>
+        [
+            new("CrmMetrics:RateLimits:ReadsPerSecond", "1"),
+            new("CrmMetrics:RateLimits:ReadsBurst", "5"),
+            new("CrmMetrics:RateLimits:IngestPerSecond", "1"),
+            new("CrmMetrics:RateLimits:IngestBurst", "2"),
+            new("CrmMetrics:Keys:greedy", "reader:" + TestKeys.Hash("greedy-reader")),
+        ];
+    }
+
+    [Fact]
+    public async Task A_key_over_its_read_burst_gets_429_with_retry_after_and_other_keys_are_served()
+    {
+        var answers = new List<HttpResponseMessage>();
+        for (var i = 0; i < 8; i++) answers.Add(await app.SendAsync(HttpMethod.Get, "/api/indicators", "greedy-reader"));
+        Assert.True(answers.Count(a => a.StatusCode == HttpStatusCode.OK) <= 6, "more reads than the burst (and one refill) went through");
+        var refused = answers.First(a => a.StatusCode == HttpStatusCode.TooManyRequests);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "no Retry-After");
+        Assert.Contains("greedy", await refused.Content.ReadAsStringAsync());
+        // The reader key of another client is not touched by it.
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/api/indicators", TestKeys.Reader)).StatusCode);
+        // Health needs no key and has no limit.
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/api/health", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Ingestion_has_its_own_limit_per_key()
+    {
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+            statuses.Add((await app.PostEventsAsync(new[] { new { id = $"rl-{i}", type = "customer.acquired", time = "2026-08-01T10:00:00Z", customerId = $"RL-{i}" } })).StatusCode);
+        Assert.Contains(HttpStatusCode.Accepted, statuses);
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+    }
+
+    [Fact]
+    public void A_limit_setting_that_is_not_a_number_names_itself() =>
+        Assert.Contains("CrmMetrics:RateLimits:ReadsPerSecond", Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["CrmMetrics:RateLimits:ReadsPerSecond"] = "fast" }).Build()))
+            .Errors.ToDictionary().Keys);
+}
