@@ -55,14 +55,14 @@ public static class IncentivesEndpoints
             .Produces<ScorecardResponse>().ProducesValidationProblem();
     }
 
-    private static async Task<IResult> PutAsync(string planId, HttpRequest request, IncentivePlanStore plans, StalePeriodStore stale, CrmMetricsSettings settings,
-        TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> PutAsync(string planId, HttpRequest request, IncentivePlanStore plans, StalePeriodStore stale, Indicators.DerivedIndicatorService derived,
+        CrmMetricsSettings settings, TimeProvider clock, CancellationToken ct)
     {
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
         var errors = new ValidationErrors();
-        var plan = IncentivePlan.Read(planId, body!.Root, errors);
+        var plan = IncentivePlan.Read(planId, body!.Root, await derived.ResolverAsync(ct), errors);
         if (plan is null) return Problems.Validation(errors);
 
         // One payout per staff member and period: a staff member belongs to one plan of a grain.
