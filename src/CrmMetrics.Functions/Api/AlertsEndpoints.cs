@@ -13,10 +13,12 @@ namespace CrmMetrics.Functions.Api;
 public static class AlertsEndpoints
 {
     public sealed record RuleDto(string RuleId, string Kind, string? Indicator, string Scope, string? Grain, string? GoalId, string Severity,
-        double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double CriticalMargin, double K, int N, int M, bool Enabled)
+        double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double CriticalMargin, double K, int N, int M, bool Enabled,
+        bool? BelowPeerMean, double? PercentileBelow, double? GapWidening, string? Competitor)
     {
         public static RuleDto From(AlertRule r) => new(r.RuleId, r.Kind, r.Indicator, r.Scope, r.Grain is { } g ? Grains.Key(g) : null, r.GoalId, AlertRule.Name(r.Severity),
-            r.Below, r.Above, r.CriticalBelow, r.CriticalAbove, r.CriticalMargin, r.K, r.N, r.M, r.Enabled);
+            r.Below, r.Above, r.CriticalBelow, r.CriticalAbove, r.CriticalMargin, r.K, r.N, r.M, r.Enabled,
+            r.Kind == AlertKinds.Benchmark ? r.BelowPeerMean : null, r.PercentileBelow, r.GapWidening, r.Competitor);
     }
 
     public sealed record AlertsResponse(IReadOnlyList<JsonObject> Items, string? ContinuationToken);
@@ -30,26 +32,44 @@ public static class AlertsEndpoints
                 await rules.GetAsync(ruleId, ct) is { } rule ? TypedResults.Ok(RuleDto.From(rule)) : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'."))
             .RequireApiRole(Role.Admin).WithName("GetAlertRule").WithSummary("An alert rule.").Produces<RuleDto>().ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPut("/alert-rules/{ruleId}", PutAsync).RequireApiRole(Role.Admin).WithName("PutAlertRule")
-            .WithSummary("Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n) or trend (m).")
+            .WithSummary("Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n), trend (m) or benchmark (belowPeerMean, percentileBelow, or gapWidening with competitor).")
             .Produces<RuleDto>().Produces<RuleDto>(StatusCodes.Status201Created).ProducesValidationProblem();
         api.MapDelete("/alert-rules/{ruleId}", async (string ruleId, AlertRuleStore rules, CancellationToken ct) =>
                 await rules.DeleteAsync(ruleId, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'."))
             .RequireApiRole(Role.Admin).WithName("DeleteAlertRule").WithSummary("Delete an alert rule.").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/alerts", ListAsync).RequireApiRole(Role.Reader).WithName("GetAlerts")
-            .WithSummary("Alerts sent, newest first, as CloudEvents; filter since (ISO date or date-time); paged.").Produces<AlertsResponse>().ProducesValidationProblem();
+            .WithSummary("Alerts sent, newest first, as CloudEvents with their state (open, or resolved with resolvedBy); filter since (ISO date or date-time); paged.")
+            .Produces<AlertsResponse>().ProducesValidationProblem();
     }
 
-    private static async Task<IResult> PutAsync(string ruleId, HttpRequest request, AlertRuleStore rules, GoalStore goals, CancellationToken ct)
+    private static async Task<IResult> PutAsync(string ruleId, HttpRequest request, AlertRuleStore rules, GoalStore goals, Indicators.DerivedIndicatorService derived,
+        CancellationToken ct)
     {
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
         var goalIds = (await goals.ListAsync(ct)).Select(g => g.GoalId).ToHashSet(StringComparer.Ordinal);
         var errors = new ValidationErrors();
-        var rule = AlertRule.Read(ruleId, body!.Root, goalIds.Contains, errors);
+        var rule = AlertRule.Read(ruleId, body!.Root, goalIds.Contains, await derived.ResolverAsync(ct), errors);
         if (rule is null) return Problems.Validation(errors);
         var created = await rules.PutAsync(ruleId, rule, ct);
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
+    }
+
+    /// <summary>
+    /// The CloudEvent with its <c>state</c>: an alert is <c>open</c> until a recovery resolves it
+    /// (<c>resolved</c>, <c>resolvedBy</c> the recovery's id); a recovery is itself <c>resolved</c>
+    /// (<c>data.resolves</c> names what it closed); messages that are not alerts (the digest) have none.
+    /// </summary>
+    public static JsonObject WithState(RecordedAlert alert)
+    {
+        var item = (JsonObject)alert.CloudEvent.DeepClone();
+        var type = item["type"]?.GetValue<string>() ?? "";
+        if (type == "crm.metrics.alert." + AlertKinds.Resolved) item["state"] = "resolved";
+        else if (type.StartsWith("crm.metrics.alert.", StringComparison.Ordinal)) item["state"] = alert.ResolvedBy is null ? "open" : "resolved";
+        else item["state"] = null;
+        item["resolvedBy"] = alert.ResolvedBy;
+        return item;
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, AlertLedger ledger, CrmMetricsSettings settings, CancellationToken ct)
@@ -63,7 +83,7 @@ public static class AlertsEndpoints
         try
         {
             var (alerts, next) = await ledger.ListAsync(since, pageSize, token, ct);
-            return TypedResults.Ok(new AlertsResponse(alerts.Select(a => a.CloudEvent).ToList(), next));
+            return TypedResults.Ok(new AlertsResponse(alerts.Select(WithState).ToList(), next));
         }
         catch (Azure.RequestFailedException e) when (e.Status == 400 && token is not null)
         {
