@@ -22,7 +22,7 @@ public sealed record DerivedIndicator
     public IndicatorKind Kind { get; init; } = IndicatorKind.Internal;
     public string? Description { get; init; }
 
-    /// <summary>Units a derived indicator may have: those of the catalog, which alerts know how to write.</summary>
+    /// <summary>The catalog's units, which alerts write with their sign or word; any other short label is kept as given and written as a plain number.</summary>
     public static readonly IReadOnlyList<string> Units = ["currency", "count", "%", "score", "ratio", "hours", "seconds", "per 1,000", "index"];
 
     /// <summary>
@@ -37,12 +37,13 @@ public sealed record DerivedIndicator
         {
             errors.Add("id", IndicatorCatalog.IsKnown(id) || IndicatorCatalog.Find(id) is not null
                 ? $"'{JsonFields.Truncate(id)}' is a catalog indicator and cannot be redefined; a derived indicator's id is derived.<name>"
-                : "must be derived.<name> with a name of 1–64 characters a–z, 0–9 and '-' (for example derived.revenue-per-contact)");
+                : "must be derived.<name> with a name of 1–64 characters A–Z, a–z, 0–9, '-', '_' and '.', starting with a letter or digit (for example derived.revenue-per-contact)");
         }
         var f = new JsonFields(body, errors);
         var name = f.String("name", true, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
         var nameFa = f.String("nameFa", false, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
-        var unit = f.OneOf("unit", true, Units);
+        var unit = f.String("unit", true, s => s.Length is >= 1 and <= 32 && !s.Any(char.IsControl) ? null
+            : $"must be 1–32 characters without control characters, such as {string.Join(", ", Units)}");
         var directionText = f.OneOf("direction", true, ["higher", "lower"]);
         var kindText = f.OneOf("kind", false, ["external", "internal"]);
         var description = f.String("description", false, s => s.Length <= 1000 && !s.Any(c => char.IsControl(c) && c is not '\n') ? null : "must be at most 1000 characters without control characters");

@@ -171,15 +171,15 @@ public static class IndicatorCatalog
 
     public const string DerivedPrefix = "derived.";
 
-    /// <summary>The form of a derived indicator's id: <c>derived.</c> and 1–64 of a–z, 0–9 and '-', starting with a letter or digit.</summary>
+    /// <summary>The form of a derived indicator's id: <c>derived.</c> and 1–64 of A–Z, a–z, 0–9, '-', '_' and '.', starting with a letter or digit and not ending in '.'.</summary>
     public static bool IsDerivedId(string? id)
     {
         if (id is null || !id.StartsWith(DerivedPrefix, StringComparison.Ordinal)) return false;
         var name = id.AsSpan(DerivedPrefix.Length);
-        if (name.Length is 0 or > 64 || name[0] == '-') return false;
+        if (name.Length is 0 or > 64 || !char.IsAsciiLetterOrDigit(name[0]) || name[^1] == '.') return false;
         foreach (var c in name)
         {
-            if (!(c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-')) return false;
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')) return false;
         }
         return true;
     }

@@ -36,7 +36,7 @@ public class DerivedIndicatorTests
     [Theory]
     [InlineData("revenue-per-contact", """{"name":"x","expression":"cx.csat","unit":"%","direction":"higher"}""", "id", "derived.<name>")]
     [InlineData("cx.csat", """{"name":"x","expression":"cx.fcr","unit":"%","direction":"higher"}""", "id", "cannot be redefined")]
-    [InlineData("derived.Bad_Name", """{"name":"x","expression":"cx.fcr","unit":"%","direction":"higher"}""", "id", "derived.<name>")]
+    [InlineData("derived.bad name", """{"name":"x","expression":"cx.fcr","unit":"%","direction":"higher"}""", "id", "derived.<name>")]
     [InlineData("derived.x", """{"name":"x","expression":"cx.happiness * 2","unit":"%","direction":"higher"}""", "expression", "'cx.happiness' is not an indicator")]
     [InlineData("derived.x", """{"name":"x","expression":"com.revenue-cx.complaints","unit":"%","direction":"higher"}""", "expression", "put a space before '-'")]
     [InlineData("derived.x", """{"name":"x","expression":"goal.attainment + 1","unit":"%","direction":"higher"}""", "expression", "'goal.attainment' cannot be an operand")]
@@ -45,7 +45,7 @@ public class DerivedIndicatorTests
     [InlineData("derived.x", """{"name":"x","expression":"derived.x + 1","unit":"%","direction":"higher"}""", "expression", "refers to the indicator itself")]
     [InlineData("derived.x", """{"name":"x","expression":"42","unit":"%","direction":"higher"}""", "expression", "at least one indicator")]
     [InlineData("derived.x", """{"name":"x","expression":"cx.csat +","unit":"%","direction":"higher"}""", "expression", "ends where")]
-    [InlineData("derived.x", """{"name":"x","expression":"cx.csat","unit":"furlongs","direction":"higher"}""", "unit", "must be one of")]
+    [InlineData("derived.x", """{"name":"x","expression":"cx.csat","unit":"","direction":"higher"}""", "unit", "1–32 characters")]
     [InlineData("derived.x", """{"name":"x","expression":"cx.csat","unit":"%","direction":"up"}""", "direction", "must be one of")]
     [InlineData("derived.x", """{"expression":"cx.csat","unit":"%","direction":"higher"}""", "name", "is required")]
     [InlineData("derived.x", """{"name":"x","expression":5,"unit":"%","direction":"higher"}""", "expression", "must be a string")]
@@ -116,6 +116,9 @@ public class DerivedIndicatorTests
         // Reads accept any well-formed derived id (a deleted definition's rows stay readable); writes need the definition.
         Assert.True(IndicatorCatalog.IsKnown("derived.unknown"));
         Assert.False(IndicatorCatalog.IsKnown("derived."));
+        Assert.True(IndicatorCatalog.IsDerivedId("derived.Revenue_per.contact"));
+        Assert.False(IndicatorCatalog.IsDerivedId("derived.-x"));
+        Assert.False(IndicatorCatalog.IsDerivedId("derived.x."));
     }
 
     [Fact]
