@@ -98,6 +98,11 @@ public sealed class ReferenceIndicators
             result[("cx.resolution-hours-p90", scope)] = sorted.Length == 0 ? null : sorted[(int)Math.Ceiling(0.9m * sorted.Length) - 1];
             result[("cx.sla-compliance", scope)] = resolutions.Count == 0 ? null : 100.0 * resolutions.Count(r => r.WithinSla) / resolutions.Count;
 
+            var interactions = facts.Where(e => e.Type == "interaction").ToList();
+            result[("cx.interactions", scope)] = interactions.Count;
+            var handled = interactions.Where(e => e.Data["handleSeconds"] is not null).Select(e => double.Parse(e.Data["handleSeconds"]!.ToJsonString(), CultureInfo.InvariantCulture)).ToList();
+            result[("cx.avg-handle-seconds", scope)] = handled.Count == 0 ? null : handled.Sum() / handled.Count;
+
             var flagged = facts.Where(e => e.Type == "interaction" && e.Data["direction"]!.GetValue<string>() == "inbound" && e.Data["firstContactResolution"] is not null).ToList();
             result[("cx.fcr", scope)] = flagged.Count == 0 ? null : 100.0 * flagged.Count(e => e.Data["firstContactResolution"]!.GetValue<bool>()) / flagged.Count;
 
@@ -114,6 +119,8 @@ public sealed class ReferenceIndicators
             var won = deals.Where(e => e.Data["outcome"]!.GetValue<string>() == "won").ToList();
             result[("com.deal-win-rate", scope)] = deals.Count == 0 ? null : 100.0 * won.Count / deals.Count;
             result[("com.avg-deal-size", scope)] = won.Count == 0 ? null : (double)won.Average(e => Dec(e.Data["amount"]!));
+            result[("com.deals-won", scope)] = won.Count;
+            result[("com.won-deal-revenue", scope)] = (double)won.Sum(e => Dec(e.Data["amount"]!));
 
             var inScope = transitions.Where(t => InScope(t.Event)).ToList();
             var newCustomers = inScope.Count(t => In(t.Event.Time) && t.Effect == "new");
@@ -144,6 +151,27 @@ public sealed class ReferenceIndicators
             }
         }
         return result;
+    }
+
+    /// <summary>A goal's attainment in percent (contract: goal attainment): 100·a/t, or 100·(2 − a/t) floored at 0 when lower is better; null without an actual.</summary>
+    public static double? Attainment(double? actual, double target, bool lowerIsBetter) =>
+        actual is not { } a || target == 0 ? null : lowerIsBetter ? Math.Max(0, 100 * (2 - a / target)) : 100 * a / target;
+
+    /// <summary>
+    /// A composite goal's attainment (contract: composite goals), computed the long way: the children
+    /// with an attainment, their weights rescaled to sum to 100, each attainment capped at
+    /// <paramref name="maxContribution"/>; null when no child has one.
+    /// </summary>
+    public static double? Composite(IEnumerable<(double Weight, double? Attainment)> children, double maxContribution = 150)
+    {
+        double weights = 0, sum = 0;
+        foreach (var (weight, attainment) in children)
+        {
+            if (attainment is not { } a) continue;
+            weights += weight;
+            sum += weight * (a < maxContribution ? a : maxContribution);
+        }
+        return weights == 0 ? null : sum / weights;
     }
 
     private static decimal Dec(JsonNode node) => decimal.Parse(node.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);

@@ -62,6 +62,32 @@ public sealed class DemoComputation(PeriodCalendar calendar, TimeProvider clock)
             }
         }
 
+        // A composite (balanced-scorecard) goal says why its score is what it is.
+        var attainment = await client.GetFromJsonAsync<JsonElement>($"/api/goals/attainment?period={_shown.Key}", ct);
+        foreach (var composite in attainment.GetProperty("items").EnumerateArray().Where(g => g.TryGetProperty("composite", out var c) && c.ValueKind == JsonValueKind.True))
+        {
+            Console.WriteLine($"  {composite.GetProperty("goalId").GetString()} ({composite.GetProperty("name").GetString()}) is made of:");
+            foreach (var child in composite.GetProperty("children").EnumerateArray())
+            {
+                string Part(string member) => child.TryGetProperty(member, out var v) && v.ValueKind == JsonValueKind.Number ? Format(v.GetDouble(), "%") : "—";
+                Console.WriteLine($"    {child.GetProperty("goalId").GetString(),-20} weight {Part("weight"),6}  attainment {Part("attainment"),7} %  contributes {Part("contribution"),6}");
+            }
+        }
+
+        var derived = await client.GetFromJsonAsync<JsonElement>($"/api/snapshots?grain=month&period={_shown.Key}&family=derived&scope=org", ct);
+        var derivedRows = derived.GetProperty("items").EnumerateArray().ToList();
+        if (derivedRows.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Derived indicators for {_shown.Key} (defined through PUT /api/indicators/{{id}}):");
+            foreach (var row in derivedRows)
+            {
+                var value = row.GetProperty("value");
+                var unit = row.GetProperty("unit").GetString();
+                Console.WriteLine($"  {row.GetProperty("indicator").GetString(),-30} {(value.ValueKind == JsonValueKind.Number ? Format(value.GetDouble(), unit) : "—"),12}  {unit}");
+            }
+        }
+
         Console.WriteLine();
         Console.WriteLine($"Incentive payouts for {_shown.Key}:");
         foreach (var staff in new[] { "S-01", "S-02", "S-03", "S-04", "S-05", "S-06" })
@@ -119,6 +145,8 @@ public sealed class DemoComputation(PeriodCalendar calendar, TimeProvider clock)
         yield return $"{address}/api/staff/S-01/scorecard?period={_shown.Key}&code={key}";
         yield return $"{address}/api/benchmarks?period={_shown.Key}&code={key}";
         yield return $"{address}/api/indicators?code={key}";
+        yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&family=derived&code={key}";
+        yield return $"{address}/api/alerts?code={key}   (with each alert's state: open or resolved)";
         if (_lastRun is not null) yield return $"{address}/api/runs/{_lastRun}?code={key}";
     }
 

@@ -17,6 +17,7 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
         try
         {
             var times = await LoadSeedsAsync(client, stoppingToken);
+            await DefineAsync(client, "derived-indicators.json", "id", "/api/indicators/", stoppingToken);
             await DefineAsync(client, "goals.json", "goalId", "/api/goals/", stoppingToken);
             await DefineAsync(client, "incentive-plans.json", "planId", "/api/incentive-plans/", stoppingToken);
             await computation.RunAsync(client, times, stoppingToken);

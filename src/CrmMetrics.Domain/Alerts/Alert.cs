@@ -26,15 +26,42 @@ public sealed record Alert
     public required string Message { get; init; }
     public required string MessageFa { get; init; }
 
-    /// <summary>The condition without its severity: a worse severity of it raises a new alert, the same or a milder one does not.</summary>
-    public string ConditionKey => Hash($"{Kind}|{RuleId}|{GoalId}|{Indicator}|{Scope}|{Grains.Key(Grain)}|{Period}");
+    /// <summary>For a <c>resolved</c> alert: the id of the alert whose condition no longer holds.</summary>
+    public string? Resolves { get; init; }
 
-    public string Id => "crm-" + Hash($"{Kind}|{RuleId}|{GoalId}|{Indicator}|{Scope}|{Grains.Key(Grain)}|{Period}|{AlertRule.Name(Severity)}");
+    /// <summary>For a <c>resolved</c> alert: the kind of the alert it resolves.</summary>
+    public string? ResolvedKind { get; init; }
+
+    /// <summary>For a benchmark alert: the competitor it speaks of, when one.</summary>
+    public string? Competitor { get; init; }
+
+    /// <summary>The condition without its severity: a worse severity of it raises a new alert, the same or a milder one does not.</summary>
+    public string ConditionKey => Resolves is { } resolved ? Hash("resolved|" + resolved) : ConditionKeyOf(Kind, RuleId, GoalId, Indicator, Scope, Grain, Period);
+
+    /// <summary>
+    /// Deterministic: the same condition, period and severity always get the same id; a recovery's id
+    /// is derived from the id of the alert it resolves, so there is at most one per alert.
+    /// </summary>
+    public string Id => Resolves is { } resolved
+        ? "crm-" + Hash("resolved|" + resolved)
+        : "crm-" + Hash($"{Kind}|{RuleId}|{GoalId}|{Indicator}|{Scope}|{Grains.Key(Grain)}|{Period}|{AlertRule.Name(Severity)}");
+
+    public static string ConditionKeyOf(string kind, string ruleId, string? goalId, string indicator, string scope, Grain grain, string period) =>
+        Hash($"{kind}|{ruleId}|{goalId}|{indicator}|{scope}|{Grains.Key(grain)}|{period}");
+
+    /// <summary>The recovery of <paramref name="resolved"/> (an alert sent before), as the evaluator worded it.</summary>
+    public static Alert Resolution(string resolvedId, string resolvedKind, string ruleId, string? goalId, string indicator, string scope, Grain grain, string period,
+        Recovery recovery) => new()
+    {
+        Kind = AlertKinds.Resolved, RuleId = ruleId, GoalId = goalId, Indicator = indicator, Scope = scope, Grain = grain, Period = period,
+        Value = recovery.Value, Attainment = recovery.Attainment, Severity = Severity.Info, Message = recovery.Message, MessageFa = recovery.MessageFa,
+        Resolves = resolvedId, ResolvedKind = resolvedKind,
+    };
 
     public string Subject => $"{Indicator}/{Scope}/{Period}";
 
     /// <summary>The structured CloudEvents 1.0 message (contract/alerts.md).</summary>
-    public JsonObject ToCloudEvent(string deploymentName, DateTimeOffset raisedAt, string snapshotLink) => new()
+    public JsonObject ToCloudEvent(string deploymentName, DateTimeOffset raisedAt, string snapshotLink) => new JsonObject
     {
         ["specversion"] = "1.0",
         ["id"] = Id,
@@ -61,7 +88,20 @@ public sealed record Alert
             ["goalId"] = GoalId,
             ["links"] = new JsonObject { ["snapshot"] = snapshotLink },
         },
-    };
+    }.WithOptional(Resolves, ResolvedKind, Competitor);
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
+}
+
+internal static class CloudEventMembers
+{
+    /// <summary>Members only some kinds carry: <c>resolves</c> and <c>resolvedKind</c> on recoveries, <c>competitor</c> on benchmark alerts.</summary>
+    public static JsonObject WithOptional(this JsonObject cloudEvent, string? resolves, string? resolvedKind, string? competitor)
+    {
+        var data = cloudEvent["data"]!.AsObject();
+        if (resolves is not null) data["resolves"] = resolves;
+        if (resolvedKind is not null) data["resolvedKind"] = resolvedKind;
+        if (competitor is not null) data["competitor"] = competitor;
+        return cloudEvent;
+    }
 }

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Domain.Goals;
 using CrmMetrics.Domain.Indicators;
 using CrmMetrics.Domain.Periods;
@@ -5,49 +8,117 @@ using CrmMetrics.Domain.Snapshots;
 
 namespace CrmMetrics.Domain.Alerts;
 
+/// <summary>A condition that was checked and does not hold now, worded as the recovery of an alert that said it did.</summary>
+public sealed record Recovery(string ConditionKey, double? Value, double? Attainment, string Message, string MessageFa);
+
+/// <summary>What a period's figures say: the alerts whose conditions hold, and the conditions checked that do not.</summary>
+public sealed record AlertAssessment(IReadOnlyList<Alert> Alerts, IReadOnlyDictionary<string, Recovery> Recoveries);
+
+/// <summary>What the evaluator reads: the finalised period's rows, the rules and goals, and the trailing values rules compare with.</summary>
+public sealed record AlertInputs
+{
+    public required Period Period { get; init; }
+    public required IReadOnlyList<SnapshotRow> Rows { get; init; }
+    public required IReadOnlyList<AlertRule> Rules { get; init; }
+    public required IReadOnlyList<Goal> Goals { get; init; }
+    public required DateTimeOffset Now { get; init; }
+
+    /// <summary>Values of (indicator, scope) in the periods before this one, oldest first (nulls skipped): anomaly and trend rules.</summary>
+    public Func<string, string, IReadOnlyList<double>> History { get; init; } = (_, _) => [];
+
+    /// <summary>The value of (indicator, scope) in the period just before this one: benchmark gap rules.</summary>
+    public Func<string, string, double?> Previous { get; init; } = (_, _) => null;
+}
+
 /// <summary>
 /// Evaluates alert rules against a finalised period: its stored rows, its goal attainments, and the
-/// trailing values of the indicators that anomaly and trend rules watch. Pure: the caller reads the
+/// trailing values of the indicators that anomaly, trend and benchmark rules watch. A missing value
+/// raises <c>no-data</c>, never a breach. Every condition it checks and finds not holding is a
+/// <see cref="Recovery"/>: the caller resolves the alerts it sent for it. Pure: the caller reads the
 /// history and decides what was sent already.
 /// </summary>
 public sealed class AlertEvaluator(AlertText text)
 {
+    /// <summary>The rule id of goals' no-data alerts: they need no rule of their own.</summary>
+    public const string NoDataGoalRule = "no-data";
+
     /// <param name="history">Values of (indicator, scope) in the periods before this one, oldest first (nulls skipped).</param>
     public IReadOnlyList<Alert> Evaluate(Period period, IReadOnlyList<SnapshotRow> rows, IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal> goals,
-        Func<string, string, IReadOnlyList<double>> history, DateTimeOffset now)
+        Func<string, string, IReadOnlyList<double>> history, DateTimeOffset now) =>
+        Assess(new AlertInputs { Period = period, Rows = rows, Rules = rules, Goals = goals, Now = now, History = history }).Alerts;
+
+    public AlertAssessment Assess(AlertInputs inputs)
     {
+        var period = inputs.Period;
         var alerts = new List<Alert>();
-        var byKey = rows.GroupBy(r => (r.Indicator, r.Scope)).ToDictionary(g => g.Key, g => g.Last());
-        var active = rules.Where(r => r.Enabled && r.AppliesTo(period.Grain)).ToList();
+        var recoveries = new Dictionary<string, Recovery>(StringComparer.Ordinal);
+        var byKey = inputs.Rows.GroupBy(r => (r.Indicator, r.Scope)).ToDictionary(g => g.Key, g => g.Last());
+        var active = inputs.Rules.Where(r => r.Enabled && r.AppliesTo(period.Grain)).ToList();
+        // No data is worth saying once the period is over or at least half over: before, data may still come.
+        var noDataDue = inputs.Now >= period.Start + period.Length / 2;
+        void Recover(string conditionKey, double? value, double? attainment, string message, string messageFa) =>
+            recoveries[conditionKey] = new Recovery(conditionKey, value, attainment, message, messageFa);
 
         foreach (var rule in active.Where(r => r.Kind is AlertKinds.Threshold or AlertKinds.Anomaly or AlertKinds.Trend))
         {
-            if (!byKey.TryGetValue((rule.Indicator!, rule.Scope), out var row) || row.Value is not { } value) continue;
-            var alert = rule.Kind switch
+            if (!byKey.TryGetValue((rule.Indicator!, rule.Scope), out var row)) continue;
+            var noDataKey = Alert.ConditionKeyOf(AlertKinds.NoData, rule.RuleId, null, row.Indicator, row.Scope, row.Grain, row.Period);
+            if (row.Value is not { } value)
             {
-                AlertKinds.Threshold => Threshold(rule, row, value),
-                AlertKinds.Anomaly => Anomaly(rule, row, value, history(rule.Indicator!, rule.Scope)),
-                _ => Trend(rule, row, value, history(rule.Indicator!, rule.Scope)),
+                if (rule.Kind == AlertKinds.Threshold && noDataDue) alerts.Add(NoDataForRule(rule, row));
+                continue;
+            }
+            if (rule.Kind == AlertKinds.Threshold)
+            {
+                Recover(noDataKey, value, null,
+                    $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} now has a value in {text.Period(row.Period, false)}: {text.Value(value, row.Unit, false)}.",
+                    $"رفع شد: {text.Indicator(row.Indicator, true)} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} اکنون مقدار دارد: {text.Value(value, row.Unit, true)}.");
+            }
+            var trailing = rule.Kind == AlertKinds.Threshold ? [] : inputs.History(rule.Indicator!, rule.Scope);
+            var (alert, checkedNow) = rule.Kind switch
+            {
+                AlertKinds.Threshold => (Threshold(rule, row, value), true),
+                AlertKinds.Anomaly => (Anomaly(rule, row, value, trailing), trailing.TakeLast(rule.N).Count() >= 3),
+                _ => (Trend(rule, row, value, trailing), trailing.Count >= rule.M),
             };
             if (alert is not null) alerts.Add(alert);
+            else if (checkedNow) RecoverRule(rule, row, value, Recover);
         }
 
-        foreach (var goalRow in rows.Where(r => r.Indicator == "goal.attainment"))
+        foreach (var rule in active.Where(r => r.Kind == AlertKinds.Benchmark)) Benchmark(rule, period, inputs, byKey, alerts, Recover);
+
+        foreach (var goalRow in inputs.Rows.Where(r => r.Indicator == "goal.attainment"))
         {
-            var goal = goals.FirstOrDefault(g => "goal:" + g.GoalId == goalRow.Scope);
+            var goal = inputs.Goals.FirstOrDefault(g => "goal:" + g.GoalId == goalRow.Scope);
             if (goal is null) continue;
+            var rulesByKind = new List<AlertRule>();
             foreach (var kind in (string[])[AlertKinds.GoalAtRisk, AlertKinds.GoalMissed])
             {
                 var goalRules = active.Where(r => r.Kind == kind && (r.GoalId is null || r.GoalId == goal.GoalId)).ToList();
-                if (goalRules.Count == 0 && !rules.Any(r => r.Kind == kind && (r.GoalId is null || r.GoalId == goal.GoalId)))
+                if (goalRules.Count == 0 && !inputs.Rules.Any(r => r.Kind == kind && (r.GoalId is null || r.GoalId == goal.GoalId)))
                     goalRules = AlertRule.GoalDefaults.Where(r => r.Kind == kind).ToList();
-                foreach (var rule in goalRules)
-                {
-                    if (GoalAlert(rule, goal, goalRow, period, now) is { } alert) alerts.Add(alert);
-                }
+                rulesByKind.AddRange(goalRules);
+            }
+            if (rulesByKind.Count == 0) continue; // every alert of this goal is switched off
+            var status = goalRow.Details?["status"]?.GetValue<string>();
+            var (indicator, scope) = GoalSubject(goal);
+            var noDataKey = Alert.ConditionKeyOf(AlertKinds.NoData, NoDataGoalRule, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period);
+            if (status == GoalEvaluator.NoData)
+            {
+                if (noDataDue) alerts.Add(NoDataForGoal(goal, goalRow));
+                continue;
+            }
+            var attainment = Num(goalRow.Details, "attainment");
+            Recover(noDataKey, Num(goalRow.Details, "actual"), attainment,
+                $"Resolved: goal “{goal.Name}” can be measured for {text.Period(goalRow.Period, false)}: {text.Value(attainment, "%", false)} of its target.",
+                $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} اکنون قابل سنجش است: {text.Value(attainment, "%", true)} از هدف.");
+            foreach (var rule in rulesByKind)
+            {
+                if (GoalAlert(rule, goal, goalRow, period, inputs.Now) is { } alert) alerts.Add(alert);
+                else RecoverGoal(rule, goal, goalRow, period, inputs.Now, Recover);
             }
         }
-        return alerts;
+        return new AlertAssessment(alerts, recoveries);
     }
 
     private Alert? Threshold(AlertRule rule, SnapshotRow row, double value)
@@ -96,31 +167,221 @@ public sealed class AlertEvaluator(AlertText text)
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true));
     }
 
+    private void RecoverRule(AlertRule rule, SnapshotRow row, double value, Action<string, double?, double?, string, string> recover)
+    {
+        var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, row.Indicator, row.Scope, row.Grain, row.Period);
+        var (en, fa) = rule.Kind switch
+        {
+            AlertKinds.Threshold => ("back within its thresholds", "و به محدوده آستانه‌هایش بازگشته است"),
+            AlertKinds.Anomaly => ($"no longer unusual against the previous {text.Grain(row.Grain, false, true)}", $"و دیگر نسبت به {text.Grain(row.Grain, true, true)}های گذشته غیرعادی نیست"),
+            _ => ($"no longer worse for {rule.M} {text.Grain(row.Grain, false, rule.M != 1)} in a row", $"و دیگر {text.Number(rule.M, true, "0")} {text.Grain(row.Grain, true, true)} پیاپی بدتر نشده است"),
+        };
+        recover(key, value, null,
+            $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} is {text.Value(value, row.Unit, false)} in {text.Period(row.Period, false)}, {en}.",
+            $"رفع شد: {text.Indicator(row.Indicator, true)} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است {fa}.");
+    }
+
+    private Alert NoDataForRule(AlertRule rule, SnapshotRow row)
+    {
+        string Sentence(bool fa) => fa
+            ? $"در {text.Period(row.Period, true)} برای {text.Scope(row.Scope, true)} {text.MissingData(row.Indicator, true)}؛ از این رو {text.Indicator(row.Indicator, true)} مقداری ندارد که با آستانه‌هایش سنجیده شود."
+            : $"{Cap(text.MissingData(row.Indicator, false))} for {text.Scope(row.Scope, false)} in {text.Period(row.Period, false)}, so {text.Indicator(row.Indicator, false)} has no value to check against its thresholds.";
+        return new Alert
+        {
+            Kind = AlertKinds.NoData, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = row.Scope, Grain = row.Grain, Period = row.Period,
+            Severity = Severity.Warning, Message = Sentence(false), MessageFa = Sentence(true),
+        };
+    }
+
+    private Alert NoDataForGoal(Goal goal, SnapshotRow goalRow)
+    {
+        var (indicator, scope) = GoalSubject(goal);
+        string Sentence(bool fa)
+        {
+            if (goal.IsComposite)
+            {
+                return fa
+                    ? $"هیچ‌یک از اجزای هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} داده ندارد؛ از این رو امتیاز وزنی آن قابل سنجش نیست."
+                    : $"None of the children of goal “{goal.Name}” has data in {text.Period(goalRow.Period, false)}, so its weighted score cannot be measured.";
+            }
+            var target = text.Value((double)goal.Target, text.UnitOf(indicator), fa);
+            return fa
+                ? $"در {text.Period(goalRow.Period, true)} برای {text.Scope(goal.Scope, true)} {text.MissingData(indicator, true)}؛ از این رو میزان تحقق هدف «{goal.Name}» (هدف {target}) قابل سنجش نیست."
+                : $"{Cap(text.MissingData(indicator, false))} for {text.Scope(goal.Scope, false)} in {text.Period(goalRow.Period, false)}, so goal “{goal.Name}” (target {target}) cannot be measured.";
+        }
+        return new Alert
+        {
+            Kind = AlertKinds.NoData, RuleId = NoDataGoalRule, GoalId = goal.GoalId, Indicator = indicator, Scope = scope, Grain = goalRow.Grain, Period = goalRow.Period,
+            Target = goal.Target, Threshold = (double)goal.Threshold, Severity = Severity.Warning, Message = Sentence(false), MessageFa = Sentence(true),
+        };
+    }
+
     private Alert? GoalAlert(AlertRule rule, Goal goal, SnapshotRow goalRow, Period period, DateTimeOffset now)
     {
         var details = goalRow.Details ?? [];
-        double? Num(string member) => details[member] is { } n ? double.Parse(n.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) : null;
         var status = details["status"]?.GetValue<string>();
-        var attainment = Num("attainment");
-        var projectedAttainment = Num("projectedAttainment");
-        var actual = Num("actual");
-        var unit = IndicatorCatalog.Find(goal.Indicator)?.Unit ?? "";
+        var attainment = Num(details, "attainment");
+        var projectedAttainment = Num(details, "projectedAttainment");
+        var actual = Num(details, "actual");
+        var (indicator, _) = GoalSubject(goal);
+        var unit = goal.IsComposite ? "%" : text.UnitOf(indicator);
         var target = (double)goal.Target;
         if (rule.Kind == AlertKinds.GoalMissed)
         {
             if (status != GoalEvaluator.Missed) return null;
-            string Missed(bool fa) => fa
-                ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(goal.Indicator, true)} در {text.Scope(goal.Scope, true)} به {text.Value(actual, unit, true)} رسید، یعنی {text.Value(attainment, "%", true)} هدف {text.Value(target, unit, true)}."
-                : $"Goal “{goal.Name}” was missed in {text.Period(period.Key, false)}: {text.Indicator(goal.Indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false)}, {text.Value(attainment, "%", false)} of the {text.Value(target, unit, false)} target.";
+            string Missed(bool fa) => goal.IsComposite
+                ? fa
+                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true)} از {text.Value(100, "%", true)} رسید{Weakest(details, "attainment", true)}."
+                    : $"Goal “{goal.Name}” was missed in {text.Period(period.Key, false)}: its weighted score reached {text.Value(attainment, "%", false)} of {text.Value(100, "%", false)}{Weakest(details, "attainment", false)}."
+                : fa
+                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} به {text.Value(actual, unit, true)} رسید، یعنی {text.Value(attainment, "%", true)} هدف {text.Value(target, unit, true)}."
+                    : $"Goal “{goal.Name}” was missed in {text.Period(period.Key, false)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false)}, {text.Value(attainment, "%", false)} of the {text.Value(target, unit, false)} target.";
             return BuildGoal(rule, goal, goalRow, actual, attainment, rule.Severity, Missed(false), Missed(true));
         }
         if (now >= period.End || projectedAttainment is not { } projected || projected >= (double)goal.Threshold) return null;
         var severity = projected < (double)goal.Threshold - rule.CriticalMargin && rule.Severity < Severity.Critical ? Severity.Critical : rule.Severity;
-        string AtRisk(bool fa) => fa
-            ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(goal.Indicator, true)} در {text.Scope(goal.Scope, true)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است."
-            : $"Goal “{goal.Name}” is at risk: {text.Indicator(goal.Indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false)} of its {text.Value(target, unit, false)} target in {text.Period(period.Key, false)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold.";
+        string AtRisk(bool fa) => goal.IsComposite
+            ? fa
+                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است{Weakest(details, "projectedAttainment", true)}."
+                : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false)} in {text.Period(period.Key, false)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold{Weakest(details, "projectedAttainment", false)}."
+            : fa
+                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است."
+                : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false)} of its {text.Value(target, unit, false)} target in {text.Period(period.Key, false)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold.";
         return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true));
     }
+
+    /// <summary>The recovery of a goal rule's condition: achieved after all, or (open period) projected back at or above the threshold.</summary>
+    private void RecoverGoal(AlertRule rule, Goal goal, SnapshotRow goalRow, Period period, DateTimeOffset now, Action<string, double?, double?, string, string> recover)
+    {
+        var details = goalRow.Details ?? [];
+        var status = details["status"]?.GetValue<string>();
+        var attainment = Num(details, "attainment");
+        var projected = Num(details, "projectedAttainment");
+        var (indicator, scope) = GoalSubject(goal);
+        var unit = goal.IsComposite ? "%" : text.UnitOf(indicator);
+        var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period);
+        var over = now >= period.End;
+        if (status == GoalEvaluator.Achieved)
+        {
+            recover(key, Num(details, "actual"), attainment,
+                $"Resolved: goal “{goal.Name}” was achieved in {text.Period(goalRow.Period, false)}: {text.Value(attainment, "%", false)} of its {text.Value((double)goal.Target, unit, false)} target.",
+                $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} محقق شد: {text.Value(attainment, "%", true)} از هدف {text.Value((double)goal.Target, unit, true)}.");
+        }
+        else if (rule.Kind == AlertKinds.GoalAtRisk && !over && projected is { } p && p >= (double)goal.Threshold)
+        {
+            recover(key, Num(details, "actual"), attainment,
+                $"Resolved: goal “{goal.Name}” is no longer at risk in {text.Period(goalRow.Period, false)}: it is projected to reach {text.Value(p, "%", false)} of its {text.Value((double)goal.Target, unit, false)} target, at or above the {text.Value((double)goal.Threshold, "%", false)} threshold.",
+                $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} دیگر در خطر نیست: پیش‌بینی می‌شود به {text.Value(p, "%", true)} از هدف {text.Value((double)goal.Target, unit, true)} برسد که از آستانه {text.Value((double)goal.Threshold, "%", true)} کمتر نیست.");
+        }
+    }
+
+    /// <summary>
+    /// Benchmark rules (scope org): own X worse than the competitors' mean, X's percentile among them
+    /// under a bound, or the gap to a named competitor worse than in the period before by more than a bound.
+    /// </summary>
+    private void Benchmark(AlertRule rule, Period period, AlertInputs inputs, Dictionary<(string Indicator, string Scope), SnapshotRow> byKey, List<Alert> alerts,
+        Action<string, double?, double?, string, string> recover)
+    {
+        var x = rule.Indicator!;
+        var ownRow = byKey.GetValueOrDefault((x == "market-share" ? "bench.market-share" : x, Scope.Org));
+        var gaps = inputs.Rows.Where(r => r.Indicator == "bench.gap." + x && r.Scope.StartsWith("competitor:", StringComparison.Ordinal)).ToList();
+        var competitors = gaps
+            .Select(r => (Name: Scope.ValueOf(r.Scope)!, Value: Num(r.Details, "competitorValue")))
+            .Where(c => c.Value is not null).Select(c => (c.Name, Value: c.Value!.Value)).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+        var direction = gaps.FirstOrDefault()?.Direction ?? ownRow?.Direction ?? Direction.Higher;
+        var higher = direction == Direction.Higher;
+        var unit = x == "market-share" ? "%" : text.UnitOf(x);
+        bool Better(double a, double b) => higher ? a > b : a < b;
+        string Name(bool fa) => x == "market-share" ? (fa ? "سهم بازار" : "market share") : text.Indicator(x, fa);
+        string List(IEnumerable<(string Name, double Value)> items, bool fa) =>
+            string.Join(fa ? "، " : ", ", items.Select(c => $"{c.Name} ({text.Value(c.Value, unit, fa)})"));
+        string P(bool fa) => text.Period(period.Key, fa);
+
+        if (rule.BelowPeerMean)
+        {
+            if (ownRow?.Value is not { } own || competitors.Count == 0) return;
+            var mean = competitors.Average(c => c.Value);
+            var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, x, Scope.Org, period.Grain, period.Key);
+            if (!Better(mean, own))
+            {
+                recover(key, own, null,
+                    $"Resolved: {Name(false)} for the organisation is {text.Value(own, unit, false)} in {P(false)}, no longer behind the {text.Value(mean, unit, false)} mean of its competitors.",
+                    $"رفع شد: {Name(true)} در کل سازمان در {P(true)} برابر {text.Value(own, unit, true)} است و دیگر از میانگین رقبا ({text.Value(mean, unit, true)}) عقب نیست.");
+                return;
+            }
+            var leader = competitors.Aggregate((a, b) => Better(b.Value, a.Value) ? b : a);
+            string Sentence(bool fa) => fa
+                ? $"{Cap(Name(true))} در کل سازمان در {P(true)} به {text.Value(own, unit, true)} رسید که از میانگین {text.Number(competitors.Count, true, "0")} رقیب ({text.Value(mean, unit, true)}) {(higher ? "کمتر" : "بیشتر")} است؛ {leader.Name} با {text.Value(leader.Value, unit, true)} پیشتاز است."
+                : $"{Cap(Name(false))} for the organisation was {text.Value(own, unit, false)} in {P(false)}, {(higher ? "below" : "above (worse than)")} the {text.Value(mean, unit, false)} mean of its {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")}; {leader.Name} leads with {text.Value(leader.Value, unit, false)}.";
+            alerts.Add(new Alert
+            {
+                Kind = rule.Kind, RuleId = rule.RuleId, Indicator = x, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = own, Threshold = mean,
+                Severity = rule.Severity, Competitor = leader.Name, Message = Sentence(false), MessageFa = Sentence(true),
+            });
+        }
+        else if (rule.PercentileBelow is { } bound)
+        {
+            var row = byKey.GetValueOrDefault(("bench.percentile." + x, Scope.Org));
+            if (row?.Value is not { } percentile) return;
+            var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, row.Indicator, Scope.Org, period.Grain, period.Key);
+            if (percentile >= bound)
+            {
+                recover(key, percentile, null,
+                    $"Resolved: {Name(false)} for the organisation ranks at percentile {text.Number(percentile, false)} among its competitors in {P(false)}, no longer below {text.Number(bound, false)}.",
+                    $"رفع شد: رتبه {Name(true)} کل سازمان در میان رقبا در {P(true)} صدک {text.Number(percentile, true)} است و دیگر کمتر از {text.Number(bound, true)} نیست.");
+                return;
+            }
+            var own = Num(row.Details, "own");
+            var ahead = own is { } o ? competitors.Where(c => Better(c.Value, o)).OrderBy(c => c.Value * (higher ? -1 : 1)).ToList() : [];
+            string Sentence(bool fa) => fa
+                ? $"رتبه {Name(true)} کل سازمان در میان {text.Number(competitors.Count, true, "0")} رقیب در {P(true)} صدک {text.Number(percentile, true)} است که کمتر از حد {text.Number(bound, true)} است{(ahead.Count > 0 ? "؛ رقبای جلوتر: " + List(ahead, true) : "")}."
+                : $"{Cap(Name(false))} for the organisation ranks at percentile {text.Number(percentile, false)} among {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")} in {P(false)}, below the bound of {text.Number(bound, false)}{(ahead.Count > 0 ? "; ahead of it: " + List(ahead, false) : "")}.";
+            alerts.Add(new Alert
+            {
+                Kind = rule.Kind, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = percentile,
+                Threshold = bound, Severity = rule.Severity, Competitor = ahead.FirstOrDefault().Name, Message = Sentence(false), MessageFa = Sentence(true),
+            });
+        }
+        else if (rule.GapWidening is { } widening && rule.Competitor is { } competitor)
+        {
+            var gapScope = Scope.Competitor(competitor);
+            var row = byKey.GetValueOrDefault(("bench.gap." + x, gapScope));
+            if (row?.Value is not { } gap || inputs.Previous(row.Indicator, gapScope) is not { } before) return;
+            // A higher-is-better gap (own − theirs) worsens as it falls; a lower-is-better one as it rises.
+            var worsened = higher ? before - gap : gap - before;
+            var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, row.Indicator, gapScope, period.Grain, period.Key);
+            if (worsened <= widening)
+            {
+                recover(key, gap, null,
+                    $"Resolved: the gap in {Name(false)} between the organisation and {competitor} is {text.Value(gap, unit, false)} in {P(false)}, no longer more than {text.Value(widening, unit, false)} worse than the period before.",
+                    $"رفع شد: فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} برابر {text.Value(gap, unit, true)} است و دیگر بیش از {text.Value(widening, unit, true)} بدتر از دوره قبل نیست.");
+                return;
+            }
+            string Sentence(bool fa) => fa
+                ? $"فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} از {text.Value(before, unit, true)} به {text.Value(gap, unit, true)} رسید و {text.Value(worsened, unit, true)} بدتر شد که بیش از حد {text.Value(widening, unit, true)} است."
+                : $"The gap in {Name(false)} between the organisation and {competitor} went from {text.Value(before, unit, false)} to {text.Value(gap, unit, false)} in {P(false)}, {text.Value(worsened, unit, false)} worse, more than the {text.Value(widening, unit, false)} bound.";
+            alerts.Add(new Alert
+            {
+                Kind = rule.Kind, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = gapScope, Grain = period.Grain, Period = period.Key, Value = gap,
+                Threshold = widening, Severity = rule.Severity, Competitor = competitor, Message = Sentence(false), MessageFa = Sentence(true),
+            });
+        }
+    }
+
+    /// <summary>The weakest child of a composite (lowest capped attainment), as a clause for its messages.</summary>
+    private string Weakest(JsonObject details, string member, bool fa)
+    {
+        if (details["children"] is not JsonArray children) return "";
+        var weakest = children.OfType<JsonObject>()
+            .Select(c => (Name: c["name"]?.GetValue<string>() ?? c["goalId"]?.GetValue<string>() ?? "", Value: Num(c, member)))
+            .Where(c => c.Value is not null).OrderBy(c => c.Value).FirstOrDefault();
+        if (weakest.Value is not { } v) return "";
+        return fa ? $"؛ ضعیف‌ترین جزء: «{weakest.Name}» با {text.Value(v, "%", true)}" : $"; weakest part: “{weakest.Name}” at {text.Value(v, "%", false)}";
+    }
+
+    /// <summary>What a goal's alerts are about: its indicator and scope, or for a composite its attainment row.</summary>
+    private static (string Indicator, string Scope) GoalSubject(Goal goal) =>
+        goal.Indicator is { } indicator && !goal.IsComposite ? (indicator, goal.Scope) : ("goal.attainment", "goal:" + goal.GoalId);
 
     private static Alert Build(AlertRule rule, SnapshotRow row, double value, Severity severity, string message, string messageFa, double? threshold = null) => new()
     {
@@ -128,12 +389,19 @@ public sealed class AlertEvaluator(AlertText text)
         Value = value, Threshold = threshold, Severity = severity, Message = message, MessageFa = messageFa,
     };
 
-    private static Alert BuildGoal(AlertRule rule, Goal goal, SnapshotRow goalRow, double? actual, double? attainment, Severity severity, string message, string messageFa) => new()
+    private static Alert BuildGoal(AlertRule rule, Goal goal, SnapshotRow goalRow, double? actual, double? attainment, Severity severity, string message, string messageFa)
     {
-        Kind = rule.Kind, RuleId = rule.RuleId, Indicator = goal.Indicator, Scope = goal.Scope, Grain = goalRow.Grain, Period = goalRow.Period,
-        Value = actual, Target = goal.Target, Threshold = (double)goal.Threshold, Attainment = attainment, Severity = severity, GoalId = goal.GoalId,
-        Message = message, MessageFa = messageFa,
-    };
+        var (indicator, scope) = GoalSubject(goal);
+        return new Alert
+        {
+            Kind = rule.Kind, RuleId = rule.RuleId, Indicator = indicator, Scope = scope, Grain = goalRow.Grain, Period = goalRow.Period,
+            Value = actual, Target = goal.Target, Threshold = (double)goal.Threshold, Attainment = attainment, Severity = severity, GoalId = goal.GoalId,
+            Message = message, MessageFa = messageFa,
+        };
+    }
+
+    private static double? Num(JsonObject? details, string member) =>
+        details?[member] is JsonValue n && n.GetValueKind() == System.Text.Json.JsonValueKind.Number ? double.Parse(n.ToJsonString(), CultureInfo.InvariantCulture) : null;
 
     private static string Cap(string s) => s.Length == 0 || !char.IsLower(s[0]) ? s : char.ToUpperInvariant(s[0]) + s[1..];
 }

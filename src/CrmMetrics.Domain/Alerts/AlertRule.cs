@@ -15,8 +15,16 @@ public static class AlertKinds
     public const string GoalMissed = "goal-missed";
     public const string Anomaly = "anomaly";
     public const string Trend = "trend";
+    public const string Benchmark = "benchmark";
 
-    public static readonly IReadOnlyList<string> All = [Threshold, GoalAtRisk, GoalMissed, Anomaly, Trend];
+    /// <summary>Raised without a rule of its own: a goal's or threshold rule's indicator has no value.</summary>
+    public const string NoData = "no-data";
+
+    /// <summary>Raised without a rule of its own: a later computation no longer meets an alert's condition.</summary>
+    public const string Resolved = "resolved";
+
+    /// <summary>The kinds a rule may have.</summary>
+    public static readonly IReadOnlyList<string> All = [Threshold, GoalAtRisk, GoalMissed, Anomaly, Trend, Benchmark];
 
     public static bool IsGoal(string kind) => kind is GoalAtRisk or GoalMissed;
 }
@@ -24,7 +32,9 @@ public static class AlertKinds
 /// <summary>
 /// An alert rule (contract/alerts.md): a threshold on an indicator, a goal at risk or missed, an
 /// anomaly (more than K standard deviations from the mean of the trailing N periods) or a trend
-/// (worse for M consecutive periods). Goal rules without a goal id apply to every goal.
+/// (worse for M consecutive periods), or a benchmark (own indicator below the competitors' mean,
+/// its percentile among them below a bound, or its gap to a named competitor widening by more than a
+/// bound against the previous period). Goal rules without a goal id apply to every goal.
 /// </summary>
 public sealed record AlertRule
 {
@@ -47,6 +57,12 @@ public sealed record AlertRule
 
     // Goal at risk: critical once projected attainment is this many points under the goal's threshold.
     public double CriticalMargin { get; init; } = 20;
+
+    // Benchmark: exactly one of these conditions.
+    public bool BelowPeerMean { get; init; }
+    public double? PercentileBelow { get; init; }
+    public double? GapWidening { get; init; }
+    public string? Competitor { get; init; }
 
     public double K { get; init; } = 3;
     public int N { get; init; } = 8;
@@ -75,16 +91,24 @@ public sealed record AlertRule
 
     public static string Name(Severity severity) => severity switch { Severity.Info => "info", Severity.Warning => "warning", _ => "critical" };
 
-    /// <summary>Reads a rule from a PUT body; each problem names its field.</summary>
-    public static AlertRule? Read(string ruleId, JsonElement body, Func<string, bool> goalExists, ValidationErrors errors)
+    /// <summary>Reads a rule on catalog indicators from a PUT body; each problem names its field.</summary>
+    public static AlertRule? Read(string ruleId, JsonElement body, Func<string, bool> goalExists, ValidationErrors errors) =>
+        Read(ruleId, body, goalExists, IndicatorResolver.Catalog, errors);
+
+    /// <summary>Reads a rule from a PUT body; each problem names its field. Derived indicators <paramref name="indicators"/> knows may be named too.</summary>
+    public static AlertRule? Read(string ruleId, JsonElement body, Func<string, bool> goalExists, IndicatorResolver indicators, ValidationErrors errors)
     {
         if (!Vocabulary.IsKey(ruleId)) errors.Add("ruleId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         var f = new JsonFields(body, errors);
         var kind = f.OneOf("kind", true, AlertKinds.All);
         var goalRule = kind is not null && AlertKinds.IsGoal(kind);
-        var indicator = f.String("indicator", kind is not null && !goalRule, s => IndicatorCatalog.IsKnown(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog");
+        var benchmark = kind == AlertKinds.Benchmark;
+        var indicator = f.String("indicator", kind is not null && !goalRule, s =>
+            benchmark ? indicators.IsReportable(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator competitors report (a base or derived indicator, or market-share)"
+            : indicators.IsKnown(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog or a derived indicator");
         if (goalRule && f.Has("indicator")) errors.Add("indicator", "is not used by goal rules; name the goal with goalId");
-        var scope = f.String("scope", false, Aggregation.Scope.Problem) ?? Aggregation.Scope.Org;
+        var scope = f.String("scope", false, s => benchmark && s != Aggregation.Scope.Org
+            ? "must be org: a benchmark rule compares the organisation with its competitors" : Aggregation.Scope.Problem(s)) ?? Aggregation.Scope.Org;
         var grainText = f.String("grain", false, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
         Grain? grain = Grains.TryParse(grainText, out var g) ? g : null;
         var goalId = f.String("goalId", false, s => !goalRule ? "is used only by goal-at-risk and goal-missed rules" : goalExists(s) ? null : $"goal '{JsonFields.Truncate(s)}' does not exist");
@@ -103,6 +127,28 @@ public sealed record AlertRule
         var n = f.Integer("n", false, 2, 100);
         var m = f.Integer("m", false, 1, 50);
         var enabled = f.Boolean("enabled", false);
+        var belowPeerMean = f.Boolean("belowPeerMean", false);
+        var percentileBelow = f.Number("percentileBelow", false, min: 0, minExclusive: true, max: 100);
+        var gapWidening = f.Number("gapWidening", false, min: 0);
+        var competitor = f.String("competitor", false, s => Vocabulary.IsLabel(s) ? null : "must be a competitor's name (1–128 characters)");
+        if (benchmark)
+        {
+            var conditions = new[] { ("belowPeerMean", f.Has("belowPeerMean")), ("percentileBelow", f.Has("percentileBelow")), ("gapWidening", f.Has("gapWidening")) }
+                .Where(c => c.Item2).Select(c => c.Item1).ToList();
+            if (conditions.Count == 0 && errors.IsEmpty)
+                errors.Add("belowPeerMean", "a benchmark rule needs one condition: belowPeerMean (true), percentileBelow (a percentile) or gapWidening (points, with competitor)");
+            foreach (var extra in conditions.Skip(1)) errors.Add(extra, $"a benchmark rule has one condition; this one already has {conditions[0]}");
+            if (belowPeerMean == false) errors.Add("belowPeerMean", "must be true when given (leave it out for another condition)");
+            if (f.Has("gapWidening") && !f.Has("competitor")) errors.Add("competitor", "is required with gapWidening: the gap is to one named competitor");
+            if (f.Has("competitor") && !f.Has("gapWidening")) errors.Add("competitor", "is used only with gapWidening");
+        }
+        else if (kind is not null)
+        {
+            foreach (var member in (string[])["belowPeerMean", "percentileBelow", "gapWidening", "competitor"])
+            {
+                if (f.Has(member)) errors.Add(member, "is used only by benchmark rules");
+            }
+        }
         if (!errors.IsEmpty) return null;
         return new AlertRule
         {
@@ -110,6 +156,7 @@ public sealed record AlertRule
             Severity = severityText is null ? (kind == AlertKinds.GoalMissed ? Severity.Critical : Severity.Warning) : severity,
             Below = below, Above = above, CriticalBelow = criticalBelow, CriticalAbove = criticalAbove,
             CriticalMargin = margin ?? 20, K = k ?? 3, N = n ?? 8, M = m ?? 3, Enabled = enabled ?? true,
+            BelowPeerMean = belowPeerMean ?? false, PercentileBelow = percentileBelow, GapWidening = gapWidening, Competitor = competitor,
         };
     }
 }

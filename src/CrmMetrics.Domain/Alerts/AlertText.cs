@@ -10,8 +10,10 @@ namespace CrmMetrics.Domain.Alerts;
 /// rounded as a reader expects them (Persian digits and separators in Persian), and Solar Hijri
 /// month names when that calendar is configured.
 /// </summary>
-public sealed class AlertText(ReportingCalendar calendar, string currency)
+public sealed class AlertText(ReportingCalendar calendar, string currency, IndicatorResolver? indicators = null)
 {
+    private readonly IndicatorResolver _indicators = indicators ?? IndicatorResolver.Catalog;
+
     private static readonly string[] GregorianEn = CultureInfo.InvariantCulture.DateTimeFormat.MonthNames[..12];
     private static readonly string[] PersianEn = ["Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar", "Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand"];
     private static readonly string[] GregorianFa = ["ژانویه", "فوریه", "مارس", "آوریل", "مه", "ژوئن", "ژوئیه", "اوت", "سپتامبر", "اکتبر", "نوامبر", "دسامبر"];
@@ -20,7 +22,43 @@ public sealed class AlertText(ReportingCalendar calendar, string currency)
 
     private bool Persian => calendar.Kind == ReportingCalendarKind.Persian;
 
-    public string Indicator(string id, bool fa) => IndicatorCatalog.NameOf(id, fa);
+    public string Indicator(string id, bool fa) => _indicators.NameOf(id, fa);
+
+    /// <summary>The unit values of an indicator are written in ("%" for goal attainment).</summary>
+    public string UnitOf(string id) => _indicators.Find(id)?.Unit ?? (IndicatorCatalog.BenchmarkSubject(id) is { } x ? _indicators.Find(x)?.Unit ?? "%" : "");
+
+    /// <summary>
+    /// Why an indicator has no value, as a clause: "no customer satisfaction surveys were recorded".
+    /// Said of the facts a value needs, so the reader knows what to collect.
+    /// </summary>
+    public string MissingData(string id, bool fa)
+    {
+        if (IndicatorCatalog.IsDerivedId(id))
+        {
+            var name = Indicator(id, fa);
+            return fa ? $"برای «{name}» مقداری محاسبه نشد (یکی از اجزای آن مقدار نداشت یا مقسوم‌علیه صفر بود)"
+                : $"no value could be computed for “{name}” (an operand had no value or a divisor was zero)";
+        }
+        if (id == "bench.market-share") return fa ? "اندازه بازار ثبت نشد" : "no market size was recorded";
+        if (id.StartsWith("bench.", StringComparison.Ordinal)) return fa ? "هیچ مشاهده‌ای از رقبا ثبت نشد" : "no competitor observations were recorded";
+        var (en, faText) = id switch
+        {
+            "cx.nps" => ("no NPS survey answers were recorded", "هیچ پاسخی به نظرسنجی NPS ثبت نشد"),
+            "cx.csat" => ("no customer satisfaction surveys were recorded", "هیچ پاسخی به نظرسنجی رضایت مشتری ثبت نشد"),
+            "cx.ces" => ("no customer effort surveys were recorded", "هیچ پاسخی به نظرسنجی سهولت تعامل ثبت نشد"),
+            "cx.complaint-rate" => ("no customers were active at the end of the period", "هیچ مشتری فعالی در پایان دوره وجود نداشت"),
+            "cx.resolution-hours-p50" or "cx.resolution-hours-p90" or "cx.sla-compliance" => ("no complaints were resolved", "هیچ شکایتی حل‌وفصل نشد"),
+            "cx.fcr" => ("no inbound interactions reported whether they were resolved at first contact", "هیچ تعامل ورودی‌ای با نشانه حل در اولین تماس ثبت نشد"),
+            "cx.churn-rate" or "cx.retention-rate" => ("no customers were active at the start of the period", "هیچ مشتری فعالی در آغاز دوره وجود نداشت"),
+            "com.active-customers" => ("active customers are not counted for this scope", "مشتریان فعال برای این بخش شمرده نمی‌شوند"),
+            "com.arpc" or "com.ssc-revenue-share" => ("no orders were recorded", "هیچ سفارشی ثبت نشد"),
+            "com.deal-win-rate" => ("no deals were closed", "هیچ معامله‌ای بسته نشد"),
+            "com.avg-deal-size" => ("no deals were won", "هیچ معامله موفقی ثبت نشد"),
+            "cx.avg-handle-seconds" => ("no interactions reported a handling time", "هیچ تعاملی با زمان رسیدگی ثبت نشد"),
+            _ => ($"there was no data to compute {Indicator(id, false)}", $"داده‌ای برای محاسبه {Indicator(id, true)} وجود نداشت"),
+        };
+        return fa ? faText : en;
+    }
 
     public string Scope(string scope, bool fa)
     {

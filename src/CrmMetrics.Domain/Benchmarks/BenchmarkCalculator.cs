@@ -11,8 +11,9 @@ public sealed record CompetitorFigure(string? Competitor, string Indicator, doub
 
 /// <summary>
 /// Competitor benchmarks (contract: indicators.md): market share and relative market share; for
-/// every indicator competitors report, the gap to each competitor, the index against their mean and
-/// the percentile among them; and the win rate of deals against each competitor.
+/// every indicator competitors report, the gap to each competitor, the index against their mean
+/// (only for ratio-scale indicators: an index of NPS, which can be negative, means nothing) and the
+/// percentile among them; and the win rate of deals against each competitor.
 /// </summary>
 public static class BenchmarkCalculator
 {
@@ -20,8 +21,9 @@ public static class BenchmarkCalculator
     public const string MarketSize = "market-size";
 
     public static IReadOnlyList<SnapshotRow> Rows(Period period, IReadOnlyList<SnapshotRow> computed, IReadOnlyList<CompetitorFigure> figures,
-        IReadOnlyDictionary<string, DealTally> dealsByCompetitor)
+        IReadOnlyDictionary<string, DealTally> dealsByCompetitor, IndicatorResolver? indicators = null)
     {
+        indicators ??= IndicatorResolver.Catalog;
         var rows = new List<SnapshotRow>();
         var org = computed.Where(r => r.Scope == Scope.Org).GroupBy(r => r.Indicator).ToDictionary(g => g.Key, g => g.Last());
         var observations = figures.Count;
@@ -39,9 +41,10 @@ public static class BenchmarkCalculator
         foreach (var group in figures.Where(f => f.Competitor is not null).GroupBy(f => f.Indicator).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var x = group.Key;
-            var definition = x == MarketShare ? null : IndicatorCatalog.Find(x);
+            var definition = x == MarketShare ? null : indicators.Find(x);
             var direction = definition?.Direction ?? Direction.Higher;
             var unit = definition?.Unit ?? "%";
+            var ratioScale = indicators.IsRatioScale(x);
             var own = x == MarketShare ? share : org.GetValueOrDefault(x)?.Value;
             var theirs = group.Select(f => (f.Competitor!, f.Value)).ToList();
             foreach (var (competitor, value) in theirs.OrderBy(t => t.Item1, StringComparer.Ordinal))
@@ -50,11 +53,12 @@ public static class BenchmarkCalculator
                     new JsonObject { ["indicator"] = x, ["own"] = own, ["competitor"] = competitor, ["competitorValue"] = value }));
             }
             var mean = theirs.Average(t => t.Value);
-            double? index = own is not { } o ? null
+            // A ratio of values means something only on a ratio scale, and only with every value at least 0.
+            double? index = own is not { } o || !ratioScale || o < 0 || theirs.Any(t => t.Value < 0) ? null
                 : direction == Direction.Higher ? (mean == 0 ? null : 100 * o / mean)
                 : (o == 0 ? null : 100 * mean / o);
             rows.Add(Row($"bench.index.{x}", Scope.Org, period, index, theirs.Count, "index", Direction.Higher,
-                new JsonObject { ["indicator"] = x, ["own"] = own, ["competitorMean"] = mean, ["competitors"] = theirs.Count }));
+                new JsonObject { ["indicator"] = x, ["own"] = own, ["competitorMean"] = mean, ["competitors"] = theirs.Count, ["ratioScale"] = ratioScale }));
             double? percentile = own is not { } mine ? null
                 : 100.0 * (theirs.Count(t => direction == Direction.Higher ? t.Value < mine : t.Value > mine) + 0.5 * theirs.Count(t => t.Value == mine)) / theirs.Count;
             rows.Add(Row($"bench.percentile.{x}", Scope.Org, period, percentile, theirs.Count, "%", Direction.Higher,

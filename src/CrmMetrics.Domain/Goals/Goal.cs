@@ -1,5 +1,4 @@
 using System.Text.Json;
-using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Domain.Facts;
 using CrmMetrics.Domain.Indicators;
 using CrmMetrics.Domain.Periods;
@@ -7,75 +6,173 @@ using CrmMetrics.Domain.Validation;
 
 namespace CrmMetrics.Domain.Goals;
 
-/// <summary>A goal (contract/api.md): an indicator in a scope should reach a target in a period, or in every period of a grain.</summary>
+/// <summary>A part of a composite goal and its weight (the weights of a composite sum to 100).</summary>
+public sealed record GoalPart(string GoalId, decimal Weight);
+
+/// <summary>
+/// A goal (contract/api.md): an indicator in a scope should reach a target in a period, or in every
+/// period of a grain. A composite goal (a balanced scorecard) has no indicator of its own: it is the
+/// weighted mean of its parts' attainments, measured against 100 %.
+/// </summary>
 public sealed record Goal
 {
     public required string GoalId { get; init; }
     public required string Name { get; init; }
-    public required string Indicator { get; init; }
+
+    /// <summary>The indicator measured; null for a composite goal.</summary>
+    public string? Indicator { get; init; }
+
     public string Scope { get; init; } = Aggregation.Scope.Org;
     public required Grain Grain { get; init; }
 
     /// <summary>The period the goal is for; null for every period of <see cref="Grain"/>.</summary>
     public string? Period { get; init; }
 
+    /// <summary>The target value; a composite's is 100 (percent attainment).</summary>
     public required decimal Target { get; init; }
+
     public decimal? Stretch { get; init; }
     public decimal Threshold { get; init; } = DefaultThreshold;
     public string? ParentGoalId { get; init; }
 
+    /// <summary>A composite goal's weighted parts; null for a goal on an indicator.</summary>
+    public IReadOnlyList<GoalPart>? Children { get; init; }
+
+    /// <summary>The most a part's attainment counts for in a composite (percent).</summary>
+    public decimal MaxContribution { get; init; } = DefaultMaxContribution;
+
     public const decimal DefaultThreshold = 90;
+    public const decimal DefaultMaxContribution = 150;
+    private const int MaxParts = 50;
+
+    public bool IsComposite => Children is { Count: > 0 };
 
     public bool AppliesTo(Period period) => period.Grain == Grain && (Period is null || Period == period.Key);
 
     /// <summary>
-    /// Reads a goal from a PUT body. Every problem is reported with the field it concerns; the
-    /// parent must exist (<paramref name="goalExists"/>) and must not lead back to this goal
-    /// (<paramref name="parentOf"/> walks the stored hierarchy).
+    /// Reads a goal from a PUT body. Every problem is reported with the field it concerns. The other
+    /// goals (<paramref name="goals"/>, as stored) decide whether a parent or a part exists, whether
+    /// a parent chain or a composite tree would make a cycle, and whether grains agree.
     /// </summary>
-    public static Goal? Read(string goalId, JsonElement body, PeriodCalendar calendar, Func<string, bool> goalExists, Func<string, string?> parentOf, ValidationErrors errors)
+    public static Goal? Read(string goalId, JsonElement body, PeriodCalendar calendar, IReadOnlyDictionary<string, Goal> goals, IndicatorResolver indicators, ValidationErrors errors)
     {
         if (!Vocabulary.IsKey(goalId)) errors.Add("goalId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         var f = new JsonFields(body, errors);
+        var composite = f.Has("children");
         var name = f.String("name", true, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
-        var indicator = f.String("indicator", true, s => IndicatorCatalog.IsKnown(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog");
-        var scope = f.String("scope", false, Aggregation.Scope.Problem) ?? Aggregation.Scope.Org;
+        string? indicator = null;
+        var scope = Aggregation.Scope.Org;
+        decimal? target = null, stretch = null;
+        if (composite)
+        {
+            foreach (var member in (string[])["indicator", "scope", "target", "stretch"])
+            {
+                if (f.Has(member)) errors.Add(member, "is not used by a composite goal: its score is the weighted attainment of its children, measured against 100%");
+            }
+        }
+        else
+        {
+            indicator = f.String("indicator", true, s => indicators.IsKnown(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog or a derived indicator");
+            scope = f.String("scope", false, Aggregation.Scope.Problem) ?? Aggregation.Scope.Org;
+            target = f.Decimal("target", true, min: 0, minExclusive: true);
+            stretch = f.Decimal("stretch", false, min: 0, minExclusive: true);
+            if (f.Has("maxContribution")) errors.Add("maxContribution", "is used only by composite goals (goals with children)");
+        }
         var grainText = f.String("grain", true, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
-        Grains.TryParse(grainText, out var grain);
-        var period = f.String("period", false, s => grainText is null || !Grains.TryParse(grainText, out _) ? null
+        var grainKnown = Grains.TryParse(grainText, out var grain);
+        var period = f.String("period", false, s => !grainKnown ? null
             : calendar.TryParse(s, grain, out _, out var error) ? null : $"is not a {Grains.Key(grain)} of the reporting calendar ({calendar.Calendar.Setting}): {error}");
-        var target = f.Decimal("target", true, min: 0, minExclusive: true);
-        var stretch = f.Decimal("stretch", false, min: 0, minExclusive: true);
         var threshold = f.Decimal("threshold", false, min: 0, minExclusive: true);
         if (threshold > 100) errors.Add("threshold", "must be at most 100 (percent of the target)");
         var parent = f.String("parentGoalId", false, s =>
         {
             if (!Vocabulary.IsKey(s)) return "must be a goal id";
             if (s == goalId) return "must not be the goal itself";
-            if (!goalExists(s)) return $"goal '{JsonFields.Truncate(s)}' does not exist";
+            if (!goals.TryGetValue(s, out var p)) return $"goal '{JsonFields.Truncate(s)}' does not exist";
+            if (p.IsComposite) return $"goal '{JsonFields.Truncate(s)}' is a composite: add this goal to its children, with a weight, instead";
             // Walk up from the parent: reaching this goal again would make a cycle.
             var seen = new HashSet<string>(StringComparer.Ordinal) { goalId };
-            for (var up = s; up is not null; up = parentOf(up))
+            for (var up = s; up is not null; up = goals.GetValueOrDefault(up)?.ParentGoalId)
             {
                 if (!seen.Add(up)) return $"would make a cycle: '{JsonFields.Truncate(up)}' is already above this goal";
             }
             return null;
         });
-        if (stretch is not null && target is not null && stretch < target && IndicatorCatalog.Find(indicator)?.Direction != Direction.Lower)
+        if (stretch is not null && target is not null && stretch < target && indicators.Find(indicator)?.Direction != Direction.Lower)
             errors.Add("stretch", "must not be below the target for a higher-is-better indicator");
+
+        IReadOnlyList<GoalPart>? children = null;
+        decimal? maxContribution = null;
+        if (composite)
+        {
+            children = ReadChildren(goalId, f, grainKnown ? grain : null, period, goals, errors);
+            maxContribution = f.Decimal("maxContribution", false, min: 100);
+            if (maxContribution > 1000) errors.Add("maxContribution", "must be at most 1000 (percent)");
+            var rollup = goals.Values.Where(g => g.ParentGoalId == goalId).Select(g => g.GoalId).Order(StringComparer.Ordinal).ToList();
+            if (rollup.Count > 0)
+                errors.Add("children", $"goals {string.Join(", ", rollup.Select(r => $"'{r}'"))} name this goal as their parent; a composite's children are its weighted parts — remove their parentGoalId first");
+        }
+
+        // Composites that contain this goal need it in their grain.
+        if (grainKnown)
+        {
+            foreach (var container in goals.Values.Where(g => g.GoalId != goalId && g.Children?.Any(c => c.GoalId == goalId) == true).OrderBy(g => g.GoalId, StringComparer.Ordinal))
+            {
+                if (container.Grain != grain)
+                    errors.Add("grain", $"this goal is a part of composite goal '{container.GoalId}', a {Grains.Key(container.Grain)} goal; its parts must be {Grains.Key(container.Grain)} goals");
+            }
+        }
+
         if (!errors.IsEmpty) return null;
         return new Goal
         {
             GoalId = goalId,
             Name = name!,
-            Indicator = indicator!,
+            Indicator = indicator,
             Scope = scope,
             Grain = grain,
             Period = period,
-            Target = target!.Value,
+            Target = composite ? 100 : target!.Value,
             Stretch = stretch,
             Threshold = threshold ?? DefaultThreshold,
             ParentGoalId = parent,
+            Children = children,
+            MaxContribution = maxContribution ?? DefaultMaxContribution,
         };
+    }
+
+    private static List<GoalPart>? ReadChildren(string goalId, JsonFields f, Grain? grain, string? period, IReadOnlyDictionary<string, Goal> goals, ValidationErrors errors)
+    {
+        var items = f.Objects("children", required: true, out var complete);
+        if (items.Count > MaxParts)
+        {
+            errors.Add("children", $"must have at most {MaxParts} children");
+            return null;
+        }
+        var parts = new List<GoalPart>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var (item, path) = items[i];
+            var c = new JsonFields(item, errors, path);
+            var childId = c.String("goalId", true, s =>
+            {
+                if (!Vocabulary.IsKey(s)) return "must be a goal id";
+                if (s == goalId) return "must not be the goal itself";
+                if (!goals.TryGetValue(s, out var child)) return $"goal '{JsonFields.Truncate(s)}' does not exist";
+                if (parts.Any(p => p.GoalId == s)) return $"'{JsonFields.Truncate(s)}' is listed twice";
+                if (grain is { } g && child.Grain != g)
+                    return $"goal '{JsonFields.Truncate(s)}' is a {Grains.Key(child.Grain)} goal; the children of a {Grains.Key(g)} composite must be {Grains.Key(g)} goals";
+                if (period is not null && child.Period is not null && child.Period != period)
+                    return $"goal '{JsonFields.Truncate(s)}' is for {child.Period}, this composite for {period}";
+                if (DependencyPath.Find(s, goalId, id => goals.GetValueOrDefault(id)?.Children?.Select(p => p.GoalId) ?? []) is { } path) return $"would make a cycle: {string.Join(" contains ", path.Select(p => $"'{p}'"))}, which would contain '{s}' again";
+                return null;
+            });
+            var weight = c.Decimal("weight", true, min: 0, minExclusive: true);
+            if (childId is not null && weight is not null) parts.Add(new GoalPart(childId, weight.Value));
+            else complete = false;
+        }
+        if (complete && parts.Sum(p => p.Weight) is var sum && sum != 100)
+            errors.Add("children", $"the weights must sum to 100; they sum to {sum.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        return parts;
     }
 }

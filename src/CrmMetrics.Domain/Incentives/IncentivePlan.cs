@@ -26,8 +26,11 @@ public sealed record IncentivePlan
     public decimal? Cap { get; init; }
     public IReadOnlyList<Gate> Gates { get; init; } = [];
 
-    /// <summary>Reads a plan from a PUT body; every problem names its field (e.g. <c>tiers[1].from</c>).</summary>
-    public static IncentivePlan? Read(string planId, JsonElement body, ValidationErrors errors)
+    /// <summary>Reads a plan on catalog indicators from a PUT body; every problem names its field (e.g. <c>tiers[1].from</c>).</summary>
+    public static IncentivePlan? Read(string planId, JsonElement body, ValidationErrors errors) => Read(planId, body, IndicatorResolver.Catalog, errors);
+
+    /// <summary>Reads a plan from a PUT body; its measure and gates may be base or derived indicators (<paramref name="indicators"/>).</summary>
+    public static IncentivePlan? Read(string planId, JsonElement body, IndicatorResolver indicators, ValidationErrors errors)
     {
         if (!Vocabulary.IsKey(planId)) errors.Add("planId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         var f = new JsonFields(body, errors);
@@ -38,11 +41,11 @@ public sealed record IncentivePlan
         if (f.Has("measure"))
         {
             var m = f.Object("measure", false);
-            measure = m.String("indicator", false, s => IndicatorCatalog.Find(s)?.Compute is not null ? null : $"'{JsonFields.Truncate(s)}' is not a base indicator (the measure is read per staff member)") ?? measure;
+            measure = m.String("indicator", false, s => indicators.IsPerScope(s) ? null : $"'{JsonFields.Truncate(s)}' is not a base or derived indicator (the measure is read per staff member)") ?? measure;
         }
 
         var participants = new List<Participant>();
-        foreach (var (item, path) in Array(f, "participants", errors, required: true))
+        foreach (var (item, path) in f.Objects("participants", required: true, out _))
         {
             var p = new JsonFields(item, errors, path);
             var staffId = p.String("staffId", true, s => Vocabulary.IsKey(s) ? null : "must be a staff id (1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-')");
@@ -52,7 +55,7 @@ public sealed record IncentivePlan
         }
 
         var tiers = new List<Tier>();
-        var tierItems = Array(f, "tiers", errors, required: true).ToList();
+        var tierItems = f.Objects("tiers", required: true, out _);
         for (var i = 0; i < tierItems.Count; i++)
         {
             var (item, path) = tierItems[i];
@@ -74,10 +77,10 @@ public sealed record IncentivePlan
         decimal? cap = f.Decimal("cap", false, min: 0, minExclusive: true);
 
         var gates = new List<Gate>();
-        foreach (var (item, path) in Array(f, "gates", errors, required: false))
+        foreach (var (item, path) in f.Objects("gates", required: false, out _))
         {
             var g = new JsonFields(item, errors, path);
-            var indicator = g.String("indicator", true, s => IndicatorCatalog.Find(s)?.Compute is not null ? null : $"'{JsonFields.Truncate(s)}' is not a base indicator");
+            var indicator = g.String("indicator", true, s => indicators.IsPerScope(s) ? null : $"'{JsonFields.Truncate(s)}' is not a base or derived indicator (a gate is read per staff member)");
             var min = g.Decimal("min", true);
             var factor = g.Decimal("factor", true, min: 0);
             if (factor > 1) errors.Add(g.Path("factor"), "must be at most 1 (the share of the payout kept when the gate fails)");
@@ -89,23 +92,5 @@ public sealed record IncentivePlan
         {
             PlanId = planId, Name = name!, Grain = grain, MeasureIndicator = measure, Participants = participants, Tiers = tiers, Cap = cap, Gates = gates,
         };
-    }
-
-    private static IEnumerable<(JsonElement Item, string Path)> Array(JsonFields f, string name, ValidationErrors errors, bool required)
-    {
-        if (!f.TryGet(name, out var value))
-        {
-            if (required) errors.Add(name, "is required");
-            return [];
-        }
-        if (value.ValueKind != JsonValueKind.Array)
-        {
-            errors.Add(name, "must be an array");
-            return [];
-        }
-        var items = value.EnumerateArray().Select((v, i) => (v, $"{name}[{i}]")).ToList();
-        if (required && items.Count == 0) errors.Add(name, "must not be empty");
-        foreach (var (v, path) in items.Where(x => x.v.ValueKind != JsonValueKind.Object)) errors.Add(path, "must be an object");
-        return items.Where(x => x.v.ValueKind == JsonValueKind.Object).ToList();
     }
 }

@@ -15,7 +15,7 @@ public static class IndicatorCatalog
     [
         // Customer experience (contract).
         Base("cx.nps", Cx, "score", Direction.Higher, IndicatorKind.External, "Net Promoter Score: % promoters (9–10) minus % detractors (0–6).",
-            f => { var n = f.Aggregate.Nps.Sum(); return IndicatorValue.Ratio(Sum(f.Aggregate.Nps, 9, 10) - Sum(f.Aggregate.Nps, 0, 6), n, 100, n); }),
+            f => { var n = f.Aggregate.Nps.Sum(); return IndicatorValue.Ratio(Sum(f.Aggregate.Nps, 9, 10) - Sum(f.Aggregate.Nps, 0, 6), n, 100, n); }, ratioScale: false),
         Base("cx.csat", Cx, "%", Direction.Higher, IndicatorKind.External, "Customer satisfaction: % of CSAT answers scoring 4 or 5.",
             f => { var n = f.Aggregate.Csat.Sum(); return IndicatorValue.Ratio(Sum(f.Aggregate.Csat, 4, 5), n, 100, n); }),
         Base("cx.ces", Cx, "score", Direction.Higher, IndicatorKind.External, "Customer effort score: mean CES answer (1–7, 7 = easiest).",
@@ -119,12 +119,16 @@ public static class IndicatorCatalog
     };
 
     /// <summary>The indicator's name for people, in English or Persian; benchmark patterns name their indicator.</summary>
-    public static string NameOf(string id, bool persian = false)
+    public static string NameOf(string id, bool persian = false) => NameOf(id, persian, static (_, _) => null);
+
+    /// <summary>As <see cref="NameOf(string, bool)"/>, with <paramref name="other"/> naming ids the catalog does not list (derived indicators).</summary>
+    public static string NameOf(string id, bool persian, Func<string, bool, string?> other)
     {
+        if (other(id, persian) is { } own) return own;
         if (Names.TryGetValue(id, out var name)) return persian ? name.Fa : name.En;
         foreach (var (prefix, en, fa) in new[] { ("bench.gap.", "gap to competitors in ", "فاصله با رقبا در "), ("bench.index.", "index against competitors for ", "شاخص مقایسه با رقبا در "), ("bench.percentile.", "rank among competitors for ", "رتبه در میان رقبا در ") })
         {
-            if (id.StartsWith(prefix, StringComparison.Ordinal)) return (persian ? fa : en) + NameOf(id[prefix.Length..], persian);
+            if (id.StartsWith(prefix, StringComparison.Ordinal)) return (persian ? fa : en) + NameOf(id[prefix.Length..], persian, other);
         }
         return id == "market-share" ? (persian ? "سهم بازار" : "market share") : id;
     }
@@ -135,19 +139,49 @@ public static class IndicatorCatalog
 
     public static IndicatorDefinition? Find(string? id) => id is not null && ById.TryGetValue(id, out var d) ? d : null;
 
-    /// <summary>Ids that competitors may report in <c>competitor.observation</c>: base indicators and market share.</summary>
-    public static bool IsReportableByCompetitors(string id) => id == "market-share" || Find(id)?.Compute is not null;
+    /// <summary>
+    /// Ids that competitors may report in <c>competitor.observation</c>: base indicators, market share,
+    /// and derived indicators (by the form of their id: a definition may come after the observation).
+    /// </summary>
+    public static bool IsReportableByCompetitors(string id) => id == "market-share" || Find(id)?.Compute is not null || IsDerivedId(id);
 
-    /// <summary>Any id a client may ask for: catalog ids and instances of the benchmark patterns.</summary>
+    /// <summary>
+    /// Any id a client may read: catalog ids, instances of the benchmark patterns, and well-formed
+    /// derived ids (a deleted definition's rows stay readable). Definitions that must exist — goals,
+    /// rules, plans — are checked against <see cref="IndicatorResolver"/> instead.
+    /// </summary>
     public static bool IsKnown(string? id)
     {
         if (id is null) return false;
-        if (ById.ContainsKey(id)) return true;
-        foreach (var prefix in (string[])["bench.gap.", "bench.index.", "bench.percentile."])
+        if (ById.ContainsKey(id) || IsDerivedId(id)) return true;
+        return BenchmarkSubject(id) is { } x && IsReportableByCompetitors(x);
+    }
+
+    public static readonly IReadOnlyList<string> BenchmarkPrefixes = ["bench.gap.", "bench.index.", "bench.percentile."];
+
+    /// <summary>The X of <c>bench.gap.X</c>, <c>bench.index.X</c> or <c>bench.percentile.X</c>; null for other ids.</summary>
+    public static string? BenchmarkSubject(string id)
+    {
+        foreach (var prefix in BenchmarkPrefixes)
         {
-            if (id.StartsWith(prefix, StringComparison.Ordinal) && IsReportableByCompetitors(id[prefix.Length..])) return true;
+            if (id.StartsWith(prefix, StringComparison.Ordinal) && id.Length > prefix.Length) return id[prefix.Length..];
         }
-        return false;
+        return null;
+    }
+
+    public const string DerivedPrefix = "derived.";
+
+    /// <summary>The form of a derived indicator's id: <c>derived.</c> and 1–64 of A–Z, a–z, 0–9, '-', '_' and '.', starting with a letter or digit and not ending in '.'.</summary>
+    public static bool IsDerivedId(string? id)
+    {
+        if (id is null || !id.StartsWith(DerivedPrefix, StringComparison.Ordinal)) return false;
+        var name = id.AsSpan(DerivedPrefix.Length);
+        if (name.Length is 0 or > 64 || !char.IsAsciiLetterOrDigit(name[0]) || name[^1] == '.') return false;
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')) return false;
+        }
+        return true;
     }
 
     private static IndicatorValue SscRevenueShare(ScopeFigures f)
@@ -178,8 +212,8 @@ public static class IndicatorCatalog
     }
 
     private static IndicatorDefinition Base(string id, string family, string unit, Direction direction, IndicatorKind kind, string description,
-        Func<ScopeFigures, IndicatorValue> compute, bool additive = false) =>
-        new() { Id = id, Family = family, Unit = unit, Direction = direction, Kind = kind, Description = description, Compute = compute, Additive = additive };
+        Func<ScopeFigures, IndicatorValue> compute, bool additive = false, bool ratioScale = true) =>
+        new() { Id = id, Family = family, Unit = unit, Direction = direction, Kind = kind, Description = description, Compute = compute, Additive = additive, RatioScale = ratioScale };
 
     private static IndicatorDefinition Derived(string id, string family, string unit, Direction direction, IndicatorKind kind, string description, bool pattern = false) =>
         new() { Id = id, Family = family, Unit = unit, Direction = direction, Kind = kind, Description = description, IsPattern = pattern };

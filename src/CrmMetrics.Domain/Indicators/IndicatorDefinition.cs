@@ -10,8 +10,11 @@ public static class Families
     public const string StaffIncentives = "staff-incentives";
     public const string CompetitorBenchmarks = "competitor-benchmarks";
 
+    /// <summary>Indicators an administrator defines as an expression over others (<c>derived.&lt;name&gt;</c>).</summary>
+    public const string Derived = "derived";
+
     public static readonly IReadOnlyList<string> All =
-        [CustomerExperience, Commercial, GoalAttainment, StaffIncentives, CompetitorBenchmarks];
+        [CustomerExperience, Commercial, GoalAttainment, StaffIncentives, CompetitorBenchmarks, Derived];
 }
 
 public enum Direction { Higher, Lower }
@@ -55,4 +58,11 @@ public sealed record IndicatorDefinition
 
     /// <summary>True for indicators whose id is a pattern (e.g. <c>bench.gap.&lt;X&gt;</c>).</summary>
     public bool IsPattern { get; init; }
+
+    /// <summary>
+    /// On a ratio scale: never negative, with a true zero, so "twice as much" means something
+    /// (revenue, CSAT, rates, hours). NPS runs from −100 to 100 and is not; a benchmark index
+    /// (own / competitors' mean) exists only for ratio-scale indicators.
+    /// </summary>
+    public bool RatioScale { get; init; } = true;
 }

@@ -150,6 +150,32 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
         return new JsonFields(v, errors, Path(name));
     }
 
+    /// <summary>
+    /// An array of objects, each with its path (<c>tiers[1]</c>) for the fields read from it. A missing
+    /// (when required), non-array or empty (when required) member and every item that is not an object
+    /// is an error; <paramref name="complete"/> says whether every item could be read.
+    /// </summary>
+    public IReadOnlyList<(JsonElement Item, string Path)> Objects(string name, bool required, out bool complete)
+    {
+        complete = false;
+        if (!TryGet(name, out var value))
+        {
+            if (required) errors.Add(Path(name), "is required");
+            return [];
+        }
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            errors.Add(Path(name), $"must be an array, not {Describe(value)}");
+            return [];
+        }
+        var at = Path(name);
+        var items = value.EnumerateArray().Select((v, i) => (Item: v, Path: $"{at}[{i}]")).ToList();
+        if (required && items.Count == 0) errors.Add(at, "must not be empty");
+        foreach (var (_, path) in items.Where(x => x.Item.ValueKind != JsonValueKind.Object)) errors.Add(path, "must be an object");
+        complete = items.All(x => x.Item.ValueKind == JsonValueKind.Object);
+        return items.Where(x => x.Item.ValueKind == JsonValueKind.Object).ToList();
+    }
+
     public static string Describe(JsonElement v) => v.ValueKind switch
     {
         JsonValueKind.String => "a string",

@@ -1,7 +1,9 @@
+using System.Text.Json.Nodes;
 using CrmMetrics.Domain.Alerts;
 using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Indicators;
 using CrmMetrics.Functions.Runs;
 using CrmMetrics.Storage.Alerts;
 using CrmMetrics.Storage.Settings;
@@ -10,12 +12,14 @@ namespace CrmMetrics.Functions.Alerts;
 
 /// <summary>
 /// Raises the alerts of a finalised period, after its snapshot rows are stored: evaluates the rules
-/// (with default goal rules), asks the ledger what was sent already, and returns the CloudEvents to
-/// send through the <see cref="IAlertSender"/>.
+/// (with default goal rules), asks the ledger what was sent already, resolves the period's open
+/// alerts whose conditions no longer hold, and returns the CloudEvents to send through the
+/// <see cref="IAlertSender"/>.
 /// </summary>
 public sealed class AlertService(
     AlertRuleStore rules,
     GoalStore goals,
+    DerivedIndicatorService derived,
     SnapshotReader reader,
     AlertLedger ledger,
     CrmMetricsSettings settings,
@@ -30,6 +34,7 @@ public sealed class AlertService(
     {
         var allRules = await rules.ListAsync(ct);
         var allGoals = await goals.ListAsync(ct);
+        var indicators = await derived.ResolverAsync(ct);
         var now = clock.GetUtcNow();
 
         // History for anomaly and trend rules: the latest values of the periods just before this one.
@@ -44,20 +49,59 @@ public sealed class AlertService(
             var values = series.Where(r => r.Value is not null).Select(r => r.Value!.Value).ToList();
             if (!history.TryGetValue(key, out var known) || known.Count < values.Count) history[key] = values;
         }
-
-        var evaluator = new AlertEvaluator(new AlertText(settings.Calendar.Calendar, settings.ReportingCurrency));
-        var candidates = evaluator.Evaluate(period, rows, allRules, allGoals, (i, s) => history.GetValueOrDefault((i, s)) ?? [], now);
-        var messages = new List<string>();
-        foreach (var alert in candidates)
+        // The period before, for benchmark rules on a widening gap.
+        var previous = new Dictionary<(string, string), double?>();
+        foreach (var rule in allRules.Where(r => r.Enabled && r.AppliesTo(period.Grain) && r is { Kind: AlertKinds.Benchmark, GapWidening: not null, Competitor: not null }))
         {
-            var link = $"{settings.PublicBaseUrl}/api/snapshots?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
-                       $"&indicator={Uri.EscapeDataString(alert.GoalId is null ? alert.Indicator : "goal.attainment")}&scope={Uri.EscapeDataString(alert.GoalId is null ? alert.Scope : "goal:" + alert.GoalId)}";
-            var cloudEvent = alert.ToCloudEvent(settings.DeploymentName, now, link);
-            var decision = await ledger.ClaimAsync(alert.Id, alert.ConditionKey, (int)alert.Severity, invocation, cloudEvent, now, ct);
+            var key = ("bench.gap." + rule.Indicator, "competitor:" + rule.Competitor);
+            if (previous.ContainsKey(key)) continue;
+            var before = period.Previous();
+            previous[key] = (await reader.SeriesAsync(key.Item1, key.Item2, period.Grain, before, before, ct)).FirstOrDefault()?.Value;
+        }
+
+        var evaluator = new AlertEvaluator(new AlertText(settings.Calendar.Calendar, settings.ReportingCurrency, indicators));
+        var assessment = evaluator.Assess(new AlertInputs
+        {
+            Period = period, Rows = rows, Rules = allRules, Goals = allGoals, Now = now,
+            History = (i, s) => history.GetValueOrDefault((i, s)) ?? [],
+            Previous = (i, s) => previous.GetValueOrDefault((i, s)),
+        });
+        var openIn = $"{Grains.Key(period.Grain)}|{period.Key}";
+        var messages = new List<string>();
+        foreach (var alert in assessment.Alerts)
+        {
+            var cloudEvent = alert.ToCloudEvent(settings.DeploymentName, now, Link(alert));
+            var decision = await ledger.ClaimAsync(alert.Id, alert.ConditionKey, (int)alert.Severity, invocation, cloudEvent, now, openIn, ct);
             if (decision == AlertDecision.Suppress) continue;
             messages.Add(cloudEvent.ToJsonString());
             logger.LogInformation("Alert {Id} ({Kind}, {Severity}) for {Subject}: {Message}", alert.Id, alert.Kind, alert.Severity, alert.Subject, alert.Message);
         }
+
+        // Recoveries: the period's open alerts whose condition this computation checked and found not holding.
+        foreach (var open in await ledger.OpenAsync(openIn, ct))
+        {
+            if (!assessment.Recoveries.TryGetValue(open.ConditionKey, out var recovery) || Resolution(open, period, recovery) is not { } resolution) continue;
+            var cloudEvent = resolution.ToCloudEvent(settings.DeploymentName, now, Link(resolution));
+            var decision = await ledger.ClaimAsync(resolution.Id, resolution.ConditionKey, (int)resolution.Severity, invocation, cloudEvent, now, ct);
+            // Recorded whatever the decision: a rival delivery that claimed the recovery may have died before recording it.
+            await ledger.MarkResolvedAsync(openIn, open.Id, resolution.Id, ct);
+            if (decision == AlertDecision.Suppress) continue;
+            messages.Add(cloudEvent.ToJsonString());
+            logger.LogInformation("Alert {Id} resolves {Resolved} for {Subject}: {Message}", resolution.Id, open.Id, resolution.Subject, resolution.Message);
+        }
         return messages;
     }
+
+    /// <summary>The recovery of an alert sent before, from its recorded CloudEvent.</summary>
+    private static Alert? Resolution(OpenAlert open, Period period, Recovery recovery)
+    {
+        var data = open.CloudEvent["data"] as JsonObject;
+        string? Text(string member) => data?[member] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        if (Text("indicator") is not { } indicator || Text("scope") is not { } scope || Text("kind") is not { } kind) return null;
+        return Alert.Resolution(open.Id, kind, Text("ruleId") ?? "", Text("goalId"), indicator, scope, period.Grain, period.Key, recovery);
+    }
+
+    private string Link(Alert alert) =>
+        $"{settings.PublicBaseUrl}/api/snapshots?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
+        $"&indicator={Uri.EscapeDataString(alert.GoalId is null ? alert.Indicator : "goal.attainment")}&scope={Uri.EscapeDataString(alert.GoalId is null ? alert.Scope : "goal:" + alert.GoalId)}";
 }

@@ -13,7 +13,8 @@ namespace CrmMetrics.Functions.Alerts;
 /// <summary>
 /// The daily digest (<c>crm.metrics.digest</c>): one message for executives who prefer one a day —
 /// the goals at risk in the current periods, the largest moves of the organisation's indicators,
-/// and the alerts of the last 24 hours, in English and Persian. One per local day.
+/// and the alerts of the last 24 hours — what opened and what was resolved — in English and
+/// Persian. One per local day.
 /// </summary>
 public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, CrmMetricsSettings settings, TimeProvider clock)
 {
@@ -53,6 +54,9 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
 
         var (breaches, _) = await ledger.ListAsync(now.AddHours(-24), 100, null, ct);
         var alerts = breaches.Where(b => b.CloudEvent["type"]?.GetValue<string>()?.StartsWith("crm.metrics.alert.", StringComparison.Ordinal) == true).ToList();
+        const string resolvedType = "crm.metrics.alert." + AlertKinds.Resolved;
+        var opened = alerts.Where(a => a.CloudEvent["type"]?.GetValue<string>() != resolvedType).ToList();
+        var resolved = alerts.Where(a => a.CloudEvent["type"]?.GetValue<string>() == resolvedType).ToList();
 
         string Sentence(bool fa)
         {
@@ -64,9 +68,9 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                 : $"{text.Indicator(m.Row.Indicator, false)} {text.Number(m.Change, false, "+#,##0.#;-#,##0.#")}%");
             return fa
                 ? $"خلاصه روزانه {text.Period(today.Key, true)}: {text.Number(atRisk.Count, true, "0")} هدف در خطر{(atRisk.Count > 0 ? " — " + string.Join("، ", goals) : "")}؛ " +
-                  $"بیشترین تغییرات در {text.Period(current.Key, true)}: {(moves.Count > 0 ? string.Join("، ", moveText) : "ندارد")}؛ {text.Number(alerts.Count, true, "0")} هشدار در ۲۴ ساعت گذشته."
+                  $"بیشترین تغییرات در {text.Period(current.Key, true)}: {(moves.Count > 0 ? string.Join("، ", moveText) : "ندارد")}؛ در ۲۴ ساعت گذشته {text.Number(opened.Count, true, "0")} هشدار صادر و {text.Number(resolved.Count, true, "0")} هشدار رفع شد."
                 : $"Daily digest for {text.Period(today.Key, false)}: {atRisk.Count} goal{(atRisk.Count == 1 ? "" : "s")} at risk{(atRisk.Count > 0 ? " — " + string.Join(", ", goals) : "")}; " +
-                  $"largest moves in {text.Period(current.Key, false)}: {(moves.Count > 0 ? string.Join(", ", moveText) : "none")}; {alerts.Count} alert{(alerts.Count == 1 ? "" : "s")} in the last 24 hours.";
+                  $"largest moves in {text.Period(current.Key, false)}: {(moves.Count > 0 ? string.Join(", ", moveText) : "none")}; in the last 24 hours {opened.Count} alert{(opened.Count == 1 ? "" : "s")} opened and {resolved.Count} resolved.";
         }
 
         var id = "crm-digest-" + today.Key + "-" + settings.DeploymentName;
@@ -91,6 +95,18 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                 {
                     ["id"] = a.Id, ["type"] = a.CloudEvent["type"]?.DeepClone(), ["subject"] = a.CloudEvent["subject"]?.DeepClone(),
                     ["severity"] = a.CloudEvent["data"]?["severity"]?.DeepClone(), ["message"] = a.CloudEvent["data"]?["message"]?.DeepClone(),
+                }).ToArray()),
+                ["opened"] = new JsonArray(opened.Select(a => (JsonNode)new JsonObject
+                {
+                    ["id"] = a.Id, ["type"] = a.CloudEvent["type"]?.DeepClone(), ["subject"] = a.CloudEvent["subject"]?.DeepClone(),
+                    ["severity"] = a.CloudEvent["data"]?["severity"]?.DeepClone(), ["state"] = a.ResolvedBy is null ? "open" : "resolved", ["resolvedBy"] = a.ResolvedBy,
+                    ["message"] = a.CloudEvent["data"]?["message"]?.DeepClone(), ["messageFa"] = a.CloudEvent["data"]?["messageFa"]?.DeepClone(),
+                }).ToArray()),
+                ["resolved"] = new JsonArray(resolved.Select(a => (JsonNode)new JsonObject
+                {
+                    ["id"] = a.Id, ["resolves"] = a.CloudEvent["data"]?["resolves"]?.DeepClone(), ["resolvedKind"] = a.CloudEvent["data"]?["resolvedKind"]?.DeepClone(),
+                    ["subject"] = a.CloudEvent["subject"]?.DeepClone(),
+                    ["message"] = a.CloudEvent["data"]?["message"]?.DeepClone(), ["messageFa"] = a.CloudEvent["data"]?["messageFa"]?.DeepClone(),
                 }).ToArray()),
                 ["severity"] = "info",
                 ["message"] = Sentence(false),

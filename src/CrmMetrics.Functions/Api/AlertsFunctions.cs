@@ -10,13 +10,15 @@ using CrmMetrics.Storage.Settings;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Alert rules (<c>/api/alert-rules/{ruleId}</c>, admin) and the alerts sent (<c>/api/alerts?since=</c>).</summary>
-public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, AlertLedger ledger, CrmMetricsSettings settings)
+public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, AlertLedger ledger, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings)
 {
     public sealed record RuleDto(string RuleId, string Kind, string? Indicator, string Scope, string? Grain, string? GoalId, string Severity,
-        double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double CriticalMargin, double K, int N, int M, bool Enabled)
+        double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double CriticalMargin, double K, int N, int M, bool Enabled,
+        bool? BelowPeerMean, double? PercentileBelow, double? GapWidening, string? Competitor)
     {
         public static RuleDto From(AlertRule r) => new(r.RuleId, r.Kind, r.Indicator, r.Scope, r.Grain is { } g ? Grains.Key(g) : null, r.GoalId, AlertRule.Name(r.Severity),
-            r.Below, r.Above, r.CriticalBelow, r.CriticalAbove, r.CriticalMargin, r.K, r.N, r.M, r.Enabled);
+            r.Below, r.Above, r.CriticalBelow, r.CriticalAbove, r.CriticalMargin, r.K, r.N, r.M, r.Enabled,
+            r.Kind == AlertKinds.Benchmark ? r.BelowPeerMean : null, r.PercentileBelow, r.GapWidening, r.Competitor);
     }
 
     public sealed record AlertsResponse(IReadOnlyList<JsonObject> Items, string? ContinuationToken);
@@ -28,7 +30,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
 
     [Function("AlertRule")]
     [ApiOperation("GET", "GetAlertRule", Access.Admin, Summary = "An alert rule.", Response = typeof(RuleDto), Problems = [404])]
-    [ApiOperation("PUT", "PutAlertRule", Access.Admin, Summary = "Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n) or trend (m).",
+    [ApiOperation("PUT", "PutAlertRule", Access.Admin,
+        Summary = "Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n), trend (m) or benchmark (belowPeerMean, percentileBelow, or gapWidening with competitor).",
         Response = typeof(RuleDto), AlsoStatus = 201, Problems = [400, 413])]
     [ApiOperation("DELETE", "DeleteAlertRule", Access.Admin, Summary = "Delete an alert rule.", Status = 204, Problems = [404])]
     public async Task<IResult> RuleAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/alert-rules/{ruleId}")] HttpRequest request,
@@ -41,7 +44,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     }
 
     [Function("Alerts")]
-    [ApiOperation("GET", "GetAlerts", Access.Reader, Summary = "Alerts sent, newest first, as CloudEvents; filter since (ISO date or date-time); paged.",
+    [ApiOperation("GET", "GetAlerts", Access.Reader,
+        Summary = "Alerts sent, newest first, as CloudEvents with their state (open, or resolved with resolvedBy); filter since (ISO date or date-time); paged.",
         Response = typeof(AlertsResponse), Problems = [400])]
     public Task<IResult> AlertsAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/alerts")] HttpRequest request, CancellationToken ct) => ListAsync(request, ct);
 
@@ -52,10 +56,26 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         using var bodyScope = body;
         var goalIds = (await goals.ListAsync(ct)).Select(g => g.GoalId).ToHashSet(StringComparer.Ordinal);
         var errors = new ValidationErrors();
-        var rule = AlertRule.Read(ruleId, body!.Root, goalIds.Contains, errors);
+        var rule = AlertRule.Read(ruleId, body!.Root, goalIds.Contains, await derived.ResolverAsync(ct), errors);
         if (rule is null) return Problems.Validation(errors);
         var created = await rules.PutAsync(ruleId, rule, ct);
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
+    }
+
+    /// <summary>
+    /// The CloudEvent with its <c>state</c>: an alert is <c>open</c> until a recovery resolves it
+    /// (<c>resolved</c>, <c>resolvedBy</c> the recovery's id); a recovery is itself <c>resolved</c>
+    /// (<c>data.resolves</c> names what it closed); messages that are not alerts (the digest) have none.
+    /// </summary>
+    public static JsonObject WithState(RecordedAlert alert)
+    {
+        var item = (JsonObject)alert.CloudEvent.DeepClone();
+        var type = item["type"]?.GetValue<string>() ?? "";
+        if (type == "crm.metrics.alert." + AlertKinds.Resolved) item["state"] = "resolved";
+        else if (type.StartsWith("crm.metrics.alert.", StringComparison.Ordinal)) item["state"] = alert.ResolvedBy is null ? "open" : "resolved";
+        else item["state"] = null;
+        item["resolvedBy"] = alert.ResolvedBy;
+        return item;
     }
 
     private async Task<IResult> ListAsync(HttpRequest request, CancellationToken ct)
@@ -69,7 +89,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         try
         {
             var (alerts, next) = await ledger.ListAsync(since, pageSize, token, ct);
-            return TypedResults.Ok(new AlertsResponse(alerts.Select(a => a.CloudEvent).ToList(), next));
+            return TypedResults.Ok(new AlertsResponse(alerts.Select(WithState).ToList(), next));
         }
         catch (Azure.RequestFailedException e) when (e.Status == 400 && token is not null)
         {

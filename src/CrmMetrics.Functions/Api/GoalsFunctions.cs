@@ -14,27 +14,40 @@ using CrmMetrics.Storage.Snapshots;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Goals (<c>/api/goals/{goalId}</c>) and their attainment per period (<c>/api/goals/attainment</c>).</summary>
-public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, SnapshotReader reader, CrmMetricsSettings settings, TimeProvider clock)
+public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
 {
-    public sealed record GoalDto(string GoalId, string Name, string Indicator, string Scope, string Grain, string? Period, decimal Target, decimal? Stretch,
-        decimal Threshold, string? ParentGoalId, IReadOnlyList<string> Children)
+    /// <summary>
+    /// A goal as defined. <c>children</c> is what it is made of: a composite's weighted parts
+    /// (<c>[{ goalId, weight }]</c>, as PUT takes them), else the ids of the goals naming it as parent.
+    /// </summary>
+    public sealed record GoalDto(string GoalId, string Name, string? Indicator, string? Scope, string Grain, string? Period, decimal Target, decimal? Stretch,
+        decimal Threshold, string? ParentGoalId, JsonNode Children, bool Composite, decimal? MaxContribution, IReadOnlyList<string> PartOf)
     {
-        public static GoalDto From(Goal g, IEnumerable<Goal> all) => new(g.GoalId, g.Name, g.Indicator, g.Scope, Grains.Key(g.Grain), g.Period, g.Target, g.Stretch,
-            g.Threshold, g.ParentGoalId, all.Where(c => c.ParentGoalId == g.GoalId).Select(c => c.GoalId).Order(StringComparer.Ordinal).ToList());
+        public static GoalDto From(Goal g, IEnumerable<Goal> all)
+        {
+            var goals = all.ToList();
+            JsonNode children = g.IsComposite
+                ? new JsonArray(g.Children!.Select(c => (JsonNode)new JsonObject { ["goalId"] = c.GoalId, ["weight"] = c.Weight }).ToArray())
+                : new JsonArray(goals.Where(c => c.ParentGoalId == g.GoalId).Select(c => c.GoalId).Order(StringComparer.Ordinal).Select(id => (JsonNode)JsonValue.Create(id)!).ToArray());
+            return new GoalDto(g.GoalId, g.Name, g.Indicator, g.IsComposite ? null : g.Scope, Grains.Key(g.Grain), g.Period, g.Target, g.Stretch,
+                g.Threshold, g.ParentGoalId, children, g.IsComposite, g.IsComposite ? g.MaxContribution : null,
+                goals.Where(c => c.Children?.Any(p => p.GoalId == g.GoalId) == true).Select(c => c.GoalId).Order(StringComparer.Ordinal).ToList());
+        }
     }
 
-    public sealed record AttainmentDto(string GoalId, string? Name, string Indicator, string Scope, string Grain, string Period, double? Actual, decimal? Target,
+    /// <summary>A goal's standing in a period; for a composite, <c>children</c> lists each part's attainment, weight and contribution.</summary>
+    public sealed record AttainmentDto(string GoalId, string? Name, string? Indicator, string? Scope, string Grain, string Period, double? Actual, decimal? Target,
         double? Attainment, double? Projected, double? ProjectedAttainment, string? Status, decimal? Threshold, decimal? Stretch, string? ParentGoalId,
-        JsonNode? Children, DateTimeOffset ComputedAt, string RunId, int Version)
+        JsonNode? Children, bool Composite, decimal? MaxContribution, DateTimeOffset ComputedAt, string RunId, int Version)
     {
         public static AttainmentDto From(SnapshotRow row)
         {
             var d = row.Details ?? [];
             return new AttainmentDto(
-                d["goalId"]?.GetValue<string>() ?? row.Scope["goal:".Length..], d["name"]?.GetValue<string>(), d["indicator"]?.GetValue<string>() ?? "",
-                d["scope"]?.GetValue<string>() ?? "", Grains.Key(row.Grain), row.Period, Num(d["actual"]), Dec(d["target"]), row.Value, Num(d["projected"]),
+                d["goalId"]?.GetValue<string>() ?? row.Scope["goal:".Length..], d["name"]?.GetValue<string>(), d["indicator"]?.GetValue<string>(),
+                d["scope"]?.GetValue<string>(), Grains.Key(row.Grain), row.Period, Num(d["actual"]), Dec(d["target"]), row.Value, Num(d["projected"]),
                 Num(d["projectedAttainment"]), d["status"]?.GetValue<string>(), Dec(d["threshold"]), Dec(d["stretch"]), d["parentGoalId"]?.GetValue<string>(),
-                d["children"]?.DeepClone(), row.ComputedAt, row.RunId, row.Version);
+                d["children"]?.DeepClone(), d["composite"]?.GetValue<bool>() ?? false, Dec(d["maxContribution"]), row.ComputedAt, row.RunId, row.Version);
         }
     }
 
@@ -82,7 +95,7 @@ public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, Snap
         var all = (await goals.ListAsync(ct)).ToDictionary(g => g.GoalId, StringComparer.Ordinal);
         var errors = new ValidationErrors();
         if (goalId == Reserved) errors.Add("goalId", $"'{Reserved}' is reserved");
-        var goal = Goal.Read(goalId, body!.Root, settings.Calendar, all.ContainsKey, id => all.GetValueOrDefault(id)?.ParentGoalId, errors);
+        var goal = Goal.Read(goalId, body!.Root, settings.Calendar, all, await derived.ResolverAsync(ct), errors);
         if (goal is null || !errors.IsEmpty) return Problems.Validation(errors);
 
         var created = await goals.PutAsync(goalId, goal, ct);
@@ -97,6 +110,8 @@ public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, Snap
         var all = await goals.ListAsync(ct);
         var children = all.Where(g => g.ParentGoalId == goalId).Select(g => g.GoalId).ToList();
         if (children.Count > 0) return Problems.Conflict($"Goal '{goalId}' is the parent of {string.Join(", ", children)}; move or delete them first.");
+        var composites = all.Where(g => g.Children?.Any(c => c.GoalId == goalId) == true).Select(g => g.GoalId).Order(StringComparer.Ordinal).ToList();
+        if (composites.Count > 0) return Problems.Conflict($"Goal '{goalId}' is a child of composite goal {string.Join(", ", composites)}; remove it from their children first.");
         if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, ct))
             return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
         // Its attainment rows leave the snapshots at the next run of its periods.

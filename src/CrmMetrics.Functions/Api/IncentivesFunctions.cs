@@ -12,7 +12,7 @@ using CrmMetrics.Storage.Snapshots;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Incentive plans (<c>/api/incentive-plans/{planId}</c>) and staff scorecards (<c>/api/staff/{staffId}/scorecard</c>).</summary>
-public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodStore stale, SnapshotReader reader, CrmMetricsSettings settings, TimeProvider clock)
+public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
 {
     public sealed record MeasureDto(string Indicator);
     public sealed record ParticipantDto(string StaffId, decimal Quota);
@@ -67,7 +67,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodSto
         if (problem is not null) return problem;
         using var bodyScope = body;
         var errors = new ValidationErrors();
-        var plan = IncentivePlan.Read(planId, body!.Root, errors);
+        var plan = IncentivePlan.Read(planId, body!.Root, await derived.ResolverAsync(ct), errors);
         if (plan is null) return Problems.Validation(errors);
 
         // One payout per staff member and period: a staff member belongs to one plan of a grain.

@@ -1,19 +1,90 @@
 using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Indicators;
 using Microsoft.Azure.Functions.Worker;
 
 namespace CrmMetrics.Functions.Api;
 
-/// <summary><c>GET /api/indicators</c>: the catalog.</summary>
-public sealed class IndicatorsFunctions
+/// <summary>
+/// The indicators: <c>GET /api/indicators</c> (the catalog, then the derived indicators defined
+/// now) and one indicator (<c>/api/indicators/{id}</c>): read any, define or delete a derived one
+/// through <see cref="DerivedIndicatorService"/>.
+/// </summary>
+public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
 {
-    public sealed record IndicatorDto(string Id, string Family, string Unit, string Direction, string Kind, bool Additive, string Description);
+    public sealed record IndicatorDto(string Id, string Family, string Unit, string Direction, string Kind, bool Additive, string Description, string? Expression = null)
+    {
+        public static IndicatorDto From(IndicatorDefinition i, string? expression = null) => new(
+            i.Id, i.Family, i.Unit,
+            i.Direction == Domain.Indicators.Direction.Higher ? "higher" : "lower",
+            i.Kind == IndicatorKind.External ? "external" : "internal",
+            i.Additive, i.Description, expression);
+    }
+
+    public sealed record DerivedIndicatorDto(string Id, string Family, string Name, string? NameFa, string Expression, IReadOnlyList<string> Operands, string Unit,
+        string Direction, string Kind, bool RatioScale, string? Description)
+    {
+        public static DerivedIndicatorDto From(DerivedIndicator d, IndicatorResolver indicators) => new(d.Id, Families.Derived, d.Name, d.NameFa, d.Expression,
+            IndicatorExpression.TryParse(d.Expression, out _)?.Operands ?? [], d.Unit, d.Direction == Domain.Indicators.Direction.Higher ? "higher" : "lower",
+            d.Kind == IndicatorKind.External ? "external" : "internal", indicators.IsRatioScale(d.Id), d.Description);
+    }
 
     [Function("Indicators")]
-    [ApiOperation("GET", "GetIndicators", Access.Reader, Summary = "The indicator catalog: id, family, unit, direction, kind, description.", Response = typeof(List<IndicatorDto>))]
-    public IResult List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/indicators")] HttpRequest request) =>
-        TypedResults.Ok(IndicatorCatalog.All.Select(i => new IndicatorDto(
-            i.Id, i.Family, i.Unit,
-            i.Direction == Direction.Higher ? "higher" : "lower",
-            i.Kind == IndicatorKind.External ? "external" : "internal",
-            i.Additive, i.Description)).ToList());
+    [ApiOperation("GET", "GetIndicators", Access.Reader,
+        Summary = "The indicator catalog and the derived indicators: id, family, unit, direction, kind, description (and a derived one's expression).",
+        Response = typeof(List<IndicatorDto>))]
+    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/indicators")] HttpRequest request, CancellationToken ct)
+    {
+        var resolver = await derived.ResolverAsync(ct);
+        return TypedResults.Ok(IndicatorCatalog.All.Select(i => IndicatorDto.From(i))
+            .Concat((await derived.ListAsync(ct)).Select(d => IndicatorDto.From(d.ToDefinition(resolver.IsRatioScale(d.Id)), d.Expression)))
+            .ToList());
+    }
+
+    [Function("Indicator")]
+    [ApiOperation("GET", "GetIndicator", Access.Reader, Summary = "One indicator: a catalog entry, or a derived indicator's definition.", Response = typeof(DerivedIndicatorDto), Problems = [404])]
+    [ApiOperation("PUT", "PutDerivedIndicator", Access.Admin,
+        Summary = "Define or redefine a derived indicator derived.<name>: { name, expression, unit, direction } over base and derived indicators of one scope.",
+        Response = typeof(DerivedIndicatorDto), AlsoStatus = 201, Problems = [400, 413])]
+    [ApiOperation("DELETE", "DeleteDerivedIndicator", Access.Admin, Summary = "Delete a derived indicator (not while a goal, plan, rule or other derived indicator names it).",
+        Status = 204, Problems = [400, 404, 409])]
+    public Task<IResult> IndicatorAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/indicators/{id}")] HttpRequest request, string id,
+        CancellationToken ct) => request.Method.ToUpperInvariant() switch
+        {
+            "PUT" => PutAsync(id, request, ct),
+            "DELETE" => DeleteAsync(id, ct),
+            _ => GetAsync(id, ct),
+        };
+
+    private async Task<IResult> GetAsync(string id, CancellationToken ct)
+    {
+        if (IndicatorCatalog.Find(id) is { } catalog) return TypedResults.Ok(IndicatorDto.From(catalog));
+        if (await derived.GetAsync(id, ct) is { } definition) return TypedResults.Ok(DerivedIndicatorDto.From(definition, await derived.ResolverAsync(ct)));
+        return Problems.NotFound($"There is no indicator '{JsonFields.Truncate(id)}' (GET /api/indicators lists them).");
+    }
+
+    private async Task<IResult> PutAsync(string id, HttpRequest request, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
+        if (problem is not null) return problem;
+        using var bodyScope = body;
+        return await derived.PutAsync(id, body!.Root, ct) switch
+        {
+            DerivedIndicatorOutcome.Saved { Created: true } s => TypedResults.Created($"/api/indicators/{id}", DerivedIndicatorDto.From(s.Indicator, await derived.ResolverAsync(ct))),
+            DerivedIndicatorOutcome.Saved s => TypedResults.Ok(DerivedIndicatorDto.From(s.Indicator, await derived.ResolverAsync(ct))),
+            var other => Result(other),
+        };
+    }
+
+    private async Task<IResult> DeleteAsync(string id, CancellationToken ct) => Result(await derived.DeleteAsync(id, ct));
+
+    private static IResult Result(DerivedIndicatorOutcome outcome) => outcome switch
+    {
+        DerivedIndicatorOutcome.Deleted => TypedResults.NoContent(),
+        DerivedIndicatorOutcome.Invalid i => Problems.Validation(i.Errors),
+        DerivedIndicatorOutcome.NotFound n => Problems.NotFound(n.Detail),
+        DerivedIndicatorOutcome.Conflict c => Problems.Conflict(c.Detail),
+        _ => Problems.Problem(500, "Internal Server Error", "An unexpected outcome."),
+    };
 }

@@ -99,7 +99,8 @@ public static class ServiceRegistration
         services.AddSingleton<RunPlanner>();
         services.AddSingleton<DayAggregation>();
         services.AddSingleton<PeriodFinalizer>();
-        // Derived families, in the order they build on each other.
+        // Derived families, in the order they build on each other: defined (expression) indicators first.
+        DefinedIndicators.Register(services);
         services.AddSingleton<IDerivedIndicators, BenchmarkIndicators>();
         services.AddSingleton<IDerivedIndicators, IncentiveIndicators>();
         services.AddSingleton<IDerivedIndicators, GoalIndicators>();

@@ -2,21 +2,40 @@ using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Domain.Benchmarks;
 using CrmMetrics.Domain.Goals;
 using CrmMetrics.Domain.Incentives;
+using CrmMetrics.Domain.Indicators;
 using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Storage.Settings;
 
 namespace CrmMetrics.Functions.Runs;
 
+/// <summary>
+/// Derived indicators (<c>PUT /api/indicators/{id}</c>) for every scope, first of the derived families:
+/// benchmarks, payouts, goals and alerts may all name them.
+/// </summary>
+public sealed class DefinedIndicators(DerivedIndicatorStore definitions) : IDerivedIndicators
+{
+    public async Task<IReadOnlyList<SnapshotRow>> ComputeAsync(PeriodAggregate aggregate, IReadOnlyList<SnapshotRow> rows, DateTimeOffset now, CancellationToken ct) =>
+        DerivedIndicatorCalculator.Rows(aggregate.Period, rows, new IndicatorResolver(await definitions.ListAsync(ct)));
+
+    /// <summary>Registers the definitions and this stage; call it before the other derived families, which build on it.</summary>
+    public static void Register(IServiceCollection services)
+    {
+        services.AddSingleton<DerivedIndicatorStore>();
+        services.AddSingleton<Indicators.DerivedIndicatorService>();
+        services.AddSingleton<IDerivedIndicators, DefinedIndicators>();
+    }
+}
+
 /// <summary>Competitor benchmarks from the period's observations and the deals that named a competitor.</summary>
-public sealed class BenchmarkIndicators(ObservationStore observations) : IDerivedIndicators
+public sealed class BenchmarkIndicators(ObservationStore observations, DerivedIndicatorStore definitions) : IDerivedIndicators
 {
     public async Task<IReadOnlyList<SnapshotRow>> ComputeAsync(PeriodAggregate aggregate, IReadOnlyList<SnapshotRow> rows, DateTimeOffset now, CancellationToken ct)
     {
         var figures = (await observations.ForPeriodAsync(aggregate.Period.Key, ct))
             .Select(o => new CompetitorFigure(o.Competitor, o.Indicator, o.Value))
             .ToList();
-        return BenchmarkCalculator.Rows(aggregate.Period, rows, figures, aggregate.DealsByCompetitor);
+        return BenchmarkCalculator.Rows(aggregate.Period, rows, figures, aggregate.DealsByCompetitor, new IndicatorResolver(await definitions.ListAsync(ct)));
     }
 }
 

@@ -21,13 +21,14 @@ public static class StorageNames
         public const string Goals = "Goals";
         public const string IncentivePlans = "IncentivePlans";
         public const string AlertRules = "AlertRules";
+        public const string DerivedIndicators = "DerivedIndicators";
         public const string Alerts = "Alerts";
         public const string SentMessages = "SentMessages";
 
         public static readonly IReadOnlyList<string> All =
         [
             Facts, FactIds, DirtyDays, Customers, CustomerChanges, Complaints, Observations, RejectedEvents,
-            LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, Alerts, SentMessages,
+            LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, DerivedIndicators, Alerts, SentMessages,
         ];
     }
 

@@ -19,12 +19,20 @@ public enum AlertDecision
 }
 
 /// <summary>One alert as recorded: its CloudEvent, when it was raised and by which invocation.</summary>
-public sealed record RecordedAlert(string Id, DateTimeOffset RaisedAt, JsonObject CloudEvent);
+public sealed record RecordedAlert(string Id, DateTimeOffset RaisedAt, JsonObject CloudEvent)
+{
+    /// <summary>The id of the <c>resolved</c> alert that closed this one; null while it is open (and for messages that are not alerts).</summary>
+    public string? ResolvedBy { get; init; }
+}
+
+/// <summary>An alert of a period that no recovery has resolved yet.</summary>
+public sealed record OpenAlert(string Id, string ConditionKey, JsonObject CloudEvent);
 
 /// <summary>
 /// Every alert sent, so that a persisting condition raises nothing twice and a crash-and-retry sends
 /// nothing already sent: one row per alert id (the claim), one per condition (its worst severity so
-/// far), and a log ordered newest first for <c>GET /api/alerts</c>.
+/// far), a log ordered newest first for <c>GET /api/alerts</c>, and per period the alerts still open, so
+/// that a later computation of the period can resolve those whose condition no longer holds.
 /// </summary>
 public sealed class AlertLedger(StorageAccount account)
 {
@@ -34,13 +42,20 @@ public sealed class AlertLedger(StorageAccount account)
     // "<invocation>|<alert id>": what each delivery claimed, so its retry can resend it even when
     // the period was completed meanwhile by another delivery (which stayed quiet about it).
     private const string InvocationPartition = "by-invocation";
+    // "open|<period>": the alerts raised for a period, marked when a recovery resolves them.
+    private const string OpenPrefix = "open|";
     private readonly TableClient _table = account.Table(StorageNames.Tables.Alerts);
 
     /// <summary>
     /// Decides whether an alert is raised, and claims it if so. <paramref name="invocation"/> names
     /// the delivery (the queue message id) so that a retry of the same delivery resends what it raised.
     /// </summary>
-    public async Task<AlertDecision> ClaimAsync(string alertId, string conditionKey, int severity, string invocation, JsonObject cloudEvent, DateTimeOffset raisedAt, CancellationToken ct)
+    public Task<AlertDecision> ClaimAsync(string alertId, string conditionKey, int severity, string invocation, JsonObject cloudEvent, DateTimeOffset raisedAt, CancellationToken ct) =>
+        ClaimAsync(alertId, conditionKey, severity, invocation, cloudEvent, raisedAt, openIn: null, ct);
+
+    /// <param name="openIn">The period (any stable key) the alert belongs to; when given, the alert is kept open there until <see cref="MarkResolvedAsync"/>.</param>
+    public async Task<AlertDecision> ClaimAsync(string alertId, string conditionKey, int severity, string invocation, JsonObject cloudEvent, DateTimeOffset raisedAt,
+        string? openIn, CancellationToken ct)
     {
         var existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
         if (existing.HasValue)
@@ -49,11 +64,15 @@ public sealed class AlertLedger(StorageAccount account)
             // A retry of the delivery that raised it: quiet if its period's done message confirmed it went out.
             var claimed = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(invocation, alertId), cancellationToken: ct);
             if (claimed.HasValue && claimed.Value!.GetBoolean("Delivered") == true) return AlertDecision.Suppress;
+            if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
             await CompleteAsync(alertId, conditionKey, severity, existing.Value.GetDateTimeOffset("RaisedAt") ?? raisedAt, cloudEvent, ct);
             return AlertDecision.Resend;
         }
         var condition = await _table.GetEntityIfExistsAsync<TableEntity>(ConditionPartition, conditionKey, cancellationToken: ct);
         if (condition.HasValue && (condition.Value!.GetInt32("MaxSeverity") ?? -1) >= severity) return AlertDecision.Suppress;
+
+        // Tracked before the claim: if another delivery claims the same id first, it is the same alert.
+        if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
 
         // The index entry goes first: a crash after the claim then still leaves it findable.
         var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, alertId));
@@ -75,12 +94,57 @@ public sealed class AlertLedger(StorageAccount account)
         return AlertDecision.Raise;
     }
 
+    /// <summary>Merged, never replaced: a resolution recorded meanwhile stays.</summary>
+    private async Task TrackOpenAsync(string openIn, string alertId, string conditionKey, JsonObject cloudEvent, CancellationToken ct)
+    {
+        var row = new TableEntity(OpenPartition(openIn), alertId) { ["ConditionKey"] = conditionKey };
+        StorageJson.Write(row, "Event", cloudEvent);
+        await _table.UpsertEntityAsync(row, TableUpdateMode.Merge, ct);
+    }
+
+    /// <summary>The alerts of a period that are still open, oldest id order.</summary>
+    public async Task<IReadOnlyList<OpenAlert>> OpenAsync(string openIn, CancellationToken ct)
+    {
+        var open = new List<OpenAlert>();
+        await foreach (var row in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {OpenPartition(openIn)}"), cancellationToken: ct))
+        {
+            if (row.GetString("ResolvedBy") is not null || row.GetString("ConditionKey") is not { } conditionKey) continue;
+            if (StorageJson.Read<JsonObject>(row, "Event") is { } e) open.Add(new OpenAlert(row.RowKey, conditionKey, e));
+        }
+        return open;
+    }
+
+    /// <summary>
+    /// Records that <paramref name="alertId"/> was resolved by <paramref name="resolvedBy"/>: on its open
+    /// entry, its claim and its log row (what <c>GET /api/alerts</c> shows). Idempotent.
+    /// </summary>
+    public async Task MarkResolvedAsync(string openIn, string alertId, string resolvedBy, CancellationToken ct)
+    {
+        async Task Merge(string partition, string rowKey)
+        {
+            try
+            {
+                await _table.UpdateEntityAsync(new TableEntity(partition, rowKey) { ["ResolvedBy"] = resolvedBy }, ETag.All, TableUpdateMode.Merge, ct);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+            }
+        }
+        var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
+        if (claim.HasValue && claim.Value!.GetDateTimeOffset("RaisedAt") is { } raisedAt) await Merge(LogPartition, LogKey(raisedAt, alertId));
+        await Merge(AlertPartition, alertId);
+        await Merge(OpenPartition(openIn), alertId);
+    }
+
+    private static string OpenPartition(string openIn) => OpenPrefix + StorageKeys.Encode(openIn);
+
     /// <summary>The log row and the condition's worst severity; idempotent, so a retry can repeat it.</summary>
     private async Task CompleteAsync(string alertId, string conditionKey, int severity, DateTimeOffset raisedAt, JsonObject cloudEvent, CancellationToken ct)
     {
         var log = new TableEntity(LogPartition, LogKey(raisedAt, alertId)) { ["AlertId"] = alertId, ["RaisedAt"] = raisedAt };
         StorageJson.Write(log, "Event", cloudEvent);
-        await _table.UpsertEntityAsync(log, TableUpdateMode.Replace, ct);
+        // Merged: a retry must not erase a resolution recorded meanwhile.
+        await _table.UpsertEntityAsync(log, TableUpdateMode.Merge, ct);
         for (var attempt = 0; attempt < 20; attempt++)
         {
             var row = await _table.GetEntityIfExistsAsync<TableEntity>(ConditionPartition, conditionKey, cancellationToken: ct);
@@ -143,7 +207,10 @@ public sealed class AlertLedger(StorageAccount account)
             : TableClient.CreateQueryFilter($"PartitionKey eq {LogPartition}");
         var page = await _table.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, cancellationToken: ct).AsPages(continuation, pageSize).FirstAsync(ct);
         var alerts = page.Values
-            .Select(e => new RecordedAlert(e.GetString("AlertId")!, e.GetDateTimeOffset("RaisedAt") ?? default, StorageJson.Read<JsonObject>(e, "Event") ?? []))
+            .Select(e => new RecordedAlert(e.GetString("AlertId")!, e.GetDateTimeOffset("RaisedAt") ?? default, StorageJson.Read<JsonObject>(e, "Event") ?? [])
+            {
+                ResolvedBy = e.GetString("ResolvedBy"),
+            })
             .ToList();
         return (alerts, page.ContinuationToken);
     }

@@ -1,5 +1,6 @@
 using CrmMetrics.Domain.Goals;
 using CrmMetrics.Domain.Incentives;
+using CrmMetrics.Domain.Indicators;
 using CrmMetrics.Storage.Account;
 
 namespace CrmMetrics.Storage.Settings;
@@ -9,3 +10,6 @@ public sealed class GoalStore(StorageAccount account) : DocumentStore<Goal>(acco
 public sealed class IncentivePlanStore(StorageAccount account) : DocumentStore<IncentivePlan>(account, StorageNames.Tables.IncentivePlans);
 
 public sealed class AlertRuleStore(StorageAccount account) : DocumentStore<CrmMetrics.Domain.Alerts.AlertRule>(account, StorageNames.Tables.AlertRules);
+
+/// <summary>Derived indicator definitions (<c>PUT /api/indicators/{id}</c>), keyed by their <c>derived.&lt;name&gt;</c> id.</summary>
+public sealed class DerivedIndicatorStore(StorageAccount account) : DocumentStore<DerivedIndicator>(account, StorageNames.Tables.DerivedIndicators);

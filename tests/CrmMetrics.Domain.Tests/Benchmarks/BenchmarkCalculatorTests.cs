@@ -41,9 +41,30 @@ public class BenchmarkCalculatorTests
         var rows = BenchmarkCalculator.Rows(Month, Own, Figures, new Dictionary<string, DealTally>());
         Assert.Equal(-10, Value(rows, "bench.gap.cx.nps", "competitor:Acme")!.Value, 9);
         Assert.Equal(20, Value(rows, "bench.gap.cx.nps", "competitor:Initech")!.Value, 9);
-        Assert.Equal(100 * 30 / (80 / 3.0), Value(rows, "bench.index.cx.nps")!.Value, 9);
         // Worse than own: Initech (10); equal: Globex (30) → (1 + 0.5) / 3.
         Assert.Equal(50, Value(rows, "bench.percentile.cx.nps")!.Value, 9);
+    }
+
+    [Fact]
+    public void The_index_is_null_for_nps_which_is_not_on_a_ratio_scale()
+    {
+        // NPS runs from −100 to 100: "own / mean" of two NPS values means nothing (the demo showed −19.1).
+        var rows = BenchmarkCalculator.Rows(Month, [Org("cx.nps", -5)], [new("Acme", "cx.nps", 26)], new Dictionary<string, DealTally>());
+        Assert.Null(Value(rows, "bench.index.cx.nps"));
+        Assert.Equal(-31, Value(rows, "bench.gap.cx.nps", "competitor:Acme")!.Value, 9);
+        Assert.Equal(0, Value(rows, "bench.percentile.cx.nps"));
+        Assert.Null(Value(BenchmarkCalculator.Rows(Month, Own, Figures, new Dictionary<string, DealTally>()), "bench.index.cx.nps"));
+        Assert.False(IndicatorCatalog.Find("cx.nps")!.RatioScale);
+        Assert.All(IndicatorCatalog.BaseIndicators.Where(i => i.Id != "cx.nps"), i => Assert.True(i.RatioScale, i.Id));
+    }
+
+    [Fact]
+    public void The_index_is_null_when_its_denominator_is_zero()
+    {
+        var rows = BenchmarkCalculator.Rows(Month, [Org("cx.resolution-hours-p90", 0), Org("cx.fcr", 50)],
+            [new("Acme", "cx.resolution-hours-p90", 10), new("Acme", "cx.fcr", 0)], new Dictionary<string, DealTally>());
+        Assert.Null(Value(rows, "bench.index.cx.resolution-hours-p90"));
+        Assert.Null(Value(rows, "bench.index.cx.fcr"));
     }
 
     [Fact]

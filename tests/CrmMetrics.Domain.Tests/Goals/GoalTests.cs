@@ -55,11 +55,12 @@ public class GoalTests
     }
 
     [Fact]
-    public void Without_a_value_attainment_is_null_and_a_closed_period_is_missed()
+    public void Without_a_value_attainment_is_null_and_the_status_is_no_data_never_missed()
     {
         var result = GoalEvaluator.Evaluate(G("cx.nps", 40), November, null, November.End);
         Assert.Null(result.Attainment);
-        Assert.Equal(GoalEvaluator.Missed, result.Status);
+        Assert.Equal(GoalEvaluator.NoData, result.Status);
+        Assert.Equal(GoalEvaluator.NoData, GoalEvaluator.Evaluate(G("cx.csat", 70), November, Row("cx.csat", null), November.Start.AddDays(3)).Status);
         Assert.Equal(GoalEvaluator.Achieved, GoalEvaluator.Evaluate(G("cx.nps", 40), November, Row("cx.nps", 40), November.End).Status);
     }
 
@@ -77,9 +78,10 @@ public class GoalTests
     private static (Goal? Goal, ValidationErrors Errors) Read(string json, string id = "g1", Dictionary<string, string?>? parents = null)
     {
         parents ??= new() { ["top"] = null, ["mid"] = "top", ["g1"] = "mid" };
+        var goals = parents.ToDictionary(p => p.Key, p => G("cx.nps", 10) with { GoalId = p.Key, ParentGoalId = p.Value });
         using var doc = JsonDocument.Parse(json);
         var errors = new ValidationErrors();
-        var goal = Goal.Read(id, doc.RootElement, Utc, parents.ContainsKey, p => parents.GetValueOrDefault(p), errors);
+        var goal = Goal.Read(id, doc.RootElement, Utc, goals, IndicatorResolver.Catalog, errors);
         return (goal, errors);
     }
 

@@ -87,6 +87,7 @@ public class AppFixture : IAsyncLifetime
         services.AddSingleton<RunStore>();
         services.AddSingleton<SnapshotStore>();
         services.AddSingleton<AlertLedger>();
+        services.AddSingleton<StalePeriodStore>();
         return services.BuildServiceProvider();
     }
 

@@ -29,4 +29,29 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         Assert.Empty(await ledger.ClaimedByAsync("m|1", default));
         Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|1", Event("crm-a1"), at, default));
     }
+
+    [Fact]
+    public async Task A_periods_alerts_stay_open_until_resolved_and_the_log_shows_what_resolved_them()
+    {
+        var ledger = new AlertLedger(await azurite.AccountAsync());
+        var at = DateTimeOffset.UtcNow;
+        var period = "month|2026-07|" + Guid.NewGuid().ToString("N");
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-o1", "cond-o1", 1, "r|1", Event("crm-o1"), at, period, default));
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-o2", "cond-o2", 2, "r|1", Event("crm-o2"), at, period, default));
+        // A milder severity of a condition raised already is suppressed, and so never tracked as open.
+        Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-o2w", "cond-o2", 1, "r|1", Event("crm-o2w"), at, period, default));
+        Assert.Equal(["crm-o1", "crm-o2"], (await ledger.OpenAsync(period, default)).Select(o => o.Id).Order());
+        Assert.Equal("cond-o1", (await ledger.OpenAsync(period, default)).Single(o => o.Id == "crm-o1").ConditionKey);
+
+        await ledger.MarkResolvedAsync(period, "crm-o1", "crm-r1", default);
+        await ledger.MarkResolvedAsync(period, "crm-o1", "crm-r1", default); // idempotent
+        Assert.Equal(["crm-o2"], (await ledger.OpenAsync(period, default)).Select(o => o.Id));
+        // A retry of the delivery that raised it resends it but does not reopen it.
+        Assert.Equal(AlertDecision.Resend, await ledger.ClaimAsync("crm-o1", "cond-o1", 1, "r|1", Event("crm-o1"), at, period, default));
+        Assert.Equal(["crm-o2"], (await ledger.OpenAsync(period, default)).Select(o => o.Id));
+
+        var (listed, _) = await ledger.ListAsync(at.AddSeconds(-1), 100, null, default);
+        Assert.Equal("crm-r1", listed.Single(a => a.Id == "crm-o1").ResolvedBy);
+        Assert.Null(listed.Single(a => a.Id == "crm-o2").ResolvedBy);
+    }
 }

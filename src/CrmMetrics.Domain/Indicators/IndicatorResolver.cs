@@ -1,0 +1,79 @@
+namespace CrmMetrics.Domain.Indicators;
+
+/// <summary>
+/// The catalog together with the derived indicators defined now: what goals, rules, plans and
+/// benchmarks may name, and how each is called, measured and directed. The catalog alone is
+/// <see cref="Catalog"/>.
+/// </summary>
+public sealed class IndicatorResolver
+{
+    public static readonly IndicatorResolver Catalog = new([]);
+
+    private readonly Dictionary<string, DerivedIndicator> _derived;
+    private readonly Dictionary<string, IndicatorDefinition> _definitions = new(StringComparer.Ordinal);
+
+    public IndicatorResolver(IEnumerable<DerivedIndicator> derived)
+    {
+        _derived = derived.ToDictionary(d => d.Id, StringComparer.Ordinal);
+        Ordered = Order(_derived);
+        foreach (var d in Ordered) _definitions[d.Id] = d.ToDefinition(IsRatioScaleDerived(d));
+    }
+
+    public IReadOnlyDictionary<string, DerivedIndicator> Derived => _derived;
+
+    /// <summary>Derived indicators in an order where each comes after those it reads; definitions in a cycle are left out.</summary>
+    public IReadOnlyList<DerivedIndicator> Ordered { get; }
+
+    public IndicatorDefinition? Find(string? id) =>
+        IndicatorCatalog.Find(id) ?? (id is not null && _definitions.TryGetValue(id, out var d) ? d : null);
+
+    /// <summary>An id a definition may name: a catalog id, a defined derived indicator, or a benchmark pattern over either.</summary>
+    public bool IsKnown(string? id)
+    {
+        if (id is null) return false;
+        if (IndicatorCatalog.Find(id) is not null || _derived.ContainsKey(id)) return true;
+        return IndicatorCatalog.BenchmarkSubject(id) is { } x && IsReportable(x);
+    }
+
+    /// <summary>Ids with a value in every breakdown scope (what a plan's measure and gates read per staff member): base and derived indicators.</summary>
+    public bool IsPerScope(string? id) => IndicatorCatalog.Find(id)?.Compute is not null || id is not null && _derived.ContainsKey(id);
+
+    /// <summary>What a benchmark compares with competitors: market share, base indicators and derived indicators.</summary>
+    public bool IsReportable(string id) => id == "market-share" || IsPerScope(id);
+
+    public bool IsRatioScale(string id) => id == "market-share" || (Find(id)?.RatioScale ?? false);
+
+    public string NameOf(string id, bool persian) =>
+        IndicatorCatalog.NameOf(id, persian, (x, fa) => _derived.TryGetValue(x, out var d) ? fa ? d.NameFa ?? d.Name : d.Name : null);
+
+    /// <summary>A derived indicator is on a ratio scale when its expression can never be negative over ratio-scale operands.</summary>
+    private bool IsRatioScaleDerived(DerivedIndicator d) =>
+        IndicatorExpression.TryParse(d.Expression, out _) is { } e && e.NeverNegative(id => _definitions.TryGetValue(id, out var x) ? x.RatioScale : IndicatorCatalog.Find(id)?.RatioScale ?? false);
+
+    private static List<DerivedIndicator> Order(Dictionary<string, DerivedIndicator> derived)
+    {
+        var ordered = new List<DerivedIndicator>();
+        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 visiting, 2 done, 3 in a cycle
+        bool Visit(string id)
+        {
+            if (!derived.TryGetValue(id, out var d)) return IndicatorCatalog.Find(id)?.Compute is not null;
+            switch (state.GetValueOrDefault(id))
+            {
+                case 1: case 3: state[id] = 3; return false;
+                case 2: return true;
+            }
+            state[id] = 1;
+            var ok = IndicatorExpression.TryParse(d.Expression, out _) is { } e && e.Operands.All(Visit);
+            if (state[id] == 3 || !ok)
+            {
+                state[id] = 3;
+                return false;
+            }
+            state[id] = 2;
+            ordered.Add(d);
+            return true;
+        }
+        foreach (var id in derived.Keys.Order(StringComparer.Ordinal)) Visit(id);
+        return ordered;
+    }
+}

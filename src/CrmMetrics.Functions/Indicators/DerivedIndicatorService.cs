@@ -1,0 +1,92 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Storage.Runs;
+using CrmMetrics.Storage.Settings;
+
+namespace CrmMetrics.Functions.Indicators;
+
+/// <summary>What a change to a derived indicator came to.</summary>
+public abstract record DerivedIndicatorOutcome
+{
+    public sealed record Saved(DerivedIndicator Indicator, bool Created) : DerivedIndicatorOutcome;
+    public sealed record Deleted : DerivedIndicatorOutcome;
+    public sealed record Invalid(ValidationErrors Errors) : DerivedIndicatorOutcome;
+    public sealed record NotFound(string Detail) : DerivedIndicatorOutcome;
+    public sealed record Conflict(string Detail) : DerivedIndicatorOutcome;
+}
+
+/// <summary>
+/// Derived indicators (<c>/api/indicators/{id}</c>): defined, checked against the catalog and each
+/// other, stored, and read back as an <see cref="IndicatorResolver"/> by everything that names
+/// indicators. A change or a deletion marks the current and just-closed period of every configured
+/// grain stale, so the next run recomputes them with the new definition (or without it).
+/// </summary>
+public sealed class DerivedIndicatorService(
+    DerivedIndicatorStore definitions,
+    GoalStore goals,
+    IncentivePlanStore plans,
+    AlertRuleStore rules,
+    StalePeriodStore stale,
+    CrmMetricsSettings settings,
+    TimeProvider clock)
+{
+    /// <summary>The catalog with the derived indicators defined now.</summary>
+    public async Task<IndicatorResolver> ResolverAsync(CancellationToken ct) => new(await definitions.ListAsync(ct));
+
+    public Task<DerivedIndicator?> GetAsync(string id, CancellationToken ct) =>
+        IndicatorCatalog.IsDerivedId(id) ? definitions.GetAsync(id, ct) : Task.FromResult<DerivedIndicator?>(null);
+
+    public async Task<IReadOnlyList<DerivedIndicator>> ListAsync(CancellationToken ct) =>
+        (await definitions.ListAsync(ct)).OrderBy(d => d.Id, StringComparer.Ordinal).ToList();
+
+    public async Task<DerivedIndicatorOutcome> PutAsync(string id, JsonElement body, CancellationToken ct)
+    {
+        var others = (await definitions.ListAsync(ct)).Where(d => d.Id != id).ToDictionary(d => d.Id, StringComparer.Ordinal);
+        var errors = new ValidationErrors();
+        var indicator = DerivedIndicator.Read(id, body, others, errors);
+        if (indicator is null) return new DerivedIndicatorOutcome.Invalid(errors);
+        var created = await definitions.PutAsync(id, indicator, ct);
+        await stale.MarkAsync(DuePeriods(), ct);
+        return new DerivedIndicatorOutcome.Saved(indicator, created);
+    }
+
+    public async Task<DerivedIndicatorOutcome> DeleteAsync(string id, CancellationToken ct)
+    {
+        if (!IndicatorCatalog.IsDerivedId(id))
+            return new DerivedIndicatorOutcome.Invalid(ValidationErrors.Single("id", "only derived indicators (derived.<name>) can be deleted; the catalog's cannot"));
+        if (await definitions.GetAsync(id, ct) is null) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
+        var users = await UsersAsync(id, ct);
+        if (users.Count > 0) return new DerivedIndicatorOutcome.Conflict($"'{id}' is used by {string.Join(", ", users)}; change or delete them first.");
+        if (!await definitions.DeleteAsync(id, ct)) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
+        // Its rows leave the snapshots of the due periods at their next run.
+        await stale.MarkAsync(DuePeriods(), ct);
+        return new DerivedIndicatorOutcome.Deleted();
+    }
+
+    /// <summary>What names the indicator: other derived indicators, goals, plans (measure or gates) and alert rules.</summary>
+    private async Task<List<string>> UsersAsync(string id, CancellationToken ct)
+    {
+        bool Names(string? indicator) => indicator == id || indicator is not null && IndicatorCatalog.BenchmarkSubject(indicator) == id;
+        var users = new List<string>();
+        users.AddRange((await definitions.ListAsync(ct))
+            .Where(d => d.Id != id && IndicatorExpression.TryParse(d.Expression, out _)?.Operands.Contains(id) == true).Select(d => $"derived indicator '{d.Id}'"));
+        users.AddRange((await goals.ListAsync(ct)).Where(g => Names(g.Indicator)).Select(g => $"goal '{g.GoalId}'"));
+        users.AddRange((await plans.ListAsync(ct)).Where(p => Names(p.MeasureIndicator) || p.Gates.Any(g => Names(g.Indicator))).Select(p => $"incentive plan '{p.PlanId}'"));
+        users.AddRange((await rules.ListAsync(ct)).Where(r => Names(r.Indicator)).Select(r => $"alert rule '{r.RuleId}'"));
+        return users.Order(StringComparer.Ordinal).ToList();
+    }
+
+    private IEnumerable<string> DuePeriods()
+    {
+        var now = clock.GetUtcNow();
+        foreach (var grain in settings.Grains)
+        {
+            var current = settings.Calendar.PeriodOf(grain, now);
+            yield return current.Key;
+            yield return current.Previous().Key;
+        }
+    }
+}
