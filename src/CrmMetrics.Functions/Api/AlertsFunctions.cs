@@ -39,7 +39,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     {
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(ruleId, request, ct);
         if (HttpMethods.IsDelete(request.Method))
-            return await rules.DeleteAsync(ruleId, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
+            return await rules.DeleteAsync(ruleId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
         return await rules.GetAsync(ruleId, ct) is { } rule ? TypedResults.Ok(RuleDto.From(rule)) : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
     }
 
@@ -58,7 +58,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         var errors = new ValidationErrors();
         var rule = AlertRule.Read(ruleId, body!.Root, goalIds.Contains, await derived.ResolverAsync(ct), errors);
         if (rule is null) return Problems.Validation(errors);
-        var created = await rules.PutAsync(ruleId, rule, ct);
+        var created = await rules.PutAsync(ruleId, rule, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
     }
 

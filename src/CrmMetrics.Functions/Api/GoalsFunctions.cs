@@ -77,7 +77,7 @@ public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, Snap
         request.Method.ToUpperInvariant() switch
         {
             "PUT" => PutAsync(goalId, request, ct),
-            "DELETE" => DeleteAsync(goalId, ct),
+            "DELETE" => DeleteAsync(goalId, request, ct),
             _ => GetAsync(goalId, ct),
         };
 
@@ -98,21 +98,21 @@ public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, Snap
         var goal = Goal.Read(goalId, body!.Root, settings.Calendar, all, await derived.ResolverAsync(ct), errors);
         if (goal is null || !errors.IsEmpty) return Problems.Validation(errors);
 
-        var created = await goals.PutAsync(goalId, goal, ct);
+        var created = await goals.PutAsync(goalId, goal, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
         all[goalId] = goal;
         await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock), ct);
         var dto = GoalDto.From(goal, all.Values);
         return created ? TypedResults.Created($"/api/goals/{goalId}", dto) : TypedResults.Ok(dto);
     }
 
-    private async Task<IResult> DeleteAsync(string goalId, CancellationToken ct)
+    private async Task<IResult> DeleteAsync(string goalId, HttpRequest request, CancellationToken ct)
     {
         var all = await goals.ListAsync(ct);
         var children = all.Where(g => g.ParentGoalId == goalId).Select(g => g.GoalId).ToList();
         if (children.Count > 0) return Problems.Conflict($"Goal '{goalId}' is the parent of {string.Join(", ", children)}; move or delete them first.");
         var composites = all.Where(g => g.Children?.Any(c => c.GoalId == goalId) == true).Select(g => g.GoalId).Order(StringComparer.Ordinal).ToList();
         if (composites.Count > 0) return Problems.Conflict($"Goal '{goalId}' is a child of composite goal {string.Join(", ", composites)}; remove it from their children first.");
-        if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, ct))
+        if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct))
             return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
         // Its attainment rows leave the snapshots at the next run of its periods.
         await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock), ct);

@@ -47,7 +47,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodSto
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(planId, request, ct);
         if (HttpMethods.IsDelete(request.Method))
         {
-            if (await plans.GetAsync(planId, ct) is not { } deleted || !await plans.DeleteAsync(planId, ct))
+            if (await plans.GetAsync(planId, ct) is not { } deleted || !await plans.DeleteAsync(planId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct))
                 return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
             await stale.MarkAsync(GoalsFunctions.DuePeriods(deleted.Grain, null, settings, clock), ct);
             return TypedResults.NoContent();
@@ -79,7 +79,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodSto
         }
         if (!errors.IsEmpty) return Problems.Validation(errors);
 
-        var created = await plans.PutAsync(planId, plan, ct);
+        var created = await plans.PutAsync(planId, plan, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
         await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock), ct);
         return created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
     }

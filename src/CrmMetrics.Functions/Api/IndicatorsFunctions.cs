@@ -53,7 +53,7 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
         CancellationToken ct) => request.Method.ToUpperInvariant() switch
         {
             "PUT" => PutAsync(id, request, ct),
-            "DELETE" => DeleteAsync(id, ct),
+            "DELETE" => DeleteAsync(id, request, ct),
             _ => GetAsync(id, ct),
         };
 
@@ -69,7 +69,7 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
-        return await derived.PutAsync(id, body!.Root, ct) switch
+        return await derived.PutAsync(id, body!.Root, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct) switch
         {
             DerivedIndicatorOutcome.Saved { Created: true } s => TypedResults.Created($"/api/indicators/{id}", DerivedIndicatorDto.From(s.Indicator, await derived.ResolverAsync(ct))),
             DerivedIndicatorOutcome.Saved s => TypedResults.Ok(DerivedIndicatorDto.From(s.Indicator, await derived.ResolverAsync(ct))),
@@ -77,7 +77,8 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
         };
     }
 
-    private async Task<IResult> DeleteAsync(string id, CancellationToken ct) => Result(await derived.DeleteAsync(id, ct));
+    private async Task<IResult> DeleteAsync(string id, HttpRequest request, CancellationToken ct) =>
+        Result(await derived.DeleteAsync(id, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct));
 
     private static IResult Result(DerivedIndicatorOutcome outcome) => outcome switch
     {

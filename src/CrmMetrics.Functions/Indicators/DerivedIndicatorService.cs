@@ -42,25 +42,25 @@ public sealed class DerivedIndicatorService(
     public async Task<IReadOnlyList<DerivedIndicator>> ListAsync(CancellationToken ct) =>
         (await definitions.ListAsync(ct)).OrderBy(d => d.Id, StringComparer.Ordinal).ToList();
 
-    public async Task<DerivedIndicatorOutcome> PutAsync(string id, JsonElement body, CancellationToken ct)
+    public async Task<DerivedIndicatorOutcome> PutAsync(string id, JsonElement body, ChangeActor actor, CancellationToken ct)
     {
         var others = (await definitions.ListAsync(ct)).Where(d => d.Id != id).ToDictionary(d => d.Id, StringComparer.Ordinal);
         var errors = new ValidationErrors();
         var indicator = DerivedIndicator.Read(id, body, others, errors);
         if (indicator is null) return new DerivedIndicatorOutcome.Invalid(errors);
-        var created = await definitions.PutAsync(id, indicator, ct);
+        var created = await definitions.PutAsync(id, indicator, actor, ct);
         await stale.MarkAsync(DuePeriods(), ct);
         return new DerivedIndicatorOutcome.Saved(indicator, created);
     }
 
-    public async Task<DerivedIndicatorOutcome> DeleteAsync(string id, CancellationToken ct)
+    public async Task<DerivedIndicatorOutcome> DeleteAsync(string id, ChangeActor actor, CancellationToken ct)
     {
         if (!IndicatorCatalog.IsDerivedId(id))
             return new DerivedIndicatorOutcome.Invalid(ValidationErrors.Single("id", "only derived indicators (derived.<name>) can be deleted; the catalog's cannot"));
         if (await definitions.GetAsync(id, ct) is null) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
         var users = await UsersAsync(id, ct);
         if (users.Count > 0) return new DerivedIndicatorOutcome.Conflict($"'{id}' is used by {string.Join(", ", users)}; change or delete them first.");
-        if (!await definitions.DeleteAsync(id, ct)) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
+        if (!await definitions.DeleteAsync(id, actor, ct)) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
         // Its rows leave the snapshots of the due periods at their next run.
         await stale.MarkAsync(DuePeriods(), ct);
         return new DerivedIndicatorOutcome.Deleted();

@@ -39,11 +39,22 @@ public sealed class BenchmarkIndicators(ObservationStore observations, DerivedIn
     }
 }
 
-/// <summary>Quota attainment and payouts of every incentive plan of the period's grain.</summary>
+/// <summary>
+/// Quota attainment and payouts of every incentive plan of the period's grain. Each statement names
+/// the plan version it was computed with, so a disputed payout is settled from the audit trail's
+/// record of that version.
+/// </summary>
 public sealed class IncentiveIndicators(IncentivePlanStore plans) : IDerivedIndicators
 {
     public async Task<IReadOnlyList<SnapshotRow>> ComputeAsync(PeriodAggregate aggregate, IReadOnlyList<SnapshotRow> rows, DateTimeOffset now, CancellationToken ct) =>
-        (await plans.ListAsync(ct)).OrderBy(p => p.PlanId, StringComparer.Ordinal).SelectMany(p => IncentivePlanCalculator.Rows(p, aggregate.Period, rows)).ToList();
+        (await plans.ListVersionedAsync(ct)).OrderBy(p => p.Document.PlanId, StringComparer.Ordinal)
+            .SelectMany(p => IncentivePlanCalculator.Rows(p.Document, aggregate.Period, rows).Select(row => WithPlanVersion(row, p.Version))).ToList();
+
+    private static SnapshotRow WithPlanVersion(SnapshotRow row, int version)
+    {
+        if (row.Details is { } details) details["planVersion"] = version;
+        return row;
+    }
 }
 
 /// <summary>Goal attainment last, so goals may be set on any indicator computed before, benchmarks and payouts included.</summary>

@@ -32,6 +32,12 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
         return match;
     }
 
+    /// <summary>Who a request is (the key the key check accepted): its name and role, for the audit trail.</summary>
+    public static Storage.Settings.ChangeActor ActorOf(HttpContext context) =>
+        context.Items[typeof(ApiKey)] is ApiKey key
+            ? new Storage.Settings.ChangeActor(key.Name, key.Role.ToString().ToLowerInvariant())
+            : throw new InvalidOperationException("The request has no checked key; changes are made only with one.");
+
     public IResult? Check(HttpContext context, Role required)
     {
         var key = Identify(context.Request);

@@ -18,9 +18,11 @@ public static class StorageJson
     private const int MaxChunks = 15;
 
     /// <summary>Stores a document as JSON in <paramref name="name"/>0..n properties.</summary>
-    public static void Write<T>(TableEntity entity, string name, T value)
+    public static void Write<T>(TableEntity entity, string name, T value) => WriteText(entity, name, JsonSerializer.Serialize(value, Options));
+
+    /// <summary>Stores JSON text in <paramref name="name"/>0..n properties.</summary>
+    public static void WriteText(TableEntity entity, string name, string json)
     {
-        var json = JsonSerializer.Serialize(value, Options);
         var chunks = (json.Length + ChunkChars - 1) / ChunkChars;
         if (chunks > MaxChunks) throw new InvalidOperationException($"{name} is too large to store in one row ({json.Length} characters)");
         for (var i = 0; i < Math.Max(chunks, 1); i++)
@@ -30,11 +32,15 @@ public static class StorageJson
         for (var i = Math.Max(chunks, 1); i < MaxChunks && entity.ContainsKey(name + i); i++) entity.Remove(name + i);
     }
 
-    public static T? Read<T>(TableEntity entity, string name)
+    public static T? Read<T>(TableEntity entity, string name) =>
+        ReadText(entity, name) is { } json ? JsonSerializer.Deserialize<T>(json, Options) : default;
+
+    /// <summary>The JSON text stored in <paramref name="name"/>0..n, or null.</summary>
+    public static string? ReadText(TableEntity entity, string name)
     {
-        if (entity.GetString(name + 0) is not { } first) return default;
+        if (entity.GetString(name + 0) is not { } first) return null;
         var json = first;
         for (var i = 1; i < MaxChunks && entity.GetString(name + i) is { } next; i++) json += next;
-        return JsonSerializer.Deserialize<T>(json, Options);
+        return json;
     }
 }

@@ -1,61 +1,151 @@
+using System.Text.Json.Nodes;
 using Azure;
 using Azure.Data.Tables;
 using CrmMetrics.Storage.Account;
 
 namespace CrmMetrics.Storage.Settings;
 
+/// <summary>Who made a change: the API key's name and role.</summary>
+public sealed record ChangeActor(string Name, string Role);
+
+/// <summary>One recorded change of a document: what it was before and after, who made it and when.</summary>
+public sealed record DocumentChange(string Kind, string Id, int Version, string Action, DateTimeOffset At, ChangeActor Actor, JsonNode? Before, JsonNode? After);
+
 /// <summary>
-/// Small documents an administrator defines (goals, incentive plans, alert rules): one row each,
-/// in one partition per table, read whole when a period is finalised.
+/// Small documents an administrator defines (goals, incentive plans, alert rules, derived
+/// indicators): one row each, in one partition per table, read whole when a period is finalised.
+/// Every change is versioned and recorded append-only beside the document (who, when, before and
+/// after), in the same transaction as the change itself, so the record can never miss a change or
+/// show one that did not happen.
 /// </summary>
-public class DocumentStore<T>(StorageAccount account, string tableName) where T : class
+public class DocumentStore<T>(StorageAccount account, string tableName, string kind) where T : class
 {
     private const string Partition = "doc";
+    // History rows sort after every document id (ids never contain '~').
+    private const string HistoryPrefix = "~h~";
+    private const int Attempts = 25;
     private readonly TableClient _table = account.Table(tableName);
 
-    public async Task<T?> GetAsync(string id, CancellationToken ct)
+    /// <summary>What the audit trail calls these documents (goal, incentive-plan, alert-rule, indicator).</summary>
+    public string Kind => kind;
+
+    public async Task<T?> GetAsync(string id, CancellationToken ct) => (await GetVersionedAsync(id, ct))?.Document;
+
+    public async Task<(T Document, int Version)?> GetVersionedAsync(string id, CancellationToken ct)
     {
         var row = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(id), cancellationToken: ct);
-        return row.HasValue ? StorageJson.Read<T>(row.Value!, "Doc") : null;
+        return row.HasValue && StorageJson.Read<T>(row.Value!, "Doc") is { } doc ? (doc, row.Value!.GetInt32("Version") ?? 1) : null;
     }
 
-    public async Task<IReadOnlyList<T>> ListAsync(CancellationToken ct)
+    public async Task<IReadOnlyList<T>> ListAsync(CancellationToken ct) => (await ListVersionedAsync(ct)).Select(d => d.Document).ToList();
+
+    public async Task<IReadOnlyList<(T Document, int Version)>> ListVersionedAsync(CancellationToken ct)
     {
-        var result = new List<T>();
-        await foreach (var e in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition}"), cancellationToken: ct))
+        var result = new List<(T, int)>();
+        await foreach (var e in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey lt {HistoryPrefix}"), cancellationToken: ct))
         {
-            if (StorageJson.Read<T>(e, "Doc") is { } doc) result.Add(doc);
+            if (StorageJson.Read<T>(e, "Doc") is { } doc) result.Add((doc, e.GetInt32("Version") ?? 1));
         }
         return result;
     }
 
-    /// <summary>Stores the document; returns true when it was created, false when it replaced one.</summary>
-    public async Task<bool> PutAsync(string id, T document, CancellationToken ct)
+    /// <summary>Stores the document as its next version, recording the change; true when it was created.</summary>
+    public async Task<bool> PutAsync(string id, T document, ChangeActor actor, CancellationToken ct) =>
+        (await PutVersionedAsync(id, document, actor, ct)).Created;
+
+    public async Task<(bool Created, int Version)> PutVersionedAsync(string id, T document, ChangeActor actor, CancellationToken ct)
     {
-        var entity = new TableEntity(Partition, StorageKeys.Encode(id)) { ["UpdatedAt"] = DateTimeOffset.UtcNow };
-        StorageJson.Write(entity, "Doc", document);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await _table.AddEntityAsync(entity, ct);
-            return true;
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct);
-            return false;
+            var current = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(id), cancellationToken: ct);
+            var version = current.HasValue ? (current.Value!.GetInt32("Version") ?? 1) + 1 : await LastVersionAsync(id, ct) + 1;
+            var now = DateTimeOffset.UtcNow;
+            var entity = new TableEntity(Partition, StorageKeys.Encode(id)) { ["UpdatedAt"] = now, ["Version"] = version };
+            StorageJson.Write(entity, "Doc", document);
+            var after = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(document, StorageJson.Options));
+            var before = current.HasValue && StorageJson.ReadText(current.Value!, "Doc") is { } text ? JsonNode.Parse(text) : null;
+            List<TableTransactionAction> batch =
+            [
+                current.HasValue
+                    ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, current.Value!.ETag)
+                    : new TableTransactionAction(TableTransactionActionType.Add, entity),
+                new TableTransactionAction(TableTransactionActionType.Add, History(id, version, current.HasValue ? "update" : "create", now, actor, before, after)),
+            ];
+            try
+            {
+                await _table.SubmitTransactionAsync(batch, ct);
+                return (!current.HasValue, version);
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < Attempts)
+            {
+                // Changed by someone else meanwhile: build the change again on what is there now.
+                await Backoff(attempt, ct);
+            }
         }
     }
 
-    public async Task<bool> DeleteAsync(string id, CancellationToken ct)
+    /// <summary>Deletes the document, recording the change; false when there is none.</summary>
+    public async Task<bool> DeleteAsync(string id, ChangeActor actor, CancellationToken ct)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await _table.DeleteEntityAsync(Partition, StorageKeys.Encode(id), ETag.All, ct);
-            return true;
+            var current = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(id), cancellationToken: ct);
+            if (!current.HasValue) return false;
+            var version = (current.Value!.GetInt32("Version") ?? 1) + 1;
+            List<TableTransactionAction> batch =
+            [
+                new TableTransactionAction(TableTransactionActionType.Delete, current.Value!, current.Value!.ETag),
+                new TableTransactionAction(TableTransactionActionType.Add, History(id, version, "delete", DateTimeOffset.UtcNow, actor,
+                    StorageJson.ReadText(current.Value!, "Doc") is { } text ? JsonNode.Parse(text) : null, null)),
+            ];
+            try
+            {
+                await _table.SubmitTransactionAsync(batch, ct);
+                return true;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < Attempts)
+            {
+                await Backoff(attempt, ct);
+            }
         }
-        catch (RequestFailedException e) when (e.Status == 404)
+    }
+
+    private static Task Backoff(int attempt, CancellationToken ct) => Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * Math.Min(attempt, 10)), ct);
+
+    /// <summary>Every recorded change of these documents, oldest first.</summary>
+    public async Task<IReadOnlyList<DocumentChange>> HistoryAsync(CancellationToken ct)
+    {
+        var result = new List<DocumentChange>();
+        await foreach (var e in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {HistoryPrefix} and RowKey lt {HistoryPrefix + "~"}"), cancellationToken: ct))
         {
-            return false;
+            result.Add(new DocumentChange(kind, e.GetString("Id") ?? "", e.GetInt32("Version") ?? 0, e.GetString("Action") ?? "", e.GetDateTimeOffset("At") ?? default,
+                new ChangeActor(e.GetString("ActorName") ?? "", e.GetString("ActorRole") ?? ""),
+                StorageJson.ReadText(e, "Before") is { } b ? JsonNode.Parse(b) : null, StorageJson.ReadText(e, "After") is { } a ? JsonNode.Parse(a) : null));
         }
+        return result.OrderBy(c => c.At).ThenBy(c => c.Version).ToList();
+    }
+
+    private static TableEntity History(string id, int version, string action, DateTimeOffset at, ChangeActor actor, JsonNode? before, JsonNode? after)
+    {
+        var entity = new TableEntity(Partition, $"{HistoryPrefix}{StorageKeys.Encode(id)}~{version:D10}")
+        {
+            ["Id"] = id, ["Version"] = version, ["Action"] = action, ["At"] = at, ["ActorName"] = actor.Name, ["ActorRole"] = actor.Role,
+        };
+        if (before is not null) StorageJson.WriteText(entity, "Before", before.ToJsonString());
+        if (after is not null) StorageJson.WriteText(entity, "After", after.ToJsonString());
+        return entity;
+    }
+
+    /// <summary>The last version recorded for an id (a document deleted and defined again goes on from there).</summary>
+    private async Task<int> LastVersionAsync(string id, CancellationToken ct)
+    {
+        var prefix = $"{HistoryPrefix}{StorageKeys.Encode(id)}~";
+        var last = 0;
+        await foreach (var e in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {prefix} and RowKey lt {prefix + "~"}"),
+                           select: ["Version"], cancellationToken: ct))
+        {
+            last = Math.Max(last, e.GetInt32("Version") ?? 0);
+        }
+        return last;
     }
 }

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Reliability;
+
+/// <summary>
+/// The audit trail of what pays people and what they are told: every change recorded with who,
+/// when, before and after; statements name the plan version they were computed with.
+/// </summary>
+public class AuditTrailTests(AuditTrailTests.Fixture app) : IClassFixture<AuditTrailTests.Fixture>
+{
+    public sealed class Fixture : AppFixture
+    {
+        public JsonElement Scorecard { get; private set; }
+
+        protected override async Task AfterStartAsync()
+        {
+            await ApiDriver.IngestAsync(this, [
+                new() { ["id"] = "a-1", ["type"] = "order", ["time"] = "2026-08-03T10:00:00Z", ["customerId"] = "C-1", ["staffId"] = "S-01",
+                    ["data"] = new System.Text.Json.Nodes.JsonObject { ["amount"] = 800, ["currency"] = "EUR" } },
+            ]);
+            await Put("/api/incentive-plans/sales", Plan(0.05m));
+            await Put("/api/incentive-plans/sales", Plan(0.07m));
+            await Put("/api/goals/revenue", new { name = "Revenue", indicator = "com.revenue", grain = "month", target = 1000 });
+            Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(HttpMethod.Delete, "/api/goals/revenue", TestKeys.Admin)).StatusCode);
+            await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-08" });
+            Scorecard = await JsonAsync(await SendAsync(HttpMethod.Get, "/api/staff/S-01/scorecard?period=2026-08", TestKeys.Reader));
+        }
+
+        private static object Plan(decimal rate) => new
+        {
+            name = "Sales", grain = "month", participants = new[] { new { staffId = "S-01", quota = 1000 } }, tiers = new[] { new { from = 0, rate } },
+        };
+
+        private async Task Put(string path, object body)
+        {
+            var response = await SendAsync(HttpMethod.Put, path, TestKeys.Admin, JsonContent.Create(body));
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{path}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    private async Task<JsonElement> Audit(string query) =>
+        await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/audit?" + query, TestKeys.Admin));
+
+    [Fact]
+    public async Task A_changed_incentive_plan_shows_both_versions_with_who_and_when()
+    {
+        var items = (await Audit("kind=incentive-plan&id=sales")).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal([2, 1], items.Select(i => i.GetProperty("version").GetInt32()));
+        Assert.Equal(["update", "create"], items.Select(i => i.GetProperty("action").GetString()));
+        Assert.All(items, i => Assert.Equal("ops", i.GetProperty("actor").GetString()));
+        Assert.All(items, i => Assert.Equal("admin", i.GetProperty("role").GetString()));
+        Assert.Equal(JsonValueKind.Null, items[1].GetProperty("before").ValueKind);
+        Assert.Equal(0.05m, items[1].GetProperty("after").GetProperty("tiers")[0].GetProperty("rate").GetDecimal());
+        Assert.Equal(0.05m, items[0].GetProperty("before").GetProperty("tiers")[0].GetProperty("rate").GetDecimal());
+        Assert.Equal(0.07m, items[0].GetProperty("after").GetProperty("tiers")[0].GetProperty("rate").GetDecimal());
+        Assert.True(items[0].GetProperty("at").GetDateTimeOffset() >= items[1].GetProperty("at").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public void The_statement_names_the_plan_version_it_was_computed_with()
+    {
+        Assert.Equal(2, app.Scorecard.GetProperty("statement").GetProperty("planVersion").GetInt32());
+        // 800 of a 1,000 quota at 7 %: version 2's rate.
+        Assert.Equal(56m, app.Scorecard.GetProperty("payout").GetDecimal());
+    }
+
+    [Fact]
+    public async Task A_deleted_goal_keeps_its_history_and_paging_walks_every_change()
+    {
+        var goal = (await Audit("kind=goal&id=revenue")).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["delete", "create"], goal.Select(i => i.GetProperty("action").GetString()));
+        Assert.Equal(JsonValueKind.Null, goal[0].GetProperty("after").ValueKind);
+        Assert.Equal("Revenue", goal[0].GetProperty("before").GetProperty("name").GetString());
+
+        var seen = new List<string>();
+        var page = await Audit("pageSize=1");
+        while (true)
+        {
+            seen.AddRange(page.GetProperty("items").EnumerateArray().Select(i => $"{i.GetProperty("kind").GetString()}/{i.GetProperty("id").GetString()}/{i.GetProperty("version").GetInt32()}"));
+            if (page.GetProperty("continuationToken").ValueKind != JsonValueKind.String) break;
+            page = await Audit("pageSize=1&continuationToken=" + Uri.EscapeDataString(page.GetProperty("continuationToken").GetString()!));
+        }
+        Assert.Equal(["goal/revenue/2", "goal/revenue/1", "incentive-plan/sales/2", "incentive-plan/sales/1"], seen);
+    }
+
+    [Theory]
+    [InlineData("kind=secrets", "kind")]
+    [InlineData("since=yesterday", "since")]
+    [InlineData("pageSize=100000", "pageSize")]
+    [InlineData("continuationToken=bm90LWEtdG9rZW4", "continuationToken")]
+    public async Task Bad_filters_are_400s_naming_the_parameter(string query, string field)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, "/api/audit?" + query, TestKeys.Admin);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await AppFixture.JsonAsync(response)).GetProperty("errors").TryGetProperty(field, out _));
+    }
+
+    [Fact]
+    public async Task Only_admins_read_the_audit_trail() =>
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.SendAsync(HttpMethod.Get, "/api/audit", TestKeys.Reader)).StatusCode);
+}
