@@ -37,7 +37,7 @@ public sealed class AppProcess : IAsyncDisposable
     /// <summary>The worker's process id, from the host's status route.</summary>
     public int WorkerProcessId => _workerPid;
 
-    public static async Task<AppProcess> StartAsync(IReadOnlyDictionary<string, string> environment, Action<string>? log = null)
+    public static async Task<AppProcess> StartAsync(IReadOnlyDictionary<string, string> environment, Action<string>? log = null, params string[] hostArguments)
     {
         var port = FreePort();
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -45,6 +45,7 @@ public sealed class AppProcess : IAsyncDisposable
         info.ArgumentList.Add(Path.Combine(host, "CrmMetrics.LocalHost.dll"));
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
+        foreach (var argument in hostArguments) info.ArgumentList.Add(argument);
         foreach (var (k, v) in environment) info.Environment[k] = v;
         info.Environment["DOTNET_gcServer"] = "0";
         // Benchmarks measure throughput: no per-key limits unless a benchmark sets its own.
@@ -113,6 +114,13 @@ public sealed class AppProcess : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Kills the host and its worker at once, as a crash would.</summary>
+    public void Kill()
+    {
+        _workerPeakBytes = WorkerPeakWorkingSet;
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
     }
 
     public async ValueTask DisposeAsync()

@@ -11,6 +11,7 @@ return command switch
     "calculator" => await CalculatorBenchmark.RunAsync(args.Skip(1).ToArray()),
     "reads" => await ReadsBenchmark.RunAsync(args.Skip(1).ToArray()),
     "host" => await HostBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "chaos" => await ChaosBenchmark.RunAsync(args.Skip(1).ToArray()),
     _ => Help(),
 };
 
@@ -31,6 +32,8 @@ static int Help()
               wrk (apt-get install wrk) on the latest-snapshots route vs a bare endpoint serving the same JSON
           dotnet run -c Release --project bench/CrmMetrics.Bench -- host [requests=20000] [messages=2000]
               the local Functions host: cold start, HTTP through host and worker vs a bare server, queue invocations/s vs a bare loop
+          dotnet run -c Release --project bench/CrmMetrics.Bench -- chaos [batches=300] [readers=64]
+              ingestion, BI reads and scheduled runs while storage is cut off twice and the app killed once
           dotnet run -c Release --project bench/CrmMetrics.Bench -- seeds
               regenerate the sample dataset in seeds/
         """);

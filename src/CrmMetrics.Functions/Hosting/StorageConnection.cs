@@ -57,7 +57,7 @@ public sealed class StorageConnection
             {
                 throw new SettingsException(Domain.Validation.ValidationErrors.Single(Setting, "is not a valid storage connection string: " + e.Message));
             }
-            return new StorageConnection(connectionString, null, null, null, null, Describe(connectionString));
+            return new StorageConnection(connectionString, null, null, null, null, Storage.Account.StorageAccount.DescribeConnectionString(connectionString));
         }
 
         var section = configuration.GetSection(Setting);
@@ -80,18 +80,6 @@ public sealed class StorageConnection
                 "needs a connection string, or accountName (or tableServiceUri, queueServiceUri and blobServiceUri) for an identity-based connection"));
         }
         return new StorageConnection(null, table, queue, blob, Identity.Credential(section), $"{blob.Host} (managed identity)");
-    }
-
-    private static string Describe(string connectionString)
-    {
-        if (connectionString.Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase)) return "Azurite (development storage)";
-        var parts = connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p.Split('=', 2))
-            .Where(p => p.Length == 2)
-            .ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.OrdinalIgnoreCase);
-        if (parts.TryGetValue("TableEndpoint", out var table)) return table;
-        if (parts.TryGetValue("BlobEndpoint", out var blob)) return blob;
-        return parts.TryGetValue("AccountName", out var account) ? $"account {account}" : "storage account";
     }
 }
 

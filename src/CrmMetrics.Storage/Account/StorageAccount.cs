@@ -86,7 +86,8 @@ public sealed class StorageAccount
         return (tableOptions, queueOptions, rawQueueOptions, blobOptions);
     }
 
-    private static string DescribeConnectionString(string connectionString)
+    /// <summary>Where a connection string points, without its secrets, for logs.</summary>
+    public static string DescribeConnectionString(string connectionString)
     {
         if (connectionString.Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase)) return "Azurite (development storage)";
         var parts = connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries)
