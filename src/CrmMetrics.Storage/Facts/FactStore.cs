@@ -27,6 +27,7 @@ public sealed class FactStore(StorageAccount account)
     private const int MaxBatchEntities = 100;
     private const int MaxBatchBytes = 3_500_000; // under the 4 MiB payload limit, with room for the envelope
     private const int MaxParallelBatches = 8;
+    private const int PageSize = 1000;
 
     private readonly TableClient _table = account.Table(StorageNames.Tables.Facts);
     private readonly TableClient _ids = account.Table(StorageNames.Tables.FactIds);
@@ -126,15 +127,23 @@ public sealed class FactStore(StorageAccount account)
     }
 
     /// <summary>
-    /// Streams the facts of one local day, reading each shard partition of the UTC days it overlaps
-    /// once, in parallel, page by page; never holds the day in memory.
+    /// Streams the facts of one local day as pages of columns over <paramref name="labels"/>, reading
+    /// each shard partition of the UTC days it overlaps once, in parallel, page by page; never holds
+    /// the day in memory. The same <see cref="FactColumns"/> is refilled for every page: use a page
+    /// before asking for the next.
     /// </summary>
-    public async IAsyncEnumerable<Fact> ScanDayAsync(DateOnly localDay, PeriodCalendar calendar, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<FactColumns> ScanDayAsync(DateOnly localDay, PeriodCalendar calendar, FactLabels labels,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var page = new FactColumns(labels, PageSize);
         await foreach (var entity in ScanDayEntitiesAsync(localDay, calendar, select: null, cancellationToken))
         {
-            yield return FactEntity.FromEntity(entity);
+            page.Add(FactEntity.FromEntity(entity));
+            if (page.Count < PageSize) continue;
+            yield return page;
+            page.Clear();
         }
+        if (page.Count > 0) yield return page;
     }
 
     /// <summary>The raw rows of one local day; <paramref name="select"/> limits the columns read.</summary>
