@@ -12,14 +12,14 @@ namespace CrmMetrics.Functions.Runs;
 /// <summary>
 /// The map step: reads one local day's facts once, streaming, page by page as columns, and writes the
 /// day's mergeable partial and its change in active customers, replacing what was there. Facts whose
-/// meaning depends on other days get it from their customer's timeline or their complaint case.
+/// meaning depends on other days get it from their customer's timeline or their complaint case, which
+/// the <see cref="CustomerDirectory"/> holds in memory.
 /// </summary>
 public sealed class DayAggregation(
     FactStore facts,
     DirtyDayStore dirtyDays,
     CustomerStore customers,
     CustomerDirectory directory,
-    ComplaintStore complaints,
     PartialStore partials,
     LifecycleLedger ledger,
     StalePeriodStore stalePeriods,
@@ -74,7 +74,7 @@ public sealed class DayAggregation(
         await MarkStalePeriodsAsync(day, activeChanged, ct);
         if (partial.FactCount == 0) await partials.DeleteAsync(day, ct);
         else await partials.WriteAsync(partial, ct);
-        await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
+        if (activeChanged) await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.
@@ -102,7 +102,7 @@ public sealed class DayAggregation(
         var labels = deferred.Labels;
         var rows = Rows(deferred, type => type.IsLifecycle());
         if (rows.Count == 0) return;
-        var timelines = await customers.GetTimelinesAsync(rows.Select(r => labels.Customers[deferred.Customers[r]]).Distinct().ToList(), ct);
+        var timelines = await directory.TimelinesAsync(rows.Select(r => labels.Customers[deferred.Customers[r]]).Distinct().ToList(), ct);
         foreach (var row in rows)
         {
             var customerId = labels.Customers[deferred.Customers[row]];
@@ -119,7 +119,7 @@ public sealed class DayAggregation(
         var labels = deferred.Labels;
         var rows = Rows(deferred, type => type == FactType.ComplaintResolved);
         if (rows.Count == 0) return;
-        var cases = await complaints.GetManyAsync(rows.Select(r => labels.Cases[deferred.Cases[r]]).Distinct().ToList(), ct);
+        var cases = await directory.CasesAsync(rows.Select(r => labels.Cases[deferred.Cases[r]]).Distinct().ToList(), ct);
         foreach (var row in rows)
         {
             var caseId = labels.Cases[deferred.Cases[row]];
