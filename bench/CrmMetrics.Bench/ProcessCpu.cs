@@ -13,16 +13,24 @@ public sealed class ProcessCpu(int processId)
     public int ProcessId => processId;
 
     /// <summary>The Azurite (node) process listening on this table port, if it can be found.</summary>
-    public static ProcessCpu? Azurite(int tablePort)
+    public static ProcessCpu? Azurite(int tablePort) => Find(args =>
+    {
+        var i = Array.IndexOf(args, "--tablePort");
+        return i >= 0 && i + 1 < args.Length && args[i + 1] == tablePort.ToString(CultureInfo.InvariantCulture) && args.Any(a => a.Contains("azurite", StringComparison.Ordinal));
+    });
+
+    /// <summary>The process serving HTTP on this port (started with <c>--urls http://127.0.0.1:port</c>), if it can be found.</summary>
+    public static ProcessCpu? ServingPort(int port) =>
+        Find(args => args.Any(a => a.EndsWith($":{port.ToString(CultureInfo.InvariantCulture)}", StringComparison.Ordinal) && a.StartsWith("http://", StringComparison.Ordinal)));
+
+    private static ProcessCpu? Find(Func<string[], bool> matches)
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
             try
             {
-                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                var i = Array.IndexOf(args, "--tablePort");
-                if (i >= 0 && i + 1 < args.Length && args[i + 1] == tablePort.ToString(CultureInfo.InvariantCulture) && args.Any(a => a.Contains("azurite", StringComparison.Ordinal))) return new ProcessCpu(pid);
+                if (matches(File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0'))) return new ProcessCpu(pid);
             }
             catch (IOException)
             {

@@ -24,6 +24,7 @@ public sealed class ComplaintStore(StorageAccount account)
         CancellationToken cancellationToken)
     {
         var byPartition = complaintFacts.GroupBy(f => f.CaseId!).GroupBy(g => StorageKeys.CasePartition(g.Key));
+        var added = new System.Collections.Concurrent.ConcurrentBag<StateChange>();
         await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (partition, ct) =>
             {
@@ -38,8 +39,9 @@ public sealed class ComplaintStore(StorageAccount account)
                         var days = outcomes.SelectMany(o => o.Days).ToHashSet();
                         if (days.Count > 0) await markDirty(days);
                     }, ct);
-                await _feed.AppendAsync(written.Where(w => w.Blind).Select(w => w.Outcome.Change).ToList(), ct);
+                foreach (var (_, outcome, blind) in written.Where(w => w.Blind)) added.Add(outcome.Change);
             });
+        await _feed.AppendAsync(added, cancellationToken);
     }
 
     private sealed record MergeOutcome(HashSet<DateOnly> Days, StateChange Change);

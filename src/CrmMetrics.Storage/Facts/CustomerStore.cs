@@ -35,6 +35,7 @@ public sealed class CustomerStore(StorageAccount account)
         Func<IReadOnlyCollection<DateOnly>, Task> markDirty, CancellationToken cancellationToken)
     {
         var byPartition = lifecycleFacts.GroupBy(f => f.CustomerId!).GroupBy(g => StorageKeys.CustomerPartition(g.Key));
+        var added = new System.Collections.Concurrent.ConcurrentBag<StateChange>();
         await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (partition, ct) =>
             {
@@ -49,9 +50,11 @@ public sealed class CustomerStore(StorageAccount account)
                         var days = outcomes.SelectMany(o => o.Days).ToHashSet();
                         if (days.Count > 0) await markDirty(days);
                     }, ct);
-                // A crash before this append leaves the feed without the new customers; readers then read their rows.
-                await _feed.AppendAsync(written.Where(w => w.Blind).Select(w => w.Outcome.Change).ToList(), ct);
+                foreach (var (_, outcome, blind) in written.Where(w => w.Blind)) added.Add(outcome.Change);
             });
+        // One append for every partition's new customers. A crash before it leaves the feed without
+        // them; readers then read their rows.
+        await _feed.AppendAsync(added, cancellationToken);
     }
 
     private sealed record MergeOutcome(HashSet<DateOnly> Days, StateChange Change);
