@@ -37,10 +37,6 @@ public sealed class PartialStore(StorageAccount account)
         await Blob(partial.Day).UploadAsync(buffer, overwrite: true, ct);
     }
 
-    /// <summary>The day's partial read into <paramref name="labels"/>; null when the day has none or only an outdated one.</summary>
-    public async Task<DayPartial?> ReadAsync(DateOnly day, FactLabels labels, CancellationToken ct) =>
-        await DownloadAsync(day, ct) is { } bytes ? Decode(bytes, labels) : null;
-
     /// <summary>
     /// The partials of these days that exist (a day without facts has none), downloaded in parallel
     /// and read in day order into <paramref name="labels"/>, which they then share.
