@@ -22,11 +22,15 @@ public sealed class DurationDigest
 
     public long Count => Exact?.Count ?? (Zeros + Positive!.Values.Sum() + Negative!.Values.Sum());
 
+    // Whether Exact is in ascending order, so percentiles of one digest sort it once.
+    private bool _sorted;
+
     public void Add(double value)
     {
         if (Exact is not null)
         {
             Exact.Add(value);
+            _sorted = false;
             if (Exact.Count > ExactLimit) ToSketch();
             return;
         }
@@ -54,9 +58,9 @@ public sealed class DurationDigest
         var rank = NearestRank.Rank(percent, n);
         if (Exact is not null)
         {
-            var sorted = Exact.ToArray();
-            Array.Sort(sorted);
-            return sorted[rank - 1];
+            if (!_sorted) Exact.Sort();
+            _sorted = true;
+            return Exact[(int)rank - 1];
         }
 
         // Walk from the most negative to the most positive value.

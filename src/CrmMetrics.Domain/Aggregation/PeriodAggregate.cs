@@ -12,15 +12,23 @@ public sealed class PeriodAggregate
 {
     public required Period Period { get; init; }
     public Dictionary<string, ScopeAggregate> Scopes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Ordering customers and the top fifth's revenue, per scope with orders.</summary>
+    public Dictionary<string, CustomerRevenue> Customers { get; private init; } = new(StringComparer.Ordinal);
     public Dictionary<string, DealTally> DealsByCompetitor { get; } = new(StringComparer.Ordinal);
     public IReadOnlyDictionary<string, long> ActiveAtStart { get; init; } = new Dictionary<string, long>();
     public IReadOnlyDictionary<string, long> ActiveAtEnd { get; init; } = new Dictionary<string, long>();
     public long FactCount { get; private set; }
 
+    /// <summary>Merges the partials of the period's days (other days are ignored); their order cells must share one <see cref="Facts.FactLabels"/>.</summary>
     public static PeriodAggregate Merge(Period period, IEnumerable<DayPartial> days, IReadOnlyDictionary<string, long> activeAtStart, IReadOnlyDictionary<string, long> activeAtEnd)
     {
-        var aggregate = new PeriodAggregate { Period = period, ActiveAtStart = activeAtStart, ActiveAtEnd = activeAtEnd };
         var inPeriod = days.Where(d => period.Contains(d.Day)).ToList();
+        var aggregate = new PeriodAggregate
+        {
+            Period = period, ActiveAtStart = activeAtStart, ActiveAtEnd = activeAtEnd,
+            Customers = inPeriod.Count == 0 ? new(StringComparer.Ordinal) : CustomerRevenue.Of(inPeriod.Select(d => d.Orders).ToList(), inPeriod[0].Orders.Labels),
+        };
         foreach (var day in inPeriod)
         {
             aggregate.FactCount += day.FactCount;
@@ -29,17 +37,12 @@ public sealed class PeriodAggregate
                 if (!aggregate.DealsByCompetitor.TryGetValue(competitor, out var into)) aggregate.DealsByCompetitor[competitor] = into = new DealTally();
                 into.Merge(tally);
             }
-        }
-        // Scopes merge independently of each other: in parallel.
-        var merged = inPeriod.SelectMany(d => d.Scopes).GroupBy(s => s.Key, StringComparer.Ordinal).AsParallel()
-            .Select(g =>
+            foreach (var (scope, figures) in day.Scopes)
             {
-                var into = new ScopeAggregate();
-                foreach (var (_, figures) in g) into.Merge(figures);
-                return (g.Key, into);
-            })
-            .ToList();
-        foreach (var (scope, into) in merged) aggregate.Scopes[scope] = into;
+                if (!aggregate.Scopes.TryGetValue(scope, out var into)) aggregate.Scopes[scope] = into = new ScopeAggregate();
+                into.Merge(figures);
+            }
+        }
         // Customer-state scopes with active customers but no facts in the period still get their rows.
         foreach (var scope in activeAtEnd.Keys.Concat(activeAtStart.Keys).Append(Scope.Org))
         {
@@ -54,7 +57,7 @@ public sealed class PeriodAggregate
         foreach (var (scope, figures) in Scopes.OrderBy(s => s.Key, StringComparer.Ordinal))
         {
             var hasState = Aggregation.Scope.HasCustomerState(scope);
-            var input = new ScopeFigures(scope, figures,
+            var input = new ScopeFigures(scope, figures, Customers.GetValueOrDefault(scope),
                 hasState ? ActiveAtStart.GetValueOrDefault(scope) : null,
                 hasState ? ActiveAtEnd.GetValueOrDefault(scope) : null);
             foreach (var indicator in IndicatorCatalog.BaseIndicators)

@@ -1,9 +1,10 @@
 namespace CrmMetrics.Domain.Aggregation;
 
 /// <summary>
-/// Everything the base indicators need about one scope over some days, in a form that merges:
-/// counts and sums, exact survey histograms, a duration digest, per-customer revenue.
-/// A day's partial holds one per scope; a period merges its days'.
+/// Everything the base indicators need about one scope over some days that merges by adding:
+/// counts and sums, exact survey histograms, a duration digest. (Revenue per ordering customer does
+/// not add up across days; it comes from the days' <see cref="OrderCells"/>.) A day's partial holds
+/// one per scope; a period merges its days'.
 /// </summary>
 public sealed class ScopeAggregate
 {
@@ -27,10 +28,9 @@ public sealed class ScopeAggregate
     public double HandleSecondsSum { get; set; }
     public long HandleSecondsCount { get; set; }
 
-    // Orders: revenue per ordering customer (a customer with a zero-amount order still counts).
+    // Orders.
     public decimal Revenue { get; set; }
     public long Orders { get; set; }
-    public Dictionary<string, decimal> RevenueByCustomer { get; set; } = new(StringComparer.Ordinal);
 
     // Deals.
     public long DealsClosed { get; set; }
@@ -59,10 +59,6 @@ public sealed class ScopeAggregate
         HandleSecondsCount += other.HandleSecondsCount;
         Revenue += other.Revenue;
         Orders += other.Orders;
-        foreach (var (customer, amount) in other.RevenueByCustomer)
-        {
-            RevenueByCustomer[customer] = RevenueByCustomer.GetValueOrDefault(customer) + amount;
-        }
         DealsClosed += other.DealsClosed;
         DealsWon += other.DealsWon;
         WonAmount += other.WonAmount;

@@ -51,9 +51,9 @@ public static class IndicatorCatalog
         Base("com.win-backs", Com, "count", Direction.Higher, IndicatorKind.External, "Churned customers who came back in the period.",
             f => new(f.Aggregate.WinBacks, f.Aggregate.WinBacks), additive: true),
         Base("com.arpc", Com, "currency", Direction.Higher, IndicatorKind.External, "Revenue per distinct ordering customer in the period.",
-            f => f.Aggregate.RevenueByCustomer.Count == 0
+            f => f.Customers.Customers == 0
                 ? IndicatorValue.Null(f.Aggregate.Orders)
-                : IndicatorValue.Money(f.Aggregate.Revenue / f.Aggregate.RevenueByCustomer.Count, f.Aggregate.Orders)),
+                : IndicatorValue.Money(f.Aggregate.Revenue / f.Customers.Customers, f.Aggregate.Orders)),
         Base("com.deal-win-rate", Com, "%", Direction.Higher, IndicatorKind.Internal, "% of deals closed in the period that were won.",
             f => IndicatorValue.Ratio(f.Aggregate.DealsWon, f.Aggregate.DealsClosed, 100, f.Aggregate.DealsClosed)),
         Base("com.avg-deal-size", Com, "currency", Direction.Higher, IndicatorKind.Internal, "Mean amount of deals won in the period.",
@@ -184,18 +184,10 @@ public static class IndicatorCatalog
         return true;
     }
 
-    private static IndicatorValue SscRevenueShare(ScopeFigures f)
-    {
-        var customers = f.Aggregate.RevenueByCustomer;
-        var n = customers.Count;
-        if (n == 0 || f.Aggregate.Revenue == 0) return IndicatorValue.Null(f.Aggregate.Orders);
-        var top = (int)Math.Ceiling(0.2m * n);
-        var revenues = customers.Values.ToArray();
-        Array.Sort(revenues);
-        decimal topRevenue = 0;
-        for (var i = n - top; i < n; i++) topRevenue += revenues[i];
-        return new IndicatorValue((double)(100m * topRevenue / f.Aggregate.Revenue), f.Aggregate.Orders);
-    }
+    private static IndicatorValue SscRevenueShare(ScopeFigures f) =>
+        f.Customers.Customers == 0 || f.Aggregate.Revenue == 0
+            ? IndicatorValue.Null(f.Aggregate.Orders)
+            : new IndicatorValue((double)(100m * f.Customers.TopFifthRevenue / f.Aggregate.Revenue), f.Aggregate.Orders);
 
     private static long Sum(long[] histogram, int from, int to)
     {

@@ -33,7 +33,7 @@ public readonly record struct IndicatorValue(double? Value, long FactCount, deci
 }
 
 /// <summary>What a base indicator's calculator sees for one scope and period.</summary>
-public sealed record ScopeFigures(string Scope, ScopeAggregate Aggregate, long? ActiveAtStart, long? ActiveAtEnd);
+public sealed record ScopeFigures(string Scope, ScopeAggregate Aggregate, CustomerRevenue Customers, long? ActiveAtStart, long? ActiveAtEnd);
 
 /// <summary>
 /// One indicator of the catalog. Base indicators carry a calculator over <see cref="ScopeFigures"/>;

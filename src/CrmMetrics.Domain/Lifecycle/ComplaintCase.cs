@@ -14,6 +14,13 @@ public sealed record ComplaintEvent(
 {
     public static ComplaintEvent From(Fact fact) =>
         new(fact.Id, fact.Type, fact.Time, fact.CustomerId, fact.Channel, fact.StaffId, fact.SlaHours);
+
+    public static ComplaintEvent From(FactColumns facts, int row)
+    {
+        var labels = facts.Labels;
+        return new(facts.Ids[row], facts.Types[row], facts.TimeOf(row), labels.Customers.LabelOf(facts.Customers[row]),
+            labels.Channels.LabelOf(facts.Channels[row]), labels.Staff.LabelOf(facts.Staff[row]), double.IsNaN(facts.SlaHours[row]) ? null : facts.SlaHours[row]);
+    }
 }
 
 /// <summary>
@@ -28,7 +35,8 @@ public sealed class ComplaintCase
     public ComplaintCase(string caseId, IEnumerable<ComplaintEvent> events)
     {
         CaseId = caseId;
-        _events = events.DistinctBy(e => e.Id).OrderBy(e => e.Time.UtcTicks).ThenBy(e => e.Id, StringComparer.Ordinal).ToList();
+        _events = events.DistinctBy(e => e.Id).ToList();
+        _events.Sort(Compare);
     }
 
     public string CaseId { get; }
@@ -47,7 +55,7 @@ public sealed class ComplaintCase
         }
         if (added)
         {
-            _events.Sort((a, b) => a.Time.UtcTicks != b.Time.UtcTicks ? a.Time.UtcTicks.CompareTo(b.Time.UtcTicks) : string.CompareOrdinal(a.Id, b.Id));
+            _events.Sort(Compare);
         }
         return added;
     }
@@ -58,6 +66,21 @@ public sealed class ComplaintCase
         var opened = Opened;
         var resolved = Resolved;
         if (opened is null || resolved is null || resolved.Id != resolveFactId) return null;
+        return Resolution.Of(opened, resolved, defaultSlaHours);
+    }
+
+    private static int Compare(ComplaintEvent a, ComplaintEvent b) => Compare(a.Time.UtcTicks, a.Id, b.Time.UtcTicks, b.Id);
+
+    /// <summary>A case's order: time, then id. Its first open and first resolve by this order are the counted ones.</summary>
+    public static int Compare(long ticksA, string idA, long ticksB, string idB) =>
+        ticksA != ticksB ? ticksA.CompareTo(ticksB) : string.CompareOrdinal(idA, idB);
+}
+
+public sealed record Resolution(double Hours, bool WithinSla, string? Channel, string? StaffId, string? CustomerId)
+{
+    /// <summary>What resolving an opened complaint counts as.</summary>
+    public static Resolution Of(ComplaintEvent opened, ComplaintEvent resolved, double defaultSlaHours)
+    {
         var hours = (resolved.Time - opened.Time).TotalHours;
         var sla = opened.SlaHours ?? defaultSlaHours;
         return new Resolution(
@@ -69,5 +92,3 @@ public sealed class ComplaintCase
             resolved.CustomerId ?? opened.CustomerId);
     }
 }
-
-public sealed record Resolution(double Hours, bool WithinSla, string? Channel, string? StaffId, string? CustomerId);

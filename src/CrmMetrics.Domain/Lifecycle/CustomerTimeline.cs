@@ -14,10 +14,17 @@ public sealed record LifecycleEvent(
 {
     public static LifecycleEvent From(Fact fact) =>
         new(fact.Id, fact.Type, fact.Time, fact.Segment, fact.Region, fact.Channel, fact.StaffId);
+
+    public static LifecycleEvent From(FactColumns facts, int row)
+    {
+        var labels = facts.Labels;
+        return new(facts.Ids[row], facts.Types[row], facts.TimeOf(row), labels.Segments.LabelOf(facts.Segments[row]), labels.Regions.LabelOf(facts.Regions[row]),
+            labels.Channels.LabelOf(facts.Channels[row]), labels.Staff.LabelOf(facts.Staff[row]));
+    }
 }
 
 /// <summary>What a lifecycle fact does to the customer's state.</summary>
-public enum LifecycleEffect
+public enum LifecycleEffect : byte
 {
     None,
 
@@ -81,42 +88,23 @@ public sealed class CustomerTimeline
     public IReadOnlyList<(LifecycleEvent Event, LifecycleEffect Effect)> Effects()
     {
         var result = new List<(LifecycleEvent, LifecycleEffect)>(_events.Count);
-        var active = false;
-        var everActive = false;
-        var churned = false;
-        foreach (var e in _events)
-        {
-            var effect = LifecycleEffect.None;
-            switch (e.Type)
-            {
-                case FactType.CustomerAcquired when !active:
-                    effect = churned || everActive ? LifecycleEffect.WinBack : LifecycleEffect.New;
-                    active = everActive = true;
-                    break;
-                case FactType.CustomerReactivated when !active:
-                    effect = LifecycleEffect.WinBack;
-                    active = everActive = true;
-                    break;
-                case FactType.CustomerChurned:
-                    if (active) effect = LifecycleEffect.Churn;
-                    active = false;
-                    churned = true;
-                    break;
-            }
-            result.Add((e, effect));
-        }
+        var state = new LifecycleState();
+        foreach (var e in _events) result.Add((e, state.Apply(e.Type)));
         return result;
     }
 
     public LifecycleEffect EffectOf(string factId) =>
         Effects().FirstOrDefault(x => x.Event.Id == factId).Effect;
 
-    private static int Compare(LifecycleEvent a, LifecycleEvent b)
+    private static int Compare(LifecycleEvent a, LifecycleEvent b) => Compare(a.Time.UtcTicks, a.Type, a.Id, b.Time.UtcTicks, b.Type, b.Id);
+
+    /// <summary>The timeline's order: time, then acquired &lt; reactivated &lt; churned, then id.</summary>
+    public static int Compare(long ticksA, FactType typeA, string idA, long ticksB, FactType typeB, string idB)
     {
-        var c = a.Time.UtcTicks.CompareTo(b.Time.UtcTicks);
+        var c = ticksA.CompareTo(ticksB);
         if (c != 0) return c;
-        c = Rank(a.Type).CompareTo(Rank(b.Type));
-        return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
+        c = Rank(typeA).CompareTo(Rank(typeB));
+        return c != 0 ? c : string.CompareOrdinal(idA, idB);
     }
 
     private static int Rank(FactType type) => type switch
@@ -125,4 +113,37 @@ public sealed class CustomerTimeline
         FactType.CustomerReactivated => 1,
         _ => 2,
     };
+}
+
+/// <summary>
+/// The state machine a customer's lifecycle facts run through, in timeline order (see
+/// <see cref="CustomerTimeline"/>): the one place that says what a lifecycle fact does.
+/// </summary>
+public struct LifecycleState
+{
+    private bool _active;
+    private bool _everActive;
+    private bool _churned;
+
+    /// <summary>Applies the next fact of the timeline; returns its effect.</summary>
+    public LifecycleEffect Apply(FactType type)
+    {
+        switch (type)
+        {
+            case FactType.CustomerAcquired when !_active:
+                var effect = _churned || _everActive ? LifecycleEffect.WinBack : LifecycleEffect.New;
+                _active = _everActive = true;
+                return effect;
+            case FactType.CustomerReactivated when !_active:
+                _active = _everActive = true;
+                return LifecycleEffect.WinBack;
+            case FactType.CustomerChurned:
+                var churn = _active ? LifecycleEffect.Churn : LifecycleEffect.None;
+                _active = false;
+                _churned = true;
+                return churn;
+            default:
+                return LifecycleEffect.None;
+        }
+    }
 }

@@ -88,8 +88,10 @@ public sealed class FactIngestion(
         var gate = new object();
         Task MarkDerived(IReadOnlyCollection<DateOnly> days)
         {
-            lock (gate) derivedDays.UnionWith(days);
-            return dirtyDays.MarkAsync(days, ct);
+            // The facts' own days were marked before anything was written and are marked again at the end.
+            var others = days.Where(d => !ownDays.Contains(d)).ToList();
+            lock (gate) derivedDays.UnionWith(others);
+            return others.Count == 0 ? Task.CompletedTask : dirtyDays.MarkAsync(others, ct);
         }
         var lifecycle = distinct.Where(f => f.Type.IsLifecycle()).ToList();
         if (lifecycle.Count > 0) await customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct);

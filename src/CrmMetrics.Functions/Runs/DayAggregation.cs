@@ -10,16 +10,16 @@ using CrmMetrics.Storage.Runs;
 namespace CrmMetrics.Functions.Runs;
 
 /// <summary>
-/// The map step: reads one local day's facts once, streaming, and writes the day's mergeable partial
-/// and its change in active customers, replacing what was there. Facts whose meaning depends on
-/// other days get it from their customer's timeline or their complaint case.
+/// The map step: reads one local day's facts once, streaming, page by page as columns, and writes the
+/// day's mergeable partial and its change in active customers, replacing what was there. Facts whose
+/// meaning depends on other days get it from their customer's timeline or their complaint case, which
+/// the <see cref="CustomerDirectory"/> holds in memory.
 /// </summary>
 public sealed class DayAggregation(
     FactStore facts,
     DirtyDayStore dirtyDays,
     CustomerStore customers,
     CustomerDirectory directory,
-    ComplaintStore complaints,
     PartialStore partials,
     LifecycleLedger ledger,
     StalePeriodStore stalePeriods,
@@ -35,54 +35,38 @@ public sealed class DayAggregation(
         var mark = await dirtyDays.GetAsync(day, ct);
         await directory.RefreshAsync(ct);
 
-        var aggregator = new DayAggregator(day);
-        var lifecycle = new List<Fact>();
-        var resolves = new List<Fact>();
-        var unresolved = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var fact in facts.ScanDayAsync(day, calendar, ct))
+        var labels = new FactLabels();
+        var aggregator = new DayAggregator(day, labels);
+        var attribution = new Attribution(labels, directory);
+        // Lifecycle facts and resolves wait for their timelines and cases, read once the scan is done.
+        var deferred = new FactColumns(labels, 64);
+        var plain = new List<int>(1000);
+        await foreach (var page in facts.ScanDayAsync(day, calendar, labels, ct))
         {
-            switch (fact.Type)
+            plain.Clear();
+            var types = page.Types;
+            for (var row = 0; row < types.Length; row++)
             {
-                case FactType.CompetitorObservation or FactType.MarketObservation:
-                    continue; // observations are keyed by their own period, not by day
-                case FactType.CustomerAcquired or FactType.CustomerChurned or FactType.CustomerReactivated:
-                    lifecycle.Add(fact);
-                    continue;
-                case FactType.ComplaintResolved:
-                    resolves.Add(fact);
-                    continue;
-                default:
-                    aggregator.Add(fact, Dimension(fact.CustomerId, unresolved));
-                    break;
+                switch (types[row])
+                {
+                    case FactType.CompetitorObservation or FactType.MarketObservation:
+                        continue; // observations are keyed by their own period, not by day
+                    case FactType.CustomerAcquired or FactType.CustomerChurned or FactType.CustomerReactivated or FactType.ComplaintResolved:
+                        deferred.Append(page, row);
+                        continue;
+                    default:
+                        attribution.Attribute(page.Customers[row]);
+                        plain.Add(row);
+                        break;
+                }
             }
+            aggregator.Add(page, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plain), attribution.Dimensions);
         }
+        await AddLifecycleAsync(aggregator, deferred, attribution, ct);
+        await AddResolvesAsync(aggregator, deferred, attribution, ct);
 
-        if (lifecycle.Count > 0)
-        {
-            var timelines = await customers.GetTimelinesAsync(lifecycle.Select(f => f.CustomerId!).Distinct().ToList(), ct);
-            foreach (var fact in lifecycle)
-            {
-                var timeline = timelines.TryGetValue(fact.CustomerId!, out var t) ? t : new CustomerTimeline([]);
-                // The fact itself may be newer than the timeline (ingestion writes the fact first).
-                timeline.Add([LifecycleEvent.From(fact)]);
-                var dimension = timeline.FirstAcquisition is null ? Unknown(fact.CustomerId!, unresolved) : new CustomerDimension(timeline.Segment, timeline.Region);
-                aggregator.AddLifecycle(fact, timeline.EffectOf(fact.Id), dimension);
-            }
-        }
-
-        if (resolves.Count > 0)
-        {
-            var cases = await complaints.GetManyAsync(resolves.Select(f => f.CaseId!).Distinct().ToList(), ct);
-            foreach (var fact in resolves)
-            {
-                var complaint = cases.TryGetValue(fact.CaseId!, out var c) ? c : new ComplaintCase(fact.CaseId!, []);
-                complaint.Add([ComplaintEvent.From(fact)]);
-                var resolution = complaint.ResolutionFor(fact.Id, settings.DefaultSlaHours);
-                aggregator.AddResolve(fact, resolution, Dimension(resolution?.CustomerId ?? fact.CustomerId, unresolved));
-            }
-        }
-
-        var partial = aggregator.Result;
+        var partial = aggregator.Result();
+        var unresolved = attribution.Unresolved;
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
         // Periods are marked stale before anything they read changes: a crash in between leaves the
         // day dirty and its periods marked, never a changed day behind an unmarked period.
@@ -90,7 +74,7 @@ public sealed class DayAggregation(
         await MarkStalePeriodsAsync(day, activeChanged, ct);
         if (partial.FactCount == 0) await partials.DeleteAsync(day, ct);
         else await partials.WriteAsync(partial, ct);
-        await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
+        if (activeChanged) await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.
@@ -111,6 +95,73 @@ public sealed class DayAggregation(
         }
         logger.LogDebug("Aggregated {Day}: {Facts} facts, {Scopes} scopes in {Ms} ms", day, partial.FactCount, partial.Scopes.Count, watch.ElapsedMilliseconds);
         return partial;
+    }
+
+    private async Task AddLifecycleAsync(DayAggregator aggregator, FactColumns deferred, Attribution attribution, CancellationToken ct)
+    {
+        var labels = deferred.Labels;
+        var rows = Rows(deferred, type => type.IsLifecycle());
+        if (rows.Count == 0) return;
+        var timelines = await directory.TimelinesAsync(rows.Select(r => labels.Customers[deferred.Customers[r]]).Distinct().ToList(), ct);
+        foreach (var row in rows)
+        {
+            var customerId = labels.Customers[deferred.Customers[row]];
+            var timeline = timelines.TryGetValue(customerId, out var t) ? t : new CustomerTimeline([]);
+            // The fact itself may be newer than the timeline (ingestion writes the fact first).
+            timeline.Add([LifecycleEvent.From(deferred, row)]);
+            var dimension = timeline.FirstAcquisition is null ? attribution.Unknown(customerId) : new CustomerDimension(timeline.Segment, timeline.Region);
+            aggregator.AddLifecycle(deferred, row, timeline.EffectOf(deferred.Ids[row]), labels.Segments.Code(dimension.Segment), labels.Regions.Code(dimension.Region));
+        }
+    }
+
+    private async Task AddResolvesAsync(DayAggregator aggregator, FactColumns deferred, Attribution attribution, CancellationToken ct)
+    {
+        var labels = deferred.Labels;
+        var rows = Rows(deferred, type => type == FactType.ComplaintResolved);
+        if (rows.Count == 0) return;
+        var cases = await directory.CasesAsync(rows.Select(r => labels.Cases[deferred.Cases[r]]).Distinct().ToList(), ct);
+        foreach (var row in rows)
+        {
+            var caseId = labels.Cases[deferred.Cases[row]];
+            var complaint = cases.TryGetValue(caseId, out var c) ? c : new ComplaintCase(caseId, []);
+            complaint.Add([ComplaintEvent.From(deferred, row)]);
+            var resolution = complaint.ResolutionFor(deferred.Ids[row], settings.DefaultSlaHours);
+            var customer = labels.Customers.Code(resolution?.CustomerId) is var code and not FactColumns.None ? code : deferred.Customers[row];
+            attribution.Attribute(customer);
+            aggregator.AddResolve(deferred, row, resolution, attribution.Dimensions.SegmentOf(customer), attribution.Dimensions.RegionOf(customer));
+        }
+    }
+
+    private static List<int> Rows(FactColumns facts, Func<FactType, bool> which)
+    {
+        var rows = new List<int>();
+        for (var row = 0; row < facts.Count; row++)
+        {
+            if (which(facts.Types[row])) rows.Add(row);
+        }
+        return rows;
+    }
+
+    /// <summary>The day's customers' segments and regions from the directory; customers it does not know are unresolved.</summary>
+    private sealed class Attribution(FactLabels labels, CustomerDirectory directory)
+    {
+        private readonly HashSet<string> _unresolved = new(StringComparer.Ordinal);
+
+        public CustomerDimensions Dimensions { get; } = new(labels);
+        public IReadOnlyCollection<string> Unresolved => _unresolved;
+
+        public void Attribute(int customer)
+        {
+            if (customer == FactColumns.None || Dimensions.Has(customer)) return;
+            var id = labels.Customers[customer];
+            Dimensions.Set(customer, directory.Find(id) ?? Unknown(id));
+        }
+
+        public CustomerDimension Unknown(string customerId)
+        {
+            _unresolved.Add(customerId);
+            return CustomerDimension.Unknown;
+        }
     }
 
     /// <summary>
@@ -136,14 +187,5 @@ public sealed class DayAggregation(
             }
         }
         await stalePeriods.MarkAsync(keys, ct);
-    }
-
-    private CustomerDimension Dimension(string? customerId, HashSet<string> unresolved) =>
-        customerId is null ? CustomerDimension.Unknown : directory.Find(customerId) ?? Unknown(customerId, unresolved);
-
-    private static CustomerDimension Unknown(string customerId, HashSet<string> unresolved)
-    {
-        unresolved.Add(customerId);
-        return CustomerDimension.Unknown;
     }
 }

@@ -1,4 +1,5 @@
 using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Domain.Facts;
 using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Functions.Hosting;
@@ -27,6 +28,7 @@ public interface IDerivedIndicators
 /// </summary>
 public sealed class PeriodFinalizer(
     PartialStore partials,
+    DayAggregation aggregation,
     LifecycleLedger ledger,
     SnapshotStore snapshots,
     RunStore runs,
@@ -42,7 +44,7 @@ public sealed class PeriodFinalizer(
         var stale = await stalePeriods.GetAsync(period.Key, ct);
         var version = await runs.VersionForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, runId, ct), ct);
 
-        var days = await partials.ReadManyAsync(period.Days, ct);
+        var days = await ReadPartialsAsync(period, ct);
         var active = await ledger.ActiveAsync(period.FirstDay, period.LastDay, ct);
         var aggregate = PeriodAggregate.Merge(period, days, active.AtStart, active.AtEnd);
 
@@ -58,5 +60,24 @@ public sealed class PeriodFinalizer(
         logger.LogInformation("Finalised {Grain} {Period} as version {Version}: {Rows} rows from {Days} day partials ({Facts} facts) in {Ms} ms",
             Grains.Key(period.Grain), period.Key, version, stamped.Count, days.Count, aggregate.FactCount, watch.ElapsedMilliseconds);
         return new FinalizedPeriod(period, version, stamped, aggregate, latest);
+    }
+
+    /// <summary>
+    /// The period's day partials, over labels they share. Days whose partial is of an older format
+    /// are aggregated again first, so they count as they are rather than as empty.
+    /// </summary>
+    private async Task<IReadOnlyList<DayPartial>> ReadPartialsAsync(Period period, CancellationToken ct)
+    {
+        var labels = new FactLabels();
+        var stored = await partials.ReadManyAsync(period.Days, labels, ct);
+        if (stored.Outdated.Count == 0) return stored.Partials;
+        logger.LogInformation("Aggregating {Count} days of {Period} again: their partials are of an older format", stored.Outdated.Count, period.Key);
+        foreach (var day in stored.Outdated)
+        {
+            await aggregation.AggregateAsync(day, ct);
+            await partials.DeleteLegacyAsync(day, ct);
+        }
+        var again = await partials.ReadManyAsync(stored.Outdated, labels, ct);
+        return [.. stored.Partials, .. again.Partials];
     }
 }

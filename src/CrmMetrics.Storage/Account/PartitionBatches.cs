@@ -13,18 +13,58 @@ public static class PartitionBatches
 {
     private const int ParallelReads = 16;
     private const int MaxAttempts = 20;
+    private const int MaxBatchEntities = 100;
+    private const int MaxBatchBytes = 3_500_000; // under the 4 MiB payload limit, with room for the envelope
+
+    /// <summary>
+    /// Entity-group transactions for rows of one partition (in order): at most 100 entities and
+    /// 4 MiB each.
+    /// </summary>
+    public static IEnumerable<List<T>> Chunk<T>(IEnumerable<T> items, Func<T, TableEntity> entityOf)
+    {
+        var batch = new List<T>();
+        var bytes = 0;
+        foreach (var item in items)
+        {
+            var size = EstimateBytes(entityOf(item));
+            if (batch.Count == MaxBatchEntities || bytes + size > MaxBatchBytes)
+            {
+                yield return batch;
+                batch = [];
+                bytes = 0;
+            }
+            batch.Add(item);
+            bytes += size;
+        }
+        if (batch.Count > 0) yield return batch;
+    }
+
+    public static IEnumerable<List<TableEntity>> Chunk(IEnumerable<TableEntity> entities) => Chunk(entities, e => e);
+
+    /// <summary>A generous estimate of an entity's size on the wire.</summary>
+    private static int EstimateBytes(TableEntity e)
+    {
+        var bytes = 64 + (e.PartitionKey.Length + e.RowKey.Length) * 2;
+        foreach (var (key, value) in e)
+        {
+            bytes += key.Length * 2 + 16 + (value is string s ? s.Length * 2 : 16);
+        }
+        return bytes;
+    }
 
     /// <param name="merge">Folds the new data into the row (a fresh one when absent); returns null when nothing changes.</param>
     /// <param name="beforeWrite">
     /// Acts on the outcomes of the rows about to be written (marking what they change) before they
     /// are written: a crash after the write then cannot lose the follow-up, since a retry of an
-    /// unchanged row reports nothing.
+    /// unchanged row reports nothing. Its flag tells whether the rows are added without having been
+    /// read (so the outcome knows only the new data).
     /// </param>
-    public static async Task<List<(string RowKey, TOutcome Outcome)>> MergeManyAsync<TOutcome>(
+    /// <returns>The rows written, with whether each was added without having been read.</returns>
+    public static async Task<List<(string RowKey, TOutcome Outcome, bool Blind)>> MergeManyAsync<TOutcome>(
         TableClient table, string partitionKey, IReadOnlyCollection<string> rowKeys, Func<string, bool> probablyNew,
-        Func<string, TableEntity, TOutcome?> merge, Func<IReadOnlyList<TOutcome>, Task> beforeWrite, CancellationToken ct) where TOutcome : class
+        Func<string, TableEntity, TOutcome?> merge, Func<IReadOnlyList<TOutcome>, bool, Task> beforeWrite, CancellationToken ct) where TOutcome : class
     {
-        var done = new List<(string, TOutcome)>();
+        var done = new List<(string, TOutcome, bool)>();
         var pending = new List<string>();
 
         // Blind adds for rows that are probably new; a row that exists after all goes to the read path.
@@ -36,13 +76,13 @@ public static class PartitionBatches
                 var entity = new TableEntity(partitionKey, key);
                 if (merge(key, entity) is { } outcome) rows.Add((key, entity, outcome));
             }
-            if (rows.Count > 0) await beforeWrite(rows.Select(r => r.Outcome).ToList());
+            if (rows.Count > 0) await beforeWrite(rows.Select(r => r.Outcome).ToList(), true);
             for (var attempt = 0; rows.Count > 0; attempt++)
             {
                 try
                 {
                     await table.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.Entity)), ct);
-                    done.AddRange(rows.Select(r => (r.Key, r.Outcome)));
+                    done.AddRange(rows.Select(r => (r.Key, r.Outcome, true)));
                     break;
                 }
                 catch (TableTransactionFailedException e) when (e.Status == 409)
@@ -73,7 +113,7 @@ public static class PartitionBatches
                 var entity = existing.TryGetValue(key, out var row) ? row : new TableEntity(partitionKey, key);
                 if (merge(key, entity) is { } outcome) writes.Add((key, entity, outcome));
             }
-            if (writes.Count > 0) await beforeWrite(writes.Select(w => w.Outcome).ToList());
+            if (writes.Count > 0) await beforeWrite(writes.Select(w => w.Outcome).ToList(), false);
             var next = new List<string>();
             // After a conflict, one row per transaction, so one busy row does not hold back the others.
             foreach (var chunk in attempt == 0 ? writes.Chunk(100) : writes.Select(w => new[] { w }))
@@ -84,7 +124,7 @@ public static class PartitionBatches
                 try
                 {
                     await table.SubmitTransactionAsync(actions, ct);
-                    done.AddRange(chunk.Select(w => (w.Key, w.Outcome)));
+                    done.AddRange(chunk.Select(w => (w.Key, w.Outcome, false)));
                 }
                 catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
                 {

@@ -32,6 +32,9 @@ public static class StorageJson
         for (var i = Math.Max(chunks, 1); i < MaxChunks && entity.ContainsKey(name + i); i++) entity.Remove(name + i);
     }
 
+    /// <summary>The properties a document named <paramref name="name"/> may occupy.</summary>
+    public static IReadOnlyList<string> Columns(string name) => Enumerable.Range(0, MaxChunks).Select(i => name + i).ToList();
+
     public static T? Read<T>(TableEntity entity, string name) =>
         ReadText(entity, name) is { } json ? JsonSerializer.Deserialize<T>(json, Options) : default;
 

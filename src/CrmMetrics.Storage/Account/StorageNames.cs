@@ -10,6 +10,7 @@ public static class StorageNames
         public const string DirtyDays = "DirtyDays";
         public const string Customers = "Customers";
         public const string CustomerChanges = "CustomerChanges";
+        public const string ChangeHeads = "ChangeHeads";
         public const string Complaints = "Complaints";
         public const string Observations = "Observations";
         public const string RejectedEvents = "RejectedEvents";
@@ -27,7 +28,7 @@ public static class StorageNames
 
         public static readonly IReadOnlyList<string> All =
         [
-            Facts, FactIds, DirtyDays, Customers, CustomerChanges, Complaints, Observations, RejectedEvents,
+            Facts, FactIds, DirtyDays, Customers, CustomerChanges, ChangeHeads, Complaints, Observations, RejectedEvents,
             LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, DerivedIndicators, Alerts, SentMessages,
         ];
     }

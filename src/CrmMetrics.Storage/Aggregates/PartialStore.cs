@@ -1,41 +1,82 @@
 using System.IO.Compression;
-using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
 using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Domain.Facts;
 using CrmMetrics.Storage.Account;
 
 namespace CrmMetrics.Storage.Aggregates;
 
+/// <summary>The partials of some days, and the days whose stored partial is of an older format (to aggregate again).</summary>
+public sealed record StoredPartials(IReadOnlyList<DayPartial> Partials, IReadOnlyList<DateOnly> Outdated);
+
 /// <summary>
-/// Day partials as one compressed JSON blob per local day. Writing a blob replaces it whole and
-/// atomically, so re-aggregating a day replaces its partials and a reader never sees half of one.
+/// Day partials as one compressed blob per local day (<see cref="DayPartialFormat"/>). Writing a blob
+/// replaces it whole and atomically, so re-aggregating a day replaces its partials and a reader never
+/// sees half of one. Days aggregated before the binary format have a JSON blob under the old name;
+/// readers report them as outdated, so they are aggregated again before they are used.
 /// </summary>
 public sealed class PartialStore(StorageAccount account)
 {
+    private const int ParallelReads = 16;
     private readonly BlobContainerClient _container = account.Container(StorageNames.Containers.Partials);
 
-    private static string Name(DateOnly day) => $"days/{StorageKeys.DayKey(day)}.json.gz";
+    private BlobClient Blob(DateOnly day) => _container.GetBlobClient($"days/{StorageKeys.DayKey(day)}.bin.gz");
+
+    private BlobClient LegacyBlob(DateOnly day) => _container.GetBlobClient($"days/{StorageKeys.DayKey(day)}.json.gz");
 
     public async Task WriteAsync(DayPartial partial, CancellationToken ct)
     {
         using var buffer = new MemoryStream();
         await using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        await using (var bytes = new BufferedStream(gzip, 64 * 1024))
         {
-            await JsonSerializer.SerializeAsync(gzip, partial, StorageJson.Options, ct);
+            DayPartialFormat.Write(bytes, partial);
         }
         buffer.Position = 0;
-        await _container.GetBlobClient(Name(partial.Day)).UploadAsync(buffer, overwrite: true, ct);
+        await Blob(partial.Day).UploadAsync(buffer, overwrite: true, ct);
     }
 
-    public async Task<DayPartial?> ReadAsync(DateOnly day, CancellationToken ct)
+    /// <summary>
+    /// The partials of these days that exist (a day without facts has none), downloaded in parallel
+    /// and read in day order into <paramref name="labels"/>, which they then share.
+    /// </summary>
+    public async Task<StoredPartials> ReadManyAsync(IEnumerable<DateOnly> days, FactLabels labels, CancellationToken ct)
+    {
+        var downloads = new System.Collections.Concurrent.ConcurrentDictionary<DateOnly, BinaryData?>();
+        var outdated = new System.Collections.Concurrent.ConcurrentBag<DateOnly>();
+        await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = ct }, async (day, token) =>
+        {
+            var bytes = await DownloadAsync(day, token);
+            if (bytes is null && (await LegacyBlob(day).ExistsAsync(token)).Value) outdated.Add(day);
+            downloads[day] = bytes;
+        });
+        var partials = new List<DayPartial>();
+        foreach (var (day, bytes) in downloads.OrderBy(d => d.Key))
+        {
+            if (bytes is null) continue;
+            if (Decode(bytes, labels) is { } partial) partials.Add(partial);
+            else outdated.Add(day);
+        }
+        return new StoredPartials(partials, outdated.Order().ToList());
+    }
+
+    /// <summary>Removes the day's partial (a day left without facts).</summary>
+    public async Task DeleteAsync(DateOnly day, CancellationToken ct)
+    {
+        await Blob(day).DeleteIfExistsAsync(cancellationToken: ct);
+        await DeleteLegacyAsync(day, ct);
+    }
+
+    /// <summary>Removes the day's partial of the JSON format, once the day has been aggregated again.</summary>
+    public async Task DeleteLegacyAsync(DateOnly day, CancellationToken ct) =>
+        await LegacyBlob(day).DeleteIfExistsAsync(cancellationToken: ct);
+
+    private async Task<BinaryData?> DownloadAsync(DateOnly day, CancellationToken ct)
     {
         try
         {
-            var download = await _container.GetBlobClient(Name(day)).DownloadStreamingAsync(cancellationToken: ct);
-            await using var gzip = new GZipStream(download.Value.Content, CompressionMode.Decompress);
-            var partial = await JsonSerializer.DeserializeAsync<DayPartial>(gzip, StorageJson.Options, ct);
-            return partial is { Format: DayPartial.FormatVersion } ? partial : null;
+            return (await Blob(day).DownloadContentAsync(ct)).Value.Content;
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
@@ -43,17 +84,12 @@ public sealed class PartialStore(StorageAccount account)
         }
     }
 
-    /// <summary>The partials of these days that exist (a day without facts has none), read in parallel.</summary>
-    public async Task<IReadOnlyList<DayPartial>> ReadManyAsync(IEnumerable<DateOnly> days, CancellationToken ct)
+    private static DayPartial? Decode(BinaryData bytes, FactLabels labels)
     {
-        var result = new System.Collections.Concurrent.ConcurrentBag<DayPartial>();
-        await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (day, token) =>
-        {
-            if (await ReadAsync(day, token) is { } partial) result.Add(partial);
-        });
-        return result.OrderBy(p => p.Day).ToList();
+        using var gzip = new GZipStream(bytes.ToStream(), CompressionMode.Decompress);
+        using var plain = new MemoryStream();
+        gzip.CopyTo(plain);
+        plain.Position = 0;
+        return DayPartialFormat.Read(plain, labels);
     }
-
-    public async Task DeleteAsync(DateOnly day, CancellationToken ct) =>
-        await _container.GetBlobClient(Name(day)).DeleteIfExistsAsync(cancellationToken: ct);
 }

@@ -13,32 +13,43 @@ namespace CrmMetrics.Storage.Facts;
 public sealed class ComplaintStore(StorageAccount account)
 {
     private readonly TableClient _table = account.Table(StorageNames.Tables.Complaints);
+    private readonly StateFeed _feed = new(account);
 
-    /// <summary>Adds complaint facts to their cases; the days to re-aggregate go to <paramref name="markDirty"/> before the rows are written.</summary>
+    /// <summary>
+    /// Adds complaint facts to their cases; the days to re-aggregate go to <paramref name="markDirty"/>
+    /// before the rows are written. Changed cases go to the <see cref="StateFeed"/> as timelines do
+    /// (see <see cref="CustomerStore.ApplyAsync"/>).
+    /// </summary>
     public async Task ApplyAsync(IEnumerable<Fact> complaintFacts, Func<DateTimeOffset, DateOnly> localDay, Func<IReadOnlyCollection<DateOnly>, Task> markDirty,
         CancellationToken cancellationToken)
     {
         var byPartition = complaintFacts.GroupBy(f => f.CaseId!).GroupBy(g => StorageKeys.CasePartition(g.Key));
+        var added = new System.Collections.Concurrent.ConcurrentBag<StateChange>();
         await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (partition, ct) =>
             {
                 var events = partition.ToDictionary(g => StorageKeys.Encode(g.Key), g => (CaseId: g.Key, Events: g.Select(ComplaintEvent.From).ToList()), StringComparer.Ordinal);
                 // A case opened here is most likely new: add its row without reading.
-                await PartitionBatches.MergeManyAsync(_table, partition.Key, events.Keys,
+                var written = await PartitionBatches.MergeManyAsync(_table, partition.Key, events.Keys,
                     rk => events[rk].Events.Any(e => e.Type == FactType.ComplaintOpened),
                     (rk, entity) => Merge(events[rk].CaseId, entity, events[rk].Events, localDay),
-                    async outcomes =>
+                    async (outcomes, blind) =>
                     {
-                        var days = outcomes.SelectMany(d => d).ToHashSet();
+                        if (!blind) await _feed.AppendAsync(outcomes.Select(o => o.Change).ToList(), ct);
+                        var days = outcomes.SelectMany(o => o.Days).ToHashSet();
                         if (days.Count > 0) await markDirty(days);
                     }, ct);
+                foreach (var (_, outcome, blind) in written.Where(w => w.Blind)) added.Add(outcome.Change);
             });
+        await _feed.AppendAsync(added, cancellationToken);
     }
 
-    /// <summary>Merges facts into a case row; null when nothing changed, else the days of resolves whose meaning changed.</summary>
-    private static HashSet<DateOnly>? Merge(string caseId, TableEntity entity, List<ComplaintEvent> events, Func<DateTimeOffset, DateOnly> localDay)
+    private sealed record MergeOutcome(HashSet<DateOnly> Days, StateChange Change);
+
+    /// <summary>Merges facts into a case row; null when nothing changed, else the days of resolves whose meaning changed and the case for the feed.</summary>
+    private static MergeOutcome? Merge(string caseId, TableEntity entity, List<ComplaintEvent> events, Func<DateTimeOffset, DateOnly> localDay)
     {
-        var complaint = new ComplaintCase(caseId, StorageJson.Read<List<ComplaintEvent>>(entity, "Events") ?? []);
+        var complaint = CaseOf(caseId, entity);
         var (openedBefore, resolvedBefore) = (complaint.Opened, complaint.Resolved);
         if (!complaint.Add(events)) return null;
 
@@ -49,7 +60,7 @@ public sealed class ComplaintStore(StorageAccount account)
         }
         if (complaint.Resolved is { } resolved && openedBefore?.Id != complaint.Opened?.Id) dirty.Add(localDay(resolved.Time));
         StorageJson.Write(entity, "Events", complaint.Events);
-        return dirty;
+        return new MergeOutcome(dirty, new StateChange(null, null, caseId, complaint.Events.ToList()));
     }
 
     public async Task<IReadOnlyDictionary<string, ComplaintCase>> GetManyAsync(IEnumerable<string> caseIds, CancellationToken ct)
@@ -58,8 +69,10 @@ public sealed class ComplaintStore(StorageAccount account)
         await Parallel.ForEachAsync(caseIds.Distinct(), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (caseId, token) =>
         {
             var row = await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.CasePartition(caseId), StorageKeys.Encode(caseId), cancellationToken: token);
-            if (row.HasValue) result[caseId] = new ComplaintCase(caseId, StorageJson.Read<List<ComplaintEvent>>(row.Value!, "Events") ?? []);
+            if (row.HasValue) result[caseId] = CaseOf(caseId, row.Value!);
         });
         return result;
     }
+
+    private static ComplaintCase CaseOf(string caseId, TableEntity row) => new(caseId, StorageJson.Read<List<ComplaintEvent>>(row, "Events") ?? []);
 }

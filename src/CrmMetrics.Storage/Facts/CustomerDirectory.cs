@@ -1,38 +1,44 @@
 using System.Collections.Concurrent;
 using Azure.Data.Tables;
 using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Lifecycle;
 using CrmMetrics.Storage.Account;
 
 namespace CrmMetrics.Storage.Facts;
 
 /// <summary>
-/// Every customer's segment and region, cached in memory for the map step. The cache is loaded once
-/// by scanning the customers table, then kept current from the change log that ingestion writes
-/// whenever a customer's dimension changes; every instance converges on the same table state, so
-/// nothing depends on which instance ran what.
+/// What the map step knows about customers and their complaint cases, in memory, so aggregating a
+/// day reads no row per customer or per case: every customer's lifecycle timeline (and so their
+/// segment and region), loaded once by scanning the customers table, and the complaint cases changed
+/// lately (at most <see cref="MaxCases"/>, the oldest forgotten first). Both are kept current from the
+/// <see cref="StateFeed"/>. Entries merge facts by id, so every instance converges on the stored
+/// state whatever it read in which order; what is not here is read from the tables, and kept.
 /// </summary>
-public sealed class CustomerDirectory(CustomerStore store)
+public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore complaints)
 {
-    // Change rows may become visible slightly out of timestamp order; re-reading a margin is harmless.
-    // A change row carries its writer's clock and may land a moment after a reader passed that time;
-    // re-reading the last minute covers both (re-applying a change is harmless).
-    private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
+    public const int MaxCases = 200_000;
 
     private readonly SemaphoreSlim _refresh = new(1, 1);
-    private ConcurrentDictionary<string, CustomerDimension>? _dimensions;
+    private readonly FeedPosition _position = new();
+    private ConcurrentDictionary<string, CustomerEntry>? _customers;
+    private readonly RecentCases _cases = new(MaxCases);
     private DateTimeOffset _watermark;
     private readonly ConcurrentDictionary<string, string> _labels = new(StringComparer.Ordinal);
 
-    public int Count => _dimensions?.Count ?? 0;
+    /// <summary>A customer's facts as the timeline holds them, and the dimension they give.</summary>
+    private sealed record CustomerEntry(LifecycleEvent[] Events, CustomerDimension? Dimension);
 
-    /// <summary>How many refreshes read the table (the others were served by a concurrent one).</summary>
+    public int Count => _customers?.Count ?? 0;
+
+    /// <summary>How many refreshes read the table or the feed (the others were served by a concurrent one).</summary>
     public long Reads => Interlocked.Read(ref _reads);
     private long _reads;
 
     /// <summary>
-    /// Brings the cache up to date with the table as of this call; call before a batch of lookups.
-    /// Concurrent callers share the work: one that waited while another refresh began after it
-    /// asked finds the cache current already and returns without reading.
+    /// Brings the directory up to date with what was stored before this call; call before a batch of
+    /// lookups. Concurrent callers share the work: one that waited while another refresh began after
+    /// it asked finds the directory current already and returns without reading.
     /// </summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
@@ -40,33 +46,28 @@ public sealed class CustomerDirectory(CustomerStore store)
         await _refresh.WaitAsync(ct);
         try
         {
-            if (_dimensions is not null && _watermark >= asked) return;
+            if (_customers is not null && _watermark >= asked) return;
             var started = DateTimeOffset.UtcNow;
             Interlocked.Increment(ref _reads);
-            if (_dimensions is null)
+            var entries = _customers ?? new ConcurrentDictionary<string, CustomerEntry>(StringComparer.Ordinal);
+            // On the first load the feed is read before the table: what is stored meanwhile is in the
+            // table scan or behind a bucket head that changes after this read.
+            await foreach (var change in customers.Feed.ReadAsync(_position, started, ct))
             {
-                var all = new ConcurrentDictionary<string, CustomerDimension>(StringComparer.Ordinal);
+                if (change.CustomerId is { } customerId) Merge(entries, customerId, change.Timeline!);
+                else _cases.Merge(change.CaseId!, change.Case!);
+            }
+            if (_customers is null)
+            {
                 await Parallel.ForEachAsync(StorageKeys.CustomerPartitions(), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (pk, token) =>
                 {
-                    await foreach (var e in store.Customers.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {pk}"),
-                                       maxPerPage: 1000, select: ["RowKey", "HasAcquisition", "Segment", "Region"], cancellationToken: token))
+                    await foreach (var e in customers.Customers.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {pk}"),
+                                       maxPerPage: 1000, select: [.. CustomerStore.TimelineColumns, "RowKey"], cancellationToken: token))
                     {
-                        if (CustomerStore.DimensionOf(e) is { } d) all[e.RowKey] = Intern(d);
+                        Merge(entries, e.RowKey, CustomerStore.TimelineOf(e).Events);
                     }
                 });
-                _dimensions = all;
-            }
-            else
-            {
-                // Change rows are keyed by their time (ticks first), so only the new ones are read.
-                var since = $"{(_watermark - Overlap).UtcTicks:D19}";
-                for (var hour = Truncate(_watermark - Overlap); hour <= started; hour = hour.AddHours(1))
-                {
-                    await foreach (var e in store.Changes.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {StorageKeys.HourKey(hour)} and RowKey ge {since}"), cancellationToken: ct))
-                    {
-                        if (CustomerStore.DimensionOf(e) is { } d) _dimensions[e.GetString("CustomerId")!] = Intern(d);
-                    }
-                }
+                _customers = entries;
             }
             _watermark = started;
         }
@@ -76,28 +77,105 @@ public sealed class CustomerDirectory(CustomerStore store)
         }
     }
 
+    /// <summary>The customer's dimension; <c>null</c> when the customer has no known acquisition yet.</summary>
+    public CustomerDimension? Find(string customerId) =>
+        _customers is not null && _customers.TryGetValue(customerId, out var entry) ? entry.Dimension : null;
+
+    /// <summary>These customers' timelines (those that have one), from memory or else from their rows.</summary>
+    public async Task<IReadOnlyDictionary<string, CustomerTimeline>> TimelinesAsync(IReadOnlyCollection<string> customerIds, CancellationToken ct)
+    {
+        var result = new Dictionary<string, CustomerTimeline>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var id in customerIds)
+        {
+            if (_customers is not null && _customers.TryGetValue(id, out var entry)) result[id] = new CustomerTimeline(entry.Events);
+            else missing.Add(id);
+        }
+        foreach (var (id, timeline) in await ReadAsync(missing, ct)) result[id] = timeline;
+        return result;
+    }
+
+    /// <summary>These complaint cases (those that exist), from memory or else from their rows.</summary>
+    public async Task<IReadOnlyDictionary<string, ComplaintCase>> CasesAsync(IReadOnlyCollection<string> caseIds, CancellationToken ct)
+    {
+        var result = new Dictionary<string, ComplaintCase>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var id in caseIds)
+        {
+            if (_cases.TryGet(id, out var events)) result[id] = new ComplaintCase(id, events);
+            else missing.Add(id);
+        }
+        if (missing.Count == 0) return result;
+        foreach (var (id, complaint) in await complaints.GetManyAsync(missing, ct))
+        {
+            _cases.Merge(id, complaint.Events);
+            result[id] = complaint;
+        }
+        return result;
+    }
+
     /// <summary>
-    /// Reads these customers' rows and caches those that have an acquisition; returns them. The
-    /// map step asks this for the customers it could not attribute, so a dimension change whose
-    /// log entry was lost (a crash between the row write and the log) is still found.
+    /// Reads these customers' rows and keeps them; returns those that have an acquisition. The map
+    /// step asks this for the customers it could not attribute, so a change that the directory has
+    /// not seen yet (or whose feed entry a crash lost) is still found.
     /// </summary>
     public async Task<IReadOnlyCollection<string>> LookUpAsync(IReadOnlyCollection<string> customerIds, CancellationToken ct)
     {
         if (customerIds.Count == 0) return [];
-        var found = await store.GetDimensionsAsync(customerIds, ct);
-        if (_dimensions is not null)
-        {
-            foreach (var (id, d) in found) _dimensions[id] = Intern(d);
-        }
-        return found.Keys;
+        return (await ReadAsync(customerIds, ct)).Where(t => t.Value.FirstAcquisition is not null).Select(t => t.Key).ToList();
     }
 
-    /// <summary>The customer's dimension; <c>null</c> when the customer has no known acquisition yet.</summary>
-    public CustomerDimension? Find(string customerId) =>
-        _dimensions is not null && _dimensions.TryGetValue(customerId, out var d) ? d : null;
+    private async Task<IReadOnlyDictionary<string, CustomerTimeline>> ReadAsync(IReadOnlyCollection<string> customerIds, CancellationToken ct)
+    {
+        if (customerIds.Count == 0) return new Dictionary<string, CustomerTimeline>();
+        var read = await customers.GetTimelinesAsync(customerIds, ct);
+        if (_customers is not null)
+        {
+            foreach (var (id, timeline) in read) Merge(_customers, id, timeline.Events);
+        }
+        return read;
+    }
 
-    private CustomerDimension Intern(CustomerDimension d) =>
-        new(d.Segment is null ? null : _labels.GetOrAdd(d.Segment, d.Segment), d.Region is null ? null : _labels.GetOrAdd(d.Region, d.Region));
+    /// <summary>Adds facts to a customer's entry (by fact id), with the labels interned: an entry per customer stays small.</summary>
+    private void Merge(ConcurrentDictionary<string, CustomerEntry> entries, string customerId, IReadOnlyList<LifecycleEvent> events) =>
+        entries.AddOrUpdate(customerId, (_, added) => Entry(added.Select(Intern)), (_, entry, added) =>
+        {
+            var known = entry.Events.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+            return added.All(e => known.Contains(e.Id)) ? entry : Entry(entry.Events.Concat(added.Where(e => !known.Contains(e.Id)).Select(Intern)));
+        }, events);
 
-    private static DateTimeOffset Truncate(DateTimeOffset t) => new(t.Year, t.Month, t.Day, t.Hour, 0, 0, TimeSpan.Zero);
+    private static CustomerEntry Entry(IEnumerable<LifecycleEvent> events)
+    {
+        var timeline = new CustomerTimeline(events);
+        return new CustomerEntry([.. timeline.Events], timeline.FirstAcquisition is null ? null : new CustomerDimension(timeline.Segment, timeline.Region));
+    }
+
+    private LifecycleEvent Intern(LifecycleEvent e) => e with
+    {
+        Segment = Intern(e.Segment), Region = Intern(e.Region), Channel = Intern(e.Channel), StaffId = Intern(e.StaffId),
+    };
+
+    private string? Intern(string? label) => label is null ? null : _labels.GetOrAdd(label, label);
+
+    /// <summary>Complaint cases by id, at most a capacity of them: past it, the cases that came in first are forgotten.</summary>
+    private sealed class RecentCases(int capacity)
+    {
+        private readonly ConcurrentDictionary<string, ComplaintEvent[]> _cases = new(StringComparer.Ordinal);
+        private readonly ConcurrentQueue<string> _arrival = new();
+
+        public bool TryGet(string caseId, out ComplaintEvent[] events) => _cases.TryGetValue(caseId, out events!);
+
+        public void Merge(string caseId, IReadOnlyList<ComplaintEvent> events)
+        {
+            var added = false;
+            _cases.AddOrUpdate(caseId, (_, arg) =>
+            {
+                added = true;
+                return [.. arg.DistinctBy(e => e.Id)];
+            }, (_, known, arg) => arg.All(e => known.Any(k => k.Id == e.Id)) ? known : [.. known.Concat(arg).DistinctBy(e => e.Id)], events);
+            if (!added) return;
+            _arrival.Enqueue(caseId);
+            while (_cases.Count > capacity && _arrival.TryDequeue(out var oldest)) _cases.TryRemove(oldest, out _);
+        }
+    }
 }

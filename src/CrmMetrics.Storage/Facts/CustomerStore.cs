@@ -16,21 +16,26 @@ namespace CrmMetrics.Storage.Facts;
 public sealed class CustomerStore(StorageAccount account)
 {
     private readonly TableClient _customers = account.Table(StorageNames.Tables.Customers);
-    private readonly TableClient _changes = account.Table(StorageNames.Tables.CustomerChanges);
+    private readonly StateFeed _feed = new(account);
     // Days on which the map step met the customer without a known acquisition: "U<yyyyMMdd>" properties on the customer's row.
     private const string UnresolvedPrefix = "U";
 
     public TableClient Customers => _customers;
-    public TableClient Changes => _changes;
+
+    /// <summary>The feed this store appends changed timelines to.</summary>
+    public StateFeed Feed => _feed;
 
     /// <summary>
     /// Adds lifecycle facts to their customers' timelines. The days to re-aggregate are handed to
-    /// <paramref name="markDirty"/> (and dimension changes logged) before the rows are written.
+    /// <paramref name="markDirty"/> before the rows are written. Every changed timeline goes to the
+    /// <see cref="StateFeed"/>: before the write when the row was read (so no stored change can miss
+    /// the feed), after it when the row was added blindly (only then is it known to be all there is).
     /// </summary>
     public async Task ApplyAsync(IEnumerable<Fact> lifecycleFacts, Func<DateTimeOffset, DateOnly> localDay, DateOnly today,
         Func<IReadOnlyCollection<DateOnly>, Task> markDirty, CancellationToken cancellationToken)
     {
         var byPartition = lifecycleFacts.GroupBy(f => f.CustomerId!).GroupBy(g => StorageKeys.CustomerPartition(g.Key));
+        var added = new System.Collections.Concurrent.ConcurrentBag<StateChange>();
         await Parallel.ForEachAsync(byPartition, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (partition, ct) =>
             {
@@ -39,24 +44,24 @@ public sealed class CustomerStore(StorageAccount account)
                 var written = await PartitionBatches.MergeManyAsync(_customers, partition.Key, events.Keys,
                     customerId => events[customerId].Any(e => e.Type == FactType.CustomerAcquired),
                     (customerId, entity) => Merge(customerId, entity, events[customerId], localDay, today),
-                    async outcomes =>
+                    async (outcomes, blind) =>
                     {
+                        if (!blind) await _feed.AppendAsync(outcomes.Select(o => o.Change).ToList(), ct);
                         var days = outcomes.SelectMany(o => o.Days).ToHashSet();
                         if (days.Count > 0) await markDirty(days);
                     }, ct);
-                // Dimension changes are logged once written: a blind add that met an existing row
-                // merged into an empty one, and its outcome must not reach the directory. A crash
-                // before the log is caught by the map step, which looks up unresolved customers.
-                var changes = written.Where(w => w.Outcome.Change is not null).Select(w => (w.Outcome.CustomerId, w.Outcome.Change!)).ToList();
-                if (changes.Count > 0) await RecordChangesAsync(changes, ct);
+                foreach (var (_, outcome, blind) in written.Where(w => w.Blind)) added.Add(outcome.Change);
             });
+        // One append for every partition's new customers. A crash before it leaves the feed without
+        // them; readers then read their rows.
+        await _feed.AppendAsync(added, cancellationToken);
     }
 
-    private sealed record MergeOutcome(string CustomerId, HashSet<DateOnly> Days, LifecycleEvent? Change);
+    private sealed record MergeOutcome(HashSet<DateOnly> Days, StateChange Change);
 
     /// <summary>
     /// Merges new lifecycle facts into a customer row. Returns null when nothing changed; otherwise
-    /// the days whose meaning changed and, if the customer's dimension changed, its first acquisition.
+    /// the days whose meaning changed and the timeline for the feed.
     /// </summary>
     private static MergeOutcome? Merge(string customerId, TableEntity entity, List<LifecycleEvent> events, Func<DateTimeOffset, DateOnly> localDay, DateOnly today)
     {
@@ -96,37 +101,7 @@ public sealed class CustomerStore(StorageAccount account)
         entity["HasAcquisition"] = newFirst is not null;
         SetOrRemove(entity, "Segment", newFirst?.Segment);
         SetOrRemove(entity, "Region", newFirst?.Region);
-        return new MergeOutcome(customerId, dirty, dimensionChanged ? newFirst : null);
-    }
-
-    private async Task RecordChangesAsync(List<(string CustomerId, LifecycleEvent First)> changes, CancellationToken ct)
-    {
-        var now = DateTimeOffset.UtcNow;
-        var pk = StorageKeys.HourKey(now);
-        foreach (var chunk in changes.DistinctBy(c => c.CustomerId).Chunk(100))
-        {
-            await _changes.SubmitTransactionAsync(chunk.Select(c =>
-            {
-                var change = new TableEntity(pk, $"{now.UtcTicks:D19}-{c.CustomerId}") { ["CustomerId"] = c.CustomerId, ["HasAcquisition"] = true };
-                SetOrRemove(change, "Segment", c.First.Segment);
-                SetOrRemove(change, "Region", c.First.Region);
-                return new TableTransactionAction(TableTransactionActionType.UpsertReplace, change);
-            }), ct);
-        }
-    }
-
-    /// <summary>The dimensions of those customers that have an acquisition, read from their rows.</summary>
-    public async Task<Dictionary<string, CustomerDimension>> GetDimensionsAsync(IReadOnlyCollection<string> customerIds, CancellationToken ct)
-    {
-        var found = new Dictionary<string, CustomerDimension>(StringComparer.Ordinal);
-        foreach (var partition in customerIds.GroupBy(StorageKeys.CustomerPartition))
-        {
-            foreach (var (id, row) in await PartitionBatches.ReadManyAsync(_customers, partition.Key, partition, ct))
-            {
-                if (DimensionOf(row) is { } d) found[id] = d;
-            }
-        }
-        return found;
+        return new MergeOutcome(dirty, new StateChange(customerId, timeline.Events.ToList(), null, null));
     }
 
     /// <summary>
@@ -147,29 +122,31 @@ public sealed class CustomerStore(StorageAccount account)
         }
     }
 
-    /// <summary>The timelines of these customers (those that have one), read in parallel.</summary>
+    /// <summary>The timelines of these customers (those that have a row), read in parallel.</summary>
     public async Task<IReadOnlyDictionary<string, CustomerTimeline>> GetTimelinesAsync(IReadOnlyCollection<string> customerIds, CancellationToken ct)
     {
-        var result = new Dictionary<string, CustomerTimeline>(StringComparer.Ordinal);
-        foreach (var partition in customerIds.GroupBy(StorageKeys.CustomerPartition))
+        var result = new System.Collections.Concurrent.ConcurrentDictionary<string, CustomerTimeline>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(customerIds.GroupBy(StorageKeys.CustomerPartition), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (partition, token) =>
         {
-            foreach (var (customerId, row) in await PartitionBatches.ReadManyAsync(_customers, partition.Key, partition, ct))
+            foreach (var (customerId, row) in await PartitionBatches.ReadManyAsync(_customers, partition.Key, partition, token))
             {
-                result[customerId] = new CustomerTimeline(StorageJson.Read<List<LifecycleEvent>>(row, "Timeline") ?? []);
+                result[customerId] = TimelineOf(row);
             }
-        }
+        });
         return result;
     }
 
     public async Task<CustomerTimeline?> GetTimelineAsync(string customerId, CancellationToken ct)
     {
         var row = await _customers.GetEntityIfExistsAsync<TableEntity>(StorageKeys.CustomerPartition(customerId), customerId, cancellationToken: ct);
-        return row.HasValue ? new CustomerTimeline(StorageJson.Read<List<LifecycleEvent>>(row.Value!, "Timeline") ?? []) : null;
+        return row.HasValue ? TimelineOf(row.Value!) : null;
     }
 
-    /// <summary>The dimension a customer row (or change row) gives; null while the customer has no acquisition.</summary>
-    public static CustomerDimension? DimensionOf(TableEntity e) =>
-        e.GetBoolean("HasAcquisition") == true ? new CustomerDimension(e.GetString("Segment"), e.GetString("Region")) : null;
+    /// <summary>The timeline a customer row holds.</summary>
+    public static CustomerTimeline TimelineOf(TableEntity row) => new(StorageJson.Read<List<LifecycleEvent>>(row, "Timeline") ?? []);
+
+    /// <summary>The columns a customer's timeline is stored in, for queries that read only those.</summary>
+    public static IReadOnlyList<string> TimelineColumns { get; } = StorageJson.Columns("Timeline");
 
     private static void SetOrRemove(TableEntity e, string name, string? value)
     {

@@ -78,17 +78,6 @@ public static class FactEntity
         };
     }
 
-    /// <summary>A generous estimate of the entity's size on the wire, to keep batches under 4 MiB.</summary>
-    public static int EstimateBytes(TableEntity e)
-    {
-        var bytes = 64 + (e.PartitionKey.Length + e.RowKey.Length) * 2;
-        foreach (var (key, value) in e)
-        {
-            bytes += key.Length * 2 + 16 + (value is string s ? s.Length * 2 : 16);
-        }
-        return bytes;
-    }
-
     private static void Set(TableEntity e, string name, string? value)
     {
         if (value is not null) e[name] = value;

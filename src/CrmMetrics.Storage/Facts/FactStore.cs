@@ -24,9 +24,8 @@ public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList
 /// </summary>
 public sealed class FactStore(StorageAccount account)
 {
-    private const int MaxBatchEntities = 100;
-    private const int MaxBatchBytes = 3_500_000; // under the 4 MiB payload limit, with room for the envelope
     private const int MaxParallelBatches = 8;
+    private const int PageSize = 1000;
 
     private readonly TableClient _table = account.Table(StorageNames.Tables.Facts);
     private readonly TableClient _ids = account.Table(StorageNames.Tables.FactIds);
@@ -39,7 +38,7 @@ public sealed class FactStore(StorageAccount account)
         // 1. Claim the ids. An id claimed before for the same UTC day may be a retry of a write that
         //    stopped half-way: the fact row decides. An id claimed for another day is a duplicate.
         var idBatches = facts.Select(f => (Fact: f, Entity: new TableEntity(StorageKeys.FactIdPartition(f.Id), f.Id) { ["Day"] = DayOf(f) }))
-            .GroupBy(x => x.Entity.PartitionKey).SelectMany(p => p.Chunk(MaxBatchEntities).Select(c => c.ToList())).ToList();
+            .GroupBy(x => x.Entity.PartitionKey).SelectMany(p => PartitionBatches.Chunk(p, x => x.Entity)).ToList();
         var claimed = new List<Fact>(facts.Count);
         var conflicting = new List<Fact>();
         var gate = new object();
@@ -59,25 +58,8 @@ public sealed class FactStore(StorageAccount account)
             });
 
         // 2. Insert the facts into their day partitions.
-        var batches = new List<List<(Fact Fact, TableEntity Entity)>>();
-        foreach (var partition in claimed.Select(f => (Fact: f, Entity: FactEntity.ToEntity(f))).GroupBy(x => x.Entity.PartitionKey))
-        {
-            var batch = new List<(Fact, TableEntity)>();
-            var bytes = 0;
-            foreach (var item in partition)
-            {
-                var size = FactEntity.EstimateBytes(item.Entity);
-                if (batch.Count == MaxBatchEntities || bytes + size > MaxBatchBytes)
-                {
-                    batches.Add(batch);
-                    batch = [];
-                    bytes = 0;
-                }
-                batch.Add(item);
-                bytes += size;
-            }
-            if (batch.Count > 0) batches.Add(batch);
-        }
+        var batches = claimed.Select(f => (Fact: f, Entity: FactEntity.ToEntity(f))).GroupBy(x => x.Entity.PartitionKey)
+            .SelectMany(partition => PartitionBatches.Chunk(partition, x => x.Entity)).ToList();
 
         var accepted = new List<Fact>(facts.Count);
         var duplicates = new List<Fact>(conflicting);
@@ -126,15 +108,23 @@ public sealed class FactStore(StorageAccount account)
     }
 
     /// <summary>
-    /// Streams the facts of one local day, reading each shard partition of the UTC days it overlaps
-    /// once, in parallel, page by page; never holds the day in memory.
+    /// Streams the facts of one local day as pages of columns over <paramref name="labels"/>, reading
+    /// each shard partition of the UTC days it overlaps once, in parallel, page by page; never holds
+    /// the day in memory. The same <see cref="FactColumns"/> is refilled for every page: use a page
+    /// before asking for the next.
     /// </summary>
-    public async IAsyncEnumerable<Fact> ScanDayAsync(DateOnly localDay, PeriodCalendar calendar, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<FactColumns> ScanDayAsync(DateOnly localDay, PeriodCalendar calendar, FactLabels labels,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var page = new FactColumns(labels, PageSize);
         await foreach (var entity in ScanDayEntitiesAsync(localDay, calendar, select: null, cancellationToken))
         {
-            yield return FactEntity.FromEntity(entity);
+            page.Add(FactEntity.FromEntity(entity));
+            if (page.Count < PageSize) continue;
+            yield return page;
+            page.Clear();
         }
+        if (page.Count > 0) yield return page;
     }
 
     /// <summary>The raw rows of one local day; <paramref name="select"/> limits the columns read.</summary>

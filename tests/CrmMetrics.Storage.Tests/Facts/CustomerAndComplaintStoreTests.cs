@@ -47,14 +47,15 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     [Fact]
     public async Task A_first_acquisition_resolves_the_days_where_the_customer_was_unknown()
     {
-        var store = new CustomerStore(await azurite.AccountAsync());
+        var account = await azurite.AccountAsync();
+        var store = new CustomerStore(account);
         await store.RecordUnresolvedAsync(["U-1", "U-2"], new DateOnly(2026, 6, 3), default);
         await store.RecordUnresolvedAsync(["U-1"], new DateOnly(2026, 6, 9), default);
         var dirty = await Apply(store, [Lifecycle("u1a", FactType.CustomerAcquired, Day(6, 10), "U-1", "ent")]);
         Assert.Equal([new DateOnly(2026, 6, 3), new DateOnly(2026, 6, 9), new DateOnly(2026, 6, 10)], dirty.Order());
         // A later acquisition changes neither the dimension nor any effect: nothing to re-aggregate.
         Assert.All(await Apply(store, [Lifecycle("u1b", FactType.CustomerAcquired, Day(6, 20), "U-1", "smb")]), d => Assert.Equal(new DateOnly(2026, 6, 20), d));
-        var directory = new CustomerDirectory(store);
+        var directory = new CustomerDirectory(store, new ComplaintStore(account));
         await directory.RefreshAsync(default);
         Assert.Equal("ent", directory.Find("U-1")!.Value.Segment);
     }
@@ -62,11 +63,12 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     [Fact]
     public async Task An_earlier_acquisition_with_another_segment_marks_every_day_since()
     {
-        var store = new CustomerStore(await azurite.AccountAsync());
+        var account = await azurite.AccountAsync();
+        var store = new CustomerStore(account);
         await Apply(store, [Lifecycle("s2", FactType.CustomerAcquired, Day(11, 20), "S-1", "ent")]);
         var dirty = await Apply(store, [Lifecycle("s1", FactType.CustomerAcquired, Day(11, 10), "S-1", "smb")]);
         Assert.Equal(Enumerable.Range(10, 14).Select(d => new DateOnly(2026, 11, d)), dirty.Order());
-        var directory = new CustomerDirectory(store);
+        var directory = new CustomerDirectory(store, new ComplaintStore(account));
         await directory.RefreshAsync(default);
         Assert.Equal("smb", directory.Find("S-1")!.Value.Segment);
     }
@@ -74,8 +76,9 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     [Fact]
     public async Task The_directory_follows_changes_after_its_first_load()
     {
-        var store = new CustomerStore(await azurite.AccountAsync());
-        var directory = new CustomerDirectory(store);
+        var account = await azurite.AccountAsync();
+        var store = new CustomerStore(account);
+        var directory = new CustomerDirectory(store, new ComplaintStore(account));
         await Apply(store, [Lifecycle("d1", FactType.CustomerAcquired, Day(1, 1), "D-1", "gold")]);
         await directory.RefreshAsync(default);
         Assert.Equal("gold", directory.Find("D-1")!.Value.Segment);
@@ -88,13 +91,15 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     [Fact]
     public async Task A_lookup_finds_a_customer_whose_change_never_reached_the_log()
     {
-        var store = new CustomerStore(await azurite.AccountAsync());
-        var directory = new CustomerDirectory(store);
+        var account = await azurite.AccountAsync();
+        var store = new CustomerStore(account);
+        var directory = new CustomerDirectory(store, new ComplaintStore(account));
         await directory.RefreshAsync(default);
         await Apply(store, [Lifecycle("lost1", FactType.CustomerAcquired, Day(2, 1), "LOST-1", "gold")]);
-        // As if the process died between the row write and the change log.
-        await foreach (var change in store.Changes.QueryAsync<Azure.Data.Tables.TableEntity>(e => e.GetString("CustomerId") == "LOST-1"))
-            await store.Changes.DeleteEntityAsync(change);
+        // As if the process died between adding the row and appending it to the feed.
+        var feed = account.Table(CrmMetrics.Storage.Account.StorageNames.Tables.CustomerChanges);
+        await foreach (var change in feed.QueryAsync<Azure.Data.Tables.TableEntity>(e => e.GetString("Key") == "LOST-1"))
+            await feed.DeleteEntityAsync(change);
         await directory.RefreshAsync(default);
         Assert.Null(directory.Find("LOST-1"));
 
@@ -106,8 +111,9 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     [Fact]
     public async Task Concurrent_refreshes_share_one_read_and_each_sees_what_was_written_before_it_asked()
     {
-        var store = new CustomerStore(await azurite.AccountAsync());
-        var directory = new CustomerDirectory(store);
+        var account = await azurite.AccountAsync();
+        var store = new CustomerStore(account);
+        var directory = new CustomerDirectory(store, new ComplaintStore(account));
         await directory.RefreshAsync(default);
         await Apply(store, [Lifecycle("sf1", FactType.CustomerAcquired, Day(3, 3), "SF-1", "gold")]);
         var before = directory.Reads;

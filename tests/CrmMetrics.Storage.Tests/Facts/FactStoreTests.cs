@@ -73,7 +73,7 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         await store.InsertAsync(times.Select(t => Order("tz-" + t.Item1, DateTimeOffset.Parse(t.Item2))).ToList(), default);
 
         var seen = new List<string>();
-        await foreach (var fact in store.ScanDayAsync(new DateOnly(2026, 6, 10), tehran!, default)) seen.Add(fact.Id);
+        await foreach (var page in store.ScanDayAsync(new DateOnly(2026, 6, 10), tehran!, new FactLabels(), default)) seen.AddRange(page.Ids);
         Assert.Equal(["tz-late", "tz-start", "tz-utc-midnight"], seen.Order(StringComparer.Ordinal));
     }
 

@@ -1,0 +1,63 @@
+using System.Globalization;
+
+namespace CrmMetrics.Bench;
+
+/// <summary>
+/// CPU time a process has used (user + system, from /proc), so a phase's cost to the storage emulator
+/// can be told apart from waiting on a machine that other work keeps busy.
+/// </summary>
+public sealed class ProcessCpu(int processId)
+{
+    private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
+
+    public int ProcessId => processId;
+
+    /// <summary>The Azurite (node) process listening on this table port, if it can be found.</summary>
+    public static ProcessCpu? Azurite(int tablePort) => Find(args =>
+    {
+        var i = Array.IndexOf(args, "--tablePort");
+        return i >= 0 && i + 1 < args.Length && args[i + 1] == tablePort.ToString(CultureInfo.InvariantCulture) && args.Any(a => a.Contains("azurite", StringComparison.Ordinal));
+    });
+
+    /// <summary>The process serving HTTP on this port (started with <c>--urls http://127.0.0.1:port</c>), if it can be found.</summary>
+    public static ProcessCpu? ServingPort(int port) =>
+        Find(args => args.Any(a => a.EndsWith($":{port.ToString(CultureInfo.InvariantCulture)}", StringComparison.Ordinal) && a.StartsWith("http://", StringComparison.Ordinal)));
+
+    private static ProcessCpu? Find(Func<string[], bool> matches)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                if (matches(File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0'))) return new ProcessCpu(pid);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return null;
+    }
+
+    /// <summary>CPU seconds used so far.</summary>
+    public double Seconds
+    {
+        get
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{processId}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                // After the command: state is field 3, utime field 14, stime field 15 (1-based, from /proc/[pid]/stat).
+                return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+        }
+    }
+}

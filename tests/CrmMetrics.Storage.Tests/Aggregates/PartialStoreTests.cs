@@ -1,0 +1,103 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Lifecycle;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Aggregates;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Storage.Tests.Aggregates;
+
+public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static DayPartial Partial(DateOnly day, int resolutions)
+    {
+        var labels = new FactLabels();
+        var facts = new FactColumns(labels);
+        var time = new DateTimeOffset(day.ToDateTime(new TimeOnly(9, 0)), TimeSpan.Zero);
+        facts.Add(new Fact { Id = "o1", Type = FactType.Order, Time = time, CustomerId = "C/1", Channel = "web", StaffId = "S-1", Amount = 1234567.8912m, Currency = "EUR" });
+        facts.Add(new Fact { Id = "o2", Type = FactType.Order, Time = time, CustomerId = "C-2", Amount = 0m, Currency = "EUR" });
+        facts.Add(new Fact { Id = "i1", Type = FactType.Interaction, Time = time, CustomerId = "C-2", Channel = "phone", Direction = "inbound", FirstContactResolution = true, HandleSeconds = 12.5 });
+        facts.Add(new Fact { Id = "s1", Type = FactType.SurveyResponse, Time = time, CustomerId = "C-2", Metric = "nps", Score = 9 });
+        facts.Add(new Fact { Id = "d1", Type = FactType.DealClosed, Time = time, CustomerId = "C-3", StaffId = "S-1", Outcome = "won", Amount = -0.01m, Competitor = "Acme" });
+        var dimensions = new CustomerDimensions(labels);
+        dimensions.Set(labels.Customers.Code("C/1"), new CustomerDimension("smb", "north"));
+        var aggregator = new DayAggregator(day, labels);
+        aggregator.Add(facts, [0, 1, 2, 3, 4], dimensions);
+        var churn = facts.Add(new Fact { Id = "l1", Type = FactType.CustomerChurned, Time = time, CustomerId = "C-2" });
+        aggregator.AddLifecycle(facts, churn, LifecycleEffect.Churn, FactColumns.None, FactColumns.None);
+        var resolve = facts.Add(new Fact { Id = "r1", Type = FactType.ComplaintResolved, Time = time, CustomerId = "C-2", CaseId = "K-1" });
+        // Enough resolutions for the digest to become a sketch, with negative and zero durations too.
+        for (var i = 0; i < resolutions; i++) aggregator.AddResolve(facts, resolve, new Resolution(i % 7 == 0 ? 0 : (i % 5 == 0 ? -1 : 1) * i * 0.37, i % 2 == 0, "chat", null, "C-2"), FactColumns.None, FactColumns.None);
+        return aggregator.Result();
+    }
+
+    /// <summary>Everything a partial says, as text: scopes (sorted), tallies, deltas and cells by label.</summary>
+    private static string Describe(DayPartial p)
+    {
+        var options = new JsonSerializerOptions { IncludeFields = true };
+        var labels = p.Orders.Labels;
+        var cells = Enumerable.Range(0, p.Orders.Count).Select(i => string.Join("|", labels.Customers.LabelOf(p.Orders.Customers[i]), labels.Channels.LabelOf(p.Orders.Channels[i]),
+            labels.Staff.LabelOf(p.Orders.Staff[i]), labels.Segments.LabelOf(p.Orders.Segments[i]), labels.Regions.LabelOf(p.Orders.Regions[i]), p.Orders.Amounts[i])).Order();
+        return JsonSerializer.Serialize(new
+        {
+            p.Day, p.FactCount,
+            Scopes = p.Scopes.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new { s.Key, s.Value, Hours = s.Value.ResolutionHours.Exact?.ToArray(), s.Value.ResolutionHours.Positive, s.Value.ResolutionHours.Negative, s.Value.ResolutionHours.Zeros }),
+            Deals = p.DealsByCompetitor.OrderBy(d => d.Key), Deltas = p.ActiveDeltas.OrderBy(d => d.Key), Cells = cells,
+        }, options);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(DurationDigest.ExactLimit + 10)]
+    public async Task A_partial_reads_back_as_it_was_written(int resolutions)
+    {
+        var store = new PartialStore(await azurite.AccountAsync());
+        var day = new DateOnly(2031, 1, 10 + resolutions % 7);
+        var written = Partial(day, resolutions);
+        await store.WriteAsync(written, default);
+
+        var read = await store.ReadManyAsync([day, day.AddDays(1)], new FactLabels(), default);
+        Assert.Empty(read.Outdated);
+        Assert.Equal(Describe(written), Describe(Assert.Single(read.Partials)));
+    }
+
+    [Fact]
+    public async Task Partials_of_several_days_share_the_labels_they_are_read_into()
+    {
+        var store = new PartialStore(await azurite.AccountAsync());
+        var days = new[] { new DateOnly(2031, 2, 1), new DateOnly(2031, 2, 2) };
+        foreach (var day in days) await store.WriteAsync(Partial(day, 1), default);
+        var labels = new FactLabels();
+        var read = await store.ReadManyAsync(days, labels, default);
+        Assert.All(read.Partials, p => Assert.Same(labels, p.Orders.Labels));
+        Assert.Equal(["C/1", "C-2"], Enumerable.Range(0, labels.Customers.Count).Select(c => labels.Customers[c]));
+    }
+
+    [Fact]
+    public async Task A_day_with_only_a_partial_of_the_json_format_is_reported_outdated_until_it_is_written_again()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new PartialStore(account);
+        var day = new DateOnly(2031, 3, 5);
+        using (var json = new MemoryStream())
+        {
+            await using (var gzip = new GZipStream(json, CompressionLevel.Fastest, leaveOpen: true))
+                await gzip.WriteAsync(Encoding.UTF8.GetBytes("{\"format\":1,\"day\":\"2031-03-05\",\"factCount\":3}"));
+            json.Position = 0;
+            await account.Container(StorageNames.Containers.Partials).GetBlobClient("days/20310305.json.gz").UploadAsync(json);
+        }
+
+        var read = await store.ReadManyAsync([day], new FactLabels(), default);
+        Assert.Empty(read.Partials);
+        Assert.Equal([day], read.Outdated);
+
+        await store.WriteAsync(Partial(day, 1), default);
+        await store.DeleteLegacyAsync(day, default);
+        read = await store.ReadManyAsync([day], new FactLabels(), default);
+        Assert.Single(read.Partials);
+        Assert.Empty(read.Outdated);
+    }
+}
