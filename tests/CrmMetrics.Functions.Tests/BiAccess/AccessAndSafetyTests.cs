@@ -33,6 +33,7 @@ public class AccessAndSafetyTests(BiFixture app)
         ("GET", "/api/staff/S-01/scorecard?period=2026-03", "reader", null),
         ("GET", "/api/benchmarks?period=2026-03", "reader", null),
         ("GET", "/api/alerts?since=2020-01-01", "reader", null),
+        ("GET", "/api/reporting-context", "reader", null),
         ("GET", "/api/alert-rules", "admin", null),
         ("GET", "/api/alert-rules/csat", "admin", null),
         ("PUT", "/api/alert-rules/matrix", "admin", new { kind = "trend", indicator = "cx.nps" }),
