@@ -53,6 +53,9 @@ public sealed class AlertService(
             var link = $"{settings.PublicBaseUrl}/api/snapshots?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
                        $"&indicator={Uri.EscapeDataString(alert.GoalId is null ? alert.Indicator : "goal.attainment")}&scope={Uri.EscapeDataString(alert.GoalId is null ? alert.Scope : "goal:" + alert.GoalId)}";
             var cloudEvent = alert.ToCloudEvent(settings.DeploymentName, now, link);
+            // The dashboard opened at the alert's figure; the reader brings their own key (the app holds only hashes).
+            cloudEvent["data"]!["links"]!["dashboard"] = $"{settings.PublicBaseUrl}/dashboard?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
+                                                         $"&scope={Uri.EscapeDataString(alert.Scope)}&indicator={Uri.EscapeDataString(alert.Indicator)}";
             var decision = await ledger.ClaimAsync(alert.Id, alert.ConditionKey, (int)alert.Severity, invocation, cloudEvent, now, ct);
             if (decision == AlertDecision.Suppress) continue;
             messages.Add(cloudEvent.ToJsonString());
