@@ -23,7 +23,7 @@ public sealed record IndicatorEntry(string Id, string Family, string Unit, strin
 
 /// <summary>The response of <c>GET /api/reporting-context</c>.</summary>
 /// <remarks><see cref="Scopes"/>: the scopes (org, channel:, segment:, region:, staff:) of the latest computed period of the default grain.</remarks>
-public sealed record ReportingContext(string Deployment, string Calendar, string CalendarKind, string TimeZone, string Currency, DateTimeOffset Now,
+public sealed record ReportingContext(string Deployment, string Calendar, string CalendarKind, string TimeZone, string Currency,
     string DefaultGrain, IReadOnlyList<GrainEntry> Grains, IReadOnlyList<IndicatorEntry> Indicators, IReadOnlyList<string> Scopes);
 
 /// <summary>
@@ -85,7 +85,7 @@ public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotRea
             i.Direction == Direction.Higher ? "higher" : "lower", i.Kind == IndicatorKind.External ? "external" : "internal", i.Additive,
             new LocalText(Capitalised(IndicatorCatalog.NameOf(i.Id)), IndicatorCatalog.NameOf(i.Id, persian: true)), i.Description)).ToList();
         return new ReportingContext(settings.DeploymentName, settings.Calendar.Calendar.Setting, settings.Calendar.Calendar.Kind.ToString().ToLowerInvariant(),
-            settings.Calendar.TimeZone.Id, settings.ReportingCurrency, now, defaultEntry.Grain, grains.Select(g => g.Entry).ToList(), indicators, scopes);
+            settings.Calendar.TimeZone.Id, settings.ReportingCurrency, defaultEntry.Grain, grains.Select(g => g.Entry).ToList(), indicators, scopes);
     }
 
     /// <summary>

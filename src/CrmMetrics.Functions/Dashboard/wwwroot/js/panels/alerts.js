@@ -1,6 +1,6 @@
 // The latest alerts: severity, the message in the page's language, and a link that opens this page
 // at the figure the alert is about (its grain, period, scope and indicator). Alerts of the period on
-// screen come first.
+// screen come first, then those of the latest periods, the latest raised first.
 import { h, show } from '../dom.js';
 import { viewAddress } from '../view.js';
 
@@ -12,7 +12,7 @@ export async function load(api) {
 
 export function latest(items, view) {
   const here = a => a.data?.grain === view.grain && a.data?.period === view.period ? 0 : 1;
-  return [...items].sort((a, b) => here(a) - here(b) || (b.time ?? '').localeCompare(a.time ?? '') || (b.data?.period ?? '').localeCompare(a.data?.period ?? '')).slice(0, shown);
+  return [...items].sort((a, b) => here(a) - here(b) || (b.data?.period ?? '').localeCompare(a.data?.period ?? '') || (b.time ?? '').localeCompare(a.time ?? '')).slice(0, shown);
 }
 
 /** The view an alert is about, in the page's language. */
@@ -31,7 +31,7 @@ export function render(body, items, view, words, context, actions) {
     const d = alert.data ?? {};
     const target = viewOf(alert, view.lang);
     const here = d.grain === view.grain && d.period === view.period;
-    return h('li', { class: `alert severity-${d.severity}`, dataset: { alert: alert.id } },
+    return h('li', { class: 'alert', dataset: { alert: alert.id, severity: d.severity } },
       h('span', { class: `chip severity-${d.severity}` }, words.t(`severities.${d.severity}`)),
       h('div', { class: 'alert-text' },
         h('p', { class: 'alert-message', lang: view.lang }, words.lang === 'fa' ? (d.messageFa ?? d.message) : d.message),
