@@ -32,8 +32,6 @@ public sealed class DashboardAssets(string root)
     /// <summary>Where the build lays the files out: beside the app's assembly, as in the deployed package.</summary>
     public static string DefaultRoot => System.IO.Path.Combine(AppContext.BaseDirectory, "Dashboard", "wwwroot");
 
-    public IReadOnlyCollection<string> Paths => _assets.Value.Keys.ToList();
-
     public Asset? Find(string path) => _assets.Value.GetValueOrDefault(path);
 
     private static Dictionary<string, Asset> Load(string root)

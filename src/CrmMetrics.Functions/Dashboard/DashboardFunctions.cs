@@ -66,7 +66,5 @@ public sealed class DashboardFunctions(DashboardAssets assets)
     }
 
     private static bool AcceptsGzip(HttpRequest request) =>
-        request.Headers.AcceptEncoding.Where(v => v is not null).SelectMany(v => v!.Split(','))
-            .Select(t => t.Split(';', StringSplitOptions.TrimEntries))
-            .Any(t => t[0].Equals("gzip", StringComparison.OrdinalIgnoreCase) && !t.Skip(1).Any(q => q.Replace(" ", "") is "q=0" or "q=0.0" or "q=0.00" or "q=0.000"));
+        request.GetTypedHeaders().AcceptEncoding.Any(c => c.Value.Equals("gzip", StringComparison.OrdinalIgnoreCase) && c.Quality is not 0);
 }

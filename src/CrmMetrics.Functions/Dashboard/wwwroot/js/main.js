@@ -66,6 +66,19 @@ async function openScorecard() {
   if (landing) goToTrend();
 }
 
+/** Asks again for everything: periods a run computed since, and every panel's figures (304s where nothing changed). */
+async function refresh() {
+  api.forget();
+  try {
+    state.context = await api.get('/api/reporting-context');
+  } catch (error) {
+    return failedToOpen(error);
+  }
+  state.view = complete(state.view);
+  renderControls();
+  update(null);
+}
+
 function failedToOpen(error) {
   if (error instanceof ApiError && error.isKeyProblem) {
     api.key = null;
@@ -166,10 +179,7 @@ function wireControls() {
       applyLanguage();
     }
   });
-  $('refresh').addEventListener('click', () => {
-    api.forget();
-    update(null);
-  });
+  $('refresh').addEventListener('click', refresh);
   $('change-key').addEventListener('click', () => askForKey(null));
   $('key-form').addEventListener('submit', e => {
     e.preventDefault();
