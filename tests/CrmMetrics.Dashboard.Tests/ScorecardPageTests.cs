@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using CrmMetrics.Dashboard.Tests.Support;
 using CrmMetrics.Functions.Tests.Support;
 using CrmMetrics.Testing;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -226,6 +227,23 @@ public class ScorecardPageTests(DashboardApp app)
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#trend")).ToHaveAttributeAsync("data-indicator", chosen!);
         Assert.Matches(new Regex($"indicator={Regex.Escape(chosen!)}"), page.Url);
+        session.AssertNoErrors();
+    }
+
+    [Theory]
+    [InlineData("en")]
+    [InlineData("fa")]
+    public async Task Axe_finds_no_serious_accessibility_problem_contrast_included(string lang)
+    {
+        await using var session = await OpenScorecardAsync($"&lang={lang}");
+        var page = session.Page;
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Expect(page.Locator("#trend canvas")).ToBeVisibleAsync();
+        var results = await page.RunAxe();
+        Assert.Contains(results.Passes, rule => rule.Id == "color-contrast");
+        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical")
+            .Select(v => $"{v.Id} ({v.Impact}): {v.Help} — {string.Join("; ", v.Nodes.Take(3).Select(n => string.Join(" ", n.Target)))}").ToList();
+        Assert.True(serious.Count == 0, string.Join("\n", serious));
         session.AssertNoErrors();
     }
 
