@@ -18,11 +18,11 @@ export function statusChip(words, status, extra) {
   return h('span', { class: `chip status-${status}` }, words.t(`statuses.${status}`) + (extra ? ` · ${extra}` : ''));
 }
 
-/** A horizontal bar for a percentage (attainment), 100% marked, drawn to at most 150%. */
-export function bar(words, percent, label) {
+/** A horizontal bar for a percentage (attainment), 100% marked, drawn to at most 150%; amber from the threshold (a goal's, else 90). */
+export function bar(words, percent, label, threshold = 90) {
   if (percent === null || percent === undefined) return h('span', { class: 'muted' }, '—');
   const width = Math.max(0, Math.min(percent, 150)) / 1.5;
-  const tone = percent >= 100 ? 'good' : percent >= 90 ? 'warn' : 'bad';
+  const tone = percent >= 100 ? 'good' : percent >= (threshold ?? 90) ? 'warn' : 'bad';
   return h('span', { class: 'bar-cell' },
     h('span', { class: 'bar', role: 'img', 'aria-label': label ?? words.value(percent, '%') },
       h('span', { class: `bar-fill ${tone}`, dataset: { width: width.toFixed(1) } }),

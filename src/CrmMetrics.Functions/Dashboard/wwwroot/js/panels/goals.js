@@ -43,7 +43,7 @@ export function render(body, goals, view, words, context, actions) {
         h('td', { class: 'num' }, words.value(goal.actual, unit)),
         h('td', { class: 'num' }, words.value(goal.target, unit)),
         h('td', { class: 'num' }, goal.stretch === null || goal.stretch === undefined ? '—' : words.value(goal.stretch, unit)),
-        h('td', {}, bar(words, goal.attainment)),
+        h('td', {}, bar(words, goal.attainment, null, goal.threshold)),
         h('td', { class: 'num' }, goal.projected === null || goal.projected === undefined ? '—'
           : `${words.value(goal.projected, unit)} (${words.value(goal.projectedAttainment, '%')})`),
         h('td', {}, statusChip(words, goal.status)));

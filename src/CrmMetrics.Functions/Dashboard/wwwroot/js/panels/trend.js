@@ -63,7 +63,9 @@ export function render(body, data, view, words, context) {
       labels,
       datasets: [
         { label: name, data: data.points.map(p => p.value), borderColor: '#1d4ed8', backgroundColor: '#1d4ed8', pointRadius: 3, pointStyle: 'circle', tension: 0.25, spanGaps: true },
-        hasTarget ? { label: words.t('goalTarget'), data: data.points.map(p => p.target), borderColor: '#9a3412', backgroundColor: '#9a3412', borderDash: [6, 4], pointRadius: 0, pointStyle: 'line', stepped: 'middle', spanGaps: false } : null,
+        hasTarget ? { label: words.t('goalTarget'), data: data.points.map(p => p.target), borderColor: '#9a3412', backgroundColor: '#9a3412', borderDash: [6, 4], pointStyle: 'line',
+          // A dated goal has one target: a point, since a line needs two.
+          pointRadius: data.points.filter(p => p.target !== null).length === 1 ? 5 : 0, stepped: 'middle', spanGaps: false } : null,
       ].filter(Boolean),
     },
     options: {
