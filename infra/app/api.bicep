@@ -88,6 +88,9 @@ var appSettings = {
   AlertsServiceBus__clientId: identityClientId
   AlertsTopicName: alertsTopicName
 
+  // The executive scorecard is served at / by the app itself (the Dashboard function), never the host's default page.
+  AzureWebJobsDisableHomepage: 'true'
+
   // Product settings.
   CrmMetrics__ReportingCurrency: reportingCurrency
   CrmMetrics__Calendar: calendar

@@ -80,6 +80,7 @@ public sealed class AppSettingsTests(InfraFixture infra)
                      ("AlertsTopicName", "executive-alerts"),
                      ("AzureWebJobsStorage__credential", "managedidentity"),
                      ("AlertsServiceBus__credential", "managedidentity"),
+                     ("AzureWebJobsDisableHomepage", "true"),
                  })
         {
             Assert.Contains($"'{name}', '{value}'", evaluated, StringComparison.Ordinal);

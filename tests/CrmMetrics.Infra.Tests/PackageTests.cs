@@ -67,7 +67,7 @@ public class PackageTests(PackageFixture package) : IClassFixture<PackageFixture
     public void Functions_metadata_lists_every_function_with_todays_triggers_and_there_is_no_function_json()
     {
         var functions = Read("functions.metadata").AsArray().ToDictionary(f => (string)f!["name"]!, f => f!["bindings"]!.AsArray());
-        Assert.Equal(28, functions.Count);
+        Assert.Equal(32, functions.Count);
         string Trigger(string name) => functions[name].Single(b => ((string)b!["type"]!).EndsWith("Trigger", StringComparison.Ordinal)) is var b
             ? $"{b!["type"]} {(string?)b["route"] ?? (string?)b["queueName"] ?? (string?)b["schedule"]}" : "";
         Assert.Equal("queueTrigger crm-events", Trigger("IngestQueuedEvents"));
@@ -79,10 +79,26 @@ public class PackageTests(PackageFixture package) : IClassFixture<PackageFixture
         Assert.Equal("timerTrigger %AlertDigestSchedule%", Trigger("AlertDigest"));
         Assert.Equal("httpTrigger api/events", Trigger("IngestEvents"));
         Assert.Equal("httpTrigger odata/{*path}", Trigger("OData"));
+        Assert.Equal("httpTrigger dashboard/assets/{*path}", Trigger("DashboardAsset"));
         Assert.All(functions.Values, bindings => Assert.Single(bindings, b => (string?)b!["direction"] == "In" && ((string)b["type"]!).EndsWith("Trigger", StringComparison.Ordinal)));
         // Run steps hand on through queue output bindings.
         Assert.Contains(functions["FinalizePeriod"], b => (string?)b!["type"] == "queue" && (string?)b["queueName"] == "kpi-done");
         Assert.DoesNotContain(package.Zip.Entries, e => e.Name == "function.json");
+    }
+
+    [Fact]
+    public void The_package_serves_the_dashboard_itself_with_the_chart_library_and_font_from_npm()
+    {
+        // No CDN at run time: the page, its scripts and what the build copied from Dashboard/node_modules travel in the package.
+        foreach (var entry in new[]
+                 {
+                     "Dashboard/wwwroot/index.html", "Dashboard/wwwroot/js/main.js", "Dashboard/wwwroot/css/dashboard.css",
+                     "Dashboard/wwwroot/vendor/chart.umd.min.js", "Dashboard/wwwroot/vendor/vazirmatn-arabic-400.woff2",
+                 })
+        {
+            Assert.True(package.Zip.GetEntry(entry) is { Length: > 0 }, $"the package has no {entry}");
+        }
+        Assert.DoesNotContain(package.Zip.Entries, e => e.FullName.Contains("node_modules", StringComparison.Ordinal));
     }
 
     [Fact]

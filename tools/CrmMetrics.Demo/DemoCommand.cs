@@ -15,13 +15,19 @@ public static class DemoCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var urls = args.SkipWhile(a => a != "--urls").Skip(1).FirstOrDefault() ?? Environment.GetEnvironmentVariable("ASPNETCORE_URLS") ?? "http://127.0.0.1:7071";
-        // An admin key that exists only while this process runs; only its hash is configured.
+        // Keys that exist only while this process runs (only their hashes are configured): an admin key for the
+        // demo's own calls, and a reader key for the dashboard link it prints, which can read figures and nothing else.
         var key = "demo-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var readerKey = "demo-reader-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var options = new LocalHostOptions
         {
             AppDirectory = HostCommand.DefaultApp() ?? throw new InvalidOperationException("The local host was built without the function app."),
             Urls = urls.Split(';', StringSplitOptions.RemoveEmptyEntries),
-            Settings = new Dictionary<string, string?> { ["CrmMetrics__Keys__demo-session"] = "admin:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key))) },
+            Settings = new Dictionary<string, string?>
+            {
+                ["CrmMetrics__Keys__demo-session"] = "admin:" + Hash(key),
+                ["CrmMetrics__Keys__demo-dashboard"] = "reader:" + Hash(readerKey),
+            },
             // The demo prints its own progress; the app's routine logs would bury it.
             MinimumLogLevel = LogLevel.Warning,
         };
@@ -48,8 +54,12 @@ public static class DemoCommand
                 await host.Ready.WaitAsync(TimeSpan.FromMinutes(2), stop.Token);
                 var address = host.BaseAddress.ToString().TrimEnd('/');
                 Console.WriteLine($"CrmMetrics is listening on {address} (worker process {host.Workers.ProcessId}).");
+                var dashboard = $"{address}/dashboard?code={readerKey}";
+                Console.WriteLine();
+                Console.WriteLine($"Open the executive scorecard: {dashboard}");
+                Console.WriteLine("  (its figures appear as the sample data below is loaded and computed; the key in the link is a reader key for this session)");
                 var calendar = Calendar(host.Settings);
-                await new DemoJob(address, key, new DemoComputation(calendar, TimeProvider.System)).RunAsync(stop.Token);
+                await new DemoJob(address, key, new DemoComputation(calendar, TimeProvider.System), dashboard).RunAsync(stop.Token);
                 await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -64,6 +74,8 @@ public static class DemoCommand
         }
         return 0;
     }
+
+    private static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
 
     /// <summary>The reporting calendar the app uses, from the same settings (default Gregorian, UTC).</summary>
     private static PeriodCalendar Calendar(AppSettings settings) =>

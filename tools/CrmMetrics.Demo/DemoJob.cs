@@ -6,21 +6,15 @@ namespace CrmMetrics.Demo;
 /// <summary>
 /// The demo's steps once the app is up: load the sample dataset from <c>seeds/</c> through the
 /// public ingestion API, define goals and plans, compute the indicators, print a summary, and tell
-/// the user what to open next.
+/// the user what to open next (the dashboard first).
 /// </summary>
-public sealed class DemoJob(string address, string key, DemoComputation computation)
+public sealed class DemoJob(string address, string key, DemoComputation computation, string? dashboard = null)
 {
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(5) };
-        client.DefaultRequestHeaders.Add("x-api-key", key);
         try
         {
-            var times = await LoadSeedsAsync(client, stoppingToken);
-            await DefineAsync(client, "derived-indicators.json", "id", "/api/indicators/", stoppingToken);
-            await DefineAsync(client, "goals.json", "goalId", "/api/goals/", stoppingToken);
-            await DefineAsync(client, "incentive-plans.json", "planId", "/api/incentive-plans/", stoppingToken);
-            await computation.RunAsync(client, times, stoppingToken);
+            await LoadAndComputeAsync(stoppingToken);
             PrintNext(address);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -30,6 +24,21 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
         {
             Console.WriteLine($"The demo failed: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// Loads the seeds, defines the goals and plans and computes every month of the data, failing on
+    /// the first error. The dashboard's tests prepare their app with it too.
+    /// </summary>
+    public async Task LoadAndComputeAsync(CancellationToken ct)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(5) };
+        client.DefaultRequestHeaders.Add("x-api-key", key);
+        var times = await LoadSeedsAsync(client, ct);
+        await DefineAsync(client, "derived-indicators.json", "id", "/api/indicators/", ct);
+        await DefineAsync(client, "goals.json", "goalId", "/api/goals/", ct);
+        await DefineAsync(client, "incentive-plans.json", "planId", "/api/incentive-plans/", ct);
+        await computation.RunAsync(client, times, ct);
     }
 
     /// <summary>Posts every seed file; returns the times of the facts loaded, so the computation knows the months.</summary>
@@ -103,7 +112,8 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
     private void PrintNext(string address)
     {
         Console.WriteLine();
-        Console.WriteLine("The app is running. Open next (the demo key below lives only as long as this process):");
+        Console.WriteLine("The app is running. Open next (the demo keys below live only as long as this process):");
+        if (dashboard is not null) Console.WriteLine($"  {dashboard}   (the executive scorecard, in a browser)");
         Console.WriteLine($"  {address}/api/health");
         foreach (var line in computation.Links(address, key)) Console.WriteLine("  " + line);
         Console.WriteLine($"  API key for this session: {key}  (header x-api-key, or ?code=)");

@@ -70,7 +70,7 @@ public sealed class AlertService(
         var messages = new List<string>();
         foreach (var alert in assessment.Alerts)
         {
-            var cloudEvent = alert.ToCloudEvent(settings.DeploymentName, now, Link(alert));
+            var cloudEvent = WithDashboardLink(alert.ToCloudEvent(settings.DeploymentName, now, Link(alert)), alert);
             var decision = await ledger.ClaimAsync(alert.Id, alert.ConditionKey, (int)alert.Severity, invocation, cloudEvent, now, openIn, ct);
             if (decision == AlertDecision.Suppress) continue;
             messages.Add(cloudEvent.ToJsonString());
@@ -81,7 +81,7 @@ public sealed class AlertService(
         foreach (var open in await ledger.OpenAsync(openIn, ct))
         {
             if (!assessment.Recoveries.TryGetValue(open.ConditionKey, out var recovery) || Resolution(open, period, recovery) is not { } resolution) continue;
-            var cloudEvent = resolution.ToCloudEvent(settings.DeploymentName, now, Link(resolution));
+            var cloudEvent = WithDashboardLink(resolution.ToCloudEvent(settings.DeploymentName, now, Link(resolution)), resolution);
             var decision = await ledger.ClaimAsync(resolution.Id, resolution.ConditionKey, (int)resolution.Severity, invocation, cloudEvent, now, ct);
             // Recorded whatever the decision: a rival delivery that claimed the recovery may have died before recording it.
             await ledger.MarkResolvedAsync(openIn, open.Id, resolution.Id, ct);
@@ -104,4 +104,12 @@ public sealed class AlertService(
     private string Link(Alert alert) =>
         $"{settings.PublicBaseUrl}/api/snapshots?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
         $"&indicator={Uri.EscapeDataString(alert.GoalId is null ? alert.Indicator : "goal.attainment")}&scope={Uri.EscapeDataString(alert.GoalId is null ? alert.Scope : "goal:" + alert.GoalId)}";
+
+    /// <summary>The dashboard opened at the alert's figure; the reader brings their own key (the app holds only hashes).</summary>
+    private System.Text.Json.Nodes.JsonObject WithDashboardLink(System.Text.Json.Nodes.JsonObject cloudEvent, Alert alert)
+    {
+        cloudEvent["data"]!["links"]!["dashboard"] = $"{settings.PublicBaseUrl}/dashboard?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
+                                                     $"&scope={Uri.EscapeDataString(alert.Scope)}&indicator={Uri.EscapeDataString(alert.Indicator)}";
+        return cloudEvent;
+    }
 }

@@ -108,6 +108,8 @@ public static class ServiceRegistration
         services.AddSingleton<Api.SnapshotResponseCache>();
         services.AddSingleton<AlertService>();
         services.AddSingleton<DigestService>();
+        services.AddSingleton<Dashboard.ReportingContextBuilder>();
+        services.AddSingleton(new Dashboard.DashboardAssets(Dashboard.DashboardAssets.DefaultRoot));
 
         // Alerts leave through Service Bus when it is configured, else through the local queue of the same name.
         if (alertsBus is not null)

@@ -22,7 +22,8 @@ public class AccessAndSafetyTests(BiFixture app)
         ("PUT", "/api/indicators/derived.matrix", "admin", new { name = "Matrix", expression = "com.revenue / com.orders", unit = "currency", direction = "higher" }),
         ("DELETE", "/api/indicators/derived.matrix", "admin", null),
         ("GET", "/api/snapshots?period=2026-03&scope=org", "reader", null),
-        ("POST", "/api/runs", "admin", new { grain = "month", period = "2026-04" }),
+        // 2026-03: not the period whose ETag a test below watches, so this run's new version cannot land between its two requests.
+        ("POST", "/api/runs", "admin", new { grain = "month", period = "2026-03" }),
         ("GET", "/api/runs/{runId}", "admin", null),
         ("GET", "/api/goals", "reader", null),
         ("GET", "/api/goals/revenue", "reader", null),
@@ -37,6 +38,7 @@ public class AccessAndSafetyTests(BiFixture app)
         ("GET", "/api/benchmarks?period=2026-03", "reader", null),
         ("GET", "/api/alerts?since=2020-01-01", "reader", null),
         ("GET", "/api/audit?kind=goal", "admin", null),
+        ("GET", "/api/reporting-context", "reader", null),
         ("GET", "/api/alert-rules", "admin", null),
         ("GET", "/api/alert-rules/csat", "admin", null),
         ("PUT", "/api/alert-rules/matrix", "admin", new { kind = "trend", indicator = "cx.nps" }),

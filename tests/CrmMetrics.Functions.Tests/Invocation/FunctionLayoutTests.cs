@@ -30,12 +30,15 @@ public class FunctionLayoutTests
     [InlineData("IngestEvents", "httpTrigger api/events")]
     [InlineData("Snapshots", "httpTrigger api/snapshots")]
     [InlineData("OData", "httpTrigger odata/{*path}")]
+    [InlineData("Dashboard", "httpTrigger {page:regex(^dashboard$)?}")]
+    [InlineData("DashboardAsset", "httpTrigger dashboard/assets/{*path}")]
+    [InlineData("ReportingContext", "httpTrigger api/reporting-context")]
     public void Every_function_keeps_its_name_and_trigger(string function, string trigger) => Assert.Equal(trigger, Trigger(function));
 
     [Fact]
-    public void The_build_is_a_standard_isolated_app_with_twenty_eight_functions_and_no_function_json()
+    public void The_build_is_a_standard_isolated_app_with_thirty_two_functions_and_no_function_json()
     {
-        Assert.Equal(28, Metadata().GetArrayLength());
+        Assert.Equal(32, Metadata().GetArrayLength());
         Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "worker.config.json")));
         Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "extensions.json")));
         Assert.Empty(Directory.GetFiles(FunctionApp.Folder, "function.json", SearchOption.AllDirectories));
@@ -54,7 +57,8 @@ public class FunctionLayoutTests
         {
             Assert.Equal(function.Methods.Order(), function.Operations.Select(o => o.Method).Order());
         }
-        // Only health and the OpenAPI document are open without a key.
-        Assert.Equal(["Health", "OpenApiDocument"], declared.SelectMany(f => f.Operations).Where(o => o.Access == Access.Anonymous).Select(o => o.OperationId).Order());
+        // Only health, the OpenAPI document and the dashboard's page and files are open without a key (the page holds
+        // no figures: it asks the reader API for them with the reader's key).
+        Assert.Equal(["GetDashboard", "GetDashboardAsset", "Health", "OpenApiDocument"], declared.SelectMany(f => f.Operations).Where(o => o.Access == Access.Anonymous).Select(o => o.OperationId).Order());
     }
 }

@@ -1,0 +1,23 @@
+// The CSV of what is on screen: one row per figure of every panel, invariant numbers (a dot for
+// decimals, no grouping) so spreadsheets and scripts read it the same everywhere; RFC 4180 quoting.
+
+export const columns = ['section', 'indicator', 'name', 'scope', 'grain', 'period', 'value', 'unit', 'previous', 'target', 'attainment', 'projected', 'status', 'rank'];
+
+export function toCsv(rows) {
+  const cell = value => {
+    if (value === null || value === undefined) return '';
+    const text = typeof value === 'number' ? String(value) : String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return [columns.join(','), ...rows.map(row => columns.map(c => cell(row[c])).join(','))].join('\r\n') + '\r\n';
+}
+
+export function download(filename, text) {
+  // A byte-order mark so Excel opens the Persian names as UTF-8.
+  const url = URL.createObjectURL(new Blob(['\uFEFF', text], { type: 'text/csv;charset=utf-8' }));
+  const link = Object.assign(document.createElement('a'), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,0 +1,40 @@
+// Shared pieces of the panels: indicator facts, direction-aware comparison, status chips, bars.
+import { h } from './dom.js';
+
+/** The catalog entry of an indicator (unit, direction, family), or a neutral one for ids the catalog lacks. */
+export function indicatorOf(context, id, row) {
+  return context.indicators.find(i => i.id === id)
+    ?? { id, family: row?.family ?? '', unit: row?.unit ?? '', direction: row?.direction ?? 'higher', name: { en: id, fa: id } };
+}
+
+/** 'better', 'worse' or 'same' for a change in a value, given which way is better. */
+export function judge(delta, direction) {
+  if (!delta) return 'same';
+  return (delta > 0) === (direction !== 'lower') ? 'better' : 'worse';
+}
+
+export function statusChip(words, status, extra) {
+  if (!status) return null;
+  return h('span', { class: `chip status-${status}` }, words.t(`statuses.${status}`) + (extra ? ` · ${extra}` : ''));
+}
+
+/** A horizontal bar for a percentage (attainment), 100% marked, drawn to at most 150%; amber from the threshold (a goal's, else 90). */
+export function bar(words, percent, label, threshold = 90) {
+  if (percent === null || percent === undefined) return h('span', { class: 'muted' }, '—');
+  const width = Math.max(0, Math.min(percent, 150)) / 1.5;
+  const tone = percent >= 100 ? 'good' : percent >= (threshold ?? 90) ? 'warn' : 'bad';
+  return h('span', { class: 'bar-cell' },
+    h('span', { class: 'bar', role: 'img', 'aria-label': label ?? words.value(percent, '%') },
+      h('span', { class: `bar-fill ${tone}`, dataset: { width: width.toFixed(1) } }),
+      h('span', { class: 'bar-mark' })),
+    h('span', { class: 'num' }, words.value(percent, '%')));
+}
+
+/** Bars get their width through CSSOM (allowed by the page's style-src 'self'), not a style attribute. */
+export function sizeBars(root) {
+  for (const fill of root.querySelectorAll('.bar-fill[data-width]')) fill.style.inlineSize = `${fill.dataset.width}%`;
+}
+
+export function numberOrNull(value) {
+  return value === null || value === undefined ? null : Number(value);
+}

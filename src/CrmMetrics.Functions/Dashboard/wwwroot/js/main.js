@@ -1,0 +1,313 @@
+// The executive scorecard: reads the view from the address, the key from the session (or ?code=),
+// asks the reader API for each panel's figures and shows them in English or Persian. Panels reload
+// only when what they show changed; a language switch or another scope redraws from what is loaded.
+import { Api, ApiError } from './api.js';
+import { h, show } from './dom.js';
+import { Words } from './i18n.js';
+import { readView, takeKey, writeView } from './view.js';
+import { download, toCsv } from './csv.js';
+import * as tiles from './panels/tiles.js';
+import * as goals from './panels/goals.js';
+import * as trend from './panels/trend.js';
+import * as staff from './panels/staff.js';
+import * as benchmarks from './panels/benchmarks.js';
+import * as alerts from './panels/alerts.js';
+
+const panels = { tiles, goals, trend, staff, benchmarks, alerts };
+
+// What each panel's figures depend on: it asks the API again only when one of these changes.
+const dependsOn = {
+  tiles: v => [v.grain, v.period, v.previous, v.scope],
+  goals: v => [v.grain, v.period],
+  trend: v => [v.grain, v.period, v.scope, v.indicator],
+  staff: v => [v.grain, v.period],
+  benchmarks: v => [v.grain, v.period],
+  alerts: () => [],
+};
+
+const api = new Api();
+const $ = id => document.getElementById(id);
+const state = { view: readView(location), context: null, words: null, data: {}, loads: {}, keyMessage: null };
+state.words = new Words(state.view.lang, null);
+
+const actions = {
+  showTrend: (indicator, scope) => navigate({ ...state.view, indicator, scope: scope ?? state.view.scope }, { toTrend: true }),
+  navigate: (view, toTrend) => navigate(view, { toTrend }),
+  openStatement,
+};
+
+start();
+
+async function start() {
+  wireControls();
+  applyLanguage();
+  const key = takeKey(location, history);
+  if (key !== null) api.key = key;
+  if (!api.key) return askForKey('keyMissing');
+  await openScorecard();
+}
+
+async function openScorecard() {
+  $('key-gate').hidden = true;
+  hideNotice();
+  try {
+    state.context = await api.get('/api/reporting-context');
+  } catch (error) {
+    return failedToOpen(error);
+  }
+  const landing = Boolean(state.view.indicator);
+  state.view = complete(state.view);
+  state.words = new Words(state.view.lang, state.context);
+  writeView(state.view, history, location, true);
+  applyLanguage();
+  for (const id of ['main', 'view', 'refresh', 'change-key']) $(id).hidden = false;
+  update(null);
+  // Opened from an alert's link (or any link naming an indicator): go to that figure.
+  if (landing) goToTrend();
+}
+
+/** Asks again for everything: periods a run computed since, and every panel's figures (304s where nothing changed). */
+async function refresh() {
+  api.forget();
+  try {
+    state.context = await api.get('/api/reporting-context');
+  } catch (error) {
+    return failedToOpen(error);
+  }
+  state.view = complete(state.view);
+  renderControls();
+  update(null);
+}
+
+function failedToOpen(error) {
+  if (error instanceof ApiError && error.isKeyProblem) {
+    api.key = null;
+    return askForKey(error.status === 403 ? 'keyForbidden' : 'keyWrong');
+  }
+  showNotice(error.status === 0 ? state.words.t('unreachable') : state.words.t('failed', { detail: error.message }), openScorecard);
+}
+
+/** Fills in what the address left out: the default grain and period, the organisation, the previous period. */
+function complete(view) {
+  const context = state.context;
+  const grain = context.grains.find(g => g.grain === view.grain) ?? context.grains.find(g => g.grain === context.defaultGrain);
+  const period = view.period && (grain.grain === view.grain || !view.grain) ? view.period : grain.default;
+  const at = grain.periods.findIndex(p => p.key === period);
+  const scope = /^(org|(channel|segment|region|staff):[A-Za-z0-9._:-]{1,128})$/.test(view.scope ?? '') ? view.scope : 'org';
+  return { lang: view.lang === 'fa' ? 'fa' : 'en', grain: grain.grain, period, scope, indicator: view.indicator || null, previous: at > 0 ? grain.periods[at - 1].key : null };
+}
+
+function navigate(next, { toTrend = false, replace = false } = {}) {
+  const before = state.view;
+  state.view = complete(next);
+  if (state.view.lang !== before.lang) {
+    state.words = new Words(state.view.lang, state.context);
+    applyLanguage();
+  }
+  writeView(state.view, history, location, replace);
+  renderControls();
+  update(before);
+  if (toTrend) goToTrend();
+}
+
+function goToTrend() {
+  const section = $('trend');
+  section.scrollIntoView({ block: 'start' });
+  section.focus({ preventScroll: true });
+}
+
+/** Loads the panels whose figures changed and redraws the others from what they have. */
+function update(before) {
+  for (const name of Object.keys(panels)) {
+    const changed = !before || dependsOn[name](before).join('|') !== dependsOn[name](state.view).join('|');
+    if (changed || !(name in state.data)) load(name);
+    else draw(name);
+  }
+  renderExport();
+}
+
+async function load(name) {
+  const body = $(name).querySelector('.panel-body');
+  const token = {};
+  state.loads[name] = token;
+  delete state.data[name];
+  body.setAttribute('aria-busy', 'true');
+  // Answers already at hand arrive at once; only a real wait shows "Loading…".
+  const waiting = setTimeout(() => show(body, h('p', { class: 'loading' }, state.words.t('loading'))), 150);
+  try {
+    const data = await panels[name].load(api, state.view, state.context);
+    if (state.loads[name] !== token) return;
+    state.data[name] = data;
+    draw(name);
+  } catch (error) {
+    if (state.loads[name] !== token) return;
+    if (error instanceof ApiError && error.isKeyProblem) {
+      api.key = null;
+      askForKey(error.status === 403 ? 'keyForbidden' : 'keyWrong');
+      return;
+    }
+    show(body, h('div', { class: 'error', role: 'alert' },
+      h('p', {}, error.status === 0 ? state.words.t('unreachable') : state.words.t('failed', { detail: error.message })),
+      h('button', { type: 'button', onclick: () => load(name) }, state.words.t('tryAgain'))));
+  } finally {
+    clearTimeout(waiting);
+    if (state.loads[name] === token) body.removeAttribute('aria-busy');
+  }
+}
+
+function draw(name) {
+  const body = $(name).querySelector('.panel-body');
+  panels[name].render(body, state.data[name], state.view, state.words, state.context, actions);
+  if (name === 'tiles') {
+    const computed = state.data.tiles.current.map(r => r.computedAt).sort().at(-1);
+    $('tiles-note').textContent = computed ? state.words.t('computedAt', { time: state.words.instant(computed) }) : '';
+  }
+}
+
+function wireControls() {
+  $('grain').addEventListener('change', e => navigate({ ...state.view, grain: e.target.value, period: null }));
+  $('period').addEventListener('change', e => navigate({ ...state.view, period: e.target.value }));
+  $('scope').addEventListener('change', e => navigate({ ...state.view, scope: e.target.value }));
+  $('indicator').addEventListener('change', e => navigate({ ...state.view, indicator: e.target.value }));
+  $('view').addEventListener('submit', e => e.preventDefault());
+  $('language').addEventListener('click', () => {
+    const lang = state.view.lang === 'fa' ? 'en' : 'fa';
+    if (state.context) navigate({ ...state.view, lang }, { replace: true });
+    else {
+      state.view = { ...state.view, lang };
+      state.words = new Words(lang, null);
+      applyLanguage();
+    }
+  });
+  $('refresh').addEventListener('click', refresh);
+  $('change-key').addEventListener('click', () => askForKey(null));
+  $('key-form').addEventListener('submit', e => {
+    e.preventDefault();
+    api.key = $('key-input').value.trim();
+    $('key-input').value = '';
+    openScorecard();
+  });
+  $('statement-close').addEventListener('click', () => $('statement').close());
+  $('download-csv').addEventListener('click', downloadCsv);
+  $('copy-odata').addEventListener('click', copyOData);
+  addEventListener('popstate', () => {
+    if (!state.context) return;
+    const next = readView(location);
+    navigate({ ...next, lang: next.lang }, { replace: true });
+  });
+}
+
+function applyLanguage() {
+  const words = state.words;
+  const root = document.documentElement;
+  root.lang = words.lang;
+  root.dir = words.rtl ? 'rtl' : 'ltr';
+  document.title = `CrmMetrics · ${words.t('title')}`;
+  for (const element of document.querySelectorAll('[data-text]')) element.textContent = words.t(element.dataset.text);
+  const language = $('language');
+  language.textContent = words.lang === 'fa' ? 'English' : 'فارسی';
+  language.lang = words.lang === 'fa' ? 'en' : 'fa';
+  if (state.keyMessage) $('key-message').textContent = words.t(state.keyMessage);
+  const context = state.context;
+  $('subtitle').textContent = context
+    ? words.t('subtitle', { deployment: context.deployment, calendar: words.t(`calendarNames.${context.calendarKind}`), currency: context.currency, timeZone: context.timeZone })
+    : '';
+  if (context) {
+    renderControls();
+    for (const name of Object.keys(state.data)) draw(name);
+    renderExport();
+  }
+}
+
+function renderControls() {
+  const { view, words, context } = state;
+  const option = (value, label, selected) => h('option', { value, selected: value === selected }, label);
+  show($('grain'), context.grains.map(g => option(g.grain, g.name[words.lang], view.grain)));
+
+  const grain = context.grains.find(g => g.grain === view.grain);
+  const listed = grain.periods.filter(p => p.computed || p.key === grain.current || p.key === view.period || p.key === grain.default);
+  if (!listed.some(p => p.key === view.period)) listed.push({ key: view.period, label: { en: view.period, fa: view.period }, computed: false });
+  show($('period'), listed.slice().reverse().map(p => option(p.key, p.computed ? p.label[words.lang] : `${p.label[words.lang]} ${words.t('noFigures')}`, view.period)));
+
+  const scopes = context.scopes.includes(view.scope) ? context.scopes : [...context.scopes, view.scope];
+  const kinds = ['org', 'channel', 'segment', 'region', 'staff'];
+  show($('scope'), kinds.map(kind => {
+    const members = scopes.filter(s => s.split(':')[0] === kind);
+    if (members.length === 0) return null;
+    if (kind === 'org') return members.map(s => option(s, words.scopeLabel(s), view.scope));
+    return h('optgroup', { label: words.t(`scopeKinds.${kind}`) }, members.map(s => option(s, words.scopeLabel(s), view.scope)));
+  }));
+
+  const indicator = view.indicator ?? trend.defaultIndicator;
+  const families = [...new Set(context.indicators.map(i => i.family))].filter(f => f !== 'goal-attainment');
+  show($('indicator'), families.map(family => h('optgroup', { label: words.t(`families.${family}`) },
+    context.indicators.filter(i => i.family === family).map(i => option(i.id, i.name[words.lang], indicator)))));
+}
+
+function askForKey(message) {
+  state.keyMessage = message;
+  for (const id of ['main', 'view', 'refresh']) $(id).hidden = true;
+  $('change-key').hidden = true;
+  $('key-gate').hidden = false;
+  $('key-message').textContent = message ? state.words.t(message) : '';
+  $('key-message').hidden = !message;
+  $('key-input').focus();
+}
+
+function showNotice(text, retry) {
+  const notice = $('notice');
+  show(notice, h('p', {}, text), retry ? h('button', { type: 'button', onclick: retry }, state.words.t('tryAgain')) : null);
+  notice.hidden = false;
+}
+
+function hideNotice() {
+  $('notice').hidden = true;
+}
+
+async function openStatement(staffId, invoker) {
+  const { view, words } = state;
+  const dialog = $('statement');
+  const body = dialog.querySelector('.dialog-body');
+  $('statement-title').textContent = words.t('statementTitle', { staff: staffId, period: words.periodName(view.grain, view.period) });
+  show(body, h('p', { class: 'loading' }, words.t('loading')));
+  dialog.addEventListener('close', () => invoker?.focus(), { once: true });
+  dialog.showModal();
+  try {
+    staff.renderStatement(body, await staff.loadStatement(api, view, staffId), view, words, state.context);
+  } catch (error) {
+    if (error instanceof ApiError && error.isKeyProblem) {
+      dialog.close();
+      api.key = null;
+      askForKey(error.status === 403 ? 'keyForbidden' : 'keyWrong');
+      return;
+    }
+    show(body, h('p', { class: 'error', role: 'alert' }, error.status === 0 ? words.t('unreachable') : words.t('failed', { detail: error.message })));
+  }
+}
+
+function odataAddress() {
+  const filter = `Grain eq '${state.view.grain}' and Period eq '${state.view.period}'`;
+  return { shown: `${location.origin}/odata/Snapshots?$filter=${filter}`, encoded: `${location.origin}/odata/Snapshots?$filter=${encodeURIComponent(filter)}` };
+}
+
+function renderExport() {
+  if (!state.context) return;
+  $('odata-url').textContent = odataAddress().shown;
+}
+
+function downloadCsv() {
+  const { view, words, context } = state;
+  const rows = Object.entries(panels).flatMap(([name, panel]) => name in state.data ? panel.csv(state.data[name], view, words, context) : []);
+  download(`crm-metrics-${view.grain}-${view.period}-${view.scope.replace(/[^A-Za-z0-9.-]+/g, '-')}.csv`, toCsv(rows));
+}
+
+async function copyOData() {
+  const address = `${odataAddress().encoded}&code=${encodeURIComponent(api.key ?? '')}`;
+  try {
+    await navigator.clipboard.writeText(address);
+    showNotice(state.words.t('copied'));
+  } catch {
+    // Without clipboard access (a page not served over HTTPS or localhost): show it to copy by hand.
+    showNotice(address);
+  }
+}

@@ -1,0 +1,52 @@
+// The latest alerts: severity, the message in the page's language, and a link that opens this page
+// at the figure the alert is about (its grain, period, scope and indicator). Alerts of the period on
+// screen come first, then those of the latest periods, the latest raised first.
+import { h, show } from '../dom.js';
+import { viewAddress } from '../view.js';
+
+export const shown = 8;
+
+export async function load(api) {
+  return (await api.get('/api/alerts?pageSize=50')).items;
+}
+
+export function latest(items, view) {
+  const here = a => a.data?.grain === view.grain && a.data?.period === view.period ? 0 : 1;
+  return [...items].sort((a, b) => here(a) - here(b) || (b.data?.period ?? '').localeCompare(a.data?.period ?? '') || (b.time ?? '').localeCompare(a.time ?? '')).slice(0, shown);
+}
+
+/** The view an alert is about, in the page's language. */
+export function viewOf(alert, lang) {
+  const d = alert.data ?? {};
+  return { lang, grain: d.grain, period: d.period, scope: d.scope, indicator: d.indicator };
+}
+
+export function render(body, items, view, words, context, actions) {
+  const list = latest(items, view);
+  if (list.length === 0) {
+    show(body, h('p', { class: 'empty' }, words.t('noAlerts')));
+    return;
+  }
+  show(body, h('ul', { class: 'alert-list' }, list.map(alert => {
+    const d = alert.data ?? {};
+    const target = viewOf(alert, view.lang);
+    const here = d.grain === view.grain && d.period === view.period;
+    return h('li', { class: 'alert', dataset: { alert: alert.id, severity: d.severity } },
+      h('span', { class: `chip severity-${d.severity}` }, words.t(`severities.${d.severity}`)),
+      h('div', { class: 'alert-text' },
+        h('p', { class: 'alert-message', lang: view.lang }, words.lang === 'fa' ? (d.messageFa ?? d.message) : d.message),
+        h('p', { class: 'muted small' },
+          `${words.indicatorName(d.indicator)} · ${words.scopeName(d.scope ?? 'org')} · ${words.periodName(d.grain, d.period)} · ${words.instant(alert.time)}`,
+          here ? ` · ${words.t('thisView')}` : '', ' · ',
+          h('a', { class: 'alert-link', href: viewAddress(target), dataset: { grain: d.grain, period: d.period, scope: d.scope, indicator: d.indicator },
+            onclick: event => { if (event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) { event.preventDefault(); actions.navigate(target, true); } } },
+          words.t('openFigure')))));
+  })));
+}
+
+export function csv(items, view) {
+  return latest(items, view).map(alert => ({
+    section: 'alert', indicator: alert.data?.indicator, name: alert.data?.message, scope: alert.data?.scope, grain: alert.data?.grain, period: alert.data?.period,
+    value: alert.data?.value, target: alert.data?.target, attainment: alert.data?.attainment, status: alert.data?.severity,
+  }));
+}

@@ -1,0 +1,59 @@
+// Goal attainment: every goal of the period with actual, target, stretch, attainment, projection
+// and status; children listed under their parent. With a scope other than the organisation, only
+// that scope's goals.
+import { h, show, table } from '../dom.js';
+import { query } from '../api.js';
+import { bar, indicatorOf, sizeBars, statusChip } from '../format.js';
+
+export async function load(api, view) {
+  return (await api.get(`/api/goals/attainment?${query({ grain: view.grain, period: view.period })}`)).items;
+}
+
+/** Parents first, each followed by its children (depth-first), in name order. */
+export function ordered(goals, view) {
+  const shown = view.scope === 'org' ? goals : goals.filter(g => g.scope === view.scope);
+  const ids = new Set(shown.map(g => g.goalId));
+  const byName = (a, b) => (a.name ?? a.goalId).localeCompare(b.name ?? b.goalId);
+  const result = [];
+  const visit = (goal, depth) => {
+    result.push({ goal, depth });
+    for (const child of shown.filter(g => g.parentGoalId === goal.goalId).sort(byName)) visit(child, depth + 1);
+  };
+  for (const root of shown.filter(g => !g.parentGoalId || !ids.has(g.parentGoalId)).sort(byName)) visit(root, 0);
+  return result;
+}
+
+export function render(body, goals, view, words, context, actions) {
+  const rows = ordered(goals, view);
+  if (rows.length === 0) {
+    const period = words.periodName(view.grain, view.period);
+    show(body, h('p', { class: 'empty' }, view.scope === 'org' ? words.t('noGoals', { period }) : words.t('noGoalsScope', { scope: words.scopeName(view.scope), period })));
+    return;
+  }
+  const parentName = id => goals.find(g => g.goalId === id)?.name ?? id;
+  show(body, table(words.t('goals'),
+    [words.t('goal'), words.t('actual'), words.t('target'), words.t('stretch'), words.t('attainment'), words.t('projection'), words.t('status')],
+    rows.map(({ goal, depth }) => {
+      const unit = indicatorOf(context, goal.indicator).unit;
+      return h('tr', { class: depth > 0 ? 'child' : null, dataset: { goal: goal.goalId, depth: String(depth) } },
+        h('th', { scope: 'row', class: `goal-name depth-${Math.min(depth, 3)}` },
+          h('button', { type: 'button', class: 'link-button', dir: 'auto', onclick: () => actions.showTrend(goal.indicator, goal.scope) }, goal.name ?? goal.goalId),
+          h('span', { class: 'muted small' }, `${words.indicatorName(goal.indicator)} · ${words.scopeName(goal.scope)}`),
+          depth > 0 ? h('span', { class: 'visually-hidden' }, words.t('child', { parent: parentName(goal.parentGoalId) })) : null),
+        h('td', { class: 'num' }, words.value(goal.actual, unit)),
+        h('td', { class: 'num' }, words.value(goal.target, unit)),
+        h('td', { class: 'num' }, goal.stretch === null || goal.stretch === undefined ? '—' : words.value(goal.stretch, unit)),
+        h('td', {}, bar(words, goal.attainment, null, goal.threshold)),
+        h('td', { class: 'num' }, goal.projected === null || goal.projected === undefined ? '—'
+          : `${words.value(goal.projected, unit)} (${words.value(goal.projectedAttainment, '%')})`),
+        h('td', {}, statusChip(words, goal.status)));
+    }), { class: 'goals-table' }));
+  sizeBars(body);
+}
+
+export function csv(goals, view, words) {
+  return ordered(goals, view).map(({ goal }) => ({
+    section: 'goal', indicator: goal.indicator, name: goal.name ?? goal.goalId, scope: goal.scope, grain: goal.grain, period: goal.period,
+    value: goal.actual, target: goal.target, attainment: goal.attainment, status: goal.status, projected: goal.projected,
+  }));
+}

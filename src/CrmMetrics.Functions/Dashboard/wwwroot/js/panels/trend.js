@@ -1,0 +1,95 @@
+// Trend: one indicator over the last twelve periods of the grain, for the view's scope, with the
+// target of its goal drawn where a goal exists. The chart is Chart.js (bundled, see the README);
+// the same numbers are in a table for screen readers and for anyone who wants them exactly.
+import { h, show, table } from '../dom.js';
+import { query } from '../api.js';
+import { indicatorOf, numberOrNull } from '../format.js';
+
+export const length = 12;
+export const defaultIndicator = 'com.revenue';
+
+let chart = null;
+
+/** The keys of the twelve periods that end with the view's period, from the app's list of periods. */
+export function trendPeriods(view, context) {
+  const periods = context.grains.find(g => g.grain === view.grain)?.periods ?? [];
+  const at = periods.findIndex(p => p.key === view.period);
+  return at < 0 ? [view.period] : periods.slice(Math.max(0, at - length + 1), at + 1).map(p => p.key);
+}
+
+export async function load(api, view, context) {
+  const indicator = view.indicator ?? defaultIndicator;
+  const keys = trendPeriods(view, context);
+  const [series, goals] = await Promise.all([
+    api.get(`/api/indicators/${encodeURIComponent(indicator)}/series?${query({ grain: view.grain, from: keys[0], to: keys[keys.length - 1], scope: view.scope })}`),
+    api.get('/api/goals'),
+  ]);
+  const values = new Map(series.points.map(p => [p.period, numberOrNull(p.value)]));
+  // A goal for this indicator, scope and grain: a recurring one applies to every period, a dated one to its own.
+  const matching = goals.filter(g => g.indicator === indicator && g.scope === view.scope && g.grain === view.grain);
+  const targetOf = key => (matching.find(g => g.period === key) ?? matching.find(g => !g.period))?.target ?? null;
+  return {
+    indicator,
+    points: keys.map(key => ({ period: key, value: values.has(key) ? values.get(key) : null, target: numberOrNull(targetOf(key)) })),
+  };
+}
+
+export function render(body, data, view, words, context) {
+  chart?.destroy();
+  chart = null;
+  const indicator = indicatorOf(context, data.indicator);
+  const name = words.indicatorName(data.indicator);
+  const scope = words.scopeName(view.scope);
+  const caption = words.t('trendOf', { indicator: name, scope, count: words.number(data.points.length, 0) });
+  body.closest('section').dataset.indicator = data.indicator;
+  if (data.points.every(p => p.value === null)) {
+    show(body, h('p', { class: 'empty' }, words.t('noTrend', { indicator: name, scope })));
+    return;
+  }
+  const labels = data.points.map(p => words.periodName(view.grain, p.period));
+  const hasTarget = data.points.some(p => p.target !== null);
+  const canvas = h('canvas', { role: 'img', 'aria-label': caption });
+  show(body,
+    h('p', { class: 'panel-note' }, caption),
+    h('div', { class: 'chart' }, canvas),
+    h('details', { class: 'numbers' }, h('summary', {}, words.t('showNumbers')),
+      table(caption, [words.t('period'), name, hasTarget ? words.t('goalTarget') : null].filter(Boolean),
+        data.points.map((p, i) => [labels[i], { content: words.value(p.value, indicator.unit), class: 'num' }, hasTarget ? { content: words.value(p.target, indicator.unit), class: 'num' } : null].filter(x => x !== null)))));
+  if (!globalThis.Chart) return;
+  const font = { family: getComputedStyle(document.body).fontFamily };
+  chart = new globalThis.Chart(canvas, {
+    type: 'line',
+    data: {
+      labels,
+      datasets: [
+        { label: name, data: data.points.map(p => p.value), borderColor: '#1d4ed8', backgroundColor: '#1d4ed8', pointRadius: 3, pointStyle: 'circle', tension: 0.25, spanGaps: true },
+        hasTarget ? { label: words.t('goalTarget'), data: data.points.map(p => p.target), borderColor: '#9a3412', backgroundColor: '#9a3412', borderDash: [6, 4], pointStyle: 'line',
+          // A dated goal has one target: a point, since a line needs two.
+          pointRadius: data.points.filter(p => p.target !== null).length === 1 ? 5 : 0, stepped: 'middle', spanGaps: false } : null,
+      ].filter(Boolean),
+    },
+    options: {
+      locale: words.locale,
+      animation: false,
+      maintainAspectRatio: false,
+      interaction: { mode: 'index', intersect: false },
+      scales: {
+        // Time runs the way the page reads: right to left in Persian.
+        x: { reverse: words.rtl, ticks: { font, maxRotation: 0, autoSkip: true } },
+        y: { position: words.rtl ? 'right' : 'left', ticks: { font, callback: value => words.value(value, indicator.unit) } },
+      },
+      plugins: {
+        legend: { rtl: words.rtl, labels: { font, usePointStyle: true } },
+        tooltip: { rtl: words.rtl, bodyFont: font, titleFont: font, callbacks: { label: item => `${item.dataset.label}: ${words.value(item.raw, indicator.unit)}` } },
+      },
+    },
+  });
+}
+
+export function csv(data, view, words, context) {
+  const indicator = indicatorOf(context, data.indicator);
+  return data.points.map(p => ({
+    section: 'trend', indicator: data.indicator, name: words.indicatorName(data.indicator), scope: view.scope, grain: view.grain, period: p.period,
+    value: p.value, unit: indicator.unit, target: p.target,
+  }));
+}
