@@ -6,6 +6,7 @@ var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<HttpErrorsMiddleware>();
 builder.UseMiddleware<ApiKeyMiddleware>();
+builder.UseMiddleware<StorageReadyMiddleware>();
 builder.Logging.AddCrmMetricsLogging();
 try
 {

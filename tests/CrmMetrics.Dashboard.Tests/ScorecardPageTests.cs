@@ -133,8 +133,10 @@ public class ScorecardPageTests(DashboardApp app)
             var link = item.Locator("a.alert-link");
             shown.Add(((await item.GetAttributeAsync("data-alert"))!, (await link.GetAttributeAsync("data-period"))!, (await link.GetAttributeAsync("data-scope"))!));
         }
-        var chosen = shown.Where(a => a.Period != DashboardApp.Month).OrderBy(a => a.Scope == "org" ? 1 : 0).First();
         var alerts = (await GetAsync("/api/alerts?pageSize=100")).GetProperty("items").EnumerateArray().ToList();
+        // (Alerts about a composite goal open at the organisation and have no trend of their own: not the subject here.)
+        bool AboutGoal(string id) => alerts.Single(a => a.GetProperty("id").GetString() == id).GetProperty("data").GetProperty("scope").GetString()!.StartsWith("goal:", StringComparison.Ordinal);
+        var chosen = shown.Where(a => a.Period != DashboardApp.Month && !AboutGoal(a.Id)).OrderBy(a => a.Scope == "org" ? 1 : 0).First();
         var alert = alerts.Single(a => a.GetProperty("id").GetString() == chosen.Id);
         var data = alert.GetProperty("data");
         var (period, scope, indicator) = (data.GetProperty("period").GetString()!, data.GetProperty("scope").GetString()!, data.GetProperty("indicator").GetString()!);

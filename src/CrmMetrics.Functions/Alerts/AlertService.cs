@@ -105,11 +105,17 @@ public sealed class AlertService(
         $"{settings.PublicBaseUrl}/api/snapshots?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
         $"&indicator={Uri.EscapeDataString(alert.GoalId is null ? alert.Indicator : "goal.attainment")}&scope={Uri.EscapeDataString(alert.GoalId is null ? alert.Scope : "goal:" + alert.GoalId)}";
 
-    /// <summary>The dashboard opened at the alert's figure; the reader brings their own key (the app holds only hashes).</summary>
+    /// <summary>
+    /// The dashboard opened at the alert's figure; the reader brings their own key (the app holds only
+    /// hashes). A composite goal (scope <c>goal:&lt;id&gt;</c>) has no figure of its own there: its
+    /// alerts open the period at the organisation, where the goals panel shows it and its parts.
+    /// </summary>
     private System.Text.Json.Nodes.JsonObject WithDashboardLink(System.Text.Json.Nodes.JsonObject cloudEvent, Alert alert)
     {
+        var aboutGoal = alert.Scope.StartsWith("goal:", StringComparison.Ordinal);
         cloudEvent["data"]!["links"]!["dashboard"] = $"{settings.PublicBaseUrl}/dashboard?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
-                                                     $"&scope={Uri.EscapeDataString(alert.Scope)}&indicator={Uri.EscapeDataString(alert.Indicator)}";
+                                                     $"&scope={Uri.EscapeDataString(aboutGoal ? Domain.Aggregation.Scope.Org : alert.Scope)}" +
+                                                     (aboutGoal ? "" : $"&indicator={Uri.EscapeDataString(alert.Indicator)}");
         return cloudEvent;
     }
 }

@@ -63,7 +63,8 @@ public static class ServiceRegistration
             sp.GetRequiredService<IAzureClientFactory<QueueServiceClient>>().CreateClient(PlainQueues),
             sp.GetRequiredService<BlobServiceClient>(),
             storage.Description));
-        services.AddHostedService<StorageInitializer>();
+        services.AddSingleton<StorageInitializer>();
+        services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
         if (HostProcessWatch.IsSupported) services.AddHostedService<HostProcessWatch>();
 
         // Storage.

@@ -11,6 +11,10 @@ namespace CrmMetrics.Functions.Hosting;
 public sealed class StorageInitializer(StorageAccount account, ILogger<StorageInitializer> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(30);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the tables, queues and containers exist.</summary>
+    public Task Ready => _ready.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -22,6 +26,7 @@ public sealed class StorageInitializer(StorageAccount account, ILogger<StorageIn
             {
                 attempts++;
                 await account.InitializeAsync(stoppingToken);
+                _ready.TrySetResult();
                 if (attempts > 1) logger.LogInformation("Storage answers again after {Attempts} attempts: {Account}", attempts, account.Description);
                 else logger.LogInformation("Storage ready: {Account}", account.Description);
                 return;

@@ -14,7 +14,7 @@ namespace CrmMetrics.LocalHost.Triggers.Http;
 /// <c>X-Forwarded-*</c> headers, to the worker's own HTTP server, which pairs the two. The worker's
 /// response is streamed back; outputs other than the response are written after the invocation.
 /// </summary>
-public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter outputs, IHttpClientFactory clients, ILogger<HttpTriggerProxy> logger)
+public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter outputs, IHttpClientFactory clients, LocalHostOptions options, ILogger<HttpTriggerProxy> logger)
 {
     public const string InvocationIdHeader = "x-ms-invocation-id";
     public const string ClientName = "worker";
@@ -31,8 +31,9 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
         var aborted = context.RequestAborted;
         var body = await BufferAsync(context.Request, aborted);
         // A worker that just died (or whose server is a moment behind its handshake) fails the
-        // request before its function ran: then the request goes to the next worker.
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15);
+        // request before its function ran: then the request goes to the next worker, for as long
+        // as requests wait for a worker at all.
+        var deadline = DateTimeOffset.UtcNow + options.WorkerWait;
         while (true)
         {
             ReadyWorker worker;

@@ -15,10 +15,15 @@ export function latest(items, view) {
   return [...items].sort((a, b) => here(a) - here(b) || (b.data?.period ?? '').localeCompare(a.data?.period ?? '') || (b.time ?? '').localeCompare(a.time ?? '')).slice(0, shown);
 }
 
-/** The view an alert is about, in the page's language. */
+/**
+ * The view an alert is about, in the page's language. An alert about a composite goal (scope
+ * goal:<id>) has no figure of its own on the page: it opens the period at the organisation, where
+ * the goals panel shows the goal and its parts.
+ */
 export function viewOf(alert, lang) {
   const d = alert.data ?? {};
-  return { lang, grain: d.grain, period: d.period, scope: d.scope, indicator: d.indicator };
+  const aboutGoal = (d.scope ?? '').startsWith('goal:');
+  return { lang, grain: d.grain, period: d.period, scope: aboutGoal ? 'org' : d.scope, indicator: aboutGoal ? undefined : d.indicator };
 }
 
 export function render(body, items, view, words, context, actions) {
@@ -38,7 +43,7 @@ export function render(body, items, view, words, context, actions) {
         h('p', { class: 'muted small' },
           `${words.indicatorName(d.indicator)} · ${words.scopeName(d.scope ?? 'org')} · ${words.periodName(d.grain, d.period)} · ${words.instant(alert.time)}`,
           here ? ` · ${words.t('thisView')}` : '', ' · ',
-          h('a', { class: 'alert-link', href: viewAddress(target), dataset: { grain: d.grain, period: d.period, scope: d.scope, indicator: d.indicator },
+          h('a', { class: 'alert-link', href: viewAddress(target), dataset: { grain: target.grain, period: target.period, scope: target.scope, indicator: target.indicator },
             onclick: event => { if (event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) { event.preventDefault(); actions.navigate(target, true); } } },
           words.t('openFigure')))));
   })));

@@ -9,17 +9,28 @@ export async function load(api, view) {
   return (await api.get(`/api/goals/attainment?${query({ grain: view.grain, period: view.period })}`)).items;
 }
 
-/** Parents first, each followed by its children (depth-first), in name order. */
+/**
+ * Parents first, each followed by its children (depth-first), in name order. A composite (balanced
+ * scorecard) goal is followed by its weighted parts, in the order it names them, each with its weight.
+ */
 export function ordered(goals, view) {
   const shown = view.scope === 'org' ? goals : goals.filter(g => g.scope === view.scope);
   const ids = new Set(shown.map(g => g.goalId));
+  const parts = new Set(shown.filter(g => g.composite).flatMap(g => (g.children ?? []).map(c => c.goalId)));
   const byName = (a, b) => (a.name ?? a.goalId).localeCompare(b.name ?? b.goalId);
   const result = [];
-  const visit = (goal, depth) => {
-    result.push({ goal, depth });
-    for (const child of shown.filter(g => g.parentGoalId === goal.goalId).sort(byName)) visit(child, depth + 1);
+  const visit = (goal, depth, weight) => {
+    result.push({ goal, depth, weight });
+    if (goal.composite) {
+      for (const part of goal.children ?? []) {
+        const child = shown.find(g => g.goalId === part.goalId);
+        if (child) visit(child, depth + 1, part.weight);
+      }
+      return;
+    }
+    for (const child of shown.filter(g => g.parentGoalId === goal.goalId).sort(byName)) visit(child, depth + 1, null);
   };
-  for (const root of shown.filter(g => !g.parentGoalId || !ids.has(g.parentGoalId)).sort(byName)) visit(root, 0);
+  for (const root of shown.filter(g => (!g.parentGoalId || !ids.has(g.parentGoalId)) && !parts.has(g.goalId)).sort(byName)) visit(root, 0, null);
   return result;
 }
 
@@ -33,12 +44,16 @@ export function render(body, goals, view, words, context, actions) {
   const parentName = id => goals.find(g => g.goalId === id)?.name ?? id;
   show(body, table(words.t('goals'),
     [words.t('goal'), words.t('actual'), words.t('target'), words.t('stretch'), words.t('attainment'), words.t('projection'), words.t('status')],
-    rows.map(({ goal, depth }) => {
-      const unit = indicatorOf(context, goal.indicator).unit;
+    rows.map(({ goal, depth, weight }) => {
+      // A composite's actual is its weighted score (a percentage of 100); it names no indicator of its own.
+      const unit = goal.composite ? '%' : indicatorOf(context, goal.indicator).unit;
+      const what = goal.composite ? words.t('composite') : `${words.indicatorName(goal.indicator)} · ${words.scopeName(goal.scope)}`;
       return h('tr', { class: depth > 0 ? 'child' : null, dataset: { goal: goal.goalId, depth: String(depth) } },
         h('th', { scope: 'row', class: `goal-name depth-${Math.min(depth, 3)}` },
-          h('button', { type: 'button', class: 'link-button', dir: 'auto', onclick: () => actions.showTrend(goal.indicator, goal.scope) }, goal.name ?? goal.goalId),
-          h('span', { class: 'muted small' }, `${words.indicatorName(goal.indicator)} · ${words.scopeName(goal.scope)}`),
+          goal.composite
+            ? h('span', { dir: 'auto' }, goal.name ?? goal.goalId)
+            : h('button', { type: 'button', class: 'link-button', dir: 'auto', onclick: () => actions.showTrend(goal.indicator, goal.scope) }, goal.name ?? goal.goalId),
+          h('span', { class: 'muted small' }, weight === null || weight === undefined ? what : `${what} · ${words.t('weight', { weight: words.value(weight, '%') })}`),
           depth > 0 ? h('span', { class: 'visually-hidden' }, words.t('child', { parent: parentName(goal.parentGoalId) })) : null),
         h('td', { class: 'num' }, words.value(goal.actual, unit)),
         h('td', { class: 'num' }, words.value(goal.target, unit)),
