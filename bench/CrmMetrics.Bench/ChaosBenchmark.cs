@@ -50,7 +50,11 @@ public static class ChaosBenchmark
         foreach (var (role, key) in keys) environment[$"CrmMetrics__Keys__chaos-{role}"] = $"{role}:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}";
         // A host that dies leaves its messages hidden for this long: short, so the run after the kill goes on soon.
         string[] hostArgs = ["--queue-lease", "00:00:30"];
-        var app = await AppProcess.StartAsync(environment, null, hostArgs);
+        // The app's log (both instances), to read what happened after a run that did not end well.
+        var logPath = Path.Combine(Path.GetTempPath(), $"crm-chaos-app-{DateTime.UtcNow:yyyyMMdd'T'HHmmss}.log");
+        await using var appLog = TextWriter.Synchronized(new StreamWriter(logPath) { AutoFlush = true });
+        void Log(string line) => appLog.WriteLine(line);
+        var app = await AppProcess.StartAsync(environment, Log, hostArgs);
         var started = DateTimeOffset.UtcNow;
         var faults = new ConcurrentBag<(string What, DateTimeOffset From, DateTimeOffset To)>();
         var outcomes = new ConcurrentQueue<Outcome>();
@@ -87,7 +91,8 @@ public static class ChaosBenchmark
             var killed = DateTimeOffset.UtcNow;
             Say("app killed");
             Volatile.Read(ref app).Kill();
-            var restarted = await AppProcess.StartAsync(environment, null, hostArgs);
+            Log("---- the app was killed here and is started again ----");
+            var restarted = await AppProcess.StartAsync(environment, Log, hostArgs);
             Say("app started again and healthy");
             await Volatile.Read(ref app).DisposeAsync();
             Volatile.Write(ref app, restarted);
@@ -123,7 +128,17 @@ public static class ChaosBenchmark
                 await SendAsync(Client("reader"), HttpMethod.Get, $"/api/snapshots?grain=month&period={Month}&scope=org", null, outcomes, "read");
             }
         })).ToList();
-        await Task.WhenAll(writers);
+        // A fault step that fails (storage not coming back, the app not starting again) would leave the
+        // writers resending for ever: it ends the benchmark with its error instead.
+        var writing = Task.WhenAll(writers);
+        while (!writing.IsCompleted)
+        {
+            if (chaos.IsFaulted) await chaos;
+            if (DateTimeOffset.UtcNow - started > TimeSpan.FromMinutes(15))
+                throw new TimeoutException($"ingestion did not finish in 15 minutes ({Volatile.Read(ref next)} of {batches} batches begun)");
+            await Task.WhenAny(writing, chaos, Task.Delay(TimeSpan.FromSeconds(1)));
+        }
+        await writing;
         await loadDone.CancelAsync();
         await Task.WhenAll(reads);
         await chaos;
@@ -148,7 +163,9 @@ public static class ChaosBenchmark
             .EnumerateArray().Select(r => r.GetProperty("value").GetDouble()).SingleOrDefault();
 
         // The report.
-        bool InFault(DateTimeOffset at) => faults.Any(f => at >= f.From && at <= f.To.AddSeconds(2));
+        // A request is in a fault window when it was in flight at any moment of it (one sent just
+        // before the cut is cut off too), or started within 2 s after it ended.
+        bool InFault(Outcome o) => faults.Any(f => o.At <= f.To.AddSeconds(2) && o.At.AddMilliseconds(o.Milliseconds) >= f.From);
         var all = outcomes.ToList();
         Console.WriteLine($"load ran {loadSeconds:0} s; faults: {string.Join("; ", faults.OrderBy(f => f.From).Select(f => $"{f.What} {(f.From - started).TotalSeconds:0}–{(f.To - started).TotalSeconds:0} s"))}");
         foreach (var kind in new[] { "ingest", "read" })
@@ -156,18 +173,19 @@ public static class ChaosBenchmark
             var mine = all.Where(o => o.Kind == kind).ToList();
             var served = mine.Count(o => o.Status is >= 200 and < 400);
             string Statuses(IEnumerable<Outcome> set) => string.Join(", ", set.GroupBy(o => o.Status).OrderBy(g => g.Key).Select(g => $"{(g.Key == 0 ? "no answer" : g.Key.ToString(CultureInfo.InvariantCulture))} ×{g.Count()}"));
-            Console.WriteLine($"{kind}: {mine.Count} requests, {served} served; during faults: {Statuses(mine.Where(o => InFault(o.At)))}; outside: {Statuses(mine.Where(o => !InFault(o.At)))}");
+            Console.WriteLine($"{kind}: {mine.Count} requests, {served} served; during faults: {Statuses(mine.Where(o => InFault(o)))}; outside: {Statuses(mine.Where(o => !InFault(o)))}");
         }
         static double P(List<double> sorted, double q) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
         var readsOk = all.Where(o => o.Kind == "read" && o.Status is 200 or 304).ToList();
-        var inside = readsOk.Where(o => InFault(o.At)).Select(o => o.Milliseconds).Order().ToList();
-        var outside = readsOk.Where(o => !InFault(o.At)).Select(o => o.Milliseconds).Order().ToList();
+        var inside = readsOk.Where(o => InFault(o)).Select(o => o.Milliseconds).Order().ToList();
+        var outside = readsOk.Where(o => !InFault(o)).Select(o => o.Milliseconds).Order().ToList();
         Console.WriteLine($"read latency outside faults p50 {P(outside, 0.5):0.0} ms, p99 {P(outside, 0.99):0.0} ms; during faults p50 {P(inside, 0.5):0.0} ms, p99 {P(inside, 0.99):0.0} ms");
-        var fiveHundreds = all.Count(o => o.Status >= 500 && !InFault(o.At));
+        var fiveHundreds = all.Count(o => o.Status >= 500 && !InFault(o));
         Console.WriteLine($"5xx outside the fault windows: {fiveHundreds}");
         Console.WriteLine($"facts acknowledged {acknowledged.Count}, counted {counted:0} (com.orders of {Month})");
         Console.WriteLine($"runs: {runs.Count} ({string.Join(", ", runs.GroupBy(r => r.State).Select(g => $"{g.Key} {g.Count()}"))})");
         foreach (var failed in runs.Where(r => r.State != "succeeded")) Console.WriteLine($"  {failed.RunId} {failed.State}: {string.Join("; ", failed.Errors)}");
+        Console.WriteLine($"app log: {logPath}");
         Console.WriteLine($"peak working set host+worker {Volatile.Read(ref app).PeakWorkingSet / 1048576.0:0} MiB (the second app)");
         Console.WriteLine($"ratio counted/acknowledged: {counted / Math.Max(1, acknowledged.Count):0.000} (aim 1.000, with 0 5xx outside faults and every run succeeded: " +
                           $"{(fiveHundreds == 0 && runs.All(r => r.State == "succeeded") ? "yes" : "no")})");

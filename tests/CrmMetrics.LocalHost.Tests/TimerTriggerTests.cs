@@ -49,6 +49,37 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.True(ticks.First(t => t.GetProperty("function").GetString() == "Tick").GetProperty("IsPastDue").GetBoolean());
     }
 
+    [Fact]
+    public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
+    {
+        // Storage of its own, started again on the same ports and data folder.
+        var folder = Directory.CreateTempSubdirectory("lh-timer-outage-");
+        var ports = LocalHost.Storage.AzuriteServer.FreePorts();
+        var storage = await LocalHost.Storage.AzuriteServer.StartAsync(folder.FullName, ports: ports);
+        try
+        {
+            var queues = new TestQueues(storage.ConnectionString);
+            await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "* * * * * *" });
+            await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "Tick"), "a first tick");
+
+            await storage.DisposeAsync();
+            // Occurrences come due with storage away: the run fails, and so does saving the schedule status.
+            await Eventually.WaitAsync(() => Task.FromResult(host.Logs.Lines.Any(l => l.Contains("schedule status could not be saved") || l.Contains("A trigger stopped"))),
+                TestHost.Deadline, "an occurrence while storage was away");
+            storage = await LocalHost.Storage.AzuriteServer.StartAsync(folder.FullName, ports: ports);
+            var back = DateTimeOffset.UtcNow;
+
+            await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "Tick" && x.GetProperty("started").GetDateTimeOffset() > back),
+                "a tick after storage came back");
+            Assert.DoesNotContain(host.Logs.Lines, l => l.Contains("A trigger stopped"));
+        }
+        finally
+        {
+            await storage.DisposeAsync();
+            folder.Delete(recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("*/5 * * * *", "6 fields")]
     [InlineData("0 0 25 * * *", "not a valid NCRONTAB expression")]

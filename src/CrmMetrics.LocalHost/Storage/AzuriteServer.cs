@@ -1,12 +1,16 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace CrmMetrics.LocalHost.Storage;
 
 /// <summary>
 /// A real Azurite (the npm package pinned in the repository's package.json) started on free loopback
-/// ports, for local runs and tests. Installs it with npm when node_modules lacks it, and stops it on dispose.
+/// ports, for local runs and tests. Installs it with npm when node_modules lacks it, and stops it on dispose:
+/// Azurite saves its tables and queue metadata to disk only every 5 seconds, so one that keeps its data
+/// in a folder is asked to close (SIGTERM), which saves them, and killed only if it does not; one that
+/// keeps its data in memory is simply killed.
 /// </summary>
 public sealed class AzuriteServer : IAsyncDisposable
 {
@@ -15,11 +19,18 @@ public sealed class AzuriteServer : IAsyncDisposable
     private const string DevKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly Process _process;
+    private readonly bool _persisted;
     private int _stopped;
+    private int _closedServices;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private AzuriteServer(Process process, int blobPort, int queuePort, int tablePort)
+    /// <summary>How long a persisted Azurite may take to save and close before it is killed.</summary>
+    public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(15);
+
+    private AzuriteServer(Process process, bool persisted, int blobPort, int queuePort, int tablePort)
     {
         _process = process;
+        _persisted = persisted;
         BlobPort = blobPort;
         QueuePort = queuePort;
         TablePort = tablePort;
@@ -87,6 +98,8 @@ public sealed class AzuriteServer : IAsyncDisposable
                      // The SDKs may speak a newer service version than this Azurite knows.
                      "--skipApiVersionCheck",
                      "--disableProductStyleUrl",
+                     // No usage reports leave a developer's machine or a CI runner.
+                     "--disableTelemetry",
                  })
         {
             start.ArgumentList.Add(arg);
@@ -103,6 +116,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("node could not be started");
+        var server = new AzuriteServer(process, dataFolder is not null, blob, queue, table);
         var listening = 0;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -112,6 +126,9 @@ public sealed class AzuriteServer : IAsyncDisposable
             output.Enqueue(e.Data);
             if (e.Data.Contains("successfully listening", StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref listening) == 3)
                 ready.TrySetResult();
+            // Each service logs this once its data is saved and its store closed.
+            if (e.Data.Contains("successfully closed", StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref server._closedServices) == 3)
+                server._closed.TrySetResult();
         };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
         process.EnableRaisingEvents = true;
@@ -119,7 +136,6 @@ public sealed class AzuriteServer : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var server = new AzuriteServer(process, blob, queue, table);
         try
         {
             await ready.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
@@ -129,7 +145,8 @@ public sealed class AzuriteServer : IAsyncDisposable
             await server.DisposeAsync();
             throw;
         }
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+        // A process that ends without disposing it still lets a persisted Azurite save its data.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.StopAsync().Wait(CloseTimeout + TimeSpan.FromSeconds(10));
         return server;
     }
 
@@ -197,6 +214,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Kills Azurite at once (process exit, or an Azurite without data to save).</summary>
     private void Stop()
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
@@ -210,17 +228,51 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops Azurite (once; later calls wait for that stop). One with a data folder is asked to close
+    /// first, so what it acknowledged in its last seconds is on disk when it is started again on the same folder.
+    /// </summary>
+    public Task StopAsync()
     {
+        var stopping = new Lazy<Task>(StopOnceAsync);
+        return (Interlocked.CompareExchange(ref _stopping, stopping, null) ?? stopping).Value;
+    }
+
+    private Lazy<Task>? _stopping;
+
+    private async Task StopOnceAsync()
+    {
+        if (_persisted && !OperatingSystem.IsWindows())
+        {
+            try
+            {
+                if (!_process.HasExited && SendSignal(_process.Id, SigTerm) == 0)
+                    await Task.WhenAny(_closed.Task, _process.WaitForExitAsync()).WaitAsync(CloseTimeout);
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+            {
+                // It did not close in time (or is gone): killed below.
+            }
+        }
         Stop();
         try
         {
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
         {
             // It was killed; the OS reaps it.
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         _process.Dispose();
     }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 }

@@ -9,6 +9,14 @@ namespace CrmMetrics.LocalHost.Storage;
 /// </summary>
 public static class StorageRetry
 {
+    /// <summary>
+    /// Whether <paramref name="e"/> is storage failing to answer (an error status, no connection, the
+    /// SDK's retries exhausted, a network time-out) rather than <paramref name="stopping"/> being cancelled.
+    /// </summary>
+    public static bool IsStorageFailure(Exception e, CancellationToken stopping) =>
+        e is RequestFailedException or HttpRequestException or TimeoutException or AggregateException
+        || e is OperationCanceledException && !stopping.IsCancellationRequested;
+
     public static async Task UntilDoneAsync(Func<CancellationToken, Task> call, string what, ILogger logger, CancellationToken ct)
     {
         var delay = TimeSpan.FromSeconds(1);
@@ -21,8 +29,7 @@ public static class StorageRetry
                 if (failing) logger.LogInformation("Storage answers again: {What} done", what);
                 return;
             }
-            catch (Exception e) when (e is RequestFailedException or HttpRequestException or TimeoutException or AggregateException
-                                          || e is OperationCanceledException && !ct.IsCancellationRequested)
+            catch (Exception e) when (IsStorageFailure(e, ct))
             {
                 if (!failing) logger.LogWarning("Storage did not answer ({Error}); {What} is retried with back-off until it does", e.Message.Split('\n')[0], what);
                 failing = true;

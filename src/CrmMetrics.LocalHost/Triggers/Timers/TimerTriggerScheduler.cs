@@ -45,12 +45,13 @@ public sealed class TimerTriggerScheduler(
     public async Task RunAsync(CancellationToken stopping)
     {
         var lockBlob = hosts.GetBlobClient(LockBlobName);
-        await StorageRetry.UntilDoneAsync(async ct =>
+        Task CreateLockAsync() => StorageRetry.UntilDoneAsync(async ct =>
         {
             await hosts.CreateIfNotExistsAsync(cancellationToken: ct);
             try { await lockBlob.UploadAsync(BinaryData.FromString(""), overwrite: false, ct); }
             catch (RequestFailedException e) when (e.Status is 409 or 412) { /* there already */ }
         }, $"creating the listener lock of {functionName}", logger, stopping);
+        await CreateLockAsync();
         logger.LogInformation("{Function} runs on schedule '{Schedule}' ({Zone})", functionName, schedule.Text, schedule.Zone.Id);
 
         var startup = runOnStartup;
@@ -66,7 +67,14 @@ public sealed class TimerTriggerScheduler(
             {
                 break;
             }
-            catch (Exception e) when (e is RequestFailedException or HttpRequestException or AggregateException)
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // The lock blob is gone (storage was reset): made again, then taken.
+                logger.LogWarning("{Function}: its listener lock blob is missing; creating it again", functionName);
+                try { await CreateLockAsync(); } catch (OperationCanceledException) { break; }
+                continue;
+            }
+            catch (Exception e) when (StorageRetry.IsStorageFailure(e, stopping))
             {
                 if (!waiting) logger.LogInformation("{Function}: another host holds its listener lock (or storage did not answer: {Status}); waiting to take over", functionName,
                     (e as RequestFailedException)?.Status);
@@ -89,7 +97,7 @@ public sealed class TimerTriggerScheduler(
                 await held.CancelAsync();
                 await renewing;
                 try { await lease.ReleaseAsync(cancellationToken: CancellationToken.None); }
-                catch (Exception e) when (e is RequestFailedException or HttpRequestException) { /* lapsed already */ }
+                catch (Exception e) when (StorageRetry.IsStorageFailure(e, CancellationToken.None)) { /* lapsed already, or storage is away: it lapses */ }
             }
             startup = false;
         }
@@ -116,7 +124,7 @@ public sealed class TimerTriggerScheduler(
         else if (useMonitor && status is null)
         {
             try { await WriteStatusAsync(new ScheduleStatus(null, schedule.Next(now), now), held); }
-            catch (Exception e) when (e is RequestFailedException or HttpRequestException or AggregateException) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message.Split('\n')[0]); }
+            catch (Exception e) when (StorageRetry.IsStorageFailure(e, held)) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message.Split('\n')[0]); }
         }
 
         while (!held.IsCancellationRequested)
@@ -159,7 +167,7 @@ public sealed class TimerTriggerScheduler(
         if (useMonitor)
         {
             try { await WriteStatusAsync(new ScheduleStatus(occurrence, next, clock.GetUtcNow()), stopping); }
-            catch (Exception e) when (e is RequestFailedException or HttpRequestException) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message); }
+            catch (Exception e) when (StorageRetry.IsStorageFailure(e, stopping)) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message.Split('\n')[0]); }
         }
         return occurrence;
     }
@@ -180,7 +188,7 @@ public sealed class TimerTriggerScheduler(
             logger.LogWarning("{Function}: its schedule status blob is unreadable; starting afresh", functionName);
             return null;
         }
-        catch (Exception e) when (e is RequestFailedException or HttpRequestException or AggregateException)
+        catch (Exception e) when (StorageRetry.IsStorageFailure(e, ct))
         {
             logger.LogWarning("{Function}: its schedule status could not be read ({Error}); past-due occurrences are not looked for this time", functionName, e.Message.Split('\n')[0]);
             return null;
@@ -209,7 +217,7 @@ public sealed class TimerTriggerScheduler(
                     renewed = clock.GetUtcNow();
                     failing = false;
                 }
-                catch (Exception e) when (e is RequestFailedException or HttpRequestException or AggregateException)
+                catch (Exception e) when (StorageRetry.IsStorageFailure(e, held.Token))
                 {
                     var lost = e is RequestFailedException { Status: 409 or 412 } || clock.GetUtcNow() - renewed >= LockDuration - LockDuration / 4;
                     if (lost)
