@@ -47,26 +47,21 @@ public static class JobMessage
 }
 
 /// <summary>
-/// <c>KpiSchedule</c> (timer, <c>%KpiSchedule%</c>): finds dirty days and due periods and fans out
-/// day jobs, then period jobs. The run id comes from the occurrence, so a timer that fires twice
-/// for one occurrence starts one run.
+/// <c>KpiSchedule</c> (timer, <c>%KpiSchedule%</c>): asks for the occurrence's run with one message to
+/// <c>kpi-runs</c>, and <c>StartRun</c> creates, plans and fans it out. The run id comes from the
+/// occurrence, so a timer that fires twice for one occurrence starts one run. Nothing is written
+/// before that message: a timer invocation is not retried, so one whose output failed (storage away)
+/// leaves no run behind that would never end; the next occurrence picks up the same dirty days.
 /// </summary>
-public sealed class KpiScheduleFunction(RunStore runs, RunPlanner planner, IConfiguration configuration, TimeProvider clock, ILogger<KpiScheduleFunction> logger)
+public sealed class KpiScheduleFunction(IConfiguration configuration, TimeProvider clock, ILogger<KpiScheduleFunction> logger)
 {
     [Function("KpiSchedule")]
-    public async Task<RunJobs> RunAsync([TimerTrigger("%KpiSchedule%")] TimerInfo timer, CancellationToken ct)
+    [QueueOutput(StorageNames.Queues.KpiRuns)]
+    public string Run([TimerTrigger("%KpiSchedule%")] TimerInfo timer)
     {
         var runId = RunPlanner.ScheduledRunId(Occurrence());
-        if (!await runs.CreateAsync(runId, RunPlanner.ScheduleTrigger, null, null, ct))
-        {
-            // The other invocation of this occurrence plans it; if it died, the next occurrence picks
-            // up the same dirty days and stale periods, which stay marked until processed.
-            logger.LogInformation("Run {RunId} already started for this occurrence", runId);
-            return RunJobs.None;
-        }
-        var plan = await planner.PlanAsync(runId, ct);
-        logger.LogInformation("Scheduled run {RunId} started{PastDue}: {Days} days, {Periods} periods", runId, timer.IsPastDue ? " (past due)" : "", plan.Days.Count, plan.Periods.Count);
-        return RunJobs.FirstStep(plan);
+        logger.LogInformation("KpiSchedule asks for run {RunId}{PastDue}", runId, timer.IsPastDue ? " (past due)" : "");
+        return JobMessages.Write(new StartRunJob(runId, RunPlanner.ScheduleTrigger));
     }
 
     private static readonly TimeSpan[] LookBackWindows =
@@ -97,13 +92,22 @@ public sealed class KpiScheduleFunction(RunStore runs, RunPlanner planner, IConf
     }
 }
 
-/// <summary><c>StartRun</c> (queue <c>kpi-runs</c>): plans a run requested through the API and fans it out.</summary>
+/// <summary>
+/// <c>StartRun</c> (queue <c>kpi-runs</c>): plans a run and fans it out; a scheduled run is created here
+/// first. The message is retried until the fan-out is written, so a run that exists always gets its jobs.
+/// </summary>
 public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetricsSettings settings, HostJsonSettings host, ILogger<StartRunFunction> logger)
 {
     [Function("StartRun")]
     public async Task<RunJobs> RunAsync([QueueTrigger(StorageNames.Queues.KpiRuns)] string message, int dequeueCount, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadStartRun, logger, "StartRun", out var job)) return RunJobs.None;
+        if (job.Trigger == RunPlanner.ScheduleTrigger && !await runs.CreateAsync(job.RunId, RunPlanner.ScheduleTrigger, null, null, ct) && dequeueCount <= 1)
+        {
+            // A second firing of the occurrence: the first message plans the run, and is retried until it has.
+            logger.LogInformation("Run {RunId} already started for this occurrence", job.RunId);
+            return RunJobs.None;
+        }
         var run = await runs.GetAsync(job.RunId, ct);
         if (run is null)
         {
@@ -117,12 +121,14 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
             var days = run.Days.Where(d => d.State != StepState.Done).Select(d => d.Day).ToList();
             var periods = run.Periods.Where(p => p.State != StepState.Done)
                 .Select(p => settings.Calendar.TryParse(p.Period, p.Grain, out var period, out _) ? period : null).OfType<Domain.Periods.Period>().ToList();
+            logger.LogInformation("Run {RunId} was planned before; {Days} days and {Periods} periods still pending are sent again", run.RunId, days.Count, periods.Count);
             return RunJobs.FirstStep(new RunPlan(run.RunId, days, periods));
         }
         try
         {
             var plan = await planner.PlanAsync(job.RunId, ct);
-            logger.LogInformation("Run {RunId} planned: {Days} days, {Periods} periods", plan.RunId, plan.Days.Count, plan.Periods.Count);
+            if (run.Trigger == RunPlanner.ScheduleTrigger) logger.LogInformation("Scheduled run {RunId} started: {Days} days, {Periods} periods", plan.RunId, plan.Days.Count, plan.Periods.Count);
+            else logger.LogInformation("Run {RunId} planned: {Days} days, {Periods} periods", plan.RunId, plan.Days.Count, plan.Periods.Count);
             return RunJobs.FirstStep(plan);
         }
         catch (Exception e) when (e is not OperationCanceledException && host.IsLastAttempt(dequeueCount))

@@ -6,7 +6,11 @@ using CrmMetrics.Domain.Validation;
 namespace CrmMetrics.Functions.Runs;
 
 /// <summary>A queue message that asks to plan and start a run.</summary>
-public sealed record StartRunJob(string RunId);
+/// <param name="Trigger">
+/// <c>schedule</c> for a timer occurrence, whose run this message creates (so a run exists only once its
+/// start message was delivered); null for a run the API created before sending it.
+/// </param>
+public sealed record StartRunJob(string RunId, string? Trigger = null);
 
 /// <summary>A queue message that asks to aggregate one local day for a run.</summary>
 public sealed record DayJob(string RunId, DateOnly Day);
@@ -21,7 +25,9 @@ public sealed record PeriodDoneJob(string RunId, Grain Grain, string Period, int
 /// <summary>The run fan-out messages: how they are written, and how a received one is checked field by field.</summary>
 public static class JobMessages
 {
-    public static string Write(StartRunJob job) => JsonSerializer.Serialize(new { runId = job.RunId });
+    public static string Write(StartRunJob job) => job.Trigger is null
+        ? JsonSerializer.Serialize(new { runId = job.RunId })
+        : JsonSerializer.Serialize(new { runId = job.RunId, trigger = job.Trigger });
 
     public static string Write(DayJob job) => JsonSerializer.Serialize(new { runId = job.RunId, day = job.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) });
 
@@ -41,7 +47,8 @@ public static class JobMessages
         return e.IsEmpty && Grains.TryParse(grain, out var g) ? new PeriodDoneJob(runId!, g, period!, version!.Value, rows!.Value, invocation) : null!;
     });
 
-    public static StartRunJob ReadStartRun(string? text) => Read(text, (f, e) => new StartRunJob(RunId(f)!));
+    public static StartRunJob ReadStartRun(string? text) => Read(text, (f, e) =>
+        new StartRunJob(RunId(f)!, f.String("trigger", false, s => s is RunPlanner.ScheduleTrigger ? null : $"must be '{RunPlanner.ScheduleTrigger}' when present")));
 
     public static DayJob ReadDay(string? text) => Read(text, (f, e) =>
     {

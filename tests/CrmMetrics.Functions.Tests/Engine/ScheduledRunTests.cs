@@ -52,6 +52,9 @@ public class ScheduledRunTests
             var responses = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => app.Client.PostAsync("/admin/functions/KpiSchedule", null)));
             foreach (var response in responses)
                 Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}\n{app.Logs.Tail(30)}");
+            // Each firing sends a start message; the run is created by the first read, and the other is dropped.
+            await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Lines.Any(l => l.Contains("already started for this occurrence"))
+                                                             && app.Logs.Lines.Any(l => l.Contains("Scheduled run sched-"))), TimeSpan.FromSeconds(60), "both start messages read");
             var started = app.Logs.Lines.Where(l => l.Contains("Scheduled run sched-")).ToList();
             Assert.Single(started);
             Assert.Single(app.Logs.Lines, l => l.Contains("already started for this occurrence"));

@@ -26,4 +26,23 @@ public class JobMessagesTests
         var error = Assert.Throws<ValidationException>(() => JobMessages.ReadPeriodDone(text));
         Assert.True(error.Errors.Has(field), error.Message);
     }
+
+    [Fact]
+    public void A_start_message_of_a_scheduled_run_names_its_trigger_and_one_from_the_api_has_none()
+    {
+        var scheduled = new StartRunJob("sched-20261202T081500", "schedule");
+        Assert.Equal(scheduled, JobMessages.ReadStartRun(JobMessages.Write(scheduled)));
+        Assert.Equal("""{"runId":"run-1"}""", JobMessages.Write(new StartRunJob("run-1")));
+        Assert.Null(JobMessages.ReadStartRun("""{"runId":"run-1"}""").Trigger);
+    }
+
+    [Theory]
+    [InlineData("""{"runId":"sched-1","trigger":"cron"}""", "trigger")]
+    [InlineData("""{"runId":"sched-1","trigger":7}""", "trigger")]
+    [InlineData("""{"trigger":"schedule"}""", "runId")]
+    public void A_bad_start_message_is_rejected_naming_the_field(string text, string field)
+    {
+        var error = Assert.Throws<ValidationException>(() => JobMessages.ReadStartRun(text));
+        Assert.True(error.Errors.Has(field), error.Message);
+    }
 }
