@@ -1,6 +1,9 @@
+using System.Diagnostics;
+using System.Net.Sockets;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using CrmMetrics.LocalHost.Storage;
+using CrmMetrics.Testing;
 
 namespace CrmMetrics.LocalHost.Tests;
 
@@ -34,6 +37,44 @@ public sealed class AzuriteServerTests
         finally
         {
             folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_azurite_whose_starter_was_killed_outright_closes_on_its_own()
+    {
+        // A starter that cannot stop it (kill -9): Azurite is started as the host starts it, then orphaned.
+        var script = await AzuriteServer.LocateOrInstallAsync(_ => { }, CancellationToken.None);
+        var (blob, queue, table) = AzuriteServer.FreePorts();
+        var start = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "-c", "node \"$@\" > /dev/null 2>&1 & echo $!; wait", "starter" }) start.ArgumentList.Add(arg);
+        foreach (var arg in AzuriteServer.NodeArguments(script, null, blob, queue, table)) start.ArgumentList.Add(arg);
+        using var starter = Process.Start(start)!;
+        var node = int.Parse((await starter.StandardOutput.ReadLineAsync())!);
+        try
+        {
+            await Eventually.WaitAsync(() => Task.FromResult(Listening(table)), TimeSpan.FromSeconds(60), "Azurite to listen");
+            starter.Kill(entireProcessTree: false);
+            await Eventually.WaitAsync(() => Task.FromResult(!Listening(table) && !Listening(blob) && !Listening(queue)), TimeSpan.FromSeconds(30),
+                "the orphaned Azurite to close its ports");
+        }
+        finally
+        {
+            try { Process.GetProcessById(node).Kill(); } catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
+        }
+    }
+
+    private static bool Listening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect("127.0.0.1", port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 }

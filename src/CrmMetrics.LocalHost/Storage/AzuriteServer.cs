@@ -81,6 +81,34 @@ public sealed class AzuriteServer : IAsyncDisposable
         throw new InvalidOperationException("Azurite could not be started.", last);
     }
 
+    /// <summary>
+    /// Run by node before Azurite: when the process that started it is gone (killed outright, so it
+    /// could not stop it), Azurite closes as on SIGTERM, saving its data, instead of living on as an
+    /// orphan that holds the ports and the data folder.
+    /// </summary>
+    public const string ParentWatch =
+        "const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM'); }, 1000).unref(); require(process.argv[1]);";
+
+    /// <summary>The arguments of <c>node</c> that start Azurite's <paramref name="script"/> on these ports.</summary>
+    public static IReadOnlyList<string> NodeArguments(string script, string? dataFolder, int blob, int queue, int table)
+    {
+        var args = new List<string>
+        {
+            "-e", ParentWatch, script,
+            "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(),
+            "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(),
+            "--tableHost", "127.0.0.1", "--tablePort", table.ToString(),
+            // The SDKs may speak a newer service version than this Azurite knows.
+            "--skipApiVersionCheck",
+            "--disableProductStyleUrl",
+            // No usage reports leave a developer's machine or a CI runner.
+            "--disableTelemetry",
+        };
+        if (dataFolder is null) args.Add("--inMemoryPersistence");
+        else args.AddRange(["--location", dataFolder]);
+        return args;
+    }
+
     private static async Task<AzuriteServer> LaunchAsync(string script, string? dataFolder, int blob, int queue, int table, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("node")
@@ -89,31 +117,8 @@ public sealed class AzuriteServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[]
-                 {
-                     script,
-                     "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(),
-                     "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(),
-                     "--tableHost", "127.0.0.1", "--tablePort", table.ToString(),
-                     // The SDKs may speak a newer service version than this Azurite knows.
-                     "--skipApiVersionCheck",
-                     "--disableProductStyleUrl",
-                     // No usage reports leave a developer's machine or a CI runner.
-                     "--disableTelemetry",
-                 })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        if (dataFolder is null)
-        {
-            start.ArgumentList.Add("--inMemoryPersistence");
-        }
-        else
-        {
-            Directory.CreateDirectory(dataFolder);
-            start.ArgumentList.Add("--location");
-            start.ArgumentList.Add(dataFolder);
-        }
+        if (dataFolder is not null) Directory.CreateDirectory(dataFolder);
+        foreach (var arg in NodeArguments(script, dataFolder, blob, queue, table)) start.ArgumentList.Add(arg);
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("node could not be started");
         var server = new AzuriteServer(process, dataFolder is not null, blob, queue, table);
