@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Azure.Data.Tables;
+using Azure.Storage.Blobs.Specialized;
 using CrmMetrics.Domain.Facts;
 using CrmMetrics.Domain.Indicators;
 using CrmMetrics.Domain.Periods;
@@ -94,6 +95,30 @@ public static class IngestBenchmark
         var indexedRate = entities.Count / indexedWatch.Elapsed.TotalSeconds;
         Console.WriteLine($"bare id index + fact rows: {entities.Count,8} events in {indexedWatch.Elapsed.TotalSeconds,7:0.00} s = {indexedRate,9:0} events/s, Azurite CPU {indexedStorage:0.0} s " +
                           $"(the ceiling of any design that claims each id and stores a row per fact: {indexedRate / bareRate:0.00} of the bare loop)");
+
+        // 1c. The least a design writes whose only per-event table write is the id index: each id
+        //     claimed, then each request's facts of a day appended to that day's append blob (one
+        //     block per day and request), the design issue 11 mentions. Same loop, nothing else.
+        var logs = new Azure.Storage.Blobs.BlobContainerClient(azurite.ConnectionString, "bare-fact-logs");
+        await logs.CreateIfNotExistsAsync();
+        var logClaims = entities.Select(e => new TableEntity(StorageKeys.FactIdPartition(e.RowKey), e.RowKey) { ["Day"] = e.PartitionKey[..8] }).ToList();
+        var blocks = entities.Chunk(RequestSize).SelectMany(chunk => chunk.GroupBy(e => e.PartitionKey[..8])).ToList();
+        var loggedStorage0 = storageCpu?.Seconds ?? 0;
+        var loggedWatch = Stopwatch.StartNew();
+        await WriteAsync(account, "BareLogFactIds", logClaims);
+        foreach (var day in blocks.Select(b => b.Key).Distinct()) await logs.GetAppendBlobClient(day).CreateIfNotExistsAsync();
+        await Parallel.ForEachAsync(blocks, new ParallelOptions { MaxDegreeOfParallelism = BareParallelism }, async (block, ct) =>
+        {
+            var lines = new StringBuilder();
+            foreach (var e in block) lines.Append(JsonSerializer.Serialize(e)).Append('\n');
+            using var content = new MemoryStream(Encoding.UTF8.GetBytes(lines.ToString()));
+            await logs.GetAppendBlobClient(block.Key).AppendBlockAsync(content, cancellationToken: ct);
+        });
+        loggedWatch.Stop();
+        var loggedStorage = (storageCpu?.Seconds ?? 0) - loggedStorage0;
+        var loggedRate = entities.Count / loggedWatch.Elapsed.TotalSeconds;
+        Console.WriteLine($"bare id index + per-day fact logs: {entities.Count,8} events in {loggedWatch.Elapsed.TotalSeconds,7:0.00} s = {loggedRate,9:0} events/s ({blocks.Count} blocks), Azurite CPU {loggedStorage:0.0} s " +
+                          $"(the ceiling of a design whose only per-event table write is the id index: {loggedRate / bareRate:0.00} of the bare loop)");
 
         // 2. The app, in its own process, through POST /api/events.
         const string key = "bench-writer";
