@@ -41,6 +41,23 @@ public sealed class AzuriteServerTests
     }
 
     [Fact]
+    public async Task A_terminal_ctrl_c_reaching_azurite_leaves_it_serving_until_the_host_stops_it()
+    {
+        // Ctrl+C signals the whole foreground process group; the host then stops gracefully and needs its storage.
+        await using var storage = await AzuriteServer.StartAsync(dataFolder: null);
+        var table = new TableClient(storage.ConnectionString, "AfterCtrlC");
+        await table.CreateIfNotExistsAsync();
+        using (var kill = Process.Start("kill", ["-INT", storage.ProcessId.ToString()])) await kill.WaitForExitAsync();
+        // Azurite that honoured SIGINT closes its servers within milliseconds: it answers none of these.
+        for (var i = 0; i < 5; i++)
+        {
+            await table.UpsertEntityAsync(new TableEntity("p", $"r{i}"));
+            await Task.Delay(300);
+        }
+        Assert.Equal(5, await table.QueryAsync<TableEntity>(e => e.PartitionKey == "p").CountAsync());
+    }
+
+    [Fact]
     public async Task An_azurite_whose_starter_was_killed_outright_closes_on_its_own()
     {
         // A starter that cannot stop it (kill -9): Azurite is started as the host starts it, then orphaned.

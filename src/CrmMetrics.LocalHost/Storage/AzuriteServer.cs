@@ -36,6 +36,9 @@ public sealed class AzuriteServer : IAsyncDisposable
         TablePort = tablePort;
     }
 
+    /// <summary>The node process that runs Azurite.</summary>
+    public int ProcessId => _process.Id;
+
     public int BlobPort { get; }
     public int QueuePort { get; }
     public int TablePort { get; }
@@ -82,19 +85,24 @@ public sealed class AzuriteServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Run by node before Azurite: when the process that started it is gone (killed outright, so it
-    /// could not stop it), Azurite closes as on SIGTERM, saving its data, instead of living on as an
-    /// orphan that holds the ports and the data folder.
+    /// Run by node before Azurite. Ctrl+C in a terminal signals every process of the foreground group,
+    /// Azurite too, but Azurite must outlive the host's graceful stop (which still releases messages and
+    /// leases), so it ignores SIGINT and closes when the host asks (SIGTERM). When the process that
+    /// started it is gone (killed outright, so it could not ask), it closes the same way, saving its data,
+    /// instead of living on as an orphan that holds the ports and the data folder.
     /// </summary>
-    public const string ParentWatch =
-        "const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM'); }, 1000).unref(); require(process.argv[1]);";
+    public const string Bootstrap =
+        "process.on('SIGINT', () => {}); " +
+        "const once = process.once.bind(process); process.once = (event, listener) => event === 'SIGINT' ? process : once(event, listener); " +
+        "const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM'); }, 1000).unref(); " +
+        "require(process.argv[1]);";
 
     /// <summary>The arguments of <c>node</c> that start Azurite's <paramref name="script"/> on these ports.</summary>
     public static IReadOnlyList<string> NodeArguments(string script, string? dataFolder, int blob, int queue, int table)
     {
         var args = new List<string>
         {
-            "-e", ParentWatch, script,
+            "-e", Bootstrap, script,
             "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(),
             "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(),
             "--tableHost", "127.0.0.1", "--tablePort", table.ToString(),
