@@ -20,12 +20,12 @@ public sealed class AzuriteServer : IAsyncDisposable
 
     private readonly Process _process;
     private readonly bool _persisted;
-    private int _stopped;
     private int _closedServices;
+    private Task? _stopping;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>How long a persisted Azurite may take to save and close before it is killed.</summary>
-    public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(15);
 
     private AzuriteServer(Process process, bool persisted, int blobPort, int queuePort, int tablePort)
     {
@@ -227,31 +227,14 @@ public sealed class AzuriteServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>Kills Azurite at once (process exit, or an Azurite without data to save).</summary>
-    private void Stop()
-    {
-        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
-    }
-
     /// <summary>
     /// Stops Azurite (once; later calls wait for that stop). One with a data folder is asked to close
     /// first, so what it acknowledged in its last seconds is on disk when it is started again on the same folder.
     /// </summary>
     public Task StopAsync()
     {
-        var stopping = new Lazy<Task>(StopOnceAsync);
-        return (Interlocked.CompareExchange(ref _stopping, stopping, null) ?? stopping).Value;
+        lock (_process) return _stopping ??= StopOnceAsync();
     }
-
-    private Lazy<Task>? _stopping;
 
     private async Task StopOnceAsync()
     {
@@ -267,9 +250,10 @@ public sealed class AzuriteServer : IAsyncDisposable
                 // It did not close in time (or is gone): killed below.
             }
         }
-        Stop();
         try
         {
+            // Killed at once: in memory there is nothing to save; on disk it closed above, or would not.
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException)

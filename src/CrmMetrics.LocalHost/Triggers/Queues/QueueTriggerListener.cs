@@ -68,7 +68,7 @@ public sealed class QueueTriggerListener(
             {
                 break;
             }
-            catch (Exception e) when (e is RequestFailedException or HttpRequestException or TimeoutException or AggregateException or OperationCanceledException)
+            catch (Exception e) when (StorageRetry.IsStorageFailure(e, stopping))
             {
                 // One line per outage, not one per poll.
                 if (!failing) logger.LogWarning("{Function}: receiving from queue {Queue} failed ({Message}); retrying with back-off", functionName, queue.Name, e.Message.Split('\n')[0]);
