@@ -101,11 +101,10 @@ public static class IngestBenchmark
         //     block per day and request), the design issue 11 mentions. Same loop, nothing else.
         var logs = new Azure.Storage.Blobs.BlobContainerClient(azurite.ConnectionString, "bare-fact-logs");
         await logs.CreateIfNotExistsAsync();
-        var logClaims = entities.Select(e => new TableEntity(StorageKeys.FactIdPartition(e.RowKey), e.RowKey) { ["Day"] = e.PartitionKey[..8] }).ToList();
         var blocks = entities.Chunk(RequestSize).SelectMany(chunk => chunk.GroupBy(e => e.PartitionKey[..8])).ToList();
         var loggedStorage0 = storageCpu?.Seconds ?? 0;
         var loggedWatch = Stopwatch.StartNew();
-        await WriteAsync(account, "BareLogFactIds", logClaims);
+        await WriteAsync(account, "BareLogFactIds", claims);
         foreach (var day in blocks.Select(b => b.Key).Distinct()) await logs.GetAppendBlobClient(day).CreateIfNotExistsAsync();
         await Parallel.ForEachAsync(blocks, new ParallelOptions { MaxDegreeOfParallelism = BareParallelism }, async (block, ct) =>
         {
