@@ -13,12 +13,7 @@ public class AlertCrashTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
     [Fact]
     public async Task Killed_during_finalisation_and_restarted_it_delivers_each_alert_once()
     {
-        var environment = new Dictionary<string, string>
-        {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["CrmMetrics__Keys__ops"] = "admin:" + TestKeys.Hash(TestKeys.Admin),
-            ["KpiSchedule"] = "0 0 0 1 1 *",
-        };
+        var environment = AppProcessHandle.AdminEnvironment(azurite.ConnectionString);
         var events = SyntheticCrm.Generate(new SyntheticCrmOptions { From = new DateOnly(2026, 6, 1), To = new DateOnly(2026, 8, 31), Customers = 120, Seed = 41 }).ToList();
         var months = new[] { "2026-06", "2026-07", "2026-08" };
         var reference = new ReferenceIndicators(events);

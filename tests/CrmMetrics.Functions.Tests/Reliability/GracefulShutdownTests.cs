@@ -17,12 +17,7 @@ public class GracefulShutdownTests(AzuriteFixture azurite) : IClassFixture<Azuri
     [Fact]
     public async Task Stopped_with_sigterm_mid_run_and_started_again_the_run_completes_with_the_right_snapshots()
     {
-        var environment = new Dictionary<string, string>
-        {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["CrmMetrics__Keys__ops"] = "admin:" + TestKeys.Hash(TestKeys.Admin),
-            ["KpiSchedule"] = "0 0 0 1 1 *",
-        };
+        var environment = AppProcessHandle.AdminEnvironment(azurite.ConnectionString);
         var events = SyntheticCrm.Generate(new SyntheticCrmOptions { From = new DateOnly(2026, 7, 1), To = new DateOnly(2026, 7, 31), Customers = 150, Seed = 77 }).ToList();
 
         var first = await AppProcessHandle.StartAsync(environment);

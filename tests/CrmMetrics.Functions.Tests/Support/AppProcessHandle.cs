@@ -37,6 +37,14 @@ public sealed class AppProcessHandle : IAsyncDisposable
         return info;
     }
 
+    /// <summary>Settings of an app on <paramref name="storage"/> with the tests' admin key and its timer quiet (runs start through the API).</summary>
+    public static Dictionary<string, string> AdminEnvironment(string storage) => new()
+    {
+        ["AzureWebJobsStorage"] = storage,
+        ["CrmMetrics__Keys__ops"] = "admin:" + TestKeys.Hash(TestKeys.Admin),
+        ["KpiSchedule"] = "0 0 0 1 1 *",
+    };
+
     /// <summary>Starts the app; with <paramref name="waitHealthy"/> returns once /api/health answers 200.</summary>
     public static async Task<AppProcessHandle> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitHealthy = true, params string[] extra)
     {
