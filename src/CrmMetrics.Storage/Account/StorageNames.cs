@@ -7,6 +7,7 @@ public static class StorageNames
     {
         public const string Facts = "Facts";
         public const string FactIds = "FactIds";
+        public const string FactWrites = "FactWrites";
         public const string DirtyDays = "DirtyDays";
         public const string Customers = "Customers";
         public const string CustomerChanges = "CustomerChanges";
@@ -28,7 +29,7 @@ public static class StorageNames
 
         public static readonly IReadOnlyList<string> All =
         [
-            Facts, FactIds, DirtyDays, Customers, CustomerChanges, ChangeHeads, Complaints, Observations, RejectedEvents,
+            Facts, FactIds, FactWrites, DirtyDays, Customers, CustomerChanges, ChangeHeads, Complaints, Observations, RejectedEvents,
             LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, DerivedIndicators, Alerts, SentMessages,
         ];
     }
@@ -51,9 +52,12 @@ public static class StorageNames
     {
         public const string Partials = "crm-partials";
 
+        /// <summary>The per-UTC-day fact logs (append blobs).</summary>
+        public const string FactLogs = "crm-fact-logs";
+
         /// <summary>The container the Functions host itself uses for timer leases; the local runtime uses it the same way.</summary>
         public const string Hosts = "azure-webjobs-hosts";
 
-        public static readonly IReadOnlyList<string> All = [Partials, Hosts];
+        public static readonly IReadOnlyList<string> All = [Partials, FactLogs, Hosts];
     }
 }

@@ -5,7 +5,7 @@ using CrmMetrics.Storage.Account;
 
 namespace CrmMetrics.Storage.Facts;
 
-/// <summary>Maps a <see cref="Fact"/> to one table row with typed columns, and back.</summary>
+/// <summary>Maps a <see cref="Fact"/> to one table row with typed columns, and back: the Facts table of before the fact logs (<see cref="LegacyFactRows"/>).</summary>
 public static class FactEntity
 {
     public static TableEntity ToEntity(Fact f)

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Azure;
 using Azure.Data.Tables;
 using CrmMetrics.Domain.Facts;
@@ -17,64 +16,112 @@ namespace CrmMetrics.Storage.Facts;
 public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting);
 
 /// <summary>
-/// Raw facts in Table Storage, keyed by id within a (UTC day, shard) partition. Inserts go in
-/// entity-group transactions of at most 100 entities and 4 MiB, one partition each; an id that
-/// exists already is a duplicate and changes nothing. Since a resent fact may carry another time
-/// (and so another day partition), every id is first claimed in an id index keyed by the id alone.
+/// Raw facts: each id claimed in an id index keyed by the id alone (the contract's idempotency: a
+/// resent id is a duplicate, even with another time), the facts themselves appended to their UTC
+/// day's <see cref="FactLog"/>. The claim is the only table write per fact.
+/// <para>
+/// A write claims its ids under a fresh write id, appends the facts and then records the write as
+/// committed (one row per write). A crash between any two steps loses and doubles nothing: an id
+/// found claimed by a write that never committed is appended again by whoever sends it next (the
+/// first write may or may not have reached the log), and readers keep the first occurrence of an id
+/// in a day's log. Claims from before the fact logs (no write id) are decided by the fact row they
+/// were written with, and the rows of that time are still read with the log.
+/// </para>
 /// </summary>
 public sealed class FactStore(StorageAccount account)
 {
     private const int MaxParallelBatches = 8;
     private const int PageSize = 1000;
 
-    private readonly TableClient _table = account.Table(StorageNames.Tables.Facts);
     private readonly TableClient _ids = account.Table(StorageNames.Tables.FactIds);
-
-    public TableClient Table => _table;
+    private readonly TableClient _writes = account.Table(StorageNames.Tables.FactWrites);
+    private readonly LegacyFactRows _legacy = new(account.Table(StorageNames.Tables.Facts));
+    private readonly FactLog _log = new(account.Container(StorageNames.Containers.FactLogs));
 
     /// <summary>Inserts facts (already distinct by id). Safe to repeat: repeated ids come back as duplicates.</summary>
     public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, CancellationToken cancellationToken)
     {
-        // 1. Claim the ids. An id claimed before for the same UTC day may be a retry of a write that
-        //    stopped half-way: the fact row decides. An id claimed for another day is a duplicate.
-        var idBatches = facts.Select(f => (Fact: f, Entity: new TableEntity(StorageKeys.FactIdPartition(f.Id), f.Id) { ["Day"] = DayOf(f) }))
+        var write = Guid.NewGuid().ToString("N");
+
+        // 1. Claim the ids. An id claimed for another UTC day is a duplicate; one claimed for the same
+        //    day is a duplicate if its write committed, and otherwise may never have reached the log.
+        var idBatches = facts.Select(f => (Fact: f, Entity: new TableEntity(StorageKeys.FactIdPartition(f.Id), f.Id) { ["Day"] = DayOf(f), ["Write"] = write }))
             .GroupBy(x => x.Entity.PartitionKey).SelectMany(p => PartitionBatches.Chunk(p, x => x.Entity)).ToList();
         var claimed = new List<Fact>(facts.Count);
+        var claimedBefore = new List<(Fact Fact, TableEntity Claim)>();
         var conflicting = new List<Fact>();
         var gate = new object();
         await Parallel.ForEachAsync(idBatches, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (batch, ct) =>
             {
-                var (added, existing) = await AddAllAsync(_ids, batch, ["Day"], ct);
+                var (added, existing) = await AddAllAsync(_ids, batch, ["Day", "Write"], ct);
                 lock (gate)
                 {
                     claimed.AddRange(added);
                     foreach (var (fact, row) in existing)
                     {
-                        if (row.GetString("Day") == DayOf(fact)) claimed.Add(fact);
-                        else conflicting.Add(fact);
+                        var claimWrite = row.GetString("Write");
+                        if (row.GetString("Day") != DayOf(fact)) conflicting.Add(fact);
+                        else if (claimWrite == write) claimed.Add(fact); // our own claim, its response lost and the request retried
+                        else claimedBefore.Add((fact, row));
                     }
                 }
             });
-
-        // 2. Insert the facts into their day partitions.
-        var batches = claimed.Select(f => (Fact: f, Entity: FactEntity.ToEntity(f))).GroupBy(x => x.Entity.PartitionKey)
-            .SelectMany(partition => PartitionBatches.Chunk(partition, x => x.Entity)).ToList();
-
-        var accepted = new List<Fact>(facts.Count);
         var duplicates = new List<Fact>(conflicting);
-        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
-            async (batch, ct) =>
-            {
-                var (ok, existing) = await AddAllAsync(_table, batch, ["PartitionKey"], ct);
-                lock (gate)
-                {
-                    accepted.AddRange(ok);
-                    duplicates.AddRange(existing.Select(e => e.Item));
-                }
-            });
-        return new FactWriteResult(accepted, duplicates, conflicting);
+        var unfinished = await TakeOverUnfinishedAsync(claimedBefore, write, cancellationToken);
+        claimed.AddRange(unfinished);
+        duplicates.AddRange(claimedBefore.Select(c => c.Fact).Except(unfinished));
+        if (claimed.Count == 0) return new FactWriteResult(claimed, duplicates, conflicting);
+
+        // 2. Append the facts to their days' logs.
+        await Parallel.ForEachAsync(claimed.GroupBy(f => DateOnly.FromDateTime(f.Time.UtcDateTime)),
+            new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
+            async (day, ct) => await _log.AppendAsync(day.Key, day, ct));
+
+        // 3. Commit: from now on a resend of these ids is a duplicate.
+        await _writes.UpsertEntityAsync(new TableEntity(WritePartition(write), write), TableUpdateMode.Replace, cancellationToken);
+        return new FactWriteResult(claimed, duplicates, conflicting);
     }
+
+    /// <summary>
+    /// Of facts whose id was claimed before for the same day, those whose fact may not be stored: the
+    /// claiming write never committed, or (claims from before the logs) no fact row was written. Their
+    /// claims are moved to <paramref name="write"/> (only if unchanged since read), so once this write
+    /// commits they are duplicates like any other; a claim another write moved first is decided again.
+    /// </summary>
+    private async Task<List<Fact>> TakeOverUnfinishedAsync(List<(Fact Fact, TableEntity Claim)> claimedBefore, string write, CancellationToken ct)
+    {
+        var unfinished = new System.Collections.Concurrent.ConcurrentBag<Fact>();
+        await Parallel.ForEachAsync(claimedBefore, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = ct }, async (item, token) =>
+        {
+            var (fact, claim) = item;
+            var (partition, id) = (StorageKeys.FactIdPartition(fact.Id), fact.Id);
+            for (var attempt = 0; attempt < 10; attempt++)
+            {
+                var owner = claim.GetString("Write");
+                var stored = owner is null ? await _legacy.ExistsAsync(fact, token) : await IsCommittedAsync(owner, token);
+                if (stored) return;
+                try
+                {
+                    await _ids.UpdateEntityAsync(new TableEntity(partition, id) { ["Day"] = claim.GetString("Day"), ["Write"] = write },
+                        claim.ETag, TableUpdateMode.Replace, token);
+                    unfinished.Add(fact);
+                    return;
+                }
+                catch (RequestFailedException e) when (e.Status == 412)
+                {
+                    claim = (await _ids.GetEntityAsync<TableEntity>(partition, id, ["Day", "Write"], token)).Value;
+                }
+            }
+            throw new InvalidOperationException($"The claim of fact id '{fact.Id}' kept changing; gave up.");
+        });
+        return unfinished.ToList();
+    }
+
+    private static string WritePartition(string write) => write.Length >= 2 ? write[..2] : write;
+
+    private async Task<bool> IsCommittedAsync(string write, CancellationToken ct) =>
+        (await _writes.GetEntityIfExistsAsync<TableEntity>(WritePartition(write), write, ["RowKey"], ct)).HasValue;
 
     private static string DayOf(Fact f) => StorageKeys.DayKey(DateOnly.FromDateTime(f.Time.UtcDateTime));
 
@@ -108,18 +155,17 @@ public sealed class FactStore(StorageAccount account)
     }
 
     /// <summary>
-    /// Streams the facts of one local day as pages of columns over <paramref name="labels"/>, reading
-    /// each shard partition of the UTC days it overlaps once, in parallel, page by page; never holds
-    /// the day in memory. The same <see cref="FactColumns"/> is refilled for every page: use a page
-    /// before asking for the next.
+    /// Streams the facts of one local day as pages of columns over <paramref name="labels"/>; never
+    /// holds the day in memory beyond the ids seen. The same <see cref="FactColumns"/> is refilled for
+    /// every page: use a page before asking for the next.
     /// </summary>
     public async IAsyncEnumerable<FactColumns> ScanDayAsync(DateOnly localDay, PeriodCalendar calendar, FactLabels labels,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var page = new FactColumns(labels, PageSize);
-        await foreach (var entity in ScanDayEntitiesAsync(localDay, calendar, select: null, cancellationToken))
+        await foreach (var fact in ScanDayFactsAsync(localDay, calendar, cancellationToken))
         {
-            page.Add(FactEntity.FromEntity(entity));
+            page.Add(fact);
             if (page.Count < PageSize) continue;
             yield return page;
             page.Clear();
@@ -127,51 +173,44 @@ public sealed class FactStore(StorageAccount account)
         if (page.Count > 0) yield return page;
     }
 
-    /// <summary>The raw rows of one local day; <paramref name="select"/> limits the columns read.</summary>
-    public async IAsyncEnumerable<TableEntity> ScanDayEntitiesAsync(DateOnly localDay, PeriodCalendar calendar, IEnumerable<string>? select,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// The facts of one local day: the logs of the UTC days it overlaps, each id once (its first
+    /// occurrence in its day's log), filtered to the local day's hours.
+    /// </summary>
+    public async IAsyncEnumerable<Fact> ScanDayFactsAsync(DateOnly localDay, PeriodCalendar calendar, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var start = calendar.StartOfDay(localDay);
         var end = calendar.StartOfDay(localDay.AddDays(1));
-        var partitions = new List<string>();
         for (var utcDay = DateOnly.FromDateTime(start.UtcDateTime); utcDay <= DateOnly.FromDateTime(end.AddTicks(-1).UtcDateTime); utcDay = utcDay.AddDays(1))
         {
-            for (var shard = 0; shard < StorageKeys.FactShards; shard++) partitions.Add(StorageKeys.FactPartition(utcDay, shard));
-        }
-
-        var channel = Channel.CreateBounded<TableEntity>(new BoundedChannelOptions(4000) { SingleReader = true });
-        var columns = select?.ToList();
-        // Producers stop when the reader stops early, so no query is left blocked on a full channel.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producers = Task.WhenAll(partitions.Select(async pk =>
-        {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {pk} and Time ge {start} and Time lt {end}");
-            await foreach (var page in _table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: columns, cancellationToken: stop.Token).AsPages())
+            await foreach (var fact in ReadUtcDayAsync(utcDay, cancellationToken))
             {
-                foreach (var entity in page.Values) await channel.Writer.WriteAsync(entity, stop.Token);
+                if (fact.Time >= start && fact.Time < end) yield return fact;
             }
-        }));
-        _ = producers.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
-
-        var finished = false;
-        try
-        {
-            await foreach (var entity in channel.Reader.ReadAllAsync(cancellationToken))
-            {
-                yield return entity;
-            }
-            finished = true;
         }
-        finally
-        {
-            if (!finished) await stop.CancelAsync();
-        }
-        await producers;
     }
 
+    /// <summary>Every fact of one UTC day, each id once: the rows from before the logs, then the log's first occurrences.</summary>
+    private async IAsyncEnumerable<Fact> ReadUtcDayAsync(DateOnly utcDay, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var fact in _legacy.ReadDayAsync(utcDay, ct))
+        {
+            if (seen.Add(fact.Id)) yield return fact;
+        }
+        await foreach (var fact in _log.ReadAsync(utcDay, ct))
+        {
+            if (seen.Add(fact.Id)) yield return fact;
+        }
+    }
+
+    /// <summary>The stored fact with this id, looked up in the UTC day of <paramref name="time"/>.</summary>
     public async Task<Fact?> GetAsync(string id, DateTimeOffset time, CancellationToken cancellationToken)
     {
-        var row = await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.FactPartition(time, id), id, cancellationToken: cancellationToken);
-        return row.HasValue ? FactEntity.FromEntity(row.Value!) : null;
+        await foreach (var fact in ReadUtcDayAsync(DateOnly.FromDateTime(time.UtcDateTime), cancellationToken))
+        {
+            if (fact.Id == id) return fact;
+        }
+        return null;
     }
 }

@@ -3,6 +3,7 @@ using CrmMetrics.Domain.Periods;
 using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Testing;
+using Azure.Storage.Blobs.Specialized;
 
 namespace CrmMetrics.Storage.Tests.Facts;
 
@@ -57,6 +58,93 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         Assert.Equal(["half-1"], retry.Accepted.Select(f => f.Id));
         Assert.Empty(retry.Duplicates);
         Assert.NotNull(await store.GetAsync("half-1", time, default));
+    }
+
+    [Fact]
+    public async Task A_claim_of_a_write_that_never_committed_is_stored_on_retry()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account);
+        var time = new DateTimeOffset(2026, 5, 5, 8, 0, 0, TimeSpan.Zero);
+        // As if a write died after claiming the id, before its facts reached the log.
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("lost-1"), "lost-1") { ["Day"] = "20260505", ["Write"] = "0123456789abcdef0123456789abcdef" });
+
+        var retry = await store.InsertAsync([Order("lost-1", time, 7m)], default);
+        Assert.Equal(["lost-1"], retry.Accepted.Select(f => f.Id));
+        Assert.Equal(7m, (await store.GetAsync("lost-1", time, default))!.Amount);
+
+        // Now committed: the next resend is a duplicate.
+        var again = await store.InsertAsync([Order("lost-1", time, 8m)], default);
+        Assert.Empty(again.Accepted);
+        Assert.Equal(["lost-1"], again.Duplicates.Select(f => f.Id));
+    }
+
+    [Fact]
+    public async Task A_write_that_stopped_after_reaching_the_log_is_counted_once_after_its_retry()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account);
+        var day = new DateOnly(2026, 5, 6);
+        var time = new DateTimeOffset(2026, 5, 6, 9, 0, 0, TimeSpan.Zero);
+        // As if a write died after appending its facts, before it committed.
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("half-2"), "half-2") { ["Day"] = "20260506", ["Write"] = "fedcba9876543210fedcba9876543210" });
+        await new FactLog(account.Container(StorageNames.Containers.FactLogs)).AppendAsync(day, [Order("half-2", time, 3m)], default);
+
+        var retry = await store.InsertAsync([Order("half-2", time, 4m), Order("half-3", time)], default);
+        Assert.Equal(["half-2", "half-3"], retry.Accepted.Select(f => f.Id).Order(StringComparer.Ordinal));
+
+        PeriodCalendar.TryCreate("gregorian", "UTC", out var utc, out _);
+        var scanned = new List<Fact>();
+        await foreach (var fact in store.ScanDayFactsAsync(day, utc!, default)) scanned.Add(fact);
+        Assert.Equal(["half-2", "half-3"], scanned.Select(f => f.Id).Order(StringComparer.Ordinal));
+        // The first occurrence in the log counts: the fact the first write stored.
+        Assert.Equal(3m, scanned.Single(f => f.Id == "half-2").Amount);
+    }
+
+    [Fact]
+    public async Task Facts_stored_as_rows_before_the_logs_are_still_read_and_their_ids_stay_taken()
+    {
+        var account = await azurite.AccountAsync();
+        var time = new DateTimeOffset(2026, 5, 7, 10, 0, 0, TimeSpan.Zero);
+        var old = Order("row-1", time, 5m);
+        await account.Table(StorageNames.Tables.Facts).AddEntityAsync(FactEntity.ToEntity(old));
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("row-1"), "row-1") { ["Day"] = "20260507" });
+        var store = new FactStore(account);
+
+        var resent = await store.InsertAsync([Order("row-1", time, 6m), Order("row-2", time)], default);
+        Assert.Equal(["row-2"], resent.Accepted.Select(f => f.Id));
+        Assert.Equal(["row-1"], resent.Duplicates.Select(f => f.Id));
+
+        PeriodCalendar.TryCreate("gregorian", "UTC", out var utc, out _);
+        var scanned = new List<Fact>();
+        await foreach (var fact in store.ScanDayFactsAsync(new DateOnly(2026, 5, 7), utc!, default)) scanned.Add(fact);
+        Assert.Equal([old, Order("row-2", time)], scanned.OrderBy(f => f.Id, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_days_log_is_read_across_its_segments_in_order()
+    {
+        var account = await azurite.AccountAsync();
+        var container = account.Container(StorageNames.Containers.FactLogs);
+        var day = new DateOnly(2026, 5, 8);
+        var time = new DateTimeOffset(2026, 5, 8, 11, 0, 0, TimeSpan.Zero);
+        // A full first segment makes writers go on in the next one; the reader follows them in order.
+        for (var segment = 0; segment < 2; segment++)
+        {
+            var blob = container.GetAppendBlobClient(FactLog.SegmentName(day, segment));
+            await blob.CreateAsync();
+            foreach (var block in FactLogFormat.Blocks([Order($"seg-{segment}", time)]))
+            {
+                await blob.AppendBlockAsync(new MemoryStream(block));
+            }
+        }
+
+        var read = new List<string>();
+        await foreach (var fact in new FactLog(container).ReadAsync(day, default)) read.Add(fact.Id);
+        Assert.Equal(["seg-0", "seg-1"], read);
     }
 
     [Fact]

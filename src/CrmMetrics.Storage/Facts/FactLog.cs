@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Facts;
+
+/// <summary>
+/// The facts of each UTC day as an append blob log: one <see cref="FactLogFormat"/> block per
+/// append, in the order the appends landed. An append blob holds at most 50,000 blocks, so a day's
+/// log is a run of segments (<c>yyyyMMdd/00000</c>, <c>/00001</c>, …); a writer moves to the next
+/// segment only when the current one is full, so the segments have no gaps. The log itself does not
+/// deduplicate: a block appended twice (a retried request) shows its facts twice, and readers keep
+/// an id's first occurrence.
+/// </summary>
+public sealed class FactLog(BlobContainerClient container)
+{
+    private const int MaxAttempts = 10;
+
+    /// <summary>The segment each day was last appended to by this process, so a full segment is tried once.</summary>
+    private readonly ConcurrentDictionary<DateOnly, int> _segments = new();
+
+    public static string SegmentName(DateOnly utcDay, int segment) => $"{StorageKeys.DayKey(utcDay)}/{segment:D5}";
+
+    /// <summary>Appends facts of one UTC day, in blocks of at most 4 MiB.</summary>
+    public async Task AppendAsync(DateOnly utcDay, IEnumerable<Fact> facts, CancellationToken cancellationToken)
+    {
+        foreach (var block in FactLogFormat.Blocks(facts)) await AppendBlockAsync(utcDay, block, cancellationToken);
+    }
+
+    private async Task AppendBlockAsync(DateOnly utcDay, byte[] block, CancellationToken ct)
+    {
+        var segment = _segments.GetValueOrDefault(utcDay);
+        for (var attempt = 1; ; attempt++)
+        {
+            var blob = container.GetAppendBlobClient(SegmentName(utcDay, segment));
+            try
+            {
+                using var content = new MemoryStream(block, writable: false);
+                await blob.AppendBlockAsync(content, cancellationToken: ct);
+                _segments[utcDay] = segment;
+                return;
+            }
+            catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound && attempt < MaxAttempts)
+            {
+                await blob.CreateIfNotExistsAsync(cancellationToken: ct);
+            }
+            catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlockCountExceedsLimit && attempt < MaxAttempts)
+            {
+                segment++;
+            }
+        }
+    }
+
+    /// <summary>Every fact logged for the UTC day, in log order (repeats included).</summary>
+    public async IAsyncEnumerable<Fact> ReadAsync(DateOnly utcDay, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        for (var segment = 0; ; segment++)
+        {
+            var content = await OpenAsync(SegmentName(utcDay, segment), cancellationToken);
+            if (content is null) yield break;
+            await using (content)
+            {
+                await foreach (var fact in FactLogFormat.ReadAsync(content, cancellationToken)) yield return fact;
+            }
+        }
+    }
+
+    private async Task<Stream?> OpenAsync(string name, CancellationToken ct)
+    {
+        try
+        {
+            return (await container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: ct)).Value.Content;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+}
