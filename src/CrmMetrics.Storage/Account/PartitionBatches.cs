@@ -59,16 +59,21 @@ public static class PartitionBatches
     /// unchanged row reports nothing. Its flag tells whether the rows are added without having been
     /// read (so the outcome knows only the new data).
     /// </param>
+    /// <param name="cache">
+    /// Rows known from earlier writes and reads: a cached row is merged without being read, and its
+    /// write still fails if the row changed since (ETag), which sends it down the read path.
+    /// </param>
     /// <returns>The rows written, with whether each was added without having been read.</returns>
     public static async Task<List<(string RowKey, TOutcome Outcome, bool Blind)>> MergeManyAsync<TOutcome>(
         TableClient table, string partitionKey, IReadOnlyCollection<string> rowKeys, Func<string, bool> probablyNew,
-        Func<string, TableEntity, TOutcome?> merge, Func<IReadOnlyList<TOutcome>, bool, Task> beforeWrite, CancellationToken ct) where TOutcome : class
+        Func<string, TableEntity, TOutcome?> merge, Func<IReadOnlyList<TOutcome>, bool, Task> beforeWrite, CancellationToken ct, RowCache? cache = null) where TOutcome : class
     {
         var done = new List<(string, TOutcome, bool)>();
         var pending = new List<string>();
 
-        // Blind adds for rows that are probably new; a row that exists after all goes to the read path.
-        foreach (var chunk in rowKeys.Where(probablyNew).Chunk(100))
+        // Blind adds for rows that are probably new (and not known to exist); a row that exists after all goes to the read path.
+        var blind = rowKeys.Where(k => probablyNew(k) && !(cache?.Contains(partitionKey, k) ?? false)).ToHashSet(StringComparer.Ordinal);
+        foreach (var chunk in blind.Chunk(100))
         {
             var rows = new List<(string Key, TableEntity Entity, TOutcome Outcome)>();
             foreach (var key in chunk)
@@ -81,7 +86,8 @@ public static class PartitionBatches
             {
                 try
                 {
-                    await table.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.Entity)), ct);
+                    var added = await table.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.Entity)), ct);
+                    Remember(cache, rows.Select(r => r.Entity).ToList(), added.Value);
                     done.AddRange(rows.Select(r => (r.Key, r.Outcome, true)));
                     break;
                 }
@@ -100,13 +106,14 @@ public static class PartitionBatches
                 }
             }
         }
-        pending.AddRange(rowKeys.Where(k => !probablyNew(k)));
+        pending.AddRange(rowKeys.Where(k => !blind.Contains(k)));
 
         // Read, merge, conditional write; repeat for rows that changed underneath.
         for (var attempt = 0; pending.Count > 0; attempt++)
         {
             if (attempt == MaxAttempts) throw new InvalidOperationException($"Rows of partition {partitionKey} kept changing concurrently; gave up after {attempt} attempts.");
-            var existing = await ReadManyAsync(table, partitionKey, pending, ct);
+            // The first round may use rows this process knows; after a conflict every row is read afresh.
+            var existing = attempt == 0 ? await ReadKnownAsync(table, partitionKey, pending, cache, ct) : await ReadManyAsync(table, partitionKey, pending, ct);
             var writes = new List<(string Key, TableEntity Entity, TOutcome Outcome)>();
             foreach (var key in pending)
             {
@@ -123,17 +130,48 @@ public static class PartitionBatches
                     : new TableTransactionAction(TableTransactionActionType.UpdateReplace, w.Entity, w.Entity.ETag));
                 try
                 {
-                    await table.SubmitTransactionAsync(actions, ct);
+                    var written = await table.SubmitTransactionAsync(actions, ct);
+                    Remember(cache, chunk.Select(w => w.Entity).ToList(), written.Value);
                     done.AddRange(chunk.Select(w => (w.Key, w.Outcome, false)));
                 }
                 catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
                 {
+                    foreach (var w in chunk) cache?.Forget(partitionKey, w.Key);
                     next.AddRange(chunk.Select(w => w.Key));
                 }
             }
             pending = next;
         }
         return done;
+    }
+
+    /// <summary>Rows from the cache where known, the others read (and then cached).</summary>
+    private static async Task<Dictionary<string, TableEntity>> ReadKnownAsync(TableClient table, string partitionKey, List<string> rowKeys, RowCache? cache, CancellationToken ct)
+    {
+        if (cache is null) return await ReadManyAsync(table, partitionKey, rowKeys, ct);
+        var known = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        foreach (var key in rowKeys)
+        {
+            if (cache.TryGet(partitionKey, key, out var row)) known[key] = row;
+        }
+        var read = await ReadManyAsync(table, partitionKey, rowKeys.Where(k => !known.ContainsKey(k)), ct);
+        foreach (var (key, row) in read)
+        {
+            cache.Set(row, row.ETag);
+            known[key] = row;
+        }
+        return known;
+    }
+
+    /// <summary>Caches rows as a transaction wrote them, with the ETags its responses gave (in action order).</summary>
+    private static void Remember(RowCache? cache, IReadOnlyList<TableEntity> rows, IReadOnlyList<Azure.Response> responses)
+    {
+        if (cache is null) return;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (i < responses.Count && responses[i].Headers.ETag is { } etag) cache.Set(rows[i], etag);
+            else cache.Forget(rows[i].PartitionKey, rows[i].RowKey);
+        }
     }
 
     /// <summary>Point reads in parallel: the cheapest read Table Storage has.</summary>

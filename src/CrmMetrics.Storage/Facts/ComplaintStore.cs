@@ -14,6 +14,8 @@ public sealed class ComplaintStore(StorageAccount account)
 {
     private readonly TableClient _table = account.Table(StorageNames.Tables.Complaints);
     private readonly StateFeed _feed = new(account);
+    // Rows this instance wrote or read lately: most follow-up facts of a customer or case then need no read.
+    private readonly RowCache _recent = new(capacity: 32_768);
 
     /// <summary>
     /// Adds complaint facts to their cases; the days to re-aggregate go to <paramref name="markDirty"/>
@@ -38,7 +40,7 @@ public sealed class ComplaintStore(StorageAccount account)
                         if (!blind) await _feed.AppendAsync(outcomes.Select(o => o.Change).ToList(), ct);
                         var days = outcomes.SelectMany(o => o.Days).ToHashSet();
                         if (days.Count > 0) await markDirty(days);
-                    }, ct);
+                    }, ct, _recent);
                 foreach (var (_, outcome, blind) in written.Where(w => w.Blind)) added.Add(outcome.Change);
             });
         await _feed.AppendAsync(added, cancellationToken);

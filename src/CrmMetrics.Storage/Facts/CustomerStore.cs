@@ -17,6 +17,8 @@ public sealed class CustomerStore(StorageAccount account)
 {
     private readonly TableClient _customers = account.Table(StorageNames.Tables.Customers);
     private readonly StateFeed _feed = new(account);
+    // Rows this instance wrote or read lately: most follow-up facts of a customer or case then need no read.
+    private readonly RowCache _recent = new(capacity: 32_768);
     // Days on which the map step met the customer without a known acquisition: "U<yyyyMMdd>" properties on the customer's row.
     private const string UnresolvedPrefix = "U";
 
@@ -49,7 +51,7 @@ public sealed class CustomerStore(StorageAccount account)
                         if (!blind) await _feed.AppendAsync(outcomes.Select(o => o.Change).ToList(), ct);
                         var days = outcomes.SelectMany(o => o.Days).ToHashSet();
                         if (days.Count > 0) await markDirty(days);
-                    }, ct);
+                    }, ct, _recent);
                 foreach (var (_, outcome, blind) in written.Where(w => w.Blind)) added.Add(outcome.Change);
             });
         // One append for every partition's new customers. A crash before it leaves the feed without

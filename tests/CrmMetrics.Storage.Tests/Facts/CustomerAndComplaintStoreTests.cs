@@ -45,6 +45,27 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     }
 
     [Fact]
+    public async Task A_row_another_instance_changed_after_this_one_cached_it_is_read_again_before_merging()
+    {
+        var account = await azurite.AccountAsync();
+        var first = new CustomerStore(account);
+        var second = new CustomerStore(account);
+        await Apply(first, [Lifecycle("x1", FactType.CustomerAcquired, Day(7, 1), "X-1", "smb")]);
+        // Another instance adds a churn; the first one's cached row is now stale.
+        await Apply(second, [Lifecycle("x2", FactType.CustomerChurned, Day(7, 5), "X-1")]);
+        await Apply(first, [Lifecycle("x3", FactType.CustomerReactivated, Day(7, 9), "X-1")]);
+        Assert.Equal(["x1", "x2", "x3"], (await first.GetTimelineAsync("X-1", default))!.Events.Select(e => e.Id));
+
+        // And the map step's marks on the row survive a merge from the cache.
+        await first.RecordUnresolvedAsync(["X-1"], new DateOnly(2026, 7, 2), default);
+        await Apply(first, [Lifecycle("x4", FactType.CustomerChurned, Day(7, 20), "X-1")]);
+        var row = (await account.Table(CrmMetrics.Storage.Account.StorageNames.Tables.Customers).GetEntityAsync<Azure.Data.Tables.TableEntity>(
+            CrmMetrics.Storage.Account.StorageKeys.CustomerPartition("X-1"), "X-1")).Value;
+        Assert.True(row.GetBoolean("U20260702"));
+        Assert.Equal(4, CustomerStore.TimelineOf(row).Events.Count);
+    }
+
+    [Fact]
     public async Task A_first_acquisition_resolves_the_days_where_the_customer_was_unknown()
     {
         var account = await azurite.AccountAsync();
