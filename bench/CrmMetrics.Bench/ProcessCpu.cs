@@ -23,14 +23,19 @@ public sealed class ProcessCpu(int processId)
     public static ProcessCpu? ServingPort(int port) =>
         Find(args => args.Any(a => a.EndsWith($":{port.ToString(CultureInfo.InvariantCulture)}", StringComparison.Ordinal) && a.StartsWith("http://", StringComparison.Ordinal)));
 
-    private static ProcessCpu? Find(Func<string[], bool> matches)
+    /// <summary>The function worker a local host started (its child given <c>--functions-worker-id</c>), if it can be found.</summary>
+    public static ProcessCpu? WorkerOf(int hostProcessId) => Find(args => args.Contains("--functions-worker-id"), hostProcessId);
+
+    private static ProcessCpu? Find(Func<string[], bool> matches, int? parentId = null)
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
             try
             {
-                if (matches(File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0'))) return new ProcessCpu(pid);
+                if (!matches(File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0'))) continue;
+                if (parentId is { } parent && ParentOf(pid) != parent) continue;
+                return new ProcessCpu(pid);
             }
             catch (IOException)
             {
@@ -40,6 +45,13 @@ public sealed class ProcessCpu(int processId)
             }
         }
         return null;
+    }
+
+    private static int ParentOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        // After the command: state is field 3, ppid field 4.
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
     }
 
     /// <summary>CPU seconds used so far.</summary>

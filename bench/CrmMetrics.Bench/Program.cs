@@ -12,6 +12,7 @@ return command switch
     "reads" => await ReadsBenchmark.RunAsync(args.Skip(1).ToArray()),
     "host" => await HostBenchmark.RunAsync(args.Skip(1).ToArray()),
     "chaos" => await ChaosBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "ingest-phases" => await IngestPhases.RunAsync(args.Skip(1).ToArray()),
     _ => Help(),
 };
 
@@ -22,8 +23,10 @@ static int Help()
 
           dotnet run -c Release --project bench/CrmMetrics.Bench -- ingest [events=200000]
               HTTP ingestion path vs a bare Azure.Data.Tables loop (100-entity batches, same parallelism)
+          dotnet run -c Release --project bench/CrmMetrics.Bench -- ingest-phases [events=50000]
+              where ingestion's CPU goes: each store step in-process, Azurite and client CPU (a diagnostic, no aim)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- aggregate [facts=200000]
-              the map step (AggregateDay) over a month vs a bare scan of the same partitions
+              the map step (AggregateDay) over a month vs a bare read of the same days' fact logs
           dotnet run -c Release --project bench/CrmMetrics.Bench -- finalize [100000 1000000]
               period finalisation time at each number of facts in the month (reads partials, so nearly flat)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- calculator [scale=10]
