@@ -10,7 +10,6 @@ public static class StorageNames
         public const string FactWrites = "FactWrites";
         public const string DirtyDays = "DirtyDays";
         public const string Customers = "Customers";
-        public const string CustomerChanges = "CustomerChanges";
         public const string ChangeHeads = "ChangeHeads";
         public const string Complaints = "Complaints";
         public const string Observations = "Observations";
@@ -29,7 +28,7 @@ public static class StorageNames
 
         public static readonly IReadOnlyList<string> All =
         [
-            Facts, FactIds, FactWrites, DirtyDays, Customers, CustomerChanges, ChangeHeads, Complaints, Observations, RejectedEvents,
+            Facts, FactIds, FactWrites, DirtyDays, Customers, ChangeHeads, Complaints, Observations, RejectedEvents,
             LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, DerivedIndicators, Alerts, SentMessages,
         ];
     }
@@ -55,9 +54,12 @@ public static class StorageNames
         /// <summary>The per-UTC-day fact logs (append blobs).</summary>
         public const string FactLogs = "crm-fact-logs";
 
+        /// <summary>The change feed of customer timelines and complaint cases: one append blob per 10-second bucket.</summary>
+        public const string StateFeed = "crm-state-feed";
+
         /// <summary>The container the Functions host itself uses for timer leases; the local runtime uses it the same way.</summary>
         public const string Hosts = "azure-webjobs-hosts";
 
-        public static readonly IReadOnlyList<string> All = [Partials, FactLogs, Hosts];
+        public static readonly IReadOnlyList<string> All = [Partials, FactLogs, StateFeed, Hosts];
     }
 }

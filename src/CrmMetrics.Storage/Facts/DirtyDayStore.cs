@@ -12,12 +12,25 @@ public sealed record DirtyDay(DateOnly Day, ETag ETag, DateTimeOffset? MarkedAt)
 /// a crash in between costs a needless re-aggregation, never a lost fact. A day is cleared only if
 /// it was not marked again while it was being aggregated.
 /// </summary>
-public sealed class DirtyDayStore(StorageAccount account)
+public sealed class DirtyDayStore
 {
     private const string Partition = "dirty";
-    private readonly TableClient _table = account.Table(StorageNames.Tables.DirtyDays);
+    private readonly TableClient _table;
+    private readonly GroupCommit<DateOnly> _marks;
 
-    public async Task MarkAsync(IEnumerable<DateOnly> days, CancellationToken cancellationToken)
+    public DirtyDayStore(StorageAccount account)
+    {
+        _table = account.Table(StorageNames.Tables.DirtyDays);
+        _marks = new GroupCommit<DateOnly>(WriteMarksAsync);
+    }
+
+    /// <summary>
+    /// Marks the days dirty; returns once they are. Days that callers mark at the same time share a
+    /// transaction.
+    /// </summary>
+    public Task MarkAsync(IEnumerable<DateOnly> days, CancellationToken cancellationToken) => _marks.AddAsync(days.ToList(), cancellationToken);
+
+    private async Task WriteMarksAsync(List<DateOnly> days)
     {
         var now = DateTimeOffset.UtcNow;
         foreach (var chunk in days.Distinct().Order().Chunk(100))
@@ -25,7 +38,7 @@ public sealed class DirtyDayStore(StorageAccount account)
             // A fresh stamp changes the ETag even when the day was already dirty.
             var actions = chunk.Select(d => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
                 new TableEntity(Partition, StorageKeys.DayKey(d)) { ["Stamp"] = Guid.NewGuid().ToString("N"), ["MarkedAt"] = now }));
-            await _table.SubmitTransactionAsync(actions, cancellationToken);
+            await _table.SubmitTransactionAsync(actions);
         }
     }
 

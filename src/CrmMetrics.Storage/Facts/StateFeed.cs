@@ -1,7 +1,11 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 using CrmMetrics.Domain.Lifecycle;
 using CrmMetrics.Storage.Account;
 
@@ -16,55 +20,85 @@ public sealed record StateChange(string? CustomerId, IReadOnlyList<LifecycleEven
 /// timeline or case as they are about to store it; readers merge entries by fact id, so an entry
 /// read twice, or of a write that then lost a race, changes nothing that the facts do not say.
 /// <para>
-/// Entries go to 10-second bucket partitions (writer's clock). After appending to a bucket a writer
-/// stamps the bucket's head (a small row in its own table); a reader lists the heads of the last
-/// minutes and reads again only the buckets whose head changed since it last read them. Nothing is
-/// re-read for being recent, and an entry that landed in a bucket after the reader went through it
-/// is found through the head it stamped afterwards. Clocks may differ by up to <see cref="Lookback"/>.
+/// Entries go to 10-second buckets (writer's clock), one append blob each, one block (JSON lines)
+/// per append. After appending to a bucket a writer stamps the bucket's head (a small row in its
+/// own table); a reader lists the heads of the last minutes and reads again only the buckets whose
+/// head changed since it last read them. Nothing is re-read for being recent, and an entry that
+/// landed in a bucket after the reader went through it is found through the head it stamped
+/// afterwards. Clocks may differ by up to <see cref="Lookback"/>.
 /// </para>
 /// </summary>
-public sealed class StateFeed(StorageAccount account)
+public sealed class StateFeed
 {
     /// <summary>How far back a reader looks for changed buckets: more than any clock difference or write delay.</summary>
     public static readonly TimeSpan Lookback = TimeSpan.FromMinutes(2);
 
     private const string HeadsPartition = "heads";
-    private const string CustomerKind = "c";
-    private const string CaseKind = "k";
+    private const int MaxBlockBytes = 4 * 1024 * 1024;
 
-    private readonly TableClient _entries = account.Table(StorageNames.Tables.CustomerChanges);
-    private readonly TableClient _heads = account.Table(StorageNames.Tables.ChangeHeads);
+    private readonly BlobContainerClient _entries;
+    private readonly TableClient _heads;
 
-    /// <summary>Appends entries, then stamps their bucket's head.</summary>
-    public async Task AppendAsync(IReadOnlyCollection<StateChange> changes, CancellationToken ct)
+    private readonly GroupCommit<StateChange> _appends;
+
+    public StateFeed(StorageAccount account) : this(account.Container(StorageNames.Containers.StateFeed), account.Table(StorageNames.Tables.ChangeHeads))
     {
-        if (changes.Count == 0) return;
-        var now = DateTimeOffset.UtcNow;
-        var bucket = BucketKey(now);
-        var unique = Guid.NewGuid().ToString("N")[..8];
-        var entities = changes.Select((change, n) =>
+    }
+
+    private StateFeed(BlobContainerClient entries, TableClient heads)
+    {
+        _entries = entries;
+        _heads = heads;
+        _appends = new GroupCommit<StateChange>(WriteAsync);
+    }
+
+    /// <summary>
+    /// Appends entries to the current bucket, then stamps its head; returns once both are done.
+    /// Entries that callers append at the same time share the append and the stamp.
+    /// </summary>
+    public Task AppendAsync(IReadOnlyCollection<StateChange> changes, CancellationToken ct) => _appends.AddAsync(changes, ct);
+
+    private async Task WriteAsync(List<StateChange> changes)
+    {
+        var bucket = BucketKey(DateTimeOffset.UtcNow);
+        var blob = _entries.GetAppendBlobClient(bucket);
+        foreach (var block in Blocks(changes))
         {
-            var entity = new TableEntity("b" + bucket, $"{now.UtcTicks:D19}-{unique}-{n:D5}");
-            if (change.CustomerId is { } customerId)
+            for (var attempt = 1; ; attempt++)
             {
-                entity["Kind"] = CustomerKind;
-                entity["Key"] = customerId;
-                StorageJson.Write(entity, "Events", change.Timeline);
+                try
+                {
+                    using var content = new MemoryStream(block, writable: false);
+                    await blob.AppendBlockAsync(content);
+                    break;
+                }
+                catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound && attempt < 5)
+                {
+                    await blob.CreateIfNotExistsAsync();
+                }
             }
-            else
-            {
-                entity["Kind"] = CaseKind;
-                entity["Key"] = change.CaseId;
-                StorageJson.Write(entity, "Events", change.Case);
-            }
-            return entity;
-        }).ToList();
-        foreach (var batch in PartitionBatches.Chunk(entities))
-        {
-            await _entries.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.Add, e)), ct);
         }
         // A fresh stamp changes the head's ETag, which is what readers compare.
-        await _heads.UpsertEntityAsync(new TableEntity(HeadsPartition, bucket) { ["Stamp"] = unique }, TableUpdateMode.Replace, ct);
+        await _heads.UpsertEntityAsync(new TableEntity(HeadsPartition, bucket) { ["Stamp"] = Guid.NewGuid().ToString("N")[..8] }, TableUpdateMode.Replace);
+    }
+
+    /// <summary>The entries as JSON lines, in blocks under the size an append takes.</summary>
+    private static IEnumerable<byte[]> Blocks(IEnumerable<StateChange> changes)
+    {
+        var block = new MemoryStream();
+        foreach (var change in changes)
+        {
+            var line = JsonSerializer.SerializeToUtf8Bytes(change, StorageJson.Options);
+            if (line.Length + 1 > MaxBlockBytes) throw new InvalidOperationException($"A feed entry of {line.Length} bytes does not fit one append.");
+            if (block.Length + line.Length + 1 > MaxBlockBytes)
+            {
+                yield return block.ToArray();
+                block.SetLength(0);
+            }
+            block.Write(line);
+            block.WriteByte((byte)'\n');
+        }
+        if (block.Length > 0) yield return block.ToArray();
     }
 
     /// <summary>
@@ -83,17 +117,36 @@ public sealed class StateFeed(StorageAccount account)
         foreach (var (bucket, etag) in heads)
         {
             if (position.Saw(bucket, etag)) continue;
-            await foreach (var entity in _entries.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {"b" + bucket}"), cancellationToken: ct))
-            {
-                var key = entity.GetString("Key")!;
-                yield return entity.GetString("Kind") == CustomerKind
-                    ? new StateChange(key, StorageJson.Read<List<LifecycleEvent>>(entity, "Events") ?? [], null, null)
-                    : new StateChange(null, null, key, StorageJson.Read<List<ComplaintEvent>>(entity, "Events") ?? []);
-            }
+            foreach (var change in await ReadBucketAsync(bucket, ct)) yield return change;
             // The head as listed before its bucket was read: a later stamp means the bucket is read again.
             position.Read(bucket, etag);
         }
         position.Forget(from);
+    }
+
+    private async Task<List<StateChange>> ReadBucketAsync(string bucket, CancellationToken ct)
+    {
+        BinaryData content;
+        try
+        {
+            content = (await _entries.GetBlobClient(bucket).DownloadContentAsync(ct)).Value.Content;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return [];
+        }
+        var changes = new List<StateChange>();
+        var rest = content.ToMemory();
+        while (!rest.IsEmpty)
+        {
+            var end = rest.Span.IndexOf((byte)'\n');
+            var line = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? ReadOnlyMemory<byte>.Empty : rest[(end + 1)..];
+            if (line.IsEmpty) continue;
+            changes.Add(JsonSerializer.Deserialize<StateChange>(line.Span, StorageJson.Options)
+                        ?? throw new InvalidDataException($"Feed bucket {bucket} holds an empty entry."));
+        }
+        return changes;
     }
 
     private static string BucketKey(DateTimeOffset instant)

@@ -1,0 +1,64 @@
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Tests.Account;
+
+public class GroupCommitTests
+{
+    [Fact]
+    public async Task Callers_that_come_while_a_write_is_in_flight_share_the_next_write_and_return_once_it_is_done()
+    {
+        var writes = new List<List<int>>();
+        var firstStarted = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+        var group = new GroupCommit<int>(async items =>
+        {
+            lock (writes) writes.Add(items);
+            if (writes.Count == 1)
+            {
+                firstStarted.SetResult();
+                await releaseFirst.Task;
+            }
+        });
+
+        var first = group.AddAsync([1], default);
+        await firstStarted.Task;
+        var later = Enumerable.Range(2, 5).Select(i => group.AddAsync([i, i * 10], default)).ToList();
+        Assert.All(later, t => Assert.False(t.IsCompleted));
+        Assert.False(first.IsCompleted);
+
+        releaseFirst.SetResult();
+        await first;
+        await Task.WhenAll(later);
+        Assert.Equal(2, writes.Count);
+        Assert.Equal([1], writes[0]);
+        Assert.Equal([2, 3, 4, 5, 6, 20, 30, 40, 50, 60], writes[1].Order());
+    }
+
+    [Fact]
+    public async Task A_failed_write_fails_its_callers_and_the_next_callers_get_a_write_of_their_own()
+    {
+        var fail = true;
+        var written = new List<int>();
+        var group = new GroupCommit<int>(items =>
+        {
+            if (fail) throw new InvalidOperationException("storage said no");
+            written.AddRange(items);
+            return Task.CompletedTask;
+        });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => group.AddAsync([1], default));
+        Assert.Equal("storage said no", error.Message);
+        fail = false;
+        await group.AddAsync([2], default);
+        Assert.Equal([2], written);
+    }
+
+    [Fact]
+    public async Task Nothing_to_write_returns_at_once_without_a_write()
+    {
+        var writes = 0;
+        var group = new GroupCommit<int>(_ => { writes++; return Task.CompletedTask; });
+        await group.AddAsync([], default);
+        Assert.Equal(0, writes);
+    }
+}
