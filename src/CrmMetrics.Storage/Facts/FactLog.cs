@@ -37,17 +37,11 @@ public sealed class FactLog(BlobContainerClient container)
         var segment = _segments.GetValueOrDefault(utcDay);
         for (var attempt = 1; ; attempt++)
         {
-            var blob = container.GetAppendBlobClient(SegmentName(utcDay, segment));
             try
             {
-                using var content = new MemoryStream(block, writable: false);
-                await blob.AppendBlockAsync(content, cancellationToken: ct);
+                await AppendBlobs.AppendCreatingAsync(container.GetAppendBlobClient(SegmentName(utcDay, segment)), block, ct);
                 _segments[utcDay] = segment;
                 return;
-            }
-            catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound && attempt < MaxAttempts)
-            {
-                await blob.CreateIfNotExistsAsync(cancellationToken: ct);
             }
             catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlockCountExceedsLimit && attempt < MaxAttempts)
             {

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using CrmMetrics.Domain.Lifecycle;
 using CrmMetrics.Storage.Account;
@@ -62,22 +61,7 @@ public sealed class StateFeed
     {
         var bucket = BucketKey(DateTimeOffset.UtcNow);
         var blob = _entries.GetAppendBlobClient(bucket);
-        foreach (var block in Blocks(changes))
-        {
-            for (var attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    using var content = new MemoryStream(block, writable: false);
-                    await blob.AppendBlockAsync(content);
-                    break;
-                }
-                catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound && attempt < 5)
-                {
-                    await blob.CreateIfNotExistsAsync();
-                }
-            }
-        }
+        foreach (var block in Blocks(changes)) await AppendBlobs.AppendCreatingAsync(blob, block, CancellationToken.None);
         // A fresh stamp changes the head's ETag, which is what readers compare.
         await _heads.UpsertEntityAsync(new TableEntity(HeadsPartition, bucket) { ["Stamp"] = Guid.NewGuid().ToString("N")[..8] }, TableUpdateMode.Replace);
     }
