@@ -41,6 +41,17 @@ public static class IngestBenchmark
         return batches.Count;
     }
 
+    /// <summary>The benchmark's events: a synthetic CRM over three months, no duplicates, none late.</summary>
+    public static List<System.Text.Json.Nodes.JsonObject> Events(int total) => SyntheticCrm.Generate(new SyntheticCrmOptions
+    {
+        Customers = Math.Max(100, (int)(total / 8.5)),
+        From = new DateOnly(2026, 8, 1),
+        To = new DateOnly(2026, 10, 31),
+        DuplicateShare = 0,
+        LateShare = 0,
+        Seed = 7,
+    }).Take(total).ToList();
+
     /// <summary>Posts one NDJSON body to <c>/api/events</c>; returns how many events were accepted.</summary>
     private static async Task<int> PostAsync(HttpClient client, string body, CancellationToken ct)
     {
@@ -67,15 +78,7 @@ public static class IngestBenchmark
         BenchEnvironment.PrintMachine();
         Console.WriteLine($"ingest benchmark: {total} events, requests of {RequestSize}, {ConcurrentRequests} concurrent; bare loop {BareParallelism} transactions in flight");
 
-        var events = SyntheticCrm.Generate(new SyntheticCrmOptions
-        {
-            Customers = Math.Max(100, (int)(total / 8.5)),
-            From = new DateOnly(2026, 8, 1),
-            To = new DateOnly(2026, 10, 31),
-            DuplicateShare = 0,
-            LateShare = 0,
-            Seed = 7,
-        }).Take(total).ToList();
+        var events = Events(total);
         var lifecycleCount = events.Count(e => e["type"]!.GetValue<string>().StartsWith("customer.", StringComparison.Ordinal));
         var complaintCount = events.Count(e => e["type"]!.GetValue<string>().StartsWith("complaint.", StringComparison.Ordinal));
         Console.WriteLine($"generated {events.Count} events: {lifecycleCount} lifecycle ({100.0 * lifecycleCount / events.Count:0.0}%) and {complaintCount} complaint facts ({100.0 * complaintCount / events.Count:0.0}%) also update customer and case state");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using CrmMetrics.Domain.Facts;
-using CrmMetrics.Samples;
 using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Functions.Hosting;
@@ -24,11 +23,7 @@ public static class IngestPhases
     {
         var total = args.Length > 0 ? int.Parse(args[0]) : 50_000;
         BenchEnvironment.PrintMachine();
-        var events = SyntheticCrm.Generate(new SyntheticCrmOptions
-        {
-            Customers = Math.Max(100, (int)(total / 8.5)), From = new DateOnly(2026, 8, 1), To = new DateOnly(2026, 10, 31),
-            DuplicateShare = 0, LateShare = 0, Seed = 7,
-        }).Take(total).ToList();
+        var events = IngestBenchmark.Events(total);
         var own = new ProcessCpu(Environment.ProcessId);
 
         await using (var app = await BenchApp.StartAsync())
