@@ -19,8 +19,6 @@ namespace CrmMetrics.Storage.Facts;
 /// </summary>
 public sealed class FactLog(BlobContainerClient container)
 {
-    private const int MaxAttempts = 10;
-
     /// <summary>The segment each day was last appended to by this process, so a full segment is tried once.</summary>
     private readonly ConcurrentDictionary<DateOnly, int> _segments = new();
 
@@ -34,8 +32,8 @@ public sealed class FactLog(BlobContainerClient container)
 
     private async Task AppendBlockAsync(DateOnly utcDay, byte[] block, CancellationToken ct)
     {
-        var segment = _segments.GetValueOrDefault(utcDay);
-        for (var attempt = 1; ; attempt++)
+        // Each full segment moves the writer on by one; segments are finite, so this ends.
+        for (var segment = _segments.GetValueOrDefault(utcDay); ; segment++)
         {
             try
             {
@@ -43,9 +41,8 @@ public sealed class FactLog(BlobContainerClient container)
                 _segments[utcDay] = segment;
                 return;
             }
-            catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlockCountExceedsLimit && attempt < MaxAttempts)
+            catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlockCountExceedsLimit)
             {
-                segment++;
             }
         }
     }

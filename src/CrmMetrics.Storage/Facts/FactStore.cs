@@ -28,9 +28,18 @@ public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList
 /// were written with, and the rows of that time are still read with the log.
 /// </para>
 /// </summary>
-public sealed class FactStore(StorageAccount account)
+/// <param name="ownerGrace">
+/// How long a claim's write may still be under way: a younger claim whose write has not committed
+/// is waited for (it is most likely the same fact sent twice at once), an older one is taken over.
+/// </param>
+public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = null)
 {
+    /// <summary>Longer than any write of one request takes, so a claim this old whose write has not committed was abandoned.</summary>
+    public static readonly TimeSpan DefaultOwnerGrace = TimeSpan.FromSeconds(30);
+
     private const int MaxParallelBatches = 8;
+    private static readonly string[] ClaimColumns = ["Day", "Write", "Timestamp"];
+    private readonly TimeSpan _ownerGrace = ownerGrace ?? DefaultOwnerGrace;
     private const int PageSize = 1000;
 
     private readonly TableClient _ids = account.Table(StorageNames.Tables.FactIds);
@@ -54,7 +63,7 @@ public sealed class FactStore(StorageAccount account)
         await Parallel.ForEachAsync(idBatches, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (batch, ct) =>
             {
-                var (added, existing) = await AddAllAsync(_ids, batch, ["Day", "Write"], ct);
+                var (added, existing) = await AddAllAsync(_ids, batch, ClaimColumns, ct);
                 lock (gate)
                 {
                     claimed.AddRange(added);
@@ -99,7 +108,7 @@ public sealed class FactStore(StorageAccount account)
             for (var attempt = 0; attempt < 10; attempt++)
             {
                 var owner = claim.GetString("Write");
-                var stored = owner is null ? await _legacy.ExistsAsync(fact, token) : await IsCommittedAsync(owner, token);
+                var stored = owner is null ? await _legacy.ExistsAsync(fact, token) : await OwnerCommittedAsync(owner, claim.Timestamp, token);
                 if (stored) return;
                 try
                 {
@@ -110,12 +119,29 @@ public sealed class FactStore(StorageAccount account)
                 }
                 catch (RequestFailedException e) when (e.Status == 412)
                 {
-                    claim = (await _ids.GetEntityAsync<TableEntity>(partition, id, ["Day", "Write"], token)).Value;
+                    claim = (await _ids.GetEntityAsync<TableEntity>(partition, id, ClaimColumns, token)).Value;
                 }
             }
             throw new InvalidOperationException($"The claim of fact id '{fact.Id}' kept changing; gave up.");
         });
         return unfinished.ToList();
+    }
+
+    /// <summary>
+    /// Whether the claim's write committed. While the claim is younger than the grace its write may
+    /// still be under way (the same fact sent twice at once), so the answer waits for it: taking the
+    /// claim over then would report the fact as accepted twice.
+    /// </summary>
+    private async Task<bool> OwnerCommittedAsync(string owner, DateTimeOffset? claimedAt, CancellationToken ct)
+    {
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            if (await IsCommittedAsync(owner, ct)) return true;
+            if (claimedAt is null || DateTimeOffset.UtcNow - claimedAt.Value >= _ownerGrace) return false;
+            await Task.Delay(delay, ct);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+        }
     }
 
     private static string WritePartition(string write) => write.Length >= 2 ? write[..2] : write;

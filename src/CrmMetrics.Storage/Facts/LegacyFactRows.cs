@@ -8,12 +8,14 @@ namespace CrmMetrics.Storage.Facts;
 
 /// <summary>
 /// The Facts table, where facts were stored one row each (keyed by id within a UTC day and shard
-/// partition) before the fact logs. Nothing writes it any more; its rows are still read, so a store
-/// that holds facts from that time keeps them. An empty table is noticed once and then costs nothing.
+/// partition) before the fact logs. Nothing of this version writes it; its rows are still read, so a
+/// store that holds facts from that time keeps them. An empty table costs one probe a minute.
 /// </summary>
 public sealed class LegacyFactRows(TableClient table)
 {
+    private static readonly TimeSpan EmptyFor = TimeSpan.FromMinutes(1);
     private Task<bool>? _hasRows;
+    private DateTimeOffset _probedAt;
 
     public async Task<bool> ExistsAsync(Fact fact, CancellationToken ct) =>
         await HasRowsAsync(ct)
@@ -36,9 +38,16 @@ public sealed class LegacyFactRows(TableClient table)
     private Task<bool> HasRowsAsync(CancellationToken ct)
     {
         var known = _hasRows;
-        if (known is { IsCompletedSuccessfully: true }) return known;
-        // A failed probe is asked again next time rather than remembered.
-        return _hasRows = ProbeAsync(ct);
+        // Rows, once there, stay. "None" is asked again after a while: an instance of an earlier
+        // version may still be writing rows during a deployment. A failed probe is asked again at
+        // once. The probe is shared, so one caller giving up does not cancel it for the others.
+        if (known is { IsCompletedSuccessfully: true } && (known.Result || DateTimeOffset.UtcNow - _probedAt < EmptyFor)) return known;
+        if (known is null || known.IsCompleted)
+        {
+            _probedAt = DateTimeOffset.UtcNow;
+            _hasRows = known = ProbeAsync(CancellationToken.None);
+        }
+        return known.WaitAsync(ct);
     }
 
     private async Task<bool> ProbeAsync(CancellationToken ct)

@@ -64,7 +64,8 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     public async Task A_claim_of_a_write_that_never_committed_is_stored_on_retry()
     {
         var account = await azurite.AccountAsync();
-        var store = new FactStore(account);
+        // No grace: the claim below stands for one whose write died long ago.
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
         var time = new DateTimeOffset(2026, 5, 5, 8, 0, 0, TimeSpan.Zero);
         // As if a write died after claiming the id, before its facts reached the log.
         await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
@@ -81,10 +82,48 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task The_same_fact_sent_twice_at_once_is_accepted_by_one_write_and_a_duplicate_for_the_other()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.FromMinutes(5));
+        var time = new DateTimeOffset(2026, 5, 9, 8, 0, 0, TimeSpan.Zero);
+        const string owner = "aaaa56789abcdef0123456789abcdef0";
+        // Another write claimed the id a moment ago and is still appending.
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("twice-1"), "twice-1") { ["Day"] = "20260509", ["Write"] = owner });
+
+        var second = store.InsertAsync([Order("twice-1", time)], default);
+        // It waits for that write rather than taking the claim over ...
+        await account.Table(StorageNames.Tables.FactWrites).AddEntityAsync(new Azure.Data.Tables.TableEntity(owner[..2], owner));
+        var result = await second.WaitAsync(TimeSpan.FromSeconds(30));
+        // ... which committed, so this one is the duplicate.
+        Assert.Empty(result.Accepted);
+        Assert.Equal(["twice-1"], result.Duplicates.Select(f => f.Id));
+    }
+
+    [Fact]
+    public async Task A_claim_whose_write_never_commits_is_taken_over_only_once_it_is_older_than_the_grace()
+    {
+        var account = await azurite.AccountAsync();
+        var grace = TimeSpan.FromSeconds(2);
+        var store = new FactStore(account, ownerGrace: grace);
+        var time = new DateTimeOffset(2026, 5, 10, 8, 0, 0, TimeSpan.Zero);
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("late-1"), "late-1") { ["Day"] = "20260510", ["Write"] = "bbbb56789abcdef0123456789abcdef0" });
+        var claimedAt = DateTimeOffset.UtcNow;
+
+        var result = await store.InsertAsync([Order("late-1", time)], default);
+        // A lower bound, not a speed goal: a claim still in its grace is never taken over.
+        Assert.True(DateTimeOffset.UtcNow - claimedAt >= grace - TimeSpan.FromMilliseconds(200), "the claim was taken over inside its grace");
+        Assert.Equal(["late-1"], result.Accepted.Select(f => f.Id));
+        Assert.NotNull(await store.GetAsync("late-1", time, default));
+    }
+
+    [Fact]
     public async Task A_write_that_stopped_after_reaching_the_log_is_counted_once_after_its_retry()
     {
         var account = await azurite.AccountAsync();
-        var store = new FactStore(account);
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
         var day = new DateOnly(2026, 5, 6);
         var time = new DateTimeOffset(2026, 5, 6, 9, 0, 0, TimeSpan.Zero);
         // As if a write died after appending its facts, before it committed.
