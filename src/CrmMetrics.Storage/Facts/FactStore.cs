@@ -38,10 +38,10 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     public static readonly TimeSpan DefaultOwnerGrace = TimeSpan.FromSeconds(30);
 
     private const int MaxParallelBatches = 8;
-    private static readonly string[] ClaimColumns = ["Day", "Write", "Timestamp"];
-    private readonly TimeSpan _ownerGrace = ownerGrace ?? DefaultOwnerGrace;
     private const int PageSize = 1000;
+    private static readonly string[] ClaimColumns = ["Day", "Write", "Timestamp"];
 
+    private readonly TimeSpan _ownerGrace = ownerGrace ?? DefaultOwnerGrace;
     private readonly TableClient _ids = account.Table(StorageNames.Tables.FactIds);
     private readonly TableClient _writes = account.Table(StorageNames.Tables.FactWrites);
     private readonly LegacyFactRows _legacy = new(account.Table(StorageNames.Tables.Facts));
@@ -83,7 +83,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         if (claimed.Count == 0) return new FactWriteResult(claimed, duplicates, conflicting);
 
         // 2. Append the facts to their days' logs.
-        await Parallel.ForEachAsync(claimed.GroupBy(f => DateOnly.FromDateTime(f.Time.UtcDateTime)),
+        await Parallel.ForEachAsync(claimed.GroupBy(UtcDayOf),
             new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (day, ct) => await _log.AppendAsync(day.Key, day, ct));
 
@@ -149,7 +149,12 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     private async Task<bool> IsCommittedAsync(string write, CancellationToken ct) =>
         (await _writes.GetEntityIfExistsAsync<TableEntity>(WritePartition(write), write, ["RowKey"], ct)).HasValue;
 
-    private static string DayOf(Fact f) => StorageKeys.DayKey(DateOnly.FromDateTime(f.Time.UtcDateTime));
+    private static DateOnly UtcDayOf(DateTimeOffset time) => DateOnly.FromDateTime(time.UtcDateTime);
+
+    private static DateOnly UtcDayOf(Fact f) => UtcDayOf(f.Time);
+
+    /// <summary>The UTC day a claim records for its fact.</summary>
+    private static string DayOf(Fact f) => StorageKeys.DayKey(UtcDayOf(f));
 
     /// <summary>
     /// Adds one partition's rows in a transaction; rows that exist already are read (the columns
@@ -207,7 +212,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     {
         var start = calendar.StartOfDay(localDay);
         var end = calendar.StartOfDay(localDay.AddDays(1));
-        for (var utcDay = DateOnly.FromDateTime(start.UtcDateTime); utcDay <= DateOnly.FromDateTime(end.AddTicks(-1).UtcDateTime); utcDay = utcDay.AddDays(1))
+        for (var utcDay = UtcDayOf(start); utcDay <= UtcDayOf(end.AddTicks(-1)); utcDay = utcDay.AddDays(1))
         {
             await foreach (var fact in ReadUtcDayAsync(utcDay, cancellationToken))
             {
@@ -233,7 +238,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     /// <summary>The stored fact with this id, looked up in the UTC day of <paramref name="time"/>.</summary>
     public async Task<Fact?> GetAsync(string id, DateTimeOffset time, CancellationToken cancellationToken)
     {
-        await foreach (var fact in ReadUtcDayAsync(DateOnly.FromDateTime(time.UtcDateTime), cancellationToken))
+        await foreach (var fact in ReadUtcDayAsync(UtcDayOf(time), cancellationToken))
         {
             if (fact.Id == id) return fact;
         }
