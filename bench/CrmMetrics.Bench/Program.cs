@@ -13,7 +13,7 @@ return command switch
     "host" => await HostBenchmark.RunAsync(args.Skip(1).ToArray()),
     "chaos" => await ChaosBenchmark.RunAsync(args.Skip(1).ToArray()),
     "ingest-phases" => await IngestPhases.RunAsync(args.Skip(1).ToArray()),
-    "storage-costs" => await StorageCosts.RunAsync(),
+    "storage-costs" => await StorageCosts.RunAsync(args.Skip(1).ToArray()),
     _ => Help(),
 };
 
@@ -26,8 +26,8 @@ static int Help()
               HTTP ingestion path vs a bare Azure.Data.Tables loop (100-entity batches, same parallelism)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- ingest-phases [events=50000]
               where ingestion's CPU goes: each store step in-process, Azurite and client CPU (a diagnostic, no aim)
-          dotnet run -c Release --project bench/CrmMetrics.Bench -- storage-costs
-              Azurite and client CPU per request, per transaction size and per append-blob block (a diagnostic, no aim)
+          dotnet run -c Release --project bench/CrmMetrics.Bench -- storage-costs [claims=200000]
+              Azurite and client CPU per request, per transaction size and per append-blob block; claims over 64 vs 736 partitions (a diagnostic, no aim)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- aggregate [facts=200000]
               the map step (AggregateDay) over a month vs a bare read of the same days' fact logs
           dotnet run -c Release --project bench/CrmMetrics.Bench -- finalize [100000 1000000]
