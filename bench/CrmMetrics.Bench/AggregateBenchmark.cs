@@ -94,7 +94,18 @@ public static class AggregateBenchmark
         Console.WriteLine($"CPU used, both runs: Azurite {bareStorage:0.00} s for the bare reads and {mapStorage:0.00} s for the map steps; this process {bareOwn:0.00} s and {mapOwn:0.00} s " +
                           "(CPU time does not grow when other work on the machine makes the wall clock slow)");
         Console.WriteLine($"days aggregated {concurrency} at a time; directory refreshes that read the table: {app.Get<CustomerDirectory>().Reads}");
+        await PrintRequestsAsync("bare read", async () => await BareAsync());
+        await PrintRequestsAsync("map step", async () => await MapAsync());
         Console.WriteLine($"ratio map/bare: {mapRate / bareRate:0.00} (aim >= 0.80)");
         return 0;
+
+        async Task PrintRequestsAsync(string side, Func<Task> run)
+        {
+            using var counter = new StorageRequests();
+            await run();
+            var counts = counter.Stop();
+            Console.WriteLine($"storage requests of one {side} of {days.Count} days (an untimed pass): {counts.Sum(c => c.Count)}, " +
+                              string.Join(", ", counts.Select(c => $"{c.Count} {c.Request}")));
+        }
     }
 }

@@ -72,4 +72,22 @@ public sealed class ProcessCpu(int processId)
             }
         }
     }
+
+    /// <summary>
+    /// Waits until the processes together use less than a tenth of a core over a second (after a
+    /// warm-up, the runtime recompiles hot code in the background for a while); gives up after the
+    /// deadline. Returns how long it waited.
+    /// </summary>
+    public static async Task<TimeSpan> WaitUntilQuietAsync(IEnumerable<ProcessCpu?> processes, TimeSpan deadline)
+    {
+        var watched = processes.OfType<ProcessCpu>().ToList();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < deadline)
+        {
+            var before = watched.Sum(p => p.Seconds);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            if (watched.Sum(p => p.Seconds) - before < 0.1) break;
+        }
+        return watch.Elapsed;
+    }
 }

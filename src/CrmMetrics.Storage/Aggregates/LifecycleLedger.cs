@@ -13,24 +13,37 @@ public sealed record ActiveCustomers(IReadOnlyDictionary<string, long> AtStart, 
 /// day in a single partition. Active customers at any boundary are the sum of all earlier days, so a
 /// period reads this ledger (a few thousand rows at most) instead of every customer.
 /// </summary>
-public sealed class LifecycleLedger(StorageAccount account)
+public sealed class LifecycleLedger
 {
     private const string Partition = "ledger";
-    private readonly TableClient _table = account.Table(StorageNames.Tables.LifecycleLedger);
+    private readonly TableClient _table;
+    private readonly GroupCall<DateOnly, IReadOnlyDictionary<DateOnly, TableEntity>> _reads;
+    private readonly GroupCommit<TableEntity> _upserts;
+
+    public LifecycleLedger(StorageAccount account)
+    {
+        _table = account.Table(StorageNames.Tables.LifecycleLedger);
+        _reads = new(days => DayRows.ReadAsync(_table, Partition, days, CancellationToken.None));
+        _upserts = new(UpsertAsync);
+    }
 
     /// <summary>
     /// Whether the day's deltas differ from what is stored: when they do, every later period changes
     /// too. Callers mark those periods stale before <see cref="WriteAsync"/>, so a crash in between
     /// leaves a period marked twice rather than a change unnoticed.
+    /// Days that callers compare at the same time share a read.
     /// </summary>
     public async Task<bool> DiffersAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
     {
-        var existing = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.DayKey(day), cancellationToken: ct);
-        var stored = existing.HasValue ? StorageJsonRead(existing.Value!) : null;
+        var rows = await _reads.AddAsync([day], ct);
+        var stored = rows.TryGetValue(day, out var row) ? StorageJsonRead(row) : null;
         return stored != Serialize(deltas);
     }
 
-    /// <summary>Stores the day's deltas (a day without any removes its row).</summary>
+    /// <summary>
+    /// Stores the day's deltas (a day without any removes its row). Days that callers store at the
+    /// same time share a transaction.
+    /// </summary>
     public async Task WriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
     {
         var rk = StorageKeys.DayKey(day);
@@ -41,7 +54,18 @@ public sealed class LifecycleLedger(StorageAccount account)
         }
         var entity = new TableEntity(Partition, rk);
         StorageJson.Write(entity, "Deltas", Sorted(deltas));
-        await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, ct);
+        await _upserts.AddAsync([entity], ct);
+    }
+
+    private async Task UpsertAsync(List<TableEntity> rows)
+    {
+        // A day written twice in one group (two aggregations of it raced) keeps the later write, as
+        // two separate upserts would.
+        var latest = rows.GroupBy(r => r.RowKey, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+        foreach (var chunk in latest.Chunk(100))
+        {
+            await _table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)));
+        }
     }
 
     /// <summary>Active customers per scope before <paramref name="firstDay"/> and through <paramref name="lastDay"/>.</summary>

@@ -17,11 +17,15 @@ public sealed class DirtyDayStore
     private const string Partition = "dirty";
     private readonly TableClient _table;
     private readonly GroupCommit<DateOnly> _marks;
+    private readonly GroupCall<DateOnly, IReadOnlyDictionary<DateOnly, TableEntity>> _reads;
+    private readonly GroupCall<DirtyDay, IReadOnlyDictionary<DirtyDay, int>> _clears;
 
     public DirtyDayStore(StorageAccount account)
     {
         _table = account.Table(StorageNames.Tables.DirtyDays);
         _marks = new GroupCommit<DateOnly>(WriteMarksAsync);
+        _reads = new(days => DayRows.ReadAsync(_table, Partition, days, CancellationToken.None));
+        _clears = new(DeleteMarksAsync);
     }
 
     /// <summary>
@@ -52,10 +56,11 @@ public sealed class DirtyDayStore
         return result;
     }
 
+    /// <summary>The day's mark, if it is dirty. Days that callers ask for at the same time share a read.</summary>
     public async Task<DirtyDay?> GetAsync(DateOnly day, CancellationToken cancellationToken)
     {
-        var row = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.DayKey(day), cancellationToken: cancellationToken);
-        return row.HasValue ? new DirtyDay(day, row.Value!.ETag, row.Value.GetDateTimeOffset("MarkedAt")) : null;
+        var rows = await _reads.AddAsync([day], cancellationToken);
+        return rows.TryGetValue(day, out var row) ? new DirtyDay(day, row.ETag, row.GetDateTimeOffset("MarkedAt")) : null;
     }
 
     /// <summary>
@@ -65,20 +70,54 @@ public sealed class DirtyDayStore
     /// </summary>
     public async Task<bool> ClearAsync(DirtyDay seen, CancellationToken cancellationToken)
     {
+        var outcomes = await _clears.AddAsync([seen], cancellationToken);
+        switch (outcomes[seen])
+        {
+            case 204: return true;
+            case 412: return false;
+            default: // 404
+                await MarkAsync([seen.Day], cancellationToken);
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the marks if their ETags still match, all in one transaction when every one does; when
+    /// any does not, one by one. Returns each mark's status: 204 deleted, 412 marked again, 404 gone.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<DirtyDay, int>> DeleteMarksAsync(List<DirtyDay> seen)
+    {
+        var outcomes = new Dictionary<DirtyDay, int>(ReferenceEqualityComparer.Instance);
+        var days = seen.Select(s => s.Day).ToList();
+        if (seen.Count > 1 && seen.Count <= 100 && days.Distinct().Count() == days.Count)
+        {
+            try
+            {
+                await _table.SubmitTransactionAsync(seen.Select(s => new TableTransactionAction(TableTransactionActionType.Delete,
+                    new TableEntity(Partition, StorageKeys.DayKey(s.Day)) { ETag = s.ETag }, s.ETag)));
+                foreach (var s in seen) outcomes[s] = 204;
+                return outcomes;
+            }
+            catch (TableTransactionFailedException)
+            {
+                // Some mark changed or went: find out which, one by one.
+            }
+        }
+        foreach (var s in seen) outcomes[s] = await DeleteMarkAsync(s);
+        return outcomes;
+    }
+
+    private async Task<int> DeleteMarkAsync(DirtyDay seen)
+    {
         try
         {
             // The SDK reports a missing entity as a 404 response rather than an exception.
-            var response = await _table.DeleteEntityAsync(Partition, StorageKeys.DayKey(seen.Day), seen.ETag, cancellationToken);
-            if (response.Status != 404) return true;
+            var response = await _table.DeleteEntityAsync(Partition, StorageKeys.DayKey(seen.Day), seen.ETag);
+            return response.Status == 404 ? 404 : 204;
         }
-        catch (RequestFailedException e) when (e.Status == 412)
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
-            return false;
+            return e.Status;
         }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-        }
-        await MarkAsync([seen.Day], cancellationToken);
-        return false;
     }
 }

@@ -11,17 +11,30 @@ public sealed record StalePeriod(string Key, ETag ETag);
 /// Period keys whose figures changed without a dirty day (competitor and market observations, goal
 /// and plan changes); the next scheduled run finalises them again.
 /// </summary>
-public sealed class StalePeriodStore(StorageAccount account)
+public sealed class StalePeriodStore
 {
     private const string Partition = "stale";
-    private readonly TableClient _table = account.Table(StorageNames.Tables.StalePeriods);
+    private readonly TableClient _table;
+    private readonly GroupCommit<string> _marks;
 
-    public async Task MarkAsync(IEnumerable<string> periodKeys, CancellationToken ct)
+    public StalePeriodStore(StorageAccount account)
+    {
+        _table = account.Table(StorageNames.Tables.StalePeriods);
+        _marks = new GroupCommit<string>(WriteMarksAsync);
+    }
+
+    /// <summary>
+    /// Marks the periods stale; returns once they are. Periods that callers mark at the same time
+    /// share a transaction (days aggregated together mostly mark the same periods).
+    /// </summary>
+    public Task MarkAsync(IEnumerable<string> periodKeys, CancellationToken ct) => _marks.AddAsync(periodKeys.ToList(), ct);
+
+    private async Task WriteMarksAsync(List<string> periodKeys)
     {
         foreach (var chunk in periodKeys.Distinct(StringComparer.Ordinal).Chunk(100))
         {
             await _table.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
-                new TableEntity(Partition, StorageKeys.Encode(k)) { ["Stamp"] = Guid.NewGuid().ToString("N") })), ct);
+                new TableEntity(Partition, StorageKeys.Encode(k)) { ["Stamp"] = Guid.NewGuid().ToString("N") })));
         }
     }
 

@@ -61,4 +61,32 @@ public class GroupCommitTests
         await group.AddAsync([], default);
         Assert.Equal(0, writes);
     }
+
+    [Fact]
+    public async Task Callers_grouped_into_one_call_all_get_its_result()
+    {
+        var calls = new List<List<int>>();
+        var firstStarted = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+        var group = new GroupCall<int, IReadOnlyDictionary<int, string>>(async items =>
+        {
+            lock (calls) calls.Add(items);
+            if (calls.Count == 1)
+            {
+                firstStarted.SetResult();
+                await releaseFirst.Task;
+            }
+            return items.ToDictionary(i => i, i => $"row {i}");
+        });
+
+        var first = group.AddAsync([1], default);
+        await firstStarted.Task;
+        var later = Enumerable.Range(2, 4).Select(i => group.AddAsync([i], default)).ToList();
+        releaseFirst.SetResult();
+
+        Assert.Equal("row 1", (await first)[1]);
+        for (var i = 0; i < later.Count; i++) Assert.Equal($"row {i + 2}", (await later[i])[i + 2]);
+        Assert.Equal(2, calls.Count);
+        Assert.Equal([2, 3, 4, 5], calls[1].Order());
+    }
 }

@@ -29,4 +29,20 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
         await ledger.WriteAsync(day, new Dictionary<string, ActiveDelta>(), default);
         Assert.False(await ledger.DiffersAsync(day, new Dictionary<string, ActiveDelta>(), default));
     }
+
+    [Fact]
+    public async Task Days_compared_and_written_at_the_same_time_keep_their_own_deltas()
+    {
+        var ledger = new LifecycleLedger(await azurite.AccountAsync());
+        var days = Enumerable.Range(0, 20).Select(i => new DateOnly(2032, 5, 1).AddDays(i)).ToList();
+        await Task.WhenAll(days.Select((day, i) => ledger.WriteAsync(day, Deltas(i + 1, 0), default)));
+
+        var same = await Task.WhenAll(days.Select((day, i) => ledger.DiffersAsync(day, Deltas(i + 1, 0), default)));
+        var changed = await Task.WhenAll(days.Select((day, i) => ledger.DiffersAsync(day, Deltas(i + 2, 0), default)));
+
+        Assert.All(same, differs => Assert.False(differs));
+        Assert.All(changed, differs => Assert.True(differs));
+        var active = await ledger.ActiveAsync(days[^1].AddDays(1), days[^1].AddDays(1), default);
+        Assert.Equal(Enumerable.Range(1, 20).Sum(), active.AtStart["org"]);
+    }
 }

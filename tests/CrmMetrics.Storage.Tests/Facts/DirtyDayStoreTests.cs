@@ -30,4 +30,43 @@ public class DirtyDayStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.False(await store.ClearAsync(seen, default));
         Assert.NotNull(await store.GetAsync(day, default));
     }
+
+    [Fact]
+    public async Task Days_read_at_the_same_time_each_get_their_own_mark()
+    {
+        var store = new DirtyDayStore(await azurite.AccountAsync());
+        var first = new DateOnly(2031, 3, 1);
+        var dirty = Enumerable.Range(0, 30).Where(i => i % 3 == 0).Select(first.AddDays).ToList();
+        await store.MarkAsync(dirty, default);
+
+        // Every other day is asked for, so a grouped read spans days nobody asked about.
+        var asked = Enumerable.Range(0, 30).Where(i => i % 2 == 0).Select(first.AddDays).ToList();
+        var marks = await Task.WhenAll(asked.Select(day => store.GetAsync(day, default)));
+
+        for (var i = 0; i < asked.Count; i++)
+        {
+            if (dirty.Contains(asked[i])) Assert.Equal(asked[i], marks[i]!.Day);
+            else Assert.Null(marks[i]);
+        }
+    }
+
+    [Fact]
+    public async Task Marks_cleared_at_the_same_time_keep_only_the_renewed_days_dirty()
+    {
+        var store = new DirtyDayStore(await azurite.AccountAsync());
+        var days = Enumerable.Range(0, 12).Select(i => new DateOnly(2031, 4, 1).AddDays(i)).ToList();
+        await store.MarkAsync(days, default);
+        var seen = await Task.WhenAll(days.Select(day => store.GetAsync(day, default)));
+        var renewed = new[] { days[3], days[7] };
+        await store.MarkAsync(renewed, default); // facts arrived for these while they were aggregated
+
+        var cleared = await Task.WhenAll(seen.Select(mark => store.ClearAsync(mark!, default)));
+
+        for (var i = 0; i < days.Count; i++)
+        {
+            var stillDirty = renewed.Contains(days[i]);
+            Assert.Equal(!stillDirty, cleared[i]);
+            Assert.Equal(stillDirty, await store.GetAsync(days[i], default) is not null);
+        }
+    }
 }
