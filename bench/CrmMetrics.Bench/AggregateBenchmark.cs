@@ -11,7 +11,9 @@ namespace CrmMetrics.Bench;
 /// The map step against a bare read of the same days: how much computing costs beside reading.
 /// Both read every day of a month from the same Azurite, as many days at a time as the queue
 /// trigger hands one instance (host.json batchSize, 16); the bare read only counts the facts the
-/// store returns for each day (its day logs, decoded, each id once).
+/// store returns for each day (its day logs, decoded, each id once). A third side reads the same way
+/// and uploads each day's partial as the map step wrote it: the ceiling of any map step that writes
+/// one result per day. Prints the storage requests of a pass of each side, by kind.
 /// Arguments: [facts (200000)] [days at a time (16)].
 /// </summary>
 public static class AggregateBenchmark

@@ -29,7 +29,8 @@ static int Help()
           dotnet run -c Release --project bench/CrmMetrics.Bench -- storage-costs [claims=200000]
               Azurite and client CPU per request, per transaction size and per append-blob block; claims over 64 vs 736 partitions (a diagnostic, no aim)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- aggregate [facts=200000]
-              the map step (AggregateDay) over a month vs a bare read of the same days' fact logs
+              the map step (AggregateDay) over a month vs a bare read of the same days' fact logs,
+              and the least any map step does: that read plus one result blob per day
           dotnet run -c Release --project bench/CrmMetrics.Bench -- finalize [100000 1000000]
               period finalisation time at each number of facts in the month (reads partials, so nearly flat)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- calculator [scale=10]

@@ -5,8 +5,9 @@ namespace CrmMetrics.Storage.Account;
 /// caller's items join the next call, and the caller gets that call's result (or its failure). While
 /// one call is in flight the next callers' items gather, so under load many small calls become a few
 /// larger ones; alone, a caller's call starts at once. A call always starts after every caller in it
-/// asked, so what it reads is at least as new as what each caller would have read alone. Storage
-/// charges per request far more than per item, which is what this saves.
+/// asked, so what it reads is at least as new as what each caller would have read alone. When a
+/// shared call fails, each of its callers is retried in a call of its own, so one bad item fails
+/// only its own caller. Storage charges per request far more than per item, which is what this saves.
 /// </summary>
 public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> call)
 {
@@ -52,6 +53,22 @@ public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> c
             {
                 var result = await call(group.SelectMany(g => g.Items).ToList());
                 foreach (var (_, done) in group) done.TrySetResult(result);
+            }
+            catch (Exception) when (group.Count > 1)
+            {
+                // One caller's item may be what failed: each caller gets a call of its own, so the
+                // others do not fail with it.
+                foreach (var (items, done) in group)
+                {
+                    try
+                    {
+                        done.TrySetResult(await call(items.ToList()));
+                    }
+                    catch (Exception e)
+                    {
+                        done.TrySetException(e);
+                    }
+                }
             }
             catch (Exception e)
             {

@@ -18,13 +18,13 @@ public sealed class LifecycleLedger
     private const string Partition = "ledger";
     private readonly TableClient _table;
     private readonly GroupCall<DateOnly, IReadOnlyDictionary<DateOnly, TableEntity>> _reads;
-    private readonly GroupCommit<TableEntity> _upserts;
+    private readonly GroupCommit<(string RowKey, TableEntity? Row)> _writes;
 
     public LifecycleLedger(StorageAccount account)
     {
         _table = account.Table(StorageNames.Tables.LifecycleLedger);
         _reads = new(days => DayRows.ReadAsync(_table, Partition, days, CancellationToken.None));
-        _upserts = new(UpsertAsync);
+        _writes = new(WriteRowsAsync);
     }
 
     /// <summary>
@@ -44,27 +44,30 @@ public sealed class LifecycleLedger
     /// Stores the day's deltas (a day without any removes its row). Days that callers store at the
     /// same time share a transaction.
     /// </summary>
-    public async Task WriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
+    public Task WriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
     {
         var rk = StorageKeys.DayKey(day);
-        if (deltas.Count == 0)
-        {
-            await _table.DeleteEntityAsync(Partition, rk, cancellationToken: ct); // a missing row is not an error here
-            return;
-        }
+        if (deltas.Count == 0) return _writes.AddAsync([(rk, null)], ct);
         var entity = new TableEntity(Partition, rk);
         StorageJson.Write(entity, "Deltas", Sorted(deltas));
-        await _upserts.AddAsync([entity], ct);
+        return _writes.AddAsync([(rk, entity)], ct);
     }
 
-    private async Task UpsertAsync(List<TableEntity> rows)
+    /// <summary>
+    /// Writes a group's rows: upserts in transactions, removals one by one (a missing row is not an
+    /// error). Deletes and upserts share the group so that, as with separate requests in call order,
+    /// the later write of a day wins when two aggregations of it race.
+    /// </summary>
+    private async Task WriteRowsAsync(List<(string RowKey, TableEntity? Row)> writes)
     {
-        // A day written twice in one group (two aggregations of it raced) keeps the later write, as
-        // two separate upserts would.
-        var latest = rows.GroupBy(r => r.RowKey, StringComparer.Ordinal).Select(g => g.Last()).ToList();
-        foreach (var chunk in latest.Chunk(100))
+        var latest = writes.GroupBy(w => w.RowKey, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+        foreach (var chunk in latest.Where(w => w.Row is not null).Chunk(100))
         {
-            await _table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)));
+            await _table.SubmitTransactionAsync(chunk.Select(w => new TableTransactionAction(TableTransactionActionType.UpsertReplace, w.Row!)));
+        }
+        foreach (var (rk, _) in latest.Where(w => w.Row is null))
+        {
+            await _table.DeleteEntityAsync(Partition, rk); // a missing row is not an error here
         }
     }
 

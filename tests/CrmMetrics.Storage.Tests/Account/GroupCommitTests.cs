@@ -89,4 +89,34 @@ public class GroupCommitTests
         Assert.Equal(2, calls.Count);
         Assert.Equal([2, 3, 4, 5], calls[1].Order());
     }
+
+    [Fact]
+    public async Task When_a_shared_call_fails_each_caller_is_tried_alone_and_only_the_bad_one_fails()
+    {
+        var firstStarted = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+        var calls = 0;
+        var group = new GroupCall<int, int>(async items =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                firstStarted.SetResult();
+                await releaseFirst.Task;
+            }
+            if (items.Contains(13)) throw new InvalidOperationException("item 13 is refused");
+            return items.Sum();
+        });
+
+        var first = group.AddAsync([1], default);
+        await firstStarted.Task;
+        var good = group.AddAsync([2, 3], default);
+        var bad = group.AddAsync([13], default);
+        var alsoGood = group.AddAsync([4], default);
+        releaseFirst.SetResult();
+
+        Assert.Equal(1, await first);
+        Assert.Equal(5, await good);
+        Assert.Equal(4, await alsoGood);
+        Assert.Equal("item 13 is refused", (await Assert.ThrowsAsync<InvalidOperationException>(() => bad)).Message);
+    }
 }

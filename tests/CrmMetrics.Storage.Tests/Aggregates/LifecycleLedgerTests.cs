@@ -45,4 +45,24 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
         var active = await ledger.ActiveAsync(days[^1].AddDays(1), days[^1].AddDays(1), default);
         Assert.Equal(Enumerable.Range(1, 20).Sum(), active.AtStart["org"]);
     }
+
+    [Fact]
+    public async Task Of_two_writes_of_a_day_made_at_the_same_time_the_later_one_stays()
+    {
+        var ledger = new LifecycleLedger(await azurite.AccountAsync());
+        var day = new DateOnly(2032, 7, 1);
+        await ledger.WriteAsync(day, Deltas(1, 0), default);
+
+        // Two aggregations of the day race: the later one found no changes and removes the row.
+        var earlier = ledger.WriteAsync(day, Deltas(5, 0), default);
+        var later = ledger.WriteAsync(day, new Dictionary<string, ActiveDelta>(), default);
+        await Task.WhenAll(earlier, later);
+        Assert.False(await ledger.DiffersAsync(day, new Dictionary<string, ActiveDelta>(), default));
+
+        // And the other way round: the later upsert stays.
+        earlier = ledger.WriteAsync(day, new Dictionary<string, ActiveDelta>(), default);
+        later = ledger.WriteAsync(day, Deltas(7, 0), default);
+        await Task.WhenAll(earlier, later);
+        Assert.False(await ledger.DiffersAsync(day, Deltas(7, 0), default));
+    }
 }

@@ -68,5 +68,33 @@ public class DirtyDayStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
             Assert.Equal(!stillDirty, cleared[i]);
             Assert.Equal(stillDirty, await store.GetAsync(days[i], default) is not null);
         }
+
+        // Marks nobody renewed are all cleared (those cleared together, in one transaction).
+        var quiet = Enumerable.Range(0, 12).Select(i => new DateOnly(2031, 5, 1).AddDays(i)).ToList();
+        await store.MarkAsync(quiet, default);
+        var quietSeen = await Task.WhenAll(quiet.Select(day => store.GetAsync(day, default)));
+        Assert.All(await Task.WhenAll(quietSeen.Select(mark => store.ClearAsync(mark!, default))), Assert.True);
+        Assert.All(await Task.WhenAll(quiet.Select(day => store.GetAsync(day, default))), Assert.Null);
+    }
+
+    [Fact]
+    public async Task Two_aggregations_of_one_mark_clearing_at_the_same_time_leave_the_day_dirty()
+    {
+        var store = new DirtyDayStore(await azurite.AccountAsync());
+        var day = new DateOnly(2031, 6, 1);
+        var others = Enumerable.Range(1, 6).Select(day.AddDays).ToList();
+        await store.MarkAsync([day, .. others], default);
+        var first = (await store.GetAsync(day, default))!;
+        var second = (await store.GetAsync(day, default))!;
+        var otherMarks = await Task.WhenAll(others.Select(d => store.GetAsync(d, default)));
+
+        // The same day twice among other days: whichever clear comes second finds the mark gone.
+        var clears = new[] { store.ClearAsync(first, default), store.ClearAsync(second, default) }
+            .Concat(otherMarks.Select(m => store.ClearAsync(m!, default))).ToList();
+        var results = await Task.WhenAll(clears);
+
+        Assert.Equal(1, results.Take(2).Count(cleared => cleared));
+        Assert.NotNull(await store.GetAsync(day, default)); // marked again: the crossed partials are aggregated once more
+        Assert.All(results.Skip(2), Assert.True);
     }
 }
