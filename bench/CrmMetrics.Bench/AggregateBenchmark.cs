@@ -129,7 +129,7 @@ public static class AggregateBenchmark
             using var counter = new StorageRequests();
             await run();
             var counts = counter.Stop();
-            Console.WriteLine($"storage requests of one {side} of {days.Count} days (an untimed pass): {counts.Sum(c => c.Count)}, " +
+            Console.WriteLine($"storage requests of one {side} of {days.Count} days (an untimed pass): {StorageRequests.Total(counts)}, " +
                               string.Join(", ", counts.Select(c => $"{c.Count} {c.Request}")));
         }
     }

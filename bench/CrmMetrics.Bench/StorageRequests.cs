@@ -5,7 +5,8 @@ namespace CrmMetrics.Bench;
 
 /// <summary>
 /// Counts the storage requests this process sends while it is alive, by method and table or
-/// container, from the Azure SDK's own request events. It formats every request's headers, so use
+/// container, from the Azure SDK's own request events; failed ones are also listed under their
+/// status (<c>PUT x -> 404</c>), not added to the total. It formats every request's headers, so use
 /// it in a pass that is not timed.
 /// </summary>
 public sealed class StorageRequests : EventListener
@@ -22,13 +23,25 @@ public sealed class StorageRequests : EventListener
 
     protected override void OnEventWritten(EventWrittenEventArgs e)
     {
-        if (!_counting || e.EventName != "Request" || e.Payload is null) return;
+        if (!_counting || e.Payload is null) return;
         var names = e.PayloadNames!;
-        var method = e.Payload[names.IndexOf("method")] as string;
-        var uri = e.Payload[names.IndexOf("uri")] as string;
-        if (method is null || uri is null) return;
-        _counts.AddOrUpdate($"{method} {Target(uri)}", 1, (_, n) => n + 1);
+        if (e.EventName == "Request")
+        {
+            var method = e.Payload[names.IndexOf("method")] as string;
+            var uri = e.Payload[names.IndexOf("uri")] as string;
+            if (method is null || uri is null) return;
+            var key = $"{method} {Target(uri)}";
+            _requests[(string)e.Payload[names.IndexOf("requestId")]!] = key;
+            _counts.AddOrUpdate(key, 1, (_, n) => n + 1);
+        }
+        else if (e.EventName == "ErrorResponse" && _requests.TryGetValue((string)e.Payload[names.IndexOf("requestId")]!, out var request))
+        {
+            // Failed requests are counted again under their status, so "of which" can be read off.
+            _counts.AddOrUpdate($"{request} -> {e.Payload[names.IndexOf("status")]}", 1, (_, n) => n + 1);
+        }
     }
+
+    private readonly ConcurrentDictionary<string, string> _requests = new(StringComparer.Ordinal);
 
     /// <summary>The request counts, most first; stops counting.</summary>
     public IReadOnlyList<(string Request, int Count)> Stop()
@@ -36,6 +49,9 @@ public sealed class StorageRequests : EventListener
         _counting = false;
         return _counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key).Select(c => (c.Key, c.Value)).ToList();
     }
+
+    /// <summary>The requests sent, without the failures listed again under their status.</summary>
+    public static int Total(IEnumerable<(string Request, int Count)> counts) => counts.Where(c => !c.Request.Contains(" -> ")).Sum(c => c.Count);
 
     /// <summary>The table or container a request addresses: the first path segment after the account, without keys.</summary>
     private static string Target(string uri)

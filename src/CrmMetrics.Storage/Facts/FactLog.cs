@@ -19,7 +19,10 @@ namespace CrmMetrics.Storage.Facts;
 /// </summary>
 public sealed class FactLog(BlobContainerClient container)
 {
-    /// <summary>The segment each day was last appended to by this process, so a full segment is tried once.</summary>
+    /// <summary>
+    /// The segment each day was last appended to by this process, so a full segment is tried once and
+    /// a segment known to exist is appended to without creating it first.
+    /// </summary>
     private readonly ConcurrentDictionary<DateOnly, int> _segments = new();
 
     public static string SegmentName(DateOnly utcDay, int segment) => $"{StorageKeys.DayKey(utcDay)}/{segment:D5}";
@@ -33,11 +36,15 @@ public sealed class FactLog(BlobContainerClient container)
     private async Task AppendBlockAsync(DateOnly utcDay, byte[] block, CancellationToken ct)
     {
         // Each full segment moves the writer on by one; segments are finite, so this ends.
-        for (var segment = _segments.GetValueOrDefault(utcDay); ; segment++)
+        var known = _segments.TryGetValue(utcDay, out var first);
+        for (var segment = first; ; segment++)
         {
             try
             {
-                await AppendBlobs.AppendCreatingAsync(container.GetAppendBlobClient(SegmentName(utcDay, segment)), block, ct);
+                // A segment this process has not appended to yet is most likely new (facts of a day
+                // arrive around that day, and a moved-on writer starts a fresh segment).
+                var unseen = !known || segment != first;
+                await AppendBlobs.AppendCreatingAsync(container.GetAppendBlobClient(SegmentName(utcDay, segment)), block, unseen, ct);
                 _segments[utcDay] = segment;
                 return;
             }

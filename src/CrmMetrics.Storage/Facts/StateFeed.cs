@@ -39,6 +39,7 @@ public sealed class StateFeed
     private readonly TableClient _heads;
 
     private readonly GroupCommit<StateChange> _appends;
+    private string? _lastBucket;
 
     public StateFeed(StorageAccount account) : this(account.Container(StorageNames.Containers.StateFeed), account.Table(StorageNames.Tables.ChangeHeads))
     {
@@ -61,7 +62,14 @@ public sealed class StateFeed
     {
         var bucket = BucketKey(DateTimeOffset.UtcNow);
         var blob = _entries.GetAppendBlobClient(bucket);
-        foreach (var block in Blocks(changes)) await AppendBlobs.AppendCreatingAsync(blob, block, CancellationToken.None);
+        // A bucket this writer has not appended to yet is most likely new: each lasts 10 seconds.
+        var unseen = !string.Equals(Volatile.Read(ref _lastBucket), bucket, StringComparison.Ordinal);
+        foreach (var block in Blocks(changes))
+        {
+            await AppendBlobs.AppendCreatingAsync(blob, block, unseen, CancellationToken.None);
+            unseen = false;
+        }
+        Volatile.Write(ref _lastBucket, bucket);
         // A fresh stamp changes the head's ETag, which is what readers compare.
         await _heads.UpsertEntityAsync(new TableEntity(HeadsPartition, bucket) { ["Stamp"] = Guid.NewGuid().ToString("N")[..8] }, TableUpdateMode.Replace);
     }

@@ -187,6 +187,23 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task Writers_that_start_a_days_log_at_the_same_time_all_land_in_it()
+    {
+        var account = await azurite.AccountAsync();
+        var day = new DateOnly(2026, 5, 9);
+        var time = new DateTimeOffset(2026, 5, 9, 12, 0, 0, TimeSpan.Zero);
+        // Each writer is another process: none has seen the day's log, so each creates it first.
+        var writers = Enumerable.Range(0, 4).Select(_ => new FactLog(account.Container(StorageNames.Containers.FactLogs))).ToList();
+        await Task.WhenAll(writers.Select((log, i) => log.AppendAsync(day, [Order($"start-{i}", time)], default)));
+        // And once more each, now into a log they know.
+        await Task.WhenAll(writers.Select((log, i) => log.AppendAsync(day, [Order($"again-{i}", time)], default)));
+
+        var read = new List<string>();
+        await foreach (var fact in writers[0].ReadAsync(day, default)) read.Add(fact.Id);
+        Assert.Equal(Enumerable.Range(0, 4).SelectMany(i => new[] { $"again-{i}", $"start-{i}" }).Order(StringComparer.Ordinal), read.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task A_local_day_scan_returns_exactly_the_facts_of_that_day_in_its_time_zone()
     {
         var store = new FactStore(await azurite.AccountAsync());
