@@ -25,7 +25,7 @@ static int Help()
           dotnet run -c Release --project bench/CrmMetrics.Bench -- ingest [events=200000]
               HTTP ingestion path vs a bare Azure.Data.Tables loop (100-entity batches, same parallelism)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- ingest-phases [events=50000]
-              where ingestion's CPU goes: each store step in-process, Azurite and client CPU (a diagnostic, no aim)
+              where ingestion's CPU goes: each store step in-process, Azurite and client CPU, storage requests by kind (a diagnostic, no aim)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- storage-costs [claims=200000]
               Azurite and client CPU per request, per transaction size and per append-blob block; claims over 64 vs 736 partitions (a diagnostic, no aim)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- aggregate [facts=200000]
