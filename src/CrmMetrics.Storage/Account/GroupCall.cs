@@ -5,9 +5,9 @@ namespace CrmMetrics.Storage.Account;
 /// caller's items join the next call, and the caller gets that call's result (or its failure). While
 /// one call is in flight the next callers' items gather, so under load many small calls become a few
 /// larger ones; alone, a caller's call starts at once. A call always starts after every caller in it
-/// asked, so what it reads is at least as new as what each caller would have read alone. When a
-/// shared call fails, each of its callers is retried in a call of its own, so one bad item fails
-/// only its own caller. Storage charges per request far more than per item, which is what this saves.
+/// asked, so what it reads is at least as new as what each caller would have read alone. When storage
+/// refuses a shared call (4xx), each of its callers is retried in a call of its own, so one bad item
+/// fails only its own caller; when storage or the network fails, every caller gets that failure. Storage charges per request far more than per item, which is what this saves.
 /// </summary>
 public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> call)
 {
@@ -54,21 +54,21 @@ public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> c
                 var result = await call(group.SelectMany(g => g.Items).ToList());
                 foreach (var (_, done) in group) done.TrySetResult(result);
             }
-            catch (Exception) when (group.Count > 1)
+            catch (Exception e) when (group.Count > 1 && RefusedItem(e))
             {
-                // One caller's item may be what failed: each caller gets a call of its own, so the
-                // others do not fail with it.
-                foreach (var (items, done) in group)
+                // Storage refused something in the call, maybe one caller's item: each caller gets a
+                // call of its own, so the others do not fail with it.
+                await Task.WhenAll(group.Select(async g =>
                 {
                     try
                     {
-                        done.TrySetResult(await call(items.ToList()));
+                        g.Done.TrySetResult(await call(g.Items.ToList()));
                     }
-                    catch (Exception e)
+                    catch (Exception alone)
                     {
-                        done.TrySetException(e);
+                        g.Done.TrySetException(alone);
                     }
-                }
+                }));
             }
             catch (Exception e)
             {
@@ -76,4 +76,10 @@ public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> c
             }
         }
     }
+
+    /// <summary>
+    /// A refusal of the request's content (4xx), which one item can cause; not a failure of the
+    /// service or the network, which calling again alone would only repeat, once per caller.
+    /// </summary>
+    private static bool RefusedItem(Exception e) => e is Azure.RequestFailedException { Status: >= 400 and < 500 and not 408 and not 429 };
 }

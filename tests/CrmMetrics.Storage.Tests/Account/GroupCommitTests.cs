@@ -103,7 +103,7 @@ public class GroupCommitTests
                 firstStarted.SetResult();
                 await releaseFirst.Task;
             }
-            if (items.Contains(13)) throw new InvalidOperationException("item 13 is refused");
+            if (items.Contains(13)) throw new Azure.RequestFailedException(400, "item 13 is refused");
             return items.Sum();
         });
 
@@ -117,6 +117,33 @@ public class GroupCommitTests
         Assert.Equal(1, await first);
         Assert.Equal(5, await good);
         Assert.Equal(4, await alsoGood);
-        Assert.Equal("item 13 is refused", (await Assert.ThrowsAsync<InvalidOperationException>(() => bad)).Message);
+        Assert.Equal("item 13 is refused", (await Assert.ThrowsAsync<Azure.RequestFailedException>(() => bad)).Message);
+    }
+
+    [Fact]
+    public async Task When_storage_fails_a_shared_call_its_callers_get_the_failure_without_calls_of_their_own()
+    {
+        var firstStarted = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+        var calls = 0;
+        var group = new GroupCall<int, int>(async items =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                firstStarted.SetResult();
+                await releaseFirst.Task;
+                return items.Sum();
+            }
+            throw new Azure.RequestFailedException(503, "server busy");
+        });
+
+        var first = group.AddAsync([1], default);
+        await firstStarted.Task;
+        var later = new[] { group.AddAsync([2], default), group.AddAsync([3], default) };
+        releaseFirst.SetResult();
+
+        Assert.Equal(1, await first);
+        foreach (var call in later) Assert.Equal(503, (await Assert.ThrowsAsync<Azure.RequestFailedException>(() => call)).Status);
+        Assert.Equal(2, calls); // the first call and one shared call: an outage is not tried once per caller
     }
 }
