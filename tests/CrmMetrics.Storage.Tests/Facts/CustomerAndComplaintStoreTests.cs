@@ -65,6 +65,58 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal(4, CustomerStore.TimelineOf(row).Events.Count);
     }
 
+    /// <summary>Customer ids that share <paramref name="customer"/>'s partition.</summary>
+    private static List<string> Neighbours(string customer, int count) =>
+        Enumerable.Range(1, 10_000).Select(i => $"{customer}-n{i}")
+            .Where(id => CrmMetrics.Storage.Account.StorageKeys.CustomerPartition(id) == CrmMetrics.Storage.Account.StorageKeys.CustomerPartition(customer))
+            .Take(count).ToList();
+
+    private static async Task<List<string>> FeedCustomers(CustomerStore store)
+    {
+        var ids = new List<string>();
+        await foreach (var change in store.Feed.ReadAsync(new FeedPosition(), DateTimeOffset.UtcNow, default))
+        {
+            if (change.CustomerId is { } id) ids.Add(id);
+        }
+        return ids;
+    }
+
+    [Fact]
+    public async Task New_and_known_customers_of_one_partition_are_written_together_and_both_reach_the_feed()
+    {
+        var store = new CustomerStore(await azurite.AccountAsync());
+        var known = "N-1";
+        var newcomer = Neighbours(known, 1)[0];
+        await Apply(store, [Lifecycle("n1", FactType.CustomerAcquired, Day(8, 1), known, "smb")]);
+
+        // The newcomer is added blindly, the known customer merged from the cache: one partition, one write.
+        var dirty = await Apply(store, [Lifecycle("n2", FactType.CustomerAcquired, Day(8, 3), newcomer, "smb"), Lifecycle("n3", FactType.CustomerChurned, Day(8, 5), known)]);
+
+        Assert.Equal([new DateOnly(2026, 8, 3)], dirty); // the newcomer's dimension; the churn's own day is ingestion's to mark
+        Assert.Equal(["n1", "n3"], (await store.GetTimelineAsync(known, default))!.Events.Select(e => e.Id));
+        Assert.Equal(["n2"], (await store.GetTimelineAsync(newcomer, default))!.Events.Select(e => e.Id));
+        Assert.Contains(newcomer, await FeedCustomers(store));
+        Assert.Equal(2, (await FeedCustomers(store)).Count(id => id == known)); // its acquisition, then its churn
+    }
+
+    [Fact]
+    public async Task When_a_known_customer_changed_elsewhere_the_shared_write_falls_back_and_loses_nothing()
+    {
+        var account = await azurite.AccountAsync();
+        var first = new CustomerStore(account);
+        var second = new CustomerStore(account);
+        var known = "M-1";
+        var newcomer = Neighbours(known, 1)[0];
+        await Apply(first, [Lifecycle("m1", FactType.CustomerAcquired, Day(9, 1), known, "smb")]);
+        await Apply(second, [Lifecycle("m2", FactType.CustomerChurned, Day(9, 4), known)]); // first's cached row is stale now
+
+        await Apply(first, [Lifecycle("m3", FactType.CustomerAcquired, Day(9, 6), newcomer, "smb"), Lifecycle("m4", FactType.CustomerReactivated, Day(9, 8), known)]);
+
+        Assert.Equal(["m1", "m2", "m4"], (await first.GetTimelineAsync(known, default))!.Events.Select(e => e.Id));
+        Assert.Equal(["m3"], (await first.GetTimelineAsync(newcomer, default))!.Events.Select(e => e.Id));
+        Assert.Contains(newcomer, await FeedCustomers(first));
+    }
+
     [Fact]
     public async Task A_first_acquisition_resolves_the_days_where_the_customer_was_unknown()
     {
