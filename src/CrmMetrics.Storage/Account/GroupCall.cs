@@ -1,3 +1,4 @@
+using System.Net.Http;
 namespace CrmMetrics.Storage.Account;
 
 /// <summary>
@@ -5,9 +6,10 @@ namespace CrmMetrics.Storage.Account;
 /// caller's items join the next call, and the caller gets that call's result (or its failure). While
 /// one call is in flight the next callers' items gather, so under load many small calls become a few
 /// larger ones; alone, a caller's call starts at once. A call always starts after every caller in it
-/// asked, so what it reads is at least as new as what each caller would have read alone. When storage
-/// refuses a shared call (4xx), each of its callers is retried in a call of its own, so one bad item
-/// fails only its own caller; when storage or the network fails, every caller gets that failure. Storage charges per request far more than per item, which is what this saves.
+/// asked, so what it reads is at least as new as what each caller would have read alone. When a shared
+/// call is refused (a 4xx answer, or an item the call rejects), each of its callers is retried in a
+/// call of its own, in the order they asked, so one bad item fails only its own caller; when storage or
+/// the network fails, every caller gets that failure. Storage charges per request far more than per item, which is what this saves.
 /// </summary>
 public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> call)
 {
@@ -56,19 +58,20 @@ public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> c
             }
             catch (Exception e) when (group.Count > 1 && RefusedItem(e))
             {
-                // Storage refused something in the call, maybe one caller's item: each caller gets a
-                // call of its own, so the others do not fail with it.
-                await Task.WhenAll(group.Select(async g =>
+                // Something in the call was refused, maybe one caller's item: each caller gets a call
+                // of its own, in the order they asked (as separate calls would have run), so the
+                // others do not fail with it.
+                foreach (var (items, done) in group)
                 {
                     try
                     {
-                        g.Done.TrySetResult(await call(g.Items.ToList()));
+                        done.TrySetResult(await call(items.ToList()));
                     }
                     catch (Exception alone)
                     {
-                        g.Done.TrySetException(alone);
+                        done.TrySetException(alone);
                     }
-                }));
+                }
             }
             catch (Exception e)
             {
@@ -78,8 +81,14 @@ public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> c
     }
 
     /// <summary>
-    /// A refusal of the request's content (4xx), which one item can cause; not a failure of the
-    /// service or the network, which calling again alone would only repeat, once per caller.
+    /// A refusal of the call's content (a 4xx answer, or an item the call itself rejects), which one
+    /// item can cause; not a failure of the service or the network, nor a cancellation, which calling
+    /// again alone would only repeat, once per caller.
     /// </summary>
-    private static bool RefusedItem(Exception e) => e is Azure.RequestFailedException { Status: >= 400 and < 500 and not 408 and not 429 };
+    private static bool RefusedItem(Exception e) => e switch
+    {
+        Azure.RequestFailedException r => r.Status is >= 400 and < 500 and not 408 and not 429,
+        OperationCanceledException or TimeoutException or HttpRequestException or IOException or AggregateException => false,
+        _ => true,
+    };
 }

@@ -115,6 +115,13 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal(["m1", "m2", "m4"], (await first.GetTimelineAsync(known, default))!.Events.Select(e => e.Id));
         Assert.Equal(["m3"], (await first.GetTimelineAsync(newcomer, default))!.Events.Select(e => e.Id));
         Assert.Contains(newcomer, await FeedCustomers(first));
+        // The merge that was written after the fallback reached the feed too.
+        var timelines = new List<string>();
+        await foreach (var change in first.Feed.ReadAsync(new FeedPosition(), DateTimeOffset.UtcNow, default))
+        {
+            if (change.CustomerId == known) timelines.Add(string.Join(",", change.Timeline!.Select(e => e.Id)));
+        }
+        Assert.Contains("m1,m2,m4", timelines);
     }
 
     [Fact]
