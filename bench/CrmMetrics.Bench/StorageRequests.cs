@@ -34,7 +34,8 @@ public sealed class StorageRequests : EventListener
             _requests[(string)e.Payload[names.IndexOf("requestId")]!] = key;
             _counts.AddOrUpdate(key, 1, (_, n) => n + 1);
         }
-        else if (e.EventName == "ErrorResponse" && _requests.TryGetValue((string)e.Payload[names.IndexOf("requestId")]!, out var request))
+        else if (e.EventName is "Response" or "ErrorResponse" && _requests.TryRemove((string)e.Payload[names.IndexOf("requestId")]!, out var request)
+                 && e.EventName == "ErrorResponse")
         {
             // Failed requests are counted again under their status, so "of which" can be read off.
             _counts.AddOrUpdate($"{request} -> {e.Payload[names.IndexOf("status")]}", 1, (_, n) => n + 1);

@@ -1,4 +1,5 @@
 using System.Net.Http;
+
 namespace CrmMetrics.Storage.Account;
 
 /// <summary>
@@ -9,7 +10,8 @@ namespace CrmMetrics.Storage.Account;
 /// asked, so what it reads is at least as new as what each caller would have read alone. When a shared
 /// call is refused (a 4xx answer, or an item the call rejects), each of its callers is retried in a
 /// call of its own, in the order they asked, so one bad item fails only its own caller; when storage or
-/// the network fails, every caller gets that failure. Storage charges per request far more than per item, which is what this saves.
+/// the network fails, every caller gets that failure. Storage charges per request far more than per
+/// item, which is what this saves.
 /// </summary>
 public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> call)
 {

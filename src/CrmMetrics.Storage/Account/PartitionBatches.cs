@@ -82,12 +82,7 @@ public static class PartitionBatches
         }
         foreach (var chunk in blind.Chunk(100))
         {
-            var rows = new List<(string Key, TableEntity Entity, TOutcome Outcome)>();
-            foreach (var key in chunk)
-            {
-                var entity = new TableEntity(partitionKey, key);
-                if (merge(key, entity) is { } outcome) rows.Add((key, entity, outcome));
-            }
+            var rows = Merged(chunk.Select(key => (key, new TableEntity(partitionKey, key))), merge);
             if (rows.Count > 0) await beforeWrite(rows.Select(r => r.Outcome).ToList(), true);
             for (var attempt = 0; rows.Count > 0; attempt++)
             {
@@ -121,20 +116,13 @@ public static class PartitionBatches
             if (attempt == MaxAttempts) throw new InvalidOperationException($"Rows of partition {partitionKey} kept changing concurrently; gave up after {attempt} attempts.");
             // The first round may use rows this process knows; after a conflict every row is read afresh.
             var existing = attempt == 0 ? await ReadKnownAsync(table, partitionKey, pending, cache, ct) : await ReadManyAsync(table, partitionKey, pending, ct);
-            var writes = new List<(string Key, TableEntity Entity, TOutcome Outcome)>();
-            foreach (var key in pending)
-            {
-                var entity = existing.TryGetValue(key, out var row) ? row : new TableEntity(partitionKey, key);
-                if (merge(key, entity) is { } outcome) writes.Add((key, entity, outcome));
-            }
+            var writes = Merged(pending.Select(key => (key, existing.TryGetValue(key, out var row) ? row : new TableEntity(partitionKey, key))), merge);
             if (writes.Count > 0) await beforeWrite(writes.Select(w => w.Outcome).ToList(), false);
             var next = new List<string>();
             // After a conflict, one row per transaction, so one busy row does not hold back the others.
             foreach (var chunk in attempt == 0 ? writes.Chunk(100) : writes.Select(w => new[] { w }))
             {
-                var actions = chunk.Select(w => w.Entity.ETag == default
-                    ? new TableTransactionAction(TableTransactionActionType.Add, w.Entity)
-                    : new TableTransactionAction(TableTransactionActionType.UpdateReplace, w.Entity, w.Entity.ETag));
+                var actions = chunk.Select(w => WriteAction(w.Entity));
                 try
                 {
                     var written = await table.SubmitTransactionAsync(actions, ct);
@@ -168,17 +156,8 @@ public static class PartitionBatches
             if (!cache.TryGet(partitionKey, key, out var row)) return []; // a row must be read: the usual paths
             known.Add((key, row));
         }
-        var added = new List<(string Key, TableEntity Entity, TOutcome Outcome)>();
-        foreach (var key in blind)
-        {
-            var entity = new TableEntity(partitionKey, key);
-            if (merge(key, entity) is { } outcome) added.Add((key, entity, outcome));
-        }
-        var merged = new List<(string Key, TableEntity Entity, TOutcome Outcome)>();
-        foreach (var (key, row) in known)
-        {
-            if (merge(key, row) is { } outcome) merged.Add((key, row, outcome));
-        }
+        var added = Merged(blind.Select(key => (key, new TableEntity(partitionKey, key))), merge);
+        var merged = Merged(known, merge);
         var writes = added.Concat(merged).ToList();
         if (writes.Count == 0 || Chunk(writes, w => w.Entity).Skip(1).Any()) return [];
 
@@ -186,9 +165,7 @@ public static class PartitionBatches
         if (merged.Count > 0) await beforeWrite(merged.Select(m => m.Outcome).ToList(), false);
         try
         {
-            var written = await table.SubmitTransactionAsync(writes.Select(w => w.Entity.ETag == default
-                ? new TableTransactionAction(TableTransactionActionType.Add, w.Entity)
-                : new TableTransactionAction(TableTransactionActionType.UpdateReplace, w.Entity, w.Entity.ETag)), ct);
+            var written = await table.SubmitTransactionAsync(writes.Select(w => WriteAction(w.Entity)), ct);
             Remember(cache, writes.Select(w => w.Entity).ToList(), written.Value);
         }
         catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
@@ -200,6 +177,32 @@ public static class PartitionBatches
         done.AddRange(added.Select(a => (a.Key, a.Outcome, true)));
         done.AddRange(merged.Select(m => (m.Key, m.Outcome, false)));
         return [.. blind, .. known.Select(k => k.Key)];
+    }
+
+    /// <summary>The rows that <paramref name="merge"/> changed, with what it reported for each.</summary>
+    private static List<(string Key, TableEntity Entity, TOutcome Outcome)> Merged<TOutcome>(
+        IEnumerable<(string Key, TableEntity Entity)> rows, Func<string, TableEntity, TOutcome?> merge) where TOutcome : class
+    {
+        var changed = new List<(string Key, TableEntity Entity, TOutcome Outcome)>();
+        foreach (var (key, entity) in rows)
+        {
+            if (merge(key, entity) is { } outcome) changed.Add((key, entity, outcome));
+        }
+        return changed;
+    }
+
+    /// <summary>An add for a row never read (no ETag), else a replace only if the row is unchanged since it was read.</summary>
+    private static TableTransactionAction WriteAction(TableEntity row) => row.ETag == default
+        ? new TableTransactionAction(TableTransactionActionType.Add, row)
+        : new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, row.ETag);
+
+    /// <summary>Upserts (replacing) rows of one partition in as few transactions as their number and size allow.</summary>
+    public static async Task UpsertAllAsync(TableClient table, IEnumerable<TableEntity> rows)
+    {
+        foreach (var chunk in Chunk(rows))
+        {
+            await table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)));
+        }
     }
 
     /// <summary>Rows from the cache where known, the others read (and then cached).</summary>

@@ -61,10 +61,7 @@ public sealed class LifecycleLedger
     private async Task WriteRowsAsync(List<(string RowKey, TableEntity? Row)> writes)
     {
         var latest = writes.GroupBy(w => w.RowKey, StringComparer.Ordinal).Select(g => g.Last()).ToList();
-        foreach (var chunk in latest.Where(w => w.Row is not null).Chunk(100))
-        {
-            await _table.SubmitTransactionAsync(chunk.Select(w => new TableTransactionAction(TableTransactionActionType.UpsertReplace, w.Row!)));
-        }
+        await PartitionBatches.UpsertAllAsync(_table, latest.Where(w => w.Row is not null).Select(w => w.Row!));
         foreach (var (rk, _) in latest.Where(w => w.Row is null))
         {
             await _table.DeleteEntityAsync(Partition, rk); // a missing row is not an error here

@@ -34,16 +34,12 @@ public sealed class DirtyDayStore
     /// </summary>
     public Task MarkAsync(IEnumerable<DateOnly> days, CancellationToken cancellationToken) => _marks.AddAsync(days.ToList(), cancellationToken);
 
-    private async Task WriteMarksAsync(List<DateOnly> days)
+    private Task WriteMarksAsync(List<DateOnly> days)
     {
         var now = DateTimeOffset.UtcNow;
-        foreach (var chunk in days.Distinct().Order().Chunk(100))
-        {
-            // A fresh stamp changes the ETag even when the day was already dirty.
-            var actions = chunk.Select(d => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
-                new TableEntity(Partition, StorageKeys.DayKey(d)) { ["Stamp"] = Guid.NewGuid().ToString("N"), ["MarkedAt"] = now }));
-            await _table.SubmitTransactionAsync(actions);
-        }
+        // A fresh stamp changes the ETag even when the day was already dirty.
+        return PartitionBatches.UpsertAllAsync(_table, days.Distinct().Order()
+            .Select(d => new TableEntity(Partition, StorageKeys.DayKey(d)) { ["Stamp"] = Guid.NewGuid().ToString("N"), ["MarkedAt"] = now }));
     }
 
     public async Task<IReadOnlyList<DirtyDay>> ListAsync(CancellationToken cancellationToken)
@@ -94,7 +90,7 @@ public sealed class DirtyDayStore
             try
             {
                 await _table.SubmitTransactionAsync(seen.Select(s => new TableTransactionAction(TableTransactionActionType.Delete,
-                    new TableEntity(Partition, StorageKeys.DayKey(s.Day)) { ETag = s.ETag }, s.ETag)));
+                    new TableEntity(Partition, StorageKeys.DayKey(s.Day)), s.ETag)));
                 foreach (var s in seen) outcomes[s] = 204;
                 return outcomes;
             }

@@ -29,14 +29,9 @@ public sealed class StalePeriodStore
     /// </summary>
     public Task MarkAsync(IEnumerable<string> periodKeys, CancellationToken ct) => _marks.AddAsync(periodKeys.ToList(), ct);
 
-    private async Task WriteMarksAsync(List<string> periodKeys)
-    {
-        foreach (var chunk in periodKeys.Distinct(StringComparer.Ordinal).Chunk(100))
-        {
-            await _table.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
-                new TableEntity(Partition, StorageKeys.Encode(k)) { ["Stamp"] = Guid.NewGuid().ToString("N") })));
-        }
-    }
+    private Task WriteMarksAsync(List<string> periodKeys) =>
+        PartitionBatches.UpsertAllAsync(_table, periodKeys.Distinct(StringComparer.Ordinal)
+            .Select(k => new TableEntity(Partition, StorageKeys.Encode(k)) { ["Stamp"] = Guid.NewGuid().ToString("N") }));
 
     public async Task<StalePeriod?> GetAsync(string periodKey, CancellationToken ct)
     {

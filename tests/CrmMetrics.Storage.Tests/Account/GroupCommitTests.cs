@@ -4,34 +4,54 @@ namespace CrmMetrics.Storage.Tests.Account;
 
 public class GroupCommitTests
 {
+    /// <summary>
+    /// A storage call whose first run waits until released, so the callers that come meanwhile
+    /// gather into the next call. Records every call's items; the body gets the call's number (1-based).
+    /// </summary>
+    private sealed class FirstCallHeld
+    {
+        private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public List<List<int>> Calls { get; } = [];
+        public Task Started => _started.Task;
+        public void Release() => _release.SetResult();
+
+        public Func<List<int>, Task<T>> Around<T>(Func<List<int>, int, T> body) => async items =>
+        {
+            int number;
+            lock (Calls)
+            {
+                Calls.Add(items);
+                number = Calls.Count;
+            }
+            if (number == 1)
+            {
+                _started.SetResult();
+                await _release.Task;
+            }
+            return body(items, number);
+        };
+    }
+
     [Fact]
     public async Task Callers_that_come_while_a_write_is_in_flight_share_the_next_write_and_return_once_it_is_done()
     {
-        var writes = new List<List<int>>();
-        var firstStarted = new TaskCompletionSource();
-        var releaseFirst = new TaskCompletionSource();
-        var group = new GroupCommit<int>(async items =>
-        {
-            lock (writes) writes.Add(items);
-            if (writes.Count == 1)
-            {
-                firstStarted.SetResult();
-                await releaseFirst.Task;
-            }
-        });
+        var held = new FirstCallHeld();
+        var group = new GroupCommit<int>(held.Around((_, _) => true));
 
         var first = group.AddAsync([1], default);
-        await firstStarted.Task;
+        await held.Started;
         var later = Enumerable.Range(2, 5).Select(i => group.AddAsync([i, i * 10], default)).ToList();
         Assert.All(later, t => Assert.False(t.IsCompleted));
         Assert.False(first.IsCompleted);
 
-        releaseFirst.SetResult();
+        held.Release();
         await first;
         await Task.WhenAll(later);
-        Assert.Equal(2, writes.Count);
-        Assert.Equal([1], writes[0]);
-        Assert.Equal([2, 3, 4, 5, 6, 20, 30, 40, 50, 60], writes[1].Order());
+        Assert.Equal(2, held.Calls.Count);
+        Assert.Equal([1], held.Calls[0]);
+        Assert.Equal([2, 3, 4, 5, 6, 20, 30, 40, 50, 60], held.Calls[1].Order());
     }
 
     [Fact]
@@ -65,54 +85,33 @@ public class GroupCommitTests
     [Fact]
     public async Task Callers_grouped_into_one_call_all_get_its_result()
     {
-        var calls = new List<List<int>>();
-        var firstStarted = new TaskCompletionSource();
-        var releaseFirst = new TaskCompletionSource();
-        var group = new GroupCall<int, IReadOnlyDictionary<int, string>>(async items =>
-        {
-            lock (calls) calls.Add(items);
-            if (calls.Count == 1)
-            {
-                firstStarted.SetResult();
-                await releaseFirst.Task;
-            }
-            return items.ToDictionary(i => i, i => $"row {i}");
-        });
+        var held = new FirstCallHeld();
+        var group = new GroupCall<int, IReadOnlyDictionary<int, string>>(held.Around<IReadOnlyDictionary<int, string>>((items, _) => items.ToDictionary(i => i, i => $"row {i}")));
 
         var first = group.AddAsync([1], default);
-        await firstStarted.Task;
+        await held.Started;
         var later = Enumerable.Range(2, 4).Select(i => group.AddAsync([i], default)).ToList();
-        releaseFirst.SetResult();
+        held.Release();
 
         Assert.Equal("row 1", (await first)[1]);
         for (var i = 0; i < later.Count; i++) Assert.Equal($"row {i + 2}", (await later[i])[i + 2]);
-        Assert.Equal(2, calls.Count);
-        Assert.Equal([2, 3, 4, 5], calls[1].Order());
+        Assert.Equal(2, held.Calls.Count);
+        Assert.Equal([2, 3, 4, 5], held.Calls[1].Order());
     }
 
     [Fact]
     public async Task When_a_shared_call_fails_each_caller_is_tried_alone_and_only_the_bad_one_fails()
     {
-        var firstStarted = new TaskCompletionSource();
-        var releaseFirst = new TaskCompletionSource();
-        var calls = 0;
-        var group = new GroupCall<int, int>(async items =>
-        {
-            if (Interlocked.Increment(ref calls) == 1)
-            {
-                firstStarted.SetResult();
-                await releaseFirst.Task;
-            }
-            if (items.Contains(13)) throw new Azure.RequestFailedException(400, "item 13 is refused");
-            return items.Sum();
-        });
+        var held = new FirstCallHeld();
+        var group = new GroupCall<int, int>(held.Around((items, _) =>
+            items.Contains(13) ? throw new Azure.RequestFailedException(400, "item 13 is refused") : items.Sum()));
 
         var first = group.AddAsync([1], default);
-        await firstStarted.Task;
+        await held.Started;
         var good = group.AddAsync([2, 3], default);
         var bad = group.AddAsync([13], default);
         var alsoGood = group.AddAsync([4], default);
-        releaseFirst.SetResult();
+        held.Release();
 
         Assert.Equal(1, await first);
         Assert.Equal(5, await good);
@@ -123,27 +122,17 @@ public class GroupCommitTests
     [Fact]
     public async Task When_storage_fails_a_shared_call_its_callers_get_the_failure_without_calls_of_their_own()
     {
-        var firstStarted = new TaskCompletionSource();
-        var releaseFirst = new TaskCompletionSource();
-        var calls = 0;
-        var group = new GroupCall<int, int>(async items =>
-        {
-            if (Interlocked.Increment(ref calls) == 1)
-            {
-                firstStarted.SetResult();
-                await releaseFirst.Task;
-                return items.Sum();
-            }
-            throw new Azure.RequestFailedException(503, "server busy");
-        });
+        var held = new FirstCallHeld();
+        var group = new GroupCall<int, int>(held.Around((items, number) =>
+            number == 1 ? items.Sum() : throw new Azure.RequestFailedException(503, "server busy")));
 
         var first = group.AddAsync([1], default);
-        await firstStarted.Task;
+        await held.Started;
         var later = new[] { group.AddAsync([2], default), group.AddAsync([3], default) };
-        releaseFirst.SetResult();
+        held.Release();
 
         Assert.Equal(1, await first);
         foreach (var call in later) Assert.Equal(503, (await Assert.ThrowsAsync<Azure.RequestFailedException>(() => call)).Status);
-        Assert.Equal(2, calls); // the first call and one shared call: an outage is not tried once per caller
+        Assert.Equal(2, held.Calls.Count); // the first call and one shared call: an outage is not tried once per caller
     }
 }
