@@ -42,8 +42,11 @@ public static class IngestPhases
             {
                 var (storage0, own0) = (storage?.Seconds ?? 0, own.Seconds);
                 var watch = Stopwatch.StartNew();
+                using var counter = new StorageRequests();
                 await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = ConcurrentRequests }, async (request, _) => await step(request));
-                Console.WriteLine($"{name,-40} {watch.Elapsed.TotalSeconds,6:0.00} s wall, Azurite CPU {(storage?.Seconds ?? 0) - storage0,5:0.0} s, this process CPU {own.Seconds - own0,5:0.0} s");
+                var counts = counter.Stop();
+                Console.WriteLine($"{name,-40} {watch.Elapsed.TotalSeconds,6:0.00} s wall, Azurite CPU {(storage?.Seconds ?? 0) - storage0,5:0.0} s, this process CPU {own.Seconds - own0,5:0.0} s; " +
+                                  $"requests per request: {StorageRequests.Total(counts) / (double)requests.Count:0.0}, " + string.Join(", ", counts.Select(c => $"{c.Count / (double)requests.Count:0.0} {c.Request}")));
             }
 
             await StepAsync("dirty marks", r => dirty.MarkAsync(r.Select(f => calendar.LocalDateOf(f.Time)).ToHashSet(), default));

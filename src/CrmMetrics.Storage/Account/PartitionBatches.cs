@@ -13,6 +13,12 @@ public static class PartitionBatches
 {
     private const int ParallelReads = 16;
     private const int MaxAttempts = 20;
+
+    /// <summary>
+    /// Rows a failed transaction may lose one by one before the rest are read again instead: a resent
+    /// batch of rows that all exist then costs a few transactions, not one per row.
+    /// </summary>
+    private const int MaxTakenOut = 3;
     private const int MaxBatchEntities = 100;
     private const int MaxBatchBytes = 3_500_000; // under the 4 MiB payload limit, with room for the envelope
 
@@ -80,33 +86,13 @@ public static class PartitionBatches
             settled = await WriteNewAndKnownAsync(table, partitionKey, rowKeys, blind, merge, beforeWrite, cache, done, ct);
             blind.ExceptWith(settled);
         }
-        foreach (var chunk in blind.Chunk(100))
+        foreach (var chunk in blind.Chunk(MaxBatchEntities))
         {
             var rows = Merged(chunk.Select(key => (key, new TableEntity(partitionKey, key))), merge);
             if (rows.Count > 0) await beforeWrite(rows.Select(r => r.Outcome).ToList(), true);
-            for (var attempt = 0; rows.Count > 0; attempt++)
-            {
-                try
-                {
-                    var added = await table.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r.Entity)), ct);
-                    Remember(cache, rows.Select(r => r.Entity).ToList(), added.Value);
-                    done.AddRange(rows.Select(r => (r.Key, r.Outcome, true)));
-                    break;
-                }
-                catch (TableTransactionFailedException e) when (e.Status == 409)
-                {
-                    if (attempt < 3 && e.FailedTransactionActionIndex is { } failed && failed < rows.Count)
-                    {
-                        pending.Add(rows[failed].Key);
-                        rows.RemoveAt(failed);
-                    }
-                    else
-                    {
-                        pending.AddRange(rows.Select(r => r.Key));
-                        break;
-                    }
-                }
-            }
+            var (written, conflicting) = await WriteTakingOutConflictsAsync(table, rows, r => r.Entity, cache, ct);
+            done.AddRange(written.Select(r => (r.Key, r.Outcome, true)));
+            pending.AddRange(conflicting.Select(r => r.Key));
         }
         pending.AddRange(rowKeys.Where(k => !blind.Contains(k) && !settled.Contains(k)));
 
@@ -119,21 +105,11 @@ public static class PartitionBatches
             var writes = Merged(pending.Select(key => (key, existing.TryGetValue(key, out var row) ? row : new TableEntity(partitionKey, key))), merge);
             if (writes.Count > 0) await beforeWrite(writes.Select(w => w.Outcome).ToList(), false);
             var next = new List<string>();
-            // After a conflict, one row per transaction, so one busy row does not hold back the others.
-            foreach (var chunk in attempt == 0 ? writes.Chunk(100) : writes.Select(w => new[] { w }))
+            foreach (var chunk in Chunk(writes, w => w.Entity))
             {
-                var actions = chunk.Select(w => WriteAction(w.Entity));
-                try
-                {
-                    var written = await table.SubmitTransactionAsync(actions, ct);
-                    Remember(cache, chunk.Select(w => w.Entity).ToList(), written.Value);
-                    done.AddRange(chunk.Select(w => (w.Key, w.Outcome, false)));
-                }
-                catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
-                {
-                    foreach (var w in chunk) cache?.Forget(partitionKey, w.Key);
-                    next.AddRange(chunk.Select(w => w.Key));
-                }
+                var (written, conflicting) = await WriteTakingOutConflictsAsync(table, chunk, w => w.Entity, cache, ct);
+                done.AddRange(written.Select(w => (w.Key, w.Outcome, false)));
+                next.AddRange(conflicting.Select(w => w.Key));
             }
             pending = next;
         }
@@ -170,13 +146,52 @@ public static class PartitionBatches
         }
         catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
         {
-            // A new row exists after all, or a known one changed: forget what we knew and take the usual paths.
-            foreach (var (key, _) in known) cache.Forget(partitionKey, key);
+            // A new row exists after all, or a known one changed: take the usual paths. Only the row
+            // that failed is known to be stale (the transaction wrote nothing); without its index, none is trusted.
+            if (e.FailedTransactionActionIndex is { } failed && failed < writes.Count) cache.Forget(partitionKey, writes[failed].Key);
+            else foreach (var (key, _) in known) cache.Forget(partitionKey, key);
             return [];
         }
         done.AddRange(added.Select(a => (a.Key, a.Outcome, true)));
         done.AddRange(merged.Select(m => (m.Key, m.Outcome, false)));
         return [.. blind, .. known.Select(k => k.Key)];
+    }
+
+    /// <summary>
+    /// Writes rows of one partition in one transaction (adds for rows never read, conditional
+    /// replaces for the others). A row that fails it (409 or 412) is taken out and the others are
+    /// sent again: the transaction wrote nothing, so their merges and cached ETags still hold. After
+    /// <see cref="MaxTakenOut"/> rows, or when the answer does not say which row failed, every row
+    /// not written is returned as conflicting. Conflicting rows are dropped from the cache.
+    /// </summary>
+    private static async Task<(List<T> Written, List<T> Conflicting)> WriteTakingOutConflictsAsync<T>(
+        TableClient table, IReadOnlyList<T> rows, Func<T, TableEntity> entityOf, RowCache? cache, CancellationToken ct)
+    {
+        var remaining = rows.ToList();
+        var conflicting = new List<T>();
+        for (var takenOut = 0; remaining.Count > 0;)
+        {
+            try
+            {
+                var written = await table.SubmitTransactionAsync(remaining.Select(r => WriteAction(entityOf(r))), ct);
+                Remember(cache, remaining.Select(entityOf).ToList(), written.Value);
+                return (remaining, conflicting);
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+            {
+                var lost = takenOut < MaxTakenOut && e.FailedTransactionActionIndex is { } failed && failed < remaining.Count
+                    ? [remaining[failed]]
+                    : remaining.ToList();
+                foreach (var row in lost)
+                {
+                    cache?.Forget(entityOf(row).PartitionKey, entityOf(row).RowKey);
+                    remaining.Remove(row);
+                }
+                conflicting.AddRange(lost);
+                takenOut++;
+            }
+        }
+        return ([], conflicting);
     }
 
     /// <summary>The rows that <paramref name="merge"/> changed, with what it reported for each.</summary>
