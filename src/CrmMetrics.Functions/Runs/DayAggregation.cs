@@ -31,9 +31,12 @@ public sealed class DayAggregation(
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var calendar = settings.Calendar;
-        // Seen before reading: a mark made while we read stays, so the day is aggregated again.
-        var mark = await dirtyDays.GetAsync(day, ct);
-        await directory.RefreshAsync(ct);
+        // Seen before reading: a mark made while we read stays, so the day is aggregated again. The
+        // directory refresh does not depend on it, so both are under way at once.
+        var markRead = dirtyDays.GetAsync(day, ct);
+        var refresh = directory.RefreshAsync(ct);
+        await Task.WhenAll(markRead, refresh);
+        var mark = await markRead;
 
         var labels = new FactLabels();
         var aggregator = new DayAggregator(day, labels);
@@ -69,12 +72,17 @@ public sealed class DayAggregation(
         var unresolved = attribution.Unresolved;
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
         // Periods are marked stale before anything they read changes: a crash in between leaves the
-        // day dirty and its periods marked, never a changed day behind an unmarked period.
-        var activeChanged = await ledger.DiffersAsync(day, partial.ActiveDeltas, ct);
-        await MarkStalePeriodsAsync(day, activeChanged, ct);
-        if (partial.FactCount == 0) await partials.DeleteAsync(day, ct);
-        else await partials.WriteAsync(partial, ct);
-        if (activeChanged) await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
+        // day dirty and its periods marked, never a changed day behind an unmarked period. The day's
+        // own periods are marked while the ledger is compared; the later ones only if it differs.
+        var compare = ledger.DiffersAsync(day, partial.ActiveDeltas, ct);
+        var ownPeriods = stalePeriods.MarkAsync(OwnPeriods(day), ct);
+        await Task.WhenAll(compare, ownPeriods);
+        var activeChanged = await compare;
+        if (activeChanged) await stalePeriods.MarkAsync(LaterPeriods(day), ct);
+        // Neither write reads the other, so they are under way at once.
+        var partialWrite = partial.FactCount == 0 ? partials.DeleteAsync(day, ct) : partials.WriteAsync(partial, ct);
+        var ledgerWrite = activeChanged ? ledger.WriteAsync(day, partial.ActiveDeltas, ct) : Task.CompletedTask;
+        await Task.WhenAll(partialWrite, ledgerWrite);
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.
@@ -164,28 +172,28 @@ public sealed class DayAggregation(
         }
     }
 
+    /// <summary>The day's own period in every configured grain: they change with it.</summary>
+    private List<string> OwnPeriods(DateOnly day) => [.. settings.Grains.Select(grain => settings.Calendar.PeriodOf(grain, day).Key)];
+
     /// <summary>
-    /// The day's own periods change with it; when its active-customer change moved, so do the active
-    /// counts of every later period up to now, in every configured grain.
+    /// When the day's active-customer change moved, so do the active counts of every later period up
+    /// to now, in every configured grain.
     /// </summary>
-    private async Task MarkStalePeriodsAsync(DateOnly day, bool activeChanged, CancellationToken ct)
+    private List<string> LaterPeriods(DateOnly day)
     {
         var calendar = settings.Calendar;
         var today = calendar.LocalDateOf(clock.GetUtcNow());
         var keys = new List<string>();
         foreach (var grain in settings.Grains)
         {
-            var period = calendar.PeriodOf(grain, day);
-            keys.Add(period.Key);
-            if (!activeChanged) continue;
             // At most ~3 years of later periods per grain, so a very old fact cannot starve the coarser grains.
             var later = 0;
-            for (var next = period; next.LastDay < today && later < 1100; later++)
+            for (var next = calendar.PeriodOf(grain, day); next.LastDay < today && later < 1100; later++)
             {
                 next = next.Next();
                 keys.Add(next.Key);
             }
         }
-        await stalePeriods.MarkAsync(keys, ct);
+        return keys;
     }
 }
