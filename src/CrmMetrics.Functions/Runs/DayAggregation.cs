@@ -31,12 +31,11 @@ public sealed class DayAggregation(
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var calendar = settings.Calendar;
-        // Seen before reading: a mark made while we read stays, so the day is aggregated again. The
-        // directory refresh does not depend on it, so both are under way at once.
-        var markRead = dirtyDays.GetAsync(day, ct);
-        var refresh = directory.RefreshAsync(ct);
-        await Task.WhenAll(markRead, refresh);
-        var mark = await markRead;
+        // Seen before reading anything the day depends on (its facts and the directory): a mark made
+        // while we read stays, so the day is aggregated again. Ingestion stores a customer's change
+        // before it marks the days it affects, so a refresh that starts after the mark sees it.
+        var mark = await dirtyDays.GetAsync(day, ct);
+        await directory.RefreshAsync(ct);
 
         var labels = new FactLabels();
         var aggregator = new DayAggregator(day, labels);
@@ -74,14 +73,16 @@ public sealed class DayAggregation(
         // Periods are marked stale before anything they read changes: a crash in between leaves the
         // day dirty and its periods marked, never a changed day behind an unmarked period. The day's
         // own periods are marked while the ledger is compared; the later ones only if it differs.
-        var compare = ledger.DiffersAsync(day, partial.ActiveDeltas, ct);
-        var ownPeriods = stalePeriods.MarkAsync(OwnPeriods(day), ct);
+        // (Each call of a pair goes through Started, so one that throws before it returns its task
+        // cannot leave the other running unobserved.)
+        var compare = Started(() => ledger.DiffersAsync(day, partial.ActiveDeltas, ct));
+        var ownPeriods = Started(() => stalePeriods.MarkAsync(OwnPeriods(day), ct));
         await Task.WhenAll(compare, ownPeriods);
         var activeChanged = await compare;
         if (activeChanged) await stalePeriods.MarkAsync(LaterPeriods(day), ct);
         // Neither write reads the other, so they are under way at once.
-        var partialWrite = partial.FactCount == 0 ? partials.DeleteAsync(day, ct) : partials.WriteAsync(partial, ct);
-        var ledgerWrite = activeChanged ? ledger.WriteAsync(day, partial.ActiveDeltas, ct) : Task.CompletedTask;
+        var partialWrite = Started(() => partial.FactCount == 0 ? partials.DeleteAsync(day, ct) : partials.WriteAsync(partial, ct));
+        var ledgerWrite = activeChanged ? Started(() => ledger.WriteAsync(day, partial.ActiveDeltas, ct)) : Task.CompletedTask;
         await Task.WhenAll(partialWrite, ledgerWrite);
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
@@ -171,6 +172,11 @@ public sealed class DayAggregation(
             return CustomerDimension.Unknown;
         }
     }
+
+    /// <summary>Starts an operation as a task, so an exception thrown before it returns its task becomes that task's.</summary>
+    private static async Task<T> Started<T>(Func<Task<T>> start) => await start();
+
+    private static async Task Started(Func<Task> start) => await start();
 
     /// <summary>The day's own period in every configured grain: they change with it.</summary>
     private List<string> OwnPeriods(DateOnly day) => [.. settings.Grains.Select(grain => settings.Calendar.PeriodOf(grain, day).Key)];

@@ -15,10 +15,12 @@ public static class PartitionBatches
     private const int MaxAttempts = 20;
 
     /// <summary>
-    /// Rows a failed transaction may lose one by one before the rest are read again instead: a resent
-    /// batch of rows that all exist then costs a few transactions, not one per row.
+    /// Blind adds a failed transaction may lose one by one before the rest are read instead: a resent
+    /// batch of rows that all exist then costs a few transactions, not one per row. Rows written from
+    /// what was read are taken out one by one however many fail (each failure is a row that changed
+    /// since it was read, and the others still make progress).
     /// </summary>
-    private const int MaxTakenOut = 3;
+    private const int MaxBlindTakenOut = 3;
     private const int MaxBatchEntities = 100;
     private const int MaxBatchBytes = 3_500_000; // under the 4 MiB payload limit, with room for the envelope
 
@@ -90,7 +92,7 @@ public static class PartitionBatches
         {
             var rows = Merged(chunk.Select(key => (key, new TableEntity(partitionKey, key))), merge);
             if (rows.Count > 0) await beforeWrite(rows.Select(r => r.Outcome).ToList(), true);
-            var (written, conflicting) = await WriteTakingOutConflictsAsync(table, rows, r => r.Entity, cache, ct);
+            var (written, conflicting) = await WriteTakingOutConflictsAsync(table, rows, r => r.Entity, cache, MaxBlindTakenOut, ct);
             done.AddRange(written.Select(r => (r.Key, r.Outcome, true)));
             pending.AddRange(conflicting.Select(r => r.Key));
         }
@@ -107,7 +109,7 @@ public static class PartitionBatches
             var next = new List<string>();
             foreach (var chunk in Chunk(writes, w => w.Entity))
             {
-                var (written, conflicting) = await WriteTakingOutConflictsAsync(table, chunk, w => w.Entity, cache, ct);
+                var (written, conflicting) = await WriteTakingOutConflictsAsync(table, chunk, w => w.Entity, cache, int.MaxValue, ct);
                 done.AddRange(written.Select(w => (w.Key, w.Outcome, false)));
                 next.AddRange(conflicting.Select(w => w.Key));
             }
@@ -148,8 +150,16 @@ public static class PartitionBatches
         {
             // A new row exists after all, or a known one changed: take the usual paths. Only the row
             // that failed is known to be stale (the transaction wrote nothing); without its index, none is trusted.
-            if (e.FailedTransactionActionIndex is { } failed && failed < writes.Count) cache.Forget(partitionKey, writes[failed].Key);
-            else foreach (var (key, _) in known) cache.Forget(partitionKey, key);
+            if (e.FailedTransactionActionIndex is { } failed && failed < writes.Count)
+            {
+                cache.Forget(partitionKey, writes[failed].Key);
+                // A new row that exists after all is read and merged, not added blindly once more.
+                blind.Remove(writes[failed].Key);
+            }
+            else
+            {
+                foreach (var (key, _) in known) cache.Forget(partitionKey, key);
+            }
             return [];
         }
         done.AddRange(added.Select(a => (a.Key, a.Outcome, true)));
@@ -161,15 +171,15 @@ public static class PartitionBatches
     /// Writes rows of one partition in one transaction (adds for rows never read, conditional
     /// replaces for the others). A row that fails it (409 or 412) is taken out and the others are
     /// sent again: the transaction wrote nothing, so their merges and cached ETags still hold. After
-    /// <see cref="MaxTakenOut"/> rows, or when the answer does not say which row failed, every row
-    /// not written is returned as conflicting. Conflicting rows are dropped from the cache.
+    /// <paramref name="maxTakenOut"/> rows, or when the answer does not say which row failed, every
+    /// row not written is returned as conflicting. Conflicting rows are dropped from the cache.
     /// </summary>
     private static async Task<(List<T> Written, List<T> Conflicting)> WriteTakingOutConflictsAsync<T>(
-        TableClient table, IReadOnlyList<T> rows, Func<T, TableEntity> entityOf, RowCache? cache, CancellationToken ct)
+        TableClient table, IReadOnlyList<T> rows, Func<T, TableEntity> entityOf, RowCache? cache, int maxTakenOut, CancellationToken ct)
     {
         var remaining = rows.ToList();
         var conflicting = new List<T>();
-        for (var takenOut = 0; remaining.Count > 0;)
+        for (var takenOut = 0; remaining.Count > 0; takenOut++)
         {
             try
             {
@@ -179,16 +189,12 @@ public static class PartitionBatches
             }
             catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
             {
-                var lost = takenOut < MaxTakenOut && e.FailedTransactionActionIndex is { } failed && failed < remaining.Count
-                    ? [remaining[failed]]
-                    : remaining.ToList();
-                foreach (var row in lost)
-                {
-                    cache?.Forget(entityOf(row).PartitionKey, entityOf(row).RowKey);
-                    remaining.Remove(row);
-                }
+                var one = takenOut < maxTakenOut && e.FailedTransactionActionIndex is { } failed && failed < remaining.Count ? failed : -1;
+                var lost = one >= 0 ? remaining.GetRange(one, 1) : remaining.ToList();
+                if (one >= 0) remaining.RemoveAt(one);
+                else remaining.Clear();
+                foreach (var row in lost) cache?.Forget(entityOf(row).PartitionKey, entityOf(row).RowKey);
                 conflicting.AddRange(lost);
-                takenOut++;
             }
         }
         return ([], conflicting);

@@ -65,4 +65,46 @@ public class PartitionBatchesTests(AzuriteFixture azurite) : IClassFixture<Azuri
         Assert.Equal(6, (await table.GetEntityAsync<TableEntity>(partition, "b2")).Value.GetInt32("N"));
         Assert.Equal(1, (await table.GetEntityAsync<TableEntity>(partition, "b1")).Value.GetInt32("N"));
     }
+
+    [Fact]
+    public async Task However_many_known_rows_changed_elsewhere_the_unchanged_ones_are_written_from_their_first_merge()
+    {
+        var table = await TableAsync(azurite);
+        var partition = "pb-" + Guid.NewGuid().ToString("N");
+        var keys = Enumerable.Range(1, 7).Select(i => $"r{i}").ToList();
+        var cache = new RowCache();
+        await PartitionBatches.MergeManyAsync(table, partition, keys, _ => true, Counting([]), (_, _) => Task.CompletedTask, default, cache);
+        var changed = keys.Take(5).ToList();
+        foreach (var key in changed) await table.UpdateEntityAsync(new TableEntity(partition, key) { ["N"] = 10 }, ETag.All, TableUpdateMode.Replace);
+
+        var merges = new Dictionary<string, int>();
+        await PartitionBatches.MergeManyAsync(table, partition, keys, _ => false, Counting(merges), (_, _) => Task.CompletedTask, default, cache);
+
+        foreach (var key in keys)
+        {
+            Assert.Equal(changed.Contains(key) ? 2 : 1, merges[key]);
+            Assert.Equal(changed.Contains(key) ? 11 : 2, (await table.GetEntityAsync<TableEntity>(partition, key)).Value.GetInt32("N"));
+        }
+    }
+
+    [Fact]
+    public async Task A_new_row_that_exists_after_all_leaves_the_shared_transaction_for_the_read_path_without_a_second_blind_add()
+    {
+        var table = await TableAsync(azurite);
+        var partition = "pb-" + Guid.NewGuid().ToString("N");
+        var cache = new RowCache();
+        await PartitionBatches.MergeManyAsync(table, partition, ["known"], _ => true, Counting([]), (_, _) => Task.CompletedTask, default, cache);
+        // Written by another instance: this one takes it for new.
+        await table.AddEntityAsync(new TableEntity(partition, "elsewhere") { ["N"] = 5 });
+
+        var merges = new Dictionary<string, int>();
+        var written = await PartitionBatches.MergeManyAsync(table, partition, ["known", "elsewhere"], key => key == "elsewhere", Counting(merges),
+            (_, _) => Task.CompletedTask, default, cache);
+
+        // Merged once for the shared transaction that failed on it, once more from what was read.
+        Assert.Equal(new Dictionary<string, int> { ["elsewhere"] = 2, ["known"] = 2 }, merges);
+        Assert.Equal([("elsewhere", false), ("known", false)], written.Select(w => (w.RowKey, w.Blind)).Order());
+        Assert.Equal(6, (await table.GetEntityAsync<TableEntity>(partition, "elsewhere")).Value.GetInt32("N"));
+        Assert.Equal(2, (await table.GetEntityAsync<TableEntity>(partition, "known")).Value.GetInt32("N"));
+    }
 }
