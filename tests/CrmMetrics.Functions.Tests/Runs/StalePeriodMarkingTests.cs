@@ -21,6 +21,8 @@ public class StalePeriodMarkingTests(StalePeriodMarkingTests.Fixture app) : ICla
 
     private async Task<List<string>> StaleKeysAfterRunAsync(object[] events)
     {
+        // The app creates its tables as it starts; the test may read before it got that far.
+        await app.Storage.InitializeAsync(default);
         var stale = app.Services.GetRequiredService<StalePeriodStore>();
         foreach (var mark in await stale.ListAsync(default)) await stale.ClearAsync(mark, default);
         var posted = await app.PostEventsAsync(events);
