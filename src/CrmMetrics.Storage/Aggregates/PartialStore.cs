@@ -38,24 +38,25 @@ public sealed class PartialStore(StorageAccount account)
     }
 
     /// <summary>
-    /// The partials of these days that exist (a day without facts has none), downloaded in parallel
-    /// and read in day order into <paramref name="labels"/>, which they then share.
+    /// The partials of these days that exist (a day without facts has none), downloaded and
+    /// decompressed in parallel, then read in day order into <paramref name="labels"/>, which they
+    /// then share (the labels are not thread-safe, so that part is sequential).
     /// </summary>
     public async Task<StoredPartials> ReadManyAsync(IEnumerable<DateOnly> days, FactLabels labels, CancellationToken ct)
     {
-        var downloads = new System.Collections.Concurrent.ConcurrentDictionary<DateOnly, BinaryData?>();
+        var downloads = new System.Collections.Concurrent.ConcurrentDictionary<DateOnly, MemoryStream?>();
         var outdated = new System.Collections.Concurrent.ConcurrentBag<DateOnly>();
         await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = ct }, async (day, token) =>
         {
             var bytes = await DownloadAsync(day, token);
             if (bytes is null && (await LegacyBlob(day).ExistsAsync(token)).Value) outdated.Add(day);
-            downloads[day] = bytes;
+            downloads[day] = bytes is null ? null : Decompressed(bytes);
         });
         var partials = new List<DayPartial>();
-        foreach (var (day, bytes) in downloads.OrderBy(d => d.Key))
+        foreach (var (day, plain) in downloads.OrderBy(d => d.Key))
         {
-            if (bytes is null) continue;
-            if (Decode(bytes, labels) is { } partial) partials.Add(partial);
+            if (plain is null) continue;
+            if (DayPartialFormat.Read(plain, labels) is { } partial) partials.Add(partial);
             else outdated.Add(day);
         }
         return new StoredPartials(partials, outdated.Order().ToList());
@@ -84,12 +85,12 @@ public sealed class PartialStore(StorageAccount account)
         }
     }
 
-    private static DayPartial? Decode(BinaryData bytes, FactLabels labels)
+    private static MemoryStream Decompressed(BinaryData bytes)
     {
         using var gzip = new GZipStream(bytes.ToStream(), CompressionMode.Decompress);
-        using var plain = new MemoryStream();
+        var plain = new MemoryStream();
         gzip.CopyTo(plain);
         plain.Position = 0;
-        return DayPartialFormat.Read(plain, labels);
+        return plain;
     }
 }
