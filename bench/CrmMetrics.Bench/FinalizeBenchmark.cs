@@ -44,15 +44,18 @@ public static class FinalizeBenchmark
 
             var finalizer = app.Get<PeriodFinalizer>();
             var times = new List<double>();
+            var collections = new List<string>();
             FinalizedPeriod? finalized = null;
             var memory = new PeakMemory();
             GC.Collect();
             memory.Reset();
             for (var i = 0; i < 5; i++)
             {
+                var (gen2, pause) = (GC.CollectionCount(2), GC.GetTotalPauseDuration());
                 var watch = Stopwatch.StartNew();
                 finalized = await finalizer.FinalizeAsync($"bench-{size}-{i}", month, default);
                 times.Add(watch.Elapsed.TotalMilliseconds);
+                collections.Add($"{GC.CollectionCount(2) - gen2}/{(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0}");
             }
             if (finalized!.Aggregate.FactCount != inMonth)
             {
@@ -62,7 +65,8 @@ public static class FinalizeBenchmark
             var median = times.Order().ElementAt(times.Count / 2);
             results.Add((inMonth, median));
             Console.WriteLine($"finalise 2026-09 with {inMonth,8} facts: median {median,7:0} ms over {times.Count} runs ({string.Join(", ", times.Select(t => t.ToString("0")))} ms), {finalized.Rows.Count} rows, " +
-                              $"peak working set {PeakMemory.MiB(memory.Peak)} MiB (this process, app and Azurite client included)");
+                              $"peak working set {PeakMemory.MiB(memory.Peak)} MiB (this process, app and Azurite client included); " +
+                              $"full collections / GC pause ms in each run: {string.Join(", ", collections)}");
         }
         if (results.Count >= 2)
             Console.WriteLine($"ratio finalisation time({results[^1].Facts} facts) / time({results[0].Facts} facts): {results[^1].Median / results[0].Median:0.00} " +
