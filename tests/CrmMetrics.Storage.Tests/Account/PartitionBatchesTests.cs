@@ -22,19 +22,26 @@ public class PartitionBatchesTests(AzuriteFixture azurite) : IClassFixture<Azuri
         return table;
     }
 
+    private static string NewPartition() => "pb-" + Guid.NewGuid().ToString("N");
+
+    /// <summary>Merges the rows with <see cref="Counting"/> (nothing to do before writing); returns what was written.</summary>
+    private static Task<List<(string RowKey, string Outcome, bool Blind)>> MergeAsync(TableClient table, string partition, IReadOnlyCollection<string> keys,
+        Func<string, bool> probablyNew, Dictionary<string, int> merges, RowCache cache) =>
+        PartitionBatches.MergeManyAsync(table, partition, keys, probablyNew, Counting(merges), (_, _) => Task.CompletedTask, default, cache);
+
     [Fact]
     public async Task A_known_row_that_changed_elsewhere_is_taken_out_of_the_transaction_and_only_it_is_read_and_merged_again()
     {
         var table = await TableAsync(azurite);
-        var partition = "pb-" + Guid.NewGuid().ToString("N");
+        var partition = NewPartition();
         string[] keys = ["k1", "k2", "k3"];
         var cache = new RowCache();
-        await PartitionBatches.MergeManyAsync(table, partition, keys, _ => true, Counting([]), (_, _) => Task.CompletedTask, default, cache);
+        await MergeAsync(table, partition, keys, _ => true, [], cache);
         // Another instance changes k2: this process's cached copy of it is stale now.
         await table.UpdateEntityAsync(new TableEntity(partition, "k2") { ["N"] = 10 }, ETag.All, TableUpdateMode.Replace);
 
         var merges = new Dictionary<string, int>();
-        var written = await PartitionBatches.MergeManyAsync(table, partition, keys, _ => false, Counting(merges), (_, _) => Task.CompletedTask, default, cache);
+        var written = await MergeAsync(table, partition, keys, _ => false, merges, cache);
 
         // The transaction of the three cached rows failed on k2 alone: k1 and k3 were written from the
         // same merge (once each), k2 was read and merged again.
@@ -54,11 +61,11 @@ public class PartitionBatchesTests(AzuriteFixture azurite) : IClassFixture<Azuri
     public async Task Rows_added_blindly_that_exist_already_are_taken_out_one_by_one_and_merged_into_what_is_stored()
     {
         var table = await TableAsync(azurite);
-        var partition = "pb-" + Guid.NewGuid().ToString("N");
+        var partition = NewPartition();
         await table.AddEntityAsync(new TableEntity(partition, "b2") { ["N"] = 5 });
 
         var merges = new Dictionary<string, int>();
-        var written = await PartitionBatches.MergeManyAsync(table, partition, ["b1", "b2", "b3"], _ => true, Counting(merges), (_, _) => Task.CompletedTask, default, new RowCache());
+        var written = await MergeAsync(table, partition, ["b1", "b2", "b3"], _ => true, merges, new RowCache());
 
         Assert.Equal(new Dictionary<string, int> { ["b1"] = 1, ["b2"] = 2, ["b3"] = 1 }, merges);
         Assert.Equal([("b1", true), ("b2", false), ("b3", true)], written.Select(w => (w.RowKey, w.Blind)).Order());
@@ -70,15 +77,15 @@ public class PartitionBatchesTests(AzuriteFixture azurite) : IClassFixture<Azuri
     public async Task However_many_known_rows_changed_elsewhere_the_unchanged_ones_are_written_from_their_first_merge()
     {
         var table = await TableAsync(azurite);
-        var partition = "pb-" + Guid.NewGuid().ToString("N");
+        var partition = NewPartition();
         var keys = Enumerable.Range(1, 7).Select(i => $"r{i}").ToList();
         var cache = new RowCache();
-        await PartitionBatches.MergeManyAsync(table, partition, keys, _ => true, Counting([]), (_, _) => Task.CompletedTask, default, cache);
+        await MergeAsync(table, partition, keys, _ => true, [], cache);
         var changed = keys.Take(5).ToList();
         foreach (var key in changed) await table.UpdateEntityAsync(new TableEntity(partition, key) { ["N"] = 10 }, ETag.All, TableUpdateMode.Replace);
 
         var merges = new Dictionary<string, int>();
-        await PartitionBatches.MergeManyAsync(table, partition, keys, _ => false, Counting(merges), (_, _) => Task.CompletedTask, default, cache);
+        await MergeAsync(table, partition, keys, _ => false, merges, cache);
 
         foreach (var key in keys)
         {
@@ -91,15 +98,14 @@ public class PartitionBatchesTests(AzuriteFixture azurite) : IClassFixture<Azuri
     public async Task A_new_row_that_exists_after_all_leaves_the_shared_transaction_for_the_read_path_without_a_second_blind_add()
     {
         var table = await TableAsync(azurite);
-        var partition = "pb-" + Guid.NewGuid().ToString("N");
+        var partition = NewPartition();
         var cache = new RowCache();
-        await PartitionBatches.MergeManyAsync(table, partition, ["known"], _ => true, Counting([]), (_, _) => Task.CompletedTask, default, cache);
+        await MergeAsync(table, partition, ["known"], _ => true, [], cache);
         // Written by another instance: this one takes it for new.
         await table.AddEntityAsync(new TableEntity(partition, "elsewhere") { ["N"] = 5 });
 
         var merges = new Dictionary<string, int>();
-        var written = await PartitionBatches.MergeManyAsync(table, partition, ["known", "elsewhere"], key => key == "elsewhere", Counting(merges),
-            (_, _) => Task.CompletedTask, default, cache);
+        var written = await MergeAsync(table, partition, ["known", "elsewhere"], key => key == "elsewhere", merges, cache);
 
         // Merged once for the shared transaction that failed on it, once more from what was read.
         Assert.Equal(new Dictionary<string, int> { ["elsewhere"] = 2, ["known"] = 2 }, merges);
