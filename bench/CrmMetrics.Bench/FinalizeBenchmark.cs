@@ -45,6 +45,7 @@ public static class FinalizeBenchmark
             var finalizer = app.Get<PeriodFinalizer>();
             var times = new List<double>();
             var collections = new List<string>();
+            var phases = new List<string>();
             FinalizedPeriod? finalized = null;
             var memory = new PeakMemory();
             GC.Collect();
@@ -55,6 +56,7 @@ public static class FinalizeBenchmark
                 var watch = Stopwatch.StartNew();
                 finalized = await finalizer.FinalizeAsync($"bench-{size}-{i}", month, default);
                 times.Add(watch.Elapsed.TotalMilliseconds);
+                phases.Add($"{times[^1]:0} ms = {finalized.Times}");
                 collections.Add($"{GC.CollectionCount(2) - gen2}/{(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0}");
             }
             if (finalized!.Aggregate.FactCount != inMonth)
@@ -62,6 +64,7 @@ public static class FinalizeBenchmark
                 Console.WriteLine($"the finalisation counted {finalized.Aggregate.FactCount} facts in the month, {inMonth} were ingested");
                 return 1;
             }
+            foreach (var line in phases) Console.WriteLine($"  {line}");
             var median = times.Order().ElementAt(times.Count / 2);
             results.Add((inMonth, median));
             Console.WriteLine($"finalise 2026-09 with {inMonth,8} facts: median {median,7:0} ms over {times.Count} runs ({string.Join(", ", times.Select(t => t.ToString("0")))} ms), {finalized.Rows.Count} rows, " +

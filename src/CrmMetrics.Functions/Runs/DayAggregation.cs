@@ -75,14 +75,14 @@ public sealed class DayAggregation(
         // own periods are marked while the ledger is compared; the later ones only if it differs.
         // (Each call of a pair goes through Started, so one that throws before it returns its task
         // cannot leave the other running unobserved.)
-        var compare = Started(() => ledger.DiffersAsync(day, partial.ActiveDeltas, ct));
-        var ownPeriods = Started(() => stalePeriods.MarkAsync(OwnPeriods(day), ct));
+        var compare = Concurrently.Started(() => ledger.DiffersAsync(day, partial.ActiveDeltas, ct));
+        var ownPeriods = Concurrently.Started(() => stalePeriods.MarkAsync(OwnPeriods(day), ct));
         await Task.WhenAll(compare, ownPeriods);
         var activeChanged = await compare;
         if (activeChanged) await stalePeriods.MarkAsync(LaterPeriods(day), ct);
         // Neither write reads the other, so they are under way at once.
-        var partialWrite = Started(() => partial.FactCount == 0 ? partials.DeleteAsync(day, ct) : partials.WriteAsync(partial, ct));
-        var ledgerWrite = activeChanged ? Started(() => ledger.WriteAsync(day, partial.ActiveDeltas, ct)) : Task.CompletedTask;
+        var partialWrite = Concurrently.Started(() => partial.FactCount == 0 ? partials.DeleteAsync(day, ct) : partials.WriteAsync(partial, ct));
+        var ledgerWrite = activeChanged ? Concurrently.Started(() => ledger.WriteAsync(day, partial.ActiveDeltas, ct)) : Task.CompletedTask;
         await Task.WhenAll(partialWrite, ledgerWrite);
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
@@ -172,11 +172,6 @@ public sealed class DayAggregation(
             return CustomerDimension.Unknown;
         }
     }
-
-    /// <summary>Starts an operation as a task, so an exception thrown before it returns its task becomes that task's.</summary>
-    private static async Task<T> Started<T>(Func<Task<T>> start) => await start();
-
-    private static async Task Started(Func<Task> start) => await start();
 
     /// <summary>The day's own period in every configured grain: they change with it.</summary>
     private List<string> OwnPeriods(DateOnly day) => [.. settings.Grains.Select(grain => settings.Calendar.PeriodOf(grain, day).Key)];

@@ -11,7 +11,21 @@ namespace CrmMetrics.Functions.Runs;
 
 /// <summary>What one finalisation produced.</summary>
 /// <param name="IsLatest">False when a newer version was promoted meanwhile: this one is stored but not current.</param>
-public sealed record FinalizedPeriod(Period Period, int Version, IReadOnlyList<SnapshotRow> Rows, PeriodAggregate Aggregate, bool IsLatest = true);
+public sealed record FinalizedPeriod(Period Period, int Version, IReadOnlyList<SnapshotRow> Rows, PeriodAggregate Aggregate, bool IsLatest = true)
+{
+    /// <summary>How long each phase took (logged, and printed by the <c>finalize</c> benchmark).</summary>
+    public FinalizationTimes? Times { get; init; }
+}
+
+/// <summary>
+/// The phases of one finalisation, in milliseconds: reserving the version (with the stale mark),
+/// reading the partials and the lifecycle ledger, merging them, computing the indicators, and
+/// writing and promoting the rows.
+/// </summary>
+public sealed record FinalizationTimes(double Reserve, double Read, double Merge, double Compute, double Write)
+{
+    public override string ToString() => $"reserve {Reserve:0} + read {Read:0} + merge {Merge:0} + compute {Compute:0} + write {Write:0} ms";
+}
 
 /// <summary>A family of indicators computed from the period's base values (benchmarks, goals, incentives).</summary>
 public interface IDerivedIndicators
@@ -41,25 +55,41 @@ public sealed class PeriodFinalizer(
     public async Task<FinalizedPeriod> FinalizeAsync(string runId, Period period, CancellationToken ct)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var stale = await stalePeriods.GetAsync(period.Key, ct);
+        var lapStart = TimeSpan.Zero;
+        double Lap()
+        {
+            var (from, to) = (lapStart, watch.Elapsed);
+            lapStart = to;
+            return (to - from).TotalMilliseconds;
+        }
+        // The stale mark is read, and the version reserved, before any partial: a mark set later
+        // survives this run, and a run that read older partials never gets the newer version.
+        var staleRead = Concurrently.Started(() => stalePeriods.GetAsync(period.Key, ct));
         var version = await runs.VersionForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, runId, ct), ct);
+        var stale = await staleRead;
+        var reserve = Lap();
 
+        var ledgerRead = Concurrently.Started(() => ledger.ActiveAsync(period.FirstDay, period.LastDay, ct));
         var days = await ReadPartialsAsync(period, ct);
-        var active = await ledger.ActiveAsync(period.FirstDay, period.LastDay, ct);
+        var active = await ledgerRead;
+        var read = Lap();
         var aggregate = PeriodAggregate.Merge(period, days, active.AtStart, active.AtEnd);
+        var merge = Lap();
 
         var now = clock.GetUtcNow();
         var rows = aggregate.BaseRows().ToList();
         foreach (var family in derived) rows.AddRange(await family.ComputeAsync(aggregate, rows, now, ct));
         var stamped = rows.Select(r => r with { ComputedAt = now, RunId = runId, Version = version }).ToList();
+        var compute = Lap();
 
         await snapshots.WriteAsync(stamped, ct);
         var latest = await snapshots.PromoteAsync(period, version, runId, now, stamped.Count, ct);
         responses.Invalidate($"{Grains.Key(period.Grain)}|{period.Key}");
         if (latest && stale is not null) await stalePeriods.ClearAsync(stale, ct);
-        logger.LogInformation("Finalised {Grain} {Period} as version {Version}: {Rows} rows from {Days} day partials ({Facts} facts) in {Ms} ms",
-            Grains.Key(period.Grain), period.Key, version, stamped.Count, days.Count, aggregate.FactCount, watch.ElapsedMilliseconds);
-        return new FinalizedPeriod(period, version, stamped, aggregate, latest);
+        var times = new FinalizationTimes(reserve, read, merge, compute, Lap());
+        logger.LogInformation("Finalised {Grain} {Period} as version {Version}: {Rows} rows from {Days} day partials ({Facts} facts) in {Ms} ms ({Phases})",
+            Grains.Key(period.Grain), period.Key, version, stamped.Count, days.Count, aggregate.FactCount, watch.ElapsedMilliseconds, times);
+        return new FinalizedPeriod(period, version, stamped, aggregate, latest) { Times = times };
     }
 
     /// <summary>

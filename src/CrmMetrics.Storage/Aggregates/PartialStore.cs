@@ -38,26 +38,32 @@ public sealed class PartialStore(StorageAccount account)
     }
 
     /// <summary>
-    /// The partials of these days that exist (a day without facts has none), downloaded and
-    /// decompressed in parallel, then read in day order into <paramref name="labels"/>, which they
-    /// then share (the labels are not thread-safe, so that part is sequential).
+    /// The partials of these days that exist (a day without facts has none). Downloaded,
+    /// decompressed and parsed in parallel, each into labels of its own; then joined, in day order,
+    /// to <paramref name="labels"/>, which they then share. Labels are not thread-safe, so only the
+    /// join is sequential, and it looks each day's labels up once rather than once per cell.
     /// </summary>
     public async Task<StoredPartials> ReadManyAsync(IEnumerable<DateOnly> days, FactLabels labels, CancellationToken ct)
     {
-        var downloads = new System.Collections.Concurrent.ConcurrentDictionary<DateOnly, MemoryStream?>();
+        var read = new System.Collections.Concurrent.ConcurrentDictionary<DateOnly, DayPartial>();
         var outdated = new System.Collections.Concurrent.ConcurrentBag<DateOnly>();
         await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = ct }, async (day, token) =>
         {
             var bytes = await DownloadAsync(day, token);
-            if (bytes is null && (await LegacyBlob(day).ExistsAsync(token)).Value) outdated.Add(day);
-            downloads[day] = bytes is null ? null : Decompressed(bytes);
-        });
-        var partials = new List<DayPartial>();
-        foreach (var (day, plain) in downloads.OrderBy(d => d.Key))
-        {
-            if (plain is null) continue;
-            if (DayPartialFormat.Read(plain, labels) is { } partial) partials.Add(partial);
+            if (bytes is null)
+            {
+                if ((await LegacyBlob(day).ExistsAsync(token)).Value) outdated.Add(day);
+                return;
+            }
+            using var plain = Decompressed(bytes);
+            if (DayPartialFormat.Read(plain, new FactLabels()) is { } partial) read[day] = partial;
             else outdated.Add(day);
+        });
+        var partials = new List<DayPartial>(read.Count);
+        foreach (var (_, partial) in read.OrderBy(d => d.Key))
+        {
+            partial.Orders = partial.Orders.Relabelled(labels);
+            partials.Add(partial);
         }
         return new StoredPartials(partials, outdated.Order().ToList());
     }
