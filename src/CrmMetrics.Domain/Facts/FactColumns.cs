@@ -5,6 +5,7 @@ public sealed class LabelSet
 {
     private readonly Dictionary<string, int> _codes = new(StringComparer.Ordinal);
     private readonly List<string> _labels = [];
+    private Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>>? _byChars;
 
     public int Count => _labels.Count;
 
@@ -19,6 +20,28 @@ public sealed class LabelSet
         _codes.Add(label, code);
         _labels.Add(label);
         return code;
+    }
+
+    /// <summary>
+    /// The code of a label given as UTF-8 bytes (as stored), numbering it if new: a label already
+    /// numbered is found without becoming a string again.
+    /// </summary>
+    public int Code(ReadOnlySpan<byte> utf8)
+    {
+        const int OnStack = 256;
+        var length = System.Text.Encoding.UTF8.GetMaxCharCount(utf8.Length);
+        char[]? rented = null;
+        var buffer = length <= OnStack ? stackalloc char[OnStack] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(length));
+        try
+        {
+            var chars = buffer[..System.Text.Encoding.UTF8.GetChars(utf8, buffer)];
+            _byChars ??= _codes.GetAlternateLookup<ReadOnlySpan<char>>();
+            return _byChars.Value.TryGetValue(chars, out var code) ? code : Code(chars.ToString());
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
+        }
     }
 
     /// <summary>The label of a code, or null for <see cref="FactColumns.None"/>.</summary>

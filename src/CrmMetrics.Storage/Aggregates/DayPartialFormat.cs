@@ -79,34 +79,48 @@ public static class DayPartialFormat
         }
     }
 
-    /// <summary>Reads a partial into <paramref name="labels"/>; null when the bytes are of another format.</summary>
-    public static DayPartial? Read(Stream stream, FactLabels labels)
+    /// <summary>
+    /// Reads a partial into <paramref name="labels"/>; null when the bytes are of another format.
+    /// A label the labels already hold is found from its bytes, without becoming a string again.
+    /// </summary>
+    public static DayPartial? Read(ReadOnlySpan<byte> bytes, FactLabels labels)
     {
-        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        var header = r.ReadBytes(Magic.Length + 1);
-        if (header.Length < Magic.Length + 1 || !header.AsSpan(0, Magic.Length).SequenceEqual(Magic) || header[Magic.Length] != Version) return null;
+        if (bytes.Length < Magic.Length + 1 || !bytes[..Magic.Length].SequenceEqual(Magic) || bytes[Magic.Length] != Version) return null;
+        var r = new SpanReader(bytes[(Magic.Length + 1)..]);
         var partial = new DayPartial { Day = DateOnly.FromDayNumber(r.ReadInt32()), FactCount = r.Read7BitEncodedInt64(), Orders = new OrderCells(labels) };
-        var strings = new string[r.Read7BitEncodedInt()];
-        for (var i = 0; i < strings.Length; i++) strings[i] = r.ReadString();
+        var strings = new Range[r.Read7BitEncodedInt()];
+        for (var i = 0; i < strings.Length; i++)
+        {
+            var length = r.Read7BitEncodedInt();
+            var start = r.Position;
+            r.ReadBytes(length);
+            strings[i] = start..(start + length);
+        }
+        string Text(ref SpanReader reader) => Encoding.UTF8.GetString(reader.StringAt(strings[reader.Read7BitEncodedInt()]));
 
-        for (var n = r.Read7BitEncodedInt(); n > 0; n--) partial.Scopes[strings[r.Read7BitEncodedInt()]] = ReadScope(r);
+        for (var n = r.Read7BitEncodedInt(); n > 0; n--) partial.Scopes[Text(ref r)] = ReadScope(ref r);
         for (var n = r.Read7BitEncodedInt(); n > 0; n--)
         {
-            partial.DealsByCompetitor[strings[r.Read7BitEncodedInt()]] = new DealTally { Won = r.Read7BitEncodedInt64(), Closed = r.Read7BitEncodedInt64() };
+            partial.DealsByCompetitor[Text(ref r)] = new DealTally { Won = r.Read7BitEncodedInt64(), Closed = r.Read7BitEncodedInt64() };
         }
         for (var n = r.Read7BitEncodedInt(); n > 0; n--)
         {
-            partial.ActiveDeltas[strings[r.Read7BitEncodedInt()]] = new ActiveDelta { Activated = r.Read7BitEncodedInt64(), Deactivated = r.Read7BitEncodedInt64() };
+            partial.ActiveDeltas[Text(ref r)] = new ActiveDelta { Activated = r.Read7BitEncodedInt64(), Deactivated = r.Read7BitEncodedInt64() };
         }
-        var customers = new LabelCodes(labels.Customers, strings);
-        var channels = new LabelCodes(labels.Channels, strings);
-        var staff = new LabelCodes(labels.Staff, strings);
-        var segments = new LabelCodes(labels.Segments, strings);
-        var regions = new LabelCodes(labels.Regions, strings);
+        var customers = new LabelCodes(labels.Customers, strings.Length);
+        var channels = new LabelCodes(labels.Channels, strings.Length);
+        var staff = new LabelCodes(labels.Staff, strings.Length);
+        var segments = new LabelCodes(labels.Segments, strings.Length);
+        var regions = new LabelCodes(labels.Regions, strings.Length);
+        int Code(ref SpanReader reader, LabelCodes codes)
+        {
+            var index = reader.Read7BitEncodedInt() - 1;
+            if (index >= strings.Length) throw new FormatException("A day partial's cell refers to a string it does not hold.");
+            return index < 0 ? FactColumns.None : codes.Of(index, reader.StringAt(strings[index]));
+        }
         for (var n = r.Read7BitEncodedInt(); n > 0; n--)
         {
-            partial.Orders.Append(customers.Of(r.Read7BitEncodedInt() - 1), channels.Of(r.Read7BitEncodedInt() - 1), staff.Of(r.Read7BitEncodedInt() - 1),
-                segments.Of(r.Read7BitEncodedInt() - 1), regions.Of(r.Read7BitEncodedInt() - 1), ReadDecimal(r));
+            partial.Orders.Append(Code(ref r, customers), Code(ref r, channels), Code(ref r, staff), Code(ref r, segments), Code(ref r, regions), ReadDecimal(ref r));
         }
         return partial;
     }
@@ -136,26 +150,26 @@ public static class DayPartialFormat
         w.Write7BitEncodedInt64(s.Churned);
     }
 
-    private static ScopeAggregate ReadScope(BinaryReader r) => new()
+    private static ScopeAggregate ReadScope(ref SpanReader r) => new()
     {
         FactCount = r.Read7BitEncodedInt64(),
-        Nps = ReadCounts(r),
-        Csat = ReadCounts(r),
-        Ces = ReadCounts(r),
+        Nps = ReadCounts(ref r),
+        Csat = ReadCounts(ref r),
+        Ces = ReadCounts(ref r),
         ComplaintsOpened = r.Read7BitEncodedInt64(),
         Resolved = r.Read7BitEncodedInt64(),
         ResolvedWithinSla = r.Read7BitEncodedInt64(),
-        ResolutionHours = ReadDigest(r),
+        ResolutionHours = ReadDigest(ref r),
         Interactions = r.Read7BitEncodedInt64(),
         InboundWithFcrFlag = r.Read7BitEncodedInt64(),
         InboundFcrTrue = r.Read7BitEncodedInt64(),
         HandleSecondsSum = r.ReadDouble(),
         HandleSecondsCount = r.Read7BitEncodedInt64(),
-        Revenue = ReadDecimal(r),
+        Revenue = ReadDecimal(ref r),
         Orders = r.Read7BitEncodedInt64(),
         DealsClosed = r.Read7BitEncodedInt64(),
         DealsWon = r.Read7BitEncodedInt64(),
-        WonAmount = ReadDecimal(r),
+        WonAmount = ReadDecimal(ref r),
         NewCustomers = r.Read7BitEncodedInt64(),
         WinBacks = r.Read7BitEncodedInt64(),
         Churned = r.Read7BitEncodedInt64(),
@@ -167,7 +181,7 @@ public static class DayPartialFormat
         foreach (var c in counts) w.Write7BitEncodedInt64(c);
     }
 
-    private static long[] ReadCounts(BinaryReader r)
+    private static long[] ReadCounts(ref SpanReader r)
     {
         var counts = new long[r.Read7BitEncodedInt()];
         for (var i = 0; i < counts.Length; i++) counts[i] = r.Read7BitEncodedInt64();
@@ -196,7 +210,7 @@ public static class DayPartialFormat
         }
     }
 
-    private static DurationDigest ReadDigest(BinaryReader r)
+    private static DurationDigest ReadDigest(ref SpanReader r)
     {
         if (r.ReadByte() == 0)
         {
@@ -205,12 +219,12 @@ public static class DayPartialFormat
             return new DurationDigest { Exact = exact };
         }
         var digest = new DurationDigest { Exact = null, Zeros = r.Read7BitEncodedInt64() };
-        digest.Positive = ReadBuckets(r);
-        digest.Negative = ReadBuckets(r);
+        digest.Positive = ReadBuckets(ref r);
+        digest.Negative = ReadBuckets(ref r);
         return digest;
     }
 
-    private static Dictionary<int, long> ReadBuckets(BinaryReader r)
+    private static Dictionary<int, long> ReadBuckets(ref SpanReader r)
     {
         var buckets = new Dictionary<int, long>();
         for (var n = r.Read7BitEncodedInt(); n > 0; n--)
@@ -232,7 +246,7 @@ public static class DayPartialFormat
         w.Write7BitEncodedInt(bits[2]);
     }
 
-    private static decimal ReadDecimal(BinaryReader r)
+    private static decimal ReadDecimal(ref SpanReader r)
     {
         var flags = r.ReadByte();
         var low = (ulong)r.Read7BitEncodedInt64();
@@ -269,15 +283,14 @@ public static class DayPartialFormat
         }
     }
 
-    /// <summary>String-table index → label code, each string numbered once.</summary>
-    private sealed class LabelCodes(LabelSet labels, string[] strings)
+    /// <summary>String-table index → label code, each string looked up once (from its UTF-8 bytes).</summary>
+    private sealed class LabelCodes(LabelSet labels, int strings)
     {
-        private readonly int[] _code = Enumerable.Repeat(-2, strings.Length).ToArray();
+        private readonly int[] _code = Enumerable.Repeat(-2, strings).ToArray();
 
-        public int Of(int index)
+        public int Of(int index, ReadOnlySpan<byte> utf8)
         {
-            if (index < 0) return FactColumns.None;
-            if (_code[index] == -2) _code[index] = labels.Code(strings[index]);
+            if (_code[index] == -2) _code[index] = labels.Code(utf8);
             return _code[index];
         }
     }

@@ -38,34 +38,35 @@ public sealed class PartialStore(StorageAccount account)
     }
 
     /// <summary>
-    /// The partials of these days that exist (a day without facts has none). Downloaded,
-    /// decompressed and parsed in parallel, each into labels of its own; then joined, in day order,
-    /// to <paramref name="labels"/>, which they then share. Labels are not thread-safe, so only the
-    /// join is sequential, and it looks each day's labels up once rather than once per cell.
+    /// The partials of these days that exist (a day without facts has none), downloaded and
+    /// decompressed in parallel into pooled buffers, then read in day order into
+    /// <paramref name="labels"/>, which they then share (the labels are not thread-safe, so that
+    /// part is sequential; a label already known is found from its bytes, so it allocates little).
     /// </summary>
     public async Task<StoredPartials> ReadManyAsync(IEnumerable<DateOnly> days, FactLabels labels, CancellationToken ct)
     {
-        var read = new System.Collections.Concurrent.ConcurrentDictionary<DateOnly, DayPartial>();
+        var downloads = new System.Collections.Concurrent.ConcurrentDictionary<DateOnly, PlainBytes>();
         var outdated = new System.Collections.Concurrent.ConcurrentBag<DateOnly>();
-        await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = ct }, async (day, token) =>
+        try
         {
-            var bytes = await DownloadAsync(day, token);
-            if (bytes is null)
+            await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = ct }, async (day, token) =>
             {
-                if ((await LegacyBlob(day).ExistsAsync(token)).Value) outdated.Add(day);
-                return;
+                var bytes = await DownloadAsync(day, token);
+                if (bytes is not null) downloads[day] = PlainBytes.Decompress(bytes);
+                else if ((await LegacyBlob(day).ExistsAsync(token)).Value) outdated.Add(day);
+            });
+            var partials = new List<DayPartial>(downloads.Count);
+            foreach (var (day, plain) in downloads.OrderBy(d => d.Key))
+            {
+                if (DayPartialFormat.Read(plain.Span, labels) is { } partial) partials.Add(partial);
+                else outdated.Add(day);
             }
-            using var plain = Decompressed(bytes);
-            if (DayPartialFormat.Read(plain, new FactLabels()) is { } partial) read[day] = partial;
-            else outdated.Add(day);
-        });
-        var partials = new List<DayPartial>(read.Count);
-        foreach (var (_, partial) in read.OrderBy(d => d.Key))
-        {
-            partial.Orders = partial.Orders.Relabelled(labels);
-            partials.Add(partial);
+            return new StoredPartials(partials, outdated.Order().ToList());
         }
-        return new StoredPartials(partials, outdated.Order().ToList());
+        finally
+        {
+            foreach (var plain in downloads.Values) plain.Dispose();
+        }
     }
 
     /// <summary>Removes the day's partial (a day left without facts).</summary>
@@ -91,12 +92,38 @@ public sealed class PartialStore(StorageAccount account)
         }
     }
 
-    private static MemoryStream Decompressed(BinaryData bytes)
+    /// <summary>A decompressed partial in a pooled buffer, sized by the gzip trailer's length.</summary>
+    private sealed class PlainBytes : IDisposable
     {
-        using var gzip = new GZipStream(bytes.ToStream(), CompressionMode.Decompress);
-        var plain = new MemoryStream();
-        gzip.CopyTo(plain);
-        plain.Position = 0;
-        return plain;
+        private byte[] _buffer;
+        private int _length;
+
+        private PlainBytes(int capacity) => _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
+
+        public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
+
+        public static PlainBytes Decompress(BinaryData compressed)
+        {
+            var bytes = compressed.ToMemory().Span;
+            // A gzip member ends with its uncompressed length modulo 2^32: a hint, not trusted.
+            var hint = bytes.Length >= 4 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes[^4..]) : 0;
+            var plain = new PlainBytes(hint is > 0 and < 256 << 20 ? hint + 1 : bytes.Length * 4);
+            using var gzip = new GZipStream(compressed.ToStream(), CompressionMode.Decompress);
+            while (true)
+            {
+                if (plain._length == plain._buffer.Length)
+                {
+                    var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(plain._buffer.Length * 2);
+                    plain._buffer.AsSpan(0, plain._length).CopyTo(larger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(plain._buffer);
+                    plain._buffer = larger;
+                }
+                var read = gzip.Read(plain._buffer, plain._length, plain._buffer.Length - plain._length);
+                if (read == 0) return plain;
+                plain._length += read;
+            }
+        }
+
+        public void Dispose() => System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
     }
 }

@@ -100,4 +100,48 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         Assert.Single(read.Partials);
         Assert.Empty(read.Outdated);
     }
+
+    [Fact]
+    public async Task Labels_in_any_script_and_of_any_length_read_back_and_keep_their_codes_when_read_again()
+    {
+        var store = new PartialStore(await azurite.AccountAsync());
+        var day = new DateOnly(2031, 4, 2);
+        var labels = new FactLabels();
+        var partial = new DayPartial { Day = day, FactCount = 3, Orders = new OrderCells(labels) };
+        string[] customers = ["مشتری-۱", new string('x', 300), "C-1"];
+        foreach (var (customer, i) in customers.Select((c, i) => (c, i)))
+        {
+            partial.Orders.Add(labels.Customers.Code(customer), labels.Channels.Code("وب"), FactColumns.None, labels.Segments.Code("smb"), FactColumns.None, 10m + i);
+        }
+        await store.WriteAsync(partial, default);
+
+        var into = new FactLabels();
+        var first = Assert.Single((await store.ReadManyAsync([day], into, default)).Partials);
+        var again = Assert.Single((await store.ReadManyAsync([day], into, default)).Partials);
+
+        Assert.Equal(Describe(partial), Describe(first));
+        Assert.Equal(customers, Enumerable.Range(0, into.Customers.Count).Select(c => into.Customers[c]));
+        Assert.Equal(first.Orders.Customers.ToArray(), again.Orders.Customers.ToArray());
+        Assert.Equal(first.Orders.Channels.ToArray(), again.Orders.Channels.ToArray());
+    }
+
+    [Fact]
+    public async Task A_binary_partial_of_another_version_is_reported_outdated()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new PartialStore(account);
+        var day = new DateOnly(2031, 4, 3);
+        using (var blob = new MemoryStream())
+        {
+            await using (var gzip = new GZipStream(blob, CompressionLevel.Fastest, leaveOpen: true))
+                await gzip.WriteAsync("CMDP\u0001rest"u8.ToArray());
+            blob.Position = 0;
+            await account.Container(StorageNames.Containers.Partials).GetBlobClient("days/20310403.bin.gz").UploadAsync(blob);
+        }
+
+        var read = await store.ReadManyAsync([day], new FactLabels(), default);
+
+        Assert.Empty(read.Partials);
+        Assert.Equal([day], read.Outdated);
+    }
 }
