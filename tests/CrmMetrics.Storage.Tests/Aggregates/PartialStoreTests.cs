@@ -49,6 +49,16 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         }, options);
     }
 
+    /// <summary>Stores bytes, gzipped, as a blob of the partials container (a partial not written by the store).</summary>
+    private static async Task UploadGzippedAsync(StorageAccount account, string name, byte[] plain)
+    {
+        using var blob = new MemoryStream();
+        await using (var gzip = new GZipStream(blob, CompressionLevel.Fastest, leaveOpen: true))
+            await gzip.WriteAsync(plain);
+        blob.Position = 0;
+        await account.Container(StorageNames.Containers.Partials).GetBlobClient(name).UploadAsync(blob);
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(DurationDigest.ExactLimit + 10)]
@@ -82,13 +92,7 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         var account = await azurite.AccountAsync();
         var store = new PartialStore(account);
         var day = new DateOnly(2031, 3, 5);
-        using (var json = new MemoryStream())
-        {
-            await using (var gzip = new GZipStream(json, CompressionLevel.Fastest, leaveOpen: true))
-                await gzip.WriteAsync(Encoding.UTF8.GetBytes("{\"format\":1,\"day\":\"2031-03-05\",\"factCount\":3}"));
-            json.Position = 0;
-            await account.Container(StorageNames.Containers.Partials).GetBlobClient("days/20310305.json.gz").UploadAsync(json);
-        }
+        await UploadGzippedAsync(account, "days/20310305.json.gz", Encoding.UTF8.GetBytes("{\"format\":1,\"day\":\"2031-03-05\",\"factCount\":3}"));
 
         var read = await store.ReadManyAsync([day], new FactLabels(), default);
         Assert.Empty(read.Partials);
@@ -131,13 +135,7 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         var account = await azurite.AccountAsync();
         var store = new PartialStore(account);
         var day = new DateOnly(2031, 4, 3);
-        using (var blob = new MemoryStream())
-        {
-            await using (var gzip = new GZipStream(blob, CompressionLevel.Fastest, leaveOpen: true))
-                await gzip.WriteAsync("CMDP\u0001rest"u8.ToArray());
-            blob.Position = 0;
-            await account.Container(StorageNames.Containers.Partials).GetBlobClient("days/20310403.bin.gz").UploadAsync(blob);
-        }
+        await UploadGzippedAsync(account, "days/20310403.bin.gz", "CMDP\u0001rest"u8.ToArray());
 
         var read = await store.ReadManyAsync([day], new FactLabels(), default);
 
