@@ -65,13 +65,17 @@ public sealed class PeriodFinalizer(
         // The stale mark is read, and the version reserved, before any partial: a mark set later
         // survives this run, and a run that read older partials never gets the newer version.
         var staleRead = Concurrently.Started(() => stalePeriods.GetAsync(period.Key, ct));
-        var version = await runs.VersionForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, runId, ct), ct);
-        var stale = await staleRead;
+        var versionReserved = Concurrently.Started(() => runs.VersionForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, runId, ct), ct));
+        await Task.WhenAll(staleRead, versionReserved);
+        var (stale, version) = (await staleRead, await versionReserved);
         var reserve = Lap();
 
         var ledgerRead = Concurrently.Started(() => ledger.ActiveAsync(period.FirstDay, period.LastDay, ct));
-        var days = await ReadPartialsAsync(period, ct);
-        var active = await ledgerRead;
+        var partialsRead = Concurrently.Started(() => ReadPartialsAsync(period, ct));
+        await Task.WhenAll(ledgerRead, partialsRead);
+        var (days, aggregatedAgain) = await partialsRead;
+        // Days aggregated again may have written their ledger deltas after that read began.
+        var active = aggregatedAgain ? await ledger.ActiveAsync(period.FirstDay, period.LastDay, ct) : await ledgerRead;
         var read = Lap();
         var aggregate = PeriodAggregate.Merge(period, days, active.AtStart, active.AtEnd);
         var merge = Lap();
@@ -94,13 +98,14 @@ public sealed class PeriodFinalizer(
 
     /// <summary>
     /// The period's day partials, over labels they share. Days whose partial is of an older format
-    /// are aggregated again first, so they count as they are rather than as empty.
+    /// are aggregated again first, so they count as they are rather than as empty (and then
+    /// <c>AggregatedAgain</c> is true: those days may have changed the lifecycle ledger).
     /// </summary>
-    private async Task<IReadOnlyList<DayPartial>> ReadPartialsAsync(Period period, CancellationToken ct)
+    private async Task<(IReadOnlyList<DayPartial> Days, bool AggregatedAgain)> ReadPartialsAsync(Period period, CancellationToken ct)
     {
         var labels = new FactLabels();
         var stored = await partials.ReadManyAsync(period.Days, labels, ct);
-        if (stored.Outdated.Count == 0) return stored.Partials;
+        if (stored.Outdated.Count == 0) return (stored.Partials, false);
         logger.LogInformation("Aggregating {Count} days of {Period} again: their partials are of an older format", stored.Outdated.Count, period.Key);
         foreach (var day in stored.Outdated)
         {
@@ -108,6 +113,6 @@ public sealed class PeriodFinalizer(
             await partials.DeleteLegacyAsync(day, ct);
         }
         var again = await partials.ReadManyAsync(stored.Outdated, labels, ct);
-        return [.. stored.Partials, .. again.Partials];
+        return ([.. stored.Partials, .. again.Partials], true);
     }
 }

@@ -108,19 +108,33 @@ public sealed class PartialStore(StorageAccount account)
             // A gzip member ends with its uncompressed length modulo 2^32: a hint, not trusted.
             var hint = bytes.Length >= 4 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes[^4..]) : 0;
             var plain = new PlainBytes(hint is > 0 and < 256 << 20 ? hint + 1 : bytes.Length * 4);
+            try
+            {
+                plain.Inflate(compressed);
+                return plain;
+            }
+            catch
+            {
+                plain.Dispose();
+                throw;
+            }
+        }
+
+        private void Inflate(BinaryData compressed)
+        {
             using var gzip = new GZipStream(compressed.ToStream(), CompressionMode.Decompress);
             while (true)
             {
-                if (plain._length == plain._buffer.Length)
+                if (_length == _buffer.Length)
                 {
-                    var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(plain._buffer.Length * 2);
-                    plain._buffer.AsSpan(0, plain._length).CopyTo(larger);
-                    System.Buffers.ArrayPool<byte>.Shared.Return(plain._buffer);
-                    plain._buffer = larger;
+                    var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+                    _buffer.AsSpan(0, _length).CopyTo(larger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = larger;
                 }
-                var read = gzip.Read(plain._buffer, plain._length, plain._buffer.Length - plain._length);
-                if (read == 0) return plain;
-                plain._length += read;
+                var read = gzip.Read(_buffer, _length, _buffer.Length - _length);
+                if (read == 0) return;
+                _length += read;
             }
         }
 

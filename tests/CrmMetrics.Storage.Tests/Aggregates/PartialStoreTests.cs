@@ -113,9 +113,11 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         var labels = new FactLabels();
         var partial = new DayPartial { Day = day, FactCount = 3, Orders = new OrderCells(labels) };
         string[] customers = ["مشتری-۱", new string('x', 300), "C-1"];
+        // The largest and a negative amount: their 96 bits need the longest varints of the format.
+        decimal[] amounts = [decimal.MaxValue, -18_446_744_073_709.551615m, 10.5m];
         foreach (var (customer, i) in customers.Select((c, i) => (c, i)))
         {
-            partial.Orders.Add(labels.Customers.Code(customer), labels.Channels.Code("وب"), FactColumns.None, labels.Segments.Code("smb"), FactColumns.None, 10m + i);
+            partial.Orders.Add(labels.Customers.Code(customer), labels.Channels.Code("وب"), FactColumns.None, labels.Segments.Code("smb"), FactColumns.None, amounts[i]);
         }
         await store.WriteAsync(partial, default);
 
@@ -141,5 +143,33 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
 
         Assert.Empty(read.Partials);
         Assert.Equal([day], read.Outdated);
+    }
+
+    [Fact]
+    public async Task A_partial_stored_as_several_gzip_members_reads_back_whole()
+    {
+        // Gzip allows members one after another; the last member's length trailer then tells only
+        // part of the size, and the reader must grow its buffer rather than trust it.
+        var account = await azurite.AccountAsync();
+        var store = new PartialStore(account);
+        var day = new DateOnly(2031, 4, 4);
+        var labels = new FactLabels();
+        var partial = new DayPartial { Day = day, FactCount = 2_000, Orders = new OrderCells(labels) };
+        for (var i = 0; i < 2_000; i++) partial.Orders.Add(labels.Customers.Code($"C-{i}"), FactColumns.None, FactColumns.None, FactColumns.None, FactColumns.None, i + 0.25m);
+        using var plain = new MemoryStream();
+        DayPartialFormat.Write(plain, partial);
+        var bytes = plain.ToArray();
+        using var members = new MemoryStream();
+        foreach (var part in new[] { bytes[..^100], bytes[^100..] })
+        {
+            await using var gzip = new GZipStream(members, CompressionLevel.Fastest, leaveOpen: true);
+            await gzip.WriteAsync(part);
+        }
+        members.Position = 0;
+        await account.Container(StorageNames.Containers.Partials).GetBlobClient("days/20310404.bin.gz").UploadAsync(members);
+
+        var read = Assert.Single((await store.ReadManyAsync([day], new FactLabels(), default)).Partials);
+
+        Assert.Equal(Describe(partial), Describe(read));
     }
 }

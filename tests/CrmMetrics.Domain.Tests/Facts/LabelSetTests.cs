@@ -1,0 +1,34 @@
+using System.Text;
+using CrmMetrics.Domain.Facts;
+
+namespace CrmMetrics.Domain.Tests.Facts;
+
+public class LabelSetTests
+{
+    [Theory]
+    [InlineData("C-1")]
+    [InlineData("مشتری-۱")]
+    [InlineData("")]
+    public void A_label_given_as_utf8_bytes_has_the_code_of_the_same_string(string label)
+    {
+        var labels = new LabelSet();
+        labels.Code("other");
+        var code = labels.Code(label);
+
+        Assert.Equal(code, labels.Code(Encoding.UTF8.GetBytes(label)));
+        Assert.Equal(2, labels.Count);
+    }
+
+    [Fact]
+    public void A_new_label_given_as_bytes_is_numbered_next_and_reads_back_as_its_string()
+    {
+        var labels = new LabelSet();
+        labels.Code("C-1");
+        var longLabel = new string('é', 300);
+
+        Assert.Equal(1, labels.Code(Encoding.UTF8.GetBytes(longLabel)));
+        Assert.Equal(longLabel, labels[1]);
+        Assert.Equal(1, labels.Code(longLabel));
+        Assert.Equal(2, labels.Count);
+    }
+}
