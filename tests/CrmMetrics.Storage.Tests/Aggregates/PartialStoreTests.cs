@@ -172,4 +172,17 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
 
         Assert.Equal(Describe(partial), Describe(read));
     }
+
+    [Fact]
+    public async Task A_partial_that_is_not_gzip_fails_the_read_with_what_is_wrong()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new PartialStore(account);
+        var days = new[] { new DateOnly(2031, 4, 5), new DateOnly(2031, 4, 6), new DateOnly(2031, 4, 7) };
+        await store.WriteAsync(Partial(days[0], 1), default);
+        await account.Container(StorageNames.Containers.Partials).GetBlobClient("days/20310406.bin.gz").UploadAsync(BinaryData.FromString("not gzip"));
+        await store.WriteAsync(Partial(days[2], 1), default);
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => store.ReadManyAsync(days, new FactLabels(), default));
+    }
 }
