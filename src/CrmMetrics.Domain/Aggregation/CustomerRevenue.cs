@@ -124,7 +124,7 @@ public readonly record struct CustomerRevenue(long Customers, decimal TopFifthRe
         private readonly int[] _customers;
         private readonly int[][] _codes;
         private readonly decimal[] _amounts;
-        private readonly long[]? _units;
+        private readonly long[] _units;
 
         private PeriodCells(int count)
         {
@@ -136,9 +136,8 @@ public readonly record struct CustomerRevenue(long Customers, decimal TopFifthRe
         }
 
         public ReadOnlySpan<int> Customers => _customers.AsSpan(0, _count);
-        public ReadOnlySpan<decimal> Amounts => _amounts.AsSpan(0, _count);
         /// <summary>The amounts as integers (valid when <see cref="HasUnits"/>), as an array for hot loops.</summary>
-        public long[] UnitArray => _units!;
+        public long[] UnitArray => _units;
 
         /// <summary>The amounts as decimals, as an array for hot loops.</summary>
         public decimal[] AmountArray => _amounts;
@@ -162,7 +161,7 @@ public readonly record struct CustomerRevenue(long Customers, decimal TopFifthRe
                 day.Amounts.CopyTo(cells._amounts.AsSpan(at));
                 at += day.Count;
             }
-            cells.HasUnits = ScaledIntegers.TryScaleAll(cells.Amounts, cells._units.AsSpan(0, total), out var scale);
+            cells.HasUnits = ScaledIntegers.TryScaleAll(cells._amounts.AsSpan(0, total), cells._units.AsSpan(0, total), out var scale);
             cells.Scale = scale;
             return cells;
         }
@@ -172,7 +171,7 @@ public readonly record struct CustomerRevenue(long Customers, decimal TopFifthRe
             ArrayPool<int>.Shared.Return(_customers);
             foreach (var codes in _codes) ArrayPool<int>.Shared.Return(codes);
             ArrayPool<decimal>.Shared.Return(_amounts);
-            ArrayPool<long>.Shared.Return(_units!);
+            ArrayPool<long>.Shared.Return(_units);
         }
     }
 

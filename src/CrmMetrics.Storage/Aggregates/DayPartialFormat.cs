@@ -89,13 +89,7 @@ public static class DayPartialFormat
         var r = new SpanReader(bytes[(Magic.Length + 1)..]);
         var partial = new DayPartial { Day = DateOnly.FromDayNumber(r.ReadInt32()), FactCount = r.Read7BitEncodedInt64(), Orders = new OrderCells(labels) };
         var strings = new Range[r.Read7BitEncodedInt()];
-        for (var i = 0; i < strings.Length; i++)
-        {
-            var length = r.Read7BitEncodedInt();
-            var start = r.Position;
-            r.ReadBytes(length);
-            strings[i] = start..(start + length);
-        }
+        for (var i = 0; i < strings.Length; i++) strings[i] = r.ReadStringRange();
         string Text(ref SpanReader reader) => Encoding.UTF8.GetString(reader.StringAt(strings[reader.Read7BitEncodedInt()]));
 
         for (var n = r.Read7BitEncodedInt(); n > 0; n--) partial.Scopes[Text(ref r)] = ReadScope(ref r);

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 
 namespace CrmMetrics.Storage.Aggregates;
 
@@ -54,14 +53,18 @@ internal ref struct SpanReader(ReadOnlySpan<byte> bytes)
         throw new FormatException("A 7-bit encoded integer in the day partial is too long.");
     }
 
-    /// <summary>A length-prefixed string's UTF-8 bytes, as written by <see cref="BinaryWriter.Write(string)"/>.</summary>
-    public ReadOnlySpan<byte> ReadStringBytes() => ReadBytes(Read7BitEncodedInt());
+    /// <summary>
+    /// Where a length-prefixed string (as written by <see cref="BinaryWriter.Write(string)"/>) lies,
+    /// to look at its UTF-8 bytes later with <see cref="StringAt"/>.
+    /// </summary>
+    public Range ReadStringRange()
+    {
+        var length = Read7BitEncodedInt();
+        var start = _position;
+        ReadBytes(length);
+        return start..(start + length);
+    }
 
-    public string ReadString() => Encoding.UTF8.GetString(ReadStringBytes());
-
-    /// <summary>Where the reader is, to come back to a string's bytes later (see <see cref="StringAt"/>).</summary>
-    public int Position => _position;
-
-    /// <summary>The UTF-8 bytes of a string read earlier, by the range it had.</summary>
+    /// <summary>The UTF-8 bytes of a string read earlier, by its range.</summary>
     public ReadOnlySpan<byte> StringAt(Range range) => _bytes[range];
 }
