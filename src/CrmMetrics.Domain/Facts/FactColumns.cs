@@ -5,7 +5,8 @@ public sealed class LabelSet
 {
     private readonly Dictionary<string, int> _codes = new(StringComparer.Ordinal);
     private readonly List<string> _labels = [];
-    private Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>>? _byChars;
+    private readonly Dictionary<byte[], int> _utf8Codes = new(Utf8Comparer.Instance);
+    private Dictionary<byte[], int>.AlternateLookup<ReadOnlySpan<byte>>? _byUtf8;
 
     public int Count => _labels.Count;
 
@@ -23,24 +24,37 @@ public sealed class LabelSet
     }
 
     /// <summary>
-    /// The code of a label given as UTF-8 bytes (as stored), numbering it if new: a label already
-    /// numbered is found without becoming a string again.
+    /// The code of a label given as UTF-8 bytes (as stored), numbering it if new: a spelling seen
+    /// before is found from its bytes alone, without decoding them or making a string.
     /// </summary>
     public int Code(ReadOnlySpan<byte> utf8)
     {
-        const int OnStack = 256;
-        var length = System.Text.Encoding.UTF8.GetMaxCharCount(utf8.Length);
-        char[]? rented = null;
-        var buffer = length <= OnStack ? stackalloc char[OnStack] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(length));
-        try
+        _byUtf8 ??= _utf8Codes.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (_byUtf8.Value.TryGetValue(utf8, out var code)) return code;
+        // Decoded once per spelling (bytes that are not valid UTF-8 decode as String does, so two such
+        // spellings may share a label).
+        code = Code(System.Text.Encoding.UTF8.GetString(utf8));
+        _utf8Codes.Add(utf8.ToArray(), code);
+        return code;
+    }
+
+    /// <summary>Byte spellings compared by content, and found from a span.</summary>
+    private sealed class Utf8Comparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly Utf8Comparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+        public int GetHashCode(byte[] bytes) => Hash(bytes);
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+        public int GetHashCode(ReadOnlySpan<byte> alternate) => Hash(alternate);
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
+
+        private static int Hash(ReadOnlySpan<byte> bytes)
         {
-            var chars = buffer[..System.Text.Encoding.UTF8.GetChars(utf8, buffer)];
-            _byChars ??= _codes.GetAlternateLookup<ReadOnlySpan<char>>();
-            return _byChars.Value.TryGetValue(chars, out var code) ? code : Code(chars.ToString());
-        }
-        finally
-        {
-            if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
+            // Seeded per process, like string hashing, so stored labels cannot be chosen to collide.
+            var hash = new HashCode();
+            hash.AddBytes(bytes);
+            return hash.ToHashCode();
         }
     }
 
@@ -75,6 +89,50 @@ public enum FactFlags : byte
 }
 
 public enum SurveyMetric : byte { None, Nps, Csat, Ces }
+
+/// <summary>
+/// One fact as <see cref="FactColumns"/> holds it: labels as codes (<see cref="FactColumns.None"/>
+/// when absent), amounts 0 and hours and seconds NaN when absent. What a decoder fills to append a
+/// fact without building a <see cref="Fact"/> first.
+/// </summary>
+public struct FactRow(FactType type, long utcTicks, string id)
+{
+    public FactType Type = type;
+
+    /// <summary>UTC ticks of the fact's time.</summary>
+    public long Ticks = utcTicks;
+    public string Id = id;
+    public int Customer = FactColumns.None;
+    public int Channel = FactColumns.None;
+    public int Staff = FactColumns.None;
+    public decimal Amount;
+    public double HandleSeconds = double.NaN;
+    public FactFlags Flags;
+    public SurveyMetric Metric;
+    public byte Score;
+    public int Case = FactColumns.None;
+    public double SlaHours = double.NaN;
+    public int Competitor = FactColumns.None;
+    public int Segment = FactColumns.None;
+    public int Region = FactColumns.None;
+
+    public static FactFlags FlagsOf(bool inbound, bool? firstContactResolution, bool won) =>
+        (inbound ? FactFlags.Inbound : FactFlags.None)
+        | (firstContactResolution is { } fcr ? FactFlags.HasFirstContactResolution | (fcr ? FactFlags.FirstContactResolution : FactFlags.None) : FactFlags.None)
+        | (won ? FactFlags.Won : FactFlags.None);
+
+    public static SurveyMetric MetricOf(string? metric) => metric switch
+    {
+        "nps" => SurveyMetric.Nps, "csat" => SurveyMetric.Csat, "ces" => SurveyMetric.Ces, _ => SurveyMetric.None,
+    };
+
+    /// <summary>The metric named by its UTF-8 bytes, as stored.</summary>
+    public static SurveyMetric MetricOf(ReadOnlySpan<byte> utf8) =>
+        utf8.SequenceEqual("nps"u8) ? SurveyMetric.Nps
+        : utf8.SequenceEqual("csat"u8) ? SurveyMetric.Csat
+        : utf8.SequenceEqual("ces"u8) ? SurveyMetric.Ces
+        : SurveyMetric.None;
+}
 
 /// <summary>
 /// Facts as columns (struct arrays) with their strings dictionary-encoded in <see cref="Labels"/>:
@@ -134,27 +192,43 @@ public sealed class FactColumns(FactLabels labels, int capacity = 1024)
     public DateTimeOffset TimeOf(int row) => new(_ticks[row], TimeSpan.Zero);
 
     /// <summary>Appends a fact; returns its row.</summary>
-    public int Add(Fact fact)
+    public int Add(Fact fact) => Add(new FactRow(fact.Type, fact.Time.UtcTicks, fact.Id)
+    {
+        Customer = Labels.Customers.Code(fact.CustomerId),
+        Channel = Labels.Channels.Code(fact.Channel),
+        Staff = Labels.Staff.Code(fact.StaffId),
+        Amount = fact.Amount ?? 0m,
+        HandleSeconds = fact.HandleSeconds ?? double.NaN,
+        Flags = FactRow.FlagsOf(fact.Direction == "inbound", fact.FirstContactResolution, fact.Outcome == "won"),
+        Metric = FactRow.MetricOf(fact.Metric),
+        Score = (byte)(fact.Score ?? 0),
+        Case = Labels.Cases.Code(fact.CaseId),
+        SlaHours = fact.SlaHours ?? double.NaN,
+        Competitor = Labels.Competitors.Code(fact.Competitor),
+        Segment = Labels.Segments.Code(fact.Segment),
+        Region = Labels.Regions.Code(fact.Region),
+    });
+
+    /// <summary>Appends a fact already in column form (its label codes from <see cref="Labels"/>); returns its row.</summary>
+    public int Add(in FactRow fact)
     {
         var row = NextRow();
         _type[row] = fact.Type;
-        _ticks[row] = fact.Time.UtcTicks;
+        _ticks[row] = fact.Ticks;
         _id[row] = fact.Id;
-        _customer[row] = Labels.Customers.Code(fact.CustomerId);
-        _channel[row] = Labels.Channels.Code(fact.Channel);
-        _staff[row] = Labels.Staff.Code(fact.StaffId);
-        _amount[row] = fact.Amount ?? 0m;
-        _handleSeconds[row] = fact.HandleSeconds ?? double.NaN;
-        _flags[row] = (fact.Direction == "inbound" ? FactFlags.Inbound : FactFlags.None)
-                      | (fact.FirstContactResolution is { } fcr ? FactFlags.HasFirstContactResolution | (fcr ? FactFlags.FirstContactResolution : FactFlags.None) : FactFlags.None)
-                      | (fact.Outcome == "won" ? FactFlags.Won : FactFlags.None);
-        _metric[row] = fact.Metric switch { "nps" => SurveyMetric.Nps, "csat" => SurveyMetric.Csat, "ces" => SurveyMetric.Ces, _ => SurveyMetric.None };
-        _score[row] = (byte)(fact.Score ?? 0);
-        _case[row] = Labels.Cases.Code(fact.CaseId);
-        _slaHours[row] = fact.SlaHours ?? double.NaN;
-        _competitor[row] = Labels.Competitors.Code(fact.Competitor);
-        _segment[row] = Labels.Segments.Code(fact.Segment);
-        _region[row] = Labels.Regions.Code(fact.Region);
+        _customer[row] = fact.Customer;
+        _channel[row] = fact.Channel;
+        _staff[row] = fact.Staff;
+        _amount[row] = fact.Amount;
+        _handleSeconds[row] = fact.HandleSeconds;
+        _flags[row] = fact.Flags;
+        _metric[row] = fact.Metric;
+        _score[row] = fact.Score;
+        _case[row] = fact.Case;
+        _slaHours[row] = fact.SlaHours;
+        _competitor[row] = fact.Competitor;
+        _segment[row] = fact.Segment;
+        _region[row] = fact.Region;
         return row;
     }
 
@@ -180,6 +254,12 @@ public sealed class FactColumns(FactLabels labels, int capacity = 1024)
         _segment[to] = other._segment[row];
         _region[to] = other._region[row];
         return to;
+    }
+
+    /// <summary>Makes room for <paramref name="rows"/> rows in all, so adding a known number grows the columns once.</summary>
+    public void EnsureCapacity(int rows)
+    {
+        if (rows > _type.Length) Grow(Math.Max(rows, _type.Length * 2));
     }
 
     /// <summary>Forgets the rows, keeping the columns' memory and the labels.</summary>

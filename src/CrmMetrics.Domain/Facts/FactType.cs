@@ -36,6 +36,8 @@ public static class FactTypes
     private static readonly Dictionary<string, FactType> ByName =
         Names.ToDictionary(n => n.Name, n => n.Type, StringComparer.Ordinal);
 
+    private static readonly byte[][] Utf8Names = [.. Names.Select(n => System.Text.Encoding.UTF8.GetBytes(n.Name))];
+
     public static IEnumerable<string> AllNames => Names.Select(n => n.Name);
 
     public static string Name(this FactType type) => Names[(int)type].Name;
@@ -43,6 +45,19 @@ public static class FactTypes
     public static bool TryParse(string? name, out FactType type)
     {
         if (name is not null && ByName.TryGetValue(name, out type)) return true;
+        type = default;
+        return false;
+    }
+
+    /// <summary>The type named by its UTF-8 bytes, as stored, without making a string of them.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out FactType type)
+    {
+        for (var i = 0; i < Utf8Names.Length; i++)
+        {
+            if (!utf8.SequenceEqual(Utf8Names[i])) continue;
+            type = Names[i].Type;
+            return true;
+        }
         type = default;
         return false;
     }

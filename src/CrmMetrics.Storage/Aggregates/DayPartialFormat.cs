@@ -1,6 +1,7 @@
 using System.Text;
 using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Domain.Facts;
+using CrmMetrics.Storage.Binary;
 
 namespace CrmMetrics.Storage.Aggregates;
 
@@ -86,7 +87,7 @@ public static class DayPartialFormat
     public static DayPartial? Read(ReadOnlySpan<byte> bytes, FactLabels labels)
     {
         if (bytes.Length < Magic.Length + 1 || !bytes[..Magic.Length].SequenceEqual(Magic) || bytes[Magic.Length] != Version) return null;
-        var r = new SpanReader(bytes[(Magic.Length + 1)..]);
+        var r = new SpanReader(bytes[(Magic.Length + 1)..], "The day partial");
         var partial = new DayPartial { Day = DateOnly.FromDayNumber(r.ReadInt32()), FactCount = r.Read7BitEncodedInt64(), Orders = new OrderCells(labels) };
         var strings = new Range[r.Read7BitEncodedInt()];
         for (var i = 0; i < strings.Length; i++) strings[i] = r.ReadStringRange();

@@ -57,13 +57,22 @@ public sealed class FactLog(BlobContainerClient container)
     /// <summary>Every fact logged for the UTC day, in log order (repeats included).</summary>
     public async IAsyncEnumerable<Fact> ReadAsync(DateOnly utcDay, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await foreach (var block in ReadBlocksAsync(utcDay, cancellationToken))
+        {
+            foreach (var fact in FactLogFormat.Decode(block)) yield return fact;
+        }
+    }
+
+    /// <summary>The UTC day's log as blocks, in log order; each is valid only until the next is asked for.</summary>
+    public async IAsyncEnumerable<FactBlock> ReadBlocksAsync(DateOnly utcDay, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         for (var segment = 0; ; segment++)
         {
             var content = await OpenAsync(SegmentName(utcDay, segment), cancellationToken);
             if (content is null) yield break;
             await using (content)
             {
-                await foreach (var fact in FactLogFormat.ReadAsync(content, cancellationToken)) yield return fact;
+                await foreach (var block in FactLogFormat.ReadBlocksAsync(content, cancellationToken)) yield return block;
             }
         }
     }

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
 using CrmMetrics.Domain.Facts;
+using CrmMetrics.Storage.Binary;
 
 namespace CrmMetrics.Storage.Facts;
 
@@ -13,6 +14,9 @@ namespace CrmMetrics.Storage.Facts;
 /// grow or be reordered), its UTC ticks and offset, a bit mask of the optional fields present and
 /// those fields in declaration order.
 /// </summary>
+/// <summary>A block's records as read from a fact log: <paramref name="Count"/> records in <paramref name="Records"/>.</summary>
+public readonly record struct FactBlock(ReadOnlyMemory<byte> Records, int Count);
+
 public static class FactLogFormat
 {
     public const int HeaderBytes = 12;
@@ -65,8 +69,11 @@ public static class FactLogFormat
         return block;
     }
 
-    /// <summary>Reads blocks until the stream ends; a stream that ends inside a block, or holds something else, is corrupt.</summary>
-    public static async IAsyncEnumerable<Fact> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads blocks until the stream ends; a stream that ends inside a block, or holds something
+    /// else, is corrupt. Each block's records are valid only until the next is asked for.
+    /// </summary>
+    public static async IAsyncEnumerable<FactBlock> ReadBlocksAsync(Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var header = new byte[HeaderBytes];
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
@@ -86,7 +93,7 @@ public static class FactLogFormat
                     buffer = ArrayPool<byte>.Shared.Rent(length);
                 }
                 await stream.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
-                foreach (var fact in Decode(buffer, length, count)) yield return fact;
+                yield return new FactBlock(buffer.AsMemory(0, length), count);
             }
         }
         finally
@@ -95,13 +102,166 @@ public static class FactLogFormat
         }
     }
 
-    private static List<Fact> Decode(byte[] buffer, int length, int count)
+    /// <summary>Reads blocks until the stream ends, as facts.</summary>
+    public static async IAsyncEnumerable<Fact> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var facts = new List<Fact>(count);
-        using var reader = new BinaryReader(new MemoryStream(buffer, 0, length, writable: false), Encoding.UTF8);
-        for (var i = 0; i < count; i++) facts.Add(Read(reader));
-        if (reader.BaseStream.Position != length) throw new InvalidDataException("A fact block's length does not match its records.");
+        await foreach (var block in ReadBlocksAsync(stream, cancellationToken))
+        {
+            foreach (var fact in Decode(block)) yield return fact;
+        }
+    }
+
+    /// <summary>A block's records as facts.</summary>
+    public static List<Fact> Decode(FactBlock block)
+    {
+        var facts = new List<Fact>(block.Count);
+        var bytes = block.Records.Span;
+        var r = new SpanReader(bytes, "A fact block");
+        for (var i = 0; i < block.Count; i++)
+        {
+            ReadRecord(ref r, out var record);
+            facts.Add(record.ToFact(bytes));
+        }
+        EnsureEnd(r, bytes);
         return facts;
+    }
+
+    /// <summary>
+    /// Appends a block's records to <paramref name="columns"/>, those <paramref name="keep"/> accepts
+    /// (given each record's id and UTC ticks, in order): no <see cref="Fact"/> is built, and a label
+    /// the columns' labels already hold is found from its bytes without becoming a string.
+    /// </summary>
+    public static void AppendTo(FactBlock block, FactColumns columns, Func<string, long, bool> keep)
+    {
+        var bytes = block.Records.Span;
+        var r = new SpanReader(bytes, "A fact block");
+        // A record takes at least 16 bytes, so a corrupt count cannot make this reserve more than the block holds.
+        columns.EnsureCapacity(columns.Count + Math.Min(block.Count, bytes.Length / 16));
+        for (var i = 0; i < block.Count; i++)
+        {
+            ReadRecord(ref r, out var record);
+            if (keep(record.Id, record.UtcTicks)) columns.Add(record.ToRow(bytes, columns.Labels));
+        }
+        EnsureEnd(r, bytes);
+    }
+
+    private static void EnsureEnd(SpanReader r, ReadOnlySpan<byte> bytes)
+    {
+        if (r.Position != bytes.Length) throw new InvalidDataException("A fact block's length does not match its records.");
+    }
+
+    /// <summary>One record as read: its values, and where its strings lie in the block.</summary>
+    private struct Record
+    {
+        public string Id;
+        public FactType Type;
+        public long UtcTicks;
+        public short OffsetMinutes;
+        public int Mask;
+        public Range CustomerId, StaffId, Channel, Segment, Region, Reason, Direction, Currency, Metric, CaseId, Severity, DealId, Outcome, Competitor, Indicator, Period;
+        public bool Fcr;
+        public double HandleSeconds, SlaHours, Value;
+        public decimal Amount, OriginalAmount;
+        public int Score;
+
+        public readonly bool Has(Field field) => (Mask & (1 << (int)field)) != 0;
+
+        private readonly string? Text(Field field, Range range, ReadOnlySpan<byte> block) => Has(field) ? Encoding.UTF8.GetString(block[range]) : null;
+
+        private readonly int Code(Field field, Range range, LabelSet set, ReadOnlySpan<byte> block) => Has(field) ? set.Code(block[range]) : FactColumns.None;
+
+        private readonly bool Is(Field field, Range range, ReadOnlySpan<byte> word, ReadOnlySpan<byte> block) => Has(field) && block[range].SequenceEqual(word);
+
+        public readonly Fact ToFact(ReadOnlySpan<byte> bytes)
+        {
+            return new Fact
+            {
+                Id = Id,
+                Type = Type,
+                Time = new DateTimeOffset(UtcTicks, TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(OffsetMinutes)),
+                CustomerId = Text(Field.CustomerId, CustomerId, bytes),
+                StaffId = Text(Field.StaffId, StaffId, bytes),
+                Channel = Text(Field.Channel, Channel, bytes),
+                Segment = Text(Field.Segment, Segment, bytes),
+                Region = Text(Field.Region, Region, bytes),
+                Reason = Text(Field.Reason, Reason, bytes),
+                Direction = Text(Field.Direction, Direction, bytes),
+                FirstContactResolution = Has(Field.Fcr) ? Fcr : null,
+                HandleSeconds = Has(Field.HandleSeconds) ? HandleSeconds : null,
+                Amount = Has(Field.Amount) ? Amount : null,
+                Currency = Text(Field.Currency, Currency, bytes),
+                OriginalAmount = Has(Field.OriginalAmount) ? OriginalAmount : null,
+                Metric = Text(Field.Metric, Metric, bytes),
+                Score = Has(Field.Score) ? Score : null,
+                CaseId = Text(Field.CaseId, CaseId, bytes),
+                Severity = Text(Field.Severity, Severity, bytes),
+                SlaHours = Has(Field.SlaHours) ? SlaHours : null,
+                DealId = Text(Field.DealId, DealId, bytes),
+                Outcome = Text(Field.Outcome, Outcome, bytes),
+                Competitor = Text(Field.Competitor, Competitor, bytes),
+                Indicator = Text(Field.Indicator, Indicator, bytes),
+                Value = Has(Field.Value) ? Value : null,
+                PeriodKey = Text(Field.Period, Period, bytes),
+            };
+        }
+
+        /// <summary>The record as <see cref="FactColumns"/> holds it, as <see cref="FactColumns.Add(Fact)"/> would make it.</summary>
+        public readonly FactRow ToRow(ReadOnlySpan<byte> bytes, FactLabels labels)
+        {
+            return new FactRow(Type, UtcTicks, Id)
+            {
+                Customer = Code(Field.CustomerId, CustomerId, labels.Customers, bytes),
+                Channel = Code(Field.Channel, Channel, labels.Channels, bytes),
+                Staff = Code(Field.StaffId, StaffId, labels.Staff, bytes),
+                Amount = Has(Field.Amount) ? Amount : 0m,
+                HandleSeconds = Has(Field.HandleSeconds) ? HandleSeconds : double.NaN,
+                Flags = FactRow.FlagsOf(Is(Field.Direction, Direction, "inbound"u8, bytes), Has(Field.Fcr) ? Fcr : null, Is(Field.Outcome, Outcome, "won"u8, bytes)),
+                Metric = Has(Field.Metric) ? FactRow.MetricOf(bytes[Metric]) : SurveyMetric.None,
+                Score = Has(Field.Score) ? (byte)Score : (byte)0,
+                Case = Code(Field.CaseId, CaseId, labels.Cases, bytes),
+                SlaHours = Has(Field.SlaHours) ? SlaHours : double.NaN,
+                Competitor = Code(Field.Competitor, Competitor, labels.Competitors, bytes),
+                Segment = Code(Field.Segment, Segment, labels.Segments, bytes),
+                Region = Code(Field.Region, Region, labels.Regions, bytes),
+            };
+        }
+    }
+
+    /// <summary>Reads one record as <see cref="Write"/> wrote it; strings other than the id stay where they are.</summary>
+    private static void ReadRecord(ref SpanReader r, out Record record)
+    {
+        record = default;
+        record.Id = Encoding.UTF8.GetString(r.ReadStringBytes());
+        var typeName = r.ReadStringBytes();
+        if (!FactTypes.TryParse(typeName, out record.Type)) throw new InvalidDataException($"The fact log names an unknown fact type '{Encoding.UTF8.GetString(typeName)}'.");
+        record.UtcTicks = r.ReadInt64();
+        if ((ulong)record.UtcTicks > (ulong)DateTime.MaxValue.Ticks) throw new InvalidDataException($"Fact '{record.Id}' in the fact log has a time out of range.");
+        record.OffsetMinutes = r.ReadInt16();
+        record.Mask = r.ReadInt32();
+        Range Text(ref SpanReader reader, in Record rec, Field field) => rec.Has(field) ? reader.ReadStringRange() : default;
+        record.CustomerId = Text(ref r, record, Field.CustomerId);
+        record.StaffId = Text(ref r, record, Field.StaffId);
+        record.Channel = Text(ref r, record, Field.Channel);
+        record.Segment = Text(ref r, record, Field.Segment);
+        record.Region = Text(ref r, record, Field.Region);
+        record.Reason = Text(ref r, record, Field.Reason);
+        record.Direction = Text(ref r, record, Field.Direction);
+        if (record.Has(Field.Fcr)) record.Fcr = r.ReadBoolean();
+        if (record.Has(Field.HandleSeconds)) record.HandleSeconds = r.ReadDouble();
+        if (record.Has(Field.Amount)) record.Amount = r.ReadDecimal();
+        record.Currency = Text(ref r, record, Field.Currency);
+        if (record.Has(Field.OriginalAmount)) record.OriginalAmount = r.ReadDecimal();
+        record.Metric = Text(ref r, record, Field.Metric);
+        if (record.Has(Field.Score)) record.Score = r.ReadInt32();
+        record.CaseId = Text(ref r, record, Field.CaseId);
+        record.Severity = Text(ref r, record, Field.Severity);
+        if (record.Has(Field.SlaHours)) record.SlaHours = r.ReadDouble();
+        record.DealId = Text(ref r, record, Field.DealId);
+        record.Outcome = Text(ref r, record, Field.Outcome);
+        record.Competitor = Text(ref r, record, Field.Competitor);
+        record.Indicator = Text(ref r, record, Field.Indicator);
+        if (record.Has(Field.Value)) record.Value = r.ReadDouble();
+        record.Period = Text(ref r, record, Field.Period);
     }
 
     private static void Write(BinaryWriter w, Fact f)
@@ -167,46 +327,5 @@ public static class FactLogFormat
         Text(f.Indicator);
         if (f.Value is { } value) w.Write(value);
         Text(f.PeriodKey);
-    }
-
-    private static Fact Read(BinaryReader r)
-    {
-        var id = r.ReadString();
-        var typeName = r.ReadString();
-        if (!FactTypes.TryParse(typeName, out var type)) throw new InvalidDataException($"The fact log names an unknown fact type '{typeName}'.");
-        var utcTicks = r.ReadInt64();
-        var offset = TimeSpan.FromMinutes(r.ReadInt16());
-        var mask = r.ReadInt32();
-        bool Has(Field field) => (mask & (1 << (int)field)) != 0;
-        string? Text(Field field) => Has(field) ? r.ReadString() : null;
-        return new Fact
-        {
-            Id = id,
-            Type = type,
-            Time = new DateTimeOffset(utcTicks, TimeSpan.Zero).ToOffset(offset),
-            CustomerId = Text(Field.CustomerId),
-            StaffId = Text(Field.StaffId),
-            Channel = Text(Field.Channel),
-            Segment = Text(Field.Segment),
-            Region = Text(Field.Region),
-            Reason = Text(Field.Reason),
-            Direction = Text(Field.Direction),
-            FirstContactResolution = Has(Field.Fcr) ? r.ReadBoolean() : null,
-            HandleSeconds = Has(Field.HandleSeconds) ? r.ReadDouble() : null,
-            Amount = Has(Field.Amount) ? r.ReadDecimal() : null,
-            Currency = Text(Field.Currency),
-            OriginalAmount = Has(Field.OriginalAmount) ? r.ReadDecimal() : null,
-            Metric = Text(Field.Metric),
-            Score = Has(Field.Score) ? r.ReadInt32() : null,
-            CaseId = Text(Field.CaseId),
-            Severity = Text(Field.Severity),
-            SlaHours = Has(Field.SlaHours) ? r.ReadDouble() : null,
-            DealId = Text(Field.DealId),
-            Outcome = Text(Field.Outcome),
-            Competitor = Text(Field.Competitor),
-            Indicator = Text(Field.Indicator),
-            Value = Has(Field.Value) ? r.ReadDouble() : null,
-            PeriodKey = Text(Field.Period),
-        };
     }
 }

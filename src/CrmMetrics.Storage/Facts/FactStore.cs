@@ -186,20 +186,37 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     }
 
     /// <summary>
-    /// Streams the facts of one local day as pages of columns over <paramref name="labels"/>; never
-    /// holds the day in memory beyond the ids seen. The same <see cref="FactColumns"/> is refilled for
-    /// every page: use a page before asking for the next.
+    /// Streams the facts of one local day as pages of columns over <paramref name="labels"/>, the same
+    /// facts as <see cref="ScanDayFactsAsync"/>: log blocks are decoded straight into the columns, with
+    /// no <see cref="Fact"/> per fact. Never holds the day in memory beyond the ids seen and one log
+    /// block. The same <see cref="FactColumns"/> is refilled for every page: use a page before asking
+    /// for the next.
     /// </summary>
     public async IAsyncEnumerable<FactColumns> ScanDayAsync(DateOnly localDay, PeriodCalendar calendar, FactLabels labels,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var page = new FactColumns(labels, PageSize);
-        await foreach (var fact in ScanDayFactsAsync(localDay, calendar, cancellationToken))
+        var window = DayWindow.Of(localDay, calendar);
+        foreach (var utcDay in window.UtcDays)
         {
-            page.Add(fact);
-            if (page.Count < PageSize) continue;
-            yield return page;
-            page.Clear();
+            // Each id once per UTC day (its first occurrence), as in ReadUtcDayAsync; then the hours.
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            bool Keep(string id, long utcTicks) => seen.Add(id) && window.Holds(utcTicks);
+            await foreach (var fact in _legacy.ReadDayAsync(utcDay, cancellationToken))
+            {
+                if (!Keep(fact.Id, fact.Time.UtcTicks)) continue;
+                page.Add(fact);
+                if (page.Count < PageSize) continue;
+                yield return page;
+                page.Clear();
+            }
+            await foreach (var block in _log.ReadBlocksAsync(utcDay, cancellationToken))
+            {
+                FactLogFormat.AppendTo(block, page, Keep);
+                if (page.Count < PageSize) continue;
+                yield return page;
+                page.Clear();
+            }
         }
         if (page.Count > 0) yield return page;
     }
@@ -210,13 +227,12 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     /// </summary>
     public async IAsyncEnumerable<Fact> ScanDayFactsAsync(DateOnly localDay, PeriodCalendar calendar, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var start = calendar.StartOfDay(localDay);
-        var end = calendar.StartOfDay(localDay.AddDays(1));
-        for (var utcDay = UtcDayOf(start); utcDay <= UtcDayOf(end.AddTicks(-1)); utcDay = utcDay.AddDays(1))
+        var window = DayWindow.Of(localDay, calendar);
+        foreach (var utcDay in window.UtcDays)
         {
             await foreach (var fact in ReadUtcDayAsync(utcDay, cancellationToken))
             {
-                if (fact.Time >= start && fact.Time < end) yield return fact;
+                if (window.Holds(fact.Time.UtcTicks)) yield return fact;
             }
         }
     }
@@ -232,6 +248,24 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         await foreach (var fact in _log.ReadAsync(utcDay, ct))
         {
             if (seen.Add(fact.Id)) yield return fact;
+        }
+    }
+
+    /// <summary>A local day's hours as UTC ticks, and the UTC days whose logs hold them.</summary>
+    private readonly record struct DayWindow(long StartTicks, long EndTicks)
+    {
+        public static DayWindow Of(DateOnly localDay, PeriodCalendar calendar) =>
+            new(calendar.StartOfDay(localDay).UtcTicks, calendar.StartOfDay(localDay.AddDays(1)).UtcTicks);
+
+        public bool Holds(long utcTicks) => utcTicks >= StartTicks && utcTicks < EndTicks;
+
+        public IEnumerable<DateOnly> UtcDays
+        {
+            get
+            {
+                var last = DateOnly.FromDateTime(new DateTime(EndTicks - 1, DateTimeKind.Utc));
+                for (var day = DateOnly.FromDateTime(new DateTime(StartTicks, DateTimeKind.Utc)); day <= last; day = day.AddDays(1)) yield return day;
+            }
         }
     }
 

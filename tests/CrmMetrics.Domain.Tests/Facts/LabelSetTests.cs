@@ -31,4 +31,19 @@ public class LabelSetTests
         Assert.Equal(1, labels.Code(longLabel));
         Assert.Equal(2, labels.Count);
     }
+
+    [Fact]
+    public void Spellings_that_decode_to_one_string_share_its_code_and_others_do_not()
+    {
+        var labels = new LabelSet();
+        // Invalid UTF-8 decodes to U+FFFD as string decoding does: both spellings are the label "\uFFFD".
+        var first = labels.Code([0xFF]);
+        Assert.Equal(first, labels.Code([0xFE]));
+        Assert.Equal(first, labels.Code("\uFFFD"));
+        Assert.Equal(first, labels.Code(Encoding.UTF8.GetBytes("\uFFFD")));
+        // Spellings that differ only in a byte, or in length, are different labels.
+        Assert.NotEqual(labels.Code("ab"u8), labels.Code("ac"u8));
+        Assert.NotEqual(labels.Code("ab"u8), labels.Code("ab\0"u8));
+        Assert.Equal(["\uFFFD", "ab", "ac", "ab\0"], Enumerable.Range(0, labels.Count).Select(c => labels[c]));
+    }
 }

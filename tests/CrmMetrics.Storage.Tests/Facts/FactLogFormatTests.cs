@@ -53,4 +53,76 @@ public class FactLogFormatTests
         garbage[0] = (byte)'X';
         await Assert.ThrowsAsync<InvalidDataException>(() => ReadAllAsync([garbage]));
     }
+
+    /// <summary>Every column of a row, labels as their text, so batches over different labels compare.</summary>
+    private static object[] RowOf(FactColumns c, int row) =>
+    [
+        c.Types[row], c.Ticks[row], c.Ids[row], c.Labels.Customers.LabelOf(c.Customers[row]) ?? "-", c.Labels.Channels.LabelOf(c.Channels[row]) ?? "-",
+        c.Labels.Staff.LabelOf(c.Staff[row]) ?? "-", c.Amounts[row], c.HandleSeconds[row], c.Flags[row], c.Metrics[row], c.Scores[row],
+        c.Labels.Cases.LabelOf(c.Cases[row]) ?? "-", c.SlaHours[row], c.Labels.Competitors.LabelOf(c.Competitors[row]) ?? "-",
+        c.Labels.Segments.LabelOf(c.Segments[row]) ?? "-", c.Labels.Regions.LabelOf(c.Regions[row]) ?? "-",
+    ];
+
+    private static readonly Fact[] EveryColumn =
+    [
+        .. Facts,
+        new() { Id = "i-2", Type = FactType.Interaction, Time = DateTimeOffset.Parse("2026-03-03T11:00:00Z"), CustomerId = "C-1", StaffId = "S-2", Channel = "phone", Direction = "inbound", FirstContactResolution = true },
+        new() { Id = "i-3", Type = FactType.Interaction, Time = DateTimeOffset.Parse("2026-03-03T12:00:00Z"), CustomerId = "C-3", Direction = "outbound", HandleSeconds = 0 },
+        new() { Id = "s-2", Type = FactType.SurveyResponse, Time = DateTimeOffset.Parse("2026-03-03T13:00:00Z"), CustomerId = "C-3", Metric = "csat", Score = 5 },
+        new() { Id = "s-3", Type = FactType.SurveyResponse, Time = DateTimeOffset.Parse("2026-03-03T13:30:00Z"), CustomerId = "C-3", Metric = "ces", Score = 7 },
+        new() { Id = "d-2", Type = FactType.DealClosed, Time = DateTimeOffset.Parse("2026-03-03T15:00:00Z"), CustomerId = "C-1", DealId = "D-2", Outcome = "won", Competitor = "Acme & Co", Amount = -0.00000001m },
+        new() { Id = "r-1", Type = FactType.ComplaintResolved, Time = DateTimeOffset.Parse("2026-03-03T16:00:00Z"), CustomerId = "C-2", CaseId = "K/1#?", StaffId = "S-1", Channel = "email" },
+        new() { Id = "o-2", Type = FactType.Order, Time = DateTimeOffset.Parse("2026-03-03T17:00:00Z"), CustomerId = "مشتری-۱", Amount = decimal.MaxValue, Currency = "IRR" },
+    ];
+
+    [Fact]
+    public void A_block_appended_to_columns_gives_what_adding_its_facts_one_by_one_gives()
+    {
+        var block = FactLogFormat.Blocks(EveryColumn).Single();
+        var decoded = new FactColumns(new FactLabels());
+        var offered = new List<(string Id, long Ticks)>();
+        // The keep callback sees every record in order and decides which become rows.
+        FactLogFormat.AppendTo(new FactBlock(block.AsMemory(FactLogFormat.HeaderBytes), EveryColumn.Length), decoded, (id, ticks) =>
+        {
+            offered.Add((id, ticks));
+            return id != "c-1";
+        });
+        Assert.Equal(EveryColumn.Select(f => (f.Id, f.Time.UtcTicks)), offered);
+
+        var expected = new FactColumns(new FactLabels());
+        foreach (var fact in EveryColumn.Where(f => f.Id != "c-1")) expected.Add(fact);
+        Assert.Equal(expected.Count, decoded.Count);
+        for (var row = 0; row < expected.Count; row++) Assert.Equal(RowOf(expected, row), RowOf(decoded, row));
+    }
+
+    [Fact]
+    public void Labels_the_columns_already_hold_keep_their_codes()
+    {
+        var labels = new FactLabels();
+        var web = labels.Channels.Code("web");
+        var customer = labels.Customers.Code("C-1");
+        var columns = new FactColumns(labels);
+        FactLogFormat.AppendTo(new FactBlock(FactLogFormat.Blocks(Facts.Take(1)).Single().AsMemory(FactLogFormat.HeaderBytes), 1), columns, (_, _) => true);
+        Assert.Equal(web, columns.Channels[0]);
+        Assert.Equal(customer, columns.Customers[0]);
+        Assert.Equal(2, labels.Channels.Count + labels.Customers.Count);
+    }
+
+    [Fact]
+    public void A_block_whose_records_do_not_fill_it_or_overrun_it_or_name_an_unknown_type_is_reported_corrupt()
+    {
+        var records = FactLogFormat.Blocks(Facts).Single().AsMemory(FactLogFormat.HeaderBytes);
+        void Append(ReadOnlyMemory<byte> bytes, int count) => FactLogFormat.AppendTo(new FactBlock(bytes, count), new FactColumns(new FactLabels()), (_, _) => true);
+        Assert.Throws<InvalidDataException>(() => Append(records, Facts.Length - 1));
+        Assert.Throws<EndOfStreamException>(() => Append(records[..^3], Facts.Length));
+        Assert.Throws<EndOfStreamException>(() => Append(records, Facts.Length + 1));
+
+        var unknown = FactLogFormat.Blocks([Facts[0]]).Single();
+        var name = System.Text.Encoding.UTF8.GetBytes("order");
+        var at = unknown.AsSpan().IndexOf(name);
+        unknown[at] = (byte)'x';
+        var error = Assert.Throws<InvalidDataException>(() => Append(unknown.AsMemory(FactLogFormat.HeaderBytes), 1));
+        Assert.Contains("xrder", error.Message);
+        Assert.Throws<InvalidDataException>(() => FactLogFormat.Decode(new FactBlock(unknown.AsMemory(FactLogFormat.HeaderBytes), 1)));
+    }
 }

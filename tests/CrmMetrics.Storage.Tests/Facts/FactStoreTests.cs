@@ -12,6 +12,17 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     private static Fact Order(string id, DateTimeOffset time, decimal amount = 1m) =>
         new() { Id = id, Type = FactType.Order, Time = time, CustomerId = "C-1", Amount = amount, Currency = "EUR" };
 
+    /// <summary>The day as the map step scans it (columns), as ids and amounts in id order.</summary>
+    private static async Task<List<(string Id, decimal Amount)>> ScanColumnsAsync(FactStore store, DateOnly day, PeriodCalendar calendar)
+    {
+        var rows = new List<(string, decimal)>();
+        await foreach (var page in store.ScanDayAsync(day, calendar, new FactLabels(), default))
+        {
+            for (var row = 0; row < page.Count; row++) rows.Add((page.Ids[row], page.Amounts[row]));
+        }
+        return [.. rows.OrderBy(r => r.Item1, StringComparer.Ordinal)];
+    }
+
     [Fact]
     public async Task Inserting_reports_new_and_existing_ids_even_inside_one_partition_batch()
     {
@@ -140,6 +151,7 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         Assert.Equal(["half-2", "half-3"], scanned.Select(f => f.Id).Order(StringComparer.Ordinal));
         // The first occurrence in the log counts: the fact the first write stored.
         Assert.Equal(3m, scanned.Single(f => f.Id == "half-2").Amount);
+        Assert.Equal([("half-2", 3m), ("half-3", 1m)], await ScanColumnsAsync(store, day, utc!));
     }
 
     [Fact]
@@ -161,6 +173,7 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         var scanned = new List<Fact>();
         await foreach (var fact in store.ScanDayFactsAsync(new DateOnly(2026, 5, 7), utc!, default)) scanned.Add(fact);
         Assert.Equal([old, Order("row-2", time)], scanned.OrderBy(f => f.Id, StringComparer.Ordinal));
+        Assert.Equal([("row-1", 5m), ("row-2", 1m)], await ScanColumnsAsync(store, new DateOnly(2026, 5, 7), utc!));
     }
 
     [Fact]
