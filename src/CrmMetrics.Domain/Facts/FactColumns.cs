@@ -65,7 +65,8 @@ public sealed class LabelSet
 /// <summary>
 /// The dictionaries behind <see cref="FactColumns"/>, one per kind of label so each kind's codes are
 /// dense (small arrays indexed by channel or staff code). Shared by every batch of one computation,
-/// so codes mean the same thing in all of them. Not thread-safe for writers.
+/// so codes mean the same thing in all of them. Not thread-safe for writers; finding a label from
+/// its bytes counts as writing (the first time it learns that spelling).
 /// </summary>
 public sealed class FactLabels
 {
@@ -260,6 +261,13 @@ public sealed class FactColumns(FactLabels labels, int capacity = 1024)
     public void EnsureCapacity(int rows)
     {
         if (rows > _type.Length) Grow(Math.Max(rows, _type.Length * 2));
+    }
+
+    /// <summary>Forgets the rows from <paramref name="count"/> on, keeping the columns' memory and the labels.</summary>
+    public void Truncate(int count)
+    {
+        if (count < 0 || count > Count) throw new ArgumentOutOfRangeException(nameof(count));
+        Count = count;
     }
 
     /// <summary>Forgets the rows, keeping the columns' memory and the labels.</summary>

@@ -6,7 +6,7 @@ namespace CrmMetrics.Storage.Binary;
 /// Reads what <see cref="BinaryWriter"/> wrote (little-endian numbers, 7-bit varints, strings with
 /// a 7-bit byte-length prefix) straight from a span: no stream calls per byte, and strings can be
 /// looked at as UTF-8 bytes without becoming strings. Throws <see cref="EndOfStreamException"/> on
-/// truncated input and <see cref="FormatException"/> on a malformed varint, as BinaryReader does;
+/// truncated input and <see cref="FormatException"/> on a malformed varint, decimal or string length;
 /// the messages name <paramref name="what"/> ("The day partial", "A fact block").
 /// </summary>
 internal ref struct SpanReader(ReadOnlySpan<byte> bytes, string what)
@@ -88,7 +88,7 @@ internal ref struct SpanReader(ReadOnlySpan<byte> bytes, string what)
     /// </summary>
     public Range ReadStringRange()
     {
-        var length = Read7BitEncodedInt();
+        var length = ReadStringLength();
         var start = _position;
         ReadBytes(length);
         return start..(start + length);
@@ -98,7 +98,13 @@ internal ref struct SpanReader(ReadOnlySpan<byte> bytes, string what)
     public readonly ReadOnlySpan<byte> StringAt(Range range) => _bytes[range];
 
     /// <summary>The next length-prefixed string's UTF-8 bytes.</summary>
-    public ReadOnlySpan<byte> ReadStringBytes() => ReadBytes(Read7BitEncodedInt());
+    public ReadOnlySpan<byte> ReadStringBytes() => ReadBytes(ReadStringLength());
+
+    private int ReadStringLength()
+    {
+        var length = Read7BitEncodedInt();
+        return length >= 0 ? length : throw new FormatException($"{what} holds a string of negative length.");
+    }
 
     private static string Lower(string what) => what.Length == 0 ? what : char.ToLowerInvariant(what[0]) + what[1..];
 }

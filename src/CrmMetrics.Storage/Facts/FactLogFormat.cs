@@ -7,6 +7,9 @@ using CrmMetrics.Storage.Binary;
 
 namespace CrmMetrics.Storage.Facts;
 
+/// <summary>A block's records as read from a fact log: <paramref name="Count"/> records in <paramref name="Records"/>.</summary>
+public readonly record struct FactBlock(ReadOnlyMemory<byte> Records, int Count);
+
 /// <summary>
 /// The binary blocks of the per-day fact logs. A block is what one append writes, so a reader never
 /// meets part of one: a 12-byte header (the magic "CFL1", the payload length and the record count,
@@ -14,9 +17,6 @@ namespace CrmMetrics.Storage.Facts;
 /// grow or be reordered), its UTC ticks and offset, a bit mask of the optional fields present and
 /// those fields in declaration order.
 /// </summary>
-/// <summary>A block's records as read from a fact log: <paramref name="Count"/> records in <paramref name="Records"/>.</summary>
-public readonly record struct FactBlock(ReadOnlyMemory<byte> Records, int Count);
-
 public static class FactLogFormat
 {
     public const int HeaderBytes = 12;
@@ -129,7 +129,8 @@ public static class FactLogFormat
     /// <summary>
     /// Appends a block's records to <paramref name="columns"/>, those <paramref name="keep"/> accepts
     /// (given each record's id and UTC ticks, in order): no <see cref="Fact"/> is built, and a label
-    /// the columns' labels already hold is found from its bytes without becoming a string.
+    /// the columns' labels already hold is found from its bytes without becoming a string. A corrupt
+    /// block throws and leaves the columns as they were.
     /// </summary>
     public static void AppendTo(FactBlock block, FactColumns columns, Func<string, long, bool> keep)
     {
@@ -137,12 +138,22 @@ public static class FactLogFormat
         var r = new SpanReader(bytes, "A fact block");
         // A record takes at least 16 bytes, so a corrupt count cannot make this reserve more than the block holds.
         columns.EnsureCapacity(columns.Count + Math.Min(block.Count, bytes.Length / 16));
-        for (var i = 0; i < block.Count; i++)
+        var before = columns.Count;
+        try
         {
-            ReadRecord(ref r, out var record);
-            if (keep(record.Id, record.UtcTicks)) columns.Add(record.ToRow(bytes, columns.Labels));
+            for (var i = 0; i < block.Count; i++)
+            {
+                ReadRecord(ref r, out var record);
+                if (keep(record.Id, record.UtcTicks)) columns.Add(record.ToRow(bytes, columns.Labels));
+            }
+            EnsureEnd(r, bytes);
         }
-        EnsureEnd(r, bytes);
+        catch
+        {
+            // A corrupt block adds none of its rows (labels it coded stay numbered, unused).
+            columns.Truncate(before);
+            throw;
+        }
     }
 
     private static void EnsureEnd(SpanReader r, ReadOnlySpan<byte> bytes)
@@ -235,8 +246,14 @@ public static class FactLogFormat
         var typeName = r.ReadStringBytes();
         if (!FactTypes.TryParse(typeName, out record.Type)) throw new InvalidDataException($"The fact log names an unknown fact type '{Encoding.UTF8.GetString(typeName)}'.");
         record.UtcTicks = r.ReadInt64();
-        if ((ulong)record.UtcTicks > (ulong)DateTime.MaxValue.Ticks) throw new InvalidDataException($"Fact '{record.Id}' in the fact log has a time out of range.");
         record.OffsetMinutes = r.ReadInt16();
+        // What DateTimeOffset accepts (an offset of at most 14 hours, a local time within DateTime's
+        // range), checked here since the columns keep only the UTC ticks.
+        var localTicks = record.UtcTicks + record.OffsetMinutes * TimeSpan.TicksPerMinute;
+        if ((ulong)record.UtcTicks > (ulong)DateTime.MaxValue.Ticks || Math.Abs((int)record.OffsetMinutes) > 14 * 60 || (ulong)localTicks > (ulong)DateTime.MaxValue.Ticks)
+        {
+            throw new InvalidDataException($"Fact '{record.Id}' in the fact log has a time or offset out of range.");
+        }
         record.Mask = r.ReadInt32();
         Range Text(ref SpanReader reader, in Record rec, Field field) => rec.Has(field) ? reader.ReadStringRange() : default;
         record.CustomerId = Text(ref r, record, Field.CustomerId);

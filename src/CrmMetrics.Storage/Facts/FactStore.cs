@@ -199,12 +199,10 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         var window = DayWindow.Of(localDay, calendar);
         foreach (var utcDay in window.UtcDays)
         {
-            // Each id once per UTC day (its first occurrence), as in ReadUtcDayAsync; then the hours.
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            bool Keep(string id, long utcTicks) => seen.Add(id) && window.Holds(utcTicks);
+            var keep = FirstOccurrencesWithin(window);
             await foreach (var fact in _legacy.ReadDayAsync(utcDay, cancellationToken))
             {
-                if (!Keep(fact.Id, fact.Time.UtcTicks)) continue;
+                if (!keep(fact.Id, fact.Time.UtcTicks)) continue;
                 page.Add(fact);
                 if (page.Count < PageSize) continue;
                 yield return page;
@@ -212,7 +210,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             }
             await foreach (var block in _log.ReadBlocksAsync(utcDay, cancellationToken))
             {
-                FactLogFormat.AppendTo(block, page, Keep);
+                FactLogFormat.AppendTo(block, page, keep);
                 if (page.Count < PageSize) continue;
                 yield return page;
                 page.Clear();
@@ -230,25 +228,37 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         var window = DayWindow.Of(localDay, calendar);
         foreach (var utcDay in window.UtcDays)
         {
-            await foreach (var fact in ReadUtcDayAsync(utcDay, cancellationToken))
+            await foreach (var fact in ReadUtcDayAsync(utcDay, window, cancellationToken)) yield return fact;
+        }
+    }
+
+    /// <summary>The facts of one UTC day that <see cref="FirstOccurrencesWithin"/> keeps: the rows from before the logs, then the log.</summary>
+    private async IAsyncEnumerable<Fact> ReadUtcDayAsync(DateOnly utcDay, DayWindow window, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var keep = FirstOccurrencesWithin(window);
+        await foreach (var fact in _legacy.ReadDayAsync(utcDay, ct))
+        {
+            if (keep(fact.Id, fact.Time.UtcTicks)) yield return fact;
+        }
+        await foreach (var block in _log.ReadBlocksAsync(utcDay, ct))
+        {
+            foreach (var fact in FactLogFormat.Decode(block))
             {
-                if (window.Holds(fact.Time.UtcTicks)) yield return fact;
+                if (keep(fact.Id, fact.Time.UtcTicks)) yield return fact;
             }
         }
     }
 
-    /// <summary>Every fact of one UTC day, each id once: the rows from before the logs, then the log's first occurrences.</summary>
-    private async IAsyncEnumerable<Fact> ReadUtcDayAsync(DateOnly utcDay, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>
+    /// The rule every read of a UTC day follows, asked of each stored fact in order (the rows from
+    /// before the logs, then the log): an id counts once, at its first occurrence in the UTC day (a
+    /// later one is a block appended again), and only if that occurrence lies in the window. Every
+    /// fact is seen, inside the window or not, so an id first stored outside it stays out.
+    /// </summary>
+    private static Func<string, long, bool> FirstOccurrencesWithin(DayWindow window)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var fact in _legacy.ReadDayAsync(utcDay, ct))
-        {
-            if (seen.Add(fact.Id)) yield return fact;
-        }
-        await foreach (var fact in _log.ReadAsync(utcDay, ct))
-        {
-            if (seen.Add(fact.Id)) yield return fact;
-        }
+        return (id, utcTicks) => seen.Add(id) && window.Holds(utcTicks);
     }
 
     /// <summary>A local day's hours as UTC ticks, and the UTC days whose logs hold them.</summary>
@@ -256,6 +266,9 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     {
         public static DayWindow Of(DateOnly localDay, PeriodCalendar calendar) =>
             new(calendar.StartOfDay(localDay).UtcTicks, calendar.StartOfDay(localDay.AddDays(1)).UtcTicks);
+
+        /// <summary>All time: a UTC day read whole.</summary>
+        public static readonly DayWindow Always = new(long.MinValue, long.MaxValue);
 
         public bool Holds(long utcTicks) => utcTicks >= StartTicks && utcTicks < EndTicks;
 
@@ -272,7 +285,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     /// <summary>The stored fact with this id, looked up in the UTC day of <paramref name="time"/>.</summary>
     public async Task<Fact?> GetAsync(string id, DateTimeOffset time, CancellationToken cancellationToken)
     {
-        await foreach (var fact in ReadUtcDayAsync(UtcDayOf(time), cancellationToken))
+        await foreach (var fact in ReadUtcDayAsync(UtcDayOf(time), DayWindow.Always, cancellationToken))
         {
             if (fact.Id == id) return fact;
         }

@@ -58,7 +58,7 @@ public class FactLogFormatTests
     private static object[] RowOf(FactColumns c, int row) =>
     [
         c.Types[row], c.Ticks[row], c.Ids[row], c.Labels.Customers.LabelOf(c.Customers[row]) ?? "-", c.Labels.Channels.LabelOf(c.Channels[row]) ?? "-",
-        c.Labels.Staff.LabelOf(c.Staff[row]) ?? "-", c.Amounts[row], c.HandleSeconds[row], c.Flags[row], c.Metrics[row], c.Scores[row],
+        c.Labels.Staff.LabelOf(c.Staff[row]) ?? "-", c.Amounts[row].ToString(System.Globalization.CultureInfo.InvariantCulture), c.HandleSeconds[row], c.Flags[row], c.Metrics[row], c.Scores[row],
         c.Labels.Cases.LabelOf(c.Cases[row]) ?? "-", c.SlaHours[row], c.Labels.Competitors.LabelOf(c.Competitors[row]) ?? "-",
         c.Labels.Segments.LabelOf(c.Segments[row]) ?? "-", c.Labels.Regions.LabelOf(c.Regions[row]) ?? "-",
     ];
@@ -67,6 +67,7 @@ public class FactLogFormatTests
     [
         .. Facts,
         new() { Id = "i-2", Type = FactType.Interaction, Time = DateTimeOffset.Parse("2026-03-03T11:00:00Z"), CustomerId = "C-1", StaffId = "S-2", Channel = "phone", Direction = "inbound", FirstContactResolution = true },
+        new() { Id = "i-4", Type = FactType.Interaction, Time = DateTimeOffset.Parse("2026-03-03T11:30:00+14:00"), CustomerId = "C-2", FirstContactResolution = true },
         new() { Id = "i-3", Type = FactType.Interaction, Time = DateTimeOffset.Parse("2026-03-03T12:00:00Z"), CustomerId = "C-3", Direction = "outbound", HandleSeconds = 0 },
         new() { Id = "s-2", Type = FactType.SurveyResponse, Time = DateTimeOffset.Parse("2026-03-03T13:00:00Z"), CustomerId = "C-3", Metric = "csat", Score = 5 },
         new() { Id = "s-3", Type = FactType.SurveyResponse, Time = DateTimeOffset.Parse("2026-03-03T13:30:00Z"), CustomerId = "C-3", Metric = "ces", Score = 7 },
@@ -124,5 +125,61 @@ public class FactLogFormatTests
         var error = Assert.Throws<InvalidDataException>(() => Append(unknown.AsMemory(FactLogFormat.HeaderBytes), 1));
         Assert.Contains("xrder", error.Message);
         Assert.Throws<InvalidDataException>(() => FactLogFormat.Decode(new FactBlock(unknown.AsMemory(FactLogFormat.HeaderBytes), 1)));
+    }
+
+    /// <summary>The records of a block of <paramref name="facts"/>, with the time of the last one (right after its id and type) replaced.</summary>
+    private static byte[] WithLastTime(Fact[] facts, long utcTicks, short offsetMinutes)
+    {
+        var records = FactLogFormat.Blocks(facts).Single()[FactLogFormat.HeaderBytes..];
+        var last = facts[^1];
+        var before = facts.Length == 1 ? 0 : FactLogFormat.Blocks(facts[..^1]).Single().Length - FactLogFormat.HeaderBytes;
+        var at = before + 1 + System.Text.Encoding.UTF8.GetByteCount(last.Id) + 1 + last.Type.Name().Length;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(records.AsSpan(at), utcTicks);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(records.AsSpan(at + 8), offsetMinutes);
+        return records;
+    }
+
+    [Theory]
+    [InlineData(0L, (short)0, true)]
+    [InlineData(0L, (short)840, true)]
+    [InlineData(0L, (short)-1, false)] // local time before year 1
+    [InlineData(638_000_000_000_000_000L, (short)841, false)] // offset beyond 14 hours
+    [InlineData(638_000_000_000_000_000L, (short)-841, false)]
+    [InlineData(3_155_378_975_999_999_999L, (short)1, false)] // local time after year 9999
+    [InlineData(-1L, (short)0, false)]
+    public void A_time_or_offset_out_of_range_is_reported_corrupt_by_both_readers(long utcTicks, short offsetMinutes, bool valid)
+    {
+        var records = WithLastTime([Facts[0]], utcTicks, offsetMinutes);
+        var block = new FactBlock(records, 1);
+        var columns = new FactColumns(new FactLabels());
+        if (valid)
+        {
+            FactLogFormat.AppendTo(block, columns, (_, _) => true);
+            Assert.Equal(utcTicks, columns.Ticks[0]);
+            Assert.Equal(TimeSpan.FromMinutes(offsetMinutes), FactLogFormat.Decode(block)[0].Time.Offset);
+            return;
+        }
+        Assert.Contains("out of range", Assert.Throws<InvalidDataException>(() => FactLogFormat.AppendTo(block, columns, (_, _) => true)).Message);
+        Assert.Throws<InvalidDataException>(() => FactLogFormat.Decode(block));
+    }
+
+    [Fact]
+    public void A_corrupt_block_adds_none_of_its_rows()
+    {
+        var columns = new FactColumns(new FactLabels());
+        columns.Add(Facts[0]);
+        // The second record's time is out of range: the first was read already, and is taken back.
+        var corrupt = WithLastTime([Facts[1], Facts[2]], -5, 0);
+        Assert.Throws<InvalidDataException>(() => FactLogFormat.AppendTo(new FactBlock(corrupt, 2), columns, (_, _) => true));
+        Assert.Equal(1, columns.Count);
+        Assert.Equal("o-1", columns.Ids[0]);
+    }
+
+    [Fact]
+    public void A_negative_string_length_is_reported_as_such()
+    {
+        byte[] records = [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, .. "order"u8];
+        var error = Assert.Throws<FormatException>(() => FactLogFormat.AppendTo(new FactBlock(records, 1), new FactColumns(new FactLabels()), (_, _) => true));
+        Assert.Contains("negative length", error.Message);
     }
 }

@@ -260,4 +260,67 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         Assert.True(await dirty.ClearAsync((await dirty.GetAsync(day, default))!, default));
         Assert.Null(await dirty.GetAsync(day, default));
     }
+
+    [Fact]
+    public async Task An_id_counts_at_its_first_occurrence_in_its_utc_day_even_when_that_lies_outside_the_local_day()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account);
+        var log = new FactLog(account.Container(StorageNames.Containers.FactLogs));
+        PeriodCalendar.TryCreate("persian", "Asia/Tehran", out var tehran, out _);
+        // Tehran local 2026-06-13 runs from 2026-06-12T20:30Z; both copies are in the UTC day 2026-06-12.
+        var utcDay = new DateOnly(2026, 6, 12);
+        var later = DateTimeOffset.Parse("2026-06-12T21:00:00Z"); // local 2026-06-13
+        var earlier = DateTimeOffset.Parse("2026-06-12T10:00:00Z"); // local 2026-06-12
+        // A resend of an unfinished write with a changed time: the log's first copy is the fact.
+        await log.AppendAsync(utcDay, [Order("first-out", later, 7m)], default);
+        await log.AppendAsync(utcDay, [Order("first-out", earlier, 8m), Order("plain", earlier, 9m)], default);
+        // A fact stored as a row before the logs, whose id the log repeats.
+        var row = Order("row-then-log", earlier, 5m);
+        await account.Table(StorageNames.Tables.Facts).AddEntityAsync(FactEntity.ToEntity(row));
+        await log.AppendAsync(utcDay, [Order("row-then-log", later, 6m)], default);
+
+        async Task<List<(string, decimal)>> FactsOfAsync(DateOnly day)
+        {
+            var facts = new List<(string, decimal)>();
+            await foreach (var fact in store.ScanDayFactsAsync(day, tehran!, default)) facts.Add((fact.Id, fact.Amount!.Value));
+            return [.. facts.OrderBy(f => f.Item1, StringComparer.Ordinal)];
+        }
+        var localDay = new DateOnly(2026, 6, 12);
+        var nextDay = new DateOnly(2026, 6, 13);
+        Assert.Equal([("plain", 9m), ("row-then-log", 5m)], await FactsOfAsync(localDay));
+        Assert.Equal([("first-out", 7m)], await FactsOfAsync(nextDay));
+        // The columns the map step reads follow the same rule.
+        Assert.Equal(await FactsOfAsync(localDay), await ScanColumnsAsync(store, localDay, tehran!));
+        Assert.Equal(await FactsOfAsync(nextDay), await ScanColumnsAsync(store, nextDay, tehran!));
+        Assert.Equal(5m, (await store.GetAsync("row-then-log", earlier, default))!.Amount);
+    }
+
+    [Fact]
+    public async Task A_day_of_many_blocks_comes_in_pages_with_every_fact_once()
+    {
+        var store = new FactStore(await azurite.AccountAsync());
+        var start = new DateTimeOffset(2026, 6, 20, 0, 0, 0, TimeSpan.Zero);
+        // Three requests: three blocks of 900 facts (a resend of the first request is answered as duplicates).
+        for (var request = 0; request < 3; request++)
+        {
+            await store.InsertAsync(Enumerable.Range(request * 900, 900).Select(i => Order($"many-{i:D4}", start.AddSeconds(i), i)).ToList(), default);
+        }
+        await store.InsertAsync(Enumerable.Range(0, 900).Select(i => Order($"many-{i:D4}", start.AddSeconds(i), -1m)).ToList(), default);
+        PeriodCalendar.TryCreate("gregorian", "UTC", out var utc, out _);
+
+        var pages = 0;
+        var ids = new List<string>();
+        await foreach (var page in store.ScanDayAsync(new DateOnly(2026, 6, 20), utc!, new FactLabels(), default))
+        {
+            pages++;
+            for (var row = 0; row < page.Count; row++)
+            {
+                ids.Add(page.Ids[row]);
+                Assert.Equal(int.Parse(page.Ids[row][5..]), page.Amounts[row]);
+            }
+        }
+        Assert.True(pages >= 2, $"{pages} pages");
+        Assert.Equal(Enumerable.Range(0, 2700).Select(i => $"many-{i:D4}"), ids.Order(StringComparer.Ordinal));
+    }
 }
