@@ -102,15 +102,6 @@ public static class FactLogFormat
         }
     }
 
-    /// <summary>Reads blocks until the stream ends, as facts.</summary>
-    public static async IAsyncEnumerable<Fact> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var block in ReadBlocksAsync(stream, cancellationToken))
-        {
-            foreach (var fact in Decode(block)) yield return fact;
-        }
-    }
-
     /// <summary>A block's records as facts.</summary>
     public static List<Fact> Decode(FactBlock block)
     {

@@ -240,12 +240,9 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         {
             if (keep(fact.Id, fact.Time.UtcTicks)) yield return fact;
         }
-        await foreach (var block in _log.ReadBlocksAsync(utcDay, ct))
+        await foreach (var fact in _log.ReadAsync(utcDay, ct))
         {
-            foreach (var fact in FactLogFormat.Decode(block))
-            {
-                if (keep(fact.Id, fact.Time.UtcTicks)) yield return fact;
-            }
+            if (keep(fact.Id, fact.Time.UtcTicks)) yield return fact;
         }
     }
 

@@ -21,7 +21,7 @@ public class FactLogFormatTests
     {
         using var stream = new MemoryStream(blocks.SelectMany(b => b).ToArray());
         var facts = new List<Fact>();
-        await foreach (var fact in FactLogFormat.ReadAsync(stream, default)) facts.Add(fact);
+        await foreach (var block in FactLogFormat.ReadBlocksAsync(stream, default)) facts.AddRange(FactLogFormat.Decode(block));
         return facts;
     }
 
