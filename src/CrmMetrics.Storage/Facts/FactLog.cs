@@ -13,12 +13,21 @@ namespace CrmMetrics.Storage.Facts;
 /// The facts of each UTC day as an append blob log: one <see cref="FactLogFormat"/> block per
 /// append, in the order the appends landed. An append blob holds at most 50,000 blocks, so a day's
 /// log is a run of segments (<c>yyyyMMdd/00000</c>, <c>/00001</c>, …); a writer moves to the next
-/// segment only when the current one is full, so the segments have no gaps. The log itself does not
-/// deduplicate: a block appended twice (a retried request) shows its facts twice, and readers keep
-/// an id's first occurrence.
+/// segment only when the current one is full, so the segments have no gaps, and a segment that was
+/// short of full when it was read had no successor then. The log itself does not deduplicate: a
+/// block appended twice (a retried request) shows its facts twice, and readers keep an id's first
+/// occurrence.
 /// </summary>
-public sealed class FactLog(BlobContainerClient container)
+/// <param name="container">The container of the logs.</param>
+/// <param name="segmentBlocks">
+/// The blocks a segment holds when full: the service's limit for an append blob. Only tests set
+/// another (a real full segment takes 50,000 appends).
+/// </param>
+public sealed class FactLog(BlobContainerClient container, int segmentBlocks = FactLog.SegmentBlocks)
 {
+    /// <summary>The most blocks an append blob holds (the storage service's limit).</summary>
+    public const int SegmentBlocks = 50_000;
+
     /// <summary>
     /// The segment each day was last appended to by this process, so a full segment is tried once and
     /// a segment known to exist is appended to without creating it first.
@@ -63,25 +72,31 @@ public sealed class FactLog(BlobContainerClient container)
         }
     }
 
-    /// <summary>The UTC day's log as blocks, in log order; each is valid only until the next is asked for.</summary>
+    /// <summary>
+    /// The UTC day's log as blocks, in log order; each is valid only until the next is asked for.
+    /// A segment's download states how many blocks it held; one short of full ends the log, so a day
+    /// of one segment costs one request rather than a second that answers 404. Facts appended after
+    /// a segment was read may be missed, as they would be had they come a moment later.
+    /// </summary>
     public async IAsyncEnumerable<FactBlock> ReadBlocksAsync(DateOnly utcDay, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         for (var segment = 0; ; segment++)
         {
-            var content = await OpenAsync(SegmentName(utcDay, segment), cancellationToken);
-            if (content is null) yield break;
-            await using (content)
+            var download = await OpenAsync(SegmentName(utcDay, segment), cancellationToken);
+            if (download is null) yield break;
+            await using (download.Content)
             {
-                await foreach (var block in FactLogFormat.ReadBlocksAsync(content, cancellationToken)) yield return block;
+                await foreach (var block in FactLogFormat.ReadBlocksAsync(download.Content, cancellationToken)) yield return block;
             }
+            if (download.Details.BlobCommittedBlockCount < segmentBlocks) yield break;
         }
     }
 
-    private async Task<Stream?> OpenAsync(string name, CancellationToken ct)
+    private async Task<BlobDownloadStreamingResult?> OpenAsync(string name, CancellationToken ct)
     {
         try
         {
-            return (await container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: ct)).Value.Content;
+            return (await container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: ct)).Value;
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {

@@ -3,6 +3,9 @@ using CrmMetrics.Domain.Periods;
 using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Testing;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
 
 namespace CrmMetrics.Storage.Tests.Facts;
@@ -182,21 +185,56 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         var account = await azurite.AccountAsync();
         var container = account.Container(StorageNames.Containers.FactLogs);
         var day = new DateOnly(2026, 5, 8);
-        var time = new DateTimeOffset(2026, 5, 8, 11, 0, 0, TimeSpan.Zero);
         // A full first segment makes writers go on in the next one; the reader follows them in order.
-        for (var segment = 0; segment < 2; segment++)
+        // Segments of two blocks stand in for the service's 50,000.
+        await WriteSegmentsAsync(container, day, ["seg-0a", "seg-0b"], ["seg-1"]);
+
+        var read = new List<string>();
+        await foreach (var fact in new FactLog(container, segmentBlocks: 2).ReadAsync(day, default)) read.Add(fact.Id);
+        Assert.Equal(["seg-0a", "seg-0b", "seg-1"], read);
+    }
+
+    [Fact]
+    public async Task A_segment_short_of_full_ends_the_days_log_in_one_request()
+    {
+        var account = await azurite.AccountAsync();
+        var day = new DateOnly(2026, 5, 9);
+        // No writer starts a segment while the one before it has room, so a segment after one that is
+        // short of full was not there when that one was read; this one is planted to show it is not asked for.
+        await WriteSegmentsAsync(account.Container(StorageNames.Containers.FactLogs), day, ["seg-0"], ["planted"]);
+        var requests = new RequestCounter();
+        var options = new BlobClientOptions();
+        options.AddPolicy(requests, HttpPipelinePosition.PerCall);
+        var container = new BlobServiceClient(azurite.ConnectionString, options).GetBlobContainerClient(StorageNames.Containers.FactLogs);
+
+        var read = new List<string>();
+        await foreach (var fact in new FactLog(container, segmentBlocks: 2).ReadAsync(day, default)) read.Add(fact.Id);
+        Assert.Equal(["seg-0"], read);
+        Assert.Equal(1, requests.Count);
+    }
+
+    /// <summary>Writes each segment of the day's log, one block per fact.</summary>
+    private static async Task WriteSegmentsAsync(BlobContainerClient container, DateOnly day, params string[][] segments)
+    {
+        var time = new DateTimeOffset(day, new TimeOnly(11, 0), TimeSpan.Zero);
+        for (var segment = 0; segment < segments.Length; segment++)
         {
             var blob = container.GetAppendBlobClient(FactLog.SegmentName(day, segment));
             await blob.CreateAsync();
-            foreach (var block in FactLogFormat.Blocks([Order($"seg-{segment}", time)]))
+            foreach (var id in segments[segment])
             {
-                await blob.AppendBlockAsync(new MemoryStream(block));
+                foreach (var block in FactLogFormat.Blocks([Order(id, time)])) await blob.AppendBlockAsync(new MemoryStream(block));
             }
         }
+    }
 
-        var read = new List<string>();
-        await foreach (var fact in new FactLog(container).ReadAsync(day, default)) read.Add(fact.Id);
-        Assert.Equal(["seg-0", "seg-1"], read);
+    private sealed class RequestCounter : HttpPipelineSynchronousPolicy
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public override void OnSendingRequest(HttpMessage message) => Interlocked.Increment(ref _count);
     }
 
     [Fact]
