@@ -1,0 +1,33 @@
+using System.Runtime;
+
+namespace CrmMetrics.Bench;
+
+/// <summary>
+/// The collections, pause time and allocations of this process since <see cref="Start"/>, and the GC
+/// mode it runs in (set in the project file, as the function app's is; <c>DOTNET_gcConcurrent=1</c>
+/// in the environment runs a benchmark with background GC instead, for comparison).
+/// </summary>
+public sealed class GcActivity
+{
+    private readonly int[] _collections;
+    private readonly TimeSpan _pause;
+    private readonly long _allocated;
+
+    private GcActivity()
+    {
+        _collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        _pause = GC.GetTotalPauseDuration();
+        _allocated = GC.GetTotalAllocatedBytes(precise: false);
+    }
+
+    public static GcActivity Start() => new();
+
+    /// <summary>One line: collections per generation, pause time, and bytes allocated per item.</summary>
+    public string Describe(int items, string item)
+    {
+        var mode = (GCSettings.IsServerGC ? "server" : "workstation") + (GCSettings.LatencyMode == GCLatencyMode.Batch ? ", blocking" : ", background");
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - _allocated;
+        return $"GC ({mode}): gen0/gen1/gen2 collections {GC.CollectionCount(0) - _collections[0]}/{GC.CollectionCount(1) - _collections[1]}/{GC.CollectionCount(2) - _collections[2]}, " +
+               $"pauses {(GC.GetTotalPauseDuration() - _pause).TotalSeconds:0.00} s, allocated {allocated / Math.Max(1, items) / 1024.0:0.0} KiB per {item}";
+    }
+}
