@@ -16,6 +16,8 @@ public sealed class ComplaintStore(StorageAccount account)
     private readonly StateFeed _feed = new(account);
     // Rows this instance wrote or read lately: most follow-up facts of a customer or case then need no read.
     private readonly RowCache _recent = new(capacity: 32_768);
+    // Requests of this instance take turns per partition, so they meet each other's rows in the cache, not in failed transactions.
+    private readonly PartitionTurns _turns = new();
 
     /// <summary>
     /// Adds complaint facts to their cases; the days to re-aggregate go to <paramref name="markDirty"/>
@@ -31,6 +33,7 @@ public sealed class ComplaintStore(StorageAccount account)
             async (partition, ct) =>
             {
                 var events = partition.ToDictionary(g => StorageKeys.Encode(g.Key), g => (CaseId: g.Key, Events: g.Select(ComplaintEvent.From).ToList()), StringComparer.Ordinal);
+                using var turn = await _turns.EnterAsync(partition.Key, ct);
                 // A case opened here is most likely new: add its row without reading.
                 var written = await PartitionBatches.MergeManyAsync(_table, partition.Key, events.Keys,
                     rk => events[rk].Events.Any(e => e.Type == FactType.ComplaintOpened),

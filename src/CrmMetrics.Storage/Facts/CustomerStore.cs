@@ -19,6 +19,8 @@ public sealed class CustomerStore(StorageAccount account)
     private readonly StateFeed _feed = new(account);
     // Rows this instance wrote or read lately: most follow-up facts of a customer or case then need no read.
     private readonly RowCache _recent = new(capacity: 32_768);
+    // Requests of this instance take turns per partition, so they meet each other's rows in the cache, not in failed transactions.
+    private readonly PartitionTurns _turns = new();
     // Days on which the map step met the customer without a known acquisition: "U<yyyyMMdd>" properties on the customer's row.
     private const string UnresolvedPrefix = "U";
 
@@ -42,6 +44,7 @@ public sealed class CustomerStore(StorageAccount account)
             async (partition, ct) =>
             {
                 var events = partition.ToDictionary(g => g.Key, g => g.Select(LifecycleEvent.From).ToList(), StringComparer.Ordinal);
+                using var turn = await _turns.EnterAsync(partition.Key, ct);
                 // A customer whose facts here include an acquisition is most likely new: add its row without reading.
                 var written = await PartitionBatches.MergeManyAsync(_customers, partition.Key, events.Keys,
                     customerId => events[customerId].Any(e => e.Type == FactType.CustomerAcquired),
