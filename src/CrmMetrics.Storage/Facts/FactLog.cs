@@ -88,19 +88,26 @@ public sealed class FactLog(BlobContainerClient container, int segmentBlocks = F
             {
                 await foreach (var block in FactLogFormat.ReadBlocksAsync(download.Content, cancellationToken)) yield return block;
             }
-            if (download.Details.BlobCommittedBlockCount < segmentBlocks) yield break;
+            // Without the count (a service that leaves the header out) the next segment is asked for, as before.
+            if (download.Blocks is { } blocks && blocks < segmentBlocks) yield break;
         }
     }
 
-    private async Task<BlobDownloadStreamingResult?> OpenAsync(string name, CancellationToken ct)
+    private sealed record SegmentDownload(Stream Content, int? Blocks);
+
+    private async Task<SegmentDownload?> OpenAsync(string name, CancellationToken ct)
     {
         try
         {
-            return (await container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: ct)).Value;
+            var response = await container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: ct);
+            var counted = response.GetRawResponse().Headers.Contains(CommittedBlockCountHeader);
+            return new SegmentDownload(response.Value.Content, counted ? response.Value.Details.BlobCommittedBlockCount : null);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
             return null;
         }
     }
+
+    private const string CommittedBlockCountHeader = "x-ms-blob-committed-block-count";
 }

@@ -29,7 +29,7 @@ public class PartitionTurnsTests
         held.Dispose();
         held.Dispose();
         using var second = await turns.EnterAsync("c01", default).WaitAsync(Deadline);
-        // Had the second Dispose released the gate again, this caller would not have to wait.
+        // A second Release of the gate would have thrown (it admits one caller), or let this caller in.
         Assert.False(turns.EnterAsync("c01", default).IsCompleted);
     }
 

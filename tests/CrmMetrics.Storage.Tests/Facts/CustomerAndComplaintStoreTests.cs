@@ -1,4 +1,5 @@
 using CrmMetrics.Domain.Facts;
+using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Testing;
 
@@ -27,6 +28,30 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
 
     private static Fact Lifecycle(string id, FactType type, DateTimeOffset time, string customer, string? segment = null) =>
         new() { Id = id, Type = type, Time = time, CustomerId = customer, Segment = segment };
+
+    [Fact]
+    public async Task Requests_of_one_instance_take_turns_on_a_partition_of_customers()
+    {
+        var store = new CustomerStore(await azurite.AccountAsync());
+        var ids = Enumerable.Range(0, 100).Select(i => $"T-{i}").GroupBy(StorageKeys.CustomerPartition).First(g => g.Count() >= 2).Take(2).ToList();
+        var (firstMarking, release, secondMarked) = (Signal(), Signal(), Signal());
+        // A new customer's acquisition marks its day before the row is written; the first request holds there.
+        var first = store.ApplyAsync([Lifecycle("t1", FactType.CustomerAcquired, Day(8, 1), ids[0], "smb")], Utc, Today,
+            async _ => { firstMarking.TrySetResult(); await release.Task; }, default);
+        await firstMarking.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var second = store.ApplyAsync([Lifecycle("t2", FactType.CustomerAcquired, Day(8, 2), ids[1], "smb")], Utc, Today,
+            _ => { secondMarked.TrySetResult(); return Task.CompletedTask; }, default);
+
+        // Showing that something does not happen takes a bounded wait: a second request that did not
+        // wait for the partition reaches its mark within milliseconds.
+        Assert.NotSame(secondMarked.Task, await Task.WhenAny(secondMarked.Task, Task.Delay(TimeSpan.FromSeconds(1))));
+        release.SetResult();
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(secondMarked.Task.IsCompletedSuccessfully);
+        Assert.NotNull(await store.GetTimelineAsync(ids[1], default));
+    }
+
+    private static TaskCompletionSource Signal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     [Fact]
     public async Task A_late_churn_marks_the_day_of_the_acquisition_it_turns_into_a_win_back()

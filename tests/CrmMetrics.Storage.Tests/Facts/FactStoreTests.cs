@@ -3,6 +3,7 @@ using CrmMetrics.Domain.Periods;
 using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Testing;
+using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
@@ -198,7 +199,7 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     public async Task A_segment_short_of_full_ends_the_days_log_in_one_request()
     {
         var account = await azurite.AccountAsync();
-        var day = new DateOnly(2026, 5, 9);
+        var day = new DateOnly(2026, 5, 12);
         // No writer starts a segment while the one before it has room, so a segment after one that is
         // short of full was not there when that one was read; this one is planted to show it is not asked for.
         await WriteSegmentsAsync(account.Container(StorageNames.Containers.FactLogs), day, ["seg-0"], ["planted"]);
@@ -213,6 +214,22 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         Assert.Equal(1, requests.Count);
     }
 
+    [Fact]
+    public async Task Without_the_block_count_header_the_reader_asks_for_the_next_segment_as_before()
+    {
+        var account = await azurite.AccountAsync();
+        var day = new DateOnly(2026, 5, 13);
+        await WriteSegmentsAsync(account.Container(StorageNames.Containers.FactLogs), day, ["seg-0"], ["seg-1"]);
+        var options = new BlobClientOptions();
+        options.AddPolicy(new WithoutBlockCount(), HttpPipelinePosition.PerCall);
+        var container = new BlobServiceClient(azurite.ConnectionString, options).GetBlobContainerClient(StorageNames.Containers.FactLogs);
+
+        var read = new List<string>();
+        await foreach (var fact in new FactLog(container, segmentBlocks: 2).ReadAsync(day, default)) read.Add(fact.Id);
+        // A count taken as 0 would have ended the log after its first segment.
+        Assert.Equal(["seg-0", "seg-1"], read);
+    }
+
     /// <summary>Writes each segment of the day's log, one block per fact.</summary>
     private static async Task WriteSegmentsAsync(BlobContainerClient container, DateOnly day, params string[][] segments)
     {
@@ -225,6 +242,51 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
             {
                 foreach (var block in FactLogFormat.Blocks([Order(id, time)])) await blob.AppendBlockAsync(new MemoryStream(block));
             }
+        }
+    }
+
+    /// <summary>Takes the committed-block-count header out of every response, as a service without it would send them.</summary>
+    private sealed class WithoutBlockCount : HttpPipelinePolicy
+    {
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            ProcessNext(message, pipeline);
+            message.Response = new Filtered(message.Response);
+        }
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            await ProcessNextAsync(message, pipeline);
+            message.Response = new Filtered(message.Response);
+        }
+
+        private sealed class Filtered(Response inner) : Response
+        {
+            private const string Dropped = "x-ms-blob-committed-block-count";
+
+            public override int Status => inner.Status;
+            public override string ReasonPhrase => inner.ReasonPhrase;
+            public override Stream? ContentStream { get => inner.ContentStream; set => inner.ContentStream = value; }
+            public override string ClientRequestId { get => inner.ClientRequestId; set => inner.ClientRequestId = value; }
+            public override void Dispose() => inner.Dispose();
+
+            private static bool Kept(string name) => !string.Equals(name, Dropped, StringComparison.OrdinalIgnoreCase);
+
+            protected override bool ContainsHeader(string name) => Kept(name) && inner.Headers.Contains(name);
+
+            protected override bool TryGetHeader(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
+            {
+                value = null;
+                return Kept(name) && inner.Headers.TryGetValue(name, out value);
+            }
+
+            protected override bool TryGetHeaderValues(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IEnumerable<string>? values)
+            {
+                values = null;
+                return Kept(name) && inner.Headers.TryGetValues(name, out values);
+            }
+
+            protected override IEnumerable<HttpHeader> EnumerateHeaders() => inner.Headers.Where(h => Kept(h.Name));
         }
     }
 
