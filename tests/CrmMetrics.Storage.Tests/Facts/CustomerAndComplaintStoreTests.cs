@@ -34,21 +34,45 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     {
         var store = new CustomerStore(await azurite.AccountAsync());
         var ids = Enumerable.Range(0, 100).Select(i => $"T-{i}").GroupBy(StorageKeys.CustomerPartition).First(g => g.Count() >= 2).Take(2).ToList();
+        // A new customer's acquisition marks its day before the row is written.
+        await AssertTakeTurnsAsync(
+            mark => store.ApplyAsync([Lifecycle("t1", FactType.CustomerAcquired, Day(8, 1), ids[0], "smb")], Utc, Today, mark, default),
+            mark => store.ApplyAsync([Lifecycle("t2", FactType.CustomerAcquired, Day(8, 2), ids[1], "smb")], Utc, Today, mark, default));
+        Assert.NotNull(await store.GetTimelineAsync(ids[1], default));
+    }
+
+    [Fact]
+    public async Task Requests_of_one_instance_take_turns_on_a_partition_of_cases()
+    {
+        var store = new ComplaintStore(await azurite.AccountAsync());
+        var cases = Enumerable.Range(0, 100).Select(i => $"turn/{i}").GroupBy(StorageKeys.CasePartition).First(g => g.Count() >= 2).Take(2).ToList();
+        // Resolves first: an open that arrives after its resolve marks the resolve's day before the row is written.
+        for (var i = 0; i < 2; i++)
+        {
+            await Apply(store, [new Fact { Id = $"tr{i}", Type = FactType.ComplaintResolved, Time = Day(9, 20), CustomerId = "C", CaseId = cases[i] }]);
+        }
+        Fact Open(int i) => new() { Id = $"to{i}", Type = FactType.ComplaintOpened, Time = Day(9, 2), CustomerId = "C", CaseId = cases[i], Severity = "low" };
+        await AssertTakeTurnsAsync(mark => store.ApplyAsync([Open(0)], Utc, mark, default), mark => store.ApplyAsync([Open(1)], Utc, mark, default));
+        Assert.NotNull((await store.GetManyAsync([cases[1]], default))[cases[1]].Opened);
+    }
+
+    /// <summary>
+    /// Holds the first request where it marks days (inside its write of the partition), then starts the
+    /// second on the same partition: it must not reach its own mark until the first is let go.
+    /// </summary>
+    private static async Task AssertTakeTurnsAsync(Func<Func<IReadOnlyCollection<DateOnly>, Task>, Task> first, Func<Func<IReadOnlyCollection<DateOnly>, Task>, Task> second)
+    {
         var (firstMarking, release, secondMarked) = (Signal(), Signal(), Signal());
-        // A new customer's acquisition marks its day before the row is written; the first request holds there.
-        var first = store.ApplyAsync([Lifecycle("t1", FactType.CustomerAcquired, Day(8, 1), ids[0], "smb")], Utc, Today,
-            async _ => { firstMarking.TrySetResult(); await release.Task; }, default);
+        var held = first(async _ => { firstMarking.TrySetResult(); await release.Task; });
         await firstMarking.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var second = store.ApplyAsync([Lifecycle("t2", FactType.CustomerAcquired, Day(8, 2), ids[1], "smb")], Utc, Today,
-            _ => { secondMarked.TrySetResult(); return Task.CompletedTask; }, default);
+        var waiting = second(_ => { secondMarked.TrySetResult(); return Task.CompletedTask; });
 
         // Showing that something does not happen takes a bounded wait: a second request that did not
         // wait for the partition reaches its mark within milliseconds.
         Assert.NotSame(secondMarked.Task, await Task.WhenAny(secondMarked.Task, Task.Delay(TimeSpan.FromSeconds(1))));
         release.SetResult();
-        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(held, waiting).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(secondMarked.Task.IsCompletedSuccessfully);
-        Assert.NotNull(await store.GetTimelineAsync(ids[1], default));
     }
 
     private static TaskCompletionSource Signal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
