@@ -52,12 +52,12 @@ public static class FinalizeBenchmark
             memory.Reset();
             for (var i = 0; i < 5; i++)
             {
-                var (gen2, pause) = (GC.CollectionCount(2), GC.GetTotalPauseDuration());
+                var gc = GcActivity.Start();
                 var watch = Stopwatch.StartNew();
                 finalized = await finalizer.FinalizeAsync($"bench-{size}-{i}", month, default);
                 times.Add(watch.Elapsed.TotalMilliseconds);
                 phases.Add($"{times[^1]:0} ms = {finalized.Times}");
-                collections.Add($"{GC.CollectionCount(2) - gen2}/{(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0}");
+                collections.Add($"{gc.Collections(2)}/{gc.Pause.TotalMilliseconds:0}");
             }
             if (finalized!.Aggregate.FactCount != inMonth)
             {

@@ -22,12 +22,18 @@ public sealed class GcActivity
 
     public static GcActivity Start() => new();
 
+    /// <summary>Collections of this generation since the start.</summary>
+    public int Collections(int generation) => GC.CollectionCount(generation) - _collections[generation];
+
+    /// <summary>Time the process was paused by collections since the start.</summary>
+    public TimeSpan Pause => GC.GetTotalPauseDuration() - _pause;
+
     /// <summary>One line: collections per generation, pause time, and bytes allocated per item.</summary>
     public string Describe(int items, string item)
     {
         var mode = (GCSettings.IsServerGC ? "server" : "workstation") + (GCSettings.LatencyMode == GCLatencyMode.Batch ? ", blocking" : ", background");
         var allocated = GC.GetTotalAllocatedBytes(precise: false) - _allocated;
-        return $"GC ({mode}): gen0/gen1/gen2 collections {GC.CollectionCount(0) - _collections[0]}/{GC.CollectionCount(1) - _collections[1]}/{GC.CollectionCount(2) - _collections[2]}, " +
-               $"pauses {(GC.GetTotalPauseDuration() - _pause).TotalSeconds:0.00} s, allocated {allocated / Math.Max(1, items) / 1024.0:0.0} KiB per {item}";
+        return $"GC ({mode}): gen0/gen1/gen2 collections {Collections(0)}/{Collections(1)}/{Collections(2)}, " +
+               $"pauses {Pause.TotalSeconds:0.00} s, allocated {allocated / Math.Max(1, items) / 1024.0:0.0} KiB per {item}";
     }
 }

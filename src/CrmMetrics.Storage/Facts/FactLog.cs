@@ -26,7 +26,10 @@ namespace CrmMetrics.Storage.Facts;
 public sealed class FactLog(BlobContainerClient container, int segmentBlocks = FactLog.SegmentBlocks)
 {
     /// <summary>The most blocks an append blob holds (the storage service's limit).</summary>
-    public const int SegmentBlocks = 50_000;
+    private const int SegmentBlocks = 50_000;
+
+    /// <summary>The download header that states how many blocks an append blob held.</summary>
+    private const string CommittedBlockCountHeader = "x-ms-blob-committed-block-count";
 
     /// <summary>
     /// The segment each day was last appended to by this process, so a full segment is tried once and
@@ -108,6 +111,4 @@ public sealed class FactLog(BlobContainerClient container, int segmentBlocks = F
             return null;
         }
     }
-
-    private const string CommittedBlockCountHeader = "x-ms-blob-committed-block-count";
 }
