@@ -64,9 +64,11 @@ public static class IngestPhases
             var storage = ProcessCpu.Azurite(app.Azurite.TablePort);
             var (storage0, own0) = (storage?.Seconds ?? 0, own.Seconds);
             var gc = GcActivity.Start();
+            using var failures = new FailedTransactions();
             var watch = Stopwatch.StartNew();
             await StoreAllAsync(ingestion, facts.Chunk(RequestSize));
-            Console.WriteLine($"{"the whole store path, no HTTP (fresh)",-40} {watch.Elapsed.TotalSeconds,6:0.00} s wall, Azurite CPU {(storage?.Seconds ?? 0) - storage0,5:0.0} s, this process CPU {own.Seconds - own0,5:0.0} s; {gc.Describe(facts.Count, "event")}");
+            Console.WriteLine($"{"the whole store path, no HTTP (fresh)",-40} {watch.Elapsed.TotalSeconds,6:0.00} s wall, Azurite CPU {(storage?.Seconds ?? 0) - storage0,5:0.0} s, this process CPU {own.Seconds - own0,5:0.0} s; " +
+                              $"entity-group transactions that failed (409/412): {failures.Count}; {gc.Describe(facts.Count, "event")}");
         }
 
         // The same path once more into a fresh Azurite, untimed, counting its storage requests.
