@@ -16,7 +16,9 @@ namespace CrmMetrics.Bench;
 /// way to read them and the bare read of the benchmark before 3 December 2026; it is printed for
 /// comparison and not in the ratio. A third side reads as the bare read does
 /// and uploads each day's partial as the map step wrote it: the ceiling of any map step that writes
-/// one result per day. Prints the storage requests of a pass of each side, by kind. Each side runs
+/// one result per day. A fourth side is the map step's computing alone (<see cref="DayAggregation.ComputeAsync"/>
+/// and the partial's encoding, no bookkeeping and no upload), so the figures split what the map step
+/// adds to the read into computing and storage requests. Prints the storage requests of a pass of each side, by kind. Each side runs
 /// once untimed first (JIT), and every map pass starts with the month's days marked dirty, as
 /// ingestion leaves them.
 /// Arguments: [facts (200000)] [days at a time (16)].
@@ -50,7 +52,7 @@ public static class AggregateBenchmark
 
         var memory = new PeakMemory();
         GC.Collect();
-        var (bare, map, readWrite) = (new SideCpu(), new SideCpu(), new SideCpu());
+        var (bare, map, readWrite, computing) = (new SideCpu(), new SideCpu(), new SideCpu(), new SideCpu());
         var storageCpu = ProcessCpu.Azurite(app.Azurite.TablePort);
         var ownCpu = new ProcessCpu(Environment.ProcessId);
 
@@ -104,6 +106,26 @@ public static class AggregateBenchmark
             return (n, watch.Elapsed.TotalSeconds);
         }
 
+        // The map step's computing alone: each day read and folded into its partial with the directory
+        // as refreshed above, and the partial encoded as its blob holds it; nothing written, no mark read.
+        async Task<(long Facts, double Seconds)> ComputeAsync()
+        {
+            memory.Reset();
+            var (storage0, own0) = (storageCpu?.Seconds ?? 0, ownCpu.Seconds);
+            var watch = Stopwatch.StartNew();
+            long n = 0;
+            await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (day, ct) =>
+            {
+                var result = await aggregation.ComputeAsync(day, ct);
+                _ = CrmMetrics.Storage.Aggregates.PartialStore.Encode(result.Partial);
+                Interlocked.Add(ref n, result.Partial.FactCount);
+            });
+            computing.Peak = Math.Max(computing.Peak, memory.Peak);
+            computing.Storage += (storageCpu?.Seconds ?? 0) - storage0;
+            computing.Own += ownCpu.Seconds - own0;
+            return (n, watch.Elapsed.TotalSeconds);
+        }
+
         // One untimed pass of each side first: a first pass pays for JIT (the map step's code is far
         // larger than the bare read's), which a throughput figure should not count (as in `ingest`).
         // The map step's goes first: it writes the partials the third side uploads.
@@ -129,9 +151,11 @@ public static class AggregateBenchmark
         var warmBare = await BareAsync();
         await BareFactsAsync();
         var warmWrite = await ReadWriteAsync();
-        Console.WriteLine($"warm-up passes (not in the figures below): bare read {warmBare.Seconds:0.00} s, map step {warmMap.Seconds:0.00} s, read + result blob {warmWrite.Seconds:0.00} s");
-        (bare, map, readWrite, bareFacts) = (new SideCpu(), new SideCpu(), new SideCpu(), new SideCpu());
+        var warmCompute = await ComputeAsync();
+        Console.WriteLine($"warm-up passes (not in the figures below): bare read {warmBare.Seconds:0.00} s, map step {warmMap.Seconds:0.00} s, read + result blob {warmWrite.Seconds:0.00} s, computing alone {warmCompute.Seconds:0.00} s");
+        (bare, map, readWrite, bareFacts, computing) = (new SideCpu(), new SideCpu(), new SideCpu(), new SideCpu(), new SideCpu());
         var (bares, maps, writes) = (new List<(long Facts, double Seconds)>(), new List<(long Facts, double Seconds)>(), new List<(long Facts, double Seconds)>());
+        var computes = new List<(long Facts, double Seconds)>();
         var bareFactPasses = new List<(long Facts, double Seconds)>();
         for (var round = 0; round < Rounds; round++)
         {
@@ -139,13 +163,14 @@ public static class AggregateBenchmark
             bareFactPasses.Add(await BareFactsAsync());
             maps.Add(await MapAsync());
             writes.Add(await ReadWriteAsync());
+            computes.Add(await ComputeAsync());
         }
         var expected = bares[0].Facts;
-        if (bares.Concat(maps).Concat(writes).Concat(bareFactPasses).Any(p => p.Facts != expected))
+        if (bares.Concat(maps).Concat(writes).Concat(bareFactPasses).Concat(computes).Any(p => p.Facts != expected))
         {
             Console.WriteLine($"the sides disagree: the bare reads returned {string.Join("/", bares.Select(b => b.Facts))} facts, " +
                               $"the map step aggregated {string.Join("/", maps.Select(m => m.Facts))}, the read + blob side read {string.Join("/", writes.Select(w => w.Facts))}, " +
-                              $"the reads as Fact objects {string.Join("/", bareFactPasses.Select(b => b.Facts))}");
+                              $"the reads as Fact objects {string.Join("/", bareFactPasses.Select(b => b.Facts))}, the computing alone {string.Join("/", computes.Select(c => c.Facts))}");
             return 1;
         }
         double Rate(List<(long Facts, double Seconds)> passes) => passes.Sum(p => p.Facts) / passes.Sum(p => p.Seconds);
@@ -157,6 +182,13 @@ public static class AggregateBenchmark
         Console.WriteLine($"map step (AggregateDay x {days.Count}): {Rounds} passes in {Times(maps)} s = {mapRate:0} facts/s, peak working set {PeakMemory.MiB(map.Peak)} MiB");
         Console.WriteLine($"bare read + one result blob per day: {Rounds} passes in {Times(writes)} s = {writeRate:0} facts/s " +
                           $"(partials of {results.Values.Average(r => r.ToMemory().Length) / 1024:0} KiB a day on average; the ceiling of any map step that writes a blob per day: {writeRate / bareRate:0.00} of the bare read)");
+        var computeRate = Rate(computes);
+        Console.WriteLine($"map step's computing alone (the same read, attribution, timelines and cases from the directory in memory, the partial encoded; no bookkeeping request, no upload): " +
+                          $"{Rounds} passes in {Times(computes)} s = {computeRate:0} facts/s = {computeRate / bareRate:0.00} of the bare read; CPU: Azurite {computing.Storage:0.00} s, this process {computing.Own:0.00} s; peak working set {PeakMemory.MiB(computing.Peak)} MiB");
+        // A pass's seconds at a side's rate over all its passes.
+        double PassMs(double rate) => expected / rate * 1000;
+        Console.WriteLine($"a pass of the map step beyond the bare read: computing {PassMs(computeRate) - PassMs(bareRate):0} ms, " +
+                          $"then the bookkeeping requests and the upload {PassMs(mapRate) - PassMs(computeRate):0} ms (the bare read {PassMs(bareRate):0} ms)");
         Console.WriteLine("(peak working sets are of this process, which hosts the app's services and holds the generated facts)");
         Console.WriteLine($"CPU used, all timed passes: Azurite {bare.Storage:0.00} s for the bare reads and {map.Storage:0.00} s for the map steps; this process {bare.Own:0.00} s and {map.Own:0.00} s; read + result blob: Azurite {readWrite.Storage:0.00} s, this process {readWrite.Own:0.00} s " +
                           "(CPU time does not grow when other work on the machine makes the wall clock slow)");
@@ -164,6 +196,7 @@ public static class AggregateBenchmark
         await PrintRequestsAsync("bare read", async () => await BareAsync());
         await dirtyDays.MarkAsync(days, default);
         await PrintRequestsAsync("map step", async () => await MapAsync(markFirst: false));
+        await PrintRequestsAsync("computing alone", async () => await ComputeAsync());
         Console.WriteLine($"ratio map/bare: {mapRate / bareRate:0.00} (aim >= 0.80)");
         return 0;
 

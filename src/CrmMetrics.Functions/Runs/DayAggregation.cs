@@ -30,46 +30,14 @@ public sealed class DayAggregation(
     public async Task<DayPartial> AggregateAsync(DateOnly day, CancellationToken ct)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var calendar = settings.Calendar;
         // Seen before reading anything the day depends on (its facts and the directory): a mark made
         // while we read stays, so the day is aggregated again. Ingestion stores a customer's change
         // before it marks the days it affects, so a refresh that starts after the mark sees it.
         var mark = await dirtyDays.GetAsync(day, ct);
         await directory.RefreshAsync(ct);
-
-        var labels = new FactLabels();
-        var aggregator = new DayAggregator(day, labels);
-        var attribution = new Attribution(labels, directory);
-        // Lifecycle facts and resolves wait for their timelines and cases, read once the scan is done.
-        var deferred = new FactColumns(labels, 64);
-        var plain = new List<int>(1000);
-        await foreach (var page in facts.ScanDayAsync(day, calendar, labels, ct))
-        {
-            plain.Clear();
-            var types = page.Types;
-            for (var row = 0; row < types.Length; row++)
-            {
-                switch (types[row])
-                {
-                    case FactType.CompetitorObservation or FactType.MarketObservation:
-                        continue; // observations are keyed by their own period, not by day
-                    case FactType.CustomerAcquired or FactType.CustomerChurned or FactType.CustomerReactivated or FactType.ComplaintResolved:
-                        deferred.Append(page, row);
-                        continue;
-                    default:
-                        attribution.Attribute(page.Customers[row]);
-                        plain.Add(row);
-                        break;
-                }
-            }
-            aggregator.Add(page, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plain), attribution.Dimensions);
-        }
-        await AddLifecycleAsync(aggregator, deferred, attribution, ct);
-        await AddResolvesAsync(aggregator, deferred, attribution, ct);
-
-        var partial = aggregator.Result();
-        var unresolved = attribution.Unresolved;
+        var (partial, unresolved) = await ComputeAsync(day, ct);
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
+
         // Periods are marked stale before anything they read changes: a crash in between leaves the
         // day dirty and its periods marked, never a changed day behind an unmarked period. The day's
         // own periods are marked while the ledger is compared; the later ones only if it differs.
@@ -104,6 +72,48 @@ public sealed class DayAggregation(
         }
         logger.LogDebug("Aggregated {Day}: {Facts} facts, {Scopes} scopes in {Ms} ms", day, partial.FactCount, partial.Scopes.Count, watch.ElapsedMilliseconds);
         return partial;
+    }
+
+    /// <summary>
+    /// The map step's computing alone: the day's facts read and folded into its partial, with what
+    /// the <see cref="CustomerDirectory"/> holds now (refresh it first; timelines and cases it lacks
+    /// are read). Writes and marks nothing, and returns the customers it could not attribute.
+    /// <see cref="AggregateAsync"/> is this plus the bookkeeping that makes the step safe to repeat
+    /// (the aggregate benchmark times the two apart).
+    /// </summary>
+    public async Task<DayResult> ComputeAsync(DateOnly day, CancellationToken ct)
+    {
+        var calendar = settings.Calendar;
+        var labels = new FactLabels();
+        var aggregator = new DayAggregator(day, labels);
+        var attribution = new Attribution(labels, directory);
+        // Lifecycle facts and resolves wait for their timelines and cases, read once the scan is done.
+        var deferred = new FactColumns(labels, 64);
+        var plain = new List<int>(1000);
+        await foreach (var page in facts.ScanDayAsync(day, calendar, labels, ct))
+        {
+            plain.Clear();
+            var types = page.Types;
+            for (var row = 0; row < types.Length; row++)
+            {
+                switch (types[row])
+                {
+                    case FactType.CompetitorObservation or FactType.MarketObservation:
+                        continue; // observations are keyed by their own period, not by day
+                    case FactType.CustomerAcquired or FactType.CustomerChurned or FactType.CustomerReactivated or FactType.ComplaintResolved:
+                        deferred.Append(page, row);
+                        continue;
+                    default:
+                        attribution.Attribute(page.Customers[row]);
+                        plain.Add(row);
+                        break;
+                }
+            }
+            aggregator.Add(page, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plain), attribution.Dimensions);
+        }
+        await AddLifecycleAsync(aggregator, deferred, attribution, ct);
+        await AddResolvesAsync(aggregator, deferred, attribution, ct);
+        return new DayResult(aggregator.Result(), attribution.Unresolved);
     }
 
     private async Task AddLifecycleAsync(DayAggregator aggregator, FactColumns deferred, Attribution attribution, CancellationToken ct)
@@ -198,3 +208,6 @@ public sealed class DayAggregation(
         return keys;
     }
 }
+
+/// <summary>A day's partial as computed, and the customers the directory did not know (their facts count in the unknown segment and region).</summary>
+public sealed record DayResult(DayPartial Partial, IReadOnlyCollection<string> Unresolved);

@@ -25,16 +25,18 @@ public sealed class PartialStore(StorageAccount account)
 
     private BlobClient LegacyBlob(DateOnly day) => _container.GetBlobClient($"days/{StorageKeys.DayKey(day)}.json.gz");
 
-    public async Task WriteAsync(DayPartial partial, CancellationToken ct)
+    public Task WriteAsync(DayPartial partial, CancellationToken ct) => Blob(partial.Day).UploadAsync(Encode(partial), overwrite: true, ct);
+
+    /// <summary>A partial as its blob holds it: <see cref="DayPartialFormat"/>, compressed.</summary>
+    public static BinaryData Encode(DayPartial partial)
     {
-        using var buffer = new MemoryStream();
-        await using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
-        await using (var bytes = new BufferedStream(gzip, 64 * 1024))
+        var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        using (var bytes = new BufferedStream(gzip, 64 * 1024))
         {
             DayPartialFormat.Write(bytes, partial);
         }
-        buffer.Position = 0;
-        await Blob(partial.Day).UploadAsync(buffer, overwrite: true, ct);
+        return new BinaryData(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
     }
 
     /// <summary>
