@@ -113,7 +113,7 @@ public sealed class DayAggregation(
         }
         await AddLifecycleAsync(aggregator, deferred, attribution, ct);
         await AddResolvesAsync(aggregator, deferred, attribution, ct);
-        return new DayResult(aggregator.Result(), attribution.Unresolved);
+        return new DayResult(aggregator.Result(), [.. attribution.Unresolved]);
     }
 
     private async Task AddLifecycleAsync(DayAggregator aggregator, FactColumns deferred, Attribution attribution, CancellationToken ct)

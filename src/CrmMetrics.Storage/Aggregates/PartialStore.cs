@@ -25,7 +25,7 @@ public sealed class PartialStore(StorageAccount account)
 
     private BlobClient LegacyBlob(DateOnly day) => _container.GetBlobClient($"days/{StorageKeys.DayKey(day)}.json.gz");
 
-    public Task WriteAsync(DayPartial partial, CancellationToken ct) => Blob(partial.Day).UploadAsync(Encode(partial), overwrite: true, ct);
+    public async Task WriteAsync(DayPartial partial, CancellationToken ct) => await Blob(partial.Day).UploadAsync(Encode(partial), overwrite: true, ct);
 
     /// <summary>A partial as its blob holds it: <see cref="DayPartialFormat"/>, compressed.</summary>
     public static BinaryData Encode(DayPartial partial)
