@@ -56,15 +56,26 @@ public static class AggregateBenchmark
         var storageCpu = ProcessCpu.Azurite(app.Azurite.TablePort);
         var ownCpu = new ProcessCpu(Environment.ProcessId);
 
-        // The bare read, and (thenWrite) the read plus a result per day: both read the same way, as
-        // columns (asFacts: as Fact objects instead).
-        async Task<(long Facts, double Seconds)> ReadDaysAsync(SideCpu side, Func<DateOnly, CancellationToken, Task>? thenWrite, bool asFacts = false)
+        // One pass of a side over the month, as many days at a time as the queue trigger hands an
+        // instance; the side's CPU and peak working set are added up. Returns the facts the days gave.
+        async Task<(long Facts, double Seconds)> PassAsync(SideCpu side, Func<DateOnly, CancellationToken, Task<long>> dayAsync)
         {
             memory.Reset();
             var (storage0, own0) = (storageCpu?.Seconds ?? 0, ownCpu.Seconds);
             var watch = Stopwatch.StartNew();
             long n = 0;
             await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (day, ct) =>
+                Interlocked.Add(ref n, await dayAsync(day, ct)));
+            side.Peak = Math.Max(side.Peak, memory.Peak);
+            side.Storage += (storageCpu?.Seconds ?? 0) - storage0;
+            side.Own += ownCpu.Seconds - own0;
+            return (n, watch.Elapsed.TotalSeconds);
+        }
+
+        // The bare read, and (thenWrite) the read plus a result per day: both read the same way, as
+        // columns (asFacts: as Fact objects instead).
+        Task<(long Facts, double Seconds)> ReadDaysAsync(SideCpu side, Func<DateOnly, CancellationToken, Task>? thenWrite, bool asFacts = false) =>
+            PassAsync(side, async (day, ct) =>
             {
                 long rows = 0;
                 if (asFacts)
@@ -76,13 +87,8 @@ public static class AggregateBenchmark
                     await foreach (var page in store.ScanDayAsync(day, calendar, new CrmMetrics.Domain.Facts.FactLabels(), ct)) rows += page.Count;
                 }
                 if (thenWrite is not null) await thenWrite(day, ct);
-                Interlocked.Add(ref n, rows);
+                return rows;
             });
-            side.Peak = Math.Max(side.Peak, memory.Peak);
-            side.Storage += (storageCpu?.Seconds ?? 0) - storage0;
-            side.Own += ownCpu.Seconds - own0;
-            return (n, watch.Elapsed.TotalSeconds);
-        }
 
         Task<(long Facts, double Seconds)> BareAsync() => ReadDaysAsync(bare, null);
         var bareFacts = new SideCpu();
@@ -94,37 +100,17 @@ public static class AggregateBenchmark
         async Task<(long Facts, double Seconds)> MapAsync(bool markFirst = true)
         {
             if (markFirst) await dirtyDays.MarkAsync(days, default);
-            memory.Reset();
-            var (storage0, own0) = (storageCpu?.Seconds ?? 0, ownCpu.Seconds);
-            var watch = Stopwatch.StartNew();
-            long n = 0;
-            await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (day, ct) =>
-                Interlocked.Add(ref n, (await aggregation.AggregateAsync(day, ct)).FactCount));
-            map.Peak = Math.Max(map.Peak, memory.Peak);
-            map.Storage += (storageCpu?.Seconds ?? 0) - storage0;
-            map.Own += ownCpu.Seconds - own0;
-            return (n, watch.Elapsed.TotalSeconds);
+            return await PassAsync(map, async (day, ct) => (await aggregation.AggregateAsync(day, ct)).FactCount);
         }
 
         // The map step's computing alone: each day read and folded into its partial with the directory
         // as refreshed above, and the partial encoded as its blob holds it; nothing written, no mark read.
-        async Task<(long Facts, double Seconds)> ComputeAsync()
+        Task<(long Facts, double Seconds)> ComputeAsync() => PassAsync(computing, async (day, ct) =>
         {
-            memory.Reset();
-            var (storage0, own0) = (storageCpu?.Seconds ?? 0, ownCpu.Seconds);
-            var watch = Stopwatch.StartNew();
-            long n = 0;
-            await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (day, ct) =>
-            {
-                var result = await aggregation.ComputeAsync(day, ct);
-                _ = CrmMetrics.Storage.Aggregates.PartialStore.Encode(result.Partial);
-                Interlocked.Add(ref n, result.Partial.FactCount);
-            });
-            computing.Peak = Math.Max(computing.Peak, memory.Peak);
-            computing.Storage += (storageCpu?.Seconds ?? 0) - storage0;
-            computing.Own += ownCpu.Seconds - own0;
-            return (n, watch.Elapsed.TotalSeconds);
-        }
+            var result = await aggregation.ComputeAsync(day, ct);
+            _ = CrmMetrics.Storage.Aggregates.PartialStore.Encode(result.Partial);
+            return result.Partial.FactCount;
+        });
 
         // One untimed pass of each side first: a first pass pays for JIT (the map step's code is far
         // larger than the bare read's), which a throughput figure should not count (as in `ingest`).
