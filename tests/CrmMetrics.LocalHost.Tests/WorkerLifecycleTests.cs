@@ -56,6 +56,48 @@ public sealed class WorkerLifecycleTests(AzuriteFixture azurite) : IClassFixture
     }
 
     [Fact]
+    public async Task A_message_dequeued_as_the_host_stops_is_run_rather_than_left_invisible_for_its_lease()
+    {
+        await using var proxy = new HeldDequeueProxy(azurite.Server.QueuePort);
+        var queues = new TestQueues(azurite.ConnectionString);
+        var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["AzureWebJobsStorage"] = proxy.ConnectionString(azurite.Server) });
+        // The listener is in its receive loop before answers are held.
+        await queues.SendWorkAsync(new { name = "first" });
+        await queues.WaitForRecordsAsync(_ => queues.Of("Work").Any(), "the first message's record");
+
+        proxy.Hold();
+        await queues.SendWorkAsync(new { name = "caught" });
+        // Azurite has dequeued it; the host has not heard yet.
+        await Eventually.WaitAsync(() => Task.FromResult(proxy.HeldAnswers > 0), TestHost.Deadline, "the dequeue's answer held");
+        var stopping = host.DisposeAsync().AsTask();
+        await Eventually.WaitAsync(() => Task.FromResult(host.Logs.Contains("Stopping: no new work is taken")), TestHost.Deadline, "the host stopping");
+        proxy.Release();
+        await stopping;
+
+        await queues.WaitForRecordsAsync(_ => queues.Of("Work").Any(r => r.GetProperty("Name").GetString() == "caught"), "the caught message's record");
+        Assert.Equal(0, (await queues.Queue(queues.Work).GetPropertiesAsync()).Value.ApproximateMessagesCount);
+        Assert.True(host.Logs.Contains("received as the host stops run within the grace period"), host.Logs.Tail());
+    }
+
+    [Fact]
+    public async Task Storage_that_never_answers_a_receive_holds_up_the_stop_only_for_the_grace_period()
+    {
+        await using var proxy = new HeldDequeueProxy(azurite.Server.QueuePort);
+        var queues = new TestQueues(azurite.ConnectionString);
+        var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["AzureWebJobsStorage"] = proxy.ConnectionString(azurite.Server) });
+        await queues.SendWorkAsync(new { name = "first" });
+        await queues.WaitForRecordsAsync(_ => queues.Of("Work").Any(), "the first message's record");
+
+        proxy.Hold();
+        await queues.SendWorkAsync(new { name = "never-heard" });
+        await Eventually.WaitAsync(() => Task.FromResult(proxy.HeldAnswers > 0), TestHost.Deadline, "the dequeue's answer held");
+        // Never released: the receive is given up after the 5 s grace period, long before the client's
+        // own 30 s network timeout and its retries would end it.
+        await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(host.Logs.Contains("Host stopped"), host.Logs.Tail());
+    }
+
+    [Fact]
     public async Task On_shutdown_an_invocation_past_the_grace_period_is_cancelled_and_its_message_released_for_the_next_host()
     {
         var queues = new TestQueues(azurite.ConnectionString);

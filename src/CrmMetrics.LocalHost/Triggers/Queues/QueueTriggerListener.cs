@@ -52,6 +52,11 @@ public sealed class QueueTriggerListener(
         var inFlight = new List<(Task Task, QueueMessage Message, CancellationTokenSource Cancel)>();
         // Invocations outlive the stop signal: they get the grace period to finish.
         using var invocations = new CancellationTokenSource();
+        // So does a receive under way: once the service has dequeued, cancelling the read of its answer
+        // would leave the messages invisible for a whole lease with no one running them. A receive that
+        // outlasts the grace period (storage not answering) is given up.
+        using var receiving = new CancellationTokenSource();
+        await using var stopReceiving = stopping.Register(() => receiving.CancelAfter(hostOptions.WorkerGracePeriod));
         var failing = false;
         while (!stopping.IsCancellationRequested)
         {
@@ -60,7 +65,7 @@ public sealed class QueueTriggerListener(
             {
                 // No worker, no receiving: a message is not spent on attempts that cannot run.
                 await invoker.WaitForWorkerAsync(stopping);
-                messages = (await queue.ReceiveMessagesAsync(options.BatchSize, hostOptions.QueueMessageLease, stopping)).Value;
+                messages = (await queue.ReceiveMessagesAsync(options.BatchSize, hostOptions.QueueMessageLease, receiving.Token)).Value;
                 if (failing) logger.LogInformation("{Function}: queue {Queue} answers again", functionName, queue.Name);
                 failing = false;
             }
@@ -83,6 +88,8 @@ public sealed class QueueTriggerListener(
                 continue;
             }
             delay = MinPoll;
+            // Received as the host stops: run them like those already running, within the grace period.
+            if (stopping.IsCancellationRequested) logger.LogInformation("{Function}: {Count} messages received as the host stops run within the grace period", functionName, messages.Length);
             foreach (var m in messages)
             {
                 var cancel = CancellationTokenSource.CreateLinkedTokenSource(invocations.Token);
