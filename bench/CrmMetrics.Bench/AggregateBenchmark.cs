@@ -18,7 +18,10 @@ namespace CrmMetrics.Bench;
 /// and uploads each day's partial as the map step wrote it: the ceiling of any map step that writes
 /// one result per day. A fourth side is the map step's computing alone (<see cref="DayAggregation.ComputeAsync"/>
 /// and the partial's encoding, no bookkeeping and no upload), so the figures split what the map step
-/// adds to the read into computing and storage requests. Prints the storage requests of a pass of each side, by kind. Each side runs
+/// adds to the read into computing and storage requests. A fifth side reads as the bare read does and
+/// writes each day's partial as a table row instead, the rows of the days in flight sharing
+/// entity-group transactions: the ceiling of a map step whose results need not be one blob request
+/// each. Prints the storage requests of a pass of each side, by kind. Each side runs
 /// once untimed first (JIT), and every map pass starts with the month's days marked dirty, as
 /// ingestion leaves them.
 /// Arguments: [facts (200000)] [days at a time (16)].
@@ -132,16 +135,26 @@ public static class AggregateBenchmark
         Task<(long Facts, double Seconds)> ReadWriteAsync() => ReadDaysAsync(readWrite, (day, ct) =>
             copies.GetBlobClient($"{day:yyyyMMdd}.bin.gz").UploadAsync(results[day], overwrite: true, ct));
 
+        // The same partials as table rows, the rows of the days in flight written together.
+        var rowTable = account.Tables.GetTableClient("BenchPartialRows");
+        await rowTable.CreateIfNotExistsAsync();
+        var rowWriter = new GroupedRowWriter(rowTable);
+        var readRows = new SideCpu();
+        Task<(long Facts, double Seconds)> ReadRowsAsync() => ReadDaysAsync(readRows, (day, _) => rowWriter.WriteAsync(GroupedRowWriter.Row("202609", $"{day:yyyyMMdd}", results[day])));
+
         // Then the sides take turns, round after round, so a drift of the machine weighs on all alike;
         // a pass lasts a fraction of a second at 60000, so one round alone would be mostly noise.
         var warmBare = await BareAsync();
         await BareFactsAsync();
         var warmWrite = await ReadWriteAsync();
         var warmCompute = await ComputeAsync();
-        Console.WriteLine($"warm-up passes (not in the figures below): bare read {warmBare.Seconds:0.00} s, map step {warmMap.Seconds:0.00} s, read + result blob {warmWrite.Seconds:0.00} s, computing alone {warmCompute.Seconds:0.00} s");
-        (bare, map, readWrite, bareFacts, computing) = (new SideCpu(), new SideCpu(), new SideCpu(), new SideCpu(), new SideCpu());
+        var warmRows = await ReadRowsAsync();
+        Console.WriteLine($"warm-up passes (not in the figures below): bare read {warmBare.Seconds:0.00} s, map step {warmMap.Seconds:0.00} s, read + result blob {warmWrite.Seconds:0.00} s, " +
+                          $"computing alone {warmCompute.Seconds:0.00} s, read + grouped result rows {warmRows.Seconds:0.00} s");
+        (bare, map, readWrite, bareFacts, computing, readRows) = (new SideCpu(), new SideCpu(), new SideCpu(), new SideCpu(), new SideCpu(), new SideCpu());
         var (bares, maps, writes) = (new List<(long Facts, double Seconds)>(), new List<(long Facts, double Seconds)>(), new List<(long Facts, double Seconds)>());
         var computes = new List<(long Facts, double Seconds)>();
+        var rowPasses = new List<(long Facts, double Seconds)>();
         var bareFactPasses = new List<(long Facts, double Seconds)>();
         for (var round = 0; round < Rounds; round++)
         {
@@ -150,13 +163,14 @@ public static class AggregateBenchmark
             maps.Add(await MapAsync());
             writes.Add(await ReadWriteAsync());
             computes.Add(await ComputeAsync());
+            rowPasses.Add(await ReadRowsAsync());
         }
         var expected = bares[0].Facts;
-        if (bares.Concat(maps).Concat(writes).Concat(bareFactPasses).Concat(computes).Any(p => p.Facts != expected))
+        if (bares.Concat(maps).Concat(writes).Concat(bareFactPasses).Concat(computes).Concat(rowPasses).Any(p => p.Facts != expected))
         {
             Console.WriteLine($"the sides disagree: the bare reads returned {string.Join("/", bares.Select(b => b.Facts))} facts, " +
                               $"the map step aggregated {string.Join("/", maps.Select(m => m.Facts))}, the read + blob side read {string.Join("/", writes.Select(w => w.Facts))}, " +
-                              $"the reads as Fact objects {string.Join("/", bareFactPasses.Select(b => b.Facts))}, the computing alone {string.Join("/", computes.Select(c => c.Facts))}");
+                              $"the reads as Fact objects {string.Join("/", bareFactPasses.Select(b => b.Facts))}, the computing alone {string.Join("/", computes.Select(c => c.Facts))}, the read + grouped rows {string.Join("/", rowPasses.Select(r => r.Facts))}");
             return 1;
         }
         double Rate(List<(long Facts, double Seconds)> passes) => passes.Sum(p => p.Facts) / passes.Sum(p => p.Seconds);
@@ -168,6 +182,10 @@ public static class AggregateBenchmark
         Console.WriteLine($"map step (AggregateDay x {days.Count}): {Rounds} passes in {Times(maps)} s = {mapRate:0} facts/s, peak working set {PeakMemory.MiB(map.Peak)} MiB");
         Console.WriteLine($"bare read + one result blob per day: {Rounds} passes in {Times(writes)} s = {writeRate:0} facts/s " +
                           $"(partials of {results.Values.Average(r => r.ToMemory().Length) / 1024:0} KiB a day on average; the ceiling of any map step that writes a blob per day: {writeRate / bareRate:0.00} of the bare read)");
+        var rowRate = Rate(rowPasses);
+        Console.WriteLine($"bare read + the day's result as a table row, the rows of the days in flight in shared entity-group transactions: {Rounds} passes in {Times(rowPasses)} s = {rowRate:0} facts/s " +
+                          $"(the ceiling of a map step whose results share requests: {rowRate / bareRate:0.00} of the bare read); CPU: Azurite {readRows.Storage:0.00} s against {readWrite.Storage:0.00} s with a blob a day, " +
+                          $"this process {readRows.Own:0.00} s against {readWrite.Own:0.00} s; {rowWriter.Transactions} transactions for {rowWriter.Rows} rows in all; peak working set {PeakMemory.MiB(readRows.Peak)} MiB");
         var computeRate = Rate(computes);
         Console.WriteLine($"map step's computing alone (the same read, attribution, timelines and cases from the directory in memory, the partial encoded; no bookkeeping request, no upload): " +
                           $"{Rounds} passes in {Times(computes)} s = {computeRate:0} facts/s = {computeRate / bareRate:0.00} of the bare read; CPU: Azurite {computing.Storage:0.00} s, this process {computing.Own:0.00} s; peak working set {PeakMemory.MiB(computing.Peak)} MiB");
@@ -183,6 +201,7 @@ public static class AggregateBenchmark
         await dirtyDays.MarkAsync(days, default);
         await PrintRequestsAsync("map step", async () => await MapAsync(markFirst: false));
         await PrintRequestsAsync("computing alone", async () => await ComputeAsync());
+        await PrintRequestsAsync("read + grouped result rows", async () => await ReadRowsAsync());
         Console.WriteLine($"ratio map/bare: {mapRate / bareRate:0.00} (aim >= 0.80)");
         return 0;
 
@@ -193,6 +212,76 @@ public static class AggregateBenchmark
             var counts = counter.Stop();
             Console.WriteLine($"storage requests of one {side} of {days.Count} days (an untimed pass): {StorageRequests.Total(counts)}, " +
                               string.Join(", ", counts.Select(c => $"{c.Count} {c.Request}")));
+        }
+    }
+
+    /// <summary>
+    /// Rows written as the days in flight hand them in: a row joins the next entity-group transaction
+    /// (all rows share one partition), so while one transaction is under way the rows of the other
+    /// days gather for the one after it.
+    /// </summary>
+    private sealed class GroupedRowWriter(Azure.Data.Tables.TableClient table)
+    {
+        // A binary property holds at most 64 KiB.
+        private const int Slice = 60_000;
+        private readonly Lock _lock = new();
+        private List<(Azure.Data.Tables.TableEntity Row, TaskCompletionSource Done)> _pending = [];
+        private bool _writing;
+
+        public int Transactions;
+        public int Rows;
+
+        public static Azure.Data.Tables.TableEntity Row(string partition, string key, BinaryData content)
+        {
+            var bytes = content.ToArray();
+            var row = new Azure.Data.Tables.TableEntity(partition, key);
+            for (var (i, offset) = (0, 0); offset < bytes.Length; i++, offset += Slice) row[$"P{i}"] = bytes[offset..Math.Min(bytes.Length, offset + Slice)];
+            return row;
+        }
+
+        public Task WriteAsync(Azure.Data.Tables.TableEntity row)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            bool start;
+            lock (_lock)
+            {
+                _pending.Add((row, done));
+                start = !_writing;
+                _writing = true;
+            }
+            if (start) _ = Task.Run(WriteGroupsAsync);
+            return done.Task;
+        }
+
+        private async Task WriteGroupsAsync()
+        {
+            while (true)
+            {
+                List<(Azure.Data.Tables.TableEntity Row, TaskCompletionSource Done)> group;
+                lock (_lock)
+                {
+                    if (_pending.Count == 0)
+                    {
+                        _writing = false;
+                        return;
+                    }
+                    (group, _pending) = (_pending, []);
+                }
+                foreach (var chunk in group.Chunk(100))
+                {
+                    try
+                    {
+                        await table.SubmitTransactionAsync(chunk.Select(r => new Azure.Data.Tables.TableTransactionAction(Azure.Data.Tables.TableTransactionActionType.UpsertReplace, r.Row)));
+                        Interlocked.Increment(ref Transactions);
+                        Interlocked.Add(ref Rows, chunk.Length);
+                        foreach (var (_, done) in chunk) done.SetResult();
+                    }
+                    catch (Exception e)
+                    {
+                        foreach (var (_, done) in chunk) done.SetException(e);
+                    }
+                }
+            }
         }
     }
 
