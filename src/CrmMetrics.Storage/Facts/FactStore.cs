@@ -21,7 +21,10 @@ public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList
 /// day's <see cref="FactLog"/>. The claim is the only table write per fact.
 /// <para>
 /// A write claims its ids under a fresh write id, appends the facts and then records the write as
-/// committed (one row per write). A crash between any two steps loses and doubles nothing: an id
+/// committed (one row per write). Only then does it wait for the writes that claimed its other ids
+/// first, so two requests that split each other's ids between them never wait for each other; ids
+/// it takes over from a write that never committed are appended and committed under a second write
+/// id. A crash between any two steps loses and doubles nothing: an id
 /// found claimed by a write that never committed is appended again by whoever sends it next (the
 /// first write may or may not have reached the log), and readers keep the first occurrence of an id
 /// in a day's log. Claims from before the fact logs (no write id) are decided by the fact row they
@@ -76,20 +79,30 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
                     }
                 }
             });
+        // 2. Append the facts this write claimed and commit them, before waiting for anyone: another
+        //    request may be waiting for this commit while holding ids this one waits for.
+        await AppendAndCommitAsync(claimed, write, cancellationToken);
+
+        // 3. Ids claimed before for the same day: a duplicate once their write commits; taken over
+        //    (under a second write id, since this one has committed already) if it never does.
         var duplicates = new List<Fact>(conflicting);
-        var unfinished = await TakeOverUnfinishedAsync(claimedBefore, write, cancellationToken);
+        if (claimedBefore.Count == 0) return new FactWriteResult(claimed, duplicates, conflicting);
+        var takeover = Guid.NewGuid().ToString("N");
+        var unfinished = await TakeOverUnfinishedAsync(claimedBefore, takeover, cancellationToken);
+        await AppendAndCommitAsync(unfinished, takeover, cancellationToken);
         claimed.AddRange(unfinished);
         duplicates.AddRange(claimedBefore.Select(c => c.Fact).Except(unfinished));
-        if (claimed.Count == 0) return new FactWriteResult(claimed, duplicates, conflicting);
+        return new FactWriteResult(claimed, duplicates, conflicting);
+    }
 
-        // 2. Append the facts to their days' logs.
-        await Parallel.ForEachAsync(claimed.GroupBy(UtcDayOf),
+    /// <summary>Appends the facts to their UTC days' logs, then records <paramref name="write"/> as committed: from then on a resend of their ids is a duplicate.</summary>
+    private async Task AppendAndCommitAsync(List<Fact> facts, string write, CancellationToken cancellationToken)
+    {
+        if (facts.Count == 0) return;
+        await Parallel.ForEachAsync(facts.GroupBy(UtcDayOf),
             new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (day, ct) => await _log.AppendAsync(day.Key, day, ct));
-
-        // 3. Commit: from now on a resend of these ids is a duplicate.
         await _writes.UpsertEntityAsync(new TableEntity(WritePartition(write), write), TableUpdateMode.Replace, cancellationToken);
-        return new FactWriteResult(claimed, duplicates, conflicting);
     }
 
     /// <summary>
@@ -108,6 +121,12 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             for (var attempt = 0; attempt < 10; attempt++)
             {
                 var owner = claim.GetString("Write");
+                if (owner == write)
+                {
+                    // Our own update, its response lost and the request retried.
+                    unfinished.Add(fact);
+                    return;
+                }
                 var stored = owner is null ? await _legacy.ExistsAsync(fact, token) : await OwnerCommittedAsync(owner, claim.Timestamp, token);
                 if (stored) return;
                 try

@@ -64,6 +64,16 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task The_same_batch_sent_three_times_at_once_is_accepted_once_in_all()
+    {
+        // 600 ids over the id index's partitions: the three requests claim parts of the batch each.
+        var events = Enumerable.Range(0, 600).Select(i => Order($"atonce-{i}", $"2026-10-{1 + i % 28:D2}T11:00:00Z", 1m)).ToArray();
+        var bodies = await Task.WhenAll(Enumerable.Range(0, 3).Select(async _ => await AppFixture.JsonAsync(await app.PostEventsAsync(events))));
+        Assert.Equal(600, bodies.Sum(b => b.GetProperty("accepted").GetInt32()));
+        Assert.All(bodies, b => Assert.Equal(600, b.GetProperty("accepted").GetInt32() + b.GetProperty("duplicates").GetInt32()));
+    }
+
+    [Fact]
     public async Task Ndjson_lines_are_events_and_a_broken_line_rejects_only_itself()
     {
         var ndjson = string.Join("\n",

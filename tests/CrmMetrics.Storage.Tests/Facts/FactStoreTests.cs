@@ -117,6 +117,36 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task A_write_commits_the_ids_it_claimed_before_it_waits_for_another_write_so_two_writes_never_wait_for_each_other()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.FromMinutes(5));
+        var time = new DateTimeOffset(2026, 5, 11, 8, 0, 0, TimeSpan.Zero);
+        const string other = "cccc56789abcdef0123456789abcdef0";
+        // Another request claimed split-a and waits, before it commits, for whoever claims split-b.
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("split-a"), "split-a") { ["Day"] = "20260511", ["Write"] = other });
+
+        var insert = store.InsertAsync([Order("split-a", time), Order("split-b", time)], default);
+        // This write commits split-b while split-a's write is still open: the other request can go on.
+        var ids = account.Table(StorageNames.Tables.FactIds);
+        var writes = account.Table(StorageNames.Tables.FactWrites);
+        await Eventually.WaitAsync(async () =>
+        {
+            var claim = await ids.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(StorageKeys.FactIdPartition("split-b"), "split-b");
+            if (!claim.HasValue || claim.Value!.GetString("Write") is not { } write) return false;
+            return (await writes.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(write[..2], write)).HasValue;
+        }, TimeSpan.FromSeconds(30), "split-b committed while split-a's write is open");
+        Assert.False(insert.IsCompleted);
+
+        // The other request then commits, and this one reports split-a as its duplicate.
+        await writes.AddEntityAsync(new Azure.Data.Tables.TableEntity(other[..2], other));
+        var result = await insert.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["split-b"], result.Accepted.Select(f => f.Id));
+        Assert.Equal(["split-a"], result.Duplicates.Select(f => f.Id));
+    }
+
+    [Fact]
     public async Task A_claim_whose_write_never_commits_is_taken_over_only_once_it_is_older_than_the_grace()
     {
         var account = await azurite.AccountAsync();
