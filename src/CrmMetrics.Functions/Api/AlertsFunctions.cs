@@ -84,7 +84,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         var since = q.Instant("since");
         var pageSize = q.Int("pageSize", 100, 1, 1000);
         var token = q.Raw("continuationToken");
-        if (token is { Length: > 200 } || token is not null && token.Any(char.IsControl)) q.Errors.Add("continuationToken", "is not a token this API gave out");
+        if (token is not null && (token.Length > 200 || token.Any(char.IsControl) || !AlertLedger.IsContinuation(token)))
+            q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
         try
         {

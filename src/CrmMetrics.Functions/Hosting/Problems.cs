@@ -21,5 +21,28 @@ public static class Problems
     public static IResult Unavailable(string detail) => Problem(503, "Service Unavailable", detail);
 
     public static IResult Problem(int status, string title, string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: status, title: title);
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeOf(status));
+
+    /// <summary>
+    /// The problem type for a status: the section of the RFC that defines it. ASP.NET Core fills in
+    /// only some statuses (not 413 or 429), and the contract gives every problem a <c>type</c>.
+    /// </summary>
+    public static string TypeOf(int status) => status switch
+    {
+        400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        401 => "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+        403 => "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+        404 => "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+        405 => "https://tools.ietf.org/html/rfc9110#section-15.5.6",
+        406 => "https://tools.ietf.org/html/rfc9110#section-15.5.7",
+        409 => "https://tools.ietf.org/html/rfc9110#section-15.5.10",
+        412 => "https://tools.ietf.org/html/rfc9110#section-15.5.13",
+        413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        415 => "https://tools.ietf.org/html/rfc9110#section-15.5.16",
+        429 => "https://tools.ietf.org/html/rfc6585#section-4",
+        500 => "https://tools.ietf.org/html/rfc9110#section-15.6.1",
+        502 => "https://tools.ietf.org/html/rfc9110#section-15.6.3",
+        503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+        _ => "about:blank",
+    };
 }

@@ -215,6 +215,24 @@ public sealed class AlertLedger(StorageAccount account)
         return (alerts, page.ContinuationToken);
     }
 
+    /// <summary>
+    /// Whether a continuation token has the shape of those <see cref="ListAsync"/> gives out: the
+    /// SDK's next partition key and next row key, each base64-encoded, space-separated, within the
+    /// log. Any other text would silently start a page elsewhere.
+    /// </summary>
+    public static bool IsContinuation(string token)
+    {
+        var parts = token.Split(' ');
+        return parts.Length == 2 && Base64Text(parts[0]) == LogPartition
+            && Base64Text(parts[1]) is { Length: > 20 } key && key[19] == '-' && !key.AsSpan(0, 19).ContainsAnyExceptInRange('0', '9');
+    }
+
+    private static string? Base64Text(string text)
+    {
+        var bytes = new byte[text.Length];
+        return Convert.TryFromBase64String(text, bytes, out var length) ? System.Text.Encoding.UTF8.GetString(bytes, 0, length) : null;
+    }
+
     // Inverted ticks: newer alerts sort first.
     private static string LogKey(DateTimeOffset at, string alertId) => $"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}-{alertId}";
 }

@@ -101,6 +101,18 @@ public class AlertDeliveryTests(AlertDeliveryTests.Fixture app) : IClassFixture<
         Assert.Empty((await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2100-01-01", TestKeys.Reader))).GetProperty("items").EnumerateArray());
         Assert.Equal(HttpStatusCode.BadRequest, (await app.SendAsync(HttpMethod.Get, "/api/alerts?since=yesterday", TestKeys.Reader)).StatusCode);
 
+        // Pages follow one another through the token; a token it did not give out is a 400 naming it, not a silent first page.
+        var first = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2020-01-01&pageSize=2", TestKeys.Reader));
+        var token = first.GetProperty("continuationToken").GetString()!;
+        var second = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/alerts?since=2020-01-01&pageSize=2&continuationToken={Uri.EscapeDataString(token)}", TestKeys.Reader));
+        Assert.Equal(items.Skip(2).Take(2).Select(i => i.GetProperty("id").GetString()), second.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+        foreach (var wrong in new[] { "bad", "a b", "' or 1 eq 1", "log 123", Convert.ToBase64String("lag"u8) + token[token.IndexOf(' ')..], "bG9n " + Convert.ToBase64String("123"u8) })
+        {
+            var refused = await app.SendAsync(HttpMethod.Get, $"/api/alerts?continuationToken={Uri.EscapeDataString(wrong)}", TestKeys.Reader);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.True((await AppFixture.JsonAsync(refused)).GetProperty("errors").TryGetProperty("continuationToken", out _), wrong);
+        }
+
         var bad = await app.SendAsync(HttpMethod.Put, "/api/alert-rules/bad", TestKeys.Admin, JsonContent.Create(new { kind = "anomaly", indicator = "cx.csat", k = -1 }));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.True((await AppFixture.JsonAsync(bad)).GetProperty("errors").TryGetProperty("k", out _));

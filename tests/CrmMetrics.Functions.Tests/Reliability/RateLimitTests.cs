@@ -29,7 +29,10 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
         var refused = answers.First(a => a.StatusCode == HttpStatusCode.TooManyRequests);
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "no Retry-After");
-        Assert.Contains("greedy", await refused.Content.ReadAsStringAsync());
+        var problem = System.Text.Json.JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+        Assert.Contains("greedy", problem.GetProperty("detail").GetString());
+        Assert.Equal("https://tools.ietf.org/html/rfc6585#section-4", problem.GetProperty("type").GetString());
+        Assert.Equal(429, problem.GetProperty("status").GetInt32());
         // The reader key of another client is not touched by it.
         Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/api/indicators", TestKeys.Reader)).StatusCode);
         // Health needs no key and has no limit.
