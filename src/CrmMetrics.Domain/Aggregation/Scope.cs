@@ -2,7 +2,9 @@ namespace CrmMetrics.Domain.Aggregation;
 
 /// <summary>
 /// A breakdown scope: <c>org</c>, <c>channel:&lt;c&gt;</c>, <c>segment:&lt;s&gt;</c>, <c>region:&lt;r&gt;</c>,
-/// <c>staff:&lt;id&gt;</c>, <c>competitor:&lt;c&gt;</c>. The text form is the contract's.
+/// <c>staff:&lt;id&gt;</c>, <c>competitor:&lt;c&gt;</c>. The text form is the contract's. A goal's
+/// attainment rows have the scope <c>goal:&lt;goalId&gt;</c>: readers may ask for it, rules and
+/// facts never name it.
 /// </summary>
 public static class Scope
 {
@@ -10,6 +12,9 @@ public static class Scope
     public const string Unknown = "unknown";
 
     public static readonly IReadOnlyList<string> Kinds = ["org", "channel", "segment", "region", "staff", "competitor"];
+
+    /// <summary>The kind of the scope of a goal's attainment rows.</summary>
+    public const string GoalKind = "goal";
 
     public static string Channel(string channel) => "channel:" + channel;
     public static string Segment(string? segment) => "segment:" + (segment ?? Unknown);
@@ -32,15 +37,19 @@ public static class Scope
     /// <summary>Whether customer-state indicators (active customers, churn, retention) exist for the scope.</summary>
     public static bool HasCustomerState(string scope) => KindOf(scope) is "org" or "segment" or "region";
 
-    /// <summary>Checks a scope text supplied by a client: a known kind and, except for org, a non-empty value.</summary>
-    public static string? Problem(string? scope)
+    /// <summary>
+    /// Checks a scope text supplied by a client: a known kind and, except for org, a non-empty value.
+    /// <paramref name="goals"/> admits <c>goal:&lt;goalId&gt;</c>, the scope of goal attainment rows (for reads).
+    /// </summary>
+    public static string? Problem(string? scope, bool goals = false)
     {
         if (string.IsNullOrEmpty(scope)) return "must not be empty";
         if (scope.Length > 200) return "must be at most 200 characters";
         if (scope == Org) return null;
         var kind = KindOf(scope);
-        if (kind == scope) return $"must be 'org' or '<kind>:<value>' with kind one of {string.Join(", ", Kinds.Skip(1))}";
-        if (!Kinds.Contains(kind) || kind == Org) return $"kind '{Validation.JsonFields.Truncate(kind)}' is not one of {string.Join(", ", Kinds.Skip(1))}";
+        var kinds = string.Join(", ", goals ? Kinds.Skip(1).Append(GoalKind) : Kinds.Skip(1));
+        if (kind == scope) return $"must be 'org' or '<kind>:<value>' with kind one of {kinds}";
+        if (!(Kinds.Contains(kind) && kind != Org || goals && kind == GoalKind)) return $"kind '{Validation.JsonFields.Truncate(kind)}' is not one of {kinds}";
         var value = ValueOf(scope)!;
         if (value.Length == 0) return "needs a value after ':'";
         if (value.Any(char.IsControl)) return "must not contain control characters";

@@ -122,6 +122,10 @@ public sealed record AlertRule
             errors.Add("below", "a threshold rule needs below, above, criticalBelow or criticalAbove");
         if (below is not null && criticalBelow is not null && criticalBelow > below) errors.Add("criticalBelow", "must not be above below");
         if (above is not null && criticalAbove is not null && criticalAbove < above) errors.Add("criticalAbove", "must not be below above");
+        // A value breaches under the highest lower bound or over the lowest upper bound: with the two
+        // crossed, every value would breach.
+        if (new[] { below, criticalBelow }.Max() is { } floor && new[] { above, criticalAbove }.Min() is { } ceiling && ceiling < floor)
+            errors.Add(above == ceiling ? "above" : "criticalAbove", $"must not be below {(below == floor ? "below" : "criticalBelow")} ({floor}): every value would breach the rule");
         var margin = f.Number("criticalMargin", false, min: 0, max: 100);
         var k = f.Number("k", false, min: 0, minExclusive: true, max: 100);
         var n = f.Integer("n", false, 2, 100);

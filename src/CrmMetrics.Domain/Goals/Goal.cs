@@ -73,7 +73,7 @@ public sealed record Goal
         else
         {
             indicator = f.String("indicator", true, s => indicators.IsKnown(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog or a derived indicator");
-            scope = f.String("scope", false, Aggregation.Scope.Problem) ?? Aggregation.Scope.Org;
+            scope = f.String("scope", false, s => Aggregation.Scope.Problem(s)) ?? Aggregation.Scope.Org;
             target = f.Decimal("target", true, min: 0, minExclusive: true);
             stretch = f.Decimal("stretch", false, min: 0, minExclusive: true);
             if (f.Has("maxContribution")) errors.Add("maxContribution", "is used only by composite goals (goals with children)");

@@ -69,11 +69,12 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
         return null;
     }
 
-    public string? Scope(string name = "scope")
+    /// <summary>A scope parameter; <paramref name="goals"/> admits <c>goal:&lt;goalId&gt;</c>, where goal attainment rows are read.</summary>
+    public string? Scope(string name = "scope", bool goals = false)
     {
         var text = Raw(name);
         if (text is null) return null;
-        var problem = Domain.Aggregation.Scope.Problem(text);
+        var problem = Domain.Aggregation.Scope.Problem(text, goals);
         if (problem is null) return text;
         errors.Add(name, problem);
         return null;

@@ -1,3 +1,4 @@
+using CrmMetrics.Domain.Facts;
 using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Hosting;
@@ -47,8 +48,8 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
             periodKey = f.String("period", false, s =>
             {
                 if (grainText is not null && grain is null) return null; // the grain error says it
-                var ok = grain is { } gg ? settings.Calendar.TryParse(s, gg, out _, out var error) : settings.Calendar.TryParse(s, out _, out error);
-                return ok ? null : $"is not a period key of the reporting calendar ({settings.Calendar.Calendar.Setting}): {error}";
+                var ok = grain is { } gg ? settings.Calendar.TryParse(s, gg, out var period, out var error) : settings.Calendar.TryParse(s, out period, out error);
+                return ok ? OutsideFacts(period!) : $"is not a period key of the reporting calendar ({settings.Calendar.Calendar.Setting}): {error}";
             });
             if (periodKey is not null && grain is null && settings.Calendar.TryParse(periodKey, out var inferred, out _)) grain = inferred!.Grain;
         }
@@ -59,6 +60,19 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
         await account.Queue(StorageNames.Queues.KpiRuns).SendMessageAsync(JobMessages.Write(new StartRunJob(runId)), ct);
         var status = $"/api/runs/{runId}";
         return TypedResults.Accepted(status, new RunAccepted(runId, "queued", status));
+    }
+
+    /// <summary>
+    /// Why no fact can fall in the period, if none can: it starts after today, or it ends before the
+    /// earliest time a fact may have. Its snapshots would be empty, and would stay in the reporting
+    /// context (the scorecard's choice of periods) for good.
+    /// </summary>
+    private string? OutsideFacts(Period period)
+    {
+        var today = settings.Calendar.LocalDateOf(clock.GetUtcNow());
+        if (period.FirstDay > today) return $"is in the future: {period.Key} starts on {period.FirstDay:yyyy-MM-dd}, after today ({today:yyyy-MM-dd})";
+        var earliest = settings.Calendar.LocalDateOf(FactValidator.EarliestTime);
+        return period.LastDay < earliest ? $"ends before {earliest:yyyy-MM-dd}, the earliest day a fact may have" : null;
     }
 
     [Function("Run")]

@@ -32,7 +32,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         var grain = q.Grain();
         var period = q.Period("period", grain);
-        var filter = new SnapshotFilter(q.Indicator(), q.Family(), q.Scope());
+        var filter = new SnapshotFilter(q.Indicator(), q.Family(), q.Scope(goals: true));
         var pageSize = q.Int("pageSize", MaxPageSize, 1, MaxPageSize);
         int? version = q.Raw("version") is null ? null : q.Int("version", 0, 1, 999_999);
         if (version is not null && period is null) q.Errors.Add("version", "needs period: a version belongs to one period");
@@ -91,7 +91,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         var grain = q.Grain();
         var from = q.Period("from", grain);
         var to = q.Period("to", grain ?? from?.Grain);
-        var scope = q.Scope() ?? Scope.Org;
+        var scope = q.Scope(goals: true) ?? Scope.Org;
         var effectiveGrain = grain ?? from?.Grain ?? to?.Grain ?? Grain.Month;
         if (from is not null && from.Grain != effectiveGrain) q.Errors.Add("from", $"must be a {Grains.Key(effectiveGrain)} key");
         if (from is not null && to is not null && from.Grain == to.Grain && from.Start > to.Start) q.Errors.Add("to", "must not be before from");

@@ -127,6 +127,8 @@ public class AlertEvaluatorTests
     [InlineData("""{"kind":"threshold","indicator":"cx.mood","below":1}""", "indicator")]
     [InlineData("""{"kind":"threshold","indicator":"cx.csat"}""", "below")]
     [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":60,"criticalBelow":70}""", "criticalBelow")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":100,"above":50}""", "above")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","criticalBelow":40,"criticalAbove":30}""", "criticalAbove")]
     [InlineData("""{"kind":"anomaly","indicator":"cx.csat","k":0}""", "k")]
     [InlineData("""{"kind":"anomaly","indicator":"cx.csat","n":1}""", "n")]
     [InlineData("""{"kind":"trend","indicator":"cx.csat","m":0}""", "m")]

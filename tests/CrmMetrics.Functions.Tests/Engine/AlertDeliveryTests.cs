@@ -91,6 +91,29 @@ public class AlertDeliveryTests(AlertDeliveryTests.Fixture app) : IClassFixture<
     }
 
     [Fact]
+    public async Task Every_alert_links_to_snapshot_rows_of_its_figure_the_api_answers_with()
+    {
+        var alerts = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2020-01-01", TestKeys.Reader))).GetProperty("items").EnumerateArray().ToList();
+        Assert.Contains(alerts, a => a.GetProperty("data").GetProperty("scope").GetString()!.StartsWith("goal:", StringComparison.Ordinal)
+                                     || a.GetProperty("data").TryGetProperty("goalId", out _));
+        foreach (var alert in alerts)
+        {
+            // Relative here: the tests set no public base URL.
+            var link = alert.GetProperty("data").GetProperty("links").GetProperty("snapshot").GetString()!;
+            var response = await app.SendAsync(HttpMethod.Get, link, TestKeys.Reader);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{link}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            Assert.NotEmpty((await AppFixture.JsonAsync(response)).GetProperty("items").EnumerateArray());
+        }
+        // A goal's attainment series is read with the scope its rows carry.
+        var series = await app.SendAsync(HttpMethod.Get, "/api/indicators/goal.attainment/series?grain=month&from=2026-06&to=2026-08&scope=goal:revenue", TestKeys.Reader);
+        Assert.True(series.StatusCode == HttpStatusCode.OK, await series.Content.ReadAsStringAsync());
+        // Rules still name goals by goalId, never by a goal scope.
+        var rule = await app.SendAsync(HttpMethod.Put, "/api/alert-rules/goal-scope", TestKeys.Admin, JsonContent.Create(new { kind = "threshold", indicator = "cx.csat", scope = "goal:revenue", below = 1 }));
+        Assert.Equal(HttpStatusCode.BadRequest, rule.StatusCode);
+        Assert.True((await AppFixture.JsonAsync(rule)).GetProperty("errors").TryGetProperty("scope", out _));
+    }
+
+    [Fact]
     public async Task Alerts_are_listed_newest_first_and_malformed_rules_are_400s()
     {
         var response = await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2020-01-01", TestKeys.Reader);

@@ -1,0 +1,34 @@
+using System.Net;
+using System.Net.Http.Json;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Runs;
+
+/// <summary>POST /api/runs refuses periods no fact can fall in: their empty snapshots would stay in the reporting context for good.</summary>
+public class RunRequestTests(AppFixture app) : IClassFixture<AppFixture>
+{
+    [Theory]
+    [InlineData("month", "9999-12", "is in the future")]
+    [InlineData("day", "0001-01-01", "the earliest day a fact may have")]
+    [InlineData("year", "1899", "the earliest day a fact may have")]
+    public async Task A_period_no_fact_can_fall_in_is_a_400_naming_the_period(string grain, string period, string why)
+    {
+        var response = await app.SendAsync(HttpMethod.Post, "/api/runs", TestKeys.Admin, JsonContent.Create(new { grain, period }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await AppFixture.JsonAsync(response)).GetProperty("errors");
+        Assert.Contains(why, errors.GetProperty("period")[0].GetString());
+    }
+
+    [Fact]
+    public async Task The_current_period_and_the_first_day_facts_may_have_are_accepted()
+    {
+        // A day back, so the month is not ahead of the app's own time zone at a month's turn.
+        var today = DateTime.UtcNow.AddDays(-1);
+        foreach (var (grain, period) in new[] { ("month", $"{today:yyyy-MM}"), ("day", "1900-01-01") })
+        {
+            var response = await app.SendAsync(HttpMethod.Post, "/api/runs", TestKeys.Admin, JsonContent.Create(new { grain, period }));
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{grain} {period}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+}
