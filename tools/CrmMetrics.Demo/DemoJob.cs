@@ -116,7 +116,7 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
         if (dashboard is not null) Console.WriteLine($"  {dashboard}   (the executive scorecard, in a browser)");
         Console.WriteLine($"  {address}/api/health");
         foreach (var line in computation.Links(address, key)) Console.WriteLine("  " + line);
-        Console.WriteLine($"  API key for this session: {key}  (header x-api-key, or ?code=)");
+        Console.WriteLine($"  Admin API key for this session: {key}  (reads, ingestion and admin routes; header x-api-key, or ?code=)");
         Console.WriteLine("Press Ctrl+C to stop.");
     }
 }

@@ -9,9 +9,48 @@ namespace CrmMetrics.Domain.Validation;
 /// </summary>
 public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, string prefix = "")
 {
+    // A member given twice is an error of its own: JSON readers disagree on which one counts.
+    private readonly bool _membersUnique = ReportRepeatedMembers(obj, errors, prefix);
+
     public ValidationErrors Errors => errors;
 
+    /// <summary>Whether no member of the object appears twice (each one that does is an error naming it).</summary>
+    public bool MembersUnique => _membersUnique;
+
     public string Path(string name) => prefix.Length == 0 ? name : prefix + "." + name;
+
+    private static bool ReportRepeatedMembers(JsonElement obj, ValidationErrors errors, string prefix)
+    {
+        if (obj.ValueKind != JsonValueKind.Object) return true;
+        var unique = true;
+        var count = obj.GetPropertyCount();
+        HashSet<string>? seen = count > 16 ? new HashSet<string>(count, StringComparer.Ordinal) : null;
+        var index = 0;
+        foreach (var member in obj.EnumerateObject())
+        {
+            var repeated = seen is not null ? !seen.Add(member.Name) : AppearsBefore(obj, member, index);
+            index++;
+            if (!repeated) continue;
+            unique = false;
+            var path = prefix.Length == 0 ? member.Name : prefix + "." + member.Name;
+            if (!errors.Has(path)) errors.Add(path, "appears more than once: give each member once");
+        }
+        return unique;
+    }
+
+    /// <summary>Whether one of the first <paramref name="index"/> members has the member's name (compared without allocating, unless a name is escaped).</summary>
+    private static bool AppearsBefore(JsonElement obj, JsonProperty member, int index)
+    {
+        var name = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(member);
+        var i = 0;
+        foreach (var earlier in obj.EnumerateObject())
+        {
+            if (i++ == index) return false;
+            var other = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(earlier);
+            if (name.Contains((byte)'\\') || other.Contains((byte)'\\') ? earlier.NameEquals(member.Name) : name.SequenceEqual(other)) return true;
+        }
+        return false;
+    }
 
     public bool TryGet(string name, out JsonElement value)
     {

@@ -54,6 +54,9 @@ public class FactValidatorTests
     }
 
     [Theory]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","type":"customer.churned","data":{"amount":1,"currency":"EUR"}}""", "type")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":-5,"currency":"EUR","amount":5}}""", "data.amount")]
+    [InlineData("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":5,"currency":"EUR","\u0061mount":5}}""", "data.amount")]
     [InlineData("""{"type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "id")]
     [InlineData("""{"id":"","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "id")]
     [InlineData("""{"id":"has space","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":1,"currency":"EUR"}}""", "id")]

@@ -74,6 +74,24 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task An_event_giving_a_member_twice_is_rejected_naming_it_and_its_neighbours_are_stored()
+    {
+        const string body = """
+            [{"id":"twice-ok-1","type":"order","time":"2026-10-05T09:00:00Z","customerId":"C-1","data":{"amount":1,"currency":"EUR"}},
+             {"id":"twice-bad","type":"order","time":"2026-10-05T09:00:00Z","customerId":"C-1","type":"customer.churned","data":{"amount":1,"currency":"EUR"}},
+             {"id":"twice-ok-2","type":"order","time":"2026-10-05T09:00:00Z","customerId":"C-1","data":{"amount":1,"currency":"EUR"}}]
+            """;
+        var response = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var answer = await AppFixture.JsonAsync(response);
+        Assert.Equal(2, answer.GetProperty("accepted").GetInt32());
+        var rejected = Assert.Single(answer.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(1, rejected.GetProperty("index").GetInt32());
+        Assert.True(rejected.GetProperty("errors").TryGetProperty("type", out _), rejected.ToString());
+        Assert.Null(await app.Services.GetRequiredService<FactStore>().GetAsync("twice-bad", DateTimeOffset.Parse("2026-10-05T09:00:00Z"), default));
+    }
+
+    [Fact]
     public async Task Ndjson_lines_are_events_and_a_broken_line_rejects_only_itself()
     {
         var ndjson = string.Join("\n",
