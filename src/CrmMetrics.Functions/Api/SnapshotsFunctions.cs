@@ -52,7 +52,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
             etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}", $"{request.QueryString}|{(csv ? "csv" : "json")}");
             context.Response.Headers.ETag = etag;
             context.Response.Headers.CacheControl = "private, no-cache";
-            if (request.Headers.IfNoneMatch.Any(v => v is not null && (v == etag || v == "*" || v.Split(',').Any(t => t.Trim() == etag))))
+            if (EntityTags.IsNotModified(request, etag))
                 return Results.StatusCode(StatusCodes.Status304NotModified);
             if (cache.Get(etag) is { } hit) return Cached(context, hit);
         }

@@ -55,7 +55,7 @@ public sealed class DashboardFunctions(DashboardAssets assets)
             headers.XFrameOptions = "DENY";
         }
         if (asset.Gzip is not null) headers.Vary = "Accept-Encoding";
-        if (request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(t => t.Trim() == asset.ETag || t.Trim() == "*")))
+        if (EntityTags.IsNotModified(request, asset.ETag))
             return Results.StatusCode(StatusCodes.Status304NotModified);
         if (asset.Gzip is not null && AcceptsGzip(request))
         {

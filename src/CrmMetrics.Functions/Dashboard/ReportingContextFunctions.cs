@@ -28,7 +28,7 @@ public sealed class ReportingContextFunctions(ReportingContextBuilder builder, I
         var headers = request.HttpContext.Response.Headers;
         headers.ETag = etag;
         headers.CacheControl = "private, no-cache";
-        if (request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(t => t.Trim() == etag)))
+        if (EntityTags.IsNotModified(request, etag))
             return Results.StatusCode(StatusCodes.Status304NotModified);
         return Results.Bytes(body, "application/json; charset=utf-8");
     }
