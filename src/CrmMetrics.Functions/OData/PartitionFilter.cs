@@ -129,7 +129,7 @@ public sealed class PartitionFilter
 
     private static string Compare(string property, string op, DateTimeOffset value) => $"{property} {op} {TableClient.CreateQueryFilter($"{value}")}";
 
-    private static bool TryComparison(BinaryOperatorNode node, out string property, out BinaryOperatorKind op, out object? value)
+    internal static bool TryComparison(BinaryOperatorNode node, out string property, out BinaryOperatorKind op, out object? value)
     {
         property = "";
         op = node.OperatorKind;
