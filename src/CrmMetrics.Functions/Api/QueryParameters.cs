@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Domain.Indicators;
@@ -36,8 +37,8 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
     {
         var text = Raw(name);
         if (text is null) return null;
-        if (Grains.TryParse(text, out var grain)) return grain;
-        errors.Add(name, $"must be one of day, week, month, quarter, year; got '{JsonFields.Truncate(text)}'");
+        if (TryGrain(text, out var grain, out var error)) return grain;
+        errors.Add(name, error);
         return null;
     }
 
@@ -45,10 +46,24 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
     {
         var text = Raw(name);
         if (text is null) return null;
-        var ok = grain is { } g ? calendar.TryParse(text, g, out var period, out var error) : calendar.TryParse(text, out period, out error);
-        if (ok) return period;
-        errors.Add(name, $"is not a period key of the reporting calendar ({calendar.Calendar.Setting}): {error}");
+        if (TryPeriod(calendar, text, grain, out var period, out var error)) return period;
+        errors.Add(name, error);
         return null;
+    }
+
+    /// <summary>Reads a grain name as every input path does (query parameters, OData literals); the error reads after the field's name.</summary>
+    public static bool TryGrain(string text, out Grain grain, [NotNullWhen(false)] out string? error)
+    {
+        error = Grains.TryParse(text, out grain) ? null : $"must be one of day, week, month, quarter, year; got '{JsonFields.Truncate(text)}'";
+        return error is null;
+    }
+
+    /// <summary>Reads a period key of the reporting calendar (of <paramref name="grain"/> when given) as every input path does; the error reads after the field's name.</summary>
+    public static bool TryPeriod(PeriodCalendar calendar, string text, Grain? grain, [NotNullWhen(true)] out Period? period, [NotNullWhen(false)] out string? error)
+    {
+        var ok = grain is { } g ? calendar.TryParse(text, g, out period, out error) : calendar.TryParse(text, out period, out error);
+        if (!ok) error = $"is not a period key of the reporting calendar ({calendar.Calendar.Setting}): {error}";
+        return ok;
     }
 
     public string? Indicator(string name = "indicator")

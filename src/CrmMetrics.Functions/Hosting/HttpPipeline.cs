@@ -38,6 +38,11 @@ public static class HttpPipeline
         {
             c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
         });
+        // MVC's problem writer claims every controller's endpoint yet writes nothing for controllers without
+        // [ApiController] (the OData ones): their problems, and failures after them, went out as empty bodies.
+        // The default writer writes every problem, as on the other routes.
+        foreach (var mvcWriter in services.Where(d => d.ServiceType == typeof(IProblemDetailsWriter) && d.ImplementationType?.Assembly == typeof(Microsoft.AspNetCore.Mvc.ControllerBase).Assembly).ToList())
+            services.Remove(mvcWriter);
         return services;
     }
 

@@ -40,20 +40,25 @@ public sealed class SnapshotsController(SnapshotParts parts) : ODataController
     public async Task<IActionResult> Get(ODataQueryOptions<ODataSnapshot> options, CancellationToken ct) =>
         await Serve(this, options, parts, null, ct);
 
-    [HttpGet("Benchmarks")]
-    public async Task<IActionResult> GetBenchmarks(ODataQueryOptions<ODataSnapshot> options, CancellationToken ct) =>
-        await Serve(this, options, parts, Families.CompetitorBenchmarks, ct);
-
-    private static async Task<IActionResult> Serve(ControllerBase controller, ODataQueryOptions<ODataSnapshot> options, SnapshotParts parts, string? family, CancellationToken ct)
+    internal static async Task<IActionResult> Serve(ControllerBase controller, ODataQueryOptions<ODataSnapshot> options, SnapshotParts parts, string? family, CancellationToken ct)
     {
         if (ODataFeed.Validate(controller, options) is { } invalid) return invalid;
         var filter = PartitionFilter.From(options.Filter?.FilterClause);
-        if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem(controller, "$filter", SnapshotParts.Unbounded);
+        if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem("$filter", SnapshotParts.Unbounded);
         if (family is not null && filter.Family is { } asked && asked != family) return controller.Ok(Array.Empty<ODataSnapshot>().AsQueryable());
         var rows = new SnapshotFilter(filter.Indicator, family ?? filter.Family, filter.Scope);
         var feed = await parts.BuildAsync(filter, rows, (list, period) => list.Select(r => ODataSnapshot.From(r, period.Start, period.End)).ToList(), ct);
         return await ODataFeed.ServeAsync(controller, options, feed, ct);
     }
+}
+
+/// <summary>The competitor benchmark family of the snapshots; a controller of its own so the routing conventions give it /$count like the other sets.</summary>
+[Route("odata")]
+public sealed class BenchmarksController(SnapshotParts parts) : ODataController
+{
+    [HttpGet("Benchmarks")]
+    public async Task<IActionResult> Get(ODataQueryOptions<ODataSnapshot> options, CancellationToken ct) =>
+        await SnapshotsController.Serve(this, options, parts, Families.CompetitorBenchmarks, ct);
 }
 
 [Route("odata")]
@@ -64,7 +69,7 @@ public sealed class GoalAttainmentController(SnapshotParts parts) : ODataControl
     {
         if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
         var filter = PartitionFilter.From(options.Filter?.FilterClause);
-        if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem(this, "$filter", SnapshotParts.Unbounded);
+        if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem("$filter", SnapshotParts.Unbounded);
         var feed = await parts.BuildAsync(filter, new SnapshotFilter(Indicator: "goal.attainment"), (rows, period) => rows.Select(r => Map(r, period)).ToList(), ct);
         return await ODataFeed.ServeAsync(this, options, feed, ct);
     }
@@ -95,7 +100,7 @@ public sealed class StaffScorecardsController(SnapshotParts parts) : ODataContro
     {
         if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
         var filter = PartitionFilter.From(options.Filter?.FilterClause);
-        if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem(this, "$filter", SnapshotParts.Unbounded);
+        if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem("$filter", SnapshotParts.Unbounded);
         var feed = await parts.BuildAsync(filter, new SnapshotFilter(Family: Families.StaffIncentives), Map, ct);
         return await ODataFeed.ServeAsync(this, options, feed, ct);
     }
@@ -128,7 +133,7 @@ public sealed class AlertsController(AlertLedger ledger) : ODataController
         var filter = PartitionFilter.From(options.Filter?.FilterClause, ["Time"]);
         var since = filter.LowerBound("Time");
         if (filter.HasRowConditions && since is null)
-            return ODataFeed.Problem(this, "$filter", "would read every alert ever sent: add a lower bound on Time (Time ge …), joined with 'and'");
+            return ODataFeed.Problem("$filter", "would read every alert ever sent: add a lower bound on Time (Time ge …), joined with 'and'");
         // The alerts since the bound, newest first: one part (alerts are few per day).
         var part = new FeedPart<ODataAlert>("0", async token =>
         {

@@ -1,10 +1,13 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using CrmMetrics.Functions.Hosting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OData.Extensions;
 using Microsoft.AspNetCore.OData.Query;
 using Microsoft.AspNetCore.OData.Query.Validator;
 using Microsoft.OData;
+using Microsoft.OData.UriParser;
 
 namespace CrmMetrics.Functions.OData;
 
@@ -17,7 +20,7 @@ public sealed record FeedPart<T>(string Key, Func<CancellationToken, Task<IReadO
 /// <c>$select</c>. <c>$orderby</c> and <c>$count</c> need every matching row, so they are allowed
 /// only when the filter selects few parts.
 /// </summary>
-public static class ODataFeed
+public static partial class ODataFeed
 {
     public const int MaxTop = 10_000;
     public const int MaxPartsForOrderOrCount = 24;
@@ -39,29 +42,39 @@ public static class ODataFeed
 
     private static readonly ODataQuerySettings QuerySettings = new() { HandleNullPropagation = HandleNullPropagationOption.True, EnsureStableOrdering = false };
 
+    private static readonly string NeedsEveryRow =
+        $"needs every matching row: narrow $filter to at most {MaxPartsForOrderOrCount} periods (Period, Grain with PeriodStart, or ComputedAt)";
+
     private sealed record Token(string Part, int Offset, int Emitted);
 
     public static async Task<IActionResult> ServeAsync<T>(ControllerBase controller, ODataQueryOptions<T> options, IReadOnlyList<FeedPart<T>> parts, CancellationToken ct)
     {
         var request = controller.Request;
-        var pageSize = request.HttpContext.RequestServices.GetRequiredService<Hosting.CrmMetricsSettings>().ODataPageSize;
+        var pageSize = request.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>().ODataPageSize;
         var top = options.Top?.Value ?? int.MaxValue;
         var skip = options.Skip?.Value ?? 0;
         Token? token = null;
         if (options.SkipToken?.RawValue is { } raw && (token = Decode(raw)) is null)
-            return Problem(controller, "$skiptoken", "is not a token this service gave out; start again without it");
+            return Problem("$skiptoken", "is not a token this service gave out; start again without it");
 
         IReadOnlyList<T> Filter(IReadOnlyList<T> rows) =>
             options.Filter is null ? rows : ((IQueryable<T>)options.Filter.ApplyTo(rows.AsQueryable(), QuerySettings)).ToList();
+
+        if (request.ODataFeature().Path?.LastSegment is CountSegment)
+        {
+            // The /$count segment: how many rows the filter selects, as text; $top, $skip, $orderby and $select do not apply.
+            if (parts.Count > MaxPartsForOrderOrCount) return Problem("$count", NeedsEveryRow);
+            long selected = 0;
+            foreach (var part in parts) selected += Filter(await part.Load(ct)).Count;
+            return controller.Ok(selected);
+        }
 
         List<T> page;
         Token? next = null;
         long? count = null;
         if (options.OrderBy is not null || options.Count?.Value == true)
         {
-            if (parts.Count > MaxPartsForOrderOrCount)
-                return Problem(controller, options.OrderBy is not null ? "$orderby" : "$count",
-                    $"needs every matching row: narrow $filter to at most {MaxPartsForOrderOrCount} periods (Period, Grain with PeriodStart, or ComputedAt)");
+            if (parts.Count > MaxPartsForOrderOrCount) return Problem(options.OrderBy is not null ? "$orderby" : "$count", NeedsEveryRow);
             var all = new List<T>();
             foreach (var part in parts) all.AddRange(Filter(await part.Load(ct)));
             IEnumerable<T> ordered = options.OrderBy is null ? all : ((IQueryable<T>)options.OrderBy.ApplyTo(all.AsQueryable(), QuerySettings)).ToList();
@@ -118,27 +131,62 @@ public static class ODataFeed
         return controller.Ok(result);
     }
 
-    /// <summary>Validates the query; a problem result names the option when it is not acceptable.</summary>
+    /// <summary>
+    /// Validates the query option by option, so a problem names the option at fault (<c>$top</c>,
+    /// <c>$filter</c>…) in words meant for the person typing the query.
+    /// </summary>
     public static IActionResult? Validate<T>(ControllerBase controller, ODataQueryOptions<T> options)
+    {
+        var calendar = controller.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>().Calendar;
+        var raw = options.RawValues;
+        foreach (var (option, value) in Unsupported(raw))
+        {
+            if (value is not null) return Problem(option, "is not supported by this feed");
+        }
+        return Check("$filter", () => { options.Filter?.Validate(Validation); _ = options.Filter?.FilterClause; })
+               ?? Check("$select", () => { options.SelectExpand?.Validate(Validation); _ = options.SelectExpand?.SelectExpandClause; })
+               ?? Check("$orderby", () => { options.OrderBy?.Validate(Validation); _ = options.OrderBy?.OrderByClause; })
+               ?? Check("$top", () => options.Top?.Validate(Validation))
+               ?? Check("$skip", () => options.Skip?.Validate(Validation))
+               ?? Check("$count", () => { options.Count?.Validate(Validation); _ = options.Count?.Value; })
+               ?? (PeriodLiterals.Problem(options.Filter?.FilterClause, calendar) is { } literal ? Problem("$filter", literal) : null);
+    }
+
+    private static IEnumerable<(string Option, string? Value)> Unsupported(ODataRawQueryOptions raw) =>
+        [("$expand", raw.Expand), ("$apply", raw.Apply), ("$search", raw.Search), ("$compute", raw.Compute), ("$deltatoken", raw.DeltaToken)];
+
+    private static IActionResult? Check(string option, Action validate)
     {
         try
         {
-            options.Validate(Validation);
-            _ = options.Filter?.FilterClause;
-            _ = options.OrderBy?.OrderByClause;
-            _ = options.SelectExpand?.SelectExpandClause;
+            validate();
             return null;
         }
         catch (Exception e) when (e is ODataException or ArgumentException or InvalidOperationException or NotSupportedException)
         {
-            return Problem(controller, "query", e.Message);
+            return Problem(option, UserMessage(e.Message));
         }
     }
 
-    public static IActionResult Problem(ControllerBase controller, string option, string message)
+    /// <summary>The library's message without its advice to the service's developer (settings to change) or its internal error codes.</summary>
+    private static string UserMessage(string message)
     {
-        var errors = new Dictionary<string, string[]> { [option] = [message] };
-        return controller.ValidationProblem(new ValidationProblemDetails(errors) { Title = "The query is not valid.", Detail = $"{option}: {message}", Status = 400 });
+        if (message.StartsWith("An internal error", StringComparison.Ordinal))
+            return "could not be read: an operator is used with values it does not take (for example 'has', which applies to enumerations, and this feed has none)";
+        var sentences = Regex.Split(message, @"(?<=\.)\s+").Where(s => !DeveloperAdvice().IsMatch(s));
+        return string.Join(" ", sentences);
+    }
+
+    [GeneratedRegex(@"EnableQueryAttribute|ValidationSettings|QuerySettings")]
+    private static partial Regex DeveloperAdvice();
+
+    /// <summary>A 400 problem naming the query option, in the API's one error shape.</summary>
+    public static IActionResult Problem(string option, string message) => new HttpResultAction(Problems.Validation(option, message));
+
+    /// <summary>Runs a minimal-API result (the API's problem details) from an MVC action.</summary>
+    private sealed class HttpResultAction(IResult result) : IActionResult
+    {
+        public Task ExecuteResultAsync(ActionContext context) => result.ExecuteAsync(context.HttpContext);
     }
 
     private static int IndexOf<T>(IReadOnlyList<FeedPart<T>> parts, string key)

@@ -1,6 +1,8 @@
 using CrmMetrics.Functions.Api;
+using CrmMetrics.Functions.Hosting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.OData.Edm;
 
 namespace CrmMetrics.Functions.OData;
 
@@ -32,6 +34,7 @@ public sealed class ODataBranch(IServiceProvider services)
         var app = new ApplicationBuilder(services);
         app.UseRouting();
         app.UseEndpoints(endpoints => endpoints.MapControllers());
+        app.Run(context => Problems.NotFound(NoSuchResource(context.Request.Path)).ExecuteAsync(context));
         return app.Build();
     });
 
@@ -41,4 +44,9 @@ public sealed class ODataBranch(IServiceProvider services)
         context.Request.RouteValues.Clear();
         await _pipeline.Value(context);
     }
+
+    private static readonly string EntitySets = string.Join(", ", ODataModel.Build().EntityContainer.EntitySets().Select(s => s.Name));
+
+    private static string NoSuchResource(PathString path) =>
+        $"There is no OData resource {path}: this feed serves $metadata and the entity sets {EntitySets} (and their /$count), read with query options such as $filter, not by key.";
 }

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Azure.Data.Tables;
 using CrmMetrics.Storage.Account;
+using Microsoft.OData.Edm;
 using Microsoft.OData.UriParser;
 
 namespace CrmMetrics.Functions.OData;
@@ -30,7 +32,7 @@ public sealed class PartitionFilter
     /// <summary>Lower bound on a time property (for feeds that start from a time), if the filter gives one.</summary>
     public DateTimeOffset? LowerBound(string property) => _periods
         .Where(p => p.Property == property && p.Op is BinaryOperatorKind.GreaterThan or BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.Equal)
-        .Select(p => p.Value switch { DateTimeOffset d => d, DateTime d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc)), _ => (DateTimeOffset?)null })
+        .Select(p => p.Value as DateTimeOffset?)
         .Where(d => d is not null).Max();
 
     public string? Indicator => _rows.GetValueOrDefault("Indicator");
@@ -61,9 +63,9 @@ public sealed class PartitionFilter
         }
         if (node is BinaryOperatorNode comparison && TryComparison(comparison, out var property, out var op, out var value))
         {
-            if (_periodProperties.Contains(property) && value is not null)
+            if (_periodProperties.Contains(property) && PeriodValue(property, value) is { } periodValue)
             {
-                _periods.Add((property, op, value));
+                _periods.Add((property, op, periodValue));
                 return;
             }
             if (RowProperties.Contains(property) && op == BinaryOperatorKind.Equal && value is string text)
@@ -75,6 +77,25 @@ public sealed class PartitionFilter
         }
         HasRowConditions = true;
     }
+
+    /// <summary>
+    /// The value a period condition compares with, as the table stores it: text for Grain and Period, an
+    /// instant for the rest. A date (<c>PeriodStart ge 2026-10-01</c>, as Power BI and Excel users type it)
+    /// is promoted to its midnight UTC, as OData promotes Edm.Date to Edm.DateTimeOffset. Any other value
+    /// leaves the condition to the rows (null).
+    /// </summary>
+    private static object? PeriodValue(string property, object? value) => (property, value) switch
+    {
+        ("Grain" or "Period", string text) => text,
+        ("Grain" or "Period", _) => null,
+        (_, DateTimeOffset instant) => instant,
+        (_, DateTime instant) => new DateTimeOffset(DateTime.SpecifyKind(instant, DateTimeKind.Utc)),
+        (_, DateOnly date) => new DateTimeOffset(date, TimeOnly.MinValue, TimeSpan.Zero),
+#pragma warning disable CS0618 // ODL 8 reads date literals as Edm.Date (ODL 9: DateOnly, above)
+        (_, Date date) => new DateTimeOffset(date.Year, date.Month, date.Day, 0, 0, 0, TimeSpan.Zero),
+#pragma warning restore CS0618
+        _ => null,
+    };
 
     /// <summary>The condition on the latest-version table (PartitionKey grain, RowKey period), built only with parameterised filters.</summary>
     public string PointerFilter()
@@ -95,9 +116,8 @@ public sealed class PartitionFilter
             {
                 ("Grain", string grain) => Compare("PartitionKey", symbol, grain),
                 ("Period", string period) => Compare("RowKey", symbol, StorageKeys.Encode(period)),
-                ("PeriodStart" or "ComputedAt", DateTimeOffset instant) => Compare(property, symbol, instant),
-                ("PeriodStart" or "ComputedAt", DateTime instant) => Compare(property, symbol, new DateTimeOffset(DateTime.SpecifyKind(instant, DateTimeKind.Utc))),
-                _ => throw new ArgumentException($"{property} cannot be compared with {value.GetType().Name}"),
+                (_, DateTimeOffset instant) => Compare(property, symbol, instant),
+                _ => throw new UnreachableException("Collect keeps text for Grain and Period and instants for the rest"),
             });
         }
         return string.Join(" and ", parts);
@@ -109,7 +129,7 @@ public sealed class PartitionFilter
 
     private static string Compare(string property, string op, DateTimeOffset value) => $"{property} {op} {TableClient.CreateQueryFilter($"{value}")}";
 
-    private static bool TryComparison(BinaryOperatorNode node, out string property, out BinaryOperatorKind op, out object? value)
+    internal static bool TryComparison(BinaryOperatorNode node, out string property, out BinaryOperatorKind op, out object? value)
     {
         property = "";
         op = node.OperatorKind;

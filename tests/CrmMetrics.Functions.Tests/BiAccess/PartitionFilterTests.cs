@@ -38,6 +38,15 @@ public class PartitionFilterTests
     }
 
     [Fact]
+    public void Date_literals_choose_partitions_from_midnight_utc()
+    {
+        var f = Parse("PeriodStart ge 2026-03-01 and ComputedAt lt 2026-04-01");
+        Assert.True(f.SelectsPeriods);
+        Assert.Equal("PeriodStart ge datetime'2026-03-01T00:00:00Z' and ComputedAt lt datetime'2026-04-01T00:00:00Z'", f.PointerFilter());
+        Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), Parse("Time ge 2026-01-01", "Alerts").LowerBound("Time"));
+    }
+
+    [Fact]
     public void An_or_is_a_row_condition_that_chooses_nothing()
     {
         var f = Parse("Period eq '2026-03' or Value gt 1");

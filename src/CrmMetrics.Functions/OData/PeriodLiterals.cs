@@ -1,0 +1,57 @@
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.Api;
+using CrmMetrics.Domain.Validation;
+using Microsoft.OData.UriParser;
+
+namespace CrmMetrics.Functions.OData;
+
+/// <summary>
+/// Checks the text a <c>$filter</c> compares Grain and Period with, as the API checks its <c>grain</c> and
+/// <c>period</c> parameters: a literal that is no grain or no period key of the reporting calendar (of the
+/// grain its own 'and' chain names) is an error, not an empty answer.
+/// </summary>
+public static class PeriodLiterals
+{
+    /// <summary>The first literal that is not acceptable, said for the person who typed it; null when all are.</summary>
+    public static string? Problem(FilterClause? filter, PeriodCalendar calendar) =>
+        filter is null ? null : Visit(filter.Expression, null, calendar);
+
+    private static string? Visit(QueryNode node, Grain? grain, PeriodCalendar calendar)
+    {
+        switch (node)
+        {
+            case ConvertNode convert:
+                return Visit(convert.Source, grain, calendar);
+            case BinaryOperatorNode { OperatorKind: BinaryOperatorKind.And } and:
+                var conjuncts = Conjuncts(and).ToList();
+                var chainGrain = grain ?? conjuncts.Select(GrainNamed).FirstOrDefault(g => g is not null);
+                return conjuncts.Select(c => Visit(c, chainGrain, calendar)).FirstOrDefault(p => p is not null);
+            case BinaryOperatorNode binary when PartitionFilter.TryComparison(binary, out var property, out _, out var value) && value is string text:
+                return Check(property, text, grain, calendar);
+            case BinaryOperatorNode binary:
+                return Visit(binary.Left, grain, calendar) ?? Visit(binary.Right, grain, calendar);
+            case UnaryOperatorNode unary:
+                return Visit(unary.Operand, null, calendar);
+            default:
+                return null;
+        }
+    }
+
+    private static string? Check(string property, string text, Grain? grain, PeriodCalendar calendar) => property switch
+    {
+        "Grain" when !QueryParameters.TryGrain(text, out _, out var error) => $"Grain '{JsonFields.Truncate(text)}' {error}",
+        "Period" when !QueryParameters.TryPeriod(calendar, text, grain, out _, out var error) => $"Period '{JsonFields.Truncate(text)}' {error}",
+        _ => null,
+    };
+
+    private static IEnumerable<QueryNode> Conjuncts(QueryNode node) => node switch
+    {
+        ConvertNode convert => Conjuncts(convert.Source),
+        BinaryOperatorNode { OperatorKind: BinaryOperatorKind.And } and => Conjuncts(and.Left).Concat(Conjuncts(and.Right)),
+        _ => [node],
+    };
+
+    private static Grain? GrainNamed(QueryNode node) =>
+        node is BinaryOperatorNode binary && PartitionFilter.TryComparison(binary, out var property, out var op, out var value)
+        && property == "Grain" && op == BinaryOperatorKind.Equal && value is string text && Grains.TryParse(text, out var grain) ? grain : null;
+}

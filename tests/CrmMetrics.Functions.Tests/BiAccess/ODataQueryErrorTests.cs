@@ -1,0 +1,145 @@
+using System.Net;
+using System.Text.Json;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.BiAccess;
+
+/// <summary>What BI users type that the feed got wrong: date literals, the /$count segment, literals that name no period or grain, and the shape of every OData error.</summary>
+[Collection("bi")]
+public class ODataQueryErrorTests(BiFixture app)
+{
+    public static readonly TheoryData<string> PeriodSets = new() { "Snapshots", "GoalAttainment", "StaffScorecards", "Benchmarks" };
+
+    private async Task<JsonElement> OkAsync(string url)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, url, TestKeys.Reader);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return await AppFixture.JsonAsync(response);
+    }
+
+    /// <summary>The periods of every row the filter selects, across server-driven pages.</summary>
+    private async Task<List<string>> PeriodsAsync(string set, string filter)
+    {
+        var periods = new SortedSet<string>(StringComparer.Ordinal);
+        for (var url = $"/odata/{set}?$filter={filter}&$select=Period"; url is not null;)
+        {
+            var page = await OkAsync(url);
+            foreach (var row in page.GetProperty("value").EnumerateArray()) periods.Add(row.GetProperty("Period").GetString()!);
+            url = page.TryGetProperty("@odata.nextLink", out var next) ? new Uri(next.GetString()!).PathAndQuery : null;
+        }
+        return periods.ToList();
+    }
+
+    /// <summary>The problem an OData request answers: RFC 9457 with the same members as the REST API's, checked here once.</summary>
+    private async Task<JsonElement> ProblemAsync(string url, HttpStatusCode status)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, url, TestKeys.Reader);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"{url}: {(int)response.StatusCode} {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(text).RootElement.Clone();
+        Assert.StartsWith("https://tools.ietf.org/html/rfc9110#section-15.5.", problem.GetProperty("type").GetString());
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()), text);
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()), text);
+        Assert.Equal(new Uri(app.BaseAddress, url.Split('?')[0]).AbsolutePath, problem.GetProperty("instance").GetString());
+        foreach (var internals in new[] { "EnableQueryAttribute", "ValidationSettings", "internal error", "UnreachableCodepath" })
+            Assert.DoesNotContain(internals, text, StringComparison.OrdinalIgnoreCase);
+        return problem;
+    }
+
+    [Theory]
+    [MemberData(nameof(PeriodSets))]
+    public async Task A_date_literal_compares_with_period_start_and_computed_at_on_every_set(string set)
+    {
+        Assert.Equal(["2026-04"], await PeriodsAsync(set, "PeriodStart ge 2026-04-01"));
+        Assert.Equal(["2026-03"], await PeriodsAsync(set, "PeriodStart lt 2026-04-01 and PeriodStart gt 2026-02-28"));
+        Assert.Empty(await PeriodsAsync(set, "PeriodStart gt 2026-04-01"));
+        Assert.Equal(["2026-03", "2026-04"], await PeriodsAsync(set, "ComputedAt gt 2026-01-01"));
+    }
+
+    [Fact]
+    public async Task A_date_literal_is_a_lower_bound_on_alert_time()
+    {
+        Assert.Equal(2, (await OkAsync("/odata/Alerts?$filter=Time ge 2020-01-01 and Kind eq 'threshold'")).GetProperty("value").GetArrayLength());
+        Assert.Equal(0, (await OkAsync("/odata/Alerts?$filter=Time ge 2100-01-01")).GetProperty("value").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("Snapshots", "Period eq '2026-03'")]
+    [InlineData("Snapshots", "PeriodStart ge 2026-03-01 and Scope eq 'org'")]
+    [InlineData("GoalAttainment", "Grain eq 'month'")]
+    [InlineData("StaffScorecards", "Period eq '2026-04'")]
+    [InlineData("Benchmarks", "Period eq '2026-03'")]
+    [InlineData("Alerts", "Time ge 2020-01-01T00:00:00Z and Kind eq 'threshold'")]
+    public async Task The_count_segment_answers_the_filtered_count_as_text(string set, string filter)
+    {
+        var expected = (await OkAsync($"/odata/{set}?$filter={filter}&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
+        Assert.True(expected > 0, $"{set} {filter} selects no rows: the test would prove nothing");
+        var response = await app.SendAsync(HttpMethod.Get, $"/odata/{set}/$count?$filter={filter}", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(expected.ToString(System.Globalization.CultureInfo.InvariantCulture), await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_count_segment_without_a_filter_counts_every_row_of_the_set()
+    {
+        var march = (await OkAsync("/odata/GoalAttainment?$filter=Period eq '2026-03'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
+        var april = (await OkAsync("/odata/GoalAttainment?$filter=Period eq '2026-04'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
+        var response = await app.SendAsync(HttpMethod.Get, "/odata/GoalAttainment/$count", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal((march + april).ToString(System.Globalization.CultureInfo.InvariantCulture), await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-13'", "2026-13")]
+    [InlineData("/odata/Snapshots?$filter=Grain eq 'fortnight'", "fortnight")]
+    [InlineData("/odata/Snapshots?$filter=Grain eq 'month' and Period eq '2026-W10'", "2026-W10")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03' or Period eq '2026-3'", "2026-3")]
+    [InlineData("/odata/GoalAttainment?$filter='2026-00' le Period", "2026-00")]
+    [InlineData("/odata/StaffScorecards?$filter=Grain ne 'weekly'", "weekly")]
+    [InlineData("/odata/Alerts?$filter=Time ge 2020-01-01T00:00:00Z and Period eq '2026-13'", "2026-13")]
+    public async Task A_literal_that_is_no_period_key_or_grain_is_a_400_naming_filter(string url, string literal)
+    {
+        var problem = await ProblemAsync(url, HttpStatusCode.BadRequest);
+        var message = Assert.Single(problem.GetProperty("errors").GetProperty("$filter").EnumerateArray()).GetString();
+        Assert.Contains($"'{literal}'", message);
+    }
+
+    [Theory]
+    [InlineData("/odata/Snapshots?$top=abc", "$top", "")]
+    [InlineData("/odata/Snapshots?$top=1000000", "$top", "")]
+    [InlineData("/odata/Snapshots?$skip=-1", "$skip", "")]
+    [InlineData("/odata/Snapshots?$count=maybe", "$count", "")]
+    [InlineData("/odata/Snapshots?$select=Nope", "$select", "Nope")]
+    [InlineData("/odata/Snapshots?$orderby=Nope", "$orderby", "Nope")]
+    [InlineData("/odata/Snapshots?$filter=Scope has 'x'", "$filter", "has")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03' and matchesPattern(Indicator,'.*')", "$filter", "matchesPattern")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03' and Value add 1 gt 2", "$filter", "")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03", "$filter", "")]
+    [InlineData("/odata/Snapshots?$expand=x", "$expand", "is not supported by this feed")]
+    [InlineData("/odata/Snapshots?$apply=groupby((Scope))", "$apply", "is not supported by this feed")]
+    [InlineData("/odata/Snapshots?$search=revenue", "$search", "is not supported by this feed")]
+    [InlineData("/odata/Snapshots?$compute=Value as V", "$compute", "is not supported by this feed")]
+    [InlineData("/odata/Snapshots?$skiptoken=garbage", "$skiptoken", "")]
+    [InlineData("/odata/Snapshots?$filter=Value gt 0", "$filter", "add a condition on Grain")]
+    public async Task A_bad_query_option_is_a_400_problem_naming_that_option(string url, string option, string fragment)
+    {
+        var problem = await ProblemAsync(url, HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors");
+        Assert.Equal([option], errors.EnumerateObject().Select(e => e.Name));
+        Assert.Contains(fragment, Assert.Single(errors.GetProperty(option).EnumerateArray()).GetString());
+    }
+
+    [Theory]
+    [InlineData("/odata/Nope")]
+    [InlineData("/odata/Snapshots('x')")]
+    [InlineData("/odata/Snapshots/Nope")]
+    public async Task An_unknown_odata_path_is_a_404_problem(string url)
+    {
+        var problem = await ProblemAsync(url, HttpStatusCode.NotFound);
+        Assert.Contains("Snapshots", problem.GetProperty("detail").GetString());
+    }
+}
