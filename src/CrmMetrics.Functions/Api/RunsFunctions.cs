@@ -48,8 +48,7 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
             periodKey = f.String("period", false, s =>
             {
                 if (grainText is not null && grain is null) return null; // the grain error says it
-                var ok = grain is { } gg ? settings.Calendar.TryParse(s, gg, out var period, out var error) : settings.Calendar.TryParse(s, out period, out error);
-                return ok ? OutsideFacts(period!) : $"is not a period key of the reporting calendar ({settings.Calendar.Calendar.Setting}): {error}";
+                return QueryParameters.TryPeriod(settings.Calendar, s, grain, out var period, out var error) ? OutsideFacts(period) : error;
             });
             if (periodKey is not null && grain is null && settings.Calendar.TryParse(periodKey, out var inferred, out _)) grain = inferred!.Grain;
         }

@@ -43,6 +43,8 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
 
         var csv = WantsCsv(request);
+        // The same address answers JSON or CSV: caches must key on Accept.
+        context.Response.Headers.Vary = "Accept";
         // One period's latest rows: answered from the cache, or 304, while the period's latest version stands.
         string? etag = null;
         if (period is not null && version is null
@@ -101,8 +103,27 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         return TypedResults.Ok(new SeriesResponse(id, scope, Grains.Key(effectiveGrain), points.Select(SnapshotRowDto.From).ToList()));
     }
 
-    private static bool WantsCsv(HttpRequest request) =>
-        request.Headers.Accept.Any(a => a is not null && a.Contains("text/csv", StringComparison.OrdinalIgnoreCase));
+    private static bool WantsCsv(HttpRequest request) => PrefersCsv(request.Headers.Accept);
+
+    /// <summary>
+    /// Whether an Accept header prefers CSV to JSON: text/csv named with a higher quality than JSON
+    /// gets, or the same quality when JSON is reached only through a wildcard (a named type is the
+    /// more specific). Anything else, an absent header included, is JSON.
+    /// </summary>
+    public static bool PrefersCsv(Microsoft.Extensions.Primitives.StringValues accept)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParseList(accept, out var types)) return false;
+        double csv = 0, json = 0, jsonWildcard = 0;
+        foreach (var type in types)
+        {
+            var q = type.Quality ?? 1;
+            var name = type.MediaType.Value?.ToLowerInvariant();
+            if (name == "text/csv") csv = Math.Max(csv, q);
+            else if (name == "application/json") json = Math.Max(json, q);
+            else if (name is "application/*" or "*/*") jsonWildcard = Math.Max(jsonWildcard, q);
+        }
+        return csv > 0 && (csv > json && csv >= jsonWildcard);
+    }
 }
 
 /// <summary>Snapshot rows as RFC 4180 CSV in the invariant culture: the contract's columns, in its order.</summary>

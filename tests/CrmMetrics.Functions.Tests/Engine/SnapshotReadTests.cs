@@ -74,6 +74,7 @@ public class SnapshotReadTests(SnapshotReadTests.Fixture app) : IClassFixture<Sn
         var response = await app.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/csv", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("Accept", response.Headers.Vary);
         var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("indicator,family,scope,grain,period,value,unit,direction,kind,factCount,computedAt,runId,version", lines[0]);
         var revenue = lines.Single(l => l.StartsWith("com.revenue,", StringComparison.Ordinal)).Split(',');

@@ -1,0 +1,22 @@
+using CrmMetrics.Functions.Api;
+
+namespace CrmMetrics.Functions.Tests.Api;
+
+/// <summary>GET /api/snapshots answers CSV only when the Accept header prefers it to JSON, quality values included.</summary>
+public class ContentNegotiationTests
+{
+    [Theory]
+    [InlineData("text/csv", true)]
+    [InlineData("text/csv, */*;q=0.8", true)]
+    [InlineData("text/csv, */*", true)]
+    [InlineData("application/json;q=0.5, text/csv", true)]
+    [InlineData("text/csv;q=0.1, application/json", false)]
+    [InlineData("text/csv;q=0", false)]
+    [InlineData("application/json, text/csv", false)]
+    [InlineData("*/*", false)]
+    [InlineData("application/json", false)]
+    [InlineData("", false)]
+    [InlineData("not a media type", false)]
+    public void Csv_is_chosen_only_when_preferred(string accept, bool csv) =>
+        Assert.Equal(csv, SnapshotsFunctions.PrefersCsv(accept));
+}
