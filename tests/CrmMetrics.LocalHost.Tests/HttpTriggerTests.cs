@@ -60,6 +60,32 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
         Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(body))), echo.GetProperty("bodyHash").GetString());
     }
 
+    [Theory]
+    [InlineData(3 * 1024 * 1024)]
+    [InlineData(12 * 1024 * 1024)]
+    public async Task A_large_chunked_body_is_forwarded_whole(int size)
+    {
+        // No Content-Length: past the size the host holds for a replay, the body is streamed on.
+        var random = new Random(5);
+        var bytes = new byte[size];
+        for (var i = 0; i < size; i++) bytes[i] = (byte)('a' + random.Next(26)); // the echo reads text
+        var content = new StreamContent(new NonSeekable(bytes));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        var response = await Client.PostAsync("/lh/echo/chunked", content);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        var echo = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(size, echo.GetProperty("bodyLength").GetInt32());
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)), echo.GetProperty("bodyHash").GetString());
+    }
+
+    /// <summary>A body of unknown length, so the client sends it chunked.</summary>
+    private sealed class NonSeekable(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    }
+
     [Fact]
     public async Task Constraints_and_precedence_choose_the_function_as_aspnet_routing_does()
     {

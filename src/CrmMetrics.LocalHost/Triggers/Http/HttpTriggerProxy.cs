@@ -64,7 +64,7 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
 
     private enum Outcome { Done, RetryOnAnotherAttempt }
 
-    private async Task<Outcome> RunAsync(HttpContext context, HttpFunctionRoute route, ReadyWorker worker, byte[]? body, bool retryable)
+    private async Task<Outcome> RunAsync(HttpContext context, HttpFunctionRoute route, ReadyWorker worker, RequestBody body, bool retryable)
     {
         var aborted = context.RequestAborted;
         var function = worker.Function(route.Function);
@@ -98,7 +98,7 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
         {
             await invocationCancel.CancelAsync();
             await Observe(invocation);
-            var replayable = e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } || body is not null && await IsGoneAsync(worker);
+            var replayable = e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } || body.Replayable && await IsGoneAsync(worker);
             if (retryable && replayable)
             {
                 logger.LogDebug("{Function}: the worker did not take the request ({Error}); sending it to the next worker", function.Name, e.Message);
@@ -154,33 +154,43 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
         return worker.Channel.IsClosed;
     }
 
-    /// <summary>The body, held when it is small enough to send twice; null when there is none or it is too large (then it is streamed once).</summary>
-    private static async Task<byte[]?> BufferAsync(HttpRequest request, CancellationToken ct)
+    /// <summary>
+    /// A request's body as the host forwards it: held whole when it is small enough to send twice (to a
+    /// worker that replaces one that died), otherwise streamed once.
+    /// </summary>
+    private sealed record RequestBody(byte[]? Held, Stream? Streamed)
     {
-        if (request.ContentLength is 0 || request.ContentLength > ReplayableBodyBytes) return request.ContentLength is 0 ? [] : null;
-        if (request.ContentLength is null && request.Headers.TransferEncoding.Count == 0) return [];
-        request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: ReplayableBodyBytes);
-        try
-        {
-            using var copy = new MemoryStream();
-            await request.Body.CopyToAsync(copy, ct);
-            return copy.ToArray();
-        }
-        catch (IOException)
-        {
-            // Over the limit while reading a chunked body: stream what is left from the start instead.
-            request.Body.Position = 0;
-            return null;
-        }
+        public bool Replayable => Held is not null;
     }
 
-    private static HttpRequestMessage Forward(HttpContext context, Uri worker, string invocationId, byte[]? body)
+    /// <summary>
+    /// Reads the body up to <see cref="ReplayableBodyBytes"/>. A larger one (by its Content-Length, or
+    /// found so while reading a chunked one) is streamed on: what was read, then the rest, with no
+    /// length claimed.
+    /// </summary>
+    private static async Task<RequestBody> BufferAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength is 0 || request.ContentLength is null && request.Headers.TransferEncoding.Count == 0) return new RequestBody([], null);
+        if (request.ContentLength > ReplayableBodyBytes) return new RequestBody(null, request.Body);
+        var held = new MemoryStream();
+        var buffer = new byte[81_920];
+        while (held.Length <= ReplayableBodyBytes)
+        {
+            var read = await request.Body.ReadAsync(buffer, ct);
+            if (read == 0) return new RequestBody(held.ToArray(), null);
+            held.Write(buffer, 0, read);
+        }
+        held.Position = 0;
+        return new RequestBody(null, new ConcatenatedStream(held, request.Body));
+    }
+
+    private static HttpRequestMessage Forward(HttpContext context, Uri worker, string invocationId, RequestBody body)
     {
         var request = context.Request;
         var target = new Uri(worker, request.Path.ToUriComponent() + request.QueryString.ToUriComponent());
         var forward = new HttpRequestMessage(new HttpMethod(request.Method), target) { Version = System.Net.HttpVersion.Version11 };
-        if (body is { Length: > 0 }) forward.Content = new ByteArrayContent(body);
-        else if (body is null) forward.Content = new StreamContent(request.Body);
+        if (body.Held is { Length: > 0 } held) forward.Content = new ByteArrayContent(held);
+        else if (body.Streamed is { } streamed) forward.Content = new StreamContent(streamed);
         foreach (var (name, values) in request.Headers)
         {
             if (HopByHop.Contains(name)) continue;
