@@ -83,15 +83,23 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         //    request may be waiting for this commit while holding ids this one waits for.
         await AppendAndCommitAsync(claimed, write, cancellationToken);
 
-        // 3. Ids claimed before for the same day: a duplicate once their write commits; taken over
-        //    (under a second write id, since this one has committed already) if it never does.
+        // 3. Ids claimed before for the same day: a duplicate once their write commits; taken over if
+        //    it never does. Each round first waits for the owners, holding nothing uncommitted, then
+        //    takes the abandoned claims over without waiting, appends them and commits them under a
+        //    fresh write id; a claim another request moved in between is decided again next round.
         var duplicates = new List<Fact>(conflicting);
-        if (claimedBefore.Count == 0) return new FactWriteResult(claimed, duplicates, conflicting);
-        var takeover = Guid.NewGuid().ToString("N");
-        var unfinished = await TakeOverUnfinishedAsync(claimedBefore, takeover, cancellationToken);
-        await AppendAndCommitAsync(unfinished, takeover, cancellationToken);
-        claimed.AddRange(unfinished);
-        duplicates.AddRange(claimedBefore.Select(c => c.Fact).Except(unfinished));
+        var pending = claimedBefore;
+        for (var round = 0; pending.Count > 0; round++)
+        {
+            if (round == 10) throw new InvalidOperationException($"The claim of fact id '{pending[0].Fact.Id}' kept changing; gave up.");
+            var (stored, abandoned) = await DecideOwnersAsync(pending, cancellationToken);
+            duplicates.AddRange(stored);
+            var takeover = Guid.NewGuid().ToString("N");
+            var (taken, moved) = await TakeOverAsync(abandoned, takeover, cancellationToken);
+            await AppendAndCommitAsync(taken, takeover, cancellationToken);
+            claimed.AddRange(taken);
+            pending = moved;
+        }
         return new FactWriteResult(claimed, duplicates, conflicting);
     }
 
@@ -106,44 +114,55 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     }
 
     /// <summary>
-    /// Of facts whose id was claimed before for the same day, those whose fact may not be stored: the
-    /// claiming write never committed, or (claims from before the logs) no fact row was written. Their
-    /// claims are moved to <paramref name="write"/> (only if unchanged since read), so once this write
-    /// commits they are duplicates like any other; a claim another write moved first is decided again.
+    /// Sorts facts whose id another write claimed for the same day: stored (that write committed, or,
+    /// for claims from before the logs, its fact row exists) or abandoned (it never committed within
+    /// the grace). Waits for the owners; the caller holds no uncommitted claim meanwhile.
     /// </summary>
-    private async Task<List<Fact>> TakeOverUnfinishedAsync(List<(Fact Fact, TableEntity Claim)> claimedBefore, string write, CancellationToken ct)
+    private async Task<(List<Fact> Stored, List<(Fact Fact, TableEntity Claim)> Abandoned)> DecideOwnersAsync(
+        List<(Fact Fact, TableEntity Claim)> claims, CancellationToken ct)
     {
-        var unfinished = new System.Collections.Concurrent.ConcurrentBag<Fact>();
-        await Parallel.ForEachAsync(claimedBefore, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = ct }, async (item, token) =>
+        var stored = new System.Collections.Concurrent.ConcurrentBag<Fact>();
+        var abandoned = new System.Collections.Concurrent.ConcurrentBag<(Fact, TableEntity)>();
+        await Parallel.ForEachAsync(claims, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = ct }, async (item, token) =>
+        {
+            var (fact, claim) = item;
+            var owner = claim.GetString("Write");
+            var committed = owner is null ? await _legacy.ExistsAsync(fact, token) : await OwnerCommittedAsync(owner, claim.Timestamp, token);
+            if (committed) stored.Add(fact);
+            else abandoned.Add(item);
+        });
+        return ([.. stored], [.. abandoned]);
+    }
+
+    /// <summary>
+    /// Moves abandoned claims to <paramref name="write"/>, each only if unchanged since it was read,
+    /// without waiting for anyone. Returns the facts taken over and, with their claims read again,
+    /// those another request moved first.
+    /// </summary>
+    private async Task<(List<Fact> Taken, List<(Fact Fact, TableEntity Claim)> Moved)> TakeOverAsync(
+        List<(Fact Fact, TableEntity Claim)> abandoned, string write, CancellationToken ct)
+    {
+        var taken = new System.Collections.Concurrent.ConcurrentBag<Fact>();
+        var moved = new System.Collections.Concurrent.ConcurrentBag<(Fact, TableEntity)>();
+        await Parallel.ForEachAsync(abandoned, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = ct }, async (item, token) =>
         {
             var (fact, claim) = item;
             var (partition, id) = (StorageKeys.FactIdPartition(fact.Id), fact.Id);
-            for (var attempt = 0; attempt < 10; attempt++)
+            try
             {
-                var owner = claim.GetString("Write");
-                if (owner == write)
-                {
-                    // Our own update, its response lost and the request retried.
-                    unfinished.Add(fact);
-                    return;
-                }
-                var stored = owner is null ? await _legacy.ExistsAsync(fact, token) : await OwnerCommittedAsync(owner, claim.Timestamp, token);
-                if (stored) return;
-                try
-                {
-                    await _ids.UpdateEntityAsync(new TableEntity(partition, id) { ["Day"] = claim.GetString("Day"), ["Write"] = write },
-                        claim.ETag, TableUpdateMode.Replace, token);
-                    unfinished.Add(fact);
-                    return;
-                }
-                catch (RequestFailedException e) when (e.Status == 412)
-                {
-                    claim = (await _ids.GetEntityAsync<TableEntity>(partition, id, ClaimColumns, token)).Value;
-                }
+                await _ids.UpdateEntityAsync(new TableEntity(partition, id) { ["Day"] = claim.GetString("Day"), ["Write"] = write },
+                    claim.ETag, TableUpdateMode.Replace, token);
+                taken.Add(fact);
             }
-            throw new InvalidOperationException($"The claim of fact id '{fact.Id}' kept changing; gave up.");
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                var now = (await _ids.GetEntityAsync<TableEntity>(partition, id, ClaimColumns, token)).Value;
+                // Our own update, its response lost and the request retried by the client.
+                if (now.GetString("Write") == write) taken.Add(fact);
+                else moved.Add((fact, now));
+            }
         });
-        return unfinished.ToList();
+        return ([.. taken], [.. moved]);
     }
 
     /// <summary>

@@ -147,6 +147,28 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task Two_resends_of_abandoned_claims_at_once_take_each_id_over_once_in_all()
+    {
+        var account = await azurite.AccountAsync();
+        var grace = TimeSpan.FromSeconds(2);
+        var time = new DateTimeOffset(2026, 5, 12, 8, 0, 0, TimeSpan.Zero);
+        const string dead = "dddd56789abcdef0123456789abcdef0";
+        var ids = Enumerable.Range(0, 40).Select(i => $"orphan-{i}").ToList();
+        var claims = account.Table(StorageNames.Tables.FactIds);
+        foreach (var id in ids)
+            await claims.AddEntityAsync(new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition(id), id) { ["Day"] = "20260512", ["Write"] = dead });
+        // The write that claimed them died: once their grace has passed, any resend takes them over.
+        await Task.Delay(grace);
+
+        // Two instances take over parts each; neither may wait for the other while holding its part.
+        var facts = ids.Select(id => Order(id, time)).ToList();
+        var results = await Task.WhenAll(new FactStore(account, grace).InsertAsync(facts, default), new FactStore(account, grace).InsertAsync(facts, default))
+            .WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(40, results.Sum(r => r.Accepted.Count));
+        Assert.All(results, r => Assert.Equal(40, r.Accepted.Count + r.Duplicates.Count));
+    }
+
+    [Fact]
     public async Task A_claim_whose_write_never_commits_is_taken_over_only_once_it_is_older_than_the_grace()
     {
         var account = await azurite.AccountAsync();
