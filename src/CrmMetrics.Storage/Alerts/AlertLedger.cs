@@ -199,39 +199,61 @@ public sealed class AlertLedger(StorageAccount account)
 
     private static string InvocationKey(string invocation, string alertId) => $"{StorageKeys.Encode(invocation)}|{alertId}";
 
-    /// <summary>Alerts raised at or after <paramref name="since"/>, newest first, one page.</summary>
+    /// <summary>
+    /// Alerts raised at or after <paramref name="since"/>, newest first, one page of at most
+    /// <paramref name="pageSize"/>. The continuation is this API's own (the last row's key), not the
+    /// storage service's, whose form differs between Azure and the emulator: check one received from
+    /// a client with <see cref="IsContinuation"/>.
+    /// </summary>
     public async Task<(IReadOnlyList<RecordedAlert> Alerts, string? Continuation)> ListAsync(DateTimeOffset? since, int pageSize, string? continuation, CancellationToken ct)
     {
-        var filter = since is { } s
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {LogPartition} and RowKey le {LogKey(s, "~")}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {LogPartition}");
-        var page = await _table.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, cancellationToken: ct).AsPages(continuation, pageSize).FirstAsync(ct);
-        var alerts = page.Values
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LogPartition}");
+        if (since is { } s) filter += " and " + TableClient.CreateQueryFilter($"RowKey le {LogKey(s, "~")}");
+        if (continuation is not null)
+            filter += " and " + TableClient.CreateQueryFilter($"RowKey gt {AfterKey(continuation) ?? throw new ArgumentException("Not a continuation this ledger gave out.", nameof(continuation))}");
+        // One row beyond the page tells whether another page follows.
+        var rows = new List<TableEntity>(pageSize + 1);
+        await foreach (var row in _table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(pageSize + 1, 1000), cancellationToken: ct))
+        {
+            rows.Add(row);
+            if (rows.Count > pageSize) break;
+        }
+        var alerts = rows.Take(pageSize)
             .Select(e => new RecordedAlert(e.GetString("AlertId")!, e.GetDateTimeOffset("RaisedAt") ?? default, StorageJson.Read<JsonObject>(e, "Event") ?? [])
             {
                 ResolvedBy = e.GetString("ResolvedBy"),
             })
             .ToList();
-        return (alerts, page.ContinuationToken);
+        return (alerts, rows.Count > pageSize ? ContinuationAfter(rows[pageSize - 1].RowKey) : null);
     }
 
-    /// <summary>
-    /// Whether a continuation token has the shape of those <see cref="ListAsync"/> gives out: the
-    /// SDK's next partition key and next row key, each base64-encoded, space-separated, within the
-    /// log. Any other text would silently start a page elsewhere.
-    /// </summary>
-    public static bool IsContinuation(string token)
-    {
-        var parts = token.Split(' ');
-        return parts.Length == 2 && Base64Text(parts[0]) == LogPartition
-            && Base64Text(parts[1]) is { Length: > 20 } key && key[19] == '-' && !key.AsSpan(0, 19).ContainsAnyExceptInRange('0', '9');
-    }
+    private const string ContinuationPrefix = "a1.";
 
-    private static string? Base64Text(string text)
+    private static string ContinuationAfter(string rowKey) =>
+        ContinuationPrefix + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(rowKey)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>The log key a continuation resumes after, or null when the text is not one <see cref="ListAsync"/> gave out.</summary>
+    private static string? AfterKey(string continuation)
     {
+        if (!continuation.StartsWith(ContinuationPrefix, StringComparison.Ordinal) || continuation.Length > 400) return null;
+        var text = continuation[ContinuationPrefix.Length..].Replace('-', '+').Replace('_', '/');
+        text = text.PadRight(text.Length + (4 - text.Length % 4) % 4, '=');
         var bytes = new byte[text.Length];
-        return Convert.TryFromBase64String(text, bytes, out var length) ? System.Text.Encoding.UTF8.GetString(bytes, 0, length) : null;
+        if (!Convert.TryFromBase64String(text, bytes, out var length)) return null;
+        string key;
+        try
+        {
+            key = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes, 0, length);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return null;
+        }
+        return key.Length > 20 && key[19] == '-' && !key.AsSpan(0, 19).ContainsAnyExceptInRange('0', '9') && !key.Any(char.IsControl) ? key : null;
     }
+
+    /// <summary>Whether a continuation is one <see cref="ListAsync"/> gave out (any other text would silently start a page elsewhere).</summary>
+    public static bool IsContinuation(string continuation) => AfterKey(continuation) is not null;
 
     // Inverted ticks: newer alerts sort first.
     private static string LogKey(DateTimeOffset at, string alertId) => $"{DateTimeOffset.MaxValue.UtcTicks - at.UtcTicks:D19}-{alertId}";
