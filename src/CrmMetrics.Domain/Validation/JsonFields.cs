@@ -9,54 +9,33 @@ namespace CrmMetrics.Domain.Validation;
 /// </summary>
 public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, string prefix = "")
 {
-    // A member given twice is an error of its own: JSON readers disagree on which one counts.
-    private readonly bool _membersUnique = ReportRepeatedMembers(obj, errors, prefix);
-
     public ValidationErrors Errors => errors;
 
-    /// <summary>Whether no member of the object appears twice (each one that does is an error naming it).</summary>
-    public bool MembersUnique => _membersUnique;
 
     public string Path(string name) => prefix.Length == 0 ? name : prefix + "." + name;
 
-    private static bool ReportRepeatedMembers(JsonElement obj, ValidationErrors errors, string prefix)
+    public bool TryGet(string name, out JsonElement value)
     {
-        if (obj.ValueKind != JsonValueKind.Object) return true;
-        var unique = true;
-        var count = obj.GetPropertyCount();
-        HashSet<string>? seen = count > 16 ? new HashSet<string>(count, StringComparer.Ordinal) : null;
-        var index = 0;
-        foreach (var member in obj.EnumerateObject())
+        if (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out value))
         {
-            var repeated = seen is not null ? !seen.Add(member.Name) : AppearsBefore(obj, member, index);
-            index++;
-            if (!repeated) continue;
-            unique = false;
-            var path = prefix.Length == 0 ? member.Name : prefix + "." + member.Name;
-            if (!errors.Has(path)) errors.Add(path, "appears more than once: give each member once");
+            // A member read here and given twice is an error of its own: JSON readers disagree on
+            // which one counts. (Members nobody reads are ignored, repeated or not.)
+            if (Repeats(name) && !errors.Has(Path(name))) errors.Add(Path(name), "appears more than once: give each member once");
+            if (value.ValueKind != JsonValueKind.Null) return true;
         }
-        return unique;
-    }
-
-    /// <summary>Whether one of the first <paramref name="index"/> members has the member's name (compared without allocating, unless a name is escaped).</summary>
-    private static bool AppearsBefore(JsonElement obj, JsonProperty member, int index)
-    {
-        var name = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(member);
-        var i = 0;
-        foreach (var earlier in obj.EnumerateObject())
-        {
-            if (i++ == index) return false;
-            var other = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(earlier);
-            if (name.Contains((byte)'\\') || other.Contains((byte)'\\') ? earlier.NameEquals(member.Name) : name.SequenceEqual(other)) return true;
-        }
+        value = default;
         return false;
     }
 
-    public bool TryGet(string name, out JsonElement value)
+    private bool Repeats(string name)
     {
-        if (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
-            return true;
-        value = default;
+        var seen = false;
+        foreach (var member in obj.EnumerateObject())
+        {
+            if (!member.NameEquals(name)) continue;
+            if (seen) return true;
+            seen = true;
+        }
         return false;
     }
 

@@ -30,6 +30,14 @@ public class FactValidatorTests
     }
 
     [Fact]
+    public void A_member_nobody_reads_may_be_repeated_as_unknown_members_are_ignored()
+    {
+        var (fact, errors) = Validate("""{"id":"x","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","src":1,"src":2,"data":{"amount":1,"currency":"EUR","note":"a","note":"b"}}""");
+        Assert.NotNull(fact);
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public void A_valid_order_becomes_a_fact_with_the_amount_exact()
     {
         var (fact, errors) = Validate("""{"id":"o-1","type":"order","time":"2026-11-03T10:15:00+03:30","customerId":"C-1","staffId":"S-1","channel":"web","data":{"amount":19.99,"currency":"EUR"}}""");
