@@ -18,7 +18,10 @@ public sealed record FactRules
     /// <summary>Indicator ids a competitor may report (the catalog's ids plus <c>market-share</c>).</summary>
     public required Func<string, bool> IsReportableIndicator { get; init; }
 
-    public TimeSpan FutureTolerance { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>How far ahead of the clock a fact's time may be (clocks of CRM systems drift).</summary>
+    public static readonly TimeSpan DefaultFutureTolerance = TimeSpan.FromMinutes(5);
+
+    public TimeSpan FutureTolerance { get; init; } = DefaultFutureTolerance;
 }
 
 /// <summary>

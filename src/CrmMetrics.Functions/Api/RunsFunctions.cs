@@ -68,10 +68,12 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
     /// </summary>
     private string? OutsideFacts(Period period)
     {
-        var today = settings.Calendar.LocalDateOf(clock.GetUtcNow());
-        if (period.FirstDay > today) return $"is in the future: {period.Key} starts on {period.FirstDay:yyyy-MM-dd}, after today ({today:yyyy-MM-dd})";
+        // The latest day a fact may already have: facts are accepted a little ahead of the clock.
+        var latest = settings.Calendar.LocalDateOf(clock.GetUtcNow() + FactRules.DefaultFutureTolerance);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (period.FirstDay > latest) return $"is in the future: {period.Key} starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, after today ({latest.ToString("yyyy-MM-dd", inv)})";
         var earliest = settings.Calendar.LocalDateOf(FactValidator.EarliestTime);
-        return period.LastDay < earliest ? $"ends before {earliest:yyyy-MM-dd}, the earliest day a fact may have" : null;
+        return period.LastDay < earliest ? $"ends before {earliest.ToString("yyyy-MM-dd", inv)}, the earliest day a fact may have" : null;
     }
 
     [Function("Run")]

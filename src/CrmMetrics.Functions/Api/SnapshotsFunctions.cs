@@ -106,9 +106,9 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
     private static bool WantsCsv(HttpRequest request) => PrefersCsv(request.Headers.Accept);
 
     /// <summary>
-    /// Whether an Accept header prefers CSV to JSON: text/csv named with a higher quality than JSON
-    /// gets, or the same quality when JSON is reached only through a wildcard (a named type is the
-    /// more specific). Anything else, an absent header included, is JSON.
+    /// Whether an Accept header asks for CSV: text/csv named with at least the quality JSON gets
+    /// (named or through a wildcard: a named type is the more specific). Anything else, an absent
+    /// header included, is JSON.
     /// </summary>
     public static bool PrefersCsv(Microsoft.Extensions.Primitives.StringValues accept)
     {
@@ -122,7 +122,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
             else if (name == "application/json") json = Math.Max(json, q);
             else if (name is "application/*" or "*/*") jsonWildcard = Math.Max(jsonWildcard, q);
         }
-        return csv > 0 && (csv > json && csv >= jsonWildcard);
+        return csv > 0 && csv >= json && csv >= jsonWildcard;
     }
 }
 

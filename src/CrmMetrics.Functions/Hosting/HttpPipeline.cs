@@ -28,8 +28,13 @@ public static class HttpPipeline
         // OData v4 under /odata for Power BI and Excel; queries are translated by our controllers, not applied by [EnableQuery].
         // The Functions builder registers no application parts: this assembly and OData's metadata controller are named.
         services.AddControllers().AddApplicationPart(typeof(HttpPipeline).Assembly).AddApplicationPart(typeof(Microsoft.AspNetCore.OData.Routing.Controllers.MetadataController).Assembly)
-            .AddOData(o => o.AddRouteComponents(OData.ODataModel.RoutePrefix, OData.ODataModel.Build())
-                .Select().Filter().OrderBy().Count().SetMaxTop(OData.ODataFeed.MaxTop).SkipToken());
+            .AddOData(o =>
+            {
+                o.AddRouteComponents(OData.ODataModel.RoutePrefix, OData.ODataModel.Build())
+                    .Select().Filter().OrderBy().Count().SetMaxTop(OData.ODataFeed.MaxTop).SkipToken();
+                // A date literal means its midnight UTC on the rows too, as PartitionFilter reads it, whatever the server's zone.
+                o.TimeZone = TimeZoneInfo.Utc;
+            });
         services.AddSingleton<OData.SnapshotParts>();
         services.AddSingleton<OData.ODataBranch>();
         services.AddSingleton<Api.ApiOperations>();

@@ -7,7 +7,7 @@ public static class Problems
 {
     public static IResult Validation(ValidationErrors errors, string? detail = null) =>
         TypedResults.ValidationProblem(errors.ToDictionary(), detail: detail ?? "One or more fields are not valid: " + errors,
-            title: "The request is not valid.", type: "https://tools.ietf.org/html/rfc9110#section-15.5.1");
+            title: "The request is not valid.", type: TypeOf(400));
 
     public static IResult Validation(string field, string message) => Validation(ValidationErrors.Single(field, message));
 

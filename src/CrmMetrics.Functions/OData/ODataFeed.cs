@@ -172,7 +172,7 @@ public static partial class ODataFeed
     private static string UserMessage(string message)
     {
         if (message.StartsWith("An internal error", StringComparison.Ordinal))
-            return "could not be read: an operator is used with values it does not take (for example 'has', which applies to enumerations, and this feed has none)";
+            return "could not be read: an operator is used with values it does not take (for example 'has', which applies to enumerations, and this feed has none); check each comparison's two sides";
         var sentences = Regex.Split(message, @"(?<=\.)\s+").Where(s => !DeveloperAdvice().IsMatch(s));
         return string.Join(" ", sentences);
     }

@@ -16,6 +16,7 @@ public sealed class ConcatenatedStream(Stream first, Stream second) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.Length == 0) return 0; // a zero-byte read says nothing about the end of the first stream
         if (!_firstDone)
         {
             var read = await first.ReadAsync(buffer, cancellationToken);
@@ -30,6 +31,7 @@ public sealed class ConcatenatedStream(Stream first, Stream second) : Stream
 
     public override int Read(byte[] buffer, int offset, int count)
     {
+        if (count == 0) return 0;
         if (!_firstDone)
         {
             var read = first.Read(buffer, offset, count);

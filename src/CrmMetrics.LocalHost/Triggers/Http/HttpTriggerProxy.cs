@@ -170,7 +170,10 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
     /// </summary>
     private static async Task<RequestBody> BufferAsync(HttpRequest request, CancellationToken ct)
     {
-        if (request.ContentLength is 0 || request.ContentLength is null && request.Headers.TransferEncoding.Count == 0) return new RequestBody([], null);
+        // Whether a body may follow as the server knows it (HTTP/2 bodies carry neither length nor chunking).
+        var canHaveBody = request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody
+                          ?? (request.ContentLength is not null || request.Headers.TransferEncoding.Count > 0);
+        if (request.ContentLength is 0 || !canHaveBody) return new RequestBody([], null);
         if (request.ContentLength > ReplayableBodyBytes) return new RequestBody(null, request.Body);
         var held = new MemoryStream();
         var buffer = new byte[81_920];

@@ -53,10 +53,16 @@ public sealed class QueueTriggerListener(
         // Invocations outlive the stop signal: they get the grace period to finish.
         using var invocations = new CancellationTokenSource();
         // So does a receive under way: once the service has dequeued, cancelling the read of its answer
-        // would leave the messages invisible for a whole lease with no one running them. A receive that
-        // outlasts the grace period (storage not answering) is given up.
+        // would leave the messages invisible for a whole lease with no one running them. One grace
+        // period from the stop signal covers both; a receive that outlasts it (storage not answering)
+        // is given up.
         using var receiving = new CancellationTokenSource();
-        await using var stopReceiving = stopping.Register(() => receiving.CancelAfter(hostOptions.WorkerGracePeriod));
+        var stopSignalled = 0L;
+        await using var stopReceiving = stopping.Register(() =>
+        {
+            Interlocked.Exchange(ref stopSignalled, Stopwatch.GetTimestamp());
+            receiving.CancelAfter(hostOptions.WorkerGracePeriod);
+        });
         var failing = false;
         while (!stopping.IsCancellationRequested)
         {
@@ -108,7 +114,9 @@ public sealed class QueueTriggerListener(
         if (inFlight.Count > 0)
         {
             var all = Task.WhenAll(inFlight.Select(f => f.Task));
-            if (await Task.WhenAny(all, Task.Delay(hostOptions.WorkerGracePeriod)) != all)
+            var signalled = Interlocked.Read(ref stopSignalled);
+            var left = hostOptions.WorkerGracePeriod - (signalled == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(signalled));
+            if (await Task.WhenAny(all, Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero)) != all)
             {
                 logger.LogWarning("{Function}: {Count} invocations did not finish within the grace period; their messages are released", functionName, inFlight.Count(f => !f.Task.IsCompleted));
                 await invocations.CancelAsync();
