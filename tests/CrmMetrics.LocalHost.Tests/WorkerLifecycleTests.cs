@@ -59,16 +59,7 @@ public sealed class WorkerLifecycleTests(AzuriteFixture azurite) : IClassFixture
     public async Task A_message_dequeued_as_the_host_stops_is_run_rather_than_left_invisible_for_its_lease()
     {
         await using var proxy = new HeldDequeueProxy(azurite.Server.QueuePort);
-        var queues = new TestQueues(azurite.ConnectionString);
-        var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["AzureWebJobsStorage"] = proxy.ConnectionString(azurite.Server) });
-        // The listener is in its receive loop before answers are held.
-        await queues.SendWorkAsync(new { name = "first" });
-        await queues.WaitForRecordsAsync(_ => queues.Of("Work").Any(), "the first message's record");
-
-        proxy.Hold();
-        await queues.SendWorkAsync(new { name = "caught" });
-        // Azurite has dequeued it; the host has not heard yet.
-        await Eventually.WaitAsync(() => Task.FromResult(proxy.HeldAnswers > 0), TestHost.Deadline, "the dequeue's answer held");
+        var (host, queues) = await StartWithDequeueHeldAsync(proxy, "caught");
         var stopping = host.DisposeAsync().AsTask();
         await Eventually.WaitAsync(() => Task.FromResult(host.Logs.Contains("Stopping: no new work is taken")), TestHost.Deadline, "the host stopping");
         proxy.Release();
@@ -83,18 +74,28 @@ public sealed class WorkerLifecycleTests(AzuriteFixture azurite) : IClassFixture
     public async Task Storage_that_never_answers_a_receive_holds_up_the_stop_only_for_the_grace_period()
     {
         await using var proxy = new HeldDequeueProxy(azurite.Server.QueuePort);
-        var queues = new TestQueues(azurite.ConnectionString);
-        var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["AzureWebJobsStorage"] = proxy.ConnectionString(azurite.Server) });
-        await queues.SendWorkAsync(new { name = "first" });
-        await queues.WaitForRecordsAsync(_ => queues.Of("Work").Any(), "the first message's record");
-
-        proxy.Hold();
-        await queues.SendWorkAsync(new { name = "never-heard" });
-        await Eventually.WaitAsync(() => Task.FromResult(proxy.HeldAnswers > 0), TestHost.Deadline, "the dequeue's answer held");
+        var (host, _) = await StartWithDequeueHeldAsync(proxy, "never-heard");
         // Never released: the receive is given up after the 5 s grace period, long before the client's
         // own 30 s network timeout and its retries would end it.
         await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
         Assert.True(host.Logs.Contains("Host stopped"), host.Logs.Tail());
+    }
+
+    /// <summary>
+    /// A host whose queue traffic goes through <paramref name="proxy"/>, with a message named
+    /// <paramref name="name"/> dequeued by Azurite and the answer held, so the host has not heard of it.
+    /// </summary>
+    private async Task<(TestHost Host, TestQueues Queues)> StartWithDequeueHeldAsync(HeldDequeueProxy proxy, string name)
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["AzureWebJobsStorage"] = proxy.ConnectionString(azurite.Server) });
+        // The listener is in its receive loop before answers are held.
+        await queues.SendWorkAsync(new { name = "first" });
+        await queues.WaitForRecordsAsync(_ => queues.Of("Work").Any(), "the first message's record");
+        proxy.Hold();
+        await queues.SendWorkAsync(new { name });
+        await Eventually.WaitAsync(() => Task.FromResult(proxy.HeldAnswers > 0), TestHost.Deadline, "the dequeue's answer held");
+        return (host, queues);
     }
 
     [Fact]
