@@ -21,6 +21,7 @@ public static class Scope
     public static string Region(string? region) => "region:" + (region ?? Unknown);
     public static string Staff(string staffId) => "staff:" + staffId;
     public static string Competitor(string competitor) => "competitor:" + competitor;
+    public static string Goal(string goalId) => GoalKind + ":" + goalId;
 
     public static string KindOf(string scope)
     {

@@ -89,7 +89,7 @@ public sealed class AlertEvaluator(AlertText text)
 
         foreach (var goalRow in inputs.Rows.Where(r => r.Indicator == "goal.attainment"))
         {
-            var goal = inputs.Goals.FirstOrDefault(g => "goal:" + g.GoalId == goalRow.Scope);
+            var goal = inputs.Goals.FirstOrDefault(g => Scope.Goal(g.GoalId) == goalRow.Scope);
             if (goal is null) continue;
             var rulesByKind = new List<AlertRule>();
             foreach (var kind in (string[])[AlertKinds.GoalAtRisk, AlertKinds.GoalMissed])
@@ -381,7 +381,7 @@ public sealed class AlertEvaluator(AlertText text)
 
     /// <summary>What a goal's alerts are about: its indicator and scope, or for a composite its attainment row.</summary>
     private static (string Indicator, string Scope) GoalSubject(Goal goal) =>
-        goal.Indicator is { } indicator && !goal.IsComposite ? (indicator, goal.Scope) : ("goal.attainment", "goal:" + goal.GoalId);
+        goal.Indicator is { } indicator && !goal.IsComposite ? (indicator, goal.Scope) : ("goal.attainment", Scope.Goal(goal.GoalId));
 
     private static Alert Build(AlertRule rule, SnapshotRow row, double value, Severity severity, string message, string messageFa, double? threshold = null) => new()
     {

@@ -186,7 +186,7 @@ public static class GoalEvaluator
                 ["maxContribution"] = r.Goal.IsComposite ? r.Goal.MaxContribution : null,
                 ["children"] = new JsonArray(children),
             };
-            return SnapshotRow.From(definition, "goal:" + r.Goal.GoalId, period, new IndicatorValue(r.Attainment, r.FactCount), details);
+            return SnapshotRow.From(definition, Aggregation.Scope.Goal(r.Goal.GoalId), period, new IndicatorValue(r.Attainment, r.FactCount), details);
         }).ToList();
     }
 }

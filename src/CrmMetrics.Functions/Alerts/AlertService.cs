@@ -103,7 +103,7 @@ public sealed class AlertService(
 
     private string Link(Alert alert) =>
         $"{settings.PublicBaseUrl}/api/snapshots?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
-        $"&indicator={Uri.EscapeDataString(alert.GoalId is null ? alert.Indicator : "goal.attainment")}&scope={Uri.EscapeDataString(alert.GoalId is null ? alert.Scope : "goal:" + alert.GoalId)}";
+        $"&indicator={Uri.EscapeDataString(alert.GoalId is null ? alert.Indicator : "goal.attainment")}&scope={Uri.EscapeDataString(alert.GoalId is null ? alert.Scope : Domain.Aggregation.Scope.Goal(alert.GoalId))}";
 
     /// <summary>
     /// The dashboard opened at the alert's figure; the reader brings their own key (the app holds only
@@ -112,7 +112,7 @@ public sealed class AlertService(
     /// </summary>
     private System.Text.Json.Nodes.JsonObject WithDashboardLink(System.Text.Json.Nodes.JsonObject cloudEvent, Alert alert)
     {
-        var aboutGoal = alert.Scope.StartsWith("goal:", StringComparison.Ordinal);
+        var aboutGoal = Domain.Aggregation.Scope.KindOf(alert.Scope) == Domain.Aggregation.Scope.GoalKind;
         cloudEvent["data"]!["links"]!["dashboard"] = $"{settings.PublicBaseUrl}/dashboard?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +
                                                      $"&scope={Uri.EscapeDataString(aboutGoal ? Domain.Aggregation.Scope.Org : alert.Scope)}" +
                                                      (aboutGoal ? "" : $"&indicator={Uri.EscapeDataString(alert.Indicator)}");

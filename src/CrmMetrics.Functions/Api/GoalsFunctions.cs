@@ -44,7 +44,7 @@ public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, Snap
         {
             var d = row.Details ?? [];
             return new AttainmentDto(
-                d["goalId"]?.GetValue<string>() ?? row.Scope["goal:".Length..], d["name"]?.GetValue<string>(), d["indicator"]?.GetValue<string>(),
+                d["goalId"]?.GetValue<string>() ?? Domain.Aggregation.Scope.ValueOf(row.Scope)!, d["name"]?.GetValue<string>(), d["indicator"]?.GetValue<string>(),
                 d["scope"]?.GetValue<string>(), Grains.Key(row.Grain), row.Period, Num(d["actual"]), Dec(d["target"]), row.Value, Num(d["projected"]),
                 Num(d["projectedAttainment"]), d["status"]?.GetValue<string>(), Dec(d["threshold"]), Dec(d["stretch"]), d["parentGoalId"]?.GetValue<string>(),
                 d["children"]?.DeepClone(), d["composite"]?.GetValue<bool>() ?? false, Dec(d["maxContribution"]), row.ComputedAt, row.RunId, row.Version);

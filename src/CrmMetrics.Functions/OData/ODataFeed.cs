@@ -205,15 +205,13 @@ public static partial class ODataFeed
         return new Uri($"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}?{string.Join("&", query)}");
     }
 
-    private static string Encode(Token token) => Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(token))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string Encode(Token token) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(token)));
 
     private static Token? Decode(string text)
     {
         try
         {
-            var base64 = text.Replace('-', '+').Replace('_', '/');
-            base64 += new string('=', (4 - base64.Length % 4) % 4);
-            var token = JsonSerializer.Deserialize<Token>(Encoding.UTF8.GetString(Convert.FromBase64String(base64)));
+            var token = JsonSerializer.Deserialize<Token>(Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(text)));
             return token is { Part: not null, Offset: >= 0, Emitted: >= 0 } ? token : null;
         }
         catch (Exception e) when (e is FormatException or JsonException or ArgumentException)

@@ -9,15 +9,13 @@ namespace CrmMetrics.Functions.Runs;
 /// <summary>Where a paged read of latest snapshots continues: which period, and where inside its rows.</summary>
 public sealed record SnapshotCursor(string Grain, string Period, string? Table)
 {
-    public string Encode() => Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this)));
 
     public static SnapshotCursor? TryDecode(string token)
     {
         try
         {
-            var base64 = token.Replace('-', '+').Replace('_', '/');
-            base64 += new string('=', (4 - base64.Length % 4) % 4);
-            var cursor = JsonSerializer.Deserialize<SnapshotCursor>(Encoding.UTF8.GetString(Convert.FromBase64String(base64)));
+            var cursor = JsonSerializer.Deserialize<SnapshotCursor>(Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(token)));
             return cursor is { Grain: not null, Period: not null } && Grains.TryParse(cursor.Grain, out _) ? cursor : null;
         }
         catch (Exception e) when (e is FormatException or JsonException or ArgumentException)

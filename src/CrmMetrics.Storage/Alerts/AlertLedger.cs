@@ -230,22 +230,18 @@ public sealed class AlertLedger(StorageAccount account)
     private const string ContinuationPrefix = "a1.";
 
     private static string ContinuationAfter(string rowKey) =>
-        ContinuationPrefix + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(rowKey)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        ContinuationPrefix + System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(rowKey));
 
     /// <summary>The log key a continuation resumes after, or null when the text is not one <see cref="ListAsync"/> gave out.</summary>
     private static string? AfterKey(string continuation)
     {
         if (!continuation.StartsWith(ContinuationPrefix, StringComparison.Ordinal) || continuation.Length > 400) return null;
-        var text = continuation[ContinuationPrefix.Length..].Replace('-', '+').Replace('_', '/');
-        text = text.PadRight(text.Length + (4 - text.Length % 4) % 4, '=');
-        var bytes = new byte[text.Length];
-        if (!Convert.TryFromBase64String(text, bytes, out var length)) return null;
         string key;
         try
         {
-            key = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes, 0, length);
+            key = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(System.Buffers.Text.Base64Url.DecodeFromChars(continuation.AsSpan(ContinuationPrefix.Length)));
         }
-        catch (System.Text.DecoderFallbackException)
+        catch (Exception e) when (e is FormatException or System.Text.DecoderFallbackException)
         {
             return null;
         }
