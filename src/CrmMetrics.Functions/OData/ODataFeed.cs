@@ -143,6 +143,13 @@ public static partial class ODataFeed
         {
             if (value is not null) return Problem(option, "is not supported by this feed");
         }
+        foreach (var key in controller.Request.Query.Keys)
+        {
+            if (key.StartsWith('$') && !Known.Contains(key))
+                return Problem(key, $"is not a query option of this feed (it knows {string.Join(", ", Known.Order(StringComparer.Ordinal))})");
+        }
+        if (raw.Format is { } format && !IsJson(format))
+            return Problem("$format", "must be json: this feed answers JSON only");
         return Check("$filter", () => { options.Filter?.Validate(Validation); _ = options.Filter?.FilterClause; })
                ?? Check("$select", () => { options.SelectExpand?.Validate(Validation); _ = options.SelectExpand?.SelectExpandClause; })
                ?? Check("$orderby", () => { options.OrderBy?.Validate(Validation); _ = options.OrderBy?.OrderByClause; })
@@ -150,6 +157,19 @@ public static partial class ODataFeed
                ?? Check("$skip", () => options.Skip?.Validate(Validation))
                ?? Check("$count", () => { options.Count?.Validate(Validation); _ = options.Count?.Value; })
                ?? (PeriodLiterals.Problem(options.Filter?.FilterClause, calendar) is { } literal ? Problem("$filter", literal) : null);
+    }
+
+    /// <summary>The system query options a request may carry (those <see cref="Unsupported"/> lists are then refused by name).</summary>
+    private static readonly HashSet<string> Known = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "$filter", "$select", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$format", "$expand", "$apply", "$search", "$compute", "$deltatoken",
+    };
+
+    /// <summary>Whether a <c>$format</c> value asks for JSON: <c>json</c> or <c>application/json</c>, with or without parameters.</summary>
+    private static bool IsJson(string format)
+    {
+        var mediaType = format.Split(';', 2)[0].Trim();
+        return mediaType.Equals("json", StringComparison.OrdinalIgnoreCase) || mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase);
     }
 
     private static IEnumerable<(string Option, string? Value)> Unsupported(ODataRawQueryOptions raw) =>

@@ -125,12 +125,26 @@ public class ODataQueryErrorTests(BiFixture app)
     [InlineData("/odata/Snapshots?$compute=Value as V", "$compute", "is not supported by this feed")]
     [InlineData("/odata/Snapshots?$skiptoken=garbage", "$skiptoken", "")]
     [InlineData("/odata/Snapshots?$filter=Value gt 0", "$filter", "add a condition on Grain")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03'&$format=xml", "$format", "must be json")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03'&$format=application/atom%2Bxml", "$format", "must be json")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03'&$levels=2", "$levels", "is not a query option of this feed")]
+    [InlineData("/odata/GoalAttainment?$filter=Period eq '2026-03'&$fitler=Period eq '2026-04'", "$fitler", "$filter")]
     public async Task A_bad_query_option_is_a_400_problem_naming_that_option(string url, string option, string fragment)
     {
         var problem = await ProblemAsync(url, HttpStatusCode.BadRequest);
         var errors = problem.GetProperty("errors");
         Assert.Equal([option], errors.EnumerateObject().Select(e => e.Name));
         Assert.Contains(fragment, Assert.Single(errors.GetProperty(option).EnumerateArray()).GetString());
+    }
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("application/json")]
+    [InlineData("application/json;odata.metadata=minimal")]
+    public async Task A_format_that_asks_for_json_is_served(string format)
+    {
+        var page = await OkAsync($"/odata/Snapshots?$filter=Period eq '2026-03'&$top=1&$format={Uri.EscapeDataString(format)}");
+        Assert.Equal(1, page.GetProperty("value").GetArrayLength());
     }
 
     [Theory]
