@@ -139,4 +139,72 @@ public sealed class WorkerLifecycleTests(AzuriteFixture azurite) : IClassFixture
         var echo = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(body.Length, echo.GetProperty("bodyLength").GetInt32());
     }
+
+    [Fact]
+    public async Task A_worker_whose_host_process_is_killed_stops_on_its_own()
+    {
+        var queues = new TestQueues(azurite.ConnectionString);
+        var port = FreePort();
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(HostCommand.HostDirectory()!, "CrmMetrics.LocalHost.dll"), "--urls", $"http://127.0.0.1:{port}", "--app", TestHost.AppFolder })
+            info.ArgumentList.Add(a);
+        foreach (var (k, v) in new Dictionary<string, string> { ["AzureWebJobsStorage"] = queues.Storage, ["WorkQueue"] = queues.Work, ["RecordQueue"] = queues.Records,
+                     ["TickSchedule"] = "0 0 0 1 1 *", ["AzureFunctionsWebHost__hostid"] = queues.HostId })
+            info.Environment[k] = v;
+        using var host = Process.Start(info)!;
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        host.OutputDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        host.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        host.BeginOutputReadLine();
+        host.BeginErrorReadLine();
+        var worker = 0;
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            await Eventually.WaitAsync(async () =>
+            {
+                if (host.HasExited) throw new InvalidOperationException("The host exited: " + string.Join("\n", output.TakeLast(10)));
+                try
+                {
+                    var answer = await client.GetAsync("/lh/settings/X");
+                    if (answer.StatusCode != HttpStatusCode.OK) return false;
+                    worker = (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("pid").GetInt32();
+                    return true;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TestHost.Deadline, "the worker to answer");
+
+            host.Kill(entireProcessTree: false);
+            await host.WaitForExitAsync();
+            await Eventually.WaitAsync(() => Task.FromResult(!IsRunning(worker)), TimeSpan.FromSeconds(30), "the orphaned worker to exit");
+        }
+        finally
+        {
+            if (!host.HasExited) host.Kill(entireProcessTree: true);
+            if (worker != 0 && IsRunning(worker)) Process.GetProcessById(worker).Kill();
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
 }
