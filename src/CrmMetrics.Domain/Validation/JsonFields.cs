@@ -109,6 +109,12 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
             errors.Add(Path(name), "is out of range");
             return null;
         }
+        if (d == 0 && v.TryGetDouble(out var approximate) && approximate != 0 && (min is not { } bound || approximate > (double)bound))
+        {
+            // A decimal keeps 28 places: 1e-30 reads as 0, which the bound below would misreport.
+            errors.Add(Path(name), $"is too small to keep exactly ({Truncate(v.GetRawText())}); amounts keep at most 28 decimal places");
+            return null;
+        }
         if (min is { } lo && (minExclusive ? d <= lo : d < lo))
         {
             errors.Add(Path(name), minExclusive ? $"must be greater than {lo.ToString(CultureInfo.InvariantCulture)}" : $"must be at least {lo.ToString(CultureInfo.InvariantCulture)}");

@@ -91,4 +91,18 @@ public class IncentivePlanTests
         Assert.Null(IncentivePlan.Read("p", doc.RootElement, errors));
         Assert.True(errors.Has(field), errors.ToString());
     }
+
+    [Theory]
+    [InlineData("1e-30", "is too small to keep exactly (1e-30)")]
+    [InlineData("-1e-30", "must be greater than 0")]
+    [InlineData("0", "must be greater than 0")]
+    [InlineData("1e40", "is out of range")]
+    public void An_amount_that_no_decimal_holds_is_refused_for_what_it_is(string quota, string message)
+    {
+        using var doc = JsonDocument.Parse($$"""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":{{quota}}}],"tiers":[{"from":0,"rate":0.1}]}""");
+        var errors = new ValidationErrors();
+        Assert.Null(IncentivePlan.Read("p", doc.RootElement, errors));
+        Assert.Contains(message, errors.ToString());
+        Assert.Contains("participants[0].quota", errors.ToString());
+    }
 }
