@@ -70,6 +70,14 @@ public sealed class PeriodCalendar : IEquatable<PeriodCalendar>
         return DateOnly.FromDayNumber((int)(localTicks / TimeSpan.TicksPerDay));
     }
 
+    /// <summary>The same instant with this time zone's offset then (unchanged when the local time would fall outside <see cref="DateTimeOffset"/>'s range).</summary>
+    public DateTimeOffset InZone(DateTimeOffset instant)
+    {
+        var offset = TimeZone.GetUtcOffset(instant);
+        var localTicks = instant.UtcTicks + offset.Ticks;
+        return localTicks < DateTime.MinValue.Ticks || localTicks > DateTime.MaxValue.Ticks ? instant : instant.ToOffset(offset);
+    }
+
     /// <summary>
     /// The UTC instant at which the local date begins: local midnight, or the first valid local instant after it
     /// when a clock change skips midnight, or the earlier of the two instants when midnight happens twice.

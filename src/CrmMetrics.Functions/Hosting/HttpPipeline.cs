@@ -32,7 +32,8 @@ public static class HttpPipeline
             {
                 o.AddRouteComponents(OData.ODataModel.RoutePrefix, OData.ODataModel.Build())
                     .Select().Filter().OrderBy().Count().SetMaxTop(OData.ODataFeed.MaxTop).SkipToken();
-                // A date literal means its midnight UTC on the rows too, as PartitionFilter reads it, whatever the server's zone.
+                // Instants go out in UTC whatever the server's zone (a date literal in $filter is read in the
+                // reporting calendar's zone: ODataFeed's query settings and PartitionFilter).
                 o.TimeZone = TimeZoneInfo.Utc;
             });
         services.AddSingleton<OData.SnapshotParts>();

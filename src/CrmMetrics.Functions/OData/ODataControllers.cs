@@ -43,11 +43,11 @@ public sealed class SnapshotsController(SnapshotParts parts) : ODataController
     internal static async Task<IActionResult> Serve(ControllerBase controller, ODataQueryOptions<ODataSnapshot> options, SnapshotParts parts, string? family, CancellationToken ct)
     {
         if (ODataFeed.Validate(controller, options) is { } invalid) return invalid;
-        var filter = PartitionFilter.From(options.Filter?.FilterClause);
+        var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(controller));
         if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem("$filter", SnapshotParts.Unbounded);
         if (family is not null && filter.Family is { } asked && asked != family) return controller.Ok(Array.Empty<ODataSnapshot>().AsQueryable());
         var rows = new SnapshotFilter(filter.Indicator, family ?? filter.Family, filter.Scope);
-        var feed = await parts.BuildAsync(filter, rows, (list, period) => list.Select(r => ODataSnapshot.From(r, period.Start, period.End)).ToList(), ct);
+        var feed = await parts.BuildAsync(filter, rows, (list, period) => list.Select(r => ODataSnapshot.From(r, period)).ToList(), ct);
         return await ODataFeed.ServeAsync(controller, options, feed, ct);
     }
 }
@@ -68,7 +68,7 @@ public sealed class GoalAttainmentController(SnapshotParts parts) : ODataControl
     public async Task<IActionResult> Get(ODataQueryOptions<ODataGoalAttainment> options, CancellationToken ct)
     {
         if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
-        var filter = PartitionFilter.From(options.Filter?.FilterClause);
+        var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(this));
         if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem("$filter", SnapshotParts.Unbounded);
         var feed = await parts.BuildAsync(filter, new SnapshotFilter(Indicator: "goal.attainment"), (rows, period) => rows.Select(r => Map(r, period)).ToList(), ct);
         return await ODataFeed.ServeAsync(this, options, feed, ct);
@@ -81,10 +81,11 @@ public sealed class GoalAttainmentController(SnapshotParts parts) : ODataControl
         {
             Id = $"{Grains.Key(row.Grain)}|{row.Period}|{row.Scope}",
             GoalId = d["goalId"]?.GetValue<string>() ?? row.Scope, Name = d["name"]?.GetValue<string>(), Indicator = d["indicator"]?.GetValue<string>() ?? "",
-            Scope = d["scope"]?.GetValue<string>() ?? "", Grain = Grains.Key(row.Grain), Period = row.Period, PeriodStart = period.Start, PeriodEnd = period.End,
+            Scope = d["scope"]?.GetValue<string>() ?? "", Grain = Grains.Key(row.Grain), Period = row.Period,
+            PeriodStart = period.Calendar.InZone(period.Start), PeriodEnd = period.Calendar.InZone(period.End),
             Actual = Num(d["actual"]), Target = Dec(d["target"]), Attainment = row.Value, Projected = Num(d["projected"]), ProjectedAttainment = Num(d["projectedAttainment"]),
             Status = d["status"]?.GetValue<string>(), ParentGoalId = d["parentGoalId"]?.GetValue<string>(),
-            ComputedAt = row.ComputedAt, RunId = row.RunId, Version = row.Version,
+            ComputedAt = period.Calendar.InZone(row.ComputedAt), RunId = row.RunId, Version = row.Version,
         };
     }
 
@@ -99,7 +100,7 @@ public sealed class StaffScorecardsController(SnapshotParts parts) : ODataContro
     public async Task<IActionResult> Get(ODataQueryOptions<ODataStaffScorecard> options, CancellationToken ct)
     {
         if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
-        var filter = PartitionFilter.From(options.Filter?.FilterClause);
+        var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(this));
         if (filter.HasRowConditions && !filter.SelectsPeriods) return ODataFeed.Problem("$filter", SnapshotParts.Unbounded);
         var feed = await parts.BuildAsync(filter, new SnapshotFilter(Family: Families.StaffIncentives), Map, ct);
         return await ODataFeed.ServeAsync(this, options, feed, ct);
@@ -115,10 +116,10 @@ public sealed class StaffScorecardsController(SnapshotParts parts) : ODataContro
             return new ODataStaffScorecard
             {
                 Id = $"{Grains.Key(any.Grain)}|{any.Period}|{g.Key}", StaffId = g.Key["staff:".Length..], Grain = Grains.Key(any.Grain), Period = any.Period,
-                PeriodStart = period.Start, PeriodEnd = period.End, PlanId = d["planId"]?.GetValue<string>(), Quota = GoalAttainmentController.Dec(d["quota"]),
+                PeriodStart = period.Calendar.InZone(period.Start), PeriodEnd = period.Calendar.InZone(period.End), PlanId = d["planId"]?.GetValue<string>(), Quota = GoalAttainmentController.Dec(d["quota"]),
                 MeasureValue = GoalAttainmentController.Dec(d["measureValue"]), QuotaAttainment = quota?.Value, Payout = payout?.Exact,
                 RankByPayout = d["rankByPayout"]?.GetValue<int>(), RankByQuotaAttainment = d["rankByQuotaAttainment"]?.GetValue<int>(),
-                ComputedAt = any.ComputedAt, RunId = any.RunId, Version = any.Version,
+                ComputedAt = period.Calendar.InZone(any.ComputedAt), RunId = any.RunId, Version = any.Version,
             };
         }).ToList();
 }
@@ -130,11 +131,12 @@ public sealed class AlertsController(AlertLedger ledger) : ODataController
     public async Task<IActionResult> Get(ODataQueryOptions<ODataAlert> options, CancellationToken ct)
     {
         if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
-        var filter = PartitionFilter.From(options.Filter?.FilterClause, ["Time"]);
+        var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(this), ["Time"]);
         var since = filter.LowerBound("Time");
         if (filter.HasRowConditions && since is null)
             return ODataFeed.Problem("$filter", "would read every alert ever sent: add a lower bound on Time (Time ge …), joined with 'and'");
         // The alerts since the bound, newest first: one part (alerts are few per day).
+        var calendar = ODataFeed.Calendar(this);
         var part = new FeedPart<ODataAlert>("0", async token =>
         {
             var result = new List<ODataAlert>();
@@ -142,7 +144,7 @@ public sealed class AlertsController(AlertLedger ledger) : ODataController
             do
             {
                 var (alerts, next) = await ledger.ListAsync(since, 1000, continuation, token);
-                result.AddRange(alerts.Select(a => Map(a.CloudEvent, a.RaisedAt)));
+                result.AddRange(alerts.Select(a => Map(a.CloudEvent, calendar.InZone(a.RaisedAt))));
                 continuation = next;
             } while (continuation is not null);
             return result;

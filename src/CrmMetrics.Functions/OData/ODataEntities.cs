@@ -27,13 +27,14 @@ public sealed class ODataSnapshot
     public string RunId { get; set; } = "";
     public int Version { get; set; }
 
-    public static ODataSnapshot From(SnapshotRow row, DateTimeOffset periodStart, DateTimeOffset periodEnd) => new()
+    /// <summary>The row of a period; its instants carry the reporting zone's offset (see <see cref="ODataModel"/>).</summary>
+    public static ODataSnapshot From(SnapshotRow row, Period period) => new()
     {
         Id = $"{Grains.Key(row.Grain)}|{row.Period}|{row.Indicator}|{row.Scope}",
         Indicator = row.Indicator, Family = row.Family, Scope = row.Scope, Grain = Grains.Key(row.Grain), Period = row.Period,
-        PeriodStart = periodStart, PeriodEnd = periodEnd, Value = ToDecimal(row),
+        PeriodStart = period.Calendar.InZone(period.Start), PeriodEnd = period.Calendar.InZone(period.End), Value = ToDecimal(row),
         Unit = row.Unit, Direction = row.Direction == Domain.Indicators.Direction.Higher ? "higher" : "lower", Kind = row.Kind == IndicatorKind.External ? "external" : "internal",
-        FactCount = row.FactCount, ComputedAt = row.ComputedAt, RunId = row.RunId, Version = row.Version,
+        FactCount = row.FactCount, ComputedAt = period.Calendar.InZone(row.ComputedAt), RunId = row.RunId, Version = row.Version,
     };
 
     /// <summary>Money exactly; other numbers as decimals (OData Edm.Decimal), beyond its range as null.</summary>
@@ -105,6 +106,12 @@ public sealed class ODataAlert
     public DateTimeOffset Time { get; set; }
 }
 
+/// <summary>
+/// The feed's entity sets. Every instant (PeriodStart, PeriodEnd, ComputedAt, Time) is served with the
+/// reporting calendar's UTC offset at that instant, so its date part is the local date the periods are
+/// cut by, and a date literal in <c>$filter</c> compares with that local date (the library compares a
+/// date with an instant's own date part; <see cref="PartitionFilter"/> reads the literal as local midnight).
+/// </summary>
 public static class ODataModel
 {
     public const string RoutePrefix = "odata";

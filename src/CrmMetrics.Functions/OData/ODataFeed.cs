@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using CrmMetrics.Domain.Periods;
 using CrmMetrics.Functions.Hosting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OData.Extensions;
@@ -40,7 +41,9 @@ public static partial class ODataFeed
         MaxOrderByNodeCount = 5,
     };
 
-    private static readonly ODataQuerySettings QuerySettings = new() { HandleNullPropagation = HandleNullPropagationOption.True, EnsureStableOrdering = false };
+    /// <summary>How the rows are filtered, ordered and shaped: a date literal means the start of that day in the reporting calendar's zone, as <see cref="PartitionFilter"/> reads it.</summary>
+    private static ODataQuerySettings QuerySettings(PeriodCalendar calendar) =>
+        new() { HandleNullPropagation = HandleNullPropagationOption.True, EnsureStableOrdering = false, TimeZone = calendar.TimeZone };
 
     private static readonly string NeedsEveryRow =
         $"needs every matching row: narrow $filter to at most {MaxPartsForOrderOrCount} periods (Period, Grain with PeriodStart, or ComputedAt)";
@@ -50,7 +53,9 @@ public static partial class ODataFeed
     public static async Task<IActionResult> ServeAsync<T>(ControllerBase controller, ODataQueryOptions<T> options, IReadOnlyList<FeedPart<T>> parts, CancellationToken ct)
     {
         var request = controller.Request;
-        var pageSize = request.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>().ODataPageSize;
+        var settings = request.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>();
+        var pageSize = settings.ODataPageSize;
+        var querySettings = QuerySettings(settings.Calendar);
         var top = options.Top?.Value ?? int.MaxValue;
         var skip = options.Skip?.Value ?? 0;
         Token? token = null;
@@ -58,7 +63,7 @@ public static partial class ODataFeed
             return Problem("$skiptoken", "is not a token this service gave out; start again without it");
 
         IReadOnlyList<T> Filter(IReadOnlyList<T> rows) =>
-            options.Filter is null ? rows : ((IQueryable<T>)options.Filter.ApplyTo(rows.AsQueryable(), QuerySettings)).ToList();
+            options.Filter is null ? rows : ((IQueryable<T>)options.Filter.ApplyTo(rows.AsQueryable(), querySettings)).ToList();
 
         if (request.ODataFeature().Path?.LastSegment is CountSegment)
         {
@@ -77,7 +82,7 @@ public static partial class ODataFeed
             if (parts.Count > MaxPartsForOrderOrCount) return Problem(options.OrderBy is not null ? "$orderby" : "$count", NeedsEveryRow);
             var all = new List<T>();
             foreach (var part in parts) all.AddRange(Filter(await part.Load(ct)));
-            IEnumerable<T> ordered = options.OrderBy is null ? all : ((IQueryable<T>)options.OrderBy.ApplyTo(all.AsQueryable(), QuerySettings)).ToList();
+            IEnumerable<T> ordered = options.OrderBy is null ? all : ((IQueryable<T>)options.OrderBy.ApplyTo(all.AsQueryable(), querySettings)).ToList();
             count = all.Count;
             var position = token?.Offset ?? skip;
             var emitted = token?.Emitted ?? 0;
@@ -126,7 +131,7 @@ public static partial class ODataFeed
         {
             // The serializer writes the selected properties only when the feature carries the clause.
             feature.SelectExpandClause = options.SelectExpand.SelectExpandClause;
-            result = options.SelectExpand.ApplyTo(result, QuerySettings);
+            result = options.SelectExpand.ApplyTo(result, querySettings);
         }
         return controller.Ok(result);
     }
@@ -137,7 +142,7 @@ public static partial class ODataFeed
     /// </summary>
     public static IActionResult? Validate<T>(ControllerBase controller, ODataQueryOptions<T> options)
     {
-        var calendar = controller.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>().Calendar;
+        var calendar = Calendar(controller);
         var raw = options.RawValues;
         foreach (var (option, value) in Unsupported(raw))
         {
@@ -171,6 +176,9 @@ public static partial class ODataFeed
         var mediaType = format.Split(';', 2)[0].Trim();
         return mediaType.Equals("json", StringComparison.OrdinalIgnoreCase) || mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase);
     }
+
+    /// <summary>The reporting calendar, whose periods the feeds serve and whose zone a date literal is read in.</summary>
+    public static PeriodCalendar Calendar(ControllerBase controller) => controller.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>().Calendar;
 
     private static IEnumerable<(string Option, string? Value)> Unsupported(ODataRawQueryOptions raw) =>
         [("$expand", raw.Expand), ("$apply", raw.Apply), ("$search", raw.Search), ("$compute", raw.Compute), ("$deltatoken", raw.DeltaToken)];

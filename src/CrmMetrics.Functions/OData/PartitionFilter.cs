@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Azure.Data.Tables;
+using CrmMetrics.Domain.Periods;
 using CrmMetrics.Storage.Account;
 using Microsoft.OData.Edm;
 using Microsoft.OData.UriParser;
@@ -18,7 +19,13 @@ public sealed class PartitionFilter
     private static readonly HashSet<string> RowProperties = ["Indicator", "Family", "Scope"];
     private readonly HashSet<string> _periodProperties;
 
-    private PartitionFilter(IEnumerable<string>? periodProperties) => _periodProperties = periodProperties?.ToHashSet() ?? SnapshotPeriodProperties;
+    private readonly PeriodCalendar _calendar;
+
+    private PartitionFilter(PeriodCalendar calendar, IEnumerable<string>? periodProperties)
+    {
+        _calendar = calendar;
+        _periodProperties = periodProperties?.ToHashSet() ?? SnapshotPeriodProperties;
+    }
 
     private readonly List<(string Property, BinaryOperatorKind Op, object Value)> _periods = [];
     private readonly Dictionary<string, string> _rows = new(StringComparer.Ordinal);
@@ -39,10 +46,12 @@ public sealed class PartitionFilter
     public string? Family => _rows.GetValueOrDefault("Family");
     public string? Scope => _rows.GetValueOrDefault("Scope");
 
+    /// <param name="filter">The request's <c>$filter</c>, if any.</param>
+    /// <param name="calendar">The reporting calendar: a date literal means the start of that day in its zone.</param>
     /// <param name="periodProperties">The properties that select parts of the feed (default: the snapshot period properties).</param>
-    public static PartitionFilter From(FilterClause? filter, IEnumerable<string>? periodProperties = null)
+    public static PartitionFilter From(FilterClause? filter, PeriodCalendar calendar, IEnumerable<string>? periodProperties = null)
     {
-        var result = new PartitionFilter(periodProperties);
+        var result = new PartitionFilter(calendar, periodProperties);
         if (filter is not null) result.Collect(filter.Expression);
         return result;
     }
@@ -81,18 +90,19 @@ public sealed class PartitionFilter
     /// <summary>
     /// The value a period condition compares with, as the table stores it: text for Grain and Period, an
     /// instant for the rest. A date (<c>PeriodStart ge 2026-10-01</c>, as Power BI and Excel users type it)
-    /// is promoted to its midnight UTC, as OData promotes Edm.Date to Edm.DateTimeOffset. Any other value
-    /// leaves the condition to the rows (null).
+    /// means the start of that day in the reporting calendar's zone, where periods start (the OData
+    /// options promote Edm.Date to Edm.DateTimeOffset in the same zone when the rows are filtered). Any
+    /// other value leaves the condition to the rows (null).
     /// </summary>
-    private static object? PeriodValue(string property, object? value) => (property, value) switch
+    private object? PeriodValue(string property, object? value) => (property, value) switch
     {
         ("Grain" or "Period", string text) => text,
         ("Grain" or "Period", _) => null,
         (_, DateTimeOffset instant) => instant,
         (_, DateTime instant) => new DateTimeOffset(DateTime.SpecifyKind(instant, DateTimeKind.Utc)),
-        (_, DateOnly date) => new DateTimeOffset(date, TimeOnly.MinValue, TimeSpan.Zero),
+        (_, DateOnly date) => _calendar.StartOfDay(date),
 #pragma warning disable CS0618 // ODL 8 reads date literals as Edm.Date (ODL 9: DateOnly, above)
-        (_, Date date) => new DateTimeOffset(date.Year, date.Month, date.Day, 0, 0, 0, TimeSpan.Zero),
+        (_, Date date) => _calendar.StartOfDay(new DateOnly(date.Year, date.Month, date.Day)),
 #pragma warning restore CS0618
         _ => null,
     };

@@ -9,11 +9,16 @@ public class PartitionFilterTests
 {
     private static readonly IEdmModel Model = ODataModel.Build();
 
-    private static PartitionFilter Parse(string filter, string set = "Snapshots")
+    private static readonly CrmMetrics.Domain.Periods.PeriodCalendar Utc = Calendar("gregorian", "UTC");
+
+    private static CrmMetrics.Domain.Periods.PeriodCalendar Calendar(string calendar, string zone) =>
+        CrmMetrics.Domain.Periods.PeriodCalendar.TryCreate(calendar, zone, out var created, out var error) ? created : throw new InvalidOperationException(error);
+
+    private static PartitionFilter Parse(string filter, string set = "Snapshots", CrmMetrics.Domain.Periods.PeriodCalendar? calendar = null)
     {
         var entitySet = Model.EntityContainer.FindEntitySet(set);
         var parser = new ODataQueryOptionParser(Model, entitySet.EntityType, entitySet, new Dictionary<string, string> { ["$filter"] = filter });
-        return PartitionFilter.From(parser.ParseFilter(), set == "Alerts" ? ["Time"] : null);
+        return PartitionFilter.From(parser.ParseFilter(), calendar ?? Utc, set == "Alerts" ? ["Time"] : null);
     }
 
     [Fact]
@@ -44,6 +49,17 @@ public class PartitionFilterTests
         Assert.True(f.SelectsPeriods);
         Assert.Equal("PeriodStart ge datetime'2026-03-01T00:00:00Z' and ComputedAt lt datetime'2026-04-01T00:00:00Z'", f.PointerFilter());
         Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), Parse("Time ge 2026-01-01", "Alerts").LowerBound("Time"));
+    }
+
+    [Fact]
+    public void Date_literals_mean_local_midnight_in_the_reporting_zone()
+    {
+        var tehran = Calendar("persian", "Asia/Tehran");
+        var f = Parse("PeriodStart ge 2026-06-22", calendar: tehran);
+        Assert.Equal("PeriodStart ge datetime'2026-06-21T20:30:00Z'", f.PointerFilter());
+        Assert.Equal(new DateTimeOffset(2025, 12, 31, 20, 30, 0, TimeSpan.Zero), Parse("Time ge 2026-01-01", "Alerts", tehran).LowerBound("Time"));
+        // A literal with its own offset is that instant, whatever the zone.
+        Assert.Equal("PeriodStart ge datetime'2026-06-22T00:00:00Z'", Parse("PeriodStart ge 2026-06-22T00:00:00Z", calendar: tehran).PointerFilter());
     }
 
     [Fact]

@@ -78,6 +78,24 @@ public class OrderAndCalendarTests
             Assert.Equal("month", row.GetProperty("grain").GetString());
         }
 
+        [Theory]
+        [InlineData("PeriodStart ge 2026-06-22 and PeriodStart lt 2026-06-23", 1)]
+        [InlineData("PeriodStart ge 2026-06-21T20:30:00Z and PeriodStart le 2026-06-21T20:30:00Z", 1)]
+        [InlineData("PeriodStart gt 2026-06-22", 0)]
+        [InlineData("PeriodStart ge 2026-06-22", 1)]
+        public async Task An_odata_date_literal_means_midnight_in_the_reporting_zone(string filter, int months)
+        {
+            // 1 Tir 1405 is 22 June 2026, and its midnight in Tehran (+03:30) is 20:30 UTC the day before.
+            var response = await app.SendAsync(System.Net.Http.HttpMethod.Get, $"/odata/Snapshots?$filter={filter} and Indicator eq 'com.orders' and Scope eq 'org'&$select=Period,PeriodStart", TestKeys.Reader);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, text);
+            var rows = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("value").EnumerateArray().ToList();
+            Assert.True(months == rows.Count, text);
+            Assert.All(rows, r => Assert.Equal("1405-04", r.GetProperty("Period").GetString()));
+            // Served with Tehran's offset, so the date part is the local date a date literal compares with.
+            Assert.All(rows, r => Assert.Equal("2026-06-22T00:00:00+03:30", r.GetProperty("PeriodStart").GetString()));
+        }
+
         [Fact]
         public async Task Gregorian_month_keys_are_refused_in_a_persian_deployment_when_they_name_no_month()
         {
