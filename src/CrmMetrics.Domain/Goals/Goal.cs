@@ -113,14 +113,23 @@ public sealed record Goal
                 errors.Add("children", $"goals {string.Join(", ", rollup.Select(r => $"'{r}'"))} name this goal as their parent; a composite's children are its weighted parts — remove their parentGoalId first");
         }
 
-        // Composites that contain this goal need it in their grain.
+        // Composites that contain this goal need it in their grain and period (the same rules as when
+        // the composite names its children, checked from this side too).
         if (grainKnown)
         {
             foreach (var container in goals.Values.Where(g => g.GoalId != goalId && g.Children?.Any(c => c.GoalId == goalId) == true).OrderBy(g => g.GoalId, StringComparer.Ordinal))
             {
                 if (container.Grain != grain)
                     errors.Add("grain", $"this goal is a part of composite goal '{container.GoalId}', a {Grains.Key(container.Grain)} goal; its parts must be {Grains.Key(container.Grain)} goals");
+                else if (container.Period is not null && period is not null && container.Period != period)
+                    errors.Add("period", $"this goal is a part of composite goal '{container.GoalId}', which is for {container.Period}; its parts must be for {container.Period} or every period");
             }
+            // A roll-up parent and its children are listed together only within one grain.
+            if (parent is not null && goals.TryGetValue(parent, out var parentGoal) && parentGoal.Grain != grain)
+                errors.Add("parentGoalId", $"goal '{parent}' is a {Grains.Key(parentGoal.Grain)} goal; a child must have its parent's grain");
+            var otherGrain = goals.Values.Where(g => g.ParentGoalId == goalId && g.Grain != grain).Select(g => g.GoalId).Order(StringComparer.Ordinal).ToList();
+            if (otherGrain.Count > 0)
+                errors.Add("grain", $"goals {string.Join(", ", otherGrain.Select(g => $"'{g}'"))} name this goal as their parent with another grain; a parent must have its children's grain");
         }
 
         if (!errors.IsEmpty) return null;

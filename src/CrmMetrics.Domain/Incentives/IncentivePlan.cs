@@ -26,6 +26,12 @@ public sealed record IncentivePlan
     public decimal? Cap { get; init; }
     public IReadOnlyList<Gate> Gates { get; init; } = [];
 
+    /// <summary>The largest quota or cap: the largest amount a fact may carry (far above any real one).</summary>
+    public const decimal MaxAmount = (decimal)Facts.FactValidator.MaxMagnitude;
+
+    /// <summary>The largest tier bound, in percent of quota (10,000 times the quota).</summary>
+    public const decimal MaxTierPercent = 1_000_000;
+
     /// <summary>Reads a plan on catalog indicators from a PUT body; every problem names its field (e.g. <c>tiers[1].from</c>).</summary>
     public static IncentivePlan? Read(string planId, JsonElement body, ValidationErrors errors) => Read(planId, body, IndicatorResolver.Catalog, errors);
 
@@ -49,7 +55,7 @@ public sealed record IncentivePlan
         {
             var p = new JsonFields(item, errors, path);
             var staffId = p.String("staffId", true, s => Vocabulary.IsKey(s) ? null : "must be a staff id (1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-')");
-            var quota = p.Decimal("quota", true, min: 0, minExclusive: true);
+            var quota = p.Decimal("quota", true, min: 0, minExclusive: true, max: MaxAmount);
             if (staffId is not null && participants.Any(x => x.StaffId == staffId)) errors.Add(p.Path("staffId"), $"'{staffId}' is listed twice");
             else if (staffId is not null && quota is not null) participants.Add(new Participant(staffId, quota.Value));
         }
@@ -60,8 +66,8 @@ public sealed record IncentivePlan
         {
             var (item, path) = tierItems[i];
             var t = new JsonFields(item, errors, path);
-            var from = t.Decimal("from", true, min: 0);
-            var to = t.Decimal("to", false, min: 0);
+            var from = t.Decimal("from", true, min: 0, max: MaxTierPercent);
+            var to = t.Decimal("to", false, min: 0, max: MaxTierPercent);
             var rate = t.Decimal("rate", true, min: 0);
             if (rate > 1) errors.Add(t.Path("rate"), "must be at most 1 (a fraction: 0.05 pays 5%)");
             if (from is not null && to is not null && to <= from) errors.Add(t.Path("to"), "must be greater than from");
@@ -74,7 +80,7 @@ public sealed record IncentivePlan
             if (from is not null && rate is not null) tiers.Add(new Tier(from.Value, to, rate.Value));
         }
 
-        decimal? cap = f.Decimal("cap", false, min: 0, minExclusive: true);
+        decimal? cap = f.Decimal("cap", false, min: 0, minExclusive: true, max: MaxAmount);
 
         var gates = new List<Gate>();
         foreach (var (item, path) in f.Objects("gates", required: false, out _))

@@ -42,13 +42,13 @@ public static class IncentivePlanCalculator
         decimal? known = measure?.Exact ?? (measure?.Value is { } v && Math.Abs(v) < 1e27 ? (decimal)v : null);
         var value = known ?? 0m;
         var quota = participant.Quota;
-        double? attainment = known is null && !additive ? null : (double)(100m * value / quota);
+        double? attainment = known is null && !additive ? null : Attainment(value, quota);
         var lines = new List<TierLine>();
         decimal gross = 0;
         foreach (var tier in plan.Tiers)
         {
-            var low = tier.From / 100m * quota;
-            var high = tier.To is { } to ? to / 100m * quota : (decimal?)null;
+            var low = Share(tier.From, quota);
+            var high = tier.To is { } to ? Share(to, quota) : (decimal?)null;
             var inBand = Math.Max(0, (high is { } h ? Math.Min(value, h) : value) - low);
             var amount = inBand * tier.Rate;
             lines.Add(new TierLine(tier.From, tier.To, tier.Rate, inBand, amount));
@@ -66,6 +66,32 @@ public static class IncentivePlanCalculator
         var payout = plan.Cap is { } cap ? Math.Min(afterGates, cap) : afterGates;
         return new PayoutStatement(plan.PlanId, participant.StaffId, quota, plan.MeasureIndicator, value, attainment, lines, gross, gates, afterGates, plan.Cap, payout,
             measure?.FactCount ?? 0);
+    }
+
+    /// <summary>100 × measure / quota, exactly while a decimal holds it (plans stored before their bounds were checked may not fit).</summary>
+    private static double Attainment(decimal value, decimal quota)
+    {
+        try
+        {
+            return (double)(100m * value / quota);
+        }
+        catch (OverflowException)
+        {
+            return 100 * ((double)value / (double)quota);
+        }
+    }
+
+    /// <summary>A tier bound in money: <paramref name="percent"/> of the quota; beyond a decimal's range, the largest decimal (a band no measure reaches).</summary>
+    private static decimal Share(decimal percent, decimal quota)
+    {
+        try
+        {
+            return percent / 100m * quota;
+        }
+        catch (OverflowException)
+        {
+            return decimal.MaxValue;
+        }
     }
 
     /// <summary>The plan's rows for the period: quota attainment and payout per participant, with ranks and statements.</summary>

@@ -92,7 +92,7 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
     }
 
     /// <summary>Money and other exact amounts: read as decimal so cents stay exact.</summary>
-    public decimal? Decimal(string name, bool required, decimal? min = null, bool minExclusive = false)
+    public decimal? Decimal(string name, bool required, decimal? min = null, bool minExclusive = false, decimal? max = null)
     {
         if (!TryGet(name, out var v))
         {
@@ -118,6 +118,11 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
         if (min is { } lo && (minExclusive ? d <= lo : d < lo))
         {
             errors.Add(Path(name), minExclusive ? $"must be greater than {lo.ToString(CultureInfo.InvariantCulture)}" : $"must be at least {lo.ToString(CultureInfo.InvariantCulture)}");
+            return null;
+        }
+        if (max is { } hi && d > hi)
+        {
+            errors.Add(Path(name), $"must be at most {hi.ToString(CultureInfo.InvariantCulture)}");
             return null;
         }
         return d;

@@ -14,7 +14,7 @@ using CrmMetrics.Storage.Snapshots;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Goals (<c>/api/goals/{goalId}</c>) and their attainment per period (<c>/api/goals/attainment</c>).</summary>
-public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
+public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
 {
     /// <summary>
     /// A goal as defined. <c>children</c> is what it is made of: a composite's weighted parts
@@ -72,7 +72,7 @@ public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, Snap
     [Function("Goal")]
     [ApiOperation("GET", "GetGoal", Access.Reader, Summary = "A goal.", Response = typeof(GoalDto), Problems = [404])]
     [ApiOperation("PUT", "PutGoal", Access.Admin, Summary = "Create or replace a goal.", Response = typeof(GoalDto), AlsoStatus = 201, Problems = [400, 413])]
-    [ApiOperation("DELETE", "DeleteGoal", Access.Admin, Summary = "Delete a goal (not while it has children).", Status = 204, Problems = [404, 409])]
+    [ApiOperation("DELETE", "DeleteGoal", Access.Admin, Summary = "Delete a goal (not while it has children, is part of a composite or an alert rule watches it).", Status = 204, Problems = [404, 409])]
     public Task<IResult> GoalAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/goals/{goalId}")] HttpRequest request, string goalId, CancellationToken ct) =>
         request.Method.ToUpperInvariant() switch
         {
@@ -112,6 +112,8 @@ public sealed class GoalsFunctions(GoalStore goals, StalePeriodStore stale, Snap
         if (children.Count > 0) return Problems.Conflict($"Goal '{goalId}' is the parent of {string.Join(", ", children)}; move or delete them first.");
         var composites = all.Where(g => g.Children?.Any(c => c.GoalId == goalId) == true).Select(g => g.GoalId).Order(StringComparer.Ordinal).ToList();
         if (composites.Count > 0) return Problems.Conflict($"Goal '{goalId}' is a child of composite goal {string.Join(", ", composites)}; remove it from their children first.");
+        var watching = (await rules.ListAsync(ct)).Where(r => r.GoalId == goalId).Select(r => $"'{r.RuleId}'").Order(StringComparer.Ordinal).ToList();
+        if (watching.Count > 0) return Problems.Conflict($"Goal '{goalId}' is watched by alert rule {string.Join(", ", watching)}; change or delete them first.");
         if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct))
             return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
         // Its attainment rows leave the snapshots at the next run of its periods.

@@ -172,4 +172,26 @@ public class CompositeGoalTests
         Assert.Null(revenue);
         Assert.Contains("'smb'", rollup.ToDictionary()["children"][0]);
     }
+
+    [Fact]
+    public void A_part_keeps_its_composites_period_when_changed_from_its_own_side()
+    {
+        var march = new[] { Leaf("rev", "com.revenue", 100) with { Period = "2026-03" }, Composite("score", 150, ("rev", 100)) with { Period = "2026-03" } };
+        var (goal, errors) = Read("rev", """{"name":"r","indicator":"com.revenue","grain":"month","period":"2026-04","target":100}""", march);
+        Assert.Null(goal);
+        Assert.Contains("part of composite goal 'score', which is for 2026-03", errors.ToDictionary()["period"][0]);
+        Assert.True(Read("rev", """{"name":"r","indicator":"com.revenue","grain":"month","period":"2026-03","target":120}""", march).Errors.IsEmpty);
+        Assert.True(Read("rev", """{"name":"r","indicator":"com.revenue","grain":"month","target":120}""", march).Errors.IsEmpty);
+    }
+
+    [Fact]
+    public void A_rollup_child_and_its_parent_keep_one_grain()
+    {
+        var (child, errors) = Read("smb", """{"name":"s","indicator":"com.revenue","scope":"segment:smb","grain":"year","target":10,"parentGoalId":"revenue"}""", Stored);
+        Assert.Null(child);
+        Assert.Contains("goal 'revenue' is a month goal", errors.ToDictionary()["parentGoalId"][0]);
+        var (parent, parentErrors) = Read("revenue", """{"name":"r","indicator":"com.revenue","grain":"quarter","target":10}""", Stored.Where(g => g.GoalId != "customer" && g.GoalId != "company").ToArray());
+        Assert.Null(parent);
+        Assert.Contains("'smb'", parentErrors.ToDictionary()["grain"][0]);
+    }
 }

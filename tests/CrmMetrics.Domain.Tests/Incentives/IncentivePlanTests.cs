@@ -92,6 +92,37 @@ public class IncentivePlanTests
         Assert.True(errors.Has(field), errors.ToString());
     }
 
+    [Fact]
+    public void Figures_beyond_a_decimal_never_stop_the_calculation()
+    {
+        // As plans stored before their bounds were checked may be: a quota of 1e-25, a tier bound of 7.9e28 % of 50,000.
+        var tiny = new IncentivePlan { PlanId = "tiny", Name = "t", Grain = Grain.Month, Participants = [new Participant("S-01", 0.0000000000000000000000001m)], Tiers = [new Tier(0, null, 0.05m)] };
+        var huge = new IncentivePlan
+        {
+            PlanId = "huge", Name = "h", Grain = Grain.Month, Participants = [new Participant("S-01", 50_000m)],
+            Tiers = [new Tier(0, 100, 0.05m), new Tier(100, 79_000_000_000_000_000_000_000_000_000m, 0.08m)],
+        };
+        var tinyRows = IncentivePlanCalculator.Rows(tiny, October, [Row("com.revenue", "S-01", 13_600.5m)]);
+        Assert.Equal(680.025m, tinyRows.Single(r => r.Indicator == "staff.incentive-payout").Exact);
+        Assert.Equal(1.36005e31, tinyRows.Single(r => r.Indicator == "staff.quota-attainment").Value!.Value, 1e22);
+        var hugeRows = IncentivePlanCalculator.Rows(huge, October, [Row("com.revenue", "S-01", 80_000m)]);
+        Assert.Equal(2_500m + 30_000m * 0.08m, hugeRows.Single(r => r.Indicator == "staff.incentive-payout").Exact);
+    }
+
+    [Theory]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1e16}],"tiers":[{"from":0,"rate":0.1}]}""", "participants[0].quota", "must be at most 1000000000000000")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"to":79000000000000000000000000000,"rate":0.1}]}""", "tiers[0].to", "must be at most 1000000")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"to":100,"rate":0.1},{"from":2000000,"rate":0.1}]}""", "tiers[1].from", "must be at most 1000000")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}],"cap":1e20}""", "cap", "must be at most 1000000000000000")]
+    public void Quotas_caps_and_tier_bounds_have_an_upper_bound(string json, string field, string message)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        Assert.Null(IncentivePlan.Read("p", doc.RootElement, errors));
+        Assert.True(errors.Has(field), errors.ToString());
+        Assert.Contains(message, errors.ToString());
+    }
+
     [Theory]
     [InlineData("1e-30", "is too small to keep exactly (1e-30)")]
     [InlineData("-1e-30", "must be greater than 0")]

@@ -153,4 +153,18 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
         var goal = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/goals/revenue", TestKeys.Reader));
         Assert.Equal(["revenue-smb"], goal.GetProperty("children").EnumerateArray().Select(c => c.GetString()));
     }
+
+    [Fact]
+    public async Task A_goal_an_alert_rule_watches_cannot_be_deleted_until_the_rule_is_gone()
+    {
+        var body = """{"name":"Watched","indicator":"com.orders","grain":"month","target":10}""";
+        Assert.True((await app.SendAsync(HttpMethod.Put, "/api/goals/watched", TestKeys.Admin, new StringContent(body, System.Text.Encoding.UTF8, "application/json"))).IsSuccessStatusCode);
+        Assert.True((await app.SendAsync(HttpMethod.Put, "/api/alert-rules/watch", TestKeys.Admin, JsonContent.Create(new { kind = "goal-missed", goalId = "watched" }))).IsSuccessStatusCode);
+        var refused = await app.SendAsync(HttpMethod.Delete, "/api/goals/watched", TestKeys.Admin);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("'watch'", (await AppFixture.JsonAsync(refused)).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/api/goals/watched", TestKeys.Reader)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, "/api/alert-rules/watch", TestKeys.Admin)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, "/api/goals/watched", TestKeys.Admin)).StatusCode);
+    }
 }
