@@ -39,7 +39,8 @@ public static class Scope
     public static bool HasCustomerState(string scope) => KindOf(scope) is "org" or "segment" or "region";
 
     /// <summary>
-    /// Checks a scope text supplied by a client: a known kind and, except for org, a non-empty value.
+    /// Checks a scope text supplied by a client: a known kind and, except for org, a non-empty value (for a
+    /// channel, one of the contract's channels).
     /// <paramref name="goals"/> admits <c>goal:&lt;goalId&gt;</c>, the scope of goal attainment rows (for reads).
     /// </summary>
     public static string? Problem(string? scope, bool goals = false)
@@ -54,6 +55,9 @@ public static class Scope
         var value = ValueOf(scope)!;
         if (value.Length == 0) return "needs a value after ':'";
         if (value.Any(char.IsControl)) return "must not contain control characters";
+        // Channels are the event contract's closed list; a goal or rule on another could never have data.
+        if (kind == "channel" && !Facts.Vocabulary.Channels.Contains(value))
+            return $"channel '{Validation.JsonFields.Truncate(value)}' is not one of {string.Join(", ", Facts.Vocabulary.Channels)}";
         return null;
     }
 }

@@ -72,7 +72,10 @@ public sealed record Goal
         }
         else
         {
-            indicator = f.String("indicator", true, s => indicators.IsKnown(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog or a derived indicator");
+            indicator = f.String("indicator", true, s =>
+                !indicators.IsKnown(s) ? $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog or a derived indicator"
+                : IndicatorCatalog.Find(s)?.Family == Families.GoalAttainment ? $"'{s}' is what goals produce, not something a goal can measure: a goal made of other goals is a composite (children with weights)"
+                : null);
             scope = f.String("scope", false, s => Aggregation.Scope.Problem(s)) ?? Aggregation.Scope.Org;
             target = f.Decimal("target", true, min: 0, minExclusive: true);
             stretch = f.Decimal("stretch", false, min: 0, minExclusive: true);
@@ -100,6 +103,8 @@ public sealed record Goal
         });
         if (stretch is not null && target is not null && stretch < target && indicators.Find(indicator)?.Direction != Direction.Lower)
             errors.Add("stretch", "must not be below the target for a higher-is-better indicator");
+        if (stretch is not null && target is not null && stretch > target && indicators.Find(indicator)?.Direction == Direction.Lower)
+            errors.Add("stretch", "must not be above the target for a lower-is-better indicator (a stretch asks for less)");
 
         IReadOnlyList<GoalPart>? children = null;
         decimal? maxContribution = null;

@@ -208,7 +208,7 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
     public static string Describe(JsonElement v) => v.ValueKind switch
     {
         JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
+        JsonValueKind.Number => $"{Truncate(v.GetRawText())}",
         JsonValueKind.True or JsonValueKind.False => "a boolean",
         JsonValueKind.Array => "an array",
         JsonValueKind.Object => "an object",

@@ -144,4 +144,16 @@ public class AlertEvaluatorTests
         Assert.Null(AlertRule.Read("r", doc.RootElement, id => id == "known", errors));
         Assert.True(errors.Has(field), errors.ToString());
     }
+
+    [Theory]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":1e400}""", "below: must be a finite number, not 1e400")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":"low"}""", "below: must be a finite number, not a string")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","scope":"channel:fax-ish","below":1}""", "scope: channel 'fax-ish' is not one of phone, email")]
+    public void Messages_say_what_was_sent(string json, string message)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        Assert.Null(AlertRule.Read("r", doc.RootElement, id => id == "known", errors));
+        Assert.Contains(message, errors.ToString());
+    }
 }
