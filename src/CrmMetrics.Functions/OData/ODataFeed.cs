@@ -151,7 +151,7 @@ public static partial class ODataFeed
         foreach (var key in controller.Request.Query.Keys)
         {
             if (key.StartsWith('$') && !Known.Contains(key))
-                return Problem(key, $"is not a query option of this feed (it knows {string.Join(", ", Known.Order(StringComparer.Ordinal))})");
+                return Problem(key, $"is not a query option of this feed (it takes {Supported})");
         }
         if (raw.Format is { } format && !IsJson(format))
             return Problem("$format", "must be json: this feed answers JSON only");
@@ -164,11 +164,12 @@ public static partial class ODataFeed
                ?? (PeriodLiterals.Problem(options.Filter?.FilterClause, calendar) is { } literal ? Problem("$filter", literal) : null);
     }
 
-    /// <summary>The system query options a request may carry (those <see cref="Unsupported"/> lists are then refused by name).</summary>
-    private static readonly HashSet<string> Known = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "$filter", "$select", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$format", "$expand", "$apply", "$search", "$compute", "$deltatoken",
-    };
+    /// <summary>The system query options the feed serves.</summary>
+    private const string Supported = "$filter, $select, $orderby, $top, $skip, $count, $skiptoken, $format";
+
+    /// <summary>The system query options a request may carry: those served, and those <see cref="Unsupported"/> refuses by name.</summary>
+    private static readonly HashSet<string> Known = new(
+        Supported.Split(", ").Concat(["$expand", "$apply", "$search", "$compute", "$deltatoken"]), StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Whether a <c>$format</c> value asks for JSON: <c>json</c> or <c>application/json</c>, with or without parameters.</summary>
     private static bool IsJson(string format)
