@@ -207,12 +207,7 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
 
     private (decimal? Amount, string? Currency, decimal? Original) ReadMoney(JsonFields d, bool currencyRequired)
     {
-        var amount = d.Decimal("amount", true, min: 0);
-        if (amount > (decimal)MaxMagnitude)
-        {
-            d.Errors.Add(d.Path("amount"), $"must be at most {MaxMagnitude:0}");
-            amount = null;
-        }
+        var amount = d.Decimal("amount", true, min: 0, max: (decimal)MaxMagnitude);
         var currency = d.String("currency", currencyRequired, s =>
         {
             if (!Vocabulary.IsCurrencyCode(s)) return "must be an ISO 4217 code of three capital letters";

@@ -49,7 +49,9 @@ public static class IncentivePlanCalculator
         {
             var low = Share(tier.From, quota);
             var high = tier.To is { } to ? Share(to, quota) : (decimal?)null;
-            var inBand = Math.Max(0, (high is { } h ? Math.Min(value, h) : value) - low);
+            var top = high is { } h ? Math.Min(value, h) : value;
+            // Compared first: a negative measure minus a saturated bound would overflow.
+            var inBand = top <= low ? 0 : top - low;
             var amount = inBand * tier.Rate;
             lines.Add(new TierLine(tier.From, tier.To, tier.Rate, inBand, amount));
             gross += amount;

@@ -48,6 +48,19 @@ public class FactValidatorTests
         Assert.Equal("web", fact.Channel);
     }
 
+    [Theory]
+    [InlineData("1e-30", "0")]
+    [InlineData("0", "0")]
+    [InlineData("1000000000000000", "1000000000000000")]
+    public void An_amount_of_at_least_0_is_taken_even_when_a_decimal_rounds_it(string amount, string expected)
+    {
+        var (fact, errors) = Validate($$$"""{"id":"o-1","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C-1","data":{"amount":{{{amount}}},"currency":"EUR"}}""");
+        Assert.Empty(errors);
+        Assert.Equal(decimal.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), fact!.Amount);
+        var (_, tooLarge) = Validate("""{"id":"o-1","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C-1","data":{"amount":1000000000000000.01,"currency":"EUR"}}""");
+        Assert.Contains("must be at most 1000000000000000", Assert.Single(tooLarge["data.amount"]));
+    }
+
     [Fact]
     public void A_foreign_currency_is_converted_when_a_rate_is_configured_and_rejected_otherwise()
     {

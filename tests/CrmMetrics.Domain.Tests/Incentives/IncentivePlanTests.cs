@@ -107,6 +107,9 @@ public class IncentivePlanTests
         Assert.Equal(1.36005e31, tinyRows.Single(r => r.Indicator == "staff.quota-attainment").Value!.Value, 1e22);
         var hugeRows = IncentivePlanCalculator.Rows(huge, October, [Row("com.revenue", "S-01", 80_000m)]);
         Assert.Equal(2_500m + 30_000m * 0.08m, hugeRows.Single(r => r.Indicator == "staff.incentive-payout").Exact);
+        // A measure below zero (a derived indicator can be) against a bound beyond a decimal's range.
+        var negative = IncentivePlanCalculator.Rows(huge with { Tiers = [new Tier(79_000_000_000_000_000_000_000_000_000m, null, 0.05m)] }, October, [Row("com.revenue", "S-01", -500m)]);
+        Assert.Equal(0m, negative.Single(r => r.Indicator == "staff.incentive-payout").Exact);
     }
 
     [Theory]
