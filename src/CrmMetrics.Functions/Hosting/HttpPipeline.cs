@@ -32,9 +32,12 @@ public static class HttpPipeline
             {
                 o.AddRouteComponents(OData.ODataModel.RoutePrefix, OData.ODataModel.Build())
                     .Select().Filter().OrderBy().Count().SetMaxTop(OData.ODataFeed.MaxTop).SkipToken();
-                // Instants go out in UTC whatever the server's zone (a date literal in $filter is read in the
-                // reporting calendar's zone: ODataFeed's query settings and PartitionFilter).
+                // DateTime values would be converted to this zone; the entities carry only DateTimeOffsets, which
+                // go out with the offset they have (the reporting zone's, see ODataModel), whatever the server's zone.
                 o.TimeZone = TimeZoneInfo.Utc;
+                // Query options are taken with their '$' only (ODataFeed refuses 'filter=' and the like, naming
+                // them): with both spellings in one request the library failed with a 500.
+                o.EnableNoDollarQueryOptions = false;
             });
         services.AddSingleton<OData.SnapshotParts>();
         services.AddSingleton<OData.ODataBranch>();

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Hosting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OData.Extensions;
@@ -41,9 +42,12 @@ public static partial class ODataFeed
         MaxOrderByNodeCount = 5,
     };
 
-    /// <summary>How the rows are filtered, ordered and shaped: a date literal means the start of that day in the reporting calendar's zone, as <see cref="PartitionFilter"/> reads it.</summary>
-    private static ODataQuerySettings QuerySettings(PeriodCalendar calendar) =>
-        new() { HandleNullPropagation = HandleNullPropagationOption.True, EnsureStableOrdering = false, TimeZone = calendar.TimeZone };
+    /// <summary>
+    /// How the rows are filtered, ordered and shaped. (A date literal is compared with the date part of
+    /// an instant in the instant's own offset, which the entities give in the reporting zone; the
+    /// settings' TimeZone plays no part for DateTimeOffset properties.)
+    /// </summary>
+    private static readonly ODataQuerySettings QuerySettings = new() { HandleNullPropagation = HandleNullPropagationOption.True, EnsureStableOrdering = false };
 
     private static readonly string NeedsEveryRow =
         $"needs every matching row: narrow $filter to at most {MaxPartsForOrderOrCount} periods (Period, Grain with PeriodStart, or ComputedAt)";
@@ -53,9 +57,7 @@ public static partial class ODataFeed
     public static async Task<IActionResult> ServeAsync<T>(ControllerBase controller, ODataQueryOptions<T> options, IReadOnlyList<FeedPart<T>> parts, CancellationToken ct)
     {
         var request = controller.Request;
-        var settings = request.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>();
-        var pageSize = settings.ODataPageSize;
-        var querySettings = QuerySettings(settings.Calendar);
+        var pageSize = request.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>().ODataPageSize;
         var top = options.Top?.Value ?? int.MaxValue;
         var skip = options.Skip?.Value ?? 0;
         Token? token = null;
@@ -63,7 +65,7 @@ public static partial class ODataFeed
             return Problem("$skiptoken", "is not a token this service gave out; start again without it");
 
         IReadOnlyList<T> Filter(IReadOnlyList<T> rows) =>
-            options.Filter is null ? rows : ((IQueryable<T>)options.Filter.ApplyTo(rows.AsQueryable(), querySettings)).ToList();
+            options.Filter is null ? rows : ((IQueryable<T>)options.Filter.ApplyTo(rows.AsQueryable(), QuerySettings)).ToList();
 
         if (request.ODataFeature().Path?.LastSegment is CountSegment)
         {
@@ -82,7 +84,7 @@ public static partial class ODataFeed
             if (parts.Count > MaxPartsForOrderOrCount) return Problem(options.OrderBy is not null ? "$orderby" : "$count", NeedsEveryRow);
             var all = new List<T>();
             foreach (var part in parts) all.AddRange(Filter(await part.Load(ct)));
-            IEnumerable<T> ordered = options.OrderBy is null ? all : ((IQueryable<T>)options.OrderBy.ApplyTo(all.AsQueryable(), querySettings)).ToList();
+            IEnumerable<T> ordered = options.OrderBy is null ? all : ((IQueryable<T>)options.OrderBy.ApplyTo(all.AsQueryable(), QuerySettings)).ToList();
             count = all.Count;
             var position = token?.Offset ?? skip;
             var emitted = token?.Emitted ?? 0;
@@ -131,7 +133,7 @@ public static partial class ODataFeed
         {
             // The serializer writes the selected properties only when the feature carries the clause.
             feature.SelectExpandClause = options.SelectExpand.SelectExpandClause;
-            result = options.SelectExpand.ApplyTo(result, querySettings);
+            result = options.SelectExpand.ApplyTo(result, QuerySettings);
         }
         return controller.Ok(result);
     }
@@ -151,7 +153,10 @@ public static partial class ODataFeed
         foreach (var key in controller.Request.Query.Keys)
         {
             if (key.StartsWith('$') && !Known.Contains(key))
-                return Problem(key, $"is not a query option of this feed (it takes {Supported})");
+                return Problem(JsonFields.Truncate(key), $"is not a query option of this feed (it takes {Supported})");
+            // Options are taken with their '$' only: 'filter=' would otherwise be ignored without a word.
+            if (!key.StartsWith('$') && Known.Contains("$" + key))
+                return Problem(JsonFields.Truncate(key), $"is written ${key} in OData");
         }
         if (raw.Format is { } format && !IsJson(format))
             return Problem("$format", "must be json: this feed answers JSON only");

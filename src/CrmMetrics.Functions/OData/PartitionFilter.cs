@@ -72,6 +72,11 @@ public sealed class PartitionFilter
         }
         if (node is BinaryOperatorNode comparison && TryComparison(comparison, out var property, out var op, out var value))
         {
+            if (_periodProperties.Contains(property) && property is not ("Grain" or "Period") && DateOf(value) is { } date)
+            {
+                AddDateCondition(property, op, date);
+                return;
+            }
             if (_periodProperties.Contains(property) && PeriodValue(property, value) is { } periodValue)
             {
                 _periods.Add((property, op, periodValue));
@@ -89,23 +94,60 @@ public sealed class PartitionFilter
 
     /// <summary>
     /// The value a period condition compares with, as the table stores it: text for Grain and Period, an
-    /// instant for the rest. A date (<c>PeriodStart ge 2026-10-01</c>, as Power BI and Excel users type it)
-    /// means the start of that day in the reporting calendar's zone, where periods start (the OData
-    /// options promote Edm.Date to Edm.DateTimeOffset in the same zone when the rows are filtered). Any
-    /// other value leaves the condition to the rows (null).
+    /// instant for the rest. Any other value leaves the condition to the rows (null).
     /// </summary>
-    private object? PeriodValue(string property, object? value) => (property, value) switch
+    private static object? PeriodValue(string property, object? value) => (property, value) switch
     {
         ("Grain" or "Period", string text) => text,
         ("Grain" or "Period", _) => null,
         (_, DateTimeOffset instant) => instant,
         (_, DateTime instant) => new DateTimeOffset(DateTime.SpecifyKind(instant, DateTimeKind.Utc)),
-        (_, DateOnly date) => _calendar.StartOfDay(date),
+        _ => null,
+    };
+
+    /// <summary>A date literal (<c>PeriodStart ge 2026-10-01</c>, as Power BI and Excel users type it), if the value is one.</summary>
+    private static DateOnly? DateOf(object? value) => value switch
+    {
+        DateOnly date => date,
 #pragma warning disable CS0618 // ODL 8 reads date literals as Edm.Date (ODL 9: DateOnly, above)
-        (_, Date date) => _calendar.StartOfDay(new DateOnly(date.Year, date.Month, date.Day)),
+        Date date => new DateOnly(date.Year, date.Month, date.Day),
 #pragma warning restore CS0618
         _ => null,
     };
+
+    /// <summary>
+    /// An instant compared with a date compares its local date in the reporting zone (the entities carry
+    /// that zone's offset, and the library compares a date with an instant's date part): on the table
+    /// that is a range of instants from the start of the day (<see cref="PeriodCalendar.StartOfDay"/>).
+    /// <c>ne</c> selects nothing and is left to the rows.
+    /// </summary>
+    private void AddDateCondition(string property, BinaryOperatorKind op, DateOnly date)
+    {
+        var start = _calendar.StartOfDay(date);
+        var next = date < DateOnly.MaxValue ? _calendar.StartOfDay(date.AddDays(1)) : DateTimeOffset.MaxValue;
+        switch (op)
+        {
+            case BinaryOperatorKind.Equal:
+                _periods.Add((property, BinaryOperatorKind.GreaterThanOrEqual, start));
+                _periods.Add((property, BinaryOperatorKind.LessThan, next));
+                break;
+            case BinaryOperatorKind.GreaterThan:
+                _periods.Add((property, BinaryOperatorKind.GreaterThanOrEqual, next));
+                break;
+            case BinaryOperatorKind.GreaterThanOrEqual:
+                _periods.Add((property, BinaryOperatorKind.GreaterThanOrEqual, start));
+                break;
+            case BinaryOperatorKind.LessThan:
+                _periods.Add((property, BinaryOperatorKind.LessThan, start));
+                break;
+            case BinaryOperatorKind.LessThanOrEqual:
+                _periods.Add((property, BinaryOperatorKind.LessThan, next));
+                break;
+            default:
+                HasRowConditions = true;
+                break;
+        }
+    }
 
     /// <summary>The condition on the latest-version table (PartitionKey grain, RowKey period), built only with parameterised filters.</summary>
     public string PointerFilter()

@@ -129,12 +129,37 @@ public class ODataQueryErrorTests(BiFixture app)
     [InlineData("/odata/Snapshots?$filter=Period eq '2026-03'&$format=application/atom%2Bxml", "$format", "must be json")]
     [InlineData("/odata/Snapshots?$filter=Period eq '2026-03'&$levels=2", "$levels", "is not a query option of this feed")]
     [InlineData("/odata/GoalAttainment?$filter=Period eq '2026-03'&$fitler=Period eq '2026-04'", "$fitler", "$filter")]
+    [InlineData("/odata/Snapshots?filter=Period eq '2026-03'", "filter", "is written $filter")]
+    [InlineData("/odata/Snapshots?filter=Period eq '2026-03'&$filter=Period eq '2026-04'", "filter", "is written $filter")]
+    [InlineData("/odata/Alerts?$filter=Time ge 2020-01-01T00:00:00Z&top=1", "top", "is written $top")]
     public async Task A_bad_query_option_is_a_400_problem_naming_that_option(string url, string option, string fragment)
     {
         var problem = await ProblemAsync(url, HttpStatusCode.BadRequest);
         var errors = problem.GetProperty("errors");
         Assert.Equal([option], errors.EnumerateObject().Select(e => e.Name));
         Assert.Contains(fragment, Assert.Single(errors.GetProperty(option).EnumerateArray()).GetString());
+    }
+
+    [Fact]
+    public async Task Options_are_read_whatever_their_case()
+    {
+        Assert.Equal(1, (await OkAsync("/odata/Snapshots?$FILTER=Period eq '2026-03'&$Top=1")).GetProperty("value").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_date_literal_equal_to_computed_at_selects_every_row_computed_that_day()
+    {
+        var first = (await OkAsync("/odata/Snapshots?$filter=Period eq '2026-03'&$top=1&$select=Id,ComputedAt")).GetProperty("value")[0];
+        var day = DateTimeOffset.Parse(first.GetProperty("ComputedAt").GetString()!, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var ids = new List<string>();
+        for (var url = $"/odata/Snapshots?$filter=ComputedAt eq {day} and Period eq '2026-03'&$select=Id"; url is not null;)
+        {
+            var page = await OkAsync(url);
+            ids.AddRange(page.GetProperty("value").EnumerateArray().Select(r => r.GetProperty("Id").GetString()!));
+            url = page.TryGetProperty("@odata.nextLink", out var next) ? new Uri(next.GetString()!).PathAndQuery : null;
+        }
+        Assert.Contains(first.GetProperty("Id").GetString(), ids);
+        Assert.Equal((await OkAsync("/odata/Snapshots?$filter=Period eq '2026-03'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32(), ids.Count);
     }
 
     [Theory]

@@ -63,6 +63,21 @@ public class PartitionFilterTests
     }
 
     [Fact]
+    public void A_date_literal_compares_the_local_date_so_eq_and_le_cover_the_whole_day()
+    {
+        var tehran = Calendar("persian", "Asia/Tehran");
+        Assert.Equal("ComputedAt ge datetime'2026-06-21T20:30:00Z' and ComputedAt lt datetime'2026-06-22T20:30:00Z'", Parse("ComputedAt eq 2026-06-22", calendar: tehran).PointerFilter());
+        Assert.Equal("ComputedAt lt datetime'2026-06-22T20:30:00Z'", Parse("ComputedAt le 2026-06-22", calendar: tehran).PointerFilter());
+        Assert.Equal("ComputedAt ge datetime'2026-06-22T20:30:00Z'", Parse("ComputedAt gt 2026-06-22", calendar: tehran).PointerFilter());
+        Assert.Equal("ComputedAt lt datetime'2026-06-21T20:30:00Z'", Parse("ComputedAt lt 2026-06-22", calendar: tehran).PointerFilter());
+        Assert.Equal("ComputedAt ge datetime'2026-06-21T00:00:00Z' and ComputedAt lt datetime'2026-06-22T00:00:00Z'", Parse("2026-06-21 eq ComputedAt").PointerFilter());
+        var ne = Parse("ComputedAt ne 2026-06-22 and Period eq '2026-06'");
+        Assert.Equal("RowKey eq '2026-06'", ne.PointerFilter());
+        Assert.True(ne.HasRowConditions);
+        Assert.Equal(new DateTimeOffset(2026, 6, 23, 0, 0, 0, TimeSpan.Zero), Parse("Time gt 2026-06-22", "Alerts").LowerBound("Time"));
+    }
+
+    [Fact]
     public void An_or_is_a_row_condition_that_chooses_nothing()
     {
         var f = Parse("Period eq '2026-03' or Value gt 1");
