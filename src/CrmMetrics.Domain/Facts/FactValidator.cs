@@ -218,8 +218,15 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
         if (amount is null) return (null, currency, null);
         var code = currency ?? rules.ReportingCurrency;
         if (currency is null && currencyRequired) return (null, null, null);
-        var converted = code == rules.ReportingCurrency ? amount.Value : amount.Value * rules.ExchangeRates[code];
-        return (converted, code, amount);
+        if (code == rules.ReportingCurrency) return (amount, code, amount);
+        var rate = rules.ExchangeRates[code];
+        // The sums downstream are bounded by the largest amount: a large rate must not carry one past it.
+        if (rate > 1 && amount.Value > (decimal)MaxMagnitude / rate)
+        {
+            d.Errors.Add(d.Path("amount"), $"is {amount.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)} {code}, which at the configured rate ({rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}) is more than {MaxMagnitude:0} {rules.ReportingCurrency}");
+            return (null, code, null);
+        }
+        return (amount.Value * rate, code, amount);
     }
 
     private static string? LabelCheck(string s) => Vocabulary.IsLabel(s) ? null : "must be 1–128 characters without control characters";

@@ -29,6 +29,12 @@ public sealed class CrmMetricsSettings
     /// <summary>Public base URL used in links (alerts, run output); defaults to the request's.</summary>
     public string? PublicBaseUrl { get; init; }
 
+    /// <summary>The largest exchange rate taken (units of reporting currency per unit): far beyond any real one.</summary>
+    public const decimal MaxExchangeRate = 1_000_000_000_000m;
+
+    /// <summary>The longest default SLA, in hours.</summary>
+    public const double MaxSlaHours = 87_600;
+
     public static CrmMetricsSettings Load(IConfiguration configuration)
     {
         var errors = new ValidationErrors();
@@ -47,14 +53,14 @@ public sealed class CrmMetricsSettings
         foreach (var rate in section.GetSection("ExchangeRates").GetChildren())
         {
             if (!Vocabulary.IsCurrencyCode(rate.Key)) errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", "the key must be an ISO 4217 code");
-            else if (!decimal.TryParse(rate.Value, NumberStyles.Number, CultureInfo.InvariantCulture, out var value) || value <= 0)
-                errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", "must be a positive number (units of reporting currency per unit)");
+            else if (!decimal.TryParse(rate.Value, NumberStyles.Number, CultureInfo.InvariantCulture, out var value) || value <= 0 || value > MaxExchangeRate)
+                errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", $"must be a positive number of at most {MaxExchangeRate} (units of reporting currency per unit)");
             else rates[rate.Key] = value;
         }
 
         var sla = 48.0;
-        if (section["DefaultSlaHours"] is { } slaText && (!double.TryParse(slaText, NumberStyles.Float, CultureInfo.InvariantCulture, out sla) || !(sla > 0)))
-            errors.Add("CrmMetrics:DefaultSlaHours", "must be a positive number of hours");
+        if (section["DefaultSlaHours"] is { } slaText && (!double.TryParse(slaText, NumberStyles.Float, CultureInfo.InvariantCulture, out sla) || !(sla > 0) || sla > MaxSlaHours))
+            errors.Add("CrmMetrics:DefaultSlaHours", $"must be a positive number of hours, at most {MaxSlaHours} (ten years)");
 
         var grains = new List<Grain>();
         foreach (var name in (section["Grains"] ?? "day,week,month,quarter,year").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

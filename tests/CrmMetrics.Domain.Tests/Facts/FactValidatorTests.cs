@@ -62,6 +62,30 @@ public class FactValidatorTests
     }
 
     [Fact]
+    public void A_foreign_amount_that_the_rate_carries_past_the_largest_amount_is_rejected_naming_it()
+    {
+        var validator = new FactValidator(new FactRules
+        {
+            Calendar = PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c! : throw new InvalidOperationException(),
+            ReportingCurrency = "IRR",
+            ExchangeRates = new Dictionary<string, decimal> { ["USD"] = 10_000_000_000_000m, ["XTS"] = decimal.MaxValue, ["XXX"] = 0.00000000000001m },
+            IsReportableIndicator = IndicatorCatalog.IsReportableByCompetitors,
+        }, new FixedClock(Now));
+        foreach (var (amount, currency) in new[] { ("1000", "USD"), ("1000", "XTS") })
+        {
+            using var doc = JsonDocument.Parse($$$"""{"id":"o","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":{{{amount}}},"currency":"{{{currency}}}"}}""");
+            Assert.False(validator.TryValidate(doc.RootElement, out _, out var errors));
+            Assert.Contains("more than 1000000000000000 IRR", Assert.Single(errors.ToDictionary()["data.amount"]));
+        }
+        using var fits = JsonDocument.Parse("""{"id":"o","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":100,"currency":"USD"}}""");
+        Assert.True(validator.TryValidate(fits.RootElement, out var fact, out _));
+        Assert.Equal(1_000_000_000_000_000m, fact!.Amount);
+        using var small = JsonDocument.Parse("""{"id":"o","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"amount":1000000000000000,"currency":"XXX"}}""");
+        Assert.True(validator.TryValidate(small.RootElement, out var tiny, out _));
+        Assert.Equal(10m, tiny!.Amount);
+    }
+
+    [Fact]
     public void A_foreign_currency_is_converted_when_a_rate_is_configured_and_rejected_otherwise()
     {
         var (usd, _) = Validate("""{"id":"o-2","type":"order","time":"2026-11-03T10:15:00Z","customerId":"C-1","data":{"amount":100,"currency":"USD"}}""");

@@ -54,4 +54,14 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
         Assert.Contains("CrmMetrics:RateLimits:ReadsPerSecond", Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["CrmMetrics:RateLimits:ReadsPerSecond"] = "fast" }).Build()))
             .Errors.ToDictionary().Keys);
+
+    [Theory]
+    [InlineData("CrmMetrics:ExchangeRates:USD", "79228162514264337593543950335")]
+    [InlineData("CrmMetrics:ExchangeRates:USD", "0")]
+    [InlineData("CrmMetrics:DefaultSlaHours", "Infinity")]
+    [InlineData("CrmMetrics:DefaultSlaHours", "1e400")]
+    public void A_setting_out_of_its_range_names_itself(string setting, string value) =>
+        Assert.Contains(setting, Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [setting] = value }).Build()))
+            .Errors.ToDictionary().Keys);
 }
