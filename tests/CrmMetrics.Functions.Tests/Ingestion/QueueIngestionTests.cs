@@ -85,4 +85,19 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         var poison = app.Storage.Queue(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
         Assert.Equal(0, (await poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
     }
+
+    [Fact]
+    public async Task A_message_rejected_whole_is_kept_whole_however_long()
+    {
+        // 300 orders and a syntax error at the end: about 35 KB that nothing else holds any more.
+        var orders = string.Join(",", Enumerable.Range(0, 300).Select(i =>
+            $$$"""{"id":"whole-{{{i}}}","type":"order","time":"2026-09-04T12:00:00Z","customerId":"C-{{{i}}}","data":{"amount":{{{i}}}.5,"currency":"EUR"}}"""));
+        var text = "[" + orders + ",]";
+        Assert.True(text.Length > 30_000, $"{text.Length} characters: the raw text must need more than one property");
+        await app.Storage.Queue(StorageNames.Queues.CrmEvents).SendMessageAsync(text, default);
+        var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
+        var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
+            r => r.Any(x => x.Raw?.Contains("whole-0", StringComparison.Ordinal) == true), Deadline, "the message's rejection to be recorded");
+        Assert.Equal(text, rejected.Single(x => x.Raw?.Contains("whole-0", StringComparison.Ordinal) == true).Raw);
+    }
 }
