@@ -28,7 +28,9 @@ public static class EventBatchReader
     public const int MaxEvents = 5_000;
     public const int MaxBytes = 4 * 1024 * 1024;
 
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 32 };
+    // Deep enough for any event with unknown members nested in it (they are ignored, and one event must not
+    // refuse its neighbours); the body's 4 MiB bounds the work, and parsing is not recursive.
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 256 };
 
     public static EventBatch Read(ReadOnlyMemory<byte> body, bool ndjson)
     {

@@ -92,6 +92,19 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task An_unknown_member_nested_deep_is_ignored_and_refuses_no_neighbour()
+    {
+        var deep = new string('[', 40) + "1" + new string(']', 40);
+        var body = $$$"""
+            [{"id":"deep-ok","type":"order","time":"2026-10-05T09:00:00Z","customerId":"C-1","data":{"amount":1,"currency":"EUR"}},
+             {"id":"deep-meta","type":"order","time":"2026-10-05T09:00:00Z","customerId":"C-1","meta":{{{deep}}},"data":{"amount":2,"currency":"EUR"}}]
+            """;
+        var response = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        Assert.Equal(2, (await AppFixture.JsonAsync(response)).GetProperty("accepted").GetInt32());
+    }
+
+    [Fact]
     public async Task Ndjson_lines_are_events_and_a_broken_line_rejects_only_itself()
     {
         var ndjson = string.Join("\n",
