@@ -35,10 +35,37 @@ public sealed class CrmMetricsSettings
     /// <summary>The longest default SLA, in hours.</summary>
     public const double MaxSlaHours = 87_600;
 
+    /// <summary>
+    /// What is wrong with a timer schedule, as the Functions host reads one: a 6-field NCRONTAB expression
+    /// (second minute hour day month day-of-week) or a positive time span (hh:mm:ss); null when it reads.
+    /// </summary>
+    public static string? ScheduleProblem(string text)
+    {
+        if (text.Contains(':', StringComparison.Ordinal) && !text.Contains(' ', StringComparison.Ordinal))
+            return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var interval) && interval > TimeSpan.Zero ? null : $"'{JsonFields.Truncate(text)}' is not a positive time span (hh:mm:ss)";
+        if (text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 6)
+            return $"'{JsonFields.Truncate(text)}' must have 6 fields: second minute hour day month day-of-week (for example 0 */15 * * * *)";
+        try
+        {
+            Cronos.CronExpression.Parse(text, Cronos.CronFormat.IncludeSeconds);
+            return null;
+        }
+        catch (Cronos.CronFormatException e)
+        {
+            return $"'{JsonFields.Truncate(text)}' is not a valid NCRONTAB expression: {e.Message}";
+        }
+    }
+
     public static CrmMetricsSettings Load(IConfiguration configuration)
     {
         var errors = new ValidationErrors();
         var section = configuration.GetSection("CrmMetrics");
+
+        // The timers' schedules: unset turns a timer off; set but unreadable would leave it off without a word.
+        foreach (var schedule in (string[])["KpiSchedule", "AlertDigestSchedule"])
+        {
+            if (configuration[schedule] is { Length: > 0 } text && ScheduleProblem(text) is { } problem) errors.Add(schedule, problem);
+        }
 
         var currency = section["ReportingCurrency"] ?? "EUR";
         if (!Vocabulary.IsCurrencyCode(currency)) errors.Add("CrmMetrics:ReportingCurrency", "must be an ISO 4217 code of three capital letters");

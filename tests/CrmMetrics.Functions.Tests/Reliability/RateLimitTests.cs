@@ -60,8 +60,19 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
     [InlineData("CrmMetrics:ExchangeRates:USD", "0")]
     [InlineData("CrmMetrics:DefaultSlaHours", "Infinity")]
     [InlineData("CrmMetrics:DefaultSlaHours", "1e400")]
-    public void A_setting_out_of_its_range_names_itself(string setting, string value) =>
+    [InlineData("KpiSchedule", "0 0 25 * * *")]
+    [InlineData("KpiSchedule", "0 */5 * * *")]
+    [InlineData("KpiSchedule", "every 5 minutes")]
+    [InlineData("AlertDigestSchedule", "-00:05:00")]
+    public void A_setting_out_of_its_range_or_unreadable_names_itself(string setting, string value) =>
         Assert.Contains(setting, Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [setting] = value }).Build()))
             .Errors.ToDictionary().Keys);
+
+    [Theory]
+    [InlineData("0 */15 * * * *")]
+    [InlineData("0 0 7 * * 1-5")]
+    [InlineData("00:05:00")]
+    public void A_readable_schedule_is_taken(string schedule) =>
+        Assert.Null(Hosting.CrmMetricsSettings.ScheduleProblem(schedule));
 }
