@@ -79,6 +79,12 @@ public static class AdminEndpoints
             {
                 return Problem(500, "Internal Server Error", e.Message);
             }
+            catch (Exception e) when (e is Azure.RequestFailedException or AggregateException { InnerException: Azure.RequestFailedException })
+            {
+                // The function ran; storage did not take its output (as a trigger's run would be retried, ask again).
+                context.Response.Headers.RetryAfter = "5";
+                return Problem(503, "Service Unavailable", $"{name} ran, but storage did not take its output: {e.Message.Split('\n')[0]}");
+            }
             return Results.StatusCode(StatusCodes.Status202Accepted);
         });
     }
