@@ -11,6 +11,26 @@ namespace CrmMetrics.LocalHost.Tests;
 public sealed class AzuriteServerTests
 {
     [Fact]
+    public async Task A_second_azurite_on_the_same_data_folder_is_refused_until_the_first_has_closed()
+    {
+        var folder = Directory.CreateTempSubdirectory("lh-azurite-");
+        try
+        {
+            var first = await AzuriteServer.StartAsync(folder.FullName);
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => AzuriteServer.StartAsync(folder.FullName));
+            Assert.Contains("Another local host runs Azurite on the data in", refused.Message);
+            var firstProcess = first.ProcessId;
+            await first.DisposeAsync();
+            await using var second = await AzuriteServer.StartAsync(folder.FullName);
+            Assert.NotEqual(firstProcess, second.ProcessId);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task What_a_persisted_azurite_acknowledged_just_before_it_stopped_is_there_when_it_starts_again()
     {
         // Azurite saves its tables and queues to disk every 5 seconds: a kill right after a write loses it.

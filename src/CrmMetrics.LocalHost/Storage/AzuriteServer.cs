@@ -65,23 +65,63 @@ public sealed class AzuriteServer : IAsyncDisposable
     {
         log ??= _ => { };
         var script = await LocateOrInstallAsync(log, cancellationToken);
-        if (ports is { } fixedPorts) return await LaunchAsync(script, dataFolder, fixedPorts.Blob, fixedPorts.Queue, fixedPorts.Table, cancellationToken);
-        Exception? last = null;
-        for (var attempt = 1; attempt <= 3; attempt++)
+        var folderLock = dataFolder is null ? null : LockDataFolder(dataFolder);
+        try
         {
-            var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
-            try
+            if (ports is { } fixedPorts) return (await LaunchAsync(script, dataFolder, fixedPorts.Blob, fixedPorts.Queue, fixedPorts.Table, cancellationToken)).Holding(folderLock);
+            Exception? last = null;
+            for (var attempt = 1; attempt <= 3; attempt++)
             {
-                return await LaunchAsync(script, dataFolder, blob, queue, table, cancellationToken);
+                var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+                try
+                {
+                    return (await LaunchAsync(script, dataFolder, blob, queue, table, cancellationToken)).Holding(folderLock);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A port taken between probing and binding: try others.
+                    last = e;
+                    log($"Azurite did not start on ports {blob}/{queue}/{table} ({e.Message}); retrying.");
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // A port taken between probing and binding: try others.
-                last = e;
-                log($"Azurite did not start on ports {blob}/{queue}/{table} ({e.Message}); retrying.");
-            }
+            throw new InvalidOperationException("Azurite could not be started.", last);
         }
-        throw new InvalidOperationException("Azurite could not be started.", last);
+        catch
+        {
+            folderLock?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The name of the lock file a running Azurite's data folder holds.</summary>
+    public const string LockFileName = "crmmetrics-localhost.lock";
+
+    /// <summary>The lock on the data folder, held until this Azurite has saved and closed.</summary>
+    private FileStream? _folderLock;
+
+    private AzuriteServer Holding(FileStream? folderLock)
+    {
+        _folderLock = folderLock;
+        return this;
+    }
+
+    /// <summary>
+    /// Takes the data folder for this Azurite alone: two Azurites on one folder each save their whole
+    /// database over the other's (a second host started from the same checkout would do that).
+    /// </summary>
+    private static FileStream LockDataFolder(string dataFolder)
+    {
+        Directory.CreateDirectory(dataFolder);
+        try
+        {
+            return new FileStream(Path.Combine(dataFolder, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new InvalidOperationException(
+                $"Another local host runs Azurite on the data in {dataFolder}; two would overwrite each other's data. Stop that one, " +
+                "or give this one other storage (AzureWebJobsStorage) or start it from another folder.");
+        }
     }
 
     /// <summary>
@@ -266,6 +306,7 @@ public sealed class AzuriteServer : IAsyncDisposable
     {
         await StopAsync();
         _process.Dispose();
+        _folderLock?.Dispose();
     }
 
     private const int SigTerm = 15;
