@@ -23,7 +23,8 @@ public sealed class HttpErrorsMiddleware(ILogger<HttpErrorsMiddleware> logger) :
             var status = HttpPipeline.StatusFor(error);
             if (status >= 500) logger.LogError(error, "{Function}: {Method} {Path} failed", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path);
             if (http.Response.HasStarted) return;
-            context.GetInvocationResult().Value = HttpPipeline.ProblemFor(status, error);
+            if (status == 503) http.Response.Headers.RetryAfter = "5";
+            context.GetInvocationResult().Value = HttpPipeline.ProblemFor(status, error, http.Request.Method);
         }
     }
 

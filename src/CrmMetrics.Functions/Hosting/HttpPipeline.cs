@@ -76,10 +76,11 @@ public static class HttpPipeline
     };
 
     /// <summary>The problem details a failure answers with; nothing of its internals reaches the client.</summary>
-    public static IResult ProblemFor(int status, Exception? error) => status switch
+    public static IResult ProblemFor(int status, Exception? error, string method = "POST") => status switch
     {
         400 => Problems.Problem(400, "The request is not valid.", error?.Message ?? "The request could not be read."),
         413 => Problems.Problem(413, "Payload Too Large", "The request body is larger than this route accepts."),
+        503 when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => Problems.Unavailable("Storage did not answer; retry the request shortly."),
         503 => Problems.Unavailable("Storage did not answer; nothing was half-written — retry the request (repeated events are recognised as duplicates)."),
         _ => Problems.Problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged."),
     };

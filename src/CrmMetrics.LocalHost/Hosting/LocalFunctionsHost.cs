@@ -148,7 +148,10 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             {
                 // Only the app's functions are served here; what matches none is answered by the host.
                 if (context.GetEndpoint() is not null) { await next(); return; }
-                if (!endpoints.IsSet)
+                if (!endpoints.IsSet && workers.LastStartFailure is { } failure)
+                    await HostProblems.WriteAsync(context, 503, "Service Unavailable",
+                        $"The function app is not running: {(failure.Length > 2000 ? failure[..2000] + "…" : failure)}{Environment.NewLine}The host starts it again with back-off; fix what this names.", 30);
+                else if (!endpoints.IsSet)
                     await HostProblems.WriteAsync(context, 503, "Service Unavailable", "The function app is starting: its worker has not loaded its functions yet. Retry shortly.", 5);
                 else
                     await HostProblems.WriteAsync(context, 404, "Not Found", $"There is no route {context.Request.Path}: no HTTP function of this app matches it.");

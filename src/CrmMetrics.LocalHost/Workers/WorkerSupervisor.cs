@@ -98,6 +98,7 @@ public sealed class WorkerSupervisor(
             catch (Exception e) when (e is WorkerStartException or WorkerUnavailableException)
             {
                 Unpublish();
+                _lastStartFailure = e.Message;
                 _logger.LogError("The worker did not start: {Reason}", e.Message);
             }
             finally
@@ -248,8 +249,14 @@ public sealed class WorkerSupervisor(
         return result;
     }
 
+    /// <summary>Why the last worker did not start (its exit and last output), until one starts.</summary>
+    public string? LastStartFailure => _lastStartFailure;
+
+    private volatile string? _lastStartFailure;
+
     private void Publish(ReadyWorker ready)
     {
+        _lastStartFailure = null;
         _ready.TrySetResult(ready);
         _firstLoad.TrySetResult(ready.Functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal).ToList());
     }

@@ -85,6 +85,10 @@ public class AppProcessTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
         Assert.Contains(app.Output, l => l.Contains("CrmMetrics:Keys:bad"));
         var response = await app.Client.GetAsync("/api/health");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        // The answer says why, not "starting" for ever.
+        var detail = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString();
+        Assert.Contains("not running", detail);
+        Assert.Contains("CrmMetrics:Calendar", detail);
         Assert.False(app.HasExited);
     }
 }

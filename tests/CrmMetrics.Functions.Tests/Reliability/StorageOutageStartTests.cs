@@ -36,7 +36,11 @@ public class StorageOutageStartTests
         using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/goals"))
         {
             request.Headers.Add("x-api-key", TestKeys.Reader);
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.SendAsync(request)).StatusCode);
+            using var answer = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+            // Said for a read as a read needs it: when to retry, and nothing about resending events.
+            Assert.NotNull(answer.Headers.RetryAfter);
+            Assert.DoesNotContain("events", JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString());
         }
 
         await using var azurite = await AzuriteServer.StartAsync(dataFolder: null, ports: ports);
