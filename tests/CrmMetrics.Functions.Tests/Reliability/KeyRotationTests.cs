@@ -14,11 +14,7 @@ public class KeyRotationTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
 {
     private async Task<LocalFunctionsHost> StartAsync(IEnumerable<KeyValuePair<string, string?>> keys)
     {
-        var host = await LocalFunctionsHost.StartAsync(new LocalHostOptions
-        {
-            AppDirectory = FunctionApp.Folder, Urls = ["http://127.0.0.1:0"], AzuriteDataFolder = null,
-            Settings = AppFixture.AppSettings(azurite.ConnectionString, keys),
-        }, new LogCapture());
+        var host = await LocalFunctionsHost.StartAsync(AppFixture.HostOptions(azurite.ConnectionString, keys), new LogCapture());
         await host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
         return host;
     }

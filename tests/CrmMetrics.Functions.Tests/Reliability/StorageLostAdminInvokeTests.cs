@@ -17,11 +17,7 @@ public class StorageLostAdminInvokeTests
         var azurite = await AzuriteServer.StartAsync(dataFolder: null, ports: ports);
         try
         {
-            var settings = AppFixture.AppSettings(azurite.ConnectionString, []);
-            await using var host = await LocalFunctionsHost.StartAsync(new LocalHostOptions
-            {
-                AppDirectory = FunctionApp.Folder, Urls = ["http://127.0.0.1:0"], AzuriteDataFolder = null, Settings = settings,
-            }, new LogCapture());
+            await using var host = await LocalFunctionsHost.StartAsync(AppFixture.HostOptions(azurite.ConnectionString, []), new LogCapture());
             await host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
             using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
             await Eventually.WaitAsync(async () => (await client.GetAsync("/api/health")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the app to become healthy");

@@ -19,11 +19,7 @@ public class StorageOutageStartTests
     {
         var ports = AzuriteServer.FreePorts();
         var logs = new LogCapture();
-        var settings = AppFixture.AppSettings(AzuriteServer.ConnectionStringFor(ports.Blob, ports.Queue, ports.Table), []);
-        await using var host = await LocalFunctionsHost.StartAsync(new LocalHostOptions
-        {
-            AppDirectory = FunctionApp.Folder, Urls = ["http://127.0.0.1:0"], AzuriteDataFolder = null, Settings = settings,
-        }, logs);
+        await using var host = await LocalFunctionsHost.StartAsync(AppFixture.HostOptions(AzuriteServer.ConnectionStringFor(ports.Blob, ports.Queue, ports.Table), []), logs);
         await host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
         using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(1) };
 

@@ -36,6 +36,12 @@ public class AppFixture : IAsyncLifetime
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings() => [];
 
     /// <summary>The app's settings for a host against <paramref name="storage"/>: test keys, timers quiet unless a test sets them.</summary>
+    /// <summary>A local host serving this repository's app on a free port, on <paramref name="storage"/>, with <see cref="AppSettings"/>.</summary>
+    public static LocalHostOptions HostOptions(string storage, IEnumerable<KeyValuePair<string, string?>> extra) => new()
+    {
+        AppDirectory = FunctionApp.Folder, Urls = ["http://127.0.0.1:0"], Settings = AppSettings(storage, extra), AzuriteDataFolder = null,
+    };
+
     public static Dictionary<string, string?> AppSettings(string storage, IEnumerable<KeyValuePair<string, string?>> extra)
     {
         var settings = new Dictionary<string, string?>(TestKeys.Settings())
@@ -55,13 +61,7 @@ public class AppFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _azurite.InitializeAsync();
-        _host = await LocalFunctionsHost.StartAsync(new LocalHostOptions
-        {
-            AppDirectory = FunctionApp.Folder,
-            Urls = ["http://127.0.0.1:0"],
-            Settings = AppSettings(_azurite.ConnectionString, Settings()),
-            AzuriteDataFolder = null,
-        }, Logs);
+        _host = await LocalFunctionsHost.StartAsync(HostOptions(_azurite.ConnectionString, Settings()), Logs);
         try
         {
             await _host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
