@@ -144,7 +144,7 @@ public sealed class WorkerLifecycleTests(AzuriteFixture azurite) : IClassFixture
     public async Task A_worker_whose_host_process_is_killed_stops_on_its_own()
     {
         var queues = new TestQueues(azurite.ConnectionString);
-        var port = FreePort();
+        var port = Processes.FreePort();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(HostCommand.HostDirectory()!, "CrmMetrics.LocalHost.dll"), "--urls", $"http://127.0.0.1:{port}", "--app", TestHost.AppFolder })
             info.ArgumentList.Add(a);
@@ -179,32 +179,12 @@ public sealed class WorkerLifecycleTests(AzuriteFixture azurite) : IClassFixture
 
             host.Kill(entireProcessTree: false);
             await host.WaitForExitAsync();
-            await Eventually.WaitAsync(() => Task.FromResult(!IsRunning(worker)), TimeSpan.FromSeconds(30), "the orphaned worker to exit");
+            await Eventually.WaitAsync(() => Task.FromResult(!Processes.IsRunning(worker)), TimeSpan.FromSeconds(30), "the orphaned worker to exit");
         }
         finally
         {
             if (!host.HasExited) host.Kill(entireProcessTree: true);
-            if (worker != 0 && IsRunning(worker)) Process.GetProcessById(worker).Kill();
+            if (worker != 0 && Processes.IsRunning(worker)) Process.GetProcessById(worker).Kill();
         }
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -61,14 +61,8 @@ public class AppProcessTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
         var app = await AppProcessHandle.StartAsync(new Dictionary<string, string> { ["AzureWebJobsStorage"] = azurite.ConnectionString });
         var worker = System.Text.Json.JsonDocument.Parse(await app.Client.GetStringAsync("/admin/host/status")).RootElement.GetProperty("workerProcessId").GetInt32();
         app.KillHostOnly();
-        await Eventually.WaitAsync(() => Task.FromResult(!IsRunning(worker)), TimeSpan.FromSeconds(30), "the orphaned worker to exit");
+        await Eventually.WaitAsync(() => Task.FromResult(!Processes.IsRunning(worker)), TimeSpan.FromSeconds(30), "the orphaned worker to exit");
         await app.DisposeAsync();
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        try { return !System.Diagnostics.Process.GetProcessById(pid).HasExited; }
-        catch (ArgumentException) { return false; }
     }
 
     [Fact]

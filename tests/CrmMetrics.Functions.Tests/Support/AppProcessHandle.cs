@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using CrmMetrics.LocalHost;
 using CrmMetrics.Testing;
 
@@ -48,7 +47,7 @@ public sealed class AppProcessHandle : IAsyncDisposable
     /// <summary>Starts the app; with <paramref name="waitHealthy"/> returns once /api/health answers 200.</summary>
     public static async Task<AppProcessHandle> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitHealthy = true, params string[] extra)
     {
-        var port = FreePort();
+        var port = Processes.FreePort();
         var process = System.Diagnostics.Process.Start(StartInfo(port, environment, extra))!;
         var handle = new AppProcessHandle(process, port);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { handle.Output.Enqueue(e.Data); handle.Line?.Invoke(e.Data); } };
@@ -85,13 +84,6 @@ public sealed class AppProcessHandle : IAsyncDisposable
         if (_process.HasExited) return;
         using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
         await _process.WaitForExitAsync().WaitAsync(wait);
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public ValueTask DisposeAsync()
