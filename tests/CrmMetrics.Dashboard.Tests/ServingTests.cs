@@ -52,6 +52,20 @@ public class ServingTests(DashboardApp app)
     }
 
     [Theory]
+    [InlineData("/dashboard")]
+    [InlineData("/dashboard/assets/vendor/chart.umd.min.js")]
+    public async Task A_head_request_answers_as_the_get_would_without_the_body(string path)
+    {
+        var get = await app.Client.GetAsync(path);
+        using var request = new HttpRequestMessage(HttpMethod.Head, path);
+        var head = await app.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(get.Headers.ETag, head.Headers.ETag);
+        Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+    }
+
+    [Theory]
     [InlineData("/dashboard/assets/nothing.js")]
     [InlineData("/dashboard/assets/%2e%2e/%2e%2e/host.json")]
     [InlineData("/dashboard/assets/..%2fCrmMetrics.Functions.dll")]

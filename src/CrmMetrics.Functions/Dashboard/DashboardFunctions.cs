@@ -22,12 +22,12 @@ public sealed class DashboardFunctions(DashboardAssets assets)
 
     [Function("Dashboard")]
     [ApiOperation("GET", "GetDashboard", Access.Anonymous, Summary = "The executive scorecard page (public; its figures come from the reader API with the reader's key).")]
-    public IResult Page([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "{page:regex(^dashboard$)?}")] HttpRequest request) =>
+    public IResult Page([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "{page:regex(^dashboard$)?}")] HttpRequest request) =>
         Serve(request, DashboardAssets.Page, page: true);
 
     [Function("DashboardAsset")]
     [ApiOperation("GET", "GetDashboardAsset", Access.Anonymous, Summary = "A static file of the dashboard: script, style, the bundled chart library or font.", Problems = [404])]
-    public IResult Asset([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/assets/{*path}")] HttpRequest request)
+    public IResult Asset([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "dashboard/assets/{*path}")] HttpRequest request)
     {
         // The path is looked up among the files the build laid out, never joined to a folder.
         var value = request.Path.Value ?? "";

@@ -55,7 +55,8 @@ public class FunctionLayoutTests
         Assert.Equal(FunctionApp.HttpFunctions().Select(f => f.Name).Order(), declared.Select(f => f.Name).Order());
         foreach (var function in declared)
         {
-            Assert.Equal(function.Methods.Order(), function.Operations.Select(o => o.Method).Order());
+            // HEAD is answered as the GET it stands beside (the dashboard's page and files), not an operation of its own.
+            Assert.Equal(function.Methods.Where(m => m != "HEAD" || !function.Methods.Contains("GET")).Order(), function.Operations.Select(o => o.Method).Order());
         }
         // Only health, the OpenAPI document and the dashboard's page and files are open without a key (the page holds
         // no figures: it asks the reader API for them with the reader's key).
