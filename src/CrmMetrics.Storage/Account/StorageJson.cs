@@ -13,12 +13,24 @@ public static class StorageJson
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>
+    /// The documents administrators define (goals, plans, alert rules, derived indicators), which the audit trail
+    /// shows as they were: enum values are spelled as the API spells them (<c>month</c>, <c>higher</c>,
+    /// <c>critical</c>). Either spelling reads back.
+    /// </summary>
+    public static readonly JsonSerializerOptions DocumentOptions = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
     // A string property holds at most 64 KiB (32K UTF-16 characters); an entity at most 1 MiB.
     private const int ChunkChars = 30_000;
     private const int MaxChunks = 15;
 
     /// <summary>Stores a document as JSON in <paramref name="name"/>0..n properties.</summary>
-    public static void Write<T>(TableEntity entity, string name, T value) => WriteText(entity, name, JsonSerializer.Serialize(value, Options));
+    public static void Write<T>(TableEntity entity, string name, T value, JsonSerializerOptions? options = null) =>
+        WriteText(entity, name, JsonSerializer.Serialize(value, options ?? Options));
 
     /// <summary>Stores JSON text in <paramref name="name"/>0..n properties.</summary>
     public static void WriteText(TableEntity entity, string name, string json)
@@ -35,8 +47,8 @@ public static class StorageJson
     /// <summary>The properties a document named <paramref name="name"/> may occupy.</summary>
     public static IReadOnlyList<string> Columns(string name) => Enumerable.Range(0, MaxChunks).Select(i => name + i).ToList();
 
-    public static T? Read<T>(TableEntity entity, string name) =>
-        ReadText(entity, name) is { } json ? JsonSerializer.Deserialize<T>(json, Options) : default;
+    public static T? Read<T>(TableEntity entity, string name, JsonSerializerOptions? options = null) =>
+        ReadText(entity, name) is { } json ? JsonSerializer.Deserialize<T>(json, options ?? Options) : default;
 
     /// <summary>The JSON text stored in <paramref name="name"/>0..n, or null.</summary>
     public static string? ReadText(TableEntity entity, string name)

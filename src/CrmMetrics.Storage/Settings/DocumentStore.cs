@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
 using Azure.Data.Tables;
@@ -24,6 +25,7 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     // History rows sort after every document id (ids never contain '~').
     private const string HistoryPrefix = "~h~";
     private const int Attempts = 25;
+    private static readonly JsonSerializerOptions Json = StorageJson.DocumentOptions;
     private readonly TableClient _table = account.Table(tableName);
 
     /// <summary>What the audit trail calls these documents (goal, incentive-plan, alert-rule, indicator).</summary>
@@ -34,7 +36,7 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     public async Task<(T Document, int Version)?> GetVersionedAsync(string id, CancellationToken ct)
     {
         var row = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(id), cancellationToken: ct);
-        return row.HasValue && StorageJson.Read<T>(row.Value!, "Doc") is { } doc ? (doc, row.Value!.GetInt32("Version") ?? 1) : null;
+        return row.HasValue && StorageJson.Read<T>(row.Value!, "Doc", Json) is { } doc ? (doc, row.Value!.GetInt32("Version") ?? 1) : null;
     }
 
     public async Task<IReadOnlyList<T>> ListAsync(CancellationToken ct) => (await ListVersionedAsync(ct)).Select(d => d.Document).ToList();
@@ -44,7 +46,7 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
         var result = new List<(T, int)>();
         await foreach (var e in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey lt {HistoryPrefix}"), cancellationToken: ct))
         {
-            if (StorageJson.Read<T>(e, "Doc") is { } doc) result.Add((doc, e.GetInt32("Version") ?? 1));
+            if (StorageJson.Read<T>(e, "Doc", Json) is { } doc) result.Add((doc, e.GetInt32("Version") ?? 1));
         }
         return result;
     }
@@ -61,9 +63,9 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
             var version = current.HasValue ? (current.Value!.GetInt32("Version") ?? 1) + 1 : await LastVersionAsync(id, ct) + 1;
             var now = DateTimeOffset.UtcNow;
             var entity = new TableEntity(Partition, StorageKeys.Encode(id)) { ["UpdatedAt"] = now, ["Version"] = version };
-            StorageJson.Write(entity, "Doc", document);
-            var after = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(document, StorageJson.Options));
-            var before = current.HasValue && StorageJson.ReadText(current.Value!, "Doc") is { } text ? JsonNode.Parse(text) : null;
+            StorageJson.Write(entity, "Doc", document, Json);
+            var after = JsonSerializer.SerializeToNode(document, Json);
+            var before = current.HasValue ? AsShown(StorageJson.ReadText(current.Value!, "Doc")) : null;
             List<TableTransactionAction> batch =
             [
                 current.HasValue
@@ -96,7 +98,7 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
             [
                 new TableTransactionAction(TableTransactionActionType.Delete, current.Value!, current.Value!.ETag),
                 new TableTransactionAction(TableTransactionActionType.Add, History(id, version, "delete", DateTimeOffset.UtcNow, actor,
-                    StorageJson.ReadText(current.Value!, "Doc") is { } text ? JsonNode.Parse(text) : null, null)),
+                    AsShown(StorageJson.ReadText(current.Value!, "Doc")), null)),
             ];
             try
             {
@@ -120,9 +122,27 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
         {
             result.Add(new DocumentChange(kind, e.GetString("Id") ?? "", e.GetInt32("Version") ?? 0, e.GetString("Action") ?? "", e.GetDateTimeOffset("At") ?? default,
                 new ChangeActor(e.GetString("ActorName") ?? "", e.GetString("ActorRole") ?? ""),
-                StorageJson.ReadText(e, "Before") is { } b ? JsonNode.Parse(b) : null, StorageJson.ReadText(e, "After") is { } a ? JsonNode.Parse(a) : null));
+                AsShown(StorageJson.ReadText(e, "Before")), AsShown(StorageJson.ReadText(e, "After"))));
         }
         return result.OrderBy(c => c.At).ThenBy(c => c.Version).ToList();
+    }
+
+    /// <summary>
+    /// A recorded document as the audit trail shows it: read as a document and written again, so records made before
+    /// enums were spelled as the API spells them (<c>"Month"</c>) read the same as new ones; as recorded when it no
+    /// longer reads as a document.
+    /// </summary>
+    private static JsonNode? AsShown(string? json)
+    {
+        if (json is null) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, Json) is { } document ? JsonSerializer.SerializeToNode(document, Json) : JsonNode.Parse(json);
+        }
+        catch (JsonException)
+        {
+            return JsonNode.Parse(json);
+        }
     }
 
     private static TableEntity History(string id, int version, string action, DateTimeOffset at, ChangeActor actor, JsonNode? before, JsonNode? after)

@@ -75,6 +75,8 @@ public class AuditTrailTests(AuditTrailTests.Fixture app) : IClassFixture<AuditT
         Assert.Equal(["delete", "create"], goal.Select(i => i.GetProperty("action").GetString()));
         Assert.Equal(JsonValueKind.Null, goal[0].GetProperty("after").ValueKind);
         Assert.Equal("Revenue", goal[0].GetProperty("before").GetProperty("name").GetString());
+        // Spelled as the API spells it, not as the enum is named.
+        Assert.Equal("month", goal[0].GetProperty("before").GetProperty("grain").GetString());
 
         var seen = new List<string>();
         var page = await Audit("pageSize=1");

@@ -1,4 +1,5 @@
 using CrmMetrics.Domain.Alerts;
+using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Settings;
 using CrmMetrics.Testing;
 
@@ -39,5 +40,34 @@ public class DocumentStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.Equal(["create", "delete", "create"], (await store.HistoryAsync(default)).Where(c => c.Id == "again").Select(c => c.Action));
         // The record is not a document: listing shows only what is defined.
         Assert.DoesNotContain(await store.ListAsync(default), r => r.RuleId.StartsWith('~'));
+    }
+
+    [Fact]
+    public async Task Documents_and_their_record_spell_enums_as_the_api_does_even_when_written_the_earlier_way()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new GoalStore(account);
+        var table = account.Table(StorageNames.Tables.Goals);
+        await table.CreateIfNotExistsAsync();
+        // A goal stored before documents spelled enums as the API does: its row and its record say "Month".
+        const string old = """{"goalId":"old","name":"Old","indicator":"com.revenue","scope":"org","grain":"Month","target":100,"threshold":90}""";
+        await table.AddEntityAsync(new Azure.Data.Tables.TableEntity("doc", "old") { ["Version"] = 1, ["Doc0"] = old });
+        await table.AddEntityAsync(new Azure.Data.Tables.TableEntity("doc", "~h~old~0000000001")
+        {
+            ["Id"] = "old", ["Version"] = 1, ["Action"] = "create", ["At"] = DateTimeOffset.UtcNow, ["ActorName"] = "ops", ["ActorRole"] = "admin", ["After0"] = old,
+        });
+
+        var goal = await store.GetAsync("old", default);
+        Assert.Equal(CrmMetrics.Domain.Periods.Grain.Month, goal!.Grain);
+        await store.PutAsync("old", goal with { Target = 200 }, new ChangeActor("ops", "admin"), default);
+
+        var history = (await store.HistoryAsync(default)).Where(c => c.Id == "old").ToList();
+        Assert.Equal([1, 2], history.Select(c => c.Version));
+        Assert.Equal("month", history[0].After!["grain"]!.GetValue<string>());
+        Assert.Equal("month", history[1].Before!["grain"]!.GetValue<string>());
+        Assert.Equal("month", history[1].After!["grain"]!.GetValue<string>());
+        Assert.Equal(200m, history[1].After!["target"]!.GetValue<decimal>());
+        var row = await table.GetEntityAsync<Azure.Data.Tables.TableEntity>("doc", "old");
+        Assert.Contains("\"grain\":\"month\"", row.Value.GetString("Doc0"), StringComparison.Ordinal);
     }
 }
