@@ -48,8 +48,10 @@ public sealed class ODataGoalAttainment
     [Key] public string Id { get; set; } = "";
     public string GoalId { get; set; } = "";
     public string? Name { get; set; }
-    public string Indicator { get; set; } = "";
-    public string Scope { get; set; } = "";
+    /// <summary>The indicator measured; null for a composite goal (as in <c>/api/goals/attainment</c>).</summary>
+    public string? Indicator { get; set; }
+    /// <summary>The scope measured; null for a composite goal.</summary>
+    public string? Scope { get; set; }
     public string Grain { get; set; } = "";
     public string Period { get; set; } = "";
     public DateTimeOffset PeriodStart { get; set; }

@@ -85,7 +85,7 @@ public static partial class ODataFeed
             var all = new List<T>();
             foreach (var part in parts) all.AddRange(Filter(await part.Load(ct)));
             IEnumerable<T> ordered = options.OrderBy is null ? all : ((IQueryable<T>)options.OrderBy.ApplyTo(all.AsQueryable(), QuerySettings)).ToList();
-            count = all.Count;
+            if (options.Count?.Value == true) count = all.Count;
             var position = token?.Offset ?? skip;
             var emitted = token?.Emitted ?? 0;
             var take = Math.Min(pageSize, top - emitted);
@@ -199,6 +199,11 @@ public static partial class ODataFeed
         catch (Exception e) when (e is ODataException or ArgumentException or InvalidOperationException or NotSupportedException)
         {
             return Problem(option, UserMessage(e.Message));
+        }
+        catch (OverflowException)
+        {
+            // A literal the compared property's type cannot hold: 1e30 or NaN against a decimal.
+            return Problem(option, "compares a property with a number its type cannot hold (a decimal holds at most 28 significant digits and no NaN or INF); use a smaller literal");
         }
     }
 

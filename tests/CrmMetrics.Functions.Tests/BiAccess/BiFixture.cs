@@ -23,6 +23,7 @@ public sealed class BiFixture : AppFixture
     {
         await ApiDriver.IngestAsync(this, Events);
         await PutAsync("/api/goals/revenue", new { name = "Revenue", indicator = "com.revenue", grain = "month", target = 10000 });
+        await PutAsync("/api/goals/overall", new { name = "Overall", grain = "month", children = new[] { new { goalId = "revenue", weight = 100 } } });
         await PutAsync("/api/incentive-plans/sales", new
         {
             name = "Sales", grain = "month", participants = new[] { new { staffId = "S-01", quota = 5000 } }, tiers = new[] { new { from = 0, rate = 0.05 } },

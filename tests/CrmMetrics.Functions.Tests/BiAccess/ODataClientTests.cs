@@ -101,7 +101,12 @@ public class ODataClientTests(BiFixture app)
     {
         var model = await MetadataAsync();
         var (goals, _) = await ReadAllAsync(model, "GoalAttainment", "$filter=Period eq '2026-03'");
-        Assert.Equal("revenue", Prop(Assert.Single(goals), "GoalId"));
+        Assert.Equal(["overall", "revenue"], goals.Select(g => (string)Prop(g, "GoalId")!).Order());
+        // A composite goal measures no indicator in no scope: null, as /api/goals/attainment says, not "".
+        var composite = goals.Single(g => (string)Prop(g, "GoalId")! == "overall");
+        Assert.Null(Prop(composite, "Indicator"));
+        Assert.Null(Prop(composite, "Scope"));
+        Assert.Equal("com.revenue", Prop(goals.Single(g => (string)Prop(g, "GoalId")! == "revenue"), "Indicator"));
         var (cards, _) = await ReadAllAsync(model, "StaffScorecards", "$filter=Period eq '2026-04' and StaffId eq 'S-01'");
         Assert.NotNull(Prop(Assert.Single(cards), "Payout"));
         var (benchmarks, _) = await ReadAllAsync(model, "Benchmarks", "$filter=Period eq '2026-03'");
@@ -121,5 +126,12 @@ public class ODataClientTests(BiFixture app)
         Assert.Equal(values.OrderDescending(), values);
         Assert.True(body.GetProperty("@odata.count").GetInt32() > 3);
         Assert.False(body.GetProperty("value")[0].TryGetProperty("Indicator", out _));
+
+        // Without $count=true (or with $count=false) no count is written, ordered or not.
+        foreach (var count in new[] { "", "&$count=false" })
+        {
+            var plain = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/odata/Snapshots?$filter=Period eq '2026-04' and Indicator eq 'com.revenue'&$orderby=Value desc" + count, TestKeys.Reader));
+            Assert.False(plain.TryGetProperty("@odata.count", out _), count);
+        }
     }
 }

@@ -132,6 +132,10 @@ public class ODataQueryErrorTests(BiFixture app)
     [InlineData("/odata/Snapshots?filter=Period eq '2026-03'", "filter", "is written $filter")]
     [InlineData("/odata/Snapshots?filter=Period eq '2026-03'&$filter=Period eq '2026-04'", "filter", "is written $filter")]
     [InlineData("/odata/Alerts?$filter=Time ge 2020-01-01T00:00:00Z&top=1", "top", "is written $top")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03' and Value gt 1e30", "$filter", "cannot hold")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03' and Value eq NaN", "$filter", "cannot hold")]
+    [InlineData("/odata/GoalAttainment?$filter=Period eq '2026-03' and Target gt 99999999999999999999999999999999", "$filter", "cannot hold")]
+    [InlineData("/odata/StaffScorecards?$filter=Period eq '2026-03' and Payout gt 1e300", "$filter", "cannot hold")]
     public async Task A_bad_query_option_is_a_400_problem_naming_that_option(string url, string option, string fragment)
     {
         var problem = await ProblemAsync(url, HttpStatusCode.BadRequest);
