@@ -45,7 +45,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
 
     [Function("Alerts")]
     [ApiOperation("GET", "GetAlerts", Access.Reader,
-        Summary = "Alerts sent, newest first, as CloudEvents with their state (open, or resolved with resolvedBy); filter since (ISO date or date-time); paged.",
+        Summary = "Alerts sent, newest first, as CloudEvents with their state (open, or resolved with resolvedBy); filters since (ISO date or date-time) and period (with grain, or its grain read from the key: the alerts about that period); paged.",
         Response = typeof(AlertsResponse), Problems = [400])]
     public Task<IResult> AlertsAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/alerts")] HttpRequest request, CancellationToken ct) => ListAsync(request, ct);
 
@@ -82,6 +82,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     {
         var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         var since = q.Instant("since");
+        var period = q.Period("period", q.Grain());
+        if (period is null && q.Raw("grain") is not null && !q.Errors.Has("grain")) q.Errors.Add("period", "is required with grain (a period key such as 2026-11)");
         var pageSize = q.Int("pageSize", 100, 1, 1000);
         var token = q.Raw("continuationToken");
         if (token is not null && (token.Length > 200 || token.Any(char.IsControl) || !AlertLedger.IsContinuation(token)))
@@ -89,7 +91,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
         try
         {
-            var (alerts, next) = await ledger.ListAsync(since, pageSize, token, ct);
+            var about = period is null ? null : AboutPeriod(Grains.Key(period.Grain), period.Key);
+            var (alerts, next) = await ledger.ListAsync(since, pageSize, token, ct, about);
             return TypedResults.Ok(new AlertsResponse(alerts.Select(WithState).ToList(), next));
         }
         catch (Azure.RequestFailedException e) when (e.Status == 400 && token is not null)
@@ -97,4 +100,9 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
             return Problems.Validation("continuationToken", "is not a token this API gave out");
         }
     }
+
+    /// <summary>Alerts about a period: their data names its grain and key (the daily digest names none).</summary>
+    private static Func<JsonObject, bool> AboutPeriod(string grain, string period) => cloudEvent =>
+        cloudEvent["data"] is JsonObject data && data["grain"]?.GetValueKind() == System.Text.Json.JsonValueKind.String && data["grain"]!.GetValue<string>() == grain
+        && data["period"]?.GetValueKind() == System.Text.Json.JsonValueKind.String && data["period"]!.GetValue<string>() == period;
 }

@@ -205,26 +205,29 @@ public sealed class AlertLedger(StorageAccount account)
     /// storage service's, whose form differs between Azure and the emulator: check one received from
     /// a client with <see cref="IsContinuation"/>.
     /// </summary>
-    public async Task<(IReadOnlyList<RecordedAlert> Alerts, string? Continuation)> ListAsync(DateTimeOffset? since, int pageSize, string? continuation, CancellationToken ct)
+    /// <param name="about">When given, only the alerts whose CloudEvent it accepts (the rows between are read and passed over).</param>
+    public async Task<(IReadOnlyList<RecordedAlert> Alerts, string? Continuation)> ListAsync(DateTimeOffset? since, int pageSize, string? continuation, CancellationToken ct,
+        Func<JsonObject, bool>? about = null)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LogPartition}");
         if (since is { } s) filter += " and " + TableClient.CreateQueryFilter($"RowKey le {LogKey(s, "~")}");
         if (continuation is not null)
             filter += " and " + TableClient.CreateQueryFilter($"RowKey gt {AfterKey(continuation) ?? throw new ArgumentException("Not a continuation this ledger gave out.", nameof(continuation))}");
         // One row beyond the page tells whether another page follows.
-        var rows = new List<TableEntity>(pageSize + 1);
-        await foreach (var row in _table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(pageSize + 1, 1000), cancellationToken: ct))
+        var rows = new List<(TableEntity Row, RecordedAlert Alert)>(pageSize + 1);
+        await foreach (var row in _table.QueryAsync<TableEntity>(filter, maxPerPage: about is null ? Math.Min(pageSize + 1, 1000) : 1000, cancellationToken: ct))
         {
-            rows.Add(row);
+            var alert = new RecordedAlert(row.GetString("AlertId")!, row.GetDateTimeOffset("RaisedAt") ?? default, StorageJson.Read<JsonObject>(row, "Event") ?? [])
+            {
+                ResolvedBy = row.GetString("ResolvedBy"),
+            };
+            if (about is not null && !about(alert.CloudEvent)) continue;
+            rows.Add((row, alert));
             if (rows.Count > pageSize) break;
         }
-        var alerts = rows.Take(pageSize)
-            .Select(e => new RecordedAlert(e.GetString("AlertId")!, e.GetDateTimeOffset("RaisedAt") ?? default, StorageJson.Read<JsonObject>(e, "Event") ?? [])
-            {
-                ResolvedBy = e.GetString("ResolvedBy"),
-            })
-            .ToList();
-        return (alerts, rows.Count > pageSize ? ContinuationAfter(rows[pageSize - 1].RowKey) : null);
+        var alerts = rows.Take(pageSize).Select(r => r.Alert).ToList();
+        // The next page starts after the last alert of this one: rows passed over before the next match are passed over again.
+        return (alerts, rows.Count > pageSize ? ContinuationAfter(rows[pageSize - 1].Row.RowKey) : null);
     }
 
     private const string ContinuationPrefix = "a1.";

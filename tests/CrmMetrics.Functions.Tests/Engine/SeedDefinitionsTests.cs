@@ -119,4 +119,40 @@ public class SeedDefinitionsTests(SeedDefinitionsTests.Fixture app, ITestOutputH
         Assert.NotNull(ApiDriver.Value(Row("bench.gap.cx.nps", "competitor:Acme")));
         Assert.NotNull(ApiDriver.Value(Row("bench.index.cx.csat")));
     }
+
+    [Fact]
+    public async Task The_alerts_about_a_period_are_listed_on_their_own_page_by_page()
+    {
+        bool About(JsonElement a, string period) => a.GetProperty("data").TryGetProperty("period", out var p) && p.GetString() == period
+            && a.GetProperty("data").GetProperty("grain").GetString() == "month";
+        var expected = app.Alerts.Where(a => About(a, "2025-07")).Select(a => a.GetProperty("id").GetString()).ToList();
+        Assert.True(expected.Count > 2, $"the seeds raise {expected.Count} alerts about July 2025");
+        Assert.Contains(app.Alerts, a => !About(a, "2025-07"));
+
+        var seen = new List<string?>();
+        string? token = null;
+        do
+        {
+            var page = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get,
+                "/api/alerts?grain=month&period=2025-07&pageSize=2" + (token is null ? "" : "&continuationToken=" + Uri.EscapeDataString(token)), TestKeys.Reader));
+            seen.AddRange(page.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("id").GetString()));
+            token = page.GetProperty("continuationToken").ValueKind == JsonValueKind.String ? page.GetProperty("continuationToken").GetString() : null;
+        } while (token is not null);
+        Assert.Equal(expected, seen);
+
+        // The grain may be left to the key, as elsewhere.
+        var inferred = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?period=2025-07&pageSize=1000", TestKeys.Reader));
+        Assert.Equal(expected, inferred.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("id").GetString()));
+    }
+
+    [Theory]
+    [InlineData("grain=month", "period")]
+    [InlineData("period=2025-13", "period")]
+    [InlineData("grain=fortnight&period=2025-07", "grain")]
+    public async Task A_bad_alert_period_filter_is_a_400_naming_the_parameter(string query, string field)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, "/api/alerts?" + query, TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await AppFixture.JsonAsync(response)).GetProperty("errors").TryGetProperty(field, out _));
+    }
 }
