@@ -162,6 +162,9 @@ public class ScorecardPageTests(DashboardApp app)
         await Expect(page.Locator("#period")).ToHaveValueAsync(DashboardApp.Month);
         await page.GotoAsync(data.GetProperty("links").GetProperty("dashboard").GetString()!);
         await AssertOnFigure();
+        // Scrolled to it once the panels above it had their figures, not while the page was still too short to scroll.
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Expect(page.Locator("#trend")).ToBeInViewportAsync();
         session.AssertNoErrors();
     }
 
@@ -217,10 +220,11 @@ public class ScorecardPageTests(DashboardApp app)
         var width = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
         Assert.True(width <= 390, $"the page is {width} px wide at a phone's 390 px: it scrolls sideways");
 
-        // One request per panel's figures (the tiles also ask for the previous period), none twice.
+        // One request per panel's figures (the tiles also ask for the previous period, the alerts for the latest and the
+        // period's own), none twice.
         var requests = session.ApiRequests.Select(u => new Uri(u).PathAndQuery).ToList();
         Assert.Equal(requests.Distinct().Count(), requests.Count);
-        Assert.True(requests.Count <= 9, "requests: " + string.Join(", ", requests));
+        Assert.True(requests.Count <= 10, "requests: " + string.Join(", ", requests));
 
         // Tab to the first tile and choose it with the keyboard: the trend follows.
         for (var i = 0; i < 30 && await page.EvaluateAsync<string?>("document.activeElement?.dataset?.indicator ?? null") is null; i++) await page.Keyboard.PressAsync("Tab");
@@ -262,6 +266,12 @@ public class ScorecardPageTests(DashboardApp app)
         var revenue = (await ApiDriver.SnapshotsAsync(app, $"grain=month&period={DashboardApp.Month}&scope=org&indicator=com.revenue")).Single().GetProperty("value").GetRawText();
         Assert.Contains(lines, l => l.StartsWith($"headline,com.revenue,Revenue,org,month,{DashboardApp.Month},{revenue},currency", StringComparison.Ordinal));
         foreach (var section in new[] { "goal", "trend", "staff", "benchmark", "alert" }) Assert.Contains(lines, l => l.StartsWith(section + ",", StringComparison.Ordinal));
+        // The benchmarks as the table shows them: each competitor's figure and the peer mean, beside the API's rows.
+        Assert.Contains(lines, l => l.StartsWith("benchmark,", StringComparison.Ordinal) && l.Contains(",competitor:", StringComparison.Ordinal) && !l.Contains("bench.", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("benchmark,", StringComparison.Ordinal) && l.Contains(",competitors,", StringComparison.Ordinal));
+        // An alert's severity in its own column, its state (open, resolved) under status.
+        Assert.EndsWith(",stretch,severity", lines[0], StringComparison.Ordinal);
+        Assert.Contains(lines, l => l.StartsWith("alert,", StringComparison.Ordinal) && (l.EndsWith(",warning", StringComparison.Ordinal) || l.EndsWith(",critical", StringComparison.Ordinal) || l.EndsWith(",info", StringComparison.Ordinal)));
         await Expect(page.Locator("#odata-url")).ToHaveTextAsync(new Regex(@"/odata/Snapshots\?\$filter=Grain eq 'month' and Period eq '2026-10'$"));
         session.AssertNoErrors();
     }

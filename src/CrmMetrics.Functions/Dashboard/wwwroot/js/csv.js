@@ -1,12 +1,18 @@
 // The CSV of what is on screen: one row per figure of every panel, invariant numbers (a dot for
 // decimals, no grouping) so spreadsheets and scripts read it the same everywhere; RFC 4180 quoting.
 
-export const columns = ['section', 'indicator', 'name', 'scope', 'grain', 'period', 'value', 'unit', 'previous', 'target', 'attainment', 'projected', 'status', 'rank'];
+export const columns = ['section', 'indicator', 'name', 'scope', 'grain', 'period', 'value', 'unit', 'previous', 'target', 'attainment', 'projected', 'status', 'rank', 'stretch', 'severity'];
+
+// Text a spreadsheet would take for a formula (=, +, - or @ first, or a tab or carriage return): names
+// come from whoever defined a goal or an indicator, so such a cell gets an apostrophe in front and is
+// shown as the text it is. Numbers are written as numbers.
+const formula = /^[=+\-@\t\r]/;
 
 export function toCsv(rows) {
   const cell = value => {
     if (value === null || value === undefined) return '';
-    const text = typeof value === 'number' ? String(value) : String(value);
+    let text = String(value);
+    if (typeof value !== 'number' && formula.test(text)) text = `'${text}`;
     return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   };
   return [columns.join(','), ...rows.map(row => columns.map(c => cell(row[c])).join(','))].join('\r\n') + '\r\n';

@@ -34,7 +34,8 @@ export function table(caption, headers, rows, attributes = {}) {
   const cell = (tag, value) => value && typeof value === 'object' && !(value instanceof Node) && 'content' in value
     ? h(tag, { class: value.class, scope: tag === 'th' ? value.scope : undefined }, value.content)
     : h(tag, {}, value);
-  return h('div', { class: 'table-wrap' },
+  // The wrapper scrolls a wide table at phone width: a tab stop of its own, so the keyboard scrolls it too.
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption || null },
     h('table', attributes,
       caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
       h('thead', {}, h('tr', {}, headers.map(x => cell('th', typeof x === 'object' && x && 'content' in x ? { scope: 'col', ...x } : { content: x, scope: 'col' })))),

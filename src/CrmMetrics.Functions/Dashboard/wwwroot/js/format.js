@@ -35,6 +35,11 @@ export function sizeBars(root) {
   for (const fill of root.querySelectorAll('.bar-fill[data-width]')) fill.style.inlineSize = `${fill.dataset.width}%`;
 }
 
+/** Whether the view's period is one no run has computed yet: its panels are empty for that reason, not for want of goals or plans. */
+export function notComputed(context, view) {
+  return context.grains.find(g => g.grain === view.grain)?.periods.find(p => p.key === view.period)?.computed === false;
+}
+
 export function numberOrNull(value) {
   return value === null || value === undefined ? null : Number(value);
 }

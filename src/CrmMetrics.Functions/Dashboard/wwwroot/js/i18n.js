@@ -26,7 +26,8 @@ const words = {
     noData: 'No figures for {period} yet: no run has computed this period.',
     noDataScope: 'No figures for {scope} in {period}.',
     versus: 'vs {period}',
-    better: 'better', worse: 'worse', same: 'unchanged', noPrevious: 'no earlier figure',
+    better: 'better', worse: 'worse', same: 'unchanged', noPrevious: 'no earlier figure', upFromZero: 'up from 0', downFromZero: 'down from 0',
+    linkIgnored: 'This scorecard has no {parts}, named in the link: it shows {period} instead.',
     points: '{value} pts',
     goal: 'Goal', goals: 'Goal attainment', actual: 'Actual', target: 'Target', stretch: 'Stretch', attainment: 'Attainment',
     projection: 'Projection', status: 'Status', child: 'part of {parent}',
@@ -49,7 +50,7 @@ const words = {
     odataHelp: 'Power BI or Excel: Get data → OData feed, this URL, Anonymous authentication, with your reader key added as &code=…',
     copyOdata: 'Copy with my key', copied: 'Copied.',
     scopeKinds: { org: 'Organisation', channel: 'Channels', segment: 'Segments', region: 'Regions', staff: 'Staff' },
-    scopeName: { org: 'the organisation', channel: '{value} channel', segment: '{value} segment', region: 'region {value}', staff: 'staff member {value}', competitor: '{value}' },
+    scopeName: { org: 'the organisation', channel: '{value} channel', segment: '{value} segment', region: 'region {value}', staff: 'staff member {value}', competitor: '{value}', goal: 'goal {value}' },
     channels: {},
     units: { hours: 'h', seconds: 's', 'per 1,000': 'per 1,000', ratio: '×' },
     benchName: { gap: 'Gap to competitors in {x}', index: 'Index against competitors for {x}', percentile: 'Rank among competitors for {x}' },
@@ -77,7 +78,8 @@ const words = {
     noData: 'هنوز رقمی برای {period} محاسبه نشده است.',
     noDataScope: 'برای {scope} در {period} رقمی نیست.',
     versus: 'نسبت به {period}',
-    better: 'بهتر', worse: 'بدتر', same: 'بدون تغییر', noPrevious: 'رقم قبلی نیست',
+    better: 'بهتر', worse: 'بدتر', same: 'بدون تغییر', noPrevious: 'رقم قبلی نیست', upFromZero: 'افزایش از صفر', downFromZero: 'کاهش از صفر',
+    linkIgnored: 'این داشبورد {parts} را که در پیوند آمده ندارد؛ به جای آن {period} را نشان می‌دهد.',
     points: '{value} واحد',
     goal: 'هدف', goals: 'تحقق اهداف', actual: 'واقعی', target: 'مقدار هدف', stretch: 'هدف بلندپروازانه', attainment: 'تحقق',
     projection: 'پیش‌بینی', status: 'وضعیت', child: 'زیرمجموعهٔ {parent}',
@@ -100,7 +102,7 @@ const words = {
     odataHelp: 'Power BI یا Excel: Get data ← OData feed، همین نشانی، احراز هویت Anonymous، با افزودن کلید خواندن به صورت &code=…',
     copyOdata: 'کپی با کلید من', copied: 'کپی شد.',
     scopeKinds: { org: 'کل سازمان', channel: 'کانال‌ها', segment: 'بخش‌های بازار', region: 'مناطق', staff: 'کارکنان' },
-    scopeName: { org: 'کل سازمان', channel: 'کانال {value}', segment: 'بخش {value}', region: 'منطقهٔ {value}', staff: 'کارمند {value}', competitor: '{value}' },
+    scopeName: { org: 'کل سازمان', channel: 'کانال {value}', segment: 'بخش {value}', region: 'منطقهٔ {value}', staff: 'کارمند {value}', competitor: '{value}', goal: 'هدف {value}' },
     channels: { phone: 'تلفن', email: 'ایمیل', web: 'وب', chat: 'گفتگوی برخط', social: 'شبکه‌های اجتماعی', mobile: 'موبایل', mail: 'پست', fax: 'فکس', 'in-person': 'حضوری', other: 'سایر' },
     units: { hours: 'ساعت', seconds: 'ثانیه', 'per 1,000': 'در هزار', ratio: '×' },
     benchName: { gap: 'فاصله با رقبا در {x}', index: 'شاخص مقایسه با رقبا در {x}', percentile: 'رتبه در میان رقبا در {x}' },
@@ -157,7 +159,10 @@ export class Words {
     if (current === null || previous === null || current === undefined || previous === undefined) return null;
     const absolute = unit === '%' || unit === 'score' || unit === 'index';
     const delta = current - previous;
-    if (!absolute && previous === 0) return null;
+    // From 0 a percent change has no size: the direction is said in words (and 0 to 0 is unchanged).
+    if (!absolute && previous === 0) {
+      return delta === 0 ? { delta, text: `±0${this.rtl ? '٪' : '%'}` } : { delta, text: this.t(delta > 0 ? 'upFromZero' : 'downFromZero') };
+    }
     const amount = absolute ? delta : 100 * delta / Math.abs(previous);
     const sign = amount > 0 ? '+' : amount < 0 ? '−' : '±';
     const magnitude = this.number(Math.abs(amount), 1);

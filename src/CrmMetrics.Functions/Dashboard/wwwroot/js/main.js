@@ -22,7 +22,7 @@ const dependsOn = {
   trend: v => [v.grain, v.period, v.scope, v.indicator],
   staff: v => [v.grain, v.period],
   benchmarks: v => [v.grain, v.period],
-  alerts: () => [],
+  alerts: v => [v.grain, v.period],
 };
 
 const api = new Api();
@@ -47,7 +47,7 @@ async function start() {
   await openScorecard();
 }
 
-async function openScorecard() {
+async function openScorecard({ fromKeyForm = false } = {}) {
   $('key-gate').hidden = true;
   hideNotice();
   try {
@@ -55,15 +55,23 @@ async function openScorecard() {
   } catch (error) {
     return failedToOpen(error);
   }
-  const landing = Boolean(state.view.indicator);
   state.view = complete(state.view);
+  const landing = Boolean(state.view.indicator);
   state.words = new Words(state.view.lang, state.context);
   writeView(state.view, history, location, true);
   applyLanguage();
   for (const id of ['main', 'view', 'refresh', 'change-key']) $(id).hidden = false;
-  update(null);
-  // Opened from an alert's link (or any link naming an indicator): go to that figure.
-  if (landing) goToTrend();
+  reportIgnored(state.view);
+  const loaded = update(null);
+  // Opened from an alert's link (or any link naming an indicator): go to that figure, and again once the
+  // panels above it have their figures (until then the page is too short to scroll it into view).
+  if (landing) {
+    goToTrend();
+    await Promise.allSettled(['tiles', 'goals', 'trend'].map(name => loaded[name]));
+    if (state.view.indicator) goToTrend();
+  } else if (fromKeyForm) {
+    $('main').focus({ preventScroll: true });
+  }
 }
 
 /** Asks again for everything: periods a run computed since, and every panel's figures (304s where nothing changed). */
@@ -87,19 +95,49 @@ function failedToOpen(error) {
   showNotice(error.status === 0 ? state.words.t('unreachable') : state.words.t('failed', { detail: error.message }), openScorecard);
 }
 
-/** Fills in what the address left out: the default grain and period, the organisation, the previous period. */
+/**
+ * Fills in what the address left out (the default grain and period, the organisation, the previous
+ * period) and leaves out what the scorecard does not have: a grain, period, scope or indicator it does
+ * not know. What was left out is listed in <code>ignored</code>, so the page can say so.
+ */
 function complete(view) {
   const context = state.context;
-  const grain = context.grains.find(g => g.grain === view.grain) ?? context.grains.find(g => g.grain === context.defaultGrain);
-  const period = view.period && (grain.grain === view.grain || !view.grain) ? view.period : grain.default;
+  const ignored = [];
+  const named = context.grains.find(g => g.grain === view.grain);
+  if (view.grain && !named) ignored.push(view.grain);
+  // A period alone names its grain by its key (2026-Q3, 2026-W10, 2026), as the API reads it.
+  const grain = named ?? (view.period && context.grains.find(g => g.periods.some(p => p.key === view.period)))
+    ?? context.grains.find(g => g.grain === context.defaultGrain);
+  let period = view.period && grain.periods.some(p => p.key === view.period) ? view.period : null;
+  if (view.period && !period) ignored.push(view.period);
+  period ??= grain.default;
   const at = grain.periods.findIndex(p => p.key === period);
-  const scope = /^(org|(channel|segment|region|staff):[A-Za-z0-9._:-]{1,128})$/.test(view.scope ?? '') ? view.scope : 'org';
-  return { lang: view.lang === 'fa' ? 'fa' : 'en', grain: grain.grain, period, scope, indicator: view.indicator || null, previous: at > 0 ? grain.periods[at - 1].key : null };
+  const [kind, ...rest] = (view.scope ?? '').split(':');
+  const value = rest.join(':');
+  const known = view.scope === 'org' || (['channel', 'segment', 'region', 'staff'].includes(kind) && value.length > 0 && value.length <= 128
+    && !/[\u0000-\u001f]/.test(value) && (kind !== 'channel' || channels.includes(value)));
+  if (view.scope && !known) ignored.push(view.scope);
+  const indicator = view.indicator && context.indicators.some(i => i.id === view.indicator) ? view.indicator : null;
+  if (view.indicator && !indicator) ignored.push(view.indicator);
+  return {
+    lang: view.lang === 'fa' ? 'fa' : 'en', grain: grain.grain, period, scope: known ? view.scope : 'org', indicator,
+    previous: at > 0 ? grain.periods[at - 1].key : null, ignored,
+  };
+}
+
+// The contract's channels: any other is not a scope the API knows.
+const channels = ['phone', 'email', 'web', 'chat', 'social', 'mobile', 'mail', 'fax', 'in-person', 'other'];
+
+/** Says which parts of the address the page left out, and what it shows instead. */
+function reportIgnored(view) {
+  if (view.ignored.length === 0) return;
+  showNotice(state.words.t('linkIgnored', { parts: view.ignored.map(p => `“${p}”`).join(', '), period: state.words.periodName(view.grain, view.period) }));
 }
 
 function navigate(next, { toTrend = false, replace = false } = {}) {
   const before = state.view;
   state.view = complete(next);
+  reportIgnored(state.view);
   if (state.view.lang !== before.lang) {
     state.words = new Words(state.view.lang, state.context);
     applyLanguage();
@@ -116,14 +154,16 @@ function goToTrend() {
   section.focus({ preventScroll: true });
 }
 
-/** Loads the panels whose figures changed and redraws the others from what they have. */
+/** Loads the panels whose figures changed and redraws the others from what they have; the loads, by panel. */
 function update(before) {
+  const loads = {};
   for (const name of Object.keys(panels)) {
     const changed = !before || dependsOn[name](before).join('|') !== dependsOn[name](state.view).join('|');
-    if (changed || !(name in state.data)) load(name);
+    if (changed || !(name in state.data)) loads[name] = load(name);
     else draw(name);
   }
   renderExport();
+  return loads;
 }
 
 async function load(name) {
@@ -185,7 +225,7 @@ function wireControls() {
     e.preventDefault();
     api.key = $('key-input').value.trim();
     $('key-input').value = '';
-    openScorecard();
+    openScorecard({ fromKeyForm: true });
   });
   $('statement-close').addEventListener('click', () => $('statement').close());
   $('download-csv').addEventListener('click', downloadCsv);
@@ -306,6 +346,9 @@ async function copyOData() {
   try {
     await navigator.clipboard.writeText(address);
     showNotice(state.words.t('copied'));
+    // A confirmation, not something to dismiss: it goes by itself.
+    const notice = $('notice').firstChild;
+    setTimeout(() => { if ($('notice').firstChild === notice) hideNotice(); }, 4000);
   } catch {
     // Without clipboard access (a page not served over HTTPS or localhost): show it to copy by hand.
     showNotice(address);

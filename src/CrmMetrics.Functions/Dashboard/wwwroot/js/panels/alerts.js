@@ -1,13 +1,20 @@
 // The latest alerts: severity, the message in the page's language, and a link that opens this page
 // at the figure the alert is about (its grain, period, scope and indicator). Alerts of the period on
-// screen come first, then those of the latest periods, the latest raised first.
+// screen come first (asked for by period, however long ago it was), then those of the latest periods,
+// the latest raised first.
 import { h, show } from '../dom.js';
+import { query } from '../api.js';
 import { viewAddress } from '../view.js';
 
 export const shown = 8;
 
-export async function load(api) {
-  return (await api.get('/api/alerts?pageSize=50')).items;
+export async function load(api, view) {
+  const [latest, here] = await Promise.all([
+    api.get('/api/alerts?pageSize=50'),
+    api.get(`/api/alerts?${query({ grain: view.grain, period: view.period, pageSize: shown })}`),
+  ]);
+  const ids = new Set(here.items.map(a => a.id));
+  return [...here.items, ...latest.items.filter(a => !ids.has(a.id))];
 }
 
 export function latest(items, view) {
@@ -49,9 +56,10 @@ export function render(body, items, view, words, context, actions) {
   })));
 }
 
-export function csv(items, view) {
+export function csv(items, view, words) {
   return latest(items, view).map(alert => ({
-    section: 'alert', indicator: alert.data?.indicator, name: alert.data?.message, scope: alert.data?.scope, grain: alert.data?.grain, period: alert.data?.period,
-    value: alert.data?.value, target: alert.data?.target, attainment: alert.data?.attainment, status: alert.data?.severity,
+    section: 'alert', indicator: alert.data?.indicator, name: words.lang === 'fa' ? (alert.data?.messageFa ?? alert.data?.message) : alert.data?.message,
+    scope: alert.data?.scope, grain: alert.data?.grain, period: alert.data?.period,
+    value: alert.data?.value, target: alert.data?.target, attainment: alert.data?.attainment, status: alert.state, severity: alert.data?.severity,
   }));
 }

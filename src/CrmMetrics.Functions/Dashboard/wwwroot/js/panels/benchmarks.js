@@ -3,7 +3,7 @@
 // of deals won against each competitor.
 import { h, show, table } from '../dom.js';
 import { query } from '../api.js';
-import { indicatorOf, judge, numberOrNull } from '../format.js';
+import { indicatorOf, judge, notComputed, numberOrNull } from '../format.js';
 
 export async function load(api, view) {
   return (await api.get(`/api/benchmarks?${query({ grain: view.grain, period: view.period })}`)).items;
@@ -30,7 +30,8 @@ export function comparison(items) {
 
 export function render(body, items, view, words, context) {
   if (items.length === 0) {
-    show(body, h('p', { class: 'empty' }, words.t('noBenchmarks', { period: words.periodName(view.grain, view.period) })));
+    const period = words.periodName(view.grain, view.period);
+    show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t('noData', { period }) : words.t('noBenchmarks', { period })));
     return;
   }
   const data = comparison(items);
@@ -58,9 +59,22 @@ export function render(body, items, view, words, context) {
         w.closed ? h('span', { class: 'muted' }, ` (${words.number(w.won ?? 0, 0)}/${words.number(w.closed, 0)})`) : null)))));
 }
 
-export function csv(items, view, words) {
-  return items.map(row => ({
-    section: 'benchmark', indicator: row.indicator, name: words.indicatorName(row.indicator), scope: row.scope, grain: row.grain, period: row.period,
-    value: numberOrNull(row.value), unit: row.unit,
-  }));
+/**
+ * The figures as the table shows them (ours under scope org, each competitor's under its scope, the
+ * peer mean under scope competitors), then every benchmark row the API served (gaps, indices,
+ * percentiles, shares and win rates).
+ */
+export function csv(items, view, words, context) {
+  const data = comparison(items);
+  const unitOf = x => x === 'market-share' ? '%' : indicatorOf(context, x).unit;
+  const row = (indicator, name, scope, value, unit) => ({ section: 'benchmark', indicator, name, scope, grain: view.grain, period: view.period, value, unit });
+  const shown = data.figures.flatMap(f => [
+    row(f.indicator, words.indicatorName(f.indicator), 'org', f.own, unitOf(f.indicator)),
+    ...data.competitors.map(c => row(f.indicator, `${words.indicatorName(f.indicator)} · ${c}`, `competitor:${c}`, f.competitors.get(c) ?? null, unitOf(f.indicator))),
+    row(f.indicator, `${words.indicatorName(f.indicator)} · ${words.t('peerMean')}`, 'competitors', f.mean, unitOf(f.indicator)),
+  ]);
+  return [...shown, ...items.map(r => ({
+    section: 'benchmark', indicator: r.indicator, name: words.indicatorName(r.indicator), scope: r.scope, grain: r.grain, period: r.period,
+    value: numberOrNull(r.value), unit: r.unit,
+  }))];
 }

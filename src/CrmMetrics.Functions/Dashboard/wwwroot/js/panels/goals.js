@@ -3,7 +3,7 @@
 // that scope's goals.
 import { h, show, table } from '../dom.js';
 import { query } from '../api.js';
-import { bar, indicatorOf, sizeBars, statusChip } from '../format.js';
+import { bar, indicatorOf, notComputed, sizeBars, statusChip } from '../format.js';
 
 export async function load(api, view) {
   return (await api.get(`/api/goals/attainment?${query({ grain: view.grain, period: view.period })}`)).items;
@@ -38,7 +38,8 @@ export function render(body, goals, view, words, context, actions) {
   const rows = ordered(goals, view);
   if (rows.length === 0) {
     const period = words.periodName(view.grain, view.period);
-    show(body, h('p', { class: 'empty' }, view.scope === 'org' ? words.t('noGoals', { period }) : words.t('noGoalsScope', { scope: words.scopeName(view.scope), period })));
+    show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t('noData', { period })
+      : view.scope === 'org' ? words.t('noGoals', { period }) : words.t('noGoalsScope', { scope: words.scopeName(view.scope), period })));
     return;
   }
   const parentName = id => goals.find(g => g.goalId === id)?.name ?? id;
@@ -66,9 +67,10 @@ export function render(body, goals, view, words, context, actions) {
   sizeBars(body);
 }
 
-export function csv(goals, view, words) {
+export function csv(goals, view, words, context) {
   return ordered(goals, view).map(({ goal }) => ({
     section: 'goal', indicator: goal.indicator, name: goal.name ?? goal.goalId, scope: goal.scope, grain: goal.grain, period: goal.period,
-    value: goal.actual, target: goal.target, attainment: goal.attainment, status: goal.status, projected: goal.projected,
+    value: goal.actual, unit: goal.composite ? '%' : indicatorOf(context, goal.indicator).unit,
+    target: goal.target, stretch: goal.stretch, attainment: goal.attainment, status: goal.status, projected: goal.projected,
   }));
 }

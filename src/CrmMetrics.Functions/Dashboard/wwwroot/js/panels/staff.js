@@ -2,7 +2,7 @@
 // each person's statement (tiers, gates, cap) one click away, from their scorecard.
 import { h, show, table } from '../dom.js';
 import { query } from '../api.js';
-import { bar, indicatorOf, numberOrNull, sizeBars } from '../format.js';
+import { bar, indicatorOf, notComputed, numberOrNull, sizeBars } from '../format.js';
 
 export async function load(api, view) {
   return api.all(`/api/snapshots?${query({ grain: view.grain, period: view.period, family: 'staff-incentives' })}`);
@@ -26,14 +26,15 @@ export function leaderboard(rows) {
 export function render(body, rows, view, words, context, actions) {
   const people = leaderboard(rows);
   if (people.length === 0) {
-    show(body, h('p', { class: 'empty' }, words.t('noStaff', { period: words.periodName(view.grain, view.period) })));
+    const period = words.periodName(view.grain, view.period);
+    show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t('noData', { period }) : words.t('noStaff', { period })));
     return;
   }
   show(body, table(words.t('staff'),
     [words.t('rank'), words.t('person'), words.t('quotaAttainment'), words.t('payout'), { content: words.t('statement'), class: 'visually-hidden-text' }],
     people.map(p => h('tr', { dataset: { staff: p.staffId, payout: p.payout ?? '' } },
       h('td', { class: 'num' }, p.rank === null ? '—' : words.number(p.rank, 0)),
-      h('th', { scope: 'row' }, p.staffId),
+      h('th', { scope: 'row', class: 'staff-id', dir: 'auto' }, p.staffId),
       h('td', {}, bar(words, p.quotaAttainment)),
       h('td', { class: 'num' }, words.value(p.payout, 'currency')),
       h('td', {}, h('button', { type: 'button', class: 'link-button', 'aria-label': words.t('openStatement', { staff: p.staffId }), dataset: { statement: p.staffId },

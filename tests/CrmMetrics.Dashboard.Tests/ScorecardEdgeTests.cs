@@ -1,0 +1,153 @@
+using System.Text.Json;
+using CrmMetrics.Dashboard.Tests.Support;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace CrmMetrics.Dashboard.Tests;
+
+/// <summary>
+/// The scorecard where what it is given is not the usual: links with parts it does not have, names that a
+/// spreadsheet would run, periods long past or not computed yet, changes from zero.
+/// </summary>
+[Collection(DashboardCollection.Name)]
+public class ScorecardEdgeTests(DashboardApp app)
+{
+    private async Task<PageSession> OpenAsync(string query, int width = 1280, int height = 900)
+    {
+        var session = await app.OpenAsync(width, height);
+        await session.Page.GotoAsync($"/dashboard?code={TestKeys.Reader}{query}");
+        await Expect(session.Page.Locator("#main")).ToBeVisibleAsync();
+        return session;
+    }
+
+    [Fact]
+    public async Task A_csv_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text()
+    {
+        await using var session = await OpenAsync("");
+        var csv = await session.Page.EvaluateAsync<string>("""
+            async () => (await import('/dashboard/assets/js/csv.js')).toCsv([
+              { section: 'goal', name: '=HYPERLINK("http://evil.example","x")', value: -3.5 },
+              { section: 'goal', name: '@SUM(1+1)', value: 0 },
+              { section: 'trend', name: '+1+1' },
+              { section: 'trend', name: '-1+1' },
+              { section: 'alert', name: '\tcmd' },
+              { section: 'staff', name: 'S-01 = fine' },
+            ])
+            """);
+        var lines = csv.Split("\r\n");
+        Assert.StartsWith("goal,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",,,,-3.5,", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("goal,,'@SUM(1+1),,,,0,", lines[2], StringComparison.Ordinal);
+        Assert.StartsWith("trend,,'+1+1,", lines[3], StringComparison.Ordinal);
+        Assert.StartsWith("trend,,'-1+1,", lines[4], StringComparison.Ordinal);
+        Assert.StartsWith("alert,,'\tcmd,", lines[5], StringComparison.Ordinal);
+        Assert.StartsWith("staff,,S-01 = fine,", lines[6], StringComparison.Ordinal);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task A_change_from_zero_is_said_in_words_not_as_no_earlier_figure()
+    {
+        await using var session = await OpenAsync("");
+        var texts = await session.Page.EvaluateAsync<string[]>("""
+            async () => {
+              const { Words } = await import('/dashboard/assets/js/i18n.js');
+              const en = new Words('en', null), fa = new Words('fa', null);
+              return [en.change(5, 0, 'currency').text, en.change(-2, 0, 'count').text, en.change(0, 0, 'count').text, fa.change(5, 0, 'count').text,
+                      String(en.change(5, 0, 'currency').delta), String(en.change(3, null, 'count'))];
+            }
+            """);
+        Assert.Equal(["up from 0", "down from 0", "±0%", "افزایش از صفر", "5", "null"], texts);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task A_period_named_alone_opens_in_its_own_grain()
+    {
+        await using var session = await OpenAsync("&period=2026-Q3");
+        var page = session.Page;
+        await Expect(page.Locator("#grain")).ToHaveValueAsync("quarter");
+        await Expect(page.Locator("#period")).ToHaveValueAsync("2026-Q3");
+        await Expect(page.Locator("#notice")).ToBeHiddenAsync();
+        Assert.Equal(0, await page.Locator(".error").CountAsync());
+        session.AssertNoErrors();
+    }
+
+    [Theory]
+    [InlineData("&grain=month&period=2026-13", "2026-13")]
+    [InlineData("&grain=quarter&period=2026-10", "2026-10")]
+    [InlineData("&grain=hour", "hour")]
+    [InlineData("&scope=galaxy:far", "galaxy:far")]
+    [InlineData("&scope=channel:teleport", "channel:teleport")]
+    [InlineData("&indicator=bogus.x", "bogus.x")]
+    public async Task A_link_naming_what_the_scorecard_does_not_have_says_so_and_shows_a_period_it_has(string query, string named)
+    {
+        await using var session = await OpenAsync(query);
+        var page = session.Page;
+        await Expect(page.Locator("#notice")).ToContainTextAsync($"“{named}”");
+        await Expect(page.Locator("#tiles .tile, #tiles .empty").First).ToBeVisibleAsync();
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        Assert.Equal(0, await page.Locator(".error").CountAsync());
+        Assert.DoesNotContain(named, Uri.UnescapeDataString(page.Url), StringComparison.Ordinal);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task A_scope_named_in_any_script_stays_chosen()
+    {
+        const string scope = "region:تهران مرکزی";
+        await using var session = await OpenAsync("&scope=" + Uri.EscapeDataString(scope));
+        var page = session.Page;
+        await Expect(page.Locator("#scope")).ToHaveValueAsync(scope);
+        await Expect(page.Locator("#notice")).ToBeHiddenAsync();
+        Assert.Contains("scope=" + Uri.EscapeDataString(scope).Replace("%20", "+", StringComparison.Ordinal), page.Url, StringComparison.OrdinalIgnoreCase);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task A_period_not_computed_yet_says_so_in_every_panel_rather_than_that_nothing_is_defined()
+    {
+        await using var session = await OpenAsync("&grain=month&period=2026-11");
+        var page = session.Page;
+        const string text = "No figures for November 2026 yet: no run has computed this period.";
+        await Expect(page.Locator("#tiles .empty")).ToHaveTextAsync(text);
+        await Expect(page.Locator("#goals .empty")).ToHaveTextAsync(text);
+        await Expect(page.Locator("#staff .empty")).ToHaveTextAsync(text);
+        await Expect(page.Locator("#benchmarks .empty")).ToHaveTextAsync(text);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task The_alerts_of_a_period_long_past_come_first_on_its_page()
+    {
+        var all = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?pageSize=1000", TestKeys.Reader)))
+            .GetProperty("items").EnumerateArray().Where(a => a.GetProperty("data").TryGetProperty("period", out _)).ToList();
+        // The panel also asks for the latest 50: the period chosen must have no alert among them.
+        var latest = all.Take(50).Select(a => a.GetProperty("data").GetProperty("period").GetString()).ToHashSet();
+        var old = all.Skip(50).Select(a => a.GetProperty("data")).FirstOrDefault(d => d.GetProperty("grain").GetString() == "month" && !latest.Contains(d.GetProperty("period").GetString()));
+        Assert.True(old.ValueKind == JsonValueKind.Object, $"the seeds raise {all.Count} alerts; one of a month with none among the latest 50 is needed");
+        var period = old.GetProperty("period").GetString()!;
+
+        await using var session = await OpenAsync($"&grain=month&period={period}");
+        var page = session.Page;
+        var first = page.Locator("#alerts li a.alert-link").First;
+        await Expect(first).ToHaveAttributeAsync("data-period", period);
+        await Expect(page.Locator("#alerts li").First).ToContainTextAsync("this view");
+        session.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task A_wide_table_at_phone_width_scrolls_from_the_keyboard()
+    {
+        await using var session = await OpenAsync("", width: 390, height: 844);
+        var page = session.Page;
+        var wrap = page.Locator("#goals .table-wrap");
+        await Expect(wrap).ToHaveAttributeAsync("tabindex", "0");
+        await Expect(wrap).ToHaveAttributeAsync("aria-label", "Goal attainment");
+        await wrap.FocusAsync();
+        for (var i = 0; i < 10; i++) await page.Keyboard.PressAsync("ArrowRight");
+        Assert.True(await wrap.EvaluateAsync<double>("e => e.scrollLeft") > 0, "the goals table did not scroll");
+        session.AssertNoErrors();
+    }
+}
