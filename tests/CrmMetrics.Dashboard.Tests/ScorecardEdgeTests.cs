@@ -94,6 +94,24 @@ public class ScorecardEdgeTests(DashboardApp app)
     }
 
     [Fact]
+    public async Task A_benchmark_alerts_link_opens_its_figure_without_a_notice_and_a_notice_goes_with_its_link()
+    {
+        await using (var session = await OpenAsync($"&grain=month&period={DashboardApp.Month}&scope=competitor:Acme&indicator=bench.gap.cx.nps"))
+        {
+            var page = session.Page;
+            await Expect(page.Locator("#trend")).ToHaveAttributeAsync("data-indicator", "bench.gap.cx.nps");
+            await Expect(page.Locator("#notice")).ToBeHiddenAsync();
+            session.AssertNoErrors();
+        }
+
+        await using var other = await OpenAsync("&grain=hour");
+        await Expect(other.Page.Locator("#notice")).ToContainTextAsync("“hour”");
+        await other.Page.Locator("#period").SelectOptionAsync("2026-09");
+        await Expect(other.Page.Locator("#notice")).ToBeHiddenAsync();
+        other.AssertNoErrors();
+    }
+
+    [Fact]
     public async Task A_scope_named_in_any_script_stays_chosen()
     {
         const string scope = "region:تهران مرکزی";

@@ -83,7 +83,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         var since = q.Instant("since");
         var period = q.Period("period", q.Grain());
-        if (period is null && q.Raw("grain") is not null && !q.Errors.Has("grain")) q.Errors.Add("period", "is required with grain (a period key such as 2026-11)");
+        if (request.Query.ContainsKey("grain") && !request.Query.ContainsKey("period") && !q.Errors.Has("grain"))
+            q.Errors.Add("period", "is required with grain (a period key such as 2026-11)");
         var pageSize = q.Int("pageSize", 100, 1, 1000);
         var token = q.Raw("continuationToken");
         if (token is not null && (token.Length > 200 || token.Any(char.IsControl) || !AlertLedger.IsContinuation(token)))
@@ -92,6 +93,9 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         try
         {
             var about = period is null ? null : AboutPeriod(Grains.Key(period.Grain), period.Key);
+            // Alerts about a period are raised when a run computes it, which is never before it starts: the
+            // log is read back to the period's start, not to its oldest alert.
+            if (period is not null && (since is null || since < period.Start)) since = period.Start;
             var (alerts, next) = await ledger.ListAsync(since, pageSize, token, ct, about);
             return TypedResults.Ok(new AlertsResponse(alerts.Select(WithState).ToList(), next));
         }

@@ -128,20 +128,40 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     }
 
     /// <summary>
-    /// A recorded document as the audit trail shows it: read as a document and written again, so records made before
-    /// enums were spelled as the API spells them (<c>"Month"</c>) read the same as new ones; as recorded when it no
-    /// longer reads as a document.
+    /// A recorded document as the audit trail shows it: as recorded, except that an enum written before
+    /// enums were spelled as the API spells them (<c>"Month"</c>) reads as it would now (<c>"month"</c>).
+    /// Nothing is added or dropped: a member the document type gained or lost since stays as recorded.
     /// </summary>
     private static JsonNode? AsShown(string? json)
     {
         if (json is null) return null;
+        var recorded = JsonNode.Parse(json);
         try
         {
-            return JsonSerializer.Deserialize<T>(json, Json) is { } document ? JsonSerializer.SerializeToNode(document, Json) : JsonNode.Parse(json);
+            return JsonSerializer.Deserialize<T>(json, Json) is { } document ? Respelled(recorded, JsonSerializer.SerializeToNode(document, Json)) : recorded;
         }
         catch (JsonException)
         {
-            return JsonNode.Parse(json);
+            return recorded;
+        }
+    }
+
+    /// <summary>The recorded node, with each string that the document writes differing only in case taken as the document writes it.</summary>
+    private static JsonNode? Respelled(JsonNode? recorded, JsonNode? shown)
+    {
+        switch (recorded)
+        {
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String && shown is JsonValue now && now.GetValueKind() == JsonValueKind.String:
+                var (before, after) = (value.GetValue<string>(), now.GetValue<string>());
+                return before != after && string.Equals(before, after, StringComparison.OrdinalIgnoreCase) ? JsonValue.Create(after) : value.DeepClone();
+            case JsonObject o when shown is JsonObject s:
+                var result = new JsonObject();
+                foreach (var (name, member) in o) result[name] = Respelled(member, s[name]);
+                return result;
+            case JsonArray a when shown is JsonArray b && a.Count == b.Count:
+                return new JsonArray(a.Select((item, i) => Respelled(item, b[i])).ToArray());
+            default:
+                return recorded?.DeepClone();
         }
     }
 

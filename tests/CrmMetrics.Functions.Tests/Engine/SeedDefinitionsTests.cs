@@ -149,10 +149,11 @@ public class SeedDefinitionsTests(SeedDefinitionsTests.Fixture app, ITestOutputH
     [InlineData("grain=month", "period")]
     [InlineData("period=2025-13", "period")]
     [InlineData("grain=fortnight&period=2025-07", "grain")]
-    public async Task A_bad_alert_period_filter_is_a_400_naming_the_parameter(string query, string field)
+    [InlineData("grain=week&period=2025-07", "period")]
+    public async Task A_bad_alert_period_filter_is_a_400_naming_the_parameter_once(string query, string field)
     {
         var response = await app.SendAsync(HttpMethod.Get, "/api/alerts?" + query, TestKeys.Reader);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.True((await AppFixture.JsonAsync(response)).GetProperty("errors").TryGetProperty(field, out _));
+        Assert.Single((await AppFixture.JsonAsync(response)).GetProperty("errors").GetProperty(field).EnumerateArray());
     }
 }

@@ -64,6 +64,9 @@ public class DocumentStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         var history = (await store.HistoryAsync(default)).Where(c => c.Id == "old").ToList();
         Assert.Equal([1, 2], history.Select(c => c.Version));
         Assert.Equal("month", history[0].After!["grain"]!.GetValue<string>());
+        // Only the spelling changes: a member the record never had is not added with today's default.
+        Assert.False(history[0].After!.AsObject().ContainsKey("maxContribution"));
+        Assert.Equal(90m, history[0].After!["threshold"]!.GetValue<decimal>());
         Assert.Equal("month", history[1].Before!["grain"]!.GetValue<string>());
         Assert.Equal("month", history[1].After!["grain"]!.GetValue<string>());
         Assert.Equal(200m, history[1].After!["target"]!.GetValue<decimal>());

@@ -161,7 +161,7 @@ export class Words {
     const delta = current - previous;
     // From 0 a percent change has no size: the direction is said in words (and 0 to 0 is unchanged).
     if (!absolute && previous === 0) {
-      return delta === 0 ? { delta, text: `±0${this.rtl ? '٪' : '%'}` } : { delta, text: this.t(delta > 0 ? 'upFromZero' : 'downFromZero') };
+      return delta === 0 ? { delta, text: `±${this.number(0, 0)}${this.rtl ? '٪' : '%'}` } : { delta, text: this.t(delta > 0 ? 'upFromZero' : 'downFromZero') };
     }
     const amount = absolute ? delta : 100 * delta / Math.abs(previous);
     const sign = amount > 0 ? '+' : amount < 0 ? '−' : '±';

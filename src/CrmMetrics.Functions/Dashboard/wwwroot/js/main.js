@@ -67,8 +67,10 @@ async function openScorecard({ fromKeyForm = false } = {}) {
   // panels above it have their figures (until then the page is too short to scroll it into view).
   if (landing) {
     goToTrend();
+    const view = state.view;
     await Promise.allSettled(['tiles', 'goals', 'trend'].map(name => loaded[name]));
-    if (state.view.indicator) goToTrend();
+    // Unless the reader has moved on meanwhile (another view, or focus elsewhere).
+    if (state.view === view && document.activeElement === $('trend')) goToTrend();
   } else if (fromKeyForm) {
     $('main').focus({ preventScroll: true });
   }
@@ -115,9 +117,11 @@ function complete(view) {
   const [kind, ...rest] = (view.scope ?? '').split(':');
   const value = rest.join(':');
   const known = view.scope === 'org' || (['channel', 'segment', 'region', 'staff'].includes(kind) && value.length > 0 && value.length <= 128
-    && !/[\u0000-\u001f]/.test(value) && (kind !== 'channel' || channels.includes(value)));
-  if (view.scope && !known) ignored.push(view.scope);
-  const indicator = view.indicator && context.indicators.some(i => i.id === view.indicator) ? view.indicator : null;
+    && !/[\u0000-\u001f\u007f-\u009f]/.test(value) && (kind !== 'channel' || channels.includes(value)));
+  // A benchmark alert's link names a competitor: its figures are the organisation's benchmarks.
+  if (view.scope && !known && kind !== 'competitor') ignored.push(view.scope);
+  // Benchmark figures (bench.gap.cx.nps, …) are indicators of the API though not listed in the catalog.
+  const indicator = view.indicator && (context.indicators.some(i => i.id === view.indicator) || /^bench\.[a-z0-9.-]+$/.test(view.indicator)) ? view.indicator : null;
   if (view.indicator && !indicator) ignored.push(view.indicator);
   return {
     lang: view.lang === 'fa' ? 'fa' : 'en', grain: grain.grain, period, scope: known ? view.scope : 'org', indicator,
@@ -130,8 +134,14 @@ const channels = ['phone', 'email', 'web', 'chat', 'social', 'mobile', 'mail', '
 
 /** Says which parts of the address the page left out, and what it shows instead. */
 function reportIgnored(view) {
-  if (view.ignored.length === 0) return;
+  if (view.ignored.length === 0) {
+    // A notice about an earlier link goes once the view is another.
+    if (state.linkNotice && $('notice').firstChild === state.linkNotice) hideNotice();
+    state.linkNotice = null;
+    return;
+  }
   showNotice(state.words.t('linkIgnored', { parts: view.ignored.map(p => `“${p}”`).join(', '), period: state.words.periodName(view.grain, view.period) }));
+  state.linkNotice = $('notice').firstChild;
 }
 
 function navigate(next, { toTrend = false, replace = false } = {}) {
