@@ -10,7 +10,7 @@ using CrmMetrics.Storage.Runs;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary><c>POST /api/runs</c> (compute now) and <c>GET /api/runs/{runId}</c> (progress).</summary>
-public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, StorageAccount account, TimeProvider clock)
+public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, StorageAccount account, TimeProvider clock, ReportingZoneGuard zoneGuard)
 {
     public sealed record RunAccepted(string RunId, string State, string Status);
 
@@ -31,7 +31,7 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
 
     [Function("Runs")]
     [ApiOperation("POST", "StartRun", Access.Admin, Summary = "Compute now: { grain, period? } (no period: the current and the just-closed period).",
-        Response = typeof(RunAccepted), Status = 202, Problems = [400])]
+        Response = typeof(RunAccepted), Status = 202, Problems = [400, 409])]
     public async Task<IResult> StartAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/runs")] HttpRequest request, CancellationToken ct)
     {
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: true, ct);
@@ -53,6 +53,8 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
             if (periodKey is not null && grain is null && settings.Calendar.TryParse(periodKey, out var inferred, out _)) grain = inferred!.Grain;
         }
         if (!errors.IsEmpty) return Problems.Validation(errors);
+        // Refused here too, so the caller learns why at once rather than from a failed run.
+        if (await zoneGuard.ProblemAsync(ct) is { } zoneProblem) return Problems.Conflict(zoneProblem);
 
         var runId = RunPlanner.NewRunId(clock.GetUtcNow());
         await runs.CreateAsync(runId, RunPlanner.ApiTrigger, grain is { } chosen ? [Grains.Key(chosen)] : null, periodKey, ct);

@@ -97,6 +97,8 @@ public static class ServiceRegistration
         // Application services.
         services.AddSingleton<ApiKeyAuthorization>();
         services.AddSingleton<FactIngestion>();
+        services.AddSingleton<ReportingZoneStamp>();
+        services.AddSingleton<ReportingZoneGuard>();
         services.AddSingleton<RunPlanner>();
         services.AddSingleton<DayAggregation>();
         services.AddSingleton<PeriodFinalizer>();

@@ -131,6 +131,13 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
             else logger.LogInformation("Run {RunId} planned: {Days} days, {Periods} periods", plan.RunId, plan.Days.Count, plan.Periods.Count);
             return RunJobs.FirstStep(plan);
         }
+        catch (ReportingZoneChangedException e)
+        {
+            // Not a passing fault: retrying would not help. The run fails at once, saying why.
+            logger.LogError("Run {RunId} refused: {Reason}", job.RunId, e.Message);
+            await runs.AddErrorAsync(job.RunId, e.Message, CancellationToken.None);
+            return RunJobs.None;
+        }
         catch (Exception e) when (e is not OperationCanceledException && host.IsLastAttempt(dequeueCount))
         {
             await runs.AddErrorAsync(job.RunId, $"planning failed: {e.GetType().Name}: {e.Message}", CancellationToken.None);

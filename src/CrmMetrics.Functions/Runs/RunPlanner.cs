@@ -16,7 +16,7 @@ public sealed record RunPlan(string RunId, IReadOnlyList<DateOnly> Days, IReadOn
 /// every configured grain, every period a dirty day falls in, and every period marked stale.
 /// </summary>
 public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePeriods, RunStore runs, CrmMetricsSettings settings, TimeProvider clock,
-    ILogger<RunPlanner> logger)
+    ReportingZoneGuard zoneGuard, ILogger<RunPlanner> logger)
 {
     public const string ApiTrigger = "api";
     public const string ScheduleTrigger = "schedule";
@@ -31,6 +31,7 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
     public async Task<RunPlan> PlanAsync(string runId, CancellationToken ct)
     {
         var run = await runs.GetAsync(runId, ct) ?? throw new InvalidOperationException($"Run {runId} does not exist.");
+        if (await zoneGuard.ProblemAsync(ct) is { } zoneProblem) throw new ReportingZoneChangedException(zoneProblem);
         var calendar = settings.Calendar;
         var today = clock.GetUtcNow();
         var days = (await dirtyDays.ListAsync(ct)).Select(d => d.Day).Order().ToList();

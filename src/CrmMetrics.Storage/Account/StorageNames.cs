@@ -26,10 +26,13 @@ public static class StorageNames
         public const string Alerts = "Alerts";
         public const string SentMessages = "SentMessages";
 
+        /// <summary>Facts about the deployment's stored data itself (the time zone its days were cut in).</summary>
+        public const string Deployment = "Deployment";
+
         public static readonly IReadOnlyList<string> All =
         [
             Facts, FactIds, FactWrites, DirtyDays, Customers, ChangeHeads, Complaints, Observations, RejectedEvents,
-            LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, DerivedIndicators, Alerts, SentMessages,
+            LifecycleLedger, Snapshots, SnapshotVersions, StalePeriods, Runs, Goals, IncentivePlans, AlertRules, DerivedIndicators, Alerts, SentMessages, Deployment,
         ];
     }
 

@@ -25,6 +25,16 @@ public sealed class PartialStore(StorageAccount account)
 
     private BlobClient LegacyBlob(DateOnly day) => _container.GetBlobClient($"days/{StorageKeys.DayKey(day)}.json.gz");
 
+    /// <summary>Whether any day summary is stored (any day was ever aggregated).</summary>
+    public async Task<bool> AnyAsync(CancellationToken ct)
+    {
+        await foreach (var page in _container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "days/", ct).AsPages(pageSizeHint: 1))
+        {
+            return page.Values.Count > 0 || page.ContinuationToken is { Length: > 0 };
+        }
+        return false;
+    }
+
     public async Task WriteAsync(DayPartial partial, CancellationToken ct) => await Blob(partial.Day).UploadAsync(Encode(partial), overwrite: true, ct);
 
     /// <summary>A partial as its blob holds it: <see cref="DayPartialFormat"/>, compressed.</summary>
