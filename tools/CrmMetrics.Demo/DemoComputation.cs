@@ -112,7 +112,8 @@ public sealed class DemoComputation(PeriodCalendar calendar, TimeProvider clock)
     private async Task RunAndWaitAsync(HttpClient client, Period month, CancellationToken ct)
     {
         using var start = await client.PostAsJsonAsync("/api/runs", new { grain = Grains.Key(month.Grain), period = month.Key }, ct);
-        start.EnsureSuccessStatusCode();
+        // A refusal says why (a changed time zone under stored days, say): pass that on, not just the status.
+        if (!start.IsSuccessStatusCode) throw new InvalidOperationException($"POST /api/runs for {month.Key}: {(int)start.StatusCode} {await start.Content.ReadAsStringAsync(ct)}");
         var runId = (await start.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("runId").GetString()!;
         _lastRun = runId;
         var deadline = DateTime.UtcNow + RunDeadline;
