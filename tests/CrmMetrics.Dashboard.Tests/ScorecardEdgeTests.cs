@@ -137,6 +137,33 @@ public class ScorecardEdgeTests(DashboardApp app)
     }
 
     [Fact]
+    public async Task A_period_facts_arrived_for_since_it_was_computed_is_marked_out_of_date()
+    {
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        // The app says so in the reporting context (tested against the app in StalePeriodVisibilityTests); here the
+        // context of this shared fixture is made to say it, so that no other test's figures change.
+        await page.RouteAsync("**/api/reporting-context", async route =>
+        {
+            var response = await route.FetchAsync();
+            var context = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            foreach (var grain in context["grains"]!.AsArray())
+            {
+                foreach (var period in grain!["periods"]!.AsArray())
+                {
+                    if (grain["grain"]!.GetValue<string>() == "month" && period!["key"]!.GetValue<string>() == DashboardApp.Month) period["stale"] = true;
+                }
+            }
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = context.ToJsonString() });
+        });
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        await Expect(page.Locator("#tiles-note")).ToContainTextAsync("the next run brings these figures up to date");
+        await Expect(page.Locator($"#period option[value='{DashboardApp.Month}']")).ToHaveTextAsync("October 2026 (out of date)");
+        await Expect(page.Locator("#period option[value='2026-09']")).ToHaveTextAsync("September 2026");
+        session.AssertNoErrors();
+    }
+
+    [Fact]
     public async Task The_alerts_of_a_period_long_past_come_first_on_its_page()
     {
         var all = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?pageSize=1000", TestKeys.Reader)))

@@ -12,8 +12,12 @@ namespace CrmMetrics.Functions.Dashboard;
 /// <summary>A text in the two languages the product speaks.</summary>
 public sealed record LocalText(string En, string Fa);
 
-/// <summary>A period of a grain: its key, its name, its bounds, whether it is over and whether a run has computed it.</summary>
-public sealed record PeriodEntry(string Key, LocalText Label, DateTimeOffset Start, DateTimeOffset End, bool Closed, bool Computed);
+/// <summary>
+/// A period of a grain: its key, its name, its bounds, whether it is over, whether a run has computed it,
+/// and whether facts that change it arrived since (<c>stale</c>: a day of it waits to be aggregated
+/// again, or an aggregated day changed what it counts; the next run that finalises it brings it up to date).
+/// </summary>
+public sealed record PeriodEntry(string Key, LocalText Label, DateTimeOffset Start, DateTimeOffset End, bool Closed, bool Computed, bool Stale);
 
 /// <summary>A grain: the current period, the one to open first, and its periods oldest first.</summary>
 public sealed record GrainEntry(string Grain, LocalText Name, string Current, string Default, bool Configured, IReadOnlyList<PeriodEntry> Periods);
@@ -30,7 +34,8 @@ public sealed record ReportingContext(string Deployment, string Calendar, string
 /// Builds the <see cref="ReportingContext"/> from the settings, the catalog and the snapshot version
 /// pointers (one small partition read per grain) and one indicator's rows of the latest period.
 /// </summary>
-public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotReader reader, Storage.Settings.DerivedIndicatorStore derived, CrmMetricsSettings settings, TimeProvider clock)
+public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotReader reader, Storage.Settings.DerivedIndicatorStore derived,
+    Storage.Facts.DirtyDayStore dirtyDays, Storage.Runs.StalePeriodStore stalePeriods, CrmMetricsSettings settings, TimeProvider clock)
 {
     /// <summary>
     /// Periods listed per grain, back from the current one: enough for a year and more of days, every
@@ -54,13 +59,22 @@ public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotRea
             return keys;
         }));
 
+        // What waits to be brought up to date: periods marked stale, and every period holding a dirty day.
+        var staleKeys = (await stalePeriods.ListAsync(ct)).Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
+        var dirty = (await dirtyDays.ListAsync(ct)).Select(d => d.Day).Order().ToList();
+        bool HoldsDirtyDay(Period p)
+        {
+            var at = dirty.BinarySearch(p.FirstDay);
+            return at >= 0 || (~at < dirty.Count && dirty[~at] <= p.LastDay);
+        }
+
         var grains = new List<(Grain Grain, GrainEntry Entry)>();
         foreach (var (grain, keys) in Grains.All.Zip(computed))
         {
             var configured = settings.Grains.Contains(grain);
             if (!configured && keys.Count == 0) continue;
             var periods = Periods(grain, keys, now).Select(p => new PeriodEntry(p.Key, new LocalText(Capitalised(text.Period(p.Key, false)), text.Period(p.Key, true)),
-                p.Start, p.End, p.End <= now, keys.Contains(p.Key))).ToList();
+                p.Start, p.End, p.End <= now, keys.Contains(p.Key), keys.Contains(p.Key) && (staleKeys.Contains(p.Key) || HoldsDirtyDay(p)))).ToList();
             var current = settings.Calendar.PeriodOf(grain, now);
             // Open the latest finished period that has figures; else the latest with figures; else the one just finished.
             var preferred = periods.LastOrDefault(p => p.Computed && p.Closed) ?? periods.LastOrDefault(p => p.Computed);

@@ -210,7 +210,10 @@ function draw(name) {
   panels[name].render(body, state.data[name], state.view, state.words, state.context, actions);
   if (name === 'tiles') {
     const computed = state.data.tiles.current.map(r => r.computedAt).sort().at(-1);
-    $('tiles-note').textContent = computed ? state.words.t('computedAt', { time: state.words.instant(computed) }) : '';
+    const entry = state.context.grains.find(g => g.grain === state.view.grain)?.periods.find(p => p.key === state.view.period);
+    $('tiles-note').textContent = !computed ? ''
+      : state.words.t('computedAt', { time: state.words.instant(computed) }) + (entry?.stale ? ` · ${state.words.t('staleNote')}` : '');
+    $('tiles-note').classList.toggle('stale', Boolean(computed && entry?.stale));
   }
 }
 
@@ -277,7 +280,8 @@ function renderControls() {
   const grain = context.grains.find(g => g.grain === view.grain);
   const listed = grain.periods.filter(p => p.computed || p.key === grain.current || p.key === view.period || p.key === grain.default);
   if (!listed.some(p => p.key === view.period)) listed.push({ key: view.period, label: { en: view.period, fa: view.period }, computed: false });
-  show($('period'), listed.slice().reverse().map(p => option(p.key, p.computed ? p.label[words.lang] : `${p.label[words.lang]} ${words.t('noFigures')}`, view.period)));
+  const label = p => !p.computed ? `${p.label[words.lang]} ${words.t('noFigures')}` : p.stale ? `${p.label[words.lang]} ${words.t('outOfDate')}` : p.label[words.lang];
+  show($('period'), listed.slice().reverse().map(p => option(p.key, label(p), view.period)));
 
   const scopes = context.scopes.includes(view.scope) ? context.scopes : [...context.scopes, view.scope];
   const kinds = ['org', 'channel', 'segment', 'region', 'staff'];

@@ -1,0 +1,45 @@
+using System.Net;
+using System.Text.Json;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Runs;
+
+/// <summary>
+/// The reporting context says which computed periods are out of date (facts that change them arrived
+/// after they were computed), so the scorecard can say so, until a run brings them up to date.
+/// </summary>
+public class StalePeriodVisibilityTests(StalePeriodVisibilityTests.Fixture app) : IClassFixture<StalePeriodVisibilityTests.Fixture>
+{
+    public sealed class Fixture : AppFixture
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> Settings() =>
+            [new("CrmMetrics:Calendar", "gregorian"), new("CrmMetrics:TimeZone", "UTC")];
+    }
+
+    private static object Order(string id, string time) => new { id, type = "order", time, customerId = "C-1", data = new { amount = 100, currency = "EUR" } };
+
+    private async Task<JsonElement> OctoberAsync()
+    {
+        var context = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/reporting-context", TestKeys.Reader));
+        return context.GetProperty("grains").EnumerateArray().Single(g => g.GetProperty("grain").GetString() == "month")
+            .GetProperty("periods").EnumerateArray().Single(p => p.GetProperty("key").GetString() == "2026-10");
+    }
+
+    [Fact]
+    public async Task A_computed_period_is_stale_from_a_late_fact_until_a_run_finalises_it_again()
+    {
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { Order("v-1", "2026-10-05T10:00:00Z") })).StatusCode);
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-10" });
+        var fresh = await OctoberAsync();
+        Assert.True(fresh.GetProperty("computed").GetBoolean());
+        Assert.False(fresh.GetProperty("stale").GetBoolean());
+
+        // A late order of that month: its day waits to be aggregated again.
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { Order("v-2", "2026-10-20T10:00:00Z") })).StatusCode);
+        Assert.True((await OctoberAsync()).GetProperty("stale").GetBoolean());
+
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-10" });
+        Assert.False((await OctoberAsync()).GetProperty("stale").GetBoolean());
+    }
+}
