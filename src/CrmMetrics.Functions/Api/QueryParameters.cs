@@ -62,9 +62,28 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
     public static bool TryPeriod(PeriodCalendar calendar, string text, Grain? grain, [NotNullWhen(true)] out Period? period, [NotNullWhen(false)] out string? error)
     {
         var ok = grain is { } g ? calendar.TryParse(text, g, out period, out error) : calendar.TryParse(text, out period, out error);
-        if (!ok) error = $"is not a period key of the reporting calendar ({calendar.Calendar.Setting}): {error}";
-        return ok;
+        if (!ok)
+        {
+            error = $"is not a period key of the reporting calendar ({calendar.Calendar.Setting}): {error}";
+            return false;
+        }
+        // A key that reads as a period a century ahead is a key of another calendar (under persian, 2026-11 is a
+        // month of the Solar Hijri year 2026, six centuries ahead) or a slip: no fact can fall in it, and a read
+        // of it would answer nothing at all without saying why.
+        var now = DateTimeOffset.UtcNow;
+        if (period!.Start > now.AddYears(MaxYearsAhead))
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            error = $"is {period.FirstDay.Year - calendar.LocalDateOf(now).Year} years ahead: in the reporting calendar ({calendar.Calendar.Setting}) {JsonFields.Truncate(text)} " +
+                    $"starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, and its current year is {calendar.PeriodOf(Domain.Periods.Grain.Year, now).Key}";
+            period = null;
+            return false;
+        }
+        return true;
     }
+
+    /// <summary>How far ahead a period key may lie (goals are set ahead; a century is more than any goal needs).</summary>
+    public const int MaxYearsAhead = 100;
 
     public string? Indicator(string name = "indicator")
     {
