@@ -79,6 +79,19 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
             period = null;
             return false;
         }
+        // Nor can a fact fall in a period that ends before the earliest time a fact may have (a week key
+        // under persian is an ISO week of its Gregorian week-year: 1405-W37 is a week of the year 1405 AD).
+        var earliest = calendar.LocalDateOf(Domain.Facts.FactValidator.EarliestTime);
+        if (period.LastDay < earliest)
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            error = $"ends before {earliest.ToString("yyyy-MM-dd", inv)}, the earliest day a fact may have" +
+                    (period.Grain == Domain.Periods.Grain.Week && calendar.Calendar.Kind != ReportingCalendarKind.Gregorian
+                        ? $" (weeks are ISO weeks under every calendar, keyed by their Gregorian week-year, such as {calendar.PeriodOf(Domain.Periods.Grain.Week, now).Key})"
+                        : "");
+            period = null;
+            return false;
+        }
         return true;
     }
 

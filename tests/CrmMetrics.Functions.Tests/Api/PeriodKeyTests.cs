@@ -38,4 +38,16 @@ public class PeriodKeyTests
     [Fact]
     public void A_gregorian_key_more_than_a_century_ahead_is_refused_too() =>
         Assert.False(QueryParameters.TryPeriod(Calendar("gregorian", "UTC"), "2400-01", null, out _, out _));
+
+    [Fact]
+    public void A_period_that_ends_before_the_earliest_fact_is_refused_and_a_persian_week_key_is_told_how_weeks_are_keyed()
+    {
+        Assert.False(QueryParameters.TryPeriod(Calendar("gregorian", "UTC"), "1899", null, out _, out var error));
+        Assert.Equal("ends before 1900-01-01, the earliest day a fact may have", error);
+
+        var persian = Calendar("persian", "Asia/Tehran");
+        Assert.False(QueryParameters.TryPeriod(persian, "1405-W37", null, out _, out var week));
+        Assert.Contains("weeks are ISO weeks under every calendar, keyed by their Gregorian week-year", week, StringComparison.Ordinal);
+        Assert.True(QueryParameters.TryPeriod(persian, persian.PeriodOf(Grain.Week, DateTimeOffset.UtcNow).Key, null, out _, out _));
+    }
 }
