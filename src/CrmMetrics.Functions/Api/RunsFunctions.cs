@@ -48,7 +48,7 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
             periodKey = f.String("period", false, s =>
             {
                 if (grainText is not null && grain is null) return null; // the grain error says it
-                return QueryParameters.TryPeriod(settings.Calendar, s, grain, out var period, out var error) ? OutsideFacts(period) : error;
+                return QueryParameters.TryPeriod(settings.Calendar, s, grain, out var period, out var error) ? InTheFuture(period) : error;
             });
             if (periodKey is not null && grain is null && settings.Calendar.TryParse(periodKey, out var inferred, out _)) grain = inferred!.Grain;
         }
@@ -64,18 +64,16 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
     }
 
     /// <summary>
-    /// Why no fact can fall in the period, if none can: it starts after today, or it ends before the
-    /// earliest time a fact may have. Its snapshots would be empty, and would stay in the reporting
-    /// context (the scorecard's choice of periods) for good.
+    /// Why no fact can fall in the period yet, if none can: it starts after today (a period no fact can ever
+    /// fall in is refused by <see cref="QueryParameters.TryPeriod"/>). Its snapshots would be empty, and would
+    /// stay in the reporting context (the scorecard's choice of periods) for good.
     /// </summary>
-    private string? OutsideFacts(Period period)
+    private string? InTheFuture(Period period)
     {
         // The latest day a fact may already have: facts are accepted a little ahead of the clock.
         var latest = settings.Calendar.LocalDateOf(clock.GetUtcNow() + FactRules.DefaultFutureTolerance);
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        if (period.FirstDay > latest) return $"is in the future: {period.Key} starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, after today ({latest.ToString("yyyy-MM-dd", inv)})";
-        var earliest = settings.Calendar.LocalDateOf(FactValidator.EarliestTime);
-        return period.LastDay < earliest ? $"ends before {earliest.ToString("yyyy-MM-dd", inv)}, the earliest day a fact may have" : null;
+        return period.FirstDay > latest ? $"is in the future: {period.Key} starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, after today ({latest.ToString("yyyy-MM-dd", inv)})" : null;
     }
 
     [Function("Run")]

@@ -52,6 +52,9 @@ public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotRea
     {
         var now = clock.GetUtcNow();
         var text = new AlertText(settings.Calendar.Calendar, settings.ReportingCurrency);
+        // What waits to be brought up to date, read beside the version pointers: periods marked stale, and the dirty days.
+        var staleRead = Concurrently.Started(() => stalePeriods.ListAsync(ct));
+        var dirtyRead = Concurrently.Started(() => dirtyDays.ListAsync(ct));
         var computed = await Task.WhenAll(Grains.All.Select(async grain =>
         {
             var keys = new HashSet<string>(StringComparer.Ordinal);
@@ -59,9 +62,8 @@ public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotRea
             return keys;
         }));
 
-        // What waits to be brought up to date: periods marked stale, and every period holding a dirty day.
-        var staleKeys = (await stalePeriods.ListAsync(ct)).Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
-        var dirty = (await dirtyDays.ListAsync(ct)).Select(d => d.Day).Order().ToList();
+        var staleKeys = (await staleRead).Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
+        var dirty = (await dirtyRead).Select(d => d.Day).Order().ToList();
         bool HoldsDirtyDay(Period p)
         {
             var at = dirty.BinarySearch(p.FirstDay);

@@ -18,15 +18,20 @@ public sealed class ReportingZoneStamp(StorageAccount account)
     /// <summary>The zone recorded, recording <paramref name="zoneId"/> when none is yet.</summary>
     public async Task<string> EnsureAsync(string zoneId, CancellationToken ct)
     {
-        try
+        // Recorded once per deployment: read it (one point read on every later call), add it only when absent.
+        for (var attempt = 0; ; attempt++)
         {
-            await _table.AddEntityAsync(new TableEntity(Partition, Row) { ["TimeZone"] = zoneId, ["RecordedAt"] = DateTimeOffset.UtcNow }, ct);
-            return zoneId;
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            var row = await _table.GetEntityAsync<TableEntity>(Partition, Row, cancellationToken: ct);
-            return row.Value.GetString("TimeZone") ?? zoneId;
+            var row = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, Row, cancellationToken: ct);
+            if (row.HasValue) return row.Value!.GetString("TimeZone") ?? zoneId;
+            try
+            {
+                await _table.AddEntityAsync(new TableEntity(Partition, Row) { ["TimeZone"] = zoneId, ["RecordedAt"] = DateTimeOffset.UtcNow }, ct);
+                return zoneId;
+            }
+            catch (RequestFailedException e) when (e.Status == 409 && attempt == 0)
+            {
+                // Another instance recorded it meanwhile: read what it recorded.
+            }
         }
     }
 
