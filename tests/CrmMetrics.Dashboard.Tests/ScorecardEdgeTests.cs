@@ -112,6 +112,15 @@ public class ScorecardEdgeTests(DashboardApp app)
     }
 
     [Fact]
+    public async Task The_page_knows_the_contracts_channels_as_the_api_does()
+    {
+        await using var session = await OpenAsync("");
+        var channels = await session.Page.EvaluateAsync<string[]>("async () => (await import('/dashboard/assets/js/i18n.js')).channels");
+        Assert.Equal(CrmMetrics.Domain.Facts.Vocabulary.Channels.Order(StringComparer.Ordinal), channels.Order(StringComparer.Ordinal));
+        session.AssertNoErrors();
+    }
+
+    [Fact]
     public async Task A_scope_named_in_any_script_stays_chosen()
     {
         const string scope = "region:تهران مرکزی";

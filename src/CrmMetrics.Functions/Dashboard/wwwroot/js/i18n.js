@@ -113,6 +113,9 @@ const words = {
 
 export const languages = ['en', 'fa'];
 
+/** The contract's channels (those the Persian page names): any other is not a scope the API knows. */
+export const channels = Object.keys(words.fa.channels);
+
 export class Words {
   constructor(lang, context) {
     this.lang = languages.includes(lang) ? lang : 'en';

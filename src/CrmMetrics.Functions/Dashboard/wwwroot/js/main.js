@@ -3,7 +3,7 @@
 // only when what they show changed; a language switch or another scope redraws from what is loaded.
 import { Api, ApiError } from './api.js';
 import { h, show } from './dom.js';
-import { Words } from './i18n.js';
+import { channels, Words } from './i18n.js';
 import { readView, takeKey, writeView } from './view.js';
 import { download, toCsv } from './csv.js';
 import * as tiles from './panels/tiles.js';
@@ -128,9 +128,6 @@ function complete(view) {
     previous: at > 0 ? grain.periods[at - 1].key : null, ignored,
   };
 }
-
-// The contract's channels: any other is not a scope the API knows.
-const channels = ['phone', 'email', 'web', 'chat', 'social', 'mobile', 'mail', 'fax', 'in-person', 'other'];
 
 /** Says which parts of the address the page left out, and what it shows instead. */
 function reportIgnored(view) {

@@ -28,6 +28,11 @@ export function comparison(items) {
   return { share: value('bench.market-share'), relative: value('bench.relative-market-share'), figures: [...figures.values()], competitors, winRates };
 }
 
+/** The unit of a benchmarked figure: market share is a percentage, the others have their indicator's unit. */
+function unitOfFigure(context, figure) {
+  return figure === 'market-share' ? '%' : indicatorOf(context, figure).unit;
+}
+
 export function render(body, items, view, words, context) {
   if (items.length === 0) {
     const period = words.periodName(view.grain, view.period);
@@ -35,7 +40,7 @@ export function render(body, items, view, words, context) {
     return;
   }
   const data = comparison(items);
-  const unitOf = x => x === 'market-share' ? '%' : indicatorOf(context, x).unit;
+  const unitOf = x => unitOfFigure(context, x);
   const directionOf = x => x === 'market-share' ? 'higher' : indicatorOf(context, x).direction;
   show(body,
     h('div', { class: 'key-figures' },
@@ -66,7 +71,7 @@ export function render(body, items, view, words, context) {
  */
 export function csv(items, view, words, context) {
   const data = comparison(items);
-  const unitOf = x => x === 'market-share' ? '%' : indicatorOf(context, x).unit;
+  const unitOf = x => unitOfFigure(context, x);
   const row = (indicator, name, scope, value, unit) => ({ section: 'benchmark', indicator, name, scope, grain: view.grain, period: view.period, value, unit });
   const shown = data.figures.flatMap(f => [
     row(f.indicator, words.indicatorName(f.indicator), 'org', f.own, unitOf(f.indicator)),
