@@ -12,12 +12,7 @@ namespace CrmMetrics.Functions.Tests.Reliability;
 /// </summary>
 public class KeyRotationTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private async Task<LocalFunctionsHost> StartAsync(IEnumerable<KeyValuePair<string, string?>> keys)
-    {
-        var host = await LocalFunctionsHost.StartAsync(AppFixture.HostOptions(azurite.ConnectionString, keys), new LogCapture());
-        await host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
-        return host;
-    }
+    private Task<LocalFunctionsHost> StartAsync(IEnumerable<KeyValuePair<string, string?>> keys) => AppFixture.StartHostAsync(azurite.ConnectionString, keys);
 
     private static async Task<HttpStatusCode> ReadAsync(LocalFunctionsHost host, string key)
     {

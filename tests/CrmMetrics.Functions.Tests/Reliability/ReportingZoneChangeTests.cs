@@ -14,12 +14,7 @@ namespace CrmMetrics.Functions.Tests.Reliability;
 /// </summary>
 public class ReportingZoneChangeTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private async Task<LocalFunctionsHost> StartAsync(string zone)
-    {
-        var host = await LocalFunctionsHost.StartAsync(AppFixture.HostOptions(azurite.ConnectionString, [new("CrmMetrics:TimeZone", zone)]), new LogCapture());
-        await host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
-        return host;
-    }
+    private Task<LocalFunctionsHost> StartAsync(string zone) => AppFixture.StartHostAsync(azurite.ConnectionString, [new("CrmMetrics:TimeZone", zone)]);
 
     private static HttpClient Client(LocalFunctionsHost host, string key)
     {

@@ -17,8 +17,7 @@ public class StorageLostAdminInvokeTests
         var azurite = await AzuriteServer.StartAsync(dataFolder: null, ports: ports);
         try
         {
-            await using var host = await LocalFunctionsHost.StartAsync(AppFixture.HostOptions(azurite.ConnectionString, []), new LogCapture());
-            await host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
+            await using var host = await AppFixture.StartHostAsync(azurite.ConnectionString, []);
             using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
             await Eventually.WaitAsync(async () => (await client.GetAsync("/api/health")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the app to become healthy");
 

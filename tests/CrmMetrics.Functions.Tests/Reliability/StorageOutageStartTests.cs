@@ -19,8 +19,7 @@ public class StorageOutageStartTests
     {
         var ports = AzuriteServer.FreePorts();
         var logs = new LogCapture();
-        await using var host = await LocalFunctionsHost.StartAsync(AppFixture.HostOptions(AzuriteServer.ConnectionStringFor(ports.Blob, ports.Queue, ports.Table), []), logs);
-        await host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
+        await using var host = await AppFixture.StartHostAsync(AzuriteServer.ConnectionStringFor(ports.Blob, ports.Queue, ports.Table), [], logs);
         using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(1) };
 
         var health = await client.GetAsync("/api/health");

@@ -35,13 +35,29 @@ public class AppFixture : IAsyncLifetime
 
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings() => [];
 
-    /// <summary>The app's settings for a host against <paramref name="storage"/>: test keys, timers quiet unless a test sets them.</summary>
     /// <summary>A local host serving this repository's app on a free port, on <paramref name="storage"/>, with <see cref="AppSettings"/>.</summary>
     public static LocalHostOptions HostOptions(string storage, IEnumerable<KeyValuePair<string, string?>> extra) => new()
     {
         AppDirectory = FunctionApp.Folder, Urls = ["http://127.0.0.1:0"], Settings = AppSettings(storage, extra), AzuriteDataFolder = null,
     };
 
+    /// <summary>Starts a host as <see cref="HostOptions"/> describes and waits, up to two minutes, until its worker is ready.</summary>
+    public static async Task<LocalFunctionsHost> StartHostAsync(string storage, IEnumerable<KeyValuePair<string, string?>> extra, LogCapture? logs = null)
+    {
+        var host = await LocalFunctionsHost.StartAsync(HostOptions(storage, extra), logs ?? new LogCapture());
+        try
+        {
+            await host.Ready.WaitAsync(TimeSpan.FromMinutes(2));
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The app's settings for a host against <paramref name="storage"/>: test keys, timers quiet unless a test sets them.</summary>
     public static Dictionary<string, string?> AppSettings(string storage, IEnumerable<KeyValuePair<string, string?>> extra)
     {
         var settings = new Dictionary<string, string?>(TestKeys.Settings())
