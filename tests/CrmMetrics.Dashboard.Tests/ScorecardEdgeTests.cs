@@ -198,7 +198,7 @@ public class ScorecardEdgeTests(DashboardApp app)
         var page = session.Page;
         var wrap = page.Locator("#goals .table-wrap");
         await Expect(wrap).ToHaveAttributeAsync("tabindex", "0");
-        await Expect(wrap).ToHaveAttributeAsync("aria-label", "Goal attainment");
+        await Expect(wrap).ToHaveAttributeAsync("aria-label", new System.Text.RegularExpressions.Regex("^Goals for the organisation, "));
         await wrap.FocusAsync();
         for (var i = 0; i < 10; i++) await page.Keyboard.PressAsync("ArrowRight");
         Assert.True(await wrap.EvaluateAsync<double>("e => e.scrollLeft") > 0, "the goals table did not scroll");

@@ -247,7 +247,8 @@ public class ScorecardPageTests(DashboardApp app)
         await Expect(page.Locator("#trend canvas")).ToBeVisibleAsync();
         var results = await page.RunAxe();
         Assert.Contains(results.Passes, rule => rule.Id == "color-contrast");
-        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical")
+        // landmark-unique is only "moderate" to axe, but two landmarks of one name (a panel and its table) leave a screen reader's list ambiguous.
+        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical" || v.Id == "landmark-unique")
             .Select(v => $"{v.Id} ({v.Impact}): {v.Help} — {string.Join("; ", v.Nodes.Take(3).Select(n => string.Join(" ", n.Target)))}").ToList();
         Assert.True(serious.Count == 0, string.Join("\n", serious));
         session.AssertNoErrors();

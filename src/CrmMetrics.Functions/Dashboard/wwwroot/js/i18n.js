@@ -37,6 +37,8 @@ const words = {
     statuses: { achieved: 'Achieved', missed: 'Missed', 'on-track': 'On track', 'at-risk': 'At risk', 'off-track': 'Off track', 'no-data': 'No data' },
     trend: 'Trend', trendOf: '{indicator}, {scope}: the last {count} periods', goalTarget: 'Goal target', showNumbers: 'Show the numbers',
     noTrend: 'No figures for {indicator} in {scope} over these periods.',
+    // Table names differ from their panel's heading: both are landmarks, and a screen reader lists them by name.
+    goalsTable: 'Goals for {scope}, {period}', staffTable: 'Payouts by staff member, {period}', benchmarksTable: 'Us and each competitor, {period}',
     staff: 'Staff incentives', rank: 'Rank', person: 'Staff member', quotaAttainment: 'Quota attainment', payout: 'Payout', statement: 'Statement',
     openStatement: 'Statement of {staff}', noStaff: 'No incentive plan covers {period}.',
     statementTitle: 'Payout statement: {staff}, {period}',
@@ -90,6 +92,7 @@ const words = {
     statuses: { achieved: 'محقق شد', missed: 'محقق نشد', 'on-track': 'در مسیر', 'at-risk': 'در خطر', 'off-track': 'خارج از مسیر', 'no-data': 'بدون داده' },
     trend: 'روند', trendOf: '{indicator}، {scope}: {count} دورهٔ اخیر', goalTarget: 'مقدار هدف', showNumbers: 'نمایش اعداد',
     noTrend: 'برای {indicator} در {scope} در این دوره‌ها رقمی نیست.',
+    goalsTable: 'اهداف {scope}، {period}', staffTable: 'پاداش هر کارمند، {period}', benchmarksTable: 'ما و هر رقیب، {period}',
     staff: 'پاداش کارکنان', rank: 'رتبه', person: 'کارمند', quotaAttainment: 'تحقق سهمیه', payout: 'پاداش', statement: 'ریز محاسبه',
     openStatement: 'ریز محاسبهٔ {staff}', noStaff: 'هیچ طرح پاداشی {period} را در بر نمی‌گیرد.',
     statementTitle: 'ریز محاسبهٔ پاداش: {staff}، {period}',

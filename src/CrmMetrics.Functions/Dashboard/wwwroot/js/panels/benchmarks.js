@@ -46,7 +46,7 @@ export function render(body, items, view, words, context) {
     h('div', { class: 'key-figures' },
       h('div', { class: 'key-figure', dataset: { indicator: 'bench.market-share', value: data.share ?? '' } }, h('span', { class: 'tile-name' }, words.t('marketShare')), h('span', { class: 'tile-value' }, words.value(data.share, '%'))),
       h('div', { class: 'key-figure', dataset: { indicator: 'bench.relative-market-share', value: data.relative ?? '' } }, h('span', { class: 'tile-name' }, words.t('relativeShare')), h('span', { class: 'tile-value' }, words.value(data.relative, 'ratio')))),
-    data.figures.length === 0 ? null : table(words.t('benchmarks'),
+    data.figures.length === 0 ? null : table(words.t('benchmarksTable', { period: words.periodName(view.grain, view.period) }),
       [words.t('indicator'), words.t('us'), ...data.competitors, words.t('peerMean'), words.t('percentile')],
       data.figures.map(f => {
         const unit = unitOf(f.indicator);

@@ -43,7 +43,7 @@ export function render(body, goals, view, words, context, actions) {
     return;
   }
   const parentName = id => goals.find(g => g.goalId === id)?.name ?? id;
-  show(body, table(words.t('goals'),
+  show(body, table(words.t('goalsTable', { scope: words.scopeName(view.scope), period: words.periodName(view.grain, view.period) }),
     [words.t('goal'), words.t('actual'), words.t('target'), words.t('stretch'), words.t('attainment'), words.t('projection'), words.t('status')],
     rows.map(({ goal, depth, weight }) => {
       // A composite's actual is its weighted score (a percentage of 100); it names no indicator of its own.

@@ -30,7 +30,7 @@ export function render(body, rows, view, words, context, actions) {
     show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t('noData', { period }) : words.t('noStaff', { period })));
     return;
   }
-  show(body, table(words.t('staff'),
+  show(body, table(words.t('staffTable', { period: words.periodName(view.grain, view.period) }),
     [words.t('rank'), words.t('person'), words.t('quotaAttainment'), words.t('payout'), { content: words.t('statement'), class: 'visually-hidden-text' }],
     people.map(p => h('tr', { dataset: { staff: p.staffId, payout: p.payout ?? '' } },
       h('td', { class: 'num' }, p.rank === null ? '—' : words.number(p.rank, 0)),
