@@ -61,11 +61,17 @@ public sealed class AlertEvaluator(AlertText text)
 
         foreach (var rule in active.Where(r => r.Kind is AlertKinds.Threshold or AlertKinds.Anomaly or AlertKinds.Trend))
         {
-            if (!byKey.TryGetValue((rule.Indicator!, rule.Scope), out var row)) continue;
+            if (!byKey.TryGetValue((rule.Indicator!, rule.Scope), out var row))
+            {
+                // No row at all: the scope had none of the facts the indicator is computed from (or it is
+                // misspelt). For a threshold that is no value, as a null one is, and the admin should hear of it.
+                if (rule.Kind == AlertKinds.Threshold && noDataDue) alerts.Add(NoDataForRule(rule, rule.Indicator!, rule.Scope, period.Grain, period.Key));
+                continue;
+            }
             var noDataKey = Alert.ConditionKeyOf(AlertKinds.NoData, rule.RuleId, null, row.Indicator, row.Scope, row.Grain, row.Period);
             if (row.Value is not { } value)
             {
-                if (rule.Kind == AlertKinds.Threshold && noDataDue) alerts.Add(NoDataForRule(rule, row));
+                if (rule.Kind == AlertKinds.Threshold && noDataDue) alerts.Add(NoDataForRule(rule, row.Indicator, row.Scope, row.Grain, row.Period));
                 continue;
             }
             if (rule.Kind == AlertKinds.Threshold)
@@ -131,8 +137,8 @@ public sealed class AlertEvaluator(AlertText text)
             : null;
         if (breach is not { } x) return null;
         string Sentence(bool fa) => fa
-            ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true)} رسید که {(x.Below ? "کمتر" : "بیشتر")} از آستانه {text.Value(x.Bound, row.Unit, true)} است."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {(x.Below ? "fell" : "rose")} to {text.Value(value, row.Unit, false)} in {text.Period(row.Period, false)}, {(x.Below ? "below" : "above")} the {text.Value(x.Bound, row.Unit, false)} threshold.";
+            ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true, x.Bound)} رسید که {(x.Below ? "کمتر" : "بیشتر")} از آستانه {text.Value(x.Bound, row.Unit, true)} است."
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {(x.Below ? "fell" : "rose")} to {text.Value(value, row.Unit, false, x.Bound)} in {text.Period(row.Period, false)}, {(x.Below ? "below" : "above")} the {text.Value(x.Bound, row.Unit, false)} threshold.";
         return Build(rule, row, value, x.Severity, Sentence(false), Sentence(true), threshold: x.Bound);
     }
 
@@ -143,9 +149,22 @@ public sealed class AlertEvaluator(AlertText text)
         var mean = window.Average();
         // Sample standard deviation of the trailing periods.
         var sd = Math.Sqrt(window.Sum(v => (v - mean) * (v - mean)) / (window.Count - 1));
-        if (sd == 0 || Math.Abs(value - mean) <= rule.K * sd) return null;
-        var deviations = Math.Abs(value - mean) / sd;
+        // A flat history (no spread, up to rounding) makes any other value infinitely many deviations away:
+        // "more than k standard deviations" then holds for every change, and a jump from a steady level is
+        // the case most worth hearing about.
+        var tolerance = 1e-9 * Math.Max(1, Math.Abs(mean));
+        var distance = Math.Abs(value - mean);
+        var flat = sd <= tolerance;
+        if (flat ? distance <= tolerance : distance <= rule.K * sd) return null;
         var above = value > mean;
+        if (flat)
+        {
+            string Flat(bool fa) => fa
+                ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته دقیقاً {text.Value(mean, row.Unit, true)} بود."
+                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} in {text.Period(row.Period, false)} is {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false)} in each of the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
+            return Build(rule, row, value, rule.Severity, Flat(false), Flat(true), threshold: rule.K);
+        }
+        var deviations = distance / sd;
         string Sentence(bool fa) => fa
             ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true)} در {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته."
             : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} in {text.Period(row.Period, false)} is {text.Value(value, row.Unit, false)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false)} over the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
@@ -181,14 +200,14 @@ public sealed class AlertEvaluator(AlertText text)
             $"رفع شد: {text.Indicator(row.Indicator, true)} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است {fa}.");
     }
 
-    private Alert NoDataForRule(AlertRule rule, SnapshotRow row)
+    private Alert NoDataForRule(AlertRule rule, string indicator, string scope, Grain grain, string periodKey)
     {
         string Sentence(bool fa) => fa
-            ? $"در {text.Period(row.Period, true)} برای {text.Scope(row.Scope, true)} {text.MissingData(row.Indicator, true)}؛ از این رو {text.Indicator(row.Indicator, true)} مقداری ندارد که با آستانه‌هایش سنجیده شود."
-            : $"{Cap(text.MissingData(row.Indicator, false))} for {text.Scope(row.Scope, false)} in {text.Period(row.Period, false)}, so {text.Indicator(row.Indicator, false)} has no value to check against its thresholds.";
+            ? $"در {text.Period(periodKey, true)} برای {text.Scope(scope, true)} {text.MissingData(indicator, true)}؛ از این رو {text.Indicator(indicator, true)} مقداری ندارد که با آستانه‌هایش سنجیده شود."
+            : $"{Cap(text.MissingData(indicator, false))} for {text.Scope(scope, false)} in {text.Period(periodKey, false)}, so {text.Indicator(indicator, false)} has no value to check against its thresholds.";
         return new Alert
         {
-            Kind = AlertKinds.NoData, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = row.Scope, Grain = row.Grain, Period = row.Period,
+            Kind = AlertKinds.NoData, RuleId = rule.RuleId, Indicator = indicator, Scope = scope, Grain = grain, Period = periodKey,
             Severity = Severity.Warning, Message = Sentence(false), MessageFa = Sentence(true),
         };
     }
@@ -231,22 +250,22 @@ public sealed class AlertEvaluator(AlertText text)
             if (status != GoalEvaluator.Missed) return null;
             string Missed(bool fa) => goal.IsComposite
                 ? fa
-                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true)} از {text.Value(100, "%", true)} رسید{Weakest(details, "attainment", true)}."
-                    : $"Goal “{goal.Name}” was missed in {text.Period(period.Key, false)}: its weighted score reached {text.Value(attainment, "%", false)} of {text.Value(100, "%", false)}{Weakest(details, "attainment", false)}."
+                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true, 100)} از {text.Value(100, "%", true)} رسید{Weakest(details, "attainment", true)}."
+                    : $"Goal “{goal.Name}” was missed in {text.Period(period.Key, false)}: its weighted score reached {text.Value(attainment, "%", false, 100)} of {text.Value(100, "%", false)}{Weakest(details, "attainment", false)}."
                 : fa
-                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} به {text.Value(actual, unit, true)} رسید، یعنی {text.Value(attainment, "%", true)} هدف {text.Value(target, unit, true)}."
-                    : $"Goal “{goal.Name}” was missed in {text.Period(period.Key, false)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false)}, {text.Value(attainment, "%", false)} of the {text.Value(target, unit, false)} target.";
+                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} به {text.Value(actual, unit, true, target)} رسید، یعنی {text.Value(attainment, "%", true, 100)} هدف {text.Value(target, unit, true)}."
+                    : $"Goal “{goal.Name}” was missed in {text.Period(period.Key, false)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false, target)}, {text.Value(attainment, "%", false, 100)} of the {text.Value(target, unit, false)} target.";
             return BuildGoal(rule, goal, goalRow, actual, attainment, rule.Severity, Missed(false), Missed(true));
         }
         if (now >= period.End || projectedAttainment is not { } projected || projected >= (double)goal.Threshold) return null;
         var severity = projected < (double)goal.Threshold - rule.CriticalMargin && rule.Severity < Severity.Critical ? Severity.Critical : rule.Severity;
         string AtRisk(bool fa) => goal.IsComposite
             ? fa
-                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است{Weakest(details, "projectedAttainment", true)}."
-                : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false)} in {text.Period(period.Key, false)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold{Weakest(details, "projectedAttainment", false)}."
+                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است{Weakest(details, "projectedAttainment", true)}."
+                : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} in {text.Period(period.Key, false)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold{Weakest(details, "projectedAttainment", false)}."
             : fa
-                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است."
-                : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false)} of its {text.Value(target, unit, false)} target in {text.Period(period.Key, false)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold.";
+                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است."
+                : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} of its {text.Value(target, unit, false)} target in {text.Period(period.Key, false)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold.";
         return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true));
     }
 
@@ -311,8 +330,8 @@ public sealed class AlertEvaluator(AlertText text)
             }
             var leader = competitors.Aggregate((a, b) => Better(b.Value, a.Value) ? b : a);
             string Sentence(bool fa) => fa
-                ? $"{Cap(Name(true))} در کل سازمان در {P(true)} به {text.Value(own, unit, true)} رسید که از میانگین {text.Number(competitors.Count, true, "0")} رقیب ({text.Value(mean, unit, true)}) {(higher ? "کمتر" : "بیشتر")} است؛ {leader.Name} با {text.Value(leader.Value, unit, true)} پیشتاز است."
-                : $"{Cap(Name(false))} for the organisation was {text.Value(own, unit, false)} in {P(false)}, {(higher ? "below" : "above (worse than)")} the {text.Value(mean, unit, false)} mean of its {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")}; {leader.Name} leads with {text.Value(leader.Value, unit, false)}.";
+                ? $"{Cap(Name(true))} در کل سازمان در {P(true)} به {text.Value(own, unit, true, mean)} رسید که از میانگین {text.Number(competitors.Count, true, "0")} رقیب ({text.Value(mean, unit, true)}) {(higher ? "کمتر" : "بیشتر")} است؛ {leader.Name} با {text.Value(leader.Value, unit, true)} پیشتاز است."
+                : $"{Cap(Name(false))} for the organisation was {text.Value(own, unit, false, mean)} in {P(false)}, {(higher ? "below" : "above (worse than)")} the {text.Value(mean, unit, false)} mean of its {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")}; {leader.Name} leads with {text.Value(leader.Value, unit, false)}.";
             alerts.Add(new Alert
             {
                 Kind = rule.Kind, RuleId = rule.RuleId, Indicator = x, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = own, Threshold = mean,
@@ -334,8 +353,8 @@ public sealed class AlertEvaluator(AlertText text)
             var own = Num(row.Details, "own");
             var ahead = own is { } o ? competitors.Where(c => Better(c.Value, o)).OrderBy(c => c.Value * (higher ? -1 : 1)).ToList() : [];
             string Sentence(bool fa) => fa
-                ? $"رتبه {Name(true)} کل سازمان در میان {text.Number(competitors.Count, true, "0")} رقیب در {P(true)} صدک {text.Number(percentile, true)} است که کمتر از حد {text.Number(bound, true)} است{(ahead.Count > 0 ? "؛ رقبای جلوتر: " + List(ahead, true) : "")}."
-                : $"{Cap(Name(false))} for the organisation ranks at percentile {text.Number(percentile, false)} among {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")} in {P(false)}, below the bound of {text.Number(bound, false)}{(ahead.Count > 0 ? "; ahead of it: " + List(ahead, false) : "")}.";
+                ? $"رتبه {Name(true)} کل سازمان در میان {text.Number(competitors.Count, true, "0")} رقیب در {P(true)} صدک {text.Number(percentile, true, apartFrom: bound)} است که کمتر از حد {text.Number(bound, true)} است{(ahead.Count > 0 ? "؛ رقبای جلوتر: " + List(ahead, true) : "")}."
+                : $"{Cap(Name(false))} for the organisation ranks at percentile {text.Number(percentile, false, apartFrom: bound)} among {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")} in {P(false)}, below the bound of {text.Number(bound, false)}{(ahead.Count > 0 ? "; ahead of it: " + List(ahead, false) : "")}.";
             alerts.Add(new Alert
             {
                 Kind = rule.Kind, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = percentile,
@@ -358,8 +377,8 @@ public sealed class AlertEvaluator(AlertText text)
                 return;
             }
             string Sentence(bool fa) => fa
-                ? $"فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} از {text.Value(before, unit, true)} به {text.Value(gap, unit, true)} رسید و {text.Value(worsened, unit, true)} بدتر شد که بیش از حد {text.Value(widening, unit, true)} است."
-                : $"The gap in {Name(false)} between the organisation and {competitor} went from {text.Value(before, unit, false)} to {text.Value(gap, unit, false)} in {P(false)}, {text.Value(worsened, unit, false)} worse, more than the {text.Value(widening, unit, false)} bound.";
+                ? $"فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} از {text.Value(before, unit, true)} به {text.Value(gap, unit, true)} رسید و {text.Value(worsened, unit, true, widening)} بدتر شد که بیش از حد {text.Value(widening, unit, true)} است."
+                : $"The gap in {Name(false)} between the organisation and {competitor} went from {text.Value(before, unit, false)} to {text.Value(gap, unit, false)} in {P(false)}, {text.Value(worsened, unit, false, widening)} worse, more than the {text.Value(widening, unit, false)} bound.";
             alerts.Add(new Alert
             {
                 Kind = rule.Kind, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = gapScope, Grain = period.Grain, Period = period.Key, Value = gap,

@@ -91,6 +91,15 @@ public sealed record AlertRule
 
     public static string Name(Severity severity) => severity switch { Severity.Info => "info", Severity.Warning => "warning", _ => "critical" };
 
+    /// <summary>The members only some kinds read (benchmark members and goalId are checked with their kinds).</summary>
+    private static readonly (string Member, string[] Kinds)[] KindMembers =
+    [
+        ("below", [AlertKinds.Threshold]), ("above", [AlertKinds.Threshold]),
+        ("criticalBelow", [AlertKinds.Threshold]), ("criticalAbove", [AlertKinds.Threshold]),
+        ("k", [AlertKinds.Anomaly]), ("n", [AlertKinds.Anomaly]), ("m", [AlertKinds.Trend]),
+        ("criticalMargin", [AlertKinds.GoalAtRisk]),
+    ];
+
     /// <summary>Reads a rule on catalog indicators from a PUT body; each problem names its field.</summary>
     public static AlertRule? Read(string ruleId, JsonElement body, Func<string, bool> goalExists, ValidationErrors errors) =>
         Read(ruleId, body, goalExists, IndicatorResolver.Catalog, errors);
@@ -105,10 +114,12 @@ public sealed record AlertRule
         var benchmark = kind == AlertKinds.Benchmark;
         var indicator = f.String("indicator", kind is not null && !goalRule, s =>
             benchmark ? indicators.IsReportable(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator competitors report (a base or derived indicator, or market-share)"
-            : indicators.IsKnown(s) ? null : $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog or a derived indicator");
+            : !indicators.IsKnown(s) ? $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog or a derived indicator"
+            : IndicatorCatalog.Find(s)?.Family == Families.GoalAttainment ? $"'{s}' is measured per goal: a goal-at-risk or goal-missed rule (with goalId, or none for every goal) watches it"
+            : null);
         if (goalRule && f.Has("indicator")) errors.Add("indicator", "is not used by goal rules; name the goal with goalId");
         var scope = f.String("scope", false, s => benchmark && s != Aggregation.Scope.Org
-            ? "must be org: a benchmark rule compares the organisation with its competitors" : Aggregation.Scope.Problem(s)) ?? Aggregation.Scope.Org;
+            ? "must be org: a benchmark rule compares the organisation with its competitors" : Aggregation.Scope.Problem(s) ?? IndicatorCatalog.ScopeProblem(indicator, s)) ?? Aggregation.Scope.Org;
         var grainText = f.String("grain", false, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
         Grain? grain = Grains.TryParse(grainText, out var g) ? g : null;
         var goalId = f.String("goalId", false, s => !goalRule ? "is used only by goal-at-risk and goal-missed rules" : goalExists(s) ? null : $"goal '{JsonFields.Truncate(s)}' does not exist");
@@ -151,6 +162,14 @@ public sealed record AlertRule
             foreach (var member in (string[])["belowPeerMean", "percentileBelow", "gapWidening", "competitor"])
             {
                 if (f.Has(member)) errors.Add(member, "is used only by benchmark rules");
+            }
+        }
+        // A member of another kind would be stored and never read: the admin meant something else.
+        if (kind is not null)
+        {
+            foreach (var (member, kinds) in KindMembers)
+            {
+                if (f.Has(member) && !kinds.Contains(kind)) errors.Add(member, $"is used only by {string.Join(" and ", kinds)} rules, not by {kind} rules");
             }
         }
         if (!errors.IsEmpty) return null;

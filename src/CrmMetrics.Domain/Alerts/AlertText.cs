@@ -115,16 +115,16 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
         _ => "سال",
     };
 
-    /// <summary>A value with its unit, rounded for people.</summary>
-    public string Value(double? value, string unit, bool fa)
+    /// <summary>
+    /// A value with its unit, rounded for people. Given <paramref name="apartFrom"/> (the bound or
+    /// target a sentence compares it with), it keeps as many more decimals (up to 6) as it takes not
+    /// to read as that number: 4.96 against a threshold of 5 is "4.96", not "5", and an attainment
+    /// of 99.96% against 100% is "99.96%".
+    /// </summary>
+    public string Value(double? value, string unit, bool fa, double? apartFrom = null)
     {
         if (value is not { } v) return fa ? "نامعلوم" : "unknown";
-        var text = unit switch
-        {
-            "currency" => Math.Abs(v) >= 1000 ? v.ToString("#,##0", CultureInfo.InvariantCulture) : v.ToString("#,##0.00", CultureInfo.InvariantCulture),
-            "count" => v.ToString("#,##0", CultureInfo.InvariantCulture),
-            _ => v.ToString("#,##0.#", CultureInfo.InvariantCulture),
-        };
+        var text = Rounded(v, unit, apartFrom);
         if (fa) text = Digits(text);
         return unit switch
         {
@@ -137,11 +137,39 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
         };
     }
 
-    public string Number(double value, bool fa, string format = "#,##0.#")
+    /// <summary>A plain number (a percentile, a count of periods), kept apart from <paramref name="apartFrom"/> as <see cref="Value"/> does.</summary>
+    public string Number(double value, bool fa, string format = "#,##0.#", double? apartFrom = null)
     {
+        var decimals = Decimals(format);
+        if (apartFrom is { } other && DecimalsApart(value, other, decimals) is { } more && more > decimals) format = "#,##0." + new string('#', more);
         var text = value.ToString(format, CultureInfo.InvariantCulture);
         return fa ? Digits(text) : text;
     }
+
+    private static string Rounded(double v, string unit, double? apartFrom)
+    {
+        // Currency under 1,000 always shows its cents; a whole count shows no decimals, an average of counts one.
+        var (fixedDecimals, decimals) = unit switch
+        {
+            "currency" => Math.Abs(v) >= 1000 ? (0, 0) : (2, 2),
+            "count" => (0, v == Math.Floor(v) ? 0 : 1),
+            _ => (0, 1),
+        };
+        if (apartFrom is { } other) decimals = DecimalsApart(v, other, decimals) ?? decimals;
+        var format = decimals == 0 ? "#,##0" : "#,##0." + new string('0', fixedDecimals) + new string('#', Math.Max(0, decimals - fixedDecimals));
+        return v.ToString(format, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The fewest decimals, from <paramref name="from"/> up to 6, at which two different numbers round apart; null when they are equal.</summary>
+    private static int? DecimalsApart(double value, double other, int from)
+    {
+        if (value == other) return null;
+        var decimals = from;
+        while (decimals < 6 && Math.Round(value, decimals, MidpointRounding.AwayFromZero) == Math.Round(other, decimals, MidpointRounding.AwayFromZero)) decimals++;
+        return decimals;
+    }
+
+    private static int Decimals(string format) => format.IndexOf('.') is var dot and >= 0 ? format.Length - dot - 1 : 0;
 
     /// <summary>Persian digits, Arabic thousands and decimal separators, and a true minus sign.</summary>
     public static string Digits(string text)

@@ -203,7 +203,9 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
     }
 
     private string? ReadPeriod(JsonFields d) =>
-        d.String("period", true, s => rules.Calendar.TryParse(s, out _, out var error) ? null : $"must be a period key of the reporting calendar ({rules.Calendar.Calendar.Setting}): {error}");
+        d.String("period", true, s => !rules.Calendar.TryParse(s, out var period, out var error)
+            ? $"must be a period key of the reporting calendar ({rules.Calendar.Calendar.Setting}): {error}"
+            : PeriodReach.Problem(rules.Calendar, period!, s, clock.GetUtcNow()));
 
     private (decimal? Amount, string? Currency, decimal? Original) ReadMoney(JsonFields d, bool currencyRequired)
     {

@@ -76,7 +76,7 @@ public sealed record Goal
                 !indicators.IsKnown(s) ? $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog or a derived indicator"
                 : IndicatorCatalog.Find(s)?.Family == Families.GoalAttainment ? $"'{s}' is what goals produce, not something a goal can measure: a goal made of other goals is a composite (children with weights)"
                 : null);
-            scope = f.String("scope", false, s => Aggregation.Scope.Problem(s)) ?? Aggregation.Scope.Org;
+            scope = f.String("scope", false, s => Aggregation.Scope.Problem(s) ?? IndicatorCatalog.ScopeProblem(indicator, s)) ?? Aggregation.Scope.Org;
             target = f.Decimal("target", true, min: 0, minExclusive: true);
             stretch = f.Decimal("stretch", false, min: 0, minExclusive: true);
             if (f.Has("maxContribution")) errors.Add("maxContribution", "is used only by composite goals (goals with children)");
@@ -84,7 +84,8 @@ public sealed record Goal
         var grainText = f.String("grain", true, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
         var grainKnown = Grains.TryParse(grainText, out var grain);
         var period = f.String("period", false, s => !grainKnown ? null
-            : calendar.TryParse(s, grain, out _, out var error) ? null : $"is not a {Grains.Key(grain)} of the reporting calendar ({calendar.Calendar.Setting}): {error}");
+            : !calendar.TryParse(s, grain, out var parsed, out var error) ? $"is not a {Grains.Key(grain)} of the reporting calendar ({calendar.Calendar.Setting}): {error}"
+            : PeriodReach.Problem(calendar, parsed!, s, DateTimeOffset.UtcNow));
         var threshold = f.Decimal("threshold", false, min: 0, minExclusive: true);
         if (threshold > 100) errors.Add("threshold", "must be at most 100 (percent of the target)");
         var parent = f.String("parentGoalId", false, s =>

@@ -67,34 +67,10 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
             error = $"is not a period key of the reporting calendar ({calendar.Calendar.Setting}): {error}";
             return false;
         }
-        error = Unreachable(calendar, period!, text);
+        error = PeriodReach.Problem(calendar, period!, text, DateTimeOffset.UtcNow);
         if (error is not null) period = null;
         return error is null;
     }
-
-    /// <summary>
-    /// Why no fact can ever fall in a period, or null. One a century ahead is a key of another calendar (under
-    /// persian, 2026-11 is a month of the Solar Hijri year 2026, six centuries ahead) or a slip; one that ends
-    /// before the earliest time a fact may have is too (under persian, 1405-W37 is an ISO week of 1405 AD).
-    /// Either would be read as an empty period without a word.
-    /// </summary>
-    private static string? Unreachable(PeriodCalendar calendar, Period period, string text)
-    {
-        var now = DateTimeOffset.UtcNow;
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
-        if (period.Start > now.AddYears(MaxYearsAhead))
-            return $"is {period.FirstDay.Year - calendar.LocalDateOf(now).Year} years ahead: in the reporting calendar ({calendar.Calendar.Setting}) {JsonFields.Truncate(text)} " +
-                   $"starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, and its current year is {calendar.PeriodOf(Domain.Periods.Grain.Year, now).Key}";
-        var earliest = calendar.LocalDateOf(Domain.Facts.FactValidator.EarliestTime);
-        if (period.LastDay >= earliest) return null;
-        var weeks = period.Grain == Domain.Periods.Grain.Week && calendar.Calendar.Kind != ReportingCalendarKind.Gregorian
-            ? $" (weeks are ISO weeks under every calendar, keyed by their Gregorian week-year, such as {calendar.PeriodOf(Domain.Periods.Grain.Week, now).Key})"
-            : "";
-        return $"ends before {earliest.ToString("yyyy-MM-dd", inv)}, the earliest day a fact may have{weeks}";
-    }
-
-    /// <summary>How far ahead a period key may lie (goals are set ahead; a century is more than any goal needs).</summary>
-    public const int MaxYearsAhead = 100;
 
     public string? Indicator(string name = "indicator")
     {

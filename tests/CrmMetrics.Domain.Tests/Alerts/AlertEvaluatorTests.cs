@@ -121,6 +121,51 @@ public class AlertEvaluatorTests
         Assert.Equal(alert.Id, e["id"]!.GetValue<string>());
     }
 
+    [Fact]
+    public void Numbers_in_a_message_keep_the_decimals_that_keep_them_apart_from_the_bound_they_are_compared_with()
+    {
+        var threshold = Assert.Single(Evaluate([Row("cx.ces", 4.96)], [Rule("""{"kind":"threshold","indicator":"cx.ces","below":5}""")]));
+        Assert.Equal("Customer effort score for the organisation fell to 4.96 in October 2026, below the 5 threshold.", threshold.Message);
+        Assert.Contains("۴٫۹۶", threshold.MessageFa);
+        Assert.Contains("fell to 4.5", Assert.Single(Evaluate([Row("cx.ces", 4.5)], [Rule("""{"kind":"threshold","indicator":"cx.ces","below":5}""")])).Message);
+
+        var goal = new Goal { GoalId = "rev", Name = "Revenue", Indicator = "com.revenue", Grain = Grain.Month, Target = 10_000 };
+        var missed = Assert.Single(Evaluate(GoalEvaluator.Rows([goal], October, [Row("com.revenue", 9_996)], AfterOctober), [], [goal]));
+        Assert.Equal("Goal “Revenue” was missed in October 2026: revenue for the organisation reached EUR 9,996, 99.96% of the EUR 10,000 target.", missed.Message);
+        Assert.Contains("۹۹٫۹۶٪", missed.MessageFa);
+        // Apart from its target, a value shows the decimals that make it fall short.
+        var close = Assert.Single(Evaluate(GoalEvaluator.Rows([goal], October, [Row("com.revenue", 9_999.6)], AfterOctober), [], [goal]));
+        Assert.Contains("reached EUR 9,999.6, 99.996% of the EUR 10,000 target.", close.Message);
+    }
+
+    [Fact]
+    public void An_anomaly_after_a_flat_history_is_any_change_from_it()
+    {
+        var rule = Rule("""{"kind":"anomaly","indicator":"com.orders"}""");
+        var alert = Assert.Single(Evaluate([Row("com.orders", 50)], [rule], history: [5, 5, 5, 5]));
+        Assert.Equal("Orders for the organisation in October 2026 is 50, after exactly 5 in each of the previous 4 months.", alert.Message);
+        Assert.Contains("۵۰", alert.MessageFa);
+        Assert.Empty(Evaluate([Row("com.orders", 5)], [rule], history: [5, 5, 5, 5]));
+        // Rounding noise in a mean of equal values is no spread.
+        Assert.Empty(Evaluate([Row("cx.csat", 0.1)], [Rule("""{"kind":"anomaly","indicator":"cx.csat"}""")], history: [0.1, 0.1, 0.1]));
+        // An average of counts is not rounded to a whole number.
+        var spread = Assert.Single(Evaluate([Row("com.orders", 30)], [rule], history: [10, 9, 8, 7]));
+        Assert.Contains("its average of 8.5 over the previous 4 months", spread.Message);
+    }
+
+    [Fact]
+    public void A_threshold_rule_whose_scope_has_no_row_says_no_data_once_the_period_is_half_over()
+    {
+        var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","scope":"region:ghost","below":50}""");
+        var rows = new[] { Row("cx.csat", 80) };
+        var alert = Assert.Single(Evaluate(rows, [rule]));
+        Assert.Equal((AlertKinds.NoData, "region:ghost", "cx.csat", "2026-10"), (alert.Kind, alert.Scope, alert.Indicator, alert.Period));
+        Assert.Equal("No customer satisfaction surveys were recorded for region ghost in October 2026, so customer satisfaction has no value to check against its thresholds.", alert.Message);
+        Assert.Empty(Evaluate(rows, [rule], now: October.Start.AddDays(5)));
+        // The same alert as for a row whose value is null.
+        Assert.Equal(alert.Id, Assert.Single(Evaluate([Row("cx.csat", null, "region:ghost")], [rule])).Id);
+    }
+
     [Theory]
     [InlineData("""{"indicator":"cx.csat","below":1}""", "kind")]
     [InlineData("""{"kind":"panic","indicator":"cx.csat"}""", "kind")]
@@ -137,6 +182,17 @@ public class AlertEvaluatorTests
     [InlineData("""{"kind":"goal-missed","indicator":"cx.csat"}""", "indicator")]
     [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":"low"}""", "below")]
     [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":1,"grain":"hour"}""", "grain")]
+    // Members of another kind would be stored and never read.
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":1,"k":5}""", "k")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":1,"m":7}""", "m")]
+    [InlineData("""{"kind":"anomaly","indicator":"cx.csat","below":5}""", "below")]
+    [InlineData("""{"kind":"trend","indicator":"cx.csat","n":4}""", "n")]
+    [InlineData("""{"kind":"goal-at-risk","below":5}""", "below")]
+    [InlineData("""{"kind":"goal-missed","criticalMargin":5}""", "criticalMargin")]
+    // Figures that can never have a value: goal attainment is per goal, complaint rate not per channel.
+    [InlineData("""{"kind":"threshold","indicator":"goal.attainment","below":90}""", "indicator")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.complaint-rate","scope":"channel:web","above":5}""", "scope")]
+    [InlineData("""{"kind":"trend","indicator":"com.active-customers","scope":"staff:s1"}""", "scope")]
     public void Malformed_rules_name_the_field(string json, string field)
     {
         using var doc = JsonDocument.Parse(json);

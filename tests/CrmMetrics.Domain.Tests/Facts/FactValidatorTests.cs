@@ -138,6 +138,9 @@ public class FactValidatorTests
     [InlineData("""{"id":"x","type":"deal.closed","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"outcome":"won","amount":5}}""", "data.dealId")]
     [InlineData("""{"id":"x","type":"competitor.observation","time":"2026-11-03T10:15:00Z","data":{"competitor":"Acme","indicator":"cx.happiness","value":3,"period":"2026-10"}}""", "data.indicator")]
     [InlineData("""{"id":"x","type":"competitor.observation","time":"2026-11-03T10:15:00Z","data":{"competitor":"Acme","indicator":"cx.nps","value":3,"period":"2026-13"}}""", "data.period")]
+    // A period no fact can fall in: a key of another calendar or a slip, centuries ahead or before 1900.
+    [InlineData("""{"id":"x","type":"competitor.observation","time":"2026-11-03T10:15:00Z","data":{"competitor":"Acme","indicator":"cx.nps","value":3,"period":"3026-10"}}""", "data.period")]
+    [InlineData("""{"id":"x","type":"market.observation","time":"2026-11-03T10:15:00Z","data":{"indicator":"market-size","value":3,"period":"1850"}}""", "data.period")]
     [InlineData("""{"id":"x","type":"market.observation","time":"2026-11-03T10:15:00Z","data":{"indicator":"market-size","value":-3,"period":"2026-10"}}""", "data.value")]
     [InlineData("""{"id":"x","type":"market.observation","time":"2026-11-03T10:15:00Z","data":{"indicator":"share","value":3,"period":"2026-10"}}""", "data.indicator")]
     [InlineData("""[1,2]""", "event")]

@@ -1,0 +1,33 @@
+using System.Globalization;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Domain.Periods;
+
+/// <summary>
+/// Whether a period can ever hold a fact. One a century ahead is a key of another calendar (under
+/// persian, 2026-11 is a month of the Solar Hijri year 2026, six centuries ahead) or a slip; one that
+/// ends before the earliest time a fact may have is too (under persian, 1405-W37 is an ISO week of
+/// 1405 AD). Either would be read, run or set as a goal as an empty period without a word, so every
+/// input path that takes a period key refuses them.
+/// </summary>
+public static class PeriodReach
+{
+    /// <summary>How far ahead a period key may lie (goals are set ahead; a century is more than any goal needs).</summary>
+    public const int MaxYearsAhead = 100;
+
+    /// <summary>Why no fact can ever fall in <paramref name="period"/> (written <paramref name="text"/>), or null; the reason reads after the field's name.</summary>
+    public static string? Problem(PeriodCalendar calendar, Period period, string text, DateTimeOffset now)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (period.Start > now.AddYears(MaxYearsAhead))
+            return $"is {period.FirstDay.Year - calendar.LocalDateOf(now).Year} years ahead: in the reporting calendar ({calendar.Calendar.Setting}) {JsonFields.Truncate(text)} " +
+                   $"starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, and its current year is {calendar.PeriodOf(Grain.Year, now).Key}";
+        var earliest = calendar.LocalDateOf(FactValidator.EarliestTime);
+        if (period.LastDay >= earliest) return null;
+        var weeks = period.Grain == Grain.Week && calendar.Calendar.Kind != ReportingCalendarKind.Gregorian
+            ? $" (weeks are ISO weeks under every calendar, keyed by their Gregorian week-year, such as {calendar.PeriodOf(Grain.Week, now).Key})"
+            : "";
+        return $"ends before {earliest.ToString("yyyy-MM-dd", inv)}, the earliest day a fact may have{weeks}";
+    }
+}
