@@ -77,7 +77,7 @@ public sealed class AlertEvaluator(AlertText text)
             if (rule.Kind == AlertKinds.Threshold)
             {
                 Recover(noDataKey, value, null,
-                    $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} now has a value in {text.Period(row.Period, false)}: {text.Value(value, row.Unit, false)}.",
+                    $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} now has a value {text.In(row.Period)}: {text.Value(value, row.Unit, false)}.",
                     $"رفع شد: {text.Indicator(row.Indicator, true)} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} اکنون مقدار دارد: {text.Value(value, row.Unit, true)}.");
             }
             var trailing = rule.Kind == AlertKinds.Threshold ? [] : inputs.History(rule.Indicator!, rule.Scope);
@@ -138,7 +138,7 @@ public sealed class AlertEvaluator(AlertText text)
         if (breach is not { } x) return null;
         string Sentence(bool fa) => fa
             ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true, x.Bound)} رسید که {(x.Below ? "کمتر" : "بیشتر")} از آستانه {text.Value(x.Bound, row.Unit, true)} است."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {(x.Below ? "fell" : "rose")} to {text.Value(value, row.Unit, false, x.Bound)} in {text.Period(row.Period, false)}, {(x.Below ? "below" : "above")} the {text.Value(x.Bound, row.Unit, false)} threshold.";
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {(x.Below ? "fell" : "rose")} to {text.Value(value, row.Unit, false, x.Bound)} {text.In(row.Period)}, {(x.Below ? "below" : "above")} the {text.Value(x.Bound, row.Unit, false)} threshold.";
         return Build(rule, row, value, x.Severity, Sentence(false), Sentence(true), threshold: x.Bound);
     }
 
@@ -161,13 +161,13 @@ public sealed class AlertEvaluator(AlertText text)
         {
             string Flat(bool fa) => fa
                 ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته دقیقاً {text.Value(mean, row.Unit, true)} بود."
-                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} in {text.Period(row.Period, false)} is {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false)} in each of the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
+                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false)} in each of the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
             return Build(rule, row, value, rule.Severity, Flat(false), Flat(true), threshold: rule.K);
         }
         var deviations = distance / sd;
         string Sentence(bool fa) => fa
             ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true)} در {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} in {text.Period(row.Period, false)} is {text.Value(value, row.Unit, false)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false)} over the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false)} over the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true), threshold: rule.K);
     }
 
@@ -182,7 +182,7 @@ public sealed class AlertEvaluator(AlertText text)
         }
         string Sentence(bool fa) => fa
             ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} {text.Number(rule.M, true, "0")} {text.Grain(row.Grain, true, true)} پیاپی بدتر شده و در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true)} رسیده است."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} has worsened for {rule.M} {text.Grain(row.Grain, false, rule.M != 1)} in a row, to {text.Value(value, row.Unit, false)} in {text.Period(row.Period, false)}.";
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} has worsened for {rule.M} {text.Grain(row.Grain, false, rule.M != 1)} in a row, to {text.Value(value, row.Unit, false)} {text.In(row.Period)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true));
     }
 
@@ -196,7 +196,7 @@ public sealed class AlertEvaluator(AlertText text)
             _ => ($"no longer worse for {rule.M} {text.Grain(row.Grain, false, rule.M != 1)} in a row", $"و دیگر {text.Number(rule.M, true, "0")} {text.Grain(row.Grain, true, true)} پیاپی بدتر نشده است"),
         };
         recover(key, value, null,
-            $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} is {text.Value(value, row.Unit, false)} in {text.Period(row.Period, false)}, {en}.",
+            $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} is {text.Value(value, row.Unit, false)} {text.In(row.Period)}, {en}.",
             $"رفع شد: {text.Indicator(row.Indicator, true)} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است {fa}.");
     }
 
@@ -204,7 +204,7 @@ public sealed class AlertEvaluator(AlertText text)
     {
         string Sentence(bool fa) => fa
             ? $"در {text.Period(periodKey, true)} برای {text.Scope(scope, true)} {text.MissingData(indicator, true)}؛ از این رو {text.Indicator(indicator, true)} مقداری ندارد که با آستانه‌هایش سنجیده شود."
-            : $"{Cap(text.MissingData(indicator, false))} for {text.Scope(scope, false)} in {text.Period(periodKey, false)}, so {text.Indicator(indicator, false)} has no value to check against its thresholds.";
+            : $"{Cap(text.MissingData(indicator, false))} for {text.Scope(scope, false)} {text.In(periodKey)}, so {text.Indicator(indicator, false)} has no value to check against its thresholds.";
         return new Alert
         {
             Kind = AlertKinds.NoData, RuleId = rule.RuleId, Indicator = indicator, Scope = scope, Grain = grain, Period = periodKey,
@@ -221,12 +221,12 @@ public sealed class AlertEvaluator(AlertText text)
             {
                 return fa
                     ? $"هیچ‌یک از اجزای هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} داده ندارد؛ از این رو امتیاز وزنی آن قابل سنجش نیست."
-                    : $"None of the children of goal “{goal.Name}” has data in {text.Period(goalRow.Period, false)}, so its weighted score cannot be measured.";
+                    : $"None of the children of goal “{goal.Name}” has data {text.In(goalRow.Period)}, so its weighted score cannot be measured.";
             }
             var target = text.Value((double)goal.Target, text.UnitOf(indicator), fa);
             return fa
                 ? $"در {text.Period(goalRow.Period, true)} برای {text.Scope(goal.Scope, true)} {text.MissingData(indicator, true)}؛ از این رو میزان تحقق هدف «{goal.Name}» (هدف {target}) قابل سنجش نیست."
-                : $"{Cap(text.MissingData(indicator, false))} for {text.Scope(goal.Scope, false)} in {text.Period(goalRow.Period, false)}, so goal “{goal.Name}” (target {target}) cannot be measured.";
+                : $"{Cap(text.MissingData(indicator, false))} for {text.Scope(goal.Scope, false)} {text.In(goalRow.Period)}, so goal “{goal.Name}” (target {target}) cannot be measured.";
         }
         return new Alert
         {
@@ -251,10 +251,10 @@ public sealed class AlertEvaluator(AlertText text)
             string Missed(bool fa) => goal.IsComposite
                 ? fa
                     ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true, 100)} از {text.Value(100, "%", true)} رسید{Weakest(details, "attainment", true)}."
-                    : $"Goal “{goal.Name}” was missed in {text.Period(period.Key, false)}: its weighted score reached {text.Value(attainment, "%", false, 100)} of {text.Value(100, "%", false)}{Weakest(details, "attainment", false)}."
+                    : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: its weighted score reached {text.Value(attainment, "%", false, 100)} of {text.Value(100, "%", false)}{Weakest(details, "attainment", false)}."
                 : fa
                     ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} به {text.Value(actual, unit, true, target)} رسید، یعنی {text.Value(attainment, "%", true, 100)} هدف {text.Value(target, unit, true)}."
-                    : $"Goal “{goal.Name}” was missed in {text.Period(period.Key, false)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false, target)}, {text.Value(attainment, "%", false, 100)} of the {text.Value(target, unit, false)} target.";
+                    : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false, target)}, {text.Value(attainment, "%", false, 100)} of the {text.Value(target, unit, false)} target.";
             return BuildGoal(rule, goal, goalRow, actual, attainment, rule.Severity, Missed(false), Missed(true));
         }
         if (now >= period.End || projectedAttainment is not { } projected || projected >= (double)goal.Threshold) return null;
@@ -262,10 +262,10 @@ public sealed class AlertEvaluator(AlertText text)
         string AtRisk(bool fa) => goal.IsComposite
             ? fa
                 ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است{Weakest(details, "projectedAttainment", true)}."
-                : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} in {text.Period(period.Key, false)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold{Weakest(details, "projectedAttainment", false)}."
+                : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold{Weakest(details, "projectedAttainment", false)}."
             : fa
                 ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است."
-                : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} of its {text.Value(target, unit, false)} target in {text.Period(period.Key, false)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold.";
+                : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} of its {text.Value(target, unit, false)} target {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold.";
         return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true));
     }
 
@@ -283,13 +283,13 @@ public sealed class AlertEvaluator(AlertText text)
         if (status == GoalEvaluator.Achieved)
         {
             recover(key, Num(details, "actual"), attainment,
-                $"Resolved: goal “{goal.Name}” was achieved in {text.Period(goalRow.Period, false)}: {text.Value(attainment, "%", false)} of its {text.Value((double)goal.Target, unit, false)} target.",
+                $"Resolved: goal “{goal.Name}” was achieved {text.In(goalRow.Period)}: {text.Value(attainment, "%", false)} of its {text.Value((double)goal.Target, unit, false)} target.",
                 $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} محقق شد: {text.Value(attainment, "%", true)} از هدف {text.Value((double)goal.Target, unit, true)}.");
         }
         else if (rule.Kind == AlertKinds.GoalAtRisk && !over && projected is { } p && p >= (double)goal.Threshold)
         {
             recover(key, Num(details, "actual"), attainment,
-                $"Resolved: goal “{goal.Name}” is no longer at risk in {text.Period(goalRow.Period, false)}: it is projected to reach {text.Value(p, "%", false)} of its {text.Value((double)goal.Target, unit, false)} target, at or above the {text.Value((double)goal.Threshold, "%", false)} threshold.",
+                $"Resolved: goal “{goal.Name}” is no longer at risk {text.In(goalRow.Period)}: it is projected to reach {text.Value(p, "%", false)} of its {text.Value((double)goal.Target, unit, false)} target, at or above the {text.Value((double)goal.Threshold, "%", false)} threshold.",
                 $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} دیگر در خطر نیست: پیش‌بینی می‌شود به {text.Value(p, "%", true)} از هدف {text.Value((double)goal.Target, unit, true)} برسد که از آستانه {text.Value((double)goal.Threshold, "%", true)} کمتر نیست.");
         }
     }
@@ -324,14 +324,14 @@ public sealed class AlertEvaluator(AlertText text)
             if (!Better(mean, own))
             {
                 recover(key, own, null,
-                    $"Resolved: {Name(false)} for the organisation is {text.Value(own, unit, false)} in {P(false)}, no longer behind the {text.Value(mean, unit, false)} mean of its competitors.",
+                    $"Resolved: {Name(false)} for the organisation is {text.Value(own, unit, false)} {text.In(period.Key)}, no longer behind the {text.Value(mean, unit, false)} mean of its competitors.",
                     $"رفع شد: {Name(true)} در کل سازمان در {P(true)} برابر {text.Value(own, unit, true)} است و دیگر از میانگین رقبا ({text.Value(mean, unit, true)}) عقب نیست.");
                 return;
             }
             var leader = competitors.Aggregate((a, b) => Better(b.Value, a.Value) ? b : a);
             string Sentence(bool fa) => fa
                 ? $"{Cap(Name(true))} در کل سازمان در {P(true)} به {text.Value(own, unit, true, mean)} رسید که از میانگین {text.Number(competitors.Count, true, "0")} رقیب ({text.Value(mean, unit, true)}) {(higher ? "کمتر" : "بیشتر")} است؛ {leader.Name} با {text.Value(leader.Value, unit, true)} پیشتاز است."
-                : $"{Cap(Name(false))} for the organisation was {text.Value(own, unit, false, mean)} in {P(false)}, {(higher ? "below" : "above (worse than)")} the {text.Value(mean, unit, false)} mean of its {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")}; {leader.Name} leads with {text.Value(leader.Value, unit, false)}.";
+                : $"{Cap(Name(false))} for the organisation was {text.Value(own, unit, false, mean)} {text.In(period.Key)}, {(higher ? "below" : "above (worse than)")} the {text.Value(mean, unit, false)} mean of its {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")}; {leader.Name} leads with {text.Value(leader.Value, unit, false)}.";
             alerts.Add(new Alert
             {
                 Kind = rule.Kind, RuleId = rule.RuleId, Indicator = x, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = own, Threshold = mean,
@@ -346,7 +346,7 @@ public sealed class AlertEvaluator(AlertText text)
             if (percentile >= bound)
             {
                 recover(key, percentile, null,
-                    $"Resolved: {Name(false)} for the organisation ranks at percentile {text.Number(percentile, false)} among its competitors in {P(false)}, no longer below {text.Number(bound, false)}.",
+                    $"Resolved: {Name(false)} for the organisation ranks at percentile {text.Number(percentile, false)} among its competitors {text.In(period.Key)}, no longer below {text.Number(bound, false)}.",
                     $"رفع شد: رتبه {Name(true)} کل سازمان در میان رقبا در {P(true)} صدک {text.Number(percentile, true)} است و دیگر کمتر از {text.Number(bound, true)} نیست.");
                 return;
             }
@@ -354,7 +354,7 @@ public sealed class AlertEvaluator(AlertText text)
             var ahead = own is { } o ? competitors.Where(c => Better(c.Value, o)).OrderBy(c => c.Value * (higher ? -1 : 1)).ToList() : [];
             string Sentence(bool fa) => fa
                 ? $"رتبه {Name(true)} کل سازمان در میان {text.Number(competitors.Count, true, "0")} رقیب در {P(true)} صدک {text.Number(percentile, true, apartFrom: bound)} است که کمتر از حد {text.Number(bound, true)} است{(ahead.Count > 0 ? "؛ رقبای جلوتر: " + List(ahead, true) : "")}."
-                : $"{Cap(Name(false))} for the organisation ranks at percentile {text.Number(percentile, false, apartFrom: bound)} among {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")} in {P(false)}, below the bound of {text.Number(bound, false)}{(ahead.Count > 0 ? "; ahead of it: " + List(ahead, false) : "")}.";
+                : $"{Cap(Name(false))} for the organisation ranks at percentile {text.Number(percentile, false, apartFrom: bound)} among {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")} {text.In(period.Key)}, below the bound of {text.Number(bound, false)}{(ahead.Count > 0 ? "; ahead of it: " + List(ahead, false) : "")}.";
             alerts.Add(new Alert
             {
                 Kind = rule.Kind, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = percentile,
@@ -372,13 +372,13 @@ public sealed class AlertEvaluator(AlertText text)
             if (worsened <= widening)
             {
                 recover(key, gap, null,
-                    $"Resolved: the gap in {Name(false)} between the organisation and {competitor} is {text.Value(gap, unit, false)} in {P(false)}, no longer more than {text.Value(widening, unit, false)} worse than the period before.",
-                    $"رفع شد: فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} برابر {text.Value(gap, unit, true)} است و دیگر بیش از {text.Value(widening, unit, true)} بدتر از دوره قبل نیست.");
+                    $"Resolved: the gap in {Name(false)} between the organisation and {competitor} is {text.Difference(gap, unit, false)} {text.In(period.Key)}, no longer more than {text.Difference(widening, unit, false)} worse than the period before.",
+                    $"رفع شد: فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} برابر {text.Difference(gap, unit, true)} است و دیگر بیش از {text.Difference(widening, unit, true)} بدتر از دوره قبل نیست.");
                 return;
             }
             string Sentence(bool fa) => fa
-                ? $"فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} از {text.Value(before, unit, true)} به {text.Value(gap, unit, true)} رسید و {text.Value(worsened, unit, true, widening)} بدتر شد که بیش از حد {text.Value(widening, unit, true)} است."
-                : $"The gap in {Name(false)} between the organisation and {competitor} went from {text.Value(before, unit, false)} to {text.Value(gap, unit, false)} in {P(false)}, {text.Value(worsened, unit, false, widening)} worse, more than the {text.Value(widening, unit, false)} bound.";
+                ? $"فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} از {text.Difference(before, unit, true)} به {text.Difference(gap, unit, true)} رسید و {text.Difference(worsened, unit, true, widening)} بدتر شد که بیش از حد {text.Difference(widening, unit, true)} است."
+                : $"The gap in {Name(false)} between the organisation and {competitor} went from {text.Difference(before, unit, false)} to {text.Difference(gap, unit, false)} {text.In(period.Key)}, {text.Difference(worsened, unit, false, widening)} worse, more than the {text.Difference(widening, unit, false)} bound.";
             alerts.Add(new Alert
             {
                 Kind = rule.Kind, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = gapScope, Grain = period.Grain, Period = period.Key, Value = gap,

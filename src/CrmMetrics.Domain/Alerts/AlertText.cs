@@ -101,6 +101,9 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
         return fa ? $"{Digits(day)} {monthName} {Year(year)}" : $"{day} {monthName} {year}";
     }
 
+    /// <summary>A period as an English adverbial: "in October 2026", "in Q4 2026", but "on 2 December 2026".</summary>
+    public string In(string key) => (key.Count(c => c == '-') == 2 ? "on " : "in ") + Period(key, false);
+
     public string Grain(Grain grain, bool fa, bool plural) => (grain, fa) switch
     {
         (Periods.Grain.Day, false) => plural ? "days" : "day",
@@ -136,6 +139,14 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
             _ => text,
         };
     }
+
+    /// <summary>
+    /// A difference between two values of a unit: as <see cref="Value"/>, except that a difference of
+    /// percentages is in percentage points ("8 percentage points", not "8%", which reads as relative).
+    /// </summary>
+    public string Difference(double value, string unit, bool fa, double? apartFrom = null) =>
+        unit != "%" ? Value(value, unit, fa, apartFrom)
+        : fa ? $"{Number(value, true, apartFrom: apartFrom)} واحد درصد" : $"{Number(value, false, apartFrom: apartFrom)} percentage point{(Math.Abs(value) == 1 ? "" : "s")}";
 
     /// <summary>A plain number (a percentile, a count of periods), kept apart from <paramref name="apartFrom"/> as <see cref="Value"/> does.</summary>
     public string Number(double value, bool fa, string format = "#,##0.#", double? apartFrom = null)

@@ -139,6 +139,15 @@ public class AlertEvaluatorTests
     }
 
     [Fact]
+    public void A_day_is_on_a_date_and_a_difference_of_percentages_is_in_points()
+    {
+        var text = new AlertText(ReportingCalendar.Gregorian, "EUR");
+        Assert.Equal(("on 2 December 2026", "in December 2026", "in week 49 of 2026"), (text.In("2026-12-02"), text.In("2026-12"), text.In("2026-W49")));
+        Assert.Equal(("8 percentage points", "1 percentage point", "8 hours"), (text.Difference(8, "%", false), text.Difference(1, "%", false), text.Difference(8, "hours", false)));
+        Assert.Equal("۸ واحد درصد", text.Difference(8, "%", true));
+    }
+
+    [Fact]
     public void An_anomaly_after_a_flat_history_is_any_change_from_it()
     {
         var rule = Rule("""{"kind":"anomaly","indicator":"com.orders"}""");
