@@ -45,7 +45,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
 
     [Function("Alerts")]
     [ApiOperation("GET", "GetAlerts", Access.Reader,
-        Summary = "Alerts sent, newest first, as CloudEvents with their state (open, or resolved with resolvedBy); filters since (ISO date or date-time) and period (with grain, or its grain read from the key: the alerts about that period); paged.",
+        Summary = "Alerts sent, newest first, as CloudEvents with their state (open, or resolved with resolvedBy); filters since (ISO date or date-time), period (with grain, or its grain read from the key: the alerts about that period), severity, kind and state; paged.",
         Response = typeof(AlertsResponse), Problems = [400])]
     public Task<IResult> AlertsAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/alerts")] HttpRequest request, CancellationToken ct) => ListAsync(request, ct);
 
@@ -85,6 +85,9 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         var period = q.Period("period", q.Grain());
         if (request.Query.ContainsKey("grain") && !request.Query.ContainsKey("period") && !q.Errors.Has("grain"))
             q.Errors.Add("period", "is required with grain (a period key such as 2026-11)");
+        var severity = q.OneOf("severity", ["info", "warning", "critical"]);
+        var kind = q.OneOf("kind", [.. AlertKinds.All, AlertKinds.NoData, AlertKinds.Resolved]);
+        var state = q.OneOf("state", ["open", "resolved"]);
         var pageSize = q.Int("pageSize", 100, 1, 1000);
         var token = q.Raw("continuationToken");
         if (token is not null && (token.Length > 200 || token.Any(char.IsControl) || !AlertLedger.IsContinuation(token)))
@@ -92,7 +95,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
         try
         {
-            var about = period is null ? null : AboutPeriod(Grains.Key(period.Grain), period.Key);
+            var about = Matching(period is null ? null : Grains.Key(period.Grain), period?.Key, severity, kind, state);
             // Alerts about a period are raised when a run computes it, which is never before it starts: the
             // log is read back to the period's start, not to its oldest alert.
             if (period is not null && (since is null || since < period.Start)) since = period.Start;
@@ -105,8 +108,22 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         }
     }
 
-    /// <summary>Alerts about a period: their data names its grain and key (the daily digest names none).</summary>
-    private static Func<JsonObject, bool> AboutPeriod(string grain, string period) => cloudEvent =>
-        cloudEvent["data"] is JsonObject data && data["grain"]?.GetValueKind() == System.Text.Json.JsonValueKind.String && data["grain"]!.GetValue<string>() == grain
-        && data["period"]?.GetValueKind() == System.Text.Json.JsonValueKind.String && data["period"]!.GetValue<string>() == period;
+    /// <summary>
+    /// The alerts the filters ask for, or null for all: about a period (their data names its grain and
+    /// key; the daily digest names none), of a severity, of a kind, open or resolved (as listed).
+    /// </summary>
+    private static Func<RecordedAlert, bool>? Matching(string? grain, string? period, string? severity, string? kind, string? state)
+    {
+        if (period is null && severity is null && kind is null && state is null) return null;
+        static string? Text(JsonObject? node, string member) =>
+            node?[member] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String ? v.GetValue<string>() : null;
+        return alert =>
+        {
+            var data = alert.CloudEvent["data"] as JsonObject;
+            return (period is null || Text(data, "grain") == grain && Text(data, "period") == period)
+                && (severity is null || Text(data, "severity") == severity)
+                && (kind is null || Text(data, "kind") == kind)
+                && (state is null || Text(WithState(alert), "state") == state);
+        };
+    }
 }

@@ -81,12 +81,15 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
         return null;
     }
 
-    public string? Family(string name = "family")
+    public string? Family(string name = "family") => OneOf(name, Families.All);
+
+    /// <summary>A parameter that takes one of a few words.</summary>
+    public string? OneOf(string name, IReadOnlyCollection<string> allowed)
     {
         var text = Raw(name);
         if (text is null) return null;
-        if (Families.All.Contains(text)) return text;
-        errors.Add(name, $"must be one of {string.Join(", ", Families.All)}");
+        if (allowed.Contains(text)) return text;
+        errors.Add(name, $"must be one of {string.Join(", ", allowed)}; got '{JsonFields.Truncate(text)}'");
         return null;
     }
 

@@ -207,7 +207,7 @@ public sealed class AlertLedger(StorageAccount account)
     /// </summary>
     /// <param name="about">When given, only the alerts whose CloudEvent it accepts (the rows between are read and passed over).</param>
     public async Task<(IReadOnlyList<RecordedAlert> Alerts, string? Continuation)> ListAsync(DateTimeOffset? since, int pageSize, string? continuation, CancellationToken ct,
-        Func<JsonObject, bool>? about = null)
+        Func<RecordedAlert, bool>? about = null)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LogPartition}");
         if (since is { } s) filter += " and " + TableClient.CreateQueryFilter($"RowKey le {LogKey(s, "~")}");
@@ -221,7 +221,7 @@ public sealed class AlertLedger(StorageAccount account)
             {
                 ResolvedBy = row.GetString("ResolvedBy"),
             };
-            if (about is not null && !about(alert.CloudEvent)) continue;
+            if (about is not null && !about(alert)) continue;
             rows.Add((row, alert));
             if (rows.Count > pageSize) break;
         }

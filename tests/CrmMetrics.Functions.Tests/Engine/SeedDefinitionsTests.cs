@@ -146,6 +146,36 @@ public class SeedDefinitionsTests(SeedDefinitionsTests.Fixture app, ITestOutputH
     }
 
     [Theory]
+    [InlineData("severity=critical", "severity", "critical")]
+    [InlineData("severity=warning", "severity", "warning")]
+    [InlineData("kind=no-data", "kind", "no-data")]
+    [InlineData("kind=goal-missed", "kind", "goal-missed")]
+    public async Task The_alerts_can_be_filtered_by_severity_and_kind(string query, string member, string value)
+    {
+        var expected = app.Alerts.Where(a => a.GetProperty("data").GetProperty(member).GetString() == value).Select(a => a.GetProperty("id").GetString()).ToList();
+        Assert.NotEmpty(expected);
+        Assert.True(expected.Count < app.Alerts.Count);
+        var listed = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/alerts?{query}&pageSize=1000", TestKeys.Reader));
+        Assert.Equal(expected, listed.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task The_alerts_can_be_filtered_by_state_with_the_other_filters()
+    {
+        foreach (var state in new[] { "open", "resolved" })
+        {
+            var listed = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/alerts?state={state}&severity=warning&period=2025-07&pageSize=1000", TestKeys.Reader));
+            var expected = app.Alerts.Where(a => a.GetProperty("state").GetString() == state && a.GetProperty("data").GetProperty("severity").GetString() == "warning"
+                                                 && a.GetProperty("data").GetProperty("period").GetString() == "2025-07").Select(a => a.GetProperty("id").GetString()).ToList();
+            Assert.Equal(expected, listed.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("id").GetString()));
+        }
+        Assert.NotEmpty((await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?state=open&pageSize=1000", TestKeys.Reader))).GetProperty("items").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("severity=urgent", "severity")]
+    [InlineData("kind=panic", "kind")]
+    [InlineData("state=closed", "state")]
     [InlineData("grain=month", "period")]
     [InlineData("period=2025-13", "period")]
     [InlineData("grain=fortnight&period=2025-07", "grain")]
