@@ -47,8 +47,10 @@ public sealed class CrmMetricsSettings
             return $"'{JsonFields.Truncate(text)}' must have 6 fields: second minute hour day month day-of-week (for example 0 */15 * * * *)";
         try
         {
-            Cronos.CronExpression.Parse(text, Cronos.CronFormat.IncludeSeconds);
-            return null;
+            // A date no calendar has (31 February) parses, and the timer would never fire.
+            return Cronos.CronExpression.Parse(text, Cronos.CronFormat.IncludeSeconds).GetNextOccurrence(DateTime.UtcNow) is null
+                ? $"'{JsonFields.Truncate(text)}' never comes: no date matches it (such as 31 February)"
+                : null;
         }
         catch (Cronos.CronFormatException e)
         {
@@ -80,8 +82,10 @@ public sealed class CrmMetricsSettings
         foreach (var rate in section.GetSection("ExchangeRates").GetChildren())
         {
             if (!Vocabulary.IsCurrencyCode(rate.Key)) errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", "the key must be an ISO 4217 code");
-            else if (!decimal.TryParse(rate.Value, NumberStyles.Number, CultureInfo.InvariantCulture, out var value) || value <= 0 || value > MaxExchangeRate)
-                errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", $"must be a positive number of at most {MaxExchangeRate} (units of reporting currency per unit)");
+            else if (rate.Key == currency) errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", $"is the reporting currency, whose rate is 1 by definition; remove it");
+            // A decimal point only: with thousands separators allowed, "0,9" (a decimal comma) would read as 9.
+            else if (!decimal.TryParse(rate.Value, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out var value) || value <= 0 || value > MaxExchangeRate)
+                errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", $"must be a positive number of at most {MaxExchangeRate} (units of reporting currency per unit), written with a decimal point; got '{JsonFields.Truncate(rate.Value ?? "")}'");
             else rates[rate.Key] = value;
         }
 
@@ -100,7 +104,13 @@ public sealed class CrmMetricsSettings
         var keys = ApiKey.LoadAll(section.GetSection("Keys"), errors);
 
         var publicBase = section["PublicBaseUrl"];
-        if (publicBase is not null && !Uri.TryCreate(publicBase, UriKind.Absolute, out _)) errors.Add("CrmMetrics:PublicBaseUrl", "must be an absolute URL");
+        // It starts the links in alerts an executive clicks: an http(s) address, nothing else.
+        if (publicBase is not null && (!Uri.TryCreate(publicBase, UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https") || baseUri.Query.Length > 0 || baseUri.Fragment.Length > 0))
+            errors.Add("CrmMetrics:PublicBaseUrl", "must be an absolute http or https address without a query or fragment, such as https://metrics.example.com");
+
+        var deployment = section["DeploymentName"] is { Length: > 0 } named ? named : "local";
+        // It is the alerts' CloudEvents source (/crm-metrics/<name>), a URI reference.
+        if (!Vocabulary.IsKey(deployment)) errors.Add("CrmMetrics:DeploymentName", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
 
         var pageSize = 1000;
         if (section["ODataPageSize"] is { } pageText && (!int.TryParse(pageText, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 5000))
@@ -129,7 +139,7 @@ public sealed class CrmMetricsSettings
             Calendar = calendar!,
             ReportingCurrency = currency,
             ExchangeRates = rates,
-            DeploymentName = section["DeploymentName"] is { Length: > 0 } name0 ? name0 : "local",
+            DeploymentName = deployment,
             DefaultSlaHours = sla,
             Grains = grains,
             Keys = keys,

@@ -15,6 +15,9 @@ public sealed record ApiKey(string Name, Role Role, byte[] Hash)
     public static IReadOnlyList<ApiKey> LoadAll(IConfigurationSection section, ValidationErrors errors)
     {
         var keys = new List<ApiKey>();
+        // "CrmMetrics:Keys=reader:…" (no key name) sits on the section itself and would be ignored without a word.
+        if (!string.IsNullOrEmpty(section.Value))
+            errors.Add("CrmMetrics:Keys", "needs a key name: CrmMetrics:Keys:<name> (CrmMetrics__Keys__<name> in the environment) = '<role>:<sha256 hex>'");
         foreach (var child in section.GetChildren())
         {
             var field = $"CrmMetrics:Keys:{child.Key}";
@@ -29,7 +32,14 @@ public sealed record ApiKey(string Name, Role Role, byte[] Hash)
                 errors.Add(field, "the hash must be 64 hexadecimal characters (the SHA-256 of the key)");
                 continue;
             }
-            keys.Add(new ApiKey(child.Key, role, Convert.FromHexString(parts[1])));
+            var hash = Convert.FromHexString(parts[1]);
+            // One key under two names would take whichever role the lookup meets first: least privilege needs one role per key.
+            if (keys.FirstOrDefault(k => k.Hash.AsSpan().SequenceEqual(hash)) is { } same)
+            {
+                errors.Add(field, $"has the same key hash as CrmMetrics:Keys:{same.Name}; give each name a key of its own");
+                continue;
+            }
+            keys.Add(new ApiKey(child.Key, role, hash));
         }
         return keys;
     }

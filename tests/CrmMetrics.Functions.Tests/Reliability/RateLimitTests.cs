@@ -64,10 +64,35 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
     [InlineData("KpiSchedule", "0 */5 * * *")]
     [InlineData("KpiSchedule", "every 5 minutes")]
     [InlineData("AlertDigestSchedule", "-00:05:00")]
+    // Found by probing: each was taken without a word.
+    [InlineData("CrmMetrics:ExchangeRates:USD", "0,9")]   // a decimal comma read as a thousands separator: 9
+    [InlineData("CrmMetrics:ExchangeRates:EUR", "2")]     // the reporting currency
+    [InlineData("CrmMetrics:PublicBaseUrl", "/relative/path")]
+    [InlineData("CrmMetrics:PublicBaseUrl", "javascript:alert(1)")]
+    [InlineData("CrmMetrics:DeploymentName", "a deployment name with spaces")]
+    [InlineData("KpiSchedule", "0 0 0 31 2 *")]            // 31 February: never fires
+    [InlineData("CrmMetrics:Keys", "reader:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
     public void A_setting_out_of_its_range_or_unreadable_names_itself(string setting, string value) =>
         Assert.Contains(setting, Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [setting] = value }).Build()))
             .Errors.ToDictionary().Keys);
+
+    [Fact]
+    public void One_key_under_two_names_is_refused_so_no_key_holds_two_roles()
+    {
+        const string hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        var errors = Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["CrmMetrics:Keys:aa"] = "admin:" + hash, ["CrmMetrics:Keys:r1"] = "reader:" + hash.ToUpperInvariant(),
+            }).Build())).Errors.ToDictionary();
+        Assert.Contains("CrmMetrics:Keys:aa", Assert.Single(errors, e => e.Key == "CrmMetrics:Keys:r1").Value.Single());
+    }
+
+    [Fact]
+    public void An_exchange_rate_with_a_decimal_point_is_taken_as_written() =>
+        Assert.Equal(0.9m, Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["CrmMetrics:ExchangeRates:USD"] = "0.9" }).Build()).ExchangeRates["USD"]);
 
     [Theory]
     [InlineData("0 */15 * * * *")]
