@@ -66,6 +66,7 @@ public static class ServiceRegistration
         services.AddSingleton<StorageInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
         if (HostProcessWatch.IsSupported) services.AddHostedService<HostProcessWatch>();
+        if (HostOwnedLifetime.Requested) services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
 
         // Storage.
         services.AddSingleton<FactStore>();

@@ -60,6 +60,8 @@ public sealed class WorkerProcess : IDisposable
         info.Environment["FUNCTIONS_WORKER_DIRECTORY"] = app.Path;
         info.Environment["AzureWebJobsScriptRoot"] = app.Path;
         info.Environment["FUNCTIONS_EXTENSION_VERSION"] = "~4";
+        // Ctrl+C reaches the whole process group: the worker leaves it to this host, which drains and then stops it.
+        info.Environment["CRMMETRICS_HOST_OWNS_SIGNALS"] = "1";
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var worker = new WorkerProcess(process);

@@ -26,10 +26,17 @@ public sealed class AppProcessHandle : IAsyncDisposable
     public event Action<string>? Line;
     public bool HasExited => _process.HasExited;
 
-    public static ProcessStartInfo StartInfo(int port, IReadOnlyDictionary<string, string> environment, params string[] extra)
+    public static ProcessStartInfo StartInfo(int port, IReadOnlyDictionary<string, string> environment, params string[] extra) => StartInfo(port, environment, false, extra);
+
+    /// <param name="ownProcessGroup">
+    /// Starts the host as the leader of a process group of its own (through setsid, which execs in place),
+    /// so a signal to the group reaches the host and its worker as Ctrl+C in a terminal does.
+    /// </param>
+    public static ProcessStartInfo StartInfo(int port, IReadOnlyDictionary<string, string> environment, bool ownProcessGroup, params string[] extra)
     {
         var host = HostCommand.HostDirectory() ?? throw new InvalidOperationException("The local host was built without its folder.");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(ownProcessGroup ? "setsid" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (ownProcessGroup) info.ArgumentList.Add("dotnet");
         foreach (var a in new[] { Path.Combine(host, "CrmMetrics.LocalHost.dll"), "--urls", $"http://127.0.0.1:{port}", "--app", FunctionApp.Folder }.Concat(extra))
             info.ArgumentList.Add(a);
         foreach (var (k, v) in environment) info.Environment[k] = v;
@@ -45,10 +52,13 @@ public sealed class AppProcessHandle : IAsyncDisposable
     };
 
     /// <summary>Starts the app; with <paramref name="waitHealthy"/> returns once /api/health answers 200.</summary>
-    public static async Task<AppProcessHandle> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitHealthy = true, params string[] extra)
+    public static Task<AppProcessHandle> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitHealthy = true, params string[] extra) =>
+        StartAsync(environment, waitHealthy, ownProcessGroup: false, extra);
+
+    public static async Task<AppProcessHandle> StartAsync(IReadOnlyDictionary<string, string> environment, bool waitHealthy, bool ownProcessGroup, params string[] extra)
     {
         var port = Processes.FreePort();
-        var process = System.Diagnostics.Process.Start(StartInfo(port, environment, extra))!;
+        var process = System.Diagnostics.Process.Start(StartInfo(port, environment, ownProcessGroup, extra))!;
         var handle = new AppProcessHandle(process, port);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { handle.Output.Enqueue(e.Data); handle.Line?.Invoke(e.Data); } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { handle.Output.Enqueue(e.Data); handle.Line?.Invoke(e.Data); } };
@@ -85,6 +95,16 @@ public sealed class AppProcessHandle : IAsyncDisposable
         using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
         await _process.WaitForExitAsync().WaitAsync(wait);
     }
+
+    /// <summary>Signals the host's whole process group (started with ownProcessGroup), as Ctrl+C in a terminal does, and waits for the host to exit.</summary>
+    public async Task SignalGroupAsync(string signal, TimeSpan wait)
+    {
+        if (_process.HasExited) return;
+        using (var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", "--", "-" + _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync().WaitAsync(wait);
+    }
+
+    public int ExitCode => _process.ExitCode;
 
     public ValueTask DisposeAsync()
     {
