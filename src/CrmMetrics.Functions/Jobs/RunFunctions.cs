@@ -157,6 +157,11 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
     public async Task<string[]?> RunAsync([QueueTrigger(StorageNames.Queues.KpiDays)] string message, int dequeueCount, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadDay, logger, "AggregateDay", out var job)) return null;
+        if (!await runs.ExistsAsync(job.RunId, ct))
+        {
+            logger.LogWarning("Run {RunId} does not exist; day {Day} is not aggregated for it", job.RunId, job.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            return null;
+        }
         try
         {
             var partial = await aggregation.AggregateAsync(job.Day, ct);
@@ -192,16 +197,22 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
     public async Task<string?> RunAsync([QueueTrigger(StorageNames.Queues.KpiPeriods)] string message, int dequeueCount, string id, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadPeriod, logger, "FinalizePeriod", out var job)) return null;
-        if (!settings.Calendar.TryParse(job.Period, job.Grain, out var period, out var error))
+        var run = await runs.GetAsync(job.RunId, ct);
+        if (run is null)
+        {
+            logger.LogWarning("Run {RunId} does not exist; {Period} is not finalised for it", job.RunId, job.Period);
+            return null;
+        }
+        // A run plans only periods the API accepts: one centuries ahead would stay among the scorecard's periods for good.
+        if (!Api.QueryParameters.TryPeriod(settings.Calendar, job.Period, job.Grain, out var period, out var error))
         {
             await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, $"period: {error}", ct);
-            logger.LogError("Period {Period} is not a {Grain} of {Calendar}: {Error}", job.Period, Domain.Periods.Grains.Key(job.Grain), settings.Calendar, error);
+            logger.LogError("Period {Period} ({Grain}) of run {RunId} cannot be finalised: {Error}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, error);
             return null;
         }
         // The queue message names this delivery: a retry of it resends what it raised, nothing else.
         var delivery = string.IsNullOrEmpty(id) ? $"{job.RunId}|{job.Grain}|{job.Period}" : id;
-        var run = await runs.GetAsync(job.RunId, ct);
-        if (run?.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done })
+        if (run.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done })
         {
             // Another delivery of this period completed it while this one was down; what this one
             // had claimed (and the other therefore left alone) still has to go out.
@@ -238,6 +249,11 @@ public sealed class CompletePeriodFunction(RunStore runs, AlertLedger ledger, IL
     public async Task RunAsync([QueueTrigger(StorageNames.Queues.KpiDone)] string message, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadPeriodDone, logger, "CompletePeriod", out var job)) return;
+        if (!await runs.ExistsAsync(job.RunId, ct))
+        {
+            logger.LogWarning("Run {RunId} does not exist; {Period} is not recorded on it", job.RunId, job.Period);
+            return;
+        }
         // Written after the alerts, so they are out: a later retry of that delivery must not resend them.
         if (job.Invocation is not null) await ledger.MarkDeliveredAsync(job.Invocation, ct);
         await runs.CompletePeriodAsync(job.RunId, job.Grain, job.Period, job.Version, job.Rows, ct);

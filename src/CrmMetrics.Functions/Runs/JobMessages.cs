@@ -53,7 +53,11 @@ public static class JobMessages
     public static DayJob ReadDay(string? text) => Read(text, (f, e) =>
     {
         var runId = RunId(f);
-        var day = f.String("day", true, s => DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _) ? null : "must be a date yyyy-MM-dd");
+        // A day a fact can fall on: from 1900 to tomorrow in any time zone (a run plans only days that hold facts).
+        var latest = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(2);
+        var earliest = DateOnly.FromDateTime(Domain.Facts.FactValidator.EarliestTime.UtcDateTime).AddDays(-1);
+        var day = f.String("day", true, s => !DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? "must be a date yyyy-MM-dd"
+            : d < earliest || d > latest ? $"must be a day facts can fall on, from {earliest:yyyy-MM-dd} to {latest:yyyy-MM-dd}" : null);
         return e.IsEmpty ? new DayJob(runId!, DateOnly.ParseExact(day!, "yyyy-MM-dd", CultureInfo.InvariantCulture)) : null!;
     });
 

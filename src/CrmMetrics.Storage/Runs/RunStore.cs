@@ -144,6 +144,10 @@ public sealed class RunStore(StorageAccount account)
         }
     }
 
+    /// <summary>Whether the run exists: one point read, for job messages that must not write rows for a run nobody created.</summary>
+    public async Task<bool> ExistsAsync(string runId, CancellationToken ct) =>
+        (await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.Encode(runId), RunRow, ["PartitionKey"], ct)).HasValue;
+
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken ct)
     {
         var pk = StorageKeys.Encode(runId);

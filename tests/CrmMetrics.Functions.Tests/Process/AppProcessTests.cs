@@ -56,6 +56,30 @@ public class AppProcessTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
     }
 
     [Fact]
+    public async Task Job_messages_of_a_run_nobody_created_or_of_an_impossible_day_are_logged_and_dropped_writing_nothing()
+    {
+        // Found by probing: each of these crashed five times into a poison queue, or wrote rows (a year 9999 among the scorecard's periods).
+        await using var app = await AppProcessHandle.StartAsync(AppProcessHandle.AdminEnvironment(azurite.ConnectionString));
+        app.Client.DefaultRequestHeaders.Add("x-api-key", TestKeys.Admin);
+        var account = CrmMetrics.Storage.Account.StorageAccount.FromConnectionString(azurite.ConnectionString);
+        await account.Queue("kpi-days").SendMessageAsync("""{"runId":"ghost-run","day":"2026-08-03"}""");
+        await account.Queue("kpi-days").SendMessageAsync("""{"runId":"ghost-run","day":"9999-12-31"}""");
+        await account.Queue("kpi-periods").SendMessageAsync("""{"runId":"ghost-run","grain":"year","period":"9999"}""");
+        await account.Queue("kpi-done").SendMessageAsync("""{"runId":"ghost-run","grain":"year","period":"9999","version":1,"rows":26}""");
+
+        foreach (var line in new[]
+                 {
+                     "Run ghost-run does not exist; day 2026-08-03 is not aggregated for it", "AggregateDay dropped a malformed message",
+                     "Run ghost-run does not exist; 9999 is not finalised for it", "Run ghost-run does not exist; 9999 is not recorded on it",
+                 })
+            await Eventually.WaitAsync(() => Task.FromResult(app.Output.Any(l => l.Contains(line))), TimeSpan.FromSeconds(60), line);
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client.GetAsync("/api/runs/ghost-run")).StatusCode);
+        var context = await app.Client.GetStringAsync("/api/reporting-context");
+        Assert.DoesNotContain("9999", context);
+        Assert.DoesNotContain(app.Output, l => l.Contains("failed on message"));
+    }
+
+    [Fact]
     public async Task A_worker_whose_host_is_killed_stops_on_its_own()
     {
         var app = await AppProcessHandle.StartAsync(new Dictionary<string, string> { ["AzureWebJobsStorage"] = azurite.ConnectionString });

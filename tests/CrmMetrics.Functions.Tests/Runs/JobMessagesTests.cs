@@ -27,6 +27,16 @@ public class JobMessagesTests
         Assert.True(error.Errors.Has(field), error.Message);
     }
 
+    [Theory]
+    [InlineData("""{"runId":"run-1","day":"9999-12-31"}""", "day")]
+    [InlineData("""{"runId":"run-1","day":"1800-01-01"}""", "day")]
+    [InlineData("""{"runId":"run-1","day":"2026-02-30"}""", "day")]
+    public void A_day_no_fact_can_fall_on_is_a_bad_day_message(string text, string field)
+    {
+        var error = Assert.Throws<ValidationException>(() => JobMessages.ReadDay(text));
+        Assert.True(error.Errors.Has(field), error.Message);
+    }
+
     [Fact]
     public void A_start_message_of_a_scheduled_run_names_its_trigger_and_one_from_the_api_has_none()
     {
