@@ -37,6 +37,11 @@ public sealed class HealthFunctions(StorageAccount account, ILogger<HealthFuncti
             await probe();
             return new ServiceHealth(name, true, watch.Elapsed.TotalMilliseconds);
         }
+        catch (Azure.RequestFailedException e) when (e.Status is 401 or 403)
+        {
+            logger.LogError("Health: storage {Service} refused this app's credentials ({Status} {Code}): check the account key or identity in AzureWebJobsStorage", name, e.Status, e.ErrorCode);
+            return new ServiceHealth(name, false, watch.Elapsed.TotalMilliseconds);
+        }
         catch (Exception e)
         {
             logger.LogWarning("Health: storage {Service} did not answer: {Error}", name, e.Message.Split('\n')[0]);

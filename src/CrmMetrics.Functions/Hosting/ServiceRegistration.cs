@@ -67,6 +67,7 @@ public static class ServiceRegistration
         services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
         if (HostProcessWatch.IsSupported) services.AddHostedService<HostProcessWatch>();
         if (HostOwnedLifetime.Requested) services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
+        services.AddHostedService<SettingsReport>();
 
         // Storage.
         services.AddSingleton<FactStore>();

@@ -23,6 +23,22 @@ public class AppProcessTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
         Assert.Equal(HttpStatusCode.Accepted, (await app.Client.SendAsync(request)).StatusCode);
         Assert.Contains(app.Output, l => l.Contains("IngestEvents: [POST]"));
         Assert.Contains(app.Output, l => l.Contains("AggregateDay: queueTrigger (kpi-days)"));
+        // The log names the keys and their roles, never their hashes.
+        Assert.Contains(app.Output, l => l.Contains("API keys: crm (writer)"));
+        Assert.DoesNotContain(app.Output, l => l.Contains(TestKeys.Hash("process-writer")));
+    }
+
+    [Fact]
+    public async Task Without_keys_or_with_a_wrong_storage_key_the_log_says_so()
+    {
+        await using (var keyless = await AppProcessHandle.StartAsync(new Dictionary<string, string> { ["AzureWebJobsStorage"] = azurite.ConnectionString }))
+        {
+            await Eventually.WaitAsync(() => Task.FromResult(keyless.Output.Any(l => l.Contains("No API keys are configured"))), TimeSpan.FromSeconds(30), "the warning about keys");
+        }
+        // A refused credential is a setting to fix, not storage that does not answer.
+        var wrongKey = System.Text.RegularExpressions.Regex.Replace(azurite.ConnectionString, "AccountKey=[^;]+", "AccountKey=" + Convert.ToBase64String(new byte[64]));
+        await using var refused = await AppProcessHandle.StartAsync(new Dictionary<string, string> { ["AzureWebJobsStorage"] = wrongKey }, waitHealthy: false);
+        await Eventually.WaitAsync(() => Task.FromResult(refused.Output.Any(l => l.Contains("Storage refused this app's credentials (403"))), TimeSpan.FromSeconds(60), "the log to say the key was refused");
     }
 
     [Fact]
