@@ -51,7 +51,12 @@ public static class DemoCommand
         {
             try
             {
-                await host.Ready.WaitAsync(TimeSpan.FromMinutes(2), stop.Token);
+                if (await SettingsRefusedWhileStartingAsync(host, stop.Token) is { } refused)
+                {
+                    // The worker exits on settings it refuses, and would refuse them again at every restart.
+                    Console.Error.WriteLine("The app cannot start: " + refused);
+                    return 2;
+                }
                 var address = host.BaseAddress.ToString().TrimEnd('/');
                 Console.WriteLine($"CrmMetrics is listening on {address} (worker process {host.Workers.ProcessId}).");
                 var dashboard = $"{address}/dashboard?code={readerKey}";
@@ -74,6 +79,28 @@ public static class DemoCommand
         }
         return 0;
     }
+
+    /// <summary>
+    /// Waits up to two minutes for the app to be ready (a <see cref="TimeoutException"/> after that);
+    /// returns why the worker refused its settings instead, as soon as it does.
+    /// </summary>
+    private static async Task<string?> SettingsRefusedWhileStartingAsync(LocalFunctionsHost host, CancellationToken ct)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddMinutes(2);
+        while (!host.Ready.IsCompleted)
+        {
+            if (host.Workers.LastStartFailure is { } failure && failure.Contains(SettingsRefusal, StringComparison.Ordinal))
+                return failure[failure.IndexOf(SettingsRefusal, StringComparison.Ordinal)..].Trim();
+            if (DateTimeOffset.UtcNow > deadline) throw new TimeoutException();
+            await Task.WhenAny(host.Ready, Task.Delay(TimeSpan.FromMilliseconds(250), ct));
+            ct.ThrowIfCancellationRequested();
+        }
+        await host.Ready;
+        return null;
+    }
+
+    /// <summary>What the worker prints, and exits with code 2 after, when a setting is wrong (see its Program.cs).</summary>
+    private const string SettingsRefusal = "CrmMetrics cannot start because of its settings";
 
     private static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
 
