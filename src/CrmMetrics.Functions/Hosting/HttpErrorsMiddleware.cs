@@ -21,7 +21,9 @@ public sealed class HttpErrorsMiddleware(ILogger<HttpErrorsMiddleware> logger) :
         {
             var error = Unwrap(thrown);
             var status = HttpPipeline.StatusFor(error);
-            if (status >= 500) logger.LogError(error, "{Function}: {Method} {Path} failed", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path);
+            // Storage away is an outage the caller retries (health says so too): one line, not a stack trace per request.
+            if (status == 503) logger.LogWarning("{Function}: {Method} {Path} answered 503, storage unavailable: {Error}", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path, error.Message.Split('\n')[0]);
+            else if (status >= 500) logger.LogError(error, "{Function}: {Method} {Path} failed", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path);
             if (http.Response.HasStarted) return;
             if (status == 503) http.Response.Headers.RetryAfter = "5";
             context.GetInvocationResult().Value = HttpPipeline.ProblemFor(status, error, http.Request.Method);
