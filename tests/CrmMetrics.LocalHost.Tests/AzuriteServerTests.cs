@@ -17,8 +17,10 @@ public sealed class AzuriteServerTests
         try
         {
             var first = await AzuriteServer.StartAsync(folder.FullName);
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => AzuriteServer.StartAsync(folder.FullName));
+            // Its own type, so the host and the demo say it without a stack trace; the advice names what helps.
+            var refused = await Assert.ThrowsAsync<AzuriteFolderInUseException>(() => AzuriteServer.StartAsync(folder.FullName));
             Assert.Contains("Another local host runs Azurite on the data in", refused.Message);
+            Assert.Contains("set AzureWebJobsStorage", refused.Message);
             var firstProcess = first.ProcessId;
             await first.DisposeAsync();
             await using var second = await AzuriteServer.StartAsync(folder.FullName);

@@ -42,6 +42,11 @@ public static class DemoCommand
         {
             host = await LocalFunctionsHost.StartAsync(options, ct: stop.Token);
         }
+        catch (CrmMetrics.LocalHost.Storage.AzuriteFolderInUseException e)
+        {
+            Console.Error.WriteLine("The demo cannot start the app: " + e.Message);
+            return 2;
+        }
         catch (AppFolderException e)
         {
             Console.Error.WriteLine("The demo cannot start the app: " + e.Message);

@@ -32,6 +32,11 @@ public static class HostCommand
         {
             host = await LocalFunctionsHost.StartAsync(options, ct: stop.Token);
         }
+        catch (CrmMetrics.LocalHost.Storage.AzuriteFolderInUseException e)
+        {
+            Console.Error.WriteLine("The local host cannot start: " + e.Message);
+            return 2;
+        }
         catch (AppFolderException e)
         {
             Console.Error.WriteLine("The local host cannot run this app: " + e.Message);

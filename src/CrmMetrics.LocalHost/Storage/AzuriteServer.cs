@@ -118,9 +118,9 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
         catch (IOException)
         {
-            throw new InvalidOperationException(
+            throw new AzuriteFolderInUseException(
                 $"Another local host runs Azurite on the data in {dataFolder}; two would overwrite each other's data. Stop that one, " +
-                "or give this one other storage (AzureWebJobsStorage) or start it from another folder.");
+                "or give this one storage of its own: set AzureWebJobsStorage to a storage account or to another Azurite's connection string.");
         }
     }
 
@@ -314,3 +314,6 @@ public sealed class AzuriteServer : IAsyncDisposable
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
 }
+
+/// <summary>The Azurite data folder is held by another local host: a setting to change, not a fault.</summary>
+public sealed class AzuriteFolderInUseException(string message) : InvalidOperationException(message);
