@@ -25,15 +25,18 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     private readonly WebApplication _rpc;
     private readonly WebApplication _web;
     private readonly WorkerSupervisor _workers;
-    private readonly AzuriteServer? _azurite;
+    private AzuriteServer? _azurite;
+    private readonly SemaphoreSlim _azuriteGate = new(1, 1);
+    private readonly string? _azuriteFolder;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task<IReadOnlyList<Task>> _startTriggers;
     private int _disposed;
 
-    private LocalFunctionsHost(WebApplication rpc, WebApplication web, WorkerSupervisor workers, AzuriteServer? azurite, FunctionAppFolder app, AppSettings settings,
+    private LocalFunctionsHost(WebApplication rpc, WebApplication web, WorkerSupervisor workers, AzuriteServer? azurite, string? azuriteFolder, FunctionAppFolder app, AppSettings settings,
         Uri baseAddress, ILogger logger, Func<IReadOnlyList<HostedFunction>, CancellationToken, IReadOnlyList<Task>> startTriggers)
     {
+        _azuriteFolder = azuriteFolder;
         _rpc = rpc;
         _web = web;
         _workers = workers;
@@ -47,6 +50,55 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             var functions = await workers.FirstLoad.WaitAsync(_stopping.Token);
             return startTriggers(functions, _stopping.Token);
         });
+        if (azurite is not null) _ = Task.Run(() => WatchAzuriteAsync(_stopping.Token));
+    }
+
+    /// <summary>
+    /// The Azurite this host started must not die unnoticed: the app would answer 503 for good. One
+    /// that keeps its data in a folder is started again on the same ports (what it had saved is
+    /// there); one in memory lost its data with it, which a restart cannot give back, so that is said.
+    /// </summary>
+    private async Task WatchAzuriteAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            var current = _azurite!;
+            (int Code, string Output) exit;
+            try { exit = await current.ExitedUnasked.WaitAsync(stopping); }
+            catch (OperationCanceledException) { return; }
+            if (!current.Persisted)
+            {
+                _logger.LogError("Azurite (process {Pid}) exited with code {Code} ({Output}); its data was in memory and is gone: stop this host and start it again", current.ProcessId, exit.Code, exit.Output);
+                return;
+            }
+            _logger.LogError("Azurite (process {Pid}) exited with code {Code} ({Output}); starting it again on the same ports with the data in {Folder}",
+                current.ProcessId, exit.Code, exit.Output, _azuriteFolder);
+            for (var delay = TimeSpan.FromSeconds(1); !stopping.IsCancellationRequested; delay = TimeSpan.FromSeconds(Math.Min(30, delay.TotalSeconds * 2)))
+            {
+                await _azuriteGate.WaitAsync(CancellationToken.None);
+                try
+                {
+                    if (stopping.IsCancellationRequested) return;
+                    await current.DisposeAsync();
+                    _azurite = await AzuriteServer.StartAsync(_azuriteFolder, cancellationToken: stopping, ports: (current.BlobPort, current.QueuePort, current.TablePort));
+                    _logger.LogInformation("Azurite is listening again (process {Pid})", _azurite.ProcessId);
+                    break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    _logger.LogError("Azurite did not start again ({Error}); trying again in {Delay} s", e.Message, delay.TotalSeconds);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                finally
+                {
+                    _azuriteGate.Release();
+                }
+                try { await Task.Delay(delay, stopping); } catch (OperationCanceledException) { return; }
+            }
+        }
     }
 
     public FunctionAppFolder App { get; }
@@ -57,6 +109,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
 
     /// <summary>The storage connection string, when this host started Azurite itself.</summary>
     public string? AzuriteConnectionString => _azurite?.ConnectionString;
+
+    /// <summary>The node process of the Azurite this host started, while it runs.</summary>
+    public int? AzuriteProcessId => _azurite?.ProcessId;
 
     public WorkerSupervisor Workers => _workers;
 
@@ -164,7 +219,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
 
             var loggers = web.Services.GetRequiredService<ILoggerFactory>();
             var logger = loggers.CreateLogger("Host");
-            var host = new LocalFunctionsHost(rpc, web, workers, azurite, app, settings, baseAddress, logger,
+            var host = new LocalFunctionsHost(rpc, web, workers, azurite, options.AzuriteDataFolder, app, settings, baseAddress, logger,
                 (functions, stopping) => StartTriggers(web.Services, functions, endpoints, addresses, stopping));
             workers.Start();
             logger.LogInformation("Listening on {Addresses}; starting the worker", string.Join(", ", addresses));
@@ -309,7 +364,15 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         await _web.DisposeAsync();
         await _rpc.StopAsync();
         await _rpc.DisposeAsync();
-        if (_azurite is not null) await _azurite.DisposeAsync();
+        await _azuriteGate.WaitAsync();
+        try
+        {
+            if (_azurite is not null) await _azurite.DisposeAsync();
+        }
+        finally
+        {
+            _azuriteGate.Release();
+        }
         _stopping.Dispose();
         _logger.LogInformation("Host stopped");
     }

@@ -39,6 +39,14 @@ public sealed class AzuriteServer : IAsyncDisposable
     /// <summary>The node process that runs Azurite.</summary>
     public int ProcessId => _process.Id;
 
+    /// <summary>Whether its data lives in a folder (and so survives a restart), rather than in memory.</summary>
+    public bool Persisted => _persisted;
+
+    /// <summary>Completes when the process exits for a reason other than <see cref="StopAsync"/>, with its exit code and last output.</summary>
+    public Task<(int Code, string Output)> ExitedUnasked => _exitedUnasked.Task;
+
+    private readonly TaskCompletionSource<(int Code, string Output)> _exitedUnasked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public int BlobPort { get; }
     public int QueuePort { get; }
     public int TablePort { get; }
@@ -185,7 +193,16 @@ public sealed class AzuriteServer : IAsyncDisposable
         };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
         process.EnableRaisingEvents = true;
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("Azurite exited: " + string.Join(" | ", output.TakeLast(5))));
+        process.Exited += (_, _) =>
+        {
+            ready.TrySetException(new InvalidOperationException("Azurite exited: " + string.Join(" | ", output.TakeLast(5))));
+            if (Volatile.Read(ref server._stopping) is null)
+            {
+                int code;
+                try { code = process.ExitCode; } catch (InvalidOperationException) { code = -1; }
+                server._exitedUnasked.TrySetResult((code, string.Join(" | ", output.TakeLast(5))));
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
