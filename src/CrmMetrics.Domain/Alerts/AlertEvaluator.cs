@@ -61,13 +61,8 @@ public sealed class AlertEvaluator(AlertText text)
 
         foreach (var rule in active.Where(r => r.Kind is AlertKinds.Threshold or AlertKinds.Anomaly or AlertKinds.Trend))
         {
-            if (!byKey.TryGetValue((rule.Indicator!, rule.Scope), out var row))
-            {
-                // No row at all: the scope had none of the facts the indicator is computed from (or it is
-                // misspelt). For a threshold that is no value, as a null one is, and the admin should hear of it.
-                if (rule.Kind == AlertKinds.Threshold && noDataDue) alerts.Add(NoDataForRule(rule, rule.Indicator!, rule.Scope, period.Grain, period.Key));
-                continue;
-            }
+            // No row: nothing was stored to alert about (alerts.md: never for a value that was not stored).
+            if (!byKey.TryGetValue((rule.Indicator!, rule.Scope), out var row)) continue;
             var noDataKey = Alert.ConditionKeyOf(AlertKinds.NoData, rule.RuleId, null, row.Indicator, row.Scope, row.Grain, row.Period);
             if (row.Value is not { } value)
             {
@@ -137,8 +132,8 @@ public sealed class AlertEvaluator(AlertText text)
             : null;
         if (breach is not { } x) return null;
         string Sentence(bool fa) => fa
-            ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true, x.Bound)} رسید که {(x.Below ? "کمتر" : "بیشتر")} از آستانه {text.Value(x.Bound, row.Unit, true)} است."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {(x.Below ? "fell" : "rose")} to {text.Value(value, row.Unit, false, x.Bound)} {text.In(row.Period)}, {(x.Below ? "below" : "above")} the {text.Value(x.Bound, row.Unit, false)} threshold.";
+            ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true, x.Bound)} رسید که {(x.Below ? "کمتر" : "بیشتر")} از آستانه {text.Value(x.Bound, row.Unit, true, value)} است."
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {(x.Below ? "fell" : "rose")} to {text.Value(value, row.Unit, false, x.Bound)} {text.In(row.Period)}, {(x.Below ? "below" : "above")} the {text.Value(x.Bound, row.Unit, false, value)} threshold.";
         return Build(rule, row, value, x.Severity, Sentence(false), Sentence(true), threshold: x.Bound);
     }
 
@@ -149,25 +144,26 @@ public sealed class AlertEvaluator(AlertText text)
         var mean = window.Average();
         // Sample standard deviation of the trailing periods.
         var sd = Math.Sqrt(window.Sum(v => (v - mean) * (v - mean)) / (window.Count - 1));
-        // A flat history (no spread, up to rounding) makes any other value infinitely many deviations away:
-        // "more than k standard deviations" then holds for every change, and a jump from a steady level is
-        // the case most worth hearing about.
-        var tolerance = 1e-9 * Math.Max(1, Math.Abs(mean));
+        // A flat history (every value the same) has no spread, so any other value is infinitely many
+        // deviations away: "more than k standard deviations" holds for every change, and a jump from a
+        // steady level is the case most worth hearing about. Its mean is that value exactly (a computed
+        // mean of equal values may be off in the last bit).
+        var flat = window.All(v => v == window[0]);
+        if (flat) mean = window[0];
         var distance = Math.Abs(value - mean);
-        var flat = sd <= tolerance;
-        if (flat ? distance <= tolerance : distance <= rule.K * sd) return null;
+        if (flat ? distance == 0 : distance <= rule.K * sd) return null;
         var above = value > mean;
         if (flat)
         {
             string Flat(bool fa) => fa
-                ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته دقیقاً {text.Value(mean, row.Unit, true)} بود."
-                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false)} in each of the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
+                ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته دقیقاً {text.Value(mean, row.Unit, true, value)} بود."
+                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false, value)} in each of the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
             return Build(rule, row, value, rule.Severity, Flat(false), Flat(true), threshold: rule.K);
         }
         var deviations = distance / sd;
         string Sentence(bool fa) => fa
-            ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true)} در {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false)} over the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
+            ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true, value)} در {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته."
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false, value)} over the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true), threshold: rule.K);
     }
 
@@ -250,22 +246,22 @@ public sealed class AlertEvaluator(AlertText text)
             if (status != GoalEvaluator.Missed) return null;
             string Missed(bool fa) => goal.IsComposite
                 ? fa
-                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true, 100)} از {text.Value(100, "%", true)} رسید{Weakest(details, "attainment", true)}."
-                    : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: its weighted score reached {text.Value(attainment, "%", false, 100)} of {text.Value(100, "%", false)}{Weakest(details, "attainment", false)}."
+                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true, 100)} از {text.Value(100, "%", true, attainment)} رسید{Weakest(details, "attainment", true)}."
+                    : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: its weighted score reached {text.Value(attainment, "%", false, 100)} of {text.Value(100, "%", false, attainment)}{Weakest(details, "attainment", false)}."
                 : fa
-                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} به {text.Value(actual, unit, true, target)} رسید، یعنی {text.Value(attainment, "%", true, 100)} هدف {text.Value(target, unit, true)}."
-                    : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false, target)}, {text.Value(attainment, "%", false, 100)} of the {text.Value(target, unit, false)} target.";
+                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} به {text.Value(actual, unit, true, target)} رسید، یعنی {text.Value(attainment, "%", true, 100)} هدف {text.Value(target, unit, true, actual)}."
+                    : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false, target)}, {text.Value(attainment, "%", false, 100)} of the {text.Value(target, unit, false, actual)} target.";
             return BuildGoal(rule, goal, goalRow, actual, attainment, rule.Severity, Missed(false), Missed(true));
         }
         if (now >= period.End || projectedAttainment is not { } projected || projected >= (double)goal.Threshold) return null;
         var severity = projected < (double)goal.Threshold - rule.CriticalMargin && rule.Severity < Severity.Critical ? Severity.Critical : rule.Severity;
         string AtRisk(bool fa) => goal.IsComposite
             ? fa
-                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است{Weakest(details, "projectedAttainment", true)}."
-                : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold{Weakest(details, "projectedAttainment", false)}."
+                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است{Weakest(details, "projectedAttainment", true)}."
+                : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold{Weakest(details, "projectedAttainment", false)}."
             : fa
-                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true)} است."
-                : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} of its {text.Value(target, unit, false)} target {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false)} threshold.";
+                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است."
+                : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} of its {text.Value(target, unit, false)} target {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold.";
         return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true));
     }
 
@@ -289,8 +285,8 @@ public sealed class AlertEvaluator(AlertText text)
         else if (rule.Kind == AlertKinds.GoalAtRisk && !over && projected is { } p && p >= (double)goal.Threshold)
         {
             recover(key, Num(details, "actual"), attainment,
-                $"Resolved: goal “{goal.Name}” is no longer at risk {text.In(goalRow.Period)}: it is projected to reach {text.Value(p, "%", false)} of its {text.Value((double)goal.Target, unit, false)} target, at or above the {text.Value((double)goal.Threshold, "%", false)} threshold.",
-                $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} دیگر در خطر نیست: پیش‌بینی می‌شود به {text.Value(p, "%", true)} از هدف {text.Value((double)goal.Target, unit, true)} برسد که از آستانه {text.Value((double)goal.Threshold, "%", true)} کمتر نیست.");
+                $"Resolved: goal “{goal.Name}” is no longer at risk {text.In(goalRow.Period)}: it is projected to reach {text.Value(p, "%", false, (double)goal.Threshold)} of its {text.Value((double)goal.Target, unit, false)} target, at or above the {text.Value((double)goal.Threshold, "%", false, p)} threshold.",
+                $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} دیگر در خطر نیست: پیش‌بینی می‌شود به {text.Value(p, "%", true, (double)goal.Threshold)} از هدف {text.Value((double)goal.Target, unit, true)} برسد که از آستانه {text.Value((double)goal.Threshold, "%", true, p)} کمتر نیست.");
         }
     }
 
@@ -324,14 +320,14 @@ public sealed class AlertEvaluator(AlertText text)
             if (!Better(mean, own))
             {
                 recover(key, own, null,
-                    $"Resolved: {Name(false)} for the organisation is {text.Value(own, unit, false)} {text.In(period.Key)}, no longer behind the {text.Value(mean, unit, false)} mean of its competitors.",
-                    $"رفع شد: {Name(true)} در کل سازمان در {P(true)} برابر {text.Value(own, unit, true)} است و دیگر از میانگین رقبا ({text.Value(mean, unit, true)}) عقب نیست.");
+                    $"Resolved: {Name(false)} for the organisation is {text.Value(own, unit, false, mean)} {text.In(period.Key)}, no longer behind the {text.Value(mean, unit, false, own)} mean of its competitors.",
+                    $"رفع شد: {Name(true)} در کل سازمان در {P(true)} برابر {text.Value(own, unit, true, mean)} است و دیگر از میانگین رقبا ({text.Value(mean, unit, true, own)}) عقب نیست.");
                 return;
             }
             var leader = competitors.Aggregate((a, b) => Better(b.Value, a.Value) ? b : a);
             string Sentence(bool fa) => fa
-                ? $"{Cap(Name(true))} در کل سازمان در {P(true)} به {text.Value(own, unit, true, mean)} رسید که از میانگین {text.Number(competitors.Count, true, "0")} رقیب ({text.Value(mean, unit, true)}) {(higher ? "کمتر" : "بیشتر")} است؛ {leader.Name} با {text.Value(leader.Value, unit, true)} پیشتاز است."
-                : $"{Cap(Name(false))} for the organisation was {text.Value(own, unit, false, mean)} {text.In(period.Key)}, {(higher ? "below" : "above (worse than)")} the {text.Value(mean, unit, false)} mean of its {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")}; {leader.Name} leads with {text.Value(leader.Value, unit, false)}.";
+                ? $"{Cap(Name(true))} در کل سازمان در {P(true)} به {text.Value(own, unit, true, mean)} رسید که از میانگین {text.Number(competitors.Count, true, "0")} رقیب ({text.Value(mean, unit, true, own)}) {(higher ? "کمتر" : "بیشتر")} است؛ {leader.Name} با {text.Value(leader.Value, unit, true)} پیشتاز است."
+                : $"{Cap(Name(false))} for the organisation was {text.Value(own, unit, false, mean)} {text.In(period.Key)}, {(higher ? "below" : "above (worse than)")} the {text.Value(mean, unit, false, own)} mean of its {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")}; {leader.Name} leads with {text.Value(leader.Value, unit, false)}.";
             alerts.Add(new Alert
             {
                 Kind = rule.Kind, RuleId = rule.RuleId, Indicator = x, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = own, Threshold = mean,
@@ -346,15 +342,15 @@ public sealed class AlertEvaluator(AlertText text)
             if (percentile >= bound)
             {
                 recover(key, percentile, null,
-                    $"Resolved: {Name(false)} for the organisation ranks at percentile {text.Number(percentile, false)} among its competitors {text.In(period.Key)}, no longer below {text.Number(bound, false)}.",
-                    $"رفع شد: رتبه {Name(true)} کل سازمان در میان رقبا در {P(true)} صدک {text.Number(percentile, true)} است و دیگر کمتر از {text.Number(bound, true)} نیست.");
+                    $"Resolved: {Name(false)} for the organisation ranks at percentile {text.Number(percentile, false, apartFrom: bound)} among its competitors {text.In(period.Key)}, no longer below {text.Number(bound, false, apartFrom: percentile)}.",
+                    $"رفع شد: رتبه {Name(true)} کل سازمان در میان رقبا در {P(true)} صدک {text.Number(percentile, true, apartFrom: bound)} است و دیگر کمتر از {text.Number(bound, true, apartFrom: percentile)} نیست.");
                 return;
             }
             var own = Num(row.Details, "own");
             var ahead = own is { } o ? competitors.Where(c => Better(c.Value, o)).OrderBy(c => c.Value * (higher ? -1 : 1)).ToList() : [];
             string Sentence(bool fa) => fa
-                ? $"رتبه {Name(true)} کل سازمان در میان {text.Number(competitors.Count, true, "0")} رقیب در {P(true)} صدک {text.Number(percentile, true, apartFrom: bound)} است که کمتر از حد {text.Number(bound, true)} است{(ahead.Count > 0 ? "؛ رقبای جلوتر: " + List(ahead, true) : "")}."
-                : $"{Cap(Name(false))} for the organisation ranks at percentile {text.Number(percentile, false, apartFrom: bound)} among {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")} {text.In(period.Key)}, below the bound of {text.Number(bound, false)}{(ahead.Count > 0 ? "; ahead of it: " + List(ahead, false) : "")}.";
+                ? $"رتبه {Name(true)} کل سازمان در میان {text.Number(competitors.Count, true, "0")} رقیب در {P(true)} صدک {text.Number(percentile, true, apartFrom: bound)} است که کمتر از حد {text.Number(bound, true, apartFrom: percentile)} است{(ahead.Count > 0 ? "؛ رقبای جلوتر: " + List(ahead, true) : "")}."
+                : $"{Cap(Name(false))} for the organisation ranks at percentile {text.Number(percentile, false, apartFrom: bound)} among {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")} {text.In(period.Key)}, below the bound of {text.Number(bound, false, apartFrom: percentile)}{(ahead.Count > 0 ? "; ahead of it: " + List(ahead, false) : "")}.";
             alerts.Add(new Alert
             {
                 Kind = rule.Kind, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = percentile,
@@ -372,13 +368,13 @@ public sealed class AlertEvaluator(AlertText text)
             if (worsened <= widening)
             {
                 recover(key, gap, null,
-                    $"Resolved: the gap in {Name(false)} between the organisation and {competitor} is {text.Difference(gap, unit, false)} {text.In(period.Key)}, no longer more than {text.Difference(widening, unit, false)} worse than the period before.",
-                    $"رفع شد: فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} برابر {text.Difference(gap, unit, true)} است و دیگر بیش از {text.Difference(widening, unit, true)} بدتر از دوره قبل نیست.");
+                    $"Resolved: the gap in {Name(false)} between the organisation and {competitor} is {text.Difference(gap, unit, false)} {text.In(period.Key)}, no longer more than {text.Difference(widening, unit, false, worsened)} worse than the period before.",
+                    $"رفع شد: فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} برابر {text.Difference(gap, unit, true)} است و دیگر بیش از {text.Difference(widening, unit, true, worsened)} بدتر از دوره قبل نیست.");
                 return;
             }
             string Sentence(bool fa) => fa
-                ? $"فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} از {text.Difference(before, unit, true)} به {text.Difference(gap, unit, true)} رسید و {text.Difference(worsened, unit, true, widening)} بدتر شد که بیش از حد {text.Difference(widening, unit, true)} است."
-                : $"The gap in {Name(false)} between the organisation and {competitor} went from {text.Difference(before, unit, false)} to {text.Difference(gap, unit, false)} {text.In(period.Key)}, {text.Difference(worsened, unit, false, widening)} worse, more than the {text.Difference(widening, unit, false)} bound.";
+                ? $"فاصله {Name(true)} کل سازمان با {competitor} در {P(true)} از {text.Difference(before, unit, true)} به {text.Difference(gap, unit, true)} رسید و {text.Difference(worsened, unit, true, widening)} بدتر شد که بیش از حد {text.Difference(widening, unit, true, worsened)} است."
+                : $"The gap in {Name(false)} between the organisation and {competitor} went from {text.Difference(before, unit, false)} to {text.Difference(gap, unit, false)} {text.In(period.Key)}, {text.Difference(worsened, unit, false, widening)} worse, more than the {text.Difference(widening, unit, false, worsened)} bound.";
             alerts.Add(new Alert
             {
                 Kind = rule.Kind, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = gapScope, Grain = period.Grain, Period = period.Key, Value = gap,

@@ -119,10 +119,11 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
     };
 
     /// <summary>
-    /// A value with its unit, rounded for people. Given <paramref name="apartFrom"/> (the bound or
-    /// target a sentence compares it with), it keeps as many more decimals (up to 6) as it takes not
-    /// to read as that number: 4.96 against a threshold of 5 is "4.96", not "5", and an attainment
-    /// of 99.96% against 100% is "99.96%".
+    /// A value with its unit, rounded for people. Given <paramref name="apartFrom"/> (the other number
+    /// of a comparison), it keeps as many more decimals as it takes not to read as that number: 4.96
+    /// against a threshold of 5 is "4.96", not "5", and an attainment of 99.96% against 100% is
+    /// "99.96%". Both numbers of a comparison are written this way, each apart from the other, so they
+    /// get the same decimals (a bound of 4.96 against 4.97 reads "4.96").
     /// </summary>
     public string Value(double? value, string unit, bool fa, double? apartFrom = null)
     {
@@ -146,7 +147,9 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
     /// </summary>
     public string Difference(double value, string unit, bool fa, double? apartFrom = null) =>
         unit != "%" ? Value(value, unit, fa, apartFrom)
-        : fa ? $"{Number(value, true, apartFrom: apartFrom)} واحد درصد" : $"{Number(value, false, apartFrom: apartFrom)} percentage point{(Math.Abs(value) == 1 ? "" : "s")}";
+        : fa ? $"{Number(value, true, apartFrom: apartFrom)} واحد درصد" : Points(Number(value, false, apartFrom: apartFrom));
+
+    private static string Points(string number) => $"{number} percentage point{(number is "1" or "-1" ? "" : "s")}";
 
     /// <summary>A plain number (a percentile, a count of periods), kept apart from <paramref name="apartFrom"/> as <see cref="Value"/> does.</summary>
     public string Number(double value, bool fa, string format = "#,##0.#", double? apartFrom = null)
@@ -171,12 +174,12 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
         return v.ToString(format, CultureInfo.InvariantCulture);
     }
 
-    /// <summary>The fewest decimals, from <paramref name="from"/> up to 6, at which two different numbers round apart; null when they are equal.</summary>
+    /// <summary>The fewest decimals, from <paramref name="from"/> up to 15, at which two different numbers round apart; null when they are equal.</summary>
     private static int? DecimalsApart(double value, double other, int from)
     {
         if (value == other) return null;
         var decimals = from;
-        while (decimals < 6 && Math.Round(value, decimals, MidpointRounding.AwayFromZero) == Math.Round(other, decimals, MidpointRounding.AwayFromZero)) decimals++;
+        while (decimals < 15 && Math.Round(value, decimals, MidpointRounding.AwayFromZero) == Math.Round(other, decimals, MidpointRounding.AwayFromZero)) decimals++;
         return decimals;
     }
 

@@ -76,7 +76,7 @@ public sealed record Goal
                 !indicators.IsKnown(s) ? $"'{JsonFields.Truncate(s)}' is not an indicator of the catalog or a derived indicator"
                 : IndicatorCatalog.Find(s)?.Family == Families.GoalAttainment ? $"'{s}' is what goals produce, not something a goal can measure: a goal made of other goals is a composite (children with weights)"
                 : null);
-            scope = f.String("scope", false, s => Aggregation.Scope.Problem(s) ?? IndicatorCatalog.ScopeProblem(indicator, s)) ?? Aggregation.Scope.Org;
+            scope = f.String("scope", false, s => Aggregation.Scope.Problem(s)) ?? Aggregation.Scope.Org;
             target = f.Decimal("target", true, min: 0, minExclusive: true);
             stretch = f.Decimal("stretch", false, min: 0, minExclusive: true);
             if (f.Has("maxContribution")) errors.Add("maxContribution", "is used only by composite goals (goals with children)");

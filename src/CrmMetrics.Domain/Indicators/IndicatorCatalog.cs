@@ -137,23 +137,6 @@ public static class IndicatorCatalog
 
     public static IEnumerable<IndicatorDefinition> BaseIndicators => All.Where(i => i.Compute is not null);
 
-    /// <summary>
-    /// Base indicators computed from the customers active at the start or end of a period. Only org,
-    /// segment: and region: scopes count those (<see cref="Scope.HasCustomerState"/>); elsewhere these
-    /// are null by definition.
-    /// </summary>
-    public static readonly IReadOnlySet<string> NeedCustomerState = new HashSet<string>(StringComparer.Ordinal)
-        { "com.active-customers", "cx.churn-rate", "cx.retention-rate", "cx.complaint-rate" };
-
-    /// <summary>
-    /// Why <paramref name="indicator"/> can never have a value in <paramref name="scope"/>, or null: a
-    /// goal or alert rule on it would only ever report missing data. The reason reads after the field's name.
-    /// </summary>
-    public static string? ScopeProblem(string? indicator, string scope) =>
-        indicator is not null && NeedCustomerState.Contains(indicator) && !Scope.HasCustomerState(scope)
-            ? $"'{scope}' cannot have a value of {indicator}: it counts the customers active at the start or end of the period, which exist for org, segment: and region: scopes only"
-            : null;
-
     public static IndicatorDefinition? Find(string? id) => id is not null && ById.TryGetValue(id, out var d) ? d : null;
 
     /// <summary>

@@ -70,12 +70,18 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     public static JsonObject WithState(RecordedAlert alert)
     {
         var item = (JsonObject)alert.CloudEvent.DeepClone();
-        var type = item["type"]?.GetValue<string>() ?? "";
-        if (type == "crm.metrics.alert." + AlertKinds.Resolved) item["state"] = "resolved";
-        else if (type.StartsWith("crm.metrics.alert.", StringComparison.Ordinal)) item["state"] = alert.ResolvedBy is null ? "open" : "resolved";
-        else item["state"] = null;
+        item["state"] = StateOf(alert);
         item["resolvedBy"] = alert.ResolvedBy;
         return item;
+    }
+
+    /// <summary><c>open</c> or <c>resolved</c> for an alert, null for a message that is not one (the digest).</summary>
+    private static string? StateOf(RecordedAlert alert)
+    {
+        var type = alert.CloudEvent["type"] is JsonValue t && t.GetValueKind() == System.Text.Json.JsonValueKind.String ? t.GetValue<string>() : "";
+        if (type == "crm.metrics.alert." + AlertKinds.Resolved) return "resolved";
+        if (type.StartsWith("crm.metrics.alert.", StringComparison.Ordinal)) return alert.ResolvedBy is null ? "open" : "resolved";
+        return null;
     }
 
     private async Task<IResult> ListAsync(HttpRequest request, CancellationToken ct)
@@ -123,7 +129,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
             return (period is null || Text(data, "grain") == grain && Text(data, "period") == period)
                 && (severity is null || Text(data, "severity") == severity)
                 && (kind is null || Text(data, "kind") == kind)
-                && (state is null || Text(WithState(alert), "state") == state);
+                && (state is null || StateOf(alert) == state);
         };
     }
 }

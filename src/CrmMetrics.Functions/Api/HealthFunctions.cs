@@ -37,9 +37,9 @@ public sealed class HealthFunctions(StorageAccount account, ILogger<HealthFuncti
             await probe();
             return new ServiceHealth(name, true, watch.Elapsed.TotalMilliseconds);
         }
-        catch (Azure.RequestFailedException e) when (e.Status is 401 or 403)
+        catch (Exception e) when (Hosting.StorageFailures.IsCredentialRefusal(e))
         {
-            logger.LogError("Health: storage {Service} refused this app's credentials ({Status} {Code}): check the account key or identity in AzureWebJobsStorage", name, e.Status, e.ErrorCode);
+            logger.LogError("Health: storage {Service} refused this app's credentials ({Reason}): check the account key or identity in AzureWebJobsStorage", name, Hosting.StorageFailures.Describe(e));
             return new ServiceHealth(name, false, watch.Elapsed.TotalMilliseconds);
         }
         catch (Exception e)

@@ -66,7 +66,8 @@ public static class ServiceRegistration
         services.AddSingleton<StorageInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
         if (HostProcessWatch.IsSupported) services.AddHostedService<HostProcessWatch>();
-        if (HostOwnedLifetime.Requested) services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
+        // Only where the worker also sees its host go (HostProcessWatch): ignoring signals must not leave an orphan.
+        if (HostOwnedLifetime.Requested && HostProcessWatch.IsSupported) services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
         services.AddHostedService<SettingsReport>();
 
         // Storage.

@@ -34,9 +34,9 @@ public sealed class StorageInitializer(StorageAccount account, ILogger<StorageIn
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 // A refused credential is a setting to fix, not an outage to wait out: say so.
-                if (e is Azure.RequestFailedException { Status: 401 or 403 } refused)
-                    logger.LogError("Storage refused this app's credentials ({Status} {Code}): check the account key or identity in AzureWebJobsStorage; retrying in {Delay} s",
-                        refused.Status, refused.ErrorCode, delay.TotalSeconds);
+                if (StorageFailures.IsCredentialRefusal(e))
+                    logger.LogError("Storage refused this app's credentials ({Reason}): check the account key or identity in AzureWebJobsStorage; retrying in {Delay} s",
+                        StorageFailures.Describe(e), delay.TotalSeconds);
                 else
                     logger.LogWarning("Storage did not answer (attempt {Attempt}: {Error}); retrying in {Delay} s", attempts, e.Message.Split('\n')[0], delay.TotalSeconds);
                 try { await Task.Delay(delay, stoppingToken); } catch (OperationCanceledException) { return; }

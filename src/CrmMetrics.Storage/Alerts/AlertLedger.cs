@@ -215,13 +215,23 @@ public sealed class AlertLedger(StorageAccount account)
             filter += " and " + TableClient.CreateQueryFilter($"RowKey gt {AfterKey(continuation) ?? throw new ArgumentException("Not a continuation this ledger gave out.", nameof(continuation))}");
         // One row beyond the page tells whether another page follows.
         var rows = new List<(TableEntity Row, RecordedAlert Alert)>(pageSize + 1);
+        var scanned = 0;
+        string? lastScanned = null;
         await foreach (var row in _table.QueryAsync<TableEntity>(filter, maxPerPage: about is null ? Math.Min(pageSize + 1, 1000) : 1000, cancellationToken: ct))
         {
             var alert = new RecordedAlert(row.GetString("AlertId")!, row.GetDateTimeOffset("RaisedAt") ?? default, StorageJson.Read<JsonObject>(row, "Event") ?? [])
             {
                 ResolvedBy = row.GetString("ResolvedBy"),
             };
-            if (about is not null && !about(alert)) continue;
+            lastScanned = row.RowKey;
+            if (about is not null && !about(alert))
+            {
+                // A filter few alerts match must not read the whole log in one request: the page ends
+                // short, and its token goes on after the last row read.
+                if (++scanned >= MaxScannedPerPage) return (rows.Select(r => r.Alert).ToList(), ContinuationAfter(lastScanned));
+                continue;
+            }
+            scanned++;
             rows.Add((row, alert));
             if (rows.Count > pageSize) break;
         }
@@ -231,6 +241,9 @@ public sealed class AlertLedger(StorageAccount account)
     }
 
     private const string ContinuationPrefix = "a1.";
+
+    /// <summary>The most log rows a filtered page reads before it ends (short, with a token).</summary>
+    public const int MaxScannedPerPage = 5000;
 
     private static string ContinuationAfter(string rowKey) =>
         ContinuationPrefix + System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(rowKey));

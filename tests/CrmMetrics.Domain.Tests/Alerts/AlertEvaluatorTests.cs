@@ -128,6 +128,11 @@ public class AlertEvaluatorTests
         Assert.Equal("Customer effort score for the organisation fell to 4.96 in October 2026, below the 5 threshold.", threshold.Message);
         Assert.Contains("۴٫۹۶", threshold.MessageFa);
         Assert.Contains("fell to 4.5", Assert.Single(Evaluate([Row("cx.ces", 4.5)], [Rule("""{"kind":"threshold","indicator":"cx.ces","below":5}""")])).Message);
+        // The bound is written apart from the value too, and as many decimals as it takes.
+        Assert.Contains("rose to 4.97 in October 2026, above the 4.96 threshold.",
+            Assert.Single(Evaluate([Row("cx.ces", 4.97)], [Rule("""{"kind":"threshold","indicator":"cx.ces","above":4.96}""")])).Message);
+        Assert.Contains("rose to 5.0000001 in October 2026, above the 5 threshold.",
+            Assert.Single(Evaluate([Row("cx.ces", 5.0000001)], [Rule("""{"kind":"threshold","indicator":"cx.ces","above":5}""")])).Message);
 
         var goal = new Goal { GoalId = "rev", Name = "Revenue", Indicator = "com.revenue", Grain = Grain.Month, Target = 10_000 };
         var missed = Assert.Single(Evaluate(GoalEvaluator.Rows([goal], October, [Row("com.revenue", 9_996)], AfterOctober), [], [goal]));
@@ -144,6 +149,7 @@ public class AlertEvaluatorTests
         var text = new AlertText(ReportingCalendar.Gregorian, "EUR");
         Assert.Equal(("on 2 December 2026", "in December 2026", "in week 49 of 2026"), (text.In("2026-12-02"), text.In("2026-12"), text.In("2026-W49")));
         Assert.Equal(("8 percentage points", "1 percentage point", "8 hours"), (text.Difference(8, "%", false), text.Difference(1, "%", false), text.Difference(8, "hours", false)));
+        Assert.Equal("1 percentage point", text.Difference(0.999, "%", false));
         Assert.Equal("۸ واحد درصد", text.Difference(8, "%", true));
     }
 
@@ -157,22 +163,30 @@ public class AlertEvaluatorTests
         Assert.Empty(Evaluate([Row("com.orders", 5)], [rule], history: [5, 5, 5, 5]));
         // Rounding noise in a mean of equal values is no spread.
         Assert.Empty(Evaluate([Row("cx.csat", 0.1)], [Rule("""{"kind":"anomaly","indicator":"cx.csat"}""")], history: [0.1, 0.1, 0.1]));
+        // A flat history's mean is written apart from the value.
+        Assert.Contains("is 4.95, after exactly 4.96 in each of the previous 3 months",
+            Assert.Single(Evaluate([Row("cx.ces", 4.95)], [Rule("""{"kind":"anomaly","indicator":"cx.ces"}""")], history: [4.96, 4.96, 4.96])).Message);
+        // A tiny but real spread is a spread: 1.8e-6 from the mean is 2 of its deviations, no anomaly.
+        double[] tiny = [1000, 1000, 1000, 1000.0000018];
+        Assert.Empty(Evaluate([Row("com.revenue", tiny.Average() + 1.8e-6)], [Rule("""{"kind":"anomaly","indicator":"com.revenue"}""")], history: tiny));
         // An average of counts is not rounded to a whole number.
         var spread = Assert.Single(Evaluate([Row("com.orders", 30)], [rule], history: [10, 9, 8, 7]));
         Assert.Contains("its average of 8.5 over the previous 4 months", spread.Message);
     }
 
     [Fact]
-    public void A_threshold_rule_whose_scope_has_no_row_says_no_data_once_the_period_is_half_over()
+    public void A_rule_whose_scope_has_no_row_raises_nothing_since_nothing_was_stored()
     {
-        var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","scope":"region:ghost","below":50}""");
+        // alerts.md: never for a value that was not stored; no-data is for a stored null.
         var rows = new[] { Row("cx.csat", 80) };
-        var alert = Assert.Single(Evaluate(rows, [rule]));
-        Assert.Equal((AlertKinds.NoData, "region:ghost", "cx.csat", "2026-10"), (alert.Kind, alert.Scope, alert.Indicator, alert.Period));
-        Assert.Equal("No customer satisfaction surveys were recorded for region ghost in October 2026, so customer satisfaction has no value to check against its thresholds.", alert.Message);
-        Assert.Empty(Evaluate(rows, [rule], now: October.Start.AddDays(5)));
-        // The same alert as for a row whose value is null.
-        Assert.Equal(alert.Id, Assert.Single(Evaluate([Row("cx.csat", null, "region:ghost")], [rule])).Id);
+        foreach (var json in new[]
+                 {
+                     """{"kind":"threshold","indicator":"cx.csat","scope":"region:ghost","below":50}""",
+                     """{"kind":"anomaly","indicator":"cx.csat","scope":"region:ghost"}""",
+                     """{"kind":"trend","indicator":"cx.csat","scope":"region:ghost"}""",
+                 })
+            Assert.Empty(Evaluate(rows, [Rule(json)], history: [10, 20, 30, 40]));
+        Assert.Equal(AlertKinds.NoData, Assert.Single(Evaluate([Row("cx.csat", null, "region:ghost")], [Rule("""{"kind":"threshold","indicator":"cx.csat","scope":"region:ghost","below":50}""")])).Kind);
     }
 
     [Theory]
@@ -198,10 +212,8 @@ public class AlertEvaluatorTests
     [InlineData("""{"kind":"trend","indicator":"cx.csat","n":4}""", "n")]
     [InlineData("""{"kind":"goal-at-risk","below":5}""", "below")]
     [InlineData("""{"kind":"goal-missed","criticalMargin":5}""", "criticalMargin")]
-    // Figures that can never have a value: goal attainment is per goal, complaint rate not per channel.
+    // Goal attainment rows are per goal (scope goal:<id>): only goal rules watch them.
     [InlineData("""{"kind":"threshold","indicator":"goal.attainment","below":90}""", "indicator")]
-    [InlineData("""{"kind":"threshold","indicator":"cx.complaint-rate","scope":"channel:web","above":5}""", "scope")]
-    [InlineData("""{"kind":"trend","indicator":"com.active-customers","scope":"staff:s1"}""", "scope")]
     public void Malformed_rules_name_the_field(string json, string field)
     {
         using var doc = JsonDocument.Parse(json);

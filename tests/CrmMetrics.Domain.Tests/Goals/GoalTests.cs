@@ -99,7 +99,6 @@ public class GoalTests
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","period":"2026-W40","target":1}""", "period")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","period":"3026-01","target":1}""", "period")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"year","period":"1850","target":1}""", "period")]
-    [InlineData("""{"name":"x","indicator":"cx.complaint-rate","scope":"channel:web","grain":"month","target":1}""", "scope")]
     [InlineData("""{"name":"x","indicator":"com.revenue","scope":"channel:telepathy","grain":"month","target":1}""", "scope")]
     [InlineData("""{"name":"x","indicator":"goal.attainment","grain":"month","target":100}""", "indicator")]
     [InlineData("""{"name":"x","indicator":"cx.complaints","grain":"month","target":100,"stretch":500}""", "stretch")]

@@ -167,6 +167,7 @@ public class SeedDefinitionsTests(SeedDefinitionsTests.Fixture app, ITestOutputH
             var listed = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/alerts?state={state}&severity=warning&period=2025-07&pageSize=1000", TestKeys.Reader));
             var expected = app.Alerts.Where(a => a.GetProperty("state").GetString() == state && a.GetProperty("data").GetProperty("severity").GetString() == "warning"
                                                  && a.GetProperty("data").GetProperty("period").GetString() == "2025-07").Select(a => a.GetProperty("id").GetString()).ToList();
+            if (state == "open") Assert.NotEmpty(expected);
             Assert.Equal(expected, listed.GetProperty("items").EnumerateArray().Select(a => a.GetProperty("id").GetString()));
         }
         Assert.NotEmpty((await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?state=open&pageSize=1000", TestKeys.Reader))).GetProperty("items").EnumerateArray());

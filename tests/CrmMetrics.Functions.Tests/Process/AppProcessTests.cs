@@ -90,6 +90,13 @@ public class AppProcessTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
                  })
             await Eventually.WaitAsync(() => Task.FromResult(app.Output.Any(l => l.Contains(line))), TimeSpan.FromSeconds(60), line);
         Assert.Equal(HttpStatusCode.NotFound, (await app.Client.GetAsync("/api/runs/ghost-run")).StatusCode);
+
+        // A run that exists does not finalise a period no fact can fall in either: the period fails on it, nothing is stored.
+        var started = await app.Client.PostAsync("/api/runs", JsonContent.Create(new { grain = "month", period = "2026-08" }));
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var runId = System.Text.Json.JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("runId").GetString();
+        await account.Queue("kpi-periods").SendMessageAsync($$"""{"runId":"{{runId}}","grain":"year","period":"9999"}""");
+        await Eventually.WaitAsync(() => Task.FromResult(app.Output.Any(l => l.Contains($"Period 9999 (year) of run {runId} cannot be finalised"))), TimeSpan.FromSeconds(60), "the period to be refused");
         var context = await app.Client.GetStringAsync("/api/reporting-context");
         Assert.DoesNotContain("9999", context);
         Assert.DoesNotContain(app.Output, l => l.Contains("failed on message"));
