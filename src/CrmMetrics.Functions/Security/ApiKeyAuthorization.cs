@@ -19,6 +19,8 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
 
     public ApiKey? Identify(HttpRequest request)
     {
+        // A key given twice is ambiguous (which one was meant?): refused, in the header and in the query alike.
+        if (request.Headers[HeaderName].Count > 1 || request.Query[QueryName].Count > 1) return null;
         string? presented = request.Headers[HeaderName].FirstOrDefault();
         if (string.IsNullOrEmpty(presented)) presented = request.Query[QueryName].FirstOrDefault();
         if (string.IsNullOrEmpty(presented) || presented.Length > 512) return null;

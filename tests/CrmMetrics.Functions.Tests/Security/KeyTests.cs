@@ -26,6 +26,9 @@ public class KeyTests(AppFixture app) : IClassFixture<AppFixture>
     {
         var response = await app.Client.PostAsync($"/api/events?code={TestKeys.Writer}", OneEvent());
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        // Given twice it is refused, as two x-api-key headers are: which one was meant is not guessed.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.PostAsync($"/api/events?code={TestKeys.Reader}&code={TestKeys.Writer}", OneEvent())).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client.PostAsync($"/api/events?code={TestKeys.Writer}&code={TestKeys.Writer}", OneEvent())).StatusCode);
     }
 
     [Fact]
