@@ -66,7 +66,7 @@ public sealed class AlertEvaluator(AlertText text)
             var noDataKey = Alert.ConditionKeyOf(AlertKinds.NoData, rule.RuleId, null, row.Indicator, row.Scope, row.Grain, row.Period);
             if (row.Value is not { } value)
             {
-                if (rule.Kind == AlertKinds.Threshold && noDataDue) alerts.Add(NoDataForRule(rule, row.Indicator, row.Scope, row.Grain, row.Period));
+                if (rule.Kind == AlertKinds.Threshold && noDataDue) alerts.Add(NoDataForRule(rule, row));
                 continue;
             }
             if (rule.Kind == AlertKinds.Threshold)
@@ -196,14 +196,14 @@ public sealed class AlertEvaluator(AlertText text)
             $"رفع شد: {text.Indicator(row.Indicator, true)} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است {fa}.");
     }
 
-    private Alert NoDataForRule(AlertRule rule, string indicator, string scope, Grain grain, string periodKey)
+    private Alert NoDataForRule(AlertRule rule, SnapshotRow row)
     {
         string Sentence(bool fa) => fa
-            ? $"در {text.Period(periodKey, true)} برای {text.Scope(scope, true)} {text.MissingData(indicator, true)}؛ از این رو {text.Indicator(indicator, true)} مقداری ندارد که با آستانه‌هایش سنجیده شود."
-            : $"{Cap(text.MissingData(indicator, false))} for {text.Scope(scope, false)} {text.In(periodKey)}, so {text.Indicator(indicator, false)} has no value to check against its thresholds.";
+            ? $"در {text.Period(row.Period, true)} برای {text.Scope(row.Scope, true)} {text.MissingData(row.Indicator, true)}؛ از این رو {text.Indicator(row.Indicator, true)} مقداری ندارد که با آستانه‌هایش سنجیده شود."
+            : $"{Cap(text.MissingData(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)}, so {text.Indicator(row.Indicator, false)} has no value to check against its thresholds.";
         return new Alert
         {
-            Kind = AlertKinds.NoData, RuleId = rule.RuleId, Indicator = indicator, Scope = scope, Grain = grain, Period = periodKey,
+            Kind = AlertKinds.NoData, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = row.Scope, Grain = row.Grain, Period = row.Period,
             Severity = Severity.Warning, Message = Sentence(false), MessageFa = Sentence(true),
         };
     }
