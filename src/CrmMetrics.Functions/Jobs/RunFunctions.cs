@@ -157,20 +157,24 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
     public async Task<string[]?> RunAsync([QueueTrigger(StorageNames.Queues.KpiDays)] string message, int dequeueCount, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadDay, logger, "AggregateDay", out var job)) return null;
-        if (!await runs.ExistsAsync(job.RunId, ct))
-        {
-            logger.LogWarning("Run {RunId} does not exist; day {Day} is not aggregated for it", job.RunId, job.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-            return null;
-        }
+        bool planned;
         try
         {
+            // The day's partial belongs to no run: aggregating it for a message that names no planned
+            // day is wasted work, not a wrong result, so the run is checked by the write that records it.
             var partial = await aggregation.AggregateAsync(job.Day, ct);
-            await runs.CompleteDayAsync(job.RunId, job.Day, partial.FactCount, ct);
+            planned = await runs.CompleteDayAsync(job.RunId, job.Day, partial.FactCount, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException && host.IsLastAttempt(dequeueCount))
         {
             await runs.FailDayAsync(job.RunId, job.Day, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
             throw;
+        }
+        if (!planned)
+        {
+            logger.LogWarning("Run {RunId} does not exist or did not plan day {Day}; the day was aggregated but is not recorded on it",
+                job.RunId, job.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            return null;
         }
 
         if (await runs.AllDaysDoneAsync(job.RunId, ct) && await runs.GetAsync(job.RunId, ct) is { Planned: true } run)

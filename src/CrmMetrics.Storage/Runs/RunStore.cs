@@ -83,11 +83,31 @@ public sealed class RunStore(StorageAccount account)
         await _table.UpdateEntityAsync(new TableEntity(pk, RunRow) { ["Planned"] = true, ["DayCount"] = days.Count, ["PeriodCount"] = periods.Count }, ETag.All, TableUpdateMode.Merge, ct);
     }
 
-    public async Task CompleteDayAsync(string runId, DateOnly day, long facts, CancellationToken ct) =>
-        await _table.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Done), ["Facts"] = facts, ["Day"] = StorageKeys.DayKey(day) }, TableUpdateMode.Merge, ct);
+    /// <summary>
+    /// Records a planned day as aggregated. False, writing nothing, when the run planned no such day
+    /// (no such run, or a day outside its plan): a day's row exists from planning on, so one
+    /// conditional update both checks and records.
+    /// </summary>
+    public Task<bool> CompleteDayAsync(string runId, DateOnly day, long facts, CancellationToken ct) =>
+        UpdatePlannedAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Done), ["Facts"] = facts, ["Day"] = StorageKeys.DayKey(day) }, ct);
 
-    public async Task FailDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
-        await _table.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Day"] = StorageKeys.DayKey(day) }, TableUpdateMode.Merge, ct);
+    /// <summary>Records a planned day as failed; false, writing nothing, when the run planned no such day.</summary>
+    public Task<bool> FailDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
+        UpdatePlannedAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Day"] = StorageKeys.DayKey(day) }, ct);
+
+    /// <summary>Merges into a row planning wrote; false when there is none (the update needs it to exist).</summary>
+    private async Task<bool> UpdatePlannedAsync(TableEntity entity, CancellationToken ct)
+    {
+        try
+        {
+            await _table.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, ct);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The snapshot version this run writes for the period, reserving one on first call (redeliveries reuse it).</summary>
     public async Task<int> VersionForAsync(string runId, Grain grain, string period, Func<Task<int>> reserve, CancellationToken ct)

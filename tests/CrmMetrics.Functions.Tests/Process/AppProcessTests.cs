@@ -85,7 +85,7 @@ public class AppProcessTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
 
         foreach (var line in new[]
                  {
-                     "Run ghost-run does not exist; day 2026-08-03 is not aggregated for it", "AggregateDay dropped a malformed message",
+                     "Run ghost-run does not exist or did not plan day 2026-08-03; the day was aggregated but is not recorded on it", "AggregateDay dropped a malformed message",
                      "Run ghost-run does not exist; 9999 is not finalised for it", "Run ghost-run does not exist; 9999 is not recorded on it",
                  })
             await Eventually.WaitAsync(() => Task.FromResult(app.Output.Any(l => l.Contains(line))), TimeSpan.FromSeconds(60), line);
