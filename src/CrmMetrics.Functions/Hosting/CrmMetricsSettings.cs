@@ -62,6 +62,9 @@ public sealed class CrmMetricsSettings
     {
         var errors = new ValidationErrors();
         var section = configuration.GetSection("CrmMetrics");
+        // A setting left empty (an app setting cleared in the portal, `VAR=` in a shell) counts as
+        // unset and takes its default, the same for every setting below that has one.
+        string? Set(string name) => string.IsNullOrWhiteSpace(section[name]) ? null : section[name];
 
         // The timers' schedules: unset turns a timer off; set but unreadable would leave it off without a word.
         foreach (var schedule in (string[])["KpiSchedule", "AlertDigestSchedule"])
@@ -69,10 +72,10 @@ public sealed class CrmMetricsSettings
             if (configuration[schedule] is { Length: > 0 } text && ScheduleProblem(text) is { } problem) errors.Add(schedule, problem);
         }
 
-        var currency = section["ReportingCurrency"] ?? "EUR";
+        var currency = Set("ReportingCurrency") ?? "EUR";
         if (!Vocabulary.IsCurrencyCode(currency)) errors.Add("CrmMetrics:ReportingCurrency", "must be an ISO 4217 code of three capital letters");
 
-        if (!PeriodCalendar.TryCreate(section["Calendar"], section["TimeZone"], out var calendar, out var calendarError))
+        if (!PeriodCalendar.TryCreate(Set("Calendar"), Set("TimeZone"), out var calendar, out var calendarError))
         {
             var field = calendarError.Contains("time zone", StringComparison.OrdinalIgnoreCase) ? "CrmMetrics:TimeZone" : "CrmMetrics:Calendar";
             errors.Add(field, calendarError);
@@ -90,11 +93,11 @@ public sealed class CrmMetricsSettings
         }
 
         var sla = 48.0;
-        if (section["DefaultSlaHours"] is { } slaText && (!double.TryParse(slaText, NumberStyles.Float, CultureInfo.InvariantCulture, out sla) || !(sla > 0) || sla > MaxSlaHours))
+        if (Set("DefaultSlaHours") is { } slaText && (!double.TryParse(slaText, NumberStyles.Float, CultureInfo.InvariantCulture, out sla) || !(sla > 0) || sla > MaxSlaHours))
             errors.Add("CrmMetrics:DefaultSlaHours", $"must be a positive number of hours, at most {MaxSlaHours} (ten years)");
 
         var grains = new List<Grain>();
-        foreach (var name in (section["Grains"] ?? "day,week,month,quarter,year").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var name in (Set("Grains") ?? "day,week,month,quarter,year").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (Domain.Periods.Grains.TryParse(name, out var grain)) { if (!grains.Contains(grain)) grains.Add(grain); }
             else errors.Add("CrmMetrics:Grains", $"'{name}' is not one of day, week, month, quarter, year");
@@ -103,17 +106,17 @@ public sealed class CrmMetricsSettings
 
         var keys = ApiKey.LoadAll(section.GetSection("Keys"), errors);
 
-        var publicBase = section["PublicBaseUrl"];
+        var publicBase = Set("PublicBaseUrl");
         // It starts the links in alerts an executive clicks: an http(s) address, nothing else.
         if (publicBase is not null && (!Uri.TryCreate(publicBase, UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https") || baseUri.Query.Length > 0 || baseUri.Fragment.Length > 0))
             errors.Add("CrmMetrics:PublicBaseUrl", "must be an absolute http or https address without a query or fragment, such as https://metrics.example.com");
 
-        var deployment = section["DeploymentName"] is { Length: > 0 } named ? named : "local";
+        var deployment = Set("DeploymentName") ?? "local";
         // It is the alerts' CloudEvents source (/crm-metrics/<name>), a URI reference.
         if (!Vocabulary.IsKey(deployment)) errors.Add("CrmMetrics:DeploymentName", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
 
         var pageSize = 1000;
-        if (section["ODataPageSize"] is { } pageText && (!int.TryParse(pageText, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 5000))
+        if (Set("ODataPageSize") is { } pageText && (!int.TryParse(pageText, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 5000))
             errors.Add("CrmMetrics:ODataPageSize", "must be a whole number from 1 to 5000");
 
         var limits = section.GetSection("RateLimits");
@@ -121,7 +124,8 @@ public sealed class CrmMetricsSettings
         {
             int Read(string field, int value)
             {
-                if (limits[name + field] is not { } text) return value;
+                if (string.IsNullOrWhiteSpace(limits[name + field])) return value;
+                var text = limits[name + field]!;
                 if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 0 and <= 1_000_000) return n;
                 errors.Add($"CrmMetrics:RateLimits:{name}{field}", "must be a whole number from 0 (no limit) to 1000000");
                 return value;

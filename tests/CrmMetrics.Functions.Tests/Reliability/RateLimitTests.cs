@@ -90,6 +90,29 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
     }
 
     [Fact]
+    public void A_setting_left_empty_takes_its_default_as_if_unset()
+    {
+        // Found by probing: an empty TimeZone or Calendar took the default while an empty
+        // ReportingCurrency or Grains stopped the worker.
+        var empty = new[]
+        {
+            "CrmMetrics:ReportingCurrency", "CrmMetrics:Calendar", "CrmMetrics:TimeZone", "CrmMetrics:DefaultSlaHours", "CrmMetrics:Grains",
+            "CrmMetrics:PublicBaseUrl", "CrmMetrics:DeploymentName", "CrmMetrics:ODataPageSize", "CrmMetrics:RateLimits:ReadsPerSecond",
+            "CrmMetrics:RateLimits:IngestBurst",
+        }.ToDictionary(k => k, k => (string?)(k.EndsWith("Grains", StringComparison.Ordinal) ? " " : ""));
+        var settings = Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(empty).Build());
+        var defaults = Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        Assert.Equal(defaults.ReportingCurrency, settings.ReportingCurrency);
+        Assert.Equal(defaults.Calendar.TimeZone, settings.Calendar.TimeZone);
+        Assert.Equal(defaults.DefaultSlaHours, settings.DefaultSlaHours);
+        Assert.Equal(defaults.Grains, settings.Grains);
+        Assert.Null(settings.PublicBaseUrl);
+        Assert.Equal("local", settings.DeploymentName);
+        Assert.Equal(defaults.ODataPageSize, settings.ODataPageSize);
+        Assert.Equal(defaults.RateLimits, settings.RateLimits);
+    }
+
+    [Fact]
     public void An_exchange_rate_with_a_decimal_point_is_taken_as_written() =>
         Assert.Equal(0.9m, Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["CrmMetrics:ExchangeRates:USD"] = "0.9" }).Build()).ExchangeRates["USD"]);
