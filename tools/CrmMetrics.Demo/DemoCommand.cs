@@ -12,22 +12,45 @@ namespace CrmMetrics.Demo;
 /// </summary>
 public static class DemoCommand
 {
+    public const string Usage = """
+        Usage: dotnet run --project tools/CrmMetrics.Demo -c Release -- [options]
+          --urls URL[;URL]       where the app is served (default http://127.0.0.1:7071, or ASPNETCORE_URLS)
+          --setting NAME=VALUE   an app setting for this run, such as --setting CrmMetrics__Calendar=persian
+          --help                 this text
+        The local host's other options (--app, --queue-lease) are taken as well: see
+        dotnet run --project src/CrmMetrics.LocalHost -c Release -- --help
+        """;
+
     public static async Task<int> RunAsync(string[] args)
     {
-        var urls = args.SkipWhile(a => a != "--urls").Skip(1).FirstOrDefault() ?? Environment.GetEnvironmentVariable("ASPNETCORE_URLS") ?? "http://127.0.0.1:7071";
+        // The local host's own parser: one reading of --urls and --setting, and an unknown argument is refused rather than ignored.
+        LocalHostOptions parsed;
+        try
+        {
+            parsed = HostCommand.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        if (parsed is null) { Console.WriteLine(Usage); return 0; }
         // Keys that exist only while this process runs (only their hashes are configured): an admin key for the
         // demo's own calls, and a reader key for the dashboard link it prints, which can read figures and nothing else.
         var key = "demo-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var readerKey = "demo-reader-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var settings = new Dictionary<string, string?>(parsed.Settings, StringComparer.OrdinalIgnoreCase)
+        {
+            ["CrmMetrics__Keys__demo-session"] = "admin:" + Hash(key),
+            ["CrmMetrics__Keys__demo-dashboard"] = "reader:" + Hash(readerKey),
+        };
         var options = new LocalHostOptions
         {
-            AppDirectory = HostCommand.DefaultApp() ?? throw new InvalidOperationException("The local host was built without the function app."),
-            Urls = urls.Split(';', StringSplitOptions.RemoveEmptyEntries),
-            Settings = new Dictionary<string, string?>
-            {
-                ["CrmMetrics__Keys__demo-session"] = "admin:" + Hash(key),
-                ["CrmMetrics__Keys__demo-dashboard"] = "reader:" + Hash(readerKey),
-            },
+            AppDirectory = parsed.AppDirectory,
+            Urls = parsed.Urls,
+            Settings = settings,
+            QueueMessageLease = parsed.QueueMessageLease,
             // The demo prints its own progress; the app's routine logs would bury it.
             MinimumLogLevel = LogLevel.Warning,
         };
