@@ -17,15 +17,21 @@ namespace CrmMetrics.Functions.OData;
 public sealed record FeedPart<T>(string Key, Func<CancellationToken, Task<IReadOnlyList<T>>> Load);
 
 /// <summary>
-/// Serves an OData query over feed parts with server-driven paging: reads parts in order, applies
-/// <c>$filter</c> to each part's rows, pages by <c>$skiptoken</c> (part and offset), and applies
-/// <c>$select</c>. <c>$orderby</c> and <c>$count</c> need every matching row, so they are allowed
+/// Serves an OData query over feed parts with server-driven paging: reads parts in order (at most
+/// <see cref="MaxPartsPerPage"/> a page), applies <c>$filter</c> to each part's rows, pages by
+/// <c>$skiptoken</c> (part and offset), and applies <c>$select</c>. <c>$orderby</c> and <c>$count</c> need every matching row, so they are allowed
 /// only when the filter selects few parts.
 /// </summary>
 public static partial class ODataFeed
 {
     public const int MaxTop = 10_000;
     public const int MaxPartsForOrderOrCount = 24;
+
+    /// <summary>
+    /// The most parts one page reads. A filter that few rows of each period meet would otherwise read
+    /// every period for one page; the page then ends short, its next link going on from the next part.
+    /// </summary>
+    public const int MaxPartsPerPage = 48;
 
     public static readonly ODataValidationSettings Validation = new()
     {
@@ -52,7 +58,8 @@ public static partial class ODataFeed
     private static readonly string NeedsEveryRow =
         $"needs every matching row: narrow $filter to at most {MaxPartsForOrderOrCount} periods (Period, Grain with PeriodStart, or ComputedAt)";
 
-    private sealed record Token(string Part, int Offset, int Emitted);
+    /// <summary>Where the next page starts: a part, an offset in its filtered rows, and how many rows the pages before gave.</summary>
+    internal sealed record Token(string Part, int Offset, int Emitted);
 
     public static async Task<IActionResult> ServeAsync<T>(ControllerBase controller, ODataQueryOptions<T> options, IReadOnlyList<FeedPart<T>> parts, CancellationToken ct)
     {
@@ -94,35 +101,7 @@ public static partial class ODataFeed
         }
         else
         {
-            page = [];
-            var emitted = token?.Emitted ?? 0;
-            var toSkip = token is null ? skip : 0;
-            var start = token is null ? 0 : IndexOf(parts, token.Part);
-            var offset = token?.Offset ?? 0;
-            for (var i = start; i < parts.Count && page.Count < pageSize && emitted + page.Count < top; i++, offset = 0)
-            {
-                var rows = Filter(await parts[i].Load(ct));
-                var from = offset;
-                if (toSkip > 0)
-                {
-                    var skipped = Math.Min(toSkip, rows.Count - from);
-                    from += skipped;
-                    toSkip -= skipped;
-                }
-                var take = Math.Min(pageSize - page.Count, top - emitted - page.Count);
-                var slice = rows.Skip(from).Take(take).ToList();
-                page.AddRange(slice);
-                if (from + slice.Count < rows.Count && (page.Count >= pageSize))
-                {
-                    next = new Token(parts[i].Key, from + slice.Count, emitted + page.Count);
-                    break;
-                }
-                if (page.Count >= pageSize && i + 1 < parts.Count && emitted + page.Count < top)
-                {
-                    next = new Token(parts[i + 1].Key, 0, emitted + page.Count);
-                    break;
-                }
-            }
+            (page, next) = await PageInOrderAsync(parts, Filter, token, skip, top, pageSize, ct);
         }
 
         var feature = request.ODataFeature();
@@ -136,6 +115,40 @@ public static partial class ODataFeed
             result = options.SelectExpand.ApplyTo(result, QuerySettings);
         }
         return controller.Ok(result);
+    }
+
+    /// <summary>
+    /// One page of rows in the parts' order: from the token's part and offset (or after skipping
+    /// <paramref name="skip"/> rows), at most <paramref name="pageSize"/> rows, <paramref name="top"/>
+    /// in all, reading at most <see cref="MaxPartsPerPage"/> parts. The next token is null on the last page.
+    /// </summary>
+    internal static async Task<(List<T> Page, Token? Next)> PageInOrderAsync<T>(IReadOnlyList<FeedPart<T>> parts, Func<IReadOnlyList<T>, IReadOnlyList<T>> filter,
+        Token? token, int skip, int top, int pageSize, CancellationToken ct)
+    {
+        var page = new List<T>();
+        var emitted = token?.Emitted ?? 0;
+        var toSkip = token is null ? skip : 0;
+        var start = token is null ? 0 : IndexOf(parts, token.Part);
+        var offset = token?.Offset ?? 0;
+        for (var i = start; i < parts.Count && page.Count < pageSize && emitted + page.Count < top; i++, offset = 0)
+        {
+            // (Not while $skip is still being counted off: the token carries no skip.)
+            if (i - start == MaxPartsPerPage && toSkip == 0) return (page, new Token(parts[i].Key, 0, emitted + page.Count));
+            var rows = filter(await parts[i].Load(ct));
+            var from = offset;
+            if (toSkip > 0)
+            {
+                var skipped = Math.Min(toSkip, rows.Count - from);
+                from += skipped;
+                toSkip -= skipped;
+            }
+            var take = Math.Min(pageSize - page.Count, top - emitted - page.Count);
+            var slice = rows.Skip(from).Take(take).ToList();
+            page.AddRange(slice);
+            if (from + slice.Count < rows.Count && page.Count >= pageSize) return (page, new Token(parts[i].Key, from + slice.Count, emitted + page.Count));
+            if (page.Count >= pageSize && i + 1 < parts.Count && emitted + page.Count < top) return (page, new Token(parts[i + 1].Key, 0, emitted + page.Count));
+        }
+        return (page, null);
     }
 
     /// <summary>

@@ -40,6 +40,12 @@ public sealed class ODataBranch(IServiceProvider services)
 
     public async Task InvokeAsync(HttpContext context)
     {
+        // The library refuses an empty option while binding it, before any action could answer: a 500 without this.
+        if (context.Request.Query.FirstOrDefault(q => q.Key.StartsWith('$') && q.Value.Any(string.IsNullOrWhiteSpace)) is { Key: { } empty })
+        {
+            await Problems.Validation(Domain.Validation.JsonFields.Truncate(empty), "has no value: give it one, or leave the option out").ExecuteAsync(context);
+            return;
+        }
         context.SetEndpoint(null);
         context.Request.RouteValues.Clear();
         await _pipeline.Value(context);

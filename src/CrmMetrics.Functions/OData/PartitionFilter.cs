@@ -8,17 +8,22 @@ using Microsoft.OData.UriParser;
 namespace CrmMetrics.Functions.OData;
 
 /// <summary>
-/// What an OData <c>$filter</c> says about which snapshot partitions to read. Conjuncts comparing
-/// Grain, Period, PeriodStart or ComputedAt with a constant select periods (pushed to the table of
-/// latest versions as parameterised filters); equality on Indicator, Family or Scope narrows the rows
-/// read inside each period; anything else is evaluated on the rows of the selected periods only.
+/// What an OData <c>$filter</c> says about which snapshot partitions to read. Comparisons of Grain,
+/// Period, PeriodStart or ComputedAt with a constant, joined by <c>and</c>, <c>or</c> and <c>in</c>,
+/// select periods (pushed to the table of latest versions as parameterised filters, in disjunctive
+/// form); equality on Indicator, Family or Scope joined to the rest by <c>and</c> narrows the rows
+/// read inside each period. What is pushed down selects a superset: the whole filter is still
+/// evaluated on the rows read.
 /// </summary>
 public sealed class PartitionFilter
 {
     private static readonly HashSet<string> SnapshotPeriodProperties = ["Grain", "Period", "PeriodStart", "ComputedAt"];
     private static readonly HashSet<string> RowProperties = ["Indicator", "Family", "Scope"];
-    private readonly HashSet<string> _periodProperties;
 
+    /// <summary>The most alternatives a period selection keeps; a filter that would need more reads every period.</summary>
+    public const int MaxAlternatives = 64;
+
+    private readonly HashSet<string> _periodProperties;
     private readonly PeriodCalendar _calendar;
 
     private PartitionFilter(PeriodCalendar calendar, IEnumerable<string>? periodProperties)
@@ -27,20 +32,31 @@ public sealed class PartitionFilter
         _periodProperties = periodProperties?.ToHashSet() ?? SnapshotPeriodProperties;
     }
 
-    private readonly List<(string Property, BinaryOperatorKind Op, object Value)> _periods = [];
+    private sealed record Condition(string Property, BinaryOperatorKind Op, object Value);
+
+    /// <summary>The periods to read, as alternatives each of conditions that all hold; null: every period.</summary>
+    private List<List<Condition>>? _selection;
+
     private readonly Dictionary<string, string> _rows = new(StringComparer.Ordinal);
 
     /// <summary>Whether some condition limits which periods are read.</summary>
-    public bool SelectsPeriods => _periods.Count > 0;
+    public bool SelectsPeriods => _selection is not null;
 
-    /// <summary>Whether the filter has conditions beyond choosing periods (evaluated on each period's rows).</summary>
-    public bool HasRowConditions { get; private set; }
-
-    /// <summary>Lower bound on a time property (for feeds that start from a time), if the filter gives one.</summary>
-    public DateTimeOffset? LowerBound(string property) => _periods
-        .Where(p => p.Property == property && p.Op is BinaryOperatorKind.GreaterThan or BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.Equal)
-        .Select(p => p.Value as DateTimeOffset?)
-        .Where(d => d is not null).Max();
+    /// <summary>Lower bound on a time property (for feeds that start from a time): the earliest of each alternative's bound, if every alternative has one.</summary>
+    public DateTimeOffset? LowerBound(string property)
+    {
+        if (_selection is null) return null;
+        DateTimeOffset? earliest = null;
+        foreach (var alternative in _selection)
+        {
+            var bound = alternative
+                .Where(c => c.Property == property && c.Op is BinaryOperatorKind.GreaterThan or BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.Equal)
+                .Select(c => c.Value as DateTimeOffset?).Where(d => d is not null).Max();
+            if (bound is null) return null;
+            if (earliest is null || bound < earliest) earliest = bound;
+        }
+        return earliest;
+    }
 
     public string? Indicator => _rows.GetValueOrDefault("Indicator");
     public string? Family => _rows.GetValueOrDefault("Family");
@@ -52,44 +68,78 @@ public sealed class PartitionFilter
     public static PartitionFilter From(FilterClause? filter, PeriodCalendar calendar, IEnumerable<string>? periodProperties = null)
     {
         var result = new PartitionFilter(calendar, periodProperties);
-        if (filter is not null) result.Collect(filter.Expression);
+        if (filter is null) return result;
+        result._selection = result.Select(filter.Expression);
+        result.CollectRowEqualities(filter.Expression);
         return result;
     }
 
-    private void Collect(QueryNode node)
+    /// <summary>
+    /// The periods a (sub)expression can hold for, in disjunctive form; null when it does not limit
+    /// them (or would need more than <see cref="MaxAlternatives"/> alternatives).
+    /// </summary>
+    private List<List<Condition>>? Select(QueryNode node)
     {
-        // The parser wraps boolean subexpressions in conversions (to nullable booleans): look through them.
-        if (node is ConvertNode convert)
+        switch (node)
         {
-            Collect(convert.Source);
-            return;
-        }
-        if (node is BinaryOperatorNode { OperatorKind: BinaryOperatorKind.And } and)
-        {
-            Collect(and.Left);
-            Collect(and.Right);
-            return;
-        }
-        if (node is BinaryOperatorNode comparison && TryComparison(comparison, out var property, out var op, out var value))
-        {
-            if (_periodProperties.Contains(property) && property is not ("Grain" or "Period") && DateOf(value) is { } date)
+            // The parser wraps boolean subexpressions in conversions (to nullable booleans): look through them.
+            case ConvertNode convert:
+                return Select(convert.Source);
+            case BinaryOperatorNode { OperatorKind: BinaryOperatorKind.And } and:
             {
-                AddDateCondition(property, op, date);
-                return;
+                var (left, right) = (Select(and.Left), Select(and.Right));
+                if (left is null || right is null) return left ?? right;
+                if (left.Count * right.Count > MaxAlternatives) return left.Count <= right.Count ? left : right;
+                return left.SelectMany(l => right.Select(r => l.Concat(r).ToList())).ToList();
             }
-            if (_periodProperties.Contains(property) && PeriodValue(property, value) is { } periodValue)
+            case BinaryOperatorNode { OperatorKind: BinaryOperatorKind.Or } or:
             {
-                _periods.Add((property, op, periodValue));
-                return;
+                var (left, right) = (Select(or.Left), Select(or.Right));
+                if (left is null || right is null || left.Count + right.Count > MaxAlternatives) return null;
+                return [.. left, .. right];
             }
-            if (RowProperties.Contains(property) && op == BinaryOperatorKind.Equal && value is string text)
+            case InNode { Left: var property, Right: CollectionConstantNode list } when Property(property) is { } name && list.Collection.Count <= MaxAlternatives:
             {
+                var alternatives = new List<List<Condition>>();
+                foreach (var item in list.Collection)
+                {
+                    if (Conditions(name, BinaryOperatorKind.Equal, item.Value) is not { } conditions) return null;
+                    alternatives.Add(conditions);
+                }
+                return alternatives.Count == 0 ? null : alternatives;
+            }
+            case BinaryOperatorNode comparison when TryComparison(comparison, out var name, out var op, out var value):
+                return Conditions(name, op, value) is { } found ? [found] : null;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>The table conditions one comparison of a period property stands for; null when it does not limit the periods.</summary>
+    private List<Condition>? Conditions(string property, BinaryOperatorKind op, object? value)
+    {
+        if (!_periodProperties.Contains(property)) return null;
+        if (property is not ("Grain" or "Period") && DateOf(value) is { } date) return DateConditions(property, op, date);
+        return PeriodValue(property, value) is { } periodValue ? [new Condition(property, op, periodValue)] : null;
+    }
+
+    /// <summary>Equality on Indicator, Family or Scope joined to the whole filter by <c>and</c>: only those rows are read.</summary>
+    private void CollectRowEqualities(QueryNode node)
+    {
+        switch (node)
+        {
+            case ConvertNode convert:
+                CollectRowEqualities(convert.Source);
+                break;
+            case BinaryOperatorNode { OperatorKind: BinaryOperatorKind.And } and:
+                CollectRowEqualities(and.Left);
+                CollectRowEqualities(and.Right);
+                break;
+            case BinaryOperatorNode comparison when TryComparison(comparison, out var property, out var op, out var value)
+                                                    && RowProperties.Contains(property) && op == BinaryOperatorKind.Equal && value is string text:
                 _rows.TryAdd(property, text);
-                HasRowConditions = true; // also re-checked on the rows, which is harmless
-                return;
-            }
+                break;
         }
-        HasRowConditions = true;
     }
 
     /// <summary>
@@ -119,60 +169,52 @@ public sealed class PartitionFilter
     /// An instant compared with a date compares its local date in the reporting zone (the entities carry
     /// that zone's offset, and the library compares a date with an instant's date part): on the table
     /// that is a range of instants from the start of the day (<see cref="PeriodCalendar.StartOfDay"/>).
-    /// <c>ne</c> selects nothing and is left to the rows.
+    /// <c>ne</c> does not limit the periods (null).
     /// </summary>
-    private void AddDateCondition(string property, BinaryOperatorKind op, DateOnly date)
+    private List<Condition>? DateConditions(string property, BinaryOperatorKind op, DateOnly date)
     {
         var start = _calendar.StartOfDay(date);
         var next = date < DateOnly.MaxValue ? _calendar.StartOfDay(date.AddDays(1)) : DateTimeOffset.MaxValue;
-        switch (op)
+        return op switch
         {
-            case BinaryOperatorKind.Equal:
-                _periods.Add((property, BinaryOperatorKind.GreaterThanOrEqual, start));
-                _periods.Add((property, BinaryOperatorKind.LessThan, next));
-                break;
-            case BinaryOperatorKind.GreaterThan:
-                _periods.Add((property, BinaryOperatorKind.GreaterThanOrEqual, next));
-                break;
-            case BinaryOperatorKind.GreaterThanOrEqual:
-                _periods.Add((property, BinaryOperatorKind.GreaterThanOrEqual, start));
-                break;
-            case BinaryOperatorKind.LessThan:
-                _periods.Add((property, BinaryOperatorKind.LessThan, start));
-                break;
-            case BinaryOperatorKind.LessThanOrEqual:
-                _periods.Add((property, BinaryOperatorKind.LessThan, next));
-                break;
-            default:
-                HasRowConditions = true;
-                break;
-        }
+            BinaryOperatorKind.Equal => [new(property, BinaryOperatorKind.GreaterThanOrEqual, start), new(property, BinaryOperatorKind.LessThan, next)],
+            BinaryOperatorKind.GreaterThan => [new(property, BinaryOperatorKind.GreaterThanOrEqual, next)],
+            BinaryOperatorKind.GreaterThanOrEqual => [new(property, BinaryOperatorKind.GreaterThanOrEqual, start)],
+            BinaryOperatorKind.LessThan => [new(property, BinaryOperatorKind.LessThan, start)],
+            BinaryOperatorKind.LessThanOrEqual => [new(property, BinaryOperatorKind.LessThan, next)],
+            _ => null,
+        };
     }
 
-    /// <summary>The condition on the latest-version table (PartitionKey grain, RowKey period), built only with parameterised filters.</summary>
+    /// <summary>
+    /// The condition on the latest-version table (PartitionKey grain, RowKey period), built only with
+    /// parameterised filters: the alternatives joined by <c>or</c>; empty for every period.
+    /// </summary>
     public string PointerFilter()
     {
-        var parts = new List<string>();
-        foreach (var (property, op, value) in _periods)
+        if (_selection is null) return "";
+        var alternatives = _selection.Select(alternative => string.Join(" and ", alternative.Select(Compare))).ToList();
+        return alternatives.Count == 1 ? alternatives[0] : string.Join(" or ", alternatives.Select(a => $"({a})"));
+    }
+
+    private static string Compare(Condition condition)
+    {
+        var symbol = condition.Op switch
         {
-            var symbol = op switch
-            {
-                BinaryOperatorKind.Equal => "eq",
-                BinaryOperatorKind.NotEqual => "ne",
-                BinaryOperatorKind.GreaterThan => "gt",
-                BinaryOperatorKind.GreaterThanOrEqual => "ge",
-                BinaryOperatorKind.LessThan => "lt",
-                _ => "le",
-            };
-            parts.Add((property, value) switch
-            {
-                ("Grain", string grain) => Compare("PartitionKey", symbol, grain),
-                ("Period", string period) => Compare("RowKey", symbol, StorageKeys.Encode(period)),
-                (_, DateTimeOffset instant) => Compare(property, symbol, instant),
-                _ => throw new UnreachableException("Collect keeps text for Grain and Period and instants for the rest"),
-            });
-        }
-        return string.Join(" and ", parts);
+            BinaryOperatorKind.Equal => "eq",
+            BinaryOperatorKind.NotEqual => "ne",
+            BinaryOperatorKind.GreaterThan => "gt",
+            BinaryOperatorKind.GreaterThanOrEqual => "ge",
+            BinaryOperatorKind.LessThan => "lt",
+            _ => "le",
+        };
+        return (condition.Property, condition.Value) switch
+        {
+            ("Grain", string grain) => Compare("PartitionKey", symbol, grain),
+            ("Period", string period) => Compare("RowKey", symbol, StorageKeys.Encode(period)),
+            (var property, DateTimeOffset instant) => Compare(property, symbol, instant),
+            _ => throw new UnreachableException("Conditions keep text for Grain and Period and instants for the rest"),
+        };
     }
 
     // Property names and operators come from fixed sets, never from the request; every value goes

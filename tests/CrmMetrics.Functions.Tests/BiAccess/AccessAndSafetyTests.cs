@@ -108,8 +108,6 @@ public class AccessAndSafetyTests(BiFixture app)
     [InlineData("/api/indicators/cx.nps'%20or%20true/series")]
     [InlineData("/api/goals/attainment?period=2026-03%27%29")]
     [InlineData("/api/alerts?since=2026-01-01'%20or%20'a'='a")]
-    [InlineData("/odata/Snapshots?$filter=Period%20eq%20'2026-03'%20or%20true")]
-    [InlineData("/odata/Snapshots?$filter=Value%20gt%200")]
     [InlineData("/odata/Snapshots?$top=1000000")]
     [InlineData("/odata/Snapshots?$expand=*")]
     [InlineData("/odata/Snapshots?$expand=Foo($expand=Bar($expand=Baz))")]
@@ -118,12 +116,22 @@ public class AccessAndSafetyTests(BiFixture app)
     [InlineData("/odata/Snapshots?$filter=Period%20eq%20'2026-03")]
     [InlineData("/odata/Snapshots?$skiptoken=garbage")]
     [InlineData("/odata/Snapshots?$apply=groupby((Scope))")]
-    [InlineData("/odata/Alerts?$filter=Severity%20eq%20'critical'")]
     public async Task Malicious_query_text_is_a_400_never_a_500(string url)
     {
         var response = await app.SendAsync(HttpMethod.Get, url, TestKeys.Reader);
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    // Once refused as reading every period or every alert; served since, page by page, a bounded number of periods a page.
+    [InlineData("/odata/Snapshots?$filter=Period%20eq%20'2026-03'%20or%20true")]
+    [InlineData("/odata/Snapshots?$filter=Value%20gt%200")]
+    [InlineData("/odata/Alerts?$filter=Severity%20eq%20'critical'")]
+    public async Task A_filter_that_chooses_no_period_is_served_as_no_filter_is(string url)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, url, TestKeys.Reader);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
     [Fact]

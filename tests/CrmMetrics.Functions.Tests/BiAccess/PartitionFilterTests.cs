@@ -73,15 +73,46 @@ public class PartitionFilterTests
         Assert.Equal("ComputedAt ge datetime'2026-06-21T00:00:00Z' and ComputedAt lt datetime'2026-06-22T00:00:00Z'", Parse("2026-06-21 eq ComputedAt").PointerFilter());
         var ne = Parse("ComputedAt ne 2026-06-22 and Period eq '2026-06'");
         Assert.Equal("RowKey eq '2026-06'", ne.PointerFilter());
-        Assert.True(ne.HasRowConditions);
         Assert.Equal(new DateTimeOffset(2026, 6, 23, 0, 0, 0, TimeSpan.Zero), Parse("Time gt 2026-06-22", "Alerts").LowerBound("Time"));
     }
 
     [Fact]
-    public void An_or_is_a_row_condition_that_chooses_nothing()
+    public void An_or_with_a_side_that_chooses_no_period_reads_every_period()
     {
         var f = Parse("Period eq '2026-03' or Value gt 1");
         Assert.False(f.SelectsPeriods);
-        Assert.True(f.HasRowConditions);
+        Assert.Equal("", f.PointerFilter());
+        Assert.Null(Parse("Time ge 2026-01-01 or Kind eq 'threshold'", "Alerts").LowerBound("Time"));
+    }
+
+    [Fact]
+    public void Or_and_in_over_periods_choose_each_alternative()
+    {
+        // Found by probing: Power BI's slicers and List.Contains send these; each names two periods, and was refused as reading every period.
+        const string twoMonths = "(RowKey eq '2026-09') or (RowKey eq '2026-10')";
+        Assert.Equal(twoMonths, Parse("Period eq '2026-09' or Period eq '2026-10'").PointerFilter());
+        Assert.Equal(twoMonths, Parse("Period in ('2026-09','2026-10')").PointerFilter());
+        Assert.Equal("(PartitionKey eq 'month' and RowKey eq '2026-09') or (PartitionKey eq 'month' and RowKey eq '2026-10')",
+            Parse("Grain eq 'month' and (Period eq '2026-09' or Period eq '2026-10') and Scope eq 'org'").PointerFilter());
+        Assert.Equal("(PartitionKey eq 'month' and RowKey eq '2026-09') or (PartitionKey eq 'year' and RowKey eq '2026')",
+            Parse("(Grain eq 'month' and Period eq '2026-09') or (Grain eq 'year' and Period eq '2026')").PointerFilter());
+        // Row equalities count only when joined to the whole filter by 'and'.
+        Assert.Equal("org", Parse("Scope eq 'org' and (Period eq '2026-09' or Period eq '2026-10')").Scope);
+        Assert.Null(Parse("Scope eq 'org' or Period eq '2026-09'").Scope);
+        // Each alternative's lower bound on Time; the earliest of them bounds the read.
+        Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            Parse("(Time ge 2026-03-01 and Kind eq 'threshold') or Time ge 2026-01-01", "Alerts").LowerBound("Time"));
+    }
+
+    [Fact]
+    public void Too_many_alternatives_fall_back_to_a_superset()
+    {
+        var periods = string.Join(" or ", Enumerable.Range(1, 12).Select(m => $"Period eq '2026-{m:D2}'"));
+        var grains = string.Join(" or ", new[] { "day", "week", "month", "quarter", "year", "day", "week" }.Select(g => $"Grain eq '{g}'"));
+        // 12 x 7 = 84 alternatives would exceed the cap: the side with fewer alternatives (the grains) is kept, a superset.
+        var f = Parse($"({periods}) and ({grains})");
+        Assert.True(f.SelectsPeriods);
+        Assert.Equal(7, f.PointerFilter().Split(" or ").Length);
+        Assert.DoesNotContain("RowKey", f.PointerFilter());
     }
 }
