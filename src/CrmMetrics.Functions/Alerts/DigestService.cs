@@ -18,12 +18,30 @@ namespace CrmMetrics.Functions.Alerts;
 /// </summary>
 public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, CrmMetricsSettings settings, TimeProvider clock)
 {
-    public async Task<string?> BuildAsync(string invocation, CancellationToken ct)
+    /// <summary>The most alerts each of the digest's lists names; the counts and the sentences cover them all.</summary>
+    public const int MaxListed = 20;
+
+    /// <summary>
+    /// The most bytes a digest takes (UTF-8): a storage queue message holds 64 KiB, a Service Bus
+    /// message of the standard tier 256 KB. Lists are shortened until the digest fits.
+    /// </summary>
+    public const int MaxBytes = 48 * 1024;
+
+    /// <summary>The day's digest and the delivery that sends it: the same all day, so a retry after a failed send sends it again.</summary>
+    public sealed record Digest(string? CloudEvent, string Delivery);
+
+    /// <summary>
+    /// Builds today's digest and claims it in the alert log under the day's delivery. The message is
+    /// null when that delivery is recorded as sent (a second firing the same day); a claim whose send
+    /// never completed is built and sent again (its id is the day's, so a broker drops a second copy).
+    /// </summary>
+    public async Task<Digest> BuildAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var calendar = settings.Calendar;
         var text = new AlertText(calendar.Calendar, settings.ReportingCurrency);
         var today = calendar.PeriodOf(Grain.Day, now);
+        var invocation = $"digest|{today.Key}|{settings.DeploymentName}";
 
         var atRisk = new List<JsonObject>();
         foreach (var grain in settings.Grains)
@@ -52,7 +70,14 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
             .Select(r => (Row: r, Previous: then[r.Indicator].Value!.Value, Change: 100 * (r.Value!.Value - then[r.Indicator].Value!.Value) / Math.Abs(then[r.Indicator].Value!.Value)))
             .OrderByDescending(m => Math.Abs(m.Change)).Take(5).ToList();
 
-        var (breaches, _) = await ledger.ListAsync(now.AddHours(-24), 100, null, ct);
+        // Every alert of the 24 hours is counted (each page read); the lists below name the newest.
+        var breaches = new List<RecordedAlert>();
+        string? continuation = null;
+        do
+        {
+            (var page, continuation) = await ledger.ListAsync(now.AddHours(-24), 1000, continuation, ct);
+            breaches.AddRange(page);
+        } while (continuation is not null);
         var alerts = breaches.Where(b => b.CloudEvent["type"]?.GetValue<string>()?.StartsWith("crm.metrics.alert.", StringComparison.Ordinal) == true).ToList();
         const string resolvedType = "crm.metrics.alert." + AlertKinds.Resolved;
         var opened = alerts.Where(a => a.CloudEvent["type"]?.GetValue<string>() != resolvedType).ToList();
@@ -74,7 +99,7 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         }
 
         var id = "crm-digest-" + today.Key + "-" + settings.DeploymentName;
-        var cloudEvent = new JsonObject
+        JsonObject Build(int listed) => new()
         {
             ["specversion"] = "1.0",
             ["id"] = id,
@@ -91,18 +116,20 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                 {
                     ["indicator"] = m.Row.Indicator, ["period"] = current.Key, ["value"] = m.Row.Value, ["previous"] = m.Previous, ["changePercent"] = m.Change,
                 }).ToArray()),
-                ["breaches"] = new JsonArray(alerts.Select(a => (JsonNode)new JsonObject
+                ["openedCount"] = opened.Count,
+                ["resolvedCount"] = resolved.Count,
+                ["breaches"] = new JsonArray(alerts.Take(listed).Select(a => (JsonNode)new JsonObject
                 {
                     ["id"] = a.Id, ["type"] = a.CloudEvent["type"]?.DeepClone(), ["subject"] = a.CloudEvent["subject"]?.DeepClone(),
                     ["severity"] = a.CloudEvent["data"]?["severity"]?.DeepClone(), ["message"] = a.CloudEvent["data"]?["message"]?.DeepClone(),
                 }).ToArray()),
-                ["opened"] = new JsonArray(opened.Select(a => (JsonNode)new JsonObject
+                ["opened"] = new JsonArray(opened.Take(listed).Select(a => (JsonNode)new JsonObject
                 {
                     ["id"] = a.Id, ["type"] = a.CloudEvent["type"]?.DeepClone(), ["subject"] = a.CloudEvent["subject"]?.DeepClone(),
                     ["severity"] = a.CloudEvent["data"]?["severity"]?.DeepClone(), ["state"] = a.ResolvedBy is null ? "open" : "resolved", ["resolvedBy"] = a.ResolvedBy,
                     ["message"] = a.CloudEvent["data"]?["message"]?.DeepClone(), ["messageFa"] = a.CloudEvent["data"]?["messageFa"]?.DeepClone(),
                 }).ToArray()),
-                ["resolved"] = new JsonArray(resolved.Select(a => (JsonNode)new JsonObject
+                ["resolved"] = new JsonArray(resolved.Take(listed).Select(a => (JsonNode)new JsonObject
                 {
                     ["id"] = a.Id, ["resolves"] = a.CloudEvent["data"]?["resolves"]?.DeepClone(), ["resolvedKind"] = a.CloudEvent["data"]?["resolvedKind"]?.DeepClone(),
                     ["subject"] = a.CloudEvent["subject"]?.DeepClone(),
@@ -113,8 +140,11 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                 ["messageFa"] = Sentence(true),
             },
         };
+        var listed = MaxListed;
+        var cloudEvent = Build(listed);
+        while (listed > 0 && System.Text.Encoding.UTF8.GetByteCount(cloudEvent.ToJsonString()) > MaxBytes) cloudEvent = Build(listed /= 2);
         var decision = await ledger.ClaimAsync(id, id, 0, invocation, cloudEvent, now, ct);
-        return decision == AlertDecision.Suppress ? null : cloudEvent.ToJsonString();
+        return new Digest(decision == AlertDecision.Suppress ? null : cloudEvent.ToJsonString(), invocation);
     }
 
     private static double? Num(JsonNode? node) => node is null ? null : double.Parse(node.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);

@@ -65,7 +65,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     /// <summary>
     /// The CloudEvent with its <c>state</c>: an alert is <c>open</c> until a recovery resolves it
     /// (<c>resolved</c>, <c>resolvedBy</c> the recovery's id); a recovery is itself <c>resolved</c>
-    /// (<c>data.resolves</c> names what it closed); messages that are not alerts (the digest) have none.
+    /// (<c>data.resolves</c> names what it closed).
     /// </summary>
     public static JsonObject WithState(RecordedAlert alert)
     {
@@ -115,18 +115,19 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     }
 
     /// <summary>
-    /// The alerts the filters ask for, or null for all: about a period (their data names its grain and
-    /// key; the daily digest names none), of a severity, of a kind, open or resolved (as listed).
+    /// The alerts the filters ask for: alerts only (the daily digest, recorded in the same log, is no
+    /// alert and has no state), about a period (their data names its grain and key), of a severity, of
+    /// a kind, open or resolved (as listed).
     /// </summary>
-    private static Func<RecordedAlert, bool>? Matching(string? grain, string? period, string? severity, string? kind, string? state)
+    private static Func<RecordedAlert, bool> Matching(string? grain, string? period, string? severity, string? kind, string? state)
     {
-        if (period is null && severity is null && kind is null && state is null) return null;
         static string? Text(JsonObject? node, string member) =>
             node?[member] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String ? v.GetValue<string>() : null;
         return alert =>
         {
             var data = alert.CloudEvent["data"] as JsonObject;
-            return (period is null || Text(data, "grain") == grain && Text(data, "period") == period)
+            return StateOf(alert) is not null
+                && (period is null || Text(data, "grain") == grain && Text(data, "period") == period)
                 && (severity is null || Text(data, "severity") == severity)
                 && (kind is null || Text(data, "kind") == kind)
                 && (state is null || StateOf(alert) == state);

@@ -23,6 +23,7 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
         public List<JsonElement> SecondRun { get; private set; } = [];
         public List<JsonElement> ThirdRun { get; private set; } = [];
         public string? Digest { get; private set; }
+        public int DigestsQueued { get; private set; }
 
         private static JsonObject Fact(string id, string type, string time, string customer, JsonObject data) => new()
         {
@@ -68,6 +69,10 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
             // The digest, sent now through the host's admin route as its timer would.
             Assert.Equal(System.Net.HttpStatusCode.Accepted, (await Client.PostAsync("/admin/functions/AlertDigest", null)).StatusCode);
             Digest = (await QueueAsync()).Single(e => e.GetProperty("type").GetString() == "crm.metrics.digest").GetRawText();
+            // A second firing the same day, after the first was sent, sends nothing.
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, (await Client.PostAsync("/admin/functions/AlertDigest", null)).StatusCode);
+            await Eventually.WaitAsync(() => Task.FromResult(Logs.Contains("Today's digest was sent already")), TimeSpan.FromSeconds(60), "the second digest firing");
+            DigestsQueued = (await QueueAsync()).Count(e => e.GetProperty("type").GetString() == "crm.metrics.digest");
 
             // Computed once more: the conditions stay cleared and nothing is sent again.
             await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-07" });
@@ -142,11 +147,48 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
     public void The_digest_lists_what_opened_and_what_resolved()
     {
         Assert.NotNull(app.Digest);
+        Assert.Equal(1, app.DigestsQueued);
         var data = JsonDocument.Parse(app.Digest!).RootElement.GetProperty("data");
         Assert.Equal(4, data.GetProperty("opened").GetArrayLength());
         Assert.Equal(4, data.GetProperty("resolved").GetArrayLength());
+        Assert.Equal((4, 4), (data.GetProperty("openedCount").GetInt32(), data.GetProperty("resolvedCount").GetInt32()));
         Assert.All(data.GetProperty("opened").EnumerateArray(), o => Assert.Equal("resolved", o.GetProperty("state").GetString()));
         Assert.Contains("4 alerts opened and 4 resolved", data.GetProperty("message").GetString());
         Assert.Contains("۴ هشدار صادر و ۴ هشدار رفع شد", data.GetProperty("messageFa").GetString());
+    }
+
+    [Fact]
+    public async Task The_alert_list_holds_alerts_only_not_the_digest()
+    {
+        // Found by probing: the digest was listed with state null and no indicator, scope or period, and the dashboard's panel showed it as "undefined".
+        Assert.NotNull(app.Digest);
+        var items = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2020-01-01&pageSize=1000", TestKeys.Reader))).GetProperty("items").EnumerateArray().ToList();
+        Assert.NotEmpty(items);
+        Assert.All(items, i => Assert.StartsWith("crm.metrics.alert.", i.GetProperty("type").GetString()));
+        Assert.All(items, i => Assert.NotEqual(JsonValueKind.Null, i.GetProperty("state").ValueKind));
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Fact]
+    public async Task A_digest_whose_send_failed_is_sent_again_by_the_next_firing_and_one_that_was_sent_is_not()
+    {
+        // Found by probing: the digest was claimed under a fresh id per firing, so after a failed send every retry was refused and the day's digest was lost.
+        var settings = CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        var ledger = app.Services.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
+        var digests = new DigestService(new CrmMetrics.Functions.Runs.SnapshotReader(app.Services.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>()),
+            ledger, settings, new FixedClock(new DateTimeOffset(2031, 5, 6, 7, 0, 0, TimeSpan.Zero)));
+
+        var first = await digests.BuildAsync(default);
+        Assert.NotNull(first.CloudEvent);
+        // The send failed: nothing marked the delivery done. The next firing builds and sends it again, under the same id.
+        var retry = await digests.BuildAsync(default);
+        Assert.Equal(first.Delivery, retry.Delivery);
+        Assert.Equal(JsonNode.Parse(first.CloudEvent!)!["id"]!.GetValue<string>(), JsonNode.Parse(retry.CloudEvent!)!["id"]!.GetValue<string>());
+        await ledger.MarkDeliveredAsync(retry.Delivery, default);
+        Assert.Null((await digests.BuildAsync(default)).CloudEvent);
     }
 }
