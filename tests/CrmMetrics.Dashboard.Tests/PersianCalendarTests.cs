@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Nodes;
 using CrmMetrics.Dashboard.Tests.Support;
 using CrmMetrics.Functions.Tests.Support;
@@ -16,6 +17,7 @@ public sealed class PersianCollection : ICollectionFixture<PersianApp>
 public sealed class PersianApp : AppFixture, IAsyncLifetime
 {
     public const string Aban = "1405-08";
+    public const string GregorianMonth = "2026-11";
 
     public Chromium Chromium { get; private set; } = null!;
 
@@ -34,6 +36,14 @@ public sealed class PersianApp : AppFixture, IAsyncLifetime
             Fact("p-s1", "survey.response", "2026-11-11T09:00:00Z", new JsonObject { ["metric"] = "csat", ["score"] = 5 }),
         ]);
         await ApiDriver.RunAsync(this, new { grain = "month", period = Aban });
+        // November 2026 and the year 2026 as computed before the calendar was switched from gregorian (the
+        // README lets it change): under persian those keys read as periods six centuries ahead.
+        var snapshots = Services.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>();
+        foreach (var (grain, key) in new[] { (CrmMetrics.Domain.Periods.Grain.Month, GregorianMonth), (CrmMetrics.Domain.Periods.Grain.Year, "2026") })
+        {
+            var version = await snapshots.ReserveVersionAsync(grain, key, "gregorian-run", default);
+            await snapshots.PromoteAsync(grain, key, version, "gregorian-run", DateTimeOffset.UtcNow, 0, default);
+        }
         Chromium = await launch;
     }
 
@@ -56,6 +66,11 @@ public class PersianCalendarTests(PersianApp app)
         var month = context.GetProperty("grains").EnumerateArray().Single(g => g.GetProperty("grain").GetString() == "month");
         Assert.Equal(PersianApp.Aban, month.GetProperty("default").GetString());
         var aban = month.GetProperty("periods").EnumerateArray().Single(p => p.GetProperty("key").GetString() == PersianApp.Aban);
+        // Found by probing: keys computed under gregorian were offered as "Bahman 2026", which every read refuses.
+        Assert.DoesNotContain(month.GetProperty("periods").EnumerateArray(), p => p.GetProperty("key").GetString() == PersianApp.GregorianMonth);
+        var year = context.GetProperty("grains").EnumerateArray().Single(g => g.GetProperty("grain").GetString() == "year");
+        Assert.DoesNotContain(year.GetProperty("periods").EnumerateArray(), p => p.GetProperty("key").GetString() == "2026");
+        Assert.NotEqual("2026", year.GetProperty("default").GetString());
         Assert.Equal("Aban 1405", aban.GetProperty("label").GetProperty("en").GetString());
         Assert.Equal("آبان ۱۴۰۵", aban.GetProperty("label").GetProperty("fa").GetString());
 

@@ -115,7 +115,10 @@ public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotRea
     private List<Period> Periods(Grain grain, IReadOnlySet<string> computed, DateTimeOffset now)
     {
         var calendar = settings.Calendar;
-        var parsed = computed.Select(k => calendar.TryParse(k, grain, out var p, out _) ? p : null).Where(p => p is not null).Select(p => p!).ToList();
+        // Keys stored under another calendar (the README lets it change) may read as periods of this one
+        // centuries away, which every read refuses: those are left out, not offered.
+        var parsed = computed.Select(k => calendar.TryParse(k, grain, out var p, out _) && PeriodReach.Problem(calendar, p, k, now) is null ? p : null)
+            .Where(p => p is not null).Select(p => p!).ToList();
         var current = calendar.PeriodOf(grain, now);
         var earliest = parsed.Count == 0 ? current.Start : parsed.Min(p => p.Start);
         var list = new List<Period>();
