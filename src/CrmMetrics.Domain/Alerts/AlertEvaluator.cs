@@ -73,7 +73,7 @@ public sealed class AlertEvaluator(AlertText text)
             {
                 Recover(noDataKey, value, null,
                     $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} now has a value {text.In(row.Period)}: {text.Value(value, row.Unit, false)}.",
-                    $"رفع شد: {text.Indicator(row.Indicator, true)} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} اکنون مقدار دارد: {text.Value(value, row.Unit, true)}.");
+                    $"رفع شد: {text.Indicator(row.Indicator, true)} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} اکنون مقدار دارد: {text.Value(value, row.Unit, true)}.");
             }
             var trailing = rule.Kind == AlertKinds.Threshold ? [] : inputs.History(rule.Indicator!, rule.Scope);
             var (alert, checkedNow) = rule.Kind switch
@@ -132,7 +132,7 @@ public sealed class AlertEvaluator(AlertText text)
             : null;
         if (breach is not { } x) return null;
         string Sentence(bool fa) => fa
-            ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true, x.Bound)} رسید که {(x.Below ? "کمتر" : "بیشتر")} از آستانه {text.Value(x.Bound, row.Unit, true, value)} است."
+            ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true, x.Bound)} رسید که {(x.Below ? "کمتر" : "بیشتر")} از آستانه {text.Value(x.Bound, row.Unit, true, value)} است."
             : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {(x.Below ? "fell" : "rose")} to {text.Value(value, row.Unit, false, x.Bound)} {text.In(row.Period)}, {(x.Below ? "below" : "above")} the {text.Value(x.Bound, row.Unit, false, value)} threshold.";
         return Build(rule, row, value, x.Severity, Sentence(false), Sentence(true), threshold: x.Bound);
     }
@@ -156,13 +156,13 @@ public sealed class AlertEvaluator(AlertText text)
         if (flat)
         {
             string Flat(bool fa) => fa
-                ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته دقیقاً {text.Value(mean, row.Unit, true, value)} بود."
+                ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته دقیقاً {text.Value(mean, row.Unit, true, value)} بود."
                 : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false, value)} in each of the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
             return Build(rule, row, value, rule.Severity, Flat(false), Flat(true), threshold: rule.K);
         }
         var deviations = distance / sd;
         string Sentence(bool fa) => fa
-            ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true, value)} در {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته."
+            ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true, value)} در {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته."
             : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false, value)} over the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true), threshold: rule.K);
     }
@@ -177,7 +177,7 @@ public sealed class AlertEvaluator(AlertText text)
             if (!worse) return null;
         }
         string Sentence(bool fa) => fa
-            ? $"{Cap(text.Indicator(row.Indicator, true))} در {text.Scope(row.Scope, true)} {text.Number(rule.M, true, "0")} {text.Grain(row.Grain, true, true)} پیاپی بدتر شده و در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true)} رسیده است."
+            ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} {text.Number(rule.M, true, "0")} {text.Grain(row.Grain, true, true)} پیاپی بدتر شده و در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true)} رسیده است."
             : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} has worsened for {rule.M} {text.Grain(row.Grain, false, rule.M != 1)} in a row, to {text.Value(value, row.Unit, false)} {text.In(row.Period)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true));
     }
@@ -193,7 +193,7 @@ public sealed class AlertEvaluator(AlertText text)
         };
         recover(key, value, null,
             $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} is {text.Value(value, row.Unit, false)} {text.In(row.Period)}, {en}.",
-            $"رفع شد: {text.Indicator(row.Indicator, true)} در {text.Scope(row.Scope, true)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است {fa}.");
+            $"رفع شد: {text.Indicator(row.Indicator, true)} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است {fa}.");
     }
 
     private Alert NoDataForRule(AlertRule rule, SnapshotRow row)
@@ -249,7 +249,7 @@ public sealed class AlertEvaluator(AlertText text)
                     ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true, 100)} از {text.Value(100, "%", true, attainment)} رسید{Weakest(details, "attainment", true)}."
                     : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: its weighted score reached {text.Value(attainment, "%", false, 100)} of {text.Value(100, "%", false, attainment)}{Weakest(details, "attainment", false)}."
                 : fa
-                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} به {text.Value(actual, unit, true, target)} رسید، یعنی {text.Value(attainment, "%", true, 100)} هدف {text.Value(target, unit, true, actual)}."
+                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} به {text.Value(actual, unit, true, target)} رسید، یعنی {text.Value(attainment, "%", true, 100)} هدف {text.Value(target, unit, true, actual)}."
                     : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false, target)}, {text.Value(attainment, "%", false, 100)} of the {text.Value(target, unit, false, actual)} target.";
             return BuildGoal(rule, goal, goalRow, actual, attainment, rule.Severity, Missed(false), Missed(true));
         }
@@ -260,7 +260,7 @@ public sealed class AlertEvaluator(AlertText text)
                 ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است{Weakest(details, "projectedAttainment", true)}."
                 : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold{Weakest(details, "projectedAttainment", false)}."
             : fa
-                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} در {text.Scope(goal.Scope, true)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است."
+                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است."
                 : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} of its {text.Value(target, unit, false)} target {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold.";
         return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true));
     }

@@ -82,6 +82,13 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
         };
     }
 
+    /// <summary>
+    /// The scope after its Persian preposition: "در" (in) a channel, segment, region or the organisation,
+    /// "برای" (for) a staff member or competitor, who are people and firms, not places.
+    /// </summary>
+    public string InScopeFa(string scope) =>
+        (scope.StartsWith("staff:", StringComparison.Ordinal) || scope.StartsWith("competitor:", StringComparison.Ordinal) ? "برای " : "در ") + Scope(scope, true);
+
     public string Period(string key, bool fa)
     {
         var parts = key.Split('-');

@@ -44,6 +44,18 @@ public class AlertEvaluatorTests
     }
 
     [Fact]
+    public void A_persian_message_about_a_staff_member_says_for_them_and_about_a_channel_in_it()
+    {
+        // Found by probing: "… در کارمند S-01" read "in staff member S-01".
+        var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","below":75,"scope":"staff:S-01"}""");
+        var staff = Assert.Single(Evaluate([Row("cx.csat", 70, "staff:S-01")], [rule]));
+        Assert.Contains("برای کارمند S-01", staff.MessageFa);
+        Assert.DoesNotContain("در کارمند", staff.MessageFa);
+        var channel = Assert.Single(Evaluate([Row("cx.csat", 70, "channel:web")], [Rule("""{"kind":"threshold","indicator":"cx.csat","below":75,"scope":"channel:web"}""")]));
+        Assert.Contains("در کانال web", channel.MessageFa);
+    }
+
+    [Fact]
     public void The_id_is_the_same_for_the_same_condition_period_and_severity()
     {
         var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","below":75}""");
