@@ -47,6 +47,28 @@ public class ScorecardEdgeTests(DashboardApp app)
     }
 
     [Fact]
+    public async Task The_leaderboard_ranks_everyone_by_payout_across_plans()
+    {
+        // Found by probing: with two plans, each plan's own rankByPayout put six people paid nothing (rank 1
+        // in their plan) above X-04 paid 50 (rank 2 in the other).
+        await using var session = await OpenAsync("");
+        var order = await session.Page.EvaluateAsync<string[]>("""
+            async () => {
+              const { leaderboard } = await import('/dashboard/assets/js/panels/staff.js');
+              const row = (staff, indicator, value, rank) => ({ scope: `staff:${staff}`, indicator, value, details: { rankByPayout: rank } });
+              return leaderboard([
+                row('S-01', 'staff.incentive-payout', 0, 1), row('S-02', 'staff.incentive-payout', 0, 1),
+                row('X-01', 'staff.incentive-payout', 65, 1), row('X-04', 'staff.incentive-payout', 50.0005, 2),
+                row('S-02', 'staff.quota-attainment', 40, 1), row('S-01', 'staff.quota-attainment', 80, 1),
+                row('N-01', 'staff.quota-attainment', 10, 1),
+              ]).map(p => `${p.rank ?? '-'} ${p.staffId}`);
+            }
+            """);
+        Assert.Equal(["1 X-01", "2 X-04", "3 S-01", "3 S-02", "- N-01"], order);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
     public async Task A_change_from_zero_is_said_in_words_not_as_no_earlier_figure()
     {
         await using var session = await OpenAsync("");

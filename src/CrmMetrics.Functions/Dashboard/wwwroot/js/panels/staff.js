@@ -8,19 +8,25 @@ export async function load(api, view) {
   return api.all(`/api/snapshots?${query({ grain: view.grain, period: view.period, family: 'staff-incentives' })}`);
 }
 
+/**
+ * Everyone with a payout or quota row, ranked by payout across all of them (competition ranks: 1, 2, 2, 4;
+ * no payout, no rank). The rows' own rankByPayout counts within one plan only, so with two plans it
+ * would put a person paid nothing above one paid more in the other plan.
+ */
 export function leaderboard(rows) {
   const people = new Map();
   for (const row of rows.filter(r => r.scope.startsWith('staff:'))) {
     const id = row.scope.slice('staff:'.length);
     const person = people.get(id) ?? { staffId: id, quotaAttainment: null, payout: null, rank: null };
     if (row.indicator === 'staff.quota-attainment') person.quotaAttainment = numberOrNull(row.value);
-    if (row.indicator === 'staff.incentive-payout') {
-      person.payout = numberOrNull(row.value);
-      person.rank = row.details?.rankByPayout ?? null;
-    }
+    if (row.indicator === 'staff.incentive-payout') person.payout = numberOrNull(row.value);
     people.set(id, person);
   }
-  return [...people.values()].sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9) || (b.payout ?? -1) - (a.payout ?? -1) || a.staffId.localeCompare(b.staffId));
+  const list = [...people.values()];
+  for (const person of list) {
+    person.rank = person.payout === null ? null : 1 + list.filter(other => other.payout !== null && other.payout > person.payout).length;
+  }
+  return list.sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9) || (b.quotaAttainment ?? -1e9) - (a.quotaAttainment ?? -1e9) || a.staffId.localeCompare(b.staffId));
 }
 
 export function render(body, rows, view, words, context, actions) {
