@@ -3,6 +3,7 @@ using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Domain.Alerts;
 using CrmMetrics.Domain.Indicators;
 using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Runs;
 using CrmMetrics.Storage.Alerts;
@@ -66,9 +67,10 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         var now0 = (await reader.ReadAllAsync(current, new SnapshotFilter(Scope: Scope.Org), ct)).Where(r => IndicatorCatalog.Find(r.Indicator)?.Compute is not null).ToDictionary(r => r.Indicator);
         var then = (await reader.ReadAllAsync(before, new SnapshotFilter(Scope: Scope.Org), ct)).ToDictionary(r => r.Indicator);
         var moves = now0.Values
-            .Where(r => r.Value is not null && then.GetValueOrDefault(r.Indicator)?.Value is { } previous && previous != 0)
-            .Select(r => (Row: r, Previous: then[r.Indicator].Value!.Value, Change: 100 * (r.Value!.Value - then[r.Indicator].Value!.Value) / Math.Abs(then[r.Indicator].Value!.Value)))
-            .OrderByDescending(m => Math.Abs(m.Change)).Take(5).ToList();
+            .Where(r => r.Value is not null && then.GetValueOrDefault(r.Indicator)?.Value is not null)
+            .Select(r => Move.Of(r, then[r.Indicator].Value!.Value))
+            .OfType<Move>()
+            .OrderByDescending(m => Math.Abs(m.Change)).ThenBy(m => m.Row.Indicator, StringComparer.Ordinal).Take(5).ToList();
 
         // Every alert of the 24 hours is counted (each page read); the lists below name the newest.
         var breaches = new List<RecordedAlert>();
@@ -88,9 +90,7 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
             var goals = atRisk.Take(3).Select(g => fa
                 ? $"«{g["name"]}» ({text.Value(Num(g["projectedAttainment"]), "%", true)})"
                 : $"“{g["name"]}” ({text.Value(Num(g["projectedAttainment"]), "%", false)})");
-            var moveText = moves.Take(3).Select(m => fa
-                ? $"{text.Indicator(m.Row.Indicator, true)} {text.Number(m.Change, true, "+#,##0.#;-#,##0.#")}٪"
-                : $"{text.Indicator(m.Row.Indicator, false)} {text.Number(m.Change, false, "+#,##0.#;-#,##0.#")}%");
+            var moveText = moves.Take(3).Select(m => $"{text.Indicator(m.Row.Indicator, fa)} {m.Describe(text, fa)}");
             return fa
                 ? $"خلاصه روزانه {text.Period(today.Key, true)}: {text.Number(atRisk.Count, true, "0")} هدف در خطر{(atRisk.Count > 0 ? " — " + string.Join("، ", goals) : "")}؛ " +
                   $"بیشترین تغییرات در {text.Period(current.Key, true)}: {(moves.Count > 0 ? string.Join("، ", moveText) : "ندارد")}؛ در ۲۴ ساعت گذشته {text.Number(opened.Count, true, "0")} هشدار صادر و {text.Number(resolved.Count, true, "0")} هشدار رفع شد."
@@ -114,7 +114,8 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                 ["goalsAtRisk"] = new JsonArray(atRisk.Select(g => (JsonNode)g).ToArray()),
                 ["largestMoves"] = new JsonArray(moves.Select(m => (JsonNode)new JsonObject
                 {
-                    ["indicator"] = m.Row.Indicator, ["period"] = current.Key, ["value"] = m.Row.Value, ["previous"] = m.Previous, ["changePercent"] = m.Change,
+                    ["indicator"] = m.Row.Indicator, ["period"] = current.Key, ["value"] = m.Row.Value, ["previous"] = m.Previous,
+                    [m.Relative ? "changePercent" : "changePoints"] = m.Change, ["better"] = m.Better,
                 }).ToArray()),
                 ["openedCount"] = opened.Count,
                 ["resolvedCount"] = resolved.Count,
@@ -145,6 +146,35 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         while (listed > 0 && System.Text.Encoding.UTF8.GetByteCount(cloudEvent.ToJsonString()) > MaxBytes) cloudEvent = Build(listed /= 2);
         var decision = await ledger.ClaimAsync(id, id, 0, invocation, cloudEvent, now, ct);
         return new Digest(decision == AlertDecision.Suppress ? null : cloudEvent.ToJsonString(), invocation);
+    }
+
+    /// <summary>
+    /// One indicator's move between two periods: relative (percent) for a ratio-scale quantity such as
+    /// revenue, in points for a percentage or a score that crosses zero (NPS), where a relative change
+    /// means nothing. Both rank alike (ten points ≈ ten percent). A relative move from zero has no size
+    /// and is left out. <see cref="Better"/> follows the indicator's direction (null when unchanged).
+    /// </summary>
+    private sealed record Move(SnapshotRow Row, double Previous, bool Relative, double Change, bool? Better)
+    {
+        public static Move? Of(SnapshotRow row, double previous)
+        {
+            var value = row.Value!.Value;
+            var relative = row.Unit != "%" && IndicatorCatalog.Find(row.Indicator)?.RatioScale != false;
+            if (relative && previous == 0) return null;
+            var change = relative ? 100 * (value - previous) / Math.Abs(previous) : value - previous;
+            bool? better = value == previous ? null : (value > previous) == (row.Direction == Direction.Higher);
+            return new Move(row, previous, relative, change, better);
+        }
+
+        public string Describe(AlertText text, bool fa)
+        {
+            const string signed = "+#,##0.#;-#,##0.#";
+            var size = Relative ? text.Number(Change, fa, signed) + (fa ? "٪" : "%")
+                : Row.Unit == "%" ? (fa ? $"{text.Number(Change, true, signed)} واحد درصد" : $"{text.Number(Change, false, signed)} percentage points")
+                : fa ? $"{text.Number(Change, true, signed)} واحد" : $"{text.Number(Change, false, signed)} points";
+            var judgement = Better switch { true => fa ? " (بهتر)" : " (better)", false => fa ? " (بدتر)" : " (worse)", null => "" };
+            return size + judgement;
+        }
     }
 
     private static double? Num(JsonNode? node) => node is null ? null : double.Parse(node.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);

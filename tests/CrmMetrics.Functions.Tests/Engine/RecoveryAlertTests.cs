@@ -191,4 +191,36 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
         await ledger.MarkDeliveredAsync(retry.Delivery, default);
         Assert.Null((await digests.BuildAsync(default)).CloudEvent);
     }
+
+    [Fact]
+    public async Task The_digests_moves_are_relative_for_amounts_in_points_for_scores_and_percentages_and_say_better_or_worse()
+    {
+        // Found by probing: NPS read "+145.3%", a change from a negative score; small bases led the ranking; nothing said good or bad.
+        var calendar = CrmMetrics.Domain.Periods.PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c : throw new InvalidOperationException();
+        var snapshots = app.Services.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>();
+        async Task Month(string key, params (string Indicator, double Value)[] values)
+        {
+            var period = calendar.Parse(key, CrmMetrics.Domain.Periods.Grain.Month);
+            var version = await snapshots.ReserveVersionAsync(period.Grain, period.Key, "digest-moves", default);
+            await snapshots.WriteAsync(values.Select(v => CrmMetrics.Domain.Snapshots.SnapshotRow.From(CrmMetrics.Domain.Indicators.IndicatorCatalog.Find(v.Indicator)!, "org", period,
+                new CrmMetrics.Domain.Indicators.IndicatorValue(v.Value, 10)) with { Version = version, RunId = "digest-moves", ComputedAt = DateTimeOffset.UtcNow }).ToList(), default);
+            await snapshots.PromoteAsync(period, version, "digest-moves", DateTimeOffset.UtcNow, values.Length, default);
+        }
+        await Month("2032-03", ("cx.nps", -20), ("com.revenue", 1000), ("cx.csat", 50), ("cx.complaints", 10));
+        await Month("2032-04", ("cx.nps", 10), ("com.revenue", 31), ("cx.csat", 60), ("cx.complaints", 12));
+        var settings = CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        var digests = new DigestService(new CrmMetrics.Functions.Runs.SnapshotReader(snapshots), app.Services.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>(),
+            settings, new FixedClock(new DateTimeOffset(2032, 5, 6, 7, 0, 0, TimeSpan.Zero)));
+
+        var data = JsonNode.Parse((await digests.BuildAsync(default)).CloudEvent!)!["data"]!;
+        var moves = data["largestMoves"]!.AsArray().ToDictionary(m => m!["indicator"]!.GetValue<string>());
+        Assert.Equal(30, moves["cx.nps"]!["changePoints"]!.GetValue<double>(), 9);
+        Assert.Null(moves["cx.nps"]!["changePercent"]);
+        Assert.Equal(-96.9, moves["com.revenue"]!["changePercent"]!.GetValue<double>(), 9);
+        Assert.Equal(10, moves["cx.csat"]!["changePoints"]!.GetValue<double>(), 9);
+        Assert.Equal([true, false, true, false], new[] { "cx.nps", "com.revenue", "cx.csat", "cx.complaints" }.Select(i => moves[i]!["better"]!.GetValue<bool>()));
+        var message = data["message"]!.GetValue<string>();
+        Assert.Contains("largest moves in April 2032: revenue -96.9% (worse), Net Promoter Score +30 points (better), complaints +20% (worse)", message);
+        Assert.Contains("+۳۰ واحد (بهتر)", data["messageFa"]!.GetValue<string>());
+    }
 }
