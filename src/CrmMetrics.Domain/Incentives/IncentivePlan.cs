@@ -47,7 +47,11 @@ public sealed record IncentivePlan
         if (f.Has("measure"))
         {
             var m = f.Object("measure", false);
-            measure = m.String("indicator", false, s => indicators.IsPerScope(s) ? null : $"'{JsonFields.Truncate(s)}' is not a base or derived indicator (the measure is read per staff member)") ?? measure;
+            measure = m.String("indicator", false, s =>
+                !indicators.IsPerScope(s) ? $"'{JsonFields.Truncate(s)}' is not a base or derived indicator (the measure is read per staff member)"
+                // Tiers pay for the part of the measure above each share of the quota: more must be better, or slower complaint handling would pay more.
+                : indicators.Find(s)?.Direction == Direction.Lower ? $"'{JsonFields.Truncate(s)}' is better when lower; tiers pay for the measure above shares of the quota, so the measure must be one that is better when higher"
+                : null) ?? measure;
         }
 
         var participants = new List<Participant>();
