@@ -58,6 +58,9 @@ public static class Scope
         // Channels are the event contract's closed list; a goal or rule on another could never have data.
         if (kind == "channel" && !Facts.Vocabulary.Channels.Contains(value))
             return $"channel '{Validation.JsonFields.Truncate(value)}' is not one of {string.Join(", ", Facts.Vocabulary.Channels)}";
+        // Facts name staff by key (the event contract's ids); any other text could never have data.
+        if (kind == "staff" && !Facts.Vocabulary.IsKey(value))
+            return $"'{Validation.JsonFields.Truncate(value)}' is not a staff id (1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-')";
         return null;
     }
 }
