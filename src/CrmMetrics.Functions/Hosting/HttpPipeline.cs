@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.OData;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -19,6 +20,7 @@ public static class HttpPipeline
     public static IServiceCollection AddCrmMetricsHttp(this IServiceCollection services)
     {
         services.Configure<JsonOptions>(o => Configure(o.SerializerOptions));
+        services.AddTransient<IStartupFilter, HostOnlyRequests>();
         services.Configure<KestrelServerOptions>(o =>
         {
             o.Limits.MaxRequestBodySize = MaxRequestBytes;

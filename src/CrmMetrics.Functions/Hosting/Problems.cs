@@ -39,6 +39,7 @@ public static class Problems
         412 => "https://tools.ietf.org/html/rfc9110#section-15.5.13",
         413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
         415 => "https://tools.ietf.org/html/rfc9110#section-15.5.16",
+        421 => "https://tools.ietf.org/html/rfc9110#section-15.5.20",
         429 => "https://tools.ietf.org/html/rfc6585#section-4",
         500 => "https://tools.ietf.org/html/rfc9110#section-15.6.1",
         502 => "https://tools.ietf.org/html/rfc9110#section-15.6.3",

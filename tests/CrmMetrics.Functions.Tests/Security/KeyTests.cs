@@ -22,6 +22,20 @@ public class KeyTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_request_sent_to_the_workers_own_port_is_told_where_requests_go()
+    {
+        // Found by probing: the worker's loopback port answered a direct request with an empty 500.
+        var worker = await app.Host.Workers.WaitReadyAsync(TimeSpan.FromSeconds(60), default);
+        using var direct = new HttpClient { BaseAddress = worker.HttpUri! };
+        var response = await direct.GetAsync("/api/health");
+        Assert.Equal((HttpStatusCode)421, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("Functions host", (await AppFixture.JsonAsync(response)).GetProperty("detail").GetString());
+        // Through the host, the same route is served.
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/api/health")).StatusCode);
+    }
+
+    [Fact]
     public async Task The_key_may_travel_as_the_code_query_parameter()
     {
         var response = await app.Client.PostAsync($"/api/events?code={TestKeys.Writer}", OneEvent());
