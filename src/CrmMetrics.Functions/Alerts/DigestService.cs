@@ -19,7 +19,7 @@ namespace CrmMetrics.Functions.Alerts;
 /// </summary>
 public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, CrmMetricsSettings settings, TimeProvider clock)
 {
-    /// <summary>The most alerts each of the digest's lists names; the counts and the sentences cover them all.</summary>
+    /// <summary>The most alerts (and goals at risk) each of the digest's lists names; the counts and the sentences cover them all.</summary>
     public const int MaxListed = 20;
 
     /// <summary>
@@ -33,8 +33,9 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
 
     /// <summary>
     /// Builds today's digest and claims it in the alert log under the day's delivery. The message is
-    /// null when that delivery is recorded as sent (a second firing the same day); a claim whose send
-    /// never completed is built and sent again (its id is the day's, so a broker drops a second copy).
+    /// null when that delivery is recorded as sent (a second firing the same day). A claim whose send
+    /// never completed is sent again as it was first built, unchanged under its id (a broker drops a
+    /// second copy by id; a rebuilt one would differ, its window having moved).
     /// </summary>
     public async Task<Digest> BuildAsync(CancellationToken ct)
     {
@@ -43,6 +44,7 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         var text = new AlertText(calendar.Calendar, settings.ReportingCurrency);
         var today = calendar.PeriodOf(Grain.Day, now);
         var invocation = $"digest|{today.Key}|{settings.DeploymentName}";
+        if ((await ledger.ClaimedByAsync(invocation, ct)).FirstOrDefault() is { } unsent) return new Digest(unsent.ToJsonString(), invocation);
 
         var atRisk = new List<JsonObject>();
         foreach (var grain in settings.Grains)
@@ -111,7 +113,9 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
             ["data"] = new JsonObject
             {
                 ["date"] = today.Key,
-                ["goalsAtRisk"] = new JsonArray(atRisk.Select(g => (JsonNode)g).ToArray()),
+                ["goalsAtRiskCount"] = atRisk.Count,
+                // Cloned: each build is a new tree, and a node belongs to one parent.
+                ["goalsAtRisk"] = new JsonArray(atRisk.Take(listed).Select(g => g.DeepClone()).ToArray()),
                 ["largestMoves"] = new JsonArray(moves.Select(m => (JsonNode)new JsonObject
                 {
                     ["indicator"] = m.Row.Indicator, ["period"] = current.Key, ["value"] = m.Row.Value, ["previous"] = m.Previous,
@@ -145,7 +149,13 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         var cloudEvent = Build(listed);
         while (listed > 0 && System.Text.Encoding.UTF8.GetByteCount(cloudEvent.ToJsonString()) > MaxBytes) cloudEvent = Build(listed /= 2);
         var decision = await ledger.ClaimAsync(id, id, 0, invocation, cloudEvent, now, ct);
-        return new Digest(decision == AlertDecision.Suppress ? null : cloudEvent.ToJsonString(), invocation);
+        return decision switch
+        {
+            AlertDecision.Raise => new Digest(cloudEvent.ToJsonString(), invocation),
+            // Claimed meanwhile by a concurrent firing of the same day that has not sent it yet: what it claimed.
+            AlertDecision.Resend => new Digest((await ledger.ClaimedByAsync(invocation, ct)).FirstOrDefault()?.ToJsonString() ?? cloudEvent.ToJsonString(), invocation),
+            _ => new Digest(null, invocation),
+        };
     }
 
     /// <summary>

@@ -19,9 +19,13 @@ public sealed class SnapshotParts(SnapshotStore snapshots, CrmMetricsSettings se
 {
     public async Task<IReadOnlyList<FeedPart<T>>> BuildAsync<T>(PartitionFilter filter, SnapshotFilter rows, Func<IReadOnlyList<SnapshotRow>, Period, IReadOnlyList<T>> map, CancellationToken ct)
     {
-        var pointers = new List<LatestSnapshot>();
-        await foreach (var p in snapshots.LatestWhereAsync(filter.PointerFilter(), ct)) pointers.Add(p);
-        return pointers
+        // Several queries when one would pass the service's comparison limit; a period several select is read once.
+        var pointers = new Dictionary<(Grain, string), LatestSnapshot>();
+        foreach (var query in filter.PointerFilters())
+        {
+            await foreach (var p in snapshots.LatestWhereAsync(query, ct)) pointers.TryAdd((p.Grain, p.Period), p);
+        }
+        return pointers.Values
             .Select(p => (Pointer: p, Period: settings.Calendar.TryParse(p.Period, p.Grain, out var period, out _) ? period : null))
             .Where(x => x.Period is not null)
             .OrderBy(x => x.Pointer.Grain).ThenBy(x => x.Pointer.Period, StringComparer.Ordinal)

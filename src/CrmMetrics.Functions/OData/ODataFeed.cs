@@ -58,8 +58,11 @@ public static partial class ODataFeed
     private static readonly string NeedsEveryRow =
         $"needs every matching row: narrow $filter to at most {MaxPartsForOrderOrCount} periods (Period, Grain with PeriodStart, or ComputedAt)";
 
-    /// <summary>Where the next page starts: a part, an offset in its filtered rows, and how many rows the pages before gave.</summary>
-    internal sealed record Token(string Part, int Offset, int Emitted);
+    /// <summary>
+    /// Where the next page starts: a part, an offset in its filtered rows, how many rows the pages before
+    /// gave, and how many rows of <c>$skip</c> are still to be passed over (a page may end while skipping).
+    /// </summary>
+    internal sealed record Token(string Part, int Offset, int Emitted, int Skip = 0);
 
     public static async Task<IActionResult> ServeAsync<T>(ControllerBase controller, ODataQueryOptions<T> options, IReadOnlyList<FeedPart<T>> parts, CancellationToken ct)
     {
@@ -127,13 +130,12 @@ public static partial class ODataFeed
     {
         var page = new List<T>();
         var emitted = token?.Emitted ?? 0;
-        var toSkip = token is null ? skip : 0;
+        var toSkip = token?.Skip ?? skip;
         var start = token is null ? 0 : IndexOf(parts, token.Part);
         var offset = token?.Offset ?? 0;
         for (var i = start; i < parts.Count && page.Count < pageSize && emitted + page.Count < top; i++, offset = 0)
         {
-            // (Not while $skip is still being counted off: the token carries no skip.)
-            if (i - start == MaxPartsPerPage && toSkip == 0) return (page, new Token(parts[i].Key, 0, emitted + page.Count));
+            if (i - start >= MaxPartsPerPage) return (page, new Token(parts[i].Key, 0, emitted + page.Count, toSkip));
             var rows = filter(await parts[i].Load(ct));
             var from = offset;
             if (toSkip > 0)
@@ -264,7 +266,7 @@ public static partial class ODataFeed
         try
         {
             var token = JsonSerializer.Deserialize<Token>(Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(text)));
-            return token is { Part: not null, Offset: >= 0, Emitted: >= 0 } ? token : null;
+            return token is { Part: not null, Offset: >= 0, Emitted: >= 0, Skip: >= 0 } ? token : null;
         }
         catch (Exception e) when (e is FormatException or JsonException or ArgumentException)
         {

@@ -186,16 +186,28 @@ public sealed class PartitionFilter
         };
     }
 
+    /// <summary>Azure Table Storage takes at most 15 comparisons in one <c>$filter</c> (the emulator takes more).</summary>
+    public const int MaxComparisonsPerQuery = 15;
+
     /// <summary>
-    /// The condition on the latest-version table (PartitionKey grain, RowKey period), built only with
-    /// parameterised filters: the alternatives joined by <c>or</c>; empty for every period.
+    /// The conditions on the latest-version table (PartitionKey grain, RowKey period), built only with
+    /// parameterised filters, as queries whose results together are the periods to read: one query of
+    /// the alternatives joined by <c>or</c> when it holds at most <see cref="MaxComparisonsPerQuery"/>
+    /// comparisons, else one per alternative (an alternative of more keeps its first ones: a superset);
+    /// a single empty filter for every period.
     /// </summary>
-    public string PointerFilter()
+    public IReadOnlyList<string> PointerFilters()
     {
-        if (_selection is null) return "";
-        var alternatives = _selection.Select(alternative => string.Join(" and ", alternative.Select(Compare))).ToList();
-        return alternatives.Count == 1 ? alternatives[0] : string.Join(" or ", alternatives.Select(a => $"({a})"));
+        if (_selection is null) return [""];
+        if (_selection.Sum(a => a.Count) <= MaxComparisonsPerQuery)
+        {
+            var alternatives = _selection.Select(Conjunction).ToList();
+            return [alternatives.Count == 1 ? alternatives[0] : string.Join(" or ", alternatives.Select(a => $"({a})"))];
+        }
+        return _selection.Select(a => Conjunction(a.Take(MaxComparisonsPerQuery).ToList())).Distinct(StringComparer.Ordinal).ToList();
     }
+
+    private static string Conjunction(List<Condition> alternative) => string.Join(" and ", alternative.Select(Compare));
 
     private static string Compare(Condition condition)
     {

@@ -30,6 +30,9 @@ public static class PeriodLiterals
                 return Check(property, text, grain, calendar);
             case BinaryOperatorNode binary:
                 return Visit(binary.Left, grain, calendar) ?? Visit(binary.Right, grain, calendar);
+            // Period in ('2026-09', '2026-10'): each listed key, as an 'eq' would be.
+            case InNode { Left: SingleValuePropertyAccessNode { Property.Name: var property }, Right: CollectionConstantNode list }:
+                return list.Collection.Select(item => item.Value is string text ? Check(property, text, grain, calendar) : null).FirstOrDefault(p => p is not null);
             case UnaryOperatorNode unary:
                 return Visit(unary.Operand, null, calendar);
             default:

@@ -65,7 +65,10 @@ public sealed class AlertLedger(StorageAccount account)
             var claimed = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(invocation, alertId), cancellationToken: ct);
             if (claimed.HasValue && claimed.Value!.GetBoolean("Delivered") == true) return AlertDecision.Suppress;
             if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
-            await CompleteAsync(alertId, conditionKey, severity, existing.Value.GetDateTimeOffset("RaisedAt") ?? raisedAt, cloudEvent, ct);
+            // What was claimed, not what the caller built now: a digest built again differs (its window moved),
+            // and a longer or shorter document merged over the log row could leave a stale part behind.
+            var claimedEvent = StorageJson.Read<JsonObject>(existing.Value, "Event") ?? cloudEvent;
+            await CompleteAsync(alertId, conditionKey, severity, existing.Value.GetDateTimeOffset("RaisedAt") ?? raisedAt, claimedEvent, ct);
             return AlertDecision.Resend;
         }
         var condition = await _table.GetEntityIfExistsAsync<TableEntity>(ConditionPartition, conditionKey, cancellationToken: ct);

@@ -39,7 +39,25 @@ public class ODataPagingTests
         Assert.Equal([0, 99], pages.SelectMany(p => p));
         Assert.Equal([[0], [], [99]], pages);
         Assert.Equal(100, parts.Loaded);
-        Assert.Equal(ODataFeed.MaxPartsPerPage, 48);
+    }
+
+    [Fact]
+    public async Task A_skip_still_being_counted_off_ends_a_page_too_and_carries_over()
+    {
+        // Found in review: while $skip was being counted off, the cap never applied and one page read every part.
+        var parts = new Parts();
+        var all = parts.Of(100);
+        var pages = new List<List<int>>();
+        ODataFeed.Token? token = null;
+        do
+        {
+            var before = parts.Loaded;
+            (var page, token) = await ODataFeed.PageInOrderAsync(all, rows => rows.Where(n => n is 50 or 99).ToList(), token, pages.Count == 0 ? 1 : 0, int.MaxValue, 1000, default);
+            Assert.InRange(parts.Loaded - before, 0, ODataFeed.MaxPartsPerPage);
+            pages.Add(page);
+        } while (token is not null && pages.Count < 10);
+        Assert.Equal([99], pages.SelectMany(p => p));
+        Assert.Equal(100, parts.Loaded);
     }
 
     [Fact]

@@ -98,6 +98,7 @@ public class ODataQueryErrorTests(BiFixture app)
     [InlineData("/odata/Snapshots?$filter=Grain eq 'fortnight'", "fortnight")]
     [InlineData("/odata/Snapshots?$filter=Grain eq 'month' and Period eq '2026-W10'", "2026-W10")]
     [InlineData("/odata/Snapshots?$filter=Period eq '2026-03' or Period eq '2026-3'", "2026-3")]
+    [InlineData("/odata/Snapshots?$filter=Period in ('2026-03','2026-13')", "2026-13")]
     [InlineData("/odata/GoalAttainment?$filter='2026-00' le Period", "2026-00")]
     [InlineData("/odata/StaffScorecards?$filter=Grain ne 'weekly'", "weekly")]
     [InlineData("/odata/Alerts?$filter=Time ge 2020-01-01T00:00:00Z and Period eq '2026-13'", "2026-13")]

@@ -1,0 +1,115 @@
+using System.Text.Json.Nodes;
+using CrmMetrics.Functions.Alerts;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Engine;
+
+/// <summary>
+/// The daily digest built in-process over real storage (an Azurite of its own: the alerts and
+/// snapshots written here would otherwise show in other classes' alert lists), at fixed clocks.
+/// </summary>
+public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+{
+    private readonly ServiceProvider _stores = AppFixture.StoreServices(azurite.ConnectionString);
+
+    /// <summary>Creates the tables the stores use (idempotent).</summary>
+    public async Task InitializeAsync() => await azurite.AccountAsync();
+
+    public async Task DisposeAsync() => await _stores.DisposeAsync();
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Fact]
+    public async Task A_digest_whose_send_failed_is_sent_again_by_the_next_firing_and_one_that_was_sent_is_not()
+    {
+        // Found by probing: the digest was claimed under a fresh id per firing, so after a failed send every retry was refused and the day's digest was lost.
+        var settings = CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
+        var digests = new DigestService(new CrmMetrics.Functions.Runs.SnapshotReader(_stores.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>()),
+            ledger, settings, new FixedClock(new DateTimeOffset(2031, 5, 6, 7, 0, 0, TimeSpan.Zero)));
+
+        var first = await digests.BuildAsync(default);
+        Assert.NotNull(first.CloudEvent);
+        // The send failed: nothing marked the delivery done. The next firing builds and sends it again, under the same id.
+        var retry = await digests.BuildAsync(default);
+        Assert.Equal(first.Delivery, retry.Delivery);
+        Assert.Equal(JsonNode.Parse(first.CloudEvent!)!["id"]!.GetValue<string>(), JsonNode.Parse(retry.CloudEvent!)!["id"]!.GetValue<string>());
+        await ledger.MarkDeliveredAsync(retry.Delivery, default);
+        Assert.Null((await digests.BuildAsync(default)).CloudEvent);
+    }
+
+    [Fact]
+    public async Task The_digests_moves_are_relative_for_amounts_in_points_for_scores_and_percentages_and_say_better_or_worse()
+    {
+        // Found by probing: NPS read "+145.3%", a change from a negative score; small bases led the ranking; nothing said good or bad.
+        var calendar = CrmMetrics.Domain.Periods.PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c : throw new InvalidOperationException();
+        var snapshots = _stores.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>();
+        async Task Month(string key, params (string Indicator, double Value)[] values)
+        {
+            var period = calendar.Parse(key, CrmMetrics.Domain.Periods.Grain.Month);
+            var version = await snapshots.ReserveVersionAsync(period.Grain, period.Key, "digest-moves", default);
+            await snapshots.WriteAsync(values.Select(v => CrmMetrics.Domain.Snapshots.SnapshotRow.From(CrmMetrics.Domain.Indicators.IndicatorCatalog.Find(v.Indicator)!, "org", period,
+                new CrmMetrics.Domain.Indicators.IndicatorValue(v.Value, 10)) with { Version = version, RunId = "digest-moves", ComputedAt = DateTimeOffset.UtcNow }).ToList(), default);
+            await snapshots.PromoteAsync(period, version, "digest-moves", DateTimeOffset.UtcNow, values.Length, default);
+        }
+        await Month("2032-03", ("cx.nps", -20), ("com.revenue", 1000), ("cx.csat", 50), ("cx.complaints", 10));
+        await Month("2032-04", ("cx.nps", 10), ("com.revenue", 31), ("cx.csat", 60), ("cx.complaints", 12));
+        var settings = CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        var digests = new DigestService(new CrmMetrics.Functions.Runs.SnapshotReader(snapshots), _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>(),
+            settings, new FixedClock(new DateTimeOffset(2032, 5, 6, 7, 0, 0, TimeSpan.Zero)));
+
+        var data = JsonNode.Parse((await digests.BuildAsync(default)).CloudEvent!)!["data"]!;
+        var moves = data["largestMoves"]!.AsArray().ToDictionary(m => m!["indicator"]!.GetValue<string>());
+        Assert.Equal(30, moves["cx.nps"]!["changePoints"]!.GetValue<double>(), 9);
+        Assert.Null(moves["cx.nps"]!["changePercent"]);
+        Assert.Equal(-96.9, moves["com.revenue"]!["changePercent"]!.GetValue<double>(), 9);
+        Assert.Equal(10, moves["cx.csat"]!["changePoints"]!.GetValue<double>(), 9);
+        Assert.Equal([true, false, true, false], new[] { "cx.nps", "com.revenue", "cx.csat", "cx.complaints" }.Select(i => moves[i]!["better"]!.GetValue<bool>()));
+        var message = data["message"]!.GetValue<string>();
+        Assert.Contains("largest moves in April 2032: revenue -96.9% (worse), Net Promoter Score +30 points (better), complaints +20% (worse)", message);
+        Assert.Contains("+۳۰ واحد (بهتر)", data["messageFa"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_digest_larger_than_a_queue_message_shortens_its_lists_and_keeps_its_counts()
+    {
+        // Found by probing: a day of 73 alerts made an 88 KB digest, which the queue refused; found in review: shortening it failed once a goal was at risk.
+        var calendar = CrmMetrics.Domain.Periods.PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c : throw new InvalidOperationException();
+        var now = new DateTimeOffset(2033, 3, 9, 7, 0, 0, TimeSpan.Zero);
+        var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
+        var longText = new string('x', 1500);
+        for (var i = 0; i < 60; i++)
+        {
+            var id = $"big-digest-{i}";
+            var alert = new JsonObject
+            {
+                ["id"] = id, ["type"] = "crm.metrics.alert.threshold", ["subject"] = $"com.revenue/staff:B-{i}/2033-03",
+                ["data"] = new JsonObject { ["severity"] = "warning", ["kind"] = "threshold", ["message"] = longText, ["messageFa"] = longText },
+            };
+            await ledger.ClaimAsync(id, id, 1, "big-digest", alert, now.AddHours(-1), default);
+        }
+        var snapshots = _stores.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>();
+        var month = calendar.PeriodOf(CrmMetrics.Domain.Periods.Grain.Month, now);
+        var version = await snapshots.ReserveVersionAsync(month.Grain, month.Key, "big-digest", default);
+        var goal = CrmMetrics.Domain.Snapshots.SnapshotRow.From(CrmMetrics.Domain.Indicators.IndicatorCatalog.Find("goal.attainment")!, "goal:revenue", month,
+            new CrmMetrics.Domain.Indicators.IndicatorValue(40, 1), new JsonObject { ["goalId"] = "revenue", ["name"] = "Revenue", ["status"] = "at-risk", ["projectedAttainment"] = 70 });
+        await snapshots.WriteAsync([goal with { Version = version, RunId = "big-digest", ComputedAt = now }], default);
+        await snapshots.PromoteAsync(month, version, "big-digest", now, 1, default);
+        var settings = CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        var digests = new DigestService(new CrmMetrics.Functions.Runs.SnapshotReader(snapshots), ledger, settings, new FixedClock(now));
+
+        var digest = (await digests.BuildAsync(default)).CloudEvent!;
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(digest), 1, DigestService.MaxBytes);
+        var data = JsonNode.Parse(digest)!["data"]!;
+        Assert.Equal(60, data["openedCount"]!.GetValue<int>());
+        Assert.InRange(data["opened"]!.AsArray().Count, 1, DigestService.MaxListed - 1);
+        Assert.Equal(1, data["goalsAtRiskCount"]!.GetValue<int>());
+        Assert.Equal("revenue", data["goalsAtRisk"]![0]!["goalId"]!.GetValue<string>());
+        Assert.Contains("60 alerts opened", data["message"]!.GetValue<string>());
+    }
+}
