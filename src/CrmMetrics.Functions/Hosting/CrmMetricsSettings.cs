@@ -69,7 +69,7 @@ public sealed class CrmMetricsSettings
         // The timers' schedules: unset turns a timer off; set but unreadable would leave it off without a word.
         foreach (var schedule in (string[])["KpiSchedule", "AlertDigestSchedule"])
         {
-            if (configuration[schedule] is { Length: > 0 } text && ScheduleProblem(text) is { } problem) errors.Add(schedule, problem);
+            if (configuration[schedule] is { } text && !string.IsNullOrWhiteSpace(text) && ScheduleProblem(text) is { } problem) errors.Add(schedule, problem);
         }
 
         var currency = Set("ReportingCurrency") ?? "EUR";

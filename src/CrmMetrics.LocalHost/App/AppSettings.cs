@@ -67,7 +67,8 @@ public sealed class AppSettings
         if (value.Length > 2 && value[0] == '%' && value[^1] == '%')
         {
             var name = value[1..^1];
-            if (this[name] is { Length: > 0 } found)
+            // Blank counts as unset, as the worker reads its settings.
+            if (this[name] is { } found && !string.IsNullOrWhiteSpace(found))
             {
                 resolved = found;
                 return true;

@@ -98,8 +98,8 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
         {
             "CrmMetrics:ReportingCurrency", "CrmMetrics:Calendar", "CrmMetrics:TimeZone", "CrmMetrics:DefaultSlaHours", "CrmMetrics:Grains",
             "CrmMetrics:PublicBaseUrl", "CrmMetrics:DeploymentName", "CrmMetrics:ODataPageSize", "CrmMetrics:RateLimits:ReadsPerSecond",
-            "CrmMetrics:RateLimits:IngestBurst",
-        }.ToDictionary(k => k, k => (string?)(k.EndsWith("Grains", StringComparison.Ordinal) ? " " : ""));
+            "CrmMetrics:RateLimits:IngestBurst", "KpiSchedule", "AlertDigestSchedule",
+        }.ToDictionary(k => k, k => (string?)(k.EndsWith("Grains", StringComparison.Ordinal) || k.EndsWith("Schedule", StringComparison.Ordinal) ? " " : ""));
         var settings = Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(empty).Build());
         var defaults = Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
         Assert.Equal(defaults.ReportingCurrency, settings.ReportingCurrency);
