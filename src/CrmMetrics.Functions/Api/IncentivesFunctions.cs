@@ -27,8 +27,9 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodSto
             p.Cap, p.Gates.Select(g => new GateDto(g.Indicator, g.Min, g.Factor)).ToList());
     }
 
+    /// <param name="Currency">The reporting currency the payout and the statement's amounts are in.</param>
     public sealed record ScorecardResponse(string StaffId, string Period, string Grain, double? QuotaAttainment, object? Payout, JsonNode? Statement,
-        IReadOnlyList<SnapshotRowDto> Indicators, IReadOnlyList<GoalsFunctions.AttainmentDto> Goals);
+        IReadOnlyList<SnapshotRowDto> Indicators, IReadOnlyList<GoalsFunctions.AttainmentDto> Goals, string Currency);
 
     [Function("IncentivePlans")]
     [ApiOperation("GET", "ListIncentivePlans", Access.Reader, Summary = "Every incentive plan.", Response = typeof(List<PlanDto>))]
@@ -99,6 +100,6 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodSto
         var quota = indicators.FirstOrDefault(r => r.Indicator == "staff.quota-attainment");
         var payout = indicators.FirstOrDefault(r => r.Indicator == "staff.incentive-payout");
         return TypedResults.Ok(new ScorecardResponse(staffId, period!.Key, Grains.Key(period.Grain), quota?.Value, payout?.Exact is { } exact ? exact : payout?.Value,
-            payout?.Details?.DeepClone(), indicators.Select(SnapshotRowDto.From).ToList(), goals.Select(GoalsFunctions.AttainmentDto.From).ToList()));
+            payout?.Details?.DeepClone(), indicators.Select(SnapshotRowDto.From).ToList(), goals.Select(GoalsFunctions.AttainmentDto.From).ToList(), settings.ReportingCurrency));
     }
 }

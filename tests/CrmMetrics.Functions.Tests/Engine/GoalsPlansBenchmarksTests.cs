@@ -104,6 +104,7 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
 
             var card = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/staff/{staff}/scorecard?period=2026-07", TestKeys.Reader));
             Assert.Equal(Math.Round(expected, 2), Math.Round(card.GetProperty("payout").GetDecimal(), 2));
+            Assert.Equal("EUR", card.GetProperty("currency").GetString()); // found by probing: the amounts named no currency
             Assert.Equal((double)(100 * revenue / quota), card.GetProperty("quotaAttainment").GetDouble(), 6);
             Assert.Contains(card.GetProperty("indicators").EnumerateArray(), r => r.GetProperty("indicator").GetString() == "com.revenue");
             Assert.Equal(3, card.GetProperty("statement").GetProperty("statement").GetProperty("tiers").GetArrayLength());
