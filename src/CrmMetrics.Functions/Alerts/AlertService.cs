@@ -59,7 +59,9 @@ public sealed class AlertService(
             previous[key] = (await reader.SeriesAsync(key.Item1, key.Item2, period.Grain, before, before, ct)).FirstOrDefault()?.Value;
         }
 
-        var evaluator = new AlertEvaluator(new AlertText(settings.Calendar.Calendar, settings.ReportingCurrency, indicators));
+        var text = new AlertText(settings.Calendar.Calendar, settings.ReportingCurrency, indicators);
+        var evaluator = new AlertEvaluator(text);
+        var unwatched = new UnwatchedAlerts(allRules, allGoals, text);
         var assessment = evaluator.Assess(new AlertInputs
         {
             Period = period, Rows = rows, Rules = allRules, Goals = allGoals, Now = now,
@@ -77,10 +79,12 @@ public sealed class AlertService(
             logger.LogInformation("Alert {Id} ({Kind}, {Severity}) for {Subject}: {Message}", alert.Id, alert.Kind, alert.Severity, alert.Subject, alert.Message);
         }
 
-        // Recoveries: the period's open alerts whose condition this computation checked and found not holding.
+        // Recoveries: the period's open alerts whose condition this computation checked and found not
+        // holding, and those nothing watches any more (their rule or goal gone).
         foreach (var open in await ledger.OpenAsync(openIn, ct))
         {
-            if (!assessment.Recoveries.TryGetValue(open.ConditionKey, out var recovery) || Resolution(open, period, recovery) is not { } resolution) continue;
+            var recovery = assessment.Recoveries.GetValueOrDefault(open.ConditionKey) ?? Unwatched(open, period, unwatched);
+            if (recovery is null || Resolution(open, period, recovery) is not { } resolution) continue;
             var cloudEvent = WithDashboardLink(resolution.ToCloudEvent(settings.DeploymentName, now, Link(resolution)), resolution);
             var decision = await ledger.ClaimAsync(resolution.Id, resolution.ConditionKey, (int)resolution.Severity, invocation, cloudEvent, now, ct);
             // Recorded whatever the decision: a rival delivery that claimed the recovery may have died before recording it.
@@ -90,6 +94,16 @@ public sealed class AlertService(
             logger.LogInformation("Alert {Id} resolves {Resolved} for {Subject}: {Message}", resolution.Id, open.Id, resolution.Subject, resolution.Message);
         }
         return messages;
+    }
+
+    /// <summary>The recovery of an open alert whose rule or goal is gone, from its recorded CloudEvent; null while it is watched.</summary>
+    private static Recovery? Unwatched(OpenAlert open, Period period, UnwatchedAlerts unwatched)
+    {
+        var data = open.CloudEvent["data"] as JsonObject;
+        string? Text(string member) => data?[member] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        if (Text("indicator") is not { } indicator || Text("scope") is not { } scope || Text("kind") is not { } kind) return null;
+        var value = data?["value"] is JsonValue n && n.TryGetValue<double>(out var d) ? d : (double?)null;
+        return unwatched.Of(open.ConditionKey, kind, Text("ruleId"), Text("goalId"), indicator, scope, period.Key, value);
     }
 
     /// <summary>The recovery of an alert sent before, from its recorded CloudEvent.</summary>

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Engine;
+
+/// <summary>
+/// Alerts whose rule or goal is deleted: nothing checks their condition again, so the next computation
+/// of their period resolves them, saying why (found by probing: they stayed open for good).
+/// </summary>
+public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixture<UnwatchedAlertTests.Fixture>
+{
+    public sealed class Fixture : AppFixture
+    {
+        public List<JsonElement> Before { get; private set; } = [];
+        public List<JsonElement> After { get; private set; } = [];
+
+        private static JsonObject Fact(string id, string type, int day, JsonObject data) => new()
+        {
+            ["id"] = id, ["type"] = type, ["time"] = $"2026-06-{day:D2}T10:00:00Z", ["customerId"] = "U-1", ["channel"] = "web", ["data"] = data,
+        };
+
+        private async Task<List<JsonElement>> QueueAsync() =>
+            (await Storage.RawQueues.GetQueueClient("executive-alerts").PeekMessagesAsync(32)).Value.Select(m => JsonDocument.Parse(m.Body.ToString()).RootElement.Clone()).ToList();
+
+        protected override async Task AfterStartAsync()
+        {
+            // June 2026: CSAT 0 % (a threshold rule below 75), revenue 100 (a goal of 1,000: missed).
+            await ApiDriver.IngestAsync(this,
+            [
+                Fact("u-acq", "customer.acquired", 1, new JsonObject { ["segment"] = "smb", ["region"] = "north" }),
+                Fact("u-o1", "order", 2, new JsonObject { ["amount"] = 100, ["currency"] = "EUR" }),
+                Fact("u-s1", "survey.response", 3, new JsonObject { ["metric"] = "csat", ["score"] = 1 }),
+            ]);
+            await Send(HttpMethod.Put, "/api/alert-rules/csat-floor", new { kind = "threshold", indicator = "cx.csat", below = 75 });
+            await Send(HttpMethod.Put, "/api/goals/june-revenue", new { name = "June revenue", indicator = "com.revenue", grain = "month", period = "2026-06", target = 1000 });
+            await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-06" });
+            Before = await QueueAsync();
+
+            await Send(HttpMethod.Delete, "/api/alert-rules/csat-floor", null);
+            await Send(HttpMethod.Delete, "/api/goals/june-revenue", null);
+            await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-06" });
+            After = await QueueAsync();
+        }
+
+        private async Task Send(HttpMethod method, string path, object? body)
+        {
+            var response = await SendAsync(method, path, TestKeys.Admin, body is null ? null : JsonContent.Create(body));
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{path}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Fact]
+    public async Task An_alert_whose_rule_or_goal_was_deleted_is_resolved_by_the_next_computation_saying_why()
+    {
+        var threshold = app.Before.Single(e => e.GetProperty("subject").GetString() == "cx.csat/org/2026-06");
+        var missed = app.Before.Single(e => e.GetProperty("data").GetProperty("kind").GetString() == "goal-missed");
+        var resolutions = app.After.Where(e => e.GetProperty("type").GetString() == "crm.metrics.alert.resolved")
+            .ToDictionary(e => e.GetProperty("data").GetProperty("resolves").GetString()!);
+
+        var rule = resolutions[threshold.GetProperty("id").GetString()!].GetProperty("data");
+        Assert.Equal("Resolved: customer satisfaction for the organisation in June 2026 is no longer watched: alert rule “csat-floor” was deleted or disabled.",
+            rule.GetProperty("message").GetString());
+        Assert.Contains("قاعده هشدار «csat-floor» حذف یا غیرفعال شد", rule.GetProperty("messageFa").GetString());
+        var goal = resolutions[missed.GetProperty("id").GetString()!].GetProperty("data");
+        Assert.Contains("goal “june-revenue” was deleted", goal.GetProperty("message").GetString());
+
+        var listed = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?period=2026-06&grain=month", TestKeys.Reader))).GetProperty("items").EnumerateArray().ToList();
+        Assert.All(listed, a => Assert.Equal("resolved", a.GetProperty("state").GetString()));
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/api/alerts", TestKeys.Reader)).StatusCode);
+    }
+}
