@@ -112,7 +112,7 @@ public sealed class AlertEvaluator(AlertText text)
             var attainment = Num(goalRow.Details, "attainment");
             Recover(noDataKey, Num(goalRow.Details, "actual"), attainment,
                 $"Resolved: goal “{goal.Name}” can be measured for {text.Period(goalRow.Period, false)}: {text.Value(attainment, "%", false)} of its target.",
-                $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} اکنون قابل سنجش است: {text.Value(attainment, "%", true)} از هدف.");
+                $"رفع شد: هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} اکنون قابل سنجش است: {text.Value(attainment, "%", true)} از هدف.");
             foreach (var rule in rulesByKind)
             {
                 if (GoalAlert(rule, goal, goalRow, period, inputs.Now) is { } alert) alerts.Add(alert);
@@ -216,12 +216,12 @@ public sealed class AlertEvaluator(AlertText text)
             if (goal.IsComposite)
             {
                 return fa
-                    ? $"هیچ‌یک از اجزای هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} داده ندارد؛ از این رو امتیاز وزنی آن قابل سنجش نیست."
+                    ? $"هیچ‌یک از اجزای هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} داده ندارد؛ از این رو امتیاز وزنی آن قابل سنجش نیست."
                     : $"None of the children of goal “{goal.Name}” has data {text.In(goalRow.Period)}, so its weighted score cannot be measured.";
             }
             var target = text.Value((double)goal.Target, text.UnitOf(indicator), fa);
             return fa
-                ? $"در {text.Period(goalRow.Period, true)} برای {text.Scope(goal.Scope, true)} {text.MissingData(indicator, true)}؛ از این رو میزان تحقق هدف «{goal.Name}» (هدف {target}) قابل سنجش نیست."
+                ? $"در {text.Period(goalRow.Period, true)} برای {text.Scope(goal.Scope, true)} {text.MissingData(indicator, true)}؛ از این رو میزان تحقق هدف «{goal.NameIn(true)}» (هدف {target}) قابل سنجش نیست."
                 : $"{Cap(text.MissingData(indicator, false))} for {text.Scope(goal.Scope, false)} {text.In(goalRow.Period)}, so goal “{goal.Name}” (target {target}) cannot be measured.";
         }
         return new Alert
@@ -246,10 +246,10 @@ public sealed class AlertEvaluator(AlertText text)
             if (status != GoalEvaluator.Missed) return null;
             string Missed(bool fa) => goal.IsComposite
                 ? fa
-                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true, 100)} از {text.Value(100, "%", true, attainment)} رسید{Weakest(details, "attainment", true)}."
+                    ? $"هدف «{goal.NameIn(true)}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true, 100)} از {text.Value(100, "%", true, attainment)} رسید{Weakest(details, "attainment", true)}."
                     : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: its weighted score reached {text.Value(attainment, "%", false, 100)} of {text.Value(100, "%", false, attainment)}{Weakest(details, "attainment", false)}."
                 : fa
-                    ? $"هدف «{goal.Name}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} به {text.Value(actual, unit, true, target)} رسید، یعنی {text.Value(attainment, "%", true, 100)} هدف {text.Value(target, unit, true, actual)}."
+                    ? $"هدف «{goal.NameIn(true)}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} به {text.Value(actual, unit, true, target)} رسید، یعنی {text.Value(attainment, "%", true, 100)} هدف {text.Value(target, unit, true, actual)}."
                     : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false, target)}, {text.Value(attainment, "%", false, 100)} of the {text.Value(target, unit, false, actual)} target.";
             return BuildGoal(rule, goal, goalRow, actual, attainment, rule.Severity, Missed(false), Missed(true));
         }
@@ -257,10 +257,10 @@ public sealed class AlertEvaluator(AlertText text)
         var severity = projected < (double)goal.Threshold - rule.CriticalMargin && rule.Severity < Severity.Critical ? Severity.Critical : rule.Severity;
         string AtRisk(bool fa) => goal.IsComposite
             ? fa
-                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است{Weakest(details, "projectedAttainment", true)}."
+                ? $"هدف «{goal.NameIn(true)}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است{Weakest(details, "projectedAttainment", true)}."
                 : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold{Weakest(details, "projectedAttainment", false)}."
             : fa
-                ? $"هدف «{goal.Name}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است."
+                ? $"هدف «{goal.NameIn(true)}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است."
                 : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} of its {text.Value(target, unit, false)} target {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold.";
         return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true));
     }
@@ -280,13 +280,13 @@ public sealed class AlertEvaluator(AlertText text)
         {
             recover(key, Num(details, "actual"), attainment,
                 $"Resolved: goal “{goal.Name}” was achieved {text.In(goalRow.Period)}: {text.Value(attainment, "%", false)} of its {text.Value((double)goal.Target, unit, false)} target.",
-                $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} محقق شد: {text.Value(attainment, "%", true)} از هدف {text.Value((double)goal.Target, unit, true)}.");
+                $"رفع شد: هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} محقق شد: {text.Value(attainment, "%", true)} از هدف {text.Value((double)goal.Target, unit, true)}.");
         }
         else if (rule.Kind == AlertKinds.GoalAtRisk && !over && projected is { } p && p >= (double)goal.Threshold)
         {
             recover(key, Num(details, "actual"), attainment,
                 $"Resolved: goal “{goal.Name}” is no longer at risk {text.In(goalRow.Period)}: it is projected to reach {text.Value(p, "%", false, (double)goal.Threshold)} of its {text.Value((double)goal.Target, unit, false)} target, at or above the {text.Value((double)goal.Threshold, "%", false, p)} threshold.",
-                $"رفع شد: هدف «{goal.Name}» در {text.Period(goalRow.Period, true)} دیگر در خطر نیست: پیش‌بینی می‌شود به {text.Value(p, "%", true, (double)goal.Threshold)} از هدف {text.Value((double)goal.Target, unit, true)} برسد که از آستانه {text.Value((double)goal.Threshold, "%", true, p)} کمتر نیست.");
+                $"رفع شد: هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} دیگر در خطر نیست: پیش‌بینی می‌شود به {text.Value(p, "%", true, (double)goal.Threshold)} از هدف {text.Value((double)goal.Target, unit, true)} برسد که از آستانه {text.Value((double)goal.Threshold, "%", true, p)} کمتر نیست.");
         }
     }
 

@@ -19,6 +19,12 @@ public sealed record Goal
     public required string GoalId { get; init; }
     public required string Name { get; init; }
 
+    /// <summary>The name Persian readers see (alert <c>messageFa</c>, the dashboard in Persian); <see cref="Name"/> when absent.</summary>
+    public string? NameFa { get; init; }
+
+    /// <summary>The goal's name for readers of that language.</summary>
+    public string NameIn(bool fa) => fa ? NameFa ?? Name : Name;
+
     /// <summary>The indicator measured; null for a composite goal.</summary>
     public string? Indicator { get; init; }
 
@@ -60,6 +66,7 @@ public sealed record Goal
         var f = new JsonFields(body, errors);
         var composite = f.Has("children");
         var name = f.String("name", true, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
+        var nameFa = f.String("nameFa", false, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
         string? indicator = null;
         var scope = Aggregation.Scope.Org;
         decimal? target = null, stretch = null;
@@ -143,6 +150,7 @@ public sealed record Goal
         {
             GoalId = goalId,
             Name = name!,
+            NameFa = nameFa,
             Indicator = indicator,
             Scope = scope,
             Grain = grain,

@@ -171,6 +171,7 @@ public static class GoalEvaluator
             {
                 ["goalId"] = r.Goal.GoalId,
                 ["name"] = r.Goal.Name,
+                ["nameFa"] = r.Goal.NameFa,
                 ["indicator"] = r.Goal.Indicator,
                 ["scope"] = r.Goal.IsComposite ? null : r.Goal.Scope,
                 ["actual"] = r.Actual,

@@ -56,7 +56,8 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                 if (status is not ("at-risk" or "off-track")) continue;
                 atRisk.Add(new JsonObject
                 {
-                    ["goalId"] = row.Details!["goalId"]?.GetValue<string>(), ["name"] = row.Details["name"]?.GetValue<string>(), ["period"] = row.Period,
+                    ["goalId"] = row.Details!["goalId"]?.GetValue<string>(), ["name"] = row.Details["name"]?.GetValue<string>(),
+                    ["nameFa"] = row.Details["nameFa"]?.GetValue<string>(), ["period"] = row.Period,
                     ["status"] = status, ["projectedAttainment"] = row.Details["projectedAttainment"]?.DeepClone(),
                 });
             }
@@ -90,7 +91,7 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         string Sentence(bool fa)
         {
             var goals = atRisk.Take(3).Select(g => fa
-                ? $"«{g["name"]}» ({text.Value(Num(g["projectedAttainment"]), "%", true)})"
+                ? $"«{g["nameFa"] ?? g["name"]}» ({text.Value(Num(g["projectedAttainment"]), "%", true)})"
                 : $"“{g["name"]}” ({text.Value(Num(g["projectedAttainment"]), "%", false)})");
             var moveText = moves.Take(3).Select(m => $"{text.Indicator(m.Row.Indicator, fa)} {m.Describe(text, fa)}");
             return fa

@@ -21,7 +21,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, StaleP
     /// (<c>[{ goalId, weight }]</c>, as PUT takes them), else the ids of the goals naming it as parent.
     /// </summary>
     public sealed record GoalDto(string GoalId, string Name, string? Indicator, string? Scope, string Grain, string? Period, decimal Target, decimal? Stretch,
-        decimal Threshold, string? ParentGoalId, JsonNode Children, bool Composite, decimal? MaxContribution, IReadOnlyList<string> PartOf)
+        decimal Threshold, string? ParentGoalId, JsonNode Children, bool Composite, decimal? MaxContribution, IReadOnlyList<string> PartOf, string? NameFa)
     {
         public static GoalDto From(Goal g, IEnumerable<Goal> all)
         {
@@ -31,14 +31,14 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, StaleP
                 : new JsonArray(goals.Where(c => c.ParentGoalId == g.GoalId).Select(c => c.GoalId).Order(StringComparer.Ordinal).Select(id => (JsonNode)JsonValue.Create(id)!).ToArray());
             return new GoalDto(g.GoalId, g.Name, g.Indicator, g.IsComposite ? null : g.Scope, Grains.Key(g.Grain), g.Period, g.Target, g.Stretch,
                 g.Threshold, g.ParentGoalId, children, g.IsComposite, g.IsComposite ? g.MaxContribution : null,
-                goals.Where(c => c.Children?.Any(p => p.GoalId == g.GoalId) == true).Select(c => c.GoalId).Order(StringComparer.Ordinal).ToList());
+                goals.Where(c => c.Children?.Any(p => p.GoalId == g.GoalId) == true).Select(c => c.GoalId).Order(StringComparer.Ordinal).ToList(), g.NameFa);
         }
     }
 
     /// <summary>A goal's standing in a period; for a composite, <c>children</c> lists each part's attainment, weight and contribution.</summary>
     public sealed record AttainmentDto(string GoalId, string? Name, string? Indicator, string? Scope, string Grain, string Period, double? Actual, decimal? Target,
         double? Attainment, double? Projected, double? ProjectedAttainment, string? Status, decimal? Threshold, decimal? Stretch, string? ParentGoalId,
-        JsonNode? Children, bool Composite, decimal? MaxContribution, DateTimeOffset ComputedAt, string RunId, int Version)
+        JsonNode? Children, bool Composite, decimal? MaxContribution, DateTimeOffset ComputedAt, string RunId, int Version, string? NameFa)
     {
         public static AttainmentDto From(SnapshotRow row)
         {
@@ -47,7 +47,8 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, StaleP
                 d["goalId"]?.GetValue<string>() ?? Domain.Aggregation.Scope.ValueOf(row.Scope)!, d["name"]?.GetValue<string>(), d["indicator"]?.GetValue<string>(),
                 d["scope"]?.GetValue<string>(), Grains.Key(row.Grain), row.Period, Num(d["actual"]), Dec(d["target"]), row.Value, Num(d["projected"]),
                 Num(d["projectedAttainment"]), d["status"]?.GetValue<string>(), Dec(d["threshold"]), Dec(d["stretch"]), d["parentGoalId"]?.GetValue<string>(),
-                d["children"]?.DeepClone(), d["composite"]?.GetValue<bool>() ?? false, Dec(d["maxContribution"]), row.ComputedAt, row.RunId, row.Version);
+                d["children"]?.DeepClone(), d["composite"]?.GetValue<bool>() ?? false, Dec(d["maxContribution"]), row.ComputedAt, row.RunId, row.Version,
+                d["nameFa"]?.GetValue<string>());
         }
     }
 

@@ -106,6 +106,18 @@ public class AlertEvaluatorTests
     }
 
     [Fact]
+    public void A_goal_with_a_persian_name_is_called_by_it_in_messageFa()
+    {
+        // Found by probing: goal names stayed English inside the Persian text.
+        var goal = new Goal { GoalId = "rev", Name = "Revenue", NameFa = "درآمد ماهانه", Indicator = "com.revenue", Grain = Grain.Month, Target = 100_000 };
+        var alert = Assert.Single(Evaluate(GoalEvaluator.Rows([goal], October, [Row("com.revenue", 80_000)], AfterOctober), [], [goal]));
+        Assert.Contains("«درآمد ماهانه»", alert.MessageFa);
+        Assert.Contains("“Revenue”", alert.Message);
+        var row = GoalEvaluator.Rows([goal], October, [Row("com.revenue", 80_000)], AfterOctober).Single(r => r.Indicator == "goal.attainment");
+        Assert.Equal("درآمد ماهانه", row.Details!["nameFa"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Persian_messages_use_persian_digits_and_solar_hijri_month_names()
     {
         PeriodCalendar.TryCreate("persian", "Asia/Tehran", out var persian, out _);

@@ -36,7 +36,7 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
                 Fact("u-s1", "survey.response", 3, new JsonObject { ["metric"] = "csat", ["score"] = 1 }),
             ]);
             await Send(HttpMethod.Put, "/api/alert-rules/csat-floor", new { kind = "threshold", indicator = "cx.csat", below = 75 });
-            await Send(HttpMethod.Put, "/api/goals/june-revenue", new { name = "June revenue", indicator = "com.revenue", grain = "month", period = "2026-06", target = 1000 });
+            await Send(HttpMethod.Put, "/api/goals/june-revenue", new { name = "June revenue", nameFa = "درآمد خرداد", indicator = "com.revenue", grain = "month", period = "2026-06", target = 1000 });
             await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-06" });
             Before = await QueueAsync();
 
@@ -58,6 +58,9 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
     {
         var threshold = app.Before.Single(e => e.GetProperty("subject").GetString() == "cx.csat/org/2026-06");
         var missed = app.Before.Single(e => e.GetProperty("data").GetProperty("kind").GetString() == "goal-missed");
+        // A goal's nameFa (kept through the API and storage) names it in the Persian text.
+        Assert.Contains("«درآمد خرداد»", missed.GetProperty("data").GetProperty("messageFa").GetString());
+        Assert.Contains("“June revenue”", missed.GetProperty("data").GetProperty("message").GetString());
         var resolutions = app.After.Where(e => e.GetProperty("type").GetString() == "crm.metrics.alert.resolved")
             .ToDictionary(e => e.GetProperty("data").GetProperty("resolves").GetString()!);
 

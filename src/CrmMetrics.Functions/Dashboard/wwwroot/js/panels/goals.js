@@ -42,7 +42,9 @@ export function render(body, goals, view, words, context, actions) {
       : view.scope === 'org' ? words.t('noGoals', { period }) : words.t('noGoalsScope', { scope: words.scopeName(view.scope), period })));
     return;
   }
-  const parentName = id => goals.find(g => g.goalId === id)?.name ?? id;
+  // Persian readers see a goal's nameFa where it has one.
+  const nameOf = goal => (words.lang === 'fa' ? goal.nameFa : null) ?? goal.name ?? goal.goalId;
+  const parentName = id => { const parent = goals.find(g => g.goalId === id); return parent ? nameOf(parent) : id; };
   show(body, table(words.t('goalsTable', { scope: words.scopeName(view.scope), period: words.periodName(view.grain, view.period) }),
     [words.t('goal'), words.t('actual'), words.t('target'), words.t('stretch'), words.t('attainment'), words.t('projection'), words.t('status')],
     rows.map(({ goal, depth, weight }) => {
@@ -52,8 +54,8 @@ export function render(body, goals, view, words, context, actions) {
       return h('tr', { class: depth > 0 ? 'child' : null, dataset: { goal: goal.goalId, depth: String(depth) } },
         h('th', { scope: 'row', class: `goal-name depth-${Math.min(depth, 3)}` },
           goal.composite
-            ? h('span', { dir: 'auto' }, goal.name ?? goal.goalId)
-            : h('button', { type: 'button', class: 'link-button', dir: 'auto', onclick: () => actions.showTrend(goal.indicator, goal.scope) }, goal.name ?? goal.goalId),
+            ? h('span', { dir: 'auto' }, nameOf(goal))
+            : h('button', { type: 'button', class: 'link-button', dir: 'auto', onclick: () => actions.showTrend(goal.indicator, goal.scope) }, nameOf(goal)),
           h('span', { class: 'muted small' }, weight === null || weight === undefined ? what : `${what} · ${words.t('weight', { weight: words.value(weight, '%') })}`),
           depth > 0 ? h('span', { class: 'visually-hidden' }, words.t('child', { parent: parentName(goal.parentGoalId) })) : null),
         h('td', { class: 'num' }, words.value(goal.actual, unit)),
