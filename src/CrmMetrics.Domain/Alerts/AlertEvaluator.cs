@@ -388,7 +388,7 @@ public sealed class AlertEvaluator(AlertText text)
     {
         if (details["children"] is not JsonArray children) return "";
         var weakest = children.OfType<JsonObject>()
-            .Select(c => (Name: c["name"]?.GetValue<string>() ?? c["goalId"]?.GetValue<string>() ?? "", Value: Num(c, member)))
+            .Select(c => (Name: (fa ? c["nameFa"]?.GetValue<string>() : null) ?? c["name"]?.GetValue<string>() ?? c["goalId"]?.GetValue<string>() ?? "", Value: Num(c, member)))
             .Where(c => c.Value is not null).OrderBy(c => c.Value).FirstOrDefault();
         if (weakest.Value is not { } v) return "";
         return fa ? $"؛ ضعیف‌ترین جزء: «{weakest.Name}» با {text.Value(v, "%", true)}" : $"; weakest part: “{weakest.Name}” at {text.Value(v, "%", false)}";

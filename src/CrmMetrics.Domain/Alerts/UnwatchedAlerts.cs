@@ -3,13 +3,14 @@ using CrmMetrics.Domain.Goals;
 namespace CrmMetrics.Domain.Alerts;
 
 /// <summary>
-/// Open alerts that nothing watches any more: their rule was deleted or disabled, or their goal was
-/// deleted. No computation checks their condition again, so they would stay open for good; the
-/// recomputation of their period resolves them, saying why.
+/// Open alerts that nothing watches any more: their rule or their goal was deleted. No computation
+/// checks their condition again, so they would stay open for good; the recomputation of their period
+/// resolves them, saying why. A disabled rule's alerts stay open: it is paused, and once enabled again
+/// it would not raise an alert it had resolved.
 /// </summary>
 public sealed class UnwatchedAlerts(IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal> goals, AlertText text)
 {
-    private readonly HashSet<string> _enabledRules = rules.Where(r => r.Enabled).Select(r => r.RuleId).ToHashSet(StringComparer.Ordinal);
+    private readonly HashSet<string> _rules = rules.Select(r => r.RuleId).ToHashSet(StringComparer.Ordinal);
     private readonly HashSet<string> _goals = goals.Select(g => g.GoalId).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>
@@ -23,8 +24,8 @@ public sealed class UnwatchedAlerts(IReadOnlyList<AlertRule> rules, IReadOnlyLis
         string en, fa;
         if (goalId is not null && !_goals.Contains(goalId))
             (en, fa) = ($"goal “{goalId}” was deleted", $"هدف «{goalId}» حذف شد");
-        else if (ruleId is { Length: > 0 } && !IsGoalDefault(ruleId) && !_enabledRules.Contains(ruleId))
-            (en, fa) = ($"alert rule “{ruleId}” was deleted or disabled", $"قاعده هشدار «{ruleId}» حذف یا غیرفعال شد");
+        else if (ruleId is { Length: > 0 } && !IsGoalDefault(ruleId) && !_rules.Contains(ruleId))
+            (en, fa) = ($"alert rule “{ruleId}” was deleted", $"قاعده هشدار «{ruleId}» حذف شد");
         else
             return null;
         return new Recovery(conditionKey, value, null,

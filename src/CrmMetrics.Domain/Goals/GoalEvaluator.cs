@@ -18,7 +18,8 @@ public sealed record PartContribution(
     double? Contribution,
     double? ProjectedAttainment,
     double? ProjectedContribution,
-    string Status);
+    string Status,
+    string? NameFa = null);
 
 /// <summary>A goal's standing in one period (contract: indicators.md, goal attainment).</summary>
 public sealed record GoalAttainment(
@@ -103,7 +104,7 @@ public static class GoalEvaluator
             var projected = x.Result?.ProjectedAttainment;
             double? projectedContribution = projected is { } pa ? (double)x.Part.Weight * Math.Min(pa, cap) / projectedWeight : null;
             return new PartContribution(x.Part.GoalId, x.Result?.Goal.Name, x.Part.Weight, attainment, capped, effective,
-                capped is { } c ? effective!.Value * c / 100 : null, projected, projectedContribution, x.Result?.Status ?? NoData);
+                capped is { } c ? effective!.Value * c / 100 : null, projected, projectedContribution, x.Result?.Status ?? NoData, x.Result?.Goal.NameFa);
         }).ToList();
         double? score = weight > 0 ? contributions.Sum(c => c.Contribution ?? 0) : null;
         double? projectedScore = projectedWeight > 0 ? contributions.Sum(c => c.ProjectedContribution ?? 0) : null;
@@ -155,6 +156,7 @@ public static class GoalEvaluator
                 {
                     ["goalId"] = p.GoalId,
                     ["name"] = p.Name,
+                    ["nameFa"] = p.NameFa,
                     ["weight"] = p.Weight,
                     ["effectiveWeight"] = p.EffectiveWeight,
                     ["attainment"] = p.Attainment,

@@ -81,9 +81,17 @@ public sealed class AlertService(
 
         // Recoveries: the period's open alerts whose condition this computation checked and found not
         // holding, and those nothing watches any more (their rule or goal gone).
+        UnwatchedAlerts? current = null;
         foreach (var open in await ledger.OpenAsync(openIn, ct))
         {
-            var recovery = assessment.Recoveries.GetValueOrDefault(open.ConditionKey) ?? Unwatched(open, period, unwatched);
+            var recovery = assessment.Recoveries.GetValueOrDefault(open.ConditionKey);
+            if (recovery is null && Unwatched(open, period, unwatched) is not null)
+            {
+                // Read again before saying so: a rule or goal created since this run read them may have
+                // raised this alert through another delivery of the period.
+                current ??= new UnwatchedAlerts(await rules.ListAsync(ct), await goals.ListAsync(ct), text);
+                recovery = Unwatched(open, period, current);
+            }
             if (recovery is null || Resolution(open, period, recovery) is not { } resolution) continue;
             var cloudEvent = WithDashboardLink(resolution.ToCloudEvent(settings.DeploymentName, now, Link(resolution)), resolution);
             var decision = await ledger.ClaimAsync(resolution.Id, resolution.ConditionKey, (int)resolution.Severity, invocation, cloudEvent, now, ct);

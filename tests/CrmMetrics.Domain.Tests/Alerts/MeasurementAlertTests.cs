@@ -153,6 +153,12 @@ public class MeasurementAlertTests
         Assert.Equal((AlertKinds.GoalMissed, "goal.attainment", "goal:score"), (score.Kind, score.Indicator, score.Scope));
         Assert.Equal("Goal “Customer-centric score” was missed in July 2025: its weighted score reached 72.5% of 100%; weakest part: “Fast resolution” at 50%.", score.Message);
         Assert.Contains("«Fast resolution»", score.MessageFa);
+
+        // With Persian names, the Persian text names the composite and its weakest part by them.
+        var named = new[] { goals[0], goals[1] with { NameFa = "حل سریع" }, goals[2] with { NameFa = "امتیاز مشتری‌محوری" } };
+        var fa = Assess([Row("cx.csat", 76), Row("cx.resolution-hours-p90", 36)], goals: named).Alerts.Single(a => a.GoalId == "score").MessageFa;
+        Assert.Contains("«امتیاز مشتری‌محوری»", fa);
+        Assert.Contains("«حل سریع»", fa);
     }
 
     // Benchmarks: own NPS 30 against Acme 40, Globex 35, Initech 10 (mean 28.3); resolution hours lower is better.

@@ -9,7 +9,8 @@ namespace CrmMetrics.Functions.Tests.Engine;
 
 /// <summary>
 /// Alerts whose rule or goal is deleted: nothing checks their condition again, so the next computation
-/// of their period resolves them, saying why (found by probing: they stayed open for good).
+/// of their period resolves them, saying why (found by probing: they stayed open for good). A paused
+/// (disabled) rule's alert and a still-watched one stay open.
 /// </summary>
 public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixture<UnwatchedAlertTests.Fixture>
 {
@@ -36,11 +37,14 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
                 Fact("u-s1", "survey.response", 3, new JsonObject { ["metric"] = "csat", ["score"] = 1 }),
             ]);
             await Send(HttpMethod.Put, "/api/alert-rules/csat-floor", new { kind = "threshold", indicator = "cx.csat", below = 75 });
+            await Send(HttpMethod.Put, "/api/alert-rules/csat-paused", new { kind = "threshold", indicator = "cx.csat", below = 60 });
+            await Send(HttpMethod.Put, "/api/alert-rules/revenue-floor", new { kind = "threshold", indicator = "com.revenue", below = 500 });
             await Send(HttpMethod.Put, "/api/goals/june-revenue", new { name = "June revenue", nameFa = "درآمد خرداد", indicator = "com.revenue", grain = "month", period = "2026-06", target = 1000 });
             await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-06" });
             Before = await QueueAsync();
 
             await Send(HttpMethod.Delete, "/api/alert-rules/csat-floor", null);
+            await Send(HttpMethod.Put, "/api/alert-rules/csat-paused", new { kind = "threshold", indicator = "cx.csat", below = 60, enabled = false });
             await Send(HttpMethod.Delete, "/api/goals/june-revenue", null);
             await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-06" });
             After = await QueueAsync();
@@ -56,7 +60,7 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
     [Fact]
     public async Task An_alert_whose_rule_or_goal_was_deleted_is_resolved_by_the_next_computation_saying_why()
     {
-        var threshold = app.Before.Single(e => e.GetProperty("subject").GetString() == "cx.csat/org/2026-06");
+        var threshold = app.Before.Single(e => e.GetProperty("data").GetProperty("ruleId").GetString() == "csat-floor");
         var missed = app.Before.Single(e => e.GetProperty("data").GetProperty("kind").GetString() == "goal-missed");
         // A goal's nameFa (kept through the API and storage) names it in the Persian text.
         Assert.Contains("«درآمد خرداد»", missed.GetProperty("data").GetProperty("messageFa").GetString());
@@ -65,14 +69,24 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
             .ToDictionary(e => e.GetProperty("data").GetProperty("resolves").GetString()!);
 
         var rule = resolutions[threshold.GetProperty("id").GetString()!].GetProperty("data");
-        Assert.Equal("Resolved: customer satisfaction for the organisation in June 2026 is no longer watched: alert rule “csat-floor” was deleted or disabled.",
+        Assert.Equal("Resolved: customer satisfaction for the organisation in June 2026 is no longer watched: alert rule “csat-floor” was deleted.",
             rule.GetProperty("message").GetString());
-        Assert.Contains("قاعده هشدار «csat-floor» حذف یا غیرفعال شد", rule.GetProperty("messageFa").GetString());
+        Assert.Contains("قاعده هشدار «csat-floor» حذف شد", rule.GetProperty("messageFa").GetString());
         var goal = resolutions[missed.GetProperty("id").GetString()!].GetProperty("data");
         Assert.Contains("goal “june-revenue” was deleted", goal.GetProperty("message").GetString());
 
-        var listed = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?period=2026-06&grain=month", TestKeys.Reader))).GetProperty("items").EnumerateArray().ToList();
-        Assert.All(listed, a => Assert.Equal("resolved", a.GetProperty("state").GetString()));
+        // A paused rule's alert, and one whose rule still watches a breach, stay open.
+        var paused = app.Before.Single(e => e.GetProperty("data").GetProperty("ruleId").GetString() == "csat-paused").GetProperty("id").GetString()!;
+        var watched = app.Before.Single(e => e.GetProperty("data").GetProperty("ruleId").GetString() == "revenue-floor").GetProperty("id").GetString()!;
+        Assert.DoesNotContain(paused, resolutions.Keys);
+        Assert.DoesNotContain(watched, resolutions.Keys);
+        var states = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?period=2026-06&grain=month", TestKeys.Reader))).GetProperty("items").EnumerateArray()
+            .Where(a => a.GetProperty("type").GetString() != "crm.metrics.alert.resolved")
+            .ToDictionary(a => a.GetProperty("id").GetString()!, a => a.GetProperty("state").GetString());
+        Assert.Equal("resolved", states[threshold.GetProperty("id").GetString()!]);
+        Assert.Equal("resolved", states[missed.GetProperty("id").GetString()!]);
+        Assert.Equal("open", states[paused]);
+        Assert.Equal("open", states[watched]);
         Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/api/alerts", TestKeys.Reader)).StatusCode);
     }
 }
