@@ -78,6 +78,10 @@ public sealed record AlertRule
         new() { RuleId = "default-goal-missed", Kind = AlertKinds.GoalMissed, Severity = Severity.Critical },
     ];
 
+    /// <summary>Rule ids the goals' default and no-data alerts carry, which no stored rule may take.</summary>
+    public static bool IsReserved(string ruleId) =>
+        ruleId == AlertEvaluator.NoDataGoalRule || GoalDefaults.Any(r => r.RuleId == ruleId);
+
     public static bool TryParseSeverity(string? text, out Severity severity)
     {
         switch (text)
@@ -108,6 +112,8 @@ public sealed record AlertRule
     public static AlertRule? Read(string ruleId, JsonElement body, Func<string, bool> goalExists, IndicatorResolver indicators, ValidationErrors errors)
     {
         if (!Vocabulary.IsKey(ruleId)) errors.Add("ruleId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
+        // The ids the goals' own alerts carry: a rule named so would be taken for them.
+        else if (IsReserved(ruleId)) errors.Add("ruleId", $"'{ruleId}' names the alerts every goal has without a rule; choose another id");
         var f = new JsonFields(body, errors);
         var kind = f.OneOf("kind", true, AlertKinds.All);
         var goalRule = kind is not null && AlertKinds.IsGoal(kind);

@@ -24,7 +24,7 @@ public sealed class UnwatchedAlerts(IReadOnlyList<AlertRule> rules, IReadOnlyLis
         string en, fa;
         if (goalId is not null && !_goals.Contains(goalId))
             (en, fa) = ($"goal “{goalId}” was deleted", $"هدف «{goalId}» حذف شد");
-        else if (ruleId is { Length: > 0 } && !IsGoalDefault(ruleId) && !_rules.Contains(ruleId))
+        else if (ruleId is { Length: > 0 } && !AlertRule.IsReserved(ruleId) && !_rules.Contains(ruleId))
             (en, fa) = ($"alert rule “{ruleId}” was deleted", $"قاعده هشدار «{ruleId}» حذف شد");
         else
             return null;
@@ -33,6 +33,4 @@ public sealed class UnwatchedAlerts(IReadOnlyList<AlertRule> rules, IReadOnlyLis
             $"رفع شد: {text.Indicator(indicator, true)} {text.InScopeFa(scope)} در {text.Period(period, true)} دیگر پایش نمی‌شود: {fa}.");
     }
 
-    private static bool IsGoalDefault(string ruleId) =>
-        ruleId == AlertEvaluator.NoDataGoalRule || AlertRule.GoalDefaults.Any(r => r.RuleId == ruleId);
 }

@@ -257,4 +257,17 @@ public class AlertEvaluatorTests
         Assert.Null(AlertRule.Read("r", doc.RootElement, id => id == "known", errors));
         Assert.Contains(message, errors.ToString());
     }
+
+    [Theory]
+    [InlineData("default-goal-at-risk")]
+    [InlineData("default-goal-missed")]
+    [InlineData("no-data")]
+    public void A_rule_may_not_take_an_id_the_goals_own_alerts_carry(string ruleId)
+    {
+        // Found in review: such a rule would be taken for a goal's default, and its alerts never resolved once it was deleted.
+        using var doc = JsonDocument.Parse("""{"kind":"threshold","indicator":"cx.csat","below":75}""");
+        var errors = new ValidationErrors();
+        Assert.Null(AlertRule.Read(ruleId, doc.RootElement, _ => true, errors));
+        Assert.True(errors.Has("ruleId"), errors.ToString());
+    }
 }
