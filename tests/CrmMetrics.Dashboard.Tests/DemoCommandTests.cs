@@ -3,32 +3,40 @@ using CrmMetrics.Testing;
 
 namespace CrmMetrics.Dashboard.Tests;
 
-/// <summary>The main command as an operator meets it when a setting is wrong.</summary>
+/// <summary>The main command as an operator meets it when a setting or an argument is wrong.</summary>
 public class DemoCommandTests
 {
-    [Fact]
-    public async Task A_setting_the_worker_refuses_ends_the_demo_at_once_with_the_settings_message()
+    /// <summary>Runs the demo with these arguments until it exits (a minute at most); its exit code and all it wrote.</summary>
+    private static async Task<(int ExitCode, string Text)> RunDemoAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        // The setting comes as an argument: --setting reaches the worker as the environment would.
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "CrmMetrics.Demo.dll"), "--urls", $"http://127.0.0.1:{Processes.FreePort()}", "--setting", "CrmMetrics__TimeZone=Mars/Olympus" })
-            info.ArgumentList.Add(a);
-        // Storage is named (nothing needs to answer there): the worker refuses its settings before it uses it.
-        info.Environment["AzureWebJobsStorage"] = "UseDevelopmentStorage=true";
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmMetrics.Demo.dll"));
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         using var demo = Process.Start(info)!;
         var output = demo.StandardOutput.ReadToEndAsync();
         var errors = demo.StandardError.ReadToEndAsync();
         try
         {
-            // It used to wait two minutes for a worker that refuses the same settings at every restart.
             await demo.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         }
         finally
         {
             if (!demo.HasExited) demo.Kill(entireProcessTree: true);
         }
-        var text = await output + await errors;
-        Assert.Equal(2, demo.ExitCode);
+        return (demo.ExitCode, await output + await errors);
+    }
+
+    [Fact]
+    public async Task A_setting_the_worker_refuses_ends_the_demo_at_once_with_the_settings_message()
+    {
+        // It used to wait two minutes for a worker that refuses the same settings at every restart.
+        // The setting comes as an argument: --setting reaches the worker as the environment would.
+        // Storage is named (nothing needs to answer there): the worker refuses its settings before it uses it.
+        var (exitCode, text) = await RunDemoAsync(
+            ["--urls", $"http://127.0.0.1:{Processes.FreePort()}", "--setting", "CrmMetrics__TimeZone=Mars/Olympus"],
+            new Dictionary<string, string> { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" });
+        Assert.Equal(2, exitCode);
         Assert.Contains("The app cannot start: CrmMetrics cannot start because of its settings", text);
         Assert.Contains("CrmMetrics:TimeZone", text);
         Assert.DoesNotContain("did not get ready", text);
@@ -38,24 +46,10 @@ public class DemoCommandTests
     [InlineData(2, "--port", "Unknown argument '--port'.")]  // found by probing: any argument but --urls was ignored without a word
     [InlineData(2, "--urls", "--urls needs a value.")]
     [InlineData(0, "--help", "--setting NAME=VALUE")]
-    public async Task Arguments_it_does_not_know_are_refused_with_its_usage_before_anything_starts(int exitCode, string argument, string expected)
+    public async Task Arguments_it_does_not_know_are_refused_with_its_usage_before_anything_starts(int expectedExitCode, string argument, string expected)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmMetrics.Demo.dll"));
-        info.ArgumentList.Add(argument);
-        using var demo = Process.Start(info)!;
-        var output = demo.StandardOutput.ReadToEndAsync();
-        var errors = demo.StandardError.ReadToEndAsync();
-        try
-        {
-            await demo.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        finally
-        {
-            if (!demo.HasExited) demo.Kill(entireProcessTree: true);
-        }
-        var text = await output + await errors;
-        Assert.Equal(exitCode, demo.ExitCode);
+        var (exitCode, text) = await RunDemoAsync([argument]);
+        Assert.Equal(expectedExitCode, exitCode);
         Assert.Contains(expected, text);
         Assert.Contains("Usage: dotnet run --project tools/CrmMetrics.Demo", text);
         Assert.DoesNotContain("Starting CrmMetrics", text);
