@@ -108,20 +108,21 @@ public sealed class AlertService(
     private static Recovery? Unwatched(OpenAlert open, Period period, UnwatchedAlerts unwatched)
     {
         var data = open.CloudEvent["data"] as JsonObject;
-        string? Text(string member) => data?[member] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-        if (Text("indicator") is not { } indicator || Text("scope") is not { } scope || Text("kind") is not { } kind) return null;
+        if (Text(data, "indicator") is not { } indicator || Text(data, "scope") is not { } scope || Text(data, "kind") is not { } kind) return null;
         var value = data?["value"] is JsonValue n && n.TryGetValue<double>(out var d) ? d : (double?)null;
-        return unwatched.Of(open.ConditionKey, kind, Text("ruleId"), Text("goalId"), indicator, scope, period.Key, value);
+        return unwatched.Of(open.ConditionKey, kind, Text(data, "ruleId"), Text(data, "goalId"), indicator, scope, period.Key, value);
     }
 
     /// <summary>The recovery of an alert sent before, from its recorded CloudEvent.</summary>
     private static Alert? Resolution(OpenAlert open, Period period, Recovery recovery)
     {
         var data = open.CloudEvent["data"] as JsonObject;
-        string? Text(string member) => data?[member] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-        if (Text("indicator") is not { } indicator || Text("scope") is not { } scope || Text("kind") is not { } kind) return null;
-        return Alert.Resolution(open.Id, kind, Text("ruleId") ?? "", Text("goalId"), indicator, scope, period.Grain, period.Key, recovery);
+        if (Text(data, "indicator") is not { } indicator || Text(data, "scope") is not { } scope || Text(data, "kind") is not { } kind) return null;
+        return Alert.Resolution(open.Id, kind, Text(data, "ruleId") ?? "", Text(data, "goalId"), indicator, scope, period.Grain, period.Key, recovery);
     }
+
+    /// <summary>A text member of a recorded alert's data, or null.</summary>
+    private static string? Text(JsonObject? data, string member) => data?[member] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     private string Link(Alert alert) =>
         $"{settings.PublicBaseUrl}/api/snapshots?grain={Grains.Key(alert.Grain)}&period={Uri.EscapeDataString(alert.Period)}" +

@@ -58,18 +58,23 @@ public sealed class CrmMetricsSettings
         }
     }
 
+    /// <summary>
+    /// A setting's value, or null when it is unset. One left blank (an app setting cleared in the
+    /// portal, `VAR=` in a shell) counts as unset and takes its default, for every setting alike.
+    /// </summary>
+    private static string? Value(IConfiguration configuration, string name) =>
+        configuration[name] is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;
+
     public static CrmMetricsSettings Load(IConfiguration configuration)
     {
         var errors = new ValidationErrors();
         var section = configuration.GetSection("CrmMetrics");
-        // A setting left empty (an app setting cleared in the portal, `VAR=` in a shell) counts as
-        // unset and takes its default, the same for every setting below that has one.
-        string? Set(string name) => string.IsNullOrWhiteSpace(section[name]) ? null : section[name];
+        string? Set(string name) => Value(section, name);
 
         // The timers' schedules: unset turns a timer off; set but unreadable would leave it off without a word.
         foreach (var schedule in (string[])["KpiSchedule", "AlertDigestSchedule"])
         {
-            if (configuration[schedule] is { } text && !string.IsNullOrWhiteSpace(text) && ScheduleProblem(text) is { } problem) errors.Add(schedule, problem);
+            if (Value(configuration, schedule) is { } text && ScheduleProblem(text) is { } problem) errors.Add(schedule, problem);
         }
 
         var currency = Set("ReportingCurrency") ?? "EUR";
@@ -124,8 +129,7 @@ public sealed class CrmMetricsSettings
         {
             int Read(string field, int value)
             {
-                if (string.IsNullOrWhiteSpace(limits[name + field])) return value;
-                var text = limits[name + field]!;
+                if (Value(limits, name + field) is not { } text) return value;
                 if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 0 and <= 1_000_000) return n;
                 errors.Add($"CrmMetrics:RateLimits:{name}{field}", "must be a whole number from 0 (no limit) to 1000000");
                 return value;

@@ -24,14 +24,18 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         public override DateTimeOffset GetUtcNow() => now;
     }
 
+    /// <summary>The digest service over this class's storage, with default settings, at <paramref name="now"/>.</summary>
+    private DigestService Digests(DateTimeOffset now) =>
+        new(new CrmMetrics.Functions.Runs.SnapshotReader(_stores.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>()),
+            _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>(),
+            CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()), new FixedClock(now));
+
     [Fact]
     public async Task A_digest_whose_send_failed_is_sent_again_by_the_next_firing_and_one_that_was_sent_is_not()
     {
         // Found by probing: the digest was claimed under a fresh id per firing, so after a failed send every retry was refused and the day's digest was lost.
-        var settings = CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
         var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
-        var digests = new DigestService(new CrmMetrics.Functions.Runs.SnapshotReader(_stores.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>()),
-            ledger, settings, new FixedClock(new DateTimeOffset(2031, 5, 6, 7, 0, 0, TimeSpan.Zero)));
+        var digests = Digests(new DateTimeOffset(2031, 5, 6, 7, 0, 0, TimeSpan.Zero));
 
         var first = await digests.BuildAsync(default);
         Assert.NotNull(first.CloudEvent);
@@ -59,9 +63,7 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         }
         await Month("2032-03", ("cx.nps", -20), ("com.revenue", 1000), ("cx.csat", 50), ("cx.complaints", 10));
         await Month("2032-04", ("cx.nps", 10), ("com.revenue", 31), ("cx.csat", 60), ("cx.complaints", 12));
-        var settings = CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
-        var digests = new DigestService(new CrmMetrics.Functions.Runs.SnapshotReader(snapshots), _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>(),
-            settings, new FixedClock(new DateTimeOffset(2032, 5, 6, 7, 0, 0, TimeSpan.Zero)));
+        var digests = Digests(new DateTimeOffset(2032, 5, 6, 7, 0, 0, TimeSpan.Zero));
 
         var data = JsonNode.Parse((await digests.BuildAsync(default)).CloudEvent!)!["data"]!;
         var moves = data["largestMoves"]!.AsArray().ToDictionary(m => m!["indicator"]!.GetValue<string>());
@@ -100,8 +102,7 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
             new CrmMetrics.Domain.Indicators.IndicatorValue(40, 1), new JsonObject { ["goalId"] = "revenue", ["name"] = "Revenue", ["status"] = "at-risk", ["projectedAttainment"] = 70 });
         await snapshots.WriteAsync([goal with { Version = version, RunId = "big-digest", ComputedAt = now }], default);
         await snapshots.PromoteAsync(month, version, "big-digest", now, 1, default);
-        var settings = CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
-        var digests = new DigestService(new CrmMetrics.Functions.Runs.SnapshotReader(snapshots), ledger, settings, new FixedClock(now));
+        var digests = Digests(now);
 
         var digest = (await digests.BuildAsync(default)).CloudEvent!;
         Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(digest), 1, DigestService.MaxBytes);
