@@ -109,7 +109,7 @@ public class ScorecardEdgeTests(DashboardApp app)
         var page = session.Page;
         await Expect(page.Locator("#notice")).ToContainTextAsync($"“{named}”");
         await Expect(page.Locator("#tiles .tile, #tiles .empty").First).ToBeVisibleAsync();
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await session.WaitForPanelsAsync();
         Assert.Equal(0, await page.Locator(".error").CountAsync());
         Assert.DoesNotContain(named, Uri.UnescapeDataString(page.Url), StringComparison.Ordinal);
         session.AssertNoErrors();

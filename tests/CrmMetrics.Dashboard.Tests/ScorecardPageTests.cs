@@ -64,7 +64,7 @@ public class ScorecardPageTests(DashboardApp app)
     {
         await using var session = await OpenScorecardAsync();
         var page = session.Page;
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await session.WaitForPanelsAsync();
         var requests = session.ApiRequests.Count;
 
         await page.ClickAsync("#language");
@@ -163,7 +163,7 @@ public class ScorecardPageTests(DashboardApp app)
         await page.GotoAsync(data.GetProperty("links").GetProperty("dashboard").GetString()!);
         await AssertOnFigure();
         // Scrolled to it once the panels above it had their figures, not while the page was still too short to scroll.
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await session.WaitForPanelsAsync();
         await Expect(page.Locator("#trend")).ToBeInViewportAsync();
         session.AssertNoErrors();
     }
@@ -216,7 +216,7 @@ public class ScorecardPageTests(DashboardApp app)
     {
         await using var session = await OpenScorecardAsync(width: 390, height: 844);
         var page = session.Page;
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await session.WaitForPanelsAsync();
         var width = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
         Assert.True(width <= 390, $"the page is {width} px wide at a phone's 390 px: it scrolls sideways");
 
@@ -243,7 +243,7 @@ public class ScorecardPageTests(DashboardApp app)
     {
         await using var session = await OpenScorecardAsync($"&lang={lang}");
         var page = session.Page;
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await session.WaitForPanelsAsync();
         await Expect(page.Locator("#trend canvas")).ToBeVisibleAsync();
         var results = await page.RunAxe();
         Assert.Contains(results.Passes, rule => rule.Id == "color-contrast");
@@ -259,7 +259,7 @@ public class ScorecardPageTests(DashboardApp app)
     {
         await using var session = await OpenScorecardAsync();
         var page = session.Page;
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await session.WaitForPanelsAsync();
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#download-csv"));
         Assert.Equal($"crm-metrics-month-{DashboardApp.Month}-org.csv", download.SuggestedFilename);
         var lines = (await File.ReadAllTextAsync((await download.PathAsync())!)).TrimStart('\uFEFF').Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
@@ -286,7 +286,7 @@ public class ScorecardPageTests(DashboardApp app)
         foreach (var (lang, name, width) in new[] { ("en", "dashboard-en.png", 1280), ("fa", "dashboard-fa.png", 1280), ("en", "dashboard-phone.png", 390) })
         {
             await using var session = await OpenScorecardAsync($"&lang={lang}", width, width < 500 ? 844 : 900);
-            await session.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            await session.WaitForPanelsAsync();
             await Expect(session.Page.Locator("#trend canvas")).ToBeVisibleAsync();
             var path = Path.Combine(folder, name);
             await session.Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });

@@ -42,6 +42,28 @@ public sealed class PageSession : IAsyncDisposable
         return new PageSession(context, await context.NewPageAsync());
     }
 
+    /// <summary>
+    /// Waits until every panel has drawn what it loaded: none is busy (<c>aria-busy</c>, set while its
+    /// figures load) and each has content. Unlike waiting for the network to go quiet, this names the
+    /// panels still loading when it times out.
+    /// </summary>
+    public async Task WaitForPanelsAsync()
+    {
+        const string settled = "() => { const bodies = [...document.querySelectorAll('#main .panel-body')];" +
+                               " return !document.getElementById('main').hidden && bodies.length > 0" +
+                               " && bodies.every(b => !b.hasAttribute('aria-busy') && b.childElementCount > 0); }";
+        try
+        {
+            await Page.WaitForFunctionAsync(settled);
+        }
+        catch (TimeoutException e)
+        {
+            var busy = await Page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('#main .panel-body')]" +
+                ".filter(b => b.hasAttribute('aria-busy') || b.childElementCount === 0).map(b => b.closest('section')?.id ?? '?')");
+            throw new TimeoutException($"The dashboard's panels did not settle; still loading or empty: {string.Join(", ", busy)}", e);
+        }
+    }
+
     /// <summary>No console or script errors, except those named (a refused key's 401 is logged by the browser itself).</summary>
     public void AssertNoErrors(params string[] expected)
     {
