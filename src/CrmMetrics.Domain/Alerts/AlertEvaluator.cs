@@ -95,8 +95,8 @@ public sealed class AlertEvaluator(AlertText text)
             var rulesByKind = new List<AlertRule>();
             foreach (var kind in (string[])[AlertKinds.GoalAtRisk, AlertKinds.GoalMissed])
             {
-                var goalRules = active.Where(r => r.Kind == kind && (r.GoalId is null || r.GoalId == goal.GoalId)).ToList();
-                if (goalRules.Count == 0 && !inputs.Rules.Any(r => r.Kind == kind && (r.GoalId is null || r.GoalId == goal.GoalId)))
+                var goalRules = active.Where(r => r.ReplacesGoalDefault(kind, goal.GoalId)).ToList();
+                if (goalRules.Count == 0 && !inputs.Rules.Any(r => r.ReplacesGoalDefault(kind, goal.GoalId)))
                     goalRules = AlertRule.GoalDefaults.Where(r => r.Kind == kind).ToList();
                 rulesByKind.AddRange(goalRules);
             }
@@ -395,7 +395,8 @@ public sealed class AlertEvaluator(AlertText text)
     }
 
     /// <summary>What a goal's alerts are about: its indicator and scope, or for a composite its attainment row.</summary>
-    private static (string Indicator, string Scope) GoalSubject(Goal goal) =>
+    /// <summary>The indicator and scope a goal's alerts name: its own, or a composite's attainment.</summary>
+    internal static (string Indicator, string Scope) GoalSubject(Goal goal) =>
         goal.Indicator is { } indicator && !goal.IsComposite ? (indicator, goal.Scope) : ("goal.attainment", Scope.Goal(goal.GoalId));
 
     private static Alert Build(AlertRule rule, SnapshotRow row, double value, Severity severity, string message, string messageFa, double? threshold = null) => new()

@@ -71,6 +71,26 @@ public sealed record AlertRule
 
     public bool AppliesTo(Grain grain) => Grain is null || Grain == grain;
 
+    /// <summary>Whether this rule takes the place of the goal's default alert of <paramref name="kind"/> (enabled or not: a disabled one switches it off).</summary>
+    public bool ReplacesGoalDefault(string kind, string goalId) => Kind == kind && (GoalId is null || GoalId == goalId);
+
+    /// <summary>
+    /// Whether an alert this rule raised (of <paramref name="kind"/>, for that goal, indicator, scope
+    /// and grain) is still one it checks, as the rule reads now. A benchmark alert's figure is the
+    /// competitors', so only its kind and grain are compared.
+    /// </summary>
+    public bool Watches(string kind, string? goalId, string indicator, string scope, Grain grain)
+    {
+        if (!AppliesTo(grain)) return false;
+        return kind switch
+        {
+            AlertKinds.NoData => Kind == AlertKinds.Threshold && Indicator == indicator && Scope == scope,
+            AlertKinds.GoalAtRisk or AlertKinds.GoalMissed => Kind == kind && goalId is not null && ReplacesGoalDefault(kind, goalId),
+            AlertKinds.Benchmark => Kind == kind,
+            _ => Kind == kind && Indicator == indicator && Scope == scope,
+        };
+    }
+
     /// <summary>The rules every goal has unless a rule of the same kind names it or all goals.</summary>
     public static IReadOnlyList<AlertRule> GoalDefaults =>
     [

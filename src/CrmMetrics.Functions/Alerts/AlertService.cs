@@ -110,7 +110,7 @@ public sealed class AlertService(
         var data = open.CloudEvent["data"] as JsonObject;
         if (Text(data, "indicator") is not { } indicator || Text(data, "scope") is not { } scope || Text(data, "kind") is not { } kind) return null;
         var value = data?["value"] is JsonValue n && n.TryGetValue<double>(out var d) ? d : (double?)null;
-        return unwatched.Of(open.ConditionKey, kind, Text(data, "ruleId"), Text(data, "goalId"), indicator, scope, period.Key, value);
+        return unwatched.Of(open.ConditionKey, kind, Text(data, "ruleId"), Text(data, "goalId"), indicator, scope, period, value);
     }
 
     /// <summary>The recovery of an alert sent before, from its recorded CloudEvent.</summary>

@@ -8,9 +8,10 @@ using CrmMetrics.Testing;
 namespace CrmMetrics.Functions.Tests.Engine;
 
 /// <summary>
-/// Alerts whose rule or goal is deleted: nothing checks their condition again, so the next computation
-/// of their period resolves them, saying why (found by probing: they stayed open for good). A paused
-/// (disabled) rule's alert and a still-watched one stay open.
+/// Alerts whose rule or goal is deleted, or whose rule is edited to watch another figure: nothing checks
+/// their condition again, so the next computation of their period resolves them, saying why (found by
+/// probing and in review: they stayed open for good). A paused (disabled) rule's alert and a
+/// still-watched one stay open.
 /// </summary>
 public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixture<UnwatchedAlertTests.Fixture>
 {
@@ -39,6 +40,7 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
             await Send(HttpMethod.Put, "/api/alert-rules/csat-floor", new { kind = "threshold", indicator = "cx.csat", below = 75 });
             await Send(HttpMethod.Put, "/api/alert-rules/csat-paused", new { kind = "threshold", indicator = "cx.csat", below = 60 });
             await Send(HttpMethod.Put, "/api/alert-rules/revenue-floor", new { kind = "threshold", indicator = "com.revenue", below = 500 });
+            await Send(HttpMethod.Put, "/api/alert-rules/revenue-moved", new { kind = "threshold", indicator = "com.revenue", below = 400 });
             await Send(HttpMethod.Put, "/api/goals/june-revenue", new { name = "June revenue", nameFa = "درآمد خرداد", indicator = "com.revenue", grain = "month", period = "2026-06", target = 1000 });
             await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-06" });
             Before = await QueueAsync();
@@ -46,6 +48,7 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
             await Send(HttpMethod.Delete, "/api/alert-rules/csat-floor", null);
             await Send(HttpMethod.Put, "/api/alert-rules/csat-paused", new { kind = "threshold", indicator = "cx.csat", below = 60, enabled = false });
             await Send(HttpMethod.Delete, "/api/goals/june-revenue", null);
+            await Send(HttpMethod.Put, "/api/alert-rules/revenue-moved", new { kind = "threshold", indicator = "com.revenue", scope = "channel:web", below = 400 });
             await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-06" });
             After = await QueueAsync();
         }
@@ -74,6 +77,14 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
         Assert.Contains("قاعده هشدار «csat-floor» حذف شد", rule.GetProperty("messageFa").GetString());
         var goal = resolutions[missed.GetProperty("id").GetString()!].GetProperty("data");
         Assert.Contains("goal “june-revenue” was deleted", goal.GetProperty("message").GetString());
+
+        // A rule edited in place to another scope resolves its old alert and raises one for the new scope.
+        var moved = app.Before.Single(e => e.GetProperty("data").GetProperty("ruleId").GetString() == "revenue-moved");
+        Assert.Equal("Resolved: revenue for the organisation in June 2026 is no longer watched: alert rule “revenue-moved” was changed and no longer watches it.",
+            resolutions[moved.GetProperty("id").GetString()!].GetProperty("data").GetProperty("message").GetString());
+        Assert.Single(app.After, e => e.GetProperty("type").GetString() != "crm.metrics.alert.resolved"
+                                      && e.GetProperty("data").GetProperty("ruleId").GetString() == "revenue-moved"
+                                      && e.GetProperty("data").GetProperty("scope").GetString() == "channel:web");
 
         // A paused rule's alert, and one whose rule still watches a breach, stay open.
         var paused = app.Before.Single(e => e.GetProperty("data").GetProperty("ruleId").GetString() == "csat-paused").GetProperty("id").GetString()!;

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using CrmMetrics.Domain.Alerts;
+using CrmMetrics.Domain.Goals;
+using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Domain.Validation;
+
+namespace CrmMetrics.Domain.Tests.Alerts;
+
+/// <summary>
+/// Which open alerts nothing watches any more: each raised by the evaluator, then the rules or goals
+/// changed as an admin would change them. An alert whose rule was edited to another figure, or whose
+/// goal's default was replaced by a rule, stayed open for good before (noted in review).
+/// </summary>
+public class UnwatchedAlertsTests
+{
+    private static readonly PeriodCalendar Utc = PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c! : throw new InvalidOperationException();
+    private static readonly Period October = Utc.Parse("2026-10", Grain.Month);
+    private static readonly DateTimeOffset AfterOctober = October.End.AddDays(3);
+    private static readonly AlertText Text = new(ReportingCalendar.Gregorian, "EUR");
+    private static readonly Goal Revenue = new() { GoalId = "rev", Name = "Revenue", Indicator = "com.revenue", Grain = Grain.Month, Target = 100_000 };
+
+    private static SnapshotRow Row(string indicator, double? value, string scope = "org") =>
+        SnapshotRow.From(IndicatorCatalog.Find(indicator)!, scope, October, new IndicatorValue(value, 1));
+
+    private static AlertRule Rule(string id, string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        return AlertRule.Read(id, doc.RootElement, _ => true, errors) ?? throw new InvalidOperationException(errors.ToString());
+    }
+
+    /// <summary>October's alerts: CSAT 60 % and revenue 50,000 (half the goal, so missed).</summary>
+    private static IReadOnlyList<Alert> Raise(IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal> goals)
+    {
+        var rows = new List<SnapshotRow> { Row("cx.csat", 60), Row("com.revenue", 50_000) };
+        rows.AddRange(GoalEvaluator.Rows(goals, October, rows, AfterOctober));
+        return new AlertEvaluator(Text).Evaluate(October, rows, rules, goals, (_, _) => [], AfterOctober);
+    }
+
+    private static Recovery? Unwatched(Alert alert, IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal> goals) =>
+        new UnwatchedAlerts(rules, goals, Text).Of(alert.ConditionKey, alert.Kind, alert.RuleId, alert.GoalId, alert.Indicator, alert.Scope, October, alert.Value);
+
+    [Fact]
+    public void A_rule_edited_to_another_figure_kind_or_grain_no_longer_watches_its_alert()
+    {
+        var floor = Rule("csat-floor", """{"kind":"threshold","indicator":"cx.csat","below":75}""");
+        var alert = Assert.Single(Raise([floor], []), a => a.RuleId == "csat-floor");
+
+        Assert.Null(Unwatched(alert, [floor], []));
+        Assert.Null(Unwatched(alert, [Rule("csat-floor", """{"kind":"threshold","indicator":"cx.csat","below":70}""")], []));
+        Assert.Null(Unwatched(alert, [Rule("csat-floor", """{"kind":"threshold","indicator":"cx.csat","below":75,"enabled":false}""")], []));
+        foreach (var edited in (string[])[
+                     """{"kind":"threshold","indicator":"cx.nps","below":75}""",
+                     """{"kind":"threshold","indicator":"cx.csat","scope":"channel:web","below":75}""",
+                     """{"kind":"anomaly","indicator":"cx.csat"}""",
+                     """{"kind":"threshold","indicator":"cx.csat","below":75,"grain":"quarter"}"""])
+        {
+            var recovery = Unwatched(alert, [Rule("csat-floor", edited)], []);
+            Assert.NotNull(recovery);
+            Assert.Equal("Resolved: customer satisfaction for the organisation in October 2026 is no longer watched: alert rule “csat-floor” was changed and no longer watches it.",
+                recovery.Message);
+            Assert.Contains("قاعده هشدار «csat-floor» تغییر کرد", recovery.MessageFa);
+        }
+    }
+
+    [Fact]
+    public void A_goals_default_alert_is_no_longer_watched_once_a_rule_of_its_kind_names_the_goal_or_all_goals()
+    {
+        var missed = Assert.Single(Raise([], [Revenue]), a => a.Kind == AlertKinds.GoalMissed);
+        Assert.Equal("default-goal-missed", missed.RuleId);
+        Assert.Null(Unwatched(missed, [], [Revenue]));
+        // A rule of the other kind, or naming another goal, leaves the default in place.
+        Assert.Null(Unwatched(missed, [Rule("risk", """{"kind":"goal-at-risk","goalId":"rev"}""")], [Revenue]));
+        Assert.Null(Unwatched(missed, [Rule("other", """{"kind":"goal-missed","goalId":"other"}""")], [Revenue]));
+
+        foreach (var rule in (string[])["""{"kind":"goal-missed","goalId":"rev"}""", """{"kind":"goal-missed"}""", """{"kind":"goal-missed","enabled":false}"""])
+        {
+            var replacement = Rule("missed-rule", rule);
+            var recovery = Unwatched(missed, [replacement], [Revenue]);
+            Assert.NotNull(recovery);
+            Assert.EndsWith("is no longer watched: its default alert was replaced by alert rule “missed-rule”.", recovery.Message);
+            // The replacement raises its own alert (another id), which it watches.
+            if (replacement.Enabled)
+            {
+                var own = Assert.Single(Raise([replacement], [Revenue]), a => a.Kind == AlertKinds.GoalMissed);
+                Assert.NotEqual(missed.Id, own.Id);
+                Assert.Null(Unwatched(own, [replacement], [Revenue]));
+            }
+        }
+    }
+
+    [Fact]
+    public void A_goal_changed_to_another_figure_or_period_no_longer_watches_its_alerts()
+    {
+        var missed = Assert.Single(Raise([], [Revenue]), a => a.Kind == AlertKinds.GoalMissed);
+        Assert.Null(Unwatched(missed, [], [Revenue with { Target = 200_000 }]));
+        foreach (var changed in (Goal[])[Revenue with { Scope = "channel:web" }, Revenue with { Indicator = "com.orders" }, Revenue with { Grain = Grain.Quarter }, Revenue with { Period = "2026-11" }])
+        {
+            var recovery = Unwatched(missed, [], [changed]);
+            Assert.NotNull(recovery);
+            Assert.EndsWith("is no longer watched: goal “rev” was changed and no longer measures it.", recovery.Message);
+        }
+        Assert.EndsWith("goal “rev” was deleted.", Unwatched(missed, [], [])!.Message);
+    }
+
+    [Fact]
+    public void A_no_data_alert_follows_its_rule_and_a_resolution_is_never_unwatched()
+    {
+        var floor = Rule("csat-floor", """{"kind":"threshold","indicator":"cx.csat","below":75}""");
+        var rows = new List<SnapshotRow> { Row("cx.csat", null) };
+        var noData = Assert.Single(new AlertEvaluator(Text).Evaluate(October, rows, [floor], [], (_, _) => [], AfterOctober));
+        Assert.Equal(AlertKinds.NoData, noData.Kind);
+        Assert.Null(Unwatched(noData, [floor], []));
+        Assert.NotNull(Unwatched(noData, [Rule("csat-floor", """{"kind":"anomaly","indicator":"cx.csat"}""")], []));
+        Assert.Null(new UnwatchedAlerts([], [], Text).Of("key", AlertKinds.Resolved, "csat-floor", null, "cx.csat", "org", October, null));
+    }
+}
