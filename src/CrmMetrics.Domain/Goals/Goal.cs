@@ -65,8 +65,8 @@ public sealed record Goal
         if (!Vocabulary.IsKey(goalId)) errors.Add("goalId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         var f = new JsonFields(body, errors);
         var composite = f.Has("children");
-        var name = f.String("name", true, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
-        var nameFa = f.String("nameFa", false, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
+        var name = f.DisplayName("name", true);
+        var nameFa = f.DisplayName("nameFa", false);
         string? indicator = null;
         var scope = Aggregation.Scope.Org;
         decimal? target = null, stretch = null;

@@ -40,8 +40,8 @@ public sealed record DerivedIndicator
                 : "must be derived.<name> with a name of 1–64 characters A–Z, a–z, 0–9, '-', '_' and '.', starting with a letter or digit (for example derived.revenue-per-contact)");
         }
         var f = new JsonFields(body, errors);
-        var name = f.String("name", true, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
-        var nameFa = f.String("nameFa", false, s => s.Length is >= 1 and <= 200 && !s.Any(char.IsControl) ? null : "must be 1–200 characters without control characters");
+        var name = f.DisplayName("name", true);
+        var nameFa = f.DisplayName("nameFa", false);
         var unit = f.String("unit", true, s => s.Length is >= 1 and <= 32 && !s.Any(char.IsControl) ? null
             : $"must be 1–32 characters without control characters, such as {string.Join(", ", Units)}");
         var directionText = f.OneOf("direction", true, ["higher", "lower"]);

@@ -41,6 +41,11 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
 
     public bool Has(string name) => TryGet(name, out _);
 
+    /// <summary>A name people read (a goal's, a plan's, an indicator's): 1–200 characters, not only spaces, no control characters.</summary>
+    public string? DisplayName(string name, bool required) =>
+        String(name, required, s => s.Length is < 1 or > 200 || s.Any(char.IsControl) ? "must be 1–200 characters without control characters"
+            : string.IsNullOrWhiteSpace(s) ? "must not be only spaces" : null);
+
     public string? String(string name, bool required, Func<string, string?>? check = null)
     {
         if (!TryGet(name, out var v))

@@ -80,7 +80,7 @@ public sealed class GoalAttainmentController(SnapshotParts parts) : ODataControl
         return new ODataGoalAttainment
         {
             Id = $"{Grains.Key(row.Grain)}|{row.Period}|{row.Scope}",
-            GoalId = d["goalId"]?.GetValue<string>() ?? row.Scope, Name = d["name"]?.GetValue<string>(), Indicator = d["indicator"]?.GetValue<string>(),
+            GoalId = d["goalId"]?.GetValue<string>() ?? row.Scope, Name = d["name"]?.GetValue<string>(), NameFa = d["nameFa"]?.GetValue<string>(), Indicator = d["indicator"]?.GetValue<string>(),
             Scope = d["scope"]?.GetValue<string>(), Grain = Grains.Key(row.Grain), Period = row.Period,
             PeriodStart = period.Calendar.InZone(period.Start), PeriodEnd = period.Calendar.InZone(period.End),
             Actual = Num(d["actual"]), Target = Dec(d["target"]), Attainment = row.Value, Projected = Num(d["projected"]), ProjectedAttainment = Num(d["projectedAttainment"]),

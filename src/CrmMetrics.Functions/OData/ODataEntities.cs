@@ -48,6 +48,8 @@ public sealed class ODataGoalAttainment
     [Key] public string Id { get; set; } = "";
     public string GoalId { get; set; } = "";
     public string? Name { get; set; }
+    /// <summary>The goal's Persian name, when it has one.</summary>
+    public string? NameFa { get; set; }
     /// <summary>The indicator measured; null for a composite goal (as in <c>/api/goals/attainment</c>).</summary>
     public string? Indicator { get; set; }
     /// <summary>The scope measured; null for a composite goal.</summary>

@@ -22,7 +22,7 @@ public sealed class BiFixture : AppFixture
     protected override async Task AfterStartAsync()
     {
         await ApiDriver.IngestAsync(this, Events);
-        await PutAsync("/api/goals/revenue", new { name = "Revenue", indicator = "com.revenue", grain = "month", target = 10000 });
+        await PutAsync("/api/goals/revenue", new { name = "Revenue", nameFa = "درآمد", indicator = "com.revenue", grain = "month", target = 10000 });
         await PutAsync("/api/goals/overall", new { name = "Overall", grain = "month", children = new[] { new { goalId = "revenue", weight = 100 } } });
         await PutAsync("/api/incentive-plans/sales", new
         {

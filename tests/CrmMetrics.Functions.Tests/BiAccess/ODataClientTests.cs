@@ -106,7 +106,11 @@ public class ODataClientTests(BiFixture app)
         var composite = goals.Single(g => (string)Prop(g, "GoalId")! == "overall");
         Assert.Null(Prop(composite, "Indicator"));
         Assert.Null(Prop(composite, "Scope"));
-        Assert.Equal("com.revenue", Prop(goals.Single(g => (string)Prop(g, "GoalId")! == "revenue"), "Indicator"));
+        var revenue = goals.Single(g => (string)Prop(g, "GoalId")! == "revenue");
+        Assert.Equal("com.revenue", Prop(revenue, "Indicator"));
+        // The Persian name a Persian report shows, as /api/goals/attainment gives it.
+        Assert.Equal("درآمد", Prop(revenue, "NameFa"));
+        Assert.Null(Prop(composite, "NameFa"));
         var (cards, _) = await ReadAllAsync(model, "StaffScorecards", "$filter=Period eq '2026-04' and StaffId eq 'S-01'");
         Assert.NotNull(Prop(Assert.Single(cards), "Payout"));
         var (benchmarks, _) = await ReadAllAsync(model, "Benchmarks", "$filter=Period eq '2026-03'");
