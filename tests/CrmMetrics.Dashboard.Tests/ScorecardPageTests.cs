@@ -91,6 +91,29 @@ public class ScorecardPageTests(DashboardApp app)
     }
 
     [Fact]
+    public async Task In_persian_the_goals_panel_names_each_goal_by_its_persian_name_in_persian_order()
+    {
+        await using var session = await OpenScorecardAsync("&lang=fa");
+        var page = session.Page;
+        await session.WaitForPanelsAsync();
+        var goals = (await GetAsync($"/api/goals/attainment?grain=month&period={DashboardApp.Month}")).GetProperty("items").EnumerateArray()
+            .ToDictionary(g => g.GetProperty("goalId").GetString()!, g => g.GetProperty("nameFa").GetString()!);
+        var rows = page.Locator("#goals tbody tr");
+        var roots = new List<string>();
+        for (var i = 0; i < await rows.CountAsync(); i++)
+        {
+            var row = rows.Nth(i);
+            var id = (await row.GetAttributeAsync("data-goal"))!;
+            Assert.Equal(goals[id], await row.Locator("th > :first-child").InnerTextAsync());
+            if (await row.GetAttributeAsync("data-depth") == "0") roots.Add(goals[id]);
+        }
+        // The demo's two top-level goals come in another order in Persian than in English ("Customer-centric score", "Monthly revenue").
+        Assert.Equal(["درآمد ماهانه", "شاخص مشتری‌مداری"], roots);
+        Assert.Equal(roots.Order(StringComparer.Create(new System.Globalization.CultureInfo("fa-IR"), false)), roots);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
     public async Task A_staff_members_statement_opens_from_the_leaderboard_with_its_tiers_and_gates()
     {
         await using var session = await OpenScorecardAsync();

@@ -9,15 +9,19 @@ export async function load(api, view) {
   return (await api.get(`/api/goals/attainment?${query({ grain: view.grain, period: view.period })}`)).items;
 }
 
+/** A goal's name for readers of <code>lang</code>: Persian readers see its nameFa where it has one. */
+export const nameIn = (goal, lang) => (lang === 'fa' ? goal.nameFa : null) ?? goal.name ?? goal.goalId;
+
 /**
  * Parents first, each followed by its children (depth-first), in name order. A composite (balanced
  * scorecard) goal is followed by its weighted parts, in the order it names them, each with its weight.
+ * Names are those the reader sees, in the order of the reader's language.
  */
 export function ordered(goals, view) {
   const shown = view.scope === 'org' ? goals : goals.filter(g => g.scope === view.scope);
   const ids = new Set(shown.map(g => g.goalId));
   const parts = new Set(shown.filter(g => g.composite).flatMap(g => (g.children ?? []).map(c => c.goalId)));
-  const byName = (a, b) => (a.name ?? a.goalId).localeCompare(b.name ?? b.goalId);
+  const byName = (a, b) => nameIn(a, view.lang).localeCompare(nameIn(b, view.lang), view.lang);
   const result = [];
   const visit = (goal, depth, weight) => {
     result.push({ goal, depth, weight });
@@ -42,8 +46,7 @@ export function render(body, goals, view, words, context, actions) {
       : view.scope === 'org' ? words.t('noGoals', { period }) : words.t('noGoalsScope', { scope: words.scopeName(view.scope), period })));
     return;
   }
-  // Persian readers see a goal's nameFa where it has one.
-  const nameOf = goal => (words.lang === 'fa' ? goal.nameFa : null) ?? goal.name ?? goal.goalId;
+  const nameOf = goal => nameIn(goal, words.lang);
   const parentName = id => { const parent = goals.find(g => g.goalId === id); return parent ? nameOf(parent) : id; };
   show(body, table(words.t('goalsTable', { scope: words.scopeName(view.scope), period: words.periodName(view.grain, view.period) }),
     [words.t('goal'), words.t('actual'), words.t('target'), words.t('stretch'), words.t('attainment'), words.t('projection'), words.t('status')],
