@@ -33,8 +33,8 @@ param deploymentName string = environmentName
 param kpiSchedule string = '0 */15 * * * *'
 
 @minLength(11)
-@description('NCRONTAB schedule of the daily alert digest (six fields, evaluated in UTC).')
-param alertDigestSchedule string = '0 0 7 * * *'
+@description('NCRONTAB schedule of the daily alert digest (six fields, evaluated in UTC). The default fires hourly from 07:00 to 11:00: the first firing sends the day\'s digest and the later ones stay quiet, unless that send failed or the app was down at 07:00 (a timer invocation is not retried).')
+param alertDigestSchedule string = '0 0 7-11 * * *'
 
 @description('API keys as { "keys": [ { "name": ..., "role": "reader"|"writer"|"admin", "sha256": <64 hex> } ] }. Only hashes: make one with printf %s "$KEY" | sha256sum.')
 param apiKeys apiKeySet

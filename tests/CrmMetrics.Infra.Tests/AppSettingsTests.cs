@@ -76,7 +76,7 @@ public sealed class AppSettingsTests(InfraFixture infra)
                      ("CrmMetrics__TimeZone", "UTC"),
                      ("CrmMetrics__DeploymentName", InfraFixture.EnvironmentName),
                      ("KpiSchedule", "0 */15 * * * *"),
-                     ("AlertDigestSchedule", "0 0 7 * * *"),
+                     ("AlertDigestSchedule", "0 0 7-11 * * *"),
                      ("AlertsTopicName", "executive-alerts"),
                      ("AzureWebJobsStorage__credential", "managedidentity"),
                      ("AlertsServiceBus__credential", "managedidentity"),
