@@ -53,7 +53,7 @@ param maximumInstanceCount int = 100
 param instanceMemoryMB int = 2048
 
 @description('Service Bus duplicate detection window of the alerts topic (ISO 8601 duration).')
-param alertsDuplicateDetectionWindow string = 'PT1H'
+param alertsDuplicateDetectionWindow string = 'P1D'
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(resourceGroup().id))

@@ -140,7 +140,7 @@ public sealed class ResourceTests(InfraFixture infra)
         var topic = Single("Microsoft.ServiceBus/namespaces/topics");
         Assert.EndsWith("/executive-alerts", (string?)topic["name"]);
         Assert.True((bool)topic["properties"]!["requiresDuplicateDetection"]!);
-        Assert.Equal("PT1H", (string?)topic["properties"]!["duplicateDetectionHistoryTimeWindow"]);
+        Assert.Equal("P1D", (string?)topic["properties"]!["duplicateDetectionHistoryTimeWindow"]);
 
         Assert.EndsWith("/executive-alerts/critical-alerts", (string?)Single("Microsoft.ServiceBus/namespaces/topics/subscriptions")["name"]);
 

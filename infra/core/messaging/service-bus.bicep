@@ -15,7 +15,7 @@ param tags object = {}
 param topicName string
 
 @description('How long the topic remembers message ids for duplicate detection (ISO 8601 duration, 20 seconds to 7 days).')
-param duplicateDetectionWindow string = 'PT1H'
+param duplicateDetectionWindow string = 'P1D'
 
 @description('Name of the example subscription that receives only critical alerts.')
 param criticalSubscriptionName string

@@ -95,8 +95,8 @@ public sealed class AlertEvaluator(AlertText text)
             var rulesByKind = new List<AlertRule>();
             foreach (var kind in (string[])[AlertKinds.GoalAtRisk, AlertKinds.GoalMissed])
             {
-                var goalRules = active.Where(r => r.ReplacesGoalDefault(kind, goal.GoalId)).ToList();
-                if (goalRules.Count == 0 && !inputs.Rules.Any(r => r.ReplacesGoalDefault(kind, goal.GoalId)))
+                var goalRules = active.Where(r => r.ReplacesGoalDefault(kind, goal.GoalId, period.Grain)).ToList();
+                if (goalRules.Count == 0 && !inputs.Rules.Any(r => r.ReplacesGoalDefault(kind, goal.GoalId, period.Grain)))
                     goalRules = AlertRule.GoalDefaults.Where(r => r.Kind == kind).ToList();
                 rulesByKind.AddRange(goalRules);
             }

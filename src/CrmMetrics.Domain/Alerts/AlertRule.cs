@@ -71,13 +71,21 @@ public sealed record AlertRule
 
     public bool AppliesTo(Grain grain) => Grain is null || Grain == grain;
 
-    /// <summary>Whether this rule takes the place of the goal's default alert of <paramref name="kind"/> (enabled or not: a disabled one switches it off).</summary>
-    public bool ReplacesGoalDefault(string kind, string goalId) => Kind == kind && (GoalId is null || GoalId == goalId);
+    /// <summary>
+    /// Whether this rule takes the place of the default alert of <paramref name="kind"/> of a goal of
+    /// <paramref name="grain"/> (enabled or not: a disabled one switches it off).
+    /// </summary>
+    public bool ReplacesGoalDefault(string kind, string goalId, Grain grain) => Kind == kind && (GoalId is null || GoalId == goalId) && AppliesTo(grain);
+
+    /// <summary>The indicator and scope of a benchmark rule's alerts, as <see cref="AlertEvaluator"/> raises them.</summary>
+    public (string Indicator, string Scope) BenchmarkSubject() =>
+        BelowPeerMean ? (Indicator!, Aggregation.Scope.Org)
+        : PercentileBelow is not null ? ("bench.percentile." + Indicator, Aggregation.Scope.Org)
+        : ("bench.gap." + Indicator, Aggregation.Scope.Competitor(Competitor ?? ""));
 
     /// <summary>
     /// Whether an alert this rule raised (of <paramref name="kind"/>, for that goal, indicator, scope
-    /// and grain) is still one it checks, as the rule reads now. A benchmark alert's figure is the
-    /// competitors', so only its kind and grain are compared.
+    /// and grain) is still one it checks, as the rule reads now.
     /// </summary>
     public bool Watches(string kind, string? goalId, string indicator, string scope, Grain grain)
     {
@@ -85,8 +93,8 @@ public sealed record AlertRule
         return kind switch
         {
             AlertKinds.NoData => Kind == AlertKinds.Threshold && Indicator == indicator && Scope == scope,
-            AlertKinds.GoalAtRisk or AlertKinds.GoalMissed => Kind == kind && goalId is not null && ReplacesGoalDefault(kind, goalId),
-            AlertKinds.Benchmark => Kind == kind,
+            AlertKinds.GoalAtRisk or AlertKinds.GoalMissed => goalId is not null && ReplacesGoalDefault(kind, goalId, grain),
+            AlertKinds.Benchmark => Kind == kind && BenchmarkSubject() == (indicator, scope),
             _ => Kind == kind && Indicator == indicator && Scope == scope,
         };
     }

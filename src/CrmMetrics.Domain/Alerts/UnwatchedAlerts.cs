@@ -41,7 +41,7 @@ public sealed class UnwatchedAlerts(IReadOnlyList<AlertRule> rules, IReadOnlyLis
         if (AlertRule.IsReserved(ruleId))
         {
             // A goal's default alert is watched until a rule of its kind names the goal or all goals.
-            var replacement = goalId is null || !AlertKinds.IsGoal(kind) ? null : rules.FirstOrDefault(r => r.ReplacesGoalDefault(kind, goalId));
+            var replacement = goalId is null || !AlertKinds.IsGoal(kind) ? null : rules.FirstOrDefault(r => r.ReplacesGoalDefault(kind, goalId, period.Grain));
             return replacement is null ? null
                 : ($"its default alert was replaced by alert rule “{replacement.RuleId}”", $"هشدار پیش‌فرض آن با قاعده هشدار «{replacement.RuleId}» جایگزین شد");
         }

@@ -41,10 +41,14 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
 
     public bool Has(string name) => TryGet(name, out _);
 
-    /// <summary>A name people read (a goal's, a plan's, an indicator's): 1–200 characters, not only spaces, no control characters.</summary>
+    /// <summary>
+    /// A name people read (a goal's, a plan's, an indicator's): 1–200 characters, no control
+    /// characters, and something visible: not only spaces and invisible format characters (zero-width
+    /// joiners, which Persian uses between letters, alone show nothing).
+    /// </summary>
     public string? DisplayName(string name, bool required) =>
         String(name, required, s => s.Length is < 1 or > 200 || s.Any(char.IsControl) ? "must be 1–200 characters without control characters"
-            : string.IsNullOrWhiteSpace(s) ? "must not be only spaces" : null);
+            : s.All(c => char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format) ? "must not be only spaces or invisible characters" : null);
 
     public string? String(string name, bool required, Func<string, string?>? check = null)
     {

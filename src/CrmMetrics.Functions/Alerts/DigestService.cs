@@ -32,7 +32,7 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
     public sealed record Digest(string? CloudEvent, string Delivery);
 
     /// <summary>
-    /// Builds today's digest and claims it in the alert log under the day's delivery. The message is
+    /// Builds today's digest and claims it in the alert log under the (UTC) day's delivery. The message is
     /// null when that delivery is recorded as sent (a second firing the same day). A claim whose send
     /// never completed is sent again as it was first built, unchanged under its id (a broker drops a
     /// second copy by id; a rebuilt one would differ, its window having moved).
@@ -43,7 +43,11 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         var calendar = settings.Calendar;
         var text = new AlertText(calendar.Calendar, settings.ReportingCurrency);
         var today = calendar.PeriodOf(Grain.Day, now);
-        var invocation = $"digest|{today.Key}|{settings.DeploymentName}";
+        // One digest per UTC day, the unit of its UTC schedule: firings an hour apart (the catch-up
+        // firings of the default) may fall on two local days where local midnight lies between them,
+        // never on two UTC days. Its text names the reporting day.
+        var day = DateOnly.FromDateTime(now.UtcDateTime).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var invocation = $"digest|{day}|{settings.DeploymentName}";
         if ((await ledger.ClaimedByAsync(invocation, ct)).FirstOrDefault() is { } unsent) return new Digest(unsent.ToJsonString(), invocation);
 
         var atRisk = new List<JsonObject>();
@@ -101,7 +105,7 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                   $"largest moves in {text.Period(current.Key, false)}: {(moves.Count > 0 ? string.Join(", ", moveText) : "none")}; in the last 24 hours {opened.Count} alert{(opened.Count == 1 ? "" : "s")} opened and {resolved.Count} resolved.";
         }
 
-        var id = "crm-digest-" + today.Key + "-" + settings.DeploymentName;
+        var id = "crm-digest-" + day + "-" + settings.DeploymentName;
         JsonObject Build(int listed) => new()
         {
             ["specversion"] = "1.0",

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CrmMetrics.Domain.Alerts;
+using CrmMetrics.Domain.Benchmarks;
 using CrmMetrics.Domain.Goals;
 using CrmMetrics.Domain.Indicators;
 using CrmMetrics.Domain.Periods;
@@ -31,12 +32,21 @@ public class UnwatchedAlertsTests
         return AlertRule.Read(id, doc.RootElement, _ => true, errors) ?? throw new InvalidOperationException(errors.ToString());
     }
 
-    /// <summary>October's alerts: CSAT 60 % and revenue 50,000 (half the goal, so missed).</summary>
+    /// <summary>
+    /// October's alerts: CSAT 60 % and revenue 50,000 (half the goal, so missed), NPS 20 against three
+    /// competitors (below their mean and percentile, and 8 points further behind Acme than in September).
+    /// </summary>
     private static IReadOnlyList<Alert> Raise(IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal> goals)
     {
-        var rows = new List<SnapshotRow> { Row("cx.csat", 60), Row("com.revenue", 50_000) };
+        var rows = new List<SnapshotRow> { Row("cx.csat", 60), Row("com.revenue", 50_000), Row("cx.nps", 20) };
+        rows.AddRange(BenchmarkCalculator.Rows(October, rows,
+            [new("Acme", "cx.nps", 40), new("Globex", "cx.nps", 35), new("Initech", "cx.nps", 10)], new Dictionary<string, Domain.Aggregation.DealTally>()));
         rows.AddRange(GoalEvaluator.Rows(goals, October, rows, AfterOctober));
-        return new AlertEvaluator(Text).Evaluate(October, rows, rules, goals, (_, _) => [], AfterOctober);
+        return new AlertEvaluator(Text).Assess(new AlertInputs
+        {
+            Period = October, Rows = rows, Rules = rules, Goals = goals, Now = AfterOctober, History = (_, _) => [],
+            Previous = (i, s) => i == "bench.gap.cx.nps" && s == "competitor:Acme" ? -12 : null,
+        }).Alerts;
     }
 
     private static Recovery? Unwatched(Alert alert, IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal> goals) =>
@@ -115,5 +125,60 @@ public class UnwatchedAlertsTests
         Assert.Null(Unwatched(noData, [floor], []));
         Assert.NotNull(Unwatched(noData, [Rule("csat-floor", """{"kind":"anomaly","indicator":"cx.csat"}""")], []));
         Assert.Null(new UnwatchedAlerts([], [], Text).Of("key", AlertKinds.Resolved, "csat-floor", null, "cx.csat", "org", October, null));
+    }
+
+    [Fact]
+    public void Benchmark_alerts_follow_their_rules_condition_and_competitor()
+    {
+        var rules = new[]
+        {
+            Rule("peer", """{"kind":"benchmark","indicator":"cx.nps","belowPeerMean":true}"""),
+            Rule("rank", """{"kind":"benchmark","indicator":"cx.nps","percentileBelow":50}"""),
+            Rule("gap", """{"kind":"benchmark","indicator":"cx.nps","gapWidening":5,"competitor":"Acme"}"""),
+        };
+        var alerts = Raise(rules, []);
+        foreach (var rule in rules)
+        {
+            var alert = Assert.Single(alerts, a => a.RuleId == rule.RuleId);
+            Assert.Null(Unwatched(alert, rules, []));
+        }
+        // Found in review: an edited benchmark rule left its old alert open for good.
+        var rank = alerts.Single(a => a.RuleId == "rank");
+        Assert.NotNull(Unwatched(rank, [Rule("rank", """{"kind":"benchmark","indicator":"cx.csat","percentileBelow":50}""")], []));
+        Assert.NotNull(Unwatched(rank, [Rule("rank", """{"kind":"benchmark","indicator":"cx.nps","belowPeerMean":true}""")], []));
+        Assert.Null(Unwatched(rank, [Rule("rank", """{"kind":"benchmark","indicator":"cx.nps","percentileBelow":40}""")], []));
+        var gap = alerts.Single(a => a.RuleId == "gap");
+        Assert.NotNull(Unwatched(gap, [Rule("gap", """{"kind":"benchmark","indicator":"cx.nps","gapWidening":5,"competitor":"Globex"}""")], []));
+    }
+
+    [Fact]
+    public void A_composite_goals_alerts_and_a_goals_no_data_alert_stay_watched_while_the_goal_is_unchanged()
+    {
+        var csat = new Goal { GoalId = "csat", Name = "CSAT", Indicator = "cx.csat", Grain = Grain.Month, Target = 90 };
+        var score = new Goal { GoalId = "score", Name = "Score", Grain = Grain.Month, Target = 100, Children = [new("csat", 50), new("rev", 50)] };
+        var goals = new[] { csat, Revenue, score };
+        var composite = Assert.Single(Raise([], goals), a => a.GoalId == "score" && a.Kind == AlertKinds.GoalMissed);
+        Assert.Equal(("goal.attainment", "goal:score"), (composite.Indicator, composite.Scope));
+        Assert.Null(Unwatched(composite, [], goals));
+
+        var nps = new Goal { GoalId = "nps-goal", Name = "NPS", Indicator = "cx.nps", Scope = "channel:web", Grain = Grain.Month, Target = 30 };
+        var noData = Assert.Single(Raise([], [nps]), a => a.GoalId == "nps-goal");
+        Assert.Equal(AlertKinds.NoData, noData.Kind);
+        Assert.Null(Unwatched(noData, [], [nps]));
+        Assert.NotNull(Unwatched(noData, [], [nps with { Scope = "channel:email" }]));
+    }
+
+    [Fact]
+    public void A_rule_for_another_grain_neither_replaces_a_goals_default_nor_resolves_it()
+    {
+        // Found in review: a quarter-only goal-missed rule switched off the default of monthly goals, which then read as replaced.
+        var quarterly = Rule("quarterly-missed", """{"kind":"goal-missed","grain":"quarter"}""");
+        var missed = Assert.Single(Raise([quarterly], [Revenue]), a => a.Kind == AlertKinds.GoalMissed);
+        Assert.Equal("default-goal-missed", missed.RuleId);
+        Assert.Null(Unwatched(missed, [quarterly], [Revenue]));
+        var monthly = Rule("monthly-missed", """{"kind":"goal-missed","grain":"month"}""");
+        Assert.NotNull(Unwatched(missed, [monthly], [Revenue]));
+        var own = Assert.Single(Raise([monthly], [Revenue]), a => a.Kind == AlertKinds.GoalMissed);
+        Assert.Null(Unwatched(own, [monthly], [Revenue]));
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using CrmMetrics.Functions.Alerts;
 using CrmMetrics.Functions.Tests.Support;
 using CrmMetrics.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CrmMetrics.Functions.Tests.Engine;
@@ -24,11 +25,28 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         public override DateTimeOffset GetUtcNow() => now;
     }
 
-    /// <summary>The digest service over this class's storage, with default settings, at <paramref name="now"/>.</summary>
-    private DigestService Digests(DateTimeOffset now) =>
+    /// <summary>The digest service over this class's storage, with default settings (or those given), at <paramref name="now"/>.</summary>
+    private DigestService Digests(DateTimeOffset now, params (string Key, string Value)[] settings) =>
         new(new CrmMetrics.Functions.Runs.SnapshotReader(_stores.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>()),
             _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>(),
-            CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()), new FixedClock(now));
+            CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new ConfigurationBuilder()
+                .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build()), new FixedClock(now));
+
+    [Fact]
+    public async Task Catch_up_firings_of_one_utc_day_send_one_digest_even_across_local_midnight()
+    {
+        // Found in review: the default schedule fires hourly from 07:00 UTC, which is 23:00 then 00:00 in Los Angeles in winter;
+        // keyed by the local day, the 08:00 firing sent a second digest an hour after the first.
+        var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
+        var zone = ("CrmMetrics:TimeZone", "America/Los_Angeles");
+        var first = await Digests(new DateTimeOffset(2031, 12, 3, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
+        Assert.Equal("2031-12-02", JsonNode.Parse(first.CloudEvent!)!["data"]!["date"]!.GetValue<string>()); // the reporting day it speaks of
+        await ledger.MarkDeliveredAsync(first.Delivery, default);
+        Assert.Null((await Digests(new DateTimeOffset(2031, 12, 3, 8, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
+        Assert.Null((await Digests(new DateTimeOffset(2031, 12, 3, 11, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
+        // The next UTC day has its own.
+        Assert.NotNull((await Digests(new DateTimeOffset(2031, 12, 4, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
+    }
 
     [Fact]
     public async Task A_digest_whose_send_failed_is_sent_again_by_the_next_firing_and_one_that_was_sent_is_not()

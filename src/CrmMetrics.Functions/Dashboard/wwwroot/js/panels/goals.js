@@ -74,7 +74,7 @@ export function render(body, goals, view, words, context, actions) {
 
 export function csv(goals, view, words, context) {
   return ordered(goals, view).map(({ goal }) => ({
-    section: 'goal', indicator: goal.indicator, name: goal.name ?? goal.goalId, scope: goal.scope, grain: goal.grain, period: goal.period,
+    section: 'goal', indicator: goal.indicator, name: nameIn(goal, words.lang), scope: goal.scope, grain: goal.grain, period: goal.period,
     value: goal.actual, unit: goal.composite ? '%' : indicatorOf(context, goal.indicator).unit,
     target: goal.target, stretch: goal.stretch, attainment: goal.attainment, status: goal.status, projected: goal.projected,
   }));
