@@ -32,6 +32,12 @@ public sealed record Alert
     /// <summary>For a <c>resolved</c> alert: the kind of the alert it resolves.</summary>
     public string? ResolvedKind { get; init; }
 
+    /// <summary>
+    /// For a <c>resolved</c> alert: <c>recovered</c> when a computation found its condition no longer
+    /// holding, <c>unwatched</c> when nothing checks it any more (its rule or goal deleted or changed).
+    /// </summary>
+    public string? Reason { get; init; }
+
     /// <summary>For a benchmark alert: the competitor it speaks of, when one.</summary>
     public string? Competitor { get; init; }
 
@@ -55,7 +61,7 @@ public sealed record Alert
     {
         Kind = AlertKinds.Resolved, RuleId = ruleId, GoalId = goalId, Indicator = indicator, Scope = scope, Grain = grain, Period = period,
         Value = recovery.Value, Attainment = recovery.Attainment, Severity = Severity.Info, Message = recovery.Message, MessageFa = recovery.MessageFa,
-        Resolves = resolvedId, ResolvedKind = resolvedKind,
+        Resolves = resolvedId, ResolvedKind = resolvedKind, Reason = recovery.Unwatched ? ResolutionReasons.Unwatched : ResolutionReasons.Recovered,
     };
 
     public string Subject => $"{Indicator}/{Scope}/{Period}";
@@ -88,20 +94,31 @@ public sealed record Alert
             ["goalId"] = GoalId,
             ["links"] = new JsonObject { ["snapshot"] = snapshotLink },
         },
-    }.WithOptional(Resolves, ResolvedKind, Competitor);
+    }.WithOptional(Resolves, ResolvedKind, Reason, Competitor);
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
 }
 
 internal static class CloudEventMembers
 {
-    /// <summary>Members only some kinds carry: <c>resolves</c> and <c>resolvedKind</c> on recoveries, <c>competitor</c> on benchmark alerts.</summary>
-    public static JsonObject WithOptional(this JsonObject cloudEvent, string? resolves, string? resolvedKind, string? competitor)
+    /// <summary>Members only some kinds carry: <c>resolves</c>, <c>resolvedKind</c> and <c>reason</c> on recoveries, <c>competitor</c> on benchmark alerts.</summary>
+    public static JsonObject WithOptional(this JsonObject cloudEvent, string? resolves, string? resolvedKind, string? reason, string? competitor)
     {
         var data = cloudEvent["data"]!.AsObject();
         if (resolves is not null) data["resolves"] = resolves;
         if (resolvedKind is not null) data["resolvedKind"] = resolvedKind;
+        if (reason is not null) data["reason"] = reason;
         if (competitor is not null) data["competitor"] = competitor;
         return cloudEvent;
     }
+}
+
+/// <summary>Why an alert was resolved (<c>data.reason</c> of a <c>resolved</c> alert).</summary>
+public static class ResolutionReasons
+{
+    /// <summary>A later computation found the condition no longer holding (contract/alerts.md).</summary>
+    public const string Recovered = "recovered";
+
+    /// <summary>Nothing checks the condition any more: the rule or goal was deleted or changed.</summary>
+    public const string Unwatched = "unwatched";
 }

@@ -9,7 +9,8 @@ using CrmMetrics.Domain.Snapshots;
 namespace CrmMetrics.Domain.Alerts;
 
 /// <summary>A condition that was checked and does not hold now, worded as the recovery of an alert that said it did.</summary>
-public sealed record Recovery(string ConditionKey, double? Value, double? Attainment, string Message, string MessageFa);
+/// <param name="Unwatched">Resolved because nothing checks the condition any more, not because it stopped holding.</param>
+public sealed record Recovery(string ConditionKey, double? Value, double? Attainment, string Message, string MessageFa, bool Unwatched = false);
 
 /// <summary>What a period's figures say: the alerts whose conditions hold, and the conditions checked that do not.</summary>
 public sealed record AlertAssessment(IReadOnlyList<Alert> Alerts, IReadOnlyDictionary<string, Recovery> Recoveries);

@@ -25,7 +25,7 @@ public sealed class UnwatchedAlerts(IReadOnlyList<AlertRule> rules, IReadOnlyLis
         if (kind == AlertKinds.Resolved || Why(kind, ruleId, goalId, indicator, scope, period) is not var (en, fa)) return null;
         return new Recovery(conditionKey, value, null,
             $"Resolved: {text.Indicator(indicator, false)} for {text.Scope(scope, false)} {text.In(period.Key)} is no longer watched: {en}.",
-            $"رفع شد: {text.Indicator(indicator, true)} {text.InScopeFa(scope)} در {text.Period(period.Key, true)} دیگر پایش نمی‌شود: {fa}.");
+            $"رفع شد: {text.Indicator(indicator, true)} {text.InScopeFa(scope)} در {text.Period(period.Key, true)} دیگر پایش نمی‌شود: {fa}.", Unwatched: true);
     }
 
     /// <summary>Why nothing watches the alert any more (English, Persian), or null while something does.</summary>

@@ -72,6 +72,9 @@ public class UnwatchedAlertsTests
             Assert.Equal("Resolved: customer satisfaction for the organisation in October 2026 is no longer watched: alert rule “csat-floor” was changed and no longer watches it.",
                 recovery.Message);
             Assert.Contains("قاعده هشدار «csat-floor» تغییر کرد", recovery.MessageFa);
+            Assert.True(recovery.Unwatched);
+            Assert.Equal("unwatched", Alert.Resolution(alert.Id, alert.Kind, alert.RuleId, null, alert.Indicator, alert.Scope, Grain.Month, "2026-10", recovery)
+                .ToCloudEvent("p", AfterOctober, "/x")["data"]!["reason"]!.GetValue<string>());
         }
     }
 

@@ -117,6 +117,7 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
             Assert.NotEqual(original.GetProperty("id").GetString(), r.GetProperty("id").GetString());
             Assert.Equal(original.GetProperty("subject").GetString(), r.GetProperty("subject").GetString());
             Assert.Equal(Kind(original), r.GetProperty("data").GetProperty("resolvedKind").GetString());
+            Assert.Equal("recovered", r.GetProperty("data").GetProperty("reason").GetString());
             Assert.Equal("info", r.GetProperty("data").GetProperty("severity").GetString());
             Assert.StartsWith("Resolved: ", r.GetProperty("data").GetProperty("message").GetString());
             Assert.StartsWith("رفع شد: ", r.GetProperty("data").GetProperty("messageFa").GetString());

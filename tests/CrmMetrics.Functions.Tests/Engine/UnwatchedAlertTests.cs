@@ -75,6 +75,8 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
         Assert.Equal("Resolved: customer satisfaction for the organisation in June 2026 is no longer watched: alert rule “csat-floor” was deleted.",
             rule.GetProperty("message").GetString());
         Assert.Contains("قاعده هشدار «csat-floor» حذف شد", rule.GetProperty("messageFa").GetString());
+        // A subscriber tells a resolution because nothing watches the alert any more from a recovery by data.reason.
+        Assert.All(resolutions.Values, r => Assert.Equal("unwatched", r.GetProperty("data").GetProperty("reason").GetString()));
         var goal = resolutions[missed.GetProperty("id").GetString()!].GetProperty("data");
         Assert.Contains("goal “june-revenue” was deleted", goal.GetProperty("message").GetString());
 
