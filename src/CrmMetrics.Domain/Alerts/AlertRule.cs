@@ -99,7 +99,7 @@ public sealed record AlertRule
         };
     }
 
-    /// <summary>The rules every goal has unless a rule of the same kind names it or all goals.</summary>
+    /// <summary>The rules every goal has unless a rule of the same kind for its grain names it or all goals.</summary>
     public static IReadOnlyList<AlertRule> GoalDefaults =>
     [
         new() { RuleId = "default-goal-at-risk", Kind = AlertKinds.GoalAtRisk, Severity = Severity.Warning },

@@ -7,7 +7,7 @@ namespace CrmMetrics.Domain.Alerts;
 /// Open alerts that nothing watches any more, so no computation checks their condition again and
 /// they would stay open for good; the recomputation of their period resolves them, saying why:
 /// their rule or goal was deleted, or changed so that it watches another figure, kind or grain, or a
-/// goal's default alert was replaced by a rule of its kind naming the goal (or all goals). A disabled
+/// goal's default alert was replaced by a rule of its kind for the goal's grain naming the goal (or all goals). A disabled
 /// rule's alerts stay open: it is paused, and once enabled again it would not raise an alert it had
 /// resolved.
 /// </summary>
@@ -40,7 +40,7 @@ public sealed class UnwatchedAlerts(IReadOnlyList<AlertRule> rules, IReadOnlyLis
         if (ruleId is not { Length: > 0 }) return null;
         if (AlertRule.IsReserved(ruleId))
         {
-            // A goal's default alert is watched until a rule of its kind names the goal or all goals.
+            // A goal's default alert is watched until a rule of its kind for the goal's grain names the goal or all goals.
             var replacement = goalId is null || !AlertKinds.IsGoal(kind) ? null : rules.FirstOrDefault(r => r.ReplacesGoalDefault(kind, goalId, period.Grain));
             return replacement is null ? null
                 : ($"its default alert was replaced by alert rule “{replacement.RuleId}”", $"هشدار پیش‌فرض آن با قاعده هشدار «{replacement.RuleId}» جایگزین شد");

@@ -15,10 +15,16 @@ namespace CrmMetrics.Functions.Alerts;
 /// The daily digest (<c>crm.metrics.digest</c>): one message for executives who prefer one a day —
 /// the goals at risk in the current periods, the largest moves of the organisation's indicators,
 /// and the alerts of the last 24 hours — what opened and what was resolved — in English and
-/// Persian. One per local day.
+/// Persian. One per reporting day, and none within <see cref="CatchUpWindow"/> of the previous day's.
 /// </summary>
 public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, CrmMetricsSettings settings, TimeProvider clock)
 {
+    /// <summary>
+    /// How long after a day's digest was claimed a firing still belongs to it: the catch-up firings of a
+    /// schedule (hourly, a few hours) may cross midnight of the reporting day, daily firings are a day apart.
+    /// </summary>
+    public static readonly TimeSpan CatchUpWindow = TimeSpan.FromHours(12);
+
     /// <summary>The most alerts (and goals at risk) each of the digest's lists names; the counts and the sentences cover them all.</summary>
     public const int MaxListed = 20;
 
@@ -27,6 +33,12 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
     /// message of the standard tier 256 KB. Lists are shortened until the digest fits.
     /// </summary>
     public const int MaxBytes = 48 * 1024;
+
+    /// <summary>The delivery of a reporting day's digest: the same all day, so a retry after a failed send sends it again.</summary>
+    private string Delivery(string dayKey) => $"digest|{dayKey}|{settings.DeploymentName}";
+
+    /// <summary>A reporting day's digest id (its CloudEvent id and its claim in the alert log).</summary>
+    private string DigestId(string dayKey) => "crm-digest-" + dayKey + "-" + settings.DeploymentName;
 
     /// <summary>The day's digest and the delivery that sends it: the same all day, so a retry after a failed send sends it again.</summary>
     public sealed record Digest(string? CloudEvent, string Delivery);
@@ -43,12 +55,17 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         var calendar = settings.Calendar;
         var text = new AlertText(calendar.Calendar, settings.ReportingCurrency);
         var today = calendar.PeriodOf(Grain.Day, now);
-        // One digest per UTC day, the unit of its UTC schedule: firings an hour apart (the catch-up
-        // firings of the default) may fall on two local days where local midnight lies between them,
-        // never on two UTC days. Its text names the reporting day.
-        var day = DateOnly.FromDateTime(now.UtcDateTime).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        var invocation = $"digest|{day}|{settings.DeploymentName}";
+        var invocation = Delivery(today.Key);
         if ((await ledger.ClaimedByAsync(invocation, ct)).FirstOrDefault() is { } unsent) return new Digest(unsent.ToJsonString(), invocation);
+        // A firing shortly after the previous day's digest was claimed is one of that digest's catch-up
+        // firings that crossed midnight (the schedule runs in UTC, days in the reporting zone): it sends
+        // that digest if its send failed and is otherwise quiet, rather than a second digest hours after the first.
+        var yesterday = today.Previous().Key;
+        if (await ledger.ClaimedAtAsync(DigestId(yesterday), ct) is { } claimedAt && now - claimedAt < CatchUpWindow)
+        {
+            var earlier = Delivery(yesterday);
+            return new Digest((await ledger.ClaimedByAsync(earlier, ct)).FirstOrDefault()?.ToJsonString(), earlier);
+        }
 
         var atRisk = new List<JsonObject>();
         foreach (var grain in settings.Grains)
@@ -105,7 +122,7 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                   $"largest moves in {text.Period(current.Key, false)}: {(moves.Count > 0 ? string.Join(", ", moveText) : "none")}; in the last 24 hours {opened.Count} alert{(opened.Count == 1 ? "" : "s")} opened and {resolved.Count} resolved.";
         }
 
-        var id = "crm-digest-" + day + "-" + settings.DeploymentName;
+        var id = DigestId(today.Key);
         JsonObject Build(int listed) => new()
         {
             ["specversion"] = "1.0",
@@ -142,6 +159,7 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                 ["resolved"] = new JsonArray(resolved.Take(listed).Select(a => (JsonNode)new JsonObject
                 {
                     ["id"] = a.Id, ["resolves"] = a.CloudEvent["data"]?["resolves"]?.DeepClone(), ["resolvedKind"] = a.CloudEvent["data"]?["resolvedKind"]?.DeepClone(),
+                    ["reason"] = a.CloudEvent["data"]?["reason"]?.DeepClone(),
                     ["subject"] = a.CloudEvent["subject"]?.DeepClone(),
                     ["message"] = a.CloudEvent["data"]?["message"]?.DeepClone(), ["messageFa"] = a.CloudEvent["data"]?["messageFa"]?.DeepClone(),
                 }).ToArray()),

@@ -184,6 +184,13 @@ public sealed class AlertLedger(StorageAccount account)
         return events;
     }
 
+    /// <summary>When the alert with this id was claimed, or null when it never was.</summary>
+    public async Task<DateTimeOffset?> ClaimedAtAsync(string alertId, CancellationToken ct)
+    {
+        var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, ["RaisedAt"], ct);
+        return claim.HasValue ? claim.Value!.GetDateTimeOffset("RaisedAt") : null;
+    }
+
     /// <summary>Records that what this delivery claimed went out (its period's done message was read after its alerts).</summary>
     public async Task MarkDeliveredAsync(string invocation, CancellationToken ct)
     {

@@ -99,6 +99,7 @@ public class GoalTests
     [InlineData("""{"name":"x","nameFa":" \u00a0","indicator":"cx.nps","grain":"month","target":1}""", "nameFa")]
     [InlineData("""{"name":"x","nameFa":"","indicator":"cx.nps","grain":"month","target":1}""", "nameFa")]
     [InlineData("""{"name":"x","nameFa":"\u200c\u200b \ufeff","indicator":"cx.nps","grain":"month","target":1}""", "nameFa")]
+    [InlineData("""{"name":"\udb40\udc41\udb40\udc42","indicator":"cx.nps","grain":"month","target":1}""", "name")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"fortnight","target":1}""", "grain")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","period":"2026-W40","target":1}""", "period")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","period":"3026-01","target":1}""", "period")]

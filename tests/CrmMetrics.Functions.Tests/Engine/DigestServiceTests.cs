@@ -33,10 +33,10 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
                 .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build()), new FixedClock(now));
 
     [Fact]
-    public async Task Catch_up_firings_of_one_utc_day_send_one_digest_even_across_local_midnight()
+    public async Task Catch_up_firings_that_cross_local_midnight_send_no_second_digest()
     {
         // Found in review: the default schedule fires hourly from 07:00 UTC, which is 23:00 then 00:00 in Los Angeles in winter;
-        // keyed by the local day, the 08:00 firing sent a second digest an hour after the first.
+        // the 08:00 firing, on the next local day, sent a second digest an hour after the first.
         var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
         var zone = ("CrmMetrics:TimeZone", "America/Los_Angeles");
         var first = await Digests(new DateTimeOffset(2031, 12, 3, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
@@ -44,8 +44,27 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         await ledger.MarkDeliveredAsync(first.Delivery, default);
         Assert.Null((await Digests(new DateTimeOffset(2031, 12, 3, 8, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
         Assert.Null((await Digests(new DateTimeOffset(2031, 12, 3, 11, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
-        // The next UTC day has its own.
-        Assert.NotNull((await Digests(new DateTimeOffset(2031, 12, 4, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
+        // The next day has its own.
+        var next = await Digests(new DateTimeOffset(2031, 12, 4, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
+        Assert.Equal("2031-12-03", JsonNode.Parse(next.CloudEvent!)!["data"]!["date"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_catch_up_firing_after_local_midnight_sends_the_failed_digest_of_the_day_before_not_a_new_one()
+    {
+        // Found in review: after a failed 07:00 send in Los Angeles, the 08:00 firing built the next local day's digest,
+        // and the day after the same date went out again.
+        var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
+        var zone = ("CrmMetrics:TimeZone", "America/Los_Angeles");
+        var failed = await Digests(new DateTimeOffset(2035, 12, 3, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
+        var retry = await Digests(new DateTimeOffset(2035, 12, 3, 8, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
+        Assert.Equal(failed.Delivery, retry.Delivery);
+        Assert.Equal(JsonNode.Parse(failed.CloudEvent!)!["id"]!.GetValue<string>(), JsonNode.Parse(retry.CloudEvent!)!["id"]!.GetValue<string>());
+        Assert.Equal("2035-12-02", JsonNode.Parse(retry.CloudEvent!)!["data"]!["date"]!.GetValue<string>());
+        await ledger.MarkDeliveredAsync(retry.Delivery, default);
+        Assert.Null((await Digests(new DateTimeOffset(2035, 12, 3, 9, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
+        var next = await Digests(new DateTimeOffset(2035, 12, 4, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
+        Assert.Equal("2035-12-03", JsonNode.Parse(next.CloudEvent!)!["data"]!["date"]!.GetValue<string>());
     }
 
     [Fact]
