@@ -396,7 +396,6 @@ public sealed class AlertEvaluator(AlertText text)
     }
 
     /// <summary>What a goal's alerts are about: its indicator and scope, or for a composite its attainment row.</summary>
-    /// <summary>The indicator and scope a goal's alerts name: its own, or a composite's attainment.</summary>
     internal static (string Indicator, string Scope) GoalSubject(Goal goal) =>
         goal.Indicator is { } indicator && !goal.IsComposite ? (indicator, goal.Scope) : ("goal.attainment", Scope.Goal(goal.GoalId));
 

@@ -7,9 +7,9 @@ namespace CrmMetrics.Domain.Alerts;
 /// Open alerts that nothing watches any more, so no computation checks their condition again and
 /// they would stay open for good; the recomputation of their period resolves them, saying why:
 /// their rule or goal was deleted, or changed so that it watches another figure, kind or grain, or a
-/// goal's default alert was replaced by a rule of its kind for the goal's grain naming the goal (or all goals). A disabled
-/// rule's alerts stay open: it is paused, and once enabled again it would not raise an alert it had
-/// resolved.
+/// goal's default alert was replaced by a rule of its kind for the goal's grain naming the goal (or all
+/// goals). A disabled rule's alerts stay open: it is paused, and once enabled again it would not raise
+/// an alert it had resolved.
 /// </summary>
 public sealed class UnwatchedAlerts(IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal> goals, AlertText text)
 {

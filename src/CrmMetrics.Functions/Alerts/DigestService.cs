@@ -44,8 +44,9 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
     public sealed record Digest(string? CloudEvent, string Delivery);
 
     /// <summary>
-    /// Builds today's digest and claims it in the alert log under the (UTC) day's delivery. The message is
-    /// null when that delivery is recorded as sent (a second firing the same day). A claim whose send
+    /// Builds today's digest and claims it in the alert log under the reporting day's delivery. The
+    /// message is null when that delivery is recorded as sent (a second firing the same day), or when the
+    /// previous day's was sent within <see cref="CatchUpWindow"/>. A claim whose send
     /// never completed is sent again as it was first built, unchanged under its id (a broker drops a
     /// second copy by id; a rebuilt one would differ, its window having moved).
     /// </summary>

@@ -6,24 +6,18 @@ using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Domain.Validation;
 
+using static CrmMetrics.Domain.Tests.Alerts.AlertFixtures;
+
 namespace CrmMetrics.Domain.Tests.Alerts;
 
 public class AlertEvaluatorTests
 {
-    private static readonly PeriodCalendar Utc = PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c! : throw new InvalidOperationException();
     private static readonly Period October = Utc.Parse("2026-10", Grain.Month);
     private static readonly DateTimeOffset AfterOctober = October.End.AddDays(3);
     private readonly AlertEvaluator _evaluator = new(new AlertText(ReportingCalendar.Gregorian, "EUR"));
 
     private static SnapshotRow Row(string indicator, double? value, string scope = "org") =>
         SnapshotRow.From(IndicatorCatalog.Find(indicator)!, scope, October, new IndicatorValue(value, 1));
-
-    private static AlertRule Rule(string json, string id = "r1")
-    {
-        using var doc = JsonDocument.Parse(json);
-        var errors = new ValidationErrors();
-        return AlertRule.Read(id, doc.RootElement, _ => true, errors) ?? throw new InvalidOperationException(errors.ToString());
-    }
 
     private IReadOnlyList<Alert> Evaluate(IReadOnlyList<SnapshotRow> rows, IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal>? goals = null,
         IReadOnlyList<double>? history = null, DateTimeOffset? now = null) =>

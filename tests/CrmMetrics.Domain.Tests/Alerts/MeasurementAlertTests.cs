@@ -7,25 +7,19 @@ using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Domain.Validation;
 
+using static CrmMetrics.Domain.Tests.Alerts.AlertFixtures;
+
 namespace CrmMetrics.Domain.Tests.Alerts;
 
 /// <summary>No data, recoveries and benchmark rules (contract: alerts.md, "No data, recovery, benchmarks").</summary>
 public class MeasurementAlertTests
 {
-    private static readonly PeriodCalendar Utc = PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c! : throw new InvalidOperationException();
     private static readonly Period July = Utc.Parse("2025-07", Grain.Month);
     private static readonly DateTimeOffset AfterJuly = July.End.AddDays(2);
     private readonly AlertEvaluator _evaluator = new(new AlertText(ReportingCalendar.Gregorian, "EUR"));
 
     private static SnapshotRow Row(string indicator, double? value, string scope = "org", Period? period = null) =>
         SnapshotRow.From(IndicatorCatalog.Find(indicator)!, scope, period ?? July, new IndicatorValue(value, 1));
-
-    private static AlertRule Rule(string json, string id = "r1")
-    {
-        using var doc = JsonDocument.Parse(json);
-        var errors = new ValidationErrors();
-        return AlertRule.Read(id, doc.RootElement, _ => true, errors) ?? throw new InvalidOperationException(errors.ToString());
-    }
 
     private static readonly Goal Csat = new() { GoalId = "csat-monthly", Name = "Customer satisfaction", Indicator = "cx.csat", Grain = Grain.Month, Target = 70 };
 

@@ -1,11 +1,9 @@
-using System.Text.Json;
 using CrmMetrics.Domain.Alerts;
 using CrmMetrics.Domain.Benchmarks;
 using CrmMetrics.Domain.Goals;
 using CrmMetrics.Domain.Indicators;
 using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Snapshots;
-using CrmMetrics.Domain.Validation;
 
 namespace CrmMetrics.Domain.Tests.Alerts;
 
@@ -16,8 +14,7 @@ namespace CrmMetrics.Domain.Tests.Alerts;
 /// </summary>
 public class UnwatchedAlertsTests
 {
-    private static readonly PeriodCalendar Utc = PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c! : throw new InvalidOperationException();
-    private static readonly Period October = Utc.Parse("2026-10", Grain.Month);
+    private static readonly Period October = AlertFixtures.Utc.Parse("2026-10", Grain.Month);
     private static readonly DateTimeOffset AfterOctober = October.End.AddDays(3);
     private static readonly AlertText Text = new(ReportingCalendar.Gregorian, "EUR");
     private static readonly Goal Revenue = new() { GoalId = "rev", Name = "Revenue", Indicator = "com.revenue", Grain = Grain.Month, Target = 100_000 };
@@ -25,12 +22,7 @@ public class UnwatchedAlertsTests
     private static SnapshotRow Row(string indicator, double? value, string scope = "org") =>
         SnapshotRow.From(IndicatorCatalog.Find(indicator)!, scope, October, new IndicatorValue(value, 1));
 
-    private static AlertRule Rule(string id, string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        var errors = new ValidationErrors();
-        return AlertRule.Read(id, doc.RootElement, _ => true, errors) ?? throw new InvalidOperationException(errors.ToString());
-    }
+    private static AlertRule Rule(string id, string json) => AlertFixtures.Rule(json, id);
 
     /// <summary>
     /// October's alerts: CSAT 60 % and revenue 50,000 (half the goal, so missed), NPS 20 against three

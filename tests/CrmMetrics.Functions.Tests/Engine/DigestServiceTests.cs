@@ -32,21 +32,29 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
             CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new ConfigurationBuilder()
                 .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build()), new FixedClock(now));
 
+    /// <summary>The digest of a firing at <paramref name="utc"/> (UTC) with the reporting zone Los Angeles, 8 hours behind in winter.</summary>
+    private Task<DigestService.Digest> InLosAngelesAsync(DateTime utc) =>
+        Digests(new DateTimeOffset(utc, TimeSpan.Zero), ("CrmMetrics:TimeZone", "America/Los_Angeles")).BuildAsync(default);
+
+    /// <summary>The reporting day a digest speaks of (<c>data.date</c>).</summary>
+    private static string DateOf(DigestService.Digest digest) => JsonNode.Parse(digest.CloudEvent!)!["data"]!["date"]!.GetValue<string>();
+
+    private static string IdOf(DigestService.Digest digest) => JsonNode.Parse(digest.CloudEvent!)!["id"]!.GetValue<string>();
+
     [Fact]
     public async Task Catch_up_firings_that_cross_local_midnight_send_no_second_digest()
     {
         // Found in review: the default schedule fires hourly from 07:00 UTC, which is 23:00 then 00:00 in Los Angeles in winter;
         // the 08:00 firing, on the next local day, sent a second digest an hour after the first.
         var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
-        var zone = ("CrmMetrics:TimeZone", "America/Los_Angeles");
-        var first = await Digests(new DateTimeOffset(2031, 12, 3, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
-        Assert.Equal("2031-12-02", JsonNode.Parse(first.CloudEvent!)!["data"]!["date"]!.GetValue<string>()); // the reporting day it speaks of
+        var first = await InLosAngelesAsync(new DateTime(2031, 12, 3, 7, 0, 0));
+        Assert.Equal("2031-12-02", DateOf(first)); // the reporting day it speaks of
         await ledger.MarkDeliveredAsync(first.Delivery, default);
-        Assert.Null((await Digests(new DateTimeOffset(2031, 12, 3, 8, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
-        Assert.Null((await Digests(new DateTimeOffset(2031, 12, 3, 11, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
+        Assert.Null((await InLosAngelesAsync(new DateTime(2031, 12, 3, 8, 0, 0))).CloudEvent);
+        Assert.Null((await InLosAngelesAsync(new DateTime(2031, 12, 3, 11, 0, 0))).CloudEvent);
         // The next day has its own.
-        var next = await Digests(new DateTimeOffset(2031, 12, 4, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
-        Assert.Equal("2031-12-03", JsonNode.Parse(next.CloudEvent!)!["data"]!["date"]!.GetValue<string>());
+        var next = await InLosAngelesAsync(new DateTime(2031, 12, 4, 7, 0, 0));
+        Assert.Equal("2031-12-03", DateOf(next));
     }
 
     [Fact]
@@ -55,16 +63,15 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         // Found in review: after a failed 07:00 send in Los Angeles, the 08:00 firing built the next local day's digest,
         // and the day after the same date went out again.
         var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
-        var zone = ("CrmMetrics:TimeZone", "America/Los_Angeles");
-        var failed = await Digests(new DateTimeOffset(2035, 12, 3, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
-        var retry = await Digests(new DateTimeOffset(2035, 12, 3, 8, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
+        var failed = await InLosAngelesAsync(new DateTime(2035, 12, 3, 7, 0, 0));
+        var retry = await InLosAngelesAsync(new DateTime(2035, 12, 3, 8, 0, 0));
         Assert.Equal(failed.Delivery, retry.Delivery);
-        Assert.Equal(JsonNode.Parse(failed.CloudEvent!)!["id"]!.GetValue<string>(), JsonNode.Parse(retry.CloudEvent!)!["id"]!.GetValue<string>());
-        Assert.Equal("2035-12-02", JsonNode.Parse(retry.CloudEvent!)!["data"]!["date"]!.GetValue<string>());
+        Assert.Equal(IdOf(failed), IdOf(retry));
+        Assert.Equal("2035-12-02", DateOf(retry));
         await ledger.MarkDeliveredAsync(retry.Delivery, default);
-        Assert.Null((await Digests(new DateTimeOffset(2035, 12, 3, 9, 0, 0, TimeSpan.Zero), zone).BuildAsync(default)).CloudEvent);
-        var next = await Digests(new DateTimeOffset(2035, 12, 4, 7, 0, 0, TimeSpan.Zero), zone).BuildAsync(default);
-        Assert.Equal("2035-12-03", JsonNode.Parse(next.CloudEvent!)!["data"]!["date"]!.GetValue<string>());
+        Assert.Null((await InLosAngelesAsync(new DateTime(2035, 12, 3, 9, 0, 0))).CloudEvent);
+        var next = await InLosAngelesAsync(new DateTime(2035, 12, 4, 7, 0, 0));
+        Assert.Equal("2035-12-03", DateOf(next));
     }
 
     [Fact]
@@ -79,7 +86,7 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         // The send failed: nothing marked the delivery done. The next firing builds and sends it again, under the same id.
         var retry = await digests.BuildAsync(default);
         Assert.Equal(first.Delivery, retry.Delivery);
-        Assert.Equal(JsonNode.Parse(first.CloudEvent!)!["id"]!.GetValue<string>(), JsonNode.Parse(retry.CloudEvent!)!["id"]!.GetValue<string>());
+        Assert.Equal(JsonNode.Parse(first.CloudEvent!)!["id"]!.GetValue<string>(), IdOf(retry));
         await ledger.MarkDeliveredAsync(retry.Delivery, default);
         Assert.Null((await digests.BuildAsync(default)).CloudEvent);
     }

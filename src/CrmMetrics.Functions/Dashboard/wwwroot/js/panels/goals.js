@@ -46,8 +46,7 @@ export function render(body, goals, view, words, context, actions) {
       : view.scope === 'org' ? words.t('noGoals', { period }) : words.t('noGoalsScope', { scope: words.scopeName(view.scope), period })));
     return;
   }
-  const nameOf = goal => nameIn(goal, words.lang);
-  const parentName = id => { const parent = goals.find(g => g.goalId === id); return parent ? nameOf(parent) : id; };
+  const parentName = id => { const parent = goals.find(g => g.goalId === id); return parent ? nameIn(parent, words.lang) : id; };
   show(body, table(words.t('goalsTable', { scope: words.scopeName(view.scope), period: words.periodName(view.grain, view.period) }),
     [words.t('goal'), words.t('actual'), words.t('target'), words.t('stretch'), words.t('attainment'), words.t('projection'), words.t('status')],
     rows.map(({ goal, depth, weight }) => {
@@ -57,8 +56,8 @@ export function render(body, goals, view, words, context, actions) {
       return h('tr', { class: depth > 0 ? 'child' : null, dataset: { goal: goal.goalId, depth: String(depth) } },
         h('th', { scope: 'row', class: `goal-name depth-${Math.min(depth, 3)}` },
           goal.composite
-            ? h('span', { dir: 'auto' }, nameOf(goal))
-            : h('button', { type: 'button', class: 'link-button', dir: 'auto', onclick: () => actions.showTrend(goal.indicator, goal.scope) }, nameOf(goal)),
+            ? h('span', { dir: 'auto' }, nameIn(goal, words.lang))
+            : h('button', { type: 'button', class: 'link-button', dir: 'auto', onclick: () => actions.showTrend(goal.indicator, goal.scope) }, nameIn(goal, words.lang)),
           h('span', { class: 'muted small' }, weight === null || weight === undefined ? what : `${what} · ${words.t('weight', { weight: words.value(weight, '%') })}`),
           depth > 0 ? h('span', { class: 'visually-hidden' }, words.t('child', { parent: parentName(goal.parentGoalId) })) : null),
         h('td', { class: 'num' }, words.value(goal.actual, unit)),
