@@ -109,6 +109,9 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         const string resolvedType = "crm.metrics.alert." + AlertKinds.Resolved;
         var opened = alerts.Where(a => a.CloudEvent["type"]?.GetValue<string>() != resolvedType).ToList();
         var resolved = alerts.Where(a => a.CloudEvent["type"]?.GetValue<string>() == resolvedType).ToList();
+        // Resolutions because nothing watches the alert any more (its rule or goal deleted or edited):
+        // its condition may still hold, so the sentence does not count them as recoveries unsaid.
+        var unwatched = resolved.Count(a => a.CloudEvent["data"]?["reason"] is JsonValue reason && reason.TryGetValue<string>(out var r) && r == ResolutionReasons.Unwatched);
 
         string Sentence(bool fa)
         {
@@ -118,9 +121,11 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
             var moveText = moves.Take(3).Select(m => $"{text.Indicator(m.Row.Indicator, fa)} {m.Describe(text, fa)}");
             return fa
                 ? $"خلاصه روزانه {text.Period(today.Key, true)}: {text.Number(atRisk.Count, true, "0")} هدف در خطر{(atRisk.Count > 0 ? " — " + string.Join("، ", goals) : "")}؛ " +
-                  $"بیشترین تغییرات در {text.Period(current.Key, true)}: {(moves.Count > 0 ? string.Join("، ", moveText) : "ندارد")}؛ در ۲۴ ساعت گذشته {text.Number(opened.Count, true, "0")} هشدار صادر و {text.Number(resolved.Count, true, "0")} هشدار رفع شد."
+                  $"بیشترین تغییرات در {text.Period(current.Key, true)}: {(moves.Count > 0 ? string.Join("، ", moveText) : "ندارد")}؛ در ۲۴ ساعت گذشته {text.Number(opened.Count, true, "0")} هشدار صادر و {text.Number(resolved.Count, true, "0")} هشدار رفع شد" +
+                  $"{(unwatched > 0 ? $" ({text.Number(unwatched, true, "0")} مورد چون دیگر پایش نمی‌شود)" : "")}."
                 : $"Daily digest for {text.Period(today.Key, false)}: {atRisk.Count} goal{(atRisk.Count == 1 ? "" : "s")} at risk{(atRisk.Count > 0 ? " — " + string.Join(", ", goals) : "")}; " +
-                  $"largest moves in {text.Period(current.Key, false)}: {(moves.Count > 0 ? string.Join(", ", moveText) : "none")}; in the last 24 hours {opened.Count} alert{(opened.Count == 1 ? "" : "s")} opened and {resolved.Count} resolved.";
+                  $"largest moves in {text.Period(current.Key, false)}: {(moves.Count > 0 ? string.Join(", ", moveText) : "none")}; in the last 24 hours {opened.Count} alert{(opened.Count == 1 ? "" : "s")} opened and {resolved.Count} resolved" +
+                  $"{(unwatched > 0 ? $" ({unwatched} of them because {(unwatched == 1 ? "it is" : "they are")} no longer watched)" : "")}.";
         }
 
         var id = DigestId(today.Key);
@@ -146,6 +151,7 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
                 }).ToArray()),
                 ["openedCount"] = opened.Count,
                 ["resolvedCount"] = resolved.Count,
+                ["unwatchedCount"] = unwatched,
                 ["breaches"] = new JsonArray(alerts.Take(listed).Select(a => (JsonNode)new JsonObject
                 {
                     ["id"] = a.Id, ["type"] = a.CloudEvent["type"]?.DeepClone(), ["subject"] = a.CloudEvent["subject"]?.DeepClone(),

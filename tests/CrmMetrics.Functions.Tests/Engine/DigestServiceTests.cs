@@ -157,4 +157,27 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.Equal("revenue", data["goalsAtRisk"]![0]!["goalId"]!.GetValue<string>());
         Assert.Contains("60 alerts opened", data["message"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task The_digest_says_how_many_resolutions_were_for_alerts_no_longer_watched()
+    {
+        // Found in review: a rule deleted or edited resolved its alerts as "unwatched", and the digest counted them as recoveries.
+        var now = new DateTimeOffset(2034, 5, 9, 7, 0, 0, TimeSpan.Zero);
+        var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
+        async Task ClaimAsync(string id, string kind, string? reason)
+        {
+            var data = new JsonObject { ["severity"] = kind == "resolved" ? "info" : "warning", ["kind"] = kind, ["message"] = id, ["messageFa"] = id };
+            if (reason is not null) data["reason"] = reason;
+            var alert = new JsonObject { ["id"] = id, ["type"] = $"crm.metrics.alert.{kind}", ["subject"] = "com.revenue/org/2034-05", ["data"] = data };
+            await ledger.ClaimAsync(id, id, 1, "unwatched-digest", alert, now.AddHours(-2), default);
+        }
+        await ClaimAsync("uw-open", "threshold", null);
+        await ClaimAsync("uw-recovered", "resolved", "recovered");
+        await ClaimAsync("uw-unwatched", "resolved", "unwatched");
+
+        var data = JsonNode.Parse((await Digests(now).BuildAsync(default)).CloudEvent!)!["data"]!;
+        Assert.Equal((1, 2, 1), (data["openedCount"]!.GetValue<int>(), data["resolvedCount"]!.GetValue<int>(), data["unwatchedCount"]!.GetValue<int>()));
+        Assert.EndsWith("in the last 24 hours 1 alert opened and 2 resolved (1 of them because it is no longer watched).", data["message"]!.GetValue<string>());
+        Assert.EndsWith("۱ هشدار صادر و ۲ هشدار رفع شد (۱ مورد چون دیگر پایش نمی‌شود).", data["messageFa"]!.GetValue<string>());
+    }
 }
