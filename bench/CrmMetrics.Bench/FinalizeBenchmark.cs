@@ -70,7 +70,7 @@ public static class FinalizeBenchmark
                 finalized = await finalizer.FinalizeAsync($"bench-{size}-{i}", month, default);
                 times.Add(watch.Elapsed.TotalMilliseconds);
                 phases.Add($"{times[^1]:0} ms = {finalized.Times}");
-                collections.Add($"{gc.Collections(2)}/{gc.Pause.TotalMilliseconds:0}");
+                collections.Add($"{gc.Collections(2)}/{gc.Pause.TotalMilliseconds:0}/{gc.Allocated / 1048576.0:0}");
             }
             if (finalized!.Aggregate.FactCount != inMonth)
             {
@@ -82,7 +82,7 @@ public static class FinalizeBenchmark
             results.Add((inMonth, median));
             Console.WriteLine($"finalise 2026-09 with {inMonth,8} facts: median {median,7:0} ms over {times.Count} runs ({string.Join(", ", times.Select(t => t.ToString("0")))} ms), {finalized.Rows.Count} rows, " +
                               $"peak working set {PeakMemory.MiB(memory.Peak)} MiB (this process, app and Azurite client included); " +
-                              $"full collections / GC pause ms in each run: {string.Join(", ", collections)}");
+                              $"full collections / GC pause ms / MiB allocated in each run: {string.Join(", ", collections)}");
         }
         if (results.Count >= 2)
             Console.WriteLine($"ratio finalisation time({results[^1].Facts} facts) / time({results[0].Facts} facts): {results[^1].Median / results[0].Median:0.00} " +

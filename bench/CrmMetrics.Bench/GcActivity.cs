@@ -28,11 +28,14 @@ public sealed class GcActivity
     /// <summary>Time the process was paused by collections since the start.</summary>
     public TimeSpan Pause => GC.GetTotalPauseDuration() - _pause;
 
+    /// <summary>Bytes this process allocated since the start (all threads; approximate).</summary>
+    public long Allocated => GC.GetTotalAllocatedBytes(precise: false) - _allocated;
+
     /// <summary>One line: collections per generation, pause time, and bytes allocated per item.</summary>
     public string Describe(int items, string item)
     {
         var mode = (GCSettings.IsServerGC ? "server" : "workstation") + (GCSettings.LatencyMode == GCLatencyMode.Batch ? ", blocking" : ", background");
-        var allocated = GC.GetTotalAllocatedBytes(precise: false) - _allocated;
+        var allocated = Allocated;
         return $"GC ({mode}): gen0/gen1/gen2 collections {Collections(0)}/{Collections(1)}/{Collections(2)}, " +
                $"pauses {Pause.TotalSeconds:0.00} s, allocated {allocated / Math.Max(1, items) / 1024.0:0.0} KiB per {item}";
     }
