@@ -64,7 +64,11 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
             errors.Add(Path(name), $"must be a string, not {Describe(v)}");
             return null;
         }
-        var s = v.GetString()!;
+        if (Text(v) is not { } s)
+        {
+            errors.Add(Path(name), NotText);
+            return null;
+        }
         var problem = check?.Invoke(s);
         if (problem is not null)
         {
@@ -72,6 +76,25 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
             return null;
         }
         return s;
+    }
+
+    /// <summary>What is wrong with a JSON string that holds no text (see <see cref="Text"/>).</summary>
+    public const string NotText = "is not valid text: it holds a lone surrogate escape (\\ud800–\\udfff) or bytes that are not UTF-8";
+
+    /// <summary>
+    /// A JSON string's text, or null when it has none: a lone surrogate escape, or bytes that are not
+    /// UTF-8, which the parser lets through and decoding then refuses.
+    /// </summary>
+    public static string? Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     public string? OneOf(string name, bool required, IReadOnlyList<string> allowed) =>

@@ -52,5 +52,5 @@ public static class AlertMessages
     }
 
     private static string? Text(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? Domain.Validation.JsonFields.Text(value) : null;
 }

@@ -164,6 +164,36 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task Text_that_is_not_unicode_rejects_only_its_event_naming_the_field()
+    {
+        // Found by probing: a lone surrogate escape or bytes that are not UTF-8 in a field the validator reads gave a 500 and lost the valid neighbours.
+        var good = Encoding.UTF8.GetBytes("""{"id":"text-ok","type":"order","time":"2026-10-05T09:00:00Z","customerId":"C-1","data":{"amount":1,"currency":"EUR"}}""");
+        var surrogate = Encoding.UTF8.GetBytes("""{"id":"text-bad-1","type":"customer.acquired","time":"2026-10-05T09:00:00Z","customerId":"C-T","data":{"segment":"\ud800x"}}""");
+        var notUtf8 = Encoding.UTF8.GetBytes("""{"id":"text-bad-2","type":"order","time":"2026-10-05T09:00:00Z","customerId":"C-X","data":{"amount":1,"currency":"EUR"}}""")
+            .SelectMany(b => b == (byte)'X' ? new byte[] { 0xFF, 0xFE } : [b]).ToArray();
+        var badId = Encoding.UTF8.GetBytes("""{"id":"\udc00","type":"order","time":"2026-10-05T09:00:00Z","customerId":"C-1","data":{"amount":1,"currency":"EUR"}}""");
+        byte[] Join(string separator, params byte[][] parts) => parts.SelectMany((part, i) => i == 0 ? part : [.. Encoding.UTF8.GetBytes(separator), .. part]).ToArray();
+
+        foreach (var (body, type) in new[] { (Join(",", [(byte)'[', .. good], surrogate, notUtf8, [.. badId, (byte)']']), "application/json"), (Join("\n", good, surrogate, notUtf8, badId), "application/x-ndjson") })
+        {
+            var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue(type);
+            var response = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, content);
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{type}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            var answer = await AppFixture.JsonAsync(response);
+            // The valid event is stored by the first body and a duplicate in the second.
+            Assert.Equal(1, answer.GetProperty("accepted").GetInt32() + answer.GetProperty("duplicates").GetInt32());
+            var rejected = answer.GetProperty("rejected").EnumerateArray().ToDictionary(r => r.GetProperty("index").GetInt32());
+            Assert.Equal([1, 2, 3], rejected.Keys.Order());
+            Assert.Contains("not valid text", rejected[1].GetProperty("errors").GetProperty("data.segment")[0].GetString());
+            Assert.Contains("not valid text", rejected[2].GetProperty("errors").GetProperty("customerId")[0].GetString());
+            Assert.Contains("not valid text", rejected[3].GetProperty("errors").GetProperty("id")[0].GetString());
+            Assert.Equal(JsonValueKind.Null, rejected[3].GetProperty("id").ValueKind);
+        }
+        Assert.NotNull(await app.Services.GetRequiredService<FactStore>().GetAsync("text-ok", DateTimeOffset.Parse("2026-10-05T09:00:00Z"), default));
+    }
+
+    [Fact]
     public async Task More_than_5000_events_or_4_MiB_is_a_413()
     {
         var many = Enumerable.Range(0, 5001).Select(i => Order($"many-{i}")).ToArray();
