@@ -24,6 +24,7 @@ public sealed class HttpFunctions
             bodyLength = body.Length,
             bodyHash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(body))),
             invocation = request.Headers["x-ms-invocation-id"].ToString(),
+            note = request.Headers["x-note"].ToString(),
         });
     }
 

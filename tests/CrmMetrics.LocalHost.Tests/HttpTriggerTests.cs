@@ -51,6 +51,18 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task A_header_value_beyond_ascii_is_forwarded_as_sent()
+    {
+        // Found by probing: the forwarding client refused such a value, and the caller got a 502 after the worker gave up waiting.
+        using var client = new HttpClient(new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8 }) { BaseAddress = Client.BaseAddress };
+        var request = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/note");
+        request.Headers.TryAddWithoutValidation("x-note", "ключ Ünicode");
+        var response = await client.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal("ключ Ünicode", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("note").GetString());
+    }
+
+    [Fact]
     public async Task A_large_body_is_forwarded_whole()
     {
         var body = new string('x', 3 * 1024 * 1024) + "end";

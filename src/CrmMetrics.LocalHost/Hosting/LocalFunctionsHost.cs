@@ -175,6 +175,10 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
                     AutomaticDecompression = System.Net.DecompressionMethods.None,
                     PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                     MaxConnectionsPerServer = 1024,
+                    // Kestrel read the caller's header values as UTF-8; they go on to the worker's Kestrel
+                    // the same way (the default, ASCII only, refuses them and the request never arrives).
+                    RequestHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8,
+                    ResponseHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8,
                 })
                 .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan);
             webBuilder.Services.AddSingleton(options);

@@ -22,6 +22,21 @@ public class KeyTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_key_or_header_beyond_ascii_is_an_unknown_key_not_a_gateway_error()
+    {
+        // Found by probing: any header value beyond ASCII gave a 502 after 2 s, even on /api/health.
+        using var client = new HttpClient(new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8 }) { BaseAddress = app.BaseAddress };
+        var keyed = new HttpRequestMessage(HttpMethod.Get, "/api/indicators");
+        keyed.Headers.TryAddWithoutValidation("x-api-key", "ключ");
+        var unauthorized = await client.SendAsync(keyed);
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthorized.StatusCode);
+        Assert.Equal("application/problem+json", unauthorized.Content.Headers.ContentType!.MediaType);
+        var health = new HttpRequestMessage(HttpMethod.Get, "/api/health");
+        health.Headers.TryAddWithoutValidation("User-Agent", "Mozilla/5.0 (Ünicode)");
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(health)).StatusCode);
+    }
+
+    [Fact]
     public async Task A_request_sent_to_the_workers_own_port_is_told_where_requests_go()
     {
         // Found by probing: the worker's loopback port answered a direct request with an empty 500.
