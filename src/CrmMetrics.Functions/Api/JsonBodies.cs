@@ -22,13 +22,16 @@ public static class JsonBodies
         if (request.ContentLength > MaxBytes) return (null, Problems.PayloadTooLarge($"The body is larger than {MaxBytes} bytes."));
         var bytes = await RequestBodies.ReadAsync(request, MaxBytes, ct);
         if (bytes is null) return (null, Problems.PayloadTooLarge($"The body is larger than {MaxBytes} bytes."));
-        if (bytes.Value.Span.Trim(" \t\r\n"u8).IsEmpty)
+        // A byte order mark, which some editors and Windows PowerShell write before UTF-8, is not JSON
+        // but says nothing wrong: skipped, as /api/events skips it.
+        var body = bytes.Value.Span.StartsWith("\uFEFF"u8) ? bytes.Value[3..] : bytes.Value;
+        if (body.Span.Trim(" \t\r\n"u8).IsEmpty)
         {
             return allowEmpty ? (new Body(null), null) : (null, Problems.Validation("body", "is required: send a JSON object"));
         }
         try
         {
-            var doc = JsonDocument.Parse(bytes.Value, new JsonDocumentOptions { MaxDepth = 32 });
+            var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
                 doc.Dispose();
