@@ -40,6 +40,8 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         if (q.Raw("continuationToken") is { Length: > 0 } token
             && ((cursor = SnapshotCursor.TryDecode(token)) is null || !Grains.TryParse(cursor.Grain, out var cursorGrain) || !settings.Calendar.TryParse(cursor.Period, cursorGrain, out _, out _)))
             q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
+        else if (cursor?.Query is { } given && q.Errors.IsEmpty && given != new SnapshotQuery(grain, period, filter, pageSize, cursor, version).Fingerprint())
+            q.Errors.Add("continuationToken", "was given for another query: send it with the grain, period, indicator, family, scope and version it came with, or start again without it");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
 
         var csv = WantsCsv(request);

@@ -7,7 +7,11 @@ using CrmMetrics.Storage.Snapshots;
 namespace CrmMetrics.Functions.Runs;
 
 /// <summary>Where a paged read of latest snapshots continues: which period, and where inside its rows.</summary>
-public sealed record SnapshotCursor(string Grain, string Period, string? Table)
+/// <param name="Query">
+/// The <see cref="SnapshotQuery.Fingerprint"/> of the query the cursor continues: a token used with
+/// other filters would skip rows silently. Null in tokens given out before it was kept.
+/// </param>
+public sealed record SnapshotCursor(string Grain, string Period, string? Table, string? Query = null)
 {
     public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this)));
 
@@ -27,7 +31,16 @@ public sealed record SnapshotCursor(string Grain, string Period, string? Table)
 
 /// <summary>What to read: the latest snapshots of one period, of one grain, or of all; optionally filtered.</summary>
 /// <remarks><see cref="Version"/> reads an earlier version of <see cref="Period"/> instead of the latest.</remarks>
-public sealed record SnapshotQuery(Grain? Grain, Period? Period, SnapshotFilter Filter, int PageSize, SnapshotCursor? Cursor, int? Version = null);
+public sealed record SnapshotQuery(Grain? Grain, Period? Period, SnapshotFilter Filter, int PageSize, SnapshotCursor? Cursor, int? Version = null)
+{
+    /// <summary>What chooses the rows (grain, period, filters, version; not the page size), hashed: the same for every page of one query.</summary>
+    public string Fingerprint()
+    {
+        // A period names its grain, given or not.
+        var text = string.Join('\n', (Period?.Grain ?? Grain) is { } g ? Grains.Key(g) : "", Period?.Key ?? "", Filter.Indicator ?? "", Filter.Family ?? "", Filter.Scope ?? "", Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 8));
+    }
+}
 
 /// <summary>
 /// Reads the latest snapshot rows by partition: one period's latest version at a time, in (grain,
@@ -55,9 +68,9 @@ public sealed class SnapshotReader(SnapshotStore snapshots)
             rows.AddRange(page.Rows);
             tableToken = null;
             if (page.ContinuationToken is not null)
-                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(target.Grain), target.Period, page.ContinuationToken).Encode());
+                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(target.Grain), target.Period, page.ContinuationToken, query.Fingerprint()).Encode());
             if (rows.Count >= query.PageSize && i + 1 < targets.Count)
-                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(targets[i + 1].Grain), targets[i + 1].Period, null).Encode());
+                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(targets[i + 1].Grain), targets[i + 1].Period, null, query.Fingerprint()).Encode());
         }
         return new SnapshotPage(rows, null);
     }

@@ -42,6 +42,24 @@ public class SnapshotReadTests(SnapshotReadTests.Fixture app) : IClassFixture<Sn
     }
 
     [Fact]
+    public async Task A_continuation_token_is_refused_with_filters_other_than_its_own()
+    {
+        // Found by probing: a token from one query, sent with other filters, silently skipped rows.
+        var first = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/snapshots?grain=month&period=2026-03&pageSize=5", TestKeys.Reader));
+        var token = Uri.EscapeDataString(first.GetProperty("continuationToken").GetString()!);
+        foreach (var other in new[] { "indicator=cx.nps", "grain=month", "grain=month&period=2026-04", "grain=month&period=2026-03&scope=org", "grain=month&period=2026-03&version=1" })
+        {
+            var response = await app.SendAsync(HttpMethod.Get, $"/api/snapshots?{other}&continuationToken={token}", TestKeys.Reader);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{other}: {(int)response.StatusCode}");
+            Assert.Contains("another query", (await AppFixture.JsonAsync(response)).GetProperty("errors").GetProperty("continuationToken")[0].GetString());
+        }
+        // With its own filters it goes on, whatever the page size.
+        var next = await app.SendAsync(HttpMethod.Get, $"/api/snapshots?period=2026-03&pageSize=7&continuationToken={token}", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal(7, (await AppFixture.JsonAsync(next)).GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Filters_narrow_the_rows()
     {
         var revenue = await ApiDriver.SnapshotsAsync(app, "period=2026-03&indicator=com.revenue");
