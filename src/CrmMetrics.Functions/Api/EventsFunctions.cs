@@ -10,7 +10,7 @@ public sealed class EventsFunctions(FactIngestion ingestion)
     public sealed record IngestResponse(int Accepted, int Duplicates, IReadOnlyList<RejectedItem> Rejected);
 
     [Function("IngestEvents")]
-    [ApiOperation("POST", "IngestEvents", Access.Writer, Summary = "Ingest CRM facts (JSON array or NDJSON, at most 5,000 events and 4 MiB).",
+    [ApiOperation("POST", "IngestEvents", Access.Writer, Summary = "Ingest CRM facts (JSON array or NDJSON, at most 5,000 events and 4 MiB; the body may be compressed: Content-Encoding gzip, deflate or br).",
         Response = typeof(IngestResponse), Status = 202, Problems = [400, 413, 415])]
     public async Task<IResult> IngestAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/events")] HttpRequest request, CancellationToken ct)
     {
@@ -21,12 +21,12 @@ public sealed class EventsFunctions(FactIngestion ingestion)
             return Problems.UnsupportedMediaType($"Content type '{mediaType}' is not accepted; send application/json (an array of events) or application/x-ndjson.");
 
         var body = await RequestBodies.ReadAsync(request, EventBatchReader.MaxBytes, ct);
-        if (body is null) return Problems.PayloadTooLarge($"The body exceeds {EventBatchReader.MaxBytes} bytes (4 MiB).");
+        if (body.Problem is not null) return body.Problem;
 
         EventBatch batch;
         try
         {
-            batch = EventBatchReader.Read(body.Value, ndjson: mediaType is "application/x-ndjson" or "application/jsonl");
+            batch = EventBatchReader.Read(body.Bytes, ndjson: mediaType is "application/x-ndjson" or "application/jsonl");
         }
         catch (EventBatchException e)
         {

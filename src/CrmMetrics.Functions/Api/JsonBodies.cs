@@ -20,11 +20,11 @@ public static class JsonBodies
     public static async Task<(Body? Body, IResult? Problem)> ReadObjectAsync(HttpRequest request, bool allowEmpty, CancellationToken ct)
     {
         if (request.ContentLength > MaxBytes) return (null, Problems.PayloadTooLarge($"The body is larger than {MaxBytes} bytes."));
-        var bytes = await RequestBodies.ReadAsync(request, MaxBytes, ct);
-        if (bytes is null) return (null, Problems.PayloadTooLarge($"The body is larger than {MaxBytes} bytes."));
+        var read = await RequestBodies.ReadAsync(request, MaxBytes, ct);
+        if (read.Problem is not null) return (null, read.Problem);
         // A byte order mark, which some editors and Windows PowerShell write before UTF-8, is not JSON
         // but says nothing wrong: skipped, as /api/events skips it.
-        var body = bytes.Value.Span.StartsWith("\uFEFF"u8) ? bytes.Value[3..] : bytes.Value;
+        var body = read.Bytes.Span.StartsWith("\uFEFF"u8) ? read.Bytes[3..] : read.Bytes;
         if (body.Span.Trim(" \t\r\n"u8).IsEmpty)
         {
             return allowEmpty ? (new Body(null), null) : (null, Problems.Validation("body", "is required: send a JSON object"));

@@ -208,6 +208,62 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Null(await app.Services.GetRequiredService<FactStore>().GetAsync("many-0", DateTimeOffset.Parse("2026-10-05T09:00:00Z"), default));
     }
 
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("deflate")]
+    [InlineData("br")]
+    public async Task A_compressed_body_is_read_as_its_content_encoding_says(string coding)
+    {
+        // Found by probing: a gzip body with Content-Encoding gzip was answered "neither a JSON array of events nor NDJSON".
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new[] { Order($"coded-{coding}-1"), Order($"coded-{coding}-2") }));
+        var response = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, Compressed(json, coding));
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal(2, (await AppFixture.JsonAsync(response)).GetProperty("accepted").GetInt32());
+        // The other JSON routes read compressed bodies too.
+        var goal = Encoding.UTF8.GetBytes("""{"name":"Coded","indicator":"cx.nps","grain":"month","target":10}""");
+        var put = await app.SendAsync(HttpMethod.Put, $"/api/goals/coded-{coding}", TestKeys.Admin, Compressed(goal, coding));
+        Assert.True(put.IsSuccessStatusCode, $"{(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+        Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, $"/api/goals/coded-{coding}", TestKeys.Admin)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_what_its_content_encoding_says_is_refused_naming_the_coding()
+    {
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new[] { Order("coded-bad-1") }));
+        var plain = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, Labelled(new ByteArrayContent(json), "gzip"));
+        Assert.Equal(HttpStatusCode.BadRequest, plain.StatusCode);
+        Assert.Contains("gzip", (await AppFixture.JsonAsync(plain)).GetProperty("errors").GetProperty("body")[0].GetString());
+        var unknown = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, Labelled(new ByteArrayContent(json), "compress"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, unknown.StatusCode);
+        Assert.Contains("'compress'", (await AppFixture.JsonAsync(unknown)).GetProperty("detail").GetString());
+        // A small body that unfolds past the limit is refused as too large, and nothing is stored.
+        var bomb = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, Compressed(new byte[5 * 1024 * 1024], "gzip"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, bomb.StatusCode);
+        Assert.Null(await app.Services.GetRequiredService<FactStore>().GetAsync("coded-bad-1", DateTimeOffset.Parse("2026-10-05T09:00:00Z"), default));
+    }
+
+    private static ByteArrayContent Compressed(byte[] bytes, string coding)
+    {
+        var output = new MemoryStream();
+        using (Stream compressor = coding switch
+        {
+            "gzip" => new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true),
+            "deflate" => new System.IO.Compression.ZLibStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true),
+            _ => new System.IO.Compression.BrotliStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true),
+        })
+        {
+            compressor.Write(bytes);
+        }
+        return Labelled(new ByteArrayContent(output.ToArray()), coding);
+    }
+
+    private static ByteArrayContent Labelled(ByteArrayContent content, string coding)
+    {
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        content.Headers.ContentEncoding.Add(coding);
+        return content;
+    }
+
     [Fact]
     public async Task Ingestion_marks_the_local_days_of_the_facts_dirty()
     {
