@@ -62,6 +62,14 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
     }
 
+    /// <summary>What chooses the alerts listed (not the page size), hashed: the same for every page of one listing.</summary>
+    private static string QueryFingerprint(DateTimeOffset? since, Period? period, string? severity, string? kind, string? state)
+    {
+        var text = string.Join('\n', since?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", period is null ? "" : Grains.Key(period.Grain) + "|" + period.Key,
+            severity ?? "", kind ?? "", state ?? "");
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)).AsSpan(0, 8));
+    }
+
     /// <summary>
     /// The CloudEvent with its <c>state</c>: an alert is <c>open</c> until a recovery resolves it
     /// (<c>resolved</c>, <c>resolvedBy</c> the recovery's id); a recovery is itself <c>resolved</c>
@@ -95,7 +103,16 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         var kind = q.OneOf("kind", [.. AlertKinds.All, AlertKinds.NoData, AlertKinds.Resolved]);
         var state = q.OneOf("state", ["open", "resolved"]);
         var pageSize = q.Int("pageSize", 100, 1, 1000);
+        // A token carries its query's filters, hashed: sent with other filters it would skip alerts silently
+        // (tokens given out before it did are taken as they are).
+        var query = QueryFingerprint(since, period, severity, kind, state);
         var token = q.Raw("continuationToken");
+        if (token is { Length: > 17 } && token[16] == '~' && token[..16].All(char.IsAsciiHexDigitLower))
+        {
+            if (q.Errors.IsEmpty && token[..16] != query)
+                q.Errors.Add("continuationToken", "was given for another query: send it with the since, period, grain, severity, kind and state it came with, or start again without it");
+            token = token[17..];
+        }
         if (token is not null && (token.Length > 200 || token.Any(char.IsControl) || !AlertLedger.IsContinuation(token)))
             q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
@@ -106,7 +123,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
             // log is read back to the period's start, not to its oldest alert.
             if (period is not null && (since is null || since < period.Start)) since = period.Start;
             var (alerts, next) = await ledger.ListAsync(since, pageSize, token, ct, about);
-            return TypedResults.Ok(new AlertsResponse(alerts.Select(WithState).ToList(), next));
+            return TypedResults.Ok(new AlertsResponse(alerts.Select(WithState).ToList(), next is null ? null : query + "~" + next));
         }
         catch (Azure.RequestFailedException e) when (e.Status == 400 && token is not null)
         {
