@@ -71,7 +71,43 @@ public sealed class IndicatorExpression
 
     /// <summary>Divisors that are constants evaluating to zero (<c>x / 0</c>, <c>x / (2 - 2)</c>): refused when the expression is defined.</summary>
     public IEnumerable<ExpressionNode> ConstantZeroDivisors() =>
-        Walk(Root).OfType<BinaryNode>().Where(b => b.Operator == '/' && IsConstant(b.Right) && Eval(b.Right, _ => null) is 0 or null).Select(b => b.Right);
+        Walk(Root).OfType<BinaryNode>().Where(b => b.Operator == '/' && IsConstant(b.Right)
+            && (Exact(b.Right) is { } exact ? exact == 0 : Eval(b.Right, _ => null) is 0 or null)).Select(b => b.Right);
+
+    /// <summary>
+    /// A constant's value as written, in decimal (0.1 + 0.2 - 0.3 is 0, where binary floating point
+    /// leaves 5.6e-17), or null where decimal cannot hold it exactly: beyond its range, or a product or
+    /// quotient too small for it (the caller then judges the constant in double).
+    /// </summary>
+    private static decimal? Exact(ExpressionNode node)
+    {
+        try
+        {
+            return node switch
+            {
+                NumberNode n => n.Value == 0 ? 0m : (decimal)n.Value is var d && d != 0 ? d : null,
+                NegateNode neg => -Exact(neg.Inner),
+                BinaryNode b when Exact(b.Left) is { } left && Exact(b.Right) is { } right => b.Operator switch
+                {
+                    '+' => left + right,
+                    '-' => left - right,
+                    '*' => left * right is var product && (product != 0 || left == 0 || right == 0) ? product : null,
+                    _ => right == 0 ? null : left / right is var quotient && (quotient != 0 || left == 0) ? quotient : null,
+                },
+                CallNode c when c.Arguments.Select(Exact).ToList() is var args && args.All(a => a is not null) => c.Function switch
+                {
+                    "min" => args.Min(),
+                    "max" => args.Max(),
+                    _ => Math.Abs(args[0]!.Value),
+                },
+                _ => null,
+            };
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// Whether every value the expression can take is at least 0, given which operands are (ratio-scale

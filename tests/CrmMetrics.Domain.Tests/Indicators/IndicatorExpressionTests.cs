@@ -70,6 +70,18 @@ public class IndicatorExpressionTests
         Assert.Equal(["0", "(2 - 2)"], e.ConstantZeroDivisors().Select(e.Part));
     }
 
+    [Fact]
+    public void A_constant_divisor_is_zero_as_written_not_as_binary_floating_point_rounds_it()
+    {
+        // Found by probing: 0.1 + 0.2 - 0.3 is 5.6e-17 in double, so com.revenue / (0.1+0.2-0.3) was accepted and gave 1.8e19 times the revenue.
+        var e = IndicatorExpression.TryParse("com.revenue / (0.1+0.2-0.3) + com.revenue / (0.3 - 0.1 * 3) + com.revenue / (0.1 + 0.2) + com.revenue / min(0.5, 0)", out _)!;
+        Assert.Equal(["(0.1+0.2-0.3)", "(0.3 - 0.1 * 3)", "min(0.5, 0)"], e.ConstantZeroDivisors().Select(e.Part));
+        // Constants beyond what decimal holds exactly are still judged in double.
+        const string big = "100000000000000000000000000000", tiny = "0.000000000000000000000000000001";
+        var edge = IndicatorExpression.TryParse($"cx.csat / ({big} - {big}) + cx.csat / ({big} * 2) + cx.csat / {tiny} + cx.csat / (0.00000000000001 * 0.00000000000001 * 0.01)", out _)!;
+        Assert.Equal([$"({big} - {big})"], edge.ConstantZeroDivisors().Select(edge.Part));
+    }
+
     [Theory]
     [InlineData("com.revenue / cx.interactions", true)]
     [InlineData("cx.csat * 0.5 + cx.fcr * 0.5", true)]
