@@ -63,6 +63,31 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task A_long_url_is_forwarded_and_a_longer_one_is_a_414_problem()
+    {
+        // Found by probing: a URL past Kestrel's 8 KiB (a long OData filter) got an empty 414.
+        var query = "?q=" + new string('a', 20_000);
+        var echo = await Client.GetFromJsonAsync<JsonElement>("/lh/echo/long" + query);
+        Assert.Equal(query, echo.GetProperty("query").GetString());
+        var refused = await Client.GetAsync("/lh/echo/long?q=" + new string('a', LocalFunctionsHost.MaxUrlBytes));
+        Assert.Equal((HttpStatusCode)414, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Contains($"at most {LocalFunctionsHost.MaxUrlBytes}", await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_request_the_workers_server_refuses_is_answered_at_once_with_its_status()
+    {
+        // Headers just under the host's limit pass it, and the forwarded ones pass the worker's: its server refuses them
+        // before any function runs, so the host must not wait for the invocation (it waited, then answered 500).
+        var request = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/big-headers");
+        request.Headers.TryAddWithoutValidation("x-big", new string('b', 32 * 1024 - 200));
+        var response = await Client.SendAsync(request);
+        Assert.Equal((HttpStatusCode)431, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task A_large_body_is_forwarded_whole()
     {
         var body = new string('x', 3 * 1024 * 1024) + "end";

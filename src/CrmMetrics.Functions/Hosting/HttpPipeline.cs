@@ -25,6 +25,8 @@ public static class HttpPipeline
         {
             o.Limits.MaxRequestBodySize = MaxRequestBytes;
             o.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+            // URLs as long as the local host forwards (32 KiB: OData filters from BI tools); Kestrel's default is 8 KiB.
+            o.Limits.MaxRequestLineSize = 64 * 1024;
             o.AddServerHeader = false;
         });
         // OData v4 under /odata for Power BI and Excel; queries are translated by our controllers, not applied by [EnableQuery].

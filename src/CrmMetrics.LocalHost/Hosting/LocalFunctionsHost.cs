@@ -22,6 +22,15 @@ namespace CrmMetrics.LocalHost;
 /// </summary>
 public sealed class LocalFunctionsHost : IAsyncDisposable
 {
+    /// <summary>
+    /// The longest URL (path and query, as sent) the host forwards: four times Kestrel's default, room
+    /// for the filters Power BI folds into OData queries; the worker's server takes as long (HttpPipeline).
+    /// </summary>
+    public const int MaxUrlBytes = 32 * 1024;
+
+    /// <summary>Kestrel's own limit on the request line, above <see cref="MaxUrlBytes"/> so that the host answers the lines between.</summary>
+    private const int KestrelRequestLineBytes = 256 * 1024;
+
     private readonly WebApplication _rpc;
     private readonly WebApplication _web;
     private readonly WorkerSupervisor _workers;
@@ -164,7 +173,12 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             if (logs is not null) webBuilder.Logging.AddProvider(new NonDisposingProvider(logs));
             ConfigureLogging(webBuilder.Logging, logs is null, options.MinimumLogLevel);
             webBuilder.WebHost.UseUrls([.. options.Urls]);
-            webBuilder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+            webBuilder.WebHost.ConfigureKestrel(k =>
+            {
+                k.AddServerHeader = false;
+                // Past Kestrel's limit a request gets an empty 414; up to this one it gets a problem (below).
+                k.Limits.MaxRequestLineSize = KestrelRequestLineBytes;
+            });
             webBuilder.Services.AddRouting();
             webBuilder.Services.AddHttpClient(HttpTriggerProxy.ClientName)
                 .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
@@ -201,6 +215,14 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
                 // Routing answers a known route with the wrong method by a bare 405 (and an Allow header).
                 if (status.HttpContext.Response.StatusCode == 405)
                     await HostProblems.WriteAsync(status.HttpContext, 405, "Method Not Allowed", $"{status.HttpContext.Request.Method} is not allowed on {status.HttpContext.Request.Path}.");
+            });
+            web.Use(async (context, next) =>
+            {
+                // BI tools fold filters into the URL: a long one is refused saying how long it may be, not by an empty 414.
+                var target = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "";
+                if (target.Length > MaxUrlBytes)
+                    await HostProblems.WriteAsync(context, 414, "URI Too Long", $"The request's URL is {target.Length} bytes; at most {MaxUrlBytes} are accepted. Ask for less in one request (fewer filter terms).");
+                else await next();
             });
             web.UseRouting();
             web.Use(async (context, next) =>

@@ -111,6 +111,17 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
 
         using (response)
         {
+            // The worker's server refused the request itself (headers or URL past its limits): no function ran,
+            // and none will answer the invocation, so it is not waited for.
+            if (response.Content.Headers.ContentLength == 0 && response.Headers.ConnectionClose == true && (int)response.StatusCode is 400 or 413 or 414 or 431)
+            {
+                await invocationCancel.CancelAsync();
+                await Observe(invocation);
+                logger.LogWarning("{Function}: the worker's server refused the forwarded request with {Status}", function.Name, (int)response.StatusCode);
+                await HostProblems.WriteAsync(context, (int)response.StatusCode, response.ReasonPhrase ?? "Bad Request",
+                    $"The function app's server refused the request ({(int)response.StatusCode}) before any function ran: its URL, headers or body pass the server's limits.");
+                return Outcome.Done;
+            }
             // A failed function leaves an empty response behind: wait for the invocation's own verdict before sending it.
             if (response.Content.Headers.ContentLength == 0)
             {
