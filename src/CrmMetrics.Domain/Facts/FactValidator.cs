@@ -51,7 +51,7 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
             return false;
         }
 
-        var f = new JsonFields(element, errors);
+        var f = new JsonFields(element, errors, self: "event");
         var id = f.String("id", required: true, s => Vocabulary.IsKey(s) ? null : "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         var typeName = f.String("type", required: true, s => FactTypes.TryParse(s, out _) ? null : $"must be one of {string.Join(", ", FactTypes.AllNames)}; got '{JsonFields.Truncate(s)}'");
         var time = ReadTime(f);

@@ -72,20 +72,22 @@ public sealed class IndicatorExpression
     /// <summary>Divisors that are constants evaluating to zero (<c>x / 0</c>, <c>x / (2 - 2)</c>): refused when the expression is defined.</summary>
     public IEnumerable<ExpressionNode> ConstantZeroDivisors() =>
         Walk(Root).OfType<BinaryNode>().Where(b => b.Operator == '/' && IsConstant(b.Right)
-            && (Exact(b.Right) is { } exact ? exact == 0 : Eval(b.Right, _ => null) is 0 or null)).Select(b => b.Right);
+            // Zero as written (0.1 + 0.2 - 0.3), or zero as evaluated, in double (1/3*3 - 1): either way the quotient is never a number.
+            && (Exact(b.Right) == 0 || Eval(b.Right, _ => null) is 0 or null)).Select(b => b.Right);
 
     /// <summary>
-    /// A constant's value as written, in decimal (0.1 + 0.2 - 0.3 is 0, where binary floating point
-    /// leaves 5.6e-17), or null where decimal cannot hold it exactly: beyond its range, or a product or
-    /// quotient too small for it (the caller then judges the constant in double).
+    /// A constant's value as written, in decimal: literals read from their text, so 0.1 + 0.2 - 0.3 is
+    /// 0 (binary floating point leaves 5.6e-17); null where decimal cannot hold it exactly (beyond its
+    /// range, more than 28 decimal places, or a product or quotient too small for it).
     /// </summary>
-    private static decimal? Exact(ExpressionNode node)
+    private decimal? Exact(ExpressionNode node)
     {
         try
         {
             return node switch
             {
-                NumberNode n => n.Value == 0 ? 0m : (decimal)n.Value is var d && d != 0 ? d : null,
+                NumberNode n => decimal.TryParse(Part(n), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var d)
+                                && (d != 0 || n.Value == 0) ? d : null,
                 NegateNode neg => -Exact(neg.Inner),
                 BinaryNode b when Exact(b.Left) is { } left && Exact(b.Right) is { } right => b.Operator switch
                 {

@@ -8,7 +8,8 @@ namespace CrmMetrics.Domain.Validation;
 /// Reads typed members from a JSON object and records a field-named error for each member that is
 /// missing or of the wrong type. Absent and <c>null</c> are treated alike for optional members.
 /// </summary>
-public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, string prefix = "")
+/// <param name="self">What the object is called in errors about itself at the top (nested objects are called by their path).</param>
+public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, string prefix = "", string self = "body")
 {
     public ValidationErrors Errors => errors;
 
@@ -17,15 +18,51 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
 
     public bool TryGet(string name, out JsonElement value)
     {
-        if (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out value))
+        if (obj.ValueKind == JsonValueKind.Object)
         {
+            bool found, repeats;
+            try
+            {
+                found = obj.TryGetProperty(name, out value);
+                repeats = found && Repeats(name);
+            }
+            catch (InvalidOperationException)
+            {
+                // Looking a member up decodes the names it passes, and one that holds no text (a lone
+                // surrogate escape, bytes that are not UTF-8) throws: an error of the object's own, and the
+                // member asked for is found by passing over such names one by one.
+                var key = prefix.Length == 0 ? self : prefix;
+                if (!errors.Has(key)) errors.Add(key, "has a member whose name is not valid text: it holds a lone surrogate escape (\\ud800–\\udfff) or bytes that are not UTF-8");
+                (found, repeats, value) = FindPassingBrokenNames(name);
+            }
             // A member read here and given twice is an error of its own: JSON readers disagree on
             // which one counts. (Members nobody reads are ignored, repeated or not.)
-            if (Repeats(name) && !errors.Has(Path(name))) errors.Add(Path(name), "appears more than once: give each member once");
-            if (value.ValueKind != JsonValueKind.Null) return true;
+            if (repeats && !errors.Has(Path(name))) errors.Add(Path(name), "appears more than once: give each member once");
+            if (found && value.ValueKind != JsonValueKind.Null) return true;
         }
         value = default;
         return false;
+    }
+
+    private (bool Found, bool Repeats, JsonElement Value) FindPassingBrokenNames(string name)
+    {
+        var (count, value) = (0, default(JsonElement));
+        foreach (var member in obj.EnumerateObject())
+        {
+            bool matches;
+            try
+            {
+                matches = member.NameEquals(name);
+            }
+            catch (InvalidOperationException)
+            {
+                continue;
+            }
+            if (!matches) continue;
+            count++;
+            value = member.Value;
+        }
+        return (count > 0, count > 1, value);
     }
 
     private bool Repeats(string name)

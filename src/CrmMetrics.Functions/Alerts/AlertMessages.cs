@@ -45,7 +45,7 @@ public static class AlertMessages
             using var doc = JsonDocument.Parse(message);
             return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("specversion", out _) ? Text(doc.RootElement, "id") : null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException) // not JSON, or a member name that is not text
         {
             return null;
         }

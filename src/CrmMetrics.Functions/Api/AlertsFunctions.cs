@@ -32,7 +32,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     [ApiOperation("GET", "GetAlertRule", Access.Admin, Summary = "An alert rule.", Response = typeof(RuleDto), Problems = [404])]
     [ApiOperation("PUT", "PutAlertRule", Access.Admin,
         Summary = "Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n), trend (m) or benchmark (belowPeerMean, percentileBelow, or gapWidening with competitor).",
-        Response = typeof(RuleDto), AlsoStatus = 201, Problems = [400, 413])]
+        Response = typeof(RuleDto), AlsoStatus = 201, Problems = [400, 413, 415])]
     [ApiOperation("DELETE", "DeleteAlertRule", Access.Admin, Summary = "Delete an alert rule.", Status = 204, Problems = [404])]
     public async Task<IResult> RuleAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/alert-rules/{ruleId}")] HttpRequest request,
         string ruleId, CancellationToken ct)

@@ -72,7 +72,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, StaleP
 
     [Function("Goal")]
     [ApiOperation("GET", "GetGoal", Access.Reader, Summary = "A goal.", Response = typeof(GoalDto), Problems = [404])]
-    [ApiOperation("PUT", "PutGoal", Access.Admin, Summary = "Create or replace a goal.", Response = typeof(GoalDto), AlsoStatus = 201, Problems = [400, 413])]
+    [ApiOperation("PUT", "PutGoal", Access.Admin, Summary = "Create or replace a goal.", Response = typeof(GoalDto), AlsoStatus = 201, Problems = [400, 413, 415])]
     [ApiOperation("DELETE", "DeleteGoal", Access.Admin, Summary = "Delete a goal (not while it has children, is part of a composite or an alert rule watches it).", Status = 204, Problems = [404, 409])]
     public Task<IResult> GoalAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/goals/{goalId}")] HttpRequest request, string goalId, CancellationToken ct) =>
         request.Method.ToUpperInvariant() switch

@@ -40,7 +40,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodSto
     [ApiOperation("GET", "GetIncentivePlan", Access.Reader, Summary = "An incentive plan.", Response = typeof(PlanDto), Problems = [404])]
     [ApiOperation("PUT", "PutIncentivePlan", Access.Admin,
         Summary = "Create or replace an incentive plan: participants with quotas, marginal tiers in percent of quota, optional cap and gates.",
-        Response = typeof(PlanDto), AlsoStatus = 201, Problems = [400, 413])]
+        Response = typeof(PlanDto), AlsoStatus = 201, Problems = [400, 413, 415])]
     [ApiOperation("DELETE", "DeleteIncentivePlan", Access.Admin, Summary = "Delete an incentive plan.", Status = 204, Problems = [404])]
     public async Task<IResult> PlanAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/incentive-plans/{planId}")] HttpRequest request,
         string planId, CancellationToken ct)

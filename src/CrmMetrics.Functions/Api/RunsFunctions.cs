@@ -31,7 +31,7 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
 
     [Function("Runs")]
     [ApiOperation("POST", "StartRun", Access.Admin, Summary = "Compute now: { grain, period? } (no period: the current and the just-closed period).",
-        Response = typeof(RunAccepted), Status = 202, Problems = [400, 409])]
+        Response = typeof(RunAccepted), Status = 202, Problems = [400, 409, 413, 415])]
     public async Task<IResult> StartAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/runs")] HttpRequest request, CancellationToken ct)
     {
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: true, ct);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Compression;
 
 namespace CrmMetrics.Functions.Hosting;
@@ -6,7 +7,8 @@ namespace CrmMetrics.Functions.Hosting;
 /// <summary>
 /// Reads request bodies with a size limit, whatever the Content-Length header claims, decoding a
 /// compressed body (<c>Content-Encoding</c> gzip, deflate or br): the limit holds for the decoded
-/// bytes, so a small compressed body cannot unfold into a large one.
+/// bytes too, so a small compressed body cannot unfold into a large one, and a compressed body must be
+/// whole (the decoders stop quietly at a cut-off stream, which would lose the rest of the body).
 /// </summary>
 public static class RequestBodies
 {
@@ -19,44 +21,115 @@ public static class RequestBodies
     public static async Task<Read> ReadAsync(HttpRequest request, int maxBytes, CancellationToken ct)
     {
         var coding = request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();
-        Stream? decoded = coding switch
-        {
-            "" or "identity" => null,
-            "gzip" or "x-gzip" => new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
-            "deflate" => new ZLibStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
-            "br" => new BrotliStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
-            _ => Stream.Null,
-        };
-        if (decoded == Stream.Null)
+        if (coding is not ("" or "identity" or "gzip" or "x-gzip" or "deflate" or "br"))
             return new Read(default, Problems.UnsupportedMediaType($"Content-Encoding '{Domain.Validation.JsonFields.Truncate(coding)}' is not accepted; send the body as it is or in one of: {Accepted}."));
-        await using (decoded)
+        var tooLarge = Problems.PayloadTooLarge(coding is "" or "identity" ? $"The body exceeds {maxBytes} bytes." : $"The body exceeds {maxBytes} bytes once decompressed.");
+
+        var raw = await ReadAllAsync(request, maxBytes, ct);
+        if (raw is null) return new Read(default, tooLarge);
+        if (coding is "" or "identity") return new Read(raw.Value, null);
+
+        var broken = Problems.Validation("body", $"is not complete {coding} data, as its Content-Encoding says it is (cut off, corrupt, or several gzip members)");
+        try
         {
-            var tooLarge = Problems.PayloadTooLarge(decoded is null
-                ? $"The body exceeds {maxBytes} bytes."
-                : $"The body exceeds {maxBytes} bytes once decompressed.");
-            var buffer = new ArrayBufferWriter<byte>(decoded is null && request.ContentLength is > 0 and var n && n <= maxBytes ? (int)n : 64 * 1024);
-            var source = decoded ?? request.Body;
-            while (true)
-            {
-                var memory = buffer.GetMemory(16 * 1024);
-                int read;
-                try
-                {
-                    read = await source.ReadAsync(memory, ct);
-                }
-                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-                {
-                    return new Read(default, tooLarge);
-                }
-                catch (InvalidDataException) when (decoded is not null)
-                {
-                    return new Read(default, Problems.Validation("body", $"is not valid {coding} data, as its Content-Encoding says it is"));
-                }
-                if (read == 0) break;
-                buffer.Advance(read);
-                if (buffer.WrittenCount > maxBytes) return new Read(default, tooLarge);
-            }
-            return new Read(buffer.WrittenMemory, null);
+            var decoded = coding == "br" ? Brotli(raw.Value.Span, maxBytes) : Inflate(raw.Value, coding == "deflate", maxBytes);
+            if (decoded is null) return new Read(default, tooLarge);
+            return Whole(raw.Value.Span, decoded.Value.Span, coding) ? new Read(decoded.Value, null) : new Read(default, broken);
         }
+        catch (InvalidDataException)
+        {
+            return new Read(default, broken);
+        }
+    }
+
+    /// <summary>The bytes as sent, or null past <paramref name="maxBytes"/>.</summary>
+    private static async Task<ReadOnlyMemory<byte>?> ReadAllAsync(HttpRequest request, int maxBytes, CancellationToken ct)
+    {
+        var buffer = new ArrayBufferWriter<byte>(request.ContentLength is > 0 and var n && n <= maxBytes ? (int)n : 64 * 1024);
+        while (true)
+        {
+            int read;
+            try
+            {
+                read = await request.Body.ReadAsync(buffer.GetMemory(16 * 1024), ct);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return null;
+            }
+            if (read == 0) return buffer.WrittenMemory;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > maxBytes) return null;
+        }
+    }
+
+    /// <summary>gzip or zlib (HTTP's "deflate") data decoded, or null past <paramref name="maxBytes"/>.</summary>
+    private static ReadOnlyMemory<byte>? Inflate(ReadOnlyMemory<byte> raw, bool zlib, int maxBytes)
+    {
+        using var source = new MemoryStream(raw.ToArray(), writable: false);
+        using Stream decoder = zlib ? new ZLibStream(source, CompressionMode.Decompress) : new GZipStream(source, CompressionMode.Decompress);
+        var output = new ArrayBufferWriter<byte>(Math.Min(maxBytes + 1, Math.Max(raw.Length * 4, 4096)));
+        while (true)
+        {
+            var read = decoder.Read(output.GetSpan(16 * 1024));
+            if (read == 0) return output.WrittenMemory;
+            output.Advance(read);
+            if (output.WrittenCount > maxBytes) return null;
+        }
+    }
+
+    /// <summary>Brotli data decoded, or null past <paramref name="maxBytes"/>; cut-off or corrupt data throws <see cref="InvalidDataException"/>.</summary>
+    private static ReadOnlyMemory<byte>? Brotli(ReadOnlySpan<byte> source, int maxBytes)
+    {
+        using var decoder = new BrotliDecoder();
+        var output = new ArrayBufferWriter<byte>(Math.Min(maxBytes + 1, Math.Max(source.Length * 4, 4096)));
+        while (true)
+        {
+            var status = decoder.Decompress(source, output.GetSpan(64 * 1024), out var consumed, out var written);
+            source = source[consumed..];
+            output.Advance(written);
+            if (output.WrittenCount > maxBytes) return null;
+            switch (status)
+            {
+                case System.Buffers.OperationStatus.Done when source.IsEmpty:
+                    return output.WrittenMemory;
+                case System.Buffers.OperationStatus.DestinationTooSmall:
+                    continue;
+                default: // invalid data, data cut off (more needed), or bytes after the end
+                    throw new InvalidDataException("not complete brotli data");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether gzip or zlib data ended with its trailer, checked against what was decoded: the gzip
+    /// length (ISIZE, of its one member), the zlib Adler-32. A cut-off stream decodes to a prefix with no
+    /// error, and only this tells. (Brotli says so itself.)
+    /// </summary>
+    private static bool Whole(ReadOnlySpan<byte> raw, ReadOnlySpan<byte> decoded, string coding) => coding switch
+    {
+        "br" => true,
+        "deflate" => raw.Length >= 6 && BinaryPrimitives.ReadUInt32BigEndian(raw[^4..]) == Adler32(decoded),
+        _ => raw.Length >= 18 && BinaryPrimitives.ReadUInt32LittleEndian(raw[^4..]) == unchecked((uint)decoded.Length),
+    };
+
+    private static uint Adler32(ReadOnlySpan<byte> data)
+    {
+        const uint Mod = 65521;
+        uint a = 1, b = 0;
+        while (!data.IsEmpty)
+        {
+            // 5552 bytes is the most that can be summed before the sums must be reduced (zlib's NMAX).
+            var chunk = data[..Math.Min(5552, data.Length)];
+            foreach (var x in chunk)
+            {
+                a += x;
+                b += a;
+            }
+            a %= Mod;
+            b %= Mod;
+            data = data[chunk.Length..];
+        }
+        return (b << 16) | a;
     }
 }

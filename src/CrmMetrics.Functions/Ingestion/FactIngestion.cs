@@ -110,6 +110,10 @@ public sealed class FactIngestion(
         return (written.Accepted.Count, written.Duplicates.Count + repeatsInRequest);
     }
 
-    private static string? IdOf(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? JsonFields.Text(id) : null;
+    /// <summary>A rejected event's id, as far as it can be read (a broken member name makes the lookup throw).</summary>
+    private static string? IdOf(JsonElement element)
+    {
+        var errors = new ValidationErrors();
+        return element.ValueKind == JsonValueKind.Object ? new JsonFields(element, errors, self: "event").String("id", required: false) : null;
+    }
 }

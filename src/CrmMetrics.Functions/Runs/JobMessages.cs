@@ -88,7 +88,7 @@ public static class JobMessages
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ValidationException(errors.Add("message", "must be a JSON object"));
-            var result = read(new JsonFields(doc.RootElement, errors), errors);
+            var result = read(new JsonFields(doc.RootElement, errors, self: "message"), errors);
             if (!errors.IsEmpty) throw new ValidationException(errors);
             return result;
         }

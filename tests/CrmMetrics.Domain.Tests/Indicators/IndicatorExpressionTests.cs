@@ -80,6 +80,10 @@ public class IndicatorExpressionTests
         const string big = "100000000000000000000000000000", tiny = "0.000000000000000000000000000001";
         var edge = IndicatorExpression.TryParse($"cx.csat / ({big} - {big}) + cx.csat / ({big} * 2) + cx.csat / {tiny} + cx.csat / (0.00000000000001 * 0.00000000000001 * 0.01)", out _)!;
         Assert.Equal([$"({big} - {big})"], edge.ConstantZeroDivisors().Select(edge.Part));
+        // Literals count as written, beyond double's 15 digits; and a divisor that is zero in double, where the
+        // value is computed, is refused too, since the quotient would never be a number (found in review).
+        var written = IndicatorExpression.TryParse("com.revenue / (1.000000000000001 - 1) + com.revenue / (1/3*3 - 1) + com.revenue / (1 + 0.00000000000000000001 - 1)", out _)!;
+        Assert.Equal(["(1/3*3 - 1)", "(1 + 0.00000000000000000001 - 1)"], written.ConstantZeroDivisors().Select(written.Part));
     }
 
     [Theory]

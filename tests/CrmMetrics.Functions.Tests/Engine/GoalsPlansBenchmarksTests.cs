@@ -142,6 +142,7 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
     [InlineData("/api/incentive-plans/bad-10", """{"name":"\ud800","grain":"month","participants":[{"staffId":"S-77","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "name")]
     [InlineData("/api/indicators/derived.bad-11", """{"name":"\ud800","expression":"com.revenue"}""", "name")]
     [InlineData("/api/alert-rules/bad-12", """{"kind":"threshold","indicator":"\ud800","below":1}""", "indicator")]
+    [InlineData("/api/goals/bad-13", """{"name":"x","indicator":"cx.nps","grain":"month","target":1,"\ud800":1}""", "body")]
     public async Task Invalid_goals_and_plans_are_400s_naming_the_field_and_nothing_is_stored(string path, string body, string field)
     {
         var response = await app.SendAsync(HttpMethod.Put, path, TestKeys.Admin, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
