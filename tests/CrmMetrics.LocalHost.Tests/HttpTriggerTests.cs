@@ -76,15 +76,33 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task A_request_the_workers_server_refuses_is_answered_at_once_with_its_status()
+    public async Task Headers_past_the_hosts_limit_are_a_431_problem()
     {
-        // Headers just under the host's limit pass it, and the forwarded ones pass the worker's: its server refuses them
-        // before any function runs, so the host must not wait for the invocation (it waited, then answered 500).
+        // Found by probing: 40 KB of headers got Kestrel's empty 431.
         var request = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/big-headers");
-        request.Headers.TryAddWithoutValidation("x-big", new string('b', 32 * 1024 - 200));
+        request.Headers.TryAddWithoutValidation("x-big", new string('b', 40_000));
         var response = await Client.SendAsync(request);
         Assert.Equal((HttpStatusCode)431, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains($"at most {LocalFunctionsHost.MaxHeaderBytes}", await response.Content.ReadAsStringAsync());
+        // Under the worker's limit (the test app's is 24 KiB) they reach the function whole.
+        var under = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/big-headers");
+        under.Headers.TryAddWithoutValidation("x-note", new string('n', 20_000));
+        var echo = await (await Client.SendAsync(under)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(20_000, echo.GetProperty("note").GetString()!.Length);
+    }
+
+    [Fact]
+    public async Task A_request_the_workers_server_refuses_is_answered_at_once_with_its_status()
+    {
+        // Headers the host forwards but the worker's server refuses (the test app takes 24 KiB): no function runs, so
+        // the host must not wait for the invocation (it waited for it, then answered 500).
+        var request = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/big-headers");
+        request.Headers.TryAddWithoutValidation("x-big", new string('b', 28_000));
+        var response = await Client.SendAsync(request);
+        Assert.Equal((HttpStatusCode)431, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("before any function ran", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]

@@ -179,7 +179,7 @@ public sealed class AlertEvaluator(AlertText text)
         }
         string Sentence(bool fa) => fa
             ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} {text.Number(rule.M, true, "0")} {text.Grain(row.Grain, true, true)} پیاپی بدتر شده و در {text.Period(row.Period, true)} به {text.Value(value, row.Unit, true)} رسیده است."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} has worsened for {rule.M} {text.Grain(row.Grain, false, rule.M != 1)} in a row, to {text.Value(value, row.Unit, false)} {text.In(row.Period)}.";
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} worsened for {rule.M} {text.Grain(row.Grain, false, rule.M != 1)} in a row, to {text.Value(value, row.Unit, false)} {text.In(row.Period)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true));
     }
 

@@ -31,6 +31,23 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     /// <summary>Kestrel's own limit on the request line, above <see cref="MaxUrlBytes"/> so that the host answers the lines between.</summary>
     private const int KestrelRequestLineBytes = 256 * 1024;
 
+    /// <summary>The most header bytes the host forwards (Kestrel's default); the worker's server takes twice as many, room for the forwarding headers.</summary>
+    public const int MaxHeaderBytes = 32 * 1024;
+
+    /// <summary>Kestrel's own limit on the headers, above <see cref="MaxHeaderBytes"/> so that the host answers the sizes between.</summary>
+    private const int KestrelHeaderBytes = 128 * 1024;
+
+    /// <summary>The headers' size as Kestrel counts it: names and values with their separators.</summary>
+    private static int HeaderBytes(IHeaderDictionary headers)
+    {
+        var bytes = 0;
+        foreach (var (name, values) in headers)
+        {
+            foreach (var value in values) bytes += name.Length + (value?.Length ?? 0) + 4;
+        }
+        return bytes;
+    }
+
     private readonly WebApplication _rpc;
     private readonly WebApplication _web;
     private readonly WorkerSupervisor _workers;
@@ -176,8 +193,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             webBuilder.WebHost.ConfigureKestrel(k =>
             {
                 k.AddServerHeader = false;
-                // Past Kestrel's limit a request gets an empty 414; up to this one it gets a problem (below).
+                // Past Kestrel's limits a request gets an empty 414 or 431; up to them it gets a problem (below).
                 k.Limits.MaxRequestLineSize = KestrelRequestLineBytes;
+                k.Limits.MaxRequestHeadersTotalSize = KestrelHeaderBytes;
             });
             webBuilder.Services.AddRouting();
             webBuilder.Services.AddHttpClient(HttpTriggerProxy.ClientName)
@@ -222,6 +240,8 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
                 var target = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "";
                 if (target.Length > MaxUrlBytes)
                     await HostProblems.WriteAsync(context, 414, "URI Too Long", $"The request's URL is {target.Length} bytes; at most {MaxUrlBytes} are accepted. Ask for less in one request (fewer filter terms).");
+                else if (HeaderBytes(context.Request.Headers) is var headerBytes && headerBytes > MaxHeaderBytes)
+                    await HostProblems.WriteAsync(context, 431, "Request Header Fields Too Large", $"The request's headers are {headerBytes} bytes; at most {MaxHeaderBytes} are accepted.");
                 else await next();
             });
             web.UseRouting();

@@ -75,6 +75,9 @@ public class AlertEvaluatorTests
         Assert.Empty(Evaluate([Row("cx.nps", 15)], [rule], history: [30, 20, 10]));
         var lower = Rule("""{"kind":"trend","indicator":"cx.resolution-hours-p90","m":2}""");
         Assert.Single(Evaluate([Row("cx.resolution-hours-p90", 30)], [lower], history: [10, 20]));
+        // Found by probing: "Complaints … has worsened"; the sentence now reads for plural names too.
+        var complaints = Assert.Single(Evaluate([Row("cx.complaints", 9)], [Rule("""{"kind":"trend","indicator":"cx.complaints","m":2}""")], history: [3, 6]));
+        Assert.StartsWith("Complaints for the organisation worsened for 2 months in a row, to 9", complaints.Message);
     }
 
     [Fact]
