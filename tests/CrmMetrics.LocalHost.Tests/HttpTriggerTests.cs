@@ -79,16 +79,9 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
     public async Task Headers_past_the_hosts_limit_are_a_431_problem()
     {
         // Found by probing: 40 KB of headers got Kestrel's empty 431.
-        var request = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/big-headers");
-        request.Headers.TryAddWithoutValidation("x-big", new string('b', 40_000));
-        var response = await Client.SendAsync(request);
-        Assert.Equal((HttpStatusCode)431, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains($"at most {LocalFunctionsHost.MaxHeaderBytes}", await response.Content.ReadAsStringAsync());
+        await Assert431ProblemAsync(await WithNoteAsync(40_000), $"at most {LocalFunctionsHost.MaxHeaderBytes}");
         // Under the worker's limit (the test app's is 24 KiB) they reach the function whole.
-        var under = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/big-headers");
-        under.Headers.TryAddWithoutValidation("x-note", new string('n', 20_000));
-        var echo = await (await Client.SendAsync(under)).Content.ReadFromJsonAsync<JsonElement>();
+        var echo = await (await WithNoteAsync(20_000)).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(20_000, echo.GetProperty("note").GetString()!.Length);
     }
 
@@ -97,12 +90,22 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
     {
         // Headers the host forwards but the worker's server refuses (the test app takes 24 KiB): no function runs, so
         // the host must not wait for the invocation (it waited for it, then answered 500).
+        await Assert431ProblemAsync(await WithNoteAsync(28_000), "before any function ran");
+    }
+
+    /// <summary>The echo function asked with an <c>x-note</c> header of <paramref name="length"/> characters.</summary>
+    private async Task<HttpResponseMessage> WithNoteAsync(int length)
+    {
         var request = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/big-headers");
-        request.Headers.TryAddWithoutValidation("x-big", new string('b', 28_000));
-        var response = await Client.SendAsync(request);
+        request.Headers.TryAddWithoutValidation("x-note", new string('n', length));
+        return await Client.SendAsync(request);
+    }
+
+    private static async Task Assert431ProblemAsync(HttpResponseMessage response, string saying)
+    {
         Assert.Equal((HttpStatusCode)431, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("before any function ran", await response.Content.ReadAsStringAsync());
+        Assert.Contains(saying, await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
