@@ -30,6 +30,9 @@ public sealed class AlertService(
     public async Task<IReadOnlyList<string>> ClaimedByAsync(string invocation, CancellationToken ct) =>
         (await ledger.ClaimedByAsync(invocation, ct)).Select(e => e.ToJsonString()).ToList();
 
+    /// <summary>Records that what this delivery claimed went out, so that no later delivery sends it again.</summary>
+    public Task MarkDeliveredAsync(string invocation, CancellationToken ct) => ledger.MarkDeliveredAsync(invocation, ct);
+
     public async Task<IReadOnlyList<string>> RaiseAsync(Period period, IReadOnlyList<SnapshotRow> rows, string invocation, CancellationToken ct)
     {
         var allRules = await rules.ListAsync(ct);

@@ -222,6 +222,8 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             // had claimed (and the other therefore left alone) still has to go out.
             var claimed = await alerts.ClaimedByAsync(delivery, ct);
             await sender.SendAsync(claimed, delivery, ct);
+            // No done message follows to confirm them: confirmed here, or a later run of the period would take them over and send them again.
+            await alerts.MarkDeliveredAsync(delivery, ct);
             logger.LogInformation("{Period} already finalised by run {RunId}; {Count} alerts this delivery had claimed sent again", job.Period, job.RunId, claimed.Count);
             return null;
         }

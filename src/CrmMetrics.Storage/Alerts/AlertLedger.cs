@@ -58,6 +58,12 @@ public sealed class AlertLedger(StorageAccount account)
         string? openIn, CancellationToken ct)
     {
         var existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
+        if (existing.HasValue && existing.Value!.GetString("EmittedBy") is { } claimant && claimant != invocation)
+        {
+            if (!await TakeOverAsync(existing.Value, claimant, invocation, ct)) return AlertDecision.Suppress;
+            existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
+            if (!existing.HasValue || existing.Value!.GetString("EmittedBy") != invocation) return AlertDecision.Suppress;
+        }
         if (existing.HasValue)
         {
             if (existing.Value!.GetString("EmittedBy") != invocation) return AlertDecision.Suppress;
@@ -95,6 +101,34 @@ public sealed class AlertLedger(StorageAccount account)
         }
         await CompleteAsync(alertId, conditionKey, severity, raisedAt, cloudEvent, ct);
         return AlertDecision.Raise;
+    }
+
+    /// <summary>
+    /// An alert another delivery claimed (a second delivery of the same period's job, or a later run
+    /// of the period): quiet when that delivery is confirmed out. Otherwise it may have died between
+    /// its claim and its send, and its retry comes only when its queue lease runs out, after this
+    /// delivery has completed the period; so this one takes the claim over and sends it too (the
+    /// broker, or the local sender's ledger, drops a second copy by id). Says whether it took it over.
+    /// </summary>
+    private async Task<bool> TakeOverAsync(TableEntity claim, string claimant, string invocation, CancellationToken ct)
+    {
+        // A claim without an index entry predates the index: treated as out.
+        var theirs = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(claimant, claim.RowKey), cancellationToken: ct);
+        if (!theirs.HasValue || theirs.Value!.GetBoolean("Delivered") == true) return false;
+        // The index entry first, as for a new claim: a crash after the takeover leaves it findable by this delivery's retry.
+        var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, claim.RowKey));
+        StorageJson.Write(mine, "Event", StorageJson.Read<JsonObject>(claim, "Event") ?? StorageJson.Read<JsonObject>(theirs.Value, "Event"));
+        await _table.UpsertEntityAsync(mine, TableUpdateMode.Replace, ct);
+        try
+        {
+            // Only the claimant changes: the event and when it was raised stay the first delivery's.
+            await _table.UpdateEntityAsync(new TableEntity(AlertPartition, claim.RowKey) { ["EmittedBy"] = invocation }, claim.ETag, TableUpdateMode.Merge, ct);
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            // Taken over (or confirmed) by another delivery meanwhile: the caller reads the claim again.
+        }
+        return true;
     }
 
     /// <summary>Merged, never replaced: a resolution recorded meanwhile stays.</summary>

@@ -65,7 +65,10 @@ public class AlertCrashTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
             .Select(m => JsonDocument.Parse(m.Body.ToString()).RootElement)
             .Select(e => (Id: e.GetProperty("id").GetString(), Period: e.GetProperty("data").GetProperty("period").GetString())).ToList();
         // One alert per month, none lost, none twice: a restarted attempt finds what its dead one enqueued.
-        Assert.Equal(months, messages.Select(m => m.Period).Order());
+        if (!months.SequenceEqual(messages.Select(m => m.Period).Order()))
+            throw new Xunit.Sdk.XunitException($"Alerts for {string.Join(", ", messages.Select(m => m.Period).Order())}, expected {string.Join(", ", months)}.\n" +
+                                               "the first app said:\n" + string.Join("\n", first.Output.Where(l => l.Contains("Alert", StringComparison.Ordinal) || l.Contains("Finalis", StringComparison.Ordinal)).TakeLast(30)) +
+                                               "\nthe second app said:\n" + string.Join("\n", second.Output.TakeLast(60)));
         Assert.All(messages.GroupBy(m => m.Period), g => Assert.Single(g.Select(m => m.Id).Distinct()));
     }
 }

@@ -9,25 +9,31 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
     private static JsonObject Event(string id) => new() { ["specversion"] = "1.0", ["id"] = id };
 
     [Fact]
-    public async Task What_a_delivery_claimed_stays_findable_for_its_retry_and_the_quiet_rival_claims_nothing()
+    public async Task A_claim_not_confirmed_out_is_taken_over_by_a_rival_delivery_and_a_confirmed_one_keeps_everyone_quiet()
     {
         var ledger = new AlertLedger(await azurite.AccountAsync());
         var at = DateTimeOffset.UtcNow;
-        // Two deliveries of one period's job (m|1 and m|2) meet the same alert; the first claims it.
+        // Two deliveries of one period's job (m|1 and m|2) meet the same alerts; the first claims them.
         Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|1", Event("crm-a1"), at, default));
-        Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|2", Event("crm-a1"), at, default));
         Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-a2", "cond-2", 2, "m|1", Event("crm-a2"), at, default));
-
-        // m|1 dies; m|2 completes the period. The retry of m|1 finds what it has to send.
         Assert.Equal(["crm-a1", "crm-a2"], (await ledger.ClaimedByAsync("m|1", default)).Select(e => e["id"]!.GetValue<string>()).Order());
-        Assert.Empty(await ledger.ClaimedByAsync("m|2", default));
-        Assert.Empty(await ledger.ClaimedByAsync("m", default));
-        Assert.Equal(AlertDecision.Resend, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|1", Event("crm-a1"), at, default));
 
-        // Once m|1's done message confirms its alerts went out, a late retry of it sends nothing.
-        await ledger.MarkDeliveredAsync("m|1", default);
-        Assert.Empty(await ledger.ClaimedByAsync("m|1", default));
+        // m|1 may have died before sending: m|2 takes crm-a1 over and sends it, so the period it completes has its alerts out.
+        Assert.Equal(AlertDecision.Resend, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|2", Event("crm-a1"), at, default));
+        Assert.Equal(["crm-a1"], (await ledger.ClaimedByAsync("m|2", default)).Select(e => e["id"]!.GetValue<string>()));
+        // The retry of m|1 still finds what it holds, and no longer what was taken from it.
+        Assert.Equal(["crm-a2"], (await ledger.ClaimedByAsync("m|1", default)).Select(e => e["id"]!.GetValue<string>()));
+        Assert.Empty(await ledger.ClaimedByAsync("m", default));
+
+        // Once m|2's done message confirms its alerts went out, its late retry, m|1's and a later run's delivery send nothing.
+        await ledger.MarkDeliveredAsync("m|2", default);
+        Assert.Empty(await ledger.ClaimedByAsync("m|2", default));
+        Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|2", Event("crm-a1"), at, default));
         Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|1", Event("crm-a1"), at, default));
+        Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "r|9", Event("crm-a1"), at, default));
+        // The log shows the alert once, raised when it was first claimed.
+        var (listed, _) = await ledger.ListAsync(at.AddSeconds(-1), 100, null, default);
+        Assert.Equal(at, Assert.Single(listed, a => a.Id == "crm-a1").RaisedAt);
     }
 
     [Fact]
