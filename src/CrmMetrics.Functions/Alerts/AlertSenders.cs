@@ -36,12 +36,15 @@ public sealed class ServiceBusAlertSender(ServiceBusSender sender, ILogger<Servi
 /// Without Service Bus (locally): alerts go to the Azurite queue <c>executive-alerts</c>, one plain
 /// JSON CloudEvent per message, as a broker body would be. The broker's duplicate detection is
 /// emulated: each message id is claimed in a table before it is sent, so concurrent or repeated
-/// sends of one alert deliver it once; a claim left by a delivery that died is taken over by its
-/// retry at once (after looking whether the dead attempt had enqueued the message already).
+/// sends of one alert deliver it once. A sender that meets another's fresh claim waits for it to be
+/// sent (then drops its own copy); a claim left by a delivery that died is taken over by that
+/// delivery's retry at once, and by any other sender once it is <c>staleClaim</c> old (two minutes),
+/// after looking whether the dead attempt had enqueued the message already.
 /// </summary>
-public sealed class QueueAlertSender(StorageAccount account, ILogger<QueueAlertSender> logger) : IAlertSender
+public sealed class QueueAlertSender(StorageAccount account, ILogger<QueueAlertSender> logger, TimeSpan? staleClaim = null) : IAlertSender
 {
-    private static readonly TimeSpan StaleClaim = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+    private readonly TimeSpan _staleClaim = staleClaim ?? TimeSpan.FromMinutes(2);
     private readonly TableClient _sent = account.Table(StorageNames.Tables.SentMessages);
     private int _created;
 
@@ -101,30 +104,49 @@ public sealed class QueueAlertSender(StorageAccount account, ILogger<QueueAlertS
     private enum Claim { Claimed, AlreadySent, TakenOver }
 
     /// <summary>
-    /// Claims a message id before sending. Says when it was sent already; throws (so the invocation is
-    /// retried) while another sender holds a fresh claim; takes over a claim whose sender died (or that
-    /// this delivery left).
+    /// Claims a message id before sending. Says when it was sent already; waits while another sender
+    /// holds a fresh claim (a send takes milliseconds, so it is normally sent a moment later); takes
+    /// over a claim whose sender died (or that this delivery left).
     /// </summary>
     private async Task<Claim> ClaimAsync(string messageId, string delivery, CancellationToken ct)
     {
         var pk = StorageKeys.Encode(AlertMessages.Topic);
         var rk = StorageKeys.Encode(messageId);
-        try
+        var waiting = false;
+        while (true)
         {
-            await _sent.AddEntityAsync(new TableEntity(pk, rk) { ["State"] = "claimed", ["At"] = DateTimeOffset.UtcNow, ["Trigger"] = delivery }, ct);
-            return Claim.Claimed;
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            var row = (await _sent.GetEntityAsync<TableEntity>(pk, rk, cancellationToken: ct)).Value;
+            try
+            {
+                await _sent.AddEntityAsync(new TableEntity(pk, rk) { ["State"] = "claimed", ["At"] = DateTimeOffset.UtcNow, ["Trigger"] = delivery }, ct);
+                return Claim.Claimed;
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+            }
+            var found = await _sent.GetEntityIfExistsAsync<TableEntity>(pk, rk, cancellationToken: ct);
+            // Released by a send that failed: claim it again.
+            if (!found.HasValue) continue;
+            var row = found.Value!;
             if (row.GetString("State") == "sent") return Claim.AlreadySent;
             var ours = row.GetString("Trigger") == delivery;
-            if (!ours && row.GetDateTimeOffset("At") is { } at && DateTimeOffset.UtcNow - at < StaleClaim)
-                throw new InvalidOperationException($"Alert {messageId} is being sent by another invocation; retrying later.");
+            if (!ours && row.GetDateTimeOffset("At") is { } at && DateTimeOffset.UtcNow - at < _staleClaim)
+            {
+                if (!waiting) logger.LogInformation("Alert {MessageId} is being sent by another invocation ({Trigger}); waiting for it", messageId, row.GetString("Trigger"));
+                waiting = true;
+                await Task.Delay(PollInterval, ct);
+                continue;
+            }
             row["At"] = DateTimeOffset.UtcNow;
             row["Trigger"] = delivery;
-            await _sent.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, ct);
-            return Claim.TakenOver;
+            try
+            {
+                await _sent.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, ct);
+                return Claim.TakenOver;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // Sent or taken over meanwhile: look again.
+            }
         }
     }
 }

@@ -78,7 +78,8 @@ public sealed class AlertService(
             var cloudEvent = WithDashboardLink(alert.ToCloudEvent(settings.DeploymentName, now, Link(alert)), alert);
             var decision = await ledger.ClaimAsync(alert.Id, alert.ConditionKey, (int)alert.Severity, invocation, cloudEvent, now, openIn, ct);
             if (decision == AlertDecision.Suppress) continue;
-            messages.Add(cloudEvent.ToJsonString());
+            // A resend carries what was claimed first, as the alert log shows it.
+            messages.Add((decision == AlertDecision.Resend ? await ledger.ClaimedEventAsync(alert.Id, ct) ?? cloudEvent : cloudEvent).ToJsonString());
             logger.LogInformation("Alert {Id} ({Kind}, {Severity}) for {Subject}: {Message}", alert.Id, alert.Kind, alert.Severity, alert.Subject, alert.Message);
         }
 
@@ -101,8 +102,16 @@ public sealed class AlertService(
             // Recorded whatever the decision: a rival delivery that claimed the recovery may have died before recording it.
             await ledger.MarkResolvedAsync(openIn, open.Id, resolution.Id, ct);
             if (decision == AlertDecision.Suppress) continue;
-            messages.Add(cloudEvent.ToJsonString());
+            messages.Add((decision == AlertDecision.Resend ? await ledger.ClaimedEventAsync(resolution.Id, ct) ?? cloudEvent : cloudEvent).ToJsonString());
             logger.LogInformation("Alert {Id} resolves {Resolved} for {Subject}: {Message}", resolution.Id, open.Id, resolution.Subject, resolution.Message);
+        }
+        // Recoveries a rival delivery of the period claimed and recorded but has not confirmed sent: it
+        // may have died before sending them, and the alerts they resolve are no longer open to meet above.
+        foreach (var (alertId, resolvedBy) in await ledger.RecentlyResolvedAsync(openIn, ct))
+        {
+            if (await ledger.TakeOverUnconfirmedAsync(resolvedBy, invocation, now, ct) is not { } claimed) continue;
+            messages.Add(claimed.ToJsonString());
+            logger.LogInformation("Alert {Id} resolving {Resolved} taken over from a delivery that did not confirm sending it", resolvedBy, alertId);
         }
         return messages;
     }

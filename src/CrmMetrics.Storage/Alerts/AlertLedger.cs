@@ -57,64 +57,95 @@ public sealed class AlertLedger(StorageAccount account)
     public async Task<AlertDecision> ClaimAsync(string alertId, string conditionKey, int severity, string invocation, JsonObject cloudEvent, DateTimeOffset raisedAt,
         string? openIn, CancellationToken ct)
     {
-        var existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
-        if (existing.HasValue && existing.Value!.GetString("EmittedBy") is { } claimant && claimant != invocation)
+        // Each pass reads what is there and acts on it; a write that finds the ledger changed since it
+        // read (another delivery claiming or taking over the same alert) sends it round again.
+        for (var pass = 0; pass < MaxClaimPasses; pass++)
         {
-            if (!await TakeOverAsync(existing.Value, claimant, invocation, ct)) return AlertDecision.Suppress;
-            existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
-            if (!existing.HasValue || existing.Value!.GetString("EmittedBy") != invocation) return AlertDecision.Suppress;
-        }
-        if (existing.HasValue)
-        {
-            if (existing.Value!.GetString("EmittedBy") != invocation) return AlertDecision.Suppress;
-            // A retry of the delivery that raised it: quiet if its period's done message confirmed it went out.
-            var claimed = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(invocation, alertId), cancellationToken: ct);
-            if (claimed.HasValue && claimed.Value!.GetBoolean("Delivered") == true) return AlertDecision.Suppress;
+            var existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
+            if (existing.HasValue)
+            {
+                var claim = existing.Value!;
+                if (claim.GetString("EmittedBy") != invocation)
+                {
+                    var takeover = await TakeOverAsync(claim, invocation, raisedAt, ct);
+                    if (takeover == Takeover.Quiet) return AlertDecision.Suppress;
+                    if (takeover == Takeover.Raced) continue;
+                }
+                else
+                {
+                    // A retry of the delivery that raised it: quiet if its period's done message confirmed it went out.
+                    var claimed = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(invocation, alertId), cancellationToken: ct);
+                    if (claimed.HasValue && claimed.Value!.GetBoolean("Delivered") == true) return AlertDecision.Suppress;
+                }
+                if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
+                // What was claimed, not what the caller built now: a digest built again differs (its window moved),
+                // and a longer or shorter document merged over the log row could leave a stale part behind.
+                var claimedEvent = StorageJson.Read<JsonObject>(claim, "Event") ?? cloudEvent;
+                await CompleteAsync(alertId, conditionKey, severity, claim.GetDateTimeOffset("RaisedAt") ?? raisedAt, claimedEvent, ct);
+                return AlertDecision.Resend;
+            }
+            var condition = await _table.GetEntityIfExistsAsync<TableEntity>(ConditionPartition, conditionKey, cancellationToken: ct);
+            if (condition.HasValue && (condition.Value!.GetInt32("MaxSeverity") ?? -1) >= severity)
+            {
+                // This very alert, claimed by another delivery since this one looked: look at its claim.
+                if (condition.Value.GetString("LastAlertId") == alertId) continue;
+                return AlertDecision.Suppress;
+            }
+
+            // Tracked before the claim: if another delivery claims the same id first, it is the same alert.
             if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
-            // What was claimed, not what the caller built now: a digest built again differs (its window moved),
-            // and a longer or shorter document merged over the log row could leave a stale part behind.
-            var claimedEvent = StorageJson.Read<JsonObject>(existing.Value, "Event") ?? cloudEvent;
-            await CompleteAsync(alertId, conditionKey, severity, existing.Value.GetDateTimeOffset("RaisedAt") ?? raisedAt, claimedEvent, ct);
-            return AlertDecision.Resend;
-        }
-        var condition = await _table.GetEntityIfExistsAsync<TableEntity>(ConditionPartition, conditionKey, cancellationToken: ct);
-        if (condition.HasValue && (condition.Value!.GetInt32("MaxSeverity") ?? -1) >= severity) return AlertDecision.Suppress;
 
-        // Tracked before the claim: if another delivery claims the same id first, it is the same alert.
-        if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
-
-        // The index entry goes first: a crash after the claim then still leaves it findable.
-        var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, alertId));
-        StorageJson.Write(mine, "Event", cloudEvent);
-        await _table.UpsertEntityAsync(mine, TableUpdateMode.Replace, ct);
-        try
-        {
-            var claim = new TableEntity(AlertPartition, alertId) { ["EmittedBy"] = invocation, ["RaisedAt"] = raisedAt };
-            StorageJson.Write(claim, "Event", cloudEvent);
-            await _table.AddEntityAsync(claim, ct);
+            // The index entry goes first: a crash after the claim then still leaves it findable.
+            var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, alertId));
+            StorageJson.Write(mine, "Event", cloudEvent);
+            await _table.UpsertEntityAsync(mine, TableUpdateMode.Replace, ct);
+            try
+            {
+                var claim = new TableEntity(AlertPartition, alertId) { ["EmittedBy"] = invocation, ["RaisedAt"] = raisedAt };
+                StorageJson.Write(claim, "Event", cloudEvent);
+                await _table.AddEntityAsync(claim, ct);
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // A concurrent delivery claimed it first: the next pass decides between quiet and a takeover.
+                await _table.DeleteEntityAsync(InvocationPartition, mine.RowKey, ETag.All, CancellationToken.None);
+                continue;
+            }
+            await CompleteAsync(alertId, conditionKey, severity, raisedAt, cloudEvent, ct);
+            return AlertDecision.Raise;
         }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            // A concurrent finalisation of the same period raised it.
-            await _table.DeleteEntityAsync(InvocationPartition, mine.RowKey, ETag.All, CancellationToken.None);
-            return AlertDecision.Suppress;
-        }
-        await CompleteAsync(alertId, conditionKey, severity, raisedAt, cloudEvent, ct);
-        return AlertDecision.Raise;
+        throw new InvalidOperationException($"Alert {alertId} is being claimed by several deliveries at once; retrying later.");
     }
+
+    /// <summary>How many times a claim reads the ledger again after another delivery changed it first.</summary>
+    private const int MaxClaimPasses = 8;
+
+    /// <summary>
+    /// How long after an alert was first claimed another delivery may take the claim over. A takeover
+    /// sends the alert again, so it stays well inside the broker's duplicate detection window (a day by
+    /// default): a delivery that died is retried once its queue lease runs out, minutes later. A claim
+    /// older than this and never confirmed (a period that failed for good, a done message lost) is left
+    /// as it is: whether it went out is unknown, and a second copy would reach executives.
+    /// </summary>
+    public static readonly TimeSpan TakeoverWindow = TimeSpan.FromHours(1);
+
+    private enum Takeover { Quiet, Taken, Raced }
 
     /// <summary>
     /// An alert another delivery claimed (a second delivery of the same period's job, or a later run
-    /// of the period): quiet when that delivery is confirmed out. Otherwise it may have died between
-    /// its claim and its send, and its retry comes only when its queue lease runs out, after this
-    /// delivery has completed the period; so this one takes the claim over and sends it too (the
-    /// broker, or the local sender's ledger, drops a second copy by id). Says whether it took it over.
+    /// of the period): quiet when that delivery is confirmed out, or claimed it longer ago than
+    /// <see cref="TakeoverWindow"/>. Otherwise it may have died between its claim and its send, and
+    /// its retry comes only when its queue lease runs out, after this delivery has completed the
+    /// period; so this one takes the claim over and sends it too (the broker, or the local sender's
+    /// ledger, drops a second copy by id).
     /// </summary>
-    private async Task<bool> TakeOverAsync(TableEntity claim, string claimant, string invocation, CancellationToken ct)
+    private async Task<Takeover> TakeOverAsync(TableEntity claim, string invocation, DateTimeOffset now, CancellationToken ct)
     {
+        var claimant = claim.GetString("EmittedBy");
+        if (claimant is null || claim.GetDateTimeOffset("RaisedAt") is not { } raisedAt || now - raisedAt > TakeoverWindow) return Takeover.Quiet;
         // A claim without an index entry predates the index: treated as out.
         var theirs = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(claimant, claim.RowKey), cancellationToken: ct);
-        if (!theirs.HasValue || theirs.Value!.GetBoolean("Delivered") == true) return false;
+        if (!theirs.HasValue || theirs.Value!.GetBoolean("Delivered") == true) return Takeover.Quiet;
         // The index entry first, as for a new claim: a crash after the takeover leaves it findable by this delivery's retry.
         var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, claim.RowKey));
         StorageJson.Write(mine, "Event", StorageJson.Read<JsonObject>(claim, "Event") ?? StorageJson.Read<JsonObject>(theirs.Value, "Event"));
@@ -123,12 +154,48 @@ public sealed class AlertLedger(StorageAccount account)
         {
             // Only the claimant changes: the event and when it was raised stay the first delivery's.
             await _table.UpdateEntityAsync(new TableEntity(AlertPartition, claim.RowKey) { ["EmittedBy"] = invocation }, claim.ETag, TableUpdateMode.Merge, ct);
+            return Takeover.Taken;
         }
         catch (RequestFailedException e) when (e.Status == 412)
         {
-            // Taken over (or confirmed) by another delivery meanwhile: the caller reads the claim again.
+            // Changed since it was read (taken over by a third delivery, or marked resolved): read it again.
+            return Takeover.Raced;
         }
-        return true;
+    }
+
+    /// <summary>
+    /// The event of an alert this delivery must send although it did not raise it now: the recovery a
+    /// rival delivery of the period claimed and recorded (so this one no longer sees the alert it
+    /// resolves as open) without confirming it sent. Taken over as <see cref="ClaimAsync(string, string, int, string, JsonObject, DateTimeOffset, string?, CancellationToken)"/>
+    /// takes over an alert; null when it is confirmed out, too old, or this delivery's own.
+    /// </summary>
+    public async Task<JsonObject?> TakeOverUnconfirmedAsync(string alertId, string invocation, DateTimeOffset now, CancellationToken ct)
+    {
+        for (var pass = 0; pass < MaxClaimPasses; pass++)
+        {
+            var existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
+            if (!existing.HasValue || existing.Value!.GetString("EmittedBy") == invocation) return null;
+            switch (await TakeOverAsync(existing.Value, invocation, now, ct))
+            {
+                case Takeover.Quiet: return null;
+                case Takeover.Taken: return StorageJson.Read<JsonObject>(existing.Value, "Event");
+            }
+        }
+        throw new InvalidOperationException($"Alert {alertId} is being taken over by several deliveries at once; retrying later.");
+    }
+
+    /// <summary>
+    /// The recoveries of a period's alerts recorded within <see cref="TakeoverWindow"/> (by the
+    /// storage's own clock), each with the alert it resolved: those a rival delivery may not have sent yet.
+    /// </summary>
+    public async Task<IReadOnlyList<(string AlertId, string ResolvedBy)>> RecentlyResolvedAsync(string openIn, CancellationToken ct)
+    {
+        var since = DateTimeOffset.UtcNow - TakeoverWindow;
+        var resolved = new List<(string, string)>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {OpenPartition(openIn)} and Timestamp ge {since}");
+        await foreach (var row in _table.QueryAsync<TableEntity>(filter, select: ["RowKey", "ResolvedBy"], cancellationToken: ct))
+            if (row.GetString("ResolvedBy") is { } by) resolved.Add((row.RowKey, by));
+        return resolved;
     }
 
     /// <summary>Merged, never replaced: a resolution recorded meanwhile stays.</summary>
@@ -223,6 +290,13 @@ public sealed class AlertLedger(StorageAccount account)
     {
         var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, ["RaisedAt"], ct);
         return claim.HasValue ? claim.Value!.GetDateTimeOffset("RaisedAt") : null;
+    }
+
+    /// <summary>The CloudEvent the alert with this id was claimed with (what the alert log shows), or null when it never was.</summary>
+    public async Task<JsonObject?> ClaimedEventAsync(string alertId, CancellationToken ct)
+    {
+        var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
+        return claim.HasValue ? StorageJson.Read<JsonObject>(claim.Value!, "Event") : null;
     }
 
     /// <summary>Records that what this delivery claimed went out (its period's done message was read after its alerts).</summary>

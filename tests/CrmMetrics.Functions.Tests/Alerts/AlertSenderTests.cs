@@ -42,25 +42,42 @@ public class AlertSenderTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
     }
 
     [Fact]
-    public async Task A_redelivered_trigger_takes_over_the_claim_its_dead_attempt_left_and_others_wait()
+    public async Task A_redelivered_trigger_takes_over_the_claim_its_dead_attempt_left_and_others_wait_for_it()
     {
         var account = await azurite.AccountAsync();
         var sender = new QueueAlertSender(account, NullLogger<QueueAlertSender>.Instance);
         // The first attempt of trigger message m-1 claimed evt-1 and died before sending.
-        await account.Table(StorageNames.Tables.SentMessages).AddEntityAsync(new TableEntity(StorageKeys.Encode(AlertMessages.Topic), StorageKeys.Encode("evt-1"))
-        {
-            ["State"] = "claimed", ["At"] = DateTimeOffset.UtcNow, ["Trigger"] = "m-1",
-        });
+        await Claimed(account, "evt-1", "m-1", DateTimeOffset.UtcNow);
 
-        // Another invocation must not send it while the claim is fresh...
-        await Assert.ThrowsAsync<InvalidOperationException>(() => sender.SendAsync([Alert("evt-1")], "m-2", default));
-        // ...but the redelivery of m-1 itself sends it at once, and only once.
+        // Another invocation does not send it while the claim is fresh: it waits...
+        var other = sender.SendAsync([Alert("evt-1")], "m-2", default);
+        // ...while the redelivery of m-1 itself sends it at once, and only once.
         await sender.SendAsync([Alert("evt-1")], "m-1", default);
         await sender.SendAsync([Alert("evt-1")], "m-1", default);
+        await other.WaitAsync(TimeSpan.FromSeconds(30));
         await sender.SendAsync([Alert("evt-1")], "m-2", default);
 
         Assert.Single(await QueuedIdsAsync(account), id => id == "evt-1");
     }
+
+    [Fact]
+    public async Task Another_invocation_takes_over_a_claim_left_longer_than_the_stale_time_and_the_dead_ones_retry_sends_nothing()
+    {
+        var account = await azurite.AccountAsync();
+        var sender = new QueueAlertSender(account, NullLogger<QueueAlertSender>.Instance, staleClaim: TimeSpan.FromMinutes(1));
+        await Claimed(account, "evt-2", "m-1", DateTimeOffset.UtcNow.AddMinutes(-2));
+
+        await sender.SendAsync([Alert("evt-2")], "m-2", default).WaitAsync(TimeSpan.FromSeconds(30));
+        await sender.SendAsync([Alert("evt-2")], "m-1", default);
+
+        Assert.Single(await QueuedIdsAsync(account), id => id == "evt-2");
+    }
+
+    private static Task Claimed(StorageAccount account, string messageId, string trigger, DateTimeOffset at) =>
+        account.Table(StorageNames.Tables.SentMessages).AddEntityAsync(new TableEntity(StorageKeys.Encode(AlertMessages.Topic), StorageKeys.Encode(messageId))
+        {
+            ["State"] = "claimed", ["At"] = at, ["Trigger"] = trigger,
+        });
 
     [Fact]
     public async Task A_redelivered_trigger_whose_dead_attempt_had_enqueued_the_message_does_not_send_it_again()
@@ -70,10 +87,7 @@ public class AlertSenderTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         var queue = account.RawQueues.GetQueueClient(AlertMessages.Topic);
         await queue.CreateIfNotExistsAsync();
         // The first attempt of m-3 claimed evt-3 and enqueued it, then died before recording that.
-        await account.Table(StorageNames.Tables.SentMessages).AddEntityAsync(new TableEntity(StorageKeys.Encode(AlertMessages.Topic), StorageKeys.Encode("evt-3"))
-        {
-            ["State"] = "claimed", ["At"] = DateTimeOffset.UtcNow, ["Trigger"] = "m-3",
-        });
+        await Claimed(account, "evt-3", "m-3", DateTimeOffset.UtcNow);
         await queue.SendMessageAsync(Alert("evt-3"));
 
         await sender.SendAsync([Alert("evt-3")], "m-3", default);

@@ -12,8 +12,9 @@ namespace CrmMetrics.Functions.Tests.Engine;
 
 /// <summary>
 /// Two deliveries of one period's job (the last days of a run finishing together both send it): the
-/// first claims an alert and dies before sending it. The second, which completes the period, sends
-/// it, so the run succeeds only with its alerts out; it does not wait for the dead one's retry.
+/// first claims an alert, or records a recovery, and dies before sending it. The second, which
+/// completes the period, sends it, so the run succeeds only with its alerts out; it does not wait for
+/// the dead one's retry.
 /// </summary>
 public class AlertTakeoverTests(AlertTakeoverTests.Fixture app) : IClassFixture<AlertTakeoverTests.Fixture>
 {
@@ -57,18 +58,25 @@ public class AlertTakeoverTests(AlertTakeoverTests.Fixture app) : IClassFixture<
         var ledger = app.Services.GetRequiredService<AlertLedger>();
         Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync(alert.Id, alert.ConditionKey, (int)alert.Severity, "dead-delivery",
             alert.ToCloudEvent("test", claimedAt, "http://localhost/planted"), claimedAt, "month|2026-09", default));
+        // And a recovery: an earlier alert of the month, sent and confirmed, which a dead delivery resolved
+        // (so it is no longer open for the run to meet) and whose recovery it claimed but never sent.
+        JsonObject Planted(string id) => new() { ["specversion"] = "1.0", ["id"] = id, ["type"] = "crm.metrics.alert.resolved", ["data"] = new JsonObject { ["period"] = "2026-09" } };
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-earlier", "cond-earlier", 1, "earlier-delivery", Planted("crm-earlier"), claimedAt, "month|2026-09", default));
+        await ledger.MarkDeliveredAsync("earlier-delivery", default);
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-recovery", "cond-recovery", 0, "dead-resolver", Planted("crm-recovery"), claimedAt, default));
+        await ledger.MarkResolvedAsync("month|2026-09", "crm-earlier", "crm-recovery", default);
 
         await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-09" });
-        var sent = Assert.Single(await app.QueueAsync());
-        Assert.Equal(alert.Id, sent.GetProperty("id").GetString());
+        Assert.Equal(new[] { alert.Id, "crm-recovery" }.Order(), (await app.QueueAsync()).Select(m => m.GetProperty("id").GetString()).Order());
         // The alert log shows it once, raised when it was first claimed.
         var (listed, _) = await ledger.ListAsync(null, 100, null, default);
         Assert.Equal(claimedAt, Assert.Single(listed, a => a.Id == alert.Id).RaisedAt);
 
         // Its delivery was confirmed: a later run of the month, and the dead delivery's late retry, send nothing.
         var rerun = (await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-09" })).GetProperty("runId").GetString()!;
-        Assert.Single(await app.QueueAsync());
+        Assert.Equal(2, (await app.QueueAsync()).Count);
         Assert.Empty(await ledger.ClaimedByAsync("dead-delivery", default));
+        Assert.Empty(await ledger.ClaimedByAsync("dead-resolver", default));
 
         // A late delivery of a period its run completed meanwhile sends what it alone had claimed, and
         // records that sent: no later run of the month takes it over to send it again.
@@ -78,7 +86,7 @@ public class AlertTakeoverTests(AlertTakeoverTests.Fixture app) : IClassFixture<
         Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync(worse.Id, worse.ConditionKey, (int)worse.Severity, late,
             worse.ToCloudEvent("test", claimedAt, "http://localhost/planted"), claimedAt, "month|2026-09", default));
         await Eventually.WaitAsync(async () => (await ledger.ClaimedByAsync(late, default)).Count == 0, TimeSpan.FromSeconds(60), "the late delivery to send what it claimed");
-        Assert.Equal(new[] { alert.Id, worse.Id }.Order(), (await app.QueueAsync()).Select(m => m.GetProperty("id").GetString()).Order());
+        Assert.Equal(new[] { alert.Id, "crm-recovery", worse.Id }.Order(), (await app.QueueAsync()).Select(m => m.GetProperty("id").GetString()).Order());
         Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync(worse.Id, worse.ConditionKey, (int)worse.Severity, "a-later-run",
             worse.ToCloudEvent("test", claimedAt, "http://localhost/planted"), claimedAt, "month|2026-09", default));
     }

@@ -19,7 +19,7 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         Assert.Equal(["crm-a1", "crm-a2"], (await ledger.ClaimedByAsync("m|1", default)).Select(e => e["id"]!.GetValue<string>()).Order());
 
         // m|1 may have died before sending: m|2 takes crm-a1 over and sends it, so the period it completes has its alerts out.
-        Assert.Equal(AlertDecision.Resend, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|2", Event("crm-a1"), at, default));
+        Assert.Equal(AlertDecision.Resend, await ledger.ClaimAsync("crm-a1", "cond-1", 1, "m|2", Event("crm-a1"), at.AddMinutes(5), default));
         Assert.Equal(["crm-a1"], (await ledger.ClaimedByAsync("m|2", default)).Select(e => e["id"]!.GetValue<string>()));
         // The retry of m|1 still finds what it holds, and no longer what was taken from it.
         Assert.Equal(["crm-a2"], (await ledger.ClaimedByAsync("m|1", default)).Select(e => e["id"]!.GetValue<string>()));
@@ -34,6 +34,58 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         // The log shows the alert once, raised when it was first claimed.
         var (listed, _) = await ledger.ListAsync(at.AddSeconds(-1), 100, null, default);
         Assert.Equal(at, Assert.Single(listed, a => a.Id == "crm-a1").RaisedAt);
+    }
+
+    [Fact]
+    public async Task A_claim_older_than_the_takeover_window_is_left_to_its_delivery()
+    {
+        var ledger = new AlertLedger(await azurite.AccountAsync());
+        var at = DateTimeOffset.UtcNow;
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-w1", "cond-w1", 1, "w|1", Event("crm-w1"), at, default));
+        // Whether an old unconfirmed claim went out is unknown, and a resend would pass the broker's duplicate window.
+        Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-w1", "cond-w1", 1, "w|2", Event("crm-w1"), at + AlertLedger.TakeoverWindow + TimeSpan.FromMinutes(1), default));
+        Assert.Equal(["crm-w1"], (await ledger.ClaimedByAsync("w|1", default)).Select(e => e["id"]!.GetValue<string>()));
+        Assert.Equal(AlertDecision.Resend, await ledger.ClaimAsync("crm-w1", "cond-w1", 1, "w|2", Event("crm-w1"), at + AlertLedger.TakeoverWindow - TimeSpan.FromMinutes(1), default));
+    }
+
+    [Fact]
+    public async Task Two_deliveries_claiming_one_alert_at_once_both_send_it_and_only_one_raised_it()
+    {
+        var ledger = new AlertLedger(await azurite.AccountAsync());
+        var at = DateTimeOffset.UtcNow;
+        for (var i = 0; i < 10; i++)
+        {
+            var id = $"crm-c{i}-{Guid.NewGuid():N}";
+            var decisions = await Task.WhenAll(
+                ledger.ClaimAsync(id, "cond-" + id, 1, id + "|1", Event(id), at, "month|2026-07|" + id, default),
+                ledger.ClaimAsync(id, "cond-" + id, 1, id + "|2", Event(id), at, "month|2026-07|" + id, default));
+            // Whichever came second, whatever the interleaving, it sends too: the first may die before sending.
+            Assert.Equal([AlertDecision.Raise, AlertDecision.Resend], decisions.Order());
+            // One of them holds it: the retry of the other, should it die, has nothing of it to send.
+            Assert.Equal(1, (await ledger.ClaimedByAsync(id + "|1", default)).Count + (await ledger.ClaimedByAsync(id + "|2", default)).Count);
+        }
+    }
+
+    [Fact]
+    public async Task A_recovery_a_rival_claimed_and_recorded_without_confirming_is_taken_over()
+    {
+        var ledger = new AlertLedger(await azurite.AccountAsync());
+        var at = DateTimeOffset.UtcNow;
+        var period = "month|2026-07|" + Guid.NewGuid().ToString("N");
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-x1", "cond-x1", 1, "xr|0", Event("crm-x1"), at, period, default));
+        await ledger.MarkDeliveredAsync("xr|0", default);
+        // Delivery xr|1 claims the recovery and records it, then dies before sending it: the alert is no longer open for xr|2 to meet.
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-rx1", "cond-rx1", 0, "xr|1", Event("crm-rx1"), at, default));
+        await ledger.MarkResolvedAsync(period, "crm-x1", "crm-rx1", default);
+        Assert.Empty(await ledger.OpenAsync(period, default));
+
+        Assert.Equal([("crm-x1", "crm-rx1")], await ledger.RecentlyResolvedAsync(period, default));
+        Assert.Equal("crm-rx1", (await ledger.TakeOverUnconfirmedAsync("crm-rx1", "xr|2", at, default))?["id"]?.GetValue<string>());
+        // Once xr|2 confirms it, nobody takes it over again; its own delivery finds nothing to take over.
+        await ledger.MarkDeliveredAsync("xr|2", default);
+        Assert.Null(await ledger.TakeOverUnconfirmedAsync("crm-rx1", "xr|3", at, default));
+        Assert.Null(await ledger.TakeOverUnconfirmedAsync("crm-rx1", "xr|2", at, default));
+        Assert.Empty((await ledger.ClaimedByAsync("xr|1", default)).Select(e => e.ToJsonString()));
     }
 
     [Fact]
