@@ -52,7 +52,7 @@ param maximumInstanceCount int = 100
 @description('Flex Consumption instance memory size in MB.')
 param instanceMemoryMB int = 2048
 
-@description('Service Bus duplicate detection window of the alerts topic (ISO 8601 duration).')
+@description('Service Bus duplicate detection window of the alerts topic (ISO 8601 duration). Keep it above one hour: a finalisation may resend an alert claimed up to an hour earlier.')
 param alertsDuplicateDetectionWindow string = 'P1D'
 
 var abbrs = loadJsonContent('abbreviations.json')

@@ -107,11 +107,13 @@ public sealed class AlertService(
         }
         // Recoveries a rival delivery of the period claimed and recorded but has not confirmed sent: it
         // may have died before sending them, and the alerts they resolve are no longer open to meet above.
+        // An earlier attempt of this delivery that died after recording a recovery left the same gap.
+        var resolving = messages.Select(AlertMessages.IdOf).ToHashSet();
         foreach (var (alertId, resolvedBy) in await ledger.RecentlyResolvedAsync(openIn, ct))
         {
-            if (await ledger.TakeOverUnconfirmedAsync(resolvedBy, invocation, now, ct) is not { } claimed) continue;
+            if (resolving.Contains(resolvedBy) || await ledger.TakeOverUnconfirmedAsync(resolvedBy, invocation, now, ct) is not { } claimed) continue;
             messages.Add(claimed.ToJsonString());
-            logger.LogInformation("Alert {Id} resolving {Resolved} taken over from a delivery that did not confirm sending it", resolvedBy, alertId);
+            logger.LogInformation("Alert {Id} resolves {Resolved}: recorded by a delivery that did not confirm sending it, sent now", resolvedBy, alertId);
         }
         return messages;
     }

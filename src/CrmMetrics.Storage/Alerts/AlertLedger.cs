@@ -108,7 +108,8 @@ public sealed class AlertLedger(StorageAccount account)
             catch (RequestFailedException e) when (e.Status == 409)
             {
                 // A concurrent delivery claimed it first: the next pass decides between quiet and a takeover.
-                await _table.DeleteEntityAsync(InvocationPartition, mine.RowKey, ETag.All, CancellationToken.None);
+                // The index entry stays: readers check the claim's holder, and with two attempts of one
+                // delivery at once (two firings of a day's digest) it is the winner's entry too.
                 continue;
             }
             await CompleteAsync(alertId, conditionKey, severity, raisedAt, cloudEvent, ct);
@@ -164,17 +165,23 @@ public sealed class AlertLedger(StorageAccount account)
     }
 
     /// <summary>
-    /// The event of an alert this delivery must send although it did not raise it now: the recovery a
-    /// rival delivery of the period claimed and recorded (so this one no longer sees the alert it
-    /// resolves as open) without confirming it sent. Taken over as <see cref="ClaimAsync(string, string, int, string, JsonObject, DateTimeOffset, string?, CancellationToken)"/>
-    /// takes over an alert; null when it is confirmed out, too old, or this delivery's own.
+    /// The event of an alert this delivery must send although it did not raise it now: a recovery
+    /// claimed and recorded (so the alert it resolves is no longer open to be met) without being
+    /// confirmed sent, by a rival delivery of the period (taken over as <see cref="ClaimAsync(string, string, int, string, JsonObject, DateTimeOffset, string?, CancellationToken)"/>
+    /// takes over an alert) or by an earlier attempt of this same delivery that died before sending
+    /// it. Null when it is confirmed out, or too old.
     /// </summary>
     public async Task<JsonObject?> TakeOverUnconfirmedAsync(string alertId, string invocation, DateTimeOffset now, CancellationToken ct)
     {
         for (var pass = 0; pass < MaxClaimPasses; pass++)
         {
             var existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
-            if (!existing.HasValue || existing.Value!.GetString("EmittedBy") == invocation) return null;
+            if (!existing.HasValue) return null;
+            if (existing.Value!.GetString("EmittedBy") == invocation)
+            {
+                var mine = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(invocation, alertId), cancellationToken: ct);
+                return mine.HasValue && mine.Value!.GetBoolean("Delivered") == true ? null : StorageJson.Read<JsonObject>(existing.Value, "Event");
+            }
             switch (await TakeOverAsync(existing.Value, invocation, now, ct))
             {
                 case Takeover.Quiet: return null;

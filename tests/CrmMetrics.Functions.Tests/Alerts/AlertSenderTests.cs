@@ -4,6 +4,7 @@ using Azure.Messaging.ServiceBus;
 using CrmMetrics.Functions.Alerts;
 using CrmMetrics.Storage.Account;
 using CrmMetrics.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CrmMetrics.Functions.Tests.Alerts;
@@ -45,12 +46,16 @@ public class AlertSenderTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
     public async Task A_redelivered_trigger_takes_over_the_claim_its_dead_attempt_left_and_others_wait_for_it()
     {
         var account = await azurite.AccountAsync();
-        var sender = new QueueAlertSender(account, NullLogger<QueueAlertSender>.Instance);
+        var log = new WaitingLog();
+        var sender = new QueueAlertSender(account, log);
         // The first attempt of trigger message m-1 claimed evt-1 and died before sending.
         await Claimed(account, "evt-1", "m-1", DateTimeOffset.UtcNow);
 
-        // Another invocation does not send it while the claim is fresh: it waits...
+        // Another invocation does not send it, nor drop it, while the claim is fresh: it waits...
         var other = sender.SendAsync([Alert("evt-1")], "m-2", default);
+        await log.Waiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(other.IsCompleted);
+        Assert.DoesNotContain("evt-1", await QueuedIdsAsync(account));
         // ...while the redelivery of m-1 itself sends it at once, and only once.
         await sender.SendAsync([Alert("evt-1")], "m-1", default);
         await sender.SendAsync([Alert("evt-1")], "m-1", default);
@@ -71,6 +76,32 @@ public class AlertSenderTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         await sender.SendAsync([Alert("evt-2")], "m-1", default);
 
         Assert.Single(await QueuedIdsAsync(account), id => id == "evt-2");
+    }
+
+    [Fact]
+    public async Task An_invocation_waiting_on_a_claim_whose_sender_died_sends_the_message_once_the_claim_goes_stale()
+    {
+        var account = await azurite.AccountAsync();
+        var sender = new QueueAlertSender(account, NullLogger<QueueAlertSender>.Instance, staleClaim: TimeSpan.FromSeconds(2));
+        await Claimed(account, "evt-4", "m-1", DateTimeOffset.UtcNow);
+
+        // m-1 never comes back within the stale time: m-2 must not drop the message as if it were sent.
+        await sender.SendAsync([Alert("evt-4")], "m-2", default).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Single(await QueuedIdsAsync(account), id => id == "evt-4");
+    }
+
+    /// <summary>Completes when the sender says it waits for another invocation's send.</summary>
+    private sealed class WaitingLog : ILogger<QueueAlertSender>
+    {
+        public TaskCompletionSource Waiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).Contains("waiting for it", StringComparison.Ordinal)) Waiting.TrySetResult();
+        }
     }
 
     private static Task Claimed(StorageAccount account, string messageId, string trigger, DateTimeOffset at) =>

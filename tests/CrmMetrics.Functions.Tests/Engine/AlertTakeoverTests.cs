@@ -67,7 +67,12 @@ public class AlertTakeoverTests(AlertTakeoverTests.Fixture app) : IClassFixture<
         await ledger.MarkResolvedAsync("month|2026-09", "crm-earlier", "crm-recovery", default);
 
         await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-09" });
-        Assert.Equal(new[] { alert.Id, "crm-recovery" }.Order(), (await app.QueueAsync()).Select(m => m.GetProperty("id").GetString()).Order());
+        var queued = await app.QueueAsync();
+        Assert.Equal(new[] { alert.Id, "crm-recovery" }.Order(), queued.Select(m => m.GetProperty("id").GetString()).Order());
+        // What was sent is the event as first claimed (what the alert log shows), not one built again now.
+        var sent = queued.Single(m => m.GetProperty("id").GetString() == alert.Id);
+        Assert.Equal(alert.ToCloudEvent("test", claimedAt, "")["time"]!.GetValue<string>(), sent.GetProperty("time").GetString());
+        Assert.Equal("planted", sent.GetProperty("data").GetProperty("message").GetString());
         // The alert log shows it once, raised when it was first claimed.
         var (listed, _) = await ledger.ListAsync(null, 100, null, default);
         Assert.Equal(claimedAt, Assert.Single(listed, a => a.Id == alert.Id).RaisedAt);

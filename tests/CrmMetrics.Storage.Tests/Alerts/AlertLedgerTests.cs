@@ -86,6 +86,14 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         Assert.Null(await ledger.TakeOverUnconfirmedAsync("crm-rx1", "xr|3", at, default));
         Assert.Null(await ledger.TakeOverUnconfirmedAsync("crm-rx1", "xr|2", at, default));
         Assert.Empty((await ledger.ClaimedByAsync("xr|1", default)).Select(e => e.ToJsonString()));
+
+        // The same gap within one delivery: its attempt recorded a recovery and died; its retry no longer meets the resolved alert.
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-x2", "cond-x2", 1, "xr|0", Event("crm-x2"), at, period, default));
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-rx2", "cond-rx2", 0, "xr|4", Event("crm-rx2"), at, default));
+        await ledger.MarkResolvedAsync(period, "crm-x2", "crm-rx2", default);
+        Assert.Equal("crm-rx2", (await ledger.TakeOverUnconfirmedAsync("crm-rx2", "xr|4", at, default))?["id"]?.GetValue<string>());
+        await ledger.MarkDeliveredAsync("xr|4", default);
+        Assert.Null(await ledger.TakeOverUnconfirmedAsync("crm-rx2", "xr|4", at, default));
     }
 
     [Fact]
