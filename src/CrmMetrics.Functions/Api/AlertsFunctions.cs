@@ -84,7 +84,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     }
 
     /// <summary><c>open</c> or <c>resolved</c> for an alert, null for a message that is not one (the digest).</summary>
-    private static string? StateOf(RecordedAlert alert)
+    public static string? StateOf(RecordedAlert alert)
     {
         var type = alert.CloudEvent["type"] is JsonValue t && t.GetValueKind() == System.Text.Json.JsonValueKind.String ? t.GetValue<string>() : "";
         if (type == "crm.metrics.alert." + AlertKinds.Resolved) return "resolved";

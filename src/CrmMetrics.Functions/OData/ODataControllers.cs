@@ -141,7 +141,7 @@ public sealed class AlertsController(AlertLedger ledger) : ODataController
             do
             {
                 var (alerts, next) = await ledger.ListAsync(since, 1000, continuation, token);
-                result.AddRange(alerts.Select(a => Map(a.CloudEvent, calendar.InZone(a.RaisedAt))));
+                result.AddRange(alerts.Select(a => Map(a, calendar.InZone(a.RaisedAt))));
                 continuation = next;
             } while (continuation is not null);
             return result;
@@ -149,8 +149,9 @@ public sealed class AlertsController(AlertLedger ledger) : ODataController
         return await ODataFeed.ServeAsync(this, options, [part], ct);
     }
 
-    private static ODataAlert Map(JsonObject e, DateTimeOffset raisedAt)
+    private static ODataAlert Map(RecordedAlert alert, DateTimeOffset raisedAt)
     {
+        var e = alert.CloudEvent;
         var d = e["data"] as JsonObject ?? [];
         return new ODataAlert
         {
@@ -159,6 +160,7 @@ public sealed class AlertsController(AlertLedger ledger) : ODataController
             Scope = d["scope"]?.GetValue<string>() ?? "", Grain = d["grain"]?.GetValue<string>() ?? "", Period = d["period"]?.GetValue<string>() ?? "",
             Value = GoalAttainmentController.Num(d["value"]), GoalId = d["goalId"]?.GetValue<string>(),
             Message = d["message"]?.GetValue<string>() ?? "", MessageFa = d["messageFa"]?.GetValue<string>() ?? "", Time = raisedAt,
+            State = Api.AlertsFunctions.StateOf(alert), ResolvedBy = alert.ResolvedBy,
         };
     }
 }

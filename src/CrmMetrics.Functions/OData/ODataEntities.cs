@@ -108,6 +108,12 @@ public sealed class ODataAlert
     public string Message { get; set; } = "";
     public string MessageFa { get; set; } = "";
     public DateTimeOffset Time { get; set; }
+
+    /// <summary><c>open</c> until a recovery resolves it, then <c>resolved</c> (a recovery is itself <c>resolved</c>); null for the digest. As <c>GET /api/alerts</c> says.</summary>
+    public string? State { get; set; }
+
+    /// <summary>The id of the recovery that resolved this alert; null while it is open.</summary>
+    public string? ResolvedBy { get; set; }
 }
 
 /// <summary>

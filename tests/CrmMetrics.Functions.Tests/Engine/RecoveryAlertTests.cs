@@ -145,6 +145,25 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
     }
 
     [Fact]
+    public async Task The_odata_alerts_set_shows_the_same_state_and_resolver_and_filters_on_them()
+    {
+        var rest = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2020-01-01&pageSize=1000", TestKeys.Reader))).GetProperty("items").EnumerateArray()
+            .ToDictionary(i => i.GetProperty("id").GetString()!, i => (State: i.GetProperty("state").GetString(), ResolvedBy: i.GetProperty("resolvedBy").GetString()));
+        var odata = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/odata/Alerts?$filter=Time ge 2020-01-01 and Kind ne 'digest'", TestKeys.Reader)))
+            .GetProperty("value").EnumerateArray()
+            .ToDictionary(i => i.GetProperty("Id").GetString()!, i => (State: i.GetProperty("State").GetString(), ResolvedBy: i.GetProperty("ResolvedBy").GetString()));
+        Assert.Equal(rest.OrderBy(p => p.Key), odata.OrderBy(p => p.Key));
+        Assert.Contains(odata.Values, a => a.ResolvedBy is not null);
+
+        foreach (var state in new[] { "open", "resolved" })
+        {
+            var filtered = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/odata/Alerts?$filter=Time ge 2020-01-01 and State eq '{state}'", TestKeys.Reader))).GetProperty("value");
+            Assert.Equal(rest.Count(p => p.Value.State == state), filtered.GetArrayLength());
+        }
+        Assert.Contains(rest.Values, a => a.State == "resolved");
+    }
+
+    [Fact]
     public void The_digest_lists_what_opened_and_what_resolved()
     {
         Assert.NotNull(app.Digest);
