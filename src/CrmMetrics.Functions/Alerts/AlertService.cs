@@ -73,13 +73,14 @@ public sealed class AlertService(
         });
         var openIn = $"{Grains.Key(period.Grain)}|{period.Key}";
         var messages = new List<string>();
+        var sending = new HashSet<string>(StringComparer.Ordinal);
         foreach (var alert in assessment.Alerts)
         {
             var cloudEvent = WithDashboardLink(alert.ToCloudEvent(settings.DeploymentName, now, Link(alert)), alert);
-            var decision = await ledger.ClaimAsync(alert.Id, alert.ConditionKey, (int)alert.Severity, invocation, cloudEvent, now, openIn, ct);
-            if (decision == AlertDecision.Suppress) continue;
-            // A resend carries what was claimed first, as the alert log shows it.
-            messages.Add((decision == AlertDecision.Resend ? await ledger.ClaimedEventAsync(alert.Id, ct) ?? cloudEvent : cloudEvent).ToJsonString());
+            var claim = await ledger.ClaimToSendAsync(alert.Id, alert.ConditionKey, (int)alert.Severity, invocation, cloudEvent, now, openIn, ct);
+            if (claim.Event is null) continue;
+            messages.Add(claim.Event.ToJsonString());
+            sending.Add(alert.Id);
             logger.LogInformation("Alert {Id} ({Kind}, {Severity}) for {Subject}: {Message}", alert.Id, alert.Kind, alert.Severity, alert.Subject, alert.Message);
         }
 
@@ -98,20 +99,20 @@ public sealed class AlertService(
             }
             if (recovery is null || Resolution(open, period, recovery) is not { } resolution) continue;
             var cloudEvent = WithDashboardLink(resolution.ToCloudEvent(settings.DeploymentName, now, Link(resolution)), resolution);
-            var decision = await ledger.ClaimAsync(resolution.Id, resolution.ConditionKey, (int)resolution.Severity, invocation, cloudEvent, now, ct);
+            var claim = await ledger.ClaimToSendAsync(resolution.Id, resolution.ConditionKey, (int)resolution.Severity, invocation, cloudEvent, now, openIn: null, ct);
             // Recorded whatever the decision: a rival delivery that claimed the recovery may have died before recording it.
             await ledger.MarkResolvedAsync(openIn, open.Id, resolution.Id, ct);
-            if (decision == AlertDecision.Suppress) continue;
-            messages.Add((decision == AlertDecision.Resend ? await ledger.ClaimedEventAsync(resolution.Id, ct) ?? cloudEvent : cloudEvent).ToJsonString());
+            if (claim.Event is null) continue;
+            messages.Add(claim.Event.ToJsonString());
+            sending.Add(resolution.Id);
             logger.LogInformation("Alert {Id} resolves {Resolved} for {Subject}: {Message}", resolution.Id, open.Id, resolution.Subject, resolution.Message);
         }
         // Recoveries a rival delivery of the period claimed and recorded but has not confirmed sent: it
         // may have died before sending them, and the alerts they resolve are no longer open to meet above.
         // An earlier attempt of this delivery that died after recording a recovery left the same gap.
-        var resolving = messages.Select(AlertMessages.IdOf).ToHashSet();
         foreach (var (alertId, resolvedBy) in await ledger.RecentlyResolvedAsync(openIn, ct))
         {
-            if (resolving.Contains(resolvedBy) || await ledger.TakeOverUnconfirmedAsync(resolvedBy, invocation, now, ct) is not { } claimed) continue;
+            if (sending.Contains(resolvedBy) || await ledger.TakeOverUnconfirmedAsync(resolvedBy, invocation, now, ct) is not { } claimed) continue;
             messages.Add(claimed.ToJsonString());
             logger.LogInformation("Alert {Id} resolves {Resolved}: recorded by a delivery that did not confirm sending it, sent now", resolvedBy, alertId);
         }

@@ -78,18 +78,9 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     public static JsonObject WithState(RecordedAlert alert)
     {
         var item = (JsonObject)alert.CloudEvent.DeepClone();
-        item["state"] = StateOf(alert);
+        item["state"] = alert.State;
         item["resolvedBy"] = alert.ResolvedBy;
         return item;
-    }
-
-    /// <summary><c>open</c> or <c>resolved</c> for an alert, null for a message that is not one (the digest).</summary>
-    public static string? StateOf(RecordedAlert alert)
-    {
-        var type = alert.CloudEvent["type"] is JsonValue t && t.GetValueKind() == System.Text.Json.JsonValueKind.String ? t.GetValue<string>() : "";
-        if (type == "crm.metrics.alert." + AlertKinds.Resolved) return "resolved";
-        if (type.StartsWith("crm.metrics.alert.", StringComparison.Ordinal)) return alert.ResolvedBy is null ? "open" : "resolved";
-        return null;
     }
 
     private async Task<IResult> ListAsync(HttpRequest request, CancellationToken ct)
@@ -143,11 +134,11 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         return alert =>
         {
             var data = alert.CloudEvent["data"] as JsonObject;
-            return StateOf(alert) is not null
+            return alert.State is not null
                 && (period is null || Text(data, "grain") == grain && Text(data, "period") == period)
                 && (severity is null || Text(data, "severity") == severity)
                 && (kind is null || Text(data, "kind") == kind)
-                && (state is null || StateOf(alert) == state);
+                && (state is null || alert.State == state);
         };
     }
 }

@@ -160,7 +160,7 @@ public sealed class AlertsController(AlertLedger ledger) : ODataController
             Scope = d["scope"]?.GetValue<string>() ?? "", Grain = d["grain"]?.GetValue<string>() ?? "", Period = d["period"]?.GetValue<string>() ?? "",
             Value = GoalAttainmentController.Num(d["value"]), GoalId = d["goalId"]?.GetValue<string>(),
             Message = d["message"]?.GetValue<string>() ?? "", MessageFa = d["messageFa"]?.GetValue<string>() ?? "", Time = raisedAt,
-            State = Api.AlertsFunctions.StateOf(alert), ResolvedBy = alert.ResolvedBy,
+            State = alert.State, ResolvedBy = alert.ResolvedBy,
         };
     }
 }

@@ -23,7 +23,25 @@ public sealed record RecordedAlert(string Id, DateTimeOffset RaisedAt, JsonObjec
 {
     /// <summary>The id of the <c>resolved</c> alert that closed this one; null while it is open (and for messages that are not alerts).</summary>
     public string? ResolvedBy { get; init; }
+
+    /// <summary>
+    /// <c>open</c> until a recovery resolves it, then <c>resolved</c>; a recovery is itself
+    /// <c>resolved</c>; null for a message that is not an alert (the digest).
+    /// </summary>
+    public string? State
+    {
+        get
+        {
+            var type = CloudEvent["type"] is JsonValue t && t.GetValueKind() == System.Text.Json.JsonValueKind.String ? t.GetValue<string>() : "";
+            if (type == "crm.metrics.alert." + Domain.Alerts.AlertKinds.Resolved) return "resolved";
+            if (type.StartsWith("crm.metrics.alert.", StringComparison.Ordinal)) return ResolvedBy is null ? "open" : "resolved";
+            return null;
+        }
+    }
 }
+
+/// <summary>What the ledger decided about an alert, and the CloudEvent to send unless it is <see cref="AlertDecision.Suppress"/>: the caller's when raised, the one claimed first when resent.</summary>
+public readonly record struct AlertClaim(AlertDecision Decision, JsonObject? Event);
 
 /// <summary>An alert of a period that no recovery has resolved yet.</summary>
 public sealed record OpenAlert(string Id, string ConditionKey, JsonObject CloudEvent);
@@ -55,6 +73,11 @@ public sealed class AlertLedger(StorageAccount account)
 
     /// <param name="openIn">The period (any stable key) the alert belongs to; when given, the alert is kept open there until <see cref="MarkResolvedAsync"/>.</param>
     public async Task<AlertDecision> ClaimAsync(string alertId, string conditionKey, int severity, string invocation, JsonObject cloudEvent, DateTimeOffset raisedAt,
+        string? openIn, CancellationToken ct) =>
+        (await ClaimToSendAsync(alertId, conditionKey, severity, invocation, cloudEvent, raisedAt, openIn, ct)).Decision;
+
+    /// <summary>As <see cref="ClaimAsync(string, string, int, string, JsonObject, DateTimeOffset, string?, CancellationToken)"/>, with the event to send: a resend carries what was claimed first, as the alert log shows it.</summary>
+    public async Task<AlertClaim> ClaimToSendAsync(string alertId, string conditionKey, int severity, string invocation, JsonObject cloudEvent, DateTimeOffset raisedAt,
         string? openIn, CancellationToken ct)
     {
         // Each pass reads what is there and acts on it; a write that finds the ledger changed since it
@@ -65,31 +88,22 @@ public sealed class AlertLedger(StorageAccount account)
             if (existing.HasValue)
             {
                 var claim = existing.Value!;
-                if (claim.GetString("EmittedBy") != invocation)
-                {
-                    var takeover = await TakeOverAsync(claim, invocation, raisedAt, ct);
-                    if (takeover == Takeover.Quiet) return AlertDecision.Suppress;
-                    if (takeover == Takeover.Raced) continue;
-                }
-                else
-                {
-                    // A retry of the delivery that raised it: quiet if its period's done message confirmed it went out.
-                    var claimed = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(invocation, alertId), cancellationToken: ct);
-                    if (claimed.HasValue && claimed.Value!.GetBoolean("Delivered") == true) return AlertDecision.Suppress;
-                }
+                var hold = await HoldAsync(claim, invocation, raisedAt, ct);
+                if (hold == Hold.Quiet) return new AlertClaim(AlertDecision.Suppress, null);
+                if (hold == Hold.Raced) continue;
                 if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
                 // What was claimed, not what the caller built now: a digest built again differs (its window moved),
                 // and a longer or shorter document merged over the log row could leave a stale part behind.
                 var claimedEvent = StorageJson.Read<JsonObject>(claim, "Event") ?? cloudEvent;
                 await CompleteAsync(alertId, conditionKey, severity, claim.GetDateTimeOffset("RaisedAt") ?? raisedAt, claimedEvent, ct);
-                return AlertDecision.Resend;
+                return new AlertClaim(AlertDecision.Resend, claimedEvent);
             }
             var condition = await _table.GetEntityIfExistsAsync<TableEntity>(ConditionPartition, conditionKey, cancellationToken: ct);
             if (condition.HasValue && (condition.Value!.GetInt32("MaxSeverity") ?? -1) >= severity)
             {
                 // This very alert, claimed by another delivery since this one looked: look at its claim.
                 if (condition.Value.GetString("LastAlertId") == alertId) continue;
-                return AlertDecision.Suppress;
+                return new AlertClaim(AlertDecision.Suppress, null);
             }
 
             // Tracked before the claim: if another delivery claims the same id first, it is the same alert.
@@ -113,7 +127,7 @@ public sealed class AlertLedger(StorageAccount account)
                 continue;
             }
             await CompleteAsync(alertId, conditionKey, severity, raisedAt, cloudEvent, ct);
-            return AlertDecision.Raise;
+            return new AlertClaim(AlertDecision.Raise, cloudEvent);
         }
         throw new InvalidOperationException($"Alert {alertId} is being claimed by several deliveries at once; retrying later.");
     }
@@ -130,7 +144,24 @@ public sealed class AlertLedger(StorageAccount account)
     /// </summary>
     public static readonly TimeSpan TakeoverWindow = TimeSpan.FromHours(1);
 
-    private enum Takeover { Quiet, Taken, Raced }
+    private enum Hold { Quiet, Held, Raced }
+
+    /// <summary>
+    /// Whether this delivery is to send a claimed alert: its own claim unless its period's done
+    /// message confirmed it went out (a retry of the delivery that raised it), or another's taken over.
+    /// </summary>
+    private async Task<Hold> HoldAsync(TableEntity claim, string invocation, DateTimeOffset now, CancellationToken ct)
+    {
+        if (claim.GetString("EmittedBy") != invocation) return await TakeOverAsync(claim, invocation, now, ct);
+        return await DeliveredAsync(invocation, claim.RowKey, ct) == true ? Hold.Quiet : Hold.Held;
+    }
+
+    /// <summary>Whether the delivery's done message confirmed this alert went out; null when the delivery has no index entry for it.</summary>
+    private async Task<bool?> DeliveredAsync(string invocation, string alertId, CancellationToken ct)
+    {
+        var entry = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(invocation, alertId), ["Delivered"], ct);
+        return entry.HasValue ? entry.Value!.GetBoolean("Delivered") == true : null;
+    }
 
     /// <summary>
     /// An alert another delivery claimed (a second delivery of the same period's job, or a later run
@@ -140,27 +171,26 @@ public sealed class AlertLedger(StorageAccount account)
     /// period; so this one takes the claim over and sends it too (the broker, or the local sender's
     /// ledger, drops a second copy by id).
     /// </summary>
-    private async Task<Takeover> TakeOverAsync(TableEntity claim, string invocation, DateTimeOffset now, CancellationToken ct)
+    private async Task<Hold> TakeOverAsync(TableEntity claim, string invocation, DateTimeOffset now, CancellationToken ct)
     {
         var claimant = claim.GetString("EmittedBy");
-        if (claimant is null || claim.GetDateTimeOffset("RaisedAt") is not { } raisedAt || now - raisedAt > TakeoverWindow) return Takeover.Quiet;
+        if (claimant is null || claim.GetDateTimeOffset("RaisedAt") is not { } raisedAt || now - raisedAt > TakeoverWindow) return Hold.Quiet;
         // A claim without an index entry predates the index: treated as out.
-        var theirs = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(claimant, claim.RowKey), cancellationToken: ct);
-        if (!theirs.HasValue || theirs.Value!.GetBoolean("Delivered") == true) return Takeover.Quiet;
+        if (await DeliveredAsync(claimant, claim.RowKey, ct) is not false) return Hold.Quiet;
         // The index entry first, as for a new claim: a crash after the takeover leaves it findable by this delivery's retry.
         var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, claim.RowKey));
-        StorageJson.Write(mine, "Event", StorageJson.Read<JsonObject>(claim, "Event") ?? StorageJson.Read<JsonObject>(theirs.Value, "Event"));
+        StorageJson.Write(mine, "Event", StorageJson.Read<JsonObject>(claim, "Event"));
         await _table.UpsertEntityAsync(mine, TableUpdateMode.Replace, ct);
         try
         {
             // Only the claimant changes: the event and when it was raised stay the first delivery's.
             await _table.UpdateEntityAsync(new TableEntity(AlertPartition, claim.RowKey) { ["EmittedBy"] = invocation }, claim.ETag, TableUpdateMode.Merge, ct);
-            return Takeover.Taken;
+            return Hold.Held;
         }
         catch (RequestFailedException e) when (e.Status == 412)
         {
             // Changed since it was read (taken over by a third delivery, or marked resolved): read it again.
-            return Takeover.Raced;
+            return Hold.Raced;
         }
     }
 
@@ -177,15 +207,10 @@ public sealed class AlertLedger(StorageAccount account)
         {
             var existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
             if (!existing.HasValue) return null;
-            if (existing.Value!.GetString("EmittedBy") == invocation)
+            switch (await HoldAsync(existing.Value!, invocation, now, ct))
             {
-                var mine = await _table.GetEntityIfExistsAsync<TableEntity>(InvocationPartition, InvocationKey(invocation, alertId), cancellationToken: ct);
-                return mine.HasValue && mine.Value!.GetBoolean("Delivered") == true ? null : StorageJson.Read<JsonObject>(existing.Value, "Event");
-            }
-            switch (await TakeOverAsync(existing.Value, invocation, now, ct))
-            {
-                case Takeover.Quiet: return null;
-                case Takeover.Taken: return StorageJson.Read<JsonObject>(existing.Value, "Event");
+                case Hold.Quiet: return null;
+                case Hold.Held: return StorageJson.Read<JsonObject>(existing.Value!, "Event");
             }
         }
         throw new InvalidOperationException($"Alert {alertId} is being taken over by several deliveries at once; retrying later.");
@@ -297,13 +322,6 @@ public sealed class AlertLedger(StorageAccount account)
     {
         var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, ["RaisedAt"], ct);
         return claim.HasValue ? claim.Value!.GetDateTimeOffset("RaisedAt") : null;
-    }
-
-    /// <summary>The CloudEvent the alert with this id was claimed with (what the alert log shows), or null when it never was.</summary>
-    public async Task<JsonObject?> ClaimedEventAsync(string alertId, CancellationToken ct)
-    {
-        var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
-        return claim.HasValue ? StorageJson.Read<JsonObject>(claim.Value!, "Event") : null;
     }
 
     /// <summary>Records that what this delivery claimed went out (its period's done message was read after its alerts).</summary>

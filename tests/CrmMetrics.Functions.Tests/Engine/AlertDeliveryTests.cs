@@ -22,14 +22,6 @@ public class AlertDeliveryTests(AlertDeliveryTests.Fixture app) : IClassFixture<
 
         protected override IEnumerable<KeyValuePair<string, string?>> Settings() => [new("CrmMetrics:DeploymentName", "test")];
 
-        public async Task<List<JsonElement>> QueueAsync()
-        {
-            var queue = Storage.RawQueues.GetQueueClient("executive-alerts");
-            var messages = new List<JsonElement>();
-            foreach (var m in (await queue.PeekMessagesAsync(32)).Value) messages.Add(JsonDocument.Parse(m.Body.ToString()).RootElement.Clone());
-            return messages;
-        }
-
         public async Task RunMonthsAsync()
         {
             foreach (var month in Months) await ApiDriver.RunAsync(this, new { grain = "month", period = month });

@@ -39,10 +39,6 @@ public class AlertTakeoverTests(AlertTakeoverTests.Fixture app) : IClassFixture<
             var response = await SendAsync(HttpMethod.Put, "/api/alert-rules/csat", TestKeys.Admin, JsonContent.Create(new { kind = "threshold", indicator = "cx.csat", below = 75 }));
             if (!response.IsSuccessStatusCode) throw new InvalidOperationException(await response.Content.ReadAsStringAsync());
         }
-
-        public async Task<List<JsonElement>> QueueAsync() =>
-            (await Storage.RawQueues.GetQueueClient("executive-alerts").PeekMessagesAsync(32)).Value
-            .Select(m => JsonDocument.Parse(m.Body.ToString()).RootElement.Clone()).ToList();
     }
 
     [Fact]

@@ -36,12 +36,6 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
         private static JsonObject Order(string id, decimal amount, int day) =>
             Fact(id, "order", $"2026-07-{day:D2}T12:00:00Z", "C-1", new JsonObject { ["amount"] = amount, ["currency"] = "EUR" });
 
-        public async Task<List<JsonElement>> QueueAsync()
-        {
-            var queue = Storage.RawQueues.GetQueueClient("executive-alerts");
-            return (await queue.PeekMessagesAsync(32)).Value.Select(m => JsonDocument.Parse(m.Body.ToString()).RootElement.Clone()).ToList();
-        }
-
         protected override async Task AfterStartAsync()
         {
             // July 2026: revenue 1,000 (goal 1,200: missed), CSAT 0 % (rule: below 75), no NPS answers (goal: no data), no CES answers (rule: no data).

@@ -25,9 +25,6 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
             ["id"] = id, ["type"] = type, ["time"] = $"2026-06-{day:D2}T10:00:00Z", ["customerId"] = "U-1", ["channel"] = "web", ["data"] = data,
         };
 
-        private async Task<List<JsonElement>> QueueAsync() =>
-            (await Storage.RawQueues.GetQueueClient("executive-alerts").PeekMessagesAsync(32)).Value.Select(m => JsonDocument.Parse(m.Body.ToString()).RootElement.Clone()).ToList();
-
         protected override async Task AfterStartAsync()
         {
             // June 2026: CSAT 0 % (a threshold rule below 75), revenue 100 (a goal of 1,000: missed).

@@ -107,6 +107,10 @@ public class AppFixture : IAsyncLifetime
         return services.BuildServiceProvider();
     }
 
+    /// <summary>The first 32 messages on <c>executive-alerts</c>, the local stand-in for the alerts topic, as the app sent them.</summary>
+    public async Task<List<JsonElement>> QueueAsync() =>
+        (await Storage.RawQueues.GetQueueClient("executive-alerts").PeekMessagesAsync(32)).Value.Select(m => JsonDocument.Parse(m.Body.ToString()).RootElement.Clone()).ToList();
+
     /// <summary>Work a fixture does once the app is up (load data, run computations).</summary>
     protected virtual Task AfterStartAsync() => Task.CompletedTask;
 
