@@ -66,7 +66,10 @@ public static class RequestBodies
     /// <summary>gzip or zlib (HTTP's "deflate") data decoded, or null past <paramref name="maxBytes"/>.</summary>
     private static ReadOnlyMemory<byte>? Inflate(ReadOnlyMemory<byte> raw, bool zlib, int maxBytes)
     {
-        using var source = new MemoryStream(raw.ToArray(), writable: false);
+        // The bytes read are an array already: wrapped, not copied.
+        using var source = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(raw, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(raw.ToArray(), writable: false);
         using Stream decoder = zlib ? new ZLibStream(source, CompressionMode.Decompress) : new GZipStream(source, CompressionMode.Decompress);
         var output = new ArrayBufferWriter<byte>(Math.Min(maxBytes + 1, Math.Max(raw.Length * 4, 4096)));
         while (true)
