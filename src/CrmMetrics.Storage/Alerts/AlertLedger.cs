@@ -59,7 +59,7 @@ public sealed class AlertLedger(StorageAccount account)
     private const string LogPartition = "log";
     // "<invocation>|<alert id>": what each delivery claimed, so its retry can resend it even when
     // the period was completed meanwhile by another delivery (which stayed quiet about it).
-    private const string InvocationPartition = "by-invocation";
+    internal const string InvocationPartition = "by-invocation";
     // "open|<period>": the alerts raised for a period, marked when a recovery resolves them.
     private const string OpenPrefix = "open|";
     private readonly TableClient _table = account.Table(StorageNames.Tables.Alerts);
@@ -110,9 +110,8 @@ public sealed class AlertLedger(StorageAccount account)
             if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
 
             // The index entry goes first: a crash after the claim then still leaves it findable.
-            var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, alertId));
-            StorageJson.Write(mine, "Event", cloudEvent);
-            await _table.UpsertEntityAsync(mine, TableUpdateMode.Replace, ct);
+            // It holds no event: what is sent again is the claim's (see ClaimedByAsync).
+            await _table.UpsertEntityAsync(new TableEntity(InvocationPartition, InvocationKey(invocation, alertId)), TableUpdateMode.Replace, ct);
             try
             {
                 var claim = new TableEntity(AlertPartition, alertId) { ["EmittedBy"] = invocation, ["RaisedAt"] = raisedAt };
@@ -178,9 +177,7 @@ public sealed class AlertLedger(StorageAccount account)
         // A claim without an index entry predates the index: treated as out.
         if (await DeliveredAsync(claimant, claim.RowKey, ct) is not false) return Hold.Quiet;
         // The index entry first, as for a new claim: a crash after the takeover leaves it findable by this delivery's retry.
-        var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, claim.RowKey));
-        StorageJson.Write(mine, "Event", StorageJson.Read<JsonObject>(claim, "Event"));
-        await _table.UpsertEntityAsync(mine, TableUpdateMode.Replace, ct);
+        await _table.UpsertEntityAsync(new TableEntity(InvocationPartition, InvocationKey(invocation, claim.RowKey)), TableUpdateMode.Replace, ct);
         try
         {
             // Only the claimant changes: the event and when it was raised stay the first delivery's.
@@ -312,7 +309,9 @@ public sealed class AlertLedger(StorageAccount account)
             if (row.GetBoolean("Delivered") == true) continue;
             var alertId = row.RowKey[prefix.Length..];
             var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
-            if (claim.HasValue && claim.Value!.GetString("EmittedBy") == invocation && StorageJson.Read<JsonObject>(row, "Event") is { } e) events.Add(e);
+            // The claim's event: index entries written by earlier versions hold one too, which the losing
+            // one of two attempts of a delivery at once (two firings of a day's digest) rewrote with what it built.
+            if (claim.HasValue && claim.Value!.GetString("EmittedBy") == invocation && StorageJson.Read<JsonObject>(claim.Value, "Event") is { } e) events.Add(e);
         }
         return events;
     }
@@ -337,10 +336,11 @@ public sealed class AlertLedger(StorageAccount account)
     {
         var prefix = StorageKeys.Encode(invocation) + "|";
         var upper = StorageKeys.Encode(invocation) + "}"; // '}' sorts right after '|'
-        return _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {InvocationPartition} and RowKey ge {prefix} and RowKey lt {upper}"), cancellationToken: ct);
+        return _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {InvocationPartition} and RowKey ge {prefix} and RowKey lt {upper}"),
+            select: ["RowKey", "Delivered"], cancellationToken: ct);
     }
 
-    private static string InvocationKey(string invocation, string alertId) => $"{StorageKeys.Encode(invocation)}|{alertId}";
+    internal static string InvocationKey(string invocation, string alertId) => $"{StorageKeys.Encode(invocation)}|{alertId}";
 
     /// <summary>
     /// Alerts raised at or after <paramref name="since"/>, newest first, one page of at most

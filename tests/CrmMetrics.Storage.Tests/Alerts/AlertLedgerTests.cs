@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Alerts;
 using CrmMetrics.Testing;
 
@@ -46,6 +48,27 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-w1", "cond-w1", 1, "w|2", Event("crm-w1"), at + AlertLedger.TakeoverWindow + TimeSpan.FromMinutes(1), default));
         Assert.Equal(["crm-w1"], (await ledger.ClaimedByAsync("w|1", default)).Select(e => e["id"]!.GetValue<string>()));
         Assert.Equal(AlertDecision.Resend, await ledger.ClaimAsync("crm-w1", "cond-w1", 1, "w|2", Event("crm-w1"), at + AlertLedger.TakeoverWindow - TimeSpan.FromMinutes(1), default));
+    }
+
+    [Fact]
+    public async Task A_retry_resends_the_event_as_claimed_even_when_a_losing_attempt_rewrote_its_index_entry()
+    {
+        var account = await azurite.AccountAsync();
+        var ledger = new AlertLedger(account);
+        var at = DateTimeOffset.UtcNow;
+        var claimed = Event("crm-d1");
+        claimed["data"] = new JsonObject { ["window"] = "first" };
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-d1", "cond-d1", 1, "d|1", claimed, at, default));
+        // An index entry as earlier versions wrote them, with an event: the one a second attempt of the same delivery (a day's
+        // digest fired twice) built, written before its claim lost the race, its window moved on.
+        var rebuilt = new TableEntity(AlertLedger.InvocationPartition, AlertLedger.InvocationKey("d|1", "crm-d1"));
+        StorageJson.Write(rebuilt, "Event", new JsonObject { ["specversion"] = "1.0", ["id"] = "crm-d1", ["data"] = new JsonObject { ["window"] = "second" } });
+        await account.Table(StorageNames.Tables.Alerts).UpsertEntityAsync(rebuilt, TableUpdateMode.Replace);
+
+        var resent = Assert.Single(await ledger.ClaimedByAsync("d|1", default));
+        Assert.Equal(claimed.ToJsonString(), resent.ToJsonString());
+        var (listed, _) = await ledger.ListAsync(at.AddSeconds(-1), 100, null, default);
+        Assert.Equal(claimed.ToJsonString(), Assert.Single(listed, a => a.Id == "crm-d1").CloudEvent.ToJsonString());
     }
 
     [Fact]
