@@ -71,18 +71,25 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodSto
         var plan = IncentivePlan.Read(planId, body!.Root, await derived.ResolverAsync(ct), errors);
         if (plan is null) return Problems.Validation(errors);
 
-        // One payout per staff member and period: a staff member belongs to one plan of a grain.
-        var others = (await plans.ListAsync(ct)).Where(p => p.PlanId != planId && p.Grain == plan.Grain).ToList();
+        // One payout per staff member and period: a staff member belongs to one plan of a grain. Checked
+        // on the plans as they stand when the change commits, so two plans written at once cannot share one.
+        var (stored, refusal) = await plans.PutCheckedAsync(planId, plan, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), all => SharedStaff(plan, all), ct);
+        if (refusal is not null) return Problems.Validation(refusal);
+        await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock), ct);
+        return stored!.Value.Created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
+    }
+
+    /// <summary>The plan's participants that another plan of its grain already has; null when none.</summary>
+    private static ValidationErrors? SharedStaff(IncentivePlan plan, IReadOnlyList<IncentivePlan> all)
+    {
+        var errors = new ValidationErrors();
+        var others = all.Where(p => p.PlanId != plan.PlanId && p.Grain == plan.Grain).ToList();
         for (var i = 0; i < plan.Participants.Count; i++)
         {
             if (others.FirstOrDefault(o => o.Participants.Any(x => x.StaffId == plan.Participants[i].StaffId)) is { } other)
                 errors.Add($"participants[{i}].staffId", $"'{plan.Participants[i].StaffId}' is already in plan '{other.PlanId}' for the same grain");
         }
-        if (!errors.IsEmpty) return Problems.Validation(errors);
-
-        var created = await plans.PutAsync(planId, plan, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
-        await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock), ct);
-        return created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
+        return errors.IsEmpty ? null : errors;
     }
 
     private async Task<IResult> ReadScorecardAsync(string staffId, HttpRequest request, CancellationToken ct)

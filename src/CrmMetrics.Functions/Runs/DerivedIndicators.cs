@@ -3,6 +3,7 @@ using CrmMetrics.Domain.Benchmarks;
 using CrmMetrics.Domain.Goals;
 using CrmMetrics.Domain.Incentives;
 using CrmMetrics.Domain.Indicators;
+using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Storage.Settings;
@@ -44,11 +45,35 @@ public sealed class BenchmarkIndicators(ObservationStore observations, DerivedIn
 /// the plan version it was computed with, so a disputed payout is settled from the audit trail's
 /// record of that version.
 /// </summary>
-public sealed class IncentiveIndicators(IncentivePlanStore plans) : IDerivedIndicators
+public sealed class IncentiveIndicators(IncentivePlanStore plans, ILogger<IncentiveIndicators> logger) : IDerivedIndicators
 {
-    public async Task<IReadOnlyList<SnapshotRow>> ComputeAsync(PeriodAggregate aggregate, IReadOnlyList<SnapshotRow> rows, DateTimeOffset now, CancellationToken ct) =>
-        (await plans.ListVersionedAsync(ct)).OrderBy(p => p.Document.PlanId, StringComparer.Ordinal)
-            .SelectMany(p => IncentivePlanCalculator.Rows(p.Document, aggregate.Period, rows).Select(row => WithPlanVersion(row, p.Version))).ToList();
+    public async Task<IReadOnlyList<SnapshotRow>> ComputeAsync(PeriodAggregate aggregate, IReadOnlyList<SnapshotRow> rows, DateTimeOffset now, CancellationToken ct)
+    {
+        var result = new List<SnapshotRow>();
+        // A staff member is in one plan of a grain (the API refuses a second). Plans stored otherwise (by
+        // a version without that check under concurrent writes) pay from the first plan by id, and the
+        // period is still finalised: two rows for one staff member and period would fail its every write.
+        var paidBy = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (plan, version) in (await plans.ListVersionedAsync(ct)).Where(p => p.Document.Grain == aggregate.Period.Grain)
+                     .OrderBy(p => p.Document.PlanId, StringComparer.Ordinal))
+        {
+            var participants = new List<Participant>(plan.Participants.Count);
+            foreach (var participant in plan.Participants)
+            {
+                if (paidBy.TryGetValue(participant.StaffId, out var first))
+                    logger.LogWarning("Staff member {StaffId} is in incentive plans {First} and {Second} of grain {Grain}; {Period} pays them from the first only. Remove them from one of the plans",
+                        participant.StaffId, first, plan.PlanId, Grains.Key(plan.Grain), aggregate.Period.Key);
+                else if (participants.All(p => p.StaffId != participant.StaffId))
+                {
+                    paidBy[participant.StaffId] = plan.PlanId;
+                    participants.Add(participant);
+                }
+            }
+            var payable = participants.Count == plan.Participants.Count ? plan : plan with { Participants = participants };
+            result.AddRange(IncentivePlanCalculator.Rows(payable, aggregate.Period, rows).Select(row => WithPlanVersion(row, version)));
+        }
+        return result;
+    }
 
     private static SnapshotRow WithPlanVersion(SnapshotRow row, int version)
     {
