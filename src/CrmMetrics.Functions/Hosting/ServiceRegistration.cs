@@ -144,10 +144,14 @@ public sealed record AlertsServiceBus(string? ConnectionString, string? Namespac
 
     public static AlertsServiceBus? Read(IConfiguration configuration)
     {
-        if (configuration[Setting] is { Length: > 0 } connectionString)
+        // Blank counts as unset, as for every setting.
+        if (configuration[Setting] is { } text && !string.IsNullOrWhiteSpace(text))
         {
-            if (!connectionString.Contains("Endpoint=", StringComparison.OrdinalIgnoreCase))
-                throw new SettingsException(Domain.Validation.ValidationErrors.Single(Setting, "is not a Service Bus connection string (Endpoint=sb://…;SharedAccessKeyName=…)"));
+            var connectionString = text.Trim();
+            // Checked here rather than when the first alert is sent: a client that cannot be built fails
+            // every period finalisation before it runs, and the run never learns why.
+            if (ConnectionStringProblem(connectionString) is { } problem)
+                throw new SettingsException(Domain.Validation.ValidationErrors.Single(Setting, problem));
             return new AlertsServiceBus(connectionString, null, null);
         }
         var section = configuration.GetSection(Setting);
@@ -157,6 +161,27 @@ public sealed record AlertsServiceBus(string? ConnectionString, string? Namespac
                 throw new SettingsException(Domain.Validation.ValidationErrors.Single($"{Setting}:fullyQualifiedNamespace", "must be a host name such as contoso.servicebus.windows.net"));
             return new AlertsServiceBus(null, ns, Identity.Credential(section));
         }
+        return null;
+    }
+
+    /// <summary>What keeps the text from being a Service Bus connection string the SDK can use; null when nothing. Never quotes the text (it holds a key).</summary>
+    private static string? ConnectionStringProblem(string connectionString)
+    {
+        const string shape = "Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…";
+        Azure.Messaging.ServiceBus.ServiceBusConnectionStringProperties properties;
+        try
+        {
+            properties = Azure.Messaging.ServiceBus.ServiceBusConnectionStringProperties.Parse(connectionString);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            return $"is not a Service Bus connection string ({shape})";
+        }
+        if (properties.Endpoint is not { IsAbsoluteUri: true } endpoint || string.IsNullOrEmpty(endpoint.Host) || Uri.CheckHostName(endpoint.Host) == UriHostNameType.Unknown)
+            return $"has no Endpoint naming a Service Bus namespace ({shape})";
+        var hasKey = !string.IsNullOrEmpty(properties.SharedAccessKeyName) && !string.IsNullOrEmpty(properties.SharedAccessKey);
+        if (!hasKey && string.IsNullOrEmpty(properties.SharedAccessSignature))
+            return $"has neither SharedAccessKeyName with SharedAccessKey nor SharedAccessSignature ({shape}); for a managed identity set {Setting}__fullyQualifiedNamespace instead";
         return null;
     }
 

@@ -89,7 +89,11 @@ public static class Identity
     public static TokenCredential Credential(IConfigurationSection section)
     {
         var clientId = section["clientId"];
-        return section["credential"]?.Equals("managedidentity", StringComparison.OrdinalIgnoreCase) == true
+        var credential = section["credential"];
+        // The one value the Functions host knows; anything else would silently fall back to DefaultAzureCredential.
+        if (!string.IsNullOrWhiteSpace(credential) && !credential.Trim().Equals("managedidentity", StringComparison.OrdinalIgnoreCase))
+            throw new SettingsException(Domain.Validation.ValidationErrors.Single($"{section.Path}:credential", $"must be 'managedidentity' or unset, got '{Domain.Validation.JsonFields.Truncate(credential)}'"));
+        return credential?.Trim().Equals("managedidentity", StringComparison.OrdinalIgnoreCase) == true
             ? new ManagedIdentityCredential(clientId is { Length: > 0 } ? ManagedIdentityId.FromUserAssignedClientId(clientId) : ManagedIdentityId.SystemAssigned)
             : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
     }
