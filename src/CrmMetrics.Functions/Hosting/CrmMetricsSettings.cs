@@ -35,6 +35,10 @@ public sealed class CrmMetricsSettings
     /// <summary>The longest default SLA, in hours.</summary>
     public const double MaxSlaHours = 87_600;
 
+    // Month and day names, which hold letters that are operators elsewhere (JUL, WED).
+    private static readonly System.Text.RegularExpressions.Regex NamesOf = new("JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
     /// <summary>
     /// What is wrong with a timer schedule, as the Functions host reads one: a 6-field NCRONTAB expression
     /// (second minute hour day month day-of-week) or a positive time span (hh:mm:ss); null when it reads.
@@ -43,8 +47,13 @@ public sealed class CrmMetricsSettings
     {
         if (text.Contains(':', StringComparison.Ordinal) && !text.Contains(' ', StringComparison.Ordinal))
             return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var interval) && interval > TimeSpan.Zero ? null : $"'{JsonFields.Truncate(text)}' is not a positive time span (hh:mm:ss)";
-        if (text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 6)
+        var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (fields.Length != 6)
             return $"'{JsonFields.Truncate(text)}' must have 6 fields: second minute hour day month day-of-week (for example 0 */15 * * * *)";
+        // Cronos (which reads it here) also knows L, W, # and ?; the Functions host's NCRONTAB does not, so
+        // such a schedule would run here and fail in Azure.
+        if (fields.Select(f => NamesOf.Replace(f, "")).FirstOrDefault(f => f.IndexOfAny(['L', 'l', 'W', 'w', '#', '?']) >= 0) is { } extended)
+            return $"'{JsonFields.Truncate(text)}' uses '{JsonFields.Truncate(extended)}': NCRONTAB has no L, W, # or ? (use lists and ranges such as 1-7 or MON-FRI)";
         try
         {
             // A date no calendar has (31 February) parses, and the timer would never fire.
@@ -89,6 +98,7 @@ public sealed class CrmMetricsSettings
         var rates = new Dictionary<string, decimal>(StringComparer.Ordinal);
         foreach (var rate in section.GetSection("ExchangeRates").GetChildren())
         {
+            if (string.IsNullOrWhiteSpace(rate.Value) && !rate.GetChildren().Any()) continue; // blank: unset, as every setting
             if (!Vocabulary.IsCurrencyCode(rate.Key)) errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", "the key must be an ISO 4217 code");
             else if (rate.Key == currency) errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", $"is the reporting currency, whose rate is 1 by definition; remove it");
             // A decimal point only: with thousands separators allowed, "0,9" (a decimal comma) would read as 9.

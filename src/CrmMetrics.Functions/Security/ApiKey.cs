@@ -21,6 +21,8 @@ public sealed record ApiKey(string Name, Role Role, byte[] Hash)
         foreach (var child in section.GetChildren())
         {
             var field = $"CrmMetrics:Keys:{child.Key}";
+            // Blank: unset, as every setting (clearing a key's value in the portal revokes it).
+            if (string.IsNullOrWhiteSpace(child.Value) && !child.GetChildren().Any()) continue;
             var parts = (child.Value ?? "").Split(':', 2);
             if (parts.Length != 2 || !TryParseRole(parts[0], out var role))
             {

@@ -71,11 +71,28 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
     [InlineData("CrmMetrics:PublicBaseUrl", "javascript:alert(1)")]
     [InlineData("CrmMetrics:DeploymentName", "a deployment name with spaces")]
     [InlineData("KpiSchedule", "0 0 0 31 2 *")]            // 31 February: never fires
+    [InlineData("KpiSchedule", "0 0 0 L * *")]             // found by probing: Cronos reads L, W, # and ?, Azure's NCRONTAB does not
+    [InlineData("AlertDigestSchedule", "0 0 7-11 * * MON#2")]
+    [InlineData("KpiSchedule", "0 0 12 ? * MON-FRI")]
+    [InlineData("KpiSchedule", "0 0 12 15W * *")]
     [InlineData("CrmMetrics:Keys", "reader:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
     public void A_setting_out_of_its_range_or_unreadable_names_itself(string setting, string value) =>
         Assert.Contains(setting, Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [setting] = value }).Build()))
             .Errors.ToDictionary().Keys);
+
+    [Fact]
+    public void Month_and_day_names_read_and_a_blank_rate_or_key_counts_as_unset()
+    {
+        // Found by probing: a blank exchange rate or key stopped the app, where every other blank setting counts as unset.
+        var settings = Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["KpiSchedule"] = "0 0 6 1 JUL,AUG WED", ["AlertDigestSchedule"] = "0 30 7 * * SAT-SUN",
+            ["CrmMetrics:ExchangeRates:USD"] = " ", ["CrmMetrics:ExchangeRates:GBP"] = "1.2", ["CrmMetrics:Keys:revoked"] = "",
+        }).Build());
+        Assert.Equal(["GBP"], settings.ExchangeRates.Keys);
+        Assert.DoesNotContain(settings.Keys, k => k.Name == "revoked");
+    }
 
     [Fact]
     public void One_key_under_two_names_is_refused_so_no_key_holds_two_roles()
