@@ -106,7 +106,7 @@ public static class EventBatchReader
             }
             catch (JsonException e)
             {
-                events.Add(new RawEvent(default, $"line {line} is not valid JSON: {e.Message}"));
+                events.Add(new RawEvent(default, $"line {line} is not valid JSON: {e.Message}", System.Text.Encoding.UTF8.GetString(current.Span)));
             }
         }
         if (events.Count == 0) throw new EventBatchException(400, "The body holds no events.");

@@ -13,8 +13,17 @@ public sealed record RejectedItem(int Index, string? Id, IReadOnlyDictionary<str
 /// <summary>The outcome of an ingestion, as <c>POST /api/events</c> reports it.</summary>
 public sealed record IngestionResult(int Accepted, int Duplicates, IReadOnlyList<RejectedItem> Rejected);
 
-/// <summary>An event as read from a request body or a queue message: parsed JSON, or why it could not be parsed.</summary>
-public readonly record struct RawEvent(JsonElement Element, string? ParseError);
+/// <summary>An event as read from a request body or a queue message: parsed JSON, or why it could not be parsed and the text that could not (an NDJSON line).</summary>
+public readonly record struct RawEvent(JsonElement Element, string? ParseError, string? UnparsedText = null)
+{
+    /// <summary>
+    /// The event's text as it was sent, to keep with its rejection; bytes that are not UTF-8 read as
+    /// U+FFFD (<see cref="JsonElement.GetRawText"/> would throw on them).
+    /// </summary>
+    public string? RawText => ParseError is null
+        ? System.Text.Encoding.UTF8.GetString(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(Element))
+        : UnparsedText;
+}
 
 /// <summary>
 /// The single ingestion path behind both <c>POST /api/events</c> and the <c>crm-events</c> queue:

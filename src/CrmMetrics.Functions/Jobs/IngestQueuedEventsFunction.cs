@@ -16,23 +16,25 @@ namespace CrmMetrics.Functions.Jobs;
 public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, RejectedEventStore rejectedEvents, ILogger<IngestQueuedEventsFunction> logger)
 {
     [Function("IngestQueuedEvents")]
-    public async Task RunAsync([QueueTrigger(StorageNames.Queues.CrmEvents)] string message, string id, CancellationToken ct)
+    // Bytes, not a string: text that is not UTF-8 then reaches validation as it was sent and is refused
+    // field by field, as over HTTP, instead of having its bad bytes silently replaced by U+FFFD.
+    public async Task RunAsync([QueueTrigger(StorageNames.Queues.CrmEvents)] byte[] message, string id, CancellationToken ct)
     {
         var messageId = string.IsNullOrEmpty(id) ? Guid.NewGuid().ToString("N") : id;
-        if (string.IsNullOrWhiteSpace(message))
+        if (string.IsNullOrWhiteSpace(Encoding.UTF8.GetString(message)))
         {
-            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", "is empty").ToDictionary(), message)], ct);
+            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", "is empty").ToDictionary(), Encoding.UTF8.GetString(message))], ct);
             return;
         }
 
         EventBatch batch;
         try
         {
-            batch = EventBatchReader.Read(Encoding.UTF8.GetBytes(message), ndjson: false);
+            batch = EventBatchReader.Read(message, ndjson: false);
         }
         catch (EventBatchException e)
         {
-            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", e.Message).ToDictionary(), message)], ct);
+            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", e.Message).ToDictionary(), Encoding.UTF8.GetString(message))], ct);
             return;
         }
 
@@ -41,8 +43,7 @@ public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, Rejected
             var result = await ingestion.IngestAsync(batch.Events, ct);
             if (result.Rejected.Count > 0)
             {
-                await RecordAsync(messageId, result.Rejected.Select(r => new RejectedEvent("queue", messageId, r.Index, r.Id, r.Errors,
-                    batch.Events[r.Index].ParseError is null ? batch.Events[r.Index].Element.GetRawText() : null)).ToList(), ct);
+                await RecordAsync(messageId, result.Rejected.Select(r => new RejectedEvent("queue", messageId, r.Index, r.Id, r.Errors, batch.Events[r.Index].RawText)).ToList(), ct);
             }
             logger.LogInformation("Queue message {MessageId}: {Accepted} accepted, {Duplicates} duplicates, {Rejected} rejected",
                 messageId, result.Accepted, result.Duplicates, result.Rejected.Count);
