@@ -67,6 +67,20 @@ public sealed class CrmMetricsSettings
         }
     }
 
+    private static readonly string[] Settings =
+        ["ReportingCurrency", "Calendar", "TimeZone", "ExchangeRates", "DefaultSlaHours", "Grains", "Keys", "PublicBaseUrl", "DeploymentName", "ODataPageSize", "RateLimits"];
+    private static readonly string[] RateLimitSettings = ["IngestPerSecond", "IngestBurst", "ReadsPerSecond", "ReadsBurst"];
+
+    /// <summary>Adds an error for each setting of the section that is not one of <paramref name="known"/> (blank ones count as unset).</summary>
+    private static void Unknown(IConfigurationSection section, string path, string[] known, ValidationErrors errors)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            if (known.Contains(child.Key, StringComparer.OrdinalIgnoreCase) || string.IsNullOrWhiteSpace(child.Value) && !child.GetChildren().Any()) continue;
+            errors.Add($"{path}:{child.Key}", $"is not a setting (misspelled?); the settings of {path} are {string.Join(", ", known)}");
+        }
+    }
+
     /// <summary>
     /// A setting's value, or null when it is unset. One left blank (an app setting cleared in the
     /// portal, `VAR=` in a shell) counts as unset and takes its default, for every setting alike.
@@ -150,6 +164,11 @@ public sealed class CrmMetricsSettings
             return new RateLimit(perSecond, Math.Max(burst, 1));
         }
         var rateLimits = new RateLimits(Limit("Ingest", RateLimits.Defaults.Ingest), Limit("Reads", RateLimits.Defaults.Reads));
+
+        // A misspelled setting would otherwise be ignored without a word (CrmMetrics:ReportingCurency
+        // leaves every money figure in the default currency).
+        Unknown(section, "CrmMetrics", Settings, errors);
+        Unknown(limits, "CrmMetrics:RateLimits", RateLimitSettings, errors);
 
         if (!errors.IsEmpty) throw new SettingsException(errors);
         return new CrmMetricsSettings

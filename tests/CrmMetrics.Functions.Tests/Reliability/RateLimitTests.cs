@@ -71,6 +71,8 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
     [InlineData("CrmMetrics:PublicBaseUrl", "javascript:alert(1)")]
     [InlineData("CrmMetrics:DeploymentName", "a deployment name with spaces")]
     [InlineData("KpiSchedule", "0 0 0 31 2 *")]            // 31 February: never fires
+    [InlineData("CrmMetrics:ReportingCurency", "USD")]        // found by probing: misspelled settings were ignored without a word
+    [InlineData("CrmMetrics:RateLimits:IngestPerSec", "5")]
     [InlineData("KpiSchedule", "0 0 0 L * *")]             // found by probing: Cronos reads L, W, # and ?, Azure's NCRONTAB does not
     [InlineData("AlertDigestSchedule", "0 0 7-11 * * MON#2")]
     [InlineData("KpiSchedule", "0 0 12 ? * MON-FRI")]
