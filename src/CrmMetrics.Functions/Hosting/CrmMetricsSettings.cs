@@ -50,9 +50,9 @@ public sealed class CrmMetricsSettings
         var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (fields.Length != 6)
             return $"'{JsonFields.Truncate(text)}' must have 6 fields: second minute hour day month day-of-week (for example 0 */15 * * * *)";
-        // Cronos (which reads it here) also knows L, W, # and ?; the Functions host's NCRONTAB does not, so
-        // such a schedule would run here and fail in Azure.
-        if (fields.Select(f => NamesOf.Replace(f, "")).FirstOrDefault(f => f.IndexOfAny(['L', 'l', 'W', 'w', '#', '?']) >= 0) is { } extended)
+        // Cronos (which reads it here) also knows Quartz's L, W, # and ?; the Functions host's NCRONTAB does
+        // not, so such a schedule would run here and fail in Azure. (Not every difference: 7 for Sunday is one left.)
+        if (fields.FirstOrDefault(f => NamesOf.Replace(f, "").IndexOfAny(['L', 'l', 'W', 'w', '#', '?']) >= 0) is { } extended)
             return $"'{JsonFields.Truncate(text)}' uses '{JsonFields.Truncate(extended)}': NCRONTAB has no L, W, # or ? (use lists and ranges such as 1-7 or MON-FRI)";
         try
         {

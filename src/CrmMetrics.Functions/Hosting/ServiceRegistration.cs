@@ -155,8 +155,9 @@ public sealed record AlertsServiceBus(string? ConnectionString, string? Namespac
             return new AlertsServiceBus(connectionString, null, null);
         }
         var section = configuration.GetSection(Setting);
-        if (section["fullyQualifiedNamespace"] is { Length: > 0 } ns)
+        if (section["fullyQualifiedNamespace"] is { } nsText && !string.IsNullOrWhiteSpace(nsText))
         {
+            var ns = nsText.Trim();
             if (Uri.CheckHostName(ns) != UriHostNameType.Dns)
                 throw new SettingsException(Domain.Validation.ValidationErrors.Single($"{Setting}:fullyQualifiedNamespace", "must be a host name such as contoso.servicebus.windows.net"));
             return new AlertsServiceBus(null, ns, Identity.Credential(section));
@@ -164,7 +165,10 @@ public sealed record AlertsServiceBus(string? ConnectionString, string? Namespac
         return null;
     }
 
-    /// <summary>What keeps the text from being a Service Bus connection string the SDK can use; null when nothing. Never quotes the text (it holds a key).</summary>
+    /// <summary>
+    /// What keeps the text from being a Service Bus connection string: no namespace, neither a key nor
+    /// a signature, or both; null when nothing. Never quotes the text (it holds a key).
+    /// </summary>
     private static string? ConnectionStringProblem(string connectionString)
     {
         const string shape = "Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…";
@@ -180,7 +184,10 @@ public sealed record AlertsServiceBus(string? ConnectionString, string? Namespac
         if (properties.Endpoint is not { IsAbsoluteUri: true } endpoint || string.IsNullOrEmpty(endpoint.Host) || Uri.CheckHostName(endpoint.Host) == UriHostNameType.Unknown)
             return $"has no Endpoint naming a Service Bus namespace ({shape})";
         var hasKey = !string.IsNullOrEmpty(properties.SharedAccessKeyName) && !string.IsNullOrEmpty(properties.SharedAccessKey);
-        if (!hasKey && string.IsNullOrEmpty(properties.SharedAccessSignature))
+        var hasSignature = !string.IsNullOrEmpty(properties.SharedAccessSignature);
+        if (hasSignature && (!string.IsNullOrEmpty(properties.SharedAccessKeyName) || !string.IsNullOrEmpty(properties.SharedAccessKey)))
+            return $"has both a SharedAccessSignature and a shared access key; give one ({shape})";
+        if (!hasKey && !hasSignature)
             return $"has neither SharedAccessKeyName with SharedAccessKey nor SharedAccessSignature ({shape}); for a managed identity set {Setting}__fullyQualifiedNamespace instead";
         return null;
     }

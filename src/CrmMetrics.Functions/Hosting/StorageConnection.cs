@@ -90,9 +90,11 @@ public static class Identity
     {
         var clientId = section["clientId"];
         var credential = section["credential"];
-        // The one value the Functions host knows; anything else would silently fall back to DefaultAzureCredential.
-        if (!string.IsNullOrWhiteSpace(credential) && !credential.Trim().Equals("managedidentity", StringComparison.OrdinalIgnoreCase))
-            throw new SettingsException(Domain.Validation.ValidationErrors.Single($"{section.Path}:credential", $"must be 'managedidentity' or unset, got '{Domain.Validation.JsonFields.Truncate(credential)}'"));
+        // A value this app does not know (a typo) would silently fall back to DefaultAzureCredential. The value
+        // is not quoted back: a secret pasted into the wrong setting would reach the log.
+        // workloadidentity is taken by DefaultAzureCredential, which tries workload identity first.
+        if (!string.IsNullOrWhiteSpace(credential) && credential.Trim().ToLowerInvariant() is not ("managedidentity" or "workloadidentity"))
+            throw new SettingsException(Domain.Validation.ValidationErrors.Single($"{section.Path}:credential", "must be 'managedidentity', 'workloadidentity' or unset"));
         return credential?.Trim().Equals("managedidentity", StringComparison.OrdinalIgnoreCase) == true
             ? new ManagedIdentityCredential(clientId is { Length: > 0 } ? ManagedIdentityId.FromUserAssignedClientId(clientId) : ManagedIdentityId.SystemAssigned)
             : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });

@@ -21,6 +21,7 @@ public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, Rejected
     public async Task RunAsync([QueueTrigger(StorageNames.Queues.CrmEvents)] byte[] message, string id, CancellationToken ct)
     {
         var messageId = string.IsNullOrEmpty(id) ? Guid.NewGuid().ToString("N") : id;
+        message ??= [];
         if (string.IsNullOrWhiteSpace(Encoding.UTF8.GetString(message)))
         {
             await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", "is empty").ToDictionary(), Encoding.UTF8.GetString(message))], ct);

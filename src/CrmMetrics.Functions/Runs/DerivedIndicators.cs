@@ -63,7 +63,7 @@ public sealed class IncentiveIndicators(IncentivePlanStore plans, ILogger<Incent
                 if (paidBy.TryGetValue(participant.StaffId, out var first))
                     logger.LogWarning("Staff member {StaffId} is in incentive plans {First} and {Second} of grain {Grain}; {Period} pays them from the first only. Remove them from one of the plans",
                         participant.StaffId, first, plan.PlanId, Grains.Key(plan.Grain), aggregate.Period.Key);
-                else if (participants.All(p => p.StaffId != participant.StaffId))
+                else
                 {
                     paidBy[participant.StaffId] = plan.PlanId;
                     participants.Add(participant);

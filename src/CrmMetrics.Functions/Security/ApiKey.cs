@@ -16,7 +16,7 @@ public sealed record ApiKey(string Name, Role Role, byte[] Hash)
     {
         var keys = new List<ApiKey>();
         // "CrmMetrics:Keys=reader:…" (no key name) sits on the section itself and would be ignored without a word.
-        if (!string.IsNullOrEmpty(section.Value))
+        if (!string.IsNullOrWhiteSpace(section.Value))
             errors.Add("CrmMetrics:Keys", "needs a key name: CrmMetrics:Keys:<name> (CrmMetrics__Keys__<name> in the environment) = '<role>:<sha256 hex>'");
         foreach (var child in section.GetChildren())
         {

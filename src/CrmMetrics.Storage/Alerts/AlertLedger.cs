@@ -110,8 +110,11 @@ public sealed class AlertLedger(StorageAccount account)
             if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
 
             // The index entry goes first: a crash after the claim then still leaves it findable.
-            // It holds no event: what is sent again is the claim's (see ClaimedByAsync).
-            await _table.UpsertEntityAsync(new TableEntity(InvocationPartition, InvocationKey(invocation, alertId)), TableUpdateMode.Replace, ct);
+            // What is sent again is the claim's event (see ClaimedByAsync); the entry carries one only for
+            // instances of earlier versions during a rolling deployment, which read it from here.
+            var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, alertId));
+            StorageJson.Write(mine, "Event", cloudEvent);
+            await _table.UpsertEntityAsync(mine, TableUpdateMode.Replace, ct);
             try
             {
                 var claim = new TableEntity(AlertPartition, alertId) { ["EmittedBy"] = invocation, ["RaisedAt"] = raisedAt };
@@ -177,7 +180,9 @@ public sealed class AlertLedger(StorageAccount account)
         // A claim without an index entry predates the index: treated as out.
         if (await DeliveredAsync(claimant, claim.RowKey, ct) is not false) return Hold.Quiet;
         // The index entry first, as for a new claim: a crash after the takeover leaves it findable by this delivery's retry.
-        await _table.UpsertEntityAsync(new TableEntity(InvocationPartition, InvocationKey(invocation, claim.RowKey)), TableUpdateMode.Replace, ct);
+        var mine = new TableEntity(InvocationPartition, InvocationKey(invocation, claim.RowKey));
+        StorageJson.Write(mine, "Event", StorageJson.Read<JsonObject>(claim, "Event")); // for earlier versions, as above
+        await _table.UpsertEntityAsync(mine, TableUpdateMode.Replace, ct);
         try
         {
             // Only the claimant changes: the event and when it was raised stay the first delivery's.
@@ -309,8 +314,8 @@ public sealed class AlertLedger(StorageAccount account)
             if (row.GetBoolean("Delivered") == true) continue;
             var alertId = row.RowKey[prefix.Length..];
             var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
-            // The claim's event: index entries written by earlier versions hold one too, which the losing
-            // one of two attempts of a delivery at once (two firings of a day's digest) rewrote with what it built.
+            // The claim's event, not the index entry's copy: the losing one of two attempts of a delivery at
+            // once (two firings of a day's digest) rewrites the shared entry with what it built.
             if (claim.HasValue && claim.Value!.GetString("EmittedBy") == invocation && StorageJson.Read<JsonObject>(claim.Value, "Event") is { } e) events.Add(e);
         }
         return events;

@@ -18,6 +18,7 @@ public class AlertsServiceBusSettingTests
     [InlineData("Endpoint=sb://contoso.servicebus.windows.net/")]
     [InlineData("Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=send")]
     [InlineData("garbage")]
+    [InlineData("Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=secret-key;SharedAccessSignature=SharedAccessSignature sr=x&sig=y&se=1&skn=send")]
     [InlineData("SharedAccessKeyName=send;SharedAccessKey=secret-key")]
     public void A_connection_string_the_sdk_cannot_use_stops_the_app_naming_the_setting_without_quoting_its_key(string connectionString)
     {
@@ -39,8 +40,12 @@ public class AlertsServiceBusSettingTests
     [Fact]
     public void An_identity_connection_takes_managedidentity_or_nothing_as_its_credential()
     {
-        var e = Assert.Throws<SettingsException>(() => Read(("AlertsServiceBus:fullyQualifiedNamespace", "contoso.servicebus.windows.net"), ("AlertsServiceBus:credential", "bogus")));
-        Assert.Equal("AlertsServiceBus:credential", Assert.Single(e.Errors.ToDictionary()).Key);
+        var e = Assert.Throws<SettingsException>(() => Read(("AlertsServiceBus:fullyQualifiedNamespace", "contoso.servicebus.windows.net"), ("AlertsServiceBus:credential", "bogus-secret")));
+        var (field, messages) = Assert.Single(e.Errors.ToDictionary());
+        Assert.Equal("AlertsServiceBus:credential", field);
+        Assert.DoesNotContain("bogus-secret", string.Join(" ", messages));
+        Assert.NotNull(Read(("AlertsServiceBus:fullyQualifiedNamespace", "contoso.servicebus.windows.net"), ("AlertsServiceBus:credential", "workloadidentity")));
+        Assert.Null(Read(("AlertsServiceBus:fullyQualifiedNamespace", "  ")));
         Assert.NotNull(Read(("AlertsServiceBus:fullyQualifiedNamespace", "contoso.servicebus.windows.net"), ("AlertsServiceBus:credential", "ManagedIdentity")));
         Assert.NotNull(Read(("AlertsServiceBus:fullyQualifiedNamespace", "contoso.servicebus.windows.net")));
     }

@@ -59,8 +59,8 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         var claimed = Event("crm-d1");
         claimed["data"] = new JsonObject { ["window"] = "first" };
         Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-d1", "cond-d1", 1, "d|1", claimed, at, default));
-        // An index entry as earlier versions wrote them, with an event: the one a second attempt of the same delivery (a day's
-        // digest fired twice) built, written before its claim lost the race, its window moved on.
+        // A second attempt of the same delivery (a day's digest fired twice) wrote its index entry before its claim lost
+        // the race: the entry now holds what that attempt built, with its window moved on.
         var rebuilt = new TableEntity(AlertLedger.InvocationPartition, AlertLedger.InvocationKey("d|1", "crm-d1"));
         StorageJson.Write(rebuilt, "Event", new JsonObject { ["specversion"] = "1.0", ["id"] = "crm-d1", ["data"] = new JsonObject { ["window"] = "second" } });
         await account.Table(StorageNames.Tables.Alerts).UpsertEntityAsync(rebuilt, TableUpdateMode.Replace);
