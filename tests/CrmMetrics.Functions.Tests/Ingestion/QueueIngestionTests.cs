@@ -22,8 +22,15 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         new { id = prefix + "d", type = "deal.closed", time = "2026-09-04T12:00:00Z", customerId = prefix + "C", staffId = "S-2", data = new { dealId = prefix + "D", outcome = "won", amount = 5000, competitor = "Acme" } },
     ];
 
-    private Task SendToQueueAsync(object payload) =>
-        app.Storage.Queue(StorageNames.Queues.CrmEvents).SendMessageAsync(JsonSerializer.Serialize(payload));
+    /// <summary>The queue, created if the app has not created it yet (it does so on its first request or trigger, which a test may precede).</summary>
+    private async Task<Azure.Storage.Queues.QueueClient> QueueAsync()
+    {
+        var queue = app.Storage.Queue(StorageNames.Queues.CrmEvents);
+        await queue.CreateIfNotExistsAsync();
+        return queue;
+    }
+
+    private async Task SendToQueueAsync(object payload) => await (await QueueAsync()).SendMessageAsync(JsonSerializer.Serialize(payload));
 
     [Fact]
     public async Task A_queue_message_stores_the_same_facts_as_the_http_path()
@@ -70,7 +77,7 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     [Fact]
     public async Task Invalid_messages_and_events_are_recorded_with_reasons_not_retried()
     {
-        await app.Storage.Queue(StorageNames.Queues.CrmEvents).SendMessageAsync("this is not json", default);
+        await (await QueueAsync()).SendMessageAsync("this is not json", default);
         await SendToQueueAsync(new object[]
         {
             new { id = "bad-1", type = "order", time = "2026-09-04T12:00:00Z", customerId = "C", data = new { amount = -1, currency = "EUR" } },
@@ -91,7 +98,7 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     {
         // Found by probing: the line's rejection was recorded without its text, which nothing else holds.
         var good = """{"id":"nd-good","type":"order","time":"2026-09-05T12:00:00Z","customerId":"C","data":{"amount":3,"currency":"EUR"}}""";
-        await app.Storage.Queue(StorageNames.Queues.CrmEvents).SendMessageAsync(good + "\n{oops, nd-bad\n", default);
+        await (await QueueAsync()).SendMessageAsync(good + "\n{oops, nd-bad\n", default);
         var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
         var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
             r => r.Any(x => x.Errors.TryGetValue("event", out var m) && m.Any(e => e.StartsWith("line 2", StringComparison.Ordinal)) && x.Raw?.Contains("nd-bad") == true), Deadline, "the bad line's rejection");
@@ -107,7 +114,7 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         var at = bytes.AsSpan().IndexOf("XX"u8);
         bytes[at] = 0xFF;
         bytes[at + 1] = 0xFE;
-        await app.Storage.Queue(StorageNames.Queues.CrmEvents).SendMessageAsync(BinaryData.FromBytes(bytes), default);
+        await (await QueueAsync()).SendMessageAsync(BinaryData.FromBytes(bytes), default);
         var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
         var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
             r => r.Any(x => x.EventId == "q-utf"), Deadline, "the event's rejection");
@@ -123,7 +130,7 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
             $$$"""{"id":"whole-{{{i}}}","type":"order","time":"2026-09-04T12:00:00Z","customerId":"C-{{{i}}}","data":{"amount":{{{i}}}.5,"currency":"EUR"}}"""));
         var text = "[" + orders + ",]";
         Assert.True(text.Length > 30_000, $"{text.Length} characters: the raw text must need more than one property");
-        await app.Storage.Queue(StorageNames.Queues.CrmEvents).SendMessageAsync(text, default);
+        await (await QueueAsync()).SendMessageAsync(text, default);
         var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
         var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
             r => r.Any(x => x.Raw?.Contains("whole-0", StringComparison.Ordinal) == true), Deadline, "the message's rejection to be recorded");
