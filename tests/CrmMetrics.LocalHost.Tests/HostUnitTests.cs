@@ -44,6 +44,10 @@ public sealed class HostUnitTests
         Assert.Equal(at.AddMinutes(5), TimerSchedule.Parse("00:05:00", "S", null).Next(at));
         Assert.Contains("6 fields", Assert.Throws<FormatException>(() => TimerSchedule.Parse("*/5 * * * *", "%S%", null)).Message);
         Assert.Contains("%S%", Assert.Throws<FormatException>(() => TimerSchedule.Parse("0 0 25 * * *", "%S%", null)).Message);
+        // Azure's NCRONTAB has none of Quartz's L, W, # or ?, which Cronos reads; names such as JUL and WED still read.
+        foreach (var quartz in new[] { "0 0 0 L * *", "0 0 7 * * MON#2", "0 0 12 ? * *", "0 0 12 15W * *" })
+            Assert.Contains("NCRONTAB has no", Assert.Throws<FormatException>(() => TimerSchedule.Parse(quartz, "S", null)).Message);
+        Assert.Equal(new DateTimeOffset(2027, 7, 7, 6, 0, 0, TimeSpan.Zero), TimerSchedule.Parse("0 0 6 * JUL WED", "S", null).Next(new DateTimeOffset(2026, 12, 4, 0, 0, 0, TimeSpan.Zero)));
     }
 
     [Fact]

@@ -10,6 +10,10 @@ namespace CrmMetrics.LocalHost.Triggers.Timers;
 /// </summary>
 public sealed class TimerSchedule
 {
+    // Month and day names hold letters that are Quartz operators elsewhere (JUL, WED).
+    private static readonly System.Text.RegularExpressions.Regex MonthAndDayNames = new("JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
     private readonly CronExpression? _cron;
     private readonly TimeSpan? _interval;
 
@@ -50,6 +54,9 @@ public sealed class TimerSchedule
         var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (fields.Length != 6)
             throw new FormatException($"The schedule '{text}' (from {source}) must have 6 fields: second minute hour day month day-of-week.");
+        // Cronos reads Quartz's L, W, # and ?; the Functions host's NCRONTAB does not, and neither does this host.
+        if (fields.FirstOrDefault(f => MonthAndDayNames.Replace(f, "").IndexOfAny(['L', 'l', 'W', 'w', '#', '?']) >= 0) is { } extended)
+            throw new FormatException($"The schedule '{text}' (from {source}) uses '{extended}': NCRONTAB has no L, W, # or ?.");
         try
         {
             return new TimerSchedule(text, CronExpression.Parse(text, CronFormat.IncludeSeconds), null, zone);
