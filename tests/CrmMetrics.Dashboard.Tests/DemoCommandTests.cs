@@ -42,6 +42,20 @@ public class DemoCommandTests
         Assert.DoesNotContain("did not get ready", text);
     }
 
+    [Fact]
+    public async Task An_address_in_use_ends_the_demo_with_a_message_saying_what_to_do()
+    {
+        // Found running the main command while another clone's demo held port 7071: it crashed with exit code 134.
+        using var other = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        other.Start();
+        var port = ((System.Net.IPEndPoint)other.LocalEndpoint).Port;
+        var (exitCode, text) = await RunDemoAsync(["--urls", $"http://127.0.0.1:{port}"],
+            new Dictionary<string, string> { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" });
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"The demo cannot start the app: Failed to bind to address http://127.0.0.1:{port}: address already in use.", text);
+        Assert.Contains("serve this one elsewhere with --urls", text);
+    }
+
     [Theory]
     [InlineData(2, "--port", "Unknown argument '--port'.")]  // found by probing: any argument but --urls was ignored without a word
     [InlineData(2, "--urls", "--urls needs a value.")]

@@ -75,6 +75,13 @@ public static class DemoCommand
             Console.Error.WriteLine("The demo cannot start the app: " + e.Message);
             return 2;
         }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            // Most often a demo already running (from another clone: one from the same clone is met at its storage folder).
+            Console.Error.WriteLine($"The demo cannot start the app: {e.Message} Another program is listening there (another demo or Functions host?): " +
+                                    "stop it, or serve this one elsewhere with --urls http://127.0.0.1:<port>.");
+            return 2;
+        }
         await using (host)
         {
             try
