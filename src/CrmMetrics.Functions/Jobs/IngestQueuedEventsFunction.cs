@@ -22,7 +22,8 @@ public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, Rejected
     {
         var messageId = string.IsNullOrEmpty(id) ? Guid.NewGuid().ToString("N") : id;
         message ??= [];
-        if (string.IsNullOrWhiteSpace(Encoding.UTF8.GetString(message)))
+        // The text is decoded only to be kept with a rejection of the whole message, not for every message.
+        if (message.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
         {
             await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", "is empty").ToDictionary(), Encoding.UTF8.GetString(message))], ct);
             return;
