@@ -123,6 +123,16 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_blank_message_is_recorded_as_empty()
+    {
+        await (await QueueAsync()).SendMessageAsync(" \t\r\n ", default);
+        var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
+        var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
+            r => r.Any(x => x.Raw == " \t\r\n "), Deadline, "the blank message's rejection");
+        Assert.Equal(["is empty"], rejected.Single(x => x.Raw == " \t\r\n ").Errors["message"]);
+    }
+
+    [Fact]
     public async Task A_message_rejected_whole_is_kept_whole_however_long()
     {
         // 300 orders and a syntax error at the end: about 35 KB that nothing else holds any more.
