@@ -77,7 +77,7 @@ public class PackageTests(PackageFixture package) : IClassFixture<PackageFixture
     public void Functions_metadata_lists_every_function_with_todays_triggers_and_there_is_no_function_json()
     {
         var functions = Read("functions.metadata").AsArray().ToDictionary(f => (string)f!["name"]!, f => f!["bindings"]!.AsArray());
-        Assert.Equal(31, functions.Count);
+        Assert.Equal(35, functions.Count);
         string Trigger(string name) => functions[name].Single(b => ((string)b!["type"]!).EndsWith("Trigger", StringComparison.Ordinal)) is var b
             ? $"{b!["type"]} {(string?)b["route"] ?? (string?)b["queueName"] ?? (string?)b["schedule"]}" : "";
         Assert.Equal("queueTrigger crm-events", Trigger("IngestQueuedEvents"));

@@ -255,6 +255,12 @@ public sealed class CompletePeriodFunction(RunStore runs, AlertLedger ledger, IL
     public async Task RunAsync([QueueTrigger(StorageNames.Queues.KpiDone)] string message, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadPeriodDone, logger, "CompletePeriod", out var job)) return;
+        await RecordAsync(runs, ledger, logger, job, ct);
+    }
+
+    /// <summary>Records the period done on its run (idempotent); also what a <c>kpi-done</c> message that went to the poison queue gets.</summary>
+    internal static async Task RecordAsync(RunStore runs, AlertLedger ledger, ILogger logger, PeriodDoneJob job, CancellationToken ct)
+    {
         if (!await runs.ExistsAsync(job.RunId, ct))
         {
             logger.LogWarning("Run {RunId} does not exist; {Period} is not recorded on it", job.RunId, job.Period);

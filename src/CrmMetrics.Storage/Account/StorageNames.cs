@@ -47,6 +47,12 @@ public static class StorageNames
 
         public static string Poison(string queue) => queue + "-poison";
 
+        // Where the host moves a run step's message after its last failed attempt (constants, for triggers).
+        public const string KpiRunsPoison = KpiRuns + "-poison";
+        public const string KpiDaysPoison = KpiDays + "-poison";
+        public const string KpiPeriodsPoison = KpiPeriods + "-poison";
+        public const string KpiDonePoison = KpiDone + "-poison";
+
         public static readonly IReadOnlyList<string> All = [CrmEvents, KpiRuns, KpiDays, KpiPeriods, KpiDone];
     }
 

@@ -25,6 +25,10 @@ public class FunctionLayoutTests
     [InlineData("AggregateDay", "queueTrigger kpi-days")]
     [InlineData("FinalizePeriod", "queueTrigger kpi-periods")]
     [InlineData("CompletePeriod", "queueTrigger kpi-done")]
+    [InlineData("StartRunPoisoned", "queueTrigger kpi-runs-poison")]
+    [InlineData("AggregateDayPoisoned", "queueTrigger kpi-days-poison")]
+    [InlineData("FinalizePeriodPoisoned", "queueTrigger kpi-periods-poison")]
+    [InlineData("CompletePeriodPoisoned", "queueTrigger kpi-done-poison")]
     [InlineData("KpiSchedule", "timerTrigger %KpiSchedule%")]
     [InlineData("AlertDigest", "timerTrigger %AlertDigestSchedule%")]
     [InlineData("IngestEvents", "httpTrigger api/events")]
@@ -36,9 +40,9 @@ public class FunctionLayoutTests
     public void Every_function_keeps_its_name_and_trigger(string function, string trigger) => Assert.Equal(trigger, Trigger(function));
 
     [Fact]
-    public void The_build_is_a_standard_isolated_app_with_thirty_one_functions_and_no_function_json()
+    public void The_build_is_a_standard_isolated_app_with_thirty_five_functions_and_no_function_json()
     {
-        Assert.Equal(31, Metadata().GetArrayLength());
+        Assert.Equal(35, Metadata().GetArrayLength());
         Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "worker.config.json")));
         Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "extensions.json")));
         Assert.Empty(Directory.GetFiles(FunctionApp.Folder, "function.json", SearchOption.AllDirectories));

@@ -1,0 +1,88 @@
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Alerts;
+using CrmMetrics.Storage.Runs;
+using Microsoft.Azure.Functions.Worker;
+
+namespace CrmMetrics.Functions.Jobs;
+
+/// <summary>
+/// The run steps' poison queues. A step's last attempt records its failure on the run, but some
+/// failures leave it no chance to: the worker stopped while running it, the function could not even
+/// be built, or storage failed the failure's own write. The host then moves the message to
+/// <c>&lt;queue&gt;-poison</c> with nothing recorded, and the run would show <c>running</c> for ever.
+/// These functions read those messages and record on the run what became of the step, so a run
+/// always ends. A step that did finish meanwhile (another delivery of it) is left as it is.
+/// A day or period recorded failed stays dirty or stale, so the next run does it again.
+/// </summary>
+public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, HostJsonSettings host, ILogger<PoisonedJobFunctions> logger)
+{
+    [Function("StartRunPoisoned")]
+    public async Task StartRunAsync([QueueTrigger(StorageNames.Queues.KpiRunsPoison)] string message, CancellationToken ct)
+    {
+        if (!JobMessage.TryRead(message, JobMessages.ReadStartRun, logger, "StartRunPoisoned", out var job)) return;
+        var run = await runs.GetAsync(job.RunId, ct);
+        if (run is null)
+        {
+            // A scheduled run is created by its first step: one that never got that far still gets a record saying why.
+            if (job.Trigger != RunPlanner.ScheduleTrigger)
+            {
+                logger.LogWarning("Run {RunId} does not exist; its start message went to {Queue} and is dropped", job.RunId, StorageNames.Queues.KpiRunsPoison);
+                return;
+            }
+            await runs.CreateAsync(job.RunId, RunPlanner.ScheduleTrigger, null, null, ct);
+        }
+        else if (run.State is not ("queued" or "running"))
+        {
+            logger.LogInformation("Run {RunId} is {State}; its start message in {Queue} changes nothing", job.RunId, run.State, StorageNames.Queues.KpiRunsPoison);
+            return;
+        }
+        await runs.AddErrorAsync(job.RunId, Reason("planning", StorageNames.Queues.KpiRunsPoison), ct);
+        logger.LogError("Run {RunId} failed: its start message went to {Queue} after {Attempts} attempts", job.RunId, StorageNames.Queues.KpiRunsPoison, host.MaxDequeueCount);
+    }
+
+    [Function("AggregateDayPoisoned")]
+    public async Task AggregateDayAsync([QueueTrigger(StorageNames.Queues.KpiDaysPoison)] string message, CancellationToken ct)
+    {
+        if (!JobMessage.TryRead(message, JobMessages.ReadDay, logger, "AggregateDayPoisoned", out var job)) return;
+        var day = job.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var step = (await runs.GetAsync(job.RunId, ct))?.Days.FirstOrDefault(d => d.Day == job.Day);
+        if (step is not { State: StepState.Pending })
+        {
+            logger.LogInformation("Day {Day} of run {RunId} is {State}; its message in {Queue} changes nothing", day, job.RunId,
+                step is null ? "not planned" : step.State.ToString().ToLowerInvariant(), StorageNames.Queues.KpiDaysPoison);
+            return;
+        }
+        await runs.FailDayAsync(job.RunId, job.Day, Reason($"aggregating day {day}", StorageNames.Queues.KpiDaysPoison), ct);
+        logger.LogError("Day {Day} of run {RunId} failed: its message went to {Queue} after {Attempts} attempts", day, job.RunId, StorageNames.Queues.KpiDaysPoison, host.MaxDequeueCount);
+    }
+
+    [Function("FinalizePeriodPoisoned")]
+    public async Task FinalizePeriodAsync([QueueTrigger(StorageNames.Queues.KpiPeriodsPoison)] string message, CancellationToken ct)
+    {
+        if (!JobMessage.TryRead(message, JobMessages.ReadPeriod, logger, "FinalizePeriodPoisoned", out var job)) return;
+        var step = (await runs.GetAsync(job.RunId, ct))?.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period);
+        if (step is not { State: StepState.Pending })
+        {
+            logger.LogInformation("Period {Period} of run {RunId} is {State}; its message in {Queue} changes nothing", job.Period, job.RunId,
+                step is null ? "not planned" : step.State.ToString().ToLowerInvariant(), StorageNames.Queues.KpiPeriodsPoison);
+            return;
+        }
+        await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, Reason($"finalising {job.Period}", StorageNames.Queues.KpiPeriodsPoison), ct);
+        logger.LogError("Period {Period} of run {RunId} failed: its message went to {Queue} after {Attempts} attempts", job.Period, job.RunId, StorageNames.Queues.KpiPeriodsPoison, host.MaxDequeueCount);
+    }
+
+    /// <summary>The period was finalised and its alerts sent; only recording that failed. Recording it is all that is left.</summary>
+    [Function("CompletePeriodPoisoned")]
+    public async Task CompletePeriodAsync([QueueTrigger(StorageNames.Queues.KpiDonePoison)] string message, CancellationToken ct)
+    {
+        if (!JobMessage.TryRead(message, JobMessages.ReadPeriodDone, logger, "CompletePeriodPoisoned", out var job)) return;
+        logger.LogWarning("Run {RunId}: recording {Period} done failed {Attempts} times; recording it from {Queue}", job.RunId, job.Period, host.MaxDequeueCount, StorageNames.Queues.KpiDonePoison);
+        await CompletePeriodFunction.RecordAsync(runs, ledger, logger, job, ct);
+    }
+
+    private string Reason(string step, string queue) =>
+        $"{step} did not complete: its message went to {queue} after {host.MaxDequeueCount} attempts with no failure recorded " +
+        "(the worker stopped while running it, the function could not start, or storage failed the failure's own write); see the app's log";
+}

@@ -1,0 +1,99 @@
+using System.Net;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Runs;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Runs;
+
+/// <summary>
+/// A run step's message that reached its poison queue with nothing recorded (the worker died on it,
+/// the function could not start, storage failed the failure's own write) ends the step on its run:
+/// before, the run showed "running" for ever. The messages are put where the host moves them.
+/// </summary>
+public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
+{
+    private static readonly DateOnly Aggregated = new(2026, 8, 3);
+    private static readonly DateOnly Lost = new(2026, 8, 4);
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    private RunStore Runs => app.Services.GetRequiredService<RunStore>();
+
+    private static Period August => new PeriodCalendar(ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2026-08", Grain.Month);
+
+    private async Task<string> PlannedRunAsync(string name)
+    {
+        var runId = $"{name}-{Guid.NewGuid():N}";
+        Assert.True(await Runs.CreateAsync(runId, "api", ["month"], "2026-08", default));
+        await Runs.PlanAsync(runId, [Aggregated, Lost], [August], default);
+        return runId;
+    }
+
+    private Task SendAsync(string queue, string message) => app.Storage.Queue(queue).SendMessageAsync(message);
+
+    private Task<RunRecord> WaitForRunAsync(string runId, Func<RunRecord, bool> done, string what) =>
+        Eventually.WaitAsync(async () => (await Runs.GetAsync(runId, default))!, done, Deadline, what);
+
+    [Fact]
+    public async Task A_day_whose_message_was_poisoned_fails_with_the_reason_and_a_finished_day_is_left_alone()
+    {
+        var runId = await PlannedRunAsync("poisoned-day");
+        Assert.True(await Runs.CompleteDayAsync(runId, Aggregated, 12, default));
+        await SendAsync(StorageNames.Queues.KpiDaysPoison, JobMessages.Write(new DayJob(runId, Aggregated)));
+        await SendAsync(StorageNames.Queues.KpiDaysPoison, JobMessages.Write(new DayJob(runId, Lost)));
+
+        var run = await WaitForRunAsync(runId, r => r.Days.Single(d => d.Day == Lost).State == StepState.Failed, "the lost day to fail");
+        Assert.Contains("went to kpi-days-poison after 5 attempts", run.Days.Single(d => d.Day == Lost).Error);
+        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains($"Day 2026-08-03 of run {runId} is done; its message in kpi-days-poison changes nothing")), Deadline, "the finished day's message to be read");
+        run = (await Runs.GetAsync(runId, default))!;
+        Assert.Equal(StepState.Done, run.Days.Single(d => d.Day == Aggregated).State);
+        Assert.Equal(12, run.Days.Single(d => d.Day == Aggregated).Facts);
+
+        // What a caller sees: the run ended, saying which step and why.
+        var response = await app.SendAsync(HttpMethod.Get, $"/api/runs/{runId}", TestKeys.Admin);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await AppFixture.JsonAsync(response);
+        Assert.Equal("failed", body.GetProperty("state").GetString());
+        Assert.Contains("kpi-days-poison", body.ToString());
+    }
+
+    [Fact]
+    public async Task A_poisoned_period_fails_and_a_poisoned_done_message_still_records_its_period()
+    {
+        var finalised = await PlannedRunAsync("poisoned-done");
+        var lost = await PlannedRunAsync("poisoned-period");
+        foreach (var runId in new[] { finalised, lost })
+        {
+            await Runs.CompleteDayAsync(runId, Aggregated, 1, default);
+            await Runs.CompleteDayAsync(runId, Lost, 1, default);
+        }
+        await SendAsync(StorageNames.Queues.KpiDonePoison, JobMessages.Write(new PeriodDoneJob(finalised, Grain.Month, "2026-08", 3, 26)));
+        await SendAsync(StorageNames.Queues.KpiPeriodsPoison, JobMessages.Write(new PeriodJob(lost, Grain.Month, "2026-08")));
+
+        var done = await WaitForRunAsync(finalised, r => r.State != "running", "the finalised period to be recorded");
+        Assert.Equal("succeeded", done.State);
+        Assert.Equal((3, 26), (done.Periods.Single().Version, done.Periods.Single().Rows));
+        var failed = await WaitForRunAsync(lost, r => r.State != "running", "the lost period to fail");
+        Assert.Equal("failed", failed.State);
+        Assert.Contains("finalising 2026-08 did not complete", failed.Periods.Single().Error);
+    }
+
+    [Fact]
+    public async Task A_poisoned_start_fails_its_run_and_a_scheduled_run_never_created_gets_a_record_saying_why()
+    {
+        var queued = $"poisoned-start-{Guid.NewGuid():N}";
+        Assert.True(await Runs.CreateAsync(queued, "api", null, null, default));
+        var scheduled = $"scheduled-{Guid.NewGuid():N}";
+        await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(queued)));
+        await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(scheduled, RunPlanner.ScheduleTrigger)));
+
+        var run = await WaitForRunAsync(queued, r => r.State != "queued", "the queued run to fail");
+        Assert.Equal("failed", run.State);
+        Assert.Contains("planning did not complete: its message went to kpi-runs-poison", Assert.Single(run.Errors));
+        var created = await Eventually.WaitAsync(() => Runs.GetAsync(scheduled, default), r => r?.State == "failed", Deadline, "the scheduled run's record, failed");
+        Assert.Equal(RunPlanner.ScheduleTrigger, created!.Trigger);
+    }
+}
