@@ -22,7 +22,8 @@ public sealed class HttpErrorsMiddleware(ILogger<HttpErrorsMiddleware> logger) :
             var error = Unwrap(thrown);
             var status = HttpPipeline.StatusFor(error);
             // Storage away is an outage the caller retries (health says so too): one line, not a stack trace per request.
-            if (status == 503 && !StorageFailures.IsCredentialRefusal(error)) logger.LogWarning("{Function}: {Method} {Path} answered 503, storage unavailable: {Error}", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path, error.Message.Split('\n')[0]);
+            if (error is CrmMetrics.Storage.Account.ConcurrentChangeException) logger.LogWarning("{Function}: {Method} {Path} answered 503, gave way to concurrent changes: {Error}", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path, error.Message);
+            else if (status == 503 && !StorageFailures.IsCredentialRefusal(error)) logger.LogWarning("{Function}: {Method} {Path} answered 503, storage unavailable: {Error}", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path, error.Message.Split('\n')[0]);
             else if (status >= 500) logger.LogError(error, "{Function}: {Method} {Path} failed", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path);
             if (http.Response.HasStarted) return;
             if (status == 503) http.Response.Headers.RetryAfter = "5";

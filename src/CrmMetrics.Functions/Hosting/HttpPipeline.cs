@@ -66,13 +66,17 @@ public static class HttpPipeline
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
     }
 
-    /// <summary>The status a failure answers: storage unreachable is a 503 to retry, unreadable input a 400, the rest a logged 500.</summary>
+    /// <summary>
+    /// The status a failure answers: storage unreachable, or a write that kept losing to concurrent
+    /// ones, is a 503 to retry; unreadable input a 400; the rest a logged 500.
+    /// </summary>
     public static int StatusFor(Exception error) => error switch
     {
         // The SDK gives up after its retries with every attempt's failure inside.
         AggregateException { InnerExceptions.Count: > 0 } all => all.InnerExceptions.Select(StatusFor).Contains(503) ? 503 : StatusFor(all.InnerExceptions[0]),
         Microsoft.AspNetCore.Http.BadHttpRequestException bad => bad.StatusCode,
         JsonException => 400,
+        CrmMetrics.Storage.Account.ConcurrentChangeException => 503,
         RequestFailedException { Status: 0 or >= 500 or 408 or 429 } => 503,
         HttpRequestException or TimeoutException or TaskCanceledException => 503,
         Azure.Identity.AuthenticationFailedException => 503,
@@ -84,6 +88,8 @@ public static class HttpPipeline
     {
         400 => Problems.Problem(400, "The request is not valid.", error?.Message ?? "The request could not be read."),
         413 => Problems.Problem(413, "Payload Too Large", "The request body is larger than this route accepts."),
+        503 when error is CrmMetrics.Storage.Account.ConcurrentChangeException =>
+            Problems.Unavailable("Other requests were changing the same data at the same moment, and this one gave way; retry it shortly. Repeating it is safe."),
         503 when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => Problems.Unavailable("Storage did not answer; retry the request shortly."),
         503 => Problems.Unavailable("Storage did not answer; nothing was half-written — retry the request (repeated events are recognised as duplicates)."),
         _ => Problems.Problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged."),

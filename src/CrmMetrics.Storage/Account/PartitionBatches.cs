@@ -101,7 +101,7 @@ public static class PartitionBatches
         // Read, merge, conditional write; repeat for rows that changed underneath.
         for (var attempt = 0; pending.Count > 0; attempt++)
         {
-            if (attempt == MaxAttempts) throw new InvalidOperationException($"Rows of partition {partitionKey} kept changing concurrently; gave up after {attempt} attempts.");
+            if (attempt == MaxAttempts) throw new ConcurrentChangeException($"Rows of partition {partitionKey} kept changing concurrently; gave up after {attempt} attempts.");
             // The first round may use rows this process knows; after a conflict every row is read afresh.
             var existing = attempt == 0 ? await ReadKnownAsync(table, partitionKey, pending, cache, ct) : await ReadManyAsync(table, partitionKey, pending, ct);
             var writes = Merged(pending.Select(key => (key, existing.TryGetValue(key, out var row) ? row : new TableEntity(partitionKey, key))), merge);

@@ -298,6 +298,7 @@ public sealed class AlertLedger(StorageAccount account)
             {
             }
         }
+        throw new ConcurrentChangeException($"The condition {conditionKey} kept changing concurrently; alert {alertId} is logged but its condition not updated (20 attempts).");
     }
 
     /// <summary>

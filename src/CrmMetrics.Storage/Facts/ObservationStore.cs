@@ -58,7 +58,7 @@ public sealed class ObservationStore(StorageAccount account)
                 // Someone else stored one meanwhile; compare again.
             }
         }
-        throw new InvalidOperationException($"The observation {f.Id} kept conflicting with concurrent writes; retry it.");
+        throw new ConcurrentChangeException($"The observation {f.Id} kept conflicting with concurrent writes; retry it.");
     }
 
     public async Task<IReadOnlyList<Observation>> ForPeriodAsync(string periodKey, CancellationToken ct)

@@ -162,6 +162,7 @@ public sealed class RunStore(StorageAccount account)
             {
             }
         }
+        throw new ConcurrentChangeException($"The error was not recorded on run {runId}: its record kept changing concurrently (20 attempts).");
     }
 
     /// <summary>Whether the run exists: one point read, for job messages that must not write rows for a run nobody created.</summary>

@@ -108,9 +108,10 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
                 await _table.SubmitTransactionAsync(batch, ct);
                 return ((!current.HasValue, version), null);
             }
-            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < Attempts)
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
             {
                 // Changed by someone else meanwhile: build the change again on what is there now.
+                if (attempt == Attempts) throw GaveUp(id, "stored", e);
                 await Backoff(attempt, ct);
             }
         }
@@ -135,12 +136,16 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
                 await _table.SubmitTransactionAsync(batch, ct);
                 return true;
             }
-            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < Attempts)
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412)
             {
+                if (attempt == Attempts) throw GaveUp(id, "deleted", e);
                 await Backoff(attempt, ct);
             }
         }
     }
+
+    private ConcurrentChangeException GaveUp(string id, string what, Exception last) =>
+        new($"The {kind} '{id}' was not {what}: other changes to the {kind}s kept committing first ({Attempts} attempts).", last);
 
     private static Task Backoff(int attempt, CancellationToken ct) => Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * Math.Min(attempt, 10)), ct);
 

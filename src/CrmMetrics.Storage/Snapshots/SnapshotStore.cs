@@ -56,7 +56,7 @@ public sealed class SnapshotStore(StorageAccount account)
                 // Another computation reserved one meanwhile.
             }
         }
-        throw new InvalidOperationException($"Could not reserve a snapshot version for {period}.");
+        throw new ConcurrentChangeException($"Could not reserve a snapshot version for {period}.");
     }
 
     /// <summary>Writes a version's rows (idempotent: a repeated write of the same version replaces the same rows).</summary>
@@ -96,7 +96,7 @@ public sealed class SnapshotStore(StorageAccount account)
             {
             }
         }
-        throw new InvalidOperationException($"Could not promote version {version} of {period}.");
+        throw new ConcurrentChangeException($"Could not promote version {version} of {period}.");
     }
 
     public async Task<LatestSnapshot?> LatestAsync(Grain grain, string period, CancellationToken ct)

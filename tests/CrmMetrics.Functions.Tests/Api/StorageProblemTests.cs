@@ -22,4 +22,17 @@ public class StorageProblemTests
     [InlineData("PUT")]
     public void A_write_is_told_that_nothing_was_half_written(string method) =>
         Assert.Contains("nothing was half-written", Detail(method));
+
+    [Theory]
+    [InlineData("PUT")]
+    [InlineData("POST")]
+    public void A_write_that_kept_losing_to_concurrent_ones_is_a_503_to_retry_not_a_500(string method)
+    {
+        var error = new CrmMetrics.Storage.Account.ConcurrentChangeException("The incentive-plan 'q3' was not stored: other changes kept committing first.");
+        Assert.Equal(503, HttpPipeline.StatusFor(error));
+        Assert.Equal(503, HttpPipeline.StatusFor(new AggregateException(error)));
+        var detail = Assert.IsType<ProblemHttpResult>(HttpPipeline.ProblemFor(503, error, method)).ProblemDetails.Detail!;
+        Assert.Contains("changing the same data at the same moment", detail);
+        Assert.DoesNotContain("Storage did not answer", detail);
+    }
 }

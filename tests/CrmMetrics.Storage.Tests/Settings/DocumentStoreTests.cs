@@ -28,6 +28,28 @@ public class DocumentStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     [Fact]
+    public async Task A_checked_change_that_loses_to_other_changes_every_time_gives_up_storing_nothing()
+    {
+        var store = new AlertRuleStore(await azurite.AccountAsync());
+        var actor = new ChangeActor("ops", "admin");
+        var rivals = 0;
+        // Between this change's check and its commit, another checked change commits, every attempt.
+        string? Rival(IReadOnlyList<AlertRule> _)
+        {
+            rivals++;
+            store.PutCheckedAsync($"rival-{rivals}", Rule($"rival-{rivals}", rivals), actor, _ => (string?)null, default).GetAwaiter().GetResult();
+            return null;
+        }
+
+        var error = await Assert.ThrowsAsync<ConcurrentChangeException>(() => store.PutCheckedAsync("loser", Rule("loser", 1), actor, Rival, default));
+        Assert.Contains("alert-rule 'loser' was not stored", error.Message);
+        Assert.Equal(25, rivals);
+        Assert.Null(await store.GetAsync("loser", default));
+        Assert.DoesNotContain(await store.HistoryAsync(default), c => c.Id == "loser");
+        Assert.Equal(25, (await store.ListAsync(default)).Count(r => r.RuleId.StartsWith("rival-", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task A_document_deleted_and_defined_again_goes_on_from_its_last_version()
     {
         var store = new AlertRuleStore(await azurite.AccountAsync());
