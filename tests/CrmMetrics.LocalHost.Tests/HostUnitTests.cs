@@ -47,6 +47,10 @@ public sealed class HostUnitTests
         // Azure's NCRONTAB has none of Quartz's L, W, # or ?, which Cronos reads; names such as JUL and WED still read.
         foreach (var quartz in new[] { "0 0 0 L * *", "0 0 7 * * MON#2", "0 0 12 ? * *", "0 0 12 15W * *" })
             Assert.Contains("NCRONTAB has no", Assert.Throws<FormatException>(() => TimerSchedule.Parse(quartz, "S", null)).Message);
+        // Nor does it take 7 for Sunday, as Cronos does; a step of 7 is not a day.
+        foreach (var sunday in new[] { "0 0 9 * * 7", "0 0 9 * * 1,7", "0 0 9 * * 5-7", "0 0 9 * * 7/2" })
+            Assert.Contains("day-of-week", Assert.Throws<FormatException>(() => TimerSchedule.Parse(sunday, "S", null)).Message);
+        Assert.Equal(DayOfWeek.Sunday, TimerSchedule.Parse("0 0 9 * * 0", "S", null).Next(new DateTimeOffset(2026, 12, 4, 0, 0, 0, TimeSpan.Zero))!.Value.DayOfWeek);
         Assert.Equal(new DateTimeOffset(2027, 7, 7, 6, 0, 0, TimeSpan.Zero), TimerSchedule.Parse("0 0 6 * JUL WED", "S", null).Next(new DateTimeOffset(2026, 12, 4, 0, 0, 0, TimeSpan.Zero)));
     }
 

@@ -26,6 +26,9 @@ public sealed class CrmMetricsSettings
     /// <summary>Per-key rate limits on ingestion and reads.</summary>
     public RateLimits RateLimits { get; init; } = RateLimits.Defaults;
 
+    /// <summary>The zone the timers' schedules are read in (<c>WEBSITE_TIME_ZONE</c>, as the Functions host reads it; UTC when unset).</summary>
+    public TimeZoneInfo ScheduleZone { get; init; } = TimeZoneInfo.Utc;
+
     /// <summary>Public base URL used in links (alerts, run output); defaults to the request's.</summary>
     public string? PublicBaseUrl { get; init; }
 
@@ -54,6 +57,9 @@ public sealed class CrmMetricsSettings
         // not, so such a schedule would run here and fail in Azure. (Not every difference: 7 for Sunday is one left.)
         if (fields.FirstOrDefault(f => NamesOf.Replace(f, "").IndexOfAny(['L', 'l', 'W', 'w', '#', '?']) >= 0) is { } extended)
             return $"'{JsonFields.Truncate(text)}' uses '{JsonFields.Truncate(extended)}': NCRONTAB has no L, W, # or ? (use lists and ranges such as 1-7 or MON-FRI)";
+        // Cronos takes 7 for Sunday too; NCRONTAB numbers the days of the week 0 (Sunday) to 6.
+        if (NamesSeven(fields[5]))
+            return $"'{JsonFields.Truncate(text)}' has 7 in its day-of-week field: NCRONTAB numbers the days 0 (Sunday) to 6 (use 0 or SUN for Sunday)";
         try
         {
             // A date no calendar has (31 February) parses, and the timer would never fire.
@@ -66,6 +72,10 @@ public sealed class CrmMetricsSettings
             return $"'{JsonFields.Truncate(text)}' is not a valid NCRONTAB expression: {e.Message}";
         }
     }
+
+    /// <summary>Whether a day-of-week field names day 7 (alone, in a list or in a range; a step after '/' is not a day).</summary>
+    internal static bool NamesSeven(string field) =>
+        field.Split(',').Any(part => part.Split('/')[0].Split('-').Any(day => day.Trim() == "7"));
 
     private static readonly string[] Settings =
         ["ReportingCurrency", "Calendar", "TimeZone", "ExchangeRates", "DefaultSlaHours", "Grains", "Keys", "PublicBaseUrl", "DeploymentName", "ODataPageSize", "RateLimits"];
@@ -98,6 +108,14 @@ public sealed class CrmMetricsSettings
         foreach (var schedule in (string[])["KpiSchedule", "AlertDigestSchedule"])
         {
             if (Value(configuration, schedule) is { } text && ScheduleProblem(text) is { } problem) errors.Add(schedule, problem);
+        }
+
+        // The Functions host reads the schedules in this zone; one it does not know leaves every timer off.
+        var scheduleZone = TimeZoneInfo.Utc;
+        if (Value(configuration, "WEBSITE_TIME_ZONE") is { } zoneName && !TimeZoneInfo.TryFindSystemTimeZoneById(zoneName.Trim(), out scheduleZone))
+        {
+            errors.Add("WEBSITE_TIME_ZONE", $"'{JsonFields.Truncate(zoneName)}' is not a time zone this machine knows (an IANA name such as Asia/Tehran, or a Windows one such as Iran Standard Time); it sets the zone of KpiSchedule and AlertDigestSchedule");
+            scheduleZone = TimeZoneInfo.Utc;
         }
 
         var currency = Set("ReportingCurrency") ?? "EUR";
@@ -183,6 +201,7 @@ public sealed class CrmMetricsSettings
             PublicBaseUrl = publicBase?.TrimEnd('/'),
             ODataPageSize = pageSize,
             RateLimits = rateLimits,
+            ScheduleZone = scheduleZone!,
         };
     }
 }

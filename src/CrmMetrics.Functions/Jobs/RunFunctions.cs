@@ -53,7 +53,7 @@ public static class JobMessage
 /// before that message: a timer invocation is not retried, so one whose output failed (storage away)
 /// leaves no run behind that would never end; the next occurrence picks up the same dirty days.
 /// </summary>
-public sealed class KpiScheduleFunction(IConfiguration configuration, TimeProvider clock, ILogger<KpiScheduleFunction> logger)
+public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetricsSettings settings, TimeProvider clock, ILogger<KpiScheduleFunction> logger)
 {
     [Function("KpiSchedule")]
     [QueueOutput(StorageNames.Queues.KpiRuns)]
@@ -67,7 +67,7 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, TimeProvid
     private static readonly TimeSpan[] LookBackWindows =
         [TimeSpan.FromMinutes(1), TimeSpan.FromHours(1), TimeSpan.FromDays(1), TimeSpan.FromDays(32), TimeSpan.FromDays(400), TimeSpan.FromDays(1500)];
 
-    /// <summary>The schedule occurrence this invocation stands for: the latest one not after now.</summary>
+    /// <summary>The schedule occurrence this invocation stands for: the latest one not after now, in the zone the host fires it in.</summary>
     private DateTimeOffset Occurrence()
     {
         var now = clock.GetUtcNow();
@@ -85,7 +85,7 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, TimeProvid
         // Windows up to 1500 days cover every schedule NCRONTAB can express (29 February comes every four years).
         foreach (var window in LookBackWindows)
         {
-            if (schedule.GetOccurrences(now - window, now.AddSeconds(1), TimeZoneInfo.Utc, fromInclusive: true, toInclusive: true).LastOrDefault() is { } found && found != default)
+            if (schedule.GetOccurrences(now - window, now.AddSeconds(1), settings.ScheduleZone, fromInclusive: true, toInclusive: true).LastOrDefault() is { } found && found != default)
                 return found;
         }
         return now;

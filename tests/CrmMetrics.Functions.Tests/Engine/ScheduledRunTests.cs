@@ -20,7 +20,8 @@ public class ScheduledRunTests
 
     public sealed class RareTimer : AppFixture
     {
-        protected override IEnumerable<KeyValuePair<string, string?>> Settings() => [new("KpiSchedule", "0 0 0 1 1 *")];
+        // Read in Tehran's time, as the Functions host reads a schedule with WEBSITE_TIME_ZONE.
+        protected override IEnumerable<KeyValuePair<string, string?>> Settings() => [new("KpiSchedule", "0 0 0 1 1 *"), new("WEBSITE_TIME_ZONE", "Asia/Tehran")];
     }
 
     public class OnItsOwn(FrequentTimer app) : IClassFixture<FrequentTimer>
@@ -59,6 +60,10 @@ public class ScheduledRunTests
             Assert.Single(started);
             Assert.Single(app.Logs.Lines, l => l.Contains("already started for this occurrence"));
             var runId = "sched-" + started[0].Split("Scheduled run sched-")[1].Split(' ')[0];
+            // The run is named after the occurrence the host fired: midnight of 1 January in Tehran, not in UTC.
+            var tehran = TimeZoneInfo.FindSystemTimeZoneById("Asia/Tehran");
+            var newYear = TimeZoneInfo.ConvertTimeToUtc(new DateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, tehran).Year, 1, 1), tehran);
+            Assert.Equal("sched-" + newYear.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture), runId);
             var run = await app.Services.GetRequiredService<RunStore>().GetAsync(runId, default);
             Assert.NotNull(run);
             Assert.Equal("schedule", run!.Trigger);

@@ -77,6 +77,9 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
     [InlineData("AlertDigestSchedule", "0 0 7-11 * * MON#2")]
     [InlineData("KpiSchedule", "0 0 12 ? * MON-FRI")]
     [InlineData("KpiSchedule", "0 0 12 15W * *")]
+    [InlineData("KpiSchedule", "0 0 9 * * 7")]                // Cronos reads 7 as Sunday, NCRONTAB numbers the days 0-6
+    [InlineData("AlertDigestSchedule", "0 0 9 * * 5-7")]
+    [InlineData("WEBSITE_TIME_ZONE", "Mars/Olympus")]          // found by probing: the timers then never ran, and the app started
     [InlineData("CrmMetrics:Keys", "reader:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
     public void A_setting_out_of_its_range_or_unreadable_names_itself(string setting, string value) =>
         Assert.Contains(setting, Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(

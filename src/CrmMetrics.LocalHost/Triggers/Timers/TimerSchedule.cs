@@ -57,6 +57,9 @@ public sealed class TimerSchedule
         // Cronos reads Quartz's L, W, # and ?; the Functions host's NCRONTAB does not, and neither does this host.
         if (fields.FirstOrDefault(f => MonthAndDayNames.Replace(f, "").IndexOfAny(['L', 'l', 'W', 'w', '#', '?']) >= 0) is { } extended)
             throw new FormatException($"The schedule '{text}' (from {source}) uses '{extended}': NCRONTAB has no L, W, # or ?.");
+        // Cronos takes 7 for Sunday too; NCRONTAB numbers the days of the week 0 (Sunday) to 6.
+        if (fields[5].Split(',').Any(part => part.Split('/')[0].Split('-').Any(day => day.Trim() == "7")))
+            throw new FormatException($"The schedule '{text}' (from {source}) has 7 in its day-of-week field: NCRONTAB numbers the days 0 (Sunday) to 6.");
         try
         {
             return new TimerSchedule(text, CronExpression.Parse(text, CronFormat.IncludeSeconds), null, zone);
