@@ -29,6 +29,9 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     private const int Attempts = 25;
     private static readonly JsonSerializerOptions Json = StorageJson.DocumentOptions;
     private readonly TableClient _table = account.Table(tableName);
+    // Checked puts of this instance take turns: they all commit with the one guard row, so at once they
+    // would only fail each other's transactions. The guard still orders them across instances.
+    private readonly SemaphoreSlim _checkedTurn = new(1, 1);
 
     /// <summary>What the audit trail calls these documents (goal, incentive-plan, alert-rule, indicator).</summary>
     public string Kind => kind;
@@ -69,8 +72,18 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     /// </summary>
     /// <returns>The stored version, or what <paramref name="check"/> refused it with.</returns>
     public async Task<((bool Created, int Version)? Stored, TRefusal? Refusal)> PutCheckedAsync<TRefusal>(string id, T document, ChangeActor actor,
-        Func<IReadOnlyList<T>, TRefusal?> check, CancellationToken ct) where TRefusal : class =>
-        await PutAsync(id, document, actor, check, ct);
+        Func<IReadOnlyList<T>, TRefusal?> check, CancellationToken ct) where TRefusal : class
+    {
+        await _checkedTurn.WaitAsync(ct);
+        try
+        {
+            return await PutAsync(id, document, actor, check, ct);
+        }
+        finally
+        {
+            _checkedTurn.Release();
+        }
+    }
 
     private async Task<((bool Created, int Version)? Stored, TRefusal? Refusal)> PutAsync<TRefusal>(string id, T document, ChangeActor actor,
         Func<IReadOnlyList<T>, TRefusal?>? check, CancellationToken ct) where TRefusal : class
