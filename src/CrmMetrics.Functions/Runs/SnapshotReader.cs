@@ -11,7 +11,12 @@ namespace CrmMetrics.Functions.Runs;
 /// The <see cref="SnapshotQuery.Fingerprint"/> of the query the cursor continues: a token used with
 /// other filters would skip rows silently. Null in tokens given out before it was kept.
 /// </param>
-public sealed record SnapshotCursor(string Grain, string Period, string? Table, string? Query = null)
+/// <param name="Version">
+/// The version being read when the cursor stops inside a period (<paramref name="Table"/> set): the
+/// next page goes on in that version even after a run made a newer one the latest (versions stay
+/// readable), or the pages would mix two versions' rows. Null in tokens given out before it was kept.
+/// </param>
+public sealed record SnapshotCursor(string Grain, string Period, string? Table, string? Query = null, int? Version = null)
 {
     public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this)));
 
@@ -58,7 +63,11 @@ public sealed class SnapshotReader(SnapshotStore snapshots)
         {
             start = targets.FindIndex(t => Grains.Key(t.Grain) == cursor.Grain && t.Period == cursor.Period);
             if (start < 0) start = targets.FindIndex(t => Compare(t, cursor) > 0);
-            else tableToken = cursor.Table;
+            else
+            {
+                tableToken = cursor.Table;
+                if (tableToken is not null && cursor.Version is { } version) targets[start] = targets[start] with { Version = version };
+            }
             if (start < 0) return new SnapshotPage([], null);
         }
         for (var i = start; i < targets.Count; i++)
@@ -68,7 +77,7 @@ public sealed class SnapshotReader(SnapshotStore snapshots)
             rows.AddRange(page.Rows);
             tableToken = null;
             if (page.ContinuationToken is not null)
-                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(target.Grain), target.Period, page.ContinuationToken, query.Fingerprint()).Encode());
+                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(target.Grain), target.Period, page.ContinuationToken, query.Fingerprint(), target.Version).Encode());
             if (rows.Count >= query.PageSize && i + 1 < targets.Count)
                 return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(targets[i + 1].Grain), targets[i + 1].Period, null, query.Fingerprint()).Encode());
         }
