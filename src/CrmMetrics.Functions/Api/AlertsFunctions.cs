@@ -10,7 +10,7 @@ using CrmMetrics.Storage.Settings;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Alert rules (<c>/api/alert-rules/{ruleId}</c>, admin) and the alerts sent (<c>/api/alerts?since=</c>).</summary>
-public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, AlertLedger ledger, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings)
+public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, DefinitionLock definitionLock, AlertLedger ledger, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings)
 {
     public sealed record RuleDto(string RuleId, string Kind, string? Indicator, string Scope, string? Grain, string? GoalId, string Severity,
         double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double CriticalMargin, double K, int N, int M, bool Enabled,
@@ -39,7 +39,10 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
     {
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(ruleId, request, ct);
         if (HttpMethods.IsDelete(request.Method))
+        {
+            await using var held = await definitionLock.AcquireAsync(ct);
             return await rules.DeleteAsync(ruleId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
+        }
         return await rules.GetAsync(ruleId, ct) is { } rule ? TypedResults.Ok(RuleDto.From(rule)) : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
     }
 
@@ -54,6 +57,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Alert
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
+        // Checked against the other definitions and written while no other change to them runs.
+        await using var held = await definitionLock.AcquireAsync(ct);
         var goalIds = (await goals.ListAsync(ct)).Select(g => g.GoalId).ToHashSet(StringComparer.Ordinal);
         var errors = new ValidationErrors();
         var rule = AlertRule.Read(ruleId, body!.Root, goalIds.Contains, await derived.ResolverAsync(ct), errors);

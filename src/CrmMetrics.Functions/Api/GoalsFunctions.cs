@@ -14,7 +14,7 @@ using CrmMetrics.Storage.Snapshots;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Goals (<c>/api/goals/{goalId}</c>) and their attainment per period (<c>/api/goals/attainment</c>).</summary>
-public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
+public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, DefinitionLock definitionLock, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
 {
     /// <summary>
     /// A goal as defined. <c>children</c> is what it is made of: a composite's weighted parts
@@ -93,6 +93,8 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, StaleP
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
+        // Checked against the other definitions and written while no other change to them runs.
+        await using var held = await definitionLock.AcquireAsync(ct);
         var all = (await goals.ListAsync(ct)).ToDictionary(g => g.GoalId, StringComparer.Ordinal);
         var errors = new ValidationErrors();
         if (goalId == Reserved) errors.Add("goalId", $"'{Reserved}' is reserved");
@@ -108,6 +110,8 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, StaleP
 
     private async Task<IResult> DeleteAsync(string goalId, HttpRequest request, CancellationToken ct)
     {
+        // Checked against the other definitions and written while no other change to them runs.
+        await using var held = await definitionLock.AcquireAsync(ct);
         var all = await goals.ListAsync(ct);
         var children = all.Where(g => g.ParentGoalId == goalId).Select(g => g.GoalId).ToList();
         if (children.Count > 0) return Problems.Conflict($"Goal '{goalId}' is the parent of {string.Join(", ", children)}; move or delete them first.");

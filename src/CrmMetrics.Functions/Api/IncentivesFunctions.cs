@@ -12,7 +12,7 @@ using CrmMetrics.Storage.Snapshots;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Incentive plans (<c>/api/incentive-plans/{planId}</c>) and staff scorecards (<c>/api/staff/{staffId}/scorecard</c>).</summary>
-public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
+public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock definitionLock, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
 {
     public sealed record MeasureDto(string Indicator);
     public sealed record ParticipantDto(string StaffId, decimal Quota);
@@ -48,6 +48,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodSto
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(planId, request, ct);
         if (HttpMethods.IsDelete(request.Method))
         {
+            await using var held = await definitionLock.AcquireAsync(ct);
             if (await plans.GetAsync(planId, ct) is not { } deleted || !await plans.DeleteAsync(planId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct))
                 return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
             await stale.MarkAsync(GoalsFunctions.DuePeriods(deleted.Grain, null, settings, clock), ct);
@@ -67,16 +68,17 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, StalePeriodSto
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
+        // Checked against the other definitions and written while no other change to them runs.
+        await using var held = await definitionLock.AcquireAsync(ct);
         var errors = new ValidationErrors();
         var plan = IncentivePlan.Read(planId, body!.Root, await derived.ResolverAsync(ct), errors);
         if (plan is null) return Problems.Validation(errors);
 
-        // One payout per staff member and period: a staff member belongs to one plan of a grain. Checked
-        // on the plans as they stand when the change commits, so two plans written at once cannot share one.
-        var (stored, refusal) = await plans.PutCheckedAsync(planId, plan, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), all => SharedStaff(plan, all), ct);
-        if (refusal is not null) return Problems.Validation(refusal);
+        // One payout per staff member and period: a staff member belongs to one plan of a grain.
+        if (SharedStaff(plan, await plans.ListAsync(ct)) is { } refusal) return Problems.Validation(refusal);
+        var created = await plans.PutAsync(planId, plan, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
         await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock), ct);
-        return stored!.Value.Created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
+        return created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
     }
 
     /// <summary>The plan's participants that another plan of its grain already has; null when none.</summary>

@@ -86,6 +86,7 @@ public static class ServiceRegistration
         services.AddSingleton<GoalStore>();
         services.AddSingleton<IncentivePlanStore>();
         services.AddSingleton<AlertRuleStore>();
+        services.AddSingleton<DefinitionLock>();
         services.AddSingleton<CrmMetrics.Storage.Alerts.AlertLedger>();
 
         // Domain services configured by settings.

@@ -21,7 +21,8 @@ public abstract record DerivedIndicatorOutcome
 /// <summary>
 /// Derived indicators (<c>/api/indicators/{id}</c>): defined, checked against the catalog and each
 /// other, stored, and read back as an <see cref="IndicatorResolver"/> by everything that names
-/// indicators. A change or a deletion marks the current and just-closed period of every configured
+/// indicators. Changes hold the <see cref="DefinitionLock"/>, so no cycle or dangling reference can
+/// come of two made at once. A change or a deletion marks the current and just-closed period of every configured
 /// grain stale, so the next run recomputes them with the new definition (or without it).
 /// </summary>
 public sealed class DerivedIndicatorService(
@@ -29,6 +30,7 @@ public sealed class DerivedIndicatorService(
     GoalStore goals,
     IncentivePlanStore plans,
     AlertRuleStore rules,
+    DefinitionLock definitionLock,
     StalePeriodStore stale,
     CrmMetricsSettings settings,
     TimeProvider clock)
@@ -44,6 +46,8 @@ public sealed class DerivedIndicatorService(
 
     public async Task<DerivedIndicatorOutcome> PutAsync(string id, JsonElement body, ChangeActor actor, CancellationToken ct)
     {
+        // Checked against the other definitions and written while no other change to them runs.
+        await using var held = await definitionLock.AcquireAsync(ct);
         var others = (await definitions.ListAsync(ct)).Where(d => d.Id != id).ToDictionary(d => d.Id, StringComparer.Ordinal);
         var errors = new ValidationErrors();
         var indicator = DerivedIndicator.Read(id, body, others, errors);
@@ -57,6 +61,7 @@ public sealed class DerivedIndicatorService(
     {
         if (!IndicatorCatalog.IsDerivedId(id))
             return new DerivedIndicatorOutcome.Invalid(ValidationErrors.Single("id", "only derived indicators (derived.<name>) can be deleted; the catalog's cannot"));
+        await using var held = await definitionLock.AcquireAsync(ct);
         if (await definitions.GetAsync(id, ct) is null) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
         var users = await UsersAsync(id, ct);
         if (users.Count > 0) return new DerivedIndicatorOutcome.Conflict($"'{id}' is used by {string.Join(", ", users)}; change or delete them first.");

@@ -69,6 +69,9 @@ public static class StorageNames
         /// <summary>The container the Functions host itself uses for timer leases; the local runtime uses it the same way.</summary>
         public const string Hosts = "azure-webjobs-hosts";
 
-        public static readonly IReadOnlyList<string> All = [Partials, FactLogs, StateFeed, Hosts];
+        /// <summary>Blobs whose leases serialise changes across instances (see <c>DefinitionLock</c>).</summary>
+        public const string Locks = "crm-locks";
+
+        public static readonly IReadOnlyList<string> All = [Partials, FactLogs, StateFeed, Hosts, Locks];
     }
 }

@@ -24,14 +24,9 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     private const string Partition = "doc";
     // History rows sort after every document id (ids never contain '~').
     private const string HistoryPrefix = "~h~";
-    // Changed by every checked put (see PutCheckedAsync); sorts after the documents and outside the history.
-    private const string GuardKey = "~v~guard";
     private const int Attempts = 25;
     private static readonly JsonSerializerOptions Json = StorageJson.DocumentOptions;
     private readonly TableClient _table = account.Table(tableName);
-    // Checked puts of this instance take turns: they all commit with the one guard row, so at once they
-    // would only fail each other's transactions. The guard still orders them across instances.
-    private readonly SemaphoreSlim _checkedTurn = new(1, 1);
 
     /// <summary>What the audit trail calls these documents (goal, incentive-plan, alert-rule, indicator).</summary>
     public string Kind => kind;
@@ -60,47 +55,10 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     public async Task<bool> PutAsync(string id, T document, ChangeActor actor, CancellationToken ct) =>
         (await PutVersionedAsync(id, document, actor, ct)).Created;
 
-    public async Task<(bool Created, int Version)> PutVersionedAsync(string id, T document, ChangeActor actor, CancellationToken ct) =>
-        (await PutAsync<object>(id, document, actor, check: null, ct)).Stored!.Value;
-
-    /// <summary>
-    /// Stores the document as <see cref="PutVersionedAsync"/> does, unless <paramref name="check"/>, given
-    /// every document as they stand when the change commits, refuses it: a rule across documents (a staff
-    /// member in one plan of a grain) then holds even against concurrent writes. Every checked put of the
-    /// table commits with a guard row it read before listing, so one that another checked put committed
-    /// in between fails and is checked again on what is there now.
-    /// </summary>
-    /// <returns>The stored version, or what <paramref name="check"/> refused it with.</returns>
-    public async Task<((bool Created, int Version)? Stored, TRefusal? Refusal)> PutCheckedAsync<TRefusal>(string id, T document, ChangeActor actor,
-        Func<IReadOnlyList<T>, TRefusal?> check, CancellationToken ct) where TRefusal : class
-    {
-        await _checkedTurn.WaitAsync(ct);
-        try
-        {
-            return await PutAsync(id, document, actor, check, ct);
-        }
-        finally
-        {
-            _checkedTurn.Release();
-        }
-    }
-
-    private async Task<((bool Created, int Version)? Stored, TRefusal? Refusal)> PutAsync<TRefusal>(string id, T document, ChangeActor actor,
-        Func<IReadOnlyList<T>, TRefusal?>? check, CancellationToken ct) where TRefusal : class
+    public async Task<(bool Created, int Version)> PutVersionedAsync(string id, T document, ChangeActor actor, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
-            TableTransactionAction? guard = null;
-            if (check is not null)
-            {
-                // Read before the list: a checked put that commits after this read changes the guard's ETag.
-                var guardRow = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, GuardKey, cancellationToken: ct);
-                if (check(await ListAsync(ct)) is { } refusal) return (null, refusal);
-                var next = new TableEntity(Partition, GuardKey) { ["Id"] = StorageKeys.Encode(id) };
-                guard = guardRow.HasValue
-                    ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, next, guardRow.Value!.ETag)
-                    : new TableTransactionAction(TableTransactionActionType.Add, next);
-            }
             var current = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(id), cancellationToken: ct);
             var version = current.HasValue ? (current.Value!.GetInt32("Version") ?? 1) + 1 : await LastVersionAsync(id, ct) + 1;
             var now = DateTimeOffset.UtcNow;
@@ -115,11 +73,10 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
                     : new TableTransactionAction(TableTransactionActionType.Add, entity),
                 new TableTransactionAction(TableTransactionActionType.Add, History(id, version, current.HasValue ? "update" : "create", now, actor, before, after)),
             ];
-            if (guard is not null) batch.Add(guard);
             try
             {
                 await _table.SubmitTransactionAsync(batch, ct);
-                return ((!current.HasValue, version), null);
+                return (!current.HasValue, version);
             }
             catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
             {

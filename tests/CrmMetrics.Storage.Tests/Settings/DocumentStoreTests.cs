@@ -28,42 +28,6 @@ public class DocumentStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     [Fact]
-    public async Task A_checked_change_that_loses_to_other_changes_every_time_gives_up_storing_nothing()
-    {
-        var account = await azurite.AccountAsync();
-        var store = new AlertRuleStore(account);
-        // Another instance of the app: its checked changes do not wait for this one's turn.
-        var other = new AlertRuleStore(account);
-        var actor = new ChangeActor("ops", "admin");
-        var rivals = 0;
-        // Between this change's check and its commit, another checked change commits, every attempt.
-        string? Rival(IReadOnlyList<AlertRule> _)
-        {
-            rivals++;
-            other.PutCheckedAsync($"rival-{rivals}", Rule($"rival-{rivals}", rivals), actor, _ => (string?)null, default).GetAwaiter().GetResult();
-            return null;
-        }
-
-        var error = await Assert.ThrowsAsync<ConcurrentChangeException>(() => store.PutCheckedAsync("loser", Rule("loser", 1), actor, Rival, default));
-        Assert.Contains("alert-rule 'loser' was not stored", error.Message);
-        Assert.Equal(25, rivals);
-        Assert.Null(await store.GetAsync("loser", default));
-        Assert.DoesNotContain(await store.HistoryAsync(default), c => c.Id == "loser");
-        Assert.Equal(25, (await store.ListAsync(default)).Count(r => r.RuleId.StartsWith("rival-", StringComparison.Ordinal)));
-    }
-
-    [Fact]
-    public async Task Many_checked_changes_at_once_in_one_instance_all_commit()
-    {
-        // Found by probing: about 25 plan PUTs at once ran some out of attempts on the guard row (100 here always did).
-        var store = new AlertRuleStore(await azurite.AccountAsync());
-        var actor = new ChangeActor("ops", "admin");
-        var stored = await Task.WhenAll(Enumerable.Range(1, 100).Select(i => store.PutCheckedAsync($"crowd-{i}", Rule($"crowd-{i}", i), actor, _ => (string?)null, default)));
-        Assert.All(stored, s => Assert.Equal((true, 1), s.Stored));
-        Assert.Equal(100, (await store.ListAsync(default)).Count(r => r.RuleId.StartsWith("crowd-", StringComparison.Ordinal)));
-    }
-
-    [Fact]
     public async Task A_document_deleted_and_defined_again_goes_on_from_its_last_version()
     {
         var store = new AlertRuleStore(await azurite.AccountAsync());
