@@ -54,7 +54,8 @@ public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, Host
                 step is null ? "not planned" : step.State.ToString().ToLowerInvariant(), StorageNames.Queues.KpiDaysPoison);
             return;
         }
-        await runs.FailDayAsync(job.RunId, job.Day, Reason($"aggregating day {day}", StorageNames.Queues.KpiDaysPoison), ct);
+        // Unless another delivery of the day finishes it first.
+        if (!await runs.FailDayAsync(job.RunId, job.Day, Reason($"aggregating day {day}", StorageNames.Queues.KpiDaysPoison), ct)) return;
         logger.LogError("Day {Day} of run {RunId} failed: its message went to {Queue} after {Attempts} attempts", day, job.RunId, StorageNames.Queues.KpiDaysPoison, host.MaxDequeueCount);
     }
 
@@ -69,7 +70,7 @@ public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, Host
                 step is null ? "not planned" : step.State.ToString().ToLowerInvariant(), StorageNames.Queues.KpiPeriodsPoison);
             return;
         }
-        await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, Reason($"finalising {job.Period}", StorageNames.Queues.KpiPeriodsPoison), ct);
+        if (!await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, Reason($"finalising {job.Period}", StorageNames.Queues.KpiPeriodsPoison), ct)) return;
         logger.LogError("Period {Period} of run {RunId} failed: its message went to {Queue} after {Attempts} attempts", job.Period, job.RunId, StorageNames.Queues.KpiPeriodsPoison, host.MaxDequeueCount);
     }
 

@@ -84,29 +84,53 @@ public sealed class RunStore(StorageAccount account)
     }
 
     /// <summary>
-    /// Records a planned day as aggregated. False, writing nothing, when the run planned no such day
-    /// (no such run, or a day outside its plan): a day's row exists from planning on, so one
-    /// conditional update both checks and records.
+    /// Records a planned day as aggregated (clearing a failure another delivery of it recorded: the day
+    /// is done). False, writing nothing, when the run planned no such day (no such run, or a day outside
+    /// its plan): a day's row exists from planning on, so one conditional update both checks and records.
     /// </summary>
-    public Task<bool> CompleteDayAsync(string runId, DateOnly day, long facts, CancellationToken ct) =>
-        UpdatePlannedAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Done), ["Facts"] = facts, ["Day"] = StorageKeys.DayKey(day) }, ct);
-
-    /// <summary>Records a planned day as failed; false, writing nothing, when the run planned no such day.</summary>
-    public Task<bool> FailDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
-        UpdatePlannedAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Day"] = StorageKeys.DayKey(day) }, ct);
-
-    /// <summary>Merges into a row planning wrote; false when there is none (the update needs it to exist).</summary>
-    private async Task<bool> UpdatePlannedAsync(TableEntity entity, CancellationToken ct)
+    public async Task<bool> CompleteDayAsync(string runId, DateOnly day, long facts, CancellationToken ct)
     {
         try
         {
-            await _table.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, ct);
+            await _table.UpdateEntityAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Done), ["Facts"] = facts, ["Day"] = StorageKeys.DayKey(day) },
+                ETag.All, TableUpdateMode.Replace, ct);
             return true;
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Records a planned day as failed, unless it is done (another delivery of it finished: a failure
+    /// written after that would end a run that succeeded as failed). False, writing nothing, when the run
+    /// planned no such day or it is done.
+    /// </summary>
+    public Task<bool> FailDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
+        FailUnlessDoneAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Day"] = StorageKeys.DayKey(day) },
+            mayCreate: false, ct);
+
+    /// <summary>Merges a failure into a step's row unless the row says done; with <paramref name="mayCreate"/>, a missing row is written.</summary>
+    private async Task<bool> FailUnlessDoneAsync(TableEntity failure, bool mayCreate, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var row = await _table.GetEntityIfExistsAsync<TableEntity>(failure.PartitionKey, failure.RowKey, cancellationToken: ct);
+            if (row.HasValue && row.Value!.GetString("State") == nameof(StepState.Done)) return false;
+            if (!row.HasValue && !mayCreate) return false;
+            try
+            {
+                if (row.HasValue) await _table.UpdateEntityAsync(failure, row.Value!.ETag, TableUpdateMode.Merge, ct);
+                else await _table.AddEntityAsync(failure, ct);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            {
+                // Written meanwhile (done, perhaps): decide again on what is there now.
+            }
+        }
+        throw new ConcurrentChangeException($"The step {failure.RowKey} of run {failure.PartitionKey} kept changing concurrently; its failure was not recorded (20 attempts).");
     }
 
     /// <summary>The snapshot version this run writes for the period, reserving one on first call (redeliveries reuse it).</summary>
@@ -132,17 +156,19 @@ public sealed class RunStore(StorageAccount account)
         }
     }
 
+    /// <summary>Records the period done, replacing the whole row: a failure another delivery of it recorded no longer stands.</summary>
     public async Task CompletePeriodAsync(string runId, Grain grain, string period, int version, int rows, CancellationToken ct) =>
         await _table.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
         {
             ["State"] = nameof(StepState.Done), ["Version"] = version, ["Rows"] = rows, ["Grain"] = Grains.Key(grain), ["Period"] = period,
-        }, TableUpdateMode.Merge, ct);
+        }, TableUpdateMode.Replace, ct);
 
-    public async Task FailPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>
-        await _table.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
+    /// <summary>Records the period failed, unless it is done (see <see cref="FailDayAsync"/>); false when it was done.</summary>
+    public Task<bool> FailPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>
+        FailUnlessDoneAsync(new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
         {
             ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Grain"] = Grains.Key(grain), ["Period"] = period,
-        }, TableUpdateMode.Merge, ct);
+        }, mayCreate: true, ct);
 
     public async Task AddErrorAsync(string runId, string error, CancellationToken ct)
     {

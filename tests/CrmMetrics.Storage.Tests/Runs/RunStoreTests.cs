@@ -25,6 +25,33 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
     }
 
     [Fact]
+    public async Task A_failure_does_not_undo_a_step_that_is_done_and_a_step_done_after_a_failure_keeps_no_error()
+    {
+        // Found by probing: a delivery whose message went to the poison queue marked failed a period another
+        // delivery had finished, and the run then showed succeeded with the error still on its step.
+        var runs = new RunStore(await azurite.AccountAsync());
+        var august = new Domain.Periods.PeriodCalendar(Domain.Periods.ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2026-08", Domain.Periods.Grain.Month);
+        Assert.True(await runs.CreateAsync("run-steps", "api", null, null, default));
+        await runs.PlanAsync("run-steps", [Planned, NotPlanned], [august], default);
+
+        Assert.True(await runs.CompleteDayAsync("run-steps", Planned, 5, default));
+        Assert.False(await runs.FailDayAsync("run-steps", Planned, "late failure", default));
+        Assert.True(await runs.FailDayAsync("run-steps", NotPlanned, "first delivery died", default));
+        Assert.True(await runs.CompleteDayAsync("run-steps", NotPlanned, 9, default));
+        await runs.CompletePeriodAsync("run-steps", august.Grain, august.Key, 3, 26, default);
+        Assert.False(await runs.FailPeriodAsync("run-steps", august.Grain, august.Key, "late failure", default));
+
+        var run = (await runs.GetAsync("run-steps", default))!;
+        Assert.Equal("succeeded", run.State);
+        Assert.All(run.Days, d => Assert.Null(d.Error));
+        Assert.Null(run.Periods.Single().Error);
+        Assert.Equal((3, 26), (run.Periods.Single().Version, run.Periods.Single().Rows));
+
+        Assert.True(await runs.FailPeriodAsync("run-steps", august.Grain, "2026-09", "a period it did not plan", default));
+        Assert.Equal("failed", (await runs.GetAsync("run-steps", default))!.State);
+    }
+
+    [Fact]
     public async Task A_day_of_no_run_or_outside_the_plan_is_not_recorded_and_writes_nothing()
     {
         // A job message that names no planned day must not leave a stray day row on a run.
