@@ -99,7 +99,7 @@ public static class DemoCommand
                 Console.WriteLine($"Open the executive scorecard: {dashboard}");
                 Console.WriteLine("  (its figures appear as the sample data below is loaded and computed; the key in the link is a reader key for this session)");
                 var calendar = Calendar(host.Settings);
-                await new DemoJob(address, key, new DemoComputation(calendar, TimeProvider.System), dashboard).RunAsync(stop.Token);
+                await new DemoJob(address, key, new DemoComputation(calendar, TimeProvider.System), dashboard, readerKey).RunAsync(stop.Token);
                 await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)

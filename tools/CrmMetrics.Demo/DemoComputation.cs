@@ -135,20 +135,21 @@ public sealed class DemoComputation(PeriodCalendar calendar, TimeProvider clock)
         }
     }
 
-    public IEnumerable<string> Links(string address, string key)
+    /// <summary>The routes to open next: reads with the reader key (least privilege), the run with the admin key it needs.</summary>
+    public IEnumerable<string> Links(string address, string readerKey, string adminKey)
     {
         if (_shown is null) yield break;
-        yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&scope=org&code={key}";
-        yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&code={key}   (every scope; Accept: text/csv for CSV)";
-        yield return $"{address}/api/indicators/com.revenue/series?grain=month&code={key}";
-        yield return $"{address}/api/goals/attainment?period={_shown.Key}&code={key}";
-        if (_year is not null) yield return $"{address}/api/goals/attainment?period={_year.Key}&code={key}";
-        yield return $"{address}/api/staff/S-01/scorecard?period={_shown.Key}&code={key}";
-        yield return $"{address}/api/benchmarks?period={_shown.Key}&code={key}";
-        yield return $"{address}/api/indicators?code={key}";
-        yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&family=derived&code={key}";
-        yield return $"{address}/api/alerts?code={key}   (with each alert's state: open or resolved)";
-        if (_lastRun is not null) yield return $"{address}/api/runs/{_lastRun}?code={key}";
+        yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&scope=org&code={readerKey}";
+        yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&code={readerKey}   (every scope; Accept: text/csv for CSV)";
+        yield return $"{address}/api/indicators/com.revenue/series?grain=month&code={readerKey}";
+        yield return $"{address}/api/goals/attainment?period={_shown.Key}&code={readerKey}";
+        if (_year is not null) yield return $"{address}/api/goals/attainment?period={_year.Key}&code={readerKey}";
+        yield return $"{address}/api/staff/S-01/scorecard?period={_shown.Key}&code={readerKey}";
+        yield return $"{address}/api/benchmarks?period={_shown.Key}&code={readerKey}";
+        yield return $"{address}/api/indicators?code={readerKey}";
+        yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&family=derived&code={readerKey}";
+        yield return $"{address}/api/alerts?code={readerKey}   (with each alert's state: open or resolved)";
+        if (_lastRun is not null) yield return $"{address}/api/runs/{_lastRun}?code={adminKey}   (admin key: runs are an operator's view)";
     }
 
     private static string Format(double value, string? unit) => unit switch

@@ -8,7 +8,7 @@ namespace CrmMetrics.Demo;
 /// public ingestion API, define goals and plans, compute the indicators, print a summary, and tell
 /// the user what to open next (the dashboard first).
 /// </summary>
-public sealed class DemoJob(string address, string key, DemoComputation computation, string? dashboard = null)
+public sealed class DemoJob(string address, string key, DemoComputation computation, string? dashboard = null, string? readerKey = null)
 {
     public async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -125,7 +125,8 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
         Console.WriteLine("The app is running. Open next (the demo keys below live only as long as this process):");
         if (dashboard is not null) Console.WriteLine($"  {dashboard}   (the executive scorecard, in a browser)");
         Console.WriteLine($"  {address}/api/health");
-        foreach (var line in computation.Links(address, key)) Console.WriteLine("  " + line);
+        foreach (var line in computation.Links(address, readerKey ?? key, key)) Console.WriteLine("  " + line);
+        if (readerKey is not null) Console.WriteLine($"  Reader API key for this session: {readerKey}  (reads only: the links above use it)");
         Console.WriteLine($"  Admin API key for this session: {key}  (reads, ingestion and admin routes; header x-api-key, or ?code=)");
         Console.WriteLine("Press Ctrl+C to stop.");
     }

@@ -22,12 +22,16 @@ public sealed class DashboardApp : AppFixture, IAsyncLifetime
     public const string Month = "2026-10";
 
     public Chromium Chromium { get; private set; } = null!;
+
+    /// <summary>What the demo computed, as the demo keeps it for the links it prints.</summary>
+    public DemoComputation Computation { get; private set; } = null!;
     public IBrowser Browser => Chromium.Browser;
 
     protected override async Task AfterStartAsync()
     {
         var calendar = PeriodCalendar.TryCreate(null, null, out var gregorian, out _) ? gregorian : throw new InvalidOperationException();
-        var load = new DemoJob(BaseAddress.ToString().TrimEnd('/'), TestKeys.Admin, new DemoComputation(calendar, TimeProvider.System)).LoadAndComputeAsync(CancellationToken.None);
+        Computation = new DemoComputation(calendar, TimeProvider.System);
+        var load = new DemoJob(BaseAddress.ToString().TrimEnd('/'), TestKeys.Admin, Computation).LoadAndComputeAsync(CancellationToken.None);
         var launch = Chromium.LaunchAsync();
         await Task.WhenAll(load, launch);
         Chromium = await launch;
