@@ -40,8 +40,14 @@ public sealed class AuditFunctions(GoalStore goals, IncentivePlanStore plans, Al
         var until = q.Instant("until");
         if (since is not null && until is not null && until < since) q.Errors.Add("until", "must not be before since");
         var pageSize = q.Int("pageSize", 100, 1, MaxPageSize);
-        var offset = 0;
-        if (q.Raw("continuationToken") is { } token && !TryReadToken(token, out offset)) q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
+        var query = Fingerprint(kind, id, actor, since, until);
+        AuditCursor? cursor = null;
+        if (q.Raw("continuationToken") is { } token)
+        {
+            if ((cursor = AuditCursor.TryDecode(token)) is null) q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
+            else if (q.Errors.IsEmpty && cursor.Query != query)
+                q.Errors.Add("continuationToken", "was given for another query: send it with the kind, id, actor, since and until it came with, or start again without it");
+        }
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
 
         var changes = new List<DocumentChange>();
@@ -51,27 +57,53 @@ public sealed class AuditFunctions(GoalStore goals, IncentivePlanStore plans, Al
         }
         var matching = changes
             .Where(c => (id is null || c.Id == id) && (actor is null || c.Actor.Name == actor) && (since is null || c.At >= since) && (until is null || c.At < until))
-            .OrderByDescending(c => c.At).ThenByDescending(c => c.Version)
+            .Order(Newest)
+            // The page goes on after the last entry given, not after a count of entries: changes made
+            // between two pages come before it, and would otherwise push entries given already onto the next page.
+            .Where(c => cursor is null || Newest.Compare(c, cursor.Last) > 0)
+            .Take(pageSize + 1)
             .ToList();
-        var page = matching.Skip(offset).Take(pageSize)
-            .Select(c => new AuditEntry(c.Kind, c.Id, c.Version, c.Action, c.At, c.Actor.Name, c.Actor.Role, c.Before, c.After)).ToList();
-        var next = offset + page.Count < matching.Count ? Token(offset + page.Count) : null;
+        var page = matching.Take(pageSize).Select(c => new AuditEntry(c.Kind, c.Id, c.Version, c.Action, c.At, c.Actor.Name, c.Actor.Role, c.Before, c.After)).ToList();
+        var next = matching.Count > pageSize ? AuditCursor.After(query, matching[pageSize - 1]).Encode() : null;
         return TypedResults.Ok(new AuditResponse(page, next));
     }
 
-    private static string Token(int offset) => Convert.ToBase64String(Encoding.UTF8.GetBytes("audit:" + offset));
-
-    private static bool TryReadToken(string token, out int offset)
+    /// <summary>Newest first; ties (one instant) in kind, id and newest version order, so every change has one place.</summary>
+    private static readonly Comparer<DocumentChange> Newest = Comparer<DocumentChange>.Create((a, b) =>
     {
-        offset = 0;
-        try
+        var byTime = b.At.UtcTicks.CompareTo(a.At.UtcTicks);
+        if (byTime != 0) return byTime;
+        var byKind = string.CompareOrdinal(a.Kind, b.Kind);
+        if (byKind != 0) return byKind;
+        var byId = string.CompareOrdinal(a.Id, b.Id);
+        return byId != 0 ? byId : b.Version.CompareTo(a.Version);
+    });
+
+    /// <summary>What chooses the entries (not the page size), hashed: the same for every page of one listing.</summary>
+    private static string Fingerprint(string? kind, string? id, string? actor, DateTimeOffset? since, DateTimeOffset? until) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', kind ?? "", id ?? "", actor ?? "",
+            since?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", until?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""))).AsSpan(0, 8));
+
+    /// <summary>Where a listing goes on: after the last entry of the page before, for the query it came with.</summary>
+    private sealed record AuditCursor(string Query, long At, string Kind, string Id, int Version)
+    {
+        public static AuditCursor After(string query, DocumentChange last) => new(query, last.At.UtcTicks, last.Kind, last.Id, last.Version);
+
+        public DocumentChange Last => new(Kind, Id, Version, "", new DateTimeOffset(At, TimeSpan.Zero), new ChangeActor("", ""), null, null);
+
+        public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(this));
+
+        public static AuditCursor? TryDecode(string token)
         {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            return text.StartsWith("audit:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(6), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset);
-        }
-        catch (FormatException)
-        {
-            return false;
+            try
+            {
+                var cursor = System.Text.Json.JsonSerializer.Deserialize<AuditCursor>(System.Buffers.Text.Base64Url.DecodeFromChars(token));
+                return cursor is { Query: not null, Kind: not null, Id: not null } && cursor.At is >= 0 and <= 3155378975999999999 ? cursor : null;
+            }
+            catch (Exception e) when (e is FormatException or System.Text.Json.JsonException or ArgumentException)
+            {
+                return null;
+            }
         }
     }
 }
