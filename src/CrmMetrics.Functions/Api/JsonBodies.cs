@@ -16,7 +16,7 @@ public static class JsonBodies
         public void Dispose() => document?.Dispose();
     }
 
-    /// <summary>The body, or a problem result (400/413) to return.</summary>
+    /// <summary>The body, or a problem result (400/413/415) to return.</summary>
     public static async Task<(Body? Body, IResult? Problem)> ReadObjectAsync(HttpRequest request, bool allowEmpty, CancellationToken ct)
     {
         if (request.ContentLength > MaxBytes) return (null, Problems.PayloadTooLarge($"The body is larger than {MaxBytes} bytes."));
@@ -29,6 +29,10 @@ public static class JsonBodies
         {
             return allowEmpty ? (new Body(null), null) : (null, Problems.Validation("body", "is required: send a JSON object"));
         }
+        // A body there is (an empty one says nothing of its type). As /api/events: JSON, or text with no claim to be anything else; a body declared as XML or a form is not read as JSON.
+        var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (mediaType is not (null or "" or "application/json" or "text/plain") && !mediaType.EndsWith("+json", StringComparison.Ordinal))
+            return (null, Problems.UnsupportedMediaType($"Content type '{Domain.Validation.JsonFields.Truncate(mediaType)}' is not accepted; send application/json."));
         try
         {
             var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });

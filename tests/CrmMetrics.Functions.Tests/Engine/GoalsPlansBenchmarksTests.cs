@@ -166,6 +166,24 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
         Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, "/api/goals/bom-goal", TestKeys.Admin)).StatusCode);
     }
 
+    [Theory]
+    [InlineData("text/xml", 415)]
+    [InlineData("application/x-www-form-urlencoded", 415)]
+    [InlineData("application/json", 201)]
+    [InlineData("text/plain", 201)]
+    [InlineData("application/merge-patch+json", 201)]
+    public async Task A_definition_body_declared_as_something_other_than_json_is_a_415_and_nothing_is_stored(string contentType, int status)
+    {
+        // Found by probing: a PUT declared as text/xml was read as JSON and stored, though the operation lists 415.
+        var id = "typed-" + contentType.Replace('/', '-').Replace('+', '-');
+        var body = new StringContent("""{"name":"Typed","indicator":"com.orders","grain":"month","target":10}""", System.Text.Encoding.UTF8, contentType);
+        var response = await app.SendAsync(HttpMethod.Put, $"/api/goals/{id}", TestKeys.Admin, body);
+        Assert.True((int)response.StatusCode == status, $"{contentType}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal(status == 201 ? HttpStatusCode.OK : HttpStatusCode.NotFound, (await app.SendAsync(HttpMethod.Get, $"/api/goals/{id}", TestKeys.Reader)).StatusCode);
+        if (status == 415) Assert.Contains(contentType, (await AppFixture.JsonAsync(response)).GetProperty("detail").GetString());
+        else Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, $"/api/goals/{id}", TestKeys.Admin)).StatusCode);
+    }
+
     [Fact]
     public async Task A_parent_with_children_cannot_be_deleted_and_readers_cannot_write()
     {

@@ -272,6 +272,18 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Null(await app.Services.GetRequiredService<FactStore>().GetAsync("coded-bad-1", DateTimeOffset.Parse("2026-10-05T09:00:00Z"), default));
     }
 
+    [Theory]
+    [InlineData("application/xml")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("application/json-seq")]   // found by probing: accepted, then not readable
+    public async Task A_body_declared_as_another_media_type_is_a_415_naming_it(string contentType)
+    {
+        var body = new StringContent("""[{"id":"typed-1","type":"customer.acquired","time":"2026-10-05T09:00:00Z","customerId":"C-1"}]""", System.Text.Encoding.UTF8, contentType);
+        var response = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, body);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains(contentType, (await AppFixture.JsonAsync(response)).GetProperty("detail").GetString());
+    }
+
     private static ByteArrayContent Compressed(byte[] bytes, string coding)
     {
         var output = new MemoryStream();
