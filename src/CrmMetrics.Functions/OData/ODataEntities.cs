@@ -37,9 +37,15 @@ public sealed class ODataSnapshot
         FactCount = row.FactCount, ComputedAt = period.Calendar.InZone(row.ComputedAt), RunId = row.RunId, Version = row.Version,
     };
 
-    /// <summary>Money exactly; other numbers as decimals (OData Edm.Decimal), beyond its range as null.</summary>
+    /// <summary>
+    /// Money exactly; other numbers as decimals (OData Edm.Decimal), beyond its range as null. Through the
+    /// number's shortest round-trip text, so it has the REST API's digits: a cast keeps only 15 significant
+    /// digits (66.6666666666667 for 66.66666666666667).
+    /// </summary>
     public static decimal? ToDecimal(SnapshotRow row) =>
-        row.Exact ?? (row.Value is { } v && Math.Abs(v) < 7.9e27 ? (decimal)v : null);
+        row.Exact ?? (row.Value is { } v && Math.Abs(v) < 7.9e27
+            ? decimal.Parse(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture)
+            : null);
 }
 
 /// <summary>A goal's attainment in a period (entity set GoalAttainment).</summary>
