@@ -26,6 +26,8 @@ public sealed class HealthFunctions(StorageAccount account, ILogger<HealthFuncti
             healthy ? "Storage answers." : $"Storage is unreachable ({string.Join(", ", down)} did not answer); the app retries with back-off and recovers on its own when storage answers.",
             checks,
             typeof(HealthFunctions).Assembly.GetName().Version?.ToString() ?? "0", DateTimeOffset.UtcNow);
+        // A 503 says when to look again, as every other 503 of the app does.
+        if (!healthy) request.HttpContext.Response.Headers.RetryAfter = "5";
         return TypedResults.Json(response, statusCode: healthy ? 200 : 503);
     }
 

@@ -24,6 +24,7 @@ public class StorageOutageStartTests
 
         var health = await client.GetAsync("/api/health");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.NotNull(health.Headers.RetryAfter);   // found by probing: the only 503 without one
         var body = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("unreachable", body.GetProperty("storage").GetString());
         Assert.Contains("Storage is unreachable", body.GetProperty("detail").GetString());
