@@ -108,7 +108,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
             .Where(r => r.Details?["scope"]?.GetValue<string>() == scope).ToList();
         var quota = indicators.FirstOrDefault(r => r.Indicator == "staff.quota-attainment");
         var payout = indicators.FirstOrDefault(r => r.Indicator == "staff.incentive-payout");
-        return TypedResults.Ok(new ScorecardResponse(staffId, period!.Key, Grains.Key(period.Grain), quota?.Value, payout?.Exact is { } exact ? exact : payout?.Value,
+        return TypedResults.Ok(new ScorecardResponse(staffId, period!.Key, Grains.Key(period.Grain), quota?.Value, payout?.Exact is { } exact ? SnapshotRowDto.Trimmed(exact) : payout?.Value,
             payout?.Details?.DeepClone(), indicators.Select(SnapshotRowDto.From).ToList(), goals.Select(GoalsFunctions.AttainmentDto.From).ToList(), settings.ReportingCurrency));
     }
 }

@@ -24,10 +24,14 @@ public sealed record SnapshotRowDto(
 {
     public static SnapshotRowDto From(SnapshotRow row) => new(
         row.Indicator, row.Family, row.Scope, Grains.Key(row.Grain), row.Period,
-        // Money stays exact: decimal where the row has it, else the number.
-        row.Exact is { } exact ? exact : row.Value,
+        // Money stays exact: decimal where the row has it, else the number. Written without the trailing
+        // zeros its arithmetic left (500.0, 1000000000000000.0000000000000), as a double is written (500).
+        row.Exact is { } exact ? Trimmed(exact) : row.Value,
         row.Unit,
         row.Direction == Domain.Indicators.Direction.Higher ? "higher" : "lower",
         row.Kind == IndicatorKind.External ? "external" : "internal",
         row.FactCount, row.ComputedAt, row.RunId, row.Version, row.Details);
+
+    /// <summary>The same value with no trailing zeros after the point (dividing by 1 at the largest scale normalises it).</summary>
+    public static decimal Trimmed(decimal value) => value / 1.0000000000000000000000000000m;
 }
