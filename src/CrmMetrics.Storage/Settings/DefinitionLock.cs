@@ -11,14 +11,16 @@ namespace CrmMetrics.Storage.Settings;
 /// derived indicators, no reference to one deleted, a staff member in one plan of a grain): a change
 /// is checked against the others and written while it holds this lock, so two changes made at once
 /// cannot both pass checks that together they break. Within an instance the changes take turns; across
-/// instances a lease on one blob decides, and it expires on its own if its holder dies.
-/// Definitions change rarely, by hand: waiting for one another costs nothing that matters.
+/// instances a lease on one blob decides. The holder renews the lease while it works; if it dies, the
+/// lease runs out on its own. Definitions change rarely, by hand: waiting for one another costs nothing that matters.
 /// </summary>
-public sealed class DefinitionLock(StorageAccount account)
+public sealed class DefinitionLock(StorageAccount account, string name = "definitions")
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(10);
     // Longer than a lease, so a holder that died is outlived.
-    private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(40);
+    private static readonly TimeSpan ReleaseWithin = TimeSpan.FromSeconds(5);
     private readonly SemaphoreSlim _turn = new(1, 1);
 
     /// <summary>Waits for the lock; dispose the result to release it. Gives up with <see cref="ConcurrentChangeException"/>.</summary>
@@ -28,7 +30,8 @@ public sealed class DefinitionLock(StorageAccount account)
         if (!await _turn.WaitAsync(MaxWait, ct)) throw GaveUp();
         try
         {
-            var blob = account.Container(StorageNames.Containers.Locks).GetBlobClient("definitions");
+            var container = account.Container(StorageNames.Containers.Locks);
+            var blob = container.GetBlobClient(name);
             var lease = blob.GetBlobLeaseClient();
             for (var attempt = 1; ; attempt++)
             {
@@ -40,7 +43,7 @@ public sealed class DefinitionLock(StorageAccount account)
                 catch (RequestFailedException e) when (e.Status == 404)
                 {
                     // First use: the blob (and perhaps its container) does not exist yet.
-                    await account.Container(StorageNames.Containers.Locks).CreateIfNotExistsAsync(cancellationToken: ct);
+                    await container.CreateIfNotExistsAsync(cancellationToken: ct);
                     try { await blob.UploadAsync(BinaryData.FromString(""), overwrite: false, ct); }
                     catch (RequestFailedException exists) when (exists.Status is 409 or 412) { }
                 }
@@ -61,24 +64,62 @@ public sealed class DefinitionLock(StorageAccount account)
     private static ConcurrentChangeException GaveUp() =>
         new($"Another change to the definitions held them for more than {MaxWait.TotalSeconds:0} s; nothing was changed.");
 
-    private sealed class Held(DefinitionLock owner, BlobLeaseClient lease) : IAsyncDisposable
+    /// <summary>The lease while a change works: renewed in the background, released (briefly tried) when the change is done.</summary>
+    private sealed class Held : IAsyncDisposable
     {
+        private readonly DefinitionLock _owner;
+        private readonly BlobLeaseClient _lease;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _renewing;
         private int _released;
+
+        public Held(DefinitionLock owner, BlobLeaseClient lease)
+        {
+            _owner = owner;
+            _lease = lease;
+            _renewing = RenewAsync(_stop.Token);
+        }
+
+        private async Task RenewAsync(CancellationToken stop)
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(RenewEvery, stop);
+                    await _lease.RenewAsync(cancellationToken: stop);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception)
+                {
+                    // Tried again at the next turn; a lease not renewed for 30 s lapses.
+                }
+            }
+        }
 
         public async ValueTask DisposeAsync()
         {
             if (Interlocked.Exchange(ref _released, 1) == 1) return;
             try
             {
-                await lease.ReleaseAsync(cancellationToken: CancellationToken.None);
+                await _stop.CancelAsync();
+                await _renewing;
+                // The change is stored by now: a release that fails must not turn it into an error, and need
+                // not be waited for long, since the lease lapses on its own.
+                using var within = new CancellationTokenSource(ReleaseWithin);
+                await _lease.ReleaseAsync(cancellationToken: within.Token);
             }
-            catch (RequestFailedException)
+            catch (Exception)
             {
-                // Storage did not answer: the lease runs out on its own.
+                // The lease runs out on its own.
             }
             finally
             {
-                owner._turn.Release();
+                _stop.Dispose();
+                _owner._turn.Release();
             }
         }
     }
