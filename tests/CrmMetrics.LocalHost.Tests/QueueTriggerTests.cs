@@ -55,6 +55,19 @@ public sealed class QueueTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task A_poison_queue_has_no_poison_queue_of_its_own_and_its_failing_message_is_retried_past_the_limit()
+    {
+        // As Azure's queue extension: a function reading a poison queue does not lose its messages to a "-poison-poison" queue.
+        var queues = new TestQueues(azurite.ConnectionString, workSuffix: "-poison");
+        await using var host = await TestHost.StartAsync(queues);
+        await queues.SendWorkAsync(new { name = "persistent", failUntil = 4 });   // maxDequeueCount is 3
+        await queues.WaitForRecordsAsync(_ => queues.Of("Work").Count() >= 5, "five attempts");
+        Assert.Equal([1, 2, 3, 4, 5], queues.Of("Work").Select(a => a.GetProperty("dequeueCount").GetInt32()));
+        await Eventually.WaitAsync(async () => (await queues.Queue(queues.Work).GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, TestHost.Deadline, "the message deleted once it succeeded");
+        Assert.False((await queues.Queue(queues.Work + "-poison").ExistsAsync()).Value);
+    }
+
+    [Fact]
     public async Task A_transient_failure_is_retried_until_it_succeeds()
     {
         var queues = new TestQueues(azurite.ConnectionString);

@@ -71,12 +71,12 @@ public sealed class TestHost : IAsyncDisposable
 }
 
 /// <summary>One test's queues on a shared Azurite: where work goes and where the test app records what it saw.</summary>
-public sealed class TestQueues(string storage)
+public sealed class TestQueues(string storage, string workSuffix = "")
 {
     private readonly string _id = Guid.NewGuid().ToString("N")[..10];
 
     public string Storage { get; } = storage;
-    public string Work => "work-" + _id;
+    public string Work => "work-" + _id + workSuffix;
     public string Records => "seen-" + _id;
     public string HostId => "lh-" + _id;
 

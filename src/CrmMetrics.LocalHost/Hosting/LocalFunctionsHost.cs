@@ -312,7 +312,10 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
                         if (!settings.TryResolve(raw, out var queueName, out var missing)) throw new FormatException($"its queue name {raw} names the setting {missing}, which is not set");
                         queueName = queueName.ToLowerInvariant();
                         var connection = services.GetRequiredService<StorageConnections>().Get(trigger.Get("connection"));
-                        var listener = new QueueTriggerListener(function.Name, connection.Queues.GetQueueClient(queueName), connection.Queues.GetQueueClient(queueName + "-poison"),
+                        // As Azure's queue extension: no poison queue for a poison queue, nor where its name would be too long.
+                        var poisonName = queueName + "-poison";
+                        var poison = queueName.EndsWith("-poison", StringComparison.Ordinal) || poisonName.Length > 63 ? null : connection.Queues.GetQueueClient(poisonName);
+                        var listener = new QueueTriggerListener(function.Name, connection.Queues.GetQueueClient(queueName), poison,
                             host.Queues, services.GetRequiredService<LocalHostOptions>(), services.GetRequiredService<FunctionInvoker>(), services.GetRequiredService<QueueOutputWriter>(),
                             services.GetRequiredService<QueueWakeups>(), log);
                         triggers.Add(() => listener.RunAsync(stopping));

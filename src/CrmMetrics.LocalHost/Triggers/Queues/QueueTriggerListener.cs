@@ -18,13 +18,14 @@ namespace CrmMetrics.LocalHost.Triggers.Queues;
 /// more when no more than <c>newBatchThreshold</c> are running, decodes base64, invokes with the
 /// message and its metadata (<c>DequeueCount</c>, <c>Id</c>, <c>PopReceipt</c>, <c>InsertionTime</c>…),
 /// deletes it on success, makes it visible again after <c>visibilityTimeout</c> on failure, and moves
-/// it to <c>&lt;queue&gt;-poison</c> after <c>maxDequeueCount</c> attempts. A message stays invisible
+/// it to <c>&lt;queue&gt;-poison</c> after <c>maxDequeueCount</c> attempts (a queue that is itself a poison
+/// queue, or whose poison queue's name would be too long, has none, as in Azure: its messages are retried until they succeed). A message stays invisible
 /// while its function runs (a renewed lease), so a crash of the whole host only delays it.
 /// </summary>
 public sealed class QueueTriggerListener(
     string functionName,
     QueueClient queue,
-    QueueClient poison,
+    QueueClient? poison,
     QueueOptions options,
     LocalHostOptions hostOptions,
     FunctionInvoker invoker,
@@ -43,10 +44,11 @@ public sealed class QueueTriggerListener(
         await StorageRetry.UntilDoneAsync(async ct =>
         {
             await queue.CreateIfNotExistsAsync(cancellationToken: ct);
-            await poison.CreateIfNotExistsAsync(cancellationToken: ct);
+            if (poison is not null) await poison.CreateIfNotExistsAsync(cancellationToken: ct);
         }, $"creating the queues of {functionName}", logger, stopping);
         wakeups.Register(queue.Name, Wake);
-        logger.LogInformation("{Function} listens on queue {Queue} ({Max} attempts, then {Poison})", functionName, queue.Name, options.MaxDequeueCount, poison.Name);
+        if (poison is null) logger.LogInformation("{Function} listens on queue {Queue} (no poison queue: a failing message is retried until it succeeds)", functionName, queue.Name);
+        else logger.LogInformation("{Function} listens on queue {Queue} ({Max} attempts, then {Poison})", functionName, queue.Name, options.MaxDequeueCount, poison.Name);
 
         var delay = MinPoll;
         var inFlight = new List<(Task Task, QueueMessage Message, CancellationTokenSource Cancel)>();
@@ -199,7 +201,7 @@ public sealed class QueueTriggerListener(
                 await queue.DeleteMessageAsync(message.MessageId, receipt, CancellationToken.None);
                 logger.LogDebug("{Function} processed message {Id} in {Ms} ms", functionName, message.MessageId, watch.ElapsedMilliseconds);
             }
-            else if (message.DequeueCount >= options.MaxDequeueCount)
+            else if (message.DequeueCount >= options.MaxDequeueCount && poison is not null)
             {
                 logger.LogError("{Function} failed on message {Id} {Count} times ({Error}); moving it to {Poison}", functionName, message.MessageId, message.DequeueCount, failure.Message, poison.Name);
                 await poison.SendMessageAsync(message.Body, cancellationToken: CancellationToken.None);
@@ -208,7 +210,7 @@ public sealed class QueueTriggerListener(
             else
             {
                 logger.LogWarning("{Function} failed on message {Id} (attempt {Count} of {Max}): {Error}; it becomes visible again in {Delay}",
-                    functionName, message.MessageId, message.DequeueCount, options.MaxDequeueCount, failure.Message, options.VisibilityTimeout);
+                    functionName, message.MessageId, message.DequeueCount, poison is null ? "unlimited" : options.MaxDequeueCount.ToString(System.Globalization.CultureInfo.InvariantCulture), failure.Message, options.VisibilityTimeout);
                 await queue.UpdateMessageAsync(message.MessageId, receipt, visibilityTimeout: options.VisibilityTimeout, cancellationToken: CancellationToken.None);
             }
         }
