@@ -33,9 +33,11 @@ public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, Host
             }
             await runs.CreateAsync(job.RunId, RunPlanner.ScheduleTrigger, null, null, ct);
         }
-        else if (run.State is not ("queued" or "running"))
+        else if (run.State != "queued")
         {
-            logger.LogInformation("Run {RunId} is {State}; its start message in {Queue} changes nothing", job.RunId, run.State, StorageNames.Queues.KpiRunsPoison);
+            // Planned: this was a message sending its pending steps again, and those steps, each with its own
+            // message and poison queue, end the run. A run-level error would fail it even if they all finish.
+            logger.LogWarning("Run {RunId} is {State}; its start message in {Queue} changes nothing on it", job.RunId, run.State, StorageNames.Queues.KpiRunsPoison);
             return;
         }
         await runs.AddErrorAsync(job.RunId, Reason("planning", StorageNames.Queues.KpiRunsPoison), ct);

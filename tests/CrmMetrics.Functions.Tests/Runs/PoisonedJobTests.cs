@@ -96,6 +96,12 @@ public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
         await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(queued)));
         await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(scheduled, RunPlanner.ScheduleTrigger)));
 
+        // A planned run's start message only sent its pending steps again: those steps end the run (found in review).
+        var planned = await PlannedRunAsync("poisoned-resend");
+        await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(planned)));
+        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains($"Run {planned} is running; its start message in kpi-runs-poison changes nothing on it")), Deadline, "the planned run's message to be read");
+        Assert.Empty((await Runs.GetAsync(planned, default))!.Errors);
+
         var run = await WaitForRunAsync(queued, r => r.State != "queued", "the queued run to fail");
         Assert.Equal("failed", run.State);
         Assert.Contains("planning did not complete: its message went to kpi-runs-poison", Assert.Single(run.Errors));
