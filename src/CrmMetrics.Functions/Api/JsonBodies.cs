@@ -29,9 +29,11 @@ public static class JsonBodies
         {
             return allowEmpty ? (new Body(null), null) : (null, Problems.Validation("body", "is required: send a JSON object"));
         }
-        // A body there is (an empty one says nothing of its type). As /api/events: JSON, or text with no claim to be anything else; a body declared as XML or a form is not read as JSON.
+        // A body there is (an empty one says nothing of its type): JSON, text with no claim to be anything else,
+        // or what curl -d and PowerShell send by default (a form type, though the text is JSON); a body declared
+        // as XML, multipart or any other format is not read as JSON.
         var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
-        if (mediaType is not (null or "" or "application/json" or "text/plain") && !mediaType.EndsWith("+json", StringComparison.Ordinal))
+        if (mediaType is not (null or "" or "application/json" or "text/plain" or "application/x-www-form-urlencoded") && !mediaType.EndsWith("+json", StringComparison.Ordinal))
             return (null, Problems.UnsupportedMediaType($"Content type '{Domain.Validation.JsonFields.Truncate(mediaType)}' is not accepted; send application/json."));
         try
         {

@@ -54,9 +54,9 @@ public sealed class CrmMetricsSettings
         if (fields.Length != 6)
             return $"'{JsonFields.Truncate(text)}' must have 6 fields: second minute hour day month day-of-week (for example 0 */15 * * * *)";
         // Cronos (which reads it here) also knows Quartz's L, W, # and ?; the Functions host's NCRONTAB does
-        // not, so such a schedule would run here and fail in Azure. (Not every difference: 7 for Sunday is one left.)
+        // not, so such a schedule would run here and fail in Azure.
         if (fields.FirstOrDefault(f => NamesOf.Replace(f, "").IndexOfAny(['L', 'l', 'W', 'w', '#', '?']) >= 0) is { } extended)
-            return $"'{JsonFields.Truncate(text)}' uses '{JsonFields.Truncate(extended)}': NCRONTAB has no L, W, # or ? (use lists and ranges such as 1-7 or MON-FRI)";
+            return $"'{JsonFields.Truncate(text)}' uses '{JsonFields.Truncate(extended)}': NCRONTAB has no L, W, # or ? (use lists and ranges such as 1-7 for days of the month, MON-FRI for days of the week)";
         // Cronos takes 7 for Sunday too; NCRONTAB numbers the days of the week 0 (Sunday) to 6.
         if (NamesSeven(fields[5]))
             return $"'{JsonFields.Truncate(text)}' has 7 in its day-of-week field: NCRONTAB numbers the days 0 (Sunday) to 6 (use 0 or SUN for Sunday)";
@@ -112,7 +112,7 @@ public sealed class CrmMetricsSettings
 
         // The Functions host reads the schedules in this zone; one it does not know leaves every timer off.
         var scheduleZone = TimeZoneInfo.Utc;
-        if (Value(configuration, "WEBSITE_TIME_ZONE") is { } zoneName && !TimeZoneInfo.TryFindSystemTimeZoneById(zoneName.Trim(), out scheduleZone))
+        if (Value(configuration, "WEBSITE_TIME_ZONE") is { } zoneName && !TimeZoneInfo.TryFindSystemTimeZoneById(zoneName, out scheduleZone))
         {
             errors.Add("WEBSITE_TIME_ZONE", $"'{JsonFields.Truncate(zoneName)}' is not a time zone this machine knows (an IANA name such as Asia/Tehran, or a Windows one such as Iran Standard Time); it sets the zone of KpiSchedule and AlertDigestSchedule");
             scheduleZone = TimeZoneInfo.Utc;

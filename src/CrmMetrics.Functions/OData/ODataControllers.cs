@@ -116,7 +116,7 @@ public sealed class StaffScorecardsController(SnapshotParts parts) : ODataContro
             {
                 Id = $"{Grains.Key(any.Grain)}|{any.Period}|{g.Key}", StaffId = g.Key["staff:".Length..], Grain = Grains.Key(any.Grain), Period = any.Period,
                 PeriodStart = period.Calendar.InZone(period.Start), PeriodEnd = period.Calendar.InZone(period.End), PlanId = d["planId"]?.GetValue<string>(), Quota = GoalAttainmentController.Dec(d["quota"]),
-                MeasureValue = GoalAttainmentController.Dec(d["measureValue"]), QuotaAttainment = quota?.Value, Payout = payout?.Exact,
+                MeasureValue = GoalAttainmentController.Dec(d["measureValue"]), QuotaAttainment = quota?.Value, Payout = payout?.Exact is { } exact ? Api.SnapshotRowDto.Trimmed(exact) : null,
                 RankByPayout = d["rankByPayout"]?.GetValue<int>(), RankByQuotaAttainment = d["rankByQuotaAttainment"]?.GetValue<int>(),
                 ComputedAt = period.Calendar.InZone(any.ComputedAt), RunId = any.RunId, Version = any.Version,
             };

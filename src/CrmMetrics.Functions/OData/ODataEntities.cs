@@ -43,7 +43,7 @@ public sealed class ODataSnapshot
     /// digits (66.6666666666667 for 66.66666666666667).
     /// </summary>
     public static decimal? ToDecimal(SnapshotRow row) =>
-        (row.Exact is { } exact ? Api.SnapshotRowDto.Trimmed(exact) : (decimal?)null) ?? (row.Value is { } v && Math.Abs(v) < 7.9e27
+        (row.Exact is { } exact ? Api.SnapshotRowDto.Trimmed(exact) : (decimal?)null) ?? (row.Value is { } v && Math.Abs(v) < 7.9e28
             ? decimal.Parse(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture)
             : null);
 }
