@@ -87,7 +87,12 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
         if (text is null) return null;
         if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var time))
         {
-            f.Errors.Add("time", "is not a valid date and time");
+            // Say which: a date or time no calendar has, or a real local time whose offset takes it past the
+            // first or last instant there is (9999-12-31T23:59:59-14:00), which is as far from now as any.
+            f.Errors.Add("time", !DateTime.TryParseExact(text[..19], "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
+                ? "is not a valid date and time (no such day, or an hour, minute or second out of range; a leap second's :60 is not taken)"
+                : local.Year >= 9999 ? $"is more than {rules.FutureTolerance.TotalMinutes:0} minutes in the future"
+                : $"is before {EarliestTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}; facts that old are not accepted");
             return null;
         }
         if (time < EarliestTime)

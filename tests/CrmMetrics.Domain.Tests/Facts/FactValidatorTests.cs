@@ -49,6 +49,19 @@ public class FactValidatorTests
     }
 
     [Theory]
+    [InlineData("2026-02-30T10:00:00Z", "no such day")]
+    [InlineData("2026-11-03T24:00:00Z", "no such day")]
+    [InlineData("2016-12-31T23:59:60Z", "leap second")]
+    [InlineData("9999-12-31T23:59:59-14:00", "in the future")]          // found by probing: "is not a valid date and time"
+    [InlineData("0001-01-01T00:00:00+14:00", "facts that old are not accepted")]
+    public void A_time_that_is_no_instant_says_why(string time, string why)
+    {
+        var (fact, errors) = Validate($$"""{"id":"t","type":"customer.acquired","time":"{{time}}","customerId":"C"}""");
+        Assert.Null(fact);
+        Assert.Contains(why, Assert.Single(errors["time"]));
+    }
+
+    [Theory]
     [InlineData("1e-30", "0")]
     [InlineData("0", "0")]
     [InlineData("1000000000000000", "1000000000000000")]
