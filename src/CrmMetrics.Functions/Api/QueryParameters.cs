@@ -118,7 +118,11 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
         var text = Raw(name);
         if (text is null) return null;
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)) return value;
-        errors.Add(name, "must be an ISO 8601 date or date and time, like 2026-11-01 or 2026-11-01T00:00:00Z");
+        // A real date and time whose offset takes it before the first instant or after the last one there is.
+        errors.Add(name, DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AllowWhiteSpaces, out _)
+            || text.Length > 19 && DateTime.TryParse(text[..19], CultureInfo.InvariantCulture, DateTimeStyles.None, out _)
+            ? "is before the first instant or after the last one there is (0001-01-01 and 9999-12-31 in UTC)"
+            : "must be an ISO 8601 date or date and time, like 2026-11-01 or 2026-11-01T00:00:00Z");
         return null;
     }
 }

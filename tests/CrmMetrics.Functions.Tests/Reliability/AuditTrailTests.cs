@@ -126,6 +126,17 @@ public class AuditTrailTests(AuditTrailTests.Fixture app) : IClassFixture<AuditT
         Assert.True((await AppFixture.JsonAsync(response)).GetProperty("errors").TryGetProperty(field, out _));
     }
 
+    [Theory]
+    [InlineData("0001-01-01T00:00:00%2B14:00", "before the first instant")]   // found by probing: "must be an ISO 8601 date", which it is
+    [InlineData("9999-12-31T23:00:00-14:00", "after the last one")]
+    [InlineData("yesterday", "must be an ISO 8601 date")]
+    public async Task A_time_that_is_no_instant_says_why(string since, string why)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, "/api/audit?since=" + since, TestKeys.Admin);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(why, (await AppFixture.JsonAsync(response)).GetProperty("errors").GetProperty("since")[0].GetString());
+    }
+
     [Fact]
     public async Task Only_admins_read_the_audit_trail() =>
         Assert.Equal(HttpStatusCode.Forbidden, (await app.SendAsync(HttpMethod.Get, "/api/audit", TestKeys.Reader)).StatusCode);
