@@ -65,6 +65,12 @@ public static class DemoCommand
         {
             host = await LocalFunctionsHost.StartAsync(options, ct: stop.Token);
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Ctrl+C or SIGTERM while starting (installing or starting Azurite, starting the worker).
+            Console.WriteLine("Stopped before the app had started.");
+            return 0;
+        }
         catch (CrmMetrics.LocalHost.Storage.AzuriteFolderInUseException e)
         {
             Console.Error.WriteLine("The demo cannot start the app: " + e.Message);

@@ -11,7 +11,7 @@ public sealed class HealthFunctions(StorageAccount account, ILogger<HealthFuncti
 
     [Function("Health")]
     [ApiOperation("GET", "Health", Access.Anonymous, Summary = "Liveness and storage reachability (no key needed).", Response = typeof(HealthResponse), Problems = [503])]
-    public async Task<IResult> CheckAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/health")] HttpRequest request, CancellationToken ct)
+    public async Task<IResult> CheckAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/health")] HttpRequest request, CancellationToken ct)
     {
         // Anonymous, so it says whether storage answers, not where it is or what it said: that goes to the log.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -61,7 +61,8 @@ public class AccessAndSafetyTests(BiFixture app)
     /// <summary>"METHOD api/route" for every HTTP function of the built app under /api (route values as {}).</summary>
     private static HashSet<string> ServedApiRoutes(bool includeOpenApi) => FunctionApp.HttpFunctions()
         .Where(f => f.Route.StartsWith("api/", StringComparison.Ordinal) && (includeOpenApi || !f.Route.Contains("openapi", StringComparison.Ordinal)))
-        .SelectMany(f => f.Methods.Select(m => $"{m} {System.Text.RegularExpressions.Regex.Replace(f.Route.Trim('/'), @"\{[^}]+\}", "{}")}"))
+        // HEAD beside a GET is answered as that GET, not a route of its own (as the layout test has it).
+        .SelectMany(f => f.Methods.Where(m => m != "HEAD" || !f.Methods.Contains("GET")).Select(m => $"{m} {System.Text.RegularExpressions.Regex.Replace(f.Route.Trim('/'), @"\{[^}]+\}", "{}")}"))
         .ToHashSet();
 
     [Fact]

@@ -22,6 +22,16 @@ public class KeyTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task Health_needs_no_key_and_answers_a_head_request_as_its_get()
+    {
+        // Found by probing: HEAD /api/health was a 405, so a health probe that sends HEAD failed.
+        var head = await app.SendAsync(HttpMethod.Head, "/api/health", null);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/api/health", null)).StatusCode);
+    }
+
+    [Fact]
     public async Task A_key_or_header_beyond_ascii_is_an_unknown_key_not_a_gateway_error()
     {
         // Found by probing: any header value beyond ASCII gave a 502 after 2 s, even on /api/health.
