@@ -44,7 +44,7 @@ public sealed class AuditFunctions(GoalStore goals, IncentivePlanStore plans, Al
         AuditCursor? cursor = null;
         if (q.Raw("continuationToken") is { } token)
         {
-            if ((cursor = AuditCursor.TryDecode(token)) is null) q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
+            if ((cursor = AuditCursor.TryDecode(token)) is null) q.Errors.Add("continuationToken", "is not a token this API gives out (those of an earlier version of the app are not read either); start again without it");
             else if (q.Errors.IsEmpty && cursor.Query != query)
                 q.Errors.Add("continuationToken", "was given for another query: send it with the kind, id, actor, since and until it came with, or start again without it");
         }
