@@ -89,6 +89,9 @@ public class AppFixture : IAsyncLifetime
         BaseAddress = _host.BaseAddress;
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
         _stores = StoreServices(_azurite.ConnectionString);
+        // The app creates its tables, queues and containers in the background once it runs; a test that goes
+        // to storage directly may come first (a fresh-clone CI run did), so they are made sure of here, as the app makes them.
+        await Storage.InitializeAsync(CancellationToken.None);
         await AfterStartAsync();
     }
 
