@@ -49,15 +49,13 @@ public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, Host
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadDay, logger, "AggregateDayPoisoned", out var job)) return;
         var day = job.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        var step = (await runs.GetAsync(job.RunId, ct))?.Days.FirstOrDefault(d => d.Day == job.Day);
-        if (step is not { State: StepState.Pending })
+        // Only a day still pending: one done by another delivery, or failed by its own last attempt, stays as it is.
+        var found = await runs.FailPendingDayAsync(job.RunId, job.Day, Reason($"aggregating day {day}", StorageNames.Queues.KpiDaysPoison), ct);
+        if (found != StepState.Pending)
         {
-            logger.LogInformation("Day {Day} of run {RunId} is {State}; its message in {Queue} changes nothing", day, job.RunId,
-                step is null ? "not planned" : step.State.ToString().ToLowerInvariant(), StorageNames.Queues.KpiDaysPoison);
+            logger.LogInformation("Day {Day} of run {RunId} is {State}; its message in {Queue} changes nothing", day, job.RunId, Describe(found), StorageNames.Queues.KpiDaysPoison);
             return;
         }
-        // Unless another delivery of the day finishes it first.
-        if (!await runs.FailDayAsync(job.RunId, job.Day, Reason($"aggregating day {day}", StorageNames.Queues.KpiDaysPoison), ct)) return;
         logger.LogError("Day {Day} of run {RunId} failed: its message went to {Queue} after {Attempts} attempts", day, job.RunId, StorageNames.Queues.KpiDaysPoison, host.MaxDequeueCount);
     }
 
@@ -65,14 +63,12 @@ public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, Host
     public async Task FinalizePeriodAsync([QueueTrigger(StorageNames.Queues.KpiPeriodsPoison)] string message, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadPeriod, logger, "FinalizePeriodPoisoned", out var job)) return;
-        var step = (await runs.GetAsync(job.RunId, ct))?.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period);
-        if (step is not { State: StepState.Pending })
+        var found = await runs.FailPendingPeriodAsync(job.RunId, job.Grain, job.Period, Reason($"finalising {job.Period}", StorageNames.Queues.KpiPeriodsPoison), ct);
+        if (found != StepState.Pending)
         {
-            logger.LogInformation("Period {Period} of run {RunId} is {State}; its message in {Queue} changes nothing", job.Period, job.RunId,
-                step is null ? "not planned" : step.State.ToString().ToLowerInvariant(), StorageNames.Queues.KpiPeriodsPoison);
+            logger.LogInformation("Period {Period} of run {RunId} is {State}; its message in {Queue} changes nothing", job.Period, job.RunId, Describe(found), StorageNames.Queues.KpiPeriodsPoison);
             return;
         }
-        if (!await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, Reason($"finalising {job.Period}", StorageNames.Queues.KpiPeriodsPoison), ct)) return;
         logger.LogError("Period {Period} of run {RunId} failed: its message went to {Queue} after {Attempts} attempts", job.Period, job.RunId, StorageNames.Queues.KpiPeriodsPoison, host.MaxDequeueCount);
     }
 
@@ -84,6 +80,8 @@ public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, Host
         logger.LogWarning("Run {RunId}: recording {Period} done failed {Attempts} times; recording it from {Queue}", job.RunId, job.Period, host.MaxDequeueCount, StorageNames.Queues.KpiDonePoison);
         await CompletePeriodFunction.RecordAsync(runs, ledger, logger, job, ct);
     }
+
+    private static string Describe(StepState? state) => state is { } s ? s.ToString().ToLowerInvariant() : "not planned";
 
     private string Reason(string step, string queue) =>
         $"{step} did not complete: its message went to {queue} after {host.MaxDequeueCount} attempts with no failure recorded " +

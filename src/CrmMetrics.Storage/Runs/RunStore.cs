@@ -107,23 +107,40 @@ public sealed class RunStore(StorageAccount account)
     /// written after that would end a run that succeeded as failed). False, writing nothing, when the run
     /// planned no such day or it is done.
     /// </summary>
-    public Task<bool> FailDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
-        FailUnlessDoneAsync(new TableEntity(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Day"] = StorageKeys.DayKey(day) },
-            mayCreate: false, ct);
+    public async Task<bool> FailDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
+        (await FailStepAsync(DayFailure(runId, day, error), mayCreate: false, onlyPending: false, ct)).Written;
 
-    /// <summary>Merges a failure into a step's row unless the row says done; with <paramref name="mayCreate"/>, a missing row is written.</summary>
-    private async Task<bool> FailUnlessDoneAsync(TableEntity failure, bool mayCreate, CancellationToken ct)
+    /// <summary>
+    /// Records a planned day as failed only while it is pending (a delivery that went to the poison queue:
+    /// a failure its last attempt recorded stays as it was). The state the day had, null when the run
+    /// planned no such day; the failure is written only when that was <see cref="StepState.Pending"/>.
+    /// </summary>
+    public async Task<StepState?> FailPendingDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
+        (await FailStepAsync(DayFailure(runId, day, error), mayCreate: false, onlyPending: true, ct)).Found;
+
+    private static TableEntity DayFailure(string runId, DateOnly day, string error) =>
+        new(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Day"] = StorageKeys.DayKey(day) };
+
+    private static TableEntity PeriodFailure(string runId, Grain grain, string period, string error) =>
+        new(StorageKeys.Encode(runId), PeriodRow(grain, period)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Grain"] = Grains.Key(grain), ["Period"] = period };
+
+    /// <summary>
+    /// Merges a failure into a step's row unless the row says done (or, with <paramref name="onlyPending"/>,
+    /// anything but pending); with <paramref name="mayCreate"/>, a missing row is written. Whether it was
+    /// written, and the state the row had (null when there was none), in one point read per attempt.
+    /// </summary>
+    private async Task<(bool Written, StepState? Found)> FailStepAsync(TableEntity failure, bool mayCreate, bool onlyPending, CancellationToken ct)
     {
         for (var attempt = 0; attempt < 20; attempt++)
         {
             var row = await _table.GetEntityIfExistsAsync<TableEntity>(failure.PartitionKey, failure.RowKey, cancellationToken: ct);
-            if (row.HasValue && row.Value!.GetString("State") == nameof(StepState.Done)) return false;
-            if (!row.HasValue && !mayCreate) return false;
+            StepState? found = !row.HasValue ? null : Enum.TryParse<StepState>(row.Value!.GetString("State"), out var s) ? s : StepState.Pending;
+            if (found == StepState.Done || onlyPending && found is not StepState.Pending || found is null && !mayCreate) return (false, found);
             try
             {
                 if (row.HasValue) await _table.UpdateEntityAsync(failure, row.Value!.ETag, TableUpdateMode.Merge, ct);
                 else await _table.AddEntityAsync(failure, ct);
-                return true;
+                return (true, found);
             }
             catch (RequestFailedException e) when (e.Status is 409 or 412)
             {
@@ -164,11 +181,12 @@ public sealed class RunStore(StorageAccount account)
         }, TableUpdateMode.Replace, ct);
 
     /// <summary>Records the period failed, unless it is done (see <see cref="FailDayAsync"/>); false when it was done.</summary>
-    public Task<bool> FailPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>
-        FailUnlessDoneAsync(new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
-        {
-            ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Grain"] = Grains.Key(grain), ["Period"] = period,
-        }, mayCreate: true, ct);
+    public async Task<bool> FailPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>
+        (await FailStepAsync(PeriodFailure(runId, grain, period, error), mayCreate: true, onlyPending: false, ct)).Written;
+
+    /// <summary>Records a planned period as failed only while it is pending (see <see cref="FailPendingDayAsync"/>); the state it had.</summary>
+    public async Task<StepState?> FailPendingPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>
+        (await FailStepAsync(PeriodFailure(runId, grain, period, error), mayCreate: false, onlyPending: true, ct)).Found;
 
     public async Task AddErrorAsync(string runId, string error, CancellationToken ct)
     {

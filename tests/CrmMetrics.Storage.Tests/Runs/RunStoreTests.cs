@@ -37,6 +37,11 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         Assert.True(await runs.CompleteDayAsync("run-steps", Planned, 5, default));
         Assert.False(await runs.FailDayAsync("run-steps", Planned, "late failure", default));
         Assert.True(await runs.FailDayAsync("run-steps", NotPlanned, "first delivery died", default));
+        // A poisoned delivery fails only a pending step: the failure its last attempt recorded stays as it was.
+        Assert.Equal(StepState.Failed, await runs.FailPendingDayAsync("run-steps", NotPlanned, "poisoned", default));
+        Assert.Equal(StepState.Done, await runs.FailPendingDayAsync("run-steps", Planned, "poisoned", default));
+        Assert.Null(await runs.FailPendingDayAsync("run-steps", new DateOnly(2026, 8, 5), "poisoned", default));
+        Assert.Equal("first delivery died", (await runs.GetAsync("run-steps", default))!.Days.Single(d => d.Day == NotPlanned).Error);
         Assert.True(await runs.CompleteDayAsync("run-steps", NotPlanned, 9, default));
         await runs.CompletePeriodAsync("run-steps", august.Grain, august.Key, 3, 26, default);
         Assert.False(await runs.FailPeriodAsync("run-steps", august.Grain, august.Key, "late failure", default));
