@@ -16,7 +16,7 @@ public sealed class EventsFunctions(FactIngestion ingestion)
     {
         if (request.ContentLength > EventBatchReader.MaxBytes)
             return Problems.PayloadTooLarge($"The body is {request.ContentLength} bytes; at most {EventBatchReader.MaxBytes} bytes (4 MiB) are accepted.");
-        var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        var mediaType = RequestBodies.MediaType(request);
         // Not application/json-seq: its records are not newline-delimited, and nothing here reads them.
         if (mediaType is not (null or "" or "application/json" or "application/x-ndjson" or "application/jsonl" or "text/plain"))
             return Problems.UnsupportedMediaType($"Content type '{mediaType}' is not accepted; send application/json (an array of events) or application/x-ndjson.");

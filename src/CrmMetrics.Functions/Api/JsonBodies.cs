@@ -32,7 +32,7 @@ public static class JsonBodies
         // A body there is (an empty one says nothing of its type): JSON, text with no claim to be anything else,
         // or what curl -d and PowerShell send by default (a form type, though the text is JSON); a body declared
         // as XML, multipart or any other format is not read as JSON.
-        var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        var mediaType = RequestBodies.MediaType(request);
         if (mediaType is not (null or "" or "application/json" or "text/plain" or "application/x-www-form-urlencoded") && !mediaType.EndsWith("+json", StringComparison.Ordinal))
             return (null, Problems.UnsupportedMediaType($"Content type '{Domain.Validation.JsonFields.Truncate(mediaType)}' is not accepted; send application/json."));
         try

@@ -18,6 +18,9 @@ public static class RequestBodies
     /// <summary>The body's bytes, or the problem to answer instead (413 too large, 415 an unknown coding, 400 a broken one).</summary>
     public sealed record Read(ReadOnlyMemory<byte> Bytes, IResult? Problem);
 
+    /// <summary>The request's media type, lower case and without parameters (<c>application/json</c> of <c>application/json; charset=utf-8</c>); null when it has none.</summary>
+    public static string? MediaType(HttpRequest request) => request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+
     public static async Task<Read> ReadAsync(HttpRequest request, int maxBytes, CancellationToken ct)
     {
         var coding = request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();

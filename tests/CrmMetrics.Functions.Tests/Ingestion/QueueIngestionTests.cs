@@ -22,15 +22,10 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         new { id = prefix + "d", type = "deal.closed", time = "2026-09-04T12:00:00Z", customerId = prefix + "C", staffId = "S-2", data = new { dealId = prefix + "D", outcome = "won", amount = 5000, competitor = "Acme" } },
     ];
 
-    /// <summary>The queue, created if the app has not created it yet (it does so on its first request or trigger, which a test may precede).</summary>
-    private async Task<Azure.Storage.Queues.QueueClient> QueueAsync()
-    {
-        var queue = app.Storage.Queue(StorageNames.Queues.CrmEvents);
-        await queue.CreateIfNotExistsAsync();
-        return queue;
-    }
+    /// <summary>The queue (the fixture made sure of it, as the app makes it).</summary>
+    private Azure.Storage.Queues.QueueClient Queue => app.Storage.Queue(StorageNames.Queues.CrmEvents);
 
-    private async Task SendToQueueAsync(object payload) => await (await QueueAsync()).SendMessageAsync(JsonSerializer.Serialize(payload));
+    private async Task SendToQueueAsync(object payload) => await Queue.SendMessageAsync(JsonSerializer.Serialize(payload));
 
     [Fact]
     public async Task A_queue_message_stores_the_same_facts_as_the_http_path()
@@ -77,7 +72,7 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     [Fact]
     public async Task Invalid_messages_and_events_are_recorded_with_reasons_not_retried()
     {
-        await (await QueueAsync()).SendMessageAsync("this is not json", default);
+        await Queue.SendMessageAsync("this is not json", default);
         await SendToQueueAsync(new object[]
         {
             new { id = "bad-1", type = "order", time = "2026-09-04T12:00:00Z", customerId = "C", data = new { amount = -1, currency = "EUR" } },
@@ -98,7 +93,7 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     {
         // Found by probing: the line's rejection was recorded without its text, which nothing else holds.
         var good = """{"id":"nd-good","type":"order","time":"2026-09-05T12:00:00Z","customerId":"C","data":{"amount":3,"currency":"EUR"}}""";
-        await (await QueueAsync()).SendMessageAsync(good + "\n{oops, nd-bad\n", default);
+        await Queue.SendMessageAsync(good + "\n{oops, nd-bad\n", default);
         var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
         var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
             r => r.Any(x => x.Errors.TryGetValue("event", out var m) && m.Any(e => e.StartsWith("line 2", StringComparison.Ordinal)) && x.Raw?.Contains("nd-bad") == true), Deadline, "the bad line's rejection");
@@ -114,7 +109,7 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         var at = bytes.AsSpan().IndexOf("XX"u8);
         bytes[at] = 0xFF;
         bytes[at + 1] = 0xFE;
-        await (await QueueAsync()).SendMessageAsync(BinaryData.FromBytes(bytes), default);
+        await Queue.SendMessageAsync(BinaryData.FromBytes(bytes), default);
         var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
         var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
             r => r.Any(x => x.EventId == "q-utf"), Deadline, "the event's rejection");
@@ -125,7 +120,7 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     [Fact]
     public async Task A_blank_message_is_recorded_as_empty()
     {
-        await (await QueueAsync()).SendMessageAsync(" \t\r\n ", default);
+        await Queue.SendMessageAsync(" \t\r\n ", default);
         var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
         var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
             r => r.Any(x => x.Raw == " \t\r\n "), Deadline, "the blank message's rejection");
@@ -140,7 +135,7 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
             $$$"""{"id":"whole-{{{i}}}","type":"order","time":"2026-09-04T12:00:00Z","customerId":"C-{{{i}}}","data":{"amount":{{{i}}}.5,"currency":"EUR"}}"""));
         var text = "[" + orders + ",]";
         Assert.True(text.Length > 30_000, $"{text.Length} characters: the raw text must need more than one property");
-        await (await QueueAsync()).SendMessageAsync(text, default);
+        await Queue.SendMessageAsync(text, default);
         var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
         var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
             r => r.Any(x => x.Raw?.Contains("whole-0", StringComparison.Ordinal) == true), Deadline, "the message's rejection to be recorded");
