@@ -107,7 +107,8 @@ public sealed class AlertEvaluator(AlertText text)
             var noDataKey = Alert.ConditionKeyOf(AlertKinds.NoData, NoDataGoalRule, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period);
             if (status == GoalEvaluator.NoData)
             {
-                if (noDataDue) alerts.Add(NoDataForGoal(goal, goalRow));
+                // A goal whose target is 0 has an actual but no percentage (the contract's null): its data is not missing.
+                if (noDataDue && Num(goalRow.Details, "actual") is null) alerts.Add(NoDataForGoal(goal, goalRow));
                 continue;
             }
             var attainment = Num(goalRow.Details, "attainment");

@@ -84,8 +84,11 @@ public sealed record Goal
                 : IndicatorCatalog.Find(s)?.Family == Families.GoalAttainment ? $"'{s}' is what goals produce, not something a goal can measure: a goal made of other goals is a composite (children with weights)"
                 : null);
             scope = f.String("scope", false, s => Aggregation.Scope.Problem(s)) ?? Aggregation.Scope.Org;
-            target = f.Decimal("target", true, min: 0, minExclusive: true);
-            stretch = f.Decimal("stretch", false, min: 0, minExclusive: true);
+            if (indicator is not null && !errors.Has("scope") && indicators.ScopeProblem(indicator, scope) is { } never)
+                errors.Add("scope", f.Has("scope") ? never : never + " (without a scope a goal measures org)");
+            // A target of 0 is allowed (the contract: attainment is null when t = 0); a negative one is not.
+            target = f.Decimal("target", true, min: 0);
+            stretch = f.Decimal("stretch", false, min: 0);
             if (f.Has("maxContribution")) errors.Add("maxContribution", "is used only by composite goals (goals with children)");
         }
         var grainText = f.String("grain", true, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");

@@ -41,6 +41,26 @@ public sealed class IndicatorResolver
     /// <summary>What a benchmark compares with competitors: market share, base indicators and derived indicators.</summary>
     public bool IsReportable(string id) => id == "market-share" || IsPerScope(id);
 
+    /// <summary>
+    /// Why <paramref name="indicator"/> never has a row at <paramref name="scope"/>, for definitions that
+    /// would otherwise wait for data for ever; null when it may have one (or the indicator is unknown).
+    /// Base and derived indicators have rows per org, channel, segment, region and staff member; a plan's
+    /// figures per staff member; the gap and the win rate per competitor; other benchmarks for the org.
+    /// </summary>
+    public string? ScopeProblem(string indicator, string scope)
+    {
+        var kind = Aggregation.Scope.KindOf(scope);
+        string[]? kinds =
+            IsPerScope(indicator) ? ["org", "channel", "segment", "region", "staff"]
+            : Find(indicator)?.Family == Families.StaffIncentives ? ["staff"]
+            : indicator == "bench.win-rate-vs" || indicator.StartsWith("bench.gap.", StringComparison.Ordinal) && IsKnown(indicator) ? ["competitor"]
+            : indicator.StartsWith("bench.", StringComparison.Ordinal) && IsKnown(indicator) ? ["org"]
+            : null;
+        if (kinds is null || kinds.Contains(kind)) return null;
+        var where = kinds.Length == 1 ? kinds[0] == "org" ? "only for the organisation (org)" : $"only per {kinds[0]} ({kinds[0]}:<name>)" : "per org, channel, segment, region and staff member, never per competitor";
+        return $"'{Validation.JsonFields.Truncate(indicator)}' has values {where}, so it would never have one at '{Validation.JsonFields.Truncate(scope)}'";
+    }
+
     public bool IsRatioScale(string id) => id == "market-share" || (Find(id)?.RatioScale ?? false);
 
     public string NameOf(string id, bool persian) =>

@@ -235,6 +235,11 @@ public class AlertEvaluatorTests
     [InlineData("""{"kind":"goal-missed","criticalMargin":5}""", "criticalMargin")]
     // Goal attainment rows are per goal (scope goal:<id>): only goal rules watch them.
     [InlineData("""{"kind":"threshold","indicator":"goal.attainment","below":90}""", "indicator")]
+    // Scopes the indicator never has a value at: the rule would only ever raise no-data.
+    [InlineData("""{"kind":"threshold","indicator":"com.revenue","scope":"competitor:Acme","below":1}""", "scope")]
+    [InlineData("""{"kind":"threshold","indicator":"staff.incentive-payout","above":5000}""", "scope")]
+    [InlineData("""{"kind":"trend","indicator":"bench.win-rate-vs","scope":"org"}""", "scope")]
+    [InlineData("""{"kind":"anomaly","indicator":"bench.index.cx.nps","scope":"competitor:Acme"}""", "scope")]
     public void Malformed_rules_name_the_field(string json, string field)
     {
         using var doc = JsonDocument.Parse(json);
@@ -253,6 +258,22 @@ public class AlertEvaluatorTests
         var errors = new ValidationErrors();
         Assert.Null(AlertRule.Read("r", doc.RootElement, id => id == "known", errors));
         Assert.Contains(message, errors.ToString());
+    }
+
+    [Theory]
+    [InlineData("com.revenue", "staff:S-01")]
+    [InlineData("cx.csat", "segment:smb")]
+    [InlineData("staff.incentive-payout", "staff:S-01")]
+    [InlineData("bench.win-rate-vs", "competitor:Acme")]
+    [InlineData("bench.gap.cx.nps", "competitor:Acme")]
+    [InlineData("bench.index.cx.nps", "org")]
+    [InlineData("bench.market-share", "org")]
+    public void Rules_take_every_scope_their_indicator_has_values_at(string indicator, string scope)
+    {
+        using var doc = JsonDocument.Parse($$"""{"kind":"threshold","indicator":"{{indicator}}","scope":"{{scope}}","below":1}""");
+        var errors = new ValidationErrors();
+        Assert.NotNull(AlertRule.Read("r", doc.RootElement, _ => true, errors));
+        Assert.True(errors.IsEmpty, errors.ToString());
     }
 
     [Theory]

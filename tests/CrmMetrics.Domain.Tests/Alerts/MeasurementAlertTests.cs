@@ -51,6 +51,15 @@ public class MeasurementAlertTests
     }
 
     [Fact]
+    public void A_goal_with_a_target_of_zero_and_an_actual_raises_no_no_data_alert_but_one_without_an_actual_does()
+    {
+        var zeroComplaints = new Goal { GoalId = "no-complaints", Name = "No complaints", Indicator = "cx.complaints", Grain = Grain.Month, Target = 0 };
+        Assert.Empty(Assess([Row("cx.complaints", 3)], goals: [zeroComplaints]).Alerts);
+        var alert = Assert.Single(Assess([Row("cx.complaints", null)], goals: [zeroComplaints]).Alerts);
+        Assert.Equal((AlertKinds.NoData, "no-complaints"), (alert.Kind, alert.GoalId));
+    }
+
+    [Fact]
     public void No_data_waits_until_the_period_is_half_over()
     {
         Assert.Empty(Assess([Row("cx.csat", null)], goals: [Csat], now: July.Start.AddDays(10)).Alerts);

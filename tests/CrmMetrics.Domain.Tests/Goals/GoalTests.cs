@@ -65,6 +65,19 @@ public class GoalTests
     }
 
     [Fact]
+    public void A_target_of_zero_is_taken_and_gives_a_null_attainment_as_the_contract_says()
+    {
+        var (goal, errors) = Read("""{"name":"No critical complaints","indicator":"cx.complaints","grain":"month","target":0,"stretch":0}""");
+        Assert.True(errors.IsEmpty, errors.ToString());
+        Assert.Equal(0m, goal!.Target);
+        var result = GoalEvaluator.Evaluate(goal, November, Row("cx.complaints", 3), November.End);
+        Assert.Equal(3, result.Actual);
+        Assert.Null(result.Attainment);
+        Assert.Null(result.ProjectedAttainment);
+        Assert.Equal(GoalEvaluator.NoData, result.Status);
+    }
+
+    [Fact]
     public void Parents_list_their_children()
     {
         var parent = G("com.revenue", 100) with { GoalId = "parent" };
@@ -83,6 +96,18 @@ public class GoalTests
         var errors = new ValidationErrors();
         var goal = Goal.Read(id, doc.RootElement, Utc, goals, IndicatorResolver.Catalog, errors);
         return (goal, errors);
+    }
+
+    [Theory]
+    [InlineData("bench.win-rate-vs", "competitor:Acme")]
+    [InlineData("staff.quota-attainment", "staff:S-01")]
+    [InlineData("com.revenue", "region:north")]
+    [InlineData("bench.percentile.cx.nps", "org")]
+    public void A_goal_takes_a_scope_its_indicator_has_values_at(string indicator, string scope)
+    {
+        var (goal, errors) = Read($$"""{"name":"x","indicator":"{{indicator}}","scope":"{{scope}}","grain":"month","target":60}""");
+        Assert.True(errors.IsEmpty, errors.ToString());
+        Assert.Equal(scope, goal!.Scope);
     }
 
     [Fact]
@@ -107,8 +132,10 @@ public class GoalTests
     [InlineData("""{"name":"x","indicator":"com.revenue","scope":"channel:telepathy","grain":"month","target":1}""", "scope")]
     [InlineData("""{"name":"x","indicator":"goal.attainment","grain":"month","target":100}""", "indicator")]
     [InlineData("""{"name":"x","indicator":"cx.complaints","grain":"month","target":100,"stretch":500}""", "stretch")]
-    [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":0}""", "target")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":-5}""", "target")]
+    [InlineData("""{"name":"x","indicator":"com.revenue","scope":"competitor:Acme","grain":"month","target":1}""", "scope")]
+    [InlineData("""{"name":"x","indicator":"staff.quota-attainment","grain":"month","target":100}""", "scope")]
+    [InlineData("""{"name":"x","indicator":"bench.gap.cx.nps","grain":"month","target":1}""", "scope")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":"many"}""", "target")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"threshold":150}""", "threshold")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"scope":"planet:mars"}""", "scope")]

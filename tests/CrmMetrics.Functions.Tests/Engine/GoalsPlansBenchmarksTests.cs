@@ -38,6 +38,8 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
             await Put("/api/goals/revenue", new { name = "Monthly revenue", indicator = "com.revenue", grain = "month", target = 60000 });
             await Put("/api/goals/revenue-smb", new { name = "SMB revenue", indicator = "com.revenue", scope = "segment:smb", grain = "month", target = 15000, parentGoalId = "revenue" });
             await Put("/api/goals/resolution", new { name = "Fast resolution", indicator = "cx.resolution-hours-p90", grain = "month", period = "2026-07", target = 24, threshold = 80 });
+            // A target of 0: the contract's "null if t = 0".
+            await Put("/api/goals/no-complaints", new { name = "No complaints", indicator = "cx.complaints", grain = "month", period = "2026-07", target = 0 });
             await Put("/api/goals/orders-year", new { name = "Orders this year", indicator = "com.orders", grain = "year", period = "2026", target = 3000 });
             await Put("/api/incentive-plans/sales", Plan);
             await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-07" });
@@ -52,7 +54,7 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
     {
         var body = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/goals/attainment?period=2026-07", TestKeys.Reader));
         var rows = body.GetProperty("items").EnumerateArray().ToDictionary(r => r.GetProperty("goalId").GetString()!);
-        Assert.Equal(["resolution", "revenue", "revenue-smb"], rows.Keys.Order());
+        Assert.Equal(["no-complaints", "resolution", "revenue", "revenue-smb"], rows.Keys.Order());
 
         var revenue = July[("com.revenue", "org")]!.Value;
         var r = rows["revenue"];
@@ -70,6 +72,11 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
         Assert.Equal(Math.Max(0, 100 * (2 - p90 / 24)), resolution.GetProperty("attainment").GetDouble(), 4);
         foreach (var member in new[] { "goalId", "indicator", "scope", "grain", "period", "actual", "target", "attainment", "projected", "projectedAttainment", "status" })
             Assert.True(resolution.TryGetProperty(member, out _), member);
+
+        // Target 0: the actual is there, the attainment null.
+        var zero = rows["no-complaints"];
+        Assert.Equal(July[("cx.complaints", "org")]!.Value, zero.GetProperty("actual").GetDouble(), 6);
+        Assert.Equal((JsonValueKind.Null, JsonValueKind.Null, "no-data"), (zero.GetProperty("attainment").ValueKind, zero.GetProperty("projectedAttainment").ValueKind, zero.GetProperty("status").GetString()));
     }
 
     [Fact]
@@ -143,6 +150,9 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
     [InlineData("/api/indicators/derived.bad-11", """{"name":"\ud800","expression":"com.revenue"}""", "name")]
     [InlineData("/api/alert-rules/bad-12", """{"kind":"threshold","indicator":"\ud800","below":1}""", "indicator")]
     [InlineData("/api/goals/bad-13", """{"name":"x","indicator":"cx.nps","grain":"month","target":1,"\ud800":1}""", "body")]
+    // A scope the indicator never has a value at: the goal or rule would wait for data for ever.
+    [InlineData("/api/goals/bad-14", """{"name":"x","indicator":"com.revenue","scope":"competitor:Acme","grain":"month","target":1}""", "scope")]
+    [InlineData("/api/alert-rules/bad-15", """{"kind":"threshold","indicator":"staff.incentive-payout","above":5000}""", "scope")]
     public async Task Invalid_goals_and_plans_are_400s_naming_the_field_and_nothing_is_stored(string path, string body, string field)
     {
         var response = await app.SendAsync(HttpMethod.Put, path, TestKeys.Admin, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
