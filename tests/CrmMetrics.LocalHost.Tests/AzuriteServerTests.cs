@@ -80,6 +80,21 @@ public sealed class AzuriteServerTests
     }
 
     [Fact]
+    public async Task Azurite_writes_no_line_per_request_for_its_starter_to_read()
+    {
+        // Its access log was a line per request, read by the host for as long as Azurite ran and all kept in memory.
+        await using var storage = await AzuriteServer.StartAsync(dataFolder: null);
+        var table = new TableClient(storage.ConnectionString, "Quiet");
+        await table.CreateIfNotExistsAsync();
+        for (var i = 0; i < 30; i++) await table.UpsertEntityAsync(new TableEntity("p", $"r{i}"));
+        await table.GetEntityAsync<TableEntity>("p", "r29");
+        var output = storage.Output.ToString();
+        Assert.Contains("successfully listening", output);
+        Assert.DoesNotContain("HTTP/1.1", output);
+        Assert.DoesNotContain("/Quiet", output);
+    }
+
+    [Fact]
     public async Task An_azurite_whose_starter_was_killed_outright_closes_on_its_own()
     {
         // A starter that cannot stop it (kill -9): Azurite is started as the host starts it, then orphaned.

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using CrmMetrics.LocalHost.App;
+using CrmMetrics.LocalHost.Hosting;
 using CrmMetrics.LocalHost.Rpc;
 using CrmMetrics.LocalHost.Rpc.Messages;
 using CrmMetrics.LocalHost.Triggers.Timers;
@@ -9,6 +10,16 @@ namespace CrmMetrics.LocalHost.Tests;
 /// <summary>The host's pure parts: host.json, schedules, output values, the command line.</summary>
 public sealed class HostUnitTests
 {
+    [Fact]
+    public void A_child_process_keeps_only_its_last_lines_however_much_it_writes()
+    {
+        var lines = new LastLines(capacity: 3);
+        for (var i = 1; i <= 10_000; i++) lines.Add($"line {i}");
+        Assert.Equal(3, lines.Count);
+        Assert.Equal("line 9999 | line 10000", lines.Tail(2, " | "));
+        Assert.Equal("line 9998\nline 9999\nline 10000".Replace("\n", Environment.NewLine), lines.ToString());
+    }
+
     [Fact]
     public void Host_json_defaults_are_the_functions_hosts()
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using CrmMetrics.LocalHost.Hosting;
 
 namespace CrmMetrics.LocalHost.Storage;
 
@@ -35,6 +36,11 @@ public sealed class AzuriteServer : IAsyncDisposable
         QueuePort = queuePort;
         TablePort = tablePort;
     }
+
+    private readonly LastLines _output = new();
+
+    /// <summary>The last lines Azurite wrote (it writes none per request), to say why it stopped.</summary>
+    public LastLines Output => _output;
 
     /// <summary>The node process that runs Azurite.</summary>
     public int ProcessId => _process.Id;
@@ -159,6 +165,8 @@ public sealed class AzuriteServer : IAsyncDisposable
             "--disableProductStyleUrl",
             // No usage reports leave a developer's machine or a CI runner.
             "--disableTelemetry",
+            // No access log: a line per request, which the starter would read for as long as Azurite runs.
+            "--silent",
         };
         if (dataFolder is null) args.Add("--inMemoryPersistence");
         else args.AddRange(["--location", dataFolder]);
@@ -180,27 +188,27 @@ public sealed class AzuriteServer : IAsyncDisposable
         var server = new AzuriteServer(process, dataFolder is not null, blob, queue, table);
         var listening = 0;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var output = server._output;
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
-            output.Enqueue(e.Data);
+            output.Add(e.Data);
             if (e.Data.Contains("successfully listening", StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref listening) == 3)
                 ready.TrySetResult();
             // Each service logs this once its data is saved and its store closed.
             if (e.Data.Contains("successfully closed", StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref server._closedServices) == 3)
                 server._closed.TrySetResult();
         };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Add(e.Data); };
         process.EnableRaisingEvents = true;
         process.Exited += (_, _) =>
         {
-            ready.TrySetException(new InvalidOperationException("Azurite exited: " + string.Join(" | ", output.TakeLast(5))));
+            ready.TrySetException(new InvalidOperationException("Azurite exited: " + output.Tail(5, " | ")));
             if (Volatile.Read(ref server._stopping) is null)
             {
                 int code;
                 try { code = process.ExitCode; } catch (InvalidOperationException) { code = -1; }
-                server._exitedUnasked.TrySetResult((code, string.Join(" | ", output.TakeLast(5))));
+                server._exitedUnasked.TrySetResult((code, output.Tail(5, " | ")));
             }
         };
         process.BeginOutputReadLine();

@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using CrmMetrics.LocalHost.App;
+using CrmMetrics.LocalHost.Hosting;
 
 namespace CrmMetrics.LocalHost.Workers;
 
@@ -19,7 +19,7 @@ public sealed class WorkerProcess : IDisposable
     private static readonly string[] HostOnlySettings = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS", "urls"];
 
     private readonly Process _process;
-    private readonly ConcurrentQueue<string> _lastLines = new();
+    private readonly LastLines _lastLines = new();
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private WorkerProcess(Process process) => _process = process;
@@ -29,7 +29,7 @@ public sealed class WorkerProcess : IDisposable
     /// <summary>Completes with the exit code when the process ends.</summary>
     public Task<int> Exited => _exited.Task;
 
-    public string LastLines => string.Join(Environment.NewLine, _lastLines);
+    public string LastLines => _lastLines.ToString();
 
     public static WorkerProcess Start(FunctionAppFolder app, AppSettings settings, Uri hostEndpoint, string workerId, string requestId, ILogger output)
     {
@@ -85,8 +85,7 @@ public sealed class WorkerProcess : IDisposable
     private void Line(string? line, ILogger output, LogLevel level)
     {
         if (line is null) return;
-        _lastLines.Enqueue(line);
-        while (_lastLines.Count > 20) _lastLines.TryDequeue(out _);
+        _lastLines.Add(line);
         output.Log(level, "{Line}", line);
     }
 
