@@ -107,8 +107,19 @@ public sealed class AlertEvaluator(AlertText text)
             var noDataKey = Alert.ConditionKeyOf(AlertKinds.NoData, NoDataGoalRule, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period);
             if (status == GoalEvaluator.NoData)
             {
-                // A goal whose target is 0 has an actual but no percentage (the contract's null): its data is not missing.
-                if (noDataDue && Num(goalRow.Details, "actual") is null) alerts.Add(NoDataForGoal(goal, goalRow));
+                // A goal whose target is 0 has an actual but no percentage (the contract's null): its data is
+                // not missing, and a no-data alert raised before the actual came is resolved.
+                if (Num(goalRow.Details, "actual") is not { } actual)
+                {
+                    if (noDataDue) alerts.Add(NoDataForGoal(goal, goalRow));
+                }
+                else
+                {
+                    var value = text.Value(actual, goal.IsComposite ? "%" : text.UnitOf(indicator), false);
+                    Recover(noDataKey, actual, null,
+                        $"Resolved: goal “{goal.Name}” has a value {text.In(goalRow.Period)}: {value}; with a target of 0 it has no attainment.",
+                        $"رفع شد: هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} اکنون مقدار دارد: {text.Value(actual, goal.IsComposite ? "%" : text.UnitOf(indicator), true)}؛ با هدف صفر، میزان تحقق آن محاسبه نمی‌شود.");
+                }
                 continue;
             }
             var attainment = Num(goalRow.Details, "attainment");

@@ -40,7 +40,7 @@ public sealed record GoalAttainment(
 /// Attainment, projection and status of goals, from the period's computed rows:
 /// attainment = 100·a/t (higher is better) or max(0, 100·(2 − a/t)) (lower is better);
 /// additive indicators project linearly over the elapsed part of an open period; status is
-/// no-data without an actual, achieved/missed once the period is over, else
+/// no-data without an actual (or without an attainment: a target of 0), achieved/missed once the period is over, else
 /// on-track/at-risk/off-track by projected attainment. A composite's attainment is the weighted
 /// mean of its children's capped attainments (children without one left out, the rest rescaled).
 /// </summary>

@@ -57,6 +57,10 @@ public class MeasurementAlertTests
         Assert.Empty(Assess([Row("cx.complaints", 3)], goals: [zeroComplaints]).Alerts);
         var alert = Assert.Single(Assess([Row("cx.complaints", null)], goals: [zeroComplaints]).Alerts);
         Assert.Equal((AlertKinds.NoData, "no-complaints"), (alert.Kind, alert.GoalId));
+        // Once the actual is there, that alert is resolved, though the goal still has no attainment.
+        var recovery = Assess([Row("cx.complaints", 3)], goals: [zeroComplaints]).Recoveries[alert.ConditionKey];
+        Assert.Equal("Resolved: goal “No complaints” has a value in July 2025: 3; with a target of 0 it has no attainment.", recovery.Message);
+        Assert.StartsWith("رفع شد:", recovery.MessageFa);
     }
 
     [Fact]
