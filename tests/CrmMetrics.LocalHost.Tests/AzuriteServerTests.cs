@@ -80,6 +80,27 @@ public sealed class AzuriteServerTests
     }
 
     [Fact]
+    public void Azurite_counts_as_installed_only_once_npm_has_finished_not_when_its_script_has_appeared()
+    {
+        var root = Directory.CreateTempSubdirectory("lh-npm-");
+        try
+        {
+            var scripts = Directory.CreateDirectory(Path.Combine(root.FullName, "node_modules", "azurite", "dist", "src"));
+            Assert.False(AzuriteServer.IsInstalled(root.FullName));
+            // npm extracts the package's files (the script among them) before its dependencies…
+            File.WriteAllText(Path.Combine(scripts.FullName, "azurite.js"), "");
+            Assert.False(AzuriteServer.IsInstalled(root.FullName));
+            // …and records the finished install last.
+            File.WriteAllText(Path.Combine(root.FullName, "node_modules", ".package-lock.json"), "{}");
+            Assert.True(AzuriteServer.IsInstalled(root.FullName));
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Azurite_writes_no_line_per_request_for_its_starter_to_read()
     {
         // Its access log was a line per request, read by the host for as long as Azurite ran and all kept in memory.

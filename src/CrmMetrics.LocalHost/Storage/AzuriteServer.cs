@@ -234,12 +234,12 @@ public sealed class AzuriteServer : IAsyncDisposable
         var root = PackageRoot() ?? throw new InvalidOperationException(
             "No package.json that pins azurite was found above the current or the application directory; " +
             "set AzureWebJobsStorage to a storage account or run from the repository.");
-        var script = Path.Combine(root, "node_modules", "azurite", "dist", "src", "azurite.js");
-        if (File.Exists(script)) return script;
+        var script = ScriptIn(root);
+        if (IsInstalled(root)) return script;
 
         // Test processes start in parallel: one installs, the others wait for it.
         await using var installLock = await AcquireInstallLockAsync(Path.Combine(root, ".azurite-install.lock"), cancellationToken);
-        if (File.Exists(script)) return script;
+        if (IsInstalled(root)) return script;
 
         log($"Azurite is not installed yet: running 'npm {(File.Exists(Path.Combine(root, "package-lock.json")) ? "ci" : "install")}' in {root} (first run only)...");
         var npm = new ProcessStartInfo("npm") { WorkingDirectory = root, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -249,11 +249,22 @@ public sealed class AzuriteServer : IAsyncDisposable
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.StandardOutput.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
-        if (process.ExitCode != 0 || !File.Exists(script))
+        if (process.ExitCode != 0 || !IsInstalled(root))
             throw new InvalidOperationException($"npm could not install Azurite (exit {process.ExitCode}): {await stderr}");
         log("Azurite installed.");
         return script;
     }
+
+    private static string ScriptIn(string root) => Path.Combine(root, "node_modules", "azurite", "dist", "src", "azurite.js");
+
+    /// <summary>
+    /// Whether npm has finished installing Azurite under <paramref name="root"/>: its script is there and so is
+    /// npm's own record of the finished install (<c>node_modules/.package-lock.json</c>, written last). The
+    /// script alone appears seconds before its dependencies, and a process that started it then (tests start
+    /// in parallel while one of them installs) saw node fail with "Cannot find module".
+    /// </summary>
+    public static bool IsInstalled(string root) =>
+        File.Exists(ScriptIn(root)) && File.Exists(Path.Combine(root, "node_modules", ".package-lock.json"));
 
     private static async Task<FileStream> AcquireInstallLockAsync(string path, CancellationToken cancellationToken)
     {
