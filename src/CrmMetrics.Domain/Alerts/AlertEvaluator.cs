@@ -115,10 +115,13 @@ public sealed class AlertEvaluator(AlertText text)
                 }
                 else
                 {
-                    var value = text.Value(actual, goal.IsComposite ? "%" : text.UnitOf(indicator), false);
-                    Recover(noDataKey, actual, null,
-                        $"Resolved: goal “{goal.Name}” has a value {text.In(goalRow.Period)}: {value}; with a target of 0 it has no attainment.",
-                        $"رفع شد: هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} اکنون مقدار دارد: {text.Value(actual, goal.IsComposite ? "%" : text.UnitOf(indicator), true)}؛ با هدف صفر، میزان تحقق آن محاسبه نمی‌شود.");
+                    // Nor can it be at risk or missed: alerts of those kinds from before its target became 0 are resolved too.
+                    var unit = goal.IsComposite ? "%" : text.UnitOf(indicator);
+                    var en = $"Resolved: goal “{goal.Name}” has a value {text.In(goalRow.Period)}: {text.Value(actual, unit, false)}; with a target of 0 it has no attainment.";
+                    var fa = $"رفع شد: هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} اکنون مقدار دارد: {text.Value(actual, unit, true)}؛ با هدف صفر، میزان تحقق آن محاسبه نمی‌شود.";
+                    Recover(noDataKey, actual, null, en, fa);
+                    foreach (var rule in rulesByKind)
+                        Recover(Alert.ConditionKeyOf(rule.Kind, rule.RuleId, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period), actual, null, en, fa);
                 }
                 continue;
             }

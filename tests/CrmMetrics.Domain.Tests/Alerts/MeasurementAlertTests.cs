@@ -61,6 +61,10 @@ public class MeasurementAlertTests
         var recovery = Assess([Row("cx.complaints", 3)], goals: [zeroComplaints]).Recoveries[alert.ConditionKey];
         Assert.Equal("Resolved: goal “No complaints” has a value in July 2025: 3; with a target of 0 it has no attainment.", recovery.Message);
         Assert.StartsWith("رفع شد:", recovery.MessageFa);
+
+        // Missed with a target of 1; its target then set to 0: no attainment to have missed, so that alert is resolved.
+        var missed = Assert.Single(Assess([Row("cx.complaints", 3)], goals: [zeroComplaints with { Target = 1 }]).Alerts, a => a.Kind == AlertKinds.GoalMissed);
+        Assert.Contains(missed.ConditionKey, Assess([Row("cx.complaints", 3)], goals: [zeroComplaints]).Recoveries.Keys);
     }
 
     [Fact]
