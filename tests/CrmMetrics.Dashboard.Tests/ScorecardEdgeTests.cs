@@ -47,6 +47,25 @@ public class ScorecardEdgeTests(DashboardApp app)
     }
 
     [Fact]
+    public async Task A_goal_with_a_target_of_zero_and_an_actual_is_shown_as_having_no_percentage_not_as_having_no_data()
+    {
+        // The API's status is the contract's no-data (no attainment when the target is 0); beside the goal's actual, "No data" would be wrong.
+        await using var session = await OpenAsync("");
+        var shown = await session.Page.EvaluateAsync<string[]>("""
+            async () => {
+              const { goalStatus } = await import('/dashboard/assets/js/format.js');
+              const { Words } = await import('/dashboard/assets/js/i18n.js');
+              const en = new Words('en', null), fa = new Words('fa', null);
+              const zero = { status: 'no-data', target: 0, actual: 3, attainment: null };
+              return [goalStatus(zero), goalStatus({ ...zero, actual: null }), goalStatus({ ...zero, target: 5 }), goalStatus({ ...zero, status: 'missed' }),
+                      en.t('statuses.' + goalStatus(zero)), fa.t('statuses.' + goalStatus(zero))];
+            }
+            """);
+        Assert.Equal(["no-attainment", "no-data", "no-data", "missed", "Target 0: no %", "هدف صفر: بدون درصد"], shown);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
     public async Task The_leaderboard_ranks_everyone_by_payout_across_plans()
     {
         // Found by probing: with two plans, each plan's own rankByPayout put six people paid nothing (rank 1

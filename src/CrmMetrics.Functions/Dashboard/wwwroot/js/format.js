@@ -13,6 +13,14 @@ export function judge(delta, direction) {
   return (delta > 0) === (direction !== 'lower') ? 'better' : 'worse';
 }
 
+/**
+ * The status a goal is shown with: the API's, except that a goal with a target of 0 and an actual has no
+ * attainment (the contract's null), so the API calls it no-data; shown so, its figure would sit beside "No data".
+ */
+export function goalStatus(goal) {
+  return goal.status === 'no-data' && goal.target === 0 && goal.actual !== null && goal.actual !== undefined ? 'no-attainment' : goal.status;
+}
+
 export function statusChip(words, status, extra) {
   if (!status) return null;
   return h('span', { class: `chip status-${status}` }, words.t(`statuses.${status}`) + (extra ? ` · ${extra}` : ''));

@@ -34,7 +34,7 @@ const words = {
     projection: 'Projection', status: 'Status', child: 'part of {parent}',
     composite: 'Composite score of its weighted parts', weight: 'weight {weight}',
     noGoals: 'No goals for {period}.', noGoalsScope: 'No goals for {scope} in {period}; choose the organisation to see every goal.',
-    statuses: { achieved: 'Achieved', missed: 'Missed', 'on-track': 'On track', 'at-risk': 'At risk', 'off-track': 'Off track', 'no-data': 'No data' },
+    statuses: { achieved: 'Achieved', missed: 'Missed', 'on-track': 'On track', 'at-risk': 'At risk', 'off-track': 'Off track', 'no-data': 'No data', 'no-attainment': 'Target 0: no %' },
     trend: 'Trend', trendOf: '{indicator}, {scope}: the last {count} periods', goalTarget: 'Goal target', showNumbers: 'Show the numbers',
     noTrend: 'No figures for {indicator} in {scope} over these periods.',
     // Table names differ from their panel's heading: both are landmarks, and a screen reader lists them by name.
@@ -89,7 +89,7 @@ const words = {
     projection: 'پیش‌بینی', status: 'وضعیت', child: 'زیرمجموعهٔ {parent}',
     composite: 'امتیاز ترکیبی از اجزای وزن‌دار', weight: 'وزن {weight}',
     noGoals: 'برای {period} هدفی تعریف نشده است.', noGoalsScope: 'برای {scope} در {period} هدفی نیست؛ برای دیدن همهٔ اهداف «کل سازمان» را انتخاب کنید.',
-    statuses: { achieved: 'محقق شد', missed: 'محقق نشد', 'on-track': 'در مسیر', 'at-risk': 'در خطر', 'off-track': 'خارج از مسیر', 'no-data': 'بدون داده' },
+    statuses: { achieved: 'محقق شد', missed: 'محقق نشد', 'on-track': 'در مسیر', 'at-risk': 'در خطر', 'off-track': 'خارج از مسیر', 'no-data': 'بدون داده', 'no-attainment': 'هدف صفر: بدون درصد' },
     trend: 'روند', trendOf: '{indicator}، {scope}: {count} دورهٔ اخیر', goalTarget: 'مقدار هدف', showNumbers: 'نمایش اعداد',
     noTrend: 'برای {indicator} در {scope} در این دوره‌ها رقمی نیست.',
     goalsTable: 'اهداف {scope}، {period}', staffTable: 'پاداش هر کارمند، {period}', benchmarksTable: 'ما و هر رقیب، {period}',

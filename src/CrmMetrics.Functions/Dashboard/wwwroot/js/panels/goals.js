@@ -3,7 +3,7 @@
 // that scope's goals.
 import { h, show, table } from '../dom.js';
 import { query } from '../api.js';
-import { bar, indicatorOf, notComputed, sizeBars, statusChip } from '../format.js';
+import { bar, goalStatus, indicatorOf, notComputed, sizeBars, statusChip } from '../format.js';
 
 export async function load(api, view) {
   return (await api.get(`/api/goals/attainment?${query({ grain: view.grain, period: view.period })}`)).items;
@@ -66,7 +66,7 @@ export function render(body, goals, view, words, context, actions) {
         h('td', {}, bar(words, goal.attainment, null, goal.threshold)),
         h('td', { class: 'num' }, goal.projected === null || goal.projected === undefined ? '—'
           : `${words.value(goal.projected, unit)} (${words.value(goal.projectedAttainment, '%')})`),
-        h('td', {}, statusChip(words, goal.status)));
+        h('td', {}, statusChip(words, goalStatus(goal))));
     }), { class: 'goals-table' }));
   sizeBars(body);
 }

@@ -3,7 +3,7 @@
 // indicator), and the goal's status where a goal exists.
 import { h, show } from '../dom.js';
 import { query } from '../api.js';
-import { indicatorOf, judge, numberOrNull, statusChip } from '../format.js';
+import { goalStatus, indicatorOf, judge, numberOrNull, statusChip } from '../format.js';
 
 export const headline = {
   commercial: ['com.revenue', 'com.orders', 'com.active-customers', 'com.new-customers', 'com.arpc', 'com.deal-win-rate'],
@@ -65,7 +65,7 @@ function renderTile(tile, view, words, previousName, actions) {
   change
     ? h('span', { class: `tile-change ${verdict}` }, arrow + change.text, ' ', h('span', { class: 'verdict' }, words.t(verdict)), previousName ? ` ${words.t('versus', { period: previousName })}` : '')
     : h('span', { class: 'tile-change none' }, words.t('noPrevious')),
-  goal ? statusChip(words, goal.status, goal.attainment === null ? null : words.value(goal.attainment, '%')) : null);
+  goal ? statusChip(words, goalStatus(goal), goal.attainment === null ? null : words.value(goal.attainment, '%')) : null);
 }
 
 /** The tiles as CSV rows. */
