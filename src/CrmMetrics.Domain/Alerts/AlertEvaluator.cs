@@ -107,22 +107,27 @@ public sealed class AlertEvaluator(AlertText text)
             var noDataKey = Alert.ConditionKeyOf(AlertKinds.NoData, NoDataGoalRule, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period);
             if (status == GoalEvaluator.NoData)
             {
-                // A goal whose target is 0 has an actual but no percentage (the contract's null): its data is
-                // not missing, and a no-data alert raised before the actual came is resolved.
-                if (Num(goalRow.Details, "actual") is not { } actual)
+                // Without an attainment a goal is neither at risk nor missed (alerts.md: a null value never raises
+                // them): alerts of those kinds from before it lost its attainment are resolved.
+                var actual = Num(goalRow.Details, "actual");
+                string en, fa;
+                if (actual is null)
                 {
                     if (noDataDue) alerts.Add(NoDataForGoal(goal, goalRow));
+                    en = $"Resolved: goal “{goal.Name}” can no longer be measured {text.In(goalRow.Period)}, so it is neither at risk nor missed.";
+                    fa = $"رفع شد: هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} دیگر قابل سنجش نیست؛ از این رو نه در خطر است و نه محقق‌نشده.";
                 }
                 else
                 {
-                    // Nor can it be at risk or missed: alerts of those kinds from before its target became 0 are resolved too.
+                    // A goal whose target is 0 has an actual but no percentage (the contract's null): its data is
+                    // not missing, and a no-data alert raised before the actual came is resolved.
                     var unit = goal.IsComposite ? "%" : text.UnitOf(indicator);
-                    var en = $"Resolved: goal “{goal.Name}” has a value {text.In(goalRow.Period)}: {text.Value(actual, unit, false)}; with a target of 0 it has no attainment.";
-                    var fa = $"رفع شد: هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} اکنون مقدار دارد: {text.Value(actual, unit, true)}؛ با هدف صفر، میزان تحقق آن محاسبه نمی‌شود.";
+                    en = $"Resolved: goal “{goal.Name}” has a value {text.In(goalRow.Period)}: {text.Value(actual, unit, false)}; with a target of 0 it has no attainment.";
+                    fa = $"رفع شد: هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} اکنون مقدار دارد: {text.Value(actual, unit, true)}؛ با هدف صفر، میزان تحقق آن محاسبه نمی‌شود.";
                     Recover(noDataKey, actual, null, en, fa);
-                    foreach (var rule in rulesByKind)
-                        Recover(Alert.ConditionKeyOf(rule.Kind, rule.RuleId, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period), actual, null, en, fa);
                 }
+                foreach (var rule in rulesByKind)
+                    Recover(Alert.ConditionKeyOf(rule.Kind, rule.RuleId, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period), actual, null, en, fa);
                 continue;
             }
             var attainment = Num(goalRow.Details, "attainment");
@@ -232,8 +237,8 @@ public sealed class AlertEvaluator(AlertText text)
             if (goal.IsComposite)
             {
                 return fa
-                    ? $"هیچ‌یک از اجزای هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} داده ندارد؛ از این رو امتیاز وزنی آن قابل سنجش نیست."
-                    : $"None of the children of goal “{goal.Name}” has data {text.In(goalRow.Period)}, so its weighted score cannot be measured.";
+                    ? $"هیچ‌یک از اجزای هدف «{goal.NameIn(true)}» در {text.Period(goalRow.Period, true)} میزان تحقق ندارد (داده‌ای ندارد یا هدفش صفر است)؛ از این رو امتیاز وزنی آن قابل سنجش نیست."
+                    : $"None of the children of goal “{goal.Name}” has an attainment {text.In(goalRow.Period)} (no data, or a target of 0), so its weighted score cannot be measured.";
             }
             var target = text.Value((double)goal.Target, text.UnitOf(indicator), fa);
             return fa

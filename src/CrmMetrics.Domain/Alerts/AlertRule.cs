@@ -130,6 +130,8 @@ public sealed record AlertRule
         ("criticalBelow", [AlertKinds.Threshold]), ("criticalAbove", [AlertKinds.Threshold]),
         ("k", [AlertKinds.Anomaly]), ("n", [AlertKinds.Anomaly]), ("m", [AlertKinds.Trend]),
         ("criticalMargin", [AlertKinds.GoalAtRisk]),
+        // A goal rule watches goals in their own scopes: a scope of its own was stored and never read.
+        ("scope", [AlertKinds.Threshold, AlertKinds.Anomaly, AlertKinds.Trend, AlertKinds.Benchmark]),
     ];
 
     /// <summary>Reads a rule on catalog indicators from a PUT body; each problem names its field.</summary>

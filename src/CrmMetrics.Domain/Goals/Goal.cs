@@ -87,7 +87,8 @@ public sealed record Goal
             if (indicator is not null && !errors.Has("scope") && indicators.ScopeProblem(indicator, scope) is { } never)
                 errors.Add("scope", f.Has("scope") ? never : never + " (without a scope a goal measures org)");
             // A target of 0 is allowed (the contract: attainment is null when t = 0); a negative one is not.
-            target = f.Decimal("target", true, min: 0);
+            // 1e-30 would read as 0, a goal without an attainment: refused rather than turned into one.
+            target = f.Decimal("target", true, min: 0, refuseRoundedZero: true);
             stretch = f.Decimal("stretch", false, min: 0);
             if (f.Has("maxContribution")) errors.Add("maxContribution", "is used only by composite goals (goals with children)");
         }

@@ -163,7 +163,8 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
     }
 
     /// <summary>Money and other exact amounts: read as decimal so cents stay exact.</summary>
-    public decimal? Decimal(string name, bool required, decimal? min = null, bool minExclusive = false, decimal? max = null)
+    /// <param name="refuseRoundedZero">Refuse a number other than 0 that a decimal rounds to 0 (1e-30), where 0 means something else.</param>
+    public decimal? Decimal(string name, bool required, decimal? min = null, bool minExclusive = false, decimal? max = null, bool refuseRoundedZero = false)
     {
         if (!TryGet(name, out var v))
         {
@@ -180,10 +181,10 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
             errors.Add(Path(name), "is out of range");
             return null;
         }
-        if (d == 0 && minExclusive && min == 0 && v.TryGetDouble(out var approximate) && approximate > 0)
+        if (d == 0 && (minExclusive && min == 0 || refuseRoundedZero) && v.TryGetDouble(out var approximate) && approximate != 0 && (approximate > 0 || refuseRoundedZero))
         {
             // A decimal keeps 28 places: 1e-30 reads as 0, which "must be greater than 0" would misreport
-            // (where 0 itself is allowed, the rounded 0 is simply taken).
+            // (where 0 itself is allowed, the rounded 0 is simply taken, unless 0 means something else).
             errors.Add(Path(name), $"is too small to keep exactly ({Truncate(v.GetRawText())}); amounts keep at most 28 decimal places");
             return null;
         }

@@ -233,6 +233,9 @@ public class AlertEvaluatorTests
     [InlineData("""{"kind":"trend","indicator":"cx.csat","n":4}""", "n")]
     [InlineData("""{"kind":"goal-at-risk","below":5}""", "below")]
     [InlineData("""{"kind":"goal-missed","criticalMargin":5}""", "criticalMargin")]
+    // Found by probing: a goal rule's scope was stored and never read (a goal rule watches goals in their own scopes).
+    [InlineData("""{"kind":"goal-missed","scope":"staff:S-01"}""", "scope")]
+    [InlineData("""{"kind":"goal-at-risk","goalId":"known","scope":"org"}""", "scope")]
     // Goal attainment rows are per goal (scope goal:<id>): only goal rules watch them.
     [InlineData("""{"kind":"threshold","indicator":"goal.attainment","below":90}""", "indicator")]
     // Scopes the indicator never has a value at: the rule would only ever raise no-data.

@@ -68,6 +68,21 @@ public class MeasurementAlertTests
     }
 
     [Fact]
+    public void A_composite_whose_parts_lose_their_attainment_resolves_its_missed_alert_and_says_why_it_has_no_score()
+    {
+        // Found by probing: the part's alerts were resolved when its target became 0, the composite's stayed open.
+        var part = new Goal { GoalId = "part", Name = "Complaints", Indicator = "cx.complaints", Grain = Grain.Month, Target = 1 };
+        var whole = new Goal { GoalId = "whole", Name = "Service", Grain = Grain.Month, Target = 100, Children = [new GoalPart("part", 100)] };
+        var missed = Assert.Single(Assess([Row("cx.complaints", 3)], goals: [part, whole]).Alerts, a => a.Kind == AlertKinds.GoalMissed && a.GoalId == "whole");
+
+        var after = Assess([Row("cx.complaints", 3)], goals: [part with { Target = 0 }, whole]);
+        Assert.Equal("Resolved: goal “Service” can no longer be measured in July 2025, so it is neither at risk nor missed.", after.Recoveries[missed.ConditionKey].Message);
+        var noData = Assert.Single(after.Alerts);
+        Assert.Equal((AlertKinds.NoData, "whole"), (noData.Kind, noData.GoalId));
+        Assert.Equal("None of the children of goal “Service” has an attainment in July 2025 (no data, or a target of 0), so its weighted score cannot be measured.", noData.Message);
+    }
+
+    [Fact]
     public void No_data_waits_until_the_period_is_half_over()
     {
         Assert.Empty(Assess([Row("cx.csat", null)], goals: [Csat], now: July.Start.AddDays(10)).Alerts);

@@ -133,6 +133,9 @@ public class GoalTests
     [InlineData("""{"name":"x","indicator":"goal.attainment","grain":"month","target":100}""", "indicator")]
     [InlineData("""{"name":"x","indicator":"cx.complaints","grain":"month","target":100,"stretch":500}""", "stretch")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":-5}""", "target")]
+    // Found by probing: 1e-30 read as 0, a goal without an attainment.
+    [InlineData("""{"name":"x","indicator":"com.revenue","grain":"month","target":1e-30}""", "target")]
+    [InlineData("""{"name":"x","indicator":"com.revenue","grain":"month","target":-1e-30}""", "target")]
     [InlineData("""{"name":"x","indicator":"com.revenue","scope":"competitor:Acme","grain":"month","target":1}""", "scope")]
     [InlineData("""{"name":"x","indicator":"staff.quota-attainment","grain":"month","target":100}""", "scope")]
     [InlineData("""{"name":"x","indicator":"bench.gap.cx.nps","grain":"month","target":1}""", "scope")]
