@@ -181,10 +181,10 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
             errors.Add(Path(name), "is out of range");
             return null;
         }
-        if (d == 0 && (minExclusive && min == 0 || refuseRoundedZero) && v.TryGetDouble(out var approximate) && approximate != 0 && (approximate > 0 || refuseRoundedZero))
+        // A decimal keeps 28 places: 1e-30 reads as 0, which "must be greater than 0" would misreport. Where 0
+        // itself is allowed, the rounded 0 is simply taken, unless 0 means something else.
+        if (d == 0 && v.TryGetDouble(out var approximate) && (refuseRoundedZero ? approximate != 0 : minExclusive && min == 0 && approximate > 0))
         {
-            // A decimal keeps 28 places: 1e-30 reads as 0, which "must be greater than 0" would misreport
-            // (where 0 itself is allowed, the rounded 0 is simply taken, unless 0 means something else).
             errors.Add(Path(name), $"is too small to keep exactly ({Truncate(v.GetRawText())}); amounts keep at most 28 decimal places");
             return null;
         }
