@@ -127,7 +127,7 @@ public sealed class AlertEvaluator(AlertText text)
                     Recover(noDataKey, actual, null, en, fa);
                 }
                 foreach (var rule in rulesByKind)
-                    Recover(Alert.ConditionKeyOf(rule.Kind, rule.RuleId, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period), actual, null, en, fa);
+                    Recover(GoalRuleKey(rule, goal, goalRow), actual, null, en, fa);
                 continue;
             }
             var attainment = Num(goalRow.Details, "attainment");
@@ -293,9 +293,9 @@ public sealed class AlertEvaluator(AlertText text)
         var status = details["status"]?.GetValue<string>();
         var attainment = Num(details, "attainment");
         var projected = Num(details, "projectedAttainment");
-        var (indicator, scope) = GoalSubject(goal);
+        var (indicator, _) = GoalSubject(goal);
         var unit = goal.IsComposite ? "%" : text.UnitOf(indicator);
-        var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period);
+        var key = GoalRuleKey(rule, goal, goalRow);
         var over = now >= period.End;
         if (status == GoalEvaluator.Achieved)
         {
@@ -413,6 +413,13 @@ public sealed class AlertEvaluator(AlertText text)
             .Where(c => c.Value is not null).OrderBy(c => c.Value).FirstOrDefault();
         if (weakest.Value is not { } v) return "";
         return fa ? $"؛ ضعیف‌ترین جزء: «{weakest.Name}» با {text.Value(v, "%", true)}" : $"; weakest part: “{weakest.Name}” at {text.Value(v, "%", false)}";
+    }
+
+    /// <summary>The condition a goal rule's alert for this goal and period stands for.</summary>
+    private static string GoalRuleKey(AlertRule rule, Goal goal, SnapshotRow goalRow)
+    {
+        var (indicator, scope) = GoalSubject(goal);
+        return Alert.ConditionKeyOf(rule.Kind, rule.RuleId, goal.GoalId, indicator, scope, goalRow.Grain, goalRow.Period);
     }
 
     /// <summary>What a goal's alerts are about: its indicator and scope, or for a composite its attainment row.</summary>

@@ -157,8 +157,7 @@ public sealed record AlertRule
         var scope = f.String("scope", false, s => benchmark && s != Aggregation.Scope.Org
             ? "must be org: a benchmark rule compares the organisation with its competitors"
             : Aggregation.Scope.Problem(s)) ?? Aggregation.Scope.Org;
-        if (!benchmark && !goalRule && indicator is not null && !errors.Has("scope") && indicators.ScopeProblem(indicator, scope) is { } never)
-            errors.Add("scope", f.Has("scope") ? never : never + " (without a scope a rule watches org)");
+        if (!benchmark && !goalRule) indicators.CheckScope(indicator, scope, f.Has("scope"), "without a scope a rule watches org", errors);
         var grainText = f.String("grain", false, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
         Grain? grain = Grains.TryParse(grainText, out var g) ? g : null;
         var goalId = f.String("goalId", false, s => !goalRule ? "is used only by goal-at-risk and goal-missed rules" : goalExists(s) ? null : $"goal '{JsonFields.Truncate(s)}' does not exist");

@@ -84,8 +84,7 @@ public sealed record Goal
                 : IndicatorCatalog.Find(s)?.Family == Families.GoalAttainment ? $"'{s}' is what goals produce, not something a goal can measure: a goal made of other goals is a composite (children with weights)"
                 : null);
             scope = f.String("scope", false, s => Aggregation.Scope.Problem(s)) ?? Aggregation.Scope.Org;
-            if (indicator is not null && !errors.Has("scope") && indicators.ScopeProblem(indicator, scope) is { } never)
-                errors.Add("scope", f.Has("scope") ? never : never + " (without a scope a goal measures org)");
+            indicators.CheckScope(indicator, scope, f.Has("scope"), "without a scope a goal measures org", errors);
             // A target of 0 is allowed (the contract: attainment is null when t = 0); a negative one is not.
             // 1e-30 would read as 0, a goal without an attainment: refused rather than turned into one.
             target = f.Decimal("target", true, min: 0, refuseRoundedZero: true);

@@ -1,3 +1,5 @@
+using CrmMetrics.Domain.Validation;
+
 namespace CrmMetrics.Domain.Indicators;
 
 /// <summary>
@@ -58,7 +60,17 @@ public sealed class IndicatorResolver
             : null;
         if (kinds is null || kinds.Contains(kind)) return null;
         var where = kinds.Length == 1 ? kinds[0] == "org" ? "only for the organisation (org)" : $"only per {kinds[0]} ({kinds[0]}:<name>)" : "per org, channel, segment, region and staff member, never per competitor";
-        return $"'{Validation.JsonFields.Truncate(indicator)}' has values {where}, so it would never have one at '{Validation.JsonFields.Truncate(scope)}'";
+        return $"'{JsonFields.Truncate(indicator)}' has values {where}, so it would never have one at '{JsonFields.Truncate(scope)}'";
+    }
+
+    /// <summary>
+    /// Adds the <see cref="ScopeProblem"/> of a definition's indicator and scope to <paramref name="errors"/>
+    /// (unless the scope is already refused); when the scope was left out, <paramref name="withoutScope"/> says what it defaulted to.
+    /// </summary>
+    public void CheckScope(string? indicator, string scope, bool scopeGiven, string withoutScope, ValidationErrors errors)
+    {
+        if (indicator is null || errors.Has("scope") || ScopeProblem(indicator, scope) is not { } never) return;
+        errors.Add("scope", scopeGiven ? never : $"{never} ({withoutScope})");
     }
 
     public bool IsRatioScale(string id) => id == "market-share" || (Find(id)?.RatioScale ?? false);
