@@ -51,7 +51,7 @@ public static class Scope
         var kind = KindOf(scope);
         var kinds = string.Join(", ", goals ? Kinds.Skip(1).Append(GoalKind) : Kinds.Skip(1));
         if (kind == scope) return $"must be 'org' or '<kind>:<value>' with kind one of {kinds}";
-        if (!(Kinds.Contains(kind) && kind != Org || goals && kind == GoalKind)) return $"kind '{Validation.JsonFields.Truncate(kind)}' is not one of {kinds}";
+        if (!(Kinds.Contains(kind) && kind != Org || goals && kind == GoalKind)) return $"kind '{Validation.JsonFields.Truncate(kind)}' is not one of {kinds} (or the bare 'org')";
         var value = ValueOf(scope)!;
         if (value.Length == 0) return "needs a value after ':'";
         if (value.Any(char.IsControl)) return "must not contain control characters";

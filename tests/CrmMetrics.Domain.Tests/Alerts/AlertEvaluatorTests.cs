@@ -255,6 +255,7 @@ public class AlertEvaluatorTests
     [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":1e400}""", "below: must be a finite number, not 1e400")]
     [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":"low"}""", "below: must be a finite number, not a string")]
     [InlineData("""{"kind":"threshold","indicator":"cx.csat","scope":"channel:fax-ish","below":1}""", "scope: channel 'fax-ish' is not one of phone, email")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","scope":"team:north","below":1}""", "scope: kind 'team' is not one of channel, segment, region, staff, competitor (or the bare 'org')")]
     public void Messages_say_what_was_sent(string json, string message)
     {
         using var doc = JsonDocument.Parse(json);

@@ -50,6 +50,20 @@ public class MeasurementAlertTests
         Assert.Equal(alert.Id, Assess([Row("cx.csat", null)], goals: [Csat], now: AfterJuly.AddDays(20)).Alerts.Single().Id);
     }
 
+    [Theory]
+    [InlineData("bench.gap.cx.nps", "our own Net Promoter Score had no value, or no competitor's figure for it was recorded")]
+    [InlineData("bench.percentile.cx.csat", "our own customer satisfaction had no value, or no competitor's figure for it was recorded")]
+    [InlineData("bench.win-rate-vs", "no deals naming the competitor were closed")]
+    [InlineData("bench.market-share", "no market size was recorded")]
+    public void A_benchmark_without_a_value_says_which_side_may_be_missing(string indicator, string clause)
+    {
+        // Before, every benchmark said "no competitor observations were recorded", also of a competitor that
+        // reported other figures, or when our own value was what was missing.
+        var text = new AlertText(ReportingCalendar.Gregorian, "EUR");
+        Assert.Equal(clause, text.MissingData(indicator, false));
+        Assert.DoesNotContain("مشاهده‌ای از رقبا", text.MissingData(indicator, true));
+    }
+
     [Fact]
     public void A_goal_with_a_target_of_zero_and_an_actual_raises_no_no_data_alert_but_one_without_an_actual_does()
     {
