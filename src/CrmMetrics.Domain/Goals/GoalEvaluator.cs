@@ -56,8 +56,10 @@ public static class GoalEvaluator
     public static double? AttainmentOf(double? actual, decimal target, Direction direction)
     {
         if (actual is not { } a || target == 0) return null;
-        var ratio = a / (double)target;
-        return direction == Direction.Higher ? 100 * ratio : Math.Max(0, 100 * (2 - ratio));
+        var t = (double)target;
+        // One rounding, after the exact products: 100·a/t, not 100·(a/t), whose quotient is rounded first
+        // (57 of 60 would be 95.00000000000001 %, a quarter of small whole pairs carry such noise).
+        return direction == Direction.Higher ? 100 * a / t : Math.Max(0, 100 * (2 * t - a) / t);
     }
 
     public static string StatusOf(double? attainment, double? projectedAttainment, decimal threshold, bool over) =>

@@ -27,6 +27,15 @@ public class GoalTests
     }
 
     [Theory]
+    [InlineData(57.0, 100.0, Direction.Higher, 57.0)]   // 100 × (57 / 100) would be 56.99999999999999
+    [InlineData(7.0, 100.0, Direction.Higher, 7.0)]     // … 7.000000000000001
+    [InlineData(11.0, 5.0, Direction.Higher, 220.0)]    // … 220.00000000000003
+    [InlineData(8.0, 5.0, Direction.Lower, 40.0)]       // 100 × (2 − 8 / 5) would be 39.99999999999999
+    [InlineData(7.0, 5.0, Direction.Lower, 60.0)]       // … 60.00000000000001
+    public void Attainment_is_rounded_once_so_whole_figures_come_out_whole(double actual, double target, Direction direction, double attainment) =>
+        Assert.Equal(attainment, GoalEvaluator.AttainmentOf(actual, (decimal)target, direction)!.Value); // exact, no tolerance
+
+    [Theory]
     [InlineData(12.0, 80.0)]   // 100 × (2 − 12/10)
     [InlineData(8.0, 120.0)]
     [InlineData(25.0, 0.0)]    // floored at 0
