@@ -301,7 +301,7 @@ public static class CalculatorBenchmark
               SELECT customer, type, time, LAG(type) OVER (PARTITION BY customer ORDER BY time, rank, id) AS prev
               FROM facts WHERE type IN ('customer.acquired', 'customer.churned', 'customer.reactivated')),
             eff AS (
-              SELECT time,
+              SELECT customer, time,
                 CASE WHEN type = 'customer.churned' THEN (CASE WHEN prev IS NOT NULL AND prev <> 'customer.churned' THEN -1 ELSE 0 END)
                      ELSE (CASE WHEN prev IS NULL OR prev = 'customer.churned' THEN 1 ELSE 0 END) END AS delta,
                 (type = 'customer.acquired' AND prev IS NULL)::INT AS is_new,
@@ -311,7 +311,8 @@ public static class CalculatorBenchmark
             life AS (
               SELECT SUM(delta) FILTER (WHERE time < $start) AS s, SUM(delta) FILTER (WHERE time < $end) AS e,
                      SUM(is_new) FILTER (WHERE time >= $start AND time < $end) AS n, SUM(is_winback) FILTER (WHERE time >= $start AND time < $end) AS w,
-                     SUM(is_churn) FILTER (WHERE time >= $start AND time < $end) AS c
+                     COUNT(DISTINCT customer) FILTER (WHERE is_churn = 1 AND time >= $start AND time < $end) AS c,
+                     COUNT(DISTINCT customer) FILTER (WHERE (is_new = 1 OR is_winback = 1) AND time >= $start AND time < $end) AS a
               FROM eff),
             m AS (SELECT * FROM facts WHERE time >= $start AND time < $end),
             base AS (
@@ -334,7 +335,7 @@ public static class CalculatorBenchmark
             res AS (SELECT epoch(r.t - o.t) / 3600.0 AS h, COALESCE(o.sla, 48) AS sla FROM resolved r JOIN opened o USING (case_id) WHERE r.t >= $start AND r.t < $end),
             resolution AS (SELECT list_sort(list(h)) AS hs, COUNT(*) AS n, COUNT(*) FILTER (WHERE h <= sla) AS within FROM res)
             SELECT b.nps, b.csat, b.ces, b.complaints, b.fcr, b.revenue, b.orders, b.revenue / NULLIF(b.buyers, 0) AS arpc, b.win_rate, b.avg_deal, s.share,
-                   l.e AS active, l.n AS new_customers, l.w AS win_backs, 100.0 * l.c / NULLIF(l.s, 0) AS churn, 100.0 * (l.e - l.n - l.w) / NULLIF(l.s, 0) AS retention,
+                   l.e AS active, l.n AS new_customers, l.w AS win_backs, 100.0 * l.c / NULLIF(l.s, 0) AS churn, 100.0 * (l.e - l.a) / NULLIF(l.s, 0) AS retention,
                    1000.0 * b.complaints / NULLIF(l.e, 0) AS complaint_rate,
                    CASE WHEN r.n > 0 THEN r.hs[CAST(CEIL(0.5 * r.n) AS INTEGER)] END AS p50, CASE WHEN r.n > 0 THEN r.hs[CAST(CEIL(0.9 * r.n) AS INTEGER)] END AS p90,
                    100.0 * r.within / NULLIF(r.n, 0) AS sla

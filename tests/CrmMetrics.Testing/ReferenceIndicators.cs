@@ -125,7 +125,6 @@ public sealed class ReferenceIndicators
             var inScope = transitions.Where(t => InScope(t.Event)).ToList();
             var newCustomers = inScope.Count(t => In(t.Event.Time) && t.Effect == "new");
             var winBacks = inScope.Count(t => In(t.Event.Time) && t.Effect == "winback");
-            var churned = inScope.Count(t => In(t.Event.Time) && t.Effect == "churn");
             result[("com.new-customers", scope)] = newCustomers;
             result[("com.win-backs", scope)] = winBacks;
 
@@ -138,8 +137,11 @@ public sealed class ReferenceIndicators
                 var s = Active(start);
                 var e = Active(end);
                 result[("com.active-customers", scope)] = e;
-                result[("cx.churn-rate", scope)] = s == 0 ? null : 100.0 * churned / s;
-                result[("cx.retention-rate", scope)] = s == 0 ? null : 100.0 * (e - (newCustomers + winBacks)) / s;
+                // Customers, not moves (indicators.md: "customers churned in P", "N customers who became active in P").
+                var churnedCustomers = inScope.Where(t => In(t.Event.Time) && t.Effect == "churn").Select(t => t.Event.Customer).Distinct().Count();
+                var activatedCustomers = inScope.Where(t => In(t.Event.Time) && t.Effect is "new" or "winback").Select(t => t.Event.Customer).Distinct().Count();
+                result[("cx.churn-rate", scope)] = s == 0 ? null : 100.0 * churnedCustomers / s;
+                result[("cx.retention-rate", scope)] = s == 0 ? null : 100.0 * (e - activatedCustomers) / s;
                 result[("cx.complaint-rate", scope)] = e == 0 ? null : 1000.0 * complaints / e;
             }
             else

@@ -33,6 +33,7 @@ public sealed class DayAggregator
     private DealTally?[] _competitors = [];
     private readonly ScopeAggregate[] _targets = new ScopeAggregate[5];
     private readonly OrderCells _orders;
+    private readonly LifecycleCells _lifecycle = new();
     private long _factCount;
 
     /// <param name="breakdowns">False keeps only the organisation scope (benchmarks).</param>
@@ -50,7 +51,7 @@ public sealed class DayAggregator
     /// <summary>The day's partial as added so far.</summary>
     public DayPartial Result()
     {
-        var partial = new DayPartial { Day = _day, FactCount = _factCount, Orders = _orders };
+        var partial = new DayPartial { Day = _day, FactCount = _factCount, Orders = _orders, Lifecycle = _lifecycle };
         for (var slot = OrgSlot + 1; slot < _scopes.Count; slot++) partial.Scopes[NameOf(slot)] = _scopes[slot];
         if (_scopes[OrgSlot].FactCount > 0 || partial.Scopes.Count > 0) partial.Scopes[Scope.Org] = _scopes[OrgSlot];
         for (var slot = 0; slot < _deltas.Count; slot++)
@@ -180,6 +181,8 @@ public sealed class DayAggregator
             }
         }
         Shift(OrgSlot, effect);
+        if (facts.Customers[row] is var customer && customer != FactColumns.None)
+            _lifecycle.Add(customer, segment, region, effect == LifecycleEffect.Churn ? LifecycleMoves.Churned : LifecycleMoves.Activated);
         if (!_breakdowns) return;
         Shift(Slot(ref _segmentSlots, segment, Kind.Segment), effect);
         Shift(Slot(ref _regionSlots, region, Kind.Region), effect);

@@ -32,11 +32,12 @@ public static class IndicatorCatalog
             f => IndicatorValue.Ratio(f.Aggregate.ResolvedWithinSla, f.Aggregate.Resolved, 100, f.Aggregate.Resolved)),
         Base("cx.fcr", Cx, "%", Direction.Higher, IndicatorKind.Internal, "First-contact resolution: % of flagged inbound interactions resolved at first contact.",
             f => IndicatorValue.Ratio(f.Aggregate.InboundFcrTrue, f.Aggregate.InboundWithFcrFlag, 100, f.Aggregate.InboundWithFcrFlag)),
+        // Both count customers, not moves: one who churns, comes back and churns again in the period is one.
         Base("cx.churn-rate", Cx, "%", Direction.Lower, IndicatorKind.External, "Customers churned in the period per 100 active at its start.",
-            f => f.ActiveAtStart is { } start ? IndicatorValue.Ratio(f.Aggregate.Churned, start, 100, f.Aggregate.Churned) : IndicatorValue.Null(f.Aggregate.Churned)),
-        Base("cx.retention-rate", Cx, "%", Direction.Higher, IndicatorKind.External, "(Active at end − became active in the period) per 100 active at the start.",
+            f => f.ActiveAtStart is { } start ? IndicatorValue.Ratio(f.Moves.Churned, start, 100, f.Aggregate.Churned) : IndicatorValue.Null(f.Aggregate.Churned)),
+        Base("cx.retention-rate", Cx, "%", Direction.Higher, IndicatorKind.External, "(Active at end − customers who became active in the period) per 100 active at the start.",
             f => f is { ActiveAtStart: { } s, ActiveAtEnd: { } e }
-                ? IndicatorValue.Ratio(e - (f.Aggregate.NewCustomers + f.Aggregate.WinBacks), s, 100, f.Aggregate.NewCustomers + f.Aggregate.WinBacks + f.Aggregate.Churned)
+                ? IndicatorValue.Ratio(e - f.Moves.Activated, s, 100, f.Aggregate.NewCustomers + f.Aggregate.WinBacks + f.Aggregate.Churned)
                 : IndicatorValue.Null()),
 
         // Commercial (contract).

@@ -33,7 +33,8 @@ public readonly record struct IndicatorValue(double? Value, long FactCount, deci
 }
 
 /// <summary>What a base indicator's calculator sees for one scope and period.</summary>
-public sealed record ScopeFigures(string Scope, ScopeAggregate Aggregate, CustomerRevenue Customers, long? ActiveAtStart, long? ActiveAtEnd);
+/// <param name="Moves">Distinct customers of the scope who churned, and who became active, in the period (customer-state scopes).</param>
+public sealed record ScopeFigures(string Scope, ScopeAggregate Aggregate, CustomerRevenue Customers, long? ActiveAtStart, long? ActiveAtEnd, CustomerMoves Moves = default);
 
 /// <summary>
 /// One indicator of the catalog. Base indicators carry a calculator over <see cref="ScopeFigures"/>;

@@ -7,7 +7,7 @@ namespace CrmMetrics.Storage.Aggregates;
 
 /// <summary>
 /// The day partial's stored form: binary, every string once in a table, counts as 7-bit varints,
-/// amounts as exact decimals in a few bytes, order cells as small integers. A period reads tens of
+/// amounts as exact decimals in a few bytes, order and lifecycle cells as small integers. A period reads tens of
 /// these, so they are read into the period's own <see cref="FactLabels"/> (each string mapped once,
 /// not once per cell). The first bytes name the format; a reader meeting another (older) format
 /// answers null, and the day is aggregated again.
@@ -15,7 +15,7 @@ namespace CrmMetrics.Storage.Aggregates;
 public static class DayPartialFormat
 {
     private static ReadOnlySpan<byte> Magic => "CMDP"u8;
-    private const byte Version = 2;
+    private const byte Version = 3; // 3: the day's lifecycle cells
 
     public static void Write(Stream stream, DayPartial partial)
     {
@@ -36,6 +36,12 @@ public static class DayPartialFormat
         {
             cells[i] = (customerIndex.Of(orders.Customers[i]), channelIndex.Of(orders.Channels[i]), staffIndex.Of(orders.Staff[i]),
                 segmentIndex.Of(orders.Segments[i]), regionIndex.Of(orders.Regions[i]));
+        }
+        var lifecycle = partial.Lifecycle;
+        var moves = new (int Customer, int Segment, int Region)[lifecycle.Count];
+        for (var i = 0; i < lifecycle.Count; i++)
+        {
+            moves[i] = (customerIndex.Of(lifecycle.Customers[i]), segmentIndex.Of(lifecycle.Segments[i]), regionIndex.Of(lifecycle.Regions[i]));
         }
 
         using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
@@ -78,6 +84,14 @@ public static class DayPartialFormat
             w.Write7BitEncodedInt(region + 1);
             WriteDecimal(w, orders.Amounts[i]);
         }
+        w.Write7BitEncodedInt(moves.Length);
+        for (var i = 0; i < moves.Length; i++)
+        {
+            w.Write7BitEncodedInt(moves[i].Customer + 1);
+            w.Write7BitEncodedInt(moves[i].Segment + 1);
+            w.Write7BitEncodedInt(moves[i].Region + 1);
+            w.Write((byte)lifecycle.Moves[i]);
+        }
     }
 
     /// <summary>
@@ -116,6 +130,16 @@ public static class DayPartialFormat
         for (var n = r.Read7BitEncodedInt(); n > 0; n--)
         {
             partial.Orders.Append(Code(ref r, customers), Code(ref r, channels), Code(ref r, staff), Code(ref r, segments), Code(ref r, regions), ReadDecimal(ref r));
+        }
+        for (var n = r.Read7BitEncodedInt(); n > 0; n--)
+        {
+            var customer = Code(ref r, customers);
+            var segment = Code(ref r, segments);
+            var region = Code(ref r, regions);
+            var moves = (LifecycleMoves)r.ReadByte();
+            if (customer == FactColumns.None || moves == LifecycleMoves.None || (moves & ~(LifecycleMoves.Churned | LifecycleMoves.Activated)) != 0)
+                throw new FormatException("A day partial's lifecycle cell has no customer or an unknown move.");
+            partial.Lifecycle.Append(customer, segment, region, moves);
         }
         return partial;
     }

@@ -119,4 +119,46 @@ public class DayAggregatorTests
         Assert.Equal(1, partial.ActiveDeltas["region:unknown"].Net);
         Assert.False(partial.ActiveDeltas.ContainsKey("segment:unknown"));
     }
+
+    [Fact]
+    public void Churn_and_retention_count_customers_once_however_often_they_moved_in_the_period()
+    {
+        // Found by an independent check of the contract: C-1 churned on the 2nd and again on the 20th (won back on
+        // the 10th) and was counted as two churned customers; C-2, acquired, churned and acquired again, as two
+        // who became active. Churn came out at 150 % and retention at −50 %.
+        var labels = new FactLabels();
+        DayPartial Day(int day, params (string Customer, FactType Type, LifecycleEffect Effect)[] moves)
+        {
+            var date = new DateOnly(2026, 9, day);
+            var columns = new FactColumns(labels);
+            var aggregator = new DayAggregator(date, labels);
+            foreach (var (customer, type, effect) in moves)
+            {
+                var row = columns.Add(new Fact { Id = $"{customer}-{day}-{type}", Type = type, Time = new DateTimeOffset(date.ToDateTime(new TimeOnly(9, 0)), TimeSpan.Zero), CustomerId = customer });
+                aggregator.AddLifecycle(columns, row, effect, labels.Segments.Code("smb"), FactColumns.None);
+            }
+            return aggregator.Result();
+        }
+        var days = new[]
+        {
+            Day(1, ("C-2", FactType.CustomerAcquired, LifecycleEffect.New)),
+            Day(2, ("C-1", FactType.CustomerChurned, LifecycleEffect.Churn)),
+            Day(5, ("C-2", FactType.CustomerChurned, LifecycleEffect.Churn)),
+            Day(10, ("C-1", FactType.CustomerReactivated, LifecycleEffect.WinBack)),
+            Day(20, ("C-1", FactType.CustomerChurned, LifecycleEffect.Churn), ("C-2", FactType.CustomerAcquired, LifecycleEffect.WinBack)),
+        };
+        // Active at the start: C-1 and C-3; at the end: C-2 and C-3.
+        var start = new Dictionary<string, long> { ["org"] = 2, ["segment:smb"] = 2 };
+        var end = new Dictionary<string, long> { ["org"] = 2, ["segment:smb"] = 2 };
+        var period = PeriodAggregate.Merge(September, days, start, end);
+        Assert.Equal(new CustomerMoves(Churned: 2, Activated: 2), period.Moves["org"]);
+        Assert.Equal(new CustomerMoves(Churned: 2, Activated: 2), period.Moves["segment:smb"]);
+        var rows = period.BaseRows().ToList();
+        double? Value(string indicator, string scope) => rows.Single(r => r.Indicator == indicator && r.Scope == scope).Value;
+        Assert.Equal(100, Value("cx.churn-rate", "org"));    // 2 of 2, not 3 churns of 2
+        Assert.Equal(0, Value("cx.retention-rate", "org"));  // (2 − 2) / 2, not (2 − 3) / 2
+        // The counts of moves stay counts of moves.
+        Assert.Equal(2, Value("com.win-backs", "org"));
+        Assert.Equal(1, Value("com.new-customers", "org"));
+    }
 }

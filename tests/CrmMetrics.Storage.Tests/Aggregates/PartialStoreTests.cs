@@ -28,6 +28,8 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         aggregator.Add(facts, [0, 1, 2, 3, 4], dimensions);
         var churn = facts.Add(new Fact { Id = "l1", Type = FactType.CustomerChurned, Time = time, CustomerId = "C-2" });
         aggregator.AddLifecycle(facts, churn, LifecycleEffect.Churn, FactColumns.None, FactColumns.None);
+        var acquired = facts.Add(new Fact { Id = "l2", Type = FactType.CustomerAcquired, Time = time, CustomerId = "C/1", Segment = "smb", Region = "north" });
+        aggregator.AddLifecycle(facts, acquired, LifecycleEffect.New, labels.Segments.Code("smb"), labels.Regions.Code("north"));
         var resolve = facts.Add(new Fact { Id = "r1", Type = FactType.ComplaintResolved, Time = time, CustomerId = "C-2", CaseId = "K-1" });
         // Enough resolutions for the digest to become a sketch, with negative and zero durations too.
         for (var i = 0; i < resolutions; i++) aggregator.AddResolve(facts, resolve, new Resolution(i % 7 == 0 ? 0 : (i % 5 == 0 ? -1 : 1) * i * 0.37, i % 2 == 0, "chat", null, "C-2"), FactColumns.None, FactColumns.None);
@@ -41,11 +43,13 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         var labels = p.Orders.Labels;
         var cells = Enumerable.Range(0, p.Orders.Count).Select(i => string.Join("|", labels.Customers.LabelOf(p.Orders.Customers[i]), labels.Channels.LabelOf(p.Orders.Channels[i]),
             labels.Staff.LabelOf(p.Orders.Staff[i]), labels.Segments.LabelOf(p.Orders.Segments[i]), labels.Regions.LabelOf(p.Orders.Regions[i]), p.Orders.Amounts[i])).Order();
+        var moves = Enumerable.Range(0, p.Lifecycle.Count).Select(i => string.Join("|", labels.Customers.LabelOf(p.Lifecycle.Customers[i]),
+            labels.Segments.LabelOf(p.Lifecycle.Segments[i]), labels.Regions.LabelOf(p.Lifecycle.Regions[i]), p.Lifecycle.Moves[i])).Order().ToList();
         return JsonSerializer.Serialize(new
         {
             p.Day, p.FactCount,
             Scopes = p.Scopes.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new { s.Key, s.Value, Hours = s.Value.ResolutionHours.Exact?.ToArray(), s.Value.ResolutionHours.Positive, s.Value.ResolutionHours.Negative, s.Value.ResolutionHours.Zeros }),
-            Deals = p.DealsByCompetitor.OrderBy(d => d.Key), Deltas = p.ActiveDeltas.OrderBy(d => d.Key), Cells = cells,
+            Deals = p.DealsByCompetitor.OrderBy(d => d.Key), Deltas = p.ActiveDeltas.OrderBy(d => d.Key), Cells = cells, Moves = moves,
         }, options);
     }
 
@@ -67,6 +71,7 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         var store = new PartialStore(await azurite.AccountAsync());
         var day = new DateOnly(2031, 1, 10 + resolutions % 7);
         var written = Partial(day, resolutions);
+        Assert.Equal(2, written.Lifecycle.Count); // a churn and an acquisition: the round trip must carry them
         await store.WriteAsync(written, default);
 
         var read = await store.ReadManyAsync([day, day.AddDays(1)], new FactLabels(), default);
