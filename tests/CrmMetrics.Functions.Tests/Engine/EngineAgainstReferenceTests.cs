@@ -24,7 +24,24 @@ public class EngineAgainstReferenceTests(EngineAgainstReferenceTests.Fixture app
 
     public sealed class Fixture : AppFixture
     {
-        public List<JsonObject> Events { get; } = SyntheticCrm.Generate(Options).ToList();
+        public List<JsonObject> Events { get; } = SyntheticCrm.Generate(Options).Concat(MovingTwice()).ToList();
+
+        /// <summary>
+        /// Customers whose lifecycle moves twice in July, on different days: churn and retention count each
+        /// of them once (a day partial alone cannot tell), new customers and win-backs count every move.
+        /// </summary>
+        public static IEnumerable<JsonObject> MovingTwice()
+        {
+            JsonObject Move(string id, string type, string time, string customer, JsonObject? data = null) =>
+                new() { ["id"] = id, ["type"] = type, ["time"] = time, ["customerId"] = customer, ["data"] = data ?? new JsonObject() };
+            yield return Move("twice-a1", "customer.acquired", "2026-06-03T09:00:00Z", "TWICE-1", new JsonObject { ["segment"] = "twice", ["region"] = "north" });
+            yield return Move("twice-c1", "customer.churned", "2026-07-03T09:00:00Z", "TWICE-1");
+            yield return Move("twice-r1", "customer.reactivated", "2026-07-08T09:00:00Z", "TWICE-1");
+            yield return Move("twice-c2", "customer.churned", "2026-07-25T09:00:00Z", "TWICE-1");
+            yield return Move("twice-a2", "customer.acquired", "2026-07-02T09:00:00Z", "TWICE-2", new JsonObject { ["segment"] = "twice" });
+            yield return Move("twice-c3", "customer.churned", "2026-07-05T09:00:00Z", "TWICE-2");
+            yield return Move("twice-a3", "customer.acquired", "2026-07-10T09:00:00Z", "TWICE-2");
+        }
         public Dictionary<string, List<JsonElement>> Months { get; } = new();
 
         protected override async Task AfterStartAsync()
@@ -36,6 +53,21 @@ public class EngineAgainstReferenceTests(EngineAgainstReferenceTests.Fixture app
             foreach (var month in new[] { "2026-07", "2026-08" }) await ApiDriver.RunAsync(this, new { grain = "month", period = month });
             foreach (var month in new[] { "2026-06", "2026-07", "2026-08" }) Months[month] = await ApiDriver.SnapshotsAsync(this, $"grain=month&period={month}");
         }
+    }
+
+    [Fact]
+    public void Customers_moving_twice_in_a_month_count_once_in_churn_and_retention()
+    {
+        // Segment "twice": TWICE-1 active at the start, churned twice (won back between); TWICE-2 acquired, churned
+        // and acquired again. At the end only TWICE-2 is active. Counted as customers: 2 churned and 2 became
+        // active, so churn is 100 × 2 / 1 and retention 100 × (1 − 2) / 1; counted as moves they were 300 and −200.
+        var rows = app.Months["2026-07"];
+        double? Value(string indicator) => ApiDriver.Value(rows.Single(r => r.GetProperty("indicator").GetString() == indicator && r.GetProperty("scope").GetString() == "segment:twice"));
+        Assert.Equal(200, Value("cx.churn-rate"));
+        Assert.Equal(-100, Value("cx.retention-rate"));
+        Assert.Equal(1, Value("com.active-customers"));
+        Assert.Equal(1, Value("com.new-customers"));
+        Assert.Equal(2, Value("com.win-backs"));
     }
 
     [Theory]
