@@ -86,11 +86,15 @@ public sealed class AlertEvaluator(AlertText text)
                     $"رفع شد: {text.Indicator(row.Indicator, true)} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} اکنون مقدار دارد: {text.Value(value, row.Unit, true)}.");
             }
             var trailing = rule.Kind == AlertKinds.Threshold ? [] : inputs.History(rule.Indicator!, rule.Scope);
+            // An open period's sum or count (revenue, orders, complaints…) only grows until the period ends: a value
+            // too high stays too high, but one too low may yet catch up, so "too low" waits for the period's end
+            // (else every day, week and month would open with an alert that its later facts resolve).
+            var growing = inputs.Now < period.End && IndicatorCatalog.Find(row.Indicator)?.Additive == true;
             var (alert, checkedNow) = rule.Kind switch
             {
-                AlertKinds.Threshold => (Threshold(rule, row, value), true),
-                AlertKinds.Anomaly => (Anomaly(rule, row, value, trailing), trailing.TakeLast(rule.N).Count() >= 3),
-                _ => (Trend(rule, row, value, trailing), trailing.Count >= rule.M),
+                AlertKinds.Threshold => (Threshold(rule, row, value, growing), !growing || rule is { Below: null, CriticalBelow: null }),
+                AlertKinds.Anomaly => (Anomaly(rule, row, value, trailing, growing), trailing.TakeLast(rule.N).Count() >= 3 && !growing),
+                _ => (growing && row.Direction == Direction.Higher ? null : Trend(rule, row, value, trailing), trailing.Count >= rule.M && !growing),
             };
             if (alert is not null) alerts.Add(alert);
             else if (checkedNow) RecoverRule(rule, row, value, Recover);
@@ -164,12 +168,13 @@ public sealed class AlertEvaluator(AlertText text)
         return new AlertAssessment(alerts, recoveries);
     }
 
-    private Alert? Threshold(AlertRule rule, SnapshotRow row, double value)
+    /// <param name="growing">The value is an open period's running sum or count: only bounds above are judged yet.</param>
+    private Alert? Threshold(AlertRule rule, SnapshotRow row, double value, bool growing)
     {
         (Severity Severity, double Bound, bool Below)? breach =
-            rule.CriticalBelow is { } cb && value < cb ? (Severity.Critical, cb, true)
+            rule.CriticalBelow is { } cb && value < cb && !growing ? (Severity.Critical, cb, true)
             : rule.CriticalAbove is { } ca && value > ca ? (Severity.Critical, ca, false)
-            : rule.Below is { } b && value < b ? (rule.Severity, b, true)
+            : rule.Below is { } b && value < b && !growing ? (rule.Severity, b, true)
             : rule.Above is { } a && value > a ? (rule.Severity, a, false)
             : null;
         if (breach is not { } x) return null;
@@ -179,7 +184,8 @@ public sealed class AlertEvaluator(AlertText text)
         return Build(rule, row, value, x.Severity, Sentence(false), Sentence(true), threshold: x.Bound);
     }
 
-    private Alert? Anomaly(AlertRule rule, SnapshotRow row, double value, IReadOnlyList<double> trailing)
+    /// <param name="growing">The value is an open period's running sum or count: only a value above the usual range is judged yet.</param>
+    private Alert? Anomaly(AlertRule rule, SnapshotRow row, double value, IReadOnlyList<double> trailing, bool growing)
     {
         var window = trailing.TakeLast(rule.N).ToList();
         if (window.Count < 3) return null;
@@ -195,6 +201,7 @@ public sealed class AlertEvaluator(AlertText text)
         var distance = Math.Abs(value - mean);
         if (flat ? distance == 0 : distance <= rule.K * sd) return null;
         var above = value > mean;
+        if (growing && !above) return null;
         if (flat)
         {
             string Flat(bool fa) => fa

@@ -65,6 +65,39 @@ public class AlertEvaluatorTests
     }
 
     [Fact]
+    public void An_open_periods_running_sum_is_judged_too_high_at_once_and_too_low_only_when_the_period_is_over()
+    {
+        // Revenue, orders, complaints… only grow until the period ends. Before, every period opened with a
+        // "revenue below its bound / far below its usual level / worse again" alert that its later orders resolved.
+        var midMonth = October.Start.AddDays(3);
+        var floor = Rule("""{"kind":"threshold","indicator":"com.revenue","below":50000,"criticalBelow":20000}""");
+        Assert.Empty(Evaluate([Row("com.revenue", 4_000)], [floor], now: midMonth));
+        Assert.Equal(Severity.Critical, Assert.Single(Evaluate([Row("com.revenue", 4_000)], [floor])).Severity); // the month over
+        var ceiling = Rule("""{"kind":"threshold","indicator":"cx.complaints","above":40}""");
+        Assert.Single(Evaluate([Row("cx.complaints", 41)], [ceiling], now: midMonth)); // can only go higher
+        // Rates and means are what they are whenever they are read.
+        Assert.Single(Evaluate([Row("cx.csat", 60)], [Rule("""{"kind":"threshold","indicator":"cx.csat","below":75}""")], now: midMonth));
+
+        var anomaly = Rule("""{"kind":"anomaly","indicator":"com.revenue","k":3,"n":8}""");
+        double[] history = [100, 102, 98, 101, 99, 100, 103, 97];
+        Assert.Empty(Evaluate([Row("com.revenue", 12)], [anomaly], history: history, now: midMonth));
+        Assert.Single(Evaluate([Row("com.revenue", 12)], [anomaly], history: history));
+        Assert.Single(Evaluate([Row("com.revenue", 150)], [anomaly], history: history, now: midMonth));
+
+        var fewerOrders = Rule("""{"kind":"trend","indicator":"com.orders","m":2}""");
+        Assert.Empty(Evaluate([Row("com.orders", 5)], [fewerOrders], history: [30, 20], now: midMonth));
+        Assert.Single(Evaluate([Row("com.orders", 5)], [fewerOrders], history: [30, 20]));
+        var moreComplaints = Rule("""{"kind":"trend","indicator":"cx.complaints","m":2}""");
+        Assert.Single(Evaluate([Row("cx.complaints", 9)], [moreComplaints], history: [3, 6], now: midMonth));
+
+        // Nor is a recovery judged from a running sum: an alert raised on it may still hold at the end.
+        var open = _evaluator.Assess(new AlertInputs { Period = October, Rows = [Row("com.revenue", 60_000)], Rules = [floor], Goals = [], Now = midMonth });
+        var key = Alert.ConditionKeyOf(AlertKinds.Threshold, "r1", null, "com.revenue", "org", Grain.Month, October.Key);
+        Assert.False(open.Recoveries.ContainsKey(key));
+        Assert.True(_evaluator.Assess(new AlertInputs { Period = October, Rows = [Row("com.revenue", 60_000)], Rules = [floor], Goals = [], Now = AfterOctober }).Recoveries.ContainsKey(key));
+    }
+
+    [Fact]
     public void A_persian_message_about_a_staff_member_says_for_them_and_about_a_channel_in_it()
     {
         // Found by probing: "… در کارمند S-01" read "in staff member S-01".
