@@ -10,16 +10,7 @@ namespace CrmMetrics.Domain.Alerts;
 
 /// <summary>A condition that was checked and does not hold now, worded as the recovery of an alert that said it did.</summary>
 /// <param name="Unwatched">Resolved because nothing checks the condition any more, not because it stopped holding.</param>
-/// <param name="ResolvesAbove">
-/// Set when the condition still holds at this lower severity (a value back from the critical band into the
-/// warning band): only the condition's alerts more severe than this are resolved.
-/// </param>
-public sealed record Recovery(string ConditionKey, double? Value, double? Attainment, string Message, string MessageFa, bool Unwatched = false,
-    Severity? ResolvesAbove = null)
-{
-    /// <summary>Whether this recovery resolves an open alert of its condition sent at <paramref name="severity"/>.</summary>
-    public bool Resolves(Severity severity) => ResolvesAbove is not { } floor || severity > floor;
-}
+public sealed record Recovery(string ConditionKey, double? Value, double? Attainment, string Message, string MessageFa, bool Unwatched = false);
 
 /// <summary>What a period's figures say: the alerts whose conditions hold, and the conditions checked that do not.</summary>
 public sealed record AlertAssessment(IReadOnlyList<Alert> Alerts, IReadOnlyDictionary<string, Recovery> Recoveries);
@@ -152,18 +143,6 @@ public sealed class AlertEvaluator(AlertText text)
                 if (GoalAlert(rule, goal, goalRow, period, inputs.Now) is { } alert) alerts.Add(alert);
                 else RecoverGoal(rule, goal, goalRow, period, inputs.Now, Recover);
             }
-        }
-        // A condition that holds now at a lower severity than before (critical at first, then back in the warning
-        // band; a goal no longer critically at risk): the worse alert's condition no longer holds, so it is
-        // resolved, saying what still does. The lower alert itself stays quiet (alerts.md: only a worse severity
-        // raises a new one), so its words go out with the recovery.
-        foreach (var alert in alerts)
-        {
-            if (alert.Severity == Severity.Critical || recoveries.ContainsKey(alert.ConditionKey)) continue;
-            recoveries[alert.ConditionKey] = new Recovery(alert.ConditionKey, alert.Value, alert.Attainment,
-                $"Resolved, less severe now ({AlertRule.Name(alert.Severity)}): {alert.Message}",
-                $"رفع شد، اکنون با شدت کمتر ({(alert.Severity == Severity.Info ? "اطلاع" : "هشدار")}): {alert.MessageFa}",
-                ResolvesAbove: alert.Severity);
         }
         return new AlertAssessment(alerts, recoveries);
     }

@@ -90,7 +90,6 @@ public sealed class AlertService(
         foreach (var open in await ledger.OpenAsync(openIn, ct))
         {
             var recovery = assessment.Recoveries.GetValueOrDefault(open.ConditionKey);
-            if (recovery is not null && !recovery.Resolves(SeverityOf(open))) recovery = null;
             if (recovery is null && Unwatched(open, period, unwatched) is not null)
             {
                 // Read again before saying so: a rule or goal created since this run read them may have
@@ -136,10 +135,6 @@ public sealed class AlertService(
         if (Text(data, "indicator") is not { } indicator || Text(data, "scope") is not { } scope || Text(data, "kind") is not { } kind) return null;
         return Alert.Resolution(open.Id, kind, Text(data, "ruleId") ?? "", Text(data, "goalId"), indicator, scope, period.Grain, period.Key, recovery);
     }
-
-    /// <summary>The severity a recorded alert was sent with (the lowest when unreadable, so that only a full recovery resolves it).</summary>
-    private static Severity SeverityOf(OpenAlert open) =>
-        AlertRule.TryParseSeverity(Text(open.CloudEvent["data"] as JsonObject, "severity"), out var severity) ? severity : Severity.Info;
 
     /// <summary>A text member of a recorded alert's data, or null.</summary>
     private static string? Text(JsonObject? data, string member) => data?[member] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;

@@ -38,30 +38,17 @@ public class AlertEvaluatorTests
     }
 
     [Fact]
-    public void A_condition_back_at_a_lower_severity_resolves_only_its_more_severe_alerts()
+    public void A_critical_alert_stays_open_while_its_value_is_in_the_warning_band()
     {
+        // The condition (the rule breached) still holds, only less severely: resolving the critical alert then
+        // would leave nothing open, and its return to the critical band could not be said again (the alert's id
+        // is fixed per condition, period and severity, so the broker would drop it). Found by a review.
         var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","below":75,"criticalBelow":65}""");
         var assessment = _evaluator.Assess(new AlertInputs { Period = October, Rows = [Row("cx.csat", 70)], Rules = [rule], Goals = [], Now = AfterOctober });
         var warning = Assert.Single(assessment.Alerts);
-        var eased = assessment.Recoveries[warning.ConditionKey];
-        Assert.True(eased.Resolves(Severity.Critical));
-        Assert.False(eased.Resolves(Severity.Warning));
-        Assert.Equal("Resolved, less severe now (warning): " + warning.Message, eased.Message);
-        // Back inside both bounds: a full recovery, whatever was sent.
+        Assert.False(assessment.Recoveries.ContainsKey(warning.ConditionKey));
         var back = _evaluator.Assess(new AlertInputs { Period = October, Rows = [Row("cx.csat", 80)], Rules = [rule], Goals = [], Now = AfterOctober });
-        Assert.True(back.Recoveries[warning.ConditionKey].Resolves(Severity.Warning));
-
-        // A goal critically at risk (20 points under its threshold), then only at risk.
-        var goal = new Goal { GoalId = "rev", Name = "Revenue", Indicator = "com.revenue", Grain = Grain.Month, Target = 100_000 };
-        var midMonth = October.Start.AddDays(15);
-        var atRisk = _evaluator.Assess(new AlertInputs
-        {
-            Period = October, Rows = GoalEvaluator.Rows([goal], October, [Row("com.revenue", 40_000)], midMonth), Rules = [], Goals = [goal], Now = midMonth,
-        });
-        var alert = Assert.Single(atRisk.Alerts);
-        Assert.Equal(Severity.Warning, alert.Severity);
-        Assert.True(atRisk.Recoveries[alert.ConditionKey].Resolves(Severity.Critical));
-        Assert.False(atRisk.Recoveries[alert.ConditionKey].Resolves(Severity.Warning));
+        Assert.True(back.Recoveries.ContainsKey(warning.ConditionKey));
     }
 
     [Fact]
