@@ -40,14 +40,22 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
                 : $"no value could be computed for “{name}” (an operand had no value or a divisor was zero)";
         }
         if (id == "bench.market-share") return fa ? "اندازه بازار ثبت نشد" : "no market size was recorded";
-        if (id == "bench.relative-market-share") return fa ? "اندازه بازار یا سهم بازار رقبا ثبت نشد" : "the market size or the competitors' market shares were not recorded";
-        if (id == "bench.win-rate-vs") return fa ? "هیچ معامله‌ای با نام این رقیب بسته نشد" : "no deals naming the competitor were closed";
+        if (id == "bench.relative-market-share")
+            return fa ? "اندازه بازار یا سهم بازار رقبا ثبت نشد، یا سهم بزرگ‌ترین رقیب صفر بود" : "the market size or the competitors' market shares were not recorded, or the largest competitor's share was 0";
+        if (id == "bench.win-rate-vs") return fa ? "هیچ معامله‌ای با ذکر نام این رقیب بسته نشد" : "no deals naming the competitor were closed";
         // Own X minus (or against) the competitors' X: either side may be what is missing.
         if (IndicatorCatalog.BenchmarkSubject(id) is { } subject)
         {
             var name = Indicator(subject, fa);
-            return fa ? $"«{name}» خودمان مقداری نداشت یا رقمی از رقبا برای آن ثبت نشد"
-                : $"our own {name} had no value, or no competitor's figure for it was recorded";
+            var index = id.StartsWith("bench.index.", StringComparison.Ordinal);
+            return (fa, index) switch
+            {
+                (true, false) => $"«{name}» ما مقداری نداشت یا رقمی از رقبا برای آن ثبت نشد",
+                (false, false) => $"our own {name} had no value, or no competitor's figure for it was recorded",
+                // indicators.md: the index is null off a ratio scale (NPS) and when its denominator is 0.
+                (true, true) => $"«{name}» ما مقداری نداشت، رقمی از رقبا برای آن ثبت نشد، یا شاخص برای آن تعریف نمی‌شود (مقدار صفر در مخرج، یا شاخصی که می‌تواند منفی باشد)",
+                (false, true) => $"our own {name} had no value, no competitor's figure for it was recorded, or the index is not defined for it (a denominator of 0, or a figure that can be negative)",
+            };
         }
         if (id.StartsWith("bench.", StringComparison.Ordinal)) return fa ? "هیچ مشاهده‌ای از رقبا ثبت نشد" : "no competitor observations were recorded";
         var (en, faText) = id switch

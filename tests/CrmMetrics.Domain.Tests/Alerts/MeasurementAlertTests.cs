@@ -55,6 +55,8 @@ public class MeasurementAlertTests
     [InlineData("bench.percentile.cx.csat", "our own customer satisfaction had no value, or no competitor's figure for it was recorded")]
     [InlineData("bench.win-rate-vs", "no deals naming the competitor were closed")]
     [InlineData("bench.market-share", "no market size was recorded")]
+    [InlineData("bench.index.cx.csat", "our own customer satisfaction had no value, no competitor's figure for it was recorded, or the index is not defined for it (a denominator of 0, or a figure that can be negative)")]
+    [InlineData("bench.relative-market-share", "the market size or the competitors' market shares were not recorded, or the largest competitor's share was 0")]
     public void A_benchmark_without_a_value_says_which_side_may_be_missing(string indicator, string clause)
     {
         // Before, every benchmark said "no competitor observations were recorded", also of a competitor that
