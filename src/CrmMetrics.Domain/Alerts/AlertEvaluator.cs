@@ -24,8 +24,11 @@ public sealed record AlertInputs
     public required IReadOnlyList<Goal> Goals { get; init; }
     public required DateTimeOffset Now { get; init; }
 
-    /// <summary>Values of (indicator, scope) in the periods before this one, oldest first (nulls skipped): anomaly and trend rules.</summary>
-    public Func<string, string, IReadOnlyList<double>> History { get; init; } = (_, _) => [];
+    /// <summary>
+    /// Values of (indicator, scope) in the periods just before this one, one entry per period, oldest first,
+    /// null where a period had no value or was never computed: anomaly and trend rules.
+    /// </summary>
+    public Func<string, string, IReadOnlyList<double?>> History { get; init; } = (_, _) => [];
 
     /// <summary>The value of (indicator, scope) in the period just before this one: benchmark gap rules.</summary>
     public Func<string, string, double?> Previous { get; init; } = (_, _) => null;
@@ -43,9 +46,9 @@ public sealed class AlertEvaluator(AlertText text)
     /// <summary>The rule id of goals' no-data alerts: they need no rule of their own.</summary>
     public const string NoDataGoalRule = "no-data";
 
-    /// <param name="history">Values of (indicator, scope) in the periods before this one, oldest first (nulls skipped).</param>
+    /// <param name="history">Values of (indicator, scope) in the periods before this one, one per period, oldest first (null: no value).</param>
     public IReadOnlyList<Alert> Evaluate(Period period, IReadOnlyList<SnapshotRow> rows, IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal> goals,
-        Func<string, string, IReadOnlyList<double>> history, DateTimeOffset now) =>
+        Func<string, string, IReadOnlyList<double?>> history, DateTimeOffset now) =>
         Assess(new AlertInputs { Period = period, Rows = rows, Rules = rules, Goals = goals, Now = now, History = history }).Alerts;
 
     public AlertAssessment Assess(AlertInputs inputs)
@@ -84,8 +87,8 @@ public sealed class AlertEvaluator(AlertText text)
             var (alert, checkedNow) = rule.Kind switch
             {
                 AlertKinds.Threshold => (Threshold(rule, row, value, growing), !growing || rule is { Below: null, CriticalBelow: null }),
-                AlertKinds.Anomaly => (Anomaly(rule, row, value, trailing, growing), trailing.TakeLast(rule.N).Count() >= 3 && !growing),
-                _ => (growing && row.Direction == Direction.Higher ? null : Trend(rule, row, value, trailing), trailing.Count >= rule.M && !growing),
+                AlertKinds.Anomaly => (Anomaly(rule, row, value, trailing, growing), trailing.TakeLast(rule.N).Count(v => v is not null) >= 3 && !growing),
+                _ => (growing && row.Direction == Direction.Higher ? null : Trend(rule, row, value, trailing), TrendSeries(rule, trailing) is not null && !growing),
             };
             if (alert is not null) alerts.Add(alert);
             else if (checkedNow) RecoverRule(rule, row, value, Recover);
@@ -164,9 +167,10 @@ public sealed class AlertEvaluator(AlertText text)
     }
 
     /// <param name="growing">The value is an open period's running sum or count: only a value above the usual range is judged yet.</param>
-    private Alert? Anomaly(AlertRule rule, SnapshotRow row, double value, IReadOnlyList<double> trailing, bool growing)
+    private Alert? Anomaly(AlertRule rule, SnapshotRow row, double value, IReadOnlyList<double?> trailing, bool growing)
     {
-        var window = trailing.TakeLast(rule.N).ToList();
+        // The values of the trailing n periods; those without one are left out of the mean and the deviation.
+        var window = trailing.TakeLast(rule.N).OfType<double>().ToList();
         if (window.Count < 3) return null;
         var mean = window.Average();
         // Sample standard deviation of the trailing periods.
@@ -195,10 +199,21 @@ public sealed class AlertEvaluator(AlertText text)
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true), threshold: rule.K);
     }
 
-    private Alert? Trend(AlertRule rule, SnapshotRow row, double value, IReadOnlyList<double> trailing)
+    /// <summary>
+    /// The m periods before this one when each has a value; null otherwise: "worse for m consecutive periods"
+    /// cannot be said across a period without one (before, its neighbours were compared as if adjacent).
+    /// </summary>
+    private static List<double>? TrendSeries(AlertRule rule, IReadOnlyList<double?> trailing)
     {
         if (trailing.Count < rule.M) return null;
-        var series = trailing.TakeLast(rule.M).Append(value).ToList();
+        var last = trailing.TakeLast(rule.M).ToList();
+        return last.All(v => v is not null) ? last.Select(v => v!.Value).ToList() : null;
+    }
+
+    private Alert? Trend(AlertRule rule, SnapshotRow row, double value, IReadOnlyList<double?> trailing)
+    {
+        if (TrendSeries(rule, trailing) is not { } before) return null;
+        var series = before.Append(value).ToList();
         for (var i = 1; i < series.Count; i++)
         {
             var worse = row.Direction == Direction.Higher ? series[i] < series[i - 1] : series[i] > series[i - 1];

@@ -40,17 +40,20 @@ public sealed class AlertService(
         var indicators = await derived.ResolverAsync(ct);
         var now = clock.GetUtcNow();
 
-        // History for anomaly and trend rules: the latest values of the periods just before this one.
-        var history = new Dictionary<(string, string), IReadOnlyList<double>>();
+        // History for anomaly and trend rules: the latest values of the periods just before this one, one
+        // entry per period (null for a period without a value or never computed, so a trend is not read across it).
+        var history = new Dictionary<(string, string), IReadOnlyList<double?>>();
         foreach (var rule in allRules.Where(r => r.Enabled && r.AppliesTo(period.Grain) && r.Kind is AlertKinds.Anomaly or AlertKinds.Trend))
         {
             var key = (rule.Indicator!, rule.Scope);
             var depth = Math.Max(rule.N, rule.M);
-            var from = period;
-            for (var i = 0; i < depth; i++) from = from.Previous();
-            var series = await reader.SeriesAsync(rule.Indicator!, rule.Scope, period.Grain, from, period.Previous(), ct);
-            var values = series.Where(r => r.Value is not null).Select(r => r.Value!.Value).ToList();
-            if (!history.TryGetValue(key, out var known) || known.Count < values.Count) history[key] = values;
+            if (history.TryGetValue(key, out var known) && known.Count >= depth) continue;
+            var periods = new List<Period>(depth);
+            for (var p = period.Previous(); periods.Count < depth; p = p.Previous()) periods.Insert(0, p);
+            var series = await reader.SeriesAsync(rule.Indicator!, rule.Scope, period.Grain, periods[0], periods[^1], ct);
+            var byPeriod = new Dictionary<string, double?>(StringComparer.Ordinal);
+            foreach (var row in series) byPeriod[row.Period] = row.Value;
+            history[key] = periods.Select(p => byPeriod.GetValueOrDefault(p.Key)).ToList();
         }
         // The period before, for benchmark rules on a widening gap.
         var previous = new Dictionary<(string, string), double?>();

@@ -21,7 +21,7 @@ public class AlertEvaluatorTests
 
     private IReadOnlyList<Alert> Evaluate(IReadOnlyList<SnapshotRow> rows, IReadOnlyList<AlertRule> rules, IReadOnlyList<Goal>? goals = null,
         IReadOnlyList<double>? history = null, DateTimeOffset? now = null) =>
-        _evaluator.Evaluate(October, rows, rules, goals ?? [], (_, _) => history ?? [], now ?? AfterOctober);
+        _evaluator.Evaluate(October, rows, rules, goals ?? [], (_, _) => history?.Select(v => (double?)v).ToList() ?? [], now ?? AfterOctober);
 
     [Fact]
     public void A_threshold_raises_its_severity_and_a_critical_bound_raises_critical()
@@ -49,6 +49,21 @@ public class AlertEvaluatorTests
         Assert.False(assessment.Recoveries.ContainsKey(warning.ConditionKey));
         var back = _evaluator.Assess(new AlertInputs { Period = October, Rows = [Row("cx.csat", 80)], Rules = [rule], Goals = [], Now = AfterOctober });
         Assert.True(back.Recoveries.ContainsKey(warning.ConditionKey));
+    }
+
+    [Fact]
+    public void A_trend_is_not_read_across_a_period_without_a_value()
+    {
+        // Found by an independent check: 90, 80, 70, 60, then no value, then 50 was "worse for 3 months in a row".
+        var rule = Rule("""{"kind":"trend","indicator":"cx.csat","m":3}""");
+        IReadOnlyList<Alert> With(double?[] history) => _evaluator.Evaluate(October, [Row("cx.csat", 50)], [rule], [], (_, _) => history, AfterOctober);
+        Assert.Empty(With([90, 80, 70, 60, null]));
+        Assert.Empty(With([80, 70, null, 60]));
+        Assert.Single(With([null, 80, 70, 60]));
+        // An anomaly's window is the trailing n periods, those without a value left out.
+        var anomaly = Rule("""{"kind":"anomaly","indicator":"cx.csat","n":4}""");
+        Assert.Single(_evaluator.Evaluate(October, [Row("cx.csat", 20)], [anomaly], [], (_, _) => [80, 81, null, 79], AfterOctober));
+        Assert.Empty(_evaluator.Evaluate(October, [Row("cx.csat", 20)], [anomaly], [], (_, _) => [80, 81, 79, null, null], AfterOctober)); // only 1 in the last 4
     }
 
     [Fact]
