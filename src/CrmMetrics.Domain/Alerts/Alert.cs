@@ -41,6 +41,12 @@ public sealed record Alert
     /// <summary>For a benchmark alert: the competitor it speaks of, when one.</summary>
     public string? Competitor { get; init; }
 
+    /// <summary>
+    /// For a goal-at-risk alert: the projected attainment its condition is about (<c>attainment</c> is the
+    /// attainment so far), exact, as <c>data.projectedAttainment</c>.
+    /// </summary>
+    public double? ProjectedAttainment { get; init; }
+
     /// <summary>The condition without its severity: a worse severity of it raises a new alert, the same or a milder one does not.</summary>
     public string ConditionKey => Resolves is { } resolved ? Hash("resolved|" + resolved) : ConditionKeyOf(Kind, RuleId, GoalId, Indicator, Scope, Grain, Period);
 
@@ -94,21 +100,26 @@ public sealed record Alert
             ["goalId"] = GoalId,
             ["links"] = new JsonObject { ["snapshot"] = snapshotLink },
         },
-    }.WithOptional(Resolves, ResolvedKind, Reason, Competitor);
+    }.WithOptional(Resolves, ResolvedKind, Reason, Competitor, ProjectedAttainment);
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
 }
 
 internal static class CloudEventMembers
 {
-    /// <summary>Members only some kinds carry: <c>resolves</c>, <c>resolvedKind</c> and <c>reason</c> on recoveries, <c>competitor</c> on benchmark alerts.</summary>
-    public static JsonObject WithOptional(this JsonObject cloudEvent, string? resolves, string? resolvedKind, string? reason, string? competitor)
+    /// <summary>
+    /// Members only some kinds carry: <c>resolves</c>, <c>resolvedKind</c> and <c>reason</c> on recoveries,
+    /// <c>competitor</c> on benchmark alerts, <c>projectedAttainment</c> on goal-at-risk alerts.
+    /// </summary>
+    public static JsonObject WithOptional(this JsonObject cloudEvent, string? resolves, string? resolvedKind, string? reason, string? competitor,
+        double? projectedAttainment = null)
     {
         var data = cloudEvent["data"]!.AsObject();
         if (resolves is not null) data["resolves"] = resolves;
         if (resolvedKind is not null) data["resolvedKind"] = resolvedKind;
         if (reason is not null) data["reason"] = reason;
         if (competitor is not null) data["competitor"] = competitor;
+        if (projectedAttainment is not null) data["projectedAttainment"] = projectedAttainment;
         return cloudEvent;
     }
 }

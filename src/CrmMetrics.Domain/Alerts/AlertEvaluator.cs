@@ -305,7 +305,7 @@ public sealed class AlertEvaluator(AlertText text)
             : fa
                 ? $"هدف «{goal.NameIn(true)}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است."
                 : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} of its {text.Value(target, unit, false)} target {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold.";
-        return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true));
+        return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true)) with { ProjectedAttainment = projected };
     }
 
     /// <summary>The recovery of a goal rule's condition: achieved after all, or (open period) projected back at or above the threshold.</summary>

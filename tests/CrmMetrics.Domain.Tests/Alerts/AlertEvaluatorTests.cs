@@ -157,6 +157,13 @@ public class AlertEvaluatorTests
         var atRisk = Assert.Single(Evaluate(open, [], [goal], now: midMonth));
         Assert.Equal(AlertKinds.GoalAtRisk, atRisk.Kind);
         Assert.Equal(Severity.Warning, atRisk.Severity);
+        // The data carry the projected attainment the alert is about, beside the attainment so far (found by an
+        // independent check: only the message said it, rounded). 40,000 in 15 of 31 days → 82,666.67 → 82.67 %.
+        Assert.Equal(100 * 40_000.0 * 31 / 15 / 100_000, atRisk.ProjectedAttainment!.Value, 9);
+        Assert.Equal(40, atRisk.Attainment!.Value, 9);
+        var data = atRisk.ToCloudEvent("test", midMonth, "/api/snapshots")["data"]!;
+        Assert.Equal(atRisk.ProjectedAttainment.Value, data["projectedAttainment"]!.GetValue<double>());
+        Assert.Null(alert.ToCloudEvent("test", midMonth, "/api/snapshots")["data"]!["projectedAttainment"]); // missed: the attainment is final
         var worse = GoalEvaluator.Rows([goal], October, [Row("com.revenue", 20_000)], midMonth);
         Assert.Equal(Severity.Critical, Assert.Single(Evaluate(worse, [], [goal], now: midMonth)).Severity);
         // A disabled rule for the goal turns its default off.
