@@ -27,6 +27,15 @@ public class DemoCommandTests
         return (demo.ExitCode, await output + await errors);
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:7071", "http://127.0.0.1:7071")]
+    [InlineData("http://0.0.0.0:7071;http://localhost:8080/", "http://localhost:8080")]
+    [InlineData("http://+:7071", null)]
+    [InlineData("http://127.0.0.1:0", null)]
+    public void Alert_links_name_the_first_served_address_a_reader_can_reach(string urls, string? expected) =>
+        // Found by an independent check: the demo's alert links were relative ("/api/snapshots?…").
+        Assert.Equal(expected, CrmMetrics.Demo.DemoCommand.PublicAddress(urls.Split(';')));
+
     [Fact]
     public async Task A_setting_the_worker_refuses_ends_the_demo_at_once_with_the_settings_message()
     {

@@ -45,6 +45,10 @@ public static class DemoCommand
             ["CrmMetrics__Keys__demo-session"] = "admin:" + Hash(key),
             ["CrmMetrics__Keys__demo-dashboard"] = "reader:" + Hash(readerKey),
         };
+        // Alert links (the snapshot and the dashboard at the alert's figure) name this session's address, as
+        // they name the app's in Azure; without it they would be relative, and useless in a message read elsewhere.
+        if (!settings.ContainsKey("CrmMetrics__PublicBaseUrl") && !settings.ContainsKey("CrmMetrics:PublicBaseUrl") && PublicAddress(parsed.Urls) is { } publicAddress)
+            settings["CrmMetrics__PublicBaseUrl"] = publicAddress;
         var options = new LocalHostOptions
         {
             AppDirectory = parsed.AppDirectory,
@@ -139,6 +143,15 @@ public static class DemoCommand
         await host.Ready;
         return null;
     }
+
+    /// <summary>
+    /// The first of the served addresses that names a host a reader can reach (not a wildcard such as
+    /// 0.0.0.0, + or *) with a port, as scheme://host:port; null when none does.
+    /// </summary>
+    public static string? PublicAddress(IReadOnlyList<string> urls) =>
+        urls.Select(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) ? uri : null)
+            .FirstOrDefault(u => u is { Scheme: "http" or "https", Port: > 0 } && u.Host is not ("0.0.0.0" or "[::]" or "+" or "*"))
+            ?.GetLeftPart(UriPartial.Authority);
 
     /// <summary>What the worker prints, and exits with code 2 after, when a setting is wrong (see its Program.cs).</summary>
     private const string SettingsRefusal = "CrmMetrics cannot start because of its settings";
