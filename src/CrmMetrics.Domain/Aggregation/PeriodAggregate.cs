@@ -58,35 +58,51 @@ public sealed class PeriodAggregate
     /// <summary>
     /// The union of the days' lifecycle cells: each customer once, with everything their facts did in the
     /// period and the latest day's segment and region, counted at org and (where the days kept breakdowns)
-    /// at that segment and region.
+    /// at that segment and region. Arrays indexed by label code: no hashing per customer.
     /// </summary>
     private void CountMoves(List<DayPartial> days, Facts.FactLabels labels)
     {
-        var byCustomer = new Dictionary<int, (LifecycleMoves Moves, int Segment, int Region)>();
+        if (days.All(d => d.Lifecycle.Count == 0)) return;
+        var customers = labels.Customers.Count;
+        var moves = new byte[customers];
+        var segmentOf = new int[customers];
+        var regionOf = new int[customers];
         foreach (var day in days.OrderBy(d => d.Day))
         {
             var cells = day.Lifecycle;
             for (var i = 0; i < cells.Count; i++)
             {
-                var moves = byCustomer.TryGetValue(cells.Customers[i], out var before) ? before.Moves | cells.Moves[i] : cells.Moves[i];
-                byCustomer[cells.Customers[i]] = (moves, cells.Segments[i], cells.Regions[i]);
+                var c = cells.Customers[i];
+                moves[c] |= (byte)cells.Moves[i];
+                segmentOf[c] = cells.Segments[i];
+                regionOf[c] = cells.Regions[i];
             }
         }
-        var segments = new Dictionary<int, string>();
-        var regions = new Dictionary<int, string>();
-        void Count(string scope, LifecycleMoves moves)
+        var org = new CustomerMoves();
+        var bySegment = new (long Churned, long Activated)[labels.Segments.Count];
+        var byRegion = new (long Churned, long Activated)[labels.Regions.Count];
+        for (var c = 0; c < customers; c++)
         {
-            var now = Moves.GetValueOrDefault(scope);
-            Moves[scope] = new CustomerMoves(now.Churned + ((moves & LifecycleMoves.Churned) != 0 ? 1 : 0), now.Activated + ((moves & LifecycleMoves.Activated) != 0 ? 1 : 0));
+            if (moves[c] == 0) continue;
+            var churned = (moves[c] & (byte)LifecycleMoves.Churned) != 0 ? 1 : 0;
+            var activated = (moves[c] & (byte)LifecycleMoves.Activated) != 0 ? 1 : 0;
+            org = new CustomerMoves(org.Churned + churned, org.Activated + activated);
+            if (segmentOf[c] is var s and >= 0) { bySegment[s].Churned += churned; bySegment[s].Activated += activated; }
+            if (regionOf[c] is var r and >= 0) { byRegion[r].Churned += churned; byRegion[r].Activated += activated; }
         }
-        foreach (var (_, (moves, segment, region)) in byCustomer)
+        Moves[Aggregation.Scope.Org] = org;
+        void Add((long Churned, long Activated)[] counts, Func<string, string> scopeOf, Facts.LabelSet names)
         {
-            Count(Aggregation.Scope.Org, moves);
-            if (segment != Facts.FactColumns.None && Name(segments, segment, code => Aggregation.Scope.Segment(labels.Segments[code])) is { } s && Scopes.ContainsKey(s)) Count(s, moves);
-            if (region != Facts.FactColumns.None && Name(regions, region, code => Aggregation.Scope.Region(labels.Regions[code])) is { } r && Scopes.ContainsKey(r)) Count(r, moves);
+            for (var code = 0; code < counts.Length; code++)
+            {
+                var x = counts[code];
+                if (x.Churned == 0 && x.Activated == 0) continue;
+                // Only scopes the days kept (none when they kept the organisation alone).
+                if (scopeOf(names[code]) is var scope && Scopes.ContainsKey(scope)) Moves[scope] = new CustomerMoves(x.Churned, x.Activated);
+            }
         }
-        static string Name(Dictionary<int, string> names, int code, Func<int, string> make) =>
-            names.TryGetValue(code, out var name) ? name : names[code] = make(code);
+        Add(bySegment, name => Aggregation.Scope.Segment(name), labels.Segments);
+        Add(byRegion, name => Aggregation.Scope.Region(name), labels.Regions);
     }
 
     /// <summary>Every base indicator for every scope of the period.</summary>
