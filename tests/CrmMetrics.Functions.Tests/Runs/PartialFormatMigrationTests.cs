@@ -62,4 +62,43 @@ public class PartialFormatMigrationTests(AppFixture app) : IClassFixture<AppFixt
         await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-05" });
         Assert.Equal(before, ApiDriver.Value(Assert.Single(await ApiDriver.SnapshotsAsync(app, query))));
     }
+
+    [Fact]
+    public async Task Days_whose_binary_partial_is_of_an_older_version_are_aggregated_again_and_count_customers_once()
+    {
+        // Format 3 added the lifecycle cells that churn and retention need to count customers, not moves; a
+        // deployment of the previous version left format 2 behind.
+        await app.PostEventsAsync(new[]
+        {
+            new { id = "v2-a1", type = "customer.acquired", time = "2026-02-20T10:00:00Z", customerId = "V2-1" },
+            new { id = "v2-a2", type = "customer.acquired", time = "2026-02-21T10:00:00Z", customerId = "V2-2" },
+            new { id = "v2-c1", type = "customer.churned", time = "2026-03-02T10:00:00Z", customerId = "V2-1" },
+            new { id = "v2-r1", type = "customer.reactivated", time = "2026-03-09T10:00:00Z", customerId = "V2-1" },
+            new { id = "v2-c2", type = "customer.churned", time = "2026-03-16T10:00:00Z", customerId = "V2-1" },
+        });
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-03" });
+        var partials = app.Storage.Container(StorageNames.Containers.Partials);
+        foreach (var key in new[] { "20260302", "20260309", "20260316" })
+        {
+            using var old = new MemoryStream();
+            await using (var gzip = new GZipStream(old, CompressionLevel.Fastest, leaveOpen: true))
+                await gzip.WriteAsync("CMDP\u0002 a partial of format 2"u8.ToArray());
+            old.Position = 0;
+            await partials.GetBlobClient($"days/{key}.bin.gz").UploadAsync(old, overwrite: true);
+        }
+
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-03" });
+        double? Value(string indicator) =>
+            ApiDriver.Value(Assert.Single(ApiDriver.SnapshotsAsync(app, $"grain=month&period=2026-03&indicator={indicator}&scope=org").Result));
+        // Of the 2 active at the start, V2-1 churned (twice): 1 customer, 50 %. Only this test's facts fall in March.
+        Assert.Equal(50, Value("cx.churn-rate"));
+        Assert.Equal(1, Value("com.win-backs"));
+        foreach (var key in new[] { "20260302", "20260309", "20260316" })
+        {
+            using var plain = new MemoryStream();
+            await using (var gzip = new GZipStream((await partials.GetBlobClient($"days/{key}.bin.gz").DownloadContentAsync()).Value.Content.ToStream(), CompressionMode.Decompress))
+                await gzip.CopyToAsync(plain);
+            Assert.Equal(3, plain.ToArray()[4]); // written again in the current format
+        }
+    }
 }
