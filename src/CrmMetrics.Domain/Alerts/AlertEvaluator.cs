@@ -81,9 +81,10 @@ public sealed class AlertEvaluator(AlertText text)
             }
             var trailing = rule.Kind == AlertKinds.Threshold ? [] : inputs.History(rule.Indicator!, rule.Scope);
             // An open period's sum or count (revenue, orders, complaints…) only grows until the period ends: a value
-            // too high stays too high, but one too low may yet catch up, so "too low" waits for the period's end
-            // (else every day, week and month would open with an alert that its later facts resolve).
-            var growing = inputs.Now < period.End && IndicatorCatalog.Find(row.Indicator)?.Additive == true;
+            // too high stays too high, but one too low may yet catch up. A rule that asks for it lets "too low" wait
+            // for the period's end, so that every day, week and month does not open with an alert its later facts
+            // resolve; by default the value is judged as it stands (alerts.md).
+            var growing = rule.WaitForPeriodEnd && inputs.Now < period.End && IndicatorCatalog.Find(row.Indicator)?.Additive == true;
             var (alert, checkedNow) = rule.Kind switch
             {
                 AlertKinds.Threshold => (Threshold(rule, row, value, growing), !growing || rule is { Below: null, CriticalBelow: null }),

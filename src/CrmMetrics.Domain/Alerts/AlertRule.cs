@@ -69,6 +69,14 @@ public sealed record AlertRule
     public int M { get; init; } = 3;
     public bool Enabled { get; init; } = true;
 
+    /// <summary>
+    /// Threshold, anomaly and trend rules: while a period is open, a sum or count (revenue, orders,
+    /// complaints…), which only grows until the period ends, is judged "too high" at once and "too low"
+    /// (under a bound, under the usual range, a higher-is-better trend) only once the period is over.
+    /// Off by default: alerts.md judges the value as it stands.
+    /// </summary>
+    public bool WaitForPeriodEnd { get; init; }
+
     public bool AppliesTo(Grain grain) => Grain is null || Grain == grain;
 
     /// <summary>
@@ -129,6 +137,7 @@ public sealed record AlertRule
         ("below", [AlertKinds.Threshold]), ("above", [AlertKinds.Threshold]),
         ("criticalBelow", [AlertKinds.Threshold]), ("criticalAbove", [AlertKinds.Threshold]),
         ("k", [AlertKinds.Anomaly]), ("n", [AlertKinds.Anomaly]), ("m", [AlertKinds.Trend]),
+        ("waitForPeriodEnd", [AlertKinds.Threshold, AlertKinds.Anomaly, AlertKinds.Trend]),
         ("criticalMargin", [AlertKinds.GoalAtRisk]),
         // A goal rule watches goals in their own scopes: a scope of its own was stored and never read.
         ("scope", [AlertKinds.Threshold, AlertKinds.Anomaly, AlertKinds.Trend, AlertKinds.Benchmark]),
@@ -180,6 +189,7 @@ public sealed record AlertRule
         var n = f.Integer("n", false, 2, 100);
         var m = f.Integer("m", false, 1, 50);
         var enabled = f.Boolean("enabled", false);
+        var waitForPeriodEnd = f.Boolean("waitForPeriodEnd", false);
         var belowPeerMean = f.Boolean("belowPeerMean", false);
         var percentileBelow = f.Number("percentileBelow", false, min: 0, minExclusive: true, max: 100);
         var gapWidening = f.Number("gapWidening", false, min: 0);
@@ -216,7 +226,7 @@ public sealed record AlertRule
             RuleId = ruleId, Kind = kind!, Indicator = indicator, Scope = scope, Grain = grain, GoalId = goalId,
             Severity = severityText is null ? (kind == AlertKinds.GoalMissed ? Severity.Critical : Severity.Warning) : severity,
             Below = below, Above = above, CriticalBelow = criticalBelow, CriticalAbove = criticalAbove,
-            CriticalMargin = margin ?? 20, K = k ?? 3, N = n ?? 8, M = m ?? 3, Enabled = enabled ?? true,
+            CriticalMargin = margin ?? 20, K = k ?? 3, N = n ?? 8, M = m ?? 3, Enabled = enabled ?? true, WaitForPeriodEnd = waitForPeriodEnd ?? false,
             BelowPeerMean = belowPeerMean ?? false, PercentileBelow = percentileBelow, GapWidening = gapWidening, Competitor = competitor,
         };
     }

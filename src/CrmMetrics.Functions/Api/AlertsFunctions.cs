@@ -14,11 +14,12 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
 {
     public sealed record RuleDto(string RuleId, string Kind, string? Indicator, string Scope, string? Grain, string? GoalId, string Severity,
         double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double CriticalMargin, double K, int N, int M, bool Enabled,
-        bool? BelowPeerMean, double? PercentileBelow, double? GapWidening, string? Competitor)
+        bool? BelowPeerMean, double? PercentileBelow, double? GapWidening, string? Competitor, bool? WaitForPeriodEnd)
     {
         public static RuleDto From(AlertRule r) => new(r.RuleId, r.Kind, r.Indicator, r.Scope, r.Grain is { } g ? Grains.Key(g) : null, r.GoalId, AlertRule.Name(r.Severity),
             r.Below, r.Above, r.CriticalBelow, r.CriticalAbove, r.CriticalMargin, r.K, r.N, r.M, r.Enabled,
-            r.Kind == AlertKinds.Benchmark ? r.BelowPeerMean : null, r.PercentileBelow, r.GapWidening, r.Competitor);
+            r.Kind == AlertKinds.Benchmark ? r.BelowPeerMean : null, r.PercentileBelow, r.GapWidening, r.Competitor,
+            r.Kind is AlertKinds.Threshold or AlertKinds.Anomaly or AlertKinds.Trend ? r.WaitForPeriodEnd : null);
     }
 
     public sealed record AlertsResponse(IReadOnlyList<JsonObject> Items, string? ContinuationToken);
@@ -31,7 +32,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
     [Function("AlertRule")]
     [ApiOperation("GET", "GetAlertRule", Access.Admin, Summary = "An alert rule.", Response = typeof(RuleDto), Problems = [404])]
     [ApiOperation("PUT", "PutAlertRule", Access.Admin,
-        Summary = "Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n), trend (m) or benchmark (belowPeerMean, percentileBelow, or gapWidening with competitor).",
+        Summary = "Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n), trend (m) or benchmark (belowPeerMean, percentileBelow, or gapWidening with competitor); threshold, anomaly and trend rules take waitForPeriodEnd.",
         Response = typeof(RuleDto), AlsoStatus = 201, Problems = [400, 413, 415])]
     [ApiOperation("DELETE", "DeleteAlertRule", Access.Admin, Summary = "Delete an alert rule.", Status = 204, Problems = [404])]
     public async Task<IResult> RuleAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/alert-rules/{ruleId}")] HttpRequest request,

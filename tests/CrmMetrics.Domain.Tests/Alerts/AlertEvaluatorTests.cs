@@ -67,29 +67,34 @@ public class AlertEvaluatorTests
     }
 
     [Fact]
-    public void An_open_periods_running_sum_is_judged_too_high_at_once_and_too_low_only_when_the_period_is_over()
+    public void A_rule_may_judge_an_open_periods_running_sum_too_high_at_once_and_too_low_only_when_the_period_is_over()
     {
-        // Revenue, orders, complaints… only grow until the period ends. Before, every period opened with a
-        // "revenue below its bound / far below its usual level / worse again" alert that its later orders resolved.
+        // Revenue, orders, complaints… only grow until the period ends. With waitForPeriodEnd a rule does not open
+        // every period with a "revenue below its bound / far below its usual level / worse again" alert that its
+        // later orders resolve; without it the value is judged as it stands, as alerts.md says.
         var midMonth = October.Start.AddDays(3);
-        var floor = Rule("""{"kind":"threshold","indicator":"com.revenue","below":50000,"criticalBelow":20000}""");
+        var literal = Rule("""{"kind":"threshold","indicator":"com.revenue","below":50000,"criticalBelow":20000}""");
+        Assert.Equal(Severity.Critical, Assert.Single(Evaluate([Row("com.revenue", 4_000)], [literal], now: midMonth)).Severity);
+        var floor = Rule("""{"kind":"threshold","indicator":"com.revenue","below":50000,"criticalBelow":20000,"waitForPeriodEnd":true}""");
+        Assert.True(floor.WaitForPeriodEnd);
         Assert.Empty(Evaluate([Row("com.revenue", 4_000)], [floor], now: midMonth));
         Assert.Equal(Severity.Critical, Assert.Single(Evaluate([Row("com.revenue", 4_000)], [floor])).Severity); // the month over
-        var ceiling = Rule("""{"kind":"threshold","indicator":"cx.complaints","above":40}""");
+        var ceiling = Rule("""{"kind":"threshold","indicator":"cx.complaints","above":40,"waitForPeriodEnd":true}""");
         Assert.Single(Evaluate([Row("cx.complaints", 41)], [ceiling], now: midMonth)); // can only go higher
         // Rates and means are what they are whenever they are read.
-        Assert.Single(Evaluate([Row("cx.csat", 60)], [Rule("""{"kind":"threshold","indicator":"cx.csat","below":75}""")], now: midMonth));
+        Assert.Single(Evaluate([Row("cx.csat", 60)], [Rule("""{"kind":"threshold","indicator":"cx.csat","below":75,"waitForPeriodEnd":true}""")], now: midMonth));
 
-        var anomaly = Rule("""{"kind":"anomaly","indicator":"com.revenue","k":3,"n":8}""");
+        var anomaly = Rule("""{"kind":"anomaly","indicator":"com.revenue","k":3,"n":8,"waitForPeriodEnd":true}""");
         double[] history = [100, 102, 98, 101, 99, 100, 103, 97];
         Assert.Empty(Evaluate([Row("com.revenue", 12)], [anomaly], history: history, now: midMonth));
         Assert.Single(Evaluate([Row("com.revenue", 12)], [anomaly], history: history));
         Assert.Single(Evaluate([Row("com.revenue", 150)], [anomaly], history: history, now: midMonth));
+        Assert.Single(Evaluate([Row("com.revenue", 12)], [Rule("""{"kind":"anomaly","indicator":"com.revenue"}""")], history: history, now: midMonth));
 
-        var fewerOrders = Rule("""{"kind":"trend","indicator":"com.orders","m":2}""");
+        var fewerOrders = Rule("""{"kind":"trend","indicator":"com.orders","m":2,"waitForPeriodEnd":true}""");
         Assert.Empty(Evaluate([Row("com.orders", 5)], [fewerOrders], history: [30, 20], now: midMonth));
         Assert.Single(Evaluate([Row("com.orders", 5)], [fewerOrders], history: [30, 20]));
-        var moreComplaints = Rule("""{"kind":"trend","indicator":"cx.complaints","m":2}""");
+        var moreComplaints = Rule("""{"kind":"trend","indicator":"cx.complaints","m":2,"waitForPeriodEnd":true}""");
         Assert.Single(Evaluate([Row("cx.complaints", 9)], [moreComplaints], history: [3, 6], now: midMonth));
 
         // Nor is a recovery judged from a running sum: an alert raised on it may still hold at the end.
@@ -302,6 +307,8 @@ public class AlertEvaluatorTests
     [InlineData("""{"kind":"trend","indicator":"cx.csat","n":4}""", "n")]
     [InlineData("""{"kind":"goal-at-risk","below":5}""", "below")]
     [InlineData("""{"kind":"goal-missed","criticalMargin":5}""", "criticalMargin")]
+    [InlineData("""{"kind":"goal-missed","waitForPeriodEnd":true}""", "waitForPeriodEnd")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":1,"waitForPeriodEnd":"yes"}""", "waitForPeriodEnd")]
     // Found by probing: a goal rule's scope was stored and never read (a goal rule watches goals in their own scopes).
     [InlineData("""{"kind":"goal-missed","scope":"staff:S-01"}""", "scope")]
     [InlineData("""{"kind":"goal-at-risk","goalId":"known","scope":"org"}""", "scope")]
