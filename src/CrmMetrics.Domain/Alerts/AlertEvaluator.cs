@@ -186,17 +186,26 @@ public sealed class AlertEvaluator(AlertText text)
         if (flat ? distance == 0 : distance <= rule.K * sd) return null;
         var above = value > mean;
         if (growing && !above) return null;
+        // "The previous 8 months", or "7 of the previous 8 months" when some had no value.
+        var span = trailing.TakeLast(rule.N).Count();
+        string Previous(bool fa) => (fa, window.Count == span) switch
+        {
+            (false, true) => $"the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}",
+            (false, false) => $"{window.Count} of the previous {span} {text.Grain(row.Grain, false, true)} (the others had no value)",
+            (true, true) => $"{text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته",
+            (true, false) => $"{text.Number(window.Count, true, "0")} از {text.Number(span, true, "0")} {text.Grain(row.Grain, true, true)} گذشته (بقیه مقداری نداشتند)",
+        };
         if (flat)
         {
             string Flat(bool fa) => fa
-                ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته دقیقاً {text.Value(mean, row.Unit, true, value)} بود."
-                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false, value)} in each of the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
+                ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {Previous(true)} دقیقاً {text.Value(mean, row.Unit, true, value)} بود."
+                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false, value)} in each of {Previous(false)}.";
             return Build(rule, row, value, rule.Severity, Flat(false), Flat(true), threshold: rule.K);
         }
         var deviations = distance / sd;
         string Sentence(bool fa) => fa
-            ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true, value)} در {text.Number(window.Count, true, "0")} {text.Grain(row.Grain, true, true)} گذشته."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false, value)} over the previous {window.Count} {text.Grain(row.Grain, false, window.Count != 1)}.";
+            ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true, value)} در {Previous(true)}."
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false, value)} over {Previous(false)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true), threshold: rule.K);
     }
 

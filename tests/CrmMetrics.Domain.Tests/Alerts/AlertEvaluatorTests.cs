@@ -64,6 +64,11 @@ public class AlertEvaluatorTests
         var anomaly = Rule("""{"kind":"anomaly","indicator":"cx.csat","n":4}""");
         Assert.Single(_evaluator.Evaluate(October, [Row("cx.csat", 20)], [anomaly], [], (_, _) => [80, 81, null, 79], AfterOctober));
         Assert.Empty(_evaluator.Evaluate(October, [Row("cx.csat", 20)], [anomaly], [], (_, _) => [80, 81, 79, null, null], AfterOctober)); // only 1 in the last 4
+        // Its message counts the periods it averaged (found by a review: "each of the previous 3 months" of a gap).
+        var gap = Assert.Single(_evaluator.Evaluate(October, [Row("cx.csat", 20)], [anomaly], [], (_, _) => [80, 80, null, 80], AfterOctober));
+        Assert.EndsWith("after exactly 80% in each of 3 of the previous 4 months (the others had no value).", gap.Message);
+        Assert.Contains("۳ از ۴ ماه گذشته", gap.MessageFa);
+        Assert.EndsWith("over the previous 4 months.", Assert.Single(_evaluator.Evaluate(October, [Row("cx.csat", 20)], [anomaly], [], (_, _) => [null, 80, 81, 79, 80], AfterOctober)).Message);
     }
 
     [Fact]

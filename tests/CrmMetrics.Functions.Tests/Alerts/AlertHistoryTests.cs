@@ -1,0 +1,43 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+
+namespace CrmMetrics.Functions.Tests.Alerts;
+
+/// <summary>
+/// The history trend rules read, end to end: one entry per period, oldest first, a period without a value
+/// (or never computed) breaking a run of worse periods. Found by an independent check: 90, 80, 70, 60 %, a
+/// month without answers, then 50 % was "worse for 3 months in a row".
+/// </summary>
+public class AlertHistoryTests(AppFixture app) : IClassFixture<AppFixture>
+{
+    [Fact]
+    public async Task A_trend_counts_consecutive_periods_with_values_only()
+    {
+        // Segment "hist": CSAT 90 % in January 2024, 80 % in February, no answers in March, then 70, 60 and 50 %.
+        var events = new List<object>();
+        for (var c = 0; c < 10; c++)
+            events.Add(new { id = $"hist-a{c}", type = "customer.acquired", time = "2023-12-01T09:00:00Z", customerId = $"HIST-{c}", data = new { segment = "hist" } });
+        foreach (var (month, satisfied) in new[] { (1, 9), (2, 8), (4, 7), (5, 6), (6, 5) })
+        {
+            for (var c = 0; c < 10; c++)
+                events.Add(new { id = $"hist-s{month}-{c}", type = "survey.response", time = $"2024-{month:D2}-10T10:00:00Z", customerId = $"HIST-{c}", data = new { metric = "csat", score = c < satisfied ? 5 : 1 } });
+        }
+        Assert.True((await app.PostEventsAsync(events.ToArray())).IsSuccessStatusCode);
+        foreach (var (id, m) in new[] { ("hist-trend3", 3), ("hist-trend2", 2) })
+        {
+            var put = await app.SendAsync(HttpMethod.Put, $"/api/alert-rules/{id}", TestKeys.Admin,
+                JsonContent.Create(new { kind = "trend", indicator = "cx.csat", scope = "segment:hist", grain = "month", m }));
+            Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        }
+        for (var month = 1; month <= 6; month++) await ApiDriver.RunAsync(app, new { grain = "month", period = $"2024-{month:D2}" });
+
+        var trends = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2020-01-01&kind=trend&pageSize=1000", TestKeys.Reader)))
+            .GetProperty("items").EnumerateArray()
+            .Where(a => a.GetProperty("data").GetProperty("scope").GetString() == "segment:hist")
+            .Select(a => (Rule: a.GetProperty("data").GetProperty("ruleId").GetString(), a.GetProperty("subject").GetString())).ToList();
+        // June: April 70, May 60, June 50 is two months worse in a row; three would reach back across March.
+        Assert.Equal([("hist-trend2", "cx.csat/segment:hist/2024-06")], trends);
+    }
+}
