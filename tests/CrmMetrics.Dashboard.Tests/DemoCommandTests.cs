@@ -37,6 +37,32 @@ public class DemoCommandTests
         Assert.Equal(expected, CrmMetrics.Demo.DemoCommand.PublicAddress(urls.Split(';')));
 
     [Fact]
+    public void A_public_base_address_the_host_would_read_anyway_is_kept()
+    {
+        // Found by a review: the demo replaced one given in local.settings.json or the environment.
+        var app = CrmMetrics.LocalHost.HostCommand.Parse([]).AppDirectory;
+        var dir = Directory.CreateTempSubdirectory("demo-settings");
+        try
+        {
+            var given = Path.Combine(dir.FullName, "given.json");
+            File.WriteAllText(given, """{ "Values": { "CrmMetrics:PublicBaseUrl": "https://tunnel.example" } }""");
+            var none = Path.Combine(dir.FullName, "none.json");
+            File.WriteAllText(none, """{ "Values": {} }""");
+            Assert.True(CrmMetrics.Demo.DemoCommand.PublicBaseUrlConfigured(new CrmMetrics.LocalHost.LocalHostOptions { AppDirectory = app, LocalSettingsPath = given }));
+            Assert.True(CrmMetrics.Demo.DemoCommand.PublicBaseUrlConfigured(new CrmMetrics.LocalHost.LocalHostOptions
+            {
+                AppDirectory = app, LocalSettingsPath = none, Settings = new Dictionary<string, string?> { ["CrmMetrics__PublicBaseUrl"] = "https://x.example" },
+            }));
+            if (Environment.GetEnvironmentVariable("CrmMetrics__PublicBaseUrl") is null)
+                Assert.False(CrmMetrics.Demo.DemoCommand.PublicBaseUrlConfigured(new CrmMetrics.LocalHost.LocalHostOptions { AppDirectory = app, LocalSettingsPath = none }));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_setting_the_worker_refuses_ends_the_demo_at_once_with_the_settings_message()
     {
         // It used to wait two minutes for a worker that refuses the same settings at every restart.

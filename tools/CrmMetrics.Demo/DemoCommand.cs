@@ -47,7 +47,8 @@ public static class DemoCommand
         };
         // Alert links (the snapshot and the dashboard at the alert's figure) name this session's address, as
         // they name the app's in Azure; without it they would be relative, and useless in a message read elsewhere.
-        if (!settings.ContainsKey("CrmMetrics__PublicBaseUrl") && !settings.ContainsKey("CrmMetrics:PublicBaseUrl") && PublicAddress(parsed.Urls) is { } publicAddress)
+        // A value from --setting, the environment or local.settings.json wins (a tunnel's address, say).
+        if (!PublicBaseUrlConfigured(parsed) && PublicAddress(parsed.Urls) is { } publicAddress)
             settings["CrmMetrics__PublicBaseUrl"] = publicAddress;
         var options = new LocalHostOptions
         {
@@ -142,6 +143,19 @@ public static class DemoCommand
         }
         await host.Ready;
         return null;
+    }
+
+    /// <summary>Whether the app's settings as the host will read them (local.settings.json, the environment, --setting) name a public base address.</summary>
+    public static bool PublicBaseUrlConfigured(LocalHostOptions options)
+    {
+        try
+        {
+            return CrmMetrics.LocalHost.App.AppSettings.Load(FunctionAppFolder.Open(options.AppDirectory), options.Settings, options.LocalSettingsPath).IsSet("CrmMetrics__PublicBaseUrl");
+        }
+        catch (Exception e) when (e is CrmMetrics.LocalHost.App.AppFolderException or IOException or UnauthorizedAccessException)
+        {
+            return false; // the host, starting next, says what is wrong with the app folder
+        }
     }
 
     /// <summary>
