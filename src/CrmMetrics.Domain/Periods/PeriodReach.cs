@@ -20,14 +20,18 @@ public static class PeriodReach
     public static string? Problem(PeriodCalendar calendar, Period period, string text, DateTimeOffset now)
     {
         var inv = CultureInfo.InvariantCulture;
-        if (period.Start > now.AddYears(MaxYearsAhead))
-            return $"is {period.FirstDay.Year - calendar.LocalDateOf(now).Year} years ahead: in the reporting calendar ({calendar.Calendar.Setting}) {JsonFields.Truncate(text)} " +
-                   $"starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, and its current year is {calendar.PeriodOf(Grain.Year, now).Key}";
-        var earliest = calendar.LocalDateOf(FactValidator.EarliestTime);
-        if (period.LastDay >= earliest) return null;
         var weeks = period.Grain == Grain.Week && calendar.Calendar.Kind != ReportingCalendarKind.Gregorian
             ? $" (weeks are ISO weeks under every calendar, keyed by their Gregorian week-year, such as {calendar.PeriodOf(Grain.Week, now).Key})"
             : "";
+        if (period.Start > now.AddYears(MaxYearsAhead))
+        {
+            // A week is keyed by its Gregorian week-year under every calendar: compare it with the current week, not a year of another calendar.
+            var current = period.Grain == Grain.Week ? $"the current week is {calendar.PeriodOf(Grain.Week, now).Key}{weeks}" : $"its current year is {calendar.PeriodOf(Grain.Year, now).Key}";
+            return $"is {period.FirstDay.Year - calendar.LocalDateOf(now).Year} years ahead: in the reporting calendar ({calendar.Calendar.Setting}) {JsonFields.Truncate(text)} " +
+                   $"starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, and {current}";
+        }
+        var earliest = calendar.LocalDateOf(FactValidator.EarliestTime);
+        if (period.LastDay >= earliest) return null;
         return $"ends before {earliest.ToString("yyyy-MM-dd", inv)}, the earliest day a fact may have{weeks}";
     }
 }

@@ -7,6 +7,18 @@ public class PersianPeriodTests
 {
     private readonly PeriodCalendar persian = Create("persian", "Asia/Tehran");
 
+    [Fact]
+    public void A_week_far_ahead_is_compared_with_the_current_week_not_a_persian_year()
+    {
+        // Found by an independent check: "9378-W01 is 7351 years ahead … its current year is 1405" mixed a
+        // Gregorian week-year with a Solar Hijri year.
+        var now = Instant("2026-12-04T12:00:00Z");
+        var problem = PeriodReach.Problem(persian, persian.Parse("9378-W01"), "9378-W01", now)!;
+        Assert.Contains("the current week is 2026-W49 (weeks are ISO weeks under every calendar", problem);
+        Assert.DoesNotContain("1405", problem);
+        Assert.EndsWith("its current year is 1405", PeriodReach.Problem(persian, persian.Parse("1600"), "1600", now));
+    }
+
     [Theory]
     [InlineData("1405-09-02", Grain.Day, "2026-11-23", "2026-11-23")]
     [InlineData("1405-01-01", Grain.Day, "2026-03-21", "2026-03-21")]
