@@ -32,26 +32,28 @@ public static class EventBatchReader
     // refuse its neighbours); the body's 4 MiB bounds the work, and parsing is not recursive.
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 256 };
 
-    public static EventBatch Read(ReadOnlyMemory<byte> body, bool ndjson)
+    /// <param name="what">What the bytes are, for the errors: "body" (HTTP) or "message" (the queue).</param>
+    public static EventBatch Read(ReadOnlyMemory<byte> body, bool ndjson, string what = "body")
     {
+        var unit = what == "body" ? "request" : what;
         var span = body.Span;
         var start = span.StartsWith("\uFEFF"u8) ? 3 : 0;
         while (start < span.Length && span[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
-        if (start == span.Length) throw new EventBatchException(400, "The body is empty; send a JSON array of events or NDJSON.");
+        if (start == span.Length) throw new EventBatchException(400, $"The {what} is empty; send a JSON array of events or NDJSON.");
 
         // A body that starts with '[' is a JSON array whatever its content type says.
         if (span[start] == (byte)'[' || !ndjson && span[start] == (byte)'{' && !HasSecondLine(span[start..]))
         {
-            return ReadJson(body[start..]);
+            return ReadJson(body[start..], what, unit);
         }
         if (span[start] != (byte)'{')
         {
-            throw new EventBatchException(400, "The body is neither a JSON array of events nor NDJSON (one JSON object per line).");
+            throw new EventBatchException(400, $"The {what} is neither a JSON array of events nor NDJSON (one JSON object per line).");
         }
-        return ReadNdjson(body[start..]);
+        return ReadNdjson(body[start..], what, unit);
     }
 
-    private static EventBatch ReadJson(ReadOnlyMemory<byte> body)
+    private static EventBatch ReadJson(ReadOnlyMemory<byte> body, string what, string unit)
     {
         JsonDocument doc;
         try
@@ -60,27 +62,27 @@ public static class EventBatchReader
         }
         catch (JsonException e)
         {
-            throw new EventBatchException(400, $"The body is not valid JSON: {e.Message}");
+            throw new EventBatchException(400, $"The {what} is not valid JSON: {e.Message}");
         }
         var root = doc.RootElement;
         if (root.ValueKind == JsonValueKind.Object) return new EventBatch([new RawEvent(root, null)], [doc]);
         if (root.ValueKind != JsonValueKind.Array)
         {
             doc.Dispose();
-            throw new EventBatchException(400, "The body must be a JSON array of events.");
+            throw new EventBatchException(400, $"The {what} must be a JSON array of events.");
         }
         var count = root.GetArrayLength();
         if (count > MaxEvents)
         {
             doc.Dispose();
-            throw new EventBatchException(413, $"The body has {count} events; at most {MaxEvents} are accepted per request.");
+            throw new EventBatchException(413, $"The {what} has {count} events; at most {MaxEvents} are accepted per {unit}.");
         }
         var events = new List<RawEvent>(count);
         foreach (var e in root.EnumerateArray()) events.Add(new RawEvent(e, null));
         return new EventBatch(events, [doc]);
     }
 
-    private static EventBatch ReadNdjson(ReadOnlyMemory<byte> body)
+    private static EventBatch ReadNdjson(ReadOnlyMemory<byte> body, string what, string unit)
     {
         var events = new List<RawEvent>();
         var documents = new List<JsonDocument>();
@@ -96,7 +98,7 @@ public static class EventBatchReader
             if (events.Count == MaxEvents)
             {
                 foreach (var d in documents) d.Dispose();
-                throw new EventBatchException(413, $"The body has more than {MaxEvents} events; at most {MaxEvents} are accepted per request.");
+                throw new EventBatchException(413, $"The {what} has more than {MaxEvents} events; at most {MaxEvents} are accepted per {unit}.");
             }
             try
             {
@@ -109,7 +111,7 @@ public static class EventBatchReader
                 events.Add(new RawEvent(default, $"line {line} is not valid JSON: {e.Message}", System.Text.Encoding.UTF8.GetString(current.Span)));
             }
         }
-        if (events.Count == 0) throw new EventBatchException(400, "The body holds no events.");
+        if (events.Count == 0) throw new EventBatchException(400, $"The {what} holds no events.");
         return new EventBatch(events, documents);
     }
 

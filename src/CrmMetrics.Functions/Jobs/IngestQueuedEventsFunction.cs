@@ -32,7 +32,7 @@ public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, Rejected
         EventBatch batch;
         try
         {
-            batch = EventBatchReader.Read(message, ndjson: false);
+            batch = EventBatchReader.Read(message, ndjson: false, what: "message");
         }
         catch (EventBatchException e)
         {

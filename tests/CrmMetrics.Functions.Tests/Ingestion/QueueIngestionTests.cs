@@ -83,6 +83,8 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
             r => r.Any(x => x.EventId == "bad-1") && r.Any(x => x.Raw == "this is not json"), Deadline, "both rejections to be recorded");
         Assert.Contains(rejected, r => r.EventId == "bad-1" && r.Errors.ContainsKey("data.amount"));
         Assert.Contains(rejected, r => r.EventId is null && r.Errors.ContainsKey("message") && r.Raw == "this is not json");
+        // Said of the message, not of an HTTP body (found by an independent check).
+        Assert.StartsWith("The message is", rejected.First(r => r.Raw == "this is not json").Errors["message"][0]);
         Assert.NotNull(await app.Services.GetRequiredService<FactStore>().GetAsync("good-1", DateTimeOffset.Parse("2026-09-04T12:00:00Z"), default));
         var poison = app.Storage.Queue(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
         Assert.Equal(0, (await poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
