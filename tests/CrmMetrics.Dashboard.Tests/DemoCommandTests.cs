@@ -39,8 +39,10 @@ public class DemoCommandTests
     [Fact]
     public void A_public_base_address_the_host_would_read_anyway_is_kept()
     {
-        // Found by a review: the demo replaced one given in local.settings.json or the environment.
-        var app = CrmMetrics.LocalHost.HostCommand.Parse([]).AppDirectory;
+        // Found by a review: the demo replaced one given in local.settings.json or the environment. Its own is a
+        // default: the host reads it only where those and --setting say nothing.
+        var app = CrmMetrics.LocalHost.App.FunctionAppFolder.Open(CrmMetrics.LocalHost.HostCommand.Parse([]).AppDirectory);
+        var defaults = CrmMetrics.Demo.DemoCommand.DefaultSettings(["http://127.0.0.1:7071"]);
         var dir = Directory.CreateTempSubdirectory("demo-settings");
         try
         {
@@ -48,13 +50,12 @@ public class DemoCommandTests
             File.WriteAllText(given, """{ "Values": { "CrmMetrics:PublicBaseUrl": "https://tunnel.example" } }""");
             var none = Path.Combine(dir.FullName, "none.json");
             File.WriteAllText(none, """{ "Values": {} }""");
-            Assert.True(CrmMetrics.Demo.DemoCommand.PublicBaseUrlConfigured(new CrmMetrics.LocalHost.LocalHostOptions { AppDirectory = app, LocalSettingsPath = given }));
-            Assert.True(CrmMetrics.Demo.DemoCommand.PublicBaseUrlConfigured(new CrmMetrics.LocalHost.LocalHostOptions
-            {
-                AppDirectory = app, LocalSettingsPath = none, Settings = new Dictionary<string, string?> { ["CrmMetrics__PublicBaseUrl"] = "https://x.example" },
-            }));
+            string? Read(string localSettings, IReadOnlyDictionary<string, string?>? overrides = null) =>
+                CrmMetrics.LocalHost.App.AppSettings.Load(app, overrides, localSettings, defaults)["CrmMetrics__PublicBaseUrl"];
+            Assert.Equal("https://tunnel.example", Read(given));
+            Assert.Equal("https://x.example", Read(none, new Dictionary<string, string?> { ["CrmMetrics__PublicBaseUrl"] = "https://x.example" }));
             if (Environment.GetEnvironmentVariable("CrmMetrics__PublicBaseUrl") is null)
-                Assert.False(CrmMetrics.Demo.DemoCommand.PublicBaseUrlConfigured(new CrmMetrics.LocalHost.LocalHostOptions { AppDirectory = app, LocalSettingsPath = none }));
+                Assert.Equal("http://127.0.0.1:7071", Read(none));
         }
         finally
         {

@@ -45,16 +45,12 @@ public static class DemoCommand
             ["CrmMetrics__Keys__demo-session"] = "admin:" + Hash(key),
             ["CrmMetrics__Keys__demo-dashboard"] = "reader:" + Hash(readerKey),
         };
-        // Alert links (the snapshot and the dashboard at the alert's figure) name this session's address, as
-        // they name the app's in Azure; without it they would be relative, and useless in a message read elsewhere.
-        // A value from --setting, the environment or local.settings.json wins (a tunnel's address, say).
-        if (!PublicBaseUrlConfigured(parsed) && PublicAddress(parsed.Urls) is { } publicAddress)
-            settings["CrmMetrics__PublicBaseUrl"] = publicAddress;
         var options = new LocalHostOptions
         {
             AppDirectory = parsed.AppDirectory,
             Urls = parsed.Urls,
             Settings = settings,
+            DefaultSettings = DefaultSettings(parsed.Urls),
             QueueMessageLease = parsed.QueueMessageLease,
             // The demo prints its own progress; the app's routine logs would bury it.
             MinimumLogLevel = LogLevel.Warning,
@@ -145,18 +141,13 @@ public static class DemoCommand
         return null;
     }
 
-    /// <summary>Whether the app's settings as the host will read them (local.settings.json, the environment, --setting) name a public base address.</summary>
-    public static bool PublicBaseUrlConfigured(LocalHostOptions options)
-    {
-        try
-        {
-            return CrmMetrics.LocalHost.App.AppSettings.Load(FunctionAppFolder.Open(options.AppDirectory), options.Settings, options.LocalSettingsPath).IsSet("CrmMetrics__PublicBaseUrl");
-        }
-        catch (Exception e) when (e is CrmMetrics.LocalHost.App.AppFolderException or IOException or UnauthorizedAccessException)
-        {
-            return false; // the host, starting next, says what is wrong with the app folder
-        }
-    }
+    /// <summary>
+    /// What the demo sets unless local.settings.json, the environment or --setting says otherwise: alert links
+    /// (the snapshot and the dashboard at the alert's figure) name this session's address, as they name the
+    /// app's in Azure; without it they would be relative, and useless in a message read elsewhere.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> DefaultSettings(IReadOnlyList<string> urls) =>
+        PublicAddress(urls) is { } address ? new Dictionary<string, string?> { ["CrmMetrics__PublicBaseUrl"] = address } : new Dictionary<string, string?>();
 
     /// <summary>
     /// The first of the served addresses that names a host a reader can reach (not a wildcard such as

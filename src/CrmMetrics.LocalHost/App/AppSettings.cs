@@ -39,10 +39,13 @@ public sealed class AppSettings
         return _values.Any(kv => kv.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && kv.Value.Length > 0);
     }
 
-    public static AppSettings Load(FunctionAppFolder app, IEnumerable<KeyValuePair<string, string?>>? overrides = null, string? localSettingsPath = null)
+    /// <param name="defaults">Settings that hold only where local.settings.json, the environment and <paramref name="overrides"/> say nothing.</param>
+    public static AppSettings Load(FunctionAppFolder app, IEnumerable<KeyValuePair<string, string?>>? overrides = null, string? localSettingsPath = null,
+        IEnumerable<KeyValuePair<string, string?>>? defaults = null)
     {
         var path = localSettingsPath ?? FindLocalSettings(app.Path);
         var settings = new AppSettings(path);
+        foreach (var (k, v) in defaults ?? []) settings[k] = v;
         if (path is not null)
         {
             foreach (var (k, v) in ReadValues(path)) settings[k] = v;

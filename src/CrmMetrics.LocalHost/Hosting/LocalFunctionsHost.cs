@@ -147,7 +147,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     public static async Task<LocalFunctionsHost> StartAsync(LocalHostOptions options, ILoggerProvider? logs = null, CancellationToken ct = default)
     {
         var app = FunctionAppFolder.Open(options.AppDirectory);
-        var settings = AppSettings.Load(app, options.Settings, options.LocalSettingsPath);
+        var settings = AppSettings.Load(app, options.Settings, options.LocalSettingsPath, options.DefaultSettings);
         using var bootLoggers = CreateLoggers(logs, options.MinimumLogLevel);
         var boot = bootLoggers.CreateLogger("Host");
         boot.LogInformation("Function app {App} ({Folder}); settings from {Settings}", app.Name, app.Path, settings.LocalSettingsPath ?? "the environment");

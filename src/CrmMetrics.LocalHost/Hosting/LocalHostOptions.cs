@@ -12,6 +12,9 @@ public sealed class LocalHostOptions
     /// <summary>Settings that win over local.settings.json and the environment (tests, command-line overrides).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>Settings that hold only where local.settings.json, the environment and <see cref="Settings"/> say nothing.</summary>
+    public IReadOnlyDictionary<string, string?> DefaultSettings { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>A local.settings.json to read instead of looking for one.</summary>
     public string? LocalSettingsPath { get; init; }
 
