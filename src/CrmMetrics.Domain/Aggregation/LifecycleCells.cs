@@ -64,4 +64,10 @@ public sealed class LifecycleCells
 }
 
 /// <summary>Distinct customers of a customer-state scope who churned, and who became active, in a period.</summary>
-public readonly record struct CustomerMoves(long Churned, long Activated);
+public readonly record struct CustomerMoves(long Churned, long Activated)
+{
+    /// <summary>These counts with one more customer, who made <paramref name="moves"/> in the period.</summary>
+    public CustomerMoves With(LifecycleMoves moves) => new(
+        Churned + ((moves & LifecycleMoves.Churned) != 0 ? 1 : 0),
+        Activated + ((moves & LifecycleMoves.Activated) != 0 ? 1 : 0));
+}

@@ -64,7 +64,7 @@ public sealed class PeriodAggregate
     {
         if (days.All(d => d.Lifecycle.Count == 0)) return;
         var customers = labels.Customers.Count;
-        var moves = new byte[customers];
+        var moves = new LifecycleMoves[customers];
         var segmentOf = new int[customers];
         var regionOf = new int[customers];
         foreach (var day in days.OrderBy(d => d.Day))
@@ -73,32 +73,28 @@ public sealed class PeriodAggregate
             for (var i = 0; i < cells.Count; i++)
             {
                 var c = cells.Customers[i];
-                moves[c] |= (byte)cells.Moves[i];
+                moves[c] |= cells.Moves[i];
                 segmentOf[c] = cells.Segments[i];
                 regionOf[c] = cells.Regions[i];
             }
         }
         var org = new CustomerMoves();
-        var bySegment = new (long Churned, long Activated)[labels.Segments.Count];
-        var byRegion = new (long Churned, long Activated)[labels.Regions.Count];
+        var bySegment = new CustomerMoves[labels.Segments.Count];
+        var byRegion = new CustomerMoves[labels.Regions.Count];
         for (var c = 0; c < customers; c++)
         {
-            if (moves[c] == 0) continue;
-            var churned = (moves[c] & (byte)LifecycleMoves.Churned) != 0 ? 1 : 0;
-            var activated = (moves[c] & (byte)LifecycleMoves.Activated) != 0 ? 1 : 0;
-            org = new CustomerMoves(org.Churned + churned, org.Activated + activated);
-            if (segmentOf[c] is var s and >= 0) { bySegment[s].Churned += churned; bySegment[s].Activated += activated; }
-            if (regionOf[c] is var r and >= 0) { byRegion[r].Churned += churned; byRegion[r].Activated += activated; }
+            if (moves[c] == LifecycleMoves.None) continue;
+            org = org.With(moves[c]);
+            if (segmentOf[c] is var s and >= 0) bySegment[s] = bySegment[s].With(moves[c]);
+            if (regionOf[c] is var r and >= 0) byRegion[r] = byRegion[r].With(moves[c]);
         }
         Moves[Aggregation.Scope.Org] = org;
-        void Add((long Churned, long Activated)[] counts, Func<string, string> scopeOf, Facts.LabelSet names)
+        void Add(CustomerMoves[] counts, Func<string, string> scopeOf, Facts.LabelSet names)
         {
             for (var code = 0; code < counts.Length; code++)
             {
-                var x = counts[code];
-                if (x.Churned == 0 && x.Activated == 0) continue;
                 // Only scopes the days kept (none when they kept the organisation alone).
-                if (scopeOf(names[code]) is var scope && Scopes.ContainsKey(scope)) Moves[scope] = new CustomerMoves(x.Churned, x.Activated);
+                if (counts[code] != default && scopeOf(names[code]) is var scope && Scopes.ContainsKey(scope)) Moves[scope] = counts[code];
             }
         }
         Add(bySegment, name => Aggregation.Scope.Segment(name), labels.Segments);

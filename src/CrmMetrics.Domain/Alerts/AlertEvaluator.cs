@@ -85,11 +85,12 @@ public sealed class AlertEvaluator(AlertText text)
             // for the period's end, so that every day, week and month does not open with an alert its later facts
             // resolve; by default the value is judged as it stands (alerts.md).
             var growing = rule.WaitForPeriodEnd && inputs.Now < period.End && IndicatorCatalog.Find(row.Indicator)?.Additive == true;
+            var before = rule.Kind == AlertKinds.Trend ? TrendSeries(rule, trailing) : null;
             var (alert, checkedNow) = rule.Kind switch
             {
                 AlertKinds.Threshold => (Threshold(rule, row, value, growing), !growing || rule is { Below: null, CriticalBelow: null }),
                 AlertKinds.Anomaly => (Anomaly(rule, row, value, trailing, growing), trailing.TakeLast(rule.N).Count(v => v is not null) >= 3 && !growing),
-                _ => (growing && row.Direction == Direction.Higher ? null : Trend(rule, row, value, trailing), TrendSeries(rule, trailing) is not null && !growing),
+                _ => (before is null || growing && row.Direction == Direction.Higher ? null : Trend(rule, row, value, before), before is not null && !growing),
             };
             if (alert is not null) alerts.Add(alert);
             else if (checkedNow) RecoverRule(rule, row, value, Recover);
@@ -220,9 +221,9 @@ public sealed class AlertEvaluator(AlertText text)
         return last.All(v => v is not null) ? last.Select(v => v!.Value).ToList() : null;
     }
 
-    private Alert? Trend(AlertRule rule, SnapshotRow row, double value, IReadOnlyList<double?> trailing)
+    /// <param name="before">The m periods before this one (<see cref="TrendSeries"/>).</param>
+    private Alert? Trend(AlertRule rule, SnapshotRow row, double value, List<double> before)
     {
-        if (TrendSeries(rule, trailing) is not { } before) return null;
         var series = before.Append(value).ToList();
         for (var i = 1; i < series.Count; i++)
         {
