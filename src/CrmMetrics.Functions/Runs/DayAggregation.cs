@@ -30,28 +30,33 @@ public sealed class DayAggregation(
     public async Task<DayPartial> AggregateAsync(DateOnly day, CancellationToken ct)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        // Seen before reading anything the day depends on (its facts and the directory): a mark made
-        // while we read stays, so the day is aggregated again. Ingestion stores a customer's change
-        // before it marks the days it affects, so a refresh that starts after the mark sees it.
-        var mark = await dirtyDays.GetAsync(day, ct);
-        await directory.RefreshAsync(ct);
-        var (partial, unresolved) = await ComputeAsync(day, ct);
+        // The mark is seen before reading anything the day depends on (its facts and the directory):
+        // a mark made while we read stays, so the day is aggregated again. Ingestion stores a
+        // customer's change before it marks the days it affects, so a refresh that starts after the
+        // mark sees it. The ledger's row for the day is read alongside: only aggregations of this day
+        // write it. (Each call of a pair goes through Started, so one that throws before it returns
+        // its task cannot leave the other running unobserved.)
+        var markRead = Concurrently.Started(() => dirtyDays.GetAsync(day, ct));
+        var ledgerRead = Concurrently.Started(() => ledger.ReadAsync(day, ct));
+        await Task.WhenAll(markRead, ledgerRead);
+        var (mark, storedDeltas) = (await markRead, await ledgerRead);
+        // The directory is refreshed while the day's log is fetched; attribution waits for both.
+        var (partial, unresolved) = await ComputeAsync(day, Concurrently.Started(() => directory.RefreshAsync(ct)), ct);
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
 
-        // Periods are marked stale before anything they read changes: a crash in between leaves the
-        // day dirty and its periods marked, never a changed day behind an unmarked period. The day's
-        // own periods are marked while the ledger is compared; the later ones only if it differs.
-        // (Each call of a pair goes through Started, so one that throws before it returns its task
-        // cannot leave the other running unobserved.)
-        var compare = Concurrently.Started(() => ledger.DiffersAsync(day, partial.ActiveDeltas, ct));
-        var ownPeriods = Concurrently.Started(() => stalePeriods.MarkAsync(OwnPeriods(day), ct));
-        await Task.WhenAll(compare, ownPeriods);
-        var activeChanged = await compare;
-        if (activeChanged) await stalePeriods.MarkAsync(LaterPeriods(day), ct);
+        // A day's partial is read only by its own periods, and those are marked stale by every
+        // aggregation of the day: marked while the partial is written, both before the day's mark is
+        // cleared, a crash in between leaves the day dirty, and aggregating it again marks them. The
+        // active-customer change is read by every later period too, and aggregating the day again
+        // would find it unchanged once written: when it moved, those periods are marked first, so a
+        // crash leaves a period marked twice, never a changed day behind an unmarked period.
+        var activeChanged = storedDeltas.DiffersFrom(partial.ActiveDeltas);
+        var marking = Concurrently.Started(() => stalePeriods.MarkAsync(activeChanged ? [.. OwnPeriods(day), .. LaterPeriods(day)] : OwnPeriods(day), ct));
+        if (activeChanged) await marking;
         // Neither write reads the other, so they are under way at once.
         var partialWrite = Concurrently.Started(() => partial.FactCount == 0 ? partials.DeleteAsync(day, ct) : partials.WriteAsync(partial, ct));
         var ledgerWrite = activeChanged ? Concurrently.Started(() => ledger.WriteAsync(day, partial.ActiveDeltas, ct)) : Task.CompletedTask;
-        await Task.WhenAll(partialWrite, ledgerWrite);
+        await Task.WhenAll(marking, partialWrite, ledgerWrite);
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.
@@ -81,7 +86,13 @@ public sealed class DayAggregation(
     /// <see cref="AggregateAsync"/> is this plus the bookkeeping that makes the step safe to repeat
     /// (the aggregate benchmark times the two apart).
     /// </summary>
-    public async Task<DayResult> ComputeAsync(DateOnly day, CancellationToken ct)
+    public Task<DayResult> ComputeAsync(DateOnly day, CancellationToken ct) => ComputeAsync(day, Task.CompletedTask, ct);
+
+    /// <summary>
+    /// <see cref="ComputeAsync(DateOnly, CancellationToken)"/> with the directory's refresh still under way:
+    /// the day's log is fetched meanwhile, and no fact is attributed before <paramref name="directoryReady"/> ends.
+    /// </summary>
+    private async Task<DayResult> ComputeAsync(DateOnly day, Task directoryReady, CancellationToken ct)
     {
         var calendar = settings.Calendar;
         var labels = new FactLabels();
@@ -90,8 +101,13 @@ public sealed class DayAggregation(
         // Lifecycle facts and resolves wait for their timelines and cases, read once the scan is done.
         var deferred = new FactColumns(labels, 64);
         var plain = new List<int>(1000);
-        await foreach (var page in facts.ScanDayAsync(day, calendar, labels, ct))
+        await using var pages = facts.ScanDayAsync(day, calendar, labels, ct).GetAsyncEnumerator(ct);
+        // The first page's fetch starts now; the directory's refresh must end before any fact is attributed.
+        var next = Concurrently.Started(() => pages.MoveNextAsync().AsTask());
+        await Task.WhenAll(next, directoryReady);
+        while (await next)
         {
+            var page = pages.Current;
             plain.Clear();
             var types = page.Types;
             for (var row = 0; row < types.Length; row++)
@@ -110,6 +126,7 @@ public sealed class DayAggregation(
                 }
             }
             aggregator.Add(page, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plain), attribution.Dimensions);
+            next = pages.MoveNextAsync().AsTask();
         }
         await AddLifecycleAsync(aggregator, deferred, attribution, ct);
         await AddResolvesAsync(aggregator, deferred, attribution, ct);

@@ -83,9 +83,24 @@ public sealed class FactLog(BlobContainerClient container, int segmentBlocks = F
     /// </summary>
     public async IAsyncEnumerable<FactBlock> ReadBlocksAsync(DateOnly utcDay, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await using var opened = Open(utcDay, cancellationToken);
+        await foreach (var block in ReadBlocksAsync(opened, cancellationToken)) yield return block;
+    }
+
+    /// <summary>
+    /// Starts fetching the UTC day's log (its first segment), to be read with
+    /// <see cref="ReadBlocksAsync(OpenedLog, CancellationToken)"/>: a reader of several days opens them
+    /// all at once and waits for one round trip, not one per day. Dispose it once read or given up.
+    /// </summary>
+    public OpenedLog Open(DateOnly utcDay, CancellationToken cancellationToken) =>
+        new(utcDay, OpenAsync(SegmentName(utcDay, 0), cancellationToken));
+
+    /// <summary>The blocks of a log opened with <see cref="Open"/>, as <see cref="ReadBlocksAsync(DateOnly, CancellationToken)"/> gives them.</summary>
+    public async IAsyncEnumerable<FactBlock> ReadBlocksAsync(OpenedLog opened, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         for (var segment = 0; ; segment++)
         {
-            var download = await OpenAsync(SegmentName(utcDay, segment), cancellationToken);
+            var download = segment == 0 ? await opened.First : await OpenAsync(SegmentName(opened.UtcDay, segment), cancellationToken);
             if (download is null) yield break;
             await using (download.Content)
             {
@@ -96,7 +111,30 @@ public sealed class FactLog(BlobContainerClient container, int segmentBlocks = F
         }
     }
 
-    private sealed record SegmentDownload(Stream Content, int? Blocks);
+    /// <summary>A UTC day's log whose first segment is being fetched; disposing it lets go of a download nobody read.</summary>
+    public sealed class OpenedLog : IAsyncDisposable
+    {
+        internal OpenedLog(DateOnly utcDay, Task<SegmentDownload?> first) => (UtcDay, First) = (utcDay, first);
+
+        public DateOnly UtcDay { get; }
+
+        internal Task<SegmentDownload?> First { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                if (await First is { } download) await download.Content.DisposeAsync();
+            }
+            catch (Exception)
+            {
+                // A fetch that failed or was cancelled holds nothing; whoever read it saw the failure.
+            }
+        }
+    }
+
+    /// <summary>A segment's content as it streams in, and how many blocks it held (when the service says).</summary>
+    internal sealed record SegmentDownload(Stream Content, int? Blocks);
 
     private async Task<SegmentDownload?> OpenAsync(string name, CancellationToken ct)
     {

@@ -235,24 +235,33 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     {
         var page = new FactColumns(labels, PageSize);
         var window = DayWindow.Of(localDay, calendar);
-        foreach (var utcDay in window.UtcDays)
+        // A local day off UTC spans two UTC days: both logs are asked for at once.
+        var logs = window.UtcDays.Select(utcDay => _log.Open(utcDay, cancellationToken)).ToList();
+        try
         {
-            var keep = FirstOccurrencesWithin(window);
-            await foreach (var fact in _legacy.ReadDayAsync(utcDay, cancellationToken))
+            foreach (var log in logs)
             {
-                if (!keep(fact.Id, fact.Time.UtcTicks)) continue;
-                page.Add(fact);
-                if (page.Count < PageSize) continue;
-                yield return page;
-                page.Clear();
+                var keep = FirstOccurrencesWithin(window);
+                await foreach (var fact in _legacy.ReadDayAsync(log.UtcDay, cancellationToken))
+                {
+                    if (!keep(fact.Id, fact.Time.UtcTicks)) continue;
+                    page.Add(fact);
+                    if (page.Count < PageSize) continue;
+                    yield return page;
+                    page.Clear();
+                }
+                await foreach (var block in _log.ReadBlocksAsync(log, cancellationToken))
+                {
+                    FactLogFormat.AppendTo(block, page, keep);
+                    if (page.Count < PageSize) continue;
+                    yield return page;
+                    page.Clear();
+                }
             }
-            await foreach (var block in _log.ReadBlocksAsync(utcDay, cancellationToken))
-            {
-                FactLogFormat.AppendTo(block, page, keep);
-                if (page.Count < PageSize) continue;
-                yield return page;
-                page.Clear();
-            }
+        }
+        finally
+        {
+            foreach (var log in logs) await log.DisposeAsync();
         }
         if (page.Count > 0) yield return page;
     }
