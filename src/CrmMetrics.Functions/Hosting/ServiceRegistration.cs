@@ -73,6 +73,8 @@ public static class ServiceRegistration
         // Storage.
         services.AddSingleton<FactStore>();
         services.AddSingleton<DirtyDayStore>();
+        // One feed of changed timelines and cases for both stores, so their appends share requests.
+        services.AddSingleton<StateFeed>();
         services.AddSingleton<CustomerStore>();
         services.AddSingleton<CustomerDirectory>();
         services.AddSingleton<ComplaintStore>();

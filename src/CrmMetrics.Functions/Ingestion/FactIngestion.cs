@@ -102,10 +102,13 @@ public sealed class FactIngestion(
             lock (gate) derivedDays.UnionWith(others);
             return others.Count == 0 ? Task.CompletedTask : dirtyDays.MarkAsync(others, ct);
         }
+        // Timelines and cases are apart (their own tables, their own days to mark), so they are
+        // applied at once, and their feed entries share appends.
         var lifecycle = distinct.Where(f => f.Type.IsLifecycle()).ToList();
-        if (lifecycle.Count > 0) await customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct);
         var complaintFacts = distinct.Where(f => f.Type.IsComplaint()).ToList();
-        if (complaintFacts.Count > 0) await complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, MarkDerived, ct);
+        var timelines = lifecycle.Count > 0 ? Task.Run(() => customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct), ct) : Task.CompletedTask;
+        var cases = complaintFacts.Count > 0 ? Task.Run(() => complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, MarkDerived, ct), ct) : Task.CompletedTask;
+        await Task.WhenAll(timelines, cases);
         var observationFacts = distinct.Where(f => f.Type.IsObservation()).ToList();
         if (observationFacts.Count > 0)
         {

@@ -84,7 +84,7 @@ public static class PartitionBatches
         var settled = new HashSet<string>(StringComparer.Ordinal);
         if (cache is not null && blind.Count > 0 && blind.Count < rowKeys.Count)
         {
-            // One transaction for the blind adds and the rows this process knows, when they fit one.
+            // One transaction for the blind adds and the other rows (known, or read first), when they fit one.
             settled = await WriteNewAndKnownAsync(table, partitionKey, rowKeys, blind, merge, beforeWrite, cache, done, ct);
             blind.ExceptWith(settled);
         }
@@ -119,21 +119,22 @@ public static class PartitionBatches
     }
 
     /// <summary>
-    /// Writes the blind adds and the merges of rows known from the cache in one transaction, when
-    /// every other row is known and they fit one: a partition's new and returning rows then cost one
-    /// request instead of two. Returns the rows settled (written, or known and unchanged); none when
-    /// the transaction is not tried or fails (the callers' paths then handle every row, as without it).
+    /// Writes the blind adds and the merges of the other rows in one transaction, when they fit one:
+    /// a partition's new and returning rows then cost one request instead of two. The other rows come
+    /// from the cache, or are read first (the read path would read them anyway; what is read is
+    /// cached, so a fallback does not read it again). Returns the rows settled (written, or known and
+    /// unchanged); none when the transaction is not tried or fails (the callers' paths then handle
+    /// every row, as without it).
     /// </summary>
     private static async Task<HashSet<string>> WriteNewAndKnownAsync<TOutcome>(TableClient table, string partitionKey, IReadOnlyCollection<string> rowKeys,
         HashSet<string> blind, Func<string, TableEntity, TOutcome?> merge, Func<IReadOnlyList<TOutcome>, bool, Task> beforeWrite, RowCache cache,
         List<(string, TOutcome, bool)> done, CancellationToken ct) where TOutcome : class
     {
-        var known = new List<(string Key, TableEntity Entity)>();
-        foreach (var key in rowKeys.Where(k => !blind.Contains(k)))
-        {
-            if (!cache.TryGet(partitionKey, key, out var row)) return []; // a row must be read: the usual paths
-            known.Add((key, row));
-        }
+        var others = rowKeys.Where(k => !blind.Contains(k)).ToList();
+        if (blind.Count + others.Count > MaxBatchEntities) return [];
+        var stored = await ReadKnownAsync(table, partitionKey, others, cache, ct);
+        // A row that is not there after all is added, as the read path would.
+        var known = others.Select(key => (Key: key, Entity: stored.TryGetValue(key, out var row) ? row : new TableEntity(partitionKey, key))).ToList();
         var added = Merged(blind.Select(key => (key, new TableEntity(partitionKey, key))), merge);
         var merged = Merged(known, merge);
         var writes = added.Concat(merged).ToList();

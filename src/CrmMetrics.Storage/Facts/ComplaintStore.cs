@@ -10,10 +10,12 @@ namespace CrmMetrics.Storage.Facts;
 /// Applying facts reports the days of resolves whose meaning changed (the open arrived after the
 /// resolve, or an earlier resolve replaced the counted one), so those days are aggregated again.
 /// </summary>
-public sealed class ComplaintStore(StorageAccount account)
+/// <param name="account">The storage account.</param>
+/// <param name="feed">The feed changed cases go to (shared with the <see cref="CustomerStore"/> in the app).</param>
+public sealed class ComplaintStore(StorageAccount account, StateFeed? feed = null)
 {
     private readonly TableClient _table = account.Table(StorageNames.Tables.Complaints);
-    private readonly StateFeed _feed = new(account);
+    private readonly StateFeed _feed = feed ?? new(account);
     // Rows this instance wrote or read lately: most follow-up facts of a customer or case then need no read.
     private readonly RowCache _recent = new(capacity: 32_768);
     // Requests of this instance take turns per partition, so they meet each other's rows in the cache, not in failed transactions.

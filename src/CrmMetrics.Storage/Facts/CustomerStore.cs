@@ -13,10 +13,12 @@ namespace CrmMetrics.Storage.Facts;
 /// facts changed what other facts mean (a late churn turns a later acquisition into a win-back; a
 /// late first acquisition moves the customer to another segment).
 /// </summary>
-public sealed class CustomerStore(StorageAccount account)
+/// <param name="account">The storage account.</param>
+/// <param name="feed">The feed changed timelines go to; the app shares one with the <see cref="ComplaintStore"/>, so appends made at the same time share a request.</param>
+public sealed class CustomerStore(StorageAccount account, StateFeed? feed = null)
 {
     private readonly TableClient _customers = account.Table(StorageNames.Tables.Customers);
-    private readonly StateFeed _feed = new(account);
+    private readonly StateFeed _feed = feed ?? new(account);
     // Rows this instance wrote or read lately: most follow-up facts of a customer or case then need no read.
     private readonly RowCache _recent = new(capacity: 32_768);
     // Requests of this instance take turns per partition, so they meet each other's rows in the cache, not in failed transactions.

@@ -149,6 +149,37 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     }
 
     [Fact]
+    public async Task New_customers_and_customers_this_instance_never_saw_share_a_partition_write_after_a_read()
+    {
+        var account = await azurite.AccountAsync();
+        var elsewhere = new CustomerStore(account);
+        var fresh = new CustomerStore(account); // an instance whose cache knows nobody
+        var (stored, newcomer, rowless) = ("R-1", Neighbours("R-1", 2)[0], Neighbours("R-1", 2)[1]);
+        await Apply(elsewhere, [Lifecycle("r1", FactType.CustomerAcquired, Day(10, 1), stored, "smb")]);
+
+        // The newcomer is added blindly; the stored customer is read first and merged; the churned
+        // customer without a row is added as the read path would add it. One partition, one write.
+        var dirty = await Apply(fresh, [
+            Lifecycle("r2", FactType.CustomerAcquired, Day(10, 3), newcomer, "smb"),
+            Lifecycle("r3", FactType.CustomerChurned, Day(10, 5), stored),
+            Lifecycle("r4", FactType.CustomerChurned, Day(10, 7), rowless),
+        ]);
+
+        Assert.Equal([new DateOnly(2026, 10, 3)], dirty); // the newcomer's dimension only
+        Assert.Equal(["r1", "r3"], (await fresh.GetTimelineAsync(stored, default))!.Events.Select(e => e.Id));
+        Assert.Equal(["r2"], (await fresh.GetTimelineAsync(newcomer, default))!.Events.Select(e => e.Id));
+        Assert.Equal(["r4"], (await fresh.GetTimelineAsync(rowless, default))!.Events.Select(e => e.Id));
+        var timelines = new List<string>();
+        await foreach (var change in fresh.Feed.ReadAsync(new FeedPosition(), DateTimeOffset.UtcNow, default))
+        {
+            if (change.CustomerId is not null) timelines.Add($"{change.CustomerId}:{string.Join(",", change.Timeline!.Select(e => e.Id))}");
+        }
+        Assert.Contains($"{stored}:r1,r3", timelines);
+        Assert.Contains($"{newcomer}:r2", timelines);
+        Assert.Contains($"{rowless}:r4", timelines);
+    }
+
+    [Fact]
     public async Task When_a_known_customer_changed_elsewhere_the_shared_write_falls_back_and_loses_nothing()
     {
         var account = await azurite.AccountAsync();
