@@ -10,8 +10,8 @@ using CrmMetrics.Storage.Account;
 namespace CrmMetrics.Storage.Facts;
 
 /// <summary>
-/// The facts of each UTC day as an append blob log: one <see cref="FactLogFormat"/> block per
-/// append, in the order the appends landed. An append blob holds at most 50,000 blocks, so a day's
+/// The facts of each UTC day as an append blob log: <see cref="FactLogFormat"/> blocks, in the order
+/// the appends landed (an append carries one writer's block, or several laid end to end). An append blob holds at most 50,000 blocks, so a day's
 /// log is a run of segments (<c>yyyyMMdd/00000</c>, <c>/00001</c>, …); a writer moves to the next
 /// segment only when the current one is full, so the segments have no gaps, and a segment that was
 /// short of full when it was read had no successor then. The log itself does not deduplicate: a
@@ -39,10 +39,22 @@ public sealed class FactLog(BlobContainerClient container, int segmentBlocks = F
 
     public static string SegmentName(DateOnly utcDay, int segment) => $"{StorageKeys.DayKey(utcDay)}/{segment:D5}";
 
-    /// <summary>Appends facts of one UTC day, in blocks of at most 4 MiB.</summary>
-    public async Task AppendAsync(DateOnly utcDay, IEnumerable<Fact> facts, CancellationToken cancellationToken)
+    /// <summary>Each day's appends of this process: writers that append to one day at about the same time share requests.</summary>
+    private readonly ConcurrentDictionary<DateOnly, GroupCommit<byte[]>> _appends = new();
+
+    /// <summary>
+    /// Appends facts of one UTC day, in blocks of at most 4 MiB; returns once they are in the log.
+    /// Blocks that writers of this process append to the same day at about the same time go in one
+    /// append (blocks laid end to end, as separate appends would leave them, up to 4 MiB a request).
+    /// </summary>
+    public Task AppendAsync(DateOnly utcDay, IEnumerable<Fact> facts, CancellationToken cancellationToken) =>
+        _appends.GetOrAdd(utcDay, day => new GroupCommit<byte[]>(blocks => AppendGroupAsync(day, blocks)))
+            .AddAsync(FactLogFormat.Blocks(facts).ToList(), cancellationToken);
+
+    private async Task AppendGroupAsync(DateOnly utcDay, List<byte[]> blocks)
     {
-        foreach (var block in FactLogFormat.Blocks(facts)) await AppendBlockAsync(utcDay, block, cancellationToken);
+        // The append serves several writers: none of them can cancel it for the others.
+        foreach (var joined in FactLogFormat.Joined(blocks)) await AppendBlockAsync(utcDay, joined, CancellationToken.None);
     }
 
     private async Task AppendBlockAsync(DateOnly utcDay, byte[] block, CancellationToken ct)

@@ -11,8 +11,8 @@ namespace CrmMetrics.Storage.Facts;
 public readonly record struct FactBlock(ReadOnlyMemory<byte> Records, int Count);
 
 /// <summary>
-/// The binary blocks of the per-day fact logs. A block is what one append writes, so a reader never
-/// meets part of one: a 12-byte header (the magic "CFL1", the payload length and the record count,
+/// The binary blocks of the per-day fact logs. An append writes whole blocks (one, or several end to
+/// end), so a reader never meets part of one: a 12-byte header (the magic "CFL1", the payload length and the record count,
 /// little-endian) and its records. A record is the fact's id, its type by name (so the enum may
 /// grow or be reordered), its UTC ticks and offset, a bit mask of the optional fields present and
 /// those fields in declaration order.
@@ -57,6 +57,36 @@ public static class FactLogFormat
             count = 1;
         }
         if (count > 0) yield return Seal(body, count);
+    }
+
+    /// <summary>
+    /// Blocks laid end to end, as few byte arrays of at most <paramref name="maxBytes"/> as keep them
+    /// in order: a reader meets the same blocks whether they came in one append or several. A block
+    /// that fills a request alone stays as it is.
+    /// </summary>
+    public static IEnumerable<byte[]> Joined(IReadOnlyList<byte[]> blocks, int maxBytes = MaxBlockBytes)
+    {
+        for (var first = 0; first < blocks.Count;)
+        {
+            var (end, bytes) = (first, 0L);
+            while (end < blocks.Count && (end == first || bytes + blocks[end].Length <= maxBytes)) bytes += blocks[end++].Length;
+            if (end - first == 1)
+            {
+                yield return blocks[first];
+            }
+            else
+            {
+                var joined = new byte[bytes];
+                var at = 0;
+                for (var i = first; i < end; i++)
+                {
+                    blocks[i].CopyTo(joined, at);
+                    at += blocks[i].Length;
+                }
+                yield return joined;
+            }
+            first = end;
+        }
     }
 
     private static byte[] Seal(MemoryStream body, int count)

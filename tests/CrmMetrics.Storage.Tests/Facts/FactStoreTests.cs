@@ -370,6 +370,43 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task Writers_of_one_process_appending_to_a_day_at_once_share_appends_and_every_fact_lands()
+    {
+        var account = await azurite.AccountAsync();
+        var container = account.Container(StorageNames.Containers.FactLogs);
+        var day = new DateOnly(2026, 5, 10);
+        var time = new DateTimeOffset(2026, 5, 10, 12, 0, 0, TimeSpan.Zero);
+        var log = new FactLog(container);
+        await log.AppendAsync(day, [Order("shared-first", time)], default); // the log exists and is known
+
+        // The first append starts at once; the writers that come while it is under way go in together.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => log.AppendAsync(day, [Order($"shared-{i}a", time), Order($"shared-{i}b", time)], default)));
+
+        var read = new List<string>();
+        await foreach (var fact in log.ReadAsync(day, default)) read.Add(fact.Id);
+        Assert.Equal(Enumerable.Range(0, 8).SelectMany(i => new[] { $"shared-{i}a", $"shared-{i}b" }).Append("shared-first").Order(StringComparer.Ordinal),
+            read.Order(StringComparer.Ordinal));
+        // Each writer's facts stay together, in its order, whichever append carried them.
+        foreach (var i in Enumerable.Range(0, 8)) Assert.Equal(read.IndexOf($"shared-{i}a") + 1, read.IndexOf($"shared-{i}b"));
+        var appends = (await container.GetAppendBlobClient(FactLog.SegmentName(day, 0)).GetPropertiesAsync()).Value.BlobCommittedBlockCount;
+        Assert.InRange(appends, 2, 8); // the first append, then fewer than one per writer
+    }
+
+    [Fact]
+    public void Blocks_are_joined_in_order_up_to_the_size_of_one_append()
+    {
+        byte[] Block(byte value, int length) => Enumerable.Repeat(value, length).ToArray();
+        var blocks = new[] { Block(1, 40), Block(2, 50), Block(3, 20), Block(4, 120), Block(5, 10) };
+
+        var joined = FactLogFormat.Joined(blocks, maxBytes: 100).ToList();
+
+        // 40 + 50 fit, 20 more would not; 20 alone, since 120 would not fit beside it; 120 (too big to join) as it is; then 10.
+        Assert.Equal([90, 20, 120, 10], joined.Select(j => j.Length));
+        Assert.Equal(blocks.SelectMany(b => b), joined.SelectMany(j => j));
+        Assert.Same(blocks[3], joined[2]);
+    }
+
+    [Fact]
     public async Task A_local_day_scan_returns_exactly_the_facts_of_that_day_in_its_time_zone()
     {
         var store = new FactStore(await azurite.AccountAsync());
