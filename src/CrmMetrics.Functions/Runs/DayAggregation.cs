@@ -33,30 +33,33 @@ public sealed class DayAggregation(
         // The mark is seen before reading anything the day depends on (its facts and the directory):
         // a mark made while we read stays, so the day is aggregated again. Ingestion stores a
         // customer's change before it marks the days it affects, so a refresh that starts after the
-        // mark sees it. The ledger's row for the day is read alongside: only aggregations of this day
-        // write it. (Each call of a pair goes through Started, so one that throws before it returns
-        // its task cannot leave the other running unobserved.)
-        var markRead = Concurrently.Started(() => dirtyDays.GetAsync(day, ct));
-        var ledgerRead = Concurrently.Started(() => ledger.ReadAsync(day, ct));
-        await Task.WhenAll(markRead, ledgerRead);
-        var (mark, storedDeltas) = (await markRead, await ledgerRead);
-        // The directory is refreshed while the day's log is fetched; attribution waits for both.
+        // mark sees it. The directory is refreshed while the day's log is fetched; attribution waits
+        // for both.
+        var mark = await dirtyDays.GetAsync(day, ct);
         var (partial, unresolved) = await ComputeAsync(day, Concurrently.Started(() => directory.RefreshAsync(ct)), ct);
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
 
-        // A day's partial is read only by its own periods, and those are marked stale by every
-        // aggregation of the day: marked while the partial is written, both before the day's mark is
-        // cleared, a crash in between leaves the day dirty, and aggregating it again marks them. The
-        // active-customer change is read by every later period too, and aggregating the day again
-        // would find it unchanged once written: when it moved, those periods are marked first, so a
-        // crash leaves a period marked twice, never a changed day behind an unmarked period.
-        var activeChanged = storedDeltas.DiffersFrom(partial.ActiveDeltas);
-        var marking = Concurrently.Started(() => stalePeriods.MarkAsync(activeChanged ? [.. OwnPeriods(day), .. LaterPeriods(day)] : OwnPeriods(day), ct));
-        if (activeChanged) await marking;
-        // Neither write reads the other, so they are under way at once.
+        // A day's partial is read only by its own periods, and every aggregation of the day marks
+        // them stale: marked while the partial is written, both before the day's mark is cleared, so
+        // a crash in between leaves the day dirty and aggregating it again marks them. The day's
+        // change in active customers is read by every later period too, and aggregating the day
+        // again would find it unchanged once written: the stored one is read once the day is
+        // computed (another aggregation of the day may have written it meanwhile), and when it
+        // differs, those periods are marked before it is written, so a crash leaves a period marked
+        // twice, never a changed day behind an unmarked period. (Each call goes through Started, so
+        // one that throws before it returns its task cannot leave the others running unobserved.)
+        var ownPeriods = Concurrently.Started(() => stalePeriods.MarkAsync(OwnPeriods(day), ct));
+        // A day aggregated again without a mark (a partial of an older format) would not be aggregated
+        // again after a crash: its periods are marked before anything changes.
+        if (mark is null) await ownPeriods;
         var partialWrite = Concurrently.Started(() => partial.FactCount == 0 ? partials.DeleteAsync(day, ct) : partials.WriteAsync(partial, ct));
-        var ledgerWrite = activeChanged ? Concurrently.Started(() => ledger.WriteAsync(day, partial.ActiveDeltas, ct)) : Task.CompletedTask;
-        await Task.WhenAll(marking, partialWrite, ledgerWrite);
+        var ledgerWrite = Concurrently.Started(async () =>
+        {
+            if (!await ledger.DiffersAsync(day, partial.ActiveDeltas, ct)) return;
+            await stalePeriods.MarkAsync(LaterPeriods(day), ct);
+            await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
+        });
+        await Task.WhenAll(ownPeriods, partialWrite, ledgerWrite);
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.

@@ -33,18 +33,11 @@ public sealed class LifecycleLedger
     /// leaves a period marked twice rather than a change unnoticed.
     /// Days that callers compare at the same time share a read.
     /// </summary>
-    public async Task<bool> DiffersAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct) =>
-        (await ReadAsync(day, ct)).DiffersFrom(deltas);
-
-    /// <summary>
-    /// The day's deltas as stored now, to compare with new ones later (<see cref="StoredDeltas.DiffersFrom"/>).
-    /// Only an aggregation of the day writes its row, so a reading taken before the day's facts are
-    /// read is as good as one taken after. Days that callers read at the same time share a read.
-    /// </summary>
-    public async Task<StoredDeltas> ReadAsync(DateOnly day, CancellationToken ct)
+    public async Task<bool> DiffersAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
     {
         var rows = await _reads.AddAsync([day], ct);
-        return new StoredDeltas(rows.TryGetValue(day, out var row) ? StorageJsonRead(row) : null);
+        var stored = rows.TryGetValue(day, out var row) ? StorageJsonRead(row) : null;
+        return stored != Serialize(deltas);
     }
 
     /// <summary>
@@ -97,16 +90,9 @@ public sealed class LifecycleLedger
     private static SortedDictionary<string, ActiveDelta> Sorted(IReadOnlyDictionary<string, ActiveDelta> deltas) =>
         new(deltas.ToDictionary(), StringComparer.Ordinal);
 
-    internal static string? Serialize(IReadOnlyDictionary<string, ActiveDelta> deltas) =>
+    private static string? Serialize(IReadOnlyDictionary<string, ActiveDelta> deltas) =>
         deltas.Count == 0 ? null : JsonSerializer.Serialize(Sorted(deltas), StorageJson.Options);
 
     private static string? StorageJsonRead(TableEntity e) =>
         StorageJson.Read<SortedDictionary<string, ActiveDelta>>(e, "Deltas") is { } d ? JsonSerializer.Serialize(d, StorageJson.Options) : null;
-}
-
-/// <summary>A day's row of the <see cref="LifecycleLedger"/> as it was read (null when the day has none).</summary>
-public sealed record StoredDeltas(string? Json)
-{
-    /// <summary>Whether these deltas differ from what was stored.</summary>
-    public bool DiffersFrom(IReadOnlyDictionary<string, ActiveDelta> deltas) => Json != LifecycleLedger.Serialize(deltas);
 }

@@ -153,7 +153,11 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
     {
         var account = await azurite.AccountAsync();
         var elsewhere = new CustomerStore(account);
-        var fresh = new CustomerStore(account); // an instance whose cache knows nobody
+        var requests = new TableRequests();
+        var options = new Azure.Data.Tables.TableClientOptions();
+        options.AddPolicy(requests, Azure.Core.HttpPipelinePosition.PerCall);
+        var counted = new StorageAccount(new Azure.Data.Tables.TableServiceClient(azurite.ConnectionString, options), account.Queues, account.RawQueues, account.Blobs, "counted");
+        var fresh = new CustomerStore(counted); // an instance whose cache knows nobody
         var (stored, newcomer, rowless) = ("R-1", Neighbours("R-1", 2)[0], Neighbours("R-1", 2)[1]);
         await Apply(elsewhere, [Lifecycle("r1", FactType.CustomerAcquired, Day(10, 1), stored, "smb")]);
 
@@ -166,6 +170,8 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
         ]);
 
         Assert.Equal([new DateOnly(2026, 10, 3)], dirty); // the newcomer's dimension only
+        Assert.Equal(1, requests.Transactions); // not a blind transaction and then another for the rows read
+        Assert.Equal(2, requests.Reads); // the two customers that are not new, one found and one not
         Assert.Equal(["r1", "r3"], (await fresh.GetTimelineAsync(stored, default))!.Events.Select(e => e.Id));
         Assert.Equal(["r2"], (await fresh.GetTimelineAsync(newcomer, default))!.Events.Select(e => e.Id));
         Assert.Equal(["r4"], (await fresh.GetTimelineAsync(rowless, default))!.Events.Select(e => e.Id));
@@ -298,5 +304,22 @@ public class CustomerAndComplaintStoreTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal([new DateOnly(2026, 7, 20)], await Apply(store, [opened]));
         var complaint = (await store.GetManyAsync(["case/1"], default))["case/1"];
         Assert.Equal(18 * 24, complaint.ResolutionFor("r1", 48)!.Hours, 6);
+    }
+
+    /// <summary>Counts the table requests a store makes: entity-group transactions and point reads.</summary>
+    private sealed class TableRequests : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        private int _transactions;
+        private int _reads;
+
+        public int Transactions => Volatile.Read(ref _transactions);
+        public int Reads => Volatile.Read(ref _reads);
+
+        public override void OnSendingRequest(Azure.Core.HttpMessage message)
+        {
+            var path = message.Request.Uri.Path;
+            if (message.Request.Method == Azure.Core.RequestMethod.Post && path.EndsWith("$batch", StringComparison.Ordinal)) Interlocked.Increment(ref _transactions);
+            else if (message.Request.Method == Azure.Core.RequestMethod.Get && path.Contains("Customers(", StringComparison.Ordinal)) Interlocked.Increment(ref _reads);
+        }
     }
 }
