@@ -11,8 +11,8 @@ namespace CrmMetrics.Storage.Facts;
 
 /// <summary>
 /// The facts of each UTC day as an append blob log: <see cref="FactLogFormat"/> blocks, in the order
-/// the appends landed (an append carries one writer's block, or several laid end to end). An append blob holds at most 50,000 blocks, so a day's
-/// log is a run of segments (<c>yyyyMMdd/00000</c>, <c>/00001</c>, …); a writer moves to the next
+/// the appends landed (an append carries one writer's block, or several laid end to end). An append
+/// blob holds at most 50,000 blocks, so a day's log is a run of segments (<c>yyyyMMdd/00000</c>, <c>/00001</c>, …); a writer moves to the next
 /// segment only when the current one is full, so the segments have no gaps, and a segment that was
 /// short of full when it was read had no successor then. The log itself does not deduplicate: a
 /// block appended twice (a retried request) shows its facts twice, and readers keep an id's first
@@ -46,6 +46,7 @@ public sealed class FactLog(BlobContainerClient container, int segmentBlocks = F
     /// Appends facts of one UTC day, in blocks of at most 4 MiB; returns once they are in the log.
     /// Blocks that writers of this process append to the same day at about the same time go in one
     /// append (blocks laid end to end, as separate appends would leave them, up to 4 MiB a request).
+    /// Cancelling stops the wait, not an append the facts already joined.
     /// </summary>
     public Task AppendAsync(DateOnly utcDay, IEnumerable<Fact> facts, CancellationToken cancellationToken) =>
         _appends.GetOrAdd(utcDay, day => new GroupCommit<byte[]>(blocks => AppendGroupAsync(day, blocks)))

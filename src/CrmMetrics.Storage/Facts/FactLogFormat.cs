@@ -12,10 +12,10 @@ public readonly record struct FactBlock(ReadOnlyMemory<byte> Records, int Count)
 
 /// <summary>
 /// The binary blocks of the per-day fact logs. An append writes whole blocks (one, or several end to
-/// end), so a reader never meets part of one: a 12-byte header (the magic "CFL1", the payload length and the record count,
-/// little-endian) and its records. A record is the fact's id, its type by name (so the enum may
-/// grow or be reordered), its UTC ticks and offset, a bit mask of the optional fields present and
-/// those fields in declaration order.
+/// end), so a reader never meets part of one: a 12-byte header (the magic "CFL1", the payload length
+/// and the record count, little-endian) and its records. A record is the fact's id, its type by
+/// name (so the enum may grow or be reordered), its UTC ticks and offset, a bit mask of the optional
+/// fields present and those fields in declaration order.
 /// </summary>
 public static class FactLogFormat
 {
