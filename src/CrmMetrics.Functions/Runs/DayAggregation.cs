@@ -39,27 +39,20 @@ public sealed class DayAggregation(
         var (partial, unresolved) = await ComputeAsync(day, Concurrently.Started(() => directory.RefreshAsync(ct)), ct);
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
 
-        // A day's partial is read only by its own periods, and every aggregation of the day marks
-        // them stale: marked while the partial is written, both before the day's mark is cleared, so
-        // a crash in between leaves the day dirty and aggregating it again marks them. The day's
-        // change in active customers is read by every later period too, and aggregating the day
-        // again would find it unchanged once written: the stored one is read once the day is
-        // computed (another aggregation of the day may have written it meanwhile), and when it
-        // differs, those periods are marked before it is written, so a crash leaves a period marked
-        // twice, never a changed day behind an unmarked period. (Each call goes through Started, so
-        // one that throws before it returns its task cannot leave the others running unobserved.)
+        // Periods are marked stale before anything they read changes: a crash in between leaves the
+        // day dirty and its periods marked, never a changed day behind an unmarked period. The day's
+        // own periods are marked while the ledger is compared; the later ones only if it differs.
+        // (Each call of a pair goes through Started, so one that throws before it returns its task
+        // cannot leave the other running unobserved.)
+        var compare = Concurrently.Started(() => ledger.DiffersAsync(day, partial.ActiveDeltas, ct));
         var ownPeriods = Concurrently.Started(() => stalePeriods.MarkAsync(OwnPeriods(day), ct));
-        // A day aggregated again without a mark (a partial of an older format) would not be aggregated
-        // again after a crash: its periods are marked before anything changes.
-        if (mark is null) await ownPeriods;
+        await Task.WhenAll(compare, ownPeriods);
+        var activeChanged = await compare;
+        if (activeChanged) await stalePeriods.MarkAsync(LaterPeriods(day), ct);
+        // Neither write reads the other, so they are under way at once.
         var partialWrite = Concurrently.Started(() => partial.FactCount == 0 ? partials.DeleteAsync(day, ct) : partials.WriteAsync(partial, ct));
-        var ledgerWrite = Concurrently.Started(async () =>
-        {
-            if (!await ledger.DiffersAsync(day, partial.ActiveDeltas, ct)) return;
-            await stalePeriods.MarkAsync(LaterPeriods(day), ct);
-            await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
-        });
-        await Task.WhenAll(ownPeriods, partialWrite, ledgerWrite);
+        var ledgerWrite = activeChanged ? Concurrently.Started(() => ledger.WriteAsync(day, partial.ActiveDeltas, ct)) : Task.CompletedTask;
+        await Task.WhenAll(partialWrite, ledgerWrite);
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.
