@@ -97,13 +97,10 @@ public sealed class DayAggregation(
         // Lifecycle facts and resolves wait for their timelines and cases, read once the scan is done.
         var deferred = new FactColumns(labels, 64);
         var plain = new List<int>(1000);
-        await using var pages = facts.ScanDayAsync(day, calendar, labels, ct).GetAsyncEnumerator(ct);
-        // The first page's fetch starts now; the directory's refresh must end before any fact is attributed.
-        var next = Concurrently.Started(() => pages.MoveNextAsync().AsTask());
-        await Task.WhenAll(next, directoryReady);
-        while (await next)
+        await foreach (var page in facts.ScanDayAsync(day, calendar, labels, ct))
         {
-            var page = pages.Current;
+            // The page was fetched while the directory refreshed; no fact is attributed before the refresh ends.
+            await directoryReady;
             plain.Clear();
             var types = page.Types;
             for (var row = 0; row < types.Length; row++)
@@ -122,8 +119,8 @@ public sealed class DayAggregation(
                 }
             }
             aggregator.Add(page, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plain), attribution.Dimensions);
-            next = pages.MoveNextAsync().AsTask();
         }
+        await directoryReady; // a day without facts waits for it too (the timelines and cases below come from it)
         await AddLifecycleAsync(aggregator, deferred, attribution, ct);
         await AddResolvesAsync(aggregator, deferred, attribution, ct);
         return new DayResult(aggregator.Result(), [.. attribution.Unresolved]);
