@@ -15,7 +15,6 @@ using CrmMetrics.Storage.Facts;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Storage.Settings;
 using CrmMetrics.Storage.Snapshots;
-using Microsoft.Extensions.Azure;
 
 namespace CrmMetrics.Functions.Hosting;
 
@@ -23,8 +22,6 @@ namespace CrmMetrics.Functions.Hosting;
 public static class ServiceRegistration
 {
     /// <summary>The named queue client that reads and writes message text as it is (the local alert queue holds plain JSON).</summary>
-    public const string PlainQueues = "plain";
-
     public static IServiceCollection AddCrmMetrics(this IServiceCollection services, IConfiguration configuration)
     {
         var settings = CrmMetricsSettings.Load(configuration);
@@ -35,34 +32,20 @@ public static class ServiceRegistration
         // Clients, once, from configuration: storage (AzureWebJobsStorage) and, when configured, Service Bus (AlertsServiceBus).
         var storage = StorageConnection.Read(configuration);
         var alertsBus = AlertsServiceBus.Read(configuration);
-        services.AddAzureClients(clients =>
-        {
-            if (storage.Credential is not null) clients.UseCredential(storage.Credential);
-            clients.ConfigureDefaults(o =>
-            {
-                o.Retry.Mode = RetryMode.Exponential;
-                o.Retry.MaxRetries = 4;
-                o.Retry.Delay = TimeSpan.FromMilliseconds(200);
-                o.Retry.MaxDelay = TimeSpan.FromSeconds(5);
-                o.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
-            });
-            clients.AddClient<TableServiceClient, TableClientOptions>(o => storage.Tables(o));
-            // Base64, the encoding the queue trigger reads by default (host.json messageEncoding).
-            clients.AddClient<QueueServiceClient, QueueClientOptions>(o =>
-            {
-                o.MessageEncoding = QueueMessageEncoding.Base64;
-                return storage.Queues(o);
-            });
-            clients.AddClient<QueueServiceClient, QueueClientOptions>(o => storage.Queues(o)).WithName(PlainQueues);
-            clients.AddClient<BlobServiceClient, BlobClientOptions>(o => storage.Blobs(o));
-            alertsBus?.Register(clients);
-        });
+        // The clients are built here rather than through Microsoft.Extensions.Azure's AddAzureClients:
+        // its log forwarder listens to the SDK at Verbose, so every request would format log events
+        // that the filters drop (see AzureSdkLogs, which forwards only what the filters keep).
+        services.AddSingleton<AzureSdkLogs>();
+        services.AddSingleton(sp => SdkClient(sp, () => storage.Tables(WithRetries(new TableClientOptions()))));
+        // Base64, the encoding the queue trigger reads by default (host.json messageEncoding).
+        services.AddSingleton(sp => SdkClient(sp, () => storage.Queues(WithRetries(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }))));
         services.AddSingleton(sp => new StorageAccount(
             sp.GetRequiredService<TableServiceClient>(),
             sp.GetRequiredService<QueueServiceClient>(),
-            sp.GetRequiredService<IAzureClientFactory<QueueServiceClient>>().CreateClient(PlainQueues),
-            sp.GetRequiredService<BlobServiceClient>(),
+            SdkClient(sp, () => storage.Queues(WithRetries(new QueueClientOptions()))),
+            SdkClient(sp, () => storage.Blobs(WithRetries(new BlobClientOptions()))),
             storage.Description));
+        if (alertsBus is not null) services.AddSingleton(sp => SdkClient(sp, alertsBus.CreateClient));
         services.AddSingleton<StorageInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageInitializer>());
         if (HostProcessWatch.IsSupported) services.AddHostedService<HostProcessWatch>();
@@ -134,6 +117,24 @@ public static class ServiceRegistration
         services.AddCrmMetricsHttp();
         return services;
     }
+
+    /// <summary>An Azure SDK client, built once the SDK's logs are forwarded (so a client's first requests are logged too).</summary>
+    private static T SdkClient<T>(IServiceProvider services, Func<T> create)
+    {
+        services.GetRequiredService<AzureSdkLogs>();
+        return create();
+    }
+
+    /// <summary>The retries every storage client makes: exponential, up to four, from 200 ms to 5 s apart.</summary>
+    public static T WithRetries<T>(T options) where T : ClientOptions
+    {
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.MaxRetries = 4;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(5);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
+        return options;
+    }
 }
 
 /// <summary>
@@ -195,9 +196,6 @@ public sealed record AlertsServiceBus(string? ConnectionString, string? Namespac
         return null;
     }
 
-    public void Register(AzureClientFactoryBuilder clients)
-    {
-        if (ConnectionString is not null) clients.AddServiceBusClient(ConnectionString);
-        else clients.AddServiceBusClientWithNamespace(Namespace!).WithCredential(Credential!);
-    }
+    public ServiceBusClient CreateClient() =>
+        ConnectionString is not null ? new ServiceBusClient(ConnectionString) : new ServiceBusClient(Namespace!, Credential!);
 }
