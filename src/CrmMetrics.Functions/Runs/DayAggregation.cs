@@ -27,16 +27,36 @@ public sealed class DayAggregation(
     TimeProvider clock,
     ILogger<DayAggregation> logger)
 {
-    public async Task<DayPartial> AggregateAsync(DateOnly day, CancellationToken ct)
+    public async Task<DayPartial> AggregateAsync(DateOnly day, CancellationToken ct) => await FinishAsync(await BeginAsync(day, ct), ct);
+
+    /// <summary>
+    /// The map step's first half: what the day's bookkeeping starts from (its dirty mark and the
+    /// version of its stored partial), then the day computed. <see cref="FinishAsync"/> stores it.
+    /// </summary>
+    internal async Task<StartedDay> BeginAsync(DateOnly day, CancellationToken ct)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         // The mark is seen before reading anything the day depends on (its facts and the directory):
         // a mark made while we read stays, so the day is aggregated again. Ingestion stores a
         // customer's change before it marks the days it affects, so a refresh that starts after the
-        // mark sees it. The directory is refreshed while the day's log is fetched; attribution waits
-        // for both.
-        var mark = await dirtyDays.GetAsync(day, ct);
+        // mark sees it. The stored partial's version is read with the mark: the partial is replaced
+        // only if no other aggregation of the day stored one since. The directory is refreshed while
+        // the day's log is fetched; attribution waits for both.
+        var markRead = Concurrently.Started(() => dirtyDays.GetAsync(day, ct));
+        var versionRead = Concurrently.Started(() => partials.VersionAsync(day, ct));
+        await Task.WhenAll(markRead, versionRead);
         var (partial, unresolved) = await ComputeAsync(day, Concurrently.Started(() => directory.RefreshAsync(ct)), ct);
+        return new StartedDay(day, await markRead, await versionRead, partial, unresolved, watch);
+    }
+
+    /// <summary>
+    /// The map step's second half: the day's computed partial stored, with the marks that keep a
+    /// crash at any point from leaving a changed day unnoticed, and its dirty mark cleared if nothing
+    /// marked it again meanwhile.
+    /// </summary>
+    internal async Task<DayPartial> FinishAsync(StartedDay started, CancellationToken ct)
+    {
+        var (day, mark, version, partial, unresolved, watch) = started;
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
 
         // Periods are marked stale before anything they read changes: a crash in between leaves the
@@ -49,10 +69,21 @@ public sealed class DayAggregation(
         await Task.WhenAll(compare, ownPeriods);
         var activeChanged = await compare;
         if (activeChanged) await stalePeriods.MarkAsync(LaterPeriods(day), ct);
-        // Neither write reads the other, so they are under way at once.
-        var partialWrite = Concurrently.Started(() => partial.FactCount == 0 ? partials.DeleteAsync(day, ct) : partials.WriteAsync(partial, ct));
-        var ledgerWrite = activeChanged ? Concurrently.Started(() => ledger.WriteAsync(day, partial.ActiveDeltas, ct)) : Task.CompletedTask;
-        await Task.WhenAll(partialWrite, ledgerWrite);
+
+        // Another aggregation of the day may have stored its partial after this one began (a slow
+        // one, or one that saw an older mark): then this one stores nothing and marks the day, which
+        // is aggregated again. Without the condition a partial computed from older facts could
+        // replace a newer one after the other aggregation cleared the day, and a crash before this
+        // one's clear (which would find the mark gone and mark the day again) would leave it so.
+        var stored = partial.FactCount == 0 ? await partials.TryDeleteAsync(day, version, ct) : await partials.TryReplaceAsync(partial, version, ct);
+        if (!stored)
+        {
+            logger.LogInformation("Day {Day}: another aggregation stored its partial while this one ran; the day is marked to be aggregated again", day);
+            await dirtyDays.MarkAsync([day], ct);
+            return partial;
+        }
+        // Only once the partial is stored: the ledger row of an aggregation whose partial was refused would be as old.
+        if (activeChanged) await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.
@@ -218,6 +249,9 @@ public sealed class DayAggregation(
         return keys;
     }
 }
+
+/// <summary>A day begun by the map step: its dirty mark and stored partial's version as they were before it was read, and what it computed.</summary>
+internal sealed record StartedDay(DateOnly Day, DirtyDay? Mark, Azure.ETag? Version, DayPartial Partial, IReadOnlyCollection<string> Unresolved, System.Diagnostics.Stopwatch Watch);
 
 /// <summary>A day's partial as computed, and the customers the directory did not know (their facts count in the unknown segment and region).</summary>
 public sealed record DayResult(DayPartial Partial, IReadOnlyCollection<string> Unresolved);

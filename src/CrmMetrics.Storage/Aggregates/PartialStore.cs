@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Azure;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Domain.Facts;
 using CrmMetrics.Storage.Account;
@@ -16,10 +17,17 @@ public sealed record StoredPartials(IReadOnlyList<DayPartial> Partials, IReadOnl
 /// sees half of one. Days aggregated before the binary format have a JSON blob under the old name;
 /// readers report them as outdated, so they are aggregated again before they are used.
 /// </summary>
-public sealed class PartialStore(StorageAccount account)
+public sealed class PartialStore
 {
     private const int ParallelReads = 16;
-    private readonly BlobContainerClient _container = account.Container(StorageNames.Containers.Partials);
+    private readonly BlobContainerClient _container;
+    private readonly GroupCall<DateOnly, IReadOnlyDictionary<DateOnly, ETag>> _versions;
+
+    public PartialStore(StorageAccount account)
+    {
+        _container = account.Container(StorageNames.Containers.Partials);
+        _versions = new(ListVersionsAsync);
+    }
 
     private BlobClient Blob(DateOnly day) => _container.GetBlobClient($"days/{StorageKeys.DayKey(day)}.bin.gz");
 
@@ -28,14 +36,87 @@ public sealed class PartialStore(StorageAccount account)
     /// <summary>Whether any day summary is stored (any day was ever aggregated).</summary>
     public async Task<bool> AnyAsync(CancellationToken ct)
     {
-        await foreach (var page in _container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "days/", ct).AsPages(pageSizeHint: 1))
+        await foreach (var page in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, "days/", ct).AsPages(pageSizeHint: 1))
         {
             return page.Values.Count > 0 || page.ContinuationToken is { Length: > 0 };
         }
         return false;
     }
 
+    /// <summary>Stores the day's partial, replacing whatever is there.</summary>
     public async Task WriteAsync(DayPartial partial, CancellationToken ct) => await Blob(partial.Day).UploadAsync(Encode(partial), overwrite: true, ct);
+
+    /// <summary>
+    /// The version of the day's stored partial (its blob's ETag), or null when the day has none. Given
+    /// to <see cref="TryReplaceAsync"/> or <see cref="TryDeleteAsync"/>, it keeps an aggregation from
+    /// replacing a partial that another one stored after this version was read. Days that callers ask
+    /// for at the same time share one listing.
+    /// </summary>
+    public async Task<ETag?> VersionAsync(DateOnly day, CancellationToken ct)
+    {
+        var versions = await _versions.AddAsync([day], ct);
+        return versions.TryGetValue(day, out var version) ? version : null;
+    }
+
+    /// <summary>
+    /// Stores the day's partial if the stored one is still at <paramref name="seen"/> (null: if the day
+    /// still has none). Returns false, having written nothing, when another partial was stored since.
+    /// </summary>
+    public async Task<bool> TryReplaceAsync(DayPartial partial, ETag? seen, CancellationToken ct)
+    {
+        var conditions = seen is { } version ? new BlobRequestConditions { IfMatch = version } : new BlobRequestConditions { IfNoneMatch = ETag.All };
+        try
+        {
+            await Blob(partial.Day).UploadAsync(Encode(partial), new BlobUploadOptions { Conditions = conditions }, ct);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 409 or 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Removes the day's partial (a day left without facts) if it is still at <paramref name="seen"/>;
+    /// returns false, having removed nothing, when another partial was stored or removed since. A day
+    /// that had none and still has none is left as it is. The JSON partial of an older format goes too.
+    /// </summary>
+    public async Task<bool> TryDeleteAsync(DateOnly day, ETag? seen, CancellationToken ct)
+    {
+        if (seen is { } version)
+        {
+            try
+            {
+                await Blob(day).DeleteAsync(conditions: new BlobRequestConditions { IfMatch = version }, cancellationToken: ct);
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                return false;
+            }
+        }
+        await DeleteLegacyAsync(day, ct);
+        return true;
+    }
+
+    /// <summary>The ETags of the days' partials that exist, from one listing under the days' common name prefix.</summary>
+    private async Task<IReadOnlyDictionary<DateOnly, ETag>> ListVersionsAsync(List<DateOnly> days)
+    {
+        var wanted = days.Distinct().ToDictionary(day => Blob(day).Name, day => day, StringComparer.Ordinal);
+        var prefix = wanted.Keys.Aggregate((common, name) => common[..CommonLength(common, name)]);
+        var versions = new Dictionary<DateOnly, ETag>();
+        await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, CancellationToken.None))
+        {
+            if (wanted.TryGetValue(blob.Name, out var day) && blob.Properties.ETag is { } etag) versions[day] = etag;
+        }
+        return versions;
+    }
+
+    private static int CommonLength(string a, string b)
+    {
+        var n = 0;
+        while (n < a.Length && n < b.Length && a[n] == b[n]) n++;
+        return n;
+    }
 
     /// <summary>A partial as its blob holds it: <see cref="DayPartialFormat"/>, compressed.</summary>
     public static BinaryData Encode(DayPartial partial)
@@ -79,13 +160,6 @@ public sealed class PartialStore(StorageAccount account)
         {
             foreach (var plain in downloads.Values) plain.Dispose();
         }
-    }
-
-    /// <summary>Removes the day's partial (a day left without facts).</summary>
-    public async Task DeleteAsync(DateOnly day, CancellationToken ct)
-    {
-        await Blob(day).DeleteIfExistsAsync(cancellationToken: ct);
-        await DeleteLegacyAsync(day, ct);
     }
 
     /// <summary>Removes the day's partial of the JSON format, once the day has been aggregated again.</summary>

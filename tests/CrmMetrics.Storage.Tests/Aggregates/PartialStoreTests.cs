@@ -80,6 +80,53 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
     }
 
     [Fact]
+    public async Task A_partial_is_replaced_or_removed_only_from_the_version_it_was_read_at()
+    {
+        var store = new PartialStore(await azurite.AccountAsync());
+        var day = new DateOnly(2032, 4, 9);
+        async Task<long?> StoredFactCount() => (await store.ReadManyAsync([day], new FactLabels(), default)).Partials.SingleOrDefault()?.FactCount;
+
+        Assert.Null(await store.VersionAsync(day, default));
+        Assert.True(await store.TryReplaceAsync(Partial(day, 1), null, default));
+        var first = await store.VersionAsync(day, default);
+        Assert.NotNull(first);
+        // Another aggregation that also saw no partial is refused, and changes nothing.
+        Assert.False(await store.TryReplaceAsync(Partial(day, 2), null, default));
+        Assert.Equal(Partial(day, 1).FactCount, await StoredFactCount());
+
+        Assert.True(await store.TryReplaceAsync(Partial(day, 3), first, default));
+        var second = await store.VersionAsync(day, default);
+        Assert.NotEqual(first, second);
+        // One that read the first version is refused now, whether it replaces or removes.
+        Assert.False(await store.TryReplaceAsync(Partial(day, 4), first, default));
+        Assert.False(await store.TryDeleteAsync(day, first, default));
+        Assert.Equal(Partial(day, 3).FactCount, await StoredFactCount());
+
+        Assert.True(await store.TryDeleteAsync(day, second, default));
+        Assert.Null(await store.VersionAsync(day, default));
+        Assert.Null(await StoredFactCount());
+        // A day that had none and still has none stays so.
+        Assert.True(await store.TryDeleteAsync(day, null, default));
+    }
+
+    [Fact]
+    public async Task Versions_asked_for_at_once_are_each_days_own()
+    {
+        var store = new PartialStore(await azurite.AccountAsync());
+        DateOnly[] days = [new(2032, 5, 30), new(2032, 6, 1), new(2032, 6, 2), new(2033, 1, 1)];
+        foreach (var day in days[..3]) await store.WriteAsync(Partial(day, 1), default);
+        var alone = new List<Azure.ETag?>();
+        foreach (var day in days) alone.Add(await store.VersionAsync(day, default));
+
+        var together = await Task.WhenAll(days.Select(day => store.VersionAsync(day, default)));
+
+        Assert.Equal(alone, together);
+        Assert.All(together[..3], version => Assert.NotNull(version));
+        Assert.Equal(3, together[..3].Distinct().Count());
+        Assert.Null(together[3]);
+    }
+
+    [Fact]
     public async Task Partials_of_several_days_share_the_labels_they_are_read_into()
     {
         var store = new PartialStore(await azurite.AccountAsync());

@@ -1,0 +1,128 @@
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Ingestion;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Aggregates;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Runs;
+
+/// <summary>
+/// Two aggregations of one day that overlap (a slow one, or one that saw an older mark) never leave
+/// the older result stored behind a cleared day: the map step's two halves are run in the order under
+/// test, over a real Azurite, with the app's services in this process.
+/// </summary>
+public class OverlappingAggregationTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static DateTimeOffset At(DateOnly day, int hour) => new(day.ToDateTime(new TimeOnly(hour, 0)), TimeSpan.Zero);
+
+    private async Task<ServiceProvider> StartAsync()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["CrmMetrics:Calendar"] = "gregorian",
+            ["CrmMetrics:TimeZone"] = "UTC",
+        }).Build();
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging()
+            .AddCrmMetrics(configuration)
+            .BuildServiceProvider();
+        await services.GetRequiredService<StorageAccount>().InitializeAsync(default);
+        return services;
+    }
+
+    private static Fact Order(DateOnly day, string id, int hour, decimal amount) =>
+        new() { Id = id, Type = FactType.Order, Time = At(day, hour), CustomerId = "OV-1", Channel = "web", Amount = amount, Currency = "EUR" };
+
+    private static async Task<long?> StoredFactCountAsync(IServiceProvider services, DateOnly day) =>
+        (await services.GetRequiredService<PartialStore>().ReadManyAsync([day], new FactLabels(), default)).Partials.SingleOrDefault()?.FactCount;
+
+    [Fact]
+    public async Task An_aggregation_that_began_before_another_stored_its_partial_stores_nothing_and_marks_the_day()
+    {
+        var day = new DateOnly(2031, 4, 20);
+        await using var services = await StartAsync();
+        var ingestion = services.GetRequiredService<FactIngestion>();
+        var aggregation = services.GetRequiredService<DayAggregation>();
+        var dirtyDays = services.GetRequiredService<DirtyDayStore>();
+        await ingestion.StoreAsync([Order(day, "ov-o1", 9, 10m)], default);
+
+        var slow = await aggregation.BeginAsync(day, default);
+        await ingestion.StoreAsync([Order(day, "ov-o2", 10, 20m)], default);
+        var fast = await aggregation.BeginAsync(day, default);
+        Assert.Equal(1, slow.Partial.FactCount);
+        Assert.Equal(2, fast.Partial.FactCount);
+
+        await aggregation.FinishAsync(fast, default);
+        Assert.Equal(2, await StoredFactCountAsync(services, day));
+        Assert.Null(await dirtyDays.GetAsync(day, default));
+
+        await aggregation.FinishAsync(slow, default);
+        // The slow one's older partial did not replace the newer one; had it, only its clear would
+        // have marked the day again, and a crash before that clear would have left the fact out.
+        Assert.Equal(2, await StoredFactCountAsync(services, day));
+        Assert.NotNull(await dirtyDays.GetAsync(day, default));
+
+        await aggregation.AggregateAsync(day, default);
+        Assert.Equal(2, await StoredFactCountAsync(services, day));
+        Assert.Null(await dirtyDays.GetAsync(day, default));
+    }
+
+    [Fact]
+    public async Task When_the_older_aggregation_stores_first_the_newer_one_is_refused_and_the_day_stays_dirty()
+    {
+        var day = new DateOnly(2031, 4, 21);
+        await using var services = await StartAsync();
+        var ingestion = services.GetRequiredService<FactIngestion>();
+        var aggregation = services.GetRequiredService<DayAggregation>();
+        var dirtyDays = services.GetRequiredService<DirtyDayStore>();
+        await ingestion.StoreAsync([Order(day, "ov-o3", 9, 10m)], default);
+
+        var older = await aggregation.BeginAsync(day, default);
+        await ingestion.StoreAsync([Order(day, "ov-o4", 10, 20m)], default);
+        var newer = await aggregation.BeginAsync(day, default);
+
+        await aggregation.FinishAsync(older, default);
+        Assert.Equal(1, await StoredFactCountAsync(services, day));
+        Assert.NotNull(await dirtyDays.GetAsync(day, default)); // marked again while it ran: not cleared
+
+        await aggregation.FinishAsync(newer, default);
+        Assert.Equal(1, await StoredFactCountAsync(services, day));
+        Assert.NotNull(await dirtyDays.GetAsync(day, default));
+
+        await aggregation.AggregateAsync(day, default);
+        Assert.Equal(2, await StoredFactCountAsync(services, day));
+        Assert.Null(await dirtyDays.GetAsync(day, default));
+    }
+
+    [Fact]
+    public async Task A_day_left_without_facts_is_not_removed_over_a_partial_stored_since()
+    {
+        var day = new DateOnly(2031, 4, 22);
+        await using var services = await StartAsync();
+        var aggregation = services.GetRequiredService<DayAggregation>();
+        var partials = services.GetRequiredService<PartialStore>();
+        var dirtyDays = services.GetRequiredService<DirtyDayStore>();
+        await services.GetRequiredService<FactIngestion>().StoreAsync([Order(day, "ov-o5", 9, 10m)], default);
+        await aggregation.AggregateAsync(day, default);
+        await dirtyDays.MarkAsync([day], default);
+
+        // An aggregation that read the stored partial's version, then another that stored one since.
+        var begun = await aggregation.BeginAsync(day, default);
+        var refreshed = await aggregation.BeginAsync(day, default);
+        await aggregation.FinishAsync(refreshed, default);
+        var emptied = begun with { Partial = new CrmMetrics.Domain.Aggregation.DayPartial { Day = day, Orders = new CrmMetrics.Domain.Aggregation.OrderCells(new FactLabels()) } };
+
+        await aggregation.FinishAsync(emptied, default);
+
+        Assert.Equal(1, await StoredFactCountAsync(services, day));
+        Assert.NotNull(await partials.VersionAsync(day, default));
+        Assert.NotNull(await dirtyDays.GetAsync(day, default));
+    }
+}
