@@ -30,8 +30,9 @@ public sealed class DayAggregation(
     public async Task<DayPartial> AggregateAsync(DateOnly day, CancellationToken ct) => await FinishAsync(await BeginAsync(day, ct), ct);
 
     /// <summary>
-    /// The map step's first half: what the day's bookkeeping starts from (its dirty mark and the
-    /// version of its stored partial), then the day computed. <see cref="FinishAsync"/> stores it.
+    /// The map step's first half: what the day's bookkeeping starts from (its dirty mark, and the
+    /// versions of its stored partial and ledger row), then the day computed. <see cref="FinishAsync"/>
+    /// stores it.
     /// </summary>
     internal async Task<StartedDay> BeginAsync(DateOnly day, CancellationToken ct)
     {
@@ -39,14 +40,15 @@ public sealed class DayAggregation(
         // The mark is seen before reading anything the day depends on (its facts and the directory):
         // a mark made while we read stays, so the day is aggregated again. Ingestion stores a
         // customer's change before it marks the days it affects, so a refresh that starts after the
-        // mark sees it. The stored partial's version is read with the mark: the partial is replaced
-        // only if no other aggregation of the day stored one since. The directory is refreshed while
-        // the day's log is fetched; attribution waits for both.
+        // mark sees it. The stored partial and ledger row are read with the mark: they are replaced
+        // only if no other aggregation of the day stored its own since. The directory is refreshed
+        // while the day's log is fetched; attribution waits for both.
         var markRead = Concurrently.Started(() => dirtyDays.GetAsync(day, ct));
         var versionRead = Concurrently.Started(() => partials.VersionAsync(day, ct));
-        await Task.WhenAll(markRead, versionRead);
+        var ledgerRead = Concurrently.Started(() => ledger.ReadAsync(day, ct));
+        await Task.WhenAll(markRead, versionRead, ledgerRead);
         var (partial, unresolved) = await ComputeAsync(day, Concurrently.Started(() => directory.RefreshAsync(ct)), ct);
-        return new StartedDay(day, await markRead, await versionRead, partial, unresolved, watch);
+        return new StartedDay(day, await markRead, await versionRead, (await ledgerRead).Version, partial, unresolved, watch);
     }
 
     /// <summary>
@@ -54,9 +56,17 @@ public sealed class DayAggregation(
     /// crash at any point from leaving a changed day unnoticed, and its dirty mark cleared if nothing
     /// marked it again meanwhile.
     /// </summary>
+    /// <remarks>
+    /// Two aggregations of a day can overlap (a slow one, or one that saw an older mark). The partial
+    /// and the ledger row are each written only if no other aggregation wrote them since this one
+    /// began; when one did, this one writes nothing more and marks the day, which is aggregated again.
+    /// Without the conditions an older result could replace a newer one after the other aggregation
+    /// cleared the day, and a crash before this one's clear (which would find the mark gone and mark
+    /// the day again) would leave it so.
+    /// </remarks>
     internal async Task<DayPartial> FinishAsync(StartedDay started, CancellationToken ct)
     {
-        var (day, mark, version, partial, unresolved, watch) = started;
+        var (day, mark, version, ledgerVersion, partial, unresolved, watch) = started;
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
 
         // Periods are marked stale before anything they read changes: a crash in between leaves the
@@ -64,26 +74,17 @@ public sealed class DayAggregation(
         // own periods are marked while the ledger is compared; the later ones only if it differs.
         // (Each call of a pair goes through Started, so one that throws before it returns its task
         // cannot leave the other running unobserved.)
-        var compare = Concurrently.Started(() => ledger.DiffersAsync(day, partial.ActiveDeltas, ct));
+        var compare = Concurrently.Started(() => ledger.ReadAsync(day, ct));
         var ownPeriods = Concurrently.Started(() => stalePeriods.MarkAsync(OwnPeriods(day), ct));
         await Task.WhenAll(compare, ownPeriods);
-        var activeChanged = await compare;
+        var stored = await compare;
+        if (stored.Version != ledgerVersion) return await RefuseAsync(started, "its ledger row");
+        var activeChanged = stored.Differs(partial.ActiveDeltas);
         if (activeChanged) await stalePeriods.MarkAsync(LaterPeriods(day), ct);
 
-        // Another aggregation of the day may have stored its partial after this one began (a slow
-        // one, or one that saw an older mark): then this one stores nothing and marks the day, which
-        // is aggregated again. Without the condition a partial computed from older facts could
-        // replace a newer one after the other aggregation cleared the day, and a crash before this
-        // one's clear (which would find the mark gone and mark the day again) would leave it so.
-        var stored = partial.FactCount == 0 ? await partials.TryDeleteAsync(day, version, ct) : await partials.TryReplaceAsync(partial, version, ct);
-        if (!stored)
-        {
-            logger.LogInformation("Day {Day}: another aggregation stored its partial while this one ran; the day is marked to be aggregated again", day);
-            await dirtyDays.MarkAsync([day], ct);
-            return partial;
-        }
-        // Only once the partial is stored: the ledger row of an aggregation whose partial was refused would be as old.
-        if (activeChanged) await ledger.WriteAsync(day, partial.ActiveDeltas, ct);
+        var partialStored = partial.FactCount == 0 ? await partials.TryDeleteAsync(day, version, ct) : await partials.TryReplaceAsync(partial, version, ct);
+        if (!partialStored) return await RefuseAsync(started, "its partial");
+        if (activeChanged && !await ledger.TryWriteAsync(day, partial.ActiveDeltas, ledgerVersion, ct)) return await RefuseAsync(started, "its ledger row");
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.
@@ -104,6 +105,15 @@ public sealed class DayAggregation(
         }
         logger.LogDebug("Aggregated {Day}: {Facts} facts, {Scopes} scopes in {Ms} ms", day, partial.FactCount, partial.Scopes.Count, watch.ElapsedMilliseconds);
         return partial;
+    }
+
+    /// <summary>Another aggregation of the day wrote what this one would replace: the day is marked, to be aggregated again.</summary>
+    private async Task<DayPartial> RefuseAsync(StartedDay started, string what)
+    {
+        logger.LogInformation("Day {Day}: another aggregation wrote {What} while this one ran; the day is marked to be aggregated again", started.Day, what);
+        // Not cancelled with the step: the mark is one small write, and what it guards is the day's result.
+        await dirtyDays.MarkAsync([started.Day], CancellationToken.None);
+        return started.Partial;
     }
 
     /// <summary>
@@ -250,8 +260,8 @@ public sealed class DayAggregation(
     }
 }
 
-/// <summary>A day begun by the map step: its dirty mark and stored partial's version as they were before it was read, and what it computed.</summary>
-internal sealed record StartedDay(DateOnly Day, DirtyDay? Mark, Azure.ETag? Version, DayPartial Partial, IReadOnlyCollection<string> Unresolved, System.Diagnostics.Stopwatch Watch);
+/// <summary>A day begun by the map step: its dirty mark and the versions of its stored partial and ledger row before it was read, and what it computed.</summary>
+internal sealed record StartedDay(DateOnly Day, DirtyDay? Mark, Azure.ETag? Version, Azure.ETag? LedgerVersion, DayPartial Partial, IReadOnlyCollection<string> Unresolved, System.Diagnostics.Stopwatch Watch);
 
 /// <summary>A day's partial as computed, and the customers the directory did not know (their facts count in the unknown segment and region).</summary>
 public sealed record DayResult(DayPartial Partial, IReadOnlyCollection<string> Unresolved);

@@ -1,9 +1,17 @@
 using System.Text.Json;
+using Azure;
 using Azure.Data.Tables;
 using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Storage.Account;
 
 namespace CrmMetrics.Storage.Aggregates;
+
+/// <summary>A day's ledger row as read: its version (the row's ETag; null when the day has none) and its deltas in canonical form.</summary>
+public sealed record LedgerRow(ETag? Version, string? Deltas)
+{
+    /// <summary>Whether these deltas differ from the row's.</summary>
+    public bool Differs(IReadOnlyDictionary<string, ActiveDelta> deltas) => Deltas != LifecycleLedger.Canonical(deltas);
+}
 
 /// <summary>Active customers per customer-state scope at the start and the end of a period.</summary>
 public sealed record ActiveCustomers(IReadOnlyDictionary<string, long> AtStart, IReadOnlyDictionary<string, long> AtEnd);
@@ -19,39 +27,125 @@ public sealed class LifecycleLedger
     private readonly TableClient _table;
     private readonly GroupCall<DateOnly, IReadOnlyDictionary<DateOnly, TableEntity>> _reads;
     private readonly GroupCommit<(string RowKey, TableEntity? Row)> _writes;
+    private readonly GroupCall<ConditionalWrite, IReadOnlyDictionary<ConditionalWrite, bool>> _conditionalWrites;
 
     public LifecycleLedger(StorageAccount account)
     {
         _table = account.Table(StorageNames.Tables.LifecycleLedger);
         _reads = new(days => DayRows.ReadAsync(_table, Partition, days, CancellationToken.None));
         _writes = new(WriteRowsAsync);
+        _conditionalWrites = new(WriteIfUnchangedAsync);
+    }
+
+    /// <summary>The day's row as stored now. Days that callers read at the same time share a read.</summary>
+    public async Task<LedgerRow> ReadAsync(DateOnly day, CancellationToken ct)
+    {
+        var rows = await _reads.AddAsync([day], ct);
+        return rows.TryGetValue(day, out var row) ? new LedgerRow(row.ETag, StorageJsonRead(row)) : new LedgerRow(null, null);
     }
 
     /// <summary>
     /// Whether the day's deltas differ from what is stored: when they do, every later period changes
-    /// too. Callers mark those periods stale before <see cref="WriteAsync"/>, so a crash in between
-    /// leaves a period marked twice rather than a change unnoticed.
-    /// Days that callers compare at the same time share a read.
+    /// too. Callers mark those periods stale before writing, so a crash in between leaves a period
+    /// marked twice rather than a change unnoticed.
     /// </summary>
-    public async Task<bool> DiffersAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
+    public async Task<bool> DiffersAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct) =>
+        (await ReadAsync(day, ct)).Differs(deltas);
+
+    /// <summary>
+    /// Stores the day's deltas (none removes its row) if its row is still at <paramref name="seen"/>
+    /// (null: if the day still has none); returns false, having written nothing, when another
+    /// aggregation wrote the row since. Days that callers store at the same time share a transaction
+    /// when every one of them is unchanged.
+    /// </summary>
+    public async Task<bool> TryWriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, ETag? seen, CancellationToken ct)
     {
-        var rows = await _reads.AddAsync([day], ct);
-        var stored = rows.TryGetValue(day, out var row) ? StorageJsonRead(row) : null;
-        return stored != Serialize(deltas);
+        var write = new ConditionalWrite(day, Row(day, deltas), seen);
+        return (await _conditionalWrites.AddAsync([write], ct))[write];
+    }
+
+    private sealed class ConditionalWrite(DateOnly day, TableEntity? row, ETag? seen)
+    {
+        public DateOnly Day => day;
+        public TableEntity? Row => row;
+        public ETag? Seen => seen;
+
+        public TableTransactionAction? Action { get; } = (row, seen) switch
+        {
+            ({ } entity, { } version) => new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, version),
+            ({ } entity, null) => new TableTransactionAction(TableTransactionActionType.Add, entity),
+            (null, { } version) => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(Partition, StorageKeys.DayKey(day)), version),
+            _ => null, // no row wanted, none seen: a row written since is another aggregation's, and stays
+        };
+    }
+
+    private TableEntity? Row(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas)
+    {
+        if (deltas.Count == 0) return null;
+        var entity = new TableEntity(Partition, StorageKeys.DayKey(day));
+        StorageJson.Write(entity, "Deltas", Sorted(deltas));
+        return entity;
+    }
+
+    /// <summary>
+    /// Conditional writes, in one transaction when they are of distinct days and all succeed; when the
+    /// transaction fails (a row changed), one by one, so each caller learns its own outcome.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<ConditionalWrite, bool>> WriteIfUnchangedAsync(List<ConditionalWrite> writes)
+    {
+        var outcomes = new Dictionary<ConditionalWrite, bool>(ReferenceEqualityComparer.Instance);
+        var actions = new List<ConditionalWrite>();
+        foreach (var write in writes)
+        {
+            if (write.Action is null) outcomes[write] = true;
+            else actions.Add(write);
+        }
+        if (actions.Count > 1 && actions.Count <= 100 && actions.Select(w => w.Day).Distinct().Count() == actions.Count)
+        {
+            try
+            {
+                await _table.SubmitTransactionAsync(actions.Select(w => w.Action!));
+                foreach (var write in actions) outcomes[write] = true;
+                return outcomes;
+            }
+            catch (TableTransactionFailedException)
+            {
+                // Some row changed: find out which, one by one.
+            }
+        }
+        foreach (var write in actions) outcomes[write] = await WriteIfUnchangedAsync(write);
+        return outcomes;
+    }
+
+    private async Task<bool> WriteIfUnchangedAsync(ConditionalWrite write)
+    {
+        try
+        {
+            switch (write)
+            {
+                case { Row: { } row, Seen: { } seen }:
+                    await _table.UpdateEntityAsync(row, seen, TableUpdateMode.Replace);
+                    return true;
+                case { Row: { } row }:
+                    await _table.AddEntityAsync(row);
+                    return true;
+                default:
+                    // The SDK reports a missing entity as a 404 response rather than an exception.
+                    return (await _table.DeleteEntityAsync(Partition, StorageKeys.DayKey(write.Day), write.Seen!.Value)).Status != 404;
+            }
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 409 or 412)
+        {
+            return false;
+        }
     }
 
     /// <summary>
     /// Stores the day's deltas (a day without any removes its row). Days that callers store at the
     /// same time share a transaction.
     /// </summary>
-    public Task WriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct)
-    {
-        var rk = StorageKeys.DayKey(day);
-        if (deltas.Count == 0) return _writes.AddAsync([(rk, null)], ct);
-        var entity = new TableEntity(Partition, rk);
-        StorageJson.Write(entity, "Deltas", Sorted(deltas));
-        return _writes.AddAsync([(rk, entity)], ct);
-    }
+    public Task WriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct) =>
+        _writes.AddAsync([(StorageKeys.DayKey(day), Row(day, deltas))], ct);
 
     /// <summary>
     /// Writes a group's rows: upserts in transactions, removals one by one (a missing row is not an
@@ -90,7 +184,8 @@ public sealed class LifecycleLedger
     private static SortedDictionary<string, ActiveDelta> Sorted(IReadOnlyDictionary<string, ActiveDelta> deltas) =>
         new(deltas.ToDictionary(), StringComparer.Ordinal);
 
-    private static string? Serialize(IReadOnlyDictionary<string, ActiveDelta> deltas) =>
+    /// <summary>Deltas in the form rows are compared in.</summary>
+    internal static string? Canonical(IReadOnlyDictionary<string, ActiveDelta> deltas) =>
         deltas.Count == 0 ? null : JsonSerializer.Serialize(Sorted(deltas), StorageJson.Options);
 
     private static string? StorageJsonRead(TableEntity e) =>

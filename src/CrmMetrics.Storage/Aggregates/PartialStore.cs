@@ -70,7 +70,7 @@ public sealed class PartialStore
             await Blob(partial.Day).UploadAsync(Encode(partial), new BlobUploadOptions { Conditions = conditions }, ct);
             return true;
         }
-        catch (RequestFailedException e) when (e.Status is 404 or 409 or 412)
+        catch (RequestFailedException e) when (IsRefusal(e))
         {
             return false;
         }
@@ -79,7 +79,8 @@ public sealed class PartialStore
     /// <summary>
     /// Removes the day's partial (a day left without facts) if it is still at <paramref name="seen"/>;
     /// returns false, having removed nothing, when another partial was stored or removed since. A day
-    /// that had none and still has none is left as it is. The JSON partial of an older format goes too.
+    /// that had none is left as it is: a partial stored since is another aggregation's, of newer facts.
+    /// The JSON partial of an older format goes too.
     /// </summary>
     public async Task<bool> TryDeleteAsync(DateOnly day, ETag? seen, CancellationToken ct)
     {
@@ -89,7 +90,7 @@ public sealed class PartialStore
             {
                 await Blob(day).DeleteAsync(conditions: new BlobRequestConditions { IfMatch = version }, cancellationToken: ct);
             }
-            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            catch (RequestFailedException e) when (IsRefusal(e))
             {
                 return false;
             }
@@ -97,6 +98,13 @@ public sealed class PartialStore
         await DeleteLegacyAsync(day, ct);
         return true;
     }
+
+    /// <summary>
+    /// A condition that did not hold: the blob changed (412), exists already (409), or went (404).
+    /// Any other failure, a missing container included, is an error.
+    /// </summary>
+    private static bool IsRefusal(RequestFailedException e) =>
+        e.ErrorCode is "ConditionNotMet" or "BlobAlreadyExists" or "BlobNotFound" || (e.Status == 412 && e.ErrorCode is null);
 
     /// <summary>The ETags of the days' partials that exist, from one listing under the days' common name prefix.</summary>
     private async Task<IReadOnlyDictionary<DateOnly, ETag>> ListVersionsAsync(List<DateOnly> days)

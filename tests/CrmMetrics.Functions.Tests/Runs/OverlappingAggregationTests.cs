@@ -125,4 +125,59 @@ public class OverlappingAggregationTests(AzuriteFixture azurite) : IClassFixture
         Assert.NotNull(await partials.VersionAsync(day, default));
         Assert.NotNull(await dirtyDays.GetAsync(day, default));
     }
+
+    [Fact]
+    public async Task A_ledger_row_another_aggregation_wrote_after_this_one_began_is_not_replaced()
+    {
+        var day = new DateOnly(2031, 4, 23);
+        await using var services = await StartAsync();
+        var aggregation = services.GetRequiredService<DayAggregation>();
+        var ledger = services.GetRequiredService<LifecycleLedger>();
+        var dirtyDays = services.GetRequiredService<DirtyDayStore>();
+        await services.GetRequiredService<FactIngestion>().StoreAsync([Acquired(day, "ov-a1", "OV-2")], default);
+
+        var begun = await aggregation.BeginAsync(day, default);
+        Assert.Null(begun.LedgerVersion);
+        // Another aggregation's row lands after this one began (its partial stored before, say).
+        var other = new Dictionary<string, CrmMetrics.Domain.Aggregation.ActiveDelta> { ["org"] = new() { Activated = 5 } };
+        await ledger.WriteAsync(day, other, default);
+
+        await aggregation.FinishAsync(begun, default);
+
+        Assert.False(await ledger.DiffersAsync(day, other, default));
+        Assert.Null(await StoredFactCountAsync(services, day)); // nothing stored either
+        Assert.NotNull(await dirtyDays.GetAsync(day, default));
+        await aggregation.AggregateAsync(day, default);
+        Assert.False(await ledger.DiffersAsync(day, begun.Partial.ActiveDeltas, default));
+        Assert.Null(await dirtyDays.GetAsync(day, default));
+    }
+
+    [Fact]
+    public async Task An_aggregation_that_saw_no_facts_leaves_the_ledger_row_of_one_that_saw_an_acquisition()
+    {
+        var day = new DateOnly(2031, 4, 24);
+        await using var services = await StartAsync();
+        var aggregation = services.GetRequiredService<DayAggregation>();
+        var ledger = services.GetRequiredService<LifecycleLedger>();
+        var dirtyDays = services.GetRequiredService<DirtyDayStore>();
+        await dirtyDays.MarkAsync([day], default);
+
+        var empty = await aggregation.BeginAsync(day, default);
+        await services.GetRequiredService<FactIngestion>().StoreAsync([Acquired(day, "ov-a2", "OV-3")], default);
+        var acquired = await aggregation.BeginAsync(day, default);
+        Assert.Equal(0, empty.Partial.FactCount);
+        Assert.NotEmpty(acquired.Partial.ActiveDeltas);
+        await aggregation.FinishAsync(acquired, default);
+        Assert.Null(await dirtyDays.GetAsync(day, default));
+
+        await aggregation.FinishAsync(empty, default);
+
+        // The empty one would have removed the row; the acquisition stays counted.
+        Assert.False(await ledger.DiffersAsync(day, acquired.Partial.ActiveDeltas, default));
+        Assert.Equal(1, await StoredFactCountAsync(services, day));
+        Assert.NotNull(await dirtyDays.GetAsync(day, default));
+    }
+
+    private static Fact Acquired(DateOnly day, string id, string customer) =>
+        new() { Id = id, Type = FactType.CustomerAcquired, Time = At(day, 8), CustomerId = customer, Segment = "smb", Region = "north" };
 }

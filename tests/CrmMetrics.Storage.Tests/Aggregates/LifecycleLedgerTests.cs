@@ -65,4 +65,50 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
         await Task.WhenAll(earlier, later);
         Assert.False(await ledger.DiffersAsync(day, Deltas(7, 0), default));
     }
+
+    [Fact]
+    public async Task A_row_is_written_or_removed_only_from_the_version_it_was_read_at()
+    {
+        var ledger = new LifecycleLedger(await azurite.AccountAsync());
+        var day = new DateOnly(2032, 8, 3);
+        var none = new Dictionary<string, ActiveDelta>();
+
+        var absent = await ledger.ReadAsync(day, default);
+        Assert.Null(absent.Version);
+        Assert.True(await ledger.TryWriteAsync(day, Deltas(1, 0), null, default));
+        // Another aggregation that also saw no row is refused, and changes nothing.
+        Assert.False(await ledger.TryWriteAsync(day, Deltas(2, 0), null, default));
+        var first = await ledger.ReadAsync(day, default);
+        Assert.False(first.Differs(Deltas(1, 0)));
+
+        Assert.True(await ledger.TryWriteAsync(day, Deltas(3, 0), first.Version, default));
+        Assert.False(await ledger.TryWriteAsync(day, Deltas(4, 0), first.Version, default));
+        Assert.False(await ledger.TryWriteAsync(day, none, first.Version, default));
+        var second = await ledger.ReadAsync(day, default);
+        Assert.False(second.Differs(Deltas(3, 0)));
+
+        Assert.True(await ledger.TryWriteAsync(day, none, second.Version, default));
+        Assert.Null((await ledger.ReadAsync(day, default)).Version);
+        // No row wanted and none seen: a row written since stays.
+        await ledger.WriteAsync(day, Deltas(9, 0), default);
+        Assert.True(await ledger.TryWriteAsync(day, none, null, default));
+        Assert.False(await ledger.DiffersAsync(day, Deltas(9, 0), default));
+    }
+
+    [Fact]
+    public async Task Of_conditional_writes_made_at_the_same_time_only_the_one_whose_row_changed_is_refused()
+    {
+        var ledger = new LifecycleLedger(await azurite.AccountAsync());
+        var days = Enumerable.Range(0, 6).Select(i => new DateOnly(2032, 9, 1).AddDays(i)).ToList();
+        var seen = await Task.WhenAll(days.Select(day => ledger.ReadAsync(day, default)));
+        await ledger.WriteAsync(days[2], Deltas(7, 7), default); // another aggregation, since
+
+        var outcomes = await Task.WhenAll(days.Select((day, i) => ledger.TryWriteAsync(day, Deltas(i + 1, 0), seen[i].Version, default)));
+
+        Assert.Equal([true, true, false, true, true, true], outcomes);
+        for (var i = 0; i < days.Count; i++)
+        {
+            Assert.False(await ledger.DiffersAsync(days[i], i == 2 ? Deltas(7, 7) : Deltas(i + 1, 0), default));
+        }
+    }
 }
