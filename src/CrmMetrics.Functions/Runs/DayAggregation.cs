@@ -59,7 +59,8 @@ public sealed class DayAggregation(
     /// <remarks>
     /// Two aggregations of a day can overlap (a slow one, or one that saw an older mark). The partial
     /// and the ledger row are each written only if no other aggregation wrote them since this one
-    /// began; when one did, this one writes nothing more and marks the day, which is aggregated again.
+    /// began (the row always, after the partial, so that its version moves with every stored
+    /// partial); when one did, this one writes nothing more and marks the day, which is aggregated again.
     /// Without the conditions an older result could replace a newer one after the other aggregation
     /// cleared the day, and a crash before this one's clear (which would find the mark gone and mark
     /// the day again) would leave it so.
@@ -79,12 +80,20 @@ public sealed class DayAggregation(
         await Task.WhenAll(compare, ownPeriods);
         var stored = await compare;
         if (stored.Version != ledgerVersion) return await RefuseAsync(started, "its ledger row");
-        var activeChanged = stored.Differs(partial.ActiveDeltas);
-        if (activeChanged) await stalePeriods.MarkAsync(LaterPeriods(day), ct);
+        if (stored.Differs(partial.ActiveDeltas))
+        {
+            await stalePeriods.MarkAsync(LaterPeriods(day), ct);
+            // A day aggregated without a mark (finalisation redoing a day of an older format, a
+            // redelivered message) is marked before its results change: a crash between its partial
+            // and its ledger row then leaves it dirty. It is cleared by its next aggregation.
+            if (mark is null) await dirtyDays.MarkAsync([day], ct);
+        }
 
         var partialStored = partial.FactCount == 0 ? await partials.TryDeleteAsync(day, version, ct) : await partials.TryReplaceAsync(partial, version, ct);
         if (!partialStored) return await RefuseAsync(started, "its partial");
-        if (activeChanged && !await ledger.TryWriteAsync(day, partial.ActiveDeltas, ledgerVersion, ct)) return await RefuseAsync(started, "its ledger row");
+        // Written even when unchanged, after the partial: every stored partial moves the row's
+        // version, so an older aggregation whose partial went in before cannot write its row after.
+        if (!await ledger.TryWriteAsync(day, partial.ActiveDeltas, ledgerVersion, ct)) return await RefuseAsync(started, "its ledger row");
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.

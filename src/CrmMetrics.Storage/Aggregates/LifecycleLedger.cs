@@ -53,33 +53,29 @@ public sealed class LifecycleLedger
         (await ReadAsync(day, ct)).Differs(deltas);
 
     /// <summary>
-    /// Stores the day's deltas (none removes its row) if its row is still at <paramref name="seen"/>
-    /// (null: if the day still has none); returns false, having written nothing, when another
-    /// aggregation wrote the row since. Days that callers store at the same time share a transaction
-    /// when every one of them is unchanged.
+    /// Stores the day's deltas if its row is still at <paramref name="seen"/> (null: if the day still
+    /// has none); returns false, having written nothing, when another aggregation wrote the row since.
+    /// The row is written even when its deltas do not change (a day without any keeps an empty row),
+    /// so every aggregation that stores its partial moves the row's version, and an older aggregation
+    /// that read the version before cannot write after it. Days that callers store at the same time
+    /// share a transaction when every one of them is unchanged.
     /// </summary>
     public async Task<bool> TryWriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, ETag? seen, CancellationToken ct)
     {
-        var write = new ConditionalWrite(day, Row(day, deltas), seen);
+        var write = new ConditionalWrite(day, Row(day, deltas) ?? new TableEntity(Partition, StorageKeys.DayKey(day)), seen);
         return (await _conditionalWrites.AddAsync([write], ct))[write];
     }
 
-    private sealed class ConditionalWrite(DateOnly day, TableEntity? row, ETag? seen)
+    private sealed class ConditionalWrite(DateOnly day, TableEntity row, ETag? seen)
     {
         public DateOnly Day => day;
-        public TableEntity? Row => row;
-        public ETag? Seen => seen;
 
-        public TableTransactionAction? Action { get; } = (row, seen) switch
-        {
-            ({ } entity, { } version) => new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, version),
-            ({ } entity, null) => new TableTransactionAction(TableTransactionActionType.Add, entity),
-            (null, { } version) => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(Partition, StorageKeys.DayKey(day)), version),
-            _ => null, // no row wanted, none seen: a row written since is another aggregation's, and stays
-        };
+        public TableTransactionAction Action { get; } = seen is { } version
+            ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, version)
+            : new TableTransactionAction(TableTransactionActionType.Add, row);
     }
 
-    private TableEntity? Row(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas)
+    private static TableEntity? Row(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas)
     {
         if (deltas.Count == 0) return null;
         var entity = new TableEntity(Partition, StorageKeys.DayKey(day));
@@ -94,18 +90,12 @@ public sealed class LifecycleLedger
     private async Task<IReadOnlyDictionary<ConditionalWrite, bool>> WriteIfUnchangedAsync(List<ConditionalWrite> writes)
     {
         var outcomes = new Dictionary<ConditionalWrite, bool>(ReferenceEqualityComparer.Instance);
-        var actions = new List<ConditionalWrite>();
-        foreach (var write in writes)
-        {
-            if (write.Action is null) outcomes[write] = true;
-            else actions.Add(write);
-        }
-        if (actions.Count > 1 && actions.Count <= 100 && actions.Select(w => w.Day).Distinct().Count() == actions.Count)
+        if (writes.Count > 1 && writes.Count <= 100 && writes.Select(w => w.Day).Distinct().Count() == writes.Count)
         {
             try
             {
-                await _table.SubmitTransactionAsync(actions.Select(w => w.Action!));
-                foreach (var write in actions) outcomes[write] = true;
+                await _table.SubmitTransactionAsync(writes.Select(w => w.Action));
+                foreach (var write in writes) outcomes[write] = true;
                 return outcomes;
             }
             catch (TableTransactionFailedException)
@@ -113,32 +103,31 @@ public sealed class LifecycleLedger
                 // Some row changed: find out which, one by one.
             }
         }
-        foreach (var write in actions) outcomes[write] = await WriteIfUnchangedAsync(write);
+        foreach (var write in writes) outcomes[write] = await WriteIfUnchangedAsync(write);
         return outcomes;
     }
 
     private async Task<bool> WriteIfUnchangedAsync(ConditionalWrite write)
     {
+        var action = write.Action;
         try
         {
-            switch (write)
-            {
-                case { Row: { } row, Seen: { } seen }:
-                    await _table.UpdateEntityAsync(row, seen, TableUpdateMode.Replace);
-                    return true;
-                case { Row: { } row }:
-                    await _table.AddEntityAsync(row);
-                    return true;
-                default:
-                    // The SDK reports a missing entity as a 404 response rather than an exception.
-                    return (await _table.DeleteEntityAsync(Partition, StorageKeys.DayKey(write.Day), write.Seen!.Value)).Status != 404;
-            }
+            if (action.ActionType == TableTransactionActionType.Add) await _table.AddEntityAsync(action.Entity);
+            else await _table.UpdateEntityAsync(action.Entity, action.ETag, TableUpdateMode.Replace);
+            return true;
         }
-        catch (RequestFailedException e) when (e.Status is 404 or 409 or 412)
+        catch (RequestFailedException e) when (IsRefusal(e))
         {
             return false;
         }
     }
+
+    /// <summary>
+    /// A condition that did not hold: the row changed (412), was added meanwhile (409), or went (404).
+    /// A missing table is an error.
+    /// </summary>
+    private static bool IsRefusal(RequestFailedException e) =>
+        e.Status is 412 or 409 || (e.Status == 404 && e.ErrorCode != "TableNotFound");
 
     /// <summary>
     /// Stores the day's deltas (a day without any removes its row). Days that callers store at the

@@ -114,9 +114,16 @@ public sealed class PartialStore
         var versions = new Dictionary<DateOnly, ETag>();
         await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, CancellationToken.None))
         {
-            if (wanted.TryGetValue(blob.Name, out var day) && blob.Properties.ETag is { } etag) versions[day] = etag;
+            // A listing gives ETags without the quotes that response headers carry; conditions use the quoted form.
+            if (wanted.TryGetValue(blob.Name, out var day) && blob.Properties.ETag is { } etag) versions[day] = Quoted(etag);
         }
         return versions;
+    }
+
+    private static ETag Quoted(ETag etag)
+    {
+        var text = etag.ToString();
+        return text.StartsWith('"') || text.StartsWith("W/", StringComparison.Ordinal) ? etag : new ETag($"\"{text}\"");
     }
 
     private static int CommonLength(string a, string b)

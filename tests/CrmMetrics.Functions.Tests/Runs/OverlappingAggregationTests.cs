@@ -180,4 +180,27 @@ public class OverlappingAggregationTests(AzuriteFixture azurite) : IClassFixture
 
     private static Fact Acquired(DateOnly day, string id, string customer) =>
         new() { Id = id, Type = FactType.CustomerAcquired, Time = At(day, 8), CustomerId = customer, Segment = "smb", Region = "north" };
+
+    [Fact]
+    public async Task Every_stored_partial_moves_the_ledger_rows_version_even_when_the_row_is_unchanged()
+    {
+        // An older aggregation that stored its partial, then paused before its ledger row, must not be
+        // able to write that row after a newer one stored its partial and cleared the day, even when
+        // the newer one's row says the same as the one both read.
+        var day = new DateOnly(2031, 4, 25);
+        await using var services = await StartAsync();
+        var aggregation = services.GetRequiredService<DayAggregation>();
+        var ledger = services.GetRequiredService<LifecycleLedger>();
+        await services.GetRequiredService<FactIngestion>().StoreAsync([Order(day, "ov-o6", 9, 10m)], default);
+        await aggregation.AggregateAsync(day, default);
+        var before = await ledger.ReadAsync(day, default);
+        Assert.NotNull(before.Version);
+        await services.GetRequiredService<DirtyDayStore>().MarkAsync([day], default);
+
+        await aggregation.AggregateAsync(day, default);
+
+        var after = await ledger.ReadAsync(day, default);
+        Assert.NotEqual(before.Version, after.Version);
+        Assert.Equal(before.Deltas, after.Deltas);
+    }
 }

@@ -67,7 +67,7 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
     }
 
     [Fact]
-    public async Task A_row_is_written_or_removed_only_from_the_version_it_was_read_at()
+    public async Task A_row_is_written_only_from_the_version_it_was_read_at_and_its_version_moves_even_when_unchanged()
     {
         var ledger = new LifecycleLedger(await azurite.AccountAsync());
         var day = new DateOnly(2032, 8, 3);
@@ -81,18 +81,21 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
         var first = await ledger.ReadAsync(day, default);
         Assert.False(first.Differs(Deltas(1, 0)));
 
-        Assert.True(await ledger.TryWriteAsync(day, Deltas(3, 0), first.Version, default));
-        Assert.False(await ledger.TryWriteAsync(day, Deltas(4, 0), first.Version, default));
-        Assert.False(await ledger.TryWriteAsync(day, none, first.Version, default));
+        // The same deltas written again: the row's version moves, so one that read it before is refused.
+        Assert.True(await ledger.TryWriteAsync(day, Deltas(1, 0), first.Version, default));
         var second = await ledger.ReadAsync(day, default);
-        Assert.False(second.Differs(Deltas(3, 0)));
+        Assert.NotEqual(first.Version, second.Version);
+        Assert.False(await ledger.TryWriteAsync(day, Deltas(4, 0), first.Version, default));
+        Assert.False(second.Differs(Deltas(1, 0)));
 
+        // A day left without changes keeps an empty row, which still has a version.
         Assert.True(await ledger.TryWriteAsync(day, none, second.Version, default));
-        Assert.Null((await ledger.ReadAsync(day, default)).Version);
-        // No row wanted and none seen: a row written since stays.
-        await ledger.WriteAsync(day, Deltas(9, 0), default);
-        Assert.True(await ledger.TryWriteAsync(day, none, null, default));
-        Assert.False(await ledger.DiffersAsync(day, Deltas(9, 0), default));
+        var empty = await ledger.ReadAsync(day, default);
+        Assert.NotNull(empty.Version);
+        Assert.False(empty.Differs(none));
+        // and counts nothing: the active customers after the day are those before it.
+        var active = await ledger.ActiveAsync(day, day, default);
+        Assert.Equal(active.AtStart.GetValueOrDefault("org"), active.AtEnd.GetValueOrDefault("org"));
     }
 
     [Fact]
