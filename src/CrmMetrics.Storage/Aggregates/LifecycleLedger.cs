@@ -26,14 +26,12 @@ public sealed class LifecycleLedger
     private const string Partition = "ledger";
     private readonly TableClient _table;
     private readonly GroupCall<DateOnly, IReadOnlyDictionary<DateOnly, TableEntity>> _reads;
-    private readonly GroupCommit<(string RowKey, TableEntity? Row)> _writes;
     private readonly GroupCall<ConditionalWrite, IReadOnlyDictionary<ConditionalWrite, bool>> _conditionalWrites;
 
     public LifecycleLedger(StorageAccount account)
     {
         _table = account.Table(StorageNames.Tables.LifecycleLedger);
         _reads = new(days => DayRows.ReadAsync(_table, Partition, days, CancellationToken.None));
-        _writes = new(WriteRowsAsync);
         _conditionalWrites = new(WriteIfUnchangedAsync);
     }
 
@@ -129,28 +127,6 @@ public sealed class LifecycleLedger
     private static bool IsRefusal(RequestFailedException e) =>
         e.Status is 412 or 409 || (e.Status == 404 && e.ErrorCode != "TableNotFound");
 
-    /// <summary>
-    /// Stores the day's deltas (a day without any removes its row). Days that callers store at the
-    /// same time share a transaction.
-    /// </summary>
-    public Task WriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct) =>
-        _writes.AddAsync([(StorageKeys.DayKey(day), Row(day, deltas))], ct);
-
-    /// <summary>
-    /// Writes a group's rows: upserts in transactions, removals one by one (a missing row is not an
-    /// error). Deletes and upserts share the group so that, as with separate requests in call order,
-    /// the later write of a day wins when two aggregations of it race.
-    /// </summary>
-    private async Task WriteRowsAsync(List<(string RowKey, TableEntity? Row)> writes)
-    {
-        var latest = writes.GroupBy(w => w.RowKey, StringComparer.Ordinal).Select(g => g.Last()).ToList();
-        await PartitionBatches.UpsertAllAsync(_table, latest.Where(w => w.Row is not null).Select(w => w.Row!));
-        foreach (var (rk, _) in latest.Where(w => w.Row is null))
-        {
-            await _table.DeleteEntityAsync(Partition, rk); // a missing row is not an error here
-        }
-    }
-
     /// <summary>Active customers per scope before <paramref name="firstDay"/> and through <paramref name="lastDay"/>.</summary>
     public async Task<ActiveCustomers> ActiveAsync(DateOnly firstDay, DateOnly lastDay, CancellationToken ct)
     {
@@ -177,6 +153,7 @@ public sealed class LifecycleLedger
     internal static string? Canonical(IReadOnlyDictionary<string, ActiveDelta> deltas) =>
         deltas.Count == 0 ? null : JsonSerializer.Serialize(Sorted(deltas), StorageJson.Options);
 
+    /// <summary>A row's deltas in canonical form (scopes in ordinal order, as <see cref="Canonical"/> writes them).</summary>
     private static string? StorageJsonRead(TableEntity e) =>
-        StorageJson.Read<SortedDictionary<string, ActiveDelta>>(e, "Deltas") is { } d ? JsonSerializer.Serialize(d, StorageJson.Options) : null;
+        StorageJson.Read<Dictionary<string, ActiveDelta>>(e, "Deltas") is { Count: > 0 } d ? Canonical(d) : null;
 }

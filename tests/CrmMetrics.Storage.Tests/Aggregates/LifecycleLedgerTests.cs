@@ -9,6 +9,10 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
     private static Dictionary<string, ActiveDelta> Deltas(long activated, long deactivated) =>
         new() { ["org"] = new ActiveDelta { Activated = activated, Deactivated = deactivated } };
 
+    /// <summary>Writes the day's deltas from the row as it is now.</summary>
+    private static async Task WriteAsync(LifecycleLedger ledger, DateOnly day, Dictionary<string, ActiveDelta> deltas) =>
+        Assert.True(await ledger.TryWriteAsync(day, deltas, (await ledger.ReadAsync(day, default)).Version, default));
+
     [Fact]
     public async Task A_day_differs_until_its_deltas_are_written_and_again_when_they_change()
     {
@@ -16,18 +20,35 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
         var day = new DateOnly(2032, 3, 10);
         Assert.False(await ledger.DiffersAsync(day, new Dictionary<string, ActiveDelta>(), default));
         Assert.True(await ledger.DiffersAsync(day, Deltas(3, 1), default));
-        await ledger.WriteAsync(day, Deltas(3, 1), default);
+        await WriteAsync(ledger, day, Deltas(3, 1));
         Assert.False(await ledger.DiffersAsync(day, Deltas(3, 1), default));
         Assert.True(await ledger.DiffersAsync(day, Deltas(3, 2), default));
 
         var active = await ledger.ActiveAsync(new DateOnly(2032, 3, 11), new DateOnly(2032, 3, 31), default);
         Assert.Equal(2, active.AtStart["org"]);
 
-        // A day that lost all its changes removes its row; removing it twice is harmless.
+        // A day that lost all its changes keeps an empty row, which counts nothing.
         Assert.True(await ledger.DiffersAsync(day, new Dictionary<string, ActiveDelta>(), default));
-        await ledger.WriteAsync(day, new Dictionary<string, ActiveDelta>(), default);
-        await ledger.WriteAsync(day, new Dictionary<string, ActiveDelta>(), default);
+        await WriteAsync(ledger, day, new Dictionary<string, ActiveDelta>());
         Assert.False(await ledger.DiffersAsync(day, new Dictionary<string, ActiveDelta>(), default));
+        Assert.Equal(0, (await ledger.ActiveAsync(new DateOnly(2032, 3, 11), new DateOnly(2032, 3, 31), default)).AtStart.GetValueOrDefault("org"));
+    }
+
+    [Fact]
+    public async Task Scopes_compare_in_the_order_they_are_written_whatever_their_case()
+    {
+        var ledger = new LifecycleLedger(await azurite.AccountAsync());
+        var day = new DateOnly(2032, 3, 20);
+        // Ordinal and culture order disagree on these: a row read back in culture order would always differ.
+        var deltas = new Dictionary<string, ActiveDelta>
+        {
+            ["segment:SMB"] = new() { Activated = 1 },
+            ["segment:enterprise"] = new() { Activated = 2 },
+            ["region:Nord"] = new() { Deactivated = 1 },
+            ["region:east"] = new() { Activated = 1 },
+        };
+        await WriteAsync(ledger, day, deltas);
+        Assert.False(await ledger.DiffersAsync(day, deltas, default));
     }
 
     [Fact]
@@ -35,7 +56,7 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
     {
         var ledger = new LifecycleLedger(await azurite.AccountAsync());
         var days = Enumerable.Range(0, 20).Select(i => new DateOnly(2032, 5, 1).AddDays(i)).ToList();
-        await Task.WhenAll(days.Select((day, i) => ledger.WriteAsync(day, Deltas(i + 1, 0), default)));
+        Assert.All(await Task.WhenAll(days.Select((day, i) => ledger.TryWriteAsync(day, Deltas(i + 1, 0), null, default))), Assert.True);
 
         var same = await Task.WhenAll(days.Select((day, i) => ledger.DiffersAsync(day, Deltas(i + 1, 0), default)));
         var changed = await Task.WhenAll(days.Select((day, i) => ledger.DiffersAsync(day, Deltas(i + 2, 0), default)));
@@ -47,23 +68,17 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
     }
 
     [Fact]
-    public async Task Of_two_writes_of_a_day_made_at_the_same_time_the_later_one_stays()
+    public async Task Of_two_writes_of_a_day_from_the_same_version_made_at_the_same_time_one_is_refused()
     {
         var ledger = new LifecycleLedger(await azurite.AccountAsync());
         var day = new DateOnly(2032, 7, 1);
-        await ledger.WriteAsync(day, Deltas(1, 0), default);
+        await WriteAsync(ledger, day, Deltas(1, 0));
+        var seen = (await ledger.ReadAsync(day, default)).Version;
 
-        // Two aggregations of the day race: the later one found no changes and removes the row.
-        var earlier = ledger.WriteAsync(day, Deltas(5, 0), default);
-        var later = ledger.WriteAsync(day, new Dictionary<string, ActiveDelta>(), default);
-        await Task.WhenAll(earlier, later);
-        Assert.False(await ledger.DiffersAsync(day, new Dictionary<string, ActiveDelta>(), default));
+        var outcomes = await Task.WhenAll(ledger.TryWriteAsync(day, Deltas(5, 0), seen, default), ledger.TryWriteAsync(day, Deltas(7, 0), seen, default));
 
-        // And the other way round: the later upsert stays.
-        earlier = ledger.WriteAsync(day, new Dictionary<string, ActiveDelta>(), default);
-        later = ledger.WriteAsync(day, Deltas(7, 0), default);
-        await Task.WhenAll(earlier, later);
-        Assert.False(await ledger.DiffersAsync(day, Deltas(7, 0), default));
+        Assert.Single(outcomes, stored => stored);
+        Assert.False(await ledger.DiffersAsync(day, outcomes[0] ? Deltas(5, 0) : Deltas(7, 0), default));
     }
 
     [Fact]
@@ -104,7 +119,7 @@ public class LifecycleLedgerTests(AzuriteFixture azurite) : IClassFixture<Azurit
         var ledger = new LifecycleLedger(await azurite.AccountAsync());
         var days = Enumerable.Range(0, 6).Select(i => new DateOnly(2032, 9, 1).AddDays(i)).ToList();
         var seen = await Task.WhenAll(days.Select(day => ledger.ReadAsync(day, default)));
-        await ledger.WriteAsync(days[2], Deltas(7, 7), default); // another aggregation, since
+        await WriteAsync(ledger, days[2], Deltas(7, 7)); // another aggregation, since
 
         var outcomes = await Task.WhenAll(days.Select((day, i) => ledger.TryWriteAsync(day, Deltas(i + 1, 0), seen[i].Version, default)));
 
