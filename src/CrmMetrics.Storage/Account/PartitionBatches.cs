@@ -169,6 +169,22 @@ public static class PartitionBatches
     }
 
     /// <summary>
+    /// Writes rows of one partition, each only if it is unchanged since it was read (an add for a row
+    /// without an ETag: one never read, or read as missing), in as few transactions as their number
+    /// and size allow: a row whose condition fails is taken out and the others are sent again.
+    /// Returns the rows not written because their condition failed.
+    /// </summary>
+    public static async Task<List<T>> WriteIfUnchangedAsync<T>(TableClient table, IEnumerable<T> rows, Func<T, TableEntity> entityOf, CancellationToken ct)
+    {
+        var conflicting = new List<T>();
+        foreach (var chunk in Chunk(rows, entityOf))
+        {
+            conflicting.AddRange((await WriteTakingOutConflictsAsync(table, chunk, entityOf, cache: null, maxTakenOut: chunk.Count, ct)).Conflicting);
+        }
+        return conflicting;
+    }
+
+    /// <summary>
     /// Writes rows of one partition in one transaction (adds for rows never read, conditional
     /// replaces for the others). A row that fails it (409 or 412) is taken out and the others are
     /// sent again: the transaction wrote nothing, so their merges and cached ETags still hold. After

@@ -60,17 +60,17 @@ public sealed class LifecycleLedger
     /// </summary>
     public async Task<bool> TryWriteAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, ETag? seen, CancellationToken ct)
     {
-        var write = new ConditionalWrite(day, Row(day, deltas) ?? new TableEntity(Partition, StorageKeys.DayKey(day)), seen);
+        var row = Row(day, deltas) ?? new TableEntity(Partition, StorageKeys.DayKey(day));
+        // An entity's ETag, once set (even to the empty one), is no longer "never read": set it only for a row seen.
+        if (seen is { } version) row.ETag = version;
+        var write = new ConditionalWrite(row);
         return (await _conditionalWrites.AddAsync([write], ct))[write];
     }
 
-    private sealed class ConditionalWrite(DateOnly day, TableEntity row, ETag? seen)
+    /// <summary>A day's row to write; its ETag is the condition (none: the day must still have no row).</summary>
+    private sealed class ConditionalWrite(TableEntity row)
     {
-        public DateOnly Day => day;
-
-        public TableTransactionAction Action { get; } = seen is { } version
-            ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, version)
-            : new TableTransactionAction(TableTransactionActionType.Add, row);
+        public TableEntity Row => row;
     }
 
     private static TableEntity? Row(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas)
@@ -82,50 +82,15 @@ public sealed class LifecycleLedger
     }
 
     /// <summary>
-    /// Conditional writes, in one transaction when they are of distinct days and all succeed; when the
-    /// transaction fails (a row changed), one by one, so each caller learns its own outcome.
+    /// Conditional writes of the days callers store at the same time, sharing transactions; each caller
+    /// learns whether its own row was written. (Two writes of one day in a group make the transaction
+    /// invalid; the group call then makes each caller's write on its own.)
     /// </summary>
     private async Task<IReadOnlyDictionary<ConditionalWrite, bool>> WriteIfUnchangedAsync(List<ConditionalWrite> writes)
     {
-        var outcomes = new Dictionary<ConditionalWrite, bool>(ReferenceEqualityComparer.Instance);
-        if (writes.Count > 1 && writes.Count <= 100 && writes.Select(w => w.Day).Distinct().Count() == writes.Count)
-        {
-            try
-            {
-                await _table.SubmitTransactionAsync(writes.Select(w => w.Action));
-                foreach (var write in writes) outcomes[write] = true;
-                return outcomes;
-            }
-            catch (TableTransactionFailedException)
-            {
-                // Some row changed: find out which, one by one.
-            }
-        }
-        foreach (var write in writes) outcomes[write] = await WriteIfUnchangedAsync(write);
-        return outcomes;
+        var refused = (await PartitionBatches.WriteIfUnchangedAsync(_table, writes, w => w.Row, CancellationToken.None)).ToHashSet();
+        return writes.ToDictionary(w => w, w => !refused.Contains(w));
     }
-
-    private async Task<bool> WriteIfUnchangedAsync(ConditionalWrite write)
-    {
-        var action = write.Action;
-        try
-        {
-            if (action.ActionType == TableTransactionActionType.Add) await _table.AddEntityAsync(action.Entity);
-            else await _table.UpdateEntityAsync(action.Entity, action.ETag, TableUpdateMode.Replace);
-            return true;
-        }
-        catch (RequestFailedException e) when (IsRefusal(e))
-        {
-            return false;
-        }
-    }
-
-    /// <summary>
-    /// A condition that did not hold: the row changed (412), was added meanwhile (409), or went (404).
-    /// A missing table is an error.
-    /// </summary>
-    private static bool IsRefusal(RequestFailedException e) =>
-        e.Status is 412 or 409 || (e.Status == 404 && e.ErrorCode != "TableNotFound");
 
     /// <summary>Active customers per scope before <paramref name="firstDay"/> and through <paramref name="lastDay"/>.</summary>
     public async Task<ActiveCustomers> ActiveAsync(DateOnly firstDay, DateOnly lastDay, CancellationToken ct)
