@@ -49,7 +49,7 @@ public sealed class AzureSdkLogs : EventListener
     }
 
     /// <summary>The logging category of a source: <c>Azure-Core</c> logs as <c>Azure.Core</c>.</summary>
-    public static string CategoryOf(string sourceName) => sourceName.Replace('-', '.');
+    private static string CategoryOf(string sourceName) => sourceName.Replace('-', '.');
 
     protected override void OnEventSourceCreated(EventSource source)
     {

@@ -21,7 +21,6 @@ namespace CrmMetrics.Functions.Hosting;
 /// <summary>Everything the app is made of, registered in one place.</summary>
 public static class ServiceRegistration
 {
-    /// <summary>The named queue client that reads and writes message text as it is (the local alert queue holds plain JSON).</summary>
     public static IServiceCollection AddCrmMetrics(this IServiceCollection services, IConfiguration configuration)
     {
         var settings = CrmMetricsSettings.Load(configuration);
@@ -42,6 +41,7 @@ public static class ServiceRegistration
         services.AddSingleton(sp => new StorageAccount(
             sp.GetRequiredService<TableServiceClient>(),
             sp.GetRequiredService<QueueServiceClient>(),
+            // The queue client that reads and writes message text as it is (the local alert queue holds plain JSON).
             SdkClient(sp, () => storage.Queues(WithRetries(new QueueClientOptions()))),
             SdkClient(sp, () => storage.Blobs(WithRetries(new BlobClientOptions()))),
             storage.Description));
@@ -126,7 +126,7 @@ public static class ServiceRegistration
     }
 
     /// <summary>The retries every storage client makes: exponential, up to four, from 200 ms to 5 s apart.</summary>
-    public static T WithRetries<T>(T options) where T : ClientOptions
+    private static T WithRetries<T>(T options) where T : ClientOptions
     {
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.MaxRetries = 4;

@@ -43,9 +43,6 @@ public sealed class PartialStore
         return false;
     }
 
-    /// <summary>Stores the day's partial, replacing whatever is there.</summary>
-    public async Task WriteAsync(DayPartial partial, CancellationToken ct) => await Blob(partial.Day).UploadAsync(Encode(partial), overwrite: true, ct);
-
     /// <summary>
     /// The version of the day's stored partial (its blob's ETag), or null when the day has none. Given
     /// to <see cref="TryReplaceAsync"/> or <see cref="TryDeleteAsync"/>, it keeps an aggregation from

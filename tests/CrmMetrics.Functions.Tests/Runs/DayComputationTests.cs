@@ -1,14 +1,12 @@
 using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Domain.Facts;
-using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Ingestion;
 using CrmMetrics.Functions.Runs;
-using CrmMetrics.Storage.Account;
+using CrmMetrics.Functions.Tests.Support;
 using CrmMetrics.Storage.Aggregates;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CrmMetrics.Functions.Tests.Runs;
@@ -27,18 +25,7 @@ public class DayComputationTests(AzuriteFixture azurite) : IClassFixture<Azurite
     [Fact]
     public async Task Computing_a_day_writes_nothing_and_gives_the_partial_the_map_step_stores()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["CrmMetrics:Calendar"] = "gregorian",
-            ["CrmMetrics:TimeZone"] = "UTC",
-        }).Build();
-        await using var services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(configuration)
-            .AddLogging()
-            .AddCrmMetrics(configuration)
-            .BuildServiceProvider();
-        await services.GetRequiredService<StorageAccount>().InitializeAsync(default);
+        await using var services = await InProcessApp.StartAsync(azurite);
         Fact[] facts =
         [
             new() { Id = "dc-acq", Type = FactType.CustomerAcquired, Time = At(8), CustomerId = "DC-1", Segment = "smb", Region = "north" },

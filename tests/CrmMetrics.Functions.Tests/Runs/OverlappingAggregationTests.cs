@@ -1,12 +1,10 @@
 using CrmMetrics.Domain.Facts;
-using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Ingestion;
 using CrmMetrics.Functions.Runs;
-using CrmMetrics.Storage.Account;
+using CrmMetrics.Functions.Tests.Support;
 using CrmMetrics.Storage.Aggregates;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CrmMetrics.Functions.Tests.Runs;
@@ -22,22 +20,7 @@ public class OverlappingAggregationTests(AzuriteFixture azurite) : IClassFixture
 {
     private static DateTimeOffset At(DateOnly day, int hour) => new(day.ToDateTime(new TimeOnly(hour, 0)), TimeSpan.Zero);
 
-    private async Task<ServiceProvider> StartAsync()
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["CrmMetrics:Calendar"] = "gregorian",
-            ["CrmMetrics:TimeZone"] = "UTC",
-        }).Build();
-        var services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(configuration)
-            .AddLogging()
-            .AddCrmMetrics(configuration)
-            .BuildServiceProvider();
-        await services.GetRequiredService<StorageAccount>().InitializeAsync(default);
-        return services;
-    }
+    private Task<ServiceProvider> StartAsync() => InProcessApp.StartAsync(azurite);
 
     private static Fact Order(DateOnly day, string id, int hour, decimal amount) =>
         new() { Id = id, Type = FactType.Order, Time = At(day, hour), CustomerId = "OV-1", Channel = "web", Amount = amount, Currency = "EUR" };

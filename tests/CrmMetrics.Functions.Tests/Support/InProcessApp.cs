@@ -1,0 +1,31 @@
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Support;
+
+/// <summary>
+/// The app's services in the test's own process, as the worker registers them, over a real Azurite
+/// (Gregorian calendar, UTC), with storage initialised: for tests that call the map step's parts directly.
+/// </summary>
+public static class InProcessApp
+{
+    public static async Task<ServiceProvider> StartAsync(AzuriteFixture azurite)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["CrmMetrics:Calendar"] = "gregorian",
+            ["CrmMetrics:TimeZone"] = "UTC",
+        }).Build();
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging()
+            .AddCrmMetrics(configuration)
+            .BuildServiceProvider();
+        await services.GetRequiredService<StorageAccount>().InitializeAsync(default);
+        return services;
+    }
+}
