@@ -48,7 +48,7 @@ public sealed class DayAggregation(
         var ledgerRead = Concurrently.Started(() => ledger.ReadAsync(day, ct));
         await Task.WhenAll(markRead, versionRead, ledgerRead);
         var (partial, unresolved) = await ComputeAsync(day, Concurrently.Started(() => directory.RefreshAsync(ct)), ct);
-        return new StartedDay(day, await markRead, await versionRead, (await ledgerRead).Version, partial, unresolved, watch);
+        return new StartedDay(day, await markRead, await versionRead, await ledgerRead, partial, unresolved, watch);
     }
 
     /// <summary>
@@ -67,33 +67,30 @@ public sealed class DayAggregation(
     /// </remarks>
     internal async Task<DayPartial> FinishAsync(StartedDay started, CancellationToken ct)
     {
-        var (day, mark, version, ledgerVersion, partial, unresolved, watch) = started;
+        var (day, mark, version, ledgerRow, partial, unresolved, watch) = started;
         if (unresolved.Count > 0) await customers.RecordUnresolvedAsync(unresolved, day, ct);
 
         // Periods are marked stale before anything they read changes: a crash in between leaves the
         // day dirty and its periods marked, never a changed day behind an unmarked period. The day's
-        // own periods are marked while the ledger is compared; the later ones only if it differs.
+        // own periods change with its partial; the later ones only if its ledger row changes, which
+        // is judged against the row as it was read: the row is written only if it is still that one.
+        var periods = OwnPeriods(day);
+        var deltasChange = ledgerRow.Differs(partial.ActiveDeltas);
+        if (deltasChange) periods.AddRange(LaterPeriods(day));
         // (Each call of a pair goes through Started, so one that throws before it returns its task
         // cannot leave the other running unobserved.)
-        var compare = Concurrently.Started(() => ledger.ReadAsync(day, ct));
-        var ownPeriods = Concurrently.Started(() => stalePeriods.MarkAsync(OwnPeriods(day), ct));
-        await Task.WhenAll(compare, ownPeriods);
-        var stored = await compare;
-        if (stored.Version != ledgerVersion) return await RefuseAsync(started, "its ledger row");
-        if (stored.Differs(partial.ActiveDeltas))
-        {
-            await stalePeriods.MarkAsync(LaterPeriods(day), ct);
-            // A day aggregated without a mark (finalisation redoing a day of an older format, a
-            // redelivered message) is marked before its results change: a crash between its partial
-            // and its ledger row then leaves it dirty. It is cleared by its next aggregation.
-            if (mark is null) await dirtyDays.MarkAsync([day], ct);
-        }
+        var periodMarks = Concurrently.Started(() => stalePeriods.MarkAsync(periods, ct));
+        // A day aggregated without a mark (finalisation redoing a day of an older format, a
+        // redelivered message) is marked before its results change: a crash between its partial
+        // and its ledger row then leaves it dirty. It is cleared by its next aggregation.
+        var dayMark = deltasChange && mark is null ? Concurrently.Started(() => dirtyDays.MarkAsync([day], ct)) : Task.CompletedTask;
+        await Task.WhenAll(periodMarks, dayMark);
 
         var partialStored = partial.FactCount == 0 ? await partials.TryDeleteAsync(day, version, ct) : await partials.TryReplaceAsync(partial, version, ct);
         if (!partialStored) return await RefuseAsync(started, "its partial");
         // Written even when unchanged, after the partial: every stored partial moves the row's
         // version, so an older aggregation whose partial went in before cannot write its row after.
-        if (!await ledger.TryWriteAsync(day, partial.ActiveDeltas, ledgerVersion, ct)) return await RefuseAsync(started, "its ledger row");
+        if (!await ledger.TryWriteAsync(day, partial.ActiveDeltas, ledgerRow.Version, ct)) return await RefuseAsync(started, "its ledger row");
 
         // A customer resolved while we read (or whose change the directory missed) would otherwise
         // keep the unknown segment here: read those customers' rows and aggregate the day again.
@@ -269,8 +266,8 @@ public sealed class DayAggregation(
     }
 }
 
-/// <summary>A day begun by the map step: its dirty mark and the versions of its stored partial and ledger row before it was read, and what it computed.</summary>
-internal sealed record StartedDay(DateOnly Day, DirtyDay? Mark, Azure.ETag? Version, Azure.ETag? LedgerVersion, DayPartial Partial, IReadOnlyCollection<string> Unresolved, System.Diagnostics.Stopwatch Watch);
+/// <summary>A day begun by the map step: its dirty mark, the version of its stored partial and its ledger row before it was read, and what it computed.</summary>
+internal sealed record StartedDay(DateOnly Day, DirtyDay? Mark, Azure.ETag? Version, LedgerRow Ledger, DayPartial Partial, IReadOnlyCollection<string> Unresolved, System.Diagnostics.Stopwatch Watch);
 
 /// <summary>A day's partial as computed, and the customers the directory did not know (their facts count in the unknown segment and region).</summary>
 public sealed record DayResult(DayPartial Partial, IReadOnlyCollection<string> Unresolved);
