@@ -103,18 +103,25 @@ public sealed class PartialStore
     private static bool IsRefusal(RequestFailedException e) =>
         e.ErrorCode is "ConditionNotMet" or "BlobAlreadyExists" or "BlobNotFound" || (e.Status == 412 && e.ErrorCode is null);
 
-    /// <summary>The ETags of the days' partials that exist, from one listing under the days' common name prefix.</summary>
+    /// <summary>
+    /// The ETags of the days' partials that exist, from one listing per year under those days' common
+    /// name prefix (a listing across years would go through every partial of the years between).
+    /// </summary>
     private async Task<IReadOnlyDictionary<DateOnly, ETag>> ListVersionsAsync(List<DateOnly> days)
     {
-        var wanted = days.Distinct().ToDictionary(day => Blob(day).Name, day => day, StringComparer.Ordinal);
-        var prefix = wanted.Keys.Aggregate((common, name) => common[..CommonLength(common, name)]);
-        var versions = new Dictionary<DateOnly, ETag>();
-        await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, CancellationToken.None))
+        var listings = days.Distinct().GroupBy(day => day.Year).Select(async year =>
         {
-            // A listing gives ETags without the quotes that response headers carry; conditions use the quoted form.
-            if (wanted.TryGetValue(blob.Name, out var day) && blob.Properties.ETag is { } etag) versions[day] = Quoted(etag);
-        }
-        return versions;
+            var wanted = year.ToDictionary(day => Blob(day).Name, day => day, StringComparer.Ordinal);
+            var prefix = wanted.Keys.Aggregate((common, name) => common[..CommonLength(common, name)]);
+            var found = new List<(DateOnly Day, ETag Version)>();
+            await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, CancellationToken.None))
+            {
+                // A listing gives ETags without the quotes that response headers carry; conditions use the quoted form.
+                if (wanted.TryGetValue(blob.Name, out var day) && blob.Properties.ETag is { } etag) found.Add((day, Quoted(etag)));
+            }
+            return found;
+        });
+        return (await Task.WhenAll(listings)).SelectMany(found => found).ToDictionary(f => f.Day, f => f.Version);
     }
 
     private static ETag Quoted(ETag etag)

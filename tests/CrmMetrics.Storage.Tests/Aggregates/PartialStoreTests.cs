@@ -131,6 +131,43 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
     }
 
     [Fact]
+    public async Task Versions_of_days_in_several_years_are_listed_a_year_at_a_time()
+    {
+        // A listing under the prefix the days of two years share ("days/20") would go through every
+        // partial of the years between them.
+        var account = await azurite.AccountAsync();
+        var listings = new ListingPrefixes();
+        var options = new Azure.Storage.Blobs.BlobClientOptions();
+        options.AddPolicy(listings, Azure.Core.HttpPipelinePosition.PerCall);
+        var blobs = new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString, options);
+        var store = new PartialStore(new StorageAccount(account.Tables, account.Queues, account.RawQueues, blobs, "listings recorded"));
+        DateOnly[] days = [new(2034, 12, 31), new(2035, 1, 1), new(2035, 1, 2)];
+        await WriteAsync(store, Partial(new DateOnly(2034, 6, 1), 1), default);
+        foreach (var day in days[..2]) await WriteAsync(store, Partial(day, 1), default);
+        listings.Prefixes.Clear();
+
+        var versions = await Task.WhenAll(days.Select(day => store.VersionAsync(day, default)));
+
+        Assert.NotNull(versions[0]);
+        Assert.NotNull(versions[1]);
+        Assert.Null(versions[2]);
+        Assert.All(listings.Prefixes, prefix => Assert.True(prefix.StartsWith("days/20341231", StringComparison.Ordinal) || prefix.StartsWith("days/2035010", StringComparison.Ordinal), prefix));
+        Assert.NotEmpty(listings.Prefixes);
+    }
+
+    /// <summary>The prefixes of the blob listings a client sends.</summary>
+    private sealed class ListingPrefixes : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        public System.Collections.Concurrent.ConcurrentBag<string> Prefixes { get; } = [];
+
+        public override void OnSendingRequest(Azure.Core.HttpMessage message)
+        {
+            var query = System.Web.HttpUtility.ParseQueryString(message.Request.Uri.Query);
+            if (query["comp"] == "list" && query["prefix"] is { } prefix) Prefixes.Add(prefix);
+        }
+    }
+
+    [Fact]
     public async Task Partials_of_several_days_share_the_labels_they_are_read_into()
     {
         var store = new PartialStore(await azurite.AccountAsync());
