@@ -30,8 +30,8 @@ public sealed class DayAggregation(
     public async Task<DayPartial> AggregateAsync(DateOnly day, CancellationToken ct) => await FinishAsync(await BeginAsync(day, ct), ct);
 
     /// <summary>
-    /// The map step's first half: what the day's bookkeeping starts from (its dirty mark, and the
-    /// versions of its stored partial and ledger row), then the day computed. <see cref="FinishAsync"/>
+    /// The map step's first half: what the day's bookkeeping starts from (its dirty mark, the version
+    /// of its stored partial, and its ledger row), then the day computed. <see cref="FinishAsync"/>
     /// stores it.
     /// </summary>
     internal async Task<StartedDay> BeginAsync(DateOnly day, CancellationToken ct)
@@ -77,14 +77,21 @@ public sealed class DayAggregation(
         var periods = OwnPeriods(day);
         var deltasChange = ledgerRow.Differs(partial.ActiveDeltas);
         if (deltasChange) periods.AddRange(LaterPeriods(day));
+        // Customers the day could not attribute are looked up meanwhile: one found since (or whose
+        // change the directory missed) would otherwise keep the unknown segment here.
         // (Each call of a pair goes through Started, so one that throws before it returns its task
         // cannot leave the other running unobserved.)
         var periodMarks = Concurrently.Started(() => stalePeriods.MarkAsync(periods, ct));
-        // A day aggregated without a mark (finalisation redoing a day of an older format, a
-        // redelivered message) is marked before its results change: a crash between its partial
-        // and its ledger row then leaves it dirty. It is cleared by its next aggregation.
-        var dayMark = deltasChange && mark is null ? Concurrently.Started(() => dirtyDays.MarkAsync([day], ct)) : Task.CompletedTask;
-        await Task.WhenAll(periodMarks, dayMark);
+        var lookUp = Concurrently.Started(() => directory.LookUpAsync(unresolved, ct));
+        await Task.WhenAll(periodMarks, lookUp);
+        var resolved = await lookUp;
+        var stillDirty = resolved.Count > 0;
+        if (stillDirty) logger.LogInformation("Day {Day}: {Count} customers were resolved while it was aggregated; it stays dirty", day, resolved.Count);
+        // The day is marked before its results change when they are known to need another aggregation
+        // (a customer resolved), or when a day aggregated without a mark (finalisation redoing a day of
+        // an older format, a redelivered message) changes its ledger row: a crash between its partial
+        // and its row, or before its end, then leaves it dirty. Such a mark is cleared by a later aggregation.
+        if (stillDirty || (deltasChange && mark is null)) await dirtyDays.MarkAsync([day], ct);
 
         var partialStored = partial.FactCount == 0 ? await partials.TryDeleteAsync(day, version, ct) : await partials.TryReplaceAsync(partial, version, ct);
         if (!partialStored) return await RefuseAsync(started, "its partial");
@@ -92,19 +99,6 @@ public sealed class DayAggregation(
         // version, so an older aggregation whose partial went in before cannot write its row after.
         if (!await ledger.TryWriteAsync(day, partial.ActiveDeltas, ledgerRow.Version, ct)) return await RefuseAsync(started, "its ledger row");
 
-        // A customer resolved while we read (or whose change the directory missed) would otherwise
-        // keep the unknown segment here: read those customers' rows and aggregate the day again.
-        var stillDirty = false;
-        if (unresolved.Count > 0)
-        {
-            var resolved = await directory.LookUpAsync(unresolved, ct);
-            stillDirty = resolved.Count > 0;
-            if (stillDirty)
-            {
-                logger.LogInformation("Day {Day}: {Count} customers were resolved while it was aggregated; it stays dirty", day, resolved.Count);
-                await dirtyDays.MarkAsync([day], ct);
-            }
-        }
         if (mark is not null && !stillDirty && !await dirtyDays.ClearAsync(mark, ct))
         {
             logger.LogInformation("Day {Day} received facts while it was aggregated; it stays dirty for the next run", day);

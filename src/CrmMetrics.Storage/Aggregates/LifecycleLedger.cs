@@ -9,7 +9,10 @@ namespace CrmMetrics.Storage.Aggregates;
 /// <summary>A day's ledger row as read: its version (the row's ETag; null when the day has none) and its deltas in canonical form.</summary>
 public sealed record LedgerRow(ETag? Version, string? Deltas)
 {
-    /// <summary>Whether these deltas differ from the row's.</summary>
+    /// <summary>
+    /// Whether these deltas differ from the row's: when they do, every later period changes too, and
+    /// the map step marks those periods stale before it writes the row.
+    /// </summary>
     public bool Differs(IReadOnlyDictionary<string, ActiveDelta> deltas) => Deltas != LifecycleLedger.Canonical(deltas);
 }
 
@@ -41,14 +44,6 @@ public sealed class LifecycleLedger
         var rows = await _reads.AddAsync([day], ct);
         return rows.TryGetValue(day, out var row) ? new LedgerRow(row.ETag, StorageJsonRead(row)) : new LedgerRow(null, null);
     }
-
-    /// <summary>
-    /// Whether the day's deltas differ from what is stored: when they do, every later period changes
-    /// too. Callers mark those periods stale before writing, so a crash in between leaves a period
-    /// marked twice rather than a change unnoticed.
-    /// </summary>
-    public async Task<bool> DiffersAsync(DateOnly day, IReadOnlyDictionary<string, ActiveDelta> deltas, CancellationToken ct) =>
-        (await ReadAsync(day, ct)).Differs(deltas);
 
     /// <summary>
     /// Stores the day's deltas if its row is still at <paramref name="seen"/> (null: if the day still
