@@ -46,6 +46,14 @@ public sealed class ODataBranch(IServiceProvider services)
             await Problems.Validation(Domain.Validation.JsonFields.Truncate(empty), "has no value: give it one, or leave the option out").ExecuteAsync(context);
             return;
         }
+        // Each option once: the library joins repeated values into one text, and fails with a 500 on
+        // two names that are the same option once trimmed ("$filter" and "$filter ").
+        if (context.Request.Query.Where(q => q.Key.Trim().StartsWith('$')).GroupBy(q => q.Key.Trim(), StringComparer.OrdinalIgnoreCase)
+                .FirstOrDefault(option => option.Count() > 1 || option.Single().Value.Count > 1) is { } repeated)
+        {
+            await Problems.Validation(Domain.Validation.JsonFields.Truncate(repeated.Key.ToLowerInvariant()), "must be given once").ExecuteAsync(context);
+            return;
+        }
         context.SetEndpoint(null);
         context.Request.RouteValues.Clear();
         await _pipeline.Value(context);
