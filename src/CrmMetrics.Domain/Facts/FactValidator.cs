@@ -87,13 +87,13 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
         if (text is null) return null;
         if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var time))
         {
-            // Say which: a date or time no calendar has, or a real local time whose offset takes it past the
-            // first or last instant there is (9999-12-31T23:59:59-14:00), which is as far from now as any.
-            f.Errors.Add("time", !DateTime.TryParseExact(text[..19], "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
-                ? "is not a valid date and time (no such day, or an hour, minute or second out of range; a leap second's :60 is not taken)"
-                : local.Year >= 9999 ? $"is more than {rules.FutureTolerance.TotalMinutes:0} minutes in the future"
-                : $"is before {EarliestTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}; facts that old are not accepted");
-            return null;
+            var (instant, problem) = ParseBeyondDotNet(text);
+            if (instant is null)
+            {
+                f.Errors.Add("time", problem!);
+                return null;
+            }
+            time = instant.Value;
         }
         if (time < EarliestTime)
         {
@@ -106,6 +106,31 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
             return null;
         }
         return time;
+    }
+
+    /// <summary>
+    /// A timestamp of the RFC 3339 shape that <see cref="DateTimeOffset"/> does not take: an offset
+    /// beyond ±14:00 (RFC 3339 allows up to ±23:59; the instant is kept, in UTC), or else why it is
+    /// no instant: a date or time no calendar has, an offset out of range, or a real local time whose
+    /// offset takes it past the first or last instant there is (9999-12-31T23:59:59-14:00), which is
+    /// as far from now as any.
+    /// </summary>
+    private (DateTimeOffset? Time, string? Problem) ParseBeyondDotNet(string text)
+    {
+        var tooOld = $"is before {EarliestTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}; facts that old are not accepted";
+        var tooNew = $"is more than {rules.FutureTolerance.TotalMinutes:0} minutes in the future";
+        if (!DateTime.TryParseExact(text[..19], "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
+            return (null, "is not a valid date and time (no such day, or an hour, minute or second out of range; a leap second's :60 is not taken)");
+        if (text[^1] is 'Z' or 'z') return (null, local.Year >= 9999 ? tooNew : tooOld);
+        var (hours, minutes) = (int.Parse(text[^5..^3], CultureInfo.InvariantCulture), int.Parse(text[^2..], CultureInfo.InvariantCulture));
+        if (hours > 23 || minutes > 59) return (null, $"has the offset {text[^6..]}, which is out of range: RFC 3339 offsets run from -23:59 to +23:59");
+        var offset = new TimeSpan(hours, minutes, 0) * (text[^6] == '-' ? -1 : 1);
+        // The local time as if in UTC (fraction included), then moved by the offset.
+        if (!DateTimeOffset.TryParse(text[..^6] + "Z", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var wall)) return (null, local.Year >= 9999 ? tooNew : tooOld);
+        var utcTicks = wall.UtcTicks - offset.Ticks;
+        if (utcTicks < DateTimeOffset.MinValue.UtcTicks) return (null, tooOld);
+        if (utcTicks > DateTimeOffset.MaxValue.UtcTicks) return (null, tooNew);
+        return (new DateTimeOffset(utcTicks, TimeSpan.Zero), null);
     }
 
     private Fact? ReadData(FactType type, JsonFields f, Fact fact)
@@ -236,5 +261,6 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
         return (amount.Value * rate, code, amount);
     }
 
-    private static string? LabelCheck(string s) => Vocabulary.IsLabel(s) ? null : "must be 1–128 characters without control characters";
+    private static string? LabelCheck(string s) =>
+        Vocabulary.IsLabel(s) ? null : s.Length is >= 1 and <= 128 && !s.Any(char.IsControl) ? "must not be only spaces or invisible characters" : "must be 1–128 characters without control characters";
 }

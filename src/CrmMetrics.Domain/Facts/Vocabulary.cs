@@ -31,7 +31,10 @@ public static class Vocabulary
         return true;
     }
 
-    /// <summary>Free labels (segment, region, competitor, case and deal ids): 1–128 characters, no control characters.</summary>
+    /// <summary>
+    /// Free labels (segment, region, competitor, case and deal ids): 1–128 characters, no control
+    /// characters, and something visible (a segment " " would be a scope nobody can tell apart).
+    /// </summary>
     public static bool IsLabel(string? value)
     {
         if (string.IsNullOrEmpty(value) || value.Length > 128) return false;
@@ -39,8 +42,15 @@ public static class Vocabulary
         {
             if (char.IsControl(c)) return false;
         }
-        return true;
+        return !ShowsNothing(value);
     }
+
+    /// <summary>
+    /// Whether text shows nothing: only spaces and invisible format characters (zero-width joiners,
+    /// which Persian uses between letters, alone show nothing).
+    /// </summary>
+    public static bool ShowsNothing(string text) =>
+        text.EnumerateRunes().All(r => System.Text.Rune.IsWhiteSpace(r) || System.Text.Rune.GetUnicodeCategory(r) == System.Globalization.UnicodeCategory.Format);
 
     public static bool IsCurrencyCode(string? value) =>
         value is { Length: 3 } && value.All(char.IsAsciiLetterUpper);

@@ -86,8 +86,7 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
     /// </summary>
     public string? DisplayName(string name, bool required) =>
         String(name, required, s => s.Length is < 1 or > 200 || s.Any(char.IsControl) ? "must be 1–200 characters without control characters"
-            : s.EnumerateRunes().All(r => Rune.IsWhiteSpace(r) || Rune.GetUnicodeCategory(r) == UnicodeCategory.Format)
-                ? "must not be only spaces or invisible characters" : null);
+            : Facts.Vocabulary.ShowsNothing(s) ? "must not be only spaces or invisible characters" : null);
 
     public string? String(string name, bool required, Func<string, string?>? check = null)
     {

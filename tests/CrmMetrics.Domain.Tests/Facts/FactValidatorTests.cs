@@ -54,11 +54,54 @@ public class FactValidatorTests
     [InlineData("2016-12-31T23:59:60Z", "leap second")]
     [InlineData("9999-12-31T23:59:59-14:00", "in the future")]          // found by probing: "is not a valid date and time"
     [InlineData("0001-01-01T00:00:00+14:00", "facts that old are not accepted")]
+    // Found by probing: these said "is before 1900-01-01".
+    [InlineData("2026-11-12T10:00:00+25:00", "out of range")]
+    [InlineData("2026-11-12T10:00:00-12:60", "out of range")]
+    [InlineData("2026-11-23T12:00:00-23:59", "in the future")]
+    [InlineData("0001-01-01T00:00:00+23:59", "facts that old are not accepted")]
     public void A_time_that_is_no_instant_says_why(string time, string why)
     {
         var (fact, errors) = Validate($$"""{"id":"t","type":"customer.acquired","time":"{{time}}","customerId":"C"}""");
         Assert.Null(fact);
         Assert.Contains(why, Assert.Single(errors["time"]));
+    }
+
+    [Theory]
+    // RFC 3339 offsets run to ±23:59; DateTimeOffset holds ±14:00 only, so such a time is kept as its instant in UTC.
+    [InlineData("2026-11-12T10:00:00+23:59", "2026-11-11T10:01:00Z")]
+    [InlineData("2026-11-12T10:00:00.25-14:30", "2026-11-13T00:30:00.25Z")]
+    [InlineData("2026-11-12T10:00:00+14:00", "2026-11-11T20:00:00Z")]
+    public void A_time_with_any_offset_rfc_3339_allows_is_that_instant(string time, string instant)
+    {
+        var (fact, errors) = Validate($$"""{"id":"t","type":"customer.acquired","time":"{{time}}","customerId":"C"}""");
+        Assert.Empty(errors);
+        Assert.Equal(DateTimeOffset.Parse(instant, System.Globalization.CultureInfo.InvariantCulture).UtcTicks, fact!.Time.UtcTicks);
+    }
+
+    [Theory]
+    // Found by probing: each became a scope or a name nobody can tell apart ("segment: ").
+    [InlineData("customer.acquired", "\"segment\":\" \"", "data.segment")]
+    [InlineData("customer.acquired", "\"region\":\"\\u00a0\"", "data.region")]
+    [InlineData("customer.acquired", "\"segment\":\"\\u200c\\u200d \"", "data.segment")]
+    [InlineData("complaint.opened", "\"caseId\":\"  \",\"severity\":\"low\"", "data.caseId")]
+    [InlineData("complaint.resolved", "\"caseId\":\"\\u3000\"", "data.caseId")]
+    [InlineData("deal.closed", "\"dealId\":\" \",\"outcome\":\"won\",\"amount\":1", "data.dealId")]
+    [InlineData("deal.closed", "\"dealId\":\"D\",\"outcome\":\"won\",\"amount\":1,\"competitor\":\" \"", "data.competitor")]
+    public void A_label_that_shows_nothing_is_rejected_naming_it(string type, string data, string field)
+    {
+        var (fact, errors) = Validate($$$"""{"id":"x","type":"{{{type}}}","time":"2026-11-03T10:15:00Z","customerId":"C","data":{{{{data}}}}}""");
+        Assert.Null(fact);
+        Assert.Equal([field], errors.Keys);
+        Assert.Contains("only spaces or invisible characters", Assert.Single(errors[field]));
+    }
+
+    [Fact]
+    public void A_label_with_visible_text_around_spaces_or_joiners_is_taken_as_it_is()
+    {
+        var (fact, errors) = Validate("""{"id":"x","type":"customer.acquired","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"segment":" big accounts ","region":"\u0645\u06cc\u200c\u0647"}}""");
+        Assert.Empty(errors);
+        Assert.Equal(" big accounts ", fact!.Segment);
+        Assert.Equal("می\u200cه", fact.Region);
     }
 
     [Theory]
