@@ -61,6 +61,7 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
         Console.WriteLine();
         Console.WriteLine($"Loading the sample dataset from {folder} through POST /api/events ...");
         int accepted = 0, duplicates = 0, rejected = 0;
+        var reasons = new RejectionReasons();
         foreach (var file in files)
         {
             var text = await File.ReadAllTextAsync(file, ct);
@@ -79,10 +80,12 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
             var a = json.RootElement.GetProperty("accepted").GetInt32();
             var d = json.RootElement.GetProperty("duplicates").GetInt32();
             var r = json.RootElement.GetProperty("rejected").GetArrayLength();
+            reasons.Add(json.RootElement);
             (accepted, duplicates, rejected) = (accepted + a, duplicates + d, rejected + r);
             Console.WriteLine($"  {Path.GetFileName(file),-20} {a,6} accepted {d,5} duplicates {r,4} rejected");
         }
         Console.WriteLine($"  {"total",-20} {accepted,6} accepted {duplicates,5} duplicates {rejected,4} rejected");
+        foreach (var line in reasons.Lines()) Console.WriteLine($"  {line}");
         if (times.Count == 0) return acquisitions;
         var start = times.Min();
         return [.. times, .. acquisitions.Where(t => t >= start)];
