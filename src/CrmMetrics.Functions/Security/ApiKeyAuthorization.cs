@@ -46,8 +46,10 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
         if (key is null)
         {
             context.Response.Headers.WWWAuthenticate = "ApiKey header=\"x-api-key\", query=\"code\"";
-            return Problems.Unauthorized(context.Request.Headers.ContainsKey(HeaderName) || context.Request.Query.ContainsKey(QueryName)
-                ? "The API key is not valid."
+            var request = context.Request;
+            return Problems.Unauthorized(
+                request.Headers[HeaderName].Count > 1 || request.Query[QueryName].Count > 1 ? "The API key was given more than once: send it once, in the x-api-key header or the code query parameter."
+                : request.Headers.ContainsKey(HeaderName) || request.Query.ContainsKey(QueryName) ? "The API key is not valid."
                 : "An API key is required: send it in the x-api-key header or the code query parameter.");
         }
         context.Items[typeof(ApiKey)] = key;
