@@ -109,22 +109,25 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
 
     /// <summary>
     /// Whether an Accept header asks for CSV: text/csv named with at least the quality JSON gets
-    /// (named or through a wildcard: a named type is the more specific). Anything else, an absent
-    /// header included, is JSON.
+    /// (named or through a wildcard: a named type is the more specific), or, not named, <c>text/*</c>
+    /// with more than JSON gets (JSON is no text/* type). Anything else, an absent header included, is JSON.
     /// </summary>
     public static bool PrefersCsv(Microsoft.Extensions.Primitives.StringValues accept)
     {
         if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParseList(accept, out var types)) return false;
-        double csv = 0, json = 0, jsonWildcard = 0;
+        double? csv = null;
+        double textWildcard = 0, json = 0, jsonWildcard = 0;
         foreach (var type in types)
         {
             var q = type.Quality ?? 1;
             var name = type.MediaType.Value?.ToLowerInvariant();
-            if (name == "text/csv") csv = Math.Max(csv, q);
+            if (name == "text/csv") csv = Math.Max(csv ?? 0, q);
+            else if (name == "text/*") textWildcard = Math.Max(textWildcard, q);
             else if (name == "application/json") json = Math.Max(json, q);
             else if (name is "application/*" or "*/*") jsonWildcard = Math.Max(jsonWildcard, q);
         }
-        return csv > 0 && csv >= json && csv >= jsonWildcard;
+        return csv is { } named ? named > 0 && named >= json && named >= jsonWildcard
+            : textWildcard > 0 && textWildcard > json && textWildcard > jsonWildcard;
     }
 }
 

@@ -2,7 +2,7 @@ using CrmMetrics.Functions.Api;
 
 namespace CrmMetrics.Functions.Tests.Api;
 
-/// <summary>GET /api/snapshots answers CSV only when the Accept header prefers it to JSON, quality values included.</summary>
+/// <summary>GET /api/snapshots answers CSV only when the Accept header prefers it to JSON, quality values and wildcards included.</summary>
 public class ContentNegotiationTests
 {
     [Theory]
@@ -18,6 +18,12 @@ public class ContentNegotiationTests
     [InlineData("application/json", false)]
     [InlineData("", false)]
     [InlineData("not a media type", false)]
+    // Found by probing: text/* answered JSON, which is no text/* type.
+    [InlineData("text/*", true)]
+    [InlineData("text/*, */*;q=0.5", true)]
+    [InlineData("text/*, application/json", false)]
+    [InlineData("text/*;q=0.5, */*", false)]
+    [InlineData("text/csv;q=0, text/*", false)]
     public void Csv_is_chosen_only_when_preferred(string accept, bool csv) =>
         Assert.Equal(csv, SnapshotsFunctions.PrefersCsv(accept));
 }
