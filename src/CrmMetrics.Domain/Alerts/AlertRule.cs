@@ -143,6 +143,13 @@ public sealed record AlertRule
         ("scope", [AlertKinds.Threshold, AlertKinds.Anomaly, AlertKinds.Trend, AlertKinds.Benchmark]),
     ];
 
+    /// <summary>Every member a rule's body may carry.</summary>
+    private static readonly string[] Members =
+    [
+        "ruleId", "kind", "indicator", "scope", "grain", "goalId", "severity", "enabled", "below", "above", "criticalBelow", "criticalAbove",
+        "k", "n", "m", "waitForPeriodEnd", "criticalMargin", "belowPeerMean", "percentileBelow", "gapWidening", "competitor",
+    ];
+
     /// <summary>Reads a rule on catalog indicators from a PUT body; each problem names its field.</summary>
     public static AlertRule? Read(string ruleId, JsonElement body, Func<string, bool> goalExists, ValidationErrors errors) =>
         Read(ruleId, body, goalExists, IndicatorResolver.Catalog, errors);
@@ -218,6 +225,15 @@ public sealed record AlertRule
             foreach (var (member, kinds) in KindMembers)
             {
                 if (f.Has(member) && !kinds.Contains(kind)) errors.Add(member, $"is used only by {string.Join(" and ", kinds)} rules, not by {kind} rules");
+            }
+        }
+        // Unknown members are ignored, but one that misspells a member ("critcalBelow") would leave
+        // the rule without the condition the admin wrote: refused, naming the member meant.
+        if (body.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var member in body.EnumerateObject())
+            {
+                if (MemberNames.Misspelt(member.Name, Members) is { } meant) errors.Add(JsonFields.Truncate(member.Name), $"is not a member of an alert rule; did you mean {meant}?");
             }
         }
         if (!errors.IsEmpty) return null;

@@ -26,7 +26,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
 
     [Function("AlertRules")]
     [ApiOperation("GET", "ListAlertRules", Access.Admin, Summary = "Every alert rule (goals without a rule get the default goal rules).", Response = typeof(List<RuleDto>))]
-    public async Task<IResult> ListRulesAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/alert-rules")] HttpRequest request, CancellationToken ct) =>
+    public async Task<IResult> ListRulesAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/alert-rules")] HttpRequest request, CancellationToken ct) =>
         TypedResults.Ok((await rules.ListAsync(ct)).OrderBy(r => r.RuleId, StringComparer.Ordinal).Select(RuleDto.From).ToList());
 
     [Function("AlertRule")]
@@ -35,7 +35,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
         Summary = "Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n), trend (m) or benchmark (belowPeerMean, percentileBelow, or gapWidening with competitor); threshold, anomaly and trend rules take waitForPeriodEnd.",
         Response = typeof(RuleDto), AlsoStatus = 201, Problems = [400, 413, 415])]
     [ApiOperation("DELETE", "DeleteAlertRule", Access.Admin, Summary = "Delete an alert rule.", Status = 204, Problems = [404])]
-    public async Task<IResult> RuleAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/alert-rules/{ruleId}")] HttpRequest request,
+    public async Task<IResult> RuleAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/alert-rules/{ruleId}")] HttpRequest request,
         string ruleId, CancellationToken ct)
     {
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(ruleId, request, ct);
@@ -51,7 +51,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
     [ApiOperation("GET", "GetAlerts", Access.Reader,
         Summary = "Alerts sent, newest first, as CloudEvents with their state (open, or resolved with resolvedBy); filters since (ISO date or date-time), period (with grain, or its grain read from the key: the alerts about that period), severity, kind and state; paged.",
         Response = typeof(AlertsResponse), Problems = [400])]
-    public Task<IResult> AlertsAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/alerts")] HttpRequest request, CancellationToken ct) => ListAsync(request, ct);
+    public Task<IResult> AlertsAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/alerts")] HttpRequest request, CancellationToken ct) => ListAsync(request, ct);
 
     private async Task<IResult> PutAsync(string ruleId, HttpRequest request, CancellationToken ct)
     {

@@ -25,7 +25,7 @@ public sealed class AuditFunctions(GoalStore goals, IncentivePlanStore plans, Al
     [ApiOperation("GET", "GetAudit", Access.Admin,
         Summary = "Every change to goals, incentive plans, alert rules and derived indicators, newest first: who, when, version, before and after; filters kind, id, actor, since, until; paged.",
         Response = typeof(AuditResponse), Problems = [400])]
-    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/audit")] HttpRequest request, CancellationToken ct)
+    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/audit")] HttpRequest request, CancellationToken ct)
     {
         var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         var stores = new Dictionary<string, Func<CancellationToken, Task<IReadOnlyList<DocumentChange>>>>

@@ -17,7 +17,7 @@ public sealed class BenchmarksFunctions(SnapshotReader reader, CrmMetricsSetting
     [ApiOperation("GET", "GetBenchmarks", Access.Reader,
         Summary = "Market share, relative market share, gaps, indices and percentiles against competitors, and win rates against each, for a period.",
         Response = typeof(BenchmarksResponse), Problems = [400])]
-    public async Task<IResult> GetAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/benchmarks")] HttpRequest request, CancellationToken ct)
+    public async Task<IResult> GetAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/benchmarks")] HttpRequest request, CancellationToken ct)
     {
         var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         var period = q.Period("period", q.Grain());

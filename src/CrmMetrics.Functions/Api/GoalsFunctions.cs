@@ -59,12 +59,12 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
 
     [Function("GoalAttainment")]
     [ApiOperation("GET", "GetGoalAttainment", Access.Reader, Summary = "Every goal's attainment, projection and status for a period.", Response = typeof(AttainmentResponse), Problems = [400])]
-    public Task<IResult> AttainmentAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/goals/attainment")] HttpRequest request, CancellationToken ct) =>
+    public Task<IResult> AttainmentAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/goals/attainment")] HttpRequest request, CancellationToken ct) =>
         ReadAttainmentAsync(request, ct);
 
     [Function("Goals")]
     [ApiOperation("GET", "ListGoals", Access.Reader, Summary = "Every goal.", Response = typeof(List<GoalDto>))]
-    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/goals")] HttpRequest request, CancellationToken ct)
+    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/goals")] HttpRequest request, CancellationToken ct)
     {
         var all = await goals.ListAsync(ct);
         return TypedResults.Ok(all.OrderBy(g => g.GoalId, StringComparer.Ordinal).Select(g => GoalDto.From(g, all)).ToList());
@@ -74,7 +74,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
     [ApiOperation("GET", "GetGoal", Access.Reader, Summary = "A goal.", Response = typeof(GoalDto), Problems = [404])]
     [ApiOperation("PUT", "PutGoal", Access.Admin, Summary = "Create or replace a goal.", Response = typeof(GoalDto), AlsoStatus = 201, Problems = [400, 413, 415])]
     [ApiOperation("DELETE", "DeleteGoal", Access.Admin, Summary = "Delete a goal (not while it has children, is part of a composite or an alert rule watches it).", Status = 204, Problems = [404, 409])]
-    public Task<IResult> GoalAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/goals/{goalId}")] HttpRequest request, string goalId, CancellationToken ct) =>
+    public Task<IResult> GoalAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/goals/{goalId}")] HttpRequest request, string goalId, CancellationToken ct) =>
         request.Method.ToUpperInvariant() switch
         {
             "PUT" => PutAsync(goalId, request, ct),

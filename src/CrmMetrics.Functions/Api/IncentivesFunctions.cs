@@ -33,7 +33,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
 
     [Function("IncentivePlans")]
     [ApiOperation("GET", "ListIncentivePlans", Access.Reader, Summary = "Every incentive plan.", Response = typeof(List<PlanDto>))]
-    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/incentive-plans")] HttpRequest request, CancellationToken ct) =>
+    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/incentive-plans")] HttpRequest request, CancellationToken ct) =>
         TypedResults.Ok((await plans.ListAsync(ct)).OrderBy(p => p.PlanId, StringComparer.Ordinal).Select(PlanDto.From).ToList());
 
     [Function("IncentivePlan")]
@@ -42,7 +42,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         Summary = "Create or replace an incentive plan: participants with quotas, marginal tiers in percent of quota, optional cap and gates.",
         Response = typeof(PlanDto), AlsoStatus = 201, Problems = [400, 413, 415])]
     [ApiOperation("DELETE", "DeleteIncentivePlan", Access.Admin, Summary = "Delete an incentive plan.", Status = 204, Problems = [404])]
-    public async Task<IResult> PlanAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/incentive-plans/{planId}")] HttpRequest request,
+    public async Task<IResult> PlanAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/incentive-plans/{planId}")] HttpRequest request,
         string planId, CancellationToken ct)
     {
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(planId, request, ct);
@@ -60,7 +60,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
     [Function("StaffScorecard")]
     [ApiOperation("GET", "GetStaffScorecard", Access.Reader, Summary = "A staff member's quota attainment, payout with its statement, indicators and goals for a period.",
         Response = typeof(ScorecardResponse), Problems = [400])]
-    public Task<IResult> ScorecardAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/staff/{staffId}/scorecard")] HttpRequest request, string staffId,
+    public Task<IResult> ScorecardAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/staff/{staffId}/scorecard")] HttpRequest request, string staffId,
         CancellationToken ct) => ReadScorecardAsync(staffId, request, ct);
 
     private async Task<IResult> PutAsync(string planId, HttpRequest request, CancellationToken ct)

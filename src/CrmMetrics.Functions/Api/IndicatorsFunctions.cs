@@ -34,7 +34,7 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
     [ApiOperation("GET", "GetIndicators", Access.Reader,
         Summary = "The indicator catalog and the derived indicators: id, family, unit, direction, kind, description (and a derived one's expression).",
         Response = typeof(List<IndicatorDto>))]
-    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/indicators")] HttpRequest request, CancellationToken ct)
+    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/indicators")] HttpRequest request, CancellationToken ct)
     {
         var resolver = await derived.ResolverAsync(ct);
         return TypedResults.Ok(IndicatorCatalog.All.Select(i => IndicatorDto.From(i))
@@ -49,7 +49,7 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
         Response = typeof(DerivedIndicatorDto), AlsoStatus = 201, Problems = [400, 413, 415])]
     [ApiOperation("DELETE", "DeleteDerivedIndicator", Access.Admin, Summary = "Delete a derived indicator (not while a goal, plan, rule or other derived indicator names it).",
         Status = 204, Problems = [400, 404, 409])]
-    public Task<IResult> IndicatorAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "put", "delete", Route = "api/indicators/{id}")] HttpRequest request, string id,
+    public Task<IResult> IndicatorAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/indicators/{id}")] HttpRequest request, string id,
         CancellationToken ct) => request.Method.ToUpperInvariant() switch
         {
             "PUT" => PutAsync(id, request, ct),

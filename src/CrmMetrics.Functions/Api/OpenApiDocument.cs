@@ -19,7 +19,7 @@ public sealed partial class OpenApiDocument
 
     [Function("OpenApi")]
     [ApiOperation("GET", "OpenApiDocument", Access.Anonymous, Summary = "This document.", Problems = [404])]
-    public IResult Serve([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/openapi/{documentName}.json")] HttpRequest request, string documentName) =>
+    public IResult Serve([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/openapi/{documentName}.json")] HttpRequest request, string documentName) =>
         documentName == Name
             ? Results.Text(Document.Value, "application/json; charset=utf-8")
             : Hosting.Problems.NotFound($"There is no OpenAPI document '{Domain.Validation.JsonFields.Truncate(documentName)}'; the document is {Name}.");

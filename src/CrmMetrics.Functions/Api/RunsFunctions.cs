@@ -78,7 +78,7 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
 
     [Function("Run")]
     [ApiOperation("GET", "GetRun", Access.Admin, Summary = "A run's state, periods, snapshot count and errors.", Response = typeof(RunResponse), Problems = [400, 404])]
-    public async Task<IResult> GetAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/runs/{runId}")] HttpRequest request, string runId, CancellationToken ct)
+    public async Task<IResult> GetAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/runs/{runId}")] HttpRequest request, string runId, CancellationToken ct)
     {
         if (!Domain.Facts.Vocabulary.IsKey(runId)) return Problems.Validation("runId", "is not a run id");
         var run = await runs.GetAsync(runId, ct);

@@ -26,7 +26,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
     [ApiOperation("GET", "GetSnapshots", Access.Reader,
         Summary = "Latest snapshot rows; filters period, grain, family, indicator, scope; version (with period) for an earlier version; paged; JSON or text/csv.",
         Response = typeof(SnapshotsResponse), AlsoProduces = "text/csv", Problems = [400])]
-    public async Task<IResult> ReadAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/snapshots")] HttpRequest request, CancellationToken ct)
+    public async Task<IResult> ReadAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/snapshots")] HttpRequest request, CancellationToken ct)
     {
         var context = request.HttpContext;
         var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
@@ -88,7 +88,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
     [Function("IndicatorSeries")]
     [ApiOperation("GET", "GetIndicatorSeries", Access.Reader, Summary = "An indicator's latest values over from..to at a grain, for a scope (default org).",
         Response = typeof(SeriesResponse), Problems = [400])]
-    public async Task<IResult> SeriesAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/indicators/{id}/series")] HttpRequest request, string id, CancellationToken ct)
+    public async Task<IResult> SeriesAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/indicators/{id}/series")] HttpRequest request, string id, CancellationToken ct)
     {
         var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         if (!Domain.Indicators.IndicatorCatalog.IsKnown(id)) q.Errors.Add("id", $"'{JsonFields.Truncate(id)}' is not an indicator of the catalog");

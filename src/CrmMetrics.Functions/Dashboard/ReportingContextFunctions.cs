@@ -20,7 +20,7 @@ public sealed class ReportingContextFunctions(ReportingContextBuilder builder, I
     [ApiOperation("GET", "GetReportingContext", Access.Reader,
         Summary = "The reporting calendar, time zone and currency; each grain's periods with English and Persian names, which are computed, which are out of date (stale) and which the dashboard opens first; the indicators with their names.",
         Response = typeof(ReportingContext))]
-    public async Task<IResult> GetAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/reporting-context")] HttpRequest request, CancellationToken ct)
+    public async Task<IResult> GetAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/reporting-context")] HttpRequest request, CancellationToken ct)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(await builder.BuildAsync(ct), json.Value.SerializerOptions);
         // Changes only when a run computes a new period, facts make one stale, or the day turns: revalidated, answered 304 meanwhile.

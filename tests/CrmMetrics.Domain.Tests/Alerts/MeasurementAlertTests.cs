@@ -275,4 +275,29 @@ public class MeasurementAlertTests
         Assert.Null(AlertRule.Read("b", doc.RootElement, _ => true, errors));
         Assert.True(errors.Has(field), errors.ToString());
     }
+
+    [Theory]
+    // Found by probing: the misspelt member was ignored, so the rule never raised the critical alert it was written for.
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":80,"critcalBelow":60}""", "critcalBelow", "criticalBelow")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":80,"CriticalBelow":60}""", "CriticalBelow", "criticalBelow")]
+    [InlineData("""{"kind":"threshold","indicator":"cx.csat","scopes":"segment:smb","below":80}""", "scopes", "scope")]
+    [InlineData("""{"kind":"anomaly","indicator":"cx.csat","K":2}""", "K", "k")]
+    [InlineData("""{"kind":"trend","indicator":"cx.csat","waitForPeriodsEnd":true}""", "waitForPeriodsEnd", "waitForPeriodEnd")]
+    [InlineData("""{"kind":"benchmark","indicator":"cx.nps","belowPeerMaen":true,"percentileBelow":50}""", "belowPeerMaen", "belowPeerMean")]
+    public void A_member_that_misspells_one_a_rule_reads_is_refused_naming_the_one_meant(string json, string member, string meant)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        Assert.Null(AlertRule.Read("r", doc.RootElement, _ => true, errors));
+        Assert.Contains($"did you mean {meant}?", Assert.Single(errors.ToDictionary()[member]));
+    }
+
+    [Fact]
+    public void Members_no_rule_reads_and_nothing_like_one_are_ignored()
+    {
+        using var doc = JsonDocument.Parse("""{"kind":"threshold","indicator":"cx.csat","below":80,"description":"CSAT floor","owner":"cx-team","x":1,"note":"n"}""");
+        var errors = new ValidationErrors();
+        Assert.NotNull(AlertRule.Read("r", doc.RootElement, _ => true, errors));
+        Assert.True(errors.IsEmpty, errors.ToString());
+    }
 }

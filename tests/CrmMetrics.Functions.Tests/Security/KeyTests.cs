@@ -31,6 +31,27 @@ public class KeyTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/api/health", null)).StatusCode);
     }
 
+    [Theory]
+    // Found by probing: every read route but health and the dashboard answered HEAD with a 405 (RFC 9110: HEAD is GET without the content).
+    [InlineData("/api/indicators")]
+    [InlineData("/api/indicators/com.revenue")]
+    [InlineData("/api/snapshots?grain=month&period=2026-03")]
+    [InlineData("/api/alerts")]
+    [InlineData("/api/goals")]
+    [InlineData("/api/runs/not-a-run")]
+    public async Task A_read_route_answers_head_as_its_get_without_the_content(string path)
+    {
+        var get = await app.SendAsync(HttpMethod.Get, path, TestKeys.Reader);
+        var head = await app.SendAsync(HttpMethod.Head, path, TestKeys.Reader);
+
+        Assert.Equal(get.StatusCode, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+        Assert.NotEmpty(await get.Content.ReadAsByteArrayAsync());
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        // HEAD needs the role GET needs.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.SendAsync(HttpMethod.Head, path, null)).StatusCode);
+    }
+
     [Fact]
     public async Task A_key_or_header_beyond_ascii_is_an_unknown_key_not_a_gateway_error()
     {
