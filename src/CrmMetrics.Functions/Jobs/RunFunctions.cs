@@ -207,6 +207,13 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             logger.LogWarning("Run {RunId} does not exist; {Period} is not finalised for it", job.RunId, job.Period);
             return null;
         }
+        // A run finalises the periods it planned: a stray message (resent by hand, or naming another
+        // period) would otherwise add one to its record.
+        if (!run.Periods.Any(p => p.Grain == job.Grain && p.Period == job.Period))
+        {
+            logger.LogWarning("Run {RunId} did not plan {Period} ({Grain}); it is not finalised for it", job.RunId, job.Period, Domain.Periods.Grains.Key(job.Grain));
+            return null;
+        }
         // A run plans only periods the API accepts: one centuries ahead would stay among the scorecard's periods for good.
         if (!Api.QueryParameters.TryPeriod(settings.Calendar, job.Period, job.Grain, out var period, out var error))
         {
@@ -261,14 +268,23 @@ public sealed class CompletePeriodFunction(RunStore runs, AlertLedger ledger, IL
     /// <summary>Records the period done on its run (idempotent); also what a <c>kpi-done</c> message that went to the poison queue gets.</summary>
     internal static async Task RecordAsync(RunStore runs, AlertLedger ledger, ILogger logger, PeriodDoneJob job, CancellationToken ct)
     {
-        if (!await runs.ExistsAsync(job.RunId, ct))
+        // Only the message of the period's own finalisation is recorded: a stray one (resent by hand, or
+        // of another run) would otherwise add a period to the run's record or change its version.
+        var reserved = await runs.ReservedVersionAsync(job.RunId, job.Grain, job.Period, ct);
+        if (reserved != job.Version)
         {
-            logger.LogWarning("Run {RunId} does not exist; {Period} is not recorded on it", job.RunId, job.Period);
+            logger.LogWarning(reserved is null ? "Run {RunId} does not exist or did not plan {Period} ({Grain}); version {Version} is not recorded on it"
+                : "Run {RunId} finalises {Period} ({Grain}) as another version than {Version}; the message is not recorded on it",
+                job.RunId, job.Period, Domain.Periods.Grains.Key(job.Grain), job.Version);
             return;
         }
         // Written after the alerts, so they are out: a later retry of that delivery must not resend them.
         if (job.Invocation is not null) await ledger.MarkDeliveredAsync(job.Invocation, ct);
-        await runs.CompletePeriodAsync(job.RunId, job.Grain, job.Period, job.Version, job.Rows, ct);
+        if (!await runs.CompletePeriodAsync(job.RunId, job.Grain, job.Period, job.Version, job.Rows, ct))
+        {
+            logger.LogWarning("Run {RunId} was removed before {Period} was recorded on it", job.RunId, job.Period);
+            return;
+        }
         logger.LogInformation("Run {RunId}: {Period} done (version {Version})", job.RunId, job.Period, job.Version);
     }
 }

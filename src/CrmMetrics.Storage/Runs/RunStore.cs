@@ -173,12 +173,35 @@ public sealed class RunStore(StorageAccount account)
         }
     }
 
-    /// <summary>Records the period done, replacing the whole row: a failure another delivery of it recorded no longer stands.</summary>
-    public async Task CompletePeriodAsync(string runId, Grain grain, string period, int version, int rows, CancellationToken ct) =>
-        await _table.UpsertEntityAsync(new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
+    /// <summary>
+    /// The snapshot version the run reserved for a period it planned (0 while none is); null when it
+    /// planned no such period (or there is no such run).
+    /// </summary>
+    public async Task<int?> ReservedVersionAsync(string runId, Grain grain, string period, CancellationToken ct)
+    {
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.Encode(runId), PeriodRow(grain, period), ["Version"], ct);
+        return row.HasValue ? row.Value!.GetInt32("Version") ?? 0 : null;
+    }
+
+    /// <summary>
+    /// Records a planned period done, replacing the whole row: a failure another delivery of it recorded
+    /// no longer stands. False, writing nothing, when the run planned no such period.
+    /// </summary>
+    public async Task<bool> CompletePeriodAsync(string runId, Grain grain, string period, int version, int rows, CancellationToken ct)
+    {
+        try
         {
-            ["State"] = nameof(StepState.Done), ["Version"] = version, ["Rows"] = rows, ["Grain"] = Grains.Key(grain), ["Period"] = period,
-        }, TableUpdateMode.Replace, ct);
+            await _table.UpdateEntityAsync(new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
+            {
+                ["State"] = nameof(StepState.Done), ["Version"] = version, ["Rows"] = rows, ["Grain"] = Grains.Key(grain), ["Period"] = period,
+            }, ETag.All, TableUpdateMode.Replace, ct);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Records the period failed, unless it is done (see <see cref="FailDayAsync"/>); false when it was done.</summary>
     public async Task<bool> FailPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>
@@ -208,10 +231,6 @@ public sealed class RunStore(StorageAccount account)
         }
         throw new ConcurrentChangeException($"The error was not recorded on run {runId}: its record kept changing concurrently (20 attempts).");
     }
-
-    /// <summary>Whether the run exists: one point read, for job messages that must not write rows for a run nobody created.</summary>
-    public async Task<bool> ExistsAsync(string runId, CancellationToken ct) =>
-        (await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.Encode(runId), RunRow, ["PartitionKey"], ct)).HasValue;
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken ct)
     {

@@ -86,17 +86,31 @@ public class AppProcessTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixt
         foreach (var line in new[]
                  {
                      "Run ghost-run does not exist or did not plan day 2026-08-03; the day was aggregated but is not recorded on it", "AggregateDay dropped a malformed message",
-                     "Run ghost-run does not exist; 9999 is not finalised for it", "Run ghost-run does not exist; 9999 is not recorded on it",
+                     "Run ghost-run does not exist; 9999 is not finalised for it", "Run ghost-run does not exist or did not plan 9999 (year); version 1 is not recorded on it",
                  })
             await Eventually.WaitAsync(() => Task.FromResult(app.Output.Any(l => l.Contains(line))), TimeSpan.FromSeconds(60), line);
         Assert.Equal(HttpStatusCode.NotFound, (await app.Client.GetAsync("/api/runs/ghost-run")).StatusCode);
 
-        // A run that exists does not finalise a period no fact can fall in either: the period fails on it, nothing is stored.
+        // A run that exists finalises and records only the periods it planned: stray messages (found by
+        // probing: they added periods to a finished run's record) change nothing on it.
         var started = await app.Client.PostAsync("/api/runs", JsonContent.Create(new { grain = "month", period = "2026-08" }));
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var runId = System.Text.Json.JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("runId").GetString();
+        async Task<System.Text.Json.JsonElement> RunAsync() => System.Text.Json.JsonDocument.Parse(await app.Client.GetStringAsync($"/api/runs/{runId}")).RootElement;
+        await Eventually.WaitAsync(async () => (await RunAsync()).GetProperty("state").GetString() == "succeeded", TimeSpan.FromSeconds(60), "the run to succeed");
+        var before = (await RunAsync()).ToString();
         await account.Queue("kpi-periods").SendMessageAsync($$"""{"runId":"{{runId}}","grain":"year","period":"9999"}""");
-        await Eventually.WaitAsync(() => Task.FromResult(app.Output.Any(l => l.Contains($"Period 9999 (year) of run {runId} cannot be finalised"))), TimeSpan.FromSeconds(60), "the period to be refused");
+        await account.Queue("kpi-periods").SendMessageAsync($$"""{"runId":"{{runId}}","grain":"month","period":"2026-01"}""");
+        await account.Queue("kpi-done").SendMessageAsync($$"""{"runId":"{{runId}}","grain":"month","period":"2026-03","version":99,"rows":5}""");
+        await account.Queue("kpi-done").SendMessageAsync($$"""{"runId":"{{runId}}","grain":"month","period":"2026-08","version":99,"rows":5}""");
+        foreach (var line in new[]
+                 {
+                     $"Run {runId} did not plan 9999 (year); it is not finalised for it", $"Run {runId} did not plan 2026-01 (month); it is not finalised for it",
+                     $"Run {runId} does not exist or did not plan 2026-03 (month); version 99 is not recorded on it",
+                     $"Run {runId} finalises 2026-08 (month) as another version than 99; the message is not recorded on it",
+                 })
+            await Eventually.WaitAsync(() => Task.FromResult(app.Output.Any(l => l.Contains(line))), TimeSpan.FromSeconds(60), line);
+        Assert.Equal(before, (await RunAsync()).ToString());
         var context = await app.Client.GetStringAsync("/api/reporting-context");
         Assert.DoesNotContain("9999", context);
         Assert.DoesNotContain(app.Output, l => l.Contains("failed on message"));

@@ -70,6 +70,31 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
 
         Assert.Equal([Planned], (await runs.GetAsync("run-plan", default))!.Days.Select(d => d.Day));
         Assert.Null(await runs.GetAsync("run-nobody-created", default));
-        Assert.False(await runs.ExistsAsync("run-nobody-created", default));
+    }
+
+    [Fact]
+    public async Task A_period_of_no_run_or_outside_the_plan_is_not_recorded_and_writes_nothing()
+    {
+        // Found by probing: a done message for a period the run never planned added it to a finished run's record.
+        var runs = new RunStore(await azurite.AccountAsync());
+        var calendar = new Domain.Periods.PeriodCalendar(Domain.Periods.ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
+        var (planned, stray) = (calendar.Parse("2026-08", Domain.Periods.Grain.Month), calendar.Parse("2026-03", Domain.Periods.Grain.Month));
+        Assert.True(await runs.CreateAsync("run-periods", "api", null, null, default));
+        await runs.PlanAsync("run-periods", [], [planned], default);
+
+        Assert.Equal(0, await runs.ReservedVersionAsync("run-periods", planned.Grain, planned.Key, default));
+        Assert.Null(await runs.ReservedVersionAsync("run-periods", stray.Grain, stray.Key, default));
+        Assert.Null(await runs.ReservedVersionAsync("run-periods", Domain.Periods.Grain.Year, "2026", default));
+        Assert.Null(await runs.ReservedVersionAsync("run-nobody-created", planned.Grain, planned.Key, default));
+        Assert.False(await runs.CompletePeriodAsync("run-periods", stray.Grain, stray.Key, 99, 5, default));
+        Assert.False(await runs.CompletePeriodAsync("run-nobody-created", planned.Grain, planned.Key, 99, 5, default));
+        Assert.Equal(7, await runs.VersionForAsync("run-periods", planned.Grain, planned.Key, () => Task.FromResult(7), default));
+        Assert.Equal(7, await runs.ReservedVersionAsync("run-periods", planned.Grain, planned.Key, default));
+        Assert.True(await runs.CompletePeriodAsync("run-periods", planned.Grain, planned.Key, 7, 5, default));
+
+        var run = (await runs.GetAsync("run-periods", default))!;
+        Assert.Equal([planned.Key], run.Periods.Select(p => p.Period));
+        Assert.Equal("succeeded", run.State);
+        Assert.Null(await runs.GetAsync("run-nobody-created", default));
     }
 }
