@@ -151,11 +151,11 @@ public sealed record AlertRule
     ];
 
     /// <summary>Reads a rule on catalog indicators from a PUT body; each problem names its field.</summary>
-    public static AlertRule? Read(string ruleId, JsonElement body, Func<string, bool> goalExists, ValidationErrors errors) =>
-        Read(ruleId, body, goalExists, IndicatorResolver.Catalog, errors);
+    public static AlertRule? Read(string ruleId, JsonElement body, Func<string, Grain?> goalGrain, ValidationErrors errors) =>
+        Read(ruleId, body, goalGrain, IndicatorResolver.Catalog, errors);
 
     /// <summary>Reads a rule from a PUT body; each problem names its field. Derived indicators <paramref name="indicators"/> knows may be named too.</summary>
-    public static AlertRule? Read(string ruleId, JsonElement body, Func<string, bool> goalExists, IndicatorResolver indicators, ValidationErrors errors)
+    public static AlertRule? Read(string ruleId, JsonElement body, Func<string, Grain?> goalGrain, IndicatorResolver indicators, ValidationErrors errors)
     {
         if (!Vocabulary.IsKey(ruleId)) errors.Add("ruleId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         // The ids the goals' own alerts carry: a rule named so would be taken for them.
@@ -176,7 +176,10 @@ public sealed record AlertRule
         if (!benchmark && !goalRule) indicators.CheckScope(indicator, scope, f.Has("scope"), "without a scope a rule watches org", errors);
         var grainText = f.String("grain", false, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
         Grain? grain = Grains.TryParse(grainText, out var g) ? g : null;
-        var goalId = f.String("goalId", false, s => !goalRule ? "is used only by goal-at-risk and goal-missed rules" : goalExists(s) ? null : $"goal '{JsonFields.Truncate(s)}' does not exist");
+        var goalId = f.String("goalId", false, s => !goalRule ? "is used only by goal-at-risk and goal-missed rules" : goalGrain(s) is not null ? null : $"goal '{JsonFields.Truncate(s)}' does not exist");
+        // A goal rule applies at its grain (or every grain): one for a goal of another grain would never apply.
+        if (goalId is not null && grain is { } ruleGrain && goalGrain(goalId) is { } goalsGrain && goalsGrain != ruleGrain)
+            errors.Add("grain", $"goal '{goalId}' is a {Grains.Key(goalsGrain)} goal: a rule for it at grain {Grains.Key(ruleGrain)} would never apply; give {Grains.Key(goalsGrain)}, or leave grain out");
         var severityText = f.String("severity", false, s => TryParseSeverity(s, out _) ? null : "must be info, warning or critical");
         TryParseSeverity(severityText, out var severity);
         var below = f.Number("below", false);

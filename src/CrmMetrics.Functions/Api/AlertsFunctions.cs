@@ -60,9 +60,9 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
         using var bodyScope = body;
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
-        var goalIds = (await goals.ListAsync(ct)).Select(g => g.GoalId).ToHashSet(StringComparer.Ordinal);
+        var goalGrains = (await goals.ListAsync(ct)).ToDictionary(g => g.GoalId, g => g.Grain, StringComparer.Ordinal);
         var errors = new ValidationErrors();
-        var rule = AlertRule.Read(ruleId, body!.Root, goalIds.Contains, await derived.ResolverAsync(ct), errors);
+        var rule = AlertRule.Read(ruleId, body!.Root, id => goalGrains.TryGetValue(id, out var grain) ? grain : null, await derived.ResolverAsync(ct), errors);
         if (rule is null) return Problems.Validation(errors);
         var created = await rules.PutAsync(ruleId, rule, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));

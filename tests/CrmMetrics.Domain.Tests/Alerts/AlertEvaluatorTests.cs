@@ -324,12 +324,26 @@ public class AlertEvaluatorTests
     [InlineData("""{"kind":"threshold","indicator":"staff.incentive-payout","above":5000}""", "scope")]
     [InlineData("""{"kind":"trend","indicator":"bench.win-rate-vs","scope":"org"}""", "scope")]
     [InlineData("""{"kind":"anomaly","indicator":"bench.index.cx.nps","scope":"competitor:Acme"}""", "scope")]
+    // Found by probing: a rule for a month goal at grain year was stored and could never apply.
+    [InlineData("""{"kind":"goal-missed","goalId":"known","grain":"year"}""", "grain")]
     public void Malformed_rules_name_the_field(string json, string field)
     {
         using var doc = JsonDocument.Parse(json);
         var errors = new ValidationErrors();
-        Assert.Null(AlertRule.Read("r", doc.RootElement, id => id == "known", errors));
+        Assert.Null(AlertRule.Read("r", doc.RootElement, id => id == "known" ? Grain.Month : null, errors));
         Assert.True(errors.Has(field), errors.ToString());
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"goal-missed","goalId":"known"}""")]
+    [InlineData("""{"kind":"goal-at-risk","goalId":"known","grain":"month"}""")]
+    [InlineData("""{"kind":"goal-missed","grain":"year"}""")]
+    public void A_goal_rule_at_its_goals_grain_or_at_every_grain_is_taken(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        Assert.NotNull(AlertRule.Read("r", doc.RootElement, id => id == "known" ? Grain.Month : null, errors));
+        Assert.True(errors.IsEmpty, errors.ToString());
     }
 
     [Theory]
@@ -341,7 +355,7 @@ public class AlertEvaluatorTests
     {
         using var doc = JsonDocument.Parse(json);
         var errors = new ValidationErrors();
-        Assert.Null(AlertRule.Read("r", doc.RootElement, id => id == "known", errors));
+        Assert.Null(AlertRule.Read("r", doc.RootElement, id => id == "known" ? Grain.Month : null, errors));
         Assert.Contains(message, errors.ToString());
     }
 
@@ -357,7 +371,7 @@ public class AlertEvaluatorTests
     {
         using var doc = JsonDocument.Parse($$"""{"kind":"threshold","indicator":"{{indicator}}","scope":"{{scope}}","below":1}""");
         var errors = new ValidationErrors();
-        Assert.NotNull(AlertRule.Read("r", doc.RootElement, _ => true, errors));
+        Assert.NotNull(AlertRule.Read("r", doc.RootElement, _ => Grain.Month, errors));
         Assert.True(errors.IsEmpty, errors.ToString());
     }
 
@@ -370,7 +384,7 @@ public class AlertEvaluatorTests
         // Found in review: such a rule would be taken for a goal's default, and its alerts never resolved once it was deleted.
         using var doc = JsonDocument.Parse("""{"kind":"threshold","indicator":"cx.csat","below":75}""");
         var errors = new ValidationErrors();
-        Assert.Null(AlertRule.Read(ruleId, doc.RootElement, _ => true, errors));
+        Assert.Null(AlertRule.Read(ruleId, doc.RootElement, _ => Grain.Month, errors));
         Assert.True(errors.Has("ruleId"), errors.ToString());
     }
 }

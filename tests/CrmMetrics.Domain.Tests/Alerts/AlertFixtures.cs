@@ -15,6 +15,6 @@ internal static class AlertFixtures
     {
         using var doc = JsonDocument.Parse(json);
         var errors = new ValidationErrors();
-        return AlertRule.Read(id, doc.RootElement, _ => true, errors) ?? throw new InvalidOperationException(errors.ToString());
+        return AlertRule.Read(id, doc.RootElement, _ => Grain.Month, errors) ?? throw new InvalidOperationException(errors.ToString());
     }
 }

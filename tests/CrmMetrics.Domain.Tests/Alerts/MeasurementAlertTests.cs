@@ -272,7 +272,7 @@ public class MeasurementAlertTests
     {
         using var doc = JsonDocument.Parse(json);
         var errors = new ValidationErrors();
-        Assert.Null(AlertRule.Read("b", doc.RootElement, _ => true, errors));
+        Assert.Null(AlertRule.Read("b", doc.RootElement, _ => Grain.Month, errors));
         Assert.True(errors.Has(field), errors.ToString());
     }
 
@@ -288,7 +288,7 @@ public class MeasurementAlertTests
     {
         using var doc = JsonDocument.Parse(json);
         var errors = new ValidationErrors();
-        Assert.Null(AlertRule.Read("r", doc.RootElement, _ => true, errors));
+        Assert.Null(AlertRule.Read("r", doc.RootElement, _ => Grain.Month, errors));
         Assert.Contains($"did you mean {meant}?", Assert.Single(errors.ToDictionary()[member]));
     }
 
@@ -297,7 +297,7 @@ public class MeasurementAlertTests
     {
         using var doc = JsonDocument.Parse("""{"kind":"threshold","indicator":"cx.csat","below":80,"description":"CSAT floor","owner":"cx-team","x":1,"note":"n"}""");
         var errors = new ValidationErrors();
-        Assert.NotNull(AlertRule.Read("r", doc.RootElement, _ => true, errors));
+        Assert.NotNull(AlertRule.Read("r", doc.RootElement, _ => Grain.Month, errors));
         Assert.True(errors.IsEmpty, errors.ToString());
     }
 }

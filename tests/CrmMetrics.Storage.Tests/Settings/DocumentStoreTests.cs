@@ -9,7 +9,7 @@ namespace CrmMetrics.Storage.Tests.Settings;
 public class DocumentStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private static AlertRule Rule(string id, double below) =>
-        AlertRule.Read(id, System.Text.Json.JsonDocument.Parse($$"""{ "kind": "threshold", "indicator": "cx.csat", "below": {{below}} }""").RootElement, _ => false, new CrmMetrics.Domain.Validation.ValidationErrors())!;
+        AlertRule.Read(id, System.Text.Json.JsonDocument.Parse($$"""{ "kind": "threshold", "indicator": "cx.csat", "below": {{below}} }""").RootElement, _ => null, new CrmMetrics.Domain.Validation.ValidationErrors())!;
 
     [Fact]
     public async Task Concurrent_changes_each_get_their_own_version_and_none_is_missing_from_the_record()
