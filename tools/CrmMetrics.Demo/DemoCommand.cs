@@ -89,6 +89,7 @@ public static class DemoCommand
                                     "stop it, or serve this one elsewhere with --urls http://127.0.0.1:<port>.");
             return 2;
         }
+        var demoFailed = false;
         await using (host)
         {
             try
@@ -106,7 +107,7 @@ public static class DemoCommand
                 Console.WriteLine($"Open the executive scorecard: {dashboard}");
                 Console.WriteLine("  (its figures appear as the sample data below is loaded and computed; the key in the link is a reader key for this session)");
                 var calendar = Calendar(host.Settings);
-                await new DemoJob(address, key, new DemoComputation(calendar, TimeProvider.System), dashboard, readerKey).RunAsync(stop.Token);
+                demoFailed = !await new DemoJob(address, key, new DemoComputation(calendar, TimeProvider.System), dashboard, readerKey).RunAsync(stop.Token);
                 await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -119,7 +120,7 @@ public static class DemoCommand
             }
             Console.WriteLine("Stopping ...");
         }
-        return 0;
+        return demoFailed ? 1 : 0;
     }
 
     /// <summary>

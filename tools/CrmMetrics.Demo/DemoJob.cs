@@ -10,7 +10,8 @@ namespace CrmMetrics.Demo;
 /// </summary>
 public sealed class DemoJob(string address, string key, DemoComputation computation, string? dashboard = null, string? readerKey = null)
 {
-    public async Task RunAsync(CancellationToken stoppingToken)
+    /// <summary>Runs the demo's steps; false when one failed (the app keeps serving, and says so).</summary>
+    public async Task<bool> RunAsync(CancellationToken stoppingToken)
     {
         try
         {
@@ -23,7 +24,14 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
         catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TimeoutException or JsonException or IOException)
         {
             Console.WriteLine($"The demo failed: {e.Message}");
+            // The app still serves what it holds: say where, with the keys, and how to stop.
+            Console.WriteLine();
+            Console.WriteLine($"The app is still running at {address}, with the data it holds (the sample may be loaded or computed only in part).");
+            PrintKeys();
+            Console.WriteLine("Press Ctrl+C to stop (the demo then exits with code 1).");
+            return false;
         }
+        return true;
     }
 
     /// <summary>
@@ -129,8 +137,13 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
         if (dashboard is not null) Console.WriteLine($"  {dashboard}   (the executive scorecard, in a browser)");
         Console.WriteLine($"  {address}/api/health");
         foreach (var line in computation.Links(address, readerKey ?? key, key)) Console.WriteLine("  " + line);
+        PrintKeys();
+        Console.WriteLine("Press Ctrl+C to stop.");
+    }
+
+    private void PrintKeys()
+    {
         if (readerKey is not null) Console.WriteLine($"  Reader API key for this session: {readerKey}  (reads only: the links above use it)");
         Console.WriteLine($"  Admin API key for this session: {key}  (reads, ingestion and admin routes; header x-api-key, or ?code=)");
-        Console.WriteLine("Press Ctrl+C to stop.");
     }
 }
