@@ -54,7 +54,11 @@ public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, Rejected
 
     private Task RecordAsync(string messageId, IReadOnlyList<RejectedEvent> rejected, CancellationToken ct)
     {
-        logger.LogWarning("Queue message {MessageId}: {Count} events rejected and recorded", messageId, rejected.Count);
+        // A refusal of the whole message (empty, not JSON) has no event id and the field "message".
+        if (rejected is [{ EventId: null } whole] && whole.Errors.ContainsKey("message"))
+            logger.LogWarning("Queue message {MessageId} was rejected as a whole ({Reason}); recorded in the {Table} table", messageId, whole.Errors["message"].FirstOrDefault(), StorageNames.Tables.RejectedEvents);
+        else
+            logger.LogWarning("Queue message {MessageId}: {Count} {Events} rejected; recorded in the {Table} table with their reasons", messageId, rejected.Count, rejected.Count == 1 ? "event" : "events", StorageNames.Tables.RejectedEvents);
         return rejectedEvents.RecordAsync(rejected, ct);
     }
 }

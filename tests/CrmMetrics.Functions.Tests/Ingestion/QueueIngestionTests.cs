@@ -127,6 +127,8 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
             r => r.Any(x => x.Raw == " \t\r\n "), Deadline, "the blank message's rejection");
         Assert.Equal(["is empty"], rejected.Single(x => x.Raw == " \t\r\n ").Errors["message"]);
+        // Found by probing: the log said "1 events rejected" of a message refused as a whole, and not where to look.
+        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains("was rejected as a whole (is empty); recorded in the RejectedEvents table")), Deadline, "the log line");
     }
 
     [Fact]
