@@ -33,7 +33,7 @@ public static class Vocabulary
 
     /// <summary>
     /// Free labels (segment, region, competitor, case and deal ids): 1–128 characters, no control
-    /// characters, and something visible (a segment " " would be a scope nobody can tell apart).
+    /// characters. Spaces alone are a label too: events.md compares strings exactly, trimming nothing.
     /// </summary>
     public static bool IsLabel(string? value)
     {
@@ -42,7 +42,7 @@ public static class Vocabulary
         {
             if (char.IsControl(c)) return false;
         }
-        return !ShowsNothing(value);
+        return true;
     }
 
     /// <summary>
