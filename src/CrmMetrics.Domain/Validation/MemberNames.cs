@@ -2,8 +2,9 @@ namespace CrmMetrics.Domain.Validation;
 
 /// <summary>
 /// Which known member a body's unknown member most likely misspells: the same name in another case, or
-/// one at most two edits away (a letter left out, added, changed or two swapped). Names of up to
-/// three letters are only matched by case, since any short name is a couple of edits from another.
+/// one a letter left out, added, changed or two swapped away (two such edits for names of 8 letters or
+/// more). Names of up to three letters are only matched by case, and shorter ones take one edit only,
+/// since a short name is a couple of edits from another word ("goal" from goalId, "grade" from grain).
 /// </summary>
 public static class MemberNames
 {
@@ -17,7 +18,7 @@ public static class MemberNames
             var distance = string.Equals(member, name, StringComparison.OrdinalIgnoreCase) ? 0
                 : name.Length <= 3 || member.Length <= 3 ? int.MaxValue
                 : Distance(member.ToLowerInvariant(), name.ToLowerInvariant());
-            if (distance <= 2 && distance < bestDistance) (best, bestDistance) = (name, distance);
+            if (distance <= (name.Length >= 8 ? 2 : 1) && distance < bestDistance) (best, bestDistance) = (name, distance);
         }
         return best;
     }

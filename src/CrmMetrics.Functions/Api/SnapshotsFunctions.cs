@@ -108,26 +108,31 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
     private static bool WantsCsv(HttpRequest request) => PrefersCsv(request.Headers.Accept);
 
     /// <summary>
-    /// Whether an Accept header asks for CSV: text/csv named with at least the quality JSON gets
-    /// (named or through a wildcard: a named type is the more specific), or, not named, <c>text/*</c>
-    /// with more than JSON gets (JSON is no text/* type). Anything else, an absent header included, is JSON.
+    /// Whether an Accept header asks for CSV: each of CSV and JSON gets the quality of its most
+    /// specific match (<c>text/csv</c>, else <c>text/*</c>, else <c>*/*</c>; <c>application/json</c>,
+    /// else <c>application/*</c>, else <c>*/*</c>, as RFC 9110 says), and CSV is chosen when its quality
+    /// is higher, or equal with text/csv named. Anything else, an absent header included, is JSON.
     /// </summary>
     public static bool PrefersCsv(Microsoft.Extensions.Primitives.StringValues accept)
     {
         if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParseList(accept, out var types)) return false;
-        double? csv = null;
-        double textWildcard = 0, json = 0, jsonWildcard = 0;
+        double? csvNamed = null, textWildcard = null, jsonNamed = null, applicationWildcard = null, any = null;
         foreach (var type in types)
         {
             var q = type.Quality ?? 1;
-            var name = type.MediaType.Value?.ToLowerInvariant();
-            if (name == "text/csv") csv = Math.Max(csv ?? 0, q);
-            else if (name == "text/*") textWildcard = Math.Max(textWildcard, q);
-            else if (name == "application/json") json = Math.Max(json, q);
-            else if (name is "application/*" or "*/*") jsonWildcard = Math.Max(jsonWildcard, q);
+            static double? Max(double? a, double b) => Math.Max(a ?? 0, b);
+            switch (type.MediaType.Value?.ToLowerInvariant())
+            {
+                case "text/csv": csvNamed = Max(csvNamed, q); break;
+                case "text/*": textWildcard = Max(textWildcard, q); break;
+                case "application/json": jsonNamed = Max(jsonNamed, q); break;
+                case "application/*": applicationWildcard = Max(applicationWildcard, q); break;
+                case "*/*": any = Max(any, q); break;
+            }
         }
-        return csv is { } named ? named > 0 && named >= json && named >= jsonWildcard
-            : textWildcard > 0 && textWildcard > json && textWildcard > jsonWildcard;
+        var csv = csvNamed ?? textWildcard ?? any ?? 0;
+        var json = jsonNamed ?? applicationWildcard ?? any ?? 0;
+        return csv > 0 && (csv > json || (csv == json && csvNamed is not null));
     }
 }
 

@@ -295,7 +295,8 @@ public class MeasurementAlertTests
     [Fact]
     public void Members_no_rule_reads_and_nothing_like_one_are_ignored()
     {
-        using var doc = JsonDocument.Parse("""{"kind":"threshold","indicator":"cx.csat","below":80,"description":"CSAT floor","owner":"cx-team","x":1,"note":"n"}""");
+        // Found by review: short names two edits from a member ("goal", "rule", "grade", "scale") were refused.
+        using var doc = JsonDocument.Parse("""{"kind":"threshold","indicator":"cx.csat","below":80,"description":"CSAT floor","owner":"cx-team","x":1,"note":"n","goal":"g","rule":"r","grade":"A","scale":"%"}""");
         var errors = new ValidationErrors();
         Assert.NotNull(AlertRule.Read("r", doc.RootElement, _ => Grain.Month, errors));
         Assert.True(errors.IsEmpty, errors.ToString());

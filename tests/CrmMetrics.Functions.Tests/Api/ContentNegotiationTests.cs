@@ -24,6 +24,12 @@ public class ContentNegotiationTests
     [InlineData("text/*, application/json", false)]
     [InlineData("text/*;q=0.5, */*", false)]
     [InlineData("text/csv;q=0, text/*", false)]
+    // Found by review: JSON took the quality of */* over that of its own, lower, named entry.
+    [InlineData("text/*, application/json;q=0.5, */*", true)]
+    [InlineData("text/csv;q=0.8, application/json;q=0.5, */*", true)]
+    [InlineData("text/*;q=0.9, application/json;q=0.8", true)]
+    [InlineData("*/*, text/*", false)]
+    [InlineData("application/*;q=0.2, text/csv;q=0.3", true)]
     public void Csv_is_chosen_only_when_preferred(string accept, bool csv) =>
         Assert.Equal(csv, SnapshotsFunctions.PrefersCsv(accept));
 }
