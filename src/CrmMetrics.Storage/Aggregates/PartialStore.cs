@@ -107,7 +107,7 @@ public sealed class PartialStore
     /// The ETags of the days' partials that exist, from one listing per year under those days' common
     /// name prefix (a listing across years would go through every partial of the years between).
     /// </summary>
-    private async Task<IReadOnlyDictionary<DateOnly, ETag>> ListVersionsAsync(List<DateOnly> days)
+    internal async Task<IReadOnlyDictionary<DateOnly, ETag>> ListVersionsAsync(List<DateOnly> days)
     {
         var listings = days.Distinct().GroupBy(day => day.Year).Select(async year =>
         {

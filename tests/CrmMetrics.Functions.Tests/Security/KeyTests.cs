@@ -38,7 +38,7 @@ public class KeyTests(AppFixture app) : IClassFixture<AppFixture>
     [InlineData("/api/snapshots?grain=month&period=2026-03")]
     [InlineData("/api/alerts")]
     [InlineData("/api/goals")]
-    [InlineData("/api/runs/not-a-run")]
+    [InlineData("/api/benchmarks?period=2026-03")]
     public async Task A_read_route_answers_head_as_its_get_without_the_content(string path)
     {
         var get = await app.SendAsync(HttpMethod.Get, path, TestKeys.Reader);
