@@ -100,6 +100,12 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         if (goalId == Reserved) errors.Add("goalId", $"'{Reserved}' is reserved");
         var goal = Goal.Read(goalId, body!.Root, settings.Calendar, all, await derived.ResolverAsync(ct), errors);
         if (goal is null || !errors.IsEmpty) return Problems.Validation(errors);
+        // A rule naming the goal at a grain applies only there (a rule is refused at another grain): a
+        // new grain would leave it never applying, and the goal's default alerts back without a word.
+        var stranded = (await rules.ListAsync(ct)).Where(r => r.GoalId == goalId && r.Grain is { } grain && grain != goal.Grain)
+            .Select(r => $"'{r.RuleId}'").Order(StringComparer.Ordinal).ToList();
+        if (stranded.Count > 0)
+            return Problems.Conflict($"Goal '{goalId}' is watched at another grain than {Grains.Key(goal.Grain)} by alert rule {string.Join(", ", stranded)}; change their grain or delete them first.");
 
         var created = await goals.PutAsync(goalId, goal, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
         all[goalId] = goal;

@@ -217,4 +217,26 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
         Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, "/api/alert-rules/watch", TestKeys.Admin)).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, "/api/goals/watched", TestKeys.Admin)).StatusCode);
     }
+
+    [Fact]
+    public async Task A_rule_naming_a_goal_keeps_to_its_grain_and_the_goal_keeps_to_the_rules()
+    {
+        // Found by probing: a rule at another grain than its goal's was stored and could never apply;
+        // found by review: so could one whose goal's grain changed after it.
+        StringContent Json(string text) => new(text, System.Text.Encoding.UTF8, "application/json");
+        Assert.True((await app.SendAsync(HttpMethod.Put, "/api/goals/grained", TestKeys.Admin, Json("""{"name":"Grained","indicator":"com.orders","grain":"month","target":10}"""))).IsSuccessStatusCode);
+        var refused = await app.SendAsync(HttpMethod.Put, "/api/alert-rules/grained-missed", TestKeys.Admin, Json("""{"kind":"goal-missed","goalId":"grained","grain":"year"}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("month goal", (await AppFixture.JsonAsync(refused)).GetProperty("errors").GetProperty("grain")[0].GetString());
+        Assert.True((await app.SendAsync(HttpMethod.Put, "/api/alert-rules/grained-missed", TestKeys.Admin, Json("""{"kind":"goal-missed","goalId":"grained","grain":"month"}"""))).IsSuccessStatusCode);
+
+        var regrained = await app.SendAsync(HttpMethod.Put, "/api/goals/grained", TestKeys.Admin, Json("""{"name":"Grained","indicator":"com.orders","grain":"quarter","target":30}"""));
+        Assert.Equal(HttpStatusCode.Conflict, regrained.StatusCode);
+        Assert.Contains("'grained-missed'", (await AppFixture.JsonAsync(regrained)).GetProperty("detail").GetString());
+        Assert.Equal("month", (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/goals/grained", TestKeys.Reader))).GetProperty("grain").GetString());
+        // Another target at the same grain is no conflict.
+        Assert.True((await app.SendAsync(HttpMethod.Put, "/api/goals/grained", TestKeys.Admin, Json("""{"name":"Grained","indicator":"com.orders","grain":"month","target":12}"""))).IsSuccessStatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, "/api/alert-rules/grained-missed", TestKeys.Admin)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, "/api/goals/grained", TestKeys.Admin)).StatusCode);
+    }
 }
