@@ -25,7 +25,7 @@ public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, Rejected
         // The text is decoded only to be kept with a rejection of the whole message, not for every message.
         if (message.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
         {
-            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", "is empty").ToDictionary(), Encoding.UTF8.GetString(message))], ct);
+            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", "is empty").ToDictionary(), Encoding.UTF8.GetString(message))], whole: true, ct);
             return;
         }
 
@@ -36,7 +36,7 @@ public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, Rejected
         }
         catch (EventBatchException e)
         {
-            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", e.Message).ToDictionary(), Encoding.UTF8.GetString(message))], ct);
+            await RecordAsync(messageId, [new RejectedEvent("queue", messageId, 0, null, ValidationErrors.Single("message", e.Message).ToDictionary(), Encoding.UTF8.GetString(message))], whole: true, ct);
             return;
         }
 
@@ -45,18 +45,18 @@ public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, Rejected
             var result = await ingestion.IngestAsync(batch.Events, ct);
             if (result.Rejected.Count > 0)
             {
-                await RecordAsync(messageId, result.Rejected.Select(r => new RejectedEvent("queue", messageId, r.Index, r.Id, r.Errors, batch.Events[r.Index].RawText)).ToList(), ct);
+                await RecordAsync(messageId, result.Rejected.Select(r => new RejectedEvent("queue", messageId, r.Index, r.Id, r.Errors, batch.Events[r.Index].RawText)).ToList(), whole: false, ct);
             }
             logger.LogInformation("Queue message {MessageId}: {Accepted} accepted, {Duplicates} duplicates, {Rejected} rejected",
                 messageId, result.Accepted, result.Duplicates, result.Rejected.Count);
         }
     }
 
-    private Task RecordAsync(string messageId, IReadOnlyList<RejectedEvent> rejected, CancellationToken ct)
+    /// <summary>Records the rejections (<paramref name="whole"/>: one, of the whole message: empty, or not events at all).</summary>
+    private Task RecordAsync(string messageId, IReadOnlyList<RejectedEvent> rejected, bool whole, CancellationToken ct)
     {
-        // A refusal of the whole message (empty, not JSON) has no event id and the field "message".
-        if (rejected is [{ EventId: null } whole] && whole.Errors.ContainsKey("message"))
-            logger.LogWarning("Queue message {MessageId} was rejected as a whole ({Reason}); recorded in the {Table} table", messageId, whole.Errors["message"].FirstOrDefault(), StorageNames.Tables.RejectedEvents);
+        if (whole)
+            logger.LogWarning("Queue message {MessageId} was rejected as a whole ({Reason}); recorded in the {Table} table", messageId, rejected[0].Errors["message"].FirstOrDefault(), StorageNames.Tables.RejectedEvents);
         else
             logger.LogWarning("Queue message {MessageId}: {Count} {Events} rejected; recorded in the {Table} table with their reasons", messageId, rejected.Count, rejected.Count == 1 ? "event" : "events", StorageNames.Tables.RejectedEvents);
         return rejectedEvents.RecordAsync(rejected, ct);
