@@ -32,6 +32,10 @@ public static class PeriodReach
         }
         var earliest = calendar.LocalDateOf(FactValidator.EarliestTime);
         if (period.LastDay >= earliest) return null;
-        return $"ends before {earliest.ToString("yyyy-MM-dd", inv)}, the earliest day a fact may have{weeks}";
+        // A key of the Solar Hijri years around now, under another calendar, was most likely meant as one.
+        var hijri = calendar.Calendar.Kind != ReportingCalendarKind.Persian && period.Grain != Grain.Week && period.FirstDay.Year is >= 1300 and <= 1500
+            ? $" ({JsonFields.Truncate(text)} reads like a Solar Hijri key, but the reporting calendar is {calendar.Calendar.Setting}; its current year is {calendar.PeriodOf(Grain.Year, now).Key})"
+            : "";
+        return $"ends before {earliest.ToString("yyyy-MM-dd", inv)}, the earliest day a fact may have{weeks}{hijri}";
     }
 }

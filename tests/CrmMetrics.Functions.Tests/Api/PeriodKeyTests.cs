@@ -44,6 +44,11 @@ public class PeriodKeyTests
     {
         Assert.False(QueryParameters.TryPeriod(Calendar("gregorian", "UTC"), "1899", null, out _, out var error));
         Assert.Equal("ends before 1900-01-01, the earliest day a fact may have", error);
+        // Found by probing: a Solar Hijri key under another calendar was only said to end before 1900.
+        Assert.False(QueryParameters.TryPeriod(Calendar("gregorian", "UTC"), "1405-08", null, out _, out var hijri));
+        Assert.Contains("1405-08 reads like a Solar Hijri key, but the reporting calendar is gregorian; its current year is 20", hijri, StringComparison.Ordinal);
+        Assert.False(QueryParameters.TryPeriod(Calendar("fiscal:4", "UTC"), "1405", null, out _, out var fiscal));
+        Assert.Contains("reads like a Solar Hijri key, but the reporting calendar is fiscal:4", fiscal, StringComparison.Ordinal);
 
         var persian = Calendar("persian", "Asia/Tehran");
         Assert.False(QueryParameters.TryPeriod(persian, "1405-W37", null, out _, out var week));
