@@ -203,9 +203,12 @@ public sealed class RunStore(StorageAccount account)
         }
     }
 
-    /// <summary>Records the period failed, unless it is done (see <see cref="FailDayAsync"/>); false when it was done.</summary>
+    /// <summary>
+    /// Records a planned period failed, unless it is done (see <see cref="FailDayAsync"/>); false, writing
+    /// nothing, when it was done or the run planned no such period.
+    /// </summary>
     public async Task<bool> FailPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>
-        (await FailStepAsync(PeriodFailure(runId, grain, period, error), mayCreate: true, onlyPending: false, ct)).Written;
+        (await FailStepAsync(PeriodFailure(runId, grain, period, error), mayCreate: false, onlyPending: false, ct)).Written;
 
     /// <summary>Records a planned period as failed only while it is pending (see <see cref="FailPendingDayAsync"/>); the state it had.</summary>
     public async Task<StepState?> FailPendingPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>

@@ -52,8 +52,10 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         Assert.Null(run.Periods.Single().Error);
         Assert.Equal((3, 26), (run.Periods.Single().Version, run.Periods.Single().Rows));
 
-        Assert.True(await runs.FailPeriodAsync("run-steps", august.Grain, "2026-09", "a period it did not plan", default));
-        Assert.Equal("failed", (await runs.GetAsync("run-steps", default))!.State);
+        // A period it did not plan is no step of it: its failure is not recorded either (as a stray day's is not).
+        Assert.False(await runs.FailPeriodAsync("run-steps", august.Grain, "2026-09", "a period it did not plan", default));
+        Assert.Equal("succeeded", (await runs.GetAsync("run-steps", default))!.State);
+        Assert.Single((await runs.GetAsync("run-steps", default))!.Periods);
     }
 
     [Fact]
