@@ -119,15 +119,16 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
     {
         var tooOld = $"is before {EarliestTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}; facts that old are not accepted";
         var tooNew = $"is more than {rules.FutureTolerance.TotalMinutes:0} minutes in the future";
-        // RFC 3339 allows a lower-case 't' (and 'z'), which the pattern below does not take.
-        if (!DateTime.TryParseExact(string.Concat(text.AsSpan(0, 10), "T", text.AsSpan(11, 8)), "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
+        // RFC 3339 allows a lower-case 't' (and 'z'), which the parses below do not take.
+        var upper = string.Concat(text.AsSpan(0, 10), "T", text.AsSpan(11));
+        if (!DateTime.TryParseExact(upper[..19], "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
             return (null, "is not a valid date and time (no such day, or an hour, minute or second out of range; a leap second's :60 is not taken)");
         if (text[^1] is 'Z' or 'z') return (null, local.Year >= 9999 ? tooNew : tooOld);
         var (hours, minutes) = (int.Parse(text[^5..^3], CultureInfo.InvariantCulture), int.Parse(text[^2..], CultureInfo.InvariantCulture));
         if (hours > 23 || minutes > 59) return (null, $"has the offset {text[^6..]}, which is out of range: RFC 3339 offsets run from -23:59 to +23:59");
         var offset = new TimeSpan(hours, minutes, 0) * (text[^6] == '-' ? -1 : 1);
         // The local time as if in UTC (fraction included), then moved by the offset.
-        if (!DateTimeOffset.TryParse(string.Concat(text.AsSpan(0, 10), "T", text.AsSpan(11, text.Length - 17), "Z"), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var wall)) return (null, local.Year >= 9999 ? tooNew : tooOld);
+        if (!DateTimeOffset.TryParse(upper[..^6] + "Z", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var wall)) return (null, local.Year >= 9999 ? tooNew : tooOld);
         var utcTicks = wall.UtcTicks - offset.Ticks;
         if (utcTicks < DateTimeOffset.MinValue.UtcTicks) return (null, tooOld);
         if (utcTicks > DateTimeOffset.MaxValue.UtcTicks) return (null, tooNew);

@@ -20,7 +20,7 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
     public ApiKey? Identify(HttpRequest request)
     {
         // A key given twice is ambiguous (which one was meant?): refused, in the header and in the query alike.
-        if (request.Headers[HeaderName].Count > 1 || request.Query[QueryName].Count > 1) return null;
+        if (GivenMoreThanOnce(request)) return null;
         string? presented = request.Headers[HeaderName].FirstOrDefault();
         if (string.IsNullOrEmpty(presented)) presented = request.Query[QueryName].FirstOrDefault();
         if (string.IsNullOrEmpty(presented) || presented.Length > 512) return null;
@@ -33,6 +33,8 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
         }
         return match;
     }
+
+    private static bool GivenMoreThanOnce(HttpRequest request) => request.Headers[HeaderName].Count > 1 || request.Query[QueryName].Count > 1;
 
     /// <summary>Who a request is (the key the key check accepted): its name and role, for the audit trail.</summary>
     public static Storage.Settings.ChangeActor ActorOf(HttpContext context) =>
@@ -48,7 +50,7 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
             context.Response.Headers.WWWAuthenticate = "ApiKey header=\"x-api-key\", query=\"code\"";
             var request = context.Request;
             return Problems.Unauthorized(
-                request.Headers[HeaderName].Count > 1 || request.Query[QueryName].Count > 1 ? "The API key was given more than once: send it once, in the x-api-key header or the code query parameter."
+                GivenMoreThanOnce(request) ? "The API key was given more than once: send it once, in the x-api-key header or the code query parameter."
                 : request.Headers.ContainsKey(HeaderName) || request.Query.ContainsKey(QueryName) ? "The API key is not valid."
                 : "An API key is required: send it in the x-api-key header or the code query parameter.");
         }
