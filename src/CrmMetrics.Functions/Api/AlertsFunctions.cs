@@ -33,18 +33,22 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
     [ApiOperation("GET", "GetAlertRule", Access.Admin, Summary = "An alert rule.", Response = typeof(RuleDto), Problems = [404])]
     [ApiOperation("PUT", "PutAlertRule", Access.Admin,
         Summary = "Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n), trend (m) or benchmark (belowPeerMean, percentileBelow, or gapWidening with competitor); threshold, anomaly and trend rules take waitForPeriodEnd.",
-        Response = typeof(RuleDto), AlsoStatus = 201, Problems = [400, 413, 415])]
-    [ApiOperation("DELETE", "DeleteAlertRule", Access.Admin, Summary = "Delete an alert rule.", Status = 204, Problems = [404])]
+        Response = typeof(RuleDto), AlsoStatus = 201, Problems = [400, 412, 413, 415])]
+    [ApiOperation("DELETE", "DeleteAlertRule", Access.Admin, Summary = "Delete an alert rule.", Status = 204, Problems = [400, 404, 412])]
     public async Task<IResult> RuleAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/alert-rules/{ruleId}")] HttpRequest request,
         string ruleId, CancellationToken ct)
     {
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(ruleId, request, ct);
         if (HttpMethods.IsDelete(request.Method))
         {
+            var headerErrors = new ValidationErrors();
+            if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
             await using var held = await definitionLock.AcquireAsync(ct);
-            return await rules.DeleteAsync(ruleId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
+            return await rules.DeleteAsync(ruleId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
         }
-        return await rules.GetAsync(ruleId, ct) is { } rule ? TypedResults.Ok(RuleDto.From(rule)) : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
+        if (await rules.GetVersionedAsync(ruleId, ct) is not { } found) return Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
+        VersionPreconditions.Tag(request, found.Version);
+        return TypedResults.Ok(RuleDto.From(found.Document));
     }
 
     [Function("Alerts")]
@@ -58,13 +62,16 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
+        var headerErrors = new ValidationErrors();
+        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
         var goalGrains = (await goals.ListAsync(ct)).ToDictionary(g => g.GoalId, g => g.Grain, StringComparer.Ordinal);
         var errors = new ValidationErrors();
         var rule = AlertRule.Read(ruleId, body!.Root, id => goalGrains.TryGetValue(id, out var grain) ? grain : null, await derived.ResolverAsync(ct), errors);
         if (rule is null) return Problems.Validation(errors);
-        var created = await rules.PutAsync(ruleId, rule, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
+        var (created, version) = await rules.PutVersionedAsync(ruleId, rule, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
+        VersionPreconditions.Tag(request, version);
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
     }
 

@@ -72,20 +72,22 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
 
     [Function("Goal")]
     [ApiOperation("GET", "GetGoal", Access.Reader, Summary = "A goal.", Response = typeof(GoalDto), Problems = [404])]
-    [ApiOperation("PUT", "PutGoal", Access.Admin, Summary = "Create or replace a goal.", Response = typeof(GoalDto), AlsoStatus = 201, Problems = [400, 413, 415])]
-    [ApiOperation("DELETE", "DeleteGoal", Access.Admin, Summary = "Delete a goal (not while it has children, is part of a composite or an alert rule watches it).", Status = 204, Problems = [404, 409])]
+    [ApiOperation("PUT", "PutGoal", Access.Admin, Summary = "Create or replace a goal.", Response = typeof(GoalDto), AlsoStatus = 201, Problems = [400, 412, 413, 415])]
+    [ApiOperation("DELETE", "DeleteGoal", Access.Admin, Summary = "Delete a goal (not while it has children, is part of a composite or an alert rule watches it).", Status = 204, Problems = [400, 404, 409, 412])]
     public Task<IResult> GoalAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/goals/{goalId}")] HttpRequest request, string goalId, CancellationToken ct) =>
         request.Method.ToUpperInvariant() switch
         {
             "PUT" => PutAsync(goalId, request, ct),
             "DELETE" => DeleteAsync(goalId, request, ct),
-            _ => GetAsync(goalId, ct),
+            _ => GetAsync(goalId, request, ct),
         };
 
-    private async Task<IResult> GetAsync(string goalId, CancellationToken ct)
+    private async Task<IResult> GetAsync(string goalId, HttpRequest request, CancellationToken ct)
     {
-        var all = await goals.ListAsync(ct);
-        return all.FirstOrDefault(g => g.GoalId == goalId) is { } goal ? TypedResults.Ok(GoalDto.From(goal, all)) : Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
+        var all = await goals.ListVersionedAsync(ct);
+        if (all.FirstOrDefault(g => g.Document.GoalId == goalId) is not { Document: { } goal } found) return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
+        VersionPreconditions.Tag(request, found.Version);
+        return TypedResults.Ok(GoalDto.From(goal, all.Select(g => g.Document)));
     }
 
     private async Task<IResult> PutAsync(string goalId, HttpRequest request, CancellationToken ct)
@@ -93,6 +95,8 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
+        var headerErrors = new ValidationErrors();
+        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
         var all = (await goals.ListAsync(ct)).ToDictionary(g => g.GoalId, StringComparer.Ordinal);
@@ -107,7 +111,8 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         if (stranded.Count > 0)
             return Problems.Conflict($"Goal '{goalId}' is watched at another grain than {Grains.Key(goal.Grain)} by alert rule {string.Join(", ", stranded)}; change their grain or delete them first.");
 
-        var created = await goals.PutAsync(goalId, goal, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
+        var (created, version) = await goals.PutVersionedAsync(goalId, goal, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
+        VersionPreconditions.Tag(request, version);
         all[goalId] = goal;
         await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock), ct);
         var dto = GoalDto.From(goal, all.Values);
@@ -116,6 +121,8 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
 
     private async Task<IResult> DeleteAsync(string goalId, HttpRequest request, CancellationToken ct)
     {
+        var headerErrors = new ValidationErrors();
+        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
         var all = await goals.ListAsync(ct);
@@ -125,7 +132,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         if (composites.Count > 0) return Problems.Conflict($"Goal '{goalId}' is a child of composite goal {string.Join(", ", composites)}; remove it from their children first.");
         var watching = (await rules.ListAsync(ct)).Where(r => r.GoalId == goalId).Select(r => $"'{r.RuleId}'").Order(StringComparer.Ordinal).ToList();
         if (watching.Count > 0) return Problems.Conflict($"Goal '{goalId}' is watched by alert rule {string.Join(", ", watching)}; change or delete them first.");
-        if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct))
+        if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct))
             return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
         // Its attainment rows leave the snapshots at the next run of its periods.
         await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock), ct);

@@ -40,21 +40,25 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
     [ApiOperation("GET", "GetIncentivePlan", Access.Reader, Summary = "An incentive plan.", Response = typeof(PlanDto), Problems = [404])]
     [ApiOperation("PUT", "PutIncentivePlan", Access.Admin,
         Summary = "Create or replace an incentive plan: participants with quotas, marginal tiers in percent of quota, optional cap and gates.",
-        Response = typeof(PlanDto), AlsoStatus = 201, Problems = [400, 413, 415])]
-    [ApiOperation("DELETE", "DeleteIncentivePlan", Access.Admin, Summary = "Delete an incentive plan.", Status = 204, Problems = [404])]
+        Response = typeof(PlanDto), AlsoStatus = 201, Problems = [400, 412, 413, 415])]
+    [ApiOperation("DELETE", "DeleteIncentivePlan", Access.Admin, Summary = "Delete an incentive plan.", Status = 204, Problems = [400, 404, 412])]
     public async Task<IResult> PlanAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/incentive-plans/{planId}")] HttpRequest request,
         string planId, CancellationToken ct)
     {
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(planId, request, ct);
         if (HttpMethods.IsDelete(request.Method))
         {
+            var headerErrors = new ValidationErrors();
+            if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
             await using var held = await definitionLock.AcquireAsync(ct);
-            if (await plans.GetAsync(planId, ct) is not { } deleted || !await plans.DeleteAsync(planId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct))
+            if (await plans.GetAsync(planId, ct) is not { } deleted || !await plans.DeleteAsync(planId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct))
                 return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
             await stale.MarkAsync(GoalsFunctions.DuePeriods(deleted.Grain, null, settings, clock), ct);
             return TypedResults.NoContent();
         }
-        return await plans.GetAsync(planId, ct) is { } plan ? TypedResults.Ok(PlanDto.From(plan)) : Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
+        if (await plans.GetVersionedAsync(planId, ct) is not { } found) return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
+        VersionPreconditions.Tag(request, found.Version);
+        return TypedResults.Ok(PlanDto.From(found.Document));
     }
 
     [Function("StaffScorecard")]
@@ -68,6 +72,8 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
+        var headerErrors = new ValidationErrors();
+        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
         var errors = new ValidationErrors();
@@ -76,7 +82,8 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
 
         // One payout per staff member and period: a staff member belongs to one plan of a grain.
         if (SharedStaff(plan, await plans.ListAsync(ct)) is { } refusal) return Problems.Validation(refusal);
-        var created = await plans.PutAsync(planId, plan, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct);
+        var (created, version) = await plans.PutVersionedAsync(planId, plan, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
+        VersionPreconditions.Tag(request, version);
         await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock), ct);
         return created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
     }

@@ -46,21 +46,25 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
     [ApiOperation("GET", "GetIndicator", Access.Reader, Summary = "One indicator: a catalog entry, or a derived indicator's definition.", Response = typeof(DerivedIndicatorDto), Problems = [404])]
     [ApiOperation("PUT", "PutDerivedIndicator", Access.Admin,
         Summary = "Define or redefine a derived indicator derived.<name>: { name, expression, unit, direction } over base and derived indicators of one scope.",
-        Response = typeof(DerivedIndicatorDto), AlsoStatus = 201, Problems = [400, 413, 415])]
+        Response = typeof(DerivedIndicatorDto), AlsoStatus = 201, Problems = [400, 412, 413, 415])]
     [ApiOperation("DELETE", "DeleteDerivedIndicator", Access.Admin, Summary = "Delete a derived indicator (not while a goal, plan, rule or other derived indicator names it).",
-        Status = 204, Problems = [400, 404, 409])]
+        Status = 204, Problems = [400, 404, 409, 412])]
     public Task<IResult> IndicatorAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/indicators/{id}")] HttpRequest request, string id,
         CancellationToken ct) => request.Method.ToUpperInvariant() switch
         {
             "PUT" => PutAsync(id, request, ct),
             "DELETE" => DeleteAsync(id, request, ct),
-            _ => GetAsync(id, ct),
+            _ => GetAsync(id, request, ct),
         };
 
-    private async Task<IResult> GetAsync(string id, CancellationToken ct)
+    private async Task<IResult> GetAsync(string id, HttpRequest request, CancellationToken ct)
     {
         if (IndicatorCatalog.Find(id) is { } catalog) return TypedResults.Ok(IndicatorDto.From(catalog));
-        if (await derived.GetAsync(id, ct) is { } definition) return TypedResults.Ok(DerivedIndicatorDto.From(definition, await derived.ResolverAsync(ct)));
+        if (await derived.GetVersionedAsync(id, ct) is { } found)
+        {
+            VersionPreconditions.Tag(request, found.Version);
+            return TypedResults.Ok(DerivedIndicatorDto.From(found.Document, await derived.ResolverAsync(ct)));
+        }
         return Problems.NotFound($"There is no indicator '{JsonFields.Truncate(id)}' (GET /api/indicators lists them).");
     }
 
@@ -69,16 +73,21 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
-        return await derived.PutAsync(id, body!.Root, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct) switch
-        {
-            DerivedIndicatorOutcome.Saved { Created: true } s => TypedResults.Created($"/api/indicators/{id}", DerivedIndicatorDto.From(s.Indicator, await derived.ResolverAsync(ct))),
-            DerivedIndicatorOutcome.Saved s => TypedResults.Ok(DerivedIndicatorDto.From(s.Indicator, await derived.ResolverAsync(ct))),
-            var other => Result(other),
-        };
+        var headerErrors = new ValidationErrors();
+        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+        var outcome = await derived.PutAsync(id, body!.Root, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
+        if (outcome is not DerivedIndicatorOutcome.Saved saved) return Result(outcome);
+        VersionPreconditions.Tag(request, saved.Version);
+        var dto = DerivedIndicatorDto.From(saved.Indicator, await derived.ResolverAsync(ct));
+        return saved.Created ? TypedResults.Created($"/api/indicators/{id}", dto) : TypedResults.Ok(dto);
     }
 
-    private async Task<IResult> DeleteAsync(string id, HttpRequest request, CancellationToken ct) =>
-        Result(await derived.DeleteAsync(id, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), ct));
+    private async Task<IResult> DeleteAsync(string id, HttpRequest request, CancellationToken ct)
+    {
+        var headerErrors = new ValidationErrors();
+        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+        return Result(await derived.DeleteAsync(id, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct));
+    }
 
     private static IResult Result(DerivedIndicatorOutcome outcome) => outcome switch
     {

@@ -45,6 +45,12 @@ public sealed partial class OpenApiDocument
                 var parameters = new JsonArray();
                 foreach (Match m in RouteParameter().Matches(function.Route))
                     parameters.Add(new JsonObject { ["name"] = m.Groups["name"].Value, ["in"] = "path", ["required"] = true, ["schema"] = new JsonObject { ["type"] = "string" } });
+                if (operation.Problems.Contains(412))
+                {
+                    // A definition's version is its entity tag (VersionPreconditions).
+                    parameters.Add(Header("If-Match", "The definition must still be at this version (its ETag, such as \"3\"), or exist (*); else 412 and nothing changes."));
+                    if (operation.Method == "PUT") parameters.Add(Header("If-None-Match", "* creates only: 412 when the definition exists."));
+                }
                 if (parameters.Count > 0) op["parameters"] = parameters;
                 if (operation.Method is "PUT" or "POST")
                     op["requestBody"] = new JsonObject { ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } } } };
@@ -118,6 +124,9 @@ public sealed partial class OpenApiDocument
             },
         };
     }
+
+    private static JsonObject Header(string name, string description) =>
+        new() { ["name"] = name, ["in"] = "header", ["required"] = false, ["description"] = description, ["schema"] = new JsonObject { ["type"] = "string" } };
 
     private static string Describe(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
 

@@ -68,7 +68,8 @@ public static class HttpPipeline
 
     /// <summary>
     /// The status a failure answers: storage unreachable, or a write that kept losing to concurrent
-    /// ones, is a 503 to retry; unreadable input a 400; the rest a logged 500.
+    /// ones, is a 503 to retry; unreadable input a 400; a definition not at the version its
+    /// If-Match names a 412; the rest a logged 500.
     /// </summary>
     public static int StatusFor(Exception error) => error switch
     {
@@ -77,6 +78,7 @@ public static class HttpPipeline
         Microsoft.AspNetCore.Http.BadHttpRequestException bad => bad.StatusCode,
         JsonException => 400,
         CrmMetrics.Storage.Account.ConcurrentChangeException => 503,
+        CrmMetrics.Storage.Settings.VersionConditionFailedException => 412,
         RequestFailedException { Status: 0 or >= 500 or 408 or 429 } => 503,
         HttpRequestException or TimeoutException or TaskCanceledException => 503,
         Azure.Identity.AuthenticationFailedException => 503,
@@ -87,6 +89,7 @@ public static class HttpPipeline
     public static IResult ProblemFor(int status, Exception? error, string method = "POST") => status switch
     {
         400 => Problems.Problem(400, "The request is not valid.", error?.Message ?? "The request could not be read."),
+        412 => Problems.PreconditionFailed(error?.Message ?? "The definition is not at the version the request requires."),
         413 => Problems.Problem(413, "Payload Too Large", "The request body is larger than this route accepts."),
         503 when error is CrmMetrics.Storage.Account.ConcurrentChangeException =>
             Problems.Unavailable("Other requests were changing the same data at the same moment, and this one gave way; retry it shortly. Repeating it is safe."),

@@ -16,6 +16,7 @@ public static class Problems
     public static IResult Forbidden(string detail) => Problem(403, "Forbidden", detail);
     public static IResult NotFound(string detail) => Problem(404, "Not Found", detail);
     public static IResult Conflict(string detail) => Problem(409, "Conflict", detail);
+    public static IResult PreconditionFailed(string detail) => Problem(412, "Precondition Failed", detail);
     public static IResult PayloadTooLarge(string detail) => Problem(413, "Payload Too Large", detail);
     public static IResult UnsupportedMediaType(string detail) => Problem(415, "Unsupported Media Type", detail);
     public static IResult Unavailable(string detail) => Problem(503, "Service Unavailable", detail);

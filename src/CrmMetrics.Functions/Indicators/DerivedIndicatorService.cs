@@ -11,7 +11,7 @@ namespace CrmMetrics.Functions.Indicators;
 /// <summary>What a change to a derived indicator came to.</summary>
 public abstract record DerivedIndicatorOutcome
 {
-    public sealed record Saved(DerivedIndicator Indicator, bool Created) : DerivedIndicatorOutcome;
+    public sealed record Saved(DerivedIndicator Indicator, bool Created, int Version) : DerivedIndicatorOutcome;
     public sealed record Deleted : DerivedIndicatorOutcome;
     public sealed record Invalid(ValidationErrors Errors) : DerivedIndicatorOutcome;
     public sealed record NotFound(string Detail) : DerivedIndicatorOutcome;
@@ -41,10 +41,15 @@ public sealed class DerivedIndicatorService(
     public Task<DerivedIndicator?> GetAsync(string id, CancellationToken ct) =>
         IndicatorCatalog.IsDerivedId(id) ? definitions.GetAsync(id, ct) : Task.FromResult<DerivedIndicator?>(null);
 
+    /// <summary>A derived indicator with its version; null when there is none (or the id is not a derived one).</summary>
+    public Task<(DerivedIndicator Document, int Version)?> GetVersionedAsync(string id, CancellationToken ct) =>
+        IndicatorCatalog.IsDerivedId(id) ? definitions.GetVersionedAsync(id, ct) : Task.FromResult<(DerivedIndicator, int)?>(null);
+
     public async Task<IReadOnlyList<DerivedIndicator>> ListAsync(CancellationToken ct) =>
         (await definitions.ListAsync(ct)).OrderBy(d => d.Id, StringComparer.Ordinal).ToList();
 
-    public async Task<DerivedIndicatorOutcome> PutAsync(string id, JsonElement body, ChangeActor actor, CancellationToken ct)
+    /// <summary>Defines or redefines the indicator; a stored one not meeting <paramref name="condition"/> throws <see cref="VersionConditionFailedException"/>, nothing written.</summary>
+    public async Task<DerivedIndicatorOutcome> PutAsync(string id, JsonElement body, ChangeActor actor, VersionCondition condition, CancellationToken ct)
     {
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
@@ -52,12 +57,12 @@ public sealed class DerivedIndicatorService(
         var errors = new ValidationErrors();
         var indicator = DerivedIndicator.Read(id, body, others, errors);
         if (indicator is null) return new DerivedIndicatorOutcome.Invalid(errors);
-        var created = await definitions.PutAsync(id, indicator, actor, ct);
+        var (created, version) = await definitions.PutVersionedAsync(id, indicator, actor, condition, ct);
         await stale.MarkAsync(DuePeriods(), ct);
-        return new DerivedIndicatorOutcome.Saved(indicator, created);
+        return new DerivedIndicatorOutcome.Saved(indicator, created, version);
     }
 
-    public async Task<DerivedIndicatorOutcome> DeleteAsync(string id, ChangeActor actor, CancellationToken ct)
+    public async Task<DerivedIndicatorOutcome> DeleteAsync(string id, ChangeActor actor, VersionCondition condition, CancellationToken ct)
     {
         if (!IndicatorCatalog.IsDerivedId(id))
             return new DerivedIndicatorOutcome.Invalid(ValidationErrors.Single("id", "only derived indicators (derived.<name>) can be deleted; the catalog's cannot"));
@@ -65,7 +70,7 @@ public sealed class DerivedIndicatorService(
         if (await definitions.GetAsync(id, ct) is null) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
         var users = await UsersAsync(id, ct);
         if (users.Count > 0) return new DerivedIndicatorOutcome.Conflict($"'{id}' is used by {string.Join(", ", users)}; change or delete them first.");
-        if (!await definitions.DeleteAsync(id, actor, ct)) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
+        if (!await definitions.DeleteAsync(id, actor, condition, ct)) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
         // Its rows leave the snapshots of the due periods at their next run.
         await stale.MarkAsync(DuePeriods(), ct);
         return new DerivedIndicatorOutcome.Deleted();

@@ -55,11 +55,19 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     public async Task<bool> PutAsync(string id, T document, ChangeActor actor, CancellationToken ct) =>
         (await PutVersionedAsync(id, document, actor, ct)).Created;
 
-    public async Task<(bool Created, int Version)> PutVersionedAsync(string id, T document, ChangeActor actor, CancellationToken ct)
+    public Task<(bool Created, int Version)> PutVersionedAsync(string id, T document, ChangeActor actor, CancellationToken ct) =>
+        PutVersionedAsync(id, document, actor, VersionCondition.None, ct);
+
+    /// <summary>
+    /// Stores the document as its next version if the stored one meets <paramref name="condition"/>
+    /// (judged on the row the write replaces); otherwise throws <see cref="VersionConditionFailedException"/>, having written nothing.
+    /// </summary>
+    public async Task<(bool Created, int Version)> PutVersionedAsync(string id, T document, ChangeActor actor, VersionCondition condition, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             var current = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(id), cancellationToken: ct);
+            Require(condition, id, current.HasValue ? current.Value : null);
             var version = current.HasValue ? (current.Value!.GetInt32("Version") ?? 1) + 1 : await LastVersionAsync(id, ct) + 1;
             var now = DateTimeOffset.UtcNow;
             var entity = new TableEntity(Partition, StorageKeys.Encode(id)) { ["UpdatedAt"] = now, ["Version"] = version };
@@ -88,12 +96,19 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     }
 
     /// <summary>Deletes the document, recording the change; false when there is none.</summary>
-    public async Task<bool> DeleteAsync(string id, ChangeActor actor, CancellationToken ct)
+    public Task<bool> DeleteAsync(string id, ChangeActor actor, CancellationToken ct) => DeleteAsync(id, actor, VersionCondition.None, ct);
+
+    /// <summary>
+    /// Deletes the document if it meets <paramref name="condition"/>, recording the change; false when
+    /// there is none; throws <see cref="VersionConditionFailedException"/> when it does not meet it.
+    /// </summary>
+    public async Task<bool> DeleteAsync(string id, ChangeActor actor, VersionCondition condition, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             var current = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(id), cancellationToken: ct);
             if (!current.HasValue) return false;
+            Require(condition, id, current.Value);
             var version = (current.Value!.GetInt32("Version") ?? 1) + 1;
             List<TableTransactionAction> batch =
             [
@@ -112,6 +127,13 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
                 await Backoff(attempt, ct);
             }
         }
+    }
+
+    /// <summary>Throws when the stored row (null: none) does not meet the client's condition. The write that follows is conditional on this very row.</summary>
+    private void Require(VersionCondition condition, string id, TableEntity? current)
+    {
+        int? version = current is null ? null : current.GetInt32("Version") ?? 1;
+        if (!condition.Holds(version)) throw new VersionConditionFailedException(kind, id, version);
     }
 
     private ConcurrentChangeException GaveUp(string id, string what, Exception last) =>
