@@ -51,7 +51,7 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
         return result;
     }
 
-    /// <summary>Stores the document as its next version, recording the change; true when it was created.</summary>
+    /// <summary>Stores the document as its next version, recording the change (the same document as stored is no change); true when it was created.</summary>
     public async Task<bool> PutAsync(string id, T document, ChangeActor actor, CancellationToken ct) =>
         (await PutVersionedAsync(id, document, actor, ct)).Created;
 
@@ -68,10 +68,13 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
         {
             var current = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(id), cancellationToken: ct);
             Require(condition, id, current.HasValue ? current.Value : null);
+            var json = JsonSerializer.Serialize(document, Json);
+            // The same document again is no change: no new version, so no one's If-Match on it fails, and no audit entry.
+            if (current.HasValue && StorageJson.ReadText(current.Value!, "Doc") == json) return (false, current.Value!.GetInt32("Version") ?? 1);
             var version = current.HasValue ? (current.Value!.GetInt32("Version") ?? 1) + 1 : await LastVersionAsync(id, ct) + 1;
             var now = DateTimeOffset.UtcNow;
             var entity = new TableEntity(Partition, StorageKeys.Encode(id)) { ["UpdatedAt"] = now, ["Version"] = version };
-            StorageJson.Write(entity, "Doc", document, Json);
+            StorageJson.WriteText(entity, "Doc", json);
             var after = JsonSerializer.SerializeToNode(document, Json);
             var before = current.HasValue ? AsShown(StorageJson.ReadText(current.Value!, "Doc")) : null;
             List<TableTransactionAction> batch =

@@ -41,6 +41,10 @@ public class DefinitionVersionTests(AppFixture app) : IClassFixture<AppFixture>
         var first = await Send(HttpMethod.Put, "/api/goals/lost-update", Goal(2000), ifMatch: "\"1\"");
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal("\"2\"", Tag(first));
+        // The same document again is no change: no new version, no audit entry.
+        var same = await Send(HttpMethod.Put, "/api/goals/lost-update", Goal(2000), ifMatch: "\"2\"");
+        Assert.Equal(HttpStatusCode.OK, same.StatusCode);
+        Assert.Equal("\"2\"", Tag(same));
 
         // The second, still on version 1, is told so, and the first's change stands.
         var second = await Send(HttpMethod.Put, "/api/goals/lost-update", Goal(3000), ifMatch: "\"1\"");
@@ -89,24 +93,26 @@ public class DefinitionVersionTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Equal(1000m, (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/goals/weak-tag", TestKeys.Reader))).GetProperty("target").GetDecimal());
     }
 
-    public static TheoryData<string, string, string> OtherDefinitions => new()
+    public static TheoryData<string, string, string, string> OtherDefinitions => new()
     {
-        { "/api/incentive-plans/versioned", "incentive-plan", """{"name":"Sales","grain":"month","participants":[{"staffId":"S-77","quota":1000}],"tiers":[{"from":0,"rate":0.05}]}""" },
-        { "/api/alert-rules/versioned", "alert-rule", """{"kind":"threshold","indicator":"com.revenue","below":10}""" },
-        { "/api/indicators/derived.versioned", "indicator", """{"name":"Revenue twice","expression":"com.revenue * 2","unit":"EUR","direction":"higher"}""" },
+        { "/api/incentive-plans/versioned", "incentive-plan", """{"name":"Sales","grain":"month","participants":[{"staffId":"S-77","quota":1000}],"tiers":[{"from":0,"rate":0.05}]}""",
+            """{"name":"Sales","grain":"month","participants":[{"staffId":"S-77","quota":1000}],"tiers":[{"from":0,"rate":0.06}]}""" },
+        { "/api/alert-rules/versioned", "alert-rule", """{"kind":"threshold","indicator":"com.revenue","below":10}""", """{"kind":"threshold","indicator":"com.revenue","below":20}""" },
+        { "/api/indicators/derived.versioned", "indicator", """{"name":"Revenue twice","expression":"com.revenue * 2","unit":"EUR","direction":"higher"}""",
+            """{"name":"Revenue thrice","expression":"com.revenue * 3","unit":"EUR","direction":"higher"}""" },
     };
 
     [Theory]
     [MemberData(nameof(OtherDefinitions))]
-    public async Task Every_kind_of_definition_carries_its_version_as_its_tag(string path, string kind, string body)
+    public async Task Every_kind_of_definition_carries_its_version_as_its_tag(string path, string kind, string body, string changed)
     {
-        Task<HttpResponseMessage> Put(string? ifMatch) => Send(HttpMethod.Put, path, JsonDocument.Parse(body).RootElement, ifMatch);
-        var created = await Put(null);
+        Task<HttpResponseMessage> Put(string json, string? ifMatch) => Send(HttpMethod.Put, path, JsonDocument.Parse(json).RootElement, ifMatch);
+        var created = await Put(body, null);
         Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
         Assert.Equal("\"1\"", Tag(created));
         Assert.Equal("\"1\"", Tag(await app.SendAsync(HttpMethod.Get, path, TestKeys.Admin)));
-        Assert.Equal("\"2\"", Tag(await Put("\"1\"")));
-        Assert.Equal(HttpStatusCode.PreconditionFailed, (await Put("\"1\"")).StatusCode);
+        Assert.Equal("\"2\"", Tag(await Put(changed, "\"1\"")));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, (await Put(body, "\"1\"")).StatusCode);
         Assert.Equal(HttpStatusCode.PreconditionFailed, (await Send(HttpMethod.Delete, path, ifMatch: "\"1\"")).StatusCode);
         Assert.Equal([2, 1], await AuditVersions(kind, path[(path.LastIndexOf('/') + 1)..]));
         Assert.Equal(HttpStatusCode.NoContent, (await Send(HttpMethod.Delete, path, ifMatch: "\"2\"")).StatusCode);
