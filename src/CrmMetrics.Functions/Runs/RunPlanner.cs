@@ -11,9 +11,10 @@ public sealed record RunPlan(string RunId, IReadOnlyList<DateOnly> Days, IReadOn
 
 /// <summary>
 /// Decides what a run does. Every run aggregates every dirty day (active customers at any boundary
-/// depend on all earlier days). A requested run then finalises its period, or the current and the
-/// just-closed period of its grain; a scheduled run finalises the current and just-closed period of
-/// every configured grain, every period a dirty day falls in, and every period marked stale.
+/// depend on all earlier days). A run requested for a period then finalises that period; a scheduled
+/// run, or one requested without a period, finalises the current and just-closed period of every
+/// configured grain (of the requested grain only, when one is named), every period of those grains a
+/// dirty day falls in, and every period of them marked stale.
 /// </summary>
 public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePeriods, RunStore runs, CrmMetricsSettings settings, TimeProvider clock,
     ReportingZoneGuard zoneGuard, ILogger<RunPlanner> logger)
@@ -36,9 +37,19 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
         var today = clock.GetUtcNow();
         var days = (await dirtyDays.ListAsync(ct)).Select(d => d.Day).Order().ToList();
         var periods = new HashSet<Period>();
-        if (run.Trigger == ScheduleTrigger)
+        if (run.Trigger != ScheduleTrigger && run.RequestedPeriod is { } key && run.RequestedGrains is [var grainName] && Grains.TryParse(grainName, out var requestedGrain))
         {
-            foreach (var grain in settings.Grains)
+            periods.Add(calendar.Parse(key, requestedGrain));
+        }
+        else
+        {
+            // The timer's run, or a requested one without a period ("compute now"): every period of its
+            // grains that is due or that a change since the last run touched (events.md: late facts'
+            // periods are recomputed by the next run).
+            var grains = run.Trigger == ScheduleTrigger || run.RequestedGrains is null
+                ? settings.Grains.ToHashSet()
+                : run.RequestedGrains.Select(name => Grains.TryParse(name, out var g) ? g : (Grain?)null).OfType<Grain>().ToHashSet();
+            foreach (var grain in grains)
             {
                 var current = calendar.PeriodOf(grain, today);
                 periods.Add(current);
@@ -47,22 +58,8 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
             }
             foreach (var stale in await stalePeriods.ListAsync(ct))
             {
-                if (calendar.TryParse(stale.Key, out var period, out _)) periods.Add(period!);
-                else logger.LogWarning("Stale period key {Key} is not a period of {Calendar}; ignored", stale.Key, calendar);
-            }
-        }
-        else if (run.RequestedPeriod is { } key && run.RequestedGrains is [var grainName] && Grains.TryParse(grainName, out var requestedGrain))
-        {
-            periods.Add(calendar.Parse(key, requestedGrain));
-        }
-        else
-        {
-            foreach (var name in run.RequestedGrains ?? settings.Grains.Select(Grains.Key).ToList())
-            {
-                if (!Grains.TryParse(name, out var grain)) continue;
-                var current = calendar.PeriodOf(grain, today);
-                periods.Add(current);
-                periods.Add(current.Previous());
+                if (!calendar.TryParse(stale.Key, out var period, out _)) logger.LogWarning("Stale period key {Key} is not a period of {Calendar}; ignored", stale.Key, calendar);
+                else if (grains.Contains(period!.Grain)) periods.Add(period);
             }
         }
         var ordered = periods.OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();

@@ -67,6 +67,21 @@ public class FactValidatorTests
     }
 
     [Theory]
+    // Found by probing: digits of other scripts matched the pattern's \d and a parse of them threw (a 500,
+    // and a queue message's valid events never stored), or said "before 1900".
+    [InlineData("2026-11-03T10:15:00+\u06f0\u06f1:\u06f0\u06f0")]
+    [InlineData("2026-11-03T10:15:00+\u0660\u0661:\u0660\u0660")]
+    [InlineData("2026-11-03T10:15:00.\u06f1Z")]
+    [InlineData("\u06f2\u06f0\u06f2\u06f6-11-03T10:15:00Z")]
+    [InlineData("2026-11-03T10:15:00Z\\n")]   // a JSON escape: the string ends in a line feed
+    public void A_time_not_written_in_ascii_digits_alone_is_refused_for_its_shape(string time)
+    {
+        var (fact, errors) = Validate($$"""{"id":"t","type":"customer.acquired","time":"{{time}}","customerId":"C"}""");
+        Assert.Null(fact);
+        Assert.Contains("must be an RFC 3339 timestamp", Assert.Single(errors["time"]));
+    }
+
+    [Theory]
     // RFC 3339 offsets run to ±23:59; DateTimeOffset holds ±14:00 only, so such a time is kept as its instant in UTC.
     [InlineData("2026-11-12T10:00:00+23:59", "2026-11-11T10:01:00Z")]
     [InlineData("2026-11-12T10:00:00.25-14:30", "2026-11-13T00:30:00.25Z")]

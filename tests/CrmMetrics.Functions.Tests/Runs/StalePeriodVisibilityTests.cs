@@ -42,4 +42,22 @@ public class StalePeriodVisibilityTests(StalePeriodVisibilityTests.Fixture app) 
         await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-10" });
         Assert.False((await OctoberAsync()).GetProperty("stale").GetBoolean());
     }
+
+    [Fact]
+    public async Task A_run_requested_without_a_period_recomputes_the_periods_of_its_grain_late_facts_fall_in()
+    {
+        // Found by probing: such a run finalised only the current and just-closed month, so a late
+        // fact's month kept its old figures (events.md: "recomputed by the next run").
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { Order("w-1", "2026-08-10T10:00:00Z") })).StatusCode);
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-08" });
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { Order("w-2", "2026-08-12T10:00:00Z") })).StatusCode);
+
+        var run = await ApiDriver.RunAsync(app, new { grain = "month" });
+        var periods = run.GetProperty("periods").EnumerateArray().Select(p => p.GetString()).ToList();
+        Assert.Contains("2026-08", periods);
+        // Only the requested grain: the late fact's week waits for the schedule.
+        Assert.DoesNotContain("2026-W33", periods);
+        var revenue = await ApiDriver.SnapshotsAsync(app, "grain=month&period=2026-08&indicator=com.revenue&scope=org");
+        Assert.Equal(200, ApiDriver.Value(Assert.Single(revenue)));
+    }
 }
