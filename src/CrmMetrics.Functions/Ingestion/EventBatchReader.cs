@@ -20,8 +20,11 @@ public sealed class EventBatchException(int status, string message) : Exception(
 }
 
 /// <summary>
-/// Reads a JSON array, a single JSON object, or NDJSON (one event per line) into events. A bad
-/// NDJSON line becomes one rejected event; a body that is not events at all is an error.
+/// Reads a JSON array, a single JSON object, or NDJSON (one event per line) into events. A body
+/// that is one JSON value is read as that value whatever its content type (a pretty-printed event is
+/// one event, not a line each); one that is not is read line by line when it was declared NDJSON or
+/// has more than one line, each bad line becoming one rejected event beside its valid neighbours. A
+/// body that is not events at all (nothing, one broken JSON array, a bare number) is an error.
 /// </summary>
 public static class EventBatchReader
 {
@@ -40,37 +43,38 @@ public static class EventBatchReader
         var start = span.StartsWith("\uFEFF"u8) ? 3 : 0;
         while (start < span.Length && span[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
         if (start == span.Length) throw new EventBatchException(400, $"The {what} is empty; send a JSON array of events or NDJSON.");
+        var text = body[start..];
 
-        // A body that starts with '[' is a JSON array whatever its content type says.
-        if (span[start] == (byte)'[' || !ndjson && span[start] == (byte)'{' && !HasSecondLine(span[start..]))
-        {
-            return ReadJson(body[start..], what, unit);
-        }
-        if (span[start] != (byte)'{')
-        {
-            throw new EventBatchException(400, $"The {what} is neither a JSON array of events nor NDJSON (one JSON object per line).");
-        }
-        return ReadNdjson(body[start..], what, unit);
-    }
-
-    private static EventBatch ReadJson(ReadOnlyMemory<byte> body, string what, string unit)
-    {
-        JsonDocument doc;
+        JsonDocument? doc = null;
+        string? notJson = null;
         try
         {
-            doc = JsonDocument.Parse(body, Options);
+            doc = JsonDocument.Parse(text, Options);
         }
         catch (JsonException e)
         {
-            throw new EventBatchException(400, $"The {what} is not valid JSON: {e.Message}");
+            notJson = e.Message;
         }
+        if (doc is not null)
+        {
+            var kind = doc.RootElement.ValueKind;
+            if (kind is JsonValueKind.Array or JsonValueKind.Object) return FromDocument(doc, what, unit);
+            doc.Dispose();
+            // Declared NDJSON, a line that is no object is one rejected event.
+            if (ndjson) return ReadNdjson(text, what, unit);
+            throw new EventBatchException(400, $"The {what} must be a JSON array of events (or NDJSON, one event per line).");
+        }
+        // Not one JSON value. A JSON array with a mistake in it is refused whole (which events it held
+        // cannot be told); otherwise it is NDJSON, line by line, when declared so or when it has lines.
+        if (ndjson || span[start] != (byte)'[' && HasSecondLine(text.Span)) return ReadNdjson(text, what, unit);
+        throw new EventBatchException(400, $"The {what} is not valid JSON: {notJson}");
+    }
+
+    /// <summary>A body that is one JSON value: an array of events, or one event.</summary>
+    private static EventBatch FromDocument(JsonDocument doc, string what, string unit)
+    {
         var root = doc.RootElement;
         if (root.ValueKind == JsonValueKind.Object) return new EventBatch([new RawEvent(root, null)], [doc]);
-        if (root.ValueKind != JsonValueKind.Array)
-        {
-            doc.Dispose();
-            throw new EventBatchException(400, $"The {what} must be a JSON array of events.");
-        }
         var count = root.GetArrayLength();
         if (count > MaxEvents)
         {

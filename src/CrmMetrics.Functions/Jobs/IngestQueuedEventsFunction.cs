@@ -53,12 +53,13 @@ public sealed class IngestQueuedEventsFunction(FactIngestion ingestion, Rejected
     }
 
     /// <summary>Records the rejections (<paramref name="whole"/>: one, of the whole message: empty, or not events at all).</summary>
-    private Task RecordAsync(string messageId, IReadOnlyList<RejectedEvent> rejected, bool whole, CancellationToken ct)
+    private async Task RecordAsync(string messageId, IReadOnlyList<RejectedEvent> rejected, bool whole, CancellationToken ct)
     {
+        // Said once they are recorded: a failed write retries the message, and must not have claimed otherwise.
+        await rejectedEvents.RecordAsync(rejected, ct);
         if (whole)
             logger.LogWarning("Queue message {MessageId} was rejected as a whole ({Reason}); recorded in the {Table} table", messageId, rejected[0].Errors["message"].FirstOrDefault(), StorageNames.Tables.RejectedEvents);
         else
             logger.LogWarning("Queue message {MessageId}: {Count} {Events} rejected; recorded in the {Table} table with their reasons", messageId, rejected.Count, rejected.Count == 1 ? "event" : "events", StorageNames.Tables.RejectedEvents);
-        return rejectedEvents.RecordAsync(rejected, ct);
     }
 }

@@ -34,7 +34,7 @@ public sealed class RejectedEventStore(StorageAccount account)
             var entity = new TableEntity(pk, $"{StorageKeys.Encode(r.MessageId)}-{r.Index:D5}")
             {
                 ["Source"] = r.Source,
-                ["EventId"] = r.EventId,
+                ["EventId"] = EventIdOf(r.EventId),
                 ["Errors"] = JsonSerializer.Serialize(r.Errors, StorageJson.Options),
             };
             for (var (slice, offset) = (0, 0); r.Raw is not null && offset < r.Raw.Length; slice++, offset += RawSliceChars)
@@ -50,6 +50,15 @@ public sealed class RejectedEventStore(StorageAccount account)
         }
         if (batch.Count > 0) await _table.SubmitTransactionAsync(batch, ct);
     }
+
+    /// <summary>
+    /// Characters of a rejected event's id kept in <c>EventId</c>: an id too long to be valid can exceed
+    /// what one property holds (64 KiB), and the raw text keeps it whole anyway.
+    /// </summary>
+    public const int EventIdChars = 1_000;
+
+    private static string? EventIdOf(string? id) =>
+        id is { Length: > EventIdChars } ? id[..(char.IsHighSurrogate(id[EventIdChars - 1]) ? EventIdChars - 1 : EventIdChars)] + "…" : id;
 
     private static string RawProperty(int slice) => slice == 0 ? "Raw" : $"Raw{slice}";
 

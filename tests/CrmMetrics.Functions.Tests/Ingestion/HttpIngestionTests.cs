@@ -122,9 +122,39 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Theory]
+    // Found by probing: a first line that is not an object refused the whole body, valid lines and all.
+    [InlineData("5")]
+    [InlineData("[1]")]
+    [InlineData("\"text\"")]
+    [InlineData("oops")]
+    public async Task An_ndjson_first_line_that_is_no_event_rejects_only_itself(string firstLine)
+    {
+        var ndjson = firstLine + "\n" + JsonSerializer.Serialize(Order("nd-first-" + Convert.ToHexString(Encoding.UTF8.GetBytes(firstLine)))) + "\n";
+        var response = await app.PostNdjsonAsync(ndjson);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var body = await AppFixture.JsonAsync(response);
+        Assert.Equal(1, body.GetProperty("accepted").GetInt32() + body.GetProperty("duplicates").GetInt32());
+        Assert.Equal(0, Assert.Single(body.GetProperty("rejected").EnumerateArray()).GetProperty("index").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_pretty_printed_event_is_one_event_not_a_line_each()
+    {
+        // Found by probing: an object over several lines was read as NDJSON, one junk "event" per line.
+        var pretty = JsonSerializer.Serialize(Order("pretty-1"), new JsonSerializerOptions { WriteIndented = true });
+        Assert.Contains('\n', pretty);
+        var response = await app.SendAsync(HttpMethod.Post, "/api/events", TestKeys.Writer, new StringContent(pretty, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var body = await AppFixture.JsonAsync(response);
+        Assert.Equal(1, body.GetProperty("accepted").GetInt32());
+        Assert.Empty(body.GetProperty("rejected").EnumerateArray());
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("   ")]
     [InlineData("[")]
+    [InlineData("[{\"id\":\"x\"},\n{\"id\":\"y\"},")]   // an array with a mistake, over lines: refused whole, not read by line
     [InlineData("[{\"id\":\"x\"},")]
     [InlineData("null")]
     [InlineData("42")]

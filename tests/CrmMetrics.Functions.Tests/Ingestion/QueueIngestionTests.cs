@@ -145,4 +145,38 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
             r => r.Any(x => x.Raw?.Contains("whole-0", StringComparison.Ordinal) == true), Deadline, "the message's rejection to be recorded");
         Assert.Equal(text, rejected.Single(x => x.Raw?.Contains("whole-0", StringComparison.Ordinal) == true).Raw);
     }
+
+    [Fact]
+    public async Task An_event_time_in_persian_digits_or_a_huge_id_is_recorded_and_its_neighbour_stored()
+    {
+        // Found by probing: the first threw (the message went to poison, its valid events never
+        // stored); the second's rejection was too large to record (the same end).
+        await SendToQueueAsync(new object[]
+        {
+            new { id = "fa-good", type = "order", time = "2026-09-07T10:00:00Z", customerId = "C", data = new { amount = 1, currency = "EUR" } },
+            new { id = "fa-bad", type = "order", time = "2026-09-07T10:00:00+\u06f0\u06f1:\u06f0\u06f0", customerId = "C", data = new { amount = 1, currency = "EUR" } },
+            new { id = new string('z', 40_000), type = "order", time = "2026-09-07T10:00:00Z", customerId = "C", data = new { amount = 1, currency = "EUR" } },
+        });
+        var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
+        var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
+            r => r.Any(x => x.EventId == "fa-bad") && r.Any(x => x.EventId?.StartsWith("zzz", StringComparison.Ordinal) == true), Deadline, "both rejections to be recorded");
+        Assert.Contains("time", rejected.Single(x => x.EventId == "fa-bad").Errors.Keys);
+        var huge = rejected.Single(x => x.EventId?.StartsWith("zzz", StringComparison.Ordinal) == true);
+        Assert.Equal(RejectedEventStore.EventIdChars + 1, huge.EventId!.Length);
+        Assert.Contains(new string('z', 40_000), huge.Raw);
+        Assert.NotNull(await app.Services.GetRequiredService<FactStore>().GetAsync("fa-good", DateTimeOffset.Parse("2026-09-07T10:00:00Z"), default));
+        var poison = app.Storage.Queue(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
+        Assert.Equal(0, (await poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
+    public async Task A_message_of_lines_whose_first_is_no_event_stores_the_rest()
+    {
+        var good = """{"id":"q-first-good","type":"order","time":"2026-09-08T12:00:00Z","customerId":"C","data":{"amount":3,"currency":"EUR"}}""";
+        await Queue.SendMessageAsync("5\n" + good + "\n", default);
+        var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
+        await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
+            r => r.Any(x => x.Raw == "5"), Deadline, "the first line's rejection");
+        Assert.NotNull(await app.Services.GetRequiredService<FactStore>().GetAsync("q-first-good", DateTimeOffset.Parse("2026-09-08T12:00:00Z"), default));
+    }
 }
