@@ -271,7 +271,29 @@ public sealed class AlertLedger(StorageAccount account)
         var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
         if (claim.HasValue && claim.Value!.GetDateTimeOffset("RaisedAt") is { } raisedAt) await Merge(LogPartition, LogKey(raisedAt, alertId));
         await Merge(AlertPartition, alertId);
+        var open = await _table.GetEntityIfExistsAsync<TableEntity>(OpenPartition(openIn), alertId, ["ConditionKey"], ct);
         await Merge(OpenPartition(openIn), alertId);
+        if (open.HasValue && open.Value!.GetString("ConditionKey") is { } conditionKey) await ForgetWorstSeverityAsync(conditionKey, alertId, ct);
+    }
+
+    /// <summary>
+    /// Once the alert that set its condition's worst severity is resolved, the condition has no severity
+    /// in force: if it comes back, at a milder severity never raised for the period, that is said (found
+    /// by probing: a goal critical at risk, back on track, then at risk again at warning level raised
+    /// nothing). The same severity again is still quiet: its alert's id is claimed.
+    /// </summary>
+    private async Task ForgetWorstSeverityAsync(string conditionKey, string alertId, CancellationToken ct)
+    {
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(ConditionPartition, conditionKey, cancellationToken: ct);
+        if (!row.HasValue || row.Value!.GetString("LastAlertId") != alertId) return;
+        try
+        {
+            await _table.DeleteEntityAsync(ConditionPartition, conditionKey, row.Value.ETag, ct);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Gone already, or a worse severity raised since: that one is in force.
+        }
     }
 
     private static string OpenPartition(string openIn) => OpenPrefix + StorageKeys.Encode(openIn);

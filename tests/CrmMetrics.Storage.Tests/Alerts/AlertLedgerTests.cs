@@ -143,4 +143,25 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         Assert.Equal("crm-r1", listed.Single(a => a.Id == "crm-o1").ResolvedBy);
         Assert.Null(listed.Single(a => a.Id == "crm-o2").ResolvedBy);
     }
+
+    [Fact]
+    public async Task A_condition_back_after_its_recovery_is_said_at_a_milder_severity_and_not_again_at_the_same()
+    {
+        // Found by probing: a goal critical at risk, back on track, then at risk at warning level: nothing was raised.
+        var ledger = new AlertLedger(await azurite.AccountAsync());
+        var at = DateTimeOffset.UtcNow;
+        var period = "month|2026-12|" + Guid.NewGuid().ToString("N");
+        var condition = "cond-relapse-" + Guid.NewGuid().ToString("N");
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-rl-critical", condition, 2, "rl|1", Event("crm-rl-critical"), at, period, default));
+        await ledger.MarkDeliveredAsync("rl|1", default);
+        // While the critical alert is open, a warning of the same condition stays quiet.
+        Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-rl-warning", condition, 1, "rl|2", Event("crm-rl-warning"), at, period, default));
+
+        await ledger.MarkResolvedAsync(period, "crm-rl-critical", "crm-rl-resolved", default);
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-rl-warning", condition, 1, "rl|3", Event("crm-rl-warning"), at, period, default));
+        await ledger.MarkDeliveredAsync("rl|3", default);
+        Assert.Equal(["crm-rl-warning"], (await ledger.OpenAsync(period, default)).Select(o => o.Id));
+        // The critical severity again: its alert's id was sent already (the broker would drop it).
+        Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-rl-critical", condition, 2, "rl|4", Event("crm-rl-critical"), at, period, default));
+    }
 }
