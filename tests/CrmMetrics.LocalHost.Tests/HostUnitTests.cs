@@ -20,6 +20,22 @@ public sealed class HostUnitTests
         Assert.Equal("line 9998\nline 9999\nline 10000".Replace("\n", Environment.NewLine), lines.ToString());
     }
 
+    [Theory]
+    // Found by probing: the keyless admin routes ran any function for whoever reached the host.
+    [InlineData("127.0.0.1", true)]
+    [InlineData("127.0.0.2", true)]
+    [InlineData("::1", true)]
+    [InlineData("::ffff:127.0.0.1", true)]
+    [InlineData("192.0.2.2", false)]
+    [InlineData("::ffff:192.0.2.2", false)]
+    [InlineData("fd00::2", false)]
+    public void The_keyless_admin_routes_answer_loopback_alone(string remote, bool allowed) =>
+        Assert.Equal(allowed, CrmMetrics.LocalHost.Triggers.AdminEndpoints.IsFromThisMachine(System.Net.IPAddress.Parse(remote)));
+
+    [Fact]
+    public void A_request_from_an_unknown_address_is_not_from_this_machine() =>
+        Assert.False(CrmMetrics.LocalHost.Triggers.AdminEndpoints.IsFromThisMachine(null));
+
     [Fact]
     public void Host_json_defaults_are_the_functions_hosts()
     {

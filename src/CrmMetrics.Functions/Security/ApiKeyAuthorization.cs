@@ -34,7 +34,15 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
         return match;
     }
 
-    private static bool GivenMoreThanOnce(HttpRequest request) => request.Headers[HeaderName].Count > 1 || request.Query[QueryName].Count > 1;
+    /// <summary>
+    /// Twice in one place, or different keys in the header and the query (found by probing: the header's
+    /// won silently, so a wrong key in the address went unnoticed). The same key in both is one key.
+    /// </summary>
+    private static bool GivenMoreThanOnce(HttpRequest request)
+    {
+        var (header, query) = (request.Headers[HeaderName], request.Query[QueryName]);
+        return header.Count > 1 || query.Count > 1 || header.Count == 1 && query.Count == 1 && !string.Equals(header[0], query[0], StringComparison.Ordinal);
+    }
 
     /// <summary>Who a request is (the key the key check accepted): its name and role, for the audit trail.</summary>
     public static Storage.Settings.ChangeActor ActorOf(HttpContext context) =>
@@ -50,7 +58,7 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
             context.Response.Headers.WWWAuthenticate = "ApiKey header=\"x-api-key\", query=\"code\"";
             var request = context.Request;
             return Problems.Unauthorized(
-                GivenMoreThanOnce(request) ? "The API key was given more than once: send it once, in the x-api-key header or the code query parameter."
+                GivenMoreThanOnce(request) ? "The API key was given more than once (or two different keys, in the header and the query): send it once, in the x-api-key header or the code query parameter."
                 : request.Headers.ContainsKey(HeaderName) || request.Query.ContainsKey(QueryName) ? "The API key is not valid."
                 : "An API key is required: send it in the x-api-key header or the code query parameter.");
         }

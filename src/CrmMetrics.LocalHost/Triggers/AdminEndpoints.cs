@@ -13,13 +13,18 @@ namespace CrmMetrics.LocalHost.Triggers;
 /// <c>POST /admin/functions/{name}</c> with <c>{ "input": "…" }</c> to run a timer or queue function
 /// now, as Core Tools allows without a key on a developer's machine. Here the call answers when
 /// the invocation has finished (202, or a problem saying why it failed), so a script can wait for it.
-/// Bind the host to loopback: these routes have no key.
+/// These routes have no key, so they answer only requests from this machine (loopback), as Core
+/// Tools' keyless admin routes are meant for a developer's machine; from elsewhere they are a 403.
 /// </summary>
 public static class AdminEndpoints
 {
     public static void MapAdminEndpoints(this IEndpointRouteBuilder routes, WorkerSupervisor workers, FunctionInvoker invoker, QueueOutputWriter outputs)
     {
-        routes.MapGet("/admin/host/status", () => Results.Json(new
+        var admin = routes.MapGroup("/admin").AddEndpointFilter(async (context, next) =>
+            IsFromThisMachine(context.HttpContext.Connection.RemoteIpAddress)
+                ? await next(context)
+                : Problem(403, "Forbidden", "The host's admin routes have no key, so they answer only on this machine (loopback), as a local Functions host's do."));
+        admin.MapGet("/host/status", () => Results.Json(new
         {
             state = workers.Current is null ? "Starting" : "Running",
             version = WorkerSupervisor.HostVersion,
@@ -28,7 +33,7 @@ public static class AdminEndpoints
             functions = workers.Current?.Functions.Keys.Order(StringComparer.Ordinal).ToArray() ?? [],
         }));
 
-        routes.MapPost("/admin/functions/{name}", async (HttpContext context, string name) =>
+        admin.MapPost("/functions/{name}", async (HttpContext context, string name) =>
         {
             var ct = context.RequestAborted;
             string? input = null;
@@ -88,6 +93,10 @@ public static class AdminEndpoints
             return Results.StatusCode(StatusCodes.Status202Accepted);
         });
     }
+
+    /// <summary>Whether a request came over loopback (an IPv4 loopback address mapped into IPv6 too); unknown is not.</summary>
+    public static bool IsFromThisMachine(System.Net.IPAddress? remote) =>
+        remote is not null && System.Net.IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
 
     private static IResult Problem(int status, string title, string detail) =>
         Results.Json(new { title, status, detail }, statusCode: status, contentType: "application/problem+json");

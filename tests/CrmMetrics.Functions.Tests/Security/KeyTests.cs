@@ -92,6 +92,14 @@ public class KeyTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Equal(HttpStatusCode.Unauthorized, twice.StatusCode);
         // Found by probing: this said "The API key is not valid", though it was.
         Assert.Contains("more than once", (await AppFixture.JsonAsync(twice)).GetProperty("detail").GetString());
+
+        // Found by probing: different keys in the header and the query were not refused; the header's won silently.
+        var both = app.Request(HttpMethod.Post, $"/api/events?code=not-a-key", TestKeys.Writer, OneEvent());
+        var refused = await app.Client.SendAsync(both);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("two different keys", (await AppFixture.JsonAsync(refused)).GetProperty("detail").GetString());
+        // The same key in both places is one key.
+        Assert.Equal(HttpStatusCode.Accepted, (await app.Client.SendAsync(app.Request(HttpMethod.Post, $"/api/events?code={TestKeys.Writer}", TestKeys.Writer, OneEvent()))).StatusCode);
     }
 
     [Fact]
