@@ -218,13 +218,13 @@ public class ScorecardEdgeTests(DashboardApp app)
     {
         var all = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?pageSize=1000", TestKeys.Reader)))
             .GetProperty("items").EnumerateArray().Where(a => a.GetProperty("data").TryGetProperty("period", out _)).ToList();
-        // The oldest month with an alert; the panel's other request, the latest 50 of the whole log, is made to hold
+        // The oldest month with an alert; the panel's other request, the open alerts of the whole log, is made to hold
         // none of its alerts (as in a log with many newer ones; the demo's own log is shorter than 50).
         var period = all.Select(a => a.GetProperty("data")).Last(d => d.GetProperty("grain").GetString() == "month").GetProperty("period").GetString()!;
 
         await using var session = await app.OpenAsync();
         var page = session.Page;
-        await page.RouteAsync("**/api/alerts?pageSize=50", async route =>
+        await page.RouteAsync("**/api/alerts?state=open&pageSize=50", async route =>
         {
             var response = await route.FetchAsync();
             var body = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
@@ -236,6 +236,45 @@ public class ScorecardEdgeTests(DashboardApp app)
         var first = page.Locator("#alerts li a.alert-link").First;
         await Expect(first).ToHaveAttributeAsync("data-period", period);
         await Expect(page.Locator("#alerts li").First).ToContainTextAsync("this view");
+        session.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task The_alerts_panel_puts_what_is_open_first_says_what_was_resolved_and_lists_no_recovery_alone()
+    {
+        // Found by probing: resolved alerts looked like open ones, recoveries took slots of their own, and an
+        // open critical alert of another period was not shown at all.
+        static System.Text.Json.Nodes.JsonObject Alert(string id, string severity, string state, string period, string time, string kind = "threshold") => new()
+        {
+            ["id"] = id, ["type"] = $"crm.metrics.alert.{kind}", ["time"] = time, ["state"] = state,
+            ["data"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["indicator"] = "cx.csat", ["scope"] = "org", ["grain"] = "month", ["period"] = period, ["severity"] = severity, ["kind"] = kind,
+                ["message"] = $"Message of {id}.", ["messageFa"] = $"پیام {id}",
+            },
+        };
+        string Page(params System.Text.Json.Nodes.JsonObject[] items) => new System.Text.Json.Nodes.JsonObject
+        {
+            ["items"] = new System.Text.Json.Nodes.JsonArray(items), ["continuationToken"] = null,
+        }.ToJsonString();
+        var month = DashboardApp.Month;
+        var ofThisMonth = Page(
+            Alert("crm-here-resolved", "critical", "resolved", month, "2026-11-02T10:00:00Z"),
+            Alert("crm-here-recovery", "info", "resolved", month, "2026-11-03T10:00:00Z", kind: "resolved"),
+            Alert("crm-here-open", "warning", "open", month, "2026-11-01T10:00:00Z"));
+        var open = Page(Alert("crm-here-open", "warning", "open", month, "2026-11-01T10:00:00Z"), Alert("crm-elsewhere-open", "critical", "open", "2026-08", "2026-09-01T10:00:00Z"));
+
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await page.RouteAsync(url => url.Contains("/api/alerts?", StringComparison.Ordinal), route =>
+            route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = "application/json", Body = route.Request.Url.Contains("state=open", StringComparison.Ordinal) ? open : ofThisMonth }));
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={month}");
+        var items = page.Locator("#alerts li.alert");
+        await Expect(items).ToHaveCountAsync(3);
+        Assert.Equal(["crm-here-open", "crm-here-resolved", "crm-elsewhere-open"], await items.EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.alert)"));
+        await Expect(page.Locator("#alerts li[data-alert='crm-here-resolved']")).ToContainTextAsync("Resolved");
+        await Expect(page.Locator("#alerts li[data-alert='crm-here-open']")).ToContainTextAsync("Open");
+        await Expect(page.Locator("#alerts li[data-alert='crm-elsewhere-open']")).ToContainTextAsync("Critical");
         session.AssertNoErrors();
     }
 

@@ -1,7 +1,8 @@
-// The latest alerts: severity, the message in the page's language, and a link that opens this page
-// at the figure the alert is about (its grain, period, scope and indicator). Alerts of the period on
-// screen come first (asked for by period, however long ago it was), then those of the latest periods,
-// the latest raised first.
+// The alerts that need attention: those of the period on screen first (asked for by period, however
+// long ago it was), then every other alert still open; within each, open before resolved, the worst
+// first, the latest raised first. Each shows its severity, whether it is still open, the message in
+// the page's language, and a link that opens this page at the figure it is about (its grain, period,
+// scope and indicator). A recovery is not listed on its own: the alert it resolved says "Resolved".
 import { h, show } from '../dom.js';
 import { query } from '../api.js';
 import { viewAddress } from '../view.js';
@@ -9,17 +10,23 @@ import { viewAddress } from '../view.js';
 export const shown = 8;
 
 export async function load(api, view) {
-  const [latest, here] = await Promise.all([
-    api.get('/api/alerts?pageSize=50'),
-    api.get(`/api/alerts?${query({ grain: view.grain, period: view.period, pageSize: shown })}`),
+  const [open, here] = await Promise.all([
+    api.get('/api/alerts?state=open&pageSize=50'),
+    api.get(`/api/alerts?${query({ grain: view.grain, period: view.period, pageSize: 50 })}`),
   ]);
   const ids = new Set(here.items.map(a => a.id));
-  return [...here.items, ...latest.items.filter(a => !ids.has(a.id))];
+  return [...here.items, ...open.items.filter(a => !ids.has(a.id))];
 }
+
+const worst = { critical: 0, warning: 1, info: 2 };
 
 export function latest(items, view) {
   const here = a => a.data?.grain === view.grain && a.data?.period === view.period ? 0 : 1;
-  return [...items].sort((a, b) => here(a) - here(b) || (b.data?.period ?? '').localeCompare(a.data?.period ?? '') || (b.time ?? '').localeCompare(a.time ?? '')).slice(0, shown);
+  const open = a => a.state === 'resolved' ? 1 : 0;
+  const severity = a => worst[a.data?.severity] ?? 3;
+  return items.filter(a => a.data?.kind !== 'resolved')
+    .sort((a, b) => here(a) - here(b) || open(a) - open(b) || severity(a) - severity(b) || (b.time ?? '').localeCompare(a.time ?? ''))
+    .slice(0, shown);
 }
 
 /**
@@ -43,8 +50,11 @@ export function render(body, items, view, words, context, actions) {
     const d = alert.data ?? {};
     const target = viewOf(alert, view.lang);
     const here = d.grain === view.grain && d.period === view.period;
-    return h('li', { class: 'alert', dataset: { alert: alert.id, severity: d.severity } },
-      h('span', { class: `chip severity-${d.severity}` }, words.t(`severities.${d.severity}`)),
+    const resolved = alert.state === 'resolved';
+    return h('li', { class: resolved ? 'alert resolved' : 'alert', dataset: { alert: alert.id, severity: d.severity, state: alert.state ?? 'open' } },
+      h('span', { class: 'alert-chips' },
+        h('span', { class: `chip severity-${d.severity}` }, words.t(`severities.${d.severity}`)),
+        h('span', { class: resolved ? 'chip state-resolved' : 'chip state-open' }, words.t(resolved ? 'resolvedState' : 'openState'))),
       h('div', { class: 'alert-text' },
         h('p', { class: 'alert-message', lang: view.lang }, words.lang === 'fa' ? (d.messageFa ?? d.message) : d.message),
         h('p', { class: 'muted small' },
