@@ -279,6 +279,26 @@ public class ScorecardEdgeTests(DashboardApp app)
     }
 
     [Fact]
+    public async Task A_figure_is_never_rounded_onto_the_one_it_is_judged_against()
+    {
+        // Found by probing: an actual of 5.1145 against a target of 5.12 read "5.1" beside "5.1", and "Missed".
+        await using var session = await OpenAsync("");
+        var shown = await session.Page.EvaluateAsync<string[]>("""
+            async () => {
+              const { Words } = await import('/dashboard/assets/js/i18n.js');
+              const en = new Words('en', { currency: 'EUR' }), fa = new Words('fa', { currency: 'EUR' });
+              return [
+                en.valueAgainst(5.1145, 'score', 5.12), en.valueAgainst(5.12, 'score', 5.1145),
+                en.valueAgainst(99.96, '%', 100, 90), en.valueAgainst(89.99, '%', 100, 90), en.valueAgainst(87.3, '%', 100, 90),
+                en.valueAgainst(999.5, 'currency', 1000), en.valueAgainst(4, 'score', 4), en.valueAgainst(null, '%', 100),
+                fa.valueAgainst(99.96, '%', 100),
+              ];
+            }
+            """);
+        Assert.Equal(["5.11", "5.12", "99.96%", "89.99%", "87.3%", "€999.50", "4", "—", "۹۹٫۹۶٪"], shown);
+    }
+
+    [Fact]
     public async Task A_wide_table_at_phone_width_scrolls_from_the_keyboard()
     {
         await using var session = await OpenAsync("", width: 390, height: 844);

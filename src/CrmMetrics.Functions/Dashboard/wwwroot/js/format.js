@@ -32,10 +32,10 @@ export function bar(words, percent, label, threshold = 90) {
   const width = Math.max(0, Math.min(percent, 150)) / 1.5;
   const tone = percent >= 100 ? 'good' : percent >= (threshold ?? 90) ? 'warn' : 'bad';
   return h('span', { class: 'bar-cell' },
-    h('span', { class: 'bar', role: 'img', 'aria-label': label ?? words.value(percent, '%') },
+    h('span', { class: 'bar', role: 'img', 'aria-label': label ?? words.valueAgainst(percent, '%', 100, threshold) },
       h('span', { class: `bar-fill ${tone}`, dataset: { width: width.toFixed(1) } }),
       h('span', { class: 'bar-mark' })),
-    h('span', { class: 'num' }, words.value(percent, '%')));
+    h('span', { class: 'num' }, words.valueAgainst(percent, '%', 100, threshold)));
 }
 
 /** Bars get their width through CSSOM (allowed by the page's style-src 'self'), not a style attribute. */

@@ -151,10 +151,10 @@ export class Words {
     return Math.abs(value) >= 100 ? 0 : 1;
   }
 
-  /** A value with its unit; null is a dash. */
-  value(value, unit) {
+  /** A value with its unit (with <code>digits</code> decimals, else as many as its unit shows); null is a dash. */
+  value(value, unit, digits = undefined) {
     if (value === null || value === undefined || Number.isNaN(value)) return '—';
-    const digits = Words.digits(value, unit);
+    digits ??= Words.digits(value, unit);
     if (unit === 'currency') {
       return new Intl.NumberFormat(this.locale, { style: 'currency', currency: this.context?.currency ?? 'EUR', maximumFractionDigits: digits, minimumFractionDigits: digits }).format(value);
     }
@@ -162,6 +162,22 @@ export class Words {
     if (unit === '%') return this.rtl ? `${text}٪` : `${text}%`;
     const suffix = this.words.units[unit];
     return suffix ? `${text} ${suffix}` : text;
+  }
+
+  /**
+   * A value beside the figures it is judged against (a goal's target, 100 %, a threshold): rounded for
+   * people, but never onto one of them. An actual of 5.1145 against a target of 5.12 reads "5.11", not
+   * "5.1" beside "5.1"; an attainment of 99.96 % reads "99.96%", not "100%" beside "Missed".
+   */
+  valueAgainst(value, unit, ...bounds) {
+    if (value === null || value === undefined || Number.isNaN(value)) return '—';
+    let digits = Words.digits(value, unit);
+    const same = (a, b, d) => Math.round(a * 10 ** d) === Math.round(b * 10 ** d);
+    for (const bound of bounds) {
+      if (bound === null || bound === undefined || Number.isNaN(bound) || bound === value) continue;
+      while (digits < 6 && same(value, bound, digits)) digits++;
+    }
+    return this.value(value, unit, digits);
   }
 
   /** A signed change: points for percentages and scores, else percent of the earlier value. */

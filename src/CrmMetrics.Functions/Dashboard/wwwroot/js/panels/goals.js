@@ -60,12 +60,13 @@ export function render(body, goals, view, words, context, actions) {
             : h('button', { type: 'button', class: 'link-button', dir: 'auto', onclick: () => actions.showTrend(goal.indicator, goal.scope) }, nameIn(goal, words.lang)),
           h('span', { class: 'muted small' }, weight === null || weight === undefined ? what : `${what} · ${words.t('weight', { weight: words.value(weight, '%') })}`),
           depth > 0 ? h('span', { class: 'visually-hidden' }, words.t('child', { parent: parentName(goal.parentGoalId) })) : null),
-        h('td', { class: 'num' }, words.value(goal.actual, unit)),
-        h('td', { class: 'num' }, words.value(goal.target, unit)),
-        h('td', { class: 'num' }, goal.stretch === null || goal.stretch === undefined ? '—' : words.value(goal.stretch, unit)),
+        // Numbers are never rounded onto the figure they are judged against (the actual onto the target, an attainment onto 100 %).
+        h('td', { class: 'num' }, words.valueAgainst(goal.actual, unit, goal.target, goal.stretch)),
+        h('td', { class: 'num' }, words.valueAgainst(goal.target, unit, goal.actual)),
+        h('td', { class: 'num' }, goal.stretch === null || goal.stretch === undefined ? '—' : words.valueAgainst(goal.stretch, unit, goal.actual)),
         h('td', {}, bar(words, goal.attainment, null, goal.threshold)),
         h('td', { class: 'num' }, goal.projected === null || goal.projected === undefined ? '—'
-          : `${words.value(goal.projected, unit)} (${words.value(goal.projectedAttainment, '%')})`),
+          : `${words.valueAgainst(goal.projected, unit, goal.target)} (${words.valueAgainst(goal.projectedAttainment, '%', 100, goal.threshold)})`),
         h('td', {}, statusChip(words, goalStatus(goal))));
     }), { class: 'goals-table' }));
   sizeBars(body);

@@ -61,11 +61,11 @@ function renderTile(tile, view, words, previousName, actions) {
     onclick: () => actions.showTrend(tile.id),
   },
   h('span', { class: 'tile-name' }, tile.indicator.name[words.lang]),
-  h('span', { class: 'tile-value' }, words.value(tile.value, tile.indicator.unit)),
+  h('span', { class: 'tile-value' }, words.valueAgainst(tile.value, tile.indicator.unit, goal?.target)),
   change
     ? h('span', { class: `tile-change ${verdict}` }, arrow + change.text, ' ', h('span', { class: 'verdict' }, words.t(verdict)), previousName ? ` ${words.t('versus', { period: previousName })}` : '')
     : h('span', { class: 'tile-change none' }, words.t('noPrevious')),
-  goal ? statusChip(words, goalStatus(goal), goal.attainment === null ? null : words.value(goal.attainment, '%')) : null);
+  goal ? statusChip(words, goalStatus(goal), goal.attainment === null ? null : words.valueAgainst(goal.attainment, '%', 100, goal.threshold)) : null);
 }
 
 /** The tiles as CSV rows. */
