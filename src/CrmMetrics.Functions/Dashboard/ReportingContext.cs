@@ -26,7 +26,7 @@ public sealed record GrainEntry(string Grain, LocalText Name, string Current, st
 public sealed record IndicatorEntry(string Id, string Family, string Unit, string Direction, string Kind, bool Additive, LocalText Name, string Description);
 
 /// <summary>The response of <c>GET /api/reporting-context</c>.</summary>
-/// <remarks><see cref="Scopes"/>: the scopes (org, channel:, segment:, region:, staff:) of the latest computed period of the default grain.</remarks>
+/// <remarks><see cref="Scopes"/>: the scopes (org, channel:, segment:, region:, staff:) of the latest computed periods of the default grain (up to a trend's length of them).</remarks>
 public sealed record ReportingContext(string Deployment, string Calendar, string CalendarKind, string TimeZone, string Currency,
     string DefaultGrain, IReadOnlyList<GrainEntry> Grains, IReadOnlyList<IndicatorEntry> Indicators, IReadOnlyList<string> Scopes);
 
@@ -90,12 +90,12 @@ public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotRea
             : grains.FirstOrDefault(g => g.Grain == Grain.Month) is { Entry: not null } configuredMonth ? configuredMonth : grains[0];
 
         // Every base indicator has a row in every scope the period's facts carry, so one indicator's rows name them all.
+        // The scopes of the latest computed periods (a trend's length) together: a month just begun, or one
+        // without facts, must not take the channels and staff of the months before it off the list (found by probing).
+        var recent = defaultEntry.Periods.Where(p => p.Computed).TakeLast(TrendPeriods).ToList();
+        var scopeRows = await Task.WhenAll(recent.Select(p => reader.ReadAllAsync(settings.Calendar.Parse(p.Key, defaultGrain), new SnapshotFilter(Indicator: ScopeIndicator), ct)));
         var scopes = new List<string> { Scope.Org };
-        if (defaultEntry.Periods.LastOrDefault(p => p.Computed) is { } latest)
-        {
-            var rows = await reader.ReadAllAsync(settings.Calendar.Parse(latest.Key, defaultGrain), new SnapshotFilter(Indicator: ScopeIndicator), ct);
-            scopes.AddRange(rows.Select(r => r.Scope).Where(s => s != Scope.Org).Order(StringComparer.Ordinal));
-        }
+        scopes.AddRange(scopeRows.SelectMany(rows => rows).Select(r => r.Scope).Where(s => s != Scope.Org).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
 
         var indicators = IndicatorCatalog.All.Where(i => !i.IsPattern).Select(i => new IndicatorEntry(i.Id, i.Family, i.Unit,
             i.Direction == Direction.Higher ? "higher" : "lower", i.Kind == IndicatorKind.External ? "external" : "internal", i.Additive,

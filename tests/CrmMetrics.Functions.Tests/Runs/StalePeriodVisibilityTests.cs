@@ -60,4 +60,19 @@ public class StalePeriodVisibilityTests(StalePeriodVisibilityTests.Fixture app) 
         var revenue = await ApiDriver.SnapshotsAsync(app, "grain=month&period=2026-08&indicator=com.revenue&scope=org");
         Assert.Equal(200, ApiDriver.Value(Assert.Single(revenue)));
     }
+
+    [Fact]
+    public async Task The_scopes_offered_are_those_of_the_recent_periods_not_only_of_the_latest()
+    {
+        // Found by probing: a later month without facts took every channel and staff member off the scorecard's list.
+        var sale = new { id = "ctx-1", type = "order", time = "2026-06-10T10:00:00Z", customerId = "C-ctx", channel = "fax", staffId = "S-ctx", data = new { amount = 10, currency = "EUR" } };
+        var ingested = await app.PostEventsAsync(new[] { sale });
+        Assert.Equal(1, (await AppFixture.JsonAsync(ingested)).GetProperty("accepted").GetInt32());
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-06" });
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-11" });
+        var context = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/reporting-context", TestKeys.Reader));
+        var scopes = context.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()).ToList();
+        Assert.Contains("channel:fax", scopes);
+        Assert.Contains("staff:S-ctx", scopes);
+    }
 }
