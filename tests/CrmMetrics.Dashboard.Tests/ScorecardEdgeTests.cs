@@ -299,6 +299,25 @@ public class ScorecardEdgeTests(DashboardApp app)
     }
 
     [Fact]
+    public async Task A_period_without_competitor_observations_says_so_instead_of_showing_dashes()
+    {
+        // Found by probing: its share rows (value null) showed as two tiles of "—".
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        var empty = """
+            {"period":"2026-10","grain":"month","items":[
+              {"indicator":"bench.market-share","family":"benchmark","scope":"org","grain":"month","period":"2026-10","value":null,"unit":"%"},
+              {"indicator":"bench.relative-market-share","family":"benchmark","scope":"org","grain":"month","period":"2026-10","value":null,"unit":"ratio"}]}
+            """;
+        await page.RouteAsync(url => url.Contains("/api/benchmarks?", StringComparison.Ordinal), route =>
+            route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = "application/json", Body = empty }));
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        await Expect(page.Locator("#benchmarks .empty")).ToContainTextAsync("No competitor observations for October 2026");
+        await Expect(page.Locator("#benchmarks .key-figure")).ToHaveCountAsync(0);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
     public async Task A_wide_table_at_phone_width_scrolls_from_the_keyboard()
     {
         await using var session = await OpenAsync("", width: 390, height: 844);

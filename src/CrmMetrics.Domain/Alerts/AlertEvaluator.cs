@@ -246,7 +246,7 @@ public sealed class AlertEvaluator(AlertText text)
             _ => ($"no longer worse for {rule.M} {text.Grain(row.Grain, false, rule.M != 1)} in a row", $"و دیگر {text.Number(rule.M, true, "0")} {text.Grain(row.Grain, true, true)} پیاپی بدتر نشده است"),
         };
         recover(key, value, null,
-            $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} is {text.Value(value, row.Unit, false)} {text.In(row.Period)}, {en}.",
+            $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} stands at {text.Value(value, row.Unit, false)} {text.In(row.Period)}, {en}.",
             $"رفع شد: {text.Indicator(row.Indicator, true)} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است {fa}.");
     }
 
@@ -315,7 +315,7 @@ public sealed class AlertEvaluator(AlertText text)
                 : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold{Weakest(details, "projectedAttainment", false)}."
             : fa
                 ? $"هدف «{goal.NameIn(true)}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است."
-                : $"Goal “{goal.Name}” is at risk: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} of its {text.Value(target, unit, false)} target {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold.";
+                : $"Goal “{goal.Name}” is at risk: at the current pace, {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} will reach {text.Value(projected, "%", false, (double)goal.Threshold)} of the goal's {text.Value(target, unit, false)} target {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold.";
         return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true)) with { ProjectedAttainment = projected };
     }
 

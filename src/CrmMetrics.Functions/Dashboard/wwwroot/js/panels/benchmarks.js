@@ -34,12 +34,13 @@ function unitOfFigure(context, figure) {
 }
 
 export function render(body, items, view, words, context) {
-  if (items.length === 0) {
+  const data = comparison(items);
+  // Rows without a figure (a period without competitor observations still has its share rows, null) say so in words, not with dashes.
+  if (data.share === null && data.relative === null && data.figures.length === 0 && data.winRates.length === 0) {
     const period = words.periodName(view.grain, view.period);
     show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t('noData', { period }) : words.t('noBenchmarks', { period })));
     return;
   }
-  const data = comparison(items);
   const unitOf = x => unitOfFigure(context, x);
   const directionOf = x => x === 'market-share' ? 'higher' : indicatorOf(context, x).direction;
   show(body,

@@ -1,5 +1,6 @@
 // Trend: one indicator over the last twelve periods of the grain, for the view's scope, with the
-// target of its goal drawn where a goal exists. The chart is Chart.js (bundled, see the README);
+// target of its goal drawn where a goal exists, straight from point to point (a curve would bulge past
+// the real figures). The chart is Chart.js (bundled, see the README);
 // the same numbers are in a table for screen readers and for anyone who wants them exactly.
 import { h, show, table } from '../dom.js';
 import { query } from '../api.js';
@@ -62,7 +63,7 @@ export function render(body, data, view, words, context) {
     data: {
       labels,
       datasets: [
-        { label: name, data: data.points.map(p => p.value), borderColor: '#1d4ed8', backgroundColor: '#1d4ed8', pointRadius: 3, pointStyle: 'circle', tension: 0.25, spanGaps: true },
+        { label: name, data: data.points.map(p => p.value), borderColor: '#1d4ed8', backgroundColor: '#1d4ed8', pointRadius: 3, pointStyle: 'circle', tension: 0, spanGaps: true },
         hasTarget ? { label: words.t('goalTarget'), data: data.points.map(p => p.target), borderColor: '#9a3412', backgroundColor: '#9a3412', borderDash: [6, 4], pointStyle: 'line',
           // A dated goal has one target: a point, since a line needs two.
           pointRadius: data.points.filter(p => p.target !== null).length === 1 ? 5 : 0, stepped: 'middle', spanGaps: false } : null,
