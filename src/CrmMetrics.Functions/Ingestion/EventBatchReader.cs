@@ -24,7 +24,8 @@ public sealed class EventBatchException(int status, string message) : Exception(
 /// that is one JSON value is read as that value whatever its content type (a pretty-printed event is
 /// one event, not a line each); one that is not is read line by line when it was declared NDJSON or
 /// has more than one line, each bad line becoming one rejected event beside its valid neighbours. A
-/// body that is not events at all (nothing, one broken JSON array, a bare number) is an error.
+/// body that is not events at all (nothing, one broken JSON array, a bare number, lines none of which is
+/// a JSON object) is an error.
 /// </summary>
 public static class EventBatchReader
 {
@@ -116,6 +117,13 @@ public static class EventBatchReader
             }
         }
         if (events.Count == 0) throw new EventBatchException(400, $"The {what} holds no events.");
+        // Lines none of which is a JSON object are no events at all (found by review: "hello\nworld" was a 202
+        // with two rejections, and a queue message of such lines lost its text as a whole).
+        if (!events.Any(e => e.ParseError is null && e.Element.ValueKind == JsonValueKind.Object))
+        {
+            foreach (var d in documents) d.Dispose();
+            throw new EventBatchException(400, $"The {what} is neither a JSON array of events nor NDJSON: none of its lines is a JSON object.");
+        }
         return new EventBatch(events, documents);
     }
 

@@ -56,10 +56,12 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
                 periods.Add(current.Previous());
                 foreach (var day in days) periods.Add(calendar.PeriodOf(grain, day));
             }
+            // The timer takes every stale period, of any grain (an observation or a goal may name a grain
+            // not configured); a requested run those of its grains.
             foreach (var stale in await stalePeriods.ListAsync(ct))
             {
                 if (!calendar.TryParse(stale.Key, out var period, out _)) logger.LogWarning("Stale period key {Key} is not a period of {Calendar}; ignored", stale.Key, calendar);
-                else if (grains.Contains(period!.Grain)) periods.Add(period);
+                else if (run.Trigger == ScheduleTrigger || grains.Contains(period!.Grain)) periods.Add(period!);
             }
         }
         var ordered = periods.OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();

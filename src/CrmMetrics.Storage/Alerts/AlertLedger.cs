@@ -271,9 +271,10 @@ public sealed class AlertLedger(StorageAccount account)
         var claim = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
         if (claim.HasValue && claim.Value!.GetDateTimeOffset("RaisedAt") is { } raisedAt) await Merge(LogPartition, LogKey(raisedAt, alertId));
         await Merge(AlertPartition, alertId);
+        // Forgotten before the alert stops being open: a retry after a crash in between meets it open again, and forgets then.
         var open = await _table.GetEntityIfExistsAsync<TableEntity>(OpenPartition(openIn), alertId, ["ConditionKey"], ct);
-        await Merge(OpenPartition(openIn), alertId);
         if (open.HasValue && open.Value!.GetString("ConditionKey") is { } conditionKey) await ForgetWorstSeverityAsync(conditionKey, alertId, ct);
+        await Merge(OpenPartition(openIn), alertId);
     }
 
     /// <summary>

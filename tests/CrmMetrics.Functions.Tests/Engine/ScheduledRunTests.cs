@@ -42,6 +42,19 @@ public class ScheduledRunTests
             Assert.StartsWith("sched-", orders[0].GetProperty("runId").GetString());
             Assert.Equal(7 * 10 + 21, ApiDriver.Value((await ApiDriver.SnapshotsAsync(app, $"grain=month&period={month}&indicator=com.revenue&scope=org"))[0]));
         }
+
+        [Fact]
+        public async Task The_timer_finalises_a_stale_period_of_a_grain_not_configured()
+        {
+            // An observation or a goal can name a quarter under Grains=month; its period must not stay stale for good
+            // (found by review of a change that limited runs to their grains).
+            var stale = app.Services.GetRequiredService<StalePeriodStore>();
+            await stale.MarkAsync(["2025-Q2"], default);
+            var rows = await Eventually.WaitAsync(async () => await ApiDriver.SnapshotsAsync(app, "grain=quarter&period=2025-Q2&indicator=com.orders&scope=org"),
+                found => found.Count == 1, TimeSpan.FromSeconds(90), "a scheduled run to finalise 2025-Q2");
+            Assert.StartsWith("sched-", rows[0].GetProperty("runId").GetString());
+            await Eventually.WaitAsync(() => stale.GetAsync("2025-Q2", default), mark => mark is null, TimeSpan.FromSeconds(30), "the stale mark to be cleared");
+        }
     }
 
     public class FiredTwice(RareTimer app) : IClassFixture<RareTimer>

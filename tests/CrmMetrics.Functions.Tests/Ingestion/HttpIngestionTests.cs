@@ -137,6 +137,17 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Equal(0, Assert.Single(body.GetProperty("rejected").EnumerateArray()).GetProperty("index").GetInt32());
     }
 
+    [Theory]
+    [InlineData("null")]
+    [InlineData("42")]
+    [InlineData("oops\nmore")]
+    public async Task A_declared_ndjson_body_without_one_json_object_is_a_400(string body)
+    {
+        var response = await app.PostNdjsonAsync(body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await AppFixture.JsonAsync(response)).GetProperty("errors").TryGetProperty("body", out _));
+    }
+
     [Fact]
     public async Task A_pretty_printed_event_is_one_event_not_a_line_each()
     {
@@ -155,6 +166,8 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     [InlineData("   ")]
     [InlineData("[")]
     [InlineData("[{\"id\":\"x\"},\n{\"id\":\"y\"},")]   // an array with a mistake, over lines: refused whole, not read by line
+    [InlineData("hello\nworld")]                                 // lines none of which is an event (found by review: a 202)
+    [InlineData("<events>\n<e/>\n</events>")]
     [InlineData("[{\"id\":\"x\"},")]
     [InlineData("null")]
     [InlineData("42")]

@@ -170,6 +170,18 @@ public class QueueIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_message_of_lines_none_of_which_is_an_event_is_kept_whole()
+    {
+        const string text = "not\nevents\n\nat all";
+        await Queue.SendMessageAsync(text, default);
+        var rejectedStore = app.Services.GetRequiredService<RejectedEventStore>();
+        var rejected = await Eventually.WaitAsync(() => rejectedStore.ListAsync(DateOnly.FromDateTime(DateTime.UtcNow), default),
+            r => r.Any(x => x.Raw == text), Deadline, "the message's rejection, its text whole");
+        Assert.True(rejected.Single(x => x.Raw == text).Errors.ContainsKey("message"));
+        Assert.DoesNotContain(rejected, x => x.Raw is "not" or "events" or "at all");
+    }
+
+    [Fact]
     public async Task A_message_of_lines_whose_first_is_no_event_stores_the_rest()
     {
         var good = """{"id":"q-first-good","type":"order","time":"2026-09-08T12:00:00Z","customerId":"C","data":{"amount":3,"currency":"EUR"}}""";

@@ -171,11 +171,15 @@ export class Words {
    */
   valueAgainst(value, unit, ...bounds) {
     if (value === null || value === undefined || Number.isNaN(value)) return '—';
-    let digits = Words.digits(value, unit);
+    const usual = Words.digits(value, unit);
+    let digits = usual;
     const same = (a, b, d) => Math.round(a * 10 ** d) === Math.round(b * 10 ** d);
     for (const bound of bounds) {
       if (bound === null || bound === undefined || Number.isNaN(bound) || bound === value) continue;
-      while (digits < 6 && same(value, bound, digits)) digits++;
+      let more = usual;
+      while (more < 6 && same(value, bound, more)) more++;
+      // Still the same at six decimals: a difference of floating-point error alone, not one to show.
+      if (!same(value, bound, more)) digits = Math.max(digits, more);
     }
     return this.value(value, unit, digits);
   }
