@@ -131,6 +131,10 @@ public sealed record AlertRule
 
     public static string Name(Severity severity) => severity switch { Severity.Info => "info", Severity.Warning => "warning", _ => "critical" };
 
+    /// <summary>Whether a rule of <paramref name="kind"/> reads <paramref name="member"/> (true for members every kind reads).</summary>
+    public static bool KindReads(string kind, string member) =>
+        KindMembers.FirstOrDefault(m => m.Member == member) is not { Member: not null } entry || entry.Kinds.Contains(kind);
+
     /// <summary>The members only some kinds read (benchmark members and goalId are checked with their kinds).</summary>
     private static readonly (string Member, string[] Kinds)[] KindMembers =
     [

@@ -55,6 +55,10 @@ public sealed record Goal
 
     public bool AppliesTo(Period period) => period.Grain == Grain && (Period is null || Period == period.Key);
 
+    /// <summary>`children` as GET shows them for a goal that is no composite (which names an indicator): an array of goal ids, empty too.</summary>
+    private static bool IsRollupList(JsonElement children) =>
+        children.ValueKind == JsonValueKind.Array && children.EnumerateArray().All(c => c.ValueKind == JsonValueKind.String);
+
     /// <summary>
     /// Reads a goal from a PUT body. Every problem is reported with the field it concerns. The other
     /// goals (<paramref name="goals"/>, as stored) decide whether a parent or a part exists, whether
@@ -64,7 +68,16 @@ public sealed record Goal
     {
         if (!Vocabulary.IsKey(goalId)) errors.Add("goalId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         var f = new JsonFields(body, errors);
-        var composite = f.Has("children");
+        // GET shows a goal that is no composite with `children` too: the ids of the goals naming it as
+        // parent (read-only). A document read back is taken as shown (found by probing: GET → PUT was a 400).
+        var composite = f.TryGet("children", out var children0) && !(IsRollupList(children0) && f.Has("indicator"));
+        if (!composite && f.TryGet("children", out var shown))
+        {
+            var actual = goals.Values.Where(g => g.ParentGoalId == goalId).Select(g => g.GoalId).Order(StringComparer.Ordinal).ToList();
+            var given = shown.EnumerateArray().Select(c => c.GetString()!).Order(StringComparer.Ordinal).ToList();
+            if (given.Count > 0 && !given.SequenceEqual(actual))
+                errors.Add("children", $"of a goal that is no composite lists the goals naming it as parent ({(actual.Count == 0 ? "none" : string.Join(", ", actual.Select(a => $"'{a}'")))}), as GET shows them; it cannot be set here: set a child's parentGoalId, or give children objects with weights for a composite");
+        }
         var name = f.DisplayName("name", true);
         var nameFa = f.DisplayName("nameFa", false);
         string? indicator = null;
@@ -74,6 +87,8 @@ public sealed record Goal
         {
             foreach (var member in (string[])["indicator", "scope", "target", "stretch"])
             {
+                // A composite's target is 100 % (GET shows it so): given as 100, it is what it is.
+                if (member == "target" && f.TryGet("target", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetDecimal(out var hundred) && hundred == 100) continue;
                 if (f.Has(member)) errors.Add(member, "is not used by a composite goal: its score is the weighted attainment of its children, measured against 100%");
             }
         }

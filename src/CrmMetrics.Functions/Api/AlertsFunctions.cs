@@ -12,14 +12,21 @@ namespace CrmMetrics.Functions.Api;
 /// <summary>Alert rules (<c>/api/alert-rules/{ruleId}</c>, admin) and the alerts sent (<c>/api/alerts?since=</c>).</summary>
 public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, DefinitionLock definitionLock, AlertLedger ledger, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings)
 {
-    public sealed record RuleDto(string RuleId, string Kind, string? Indicator, string Scope, string? Grain, string? GoalId, string Severity,
-        double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double CriticalMargin, double K, int N, int M, bool Enabled,
+    /// <summary>
+    /// A rule as defined. Members its kind does not read are null, so the document a GET returns can be
+    /// sent back with a PUT (found by probing: a threshold rule came back with the anomaly's k and n, which a PUT refuses).
+    /// </summary>
+    public sealed record RuleDto(string RuleId, string Kind, string? Indicator, string? Scope, string? Grain, string? GoalId, string Severity,
+        double? Below, double? Above, double? CriticalBelow, double? CriticalAbove, double? CriticalMargin, double? K, int? N, int? M, bool Enabled,
         bool? BelowPeerMean, double? PercentileBelow, double? GapWidening, string? Competitor, bool? WaitForPeriodEnd)
     {
-        public static RuleDto From(AlertRule r) => new(r.RuleId, r.Kind, r.Indicator, r.Scope, r.Grain is { } g ? Grains.Key(g) : null, r.GoalId, AlertRule.Name(r.Severity),
-            r.Below, r.Above, r.CriticalBelow, r.CriticalAbove, r.CriticalMargin, r.K, r.N, r.M, r.Enabled,
+        public static RuleDto From(AlertRule r) => new(r.RuleId, r.Kind, r.Indicator, Read(r, "scope", r.Scope), r.Grain is { } g ? Grains.Key(g) : null, r.GoalId, AlertRule.Name(r.Severity),
+            r.Below, r.Above, r.CriticalBelow, r.CriticalAbove, Read(r, "criticalMargin", r.CriticalMargin), Read(r, "k", r.K), Read(r, "n", r.N), Read(r, "m", r.M), r.Enabled,
             r.Kind == AlertKinds.Benchmark ? r.BelowPeerMean : null, r.PercentileBelow, r.GapWidening, r.Competitor,
             r.Kind is AlertKinds.Threshold or AlertKinds.Anomaly or AlertKinds.Trend ? r.WaitForPeriodEnd : null);
+
+        private static T? Read<T>(AlertRule r, string member, T value) where T : struct => AlertRule.KindReads(r.Kind, member) ? value : null;
+        private static string? Read(AlertRule r, string member, string value) => AlertRule.KindReads(r.Kind, member) ? value : null;
     }
 
     public sealed record AlertsResponse(IReadOnlyList<JsonObject> Items, string? ContinuationToken);

@@ -46,7 +46,7 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
     [ApiOperation("GET", "GetIndicator", Access.Reader, Summary = "One indicator: a catalog entry, or a derived indicator's definition.", Response = typeof(DerivedIndicatorDto), Problems = [404])]
     [ApiOperation("PUT", "PutDerivedIndicator", Access.Admin,
         Summary = "Define or redefine a derived indicator derived.<name>: { name, expression, unit, direction } over base and derived indicators of one scope.",
-        Response = typeof(DerivedIndicatorDto), AlsoStatus = 201, Problems = [400, 412, 413, 415])]
+        Response = typeof(DerivedIndicatorDto), AlsoStatus = 201, Problems = [400, 409, 412, 413, 415])]
     [ApiOperation("DELETE", "DeleteDerivedIndicator", Access.Admin, Summary = "Delete a derived indicator (not while a goal, plan, rule or other derived indicator names it).",
         Status = 204, Problems = [400, 404, 409, 412])]
     public Task<IResult> IndicatorAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/indicators/{id}")] HttpRequest request, string id,

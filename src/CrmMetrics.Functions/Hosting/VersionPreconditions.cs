@@ -36,7 +36,8 @@ public static class VersionPreconditions
     /// <summary>The versions named by the tags (a tag this API never gave, such as <c>"abc"</c>, names none).</summary>
     private static List<int> Versions(List<(bool Weak, string Opaque)> tags, bool weakMatches) =>
         tags.Where(t => weakMatches || !t.Weak)
-            .Select(t => t.Opaque.Length is > 0 and <= 9 && t.Opaque.All(char.IsAsciiDigit) ? int.Parse(t.Opaque, CultureInfo.InvariantCulture) : -1)
+            // Compared as written (strongly): "02" is not the tag "2" (found by probing).
+            .Select(t => t.Opaque.Length is > 0 and <= 9 && t.Opaque.All(char.IsAsciiDigit) && t.Opaque[0] != '0' ? int.Parse(t.Opaque, CultureInfo.InvariantCulture) : -1)
             .Where(v => v > 0).ToList();
 
     /// <summary>A header's <c>*</c> or entity tags (null when absent or empty); adds an error when it is neither.</summary>

@@ -70,7 +70,7 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
             Require(condition, id, current.HasValue ? current.Value : null);
             var json = JsonSerializer.Serialize(document, Json);
             // The same document again is no change: no new version, so no one's If-Match on it fails, and no audit entry.
-            if (current.HasValue && StorageJson.ReadText(current.Value!, "Doc") == json) return (false, current.Value!.GetInt32("Version") ?? 1);
+            if (current.HasValue && SameDocument(StorageJson.ReadText(current.Value!, "Doc"), json)) return (false, current.Value!.GetInt32("Version") ?? 1);
             var version = current.HasValue ? (current.Value!.GetInt32("Version") ?? 1) + 1 : await LastVersionAsync(id, ct) + 1;
             var now = DateTimeOffset.UtcNow;
             var entity = new TableEntity(Partition, StorageKeys.Encode(id)) { ["UpdatedAt"] = now, ["Version"] = version };
@@ -131,6 +131,23 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
             }
         }
     }
+
+    /// <summary>
+    /// Whether two stored forms are the same document: numbers compared by value, not by how they were
+    /// written (found by probing: a quota of 2000.0 for 2000 made a new version, and others' If-Match failed).
+    /// </summary>
+    private static bool SameDocument(string? stored, string json) =>
+        stored is not null && (stored == json || Canonical(JsonNode.Parse(stored)) == Canonical(JsonNode.Parse(json)));
+
+    private static string Canonical(JsonNode? node) => node switch
+    {
+        JsonObject o => "{" + string.Join(",", o.Select(p => JsonSerializer.Serialize(p.Key) + ":" + Canonical(p.Value))) + "}",
+        JsonArray a => "[" + string.Join(",", a.Select(Canonical)) + "]",
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number && decimal.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) =>
+            (d / 1.0000000000000000000000000000m).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        null => "null",
+        _ => node.ToJsonString(),
+    };
 
     /// <summary>Throws when the stored row (null: none) does not meet the client's condition. The write that follows is conditional on this very row.</summary>
     private void Require(VersionCondition condition, string id, TableEntity? current)

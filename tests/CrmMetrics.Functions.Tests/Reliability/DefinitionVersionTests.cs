@@ -117,4 +117,55 @@ public class DefinitionVersionTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Equal([2, 1], await AuditVersions(kind, path[(path.LastIndexOf('/') + 1)..]));
         Assert.Equal(HttpStatusCode.NoContent, (await Send(HttpMethod.Delete, path, ifMatch: "\"2\"")).StatusCode);
     }
+
+    [Fact]
+    public async Task What_a_get_returns_can_be_put_back_unchanged_as_no_new_version()
+    {
+        // Found by probing: GET → PUT with If-Match was a 400 for goals (children, a composite's target) and alert rules (k, n, m).
+        async Task RoundTrip(string path)
+        {
+            var read = await app.SendAsync(HttpMethod.Get, path, TestKeys.Admin);
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+            var tag = Tag(read)!;
+            var written = await Send(HttpMethod.Put, path, await AppFixture.JsonAsync(read), ifMatch: tag);
+            Assert.True(written.StatusCode == HttpStatusCode.OK, $"{path}: {await written.Content.ReadAsStringAsync()}");
+            Assert.Equal(tag, Tag(written));
+        }
+        Assert.True((await Send(HttpMethod.Put, "/api/goals/rt-parent", Goal(1000))).IsSuccessStatusCode);
+        Assert.True((await Send(HttpMethod.Put, "/api/goals/rt-child", new { name = "Child", indicator = "com.revenue", grain = "month", target = 500, parentGoalId = "rt-parent" })).IsSuccessStatusCode);
+        Assert.True((await Send(HttpMethod.Put, "/api/goals/rt-composite", new { name = "Both", grain = "month", children = new[] { new { goalId = "rt-parent", weight = 60 }, new { goalId = "rt-child", weight = 40 } } })).IsSuccessStatusCode);
+        Assert.True((await Send(HttpMethod.Put, "/api/alert-rules/rt-rule", new { kind = "threshold", indicator = "com.revenue", below = 10 })).IsSuccessStatusCode);
+        Assert.True((await Send(HttpMethod.Put, "/api/alert-rules/rt-risk", new { kind = "goal-at-risk", goalId = "rt-parent" })).IsSuccessStatusCode);
+        foreach (var path in new[] { "/api/goals/rt-parent", "/api/goals/rt-child", "/api/goals/rt-composite", "/api/alert-rules/rt-rule", "/api/alert-rules/rt-risk" }) await RoundTrip(path);
+
+        // The read-only list of roll-up children cannot be used to set them.
+        var wrong = await Send(HttpMethod.Put, "/api/goals/rt-parent", new { name = "Revenue", indicator = "com.revenue", grain = "month", target = 1000, children = new[] { "someone-else" } });
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+        Assert.Contains("parentGoalId", (await AppFixture.JsonAsync(wrong)).GetProperty("errors").GetProperty("children")[0].GetString());
+    }
+
+    [Fact]
+    public async Task Numbers_written_another_way_are_the_same_document_and_a_tag_is_compared_as_written()
+    {
+        static object Plan(string quota) => JsonDocument.Parse($$"""{"name":"Scale","grain":"month","participants":[{"staffId":"S-88","quota":{{quota}}}],"tiers":[{"from":0,"rate":0.05}]}""").RootElement;
+        Assert.Equal("\"1\"", Tag(await Send(HttpMethod.Put, "/api/incentive-plans/scale", Plan("2000"))));
+        // Found by probing: 2000.0 for 2000 made a new version, so others' If-Match failed.
+        Assert.Equal("\"1\"", Tag(await Send(HttpMethod.Put, "/api/incentive-plans/scale", Plan("2000.0"), ifMatch: "\"1\"")));
+        // Strong comparison: "01" is not the tag "1".
+        Assert.Equal(HttpStatusCode.PreconditionFailed, (await Send(HttpMethod.Put, "/api/incentive-plans/scale", Plan("3000"), ifMatch: "\"01\"")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_derived_indicator_cannot_turn_its_direction_under_a_goal_that_names_it()
+    {
+        // Found by probing: the goal, checked against "higher", could no longer be saved as it stood.
+        var higher = new { name = "Twice", expression = "com.revenue * 2", unit = "currency", direction = "higher" };
+        Assert.True((await Send(HttpMethod.Put, "/api/indicators/derived.turns", higher)).IsSuccessStatusCode);
+        Assert.True((await Send(HttpMethod.Put, "/api/goals/on-turns", new { name = "On it", indicator = "derived.turns", grain = "month", target = 70, stretch = 90 })).IsSuccessStatusCode);
+        var turned = await Send(HttpMethod.Put, "/api/indicators/derived.turns", new { name = "Twice", expression = "com.revenue * 2", unit = "currency", direction = "lower" });
+        Assert.Equal(HttpStatusCode.Conflict, turned.StatusCode);
+        Assert.Contains("goal 'on-turns'", (await AppFixture.JsonAsync(turned)).GetProperty("detail").GetString());
+        // Its name may change.
+        Assert.Equal(HttpStatusCode.OK, (await Send(HttpMethod.Put, "/api/indicators/derived.turns", new { name = "Doubled", expression = "com.revenue * 2", unit = "currency", direction = "higher" })).StatusCode);
+    }
 }
