@@ -139,6 +139,56 @@ public sealed class AzuriteServerTests
         }
     }
 
+    [Fact]
+    public async Task An_azurite_whose_output_has_no_reader_any_more_keeps_serving_and_saves_what_it_acknowledged()
+    {
+        // Found by probing: a host killed outright took the read end of Azurite's output with it; Azurite's next
+        // line failed with EPIPE and killed it before it saved, losing acknowledged facts. Here the reader is gone at once.
+        var script = await AzuriteServer.LocateOrInstallAsync(_ => { }, CancellationToken.None);
+        var folder = Directory.CreateTempSubdirectory("lh-azurite-");
+        var ports = AzuriteServer.FreePorts();
+        var (blob, queue, table) = ports;
+        var start = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "-c", "node \"$@\" > >(head -c 0) 2>&1 & echo $!; wait", "starter" }) start.ArgumentList.Add(arg);
+        foreach (var arg in AzuriteServer.NodeArguments(script, folder.FullName, blob, queue, table)) start.ArgumentList.Add(arg);
+        using var starter = Process.Start(start)!;
+        var node = int.Parse((await starter.StandardOutput.ReadLineAsync())!);
+        try
+        {
+            await Eventually.WaitAsync(() => Task.FromResult(Listening(table)), TimeSpan.FromSeconds(60), "Azurite to listen though nothing reads its output");
+            var kept = new TableClient(AzuriteServer.ConnectionStringFor(blob, queue, table), "Kept");
+            await kept.CreateIfNotExistsAsync();
+            await kept.AddEntityAsync(new TableEntity("p", "acknowledged") { ["Value"] = 7 });
+            // Its starter killed outright: it closes on its own, saving, though its closing lines go nowhere.
+            starter.Kill(entireProcessTree: false);
+            await Eventually.WaitAsync(() => Task.FromResult(!Listening(table) && !Listening(blob) && !Listening(queue)), TimeSpan.FromSeconds(30), "the orphaned Azurite to close");
+            await Eventually.WaitAsync(() => Task.FromResult(!Alive(node)), TimeSpan.FromSeconds(30), "the orphaned Azurite to exit");
+
+            await using var again = await AzuriteServer.StartAsync(folder.FullName, ports: ports);
+            var entity = await new TableClient(again.ConnectionString, "Kept").GetEntityIfExistsAsync<TableEntity>("p", "acknowledged");
+            Assert.True(entity.HasValue, "the entity acknowledged before the starter was killed was lost");
+        }
+        finally
+        {
+            try { Process.GetProcessById(node).Kill(); } catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
+            folder.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Whether the process still runs (an exited orphan not yet reaped, a zombie, does not).</summary>
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     private static bool Listening(int port)
     {
         try

@@ -143,9 +143,13 @@ public sealed class AzuriteServer : IAsyncDisposable
     /// Azurite too, but Azurite must outlive the host's graceful stop (which still releases messages and
     /// leases), so it ignores SIGINT and closes when the host asks (SIGTERM). When the process that
     /// started it is gone (killed outright, so it could not ask), it closes the same way, saving its data,
-    /// instead of living on as an orphan that holds the ports and the data folder.
+    /// instead of living on as an orphan that holds the ports and the data folder. Its output goes to the
+    /// host through pipes: once the host is gone a write there fails (EPIPE), and node would die of it
+    /// before saving (found by probing: a host killed outright lost the last seconds of acknowledged
+    /// facts), so such failures are ignored.
     /// </summary>
     public const string Bootstrap =
+        "process.stdout.on('error', () => {}); process.stderr.on('error', () => {}); " +
         "process.on('SIGINT', () => {}); " +
         "const once = process.once.bind(process); process.once = (event, listener) => event === 'SIGINT' ? process : once(event, listener); " +
         "const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM'); }, 1000).unref(); " +
