@@ -48,8 +48,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(ruleId, request, ct);
         if (HttpMethods.IsDelete(request.Method))
         {
-            var headerErrors = new ValidationErrors();
-            if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+            if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
             await using var held = await definitionLock.AcquireAsync(ct);
             return await rules.DeleteAsync(ruleId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
         }
@@ -69,8 +68,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
-        var headerErrors = new ValidationErrors();
-        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+        if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
         var goalGrains = (await goals.ListAsync(ct)).ToDictionary(g => g.GoalId, g => g.Grain, StringComparer.Ordinal);

@@ -95,8 +95,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
-        var headerErrors = new ValidationErrors();
-        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+        if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
         var all = (await goals.ListAsync(ct)).ToDictionary(g => g.GoalId, StringComparer.Ordinal);
@@ -121,8 +120,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
 
     private async Task<IResult> DeleteAsync(string goalId, HttpRequest request, CancellationToken ct)
     {
-        var headerErrors = new ValidationErrors();
-        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+        if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
         var all = await goals.ListAsync(ct);

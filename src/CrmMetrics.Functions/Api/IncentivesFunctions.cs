@@ -48,8 +48,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         if (HttpMethods.IsPut(request.Method)) return await PutAsync(planId, request, ct);
         if (HttpMethods.IsDelete(request.Method))
         {
-            var headerErrors = new ValidationErrors();
-            if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+            if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
             await using var held = await definitionLock.AcquireAsync(ct);
             if (await plans.GetAsync(planId, ct) is not { } deleted || !await plans.DeleteAsync(planId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct))
                 return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
@@ -72,8 +71,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
-        var headerErrors = new ValidationErrors();
-        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+        if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
         var errors = new ValidationErrors();

@@ -73,8 +73,7 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
         var (body, problem) = await JsonBodies.ReadObjectAsync(request, allowEmpty: false, ct);
         if (problem is not null) return problem;
         using var bodyScope = body;
-        var headerErrors = new ValidationErrors();
-        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+        if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
         var outcome = await derived.PutAsync(id, body!.Root, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
         if (outcome is not DerivedIndicatorOutcome.Saved saved) return Result(outcome);
         VersionPreconditions.Tag(request, saved.Version);
@@ -84,8 +83,7 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
 
     private async Task<IResult> DeleteAsync(string id, HttpRequest request, CancellationToken ct)
     {
-        var headerErrors = new ValidationErrors();
-        if (VersionPreconditions.Read(request, headerErrors) is not { } condition) return Problems.Validation(headerErrors);
+        if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
         return Result(await derived.DeleteAsync(id, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct));
     }
 

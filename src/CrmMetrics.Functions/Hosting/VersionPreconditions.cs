@@ -18,6 +18,15 @@ public static class VersionPreconditions
     /// <summary>Sets the response's ETag to the definition's version.</summary>
     public static void Tag(HttpRequest request, int version) => request.HttpContext.Response.Headers.ETag = TagOf(version);
 
+    /// <summary>The request's condition, or (null) the 400 naming the header that is not <c>*</c> or a list of entity tags in <paramref name="refused"/>.</summary>
+    public static VersionCondition? Read(HttpRequest request, out IResult refused)
+    {
+        var errors = new ValidationErrors();
+        var condition = Read(request, errors);
+        refused = condition is null ? Problems.Validation(errors) : null!;
+        return condition;
+    }
+
     /// <summary>
     /// The request's condition on the definition's version (<see cref="VersionCondition.None"/> without
     /// either header); null, with the header named in <paramref name="errors"/>, when one is not
