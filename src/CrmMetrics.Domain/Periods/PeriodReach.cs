@@ -1,4 +1,3 @@
-using System.Globalization;
 using CrmMetrics.Domain.Facts;
 using CrmMetrics.Domain.Validation;
 
@@ -19,7 +18,6 @@ public static class PeriodReach
     /// <summary>Why no fact can ever fall in <paramref name="period"/> (written <paramref name="text"/>), or null; the reason reads after the field's name.</summary>
     public static string? Problem(PeriodCalendar calendar, Period period, string text, DateTimeOffset now)
     {
-        var inv = CultureInfo.InvariantCulture;
         var weeks = period.Grain == Grain.Week && calendar.Calendar.Kind != ReportingCalendarKind.Gregorian
             ? $" (weeks are ISO weeks under every calendar, keyed by their Gregorian week-year, such as {calendar.PeriodOf(Grain.Week, now).Key})"
             : "";
@@ -28,7 +26,7 @@ public static class PeriodReach
             // A week is keyed by its Gregorian week-year under every calendar: compare it with the current week, not a year of another calendar.
             var current = period.Grain == Grain.Week ? $"the current week is {calendar.PeriodOf(Grain.Week, now).Key}{weeks}" : $"its current year is {calendar.PeriodOf(Grain.Year, now).Key}";
             return $"is {period.FirstDay.Year - calendar.LocalDateOf(now).Year} years ahead: in the reporting calendar ({calendar.Calendar.Setting}) {JsonFields.Truncate(text)} " +
-                   $"starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, and {current}";
+                   $"starts on {IsoDay.Text(period.FirstDay)}, and {current}";
         }
         var earliest = calendar.LocalDateOf(FactValidator.EarliestTime);
         if (period.LastDay >= earliest) return null;
@@ -36,6 +34,6 @@ public static class PeriodReach
         var hijri = calendar.Calendar.Kind != ReportingCalendarKind.Persian && period.Grain != Grain.Week && period.FirstDay.Year is >= 1300 and <= 1500
             ? $" ({JsonFields.Truncate(text)} reads like a Solar Hijri key, but the reporting calendar is {calendar.Calendar.Setting}; its current year is {calendar.PeriodOf(Grain.Year, now).Key})"
             : "";
-        return $"ends before {earliest.ToString("yyyy-MM-dd", inv)}, the earliest day a fact may have{weeks}{hijri}";
+        return $"ends before {IsoDay.Text(earliest)}, the earliest day a fact may have{weeks}{hijri}";
     }
 }

@@ -72,8 +72,7 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
     {
         // The latest day a fact may already have: facts are accepted a little ahead of the clock.
         var latest = settings.Calendar.LocalDateOf(clock.GetUtcNow() + FactRules.DefaultFutureTolerance);
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
-        return period.FirstDay > latest ? $"is in the future: {period.Key} starts on {period.FirstDay.ToString("yyyy-MM-dd", inv)}, after today ({latest.ToString("yyyy-MM-dd", inv)})" : null;
+        return period.FirstDay > latest ? $"is in the future: {period.Key} starts on {IsoDay.Text(period.FirstDay)}, after today ({IsoDay.Text(latest)})" : null;
     }
 
     [Function("Run")]
@@ -89,7 +88,7 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
             run.RequestedGrains is [var single] ? single : null,
             run.Periods.Select(p => p.Period).ToList(),
             run.Snapshots,
-            run.Errors.Concat(run.Days.Where(d => d.Error is not null).Select(d => $"day {d.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)}: {d.Error}"))
+            run.Errors.Concat(run.Days.Where(d => d.Error is not null).Select(d => $"day {IsoDay.Text(d.Day)}: {d.Error}"))
                 .Concat(run.Periods.Where(p => p.Error is not null).Select(p => $"{Grains.Key(p.Grain)} {p.Period}: {p.Error}")).ToList(),
             run.Trigger,
             run.CreatedAt,

@@ -4,6 +4,7 @@ using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Alerts;
 using CrmMetrics.Storage.Runs;
 using Microsoft.Azure.Functions.Worker;
+using CrmMetrics.Domain.Periods;
 
 namespace CrmMetrics.Functions.Jobs;
 
@@ -48,7 +49,7 @@ public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, Host
     public async Task AggregateDayAsync([QueueTrigger(StorageNames.Queues.KpiDaysPoison)] string message, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadDay, logger, "AggregateDayPoisoned", out var job)) return;
-        var day = job.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var day = IsoDay.Text(job.Day);
         // Only a day still pending: one done by another delivery, or failed by its own last attempt, stays as it is.
         var found = await runs.FailPendingDayAsync(job.RunId, job.Day, Reason($"aggregating day {day}", StorageNames.Queues.KpiDaysPoison), ct);
         if (found != StepState.Pending)

@@ -7,6 +7,7 @@ using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Alerts;
 using CrmMetrics.Storage.Runs;
 using Microsoft.Azure.Functions.Worker;
+using CrmMetrics.Domain.Periods;
 
 namespace CrmMetrics.Functions.Jobs;
 
@@ -173,7 +174,7 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
         if (!planned)
         {
             logger.LogWarning("Run {RunId} does not exist or did not plan day {Day}; the day was aggregated but is not recorded on it",
-                job.RunId, job.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+                job.RunId, IsoDay.Text(job.Day));
             return null;
         }
 

@@ -86,7 +86,7 @@ public sealed class DayAggregation(
         await Task.WhenAll(periodMarks, lookUp);
         var resolved = await lookUp;
         var stillDirty = resolved.Count > 0;
-        if (stillDirty) logger.LogInformation("Day {Day}: {Count} customers were resolved while it was aggregated; it stays dirty", day, resolved.Count);
+        if (stillDirty) logger.LogInformation("Day {Day}: {Count} customers were resolved while it was aggregated; it stays dirty", IsoDay.Text(day), resolved.Count);
         // The day is marked before its results change when they are known to need another aggregation
         // (a customer resolved), or when a day aggregated without a mark (finalisation redoing a day of
         // an older format, a redelivered message) changes its ledger row: a crash between its partial
@@ -101,16 +101,16 @@ public sealed class DayAggregation(
 
         if (mark is not null && !stillDirty && !await dirtyDays.ClearAsync(mark, ct))
         {
-            logger.LogInformation("Day {Day} received facts while it was aggregated; it stays dirty for the next run", day);
+            logger.LogInformation("Day {Day} received facts while it was aggregated; it stays dirty for the next run", IsoDay.Text(day));
         }
-        logger.LogDebug("Aggregated {Day}: {Facts} facts, {Scopes} scopes in {Ms} ms", day, partial.FactCount, partial.Scopes.Count, watch.ElapsedMilliseconds);
+        logger.LogDebug("Aggregated {Day}: {Facts} facts, {Scopes} scopes in {Ms} ms", IsoDay.Text(day), partial.FactCount, partial.Scopes.Count, watch.ElapsedMilliseconds);
         return partial;
     }
 
     /// <summary>Another aggregation of the day wrote what this one would replace: the day is marked, to be aggregated again.</summary>
     private async Task<DayPartial> RefuseAsync(StartedDay started, string what)
     {
-        logger.LogInformation("Day {Day}: another aggregation wrote {What} while this one ran; the day is marked to be aggregated again", started.Day, what);
+        logger.LogInformation("Day {Day}: another aggregation wrote {What} while this one ran; the day is marked to be aggregated again", IsoDay.Text(started.Day), what);
         // Not cancelled with the step: the mark is one small write, and what it guards is the day's result.
         await dirtyDays.MarkAsync([started.Day], CancellationToken.None);
         return started.Partial;

@@ -29,7 +29,7 @@ public static class JobMessages
         ? JsonSerializer.Serialize(new { runId = job.RunId })
         : JsonSerializer.Serialize(new { runId = job.RunId, trigger = job.Trigger });
 
-    public static string Write(DayJob job) => JsonSerializer.Serialize(new { runId = job.RunId, day = job.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) });
+    public static string Write(DayJob job) => JsonSerializer.Serialize(new { runId = job.RunId, day = IsoDay.Text(job.Day) });
 
     public static string Write(PeriodJob job) => JsonSerializer.Serialize(new { runId = job.RunId, grain = Grains.Key(job.Grain), period = job.Period });
 
@@ -56,9 +56,9 @@ public static class JobMessages
         // A day a fact can fall on: from 1900 to tomorrow in any time zone (a run plans only days that hold facts).
         var latest = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(2);
         var earliest = DateOnly.FromDateTime(Domain.Facts.FactValidator.EarliestTime.UtcDateTime).AddDays(-1);
-        var day = f.String("day", true, s => !DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? "must be a date yyyy-MM-dd"
-            : d < earliest || d > latest ? $"must be a day facts can fall on, from {earliest:yyyy-MM-dd} to {latest:yyyy-MM-dd}" : null);
-        return e.IsEmpty ? new DayJob(runId!, DateOnly.ParseExact(day!, "yyyy-MM-dd", CultureInfo.InvariantCulture)) : null!;
+        var day = f.String("day", true, s => !DateOnly.TryParseExact(s, IsoDay.Format, CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? "must be a date yyyy-MM-dd"
+            : d < earliest || d > latest ? $"must be a day facts can fall on, from {IsoDay.Text(earliest)} to {IsoDay.Text(latest)}" : null);
+        return e.IsEmpty ? new DayJob(runId!, DateOnly.ParseExact(day!, IsoDay.Format, CultureInfo.InvariantCulture)) : null!;
     });
 
     public static PeriodJob ReadPeriod(string? text) => Read(text, (f, e) =>

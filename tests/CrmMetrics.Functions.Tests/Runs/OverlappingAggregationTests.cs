@@ -20,7 +20,9 @@ public class OverlappingAggregationTests(AzuriteFixture azurite) : IClassFixture
 {
     private static DateTimeOffset At(DateOnly day, int hour) => new(day.ToDateTime(new TimeOnly(hour, 0)), TimeSpan.Zero);
 
-    private Task<ServiceProvider> StartAsync() => InProcessApp.StartAsync(azurite);
+    private readonly LogCapture _logs = new();
+
+    private Task<ServiceProvider> StartAsync() => InProcessApp.StartAsync(azurite, _logs);
 
     private static Fact Order(DateOnly day, string id, int hour, decimal amount) =>
         new() { Id = id, Type = FactType.Order, Time = At(day, hour), CustomerId = "OV-1", Channel = "web", Amount = amount, Currency = "EUR" };
@@ -53,6 +55,8 @@ public class OverlappingAggregationTests(AzuriteFixture azurite) : IClassFixture
         // have marked the day again, and a crash before that clear would have left the fact out.
         Assert.Equal(2, await StoredFactCountAsync(services, day));
         Assert.NotNull(await dirtyDays.GetAsync(day, default));
+        // The log names the day as an operator searches for it, whatever the process's culture.
+        Assert.True(_logs.Contains("Day 2031-04-20: another aggregation wrote its partial while this one ran"), _logs.Tail());
 
         await aggregation.AggregateAsync(day, default);
         Assert.Equal(2, await StoredFactCountAsync(services, day));

@@ -3,16 +3,17 @@ using CrmMetrics.Storage.Account;
 using CrmMetrics.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace CrmMetrics.Functions.Tests.Support;
 
 /// <summary>
 /// The app's services in the test's own process, as the worker registers them, over a real Azurite
-/// (Gregorian calendar, UTC), with storage initialised: for tests that call the map step's parts directly.
+/// (Gregorian calendar, UTC), with storage initialised, its log lines kept in <c>logs</c> when given: for tests that call the map step's parts directly.
 /// </summary>
 public static class InProcessApp
 {
-    public static async Task<ServiceProvider> StartAsync(AzuriteFixture azurite)
+    public static async Task<ServiceProvider> StartAsync(AzuriteFixture azurite, LogCapture? logs = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -22,7 +23,7 @@ public static class InProcessApp
         }).Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
-            .AddLogging()
+            .AddLogging(b => { if (logs is not null) b.AddProvider(logs); })
             .AddCrmMetrics(configuration)
             .BuildServiceProvider();
         await services.GetRequiredService<StorageAccount>().InitializeAsync(default);
