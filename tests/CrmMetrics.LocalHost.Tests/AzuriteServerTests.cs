@@ -80,6 +80,40 @@ public sealed class AzuriteServerTests
     }
 
     [Fact]
+    public async Task A_service_managers_stop_reaching_azurite_leaves_it_serving_until_the_host_closes_it_and_saves_its_data()
+    {
+        // Found by probing: systemd (and `kill` of the process group) sends SIGTERM to every process of the
+        // service. Azurite closed at once, and the requests the host was still finishing within its grace
+        // period failed with 503. It now waits for the host to close it after the host's own stop.
+        var folder = Directory.CreateTempSubdirectory("lh-azurite-");
+        try
+        {
+            var storage = await AzuriteServer.StartAsync(folder.FullName);
+            var ports = (storage.BlobPort, storage.QueuePort, storage.TablePort);
+            await using (storage)
+            {
+                var table = new TableClient(storage.ConnectionString, "AfterStop");
+                await table.CreateIfNotExistsAsync();
+                using (var kill = Process.Start("kill", ["-TERM", storage.ProcessId.ToString()])) await kill.WaitForExitAsync();
+                await Eventually.WaitAsync(() => Task.FromResult(storage.Output.ToString().Contains(AzuriteServer.StopSignalLine)), TimeSpan.FromSeconds(30),
+                    "Azurite to hear the stop signal");
+                await table.UpsertEntityAsync(new TableEntity("p", "after-signal") { ["Value"] = 1 });
+                Assert.True(Listening(storage.TablePort), "Azurite closed on the stop signal instead of waiting for its host");
+                // The host, stopped, asks it to close, and it saves what it acknowledged (a kill would not).
+                await storage.StopAsync();
+            }
+
+            await using var again = await AzuriteServer.StartAsync(folder.FullName, ports: ports);
+            var entity = await new TableClient(again.ConnectionString, "AfterStop").GetEntityIfExistsAsync<TableEntity>("p", "after-signal");
+            Assert.True(entity.HasValue, "what Azurite acknowledged after the stop signal was lost");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Azurite_counts_as_installed_only_once_npm_has_finished_not_when_its_script_has_appeared()
     {
         var root = Directory.CreateTempSubdirectory("lh-npm-");

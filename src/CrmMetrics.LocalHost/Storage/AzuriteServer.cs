@@ -10,7 +10,7 @@ namespace CrmMetrics.LocalHost.Storage;
 /// A real Azurite (the npm package pinned in the repository's package.json) started on free loopback
 /// ports, for local runs and tests. Installs it with npm when node_modules lacks it, and stops it on dispose:
 /// Azurite saves its tables and queue metadata to disk only every 5 seconds, so one that keeps its data
-/// in a folder is asked to close (SIGTERM), which saves them, and killed only if it does not; one that
+/// in a folder is asked to close (<see cref="CloseSignal"/>), which saves them, and killed only if it does not; one that
 /// keeps its data in memory is simply killed.
 /// </summary>
 public sealed class AzuriteServer : IAsyncDisposable
@@ -139,21 +139,38 @@ public sealed class AzuriteServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Run by node before Azurite. Ctrl+C in a terminal signals every process of the foreground group,
-    /// Azurite too, but Azurite must outlive the host's graceful stop (which still releases messages and
-    /// leases), so it ignores SIGINT and closes when the host asks (SIGTERM). When the process that
+    /// Run by node before Azurite. Azurite must outlive the host's graceful stop (which still finishes
+    /// running invocations, releases messages and leases), so the stop signals meant for the host leave
+    /// it serving: Ctrl+C in a terminal (SIGINT to every process of the foreground group) is ignored, and
+    /// a service manager's stop (SIGTERM, sent by systemd to every process of the service) is deferred:
+    /// Azurite closes when the host asks (<see cref="CloseSignal"/>, once the host has stopped), or 60 s
+    /// after the signal if it never does (found by probing: a SIGTERM to the group closed Azurite at
+    /// once, and the requests the host was still finishing failed with 503). When the process that
     /// started it is gone (killed outright, so it could not ask), it closes the same way, saving its data,
     /// instead of living on as an orphan that holds the ports and the data folder. Its output goes to the
     /// host through pipes: once the host is gone a write there fails (EPIPE), and node would die of it
     /// before saving (found by probing: a host killed outright lost the last seconds of acknowledged
-    /// facts), so such failures are ignored.
+    /// facts), so such failures are ignored. Azurite registers its closing for SIGINT and SIGTERM with
+    /// <c>process.once</c>; the bootstrap keeps those listeners to call itself.
     /// </summary>
     public const string Bootstrap =
         "process.stdout.on('error', () => {}); process.stderr.on('error', () => {}); " +
+        "const closers = []; const close = () => { for (const f of closers.splice(0)) f(); }; " +
+        "const once = process.once.bind(process); " +
+        "process.once = (event, listener) => { if (event === 'SIGTERM') closers.push(listener); else if (event !== 'SIGINT') once(event, listener); return process; }; " +
         "process.on('SIGINT', () => {}); " +
-        "const once = process.once.bind(process); process.once = (event, listener) => event === 'SIGINT' ? process : once(event, listener); " +
-        "const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM'); }, 1000).unref(); " +
+        "process.on('SIGTERM', () => { console.log('" + StopSignalLine + "'); setTimeout(close, 60000).unref(); }); " +
+        "process.on('" + CloseSignalName + "', close); " +
+        "const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) close(); }, 1000).unref(); " +
         "require(process.argv[1]);";
+
+    /// <summary>What Azurite prints when a SIGTERM reaches it: it keeps serving until the host closes it.</summary>
+    public const string StopSignalLine = "Stop signal received: Azurite keeps serving until the host that started it has stopped and closes it (at most 60 s)";
+
+    /// <summary>The signal by which the host asks its Azurite to save and close: SIGUSR2 (SIGTERM is the host's own stop).</summary>
+    public static int CloseSignal => OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD() ? 31 : 12;
+
+    private const string CloseSignalName = "SIGUSR2";
 
     /// <summary>The arguments of <c>node</c> that start Azurite's <paramref name="script"/> on these ports.</summary>
     public static IReadOnlyList<string> NodeArguments(string script, string? dataFolder, int blob, int queue, int table)
@@ -322,7 +339,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         {
             try
             {
-                if (!_process.HasExited && SendSignal(_process.Id, SigTerm) == 0)
+                if (!_process.HasExited && SendSignal(_process.Id, CloseSignal) == 0)
                     await Task.WhenAny(_closed.Task, _process.WaitForExitAsync()).WaitAsync(CloseTimeout);
             }
             catch (Exception e) when (e is TimeoutException or InvalidOperationException)
@@ -348,8 +365,6 @@ public sealed class AzuriteServer : IAsyncDisposable
         _process.Dispose();
         _folderLock?.Dispose();
     }
-
-    private const int SigTerm = 15;
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
