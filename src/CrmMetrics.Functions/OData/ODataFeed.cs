@@ -20,12 +20,24 @@ public sealed record FeedPart<T>(string Key, Func<CancellationToken, Task<IReadO
 /// Serves an OData query over feed parts with server-driven paging: reads parts in order (at most
 /// <see cref="MaxPartsPerPage"/> a page), applies <c>$filter</c> to each part's rows, pages by
 /// <c>$skiptoken</c> (part and offset), and applies <c>$select</c>. <c>$orderby</c> and <c>$count</c> need every matching row, so they are allowed
-/// only when the filter selects few parts.
+/// only when the rows the filter makes the feed read are bounded (<see cref="MaxRowsForEveryRow"/> in at most <see cref="MaxPartsForEveryRow"/> parts).
 /// </summary>
 public static partial class ODataFeed
 {
     public const int MaxTop = 10_000;
-    public const int MaxPartsForOrderOrCount = 24;
+
+    /// <summary>
+    /// The most rows an <c>$orderby</c> or <c>$count</c> reads (those the table returns for the filter's
+    /// periods, indicator, family and scope). Counting them by periods instead refused small sets:
+    /// goal attainment in 40 periods, once the day and week runs had computed many (found by probing).
+    /// </summary>
+    public const int MaxRowsForEveryRow = 200_000;
+
+    /// <summary>The most parts (periods) an <c>$orderby</c> or <c>$count</c> reads: one storage query each.</summary>
+    public const int MaxPartsForEveryRow = 1_000;
+
+    /// <summary>How many parts an <c>$orderby</c> or <c>$count</c> reads at a time.</summary>
+    private const int PartsReadAtOnce = 8;
 
     /// <summary>
     /// The most parts one page reads. A filter that few rows of each period meet would otherwise read
@@ -42,7 +54,8 @@ public static partial class ODataFeed
         AllowedArithmeticOperators = AllowedArithmeticOperators.None,
         MaxTop = MaxTop,
         MaxSkip = 1_000_000,
-        MaxNodeCount = 100,
+        // A multi-select slicer folds into one "or" chain: 100 nodes refused 17 "Period eq" terms.
+        MaxNodeCount = 1_000,
         MaxExpansionDepth = 0,
         MaxAnyAllExpressionDepth = 1,
         MaxOrderByNodeCount = 5,
@@ -55,14 +68,16 @@ public static partial class ODataFeed
     /// </summary>
     private static readonly ODataQuerySettings QuerySettings = new() { HandleNullPropagation = HandleNullPropagationOption.True, EnsureStableOrdering = false };
 
-    private static readonly string NeedsEveryRow =
-        $"needs every matching row: narrow $filter to at most {MaxPartsForOrderOrCount} periods (Period, Grain with PeriodStart, or ComputedAt)";
+    private static string NeedsEveryRow(string what) =>
+        $"needs every matching row, and the filter makes the feed read {what}; narrow $filter (conditions on Period, Grain with PeriodStart, " +
+        "ComputedAt, Indicator, Family or Scope choose what is read), or page through the feed without it";
 
     /// <summary>
     /// Where the next page starts: a part, an offset in its filtered rows, how many rows the pages before
-    /// gave, and how many rows of <c>$skip</c> are still to be passed over (a page may end while skipping).
+    /// gave, how many rows of <c>$skip</c> are still to be passed over (a page may end while skipping), and
+    /// which query it pages (<see cref="QueryOf"/>): with another filter or order, its positions mean other rows.
     /// </summary>
-    internal sealed record Token(string Part, int Offset, int Emitted, int Skip = 0);
+    internal sealed record Token(string Part, int Offset, int Emitted, int Skip = 0, string? Query = null);
 
     public static async Task<IActionResult> ServeAsync<T>(ControllerBase controller, ODataQueryOptions<T> options, IReadOnlyList<FeedPart<T>> parts, CancellationToken ct)
     {
@@ -73,6 +88,10 @@ public static partial class ODataFeed
         Token? token = null;
         if (options.SkipToken?.RawValue is { } raw && (token = Decode(raw)) is null)
             return Problem("$skiptoken", "is not a token this service gave out; start again without it");
+        var query = QueryOf(request.Path, options.RawValues);
+        // Found by probing: a token sent with another $filter gave that filter's rows from the old position, or none, without a word.
+        if (token is not null && token.Query != query)
+            return Problem("$skiptoken", "belongs to another query (its entity set, $filter, $orderby, $top or $count differ); follow @odata.nextLink as given, or start again without it");
 
         IReadOnlyList<T> Filter(IReadOnlyList<T> rows) =>
             options.Filter is null ? rows : ((IQueryable<T>)options.Filter.ApplyTo(rows.AsQueryable(), QuerySettings)).ToList();
@@ -80,10 +99,8 @@ public static partial class ODataFeed
         if (request.ODataFeature().Path?.LastSegment is CountSegment)
         {
             // The /$count segment: how many rows the filter selects, as text; $top, $skip, $orderby and $select do not apply.
-            if (parts.Count > MaxPartsForOrderOrCount) return Problem("$count", NeedsEveryRow);
-            long selected = 0;
-            foreach (var part in parts) selected += Filter(await part.Load(ct)).Count;
-            return controller.Ok(selected);
+            var (_, selected, tooMany) = await ReadEveryRowAsync(parts, Filter, keep: false, ct);
+            return tooMany is not null ? Problem("$count", tooMany) : controller.Ok((long)selected);
         }
 
         List<T> page;
@@ -91,9 +108,8 @@ public static partial class ODataFeed
         long? count = null;
         if (options.OrderBy is not null || options.Count?.Value == true)
         {
-            if (parts.Count > MaxPartsForOrderOrCount) return Problem(options.OrderBy is not null ? "$orderby" : "$count", NeedsEveryRow);
-            var all = new List<T>();
-            foreach (var part in parts) all.AddRange(Filter(await part.Load(ct)));
+            var (all, _, tooMany) = await ReadEveryRowAsync(parts, Filter, keep: true, ct);
+            if (tooMany is not null) return Problem(options.OrderBy is not null ? "$orderby" : "$count", tooMany);
             IEnumerable<T> ordered = options.OrderBy is null ? all : ((IQueryable<T>)options.OrderBy.ApplyTo(all.AsQueryable(), QuerySettings)).ToList();
             if (options.Count?.Value == true) count = all.Count;
             var position = token?.Offset ?? skip;
@@ -108,7 +124,7 @@ public static partial class ODataFeed
         }
 
         var feature = request.ODataFeature();
-        if (next is not null) feature.NextLink = NextLink(request, next);
+        if (next is not null) feature.NextLink = NextLink(request, next with { Query = query });
         if (count is not null) feature.TotalCount = count;
         IQueryable result = page.AsQueryable();
         if (options.SelectExpand is not null)
@@ -118,6 +134,31 @@ public static partial class ODataFeed
             result = options.SelectExpand.ApplyTo(result, QuerySettings);
         }
         return controller.Ok(result);
+    }
+
+    /// <summary>
+    /// Every row the filter selects, in the parts' order (kept when <paramref name="keep"/>, else only
+    /// counted), reading <see cref="PartsReadAtOnce"/> parts at a time; or, when the parts or the rows
+    /// read pass their bounds, why not (read no further).
+    /// </summary>
+    internal static async Task<(List<T> Rows, int Count, string? TooMany)> ReadEveryRowAsync<T>(IReadOnlyList<FeedPart<T>> parts,
+        Func<IReadOnlyList<T>, IReadOnlyList<T>> filter, bool keep, CancellationToken ct)
+    {
+        if (parts.Count > MaxPartsForEveryRow) return ([], 0, NeedsEveryRow(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{parts.Count:N0} periods (at most {MaxPartsForEveryRow:N0})")));
+        var rows = new List<T>();
+        int read = 0, count = 0;
+        for (var i = 0; i < parts.Count; i += PartsReadAtOnce)
+        {
+            foreach (var loaded in await Task.WhenAll(parts.Skip(i).Take(PartsReadAtOnce).Select(p => p.Load(ct))))
+            {
+                read += loaded.Count;
+                var selected = filter(loaded);
+                count += selected.Count;
+                if (keep) rows.AddRange(selected);
+            }
+            if (read > MaxRowsForEveryRow) return ([], 0, NeedsEveryRow(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"more than {MaxRowsForEveryRow:N0} rows")));
+        }
+        return (rows, count, null);
     }
 
     /// <summary>
@@ -250,6 +291,13 @@ public static partial class ODataFeed
             if (string.CompareOrdinal(parts[i].Key, key) >= 0) return i;
         }
         return parts.Count;
+    }
+
+    /// <summary>What a page token is bound to: the entity set and the options that decide which rows come in which order.</summary>
+    internal static string QueryOf(PathString path, ODataRawQueryOptions raw)
+    {
+        var text = string.Join("\n", path.Value, raw.Filter, raw.OrderBy, raw.Top, raw.Count);
+        return System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text))[..12]);
     }
 
     private static Uri NextLink(HttpRequest request, Token token)

@@ -67,4 +67,30 @@ public class ODataPagingTests
         Assert.Equal([0], (await AllPagesAsync(new Parts().Of(100), n => n is 0 or 99, top: 1)).SelectMany(p => p));
         Assert.Equal(Enumerable.Range(0, 100), (await AllPagesAsync(new Parts().Of(100), _ => true, pageSize: 7)).SelectMany(p => p));
     }
+
+    [Fact]
+    public async Task Ordering_or_counting_reads_every_period_when_their_rows_are_few_and_stops_at_the_row_bound()
+    {
+        // Found by probing: the bound counted periods (24), so goal attainment in 40 periods of a few rows each could not be sorted or counted.
+        var parts = new Parts();
+        var (rows, count, tooMany) = await ODataFeed.ReadEveryRowAsync(parts.Of(100), r => r.Where(n => n % 2 == 0).ToList(), keep: true, default);
+        Assert.Null(tooMany);
+        Assert.Equal(50, count);
+        Assert.Equal(Enumerable.Range(0, 50).Select(n => n * 2), rows);
+
+        // Parts of many rows: refused once more rows than the bound were read, without reading the rest.
+        var loaded = 0;
+        var big = Enumerable.Range(0, 100).Select(i => new FeedPart<int>($"{i:D3}", _ =>
+        {
+            Interlocked.Increment(ref loaded);
+            return Task.FromResult<IReadOnlyList<int>>(new int[ODataFeed.MaxRowsForEveryRow / 10]);
+        })).ToList();
+        (rows, _, tooMany) = await ODataFeed.ReadEveryRowAsync(big, r => r, keep: false, default);
+        Assert.Contains("more than 200,000 rows", tooMany);
+        Assert.Empty(rows);
+        Assert.InRange(loaded, 11, 24);
+
+        (_, _, tooMany) = await ODataFeed.ReadEveryRowAsync(new Parts().Of(ODataFeed.MaxPartsForEveryRow + 1), r => r, keep: false, default);
+        Assert.Contains("1,001 periods", tooMany);
+    }
 }
