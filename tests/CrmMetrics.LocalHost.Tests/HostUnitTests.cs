@@ -32,6 +32,37 @@ public sealed class HostUnitTests
     public void The_keyless_admin_routes_answer_loopback_alone(string remote, bool allowed) =>
         Assert.Equal(allowed, CrmMetrics.LocalHost.Triggers.AdminEndpoints.IsFromThisMachine(System.Net.IPAddress.Parse(remote)));
 
+    [Theory]
+    // Found by probing: a web page open on the developer's machine could post a text/plain body (sent without
+    // asking) to /admin/functions/IngestQueuedEvents and store facts, and a page whose host name was rebound to
+    // 127.0.0.1 could read the host's status.
+    [InlineData("localhost:7071", null, null, null, null)]
+    [InlineData("127.0.0.1:7071", null, "application/json", null, null)]
+    [InlineData("[::1]:7071", null, "application/json; charset=utf-8", null, null)]
+    [InlineData("127.0.0.1:7071", null, null, "none", null)]
+    [InlineData("127.0.0.1:7071", "http://evil.example", "application/json", null, 403)]
+    [InlineData("127.0.0.1:7071", "http://localhost:7071", null, null, 403)]
+    [InlineData("127.0.0.1:7071", null, null, "cross-site", 403)]
+    [InlineData("evil.example:7071", null, null, null, 403)]
+    [InlineData("127.0.0.1:7071", null, "text/plain", null, 415)]
+    [InlineData("127.0.0.1:7071", null, "application/x-www-form-urlencoded", null, 415)]
+    public void The_keyless_admin_routes_refuse_what_a_web_page_can_send(string host, string? origin, string? contentType, string? fetchSite, int? refused)
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
+        context.Request.Method = "POST";
+        context.Request.Host = new Microsoft.AspNetCore.Http.HostString(host);
+        if (origin is not null) context.Request.Headers.Origin = origin;
+        if (fetchSite is not null) context.Request.Headers["Sec-Fetch-Site"] = fetchSite;
+        if (contentType is not null)
+        {
+            context.Request.ContentType = contentType;
+            context.Request.ContentLength = 12;
+        }
+        var result = CrmMetrics.LocalHost.Triggers.AdminEndpoints.Refusal(context.Request);
+        Assert.Equal(refused, (result as Microsoft.AspNetCore.Http.IStatusCodeHttpResult)?.StatusCode);
+    }
+
     [Fact]
     public void A_request_from_an_unknown_address_is_not_from_this_machine() =>
         Assert.False(CrmMetrics.LocalHost.Triggers.AdminEndpoints.IsFromThisMachine(null));

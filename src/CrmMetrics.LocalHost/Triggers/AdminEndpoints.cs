@@ -15,15 +15,18 @@ namespace CrmMetrics.LocalHost.Triggers;
 /// the invocation has finished (202, or a problem saying why it failed), so a script can wait for it.
 /// These routes have no key, so they answer only requests from this machine (loopback), as Core
 /// Tools' keyless admin routes are meant for a developer's machine; from elsewhere they are a 403.
+/// A web page open on the same machine is no tool of the developer's: a request a browser sends for
+/// one (it carries <c>Origin</c> or <c>Sec-Fetch-Site</c>), one addressed to another host name (a
+/// name rebound to 127.0.0.1 by a page's DNS), and a body that is not declared JSON (a form or a
+/// text/plain post, which a browser sends without asking) are refused too (found by probing: any
+/// page could ingest events or start runs through <c>POST /admin/functions/IngestQueuedEvents</c>).
 /// </summary>
 public static class AdminEndpoints
 {
     public static void MapAdminEndpoints(this IEndpointRouteBuilder routes, WorkerSupervisor workers, FunctionInvoker invoker, QueueOutputWriter outputs)
     {
         var admin = routes.MapGroup("/admin").AddEndpointFilter(async (context, next) =>
-            IsFromThisMachine(context.HttpContext.Connection.RemoteIpAddress)
-                ? await next(context)
-                : Problem(403, "Forbidden", "The host's admin routes have no key, so they answer only on this machine (loopback), as a local Functions host's do."));
+            Refusal(context.HttpContext.Request) is { } refused ? refused : await next(context));
         admin.MapGet("/host/status", () => Results.Json(new
         {
             state = workers.Current is null ? "Starting" : "Running",
@@ -93,6 +96,26 @@ public static class AdminEndpoints
             return Results.StatusCode(StatusCodes.Status202Accepted);
         });
     }
+
+    /// <summary>Why an admin request is refused (see the class's remarks), or null when a tool on this machine sent it.</summary>
+    public static IResult? Refusal(HttpRequest request)
+    {
+        if (!IsFromThisMachine(request.HttpContext.Connection.RemoteIpAddress))
+            return Problem(403, "Forbidden", "The host's admin routes have no key, so they answer only on this machine (loopback), as a local Functions host's do.");
+        if (request.Headers.Origin.Count > 0 || request.Headers["Sec-Fetch-Site"].Any(v => v != "none"))
+            return Problem(403, "Forbidden", "The host's admin routes have no key, so they answer tools on this machine, not web pages (this request came from a browser page).");
+        if (!IsLoopbackName(request.Host.Host))
+            return Problem(403, "Forbidden", "The host's admin routes answer requests addressed to this machine (localhost, 127.0.0.1 or [::1]), not to another host name.");
+        var hasBody = request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0;
+        if (hasBody && !(request.ContentType is { } type && type.Split(';', 2)[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase)))
+            return Problem(415, "Unsupported Media Type", "The body must be JSON, sent with Content-Type: application/json ({ \"input\": \"<text>\" }).");
+        return null;
+    }
+
+    /// <summary>Whether a request's host name names this machine: localhost, or a loopback address.</summary>
+    public static bool IsLoopbackName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
 
     /// <summary>Whether a request came over loopback (an IPv4 loopback address mapped into IPv6 too); unknown is not.</summary>
     public static bool IsFromThisMachine(System.Net.IPAddress? remote) =>
