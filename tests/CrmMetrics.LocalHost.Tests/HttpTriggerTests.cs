@@ -41,6 +41,19 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task An_escaped_percent_reaches_the_function_decoded_once_as_the_host_routed_it()
+    {
+        // Found by probing: the worker decoded the path a second time ('%252e%252e' became '..'), matched no
+        // function, and the invocation timed out into a 500.
+        using var response = await Client.GetAsync("/lh/echo/%2541/%252e%252e?q=%2541");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var echo = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("%41", echo.GetProperty("id").GetString());
+        Assert.Equal("%2e%2e", echo.GetProperty("rest").GetString());
+        Assert.Equal("?q=%2541", echo.GetProperty("query").GetString());
+    }
+
+    [Fact]
     public async Task The_worker_sees_the_original_host_and_scheme_through_forwarded_headers()
     {
         var request = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/h");

@@ -201,7 +201,12 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
     private static HttpRequestMessage Forward(HttpContext context, Uri worker, string invocationId, RequestBody body)
     {
         var request = context.Request;
-        var target = new Uri(worker, request.Path.ToUriComponent() + request.QueryString.ToUriComponent());
+        // The target as the client wrote it: rebuilt from the decoded path, an escaped '%' (%25) reached
+        // the worker as a '%' escape it decoded again, so the worker saw another path than the host had
+        // routed (found by probing: /api/goals/%252e%252e became '..', matched no function there, and the
+        // invocation timed out into a 500 after 15 s).
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        var target = new Uri(worker, raw is ['/', ..] ? raw : request.Path.ToUriComponent() + request.QueryString.ToUriComponent());
         var forward = new HttpRequestMessage(new HttpMethod(request.Method), target) { Version = System.Net.HttpVersion.Version11 };
         if (body.Held is { Length: > 0 } held) forward.Content = new ByteArrayContent(held);
         else if (body.Streamed is { } streamed) forward.Content = new StreamContent(streamed);
