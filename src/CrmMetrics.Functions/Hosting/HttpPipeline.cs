@@ -14,8 +14,14 @@ namespace CrmMetrics.Functions.Hosting;
 /// </summary>
 public static class HttpPipeline
 {
-    /// <summary>The largest body any route accepts (events: 4 MiB plus slack for the envelope).</summary>
-    public const long MaxRequestBytes = 5 * 1024 * 1024;
+    /// <summary>
+    /// The worker's server's backstop on a body, above what the Functions host in front forwards (30 MB
+    /// locally, 100 MB in Azure). Each route that reads a body bounds it itself (events 4 MiB, definitions
+    /// 256 KiB) and answers a too-large one with a 413 problem; the server then reads the rest of it, so
+    /// the host forwarding the body gets that answer. With the server's own limit at 5 MiB it reset the
+    /// connection instead, and a body past 5 MiB sent without a length was a 502 (found by probing).
+    /// </summary>
+    public const long MaxRequestBytes = 128 * 1024 * 1024;
 
     public static IServiceCollection AddCrmMetricsHttp(this IServiceCollection services)
     {
