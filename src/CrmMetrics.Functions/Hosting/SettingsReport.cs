@@ -10,7 +10,7 @@ public sealed class SettingsReport(CrmMetricsSettings settings, ILogger<Settings
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (settings.Keys.Count == 0)
-            logger.LogWarning("No API keys are configured (CrmMetrics:Keys:<name> = '<role>:<sha256 hex>'): every route but /api/health answers 401");
+            logger.LogWarning("No API keys are configured (CrmMetrics:Keys:<name> = '<role>:<sha256 hex>'): every API route but /api/health and the OpenAPI document answers 401");
         else
             logger.LogInformation("API keys: {Keys}", string.Join(", ", settings.Keys.OrderBy(k => k.Name, StringComparer.Ordinal).Select(k => $"{k.Name} ({k.Role.ToString().ToLowerInvariant()})")));
         logger.LogInformation("Reporting calendar {Calendar} in time zone {TimeZone}, currency {Currency}, deployment {Deployment}",
