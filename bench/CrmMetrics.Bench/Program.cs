@@ -2,6 +2,14 @@ using CrmMetrics.Bench;
 
 var root = BenchEnvironment.RepositoryRoot();
 var command = args.FirstOrDefault() ?? "help";
+if (command is "help" or "--help" or "-h") return Help(0);
+// Every benchmark takes numbers only (calculator's scale may have a fraction): say which argument is not one, before anything starts.
+if (args.Skip(1).FirstOrDefault(a => !double.TryParse(a, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n) || n <= 0
+        || (command != "calculator" && !int.TryParse(a, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))) is { } bad)
+{
+    Console.Error.WriteLine($"'{bad}' is not a {(command == "calculator" ? "positive number" : "positive whole number")}: {command} takes the numbers shown below.");
+    return Help(2);
+}
 return command switch
 {
     "seeds" => SeedsCommand.Run(root),
@@ -14,10 +22,16 @@ return command switch
     "chaos" => await ChaosBenchmark.RunAsync(args.Skip(1).ToArray()),
     "ingest-phases" => await IngestPhases.RunAsync(args.Skip(1).ToArray()),
     "storage-costs" => await StorageCosts.RunAsync(args.Skip(1).ToArray()),
-    _ => Help(),
+    _ => Unknown(command),
 };
 
-static int Help()
+static int Unknown(string command)
+{
+    Console.Error.WriteLine($"There is no benchmark '{command}'.");
+    return Help(2);
+}
+
+static int Help(int exitCode)
 {
     Console.WriteLine("""
         CrmMetrics benchmarks — each prints its figures and ratios in one run.
@@ -33,7 +47,7 @@ static int Help()
               and the least any map step does: that read plus one result blob per day
           dotnet run -c Release --project bench/CrmMetrics.Bench -- finalize [100000 1000000]
               period finalisation time at each number of facts in the month (reads partials, so nearly flat)
-          dotnet run -c Release --project bench/CrmMetrics.Bench -- calculator [scale=10]
+          dotnet run -c Release --project bench/CrmMetrics.Bench -- calculator [scale=15]
               the in-memory calculator over ~1M facts vs DuckDB SQL over the same rows (same process)
           dotnet run -c Release --project bench/CrmMetrics.Bench -- reads [connections=64] [seconds=15]
               wrk (apt-get install wrk) on the latest-snapshots route vs a bare endpoint serving the same JSON
@@ -44,5 +58,5 @@ static int Help()
           dotnet run -c Release --project bench/CrmMetrics.Bench -- seeds
               regenerate the sample dataset in seeds/
         """);
-    return 1;
+    return exitCode;
 }

@@ -85,7 +85,9 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
         var refused = await Client.GetAsync("/lh/echo/long?q=" + new string('a', LocalFunctionsHost.MaxUrlBytes));
         Assert.Equal((HttpStatusCode)414, refused.StatusCode);
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
-        Assert.Contains($"at most {LocalFunctionsHost.MaxUrlBytes}", await refused.Content.ReadAsStringAsync());
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains($"at most {LocalFunctionsHost.MaxUrlBytes}", problem.GetProperty("detail").GetString());
+        Assert.Equal("https://tools.ietf.org/html/rfc9110#section-15.5.15", problem.GetProperty("type").GetString()); // was typed as a 400
     }
 
     [Fact]
@@ -118,7 +120,9 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
     {
         Assert.Equal((HttpStatusCode)431, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains(saying, await response.Content.ReadAsStringAsync());
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains(saying, text);
+        if (text.Contains("\"type\"")) Assert.Contains("rfc6585#section-5", text); // was typed as a 400
     }
 
     [Fact]

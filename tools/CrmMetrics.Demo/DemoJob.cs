@@ -27,7 +27,7 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
             // The app still serves what it holds: say where, with the keys, and how to stop.
             Console.WriteLine();
             Console.WriteLine($"The app is still running at {address}, with the data it holds (the sample may be loaded or computed only in part).");
-            PrintKeys();
+            PrintKeys(linksAbove: false);
             Console.WriteLine("Press Ctrl+C to stop (the demo then exits with code 1).");
             return false;
         }
@@ -141,9 +141,9 @@ public sealed class DemoJob(string address, string key, DemoComputation computat
         Console.WriteLine("Press Ctrl+C to stop.");
     }
 
-    private void PrintKeys()
+    private void PrintKeys(bool linksAbove = true)
     {
-        if (readerKey is not null) Console.WriteLine($"  Reader API key for this session: {readerKey}  (reads only: the links above use it)");
+        if (readerKey is not null) Console.WriteLine($"  Reader API key for this session: {readerKey}  (reads only{(linksAbove ? ": the links above use it" : "")})");
         Console.WriteLine($"  Admin API key for this session: {key}  (reads, ingestion and admin routes; header x-api-key, or ?code=)");
     }
 }

@@ -13,7 +13,7 @@ public static class HostProblems
         context.Response.ContentType = "application/problem+json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(new
         {
-            type = $"https://tools.ietf.org/html/rfc9110#section-15.{(status >= 500 ? 6 : 5)}.{StatusSection(status)}",
+            type = TypeOf(status),
             title,
             status,
             detail,
@@ -21,13 +21,21 @@ public static class HostProblems
         }), context.RequestAborted);
     }
 
-    private static int StatusSection(int status) => status switch
+    /// <summary>The problem type for a status: the section of the RFC that defines it (414 and 431 were typed as a 400 before).</summary>
+    public static string TypeOf(int status) => status switch
     {
-        404 => 5,
-        405 => 6,
-        500 => 1,
-        502 => 3,
-        503 => 4,
-        _ => 1,
+        400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        403 => "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+        404 => "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+        405 => "https://tools.ietf.org/html/rfc9110#section-15.5.6",
+        413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        414 => "https://tools.ietf.org/html/rfc9110#section-15.5.15",
+        415 => "https://tools.ietf.org/html/rfc9110#section-15.5.16",
+        431 => "https://tools.ietf.org/html/rfc6585#section-5",
+        500 => "https://tools.ietf.org/html/rfc9110#section-15.6.1",
+        502 => "https://tools.ietf.org/html/rfc9110#section-15.6.3",
+        503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+        504 => "https://tools.ietf.org/html/rfc9110#section-15.6.5",
+        _ => "about:blank",
     };
 }
