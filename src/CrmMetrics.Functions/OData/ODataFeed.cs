@@ -82,7 +82,8 @@ public static partial class ODataFeed
     public static async Task<IActionResult> ServeAsync<T>(ControllerBase controller, ODataQueryOptions<T> options, IReadOnlyList<FeedPart<T>> parts, CancellationToken ct)
     {
         var request = controller.Request;
-        var pageSize = request.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>().ODataPageSize;
+        var settings = request.HttpContext.RequestServices.GetRequiredService<CrmMetricsSettings>();
+        var pageSize = settings.ODataPageSize;
         var top = options.Top?.Value ?? int.MaxValue;
         var skip = options.Skip?.Value ?? 0;
         Token? token = null;
@@ -124,7 +125,7 @@ public static partial class ODataFeed
         }
 
         var feature = request.ODataFeature();
-        if (next is not null) feature.NextLink = NextLink(request, next with { Query = query });
+        if (next is not null) feature.NextLink = NextLink(request, next with { Query = query }, settings.PublicBaseUrl);
         if (count is not null) feature.TotalCount = count;
         IQueryable result = page.AsQueryable();
         if (options.SelectExpand is not null)
@@ -300,11 +301,17 @@ public static partial class ODataFeed
         return System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text))[..12]);
     }
 
-    private static Uri NextLink(HttpRequest request, Token token)
+    /// <summary>
+    /// The next page's address: the request's, with the token in place of <c>$skiptoken</c> and <c>$skip</c>; at
+    /// <paramref name="publicBase"/> (<c>CrmMetrics:PublicBaseUrl</c>) when one is set, since the request's Host
+    /// is the client's to write, and a link built from it could carry the key in its query to another host
+    /// (found by a security probe).
+    /// </summary>
+    internal static Uri NextLink(HttpRequest request, Token token, string? publicBase)
     {
         var query = request.Query.Where(q => q.Key is not ("$skiptoken" or "$skip")).SelectMany(q => q.Value.Select(v => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(v ?? "")}"))
             .Append("$skiptoken=" + Uri.EscapeDataString(Encode(token)));
-        return new Uri($"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}?{string.Join("&", query)}");
+        return new Uri($"{publicBase ?? $"{request.Scheme}://{request.Host}{request.PathBase}"}{request.Path}?{string.Join("&", query)}");
     }
 
     private static string Encode(Token token) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(token)));

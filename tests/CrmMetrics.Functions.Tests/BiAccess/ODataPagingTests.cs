@@ -93,4 +93,21 @@ public class ODataPagingTests
         (_, _, tooMany) = await ODataFeed.ReadEveryRowAsync(new Parts().Of(ODataFeed.MaxPartsForEveryRow + 1), r => r, keep: false, default);
         Assert.Contains("1,001 periods", tooMany);
     }
+
+    [Fact]
+    public void A_next_link_starts_at_the_published_address_whatever_host_the_request_names()
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Scheme = "http";
+        context.Request.Host = new Microsoft.AspNetCore.Http.HostString("evil.example");
+        context.Request.Path = "/odata/Snapshots";
+        context.Request.QueryString = new Microsoft.AspNetCore.Http.QueryString("?code=k&$filter=Period%20eq%20'2026-03'&$skip=5");
+        var token = new ODataFeed.Token("1|2026-03", 50, 50);
+        var published = ODataFeed.NextLink(context.Request, token, "https://metrics.example.test/crm").AbsoluteUri;
+        Assert.StartsWith("https://metrics.example.test/crm/odata/Snapshots?code=k&", published);
+        Assert.Contains("skiptoken=", published);
+        Assert.DoesNotContain("skip=5", published);
+        // Without a published address the request's own is all there is.
+        Assert.StartsWith("http://evil.example/odata/Snapshots?", ODataFeed.NextLink(context.Request, token, null).AbsoluteUri);
+    }
 }
