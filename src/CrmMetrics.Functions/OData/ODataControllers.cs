@@ -83,14 +83,16 @@ public sealed class GoalAttainmentController(SnapshotParts parts) : ODataControl
             GoalId = d["goalId"]?.GetValue<string>() ?? row.Scope, Name = d["name"]?.GetValue<string>(), NameFa = d["nameFa"]?.GetValue<string>(), Indicator = d["indicator"]?.GetValue<string>(),
             Scope = d["scope"]?.GetValue<string>(), Grain = Grains.Key(row.Grain), Period = row.Period,
             PeriodStart = period.Calendar.InZone(period.Start), PeriodEnd = period.Calendar.InZone(period.End),
-            Actual = Num(d["actual"]), Target = Dec(d["target"]), Attainment = row.Value, Projected = Num(d["projected"]), ProjectedAttainment = Num(d["projectedAttainment"]),
+            Actual = Dec(d["actual"]), Target = Dec(d["target"]), Attainment = row.Value, Projected = Dec(d["projected"]), ProjectedAttainment = Num(d["projectedAttainment"]),
             Status = d["status"]?.GetValue<string>(), ParentGoalId = d["parentGoalId"]?.GetValue<string>(),
             ComputedAt = period.Calendar.InZone(row.ComputedAt), RunId = row.RunId, Version = row.Version,
         };
     }
 
     internal static double? Num(JsonNode? n) => n is null ? null : double.Parse(n.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
-    internal static decimal? Dec(JsonNode? n) => n is null ? null : decimal.Parse(n.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>A number of the details as a decimal; null when there is none, or when a decimal cannot hold it.</summary>
+    internal static decimal? Dec(JsonNode? n) =>
+        n is not null && decimal.TryParse(n.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
 }
 
 [Route("odata")]

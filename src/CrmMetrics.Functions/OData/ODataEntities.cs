@@ -64,10 +64,15 @@ public sealed class ODataGoalAttainment
     public string Period { get; set; } = "";
     public DateTimeOffset PeriodStart { get; set; }
     public DateTimeOffset PeriodEnd { get; set; }
-    public double? Actual { get; set; }
+    /// <summary>
+    /// The indicator's value, typed as <see cref="ODataSnapshot.Value"/> is (the same figure: a model joining
+    /// the two sets met a Double beside a Decimal); beyond a decimal's range, null. So is <see cref="Projected"/>.
+    /// Percentages of attainment stay Double, as in the staff scorecards.
+    /// </summary>
+    public decimal? Actual { get; set; }
     public decimal? Target { get; set; }
     public double? Attainment { get; set; }
-    public double? Projected { get; set; }
+    public decimal? Projected { get; set; }
     public double? ProjectedAttainment { get; set; }
     public string? Status { get; set; }
     public string? ParentGoalId { get; set; }

@@ -108,6 +108,10 @@ public class ODataClientTests(BiFixture app)
         Assert.Null(Prop(composite, "Scope"));
         var revenue = goals.Single(g => (string)Prop(g, "GoalId")! == "revenue");
         Assert.Equal("com.revenue", Prop(revenue, "Indicator"));
+        // The goal's actual is the snapshot's value, of the same type (found by probing: a Double beside the snapshots' Decimal).
+        var (snapshot, _) = await ReadAllAsync(model, "Snapshots", "$filter=Period eq '2026-03' and Indicator eq 'com.revenue' and Scope eq 'org'");
+        Assert.IsType<decimal>(Prop(revenue, "Actual"));
+        Assert.Equal(Prop(Assert.Single(snapshot), "Value"), Prop(revenue, "Actual"));
         // The Persian name a Persian report shows, as /api/goals/attainment gives it.
         Assert.Equal("درآمد", Prop(revenue, "NameFa"));
         Assert.Null(Prop(composite, "NameFa"));
