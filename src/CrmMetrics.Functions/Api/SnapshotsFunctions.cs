@@ -58,7 +58,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
             context.Response.Headers.CacheControl = "private, no-cache";
             if (EntityTags.IsNotModified(request, etag))
                 return Results.StatusCode(StatusCodes.Status304NotModified);
-            if (cache.Get(etag) is { } hit) return Cached(context, hit);
+            if (cache.Get(etag) is { } hit) return Cached(context, hit, period);
         }
 
         SnapshotPage page;
@@ -75,13 +75,17 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
             : new SnapshotResponseCache.Entry(etag ?? "", JsonSerializer.SerializeToUtf8Bytes(new SnapshotsResponse(page.Rows.Select(SnapshotRowDto.From).ToList(), page.ContinuationToken),
                 json.Value.SerializerOptions), "application/json; charset=utf-8", page.ContinuationToken);
         if (etag is not null) cache.Put(entry);
-        return Cached(context, entry);
+        return Cached(context, entry, period);
     }
 
-    private static IResult Cached(HttpContext context, SnapshotResponseCache.Entry entry)
+    private static IResult Cached(HttpContext context, SnapshotResponseCache.Entry entry, Period? period)
     {
-        if (entry.ContinuationToken is not null && entry.ContentType.StartsWith("text/csv", StringComparison.Ordinal))
-            context.Response.Headers["X-Continuation-Token"] = entry.ContinuationToken;
+        if (entry.ContentType.StartsWith("text/csv", StringComparison.Ordinal))
+        {
+            if (entry.ContinuationToken is not null) context.Response.Headers["X-Continuation-Token"] = entry.ContinuationToken;
+            // A name for the file a browser saves (period keys are letters, digits and '-'); shown, not forced to download.
+            context.Response.Headers.ContentDisposition = $"inline; filename=\"crm-snapshots{(period is null ? "" : "-" + period.Key)}.csv\"";
+        }
         return Results.Bytes(entry.Body, entry.ContentType);
     }
 

@@ -120,6 +120,8 @@ public class SnapshotReadTests(SnapshotReadTests.Fixture app) : IClassFixture<Sn
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/csv", response.Content.Headers.ContentType!.MediaType);
         Assert.Contains("Accept", response.Headers.Vary);
+        // Found by probing: saved from a browser, the file had no name ending in .csv.
+        Assert.Equal("crm-snapshots-2026-03.csv", response.Content.Headers.ContentDisposition?.FileName?.Trim('"'));
         var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("indicator,family,scope,grain,period,value,unit,direction,kind,factCount,computedAt,runId,version", lines[0]);
         var revenue = lines.Single(l => l.StartsWith("com.revenue,", StringComparison.Ordinal)).Split(',');
