@@ -151,7 +151,7 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
 /// <c>AggregateDay</c> (queue <c>kpi-days</c>): the map step for one day. The last day of a run to
 /// finish sends the run's period jobs. On the final attempt a failure is recorded on the run.
 /// </summary>
-public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore runs, HostJsonSettings host, ILogger<AggregateDayFunction> logger)
+public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore runs, RunPlanner planner, HostJsonSettings host, ILogger<AggregateDayFunction> logger)
 {
     [Function("AggregateDay")]
     [QueueOutput(StorageNames.Queues.KpiPeriods)]
@@ -181,7 +181,7 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
         if (await runs.AllDaysDoneAsync(job.RunId, ct) && await runs.GetAsync(job.RunId, ct) is { Planned: true } run)
         {
             // Concurrent last days may both send these; finalising a period twice in one run is harmless.
-            var pending = run.Periods.Where(p => p.State != StepState.Done).ToList();
+            var pending = await planner.PeriodsToFinaliseAsync(run, ct);
             logger.LogInformation("Run {RunId}: all days aggregated; {Count} periods to finalise", run.RunId, pending.Count);
             return pending.Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))).ToArray();
         }

@@ -14,7 +14,8 @@ public sealed record RunPlan(string RunId, IReadOnlyList<DateOnly> Days, IReadOn
 /// depend on all earlier days). A run requested for a period then finalises that period; a scheduled
 /// run, or one requested without a period, finalises the current and just-closed period of every
 /// configured grain (of the requested grain only, when one is named), every period of those grains a
-/// dirty day falls in, and every period of them marked stale.
+/// dirty day falls in, and every period of them marked stale, also those its own aggregations mark
+/// (<see cref="PeriodsToFinaliseAsync"/>).
 /// </summary>
 public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePeriods, RunStore runs, CrmMetricsSettings settings, TimeProvider clock,
     ReportingZoneGuard zoneGuard, ILogger<RunPlanner> logger)
@@ -37,18 +38,16 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
         var today = clock.GetUtcNow();
         var days = (await dirtyDays.ListAsync(ct)).Select(d => d.Day).Order().ToList();
         var periods = new HashSet<Period>();
-        if (run.Trigger != ScheduleTrigger && run.RequestedPeriod is { } key && run.RequestedGrains is [var grainName] && Grains.TryParse(grainName, out var requestedGrain))
+        if (OnePeriodOf(run) is { } requested)
         {
-            periods.Add(calendar.Parse(key, requestedGrain));
+            periods.Add(requested);
         }
         else
         {
             // The timer's run, or a requested one without a period ("compute now"): every period of its
             // grains that is due or that a change since the last run touched (events.md: late facts'
             // periods are recomputed by the next run).
-            var grains = run.Trigger == ScheduleTrigger || run.RequestedGrains is null
-                ? settings.Grains.ToHashSet()
-                : run.RequestedGrains.Select(name => Grains.TryParse(name, out var g) ? g : (Grain?)null).OfType<Grain>().ToHashSet();
+            var grains = GrainsOf(run);
             foreach (var grain in grains)
             {
                 var current = calendar.PeriodOf(grain, today);
@@ -56,17 +55,56 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
                 periods.Add(current.Previous());
                 foreach (var day in days) periods.Add(calendar.PeriodOf(grain, day));
             }
-            // The timer takes every stale period, of any grain (an observation or a goal may name a grain
-            // not configured); a requested run those of its grains.
-            foreach (var stale in await stalePeriods.ListAsync(ct))
-            {
-                if (!calendar.TryParse(stale.Key, out var period, out _)) logger.LogWarning("Stale period key {Key} is not a period of {Calendar}; ignored", stale.Key, calendar);
-                else if (run.Trigger == ScheduleTrigger || grains.Contains(period!.Grain)) periods.Add(period!);
-            }
+            periods.UnionWith(await StalePeriodsAsync(run, grains, ct));
         }
         var ordered = periods.OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();
         await runs.PlanAsync(runId, days, ordered, ct);
         logger.LogInformation("Run {RunId} planned: {Days} days to aggregate, {Periods} periods to finalise", runId, days.Count, ordered.Count);
         return new RunPlan(runId, days, ordered);
+    }
+
+    /// <summary>
+    /// The periods a run finalises once its days are aggregated: the pending ones it planned and, for a run
+    /// without a period, the stale periods of its grains it did not plan, added to it first. Aggregating a
+    /// day with a late churn or acquisition marks every later period stale (their active customers change),
+    /// after the run was planned: such a run left those it had computed before with their old figures,
+    /// beside earlier and later periods already right, until a second run (found by probing).
+    /// </summary>
+    public async Task<IReadOnlyList<RunPeriod>> PeriodsToFinaliseAsync(RunRecord run, CancellationToken ct)
+    {
+        var pending = run.Periods.Where(p => p.State != StepState.Done).ToList();
+        if (OnePeriodOf(run) is not null) return pending;
+        var planned = run.Periods.Select(p => (p.Grain, p.Period)).ToHashSet();
+        var added = (await StalePeriodsAsync(run, GrainsOf(run), ct)).Where(p => !planned.Contains((p.Grain, p.Key))).OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();
+        if (added.Count == 0) return pending;
+        await runs.AddPeriodsAsync(run.RunId, added, ct);
+        logger.LogInformation("Run {RunId}: its aggregations marked {Count} more periods stale; they are finalised with the others", run.RunId, added.Count);
+        return [.. pending, .. added.Select(p => new RunPeriod(p.Grain, p.Key, StepState.Pending, 0, 0, null))];
+    }
+
+    /// <summary>The one period a run was requested for; null for the timer's, or one requested without a period.</summary>
+    private Period? OnePeriodOf(RunRecord run) =>
+        run.Trigger != ScheduleTrigger && run.RequestedPeriod is { } key && run.RequestedGrains is [var name] && Grains.TryParse(name, out var grain)
+            ? settings.Calendar.Parse(key, grain)
+            : null;
+
+    /// <summary>The grains a run without a period finalises: every configured one for the timer or a run naming none, else those named.</summary>
+    private HashSet<Grain> GrainsOf(RunRecord run) => run.Trigger == ScheduleTrigger || run.RequestedGrains is null
+        ? settings.Grains.ToHashSet()
+        : run.RequestedGrains.Select(name => Grains.TryParse(name, out var g) ? g : (Grain?)null).OfType<Grain>().ToHashSet();
+
+    /// <summary>
+    /// The stale periods a run without a period takes: the timer every one, of any grain (an observation
+    /// or a goal may name a grain not configured); a requested run those of its grains.
+    /// </summary>
+    private async Task<List<Period>> StalePeriodsAsync(RunRecord run, HashSet<Grain> grains, CancellationToken ct)
+    {
+        var found = new List<Period>();
+        foreach (var stale in await stalePeriods.ListAsync(ct))
+        {
+            if (!settings.Calendar.TryParse(stale.Key, out var period, out _)) logger.LogWarning("Stale period key {Key} is not a period of {Calendar}; ignored", stale.Key, settings.Calendar);
+            else if (run.Trigger == ScheduleTrigger || grains.Contains(period!.Grain)) found.Add(period!);
+        }
+        return found;
     }
 }

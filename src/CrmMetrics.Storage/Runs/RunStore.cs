@@ -84,6 +84,25 @@ public sealed class RunStore(StorageAccount account)
     }
 
     /// <summary>
+    /// Adds periods to a planned run, pending; one it has already (added by a concurrent call, perhaps
+    /// finalised since) is left as it is.
+    /// </summary>
+    public async Task AddPeriodsAsync(string runId, IReadOnlyCollection<Period> periods, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(runId);
+        await Parallel.ForEachAsync(periods, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (p, token) =>
+        {
+            try
+            {
+                await _table.AddEntityAsync(new TableEntity(pk, PeriodRow(p.Grain, p.Key)) { ["State"] = nameof(StepState.Pending), ["Grain"] = Grains.Key(p.Grain), ["Period"] = p.Key }, token);
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+            }
+        });
+    }
+
+    /// <summary>
     /// Records a planned day as aggregated (clearing a failure another delivery of it recorded: the day
     /// is done). False, writing nothing, when the run planned no such day (no such run, or a day outside
     /// its plan): a day's row exists from planning on, so one conditional update both checks and records.

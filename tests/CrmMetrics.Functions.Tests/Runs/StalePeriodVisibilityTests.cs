@@ -62,6 +62,25 @@ public class StalePeriodVisibilityTests(StalePeriodVisibilityTests.Fixture app) 
     }
 
     [Fact]
+    public async Task A_run_without_a_period_also_finalises_the_later_periods_its_own_aggregation_of_a_late_churn_marks()
+    {
+        // Found by probing: the run was planned before it aggregated the late churn's day, which marked every
+        // later month stale too late for it; a month it had computed before kept its old active customers
+        // beside the months before and after it, until a second run.
+        var acquired = new { id = "lc-a", type = "customer.acquired", time = "2026-03-10T10:00:00Z", customerId = "LC-1" };
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { acquired })).StatusCode);
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-04" });
+        async Task<double?> AprilActiveAsync() => ApiDriver.Value(Assert.Single(await ApiDriver.SnapshotsAsync(app, "grain=month&period=2026-04&indicator=com.active-customers&scope=org")));
+        var before = await AprilActiveAsync();
+
+        var churned = new { id = "lc-c", type = "customer.churned", time = "2026-03-15T10:00:00Z", customerId = "LC-1" };
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { churned })).StatusCode);
+        var run = await ApiDriver.RunAsync(app, new { grain = "month" });
+        Assert.Contains("2026-04", run.GetProperty("periods").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal(before - 1, await AprilActiveAsync());
+    }
+
+    [Fact]
     public async Task The_scopes_offered_are_those_of_the_recent_periods_not_only_of_the_latest()
     {
         // Found by probing: a later month without facts took every channel and staff member off the scorecard's list.
