@@ -30,7 +30,7 @@ public sealed record FactRules
 /// </summary>
 public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
 {
-    [GeneratedRegex(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,100})?([Zz]|[+-][0-9]{2}:[0-9]{2})\z", RegexOptions.CultureInvariant)]
     private static partial Regex Rfc3339();
 
     public FactRules Rules => rules;
@@ -85,6 +85,7 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
     {
         var text = f.String("time", required: true, s => Rfc3339().IsMatch(s) ? null : "must be an RFC 3339 timestamp with an offset, like 2026-11-03T10:15:00Z");
         if (text is null) return null;
+        text = WithinTicks(text);
         if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var time))
         {
             var (instant, problem) = ParseBeyondDotNet(text);
@@ -106,6 +107,20 @@ public sealed partial class FactValidator(FactRules rules, TimeProvider clock)
             return null;
         }
         return time;
+    }
+
+    /// <summary>
+    /// The timestamp with its fraction cut to the 7 digits an instant holds (100 ns). RFC 3339 sets no limit
+    /// on the digits, and the parse rounds past 7: 23:59:59.99999999 became the next day's midnight, in
+    /// the next day, month and year (found by probing); more than 9 digits were refused.
+    /// </summary>
+    private static string WithinTicks(string text)
+    {
+        var dot = text.IndexOf('.', 19);
+        if (dot < 0) return text;
+        var end = dot + 1;
+        while (end < text.Length && char.IsAsciiDigit(text[end])) end++;
+        return end - dot - 1 <= 7 ? text : string.Concat(text.AsSpan(0, dot + 8), text.AsSpan(end));
     }
 
     /// <summary>

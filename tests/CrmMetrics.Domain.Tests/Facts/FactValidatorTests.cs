@@ -88,6 +88,12 @@ public class FactValidatorTests
     [InlineData("2026-11-12T10:00:00+14:00", "2026-11-11T20:00:00Z")]
     [InlineData("2026-11-12t10:00:00+23:59", "2026-11-11T10:01:00Z")]   // found by review: a lower-case t was "not a valid date and time"
     [InlineData("2026-11-12t10:00:00.5+15:00", "2026-11-11T19:00:00.5Z")]
+    // Found by probing: 8 or 9 fraction digits were rounded to 7, so the last instant of a month became the
+    // next month's midnight (and its day, quarter and year); 10 or more were refused. The fraction is cut to 100 ns.
+    [InlineData("2026-03-31T23:59:59.99999999+13:00", "2026-03-31T10:59:59.9999999Z")]
+    [InlineData("2026-03-31T23:59:59.999999999Z", "2026-03-31T23:59:59.9999999Z")]
+    [InlineData("2026-03-31T10:59:59.999999999999Z", "2026-03-31T10:59:59.9999999Z")]
+    [InlineData("2026-11-12T10:00:00.123456789012+23:59", "2026-11-11T10:01:00.1234567Z")]
     public void A_time_with_any_offset_rfc_3339_allows_is_that_instant(string time, string instant)
     {
         var (fact, errors) = Validate($$"""{"id":"t","type":"customer.acquired","time":"{{time}}","customerId":"C"}""");
