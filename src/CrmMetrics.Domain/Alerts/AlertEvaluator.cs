@@ -65,12 +65,19 @@ public sealed class AlertEvaluator(AlertText text)
 
         foreach (var rule in active.Where(r => r.Kind is AlertKinds.Threshold or AlertKinds.Anomaly or AlertKinds.Trend))
         {
-            // No row: nothing was stored to alert about (alerts.md: never for a value that was not stored).
+            // No row: nothing was stored to alert about (alerts.md: never for a value that was not stored). A goal
+            // on such a scope does say no-data: its attainment row, with status no-data, is stored.
             if (!byKey.TryGetValue((rule.Indicator!, rule.Scope), out var row)) continue;
             var noDataKey = Alert.ConditionKeyOf(AlertKinds.NoData, rule.RuleId, null, row.Indicator, row.Scope, row.Grain, row.Period);
             if (row.Value is not { } value)
             {
-                if (rule.Kind == AlertKinds.Threshold && noDataDue) alerts.Add(NoDataForRule(rule, row));
+                if (rule.Kind != AlertKinds.Threshold) continue;
+                if (noDataDue) alerts.Add(NoDataForRule(rule, row));
+                // A null never breaches a threshold (alerts.md): a breach said before the value was lost is resolved,
+                // or it stayed open beside the no-data alert (found by probing).
+                Recover(Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, row.Indicator, row.Scope, row.Grain, row.Period), null, null,
+                    $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} has no value {text.In(row.Period)}, so it no longer breaches its thresholds.",
+                    $"رفع شد: {text.Indicator(row.Indicator, true)} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} مقداری ندارد؛ از این رو دیگر از آستانه‌هایش عبور نکرده است.");
                 continue;
             }
             if (rule.Kind == AlertKinds.Threshold)
@@ -200,13 +207,13 @@ public sealed class AlertEvaluator(AlertText text)
         {
             string Flat(bool fa) => fa
                 ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {Previous(true)} دقیقاً {text.Value(mean, row.Unit, true, value)} بود."
-                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false, value)} in each of {Previous(false)}.";
+                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} stands at {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false, value)} in each of {Previous(false)}.";
             return Build(rule, row, value, rule.Severity, Flat(false), Flat(true), threshold: rule.K);
         }
         var deviations = distance / sd;
         string Sentence(bool fa) => fa
             ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true, value)} در {Previous(true)}."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} is {text.Value(value, row.Unit, false, mean)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false, value)} over {Previous(false)}.";
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} stands at {text.Value(value, row.Unit, false, mean)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false, value)} over {Previous(false)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true), threshold: rule.K);
     }
 
@@ -370,7 +377,10 @@ public sealed class AlertEvaluator(AlertText text)
         {
             if (ownRow?.Value is not { } own || competitors.Count == 0) return;
             var mean = competitors.Average(c => c.Value);
-            var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, x, Scope.Org, period.Grain, period.Key);
+            // The stored row's indicator (bench.market-share for market share, whose own figure is no catalog
+            // indicator): the alert's subject and snapshot link name it (market-share gave a link answering 400).
+            var indicator = ownRow.Indicator;
+            var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, indicator, Scope.Org, period.Grain, period.Key);
             if (!Better(mean, own))
             {
                 recover(key, own, null,
@@ -384,7 +394,7 @@ public sealed class AlertEvaluator(AlertText text)
                 : $"{Cap(Name(false))} for the organisation was {text.Value(own, unit, false, mean)} {text.In(period.Key)}, {(higher ? "below" : "above (worse than)")} the {text.Value(mean, unit, false, own)} mean of its {competitors.Count} competitor{(competitors.Count == 1 ? "" : "s")}; {leader.Name} leads with {text.Value(leader.Value, unit, false)}.";
             alerts.Add(new Alert
             {
-                Kind = rule.Kind, RuleId = rule.RuleId, Indicator = x, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = own, Threshold = mean,
+                Kind = rule.Kind, RuleId = rule.RuleId, Indicator = indicator, Scope = Scope.Org, Grain = period.Grain, Period = period.Key, Value = own, Threshold = mean,
                 Severity = rule.Severity, Competitor = leader.Name, Message = Sentence(false), MessageFa = Sentence(true),
             });
         }

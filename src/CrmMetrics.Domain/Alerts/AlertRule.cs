@@ -200,7 +200,8 @@ public sealed record AlertRule
             errors.Add(above == ceiling ? "above" : "criticalAbove", $"must not be below {(below == floor ? "below" : "criticalBelow")} ({floor}): every value would breach the rule");
         var margin = f.Number("criticalMargin", false, min: 0, max: 100);
         var k = f.Number("k", false, min: 0, minExclusive: true, max: 100);
-        var n = f.Integer("n", false, 2, 100);
+        // An anomaly needs at least 3 trailing values to judge: a rule of 2 would be accepted and never fire (found by probing).
+        var n = f.Integer("n", false, 3, 100);
         var m = f.Integer("m", false, 1, 50);
         var enabled = f.Boolean("enabled", false);
         var waitForPeriodEnd = f.Boolean("waitForPeriodEnd", false);

@@ -260,13 +260,13 @@ public class AlertEvaluatorTests
     {
         var rule = Rule("""{"kind":"anomaly","indicator":"com.orders"}""");
         var alert = Assert.Single(Evaluate([Row("com.orders", 50)], [rule], history: [5, 5, 5, 5]));
-        Assert.Equal("Orders for the organisation in October 2026 is 50, after exactly 5 in each of the previous 4 months.", alert.Message);
+        Assert.Equal("Orders for the organisation in October 2026 stands at 50, after exactly 5 in each of the previous 4 months.", alert.Message);
         Assert.Contains("۵۰", alert.MessageFa);
         Assert.Empty(Evaluate([Row("com.orders", 5)], [rule], history: [5, 5, 5, 5]));
         // Rounding noise in a mean of equal values is no spread.
         Assert.Empty(Evaluate([Row("cx.csat", 0.1)], [Rule("""{"kind":"anomaly","indicator":"cx.csat"}""")], history: [0.1, 0.1, 0.1]));
         // A flat history's mean is written apart from the value.
-        Assert.Contains("is 4.95, after exactly 4.96 in each of the previous 3 months",
+        Assert.Contains("stands at 4.95, after exactly 4.96 in each of the previous 3 months",
             Assert.Single(Evaluate([Row("cx.ces", 4.95)], [Rule("""{"kind":"anomaly","indicator":"cx.ces"}""")], history: [4.96, 4.96, 4.96])).Message);
         // A tiny but real spread is a spread: 1.8e-6 from the mean is 2 of its deviations, no anomaly.
         double[] tiny = [1000, 1000, 1000, 1000.0000018];
@@ -291,6 +291,21 @@ public class AlertEvaluatorTests
         Assert.Equal(AlertKinds.NoData, Assert.Single(Evaluate([Row("cx.csat", null, "region:ghost")], [Rule("""{"kind":"threshold","indicator":"cx.csat","scope":"region:ghost","below":50}""")])).Kind);
     }
 
+    [Fact]
+    public void A_threshold_breach_is_resolved_when_the_value_is_lost_beside_the_no_data_alert()
+    {
+        // Found by probing: a derived indicator whose expression came to divide by zero raised no-data, and the
+        // threshold alert raised before stayed open beside it (a null never breaches a threshold).
+        var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","scope":"region:north","below":50}""");
+        var breach = Assert.Single(Evaluate([Row("cx.csat", 40, "region:north")], [rule]));
+        var lost = _evaluator.Assess(new AlertInputs
+        {
+            Period = October, Rows = [Row("cx.csat", null, "region:north")], Rules = [rule], Goals = [], Now = AfterOctober,
+        });
+        Assert.Equal(AlertKinds.NoData, Assert.Single(lost.Alerts).Kind);
+        Assert.Contains("no longer breaches its thresholds", lost.Recoveries[breach.ConditionKey].Message);
+    }
+
     [Theory]
     [InlineData("""{"indicator":"cx.csat","below":1}""", "kind")]
     [InlineData("""{"kind":"panic","indicator":"cx.csat"}""", "kind")]
@@ -301,6 +316,7 @@ public class AlertEvaluatorTests
     [InlineData("""{"kind":"threshold","indicator":"cx.csat","criticalBelow":40,"criticalAbove":30}""", "criticalAbove")]
     [InlineData("""{"kind":"anomaly","indicator":"cx.csat","k":0}""", "k")]
     [InlineData("""{"kind":"anomaly","indicator":"cx.csat","n":1}""", "n")]
+    [InlineData("""{"kind":"anomaly","indicator":"cx.csat","n":2}""", "n")] // 3 trailing values at least, or it never fires
     [InlineData("""{"kind":"trend","indicator":"cx.csat","m":0}""", "m")]
     [InlineData("""{"kind":"trend","indicator":"cx.csat","severity":"panic"}""", "severity")]
     [InlineData("""{"kind":"threshold","indicator":"cx.csat","below":1,"goalId":"g"}""", "goalId")]

@@ -150,12 +150,14 @@ public class MeasurementAlertTests
     }
 
     [Fact]
-    public void A_null_value_is_no_recovery_and_a_value_is_the_recovery_of_no_data()
+    public void A_null_value_resolves_a_breach_as_no_longer_measured_and_a_value_is_the_recovery_of_no_data()
     {
+        // A null never breaches a threshold (alerts.md), as it is neither at risk nor missed for a goal: a breach
+        // said before the value was lost is resolved (it stayed open beside the no-data alert; found by probing).
         var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","below":75}""");
         var breach = Assess([Row("cx.csat", 70)], [rule]).Alerts.Single();
         var noData = Assess([Row("cx.csat", null)], [rule]);
-        Assert.False(noData.Recoveries.ContainsKey(breach.ConditionKey));
+        Assert.Contains("has no value in July 2025, so it no longer breaches its thresholds", noData.Recoveries[breach.ConditionKey].Message);
         var noDataAlert = noData.Alerts.Single();
         var back = Assess([Row("cx.csat", 90)], [rule]);
         Assert.Contains(noDataAlert.ConditionKey, back.Recoveries.Keys);
@@ -229,6 +231,16 @@ public class MeasurementAlertTests
         var hours = Rule("""{"kind":"benchmark","indicator":"cx.resolution-hours-p90","belowPeerMean":true}""", "hours");
         Assert.Empty(Assess(Benchmarked(30, ownHours: 20), [hours]).Alerts); // 20 h beats the 25 h mean
         Assert.Contains("above (worse than) the 25 hours mean", Assess(Benchmarked(30, ownHours: 30), [hours]).Alerts.Single().Message);
+
+        // Market share is no catalog indicator: the alert names the stored row, bench.market-share, whose
+        // snapshot link answers (found by probing: "market-share" gave a link answering 400).
+        var share = Rule("""{"kind":"benchmark","indicator":"market-share","belowPeerMean":true}""", "share");
+        IReadOnlyList<SnapshotRow> revenue = [Row("com.revenue", 1000)];
+        var rows = revenue.Concat(BenchmarkCalculator.Rows(July, revenue,
+            [new(null, "market-size", 10000), new("Acme", "market-share", 30), new("Globex", "market-share", 20)], new Dictionary<string, Domain.Aggregation.DealTally>())).ToList();
+        var behind = Assert.Single(Assess(rows, [share]).Alerts);
+        Assert.Equal(("bench.market-share", 10.0), (behind.Indicator, behind.Value));
+        Assert.StartsWith("bench.market-share/org/", behind.ToCloudEvent("p", AfterJuly, "/x")["subject"]!.GetValue<string>());
     }
 
     [Fact]
