@@ -359,7 +359,7 @@ public sealed class AlertEvaluator(AlertText text)
         Action<string, double?, double?, string, string> recover)
     {
         var x = rule.Indicator!;
-        var ownRow = byKey.GetValueOrDefault((x == "market-share" ? "bench.market-share" : x, Scope.Org));
+        var ownRow = byKey.GetValueOrDefault((Benchmarks.BenchmarkCalculator.OwnIndicator(x), Scope.Org));
         var gaps = inputs.Rows.Where(r => r.Indicator == "bench.gap." + x && r.Scope.StartsWith("competitor:", StringComparison.Ordinal)).ToList();
         var competitors = gaps
             .Select(r => (Name: Scope.ValueOf(r.Scope)!, Value: Num(r.Details, "competitorValue")))
@@ -378,7 +378,8 @@ public sealed class AlertEvaluator(AlertText text)
             if (ownRow?.Value is not { } own || competitors.Count == 0) return;
             var mean = competitors.Average(c => c.Value);
             // The stored row's indicator (bench.market-share for market share, whose own figure is no catalog
-            // indicator): the alert's subject and snapshot link name it (market-share gave a link answering 400).
+            // indicator), as the rule's BenchmarkSubject says: the alert's subject and snapshot link name it
+            // (market-share gave a link answering 400).
             var indicator = ownRow.Indicator;
             var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, indicator, Scope.Org, period.Grain, period.Key);
             if (!Better(mean, own))

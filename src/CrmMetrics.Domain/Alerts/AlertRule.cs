@@ -87,7 +87,7 @@ public sealed record AlertRule
 
     /// <summary>The indicator and scope of a benchmark rule's alerts, as <see cref="AlertEvaluator"/> raises them.</summary>
     public (string Indicator, string Scope) BenchmarkSubject() =>
-        BelowPeerMean ? (Indicator!, Aggregation.Scope.Org)
+        BelowPeerMean ? (Benchmarks.BenchmarkCalculator.OwnIndicator(Indicator!), Aggregation.Scope.Org)
         : PercentileBelow is not null ? ("bench.percentile." + Indicator, Aggregation.Scope.Org)
         : ("bench.gap." + Indicator, Aggregation.Scope.Competitor(Competitor ?? ""));
 

@@ -20,6 +20,12 @@ public static class BenchmarkCalculator
     public const string MarketShare = "market-share";
     public const string MarketSize = "market-size";
 
+    /// <summary>
+    /// The stored row of the organisation's own figure for what competitors report as <paramref name="x"/>: the
+    /// indicator itself, or <c>bench.market-share</c> for market share, which is no catalog indicator.
+    /// </summary>
+    public static string OwnIndicator(string x) => x == MarketShare ? "bench.market-share" : x;
+
     public static IReadOnlyList<SnapshotRow> Rows(Period period, IReadOnlyList<SnapshotRow> computed, IReadOnlyList<CompetitorFigure> figures,
         IReadOnlyDictionary<string, DealTally> dealsByCompetitor, IndicatorResolver? indicators = null)
     {

@@ -241,6 +241,9 @@ public class MeasurementAlertTests
         var behind = Assert.Single(Assess(rows, [share]).Alerts);
         Assert.Equal(("bench.market-share", 10.0), (behind.Indicator, behind.Value));
         Assert.StartsWith("bench.market-share/org/", behind.ToCloudEvent("p", AfterJuly, "/x")["subject"]!.GetValue<string>());
+        // The rule still watches the alert it raised (found in review: it named another subject, so the alert
+        // was resolved as unwatched in the batch that raised it).
+        Assert.True(share.Watches(behind.Kind, null, behind.Indicator, behind.Scope, behind.Grain));
     }
 
     [Fact]
