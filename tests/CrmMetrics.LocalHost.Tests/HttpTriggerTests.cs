@@ -53,6 +53,25 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
         Assert.Equal("?q=%2541", echo.GetProperty("query").GetString());
     }
 
+    [Theory]
+    // Found in review: resolving the raw target as a relative URI turned '\' into '/' and collapsed the '..'
+    // around it, so the worker matched another path (or none, and the invocation timed out into a 500).
+    [InlineData("/lh/echo/a/..\\..\\x", "a", "..\\..\\x")]
+    [InlineData("/lh/x/../echo/b/c", "b", "c")]
+    public async Task A_target_the_client_wrote_reaches_the_function_as_the_host_routed_it(string target, string id, string rest)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(Client.BaseAddress!.Host, Client.BaseAddress.Port);
+        await using var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: {Client.BaseAddress.Authority}\r\nConnection: close\r\n\r\n"));
+        var answer = await new StreamReader(stream).ReadToEndAsync();
+        Assert.StartsWith("HTTP/1.1 200", answer);
+        // The body (one JSON object, perhaps in one chunk).
+        var echo = JsonDocument.Parse(answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)]).RootElement;
+        Assert.Equal(id, echo.GetProperty("id").GetString());
+        Assert.Equal(rest, echo.GetProperty("rest").GetString());
+    }
+
     [Fact]
     public async Task The_worker_sees_the_original_host_and_scheme_through_forwarded_headers()
     {

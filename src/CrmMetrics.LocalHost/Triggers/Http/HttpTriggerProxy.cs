@@ -205,8 +205,14 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
         // the worker as a '%' escape it decoded again, so the worker saw another path than the host had
         // routed (found by probing: /api/goals/%252e%252e became '..', matched no function there, and the
         // invocation timed out into a 500 after 15 s).
+        // Sent as it is, not resolved as a relative URI: resolving turned '\' into '/' and collapsed the '..' around
+        // it, which Kestrel on either side takes as plain characters (found in review), and '//host/…' would name
+        // another authority. The worker's server normalises dot segments as the host's did. A target with
+        // characters beyond printable ASCII is rebuilt from the path instead.
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        var target = new Uri(worker, raw is ['/', ..] ? raw : request.Path.ToUriComponent() + request.QueryString.ToUriComponent());
+        var target = raw is ['/', ..] && raw.All(c => c is > ' ' and < '\u007f')
+            ? new Uri(worker.GetLeftPart(UriPartial.Authority) + raw, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true })
+            : new Uri(worker, request.Path.ToUriComponent() + request.QueryString.ToUriComponent());
         var forward = new HttpRequestMessage(new HttpMethod(request.Method), target) { Version = System.Net.HttpVersion.Version11 };
         if (body.Held is { Length: > 0 } held) forward.Content = new ByteArrayContent(held);
         else if (body.Streamed is { } streamed) forward.Content = new StreamContent(streamed);
