@@ -178,12 +178,22 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
             return null;
         }
 
-        if (await runs.AllDaysDoneAsync(job.RunId, ct) && await runs.GetAsync(job.RunId, ct) is { Planned: true } run)
+        try
         {
-            // Concurrent last days may both send these; finalising a period twice in one run is harmless.
-            var pending = await planner.PeriodsToFinaliseAsync(run, ct);
-            logger.LogInformation("Run {RunId}: all days aggregated; {Count} periods to finalise", run.RunId, pending.Count);
-            return pending.Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))).ToArray();
+            if (await runs.AllDaysDoneAsync(job.RunId, ct) && await runs.GetAsync(job.RunId, ct) is { Planned: true } run)
+            {
+                // Concurrent last days may both send these; finalising a period twice in one run is harmless.
+                var pending = await planner.PeriodsToFinaliseAsync(run, ct);
+                logger.LogInformation("Run {RunId}: all days aggregated; {Count} periods to finalise", run.RunId, pending.Count);
+                return pending.Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))).ToArray();
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException && host.IsLastAttempt(dequeueCount))
+        {
+            // The day is done, so its poisoned message would change nothing: the run says why it cannot go on,
+            // rather than staying running with periods never sent (found in review).
+            await runs.AddErrorAsync(job.RunId, $"sending the periods to finalise after day {IsoDay.Text(job.Day)} failed: {e.GetType().Name}: {e.Message}", CancellationToken.None);
+            throw;
         }
         return null;
     }

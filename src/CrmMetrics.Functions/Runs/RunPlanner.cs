@@ -73,7 +73,9 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
     public async Task<IReadOnlyList<RunPeriod>> PeriodsToFinaliseAsync(RunRecord run, CancellationToken ct)
     {
         var pending = run.Periods.Where(p => p.State != StepState.Done).ToList();
-        if (OnePeriodOf(run) is not null) return pending;
+        // A run whose periods are all done is over: a day message delivered again after it succeeded must not
+        // reopen it with periods marked since (found in review).
+        if (OnePeriodOf(run) is not null || pending.Count == 0) return pending;
         var planned = run.Periods.Select(p => (p.Grain, p.Period)).ToHashSet();
         var added = (await StalePeriodsAsync(run, GrainsOf(run), ct)).Where(p => !planned.Contains((p.Grain, p.Key))).OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();
         if (added.Count == 0) return pending;

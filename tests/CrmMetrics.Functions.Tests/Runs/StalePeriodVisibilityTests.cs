@@ -81,6 +81,26 @@ public class StalePeriodVisibilityTests(StalePeriodVisibilityTests.Fixture app) 
     }
 
     [Fact]
+    public async Task A_day_message_delivered_again_after_its_run_succeeded_adds_no_period_to_it()
+    {
+        // Found in review: the message of a run's day, delivered again after the run had succeeded (a crash before
+        // its deletion), reopened the run with the periods marked stale since.
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { Order("rd-1", "2025-01-12T10:00:00Z") })).StatusCode);
+        var run = await ApiDriver.RunAsync(app, new { grain = "month" });
+        var runId = run.GetProperty("runId").GetString()!;
+        List<string?> Periods(JsonElement r) => r.GetProperty("periods").EnumerateArray().Select(p => p.GetString()).ToList();
+        var observation = new { id = "rd-m", type = "market.observation", time = "2025-01-12T10:00:00Z", data = new { indicator = "market-size", value = 1000, period = "2024-07" } };
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { observation })).StatusCode); // marks 2024-07 stale
+
+        var message = JsonSerializer.Serialize(new { runId, day = "2025-01-12" });
+        using var again = await app.Client.PostAsync("/admin/functions/AggregateDay", new StringContent(JsonSerializer.Serialize(new { input = message }), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        var after = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/runs/{runId}", TestKeys.Admin));
+        Assert.Equal(Periods(run), Periods(after));
+        Assert.Equal("succeeded", after.GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task The_scopes_offered_are_those_of_the_recent_periods_not_only_of_the_latest()
     {
         // Found by probing: a later month without facts took every channel and staff member off the scorecard's list.
