@@ -163,21 +163,13 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
         var random = new Random(5);
         var bytes = new byte[size];
         for (var i = 0; i < size; i++) bytes[i] = (byte)('a' + random.Next(26)); // the echo reads text
-        var content = new StreamContent(new NonSeekable(bytes));
+        var content = new StreamContent(new LengthUnknownStream(bytes));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
         var response = await Client.PostAsync("/lh/echo/chunked", content);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         var echo = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(size, echo.GetProperty("bodyLength").GetInt32());
         Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)), echo.GetProperty("bodyHash").GetString());
-    }
-
-    /// <summary>A body of unknown length, so the client sends it chunked.</summary>
-    private sealed class NonSeekable(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
     }
 
     [Fact]

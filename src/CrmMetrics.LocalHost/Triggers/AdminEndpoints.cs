@@ -115,7 +115,7 @@ public static class AdminEndpoints
     /// <summary>Whether a request's host name names this machine: localhost, or a loopback address.</summary>
     public static bool IsLoopbackName(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && IsFromThisMachine(address));
 
     /// <summary>Whether a request came over loopback (an IPv4 loopback address mapped into IPv6 too); unknown is not.</summary>
     public static bool IsFromThisMachine(System.Net.IPAddress? remote) =>

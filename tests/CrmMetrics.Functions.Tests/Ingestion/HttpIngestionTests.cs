@@ -280,20 +280,12 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         // Found by probing: sent chunked, a body past 8 MiB (which the local host streams on to the worker) was a 502.
         foreach (var (method, path, key) in new[] { (HttpMethod.Post, "/api/events", TestKeys.Writer), (HttpMethod.Put, "/api/goals/chunked-huge", TestKeys.Admin) })
         {
-            var content = new StreamContent(new LengthUnknown(new byte[mebibytes * 1024 * 1024]));
+            var content = new StreamContent(new LengthUnknownStream(new byte[mebibytes * 1024 * 1024]));
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
             var response = await app.SendAsync(method, path, key, content);
             Assert.True(response.StatusCode == HttpStatusCode.RequestEntityTooLarge, $"{method} {path}, {mebibytes} MiB: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         }
-    }
-
-    /// <summary>A body of unknown length, so the client sends it chunked.</summary>
-    private sealed class LengthUnknown(byte[] bytes) : MemoryStream(bytes)
-    {
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
     }
 
     [Theory]
