@@ -57,7 +57,7 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
             }
             periods.UnionWith(await StalePeriodsAsync(run, grains, ct));
         }
-        var ordered = periods.OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();
+        var ordered = InOrder(periods);
         await runs.PlanAsync(runId, days, ordered, ct);
         logger.LogInformation("Run {RunId} planned: {Days} days to aggregate, {Periods} periods to finalise", runId, days.Count, ordered.Count);
         return new RunPlan(runId, days, ordered);
@@ -77,12 +77,15 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
         // reopen it with periods marked since (found in review).
         if (OnePeriodOf(run) is not null || pending.Count == 0) return pending;
         var planned = run.Periods.Select(p => (p.Grain, p.Period)).ToHashSet();
-        var added = (await StalePeriodsAsync(run, GrainsOf(run), ct)).Where(p => !planned.Contains((p.Grain, p.Key))).OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();
+        var added = InOrder((await StalePeriodsAsync(run, GrainsOf(run), ct)).Where(p => !planned.Contains((p.Grain, p.Key))));
         if (added.Count == 0) return pending;
         await runs.AddPeriodsAsync(run.RunId, added, ct);
         logger.LogInformation("Run {RunId}: its aggregations marked {Count} more periods stale; they are finalised with the others", run.RunId, added.Count);
         return [.. pending, .. added.Select(p => new RunPeriod(p.Grain, p.Key, StepState.Pending, 0, 0, null))];
     }
+
+    /// <summary>Periods in the order a run finalises them: by grain, then by start.</summary>
+    private static List<Period> InOrder(IEnumerable<Period> periods) => periods.OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();
 
     /// <summary>The one period a run was requested for; null for the timer's, or one requested without a period.</summary>
     private Period? OnePeriodOf(RunRecord run) =>

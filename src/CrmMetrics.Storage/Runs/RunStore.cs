@@ -75,7 +75,7 @@ public sealed class RunStore(StorageAccount account)
     {
         var pk = StorageKeys.Encode(runId);
         var rows = days.Select(d => new TableEntity(pk, DayRow(d)) { ["State"] = nameof(StepState.Pending), ["Day"] = StorageKeys.DayKey(d) })
-            .Concat(periods.Select(p => new TableEntity(pk, PeriodRow(p.Grain, p.Key)) { ["State"] = nameof(StepState.Pending), ["Grain"] = Grains.Key(p.Grain), ["Period"] = p.Key }));
+            .Concat(periods.Select(p => PendingPeriod(pk, p)));
         foreach (var chunk in rows.Chunk(100))
         {
             await _table.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), ct);
@@ -94,13 +94,17 @@ public sealed class RunStore(StorageAccount account)
         {
             try
             {
-                await _table.AddEntityAsync(new TableEntity(pk, PeriodRow(p.Grain, p.Key)) { ["State"] = nameof(StepState.Pending), ["Grain"] = Grains.Key(p.Grain), ["Period"] = p.Key }, token);
+                await _table.AddEntityAsync(PendingPeriod(pk, p), token);
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
             }
         });
     }
+
+    /// <summary>A period's row in a run, pending.</summary>
+    private static TableEntity PendingPeriod(string pk, Period p) =>
+        new(pk, PeriodRow(p.Grain, p.Key)) { ["State"] = nameof(StepState.Pending), ["Grain"] = Grains.Key(p.Grain), ["Period"] = p.Key };
 
     /// <summary>
     /// Records a planned day as aggregated (clearing a failure another delivery of it recorded: the day
