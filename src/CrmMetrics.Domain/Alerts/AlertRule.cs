@@ -211,12 +211,14 @@ public sealed record AlertRule
         var competitor = f.String("competitor", false, s => Vocabulary.IsLabel(s) ? null : "must be a competitor's name (1–128 characters)");
         if (benchmark)
         {
-            var conditions = new[] { ("belowPeerMean", f.Has("belowPeerMean")), ("percentileBelow", f.Has("percentileBelow")), ("gapWidening", f.Has("gapWidening")) }
+            // belowPeerMean false is no condition: beside another one it says what the rule does not do
+            // (as documents read back before GET left it out showed it); alone it is refused.
+            var conditions = new[] { ("belowPeerMean", belowPeerMean == true), ("percentileBelow", f.Has("percentileBelow")), ("gapWidening", f.Has("gapWidening")) }
                 .Where(c => c.Item2).Select(c => c.Item1).ToList();
-            if (conditions.Count == 0 && errors.IsEmpty)
+            if (belowPeerMean == false && conditions.Count == 0) errors.Add("belowPeerMean", "must be true when given (leave it out for another condition)");
+            else if (conditions.Count == 0 && errors.IsEmpty)
                 errors.Add("belowPeerMean", "a benchmark rule needs one condition: belowPeerMean (true), percentileBelow (a percentile) or gapWidening (points, with competitor)");
             foreach (var extra in conditions.Skip(1)) errors.Add(extra, $"a benchmark rule has one condition; this one already has {conditions[0]}");
-            if (belowPeerMean == false) errors.Add("belowPeerMean", "must be true when given (leave it out for another condition)");
             if (f.Has("gapWidening") && !f.Has("competitor")) errors.Add("competitor", "is required with gapWidening: the gap is to one named competitor");
             if (f.Has("competitor") && !f.Has("gapWidening")) errors.Add("competitor", "is used only with gapWidening");
         }
@@ -237,13 +239,7 @@ public sealed record AlertRule
         }
         // Unknown members are ignored, but one that misspells a member ("critcalBelow") would leave
         // the rule without the condition the admin wrote: refused, naming the member meant.
-        if (body.ValueKind == JsonValueKind.Object)
-        {
-            foreach (var member in body.EnumerateObject())
-            {
-                if (MemberNames.Misspelt(member.Name, Members) is { } meant) errors.Add(JsonFields.Truncate(member.Name), $"is not a member of an alert rule; did you mean {meant}?");
-            }
-        }
+        f.RefuseMisspelt(Members, "an alert rule");
         if (!errors.IsEmpty) return null;
         return new AlertRule
         {

@@ -53,6 +53,15 @@ public sealed record Goal
 
     public bool IsComposite => Children is { Count: > 0 };
 
+    /// <summary>Every member a goal's body may carry: those read, and those GET shows (a document read back is sent as it is).</summary>
+    private static readonly string[] Members =
+    [
+        "goalId", "name", "nameFa", "indicator", "scope", "grain", "period", "target", "stretch", "threshold", "parentGoalId",
+        "children", "composite", "maxContribution", "partOf",
+    ];
+
+    private static readonly string[] PartMembers = ["goalId", "weight"];
+
     public bool AppliesTo(Period period) => period.Grain == Grain && (Period is null || Period == period.Key);
 
     /// <summary>`children` as GET shows them for a goal that is no composite (which names an indicator): an array of goal ids, empty too.</summary>
@@ -163,6 +172,7 @@ public sealed record Goal
                 errors.Add("grain", $"goals {string.Join(", ", otherGrain.Select(g => $"'{g}'"))} name this goal as their parent with another grain; a parent must have its children's grain");
         }
 
+        f.RefuseMisspelt(Members, "a goal");
         if (!errors.IsEmpty) return null;
         return new Goal
         {
@@ -209,6 +219,7 @@ public sealed record Goal
                 return null;
             });
             var weight = c.Decimal("weight", true, min: 0, minExclusive: true);
+            c.RefuseMisspelt(PartMembers, "a composite's part");
             if (childId is not null && weight is not null) parts.Add(new GoalPart(childId, weight.Value));
             else complete = false;
         }

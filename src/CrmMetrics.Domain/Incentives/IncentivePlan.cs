@@ -29,6 +29,13 @@ public sealed record IncentivePlan
     /// <summary>The largest quota or cap: the largest amount a fact may carry (far above any real one).</summary>
     public const decimal MaxAmount = (decimal)Facts.FactValidator.MaxMagnitude;
 
+    /// <summary>Every member a plan's body and its parts may carry (GET shows the same).</summary>
+    private static readonly string[] Members = ["planId", "name", "grain", "measure", "participants", "tiers", "cap", "gates"];
+    private static readonly string[] MeasureMembers = ["indicator"];
+    private static readonly string[] ParticipantMembers = ["staffId", "quota"];
+    private static readonly string[] TierMembers = ["from", "to", "rate"];
+    private static readonly string[] GateMembers = ["indicator", "min", "factor"];
+
     /// <summary>The largest tier bound, in percent of quota (10,000 times the quota).</summary>
     public const decimal MaxTierPercent = 1_000_000;
 
@@ -52,6 +59,7 @@ public sealed record IncentivePlan
                 // Tiers pay for the part of the measure above each share of the quota: more must be better, or slower complaint handling would pay more.
                 : indicators.Find(s)?.Direction == Direction.Lower ? $"'{JsonFields.Truncate(s)}' is better when lower; tiers pay for the measure above shares of the quota, so the measure must be one that is better when higher"
                 : null) ?? measure;
+            m.RefuseMisspelt(MeasureMembers, "a plan's measure");
         }
 
         var participants = new List<Participant>();
@@ -60,6 +68,7 @@ public sealed record IncentivePlan
             var p = new JsonFields(item, errors, path);
             var staffId = p.String("staffId", true, s => Vocabulary.IsKey(s) ? null : "must be a staff id (1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-')");
             var quota = p.Decimal("quota", true, min: 0, minExclusive: true, max: MaxAmount);
+            p.RefuseMisspelt(ParticipantMembers, "a participant");
             if (staffId is not null && participants.Any(x => x.StaffId == staffId)) errors.Add(p.Path("staffId"), $"'{staffId}' is listed twice");
             else if (staffId is not null && quota is not null) participants.Add(new Participant(staffId, quota.Value));
         }
@@ -73,6 +82,7 @@ public sealed record IncentivePlan
             var from = t.Decimal("from", true, min: 0, max: MaxTierPercent);
             var to = t.Decimal("to", false, min: 0, max: MaxTierPercent);
             var rate = t.Decimal("rate", true, min: 0);
+            t.RefuseMisspelt(TierMembers, "a tier");
             if (rate > 1) errors.Add(t.Path("rate"), "must be at most 1 (a fraction: 0.05 pays 5%)");
             if (from is not null && to is not null && to <= from) errors.Add(t.Path("to"), "must be greater than from");
             if (to is null && i < tierItems.Count - 1 && t.Has("from")) errors.Add(t.Path("to"), "is required on every tier but the last");
@@ -93,10 +103,12 @@ public sealed record IncentivePlan
             var indicator = g.String("indicator", true, s => indicators.IsPerScope(s) ? null : $"'{JsonFields.Truncate(s)}' is not a base or derived indicator (a gate is read per staff member)");
             var min = g.Decimal("min", true);
             var factor = g.Decimal("factor", true, min: 0);
+            g.RefuseMisspelt(GateMembers, "a gate");
             if (factor > 1) errors.Add(g.Path("factor"), "must be at most 1 (the share of the payout kept when the gate fails)");
             if (indicator is not null && min is not null && factor is not null) gates.Add(new Gate(indicator, min.Value, factor.Value));
         }
 
+        f.RefuseMisspelt(Members, "an incentive plan");
         if (!errors.IsEmpty) return null;
         return new IncentivePlan
         {

@@ -25,6 +25,9 @@ public sealed record DerivedIndicator
     /// <summary>The catalog's units, which alerts write with their sign or word; any other short label is kept as given and written as a plain number.</summary>
     public static readonly IReadOnlyList<string> Units = ["currency", "count", "%", "score", "ratio", "hours", "seconds", "per 1,000", "index"];
 
+    /// <summary>Every member a definition's body may carry: those read, and those GET shows (a document read back is sent as it is).</summary>
+    private static readonly string[] Members = ["id", "family", "name", "nameFa", "expression", "operands", "unit", "direction", "kind", "ratioScale", "description"];
+
     /// <summary>
     /// Reads a definition from a PUT body and checks its expression against the catalog and the other
     /// definitions (<paramref name="others"/>, this one excluded or replaced): unknown indicators,
@@ -49,6 +52,7 @@ public sealed record DerivedIndicator
         var description = f.String("description", false, s => s.Length <= 1000 && !s.Any(c => char.IsControl(c) && c is not '\n') ? null : "must be at most 1000 characters without control characters");
         var expression = f.String("expression", true);
         if (expression is not null) CheckExpression(id, expression, others, errors);
+        f.RefuseMisspelt(Members, "a derived indicator");
         if (!errors.IsEmpty) return null;
         return new DerivedIndicator
         {

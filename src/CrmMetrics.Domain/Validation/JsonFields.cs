@@ -79,6 +79,29 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
     public bool Has(string name) => TryGet(name, out _);
 
     /// <summary>
+    /// Refuses the members that misspell one of <paramref name="members"/> (<c>perod</c>, <c>Measure</c>,
+    /// <c>treshold</c>; see <see cref="MemberNames"/>): other unknown members are ignored, but a misspelt
+    /// one would leave out what the writer meant and change the document's meaning without a word.
+    /// </summary>
+    public void RefuseMisspelt(IReadOnlyCollection<string> members, string what)
+    {
+        if (obj.ValueKind != JsonValueKind.Object) return;
+        foreach (var member in obj.EnumerateObject())
+        {
+            string name;
+            try
+            {
+                name = member.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                continue;
+            }
+            if (MemberNames.Misspelt(name, members) is { } meant) errors.Add(Path(Truncate(name)), $"is not a member of {what}; did you mean {meant}?");
+        }
+    }
+
+    /// <summary>
     /// A name people read (a goal's, a plan's, an indicator's): 1–200 characters, no control
     /// characters, and something visible: not only spaces and invisible format characters (zero-width
     /// joiners, which Persian uses between letters, alone show nothing).

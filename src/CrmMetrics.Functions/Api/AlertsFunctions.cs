@@ -22,7 +22,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
     {
         public static RuleDto From(AlertRule r) => new(r.RuleId, r.Kind, r.Indicator, Read(r, "scope", r.Scope), r.Grain is { } g ? Grains.Key(g) : null, r.GoalId, AlertRule.Name(r.Severity),
             r.Below, r.Above, r.CriticalBelow, r.CriticalAbove, Read(r, "criticalMargin", r.CriticalMargin), Read(r, "k", r.K), Read(r, "n", r.N), Read(r, "m", r.M), r.Enabled,
-            r.Kind == AlertKinds.Benchmark ? r.BelowPeerMean : null, r.PercentileBelow, r.GapWidening, r.Competitor,
+            // Shown only when it is the rule's condition: a false beside another condition read as a second one.
+            r.Kind == AlertKinds.Benchmark && r.BelowPeerMean ? true : null, r.PercentileBelow, r.GapWidening, r.Competitor,
             r.Kind is AlertKinds.Threshold or AlertKinds.Anomaly or AlertKinds.Trend ? r.WaitForPeriodEnd : null);
 
         private static T? Read<T>(AlertRule r, string member, T value) where T : struct => AlertRule.KindReads(r.Kind, member) ? value : null;

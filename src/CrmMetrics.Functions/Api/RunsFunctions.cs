@@ -51,6 +51,7 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
                 return QueryParameters.TryPeriod(settings.Calendar, s, grain, out var period, out var error) ? InTheFuture(period) : error;
             });
             if (periodKey is not null && grain is null && settings.Calendar.TryParse(periodKey, out var inferred, out _)) grain = inferred!.Grain;
+            f.RefuseMisspelt(["grain", "period"], "a run request");
         }
         if (!errors.IsEmpty) return Problems.Validation(errors);
         // Refused here too, so the caller learns why at once rather than from a failed run.

@@ -161,6 +161,36 @@ public class GoalTests
         Assert.True(errors.Has(field), errors.ToString());
     }
 
+    [Theory]
+    // Found by probing: each was ignored, so a goal for one month became a goal for every month (alerts back
+    // to the first month of data), with the default threshold, no parent and no stretch.
+    [InlineData("""{"name":"x","indicator":"com.revenue","grain":"month","perod":"2026-10","target":5}""", "perod", "period")]
+    [InlineData("""{"name":"x","indicator":"com.revenue","grain":"month","target":5,"treshold":50}""", "treshold", "threshold")]
+    [InlineData("""{"name":"x","indicator":"com.revenue","grain":"month","target":5,"parentGoalID":"top"}""", "parentGoalID", "parentGoalId")]
+    [InlineData("""{"name":"x","indicator":"com.revenue","grain":"month","target":5,"strech":6}""", "strech", "stretch")]
+    public void A_member_that_misspells_one_a_goal_reads_is_refused_naming_the_one_meant(string json, string member, string meant)
+    {
+        var (goal, errors) = Read(json);
+        Assert.Null(goal);
+        Assert.Contains($"did you mean {meant}?", Assert.Single(errors.ToDictionary()[member]));
+    }
+
+    [Fact]
+    public void A_composite_part_with_a_misspelt_weight_is_refused_at_its_path()
+    {
+        var (goal, errors) = Read("""{"name":"x","grain":"month","children":[{"goalId":"top","wieght":100}]}""", id: "c");
+        Assert.Null(goal);
+        Assert.Contains("did you mean weight?", Assert.Single(errors.ToDictionary()["children[0].wieght"]));
+    }
+
+    [Fact]
+    public void Members_a_goal_shows_and_unknown_ones_unlike_any_pass()
+    {
+        var (goal, errors) = Read("""{"goalId":"g1","name":"x","indicator":"com.revenue","grain":"month","target":5,"composite":false,"partOf":[],"maxContribution":null,"comment":"for the board"}""");
+        Assert.True(errors.IsEmpty, errors.ToString());
+        Assert.NotNull(goal);
+    }
+
     [Fact]
     public void A_parent_chain_that_leads_back_to_the_goal_is_a_cycle()
     {

@@ -94,6 +94,22 @@ public class IncentivePlanTests
         Assert.True(errors.Has(field), errors.ToString());
     }
 
+    [Theory]
+    // Found by probing: each was ignored, so the plan measured revenue instead of orders, or paid without its gate.
+    [InlineData("""{"name":"p","grain":"month","Measure":{"indicator":"com.orders"},"participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "Measure", "measure")]
+    [InlineData("""{"name":"p","grain":"month","gate":[{"indicator":"cx.csat","min":80,"factor":0}],"participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "gate", "gates")]
+    [InlineData("""{"name":"p","grain":"month","measure":{"indicatr":"com.orders"},"participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "measure.indicatr", "indicator")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1,"Quota":2}],"tiers":[{"from":0,"rate":0.1}]}""", "participants[0].Quota", "quota")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"to":100,"rate":0.1,"rtae":0.2},{"from":100,"rate":0.2}]}""", "tiers[0].rtae", "rate")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}],"gates":[{"indicator":"cx.csat","min":80,"factor":0.5,"fator":0}]}""", "gates[0].fator", "factor")]
+    public void A_member_that_misspells_one_a_plan_reads_is_refused_at_its_path(string json, string member, string meant)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var errors = new ValidationErrors();
+        Assert.Null(IncentivePlan.Read("p", doc.RootElement, errors));
+        Assert.Contains($"did you mean {meant}?", Assert.Single(errors.ToDictionary()[member]));
+    }
+
     [Fact]
     public void Figures_beyond_a_decimal_never_stop_the_calculation()
     {

@@ -33,6 +33,14 @@ public class DerivedIndicatorTests
         Assert.Equal(("currency", Direction.Higher, IndicatorKind.Internal), (d!.Unit, d.Direction, d.Kind));
     }
 
+    [Fact]
+    public void A_member_that_misspells_one_a_definition_reads_is_refused_naming_the_one_meant()
+    {
+        var (d, errors) = Read("derived.x", """{"name":"x","expression":"cx.csat","unit":"%","direction":"higher","Kind":"external"}""");
+        Assert.Null(d);
+        Assert.Contains("did you mean kind?", Assert.Single(errors.ToDictionary()["Kind"]));
+    }
+
     [Theory]
     [InlineData("revenue-per-contact", """{"name":"x","expression":"cx.csat","unit":"%","direction":"higher"}""", "id", "derived.<name>")]
     [InlineData("cx.csat", """{"name":"x","expression":"cx.fcr","unit":"%","direction":"higher"}""", "id", "cannot be redefined")]

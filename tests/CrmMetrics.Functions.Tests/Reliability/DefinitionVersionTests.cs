@@ -136,7 +136,19 @@ public class DefinitionVersionTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.True((await Send(HttpMethod.Put, "/api/goals/rt-composite", new { name = "Both", grain = "month", children = new[] { new { goalId = "rt-parent", weight = 60 }, new { goalId = "rt-child", weight = 40 } } })).IsSuccessStatusCode);
         Assert.True((await Send(HttpMethod.Put, "/api/alert-rules/rt-rule", new { kind = "threshold", indicator = "com.revenue", below = 10 })).IsSuccessStatusCode);
         Assert.True((await Send(HttpMethod.Put, "/api/alert-rules/rt-risk", new { kind = "goal-at-risk", goalId = "rt-parent" })).IsSuccessStatusCode);
-        foreach (var path in new[] { "/api/goals/rt-parent", "/api/goals/rt-child", "/api/goals/rt-composite", "/api/alert-rules/rt-rule", "/api/alert-rules/rt-risk" }) await RoundTrip(path);
+        // Found by probing later: a benchmark rule read back carried belowPeerMean false beside its condition, a second condition.
+        Assert.True((await Send(HttpMethod.Put, "/api/alert-rules/rt-percentile", new { kind = "benchmark", indicator = "cx.nps", percentileBelow = 50 })).IsSuccessStatusCode);
+        Assert.True((await Send(HttpMethod.Put, "/api/alert-rules/rt-gap", new { kind = "benchmark", indicator = "cx.nps", gapWidening = 5, competitor = "Acme" })).IsSuccessStatusCode);
+        Assert.True((await Send(HttpMethod.Put, "/api/alert-rules/rt-peers", new { kind = "benchmark", indicator = "cx.nps", belowPeerMean = true })).IsSuccessStatusCode);
+        // Every member these show must pass the check for misspelt members.
+        Assert.True((await Send(HttpMethod.Put, "/api/incentive-plans/rt-plan", JsonDocument.Parse("""{"name":"Sales","grain":"month","measure":{"indicator":"com.orders"},"participants":[{"staffId":"S-66","quota":10}],"tiers":[{"from":0,"to":100,"rate":0.05},{"from":100,"rate":0.08}],"cap":500,"gates":[{"indicator":"cx.csat","min":80,"factor":0.5}]}""").RootElement)).IsSuccessStatusCode);
+        Assert.True((await Send(HttpMethod.Put, "/api/indicators/derived.rt-twice", new { name = "Twice", nameFa = "دو برابر", expression = "com.revenue * 2", unit = "currency", direction = "higher", kind = "external", description = "Revenue twice" })).IsSuccessStatusCode);
+        foreach (var path in new[]
+                 {
+                     "/api/goals/rt-parent", "/api/goals/rt-child", "/api/goals/rt-composite", "/api/alert-rules/rt-rule", "/api/alert-rules/rt-risk",
+                     "/api/alert-rules/rt-percentile", "/api/alert-rules/rt-gap", "/api/alert-rules/rt-peers", "/api/incentive-plans/rt-plan", "/api/indicators/derived.rt-twice",
+                 })
+            await RoundTrip(path);
 
         // The read-only list of roll-up children cannot be used to set them.
         var wrong = await Send(HttpMethod.Put, "/api/goals/rt-parent", new { name = "Revenue", indicator = "com.revenue", grain = "month", target = 1000, children = new[] { "someone-else" } });

@@ -22,6 +22,16 @@ public class RunRequestTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_misspelt_period_is_a_400_rather_than_a_run_of_every_period()
+    {
+        // Found by probing: "perod" was ignored, so the run computed every stale period instead of 2026-10.
+        var response = await app.SendAsync(HttpMethod.Post, "/api/runs", TestKeys.Admin, JsonContent.Create(new { grain = "month", perod = "2026-10" }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await AppFixture.JsonAsync(response)).GetProperty("errors");
+        Assert.Contains("did you mean period?", errors.GetProperty("perod")[0].GetString());
+    }
+
+    [Fact]
     public async Task The_current_period_and_the_first_day_facts_may_have_are_accepted()
     {
         // A day back, so the month is not ahead of the app's own time zone at a month's turn.
