@@ -74,7 +74,7 @@ public sealed class AlertService(
             History = (i, s) => history.GetValueOrDefault((i, s)) ?? [],
             Previous = (i, s) => previous.GetValueOrDefault((i, s)),
         });
-        var openIn = $"{Grains.Key(period.Grain)}|{period.Key}";
+        var openIn = OpenIn(period);
         var messages = new List<string>();
         var sending = new HashSet<string>(StringComparer.Ordinal);
         foreach (var alert in assessment.Alerts)
@@ -121,6 +121,27 @@ public sealed class AlertService(
         }
         return messages;
     }
+
+    /// <summary>
+    /// The keys of the periods holding an open alert that nothing watches now: its rule or goal was deleted,
+    /// or changed so that it watches something else. Only a computation of its period resolves such an
+    /// alert, and nothing else computes a closed period again, so a change to the definitions marks these
+    /// periods stale (found by probing: a deleted rule's and a moved goal's alerts stayed open for good).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PeriodsWithUnwatchedAlertsAsync(CancellationToken ct)
+    {
+        var text = new AlertText(settings.Calendar.Calendar, settings.ReportingCurrency, await derived.ResolverAsync(ct));
+        var unwatched = new UnwatchedAlerts(await rules.ListAsync(ct), await goals.ListAsync(ct), text);
+        var openIn = await ledger.PeriodsWithOpenAlertsAsync((key, cloudEvent) =>
+            PeriodOf(key) is { } period && Unwatched(new OpenAlert("", "", cloudEvent), period, unwatched) is not null, ct);
+        return openIn.Select(key => PeriodOf(key)!.Key).ToList();
+    }
+
+    /// <summary>The period an alert is kept open in, from its key (<c>month|2026-10</c>); null for one of another calendar.</summary>
+    private Period? PeriodOf(string openIn) =>
+        openIn.Split('|') is [var grainKey, var key] && Grains.TryParse(grainKey, out var grain) && settings.Calendar.TryParse(key, grain, out var period, out _) ? period : null;
+
+    private static string OpenIn(Period period) => $"{Grains.Key(period.Grain)}|{period.Key}";
 
     /// <summary>The recovery of an open alert whose rule or goal is gone, from its recorded CloudEvent; null while it is watched.</summary>
     private static Recovery? Unwatched(OpenAlert open, Period period, UnwatchedAlerts unwatched)

@@ -10,7 +10,8 @@ using CrmMetrics.Storage.Settings;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Alert rules (<c>/api/alert-rules/{ruleId}</c>, admin) and the alerts sent (<c>/api/alerts?since=</c>).</summary>
-public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, DefinitionLock definitionLock, AlertLedger ledger, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings)
+public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, DefinitionLock definitionLock, AlertLedger ledger, Indicators.DerivedIndicatorService derived,
+    Alerts.AlertService alerts, Storage.Runs.StalePeriodStore stale, CrmMetricsSettings settings)
 {
     /// <summary>
     /// A rule as defined. Members its kind does not read are null, so the document a GET returns can be
@@ -51,7 +52,9 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
         {
             if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
             await using var held = await definitionLock.AcquireAsync(ct);
-            return await rules.DeleteAsync(ruleId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct) ? TypedResults.NoContent() : Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
+            if (!await rules.DeleteAsync(ruleId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct)) return Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
+            await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(ct), ct);
+            return TypedResults.NoContent();
         }
         if (await rules.GetVersionedAsync(ruleId, ct) is not { } found) return Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
         VersionPreconditions.Tag(request, found.Version);
@@ -76,8 +79,12 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
         var errors = new ValidationErrors();
         var rule = AlertRule.Read(ruleId, body!.Root, id => goalGrains.TryGetValue(id, out var grain) ? grain : null, await derived.ResolverAsync(ct), errors);
         if (rule is null) return Problems.Validation(errors);
+        var before = await rules.GetVersionedAsync(ruleId, ct);
         var (created, version) = await rules.PutVersionedAsync(ruleId, rule, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
         VersionPreconditions.Tag(request, version);
+        // A rule that watches something else now, or replaces a goal's default alert, leaves alerts nothing
+        // watches: the periods they are open in are computed again by the next run, which resolves them.
+        if (before?.Version != version) await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(ct), ct);
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
     }
 

@@ -14,7 +14,8 @@ using CrmMetrics.Storage.Snapshots;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Goals (<c>/api/goals/{goalId}</c>) and their attainment per period (<c>/api/goals/attainment</c>).</summary>
-public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, DefinitionLock definitionLock, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
+public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, DefinitionLock definitionLock, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived,
+    Alerts.AlertService alerts, CrmMetricsSettings settings, TimeProvider clock)
 {
     /// <summary>
     /// A goal as defined. <c>children</c> is what it is made of: a composite's weighted parts
@@ -98,7 +99,9 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
-        var all = (await goals.ListAsync(ct)).ToDictionary(g => g.GoalId, StringComparer.Ordinal);
+        var stored = await goals.ListVersionedAsync(ct);
+        var all = stored.Select(g => g.Document).ToDictionary(g => g.GoalId, StringComparer.Ordinal);
+        var before = stored.FirstOrDefault(g => g.Document.GoalId == goalId);
         var errors = new ValidationErrors();
         if (goalId == Reserved) errors.Add("goalId", $"'{Reserved}' is reserved");
         var goal = Goal.Read(goalId, body!.Root, settings.Calendar, all, await derived.ResolverAsync(ct), errors);
@@ -113,7 +116,13 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         var (created, version) = await goals.PutVersionedAsync(goalId, goal, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
         VersionPreconditions.Tag(request, version);
         all[goalId] = goal;
-        await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock), ct);
+        // The same document again changes nothing (found by probing: it marked the goal's periods out of date).
+        if (created || before.Version != version)
+        {
+            // The periods it was for show it until they are computed again, as do those of its alerts it no longer watches.
+            var was = before.Document is { } old ? DuePeriods(old.Grain, old.Period, settings, clock) : [];
+            await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(was).Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(ct)).Distinct(), ct);
+        }
         var dto = GoalDto.From(goal, all.Values);
         return created ? TypedResults.Created($"/api/goals/{goalId}", dto) : TypedResults.Ok(dto);
     }
@@ -132,8 +141,8 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         if (watching.Count > 0) return Problems.Conflict($"Goal '{goalId}' is watched by alert rule {string.Join(", ", watching)}; change or delete them first.");
         if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct))
             return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
-        // Its attainment rows leave the snapshots at the next run of its periods.
-        await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock), ct);
+        // Its attainment rows leave the snapshots at the next run of its periods, where its open alerts are resolved.
+        await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(ct)).Distinct(), ct);
         return TypedResults.NoContent();
     }
 

@@ -62,6 +62,8 @@ public sealed class AlertLedger(StorageAccount account)
     internal const string InvocationPartition = "by-invocation";
     // "open|<period>": the alerts raised for a period, marked when a recovery resolves them.
     private const string OpenPrefix = "open|";
+    // The first key after every "open|…" one ('}' follows '|').
+    private const string OpenPrefixEnd = "open}";
     private readonly TableClient _table = account.Table(StorageNames.Tables.Alerts);
 
     /// <summary>
@@ -253,6 +255,24 @@ public sealed class AlertLedger(StorageAccount account)
     }
 
     /// <summary>
+    /// The periods (as given to <see cref="ClaimAsync(string, string, int, string, JsonObject, DateTimeOffset, string?, CancellationToken)"/>'s
+    /// <c>openIn</c>) holding an open alert that <paramref name="matches"/> (given the period and the recorded CloudEvent): where a
+    /// changed or deleted rule or goal left alerts that only a computation of their period resolves.
+    /// Reads every period's open entries (resolved ones too: their state is a column), one scan of their partitions.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PeriodsWithOpenAlertsAsync(Func<string, JsonObject, bool> matches, CancellationToken ct)
+    {
+        var periods = new SortedSet<string>(StringComparer.Ordinal);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey gt {OpenPrefix} and PartitionKey lt {OpenPrefixEnd}");
+        await foreach (var row in _table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "ResolvedBy", .. StorageJson.Columns("Event")], cancellationToken: ct))
+        {
+            if (row.GetString("ResolvedBy") is not null || periods.Contains(row.PartitionKey)) continue;
+            if (StorageJson.Read<JsonObject>(row, "Event") is { } e && matches(OpenIn(row.PartitionKey), e)) periods.Add(row.PartitionKey);
+        }
+        return periods.Select(OpenIn).ToList();
+    }
+
+    /// <summary>
     /// Records that <paramref name="alertId"/> was resolved by <paramref name="resolvedBy"/>: on its open
     /// entry, its claim and its log row (what <c>GET /api/alerts</c> shows). Idempotent.
     /// </summary>
@@ -298,6 +318,7 @@ public sealed class AlertLedger(StorageAccount account)
     }
 
     private static string OpenPartition(string openIn) => OpenPrefix + StorageKeys.Encode(openIn);
+    private static string OpenIn(string openPartition) => StorageKeys.Decode(openPartition[OpenPrefix.Length..]);
 
     /// <summary>The log row and the condition's worst severity; idempotent, so a retry can repeat it.</summary>
     private async Task CompleteAsync(string alertId, string conditionKey, int severity, DateTimeOffset raisedAt, JsonObject cloudEvent, CancellationToken ct)

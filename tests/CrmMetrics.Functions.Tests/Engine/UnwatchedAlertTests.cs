@@ -11,7 +11,9 @@ namespace CrmMetrics.Functions.Tests.Engine;
 /// Alerts whose rule or goal is deleted, or whose rule is edited to watch another figure: nothing checks
 /// their condition again, so the next computation of their period resolves them, saying why (found by
 /// probing and in review: they stayed open for good). A paused (disabled) rule's alert and a
-/// still-watched one stay open.
+/// still-watched one stay open. The change itself marks their period stale, so the run the timer makes
+/// (no period named) computes that closed month again (found by probing: nothing ever did, so they stayed
+/// open for good), as does a goal moved away from the period; the same document put again marks nothing.
 /// </summary>
 public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixture<UnwatchedAlertTests.Fixture>
 {
@@ -19,6 +21,9 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
     {
         public List<JsonElement> Before { get; private set; } = [];
         public List<JsonElement> After { get; private set; } = [];
+        public bool StaleAfterRuleChanges { get; private set; }
+        public bool StaleAfterSameGoalAgain { get; private set; }
+        public bool StaleAfterGoalMoved { get; private set; }
 
         private static JsonObject Fact(string id, string type, int day, JsonObject data) => new()
         {
@@ -39,15 +44,30 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
             await Send(HttpMethod.Put, "/api/alert-rules/revenue-floor", new { kind = "threshold", indicator = "com.revenue", below = 500 });
             await Send(HttpMethod.Put, "/api/alert-rules/revenue-moved", new { kind = "threshold", indicator = "com.revenue", below = 400 });
             await Send(HttpMethod.Put, "/api/goals/june-revenue", new { name = "June revenue", nameFa = "درآمد خرداد", indicator = "com.revenue", grain = "month", period = "2026-06", target = 1000 });
+            await Send(HttpMethod.Put, "/api/goals/june-orders", JuneOrders);
             await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-06" });
             Before = await QueueAsync();
 
             await Send(HttpMethod.Delete, "/api/alert-rules/csat-floor", null);
             await Send(HttpMethod.Put, "/api/alert-rules/csat-paused", new { kind = "threshold", indicator = "cx.csat", below = 60, enabled = false });
-            await Send(HttpMethod.Delete, "/api/goals/june-revenue", null);
             await Send(HttpMethod.Put, "/api/alert-rules/revenue-moved", new { kind = "threshold", indicator = "com.revenue", scope = "channel:web", below = 400 });
-            await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-06" });
+            StaleAfterRuleChanges = await JuneIsStaleAsync();
+            await Send(HttpMethod.Delete, "/api/goals/june-revenue", null);
+            await ApiDriver.RunAsync(this, new { grain = "month" });
             After = await QueueAsync();
+            await Send(HttpMethod.Put, "/api/goals/june-orders", JuneOrders);
+            StaleAfterSameGoalAgain = await JuneIsStaleAsync();
+            await Send(HttpMethod.Put, "/api/goals/june-orders", new { name = "June orders", indicator = "com.orders", grain = "month", period = "2026-05", target = 1 });
+            StaleAfterGoalMoved = await JuneIsStaleAsync();
+        }
+
+        private static readonly object JuneOrders = new { name = "June orders", indicator = "com.orders", grain = "month", period = "2026-06", target = 1 };
+
+        private async Task<bool> JuneIsStaleAsync()
+        {
+            var context = await JsonAsync(await SendAsync(HttpMethod.Get, "/api/reporting-context", TestKeys.Reader));
+            return context.GetProperty("grains").EnumerateArray().Single(g => g.GetProperty("grain").GetString() == "month")
+                .GetProperty("periods").EnumerateArray().Single(p => p.GetProperty("key").GetString() == "2026-06").GetProperty("stale").GetBoolean();
         }
 
         private async Task Send(HttpMethod method, string path, object? body)
@@ -55,6 +75,15 @@ public class UnwatchedAlertTests(UnwatchedAlertTests.Fixture app) : IClassFixtur
             var response = await SendAsync(method, path, TestKeys.Admin, body is null ? null : JsonContent.Create(body));
             if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{path}: {await response.Content.ReadAsStringAsync()}");
         }
+    }
+
+    [Fact]
+    public void A_change_marks_the_closed_period_of_the_alerts_it_leaves_unwatched_and_the_same_document_again_marks_nothing()
+    {
+        Assert.True(app.StaleAfterRuleChanges);
+        Assert.False(app.StaleAfterSameGoalAgain);
+        // A goal moved to another period leaves its attainment row in the one it was for until that is computed again.
+        Assert.True(app.StaleAfterGoalMoved);
     }
 
     [Fact]
