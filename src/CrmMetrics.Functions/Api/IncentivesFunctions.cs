@@ -80,9 +80,15 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
 
         // One payout per staff member and period: a staff member belongs to one plan of a grain.
         if (SharedStaff(plan, await plans.ListAsync(ct)) is { } refusal) return Problems.Validation(refusal);
+        var before = await plans.GetVersionedAsync(planId, ct);
         var (created, version) = await plans.PutVersionedAsync(planId, plan, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
         VersionPreconditions.Tag(request, version);
-        await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock), ct);
+        // The same document again changes nothing; a plan moved to another grain leaves its payouts in the old one's periods until they are computed again.
+        if (before?.Version != version)
+        {
+            var was = before?.Document is { } old && old.Grain != plan.Grain ? GoalsFunctions.DuePeriods(old.Grain, null, settings, clock) : [];
+            await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock).Concat(was), ct);
+        }
         return created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
     }
 

@@ -59,11 +59,13 @@ public sealed class DerivedIndicatorService(
         if (indicator is null) return new DerivedIndicatorOutcome.Invalid(errors);
         // Goals, plans and rules were checked against its direction (a plan's measure must be better when
         // higher, a goal's stretch lies on its better side): it cannot turn under them (found by probing).
-        if (await definitions.GetAsync(id, ct) is { } stored && stored.Direction != indicator.Direction
+        var before = await definitions.GetVersionedAsync(id, ct);
+        if (before?.Document is { } stored && stored.Direction != indicator.Direction
             && (await UsersAsync(id, ct)).Where(u => !u.StartsWith("derived indicator", StringComparison.Ordinal)).ToList() is { Count: > 0 } users)
             return new DerivedIndicatorOutcome.Conflict($"'{id}' is used by {string.Join(", ", users)}, which were checked against its direction; change or delete them before changing its direction.");
         var (created, version) = await definitions.PutVersionedAsync(id, indicator, actor, condition, ct);
-        await stale.MarkAsync(DuePeriods(), ct);
+        // The same document again changes nothing (found by probing: it marked the due periods out of date).
+        if (before?.Version != version) await stale.MarkAsync(DuePeriods(), ct);
         return new DerivedIndicatorOutcome.Saved(indicator, created, version);
     }
 

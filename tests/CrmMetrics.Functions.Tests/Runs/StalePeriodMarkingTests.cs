@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Json;
 using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
 using CrmMetrics.Storage.Runs;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -54,5 +56,36 @@ public class StalePeriodMarkingTests(StalePeriodMarkingTests.Fixture app) : ICla
         // A churn changes the active customers at the end of every later month, up to this one.
         var afterChurn = await StaleKeysAfterRunAsync([new { id = "spm-churn", type = "customer.churned", time = $"{early:yyyy-MM}-20T10:00:00Z", customerId = "SPM-1", data = new { reason = "price" } }]);
         for (var m = early; m <= lastMonth.AddMonths(1); m = m.AddMonths(1)) Assert.Contains(month(m), afterChurn);
+    }
+
+    [Fact]
+    public async Task A_definition_put_again_unchanged_marks_nothing_and_a_plan_moved_to_another_grain_marks_both()
+    {
+        await app.Storage.InitializeAsync(default);
+        var stale = app.Services.GetRequiredService<StalePeriodStore>();
+        async Task Put(string path, object body)
+        {
+            var response = await app.SendAsync(HttpMethod.Put, path, TestKeys.Admin, JsonContent.Create(body));
+            Assert.True(response.IsSuccessStatusCode, $"{path}: {await response.Content.ReadAsStringAsync()}");
+        }
+        var plan = new { name = "Marks", grain = "month", participants = new[] { new { staffId = "S-spm", quota = 100 } }, tiers = new[] { new { from = 0, rate = 0.1 } } };
+        var indicator = new { name = "Twice", expression = "com.revenue * 2", unit = "currency", direction = "higher" };
+        var goal = new { name = "Marks", indicator = "com.orders", grain = "month", period = "2026-03", target = 5 };
+        await Put("/api/incentive-plans/spm-plan", plan);
+        await Put("/api/indicators/derived.spm-twice", indicator);
+        await Put("/api/goals/spm-goal", goal);
+        foreach (var mark in await stale.ListAsync(default)) await stale.ClearAsync(mark, default);
+
+        // Found by probing: each marked its periods out of date, though nothing changed.
+        await Put("/api/incentive-plans/spm-plan", plan);
+        await Put("/api/indicators/derived.spm-twice", indicator);
+        await Put("/api/goals/spm-goal", goal);
+        Assert.Empty(await stale.ListAsync(default));
+
+        await Put("/api/incentive-plans/spm-plan", plan with { grain = "quarter" });
+        var keys = (await stale.ListAsync(default)).Select(k => k.Key).ToList();
+        var now = DateTimeOffset.UtcNow;
+        Assert.Contains($"{now:yyyy-MM}", keys);
+        Assert.Contains($"{now.Year}-Q{(now.Month + 2) / 3}", keys);
     }
 }
