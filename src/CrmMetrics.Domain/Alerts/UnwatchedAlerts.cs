@@ -35,7 +35,8 @@ public sealed class UnwatchedAlerts(IReadOnlyList<AlertRule> rules, IReadOnlyLis
         {
             if (!_goals.TryGetValue(goalId, out var goal)) return ($"goal “{goalId}” was deleted", $"هدف «{goalId}» حذف شد");
             if (!goal.AppliesTo(period) || AlertEvaluator.GoalSubject(goal) != (indicator, scope))
-                return ($"goal “{goalId}” was changed and no longer measures it", $"هدف «{goalId}» تغییر کرد و دیگر آن را نمی‌سنجد");
+                // Named as its other alerts name it (a deleted goal's name is gone with it: its id says which).
+                return ($"goal “{goal.NameIn(false)}” was changed and no longer measures it", $"هدف «{goal.NameIn(true)}» تغییر کرد و دیگر آن را نمی‌سنجد");
         }
         if (ruleId is not { Length: > 0 }) return null;
         if (AlertRule.IsReserved(ruleId))

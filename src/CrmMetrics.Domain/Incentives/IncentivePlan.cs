@@ -100,7 +100,11 @@ public sealed record IncentivePlan
         foreach (var (item, path) in f.Objects("gates", required: false, out _))
         {
             var g = new JsonFields(item, errors, path);
-            var indicator = g.String("indicator", true, s => indicators.IsPerScope(s) ? null : $"'{JsonFields.Truncate(s)}' is not a base or derived indicator (a gate is read per staff member)");
+            var indicator = g.String("indicator", true, s =>
+                !indicators.IsPerScope(s) ? $"'{JsonFields.Truncate(s)}' is not a base or derived indicator (a gate is read per staff member)"
+                // A gate keeps the payout when the indicator is at least min: on one better when lower, faster complaint handling would cut the payout (found by probing).
+                : indicators.Find(s)?.Direction == Direction.Lower ? $"'{JsonFields.Truncate(s)}' is better when lower; a gate keeps the payout when the indicator is at least min, so it would pay less for better work: gate on an indicator that is better when higher"
+                : null);
             var min = g.Decimal("min", true);
             var factor = g.Decimal("factor", true, min: 0);
             g.RefuseMisspelt(GateMembers, "a gate");

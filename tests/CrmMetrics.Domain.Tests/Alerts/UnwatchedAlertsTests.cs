@@ -105,7 +105,8 @@ public class UnwatchedAlertsTests
         {
             var recovery = Unwatched(missed, [], [changed]);
             Assert.NotNull(recovery);
-            Assert.EndsWith("is no longer watched: goal “rev” was changed and no longer measures it.", recovery.Message);
+            // Found by probing: the goal was named by its id here, by its name in its other alerts.
+            Assert.EndsWith("is no longer watched: goal “Revenue” was changed and no longer measures it.", recovery.Message);
         }
         Assert.EndsWith("goal “rev” was deleted.", Unwatched(missed, [], [])!.Message);
     }

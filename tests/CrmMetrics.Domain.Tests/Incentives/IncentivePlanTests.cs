@@ -85,6 +85,9 @@ public class IncentivePlanTests
     [InlineData("""{"name":"p","grain":"month","measure":{"indicator":"staff.incentive-payout"},"participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "measure.indicator")]
     // Found by probing: a lower-is-better measure was taken, so slower complaint handling paid more.
     [InlineData("""{"name":"p","grain":"month","measure":{"indicator":"cx.resolution-hours-p50"},"participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "measure.indicator")]
+    // Found by probing: a gate on a lower-is-better indicator cut the payout of those who resolved complaints fastest.
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}],"gates":[{"indicator":"cx.resolution-hours-p50","min":24,"factor":0.5}]}""", "gates[0].indicator")]
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}],"gates":[{"indicator":"cx.complaints","min":2,"factor":0.5}]}""", "gates[0].indicator")]
     [InlineData("""{"name":"p","grain":"hourly","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "grain")]
     public void Each_invalid_member_is_named(string json, string field)
     {
