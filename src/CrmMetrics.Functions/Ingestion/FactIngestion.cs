@@ -80,12 +80,13 @@ public sealed class FactIngestion(
         await dirtyDays.MarkAsync(ownDays, ct);
 
         var written = await facts.InsertAsync(distinct, ct);
-        // A resend whose id was accepted with another time changes nothing anywhere.
+        // A resend whose id was accepted with other content (a time on another day, another customer, case,
+        // value...) changes nothing anywhere: only the same fact is applied again below.
         if (written.Conflicting.Count > 0)
         {
             var conflicting = written.Conflicting.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
             distinct = distinct.Where(f => !conflicting.Contains(f.Id)).ToList();
-            logger.LogWarning("{Count} events reuse the id of a fact accepted earlier with a time on another day (first: {Id}); they count as duplicates",
+            logger.LogWarning("{Count} events reuse the id of a fact accepted earlier with other content (first: {Id}); they count as duplicates and change nothing",
                 conflicting.Count, written.Conflicting[0].Id);
         }
 

@@ -10,8 +10,9 @@ namespace CrmMetrics.Storage.Facts;
 /// <summary>The outcome of storing facts: which were new and which had been stored before.</summary>
 /// <param name="Duplicates">Facts whose id was accepted before (including <paramref name="Conflicting"/>).</param>
 /// <param name="Conflicting">
-/// Duplicates whose id was accepted with a time on another UTC day: a resend with a changed time. They
-/// change nothing, so nothing downstream may apply them either.
+/// Duplicates whose id was accepted with other content: a time on another UTC day, or on the same day
+/// another customer, case, value or anything else (<see cref="FactFingerprint"/>). They change nothing,
+/// so nothing downstream may apply them either (the others are the same fact, applied again harmlessly).
 /// </param>
 public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting);
 
@@ -42,7 +43,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
 
     private const int MaxParallelBatches = 8;
     private const int PageSize = 1000;
-    private static readonly string[] ClaimColumns = ["Day", "Write", "Timestamp"];
+    private static readonly string[] ClaimColumns = ["Day", "Write", "Sum", "Timestamp"];
 
     private readonly TimeSpan _ownerGrace = ownerGrace ?? DefaultOwnerGrace;
     private readonly TableClient _ids = account.Table(StorageNames.Tables.FactIds);
@@ -57,7 +58,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
 
         // 1. Claim the ids. An id claimed for another UTC day is a duplicate; one claimed for the same
         //    day is a duplicate if its write committed, and otherwise may never have reached the log.
-        var idBatches = facts.Select(f => (Fact: f, Entity: new TableEntity(StorageKeys.FactIdPartition(f.Id), f.Id) { ["Day"] = DayOf(f), ["Write"] = write }))
+        var idBatches = facts.Select(f => (Fact: f, Entity: new TableEntity(StorageKeys.FactIdPartition(f.Id), f.Id) { ["Day"] = DayOf(f), ["Write"] = write, ["Sum"] = FactFingerprint.Of(f) }))
             .GroupBy(x => x.Entity.PartitionKey).SelectMany(p => PartitionBatches.Chunk(p, x => x.Entity)).ToList();
         var claimed = new List<Fact>(facts.Count);
         var claimedBefore = new List<(Fact Fact, TableEntity Claim)>();
@@ -83,8 +84,9 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         //    request may be waiting for this commit while holding ids this one waits for.
         await AppendAndCommitAsync(claimed, write, cancellationToken);
 
-        // 3. Ids claimed before for the same day: a duplicate once their write commits; taken over if
-        //    it never does. Each round first waits for the owners, holding nothing uncommitted, then
+        // 3. Ids claimed before for the same day: a duplicate once their write commits (one with other
+        //    content a conflicting one, which nothing applies); taken over if it never does (the resend is
+        //    then the fact acknowledged, whatever the first attempt held). Each round first waits for the owners, holding nothing uncommitted, then
         //    takes the abandoned claims over without waiting, appends them and commits them under a
         //    fresh write id; a claim another request moved in between is decided again next round.
         var duplicates = new List<Fact>(conflicting);
@@ -93,7 +95,9 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         {
             if (round == 10) throw new InvalidOperationException($"The claim of fact id '{pending[0].Fact.Id}' kept changing; gave up.");
             var (stored, abandoned) = await DecideOwnersAsync(pending, cancellationToken);
-            duplicates.AddRange(stored);
+            duplicates.AddRange(stored.Select(s => s.Fact));
+            // Claims from before content was kept with them (no Sum) count as the same content.
+            conflicting.AddRange(stored.Where(s => s.Claim.GetString("Sum") is { } sum && sum != FactFingerprint.Of(s.Fact)).Select(s => s.Fact));
             var takeover = Guid.NewGuid().ToString("N");
             var (taken, moved) = await TakeOverAsync(abandoned, takeover, cancellationToken);
             await AppendAndCommitAsync(taken, takeover, cancellationToken);
@@ -118,17 +122,17 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     /// for claims from before the logs, its fact row exists) or abandoned (it never committed within
     /// the grace). Waits for the owners; the caller holds no uncommitted claim meanwhile.
     /// </summary>
-    private async Task<(List<Fact> Stored, List<(Fact Fact, TableEntity Claim)> Abandoned)> DecideOwnersAsync(
+    private async Task<(List<(Fact Fact, TableEntity Claim)> Stored, List<(Fact Fact, TableEntity Claim)> Abandoned)> DecideOwnersAsync(
         List<(Fact Fact, TableEntity Claim)> claims, CancellationToken ct)
     {
-        var stored = new System.Collections.Concurrent.ConcurrentBag<Fact>();
+        var stored = new System.Collections.Concurrent.ConcurrentBag<(Fact, TableEntity)>();
         var abandoned = new System.Collections.Concurrent.ConcurrentBag<(Fact, TableEntity)>();
         await Parallel.ForEachAsync(claims, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = ct }, async (item, token) =>
         {
             var (fact, claim) = item;
             var owner = claim.GetString("Write");
             var committed = owner is null ? await _legacy.ExistsAsync(fact, token) : await OwnerCommittedAsync(owner, claim.Timestamp, token);
-            if (committed) stored.Add(fact);
+            if (committed) stored.Add(item);
             else abandoned.Add(item);
         });
         return ([.. stored], [.. abandoned]);
@@ -150,7 +154,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             var (partition, id) = (StorageKeys.FactIdPartition(fact.Id), fact.Id);
             try
             {
-                await _ids.UpdateEntityAsync(new TableEntity(partition, id) { ["Day"] = claim.GetString("Day"), ["Write"] = write },
+                await _ids.UpdateEntityAsync(new TableEntity(partition, id) { ["Day"] = claim.GetString("Day"), ["Write"] = write, ["Sum"] = FactFingerprint.Of(fact) },
                     claim.ETag, TableUpdateMode.Replace, token);
                 taken.Add(fact);
             }

@@ -64,6 +64,23 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task An_id_resent_with_another_customer_changes_no_figure()
+    {
+        // Found by probing: the resend was a duplicate, yet it was applied to the other customer's timeline,
+        // where it took the place of that customer's own acquisition (new and active customers 1, not 2).
+        static object Acquired(string id, string customer, string time) => new { id, type = "customer.acquired", time, customerId = customer, data = new { segment = "resent-content" } };
+        Assert.Equal(1, (await AppFixture.JsonAsync(await app.PostEventsAsync(new[] { Acquired("rc-1", "RC-A", "2019-01-05T10:00:00Z") }))).GetProperty("accepted").GetInt32());
+        var resent = await AppFixture.JsonAsync(await app.PostEventsAsync(new[] { Acquired("rc-1", "RC-B", "2019-01-05T11:00:00Z") }));
+        Assert.Equal((0, 1), (resent.GetProperty("accepted").GetInt32(), resent.GetProperty("duplicates").GetInt32()));
+        Assert.Equal(1, (await AppFixture.JsonAsync(await app.PostEventsAsync(new[] { Acquired("rc-2", "RC-B", "2019-01-06T10:00:00Z") }))).GetProperty("accepted").GetInt32());
+
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2019-01" });
+        var rows = await ApiDriver.SnapshotsAsync(app, "grain=month&period=2019-01&scope=segment:resent-content");
+        Assert.Equal(2, ApiDriver.Value(rows.Single(r => r.GetProperty("indicator").GetString() == "com.new-customers")));
+        Assert.Equal(2, ApiDriver.Value(rows.Single(r => r.GetProperty("indicator").GetString() == "com.active-customers")));
+    }
+
+    [Fact]
     public async Task The_same_batch_sent_three_times_at_once_is_accepted_once_in_all()
     {
         // 600 ids over the id index's partitions: the three requests claim parts of the batch each.

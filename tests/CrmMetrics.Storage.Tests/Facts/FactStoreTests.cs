@@ -60,6 +60,48 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task An_id_resent_the_same_day_with_other_content_is_a_conflicting_duplicate_and_the_same_fact_written_otherwise_is_not()
+    {
+        // Found by probing: a resend naming another customer was a duplicate, and ingestion applied it to the
+        // timelines, where it took the place of the real acquisition.
+        var store = new FactStore(await azurite.AccountAsync());
+        var time = new DateTimeOffset(2026, 5, 5, 10, 0, 0, TimeSpan.Zero);
+        Assert.Equal(2, (await store.InsertAsync([Order("same-1", time, 100m), Order("other-1", time)], default)).Accepted.Count);
+
+        var resent = await store.InsertAsync(
+        [
+            // The same instant in another offset and the same amount written with a decimal place: the same fact.
+            Order("same-1", time.ToOffset(TimeSpan.FromHours(3.5)), 100.0m),
+            Order("other-1", time.AddHours(1)) with { CustomerId = "C-2" },
+        ], default);
+        Assert.Empty(resent.Accepted);
+        Assert.Equal(["other-1", "same-1"], resent.Duplicates.Select(f => f.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(["other-1"], resent.Conflicting.Select(f => f.Id));
+        Assert.Equal("C-1", (await store.GetAsync("other-1", time, default))!.CustomerId);
+    }
+
+    [Theory]
+    [InlineData("customer")]
+    [InlineData("case")]
+    [InlineData("value")]
+    [InlineData("period")]
+    [InlineData("type")]
+    public void A_fingerprint_changes_with_any_member(string member)
+    {
+        var fact = new Fact { Id = "f", Type = FactType.ComplaintOpened, Time = DateTimeOffset.UnixEpoch, CustomerId = "C", CaseId = "K1", Value = 1, PeriodKey = "2026-10" };
+        var changed = member switch
+        {
+            "customer" => fact with { CustomerId = "D" },
+            "case" => fact with { CaseId = "K2" },
+            "value" => fact with { Value = 1.0000001 },
+            "period" => fact with { PeriodKey = "2026-11" },
+            _ => fact with { Type = FactType.ComplaintResolved },
+        };
+        Assert.NotEqual(FactFingerprint.Of(fact), FactFingerprint.Of(changed));
+        Assert.Equal(FactFingerprint.Of(fact), FactFingerprint.Of(fact with { Id = "g" }));
+    }
+
+    [Fact]
     public async Task A_claimed_id_whose_fact_row_was_never_written_is_stored_on_retry()
     {
         var account = await azurite.AccountAsync();
