@@ -81,6 +81,39 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_write_whose_client_gave_up_once_it_had_begun_still_stores_every_fact()
+    {
+        // Found by probing: the client's disconnect cancelled the write after it had claimed its ids, so the
+        // facts waited for a resend, which then waited out the claims' 30 s grace.
+        var events = Enumerable.Range(0, 5000).Select(i => Order($"gaveup-{i}", $"2026-0{1 + i % 9}-{1 + i % 28:D2}T08:00:00Z", 1m)).ToArray();
+        using var giveUp = new CancellationTokenSource();
+        var post = app.Client.SendAsync(app.Request(HttpMethod.Post, "/api/events", TestKeys.Writer, System.Net.Http.Json.JsonContent.Create(events)), giveUp.Token);
+        var ids = app.Storage.Table(CrmMetrics.Storage.Account.StorageNames.Tables.FactIds);
+        async Task<bool> Claimed(string id) =>
+            (await ids.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(CrmMetrics.Storage.Account.StorageKeys.FactIdPartition(id), id)).HasValue;
+        // The client leaves once the write has begun (its first claims are in), long before it can end.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!post.IsCompleted && !await Claimed("gaveup-0") && !await Claimed("gaveup-4999"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the write never began");
+            await Task.Delay(20);
+        }
+        giveUp.Cancel();
+        try
+        {
+            await post;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        // The resend finds every fact stored by that write (it waits for the write's commit if need be); had
+        // the write been cut off, the resend would wait out the grace and take the facts over as accepted.
+        var resent = await AppFixture.JsonAsync(await app.PostEventsAsync(events));
+        Assert.Equal((0, 5000), (resent.GetProperty("accepted").GetInt32(), resent.GetProperty("duplicates").GetInt32()));
+    }
+
+    [Fact]
     public async Task The_same_batch_sent_three_times_at_once_is_accepted_once_in_all()
     {
         // 600 ids over the id index's partitions: the three requests claim parts of the batch each.
