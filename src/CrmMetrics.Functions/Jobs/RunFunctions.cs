@@ -151,13 +151,20 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
 /// <c>AggregateDay</c> (queue <c>kpi-days</c>): the map step for one day. The last day of a run to
 /// finish sends the run's period jobs. On the final attempt a failure is recorded on the run.
 /// </summary>
-public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore runs, RunPlanner planner, HostJsonSettings host, ILogger<AggregateDayFunction> logger)
+public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore runs, RunPlanner planner, ReportingZoneGuard zoneGuard, HostJsonSettings host, ILogger<AggregateDayFunction> logger)
 {
     [Function("AggregateDay")]
     [QueueOutput(StorageNames.Queues.KpiPeriods)]
     public async Task<string[]?> RunAsync([QueueTrigger(StorageNames.Queues.KpiDays)] string message, int dequeueCount, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadDay, logger, "AggregateDay", out var job)) return null;
+        if (await zoneGuard.ProblemAsync(ct) is { } zoneProblem)
+        {
+            // Not a passing fault: the day fails at once, saying why, rather than being cut in another zone.
+            logger.LogError("Day {Day} of run {RunId} refused: {Reason}", IsoDay.Text(job.Day), job.RunId, zoneProblem);
+            await runs.FailDayAsync(job.RunId, job.Day, zoneProblem, CancellationToken.None);
+            return null;
+        }
         bool planned;
         try
         {
@@ -204,7 +211,7 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
 /// alerts are sent before it returns; the period's done message (queue output to <c>kpi-done</c>)
 /// is written by the host after that, so a period counts done only once its alerts are out.
 /// </summary>
-public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore runs, AlertService alerts, IAlertSender sender,
+public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore runs, AlertService alerts, IAlertSender sender, ReportingZoneGuard zoneGuard,
     CrmMetricsSettings settings, HostJsonSettings host, ILogger<FinalizePeriodFunction> logger)
 {
     [Function("FinalizePeriod")]
@@ -230,6 +237,13 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
         {
             await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, $"period: {error}", ct);
             logger.LogError("Period {Period} ({Grain}) of run {RunId} cannot be finalised: {Error}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, error);
+            return null;
+        }
+        if (await zoneGuard.ProblemAsync(ct) is { } zoneProblem)
+        {
+            // Its days were cut in another zone than the one its period would be read in now.
+            logger.LogError("Period {Period} ({Grain}) of run {RunId} refused: {Reason}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, zoneProblem);
+            await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, zoneProblem, CancellationToken.None);
             return null;
         }
         // The queue message names this delivery: a retry of it resends what it raised, nothing else.

@@ -9,15 +9,26 @@ namespace CrmMetrics.Functions.Runs;
 /// of the zone in force when they were computed; after <c>CrmMetrics:TimeZone</c> changes, a run would
 /// finalise periods from days cut both ways. So no run starts while the setting differs from the zone
 /// the stored days were computed in; before any day was computed, the new zone is simply recorded.
+/// The steps of runs started before the change (their day and period jobs still queued) ask too: they
+/// fail, saying why, rather than cut days in the new zone beside those of the old (found by probing).
 /// </summary>
 public sealed class ReportingZoneGuard(ReportingZoneStamp stamp, PartialStore partials, CrmMetricsSettings settings, ILogger<ReportingZoneGuard> logger)
 {
+    // Once the stamp names this process's zone it keeps doing so: the stamp changes only while no day is
+    // computed, which this zone's own runs end. So the steps of a run read it once per process.
+    private volatile bool _confirmed;
+
     /// <summary>Why no run may start now, or null (recording the zone when this is the first run).</summary>
     public async Task<string?> ProblemAsync(CancellationToken ct)
     {
+        if (_confirmed) return null;
         var zone = settings.Calendar.TimeZone.Id;
         var recorded = await stamp.EnsureAsync(zone, ct);
-        if (string.Equals(recorded, zone, StringComparison.Ordinal)) return null;
+        if (string.Equals(recorded, zone, StringComparison.Ordinal))
+        {
+            _confirmed = true;
+            return null;
+        }
         if (!await partials.AnyAsync(ct))
         {
             await stamp.ReplaceAsync(zone, ct);

@@ -10,7 +10,8 @@ namespace CrmMetrics.Functions.Tests.Reliability;
 /// <summary>
 /// Changing the reporting time zone on storage whose days were computed in another would make runs
 /// mix both zones: such a run is refused, naming the setting, until it is set back. Before any day is
-/// computed, a new zone is simply taken.
+/// computed, a new zone is simply taken. The steps of a run started before the change and still queued
+/// fail too, saying why (found by probing: they went on cutting and finalising days in the new zone).
 /// </summary>
 public class ReportingZoneChangeTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
@@ -62,6 +63,20 @@ public class ReportingZoneChangeTests(AzuriteFixture azurite) : IClassFixture<Az
             var detail = (await AppFixture.JsonAsync(refused)).GetProperty("detail").GetString()!;
             Assert.Contains("CrmMetrics:TimeZone is America/New_York", detail, StringComparison.Ordinal);
             Assert.Contains("computed in UTC", detail, StringComparison.Ordinal);
+
+            // A run planned in UTC whose day and period jobs were still queued when the zone changed.
+            var account = Storage.Account.StorageAccount.FromConnectionString(azurite.ConnectionString);
+            var runs = new Storage.Runs.RunStore(account);
+            var calendar = new Domain.Periods.PeriodCalendar(Domain.Periods.ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
+            var runId = $"before-the-change-{Guid.NewGuid():N}";
+            Assert.True(await runs.CreateAsync(runId, "api", ["month"], "2026-10", default));
+            await runs.PlanAsync(runId, [new DateOnly(2026, 10, 31)], [calendar.Parse("2026-10", Domain.Periods.Grain.Month)], default);
+            await account.Queue(Storage.Account.StorageNames.Queues.KpiDays).SendMessageAsync(Functions.Runs.JobMessages.Write(new Functions.Runs.DayJob(runId, new DateOnly(2026, 10, 31))));
+            await account.Queue(Storage.Account.StorageNames.Queues.KpiPeriods).SendMessageAsync(Functions.Runs.JobMessages.Write(new Functions.Runs.PeriodJob(runId, Domain.Periods.Grain.Month, "2026-10")));
+            var failed = await Eventually.WaitAsync(async () => (await runs.GetAsync(runId, default))!,
+                r => r.Days[0].State == Storage.Runs.StepState.Failed && r.Periods[0].State == Storage.Runs.StepState.Failed, TimeSpan.FromMinutes(2), "the old run's steps to fail");
+            Assert.Contains("CrmMetrics:TimeZone is America/New_York", failed.Days[0].Error, StringComparison.Ordinal);
+            Assert.Contains("CrmMetrics:TimeZone is America/New_York", failed.Periods[0].Error, StringComparison.Ordinal);
         }
 
         // Set back, runs go on.
