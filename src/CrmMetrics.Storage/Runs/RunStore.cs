@@ -40,7 +40,18 @@ public sealed record RunPeriod(Grain Grain, string Period, StepState State, int 
 public sealed class RunStore(StorageAccount account)
 {
     private const string RunRow = "run";
+    // The latest scheduled run's id, in a partition no run id can take (they start with "run-" or "sched-").
+    private const string SchedulePartition = "schedule";
+    private const string LatestRow = "latest";
     private readonly TableClient _table = account.Table(StorageNames.Tables.Runs);
+
+    /// <summary>The id of the latest scheduled run created (<see cref="RecordScheduledAsync"/>), or null.</summary>
+    public async Task<string?> LatestScheduledAsync(CancellationToken ct) =>
+        (await _table.GetEntityIfExistsAsync<TableEntity>(SchedulePartition, LatestRow, ["RunId"], ct)) is { HasValue: true } row ? row.Value!.GetString("RunId") : null;
+
+    /// <summary>Records <paramref name="runId"/> as the latest scheduled run.</summary>
+    public Task RecordScheduledAsync(string runId, CancellationToken ct) =>
+        _table.UpsertEntityAsync(new TableEntity(SchedulePartition, LatestRow) { ["RunId"] = runId }, TableUpdateMode.Replace, ct);
 
     private static string DayRow(DateOnly day) => "day|" + StorageKeys.DayKey(day);
     private static string PeriodRow(Grain grain, string period) => $"period|{Grains.Key(grain)}|{StorageKeys.Encode(period)}";

@@ -82,4 +82,36 @@ public class ScheduledRunTests
             Assert.Equal("schedule", run!.Trigger);
         }
     }
+
+    /// <summary>A timer that does not fire during the tests, so the test sends the occurrences itself.</summary>
+    public sealed class QuietTimer : AppFixture
+    {
+        protected override IEnumerable<KeyValuePair<string, string?>> Settings() => [new("KpiSchedule", "0 0 0 1 1 *")];
+    }
+
+    public class WhileOneRuns(QuietTimer app) : IClassFixture<QuietTimer>
+    {
+        [Fact]
+        public async Task An_occurrence_while_the_last_scheduled_run_is_unfinished_is_skipped_and_the_next_after_it_runs()
+        {
+            // Found by probing: every occurrence planned again what the first still had pending, until storage gave way.
+            var runs = app.Services.GetRequiredService<RunStore>();
+            var calendar = new Domain.Periods.PeriodCalendar(Domain.Periods.ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
+            Assert.True(await runs.CreateAsync("sched-20200101T000000", Functions.Runs.RunPlanner.ScheduleTrigger, null, null, default));
+            await runs.PlanAsync("sched-20200101T000000", [], [calendar.Parse("2020-01", Domain.Periods.Grain.Month)], default);
+            await runs.RecordScheduledAsync("sched-20200101T000000", default);
+            var queue = app.Storage.Queue(Storage.Account.StorageNames.Queues.KpiRuns);
+
+            await queue.SendMessageAsync(Functions.Runs.JobMessages.Write(new Functions.Runs.StartRunJob("sched-20200101T001500", Functions.Runs.RunPlanner.ScheduleTrigger)));
+            await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains("Occurrence sched-20200101T001500 skipped: scheduled run sched-20200101T000000 is still running (1 of 1 periods pending)")),
+                TimeSpan.FromSeconds(60), "the occurrence to be skipped");
+            Assert.Null(await runs.GetAsync("sched-20200101T001500", default));
+
+            // Once it has ended (here: failed), the next occurrence runs.
+            await runs.AddErrorAsync("sched-20200101T000000", "stopped by the test", default);
+            await queue.SendMessageAsync(Functions.Runs.JobMessages.Write(new Functions.Runs.StartRunJob("sched-20200101T003000", Functions.Runs.RunPlanner.ScheduleTrigger)));
+            await Eventually.WaitAsync(() => runs.GetAsync("sched-20200101T003000", default), run => run is { Planned: true }, TimeSpan.FromSeconds(60), "the next occurrence's run to be planned");
+            Assert.Equal("sched-20200101T003000", await runs.LatestScheduledAsync(default));
+        }
+    }
 }
