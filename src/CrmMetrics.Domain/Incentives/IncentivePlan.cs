@@ -90,6 +90,8 @@ public sealed record IncentivePlan
             {
                 var previous = tiers[^1];
                 if (previous.To is null || from < previous.To) errors.Add(t.Path("from"), $"overlaps the tier before it (which ends at {previous.To?.ToString() ?? "no bound"}); tiers must be in ascending order without overlap");
+                // A gap would pay nothing between the two tiers without saying so (found by probing); a band paying nothing is a tier of rate 0.
+                else if (from > previous.To) errors.Add(t.Path("from"), $"leaves a gap after the tier before it, which ends at {previous.To}: start this tier there (a band that pays nothing is a tier with rate 0)");
             }
             if (from is not null && rate is not null) tiers.Add(new Tier(from.Value, to, rate.Value));
         }

@@ -108,7 +108,12 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
     /// </summary>
     public string? DisplayName(string name, bool required) =>
         String(name, required, s => s.Length is < 1 or > 200 || s.Any(char.IsControl) ? "must be 1–200 characters without control characters"
-            : Facts.Vocabulary.ShowsNothing(s) ? "must not be only spaces or invisible characters" : null);
+            : Facts.Vocabulary.ShowsNothing(s) ? "must not be only spaces or invisible characters"
+            // Names are written into alert text and the page: an embedding or override reorders what follows
+            // it (a name could make an alert read otherwise), a line separator splits a message (found by probing).
+            // Marks (U+200E, U+200F) and isolates, which mixed Persian and Latin text uses, are kept.
+            : s.Any(c => c is >= '\u202A' and <= '\u202E' or '\u2028' or '\u2029') ? "must not contain bidirectional embedding or override characters (U+202A–U+202E) or line and paragraph separators (U+2028, U+2029)"
+            : null);
 
     public string? String(string name, bool required, Func<string, string?>? check = null)
     {

@@ -153,6 +153,9 @@ public class GoalTests
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"scope":"planet:mars"}""", "scope")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"parentGoalId":"nope"}""", "parentGoalId")]
     [InlineData("""{"name":"","indicator":"cx.nps","grain":"month","target":5}""", "name")]
+    // Found by probing: an override reorders alert text after the name; a line separator splits a message.
+    [InlineData("""{"name":"Revenue \u202egnissim","indicator":"cx.nps","grain":"month","target":5}""", "name")]
+    [InlineData("""{"name":"x","nameFa":"درآمد\u2028دوم","indicator":"cx.nps","grain":"month","target":5}""", "nameFa")]
     [InlineData("""{"indicator":"cx.nps","grain":"month","target":5}""", "name")]
     public void Each_invalid_member_is_named(string json, string field)
     {

@@ -85,6 +85,8 @@ public class IncentivePlanTests
     [InlineData("""{"name":"p","grain":"month","measure":{"indicator":"staff.incentive-payout"},"participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "measure.indicator")]
     // Found by probing: a lower-is-better measure was taken, so slower complaint handling paid more.
     [InlineData("""{"name":"p","grain":"month","measure":{"indicator":"cx.resolution-hours-p50"},"participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "measure.indicator")]
+    // Found by probing: 0–100 % then from 120 % paid nothing between, without a word.
+    [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"to":100,"rate":0.1},{"from":120,"rate":0.2}]}""", "tiers[1].from")]
     // Found by probing: a gate on a lower-is-better indicator cut the payout of those who resolved complaints fastest.
     [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}],"gates":[{"indicator":"cx.resolution-hours-p50","min":24,"factor":0.5}]}""", "gates[0].indicator")]
     [InlineData("""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":1}],"tiers":[{"from":0,"rate":0.1}],"gates":[{"indicator":"cx.complaints","min":2,"factor":0.5}]}""", "gates[0].indicator")]
