@@ -106,7 +106,7 @@ public static class ServiceRegistration
         // Alerts leave through Service Bus when it is configured, else through the local queue of the same name.
         if (alertsBus is not null)
         {
-            services.AddSingleton(sp => sp.GetRequiredService<ServiceBusClient>().CreateSender(configuration["AlertsTopicName"] is { Length: > 0 } topic ? topic : AlertMessages.Topic));
+            services.AddSingleton(sp => sp.GetRequiredService<ServiceBusClient>().CreateSender(alertsBus.Topic));
             services.AddSingleton<IAlertSender, ServiceBusAlertSender>();
         }
         else
@@ -145,6 +145,10 @@ public static class ServiceRegistration
 public sealed record AlertsServiceBus(string? ConnectionString, string? Namespace, TokenCredential? Credential)
 {
     public const string Setting = "AlertsServiceBus";
+    public const string TopicSetting = "AlertsTopicName";
+
+    /// <summary>The topic alerts are sent to (<c>AlertsTopicName</c>, <see cref="AlertMessages.Topic"/> by default).</summary>
+    public string Topic { get; init; } = AlertMessages.Topic;
 
     public static AlertsServiceBus? Read(IConfiguration configuration)
     {
@@ -156,7 +160,7 @@ public sealed record AlertsServiceBus(string? ConnectionString, string? Namespac
             // every period finalisation before it runs, and the run never learns why.
             if (ConnectionStringProblem(connectionString) is { } problem)
                 throw new SettingsException(Domain.Validation.ValidationErrors.Single(Setting, problem));
-            return new AlertsServiceBus(connectionString, null, null);
+            return new AlertsServiceBus(connectionString, null, null) { Topic = TopicOf(configuration) };
         }
         var section = configuration.GetSection(Setting);
         if (section["fullyQualifiedNamespace"] is { } nsText && !string.IsNullOrWhiteSpace(nsText))
@@ -164,9 +168,24 @@ public sealed record AlertsServiceBus(string? ConnectionString, string? Namespac
             var ns = nsText.Trim();
             if (Uri.CheckHostName(ns) != UriHostNameType.Dns)
                 throw new SettingsException(Domain.Validation.ValidationErrors.Single($"{Setting}:fullyQualifiedNamespace", "must be a host name such as contoso.servicebus.windows.net"));
-            return new AlertsServiceBus(null, ns, Identity.Credential(section));
+            return new AlertsServiceBus(null, ns, Identity.Credential(section)) { Topic = TopicOf(configuration) };
         }
         return null;
+    }
+
+    /// <summary>
+    /// <c>AlertsTopicName</c>, checked as Service Bus names topics (letters, digits, '.', '-', '_' and '/',
+    /// starting and ending with a letter or digit, at most 260 characters) when the app starts: a name it
+    /// refuses would otherwise fail only the first alert's send (found by probing).
+    /// </summary>
+    private static string TopicOf(IConfiguration configuration)
+    {
+        if (configuration[TopicSetting] is not { } text || string.IsNullOrWhiteSpace(text)) return AlertMessages.Topic;
+        var topic = text.Trim();
+        var valid = topic.Length <= 260 && char.IsAsciiLetterOrDigit(topic[0]) && char.IsAsciiLetterOrDigit(topic[^1])
+                    && topic.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '/');
+        return valid ? topic : throw new SettingsException(Domain.Validation.ValidationErrors.Single(TopicSetting,
+            $"'{Domain.Validation.JsonFields.Truncate(topic)}' is not a Service Bus topic name: letters, digits, '.', '-', '_' and '/', starting and ending with a letter or digit, at most 260 characters"));
     }
 
     /// <summary>

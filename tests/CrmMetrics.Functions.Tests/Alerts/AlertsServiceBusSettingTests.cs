@@ -37,6 +37,25 @@ public class AlertsServiceBusSettingTests
         Assert.Null(Read());
     }
 
+    [Theory]
+    // Found by probing: accepted at start, it would have failed only the first alert's send.
+    [InlineData("Exec_Alerts!")]
+    [InlineData("-alerts")]
+    [InlineData("alerts topic")]
+    public void A_topic_name_service_bus_refuses_stops_the_app_naming_the_setting(string topic)
+    {
+        var e = Assert.Throws<SettingsException>(() => Read(("AlertsServiceBus", "Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=a2V5"), ("AlertsTopicName", topic)));
+        Assert.Equal("AlertsTopicName", Assert.Single(e.Errors.ToDictionary()).Key);
+    }
+
+    [Fact]
+    public void A_topic_name_defaults_to_executive_alerts_and_a_valid_one_is_taken()
+    {
+        const string bus = "Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=a2V5";
+        Assert.Equal("executive-alerts", Read(("AlertsServiceBus", bus))!.Topic);
+        Assert.Equal("crm/exec.alerts_2", Read(("AlertsServiceBus", bus), ("AlertsTopicName", "crm/exec.alerts_2"))!.Topic);
+    }
+
     [Fact]
     public void An_identity_connection_takes_managedidentity_or_nothing_as_its_credential()
     {
