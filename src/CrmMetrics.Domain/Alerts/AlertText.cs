@@ -117,7 +117,10 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
             var q = int.Parse(parts[1][1..], CultureInfo.InvariantCulture);
             return fa ? $"فصل {OrdinalFa[q - 1]} {Year(year)}" : $"Q{q} {year}";
         }
-        if (parts[1].StartsWith('W')) return fa ? $"هفته {Digits(parts[1][1..].TrimStart('0'))} سال {Year(year)}" : $"week {int.Parse(parts[1][1..], CultureInfo.InvariantCulture)} of {year}";
+        // Weeks are ISO weeks of a Gregorian year in every calendar: beside Solar Hijri months its year is
+        // said to be Gregorian (found by probing: "week 48 of 2026" next to months of 1405).
+        if (parts[1].StartsWith('W'))
+            return fa ? $"هفته {Digits(parts[1][1..].TrimStart('0'))} سال {Year(year)}{(Persian ? " میلادی" : "")}" : $"week {int.Parse(parts[1][1..], CultureInfo.InvariantCulture)} of {year}";
         var month = int.Parse(parts[1], CultureInfo.InvariantCulture) - 1;
         var monthName = (Persian, fa) switch { (true, true) => PersianFa[month], (true, false) => PersianEn[month], (false, true) => GregorianFa[month], _ => GregorianEn[month] };
         if (parts.Length == 2) return $"{monthName} {Year(year)}";

@@ -253,6 +253,9 @@ public class AlertEvaluatorTests
         Assert.Equal(("8 percentage points", "1 percentage point", "8 hours"), (text.Difference(8, "%", false), text.Difference(1, "%", false), text.Difference(8, "hours", false)));
         Assert.Equal("1 percentage point", text.Difference(0.999, "%", false));
         Assert.Equal("۸ واحد درصد", text.Difference(8, "%", true));
+        // Weeks are ISO weeks of a Gregorian year: beside Solar Hijri months, that year is said to be Gregorian.
+        Assert.Equal("هفته ۴۹ سال ۲۰۲۶", text.Period("2026-W49", true));
+        Assert.Equal("هفته ۴۹ سال ۲۰۲۶ میلادی", new AlertText(ReportingCalendar.Persian, "IRR").Period("2026-W49", true));
     }
 
     [Fact]
