@@ -1,32 +1,52 @@
 // The alerts that need attention: those of the period on screen first (asked for by period, however
 // long ago it was), then every other alert still open; within each, open before resolved, the worst
-// first, the latest raised first. Each shows its severity, whether it is still open, the message in
-// the page's language, and a link that opens this page at the figure it is about (its grain, period,
-// scope and indicator). A recovery is not listed on its own: the alert it resolved says "Resolved".
+// first, the latest raised first; an alert about a period still running (a goal at risk, while there is
+// time to act) before one about a period that is over (a goal missed). Each shows its severity, whether
+// it is still open, the message in the page's language, and a link that opens this page at the figure
+// it is about (its grain, period, scope and indicator). A recovery is not listed on its own: the alert
+// it resolved says "Resolved". The first few are shown, with the count and a toggle for the rest.
 import { h, show } from '../dom.js';
 import { query } from '../api.js';
 import { viewAddress } from '../view.js';
 
+/** How many alerts the panel shows before "Show all". */
 export const shown = 8;
 
+// Whether the reader asked to see every alert; a new period starts folded again.
+let expanded = false;
+
 export async function load(api, view) {
+  expanded = false;
   const [open, here] = await Promise.all([
-    api.get('/api/alerts?state=open&pageSize=50'),
+    api.all('/api/alerts?state=open&pageSize=50'),
     api.get(`/api/alerts?${query({ grain: view.grain, period: view.period, pageSize: 50 })}`),
   ]);
   const ids = new Set(here.items.map(a => a.id));
-  return [...here.items, ...open.items.filter(a => !ids.has(a.id))];
+  return [...here.items, ...open.filter(a => !ids.has(a.id))];
 }
 
 const worst = { critical: 0, warning: 1, info: 2 };
 
-export function latest(items, view) {
+/** Whether the reporting context says an alert's period is over (a period it does not list counts as over). */
+function periodOver(alert, context) {
+  const entry = context?.grains.find(g => g.grain === alert.data?.grain)?.periods.find(p => p.key === alert.data?.period);
+  return entry ? entry.closed !== false : true;
+}
+
+/** Every alert the panel lists, in its order. */
+export function latest(items, view, context) {
   const here = a => a.data?.grain === view.grain && a.data?.period === view.period ? 0 : 1;
   const open = a => a.state === 'resolved' ? 1 : 0;
+  const over = a => periodOver(a, context) ? 1 : 0;
   const severity = a => worst[a.data?.severity] ?? 3;
   return items.filter(a => a.data?.kind !== 'resolved')
-    .sort((a, b) => here(a) - here(b) || open(a) - open(b) || severity(a) - severity(b) || (b.time ?? '').localeCompare(a.time ?? ''))
-    .slice(0, shown);
+    .sort((a, b) => here(a) - here(b) || open(a) - open(b) || over(a) - over(b) || severity(a) - severity(b) || (b.time ?? '').localeCompare(a.time ?? ''));
+}
+
+/** The alerts on screen: the first few, or every one once the reader asked for all. */
+export function visible(items, view, context) {
+  const list = latest(items, view, context);
+  return expanded ? list : list.slice(0, shown);
 }
 
 /**
@@ -41,12 +61,31 @@ export function viewOf(alert, lang) {
 }
 
 export function render(body, items, view, words, context, actions) {
-  const list = latest(items, view);
-  if (list.length === 0) {
+  const all = latest(items, view, context);
+  if (all.length === 0) {
     show(body, h('p', { class: 'empty' }, words.t('noAlerts')));
     return;
   }
-  show(body, h('ul', { class: 'alert-list' }, list.map(alert => {
+  const list = expanded ? all : all.slice(0, shown);
+  show(body,
+    h('p', { class: 'alert-count muted small' }, words.t(list.length < all.length ? 'alertsShown' : all.length === 1 ? 'alertCount' : 'alertsCount', { shown: words.number(list.length, 0), count: words.number(all.length, 0) })),
+    renderList(list, view, words, actions),
+    all.length > shown ? renderToggle(body, items, all.length, view, words, context, actions) : null);
+}
+
+/** "Show all N" while folded, "Show fewer" once open; keeps focus on itself across the redraw. */
+function renderToggle(body, items, count, view, words, context, actions) {
+  return h('button', { type: 'button', class: 'link-button alert-toggle', 'aria-expanded': String(expanded),
+    onclick: () => {
+      expanded = !expanded;
+      render(body, items, view, words, context, actions);
+      body.querySelector('.alert-toggle')?.focus();
+    } },
+  expanded ? words.t('showFewerAlerts') : words.t('showAllAlerts', { count: words.number(count, 0) }));
+}
+
+function renderList(list, view, words, actions) {
+  return h('ul', { class: 'alert-list' }, list.map(alert => {
     const d = alert.data ?? {};
     const target = viewOf(alert, view.lang);
     const here = d.grain === view.grain && d.period === view.period;
@@ -63,11 +102,11 @@ export function render(body, items, view, words, context, actions) {
           h('a', { class: 'alert-link', href: viewAddress(target), dataset: { grain: target.grain, period: target.period, scope: target.scope, indicator: target.indicator },
             onclick: event => { if (event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) { event.preventDefault(); actions.navigate(target, true); } } },
           words.t('openFigure')))));
-  })));
+  }));
 }
 
-export function csv(items, view, words) {
-  return latest(items, view).map(alert => ({
+export function csv(items, view, words, context) {
+  return visible(items, view, context).map(alert => ({
     section: 'alert', indicator: alert.data?.indicator, name: words.lang === 'fa' ? (alert.data?.messageFa ?? alert.data?.message) : alert.data?.message,
     scope: alert.data?.scope, grain: alert.data?.grain, period: alert.data?.period,
     value: alert.data?.value, target: alert.data?.target, attainment: alert.data?.attainment, status: alert.state, severity: alert.data?.severity,

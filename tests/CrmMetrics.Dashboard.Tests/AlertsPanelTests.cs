@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using CrmMetrics.Dashboard.Tests.Support;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Testing;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace CrmMetrics.Dashboard.Tests;
+
+/// <summary>The alerts panel with alert logs made for the purpose: longer than a page, about goals, at phone width.</summary>
+[Collection(DashboardCollection.Name)]
+public class AlertsPanelTests(DashboardApp app)
+{
+    private static JsonObject Alert(string id, string severity, string period, string kind = "threshold", string scope = "org", string indicator = "cx.csat") => new()
+    {
+        ["id"] = id, ["type"] = $"crm.metrics.alert.{kind}", ["time"] = "2026-11-01T10:00:00Z", ["state"] = "open",
+        ["data"] = new JsonObject
+        {
+            ["indicator"] = indicator, ["scope"] = scope, ["grain"] = "month", ["period"] = period, ["severity"] = severity, ["kind"] = kind,
+            ["message"] = $"Message of {id}.", ["messageFa"] = $"پیام {id}",
+        },
+    };
+
+    private static string Page(string? next, params JsonObject[] items) =>
+        new JsonObject { ["items"] = new JsonArray(items), ["continuationToken"] = next }.ToJsonString();
+
+    /// <summary>Answers the panel's two requests: the open alerts from <paramref name="open"/> (one page per entry, chained by tokens), none for the period.</summary>
+    private static Task ServeAlertsAsync(IPage page, params string[] open) =>
+        page.RouteAsync(url => url.Contains("/api/alerts?", StringComparison.Ordinal), route =>
+        {
+            var url = route.Request.Url;
+            var body = !url.Contains("state=open", StringComparison.Ordinal) ? Page(null)
+                : url.Contains("continuationToken=page-2", StringComparison.Ordinal) ? open[1] : open[0];
+            return route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = "application/json", Body = body });
+        });
+
+    private async Task<string> CurrentMonthAsync() =>
+        (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/reporting-context", TestKeys.Reader)))
+            .GetProperty("grains").EnumerateArray().Single(g => g.GetProperty("grain").GetString() == "month").GetProperty("current").GetString()!;
+
+    [Fact]
+    public async Task The_alerts_panel_counts_every_open_alert_across_pages_and_shows_all_on_request()
+    {
+        // Found by probing: the panel showed 8 alerts with no hint that more existed, and read only the first page
+        // of the open alerts. A goal at risk in the month still running (on the second page) must lead the goal
+        // missed in a month that is over: there is still time to act on it.
+        var running = await CurrentMonthAsync();
+        var first = Enumerable.Range(1, 5).Select(i => Alert($"crm-filler-{i}", "info", "2026-09")).Append(Alert("crm-missed", "critical", "2026-08", kind: "goal-missed")).ToArray();
+        var second = Enumerable.Range(6, 5).Select(i => Alert($"crm-filler-{i}", "info", "2026-09")).Append(Alert("crm-at-risk", "warning", running, kind: "goal-at-risk")).ToArray();
+
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await ServeAlertsAsync(page, Page("page-2", first), Page(null, second));
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        var items = page.Locator("#alerts li.alert");
+        await Expect(items).ToHaveCountAsync(8);
+        Assert.Equal(["crm-at-risk", "crm-missed"], (await items.EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.alert)")).Take(2));
+        await Expect(page.Locator("#alerts .alert-count")).ToHaveTextAsync("Showing 8 of 12 alerts");
+
+        var toggle = page.Locator("#alerts button.alert-toggle");
+        await Expect(toggle).ToHaveTextAsync("Show all 12");
+        await Expect(toggle).ToHaveAttributeAsync("aria-expanded", "false");
+        await toggle.ClickAsync();
+        await Expect(items).ToHaveCountAsync(12);
+        await Expect(toggle).ToHaveTextAsync("Show fewer");
+        await Expect(toggle).ToHaveAttributeAsync("aria-expanded", "true");
+        await Expect(toggle).ToBeFocusedAsync();
+        await Expect(page.Locator("#alerts .alert-count")).ToHaveTextAsync("12 alerts");
+
+        // In Persian too; the list stays as the reader left it.
+        await page.ClickAsync("#language");
+        await Expect(toggle).ToHaveTextAsync("نمایش کمتر");
+        await Expect(items).ToHaveCountAsync(12);
+        await toggle.ClickAsync();
+        await Expect(items).ToHaveCountAsync(8);
+        await Expect(toggle).ToHaveTextAsync("نمایش همهٔ ۱۲ هشدار");
+        await Expect(page.Locator("#alerts .alert-count")).ToHaveTextAsync("۸ از ۱۲ هشدار");
+        session.AssertNoErrors();
+    }
+}
