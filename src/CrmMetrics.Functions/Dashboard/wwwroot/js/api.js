@@ -1,8 +1,17 @@
 // The reader API as the page uses it: the key in the x-api-key header (never in the address), JSON
 // in and problem details out, one request per address while it is remembered. The browser's HTTP
-// cache keeps each response with its ETag and revalidates it, so asking again costs a 304.
+// cache keeps each response with its ETag and revalidates it, so asking again costs a 304. A request
+// the app has not answered within the timeout is given up, as if the app were unreachable.
 
 const keyName = 'crm-metrics.reader-key';
+
+/** How long a request may wait for the app's answer (tests shorten it through <code>window.crmMetricsApiTimeoutMs</code>). */
+export const defaultTimeoutMs = 20_000;
+
+function timeoutMs() {
+  const chosen = Number(globalThis.crmMetricsApiTimeoutMs);
+  return Number.isFinite(chosen) && chosen > 0 ? chosen : defaultTimeoutMs;
+}
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -52,9 +61,11 @@ export class Api {
   }
 
   async #fetch(path) {
+    // The signal covers the body too: a response that starts and then stalls is given up as well.
+    const signal = AbortSignal.timeout(timeoutMs());
     let response;
     try {
-      response = await fetch(path, { headers: { 'x-api-key': this.key ?? '', Accept: 'application/json' } });
+      response = await fetch(path, { headers: { 'x-api-key': this.key ?? '', Accept: 'application/json' }, signal });
     } catch {
       throw new ApiError(0, null);
     }
@@ -63,7 +74,12 @@ export class Api {
       try { problem = await response.json(); } catch { /* not problem details */ }
       throw new ApiError(response.status, problem);
     }
-    return response.json();
+    try {
+      return await response.json();
+    } catch (error) {
+      if (signal.aborted) throw new ApiError(0, null);
+      throw error;
+    }
   }
 }
 

@@ -49,12 +49,14 @@ async function start() {
 
 async function openScorecard({ fromKeyForm = false } = {}) {
   $('key-gate').hidden = true;
-  hideNotice();
+  // Until the reporting context arrives nothing else can be shown: say that it is on its way.
+  showNotice(state.words.t('opening'));
   try {
     state.context = await api.get('/api/reporting-context');
   } catch (error) {
     return failedToOpen(error);
   }
+  hideNotice();
   state.view = complete(state.view);
   const landing = Boolean(state.view.indicator);
   state.words = new Words(state.view.lang, state.context);
@@ -91,6 +93,7 @@ async function refresh() {
 
 function failedToOpen(error) {
   if (error instanceof ApiError && error.isKeyProblem) {
+    hideNotice();
     api.key = null;
     return askForKey(error.status === 403 ? 'keyForbidden' : 'keyWrong');
   }
