@@ -158,8 +158,10 @@ function navigate(next, { toTrend = false, replace = false } = {}) {
   if (toTrend) goToTrend();
 }
 
+/** Scrolls the trend to the top of the window, below the sticky view controls (its scroll margin, in the CSS), and focuses it. */
 function goToTrend() {
   const section = $('trend');
+  document.documentElement.style.setProperty('--controls-height', `${$('view').offsetHeight}px`);
   section.scrollIntoView({ block: 'start' });
   section.focus({ preventScroll: true });
 }
