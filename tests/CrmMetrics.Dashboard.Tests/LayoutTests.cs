@@ -47,4 +47,31 @@ public class LayoutTests(DashboardApp app)
             """);
         session.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task At_phone_width_each_goals_status_and_each_statement_button_is_in_view_without_scrolling_sideways()
+    {
+        // Found by probing: at 390 px the goals table was 816 px wide in a 336 px panel, its Status off-screen,
+        // and the staff table's Statement buttons were cut off.
+        await using var session = await OpenSettledAsync(390, 844);
+        var page = session.Page;
+        Assert.True(await page.Locator("#goals tbody tr").CountAsync() > 0);
+        await WaitForAsync(page, """
+            () => {
+              const inside = (selector, items) => {
+                const wrap = document.querySelector(selector + ' .table-wrap');
+                if (wrap.scrollWidth > wrap.clientWidth + 1) return `${selector}'s table is ${wrap.scrollWidth} px wide in ${wrap.clientWidth} px`;
+                const box = wrap.getBoundingClientRect();
+                for (const item of wrap.querySelectorAll(items)) {
+                  const r = item.getBoundingClientRect();
+                  if (r.width === 0 || r.left < box.left - 0.5 || r.right > box.right + 0.5) return `${selector}: '${item.textContent}' spans ${r.left}–${r.right} px, outside ${box.left}–${box.right} px`;
+                }
+                return wrap.querySelectorAll(items).length > 0 || `${selector} shows no ${items}`;
+              };
+              const goals = inside('#goals', 'tbody tr .chip');
+              return goals === true ? inside('#staff', 'button[data-statement]') : goals;
+            }
+            """);
+        session.AssertNoErrors();
+    }
 }

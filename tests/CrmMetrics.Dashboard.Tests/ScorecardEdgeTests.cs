@@ -321,14 +321,15 @@ public class ScorecardEdgeTests(DashboardApp app)
     [Fact]
     public async Task A_wide_table_at_phone_width_scrolls_from_the_keyboard()
     {
+        // The benchmarks table (a column per competitor); the goals table is cards at this width (LayoutTests).
         await using var session = await OpenAsync("", width: 390, height: 844);
         var page = session.Page;
-        var wrap = page.Locator("#goals .table-wrap");
+        var wrap = page.Locator("#benchmarks .table-wrap");
         await Expect(wrap).ToHaveAttributeAsync("tabindex", "0");
-        await Expect(wrap).ToHaveAttributeAsync("aria-label", new System.Text.RegularExpressions.Regex("^Goals for the organisation, "));
+        await Expect(wrap).ToHaveAttributeAsync("aria-label", new System.Text.RegularExpressions.Regex("^Us and each competitor, "));
         await wrap.FocusAsync();
         for (var i = 0; i < 10; i++) await page.Keyboard.PressAsync("ArrowRight");
-        Assert.True(await wrap.EvaluateAsync<double>("e => e.scrollLeft") > 0, "the goals table did not scroll");
+        Assert.True(await wrap.EvaluateAsync<double>("e => e.scrollLeft") > 0, "the benchmarks table did not scroll");
         session.AssertNoErrors();
     }
 }

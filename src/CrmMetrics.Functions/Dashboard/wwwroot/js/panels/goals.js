@@ -61,13 +61,14 @@ export function render(body, goals, view, words, context, actions) {
           h('span', { class: 'muted small' }, weight === null || weight === undefined ? what : `${what} · ${words.t('weight', { weight: words.value(weight, '%') })}`),
           depth > 0 ? h('span', { class: 'visually-hidden' }, words.t('child', { parent: parentName(goal.parentGoalId) })) : null),
         // Numbers are never rounded onto the figure they are judged against (the actual onto the target, an attainment onto 100 %).
-        h('td', { class: 'num' }, words.valueAgainst(goal.actual, unit, goal.target, goal.stretch)),
-        h('td', { class: 'num' }, words.valueAgainst(goal.target, unit, goal.actual)),
-        h('td', { class: 'num' }, goal.stretch === null || goal.stretch === undefined ? '—' : words.valueAgainst(goal.stretch, unit, goal.actual)),
-        h('td', {}, bar(words, goal.attainment, null, goal.threshold)),
-        h('td', { class: 'num' }, goal.projected === null || goal.projected === undefined ? '—'
+        // Each cell names its column (data-label): at phone width a row is a card, each figure under its name.
+        h('td', { class: 'num', dataset: { label: words.t('actual') } }, words.valueAgainst(goal.actual, unit, goal.target, goal.stretch)),
+        h('td', { class: 'num', dataset: { label: words.t('target') } }, words.valueAgainst(goal.target, unit, goal.actual)),
+        h('td', { class: 'num', dataset: { label: words.t('stretch') } }, goal.stretch === null || goal.stretch === undefined ? '—' : words.valueAgainst(goal.stretch, unit, goal.actual)),
+        h('td', { dataset: { label: words.t('attainment') } }, bar(words, goal.attainment, null, goal.threshold)),
+        h('td', { class: 'num', dataset: { label: words.t('projection') } }, goal.projected === null || goal.projected === undefined ? '—'
           : `${words.valueAgainst(goal.projected, unit, goal.target)} (${words.valueAgainst(goal.projectedAttainment, '%', 100, goal.threshold)})`),
-        h('td', {}, statusChip(words, goalStatus(goal))));
+        h('td', { class: 'goal-status', dataset: { label: words.t('status') } }, statusChip(words, goalStatus(goal))));
     }), { class: 'goals-table' }));
   sizeBars(body);
 }

@@ -41,8 +41,9 @@ export function render(body, rows, view, words, context, actions) {
     people.map(p => h('tr', { dataset: { staff: p.staffId, payout: p.payout ?? '' } },
       h('td', { class: 'num' }, p.rank === null ? '—' : words.number(p.rank, 0)),
       h('th', { scope: 'row', class: 'staff-id', dir: 'auto' }, p.staffId),
-      h('td', {}, bar(words, p.quotaAttainment)),
-      h('td', { class: 'num' }, words.value(p.payout, 'currency')),
+      // Each figure names its column (data-label): at phone width a row is a card, each figure under its name.
+      h('td', { dataset: { label: words.t('quotaAttainment') } }, bar(words, p.quotaAttainment)),
+      h('td', { class: 'num', dataset: { label: words.t('payout') } }, words.value(p.payout, 'currency')),
       h('td', {}, h('button', { type: 'button', class: 'link-button', 'aria-label': words.t('openStatement', { staff: p.staffId }), dataset: { statement: p.staffId },
         onclick: event => actions.openStatement(p.staffId, event.currentTarget) }, words.t('statement'))))),
     { class: 'staff-table' }));
