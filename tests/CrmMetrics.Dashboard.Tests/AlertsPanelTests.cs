@@ -77,4 +77,28 @@ public class AlertsPanelTests(DashboardApp app)
         await Expect(page.Locator("#alerts .alert-count")).ToHaveTextAsync("۸ از ۱۲ هشدار");
         session.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task Each_alerts_link_is_named_for_its_figure_and_is_a_target_a_finger_can_hit()
+    {
+        // Found by probing: every link was named "Open the figure" (a screen reader's list of links could not tell them
+        // apart) and was 15 px tall at phone width.
+        await using var session = await app.OpenAsync(390, 844);
+        var page = session.Page;
+        await ServeAlertsAsync(page, Page(null, Alert("crm-csat", "warning", "2026-09"), Alert("crm-revenue-smb", "critical", "2026-08", scope: "segment:smb", indicator: "com.revenue")));
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        var links = page.Locator("#alerts a.alert-link");
+        await Expect(links).ToHaveCountAsync(2);
+        await Expect(page.Locator("#alerts li[data-alert='crm-revenue-smb'] a.alert-link")).ToHaveAccessibleNameAsync("Open the figure: Revenue, smb segment, August 2026");
+        await Expect(page.Locator("#alerts li[data-alert='crm-csat'] a.alert-link")).ToHaveAccessibleNameAsync(new System.Text.RegularExpressions.Regex("^Open the figure: .+, the organisation, September 2026$"));
+        foreach (var link in await links.AllAsync())
+        {
+            var box = (await link.BoundingBoxAsync())!;
+            Assert.True(box.Height >= 24, $"the link is {box.Height} px tall");
+        }
+
+        await page.ClickAsync("#language");
+        await Expect(page.Locator("#alerts li[data-alert='crm-revenue-smb'] a.alert-link")).ToHaveAccessibleNameAsync(new System.Text.RegularExpressions.Regex("^مشاهدهٔ رقم: .+، بخش smb، اوت ۲۰۲۶$"));
+        session.AssertNoErrors();
+    }
 }

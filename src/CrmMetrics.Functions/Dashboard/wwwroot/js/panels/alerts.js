@@ -99,7 +99,10 @@ function renderList(list, view, words, actions) {
         h('p', { class: 'muted small' },
           `${words.indicatorName(d.indicator)} · ${words.scopeName(d.scope ?? 'org')} · ${words.periodName(d.grain, d.period)} · ${words.instant(alert.time)}`,
           here ? ` · ${words.t('thisView')}` : '', ' · ',
-          h('a', { class: 'alert-link', href: viewAddress(target), dataset: { grain: target.grain, period: target.period, scope: target.scope, indicator: target.indicator },
+          // Every link reads the same; its name says which figure it opens, for those who hear a list of links.
+          h('a', { class: 'alert-link', href: viewAddress(target),
+            'aria-label': words.t('openFigureOf', { indicator: words.indicatorName(d.indicator), scope: words.scopeName(d.scope ?? 'org'), period: words.periodName(d.grain, d.period) }),
+            dataset: { grain: target.grain, period: target.period, scope: target.scope, indicator: target.indicator },
             onclick: event => { if (event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) { event.preventDefault(); actions.navigate(target, true); } } },
           words.t('openFigure')))));
   }));
