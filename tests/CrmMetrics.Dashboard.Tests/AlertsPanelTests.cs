@@ -101,4 +101,21 @@ public class AlertsPanelTests(DashboardApp app)
         await Expect(page.Locator("#alerts li[data-alert='crm-revenue-smb'] a.alert-link")).ToHaveAccessibleNameAsync(new System.Text.RegularExpressions.Regex("^مشاهدهٔ رقم: .+، بخش smb، اوت ۲۰۲۶$"));
         session.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task A_composite_goals_alert_link_brings_the_goals_panel_into_view_not_an_unrelated_trend()
+    {
+        // Found by probing: the link of an alert about the composite customer-centric score focused the Revenue trend.
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await ServeAlertsAsync(page, Page(null, Alert("crm-composite", "critical", "2026-09", kind: "goal-missed", scope: "goal:customer-centric", indicator: "goal.attainment")));
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        await session.WaitForPanelsAsync();
+        await page.Locator("#alerts li[data-alert='crm-composite'] a.alert-link").ClickAsync();
+        await Expect(page.Locator("#period")).ToHaveValueAsync("2026-09");
+        await Expect(page.Locator("#scope")).ToHaveValueAsync("org");
+        await Expect(page.Locator("#goals")).ToBeFocusedAsync();
+        await Expect(page.Locator("#goals")).ToBeInViewportAsync();
+        session.AssertNoErrors();
+    }
 }

@@ -332,4 +332,16 @@ public class ScorecardEdgeTests(DashboardApp app)
         Assert.True(await wrap.EvaluateAsync<double>("e => e.scrollLeft") > 0, "the benchmarks table did not scroll");
         session.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task Each_part_of_a_composite_goal_is_announced_with_the_goal_it_is_part_of()
+    {
+        // Found by probing: a composite's parts name no parentGoalId, and were announced "part of " with no name.
+        await using var session = await OpenAsync($"&grain=month&period={DashboardApp.Month}");
+        var page = session.Page;
+        await Expect(page.Locator("#goals tr[data-goal='csat-monthly'] .visually-hidden")).ToHaveTextAsync("part of Customer-centric score");
+        await Expect(page.Locator("#goals tr[data-goal='fcr-monthly'] .visually-hidden")).ToHaveTextAsync("part of Customer-centric score");
+        await Expect(page.Locator("#goals tr[data-goal='revenue-smb'] .visually-hidden")).ToHaveTextAsync("part of Monthly revenue");
+        session.AssertNoErrors();
+    }
 }

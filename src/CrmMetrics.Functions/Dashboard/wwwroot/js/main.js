@@ -31,8 +31,9 @@ const state = { view: readView(location), context: null, words: null, data: {}, 
 state.words = new Words(state.view.lang, null);
 
 const actions = {
-  showTrend: (indicator, scope) => navigate({ ...state.view, indicator, scope: scope ?? state.view.scope }, { toTrend: true }),
-  navigate: (view, toTrend) => navigate(view, { toTrend }),
+  showTrend: (indicator, scope) => navigate({ ...state.view, indicator, scope: scope ?? state.view.scope }, { focus: 'trend' }),
+  /** Shows a view and brings the panel named <code>focus</code> (trend, goals) into view. */
+  navigate: (view, focus) => navigate(view, { focus }),
   openStatement,
 };
 
@@ -68,11 +69,11 @@ async function openScorecard({ fromKeyForm = false } = {}) {
   // Opened from an alert's link (or any link naming an indicator): go to that figure, and again once the
   // panels above it have their figures (until then the page is too short to scroll it into view).
   if (landing) {
-    goToTrend();
+    goToPanel('trend');
     const view = state.view;
     await Promise.allSettled(['tiles', 'goals', 'trend'].map(name => loaded[name]));
     // Unless the reader has moved on meanwhile (another view, or focus elsewhere).
-    if (state.view === view && document.activeElement === $('trend')) goToTrend();
+    if (state.view === view && document.activeElement === $('trend')) goToPanel('trend');
   } else if (fromKeyForm) {
     $('main').focus({ preventScroll: true });
   }
@@ -144,7 +145,7 @@ function reportIgnored(view) {
   state.linkNotice = $('notice').firstChild;
 }
 
-function navigate(next, { toTrend = false, replace = false } = {}) {
+function navigate(next, { focus = null, replace = false } = {}) {
   const before = state.view;
   state.view = complete(next);
   reportIgnored(state.view);
@@ -155,12 +156,12 @@ function navigate(next, { toTrend = false, replace = false } = {}) {
   writeView(state.view, history, location, replace);
   renderControls();
   update(before);
-  if (toTrend) goToTrend();
+  if (focus) goToPanel(focus);
 }
 
-/** Scrolls the trend to the top of the window, below the sticky view controls (its scroll margin, in the CSS), and focuses it. */
-function goToTrend() {
-  const section = $('trend');
+/** Scrolls a panel to the top of the window, below the sticky view controls (its scroll margin, in the CSS), and focuses it. */
+function goToPanel(id) {
+  const section = $(id);
   document.documentElement.style.setProperty('--controls-height', `${$('view').offsetHeight}px`);
   section.scrollIntoView({ block: 'start' });
   section.focus({ preventScroll: true });

@@ -49,16 +49,21 @@ export function visible(items, view, context) {
   return expanded ? list : list.slice(0, shown);
 }
 
+/** Whether an alert is about a composite goal (scope goal:<id>), which has no figure of its own on the page. */
+export const aboutGoal = alert => (alert.data?.scope ?? '').startsWith('goal:');
+
 /**
- * The view an alert is about, in the page's language. An alert about a composite goal (scope
- * goal:<id>) has no figure of its own on the page: it opens the period at the organisation, where
- * the goals panel shows the goal and its parts.
+ * The view an alert is about, in the page's language. An alert about a composite goal opens the
+ * period at the organisation, where the goals panel shows the goal and its parts.
  */
 export function viewOf(alert, lang) {
   const d = alert.data ?? {};
-  const aboutGoal = (d.scope ?? '').startsWith('goal:');
-  return { lang, grain: d.grain, period: d.period, scope: aboutGoal ? 'org' : d.scope, indicator: aboutGoal ? undefined : d.indicator };
+  const goal = aboutGoal(alert);
+  return { lang, grain: d.grain, period: d.period, scope: goal ? 'org' : d.scope, indicator: goal ? undefined : d.indicator };
 }
+
+/** The panel an alert's link brings into view: the goals for a composite goal's alert, else the trend of its figure. */
+export const panelOf = alert => aboutGoal(alert) ? 'goals' : 'trend';
 
 export function render(body, items, view, words, context, actions) {
   const all = latest(items, view, context);
@@ -103,7 +108,7 @@ function renderList(list, view, words, actions) {
           h('a', { class: 'alert-link', href: viewAddress(target),
             'aria-label': words.t('openFigureOf', { indicator: words.indicatorName(d.indicator), scope: words.scopeName(d.scope ?? 'org'), period: words.periodName(d.grain, d.period) }),
             dataset: { grain: target.grain, period: target.period, scope: target.scope, indicator: target.indicator },
-            onclick: event => { if (event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) { event.preventDefault(); actions.navigate(target, true); } } },
+            onclick: event => { if (event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) { event.preventDefault(); actions.navigate(target, panelOf(alert)); } } },
           words.t('openFigure')))));
   }));
 }

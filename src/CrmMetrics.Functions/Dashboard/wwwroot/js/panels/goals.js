@@ -23,18 +23,19 @@ export function ordered(goals, view) {
   const parts = new Set(shown.filter(g => g.composite).flatMap(g => (g.children ?? []).map(c => c.goalId)));
   const byName = (a, b) => nameIn(a, view.lang).localeCompare(nameIn(b, view.lang), view.lang);
   const result = [];
-  const visit = (goal, depth, weight) => {
-    result.push({ goal, depth, weight });
+  // Each row carries the goal it is listed under: a composite's parts name no parentGoalId of their own.
+  const visit = (goal, depth, weight, parent) => {
+    result.push({ goal, depth, weight, parent });
     if (goal.composite) {
       for (const part of goal.children ?? []) {
         const child = shown.find(g => g.goalId === part.goalId);
-        if (child) visit(child, depth + 1, part.weight);
+        if (child) visit(child, depth + 1, part.weight, goal);
       }
       return;
     }
-    for (const child of shown.filter(g => g.parentGoalId === goal.goalId).sort(byName)) visit(child, depth + 1, null);
+    for (const child of shown.filter(g => g.parentGoalId === goal.goalId).sort(byName)) visit(child, depth + 1, null, goal);
   };
-  for (const root of shown.filter(g => (!g.parentGoalId || !ids.has(g.parentGoalId)) && !parts.has(g.goalId)).sort(byName)) visit(root, 0, null);
+  for (const root of shown.filter(g => (!g.parentGoalId || !ids.has(g.parentGoalId)) && !parts.has(g.goalId)).sort(byName)) visit(root, 0, null, null);
   return result;
 }
 
@@ -46,10 +47,9 @@ export function render(body, goals, view, words, context, actions) {
       : view.scope === 'org' ? words.t('noGoals', { period }) : words.t('noGoalsScope', { scope: words.scopeName(view.scope), period })));
     return;
   }
-  const parentName = id => { const parent = goals.find(g => g.goalId === id); return parent ? nameIn(parent, words.lang) : id; };
   show(body, table(words.t('goalsTable', { scope: words.scopeName(view.scope), period: words.periodName(view.grain, view.period) }),
     [words.t('goal'), words.t('actual'), words.t('target'), words.t('stretch'), words.t('attainment'), words.t('projection'), words.t('status')],
-    rows.map(({ goal, depth, weight }) => {
+    rows.map(({ goal, depth, weight, parent }) => {
       // A composite's actual is its weighted score (a percentage of 100); it names no indicator of its own.
       const unit = goal.composite ? '%' : indicatorOf(context, goal.indicator).unit;
       const what = goal.composite ? words.t('composite') : `${words.indicatorName(goal.indicator)} · ${words.scopeName(goal.scope)}`;
@@ -59,7 +59,7 @@ export function render(body, goals, view, words, context, actions) {
             ? h('span', { dir: 'auto' }, nameIn(goal, words.lang))
             : h('button', { type: 'button', class: 'link-button', dir: 'auto', onclick: () => actions.showTrend(goal.indicator, goal.scope) }, nameIn(goal, words.lang)),
           h('span', { class: 'muted small' }, weight === null || weight === undefined ? what : `${what} · ${words.t('weight', { weight: words.value(weight, '%') })}`),
-          depth > 0 ? h('span', { class: 'visually-hidden' }, words.t('child', { parent: parentName(goal.parentGoalId) })) : null),
+          parent ? h('span', { class: 'visually-hidden' }, words.t('child', { parent: nameIn(parent, words.lang) })) : null),
         // Numbers are never rounded onto the figure they are judged against (the actual onto the target, an attainment onto 100 %).
         // Each cell names its column (data-label): at phone width a row is a card, each figure under its name.
         h('td', { class: 'num', dataset: { label: words.t('actual') } }, words.valueAgainst(goal.actual, unit, goal.target, goal.stretch)),
