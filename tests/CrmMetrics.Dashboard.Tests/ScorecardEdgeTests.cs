@@ -344,4 +344,19 @@ public class ScorecardEdgeTests(DashboardApp app)
         await Expect(page.Locator("#goals tr[data-goal='revenue-smb'] .visually-hidden")).ToHaveTextAsync("part of Monthly revenue");
         session.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task A_statement_says_the_rank_once()
+    {
+        // Found by probing: the English statement read "Rank rank 6 of 6" (the term, then a value that repeated it).
+        await using var session = await OpenAsync($"&grain=month&period={DashboardApp.Month}");
+        var page = session.Page;
+        await page.Locator("#staff button[data-statement='S-01']").ClickAsync();
+        var facts = page.Locator("#statement .facts");
+        await Expect(facts.Locator("dt").Nth(4)).ToHaveTextAsync("Rank");
+        await Expect(facts.Locator("dd").Nth(4)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+ of \d+$"));
+        var persian = await page.EvaluateAsync<string>("async () => new (await import('/dashboard/assets/js/i18n.js')).Words('fa', null).t('rankOf', { rank: '۶', count: '۶' })");
+        Assert.Equal("۶ از ۶", persian);
+        session.AssertNoErrors();
+    }
 }
