@@ -260,6 +260,7 @@ function applyLanguage() {
   root.dir = words.rtl ? 'rtl' : 'ltr';
   document.title = `CrmMetrics · ${words.t('title')}`;
   for (const element of document.querySelectorAll('[data-text]')) element.textContent = words.t(element.dataset.text);
+  for (const element of document.querySelectorAll('[data-aria-label]')) element.setAttribute('aria-label', words.t(element.dataset.ariaLabel));
   const language = $('language');
   language.textContent = words.lang === 'fa' ? 'English' : 'فارسی';
   language.lang = words.lang === 'fa' ? 'en' : 'fa';
