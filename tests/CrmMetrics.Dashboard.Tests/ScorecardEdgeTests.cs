@@ -359,4 +359,25 @@ public class ScorecardEdgeTests(DashboardApp app)
         Assert.Equal("۶ از ۶", persian);
         session.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task A_tile_without_a_figure_for_the_period_says_so_not_that_there_is_no_earlier_one()
+    {
+        // Found by probing: a tile whose own value was missing said "no earlier figure".
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await page.RouteAsync(url => url.Contains($"/api/snapshots?grain=month&period={DashboardApp.Month}&scope=org", StringComparison.Ordinal), async route =>
+        {
+            var response = await route.FetchAsync();
+            var body = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            foreach (var item in body["items"]!.AsArray().Where(i => i!["indicator"]!.GetValue<string>() == "com.revenue")) item!["value"] = null;
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = body.ToJsonString() });
+        });
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        var change = page.Locator("#tiles .tile[data-indicator='com.revenue'] .tile-change");
+        await Expect(change).ToHaveTextAsync("no figure for this period");
+        await page.ClickAsync("#language");
+        await Expect(change).ToHaveTextAsync("رقمی برای این دوره نیست");
+        session.AssertNoErrors();
+    }
 }

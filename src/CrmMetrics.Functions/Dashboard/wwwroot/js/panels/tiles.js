@@ -64,7 +64,8 @@ function renderTile(tile, view, words, previousName, actions) {
   h('span', { class: 'tile-value' }, words.valueAgainst(tile.value, tile.indicator.unit, goal?.target)),
   change
     ? h('span', { class: `tile-change ${verdict}` }, arrow + change.text, ' ', h('span', { class: 'verdict' }, words.t(verdict)), previousName ? ` ${words.t('versus', { period: previousName })}` : '')
-    : h('span', { class: 'tile-change none' }, words.t('noPrevious')),
+    // No change to show: either this period has no figure, or the one before it has none.
+    : h('span', { class: 'tile-change none' }, words.t(tile.value === null ? 'noCurrent' : 'noPrevious')),
   goal ? statusChip(words, goalStatus(goal), goal.attainment === null ? null : words.valueAgainst(goal.attainment, '%', 100, goal.threshold)) : null);
 }
 
