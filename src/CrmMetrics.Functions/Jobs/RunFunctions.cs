@@ -340,5 +340,14 @@ public sealed class CompletePeriodFunction(RunStore runs, AlertLedger ledger, IL
             return;
         }
         logger.LogInformation("Run {RunId}: {Period} done (version {Version})", job.RunId, job.Period, job.Version);
+        // The last period of a run says how the run ended, so the log tells an operator without asking
+        // GET /api/runs/{id} (found by probing). Two last periods at once may both say it.
+        if (!await runs.AnyPeriodPendingAsync(job.RunId, ct) && await runs.GetAsync(job.RunId, ct) is { State: "succeeded" or "failed" } run)
+        {
+            logger.LogInformation("Run {RunId} {State}: {Days} days, {Periods} periods, {Rows} snapshot rows, {Errors} errors, in {Seconds:0} s",
+                run.RunId, run.State, run.Days.Count, run.Periods.Count, run.Snapshots,
+                run.Errors.Count + run.Days.Count(d => d.State == StepState.Failed) + run.Periods.Count(p => p.State == StepState.Failed),
+                (DateTimeOffset.UtcNow - run.CreatedAt).TotalSeconds);
+        }
     }
 }

@@ -290,6 +290,15 @@ public sealed class RunStore(StorageAccount account)
             JsonSerializer.Deserialize<List<string>>(run.GetString("Errors") ?? "[]")!);
     }
 
+    /// <summary>Whether a period of the run is still pending (neither done nor failed): one read, which stops at the first.</summary>
+    public async Task<bool> AnyPeriodPendingAsync(string runId, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(runId);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey ge {"period|"} and RowKey lt {"period}"} and State ne {nameof(StepState.Done)} and State ne {nameof(StepState.Failed)}");
+        await foreach (var _ in _table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["RowKey"], cancellationToken: ct)) return true;
+        return false;
+    }
+
     /// <summary>Whether every day of the run is aggregated (and none failed).</summary>
     public async Task<bool> AllDaysDoneAsync(string runId, CancellationToken ct)
     {

@@ -22,6 +22,16 @@ public class RunRequestTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_run_that_ends_says_so_in_the_log_with_its_figures()
+    {
+        // Found by probing: the log told each period done, never the run; an operator had to ask GET /api/runs/{id}.
+        var run = await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-09" });
+        var runId = run.GetProperty("runId").GetString()!;
+        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains($"Run {runId} succeeded: ")), TimeSpan.FromSeconds(30), "the run's end in the log");
+        Assert.Contains(app.Logs.Lines, l => l.Contains($"Run {runId} succeeded: ") && l.Contains(" 1 periods, ") && l.Contains(" 0 errors, "));
+    }
+
+    [Fact]
     public async Task A_misspelt_period_is_a_400_rather_than_a_run_of_every_period()
     {
         // Found by probing: "perod" was ignored, so the run computed every stale period instead of 2026-10.
