@@ -42,6 +42,14 @@ public static class HostCommand
             Console.Error.WriteLine("The local host cannot run this app: " + e.Message);
             return 2;
         }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            // Found by probing: this crashed with ~30 lines of stack trace and exit code 134. Most often another
+            // host or the demo is already serving there; e.Message names the address.
+            Console.Error.WriteLine($"The local host cannot start: {e.Message} Another program is listening there (another local host or demo?): " +
+                                    "stop it, or serve this one elsewhere with --urls http://127.0.0.1:<port>.");
+            return 2;
+        }
         catch (OperationCanceledException)
         {
             return 130;

@@ -380,6 +380,9 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         }
         logging.SetMinimumLevel(minimum);
         logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A server that fails to start (its address in use) throws what Hosting logs here, stack trace and all:
+        // the caller says it in one line. Hosting's other errors are about background services, which the host has none of.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddFilter("System.Net.Http", LogLevel.Warning);
         logging.AddFilter("Grpc", LogLevel.Warning);
         logging.AddFilter("Azure", LogLevel.Warning);
