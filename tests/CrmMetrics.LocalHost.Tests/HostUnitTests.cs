@@ -144,4 +144,16 @@ public sealed class HostUnitTests
         Assert.Contains("--urls", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--urls", "ftp://x"])).Message);
         Assert.NotNull(HostCommand.DefaultApp());
     }
+
+    [Fact]
+    public async Task A_queue_lease_longer_than_storage_hides_a_message_is_refused_naming_the_option()
+    {
+        // Found by probing: 8.00:00:00 was taken, then every receive failed ("outside the permissible range":
+        // storage hides a message for 7 days at most) while health said healthy.
+        Assert.Equal(TimeSpan.FromDays(7), HostCommand.Parse(["--queue-lease", "7.00:00:00"]).QueueMessageLease);
+        Assert.Contains("--queue-lease", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--queue-lease", "8.00:00:00"])).Message);
+        Assert.Contains("--queue-lease", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--queue-lease=7.00:00:01"])).Message);
+        Assert.Contains("--queue-lease", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--queue-lease", "00:00:04"])).Message);
+        Assert.Equal(2, await HostCommand.RunAsync(["--queue-lease", "8.00:00:00"]));
+    }
 }

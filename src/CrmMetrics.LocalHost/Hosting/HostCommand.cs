@@ -68,11 +68,17 @@ public static class HostCommand
           --app FOLDER           a built or published .NET isolated-worker function app
                                  (default: this repository's function app, built with the host)
           --setting NAME=VALUE   an app setting that wins over local.settings.json and the environment
-          --queue-lease SPAN     how long a received queue message stays hidden while it runs (default 00:10:00)
+          --queue-lease SPAN     how long a received queue message stays hidden while it runs
+                                 (default 00:10:00, at most 7.00:00:00)
           --help                 this text
         Storage: AzureWebJobsStorage (a connection string, or __accountName with managed identity);
         when it is not set, Azurite is started with its data in .azurite/.
         """;
+
+    private static readonly TimeSpan MinQueueLease = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest visibility timeout Azure Storage (and Azurite) takes on a receive or an update.</summary>
+    private static readonly TimeSpan MaxQueueLease = TimeSpan.FromDays(7);
 
     /// <summary>The options the arguments ask for; null for --help.</summary>
     public static LocalHostOptions Parse(string[] args)
@@ -100,8 +106,9 @@ public static class HostCommand
                     break;
                 case "--queue-lease":
                     var text = inline ?? Value();
-                    if (!TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var parsed) || parsed < TimeSpan.FromSeconds(5))
-                        throw new ArgumentException($"--queue-lease: '{text}' is not a time span of at least 00:00:05.");
+                    // Storage hides a received message for 7 days at most: a longer lease made every receive fail, for good.
+                    if (!TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var parsed) || parsed < MinQueueLease || parsed > MaxQueueLease)
+                        throw new ArgumentException($"--queue-lease: '{text}' is not a time span from 00:00:05 to 7.00:00:00 (Azure Storage hides a received message for 7 days at most).");
                     lease = parsed;
                     break;
                 case "--setting":
