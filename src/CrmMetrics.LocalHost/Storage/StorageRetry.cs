@@ -1,4 +1,5 @@
 using Azure;
+using Azure.Identity;
 
 namespace CrmMetrics.LocalHost.Storage;
 
@@ -11,11 +12,38 @@ public static class StorageRetry
 {
     /// <summary>
     /// Whether <paramref name="e"/> is storage failing to answer (an error status, no connection, the
-    /// SDK's retries exhausted, a network time-out) rather than <paramref name="stopping"/> being cancelled.
+    /// SDK's retries exhausted, a network time-out) or refusing the host's credentials, rather than
+    /// <paramref name="stopping"/> being cancelled. A credential that gives no token counts too: found by
+    /// probing, on a machine without a managed identity it stopped the triggers for good, while the worker's
+    /// initializer retried; an identity or role assigned later, or an identity endpoint that comes back, is
+    /// then taken up without a restart.
     /// </summary>
     public static bool IsStorageFailure(Exception e, CancellationToken stopping) =>
         e is RequestFailedException or HttpRequestException or TimeoutException or AggregateException
+        || IsCredentialRefusal(e)
         || e is OperationCanceledException && !stopping.IsCancellationRequested;
+
+    /// <summary>
+    /// Whether storage refused the host's credentials (a wrong account key, an identity without a role) or
+    /// the identity gave no token: a setting or an assignment to fix rather than storage being away.
+    /// </summary>
+    public static bool IsCredentialRefusal(Exception e) =>
+        e is RequestFailedException { Status: 401 or 403 } or AuthenticationFailedException or CredentialUnavailableException;
+
+    /// <summary>
+    /// The failure as a log line's reason, in one line: an identity's message goes on with MSAL's own
+    /// exceptions and their stack traces.
+    /// </summary>
+    public static string Describe(Exception e) => e switch
+    {
+        AuthenticationFailedException or CredentialUnavailableException =>
+            $"No token for storage ({FirstLine(e)}): check the storage connection's identity (__credential, __clientId) and this machine's managed identity",
+        RequestFailedException { Status: 401 or 403 } r =>
+            $"Storage refused this host's credentials ({r.Status} {r.ErrorCode}): check the account key, or the identity's role on the account",
+        _ => $"Storage did not answer ({FirstLine(e)})",
+    };
+
+    private static string FirstLine(Exception e) => e.Message.Split('\n')[0].Trim();
 
     public static async Task UntilDoneAsync(Func<CancellationToken, Task> call, string what, ILogger logger, CancellationToken ct)
     {
@@ -31,7 +59,7 @@ public static class StorageRetry
             }
             catch (Exception e) when (IsStorageFailure(e, ct))
             {
-                if (!failing) logger.LogWarning("Storage did not answer ({Error}); {What} is retried with back-off until it does", e.Message.Split('\n')[0], what);
+                if (!failing) logger.LogWarning("{Failure}; {What} is retried with back-off until it does", Describe(e), what);
                 failing = true;
                 await Task.Delay(delay, ct);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));

@@ -84,7 +84,7 @@ public sealed class QueueTriggerListener(
             catch (Exception e) when (StorageRetry.IsStorageFailure(e, stopping))
             {
                 // One line per outage, not one per poll.
-                if (!failing) logger.LogWarning("{Function}: receiving from queue {Queue} failed ({Message}); retrying with back-off", functionName, queue.Name, e.Message.Split('\n')[0]);
+                if (!failing) logger.LogWarning("{Function}: receiving from queue {Queue} failed: {Failure}; retrying with back-off", functionName, queue.Name, StorageRetry.Describe(e));
                 failing = true;
                 messages = [];
             }
