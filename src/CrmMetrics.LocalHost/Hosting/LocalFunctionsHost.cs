@@ -404,6 +404,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         // Stop taking work (new requests, new messages, new occurrences); what runs gets the grace period.
+        _workers.HostStopping();
         await _stopping.CancelAsync();
         _logger.LogInformation("Stopping: no new work is taken; what is running has {Grace} s to finish", _workers.GracePeriod.TotalSeconds);
         var triggers = Task.Run(async () =>

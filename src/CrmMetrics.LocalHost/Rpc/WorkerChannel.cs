@@ -15,6 +15,8 @@ public sealed class WorkerChannel
     private readonly Channel<StreamingMessage> _outgoing = Channel.CreateUnbounded<StreamingMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, TaskCompletionSource<StreamingMessage>> _requests = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<InvocationResponse>> _invocations = new();
+    // Invocations this host cancelled that the worker has not answered yet (its answer comes after what it logs about them).
+    private readonly ConcurrentDictionary<string, bool> _cancelled = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Exception> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -70,6 +72,7 @@ public sealed class WorkerChannel
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested && !IsClosed)
         {
+            _cancelled[invocation.InvocationId] = true;
             Send(new StreamingMessage { RequestId = Guid.NewGuid().ToString(), InvocationCancel = new InvocationCancel { InvocationId = invocation.InvocationId } });
             throw;
         }
@@ -78,6 +81,9 @@ public sealed class WorkerChannel
             _invocations.TryRemove(invocation.InvocationId, out _);
         }
     }
+
+    /// <summary>Whether this host cancelled the invocation and the worker has not answered it since.</summary>
+    public bool WasCancelled(string invocationId) => invocationId.Length > 0 && _cancelled.ContainsKey(invocationId);
 
     public void Send(StreamingMessage message)
     {
@@ -127,6 +133,7 @@ public sealed class WorkerChannel
                 break;
             case StreamingMessage.ContentOneofCase.InvocationResponse:
                 if (_invocations.TryGetValue(message.InvocationResponse.InvocationId, out var invocation)) invocation.TrySetResult(message.InvocationResponse);
+                _cancelled.TryRemove(message.InvocationResponse.InvocationId, out _);
                 break;
             default:
                 if (_requests.TryGetValue(message.RequestId, out var request)) request.TrySetResult(message);

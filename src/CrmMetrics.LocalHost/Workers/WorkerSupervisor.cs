@@ -123,7 +123,7 @@ public sealed class WorkerSupervisor(
     {
         var workerId = Guid.NewGuid().ToString();
         var channel = registry.Create(workerId);
-        channel.Log = ForwardLog;
+        channel.Log = log => ForwardLog(log, channel);
         var process = WorkerProcess.Start(app, settings, hostEndpoint(), workerId, Guid.NewGuid().ToString(), _output);
         _process = process;
         Starts++;
@@ -266,8 +266,34 @@ public sealed class WorkerSupervisor(
         if (_ready.Task.IsCompleted) Volatile.Write(ref _ready, new TaskCompletionSource<ReadyWorker>(TaskCreationOptions.RunContinuationsAsynchronously));
     }
 
-    private void ForwardLog(RpcLog log)
+    private volatile bool _hostStopping;
+
+    /// <summary>
+    /// The host has begun to stop: from now on, an invocation it cancels is cancelled by the stop, and the
+    /// cancellation the worker reports for it is no failure.
+    /// </summary>
+    public void HostStopping() => _hostStopping = true;
+
+    private static readonly string[] CancellationTypes = ["System.Threading.Tasks.TaskCanceledException", "System.OperationCanceledException"];
+
+    /// <summary>
+    /// The cancellation <paramref name="log"/> reports for an invocation this host cancelled as it stops, or null.
+    /// This worker leaves the exception's type empty and sends its whole text (type, message, stack trace) as its message.
+    /// </summary>
+    private string? CancelledByStop(RpcLog log, WorkerChannel channel) =>
+        _hostStopping && log.Exception is { } e && channel.WasCancelled(log.InvocationId)
+            ? CancellationTypes.FirstOrDefault(t => e.Type == t || e.Message.StartsWith(t + ":", StringComparison.Ordinal))
+            : null;
+
+    private void ForwardLog(RpcLog log, WorkerChannel channel)
     {
+        if (CancelledByStop(log, channel) is { } cancellation)
+        {
+            // Found by probing: every stop logged each invocation it cancelled as a failure with the worker's stack
+            // trace. The stop's own doing, said in one line (under the host's category: the worker's is kept at Warning).
+            _logger.LogInformation("{Message} — cancelled as the host stops ({Exception})", log.Message, cancellation.Split('.')[^1]);
+            return;
+        }
         var level = log.Level switch
         {
             RpcLog.Types.Level.Trace => LogLevel.Trace,
