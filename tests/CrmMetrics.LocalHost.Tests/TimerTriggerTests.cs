@@ -23,6 +23,9 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         // The output binding of the return value.
         var output = queues.Queue("lh-ticks", base64: false);
         await Eventually.WaitAsync(async () => (await output.ExistsAsync()).Value && (await output.GetPropertiesAsync()).Value.ApproximateMessagesCount >= 4, TestHost.Deadline, "tick outputs");
+        // The host without the lock says why it waits (it read "(or storage did not answer: 409)").
+        await Eventually.WaitAsync(() => Task.FromResult(first.Logs.Lines.Concat(second.Logs.Lines).Any(l => l.EndsWith("Tick: another host holds its listener lock; waiting to take over", StringComparison.Ordinal))),
+            TestHost.Deadline, "the host without the lock saying so");
     }
 
     [Fact]
@@ -78,6 +81,18 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
             await storage.DisposeAsync();
             folder.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public void Why_a_timer_waits_for_its_lock_reads_whether_or_not_storage_gave_a_status()
+    {
+        // Found by probing: a failure without a status read "another host holds its listener lock (or storage did not answer: (null))".
+        Assert.Equal("another host holds its listener lock; waiting to take over",
+            LocalHost.Triggers.Timers.TimerTriggerScheduler.WhyWaiting(new Azure.RequestFailedException(409, "There is already a lease present.", "LeaseAlreadyPresent", null)));
+        Assert.Equal("its listener lock could not be taken: Storage did not answer (Connection refused (127.0.0.1:1)); trying again every 10 s",
+            LocalHost.Triggers.Timers.TimerTriggerScheduler.WhyWaiting(new HttpRequestException("Connection refused (127.0.0.1:1)")));
+        Assert.Equal("its listener lock could not be taken: Storage did not answer (The server is busy.); trying again every 10 s",
+            LocalHost.Triggers.Timers.TimerTriggerScheduler.WhyWaiting(new Azure.RequestFailedException(503, "The server is busy.\nRequestId: 1", "ServerBusy", null)));
     }
 
     [Theory]

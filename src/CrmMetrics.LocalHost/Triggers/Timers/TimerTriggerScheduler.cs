@@ -76,8 +76,7 @@ public sealed class TimerTriggerScheduler(
             }
             catch (Exception e) when (StorageRetry.IsStorageFailure(e, stopping))
             {
-                if (!waiting) logger.LogInformation("{Function}: another host holds its listener lock (or storage did not answer: {Status}); waiting to take over", functionName,
-                    (e as RequestFailedException)?.Status);
+                if (!waiting) logger.LogInformation("{Function}: {Why}", functionName, WhyWaiting(e));
                 waiting = true;
                 try { await Task.Delay(LockRetry, stopping); } catch (OperationCanceledException) { break; }
                 continue;
@@ -102,6 +101,14 @@ public sealed class TimerTriggerScheduler(
             startup = false;
         }
     }
+
+    /// <summary>
+    /// Why the listener lock was not taken, for the log: another host holds it (409), or storage failed, which a
+    /// failure without a status is (found by probing: it read "(or storage did not answer: (null))").
+    /// </summary>
+    internal static string WhyWaiting(Exception e) => e is RequestFailedException { Status: 409 }
+        ? "another host holds its listener lock; waiting to take over"
+        : $"its listener lock could not be taken: {StorageRetry.Describe(e)}; trying again every {LockRetry.TotalSeconds:0} s";
 
     /// <summary>
     /// Runs occurrences while the lock is held: a past-due one first, then each as it comes. A run
