@@ -53,7 +53,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
             if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
             await using var held = await definitionLock.AcquireAsync(ct);
             if (!await rules.DeleteAsync(ruleId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct)) return Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
-            await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(ct), ct);
+            // Not cancelled with the request: the rule is gone, and what it leaves unwatched must be marked.
+            await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None), CancellationToken.None);
             return TypedResults.NoContent();
         }
         if (await rules.GetVersionedAsync(ruleId, ct) is not { } found) return Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
@@ -79,12 +80,13 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
         var errors = new ValidationErrors();
         var rule = AlertRule.Read(ruleId, body!.Root, id => goalGrains.TryGetValue(id, out var grain) ? grain : null, await derived.ResolverAsync(ct), errors);
         if (rule is null) return Problems.Validation(errors);
-        var before = await rules.GetVersionedAsync(ruleId, ct);
         var (created, version) = await rules.PutVersionedAsync(ruleId, rule, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
         VersionPreconditions.Tag(request, version);
         // A rule that watches something else now, or replaces a goal's default alert, leaves alerts nothing
         // watches: the periods they are open in are computed again by the next run, which resolves them.
-        if (before?.Version != version) await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(ct), ct);
+        // Also after the same document again (a retry of a put whose marks were lost marks them then), and
+        // not cancelled with the request: the rule is stored.
+        await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None), CancellationToken.None);
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
     }
 

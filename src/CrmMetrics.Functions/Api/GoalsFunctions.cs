@@ -116,13 +116,14 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         var (created, version) = await goals.PutVersionedAsync(goalId, goal, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
         VersionPreconditions.Tag(request, version);
         all[goalId] = goal;
-        // The same document again changes nothing (found by probing: it marked the goal's periods out of date).
-        if (created || before.Version != version)
-        {
-            // The periods it was for show it until they are computed again, as do those of its alerts it no longer watches.
-            var was = before.Document is { } old ? DuePeriods(old.Grain, old.Period, settings, clock) : [];
-            await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(was).Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(ct)).Distinct(), ct);
-        }
+        // The same document again changes nothing (found by probing: it marked the goal's periods out of date),
+        // but the periods of alerts nothing watches are marked whenever there are some: a put retried after
+        // one whose marks were lost finds its document stored and would otherwise mark nothing (found in review).
+        // Not cancelled with the request: the document is stored, and what it changed must be marked.
+        var due = created || before.Version != version
+            ? DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(before.Document is { } old ? DuePeriods(old.Grain, old.Period, settings, clock) : [])
+            : [];
+        await stale.MarkAsync(due.Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None)).Distinct().ToList(), CancellationToken.None);
         var dto = GoalDto.From(goal, all.Values);
         return created ? TypedResults.Created($"/api/goals/{goalId}", dto) : TypedResults.Ok(dto);
     }
@@ -142,7 +143,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct))
             return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
         // Its attainment rows leave the snapshots at the next run of its periods, where its open alerts are resolved.
-        await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(ct)).Distinct(), ct);
+        await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None)).Distinct().ToList(), CancellationToken.None);
         return TypedResults.NoContent();
     }
 

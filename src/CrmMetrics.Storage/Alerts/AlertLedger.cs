@@ -258,18 +258,24 @@ public sealed class AlertLedger(StorageAccount account)
     /// The periods (as given to <see cref="ClaimAsync(string, string, int, string, JsonObject, DateTimeOffset, string?, CancellationToken)"/>'s
     /// <c>openIn</c>) holding an open alert that <paramref name="matches"/> (given the period and the recorded CloudEvent): where a
     /// changed or deleted rule or goal left alerts that only a computation of their period resolves.
-    /// Reads every period's open entries (resolved ones too: their state is a column), one scan of their partitions.
+    /// Entries stay when resolved (their state is a column), so the periods still holding an open one are
+    /// found first from the state columns alone, and only their alerts are read whole (found in review:
+    /// reading every alert ever raised with its event held every definition change up).
     /// </summary>
     public async Task<IReadOnlyList<string>> PeriodsWithOpenAlertsAsync(Func<string, JsonObject, bool> matches, CancellationToken ct)
     {
-        var periods = new SortedSet<string>(StringComparer.Ordinal);
+        var holding = new SortedSet<string>(StringComparer.Ordinal);
         var filter = TableClient.CreateQueryFilter($"PartitionKey gt {OpenPrefix} and PartitionKey lt {OpenPrefixEnd}");
-        await foreach (var row in _table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "ResolvedBy", .. StorageJson.Columns("Event")], cancellationToken: ct))
+        await foreach (var row in _table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "ResolvedBy", "ConditionKey"], cancellationToken: ct))
         {
-            if (row.GetString("ResolvedBy") is not null || periods.Contains(row.PartitionKey)) continue;
-            if (StorageJson.Read<JsonObject>(row, "Event") is { } e && matches(OpenIn(row.PartitionKey), e)) periods.Add(row.PartitionKey);
+            if (row.GetString("ResolvedBy") is null && row.GetString("ConditionKey") is not null) holding.Add(row.PartitionKey);
         }
-        return periods.Select(OpenIn).ToList();
+        var periods = new List<string>();
+        foreach (var openIn in holding.Select(OpenIn))
+        {
+            if ((await OpenAsync(openIn, ct)).Any(open => matches(openIn, open.CloudEvent))) periods.Add(openIn);
+        }
+        return periods;
     }
 
     /// <summary>
