@@ -114,7 +114,13 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
         if (!JobMessage.TryRead(message, JobMessages.ReadStartRun, logger, "StartRun", out var job)) return RunJobs.None;
         if (job.Trigger == RunPlanner.ScheduleTrigger)
         {
-            if (await UnfinishedScheduledRunAsync(job.RunId, ct) is { } earlier)
+            // A retry of an occurrence whose run exists goes on with it (held back, it would stay queued for
+            // good), recording it as the latest if a crash kept it from being recorded (found in review).
+            if (dequeueCount > 1 && await runs.ExistsAsync(job.RunId, ct))
+            {
+                if (await runs.LatestScheduledAsync(ct) is not { } recorded || string.CompareOrdinal(recorded, job.RunId) < 0) await runs.RecordScheduledAsync(job.RunId, ct);
+            }
+            else if (await UnfinishedScheduledRunAsync(job.RunId, ct) is { } earlier)
             {
                 logger.LogInformation("Occurrence {RunId} skipped: scheduled run {Earlier} is still {State} ({Pending} of {Periods} periods pending); the next occurrence after it takes up what changed",
                     job.RunId, earlier.RunId, earlier.State, earlier.Periods.Count(p => p.State != StepState.Done), earlier.Periods.Count);
@@ -268,13 +274,6 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             logger.LogError("Period {Period} ({Grain}) of run {RunId} cannot be finalised: {Error}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, error);
             return null;
         }
-        if (await zoneGuard.ProblemAsync(ct) is { } zoneProblem)
-        {
-            // Its days were cut in another zone than the one its period would be read in now.
-            logger.LogError("Period {Period} ({Grain}) of run {RunId} refused: {Reason}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, zoneProblem);
-            await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, zoneProblem, CancellationToken.None);
-            return null;
-        }
         // The queue message names this delivery: a retry of it resends what it raised, nothing else.
         var delivery = string.IsNullOrEmpty(id) ? $"{job.RunId}|{job.Grain}|{job.Period}" : id;
         if (run.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done })
@@ -286,6 +285,14 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             // No done message follows to confirm them: confirmed here, or a later run of the period would take them over and send them again.
             await alerts.MarkDeliveredAsync(delivery, ct);
             logger.LogInformation("{Period} already finalised by run {RunId}; {Count} alerts this delivery had claimed sent again", job.Period, job.RunId, claimed.Count);
+            return null;
+        }
+        if (await zoneGuard.ProblemAsync(ct) is { } zoneProblem)
+        {
+            // Checked after the branch above, so a delivery of a period finished meanwhile still sends what it claimed.
+            // Its days were cut in another zone than the one its period would be read in now.
+            logger.LogError("Period {Period} ({Grain}) of run {RunId} refused: {Reason}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, zoneProblem);
+            await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, zoneProblem, CancellationToken.None);
             return null;
         }
         try

@@ -14,8 +14,8 @@ namespace CrmMetrics.Functions.Runs;
 /// </summary>
 public sealed class ReportingZoneGuard(ReportingZoneStamp stamp, PartialStore partials, CrmMetricsSettings settings, ILogger<ReportingZoneGuard> logger)
 {
-    // Once the stamp names this process's zone it keeps doing so: the stamp changes only while no day is
-    // computed, which this zone's own runs end. So the steps of a run read it once per process.
+    // Once the stamp names this process's zone and a day is computed, it keeps doing so: the stamp is
+    // replaced only while no day is computed. So the steps of a run read it once per process from then on.
     private volatile bool _confirmed;
 
     /// <summary>Why no run may start now, or null (recording the zone when this is the first run).</summary>
@@ -26,7 +26,8 @@ public sealed class ReportingZoneGuard(ReportingZoneStamp stamp, PartialStore pa
         var recorded = await stamp.EnsureAsync(zone, ct);
         if (string.Equals(recorded, zone, StringComparison.Ordinal))
         {
-            _confirmed = true;
+            // Before any day is computed, a process in another zone may still replace the stamp (found in review).
+            if (await partials.AnyAsync(ct)) _confirmed = true;
             return null;
         }
         if (!await partials.AnyAsync(ct))

@@ -45,6 +45,10 @@ public sealed class RunStore(StorageAccount account)
     private const string LatestRow = "latest";
     private readonly TableClient _table = account.Table(StorageNames.Tables.Runs);
 
+    /// <summary>Whether the run exists (its run row alone is read).</summary>
+    public async Task<bool> ExistsAsync(string runId, CancellationToken ct) =>
+        (await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.Encode(runId), RunRow, ["RowKey"], ct)).HasValue;
+
     /// <summary>The id of the latest scheduled run created (<see cref="RecordScheduledAsync"/>), or null.</summary>
     public async Task<string?> LatestScheduledAsync(CancellationToken ct) =>
         (await _table.GetEntityIfExistsAsync<TableEntity>(SchedulePartition, LatestRow, ["RunId"], ct)) is { HasValue: true } row ? row.Value!.GetString("RunId") : null;
