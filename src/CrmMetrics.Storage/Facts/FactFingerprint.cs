@@ -10,7 +10,7 @@ namespace CrmMetrics.Storage.Facts;
 /// is told from the same fact sent again: the contract counts both as duplicates, and only the same fact
 /// may be applied again downstream (found by probing: a resend naming another customer took a real
 /// acquisition's place in the timelines). Time counts as its instant and numbers as their values, so
-/// <c>+03:30</c> against <c>Z</c>, or 100 against 100.0, is the same content.
+/// <c>+03:30</c> against <c>Z</c>, or 100 against 100.0, is the same content; an amount counts as sent, in its currency.
 /// </summary>
 public static class FactFingerprint
 {
@@ -34,9 +34,9 @@ public static class FactFingerprint
         Add(fact.Direction);
         Add(fact.FirstContactResolution?.ToString());
         Add(Number(fact.HandleSeconds));
-        Add(Number(fact.Amount));
+        // The amount as sent: the reporting currency's amount moves with the configured rates (found in review).
+        Add(Number(fact.OriginalAmount ?? fact.Amount));
         Add(fact.Currency);
-        Add(Number(fact.OriginalAmount));
         Add(fact.Metric);
         Add(fact.Score?.ToString(CultureInfo.InvariantCulture));
         Add(fact.CaseId);

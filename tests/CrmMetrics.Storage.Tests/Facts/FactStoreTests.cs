@@ -80,6 +80,17 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         Assert.Equal("C-1", (await store.GetAsync("other-1", time, default))!.CustomerId);
     }
 
+    [Fact]
+    public void A_fingerprint_takes_an_amount_as_sent_not_as_converted()
+    {
+        // Found in review: the reporting currency's amount moves with the configured rates, so the same order
+        // resent after a rate change would have read as other content.
+        var order = new Fact { Id = "f", Type = FactType.Order, Time = DateTimeOffset.UnixEpoch, CustomerId = "C", Amount = 90m, OriginalAmount = 100m, Currency = "USD" };
+        Assert.Equal(FactFingerprint.Of(order), FactFingerprint.Of(order with { Amount = 95m }));
+        Assert.NotEqual(FactFingerprint.Of(order), FactFingerprint.Of(order with { OriginalAmount = 101m }));
+        Assert.NotEqual(FactFingerprint.Of(order), FactFingerprint.Of(order with { Currency = "GBP" }));
+    }
+
     [Theory]
     [InlineData("customer")]
     [InlineData("case")]
