@@ -86,6 +86,8 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         // Found by probing: the client's disconnect cancelled the write after it had claimed its ids, so the
         // facts waited for a resend, which then waited out the claims' 30 s grace.
         var events = Enumerable.Range(0, 5000).Select(i => Order($"gaveup-{i}", $"2026-0{1 + i % 9}-{1 + i % 28:D2}T08:00:00Z", 1m)).ToArray();
+        bool Ended(string line) => line.Contains("Ingested 5000 new facts, 0 duplicates", StringComparison.Ordinal);
+        var endedBefore = app.Logs.Lines.Count(Ended);
         using var giveUp = new CancellationTokenSource();
         var post = app.Client.SendAsync(app.Request(HttpMethod.Post, "/api/events", TestKeys.Writer, System.Net.Http.Json.JsonContent.Create(events)), giveUp.Token);
         var ids = app.Storage.Table(CrmMetrics.Storage.Account.StorageNames.Tables.FactIds);
@@ -107,8 +109,8 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         {
         }
 
-        // The resend finds every fact stored by that write (it waits for the write's commit if need be); had
-        // the write been cut off, the resend would wait out the grace and take the facts over as accepted.
+        // The write goes on to its end (cut off, it would never log it), and a resend then finds every fact stored.
+        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Lines.Count(Ended) > endedBefore), TimeSpan.FromSeconds(60), "the write its client left to end");
         var resent = await AppFixture.JsonAsync(await app.PostEventsAsync(events));
         Assert.Equal((0, 5000), (resent.GetProperty("accepted").GetInt32(), resent.GetProperty("duplicates").GetInt32()));
     }
