@@ -132,8 +132,7 @@ public sealed class AlertService(
     {
         var text = new AlertText(settings.Calendar.Calendar, settings.ReportingCurrency, await derived.ResolverAsync(ct));
         var unwatched = new UnwatchedAlerts(await rules.ListAsync(ct), await goals.ListAsync(ct), text);
-        var openIn = await ledger.PeriodsWithOpenAlertsAsync((key, cloudEvent) =>
-            PeriodOf(key) is { } period && Unwatched(new OpenAlert("", "", cloudEvent), period, unwatched) is not null, ct);
+        var openIn = await ledger.PeriodsWithOpenAlertsAsync((key, open) => PeriodOf(key) is { } period && Unwatched(open, period, unwatched) is not null, ct);
         return openIn.Select(key => PeriodOf(key)!.Key).ToList();
     }
 

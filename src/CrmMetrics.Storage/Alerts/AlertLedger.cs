@@ -256,13 +256,13 @@ public sealed class AlertLedger(StorageAccount account)
 
     /// <summary>
     /// The periods (as given to <see cref="ClaimAsync(string, string, int, string, JsonObject, DateTimeOffset, string?, CancellationToken)"/>'s
-    /// <c>openIn</c>) holding an open alert that <paramref name="matches"/> (given the period and the recorded CloudEvent): where a
+    /// <c>openIn</c>) holding an open alert that <paramref name="matches"/> (given the period and the alert as <see cref="OpenAsync"/> reads it): where a
     /// changed or deleted rule or goal left alerts that only a computation of their period resolves.
     /// Entries stay when resolved (their state is a column), so the periods still holding an open one are
     /// found first from the state columns alone, and only their alerts are read whole (found in review:
     /// reading every alert ever raised with its event held every definition change up).
     /// </summary>
-    public async Task<IReadOnlyList<string>> PeriodsWithOpenAlertsAsync(Func<string, JsonObject, bool> matches, CancellationToken ct)
+    public async Task<IReadOnlyList<string>> PeriodsWithOpenAlertsAsync(Func<string, OpenAlert, bool> matches, CancellationToken ct)
     {
         var holding = new SortedSet<string>(StringComparer.Ordinal);
         var filter = TableClient.CreateQueryFilter($"PartitionKey gt {OpenPrefix} and PartitionKey lt {OpenPrefixEnd}");
@@ -273,7 +273,7 @@ public sealed class AlertLedger(StorageAccount account)
         var periods = new List<string>();
         foreach (var openIn in holding.Select(OpenIn))
         {
-            if ((await OpenAsync(openIn, ct)).Any(open => matches(openIn, open.CloudEvent))) periods.Add(openIn);
+            if ((await OpenAsync(openIn, ct)).Any(open => matches(openIn, open))) periods.Add(openIn);
         }
         return periods;
     }
