@@ -63,7 +63,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
     }
 
     [Function("Alerts")]
-    [ApiOperation("GET", "GetAlerts", Access.Reader,
+    [ApiOperation("GET", "GetAlerts", Access.Reader, Query = ["since", "grain", "period", "severity", "kind", "state", "pageSize", "continuationToken"],
         Summary = "Alerts sent, newest first, as CloudEvents with their state (open, or resolved with resolvedBy); filters since (ISO date or date-time), period (with grain, or its grain read from the key: the alerts about that period), severity, kind and state; paged.",
         Response = typeof(AlertsResponse), Problems = [400])]
     public Task<IResult> AlertsAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/alerts")] HttpRequest request, CancellationToken ct) => ListAsync(request, ct);

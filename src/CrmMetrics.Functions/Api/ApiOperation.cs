@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Security;
 using Microsoft.Azure.Functions.Worker;
 
@@ -35,6 +36,31 @@ public sealed class ApiOperationAttribute(string method, string operationId, Acc
 
     /// <summary>Another media type the success may be written in (text/csv).</summary>
     public string? AlsoProduces { get; init; }
+
+    /// <summary>
+    /// The query parameters the operation reads, besides the key's <c>code</c>. Any other is refused
+    /// with 400 naming it before the function runs (a misspelt filter would otherwise be ignored and
+    /// change the answer); the OpenAPI document lists these, and <see cref="QueryParameters"/> reads no other.
+    /// </summary>
+    public string[] Query { get; init; } = [];
+
+    /// <summary>The operation reads its own query (OData's system options, the page's view): nothing is refused for it.</summary>
+    public bool AnyQuery { get; init; }
+
+    /// <summary>The query parameters of a request that the operation does not read, each with why; empty when all are known.</summary>
+    public ValidationErrors UnknownQuery(IQueryCollection query)
+    {
+        var errors = new ValidationErrors();
+        if (AnyQuery) return errors;
+        foreach (var name in query.Keys)
+        {
+            if (string.Equals(name, ApiKeyAuthorization.QueryName, StringComparison.OrdinalIgnoreCase) || Query.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
+            errors.Add(name.Length == 0 ? "(a query parameter without a name)" : JsonFields.Truncate(name), Query.Length == 0
+                ? "is not a query parameter of this operation, which takes none"
+                : $"is not a query parameter of this operation, which takes {string.Join(", ", Query)}");
+        }
+        return errors;
+    }
 
     public Role Role => Access switch
     {

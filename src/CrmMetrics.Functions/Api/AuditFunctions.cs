@@ -22,7 +22,7 @@ public sealed class AuditFunctions(GoalStore goals, IncentivePlanStore plans, Al
     public sealed record AuditResponse(IReadOnlyList<AuditEntry> Items, string? ContinuationToken);
 
     [Function("Audit")]
-    [ApiOperation("GET", "GetAudit", Access.Admin,
+    [ApiOperation("GET", "GetAudit", Access.Admin, Query = ["kind", "id", "actor", "since", "until", "pageSize", "continuationToken"],
         Summary = "Every change to goals, incentive plans, alert rules and derived indicators, newest first: who, when, version, before and after; filters kind, id, actor, since, until; paged.",
         Response = typeof(AuditResponse), Problems = [400])]
     public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/audit")] HttpRequest request, CancellationToken ct)

@@ -17,6 +17,11 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
 
     public string? Raw(string name)
     {
+        // The key check refuses parameters the operation does not declare; reading one would mean the
+        // declaration (and with it the OpenAPI document) left it out.
+        if (request.HttpContext.Items[typeof(ApiOperationAttribute)] is ApiOperationAttribute { AnyQuery: false } operation
+            && !operation.Query.Contains(name, StringComparer.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"{operation.OperationId} reads the query parameter '{name}' without declaring it in its ApiOperation's Query.");
         var values = request.Query[name];
         if (values.Count > 1)
         {

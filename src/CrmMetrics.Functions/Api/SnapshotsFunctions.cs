@@ -23,7 +23,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
     public sealed record SeriesResponse(string Indicator, string Scope, string Grain, IReadOnlyList<SnapshotRowDto> Points);
 
     [Function("Snapshots")]
-    [ApiOperation("GET", "GetSnapshots", Access.Reader,
+    [ApiOperation("GET", "GetSnapshots", Access.Reader, Query = ["grain", "period", "indicator", "family", "scope", "pageSize", "version", "continuationToken"],
         Summary = "Latest snapshot rows; filters period, grain, family, indicator, scope; version (with period) for an earlier version; paged; JSON or text/csv.",
         Response = typeof(SnapshotsResponse), AlsoProduces = "text/csv", Problems = [400])]
     public async Task<IResult> ReadAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/snapshots")] HttpRequest request, CancellationToken ct)
@@ -90,7 +90,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
     }
 
     [Function("IndicatorSeries")]
-    [ApiOperation("GET", "GetIndicatorSeries", Access.Reader, Summary = "An indicator's latest values over from..to at a grain, for a scope (default org).",
+    [ApiOperation("GET", "GetIndicatorSeries", Access.Reader, Query = ["grain", "from", "to", "scope"], Summary = "An indicator's latest values over from..to at a grain, for a scope (default org).",
         Response = typeof(SeriesResponse), Problems = [400])]
     public async Task<IResult> SeriesAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/indicators/{id}/series")] HttpRequest request, string id, CancellationToken ct)
     {

@@ -21,12 +21,12 @@ public sealed class DashboardFunctions(DashboardAssets assets)
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     [Function("Dashboard")]
-    [ApiOperation("GET", "GetDashboard", Access.Anonymous, Summary = "The executive scorecard page (public; its figures come from the reader API with the reader's key).")]
+    [ApiOperation("GET", "GetDashboard", Access.Anonymous, AnyQuery = true, Summary = "The executive scorecard page (public; its figures come from the reader API with the reader's key).")]
     public IResult Page([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "{page:regex(^dashboard$)?}")] HttpRequest request) =>
         Serve(request, DashboardAssets.Page, page: true);
 
     [Function("DashboardAsset")]
-    [ApiOperation("GET", "GetDashboardAsset", Access.Anonymous, Summary = "A static file of the dashboard: script, style, the bundled chart library or font.", Problems = [404])]
+    [ApiOperation("GET", "GetDashboardAsset", Access.Anonymous, AnyQuery = true, Summary = "A static file of the dashboard: script, style, the bundled chart library or font.", Problems = [404])]
     public IResult Asset([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "dashboard/assets/{*path}")] HttpRequest request)
     {
         // The path is looked up among the files the build laid out, never joined to a folder.

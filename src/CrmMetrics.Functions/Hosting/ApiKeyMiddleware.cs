@@ -10,7 +10,8 @@ namespace CrmMetrics.Functions.Hosting;
 /// (<see cref="ApiOperationAttribute"/>) before the function runs: none or unknown → 401, a key
 /// without the role → 403, a key over its rate limit → 429 with <c>Retry-After</c> (writer
 /// operations spend the ingestion limit, reads the read limit). An operation that declares nothing
-/// is refused: access is never implied.
+/// is refused: access is never implied. A query parameter the operation does not declare is refused
+/// with 400 naming it (<see cref="ApiOperationAttribute.Query"/>).
 /// </summary>
 public sealed class ApiKeyMiddleware(ApiKeyAuthorization keys, ApiOperations operations, KeyRateLimits limits) : IFunctionsWorkerMiddleware
 {
@@ -42,6 +43,13 @@ public sealed class ApiKeyMiddleware(ApiKeyAuthorization keys, ApiOperations ope
                 return;
             }
         }
+        // After the key: a caller without one learns nothing of the operation's parameters.
+        if (operation.UnknownQuery(http.Request.Query) is { IsEmpty: false } unknown)
+        {
+            context.GetInvocationResult().Value = Problems.Validation(unknown);
+            return;
+        }
+        http.Items[typeof(ApiOperationAttribute)] = operation;
         await next(context);
     }
 }

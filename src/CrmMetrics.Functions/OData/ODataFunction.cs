@@ -13,7 +13,7 @@ namespace CrmMetrics.Functions.OData;
 public sealed class ODataFunction(ODataBranch branch)
 {
     [Function("OData")]
-    [ApiOperation("GET", "OData", Access.Reader, Summary = "The OData v4 service: $metadata and the entity sets Snapshots, GoalAttainment, StaffScorecards, Benchmarks, Alerts.")]
+    [ApiOperation("GET", "OData", Access.Reader, AnyQuery = true, Summary = "The OData v4 service: $metadata and the entity sets Snapshots, GoalAttainment, StaffScorecards, Benchmarks, Alerts.")]
     public async Task<IActionResult> ServeAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "odata/{*path}")] HttpRequest request)
     {
         await branch.InvokeAsync(request.HttpContext);

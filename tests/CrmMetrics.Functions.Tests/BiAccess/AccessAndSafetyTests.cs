@@ -100,6 +100,44 @@ public class AccessAndSafetyTests(BiFixture app)
         }
     }
 
+    [Fact]
+    public async Task A_query_parameter_a_route_does_not_take_is_a_400_naming_it_and_the_key_as_code_is_not_one()
+    {
+        var failures = new List<string>();
+        foreach (var (method, template, role, _) in Routes.Where(r => r.Method == "GET" && r.Path.StartsWith("/api/", StringComparison.Ordinal)))
+        {
+            var path = await Path(template);
+            // A misspelt filter (period) must not be ignored: the answer would be another period's, or every period's.
+            var misspelt = path + (path.Contains('?') ? "&" : "?") + "perod=2026-03";
+            var answer = await app.SendAsync(HttpMethod.Get, misspelt, role == "none" ? null : KeyOf(role));
+            var body = await answer.Content.ReadAsStringAsync();
+            if (answer.StatusCode != HttpStatusCode.BadRequest || !body.Contains("\"perod\"", StringComparison.Ordinal) || !body.Contains("is not a query parameter", StringComparison.Ordinal))
+                failures.Add($"GET {misspelt}: {(int)answer.StatusCode} {body}");
+            // Without a key, the key's answer comes first: the parameters are not told to a stranger.
+            if (role != "none" && (await app.SendAsync(HttpMethod.Get, misspelt, null)).StatusCode != HttpStatusCode.Unauthorized)
+                failures.Add($"GET {misspelt} without a key: not 401");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+
+        var withCode = await app.Client.GetAsync("/api/goals/attainment?period=2026-03&code=" + Uri.EscapeDataString(TestKeys.Reader));
+        Assert.Equal(HttpStatusCode.OK, withCode.StatusCode);
+        var unnamed = await app.SendAsync(HttpMethod.Get, "/api/goals?=x", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.BadRequest, unnamed.StatusCode);
+        Assert.Contains("without a name", await unnamed.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_openapi_document_lists_each_operations_query_parameters()
+    {
+        var document = JsonDocument.Parse(await app.Client.GetStringAsync("/api/openapi/v1.json")).RootElement;
+        string[] Query(string path, string method) => document.GetProperty("paths").GetProperty(path).GetProperty(method).TryGetProperty("parameters", out var parameters)
+            ? [.. parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "query").Select(p => p.GetProperty("name").GetString()!)]
+            : [];
+        Assert.Equal(["grain", "period", "indicator", "family", "scope", "pageSize", "version", "continuationToken"], Query("/api/snapshots", "get"));
+        Assert.Equal(["grain", "from", "to", "scope"], Query("/api/indicators/{id}/series", "get"));
+        Assert.Empty(Query("/api/goals", "get"));
+    }
+
     [Theory]
     [InlineData("/api/snapshots?period=2026-03'%20or%20PartitionKey%20ne%20'")]
     [InlineData("/api/snapshots?scope=org'%20or%20'1'%20eq%20'1")]
