@@ -111,7 +111,13 @@ public sealed class QueueTriggerListener(
             while (inFlight.Count > options.NewBatchThreshold && !stopping.IsCancellationRequested)
             {
                 await Task.WhenAny(inFlight.Select(f => f.Task).Append(stopped.Task));
-                inFlight.RemoveAll(f => f.Task.IsCompleted);
+                // Each invocation's source is linked to the listener's: undisposed, its registration would stay
+                // on that token for as long as the host runs, one per message ever processed.
+                foreach (var done in inFlight.Where(f => f.Task.IsCompleted).ToList())
+                {
+                    done.Cancel.Dispose();
+                    inFlight.Remove(done);
+                }
             }
         }
 
