@@ -58,6 +58,14 @@ public sealed record Alert
         ? "crm-" + Hash("resolved|" + resolved)
         : "crm-" + Hash($"{Kind}|{RuleId}|{GoalId}|{Indicator}|{Scope}|{Grains.Key(Grain)}|{Period}|{AlertRule.Name(Severity)}");
 
+    /// <summary>
+    /// The id of a condition's next occurrence in a period, after the alert <paramref name="resolvedId"/>
+    /// was resolved: the same condition coming back is said again (found by probing: a value back in its
+    /// bounds, then critical again, raised nothing for the rest of the period), under an id of its own
+    /// so the broker's duplicate detection does not drop it, and as deterministic as the first.
+    /// </summary>
+    public static string RelapseIdOf(string resolvedId) => "crm-" + Hash("relapse|" + resolvedId);
+
     public static string ConditionKeyOf(string kind, string ruleId, string? goalId, string indicator, string scope, Grain grain, string period) =>
         Hash($"{kind}|{ruleId}|{goalId}|{indicator}|{scope}|{Grains.Key(grain)}|{period}");
 

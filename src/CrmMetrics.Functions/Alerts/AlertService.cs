@@ -83,8 +83,10 @@ public sealed class AlertService(
             var claim = await ledger.ClaimToSendAsync(alert.Id, alert.ConditionKey, (int)alert.Severity, invocation, cloudEvent, now, openIn, ct);
             if (claim.Event is null) continue;
             messages.Add(claim.Event.ToJsonString());
-            sending.Add(alert.Id);
-            logger.LogInformation("Alert {Id} ({Kind}, {Severity}) for {Subject}: {Message}", alert.Id, alert.Kind, alert.Severity, alert.Subject, alert.Message);
+            // The claimed id: a condition back after its recovery is sent as its next occurrence.
+            var id = claim.Event["id"]?.GetValue<string>() ?? alert.Id;
+            sending.Add(id);
+            logger.LogInformation("Alert {Id} ({Kind}, {Severity}) for {Subject}: {Message}", id, alert.Kind, alert.Severity, alert.Subject, alert.Message);
         }
 
         // Recoveries: the period's open alerts whose condition this computation checked and found not

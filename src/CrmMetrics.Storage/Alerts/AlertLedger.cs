@@ -82,6 +82,18 @@ public sealed class AlertLedger(StorageAccount account)
     public async Task<AlertClaim> ClaimToSendAsync(string alertId, string conditionKey, int severity, string invocation, JsonObject cloudEvent, DateTimeOffset raisedAt,
         string? openIn, CancellationToken ct)
     {
+        // A condition back after its alert was resolved is its next occurrence, under the relapse id
+        // (each resolved occurrence leads to the next); its claim, open entry and log row are its own.
+        // A retry of the delivery that claimed a resolved one is not a relapse: it resends what it claimed.
+        for (var occurrence = 0; ; occurrence++)
+        {
+            var earlier = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, ["ResolvedBy", "EmittedBy"], ct);
+            if (!earlier.HasValue || earlier.Value!.GetString("ResolvedBy") is null || earlier.Value.GetString("EmittedBy") == invocation) break;
+            if (occurrence == MaxOccurrences) return new AlertClaim(AlertDecision.Suppress, null);
+            alertId = Domain.Alerts.Alert.RelapseIdOf(alertId);
+            cloudEvent = (JsonObject)cloudEvent.DeepClone();
+            cloudEvent["id"] = alertId;
+        }
         // Each pass reads what is there and acts on it; a write that finds the ledger changed since it
         // read (another delivery claiming or taking over the same alert) sends it round again.
         for (var pass = 0; pass < MaxClaimPasses; pass++)
@@ -138,6 +150,9 @@ public sealed class AlertLedger(StorageAccount account)
 
     /// <summary>How many times a claim reads the ledger again after another delivery changed it first.</summary>
     private const int MaxClaimPasses = 8;
+
+    /// <summary>How many times one condition may come back in a period and still be said (a figure that swings every run stops alerting after this).</summary>
+    private const int MaxOccurrences = 20;
 
     /// <summary>
     /// How long after an alert was first claimed another delivery may take the claim over. A takeover
@@ -307,7 +322,7 @@ public sealed class AlertLedger(StorageAccount account)
     /// Once the alert that set its condition's worst severity is resolved, the condition has no severity
     /// in force: if it comes back, at a milder severity never raised for the period, that is said (found
     /// by probing: a goal critical at risk, back on track, then at risk again at warning level raised
-    /// nothing). The same severity again is still quiet: its alert's id is claimed.
+    /// nothing). The same severity again is said too, as the alert's next occurrence (<see cref="Domain.Alerts.Alert.RelapseIdOf"/>).
     /// </summary>
     private async Task ForgetWorstSeverityAsync(string conditionKey, string alertId, CancellationToken ct)
     {

@@ -22,6 +22,7 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
         public List<JsonElement> FirstRun { get; private set; } = [];
         public List<JsonElement> SecondRun { get; private set; } = [];
         public List<JsonElement> ThirdRun { get; private set; } = [];
+        public List<JsonElement> FourthRun { get; private set; } = [];
         public string? Digest { get; private set; }
         public int DigestsQueued { get; private set; }
 
@@ -71,6 +72,11 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
             // Computed once more: the conditions stay cleared and nothing is sent again.
             await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-07" });
             ThirdRun = (await QueueAsync()).Where(e => e.GetProperty("type").GetString() != "crm.metrics.digest").ToList();
+
+            // Dissatisfied customers after all: CSAT falls below its bound again (20 satisfied of 63 answers).
+            await ApiDriver.IngestAsync(this, Enumerable.Range(0, 40).Select(i => Survey($"s-relapse-{i}", "csat", 1, 25)));
+            await ApiDriver.RunAsync(this, new { grain = "month", period = "2026-07" });
+            FourthRun = (await QueueAsync()).Where(e => e.GetProperty("type").GetString() != "crm.metrics.digest").ToList();
         }
 
         private async Task Put(string path, object body)
@@ -123,6 +129,18 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_condition_back_after_its_recovery_is_said_again_as_its_next_occurrence()
+    {
+        // Found by probing: a value back inside its bounds, then below again, raised nothing for the rest of the period.
+        var first = app.FirstRun.Single(e => e.GetProperty("subject").GetString() == "cx.csat/org/2026-07");
+        var relapse = Assert.Single(app.FourthRun, e => !app.ThirdRun.Any(t => t.GetProperty("id").GetString() == e.GetProperty("id").GetString()));
+        Assert.Equal(("threshold", "cx.csat/org/2026-07", "warning"), (Kind(relapse), relapse.GetProperty("subject").GetString(), relapse.GetProperty("data").GetProperty("severity").GetString()));
+        Assert.Equal(Domain.Alerts.Alert.RelapseIdOf(first.GetProperty("id").GetString()!), relapse.GetProperty("id").GetString());
+        var listed = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?grain=month&period=2026-07&state=open", TestKeys.Reader))).GetProperty("items").EnumerateArray();
+        Assert.Equal([relapse.GetProperty("id").GetString()], listed.Select(i => i.GetProperty("id").GetString()));
+    }
+
+    [Fact]
     public async Task The_alert_list_shows_each_alerts_state_and_what_resolved_it()
     {
         var items = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2020-01-01", TestKeys.Reader))).GetProperty("items").EnumerateArray()
@@ -130,7 +148,10 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
         var resolvedBy = items.Where(i => i.GetProperty("type").GetString() == "crm.metrics.alert.resolved")
             .ToDictionary(i => i.GetProperty("data").GetProperty("resolves").GetString()!, i => i.GetProperty("id").GetString());
         Assert.Equal(4, resolvedBy.Count);
-        foreach (var item in items.Where(i => i.GetProperty("type").GetString() != "crm.metrics.alert.resolved"))
+        // All but the condition that came back after its recovery (the test above).
+        var relapse = Domain.Alerts.Alert.RelapseIdOf(app.FirstRun.Single(e => e.GetProperty("subject").GetString() == "cx.csat/org/2026-07").GetProperty("id").GetString()!);
+        Assert.Equal("open", items.Single(i => i.GetProperty("id").GetString() == relapse).GetProperty("state").GetString());
+        foreach (var item in items.Where(i => i.GetProperty("type").GetString() != "crm.metrics.alert.resolved" && i.GetProperty("id").GetString() != relapse))
         {
             Assert.Equal("resolved", item.GetProperty("state").GetString());
             Assert.Equal(resolvedBy[item.GetProperty("id").GetString()!], item.GetProperty("resolvedBy").GetString());

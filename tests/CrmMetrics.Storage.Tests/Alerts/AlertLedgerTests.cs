@@ -145,7 +145,7 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
     }
 
     [Fact]
-    public async Task A_condition_back_after_its_recovery_is_said_at_a_milder_severity_and_not_again_at_the_same()
+    public async Task A_condition_back_after_its_recovery_is_said_at_a_milder_severity_and_at_the_same_as_its_next_occurrence()
     {
         // Found by probing: a goal critical at risk, back on track, then at risk at warning level: nothing was raised.
         var ledger = new AlertLedger(await azurite.AccountAsync());
@@ -161,7 +161,20 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-rl-warning", condition, 1, "rl|3", Event("crm-rl-warning"), at, period, default));
         await ledger.MarkDeliveredAsync("rl|3", default);
         Assert.Equal(["crm-rl-warning"], (await ledger.OpenAsync(period, default)).Select(o => o.Id));
-        // The critical severity again: its alert's id was sent already (the broker would drop it).
+        // The critical severity again: said as the condition's next occurrence, under an id of its own (its first id was
+        // sent already, and the broker would drop it); found by probing: a value critical, back in bounds, critical again raised nothing.
+        var relapse = await ledger.ClaimToSendAsync("crm-rl-critical", condition, 2, "rl|4", Event("crm-rl-critical"), at, period, default);
+        Assert.Equal(AlertDecision.Raise, relapse.Decision);
+        var relapseId = CrmMetrics.Domain.Alerts.Alert.RelapseIdOf("crm-rl-critical");
+        Assert.Equal(relapseId, relapse.Event!["id"]!.GetValue<string>());
+        await ledger.MarkDeliveredAsync("rl|4", default);
+        Assert.Equal(new[] { "crm-rl-warning", relapseId }.Order(StringComparer.Ordinal), (await ledger.OpenAsync(period, default)).Select(o => o.Id).Order(StringComparer.Ordinal));
+        // While it persists, the next computation says nothing, and the retry of its delivery resends nothing confirmed out.
+        Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-rl-critical", condition, 2, "rl|5", Event("crm-rl-critical"), at, period, default));
         Assert.Equal(AlertDecision.Suppress, await ledger.ClaimAsync("crm-rl-critical", condition, 2, "rl|4", Event("crm-rl-critical"), at, period, default));
+        // Resolved and back once more: the occurrence after that.
+        await ledger.MarkResolvedAsync(period, relapseId, "crm-rl-resolved-2", default);
+        var third = await ledger.ClaimToSendAsync("crm-rl-critical", condition, 2, "rl|6", Event("crm-rl-critical"), at, period, default);
+        Assert.Equal(CrmMetrics.Domain.Alerts.Alert.RelapseIdOf(relapseId), third.Event!["id"]!.GetValue<string>());
     }
 }
