@@ -212,12 +212,22 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
 
     private static int Decimals(string format) => format.IndexOf('.') is var dot and >= 0 ? format.Length - dot - 1 : 0;
 
-    /// <summary>Persian digits, Arabic thousands and decimal separators, and a true minus sign.</summary>
+    /// <summary>
+    /// Persian digits, Arabic thousands and decimal separators, and a true minus sign; a minus that is a
+    /// number's sign is led by a left-to-right mark, as CLDR's Persian number format has it (found by
+    /// probing: without it a right-to-left paragraph shows the sign to the right of the digits, "۵٫۹−").
+    /// </summary>
     public static string Digits(string text)
     {
-        var sb = new StringBuilder(text.Length);
-        foreach (var c in text)
+        var sb = new StringBuilder(text.Length + 2);
+        for (var i = 0; i < text.Length; i++)
         {
+            var c = text[i];
+            if (c == '-' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]) && (i == 0 || !char.IsAsciiDigit(text[i - 1])))
+            {
+                sb.Append('\u200E').Append('−');
+                continue;
+            }
             sb.Append(c switch
             {
                 >= '0' and <= '9' => (char)('۰' + (c - '0')),
