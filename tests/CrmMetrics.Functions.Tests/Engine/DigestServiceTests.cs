@@ -159,6 +159,28 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     [Fact]
+    public async Task The_digest_names_the_goals_most_at_risk_first()
+    {
+        // Found by probing: the sentence named three goals in storage order and left out one projected at 6.5 %.
+        var calendar = CrmMetrics.Domain.Periods.PeriodCalendar.TryCreate("gregorian", "UTC", out var c, out _) ? c : throw new InvalidOperationException();
+        var now = new DateTimeOffset(2035, 6, 10, 7, 0, 0, TimeSpan.Zero);
+        var snapshots = _stores.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>();
+        var month = calendar.PeriodOf(CrmMetrics.Domain.Periods.Grain.Month, now);
+        var version = await snapshots.ReserveVersionAsync(month.Grain, month.Key, "worst-first", default);
+        CrmMetrics.Domain.Snapshots.SnapshotRow Goal(string id, string status, double projected) =>
+            CrmMetrics.Domain.Snapshots.SnapshotRow.From(CrmMetrics.Domain.Indicators.IndicatorCatalog.Find("goal.attainment")!, "goal:" + id, month,
+                new CrmMetrics.Domain.Indicators.IndicatorValue(projected / 2, 1), new JsonObject { ["goalId"] = id, ["name"] = id, ["status"] = status, ["projectedAttainment"] = projected })
+            with { Version = version, RunId = "worst-first", ComputedAt = now };
+        // Stored in key order: a-… first; the worst are the last two.
+        await snapshots.WriteAsync([Goal("a-csat", "at-risk", 95), Goal("b-nps", "off-track", 59.5), Goal("c-orders", "at-risk", 91), Goal("d-revenue", "off-track", 6.5), Goal("e-smb", "off-track", 0)], default);
+        await snapshots.PromoteAsync(month, version, "worst-first", now, 5, default);
+
+        var data = JsonNode.Parse((await Digests(now).BuildAsync(default)).CloudEvent!)!["data"]!;
+        Assert.Equal(["e-smb", "d-revenue", "b-nps", "c-orders", "a-csat"], data["goalsAtRisk"]!.AsArray().Select(g => g!["goalId"]!.GetValue<string>()));
+        Assert.Contains("5 goals at risk — “e-smb” (0%), “d-revenue” (6.5%), “b-nps” (59.5%);", data["message"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task The_digest_says_how_many_resolutions_were_for_alerts_no_longer_watched()
     {
         // Found in review: a rule deleted or edited resolved its alerts as "unwatched", and the digest counted them as recoveries.
