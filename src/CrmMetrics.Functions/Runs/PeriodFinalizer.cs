@@ -65,9 +65,10 @@ public sealed class PeriodFinalizer(
         // The stale mark is read, and the version reserved, before any partial: a mark set later
         // survives this run, and a run that read older partials never gets the newer version.
         var staleRead = Concurrently.Started(() => stalePeriods.GetAsync(period.Key, ct));
-        var versionReserved = Concurrently.Started(() => runs.VersionForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, runId, ct), ct));
+        // Every delivery of the period's job computes the version as of the same instant, fixed with it.
+        var versionReserved = Concurrently.Started(() => runs.ReservationForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, runId, ct), clock.GetUtcNow(), ct));
         await Task.WhenAll(staleRead, versionReserved);
-        var (stale, version) = (await staleRead, await versionReserved);
+        var (stale, (version, now)) = (await staleRead, await versionReserved);
         var reserve = Lap();
 
         var ledgerRead = Concurrently.Started(() => ledger.ActiveAsync(period.FirstDay, period.LastDay, ct));
@@ -80,7 +81,6 @@ public sealed class PeriodFinalizer(
         var aggregate = PeriodAggregate.Merge(period, days, active.AtStart, active.AtEnd);
         var merge = Lap();
 
-        var now = clock.GetUtcNow();
         var rows = aggregate.BaseRows().ToList();
         foreach (var family in derived) rows.AddRange(await family.ComputeAsync(aggregate, rows, now, ct));
         var stamped = rows.Select(r => r with { ComputedAt = now, RunId = runId, Version = version }).ToList();

@@ -189,25 +189,39 @@ public sealed class RunStore(StorageAccount account)
     }
 
     /// <summary>The snapshot version this run writes for the period, reserving one on first call (redeliveries reuse it).</summary>
-    public async Task<int> VersionForAsync(string runId, Grain grain, string period, Func<Task<int>> reserve, CancellationToken ct)
+    public async Task<int> VersionForAsync(string runId, Grain grain, string period, Func<Task<int>> reserve, CancellationToken ct) =>
+        (await ReservationForAsync(runId, grain, period, reserve, DateTimeOffset.UtcNow, ct)).Version;
+
+    /// <summary>
+    /// The snapshot version this run writes for the period and the instant its figures are computed
+    /// at, both fixed on first call (<paramref name="now"/> then): every delivery of the period's job
+    /// computes the same rows with the same <c>computedAt</c> (found by probing: two deliveries at once
+    /// wrote one version's rows with several times, and projections of different instants, so a
+    /// filter on the time lost rows and an alert's figure differed from the row stored). A version
+    /// reserved by an earlier release, without its instant, is computed at <paramref name="now"/>.
+    /// </summary>
+    public async Task<VersionReservation> ReservationForAsync(string runId, Grain grain, string period, Func<Task<int>> reserve, DateTimeOffset now, CancellationToken ct)
     {
         var pk = StorageKeys.Encode(runId);
         var rk = PeriodRow(grain, period);
+        static VersionReservation? Of(TableEntity row, DateTimeOffset now) =>
+            row.GetInt32("Version") is { } v and > 0 ? new VersionReservation(v, row.GetDateTimeOffset("ComputedAt") ?? now) : null;
         var row = await _table.GetEntityIfExistsAsync<TableEntity>(pk, rk, cancellationToken: ct);
-        if (row.HasValue && row.Value!.GetInt32("Version") is { } existing and > 0) return existing;
+        if (row.HasValue && Of(row.Value!, now) is { } existing) return existing;
         var version = await reserve();
         var entity = row.HasValue ? row.Value! : new TableEntity(pk, rk) { ["State"] = nameof(StepState.Pending), ["Grain"] = Grains.Key(grain), ["Period"] = period };
         entity["Version"] = version;
+        entity["ComputedAt"] = now;
         try
         {
             if (row.HasValue) await _table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
             else await _table.AddEntityAsync(entity, ct);
-            return version;
+            return new VersionReservation(version, now);
         }
         catch (RequestFailedException e) when (e.Status is 409 or 412)
         {
-            // A concurrent delivery reserved first: use its version (ours stays unused).
-            return (await _table.GetEntityAsync<TableEntity>(pk, rk, cancellationToken: ct)).Value.GetInt32("Version") ?? version;
+            // A concurrent delivery reserved first: use its version and instant (ours stay unused).
+            return Of((await _table.GetEntityAsync<TableEntity>(pk, rk, cancellationToken: ct)).Value, now) ?? new VersionReservation(version, now);
         }
     }
 
@@ -324,3 +338,6 @@ public sealed class RunStore(StorageAccount account)
 
     private static string Truncate(string s) => s.Length <= 2000 ? s : s[..2000];
 }
+
+/// <summary>The snapshot version a run writes for a period, and the instant its figures are computed at.</summary>
+public readonly record struct VersionReservation(int Version, DateTimeOffset ComputedAt);

@@ -75,6 +75,26 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
     }
 
     [Fact]
+    public async Task Every_delivery_of_a_periods_job_computes_its_version_as_of_the_instant_fixed_with_it()
+    {
+        // Found by probing: two deliveries at once wrote one version's rows with different computedAt
+        // (an OData filter on the time then lost rows) and projections of different instants.
+        var runs = new RunStore(await azurite.AccountAsync());
+        var calendar = new Domain.Periods.PeriodCalendar(Domain.Periods.ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
+        var month = calendar.Parse("2026-09", Domain.Periods.Grain.Month);
+        Assert.True(await runs.CreateAsync("run-instant", "api", null, null, default));
+        await runs.PlanAsync("run-instant", [], [month], default);
+        var first = new DateTimeOffset(2026, 10, 1, 6, 0, 0, 123, TimeSpan.Zero).AddTicks(4567);
+        var reserved = 0;
+        Task<int> Reserve() => Task.FromResult(Interlocked.Increment(ref reserved) + 40);
+
+        Assert.Equal(new VersionReservation(41, first), await runs.ReservationForAsync("run-instant", month.Grain, month.Key, Reserve, first, default));
+        // A redelivery minutes later takes the same version and instant; no other version is reserved.
+        Assert.Equal(new VersionReservation(41, first), await runs.ReservationForAsync("run-instant", month.Grain, month.Key, Reserve, first.AddMinutes(7), default));
+        Assert.Equal(1, reserved);
+    }
+
+    [Fact]
     public async Task A_period_of_no_run_or_outside_the_plan_is_not_recorded_and_writes_nothing()
     {
         // Found by probing: a done message for a period the run never planned added it to a finished run's record.
