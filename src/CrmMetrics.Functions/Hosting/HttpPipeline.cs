@@ -86,6 +86,8 @@ public static class HttpPipeline
         CrmMetrics.Storage.Account.ConcurrentChangeException => 503,
         CrmMetrics.Storage.Settings.VersionConditionFailedException => 412,
         RequestFailedException { Status: 0 or >= 500 or 408 or 429 } => 503,
+        // A storage query whose address or headers storage finds too long: what the request asked for made it so.
+        RequestFailedException { Status: 414 or 431 } => 400,
         HttpRequestException or TimeoutException or TaskCanceledException => 503,
         Azure.Identity.AuthenticationFailedException => 503,
         _ => 500,
@@ -94,6 +96,8 @@ public static class HttpPipeline
     /// <summary>The problem details a failure answers with; nothing of its internals reaches the client.</summary>
     public static IResult ProblemFor(int status, Exception? error, string method = "POST") => status switch
     {
+        400 when error is RequestFailedException => Problems.Problem(400, "The request is not valid.",
+            "What the request asks for makes a storage query longer than storage takes (a filter's text, or its list of values, is too long); ask for less at once."),
         400 => Problems.Problem(400, "The request is not valid.", error?.Message ?? "The request could not be read."),
         412 => Problems.PreconditionFailed(error?.Message ?? "The definition is not at the version the request requires."),
         413 => Problems.Problem(413, "Payload Too Large", "The request body is larger than this route accepts."),

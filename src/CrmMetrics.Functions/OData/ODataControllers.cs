@@ -46,7 +46,9 @@ public sealed class SnapshotsController(SnapshotParts parts) : ODataController
     {
         if (ODataFeed.Validate(controller, options) is { } invalid) return invalid;
         var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(controller));
-        if (family is not null && filter.Family is { } asked && asked != family) return controller.Ok(Array.Empty<ODataSnapshot>().AsQueryable());
+        // A family this set never holds: no rows, answered as any empty result is (found by probing: /$count gave an empty body,
+        // $count=true no count, and a bad $skiptoken was taken).
+        if (family is not null && filter.Family is { } asked && asked != family) return await ODataFeed.ServeAsync(controller, options, Array.Empty<FeedPart<ODataSnapshot>>(), ct);
         var rows = new SnapshotFilter(filter.Indicator, family ?? filter.Family, filter.Scope);
         var feed = await parts.BuildAsync(filter, rows, (list, period) => list.Select(r => ODataSnapshot.From(r, period)).ToList(), ct);
         return await ODataFeed.ServeAsync(controller, options, feed, ct);

@@ -220,10 +220,25 @@ public static partial class ODataFeed
         return Check("$filter", () => { options.Filter?.Validate(Validation); _ = options.Filter?.FilterClause; })
                ?? Check("$select", () => { options.SelectExpand?.Validate(Validation); _ = options.SelectExpand?.SelectExpandClause; })
                ?? Check("$orderby", () => { options.OrderBy?.Validate(Validation); _ = options.OrderBy?.OrderByClause; })
+               ?? (RepeatedOrderBy(options.OrderBy?.OrderByClause) is { } repeated ? Problem("$orderby", $"names {repeated} more than once; name each property once") : null)
                ?? Check("$top", () => options.Top?.Validate(Validation))
                ?? Check("$skip", () => options.Skip?.Validate(Validation))
                ?? Check("$count", () => { options.Count?.Validate(Validation); _ = options.Count?.Value; })
                ?? (PeriodLiterals.Problem(options.Filter?.FilterClause, calendar) is { } literal ? Problem("$filter", literal) : null);
+    }
+
+    /// <summary>
+    /// The first property an <c>$orderby</c> names twice (found by probing: the library refuses it only
+    /// while ordering, after validation, which answered 500); null when each is named once.
+    /// </summary>
+    private static string? RepeatedOrderBy(Microsoft.OData.UriParser.OrderByClause? clause)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (; clause is not null; clause = clause.ThenBy)
+        {
+            if (clause.Expression is Microsoft.OData.UriParser.SingleValuePropertyAccessNode { Property.Name: var name } && !seen.Add(name)) return name;
+        }
+        return null;
     }
 
     /// <summary>The system query options the feed serves.</summary>

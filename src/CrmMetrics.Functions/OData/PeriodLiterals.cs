@@ -8,7 +8,7 @@ namespace CrmMetrics.Functions.OData;
 /// <summary>
 /// Checks the text a <c>$filter</c> compares Grain and Period with, as the API checks its <c>grain</c> and
 /// <c>period</c> parameters: a literal that is no grain or no period key of the reporting calendar (of the
-/// grain its own 'and' chain names) is an error, not an empty answer.
+/// grain its own 'and' chain names) is an error, not an empty answer; so is a text too long for any property.
 /// </summary>
 public static class PeriodLiterals
 {
@@ -40,8 +40,13 @@ public static class PeriodLiterals
         }
     }
 
+    /// <summary>The longest text a filter compares a property with: longer than any value the feed holds (the API's parameters take as much).</summary>
+    public const int MaxLiteralLength = 512;
+
     private static string? Check(string property, string text, Grain? grain, PeriodCalendar calendar) => property switch
     {
+        // Found by probing: a 10,000-character Indicator literal went into the storage query, which storage refused (a 500).
+        _ when text.Length > MaxLiteralLength => $"{property} '{JsonFields.Truncate(text)}' is longer than {MaxLiteralLength} characters, which no {property} is",
         "Grain" when !QueryParameters.TryGrain(text, out _, out var error) => $"Grain '{JsonFields.Truncate(text)}' {error}",
         "Period" when !QueryParameters.TryPeriod(calendar, text, grain, out _, out var error) => $"Period '{JsonFields.Truncate(text)}' {error}",
         _ => null,

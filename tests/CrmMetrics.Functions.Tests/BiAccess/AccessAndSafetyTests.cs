@@ -155,6 +155,9 @@ public class AccessAndSafetyTests(BiFixture app)
     [InlineData("/odata/Snapshots?$filter=Period%20eq%20'2026-03")]
     [InlineData("/odata/Snapshots?$skiptoken=garbage")]
     [InlineData("/odata/Snapshots?$apply=groupby((Scope))")]
+    // Found by probing: a property named twice in $orderby was refused by the library only while ordering (a 500).
+    [InlineData("/odata/Snapshots?$orderby=Value%20desc,Value%20asc")]
+    [InlineData("/odata/GoalAttainment?$orderby=Period,Period%20desc")]
     // Tokens whose text holds a lone surrogate escape.
     [InlineData("/api/snapshots?continuationToken=eyJHcmFpbiI6Im1vbnRoIiwiUGVyaW9kIjoiXHVkODAwIn0")]
     [InlineData("/odata/Snapshots?$skiptoken=eyJQYXJ0IjoiXHVkODAwIiwiT2Zmc2V0IjowLCJFbWl0dGVkIjowLCJTa2lwIjowfQ")]
@@ -163,6 +166,31 @@ public class AccessAndSafetyTests(BiFixture app)
         var response = await app.SendAsync(HttpMethod.Get, url, TestKeys.Reader);
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_text_longer_than_any_value_in_a_filter_is_a_400_naming_the_filter()
+    {
+        // Found by probing: a 10,000-character literal went into the storage query, which storage refused with 431 (a 500 here).
+        foreach (var property in new[] { "Indicator", "Scope", "Family" })
+        {
+            var url = $"/odata/Snapshots/$count?$filter={property}%20eq%20'{new string('a', 10_000)}'";
+            var response = await app.SendAsync(HttpMethod.Get, url, TestKeys.Reader);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest && body.Contains("$filter") && body.Contains("longer than 512"), $"{property}: {(int)response.StatusCode} {body}");
+        }
+    }
+
+    [Fact]
+    public async Task The_benchmarks_set_answers_a_family_it_never_holds_as_any_empty_result()
+    {
+        // Found by probing: /$count answered an empty body, $count=true left out the count, and a bad $skiptoken was taken.
+        var count = await app.SendAsync(HttpMethod.Get, "/odata/Benchmarks/$count?$filter=Family%20eq%20'commercial'", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.OK, count.StatusCode);
+        Assert.Equal("0", await count.Content.ReadAsStringAsync());
+        var counted = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/odata/Benchmarks?$filter=Family%20eq%20'commercial'&$count=true", TestKeys.Reader));
+        Assert.Equal(0, counted.GetProperty("@odata.count").GetInt32());
+        Assert.Equal(HttpStatusCode.BadRequest, (await app.SendAsync(HttpMethod.Get, "/odata/Benchmarks?$filter=Family%20eq%20'commercial'&$skiptoken=garbage", TestKeys.Reader)).StatusCode);
     }
 
     [Fact]
