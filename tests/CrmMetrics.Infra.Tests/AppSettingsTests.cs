@@ -7,36 +7,50 @@ namespace CrmMetrics.Infra.Tests;
 [Collection(InfraCollection.Name)]
 public sealed class AppSettingsTests(InfraFixture infra)
 {
-    /// <summary>The literal settings object app/api.bicep hands to the function app module.</summary>
-    private JsonObject AppSettings =>
-        Arm.Module(infra.Template, "api")["properties"]!["template"]!["variables"]!["appSettings"]!.AsObject();
+    /// <summary>The settings a deployment with every default would write, partly evaluated.</summary>
+    private string Evaluated => InfraFixture.EvaluatedSettings(infra.Snapshot);
 
+    /// <summary>One setting of <see cref="Evaluated"/>: a literal's text, or the expression known only at deployment.</summary>
     private string Setting(string name) =>
-        (string?)AppSettings[name] ?? throw new Xunit.Sdk.XunitException($"App setting {name} is missing.");
+        Arm.Setting(Evaluated, name) ?? throw new Xunit.Sdk.XunitException($"App setting {name} is missing.");
+
+    /// <summary>A snapshot output as the bare expression the settings would hold (without the enclosing brackets).</summary>
+    private string OutputExpression(string name)
+    {
+        var text = (string)infra.Snapshot["outputs"]![name]!;
+        Assert.True(text.StartsWith('[') && text.EndsWith(']'), $"{name} is known before deployment ({text}), not an expression.");
+        return text[1..^1];
+    }
 
     [Fact]
     public void Host_storage_uses_the_identity_instead_of_a_connection_string()
     {
-        Assert.Equal("[parameters('storageAccountName')]", Setting("AzureWebJobsStorage__accountName"));
+        Assert.Equal((string?)infra.Snapshot["outputs"]!["STORAGE_ACCOUNT_NAME"], Setting("AzureWebJobsStorage__accountName"));
         Assert.Equal("managedidentity", Setting("AzureWebJobsStorage__credential"));
-        Assert.Equal("[parameters('identityClientId')]", Setting("AzureWebJobsStorage__clientId"));
-        Assert.Null(AppSettings["AzureWebJobsStorage"]);
+        Assert.Equal(OutputExpression("AZURE_CLIENT_ID"), Setting("AzureWebJobsStorage__clientId"));
+        Assert.Null(Arm.Setting(Evaluated, "AzureWebJobsStorage"));
     }
 
     [Fact]
     public void Alerts_binding_connection_uses_the_identity()
     {
-        Assert.Equal("[parameters('serviceBusFullyQualifiedNamespace')]", Setting("AlertsServiceBus__fullyQualifiedNamespace"));
+        Assert.Equal(OutputExpression("SERVICE_BUS_NAMESPACE_FQDN"), Setting("AlertsServiceBus__fullyQualifiedNamespace"));
         Assert.Equal("managedidentity", Setting("AlertsServiceBus__credential"));
-        Assert.Equal("[parameters('identityClientId')]", Setting("AlertsServiceBus__clientId"));
-        Assert.Null(AppSettings["AlertsServiceBus"]);
+        Assert.Equal(OutputExpression("AZURE_CLIENT_ID"), Setting("AlertsServiceBus__clientId"));
+        Assert.Null(Arm.Setting(Evaluated, "AlertsServiceBus"));
     }
 
     [Fact]
     public void Telemetry_authenticates_with_the_identity()
     {
-        Assert.Equal("[parameters('applicationInsightsConnectionString')]", Setting("APPLICATIONINSIGHTS_CONNECTION_STRING"));
-        Assert.Equal("[format('Authorization=AAD;ClientId={0}', parameters('identityClientId'))]", Setting("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"));
+        var insights = (string)Assert.Single(infra.PredictedResources, r => Arm.Type(r) == "Microsoft.Insights/components")["id"]!;
+        var connectionString = Setting("APPLICATIONINSIGHTS_CONNECTION_STRING");
+        Assert.Contains($"reference('{insights}'", connectionString, StringComparison.Ordinal);
+        Assert.EndsWith(".ConnectionString", connectionString, StringComparison.Ordinal);
+
+        var authentication = Setting("APPLICATIONINSIGHTS_AUTHENTICATION_STRING");
+        Assert.Contains("'Authorization=AAD;ClientId=", authentication, StringComparison.Ordinal);
+        Assert.Contains(OutputExpression("AZURE_CLIENT_ID"), authentication, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -51,24 +65,16 @@ public sealed class AppSettingsTests(InfraFixture infra)
                      "WEBSITE_TIME_ZONE", "TZ", "SCM_DO_BUILD_DURING_DEPLOYMENT", "ENABLE_ORYX_BUILD",
                  })
         {
-            Assert.Null(AppSettings[name]);
+            Assert.Null(Arm.Setting(Evaluated, name));
             Assert.DoesNotContain($"'{name}'", infra.Build.StdOut, StringComparison.Ordinal);
             Assert.DoesNotContain($"\"{name}\"", infra.Build.StdOut, StringComparison.Ordinal);
         }
     }
 
     [Fact]
-    public void Product_settings_come_from_parameters_with_the_documented_defaults()
+    public void Product_settings_take_the_documented_defaults()
     {
-        Assert.Equal("[parameters('reportingCurrency')]", Setting("CrmMetrics__ReportingCurrency"));
-        Assert.Equal("[parameters('calendar')]", Setting("CrmMetrics__Calendar"));
-        Assert.Equal("[parameters('timeZone')]", Setting("CrmMetrics__TimeZone"));
-        Assert.Equal("[parameters('deploymentName')]", Setting("CrmMetrics__DeploymentName"));
-        Assert.Equal("[parameters('kpiSchedule')]", Setting("KpiSchedule"));
-        Assert.Equal("[parameters('alertDigestSchedule')]", Setting("AlertDigestSchedule"));
-
         // As evaluated for a deployment that takes every default.
-        var evaluated = (string)Assert.Single(infra.PredictedResources, r => Arm.Type(r) == "Microsoft.Web/sites/config")["properties"]!;
         foreach (var (name, value) in new[]
                  {
                      ("CrmMetrics__ReportingCurrency", "EUR"),
@@ -83,7 +89,36 @@ public sealed class AppSettingsTests(InfraFixture infra)
                      ("AzureWebJobsDisableHomepage", "true"),
                  })
         {
-            Assert.Contains($"'{name}', '{value}'", evaluated, StringComparison.Ordinal);
+            Assert.Equal(value, Setting(name));
+        }
+    }
+
+    [Fact]
+    public void Product_settings_come_from_their_parameters()
+    {
+        var snapshot = infra.SnapshotOfMain(
+            "main-product-settings",
+            """
+            param reportingCurrency = 'usd'
+            param calendar = 'fiscal:4'
+            param timeZone = 'Asia/Tehran'
+            param deploymentName = 'crm-prod.eu_1'
+            param kpiSchedule = '0 */5 * * * *'
+            param alertDigestSchedule = '0 30 6 * * 1-5'
+            """);
+        var settings = InfraFixture.EvaluatedSettings(snapshot);
+
+        foreach (var (name, value) in new[]
+                 {
+                     ("CrmMetrics__ReportingCurrency", "USD"), // upper-cased, as the app requires
+                     ("CrmMetrics__Calendar", "fiscal:4"),
+                     ("CrmMetrics__TimeZone", "Asia/Tehran"),
+                     ("CrmMetrics__DeploymentName", "crm-prod.eu_1"),
+                     ("KpiSchedule", "0 */5 * * * *"),
+                     ("AlertDigestSchedule", "0 30 6 * * 1-5"),
+                 })
+        {
+            Assert.Equal(value, Arm.Setting(settings, name));
         }
     }
 
@@ -106,8 +141,15 @@ public sealed class AppSettingsTests(InfraFixture infra)
 
         Assert.Equal("secureObject", (string?)infra.Template["definitions"]![typeName]!["type"]);
         Assert.Null(apiKeys["defaultValue"]);
-        Assert.Equal("[variables('keySettings')]", (string?)Arm.Module(infra.Template, "function-app")["properties"]!["parameters"]!["secureAppSettings"]!["value"]);
-        Assert.Equal("secureObject", (string?)Arm.Module(infra.Template, "function-app")["properties"]!["template"]!["parameters"]!["secureAppSettings"]!["type"]);
+
+        // The key settings reach the function app module through its secure parameter, not the plain one.
+        var functionApp = Arm.Module(infra.Template, "function-app")["properties"]!;
+        Assert.Equal("secureObject", (string?)functionApp["template"]!["parameters"]!["secureAppSettings"]!["type"]);
+        var apiVariables = Arm.Module(infra.Template, "api")["properties"]!["template"]!["variables"]!.AsObject();
+        string Resolved(JsonNode? value) =>
+            System.Text.RegularExpressions.Regex.Replace(Arm.Text(value), @"variables\('(\w+)'\)", m => Arm.Text(apiVariables[m.Groups[1].Value]));
+        Assert.Contains("parameters('apiKeys')", Resolved(functionApp["parameters"]!["secureAppSettings"]!["value"]), StringComparison.Ordinal);
+        Assert.DoesNotContain("apiKeys", Resolved(functionApp["parameters"]!["appSettings"]!["value"]), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -158,7 +200,6 @@ public sealed class AppSettingsTests(InfraFixture infra)
         }
 
         // Same for the evaluated settings of a concrete deployment.
-        var evaluated = Arm.Text(Assert.Single(infra.PredictedResources, r => Arm.Type(r) == "Microsoft.Web/sites/config"));
-        Assert.DoesNotMatch(new Regex("AccountKey|SharedAccessKey|listKeys", RegexOptions.IgnoreCase), evaluated);
+        Assert.DoesNotMatch(new Regex("AccountKey|SharedAccessKey|listKeys", RegexOptions.IgnoreCase), Evaluated);
     }
 }

@@ -102,6 +102,10 @@ public sealed class BicepToolTests(InfraFixture infra)
         var snapshotOutputs = infra.Snapshot["outputs"]!;
         Assert.Equal(InfraFixture.ResourceGroup, (string?)snapshotOutputs["AZURE_RESOURCE_GROUP"]);
         Assert.Equal("executive-alerts", (string?)snapshotOutputs["ALERTS_TOPIC_NAME"]);
-        Assert.StartsWith("[format('https://{0}', reference(", (string?)snapshotOutputs["FUNCTION_APP_URL"]);
+        // https:// and the app's default host name, which Azure assigns at deployment.
+        var url = (string)snapshotOutputs["FUNCTION_APP_URL"]!;
+        Assert.Contains("'https://", url, StringComparison.Ordinal);
+        Assert.Contains($"reference('{InfraFixture.ResourceId("Microsoft.Web/sites", (string)snapshotOutputs["FUNCTION_APP_NAME"]!)}'", url, StringComparison.Ordinal);
+        Assert.Contains(".defaultHostName", url, StringComparison.Ordinal);
     }
 }

@@ -78,15 +78,7 @@ public sealed class InfraFixture : IDisposable
     /// </summary>
     public JsonObject SnapshotOf(string name, string bicepParamContent, string? bicepContent = null, params string[] extraArguments)
     {
-        Directory.CreateDirectory(_workDirectory);
-        if (bicepContent is not null)
-        {
-            File.WriteAllText(Path.Combine(_workDirectory, name + ".bicep"), bicepContent);
-        }
-
-        var paramFile = Path.Combine(_workDirectory, name + ".bicepparam");
-        File.WriteAllText(paramFile, bicepParamContent);
-        var result = Bicep.Run(_workDirectory, ["snapshot", paramFile, "--mode", "overwrite", .. extraArguments]);
+        var result = RunSnapshot(name, bicepParamContent, bicepContent, extraArguments);
         // Linter warnings are the lint test's business; here only a failed evaluation counts.
         Assert.True(result.ExitCode == 0 && result.Errors.Count == 0, result.ToString());
 
@@ -97,33 +89,62 @@ public sealed class InfraFixture : IDisposable
         return snapshot;
     }
 
+    /// <summary>Runs <c>bicep snapshot</c> on a throw-away .bicepparam (and .bicep) and returns the outcome, failed or not.</summary>
+    public BicepResult RunSnapshot(string name, string bicepParamContent, string? bicepContent = null, params string[] extraArguments)
+    {
+        Directory.CreateDirectory(_workDirectory);
+        if (bicepContent is not null)
+        {
+            File.WriteAllText(Path.Combine(_workDirectory, name + ".bicep"), bicepContent);
+        }
+
+        var paramFile = Path.Combine(_workDirectory, name + ".bicepparam");
+        File.WriteAllText(paramFile, bicepParamContent);
+        File.Delete(Path.Combine(_workDirectory, name + ".snapshot.json"));
+        return Bicep.Run(_workDirectory, ["snapshot", paramFile, "--mode", "overwrite", .. extraArguments]);
+    }
+
+    /// <summary>
+    /// The .bicepparam text for main.bicep with <see cref="EnvironmentName"/>, one admin key and
+    /// <paramref name="extraParameters"/> (more <c>param x = …</c> lines, or a replacement apiKeys).
+    /// </summary>
+    public string MainParameters(string extraParameters = "")
+    {
+        var main = RelativeFromWorkDirectory(MainBicep);
+        var apiKeys = extraParameters.Contains("param apiKeys", StringComparison.Ordinal)
+            ? ""
+            : $$"""
+              param apiKeys = {
+                keys: [
+                  { name: 'ops', role: 'admin', sha256: '{{new string('a', 64)}}' }
+                ]
+              }
+              """;
+        return $"using '{main}'\n\nparam environmentName = '{EnvironmentName}'\n{apiKeys}\n{extraParameters}\n";
+    }
+
+    /// <summary>The bicep snapshot arguments that fix the subscription, tenant, resource group and location.</summary>
+    public static string[] ScopeArguments =>
+        ["--subscription-id", SubscriptionId, "--tenant-id", TenantId, "--resource-group", ResourceGroup, "--location", Location];
+
+    /// <summary>A snapshot of main.bicep with <paramref name="extraParameters"/> besides the ones <see cref="Snapshot"/> takes.</summary>
+    public JsonObject SnapshotOfMain(string name, string extraParameters) =>
+        SnapshotOf(name, MainParameters(extraParameters), bicepContent: null, ScopeArguments);
+
+    /// <summary>
+    /// The app settings a snapshot predicts for the function app, as one partly evaluated ARM expression
+    /// (values known before deployment are literals; the rest stay <c>reference(…)</c> expressions).
+    /// </summary>
+    public static string EvaluatedSettings(JsonObject snapshot) =>
+        (string)Assert.Single(
+            snapshot["predictedResources"]!.AsArray().Select(r => r!.AsObject()),
+            r => Arm.Type(r) == "Microsoft.Web/sites/config")["properties"]!;
+
     /// <summary>A path bicep accepts in a <c>using</c> or <c>import</c> from the work folder.</summary>
     public string RelativeFromWorkDirectory(string path) =>
         Path.GetRelativePath(_workDirectory, path).Replace('\\', '/');
 
-    private JsonObject CreateSnapshot()
-    {
-        Directory.CreateDirectory(_workDirectory);
-        var main = RelativeFromWorkDirectory(MainBicep);
-        var parameters = $$"""
-            using '{{main}}'
-
-            param environmentName = '{{EnvironmentName}}'
-            param apiKeys = {
-              keys: [
-                { name: 'ops', role: 'admin', sha256: '{{new string('a', 64)}}' }
-              ]
-            }
-            """;
-        return SnapshotOf(
-            "main",
-            parameters,
-            bicepContent: null,
-            "--subscription-id", SubscriptionId,
-            "--tenant-id", TenantId,
-            "--resource-group", ResourceGroup,
-            "--location", Location);
-    }
+    private JsonObject CreateSnapshot() => SnapshotOfMain("main", "");
 
     public static string FindRepoRoot()
     {
@@ -198,5 +219,86 @@ public static class Arm
 
     public static string? Type(JsonObject resource) => (string?)resource["type"];
 
-    public static string Text(JsonNode? node) => node?.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) ?? "null";
+    /// <summary>A node as compact JSON, quotes and other characters as they are (not \u0027 escapes), so it can be searched for expression text.</summary>
+    public static string Text(JsonNode? node) =>
+        node?.ToJsonString(new JsonSerializerOptions { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) ?? "null";
+
+    /// <summary>
+    /// The value an ARM object expression (such as <see cref="InfraFixture.EvaluatedSettings"/>) gives
+    /// <paramref name="name"/>: the text of a string literal, or the expression itself when it is only
+    /// known at deployment; null when the name is not there. It reads <c>createObject('name', value, …)</c>
+    /// pairs and <c>'name': value</c> members alike, so it does not depend on how the object is assembled.
+    /// </summary>
+    public static string? Setting(string expression, string name)
+    {
+        foreach (var marker in new[] { $"'{name}', ", $"'{name}': " })
+        {
+            for (var at = expression.IndexOf(marker, StringComparison.Ordinal); at >= 0; at = expression.IndexOf(marker, at + 1, StringComparison.Ordinal))
+            {
+                // A key follows an opening parenthesis or brace, or the comma after the previous value.
+                var before = expression[..at].TrimEnd();
+                if (before.Length == 0 || before[^1] is not ('(' or '{' or ','))
+                {
+                    continue;
+                }
+
+                return ValueAt(expression, at + marker.Length);
+            }
+        }
+
+        return null;
+    }
+
+    private static string ValueAt(string expression, int start)
+    {
+        var depth = 0;
+        var quoted = false;
+        var i = start;
+        for (; i < expression.Length; i++)
+        {
+            var c = expression[i];
+            if (quoted)
+            {
+                if (c == '\'')
+                {
+                    if (i + 1 < expression.Length && expression[i + 1] == '\'')
+                    {
+                        i++;
+                    }
+                    else
+                    {
+                        quoted = false;
+                    }
+                }
+
+                continue;
+            }
+
+            if (c == '\'')
+            {
+                quoted = true;
+            }
+            else if (c is '(' or '[' or '{')
+            {
+                depth++;
+            }
+            else if (c is ')' or ']' or '}')
+            {
+                if (depth == 0)
+                {
+                    break;
+                }
+
+                depth--;
+            }
+            else if (c == ',' && depth == 0)
+            {
+                break;
+            }
+        }
+
+        var value = expression[start..i].Trim();
+        var isLiteral = value.Length >= 2 && value[0] == '\'' && value[^1] == '\'' && !value[1..^1].Replace("''", "", StringComparison.Ordinal).Contains('\'');
+        return isLiteral ? value[1..^1].Replace("''", "'", StringComparison.Ordinal) : value;
+    }
 }

@@ -113,8 +113,11 @@ public sealed class ResourceTests(InfraFixture infra)
         var storage = Single("Microsoft.Web/sites")["properties"]!["functionAppConfig"]!["deployment"]!["storage"]!;
 
         Assert.Equal("blobContainer", (string?)storage["type"]);
-        Assert.Contains(InfraFixture.ResourceId("Microsoft.Storage/storageAccounts", storageName), (string?)storage["value"]);
-        Assert.EndsWith($"primaryEndpoints.blob, '{containerName}')]", (string?)storage["value"]);
+        // The account's own blob endpoint (known only at deployment) followed by the container.
+        var url = (string)storage["value"]!;
+        Assert.Contains($"reference('{InfraFixture.ResourceId("Microsoft.Storage/storageAccounts", storageName)}'", url, StringComparison.Ordinal);
+        Assert.Contains(".primaryEndpoints.blob", url, StringComparison.Ordinal);
+        Assert.Contains($"'{containerName}'", url, StringComparison.Ordinal);
         Assert.Equal("UserAssignedIdentity", (string?)storage["authentication"]!["type"]);
         Assert.Equal((string?)Identity["id"], (string?)storage["authentication"]!["userAssignedIdentityResourceId"]);
     }
