@@ -26,6 +26,13 @@ param identityClientId string
 @description('Storage account used as AzureWebJobsStorage and by the app for its tables, queues and blobs.')
 param storageAccountName string
 
+@description('The account\'s primaryEndpoints (blob, queue and table service URIs), as the account reports them.')
+param storageEndpoints {
+  blob: string
+  queue: string
+  table: string
+}
+
 @description('URL of the deployment container.')
 param deploymentContainerUrl string
 
@@ -73,8 +80,15 @@ var runtimeName = 'dotnet-isolated'
 var runtimeVersion = '10.0'
 
 var appSettings = {
-  // Host storage through the identity; no connection string, no account key.
+  // Host storage through the identity; no connection string, no account key. The service URIs are the
+  // account's own endpoints, so the host and the app (StorageConnection) use what the account reports
+  // rather than building https://<account>.<service>.core.windows.net, which holds only in global Azure
+  // without custom DNS. accountName stays beside them: it is the documented shorthand the host falls back
+  // on, and Microsoft's Flex Consumption templates set both.
   AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__blobServiceUri: storageEndpoints.blob
+  AzureWebJobsStorage__queueServiceUri: storageEndpoints.queue
+  AzureWebJobsStorage__tableServiceUri: storageEndpoints.table
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
 

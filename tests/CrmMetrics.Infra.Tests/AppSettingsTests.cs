@@ -32,6 +32,20 @@ public sealed class AppSettingsTests(InfraFixture infra)
     }
 
     [Fact]
+    public void Host_storage_service_uris_are_the_accounts_own_endpoints()
+    {
+        // Without them the app and the host build https://<account>.<service>.core.windows.net, which is
+        // wrong outside global Azure or with custom DNS.
+        var storage = (string)Assert.Single(infra.PredictedResources, r => Arm.Type(r) == "Microsoft.Storage/storageAccounts")["id"]!;
+        foreach (var service in new[] { "blob", "queue", "table" })
+        {
+            var uri = Setting($"AzureWebJobsStorage__{service}ServiceUri");
+            Assert.StartsWith($"reference('{storage}'", uri, StringComparison.Ordinal);
+            Assert.EndsWith($".primaryEndpoints.{service}", uri, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Alerts_binding_connection_uses_the_identity()
     {
         Assert.Equal(OutputExpression("SERVICE_BUS_NAMESPACE_FQDN"), Setting("AlertsServiceBus__fullyQualifiedNamespace"));
