@@ -39,6 +39,9 @@ param alertDigestSchedule string = '0 0 7-11 * * *'
 @description('API keys as { "keys": [ { "name": ..., "role": "reader"|"writer"|"admin", "sha256": <64 hex> } ] }. Only hashes: make one with printf %s "$KEY" | sha256sum.')
 param apiKeys apiKeySet
 
+@description('Address alert links and OData next links start with (CrmMetrics__PublicBaseUrl), e.g. https://metrics.example.com for a custom domain: an absolute http(s) URL without query or fragment. Empty (the default): https://<the function app\'s default host name>.')
+param publicBaseUrl string = ''
+
 @minValue(40)
 @maxValue(1000)
 @description('Upper bound on Flex Consumption scale-out instances.')
@@ -160,6 +163,7 @@ module api 'app/api.bicep' = {
     kpiSchedule: kpiSchedule
     alertDigestSchedule: alertDigestSchedule
     apiKeys: apiKeys
+    publicBaseUrl: publicBaseUrl
   }
 }
 

@@ -72,6 +72,9 @@ param alertDigestSchedule string
 @description('API keys, as hashes (a secure type).')
 param apiKeys apiKeySet
 
+@description('CrmMetrics__PublicBaseUrl, the address alert links and OData next links start with; empty for the app\'s own https://<default host name>.')
+param publicBaseUrl string = ''
+
 // A .NET isolated worker on Flex Consumption: functionAppConfig.runtime is name "dotnet-isolated",
 // version "10.0". FUNCTIONS_WORKER_RUNTIME is NOT set: on Flex Consumption it is replaced by
 // functionAppConfig.runtime.name (see "Flex Consumption plan deprecations" in the Functions app
@@ -114,6 +117,11 @@ var appSettings = {
   AlertDigestSchedule: alertDigestSchedule
 }
 
+// CrmMetrics__PublicBaseUrl: links in alerts sent through Service Bus leave the app, so they must be
+// absolute. Given a value (a custom domain), it is set here; otherwise the function app module sets it to
+// https://<default host name>, which exists only once the app does.
+var publicBaseUrlSetting = empty(publicBaseUrl) ? {} : { CrmMetrics__PublicBaseUrl: publicBaseUrl }
+
 // CrmMetrics__Keys__<name> = <role>:<sha256 hex>. Hashes only: the keys themselves are never deployed.
 var keySettings = apiKeySettings(apiKeys.keys)
 
@@ -130,8 +138,9 @@ module functionApp '../core/host/flex-function-app.bicep' = {
     runtimeVersion: runtimeVersion
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    appSettings: appSettings
+    appSettings: union(appSettings, publicBaseUrlSetting)
     secureAppSettings: keySettings
+    ownUrlSettingName: empty(publicBaseUrl) ? 'CrmMetrics__PublicBaseUrl' : ''
   }
 }
 

@@ -137,6 +137,17 @@ public sealed class AppSettingsTests(InfraFixture infra)
     }
 
     [Fact]
+    public void Public_base_url_is_the_apps_own_address_unless_a_parameter_gives_one()
+    {
+        // Alert links go out through Service Bus: a relative /api/snapshots?… link would lead nowhere.
+        Assert.Equal(OutputExpression("FUNCTION_APP_URL"), Setting("CrmMetrics__PublicBaseUrl"));
+
+        var custom = InfraFixture.EvaluatedSettings(infra.SnapshotOfMain("main-public-url", "param publicBaseUrl = 'https://metrics.example.com'"));
+        Assert.Equal("https://metrics.example.com", Arm.Setting(custom, "CrmMetrics__PublicBaseUrl"));
+        Assert.DoesNotContain("defaultHostName", custom, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Calendar_parameter_allows_gregorian_persian_and_twelve_fiscal_years()
     {
         var definitions = infra.Template["definitions"]!.AsObject();

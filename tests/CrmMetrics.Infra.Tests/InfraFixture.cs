@@ -227,26 +227,26 @@ public static class Arm
     /// The value an ARM object expression (such as <see cref="InfraFixture.EvaluatedSettings"/>) gives
     /// <paramref name="name"/>: the text of a string literal, or the expression itself when it is only
     /// known at deployment; null when the name is not there. It reads <c>createObject('name', value, …)</c>
-    /// pairs and <c>'name': value</c> members alike, so it does not depend on how the object is assembled.
+    /// pairs and <c>'name': value</c> members alike, so it does not depend on how the object is assembled;
+    /// when the name occurs more than once the last one counts, as <c>union</c> lets the later object win.
     /// </summary>
     public static string? Setting(string expression, string name)
     {
+        (int At, string Marker)? last = null;
         foreach (var marker in new[] { $"'{name}', ", $"'{name}': " })
         {
             for (var at = expression.IndexOf(marker, StringComparison.Ordinal); at >= 0; at = expression.IndexOf(marker, at + 1, StringComparison.Ordinal))
             {
                 // A key follows an opening parenthesis or brace, or the comma after the previous value.
                 var before = expression[..at].TrimEnd();
-                if (before.Length == 0 || before[^1] is not ('(' or '{' or ','))
+                if (before.Length > 0 && before[^1] is '(' or '{' or ',' && (last is null || at > last.Value.At))
                 {
-                    continue;
+                    last = (at, marker);
                 }
-
-                return ValueAt(expression, at + marker.Length);
             }
         }
 
-        return null;
+        return last is { } found ? ValueAt(expression, found.At + found.Marker.Length) : null;
     }
 
     private static string ValueAt(string expression, int start)

@@ -44,6 +44,9 @@ param appSettings object
 @secure()
 param secureAppSettings object = {}
 
+@description('Name of an app setting to set to the app\'s own address, https://<default host name>; empty for none. A value appSettings gives it wins. The host name is known only once the app exists.')
+param ownUrlSettingName string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: planName
   location: location
@@ -105,7 +108,11 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
   // The complete app settings collection (this PUT replaces whatever was there before).
   resource settings 'config' = {
     name: 'appsettings'
-    properties: union(appSettings, secureAppSettings)
+    properties: union(
+      empty(ownUrlSettingName) ? {} : { '${ownUrlSettingName}': 'https://${site.properties.defaultHostName}' },
+      appSettings,
+      secureAppSettings
+    )
   }
 
   // No publishing with user names and passwords: deployments authenticate with Microsoft Entra ID.
