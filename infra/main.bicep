@@ -80,6 +80,7 @@ var queueNames = [
 
 var alertsTopicName = 'executive-alerts'
 var criticalAlertsSubscriptionName = 'critical-alerts'
+var allAlertsSubscriptionName = 'all-alerts'
 
 module identity 'core/security/user-assigned-identity.bicep' = {
   name: 'identity'
@@ -128,6 +129,7 @@ module serviceBus 'core/messaging/service-bus.bicep' = {
     topicName: alertsTopicName
     duplicateDetectionWindow: alertsDuplicateDetectionWindow
     criticalSubscriptionName: criticalAlertsSubscriptionName
+    allSubscriptionName: allAlertsSubscriptionName
     identityName: identityName
   }
   dependsOn: [

@@ -145,14 +145,36 @@ public sealed class ResourceTests(InfraFixture infra)
         Assert.True((bool)topic["properties"]!["requiresDuplicateDetection"]!);
         Assert.Equal("P1D", (string?)topic["properties"]!["duplicateDetectionHistoryTimeWindow"]);
 
-        Assert.EndsWith("/executive-alerts/critical-alerts", (string?)Single("Microsoft.ServiceBus/namespaces/topics/subscriptions")["name"]);
+        Assert.Contains(All("Microsoft.ServiceBus/namespaces/topics/subscriptions"), s => ((string)s["name"]!).EndsWith("/executive-alerts/critical-alerts", StringComparison.Ordinal));
 
         // The filter replaces the subscription's catch-all "$Default" rule; a second rule would be OR-ed with it.
-        var rule = Single("Microsoft.ServiceBus/namespaces/topics/subscriptions/rules");
+        var rule = Assert.Single(RulesOf("critical-alerts"));
         Assert.EndsWith("/executive-alerts/critical-alerts/$Default", (string?)rule["name"]);
         Assert.Equal("SqlFilter", (string?)rule["properties"]!["filterType"]);
         Assert.Equal("user.severity = 'critical'", (string?)rule["properties"]!["sqlFilter"]!["sqlExpression"]);
     }
+
+    [Fact]
+    public void Every_message_sent_to_the_alerts_topic_reaches_a_subscription()
+    {
+        // A topic drops a message no subscription's rules match. Warnings, info, resolutions and the digest
+        // (severity "info", no kind, indicator, scope or period) match no critical-only filter, so one
+        // subscription must take everything: its only rule is a true filter.
+        var subscriptions = All("Microsoft.ServiceBus/namespaces/topics/subscriptions").Select(s => ((string)s["name"]!).Split('/')[^1]).Order().ToList();
+        Assert.Equal(["all-alerts", "critical-alerts"], subscriptions);
+
+        var rule = Assert.Single(RulesOf("all-alerts"));
+        Assert.EndsWith("/$Default", (string?)rule["name"]);
+        Assert.Equal("SqlFilter", (string?)rule["properties"]!["filterType"]);
+        Assert.Equal("1=1", ((string?)rule["properties"]!["sqlFilter"]!["sqlExpression"])?.Replace(" ", "", StringComparison.Ordinal));
+
+        var all = Assert.Single(All("Microsoft.ServiceBus/namespaces/topics/subscriptions"), s => ((string)s["name"]!).EndsWith("/all-alerts", StringComparison.Ordinal));
+        Assert.True((bool)all["properties"]!["deadLetteringOnMessageExpiration"]!);
+    }
+
+    private IEnumerable<JsonObject> RulesOf(string subscription) =>
+        All("Microsoft.ServiceBus/namespaces/topics/subscriptions/rules")
+            .Where(r => ((string)r["name"]!).Split('/')[^2] == subscription);
 
     [Fact]
     public void Application_insights_uses_the_workspace_and_entra_only_ingestion()

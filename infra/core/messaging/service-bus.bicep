@@ -1,4 +1,4 @@
-metadata description = 'Service Bus namespace (Standard, Entra-only) with the executive alerts topic, an example filtered subscription, and send rights for the app identity on the topic.'
+metadata description = 'Service Bus namespace (Standard, Entra-only) with the executive alerts topic, a subscription that receives every message, one filtered to critical alerts, and send rights for the app identity on the topic.'
 
 @description('Namespace name (6-50 characters).')
 @minLength(6)
@@ -19,6 +19,9 @@ param duplicateDetectionWindow string = 'P1D'
 
 @description('Name of the example subscription that receives only critical alerts.')
 param criticalSubscriptionName string
+
+@description('Name of the subscription that receives every message sent to the topic: alerts of every severity and the daily digest.')
+param allSubscriptionName string
 
 @description('Name of the user-assigned identity (in this resource group) that sends alerts.')
 param identityName string
@@ -53,6 +56,31 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
       enableBatchedOperations: true
       maxSizeInMegabytes: 1024
       supportOrdering: false
+    }
+
+    // A topic keeps a message only for the subscriptions whose rules match it; one matching none is
+    // dropped. This subscription takes everything (warnings, info, resolutions and the digest, which
+    // carries severity "info" and none of kind, indicator, scope or period), so nothing the app sends is lost.
+    resource allSubscription 'subscriptions' = {
+      name: allSubscriptionName
+      properties: {
+        deadLetteringOnMessageExpiration: true
+        deadLetteringOnFilterEvaluationExceptions: true
+        lockDuration: 'PT1M'
+        maxDeliveryCount: 10
+      }
+
+      // Service Bus gives a new subscription this catch-all rule itself; declaring it puts it back should
+      // someone have changed it by hand, so that every redeployment leaves the subscription taking everything.
+      resource everything 'rules' = {
+        name: '$Default'
+        properties: {
+          filterType: 'SqlFilter'
+          sqlFilter: {
+            sqlExpression: '1=1'
+          }
+        }
+      }
     }
 
     resource criticalSubscription 'subscriptions' = {
@@ -96,3 +124,4 @@ output name string = namespace.name
 output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '//')[1], ':')[0]
 output topicName string = namespace::topic.name
 output criticalSubscriptionName string = namespace::topic::criticalSubscription.name
+output allSubscriptionName string = namespace::topic::allSubscription.name
