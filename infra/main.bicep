@@ -2,7 +2,7 @@ metadata description = 'CrmMetrics: an Azure Functions .NET isolated-worker app 
 
 targetScope = 'resourceGroup'
 
-import { apiKeySet, calendarName } from 'app/types.bicep'
+import { apiKeySet, calendarName, exchangeRateSet, grainName } from 'app/types.bicep'
 
 @minLength(1)
 @maxLength(32)
@@ -36,8 +36,51 @@ param kpiSchedule string = '0 */15 * * * *'
 @description('NCRONTAB schedule of the daily alert digest (six fields, evaluated in UTC). The default fires hourly from 07:00 to 11:00: the first firing sends the day\'s digest and the later ones stay quiet, unless that send failed or the app was down at 07:00 (a timer invocation is not retried).')
 param alertDigestSchedule string = '0 0 7-11 * * *'
 
-@description('API keys as { "keys": [ { "name": ..., "role": "reader"|"writer"|"admin", "sha256": <64 hex> } ] }. Only hashes: make one with printf %s "$KEY" | sha256sum.')
+@description('API keys as { "keys": [ { "name": ..., "role": "reader"|"writer"|"admin", "sha256": <64 hex> } ] }. Only hashes: make one with printf %s "$KEY" | sha256sum. Rotate a key by adding the new entry, deploying, moving its clients, removing the old entry and deploying again.')
 param apiKeys apiKeySet
+
+@description('CrmMetrics__ExchangeRates__<CUR>: units of reporting currency per unit of <CUR>, as text with a decimal point, e.g. { "USD": "0.92", "GBP": "1.17" }. Not for the reporting currency itself. Orders in a currency without a rate are rejected. None by default.')
+param exchangeRates exchangeRateSet = {}
+
+@minValue(1)
+@maxValue(87600)
+@description('CrmMetrics__DefaultSlaHours: complaint SLA in hours when a complaint names none (whole hours, at most ten years).')
+param defaultSlaHours int = 48
+
+@minLength(1)
+@description('CrmMetrics__Grains: the grains scheduled runs finalise.')
+param grains grainName[] = [
+  'day'
+  'week'
+  'month'
+  'quarter'
+  'year'
+]
+
+@minValue(1)
+@maxValue(5000)
+@description('CrmMetrics__ODataPageSize: rows per page of the OData feed.')
+param odataPageSize int = 1000
+
+@minValue(0)
+@maxValue(1000000)
+@description('CrmMetrics__RateLimits__IngestPerSecond: writer requests a second per key and instance (0: no limit).')
+param rateLimitIngestPerSecond int = 10
+
+@minValue(0)
+@maxValue(1000000)
+@description('CrmMetrics__RateLimits__IngestBurst: writer requests a key may burst to; at least rateLimitIngestPerSecond.')
+param rateLimitIngestBurst int = 50
+
+@minValue(0)
+@maxValue(1000000)
+@description('CrmMetrics__RateLimits__ReadsPerSecond: read requests a second per key and instance (0: no limit).')
+param rateLimitReadsPerSecond int = 50
+
+@minValue(0)
+@maxValue(1000000)
+@description('CrmMetrics__RateLimits__ReadsBurst: read requests a key may burst to; at least rateLimitReadsPerSecond.')
+param rateLimitReadsBurst int = 200
 
 @description('Address alert links and OData next links start with (CrmMetrics__PublicBaseUrl), e.g. https://metrics.example.com for a custom domain: an absolute http(s) URL without query or fragment. Empty (the default): https://<the function app\'s default host name>.')
 param publicBaseUrl string = ''
@@ -166,6 +209,16 @@ module api 'app/api.bicep' = {
     alertDigestSchedule: alertDigestSchedule
     apiKeys: apiKeys
     publicBaseUrl: publicBaseUrl
+    exchangeRates: exchangeRates
+    defaultSlaHours: defaultSlaHours
+    grains: grains
+    odataPageSize: odataPageSize
+    rateLimits: {
+      ingestPerSecond: rateLimitIngestPerSecond
+      ingestBurst: rateLimitIngestBurst
+      readsPerSecond: rateLimitReadsPerSecond
+      readsBurst: rateLimitReadsBurst
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 metadata description = 'The CrmMetrics function app: a .NET 10 isolated worker on Flex Consumption, wired to storage, Service Bus and Application Insights through its user-assigned identity.'
 
-import { apiKeySet, apiKeySettings, calendarName } from 'types.bicep'
+import { apiKeySet, apiKeySettings, calendarName, exchangeRateSet, exchangeRateSettings, grainName } from 'types.bicep'
 
 @description('Function app name.')
 param name string
@@ -72,6 +72,37 @@ param alertDigestSchedule string
 @description('API keys, as hashes (a secure type).')
 param apiKeys apiKeySet
 
+@description('Exchange rates to the reporting currency (CrmMetrics__ExchangeRates__<CUR>).')
+param exchangeRates exchangeRateSet = {}
+
+@description('CrmMetrics__DefaultSlaHours.')
+param defaultSlaHours int = 48
+
+@description('CrmMetrics__Grains.')
+param grains grainName[] = [
+  'day'
+  'week'
+  'month'
+  'quarter'
+  'year'
+]
+
+@description('CrmMetrics__ODataPageSize.')
+param odataPageSize int = 1000
+
+@description('CrmMetrics__RateLimits__*: per key and instance, requests a second and burst, for ingestion and reads (0: no limit).')
+param rateLimits {
+  ingestPerSecond: int
+  ingestBurst: int
+  readsPerSecond: int
+  readsBurst: int
+} = {
+  ingestPerSecond: 10
+  ingestBurst: 50
+  readsPerSecond: 50
+  readsBurst: 200
+}
+
 @description('CrmMetrics__PublicBaseUrl, the address alert links and OData next links start with; empty for the app\'s own https://<default host name>.')
 param publicBaseUrl string = ''
 
@@ -108,11 +139,19 @@ var appSettings = {
   // The executive scorecard is served at / by the app itself (the Dashboard function), never the host's default page.
   AzureWebJobsDisableHomepage: 'true'
 
-  // Product settings.
+  // Product settings: every setting the app reads (CrmMetricsSettings), from a parameter. This module
+  // writes the complete settings collection, so these parameters are the only place to change them.
   CrmMetrics__ReportingCurrency: reportingCurrency
   CrmMetrics__Calendar: calendar
   CrmMetrics__TimeZone: timeZone
   CrmMetrics__DeploymentName: deploymentName
+  CrmMetrics__DefaultSlaHours: string(defaultSlaHours)
+  CrmMetrics__Grains: join(grains, ',')
+  CrmMetrics__ODataPageSize: string(odataPageSize)
+  CrmMetrics__RateLimits__IngestPerSecond: string(rateLimits.ingestPerSecond)
+  CrmMetrics__RateLimits__IngestBurst: string(rateLimits.ingestBurst)
+  CrmMetrics__RateLimits__ReadsPerSecond: string(rateLimits.readsPerSecond)
+  CrmMetrics__RateLimits__ReadsBurst: string(rateLimits.readsBurst)
   KpiSchedule: kpiSchedule
   AlertDigestSchedule: alertDigestSchedule
 }
@@ -138,7 +177,7 @@ module functionApp '../core/host/flex-function-app.bicep' = {
     runtimeVersion: runtimeVersion
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    appSettings: union(appSettings, publicBaseUrlSetting)
+    appSettings: union(appSettings, exchangeRateSettings(exchangeRates), publicBaseUrlSetting)
     secureAppSettings: keySettings
     ownUrlSettingName: empty(publicBaseUrl) ? 'CrmMetrics__PublicBaseUrl' : ''
   }

@@ -19,6 +19,21 @@ type calendarName =
   | 'fiscal:12'
 
 @export()
+@description('A period grain the scheduled runs can finalise.')
+type grainName = 'day' | 'week' | 'month' | 'quarter' | 'year'
+
+@export()
+@description('Exchange rates: ISO 4217 code of a currency other than the reporting one, to units of reporting currency per unit of it, as text with a decimal point (e.g. { USD: \'0.92\' }; Bicep has no fractional numbers).')
+type exchangeRateSet = {
+  *: string
+}
+
+@export()
+@description('Turns exchange rates into app settings: CrmMetrics__ExchangeRates__<CUR> = "<rate>".')
+func exchangeRateSettings(rates exchangeRateSet) object =>
+  toObject(items(rates), rate => 'CrmMetrics__ExchangeRates__${rate.key}', rate => rate.value)
+
+@export()
 @description('One API key. Only its SHA-256 hash is deployed; the key itself never leaves the person who made it.')
 type apiKey = {
   @description('Key name; becomes the app setting CrmMetrics__Keys__<name>, so use letters, digits and "_" only (Linux app setting names allow nothing else but ".").')

@@ -101,10 +101,21 @@ public sealed class AppSettingsTests(InfraFixture infra)
                      ("AzureWebJobsStorage__credential", "managedidentity"),
                      ("AlertsServiceBus__credential", "managedidentity"),
                      ("AzureWebJobsDisableHomepage", "true"),
+                     // The app's own defaults (CrmMetricsSettings, RateLimits.Defaults), written out.
+                     ("CrmMetrics__DefaultSlaHours", "48"),
+                     ("CrmMetrics__Grains", "day,week,month,quarter,year"),
+                     ("CrmMetrics__ODataPageSize", "1000"),
+                     ("CrmMetrics__RateLimits__IngestPerSecond", "10"),
+                     ("CrmMetrics__RateLimits__IngestBurst", "50"),
+                     ("CrmMetrics__RateLimits__ReadsPerSecond", "50"),
+                     ("CrmMetrics__RateLimits__ReadsBurst", "200"),
                  })
         {
             Assert.Equal(value, Setting(name));
         }
+
+        // No exchange rates unless given.
+        Assert.DoesNotContain("CrmMetrics__ExchangeRates__", Evaluated, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -119,6 +130,14 @@ public sealed class AppSettingsTests(InfraFixture infra)
             param deploymentName = 'crm-prod.eu_1'
             param kpiSchedule = '0 */5 * * * *'
             param alertDigestSchedule = '0 30 6 * * 1-5'
+            param exchangeRates = { USD: '0.92', GBP: '1.17' }
+            param defaultSlaHours = 24
+            param grains = ['day', 'month']
+            param odataPageSize = 500
+            param rateLimitIngestPerSecond = 20
+            param rateLimitIngestBurst = 100
+            param rateLimitReadsPerSecond = 0
+            param rateLimitReadsBurst = 0
             """);
         var settings = InfraFixture.EvaluatedSettings(snapshot);
 
@@ -130,10 +149,44 @@ public sealed class AppSettingsTests(InfraFixture infra)
                      ("CrmMetrics__DeploymentName", "crm-prod.eu_1"),
                      ("KpiSchedule", "0 */5 * * * *"),
                      ("AlertDigestSchedule", "0 30 6 * * 1-5"),
+                     ("CrmMetrics__ExchangeRates__USD", "0.92"),
+                     ("CrmMetrics__ExchangeRates__GBP", "1.17"),
+                     ("CrmMetrics__DefaultSlaHours", "24"),
+                     ("CrmMetrics__Grains", "day,month"),
+                     ("CrmMetrics__ODataPageSize", "500"),
+                     ("CrmMetrics__RateLimits__IngestPerSecond", "20"),
+                     ("CrmMetrics__RateLimits__IngestBurst", "100"),
+                     ("CrmMetrics__RateLimits__ReadsPerSecond", "0"),
+                     ("CrmMetrics__RateLimits__ReadsBurst", "0"),
                  })
         {
             Assert.Equal(value, Arm.Setting(settings, name));
         }
+
+        // Each deployment writes the complete settings collection (replacing what was there), so every
+        // setting the app reads under CrmMetrics must be reachable from a parameter, or a change made by
+        // hand would be the only way to set it and the next deployment would undo it.
+        var source = File.ReadAllText(Path.Combine(infra.RepoRoot, "src", "CrmMetrics.Functions", "Hosting", "CrmMetricsSettings.cs"));
+        string[] Names(string field) =>
+            Regex.Match(source, field + @"\s*=\s*\[(?<names>[^\]]*)\]").Groups["names"].Value
+                .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(n => n.Trim('"'))
+                .ToArray();
+        var appSettings = Names("string\\[\\] Settings");
+        var rateLimitSettings = Names("RateLimitSettings");
+        Assert.Contains("ReportingCurrency", appSettings);
+        Assert.Contains("IngestBurst", rateLimitSettings);
+        foreach (var name in appSettings.Except(["RateLimits", "ExchangeRates", "Keys", "PublicBaseUrl"]))
+        {
+            Assert.True(Arm.Setting(settings, $"CrmMetrics__{name}") is not null, $"CrmMetrics__{name} has no parameter.");
+        }
+
+        foreach (var name in rateLimitSettings)
+        {
+            Assert.True(Arm.Setting(settings, $"CrmMetrics__RateLimits__{name}") is not null, $"CrmMetrics__RateLimits__{name} has no parameter.");
+        }
+
+        // Sections and the URL are covered by their own tests (keys, exchange rates above, PublicBaseUrl).
     }
 
     [Fact]
