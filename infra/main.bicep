@@ -25,15 +25,16 @@ param calendar calendarName = 'gregorian'
 param timeZone string = 'UTC'
 
 @minLength(1)
-@description('Name the deployment reports itself as; defaults to the environment name.')
+@maxLength(128)
+@description('Name the deployment reports itself as (CrmMetrics__DeploymentName, the alerts\' CloudEvents source); defaults to the environment name. 1-128 characters of A-Z a-z 0-9 . _ : - (checked at deployment).')
 param deploymentName string = environmentName
 
 @minLength(11)
-@description('NCRONTAB schedule of the KPI timer (six fields, evaluated in UTC).')
+@description('NCRONTAB schedule of the KPI timer: six fields (second minute hour day month day-of-week), evaluated in UTC; no time spans on Flex Consumption, no L, W, # or ?, days of the week 0-6 (checked at deployment).')
 param kpiSchedule string = '0 */15 * * * *'
 
 @minLength(11)
-@description('NCRONTAB schedule of the daily alert digest (six fields, evaluated in UTC). The default fires hourly from 07:00 to 11:00: the first firing sends the day\'s digest and the later ones stay quiet, unless that send failed or the app was down at 07:00 (a timer invocation is not retried).')
+@description('NCRONTAB schedule of the daily alert digest (six fields, evaluated in UTC, checked as kpiSchedule is). The default fires hourly from 07:00 to 11:00: the first firing sends the day\'s digest and the later ones stay quiet, unless that send failed or the app was down at 07:00 (a timer invocation is not retried).')
 param alertDigestSchedule string = '0 0 7-11 * * *'
 
 @description('API keys as { "keys": [ { "name": ..., "role": "reader"|"writer"|"admin", "sha256": <64 hex> } ] }. Only hashes: make one with printf %s "$KEY" | sha256sum. Rotate a key by adding the new entry, deploying, moving its clients, removing the old entry and deploying again.')

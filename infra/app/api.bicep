@@ -1,6 +1,19 @@
 metadata description = 'The CrmMetrics function app: a .NET 10 isolated worker on Flex Consumption, wired to storage, Service Bus and Application Insights through its user-assigned identity.'
 
-import { apiKeySet, apiKeySettings, calendarName, exchangeRateSet, exchangeRateSettings, grainName } from 'types.bicep'
+import {
+  apiKeyProblems
+  apiKeySet
+  apiKeySettings
+  calendarName
+  exchangeRateSet
+  exchangeRateSettings
+  grainName
+  isCurrencyCode
+  isDeploymentName
+  isExchangeRate
+  isPublicBaseUrl
+  scheduleProblem
+} from 'types.bicep'
 
 @description('Function app name.')
 param name string
@@ -161,8 +174,49 @@ var appSettings = {
 // https://<default host name>, which exists only once the app does.
 var publicBaseUrlSetting = empty(publicBaseUrl) ? {} : { CrmMetrics__PublicBaseUrl: publicBaseUrl }
 
+// What CrmMetricsSettings.Load would refuse at start, checked here because the app would then exit and
+// take /api/health down: the deployment fails instead, naming each parameter. Bicep has no regular
+// expressions; types.bicep spells the rules out. Not checkable here: whether timeZone is a zone the app's
+// machine knows, and a schedule no date matches (31 February); the app still refuses those at start.
+var settingProblems = flatten([
+  isDeploymentName(deploymentName)
+    ? []
+    : [
+        'deploymentName \'${deploymentName}\' must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" or "-" (it is the alerts\' CloudEvents source).'
+      ]
+  empty(scheduleProblem(kpiSchedule)) ? [] : ['kpiSchedule ${scheduleProblem(kpiSchedule)}.']
+  empty(scheduleProblem(alertDigestSchedule)) ? [] : ['alertDigestSchedule ${scheduleProblem(alertDigestSchedule)}.']
+  isCurrencyCode(reportingCurrency)
+    ? []
+    : ['reportingCurrency \'${reportingCurrency}\' must be an ISO 4217 code of three letters.']
+  map(
+    filter(
+      items(exchangeRates),
+      rate => !isCurrencyCode(rate.key) || rate.key == reportingCurrency || !isExchangeRate(rate.value)
+    ),
+    rate =>
+      'exchangeRates: \'${rate.key}\': \'${rate.value}\' must be an ISO 4217 code in capitals other than the reporting currency, with a rate above 0 and below 10^12 written with digits and at most one decimal point.'
+  )
+  isPublicBaseUrl(publicBaseUrl)
+    ? []
+    : ['publicBaseUrl \'${publicBaseUrl}\' must be empty or an absolute http(s) URL without query or fragment.']
+  rateLimits.ingestPerSecond > 0 && rateLimits.ingestBurst < rateLimits.ingestPerSecond
+    ? [
+        'rateLimitIngestBurst (${rateLimits.ingestBurst}) must be at least rateLimitIngestPerSecond (${rateLimits.ingestPerSecond}).'
+      ]
+    : []
+  rateLimits.readsPerSecond > 0 && rateLimits.readsBurst < rateLimits.readsPerSecond
+    ? [
+        'rateLimitReadsBurst (${rateLimits.readsBurst}) must be at least rateLimitReadsPerSecond (${rateLimits.readsPerSecond}).'
+      ]
+    : []
+])
+
 // CrmMetrics__Keys__<name> = <role>:<sha256 hex>. Hashes only: the keys themselves are never deployed.
-var keySettings = apiKeySettings(apiKeys.keys)
+// Checked apart from the other settings: apiKeys is secure, so its checks stay with the secure settings.
+var keySettings = empty(apiKeyProblems(apiKeys.keys))
+  ? apiKeySettings(apiKeys.keys)
+  : fail('CrmMetrics would refuse these API keys at start: ${join(apiKeyProblems(apiKeys.keys), ' ')}')
 
 module functionApp '../core/host/flex-function-app.bicep' = {
   name: 'function-app'
@@ -177,7 +231,9 @@ module functionApp '../core/host/flex-function-app.bicep' = {
     runtimeVersion: runtimeVersion
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    appSettings: union(appSettings, exchangeRateSettings(exchangeRates), publicBaseUrlSetting)
+    appSettings: empty(settingProblems)
+      ? union(appSettings, exchangeRateSettings(exchangeRates), publicBaseUrlSetting)
+      : fail('CrmMetrics would refuse these settings at start: ${join(settingProblems, ' ')}')
     secureAppSettings: keySettings
     ownUrlSettingName: empty(publicBaseUrl) ? 'CrmMetrics__PublicBaseUrl' : ''
   }

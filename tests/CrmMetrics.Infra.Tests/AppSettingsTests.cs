@@ -124,7 +124,7 @@ public sealed class AppSettingsTests(InfraFixture infra)
         var snapshot = infra.SnapshotOfMain(
             "main-product-settings",
             """
-            param reportingCurrency = 'usd'
+            param reportingCurrency = 'chf'
             param calendar = 'fiscal:4'
             param timeZone = 'Asia/Tehran'
             param deploymentName = 'crm-prod.eu_1'
@@ -143,7 +143,7 @@ public sealed class AppSettingsTests(InfraFixture infra)
 
         foreach (var (name, value) in new[]
                  {
-                     ("CrmMetrics__ReportingCurrency", "USD"), // upper-cased, as the app requires
+                     ("CrmMetrics__ReportingCurrency", "CHF"), // upper-cased, as the app requires
                      ("CrmMetrics__Calendar", "fiscal:4"),
                      ("CrmMetrics__TimeZone", "Asia/Tehran"),
                      ("CrmMetrics__DeploymentName", "crm-prod.eu_1"),
@@ -226,8 +226,8 @@ public sealed class AppSettingsTests(InfraFixture infra)
         var apiVariables = Arm.Module(infra.Template, "api")["properties"]!["template"]!["variables"]!.AsObject();
         string Resolved(JsonNode? value) =>
             System.Text.RegularExpressions.Regex.Replace(Arm.Text(value), @"variables\('(\w+)'\)", m => Arm.Text(apiVariables[m.Groups[1].Value]));
-        Assert.Contains("parameters('apiKeys')", Resolved(functionApp["parameters"]!["secureAppSettings"]!["value"]), StringComparison.Ordinal);
-        Assert.DoesNotContain("apiKeys", Resolved(functionApp["parameters"]!["appSettings"]!["value"]), StringComparison.Ordinal);
+        Assert.Contains("parameters('apiKeys')", Resolved(functionApp["parameters"]!["secureAppSettings"]), StringComparison.Ordinal);
+        Assert.DoesNotContain("apiKeys", Resolved(functionApp["parameters"]!["appSettings"]), StringComparison.Ordinal);
     }
 
     [Fact]
