@@ -27,7 +27,7 @@ param location string
 @description('Tags applied to the app and its plan (azd-service-name is added here).')
 param tags object = {}
 
-@description('azd service name this app is deployed as (see azure.yaml).')
+@description('Value of the azd-service-name tag, which azd uses to find the app a service deploys to (this repository has no azure.yaml; deploy with az, see infra/README.md).')
 param serviceName string = 'api'
 
 @description('Resource id of the user-assigned identity.')
@@ -143,7 +143,8 @@ var appSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
 
-  // The app's ServiceBusClient (Microsoft.Extensions.Azure) sends alerts to the topic (Azure Service Bus Data Sender).
+  // The app's own ServiceBusClient (built in ServiceRegistration.cs from these settings, deliberately not through
+  // Microsoft.Extensions.Azure) sends alerts to the topic (Azure Service Bus Data Sender).
   AlertsServiceBus__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
   AlertsServiceBus__credential: 'managedidentity'
   AlertsServiceBus__clientId: identityClientId
