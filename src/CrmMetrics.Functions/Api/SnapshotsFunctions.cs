@@ -154,15 +154,22 @@ public static class SnapshotCsv
             var dto = SnapshotRowDto.From(r);
             string[] cells =
             [
-                dto.Indicator, dto.Family, dto.Scope, dto.Grain, dto.Period,
+                Text(dto.Indicator), Text(dto.Family), Text(dto.Scope), Text(dto.Grain), Text(dto.Period),
                 dto.Value switch { decimal d => d.ToString(CultureInfo.InvariantCulture), double v => v.ToString("R", CultureInfo.InvariantCulture), _ => "" },
-                dto.Unit, dto.Direction, dto.Kind, dto.FactCount.ToString(CultureInfo.InvariantCulture),
-                dto.ComputedAt.ToString("O", CultureInfo.InvariantCulture), dto.RunId, dto.Version.ToString(CultureInfo.InvariantCulture),
+                Text(dto.Unit), Text(dto.Direction), Text(dto.Kind), dto.FactCount.ToString(CultureInfo.InvariantCulture),
+                dto.ComputedAt.ToString("O", CultureInfo.InvariantCulture), Text(dto.RunId), dto.Version.ToString(CultureInfo.InvariantCulture),
             ];
             sb.Append(string.Join(",", cells.Select(Quote))).Append("\r\n");
         }
         return sb.ToString();
     }
+
+    /// <summary>
+    /// A text cell a spreadsheet would take for a formula (=, +, - or @ first, or a tab or carriage
+    /// return) is led by an apostrophe, as the scorecard's CSV does (found by probing: a derived
+    /// indicator's unit "=HYPERLINK(…)" reached Excel as a formula). Numbers are written as they are.
+    /// </summary>
+    private static string Text(string? cell) => cell is { Length: > 0 } && cell[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + cell : cell ?? "";
 
     private static string Quote(string cell) =>
         cell.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;

@@ -27,4 +27,15 @@ public class SnapshotValueTests
         Assert.Equal(written, ((decimal)SnapshotRowDto.From(Row(exact, (double)exact)).Value!).ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Contains("," + written + ",", SnapshotCsv.Write([Row(exact, (double)exact)]));
     }
+
+    [Fact]
+    public void A_text_cell_a_spreadsheet_would_take_for_a_formula_is_led_by_an_apostrophe_and_a_negative_value_is_not()
+    {
+        // Found by probing: a derived indicator's unit reached Excel as a formula.
+        var csv = SnapshotCsv.Write([Row(-5m, -5) with { Indicator = "derived.x", Unit = "=HYPERLINK(\"http://evil\",\"x\")" }]);
+        var line = csv.Split("\r\n")[1];
+        Assert.Contains(",-5,", line);
+        Assert.Contains(",\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",", line);
+        Assert.StartsWith("derived.x,", line);
+    }
 }
