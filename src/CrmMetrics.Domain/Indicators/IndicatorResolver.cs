@@ -48,15 +48,10 @@ public sealed class IndicatorResolver
     /// would otherwise wait for data for ever; null when it may have one (or the indicator is unknown).
     /// Base and derived indicators have rows per org, channel, segment, region and staff member; a plan's
     /// figures per staff member; the gap and the win rate per competitor; other benchmarks for the org.
-    /// The complaint rate has none per channel (found by probing: a rule on it per channel was taken, and
-    /// warned of no data every period, giving a reason that was not true).
     /// </summary>
     public string? ScopeProblem(string indicator, string scope)
     {
         var kind = Aggregation.Scope.KindOf(scope);
-        // indicators.md: per channel it is not defined (its denominator, customers active at the end of the period, belongs to no channel).
-        if (indicator == "cx.complaint-rate" && kind == "channel")
-            return $"'cx.complaint-rate' is not defined per channel (its denominator, the customers active at the end of the period, belongs to no channel), so it would never have a value at '{JsonFields.Truncate(scope)}'";
         string[]? kinds =
             IsPerScope(indicator) ? ["org", "channel", "segment", "region", "staff"]
             : Find(indicator)?.Family == Families.StaffIncentives ? ["staff"]

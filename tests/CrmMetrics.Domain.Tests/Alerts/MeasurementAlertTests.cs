@@ -283,9 +283,6 @@ public class MeasurementAlertTests
     [InlineData("""{"kind":"benchmark","indicator":"cx.nps","belowPeerMean":true,"scope":"segment:smb"}""", "scope")]
     [InlineData("""{"kind":"benchmark","indicator":"goal.attainment","belowPeerMean":true}""", "indicator")]
     [InlineData("""{"kind":"threshold","indicator":"cx.nps","below":1,"belowPeerMean":true}""", "belowPeerMean")]
-    // Found by probing: indicators.md leaves the complaint rate undefined per channel; the rule was taken and warned of no data every period.
-    [InlineData("""{"kind":"threshold","indicator":"cx.complaint-rate","scope":"channel:web","above":5}""", "scope")]
-    [InlineData("""{"kind":"anomaly","indicator":"cx.complaint-rate","scope":"channel:web"}""", "scope")]
     public void Malformed_benchmark_rules_name_the_field(string json, string field)
     {
         using var doc = JsonDocument.Parse(json);

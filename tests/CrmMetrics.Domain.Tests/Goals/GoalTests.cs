@@ -147,7 +147,6 @@ public class GoalTests
     [InlineData("""{"name":"x","indicator":"com.revenue","grain":"month","target":-1e-30}""", "target")]
     [InlineData("""{"name":"x","indicator":"com.revenue","scope":"competitor:Acme","grain":"month","target":1}""", "scope")]
     [InlineData("""{"name":"x","indicator":"staff.quota-attainment","grain":"month","target":100}""", "scope")]
-    [InlineData("""{"name":"x","indicator":"cx.complaint-rate","scope":"channel:web","grain":"month","target":2}""", "scope")]
     [InlineData("""{"name":"x","indicator":"bench.gap.cx.nps","grain":"month","target":1}""", "scope")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":"many"}""", "target")]
     [InlineData("""{"name":"x","indicator":"cx.nps","grain":"month","target":5,"threshold":150}""", "threshold")]
