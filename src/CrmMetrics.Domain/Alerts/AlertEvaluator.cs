@@ -260,8 +260,8 @@ public sealed class AlertEvaluator(AlertText text)
     private Alert NoDataForRule(AlertRule rule, SnapshotRow row)
     {
         string Sentence(bool fa) => fa
-            ? $"در {text.Period(row.Period, true)} برای {text.Scope(row.Scope, true)} {text.MissingData(row.Indicator, true)}؛ از این رو {text.Indicator(row.Indicator, true)} مقداری ندارد که با آستانه‌هایش سنجیده شود."
-            : $"{Cap(text.MissingData(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)}, so {text.Indicator(row.Indicator, false)} has no value to check against its thresholds.";
+            ? $"در {text.Period(row.Period, true)} برای {text.Scope(row.Scope, true)} {text.MissingData(row.Indicator, true, row.Scope)}؛ از این رو {text.Indicator(row.Indicator, true)} مقداری ندارد که با آستانه‌هایش سنجیده شود."
+            : $"{Cap(text.MissingData(row.Indicator, false, row.Scope))} for {text.Scope(row.Scope, false)} {text.In(row.Period)}, so {text.Indicator(row.Indicator, false)} has no value to check against its thresholds.";
         return new Alert
         {
             Kind = AlertKinds.NoData, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = row.Scope, Grain = row.Grain, Period = row.Period,
@@ -282,8 +282,8 @@ public sealed class AlertEvaluator(AlertText text)
             }
             var target = text.Value((double)goal.Target, text.UnitOf(indicator), fa);
             return fa
-                ? $"در {text.Period(goalRow.Period, true)} برای {text.Scope(goal.Scope, true)} {text.MissingData(indicator, true)}؛ از این رو میزان تحقق هدف «{goal.NameIn(true)}» (هدف {target}) قابل سنجش نیست."
-                : $"{Cap(text.MissingData(indicator, false))} for {text.Scope(goal.Scope, false)} {text.In(goalRow.Period)}, so goal “{goal.Name}” (target {target}) cannot be measured.";
+                ? $"در {text.Period(goalRow.Period, true)} برای {text.Scope(goal.Scope, true)} {text.MissingData(indicator, true, goal.Scope)}؛ از این رو میزان تحقق هدف «{goal.NameIn(true)}» (هدف {target}) قابل سنجش نیست."
+                : $"{Cap(text.MissingData(indicator, false, goal.Scope))} for {text.Scope(goal.Scope, false)} {text.In(goalRow.Period)}, so goal “{goal.Name}” (target {target}) cannot be measured.";
         }
         return new Alert
         {

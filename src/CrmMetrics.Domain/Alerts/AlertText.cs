@@ -31,8 +31,13 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
     /// Why an indicator has no value, as a clause: "no customer satisfaction surveys were recorded".
     /// Said of the facts a value needs, so the reader knows what to collect.
     /// </summary>
-    public string MissingData(string id, bool fa)
+    public string MissingData(string id, bool fa, string? scope = null)
     {
+        // indicators.md: not defined per channel (its customers belong to no channel); found by probing:
+        // the warning blamed an empty customer base.
+        if (id == "cx.complaint-rate" && scope is not null && Aggregation.Scope.KindOf(scope) == "channel")
+            return fa ? "شکایت به ازای هر هزار مشتری برای هیچ کانالی تعریف نمی‌شود (مشتریان به کانالی تعلق ندارند)"
+                : "complaints per 1,000 customers are not defined per channel (customers belong to no channel)";
         if (IndicatorCatalog.IsDerivedId(id))
         {
             var name = Indicator(id, fa);

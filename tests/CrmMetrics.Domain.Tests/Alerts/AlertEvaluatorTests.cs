@@ -295,6 +295,18 @@ public class AlertEvaluatorTests
     }
 
     [Fact]
+    public void No_data_for_the_complaint_rate_per_channel_says_it_is_not_defined_there()
+    {
+        // indicators.md: per channel it is not defined (null). Found by probing: the warning said no customers were active.
+        var alert = Assert.Single(Evaluate([Row("cx.complaint-rate", null, "channel:web")], [Rule("""{"kind":"threshold","indicator":"cx.complaint-rate","scope":"channel:web","above":5}""")]));
+        Assert.Equal(AlertKinds.NoData, alert.Kind);
+        Assert.StartsWith("Complaints per 1,000 customers are not defined per channel", alert.Message);
+        Assert.Contains("برای هیچ کانالی تعریف نمی‌شود", alert.MessageFa);
+        var org = Assert.Single(Evaluate([Row("cx.complaint-rate", null)], [Rule("""{"kind":"threshold","indicator":"cx.complaint-rate","above":5}""")]));
+        Assert.StartsWith("No customers were active at the end of the period", org.Message);
+    }
+
+    [Fact]
     public void A_threshold_breach_is_resolved_when_the_value_is_lost_beside_the_no_data_alert()
     {
         // Found by probing: a derived indicator whose expression came to divide by zero raised no-data, and the
