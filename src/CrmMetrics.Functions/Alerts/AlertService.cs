@@ -68,9 +68,12 @@ public sealed class AlertService(
         var text = new AlertText(settings.Calendar.Calendar, settings.ReportingCurrency, indicators);
         var evaluator = new AlertEvaluator(text);
         var unwatched = new UnwatchedAlerts(allRules, allGoals, text);
+        // Judged as of the instant the rows were computed at (their projections are of it), which every
+        // delivery of the version shares; the alerts are raised now.
+        var asOf = rows.Count > 0 && rows[0].ComputedAt != default ? rows[0].ComputedAt : now;
         var assessment = evaluator.Assess(new AlertInputs
         {
-            Period = period, Rows = rows, Rules = allRules, Goals = allGoals, Now = now,
+            Period = period, Rows = rows, Rules = allRules, Goals = allGoals, Now = asOf,
             History = (i, s) => history.GetValueOrDefault((i, s)) ?? [],
             Previous = (i, s) => previous.GetValueOrDefault((i, s)),
         });

@@ -243,10 +243,15 @@ public sealed class RunStore(StorageAccount account)
     {
         try
         {
-            await _table.UpdateEntityAsync(new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
+            // The instant fixed with the version stays (found in review: a delivery that read the run before
+            // this and reserved after would otherwise compute the version again at its own instant).
+            var reserved = await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.Encode(runId), PeriodRow(grain, period), ["ComputedAt"], ct);
+            var done = new TableEntity(StorageKeys.Encode(runId), PeriodRow(grain, period))
             {
                 ["State"] = nameof(StepState.Done), ["Version"] = version, ["Rows"] = rows, ["Grain"] = Grains.Key(grain), ["Period"] = period,
-            }, ETag.All, TableUpdateMode.Replace, ct);
+            };
+            if (reserved.HasValue && reserved.Value!.GetDateTimeOffset("ComputedAt") is { } computedAt) done["ComputedAt"] = computedAt;
+            await _table.UpdateEntityAsync(done, ETag.All, TableUpdateMode.Replace, ct);
             return true;
         }
         catch (RequestFailedException e) when (e.Status == 404)

@@ -92,6 +92,9 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         // A redelivery minutes later takes the same version and instant; no other version is reserved.
         Assert.Equal(new VersionReservation(41, first), await runs.ReservationForAsync("run-instant", month.Grain, month.Key, Reserve, first.AddMinutes(7), default));
         Assert.Equal(1, reserved);
+        // Completing the period keeps the instant: a delivery that read the run before it and reserves after computes at it too.
+        Assert.True(await runs.CompletePeriodAsync("run-instant", month.Grain, month.Key, 41, 10, default));
+        Assert.Equal(new VersionReservation(41, first), await runs.ReservationForAsync("run-instant", month.Grain, month.Key, Reserve, first.AddMinutes(9), default));
     }
 
     [Fact]
