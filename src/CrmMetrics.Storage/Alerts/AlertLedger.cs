@@ -105,10 +105,18 @@ public sealed class AlertLedger(StorageAccount account)
                 var hold = await HoldAsync(claim, invocation, raisedAt, ct);
                 if (hold == Hold.Quiet) return new AlertClaim(AlertDecision.Suppress, null);
                 if (hold == Hold.Raced) continue;
-                if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
                 // What was claimed, not what the caller built now: a digest built again differs (its window moved),
                 // and a longer or shorter document merged over the log row could leave a stale part behind.
                 var claimedEvent = StorageJson.Read<JsonObject>(claim, "Event") ?? cloudEvent;
+                if (claim.GetString("ResolvedBy") is { } resolvedBy)
+                {
+                    // This delivery's own claim, resolved since by a later computation (its retry, unconfirmed):
+                    // sent again as claimed, logged as resolved, but neither open again nor its condition's
+                    // severity in force (found in review: that silenced the condition's later relapses).
+                    await LogAsync(alertId, claim.GetDateTimeOffset("RaisedAt") ?? raisedAt, claimedEvent, resolvedBy, ct);
+                    return new AlertClaim(AlertDecision.Resend, claimedEvent);
+                }
+                if (openIn is not null) await TrackOpenAsync(openIn, alertId, conditionKey, cloudEvent, ct);
                 await CompleteAsync(alertId, conditionKey, severity, claim.GetDateTimeOffset("RaisedAt") ?? raisedAt, claimedEvent, ct);
                 return new AlertClaim(AlertDecision.Resend, claimedEvent);
             }
@@ -341,13 +349,19 @@ public sealed class AlertLedger(StorageAccount account)
     private static string OpenPartition(string openIn) => OpenPrefix + StorageKeys.Encode(openIn);
     private static string OpenIn(string openPartition) => StorageKeys.Decode(openPartition[OpenPrefix.Length..]);
 
+    /// <summary>The alert's row in the log <c>GET /api/alerts</c> reads; merged, so a retry never erases a resolution recorded meanwhile.</summary>
+    private async Task LogAsync(string alertId, DateTimeOffset raisedAt, JsonObject cloudEvent, string? resolvedBy, CancellationToken ct)
+    {
+        var log = new TableEntity(LogPartition, LogKey(raisedAt, alertId)) { ["AlertId"] = alertId, ["RaisedAt"] = raisedAt };
+        if (resolvedBy is not null) log["ResolvedBy"] = resolvedBy;
+        StorageJson.Write(log, "Event", cloudEvent);
+        await _table.UpsertEntityAsync(log, TableUpdateMode.Merge, ct);
+    }
+
     /// <summary>The log row and the condition's worst severity; idempotent, so a retry can repeat it.</summary>
     private async Task CompleteAsync(string alertId, string conditionKey, int severity, DateTimeOffset raisedAt, JsonObject cloudEvent, CancellationToken ct)
     {
-        var log = new TableEntity(LogPartition, LogKey(raisedAt, alertId)) { ["AlertId"] = alertId, ["RaisedAt"] = raisedAt };
-        StorageJson.Write(log, "Event", cloudEvent);
-        // Merged: a retry must not erase a resolution recorded meanwhile.
-        await _table.UpsertEntityAsync(log, TableUpdateMode.Merge, ct);
+        await LogAsync(alertId, raisedAt, cloudEvent, resolvedBy: null, ct);
         for (var attempt = 0; attempt < 20; attempt++)
         {
             var row = await _table.GetEntityIfExistsAsync<TableEntity>(ConditionPartition, conditionKey, cancellationToken: ct);

@@ -177,4 +177,26 @@ public class AlertLedgerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFix
         var third = await ledger.ClaimToSendAsync("crm-rl-critical", condition, 2, "rl|6", Event("crm-rl-critical"), at, period, default);
         Assert.Equal(CrmMetrics.Domain.Alerts.Alert.RelapseIdOf(relapseId), third.Event!["id"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_retry_resending_its_alert_resolved_meanwhile_leaves_it_resolved_and_its_condition_free_to_come_back()
+    {
+        // Found in review: the retry's resend made the resolved alert's severity the condition's again, so its relapses stayed quiet.
+        var ledger = new AlertLedger(await azurite.AccountAsync());
+        var at = DateTimeOffset.UtcNow;
+        var period = "month|2026-11|" + Guid.NewGuid().ToString("N");
+        var condition = "cond-retry-" + Guid.NewGuid().ToString("N");
+        var (first, delivery) = ("crm-rr-" + Guid.NewGuid().ToString("N"), "rr|" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync(first, condition, 2, delivery, Event(first), at, period, default));
+        // A later computation resolved it before the delivery confirmed it out; the delivery's retry sends it again.
+        await ledger.MarkResolvedAsync(period, first, "crm-rr-resolution", default);
+        var resent = await ledger.ClaimToSendAsync(first, condition, 2, delivery, Event(first), at, period, default);
+        Assert.Equal((AlertDecision.Resend, first), (resent.Decision, resent.Event!["id"]!.GetValue<string>()));
+        Assert.Empty(await ledger.OpenAsync(period, default));
+        var (listed, _) = await ledger.ListAsync(at.AddSeconds(-1), 100, null, default);
+        Assert.Equal("crm-rr-resolution", listed.Single(a => a.Id == first).ResolvedBy);
+        // The condition back, milder or as bad: said.
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync("crm-rr-w-" + condition, condition, 1, "rr|later", Event("w"), at, period, default));
+        Assert.Equal(AlertDecision.Raise, await ledger.ClaimAsync(first, condition, 2, "rr|later", Event(first), at, period, default));
+    }
 }
