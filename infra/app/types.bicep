@@ -113,13 +113,16 @@ func isSha256Hex(value string) bool => length(value) == 64 && onlyCharactersOf(v
 func isCurrencyCode(value string) bool => length(value) == 3 && onlyCharactersOf(value, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
 
 @export()
-@description('An exchange rate the app takes: digits with at most one decimal point (no comma, sign or exponent), above 0 and below 10^12.')
+@description('An exchange rate the app takes: digits with at most one decimal point (no comma, sign or exponent), above 0 and at most 10^12.')
 func isExchangeRate(value string) bool =>
   onlyCharactersOf(value, '0123456789.') && length(split(value, '.')) <= 2 && !empty(replace(
     replace(value, '.', ''),
     '0',
     ''
-  )) && length(stripLeadingZeros(first(split(value, '.')))) <= 12
+  )) && (length(stripLeadingZeros(first(split(value, '.')))) <= 12 || stripLeadingZeros(first(split(value, '.'))) == '1000000000000' && (length(split(
+    value,
+    '.'
+  )) == 1 || empty(replace(last(split(value, '.')), '0', ''))))
 
 @description('Digits without their leading zeros.')
 func stripLeadingZeros(digits string) string =>

@@ -47,7 +47,11 @@ public sealed class ParameterCheckTests(InfraFixture infra)
             ("isExchangeRate('.5')", true),
             ("isExchangeRate('999999999999.99')", true),
             ("isExchangeRate('0001.5')", true),
-            ("isExchangeRate('1000000000000')", false),
+            // The app takes rates up to 10^12 (CrmMetricsSettings.MaxExchangeRate), that one included (found in review).
+            ("isExchangeRate('1000000000000')", true),
+            ("isExchangeRate('1000000000000.000')", true),
+            ("isExchangeRate('1000000000000.01')", false),
+            ("isExchangeRate('1000000000001')", false),
             ("isExchangeRate('0')", false),
             ("isExchangeRate('0.000')", false),
             ("isExchangeRate('0,9')", false),

@@ -40,13 +40,17 @@ public static class PeriodLiterals
         }
     }
 
-    /// <summary>The longest text a filter compares a property with: longer than any value the feed holds (the API's parameters take as much).</summary>
+    /// <summary>
+    /// The longest text a filter compares a property that goes into the storage query with (Indicator,
+    /// Family, Scope, Grain, Period): longer than any of their values (the API's parameters take as much).
+    /// An alert's message may be longer, and is compared in memory.
+    /// </summary>
     public const int MaxLiteralLength = 512;
 
     private static string? Check(string property, string text, Grain? grain, PeriodCalendar calendar) => property switch
     {
         // Found by probing: a 10,000-character Indicator literal went into the storage query, which storage refused (a 500).
-        _ when text.Length > MaxLiteralLength => $"{property} '{JsonFields.Truncate(text)}' is longer than {MaxLiteralLength} characters, which no {property} is",
+        "Indicator" or "Family" or "Scope" or "Grain" or "Period" when text.Length > MaxLiteralLength => $"{property} '{JsonFields.Truncate(text)}' is longer than {MaxLiteralLength} characters, which no {property} is",
         "Grain" when !QueryParameters.TryGrain(text, out _, out var error) => $"Grain '{JsonFields.Truncate(text)}' {error}",
         "Period" when !QueryParameters.TryPeriod(calendar, text, grain, out _, out var error) => $"Period '{JsonFields.Truncate(text)}' {error}",
         _ => null,
