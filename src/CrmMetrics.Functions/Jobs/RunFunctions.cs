@@ -301,7 +301,7 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             var result = await finalizer.FinalizeAsync(job.RunId, period!, ct);
             // Alerts speak of the period's current figures only.
             var messages = result.IsLatest
-                ? await alerts.RaiseAsync(period!, result.Rows, delivery, ct)
+                ? [.. await alerts.RaiseAsync(period!, result.Rows, delivery, ct), .. await alerts.RaiseForLaterPeriodsAsync(period!, delivery, ct)]
                 : await alerts.ClaimedByAsync(delivery, ct);
             await sender.SendAsync(messages, delivery, ct);
             logger.LogInformation("Finalised {Period} as version {Version} ({Rows} rows), {Alerts} alerts", job.Period, result.Version, result.Rows.Count, messages.Count);

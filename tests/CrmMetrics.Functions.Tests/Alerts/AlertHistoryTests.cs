@@ -40,4 +40,33 @@ public class AlertHistoryTests(AppFixture app) : IClassFixture<AppFixture>
         // June: April 70, May 60, June 50 is two months worse in a row; three would reach back across March.
         Assert.Equal([("hist-trend2", "cx.csat/segment:hist/2024-06")], trends);
     }
+
+    [Fact]
+    public async Task A_month_computed_before_the_months_it_follows_is_judged_again_when_they_are()
+    {
+        // Found by probing: a run that finalised a month before the one preceding it left its trend unsaid, its
+        // history still holding what was there before. Segment "order": CSAT 90 % in August 2024, 80 % in September,
+        // 70 % in October; the months are computed latest first.
+        var events = new List<object>();
+        for (var c = 0; c < 10; c++)
+            events.Add(new { id = $"order-a{c}", type = "customer.acquired", time = "2024-07-01T09:00:00Z", customerId = $"ORDER-{c}", data = new { segment = "order" } });
+        foreach (var (month, satisfied) in new[] { (8, 9), (9, 8), (10, 7) })
+        {
+            for (var c = 0; c < 10; c++)
+                events.Add(new { id = $"order-s{month}-{c}", type = "survey.response", time = $"2024-{month:D2}-10T10:00:00Z", customerId = $"ORDER-{c}", data = new { metric = "csat", score = c < satisfied ? 5 : 1 } });
+        }
+        Assert.True((await app.PostEventsAsync(events.ToArray())).IsSuccessStatusCode);
+        var put = await app.SendAsync(HttpMethod.Put, "/api/alert-rules/order-trend2", TestKeys.Admin,
+            JsonContent.Create(new { kind = "trend", indicator = "cx.csat", scope = "segment:order", grain = "month", m = 2 }));
+        Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+
+        async Task<List<string?>> TrendsAsync() => (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/alerts?since=2020-01-01&kind=trend&pageSize=1000", TestKeys.Reader)))
+            .GetProperty("items").EnumerateArray()
+            .Where(a => a.GetProperty("data").GetProperty("scope").GetString() == "segment:order")
+            .Select(a => a.GetProperty("subject").GetString()).ToList();
+        foreach (var month in new[] { 10, 9 }) await ApiDriver.RunAsync(app, new { grain = "month", period = $"2024-{month:D2}" });
+        Assert.Empty(await TrendsAsync()); // October's history had no values yet
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2024-08" });
+        Assert.Equal(["cx.csat/segment:order/2024-10"], await TrendsAsync());
+    }
 }
