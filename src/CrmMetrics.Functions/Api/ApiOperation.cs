@@ -44,6 +44,9 @@ public sealed class ApiOperationAttribute(string method, string operationId, Acc
     /// </summary>
     public string[] Query { get; init; } = [];
 
+    /// <summary>Those of <see cref="Query"/> the operation cannot do without (a 400 names them when missing): the OpenAPI document marks them required.</summary>
+    public string[] RequiredQuery { get; init; } = [];
+
     /// <summary>The operation reads its own query (OData's system options, the page's view): nothing is refused for it.</summary>
     public bool AnyQuery { get; init; }
 

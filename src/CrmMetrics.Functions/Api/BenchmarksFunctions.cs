@@ -14,7 +14,7 @@ public sealed class BenchmarksFunctions(SnapshotReader reader, CrmMetricsSetting
     public sealed record BenchmarksResponse(string Period, string Grain, IReadOnlyList<SnapshotRowDto> Items);
 
     [Function("Benchmarks")]
-    [ApiOperation("GET", "GetBenchmarks", Access.Reader, Query = ["grain", "period", "scope"],
+    [ApiOperation("GET", "GetBenchmarks", Access.Reader, RequiredQuery = ["period"], Query = ["grain", "period", "scope"],
         Summary = "Market share, relative market share, gaps, indices and percentiles against competitors, and win rates against each, for a period.",
         Response = typeof(BenchmarksResponse), Problems = [400])]
     public async Task<IResult> GetAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/benchmarks")] HttpRequest request, CancellationToken ct)

@@ -59,7 +59,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
     private const string Reserved = "attainment";
 
     [Function("GoalAttainment")]
-    [ApiOperation("GET", "GetGoalAttainment", Access.Reader, Query = ["grain", "period"], Summary = "Every goal's attainment, projection and status for a period.", Response = typeof(AttainmentResponse), Problems = [400])]
+    [ApiOperation("GET", "GetGoalAttainment", Access.Reader, RequiredQuery = ["period"], Query = ["grain", "period"], Summary = "Every goal's attainment, projection and status for a period.", Response = typeof(AttainmentResponse), Problems = [400])]
     public Task<IResult> AttainmentAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/goals/attainment")] HttpRequest request, CancellationToken ct) =>
         ReadAttainmentAsync(request, ct);
 

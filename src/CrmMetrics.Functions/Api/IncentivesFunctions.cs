@@ -61,7 +61,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
     }
 
     [Function("StaffScorecard")]
-    [ApiOperation("GET", "GetStaffScorecard", Access.Reader, Query = ["grain", "period"], Summary = "A staff member's quota attainment, payout with its statement, indicators and goals for a period.",
+    [ApiOperation("GET", "GetStaffScorecard", Access.Reader, RequiredQuery = ["period"], Query = ["grain", "period"], Summary = "A staff member's quota attainment, payout with its statement, indicators and goals for a period.",
         Response = typeof(ScorecardResponse), Problems = [400])]
     public Task<IResult> ScorecardAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/staff/{staffId}/scorecard")] HttpRequest request, string staffId,
         CancellationToken ct) => ReadScorecardAsync(staffId, request, ct);

@@ -46,7 +46,7 @@ public sealed partial class OpenApiDocument
                 foreach (Match m in RouteParameter().Matches(function.Route))
                     parameters.Add(new JsonObject { ["name"] = m.Groups["name"].Value, ["in"] = "path", ["required"] = true, ["schema"] = new JsonObject { ["type"] = "string" } });
                 foreach (var name in operation.Query)
-                    parameters.Add(new JsonObject { ["name"] = name, ["in"] = "query", ["required"] = false, ["schema"] = new JsonObject { ["type"] = name is "pageSize" or "version" ? "integer" : "string" } });
+                    parameters.Add(new JsonObject { ["name"] = name, ["in"] = "query", ["required"] = operation.RequiredQuery.Contains(name), ["schema"] = new JsonObject { ["type"] = name is "pageSize" or "version" ? "integer" : "string" } });
                 if (operation.Problems.Contains(412))
                 {
                     // A definition's version is its entity tag (VersionPreconditions).

@@ -136,6 +136,11 @@ public class AccessAndSafetyTests(BiFixture app)
         Assert.Equal(["grain", "period", "indicator", "family", "scope", "pageSize", "version", "continuationToken"], Query("/api/snapshots", "get"));
         Assert.Equal(["grain", "from", "to", "scope"], Query("/api/indicators/{id}/series", "get"));
         Assert.Empty(Query("/api/goals", "get"));
+        // period is required where its absence is a 400 (found in review: documented as optional).
+        var period = document.GetProperty("paths").GetProperty("/api/benchmarks").GetProperty("get").GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "period");
+        Assert.True(period.GetProperty("required").GetBoolean());
+        var grain = document.GetProperty("paths").GetProperty("/api/snapshots").GetProperty("get").GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "grain");
+        Assert.False(grain.GetProperty("required").GetBoolean());
     }
 
     [Theory]
