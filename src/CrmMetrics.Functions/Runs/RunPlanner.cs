@@ -100,15 +100,20 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
 
     /// <summary>
     /// The stale periods a run without a period takes: the timer every one, of any grain (an observation
-    /// or a goal may name a grain not configured); a requested run those of its grains.
+    /// or a goal may name a grain not configured); a requested run those of its grains; none that has not begun.
     /// </summary>
     private async Task<List<Period>> StalePeriodsAsync(RunRecord run, HashSet<Grain> grains, CancellationToken ct)
     {
         var found = new List<Period>();
+        var now = clock.GetUtcNow();
         foreach (var stale in await stalePeriods.ListAsync(ct))
         {
             if (!settings.Calendar.TryParse(stale.Key, out var period, out _)) logger.LogWarning("Stale period key {Key} is not a period of {Calendar}; ignored", stale.Key, settings.Calendar);
-            else if (run.Trigger == ScheduleTrigger || grains.Contains(period!.Grain)) found.Add(period!);
+            // One that has not begun (an observation may name a later month or year) waits, marked, until it has:
+            // computed now, its empty figures would stay among the scorecard's periods (as POST /api/runs refuses
+            // to make them) and go stale unmarked (found by probing).
+            else if (period!.Start > now) continue;
+            else if (run.Trigger == ScheduleTrigger || grains.Contains(period.Grain)) found.Add(period);
         }
         return found;
     }

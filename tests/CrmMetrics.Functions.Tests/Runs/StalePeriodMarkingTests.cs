@@ -36,6 +36,28 @@ public class StalePeriodMarkingTests(StalePeriodMarkingTests.Fixture app) : ICla
     }
 
     [Fact]
+    public async Task A_period_not_begun_waits_marked_and_out_of_runs_until_it_begins()
+    {
+        // Found by probing: an observation naming next January made the next run compute it, empty, and it stayed
+        // among the scorecard's periods (POST /api/runs refuses to compute a period that has not begun).
+        await app.Storage.InitializeAsync(default);
+        var nextJanuary = $"{DateTimeOffset.UtcNow.Year + 1}-01";
+        var posted = await app.PostEventsAsync(new object[]
+        {
+            new
+            {
+                id = "spm-future-market", type = "market.observation", time = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O"),
+                data = new { indicator = "market-size", value = 1000, period = nextJanuary },
+            },
+        });
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        var run = await ApiDriver.RunAsync(app, new { grain = "month" });
+        Assert.DoesNotContain(nextJanuary, run.GetProperty("periods").EnumerateArray().Select(p => p.GetString()));
+        Assert.Contains(nextJanuary, (await app.Services.GetRequiredService<StalePeriodStore>().ListAsync(default)).Select(s => s.Key));
+        Assert.Empty(await ApiDriver.SnapshotsAsync(app, $"grain=month&period={nextJanuary}"));
+    }
+
+    [Fact]
     public async Task A_late_churn_marks_its_own_periods_and_every_later_one_an_order_only_its_own()
     {
         var now = DateTimeOffset.UtcNow;
