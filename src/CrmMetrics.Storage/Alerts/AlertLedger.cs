@@ -85,10 +85,12 @@ public sealed class AlertLedger(StorageAccount account)
         // A condition back after its alert was resolved is its next occurrence, under the relapse id
         // (each resolved occurrence leads to the next); its claim, open entry and log row are its own.
         // A retry of the delivery that claimed a resolved one is not a relapse: it resends what it claimed.
+        // The claim read last is the first pass's below.
+        NullableResponse<TableEntity> read;
         for (var occurrence = 0; ; occurrence++)
         {
-            var earlier = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, ["ResolvedBy", "EmittedBy"], ct);
-            if (!earlier.HasValue || earlier.Value!.GetString("ResolvedBy") is null || earlier.Value.GetString("EmittedBy") == invocation) break;
+            read = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
+            if (!read.HasValue || read.Value!.GetString("ResolvedBy") is null || read.Value.GetString("EmittedBy") == invocation) break;
             if (occurrence == MaxOccurrences) return new AlertClaim(AlertDecision.Suppress, null);
             alertId = Domain.Alerts.Alert.RelapseIdOf(alertId);
             cloudEvent = (JsonObject)cloudEvent.DeepClone();
@@ -98,7 +100,7 @@ public sealed class AlertLedger(StorageAccount account)
         // read (another delivery claiming or taking over the same alert) sends it round again.
         for (var pass = 0; pass < MaxClaimPasses; pass++)
         {
-            var existing = await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
+            var existing = pass == 0 ? read : await _table.GetEntityIfExistsAsync<TableEntity>(AlertPartition, alertId, cancellationToken: ct);
             if (existing.HasValue)
             {
                 var claim = existing.Value!;
