@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using CrmMetrics.Domain.Alerts;
+using CrmMetrics.Domain.Goals;
 using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Snapshots;
 using CrmMetrics.Functions.Hosting;
@@ -33,8 +34,8 @@ public sealed class AlertService(
     /// <summary>Records that what this delivery claimed went out, so that no later delivery sends it again.</summary>
     public Task MarkDeliveredAsync(string invocation, CancellationToken ct) => ledger.MarkDeliveredAsync(invocation, ct);
 
-    public Task<IReadOnlyList<string>> RaiseAsync(Period period, IReadOnlyList<SnapshotRow> rows, string invocation, CancellationToken ct) =>
-        RaiseAsync(period, rows, invocation, only: null, ct);
+    public async Task<IReadOnlyList<string>> RaiseAsync(Period period, IReadOnlyList<SnapshotRow> rows, string invocation, CancellationToken ct) =>
+        await RaiseAsync(period, rows, invocation, await rules.ListAsync(ct), await goals.ListAsync(ct), only: null, ct);
 
     /// <summary>
     /// The anomaly and trend alerts of the later periods already computed whose trailing periods this one
@@ -45,8 +46,10 @@ public sealed class AlertService(
     /// </summary>
     public async Task<IReadOnlyList<string>> RaiseForLaterPeriodsAsync(Period period, string invocation, CancellationToken ct)
     {
-        var historyRules = (await rules.ListAsync(ct)).Where(r => r.Enabled && r.AppliesTo(period.Grain) && r.Kind is AlertKinds.Anomaly or AlertKinds.Trend).ToList();
+        var allRules = await rules.ListAsync(ct);
+        var historyRules = allRules.Where(r => r.Enabled && r.AppliesTo(period.Grain) && r.Kind is AlertKinds.Anomaly or AlertKinds.Trend).ToList();
         if (historyRules.Count == 0) return [];
+        var allGoals = await goals.ListAsync(ct);
         var depth = historyRules.Max(r => Math.Max(r.N, r.M));
         var watched = historyRules.Select(r => (Indicator: r.Indicator!, r.Scope)).Distinct().ToList();
         var today = clock.GetUtcNow();
@@ -59,24 +62,25 @@ public sealed class AlertService(
             var rows = new List<SnapshotRow>();
             foreach (var (indicator, scope) in watched) rows.AddRange(await reader.ReadAllAsync(later, new Storage.Snapshots.SnapshotFilter(Indicator: indicator, Scope: scope), ct));
             if (rows.Count == 0) continue;
-            messages.AddRange(await RaiseAsync(later, rows, invocation, historyRules, ct));
+            messages.AddRange(await RaiseAsync(later, rows, invocation, allRules, allGoals, historyRules, ct));
         }
         return messages;
     }
 
+    /// <param name="allRules">Every rule (and <paramref name="allGoals"/> every goal), as read for this computation: what watches the period's open alerts.</param>
     /// <param name="only">The rules to evaluate (no goal's own alerts then); null: every rule and goal.</param>
-    private async Task<IReadOnlyList<string>> RaiseAsync(Period period, IReadOnlyList<SnapshotRow> rows, string invocation, IReadOnlyList<AlertRule>? only, CancellationToken ct)
+    private async Task<IReadOnlyList<string>> RaiseAsync(Period period, IReadOnlyList<SnapshotRow> rows, string invocation,
+        IReadOnlyList<AlertRule> allRules, IReadOnlyList<Goal> allGoals, IReadOnlyList<AlertRule>? only, CancellationToken ct)
     {
-        var allRules = await rules.ListAsync(ct);
-        var allGoals = await goals.ListAsync(ct);
-        var evaluated = (Rules: only ?? allRules, Goals: only is null ? allGoals : []);
+        var evaluatedRules = only ?? allRules;
+        IReadOnlyList<Goal> evaluatedGoals = only is null ? allGoals : [];
         var indicators = await derived.ResolverAsync(ct);
         var now = clock.GetUtcNow();
 
         // History for anomaly and trend rules: the latest values of the periods just before this one, one
         // entry per period (null for a period without a value or never computed, so a trend is not read across it).
         var history = new Dictionary<(string, string), IReadOnlyList<double?>>();
-        foreach (var rule in evaluated.Rules.Where(r => r.Enabled && r.AppliesTo(period.Grain) && r.Kind is AlertKinds.Anomaly or AlertKinds.Trend))
+        foreach (var rule in evaluatedRules.Where(r => r.Enabled && r.AppliesTo(period.Grain) && r.Kind is AlertKinds.Anomaly or AlertKinds.Trend))
         {
             var key = (rule.Indicator!, rule.Scope);
             var depth = Math.Max(rule.N, rule.M);
@@ -90,7 +94,7 @@ public sealed class AlertService(
         }
         // The period before, for benchmark rules on a widening gap.
         var previous = new Dictionary<(string, string), double?>();
-        foreach (var rule in evaluated.Rules.Where(r => r.Enabled && r.AppliesTo(period.Grain) && r is { Kind: AlertKinds.Benchmark, GapWidening: not null, Competitor: not null }))
+        foreach (var rule in evaluatedRules.Where(r => r.Enabled && r.AppliesTo(period.Grain) && r is { Kind: AlertKinds.Benchmark, GapWidening: not null, Competitor: not null }))
         {
             var key = ("bench.gap." + rule.Indicator, "competitor:" + rule.Competitor);
             if (previous.ContainsKey(key)) continue;
@@ -106,7 +110,7 @@ public sealed class AlertService(
         var asOf = rows.Count > 0 && rows[0].ComputedAt != default ? rows[0].ComputedAt : now;
         var assessment = evaluator.Assess(new AlertInputs
         {
-            Period = period, Rows = rows, Rules = evaluated.Rules, Goals = evaluated.Goals, Now = asOf,
+            Period = period, Rows = rows, Rules = evaluatedRules, Goals = evaluatedGoals, Now = asOf,
             History = (i, s) => history.GetValueOrDefault((i, s)) ?? [],
             Previous = (i, s) => previous.GetValueOrDefault((i, s)),
         });

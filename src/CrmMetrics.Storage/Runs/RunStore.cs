@@ -188,13 +188,9 @@ public sealed class RunStore(StorageAccount account)
         throw new ConcurrentChangeException($"The step {failure.RowKey} of run {failure.PartitionKey} kept changing concurrently; its failure was not recorded (20 attempts).");
     }
 
-    /// <summary>The snapshot version this run writes for the period, reserving one on first call (redeliveries reuse it).</summary>
-    public async Task<int> VersionForAsync(string runId, Grain grain, string period, Func<Task<int>> reserve, CancellationToken ct) =>
-        (await ReservationForAsync(runId, grain, period, reserve, DateTimeOffset.UtcNow, ct)).Version;
-
     /// <summary>
     /// The snapshot version this run writes for the period and the instant its figures are computed
-    /// at, both fixed on first call (<paramref name="now"/> then): every delivery of the period's job
+    /// at, both reserved on the first call (the instant is <paramref name="now"/> then) and reused by redeliveries: every delivery of the period's job
     /// computes the same rows with the same <c>computedAt</c> (found by probing: two deliveries at once
     /// wrote one version's rows with several times, and projections of different instants, so a
     /// filter on the time lost rows and an alert's figure differed from the row stored). A version

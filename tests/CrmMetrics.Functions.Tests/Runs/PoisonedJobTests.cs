@@ -72,7 +72,7 @@ public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
             await Runs.CompleteDayAsync(runId, Lost, 1, default);
         }
         // The finalisation reserved its version before its done message went to the poison queue.
-        Assert.Equal(3, await Runs.VersionForAsync(finalised, Grain.Month, "2026-08", () => Task.FromResult(3), default));
+        Assert.Equal(3, (await Runs.ReservationForAsync(finalised, Grain.Month, "2026-08", () => Task.FromResult(3), DateTimeOffset.UtcNow, default)).Version);
         await SendAsync(StorageNames.Queues.KpiDonePoison, JobMessages.Write(new PeriodDoneJob(finalised, Grain.Month, "2026-08", 3, 26)));
         await SendAsync(StorageNames.Queues.KpiPeriodsPoison, JobMessages.Write(new PeriodJob(lost, Grain.Month, "2026-08")));
 

@@ -113,7 +113,7 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         Assert.Null(await runs.ReservedVersionAsync("run-nobody-created", planned.Grain, planned.Key, default));
         Assert.False(await runs.CompletePeriodAsync("run-periods", stray.Grain, stray.Key, 99, 5, default));
         Assert.False(await runs.CompletePeriodAsync("run-nobody-created", planned.Grain, planned.Key, 99, 5, default));
-        Assert.Equal(7, await runs.VersionForAsync("run-periods", planned.Grain, planned.Key, () => Task.FromResult(7), default));
+        Assert.Equal(7, (await runs.ReservationForAsync("run-periods", planned.Grain, planned.Key, () => Task.FromResult(7), DateTimeOffset.UtcNow, default)).Version);
         Assert.Equal(7, await runs.ReservedVersionAsync("run-periods", planned.Grain, planned.Key, default));
         Assert.True(await runs.CompletePeriodAsync("run-periods", planned.Grain, planned.Key, 7, 5, default));
 
