@@ -23,7 +23,7 @@ public static class HttpPipeline
     /// </summary>
     public const long MaxRequestBytes = 128 * 1024 * 1024;
 
-    public static IServiceCollection AddCrmMetricsHttp(this IServiceCollection services)
+    public static IServiceCollection AddCrmMetricsHttp(this IServiceCollection services, CrmMetricsSettings settings)
     {
         services.Configure<JsonOptions>(o => Configure(o.SerializerOptions));
         services.AddTransient<IStartupFilter, HostOnlyRequests>();
@@ -49,6 +49,16 @@ public static class HttpPipeline
                 // them): with both spellings in one request the library failed with a 500.
                 o.EnableNoDollarQueryOptions = false;
             });
+        // With a published address, every address the OData service writes starts there: @odata.context and
+        // @odata.id as the next links do (ODataFeed.NextLink), rather than at the Host the client named.
+        if (settings.PublicBaseUrl is { } publicBase)
+        {
+            var serviceRoot = new Uri($"{publicBase}/{OData.ODataModel.RoutePrefix}/");
+            services.PostConfigure<Microsoft.AspNetCore.Mvc.MvcOptions>(mvc =>
+            {
+                foreach (var formatter in mvc.OutputFormatters.OfType<Microsoft.AspNetCore.OData.Formatter.ODataOutputFormatter>()) formatter.BaseAddressFactory = _ => serviceRoot;
+            });
+        }
         services.AddSingleton<OData.SnapshotParts>();
         services.AddSingleton<OData.ODataBranch>();
         services.AddSingleton<Api.ApiOperations>();

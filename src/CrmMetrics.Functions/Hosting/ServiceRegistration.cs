@@ -114,7 +114,7 @@ public static class ServiceRegistration
             services.AddSingleton<IAlertSender, QueueAlertSender>();
         }
 
-        services.AddCrmMetricsHttp();
+        services.AddCrmMetricsHttp(settings);
         return services;
     }
 

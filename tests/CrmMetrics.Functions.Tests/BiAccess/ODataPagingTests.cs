@@ -1,4 +1,8 @@
 using CrmMetrics.Functions.OData;
+using Microsoft.AspNetCore.OData.Formatter;
+using CrmMetrics.Functions.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CrmMetrics.Functions.Tests.BiAccess;
 
@@ -109,5 +113,29 @@ public class ODataPagingTests
         Assert.DoesNotContain("skip=5", published);
         // Without a published address the request's own is all there is.
         Assert.StartsWith("http://evil.example/odata/Snapshots?", ODataFeed.NextLink(context.Request, token, null).AbsoluteUri);
+    }
+
+    [Fact]
+    public void With_a_published_address_the_odata_context_starts_there_as_the_next_links_do()
+    {
+        // Found by probing: @odata.context followed the Host the client named while next links followed CrmMetrics:PublicBaseUrl.
+        List<ODataOutputFormatter> Formatters(string? publicBase)
+        {
+            var configuration = new ConfigurationBuilder()
+                .AddInMemoryCollection(publicBase is null ? [] : [new KeyValuePair<string, string?>("CrmMetrics:PublicBaseUrl", publicBase)]).Build();
+            var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddLogging()
+                .AddCrmMetricsHttp(CrmMetricsSettings.Load(configuration)).BuildServiceProvider();
+            var mvc = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Mvc.MvcOptions>>().Value;
+            var all = mvc.OutputFormatters.OfType<ODataOutputFormatter>().ToList();
+            Assert.NotEmpty(all);
+            return all;
+        }
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Scheme = "http";
+        context.Request.Host = new Microsoft.AspNetCore.Http.HostString("evil.example");
+        context.Request.Path = "/odata/Snapshots";
+        Assert.All(Formatters("https://metrics.example.test/crm/"), f => Assert.Equal("https://metrics.example.test/crm/odata/", f.BaseAddressFactory!(context.Request).AbsoluteUri));
+        // Without one, the library's own default (the request's address) stays.
+        Assert.All(Formatters(null), f => Assert.Null(f.BaseAddressFactory));
     }
 }
