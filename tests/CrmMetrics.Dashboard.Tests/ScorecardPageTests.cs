@@ -303,7 +303,7 @@ public class ScorecardPageTests(DashboardApp app)
         // An alert's severity in its own column, its state (open, resolved) under status.
         Assert.EndsWith(",stretch,severity", lines[0], StringComparison.Ordinal);
         Assert.Contains(lines, l => l.StartsWith("alert,", StringComparison.Ordinal) && (l.EndsWith(",warning", StringComparison.Ordinal) || l.EndsWith(",critical", StringComparison.Ordinal) || l.EndsWith(",info", StringComparison.Ordinal)));
-        await Expect(page.Locator("#odata-url")).ToHaveTextAsync(new Regex(@"/odata/Snapshots\?\$filter=Grain eq 'month' and Period eq '2026-10'$"));
+        await Expect(page.Locator("#odata-url")).ToHaveTextAsync(new Regex(@"/odata/Snapshots\?\$filter=grain eq 'month' and period eq '2026-10'$"));
         session.AssertNoErrors();
     }
 

@@ -140,6 +140,9 @@ public static class ODataModel
     public static IEdmModel Build()
     {
         var builder = new ODataConventionModelBuilder { Namespace = "CrmMetrics", ContainerName = "CrmMetrics" };
+        // Members are camelCase, as api.md's rows name them (a snapshot row's "indicator", "value"…); queries
+        // may still name them either way, since the parser matches names regardless of case.
+        builder.EnableLowerCamelCase();
         builder.EntitySet<ODataSnapshot>("Snapshots").EntityType.Name = "Snapshot";
         builder.EntitySet<ODataSnapshot>("Benchmarks");
         builder.EntitySet<ODataGoalAttainment>("GoalAttainment").EntityType.Name = "GoalAttainment";
@@ -147,4 +150,11 @@ public static class ODataModel
         builder.EntitySet<ODataAlert>("Alerts").EntityType.Name = "Alert";
         return builder.GetEdmModel();
     }
+
+    /// <summary>
+    /// The entity class's property behind a member of the model (<c>periodStart</c> → <c>PeriodStart</c>): the
+    /// name the feed's code, and the snapshot tables' columns, use.
+    /// </summary>
+    public static string ClrName(Microsoft.OData.Edm.IEdmProperty property) =>
+        string.Concat(char.ToUpperInvariant(property.Name[0]).ToString(), property.Name.AsSpan(1));
 }

@@ -265,7 +265,7 @@ public sealed class PartitionFilter
 
     private static string? Property(SingleValueNode node) => node switch
     {
-        SingleValuePropertyAccessNode p when p.Source is ResourceRangeVariableReferenceNode => p.Property.Name,
+        SingleValuePropertyAccessNode p when p.Source is ResourceRangeVariableReferenceNode => ODataModel.ClrName(p.Property),
         ConvertNode c => Property(c.Source),
         _ => null,
     };

@@ -31,8 +31,8 @@ public static class PeriodLiterals
             case BinaryOperatorNode binary:
                 return Visit(binary.Left, grain, calendar) ?? Visit(binary.Right, grain, calendar);
             // Period in ('2026-09', '2026-10'): each listed key, as an 'eq' would be.
-            case InNode { Left: SingleValuePropertyAccessNode { Property.Name: var property }, Right: CollectionConstantNode list }:
-                return list.Collection.Select(item => item.Value is string text ? Check(property, text, grain, calendar) : null).FirstOrDefault(p => p is not null);
+            case InNode { Left: SingleValuePropertyAccessNode { Property: var property }, Right: CollectionConstantNode list }:
+                return list.Collection.Select(item => item.Value is string text ? Check(ODataModel.ClrName(property), text, grain, calendar) : null).FirstOrDefault(p => p is not null);
             case UnaryOperatorNode unary:
                 return Visit(unary.Operand, null, calendar);
             default:
@@ -47,14 +47,19 @@ public static class PeriodLiterals
     /// </summary>
     public const int MaxLiteralLength = 512;
 
-    private static string? Check(string property, string text, Grain? grain, PeriodCalendar calendar) => property switch
+    /// <param name="property">The entity class's property (<see cref="ODataModel.ClrName"/>); messages name the feed's member.</param>
+    private static string? Check(string property, string text, Grain? grain, PeriodCalendar calendar)
     {
-        // Found by probing: a 10,000-character Indicator literal went into the storage query, which storage refused (a 500).
-        "Indicator" or "Family" or "Scope" or "Grain" or "Period" when text.Length > MaxLiteralLength => $"{property} '{JsonFields.Truncate(text)}' is longer than {MaxLiteralLength} characters, which no {property} is",
-        "Grain" when !QueryParameters.TryGrain(text, out _, out var error) => $"Grain '{JsonFields.Truncate(text)}' {error}",
-        "Period" when !QueryParameters.TryPeriod(calendar, text, grain, out _, out var error) => $"Period '{JsonFields.Truncate(text)}' {error}",
-        _ => null,
-    };
+        var member = System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(property);
+        return property switch
+        {
+            // Found by probing: a 10,000-character Indicator literal went into the storage query, which storage refused (a 500).
+            "Indicator" or "Family" or "Scope" or "Grain" or "Period" when text.Length > MaxLiteralLength => $"{member} '{JsonFields.Truncate(text)}' is longer than {MaxLiteralLength} characters, which no {member} is",
+            "Grain" when !QueryParameters.TryGrain(text, out _, out var error) => $"{member} '{JsonFields.Truncate(text)}' {error}",
+            "Period" when !QueryParameters.TryPeriod(calendar, text, grain, out _, out var error) => $"{member} '{JsonFields.Truncate(text)}' {error}",
+            _ => null,
+        };
+    }
 
     private static IEnumerable<QueryNode> Conjuncts(QueryNode node) => node switch
     {

@@ -73,12 +73,12 @@ public class ODataClientTests(BiFixture app)
         var api = await ApiDriver.SnapshotsAsync(app, "period=2026-03");
         Assert.True(pages > 2, $"expected several pages of 50, got {pages}");
         Assert.Equal(api.Count, rows.Count);
-        var byKey = rows.ToDictionary(r => ((string)Prop(r, "Indicator")!, (string)Prop(r, "Scope")!));
+        var byKey = rows.ToDictionary(r => ((string)Prop(r, "indicator")!, (string)Prop(r, "scope")!));
         foreach (var row in api)
         {
             var odata = byKey[(row.GetProperty("indicator").GetString()!, row.GetProperty("scope").GetString()!)];
             var expected = ApiDriver.Value(row);
-            var actual = Prop(odata, "Value") is decimal d ? (double)d : (double?)null;
+            var actual = Prop(odata, "value") is decimal d ? (double)d : (double?)null;
             Assert.True(expected is null ? actual is null : Math.Abs(expected.Value - actual!.Value) <= 1e-9 * Math.Max(1, Math.Abs(expected.Value)), $"{row}");
         }
     }
@@ -89,9 +89,9 @@ public class ODataClientTests(BiFixture app)
         var model = await MetadataAsync();
         var (march, _) = await ReadAllAsync(model, "Snapshots", "$filter=PeriodStart ge 2026-03-01T00:00:00Z and PeriodStart lt 2026-04-01T00:00:00Z and Scope eq 'org'&$select=Indicator,Period,Value");
         Assert.NotEmpty(march);
-        Assert.All(march, r => Assert.Equal("2026-03", Prop(r, "Period")));
+        Assert.All(march, r => Assert.Equal("2026-03", Prop(r, "period")));
         var (recent, _) = await ReadAllAsync(model, "Snapshots", "$filter=ComputedAt ge 2020-01-01T00:00:00Z and Indicator eq 'com.revenue'");
-        Assert.Equal(["2026-03", "2026-04"], recent.Select(r => (string)Prop(r, "Period")!).Distinct().Order());
+        Assert.Equal(["2026-03", "2026-04"], recent.Select(r => (string)Prop(r, "period")!).Distinct().Order());
         var (none, _) = await ReadAllAsync(model, "Snapshots", "$filter=ComputedAt ge 2100-01-01T00:00:00Z");
         Assert.Empty(none);
     }
@@ -101,26 +101,52 @@ public class ODataClientTests(BiFixture app)
     {
         var model = await MetadataAsync();
         var (goals, _) = await ReadAllAsync(model, "GoalAttainment", "$filter=Period eq '2026-03'");
-        Assert.Equal(["overall", "revenue"], goals.Select(g => (string)Prop(g, "GoalId")!).Order());
+        Assert.Equal(["overall", "revenue"], goals.Select(g => (string)Prop(g, "goalId")!).Order());
         // A composite goal measures no indicator in no scope: null, as /api/goals/attainment says, not "".
-        var composite = goals.Single(g => (string)Prop(g, "GoalId")! == "overall");
-        Assert.Null(Prop(composite, "Indicator"));
-        Assert.Null(Prop(composite, "Scope"));
-        var revenue = goals.Single(g => (string)Prop(g, "GoalId")! == "revenue");
-        Assert.Equal("com.revenue", Prop(revenue, "Indicator"));
+        var composite = goals.Single(g => (string)Prop(g, "goalId")! == "overall");
+        Assert.Null(Prop(composite, "indicator"));
+        Assert.Null(Prop(composite, "scope"));
+        var revenue = goals.Single(g => (string)Prop(g, "goalId")! == "revenue");
+        Assert.Equal("com.revenue", Prop(revenue, "indicator"));
         // The goal's actual is the snapshot's value, of the same type (found by probing: a Double beside the snapshots' Decimal).
         var (snapshot, _) = await ReadAllAsync(model, "Snapshots", "$filter=Period eq '2026-03' and Indicator eq 'com.revenue' and Scope eq 'org'");
-        Assert.IsType<decimal>(Prop(revenue, "Actual"));
-        Assert.Equal(Prop(Assert.Single(snapshot), "Value"), Prop(revenue, "Actual"));
+        Assert.IsType<decimal>(Prop(revenue, "actual"));
+        Assert.Equal(Prop(Assert.Single(snapshot), "value"), Prop(revenue, "actual"));
         // The Persian name a Persian report shows, as /api/goals/attainment gives it.
-        Assert.Equal("درآمد", Prop(revenue, "NameFa"));
-        Assert.Null(Prop(composite, "NameFa"));
+        Assert.Equal("درآمد", Prop(revenue, "nameFa"));
+        Assert.Null(Prop(composite, "nameFa"));
         var (cards, _) = await ReadAllAsync(model, "StaffScorecards", "$filter=Period eq '2026-04' and StaffId eq 'S-01'");
-        Assert.NotNull(Prop(Assert.Single(cards), "Payout"));
+        Assert.NotNull(Prop(Assert.Single(cards), "payout"));
         var (benchmarks, _) = await ReadAllAsync(model, "Benchmarks", "$filter=Period eq '2026-03'");
-        Assert.All(benchmarks, b => Assert.StartsWith("bench.", (string)Prop(b, "Indicator")!));
+        Assert.All(benchmarks, b => Assert.StartsWith("bench.", (string)Prop(b, "indicator")!));
         var (alerts, _) = await ReadAllAsync(model, "Alerts", "$filter=Time ge 2020-01-01T00:00:00Z and Kind eq 'threshold'");
         Assert.Equal(2, alerts.Count);
+    }
+
+    [Fact]
+    public async Task Rows_carry_the_members_api_md_names_in_camel_case_whatever_case_the_query_uses()
+    {
+        // Found by a contract probe: the feed's rows had PascalCase members ("Indicator"), where api.md's snapshot
+        // row, which names OData Snapshots, has "indicator"; a client reading row.indicator found nothing.
+        string[] snapshotRow = ["indicator", "family", "scope", "grain", "period", "value", "unit", "direction", "kind", "factCount", "computedAt", "runId", "version"];
+        string[] attainmentRow = ["goalId", "indicator", "scope", "grain", "period", "actual", "target", "attainment", "projected", "projectedAttainment", "status"];
+        foreach (var (query, members) in new[]
+                 {
+                     ("/odata/Snapshots?$filter=Period eq '2026-03'&$top=1", snapshotRow),
+                     ("/odata/Snapshots?$filter=period eq '2026-03'&$top=1&$select=indicator,value", ["indicator", "value"]),
+                     ("/odata/GoalAttainment?$filter=Period eq '2026-03'&$top=1", attainmentRow),
+                 })
+        {
+            var response = await app.SendAsync(HttpMethod.Get, query, TestKeys.Reader);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{query}: {body}");
+            var row = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("value")[0];
+            var names = row.EnumerateObject().Select(p => p.Name).ToList();
+            Assert.All(members, m => Assert.Contains(m, names));
+            Assert.All(names, n => Assert.True(char.IsLower(n[0]), $"{query}: member {n}"));
+        }
+        var metadata = await (await app.SendAsync(HttpMethod.Get, "/odata/$metadata", TestKeys.Reader)).Content.ReadAsStringAsync();
+        Assert.Contains("Name=\"periodStart\"", metadata);
     }
 
     [Fact]
@@ -129,11 +155,11 @@ public class ODataClientTests(BiFixture app)
         var response = await app.SendAsync(HttpMethod.Get, "/odata/Snapshots?$filter=Period eq '2026-04' and Indicator eq 'com.revenue'&$orderby=Value desc&$top=3&$count=true&$select=Scope,Value", TestKeys.Reader);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await AppFixture.JsonAsync(response);
-        var values = body.GetProperty("value").EnumerateArray().Select(v => v.GetProperty("Value").GetDouble()).ToList();
+        var values = body.GetProperty("value").EnumerateArray().Select(v => v.GetProperty("value").GetDouble()).ToList();
         Assert.Equal(3, values.Count);
         Assert.Equal(values.OrderDescending(), values);
         Assert.True(body.GetProperty("@odata.count").GetInt32() > 3);
-        Assert.False(body.GetProperty("value")[0].TryGetProperty("Indicator", out _));
+        Assert.False(body.GetProperty("value")[0].TryGetProperty("indicator", out _));
 
         // Without $count=true (or with $count=false) no count is written, ordered or not.
         foreach (var count in new[] { "", "&$count=false" })

@@ -25,7 +25,7 @@ public class ODataQueryErrorTests(BiFixture app)
         for (var url = $"/odata/{set}?$filter={filter}&$select=Period"; url is not null;)
         {
             var page = await OkAsync(url);
-            foreach (var row in page.GetProperty("value").EnumerateArray()) periods.Add(row.GetProperty("Period").GetString()!);
+            foreach (var row in page.GetProperty("value").EnumerateArray()) periods.Add(row.GetProperty("period").GetString()!);
             url = page.TryGetProperty("@odata.nextLink", out var next) ? new Uri(next.GetString()!).PathAndQuery : null;
         }
         return periods.ToList();
@@ -207,15 +207,15 @@ public class ODataQueryErrorTests(BiFixture app)
     public async Task A_date_literal_equal_to_computed_at_selects_every_row_computed_that_day()
     {
         var first = (await OkAsync("/odata/Snapshots?$filter=Period eq '2026-03'&$top=1&$select=Id,ComputedAt")).GetProperty("value")[0];
-        var day = DateTimeOffset.Parse(first.GetProperty("ComputedAt").GetString()!, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var day = DateTimeOffset.Parse(first.GetProperty("computedAt").GetString()!, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         var ids = new List<string>();
         for (var url = $"/odata/Snapshots?$filter=ComputedAt eq {day} and Period eq '2026-03'&$select=Id"; url is not null;)
         {
             var page = await OkAsync(url);
-            ids.AddRange(page.GetProperty("value").EnumerateArray().Select(r => r.GetProperty("Id").GetString()!));
+            ids.AddRange(page.GetProperty("value").EnumerateArray().Select(r => r.GetProperty("id").GetString()!));
             url = page.TryGetProperty("@odata.nextLink", out var next) ? new Uri(next.GetString()!).PathAndQuery : null;
         }
-        Assert.Contains(first.GetProperty("Id").GetString(), ids);
+        Assert.Contains(first.GetProperty("id").GetString(), ids);
         Assert.Equal((await OkAsync("/odata/Snapshots?$filter=Period eq '2026-03'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32(), ids.Count);
     }
 

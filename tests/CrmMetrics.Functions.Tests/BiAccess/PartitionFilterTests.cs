@@ -17,7 +17,8 @@ public class PartitionFilterTests
     private static PartitionFilter Parse(string filter, string set = "Snapshots", CrmMetrics.Domain.Periods.PeriodCalendar? calendar = null)
     {
         var entitySet = Model.EntityContainer.FindEntitySet(set);
-        var parser = new ODataQueryOptionParser(Model, entitySet.EntityType, entitySet, new Dictionary<string, string> { ["$filter"] = filter });
+        // Names matched regardless of case, as the app's parser does: the model's members are camelCase, the filters here as Power BI writes them.
+        var parser = new ODataQueryOptionParser(Model, entitySet.EntityType, entitySet, new Dictionary<string, string> { ["$filter"] = filter }) { Resolver = new ODataUriResolver { EnableCaseInsensitive = true } };
         return PartitionFilter.From(parser.ParseFilter(), calendar ?? Utc, set == "Alerts" ? ["Time"] : null);
     }
 

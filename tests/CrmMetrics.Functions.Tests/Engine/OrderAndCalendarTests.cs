@@ -91,9 +91,9 @@ public class OrderAndCalendarTests
             Assert.True(response.IsSuccessStatusCode, text);
             var rows = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("value").EnumerateArray().ToList();
             Assert.True(months == rows.Count, text);
-            Assert.All(rows, r => Assert.Equal("1405-04", r.GetProperty("Period").GetString()));
+            Assert.All(rows, r => Assert.Equal("1405-04", r.GetProperty("period").GetString()));
             // Served with Tehran's offset, so the date part is the local date a date literal compares with.
-            Assert.All(rows, r => Assert.Equal("2026-06-22T00:00:00+03:30", r.GetProperty("PeriodStart").GetString()));
+            Assert.All(rows, r => Assert.Equal("2026-06-22T00:00:00+03:30", r.GetProperty("periodStart").GetString()));
         }
 
         [Fact]

@@ -166,7 +166,7 @@ public class RecoveryAlertTests(RecoveryAlertTests.Fixture app) : IClassFixture<
             .ToDictionary(i => i.GetProperty("id").GetString()!, i => (State: i.GetProperty("state").GetString(), ResolvedBy: i.GetProperty("resolvedBy").GetString()));
         var odata = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/odata/Alerts?$filter=Time ge 2020-01-01 and Kind ne 'digest'", TestKeys.Reader)))
             .GetProperty("value").EnumerateArray()
-            .ToDictionary(i => i.GetProperty("Id").GetString()!, i => (State: i.GetProperty("State").GetString(), ResolvedBy: i.GetProperty("ResolvedBy").GetString()));
+            .ToDictionary(i => i.GetProperty("id").GetString()!, i => (State: i.GetProperty("state").GetString(), ResolvedBy: i.GetProperty("resolvedBy").GetString()));
         Assert.Equal(rest.OrderBy(p => p.Key), odata.OrderBy(p => p.Key));
         Assert.Contains(odata.Values, a => a.ResolvedBy is not null);
 

@@ -344,7 +344,7 @@ async function openStatement(staffId, invoker) {
 }
 
 function odataAddress() {
-  const filter = `Grain eq '${state.view.grain}' and Period eq '${state.view.period}'`;
+  const filter = `grain eq '${state.view.grain}' and period eq '${state.view.period}'`;
   return { shown: `${location.origin}/odata/Snapshots?$filter=${filter}`, encoded: `${location.origin}/odata/Snapshots?$filter=${encodeURIComponent(filter)}` };
 }
 
