@@ -34,6 +34,9 @@ public sealed class ApiOperationAttribute(string method, string operationId, Acc
     /// <summary>Statuses answered with problem details besides 401/403 (400 means validation problems naming fields).</summary>
     public int[] Problems { get; init; } = [];
 
+    /// <summary>What a PUT's or POST's body is, for the OpenAPI document.</summary>
+    public RequestBody Body { get; init; } = RequestBody.Object;
+
     /// <summary>Another media type the success may be written in (text/csv).</summary>
     public string? AlsoProduces { get; init; }
 
@@ -107,3 +110,13 @@ public sealed class ApiOperations
 
 /// <summary>An HTTP function: its name, route (under the empty route prefix), methods and declared operations.</summary>
 public sealed record HttpFunction(string Name, string Route, IReadOnlyList<string> Methods, IReadOnlyList<ApiOperationAttribute> Operations);
+
+/// <summary>The body an operation reads.</summary>
+public enum RequestBody
+{
+    /// <summary>One JSON object (a definition, a run request).</summary>
+    Object,
+
+    /// <summary>CRM events: a JSON array of event objects (or one object), or NDJSON, one event a line.</summary>
+    Events,
+}

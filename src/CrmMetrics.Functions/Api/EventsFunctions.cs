@@ -11,7 +11,7 @@ public sealed class EventsFunctions(FactIngestion ingestion, IHostApplicationLif
 
     [Function("IngestEvents")]
     [ApiOperation("POST", "IngestEvents", Access.Writer, Summary = "Ingest CRM facts (JSON array or NDJSON, at most 5,000 events and 4 MiB; the body may be compressed: Content-Encoding gzip, deflate or br).",
-        Response = typeof(IngestResponse), Status = 202, Problems = [400, 413, 415])]
+        Response = typeof(IngestResponse), Status = 202, Problems = [400, 413, 415], Body = RequestBody.Events)]
     public async Task<IResult> IngestAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/events")] HttpRequest request, CancellationToken ct)
     {
         if (request.ContentLength > EventBatchReader.MaxBytes)

@@ -24,10 +24,36 @@ public sealed partial class OpenApiDocument
             ? Results.Text(Document.Value, "application/json; charset=utf-8")
             : Hosting.Problems.NotFound($"There is no OpenAPI document '{Domain.Validation.JsonFields.Truncate(documentName)}'; the document is {Name}.");
 
+    private static JsonObject RequestBodyOf(RequestBody body) => body switch
+    {
+        RequestBody.Events => new JsonObject
+        {
+            ["required"] = true,
+            ["description"] = "Events as events.md describes them: a JSON array of at most 5,000 (or one event object), or NDJSON, one event a line; at most 4 MiB.",
+            ["content"] = new JsonObject
+            {
+                ["application/json"] = new JsonObject
+                {
+                    ["schema"] = new JsonObject
+                    {
+                        ["oneOf"] = new JsonArray(
+                            new JsonObject { ["type"] = "array", ["maxItems"] = 5000, ["items"] = new JsonObject { ["type"] = "object" } },
+                            new JsonObject { ["type"] = "object" }),
+                    },
+                },
+                ["application/x-ndjson"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "string", ["description"] = "One event object a line." } },
+            },
+        },
+        _ => new JsonObject { ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } } } },
+    };
+
     public static JsonObject Build()
     {
         var json = new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
         Hosting.HttpPipeline.Configure(json);
+        // The web defaults read numbers from strings too, which the schemas then allowed ("string" or "integer"
+        // with a pattern); the app writes numbers as numbers (found by a contract probe).
+        json.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         var exporter = new JsonSchemaExporterOptions { TreatNullObliviousAsNonNullable = true };
         var paths = new JsonObject();
         foreach (var function in ApiOperations.All().Where(f => f.Route.StartsWith("api/", StringComparison.Ordinal) && f.Name != "OpenApi").OrderBy(f => f.Route, StringComparer.Ordinal))
@@ -54,8 +80,7 @@ public sealed partial class OpenApiDocument
                     if (operation.Method == "PUT") parameters.Add(Header("If-None-Match", "* creates only: 412 when the definition exists."));
                 }
                 if (parameters.Count > 0) op["parameters"] = parameters;
-                if (operation.Method is "PUT" or "POST")
-                    op["requestBody"] = new JsonObject { ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } } } };
+                if (operation.Method is "PUT" or "POST") op["requestBody"] = RequestBodyOf(operation.Body);
 
                 var responses = new JsonObject();
                 foreach (var status in new[] { operation.Status, operation.AlsoStatus }.Where(s => s > 0))
