@@ -11,7 +11,7 @@ namespace CrmMetrics.Functions.Api;
 /// Reads and checks query parameters like bodies: each bad value is an error naming the parameter,
 /// and only checked values ever reach a storage query (through the SDK's parameterised filters).
 /// </summary>
-public sealed class QueryParameters(HttpRequest request, ValidationErrors errors, PeriodCalendar calendar)
+public sealed partial class QueryParameters(HttpRequest request, ValidationErrors errors, PeriodCalendar calendar)
 {
     public ValidationErrors Errors => errors;
 
@@ -122,6 +122,18 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
     {
         var text = Raw(name);
         if (text is null) return null;
+        // Found by a contract probe: "2026-12-05T21:05:00+03:30" typed into a URL arrives with a space for its '+',
+        // and was refused as out of range; "12/05/2026" (read month first) and "2026-12" were taken.
+        if (OffsetAfterSpace().IsMatch(text))
+        {
+            errors.Add(name, "has a space where its offset's '+' should be (in a query string '+' stands for a space): write it as %2B, like 2026-11-01T00:00:00%2B03:30");
+            return null;
+        }
+        if (!IsoDateOrInstant().IsMatch(text))
+        {
+            errors.Add(name, "must be an ISO 8601 date or date and time, like 2026-11-01 or 2026-11-01T00:00:00Z");
+            return null;
+        }
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)) return value;
         // A real date and time whose offset takes it before the first instant or after the last one there is.
         errors.Add(name, DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AllowWhiteSpaces, out _)
@@ -130,4 +142,12 @@ public sealed class QueryParameters(HttpRequest request, ValidationErrors errors
             : "must be an ISO 8601 date or date and time, like 2026-11-01 or 2026-11-01T00:00:00Z");
         return null;
     }
+
+    /// <summary>A date (yyyy-MM-dd), or one with a time and perhaps an offset (Z, ±hh:mm), as RFC 3339 writes them.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:\d{2})?)?$")]
+    private static partial System.Text.RegularExpressions.Regex IsoDateOrInstant();
+
+    /// <summary>A date and time followed by a space and an offset's digits: a '+' the query string turned into a space.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)? \d{2}:\d{2}$")]
+    private static partial System.Text.RegularExpressions.Regex OffsetAfterSpace();
 }

@@ -130,6 +130,12 @@ public class AuditTrailTests(AuditTrailTests.Fixture app) : IClassFixture<AuditT
     [InlineData("0001-01-01T00:00:00%2B14:00", "before the first instant")]   // found by probing: "must be an ISO 8601 date", which it is
     [InlineData("9999-12-31T23:00:00-14:00", "after the last one")]
     [InlineData("yesterday", "must be an ISO 8601 date")]
+    // Found by a contract probe: a '+' left unencoded arrives as a space, which was said to be out of range; other
+    // shapes were taken, "12/05/2026" read month first.
+    [InlineData("2026-12-05T21:05:00+03:30", "write it as %2B")]
+    [InlineData("12/05/2026", "must be an ISO 8601 date")]
+    [InlineData("Sat,%2005%20Dec%202026%2021:05:00%20GMT", "must be an ISO 8601 date")]
+    [InlineData("2026-12", "must be an ISO 8601 date")]
     public async Task A_time_that_is_no_instant_says_why(string since, string why)
     {
         var response = await app.SendAsync(HttpMethod.Get, "/api/audit?since=" + since, TestKeys.Admin);
