@@ -21,9 +21,9 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
     {
         // A key given twice is ambiguous (which one was meant?): refused, in the header and in the query alike.
         if (GivenMoreThanOnce(request)) return null;
-        string? presented = request.Headers[HeaderName].FirstOrDefault();
-        if (string.IsNullOrEmpty(presented)) presented = request.Query[QueryName].FirstOrDefault();
-        if (string.IsNullOrEmpty(presented) || presented.Length > 512) return null;
+        var (header, query) = Given(request);
+        var presented = header.FirstOrDefault() ?? query.FirstOrDefault();
+        if (presented is null || presented.Length > 512) return null;
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
         ApiKey? match = null;
         // Compare against every key so timing does not tell which prefix matched.
@@ -40,9 +40,18 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
     /// </summary>
     private static bool GivenMoreThanOnce(HttpRequest request)
     {
-        var (header, query) = (request.Headers[HeaderName], request.Query[QueryName]);
+        var (header, query) = Given(request);
         return header.Count > 1 || query.Count > 1 || header.Count == 1 && query.Count == 1 && !string.Equals(header[0], query[0], StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// The keys given in the header and in the query; an empty value is no key (found by a contract probe: an
+    /// empty header beside a valid <c>code</c> was refused as a key given twice).
+    /// </summary>
+    private static (List<string> Header, List<string> Query) Given(HttpRequest request) =>
+        (NonEmpty(request.Headers[HeaderName]), NonEmpty(request.Query[QueryName]));
+
+    private static List<string> NonEmpty(Microsoft.Extensions.Primitives.StringValues values) => [.. values.OfType<string>().Where(v => v.Length > 0)];
 
     /// <summary>Who a request is (the key the key check accepted): its name and role, for the audit trail.</summary>
     public static Storage.Settings.ChangeActor ActorOf(HttpContext context) =>

@@ -100,6 +100,11 @@ public class KeyTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Contains("two different keys", (await AppFixture.JsonAsync(refused)).GetProperty("detail").GetString());
         // The same key in both places is one key.
         Assert.Equal(HttpStatusCode.Accepted, (await app.Client.SendAsync(app.Request(HttpMethod.Post, $"/api/events?code={TestKeys.Writer}", TestKeys.Writer, OneEvent()))).StatusCode);
+        // Found by a contract probe: an empty header beside the key in the query was refused as a key given twice.
+        var emptyHeader = new HttpRequestMessage(HttpMethod.Post, $"/api/events?code={TestKeys.Writer}") { Content = OneEvent() };
+        Assert.True(emptyHeader.Headers.TryAddWithoutValidation("x-api-key", ""));
+        var withEmptyHeader = await app.Client.SendAsync(emptyHeader);
+        Assert.True(withEmptyHeader.StatusCode == HttpStatusCode.Accepted, await withEmptyHeader.Content.ReadAsStringAsync());
     }
 
     [Fact]
