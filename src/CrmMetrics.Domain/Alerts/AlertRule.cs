@@ -165,6 +165,7 @@ public sealed record AlertRule
         // The ids the goals' own alerts carry: a rule named so would be taken for them.
         else if (IsReserved(ruleId)) errors.Add("ruleId", $"'{ruleId}' names the alerts every goal has without a rule; choose another id");
         var f = new JsonFields(body, errors);
+        f.SameAsAddress("ruleId", ruleId);
         var kind = f.OneOf("kind", true, AlertKinds.All);
         var goalRule = kind is not null && AlertKinds.IsGoal(kind);
         var benchmark = kind == AlertKinds.Benchmark;

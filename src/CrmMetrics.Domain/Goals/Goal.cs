@@ -77,6 +77,7 @@ public sealed record Goal
     {
         if (!Vocabulary.IsKey(goalId)) errors.Add("goalId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         var f = new JsonFields(body, errors);
+        f.SameAsAddress("goalId", goalId);
         // GET shows a goal that is no composite with `children` too: the ids of the goals naming it as
         // parent (read-only). A document read back is taken as shown (found by probing: GET → PUT was a 400).
         var composite = f.TryGet("children", out var children0) && !(IsRollupList(children0) && f.Has("indicator"));

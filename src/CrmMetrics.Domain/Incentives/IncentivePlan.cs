@@ -47,6 +47,7 @@ public sealed record IncentivePlan
     {
         if (!Vocabulary.IsKey(planId)) errors.Add("planId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         var f = new JsonFields(body, errors);
+        f.SameAsAddress("planId", planId);
         var name = f.DisplayName("name", true);
         var grainText = f.String("grain", true, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
         Grains.TryParse(grainText, out var grain);

@@ -43,6 +43,7 @@ public sealed record DerivedIndicator
                 : "must be derived.<name> with a name of 1–64 characters A–Z, a–z, 0–9, '-', '_' and '.', starting with a letter or digit (for example derived.revenue-per-contact)");
         }
         var f = new JsonFields(body, errors);
+        f.SameAsAddress("id", id);
         var name = f.DisplayName("name", true);
         var nameFa = f.DisplayName("nameFa", false);
         var unit = f.String("unit", true, s => s.Length is >= 1 and <= 32 && !s.Any(char.IsControl) ? null

@@ -79,6 +79,14 @@ public readonly struct JsonFields(JsonElement obj, ValidationErrors errors, stri
     public bool Has(string name) => TryGet(name, out _);
 
     /// <summary>
+    /// A member that repeats the id in the address (a document read with GET carries it, so one sent back
+    /// is taken): absent, or that same id. Another id is an error rather than ignored (found by a contract
+    /// probe: a goal sent to /goals/a with "goalId": "b" was saved as 'a' without a word).
+    /// </summary>
+    public void SameAsAddress(string name, string id) =>
+        String(name, false, s => s == id ? null : $"is '{Truncate(s)}', but the address names '{Truncate(id)}': a definition's id is the one in its address (leave this out, or send the same)");
+
+    /// <summary>
     /// Refuses the members that misspell one of <paramref name="members"/> (<c>perod</c>, <c>Measure</c>,
     /// <c>treshold</c>; see <see cref="MemberNames"/>): other unknown members are ignored, but a misspelt
     /// one would leave out what the writer meant and change the document's meaning without a word.
