@@ -34,13 +34,17 @@ public static class Vocabulary
     /// <summary>
     /// Free labels (segment, region, competitor, case and deal ids): 1–128 characters, no control
     /// characters. Spaces alone are a label too: events.md compares strings exactly, trimming nothing.
+    /// Characters are counted as Unicode code points, so one outside the basic plane (an emoji, a rare
+    /// CJK ideograph) counts once, not as its two UTF-16 halves (found by a contract probe); the longest
+    /// label is then 256 UTF-16 units, well inside the 1 KiB of a table key it is part of.
     /// </summary>
     public static bool IsLabel(string? value)
     {
-        if (string.IsNullOrEmpty(value) || value.Length > 128) return false;
-        foreach (var c in value)
+        if (string.IsNullOrEmpty(value) || value.Length > 256) return false;
+        var count = 0;
+        foreach (var rune in value.EnumerateRunes())
         {
-            if (char.IsControl(c)) return false;
+            if (++count > 128 || System.Text.Rune.IsControl(rune)) return false;
         }
         return true;
     }

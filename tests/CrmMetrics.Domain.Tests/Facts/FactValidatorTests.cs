@@ -274,4 +274,17 @@ public class FactValidatorTests
         Assert.Empty(Validate("""{"id":"b","type":"customer.churned","time":"2026-11-03T10:15:00Z","customerId":"C"}""").Errors);
         Assert.Empty(Validate("""{"id":"c","type":"customer.reactivated","time":"2026-11-03T10:15:00Z","customerId":"C"}""").Errors);
     }
+
+    [Fact]
+    public void A_label_counts_characters_not_utf16_halves()
+    {
+        // Found by a contract probe: 128 emoji (128 characters) were refused as longer than 128.
+        string Segment(string label) => $$$"""{"id":"x","type":"customer.acquired","time":"2026-11-03T10:15:00Z","customerId":"C","data":{"segment":"{{{label}}}"}}""";
+        var (fact, errors) = Validate(Segment(string.Concat(Enumerable.Repeat("😀", 128))));
+        Assert.True(errors.Count == 0, string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")));
+        Assert.Equal(256, fact!.Segment!.Length);
+        Assert.Contains("data.segment", Validate(Segment(string.Concat(Enumerable.Repeat("😀", 129)))).Errors.Keys);
+        Assert.Contains("data.segment", Validate(Segment(new string('a', 129))).Errors.Keys);
+        Assert.Empty(Validate(Segment(new string('a', 128))).Errors);
+    }
 }
