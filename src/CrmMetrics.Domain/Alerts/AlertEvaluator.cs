@@ -207,13 +207,13 @@ public sealed class AlertEvaluator(AlertText text)
         {
             string Flat(bool fa) => fa
                 ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است، در حالی که در هر یک از {Previous(true)} دقیقاً {text.Value(mean, row.Unit, true, value)} بود."
-                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} stands at {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false, value)} in each of {Previous(false)}.";
+                : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} came to {text.Value(value, row.Unit, false, mean)}, after exactly {text.Value(mean, row.Unit, false, value)} in each of {Previous(false)}.";
             return Build(rule, row, value, rule.Severity, Flat(false), Flat(true), threshold: rule.K);
         }
         var deviations = distance / sd;
         string Sentence(bool fa) => fa
             ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true, value)} در {Previous(true)}."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} stands at {text.Value(value, row.Unit, false, mean)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} its average of {text.Value(mean, row.Unit, false, value)} over {Previous(false)}.";
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} came to {text.Value(value, row.Unit, false, mean)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} the average of {text.Value(mean, row.Unit, false, value)} over {Previous(false)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true), threshold: rule.K);
     }
 
@@ -248,12 +248,12 @@ public sealed class AlertEvaluator(AlertText text)
         var key = Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, row.Indicator, row.Scope, row.Grain, row.Period);
         var (en, fa) = rule.Kind switch
         {
-            AlertKinds.Threshold => ("back within its thresholds", "و به محدوده آستانه‌هایش بازگشته است"),
+            AlertKinds.Threshold => ("back within the thresholds", "و به محدوده آستانه‌هایش بازگشته است"),
             AlertKinds.Anomaly => ($"no longer unusual against the previous {text.Grain(row.Grain, false, true)}", $"و دیگر نسبت به {text.Grain(row.Grain, true, true)}های گذشته غیرعادی نیست"),
             _ => ($"no longer worse for {rule.M} {text.Grain(row.Grain, false, rule.M != 1)} in a row", $"و دیگر {text.Number(rule.M, true, "0")} {text.Grain(row.Grain, true, true)} پیاپی بدتر نشده است"),
         };
         recover(key, value, null,
-            $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} stands at {text.Value(value, row.Unit, false)} {text.In(row.Period)}, {en}.",
+            $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} came to {text.Value(value, row.Unit, false)} {text.In(row.Period)}, {en}.",
             $"رفع شد: {text.Indicator(row.Indicator, true)} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true)} است {fa}.");
     }
 

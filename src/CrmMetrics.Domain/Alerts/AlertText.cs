@@ -91,7 +91,7 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
             ("org", false) => "the organisation",
             ("org", true) => "کل سازمان",
             ("channel", false) => $"the {value} channel",
-            ("channel", true) => $"کانال {value}",
+            ("channel", true) => $"کانال {ChannelsFa.GetValueOrDefault(value, value)}",
             ("segment", false) => $"the {value} segment",
             ("segment", true) => $"بخش {value}",
             ("region", false) => $"region {value}",
@@ -103,6 +103,16 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
             _ => scope,
         };
     }
+
+    /// <summary>
+    /// The contract's channels in Persian, as the dashboard names them (found by a contract probe: a Persian
+    /// alert named the channel "phone" in English).
+    /// </summary>
+    private static readonly Dictionary<string, string> ChannelsFa = new(StringComparer.Ordinal)
+    {
+        ["phone"] = "تلفن", ["email"] = "ایمیل", ["web"] = "وب", ["chat"] = "گفتگوی برخط", ["social"] = "شبکه‌های اجتماعی",
+        ["mobile"] = "موبایل", ["mail"] = "پست", ["fax"] = "فکس", ["in-person"] = "حضوری", ["other"] = "سایر",
+    };
 
     /// <summary>
     /// The scope after its Persian preposition: "در" (in) a channel, segment, region or the organisation,

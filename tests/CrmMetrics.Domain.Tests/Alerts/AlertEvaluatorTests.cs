@@ -118,7 +118,7 @@ public class AlertEvaluatorTests
         Assert.Contains("برای کارمند S-01", staff.MessageFa);
         Assert.DoesNotContain("در کارمند", staff.MessageFa);
         var channel = Assert.Single(Evaluate([Row("cx.csat", 70, "channel:web")], [Rule("""{"kind":"threshold","indicator":"cx.csat","below":75,"scope":"channel:web"}""")]));
-        Assert.Contains("در کانال web", channel.MessageFa);
+        Assert.Contains("در کانال وب", channel.MessageFa);
     }
 
     [Fact]
@@ -263,20 +263,20 @@ public class AlertEvaluatorTests
     {
         var rule = Rule("""{"kind":"anomaly","indicator":"com.orders"}""");
         var alert = Assert.Single(Evaluate([Row("com.orders", 50)], [rule], history: [5, 5, 5, 5]));
-        Assert.Equal("Orders for the organisation in October 2026 stands at 50, after exactly 5 in each of the previous 4 months.", alert.Message);
+        Assert.Equal("Orders for the organisation in October 2026 came to 50, after exactly 5 in each of the previous 4 months.", alert.Message);
         Assert.Contains("۵۰", alert.MessageFa);
         Assert.Empty(Evaluate([Row("com.orders", 5)], [rule], history: [5, 5, 5, 5]));
         // Rounding noise in a mean of equal values is no spread.
         Assert.Empty(Evaluate([Row("cx.csat", 0.1)], [Rule("""{"kind":"anomaly","indicator":"cx.csat"}""")], history: [0.1, 0.1, 0.1]));
         // A flat history's mean is written apart from the value.
-        Assert.Contains("stands at 4.95, after exactly 4.96 in each of the previous 3 months",
+        Assert.Contains("came to 4.95, after exactly 4.96 in each of the previous 3 months",
             Assert.Single(Evaluate([Row("cx.ces", 4.95)], [Rule("""{"kind":"anomaly","indicator":"cx.ces"}""")], history: [4.96, 4.96, 4.96])).Message);
         // A tiny but real spread is a spread: 1.8e-6 from the mean is 2 of its deviations, no anomaly.
         double[] tiny = [1000, 1000, 1000, 1000.0000018];
         Assert.Empty(Evaluate([Row("com.revenue", tiny.Average() + 1.8e-6)], [Rule("""{"kind":"anomaly","indicator":"com.revenue"}""")], history: tiny));
         // An average of counts is not rounded to a whole number.
         var spread = Assert.Single(Evaluate([Row("com.orders", 30)], [rule], history: [10, 9, 8, 7]));
-        Assert.Contains("its average of 8.5 over the previous 4 months", spread.Message);
+        Assert.Contains("the average of 8.5 over the previous 4 months", spread.Message);
     }
 
     [Fact]

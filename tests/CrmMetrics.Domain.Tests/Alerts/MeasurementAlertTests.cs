@@ -136,7 +136,7 @@ public class MeasurementAlertTests
         var later = Assess([Row("cx.csat", 78)], [rule]);
         Assert.Empty(later.Alerts);
         var recovery = later.Recoveries[breach.ConditionKey];
-        Assert.Equal("Resolved: customer satisfaction for the organisation stands at 78% in July 2025, back within its thresholds.", recovery.Message);
+        Assert.Equal("Resolved: customer satisfaction for the organisation came to 78% in July 2025, back within the thresholds.", recovery.Message);
         Assert.StartsWith("رفع شد:", recovery.MessageFa);
 
         var resolved = Alert.Resolution(breach.Id, breach.Kind, breach.RuleId, null, breach.Indicator, breach.Scope, breach.Grain, breach.Period, recovery);
