@@ -20,6 +20,7 @@ public sealed class EventsFunctions(FactIngestion ingestion, IHostApplicationLif
         // Not application/json-seq: its records are not newline-delimited, and nothing here reads them.
         if (mediaType is not (null or "" or "application/json" or "application/x-ndjson" or "application/jsonl" or "text/plain"))
             return Problems.UnsupportedMediaType($"Content type '{mediaType}' is not accepted; send application/json (an array of events) or application/x-ndjson.");
+        if (RequestBodies.CharsetProblem(request) is { } charset) return charset;
 
         var body = await RequestBodies.ReadAsync(request, EventBatchReader.MaxBytes, ct);
         if (body.Problem is not null) return body.Problem;

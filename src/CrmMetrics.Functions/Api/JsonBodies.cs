@@ -35,6 +35,7 @@ public static class JsonBodies
         var mediaType = RequestBodies.MediaType(request);
         if (mediaType is not (null or "" or "application/json" or "text/plain" or "application/x-www-form-urlencoded") && !mediaType.EndsWith("+json", StringComparison.Ordinal))
             return (null, Problems.UnsupportedMediaType($"Content type '{Domain.Validation.JsonFields.Truncate(mediaType)}' is not accepted; send application/json."));
+        if (RequestBodies.CharsetProblem(request) is { } charset) return (null, charset);
         try
         {
             var doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });

@@ -21,6 +21,18 @@ public static class RequestBodies
     /// <summary>The request's media type, lower case and without parameters (<c>application/json</c> of <c>application/json; charset=utf-8</c>); null when it has none.</summary>
     public static string? MediaType(HttpRequest request) => request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
 
+    /// <summary>
+    /// A 415 when the body declares a charset other than UTF-8 (or its subset US-ASCII): JSON is exchanged as
+    /// UTF-8 (RFC 8259), and a body declared otherwise was read as UTF-8 all the same (found by a contract probe).
+    /// </summary>
+    public static IResult? CharsetProblem(HttpRequest request)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || type.Charset.Value is not { } charset) return null;
+        return charset.Trim('"').ToLowerInvariant() is "utf-8" or "utf8" or "us-ascii"
+            ? null
+            : Problems.UnsupportedMediaType($"Charset '{Domain.Validation.JsonFields.Truncate(charset)}' is not accepted; send the body as UTF-8 (charset=utf-8, or no charset).");
+    }
+
     public static async Task<Read> ReadAsync(HttpRequest request, int maxBytes, CancellationToken ct)
     {
         var coding = request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();

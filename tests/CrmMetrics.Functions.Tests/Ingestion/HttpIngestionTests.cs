@@ -403,6 +403,32 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Contains(contentType, (await AppFixture.JsonAsync(response)).GetProperty("detail").GetString());
     }
 
+    [Fact]
+    public async Task A_body_declared_in_a_charset_other_than_utf8_is_a_415_naming_it()
+    {
+        // Found by a contract probe: charset=utf-16 or iso-8859-1 was read as UTF-8 without a word.
+        async Task<HttpResponseMessage> Send(string path, string body, string contentType, string key)
+        {
+            var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            return await app.SendAsync(path == "/api/events" ? HttpMethod.Post : HttpMethod.Put, path, key, content);
+        }
+        const string events = """[{"id":"charset-1","type":"customer.acquired","time":"2026-10-05T09:00:00Z","customerId":"C-1"}]""";
+        const string goal = """{"name":"Charset","indicator":"com.revenue","grain":"month","target":1}""";
+        foreach (var (path, body, key) in new[] { ("/api/events", events, TestKeys.Writer), ("/api/goals/charset", goal, TestKeys.Admin) })
+        {
+            foreach (var charset in new[] { "utf-16", "iso-8859-1" })
+            {
+                var refused = await Send(path, body, $"application/json; charset={charset}", key);
+                Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.StatusCode);
+                Assert.Contains(charset, (await AppFixture.JsonAsync(refused)).GetProperty("detail").GetString());
+            }
+            var taken = await Send(path, body, "application/json; charset=\"UTF-8\"", key);
+            Assert.True(taken.IsSuccessStatusCode, await taken.Content.ReadAsStringAsync());
+        }
+        Assert.Null(await app.Services.GetRequiredService<FactStore>().GetAsync("charset-never", DateTimeOffset.Parse("2026-10-05T09:00:00Z"), default));
+    }
+
     private static ByteArrayContent Compressed(byte[] bytes, string coding)
     {
         var output = new MemoryStream();
