@@ -97,15 +97,22 @@ public static class IncentivePlanCalculator
     }
 
     /// <summary>The plan's rows for the period: quota attainment and payout per participant, with ranks and statements.</summary>
-    public static IReadOnlyList<SnapshotRow> Rows(IncentivePlan plan, Period period, IReadOnlyList<SnapshotRow> computed)
+    public static IReadOnlyList<SnapshotRow> Rows(IncentivePlan plan, Period period, IReadOnlyList<SnapshotRow> computed) => Rows([plan], period, computed);
+
+    /// <summary>
+    /// The rows of every plan of the period's grain: quota attainment and payout per participant, with
+    /// statements, ranked across the participants of all of them, since the ranks are the period's
+    /// (indicators.md). Ranked within each plan, a person paid nothing in one plan ranked above one paid
+    /// more in another (found by probing); <c>participants</c> in the details is how many were ranked.
+    /// </summary>
+    public static IReadOnlyList<SnapshotRow> Rows(IReadOnlyList<IncentivePlan> plans, Period period, IReadOnlyList<SnapshotRow> computed)
     {
-        if (plan.Grain != period.Grain) return [];
         var byKey = computed.GroupBy(r => (r.Indicator, r.Scope)).ToDictionary(g => g.Key, g => g.Last());
-        var statements = plan.Participants.Select(p =>
+        var statements = plans.Where(plan => plan.Grain == period.Grain).SelectMany(plan => plan.Participants.Select(p =>
         {
             var scope = "staff:" + p.StaffId;
             return Statement(plan, p, byKey.GetValueOrDefault((plan.MeasureIndicator, scope)), indicator => byKey.GetValueOrDefault((indicator, scope)));
-        }).ToList();
+        })).ToList();
         var payoutRanks = Ranks(statements.Select(s => (double)s.Payout).ToList());
         var attainmentRanks = Ranks(statements.Select(s => s.QuotaAttainment ?? double.NegativeInfinity).ToList());
 

@@ -49,7 +49,8 @@ public sealed class IncentiveIndicators(IncentivePlanStore plans, ILogger<Incent
 {
     public async Task<IReadOnlyList<SnapshotRow>> ComputeAsync(PeriodAggregate aggregate, IReadOnlyList<SnapshotRow> rows, DateTimeOffset now, CancellationToken ct)
     {
-        var result = new List<SnapshotRow>();
+        var payable = new List<IncentivePlan>();
+        var versions = new Dictionary<string, int>(StringComparer.Ordinal);
         // A staff member is in one plan of a grain (the API refuses a second). Plans stored otherwise (by
         // a version without that check under concurrent writes) pay from the first plan by id, and the
         // period is still finalised: two rows for one staff member and period would fail its every write.
@@ -69,15 +70,16 @@ public sealed class IncentiveIndicators(IncentivePlanStore plans, ILogger<Incent
                     participants.Add(participant);
                 }
             }
-            var payable = participants.Count == plan.Participants.Count ? plan : plan with { Participants = participants };
-            result.AddRange(IncentivePlanCalculator.Rows(payable, aggregate.Period, rows).Select(row => WithPlanVersion(row, version)));
+            payable.Add(participants.Count == plan.Participants.Count ? plan : plan with { Participants = participants });
+            versions[plan.PlanId] = version;
         }
-        return result;
+        // Ranked across the plans: the ranks are the period's.
+        return [.. IncentivePlanCalculator.Rows(payable, aggregate.Period, rows).Select(row => WithPlanVersion(row, versions))];
     }
 
-    private static SnapshotRow WithPlanVersion(SnapshotRow row, int version)
+    private static SnapshotRow WithPlanVersion(SnapshotRow row, Dictionary<string, int> versions)
     {
-        if (row.Details is { } details) details["planVersion"] = version;
+        if (row.Details is { } details && details["planId"]?.GetValue<string>() is { } planId) details["planVersion"] = versions[planId];
         return row;
     }
 }

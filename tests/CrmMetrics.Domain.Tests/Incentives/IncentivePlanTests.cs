@@ -67,6 +67,27 @@ public class IncentivePlanTests
     }
 
     [Fact]
+    public void Ranks_are_the_periods_across_every_plan_of_its_grain()
+    {
+        // Found by probing: ranked within each plan, a person paid nothing in one plan ranked 2nd, above one
+        // paid 1,500 in another; and both plans' best were 1st.
+        var other = Plan() with { PlanId = "service", Participants = [new Participant("H-01", 1000m)] };
+        var rows = IncentivePlanCalculator.Rows([Plan(), other], October,
+        [
+            Row("com.revenue", "S-01", 80_000m), Row("cx.csat", "S-01", value: 85),
+            Row("com.revenue", "S-02", 30_000m), Row("cx.csat", "S-02", value: 90),
+        ]);
+        int Rank(string staff) => rows.Single(r => r.Indicator == "staff.incentive-payout" && r.Scope == "staff:" + staff).Details!["rankByPayout"]!.GetValue<int>();
+        Assert.Equal(1, Rank("S-01"));
+        Assert.Equal(2, Rank("S-02"));
+        // H-01 and S-03 were paid nothing: they share the last place of the four.
+        Assert.Equal(3, Rank("H-01"));
+        Assert.Equal(3, Rank("S-03"));
+        Assert.All(rows, r => Assert.Equal(4, r.Details!["participants"]!.GetValue<int>()));
+        Assert.Equal("service", rows.First(r => r.Scope == "staff:H-01").Details!["planId"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Ranks_share_places_on_ties() => Assert.Equal([1, 2, 2, 4], IncentivePlanCalculator.Ranks([10, 5, 5, 1]));
 
     [Theory]

@@ -10,8 +10,7 @@ export async function load(api, view) {
 
 /**
  * Everyone with a payout or quota row, ranked by payout across all of them (competition ranks: 1, 2, 2, 4;
- * no payout, no rank). The rows' own rankByPayout counts within one plan only, so with two plans it
- * would put a person paid nothing above one paid more in the other plan.
+ * no payout, no rank), as the rows' own rankByPayout ranks the period's staff across plans.
  */
 export function leaderboard(rows) {
   const people = new Map();
