@@ -41,4 +41,32 @@ public class DemoFailureTests
         Assert.Contains("Reader API key for this session: reader-key-1", text);
         Assert.Contains("Press Ctrl+C to stop (the demo then exits with code 1).", text);
     }
+
+    [Fact]
+    public async Task A_request_that_times_out_is_a_failure_said_not_a_crash()
+    {
+        // Found by probing: with storage unreachable under load a request ran past the client's timeout, and the
+        // demo died of the unhandled TaskCanceledException instead of saying so and serving on.
+        var calendar = CrmMetrics.Domain.Periods.PeriodCalendar.TryCreate(null, null, out var gregorian, out _) ? gregorian! : throw new InvalidOperationException();
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start(); // accepts connections, never answers
+        var address = $"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}";
+        var job = new CrmMetrics.Demo.DemoJob(address, "admin-key-1", new CrmMetrics.Demo.DemoComputation(calendar, TimeProvider.System), $"{address}/dashboard", "reader-key-1",
+            requestTimeout: TimeSpan.FromMilliseconds(200));
+        var console = Console.Out;
+        var output = new StringWriter();
+        Console.SetOut(output);
+        bool succeeded;
+        try
+        {
+            succeeded = await job.RunAsync(CancellationToken.None);
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+        Assert.False(succeeded);
+        Assert.Contains("The demo failed:", output.ToString());
+        Assert.Contains("Press Ctrl+C to stop", output.ToString());
+    }
 }
