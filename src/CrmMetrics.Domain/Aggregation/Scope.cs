@@ -46,7 +46,8 @@ public static class Scope
     public static string? Problem(string? scope, bool goals = false)
     {
         if (string.IsNullOrEmpty(scope)) return "must not be empty";
-        if (scope.Length > 200) return "must be at most 200 characters";
+        // Characters as labels count them (code points: a label may be 128 emoji, 256 UTF-16 units).
+        if (scope.Length > 400 || scope.EnumerateRunes().Count() > 200) return "must be at most 200 characters";
         if (scope == Org) return null;
         var kind = KindOf(scope);
         var kinds = string.Join(", ", goals ? Kinds.Skip(1).Append(GoalKind) : Kinds.Skip(1));

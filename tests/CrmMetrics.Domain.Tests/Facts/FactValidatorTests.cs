@@ -286,5 +286,8 @@ public class FactValidatorTests
         Assert.Contains("data.segment", Validate(Segment(string.Concat(Enumerable.Repeat("😀", 129)))).Errors.Keys);
         Assert.Contains("data.segment", Validate(Segment(new string('a', 129))).Errors.Keys);
         Assert.Empty(Validate(Segment(new string('a', 128))).Errors);
+        // Found in review: the label taken here must be a scope the API, goals and rules take too.
+        Assert.Null(CrmMetrics.Domain.Aggregation.Scope.Problem("segment:" + fact.Segment));
+        Assert.Null(CrmMetrics.Domain.Aggregation.Scope.Problem("competitor:" + fact.Segment));
     }
 }

@@ -120,7 +120,7 @@ function complete(view) {
   const at = grain.periods.findIndex(p => p.key === period);
   const [kind, ...rest] = (view.scope ?? '').split(':');
   const value = rest.join(':');
-  const known = view.scope === 'org' || (['channel', 'segment', 'region', 'staff'].includes(kind) && value.length > 0 && value.length <= 128
+  const known = view.scope === 'org' || (['channel', 'segment', 'region', 'staff'].includes(kind) && value.length > 0 && [...value].length <= 128
     && !/[\u0000-\u001f\u007f-\u009f]/.test(value) && (kind !== 'channel' || channels.includes(value)));
   // A benchmark alert's link names a competitor: its figures are the organisation's benchmarks.
   if (view.scope && !known && kind !== 'competitor') ignored.push(view.scope);
