@@ -68,7 +68,7 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
             var request = context.Request;
             return Problems.Unauthorized(
                 GivenMoreThanOnce(request) ? "The API key was given more than once (or two different keys, in the header and the query): send it once, in the x-api-key header or the code query parameter."
-                : request.Headers.ContainsKey(HeaderName) || request.Query.ContainsKey(QueryName) ? "The API key is not valid."
+                : Given(request) is not ([], []) ? "The API key is not valid."
                 : "An API key is required: send it in the x-api-key header or the code query parameter.");
         }
         context.Items[typeof(ApiKey)] = key;
