@@ -76,7 +76,7 @@ public sealed class AlertEvaluator(AlertText text)
                 // A null never breaches a threshold (alerts.md): a breach said before the value was lost is resolved,
                 // or it stayed open beside the no-data alert (found by probing).
                 Recover(Alert.ConditionKeyOf(rule.Kind, rule.RuleId, null, row.Indicator, row.Scope, row.Grain, row.Period), null, null,
-                    $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} has no value {text.In(row.Period)}, so it no longer breaches its thresholds.",
+                    $"Resolved: {text.Indicator(row.Indicator, false)} for {text.Scope(row.Scope, false)} has no value {text.In(row.Period)}, so it no longer breaches the thresholds.",
                     $"رفع شد: {text.Indicator(row.Indicator, true)} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} مقداری ندارد؛ از این رو دیگر از آستانه‌هایش عبور نکرده است.");
                 continue;
             }
@@ -261,7 +261,7 @@ public sealed class AlertEvaluator(AlertText text)
     {
         string Sentence(bool fa) => fa
             ? $"در {text.Period(row.Period, true)} برای {text.Scope(row.Scope, true)} {text.MissingData(row.Indicator, true, row.Scope)}؛ از این رو {text.Indicator(row.Indicator, true)} مقداری ندارد که با آستانه‌هایش سنجیده شود."
-            : $"{Cap(text.MissingData(row.Indicator, false, row.Scope))} for {text.Scope(row.Scope, false)} {text.In(row.Period)}, so {text.Indicator(row.Indicator, false)} has no value to check against its thresholds.";
+            : $"{Cap(text.MissingData(row.Indicator, false, row.Scope))} for {text.Scope(row.Scope, false)} {text.In(row.Period)}, so {text.Indicator(row.Indicator, false)} has no value to check against the thresholds.";
         return new Alert
         {
             Kind = AlertKinds.NoData, RuleId = rule.RuleId, Indicator = row.Indicator, Scope = row.Scope, Grain = row.Grain, Period = row.Period,

@@ -96,7 +96,7 @@ public static class IncentivePlanCalculator
         }
     }
 
-    /// <summary>The plan's rows for the period: quota attainment and payout per participant, with ranks and statements.</summary>
+    /// <summary>The rows of a period with one plan (<see cref="Rows(IReadOnlyList{IncentivePlan}, Period, IReadOnlyList{SnapshotRow})"/>).</summary>
     public static IReadOnlyList<SnapshotRow> Rows(IncentivePlan plan, Period period, IReadOnlyList<SnapshotRow> computed) => Rows([plan], period, computed);
 
     /// <summary>

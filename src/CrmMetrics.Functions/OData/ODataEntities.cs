@@ -151,10 +151,13 @@ public static class ODataModel
         return builder.GetEdmModel();
     }
 
+    /// <summary>The entity classes' properties by name, whatever its case: the model's members are those names in camelCase.</summary>
+    private static readonly Dictionary<string, string> ClrNames = new[] { typeof(ODataSnapshot), typeof(ODataGoalAttainment), typeof(ODataStaffScorecard), typeof(ODataAlert) }
+        .SelectMany(t => t.GetProperties()).Select(p => p.Name).Distinct().ToDictionary(n => n, n => n, StringComparer.OrdinalIgnoreCase);
+
     /// <summary>
     /// The entity class's property behind a member of the model (<c>periodStart</c> → <c>PeriodStart</c>): the
     /// name the feed's code, and the snapshot tables' columns, use.
     /// </summary>
-    public static string ClrName(Microsoft.OData.Edm.IEdmProperty property) =>
-        string.Concat(char.ToUpperInvariant(property.Name[0]).ToString(), property.Name.AsSpan(1));
+    public static string ClrName(Microsoft.OData.Edm.IEdmProperty property) => ClrNames.GetValueOrDefault(property.Name, property.Name);
 }

@@ -69,8 +69,8 @@ public static partial class ODataFeed
     private static readonly ODataQuerySettings QuerySettings = new() { HandleNullPropagation = HandleNullPropagationOption.True, EnsureStableOrdering = false };
 
     private static string NeedsEveryRow(string what) =>
-        $"needs every matching row, and the filter makes the feed read {what}; narrow $filter (conditions on Period, Grain with PeriodStart, " +
-        "ComputedAt, Indicator, Family or Scope choose what is read), or page through the feed without it";
+        $"needs every matching row, and the filter makes the feed read {what}; narrow $filter (conditions on period, grain with periodStart, " +
+        "computedAt, indicator, family or scope choose what is read), or page through the feed without it";
 
     /// <summary>
     /// Where the next page starts: a part, an offset in its filtered rows, how many rows the pages before

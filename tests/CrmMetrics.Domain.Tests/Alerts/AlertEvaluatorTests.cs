@@ -318,7 +318,7 @@ public class AlertEvaluatorTests
             Period = October, Rows = [Row("cx.csat", null, "region:north")], Rules = [rule], Goals = [], Now = AfterOctober,
         });
         Assert.Equal(AlertKinds.NoData, Assert.Single(lost.Alerts).Kind);
-        Assert.Contains("no longer breaches its thresholds", lost.Recoveries[breach.ConditionKey].Message);
+        Assert.Contains("no longer breaches the thresholds", lost.Recoveries[breach.ConditionKey].Message);
     }
 
     [Theory]

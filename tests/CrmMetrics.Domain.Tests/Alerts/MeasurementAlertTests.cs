@@ -157,7 +157,7 @@ public class MeasurementAlertTests
         var rule = Rule("""{"kind":"threshold","indicator":"cx.csat","below":75}""");
         var breach = Assess([Row("cx.csat", 70)], [rule]).Alerts.Single();
         var noData = Assess([Row("cx.csat", null)], [rule]);
-        Assert.Contains("has no value in July 2025, so it no longer breaches its thresholds", noData.Recoveries[breach.ConditionKey].Message);
+        Assert.Contains("has no value in July 2025, so it no longer breaches the thresholds", noData.Recoveries[breach.ConditionKey].Message);
         var noDataAlert = noData.Alerts.Single();
         var back = Assess([Row("cx.csat", 90)], [rule]);
         Assert.Contains(noDataAlert.ConditionKey, back.Recoveries.Keys);
