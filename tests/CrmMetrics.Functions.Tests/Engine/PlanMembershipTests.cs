@@ -66,4 +66,28 @@ public class PlanMembershipTests(PlanMembershipTests.Fixture app) : IClassFixtur
         Assert.Equal(1000m, card.GetProperty("statement").GetProperty("quota").GetDecimal());
         Assert.True(app.Logs.Contains("Staff member S-01 is in incentive plans a-first and b-second"), app.Logs.Tail(30));
     }
+
+    [Fact]
+    public async Task Staff_are_ranked_across_the_plans_of_the_grain_and_each_row_names_its_plans_version()
+    {
+        // Found by probing: ranks were counted within each plan, so each plan's best was 1st, and OData served them.
+        Assert.Equal(HttpStatusCode.Created, (await app.SendAsync(HttpMethod.Put, "/api/incentive-plans/wk-a", TestKeys.Admin, JsonContent.Create(Plan("week", "S-01", "S-02")))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await app.SendAsync(HttpMethod.Put, "/api/incentive-plans/wk-b", TestKeys.Admin, JsonContent.Create(Plan("week", "S-03")))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Put, "/api/incentive-plans/wk-b", TestKeys.Admin, JsonContent.Create(Plan("week", "S-03", "S-04")))).StatusCode);
+        await ApiDriver.RunAsync(app, new { grain = "week", period = "2026-W29" });
+
+        var rows = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/snapshots?grain=week&period=2026-W29&indicator=staff.incentive-payout", TestKeys.Reader)))
+            .GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["staff:S-01", "staff:S-02", "staff:S-03", "staff:S-04"], rows.Select(r => r.GetProperty("scope").GetString()).Order());
+        var payouts = rows.ToDictionary(r => r.GetProperty("scope").GetString()!, r => r.GetProperty("value").GetDouble());
+        Assert.True(payouts.Values.Distinct().Count() > 1, string.Join(", ", payouts));
+        foreach (var row in rows)
+        {
+            var details = row.GetProperty("details");
+            var payout = row.GetProperty("value").GetDouble();
+            Assert.Equal(1 + payouts.Values.Count(other => other > payout), details.GetProperty("rankByPayout").GetInt32());
+            Assert.Equal(4, details.GetProperty("participants").GetInt32());
+            Assert.Equal(details.GetProperty("planId").GetString() == "wk-a" ? 1 : 2, details.GetProperty("planVersion").GetInt32());
+        }
+    }
 }
