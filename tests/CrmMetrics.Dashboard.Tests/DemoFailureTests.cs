@@ -20,21 +20,9 @@ public class DemoFailureTests
         var calendar = CrmMetrics.Domain.Periods.PeriodCalendar.TryCreate(null, null, out var gregorian, out _) ? gregorian! : throw new InvalidOperationException();
         var address = $"http://127.0.0.1:{Processes.FreePort()}"; // nothing listens: the first seed file fails
         var job = new CrmMetrics.Demo.DemoJob(address, "admin-key-1", new CrmMetrics.Demo.DemoComputation(calendar, TimeProvider.System), $"{address}/dashboard", "reader-key-1");
-        var console = Console.Out;
-        var output = new StringWriter();
-        Console.SetOut(output);
-        bool succeeded;
-        try
-        {
-            succeeded = await job.RunAsync(CancellationToken.None);
-        }
-        finally
-        {
-            Console.SetOut(console);
-        }
+        var (succeeded, text) = await RunCapturingConsoleAsync(job);
 
         Assert.False(succeeded);
-        var text = output.ToString();
         Assert.Contains("The demo failed:", text);
         Assert.Contains($"The app is still running at {address}", text);
         Assert.Contains("Admin API key for this session: admin-key-1", text);
@@ -53,20 +41,25 @@ public class DemoFailureTests
         var address = $"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}";
         var job = new CrmMetrics.Demo.DemoJob(address, "admin-key-1", new CrmMetrics.Demo.DemoComputation(calendar, TimeProvider.System), $"{address}/dashboard", "reader-key-1",
             requestTimeout: TimeSpan.FromMilliseconds(200));
+        var (succeeded, text) = await RunCapturingConsoleAsync(job);
+        Assert.False(succeeded);
+        Assert.Contains("The demo failed:", text);
+        Assert.Contains("Press Ctrl+C to stop", text);
+    }
+
+    /// <summary>Runs the demo's steps with the console redirected; returns whether they succeeded and what they wrote.</summary>
+    private static async Task<(bool Succeeded, string Output)> RunCapturingConsoleAsync(CrmMetrics.Demo.DemoJob job)
+    {
         var console = Console.Out;
         var output = new StringWriter();
         Console.SetOut(output);
-        bool succeeded;
         try
         {
-            succeeded = await job.RunAsync(CancellationToken.None);
+            return (await job.RunAsync(CancellationToken.None), output.ToString());
         }
         finally
         {
             Console.SetOut(console);
         }
-        Assert.False(succeeded);
-        Assert.Contains("The demo failed:", output.ToString());
-        Assert.Contains("Press Ctrl+C to stop", output.ToString());
     }
 }
