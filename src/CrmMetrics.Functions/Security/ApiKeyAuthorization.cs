@@ -17,13 +17,11 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
     public const string HeaderName = "x-api-key";
     public const string QueryName = "code";
 
-    public ApiKey? Identify(HttpRequest request)
+    /// <summary>The key the request gives, if it gives exactly one (read once per request: <see cref="GivenKeys"/>).</summary>
+    private ApiKey? Identify(GivenKeys given)
     {
         // A key given twice is ambiguous (which one was meant?): refused, in the header and in the query alike.
-        if (GivenMoreThanOnce(request)) return null;
-        var (header, query) = Given(request);
-        var presented = header.FirstOrDefault() ?? query.FirstOrDefault();
-        if (presented is null || presented.Length > 512) return null;
+        if (given.MoreThanOnce || given.Presented is not { Length: <= 512 } presented) return null;
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
         ApiKey? match = null;
         // Compare against every key so timing does not tell which prefix matched.
@@ -35,23 +33,25 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
     }
 
     /// <summary>
-    /// Twice in one place, or different keys in the header and the query (found by probing: the header's
-    /// won silently, so a wrong key in the address went unnoticed). The same key in both is one key.
-    /// </summary>
-    private static bool GivenMoreThanOnce(HttpRequest request)
-    {
-        var (header, query) = Given(request);
-        return header.Count > 1 || query.Count > 1 || header.Count == 1 && query.Count == 1 && !string.Equals(header[0], query[0], StringComparison.Ordinal);
-    }
-
-    /// <summary>
     /// The keys given in the header and in the query; an empty value is no key (found by a contract probe: an
     /// empty header beside a valid <c>code</c> was refused as a key given twice).
     /// </summary>
-    private static (List<string> Header, List<string> Query) Given(HttpRequest request) =>
-        (NonEmpty(request.Headers[HeaderName]), NonEmpty(request.Query[QueryName]));
+    private sealed record GivenKeys(List<string> Header, List<string> Query)
+    {
+        public static GivenKeys Of(HttpRequest request) => new(NonEmpty(request.Headers[HeaderName]), NonEmpty(request.Query[QueryName]));
 
-    private static List<string> NonEmpty(Microsoft.Extensions.Primitives.StringValues values) => [.. values.OfType<string>().Where(v => v.Length > 0)];
+        /// <summary>
+        /// Twice in one place, or different keys in the header and the query (found by probing: the header's
+        /// won silently, so a wrong key in the address went unnoticed). The same key in both is one key.
+        /// </summary>
+        public bool MoreThanOnce => Header.Count > 1 || Query.Count > 1 || Header.Count == 1 && Query.Count == 1 && !string.Equals(Header[0], Query[0], StringComparison.Ordinal);
+
+        public bool None => Header.Count == 0 && Query.Count == 0;
+
+        public string? Presented => Header.FirstOrDefault() ?? Query.FirstOrDefault();
+
+        private static List<string> NonEmpty(Microsoft.Extensions.Primitives.StringValues values) => [.. values.OfType<string>().Where(v => v.Length > 0)];
+    }
 
     /// <summary>Who a request is (the key the key check accepted): its name and role, for the audit trail.</summary>
     public static Storage.Settings.ChangeActor ActorOf(HttpContext context) =>
@@ -61,14 +61,14 @@ public sealed class ApiKeyAuthorization(CrmMetricsSettings settings)
 
     public IResult? Check(HttpContext context, Role required)
     {
-        var key = Identify(context.Request);
+        var given = GivenKeys.Of(context.Request);
+        var key = Identify(given);
         if (key is null)
         {
             context.Response.Headers.WWWAuthenticate = "ApiKey header=\"x-api-key\", query=\"code\"";
-            var request = context.Request;
             return Problems.Unauthorized(
-                GivenMoreThanOnce(request) ? "The API key was given more than once (or two different keys, in the header and the query): send it once, in the x-api-key header or the code query parameter."
-                : Given(request) is not ([], []) ? "The API key is not valid."
+                given.MoreThanOnce ? "The API key was given more than once (or two different keys, in the header and the query): send it once, in the x-api-key header or the code query parameter."
+                : !given.None ? "The API key is not valid."
                 : "An API key is required: send it in the x-api-key header or the code query parameter.");
         }
         context.Items[typeof(ApiKey)] = key;
