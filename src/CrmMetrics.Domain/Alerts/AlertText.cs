@@ -24,8 +24,8 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
 
     public string Indicator(string id, bool fa) => _indicators.NameOf(id, fa);
 
-    /// <summary>The unit values of an indicator are written in ("%" for goal attainment).</summary>
-    public string UnitOf(string id) => _indicators.Find(id)?.Unit ?? (IndicatorCatalog.BenchmarkSubject(id) is { } x ? _indicators.Find(x)?.Unit ?? "%" : "");
+    /// <summary>The unit values of an indicator are written in ("%" for goal attainment, "index" for a benchmark index).</summary>
+    public string UnitOf(string id) => _indicators.Describe(id)?.Unit ?? "";
 
     /// <summary>
     /// Why an indicator has no value, as a clause: "no customer satisfaction surveys were recorded".

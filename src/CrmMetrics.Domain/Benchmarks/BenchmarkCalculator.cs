@@ -47,15 +47,14 @@ public static class BenchmarkCalculator
         foreach (var group in figures.Where(f => f.Competitor is not null).GroupBy(f => f.Indicator).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var x = group.Key;
-            var definition = x == MarketShare ? null : indicators.Find(x);
-            var direction = definition?.Direction ?? Direction.Higher;
-            var unit = definition?.Unit ?? "%";
+            var gap = IndicatorCatalog.BenchmarkInstance($"bench.gap.{x}", x == MarketShare ? null : indicators.Find(x), x)!;
+            var (direction, unit) = (gap.Direction, gap.Unit);
             var ratioScale = indicators.IsRatioScale(x);
             var own = x == MarketShare ? share : org.GetValueOrDefault(x)?.Value;
             var theirs = group.Select(f => (f.Competitor!, f.Value)).ToList();
             foreach (var (competitor, value) in theirs.OrderBy(t => t.Item1, StringComparer.Ordinal))
             {
-                rows.Add(Row($"bench.gap.{x}", Scope.Competitor(competitor), period, own - value, theirs.Count, unit, direction,
+                rows.Add(Row($"bench.gap.{x}", Scope.Competitor(competitor), period, Difference(own, value), theirs.Count, unit, direction,
                     new JsonObject { ["indicator"] = x, ["own"] = own, ["competitor"] = competitor, ["competitorValue"] = value }));
             }
             var mean = theirs.Average(t => t.Value);
@@ -78,6 +77,18 @@ public static class BenchmarkCalculator
                 details: new JsonObject { ["won"] = tally.Won, ["closed"] = tally.Closed }));
         }
         return rows;
+    }
+
+    /// <summary>
+    /// Own minus theirs in decimal where both fit one: the figures arrive as decimal numbers, and
+    /// 68 − 81.3 is −13.3, not the −13.299999999999997 of binary floating point. (A decimal holds
+    /// about 28 digits; beyond 10^15 the double's difference is kept.)
+    /// </summary>
+    internal static double? Difference(double? own, double theirs)
+    {
+        const double DecimalSafe = 1e15;
+        if (own is not { } o) return null;
+        return Math.Abs(o) < DecimalSafe && Math.Abs(theirs) < DecimalSafe ? (double)((decimal)o - (decimal)theirs) : o - theirs;
     }
 
     private static SnapshotRow Row(string indicator, string scope, Period period, double? value, long factCount, string? unit = null, Direction? direction = null, JsonObject? details = null)

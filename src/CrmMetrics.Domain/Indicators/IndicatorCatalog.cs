@@ -170,6 +170,28 @@ public static class IndicatorCatalog
         return null;
     }
 
+    /// <summary>
+    /// The definition of one instance of a benchmark pattern (<c>bench.gap.cx.nps</c>), as its rows carry it:
+    /// a gap in its subject's unit and direction (market share and subjects nothing defines: "%", higher),
+    /// an index in "index" and a percentile in "%", both higher-better. <paramref name="subject"/> is the
+    /// definition of X (null for market share). Null for ids that are no instance of a pattern.
+    /// </summary>
+    public static IndicatorDefinition? BenchmarkInstance(string id, IndicatorDefinition? subject, string subjectName)
+    {
+        if (BenchmarkSubject(id) is null) return null;
+        var (unit, direction, description) = id[..id.IndexOf('.', "bench.".Length)] switch
+        {
+            "bench.gap" => (subject?.Unit ?? "%", subject?.Direction ?? Direction.Higher, $"Own {subjectName} minus the competitor's; scope competitor:<C>."),
+            "bench.index" => ("index", Direction.Higher, $"100 × own {subjectName} / the competitors' mean (inverted when lower is better); null off a ratio scale."),
+            _ => ("%", Direction.Higher, $"Share of the competitors whose {subjectName} is worse than our own (ties count half)."),
+        };
+        return new IndicatorDefinition
+        {
+            Id = id, Family = Families.CompetitorBenchmarks, Unit = unit, Direction = direction, Kind = IndicatorKind.External, Description = description,
+            RatioScale = !id.StartsWith("bench.gap.", StringComparison.Ordinal),
+        };
+    }
+
     public const string DerivedPrefix = "derived.";
 
     /// <summary>The form of a derived indicator's id: <c>derived.</c> and 1–64 of A–Z, a–z, 0–9, '-', '_' and '.', starting with a letter or digit and not ending in '.'.</summary>

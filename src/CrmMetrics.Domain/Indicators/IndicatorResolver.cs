@@ -29,6 +29,18 @@ public sealed class IndicatorResolver
     public IndicatorDefinition? Find(string? id) =>
         IndicatorCatalog.Find(id) ?? (id is not null && _definitions.TryGetValue(id, out var d) ? d : null);
 
+    /// <summary>
+    /// What an id a definition may name is: <see cref="Find"/>, and the instances of the benchmark patterns
+    /// over what competitors may report (<c>bench.gap.cx.nps</c>, see <see cref="IndicatorCatalog.BenchmarkInstance"/>);
+    /// null for unknown ids.
+    /// </summary>
+    public IndicatorDefinition? Describe(string? id)
+    {
+        if (Find(id) is { } found) return found;
+        if (id is null || IndicatorCatalog.BenchmarkSubject(id) is not { } x || !IsReportable(x)) return null;
+        return IndicatorCatalog.BenchmarkInstance(id, x == "market-share" ? null : Find(x), NameOf(x, persian: false));
+    }
+
     /// <summary>An id a definition may name: a catalog id, a defined derived indicator, or a benchmark pattern over either.</summary>
     public bool IsKnown(string? id)
     {

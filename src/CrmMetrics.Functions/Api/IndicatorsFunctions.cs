@@ -43,7 +43,7 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
     }
 
     [Function("Indicator")]
-    [ApiOperation("GET", "GetIndicator", Access.Reader, Summary = "One indicator: a catalog entry, or a derived indicator's definition.", Response = typeof(DerivedIndicatorDto), Problems = [404])]
+    [ApiOperation("GET", "GetIndicator", Access.Reader, Summary = "One indicator: a catalog entry, an instance of a benchmark pattern (bench.gap.cx.nps), or a derived indicator's definition.", Response = typeof(DerivedIndicatorDto), Problems = [404])]
     [ApiOperation("PUT", "PutDerivedIndicator", Access.Admin,
         Summary = "Define or redefine a derived indicator derived.<name>: { name, expression, unit, direction } over base and derived indicators of one scope.",
         Response = typeof(DerivedIndicatorDto), AlsoStatus = 201, Problems = [400, 409, 412, 413, 415])]
@@ -65,6 +65,8 @@ public sealed class IndicatorsFunctions(DerivedIndicatorService derived)
             VersionPreconditions.Tag(request, found.Version);
             return TypedResults.Ok(DerivedIndicatorDto.From(found.Document, await derived.ResolverAsync(ct)));
         }
+        // An instance of a benchmark pattern (bench.gap.cx.nps), which reads and definitions take.
+        if ((await derived.ResolverAsync(ct)).Describe(id) is { } instance) return TypedResults.Ok(IndicatorDto.From(instance));
         return Problems.NotFound($"There is no indicator '{JsonFields.Truncate(id)}' (GET /api/indicators lists them).");
     }
 

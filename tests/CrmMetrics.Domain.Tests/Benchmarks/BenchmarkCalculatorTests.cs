@@ -84,4 +84,32 @@ public class BenchmarkCalculatorTests
         Assert.Null(Value(rows, "bench.market-share"));
         Assert.Null(Value(rows, "bench.relative-market-share"));
     }
+    [Fact]
+    public void A_gap_is_the_decimal_difference_of_the_figures()
+    {
+        // 68 − 81.3 in binary floating point is −13.299999999999997; the figures are decimal numbers.
+        var rows = BenchmarkCalculator.Rows(Month, [Org("cx.csat", 68)], [new("Acme", "cx.csat", 81.3), new("Huge", "cx.csat", 1e300)], new Dictionary<string, DealTally>());
+        Assert.Equal(-13.3, Value(rows, "bench.gap.cx.csat", "competitor:Acme"));
+        // Beyond what a decimal holds, the double's difference.
+        Assert.Equal(68 - 1e300, Value(rows, "bench.gap.cx.csat", "competitor:Huge"));
+        Assert.Null(BenchmarkCalculator.Difference(null, 1));
+    }
+
+    [Fact]
+    public void A_benchmark_pattern_instance_is_described_as_its_rows_carry_it()
+    {
+        var resolver = IndicatorResolver.Catalog;
+        var rows = BenchmarkCalculator.Rows(Month, Own, Figures, new Dictionary<string, DealTally>());
+        foreach (var row in rows.Where(r => IndicatorCatalog.BenchmarkSubject(r.Indicator) is not null))
+        {
+            var described = resolver.Describe(row.Indicator)!;
+            Assert.Equal((row.Unit, row.Direction, row.Family, row.Kind), (described.Unit, described.Direction, described.Family, described.Kind));
+        }
+        Assert.Equal(("hours", Direction.Lower), (resolver.Describe("bench.gap.cx.resolution-hours-p90")!.Unit, resolver.Describe("bench.gap.cx.resolution-hours-p90")!.Direction));
+        Assert.Equal("index", resolver.Describe("bench.index.com.revenue")!.Unit);
+        Assert.Equal("%", resolver.Describe("bench.percentile.market-share")!.Unit);
+        Assert.Null(resolver.Describe("bench.gap.cx.nothing"));
+        Assert.Null(resolver.Describe("bench.gap.derived.not-defined"));
+        Assert.Same(IndicatorCatalog.Find("cx.nps"), resolver.Describe("cx.nps"));
+    }
 }

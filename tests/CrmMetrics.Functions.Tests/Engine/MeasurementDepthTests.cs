@@ -295,6 +295,24 @@ public class MeasurementDepthTests(MeasurementDepthTests.Fixture app) : IClassFi
         Assert.Equal(HttpStatusCode.Forbidden, (await app.SendAsync(HttpMethod.Put, "/api/indicators/derived.x", TestKeys.Reader, JsonContent.Create(new { }))).StatusCode);
     }
 
+    [Fact]
+    public async Task An_instance_of_a_benchmark_pattern_is_read_as_its_rows_describe_it()
+    {
+        // Reads and definitions take bench.gap.<X>; GET /api/indicators/bench.gap.cx.nps was a 404.
+        async Task<System.Text.Json.JsonElement> Get(string id)
+        {
+            var response = await app.SendAsync(HttpMethod.Get, $"/api/indicators/{id}", TestKeys.Reader);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return await AppFixture.JsonAsync(response);
+        }
+        string[] Shape(System.Text.Json.JsonElement e) => [.. new[] { "id", "family", "unit", "direction", "kind" }.Select(n => e.GetProperty(n).GetString()!)];
+        Assert.Equal(["bench.gap.cx.resolution-hours-p90", "competitor-benchmarks", "hours", "lower", "external"], Shape(await Get("bench.gap.cx.resolution-hours-p90")));
+        Assert.Equal(["bench.index.derived.cx-blend", "competitor-benchmarks", "index", "higher", "external"], Shape(await Get("bench.index.derived.cx-blend")));
+        Assert.Contains("Net Promoter Score", (await Get("bench.percentile.cx.nps")).GetProperty("description").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await app.SendAsync(HttpMethod.Get, "/api/indicators/bench.gap.cx.nothing", TestKeys.Reader)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await app.SendAsync(HttpMethod.Get, "/api/indicators/bench.gap.derived.never-defined", TestKeys.Reader)).StatusCode);
+    }
+
     [Theory]
     [InlineData("derived.bad", """{"name":"x","expression":"com.revenue / cx.nothing","unit":"ratio","direction":"higher"}""", "expression", "'cx.nothing'")]
     [InlineData("derived.bad", """{"name":"x","expression":"cx.csat / (1 - 1)","unit":"%","direction":"higher"}""", "expression", "'(1 - 1)'")]
