@@ -40,17 +40,19 @@ public sealed class SnapshotsController(SnapshotParts parts) : ODataController
 {
     [HttpGet("Snapshots")]
     public async Task<IActionResult> Get(ODataQueryOptions<ODataSnapshot> options, CancellationToken ct) =>
-        await Serve(this, options, parts, null, ct);
+        await Serve(this, options, parts, null, ODataSnapshot.From, ct);
 
-    internal static async Task<IActionResult> Serve(ControllerBase controller, ODataQueryOptions<ODataSnapshot> options, SnapshotParts parts, string? family, CancellationToken ct)
+    /// <summary>Latest snapshot rows (of one <paramref name="family"/>, or any), each as <paramref name="map"/> makes it.</summary>
+    internal static async Task<IActionResult> Serve<T>(ControllerBase controller, ODataQueryOptions<T> options, SnapshotParts parts, string? family,
+        Func<SnapshotRow, Period, T> map, CancellationToken ct)
     {
         if (ODataFeed.Validate(controller, options) is { } invalid) return invalid;
         var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(controller));
         // A family this set never holds: no rows, answered as any empty result is (found by probing: /$count gave an empty body,
         // $count=true no count, and a bad $skiptoken was taken).
-        if (family is not null && filter.Family is { } asked && asked != family) return await ODataFeed.ServeAsync(controller, options, Array.Empty<FeedPart<ODataSnapshot>>(), ct);
+        if (family is not null && filter.Family is { } asked && asked != family) return await ODataFeed.ServeAsync(controller, options, Array.Empty<FeedPart<T>>(), ct);
         var rows = new SnapshotFilter(filter.Indicator, family ?? filter.Family, filter.Scope);
-        var feed = await parts.BuildAsync(filter, rows, (list, period) => list.Select(r => ODataSnapshot.From(r, period)).ToList(), ct);
+        var feed = await parts.BuildAsync(filter, rows, (list, period) => list.Select(r => map(r, period)).ToList(), ct);
         return await ODataFeed.ServeAsync(controller, options, feed, ct);
     }
 }
@@ -60,8 +62,8 @@ public sealed class SnapshotsController(SnapshotParts parts) : ODataController
 public sealed class BenchmarksController(SnapshotParts parts) : ODataController
 {
     [HttpGet("Benchmarks")]
-    public async Task<IActionResult> Get(ODataQueryOptions<ODataSnapshot> options, CancellationToken ct) =>
-        await SnapshotsController.Serve(this, options, parts, Families.CompetitorBenchmarks, ct);
+    public async Task<IActionResult> Get(ODataQueryOptions<ODataBenchmark> options, CancellationToken ct) =>
+        await SnapshotsController.Serve(this, options, parts, Families.CompetitorBenchmarks, ODataBenchmark.From, ct);
 }
 
 [Route("odata")]

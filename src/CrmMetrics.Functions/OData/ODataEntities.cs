@@ -7,8 +7,8 @@ using Microsoft.OData.ModelBuilder;
 
 namespace CrmMetrics.Functions.OData;
 
-/// <summary>A latest snapshot row as the OData feed serves it (entity sets Snapshots and Benchmarks).</summary>
-public sealed class ODataSnapshot
+/// <summary>A latest snapshot row as the OData feed serves it (entity set Snapshots; Benchmarks serves <see cref="ODataBenchmark"/>, which adds to it).</summary>
+public class ODataSnapshot
 {
     [Key] public string Id { get; set; } = "";
     public string Indicator { get; set; } = "";
@@ -28,14 +28,20 @@ public sealed class ODataSnapshot
     public int Version { get; set; }
 
     /// <summary>The row of a period; its instants carry the reporting zone's offset (see <see cref="ODataModel"/>).</summary>
-    public static ODataSnapshot From(SnapshotRow row, Period period) => new()
+    public static ODataSnapshot From(SnapshotRow row, Period period) => Fill(new ODataSnapshot(), row, period);
+
+    /// <summary>The row's members set on <paramref name="target"/> (a snapshot, or a benchmark that adds its own).</summary>
+    protected static T Fill<T>(T target, SnapshotRow row, Period period) where T : ODataSnapshot
     {
-        Id = $"{Grains.Key(row.Grain)}|{row.Period}|{row.Indicator}|{row.Scope}",
-        Indicator = row.Indicator, Family = row.Family, Scope = row.Scope, Grain = Grains.Key(row.Grain), Period = row.Period,
-        PeriodStart = period.Calendar.InZone(period.Start), PeriodEnd = period.Calendar.InZone(period.End), Value = ToDecimal(row),
-        Unit = row.Unit, Direction = row.Direction == Domain.Indicators.Direction.Higher ? "higher" : "lower", Kind = row.Kind == IndicatorKind.External ? "external" : "internal",
-        FactCount = row.FactCount, ComputedAt = period.Calendar.InZone(row.ComputedAt), RunId = row.RunId, Version = row.Version,
-    };
+        target.Id = $"{Grains.Key(row.Grain)}|{row.Period}|{row.Indicator}|{row.Scope}";
+        (target.Indicator, target.Family, target.Scope, target.Grain, target.Period) = (row.Indicator, row.Family, row.Scope, Grains.Key(row.Grain), row.Period);
+        (target.PeriodStart, target.PeriodEnd, target.Value) = (period.Calendar.InZone(period.Start), period.Calendar.InZone(period.End), ToDecimal(row));
+        target.Unit = row.Unit;
+        target.Direction = row.Direction == Domain.Indicators.Direction.Higher ? "higher" : "lower";
+        target.Kind = row.Kind == IndicatorKind.External ? "external" : "internal";
+        (target.FactCount, target.ComputedAt, target.RunId, target.Version) = (row.FactCount, period.Calendar.InZone(row.ComputedAt), row.RunId, row.Version);
+        return target;
+    }
 
     /// <summary>
     /// Money exactly; other numbers as decimals (OData Edm.Decimal), beyond its range as null. Through the
@@ -43,9 +49,68 @@ public sealed class ODataSnapshot
     /// digits (66.6666666666667 for 66.66666666666667).
     /// </summary>
     public static decimal? ToDecimal(SnapshotRow row) =>
-        (row.Exact is { } exact ? Api.SnapshotRowDto.Trimmed(exact) : (decimal?)null) ?? (row.Value is { } v && Math.Abs(v) < 7.9e28
-            ? decimal.Parse(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture)
-            : null);
+        (row.Exact is { } exact ? Api.SnapshotRowDto.Trimmed(exact) : (decimal?)null) ?? ToDecimal(row.Value);
+
+    /// <summary>A number as <see cref="ToDecimal(SnapshotRow)"/> serves it.</summary>
+    public static decimal? ToDecimal(double? value) => value is { } v && Math.Abs(v) < 7.9e28
+        ? decimal.Parse(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture)
+        : null;
+}
+
+/// <summary>
+/// A competitor benchmark row (entity set Benchmarks): the snapshot row, and the figures it was computed
+/// from, which the REST rows carry in <c>details</c>, as columns a report can put side by side. Members a
+/// row's indicator has no use for are null.
+/// </summary>
+public sealed class ODataBenchmark : ODataSnapshot
+{
+    /// <summary>What is compared (the X of <c>bench.gap.X</c>, <c>bench.index.X</c>, <c>bench.percentile.X</c>): an indicator id or <c>market-share</c>.</summary>
+    public string? Subject { get; set; }
+
+    /// <summary>The competitor of a <c>competitor:</c> row (a gap, a win rate).</summary>
+    public string? Competitor { get; set; }
+
+    /// <summary>Our own figure of the subject in the period.</summary>
+    public decimal? Own { get; set; }
+
+    /// <summary>The competitor's figure (a gap).</summary>
+    public decimal? CompetitorValue { get; set; }
+
+    /// <summary>The mean of the competitors' figures (an index).</summary>
+    public decimal? CompetitorMean { get; set; }
+
+    /// <summary>How many competitors reported the subject (an index, a percentile).</summary>
+    public int? Competitors { get; set; }
+
+    /// <summary>Deals won against, and closed naming, the competitor (a win rate).</summary>
+    public long? DealsWon { get; set; }
+
+    /// <inheritdoc cref="DealsWon"/>
+    public long? DealsClosed { get; set; }
+
+    public static new ODataBenchmark From(SnapshotRow row, Period period)
+    {
+        var benchmark = Fill(new ODataBenchmark(), row, period);
+        var details = row.Details;
+        benchmark.Subject = Text(details, "indicator");
+        benchmark.Competitor = Domain.Aggregation.Scope.KindOf(row.Scope) == "competitor" ? row.Scope["competitor:".Length..] : null;
+        benchmark.Own = ToDecimal(Number(details, "own"));
+        benchmark.CompetitorValue = ToDecimal(Number(details, "competitorValue"));
+        benchmark.CompetitorMean = ToDecimal(Number(details, "competitorMean"));
+        benchmark.Competitors = Number(details, "competitors") is { } n ? (int)n : null;
+        if (row.Indicator == "bench.win-rate-vs")
+        {
+            benchmark.DealsWon = Number(details, "won") is { } won ? (long)won : null;
+            benchmark.DealsClosed = Number(details, "closed") is { } closed ? (long)closed : null;
+        }
+        return benchmark;
+    }
+
+    private static string? Text(System.Text.Json.Nodes.JsonObject? details, string name) =>
+        details?[name] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
+
+    private static double? Number(System.Text.Json.Nodes.JsonObject? details, string name) =>
+        details?[name] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<double>(out var number) ? number : null;
 }
 
 /// <summary>A goal's attainment in a period (entity set GoalAttainment).</summary>
@@ -144,7 +209,7 @@ public static class ODataModel
         // may still name them either way, since the parser matches names regardless of case.
         builder.EnableLowerCamelCase();
         builder.EntitySet<ODataSnapshot>("Snapshots").EntityType.Name = "Snapshot";
-        builder.EntitySet<ODataSnapshot>("Benchmarks");
+        builder.EntitySet<ODataBenchmark>("Benchmarks").EntityType.Name = "Benchmark";
         builder.EntitySet<ODataGoalAttainment>("GoalAttainment").EntityType.Name = "GoalAttainment";
         builder.EntitySet<ODataStaffScorecard>("StaffScorecards").EntityType.Name = "StaffScorecard";
         builder.EntitySet<ODataAlert>("Alerts").EntityType.Name = "Alert";
@@ -152,7 +217,7 @@ public static class ODataModel
     }
 
     /// <summary>The entity classes' properties by name, whatever its case: the model's members are those names in camelCase.</summary>
-    private static readonly Dictionary<string, string> ClrNames = new[] { typeof(ODataSnapshot), typeof(ODataGoalAttainment), typeof(ODataStaffScorecard), typeof(ODataAlert) }
+    private static readonly Dictionary<string, string> ClrNames = new[] { typeof(ODataBenchmark), typeof(ODataGoalAttainment), typeof(ODataStaffScorecard), typeof(ODataAlert) }
         .SelectMany(t => t.GetProperties()).Select(p => p.Name).Distinct().ToDictionary(n => n, n => n, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>

@@ -134,6 +134,32 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
         Assert.Contains(rows, r => r.GetProperty("indicator").GetString() == "bench.percentile.cx.csat");
     }
 
+    [Fact]
+    public async Task The_odata_benchmarks_carry_the_figures_each_row_compares()
+    {
+        // A report put own and competitor figures side by side only from the REST rows' details.
+        var rest = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/benchmarks?period=2026-07", TestKeys.Reader))).GetProperty("items").EnumerateArray().ToList();
+        var feed = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get,
+            "/odata/Benchmarks?$filter=" + Uri.EscapeDataString("period eq '2026-07' and competitor eq 'Acme'"), TestKeys.Reader))).GetProperty("value").EnumerateArray().ToList();
+        var gap = feed.Single(r => r.GetProperty("indicator").GetString() == "bench.gap.cx.nps");
+        var restGap = rest.Single(r => r.GetProperty("indicator").GetString() == "bench.gap.cx.nps" && r.GetProperty("scope").GetString() == "competitor:Acme").GetProperty("details");
+        Assert.Equal(("cx.nps", "Acme"), (gap.GetProperty("subject").GetString(), gap.GetProperty("competitor").GetString()));
+        Assert.Equal(restGap.GetProperty("own").GetDouble(), gap.GetProperty("own").GetDouble(), 9);
+        Assert.Equal(restGap.GetProperty("competitorValue").GetDouble(), gap.GetProperty("competitorValue").GetDouble(), 9);
+        Assert.Equal(gap.GetProperty("own").GetDouble() - gap.GetProperty("competitorValue").GetDouble(), gap.GetProperty("value").GetDouble(), 9);
+        var winRate = feed.Single(r => r.GetProperty("indicator").GetString() == "bench.win-rate-vs");
+        Assert.Equal(JsonValueKind.Null, winRate.GetProperty("subject").ValueKind);
+        Assert.Equal(100.0 * winRate.GetProperty("dealsWon").GetInt64() / winRate.GetProperty("dealsClosed").GetInt64(), winRate.GetProperty("value").GetDouble(), 9);
+
+        var index = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get,
+            "/odata/Benchmarks?$filter=" + Uri.EscapeDataString("period eq '2026-07' and indicator eq 'bench.index.cx.csat'"), TestKeys.Reader))).GetProperty("value").EnumerateArray().Single();
+        Assert.Equal(100 * index.GetProperty("own").GetDouble() / index.GetProperty("competitorMean").GetDouble(), index.GetProperty("value").GetDouble(), 6);
+        Assert.True(index.GetProperty("competitors").GetInt32() > 0);
+        Assert.Equal(JsonValueKind.Null, index.GetProperty("competitor").ValueKind);
+        var metadata = await (await app.SendAsync(HttpMethod.Get, "/odata/$metadata", TestKeys.Reader)).Content.ReadAsStringAsync();
+        Assert.Contains("Name=\"competitorValue\"", metadata);
+    }
+
     [Theory]
     [InlineData("/api/goals/bad-1", """{"name":"x","indicator":"cx.unknown","grain":"month","target":1}""", "indicator")]
     [InlineData("/api/goals/bad-2", """{"name":"x","indicator":"cx.nps","grain":"month","target":1,"parentGoalId":"bad-2"}""", "parentGoalId")]
