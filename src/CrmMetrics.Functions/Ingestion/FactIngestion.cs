@@ -28,8 +28,10 @@ public readonly record struct RawEvent(JsonElement Element, string? ParseError, 
 /// <summary>
 /// The single ingestion path behind both <c>POST /api/events</c> and the <c>crm-events</c> queue:
 /// validate each event, store the valid ones once, and record which days need aggregating.
-/// Order of writes: days are marked dirty before the facts are written (a crash costs a needless
-/// re-aggregation, never a lost fact) and again after (a run that started in between sees them).
+/// Order of writes: the days of the facts a request is about to append are marked dirty after their
+/// ids are claimed and before the facts are written (a crash costs a needless re-aggregation, never a
+/// lost fact), and again at the end (a run that started in between sees them). Duplicates mark no day
+/// of their own: a resent batch leaves the next run nothing to re-aggregate.
 /// </summary>
 public sealed class FactIngestion(
     FactValidator validator,
@@ -76,10 +78,16 @@ public sealed class FactIngestion(
         var distinct = valid.DistinctBy(f => f.Id, StringComparer.Ordinal).ToList();
         var repeatsInRequest = valid.Count - distinct.Count;
 
-        var ownDays = distinct.Where(f => !f.Type.IsObservation()).Select(f => calendar.LocalDateOf(f.Time)).ToHashSet();
-        await dirtyDays.MarkAsync(ownDays, ct);
+        // The days of the facts a write appends (new ones, or ones it takes over), marked before it appends them.
+        var ownDays = new HashSet<DateOnly>();
+        async Task MarkOwnDays(IReadOnlyList<Fact> appending, CancellationToken token)
+        {
+            var days = appending.Where(f => !f.Type.IsObservation()).Select(f => calendar.LocalDateOf(f.Time)).ToHashSet();
+            lock (ownDays) ownDays.UnionWith(days);
+            await dirtyDays.MarkAsync(days, token);
+        }
 
-        var written = await facts.InsertAsync(distinct, ct);
+        var written = await facts.InsertAsync(distinct, MarkOwnDays, ct);
         // A resend whose id was accepted with other content (a time on another day, another customer, case,
         // value...) changes nothing anywhere: only the same fact is applied again below.
         if (written.Conflicting.Count > 0)
@@ -98,7 +106,11 @@ public sealed class FactIngestion(
         var gate = new object();
         Task MarkDerived(IReadOnlyCollection<DateOnly> days)
         {
-            // The facts' own days were marked before anything was written and are marked again at the end.
+            // The new facts' own days were marked before they were appended and are marked again at the end.
+            // A resent fact that repairs a timeline or case (its first attempt stopped after appending it) needs
+            // no mark of its own day: that attempt marked it before appending, and the mark stays until an
+            // aggregation has read the fact, which reads it into its timeline or case itself; the stores report
+            // the other days whose meaning the repair changes.
             var others = days.Where(d => !ownDays.Contains(d)).ToList();
             lock (gate) derivedDays.UnionWith(others);
             return others.Count == 0 ? Task.CompletedTask : dirtyDays.MarkAsync(others, ct);

@@ -52,7 +52,16 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     private readonly FactLog _log = new(account.Container(StorageNames.Containers.FactLogs));
 
     /// <summary>Inserts facts (already distinct by id). Safe to repeat: repeated ids come back as duplicates.</summary>
-    public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, CancellationToken cancellationToken)
+    public Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, CancellationToken cancellationToken) =>
+        InsertAsync(facts, static (_, _) => Task.CompletedTask, cancellationToken);
+
+    /// <summary>
+    /// <see cref="InsertAsync(IReadOnlyList{Fact}, CancellationToken)"/>, calling <paramref name="beforeAppend"/>
+    /// with the facts this write is about to append (the ones it claimed, then any it takes over), before it
+    /// appends them: what must be marked before a fact can be read (its day, for the map step) is marked
+    /// for new facts only, and a crash after the claims and before the mark appends nothing.
+    /// </summary>
+    public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeAppend, CancellationToken cancellationToken)
     {
         var write = Guid.NewGuid().ToString("N");
 
@@ -82,6 +91,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             });
         // 2. Append the facts this write claimed and commit them, before waiting for anyone: another
         //    request may be waiting for this commit while holding ids this one waits for.
+        if (claimed.Count > 0) await beforeAppend(claimed, cancellationToken);
         await AppendAndCommitAsync(claimed, write, cancellationToken);
 
         // 3. Ids claimed before for the same day: a duplicate once their write commits (one with other
@@ -100,6 +110,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             conflicting.AddRange(stored.Where(s => s.Claim.GetString("Sum") is { } sum && sum != FactFingerprint.Of(s.Fact)).Select(s => s.Fact));
             var takeover = Guid.NewGuid().ToString("N");
             var (taken, moved) = await TakeOverAsync(abandoned, takeover, cancellationToken);
+            if (taken.Count > 0) await beforeAppend(taken, cancellationToken);
             await AppendAndCommitAsync(taken, takeover, cancellationToken);
             claimed.AddRange(taken);
             pending = moved;

@@ -462,4 +462,21 @@ public class HttpIngestionTests(AppFixture app) : IClassFixture<AppFixture>
         var dirty = await app.Services.GetRequiredService<DirtyDayStore>().ListAsync(default);
         Assert.Contains(dirty, d => d.Day == new DateOnly(2026, 7, 14));
     }
+    [Fact]
+    public async Task A_resent_fact_marks_no_day_and_a_new_one_beside_it_marks_its_own()
+    {
+        // A client resending a whole batch (the demo's second start, a retry after a timeout) marked every
+        // day of it, so the next run aggregated them all again for nothing.
+        var store = app.Services.GetRequiredService<DirtyDayStore>();
+        var (day, other) = (new DateOnly(2025, 3, 14), new DateOnly(2025, 3, 15));
+        await app.PostEventsAsync(new[] { Order("resent-1", "2025-03-14T10:00:00Z") });
+        var mark = await store.GetAsync(day, default);
+        Assert.NotNull(mark);
+        Assert.True(await store.ClearAsync(mark!, default)); // as the map step does once it has read the day
+
+        var response = await AppFixture.JsonAsync(await app.PostEventsAsync(new[] { Order("resent-1", "2025-03-14T10:00:00Z"), Order("resent-2", "2025-03-15T10:00:00Z") }));
+        Assert.Equal((1, 1), (response.GetProperty("accepted").GetInt32(), response.GetProperty("duplicates").GetInt32()));
+        Assert.Null(await store.GetAsync(day, default));
+        Assert.NotNull(await store.GetAsync(other, default));
+    }
 }

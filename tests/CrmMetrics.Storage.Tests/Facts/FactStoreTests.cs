@@ -129,6 +129,35 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task What_must_precede_an_append_is_done_for_new_and_taken_over_facts_only_and_a_failure_there_appends_nothing()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
+        var time = new DateTimeOffset(2026, 5, 17, 8, 0, 0, TimeSpan.Zero);
+        // A write that dies after its claims, where ingestion marks the facts' days: nothing reaches the log.
+        await Assert.ThrowsAsync<TimeoutException>(() => store.InsertAsync([Order("before-1", time)], (_, _) => throw new TimeoutException(), default));
+        Assert.Null(await store.GetAsync("before-1", time, default));
+
+        // The resend takes the abandoned claim over, and is told before appending it; a new fact beside it too.
+        var told = new List<string>();
+        Task Tell(IReadOnlyList<Fact> facts, CancellationToken _)
+        {
+            lock (told) told.AddRange(facts.Select(f => f.Id));
+            return Task.CompletedTask;
+        }
+        var retry = await store.InsertAsync([Order("before-1", time), Order("before-2", time)], Tell, default);
+        Assert.Equal(["before-1", "before-2"], retry.Accepted.Select(f => f.Id).Order());
+        Assert.Equal(["before-1", "before-2"], told.Order());
+        Assert.NotNull(await store.GetAsync("before-1", time, default));
+
+        // A duplicate is not told of: it appends nothing.
+        told.Clear();
+        var again = await store.InsertAsync([Order("before-1", time)], Tell, default);
+        Assert.Equal(["before-1"], again.Duplicates.Select(f => f.Id));
+        Assert.Empty(told);
+    }
+
+    [Fact]
     public async Task A_claim_of_a_write_that_never_committed_is_stored_on_retry()
     {
         var account = await azurite.AccountAsync();
