@@ -47,6 +47,9 @@ public sealed record Alert
     /// </summary>
     public double? ProjectedAttainment { get; init; }
 
+    /// <summary>For a goal-at-risk alert on an indicator (not a composite): the indicator's projected value at the period's end, as <c>data.projected</c>.</summary>
+    public double? Projected { get; init; }
+
     /// <summary>The condition without its severity: a worse severity of it raises a new alert, the same or a milder one does not.</summary>
     public string ConditionKey => Resolves is { } resolved ? Hash("resolved|" + resolved) : ConditionKeyOf(Kind, RuleId, GoalId, Indicator, Scope, Grain, Period);
 
@@ -108,7 +111,7 @@ public sealed record Alert
             ["goalId"] = GoalId,
             ["links"] = new JsonObject { ["snapshot"] = snapshotLink },
         },
-    }.WithOptional(Resolves, ResolvedKind, Reason, Competitor, ProjectedAttainment);
+    }.WithOptional(Resolves, ResolvedKind, Reason, Competitor, ProjectedAttainment, Projected);
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
 }
@@ -117,10 +120,10 @@ internal static class CloudEventMembers
 {
     /// <summary>
     /// Members only some kinds carry: <c>resolves</c>, <c>resolvedKind</c> and <c>reason</c> on recoveries,
-    /// <c>competitor</c> on benchmark alerts, <c>projectedAttainment</c> on goal-at-risk alerts.
+    /// <c>competitor</c> on benchmark alerts, <c>projectedAttainment</c> (and, for a goal on an indicator, <c>projected</c>) on goal-at-risk alerts.
     /// </summary>
     public static JsonObject WithOptional(this JsonObject cloudEvent, string? resolves, string? resolvedKind, string? reason, string? competitor,
-        double? projectedAttainment = null)
+        double? projectedAttainment = null, double? projected = null)
     {
         var data = cloudEvent["data"]!.AsObject();
         if (resolves is not null) data["resolves"] = resolves;
@@ -128,6 +131,7 @@ internal static class CloudEventMembers
         if (reason is not null) data["reason"] = reason;
         if (competitor is not null) data["competitor"] = competitor;
         if (projectedAttainment is not null) data["projectedAttainment"] = projectedAttainment;
+        if (projected is not null) data["projected"] = projected;
         return cloudEvent;
     }
 }

@@ -310,20 +310,23 @@ public sealed class AlertEvaluator(AlertText text)
                     ? $"هدف «{goal.NameIn(true)}» در {text.Period(period.Key, true)} محقق نشد: امتیاز وزنی آن به {text.Value(attainment, "%", true, 100)} از {text.Value(100, "%", true, attainment)} رسید{Weakest(details, "attainment", true)}."
                     : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: its weighted score reached {text.Value(attainment, "%", false, 100)} of {text.Value(100, "%", false, attainment)}{Weakest(details, "attainment", false)}."
                 : fa
-                    ? $"هدف «{goal.NameIn(true)}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} به {text.Value(actual, unit, true, target)} رسید، یعنی {text.Value(attainment, "%", true, 100)} هدف {text.Value(target, unit, true, actual)}."
-                    : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false, target)}, {text.Value(attainment, "%", false, 100)} of the {text.Value(target, unit, false, actual)} target.";
+                    ? $"هدف «{goal.NameIn(true)}» در {text.Period(period.Key, true)} محقق نشد: {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} به {text.Value(actual, unit, true, target)} رسید، در برابر هدف {text.Value(target, unit, true, actual)}: تحقق {text.Value(attainment, "%", true, 100)}."
+                    : $"Goal “{goal.Name}” was missed {text.In(period.Key)}: {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} reached {text.Value(actual, unit, false, target)} against a target of {text.Value(target, unit, false, actual)}, {text.Value(attainment, "%", false, 100)} attainment.";
             return BuildGoal(rule, goal, goalRow, actual, attainment, rule.Severity, Missed(false), Missed(true));
         }
         if (now >= period.End || projectedAttainment is not { } projected || projected >= (double)goal.Threshold) return null;
+        var projectedValue = Num(details, "projected");
         var severity = projected < (double)goal.Threshold - rule.CriticalMargin && rule.Severity < Severity.Critical ? Severity.Critical : rule.Severity;
         string AtRisk(bool fa) => goal.IsComposite
             ? fa
                 ? $"هدف «{goal.NameIn(true)}» در خطر است: پیش‌بینی می‌شود امتیاز وزنی آن در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است{Weakest(details, "projectedAttainment", true)}."
                 : $"Goal “{goal.Name}” is at risk: its weighted score is projected to reach {text.Value(projected, "%", false, (double)goal.Threshold)} {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold{Weakest(details, "projectedAttainment", false)}."
+            // The figure itself, then its attainment: "will reach 0% of the goal's 10 target" read as no complaints
+            // at all for a lower-is-better goal projected at 24.8, and "81.3% of the goal's 80% target" as above it (found by probing).
             : fa
-                ? $"هدف «{goal.NameIn(true)}» در خطر است: پیش‌بینی می‌شود {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} در {text.Period(period.Key, true)} به {text.Value(projected, "%", true, (double)goal.Threshold)} هدف {text.Value(target, unit, true)} برسد که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است."
-                : $"Goal “{goal.Name}” is at risk: at the current pace, {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} will reach {text.Value(projected, "%", false, (double)goal.Threshold)} of the goal's {text.Value(target, unit, false)} target {text.In(period.Key)}, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold.";
-        return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true)) with { ProjectedAttainment = projected };
+                ? $"هدف «{goal.NameIn(true)}» در خطر است: با روند کنونی، {text.Indicator(indicator, true)} {text.InScopeFa(goal.Scope)} در {text.Period(period.Key, true)} به {text.Value(projectedValue, unit, true, target)} می‌رسد، در برابر هدف {text.Value(target, unit, true, projectedValue)}: تحقق {text.Value(projected, "%", true, (double)goal.Threshold)} که کمتر از آستانه {text.Value((double)goal.Threshold, "%", true, projected)} است."
+                : $"Goal “{goal.Name}” is at risk: at the current pace, {text.Indicator(indicator, false)} for {text.Scope(goal.Scope, false)} will come to {text.Value(projectedValue, unit, false, target)} {text.In(period.Key)} against a target of {text.Value(target, unit, false, projectedValue)}, {text.Value(projected, "%", false, (double)goal.Threshold)} attainment, below the {text.Value((double)goal.Threshold, "%", false, projected)} threshold.";
+        return BuildGoal(rule, goal, goalRow, actual, attainment, severity, AtRisk(false), AtRisk(true)) with { ProjectedAttainment = projected, Projected = goal.IsComposite ? null : projectedValue };
     }
 
     /// <summary>The recovery of a goal rule's condition: achieved after all, or (open period) projected back at or above the threshold.</summary>

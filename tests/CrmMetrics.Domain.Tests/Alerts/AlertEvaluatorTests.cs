@@ -168,13 +168,14 @@ public class AlertEvaluatorTests
         Assert.Equal(AlertKinds.GoalAtRisk, atRisk.Kind);
         Assert.Equal(Severity.Warning, atRisk.Severity);
         // Found by probing: "orders for the organisation is projected …"; said without a verb that agrees with the indicator's name.
-        Assert.Equal("Goal “Revenue” is at risk: at the current pace, revenue for the organisation will reach 82.7% of the goal's EUR 100,000 target in October 2026, below the 90% threshold.", atRisk.Message);
+        Assert.Equal("Goal “Revenue” is at risk: at the current pace, revenue for the organisation will come to EUR 82,667 in October 2026 against a target of EUR 100,000, 82.7% attainment, below the 90% threshold.", atRisk.Message);
         // The data carry the projected attainment the alert is about, beside the attainment so far (found by an
         // independent check: only the message said it, rounded). 40,000 in 15 of 31 days → 82,666.67 → 82.67 %.
         Assert.Equal(100 * 40_000.0 * 31 / 15 / 100_000, atRisk.ProjectedAttainment!.Value, 9);
         Assert.Equal(40, atRisk.Attainment!.Value, 9);
         var data = atRisk.ToCloudEvent("test", midMonth, "/api/snapshots")["data"]!;
         Assert.Equal(atRisk.ProjectedAttainment.Value, data["projectedAttainment"]!.GetValue<double>());
+        Assert.Equal(40_000.0 * 31 / 15, data["projected"]!.GetValue<double>(), 6);
         Assert.Null(alert.ToCloudEvent("test", midMonth, "/api/snapshots")["data"]!["projectedAttainment"]); // missed: the attainment is final
         var worse = GoalEvaluator.Rows([goal], October, [Row("com.revenue", 20_000)], midMonth);
         Assert.Equal(Severity.Critical, Assert.Single(Evaluate(worse, [], [goal], now: midMonth)).Severity);
@@ -238,11 +239,11 @@ public class AlertEvaluatorTests
 
         var goal = new Goal { GoalId = "rev", Name = "Revenue", Indicator = "com.revenue", Grain = Grain.Month, Target = 10_000 };
         var missed = Assert.Single(Evaluate(GoalEvaluator.Rows([goal], October, [Row("com.revenue", 9_996)], AfterOctober), [], [goal]));
-        Assert.Equal("Goal “Revenue” was missed in October 2026: revenue for the organisation reached EUR 9,996, 99.96% of the EUR 10,000 target.", missed.Message);
+        Assert.Equal("Goal “Revenue” was missed in October 2026: revenue for the organisation reached EUR 9,996 against a target of EUR 10,000, 99.96% attainment.", missed.Message);
         Assert.Contains("۹۹٫۹۶٪", missed.MessageFa);
         // Apart from its target, a value shows the decimals that make it fall short.
         var close = Assert.Single(Evaluate(GoalEvaluator.Rows([goal], October, [Row("com.revenue", 9_999.6)], AfterOctober), [], [goal]));
-        Assert.Contains("reached EUR 9,999.6, 99.996% of the EUR 10,000 target.", close.Message);
+        Assert.Contains("reached EUR 9,999.6 against a target of EUR 10,000, 99.996% attainment.", close.Message);
     }
 
     [Fact]
@@ -419,5 +420,18 @@ public class AlertEvaluatorTests
         var errors = new ValidationErrors();
         Assert.Null(AlertRule.Read(ruleId, doc.RootElement, _ => Grain.Month, errors));
         Assert.True(errors.Has("ruleId"), errors.ToString());
+    }
+
+    [Fact]
+    public void A_lower_is_better_goal_at_risk_says_the_projected_figure_not_only_its_attainment()
+    {
+        // Found by probing: "complaints … will reach 0% of the goal's 10 target" read as no complaints at all.
+        var goal = new Goal { GoalId = "few", Name = "Few complaints", Indicator = "cx.complaints", Grain = Grain.Month, Target = 10 };
+        var midMonth = October.Start.AddDays(5);
+        var alert = Assert.Single(Evaluate(GoalEvaluator.Rows([goal], October, [Row("cx.complaints", 4)], midMonth), [], [goal], now: midMonth));
+        Assert.Equal(AlertKinds.GoalAtRisk, alert.Kind);
+        Assert.Equal("Goal “Few complaints” is at risk: at the current pace, complaints for the organisation will come to 24.8 in October 2026 against a target of 10, 0% attainment, below the 90% threshold.", alert.Message);
+        Assert.Contains("۲۴٫۸", alert.MessageFa);
+        Assert.Equal(24.8, alert.Projected!.Value, 9);
     }
 }
