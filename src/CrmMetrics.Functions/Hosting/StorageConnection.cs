@@ -43,6 +43,10 @@ public sealed class StorageConnection
     public BlobServiceClient Blobs(BlobClientOptions options) =>
         _connectionString is not null ? new BlobServiceClient(_connectionString, options) : new BlobServiceClient(_blob!, Credential!, options);
 
+    /// <summary>Why a connection string the SDK cannot read is refused, without repeating any of it.</summary>
+    public const string ConnectionStringProblem =
+        "is not a valid storage connection string (not repeated here, since it may hold a key): use 'DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…;EndpointSuffix=core.windows.net', 'UseDevelopmentStorage=true', or the accountName form";
+
     public static StorageConnection Read(IConfiguration configuration)
     {
         var connectionString = configuration[Setting];
@@ -55,7 +59,9 @@ public sealed class StorageConnection
             }
             catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
             {
-                throw new SettingsException(Domain.Validation.ValidationErrors.Single(Setting, "is not a valid storage connection string: " + e.Message));
+                // Not the SDK's message: it quotes the part it could not read, which may be a key, and this
+                // text reaches logs and, under the local host, the 503s of callers without a key (found by probing).
+                throw new SettingsException(Domain.Validation.ValidationErrors.Single(Setting, ConnectionStringProblem));
             }
             return new StorageConnection(connectionString, null, null, null, null, Storage.Account.StorageAccount.DescribeConnectionString(connectionString));
         }

@@ -55,7 +55,8 @@ public sealed class StorageConnections(AppSettings settings)
             }
             catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
             {
-                throw new AppFolderException($"The setting {name} is not a valid storage connection string: {e.Message}");
+                // Not the SDK's message: it quotes the part it could not read, which may be a key.
+                throw new AppFolderException($"The setting {name} is not a valid storage connection string (not repeated here, since it may hold a key; the SDK could not read it: {e.GetType().Name}).");
             }
         }
 
