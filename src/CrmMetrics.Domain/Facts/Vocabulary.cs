@@ -58,4 +58,21 @@ public static class Vocabulary
 
     public static bool IsCurrencyCode(string? value) =>
         value is { Length: 3 } && value.All(char.IsAsciiLetterUpper);
+
+    /// <summary>
+    /// A code ISO 4217 lists now (not XXX, "no currency", nor XTS, kept for testing): what a deployment's
+    /// reporting currency and the currencies it converts from must be. Events are only checked for the
+    /// form (<see cref="IsCurrencyCode"/>): one in a currency without a rate is refused for that anyway.
+    /// </summary>
+    public static bool IsKnownCurrency(string? value) => value is not null && KnownCurrencies.Contains(value);
+
+    private static readonly HashSet<string> KnownCurrencies = new("""
+        AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD
+        CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+        GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW
+        KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN
+        NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL
+        SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES
+        VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL
+        """.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
 }

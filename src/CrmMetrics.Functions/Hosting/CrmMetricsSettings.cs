@@ -119,19 +119,22 @@ public sealed class CrmMetricsSettings
         }
 
         var currency = Set("ReportingCurrency") ?? "EUR";
+        // Found by probing: XYZ passed as "three capital letters", and every EUR order was then refused.
         if (!Vocabulary.IsCurrencyCode(currency)) errors.Add("CrmMetrics:ReportingCurrency", "must be an ISO 4217 code of three capital letters");
+        else if (!Vocabulary.IsKnownCurrency(currency)) errors.Add("CrmMetrics:ReportingCurrency", $"'{currency}' is not a currency ISO 4217 lists (EUR, USD, IRR…)");
 
-        if (!PeriodCalendar.TryCreate(Set("Calendar"), Set("TimeZone"), out var calendar, out var calendarError))
+        if (!PeriodCalendar.TryCreate(Set("Calendar"), Set("TimeZone"), out var calendar, out _))
         {
-            var field = calendarError.Contains("time zone", StringComparison.OrdinalIgnoreCase) ? "CrmMetrics:TimeZone" : "CrmMetrics:Calendar";
-            errors.Add(field, calendarError);
+            // Each setting's problem on its own, so both are fixed at once (found by probing: a bad zone beside a bad calendar went unsaid).
+            if (!PeriodCalendar.TryCreate(Set("Calendar"), null, out _, out var calendarError)) errors.Add("CrmMetrics:Calendar", calendarError);
+            if (!PeriodCalendar.TryCreate(null, Set("TimeZone"), out _, out var zoneError)) errors.Add("CrmMetrics:TimeZone", zoneError);
         }
 
         var rates = new Dictionary<string, decimal>(StringComparer.Ordinal);
         foreach (var rate in section.GetSection("ExchangeRates").GetChildren())
         {
             if (string.IsNullOrWhiteSpace(rate.Value) && !rate.GetChildren().Any()) continue; // blank: unset, as every setting
-            if (!Vocabulary.IsCurrencyCode(rate.Key)) errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", "the key must be an ISO 4217 code");
+            if (!Vocabulary.IsKnownCurrency(rate.Key)) errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", "the key must be a currency ISO 4217 lists");
             else if (rate.Key == currency) errors.Add($"CrmMetrics:ExchangeRates:{rate.Key}", $"is the reporting currency, whose rate is 1 by definition; remove it");
             // A decimal point only: with thousands separators allowed, "0,9" (a decimal comma) would read as 9.
             else if (!decimal.TryParse(rate.Value, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out var value) || value <= 0 || value > MaxExchangeRate)

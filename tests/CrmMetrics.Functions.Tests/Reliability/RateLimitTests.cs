@@ -81,10 +81,24 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
     [InlineData("AlertDigestSchedule", "0 0 9 * * 5-7")]
     [InlineData("WEBSITE_TIME_ZONE", "Mars/Olympus")]          // found by probing: the timers then never ran, and the app started
     [InlineData("CrmMetrics:Keys", "reader:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    [InlineData("CrmMetrics:ReportingCurrency", "XYZ")]         // found by probing: three capital letters, and every EUR order was then refused
+    [InlineData("CrmMetrics:ExchangeRates:EUX", "1.1")]
     public void A_setting_out_of_its_range_or_unreadable_names_itself(string setting, string value) =>
         Assert.Contains(setting, Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [setting] = value }).Build()))
             .Errors.ToDictionary().Keys);
+
+    [Fact]
+    public void A_bad_calendar_and_a_bad_time_zone_are_both_named()
+    {
+        // Found by probing: only the calendar was named; the operator fixed it and met the zone on the next start.
+        var errors = Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["CrmMetrics:Calendar"] = "julian", ["CrmMetrics:TimeZone"] = "Nowhere/X" }).Build())).Errors.ToDictionary();
+        Assert.Contains("CrmMetrics:Calendar", errors.Keys);
+        Assert.Contains("CrmMetrics:TimeZone", errors.Keys);
+        Assert.Equal("IRR", Hosting.CrmMetricsSettings.Load(new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["CrmMetrics:ReportingCurrency"] = "IRR", ["CrmMetrics:TimeZone"] = "Asia/Tehran" }).Build()).ReportingCurrency);
+    }
 
     [Fact]
     public void Month_and_day_names_read_and_a_blank_rate_or_key_counts_as_unset()
