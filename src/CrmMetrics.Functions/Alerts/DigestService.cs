@@ -26,6 +26,10 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
     public static readonly TimeSpan CatchUpWindow = TimeSpan.FromHours(12);
 
     /// <summary>The most alerts (and goals at risk) each of the digest's lists names; the counts and the sentences cover them all.</summary>
+    /// <summary>0 for critical, 1 for warning, 2 for anything else: the order the digest lists opened alerts in.</summary>
+    private static int SeverityRank(JsonNode? severity) =>
+        (severity as JsonValue)?.TryGetValue<string>(out var name) == true ? name switch { "critical" => 0, "warning" => 1, _ => 2 } : 2;
+
     public const int MaxListed = 20;
 
     /// <summary>
@@ -114,7 +118,9 @@ public sealed class DigestService(SnapshotReader reader, AlertLedger ledger, Crm
         } while (continuation is not null);
         var alerts = breaches.Where(b => b.CloudEvent["type"]?.GetValue<string>()?.StartsWith("crm.metrics.alert.", StringComparison.Ordinal) == true).ToList();
         const string resolvedType = "crm.metrics.alert." + AlertKinds.Resolved;
-        var opened = alerts.Where(a => a.CloudEvent["type"]?.GetValue<string>() != resolvedType).ToList();
+        // The most severe first, then the newest: the list holds 20, and after a backfill the newest were warnings about
+        // long-past periods while the current critical alerts went unlisted (found by probing).
+        var opened = alerts.Where(a => a.CloudEvent["type"]?.GetValue<string>() != resolvedType).OrderBy(a => SeverityRank(a.CloudEvent["data"]?["severity"])).ToList();
         var resolved = alerts.Where(a => a.CloudEvent["type"]?.GetValue<string>() == resolvedType).ToList();
         // Resolutions because nothing watches the alert any more (its rule or goal deleted or edited):
         // its condition may still hold, so the sentence does not count them as recoveries unsaid.

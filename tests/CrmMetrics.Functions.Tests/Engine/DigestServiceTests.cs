@@ -202,4 +202,24 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         Assert.EndsWith("in the last 24 hours 1 alert opened and 2 resolved (1 of them because it is no longer watched).", data["message"]!.GetValue<string>());
         Assert.EndsWith("۱ هشدار صادر و ۲ هشدار رفع شد (۱ مورد چون دیگر پایش نمی‌شود).", data["messageFa"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task The_opened_list_puts_the_critical_alerts_first()
+    {
+        // Found by probing: after a backfill the 20 listed were the newest, warnings about long-past periods, and today's critical alerts were not among them.
+        // Before every other test's clock: the ledger lists what was sent since a day before now, later ones too.
+        var now = new DateTimeOffset(2030, 1, 15, 7, 0, 0, TimeSpan.Zero);
+        var ledger = _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>();
+        async Task Claim(string id, string severity, DateTimeOffset at) => await ledger.ClaimAsync(id, id, 1, "order-digest", new JsonObject
+        {
+            ["id"] = id, ["type"] = "crm.metrics.alert.threshold", ["subject"] = $"cx.csat/org/{id}",
+            ["data"] = new JsonObject { ["severity"] = severity, ["kind"] = "threshold", ["message"] = id, ["messageFa"] = id },
+        }, at, default);
+        await Claim("order-critical", "critical", now.AddHours(-20));
+        for (var i = 0; i < DigestService.MaxListed + 5; i++) await Claim($"order-warning-{i}", "warning", now.AddHours(-2).AddMinutes(i));
+        var data = JsonNode.Parse((await Digests(now).BuildAsync(default)).CloudEvent!)!["data"]!;
+        Assert.True(data["openedCount"]!.GetValue<int>() >= DigestService.MaxListed + 6);
+        Assert.Equal("order-critical", data["opened"]![0]!["id"]!.GetValue<string>());
+        Assert.All(data["opened"]!.AsArray().Skip(1), o => Assert.Equal("warning", o!["severity"]!.GetValue<string>()));
+    }
 }
