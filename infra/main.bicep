@@ -63,6 +63,9 @@ param grains grainName[] = [
 @description('CrmMetrics__ODataPageSize: rows per page of the OData feed.')
 param odataPageSize int = 1000
 
+@description('CrmMetrics__AlertHorizonDays: days after its end that a period still raises alerts (0-36500), for loading history; empty: every period alerts.')
+param alertHorizonDays string = ''
+
 @minValue(0)
 @maxValue(1000000)
 @description('CrmMetrics__RateLimits__IngestPerSecond: writer requests a second per key and instance (0: no limit).')
@@ -214,6 +217,7 @@ module api 'app/api.bicep' = {
     defaultSlaHours: defaultSlaHours
     grains: grains
     odataPageSize: odataPageSize
+    alertHorizonDays: alertHorizonDays
     rateLimits: {
       ingestPerSecond: rateLimitIngestPerSecond
       ingestBurst: rateLimitIngestBurst

@@ -103,6 +103,9 @@ param grains grainName[] = [
 @description('CrmMetrics__ODataPageSize.')
 param odataPageSize int = 1000
 
+@description('CrmMetrics__AlertHorizonDays (empty: every period alerts; the app reads a blank setting as unset).')
+param alertHorizonDays string = ''
+
 @description('CrmMetrics__RateLimits__*: per key and instance, requests a second and burst, for ingestion and reads (0: no limit).')
 param rateLimits {
   ingestPerSecond: int
@@ -162,6 +165,7 @@ var appSettings = {
   CrmMetrics__DefaultSlaHours: string(defaultSlaHours)
   CrmMetrics__Grains: join(grains, ',')
   CrmMetrics__ODataPageSize: string(odataPageSize)
+  CrmMetrics__AlertHorizonDays: alertHorizonDays
   CrmMetrics__RateLimits__IngestPerSecond: string(rateLimits.ingestPerSecond)
   CrmMetrics__RateLimits__IngestBurst: string(rateLimits.ingestBurst)
   CrmMetrics__RateLimits__ReadsPerSecond: string(rateLimits.readsPerSecond)

@@ -32,6 +32,13 @@ public sealed record AlertInputs
 
     /// <summary>The value of (indicator, scope) in the period just before this one: benchmark gap rules.</summary>
     public Func<string, string, double?> Previous { get; init; } = (_, _) => null;
+
+    /// <summary>
+    /// How long after its end a period still raises alerts (<c>CrmMetrics:AlertHorizonDays</c>); null: for ever.
+    /// A period past it raises none (history loaded for the first time would otherwise tell executives of every
+    /// goal missed years ago), while the recoveries of alerts it raised before are still said.
+    /// </summary>
+    public TimeSpan? Horizon { get; init; }
 }
 
 /// <summary>
@@ -156,7 +163,8 @@ public sealed class AlertEvaluator(AlertText text)
                 else RecoverGoal(rule, goal, goalRow, period, inputs.Now, Recover);
             }
         }
-        return new AlertAssessment(alerts, recoveries);
+        var pastHorizon = inputs.Horizon is { } horizon && period.End + horizon < inputs.Now;
+        return new AlertAssessment(pastHorizon ? [] : alerts, recoveries);
     }
 
     /// <param name="growing">The value is an open period's running sum or count: only bounds above are judged yet.</param>

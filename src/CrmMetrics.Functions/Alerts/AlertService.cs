@@ -113,7 +113,10 @@ public sealed class AlertService(
             Period = period, Rows = rows, Rules = evaluatedRules, Goals = evaluatedGoals, Now = asOf,
             History = (i, s) => history.GetValueOrDefault((i, s)) ?? [],
             Previous = (i, s) => previous.GetValueOrDefault((i, s)),
+            Horizon = settings.AlertHorizonDays is { } days ? TimeSpan.FromDays(days) : null,
         });
+        if (settings.AlertHorizonDays is { } horizonDays && assessment.Alerts.Count == 0 && period.End.AddDays(horizonDays) < asOf)
+            logger.LogDebug("Period {Period} ended more than {Days} days before it was computed (CrmMetrics:AlertHorizonDays): it raises no alerts", period.Key, horizonDays);
         var openIn = OpenIn(period);
         var messages = new List<string>();
         var sending = new HashSet<string>(StringComparer.Ordinal);

@@ -23,6 +23,12 @@ public sealed class CrmMetricsSettings
     /// <summary>Rows per page of the OData feed (server-driven paging).</summary>
     public int ODataPageSize { get; init; } = 1000;
 
+    /// <summary>
+    /// How many days after its end a period still raises alerts; null (unset): every period does. For loading
+    /// history: without it, the first computation of years of periods tells executives of every goal missed then.
+    /// </summary>
+    public int? AlertHorizonDays { get; init; }
+
     /// <summary>Per-key rate limits on ingestion and reads.</summary>
     public RateLimits RateLimits { get; init; } = RateLimits.Defaults;
 
@@ -78,7 +84,7 @@ public sealed class CrmMetricsSettings
         field.Split(',').Any(part => part.Split('/')[0].Split('-').Any(day => day.Trim() == "7"));
 
     private static readonly string[] Settings =
-        ["ReportingCurrency", "Calendar", "TimeZone", "ExchangeRates", "DefaultSlaHours", "Grains", "Keys", "PublicBaseUrl", "DeploymentName", "ODataPageSize", "RateLimits"];
+        ["ReportingCurrency", "Calendar", "TimeZone", "ExchangeRates", "DefaultSlaHours", "Grains", "Keys", "PublicBaseUrl", "DeploymentName", "ODataPageSize", "RateLimits", "AlertHorizonDays"];
     private static readonly string[] RateLimitSettings = ["IngestPerSecond", "IngestBurst", "ReadsPerSecond", "ReadsBurst"];
 
     /// <summary>Adds an error for each setting of the section that is not one of <paramref name="known"/> (blank ones count as unset).</summary>
@@ -169,6 +175,13 @@ public sealed class CrmMetricsSettings
         if (Set("ODataPageSize") is { } pageText && (!int.TryParse(pageText, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 5000))
             errors.Add("CrmMetrics:ODataPageSize", "must be a whole number from 1 to 5000");
 
+        int? horizon = null;
+        if (Set("AlertHorizonDays") is { } horizonText)
+        {
+            if (int.TryParse(horizonText, NumberStyles.None, CultureInfo.InvariantCulture, out var days) && days <= 36_500) horizon = days;
+            else errors.Add("CrmMetrics:AlertHorizonDays", "must be a whole number of days from 0 to 36500 (how long after its end a period still raises alerts); leave it unset for no limit");
+        }
+
         var limits = section.GetSection("RateLimits");
         RateLimit Limit(string name, RateLimit fallback)
         {
@@ -204,6 +217,7 @@ public sealed class CrmMetricsSettings
             PublicBaseUrl = publicBase?.TrimEnd('/'),
             ODataPageSize = pageSize,
             RateLimits = rateLimits,
+            AlertHorizonDays = horizon,
             ScheduleZone = scheduleZone!,
         };
     }

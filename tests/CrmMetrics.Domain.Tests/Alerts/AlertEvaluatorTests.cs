@@ -434,4 +434,20 @@ public class AlertEvaluatorTests
         Assert.Contains("۲۴٫۸", alert.MessageFa);
         Assert.Equal(24.8, alert.Projected!.Value, 9);
     }
+    [Fact]
+    public void A_period_past_the_alert_horizon_raises_nothing_but_still_says_its_recoveries()
+    {
+        // Found by probing: loading a year of history told executives of every goal missed in it (80 alerts from one run).
+        var goal = new Goal { GoalId = "rev", Name = "Revenue", Indicator = "com.revenue", Grain = Grain.Month, Target = 100_000 };
+        AlertAssessment At(DateTimeOffset now, double revenue) => _evaluator.Assess(new AlertInputs
+        {
+            Period = October, Rows = GoalEvaluator.Rows([goal], October, [Row("com.revenue", revenue)], now), Rules = [], Goals = [goal], Now = now,
+            Horizon = TimeSpan.FromDays(30),
+        });
+        Assert.Equal(AlertKinds.GoalMissed, Assert.Single(At(October.End.AddDays(29), 80_000).Alerts).Kind);
+        Assert.Empty(At(October.End.AddDays(31), 80_000).Alerts);
+        // An alert it raised while within the horizon is still resolved when a late fact turns the goal around.
+        Assert.NotEmpty(At(October.End.AddDays(31), 120_000).Recoveries);
+        Assert.Single(_evaluator.Assess(new AlertInputs { Period = October, Rows = GoalEvaluator.Rows([goal], October, [Row("com.revenue", 80_000)], October.End.AddDays(400)), Rules = [], Goals = [goal], Now = October.End.AddDays(400) }).Alerts);
+    }
 }

@@ -81,6 +81,8 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
     [InlineData("AlertDigestSchedule", "0 0 9 * * 5-7")]
     [InlineData("WEBSITE_TIME_ZONE", "Mars/Olympus")]          // found by probing: the timers then never ran, and the app started
     [InlineData("CrmMetrics:Keys", "reader:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    [InlineData("CrmMetrics:AlertHorizonDays", "-1")]
+    [InlineData("CrmMetrics:AlertHorizonDays", "a month")]
     [InlineData("CrmMetrics:ReportingCurrency", "XYZ")]         // found by probing: three capital letters, and every EUR order was then refused
     [InlineData("CrmMetrics:ExchangeRates:EUX", "1.1")]
     public void A_setting_out_of_its_range_or_unreadable_names_itself(string setting, string value) =>
