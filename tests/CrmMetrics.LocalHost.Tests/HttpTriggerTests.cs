@@ -73,6 +73,33 @@ public sealed class HttpTriggerTests(HttpTriggerTests.Fixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task A_body_that_cannot_be_read_is_a_400_problem_said_to_the_client()
+    {
+        // Found by probing: a broken chunk (or a body sent too slowly) got an empty answer, and the host logged an unhandled error with its stack.
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(Client.BaseAddress!.Host, Client.BaseAddress.Port);
+        await using var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /lh/echo/chunk HTTP/1.1\r\nHost: {Client.BaseAddress.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{{}}\r\n0\r\n\r\n"));
+        await stream.FlushAsync();
+        var reader = new StreamReader(stream);
+        var status = await reader.ReadLineAsync();
+        Assert.Equal("HTTP/1.1 400 Bad Request", status);
+        var rest = new StringBuilder();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            while (await reader.ReadLineAsync(deadline.Token) is { } line) rest.AppendLine(line);
+        }
+        catch (IOException)
+        {
+            // The server closes the connection after a request it could not read.
+        }
+        Assert.Contains("application/problem+json", rest.ToString());
+        Assert.Contains("could not be read", rest.ToString());
+    }
+
+    [Fact]
     public async Task The_worker_sees_the_original_host_and_scheme_through_forwarded_headers()
     {
         var request = new HttpRequestMessage(HttpMethod.Get, "/lh/echo/h");
