@@ -41,6 +41,7 @@ public sealed class FactIngestion(
     ComplaintStore complaints,
     ObservationStore observations,
     StalePeriodStore stalePeriods,
+    Storage.Aggregates.PartialStore partials,
     CrmMetricsSettings settings,
     TimeProvider clock,
     ILogger<FactIngestion> logger)
@@ -119,7 +120,9 @@ public sealed class FactIngestion(
         // applied at once, and their feed entries share appends.
         var lifecycle = distinct.Where(f => f.Type.IsLifecycle()).ToList();
         var complaintFacts = distinct.Where(f => f.Type.IsComplaint()).ToList();
-        var timelines = lifecycle.Count > 0 ? Task.Run(() => customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct), ct) : Task.CompletedTask;
+        // A customer's attribution moved: its facts before the day the store marks from may be on any aggregated day.
+        async Task MarkAggregatedDaysBefore(DateOnly before) => await MarkDerived(await partials.DaysBeforeAsync(before, ct));
+        var timelines = lifecycle.Count > 0 ? Task.Run(() => customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct, MarkAggregatedDaysBefore), ct) : Task.CompletedTask;
         var cases = complaintFacts.Count > 0 ? Task.Run(() => complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, MarkDerived, ct), ct) : Task.CompletedTask;
         await Task.WhenAll(timelines, cases);
         var observationFacts = distinct.Where(f => f.Type.IsObservation()).ToList();

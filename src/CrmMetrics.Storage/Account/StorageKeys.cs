@@ -22,6 +22,8 @@ public static class StorageKeys
 
     public static DateOnly ParseDayKey(string key) => DateOnly.ParseExact(key, "yyyyMMdd", CultureInfo.InvariantCulture);
 
+    public static bool TryParseDayKey(string key, out DateOnly day) => DateOnly.TryParseExact(key, "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out day);
+
     public static string FactPartition(DateTimeOffset time, string factId) =>
         FactPartition(DateOnly.FromDateTime(time.UtcDateTime), Shard(factId, FactShards));
 

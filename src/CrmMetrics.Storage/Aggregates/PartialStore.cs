@@ -33,6 +33,19 @@ public sealed class PartialStore
 
     private BlobClient LegacyBlob(DateOnly day) => _container.GetBlobClient($"days/{StorageKeys.DayKey(day)}.json.gz");
 
+    /// <summary>The days before <paramref name="before"/> that have a stored partial (were aggregated), from one listing.</summary>
+    public async Task<IReadOnlyList<DateOnly>> DaysBeforeAsync(DateOnly before, CancellationToken ct)
+    {
+        var days = new SortedSet<DateOnly>();
+        await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, "days/", ct))
+        {
+            // days/yyyyMMdd.bin.gz (and the older .json.gz)
+            var name = blob.Name["days/".Length..];
+            if (name.Length > 8 && name[8] == '.' && StorageKeys.TryParseDayKey(name[..8], out var day) && day < before) days.Add(day);
+        }
+        return [.. days];
+    }
+
     /// <summary>Whether any day summary is stored (any day was ever aggregated).</summary>
     public async Task<bool> AnyAsync(CancellationToken ct)
     {

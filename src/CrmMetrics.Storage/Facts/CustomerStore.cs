@@ -33,12 +33,14 @@ public sealed class CustomerStore(StorageAccount account, StateFeed? feed = null
 
     /// <summary>
     /// Adds lifecycle facts to their customers' timelines. The days to re-aggregate are handed to
-    /// <paramref name="markDirty"/> before the rows are written. Every changed timeline goes to the
+    /// <paramref name="markDirty"/> before the rows are written; when an attributed customer's segment or
+    /// region moves, so is the day from which they include every day, to <paramref name="markEveryDayBefore"/>,
+    /// which marks the aggregated days before it (its facts there count in the old segment and region). Every changed timeline goes to the
     /// <see cref="StateFeed"/>: before the write when the row was read (so no stored change can miss
     /// the feed), after it when the row was added blindly (only then is it known to be all there is).
     /// </summary>
     public async Task ApplyAsync(IEnumerable<Fact> lifecycleFacts, Func<DateTimeOffset, DateOnly> localDay, DateOnly today,
-        Func<IReadOnlyCollection<DateOnly>, Task> markDirty, CancellationToken cancellationToken)
+        Func<IReadOnlyCollection<DateOnly>, Task> markDirty, CancellationToken cancellationToken, Func<DateOnly, Task>? markEveryDayBefore = null)
     {
         var byPartition = lifecycleFacts.GroupBy(f => f.CustomerId!).GroupBy(g => StorageKeys.CustomerPartition(g.Key));
         var added = new System.Collections.Concurrent.ConcurrentBag<StateChange>();
@@ -56,6 +58,9 @@ public sealed class CustomerStore(StorageAccount account, StateFeed? feed = null
                         if (!blind) await _feed.AppendAsync(outcomes.Select(o => o.Change).ToList(), ct);
                         var days = outcomes.SelectMany(o => o.Days).ToHashSet();
                         if (days.Count > 0) await markDirty(days);
+                        // Found by an independent reference: an order before both acquisitions stayed in the segment of
+                        // the one that arrived first when the earlier one arrived later.
+                        if (markEveryDayBefore is not null && outcomes.Min(o => o.EveryDayBefore) is { } before) await markEveryDayBefore(before);
                     }, ct, _recent);
                 foreach (var (_, outcome, blind) in written.Where(w => w.Blind)) added.Add(outcome.Change);
             });
@@ -64,7 +69,11 @@ public sealed class CustomerStore(StorageAccount account, StateFeed? feed = null
         await _feed.AppendAsync(added, cancellationToken);
     }
 
-    private sealed record MergeOutcome(HashSet<DateOnly> Days, StateChange Change);
+    /// <param name="EveryDayBefore">
+    /// When an attributed customer's segment or region moved: the day from which <see cref="MergeOutcome.Days"/> holds
+    /// every day; its facts before it (orders before its first acquisition) may be on any earlier aggregated day.
+    /// </param>
+    private sealed record MergeOutcome(HashSet<DateOnly> Days, StateChange Change, DateOnly? EveryDayBefore = null);
 
     /// <summary>
     /// Merges new lifecycle facts into a customer row. Returns null when nothing changed; otherwise
@@ -85,6 +94,7 @@ public sealed class CustomerStore(StorageAccount account, StateFeed? feed = null
         }
 
         var newFirst = timeline.FirstAcquisition;
+        DateOnly? everyDayBefore = null;
         var dimensionChanged = newFirst is not null && (oldFirst is null || oldFirst.Segment != newFirst.Segment || oldFirst.Region != newFirst.Region);
         if (dimensionChanged)
         {
@@ -101,6 +111,7 @@ public sealed class CustomerStore(StorageAccount account, StateFeed? feed = null
                 // Other facts of an already attributed customer: every day since the earlier acquisition.
                 var from = localDay(oldFirst.Time < newFirst!.Time ? oldFirst.Time : newFirst.Time);
                 for (var d = from; d <= today; d = d.AddDays(1)) dirty.Add(d);
+                everyDayBefore = from;
             }
         }
 
@@ -108,7 +119,7 @@ public sealed class CustomerStore(StorageAccount account, StateFeed? feed = null
         entity["HasAcquisition"] = newFirst is not null;
         SetOrRemove(entity, "Segment", newFirst?.Segment);
         SetOrRemove(entity, "Region", newFirst?.Region);
-        return new MergeOutcome(dirty, new StateChange(customerId, timeline.Events.ToList(), null, null));
+        return new MergeOutcome(dirty, new StateChange(customerId, timeline.Events.ToList(), null, null), everyDayBefore);
     }
 
     /// <summary>
