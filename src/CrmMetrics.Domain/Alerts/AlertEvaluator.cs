@@ -219,9 +219,12 @@ public sealed class AlertEvaluator(AlertText text)
             return Build(rule, row, value, rule.Severity, Flat(false), Flat(true), threshold: rule.K);
         }
         var deviations = distance / sd;
+        // Written apart from the rule's k, as every number is from its bound (found by probing: 1.003 with k = 1 read
+        // "1 standard deviations"), and the noun agrees with the number written.
+        var deviationsText = text.Number(deviations, false, apartFrom: rule.K);
         string Sentence(bool fa) => fa
-            ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است؛ {text.Number(deviations, true)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true, value)} در {Previous(true)}."
-            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} came to {text.Value(value, row.Unit, false, mean)}, {text.Number(deviations, false)} standard deviations {(above ? "above" : "below")} the average of {text.Value(mean, row.Unit, false, value)} over {Previous(false)}.";
+            ? $"{Cap(text.Indicator(row.Indicator, true))} {text.InScopeFa(row.Scope)} در {text.Period(row.Period, true)} برابر {text.Value(value, row.Unit, true, mean)} است؛ {text.Number(deviations, true, apartFrom: rule.K)} انحراف معیار {(above ? "بالاتر" : "پایین‌تر")} از میانگین {text.Value(mean, row.Unit, true, value)} در {Previous(true)}."
+            : $"{Cap(text.Indicator(row.Indicator, false))} for {text.Scope(row.Scope, false)} {text.In(row.Period)} came to {text.Value(value, row.Unit, false, mean)}, {deviationsText} standard deviation{(deviationsText == "1" ? "" : "s")} {(above ? "above" : "below")} the average of {text.Value(mean, row.Unit, false, value)} over {Previous(false)}.";
         return Build(rule, row, value, rule.Severity, Sentence(false), Sentence(true), threshold: rule.K);
     }
 

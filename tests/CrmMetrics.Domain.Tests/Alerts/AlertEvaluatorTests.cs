@@ -450,4 +450,13 @@ public class AlertEvaluatorTests
         Assert.NotEmpty(At(October.End.AddDays(31), 120_000).Recoveries);
         Assert.Single(_evaluator.Assess(new AlertInputs { Period = October, Rows = GoalEvaluator.Rows([goal], October, [Row("com.revenue", 80_000)], October.End.AddDays(400)), Rules = [], Goals = [goal], Now = October.End.AddDays(400) }).Alerts);
     }
+    [Fact]
+    public void An_anomaly_says_its_deviations_apart_from_k_and_in_agreement()
+    {
+        // Found by probing: 1.003 deviations with k = 1 read "1 standard deviations above" (mean 12, standard deviation 2 here).
+        var justOver = Assert.Single(Evaluate([Row("cx.ces", 14.006)], [Rule("""{"kind":"anomaly","indicator":"cx.ces","k":1,"n":3}""")], history: [10, 12, 14]));
+        Assert.Contains(", 1.003 standard deviations above the average", justOver.Message);
+        var one = Assert.Single(Evaluate([Row("cx.ces", 14)], [Rule("""{"kind":"anomaly","indicator":"cx.ces","k":0.5,"n":3}""")], history: [10, 12, 14]));
+        Assert.Contains(", 1 standard deviation above the average", one.Message);
+    }
 }
