@@ -64,6 +64,10 @@ public sealed class IndicatorResolver
     public string? ScopeProblem(string indicator, string scope)
     {
         var kind = Aggregation.Scope.KindOf(scope);
+        // indicators.md: "cx.complaint-rate per channel is not defined (null)" (found by probing: a rule on it raised a
+        // no-data warning for every period of every grain).
+        if (indicator == "cx.complaint-rate" && kind == "channel")
+            return $"'cx.complaint-rate' is not defined per channel (customers belong to no channel), so it would never have a value at '{JsonFields.Truncate(scope)}'";
         string[]? kinds =
             IsPerScope(indicator) ? ["org", "channel", "segment", "region", "staff"]
             : Find(indicator)?.Family == Families.StaffIncentives ? ["staff"]

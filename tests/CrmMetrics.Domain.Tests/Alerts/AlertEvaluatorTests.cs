@@ -299,7 +299,9 @@ public class AlertEvaluatorTests
     public void No_data_for_the_complaint_rate_per_channel_says_it_is_not_defined_there()
     {
         // indicators.md: per channel it is not defined (null). Found by probing: the warning said no customers were active.
-        var alert = Assert.Single(Evaluate([Row("cx.complaint-rate", null, "channel:web")], [Rule("""{"kind":"threshold","indicator":"cx.complaint-rate","scope":"channel:web","above":5}""")]));
+        // Such a rule is refused since 6 December 2026; one stored before is still evaluated.
+        var stored = new AlertRule { RuleId = "r1", Kind = AlertKinds.Threshold, Indicator = "cx.complaint-rate", Scope = "channel:web", Above = 5 };
+        var alert = Assert.Single(Evaluate([Row("cx.complaint-rate", null, "channel:web")], [stored]));
         Assert.Equal(AlertKinds.NoData, alert.Kind);
         Assert.StartsWith("Complaints per 1,000 customers are not defined per channel", alert.Message);
         Assert.Contains("برای هیچ کانالی تعریف نمی‌شود", alert.MessageFa);

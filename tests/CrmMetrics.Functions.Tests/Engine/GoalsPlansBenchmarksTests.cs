@@ -175,6 +175,9 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
     [InlineData("/api/incentive-plans/bad-10", """{"name":"\ud800","grain":"month","participants":[{"staffId":"S-77","quota":1}],"tiers":[{"from":0,"rate":0.1}]}""", "name")]
     [InlineData("/api/indicators/derived.bad-11", """{"name":"\ud800","expression":"com.revenue"}""", "name")]
     [InlineData("/api/alert-rules/bad-12", """{"kind":"threshold","indicator":"\ud800","below":1}""", "indicator")]
+    // Found by probing: accepted, then a no-data warning for every period (indicators.md: not defined per channel).
+    [InlineData("/api/alert-rules/bad-13", """{"kind":"threshold","indicator":"cx.complaint-rate","scope":"channel:web","above":5}""", "scope")]
+    [InlineData("/api/goals/bad-14", """{"name":"x","indicator":"cx.complaint-rate","scope":"channel:web","grain":"month","target":5}""", "scope")]
     [InlineData("/api/goals/bad-13", """{"name":"x","indicator":"cx.nps","grain":"month","target":1,"\ud800":1}""", "body")]
     // A scope the indicator never has a value at: the goal or rule would wait for data for ever.
     [InlineData("/api/goals/bad-14", """{"name":"x","indicator":"com.revenue","scope":"competitor:Acme","grain":"month","target":1}""", "scope")]
