@@ -39,6 +39,9 @@ public sealed record AlertInputs
     /// goal missed years ago), while the recoveries of alerts it raised before are still said.
     /// </summary>
     public TimeSpan? Horizon { get; init; }
+
+    /// <summary>The period ended longer than <see cref="Horizon"/> before <see cref="Now"/>: it raises no alerts.</summary>
+    public bool PastHorizon => Horizon is { } horizon && Period.End + horizon < Now;
 }
 
 /// <summary>
@@ -163,8 +166,7 @@ public sealed class AlertEvaluator(AlertText text)
                 else RecoverGoal(rule, goal, goalRow, period, inputs.Now, Recover);
             }
         }
-        var pastHorizon = inputs.Horizon is { } horizon && period.End + horizon < inputs.Now;
-        return new AlertAssessment(pastHorizon ? [] : alerts, recoveries);
+        return new AlertAssessment(inputs.PastHorizon ? [] : alerts, recoveries);
     }
 
     /// <param name="growing">The value is an open period's running sum or count: only bounds above are judged yet.</param>

@@ -108,15 +108,16 @@ public sealed class AlertService(
         // Judged as of the instant the rows were computed at (their projections are of it), which every
         // delivery of the version shares; the alerts are raised now.
         var asOf = rows.Count > 0 && rows[0].ComputedAt != default ? rows[0].ComputedAt : now;
-        var assessment = evaluator.Assess(new AlertInputs
+        var inputs = new AlertInputs
         {
             Period = period, Rows = rows, Rules = evaluatedRules, Goals = evaluatedGoals, Now = asOf,
             History = (i, s) => history.GetValueOrDefault((i, s)) ?? [],
             Previous = (i, s) => previous.GetValueOrDefault((i, s)),
             Horizon = settings.AlertHorizonDays is { } days ? TimeSpan.FromDays(days) : null,
-        });
-        if (settings.AlertHorizonDays is { } horizonDays && assessment.Alerts.Count == 0 && period.End.AddDays(horizonDays) < asOf)
-            logger.LogDebug("Period {Period} ended more than {Days} days before it was computed (CrmMetrics:AlertHorizonDays): it raises no alerts", period.Key, horizonDays);
+        };
+        var assessment = evaluator.Assess(inputs);
+        if (inputs.PastHorizon)
+            logger.LogDebug("Period {Period} ended more than {Days} days before it was computed (CrmMetrics:AlertHorizonDays): it raises no alerts", period.Key, settings.AlertHorizonDays);
         var openIn = OpenIn(period);
         var messages = new List<string>();
         var sending = new HashSet<string>(StringComparer.Ordinal);

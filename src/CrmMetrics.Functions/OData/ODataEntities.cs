@@ -93,7 +93,7 @@ public sealed class ODataBenchmark : ODataSnapshot
         var benchmark = Fill(new ODataBenchmark(), row, period);
         var details = row.Details;
         benchmark.Subject = Text(details, "indicator");
-        benchmark.Competitor = Domain.Aggregation.Scope.KindOf(row.Scope) == "competitor" ? row.Scope["competitor:".Length..] : null;
+        benchmark.Competitor = Domain.Aggregation.Scope.KindOf(row.Scope) == "competitor" ? Domain.Aggregation.Scope.ValueOf(row.Scope) : null;
         benchmark.Own = ToDecimal(Number(details, "own"));
         benchmark.CompetitorValue = ToDecimal(Number(details, "competitorValue"));
         benchmark.CompetitorMean = ToDecimal(Number(details, "competitorMean"));
