@@ -66,6 +66,11 @@ param odataPageSize int = 1000
 @description('CrmMetrics__AlertHorizonDays: days after its end that a period still raises alerts (0-36500), for loading history; empty: every period alerts.')
 param alertHorizonDays string = ''
 
+@minValue(1)
+@maxValue(200)
+@description('CrmMetrics__HttpStorageTimeoutSeconds: how long an HTTP request waits for one storage answer before it answers 503 (1-200, below the front end\'s 230 s).')
+param httpStorageTimeoutSeconds int = 20
+
 @minValue(0)
 @maxValue(1000000)
 @description('CrmMetrics__RateLimits__IngestPerSecond: writer requests a second per key and instance (0: no limit).')
@@ -218,6 +223,7 @@ module api 'app/api.bicep' = {
     grains: grains
     odataPageSize: odataPageSize
     alertHorizonDays: alertHorizonDays
+    httpStorageTimeoutSeconds: httpStorageTimeoutSeconds
     rateLimits: {
       ingestPerSecond: rateLimitIngestPerSecond
       ingestBurst: rateLimitIngestBurst

@@ -106,6 +106,9 @@ param odataPageSize int = 1000
 @description('CrmMetrics__AlertHorizonDays (empty: every period alerts; the app reads a blank setting as unset).')
 param alertHorizonDays string = ''
 
+@description('CrmMetrics__HttpStorageTimeoutSeconds.')
+param httpStorageTimeoutSeconds int = 20
+
 @description('CrmMetrics__RateLimits__*: per key and instance, requests a second and burst, for ingestion and reads (0: no limit).')
 param rateLimits {
   ingestPerSecond: int
@@ -166,6 +169,7 @@ var appSettings = {
   CrmMetrics__Grains: join(grains, ',')
   CrmMetrics__ODataPageSize: string(odataPageSize)
   CrmMetrics__AlertHorizonDays: alertHorizonDays
+  CrmMetrics__HttpStorageTimeoutSeconds: string(httpStorageTimeoutSeconds)
   CrmMetrics__RateLimits__IngestPerSecond: string(rateLimits.ingestPerSecond)
   CrmMetrics__RateLimits__IngestBurst: string(rateLimits.ingestBurst)
   CrmMetrics__RateLimits__ReadsPerSecond: string(rateLimits.readsPerSecond)

@@ -5,6 +5,7 @@ using Microsoft.Azure.Functions.Worker.Builder;
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<HttpErrorsMiddleware>();
+builder.UseMiddleware<StorageAnswerMiddleware>();
 builder.UseMiddleware<ApiKeyMiddleware>();
 builder.UseMiddleware<StorageReadyMiddleware>();
 builder.Logging.AddCrmMetricsLogging();

@@ -29,6 +29,17 @@ public sealed class CrmMetricsSettings
     /// </summary>
     public int? AlertHorizonDays { get; init; }
 
+    /// <summary>
+    /// How long an HTTP request waits for one storage answer before it answers 503 (a request that got
+    /// none is not tried again; failures that do answer are retried as usual). See <see cref="CrmMetrics.Storage.Account.StorageAnswerLimit"/>.
+    /// </summary>
+    public TimeSpan HttpStorageTimeout { get; init; } = TimeSpan.FromSeconds(DefaultHttpStorageTimeoutSeconds);
+
+    public const int DefaultHttpStorageTimeoutSeconds = 20;
+
+    /// <summary>The longest <see cref="HttpStorageTimeout"/>: below the 230 s after which Azure's front end gives up on a request.</summary>
+    public const int MaxHttpStorageTimeoutSeconds = 200;
+
     /// <summary>Per-key rate limits on ingestion and reads.</summary>
     public RateLimits RateLimits { get; init; } = RateLimits.Defaults;
 
@@ -84,7 +95,7 @@ public sealed class CrmMetricsSettings
         field.Split(',').Any(part => part.Split('/')[0].Split('-').Any(day => day.Trim() == "7"));
 
     private static readonly string[] Settings =
-        ["ReportingCurrency", "Calendar", "TimeZone", "ExchangeRates", "DefaultSlaHours", "Grains", "Keys", "PublicBaseUrl", "DeploymentName", "ODataPageSize", "RateLimits", "AlertHorizonDays"];
+        ["ReportingCurrency", "Calendar", "TimeZone", "ExchangeRates", "DefaultSlaHours", "Grains", "Keys", "PublicBaseUrl", "DeploymentName", "ODataPageSize", "RateLimits", "AlertHorizonDays", "HttpStorageTimeoutSeconds"];
     private static readonly string[] RateLimitSettings = ["IngestPerSecond", "IngestBurst", "ReadsPerSecond", "ReadsBurst"];
 
     /// <summary>Adds an error for each setting of the section that is not one of <paramref name="known"/> (blank ones count as unset).</summary>
@@ -182,6 +193,10 @@ public sealed class CrmMetricsSettings
             else errors.Add("CrmMetrics:AlertHorizonDays", "must be a whole number of days from 0 to 36500 (how long after its end a period still raises alerts); leave it unset for no limit");
         }
 
+        var storageTimeout = DefaultHttpStorageTimeoutSeconds;
+        if (Set("HttpStorageTimeoutSeconds") is { } timeoutText && (!int.TryParse(timeoutText, NumberStyles.None, CultureInfo.InvariantCulture, out storageTimeout) || storageTimeout is < 1 or > MaxHttpStorageTimeoutSeconds))
+            errors.Add("CrmMetrics:HttpStorageTimeoutSeconds", $"must be a whole number of seconds from 1 to {MaxHttpStorageTimeoutSeconds} (how long an HTTP request waits for a storage answer before it answers 503)");
+
         var limits = section.GetSection("RateLimits");
         RateLimit Limit(string name, RateLimit fallback)
         {
@@ -218,6 +233,7 @@ public sealed class CrmMetricsSettings
             ODataPageSize = pageSize,
             RateLimits = rateLimits,
             AlertHorizonDays = horizon,
+            HttpStorageTimeout = TimeSpan.FromSeconds(storageTimeout),
             ScheduleZone = scheduleZone!,
         };
     }

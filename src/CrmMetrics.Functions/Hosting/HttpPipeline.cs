@@ -113,8 +113,16 @@ public static class HttpPipeline
         413 => Problems.Problem(413, "Payload Too Large", "The request body is larger than this route accepts."),
         503 when error is CrmMetrics.Storage.Account.ConcurrentChangeException =>
             Problems.Unavailable("Other requests were changing the same data at the same moment, and this one gave way; retry it shortly. Repeating it is safe."),
-        503 when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => Problems.Unavailable("Storage did not answer; retry the request shortly."),
-        503 => Problems.Unavailable("Storage did not answer; nothing was half-written — retry the request (repeated events are recognised as duplicates)."),
+        503 when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => Problems.Unavailable($"{StorageSilence(error)}; retry the request shortly."),
+        503 => Problems.Unavailable($"{StorageSilence(error)}; nothing was half-written — retry the request (repeated events are recognised as duplicates)."),
         _ => Problems.Problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged."),
+    };
+
+    /// <summary>What a 503 says of storage: how long it was given when it never answered, else that it did not answer.</summary>
+    private static string StorageSilence(Exception? error) => error switch
+    {
+        CrmMetrics.Storage.Account.StorageAnswerTimeoutException timeout => $"Storage did not answer within {timeout.Limit.TotalSeconds:0.###} s",
+        AggregateException all when all.InnerExceptions.OfType<CrmMetrics.Storage.Account.StorageAnswerTimeoutException>().FirstOrDefault() is { } timeout => StorageSilence(timeout),
+        _ => "Storage did not answer",
     };
 }

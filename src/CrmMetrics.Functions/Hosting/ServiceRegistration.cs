@@ -35,15 +35,15 @@ public static class ServiceRegistration
         // its log forwarder listens to the SDK at Verbose, so every request would format log events
         // that the filters drop (see AzureSdkLogs, which forwards only what the filters keep).
         services.AddSingleton<AzureSdkLogs>();
-        services.AddSingleton(sp => SdkClient(sp, () => storage.Tables(WithRetries(new TableClientOptions()))));
+        services.AddSingleton(sp => SdkClient(sp, () => storage.Tables(StorageAccount.Configured(new TableClientOptions()))));
         // Base64, the encoding the queue trigger reads by default (host.json messageEncoding).
-        services.AddSingleton(sp => SdkClient(sp, () => storage.Queues(WithRetries(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }))));
+        services.AddSingleton(sp => SdkClient(sp, () => storage.Queues(StorageAccount.Configured(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }))));
         services.AddSingleton(sp => new StorageAccount(
             sp.GetRequiredService<TableServiceClient>(),
             sp.GetRequiredService<QueueServiceClient>(),
             // The queue client that reads and writes message text as it is (the local alert queue holds plain JSON).
-            SdkClient(sp, () => storage.Queues(WithRetries(new QueueClientOptions()))),
-            SdkClient(sp, () => storage.Blobs(WithRetries(new BlobClientOptions()))),
+            SdkClient(sp, () => storage.Queues(StorageAccount.Configured(new QueueClientOptions()))),
+            SdkClient(sp, () => storage.Blobs(StorageAccount.Configured(new BlobClientOptions()))),
             storage.Description));
         if (alertsBus is not null) services.AddSingleton(sp => SdkClient(sp, alertsBus.CreateClient));
         services.AddSingleton<StorageInitializer>();
@@ -123,17 +123,6 @@ public static class ServiceRegistration
     {
         services.GetRequiredService<AzureSdkLogs>();
         return create();
-    }
-
-    /// <summary>The retries every storage client makes: exponential, up to four, from 200 ms to 5 s apart.</summary>
-    private static T WithRetries<T>(T options) where T : ClientOptions
-    {
-        options.Retry.Mode = RetryMode.Exponential;
-        options.Retry.MaxRetries = 4;
-        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
-        options.Retry.MaxDelay = TimeSpan.FromSeconds(5);
-        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
-        return options;
     }
 }
 

@@ -69,21 +69,24 @@ public sealed class StorageAccount
         await Task.WhenAll(StorageNames.Containers.All.Select(c => Blobs.GetBlobContainerClient(c).CreateIfNotExistsAsync(cancellationToken: cancellationToken)));
     }
 
-    private static (TableClientOptions, QueueClientOptions, QueueClientOptions, BlobClientOptions) Options()
+    private static (TableClientOptions, QueueClientOptions, QueueClientOptions, BlobClientOptions) Options() =>
+        (Configured(new TableClientOptions()), Configured(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }),
+         Configured(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None }), Configured(new BlobClientOptions()));
+
+    /// <summary>
+    /// What every storage client of the app does on failure: retries, exponential, up to four, from 200 ms
+    /// to 5 s apart, each try waiting up to 60 s for an answer, or as long as <see cref="StorageAnswerLimit"/>
+    /// allows where one is set (an HTTP request).
+    /// </summary>
+    public static T Configured<T>(T options) where T : ClientOptions
     {
-        var tableOptions = new TableClientOptions();
-        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
-        var rawQueueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None };
-        var blobOptions = new BlobClientOptions();
-        foreach (var retry in new[] { tableOptions.Retry, queueOptions.Retry, rawQueueOptions.Retry, blobOptions.Retry })
-        {
-            retry.Mode = RetryMode.Exponential;
-            retry.MaxRetries = 4;
-            retry.Delay = TimeSpan.FromMilliseconds(200);
-            retry.MaxDelay = TimeSpan.FromSeconds(5);
-            retry.NetworkTimeout = TimeSpan.FromSeconds(60);
-        }
-        return (tableOptions, queueOptions, rawQueueOptions, blobOptions);
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.MaxRetries = 4;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(5);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
+        options.AddPolicy(StorageAnswerLimit.Policy, Azure.Core.HttpPipelinePosition.PerRetry);
+        return options;
     }
 
     /// <summary>Where a connection string points, without its secrets, for logs.</summary>

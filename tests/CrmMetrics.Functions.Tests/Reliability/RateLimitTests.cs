@@ -85,6 +85,9 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
     [InlineData("CrmMetrics:AlertHorizonDays", "a month")]
     [InlineData("CrmMetrics:ReportingCurrency", "XYZ")]         // found by probing: three capital letters, and every EUR order was then refused
     [InlineData("CrmMetrics:ExchangeRates:EUX", "1.1")]
+    [InlineData("CrmMetrics:HttpStorageTimeoutSeconds", "0")]
+    [InlineData("CrmMetrics:HttpStorageTimeoutSeconds", "300")]       // past the 230 s Azure's front end waits for a request
+    [InlineData("CrmMetrics:HttpStorageTimeoutSeconds", "2.5")]
     public void A_setting_out_of_its_range_or_unreadable_names_itself(string setting, string value) =>
         Assert.Contains(setting, Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [setting] = value }).Build()))
