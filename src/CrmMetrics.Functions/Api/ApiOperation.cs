@@ -119,4 +119,7 @@ public enum RequestBody
 
     /// <summary>CRM events: a JSON array of event objects (or one object), or NDJSON, one event a line.</summary>
     Events,
+
+    /// <summary>None: the operation reads no body (an action named by its route and query).</summary>
+    None,
 }

@@ -80,7 +80,7 @@ public sealed partial class OpenApiDocument
                     if (operation.Method == "PUT") parameters.Add(Header("If-None-Match", "* creates only: 412 when the definition exists."));
                 }
                 if (parameters.Count > 0) op["parameters"] = parameters;
-                if (operation.Method is "PUT" or "POST") op["requestBody"] = RequestBodyOf(operation.Body);
+                if (operation.Method is "PUT" or "POST" && operation.Body != RequestBody.None) op["requestBody"] = RequestBodyOf(operation.Body);
 
                 var responses = new JsonObject();
                 foreach (var status in new[] { operation.Status, operation.AlsoStatus }.Where(s => s > 0))

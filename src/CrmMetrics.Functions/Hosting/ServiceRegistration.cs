@@ -63,6 +63,7 @@ public static class ServiceRegistration
         services.AddSingleton<ComplaintStore>();
         services.AddSingleton<ObservationStore>();
         services.AddSingleton<RejectedEventStore>();
+        services.AddSingleton<PoisonedEventMessages>();
         services.AddSingleton<StalePeriodStore>();
         services.AddSingleton<PartialStore>();
         services.AddSingleton<LifecycleLedger>();

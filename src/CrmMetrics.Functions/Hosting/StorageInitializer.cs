@@ -8,7 +8,7 @@ namespace CrmMetrics.Functions.Hosting;
 /// background with back-off, one log line per attempt window, while health says storage is unreachable
 /// and requests that need storage answer 503.
 /// </summary>
-public sealed class StorageInitializer(StorageAccount account, ILogger<StorageInitializer> logger) : BackgroundService
+public sealed class StorageInitializer(StorageAccount account, CrmMetrics.Storage.Facts.PoisonedEventMessages poisonedEvents, ILogger<StorageInitializer> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(30);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -29,6 +29,7 @@ public sealed class StorageInitializer(StorageAccount account, ILogger<StorageIn
                 _ready.TrySetResult();
                 if (attempts > 1) logger.LogInformation("Storage answers again after {Attempts} attempts: {Account}", attempts, account.Description);
                 else logger.LogInformation("Storage ready: {Account}", account.Description);
+                await WarnOfPoisonedEventsAsync(stoppingToken);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
@@ -42,6 +43,21 @@ public sealed class StorageInitializer(StorageAccount account, ILogger<StorageIn
                 try { await Task.Delay(delay, stoppingToken); } catch (OperationCanceledException) { return; }
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
             }
+        }
+    }
+
+    /// <summary>Event messages never ingested wait for an operator: said at every start until they are replayed.</summary>
+    private async Task WarnOfPoisonedEventsAsync(CancellationToken ct)
+    {
+        try
+        {
+            if (await poisonedEvents.ApproximateCountAsync(ct) is var count and > 0)
+                logger.LogWarning("{Count} event messages in {Queue} were not ingested after every attempt; list them with GET /api/events/poisoned and, once the cause is fixed, replay them with POST /api/events/poisoned/replay",
+                    count, StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("The poisoned event messages could not be counted: {Error}", e.Message.Split('\n')[0]);
         }
     }
 }

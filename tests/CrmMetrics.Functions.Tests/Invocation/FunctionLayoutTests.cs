@@ -32,6 +32,8 @@ public class FunctionLayoutTests
     [InlineData("KpiSchedule", "timerTrigger %KpiSchedule%")]
     [InlineData("AlertDigest", "timerTrigger %AlertDigestSchedule%")]
     [InlineData("IngestEvents", "httpTrigger api/events")]
+    [InlineData("PoisonedEvents", "httpTrigger api/events/poisoned")]
+    [InlineData("ReplayPoisonedEvents", "httpTrigger api/events/poisoned/replay")]
     [InlineData("Snapshots", "httpTrigger api/snapshots")]
     [InlineData("OData", "httpTrigger odata/{*path}")]
     [InlineData("Dashboard", "httpTrigger {page:regex(^dashboard$)?}")]
@@ -40,9 +42,9 @@ public class FunctionLayoutTests
     public void Every_function_keeps_its_name_and_trigger(string function, string trigger) => Assert.Equal(trigger, Trigger(function));
 
     [Fact]
-    public void The_build_is_a_standard_isolated_app_with_thirty_five_functions_and_no_function_json()
+    public void The_build_is_a_standard_isolated_app_with_thirty_seven_functions_and_no_function_json()
     {
-        Assert.Equal(35, Metadata().GetArrayLength());
+        Assert.Equal(37, Metadata().GetArrayLength());
         Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "worker.config.json")));
         Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "extensions.json")));
         Assert.Empty(Directory.GetFiles(FunctionApp.Folder, "function.json", SearchOption.AllDirectories));

@@ -1,0 +1,87 @@
+using System.Text;
+using Azure.Storage.Queues;
+using CrmMetrics.Storage.Account;
+
+namespace CrmMetrics.Storage.Facts;
+
+/// <summary>
+/// <c>crm-events-poison</c>: event messages the host gave up on after its attempts (storage failing
+/// throughout, or a fault of the app's own; events that are merely invalid are recorded as rejected
+/// and never land here). Nothing of them was acknowledged as ingested, so they wait here until an
+/// operator replays them into <c>crm-events</c> once the cause is gone. A message is sent there before
+/// it is deleted here: a crash between the two leaves it in both queues, and ingestion counts its
+/// events once (a resent id is a duplicate).
+/// </summary>
+public sealed class PoisonedEventMessages(StorageAccount account)
+{
+    /// <summary>Characters of a message's text shown in a listing.</summary>
+    public const int PreviewLength = 200;
+
+    /// <summary>How long a message being replayed stays hidden from another replay.</summary>
+    private static readonly TimeSpan Hidden = TimeSpan.FromMinutes(2);
+
+    public sealed record Poisoned(string MessageId, DateTimeOffset? InsertedOn, long DequeueCount, int Bytes, string Preview);
+
+    public sealed record Listing(int ApproximateCount, IReadOnlyList<Poisoned> First);
+
+    // Raw clients: a message moves as the text it is stored as, whatever its encoding.
+    private QueueClient Poison => account.RawQueues.GetQueueClient(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
+    private QueueClient Events => account.RawQueues.GetQueueClient(StorageNames.Queues.CrmEvents);
+
+    /// <summary>The queue's approximate length and its first messages (at most 32, the most storage shows without taking them).</summary>
+    public async Task<Listing> ListAsync(CancellationToken ct)
+    {
+        var count = await ApproximateCountAsync(ct);
+        var peeked = (await Poison.PeekMessagesAsync(32, ct)).Value;
+        return new Listing(count, peeked.Select(m =>
+        {
+            var bytes = Decode(m.Body.ToString());
+            return new Poisoned(m.MessageId, m.InsertedOn, m.DequeueCount, bytes.Length, Preview(bytes));
+        }).ToList());
+    }
+
+    /// <summary>The queue's approximate length, as storage counts it.</summary>
+    public async Task<int> ApproximateCountAsync(CancellationToken ct) => (await Poison.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount;
+
+    public sealed record Replay(int Moved, int Unreadable);
+
+    /// <summary>
+    /// Sends up to <paramref name="max"/> messages back to <c>crm-events</c>, each before it is deleted here.
+    /// A message that is not base64 stays (the trigger could never read it; it is an operator's to mend
+    /// and send again), hidden from this replay and counted as unreadable.
+    /// </summary>
+    public async Task<Replay> ReplayAsync(int max, CancellationToken ct)
+    {
+        var (moved, unreadable) = (0, 0);
+        while (moved + unreadable < max)
+        {
+            var page = (await Poison.ReceiveMessagesAsync(Math.Min(32, max - moved - unreadable), Hidden, ct)).Value;
+            if (page.Length == 0) break;
+            var readable = page.Where(m => IsBase64(m.Body.ToString())).ToList();
+            await Task.WhenAll(readable.Select(async message =>
+            {
+                await Events.SendMessageAsync(message.Body.ToString(), ct);
+                await Poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+            }));
+            moved += readable.Count;
+            unreadable += page.Length - readable.Count;
+        }
+        return new Replay(moved, unreadable);
+    }
+
+    private static bool IsBase64(string stored) => Convert.TryFromBase64String(stored, new byte[stored.Length], out _);
+
+    /// <summary>The message's bytes as the trigger reads them: base64, the app's queue encoding, else the text itself.</summary>
+    private static byte[] Decode(string stored)
+    {
+        var buffer = new byte[stored.Length];
+        return Convert.TryFromBase64String(stored, buffer, out var written) ? buffer[..written] : Encoding.UTF8.GetBytes(stored);
+    }
+
+    /// <summary>The start of the message's text; bytes that are not UTF-8 show as U+FFFD (a preview, not the data).</summary>
+    private static string Preview(byte[] bytes)
+    {
+        var text = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, PreviewLength * 4));
+        return text.Length <= PreviewLength ? text : text[..PreviewLength] + "…";
+    }
+}
