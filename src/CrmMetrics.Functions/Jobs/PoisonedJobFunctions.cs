@@ -17,7 +17,7 @@ namespace CrmMetrics.Functions.Jobs;
 /// always ends. A step that did finish meanwhile (another delivery of it) is left as it is.
 /// A day or period recorded failed stays dirty or stale, so the next run does it again.
 /// </summary>
-public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, HostJsonSettings host, ILogger<PoisonedJobFunctions> logger)
+public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, AlertLedger ledger, HostJsonSettings host, ILogger<PoisonedJobFunctions> logger)
 {
     [Function("StartRunPoisoned")]
     public async Task StartRunAsync([QueueTrigger(StorageNames.Queues.KpiRunsPoison)] string message, CancellationToken ct)
@@ -45,19 +45,31 @@ public sealed class PoisonedJobFunctions(RunStore runs, AlertLedger ledger, Host
         logger.LogError("Run {RunId} failed: its start message went to {Queue} after {Attempts} attempts", job.RunId, StorageNames.Queues.KpiRunsPoison, host.MaxDequeueCount);
     }
 
+    /// <summary>
+    /// A day still pending fails. A day that is done may have been the one to send its run's periods
+    /// (<see cref="AggregateDayFunction"/>), its delivery dying before the host wrote them: when every day
+    /// is done and no other day holds that claim, its message sends them here.
+    /// </summary>
     [Function("AggregateDayPoisoned")]
-    public async Task AggregateDayAsync([QueueTrigger(StorageNames.Queues.KpiDaysPoison)] string message, CancellationToken ct)
+    [QueueOutput(StorageNames.Queues.KpiPeriods)]
+    public async Task<string[]?> AggregateDayAsync([QueueTrigger(StorageNames.Queues.KpiDaysPoison)] string message, CancellationToken ct)
     {
-        if (!JobMessage.TryRead(message, JobMessages.ReadDay, logger, "AggregateDayPoisoned", out var job)) return;
+        if (!JobMessage.TryRead(message, JobMessages.ReadDay, logger, "AggregateDayPoisoned", out var job)) return null;
         var day = IsoDay.Text(job.Day);
         // Only a day still pending: one done by another delivery, or failed by its own last attempt, stays as it is.
         var found = await runs.FailPendingDayAsync(job.RunId, job.Day, Reason($"aggregating day {day}", StorageNames.Queues.KpiDaysPoison), ct);
+        if (found == StepState.Done && await AggregateDayFunction.PeriodsAfterDayAsync(runs, planner, logger, job, ct) is { } periods)
+        {
+            logger.LogWarning("Day {Day} of run {RunId} is done; its message in {Queue} sends the run's periods to finalise", day, job.RunId, StorageNames.Queues.KpiDaysPoison);
+            return periods;
+        }
         if (found != StepState.Pending)
         {
             logger.LogInformation("Day {Day} of run {RunId} is {State}; its message in {Queue} changes nothing", day, job.RunId, Describe(found), StorageNames.Queues.KpiDaysPoison);
-            return;
+            return null;
         }
         logger.LogError("Day {Day} of run {RunId} failed: its message went to {Queue} after {Attempts} attempts", day, job.RunId, StorageNames.Queues.KpiDaysPoison, host.MaxDequeueCount);
+        return null;
     }
 
     [Function("FinalizePeriodPoisoned")]

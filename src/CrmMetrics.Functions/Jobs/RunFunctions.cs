@@ -186,6 +186,17 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
 /// <c>AggregateDay</c> (queue <c>kpi-days</c>): the map step for one day. The last day of a run to
 /// finish sends the run's period jobs. On the final attempt a failure is recorded on the run.
 /// </summary>
+/// <remarks>
+/// Days run 16 at a time, so several last days may see every day done at once; each sent every period
+/// (found by probing: one period finalised up to 13 times in one run, its alerts evaluated as often).
+/// Now the day that claims the sending on the run's record (<see cref="RunStore.ClaimPeriodsAsync"/>,
+/// a write conditional on the record's ETag, so one day wins) sends them, and the others nothing. The
+/// host writes the period messages after the function returns, so the claim can land and the messages
+/// never be written (the worker died, the write failed). The claim therefore names the day, not the
+/// delivery: that day's message, not deleted, comes back and sends them again, on a retry or, after
+/// its last attempt, from the poison queue (<see cref="PoisonedJobFunctions.AggregateDayAsync"/>). At
+/// worst a period is sent twice (a crash after the host wrote them), and finalising is idempotent.
+/// </remarks>
 public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore runs, RunPlanner planner, ReportingZoneGuard zoneGuard, HostJsonSettings host, ILogger<AggregateDayFunction> logger)
 {
     [Function("AggregateDay")]
@@ -222,22 +233,28 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
 
         try
         {
-            if (await runs.AllDaysDoneAsync(job.RunId, ct) && await runs.GetAsync(job.RunId, ct) is { Planned: true } run)
-            {
-                // Concurrent last days may both send these; finalising a period twice in one run is harmless.
-                var pending = await planner.PeriodsToFinaliseAsync(run, ct);
-                logger.LogInformation("Run {RunId}: all days aggregated; {Count} periods to finalise", run.RunId, pending.Count);
-                return pending.Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))).ToArray();
-            }
+            return await PeriodsAfterDayAsync(runs, planner, logger, job, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException && host.IsLastAttempt(dequeueCount))
         {
-            // The day is done, so its poisoned message would change nothing: the run says why it cannot go on,
-            // rather than staying running with periods never sent (found in review).
+            // The run says why it could not go on, rather than staying running with periods never sent (found in
+            // review); its poisoned message tries once more.
             await runs.AddErrorAsync(job.RunId, $"sending the periods to finalise after day {IsoDay.Text(job.Day)} failed: {e.GetType().Name}: {e.Message}", CancellationToken.None);
             throw;
         }
-        return null;
+    }
+
+    /// <summary>
+    /// The run's period jobs when every day of it is done and the job's day holds the claim to send them
+    /// (see the remarks above); else null. Also what a done day's message in the poison queue sends.
+    /// </summary>
+    internal static async Task<string[]?> PeriodsAfterDayAsync(RunStore runs, RunPlanner planner, ILogger logger, DayJob job, CancellationToken ct)
+    {
+        if (!await runs.AllDaysDoneAsync(job.RunId, ct) || !await runs.ClaimPeriodsAsync(job.RunId, job.Day, ct)) return null;
+        if (await runs.GetAsync(job.RunId, ct) is not { Planned: true } run) return null;
+        var pending = await planner.PeriodsToFinaliseAsync(run, ct);
+        logger.LogInformation("Run {RunId}: all days aggregated; {Count} periods to finalise", run.RunId, pending.Count);
+        return pending.Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))).ToArray();
     }
 }
 

@@ -35,7 +35,8 @@ public sealed record RunPeriod(Grain Grain, string Period, StepState State, int 
 
 /// <summary>
 /// Runs in one partition each: a "run" row, a row per day to aggregate and a row per period to
-/// finalise. Steps update only their own rows, so fan-out work never contends on one row.
+/// finalise. Steps update only their own rows, so fan-out work never contends on one row; only the
+/// last days of a run meet on its run row, claiming the sending of its periods (<see cref="ClaimPeriodsAsync"/>).
 /// </summary>
 public sealed class RunStore(StorageAccount account)
 {
@@ -328,6 +329,37 @@ public sealed class RunStore(StorageAccount account)
             if (e.GetString("State") != nameof(StepState.Done)) return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Claims for <paramref name="day"/> the sending of the run's period jobs, once its days are all done.
+    /// Of the last days finishing together, one takes it: the claim names the day on the run row
+    /// (<c>PeriodsSentBy</c>) and is written only if the row is still at the version (ETag) read without
+    /// it, so a concurrent claim is refused and then finds the winner's. True when the day holds the
+    /// claim, taken now or before: it stays with the day, so a later delivery of that day's message (a
+    /// retry after the periods' messages were lost) sends them again. False when another day holds it,
+    /// or there is no such run.
+    /// </summary>
+    public async Task<bool> ClaimPeriodsAsync(string runId, DateOnly day, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(runId);
+        var sender = StorageKeys.DayKey(day);
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var row = await _table.GetEntityIfExistsAsync<TableEntity>(pk, RunRow, ["PeriodsSentBy"], ct);
+            if (!row.HasValue) return false;
+            if (row.Value!.GetString("PeriodsSentBy") is { } holder) return holder == sender;
+            try
+            {
+                await _table.UpdateEntityAsync(new TableEntity(pk, RunRow) { ["PeriodsSentBy"] = sender }, row.Value.ETag, TableUpdateMode.Merge, ct);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                // Written meanwhile (claimed by another day, or an error recorded): decide again on what is there now.
+            }
+        }
+        throw new ConcurrentChangeException($"Run {runId}'s record kept changing concurrently; sending its periods was not claimed (20 attempts).");
     }
 
     private async Task<Dictionary<string, TableEntity>> ReadRowsAsync(string pk, CancellationToken ct)

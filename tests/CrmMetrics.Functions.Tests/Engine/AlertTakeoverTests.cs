@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CrmMetrics.Functions.Tests.Engine;
 
 /// <summary>
-/// Two deliveries of one period's job (the last days of a run finishing together both send it): the
+/// Two deliveries of one period's job (sent again after a crash, or delivered again while the first runs): the
 /// first claims an alert, or records a recovery, and dies before sending it. The second, which
 /// completes the period, sends it, so the run succeeds only with its alerts out; it does not wait for
 /// the dead one's retry.

@@ -62,6 +62,32 @@ public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_done_days_poisoned_message_sends_the_periods_its_day_claimed_and_leaves_those_of_another_day()
+    {
+        // The day that claimed the run's periods died on its last attempt before the host wrote them: no other
+        // day sends them, so its message in the poison queue does, and the run ends.
+        var claimed = await PlannedRunAsync("poisoned-claim");
+        var other = await PlannedRunAsync("poisoned-other");
+        foreach (var runId in new[] { claimed, other })
+        {
+            Assert.True(await Runs.CompleteDayAsync(runId, Aggregated, 3, default));
+            Assert.True(await Runs.CompleteDayAsync(runId, Lost, 4, default));
+        }
+        Assert.True(await Runs.ClaimPeriodsAsync(claimed, Lost, default));
+        // The other run's periods are another day's to send (its message was not poisoned).
+        Assert.True(await Runs.ClaimPeriodsAsync(other, Aggregated, default));
+        await SendAsync(StorageNames.Queues.KpiDaysPoison, JobMessages.Write(new DayJob(claimed, Lost)));
+        await SendAsync(StorageNames.Queues.KpiDaysPoison, JobMessages.Write(new DayJob(other, Lost)));
+
+        var run = await WaitForRunAsync(claimed, r => r.State != "running", "the claimed run's periods to be finalised");
+        Assert.Equal("succeeded", run.State);
+        Assert.Equal([(August.Key, StepState.Done)], run.Periods.Select(p => (p.Period, p.State)));
+        Assert.True(app.Logs.Contains($"Day 2026-08-04 of run {claimed} is done; its message in kpi-days-poison sends the run's periods to finalise"), app.Logs.Tail());
+        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains($"Day 2026-08-04 of run {other} is done; its message in kpi-days-poison changes nothing")), Deadline, "the other run's message to be read");
+        Assert.Equal("running", (await Runs.GetAsync(other, default))!.State);
+    }
+
+    [Fact]
     public async Task A_poisoned_period_fails_and_a_poisoned_done_message_still_records_its_period()
     {
         var finalised = await PlannedRunAsync("poisoned-done");

@@ -122,4 +122,25 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         Assert.Equal("succeeded", run.State);
         Assert.Null(await runs.GetAsync("run-nobody-created", default));
     }
+
+    [Fact]
+    public async Task Of_days_claiming_a_runs_periods_at_once_one_holds_the_claim_and_keeps_it()
+    {
+        // Found by probing: the last days of a run, finishing together, each sent every period (one up to 13 times).
+        var runs = new RunStore(await azurite.AccountAsync());
+        var days = Enumerable.Range(1, 16).Select(d => new DateOnly(2026, 9, d)).ToList();
+        Assert.True(await runs.CreateAsync("run-claim", "api", null, null, default));
+        await runs.PlanAsync("run-claim", days, [], default);
+
+        var claims = await Task.WhenAll(days.Select(d => Task.Run(() => runs.ClaimPeriodsAsync("run-claim", d, default))));
+
+        var holder = days[Assert.Single(Enumerable.Range(0, days.Count), i => claims[i])];
+        // The claim stays with its day (a later delivery of its message sends again), through a write of the record.
+        await runs.AddErrorAsync("run-claim", "an error recorded meanwhile", default);
+        Assert.True(await runs.ClaimPeriodsAsync("run-claim", holder, default));
+        foreach (var day in days.Where(d => d != holder)) Assert.False(await runs.ClaimPeriodsAsync("run-claim", day, default));
+        Assert.Equal(["an error recorded meanwhile"], (await runs.GetAsync("run-claim", default))!.Errors);
+        Assert.False(await runs.ClaimPeriodsAsync("run-nobody-created", holder, default));
+        Assert.Null(await runs.GetAsync("run-nobody-created", default));
+    }
 }
