@@ -59,6 +59,10 @@ public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
         var body = await AppFixture.JsonAsync(response);
         Assert.Equal("failed", body.GetProperty("state").GetString());
         Assert.Contains("kpi-days-poison", body.ToString());
+        // Its period is never sent while a day failed: it says so, rather than pending for ever (found by probing).
+        var step = body.GetProperty("steps").EnumerateArray().Single();
+        Assert.Equal("skipped", step.GetProperty("state").GetString());
+        Assert.Equal("not finalised: day 2026-08-04 failed; it stays dirty, so the next run aggregates it and finalises this period", step.GetProperty("error").GetString());
     }
 
     [Fact]
