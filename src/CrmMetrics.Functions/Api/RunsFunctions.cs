@@ -10,9 +10,10 @@ using CrmMetrics.Storage.Runs;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary><c>POST /api/runs</c> (compute now) and <c>GET /api/runs/{runId}</c> (progress).</summary>
-public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, StorageAccount account, TimeProvider clock, ReportingZoneGuard zoneGuard)
+public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, StorageAccount account, TimeProvider clock, ReportingZoneGuard zoneGuard, ILogger<RunsFunctions> logger)
 {
-    public sealed record RunAccepted(string RunId, string State, string Status);
+    /// <summary><paramref name="Joined"/>: a run for the same grains and period was still queued, and this request joined it.</summary>
+    public sealed record RunAccepted(string RunId, string State, string Status, bool Joined);
 
     public sealed record RunStep(string Grain, string Period, string State, int Version, int Rows, string? Error);
 
@@ -58,10 +59,14 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
         if (await zoneGuard.ProblemAsync(ct) is { } zoneProblem) return Problems.Conflict(zoneProblem);
 
         var runId = RunPlanner.NewRunId(clock.GetUtcNow());
-        await runs.CreateAsync(runId, RunPlanner.ApiTrigger, grain is { } chosen ? [Grains.Key(chosen)] : null, periodKey, ct);
+        IReadOnlyList<string>? grains = grain is { } chosen ? [Grains.Key(chosen)] : null;
+        await runs.CreateAsync(runId, RunPlanner.ApiTrigger, grains, periodKey, ct);
         await account.Queue(StorageNames.Queues.KpiRuns).SendMessageAsync(JobMessages.Write(new StartRunJob(runId)), ct);
-        var status = $"/api/runs/{runId}";
-        return TypedResults.Accepted(status, new RunAccepted(runId, "queued", status));
+        // A run like it still queued plans everything this one would: the request joins it (its own run, started, does nothing).
+        var queued = await runs.QueueOrJoinAsync(runId, RunStore.RequestKey(grains, periodKey), ct);
+        if (queued != runId) logger.LogInformation("Run request {RunId} joined run {Queued}, queued for the same grains and period and not planned yet", runId, queued);
+        var status = $"/api/runs/{queued}";
+        return TypedResults.Accepted(status, new RunAccepted(queued, "queued", status, Joined: queued != runId));
     }
 
     /// <summary>

@@ -140,6 +140,11 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
             logger.LogWarning("Run {RunId} does not exist; nothing to start", job.RunId);
             return RunJobs.None;
         }
+        if (run.JoinedTo is { } joined)
+        {
+            logger.LogInformation("Run {RunId} joined run {Joined}, queued before it for the same grains and period; nothing to start", run.RunId, joined);
+            return RunJobs.None;
+        }
         if (run.Planned)
         {
             // Planned before, but this message came back: the jobs may never have been sent. Send what
@@ -150,6 +155,8 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
             logger.LogInformation("Run {RunId} was planned before; {Days} days and {Periods} periods still pending are sent again", run.RunId, days.Count, periods.Count);
             return RunJobs.FirstStep(new RunPlan(run.RunId, days, periods));
         }
+        // Requests that come from now on start a run of their own: this one's plan may miss what they ask for.
+        if (run.Trigger == RunPlanner.ApiTrigger) await runs.ReleaseRequestAsync(run.RunId, RunStore.RequestKey(run.RequestedGrains, run.RequestedPeriod), ct);
         try
         {
             var plan = await planner.PlanAsync(job.RunId, ct);

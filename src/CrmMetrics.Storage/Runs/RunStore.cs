@@ -27,6 +27,9 @@ public sealed record RunRecord(
         : "queued";
 
     public int Snapshots => Periods.Sum(p => p.Rows);
+
+    /// <summary>The run a request made at the same time joined instead (<see cref="RunStore.QueueOrJoinAsync"/>): this one never starts.</summary>
+    public string? JoinedTo { get; init; }
 }
 
 public sealed record RunDay(DateOnly Day, StepState State, long Facts, string? Error);
@@ -44,6 +47,8 @@ public sealed class RunStore(StorageAccount account)
     // The latest scheduled run's id, in a partition no run id can take (they start with "run-" or "sched-").
     private const string SchedulePartition = "schedule";
     private const string LatestRow = "latest";
+    // For each kind of API request (its grains and period), the run queued for it, not planned yet.
+    private const string RequestPartition = "requests";
     private readonly TableClient _table = account.Table(StorageNames.Tables.Runs);
 
     /// <summary>Whether the run exists (its run row alone is read).</summary>
@@ -307,8 +312,87 @@ public sealed class RunStore(StorageAccount account)
         return new RunRecord(runId, run.GetString("Trigger") ?? "", run.GetDateTimeOffset("CreatedAt") ?? default, run.GetBoolean("Planned") ?? false,
             run.GetString("Grains")?.Split(',', StringSplitOptions.RemoveEmptyEntries), run.GetString("Period"),
             days.OrderBy(d => d.Day).ToList(), periods.OrderBy(p => p.Grain).ThenBy(p => p.Period, StringComparer.Ordinal).ToList(),
-            JsonSerializer.Deserialize<List<string>>(run.GetString("Errors") ?? "[]")!);
+            JsonSerializer.Deserialize<List<string>>(run.GetString("Errors") ?? "[]")!)
+        {
+            JoinedTo = run.GetString("JoinedTo"),
+        };
     }
+
+    /// <summary>What identifies a kind of API request: its grains and period (none: the defaults).</summary>
+    public static string RequestKey(IReadOnlyList<string>? grains, string? period) =>
+        StorageKeys.Encode($"{(grains is null ? "*" : string.Join(",", grains))}|{period ?? "*"}");
+
+    /// <summary>
+    /// Records <paramref name="runId"/> (created, its start message sent) as the run queued for requests of
+    /// <paramref name="requestKey"/>, or, when another such run is still queued (not planned, no error),
+    /// joins that one and returns its id: it plans every day marked until it starts, so it computes all
+    /// this request would. <paramref name="runId"/> is then marked <see cref="RunRecord.JoinedTo"/> that
+    /// run and never starts. Found by probing: 36 runs posted at once each planned every dirty day and
+    /// stayed queued for more than 20 minutes. A run's planning first releases it
+    /// (<see cref="ReleaseRequestAsync"/>); joining is a write conditional on the entry's version, so a
+    /// request joins only a run whose planning has not begun.
+    /// </summary>
+    public async Task<string> QueueOrJoinAsync(string runId, string requestKey, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            try
+            {
+                await _table.AddEntityAsync(new TableEntity(RequestPartition, requestKey) { ["RunId"] = runId }, ct);
+                return runId;
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+            }
+            var entry = await _table.GetEntityIfExistsAsync<TableEntity>(RequestPartition, requestKey, cancellationToken: ct);
+            if (!entry.HasValue) continue; // released meanwhile
+            var queued = entry.Value!.GetString("RunId");
+            if (queued == runId) return runId;
+            var joinable = queued is not null && await GetRunRowAsync(queued, ct) is { } row && row.GetBoolean("Planned") != true
+                && (row.GetString("Errors") ?? "[]") == "[]" && row.GetString("JoinedTo") is null;
+            try
+            {
+                if (joinable)
+                {
+                    // Moves the entry's version: a planning that read it before must read it again, and so starts after this request.
+                    await _table.UpdateEntityAsync(new TableEntity(RequestPartition, requestKey) { ["JoinedAt"] = DateTimeOffset.UtcNow }, entry.Value.ETag, TableUpdateMode.Merge, ct);
+                    await _table.UpdateEntityAsync(new TableEntity(StorageKeys.Encode(runId), RunRow) { ["JoinedTo"] = queued }, ETag.All, TableUpdateMode.Merge, ct);
+                    return queued!;
+                }
+                // The entry names a run that started, failed or is gone: this one is the queued run now.
+                await _table.UpdateEntityAsync(new TableEntity(RequestPartition, requestKey) { ["RunId"] = runId }, entry.Value.ETag, TableUpdateMode.Replace, ct);
+                return runId;
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                // Released or replaced meanwhile: decide again on what is there now.
+            }
+        }
+        throw new ConcurrentChangeException($"The queued run for requests like {runId}'s kept changing concurrently (20 attempts).");
+    }
+
+    /// <summary>Ends <paramref name="runId"/>'s standing as the run requests of <paramref name="requestKey"/> join; called before it plans.</summary>
+    public async Task ReleaseRequestAsync(string runId, string requestKey, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var entry = await _table.GetEntityIfExistsAsync<TableEntity>(RequestPartition, requestKey, cancellationToken: ct);
+            if (!entry.HasValue || entry.Value!.GetString("RunId") != runId) return;
+            try
+            {
+                await _table.DeleteEntityAsync(RequestPartition, requestKey, entry.Value.ETag, ct);
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                // A request joined meanwhile: it is in, and the entry is read again.
+            }
+        }
+        throw new ConcurrentChangeException($"Run {runId} could not release its requests: they kept joining it concurrently (20 attempts).");
+    }
+
+    private async Task<TableEntity?> GetRunRowAsync(string runId, CancellationToken ct) =>
+        await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.Encode(runId), RunRow, cancellationToken: ct) is { HasValue: true } row ? row.Value : null;
 
     /// <summary>Whether a period of the run is still pending (neither done nor failed): one read, which stops at the first.</summary>
     public async Task<bool> AnyPeriodPendingAsync(string runId, CancellationToken ct)

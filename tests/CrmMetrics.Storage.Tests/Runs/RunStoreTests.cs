@@ -143,4 +143,39 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         Assert.False(await runs.ClaimPeriodsAsync("run-nobody-created", holder, default));
         Assert.Null(await runs.GetAsync("run-nobody-created", default));
     }
+
+    [Fact]
+    public async Task Requests_like_a_queued_run_join_it_until_its_planning_releases_them()
+    {
+        var runs = new RunStore(await azurite.AccountAsync());
+        var key = RunStore.RequestKey(["month"], "2026-08");
+        async Task<string> RequestAsync(string runId)
+        {
+            Assert.True(await runs.CreateAsync(runId, "api", ["month"], "2026-08", default));
+            return await runs.QueueOrJoinAsync(runId, key, default);
+        }
+
+        // Sixteen at once: one is queued, the others join it and never start.
+        var ids = Enumerable.Range(0, 16).Select(i => $"run-join-{i:00}").ToList();
+        var answers = await Task.WhenAll(ids.Select(id => Task.Run(() => RequestAsync(id))));
+        var queued = Assert.Single(answers.Distinct());
+        foreach (var id in ids.Where(id => id != queued)) Assert.Equal(queued, (await runs.GetAsync(id, default))!.JoinedTo);
+        Assert.Null((await runs.GetAsync(queued, default))!.JoinedTo);
+        // Another kind of request has its own run.
+        Assert.True(await runs.CreateAsync("run-join-year", "api", ["year"], null, default));
+        Assert.Equal("run-join-year", await runs.QueueOrJoinAsync("run-join-year", RunStore.RequestKey(["year"], null), default));
+
+        // Once its planning has begun, a request gets a run of its own, and that one is joined next.
+        await runs.ReleaseRequestAsync(queued, key, default);
+        Assert.Equal("run-join-after", await RequestAsync("run-join-after"));
+        Assert.Equal("run-join-after", await RequestAsync("run-join-later"));
+        // A run that planned or failed without releasing (a crash, a poisoned start) is not joined.
+        await runs.PlanAsync("run-join-after", [], [], default);
+        Assert.Equal("run-join-planned", await RequestAsync("run-join-planned"));
+        await runs.AddErrorAsync("run-join-planned", "planning failed", default);
+        Assert.Equal("run-join-failed", await RequestAsync("run-join-failed"));
+        // Releasing is the queued run's own: another run's release leaves the entry.
+        await runs.ReleaseRequestAsync("run-join-after", key, default);
+        Assert.Equal("run-join-failed", await RequestAsync("run-join-last"));
+    }
 }
