@@ -68,7 +68,7 @@ param alertHorizonDays string = ''
 
 @minValue(1)
 @maxValue(200)
-@description('CrmMetrics__HttpStorageTimeoutSeconds: how long an HTTP request waits for one storage answer before it answers 503 (1-200, below the front end\'s 230 s).')
+@description('CrmMetrics__HttpStorageTimeoutSeconds: how long an HTTP request waits for one storage answer before it answers 503 (1-200; one answer, not the whole request, so keep it well under the front end\'s 230 s).')
 param httpStorageTimeoutSeconds int = 20
 
 @minValue(0)

@@ -54,7 +54,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
             await using var held = await definitionLock.AcquireAsync(ct);
             if (!await rules.DeleteAsync(ruleId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct)) return Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
             // Not cancelled with the request: the rule is gone, and what it leaves unwatched must be marked.
-            await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None), CancellationToken.None);
+            using (Storage.Account.StorageAnswerLimit.Lifted()) await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None), CancellationToken.None);
             return TypedResults.NoContent();
         }
         if (await rules.GetVersionedAsync(ruleId, ct) is not { } found) return Problems.NotFound($"There is no alert rule '{JsonFields.Truncate(ruleId)}'.");
@@ -86,7 +86,7 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
         // watches: the periods they are open in are computed again by the next run, which resolves them.
         // Also after the same document again (a retry of a put whose marks were lost marks them then), and
         // not cancelled with the request: the rule is stored.
-        await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None), CancellationToken.None);
+        using (Storage.Account.StorageAnswerLimit.Lifted()) await stale.MarkAsync(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None), CancellationToken.None);
         return created ? TypedResults.Created($"/api/alert-rules/{ruleId}", RuleDto.From(rule)) : TypedResults.Ok(RuleDto.From(rule));
     }
 

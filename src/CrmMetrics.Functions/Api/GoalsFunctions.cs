@@ -123,7 +123,9 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         var due = created || before.Version != version
             ? DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(before.Document is { } old ? DuePeriods(old.Grain, old.Period, settings, clock) : [])
             : [];
-        await stale.MarkAsync(due.Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None)).Distinct().ToList(), CancellationToken.None);
+        // With the storage clients' full tries, as queue work has them: the document is in, and a 503 would say nothing was half-written.
+        using (Storage.Account.StorageAnswerLimit.Lifted())
+            await stale.MarkAsync(due.Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None)).Distinct().ToList(), CancellationToken.None);
         var dto = GoalDto.From(goal, all.Values);
         return created ? TypedResults.Created($"/api/goals/{goalId}", dto) : TypedResults.Ok(dto);
     }
@@ -143,7 +145,8 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct))
             return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
         // Its attainment rows leave the snapshots at the next run of its periods, where its open alerts are resolved.
-        await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None)).Distinct().ToList(), CancellationToken.None);
+        using (Storage.Account.StorageAnswerLimit.Lifted())
+            await stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None)).Distinct().ToList(), CancellationToken.None);
         return TypedResults.NoContent();
     }
 

@@ -52,7 +52,8 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
             await using var held = await definitionLock.AcquireAsync(ct);
             if (await plans.GetAsync(planId, ct) is not { } deleted || !await plans.DeleteAsync(planId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct))
                 return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
-            await stale.MarkAsync(GoalsFunctions.DuePeriods(deleted.Grain, null, settings, clock), ct);
+            // Not cancelled with the request, with the storage clients' full tries: the plan is gone, and its periods must be marked.
+            using (Storage.Account.StorageAnswerLimit.Lifted()) await stale.MarkAsync(GoalsFunctions.DuePeriods(deleted.Grain, null, settings, clock), CancellationToken.None);
             return TypedResults.NoContent();
         }
         if (await plans.GetVersionedAsync(planId, ct) is not { } found) return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
@@ -87,7 +88,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         if (before?.Version != version)
         {
             var was = before?.Document is { } old && old.Grain != plan.Grain ? GoalsFunctions.DuePeriods(old.Grain, null, settings, clock) : [];
-            await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock).Concat(was), ct);
+            using (Storage.Account.StorageAnswerLimit.Lifted()) await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock).Concat(was), CancellationToken.None);
         }
         return created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
     }

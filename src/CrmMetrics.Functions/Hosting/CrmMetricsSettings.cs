@@ -37,7 +37,7 @@ public sealed class CrmMetricsSettings
 
     public const int DefaultHttpStorageTimeoutSeconds = 20;
 
-    /// <summary>The longest <see cref="HttpStorageTimeout"/>: below the 230 s after which Azure's front end gives up on a request.</summary>
+    /// <summary>The longest <see cref="HttpStorageTimeout"/>. It bounds one storage answer, not the request: keep it well under the 230 s after which Azure's front end gives up on a request.</summary>
     public const int MaxHttpStorageTimeoutSeconds = 200;
 
     /// <summary>Per-key rate limits on ingestion and reads.</summary>

@@ -140,11 +140,6 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
             logger.LogWarning("Run {RunId} does not exist; nothing to start", job.RunId);
             return RunJobs.None;
         }
-        if (run.JoinedTo is { } joined)
-        {
-            logger.LogInformation("Run {RunId} joined run {Joined}, queued before it for the same grains and period; nothing to start", run.RunId, joined);
-            return RunJobs.None;
-        }
         if (run.Planned)
         {
             // Planned before, but this message came back: the jobs may never have been sent. Send what
@@ -156,7 +151,13 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
             return RunJobs.FirstStep(new RunPlan(run.RunId, days, periods));
         }
         // Requests that come from now on start a run of their own: this one's plan may miss what they ask for.
-        if (run.Trigger == RunPlanner.ApiTrigger) await runs.ReleaseRequestAsync(run.RunId, RunStore.RequestKey(run.RequestedGrains, run.RequestedPeriod), ct);
+        // One that joined a run queued before it starts nothing.
+        if (run.Trigger == RunPlanner.ApiTrigger && !await runs.BeginPlanningAsync(run.RunId, RunStore.RequestKey(run.RequestedGrains, run.RequestedPeriod), ct))
+        {
+            logger.LogInformation("Run {RunId} joined run {Joined}, queued before it for the same grains and period; nothing to start",
+                run.RunId, (await runs.GetAsync(run.RunId, ct))?.JoinedTo);
+            return RunJobs.None;
+        }
         try
         {
             var plan = await planner.PlanAsync(job.RunId, ct);

@@ -21,7 +21,7 @@ public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> c
 
     /// <summary>
     /// Returns the result of a call that held the items. Cancelling stops the wait, not the call the
-    /// items may already have joined.
+    /// items may already have joined; so does an HTTP request's limit on storage answers.
     /// </summary>
     public Task<TResult> AddAsync(IReadOnlyCollection<TItem> items, CancellationToken cancellationToken)
     {
@@ -32,10 +32,12 @@ public sealed class GroupCall<TItem, TResult>(Func<List<TItem>, Task<TResult>> c
             if (!_calling)
             {
                 _calling = true;
-                _ = Task.Run(CallWhilePendingAsync, CancellationToken.None);
+                // Not in the caller's flow: the call serves callers of every kind (an HTTP request's limit on
+                // storage answers, see StorageAnswerLimit, is its own wait's, not the call's).
+                _ = StorageAnswerLimit.StartShared(CallWhilePendingAsync);
             }
         }
-        return done.Task.WaitAsync(cancellationToken);
+        return StorageAnswerLimit.WaitShared(done.Task, cancellationToken);
     }
 
     private async Task CallWhilePendingAsync()

@@ -28,9 +28,51 @@ public static class StorageAnswerLimit
         return new Scope(outer);
     }
 
+    /// <summary>
+    /// No limit in this flow until the result is disposed: for writes that must be done once an HTTP
+    /// request has committed (the periods a stored definition changes, marked stale), which keep the
+    /// storage clients' full tries.
+    /// </summary>
+    public static Scope Lifted()
+    {
+        var outer = Limit.Value;
+        Limit.Value = null;
+        return new Scope(outer);
+    }
+
     public readonly struct Scope(TimeSpan? outer) : IDisposable
     {
         public void Dispose() => Limit.Value = outer;
+    }
+
+    /// <summary>
+    /// Starts work that callers of every kind share (one storage call for many callers) without this flow's
+    /// limit: the work keeps the clients' full tries whoever started it, and each HTTP caller bounds its own
+    /// wait (<see cref="WaitShared{T}"/>).
+    /// </summary>
+    public static Task<T> StartShared<T>(Func<Task<T>> work)
+    {
+        using (ExecutionContext.SuppressFlow()) return Task.Run(work);
+    }
+
+    /// <summary><see cref="StartShared{T}"/> for work with no result.</summary>
+    public static Task StartShared(Func<Task> work)
+    {
+        using (ExecutionContext.SuppressFlow()) return Task.Run(work);
+    }
+
+    /// <summary>Waits for shared work, no longer than this flow's limit when it has one.</summary>
+    public static async Task<T> WaitShared<T>(Task<T> shared, CancellationToken ct)
+    {
+        if (Current is not { } limit) return await shared.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await shared.WaitAsync(limit, ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException e) when (!shared.IsCompleted)
+        {
+            throw new StorageAnswerTimeoutException(limit, e);
+        }
     }
 
     /// <summary>Every storage client's pipeline step that applies the limit to each try (<see cref="HttpPipelinePosition.PerRetry"/>).</summary>

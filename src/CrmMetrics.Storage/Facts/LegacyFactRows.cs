@@ -45,9 +45,9 @@ public sealed class LegacyFactRows(TableClient table)
         if (known is null || known.IsCompleted)
         {
             _probedAt = DateTimeOffset.UtcNow;
-            _hasRows = known = ProbeAsync(CancellationToken.None);
+            _hasRows = known = StorageAnswerLimit.StartShared(() => ProbeAsync(CancellationToken.None));
         }
-        return known.WaitAsync(ct);
+        return StorageAnswerLimit.WaitShared(known, ct);
     }
 
     private async Task<bool> ProbeAsync(CancellationToken ct)

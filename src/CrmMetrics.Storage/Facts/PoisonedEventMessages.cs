@@ -82,6 +82,9 @@ public sealed class PoisonedEventMessages(StorageAccount account)
     private static string Preview(byte[] bytes)
     {
         var text = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, PreviewLength * 4));
-        return text.Length <= PreviewLength ? text : text[..PreviewLength] + "…";
+        if (text.Length <= PreviewLength) return text;
+        // Not between the two halves of a surrogate pair.
+        var cut = char.IsHighSurrogate(text[PreviewLength - 1]) ? PreviewLength - 1 : PreviewLength;
+        return text[..cut] + "…";
     }
 }

@@ -324,14 +324,19 @@ public sealed class RunStore(StorageAccount account)
 
     /// <summary>
     /// Records <paramref name="runId"/> (created, its start message sent) as the run queued for requests of
-    /// <paramref name="requestKey"/>, or, when another such run is still queued (not planned, no error),
-    /// joins that one and returns its id: it plans every day marked until it starts, so it computes all
-    /// this request would. <paramref name="runId"/> is then marked <see cref="RunRecord.JoinedTo"/> that
-    /// run and never starts. Found by probing: 36 runs posted at once each planned every dirty day and
-    /// stayed queued for more than 20 minutes. A run's planning first releases it
-    /// (<see cref="ReleaseRequestAsync"/>); joining is a write conditional on the entry's version, so a
-    /// request joins only a run whose planning has not begun.
+    /// <paramref name="requestKey"/>, or, when another such run is still queued (its planning not begun, no
+    /// error), joins that one and returns its id: it plans every day marked until it starts, so it computes
+    /// all this request would. <paramref name="runId"/> is then marked <see cref="RunRecord.JoinedTo"/> that
+    /// run and starts nothing. Found by probing: 36 runs posted at once each planned every dirty day and
+    /// stayed queued for more than 20 minutes.
     /// </summary>
+    /// <remarks>
+    /// A run's planning begins with <see cref="BeginPlanningAsync"/>: it flags the run's row, then removes the
+    /// entry. A request joins with a write conditional on the entry's version, so it joins only a run whose
+    /// planning reads the dirty days after it; one that finds the flag (its run's planning began before the
+    /// entry named it) takes the entry for its own run. A run is marked joined only while its own planning
+    /// has not begun (both writes are conditional on its row's version), so it either plans or joins, never both.
+    /// </remarks>
     public async Task<string> QueueOrJoinAsync(string runId, string requestKey, CancellationToken ct)
     {
         for (var attempt = 0; attempt < 20; attempt++)
@@ -348,40 +353,76 @@ public sealed class RunStore(StorageAccount account)
             if (!entry.HasValue) continue; // released meanwhile
             var queued = entry.Value!.GetString("RunId");
             if (queued == runId) return runId;
-            var joinable = queued is not null && await GetRunRowAsync(queued, ct) is { } row && row.GetBoolean("Planned") != true
+            var joinable = queued is not null && await GetRunRowAsync(queued, ct) is { } row && row.GetBoolean("Planned") != true && row.GetBoolean("PlanningBegan") != true
                 && (row.GetString("Errors") ?? "[]") == "[]" && row.GetString("JoinedTo") is null;
             try
             {
-                if (joinable)
+                if (!joinable)
                 {
-                    // Moves the entry's version: a planning that read it before must read it again, and so starts after this request.
-                    await _table.UpdateEntityAsync(new TableEntity(RequestPartition, requestKey) { ["JoinedAt"] = DateTimeOffset.UtcNow }, entry.Value.ETag, TableUpdateMode.Merge, ct);
-                    await _table.UpdateEntityAsync(new TableEntity(StorageKeys.Encode(runId), RunRow) { ["JoinedTo"] = queued }, ETag.All, TableUpdateMode.Merge, ct);
-                    return queued!;
+                    // The entry names a run that began planning, failed or is gone: this one is the queued run now.
+                    await _table.UpdateEntityAsync(new TableEntity(RequestPartition, requestKey) { ["RunId"] = runId }, entry.Value.ETag, TableUpdateMode.Replace, ct);
+                    return runId;
                 }
-                // The entry names a run that started, failed or is gone: this one is the queued run now.
-                await _table.UpdateEntityAsync(new TableEntity(RequestPartition, requestKey) { ["RunId"] = runId }, entry.Value.ETag, TableUpdateMode.Replace, ct);
-                return runId;
+                // Moves the entry's version: the queued run's planning, if it read the entry before, reads it again, so it starts after this.
+                await _table.UpdateEntityAsync(new TableEntity(RequestPartition, requestKey) { ["JoinedAt"] = DateTimeOffset.UtcNow }, entry.Value.ETag, TableUpdateMode.Merge, ct);
             }
             catch (RequestFailedException e) when (e.Status is 404 or 412)
             {
-                // Released or replaced meanwhile: decide again on what is there now.
+                continue; // released or replaced meanwhile: decide again on what is there now
             }
+            return await MarkJoinedAsync(runId, queued!, ct) ? queued! : runId;
         }
         throw new ConcurrentChangeException($"The queued run for requests like {runId}'s kept changing concurrently (20 attempts).");
     }
 
-    /// <summary>Ends <paramref name="runId"/>'s standing as the run requests of <paramref name="requestKey"/> join; called before it plans.</summary>
-    public async Task ReleaseRequestAsync(string runId, string requestKey, CancellationToken ct)
+    /// <summary>Marks <paramref name="runId"/> joined to <paramref name="queued"/> unless its own planning began (its start message came first); true when marked.</summary>
+    private async Task<bool> MarkJoinedAsync(string runId, string queued, CancellationToken ct)
     {
         for (var attempt = 0; attempt < 20; attempt++)
         {
+            if (await GetRunRowAsync(runId, ct) is not { } own || own.GetBoolean("PlanningBegan") == true || own.GetBoolean("Planned") == true) return false;
+            try
+            {
+                await _table.UpdateEntityAsync(new TableEntity(StorageKeys.Encode(runId), RunRow) { ["JoinedTo"] = queued }, own.ETag, TableUpdateMode.Merge, ct);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+            }
+        }
+        throw new ConcurrentChangeException($"Run {runId}'s record kept changing concurrently; it was not joined to {queued} (20 attempts).");
+    }
+
+    /// <summary>
+    /// Called by an API run before it plans: flags its row (unless the run joined another, then false: it
+    /// starts nothing), then ends its standing as the run requests of <paramref name="requestKey"/> join.
+    /// Requests that come later get a run of their own.
+    /// </summary>
+    public async Task<bool> BeginPlanningAsync(string runId, string requestKey, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (attempt == 20) throw new ConcurrentChangeException($"Run {runId}'s record kept changing concurrently; its planning did not begin (20 attempts).");
+            if (await GetRunRowAsync(runId, ct) is not { } row) return false;
+            if (row.GetString("JoinedTo") is not null) return false;
+            if (row.GetBoolean("PlanningBegan") == true) break;
+            try
+            {
+                await _table.UpdateEntityAsync(new TableEntity(StorageKeys.Encode(runId), RunRow) { ["PlanningBegan"] = true }, row.ETag, TableUpdateMode.Merge, ct);
+                break;
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+            }
+        }
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
             var entry = await _table.GetEntityIfExistsAsync<TableEntity>(RequestPartition, requestKey, cancellationToken: ct);
-            if (!entry.HasValue || entry.Value!.GetString("RunId") != runId) return;
+            if (!entry.HasValue || entry.Value!.GetString("RunId") != runId) return true;
             try
             {
                 await _table.DeleteEntityAsync(RequestPartition, requestKey, entry.Value.ETag, ct);
-                return;
+                return true;
             }
             catch (RequestFailedException e) when (e.Status is 404 or 412)
             {

@@ -16,6 +16,8 @@ public class AccessAndSafetyTests(BiFixture app)
         ("GET", "/api/health", "none", null),
         ("GET", "/api/openapi/v1.json", "none", null),
         ("POST", "/api/events", "writer", new[] { new { id = "matrix-1", type = "customer.acquired", time = "2026-03-05T10:00:00Z", customerId = "M-1" } }),
+        ("GET", "/api/events/poisoned", "admin", null),
+        ("POST", "/api/events/poisoned/replay?max=1", "admin", null),
         ("GET", "/api/indicators", "reader", null),
         ("GET", "/api/indicators/cx.nps/series?grain=month", "reader", null),
         ("GET", "/api/indicators/cx.nps", "reader", null),

@@ -44,6 +44,8 @@ public class StorageSilenceTests
             Assert.StartsWith("Storage did not answer within 3 s; nothing was half-written", detail);
         }
         Assert.True(relay.DroppedReads > 0, "the relay dropped no request: storage was never silent");
+        // Given up after one unanswered try: tried again, the failure would be the SDK's "Retry failed after 5 tries".
+        await Eventually.WaitAsync(() => Task.FromResult(logs.Contains("answered 503, storage unavailable: Storage did not answer within 3 s.")), TimeSpan.FromSeconds(30), "the 503 in the log" + logs.Tail());
 
         relay.Resume();
         using var again = await client.SendAsync(Keyed(HttpMethod.Post, "/api/events", TestKeys.Writer, JsonContent.Create(events)));
