@@ -23,6 +23,10 @@ public sealed class BenchmarksFunctions(SnapshotReader reader, CrmMetricsSetting
         var period = q.Period("period", q.Grain());
         if (period is null && !q.Errors.Has("period") && !q.Errors.Has("grain")) q.Errors.Add("period", "is required (a period key such as 2026-11)");
         var scope = q.Scope();
+        // Benchmarks are kept in scope org and competitor:<name> (indicators.md) alone: any other scope could
+        // never have a row, and answered 200 with none (found by probing).
+        if (scope is not null && scope != Domain.Aggregation.Scope.Org && Domain.Aggregation.Scope.KindOf(scope) != "competitor")
+            q.Errors.Add("scope", $"benchmarks are in scope org or competitor:<name>, never {Domain.Aggregation.Scope.KindOf(scope)}");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
         var rows = await reader.ReadAllAsync(period!, new SnapshotFilter(Family: Families.CompetitorBenchmarks, Scope: scope), ct);
         return TypedResults.Ok(new BenchmarksResponse(period!.Key, Grains.Key(period.Grain), rows.Select(SnapshotRowDto.From).ToList()));

@@ -135,6 +135,22 @@ public class GoalsPlansBenchmarksTests(GoalsPlansBenchmarksTests.Fixture app) : 
     }
 
     [Fact]
+    public async Task Benchmarks_filter_by_org_or_competitor_and_refuse_a_scope_that_never_has_one()
+    {
+        var acme = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/benchmarks?period=2026-07&scope=competitor:Acme", TestKeys.Reader))).GetProperty("items").EnumerateArray().ToList();
+        Assert.NotEmpty(acme);
+        Assert.All(acme, r => Assert.Equal("competitor:Acme", r.GetProperty("scope").GetString()));
+        Assert.NotEmpty((await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/benchmarks?period=2026-07&scope=org", TestKeys.Reader))).GetProperty("items").EnumerateArray());
+        // Found by probing: a staff or segment scope answered 200 with no rows, as if nothing had been computed.
+        foreach (var (scope, kind) in new[] { ("staff:S-1", "staff"), ("segment:smb", "segment") })
+        {
+            var refused = await app.SendAsync(HttpMethod.Get, $"/api/benchmarks?period=2026-07&scope={scope}", TestKeys.Reader);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal($"benchmarks are in scope org or competitor:<name>, never {kind}", (await AppFixture.JsonAsync(refused)).GetProperty("errors").GetProperty("scope")[0].GetString());
+        }
+    }
+
+    [Fact]
     public async Task The_odata_benchmarks_carry_the_figures_each_row_compares()
     {
         // A report put own and competitor figures side by side only from the REST rows' details.
