@@ -1,7 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using CrmMetrics.LocalHost.Storage;
+using CrmMetrics.Testing;
 
 namespace CrmMetrics.LocalHost.Tests;
 
@@ -10,24 +9,11 @@ namespace CrmMetrics.LocalHost.Tests;
 /// answer carrying a message's text (a dequeue that found messages) until <see cref="Release"/>:
 /// Azurite has dequeued, the client has not yet heard. Everything else passes untouched.
 /// </summary>
-public sealed class HeldDequeueProxy : IAsyncDisposable
+public sealed class HeldDequeueProxy(int targetPort) : TcpRelay(targetPort)
 {
     private static readonly byte[] Marker = Encoding.ASCII.GetBytes("<MessageText>");
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly int _target;
-    private readonly CancellationTokenSource _closing = new();
-    private readonly Task _accepting;
     private volatile TaskCompletionSource? _held;
     private int _heldAnswers;
-
-    public HeldDequeueProxy(int targetPort)
-    {
-        _target = targetPort;
-        _listener.Start();
-        _accepting = AcceptAsync();
-    }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     /// <summary>How many answers with messages have been kept back so far.</summary>
     public int HeldAnswers => Volatile.Read(ref _heldAnswers);
@@ -39,67 +25,15 @@ public sealed class HeldDequeueProxy : IAsyncDisposable
 
     public void Release() => Interlocked.Exchange(ref _held, null)?.TrySetResult();
 
-    private async Task AcceptAsync()
+    protected override async ValueTask<bool> ForwardAsync(ReadOnlyMemory<byte> read, bool request)
     {
-        try
+        if (!request && _held is { } held && read.Span.IndexOf(Marker) >= 0)
         {
-            while (true)
-            {
-                var client = await _listener.AcceptTcpClientAsync(_closing.Token);
-                _ = RelayAsync(client);
-            }
+            Interlocked.Increment(ref _heldAnswers);
+            await held.Task.WaitAsync(Closing);
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-        {
-        }
+        return true;
     }
 
-    private async Task RelayAsync(TcpClient client)
-    {
-        using (client)
-        using (var server = new TcpClient())
-        {
-            try
-            {
-                await server.ConnectAsync(IPAddress.Loopback, _target, _closing.Token);
-                var up = PumpAsync(client.GetStream(), server.GetStream(), inspect: false);
-                var down = PumpAsync(server.GetStream(), client.GetStream(), inspect: true);
-                await Task.WhenAny(up, down);
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
-            {
-            }
-        }
-    }
-
-    private async Task PumpAsync(Stream from, Stream to, bool inspect)
-    {
-        var buffer = new byte[64 * 1024];
-        try
-        {
-            while (true)
-            {
-                var read = await from.ReadAsync(buffer, _closing.Token);
-                if (read == 0) return;
-                if (inspect && _held is { } held && buffer.AsSpan(0, read).IndexOf(Marker) >= 0)
-                {
-                    Interlocked.Increment(ref _heldAnswers);
-                    await held.Task.WaitAsync(_closing.Token);
-                }
-                await to.WriteAsync(buffer.AsMemory(0, read), _closing.Token);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
-        {
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Release();
-        await _closing.CancelAsync();
-        _listener.Stop();
-        await _accepting;
-        _closing.Dispose();
-    }
+    protected override void Closed() => Release();
 }
