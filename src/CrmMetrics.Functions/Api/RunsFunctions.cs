@@ -100,24 +100,22 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
             run.CreatedAt,
             run.Days.Count,
             run.Days.Count(d => d.State == StepState.Done),
-            run.Periods.Select(p => Step(run, p)).ToList()));
+            Steps(run)));
     }
 
     /// <summary>
-    /// A period step as a caller reads it. Its periods are sent once every day is done, so while a day has
+    /// The period steps as a caller reads them. Its periods are sent once every day is done, so while a day has
     /// failed a pending period never will be: it reads <c>skipped</c>, saying why and what happens to it,
     /// rather than <c>pending</c> for ever (found by probing).
     /// </summary>
-    private static RunStep Step(RunRecord run, RunPeriod period)
+    private static List<RunStep> Steps(RunRecord run)
     {
         var failedDays = run.Days.Where(d => d.State == StepState.Failed).Select(d => IsoDay.Text(d.Day)).ToList();
-        if (period.State == StepState.Pending && failedDays.Count > 0)
-        {
-            var days = failedDays.Count <= 3 ? string.Join(", ", failedDays) : $"{string.Join(", ", failedDays.Take(3))} and {failedDays.Count - 3} more";
-            return new RunStep(Grains.Key(period.Grain), period.Period, "skipped", period.Version, period.Rows,
-                failedDays.Count == 1 ? $"not finalised: day {days} failed; it stays dirty, so the next run aggregates it and finalises this period"
-                    : $"not finalised: days {days} failed; they stay dirty, so the next run aggregates them and finalises this period");
-        }
-        return new RunStep(Grains.Key(period.Grain), period.Period, period.State.ToString().ToLowerInvariant(), period.Version, period.Rows, period.Error);
+        var days = failedDays.Count <= 3 ? string.Join(", ", failedDays) : $"{string.Join(", ", failedDays.Take(3))} and {failedDays.Count - 3} more";
+        var skipped = failedDays.Count == 1 ? $"not finalised: day {days} failed; it stays dirty, so the next run aggregates it and finalises this period"
+            : $"not finalised: days {days} failed; they stay dirty, so the next run aggregates them and finalises this period";
+        return run.Periods.Select(p => p.State == StepState.Pending && failedDays.Count > 0
+            ? new RunStep(Grains.Key(p.Grain), p.Period, "skipped", p.Version, p.Rows, skipped)
+            : new RunStep(Grains.Key(p.Grain), p.Period, p.State.ToString().ToLowerInvariant(), p.Version, p.Rows, p.Error)).ToList();
     }
 }

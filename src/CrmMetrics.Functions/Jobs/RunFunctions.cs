@@ -152,10 +152,9 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
         }
         // Requests that come from now on start a run of their own: this one's plan may miss what they ask for.
         // One that joined a run queued before it starts nothing.
-        if (run.Trigger == RunPlanner.ApiTrigger && !await runs.BeginPlanningAsync(run.RunId, RunStore.RequestKey(run.RequestedGrains, run.RequestedPeriod), ct))
+        if (run.Trigger == RunPlanner.ApiTrigger && await runs.BeginPlanningAsync(run.RunId, RunStore.RequestKey(run.RequestedGrains, run.RequestedPeriod), ct) is { Plans: false } begun)
         {
-            logger.LogInformation("Run {RunId} joined run {Joined}, queued before it for the same grains and period; nothing to start",
-                run.RunId, (await runs.GetAsync(run.RunId, ct))?.JoinedTo);
+            logger.LogInformation("Run {RunId} joined run {Joined}, queued before it for the same grains and period; nothing to start", run.RunId, begun.JoinedTo);
             return RunJobs.None;
         }
         try

@@ -35,7 +35,8 @@ public sealed class PoisonedEventMessages(StorageAccount account)
         var peeked = (await Poison.PeekMessagesAsync(32, ct)).Value;
         return new Listing(count, peeked.Select(m =>
         {
-            var bytes = Decode(m.Body.ToString());
+            var text = m.Body.ToString();
+            var bytes = FromBase64(text) ?? Encoding.UTF8.GetBytes(text);
             return new Poisoned(m.MessageId, m.InsertedOn, m.DequeueCount, bytes.Length, Preview(bytes));
         }).ToList());
     }
@@ -57,7 +58,7 @@ public sealed class PoisonedEventMessages(StorageAccount account)
         {
             var page = (await Poison.ReceiveMessagesAsync(Math.Min(32, max - moved - unreadable), Hidden, ct)).Value;
             if (page.Length == 0) break;
-            var readable = page.Where(m => IsBase64(m.Body.ToString())).ToList();
+            var readable = page.Where(m => FromBase64(m.Body.ToString()) is not null).ToList();
             await Task.WhenAll(readable.Select(async message =>
             {
                 await Events.SendMessageAsync(message.Body.ToString(), ct);
@@ -69,13 +70,13 @@ public sealed class PoisonedEventMessages(StorageAccount account)
         return new Replay(moved, unreadable);
     }
 
-    private static bool IsBase64(string stored) => Convert.TryFromBase64String(stored, new byte[stored.Length], out _);
 
-    /// <summary>The message's bytes as the trigger reads them: base64, the app's queue encoding, else the text itself.</summary>
-    private static byte[] Decode(string stored)
+
+    /// <summary>The message's bytes as the trigger reads them (base64, the app's queue encoding); null when it is not base64.</summary>
+    private static byte[]? FromBase64(string stored)
     {
         var buffer = new byte[stored.Length];
-        return Convert.TryFromBase64String(stored, buffer, out var written) ? buffer[..written] : Encoding.UTF8.GetBytes(stored);
+        return Convert.TryFromBase64String(stored, buffer, out var written) ? buffer[..written] : null;
     }
 
     /// <summary>The start of the message's text; bytes that are not UTF-8 show as U+FFFD (a preview, not the data).</summary>

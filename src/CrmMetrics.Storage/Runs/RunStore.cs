@@ -394,17 +394,17 @@ public sealed class RunStore(StorageAccount account)
     }
 
     /// <summary>
-    /// Called by an API run before it plans: flags its row (unless the run joined another, then false: it
-    /// starts nothing), then ends its standing as the run requests of <paramref name="requestKey"/> join.
-    /// Requests that come later get a run of their own.
+    /// Called by an API run before it plans: flags its row, then ends its standing as the run requests of
+    /// <paramref name="requestKey"/> join; requests that come later get a run of their own. True when the run
+    /// may plan; false when it joined another (named in <c>JoinedTo</c>; null when the run is gone): it starts nothing.
     /// </summary>
-    public async Task<bool> BeginPlanningAsync(string runId, string requestKey, CancellationToken ct)
+    public async Task<(bool Plans, string? JoinedTo)> BeginPlanningAsync(string runId, string requestKey, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
         {
             if (attempt == 20) throw new ConcurrentChangeException($"Run {runId}'s record kept changing concurrently; its planning did not begin (20 attempts).");
-            if (await GetRunRowAsync(runId, ct) is not { } row) return false;
-            if (row.GetString("JoinedTo") is not null) return false;
+            if (await GetRunRowAsync(runId, ct) is not { } row) return (false, null);
+            if (row.GetString("JoinedTo") is { } joined) return (false, joined);
             if (row.GetBoolean("PlanningBegan") == true) break;
             try
             {
@@ -418,11 +418,11 @@ public sealed class RunStore(StorageAccount account)
         for (var attempt = 0; attempt < 20; attempt++)
         {
             var entry = await _table.GetEntityIfExistsAsync<TableEntity>(RequestPartition, requestKey, cancellationToken: ct);
-            if (!entry.HasValue || entry.Value!.GetString("RunId") != runId) return true;
+            if (!entry.HasValue || entry.Value!.GetString("RunId") != runId) return (true, null);
             try
             {
                 await _table.DeleteEntityAsync(RequestPartition, requestKey, entry.Value.ETag, ct);
-                return true;
+                return (true, null);
             }
             catch (RequestFailedException e) when (e.Status is 404 or 412)
             {

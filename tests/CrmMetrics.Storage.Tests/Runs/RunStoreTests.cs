@@ -166,7 +166,7 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         Assert.Equal("run-join-year", await runs.QueueOrJoinAsync("run-join-year", RunStore.RequestKey(["year"], null), default));
 
         // Once its planning has begun, a request gets a run of its own, and that one is joined next.
-        Assert.True(await runs.BeginPlanningAsync(queued, key, default));
+        Assert.True((await runs.BeginPlanningAsync(queued, key, default)).Plans);
         Assert.Equal("run-join-after", await RequestAsync("run-join-after"));
         Assert.Equal("run-join-after", await RequestAsync("run-join-later"));
         // A run that planned or failed without releasing (a crash, a poisoned start) is not joined.
@@ -175,10 +175,10 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         await runs.AddErrorAsync("run-join-planned", "planning failed", default);
         Assert.Equal("run-join-failed", await RequestAsync("run-join-failed"));
         // Releasing is the queued run's own: another run's release leaves the entry.
-        Assert.True(await runs.BeginPlanningAsync("run-join-after", key, default));
+        Assert.True((await runs.BeginPlanningAsync("run-join-after", key, default)).Plans);
         Assert.Equal("run-join-failed", await RequestAsync("run-join-last"));
         // A joined run starts nothing.
-        Assert.False(await runs.BeginPlanningAsync("run-join-last", key, default));
+        Assert.False((await runs.BeginPlanningAsync("run-join-last", key, default)).Plans);
     }
 
     [Fact]
@@ -189,14 +189,14 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         var runs = new RunStore(await azurite.AccountAsync());
         var key = RunStore.RequestKey(["month"], "2026-09");
         Assert.True(await runs.CreateAsync("run-early", "api", ["month"], "2026-09", default));
-        Assert.True(await runs.BeginPlanningAsync("run-early", key, default));   // its start message came first
+        Assert.True((await runs.BeginPlanningAsync("run-early", key, default)).Plans);   // its start message came first
         Assert.Equal("run-early", await runs.QueueOrJoinAsync("run-early", key, default));
         Assert.True(await runs.CreateAsync("run-late", "api", ["month"], "2026-09", default));
         Assert.Equal("run-late", await runs.QueueOrJoinAsync("run-late", key, default));
 
         // A request whose own run began planning first is not marked joined: it plans.
         Assert.True(await runs.CreateAsync("run-own", "api", ["month"], "2026-09", default));
-        Assert.True(await runs.BeginPlanningAsync("run-own", key, default));
+        Assert.True((await runs.BeginPlanningAsync("run-own", key, default)).Plans);
         Assert.Equal("run-own", await runs.QueueOrJoinAsync("run-own", key, default));
         Assert.Null((await runs.GetAsync("run-own", default))!.JoinedTo);
     }
