@@ -34,8 +34,34 @@ public sealed class AlertService(
     /// <summary>Records that what this delivery claimed went out, so that no later delivery sends it again.</summary>
     public Task MarkDeliveredAsync(string invocation, CancellationToken ct) => ledger.MarkDeliveredAsync(invocation, ct);
 
-    public async Task<IReadOnlyList<string>> RaiseAsync(Period period, IReadOnlyList<SnapshotRow> rows, string invocation, CancellationToken ct) =>
-        await RaiseAsync(period, rows, invocation, await rules.ListAsync(ct), await goals.ListAsync(ct), only: null, ct);
+    /// <param name="recomputing">
+    /// Keys of periods of the grain still being recomputed by the run (<see cref="RunPeriodsInFlight"/>):
+    /// an anomaly or trend rule whose history includes one of them, or the period itself, is not judged now.
+    /// </param>
+    public async Task<IReadOnlyList<string>> RaiseAsync(Period period, IReadOnlyList<SnapshotRow> rows, string invocation, CancellationToken ct,
+        IReadOnlySet<string>? recomputing = null) =>
+        await RaiseAsync(period, rows, invocation, await rules.ListAsync(ct), await goals.ListAsync(ct), only: null, recomputing, ct);
+
+    /// <summary>How many periods back the enabled anomaly and trend rules of a grain read (0: there are none).</summary>
+    public async Task<int> HistoryDepthAsync(Grain grain, CancellationToken ct) =>
+        (await rules.ListAsync(ct)).Where(r => IsHistoryRule(r, grain)).Select(HistoryDepth).DefaultIfEmpty(0).Max();
+
+    private static bool IsHistoryRule(AlertRule rule, Grain grain) =>
+        rule.Enabled && rule.AppliesTo(grain) && rule.Kind is AlertKinds.Anomaly or AlertKinds.Trend;
+
+    private static int HistoryDepth(AlertRule rule) => Math.Max(rule.N, rule.M);
+
+    /// <summary>Whether the rule reads the history of <paramref name="period"/> and any of it (or the period) is still being recomputed.</summary>
+    private static bool AwaitsRecomputing(AlertRule rule, Period period, IReadOnlySet<string>? recomputing)
+    {
+        if (recomputing is not { Count: > 0 } || !IsHistoryRule(rule, period.Grain)) return false;
+        var p = period;
+        for (var k = 0; k <= HistoryDepth(rule); k++, p = p.Previous())
+        {
+            if (recomputing.Contains(p.Key)) return true;
+        }
+        return false;
+    }
 
     /// <summary>
     /// The anomaly and trend alerts of the later periods already computed whose trailing periods this one
@@ -44,13 +70,14 @@ public sealed class AlertService(
     /// holding the earlier figure, and a late fact's month changed no later month's anomaly). Only those
     /// rules are evaluated, against each later period's stored rows; nothing else of those periods changes.
     /// </summary>
-    public async Task<IReadOnlyList<string>> RaiseForLaterPeriodsAsync(Period period, string invocation, CancellationToken ct)
+    /// <param name="recomputing">As for <see cref="RaiseAsync(Period, IReadOnlyList{SnapshotRow}, string, CancellationToken, IReadOnlySet{string}?)"/>: a later period still being recomputed judges itself.</param>
+    public async Task<IReadOnlyList<string>> RaiseForLaterPeriodsAsync(Period period, string invocation, CancellationToken ct, IReadOnlySet<string>? recomputing = null)
     {
         var allRules = await rules.ListAsync(ct);
-        var historyRules = allRules.Where(r => r.Enabled && r.AppliesTo(period.Grain) && r.Kind is AlertKinds.Anomaly or AlertKinds.Trend).ToList();
+        var historyRules = allRules.Where(r => IsHistoryRule(r, period.Grain)).ToList();
         if (historyRules.Count == 0) return [];
         var allGoals = await goals.ListAsync(ct);
-        var depth = historyRules.Max(r => Math.Max(r.N, r.M));
+        var depth = historyRules.Max(HistoryDepth);
         var watched = historyRules.Select(r => (Indicator: r.Indicator!, r.Scope)).Distinct().ToList();
         var today = clock.GetUtcNow();
         var messages = new List<string>();
@@ -59,20 +86,28 @@ public sealed class AlertService(
         {
             later = later.Next();
             if (later.Start > today) break;
+            if (recomputing?.Contains(later.Key) == true) continue;
             var rows = new List<SnapshotRow>();
             foreach (var (indicator, scope) in watched) rows.AddRange(await reader.ReadAllAsync(later, new Storage.Snapshots.SnapshotFilter(Indicator: indicator, Scope: scope), ct));
             if (rows.Count == 0) continue;
-            messages.AddRange(await RaiseAsync(later, rows, invocation, allRules, allGoals, historyRules, ct));
+            messages.AddRange(await RaiseAsync(later, rows, invocation, allRules, allGoals, historyRules, recomputing, ct));
         }
         return messages;
     }
 
     /// <param name="allRules">Every rule (and <paramref name="allGoals"/> every goal), as read for this computation: what watches the period's open alerts.</param>
     /// <param name="only">The rules to evaluate (no goal's own alerts then); null: every rule and goal.</param>
+    /// <param name="recomputing">Periods still being recomputed: a rule that reads one of them is left out (its open alerts stay as they are).</param>
     private async Task<IReadOnlyList<string>> RaiseAsync(Period period, IReadOnlyList<SnapshotRow> rows, string invocation,
-        IReadOnlyList<AlertRule> allRules, IReadOnlyList<Goal> allGoals, IReadOnlyList<AlertRule>? only, CancellationToken ct)
+        IReadOnlyList<AlertRule> allRules, IReadOnlyList<Goal> allGoals, IReadOnlyList<AlertRule>? only, IReadOnlySet<string>? recomputing, CancellationToken ct)
     {
-        var evaluatedRules = only ?? allRules;
+        IReadOnlyList<AlertRule> evaluatedRules = only ?? allRules;
+        if (evaluatedRules.Where(r => AwaitsRecomputing(r, period, recomputing)).Select(r => r.RuleId).ToList() is { Count: > 0 } waiting)
+        {
+            evaluatedRules = evaluatedRules.Where(r => !waiting.Contains(r.RuleId)).ToList();
+            logger.LogInformation("{Period}: {Rules} wait until the run has recomputed {Periods}, which they read",
+                period.Key, string.Join(", ", waiting), string.Join(", ", recomputing!.Order(StringComparer.Ordinal)));
+        }
         IReadOnlyList<Goal> evaluatedGoals = only is null ? allGoals : [];
         var indicators = await derived.ResolverAsync(ct);
         var now = clock.GetUtcNow();
@@ -80,10 +115,10 @@ public sealed class AlertService(
         // History for anomaly and trend rules: the latest values of the periods just before this one, one
         // entry per period (null for a period without a value or never computed, so a trend is not read across it).
         var history = new Dictionary<(string, string), IReadOnlyList<double?>>();
-        foreach (var rule in evaluatedRules.Where(r => r.Enabled && r.AppliesTo(period.Grain) && r.Kind is AlertKinds.Anomaly or AlertKinds.Trend))
+        foreach (var rule in evaluatedRules.Where(r => IsHistoryRule(r, period.Grain)))
         {
             var key = (rule.Indicator!, rule.Scope);
-            var depth = Math.Max(rule.N, rule.M);
+            var depth = HistoryDepth(rule);
             if (history.TryGetValue(key, out var known) && known.Count >= depth) continue;
             var periods = new List<Period>(depth);
             for (var p = period.Previous(); periods.Count < depth; p = p.Previous()) periods.Insert(0, p);

@@ -92,6 +92,7 @@ public static class ServiceRegistration
         services.AddSingleton<RunPlanner>();
         services.AddSingleton<DayAggregation>();
         services.AddSingleton<PeriodFinalizer>();
+        services.AddSingleton<RunPeriodsInFlight>();
         // Derived families, in the order they build on each other: defined (expression) indicators first.
         DefinedIndicators.Register(services);
         services.AddSingleton<IDerivedIndicators, BenchmarkIndicators>();

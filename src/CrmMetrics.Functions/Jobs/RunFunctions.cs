@@ -270,8 +270,8 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
 /// alerts are sent before it returns; the period's done message (queue output to <c>kpi-done</c>)
 /// is written by the host after that, so a period counts done only once its alerts are out.
 /// </summary>
-public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore runs, AlertService alerts, IAlertSender sender, ReportingZoneGuard zoneGuard,
-    CrmMetricsSettings settings, HostJsonSettings host, ILogger<FinalizePeriodFunction> logger)
+public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore runs, RunPeriodsInFlight inFlight, AlertService alerts, IAlertSender sender,
+    ReportingZoneGuard zoneGuard, CrmMetricsSettings settings, HostJsonSettings host, ILogger<FinalizePeriodFunction> logger)
 {
     [Function("FinalizePeriod")]
     [QueueOutput(StorageNames.Queues.KpiDone)]
@@ -323,9 +323,10 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
         {
             // A retry after a crash recomputes the same version (the run reserved it) and resends its alerts.
             var result = await finalizer.FinalizeAsync(job.RunId, period!, ct);
-            // Alerts speak of the period's current figures only.
+            // Alerts speak of the period's current figures only, and anomaly and trend rules of figures the run is not still recomputing.
+            var recomputing = result.IsLatest ? await RecomputingAsync(run, period!, ct) : null;
             var messages = result.IsLatest
-                ? [.. await alerts.RaiseAsync(period!, result.Rows, delivery, ct), .. await alerts.RaiseForLaterPeriodsAsync(period!, delivery, ct)]
+                ? [.. await alerts.RaiseAsync(period!, result.Rows, delivery, ct, recomputing), .. await alerts.RaiseForLaterPeriodsAsync(period!, delivery, ct, recomputing)]
                 : await alerts.ClaimedByAsync(delivery, ct);
             await sender.SendAsync(messages, delivery, ct);
             logger.LogInformation("Finalised {Period} as version {Version} ({Rows} rows), {Alerts} alerts", job.Period, result.Version, result.Rows.Count, messages.Count);
@@ -338,6 +339,12 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             throw;
         }
     }
+
+    /// <summary>The run's other periods of the grain it has not recomputed yet, as far as anomaly and trend rules read; none are looked for when it has no other.</summary>
+    private async Task<IReadOnlySet<string>?> RecomputingAsync(RunRecord run, Period period, CancellationToken ct) =>
+        run.Periods.Count(p => p.Grain == period.Grain) > 1 && await alerts.HistoryDepthAsync(period.Grain, ct) is > 0 and var depth
+            ? await inFlight.AroundAsync(run.RunId, period, depth, ct)
+            : null;
 }
 
 /// <summary><c>CompletePeriod</c> (queue <c>kpi-done</c>): records a finalised period on its run, once its alerts are out.</summary>

@@ -303,11 +303,10 @@ public sealed class RunStore(StorageAccount account)
         var periods = new List<RunPeriod>();
         foreach (var (rk, e) in rows)
         {
-            var state = Enum.TryParse<StepState>(e.GetString("State"), out var s) ? s : StepState.Pending;
             if (rk.StartsWith("day|", StringComparison.Ordinal))
-                days.Add(new RunDay(StorageKeys.ParseDayKey(rk[4..]), state, e.GetInt64("Facts") ?? 0, e.GetString("Error")));
-            else if (rk.StartsWith("period|", StringComparison.Ordinal) && Grains.TryParse(e.GetString("Grain"), out var grain))
-                periods.Add(new RunPeriod(grain, e.GetString("Period")!, state, e.GetInt32("Version") ?? 0, e.GetInt32("Rows") ?? 0, e.GetString("Error")));
+                days.Add(new RunDay(StorageKeys.ParseDayKey(rk[4..]), StateOf(e), e.GetInt64("Facts") ?? 0, e.GetString("Error")));
+            else if (rk.StartsWith("period|", StringComparison.Ordinal) && PeriodOf(e) is { } period)
+                periods.Add(period);
         }
         return new RunRecord(runId, run.GetString("Trigger") ?? "", run.GetDateTimeOffset("CreatedAt") ?? default, run.GetBoolean("Planned") ?? false,
             run.GetString("Grains")?.Split(',', StringSplitOptions.RemoveEmptyEntries), run.GetString("Period"),
@@ -443,6 +442,28 @@ public sealed class RunStore(StorageAccount account)
         await foreach (var _ in _table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["RowKey"], cancellationToken: ct)) return true;
         return false;
     }
+
+    /// <summary>
+    /// The run's periods of <paramref name="grain"/> from <paramref name="from"/> to <paramref name="to"/>
+    /// (period keys, inclusive; they sort as the periods do), from one range read of its period rows.
+    /// </summary>
+    public async Task<IReadOnlyList<RunPeriod>> PeriodsBetweenAsync(string runId, Grain grain, string from, string to, CancellationToken ct)
+    {
+        var pk = StorageKeys.Encode(runId);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey ge {PeriodRow(grain, from)} and RowKey le {PeriodRow(grain, to)}");
+        var periods = new List<RunPeriod>();
+        await foreach (var e in _table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        {
+            if (PeriodOf(e) is { } period) periods.Add(period);
+        }
+        return periods;
+    }
+
+    private static StepState StateOf(TableEntity e) => Enum.TryParse<StepState>(e.GetString("State"), out var s) ? s : StepState.Pending;
+
+    private static RunPeriod? PeriodOf(TableEntity e) => Grains.TryParse(e.GetString("Grain"), out var grain)
+        ? new RunPeriod(grain, e.GetString("Period")!, StateOf(e), e.GetInt32("Version") ?? 0, e.GetInt32("Rows") ?? 0, e.GetString("Error"))
+        : null;
 
     /// <summary>Whether every day of the run is aggregated (and none failed).</summary>
     public async Task<bool> AllDaysDoneAsync(string runId, CancellationToken ct)
