@@ -37,20 +37,59 @@ public sealed class PoisonedEventsFunctions(PoisonedEventMessages poisoned, CrmM
 
     [Function("ReplayPoisonedEvents")]
     [ApiOperation("POST", "ReplayPoisonedEvents", Access.Admin, Query = ["max"], Body = RequestBody.None,
-        Summary = "Send up to max (1-1000, default 1000) poisoned event messages back to crm-events to be ingested; each is sent before it is removed, and its events count once.",
+        Summary = "Send up to max (1-1000, default 1000) poisoned event messages back to crm-events to be ingested; each is sent before it is removed, and its events count once. A 503 when storage fails part-way says how many were replayed (replayed).",
         Response = typeof(ReplayResponse), Problems = [400])]
     public async Task<IResult> ReplayAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/events/poisoned/replay")] HttpRequest request, CancellationToken ct)
     {
         var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
         var max = q.Int("max", MaxReplay, 1, MaxReplay);
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
-        var replay = await poisoned.ReplayAsync(max, ct);
-        var remaining = await poisoned.ApproximateCountAsync(ct);
+        PoisonedEventMessages.Replay replay;
+        int remaining;
+        try
+        {
+            replay = await poisoned.ReplayAsync(max, ct);
+        }
+        catch (PoisonedEventMessages.ReplayInterruptedException stopped) when (HttpPipeline.StatusFor(stopped.InnerException!) == 503)
+        {
+            return Interrupted(request, stopped.Done, stopped.InnerException!);
+        }
+        catch (PoisonedEventMessages.ReplayInterruptedException stopped)
+        {
+            // Not storage away (a fault of the app's own): answered as any request's failure, the count kept in the log.
+            logger.LogError("Replaying poisoned event messages failed after {Count} were sent back to {Target}", stopped.Done.Moved, StorageNames.Queues.CrmEvents);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(stopped.InnerException!);
+            throw;
+        }
+        try
+        {
+            remaining = await poisoned.ApproximateCountAsync(ct);
+        }
+        catch (Exception e) when (HttpPipeline.StatusFor(e) == 503 && !(e is OperationCanceledException && ct.IsCancellationRequested))
+        {
+            return Interrupted(request, replay, e);
+        }
         if (replay.Moved + replay.Unreadable > 0)
             logger.LogInformation("Replayed {Count} poisoned event messages from {Queue} into {Target}, kept {Unreadable} that are not base64; about {Remaining} left",
                 replay.Moved, Queue, StorageNames.Queues.CrmEvents, replay.Unreadable, remaining);
         var detail = replay.Unreadable == 0 ? $"{replay.Moved} sent back to {StorageNames.Queues.CrmEvents}."
             : $"{replay.Moved} sent back to {StorageNames.Queues.CrmEvents}; {replay.Unreadable} kept: not base64 (the queue's encoding), so the trigger can never read them. Send their events again, encoded, and delete them from {Queue}.";
         return TypedResults.Ok(new ReplayResponse(replay.Moved, replay.Unreadable, remaining, Queue, detail));
+    }
+
+    /// <summary>
+    /// Storage failed part-way: a 503 to retry, as for any storage failure, that says how many messages
+    /// were already moved (a bare one said nothing was half-written, though some were). Nothing is lost:
+    /// each message is deleted only after it was sent, and one sent but not deleted is sent again by the
+    /// retry, its events counting once.
+    /// </summary>
+    private IResult Interrupted(HttpRequest request, PoisonedEventMessages.Replay done, Exception cause)
+    {
+        logger.LogWarning("Replaying poisoned event messages stopped after {Count} were sent back to {Target}; answered 503, storage unavailable: {Error}",
+            done.Moved, StorageNames.Queues.CrmEvents, cause.Message.Split('\n')[0]);
+        request.HttpContext.Response.Headers.RetryAfter = HttpPipeline.RetryAfterSeconds;
+        var detail = $"{HttpPipeline.StorageSilence(cause)} after {done.Moved} poisoned event messages were sent back to {StorageNames.Queues.CrmEvents} "
+            + $"(each removed from {Queue} once sent); retry the request to replay the rest (a message sent but not yet removed is sent again, and its events count once).";
+        return Problems.Unavailable(detail, new Dictionary<string, object?> { ["replayed"] = done.Moved, ["unreadable"] = done.Unreadable });
     }
 }

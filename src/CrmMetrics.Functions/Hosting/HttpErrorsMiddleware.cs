@@ -26,7 +26,7 @@ public sealed class HttpErrorsMiddleware(ILogger<HttpErrorsMiddleware> logger) :
             else if (status == 503 && !StorageFailures.IsCredentialRefusal(error)) logger.LogWarning("{Function}: {Method} {Path} answered 503, storage unavailable: {Error}", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path, error.Message.Split('\n')[0]);
             else if (status >= 500) logger.LogError(error, "{Function}: {Method} {Path} failed", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path);
             if (http.Response.HasStarted) return;
-            if (status == 503) http.Response.Headers.RetryAfter = "5";
+            if (status == 503) http.Response.Headers.RetryAfter = HttpPipeline.RetryAfterSeconds;
             context.GetInvocationResult().Value = HttpPipeline.ProblemFor(status, error, http.Request.Method);
         }
     }

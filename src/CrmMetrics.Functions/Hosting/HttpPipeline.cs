@@ -82,6 +82,9 @@ public static class HttpPipeline
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
     }
 
+    /// <summary>The <c>Retry-After</c> (seconds) of a 503 for storage away.</summary>
+    public const string RetryAfterSeconds = "5";
+
     /// <summary>
     /// The status a failure answers: storage unreachable, or a write that kept losing to concurrent
     /// ones, is a 503 to retry; unreadable input a 400; a definition not at the version its
@@ -119,7 +122,7 @@ public static class HttpPipeline
     };
 
     /// <summary>What a 503 says of storage: how long it was given when it never answered, else that it did not answer.</summary>
-    private static string StorageSilence(Exception? error) => error switch
+    internal static string StorageSilence(Exception? error) => error switch
     {
         CrmMetrics.Storage.Account.StorageAnswerTimeoutException timeout => $"Storage did not answer within {timeout.Limit.TotalSeconds:0.###} s",
         AggregateException all when all.InnerExceptions.OfType<CrmMetrics.Storage.Account.StorageAnswerTimeoutException>().FirstOrDefault() is { } timeout => StorageSilence(timeout),

@@ -21,6 +21,10 @@ public static class Problems
     public static IResult UnsupportedMediaType(string detail) => Problem(415, "Unsupported Media Type", detail);
     public static IResult Unavailable(string detail) => Problem(503, "Service Unavailable", detail);
 
+    /// <summary>A 503 whose problem details carry members of their own (what a request did before storage failed).</summary>
+    public static IResult Unavailable(string detail, IDictionary<string, object?> extensions) =>
+        TypedResults.Problem(detail: detail, statusCode: 503, title: "Service Unavailable", type: TypeOf(503), extensions: extensions);
+
     public static IResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeOf(status));
 

@@ -46,6 +46,12 @@ public sealed class FactIngestion(
     TimeProvider clock,
     ILogger<FactIngestion> logger)
 {
+    /// <summary>
+    /// A test seam: runs after the aggregated days before a moved attribution's day were listed and
+    /// marked, before the customer's timeline is written (the window a day aggregation can race into).
+    /// </summary>
+    internal Func<Task>? AttributionMoveListed { get; set; }
+
     public (List<Fact> Valid, List<RejectedItem> Rejected) Validate(IReadOnlyList<RawEvent> events)
     {
         var valid = new List<Fact>(events.Count);
@@ -121,10 +127,21 @@ public sealed class FactIngestion(
         var lifecycle = distinct.Where(f => f.Type.IsLifecycle()).ToList();
         var complaintFacts = distinct.Where(f => f.Type.IsComplaint()).ToList();
         // A customer's attribution moved: its facts before the day the store marks from may be on any aggregated day.
-        async Task MarkAggregatedDaysBefore(DateOnly before) => await MarkDerived(await partials.DaysBeforeAsync(before, ct));
+        // Those days are marked before the timeline is written (a crash after the write leaves them marked; a retry
+        // finds the timeline unchanged and marks nothing), and listed again once it is (see AggregatedDaysBeforeAsync).
+        DateOnly? movedBefore = null;
+        async Task MarkAggregatedDaysBefore(DateOnly before)
+        {
+            lock (gate) movedBefore = movedBefore > before ? movedBefore : before;
+            await MarkDerived(await partials.DaysBeforeAsync(before, ct));
+            if (AttributionMoveListed is { } listed) await listed();
+        }
         var timelines = lifecycle.Count > 0 ? Task.Run(() => customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct, MarkAggregatedDaysBefore), ct) : Task.CompletedTask;
         var cases = complaintFacts.Count > 0 ? Task.Run(() => complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, MarkDerived, ct), ct) : Task.CompletedTask;
         await Task.WhenAll(timelines, cases);
+        // Marked with the rest at the end. One listing for every moved customer: the days before the latest of
+        // their days hold the days before each.
+        if (movedBefore is { } latest) derivedDays.UnionWith(await AggregatedDaysBeforeAsync(latest, ct));
         var observationFacts = distinct.Where(f => f.Type.IsObservation()).ToList();
         if (observationFacts.Count > 0)
         {
@@ -136,6 +153,23 @@ public sealed class FactIngestion(
         logger.LogInformation("Ingested {Accepted} new facts, {Duplicates} duplicates; {Days} days to aggregate",
             written.Accepted.Count, written.Duplicates.Count + repeatsInRequest, derivedDays.Count);
         return (written.Accepted.Count, written.Duplicates.Count + repeatsInRequest);
+    }
+
+    /// <summary>
+    /// After moved timelines are written: the days before <paramref name="before"/> that an aggregation
+    /// may have computed with the old timelines, to be marked again. The listing made before the write
+    /// misses a day whose first partial an aggregation that read the old timeline stored after it. Such
+    /// an aggregation stores its partial before it clears the day's mark (and only if the mark did not
+    /// change since it began): a day whose mark is gone at the first listing here had its partial stored
+    /// before, so the second names it; a day still marked is named by the first, and the mark made at the
+    /// end makes that aggregation's clear fail (or follows it). Any aggregation that begins after the end
+    /// mark reads the new timelines. Hence the order: dirty marks first, then partials.
+    /// </summary>
+    private async Task<IEnumerable<DateOnly>> AggregatedDaysBeforeAsync(DateOnly before, CancellationToken ct)
+    {
+        var dirty = await dirtyDays.ListAsync(ct);
+        var aggregated = await partials.DaysBeforeAsync(before, ct);
+        return dirty.Select(d => d.Day).Where(d => d < before).Concat(aggregated);
     }
 
     /// <summary>A rejected event's id, as far as it can be read (a broken member name makes the lookup throw).</summary>

@@ -47,30 +47,50 @@ public sealed class PoisonedEventMessages(StorageAccount account)
     public sealed record Replay(int Moved, int Unreadable);
 
     /// <summary>
+    /// A replay that storage stopped part-way: <see cref="Done"/> is what it had moved (sent and deleted)
+    /// and kept before <see cref="Exception.InnerException"/>, so the caller can say so rather than
+    /// answer as if nothing had moved.
+    /// </summary>
+    public sealed class ReplayInterruptedException(Replay done, Exception cause)
+        : Exception($"The replay stopped after {done.Moved} messages were moved: {cause.Message}", cause)
+    {
+        public Replay Done { get; } = done;
+    }
+
+    /// <summary>
     /// Sends up to <paramref name="max"/> messages back to <c>crm-events</c>, each before it is deleted here.
     /// A message that is not base64 stays (the trigger could never read it; it is an operator's to mend
-    /// and send again), hidden from this replay and counted as unreadable.
+    /// and send again), hidden from this replay and counted as unreadable. A failure part-way (other
+    /// than the caller's cancellation) is a <see cref="ReplayInterruptedException"/> holding what was
+    /// moved before it; a message sent but not deleted is not counted (it is sent again by the next
+    /// replay, and its events count once).
     /// </summary>
     public async Task<Replay> ReplayAsync(int max, CancellationToken ct)
     {
         var (moved, unreadable) = (0, 0);
-        while (moved + unreadable < max)
+        try
         {
-            var page = (await Poison.ReceiveMessagesAsync(Math.Min(32, max - moved - unreadable), Hidden, ct)).Value;
-            if (page.Length == 0) break;
-            var readable = page.Where(m => FromBase64(m.Body.ToString()) is not null).ToList();
-            await Task.WhenAll(readable.Select(async message =>
+            while (moved + unreadable < max)
             {
-                await Events.SendMessageAsync(message.Body.ToString(), ct);
-                await Poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
-            }));
-            moved += readable.Count;
-            unreadable += page.Length - readable.Count;
+                var page = (await Poison.ReceiveMessagesAsync(Math.Min(32, max - moved - unreadable), Hidden, ct)).Value;
+                if (page.Length == 0) break;
+                var readable = page.Where(m => FromBase64(m.Body.ToString()) is not null).ToList();
+                unreadable += page.Length - readable.Count;
+                // Counted one by one: when one fails, the others of the page still finish, and count.
+                await Task.WhenAll(readable.Select(async message =>
+                {
+                    await Events.SendMessageAsync(message.Body.ToString(), ct);
+                    await Poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+                    Interlocked.Increment(ref moved);
+                }));
+            }
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
+        {
+            throw new ReplayInterruptedException(new Replay(Volatile.Read(ref moved), unreadable), e);
         }
         return new Replay(moved, unreadable);
     }
-
-
 
     /// <summary>The message's bytes as the trigger reads them (base64, the app's queue encoding); null when it is not base64.</summary>
     private static byte[]? FromBase64(string stored)

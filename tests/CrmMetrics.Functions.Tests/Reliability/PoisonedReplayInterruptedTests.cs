@@ -1,0 +1,87 @@
+using System.Net;
+using System.Text.Json;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.LocalHost.Storage;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Reliability;
+
+/// <summary>
+/// A replay of poisoned event messages that storage stops part-way answers 503 to retry, as storage
+/// failures do, but says how many messages it had already moved (a bare 503 said nothing was
+/// half-written, though some were), and loses none: the retry moves the rest and every event is
+/// ingested. The queue endpoint goes through a relay that drops the replay's second receive, after the
+/// first page of 32 was sent back and removed.
+/// </summary>
+public class PoisonedReplayInterruptedTests
+{
+    private const int Messages = 34;
+
+    private static object[] Event(int i) =>
+        [new { id = $"pr-{i}", type = "order", time = "2026-10-05T10:00:00Z", customerId = $"PR-{i}", channel = "web", data = new { amount = 10m, currency = "EUR" } }];
+
+    [Fact]
+    public async Task A_replay_that_storage_stops_part_way_answers_503_saying_how_many_moved_and_loses_none()
+    {
+        await using var azurite = await AzuriteServer.StartAsync(dataFolder: null);
+        await using var relay = new RequestDroppingRelay(azurite.QueuePort);
+        var logs = new LogCapture();
+        await using var host = await AppFixture.StartHostAsync(AzuriteServer.ConnectionStringFor(azurite.BlobPort, relay.Port, azurite.TablePort),
+            [new("CrmMetrics:HttpStorageTimeoutSeconds", "3")], logs);
+        using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(90) };
+        await using var stores = AppFixture.StoreServices(azurite.ConnectionString);
+        var account = stores.GetRequiredService<StorageAccount>();
+        await account.InitializeAsync(CancellationToken.None);
+        var poison = account.Queue(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
+        // As the host moves them: the same base64 text.
+        for (var i = 0; i < Messages; i++) await poison.SendMessageAsync(JsonSerializer.Serialize(Event(i)));
+        await Eventually.WaitAsync(async () => (await client.GetAsync("/api/health")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the app to be healthy");
+
+        // The replay's receives from the poison queue (a listing peeks instead): the second is never answered.
+        var receives = 0;
+        relay.Drop = line => line.StartsWith("GET ", StringComparison.Ordinal) && line.Contains("/crm-events-poison/messages?", StringComparison.Ordinal)
+            && !line.Contains("peekonly", StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref receives) == 2;
+        using (var stopped = await client.SendAsync(Keyed(HttpMethod.Post, "/api/events/poisoned/replay")))
+        {
+            var body = await stopped.Content.ReadAsStringAsync();
+            Assert.True(stopped.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)stopped.StatusCode} {body}\n{logs.Tail()}");
+            Assert.NotNull(stopped.Headers.RetryAfter);
+            Assert.Equal("application/problem+json", stopped.Content.Headers.ContentType?.MediaType);
+            var problem = JsonDocument.Parse(body).RootElement;
+            Assert.Equal(32, problem.GetProperty("replayed").GetInt32());
+            Assert.Equal(0, problem.GetProperty("unreadable").GetInt32());
+            Assert.StartsWith("Storage did not answer within 3 s after 32 poisoned event messages were sent back to crm-events", problem.GetProperty("detail").GetString());
+        }
+        // Those not moved are still there.
+        Assert.Equal(Messages - 32, (await poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+
+        relay.Drop = null;
+        using (var rest = await client.SendAsync(Keyed(HttpMethod.Post, "/api/events/poisoned/replay")))
+        {
+            var body = JsonDocument.Parse(await rest.Content.ReadAsStringAsync()).RootElement;
+            Assert.True(rest.StatusCode == HttpStatusCode.OK, body.ToString());
+            Assert.Equal(Messages - 32, body.GetProperty("replayed").GetInt32());
+            Assert.Equal(0, body.GetProperty("approximateRemaining").GetInt32());
+        }
+        var facts = stores.GetRequiredService<FactStore>();
+        var time = DateTimeOffset.Parse("2026-10-05T10:00:00Z");
+        await Eventually.WaitAsync(async () =>
+        {
+            for (var i = 0; i < Messages; i++)
+            {
+                if (await facts.GetAsync($"pr-{i}", time, default) is null) return false;
+            }
+            return true;
+        }, TimeSpan.FromSeconds(90), "every replayed event to be ingested");
+    }
+
+    private static HttpRequestMessage Keyed(HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Add("x-api-key", TestKeys.Admin);
+        return request;
+    }
+}
