@@ -162,6 +162,13 @@ public sealed class RunStore(StorageAccount account)
     public async Task<StepState?> FailPendingDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
         (await FailStepAsync(DayFailure(runId, day, error), mayCreate: false, onlyPending: true, ct)).Found;
 
+    /// <summary>
+    /// As <see cref="FailDayAsync"/> (a failure written unless the day is done), but the state the day had:
+    /// null when the run planned no such day, <see cref="StepState.Done"/> when the failure was not written.
+    /// </summary>
+    public async Task<StepState?> FailDayUnlessDoneAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
+        (await FailStepAsync(DayFailure(runId, day, error), mayCreate: false, onlyPending: false, ct)).Found;
+
     private static TableEntity DayFailure(string runId, DateOnly day, string error) =>
         new(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Day"] = StorageKeys.DayKey(day) };
 
