@@ -248,8 +248,8 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
         catch (Exception e) when (e is not OperationCanceledException && host.IsLastAttempt(dequeueCount))
         {
             // The run says why it could not go on, rather than staying running with periods never sent (found in
-            // review); its poisoned message tries once more.
-            await runs.AddErrorAsync(job.RunId, $"sending the periods to finalise after day {IsoDay.Text(job.Day)} failed: {e.GetType().Name}: {e.Message}", CancellationToken.None);
+            // review); its poisoned message tries once more, and if it sends them the run reads running again (see PeriodsAfterDayAsync).
+            await runs.RecordPeriodsNotSentAsync(job.RunId, $"sending the periods to finalise after day {IsoDay.Text(job.Day)} failed: {e.GetType().Name}: {e.Message}", CancellationToken.None);
             throw;
         }
     }
@@ -284,6 +284,9 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
         if (!await runs.AllDaysDoneAsync(job.RunId, ct) || !await runs.ClaimPeriodsAsync(job.RunId, job.Day, ct)) return null;
         if (await runs.GetAsync(job.RunId, ct) is not { Planned: true } run) return null;
         var pending = await planner.PeriodsToFinaliseAsync(run, ct);
+        // This day's last attempt failed to send them and said so, failing the run: they go out now, so it is running
+        // again, and its errors say how that failure was got over (it ended failed even when its periods then completed).
+        if (run.PeriodsNotSent is not null) await runs.RecoverPeriodsNotSentAsync(run.RunId, $"day {IsoDay.Text(job.Day)}'s message sent them afterwards", ct);
         logger.LogInformation("Run {RunId}: all days aggregated; {Count} periods to finalise", run.RunId, pending.Count);
         return pending.Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))).ToArray();
     }
