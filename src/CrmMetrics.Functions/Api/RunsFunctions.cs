@@ -94,7 +94,8 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
             run.RequestedGrains is [var single] ? single : null,
             run.Periods.Select(p => p.Period).ToList(),
             run.Snapshots,
-            run.Errors.Concat(run.Days.Where(d => d.Error is not null).Select(d => $"day {IsoDay.Text(d.Day)}: {d.Error}"))
+            // Errors the run got over stay listed, each saying how: the state says whether anything still stands.
+            run.Errors.Concat(run.Recovered).Concat(run.Days.Where(d => d.Error is not null).Select(d => $"day {IsoDay.Text(d.Day)}: {d.Error}"))
                 .Concat(run.Periods.Where(p => p.Error is not null).Select(p => $"{Grains.Key(p.Grain)} {p.Period}: {p.Error}")).ToList(),
             run.Trigger,
             run.CreatedAt,

@@ -215,7 +215,10 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
         {
             // Not a passing fault: the day fails at once, saying why, rather than being cut in another zone.
             logger.LogError("Day {Day} of run {RunId} refused: {Reason}", IsoDay.Text(job.Day), job.RunId, zoneProblem);
-            await runs.FailDayAsync(job.RunId, job.Day, zoneProblem, CancellationToken.None);
+            if (await runs.FailDayUnlessDoneAsync(job.RunId, job.Day, zoneProblem, CancellationToken.None) == StepState.Done)
+            {
+                await FailPeriodsOfRefusedDayAsync(job, zoneProblem, ct);
+            }
             return null;
         }
         bool planned;
@@ -245,10 +248,31 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
         catch (Exception e) when (e is not OperationCanceledException && host.IsLastAttempt(dequeueCount))
         {
             // The run says why it could not go on, rather than staying running with periods never sent (found in
-            // review); its poisoned message tries once more.
-            await runs.AddErrorAsync(job.RunId, $"sending the periods to finalise after day {IsoDay.Text(job.Day)} failed: {e.GetType().Name}: {e.Message}", CancellationToken.None);
+            // review); its poisoned message tries once more, and if it sends them the run reads running again (see PeriodsAfterDayAsync).
+            await runs.RecordPeriodsNotSentAsync(job.RunId, $"sending the periods to finalise after day {IsoDay.Text(job.Day)} failed: {e.GetType().Name}: {e.Message}", CancellationToken.None);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A day recorded done whose message came back (its delivery died before it claimed the run's periods, or
+    /// before the host wrote them) and was refused for a changed zone. When it is the day to send the periods,
+    /// no other day will: the run read <c>running</c> for ever (found in review). It claims them as it would have
+    /// (so no other day sends them later: a run's periods go out once at most), and the periods still pending
+    /// fail instead, naming the day and the zone change. They stay marked stale: the first scheduled run once the
+    /// setting is set back finalises them. (Sent, they would only be refused one by one in the new zone.)
+    /// </summary>
+    private async Task FailPeriodsOfRefusedDayAsync(DayJob job, string zoneProblem, CancellationToken ct)
+    {
+        if (!await runs.AllDaysDoneAsync(job.RunId, ct) || !await runs.ClaimPeriodsAsync(job.RunId, job.Day, ct)) return;
+        if (await runs.GetAsync(job.RunId, ct) is not { Planned: true } run) return;
+        var pending = run.Periods.Where(p => p.State == StepState.Pending).ToList();
+        if (pending.Count == 0) return;
+        var day = IsoDay.Text(job.Day);
+        var reason = $"not finalised: day {day}, whose message sends the run's periods, came back after it was aggregated and was refused: {zoneProblem}";
+        foreach (var period in pending) await runs.FailPendingPeriodAsync(job.RunId, period.Grain, period.Period, reason, CancellationToken.None);
+        logger.LogError("Run {RunId} failed: its {Count} pending periods ({Periods}) are not finalised, since day {Day}, whose message sends them, was refused for the changed reporting zone",
+            job.RunId, pending.Count, string.Join(", ", pending.Select(p => $"{Grains.Key(p.Grain)} {p.Period}")), day);
     }
 
     /// <summary>
@@ -260,6 +284,9 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
         if (!await runs.AllDaysDoneAsync(job.RunId, ct) || !await runs.ClaimPeriodsAsync(job.RunId, job.Day, ct)) return null;
         if (await runs.GetAsync(job.RunId, ct) is not { Planned: true } run) return null;
         var pending = await planner.PeriodsToFinaliseAsync(run, ct);
+        // This day's last attempt failed to send them and said so, failing the run: they go out now, so it is running
+        // again, and its errors say how that failure was got over (it ended failed even when its periods then completed).
+        if (run.PeriodsNotSent is not null) await runs.RecoverPeriodsNotSentAsync(run.RunId, $"day {IsoDay.Text(job.Day)}'s message sent them afterwards", ct);
         logger.LogInformation("Run {RunId}: all days aggregated; {Count} periods to finalise", run.RunId, pending.Count);
         return pending.Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))).ToArray();
     }

@@ -8,7 +8,12 @@ namespace CrmMetrics.Storage.Runs;
 
 public enum StepState { Pending, Done, Failed }
 
-/// <summary>A run's record: what it covers and how far it got. Its state is derived from its steps.</summary>
+/// <summary>
+/// A run's record: what it covers and how far it got. Its state is derived from its steps: a planned run whose
+/// every day and period is done succeeded, whatever went wrong on the way (its errors still say what); else one
+/// with a failed step or a standing run-level error failed; else it is running once planned, queued before.
+/// </summary>
+/// <param name="Errors">The run-level errors that stand (a failure to send its periods among them, until it is recovered).</param>
 public sealed record RunRecord(
     string RunId,
     string Trigger,
@@ -21,8 +26,10 @@ public sealed record RunRecord(
     IReadOnlyList<string> Errors)
 {
     public string State =>
-        Errors.Count > 0 || Days.Any(d => d.State == StepState.Failed) || Periods.Any(p => p.State == StepState.Failed) ? "failed"
-        : Planned && Periods.All(p => p.State == StepState.Done) && Days.All(d => d.State == StepState.Done) ? "succeeded"
+        // Every step done is the run's whole work done: a run-level error recorded before (periods that failed to be
+        // sent, and were sent afterwards) must not leave it failed for ever (found in review).
+        Planned && Periods.All(p => p.State == StepState.Done) && Days.All(d => d.State == StepState.Done) ? "succeeded"
+        : Errors.Count > 0 || Days.Any(d => d.State == StepState.Failed) || Periods.Any(p => p.State == StepState.Failed) ? "failed"
         : Planned ? "running"
         : "queued";
 
@@ -30,6 +37,12 @@ public sealed record RunRecord(
 
     /// <summary>The run a request made at the same time joined instead (<see cref="RunStore.QueueOrJoinAsync"/>): this one never starts.</summary>
     public string? JoinedTo { get; init; }
+
+    /// <summary>Why the run's periods could not be sent (<see cref="RunStore.RecordPeriodsNotSentAsync"/>), while that stands; also one of <see cref="Errors"/>.</summary>
+    public string? PeriodsNotSent { get; init; }
+
+    /// <summary>Errors the run got over, each saying how (<see cref="RunStore.RecoverPeriodsNotSentAsync"/>): listed, they fail it no longer.</summary>
+    public IReadOnlyList<string> Recovered { get; init; } = [];
 }
 
 public sealed record RunDay(DateOnly Day, StepState State, long Facts, string? Error);
@@ -162,6 +175,13 @@ public sealed class RunStore(StorageAccount account)
     public async Task<StepState?> FailPendingDayAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
         (await FailStepAsync(DayFailure(runId, day, error), mayCreate: false, onlyPending: true, ct)).Found;
 
+    /// <summary>
+    /// As <see cref="FailDayAsync"/> (a failure written unless the day is done), but the state the day had:
+    /// null when the run planned no such day, <see cref="StepState.Done"/> when the failure was not written.
+    /// </summary>
+    public async Task<StepState?> FailDayUnlessDoneAsync(string runId, DateOnly day, string error, CancellationToken ct) =>
+        (await FailStepAsync(DayFailure(runId, day, error), mayCreate: false, onlyPending: false, ct)).Found;
+
     private static TableEntity DayFailure(string runId, DateOnly day, string error) =>
         new(StorageKeys.Encode(runId), DayRow(day)) { ["State"] = nameof(StepState.Failed), ["Error"] = Truncate(error), ["Day"] = StorageKeys.DayKey(day) };
 
@@ -273,25 +293,69 @@ public sealed class RunStore(StorageAccount account)
     public async Task<StepState?> FailPendingPeriodAsync(string runId, Grain grain, string period, string error, CancellationToken ct) =>
         (await FailStepAsync(PeriodFailure(runId, grain, period, error), mayCreate: false, onlyPending: true, ct)).Found;
 
-    public async Task AddErrorAsync(string runId, string error, CancellationToken ct)
+    /// <summary>Records a run-level error: it fails the run unless every step of it ends done.</summary>
+    public Task AddErrorAsync(string runId, string error, CancellationToken ct) =>
+        ChangeRunRowAsync(runId, row =>
+        {
+            row["Errors"] = Appended(row.GetString("Errors"), error);
+            return true;
+        }, "the error was not recorded", ct);
+
+    /// <summary>
+    /// Records why the run's periods could not be sent (the last attempt of the day holding the claim failed):
+    /// the run reads failed, saying why, until that day's message, from the poison queue, sends them after all
+    /// and calls <see cref="RecoverPeriodsNotSentAsync"/>. A failure recorded before is replaced: one stands at a time.
+    /// </summary>
+    public Task RecordPeriodsNotSentAsync(string runId, string error, CancellationToken ct) =>
+        ChangeRunRowAsync(runId, row =>
+        {
+            row["PeriodsNotSent"] = Truncate(error);
+            return true;
+        }, "the failure to send its periods was not recorded", ct);
+
+    /// <summary>
+    /// The run's periods are being sent after a failure to send them was recorded: that failure moves to the
+    /// errors the run got over, saying how (<paramref name="how"/>), so it reads running again and succeeds if
+    /// its periods do. False, writing nothing, when no such failure stands.
+    /// </summary>
+    public Task<bool> RecoverPeriodsNotSentAsync(string runId, string how, CancellationToken ct) =>
+        ChangeRunRowAsync(runId, row =>
+        {
+            if (row.GetString("PeriodsNotSent") is not { } failure) return false;
+            row.Remove("PeriodsNotSent");
+            row["Recovered"] = Appended(row.GetString("Recovered"), $"{failure} (recovered: {how})");
+            return true;
+        }, "the recovery of its periods' sending was not recorded", ct);
+
+    /// <summary>
+    /// Changes the run's row as <paramref name="change"/> says (false: nothing to change), written If-Match the
+    /// version read and tried again on a concurrent change. Whether it was written.
+    /// </summary>
+    private async Task<bool> ChangeRunRowAsync(string runId, Func<TableEntity, bool> change, string notDone, CancellationToken ct)
     {
         var pk = StorageKeys.Encode(runId);
         for (var attempt = 0; attempt < 20; attempt++)
         {
             var row = (await _table.GetEntityAsync<TableEntity>(pk, RunRow, cancellationToken: ct)).Value;
-            var errors = JsonSerializer.Deserialize<List<string>>(row.GetString("Errors") ?? "[]")!;
-            errors.Add(Truncate(error));
-            row["Errors"] = JsonSerializer.Serialize(errors);
+            if (!change(row)) return false;
             try
             {
                 await _table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, ct);
-                return;
+                return true;
             }
             catch (RequestFailedException e) when (e.Status == 412)
             {
             }
         }
-        throw new ConcurrentChangeException($"The error was not recorded on run {runId}: its record kept changing concurrently (20 attempts).");
+        throw new ConcurrentChangeException($"Run {runId}'s record kept changing concurrently; {notDone} (20 attempts).");
+    }
+
+    /// <summary>A JSON list of strings (null: none yet) with <paramref name="item"/> added, truncated.</summary>
+    private static string Appended(string? list, string item)
+    {
+        var items = JsonSerializer.Deserialize<List<string>>(list ?? "[]")!;
+        items.Add(Truncate(item));
+        return JsonSerializer.Serialize(items);
     }
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken ct)
@@ -308,12 +372,17 @@ public sealed class RunStore(StorageAccount account)
             else if (rk.StartsWith("period|", StringComparison.Ordinal) && PeriodOf(e) is { } period)
                 periods.Add(period);
         }
+        var periodsNotSent = run.GetString("PeriodsNotSent");
+        var errors = JsonSerializer.Deserialize<List<string>>(run.GetString("Errors") ?? "[]")!;
+        if (periodsNotSent is not null) errors.Add(periodsNotSent);
         return new RunRecord(runId, run.GetString("Trigger") ?? "", run.GetDateTimeOffset("CreatedAt") ?? default, run.GetBoolean("Planned") ?? false,
             run.GetString("Grains")?.Split(',', StringSplitOptions.RemoveEmptyEntries), run.GetString("Period"),
             days.OrderBy(d => d.Day).ToList(), periods.OrderBy(p => p.Grain).ThenBy(p => p.Period, StringComparer.Ordinal).ToList(),
-            JsonSerializer.Deserialize<List<string>>(run.GetString("Errors") ?? "[]")!)
+            errors)
         {
             JoinedTo = run.GetString("JoinedTo"),
+            PeriodsNotSent = periodsNotSent,
+            Recovered = JsonSerializer.Deserialize<List<string>>(run.GetString("Recovered") ?? "[]")!,
         };
     }
 

@@ -92,6 +92,26 @@ public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_run_whose_periods_failed_to_be_sent_succeeds_once_its_poisoned_day_message_sends_them_listing_what_it_got_over()
+    {
+        // Found in review: the error the last attempt recorded stood, and the run read failed for ever after its periods completed.
+        var runId = await PlannedRunAsync("poisoned-recovered");
+        Assert.True(await Runs.CompleteDayAsync(runId, Aggregated, 3, default));
+        Assert.True(await Runs.CompleteDayAsync(runId, Lost, 4, default));
+        // The last attempt of the day holding the claim failed to send the periods, and said so.
+        Assert.True(await Runs.ClaimPeriodsAsync(runId, Lost, default));
+        await Runs.RecordPeriodsNotSentAsync(runId, "sending the periods to finalise after day 2026-08-04 failed: RequestFailedException: The server is busy.", default);
+        Assert.Equal("failed", (await Runs.GetAsync(runId, default))!.State);
+        await SendAsync(StorageNames.Queues.KpiDaysPoison, JobMessages.Write(new DayJob(runId, Lost)));
+
+        await WaitForRunAsync(runId, r => r.State == "succeeded", "the run's periods to be sent and finalised");
+        var body = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/runs/{runId}", TestKeys.Admin));
+        Assert.Equal("succeeded", body.GetProperty("state").GetString());
+        Assert.Equal(["sending the periods to finalise after day 2026-08-04 failed: RequestFailedException: The server is busy. (recovered: day 2026-08-04's message sent them afterwards)"],
+            body.GetProperty("errors").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
     public async Task A_poisoned_period_fails_and_a_poisoned_done_message_still_records_its_period()
     {
         var finalised = await PlannedRunAsync("poisoned-done");

@@ -9,17 +9,18 @@ namespace CrmMetrics.Functions.Tests.Support;
 
 /// <summary>
 /// The app's services in the test's own process, as the worker registers them, over a real Azurite
-/// (Gregorian calendar, UTC), with storage initialised, its log lines kept in <c>logs</c> when given: for tests that call the map step's parts directly.
+/// (Gregorian calendar, UTC unless <c>zone</c> names another), with storage initialised, its log lines kept in <c>logs</c> when given: for tests
+/// that call the map step's parts directly.
 /// </summary>
 public static class InProcessApp
 {
-    public static async Task<ServiceProvider> StartAsync(AzuriteFixture azurite, LogCapture? logs = null)
+    public static async Task<ServiceProvider> StartAsync(AzuriteFixture azurite, LogCapture? logs = null, string zone = "UTC")
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["CrmMetrics:Calendar"] = "gregorian",
-            ["CrmMetrics:TimeZone"] = "UTC",
+            ["CrmMetrics:TimeZone"] = zone,
         }).Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)

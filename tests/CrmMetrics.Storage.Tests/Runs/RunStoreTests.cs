@@ -59,6 +59,40 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
     }
 
     [Fact]
+    public async Task A_failure_to_send_the_periods_fails_the_run_until_it_is_recovered_and_a_run_whose_steps_all_end_done_succeeded()
+    {
+        // Found in review: the failure stood after the day's poisoned message sent the periods, and the run read failed
+        // for ever although every period then completed.
+        var runs = new RunStore(await azurite.AccountAsync());
+        var august = new Domain.Periods.PeriodCalendar(Domain.Periods.ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2026-08", Domain.Periods.Grain.Month);
+        Assert.True(await runs.CreateAsync("run-unsent", "api", null, null, default));
+        await runs.PlanAsync("run-unsent", [Planned], [august], default);
+        Assert.True(await runs.CompleteDayAsync("run-unsent", Planned, 5, default));
+        Assert.False(await runs.RecoverPeriodsNotSentAsync("run-unsent", "nothing to recover", default));
+
+        await runs.RecordPeriodsNotSentAsync("run-unsent", "sending the periods failed: IOException: gone", default);
+        var stopped = (await runs.GetAsync("run-unsent", default))!;
+        Assert.Equal("failed", stopped.State);
+        Assert.Equal(["sending the periods failed: IOException: gone"], stopped.Errors);
+
+        Assert.True(await runs.RecoverPeriodsNotSentAsync("run-unsent", "sent afterwards", default));
+        Assert.False(await runs.RecoverPeriodsNotSentAsync("run-unsent", "sent again", default));
+        var going = (await runs.GetAsync("run-unsent", default))!;
+        Assert.Equal("running", going.State);
+        Assert.Empty(going.Errors);
+        Assert.Null(going.PeriodsNotSent);
+        Assert.Equal(["sending the periods failed: IOException: gone (recovered: sent afterwards)"], going.Recovered);
+
+        Assert.True(await runs.CompletePeriodAsync("run-unsent", august.Grain, august.Key, 3, 26, default));
+        Assert.Equal("succeeded", (await runs.GetAsync("run-unsent", default))!.State);
+        // Every step done is the run's whole work done: an error recorded on the way is listed, and fails it no longer.
+        await runs.AddErrorAsync("run-unsent", "an error recorded on the way", default);
+        var ended = (await runs.GetAsync("run-unsent", default))!;
+        Assert.Equal("succeeded", ended.State);
+        Assert.Equal(["an error recorded on the way"], ended.Errors);
+    }
+
+    [Fact]
     public async Task A_day_of_no_run_or_outside_the_plan_is_not_recorded_and_writes_nothing()
     {
         // A job message that names no planned day must not leave a stray day row on a run.
