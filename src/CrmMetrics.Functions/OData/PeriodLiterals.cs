@@ -8,7 +8,8 @@ namespace CrmMetrics.Functions.OData;
 /// <summary>
 /// Checks the text a <c>$filter</c> compares Grain and Period with, as the API checks its <c>grain</c> and
 /// <c>period</c> parameters: a literal that is no grain or no period key of the reporting calendar (of the
-/// grain its own 'and' chain names) is an error, not an empty answer; so is a text too long for any property.
+/// grain its own 'and' chain names) is an error, not an empty answer; so is a text too long for any property,
+/// and an 'in' whose list is empty.
 /// </summary>
 public static class PeriodLiterals
 {
@@ -30,6 +31,10 @@ public static class PeriodLiterals
                 return Check(property, text, grain, calendar);
             case BinaryOperatorNode binary:
                 return Visit(binary.Left, grain, calendar) ?? Visit(binary.Right, grain, calendar);
+            // Found by probing: 'period in ()' answered an empty page with a next link, paging through every period.
+            // OData's grammar wants at least one item in a list.
+            case InNode { Right: CollectionConstantNode { Collection.Count: 0 } }:
+                return "has an 'in' with an empty list '()'; list at least one value";
             // Period in ('2026-09', '2026-10'): each listed key, as an 'eq' would be.
             case InNode { Left: SingleValuePropertyAccessNode { Property: var property }, Right: CollectionConstantNode list }:
                 return list.Collection.Select(item => item.Value is string text ? Check(ODataModel.ClrName(property), text, grain, calendar) : null).FirstOrDefault(p => p is not null);

@@ -143,6 +143,9 @@ public class ODataQueryErrorTests(BiFixture app)
     [InlineData("/odata/Snapshots?$filter=Period eq '2026-03' and Value eq NaN", "$filter", "cannot hold")]
     [InlineData("/odata/GoalAttainment?$filter=Period eq '2026-03' and Target gt 99999999999999999999999999999999", "$filter", "cannot hold")]
     [InlineData("/odata/StaffScorecards?$filter=Period eq '2026-03' and Payout gt 1e300", "$filter", "cannot hold")]
+    // Found by probing: an empty 'in' list answered an empty page with a next link, paging through every period.
+    [InlineData("/odata/Snapshots?$filter=Period in ()", "$filter", "empty list")]
+    [InlineData("/odata/Snapshots?$filter=Period eq '2026-03' and Scope in ()", "$filter", "empty list")]
     // Found by probing: two names of one option once trimmed failed while the library read them, a
     // 500; an option given twice was read as its values joined by a comma.
     [InlineData("/odata/Snapshots?$filter=Grain eq 'day'&$filter%20=1", "$filter", "must be given once")]
