@@ -17,7 +17,7 @@ namespace CrmMetrics.Functions.Jobs;
 /// always ends. A step that did finish meanwhile (another delivery of it) is left as it is.
 /// A day or period recorded failed stays dirty or stale, so the next run does it again.
 /// </summary>
-public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, AlertLedger ledger, HostJsonSettings host, ILogger<PoisonedJobFunctions> logger)
+public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, AlertLedger ledger, StalePeriodStore stalePeriods, HostJsonSettings host, ILogger<PoisonedJobFunctions> logger)
 {
     [Function("StartRunPoisoned")]
     public async Task StartRunAsync([QueueTrigger(StorageNames.Queues.KpiRunsPoison)] string message, CancellationToken ct)
@@ -37,7 +37,7 @@ public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, Aler
         else if (run.State != "queued")
         {
             // Planned: this was a message sending its pending steps again, and those steps, each with its own
-            // message and poison queue, end the run. A run-level error would fail it even if they all finish.
+            // message and poison queue, end the run. A run-level error would fail it while any of them is not done.
             logger.LogWarning("Run {RunId} is {State}; its start message in {Queue} changes nothing on it", job.RunId, run.State, StorageNames.Queues.KpiRunsPoison);
             return;
         }
@@ -82,6 +82,8 @@ public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, Aler
             logger.LogInformation("Period {Period} of run {RunId} is {State}; its message in {Queue} changes nothing", job.Period, job.RunId, Describe(found), StorageNames.Queues.KpiPeriodsPoison);
             return;
         }
+        // Stale again, so the next run does it again (an attempt that promoted its version had cleared the mark).
+        await stalePeriods.MarkAsync([job.Period], ct);
         logger.LogError("Period {Period} of run {RunId} failed: its message went to {Queue} after {Attempts} attempts", job.Period, job.RunId, StorageNames.Queues.KpiPeriodsPoison, host.MaxDequeueCount);
     }
 

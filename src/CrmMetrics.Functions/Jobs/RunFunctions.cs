@@ -298,7 +298,7 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
 /// is written by the host after that, so a period counts done only once its alerts are out.
 /// </summary>
 public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore runs, RunPeriodsInFlight inFlight, AlertService alerts, IAlertSender sender,
-    ReportingZoneGuard zoneGuard, CrmMetricsSettings settings, HostJsonSettings host, ILogger<FinalizePeriodFunction> logger)
+    StalePeriodStore stalePeriods, ReportingZoneGuard zoneGuard, CrmMetricsSettings settings, HostJsonSettings host, ILogger<FinalizePeriodFunction> logger)
 {
     [Function("FinalizePeriod")]
     [QueueOutput(StorageNames.Queues.KpiDone)]
@@ -362,6 +362,10 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
         }
         catch (Exception e) when (e is not OperationCanceledException && host.IsLastAttempt(dequeueCount))
         {
+            // Stale again, so the next run does it again: a failure after its version was promoted (sending its
+            // alerts) had cleared the mark, and no run would have judged its alerts, or the anomaly and trend rules
+            // of the later periods waiting for it (found in review).
+            await stalePeriods.MarkAsync([job.Period], CancellationToken.None);
             await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
             throw;
         }
