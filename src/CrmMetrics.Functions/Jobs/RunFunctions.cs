@@ -249,8 +249,28 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
         {
             // The run says why it could not go on, rather than staying running with periods never sent (found in
             // review); its poisoned message tries once more, and if it sends them the run reads running again (see PeriodsAfterDayAsync).
+            // Not when another day holds the claim: that day sends them, and the run must not read failed meanwhile (found in review).
+            if (await OtherSenderAsync(runs, job, logger) is { } other)
+            {
+                logger.LogWarning("Day {Day} of run {RunId} failed while checking whether it sends the periods; day {Other} sends them", IsoDay.Text(job.Day), job.RunId, IsoDay.Text(other));
+                throw;
+            }
             await runs.RecordPeriodsNotSentAsync(job.RunId, $"sending the periods to finalise after day {IsoDay.Text(job.Day)} failed: {e.GetType().Name}: {e.Message}", CancellationToken.None);
             throw;
+        }
+    }
+
+    /// <summary>The day other than the job's that holds the claim to send the run's periods; null when none does, this one does, or storage cannot say.</summary>
+    private static async Task<DateOnly?> OtherSenderAsync(RunStore runs, DayJob job, ILogger logger)
+    {
+        try
+        {
+            return await runs.PeriodsSenderAsync(job.RunId, CancellationToken.None) is { } holder && holder != job.Day ? holder : null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Run {RunId}: which day sends its periods could not be read: {Error}", job.RunId, e.Message.Split('\n')[0]);
+            return null;
         }
     }
 

@@ -577,6 +577,13 @@ public sealed class RunStore(StorageAccount account)
         throw new ConcurrentChangeException($"Run {runId}'s record kept changing concurrently; sending its periods was not claimed (20 attempts).");
     }
 
+    /// <summary>The day holding the claim to send the run's periods (<see cref="ClaimPeriodsAsync"/>), or null while none does.</summary>
+    public async Task<DateOnly?> PeriodsSenderAsync(string runId, CancellationToken ct)
+    {
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.Encode(runId), RunRow, ["PeriodsSentBy"], ct);
+        return row.HasValue && row.Value!.GetString("PeriodsSentBy") is { } holder ? StorageKeys.ParseDayKey(holder) : null;
+    }
+
     private async Task<Dictionary<string, TableEntity>> ReadRowsAsync(string pk, CancellationToken ct)
     {
         var rows = new Dictionary<string, TableEntity>(StringComparer.Ordinal);

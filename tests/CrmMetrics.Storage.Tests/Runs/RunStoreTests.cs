@@ -166,9 +166,11 @@ public class RunStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtur
         Assert.True(await runs.CreateAsync("run-claim", "api", null, null, default));
         await runs.PlanAsync("run-claim", days, [], default);
 
+        Assert.Null(await runs.PeriodsSenderAsync("run-claim", default));
         var claims = await Task.WhenAll(days.Select(d => Task.Run(() => runs.ClaimPeriodsAsync("run-claim", d, default))));
 
         var holder = days[Assert.Single(Enumerable.Range(0, days.Count), i => claims[i])];
+        Assert.Equal(holder, await runs.PeriodsSenderAsync("run-claim", default));
         // The claim stays with its day (a later delivery of its message sends again), through a write of the record.
         await runs.AddErrorAsync("run-claim", "an error recorded meanwhile", default);
         Assert.True(await runs.ClaimPeriodsAsync("run-claim", holder, default));
