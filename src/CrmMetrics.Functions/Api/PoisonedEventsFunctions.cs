@@ -38,7 +38,7 @@ public sealed class PoisonedEventsFunctions(PoisonedEventMessages poisoned, CrmM
     [Function("ReplayPoisonedEvents")]
     [ApiOperation("POST", "ReplayPoisonedEvents", Access.Admin, Query = ["max"], Body = RequestBody.None,
         Summary = "Send up to max (1-1000, default 1000) poisoned event messages back to crm-events to be ingested; each is sent before it is removed, and its events count once. A 503 when storage fails part-way says how many were replayed (replayed).",
-        Response = typeof(ReplayResponse), Problems = [400])]
+        Response = typeof(ReplayResponse), Problems = [400, 503])]
     public async Task<IResult> ReplayAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/events/poisoned/replay")] HttpRequest request, CancellationToken ct)
     {
         var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
@@ -89,7 +89,8 @@ public sealed class PoisonedEventsFunctions(PoisonedEventMessages poisoned, CrmM
             done.Moved, StorageNames.Queues.CrmEvents, cause.Message.Split('\n')[0]);
         request.HttpContext.Response.Headers.RetryAfter = HttpPipeline.RetryAfterSeconds;
         var detail = $"{HttpPipeline.StorageSilence(cause)} after {done.Moved} poisoned event messages were sent back to {StorageNames.Queues.CrmEvents} "
-            + $"(each removed from {Queue} once sent); retry the request to replay the rest (a message sent but not yet removed is sent again, and its events count once).";
+            + $"(each removed from {Queue} once sent); retry the request to replay the rest (a message sent but not yet removed is sent again, and its events count once; "
+            + "one taken but not moved is back at once, or within 2 minutes if storage could not be told).";
         return Problems.Unavailable(detail, new Dictionary<string, object?> { ["replayed"] = done.Moved, ["unreadable"] = done.Unreadable });
     }
 }
