@@ -86,7 +86,8 @@ public sealed class AlertService(
         {
             later = later.Next();
             if (later.Start > today) break;
-            if (recomputing?.Contains(later.Key) == true) continue;
+            // A later period the run still recomputes judges itself; one whose rules all wait is judged by a later finalisation.
+            if (historyRules.All(r => AwaitsRecomputing(r, later, recomputing))) continue;
             var rows = new List<SnapshotRow>();
             foreach (var (indicator, scope) in watched) rows.AddRange(await reader.ReadAllAsync(later, new Storage.Snapshots.SnapshotFilter(Indicator: indicator, Scope: scope), ct));
             if (rows.Count == 0) continue;
