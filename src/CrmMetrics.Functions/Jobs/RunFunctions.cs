@@ -284,8 +284,7 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
     /// </summary>
     private async Task FailPeriodsOfRefusedDayAsync(DayJob job, string zoneProblem, CancellationToken ct)
     {
-        if (!await runs.AllDaysDoneAsync(job.RunId, ct) || !await runs.ClaimPeriodsAsync(job.RunId, job.Day, ct)) return;
-        if (await runs.GetAsync(job.RunId, ct) is not { Planned: true } run) return;
+        if (await ClaimedRunAsync(runs, job, ct) is not { } run) return;
         var pending = run.Periods.Where(p => p.State == StepState.Pending).ToList();
         if (pending.Count == 0) return;
         var day = IsoDay.Text(job.Day);
@@ -295,14 +294,18 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
             job.RunId, pending.Count, string.Join(", ", pending.Select(p => $"{Grains.Key(p.Grain)} {p.Period}")), day);
     }
 
+    /// <summary>The planned run, when every day of it is done and the job's day holds (or now takes) the claim to send its periods; else null.</summary>
+    private static async Task<RunRecord?> ClaimedRunAsync(RunStore runs, DayJob job, CancellationToken ct) =>
+        await runs.AllDaysDoneAsync(job.RunId, ct) && await runs.ClaimPeriodsAsync(job.RunId, job.Day, ct)
+            && await runs.GetAsync(job.RunId, ct) is { Planned: true } run ? run : null;
+
     /// <summary>
     /// The run's period jobs when every day of it is done and the job's day holds the claim to send them
     /// (see the remarks above); else null. Also what a done day's message in the poison queue sends.
     /// </summary>
     internal static async Task<string[]?> PeriodsAfterDayAsync(RunStore runs, RunPlanner planner, ILogger logger, DayJob job, CancellationToken ct)
     {
-        if (!await runs.AllDaysDoneAsync(job.RunId, ct) || !await runs.ClaimPeriodsAsync(job.RunId, job.Day, ct)) return null;
-        if (await runs.GetAsync(job.RunId, ct) is not { Planned: true } run) return null;
+        if (await ClaimedRunAsync(runs, job, ct) is not { } run) return null;
         var pending = await planner.PeriodsToFinaliseAsync(run, ct);
         // This day's last attempt failed to send them and said so, failing the run: they go out now, so it is running
         // again, and its errors say how that failure was got over (it ended failed even when its periods then completed).
