@@ -26,19 +26,8 @@ public class PoisonedReplayInterruptedTests
     [Fact]
     public async Task A_replay_that_storage_stops_part_way_answers_503_saying_how_many_moved_and_loses_none()
     {
-        await using var azurite = await AzuriteServer.StartAsync(dataFolder: null);
-        await using var relay = new RequestDroppingRelay(azurite.QueuePort);
-        var logs = new LogCapture();
-        await using var host = await AppFixture.StartHostAsync(AzuriteServer.ConnectionStringFor(azurite.BlobPort, relay.Port, azurite.TablePort),
-            [new("CrmMetrics:HttpStorageTimeoutSeconds", "3")], logs);
-        using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(90) };
-        await using var stores = AppFixture.StoreServices(azurite.ConnectionString);
-        var account = stores.GetRequiredService<StorageAccount>();
-        await account.InitializeAsync(CancellationToken.None);
-        var poison = account.Queue(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
-        // As the host moves them: the same base64 text.
-        for (var i = 0; i < Messages; i++) await poison.SendMessageAsync(JsonSerializer.Serialize(Event(i)));
-        await Eventually.WaitAsync(async () => (await client.GetAsync("/api/health")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the app to be healthy");
+        await using var rig = await Rig.StartAsync();
+        var (relay, client, logs, poison, stores) = (rig.Relay, rig.Client, rig.Logs, rig.Poison, rig.Stores);
 
         // The replay's receives from the poison queue (a listing peeks instead): the second is never answered.
         var receives = 0;
@@ -83,18 +72,8 @@ public class PoisonedReplayInterruptedTests
     {
         // Found in review: a message sent back but not removed stayed hidden for the replay's two minutes, so the
         // retry the 503 asks for, after its Retry-After, moved nothing of it. The relay drops the first delete.
-        await using var azurite = await AzuriteServer.StartAsync(dataFolder: null);
-        await using var relay = new RequestDroppingRelay(azurite.QueuePort);
-        var logs = new LogCapture();
-        await using var host = await AppFixture.StartHostAsync(AzuriteServer.ConnectionStringFor(azurite.BlobPort, relay.Port, azurite.TablePort),
-            [new("CrmMetrics:HttpStorageTimeoutSeconds", "3")], logs);
-        using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(90) };
-        await using var stores = AppFixture.StoreServices(azurite.ConnectionString);
-        var account = stores.GetRequiredService<StorageAccount>();
-        await account.InitializeAsync(CancellationToken.None);
-        var poison = account.Queue(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
-        for (var i = 0; i < Messages; i++) await poison.SendMessageAsync(JsonSerializer.Serialize(Event(i)));
-        await Eventually.WaitAsync(async () => (await client.GetAsync("/api/health")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the app to be healthy");
+        await using var rig = await Rig.StartAsync();
+        var (relay, client, logs) = (rig.Relay, rig.Client, rig.Logs);
 
         var deletes = 0;
         relay.Drop = line => line.StartsWith("DELETE ", StringComparison.Ordinal) && line.Contains("/crm-events-poison/messages/", StringComparison.Ordinal)
@@ -114,6 +93,57 @@ public class PoisonedReplayInterruptedTests
             Assert.True(rest.StatusCode == HttpStatusCode.OK, body.ToString());
             Assert.Equal(Messages - 31, body.GetProperty("replayed").GetInt32());
             Assert.Equal(0, body.GetProperty("approximateRemaining").GetInt32());
+        }
+    }
+
+    /// <summary>Azurite with a relay in front of its queue port, the app (a 3 s storage answer limit) through it, and <see cref="Messages"/> messages in the poison queue.</summary>
+    private sealed class Rig : IAsyncDisposable
+    {
+        // Disposed last first: the stores and the app before the relay and Azurite.
+        private readonly List<IAsyncDisposable> _owned = [];
+
+        public RequestDroppingRelay Relay { get; private set; } = null!;
+        public HttpClient Client { get; private set; } = null!;
+        public LogCapture Logs { get; } = new();
+        public Azure.Storage.Queues.QueueClient Poison { get; private set; } = null!;
+        public ServiceProvider Stores { get; private set; } = null!;
+
+        public static async Task<Rig> StartAsync()
+        {
+            var rig = new Rig();
+            try
+            {
+                var azurite = rig.Own(await AzuriteServer.StartAsync(dataFolder: null));
+                rig.Relay = rig.Own(new RequestDroppingRelay(azurite.QueuePort));
+                var host = rig.Own(await AppFixture.StartHostAsync(AzuriteServer.ConnectionStringFor(azurite.BlobPort, rig.Relay.Port, azurite.TablePort),
+                    [new("CrmMetrics:HttpStorageTimeoutSeconds", "3")], rig.Logs));
+                rig.Client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(90) };
+                rig.Stores = rig.Own(AppFixture.StoreServices(azurite.ConnectionString));
+                var account = rig.Stores.GetRequiredService<StorageAccount>();
+                await account.InitializeAsync(CancellationToken.None);
+                rig.Poison = account.Queue(StorageNames.Queues.Poison(StorageNames.Queues.CrmEvents));
+                // As the host moves them: the same base64 text.
+                for (var i = 0; i < Messages; i++) await rig.Poison.SendMessageAsync(JsonSerializer.Serialize(Event(i)));
+                await Eventually.WaitAsync(async () => (await rig.Client.GetAsync("/api/health")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the app to be healthy");
+                return rig;
+            }
+            catch
+            {
+                await rig.DisposeAsync();
+                throw;
+            }
+        }
+
+        private T Own<T>(T disposable) where T : IAsyncDisposable
+        {
+            _owned.Add(disposable);
+            return disposable;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client?.Dispose();
+            for (var i = _owned.Count - 1; i >= 0; i--) await _owned[i].DisposeAsync();
         }
     }
 
