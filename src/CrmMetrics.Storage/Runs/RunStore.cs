@@ -353,10 +353,13 @@ public sealed class RunStore(StorageAccount account)
     /// <summary>A JSON list of strings (null: none yet) with <paramref name="item"/> added, truncated.</summary>
     private static string Appended(string? list, string item)
     {
-        var items = JsonSerializer.Deserialize<List<string>>(list ?? "[]")!;
+        var items = ListOf(list);
         items.Add(Truncate(item));
         return JsonSerializer.Serialize(items);
     }
+
+    /// <summary>The strings of a JSON list kept on the run's row (null: none yet).</summary>
+    private static List<string> ListOf(string? list) => JsonSerializer.Deserialize<List<string>>(list ?? "[]")!;
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken ct)
     {
@@ -373,7 +376,7 @@ public sealed class RunStore(StorageAccount account)
                 periods.Add(period);
         }
         var periodsNotSent = run.GetString("PeriodsNotSent");
-        var errors = JsonSerializer.Deserialize<List<string>>(run.GetString("Errors") ?? "[]")!;
+        var errors = ListOf(run.GetString("Errors"));
         if (periodsNotSent is not null) errors.Add(periodsNotSent);
         return new RunRecord(runId, run.GetString("Trigger") ?? "", run.GetDateTimeOffset("CreatedAt") ?? default, run.GetBoolean("Planned") ?? false,
             run.GetString("Grains")?.Split(',', StringSplitOptions.RemoveEmptyEntries), run.GetString("Period"),
@@ -382,7 +385,7 @@ public sealed class RunStore(StorageAccount account)
         {
             JoinedTo = run.GetString("JoinedTo"),
             PeriodsNotSent = periodsNotSent,
-            Recovered = JsonSerializer.Deserialize<List<string>>(run.GetString("Recovered") ?? "[]")!,
+            Recovered = ListOf(run.GetString("Recovered")),
         };
     }
 

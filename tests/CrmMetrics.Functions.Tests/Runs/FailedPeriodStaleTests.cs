@@ -26,6 +26,15 @@ public class FailedPeriodStaleTests(AzuriteFixture azurite) : IClassFixture<Azur
 
     private static readonly PeriodCalendar Calendar = new(ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
 
+    /// <summary>A run requested and planned for the month alone (no day to aggregate).</summary>
+    private static async Task<string> PlannedRunAsync(RunStore runs, Period month)
+    {
+        var runId = $"stale-{Guid.NewGuid():N}";
+        Assert.True(await runs.CreateAsync(runId, "api", ["month"], month.Key, default));
+        await runs.PlanAsync(runId, [], [month], default);
+        return runId;
+    }
+
     [Fact]
     public async Task A_period_whose_last_attempt_fails_after_promoting_its_version_is_stale_again()
     {
@@ -33,9 +42,7 @@ public class FailedPeriodStaleTests(AzuriteFixture azurite) : IClassFixture<Azur
         var month = Calendar.Parse("2017-05", Grain.Month);
         var runs = services.GetRequiredService<RunStore>();
         var stale = services.GetRequiredService<StalePeriodStore>();
-        var runId = $"stale-{Guid.NewGuid():N}";
-        Assert.True(await runs.CreateAsync(runId, "api", ["month"], month.Key, default));
-        await runs.PlanAsync(runId, [], [month], default);
+        var runId = await PlannedRunAsync(runs, month);
         await stale.MarkAsync([month.Key], default);
 
         var finalize = ActivatorUtilities.CreateInstance<FinalizePeriodFunction>(services, (IAlertSender)new UnreachableSender());
@@ -53,9 +60,7 @@ public class FailedPeriodStaleTests(AzuriteFixture azurite) : IClassFixture<Azur
         await using var services = await InProcessApp.StartAsync(azurite);
         var month = Calendar.Parse("2017-06", Grain.Month);
         var runs = services.GetRequiredService<RunStore>();
-        var runId = $"stale-{Guid.NewGuid():N}";
-        Assert.True(await runs.CreateAsync(runId, "api", ["month"], month.Key, default));
-        await runs.PlanAsync(runId, [], [month], default);
+        var runId = await PlannedRunAsync(runs, month);
 
         await ActivatorUtilities.CreateInstance<PoisonedJobFunctions>(services).FinalizePeriodAsync(JobMessages.Write(new PeriodJob(runId, month.Grain, month.Key)), default);
 
