@@ -123,7 +123,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         var due = created || before.Version != version
             ? DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(before.Document is { } old ? DuePeriods(old.Grain, old.Period, settings, clock) : [])
             : [];
-        // With the storage clients' full tries, as queue work has them: the document is in, and a 503 would say nothing was half-written.
+        // With the storage clients' full tries, as queue work has them: the document is in, and a 503 would have the client retry a write that is done.
         using (Storage.Account.StorageAnswerLimit.Lifted())
             await stale.MarkAsync(due.Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None)).Distinct().ToList(), CancellationToken.None);
         var dto = GoalDto.From(goal, all.Values);

@@ -117,7 +117,9 @@ public static class HttpPipeline
         503 when error is CrmMetrics.Storage.Account.ConcurrentChangeException =>
             Problems.Unavailable("Other requests were changing the same data at the same moment, and this one gave way; retry it shortly. Repeating it is safe."),
         503 when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => Problems.Unavailable($"{StorageSilence(error)}; retry the request shortly."),
-        503 => Problems.Unavailable($"{StorageSilence(error)}; nothing was half-written — retry the request (repeated events are recognised as duplicates)."),
+        // Part of a request may be stored when storage stops answering (the first batches of events, say), so
+        // the answer does not say "nothing": each record is written whole, and a repeat is safe.
+        503 => Problems.Unavailable($"{StorageSilence(error)}; no record was half-written, though part of the request may already be stored — retry it whole (repeated events are recognised as duplicates)."),
         _ => Problems.Problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged."),
     };
 

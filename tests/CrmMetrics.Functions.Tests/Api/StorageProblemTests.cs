@@ -20,8 +20,8 @@ public class StorageProblemTests
     [Theory]
     [InlineData("POST")]
     [InlineData("PUT")]
-    public void A_write_is_told_that_nothing_was_half_written(string method) =>
-        Assert.Contains("nothing was half-written", Detail(method));
+    public void A_write_is_told_that_no_record_was_half_written_and_part_may_be_stored(string method) =>
+        Assert.Contains("no record was half-written, though part of the request may already be stored — retry it whole", Detail(method));
 
     [Theory]
     [InlineData("PUT")]

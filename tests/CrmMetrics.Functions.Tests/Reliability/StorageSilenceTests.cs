@@ -41,7 +41,7 @@ public class StorageSilenceTests
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, write.StatusCode);
             var detail = JsonDocument.Parse(await write.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString();
-            Assert.StartsWith("Storage did not answer within 3 s; nothing was half-written", detail);
+            Assert.StartsWith("Storage did not answer within 3 s; no record was half-written", detail);
         }
         Assert.True(relay.DroppedReads > 0, "the relay dropped no request: storage was never silent");
         // Given up after one unanswered try: tried again, the failure would be the SDK's "Retry failed after 5 tries".
