@@ -180,6 +180,30 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
     }
 
     [Fact]
+    public async Task Partials_of_more_days_than_download_at_once_are_read_in_day_order_whatever_order_they_are_asked_in()
+    {
+        // Days are read into the labels while later days still download: the codes must follow the
+        // days, not which download finished first. 40 days with a customer each, and days with none.
+        var store = new PartialStore(await azurite.AccountAsync());
+        var first = new DateOnly(2031, 5, 1);
+        var days = Enumerable.Range(0, 50).Select(first.AddDays).ToArray();
+        foreach (var day in days.Take(40))
+        {
+            var labels = new FactLabels();
+            var partial = new DayPartial { Day = day, FactCount = 1, Orders = new OrderCells(labels) };
+            partial.Orders.Add(labels.Customers.Code($"C-{day:MMdd}"), FactColumns.None, FactColumns.None, FactColumns.None, FactColumns.None, 1m);
+            await WriteAsync(store, partial, default);
+        }
+
+        var into = new FactLabels();
+        var read = await store.ReadManyAsync(days.Reverse().Concat(days.Where((_, i) => i % 2 == 0)).Distinct().ToArray(), into, default);
+
+        Assert.Equal(days.Take(40), read.Partials.Select(p => p.Day));
+        Assert.Equal(days.Take(40).Select(d => $"C-{d:MMdd}"), Enumerable.Range(0, into.Customers.Count).Select(c => into.Customers[c]));
+        Assert.Empty(read.Outdated);
+    }
+
+    [Fact]
     public async Task A_day_with_only_a_partial_of_the_json_format_is_reported_outdated_until_it_is_written_again()
     {
         var account = await azurite.AccountAsync();
