@@ -146,6 +146,7 @@ public static partial class ODataFeed
     /// Every row the <paramref name="filter"/> selects (null: every row), in the parts' order (kept when <paramref name="keep"/>, else only
     /// counted), reading <see cref="PartsReadAtOnce"/> parts at a time; or, when the parts, the rows they are known to
     /// hold or the rows read pass their bounds, why not (the first two before reading any part, the last reading no further).
+    /// Counting every row of parts that all know theirs reads none.
     /// </summary>
     internal static async Task<(List<T> Rows, int Count, string? TooMany)> ReadEveryRowAsync<T>(IReadOnlyList<FeedPart<T>> parts,
         Func<IReadOnlyList<T>, IReadOnlyList<T>>? filter, bool keep, CancellationToken ct)
@@ -154,6 +155,7 @@ public static partial class ODataFeed
         // Parts of unknown count add none: the sum is at most what reading would find, so it refuses only what reading would.
         var known = parts.Sum(p => (long)(p.Rows ?? 0));
         if (known > MaxRowsForEveryRow) return ([], 0, NeedsEveryRow(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{known:N0} rows (at most {MaxRowsForEveryRow:N0})")));
+        if (!keep && filter is null && parts.All(p => p.Rows is not null)) return ([], (int)known, null);
         var rows = new List<T>();
         int read = 0, count = 0;
         for (var i = 0; i < parts.Count; i += PartsReadAtOnce)

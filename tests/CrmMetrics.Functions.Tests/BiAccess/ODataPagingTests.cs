@@ -143,6 +143,28 @@ public class ODataPagingTests
     }
 
     [Fact]
+    public async Task Parts_known_to_hold_the_bound_are_read_and_counted_without_reading_when_nothing_filters_them()
+    {
+        var atBound = new CountedParts(ODataFeed.MaxRowsForEveryRow / 4, known: true);
+        var (rows, count, tooMany) = await ODataFeed.ReadEveryRowAsync(atBound.Of(4), null, keep: true, default);
+        Assert.Null(tooMany);
+        Assert.Equal((ODataFeed.MaxRowsForEveryRow, ODataFeed.MaxRowsForEveryRow), (rows.Count, count));
+        Assert.Equal(4, atBound.Loaded);
+
+        // Counting every row of parts that all know theirs (the /$count segment with no $filter) reads none.
+        var known = new CountedParts(7, known: true);
+        (rows, count, tooMany) = await ODataFeed.ReadEveryRowAsync(known.Of(900), null, keep: false, default);
+        Assert.Equal((0, 6_300, (string?)null), (rows.Count, count, tooMany));
+        Assert.Equal(0, known.Loaded);
+        // With a filter, or a part of unknown count, the rows are read.
+        Assert.Equal(900, (await ODataFeed.ReadEveryRowAsync(known.Of(900), r => r.Take(1).ToList(), keep: false, default)).Count);
+        Assert.Equal(900, known.Loaded);
+        var mixed = known.Of(10).Concat(new CountedParts(1, known: false).Of(1)).ToList();
+        Assert.Equal(71, (await ODataFeed.ReadEveryRowAsync(mixed, null, keep: false, default)).Count);
+        Assert.Equal(910, known.Loaded);
+    }
+
+    [Fact]
     public void A_next_link_starts_at_the_published_address_whatever_host_the_request_names()
     {
         var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();

@@ -88,12 +88,15 @@ public class ODataQueryErrorTests(BiFixture app)
         Assert.Equal(expected.ToString(System.Globalization.CultureInfo.InvariantCulture), await response.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task The_count_segment_without_a_filter_counts_every_row_of_the_set()
+    [Theory]
+    [InlineData("GoalAttainment")]
+    // Counted from what each period's latest version records, without reading the rows: the same number.
+    [InlineData("Snapshots")]
+    public async Task The_count_segment_without_a_filter_counts_every_row_of_the_set(string set)
     {
-        var march = (await OkAsync("/odata/GoalAttainment?$filter=Period eq '2026-03'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
-        var april = (await OkAsync("/odata/GoalAttainment?$filter=Period eq '2026-04'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
-        var response = await app.SendAsync(HttpMethod.Get, "/odata/GoalAttainment/$count", TestKeys.Reader);
+        var march = (await OkAsync($"/odata/{set}?$filter=Period eq '2026-03'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
+        var april = (await OkAsync($"/odata/{set}?$filter=Period eq '2026-04'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
+        var response = await app.SendAsync(HttpMethod.Get, $"/odata/{set}/$count", TestKeys.Reader);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal((march + april).ToString(System.Globalization.CultureInfo.InvariantCulture), await response.Content.ReadAsStringAsync());
     }
