@@ -17,7 +17,20 @@ namespace CrmMetrics.Functions.OData;
 /// </summary>
 public sealed class SnapshotParts(SnapshotStore snapshots, CrmMetricsSettings settings)
 {
-    public async Task<IReadOnlyList<FeedPart<T>>> BuildAsync<T>(PartitionFilter filter, SnapshotFilter rows, Func<IReadOnlyList<SnapshotRow>, Period, IReadOnlyList<T>> map, CancellationToken ct)
+    /// <summary>
+    /// Parts of one entity per stored row. When <paramref name="rows"/> reads every row, each part knows how many
+    /// it gives, the count its latest version records (so <c>$orderby</c> and <c>$count</c> can be refused before
+    /// reading); a condition the table applies leaves that count an upper bound only, and the part's count unknown.
+    /// </summary>
+    public Task<IReadOnlyList<FeedPart<T>>> BuildAsync<T>(PartitionFilter filter, SnapshotFilter rows, Func<SnapshotRow, Period, T> map, CancellationToken ct) =>
+        PartsAsync(filter, rows, (list, period) => list.Select(r => map(r, period)).ToList(), rows.ReadsEveryRow, ct);
+
+    /// <summary>Parts whose entities <paramref name="map"/> makes from a period's rows together: how many each gives is unknown until it is read.</summary>
+    public Task<IReadOnlyList<FeedPart<T>>> BuildGroupedAsync<T>(PartitionFilter filter, SnapshotFilter rows, Func<IReadOnlyList<SnapshotRow>, Period, IReadOnlyList<T>> map, CancellationToken ct) =>
+        PartsAsync(filter, rows, map, countsKnown: false, ct);
+
+    private async Task<IReadOnlyList<FeedPart<T>>> PartsAsync<T>(PartitionFilter filter, SnapshotFilter rows, Func<IReadOnlyList<SnapshotRow>, Period, IReadOnlyList<T>> map,
+        bool countsKnown, CancellationToken ct)
     {
         // Several queries when one would pass the service's comparison limit; a period several select is read once.
         var pointers = new Dictionary<(Grain, string), LatestSnapshot>();
@@ -30,7 +43,7 @@ public sealed class SnapshotParts(SnapshotStore snapshots, CrmMetricsSettings se
             .Where(x => x.Period is not null)
             .OrderBy(x => x.Pointer.Grain).ThenBy(x => x.Pointer.Period, StringComparer.Ordinal)
             .Select(x => new FeedPart<T>($"{(int)x.Pointer.Grain}|{x.Pointer.Period}", async token =>
-                map(await snapshots.ReadVersionAsync(x.Pointer.Grain, x.Pointer.Period, x.Pointer.Version, rows, token), x.Period!)))
+                map(await snapshots.ReadVersionAsync(x.Pointer.Grain, x.Pointer.Period, x.Pointer.Version, rows, token), x.Period!), countsKnown ? x.Pointer.Rows : null))
             .ToList();
     }
 }
@@ -52,7 +65,7 @@ public sealed class SnapshotsController(SnapshotParts parts) : ODataController
         // $count=true no count, and a bad $skiptoken was taken).
         if (family is not null && filter.Family is { } asked && asked != family) return await ODataFeed.ServeAsync(controller, options, Array.Empty<FeedPart<T>>(), ct);
         var rows = new SnapshotFilter(filter.Indicator, family ?? filter.Family, filter.Scope);
-        var feed = await parts.BuildAsync(filter, rows, (list, period) => list.Select(r => map(r, period)).ToList(), ct);
+        var feed = await parts.BuildAsync(filter, rows, map, ct);
         return await ODataFeed.ServeAsync(controller, options, feed, ct);
     }
 }
@@ -74,7 +87,7 @@ public sealed class GoalAttainmentController(SnapshotParts parts) : ODataControl
     {
         if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
         var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(this));
-        var feed = await parts.BuildAsync(filter, new SnapshotFilter(Indicator: "goal.attainment"), (rows, period) => rows.Select(r => Map(r, period)).ToList(), ct);
+        var feed = await parts.BuildAsync(filter, new SnapshotFilter(Indicator: "goal.attainment"), Map, ct);
         return await ODataFeed.ServeAsync(this, options, feed, ct);
     }
 
@@ -107,7 +120,7 @@ public sealed class StaffScorecardsController(SnapshotParts parts) : ODataContro
     {
         if (ODataFeed.Validate(this, options) is { } invalid) return invalid;
         var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(this));
-        var feed = await parts.BuildAsync(filter, new SnapshotFilter(Family: Families.StaffIncentives), Map, ct);
+        var feed = await parts.BuildGroupedAsync(filter, new SnapshotFilter(Family: Families.StaffIncentives), Map, ct);
         return await ODataFeed.ServeAsync(this, options, feed, ct);
     }
 

@@ -13,14 +13,20 @@ using Microsoft.OData.UriParser;
 
 namespace CrmMetrics.Functions.OData;
 
-/// <summary>One unit of a feed (one period's latest rows, or one page of a log), loaded on demand.</summary>
-public sealed record FeedPart<T>(string Key, Func<CancellationToken, Task<IReadOnlyList<T>>> Load);
+/// <summary>
+/// One unit of a feed (one period's latest rows, or one page of a log), loaded on demand. <paramref name="Rows"/>:
+/// how many rows <paramref name="Load"/> gives, when that is known without loading them (a period's latest
+/// version records how many it holds); null when not (when the table reads only some of them, the recorded
+/// count is an upper bound, which can refuse nothing).
+/// </summary>
+public sealed record FeedPart<T>(string Key, Func<CancellationToken, Task<IReadOnlyList<T>>> Load, int? Rows = null);
 
 /// <summary>
 /// Serves an OData query over feed parts with server-driven paging: reads parts in order (at most
 /// <see cref="MaxPartsPerPage"/> a page), applies <c>$filter</c> to each part's rows, pages by
 /// <c>$skiptoken</c> (part and offset), and applies <c>$select</c>. <c>$orderby</c> and <c>$count</c> need every matching row, so they are allowed
-/// only when the rows the filter makes the feed read are bounded (<see cref="MaxRowsForEveryRow"/> in at most <see cref="MaxPartsForEveryRow"/> parts).
+/// only when the rows the filter makes the feed read are bounded (<see cref="MaxRowsForEveryRow"/> in at most <see cref="MaxPartsForEveryRow"/> parts):
+/// refused before reading when the parts' known counts pass the bound, else once the rows read do.
 /// </summary>
 public static partial class ODataFeed
 {
@@ -94,13 +100,12 @@ public static partial class ODataFeed
         if (token is not null && token.Query != query)
             return Problem("$skiptoken", "belongs to another query (its entity set, $filter, $orderby, $top or $count differ); follow @odata.nextLink as given, or start again without it");
 
-        IReadOnlyList<T> Filter(IReadOnlyList<T> rows) =>
-            options.Filter is null ? rows : ((IQueryable<T>)options.Filter.ApplyTo(rows.AsQueryable(), QuerySettings)).ToList();
+        Func<IReadOnlyList<T>, IReadOnlyList<T>>? filter = options.Filter is null ? null : rows => ((IQueryable<T>)options.Filter.ApplyTo(rows.AsQueryable(), QuerySettings)).ToList();
 
         if (request.ODataFeature().Path?.LastSegment is CountSegment)
         {
             // The /$count segment: how many rows the filter selects, as text; $top, $skip, $orderby and $select do not apply.
-            var (_, selected, tooMany) = await ReadEveryRowAsync(parts, Filter, keep: false, ct);
+            var (_, selected, tooMany) = await ReadEveryRowAsync(parts, filter, keep: false, ct);
             return tooMany is not null ? Problem("$count", tooMany) : controller.Ok((long)selected);
         }
 
@@ -109,7 +114,7 @@ public static partial class ODataFeed
         long? count = null;
         if (options.OrderBy is not null || options.Count?.Value == true)
         {
-            var (all, _, tooMany) = await ReadEveryRowAsync(parts, Filter, keep: true, ct);
+            var (all, _, tooMany) = await ReadEveryRowAsync(parts, filter, keep: true, ct);
             if (tooMany is not null) return Problem(options.OrderBy is not null ? "$orderby" : "$count", tooMany);
             IEnumerable<T> ordered = options.OrderBy is null ? all : ((IQueryable<T>)options.OrderBy.ApplyTo(all.AsQueryable(), QuerySettings)).ToList();
             if (options.Count?.Value == true) count = all.Count;
@@ -121,7 +126,7 @@ public static partial class ODataFeed
         }
         else
         {
-            (page, next) = await PageInOrderAsync(parts, Filter, token, skip, top, pageSize, ct);
+            (page, next) = await PageInOrderAsync(parts, filter, token, skip, top, pageSize, ct);
         }
 
         var feature = request.ODataFeature();
@@ -138,14 +143,19 @@ public static partial class ODataFeed
     }
 
     /// <summary>
-    /// Every row the filter selects, in the parts' order (kept when <paramref name="keep"/>, else only
-    /// counted), reading <see cref="PartsReadAtOnce"/> parts at a time; or, when the parts or the rows
-    /// read pass their bounds, why not (read no further).
+    /// Every row the <paramref name="filter"/> selects (null: every row), in the parts' order (kept when <paramref name="keep"/>, else only
+    /// counted), reading <see cref="PartsReadAtOnce"/> parts at a time; or, when the parts, the rows they are known to
+    /// hold or the rows read pass their bounds, why not (the first two before reading any part, the last reading no further).
+    /// Counting every row of parts that all know theirs reads none.
     /// </summary>
     internal static async Task<(List<T> Rows, int Count, string? TooMany)> ReadEveryRowAsync<T>(IReadOnlyList<FeedPart<T>> parts,
-        Func<IReadOnlyList<T>, IReadOnlyList<T>> filter, bool keep, CancellationToken ct)
+        Func<IReadOnlyList<T>, IReadOnlyList<T>>? filter, bool keep, CancellationToken ct)
     {
         if (parts.Count > MaxPartsForEveryRow) return ([], 0, NeedsEveryRow(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{parts.Count:N0} periods (at most {MaxPartsForEveryRow:N0})")));
+        // Parts of unknown count add none: the sum is at most what reading would find, so it refuses only what reading would.
+        var known = parts.Sum(p => (long)(p.Rows ?? 0));
+        if (known > MaxRowsForEveryRow) return ([], 0, NeedsEveryRow(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{known:N0} rows (at most {MaxRowsForEveryRow:N0})")));
+        if (!keep && filter is null && parts.All(p => p.Rows is not null)) return ([], (int)known, null);
         var rows = new List<T>();
         int read = 0, count = 0;
         for (var i = 0; i < parts.Count; i += PartsReadAtOnce)
@@ -153,7 +163,7 @@ public static partial class ODataFeed
             foreach (var loaded in await Task.WhenAll(parts.Skip(i).Take(PartsReadAtOnce).Select(p => p.Load(ct))))
             {
                 read += loaded.Count;
-                var selected = filter(loaded);
+                var selected = filter is null ? loaded : filter(loaded);
                 count += selected.Count;
                 if (keep) rows.AddRange(selected);
             }
@@ -165,9 +175,10 @@ public static partial class ODataFeed
     /// <summary>
     /// One page of rows in the parts' order: from the token's part and offset (or after skipping
     /// <paramref name="skip"/> rows), at most <paramref name="pageSize"/> rows, <paramref name="top"/>
-    /// in all, reading at most <see cref="MaxPartsPerPage"/> parts. The next token is null on the last page.
+    /// in all, reading at most <see cref="MaxPartsPerPage"/> parts, of the rows the <paramref name="filter"/> selects (null: every row).
+    /// The next token is null on the last page.
     /// </summary>
-    internal static async Task<(List<T> Page, Token? Next)> PageInOrderAsync<T>(IReadOnlyList<FeedPart<T>> parts, Func<IReadOnlyList<T>, IReadOnlyList<T>> filter,
+    internal static async Task<(List<T> Page, Token? Next)> PageInOrderAsync<T>(IReadOnlyList<FeedPart<T>> parts, Func<IReadOnlyList<T>, IReadOnlyList<T>>? filter,
         Token? token, int skip, int top, int pageSize, CancellationToken ct)
     {
         var page = new List<T>();
@@ -178,7 +189,8 @@ public static partial class ODataFeed
         for (var i = start; i < parts.Count && page.Count < pageSize && emitted + page.Count < top; i++, offset = 0)
         {
             if (i - start >= MaxPartsPerPage) return (page, new Token(parts[i].Key, 0, emitted + page.Count, toSkip));
-            var rows = filter(await parts[i].Load(ct));
+            var loaded = await parts[i].Load(ct);
+            var rows = filter is null ? loaded : filter(loaded);
             var from = offset;
             if (toSkip > 0)
             {

@@ -14,7 +14,11 @@ public sealed record LatestSnapshot(Grain Grain, string Period, int Version, str
 public sealed record SnapshotPage(IReadOnlyList<SnapshotRow> Rows, string? ContinuationToken);
 
 /// <summary>Which rows of a version to read; every value goes through the SDK's parameterised filters.</summary>
-public sealed record SnapshotFilter(string? Indicator = null, string? Family = null, string? Scope = null);
+public sealed record SnapshotFilter(string? Indicator = null, string? Family = null, string? Scope = null)
+{
+    /// <summary>Whether every row of a version is read, as many as its latest pointer records (<see cref="LatestSnapshot.Rows"/>).</summary>
+    public bool ReadsEveryRow => Indicator is null && Family is null && Scope is null;
+}
 
 /// <summary>
 /// Versioned KPI snapshots. A computation writes all its rows under a new version, then points the

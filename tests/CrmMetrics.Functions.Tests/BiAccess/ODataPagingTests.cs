@@ -98,6 +98,72 @@ public class ODataPagingTests
         Assert.Contains("1,001 periods", tooMany);
     }
 
+    /// <summary>Parts of <paramref name="rows"/> rows each, saying so up front when <paramref name="known"/>; counts the parts loaded.</summary>
+    private sealed class CountedParts(int rows, bool known)
+    {
+        public int Loaded;
+
+        public IReadOnlyList<FeedPart<int>> Of(int count) => Enumerable.Range(0, count)
+            .Select(i => new FeedPart<int>($"{i:D3}", _ =>
+            {
+                Interlocked.Increment(ref Loaded);
+                return Task.FromResult<IReadOnlyList<int>>(Enumerable.Repeat(i, rows).ToArray());
+            }, known ? rows : null)).ToList();
+    }
+
+    [Fact]
+    public async Task Parts_known_to_hold_more_rows_than_the_bound_are_refused_before_any_is_read()
+    {
+        // Session 41: 900 periods were read (90 s) before the refusal, though each latest version records its rows.
+        foreach (var keep in new[] { true, false })
+        foreach (var filter in new Func<IReadOnlyList<int>, IReadOnlyList<int>>?[] { null, r => r.Where(n => n == 0).ToList() })
+        {
+            var parts = new CountedParts(250, known: true);
+            var (rows, count, tooMany) = await ODataFeed.ReadEveryRowAsync(parts.Of(900), filter, keep, default);
+            Assert.Contains("225,000 rows (at most 200,000)", tooMany);
+            Assert.Contains("narrow $filter", tooMany);
+            Assert.Equal((0, 0), (rows.Count, count));
+            Assert.Equal(0, parts.Loaded);
+        }
+        // Parts whose count is unknown add nothing to the known ones, and do not hide them.
+        var some = new CountedParts(2_001, known: true).Of(100).Concat(new CountedParts(1, known: false).Of(50)).ToList();
+        Assert.Contains("200,100 rows", (await ODataFeed.ReadEveryRowAsync(some, null, keep: true, default)).TooMany);
+    }
+
+    [Fact]
+    public async Task Parts_whose_count_is_unknown_are_read_and_answered_however_many_there_are()
+    {
+        // What a condition the table applies gives: the version's recorded count is only an upper bound, so the rows are read.
+        var parts = new CountedParts(3, known: false);
+        var (rows, count, tooMany) = await ODataFeed.ReadEveryRowAsync(parts.Of(900), r => r.Take(1).ToList(), keep: true, default);
+        Assert.Null(tooMany);
+        Assert.Equal(900, count);
+        Assert.Equal(Enumerable.Range(0, 900), rows);
+        Assert.Equal(900, parts.Loaded);
+    }
+
+    [Fact]
+    public async Task Parts_known_to_hold_the_bound_are_read_and_counted_without_reading_when_nothing_filters_them()
+    {
+        var atBound = new CountedParts(ODataFeed.MaxRowsForEveryRow / 4, known: true);
+        var (rows, count, tooMany) = await ODataFeed.ReadEveryRowAsync(atBound.Of(4), null, keep: true, default);
+        Assert.Null(tooMany);
+        Assert.Equal((ODataFeed.MaxRowsForEveryRow, ODataFeed.MaxRowsForEveryRow), (rows.Count, count));
+        Assert.Equal(4, atBound.Loaded);
+
+        // Counting every row of parts that all know theirs (the /$count segment with no $filter) reads none.
+        var known = new CountedParts(7, known: true);
+        (rows, count, tooMany) = await ODataFeed.ReadEveryRowAsync(known.Of(900), null, keep: false, default);
+        Assert.Equal((0, 6_300, (string?)null), (rows.Count, count, tooMany));
+        Assert.Equal(0, known.Loaded);
+        // With a filter, or a part of unknown count, the rows are read.
+        Assert.Equal(900, (await ODataFeed.ReadEveryRowAsync(known.Of(900), r => r.Take(1).ToList(), keep: false, default)).Count);
+        Assert.Equal(900, known.Loaded);
+        var mixed = known.Of(10).Concat(new CountedParts(1, known: false).Of(1)).ToList();
+        Assert.Equal(71, (await ODataFeed.ReadEveryRowAsync(mixed, null, keep: false, default)).Count);
+        Assert.Equal(910, known.Loaded);
+    }
+
     [Fact]
     public void A_next_link_starts_at_the_published_address_whatever_host_the_request_names()
     {

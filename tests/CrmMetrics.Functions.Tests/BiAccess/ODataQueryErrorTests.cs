@@ -1,7 +1,12 @@
 using System.Net;
 using System.Text.Json;
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.OData;
 using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Storage.Account;
+using CrmMetrics.Storage.Snapshots;
 using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CrmMetrics.Functions.Tests.BiAccess;
 
@@ -83,12 +88,15 @@ public class ODataQueryErrorTests(BiFixture app)
         Assert.Equal(expected.ToString(System.Globalization.CultureInfo.InvariantCulture), await response.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task The_count_segment_without_a_filter_counts_every_row_of_the_set()
+    [Theory]
+    [InlineData("GoalAttainment")]
+    // Counted from what each period's latest version records, without reading the rows: the same number.
+    [InlineData("Snapshots")]
+    public async Task The_count_segment_without_a_filter_counts_every_row_of_the_set(string set)
     {
-        var march = (await OkAsync("/odata/GoalAttainment?$filter=Period eq '2026-03'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
-        var april = (await OkAsync("/odata/GoalAttainment?$filter=Period eq '2026-04'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
-        var response = await app.SendAsync(HttpMethod.Get, "/odata/GoalAttainment/$count", TestKeys.Reader);
+        var march = (await OkAsync($"/odata/{set}?$filter=Period eq '2026-03'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
+        var april = (await OkAsync($"/odata/{set}?$filter=Period eq '2026-04'&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
+        var response = await app.SendAsync(HttpMethod.Get, $"/odata/{set}/$count", TestKeys.Reader);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal((march + april).ToString(System.Globalization.CultureInfo.InvariantCulture), await response.Content.ReadAsStringAsync());
     }
@@ -174,6 +182,42 @@ public class ODataQueryErrorTests(BiFixture app)
         Assert.Equal(periods, await PeriodsAsync("Snapshots", filter));
         var all = (await OkAsync($"/odata/Snapshots?$filter={filter}&$count=true&$top=0")).GetProperty("@odata.count").GetInt32();
         Assert.True(all > 0);
+    }
+
+    [Fact]
+    public async Task Ordering_or_counting_more_rows_than_the_periods_record_is_refused_before_reading_unless_the_table_narrows_them()
+    {
+        // Session 41 measured such refusals coming only after some 900 periods were read (90 s), though each
+        // latest version records its rows. This period's records more than the bound and holds none: only the
+        // recorded count can refuse it, so a refusal here is one made before reading.
+        var snapshots = app.Services.GetRequiredService<SnapshotStore>();
+        var (grain, key) = (Grain.Month, "2031-01");
+        var version = await snapshots.ReserveVersionAsync(grain, key, "recorded-count", default);
+        await snapshots.PromoteAsync(grain, key, version, "recorded-count", DateTimeOffset.UtcNow, ODataFeed.MaxRowsForEveryRow + 1, default);
+        try
+        {
+            foreach (var (url, option) in new[]
+                     {
+                         ("/odata/Snapshots/$count", "$count"), ("/odata/Snapshots?$orderby=Value desc&$top=2", "$orderby"),
+                         ("/odata/Snapshots?$filter=Value gt 0&$count=true", "$count"),
+                     })
+            {
+                var problem = await ProblemAsync(url, HttpStatusCode.BadRequest);
+                Assert.Equal([option], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+                Assert.Contains("rows (at most 200,000); narrow $filter", problem.GetProperty("errors").GetProperty(option)[0].GetString());
+            }
+            // Conditions the table applies (indicator, family, scope) make the recorded count an upper bound only: those are read and answered.
+            var csat = await OkAsync("/odata/Snapshots?$filter=Indicator eq 'cx.csat'&$orderby=Value desc&$count=true");
+            Assert.True(csat.GetProperty("@odata.count").GetInt32() > 0);
+            Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/odata/GoalAttainment/$count", TestKeys.Reader)).StatusCode);
+            Assert.True((await OkAsync("/odata/StaffScorecards?$orderby=Payout desc&$count=true")).GetProperty("@odata.count").GetInt32() > 0);
+            // And so does a period filter that leaves the period out.
+            Assert.Equal(1, (await OkAsync("/odata/Snapshots?$filter=Period eq '2026-03'&$orderby=Value desc&$top=1")).GetProperty("value").GetArrayLength());
+        }
+        finally
+        {
+            await snapshots.Versions.DeleteEntityAsync(Grains.Key(grain), StorageKeys.Encode(key));
+        }
     }
 
     [Fact]
