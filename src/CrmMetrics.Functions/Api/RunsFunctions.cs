@@ -17,6 +17,10 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
 
     public sealed record RunStep(string Grain, string Period, string State, int Version, int Rows, string? Error);
 
+    /// <summary>
+    /// A run's progress. <paramref name="JoinedTo"/>: the run this one joined (its request came while that one was
+    /// queued); this one never starts, and its state, steps and errors are that run's.
+    /// </summary>
     public sealed record RunResponse(
         string RunId,
         string State,
@@ -28,7 +32,8 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
         DateTimeOffset CreatedAt,
         int Days,
         int DaysAggregated,
-        IReadOnlyList<RunStep> Steps);
+        IReadOnlyList<RunStep> Steps,
+        string? JoinedTo);
 
     [Function("Runs")]
     [ApiOperation("POST", "StartRun", Access.Admin, Summary = "Compute now: { grain, period? } (no period: the current and the just-closed period).",
@@ -88,20 +93,24 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
         if (!Domain.Facts.Vocabulary.IsKey(runId)) return Problems.Validation("runId", "is not a run id");
         var run = await runs.GetAsync(runId, ct);
         if (run is null) return Problems.NotFound($"There is no run {runId}.");
+        // A run that joined another never starts: the one it joined computes what it asked for, so its progress is this
+        // one's (it read queued for ever). Runs are never removed, so the one joined is there.
+        var progress = run.JoinedTo is { } joined ? await runs.GetAsync(joined, ct) ?? run : run;
         return TypedResults.Ok(new RunResponse(
             run.RunId,
-            run.State,
-            run.RequestedGrains is [var single] ? single : null,
-            run.Periods.Select(p => p.Period).ToList(),
-            run.Snapshots,
+            progress.State,
+            progress.RequestedGrains is [var single] ? single : null,
+            progress.Periods.Select(p => p.Period).ToList(),
+            progress.Snapshots,
             // Errors the run got over stay listed, each saying how: the state says whether anything still stands.
-            run.Errors.Concat(run.Recovered).Concat(run.Days.Where(d => d.Error is not null).Select(d => $"day {IsoDay.Text(d.Day)}: {d.Error}"))
-                .Concat(run.Periods.Where(p => p.Error is not null).Select(p => $"{Grains.Key(p.Grain)} {p.Period}: {p.Error}")).ToList(),
+            progress.Errors.Concat(progress.Recovered).Concat(progress.Days.Where(d => d.Error is not null).Select(d => $"day {IsoDay.Text(d.Day)}: {d.Error}"))
+                .Concat(progress.Periods.Where(p => p.Error is not null).Select(p => $"{Grains.Key(p.Grain)} {p.Period}: {p.Error}")).ToList(),
             run.Trigger,
             run.CreatedAt,
-            run.Days.Count,
-            run.Days.Count(d => d.State == StepState.Done),
-            Steps(run)));
+            progress.Days.Count,
+            progress.Days.Count(d => d.State == StepState.Done),
+            Steps(progress),
+            run.JoinedTo));
     }
 
     /// <summary>

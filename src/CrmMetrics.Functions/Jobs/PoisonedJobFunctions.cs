@@ -34,16 +34,54 @@ public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, Aler
             }
             await runs.CreateAsync(job.RunId, RunPlanner.ScheduleTrigger, null, null, ct);
         }
+        else if (run.JoinedTo is { } joined)
+        {
+            // It never starts: the run it joined does its work, and GET /api/runs/{id} answers with that run's progress.
+            logger.LogWarning("Run {RunId} joined run {Joined}; its start message in {Queue} changes nothing on it", job.RunId, joined, StorageNames.Queues.KpiRunsPoison);
+            return;
+        }
+        else if (run.Planned)
+        {
+            await FailUnsentJobsAsync(run, ct);
+            return;
+        }
         else if (run.State != "queued")
         {
-            // Planned: this was a message sending its pending steps again, and those steps, each with its own
-            // message and poison queue, end the run. A run-level error would fail it while any of them is not done.
+            // Failed before planning (refused, or its planning's last attempt recorded why): that error stands.
             logger.LogWarning("Run {RunId} is {State}; its start message in {Queue} changes nothing on it", job.RunId, run.State, StorageNames.Queues.KpiRunsPoison);
             return;
         }
         await runs.AddErrorAsync(job.RunId, Reason("planning", StorageNames.Queues.KpiRunsPoison), ct);
         logger.LogError("Run {RunId} failed: its start message went to {Queue} after {Attempts} attempts", job.RunId, StorageNames.Queues.KpiRunsPoison, host.MaxDequeueCount);
     }
+
+    /// <summary>
+    /// A planned run's start message sends its first steps (<see cref="RunJobs.FirstStep"/>): its days, or its periods
+    /// when it planned no day. It went to the poison queue, so the host may never have written them, and a run whose
+    /// first steps are still pending read <c>running</c> for ever (found in review). It fails, saying why, and its
+    /// pending periods are marked stale (its pending days stay dirty), so the next run does them. A run-level error does
+    /// not outlast the steps: if they were sent after all and every step ends done, the run reads <c>succeeded</c>.
+    /// Once no first step is pending, they were all delivered and each ends the run through its own queue.
+    /// </summary>
+    private async Task FailUnsentJobsAsync(RunRecord run, CancellationToken ct)
+    {
+        var unsent = run.Days.Count > 0 ? run.Days.Count(d => d.State == StepState.Pending) : run.Periods.Count(p => p.State == StepState.Pending);
+        var error = UnsentJobsError();
+        if (unsent == 0 || run.Errors.Contains(error))
+        {
+            logger.LogWarning("Run {RunId} is {State}; its start message in {Queue} changes nothing on it", run.RunId, run.State, StorageNames.Queues.KpiRunsPoison);
+            return;
+        }
+        // Marked before the error is recorded, so a retry of this message that finds the error has nothing left to do.
+        await stalePeriods.MarkAsync(run.Periods.Where(p => p.State == StepState.Pending).Select(p => p.Period), ct);
+        await runs.AddErrorAsync(run.RunId, error, ct);
+        logger.LogError("Run {RunId} failed: its start message went to {Queue} after {Attempts} attempts, and {Count} of the steps it sends are still pending",
+            run.RunId, StorageNames.Queues.KpiRunsPoison, host.MaxDequeueCount, unsent);
+    }
+
+    private string UnsentJobsError() =>
+        Reason("sending the run's jobs", StorageNames.Queues.KpiRunsPoison) +
+        ". Its steps still pending may never have been sent: its days stay dirty and its periods are marked stale, so the next run does them";
 
     /// <summary>
     /// A day still pending fails. A day that is done may have been the one to send its run's periods

@@ -341,13 +341,6 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             logger.LogWarning("Run {RunId} did not plan {Period} ({Grain}); it is not finalised for it", job.RunId, job.Period, Domain.Periods.Grains.Key(job.Grain));
             return null;
         }
-        // A run plans only periods the API accepts: one centuries ahead would stay among the scorecard's periods for good.
-        if (!Api.QueryParameters.TryPeriod(settings.Calendar, job.Period, job.Grain, out var period, out var error))
-        {
-            await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, $"period: {error}", ct);
-            logger.LogError("Period {Period} ({Grain}) of run {RunId} cannot be finalised: {Error}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, error);
-            return null;
-        }
         // The queue message names this delivery: a retry of it resends what it raised, nothing else.
         var delivery = string.IsNullOrEmpty(id) ? $"{job.RunId}|{job.Grain}|{job.Period}" : id;
         if (run.Periods.FirstOrDefault(p => p.Grain == job.Grain && p.Period == job.Period) is { State: StepState.Done })
@@ -359,6 +352,20 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             // No done message follows to confirm them: confirmed here, or a later run of the period would take them over and send them again.
             await alerts.MarkDeliveredAsync(delivery, ct);
             logger.LogInformation("{Period} already finalised by run {RunId}; {Count} alerts this delivery had claimed sent again", job.Period, job.RunId, claimed.Count);
+            return null;
+        }
+        if (CalendarChange(run, job.Period) is { } calendarProblem)
+        {
+            // Checked after the branch above too, and before the key is read: under the calendar now it names another period, or none.
+            logger.LogError("Period {Period} ({Grain}) of run {RunId} refused: {Reason}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, calendarProblem);
+            await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, calendarProblem, CancellationToken.None);
+            return null;
+        }
+        // A run plans only periods the API accepts: one centuries ahead would stay among the scorecard's periods for good.
+        if (!Api.QueryParameters.TryPeriod(settings.Calendar, job.Period, job.Grain, out var period, out var error))
+        {
+            await runs.FailPeriodAsync(job.RunId, job.Grain, job.Period, $"period: {error}", ct);
+            logger.LogError("Period {Period} ({Grain}) of run {RunId} cannot be finalised: {Error}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, error);
             return null;
         }
         if (await zoneGuard.ProblemAsync(ct) is { } zoneProblem)
@@ -393,6 +400,16 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             throw;
         }
     }
+
+    /// <summary>
+    /// Why a run planned before <c>CrmMetrics:Calendar</c> changed may not finalise its period, or null: the key was made in
+    /// the other calendar and now reads as another period (a fiscal year or quarter) or as none. Finalised, it computed that
+    /// other period without a word (found in review). Days are cut the same under any calendar: runs planned under the new one go on.
+    /// </summary>
+    private string? CalendarChange(RunRecord run, string periodKey) => RunPlanner.OtherCalendar(run, settings.Calendar) is { } planned
+        ? $"CrmMetrics:Calendar is {settings.Calendar.Calendar.Setting}, but the run was planned under {planned}: {periodKey} is a period of {planned}. " +
+          $"Not finalised; a run started now plans its periods under {settings.Calendar.Calendar.Setting}."
+        : null;
 
     /// <summary>The run's other periods of the grain it has not recomputed yet, as far as anomaly and trend rules read; none are looked for when it has no other.</summary>
     private async Task<IReadOnlySet<string>?> RecomputingAsync(RunRecord run, Period period, CancellationToken ct) =>

@@ -75,7 +75,8 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
         var pending = run.Periods.Where(p => p.State != StepState.Done).ToList();
         // A run whose periods are all done is over: a day message delivered again after it succeeded must not
         // reopen it with periods marked since (found in review).
-        if (OnePeriodOf(run) is not null || pending.Count == 0) return pending;
+        // Nor does one planned under another calendar take stale periods of this one: its steps refuse every period (FinalizePeriod).
+        if (OtherCalendar(run, settings.Calendar) is not null || OnePeriodOf(run) is not null || pending.Count == 0) return pending;
         var planned = run.Periods.Select(p => (p.Grain, p.Period)).ToHashSet();
         var added = InOrder((await StalePeriodsAsync(run, GrainsOf(run), ct)).Where(p => !planned.Contains((p.Grain, p.Key))));
         if (added.Count == 0) return pending;
@@ -83,6 +84,10 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
         logger.LogInformation("Run {RunId}: its aggregations marked {Count} more periods stale; they are finalised with the others", run.RunId, added.Count);
         return [.. pending, .. added.Select(p => new RunPeriod(p.Grain, p.Key, StepState.Pending, 0, 0, null))];
     }
+
+    /// <summary>The calendar the run's period keys were made in, when <c>CrmMetrics:Calendar</c> has changed since it was planned; else null.</summary>
+    public static string? OtherCalendar(RunRecord run, PeriodCalendar now) =>
+        run.PlannedCalendar is { } planned && planned != now.Calendar.Setting ? planned : null;
 
     /// <summary>Periods in the order a run finalises them: by grain, then by start.</summary>
     private static List<Period> InOrder(IEnumerable<Period> periods) => periods.OrderBy(p => p.Grain).ThenBy(p => p.Start).ToList();

@@ -41,6 +41,9 @@ public sealed record RunRecord(
     /// <summary>Why the run's periods could not be sent (<see cref="RunStore.RecordPeriodsNotSentAsync"/>), while that stands; also one of <see cref="Errors"/>.</summary>
     public string? PeriodsNotSent { get; init; }
 
+    /// <summary>The reporting calendar its planned period keys were made in (<c>CrmMetrics:Calendar</c>); null when it planned none, or before this was recorded.</summary>
+    public string? PlannedCalendar { get; init; }
+
     /// <summary>Errors the run got over, each saying how (<see cref="RunStore.RecoverPeriodsNotSentAsync"/>): listed, they fail it no longer.</summary>
     public IReadOnlyList<string> Recovered { get; init; } = [];
 }
@@ -101,7 +104,8 @@ public sealed class RunStore(StorageAccount account)
     }
 
     /// <summary>
-    /// Records the run's days and periods, then marks it planned. Called again before it is marked
+    /// Records the run's days and periods, then marks it planned, with the calendar the periods' keys were made in
+    /// (<see cref="RunRecord.PlannedCalendar"/>). Called again before it is marked
     /// planned (a crash while planning), it simply writes the same rows again: no step can have run,
     /// because steps are enqueued only after planning.
     /// </summary>
@@ -114,7 +118,9 @@ public sealed class RunStore(StorageAccount account)
         {
             await _table.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), ct);
         }
-        await _table.UpdateEntityAsync(new TableEntity(pk, RunRow) { ["Planned"] = true, ["DayCount"] = days.Count, ["PeriodCount"] = periods.Count }, ETag.All, TableUpdateMode.Merge, ct);
+        var planned = new TableEntity(pk, RunRow) { ["Planned"] = true, ["DayCount"] = days.Count, ["PeriodCount"] = periods.Count };
+        if (periods.FirstOrDefault() is { } any) planned["Calendar"] = any.Calendar.Calendar.Setting;
+        await _table.UpdateEntityAsync(planned, ETag.All, TableUpdateMode.Merge, ct);
     }
 
     /// <summary>
@@ -384,6 +390,7 @@ public sealed class RunStore(StorageAccount account)
             errors)
         {
             JoinedTo = run.GetString("JoinedTo"),
+            PlannedCalendar = run.GetString("Calendar"),
             PeriodsNotSent = periodsNotSent,
             Recovered = ListOf(run.GetString("Recovered")),
         };

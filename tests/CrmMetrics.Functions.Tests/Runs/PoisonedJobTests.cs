@@ -143,16 +143,62 @@ public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
         await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(queued)));
         await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(scheduled, RunPlanner.ScheduleTrigger)));
 
-        // A planned run's start message only sent its pending steps again: those steps end the run (found in review).
-        var planned = await PlannedRunAsync("poisoned-resend");
-        await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(planned)));
-        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains($"Run {planned} is running; its start message in kpi-runs-poison changes nothing on it")), Deadline, "the planned run's message to be read");
-        Assert.Empty((await Runs.GetAsync(planned, default))!.Errors);
-
         var run = await WaitForRunAsync(queued, r => r.State != "queued", "the queued run to fail");
         Assert.Equal("failed", run.State);
         Assert.Contains("planning did not complete: its message went to kpi-runs-poison", Assert.Single(run.Errors));
         var created = await Eventually.WaitAsync(() => Runs.GetAsync(scheduled, default), r => r?.State == "failed", Deadline, "the scheduled run's record, failed");
         Assert.Equal(RunPlanner.ScheduleTrigger, created!.Trigger);
+    }
+
+    [Fact]
+    public async Task A_planned_runs_poisoned_start_fails_it_while_the_steps_it_sends_are_pending_and_changes_nothing_once_they_were_delivered()
+    {
+        // Found in review: the host may never have written the jobs of a planned run whose start message was poisoned,
+        // and it read running for ever. Its period is marked stale so the next run computes it (its days stay dirty).
+        var unsent = await PlannedRunAsync("poisoned-unsent");
+        var stale = app.Services.GetRequiredService<StalePeriodStore>();
+        var marked = await stale.GetAsync(August.Key, default);
+        // The days were delivered: the run's periods are another message's to send, and they end it.
+        var delivered = await PlannedRunAsync("poisoned-delivered");
+        Assert.True(await Runs.CompleteDayAsync(delivered, Aggregated, 1, default));
+        Assert.True(await Runs.FailDayAsync(delivered, Lost, "IOException: disk full", default));
+        await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(unsent)));
+        await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(delivered)));
+
+        var run = await WaitForRunAsync(unsent, r => r.State != "running", "the run whose jobs were never sent to fail");
+        Assert.Equal("failed", run.State);
+        Assert.StartsWith("sending the run's jobs did not complete: its message went to kpi-runs-poison after 5 attempts", Assert.Single(run.Errors));
+        Assert.EndsWith("its days stay dirty and its periods are marked stale, so the next run does them", run.Errors[0]);
+        Assert.NotEqual(marked?.ETag, (await stale.GetAsync(August.Key, default))?.ETag);
+        var body = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/runs/{unsent}", TestKeys.Admin));
+        Assert.Equal("failed", body.GetProperty("state").GetString());
+        Assert.Contains("kpi-runs-poison", body.GetProperty("errors")[0].GetString());
+
+        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains($"Run {delivered} is failed; its start message in kpi-runs-poison changes nothing on it")), Deadline, "the delivered run's message to be read");
+        Assert.Empty((await Runs.GetAsync(delivered, default))!.Errors);
+
+        // The jobs were written after all, and every step ends done: the run succeeded, what went wrong still listed.
+        Assert.True(await Runs.CompleteDayAsync(unsent, Aggregated, 1, default));
+        Assert.True(await Runs.CompleteDayAsync(unsent, Lost, 1, default));
+        Assert.True(await Runs.CompletePeriodAsync(unsent, Grain.Month, August.Key, 1, 26, default));
+        run = (await Runs.GetAsync(unsent, default))!;
+        Assert.Equal("succeeded", run.State);
+        Assert.Single(run.Errors);
+    }
+
+    [Fact]
+    public async Task A_joined_runs_poisoned_start_changes_nothing_on_it()
+    {
+        // It never starts: the run it joined does its work. Before, it was failed for a planning that was never its to do.
+        var requestKey = $"poisoned-join-{Guid.NewGuid():N}";
+        var queued = $"poisoned-joined-{Guid.NewGuid():N}";
+        var joining = $"poisoned-joining-{Guid.NewGuid():N}";
+        foreach (var runId in new[] { queued, joining }) Assert.True(await Runs.CreateAsync(runId, "api", ["month"], August.Key, default));
+        Assert.Equal(queued, await Runs.QueueOrJoinAsync(queued, requestKey, default));
+        Assert.Equal(queued, await Runs.QueueOrJoinAsync(joining, requestKey, default));
+        await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(joining)));
+
+        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains($"Run {joining} joined run {queued}; its start message in kpi-runs-poison changes nothing on it")), Deadline, "the joined run's message to be read");
+        Assert.Empty((await Runs.GetAsync(joining, default))!.Errors);
     }
 }

@@ -1,7 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
+using CrmMetrics.Domain.Periods;
 using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Storage.Runs;
 using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CrmMetrics.Functions.Tests.Runs;
 
@@ -75,5 +79,43 @@ public class RunRequestTests(AppFixture app) : IClassFixture<AppFixture>
             Assert.Equal("succeeded", run.GetProperty("state").GetString());
         }
         await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains("joined run ") && app.Logs.Contains("nothing to start")), TimeSpan.FromSeconds(30), "the joined requests' own runs to be told apart");
+    }
+
+    [Fact]
+    public async Task A_run_that_joined_another_reads_that_runs_progress_under_its_own_id()
+    {
+        // Found in review: the joining run never starts, and its own id (logged when it joins) read queued for ever.
+        var runs = app.Services.GetRequiredService<RunStore>();
+        var requestKey = $"joined-{Guid.NewGuid():N}";
+        var queued = $"joined-queued-{Guid.NewGuid():N}";
+        var joining = $"joined-joining-{Guid.NewGuid():N}";
+        foreach (var runId in new[] { queued, joining }) Assert.True(await runs.CreateAsync(runId, "api", ["month"], "2026-05", default));
+        Assert.Equal(queued, await runs.QueueOrJoinAsync(queued, requestKey, default));
+        Assert.Equal(queued, await runs.QueueOrJoinAsync(joining, requestKey, default));
+
+        async Task<JsonElement> ReadJoiningAsync()
+        {
+            var response = await app.SendAsync(HttpMethod.Get, $"/api/runs/{joining}", TestKeys.Admin);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await AppFixture.JsonAsync(response);
+            Assert.Equal(joining, body.GetProperty("runId").GetString());
+            Assert.Equal(queued, body.GetProperty("joinedTo").GetString());
+            return body;
+        }
+        Assert.Equal("queued", (await ReadJoiningAsync()).GetProperty("state").GetString());
+
+        // The run joined plans, runs and ends: the joining id says so too.
+        var may = new PeriodCalendar(ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2026-05", Grain.Month);
+        await runs.PlanAsync(queued, [new DateOnly(2026, 5, 3)], [may], default);
+        Assert.Equal("running", (await ReadJoiningAsync()).GetProperty("state").GetString());
+        Assert.True(await runs.CompleteDayAsync(queued, new DateOnly(2026, 5, 3), 7, default));
+        Assert.True(await runs.CompletePeriodAsync(queued, Grain.Month, "2026-05", 4, 26, default));
+        var ended = await ReadJoiningAsync();
+        Assert.Equal("succeeded", ended.GetProperty("state").GetString());
+        Assert.Equal(["2026-05"], ended.GetProperty("periods").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal(26, ended.GetProperty("snapshots").GetInt32());
+        // A run that joined none names none.
+        var own = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/runs/{queued}", TestKeys.Admin));
+        Assert.Equal(JsonValueKind.Null, own.GetProperty("joinedTo").ValueKind);
     }
 }

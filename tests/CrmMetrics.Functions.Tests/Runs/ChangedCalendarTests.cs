@@ -1,0 +1,47 @@
+using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.Jobs;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Storage.Runs;
+using CrmMetrics.Storage.Snapshots;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Runs;
+
+/// <summary>
+/// A run planned before <c>CrmMetrics:Calendar</c> changed: its period keys were made in the other calendar, and under
+/// fiscal:4 the year 2026 runs from April 2026 to March 2027. Finalised under gregorian, its job computed the calendar
+/// year 2026 without a word (found in review). Now its periods fail, naming the setting, as a changed zone's do. The
+/// steps are called as the host calls them, over a real Azurite, with the app's services (gregorian) in this process.
+/// </summary>
+public class ChangedCalendarTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    [Fact]
+    public async Task A_run_planned_under_another_calendar_fails_its_periods_naming_the_setting_and_takes_no_stale_period()
+    {
+        await using var services = await InProcessApp.StartAsync(azurite);
+        var runs = services.GetRequiredService<RunStore>();
+        var fiscalYear = new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc).Parse("2026", Grain.Year);
+        var runId = $"fiscal-{Guid.NewGuid():N}";
+        // "Compute now" for years, planned under fiscal:4.
+        Assert.True(await runs.CreateAsync(runId, "api", ["year"], null, default));
+        await runs.PlanAsync(runId, [], [fiscalYear], default);
+
+        // A year stale under the calendar now is not added to it: its steps would refuse it, and it stays marked for the next run.
+        await services.GetRequiredService<StalePeriodStore>().MarkAsync(["2025"], default);
+        var toFinalise = await services.GetRequiredService<RunPlanner>().PeriodsToFinaliseAsync((await runs.GetAsync(runId, default))!, default);
+        Assert.Equal(["2026"], toFinalise.Select(p => p.Period));
+
+        var finalize = ActivatorUtilities.CreateInstance<FinalizePeriodFunction>(services);
+        Assert.Null(await finalize.RunAsync(JobMessages.Write(new PeriodJob(runId, Grain.Year, "2026")), 1, $"finalise-{runId}", default));
+        var run = (await runs.GetAsync(runId, default))!;
+        Assert.Equal("failed", run.State);
+        var period = Assert.Single(run.Periods);
+        Assert.Equal(StepState.Failed, period.State);
+        Assert.Equal("CrmMetrics:Calendar is gregorian, but the run was planned under fiscal:4: 2026 is a period of fiscal:4. " +
+            "Not finalised; a run started now plans its periods under gregorian.", period.Error);
+        var calendarYear = new PeriodCalendar(ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2026", Grain.Year);
+        Assert.Empty(await services.GetRequiredService<SnapshotReader>().ReadAllAsync(calendarYear, new SnapshotFilter(), default));
+    }
+}
