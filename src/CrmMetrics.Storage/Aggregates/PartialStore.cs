@@ -163,71 +163,34 @@ public sealed class PartialStore
     }
 
     /// <summary>
-    /// The partials of these days that exist (a day without facts has none), in day order. They are
-    /// downloaded and decompressed into pooled buffers <see cref="ParallelReads"/> at a time, and each
-    /// is read into <paramref name="labels"/> as soon as it and the days before it are in, while later
-    /// days still download (the labels are not thread-safe, so reading is sequential; a label already
-    /// known is found from its bytes, so it allocates little). A buffer goes back to the pool once read.
+    /// The partials of these days that exist (a day without facts has none), downloaded and
+    /// decompressed in parallel into pooled buffers, then read in day order into
+    /// <paramref name="labels"/>, which they then share (the labels are not thread-safe, so that
+    /// part is sequential; a label already known is found from its bytes, so it allocates little).
     /// </summary>
     public async Task<StoredPartials> ReadManyAsync(IEnumerable<DateOnly> days, FactLabels labels, CancellationToken ct)
     {
-        var ordered = days.Order().ToList();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var slots = new SemaphoreSlim(ParallelReads);
-        var loads = ordered.Select(day => LoadAsync(day, slots, stop.Token)).ToList();
-        var partials = new List<DayPartial>(ordered.Count);
-        var outdated = new List<DateOnly>();
-        var next = 0;
+        var downloads = new System.Collections.Concurrent.ConcurrentDictionary<DateOnly, PlainBytes>();
+        var outdated = new System.Collections.Concurrent.ConcurrentBag<DateOnly>();
         try
         {
-            for (; next < loads.Count; next++)
+            await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = ct }, async (day, token) =>
             {
-                var (plain, legacy) = await loads[next];
-                if (plain is null)
-                {
-                    if (legacy) outdated.Add(ordered[next]);
-                    continue;
-                }
-                using (plain)
-                {
-                    if (DayPartialFormat.Read(plain.Span, labels) is { } partial) partials.Add(partial);
-                    else outdated.Add(ordered[next]);
-                }
-            }
-            return new StoredPartials(partials, outdated);
-        }
-        catch
-        {
-            // The days not yet read may still be downloading: stop them, and give back what they hold.
-            await stop.CancelAsync();
-            foreach (var load in loads.Skip(next + 1))
+                var bytes = await DownloadAsync(day, token);
+                if (bytes is not null) downloads[day] = PlainBytes.Decompress(bytes);
+                else if ((await LegacyBlob(day).ExistsAsync(token)).Value) outdated.Add(day);
+            });
+            var partials = new List<DayPartial>(downloads.Count);
+            foreach (var (day, plain) in downloads.OrderBy(d => d.Key))
             {
-                try
-                {
-                    (await load).Plain?.Dispose();
-                }
-                catch
-                {
-                    // Cancelled or failed on its own: it holds no buffer.
-                }
+                if (DayPartialFormat.Read(plain.Span, labels) is { } partial) partials.Add(partial);
+                else outdated.Add(day);
             }
-            throw;
-        }
-    }
-
-    /// <summary>One day's partial decompressed (null when it has none), and whether it has one of the JSON format instead.</summary>
-    private async Task<(PlainBytes? Plain, bool Legacy)> LoadAsync(DateOnly day, SemaphoreSlim slots, CancellationToken ct)
-    {
-        await slots.WaitAsync(ct);
-        try
-        {
-            var bytes = await DownloadAsync(day, ct);
-            if (bytes is not null) return (PlainBytes.Decompress(bytes), false);
-            return (null, (await LegacyBlob(day).ExistsAsync(ct)).Value);
+            return new StoredPartials(partials, outdated.Order().ToList());
         }
         finally
         {
-            slots.Release();
+            foreach (var plain in downloads.Values) plain.Dispose();
         }
     }
 
