@@ -354,7 +354,7 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
             logger.LogInformation("{Period} already finalised by run {RunId}; {Count} alerts this delivery had claimed sent again", job.Period, job.RunId, claimed.Count);
             return null;
         }
-        if (CalendarChange(run, job.Period) is { } calendarProblem)
+        if (CalendarChange(run, job.Grain, job.Period) is { } calendarProblem)
         {
             // Checked after the branch above too, and before the key is read: under the calendar now it names another period, or none.
             logger.LogError("Period {Period} ({Grain}) of run {RunId} refused: {Reason}", job.Period, Domain.Periods.Grains.Key(job.Grain), job.RunId, calendarProblem);
@@ -404,12 +404,19 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
     /// <summary>
     /// Why a run planned before <c>CrmMetrics:Calendar</c> changed may not finalise its period, or null: the key was made in
     /// the other calendar and now reads as another period (a fiscal year or quarter) or as none. Finalised, it computed that
-    /// other period without a word (found in review). Days are cut the same under any calendar: runs planned under the new one go on.
+    /// other period without a word (found in review). A key that names the same days under both (a day, a week, a month
+    /// between gregorian and fiscal calendars) goes on, as do runs planned under the calendar now.
     /// </summary>
-    private string? CalendarChange(RunRecord run, string periodKey) => RunPlanner.OtherCalendar(run, settings.Calendar) is { } planned
-        ? $"CrmMetrics:Calendar is {settings.Calendar.Calendar.Setting}, but the run was planned under {planned}: {periodKey} is a period of {planned}. " +
-          $"Not finalised; a run started now plans its periods under {settings.Calendar.Calendar.Setting}."
-        : null;
+    private string? CalendarChange(RunRecord run, Grain grain, string periodKey)
+    {
+        if (RunPlanner.OtherCalendar(run, settings.Calendar) is not { } planned) return null;
+        if (PeriodCalendar.TryCreate(planned, settings.Calendar.TimeZone.Id, out var then, out _)
+            && then.TryParse(periodKey, grain, out var meant, out _) && settings.Calendar.TryParse(periodKey, grain, out var now, out _)
+            && meant.FirstDay == now.FirstDay && meant.LastDay == now.LastDay)
+            return null;
+        return $"CrmMetrics:Calendar is {settings.Calendar.Calendar.Setting}, but the run was planned under {planned}: {periodKey} is a period of {planned}. " +
+               $"Not finalised; a run started now plans its periods under {settings.Calendar.Calendar.Setting}.";
+    }
 
     /// <summary>The run's other periods of the grain it has not recomputed yet, as far as anomaly and trend rules read; none are looked for when it has no other.</summary>
     private async Task<IReadOnlySet<string>?> RecomputingAsync(RunRecord run, Period period, CancellationToken ct) =>

@@ -44,4 +44,26 @@ public class ChangedCalendarTests(AzuriteFixture azurite) : IClassFixture<Azurit
         var calendarYear = new PeriodCalendar(ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2026", Grain.Year);
         Assert.Empty(await services.GetRequiredService<SnapshotReader>().ReadAllAsync(calendarYear, new SnapshotFilter(), default));
     }
+
+    [Fact]
+    public async Task A_period_whose_key_names_the_same_days_under_both_calendars_is_finalised()
+    {
+        // Months are cut alike under gregorian and fiscal calendars: a request for March in flight when the setting changed goes on.
+        await using var services = await InProcessApp.StartAsync(azurite);
+        var runs = services.GetRequiredService<RunStore>();
+        var march = new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc).Parse("2026-03", Grain.Month);
+        var runId = $"fiscal-month-{Guid.NewGuid():N}";
+        Assert.True(await runs.CreateAsync(runId, "api", ["month"], "2026-03", default));
+        await runs.PlanAsync(runId, [], [march], default);
+
+        var finalize = ActivatorUtilities.CreateInstance<FinalizePeriodFunction>(services);
+        await finalize.RunAsync(JobMessages.Write(new PeriodJob(runId, Grain.Month, "2026-03")), 1, $"finalise-{runId}", default);
+
+        var period = Assert.Single((await runs.GetAsync(runId, default))!.Periods);
+        Assert.Null(period.Error);
+        Assert.NotEqual(StepState.Failed, period.State);
+        var gregorianMarch = new PeriodCalendar(ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2026-03", Grain.Month);
+        Assert.NotEmpty(await services.GetRequiredService<SnapshotReader>().ReadAllAsync(gregorianMarch, new SnapshotFilter(), default));
+    }
+
 }

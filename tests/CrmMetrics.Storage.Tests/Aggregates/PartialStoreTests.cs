@@ -182,8 +182,8 @@ public class PartialStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
     [Fact]
     public async Task Partials_of_more_days_than_download_at_once_are_read_in_day_order_whatever_order_they_are_asked_in()
     {
-        // Days are read into the labels while later days still download: the codes must follow the
-        // days, not which download finished first. 40 days with a customer each, and days with none.
+        // Days download in parallel, in any order: the codes must follow the days, not which download
+        // finished first or the order they were asked in. 40 days with a customer each, and days with none.
         var store = new PartialStore(await azurite.AccountAsync());
         var first = new DateOnly(2031, 5, 1);
         var days = Enumerable.Range(0, 50).Select(first.AddDays).ToArray();
