@@ -22,11 +22,8 @@ public class ChangedCalendarTests(AzuriteFixture azurite) : IClassFixture<Azurit
     {
         await using var services = await InProcessApp.StartAsync(azurite);
         var runs = services.GetRequiredService<RunStore>();
-        var fiscalYear = new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc).Parse("2026", Grain.Year);
-        var runId = $"fiscal-{Guid.NewGuid():N}";
         // "Compute now" for years, planned under fiscal:4.
-        Assert.True(await runs.CreateAsync(runId, "api", ["year"], null, default));
-        await runs.PlanAsync(runId, [], [fiscalYear], default);
+        var runId = await PlannedUnderFiscalAsync(runs, Grain.Year, "2026", requested: null);
 
         // A year stale under the calendar now is not added to it: its steps would refuse it, and it stays marked for the next run.
         await services.GetRequiredService<StalePeriodStore>().MarkAsync(["2025"], default);
@@ -51,10 +48,7 @@ public class ChangedCalendarTests(AzuriteFixture azurite) : IClassFixture<Azurit
         // Months are cut alike under gregorian and fiscal calendars: a request for March in flight when the setting changed goes on.
         await using var services = await InProcessApp.StartAsync(azurite);
         var runs = services.GetRequiredService<RunStore>();
-        var march = new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc).Parse("2026-03", Grain.Month);
-        var runId = $"fiscal-month-{Guid.NewGuid():N}";
-        Assert.True(await runs.CreateAsync(runId, "api", ["month"], "2026-03", default));
-        await runs.PlanAsync(runId, [], [march], default);
+        var runId = await PlannedUnderFiscalAsync(runs, Grain.Month, "2026-03", requested: "2026-03");
 
         var finalize = ActivatorUtilities.CreateInstance<FinalizePeriodFunction>(services);
         await finalize.RunAsync(JobMessages.Write(new PeriodJob(runId, Grain.Month, "2026-03")), 1, $"finalise-{runId}", default);
@@ -65,5 +59,16 @@ public class ChangedCalendarTests(AzuriteFixture azurite) : IClassFixture<Azurit
         var gregorianMarch = new PeriodCalendar(ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2026-03", Grain.Month);
         Assert.NotEmpty(await services.GetRequiredService<SnapshotReader>().ReadAllAsync(gregorianMarch, new SnapshotFilter(), default));
     }
+
+    /// <summary>An API run of <paramref name="grain"/> (for <paramref name="requested"/>, or its current periods) planned under fiscal:4 with one period, <paramref name="key"/>.</summary>
+    private static async Task<string> PlannedUnderFiscalAsync(RunStore runs, Grain grain, string key, string? requested)
+    {
+        var period = new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc).Parse(key, grain);
+        var runId = $"fiscal-{Guid.NewGuid():N}";
+        Assert.True(await runs.CreateAsync(runId, "api", [Grains.Key(grain)], requested, default));
+        await runs.PlanAsync(runId, [], [period], default);
+        return runId;
+    }
+
 
 }
