@@ -87,11 +87,9 @@ public class RecomputedHistoryOrderTests(AzuriteFixture azurite) : IClassFixture
     private static async Task RunAsync(IServiceProvider services, KeptAlerts kept, IReadOnlyList<DateOnly> days, IReadOnlyList<Period> periods)
     {
         var runs = services.GetRequiredService<RunStore>();
-        var runId = $"order-{Guid.NewGuid():N}";
         // Requested for one of them, so that no other period is added to it when its days are done (the acquisitions
         // mark every later month stale): the run finalises exactly these.
-        Assert.True(await runs.CreateAsync(runId, "api", ["month"], periods[^1].Key, default));
-        await runs.PlanAsync(runId, days, periods, default);
+        var runId = await runs.PlannedAsync("order", days, periods, requested: periods[^1].Key);
         var aggregateDay = ActivatorUtilities.CreateInstance<AggregateDayFunction>(services);
         foreach (var day in days) await aggregateDay.RunAsync(JobMessages.Write(new DayJob(runId, day)), 1, default);
         var finalize = ActivatorUtilities.CreateInstance<FinalizePeriodFunction>(services, (IAlertSender)kept);

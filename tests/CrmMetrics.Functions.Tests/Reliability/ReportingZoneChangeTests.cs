@@ -68,9 +68,7 @@ public class ReportingZoneChangeTests(AzuriteFixture azurite) : IClassFixture<Az
             var account = Storage.Account.StorageAccount.FromConnectionString(azurite.ConnectionString);
             var runs = new Storage.Runs.RunStore(account);
             var calendar = new Domain.Periods.PeriodCalendar(Domain.Periods.ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
-            var runId = $"before-the-change-{Guid.NewGuid():N}";
-            Assert.True(await runs.CreateAsync(runId, "api", ["month"], "2026-10", default));
-            await runs.PlanAsync(runId, [new DateOnly(2026, 10, 31)], [calendar.Parse("2026-10", Domain.Periods.Grain.Month)], default);
+            var runId = await runs.PlannedAsync("before-the-change", [new DateOnly(2026, 10, 31)], [calendar.Parse("2026-10", Domain.Periods.Grain.Month)], requested: "2026-10");
             await account.Queue(Storage.Account.StorageNames.Queues.KpiDays).SendMessageAsync(Functions.Runs.JobMessages.Write(new Functions.Runs.DayJob(runId, new DateOnly(2026, 10, 31))));
             await account.Queue(Storage.Account.StorageNames.Queues.KpiPeriods).SendMessageAsync(Functions.Runs.JobMessages.Write(new Functions.Runs.PeriodJob(runId, Domain.Periods.Grain.Month, "2026-10")));
             var failed = await Eventually.WaitAsync(async () => (await runs.GetAsync(runId, default))!,

@@ -61,14 +61,8 @@ public class ChangedCalendarTests(AzuriteFixture azurite) : IClassFixture<Azurit
     }
 
     /// <summary>An API run of <paramref name="grain"/> (for <paramref name="requested"/>, or its current periods) planned under fiscal:4 with one period, <paramref name="key"/>.</summary>
-    private static async Task<string> PlannedUnderFiscalAsync(RunStore runs, Grain grain, string key, string? requested)
-    {
-        var period = new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc).Parse(key, grain);
-        var runId = $"fiscal-{Guid.NewGuid():N}";
-        Assert.True(await runs.CreateAsync(runId, "api", [Grains.Key(grain)], requested, default));
-        await runs.PlanAsync(runId, [], [period], default);
-        return runId;
-    }
+    private static Task<string> PlannedUnderFiscalAsync(RunStore runs, Grain grain, string key, string? requested) =>
+        runs.PlannedAsync("fiscal", [], [new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc).Parse(key, grain)], requested);
 
 
 }

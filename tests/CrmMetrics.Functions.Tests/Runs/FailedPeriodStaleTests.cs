@@ -27,13 +27,7 @@ public class FailedPeriodStaleTests(AzuriteFixture azurite) : IClassFixture<Azur
     private static readonly PeriodCalendar Calendar = new(ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
 
     /// <summary>A run requested and planned for the month alone (no day to aggregate).</summary>
-    private static async Task<string> PlannedRunAsync(RunStore runs, Period month)
-    {
-        var runId = $"stale-{Guid.NewGuid():N}";
-        Assert.True(await runs.CreateAsync(runId, "api", ["month"], month.Key, default));
-        await runs.PlanAsync(runId, [], [month], default);
-        return runId;
-    }
+    private static Task<string> PlannedRunAsync(RunStore runs, Period month) => runs.PlannedAsync("stale", [], [month], requested: month.Key);
 
     [Fact]
     public async Task A_period_whose_last_attempt_fails_after_promoting_its_version_is_stale_again()

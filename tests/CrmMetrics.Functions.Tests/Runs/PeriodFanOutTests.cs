@@ -16,14 +16,8 @@ public class PeriodFanOutTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
 {
     private static readonly PeriodCalendar Calendar = new(ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
 
-    private static async Task<string> PlannedRunAsync(IServiceProvider services, string name, Period month, IReadOnlyCollection<DateOnly> days)
-    {
-        var runs = services.GetRequiredService<RunStore>();
-        var runId = $"{name}-{Guid.NewGuid():N}";
-        Assert.True(await runs.CreateAsync(runId, "api", ["month"], month.Key, default));
-        await runs.PlanAsync(runId, days, [month], default);
-        return runId;
-    }
+    private static Task<string> PlannedRunAsync(IServiceProvider services, string name, Period month, IReadOnlyCollection<DateOnly> days) =>
+        services.GetRequiredService<RunStore>().PlannedAsync(name, days, [month], requested: month.Key);
 
     private static Task<string[]?> DeliverAsync(AggregateDayFunction function, string runId, DateOnly day, int dequeueCount = 1) =>
         function.RunAsync(JobMessages.Write(new DayJob(runId, day)), dequeueCount, default);

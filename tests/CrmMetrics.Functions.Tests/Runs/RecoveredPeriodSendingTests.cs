@@ -44,9 +44,7 @@ public class RecoveredPeriodSendingTests(AzuriteFixture azurite) : IClassFixture
         await using var services = await InProcessApp.StartAsync(azurite);
         var runs = services.GetRequiredService<RunStore>();
         // A run without a period ("compute now" for months): sending its periods reads the stale ones, at the clock's time.
-        var runId = $"recovered-{Guid.NewGuid():N}";
-        Assert.True(await runs.CreateAsync(runId, "api", ["month"], null, default));
-        await runs.PlanAsync(runId, [First, Last], [August], default);
+        var runId = await runs.PlannedAsync("recovered", [First, Last], [August], requested: null);
         var clock = new FailingOnceClock();
         var planner = ActivatorUtilities.CreateInstance<RunPlanner>(services, (TimeProvider)clock);
         var aggregateDay = ActivatorUtilities.CreateInstance<AggregateDayFunction>(services, planner);

@@ -23,14 +23,8 @@ public class RefusedClaimingDayTests(AzuriteFixture azurite) : IClassFixture<Azu
     private static readonly DateOnly First = new(2026, 7, 1);
     private static readonly DateOnly Last = new(2026, 7, 2);
 
-    private static async Task<string> PlannedRunAsync(IServiceProvider services, string name)
-    {
-        var runs = services.GetRequiredService<RunStore>();
-        var runId = $"{name}-{Guid.NewGuid():N}";
-        Assert.True(await runs.CreateAsync(runId, "api", ["month"], July.Key, default));
-        await runs.PlanAsync(runId, [First, Last], [July], default);
-        return runId;
-    }
+    private static Task<string> PlannedRunAsync(IServiceProvider services, string name) =>
+        services.GetRequiredService<RunStore>().PlannedAsync(name, [First, Last], [July], requested: July.Key);
 
     private static Task<string[]?> DeliverAsync(AggregateDayFunction function, string runId, DateOnly day, int dequeueCount = 1) =>
         function.RunAsync(JobMessages.Write(new DayJob(runId, day)), dequeueCount, default);

@@ -19,9 +19,7 @@ public class RepeatedFinalizationTests(AzuriteFixture azurite) : IClassFixture<A
         await using var services = await InProcessApp.StartAsync(azurite);
         var month = new PeriodCalendar(ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2031-05", Grain.Month);
         var runs = services.GetRequiredService<RunStore>();
-        var runId = $"twice-{Guid.NewGuid():N}";
-        Assert.True(await runs.CreateAsync(runId, "api", ["month"], month.Key, default));
-        await runs.PlanAsync(runId, [], [month], default);
+        var runId = await runs.PlannedAsync("twice", [], [month], requested: month.Key);
 
         var finalizer = services.GetRequiredService<PeriodFinalizer>();
         var first = await finalizer.FinalizeAsync(runId, month, default);
