@@ -17,12 +17,12 @@ namespace CrmMetrics.Functions.Jobs;
 /// always ends. A step that did finish meanwhile (another delivery of it) is left as it is.
 /// A day or period recorded failed stays dirty or stale, so the next run does it again.
 /// </summary>
-public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, AlertLedger ledger, StalePeriodStore stalePeriods, HostJsonSettings host, ILogger<PoisonedJobFunctions> logger)
+public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, AlertLedger ledger, StalePeriodStore stalePeriods, HostJsonSettings host, CrmMetricsSettings settings, ILogger<PoisonedJobFunctions> logger)
 {
     [Function("StartRunPoisoned")]
-    public async Task StartRunAsync([QueueTrigger(StorageNames.Queues.KpiRunsPoison)] string message, CancellationToken ct)
+    public async Task<RunJobs> StartRunAsync([QueueTrigger(StorageNames.Queues.KpiRunsPoison)] string message, int dequeueCount, CancellationToken ct)
     {
-        if (!JobMessage.TryRead(message, JobMessages.ReadStartRun, logger, "StartRunPoisoned", out var job)) return;
+        if (!JobMessage.TryRead(message, JobMessages.ReadStartRun, logger, "StartRunPoisoned", out var job)) return RunJobs.None;
         var run = await runs.GetAsync(job.RunId, ct);
         if (run is null)
         {
@@ -30,7 +30,7 @@ public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, Aler
             if (job.Trigger != RunPlanner.ScheduleTrigger)
             {
                 logger.LogWarning("Run {RunId} does not exist; its start message went to {Queue} and is dropped", job.RunId, StorageNames.Queues.KpiRunsPoison);
-                return;
+                return RunJobs.None;
             }
             await runs.CreateAsync(job.RunId, RunPlanner.ScheduleTrigger, null, null, ct);
         }
@@ -38,50 +38,61 @@ public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, Aler
         {
             // It never starts: the run it joined does its work, and GET /api/runs/{id} answers with that run's progress.
             logger.LogWarning("Run {RunId} joined run {Joined}; its start message in {Queue} changes nothing on it", job.RunId, joined, StorageNames.Queues.KpiRunsPoison);
-            return;
+            return RunJobs.None;
         }
         else if (run.Planned)
         {
-            await FailUnsentJobsAsync(run, ct);
-            return;
+            return await SendOrFailUnsentJobsAsync(run, dequeueCount, ct);
         }
         else if (run.State != "queued")
         {
             // Failed before planning (refused, or its planning's last attempt recorded why): that error stands.
             logger.LogWarning("Run {RunId} is {State}; its start message in {Queue} changes nothing on it", job.RunId, run.State, StorageNames.Queues.KpiRunsPoison);
-            return;
+            return RunJobs.None;
         }
         await runs.AddErrorAsync(job.RunId, Reason("planning", StorageNames.Queues.KpiRunsPoison), ct);
         logger.LogError("Run {RunId} failed: its start message went to {Queue} after {Attempts} attempts", job.RunId, StorageNames.Queues.KpiRunsPoison, host.MaxDequeueCount);
+        return RunJobs.None;
     }
 
     /// <summary>
     /// A planned run's start message sends its first steps (<see cref="RunJobs.FirstStep"/>): its days, or its periods
     /// when it planned no day. It went to the poison queue, so the host may never have written them, and a run whose
-    /// first steps are still pending read <c>running</c> for ever (found in review). It fails, saying why, and its
-    /// pending periods are marked stale (its pending days stay dirty), so the next run does them. A run-level error does
-    /// not outlast the steps: if they were sent after all and every step ends done, the run reads <c>succeeded</c>.
+    /// first steps are still pending read <c>running</c> for ever (found in review). This message sends what is still
+    /// unfinished again, as a retry of the start message does (every step is idempotent), so the run goes on; a run
+    /// whose steps had been sent after all does them twice and never reads <c>failed</c> (it did, until they ended,
+    /// when this message failed it at once). Only this message's own last attempt fails the run, saying why, and marks
+    /// its pending periods stale (its pending days stay dirty), so the next run does them; a run-level error does not
+    /// outlast the steps: if they were sent after all and every step ends done, the run reads <c>succeeded</c>.
     /// Once no first step is pending, they were all delivered and each ends the run through its own queue.
     /// </summary>
-    private async Task FailUnsentJobsAsync(RunRecord run, CancellationToken ct)
+    private async Task<RunJobs> SendOrFailUnsentJobsAsync(RunRecord run, int dequeueCount, CancellationToken ct)
     {
         var unsent = run.Days.Count > 0 ? run.Days.Count(d => d.State == StepState.Pending) : run.Periods.Count(p => p.State == StepState.Pending);
         var error = UnsentJobsError();
         if (unsent == 0 || run.Errors.Contains(error))
         {
             logger.LogWarning("Run {RunId} is {State}; its start message in {Queue} changes nothing on it", run.RunId, run.State, StorageNames.Queues.KpiRunsPoison);
-            return;
+            return RunJobs.None;
+        }
+        if (!host.IsLastAttempt(dequeueCount))
+        {
+            var again = RunJobs.Unfinished(run, settings.Calendar);
+            logger.LogWarning("Run {RunId}: its start message went to {Queue} with {Count} of the steps it sends still pending; its {Days} unfinished days and {Periods} periods are sent again",
+                run.RunId, StorageNames.Queues.KpiRunsPoison, unsent, again.Days.Count, again.Periods.Count);
+            return RunJobs.FirstStep(again);
         }
         // Marked before the error is recorded, so a retry of this message that finds the error has nothing left to do.
         await stalePeriods.MarkAsync(run.Periods.Where(p => p.State == StepState.Pending).Select(p => p.Period), ct);
         await runs.AddErrorAsync(run.RunId, error, ct);
-        logger.LogError("Run {RunId} failed: its start message went to {Queue} after {Attempts} attempts, and {Count} of the steps it sends are still pending",
+        logger.LogError("Run {RunId} failed: its start message went to {Queue} after {Attempts} attempts, sending its jobs again from there failed as often, and {Count} of the steps it sends are still pending",
             run.RunId, StorageNames.Queues.KpiRunsPoison, host.MaxDequeueCount, unsent);
+        return RunJobs.None;
     }
 
     private string UnsentJobsError() =>
         Reason("sending the run's jobs", StorageNames.Queues.KpiRunsPoison) +
-        ". Its steps still pending may never have been sent: its days stay dirty and its periods are marked stale, so the next run does them";
+        $"; sending them again from there failed {host.MaxDequeueCount} times as well. Its steps still pending may never have been sent: its days stay dirty and its periods are marked stale, so the next run does them";
 
     /// <summary>
     /// A day still pending fails. A day that is done may have been the one to send its run's periods

@@ -22,6 +22,13 @@ public sealed class RunJobs
 
     public static readonly RunJobs None = new();
 
+    /// <summary>What is left of a planned run: the days and periods not done, to be sent again (every step is idempotent).</summary>
+    public static RunPlan Unfinished(RunRecord run, PeriodCalendar calendar) => new(
+        run.RunId,
+        run.Days.Where(d => d.State != StepState.Done).Select(d => d.Day).ToList(),
+        run.Periods.Where(p => p.State != StepState.Done)
+            .Select(p => calendar.TryParse(p.Period, p.Grain, out var period, out _) ? period : null).OfType<Period>().ToList());
+
     /// <summary>The first step of a plan: its days, or, with none to aggregate, its periods.</summary>
     public static RunJobs FirstStep(RunPlan plan) => plan.Days.Count > 0
         ? new RunJobs { Days = plan.Days.Select(d => JobMessages.Write(new DayJob(plan.RunId, d))).ToArray() }
@@ -144,11 +151,9 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
         {
             // Planned before, but this message came back: the jobs may never have been sent. Send what
             // is still pending again; every step is idempotent.
-            var days = run.Days.Where(d => d.State != StepState.Done).Select(d => d.Day).ToList();
-            var periods = run.Periods.Where(p => p.State != StepState.Done)
-                .Select(p => settings.Calendar.TryParse(p.Period, p.Grain, out var period, out _) ? period : null).OfType<Domain.Periods.Period>().ToList();
-            logger.LogInformation("Run {RunId} was planned before; {Days} days and {Periods} periods still pending are sent again", run.RunId, days.Count, periods.Count);
-            return RunJobs.FirstStep(new RunPlan(run.RunId, days, periods));
+            var again = RunJobs.Unfinished(run, settings.Calendar);
+            logger.LogInformation("Run {RunId} was planned before; {Days} days and {Periods} periods still pending are sent again", run.RunId, again.Days.Count, again.Periods.Count);
+            return RunJobs.FirstStep(again);
         }
         // Requests that come from now on start a run of their own: this one's plan may miss what they ask for.
         // One that joined a run queued before it starts nothing.

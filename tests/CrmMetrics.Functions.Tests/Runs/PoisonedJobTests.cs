@@ -1,5 +1,7 @@
 using System.Net;
 using CrmMetrics.Domain.Periods;
+using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Jobs;
 using CrmMetrics.Functions.Runs;
 using CrmMetrics.Functions.Tests.Support;
 using CrmMetrics.Storage.Account;
@@ -151,13 +153,12 @@ public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
-    public async Task A_planned_runs_poisoned_start_fails_it_while_the_steps_it_sends_are_pending_and_changes_nothing_once_they_were_delivered()
+    public async Task A_planned_runs_poisoned_start_sends_its_unfinished_steps_again_and_changes_nothing_once_they_were_delivered()
     {
         // Found in review: the host may never have written the jobs of a planned run whose start message was poisoned,
-        // and it read running for ever. Its period is marked stale so the next run computes it (its days stay dirty).
+        // and it read running for ever. Failing it at once (session 42) made a run whose jobs had been written after all
+        // read failed until they ended. The poisoned message sends them again instead, as a retry of the start does.
         var unsent = await PlannedRunAsync("poisoned-unsent");
-        var stale = app.Services.GetRequiredService<StalePeriodStore>();
-        var marked = await stale.GetAsync(August.Key, default);
         // The days were delivered: the run's periods are another message's to send, and they end it.
         var delivered = await PlannedRunAsync("poisoned-delivered");
         Assert.True(await Runs.CompleteDayAsync(delivered, Aggregated, 1, default));
@@ -165,17 +166,41 @@ public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
         await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(unsent)));
         await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(delivered)));
 
-        var run = await WaitForRunAsync(unsent, r => r.State != "running", "the run whose jobs were never sent to fail");
+        var run = await WaitForRunAsync(unsent, r => r.State != "running", "the run whose jobs were sent again to end");
+        Assert.Equal("succeeded", run.State);
+        Assert.Empty(run.Errors);
+        Assert.All(run.Days, d => Assert.Equal(StepState.Done, d.State));
+        Assert.Equal([(August.Key, StepState.Done)], run.Periods.Select(p => (p.Period, p.State)));
+        Assert.True(app.Logs.Contains($"Run {unsent}: its start message went to kpi-runs-poison with 2 of the steps it sends still pending; its 2 unfinished days and 1 periods are sent again"), app.Logs.Tail());
+
+        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains($"Run {delivered} is failed; its start message in kpi-runs-poison changes nothing on it")), Deadline, "the delivered run's message to be read");
+        Assert.Empty((await Runs.GetAsync(delivered, default))!.Errors);
+    }
+
+    [Fact]
+    public async Task The_last_attempt_of_a_planned_runs_poisoned_start_fails_it_while_its_steps_are_pending()
+    {
+        // Sending the jobs again failed as often as the start message did: the run fails, saying why, and its period is
+        // marked stale so the next run computes it (its days stay dirty).
+        var unsent = await PlannedRunAsync("poisoned-last");
+        var stale = app.Services.GetRequiredService<StalePeriodStore>();
+        var marked = await stale.GetAsync(August.Key, default);
+        await using var services = await InProcessApp.StartAsync(app.StorageConnectionString);
+        var poisoned = ActivatorUtilities.CreateInstance<PoisonedJobFunctions>(services);
+        var lastAttempt = services.GetRequiredService<HostJsonSettings>().MaxDequeueCount;
+
+        var sent = await poisoned.StartRunAsync(JobMessages.Write(new StartRunJob(unsent)), lastAttempt, default);
+        Assert.Null(sent.Days);
+        Assert.Null(sent.Periods);
+        var run = (await Runs.GetAsync(unsent, default))!;
         Assert.Equal("failed", run.State);
         Assert.StartsWith("sending the run's jobs did not complete: its message went to kpi-runs-poison after 5 attempts", Assert.Single(run.Errors));
-        Assert.EndsWith("its days stay dirty and its periods are marked stale, so the next run does them", run.Errors[0]);
+        Assert.EndsWith("sending them again from there failed 5 times as well. Its steps still pending may never have been sent: " +
+            "its days stay dirty and its periods are marked stale, so the next run does them", run.Errors[0]);
         Assert.NotEqual(marked?.ETag, (await stale.GetAsync(August.Key, default))?.ETag);
         var body = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/runs/{unsent}", TestKeys.Admin));
         Assert.Equal("failed", body.GetProperty("state").GetString());
         Assert.Contains("kpi-runs-poison", body.GetProperty("errors")[0].GetString());
-
-        await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains($"Run {delivered} is failed; its start message in kpi-runs-poison changes nothing on it")), Deadline, "the delivered run's message to be read");
-        Assert.Empty((await Runs.GetAsync(delivered, default))!.Errors);
 
         // The jobs were written after all, and every step ends done: the run succeeded, what went wrong still listed.
         Assert.True(await Runs.CompleteDayAsync(unsent, Aggregated, 1, default));

@@ -14,11 +14,15 @@ namespace CrmMetrics.Functions.Tests.Support;
 /// </summary>
 public static class InProcessApp
 {
-    public static async Task<ServiceProvider> StartAsync(AzuriteFixture azurite, LogCapture? logs = null, string zone = "UTC")
+    public static Task<ServiceProvider> StartAsync(AzuriteFixture azurite, LogCapture? logs = null, string zone = "UTC") =>
+        StartAsync(azurite.ConnectionString, logs, zone);
+
+    /// <summary>The same over the storage of <paramref name="connectionString"/>, such as an <see cref="AppFixture"/>'s, beside the app it runs.</summary>
+    public static async Task<ServiceProvider> StartAsync(string connectionString, LogCapture? logs = null, string zone = "UTC")
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = connectionString,
             ["CrmMetrics:Calendar"] = "gregorian",
             ["CrmMetrics:TimeZone"] = zone,
         }).Build();
