@@ -159,4 +159,20 @@ public class PlanVersionTests(PlanVersionTests.Fixture app) : IClassFixture<Plan
         Assert.Equal("pv-to", august.GetProperty("details").GetProperty("planId").GetString());
         Assert.Equal(Measure(august) * 0.2m, Payout(august));
     }
+
+    [Fact]
+    public async Task A_dated_version_sent_on_a_version_read_before_another_change_is_refused_and_changes_nothing()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await PutAsync("pv-match", Plan(0.1m, staff: "S-04"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PutAsync("pv-match", Plan(0.2m, "2026-08", staff: "S-04"))).StatusCode);
+
+        var request = app.Request(HttpMethod.Put, "/api/incentive-plans/pv-match", TestKeys.Admin,
+            new StringContent(Plan(0.3m, "2026-09", staff: "S-04").ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        request.Headers.TryAddWithoutValidation("If-Match", "\"1\"");
+        Assert.Equal(HttpStatusCode.PreconditionFailed, (await app.Client.SendAsync(request)).StatusCode);
+
+        var read = await app.SendAsync(HttpMethod.Get, "/api/incentive-plans/pv-match", TestKeys.Reader);
+        Assert.Equal("\"2\"", read.Headers.ETag?.ToString());
+        Assert.Equal("2026-08", (await AppFixture.JsonAsync(read)).GetProperty("effectiveFrom").GetString());
+    }
 }
