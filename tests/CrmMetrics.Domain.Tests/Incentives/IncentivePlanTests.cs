@@ -271,4 +271,15 @@ public class IncentivePlanTests
         var again = Version(Body("""[{"from":0,"rate":0.2}]""", "2026-12"), errors).Over(stored, 2, Utc, errors)!;
         Assert.Equal(JsonSerializer.Serialize(stored), JsonSerializer.Serialize(again));
     }
+
+    [Fact]
+    public void A_version_pays_until_the_next_one_starts_and_the_current_one_for_good()
+    {
+        var errors = new ValidationErrors();
+        var plan = Version(Body("""[{"from":0,"rate":0.2}]""", "2026-12"), errors).Over(Version(Body("""[{"from":0,"rate":0.1}]"""), errors), 1, Utc, errors)!;
+        Assert.Equal([null, "2026-12"], plan.VersionsPayingFrom(null, 2, Utc).Select(v => v.EffectiveFrom));
+        Assert.Equal([null, "2026-12"], plan.VersionsPayingFrom("2026-11", 2, Utc).Select(v => v.EffectiveFrom));
+        Assert.Equal(["2026-12"], plan.VersionsPayingFrom("2026-12", 2, Utc).Select(v => v.EffectiveFrom));
+        Assert.Equal([1, 2], plan.VersionsPayingFrom(null, 2, Utc).Select(v => v.PlanVersion!.Value));
+    }
 }
