@@ -26,11 +26,20 @@ public sealed record IncentivePlan
     public decimal? Cap { get; init; }
     public IReadOnlyList<Gate> Gates { get; init; } = [];
 
+    /// <summary>The first period (a key of <see cref="Grain"/>) this version pays; null: every period before the next version (an undated plan: every period).</summary>
+    public string? EffectiveFrom { get; init; }
+
+    /// <summary>On an earlier version: the plan's version (its ETag, the audit trail's) at which it was stored as the current one. Null on the current version, whose version is the document's.</summary>
+    public int? PlanVersion { get; init; }
+
+    /// <summary>The versions that pay the periods before <see cref="EffectiveFrom"/>, oldest first; null when there are none (as in every plan stored before dated versions).</summary>
+    public IReadOnlyList<IncentivePlan>? EarlierVersions { get; init; }
+
     /// <summary>The largest quota or cap: the largest amount a fact may carry (far above any real one).</summary>
     public const decimal MaxAmount = (decimal)Facts.FactValidator.MaxMagnitude;
 
     /// <summary>Every member a plan's body and its parts may carry (GET shows the same).</summary>
-    private static readonly string[] Members = ["planId", "name", "grain", "measure", "participants", "tiers", "cap", "gates"];
+    private static readonly string[] Members = ["planId", "name", "grain", "measure", "participants", "tiers", "cap", "gates", "effectiveFrom", "versions"];
     private static readonly string[] MeasureMembers = ["indicator"];
     private static readonly string[] ParticipantMembers = ["staffId", "quota"];
     private static readonly string[] TierMembers = ["from", "to", "rate"];
@@ -40,17 +49,24 @@ public sealed record IncentivePlan
     public const decimal MaxTierPercent = 1_000_000;
 
     /// <summary>Reads a plan on catalog indicators from a PUT body; every problem names its field (e.g. <c>tiers[1].from</c>).</summary>
-    public static IncentivePlan? Read(string planId, JsonElement body, ValidationErrors errors) => Read(planId, body, IndicatorResolver.Catalog, errors);
+    public static IncentivePlan? Read(string planId, JsonElement body, PeriodCalendar calendar, ValidationErrors errors) => Read(planId, body, calendar, IndicatorResolver.Catalog, errors);
 
-    /// <summary>Reads a plan from a PUT body; its measure and gates may be base or derived indicators (<paramref name="indicators"/>).</summary>
-    public static IncentivePlan? Read(string planId, JsonElement body, IndicatorResolver indicators, ValidationErrors errors)
+    /// <summary>
+    /// Reads a plan from a PUT body; its measure and gates may be base or derived indicators
+    /// (<paramref name="indicators"/>), its <c>effectiveFrom</c> a period of its grain in <paramref name="calendar"/>.
+    /// The read-only <c>versions</c> a GET shows are taken as shown (see <see cref="Over"/> for what is kept).
+    /// </summary>
+    public static IncentivePlan? Read(string planId, JsonElement body, PeriodCalendar calendar, IndicatorResolver indicators, ValidationErrors errors)
     {
         if (!Vocabulary.IsKey(planId)) errors.Add("planId", "must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'");
         var f = new JsonFields(body, errors);
         f.SameAsAddress("planId", planId);
         var name = f.DisplayName("name", true);
         var grainText = f.String("grain", true, s => Grains.TryParse(s, out _) ? null : "must be one of day, week, month, quarter, year");
-        Grains.TryParse(grainText, out var grain);
+        var grainKnown = Grains.TryParse(grainText, out var grain);
+        var effectiveFrom = f.String("effectiveFrom", false, s => !grainKnown ? null
+            : !calendar.TryParse(s, grain, out var parsed, out var error) ? $"is not a {Grains.Key(grain)} of the reporting calendar ({calendar.Calendar.Setting}), the plan's grain: {error}"
+            : PeriodReach.Problem(calendar, parsed!, s, DateTimeOffset.UtcNow));
         var measure = "com.revenue";
         if (f.Has("measure"))
         {
@@ -120,6 +136,60 @@ public sealed record IncentivePlan
         return new IncentivePlan
         {
             PlanId = planId, Name = name!, Grain = grain, MeasureIndicator = measure, Participants = participants, Tiers = tiers, Cap = cap, Gates = gates,
+            EffectiveFrom = effectiveFrom,
         };
     }
+
+    /// <summary>Every version, oldest first, each with the plan version it was stored at; the last is the current one, at <paramref name="version"/> (the document's).</summary>
+    public IReadOnlyList<IncentivePlan> Versions(int version) => [.. EarlierVersions ?? [], this with { EarlierVersions = null, PlanVersion = version }];
+
+    /// <summary>
+    /// This version (just read from a PUT body) stored over <paramref name="stored"/> (at <paramref name="storedVersion"/>;
+    /// null: none): it pays its <see cref="EffectiveFrom"/> and every later period, so the stored versions that start
+    /// before it are kept and the others are replaced. Without <see cref="EffectiveFrom"/> it replaces every version,
+    /// as a PUT did before dated versions. A dated version keeps the plan's grain (a 400 naming <c>grain</c>):
+    /// periods of two grains do not follow one another, so "from this period on" would not say which periods each pays.
+    /// </summary>
+    public IncentivePlan? Over(IncentivePlan? stored, int storedVersion, PeriodCalendar calendar, ValidationErrors errors)
+    {
+        if (EffectiveFrom is null || stored is null) return this;
+        if (stored.Grain != Grain)
+        {
+            errors.Add("grain", $"is {Grains.Key(Grain)}, but the plan is of grain {Grains.Key(stored.Grain)}: a version with effectiveFrom keeps the plan's grain " +
+                                "(send the plan without effectiveFrom to replace it for every period in another grain)");
+            return null;
+        }
+        var from = Start(EffectiveFrom, calendar);
+        var kept = stored.Versions(storedVersion).Where(v => v.EffectiveFrom is null || Start(v.EffectiveFrom, calendar) < from).ToList();
+        return this with { EarlierVersions = kept.Count == 0 ? null : kept };
+    }
+
+    /// <summary>The version that pays <paramref name="period"/> (with its <see cref="PlanVersion"/> if an earlier one), or null when the plan pays none there: another grain, or before its first version.</summary>
+    public IncentivePlan? VersionFor(Period period)
+    {
+        if (period.Grain != Grain) return null;
+        if (StartsBy(period)) return this with { EarlierVersions = null };
+        return (EarlierVersions ?? []).LastOrDefault(v => v.StartsBy(period));
+    }
+
+    /// <summary>Whether this version has begun by <paramref name="period"/> (of its grain): no <see cref="EffectiveFrom"/>, or one no later than the period.</summary>
+    public bool StartsBy(Period period) => EffectiveFrom is null || Start(EffectiveFrom, period.Calendar) <= period.Start;
+
+    /// <summary>
+    /// The versions that pay some period from <paramref name="effectiveFrom"/> on (null: any period): a version pays
+    /// until the next one starts, the current one for good.
+    /// </summary>
+    public IEnumerable<IncentivePlan> VersionsPayingFrom(string? effectiveFrom, int version, PeriodCalendar calendar)
+    {
+        var versions = Versions(version);
+        var from = effectiveFrom is null ? DateTimeOffset.MinValue : Start(effectiveFrom, calendar);
+        return versions.Where((v, i) => i == versions.Count - 1 || Start(versions[i + 1].EffectiveFrom!, calendar) > from);
+    }
+
+    /// <summary>
+    /// When the period keyed <paramref name="key"/> of this plan's grain starts. A key the calendar no longer reads
+    /// (a setting changed since it was stored) counts as never starting, so its version pays nothing rather than failing the run.
+    /// </summary>
+    private DateTimeOffset Start(string key, PeriodCalendar calendar) =>
+        calendar.TryParse(key, Grain, out var period, out _) ? period.Start : DateTimeOffset.MaxValue;
 }

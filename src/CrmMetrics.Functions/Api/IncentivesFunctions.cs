@@ -19,12 +19,23 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
     public sealed record TierDto(decimal From, decimal? To, decimal Rate);
     public sealed record GateDto(string Indicator, decimal Min, decimal Factor);
 
+    /// <param name="EffectiveFrom">The first period this version pays; null: every period before the next version.</param>
+    /// <param name="PlanVersion">The plan's version (ETag) at which this version was stored as the current one: the <c>planVersion</c> of the statements it pays.</param>
+    public sealed record VersionDto(string? EffectiveFrom, int PlanVersion, string Name, string Grain, MeasureDto Measure, IReadOnlyList<ParticipantDto> Participants,
+        IReadOnlyList<TierDto> Tiers, decimal? Cap, IReadOnlyList<GateDto> Gates);
+
+    /// <summary>The plan as it pays from <paramref name="EffectiveFrom"/> on (the current version), and every version, oldest first (read-only: a PUT takes it as shown).</summary>
+    /// <param name="EffectiveFrom">The first period the current version pays; null: every period (with no earlier versions) or every period before a later version.</param>
     public sealed record PlanDto(string PlanId, string Name, string Grain, MeasureDto Measure, IReadOnlyList<ParticipantDto> Participants, IReadOnlyList<TierDto> Tiers,
-        decimal? Cap, IReadOnlyList<GateDto> Gates)
+        decimal? Cap, IReadOnlyList<GateDto> Gates, string? EffectiveFrom, IReadOnlyList<VersionDto> Versions)
     {
-        public static PlanDto From(IncentivePlan p) => new(p.PlanId, p.Name, Grains.Key(p.Grain), new MeasureDto(p.MeasureIndicator),
-            p.Participants.Select(x => new ParticipantDto(x.StaffId, x.Quota)).ToList(), p.Tiers.Select(t => new TierDto(t.From, t.To, t.Rate)).ToList(),
-            p.Cap, p.Gates.Select(g => new GateDto(g.Indicator, g.Min, g.Factor)).ToList());
+        public static PlanDto From(IncentivePlan p, int version) => new(p.PlanId, p.Name, Grains.Key(p.Grain), new MeasureDto(p.MeasureIndicator), ParticipantsOf(p), TiersOf(p),
+            p.Cap, GatesOf(p), p.EffectiveFrom, p.Versions(version).Select(v => new VersionDto(v.EffectiveFrom, v.PlanVersion!.Value, v.Name, Grains.Key(v.Grain),
+                new MeasureDto(v.MeasureIndicator), ParticipantsOf(v), TiersOf(v), v.Cap, GatesOf(v))).ToList());
+
+        private static List<ParticipantDto> ParticipantsOf(IncentivePlan p) => p.Participants.Select(x => new ParticipantDto(x.StaffId, x.Quota)).ToList();
+        private static List<TierDto> TiersOf(IncentivePlan p) => p.Tiers.Select(t => new TierDto(t.From, t.To, t.Rate)).ToList();
+        private static List<GateDto> GatesOf(IncentivePlan p) => p.Gates.Select(g => new GateDto(g.Indicator, g.Min, g.Factor)).ToList();
     }
 
     /// <param name="Currency">The reporting currency the payout and the statement's amounts are in.</param>
@@ -34,12 +45,13 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
     [Function("IncentivePlans")]
     [ApiOperation("GET", "ListIncentivePlans", Access.Reader, Summary = "Every incentive plan.", Response = typeof(List<PlanDto>))]
     public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/incentive-plans")] HttpRequest request, CancellationToken ct) =>
-        TypedResults.Ok((await plans.ListAsync(ct)).OrderBy(p => p.PlanId, StringComparer.Ordinal).Select(PlanDto.From).ToList());
+        TypedResults.Ok((await plans.ListVersionedAsync(ct)).OrderBy(p => p.Document.PlanId, StringComparer.Ordinal).Select(p => PlanDto.From(p.Document, p.Version)).ToList());
 
     [Function("IncentivePlan")]
     [ApiOperation("GET", "GetIncentivePlan", Access.Reader, Summary = "An incentive plan.", Response = typeof(PlanDto), Problems = [404])]
     [ApiOperation("PUT", "PutIncentivePlan", Access.Admin,
-        Summary = "Create or replace an incentive plan: participants with quotas, marginal tiers in percent of quota, optional cap and gates.",
+        Summary = "Create or replace an incentive plan: participants with quotas, marginal tiers in percent of quota, optional cap and gates; " +
+                  "with effectiveFrom (a period key of its grain), a version that pays that period and later ones, the versions before it kept.",
         Response = typeof(PlanDto), AlsoStatus = 201, Problems = [400, 412, 413, 415])]
     [ApiOperation("DELETE", "DeleteIncentivePlan", Access.Admin, Summary = "Delete an incentive plan.", Status = 204, Problems = [400, 404, 412])]
     public async Task<IResult> PlanAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "put", "delete", Route = "api/incentive-plans/{planId}")] HttpRequest request,
@@ -58,7 +70,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         }
         if (await plans.GetVersionedAsync(planId, ct) is not { } found) return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
         VersionPreconditions.Tag(request, found.Version);
-        return TypedResults.Ok(PlanDto.From(found.Document));
+        return TypedResults.Ok(PlanDto.From(found.Document, found.Version));
     }
 
     [Function("StaffScorecard")]
@@ -76,32 +88,43 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         // Checked against the other definitions and written while no other change to them runs.
         await using var held = await definitionLock.AcquireAsync(ct);
         var errors = new ValidationErrors();
-        var plan = IncentivePlan.Read(planId, body!.Root, await derived.ResolverAsync(ct), errors);
+        var plan = IncentivePlan.Read(planId, body!.Root, settings.Calendar, await derived.ResolverAsync(ct), errors);
         if (plan is null) return Problems.Validation(errors);
-
-        // One payout per staff member and period: a staff member belongs to one plan of a grain.
-        if (SharedStaff(plan, await plans.ListAsync(ct)) is { } refusal) return Problems.Validation(refusal);
         var before = await plans.GetVersionedAsync(planId, ct);
-        var (created, version) = await plans.PutVersionedAsync(planId, plan, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
+        // A dated version keeps the versions that pay the periods before it; an undated one replaces them all.
+        var document = plan.Over(before?.Document, before?.Version ?? 0, settings.Calendar, errors);
+        if (document is null) return Problems.Validation(errors);
+
+        // One payout per staff member and period: a staff member belongs to one plan of a grain in any period.
+        if (SharedStaff(plan, await plans.ListVersionedAsync(ct)) is { } refusal) return Problems.Validation(refusal);
+        var (created, version) = await plans.PutVersionedAsync(planId, document, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
         VersionPreconditions.Tag(request, version);
         // The same document again changes nothing; a plan moved to another grain leaves its payouts in the old one's periods until they are computed again.
+        // A dated version marks only the periods it pays: those before it keep what they were paid.
         if (before?.Version != version)
         {
             var was = before?.Document is { } old && old.Grain != plan.Grain ? GoalsFunctions.DuePeriods(old.Grain, null, settings, clock) : [];
-            using (Storage.Account.StorageAnswerLimit.Lifted()) await stale.MarkAsync(GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock).Concat(was), CancellationToken.None);
+            var due = GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock).Where(key => plan.StartsBy(settings.Calendar.Parse(key, plan.Grain)));
+            using (Storage.Account.StorageAnswerLimit.Lifted()) await stale.MarkAsync(due.Concat(was), CancellationToken.None);
         }
-        return created ? TypedResults.Created($"/api/incentive-plans/{planId}", PlanDto.From(plan)) : TypedResults.Ok(PlanDto.From(plan));
+        var dto = PlanDto.From(document, version);
+        return created ? TypedResults.Created($"/api/incentive-plans/{planId}", dto) : TypedResults.Ok(dto);
     }
 
-    /// <summary>The plan's participants that another plan of its grain already has; null when none.</summary>
-    private static ValidationErrors? SharedStaff(IncentivePlan plan, IReadOnlyList<IncentivePlan> all)
+    /// <summary>
+    /// The participants of the version <paramref name="plan"/> (just read) that a version of another plan of its grain
+    /// already has in a period it pays; null when none.
+    /// </summary>
+    private ValidationErrors? SharedStaff(IncentivePlan plan, IReadOnlyList<(IncentivePlan Document, int Version)> all)
     {
         var errors = new ValidationErrors();
-        var others = all.Where(p => p.PlanId != plan.PlanId && p.Grain == plan.Grain).ToList();
+        var others = all.Where(p => p.Document.PlanId != plan.PlanId && p.Document.Grain == plan.Grain)
+            .SelectMany(p => p.Document.VersionsPayingFrom(plan.EffectiveFrom, p.Version, settings.Calendar)).ToList();
         for (var i = 0; i < plan.Participants.Count; i++)
         {
             if (others.FirstOrDefault(o => o.Participants.Any(x => x.StaffId == plan.Participants[i].StaffId)) is { } other)
-                errors.Add($"participants[{i}].staffId", $"'{plan.Participants[i].StaffId}' is already in plan '{other.PlanId}' for the same grain");
+                errors.Add($"participants[{i}].staffId", $"'{plan.Participants[i].StaffId}' is already in plan '{other.PlanId}' for the same grain" +
+                                                         (other.EffectiveFrom is { } from ? $" (in its version from {from})" : ""));
         }
         return errors.IsEmpty ? null : errors;
     }

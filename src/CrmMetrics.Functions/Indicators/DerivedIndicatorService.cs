@@ -91,7 +91,9 @@ public sealed class DerivedIndicatorService(
         users.AddRange((await definitions.ListAsync(ct))
             .Where(d => d.Id != id && IndicatorExpression.TryParse(d.Expression, out _)?.Operands.Contains(id) == true).Select(d => $"derived indicator '{d.Id}'"));
         users.AddRange((await goals.ListAsync(ct)).Where(g => Names(g.Indicator)).Select(g => $"goal '{g.GoalId}'"));
-        users.AddRange((await plans.ListAsync(ct)).Where(p => Names(p.MeasureIndicator) || p.Gates.Any(g => Names(g.Indicator))).Select(p => $"incentive plan '{p.PlanId}'"));
+        // Every version: the earlier ones still pay the periods before the later ones whenever those are computed again.
+        users.AddRange((await plans.ListVersionedAsync(ct)).Where(p => p.Document.Versions(p.Version).Any(v => Names(v.MeasureIndicator) || v.Gates.Any(g => Names(g.Indicator))))
+            .Select(p => $"incentive plan '{p.Document.PlanId}'"));
         users.AddRange((await rules.ListAsync(ct)).Where(r => Names(r.Indicator)).Select(r => $"alert rule '{r.RuleId}'"));
         return users.Order(StringComparer.Ordinal).ToList();
     }

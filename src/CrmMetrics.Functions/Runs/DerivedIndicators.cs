@@ -41,9 +41,9 @@ public sealed class BenchmarkIndicators(ObservationStore observations, DerivedIn
 }
 
 /// <summary>
-/// Quota attainment and payouts of every incentive plan of the period's grain. Each statement names
-/// the plan version it was computed with, so a disputed payout is settled from the audit trail's
-/// record of that version.
+/// Quota attainment and payouts of every incentive plan of the period's grain, each under its version
+/// that applies to the period. Each statement names the plan version it was computed with, so a
+/// disputed payout is settled from the audit trail's record of that version.
 /// </summary>
 public sealed class IncentiveIndicators(IncentivePlanStore plans, ILogger<IncentiveIndicators> logger) : IDerivedIndicators
 {
@@ -55,9 +55,10 @@ public sealed class IncentiveIndicators(IncentivePlanStore plans, ILogger<Incent
         // a version without that check under concurrent writes) pay from the first plan by id, and the
         // period is still finalised: two rows for one staff member and period would fail its every write.
         var paidBy = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (plan, version) in (await plans.ListVersionedAsync(ct)).Where(p => p.Document.Grain == aggregate.Period.Grain)
-                     .OrderBy(p => p.Document.PlanId, StringComparer.Ordinal))
+        foreach (var (stored, version) in (await plans.ListVersionedAsync(ct)).OrderBy(p => p.Document.PlanId, StringComparer.Ordinal))
         {
+            // Paid under the version that applies to the period: a dated version leaves the periods before it as they were paid.
+            if (stored.VersionFor(aggregate.Period) is not { } plan) continue;
             var participants = new List<Participant>(plan.Participants.Count);
             foreach (var participant in plan.Participants)
             {
@@ -71,7 +72,7 @@ public sealed class IncentiveIndicators(IncentivePlanStore plans, ILogger<Incent
                 }
             }
             payable.Add(participants.Count == plan.Participants.Count ? plan : plan with { Participants = participants });
-            versions[plan.PlanId] = version;
+            versions[plan.PlanId] = plan.PlanVersion ?? version;
         }
         // Ranked across the plans: the ranks are the period's.
         return [.. IncentivePlanCalculator.Rows(payable, aggregate.Period, rows).Select(row => WithPlanVersion(row, versions))];

@@ -23,7 +23,7 @@ public class IncentivePlanTests
     {
         using var doc = JsonDocument.Parse(PlanJson);
         var errors = new ValidationErrors();
-        return IncentivePlan.Read("sales", doc.RootElement, errors) ?? throw new InvalidOperationException(errors.ToString());
+        return IncentivePlan.Read("sales", doc.RootElement, Utc, errors) ?? throw new InvalidOperationException(errors.ToString());
     }
 
     private static SnapshotRow Row(string indicator, string staff, decimal? money = null, double? value = null) =>
@@ -116,7 +116,7 @@ public class IncentivePlanTests
     {
         using var doc = JsonDocument.Parse(json);
         var errors = new ValidationErrors();
-        Assert.Null(IncentivePlan.Read("p", doc.RootElement, errors));
+        Assert.Null(IncentivePlan.Read("p", doc.RootElement, Utc, errors));
         Assert.True(errors.Has(field), errors.ToString());
     }
 
@@ -132,7 +132,7 @@ public class IncentivePlanTests
     {
         using var doc = JsonDocument.Parse(json);
         var errors = new ValidationErrors();
-        Assert.Null(IncentivePlan.Read("p", doc.RootElement, errors));
+        Assert.Null(IncentivePlan.Read("p", doc.RootElement, Utc, errors));
         Assert.Contains($"did you mean {meant}?", Assert.Single(errors.ToDictionary()[member]));
     }
 
@@ -165,7 +165,7 @@ public class IncentivePlanTests
     {
         using var doc = JsonDocument.Parse(json);
         var errors = new ValidationErrors();
-        Assert.Null(IncentivePlan.Read("p", doc.RootElement, errors));
+        Assert.Null(IncentivePlan.Read("p", doc.RootElement, Utc, errors));
         Assert.True(errors.Has(field), errors.ToString());
         Assert.Contains(message, errors.ToString());
     }
@@ -179,8 +179,107 @@ public class IncentivePlanTests
     {
         using var doc = JsonDocument.Parse($$"""{"name":"p","grain":"month","participants":[{"staffId":"S","quota":{{quota}}}],"tiers":[{"from":0,"rate":0.1}]}""");
         var errors = new ValidationErrors();
-        Assert.Null(IncentivePlan.Read("p", doc.RootElement, errors));
+        Assert.Null(IncentivePlan.Read("p", doc.RootElement, Utc, errors));
         Assert.Contains(message, errors.ToString());
         Assert.Contains("participants[0].quota", errors.ToString());
+    }
+
+    private static IncentivePlan Version(string json, ValidationErrors errors)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return IncentivePlan.Read("p", doc.RootElement, Utc, errors)!;
+    }
+
+    private static string Body(string tiers, string? effectiveFrom = null, string grain = "month") =>
+        $$"""{"name":"p","grain":"{{grain}}","participants":[{"staffId":"S","quota":100}],"tiers":{{tiers}}{{(effectiveFrom is null ? "" : $",\"effectiveFrom\":\"{effectiveFrom}\"")}}}""";
+
+    [Theory]
+    [InlineData("2026-13", "month")]
+    [InlineData("December", "month")]
+    [InlineData("2026-Q4", "month")]
+    [InlineData("2026-12", "quarter")]
+    [InlineData("2026-W50", "month")]
+    [InlineData("2200-01", "month")]
+    public void An_effectiveFrom_that_is_not_a_period_of_the_plans_grain_is_refused_naming_it(string key, string grain)
+    {
+        var errors = new ValidationErrors();
+        using var doc = JsonDocument.Parse(Body("""[{"from":0,"rate":0.1}]""", key, grain));
+        Assert.Null(IncentivePlan.Read("p", doc.RootElement, Utc, errors));
+        Assert.True(errors.Has("effectiveFrom"), errors.ToString());
+        Assert.Single(errors.ToDictionary());
+    }
+
+    [Fact]
+    public void A_key_of_another_grain_says_which_grain_it_is()
+    {
+        var errors = new ValidationErrors();
+        using var doc = JsonDocument.Parse(Body("""[{"from":0,"rate":0.1}]""", "2026-Q4"));
+        IncentivePlan.Read("p", doc.RootElement, Utc, errors);
+        Assert.Contains("quarter key, not a month key", Assert.Single(errors.ToDictionary()["effectiveFrom"]));
+    }
+
+    [Fact]
+    public void A_dated_version_pays_its_period_and_later_ones_and_the_earlier_versions_pay_the_periods_before()
+    {
+        var errors = new ValidationErrors();
+        var november = Utc.Parse("2026-11", Grain.Month);
+        var december = Utc.Parse("2026-12", Grain.Month);
+        var stored = Version(Body("""[{"from":0,"rate":0.1}]"""), errors);
+        var dated = Version(Body("""[{"from":0,"rate":0.2}]""", "2026-12"), errors).Over(stored, 3, Utc, errors)!;
+
+        Assert.Equal(0.1m, dated.VersionFor(november)!.Tiers[0].Rate);
+        Assert.Equal(3, dated.VersionFor(november)!.PlanVersion);
+        Assert.Equal(0.2m, dated.VersionFor(december)!.Tiers[0].Rate);
+        Assert.Null(dated.VersionFor(december)!.PlanVersion);
+        Assert.Equal(0.2m, dated.VersionFor(Utc.Parse("2027-03", Grain.Month))!.Tiers[0].Rate);
+        Assert.Null(dated.VersionFor(Utc.Parse("2026-Q4", Grain.Quarter)));
+
+        // A later version from an earlier period replaces the versions from there on; one without effectiveFrom replaces them all.
+        var october = Version(Body("""[{"from":0,"rate":0.3}]""", "2026-10"), errors).Over(dated, 4, Utc, errors)!;
+        Assert.Equal(0.1m, october.VersionFor(Utc.Parse("2026-09", Grain.Month))!.Tiers[0].Rate);
+        Assert.Equal(0.3m, october.VersionFor(december)!.Tiers[0].Rate);
+        Assert.Equal([null, "2026-10"], october.Versions(5).Select(v => v.EffectiveFrom));
+        var undated = Version(Body("""[{"from":0,"rate":0.4}]"""), errors).Over(october, 5, Utc, errors)!;
+        Assert.Null(undated.EarlierVersions);
+        Assert.Equal(0.4m, undated.VersionFor(Utc.Parse("2026-09", Grain.Month))!.Tiers[0].Rate);
+        Assert.True(errors.IsEmpty, errors.ToString());
+    }
+
+    [Fact]
+    public void A_dated_version_of_a_new_plan_pays_nothing_before_it()
+    {
+        var errors = new ValidationErrors();
+        var plan = Version(Body("""[{"from":0,"rate":0.2}]""", "2026-12"), errors).Over(null, 0, Utc, errors)!;
+        Assert.Null(plan.VersionFor(Utc.Parse("2026-11", Grain.Month)));
+        Assert.NotNull(plan.VersionFor(Utc.Parse("2026-12", Grain.Month)));
+    }
+
+    [Fact]
+    public void A_dated_version_keeps_the_plans_grain()
+    {
+        var errors = new ValidationErrors();
+        var stored = Version(Body("""[{"from":0,"rate":0.1}]"""), errors);
+        Assert.Null(Version(Body("""[{"from":0,"rate":0.2}]""", "2026-Q4", "quarter"), errors).Over(stored, 1, Utc, errors));
+        Assert.Contains("keeps the plan's grain", Assert.Single(errors.ToDictionary()["grain"]));
+    }
+
+    [Fact]
+    public void The_same_dated_version_again_is_the_document_as_stored()
+    {
+        var errors = new ValidationErrors();
+        var stored = Version(Body("""[{"from":0,"rate":0.2}]""", "2026-12"), errors).Over(Version(Body("""[{"from":0,"rate":0.1}]"""), errors), 1, Utc, errors)!;
+        var again = Version(Body("""[{"from":0,"rate":0.2}]""", "2026-12"), errors).Over(stored, 2, Utc, errors)!;
+        Assert.Equal(JsonSerializer.Serialize(stored), JsonSerializer.Serialize(again));
+    }
+
+    [Fact]
+    public void A_version_pays_until_the_next_one_starts_and_the_current_one_for_good()
+    {
+        var errors = new ValidationErrors();
+        var plan = Version(Body("""[{"from":0,"rate":0.2}]""", "2026-12"), errors).Over(Version(Body("""[{"from":0,"rate":0.1}]"""), errors), 1, Utc, errors)!;
+        Assert.Equal([null, "2026-12"], plan.VersionsPayingFrom(null, 2, Utc).Select(v => v.EffectiveFrom));
+        Assert.Equal([null, "2026-12"], plan.VersionsPayingFrom("2026-11", 2, Utc).Select(v => v.EffectiveFrom));
+        Assert.Equal(["2026-12"], plan.VersionsPayingFrom("2026-12", 2, Utc).Select(v => v.EffectiveFrom));
+        Assert.Equal([1, 2], plan.VersionsPayingFrom(null, 2, Utc).Select(v => v.PlanVersion!.Value));
     }
 }

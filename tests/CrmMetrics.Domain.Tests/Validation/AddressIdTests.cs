@@ -23,7 +23,7 @@ public class AddressIdTests
         _ = kind switch
         {
             "goal" => (object?)Goal.Read(id, doc.RootElement, Utc, new Dictionary<string, Goal>(), IndicatorResolver.Catalog, errors),
-            "plan" => IncentivePlan.Read(id, doc.RootElement, IndicatorResolver.Catalog, errors),
+            "plan" => IncentivePlan.Read(id, doc.RootElement, Utc, IndicatorResolver.Catalog, errors),
             "rule" => AlertRule.Read(id, doc.RootElement, _ => Grain.Month, errors),
             _ => DerivedIndicator.Read(id, doc.RootElement, new Dictionary<string, DerivedIndicator>(), errors),
         };
