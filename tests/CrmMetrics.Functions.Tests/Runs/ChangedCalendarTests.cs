@@ -60,6 +60,18 @@ public class ChangedCalendarTests(AzuriteFixture azurite) : IClassFixture<Azurit
         Assert.NotEmpty(await services.GetRequiredService<SnapshotReader>().ReadAllAsync(gregorianMarch, new SnapshotFilter(), default));
     }
 
+    [Fact]
+    public void A_latest_version_of_no_recorded_calendar_is_served_as_before()
+    {
+        // Versions promoted before the pointer recorded its calendar: which calendar made their keys is unknown.
+        var fiscal = new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc);
+        LatestSnapshot Quarter(string? calendar) => new(Grain.Quarter, "2026-Q1", 1, "run", default, 0, default, Calendar: calendar);
+        Assert.Null(SnapshotReader.CalendarChange(Quarter(null), fiscal));
+        Assert.Null(SnapshotReader.CalendarChange(Quarter("fiscal:4"), fiscal));
+        Assert.NotNull(SnapshotReader.CalendarChange(Quarter("gregorian"), fiscal));
+        Assert.Null(SnapshotReader.CalendarChange(new LatestSnapshot(Grain.Month, "2026-03", 1, "run", default, 0, default, Calendar: "gregorian"), fiscal));
+    }
+
     /// <summary>An API run of <paramref name="grain"/> (for <paramref name="requested"/>, or its current periods) planned under fiscal:4 with one period, <paramref name="key"/>.</summary>
     private static Task<string> PlannedUnderFiscalAsync(RunStore runs, Grain grain, string key, string? requested) =>
         runs.PlannedAsync("fiscal", [], [new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc).Parse(key, grain)], requested);
