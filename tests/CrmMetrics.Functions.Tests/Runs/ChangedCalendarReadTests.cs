@@ -54,6 +54,7 @@ public class ChangedCalendarReadTests(AzuriteFixture azurite) : IClassFixture<Az
     [Fact]
     public async Task A_quarter_computed_under_another_calendar_is_not_served_under_its_new_meaning_until_a_run_computes_it_again()
     {
+        string etag;
         await using (var gregorian = await StartAsync("gregorian"))
         {
             // Two orders in February (gregorian Q1) and one in May (fiscal:4 Q1), and a goal of every quarter.
@@ -66,6 +67,8 @@ public class ChangedCalendarReadTests(AzuriteFixture azurite) : IClassFixture<Az
             await RunAsync(gregorian, "quarter", "2026-Q1");
             await RunAsync(gregorian, "month", "2026-02");
             Assert.Equal(2, OrdersValue(await GetAsync(gregorian, OrdersOf("2026-Q1"))));
+            using var reader = Client(gregorian, TestKeys.Reader);
+            etag = (await reader.GetAsync(OrdersOf("2026-Q1"))).Headers.ETag!.Tag;
         }
 
         await using var fiscal = await StartAsync("fiscal:4");
@@ -78,6 +81,10 @@ public class ChangedCalendarReadTests(AzuriteFixture azurite) : IClassFixture<Az
             "or a scheduled run that finalises it.", why);
         using (var csvClient = Client(fiscal, TestKeys.Reader))
         {
+            // A copy kept from before the change is not current.
+            using var conditional = new HttpRequestMessage(HttpMethod.Get, OrdersOf("2026-Q1"));
+            conditional.Headers.IfNoneMatch.ParseAdd(etag);
+            Assert.Equal(HttpStatusCode.OK, (await csvClient.SendAsync(conditional)).StatusCode);
             using var csvRequest = new HttpRequestMessage(HttpMethod.Get, OrdersOf("2026-Q1"));
             csvRequest.Headers.Accept.ParseAdd("text/csv");
             var csv = await csvClient.SendAsync(csvRequest);
