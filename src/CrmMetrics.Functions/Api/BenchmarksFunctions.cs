@@ -5,6 +5,7 @@ using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Runs;
 using CrmMetrics.Storage.Snapshots;
 using Microsoft.Azure.Functions.Worker;
+using System.Text.Json.Serialization;
 
 namespace CrmMetrics.Functions.Api;
 
@@ -13,7 +14,7 @@ public sealed class BenchmarksFunctions(SnapshotReader reader, CrmMetricsSetting
 {
     /// <param name="CalendarChange">Only when the period is not served because its key means other days since it was computed (<see cref="SnapshotReader.CalendarChange"/>).</param>
     public sealed record BenchmarksResponse(string Period, string Grain, IReadOnlyList<SnapshotRowDto> Items,
-        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
 
     [Function("Benchmarks")]
     [ApiOperation("GET", "GetBenchmarks", Access.Reader, RequiredQuery = ["period"], Query = ["grain", "period", "scope"],

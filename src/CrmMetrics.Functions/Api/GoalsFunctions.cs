@@ -10,6 +10,7 @@ using Microsoft.Azure.Functions.Worker;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Storage.Settings;
 using CrmMetrics.Storage.Snapshots;
+using System.Text.Json.Serialization;
 
 namespace CrmMetrics.Functions.Api;
 
@@ -55,7 +56,7 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
 
     /// <param name="CalendarChange">Only when the period is not served because its key means other days since it was computed (<see cref="SnapshotReader.CalendarChange"/>).</param>
     public sealed record AttainmentResponse(string Period, string Grain, IReadOnlyList<AttainmentDto> Items,
-        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
 
     /// <summary>A literal route segment under /api/goals, so no goal may be named like it.</summary>
     private const string Reserved = "attainment";

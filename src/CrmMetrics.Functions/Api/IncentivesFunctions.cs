@@ -8,6 +8,7 @@ using Microsoft.Azure.Functions.Worker;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Storage.Settings;
 using CrmMetrics.Storage.Snapshots;
+using System.Text.Json.Serialization;
 
 namespace CrmMetrics.Functions.Api;
 
@@ -31,7 +32,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
     /// <param name="CalendarChange">Only when the period is not served because its key means other days since it was computed (<see cref="SnapshotReader.CalendarChange"/>).</param>
     public sealed record ScorecardResponse(string StaffId, string Period, string Grain, double? QuotaAttainment, object? Payout, JsonNode? Statement,
         IReadOnlyList<SnapshotRowDto> Indicators, IReadOnlyList<GoalsFunctions.AttainmentDto> Goals, string Currency,
-        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
 
     [Function("IncentivePlans")]
     [ApiOperation("GET", "ListIncentivePlans", Access.Reader, Summary = "Every incentive plan.", Response = typeof(List<PlanDto>))]
