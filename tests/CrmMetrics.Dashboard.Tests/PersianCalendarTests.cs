@@ -18,6 +18,7 @@ public sealed class PersianApp : AppFixture, IAsyncLifetime
 {
     public const string Aban = "1405-08";
     public const string GregorianMonth = "2026-11";
+    public const string MovedQuarter = "1405-Q2";
 
     public Chromium Chromium { get; private set; } = null!;
 
@@ -44,6 +45,9 @@ public sealed class PersianApp : AppFixture, IAsyncLifetime
             var version = await snapshots.ReserveVersionAsync(grain, key, "gregorian-run", default);
             await snapshots.PromoteAsync(grain, key, version, "gregorian-run", DateTimeOffset.UtcNow, 0, default);
         }
+        // A quarter whose latest version records that it was computed under gregorian, where 1405-Q2 named other days.
+        var moved = await snapshots.ReserveVersionAsync(CrmMetrics.Domain.Periods.Grain.Quarter, MovedQuarter, "gregorian-run", default);
+        await snapshots.PromoteAsync(CrmMetrics.Domain.Periods.Grain.Quarter, MovedQuarter, moved, "gregorian-run", DateTimeOffset.UtcNow, 0, default, calendar: "gregorian");
         Chromium = await launch;
     }
 
@@ -87,6 +91,21 @@ public class PersianCalendarTests(PersianApp app)
 
         await page.ClickAsync("#language");
         await Expect(page.Locator("#period option:checked")).ToHaveTextAsync("Aban 1405");
+        session.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task A_period_computed_under_another_calendar_says_so_instead_of_not_computed()
+    {
+        var context = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/reporting-context", TestKeys.Reader));
+        var quarter = context.GetProperty("grains").EnumerateArray().Single(g => g.GetProperty("grain").GetString() == "quarter")
+            .GetProperty("periods").EnumerateArray().Single(p => p.GetProperty("key").GetString() == PersianApp.MovedQuarter);
+        Assert.False(quarter.GetProperty("computed").GetBoolean());
+        Assert.Contains("CrmMetrics:Calendar gregorian", quarter.GetProperty("calendarChange").GetString(), StringComparison.Ordinal);
+
+        await using var session = await PageSession.OpenAsync(app.Chromium.Browser, app.BaseAddress);
+        await session.Page.GotoAsync($"/dashboard?lang=en&grain=quarter&period={PersianApp.MovedQuarter}&code={TestKeys.Reader}");
+        await Expect(session.Page.Locator("#tiles .empty")).ToContainTextAsync("computed under another calendar");
         session.AssertNoErrors();
     }
 }

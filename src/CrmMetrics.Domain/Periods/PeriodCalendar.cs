@@ -147,6 +147,16 @@ public sealed class PeriodCalendar : IEquatable<PeriodCalendar>
         return TryBuild(shape, out period, out error);
     }
 
+    /// <summary>
+    /// Whether <paramref name="key"/>, made under the calendar set as <paramref name="madeIn"/> (a <c>CrmMetrics:Calendar</c>
+    /// value), names other days under this calendar, or reads as a period of only one of them: under fiscal:4 the year 2026 is
+    /// April 2026 to March 2027, not the calendar year. A day, a week, and a month between gregorian and a fiscal calendar name the same days.
+    /// </summary>
+    public bool NamesOtherDays(string madeIn, string key, Grain grain) =>
+        madeIn != Calendar.Setting
+        && !(TryCreate(madeIn, TimeZone.Id, out var then, out _) && then.TryParse(key, grain, out var meant, out _) && TryParse(key, grain, out var now, out _)
+             && meant.FirstDay == now.FirstDay && meant.LastDay == now.LastDay);
+
     /// <summary>Reads a period key of any grain.</summary>
     /// <exception cref="FormatException">The key is not valid; the message says why.</exception>
     public Period Parse(string key) => TryParse(key, out var period, out var error) ? period : throw new FormatException(error);

@@ -5,13 +5,16 @@ using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Runs;
 using CrmMetrics.Storage.Snapshots;
 using Microsoft.Azure.Functions.Worker;
+using System.Text.Json.Serialization;
 
 namespace CrmMetrics.Functions.Api;
 
 /// <summary><c>GET /api/benchmarks?period=</c>: the competitor benchmark family of a period.</summary>
 public sealed class BenchmarksFunctions(SnapshotReader reader, CrmMetricsSettings settings)
 {
-    public sealed record BenchmarksResponse(string Period, string Grain, IReadOnlyList<SnapshotRowDto> Items);
+    /// <param name="CalendarChange">Only when the period is not served because its key means other days since it was computed (<see cref="SnapshotReader.CalendarChange"/>).</param>
+    public sealed record BenchmarksResponse(string Period, string Grain, IReadOnlyList<SnapshotRowDto> Items,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
 
     [Function("Benchmarks")]
     [ApiOperation("GET", "GetBenchmarks", Access.Reader, RequiredQuery = ["period"], Query = ["grain", "period", "scope"],
@@ -28,7 +31,7 @@ public sealed class BenchmarksFunctions(SnapshotReader reader, CrmMetricsSetting
         if (scope is not null && scope != Domain.Aggregation.Scope.Org && Domain.Aggregation.Scope.KindOf(scope) != "competitor")
             q.Errors.Add("scope", $"benchmarks are in scope org or competitor:<name>, never {Domain.Aggregation.Scope.KindOf(scope)}");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
-        var rows = await reader.ReadAllAsync(period!, new SnapshotFilter(Family: Families.CompetitorBenchmarks, Scope: scope), ct);
-        return TypedResults.Ok(new BenchmarksResponse(period!.Key, Grains.Key(period.Grain), rows.Select(SnapshotRowDto.From).ToList()));
+        var read = await reader.ReadPeriodAsync(period!, new SnapshotFilter(Family: Families.CompetitorBenchmarks, Scope: scope), ct);
+        return TypedResults.Ok(new BenchmarksResponse(period!.Key, Grains.Key(period.Grain), read.Rows.Select(SnapshotRowDto.From).ToList(), read.CalendarChange));
     }
 }

@@ -10,6 +10,7 @@ using Microsoft.Azure.Functions.Worker;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Storage.Settings;
 using CrmMetrics.Storage.Snapshots;
+using System.Text.Json.Serialization;
 
 namespace CrmMetrics.Functions.Api;
 
@@ -53,7 +54,9 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         }
     }
 
-    public sealed record AttainmentResponse(string Period, string Grain, IReadOnlyList<AttainmentDto> Items);
+    /// <param name="CalendarChange">Only when the period is not served because its key means other days since it was computed (<see cref="SnapshotReader.CalendarChange"/>).</param>
+    public sealed record AttainmentResponse(string Period, string Grain, IReadOnlyList<AttainmentDto> Items,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
 
     /// <summary>A literal route segment under /api/goals, so no goal may be named like it.</summary>
     private const string Reserved = "attainment";
@@ -156,8 +159,8 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         var period = q.Period("period", q.Grain());
         if (period is null && !q.Errors.Has("period") && !q.Errors.Has("grain")) q.Errors.Add("period", "is required (a period key such as 2026-11)");
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
-        var rows = await reader.ReadAllAsync(period!, new SnapshotFilter(Indicator: "goal.attainment"), ct);
-        return TypedResults.Ok(new AttainmentResponse(period!.Key, Grains.Key(period.Grain), rows.Select(AttainmentDto.From).ToList()));
+        var read = await reader.ReadPeriodAsync(period!, new SnapshotFilter(Indicator: "goal.attainment"), ct);
+        return TypedResults.Ok(new AttainmentResponse(period!.Key, Grains.Key(period.Grain), read.Rows.Select(AttainmentDto.From).ToList(), read.CalendarChange));
     }
 
     /// <summary>The periods a goal or plan change affects first: its own, else the current and the just-closed one.</summary>

@@ -8,6 +8,7 @@ using Microsoft.Azure.Functions.Worker;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Storage.Settings;
 using CrmMetrics.Storage.Snapshots;
+using System.Text.Json.Serialization;
 
 namespace CrmMetrics.Functions.Api;
 
@@ -39,8 +40,10 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
     }
 
     /// <param name="Currency">The reporting currency the payout and the statement's amounts are in.</param>
+    /// <param name="CalendarChange">Only when the period is not served because its key means other days since it was computed (<see cref="SnapshotReader.CalendarChange"/>).</param>
     public sealed record ScorecardResponse(string StaffId, string Period, string Grain, double? QuotaAttainment, object? Payout, JsonNode? Statement,
-        IReadOnlyList<SnapshotRowDto> Indicators, IReadOnlyList<GoalsFunctions.AttainmentDto> Goals, string Currency);
+        IReadOnlyList<SnapshotRowDto> Indicators, IReadOnlyList<GoalsFunctions.AttainmentDto> Goals, string Currency,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
 
     [Function("IncentivePlans")]
     [ApiOperation("GET", "ListIncentivePlans", Access.Reader, Summary = "Every incentive plan.", Response = typeof(List<PlanDto>))]
@@ -138,12 +141,14 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
 
         var scope = "staff:" + staffId;
-        var indicators = await reader.ReadAllAsync(period!, new SnapshotFilter(Scope: scope), ct);
+        var read = await reader.ReadPeriodAsync(period!, new SnapshotFilter(Scope: scope), ct);
+        var indicators = read.Rows;
         var goals = (await reader.ReadAllAsync(period!, new SnapshotFilter(Indicator: "goal.attainment"), ct))
             .Where(r => r.Details?["scope"]?.GetValue<string>() == scope).ToList();
         var quota = indicators.FirstOrDefault(r => r.Indicator == "staff.quota-attainment");
         var payout = indicators.FirstOrDefault(r => r.Indicator == "staff.incentive-payout");
         return TypedResults.Ok(new ScorecardResponse(staffId, period!.Key, Grains.Key(period.Grain), quota?.Value, payout?.Exact is { } exact ? SnapshotRowDto.Trimmed(exact) : payout?.Value,
-            payout?.Details?.DeepClone(), indicators.Select(SnapshotRowDto.From).ToList(), goals.Select(GoalsFunctions.AttainmentDto.From).ToList(), settings.ReportingCurrency));
+            payout?.Details?.DeepClone(), indicators.Select(SnapshotRowDto.From).ToList(), goals.Select(GoalsFunctions.AttainmentDto.From).ToList(), settings.ReportingCurrency,
+            read.CalendarChange));
     }
 }

@@ -9,6 +9,7 @@ using CrmMetrics.Functions.Runs;
 using Microsoft.Azure.Functions.Worker;
 using CrmMetrics.Storage.Snapshots;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 
@@ -19,7 +20,12 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
 {
     public const int MaxPageSize = 1000;
 
-    public sealed record SnapshotsResponse(IReadOnlyList<SnapshotRowDto> Items, string? ContinuationToken);
+    /// <param name="CalendarChange">Only when the period asked for is not served because its key means other days since it was computed (<see cref="SnapshotReader.CalendarChange"/>).</param>
+    public sealed record SnapshotsResponse(IReadOnlyList<SnapshotRowDto> Items, string? ContinuationToken,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
+
+    /// <summary>The header a CSV answer carries <see cref="SnapshotsResponse.CalendarChange"/> in.</summary>
+    public const string CalendarChangeHeader = "X-Calendar-Change";
     public sealed record SeriesResponse(string Indicator, string Scope, string Grain, IReadOnlyList<SnapshotRowDto> Points);
 
     [Function("Snapshots")]
@@ -49,16 +55,20 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         context.Response.Headers.Vary = "Accept";
         // One period's latest rows: answered from the cache, or 304, while the period's latest version stands.
         string? etag = null;
+        string? calendarChange = null;
         if (period is not null && version is null
             // The shared read must not end with the request that started it: no request token.
             && await cache.LatestAsync($"{Grains.Key(period.Grain)}|{period.Key}", () => snapshots.LatestAsync(period.Grain, period.Key, CancellationToken.None)).WaitAsync(ct) is { Version: > 0 } latest)
         {
-            etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}", $"{request.QueryString}|{(csv ? "csv" : "json")}");
+            calendarChange = SnapshotReader.CalendarChange(latest, settings.Calendar);
+            // The calendar is part of what the answer says: a copy kept from before CrmMetrics:Calendar changed is not current.
+            etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}|{settings.Calendar.Calendar.Setting}",
+                $"{request.QueryString}|{(csv ? "csv" : "json")}");
             context.Response.Headers.ETag = etag;
             context.Response.Headers.CacheControl = "private, no-cache";
             if (EntityTags.IsNotModified(request, etag))
                 return Results.StatusCode(StatusCodes.Status304NotModified);
-            if (cache.Get(etag) is { } hit) return Cached(context, hit, period);
+            if (cache.Get(etag) is { } hit) return Cached(context, hit, period, calendarChange);
         }
 
         SnapshotPage page;
@@ -72,17 +82,18 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         }
         var entry = csv
             ? new SnapshotResponseCache.Entry(etag ?? "", Encoding.UTF8.GetBytes(SnapshotCsv.Write(page.Rows)), "text/csv; charset=utf-8", page.ContinuationToken)
-            : new SnapshotResponseCache.Entry(etag ?? "", JsonSerializer.SerializeToUtf8Bytes(new SnapshotsResponse(page.Rows.Select(SnapshotRowDto.From).ToList(), page.ContinuationToken),
+            : new SnapshotResponseCache.Entry(etag ?? "", JsonSerializer.SerializeToUtf8Bytes(new SnapshotsResponse(page.Rows.Select(SnapshotRowDto.From).ToList(), page.ContinuationToken, calendarChange),
                 json.Value.SerializerOptions), "application/json; charset=utf-8", page.ContinuationToken);
         if (etag is not null) cache.Put(entry);
-        return Cached(context, entry, period);
+        return Cached(context, entry, period, calendarChange);
     }
 
-    private static IResult Cached(HttpContext context, SnapshotResponseCache.Entry entry, Period? period)
+    private static IResult Cached(HttpContext context, SnapshotResponseCache.Entry entry, Period? period, string? calendarChange)
     {
         if (entry.ContentType.StartsWith("text/csv", StringComparison.Ordinal))
         {
             if (entry.ContinuationToken is not null) context.Response.Headers["X-Continuation-Token"] = entry.ContinuationToken;
+            if (calendarChange is not null) context.Response.Headers[CalendarChangeHeader] = calendarChange;
             // A name for the file a browser saves (period keys are letters, digits and '-'); shown, not forced to download.
             context.Response.Headers.ContentDisposition = $"inline; filename=\"crm-snapshots{(period is null ? "" : "-" + period.Key)}.csv\"";
         }

@@ -6,6 +6,7 @@ using CrmMetrics.Domain.Periods;
 using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Functions.Runs;
 using CrmMetrics.Storage.Snapshots;
+using System.Text.Json.Serialization;
 
 namespace CrmMetrics.Functions.Dashboard;
 
@@ -16,8 +17,11 @@ public sealed record LocalText(string En, string Fa);
 /// A period of a grain: its key, its name, its bounds, whether it is over, whether a run has computed it,
 /// and whether facts that change it arrived since (<c>stale</c>: a day of it waits to be aggregated
 /// again, or an aggregated day changed what it counts; the next run that finalises it brings it up to date).
+/// <c>calendarChange</c>, only on a period not computed under the calendar now, says why its figures computed under
+/// the one before are not served (<see cref="SnapshotReader.CalendarChange"/>).
 /// </summary>
-public sealed record PeriodEntry(string Key, LocalText Label, DateTimeOffset Start, DateTimeOffset End, bool Closed, bool Computed, bool Stale);
+public sealed record PeriodEntry(string Key, LocalText Label, DateTimeOffset Start, DateTimeOffset End, bool Closed, bool Computed, bool Stale,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CalendarChange = null);
 
 /// <summary>A grain: the current period, the one to open first, and its periods oldest first.</summary>
 public sealed record GrainEntry(string Grain, LocalText Name, string Current, string Default, bool Configured, IReadOnlyList<PeriodEntry> Periods);
@@ -55,11 +59,17 @@ public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotRea
         // What waits to be brought up to date, read beside the version pointers: periods marked stale, and the dirty days.
         var staleRead = Concurrently.Started(() => stalePeriods.ListAsync(ct));
         var dirtyRead = Concurrently.Started(() => dirtyDays.ListAsync(ct));
-        var computed = await Task.WhenAll(Grains.All.Select(async grain =>
+        // Keys computed under the calendar now, and those computed under another in which they named other days, with why they are not served.
+        var pointers = await Task.WhenAll(Grains.All.Select(async grain =>
         {
             var keys = new HashSet<string>(StringComparer.Ordinal);
-            await foreach (var latest in snapshots.LatestOfGrainAsync(grain, null, null, ct)) keys.Add(latest.Period);
-            return keys;
+            var moved = new Dictionary<string, string>(StringComparer.Ordinal);
+            await foreach (var latest in snapshots.LatestOfGrainAsync(grain, null, null, ct))
+            {
+                if (SnapshotReader.CalendarChange(latest, settings.Calendar) is { } why) moved[latest.Period] = why;
+                else keys.Add(latest.Period);
+            }
+            return (Keys: keys, Moved: moved);
         }));
 
         var staleKeys = (await staleRead).Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
@@ -71,12 +81,13 @@ public sealed class ReportingContextBuilder(SnapshotStore snapshots, SnapshotRea
         }
 
         var grains = new List<(Grain Grain, GrainEntry Entry)>();
-        foreach (var (grain, keys) in Grains.All.Zip(computed))
+        foreach (var (grain, (keys, moved)) in Grains.All.Zip(pointers))
         {
             var configured = settings.Grains.Contains(grain);
             if (!configured && keys.Count == 0) continue;
             var periods = Periods(grain, keys, now).Select(p => new PeriodEntry(p.Key, new LocalText(Capitalised(text.Period(p.Key, false)), text.Period(p.Key, true)),
-                p.Start, p.End, p.End <= now, keys.Contains(p.Key), keys.Contains(p.Key) && (staleKeys.Contains(p.Key) || HoldsDirtyDay(p)))).ToList();
+                p.Start, p.End, p.End <= now, keys.Contains(p.Key), keys.Contains(p.Key) && (staleKeys.Contains(p.Key) || HoldsDirtyDay(p)),
+                moved.GetValueOrDefault(p.Key))).ToList();
             var current = settings.Calendar.PeriodOf(grain, now);
             // Open the latest finished period that has figures; else the latest with figures; else the one just finished.
             var preferred = periods.LastOrDefault(p => p.Computed && p.Closed) ?? periods.LastOrDefault(p => p.Computed);

@@ -414,11 +414,7 @@ public sealed class FinalizePeriodFunction(PeriodFinalizer finalizer, RunStore r
     /// </summary>
     private string? CalendarChange(RunRecord run, Grain grain, string periodKey)
     {
-        if (RunPlanner.OtherCalendar(run, settings.Calendar) is not { } planned) return null;
-        if (PeriodCalendar.TryCreate(planned, settings.Calendar.TimeZone.Id, out var then, out _)
-            && then.TryParse(periodKey, grain, out var meant, out _) && settings.Calendar.TryParse(periodKey, grain, out var now, out _)
-            && meant.FirstDay == now.FirstDay && meant.LastDay == now.LastDay)
-            return null;
+        if (RunPlanner.OtherCalendar(run, settings.Calendar) is not { } planned || !settings.Calendar.NamesOtherDays(planned, periodKey, grain)) return null;
         return $"CrmMetrics:Calendar is {settings.Calendar.Calendar.Setting}, but the run was planned under {planned}: {periodKey} is a period of {planned}. " +
                $"Not finalised; a run started now plans its periods under {settings.Calendar.Calendar.Setting}.";
     }

@@ -40,7 +40,8 @@ public sealed class SnapshotParts(SnapshotStore snapshots, CrmMetricsSettings se
         }
         return pointers.Values
             .Select(p => (Pointer: p, Period: settings.Calendar.TryParse(p.Period, p.Grain, out var period, out _) ? period : null))
-            .Where(x => x.Period is not null)
+            // A period whose key meant other days when it was computed (CrmMetrics:Calendar changed since) has no rows until computed again.
+            .Where(x => x.Period is not null && Runs.SnapshotReader.CalendarChange(x.Pointer, settings.Calendar) is null)
             .OrderBy(x => x.Pointer.Grain).ThenBy(x => x.Pointer.Period, StringComparer.Ordinal)
             .Select(x => new FeedPart<T>($"{(int)x.Pointer.Grain}|{x.Pointer.Period}", async token =>
                 map(await snapshots.ReadVersionAsync(x.Pointer.Grain, x.Pointer.Period, x.Pointer.Version, rows, token), x.Period!), countsKnown ? x.Pointer.Rows : null))

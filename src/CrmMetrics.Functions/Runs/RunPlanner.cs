@@ -118,6 +118,10 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
             // computed now, its empty figures would stay among the scorecard's periods (as POST /api/runs refuses
             // to make them) and go stale unmarked (found by probing).
             else if (period!.Start > now) continue;
+            // A key marked under another calendar may read as a period no fact can fall in (under persian 1405-08 is a month of
+            // 2026; under gregorian, of 1405 AD): its step would refuse it, failing every run that took it while the mark stayed.
+            else if (PeriodReach.Problem(settings.Calendar, period, stale.Key, now) is { } problem)
+                logger.LogWarning("Stale period key {Key} is not a period of {Calendar} that a fact can fall in ({Problem}); ignored", stale.Key, settings.Calendar, problem);
             else if (run.Trigger == ScheduleTrigger || grains.Contains(period.Grain)) found.Add(period);
         }
         return found;

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using CrmMetrics.Domain.Periods;
 using CrmMetrics.Domain.Snapshots;
+using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Storage.Snapshots;
 
 namespace CrmMetrics.Functions.Runs;
@@ -47,12 +48,43 @@ public sealed record SnapshotQuery(Grain? Grain, Period? Period, SnapshotFilter 
     }
 }
 
+/// <summary>The latest rows of one period, or none with why its latest version is not served (<see cref="SnapshotReader.CalendarChange"/>).</summary>
+public sealed record PeriodSnapshots(IReadOnlyList<SnapshotRow> Rows, string? CalendarChange)
+{
+    public static PeriodSnapshots None { get; } = new([], null);
+}
+
 /// <summary>
 /// Reads the latest snapshot rows by partition: one period's latest version at a time, in (grain,
-/// period) order, with a continuation token that spans periods. Never touches raw facts.
+/// period) order, with a continuation token that spans periods. Never touches raw facts. A latest version
+/// computed under another <c>CrmMetrics:Calendar</c>, in which its key named other days, is read as no version.
 /// </summary>
-public sealed class SnapshotReader(SnapshotStore snapshots)
+public sealed class SnapshotReader(SnapshotStore snapshots, CrmMetricsSettings settings)
 {
+    /// <summary>
+    /// Why <paramref name="latest"/> is not served under the calendar <paramref name="now"/>, or null: it was computed
+    /// under another <c>CrmMetrics:Calendar</c>, in which its key names other days (under fiscal:4, 2026-Q1 is April to
+    /// June 2026; computed under gregorian, its figures are January to March's). A version promoted before the calendar
+    /// was recorded on it is served as before: its calendar is unknown.
+    /// </summary>
+    public static string? CalendarChange(LatestSnapshot latest, PeriodCalendar now)
+    {
+        if (latest.Calendar is not { } then || !now.NamesOtherDays(then, latest.Period, latest.Grain)) return null;
+        var key = latest.Period;
+        return $"{key} was computed under CrmMetrics:Calendar {then}, where it names {DaysOf(then, now.TimeZone.Id, key, latest.Grain)}; " +
+               $"CrmMetrics:Calendar is now {now.Calendar.Setting}, where it names {DaysOf(now.Calendar.Setting, now.TimeZone.Id, key, latest.Grain)}. " +
+               $"Its figures are not served until a run computes it again: POST /api/runs with \"period\": \"{key}\", or a scheduled run that finalises it.";
+    }
+
+    /// <summary>The days <paramref name="key"/> names under a calendar setting, for people.</summary>
+    private static string DaysOf(string calendar, string zone, string key, Grain grain) =>
+        PeriodCalendar.TryCreate(calendar, zone, out var c, out _) && c.TryParse(key, grain, out var p, out _)
+            ? $"{IsoDay.Text(p.FirstDay)} to {IsoDay.Text(p.LastDay)}"
+            : "no period";
+
+    /// <summary>Whether the latest version is served under the calendar now (<see cref="CalendarChange"/>).</summary>
+    private bool Served(LatestSnapshot latest) => CalendarChange(latest, settings.Calendar) is null;
+
     public async Task<SnapshotPage> ReadLatestAsync(SnapshotQuery query, CancellationToken ct)
     {
         var targets = await TargetsAsync(query, ct);
@@ -85,24 +117,30 @@ public sealed class SnapshotReader(SnapshotStore snapshots)
     }
 
     /// <summary>Every latest row of one period matching the filter (all pages).</summary>
-    public async Task<IReadOnlyList<SnapshotRow>> ReadAllAsync(Period period, SnapshotFilter filter, CancellationToken ct, int? version = null)
+    public async Task<IReadOnlyList<SnapshotRow>> ReadAllAsync(Period period, SnapshotFilter filter, CancellationToken ct, int? version = null) =>
+        (await ReadPeriodAsync(period, filter, ct, version)).Rows;
+
+    /// <summary>
+    /// Every latest row of one period matching the filter (all pages; of <paramref name="version"/> when given), or none and
+    /// why, when its latest version was computed under another calendar (<see cref="CalendarChange"/>).
+    /// </summary>
+    public async Task<PeriodSnapshots> ReadPeriodAsync(Period period, SnapshotFilter filter, CancellationToken ct, int? version = null)
     {
-        var rows = new List<SnapshotRow>();
-        SnapshotCursor? cursor = null;
-        do
-        {
-            var page = await ReadLatestAsync(new SnapshotQuery(period.Grain, period, filter, 1000, cursor, version), ct);
-            rows.AddRange(page.Rows);
-            cursor = page.ContinuationToken is { } token ? SnapshotCursor.TryDecode(token) : null;
-        } while (cursor is not null);
-        return rows;
+        if (version is { } asked) return new(await snapshots.ReadVersionAsync(period.Grain, period.Key, asked, filter, ct), null);
+        if (await snapshots.LatestAsync(period.Grain, period.Key, ct) is not { Version: > 0 } latest) return PeriodSnapshots.None;
+        return CalendarChange(latest, settings.Calendar) is { } why
+            ? new([], why)
+            : new(await snapshots.ReadVersionAsync(period.Grain, period.Key, latest.Version, filter, ct), null);
     }
 
     /// <summary>The latest row of each period from..to for one indicator and scope, in period order.</summary>
     public async Task<IReadOnlyList<SnapshotRow>> SeriesAsync(string indicator, string scope, Grain grain, Period? from, Period? to, CancellationToken ct)
     {
         var latest = new List<LatestSnapshot>();
-        await foreach (var l in snapshots.LatestOfGrainAsync(grain, from?.Key, to?.Key, ct)) latest.Add(l);
+        await foreach (var l in snapshots.LatestOfGrainAsync(grain, from?.Key, to?.Key, ct))
+        {
+            if (Served(l)) latest.Add(l);
+        }
         var rows = new SnapshotRow?[latest.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, latest.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, token) =>
             rows[i] = await snapshots.GetAsync(grain, latest[i].Period, latest[i].Version, indicator, scope, token));
@@ -115,12 +153,15 @@ public sealed class SnapshotReader(SnapshotStore snapshots)
         {
             if (query.Version is { } version) return [new LatestSnapshot(period.Grain, period.Key, version, "", default, 0, default)];
             var latest = await snapshots.LatestAsync(period.Grain, period.Key, ct);
-            return latest is { Version: > 0 } ? [latest] : [];
+            return latest is { Version: > 0 } && Served(latest) ? [latest] : [];
         }
         var targets = new List<LatestSnapshot>();
         foreach (var grain in query.Grain is { } g ? [g] : Grains.All)
         {
-            await foreach (var l in snapshots.LatestOfGrainAsync(grain, null, null, ct)) targets.Add(l);
+            await foreach (var l in snapshots.LatestOfGrainAsync(grain, null, null, ct))
+            {
+                if (Served(l)) targets.Add(l);
+            }
         }
         return targets;
     }

@@ -7,8 +7,12 @@ using CrmMetrics.Storage.Account;
 namespace CrmMetrics.Storage.Snapshots;
 
 /// <summary>Which version of a period's snapshots is the latest, and who computed it.</summary>
+/// <param name="Calendar">
+/// The <c>CrmMetrics:Calendar</c> the version was computed under, which gave its key its days; null for versions promoted
+/// before it was recorded, whose calendar is unknown.
+/// </param>
 public sealed record LatestSnapshot(Grain Grain, string Period, int Version, string RunId, DateTimeOffset ComputedAt, int Rows, ETag ETag,
-    DateTimeOffset PeriodStart = default, DateTimeOffset PeriodEnd = default);
+    DateTimeOffset PeriodStart = default, DateTimeOffset PeriodEnd = default, string? Calendar = null);
 
 /// <summary>A page of snapshot rows and the token for the next one.</summary>
 public sealed record SnapshotPage(IReadOnlyList<SnapshotRow> Rows, string? ContinuationToken);
@@ -73,10 +77,10 @@ public sealed class SnapshotStore(StorageAccount account)
 
     /// <summary>Makes <paramref name="version"/> the latest unless a newer one already is.</summary>
     public async Task<bool> PromoteAsync(Period period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct) =>
-        await PromoteAsync(period.Grain, period.Key, version, runId, computedAt, rows, ct, period.Start, period.End);
+        await PromoteAsync(period.Grain, period.Key, version, runId, computedAt, rows, ct, period.Start, period.End, period.Calendar.Calendar.Setting);
 
     public async Task<bool> PromoteAsync(Grain grain, string period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct,
-        DateTimeOffset? periodStart = null, DateTimeOffset? periodEnd = null)
+        DateTimeOffset? periodStart = null, DateTimeOffset? periodEnd = null, string? calendar = null)
     {
         var pk = Grains.Key(grain);
         var rk = StorageKeys.Encode(period);
@@ -91,6 +95,9 @@ public sealed class SnapshotStore(StorageAccount account)
             // Period bounds on the pointer let readers (OData incremental refresh) pick periods by date.
             if (periodStart is { } start) entity["PeriodStart"] = start;
             if (periodEnd is { } end) entity["PeriodEnd"] = end;
+            // The calendar the key was read in: after CrmMetrics:Calendar changes, a key may name other days (SnapshotReader).
+            if (calendar is not null) entity["Calendar"] = calendar;
+            else entity.Remove("Calendar");
             try
             {
                 await _versions.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
@@ -177,6 +184,6 @@ public sealed class SnapshotStore(StorageAccount account)
     {
         Grains.TryParse(e.PartitionKey, out var grain);
         return new LatestSnapshot(grain, e.GetString("Period") ?? StorageKeys.Decode(e.RowKey), e.GetInt32("Latest") ?? 0, e.GetString("RunId") ?? "",
-            e.GetDateTimeOffset("ComputedAt") ?? default, e.GetInt32("Rows") ?? 0, e.ETag, e.GetDateTimeOffset("PeriodStart") ?? default, e.GetDateTimeOffset("PeriodEnd") ?? default);
+            e.GetDateTimeOffset("ComputedAt") ?? default, e.GetInt32("Rows") ?? 0, e.ETag, e.GetDateTimeOffset("PeriodStart") ?? default, e.GetDateTimeOffset("PeriodEnd") ?? default, e.GetString("Calendar"));
     }
 }

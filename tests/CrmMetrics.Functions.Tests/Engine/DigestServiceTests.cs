@@ -26,11 +26,13 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     /// <summary>The digest service over this class's storage, with default settings (or those given), at <paramref name="now"/>.</summary>
-    private DigestService Digests(DateTimeOffset now, params (string Key, string Value)[] settings) =>
-        new(new CrmMetrics.Functions.Runs.SnapshotReader(_stores.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>()),
-            _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>(),
-            CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new ConfigurationBuilder()
-                .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build()), new FixedClock(now));
+    private DigestService Digests(DateTimeOffset now, params (string Key, string Value)[] settings)
+    {
+        var loaded = CrmMetrics.Functions.Hosting.CrmMetricsSettings.Load(new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build());
+        return new(new CrmMetrics.Functions.Runs.SnapshotReader(_stores.GetRequiredService<CrmMetrics.Storage.Snapshots.SnapshotStore>(), loaded),
+            _stores.GetRequiredService<CrmMetrics.Storage.Alerts.AlertLedger>(), loaded, new FixedClock(now));
+    }
 
     /// <summary>The digest of a firing at <paramref name="utc"/> (UTC) with the reporting zone Los Angeles, 8 hours behind in winter.</summary>
     private Task<DigestService.Digest> InLosAngelesAsync(DateTime utc) =>

@@ -60,6 +60,34 @@ public class ChangedCalendarTests(AzuriteFixture azurite) : IClassFixture<Azurit
         Assert.NotEmpty(await services.GetRequiredService<SnapshotReader>().ReadAllAsync(gregorianMarch, new SnapshotFilter(), default));
     }
 
+    [Fact]
+    public async Task A_stale_mark_of_another_calendar_that_no_fact_can_fall_in_is_left_out_of_a_run()
+    {
+        // Marked under persian, 1405-08 is a month of 2026; under gregorian it reads as a month of 1405 AD, which the period's
+        // step refuses (it ends before 1900). Taken, it failed every run that took stale periods, for good: the mark stays.
+        await using var services = await InProcessApp.StartAsync(azurite);
+        var runs = services.GetRequiredService<RunStore>();
+        var gregorian = new PeriodCalendar(ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
+        var runId = await runs.PlannedAsync("after-persian", [], [gregorian.Parse("2026-11", Grain.Month)], requested: null);
+        await services.GetRequiredService<StalePeriodStore>().MarkAsync(["1405-08", "2026-10"], default);
+
+        var toFinalise = await services.GetRequiredService<RunPlanner>().PeriodsToFinaliseAsync((await runs.GetAsync(runId, default))!, default);
+        Assert.Contains("2026-10", toFinalise.Select(p => p.Period));
+        Assert.DoesNotContain("1405-08", toFinalise.Select(p => p.Period));
+    }
+
+    [Fact]
+    public void A_latest_version_of_no_recorded_calendar_is_served_as_before()
+    {
+        // Versions promoted before the pointer recorded its calendar: which calendar made their keys is unknown.
+        var fiscal = new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc);
+        LatestSnapshot Quarter(string? calendar) => new(Grain.Quarter, "2026-Q1", 1, "run", default, 0, default, Calendar: calendar);
+        Assert.Null(SnapshotReader.CalendarChange(Quarter(null), fiscal));
+        Assert.Null(SnapshotReader.CalendarChange(Quarter("fiscal:4"), fiscal));
+        Assert.NotNull(SnapshotReader.CalendarChange(Quarter("gregorian"), fiscal));
+        Assert.Null(SnapshotReader.CalendarChange(new LatestSnapshot(Grain.Month, "2026-03", 1, "run", default, 0, default, Calendar: "gregorian"), fiscal));
+    }
+
     /// <summary>An API run of <paramref name="grain"/> (for <paramref name="requested"/>, or its current periods) planned under fiscal:4 with one period, <paramref name="key"/>.</summary>
     private static Task<string> PlannedUnderFiscalAsync(RunStore runs, Grain grain, string key, string? requested) =>
         runs.PlannedAsync("fiscal", [], [new PeriodCalendar(ReportingCalendar.Fiscal(4), TimeZoneInfo.Utc).Parse(key, grain)], requested);

@@ -37,10 +37,12 @@ export function tiles(data, view, context) {
 export function render(body, data, view, words, context, actions) {
   const groups = tiles(data, view, context);
   if (groups.length === 0) {
-    const computed = data.current.length > 0 || context.grains.find(g => g.grain === view.grain)?.periods.find(p => p.key === view.period)?.computed;
+    const entry = context.grains.find(g => g.grain === view.grain)?.periods.find(p => p.key === view.period);
+    const computed = data.current.length > 0 || entry?.computed;
+    // Figures stored under another calendar, in which this key named other days, are not served: say so rather than "not computed".
     show(body, h('p', { class: 'empty' }, computed
       ? words.t('noDataScope', { scope: words.scopeName(view.scope), period: words.periodName(view.grain, view.period) })
-      : words.t('noData', { period: words.periodName(view.grain, view.period) })));
+      : words.t(entry?.calendarChange ? 'calendarChanged' : 'noData', { period: words.periodName(view.grain, view.period) })));
     return;
   }
   const previousName = view.previous ? words.periodName(view.grain, view.previous) : null;
