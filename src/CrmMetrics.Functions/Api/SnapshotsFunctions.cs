@@ -53,7 +53,9 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
             // The shared read must not end with the request that started it: no request token.
             && await cache.LatestAsync($"{Grains.Key(period.Grain)}|{period.Key}", () => snapshots.LatestAsync(period.Grain, period.Key, CancellationToken.None)).WaitAsync(ct) is { Version: > 0 } latest)
         {
-            etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}", $"{request.QueryString}|{(csv ? "csv" : "json")}");
+            // The attempt too: another delivery of the run's job promotes the same version with other rows (a goal deleted between).
+            etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}{(latest.Attempt is null ? "" : "|" + latest.Attempt)}",
+                $"{request.QueryString}|{(csv ? "csv" : "json")}");
             context.Response.Headers.ETag = etag;
             context.Response.Headers.CacheControl = "private, no-cache";
             if (EntityTags.IsNotModified(request, etag))
