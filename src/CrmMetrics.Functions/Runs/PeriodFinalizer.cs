@@ -43,7 +43,7 @@ public interface IDerivedIndicators
 /// <remarks>
 /// Where a delivery writes its rows. Every delivery of a period's job (a redelivery after a failure, or two at
 /// once) computes the version the run reserved, as of one instant, but not always the same rows: a goal,
-/// plan, rule or derived indicator deleted in between has a row in one and not the other. Written over one
+/// incentive plan or derived indicator deleted in between has rows in one and not the other. Written over one
 /// another in one partition, the version kept the deleted goal's row while the pointer recorded the retry's
 /// count (found in review), and deleting rows on a retry could delete those a concurrent delivery's completed
 /// version needs. So only the delivery that reserved the version (<see cref="Storage.Runs.VersionReservation.First"/>)
@@ -52,8 +52,10 @@ public interface IDerivedIndicators
 /// pointer, then the one partition it names, which was written whole before it was named. Crash points: one
 /// before or while a delivery writes leaves rows no pointer names (never read); one after it promoted
 /// leaves a complete version named, which a later delivery's promotion replaces by its own. Deliveries at
-/// once never write one partition, and the last to promote is the one read. A finalisation that is not
-/// repeated makes the same requests as before: it writes where the number says and promotes as before.
+/// once never write one partition; once another delivery's attempt is promoted, the delivery that reserved
+/// the version, finishing late, does not replace it (of two such attempts, the last promoted is read). A
+/// finalisation that is not repeated makes the same requests as before: it writes where the number says and
+/// promotes as before.
 /// </remarks>
 public sealed class PeriodFinalizer(
     PartialStore partials,

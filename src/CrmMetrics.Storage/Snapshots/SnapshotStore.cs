@@ -89,9 +89,10 @@ public sealed class SnapshotStore(StorageAccount account)
 
     /// <summary>
     /// Makes <paramref name="version"/>, as <paramref name="attempt"/> wrote it (null: in its own partition), the latest
-    /// unless a newer one already is; true when it is. The pointer names the partition and its row count in one write,
-    /// so a reader never pairs one attempt's count with another's rows. When a newer version is the latest, an attempt
-    /// still records where its rows are (for reads of the version by number), and the version's own partition records nothing.
+    /// unless a newer one already is, or, for its own partition, an attempt's of the same version; true when it is. The
+    /// pointer names the partition and its row count in one write, so a reader never pairs one attempt's count with
+    /// another's rows. When it does not become the latest, an attempt still records where its rows are (for reads of the
+    /// version by number); the version's own partition records nothing.
     /// </summary>
     public async Task<bool> PromoteAsync(Grain grain, string period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct,
         DateTimeOffset? periodStart = null, DateTimeOffset? periodEnd = null, string? attempt = null)
@@ -102,8 +103,11 @@ public sealed class SnapshotStore(StorageAccount account)
         {
             var entity = (await _versions.GetEntityAsync<TableEntity>(pk, rk, cancellationToken: ct)).Value;
             var attempts = VersionAttempts.Parse(entity.GetString(AttemptsProperty));
-            var latest = (entity.GetInt32("Latest") ?? 0) <= version;
-            if (!latest && attempts.Of(version) == attempt) return false;
+            var current = entity.GetInt32("Latest") ?? 0;
+            // The delivery that reserved the version, finishing late, leaves an attempt's rows in place: the attempt began after
+            // the reservation (it found it made), as a retry of that delivery, and a read after the retry shows the retry's rows.
+            var latest = current < version || current == version && (attempt is not null || attempts.Of(version) is null);
+            if (!latest && (attempt is null || attempts.Of(version) == attempt)) return false;
             if (latest)
             {
                 entity["Latest"] = version;
