@@ -7,7 +7,7 @@ namespace CrmMetrics.Storage.Snapshots;
 /// job other than the one that reserved the version), and which attempt: kept on the period's latest pointer
 /// as <c>version:attempt</c> pairs. A version not listed has its rows in the partition its number alone names.
 /// </summary>
-public sealed class VersionAttempts
+public sealed class VersionAttempts : IEquatable<VersionAttempts>
 {
     /// <summary>
     /// How many are kept, the newest versions' (some 10,000 characters of the pointer's 32,000 a property may hold).
@@ -49,4 +49,11 @@ public sealed class VersionAttempts
     }
 
     public override string ToString() => string.Join(',', _byVersion.Select(p => $"{p.Key.ToString(CultureInfo.InvariantCulture)}:{p.Value}"));
+
+    // Compared by what they list, so pointers read twice are equal records.
+    public bool Equals(VersionAttempts? other) => other is not null && ToString() == other.ToString();
+
+    public override bool Equals(object? obj) => Equals(obj as VersionAttempts);
+
+    public override int GetHashCode() => ToString().GetHashCode(StringComparison.Ordinal);
 }

@@ -35,23 +35,24 @@ public class SnapshotVersionTests(AzuriteFixture azurite) : IClassFixture<Azurit
         var retry = SnapshotStore.NewAttempt();
         await store.WriteAsync([Row("goal:kept")], retry, default);
 
+        async Task<LatestSnapshot> PointerAsync() => (await store.LatestAsync(grain, key, default))!;
         Assert.True(await store.PromoteAsync(grain, key, version, "run-a", now, 1, default, attempt: retry));
-        var latest = (await store.LatestAsync(grain, key, default))!;
+        var latest = await PointerAsync();
         Assert.Equal((version, retry, 1), (latest.Version, latest.Attempt, latest.Rows));
         Assert.Equal(["goal:kept"], (await store.ReadVersionAsync(grain, key, version, latest.Attempt, new SnapshotFilter(), default)).Select(r => r.Scope));
         // The reserving delivery, finishing late, leaves the retry's rows in place.
         Assert.False(await store.PromoteAsync(grain, key, version, "run-a", now, 2, default));
-        Assert.Equal((retry, 1), ((await store.LatestAsync(grain, key, default))!.Attempt, (await store.LatestAsync(grain, key, default))!.Rows));
+        Assert.Equal(latest, await PointerAsync());
 
         // A newer version promoted, the retried one is still found by number.
         var newer = await store.ReserveVersionAsync(grain, key, "run-b", default);
         Assert.True(await store.PromoteAsync(grain, key, newer, "run-b", now, 0, default));
-        Assert.Null((await store.LatestAsync(grain, key, default))!.Attempt);
+        Assert.Null((await PointerAsync()).Attempt);
         Assert.Equal(retry, await store.AttemptOfAsync(grain, key, version, default));
         // Another retry of the older version, done after the newer one is promoted, records where its rows are without being promoted.
         var late = SnapshotStore.NewAttempt();
         Assert.False(await store.PromoteAsync(grain, key, version, "run-a", now, 1, default, attempt: late));
-        Assert.Equal((newer, (string?)null), ((await store.LatestAsync(grain, key, default))!.Version, (await store.LatestAsync(grain, key, default))!.Attempt));
+        Assert.Equal((newer, (string?)null), ((await PointerAsync()).Version, (await PointerAsync()).Attempt));
         Assert.Equal(late, await store.AttemptOfAsync(grain, key, version, default));
     }
 
