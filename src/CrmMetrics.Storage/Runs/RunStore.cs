@@ -607,7 +607,6 @@ public sealed class RunStore(StorageAccount account)
 }
 
 /// <summary>The snapshot version a run writes for a period, and the instant its figures are computed at.</summary>
-/// <summary>A run's snapshot version of a period and the instant it is computed at.</summary>
 /// <param name="First">
 /// True for the one delivery of the period's job that reserved it (recorded it on the run): only that one writes the
 /// version's rows to the partition its number names; every other delivery writes to a partition of its own.

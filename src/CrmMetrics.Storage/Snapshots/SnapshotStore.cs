@@ -118,13 +118,8 @@ public sealed class SnapshotStore(StorageAccount account)
                 if (periodStart is { } start) entity["PeriodStart"] = start;
                 if (periodEnd is { } end) entity["PeriodEnd"] = end;
             }
-            // Left as it is when nothing changes, so a first attempt's promotion writes what it always wrote.
-            if (attempts.Of(version) != attempt)
-            {
-                var recorded = attempts.With(version, attempt);
-                if (recorded.IsEmpty) entity.Remove(AttemptsProperty);
-                else entity[AttemptsProperty] = recorded.ToString();
-            }
+            // Only an attempt writes the property: the reserving delivery's promotion writes what it always wrote.
+            if (attempt is not null && attempts.Of(version) != attempt) entity[AttemptsProperty] = attempts.With(version, attempt).ToString();
             try
             {
                 await _versions.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);

@@ -21,17 +21,13 @@ public sealed class VersionAttempts : IEquatable<VersionAttempts>
 
     private VersionAttempts(SortedDictionary<int, string> byVersion) => _byVersion = byVersion;
 
-    public bool IsEmpty => _byVersion.Count == 0;
-
     /// <summary>The attempt whose partition holds <paramref name="version"/>'s rows; null for the version's own partition.</summary>
     public string? Of(int version) => _byVersion.GetValueOrDefault(version);
 
-    /// <summary>These, with <paramref name="version"/>'s rows in <paramref name="attempt"/>'s partition (null: in its own).</summary>
-    public VersionAttempts With(int version, string? attempt)
+    /// <summary>These, with <paramref name="version"/>'s rows in <paramref name="attempt"/>'s partition.</summary>
+    public VersionAttempts With(int version, string attempt)
     {
-        var next = new SortedDictionary<int, string>(_byVersion);
-        if (attempt is null) next.Remove(version);
-        else next[version] = attempt;
+        var next = new SortedDictionary<int, string>(_byVersion) { [version] = attempt };
         while (next.Count > MaxKept) next.Remove(next.Keys.First());
         return new VersionAttempts(next);
     }
