@@ -62,7 +62,8 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         {
             calendarChange = SnapshotReader.CalendarChange(latest, settings.Calendar);
             // The calendar is part of what the answer says: a copy kept from before CrmMetrics:Calendar changed is not current.
-            etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}|{settings.Calendar.Calendar.Setting}",
+            // The attempt too: another delivery of the run's job promotes the same version with other rows (a goal deleted between).
+            etag = SnapshotResponseCache.ETagFor($"{Grains.Key(latest.Grain)}|{latest.Period}|{latest.Version}|{latest.RunId}{(latest.Attempt is null ? "" : "|" + latest.Attempt)}|{settings.Calendar.Calendar.Setting}",
                 $"{request.QueryString}|{(csv ? "csv" : "json")}");
             context.Response.Headers.ETag = etag;
             context.Response.Headers.CacheControl = "private, no-cache";

@@ -44,7 +44,7 @@ public sealed class SnapshotParts(SnapshotStore snapshots, CrmMetricsSettings se
             .Where(x => x.Period is not null && Runs.SnapshotReader.CalendarChange(x.Pointer, settings.Calendar) is null)
             .OrderBy(x => x.Pointer.Grain).ThenBy(x => x.Pointer.Period, StringComparer.Ordinal)
             .Select(x => new FeedPart<T>($"{(int)x.Pointer.Grain}|{x.Pointer.Period}", async token =>
-                map(await snapshots.ReadVersionAsync(x.Pointer.Grain, x.Pointer.Period, x.Pointer.Version, rows, token), x.Period!), countsKnown ? x.Pointer.Rows : null))
+                map(await snapshots.ReadVersionAsync(x.Pointer.Grain, x.Pointer.Period, x.Pointer.Version, x.Pointer.Attempt, rows, token), x.Period!), countsKnown ? x.Pointer.Rows : null))
             .ToList();
     }
 }

@@ -40,6 +40,23 @@ public interface IDerivedIndicators
 /// that then becomes the latest. Reads partials and the lifecycle ledger, never facts. The run
 /// records the period as done only once the alerts have left (see <c>CompletePeriod</c>).
 /// </summary>
+/// <remarks>
+/// Where a delivery writes its rows. Every delivery of a period's job (a redelivery after a failure, or two at
+/// once) computes the version the run reserved, as of one instant, but not always the same rows: a goal,
+/// incentive plan or derived indicator deleted in between has rows in one and not the other. Written over one
+/// another in one partition, the version kept the deleted goal's row while the pointer recorded the retry's
+/// count (found in review), and deleting rows on a retry could delete those a concurrent delivery's completed
+/// version needs. So only the delivery that reserved the version (<see cref="Storage.Runs.VersionReservation.First"/>)
+/// writes to the partition the version's number names; any other writes a partition of its own attempt, and
+/// the pointer, in the one write that promotes, names the partition with its row count. A reader reads the
+/// pointer, then the one partition it names, which was written whole before it was named. Crash points: one
+/// before or while a delivery writes leaves rows no pointer names (never read); one after it promoted
+/// leaves a complete version named, which a later delivery's promotion replaces by its own. Deliveries at
+/// once never write one partition; once another delivery's attempt is promoted, the delivery that reserved
+/// the version, finishing late, does not replace it (of two such attempts, the last promoted is read). A
+/// finalisation that is not repeated makes the same requests as before: it writes where the number says and
+/// promotes as before.
+/// </remarks>
 public sealed class PeriodFinalizer(
     PartialStore partials,
     DayAggregation aggregation,
@@ -52,6 +69,9 @@ public sealed class PeriodFinalizer(
     TimeProvider clock,
     ILogger<PeriodFinalizer> logger)
 {
+    /// <summary>A test seam: runs after the rows are written, before the version is promoted (where a delivery can stop).</summary>
+    internal Func<Task>? RowsWritten { get; set; }
+
     public async Task<FinalizedPeriod> FinalizeAsync(string runId, Period period, CancellationToken ct)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -68,7 +88,12 @@ public sealed class PeriodFinalizer(
         // Every delivery of the period's job computes the version as of the same instant, fixed with it.
         var versionReserved = Concurrently.Started(() => runs.ReservationForAsync(runId, period.Grain, period.Key, () => snapshots.ReserveVersionAsync(period.Grain, period.Key, runId, ct), clock.GetUtcNow(), ct));
         await Task.WhenAll(staleRead, versionReserved);
-        var (stale, (version, now)) = (await staleRead, await versionReserved);
+        var (stale, (version, now, first)) = (await staleRead, await versionReserved);
+        // Another delivery reserved the version: this one writes it whole where no other delivery writes (see the remarks).
+        var attempt = first ? null : SnapshotStore.NewAttempt();
+        if (attempt is not null)
+            logger.LogInformation("{Grain} {Period}: version {Version} was reserved by another delivery of run {RunId}; this one writes it as attempt {Attempt}",
+                Grains.Key(period.Grain), period.Key, version, runId, attempt);
         var reserve = Lap();
 
         var ledgerRead = Concurrently.Started(() => ledger.ActiveAsync(period.FirstDay, period.LastDay, ct));
@@ -86,8 +111,9 @@ public sealed class PeriodFinalizer(
         var stamped = rows.Select(r => r with { ComputedAt = now, RunId = runId, Version = version }).ToList();
         var compute = Lap();
 
-        await snapshots.WriteAsync(stamped, ct);
-        var latest = await snapshots.PromoteAsync(period, version, runId, now, stamped.Count, ct);
+        await snapshots.WriteAsync(stamped, attempt, ct);
+        if (RowsWritten is { } written) await written();
+        var latest = await snapshots.PromoteAsync(period, version, runId, now, stamped.Count, ct, attempt);
         responses.Invalidate($"{Grains.Key(period.Grain)}|{period.Key}");
         if (latest && stale is not null) await stalePeriods.ClearAsync(stale, ct);
         var times = new FinalizationTimes(reserve, read, merge, compute, Lap());

@@ -17,7 +17,11 @@ namespace CrmMetrics.Functions.Runs;
 /// next page goes on in that version even after a run made a newer one the latest (versions stay
 /// readable), or the pages would mix two versions' rows. Null in tokens given out before it was kept.
 /// </param>
-public sealed record SnapshotCursor(string Grain, string Period, string? Table, string? Query = null, int? Version = null)
+/// <param name="Attempt">
+/// The attempt whose partition of <paramref name="Version"/> is being read (<see cref="LatestSnapshot.Attempt"/>), null for
+/// the version's own: the next page goes on in the same partition even after another delivery's rows were promoted.
+/// </param>
+public sealed record SnapshotCursor(string Grain, string Period, string? Table, string? Query = null, int? Version = null, string? Attempt = null)
 {
     public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this)));
 
@@ -98,18 +102,18 @@ public sealed class SnapshotReader(SnapshotStore snapshots, CrmMetricsSettings s
             else
             {
                 tableToken = cursor.Table;
-                if (tableToken is not null && cursor.Version is { } version) targets[start] = targets[start] with { Version = version };
+                if (tableToken is not null && cursor.Version is { } version) targets[start] = targets[start] with { Version = version, Attempt = cursor.Attempt };
             }
             if (start < 0) return new SnapshotPage([], null);
         }
         for (var i = start; i < targets.Count; i++)
         {
             var target = targets[i];
-            var page = await snapshots.QueryAsync(target.Grain, target.Period, target.Version, query.Filter, query.PageSize - rows.Count, tableToken, ct);
+            var page = await snapshots.QueryAsync(target.Grain, target.Period, target.Version, target.Attempt, query.Filter, query.PageSize - rows.Count, tableToken, ct);
             rows.AddRange(page.Rows);
             tableToken = null;
             if (page.ContinuationToken is not null)
-                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(target.Grain), target.Period, page.ContinuationToken, query.Fingerprint(), target.Version).Encode());
+                return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(target.Grain), target.Period, page.ContinuationToken, query.Fingerprint(), target.Version, target.Attempt).Encode());
             if (rows.Count >= query.PageSize && i + 1 < targets.Count)
                 return new SnapshotPage(rows, new SnapshotCursor(Grains.Key(targets[i + 1].Grain), targets[i + 1].Period, null, query.Fingerprint()).Encode());
         }
@@ -126,11 +130,13 @@ public sealed class SnapshotReader(SnapshotStore snapshots, CrmMetricsSettings s
     /// </summary>
     public async Task<PeriodSnapshots> ReadPeriodAsync(Period period, SnapshotFilter filter, CancellationToken ct, int? version = null)
     {
-        if (version is { } asked) return new(await snapshots.ReadVersionAsync(period.Grain, period.Key, asked, filter, ct), null);
+        // A version asked for by number is read where its rows are: its own partition, or that of the attempt that wrote it again.
+        if (version is { } asked)
+            return new(await snapshots.ReadVersionAsync(period.Grain, period.Key, asked, await snapshots.AttemptOfAsync(period.Grain, period.Key, asked, ct), filter, ct), null);
         if (await snapshots.LatestAsync(period.Grain, period.Key, ct) is not { Version: > 0 } latest) return PeriodSnapshots.None;
         return CalendarChange(latest, settings.Calendar) is { } why
             ? new([], why)
-            : new(await snapshots.ReadVersionAsync(period.Grain, period.Key, latest.Version, filter, ct), null);
+            : new(await snapshots.ReadVersionAsync(period.Grain, period.Key, latest.Version, latest.Attempt, filter, ct), null);
     }
 
     /// <summary>The latest row of each period from..to for one indicator and scope, in period order.</summary>
@@ -143,7 +149,7 @@ public sealed class SnapshotReader(SnapshotStore snapshots, CrmMetricsSettings s
         }
         var rows = new SnapshotRow?[latest.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, latest.Count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, token) =>
-            rows[i] = await snapshots.GetAsync(grain, latest[i].Period, latest[i].Version, indicator, scope, token));
+            rows[i] = await snapshots.GetAsync(grain, latest[i].Period, latest[i].Version, latest[i].Attempt, indicator, scope, token));
         return rows.Where(r => r is not null).Select(r => r!).ToList();
     }
 
@@ -151,7 +157,8 @@ public sealed class SnapshotReader(SnapshotStore snapshots, CrmMetricsSettings s
     {
         if (query.Period is { } period)
         {
-            if (query.Version is { } version) return [new LatestSnapshot(period.Grain, period.Key, version, "", default, 0, default)];
+            if (query.Version is { } version)
+                return [new LatestSnapshot(period.Grain, period.Key, version, "", default, 0, default, Attempt: await snapshots.AttemptOfAsync(period.Grain, period.Key, version, ct))];
             var latest = await snapshots.LatestAsync(period.Grain, period.Key, ct);
             return latest is { Version: > 0 } && Served(latest) ? [latest] : [];
         }

@@ -227,6 +227,7 @@ public sealed class RunStore(StorageAccount account)
     /// wrote one version's rows with several times, and projections of different instants, so a
     /// filter on the time lost rows and an alert's figure differed from the row stored). A version
     /// reserved by an earlier release, without its instant, is computed at <paramref name="now"/>.
+    /// Exactly one call gets <see cref="VersionReservation.First"/>: the one whose write recorded the reservation.
     /// </summary>
     public async Task<VersionReservation> ReservationForAsync(string runId, Grain grain, string period, Func<Task<int>> reserve, DateTimeOffset now, CancellationToken ct)
     {
@@ -236,6 +237,7 @@ public sealed class RunStore(StorageAccount account)
             row.GetInt32("Version") is { } v and > 0 ? new VersionReservation(v, row.GetDateTimeOffset("ComputedAt") ?? now) : null;
         var row = await _table.GetEntityIfExistsAsync<TableEntity>(pk, rk, cancellationToken: ct);
         if (row.HasValue && Of(row.Value!, now) is { } existing) return existing;
+        // From here on one call's write lands: that call, and no other, is the first.
         var version = await reserve();
         var entity = row.HasValue ? row.Value! : new TableEntity(pk, rk) { ["State"] = nameof(StepState.Pending), ["Grain"] = Grains.Key(grain), ["Period"] = period };
         entity["Version"] = version;
@@ -244,7 +246,7 @@ public sealed class RunStore(StorageAccount account)
         {
             if (row.HasValue) await _table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
             else await _table.AddEntityAsync(entity, ct);
-            return new VersionReservation(version, now);
+            return new VersionReservation(version, now, First: true);
         }
         catch (RequestFailedException e) when (e.Status is 409 or 412)
         {
@@ -605,4 +607,8 @@ public sealed class RunStore(StorageAccount account)
 }
 
 /// <summary>The snapshot version a run writes for a period, and the instant its figures are computed at.</summary>
-public readonly record struct VersionReservation(int Version, DateTimeOffset ComputedAt);
+/// <param name="First">
+/// True for the one delivery of the period's job that reserved it (recorded it on the run): only that one writes the
+/// version's rows to the partition its number names; every other delivery writes to a partition of its own.
+/// </param>
+public readonly record struct VersionReservation(int Version, DateTimeOffset ComputedAt, bool First = false);

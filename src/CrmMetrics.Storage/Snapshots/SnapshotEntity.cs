@@ -8,17 +8,21 @@ using CrmMetrics.Storage.Account;
 
 namespace CrmMetrics.Storage.Snapshots;
 
-/// <summary>Maps snapshot rows to table rows: one partition per (grain, period, version), row key (indicator, scope).</summary>
+/// <summary>
+/// Maps snapshot rows to table rows: one partition per (grain, period, version), row key (indicator, scope).
+/// A version written again by another delivery of its run's job goes to a partition of that attempt's own,
+/// named by the version and the attempt (see <see cref="SnapshotStore.PromoteAsync(Period, int, string, DateTimeOffset, int, CancellationToken, string?)"/>).
+/// </summary>
 public static class SnapshotEntity
 {
-    public static string Partition(Grain grain, string period, int version) =>
-        $"{Grains.Key(grain)}|{StorageKeys.Encode(period)}|{version.ToString("D6", CultureInfo.InvariantCulture)}";
+    public static string Partition(Grain grain, string period, int version, string? attempt) =>
+        $"{Grains.Key(grain)}|{StorageKeys.Encode(period)}|{version.ToString("D6", CultureInfo.InvariantCulture)}" + (attempt is null ? "" : "|" + attempt);
 
     public static string Row(string indicator, string scope) => $"{StorageKeys.Encode(indicator)}|{StorageKeys.Encode(scope)}";
 
-    public static TableEntity ToEntity(SnapshotRow row)
+    public static TableEntity ToEntity(SnapshotRow row, string? attempt)
     {
-        var e = new TableEntity(Partition(row.Grain, row.Period, row.Version), Row(row.Indicator, row.Scope))
+        var e = new TableEntity(Partition(row.Grain, row.Period, row.Version, attempt), Row(row.Indicator, row.Scope))
         {
             ["Indicator"] = row.Indicator,
             ["Family"] = row.Family,

@@ -11,8 +11,10 @@ namespace CrmMetrics.Storage.Snapshots;
 /// The <c>CrmMetrics:Calendar</c> the version was computed under, which gave its key its days; null for versions promoted
 /// before it was recorded, whose calendar is unknown.
 /// </param>
+/// <param name="Attempt">The attempt whose partition holds the version's rows; null for the version's own (see <see cref="VersionAttempts"/>).</param>
+/// <param name="Attempts">Where the period's versions written again have their rows, for reads of a version by number.</param>
 public sealed record LatestSnapshot(Grain Grain, string Period, int Version, string RunId, DateTimeOffset ComputedAt, int Rows, ETag ETag,
-    DateTimeOffset PeriodStart = default, DateTimeOffset PeriodEnd = default, string? Calendar = null);
+    DateTimeOffset PeriodStart = default, DateTimeOffset PeriodEnd = default, string? Calendar = null, string? Attempt = null, VersionAttempts? Attempts = null);
 
 /// <summary>A page of snapshot rows and the token for the next one.</summary>
 public sealed record SnapshotPage(IReadOnlyList<SnapshotRow> Rows, string? ContinuationToken);
@@ -27,7 +29,8 @@ public sealed record SnapshotFilter(string? Indicator = null, string? Family = n
 /// <summary>
 /// Versioned KPI snapshots. A computation writes all its rows under a new version, then points the
 /// period's "latest" at it, so readers switch from one complete version to the next and earlier
-/// versions stay readable.
+/// versions stay readable. A version written again (a redelivery of its run's job) is written whole
+/// to a partition of that attempt's own, which the pointer then names (<see cref="PromoteAsync(Grain, string, int, string, DateTimeOffset, int, CancellationToken, DateTimeOffset?, DateTimeOffset?, string?, string?)"/>).
 /// </summary>
 public sealed class SnapshotStore(StorageAccount account)
 {
@@ -36,6 +39,12 @@ public sealed class SnapshotStore(StorageAccount account)
 
     public TableClient Rows => _rows;
     public TableClient Versions => _versions;
+
+    /// <summary>The pointer's property listing the versions whose rows are in an attempt's partition (<see cref="VersionAttempts"/>).</summary>
+    private const string AttemptsProperty = "Attempts";
+
+    /// <summary>A name for a delivery's own partition of a version it writes again: unique among the deliveries of one version.</summary>
+    public static string NewAttempt() => Guid.NewGuid().ToString("N")[..12];
 
     /// <summary>
     /// Reserves the next version number of a period for a run (safe with concurrent computations).
@@ -67,41 +76,61 @@ public sealed class SnapshotStore(StorageAccount account)
         throw new ConcurrentChangeException($"Could not reserve a snapshot version for {period}.");
     }
 
-    /// <summary>Writes a version's rows (idempotent: a repeated write of the same version replaces the same rows).</summary>
-    public async Task WriteAsync(IReadOnlyList<SnapshotRow> rows, CancellationToken ct)
+    /// <summary>
+    /// Writes a version's rows to its own partition, or with an <paramref name="attempt"/> to that attempt's
+    /// (idempotent: a repeated write of the same version and attempt replaces the same rows).
+    /// </summary>
+    public async Task WriteAsync(IReadOnlyList<SnapshotRow> rows, string? attempt, CancellationToken ct)
     {
-        var batches = rows.Select(SnapshotEntity.ToEntity).GroupBy(e => e.PartitionKey).SelectMany(g => g.Chunk(100)).ToList();
+        var batches = rows.Select(r => SnapshotEntity.ToEntity(r, attempt)).GroupBy(e => e.PartitionKey).SelectMany(g => g.Chunk(100)).ToList();
         await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (batch, token) =>
             await _rows.SubmitTransactionAsync(batch.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), token));
     }
 
-    /// <summary>Makes <paramref name="version"/> the latest unless a newer one already is.</summary>
-    public async Task<bool> PromoteAsync(Period period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct) =>
-        await PromoteAsync(period.Grain, period.Key, version, runId, computedAt, rows, ct, period.Start, period.End, period.Calendar.Calendar.Setting);
+    /// <summary>Makes <paramref name="version"/> the latest unless a newer one already is (see the overload).</summary>
+    public async Task<bool> PromoteAsync(Period period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct, string? attempt = null) =>
+        await PromoteAsync(period.Grain, period.Key, version, runId, computedAt, rows, ct, period.Start, period.End, period.Calendar.Calendar.Setting, attempt);
 
+    /// <summary>
+    /// Makes <paramref name="version"/>, as <paramref name="attempt"/> wrote it (null: in its own partition), the latest
+    /// unless a newer one already is, or, for its own partition, an attempt's of the same version; true when it is. The
+    /// pointer names the partition and its row count in one write, so a reader never pairs one attempt's count with
+    /// another's rows. When it does not become the latest, an attempt still records where its rows are (for reads of the
+    /// version by number); the version's own partition records nothing.
+    /// </summary>
     public async Task<bool> PromoteAsync(Grain grain, string period, int version, string runId, DateTimeOffset computedAt, int rows, CancellationToken ct,
-        DateTimeOffset? periodStart = null, DateTimeOffset? periodEnd = null, string? calendar = null)
+        DateTimeOffset? periodStart = null, DateTimeOffset? periodEnd = null, string? calendar = null, string? attempt = null)
     {
         var pk = Grains.Key(grain);
         var rk = StorageKeys.Encode(period);
-        for (var attempt = 0; attempt < 50; attempt++)
+        for (var tries = 0; tries < 50; tries++)
         {
             var entity = (await _versions.GetEntityAsync<TableEntity>(pk, rk, cancellationToken: ct)).Value;
-            if ((entity.GetInt32("Latest") ?? 0) > version) return false;
-            entity["Latest"] = version;
-            entity["RunId"] = runId;
-            entity["ComputedAt"] = computedAt;
-            entity["Rows"] = rows;
-            // Period bounds on the pointer let readers (OData incremental refresh) pick periods by date.
-            if (periodStart is { } start) entity["PeriodStart"] = start;
-            if (periodEnd is { } end) entity["PeriodEnd"] = end;
-            // The calendar the key was read in: after CrmMetrics:Calendar changes, a key may name other days (SnapshotReader).
-            if (calendar is not null) entity["Calendar"] = calendar;
-            else entity.Remove("Calendar");
+            var attempts = VersionAttempts.Parse(entity.GetString(AttemptsProperty));
+            var current = entity.GetInt32("Latest") ?? 0;
+            // The delivery that reserved the version, finishing late, leaves an attempt's rows in place: the attempt began after
+            // the reservation (it found it made), as a retry of that delivery, and a read after the retry shows the retry's rows.
+            var latest = current < version || current == version && (attempt is not null || attempts.Of(version) is null);
+            if (!latest && (attempt is null || attempts.Of(version) == attempt)) return false;
+            if (latest)
+            {
+                entity["Latest"] = version;
+                entity["RunId"] = runId;
+                entity["ComputedAt"] = computedAt;
+                entity["Rows"] = rows;
+                // Period bounds on the pointer let readers (OData incremental refresh) pick periods by date.
+                if (periodStart is { } start) entity["PeriodStart"] = start;
+                if (periodEnd is { } end) entity["PeriodEnd"] = end;
+                // The calendar the key was read in: after CrmMetrics:Calendar changes, a key may name other days (SnapshotReader).
+                if (calendar is not null) entity["Calendar"] = calendar;
+                else entity.Remove("Calendar");
+            }
+            // Only an attempt writes the property: the reserving delivery's promotion writes what it always wrote.
+            if (attempt is not null && attempts.Of(version) != attempt) entity[AttemptsProperty] = attempts.With(version, attempt).ToString();
             try
             {
                 await _versions.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, ct);
-                return true;
+                return latest;
             }
             catch (RequestFailedException e) when (e.Status == 412)
             {
@@ -142,24 +171,31 @@ public sealed class SnapshotStore(StorageAccount account)
         }
     }
 
-    /// <summary>Every row of one version matching the filter, all pages.</summary>
-    public async Task<List<SnapshotRow>> ReadVersionAsync(Grain grain, string period, int version, SnapshotFilter filter, CancellationToken ct)
+    /// <summary>
+    /// Where <paramref name="version"/> of a period has its rows, as <see cref="LatestSnapshot.Attempt"/> says for the
+    /// latest: the attempt the period's pointer names for it, or null (its own partition, or no such period).
+    /// </summary>
+    public async Task<string?> AttemptOfAsync(Grain grain, string period, int version, CancellationToken ct) =>
+        await LatestAsync(grain, period, ct) is { } latest ? latest.Attempts?.Of(version) : null;
+
+    /// <summary>Every row of one version (as <paramref name="attempt"/> wrote it; null: its own partition) matching the filter, all pages.</summary>
+    public async Task<List<SnapshotRow>> ReadVersionAsync(Grain grain, string period, int version, string? attempt, SnapshotFilter filter, CancellationToken ct)
     {
         var rows = new List<SnapshotRow>();
         string? token = null;
         do
         {
-            var page = await QueryAsync(grain, period, version, filter, 1000, token, ct);
+            var page = await QueryAsync(grain, period, version, attempt, filter, 1000, token, ct);
             rows.AddRange(page.Rows);
             token = page.ContinuationToken;
         } while (token is not null);
         return rows;
     }
 
-    /// <summary>One page of a version's rows matching the filter.</summary>
-    public async Task<SnapshotPage> QueryAsync(Grain grain, string period, int version, SnapshotFilter filter, int pageSize, string? continuation, CancellationToken ct)
+    /// <summary>One page of a version's rows (as <paramref name="attempt"/> wrote it; null: its own partition) matching the filter.</summary>
+    public async Task<SnapshotPage> QueryAsync(Grain grain, string period, int version, string? attempt, SnapshotFilter filter, int pageSize, string? continuation, CancellationToken ct)
     {
-        var pk = SnapshotEntity.Partition(grain, period, version);
+        var pk = SnapshotEntity.Partition(grain, period, version, attempt);
         var query = TableClient.CreateQueryFilter($"PartitionKey eq {pk}");
         if (filter.Indicator is { } indicator)
         {
@@ -174,16 +210,19 @@ public sealed class SnapshotStore(StorageAccount account)
         return new SnapshotPage(page.Values.Select(SnapshotEntity.FromEntity).ToList(), page.ContinuationToken);
     }
 
-    public async Task<SnapshotRow?> GetAsync(Grain grain, string period, int version, string indicator, string scope, CancellationToken ct)
+    public async Task<SnapshotRow?> GetAsync(Grain grain, string period, int version, string? attempt, string indicator, string scope, CancellationToken ct)
     {
-        var row = await _rows.GetEntityIfExistsAsync<TableEntity>(SnapshotEntity.Partition(grain, period, version), SnapshotEntity.Row(indicator, scope), cancellationToken: ct);
+        var row = await _rows.GetEntityIfExistsAsync<TableEntity>(SnapshotEntity.Partition(grain, period, version, attempt), SnapshotEntity.Row(indicator, scope), cancellationToken: ct);
         return row.HasValue ? SnapshotEntity.FromEntity(row.Value!) : null;
     }
 
     private static LatestSnapshot ToLatest(TableEntity e)
     {
         Grains.TryParse(e.PartitionKey, out var grain);
-        return new LatestSnapshot(grain, e.GetString("Period") ?? StorageKeys.Decode(e.RowKey), e.GetInt32("Latest") ?? 0, e.GetString("RunId") ?? "",
-            e.GetDateTimeOffset("ComputedAt") ?? default, e.GetInt32("Rows") ?? 0, e.ETag, e.GetDateTimeOffset("PeriodStart") ?? default, e.GetDateTimeOffset("PeriodEnd") ?? default, e.GetString("Calendar"));
+        var latest = e.GetInt32("Latest") ?? 0;
+        var attempts = VersionAttempts.Parse(e.GetString(AttemptsProperty));
+        return new LatestSnapshot(grain, e.GetString("Period") ?? StorageKeys.Decode(e.RowKey), latest, e.GetString("RunId") ?? "",
+            e.GetDateTimeOffset("ComputedAt") ?? default, e.GetInt32("Rows") ?? 0, e.ETag, e.GetDateTimeOffset("PeriodStart") ?? default, e.GetDateTimeOffset("PeriodEnd") ?? default,
+            e.GetString("Calendar"), attempts.Of(latest), attempts);
     }
 }

@@ -104,7 +104,7 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
             var period = calendar.Parse(key, CrmMetrics.Domain.Periods.Grain.Month);
             var version = await snapshots.ReserveVersionAsync(period.Grain, period.Key, "digest-moves", default);
             await snapshots.WriteAsync(values.Select(v => CrmMetrics.Domain.Snapshots.SnapshotRow.From(CrmMetrics.Domain.Indicators.IndicatorCatalog.Find(v.Indicator)!, "org", period,
-                new CrmMetrics.Domain.Indicators.IndicatorValue(v.Value, 10)) with { Version = version, RunId = "digest-moves", ComputedAt = DateTimeOffset.UtcNow }).ToList(), default);
+                new CrmMetrics.Domain.Indicators.IndicatorValue(v.Value, 10)) with { Version = version, RunId = "digest-moves", ComputedAt = DateTimeOffset.UtcNow }).ToList(), null, default);
             await snapshots.PromoteAsync(period, version, "digest-moves", DateTimeOffset.UtcNow, values.Length, default);
         }
         await Month("2032-03", ("cx.nps", -20), ("com.revenue", 1000), ("cx.csat", 50), ("cx.complaints", 10));
@@ -146,7 +146,7 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
         var version = await snapshots.ReserveVersionAsync(month.Grain, month.Key, "big-digest", default);
         var goal = CrmMetrics.Domain.Snapshots.SnapshotRow.From(CrmMetrics.Domain.Indicators.IndicatorCatalog.Find("goal.attainment")!, "goal:revenue", month,
             new CrmMetrics.Domain.Indicators.IndicatorValue(40, 1), new JsonObject { ["goalId"] = "revenue", ["name"] = "Revenue", ["status"] = "at-risk", ["projectedAttainment"] = 70 });
-        await snapshots.WriteAsync([goal with { Version = version, RunId = "big-digest", ComputedAt = now }], default);
+        await snapshots.WriteAsync([goal with { Version = version, RunId = "big-digest", ComputedAt = now }], null, default);
         await snapshots.PromoteAsync(month, version, "big-digest", now, 1, default);
         var digests = Digests(now);
 
@@ -174,7 +174,7 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
                 new CrmMetrics.Domain.Indicators.IndicatorValue(projected / 2, 1), new JsonObject { ["goalId"] = id, ["name"] = id, ["status"] = status, ["projectedAttainment"] = projected })
             with { Version = version, RunId = "worst-first", ComputedAt = now };
         // Stored in key order: a-… first; the worst are the last two.
-        await snapshots.WriteAsync([Goal("a-csat", "at-risk", 95), Goal("b-nps", "off-track", 59.5), Goal("c-orders", "at-risk", 91), Goal("d-revenue", "off-track", 6.5), Goal("e-smb", "off-track", 0)], default);
+        await snapshots.WriteAsync([Goal("a-csat", "at-risk", 95), Goal("b-nps", "off-track", 59.5), Goal("c-orders", "at-risk", 91), Goal("d-revenue", "off-track", 6.5), Goal("e-smb", "off-track", 0)], null, default);
         await snapshots.PromoteAsync(month, version, "worst-first", now, 5, default);
 
         var data = JsonNode.Parse((await Digests(now).BuildAsync(default)).CloudEvent!)!["data"]!;
