@@ -13,7 +13,8 @@ using System.Text.Json.Serialization;
 namespace CrmMetrics.Functions.Api;
 
 /// <summary>Incentive plans (<c>/api/incentive-plans/{planId}</c>) and staff scorecards (<c>/api/staff/{staffId}/scorecard</c>).</summary>
-public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock definitionLock, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock)
+public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock definitionLock, StalePeriodStore stale, SnapshotReader reader, Indicators.DerivedIndicatorService derived, CrmMetricsSettings settings, TimeProvider clock,
+    Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
 {
     public sealed record MeasureDto(string Indicator);
     public sealed record ParticipantDto(string StaffId, decimal Quota);
@@ -94,13 +95,27 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         var plan = IncentivePlan.Read(planId, body!.Root, settings.Calendar, await derived.ResolverAsync(ct), errors);
         if (plan is null) return Problems.Validation(errors);
         var before = await plans.GetVersionedAsync(planId, ct);
+        if (VersionsEdited(body.Root, before) is { } edited) return Problems.Validation("versions", edited);
         // A dated version keeps the versions that pay the periods before it; an undated one replaces them all.
         var document = plan.Over(before?.Document, before?.Version ?? 0, settings.Calendar, errors);
         if (document is null) return Problems.Validation(errors);
 
         // One payout per staff member and period: a staff member belongs to one plan of a grain in any period.
         if (SharedStaff(plan, await plans.ListVersionedAsync(ct)) is { } refusal) return Problems.Validation(refusal);
-        var (created, version) = await plans.PutVersionedAsync(planId, document, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
+        bool created;
+        int version;
+        try
+        {
+            (created, version) = await plans.PutVersionedAsync(planId, document, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
+        }
+        catch (Storage.Account.DocumentTooLargeException e)
+        {
+            // Refused before anything is written. A plan holds its earlier versions, so dated versions of a large plan add up.
+            var versions = document.Versions(before?.Version ?? 0).Count;
+            return Problems.Validation(plan.EffectiveFrom is null ? "participants" : "effectiveFrom",
+                $"the plan with its {versions} version(s) would take {e.Characters:N0} characters of JSON, more than the {e.Limit:N0} a plan may hold" +
+                (plan.EffectiveFrom is null ? "" : "; versions from an earlier effectiveFrom are kept: send one from an earlier period to replace them, or the plan without effectiveFrom to replace every version"));
+        }
         VersionPreconditions.Tag(request, version);
         // The same document again changes nothing; a plan moved to another grain leaves its payouts in the old one's periods until they are computed again.
         // A dated version marks only the periods it pays: those before it keep what they were paid.
@@ -112,6 +127,22 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         }
         var dto = PlanDto.From(document, version);
         return created ? TypedResults.Created($"/api/incentive-plans/{planId}", dto) : TypedResults.Ok(dto);
+    }
+
+    /// <summary>
+    /// Why the body's <c>versions</c> cannot be taken, or null. It is read-only: a plan read with GET is sent back as it is,
+    /// so it must list the stored versions as GET shows them. Other versions in it (an earlier version's quota changed
+    /// there, or a list read before another change) would otherwise be ignored without a word, and the client believe
+    /// them stored.
+    /// </summary>
+    private string? VersionsEdited(System.Text.Json.JsonElement body, (IncentivePlan Document, int Version)? stored)
+    {
+        if (!body.TryGetProperty("versions", out var sent) || sent.ValueKind == System.Text.Json.JsonValueKind.Null) return null;
+        var shown = System.Text.Json.JsonSerializer.SerializeToElement(
+            stored is { } s ? PlanDto.From(s.Document, s.Version).Versions : [], json.Value.SerializerOptions);
+        return System.Text.Json.JsonElement.DeepEquals(sent, shown) ? null
+            : "is read-only and does not list the plan's versions as they are stored (GET shows them): it was changed, or read before another change. " +
+              "Leave it out; to change the version that pays from a period on, send that version with its effectiveFrom";
     }
 
     /// <summary>

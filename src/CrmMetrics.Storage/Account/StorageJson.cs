@@ -36,7 +36,7 @@ public static class StorageJson
     public static void WriteText(TableEntity entity, string name, string json)
     {
         var chunks = (json.Length + ChunkChars - 1) / ChunkChars;
-        if (chunks > MaxChunks) throw new InvalidOperationException($"{name} is too large to store in one row ({json.Length} characters)");
+        if (chunks > MaxChunks) throw new DocumentTooLargeException(name, json.Length, MaxChunks * ChunkChars);
         for (var i = 0; i < Math.Max(chunks, 1); i++)
         {
             entity[name + i] = json.Substring(i * ChunkChars, Math.Min(ChunkChars, json.Length - i * ChunkChars));
@@ -58,4 +58,12 @@ public static class StorageJson
         for (var i = 1; i < MaxChunks && entity.GetString(name + i) is { } next; i++) json += next;
         return json;
     }
+}
+
+/// <summary>A document longer than one row holds (<paramref name="Characters"/> of JSON, at most <paramref name="Limit"/>); thrown before anything is written.</summary>
+public sealed class DocumentTooLargeException(string name, int characters, int limit)
+    : InvalidOperationException($"{name} is too large to store in one row ({characters} characters; at most {limit})")
+{
+    public int Characters => characters;
+    public int Limit => limit;
 }

@@ -75,8 +75,8 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
             var now = DateTimeOffset.UtcNow;
             var entity = new TableEntity(Partition, StorageKeys.Encode(id)) { ["UpdatedAt"] = now, ["Version"] = version };
             StorageJson.WriteText(entity, "Doc", json);
-            var after = JsonSerializer.SerializeToNode(document, Json);
-            var before = current.HasValue ? AsShown(StorageJson.ReadText(current.Value!, "Doc")) : null;
+            var after = Audited(JsonSerializer.SerializeToNode(document, Json));
+            var before = current.HasValue ? Audited(AsShown(StorageJson.ReadText(current.Value!, "Doc"))) : null;
             List<TableTransactionAction> batch =
             [
                 current.HasValue
@@ -117,7 +117,7 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
             [
                 new TableTransactionAction(TableTransactionActionType.Delete, current.Value!, current.Value!.ETag),
                 new TableTransactionAction(TableTransactionActionType.Add, History(id, version, "delete", DateTimeOffset.UtcNow, actor,
-                    AsShown(StorageJson.ReadText(current.Value!, "Doc")), null)),
+                    Audited(AsShown(StorageJson.ReadText(current.Value!, "Doc"))), null)),
             ];
             try
             {
@@ -173,6 +173,12 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
         }
         return result.OrderBy(c => c.At).ThenBy(c => c.Version).ToList();
     }
+
+    /// <summary>
+    /// What a change records of a document, before and after: the whole document, unless a store keeps parts of it that
+    /// earlier changes recorded already (an incentive plan's earlier versions).
+    /// </summary>
+    protected virtual JsonNode? Audited(JsonNode? document) => document;
 
     /// <summary>
     /// A recorded document as the audit trail shows it: as recorded, except that an enum written before

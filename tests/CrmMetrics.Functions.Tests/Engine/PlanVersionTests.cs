@@ -175,4 +175,48 @@ public class PlanVersionTests(PlanVersionTests.Fixture app) : IClassFixture<Plan
         Assert.Equal("\"2\"", read.Headers.ETag?.ToString());
         Assert.Equal("2026-08", (await AppFixture.JsonAsync(read)).GetProperty("effectiveFrom").GetString());
     }
+
+    [Fact]
+    public async Task Versions_changed_in_a_body_are_refused_naming_them_and_change_nothing()
+    {
+        // Found in review: versions was taken and ignored, so an earlier version's quota changed there answered 200 and stayed as it was.
+        Assert.Equal(HttpStatusCode.Created, (await PutAsync("pv-edit", Plan(0.1m, staff: "S-07"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PutAsync("pv-edit", Plan(0.2m, "2026-08", staff: "S-07"))).StatusCode);
+        var shown = JsonNode.Parse(await (await app.SendAsync(HttpMethod.Get, "/api/incentive-plans/pv-edit", TestKeys.Reader)).Content.ReadAsStringAsync())!;
+        shown["versions"]![0]!["participants"]![0]!["quota"] = 500m;
+
+        var edited = await PutAsync("pv-edit", shown);
+        Assert.Equal(HttpStatusCode.BadRequest, edited.StatusCode);
+        var problem = await AppFixture.JsonAsync(edited);
+        Assert.StartsWith("is read-only", problem.GetProperty("errors").GetProperty("versions")[0].GetString());
+        var read = await app.SendAsync(HttpMethod.Get, "/api/incentive-plans/pv-edit", TestKeys.Reader);
+        Assert.Equal("\"2\"", read.Headers.ETag?.ToString());
+        Assert.Equal(1000m, (await AppFixture.JsonAsync(read)).GetProperty("versions")[0].GetProperty("participants")[0].GetProperty("quota").GetDecimal());
+    }
+
+    [Fact]
+    public async Task Dated_versions_past_what_a_plan_holds_are_a_400_naming_effectiveFrom_and_each_change_records_its_version_alone()
+    {
+        // Found in review: a plan keeps its earlier versions, and each change recorded them all again before and after,
+        // so a large plan's second dated version failed with a 500. Years, so the month runs of the other tests pay none of it.
+        var plan = Plan(0.1m, grain: "year");
+        plan["participants"] = new JsonArray(Enumerable.Range(1, 5000).Select(i => (JsonNode)new JsonObject { ["staffId"] = $"L-{i:D4}", ["quota"] = 1000m }).ToArray());
+        Assert.Equal(HttpStatusCode.Created, (await PutAsync("pv-large", plan)).StatusCode);
+        plan["effectiveFrom"] = "2026";
+        Assert.Equal(HttpStatusCode.OK, (await PutAsync("pv-large", plan)).StatusCode);
+
+        plan["effectiveFrom"] = "2027";
+        var third = await PutAsync("pv-large", plan);
+        Assert.Equal(HttpStatusCode.BadRequest, third.StatusCode);
+        var message = (await AppFixture.JsonAsync(third)).GetProperty("errors").GetProperty("effectiveFrom")[0].GetString();
+        Assert.Contains("the plan with its 3 version(s) would take", message);
+        Assert.Equal("\"2\"", (await app.SendAsync(HttpMethod.Get, "/api/incentive-plans/pv-large", TestKeys.Reader)).Headers.ETag?.ToString());
+
+        var changes = (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/audit?kind=incentive-plan&id=pv-large", TestKeys.Admin)))
+            .GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal([2, 1], changes.Select(c => c.GetProperty("version").GetInt32()));
+        Assert.Equal("2026", changes[0].GetProperty("after").GetProperty("effectiveFrom").GetString());
+        Assert.False(changes[0].GetProperty("after").TryGetProperty("earlierVersions", out _));
+        Assert.Equal(HttpStatusCode.NoContent, (await app.SendAsync(HttpMethod.Delete, "/api/incentive-plans/pv-large", TestKeys.Admin)).StatusCode);
+    }
 }
