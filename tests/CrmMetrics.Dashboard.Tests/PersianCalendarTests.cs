@@ -106,6 +106,9 @@ public class PersianCalendarTests(PersianApp app)
         await using var session = await PageSession.OpenAsync(app.Chromium.Browser, app.BaseAddress);
         await session.Page.GotoAsync($"/dashboard?lang=en&grain=quarter&period={PersianApp.MovedQuarter}&code={TestKeys.Reader}");
         await Expect(session.Page.Locator("#tiles .empty")).ToContainTextAsync("computed under another calendar");
+        // Every panel says so, not only the tiles (found in review: goals, staff and benchmarks said no run had computed it).
+        foreach (var panel in new[] { "#goals", "#staff", "#benchmarks" })
+            await Expect(session.Page.Locator($"{panel} .empty")).ToContainTextAsync("computed under another calendar");
         session.AssertNoErrors();
     }
 }

@@ -44,8 +44,18 @@ export function sizeBars(root) {
 }
 
 /** Whether the view's period is one no run has computed yet: its panels are empty for that reason, not for want of goals or plans. */
+/** The reporting context's entry for the period shown, if it lists it. */
+export function periodEntry(context, view) {
+  return context.grains.find(g => g.grain === view.grain)?.periods.find(p => p.key === view.period);
+}
+
 export function notComputed(context, view) {
-  return context.grains.find(g => g.grain === view.grain)?.periods.find(p => p.key === view.period)?.computed === false;
+  return periodEntry(context, view)?.computed === false;
+}
+
+/** Why a period has no figures: not computed yet, or computed under another calendar in which its key named other days. */
+export function notComputedWords(context, view) {
+  return periodEntry(context, view)?.calendarChange ? 'calendarChanged' : 'noData';
 }
 
 export function numberOrNull(value) {

@@ -3,7 +3,7 @@
 // of deals won against each competitor.
 import { h, show, table } from '../dom.js';
 import { query } from '../api.js';
-import { indicatorOf, judge, notComputed, numberOrNull } from '../format.js';
+import { indicatorOf, judge, notComputed, notComputedWords, numberOrNull } from '../format.js';
 
 export async function load(api, view) {
   return (await api.get(`/api/benchmarks?${query({ grain: view.grain, period: view.period })}`)).items;
@@ -38,7 +38,7 @@ export function render(body, items, view, words, context) {
   // Rows without a figure (a period without competitor observations still has its share rows, null) say so in words, not with dashes.
   if (data.share === null && data.relative === null && data.figures.length === 0 && data.winRates.length === 0) {
     const period = words.periodName(view.grain, view.period);
-    show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t('noData', { period }) : words.t('noBenchmarks', { period })));
+    show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t(notComputedWords(context, view), { period }) : words.t('noBenchmarks', { period })));
     return;
   }
   const unitOf = x => unitOfFigure(context, x);

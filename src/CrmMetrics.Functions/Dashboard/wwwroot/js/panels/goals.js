@@ -3,7 +3,7 @@
 // that scope's goals.
 import { h, show, table } from '../dom.js';
 import { query } from '../api.js';
-import { bar, goalStatus, indicatorOf, notComputed, sizeBars, statusChip } from '../format.js';
+import { bar, goalStatus, indicatorOf, notComputed, notComputedWords, sizeBars, statusChip } from '../format.js';
 
 export async function load(api, view) {
   return (await api.get(`/api/goals/attainment?${query({ grain: view.grain, period: view.period })}`)).items;
@@ -43,7 +43,7 @@ export function render(body, goals, view, words, context, actions) {
   const rows = ordered(goals, view);
   if (rows.length === 0) {
     const period = words.periodName(view.grain, view.period);
-    show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t('noData', { period })
+    show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t(notComputedWords(context, view), { period })
       : view.scope === 'org' ? words.t('noGoals', { period }) : words.t('noGoalsScope', { scope: words.scopeName(view.scope), period })));
     return;
   }

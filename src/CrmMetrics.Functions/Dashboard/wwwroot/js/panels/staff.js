@@ -2,7 +2,7 @@
 // each person's statement (tiers, gates, cap) one click away, from their scorecard.
 import { h, show, table } from '../dom.js';
 import { query } from '../api.js';
-import { bar, indicatorOf, notComputed, numberOrNull, sizeBars } from '../format.js';
+import { bar, indicatorOf, notComputed, notComputedWords, numberOrNull, sizeBars } from '../format.js';
 
 export async function load(api, view) {
   return api.all(`/api/snapshots?${query({ grain: view.grain, period: view.period, family: 'staff-incentives' })}`);
@@ -32,7 +32,7 @@ export function render(body, rows, view, words, context, actions) {
   const people = leaderboard(rows);
   if (people.length === 0) {
     const period = words.periodName(view.grain, view.period);
-    show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t('noData', { period }) : words.t('noStaff', { period })));
+    show(body, h('p', { class: 'empty' }, notComputed(context, view) ? words.t(notComputedWords(context, view), { period }) : words.t('noStaff', { period })));
     return;
   }
   show(body, table(words.t('staffTable', { period: words.periodName(view.grain, view.period) }),

@@ -3,7 +3,7 @@
 // indicator), and the goal's status where a goal exists.
 import { h, show } from '../dom.js';
 import { query } from '../api.js';
-import { goalStatus, indicatorOf, judge, numberOrNull, statusChip } from '../format.js';
+import { goalStatus, indicatorOf, judge, notComputedWords, numberOrNull, periodEntry, statusChip } from '../format.js';
 
 export const headline = {
   commercial: ['com.revenue', 'com.orders', 'com.active-customers', 'com.new-customers', 'com.arpc', 'com.deal-win-rate'],
@@ -37,12 +37,11 @@ export function tiles(data, view, context) {
 export function render(body, data, view, words, context, actions) {
   const groups = tiles(data, view, context);
   if (groups.length === 0) {
-    const entry = context.grains.find(g => g.grain === view.grain)?.periods.find(p => p.key === view.period);
-    const computed = data.current.length > 0 || entry?.computed;
+    const computed = data.current.length > 0 || periodEntry(context, view)?.computed;
     // Figures stored under another calendar, in which this key named other days, are not served: say so rather than "not computed".
     show(body, h('p', { class: 'empty' }, computed
       ? words.t('noDataScope', { scope: words.scopeName(view.scope), period: words.periodName(view.grain, view.period) })
-      : words.t(entry?.calendarChange ? 'calendarChanged' : 'noData', { period: words.periodName(view.grain, view.period) })));
+      : words.t(notComputedWords(context, view), { period: words.periodName(view.grain, view.period) })));
     return;
   }
   const previousName = view.previous ? words.periodName(view.grain, view.previous) : null;
