@@ -56,10 +56,13 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         // One period's latest rows: answered from the cache, or 304, while the period's latest version stands.
         string? etag = null;
         string? calendarChange = null;
+        LatestSnapshot? pointer = null;
         if (period is not null && version is null
             // The shared read must not end with the request that started it: no request token.
             && await cache.LatestAsync($"{Grains.Key(period.Grain)}|{period.Key}", () => snapshots.LatestAsync(period.Grain, period.Key, CancellationToken.None)).WaitAsync(ct) is { Version: > 0 } latest)
         {
+            // The rows are read where this pointer says, so the ETag, calendarChange and rows agree (found in review).
+            pointer = latest;
             calendarChange = SnapshotReader.CalendarChange(latest, settings.Calendar);
             // The calendar is part of what the answer says: a copy kept from before CrmMetrics:Calendar changed is not current.
             // The attempt too: another delivery of the run's job promotes the same version with other rows (a goal deleted between).
@@ -75,7 +78,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
         SnapshotPage page;
         try
         {
-            page = await reader.ReadLatestAsync(new SnapshotQuery(grain, period, filter, pageSize, cursor, version), ct);
+            page = await reader.ReadLatestAsync(new SnapshotQuery(grain, period, filter, pageSize, cursor, version, pointer), ct);
         }
         catch (Azure.RequestFailedException e) when (e.Status == 400 && cursor is not null)
         {

@@ -41,7 +41,11 @@ public sealed record SnapshotCursor(string Grain, string Period, string? Table, 
 
 /// <summary>What to read: the latest snapshots of one period, of one grain, or of all; optionally filtered.</summary>
 /// <remarks><see cref="Version"/> reads an earlier version of <see cref="Period"/> instead of the latest.</remarks>
-public sealed record SnapshotQuery(Grain? Grain, Period? Period, SnapshotFilter Filter, int PageSize, SnapshotCursor? Cursor, int? Version = null)
+/// <param name="Latest">
+/// The period's latest pointer as the caller read it, to read the rows it names rather than read it again: an answer's
+/// ETag, its <c>calendarChange</c> and its rows then come from one read (<see cref="Period"/> only, without a version).
+/// </param>
+public sealed record SnapshotQuery(Grain? Grain, Period? Period, SnapshotFilter Filter, int PageSize, SnapshotCursor? Cursor, int? Version = null, LatestSnapshot? Latest = null)
 {
     /// <summary>What chooses the rows (grain, period, filters, version; not the page size), hashed: the same for every page of one query.</summary>
     public string Fingerprint()
@@ -159,7 +163,7 @@ public sealed class SnapshotReader(SnapshotStore snapshots, CrmMetricsSettings s
         {
             if (query.Version is { } version)
                 return [new LatestSnapshot(period.Grain, period.Key, version, "", default, 0, default, Attempt: await snapshots.AttemptOfAsync(period.Grain, period.Key, version, ct))];
-            var latest = await snapshots.LatestAsync(period.Grain, period.Key, ct);
+            var latest = query.Latest ?? await snapshots.LatestAsync(period.Grain, period.Key, ct);
             return latest is { Version: > 0 } && Served(latest) ? [latest] : [];
         }
         var targets = new List<LatestSnapshot>();
