@@ -115,12 +115,28 @@ public sealed class PeriodFinalizer(
         if (RowsWritten is { } written) await written();
         var latest = await snapshots.PromoteAsync(period, version, runId, now, stamped.Count, ct, attempt);
         responses.Invalidate($"{Grains.Key(period.Grain)}|{period.Key}");
+        if (!latest && attempt is null && await PromotedAttemptRowsAsync(period, version, ct) is { } promoted)
+        {
+            // A retry of this delivery promoted the same version as an attempt while this one ran (its lease ran out): those rows
+            // are the period's figures, and this delivery ends the period on them. Its alerts are judged on them here, since the
+            // retry may have stopped before raising them and its message then finds the period done (found in review); an alert
+            // already raised is raised once, by its id. Only here, so a finalisation that is not repeated reads nothing more.
+            logger.LogInformation("{Grain} {Period}: version {Version} was promoted by a retry meanwhile; its {Rows} rows stand", Grains.Key(period.Grain), period.Key, version, promoted.Count);
+            stamped = promoted;
+            latest = true;
+        }
         if (latest && stale is not null) await stalePeriods.ClearAsync(stale, ct);
         var times = new FinalizationTimes(reserve, read, merge, compute, Lap());
         logger.LogInformation("Finalised {Grain} {Period} as version {Version}: {Rows} rows from {Days} day partials ({Facts} facts) in {Ms} ms ({Phases})",
             Grains.Key(period.Grain), period.Key, version, stamped.Count, days.Count, aggregate.FactCount, watch.ElapsedMilliseconds, times);
         return new FinalizedPeriod(period, version, stamped, aggregate, latest) { Times = times };
     }
+
+    /// <summary>The rows of <paramref name="version"/> as the attempt the period's pointer names wrote them, when it names one of that version; else null.</summary>
+    private async Task<List<SnapshotRow>?> PromotedAttemptRowsAsync(Period period, int version, CancellationToken ct) =>
+        await snapshots.LatestAsync(period.Grain, period.Key, ct) is { Attempt: { } attempt } pointer && pointer.Version == version
+            ? await snapshots.ReadVersionAsync(period.Grain, period.Key, version, attempt, new SnapshotFilter(), ct)
+            : null;
 
     /// <summary>
     /// The period's day partials, over labels they share. Days whose partial is of an older format

@@ -19,7 +19,7 @@ namespace CrmMetrics.Functions.Tests.Runs;
 public class RetriedFinalizationTests(AppFixture app) : IClassFixture<AppFixture>
 {
     /// <summary>How long a read may lag a promotion: the host trusts its copy of a period's latest version for 2 s.</summary>
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task A_retry_after_a_goal_was_deleted_serves_only_its_own_rows_and_counts_them()
@@ -88,8 +88,11 @@ public class RetriedFinalizationTests(AppFixture app) : IClassFixture<AppFixture
             release.SetResult();
             var firstDone = await first.WaitAsync(Deadline);
             Assert.Equal(second.Version, firstDone.Version);
-            Assert.Contains(firstDone.Rows, r => r.Scope == "goal:rr-first");
-            Assert.False(firstDone.IsLatest);
+            // It ends the period on the retry's rows, its alerts judged on them: the retry may have stopped before raising
+            // them, its message then finding the period done (found in review).
+            Assert.True(firstDone.IsLatest);
+            Assert.DoesNotContain(firstDone.Rows, r => r.Scope == "goal:rr-first");
+            Assert.Equal(second.Rows.Count, firstDone.Rows.Count);
             await AssertServedAsync(month, second, ["rr-both"]);
         }
         finally
