@@ -178,6 +178,22 @@ public class PoisonedJobTests(AppFixture app) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task A_planned_run_without_days_whose_start_was_poisoned_has_its_periods_sent_again()
+    {
+        // With no day to aggregate, the start message sends the periods themselves (review: untested).
+        var runId = $"poisoned-periods-{Guid.NewGuid():N}";
+        Assert.True(await Runs.CreateAsync(runId, "api", ["month"], "2026-08", default));
+        await Runs.PlanAsync(runId, [], [August], default);
+        await SendAsync(StorageNames.Queues.KpiRunsPoison, JobMessages.Write(new StartRunJob(runId)));
+
+        var run = await WaitForRunAsync(runId, r => r.State != "running", "the run whose period was sent again to end");
+        Assert.Equal("succeeded", run.State);
+        Assert.Empty(run.Errors);
+        Assert.Equal([(August.Key, StepState.Done)], run.Periods.Select(p => (p.Period, p.State)));
+        Assert.True(app.Logs.Contains($"Run {runId}: its start message went to kpi-runs-poison with 1 of the steps it sends still pending; its 0 unfinished days and 1 periods are sent again"), app.Logs.Tail());
+    }
+
+    [Fact]
     public async Task The_last_attempt_of_a_planned_runs_poisoned_start_fails_it_while_its_steps_are_pending()
     {
         // Sending the jobs again failed as often as the start message did: the run fails, saying why, and its period is
