@@ -174,7 +174,8 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         var scope = "staff:" + staffId;
         var read = await reader.ReadPeriodAsync(period!, new SnapshotFilter(Scope: scope), ct);
         var indicators = read.Rows;
-        var goals = (await reader.ReadAllAsync(period!, new SnapshotFilter(Indicator: "goal.attainment"), ct))
+        // The goals from the same version as the indicators, without reading the period's pointer again.
+        var goals = (read.Served is { } served ? (await reader.ReadPeriodAsync(period!, new SnapshotFilter(Indicator: "goal.attainment"), ct, served: served)).Rows : [])
             .Where(r => r.Details?["scope"]?.GetValue<string>() == scope).ToList();
         var quota = indicators.FirstOrDefault(r => r.Indicator == "staff.quota-attainment");
         var payout = indicators.FirstOrDefault(r => r.Indicator == "staff.incentive-payout");

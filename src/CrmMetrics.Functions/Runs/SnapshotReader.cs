@@ -56,8 +56,11 @@ public sealed record SnapshotQuery(Grain? Grain, Period? Period, SnapshotFilter 
     }
 }
 
-/// <summary>The latest rows of one period, or none with why its latest version is not served (<see cref="SnapshotReader.CalendarChange"/>).</summary>
-public sealed record PeriodSnapshots(IReadOnlyList<SnapshotRow> Rows, string? CalendarChange)
+/// <summary>
+/// The latest rows of one period, or none with why its latest version is not served (<see cref="SnapshotReader.CalendarChange"/>);
+/// <paramref name="Served"/> is the pointer whose version they are, for more reads of the same version (null: none served).
+/// </summary>
+public sealed record PeriodSnapshots(IReadOnlyList<SnapshotRow> Rows, string? CalendarChange, LatestSnapshot? Served = null)
 {
     public static PeriodSnapshots None { get; } = new([], null);
 }
@@ -132,15 +135,18 @@ public sealed class SnapshotReader(SnapshotStore snapshots, CrmMetricsSettings s
     /// Every latest row of one period matching the filter (all pages; of <paramref name="version"/> when given), or none and
     /// why, when its latest version was computed under another calendar (<see cref="CalendarChange"/>).
     /// </summary>
-    public async Task<PeriodSnapshots> ReadPeriodAsync(Period period, SnapshotFilter filter, CancellationToken ct, int? version = null)
+    /// <remarks>With <paramref name="served"/> (a pointer an earlier read of the period served), the rows of its version are read without reading the pointer again.</remarks>
+    public async Task<PeriodSnapshots> ReadPeriodAsync(Period period, SnapshotFilter filter, CancellationToken ct, int? version = null, LatestSnapshot? served = null)
     {
+        if (served is not null)
+            return new(await snapshots.ReadVersionAsync(period.Grain, period.Key, served.Version, served.Attempt, filter, ct), null, served);
         // A version asked for by number is read where its rows are: its own partition, or that of the attempt that wrote it again.
         if (version is { } asked)
             return new(await snapshots.ReadVersionAsync(period.Grain, period.Key, asked, await snapshots.AttemptOfAsync(period.Grain, period.Key, asked, ct), filter, ct), null);
         if (await snapshots.LatestAsync(period.Grain, period.Key, ct) is not { Version: > 0 } latest) return PeriodSnapshots.None;
         return CalendarChange(latest, settings.Calendar) is { } why
             ? new([], why)
-            : new(await snapshots.ReadVersionAsync(period.Grain, period.Key, latest.Version, latest.Attempt, filter, ct), null);
+            : new(await snapshots.ReadVersionAsync(period.Grain, period.Key, latest.Version, latest.Attempt, filter, ct), null, latest);
     }
 
     /// <summary>The latest row of each period from..to for one indicator and scope, in period order.</summary>
