@@ -136,8 +136,11 @@ public sealed class FactIngestion(
             await MarkDerived(await partials.DaysBeforeAsync(before, ct));
             if (AttributionMoveListed is { } listed) await listed();
         }
-        var timelines = lifecycle.Count > 0 ? Task.Run(() => customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct, MarkAggregatedDaysBefore), ct) : Task.CompletedTask;
-        var cases = complaintFacts.Count > 0 ? Task.Run(() => complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, MarkDerived, ct), ct) : Task.CompletedTask;
+        // Resent facts are applied to rows read first, never added blindly: an instance that has not met the
+        // customer or case since it started would otherwise mark the days of an add that then finds the row there.
+        var resent = written.Duplicates.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
+        var timelines = lifecycle.Count > 0 ? Task.Run(() => customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct, MarkAggregatedDaysBefore, resent), ct) : Task.CompletedTask;
+        var cases = complaintFacts.Count > 0 ? Task.Run(() => complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, MarkDerived, ct, resent), ct) : Task.CompletedTask;
         await Task.WhenAll(timelines, cases);
         // Marked with the rest at the end. One listing for every moved customer: the days before the latest of
         // their days hold the days before each.

@@ -26,8 +26,9 @@ public sealed class ComplaintStore(StorageAccount account, StateFeed? feed = nul
     /// before the rows are written. Changed cases go to the <see cref="StateFeed"/> as timelines do
     /// (see <see cref="CustomerStore.ApplyAsync"/>).
     /// </summary>
+    /// <param name="resent">Ids of facts stored before: they do not make a case probably new (as for <see cref="CustomerStore.ApplyAsync"/>).</param>
     public async Task ApplyAsync(IEnumerable<Fact> complaintFacts, Func<DateTimeOffset, DateOnly> localDay, Func<IReadOnlyCollection<DateOnly>, Task> markDirty,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IReadOnlySet<string>? resent = null)
     {
         var byPartition = complaintFacts.GroupBy(f => f.CaseId!).GroupBy(g => StorageKeys.CasePartition(g.Key));
         var added = new System.Collections.Concurrent.ConcurrentBag<StateChange>();
@@ -36,9 +37,9 @@ public sealed class ComplaintStore(StorageAccount account, StateFeed? feed = nul
             {
                 var events = partition.ToDictionary(g => StorageKeys.Encode(g.Key), g => (CaseId: g.Key, Events: g.Select(ComplaintEvent.From).ToList()), StringComparer.Ordinal);
                 using var turn = await _turns.EnterAsync(partition.Key, ct);
-                // A case opened here is most likely new: add its row without reading.
+                // A case newly opened here is most likely new: add its row without reading.
                 var written = await PartitionBatches.MergeManyAsync(_table, partition.Key, events.Keys,
-                    rk => events[rk].Events.Any(e => e.Type == FactType.ComplaintOpened),
+                    rk => events[rk].Events.Any(e => e.Type == FactType.ComplaintOpened && resent?.Contains(e.Id) is not true),
                     (rk, entity) => Merge(events[rk].CaseId, entity, events[rk].Events, localDay),
                     async (outcomes, blind) =>
                     {

@@ -39,8 +39,14 @@ public sealed class CustomerStore(StorageAccount account, StateFeed? feed = null
     /// <see cref="StateFeed"/>: before the write when the row was read (so no stored change can miss
     /// the feed), after it when the row was added blindly (only then is it known to be all there is).
     /// </summary>
+    /// <param name="resent">
+    /// Ids of facts stored before (a resend, applied again to repair a write that stopped part-way): they do
+    /// not make a customer probably new, so its row is read rather than added blindly. A blind add marks the
+    /// days its facts give against an empty row before it learns whether the row exists.
+    /// </param>
     public async Task ApplyAsync(IEnumerable<Fact> lifecycleFacts, Func<DateTimeOffset, DateOnly> localDay, DateOnly today,
-        Func<IReadOnlyCollection<DateOnly>, Task> markDirty, CancellationToken cancellationToken, Func<DateOnly, Task>? markEveryDayBefore = null)
+        Func<IReadOnlyCollection<DateOnly>, Task> markDirty, CancellationToken cancellationToken, Func<DateOnly, Task>? markEveryDayBefore = null,
+        IReadOnlySet<string>? resent = null)
     {
         var byPartition = lifecycleFacts.GroupBy(f => f.CustomerId!).GroupBy(g => StorageKeys.CustomerPartition(g.Key));
         var added = new System.Collections.Concurrent.ConcurrentBag<StateChange>();
@@ -49,9 +55,9 @@ public sealed class CustomerStore(StorageAccount account, StateFeed? feed = null
             {
                 var events = partition.ToDictionary(g => g.Key, g => g.Select(LifecycleEvent.From).ToList(), StringComparer.Ordinal);
                 using var turn = await _turns.EnterAsync(partition.Key, ct);
-                // A customer whose facts here include an acquisition is most likely new: add its row without reading.
+                // A customer whose new facts here include an acquisition is most likely new: add its row without reading.
                 var written = await PartitionBatches.MergeManyAsync(_customers, partition.Key, events.Keys,
-                    customerId => events[customerId].Any(e => e.Type == FactType.CustomerAcquired),
+                    customerId => events[customerId].Any(e => e.Type == FactType.CustomerAcquired && resent?.Contains(e.Id) is not true),
                     (customerId, entity) => Merge(customerId, entity, events[customerId], localDay, today),
                     async (outcomes, blind) =>
                     {
