@@ -34,8 +34,8 @@ public static class VersionPreconditions
     /// </summary>
     public static VersionCondition? Read(HttpRequest request, ValidationErrors errors)
     {
-        var ifMatch = Parse(request.Headers.IfMatch.ToString(), "If-Match", errors);
-        var ifNoneMatch = Parse(request.Headers.IfNoneMatch.ToString(), "If-None-Match", errors);
+        var ifMatch = Parse(request.Headers.IfMatch, "If-Match", errors);
+        var ifNoneMatch = Parse(request.Headers.IfNoneMatch, "If-None-Match", errors);
         if (!errors.IsEmpty) return null;
         return new VersionCondition(
             ifMatch is { Any: false } m ? Versions(m.Tags, weakMatches: false) : null, ifMatch?.Any == true,
@@ -49,11 +49,20 @@ public static class VersionPreconditions
             .Select(t => t.Opaque.Length is > 0 and <= 9 && t.Opaque.All(char.IsAsciiDigit) && t.Opaque[0] != '0' ? int.Parse(t.Opaque, CultureInfo.InvariantCulture) : -1)
             .Where(v => v > 0).ToList();
 
-    /// <summary>A header's <c>*</c> or entity tags (null when absent or empty); adds an error when it is neither.</summary>
-    private static (bool Any, List<(bool Weak, string Opaque)> Tags)? Parse(string text, string header, ValidationErrors errors)
+    /// <summary>
+    /// A header's <c>*</c> or entity tags (null when absent); adds an error when it is neither. A header sent
+    /// empty is refused, not taken as absent (found by probing): a script whose tag variable was unset sent
+    /// <c>If-Match:</c> and replaced what another administrator had changed meanwhile.
+    /// </summary>
+    private static (bool Any, List<(bool Weak, string Opaque)> Tags)? Parse(Microsoft.Extensions.Primitives.StringValues values, string header, ValidationErrors errors)
     {
-        text = text.Trim();
-        if (text.Length == 0) return null;
+        if (values.Count == 0) return null;
+        var text = values.ToString().Trim();
+        if (text.Trim(',', ' ', '\t').Length == 0)
+        {
+            errors.Add(header, "is empty: send * or the entity tag a GET of the definition answered, such as \"3\", or leave the header out");
+            return null;
+        }
         if (text == "*") return (true, []);
         var tags = new List<(bool, string)>();
         var i = 0;

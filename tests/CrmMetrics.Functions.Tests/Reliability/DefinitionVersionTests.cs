@@ -90,6 +90,10 @@ public class DefinitionVersionTests(AppFixture app) : IClassFixture<AppFixture>
         var badDelete = await Send(HttpMethod.Delete, "/api/goals/weak-tag", ifNoneMatch: "\"1");
         Assert.Equal(HttpStatusCode.BadRequest, badDelete.StatusCode);
         Assert.True((await AppFixture.JsonAsync(badDelete)).GetProperty("errors").TryGetProperty("If-None-Match", out _));
+        // Found by probing: an empty If-Match (a script's unset tag variable) went through unconditionally.
+        var empty = await Send(HttpMethod.Put, "/api/goals/weak-tag", Goal(2000), ifMatch: "");
+        Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+        Assert.Contains("empty", (await AppFixture.JsonAsync(empty)).GetProperty("errors").GetProperty("If-Match")[0].GetString());
         Assert.Equal(1000m, (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/goals/weak-tag", TestKeys.Reader))).GetProperty("target").GetDecimal());
     }
 
