@@ -9,7 +9,7 @@ using CrmMetrics.Storage.Settings;
 
 namespace CrmMetrics.Functions.Api;
 
-/// <summary>Alert rules (<c>/api/alert-rules/{ruleId}</c>, admin) and the alerts sent (<c>/api/alerts?since=</c>).</summary>
+/// <summary>Alert rules (<c>/api/alert-rules/{ruleId}</c>: admin, GET reader, as for goals and plans) and the alerts sent (<c>/api/alerts?since=</c>).</summary>
 public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, DefinitionLock definitionLock, AlertLedger ledger, Indicators.DerivedIndicatorService derived,
     Alerts.AlertService alerts, Storage.Runs.StalePeriodStore stale, CrmMetricsSettings settings)
 {
@@ -34,12 +34,12 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
     public sealed record AlertsResponse(IReadOnlyList<JsonObject> Items, string? ContinuationToken);
 
     [Function("AlertRules")]
-    [ApiOperation("GET", "ListAlertRules", Access.Admin, Summary = "Every alert rule (goals without a rule get the default goal rules).", Response = typeof(List<RuleDto>))]
+    [ApiOperation("GET", "ListAlertRules", Access.Reader, Summary = "Every alert rule (goals without a rule get the default goal rules).", Response = typeof(List<RuleDto>))]
     public async Task<IResult> ListRulesAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/alert-rules")] HttpRequest request, CancellationToken ct) =>
         TypedResults.Ok((await rules.ListAsync(ct)).OrderBy(r => r.RuleId, StringComparer.Ordinal).Select(RuleDto.From).ToList());
 
     [Function("AlertRule")]
-    [ApiOperation("GET", "GetAlertRule", Access.Admin, Summary = "An alert rule.", Response = typeof(RuleDto), Problems = [404])]
+    [ApiOperation("GET", "GetAlertRule", Access.Reader, Summary = "An alert rule.", Response = typeof(RuleDto), Problems = [404])]
     [ApiOperation("PUT", "PutAlertRule", Access.Admin,
         Summary = "Create or replace an alert rule: threshold, goal-at-risk, goal-missed, anomaly (k, n), trend (m) or benchmark (belowPeerMean, percentileBelow, or gapWidening with competitor); threshold, anomaly and trend rules take waitForPeriodEnd.",
         Response = typeof(RuleDto), AlsoStatus = 201, Problems = [400, 412, 413, 415])]

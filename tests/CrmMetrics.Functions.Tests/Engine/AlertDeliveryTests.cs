@@ -140,6 +140,8 @@ public class AlertDeliveryTests(AlertDeliveryTests.Fixture app) : IClassFixture<
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.True((await AppFixture.JsonAsync(bad)).GetProperty("errors").TryGetProperty("k", out _));
         Assert.Equal(HttpStatusCode.NotFound, (await app.SendAsync(HttpMethod.Get, "/api/alert-rules/bad", TestKeys.Admin)).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await app.SendAsync(HttpMethod.Get, "/api/alert-rules", TestKeys.Reader)).StatusCode);
+        // Rules are read with a reader key, as goals and plans are (api.md: reader for GET routes); only admin changes them.
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/api/alert-rules", TestKeys.Reader)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.SendAsync(HttpMethod.Put, "/api/alert-rules/bad", TestKeys.Reader, JsonContent.Create(new { kind = "trend", indicator = "cx.nps" }))).StatusCode);
     }
 }
