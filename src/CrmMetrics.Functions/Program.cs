@@ -4,6 +4,8 @@ using Microsoft.Azure.Functions.Worker.Builder;
 // A .NET isolated-worker function app: configuration, services, the worker's middleware.
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
+// Outermost of ours: it tags the answer the others leave, problem documents included (only a 200 is tagged).
+builder.UseMiddleware<ContentTagMiddleware>();
 builder.UseMiddleware<HttpErrorsMiddleware>();
 builder.UseMiddleware<StorageAnswerMiddleware>();
 builder.UseMiddleware<ApiKeyMiddleware>();

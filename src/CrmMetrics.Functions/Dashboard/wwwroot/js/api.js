@@ -1,7 +1,6 @@
 // The reader API as the page uses it: the key in the x-api-key header (never in the address), JSON
 // in and problem details out, one request per address while it is remembered. The browser's HTTP
-// cache keeps each response with its ETag and revalidates it, so asking again for a period's snapshots
-// or the reporting context costs a 304 (the other routes send no ETag). A request
+// cache keeps each response with its ETag and revalidates it, so asking again costs a 304. A request
 // the app has not answered within the timeout is given up, as if the app were unreachable.
 
 const keyName = 'crm-metrics.reader-key';
