@@ -37,6 +37,20 @@ public sealed class HttpFunctions
     [Function("Fail")]
     public IResult Fail([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "fail")] HttpRequest request) => throw new InvalidOperationException("failing on purpose");
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> BusyAttempts = new();
+
+    /// <summary>
+    /// Fails its first <c>times</c> invocations of a key as the ASP.NET Core integration does when a busy worker
+    /// cannot pair a request with its invocation in time (before any function runs); then answers how many it saw.
+    /// </summary>
+    [Function("Busy")]
+    public IResult Busy([HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", Route = "busy/{key}/{times:int}")] HttpRequest request, string key, int times)
+    {
+        var attempt = BusyAttempts.AddOrUpdate(key, 1, (_, n) => n + 1);
+        if (attempt <= times) throw new TimeoutException($"Timed out waiting for the function start call. Invocation: '{request.Headers["x-ms-invocation-id"]}'.");
+        return Results.Json(new { key, attempts = attempt });
+    }
+
     [Function("Setting")]
     public IResult Setting([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "settings/{name}")] HttpRequest request, string name) =>
         Results.Json(new { name, value = Environment.GetEnvironmentVariable(name), pid = Environment.ProcessId });

@@ -11,7 +11,7 @@ namespace CrmMetrics.LocalHost.Tests;
 /// </summary>
 public sealed class HandshakeContractTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private static readonly string[] Functions = ["Bytes", "Default", "Echo", "Fail", "Item", "OnStartup", "Setting", "SpecialItem", "Tick", "Work"];
+    private static readonly string[] Functions = ["Bytes", "Busy", "Default", "Echo", "Fail", "Item", "OnStartup", "Setting", "SpecialItem", "Tick", "Work"];
 
     [Fact]
     public async Task The_pinned_worker_completes_the_handshake_and_declares_every_function_with_its_bindings()

@@ -17,6 +17,12 @@ public sealed class InvocationResult(InvocationResponse response)
 public sealed class FunctionFailedException(string function, string message, string? type) : Exception($"{function} failed: {(type is { Length: > 0 } ? type + ": " : "")}{message}")
 {
     public string Function { get; } = function;
+
+    /// <summary>The exception's type as the worker named it (<c>System.TimeoutException</c>), if it said.</summary>
+    public string? Type { get; } = type;
+
+    /// <summary>What the worker said failed, without the function's name and the type.</summary>
+    public string Reason { get; } = message;
 }
 
 /// <summary>

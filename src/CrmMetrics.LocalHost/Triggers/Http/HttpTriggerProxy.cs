@@ -49,6 +49,7 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
         // request before its function ran: then the request goes to the next worker, for as long
         // as requests wait for a worker at all.
         var deadline = DateTimeOffset.UtcNow + options.WorkerWait;
+        var busyRetries = 0;
         while (true)
         {
             ReadyWorker worker;
@@ -70,16 +71,20 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
                 await HostProblems.WriteAsync(context, 502, "Bad Gateway", "The worker does not serve HTTP (it announced no HttpUri); it needs the ASP.NET Core integration (ConfigureFunctionsWebApplication).");
                 return;
             }
-            var outcome = await RunAsync(context, route, worker, body, retryable: DateTimeOffset.UtcNow < deadline);
+            var outcome = await RunAsync(context, route, worker, body, retryable: DateTimeOffset.UtcNow < deadline, busyRetries < MaxBusyRetries);
             if (outcome == Outcome.Done) return;
+            if (outcome == Outcome.RetryBusy) busyRetries++;
             // Give a dying worker a moment to be noticed, so the next attempt finds its successor.
             await Task.WhenAny(worker.Channel.Closed, Task.Delay(200, aborted));
         }
     }
 
-    private enum Outcome { Done, RetryOnAnotherAttempt }
+    private enum Outcome { Done, RetryOnAnotherAttempt, RetryBusy }
 
-    private async Task<Outcome> RunAsync(HttpContext context, HttpFunctionRoute route, ReadyWorker worker, RequestBody body, bool retryable)
+    /// <summary>How many times a request the worker was too busy to start goes again before it is a 503.</summary>
+    private const int MaxBusyRetries = 2;
+
+    private async Task<Outcome> RunAsync(HttpContext context, HttpFunctionRoute route, ReadyWorker worker, RequestBody body, bool retryable, bool busyRetryable)
     {
         var aborted = context.RequestAborted;
         var function = worker.Function(route.Function);
@@ -145,6 +150,19 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
                 {
                     result = await invocation.WaitAsync(TimeSpan.FromSeconds(30), aborted);
                 }
+                catch (FunctionFailedException e) when (NeverStarted(e))
+                {
+                    // The worker's ASP.NET Core integration gave up pairing the request with its invocation (a busy
+                    // machine: it waits 5 s for one and 15 s for the other) before the function ran: nothing ran, so
+                    // the request goes again while requests wait for a worker, else it is a 503 to retry (found in CI
+                    // under a load of 25 on two cores: ingestion answered 500).
+                    var again = retryable && busyRetryable && body.Replayable;
+                    logger.LogWarning("{Function}: the worker did not start the function in time ({Error}); {Next}", function.Name, FirstLine(e.Reason),
+                        again ? "sending the request again" : "answered 503");
+                    if (again) return Outcome.RetryBusy;
+                    await HostProblems.WriteAsync(context, 503, "Service Unavailable", $"The function app's worker was too busy to start {function.Name} in time; it did not run. Retry shortly.", retryAfterSeconds: 5);
+                    return Outcome.Done;
+                }
                 catch (FunctionFailedException e)
                 {
                     logger.LogError("{Function} failed: {Error}", function.Name, e.Message);
@@ -172,6 +190,20 @@ public sealed class HttpTriggerProxy(FunctionInvoker invoker, QueueOutputWriter 
         }
         return Outcome.Done;
     }
+
+    /// <summary>
+    /// Whether the invocation failed in the worker's pairing of the request with the invocation, before the
+    /// function started: the ASP.NET Core integration's own timeouts (its <c>DefaultHttpCoordinator</c>).
+    /// </summary>
+    /// <remarks>
+    /// Known by their messages, which the worker reports as the exception's text (its type and message, or only its
+    /// message, as its version does) and which nothing else in a function's pipeline says.
+    /// </remarks>
+    internal static bool NeverStarted(FunctionFailedException e) =>
+        e.Reason.Contains("Timed out waiting for the function start call", StringComparison.Ordinal)
+        || e.Reason.Contains("Timed out waiting for the HTTP context to be set", StringComparison.Ordinal);
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd();
 
     /// <summary>Whether the worker died (its channel closes within a moment): then its function never answered.</summary>
     private static async Task<bool> IsGoneAsync(ReadyWorker worker)
