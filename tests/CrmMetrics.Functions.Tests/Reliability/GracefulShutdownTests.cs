@@ -64,7 +64,8 @@ public class ProcessGroupSignalTests(AzuriteFixture azurite) : IClassFixture<Azu
     {
         // Ctrl+C in a terminal (SIGINT) and a service manager's stop (SIGTERM) reach the host and its worker at once.
         var environment = AppProcessHandle.AdminEnvironment(azurite.ConnectionString);
-        var events = SyntheticCrm.Generate(new SyntheticCrmOptions { From = new DateOnly(2026, 5, 1), To = new DateOnly(2026, 5, 31), Customers = 150, Seed = 78 }).ToList();
+        // Facts of its own per signal: the other case's would all be duplicates here, which mark no day, and the run would have nothing to do.
+        var events = SyntheticCrm.Generate(new SyntheticCrmOptions { From = new DateOnly(2026, 5, 1), To = new DateOnly(2026, 5, 31), Customers = 150, Seed = 78, IdPrefix = $"{signal}-" }).ToList();
         await using var app = await AppProcessHandle.StartAsync(environment, waitHealthy: true, ownProcessGroup: true);
         app.Client.DefaultRequestHeaders.Add("x-api-key", TestKeys.Admin);
         foreach (var chunk in events.Chunk(2000))
