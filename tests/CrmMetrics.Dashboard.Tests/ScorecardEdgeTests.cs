@@ -380,4 +380,53 @@ public class ScorecardEdgeTests(DashboardApp app)
         await Expect(change).ToHaveTextAsync("رقمی برای این دوره نیست");
         session.AssertNoErrors();
     }
+
+    /// <summary>Rewrites the JSON the API answers for requests that <paramref name="matches"/>.</summary>
+    private static Task RewriteAsync(IPage page, Func<string, bool> matches, Action<System.Text.Json.Nodes.JsonNode> change) =>
+        page.RouteAsync(matches, async route =>
+        {
+            var response = await route.FetchAsync();
+            var body = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            change(body);
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = body.ToJsonString() });
+        });
+
+    private static void SetValue(System.Text.Json.Nodes.JsonNode snapshots, string indicator, double value)
+    {
+        foreach (var item in snapshots["items"]!.AsArray().Where(i => i!["indicator"]!.GetValue<string>() == indicator)) item!["value"] = value;
+    }
+
+    [Fact]
+    public async Task A_change_that_rounds_to_zero_is_shown_to_the_digit_that_makes_it_one_or_called_unchanged()
+    {
+        // Found by probing: CES 5.2358 → 5.2071 read "▼ −0 pts worse" in red (Persian "▼ −۰ واحد بدتر").
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await RewriteAsync(page, url => url.Contains($"/api/snapshots?grain=month&period={DashboardApp.Month}&scope=org", StringComparison.Ordinal), body =>
+        {
+            SetValue(body, "cx.ces", 5.2071);
+            SetValue(body, "cx.nps", 30.00001);
+            SetValue(body, "com.revenue", 100_020);
+        });
+        await RewriteAsync(page, url => url.Contains("/api/snapshots?grain=month&period=2026-09&scope=org", StringComparison.Ordinal), body =>
+        {
+            SetValue(body, "cx.ces", 5.2358);
+            SetValue(body, "cx.nps", 30);
+            SetValue(body, "com.revenue", 100_000);
+        });
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        var ces = page.Locator("#tiles .tile[data-indicator='cx.ces'] .tile-change");
+        var nps = page.Locator("#tiles .tile[data-indicator='cx.nps'] .tile-change");
+        var revenue = page.Locator("#tiles .tile[data-indicator='com.revenue'] .tile-change");
+        await Expect(ces).ToHaveTextAsync("▼ −0.03 pts worse vs September 2026");
+        await Expect(ces).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bworse\b"));
+        await Expect(nps).ToHaveTextAsync("■ ±0 pts unchanged vs September 2026");
+        await Expect(nps).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bsame\b"));
+        await Expect(revenue).ToHaveTextAsync("▲ +0.02% better vs September 2026");
+
+        await page.ClickAsync("#language");
+        await Expect(ces).ToHaveTextAsync("▼ −۰٫۰۳ واحد بدتر نسبت به سپتامبر ۲۰۲۶");
+        await Expect(nps).ToHaveTextAsync("■ ±۰ واحد بدون تغییر نسبت به سپتامبر ۲۰۲۶");
+        session.AssertNoErrors();
+    }
 }

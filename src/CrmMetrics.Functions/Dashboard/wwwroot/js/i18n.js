@@ -194,18 +194,25 @@ export class Words {
     return this.value(value, unit, digits);
   }
 
-  /** A signed change: points for percentages and scores, else percent of the earlier value. */
+  /**
+   * A signed change: points for percentages and scores, else percent of the earlier value. Shown with one
+   * decimal, or as many more (up to three) as it takes not to read 0; one that is 0 even then is no change
+   * (its delta 0, so it is judged neither better nor worse): never "−0 pts worse".
+   */
   change(current, previous, unit) {
     if (current === null || previous === null || current === undefined || previous === undefined) return null;
     const absolute = unit === '%' || unit === 'score' || unit === 'index';
-    const delta = current - previous;
+    let delta = current - previous;
     // From 0 a percent change has no size: the direction is said in words (and 0 to 0 is unchanged).
     if (!absolute && previous === 0) {
       return delta === 0 ? { delta, text: `±${this.number(0, 0)}${this.rtl ? '٪' : '%'}` } : { delta, text: this.t(delta > 0 ? 'upFromZero' : 'downFromZero') };
     }
-    const amount = absolute ? delta : 100 * delta / Math.abs(previous);
+    let amount = absolute ? delta : 100 * delta / Math.abs(previous);
+    let digits = 1;
+    while (digits < 3 && Math.round(Math.abs(amount) * 10 ** digits) === 0) digits++;
+    if (Math.round(Math.abs(amount) * 10 ** digits) === 0) amount = delta = 0;
     const sign = amount > 0 ? '+' : amount < 0 ? '−' : '±';
-    const magnitude = this.number(Math.abs(amount), 1);
+    const magnitude = this.number(Math.abs(amount), digits);
     return { delta, text: absolute ? this.t('points', { value: sign + magnitude }) : `${sign}${magnitude}${this.rtl ? '٪' : '%'}` };
   }
 
