@@ -284,7 +284,9 @@ function renderControls() {
   const grain = context.grains.find(g => g.grain === view.grain);
   const listed = grain.periods.filter(p => p.computed || p.key === grain.current || p.key === view.period || p.key === grain.default);
   if (!listed.some(p => p.key === view.period)) listed.push({ key: view.period, label: { en: view.period, fa: view.period }, computed: false });
-  const label = p => !p.computed ? `${p.label[words.lang]} ${words.t('noFigures')}` : p.stale ? `${p.label[words.lang]} ${words.t('outOfDate')}` : p.label[words.lang];
+  // A period whose figures were computed under another calendar has figures, just none served under its key: say which.
+  const note = p => !p.computed ? words.t(p.calendarChange ? 'otherCalendar' : 'noFigures') : p.stale ? words.t('outOfDate') : null;
+  const label = p => note(p) ? `${p.label[words.lang]} ${note(p)}` : p.label[words.lang];
   show($('period'), listed.slice().reverse().map(p => option(p.key, label(p), view.period)));
 
   const scopes = context.scopes.includes(view.scope) ? context.scopes : [...context.scopes, view.scope];
