@@ -27,7 +27,7 @@ const dependsOn = {
 
 const api = new Api();
 const $ = id => document.getElementById(id);
-const state = { view: readView(location), context: null, words: null, data: {}, loads: {}, keyMessage: null };
+const state = { view: readView(location), context: null, words: null, data: {}, loads: {}, keyMessage: null, notice: null };
 state.words = new Words(state.view.lang, null);
 
 const actions = {
@@ -51,7 +51,7 @@ async function start() {
 async function openScorecard({ fromKeyForm = false } = {}) {
   $('key-gate').hidden = true;
   // Until the reporting context arrives nothing else can be shown: say that it is on its way.
-  showNotice(state.words.t('opening'));
+  showNotice(words => words.t('opening'));
   try {
     state.context = await api.get('/api/reporting-context');
   } catch (error) {
@@ -98,7 +98,7 @@ function failedToOpen(error) {
     api.key = null;
     return askForKey(error.status === 403 ? 'keyForbidden' : 'keyWrong');
   }
-  showNotice(error.status === 0 ? state.words.t('unreachable') : state.words.t('failed', { detail: error.message }), openScorecard);
+  showNotice(words => error.status === 0 ? words.t('unreachable') : words.t('failed', { detail: error.message }), openScorecard);
 }
 
 /**
@@ -137,12 +137,11 @@ function complete(view) {
 function reportIgnored(view) {
   if (view.ignored.length === 0) {
     // A notice about an earlier link goes once the view is another.
-    if (state.linkNotice && $('notice').firstChild === state.linkNotice) hideNotice();
+    if (state.linkNotice && state.notice === state.linkNotice) hideNotice();
     state.linkNotice = null;
     return;
   }
-  showNotice(state.words.t('linkIgnored', { parts: view.ignored.map(p => `“${p}”`).join(', '), period: state.words.periodName(view.grain, view.period) }));
-  state.linkNotice = $('notice').firstChild;
+  state.linkNotice = showNotice(words => words.t('linkIgnored', { parts: view.ignored.map(p => `“${p}”`).join(', '), period: words.periodName(view.grain, view.period) }));
 }
 
 function navigate(next, { focus = null, replace = false } = {}) {
@@ -184,6 +183,8 @@ async function load(name) {
   const token = {};
   state.loads[name] = token;
   delete state.data[name];
+  // The tiles' note (when their figures were computed) belongs to figures on screen: none until these arrive.
+  if (name === 'tiles') drawTilesNote();
   body.setAttribute('aria-busy', 'true');
   // Answers already at hand arrive at once; only a real wait shows "Loading…".
   const waiting = setTimeout(() => show(body, h('p', { class: 'loading' }, state.words.t('loading'))), 150);
@@ -211,13 +212,16 @@ async function load(name) {
 function draw(name) {
   const body = $(name).querySelector('.panel-body');
   panels[name].render(body, state.data[name], state.view, state.words, state.context, actions);
-  if (name === 'tiles') {
-    const computed = state.data.tiles.current.map(r => r.computedAt).sort().at(-1);
-    const entry = state.context.grains.find(g => g.grain === state.view.grain)?.periods.find(p => p.key === state.view.period);
-    $('tiles-note').textContent = !computed ? ''
-      : state.words.t('computedAt', { time: state.words.instant(computed) }) + (entry?.stale ? ` · ${state.words.t('staleNote')}` : '');
-    $('tiles-note').classList.toggle('stale', Boolean(computed && entry?.stale));
-  }
+  if (name === 'tiles') drawTilesNote();
+}
+
+/** When the tiles' figures were computed, and whether facts arrived since; nothing while they have none loaded. */
+function drawTilesNote() {
+  const computed = state.data.tiles?.current.map(r => r.computedAt).sort().at(-1);
+  const entry = state.context.grains.find(g => g.grain === state.view.grain)?.periods.find(p => p.key === state.view.period);
+  $('tiles-note').textContent = !computed ? ''
+    : state.words.t('computedAt', { time: state.words.instant(computed) }) + (entry?.stale ? ` · ${state.words.t('staleNote')}` : '');
+  $('tiles-note').classList.toggle('stale', Boolean(computed && entry?.stale));
 }
 
 function wireControls() {
@@ -265,6 +269,7 @@ function applyLanguage() {
   language.textContent = words.lang === 'fa' ? 'English' : 'فارسی';
   language.lang = words.lang === 'fa' ? 'en' : 'fa';
   if (state.keyMessage) $('key-message').textContent = words.t(state.keyMessage);
+  if (state.notice) drawNotice();
   const context = state.context;
   $('subtitle').textContent = context
     ? words.t('subtitle', { deployment: context.deployment, calendar: words.t(`calendarNames.${context.calendarKind}`), currency: context.currency, timeZone: context.timeZone })
@@ -314,13 +319,24 @@ function askForKey(message) {
   $('key-input').focus();
 }
 
-function showNotice(text, retry) {
-  const notice = $('notice');
-  show(notice, h('p', {}, text), retry ? h('button', { type: 'button', onclick: retry }, state.words.t('tryAgain')) : null);
-  notice.hidden = false;
+/**
+ * Shows a notice above the panels: <code>message</code> is a function of the page's words, so that a
+ * language switch redraws it in the other language. Returns the notice, to tell later whether it is still shown.
+ */
+function showNotice(message, retry) {
+  state.notice = { message, retry };
+  drawNotice();
+  return state.notice;
+}
+
+function drawNotice() {
+  const { message, retry } = state.notice;
+  show($('notice'), h('p', {}, message(state.words)), retry ? h('button', { type: 'button', onclick: retry }, state.words.t('tryAgain')) : null);
+  $('notice').hidden = false;
 }
 
 function hideNotice() {
+  state.notice = null;
   $('notice').hidden = true;
 }
 
@@ -365,12 +381,11 @@ async function copyOData() {
   const address = `${odataAddress().encoded}&code=${encodeURIComponent(api.key ?? '')}`;
   try {
     await navigator.clipboard.writeText(address);
-    showNotice(state.words.t('copied'));
+    const notice = showNotice(words => words.t('copied'));
     // A confirmation, not something to dismiss: it goes by itself.
-    const notice = $('notice').firstChild;
-    setTimeout(() => { if ($('notice').firstChild === notice) hideNotice(); }, 4000);
+    setTimeout(() => { if (state.notice === notice) hideNotice(); }, 4000);
   } catch {
     // Without clipboard access (a page not served over HTTPS or localhost): show it to copy by hand.
-    showNotice(address);
+    showNotice(() => address);
   }
 }
