@@ -429,4 +429,27 @@ public class ScorecardEdgeTests(DashboardApp app)
         await Expect(nps).ToHaveTextAsync("■ ±۰ واحد بدون تغییر نسبت به سپتامبر ۲۰۲۶");
         session.AssertNoErrors();
     }
+
+    [Theory]
+    [InlineData(DashboardApp.Month, "Revenue, the organisation: this period only", "درآمد، کل سازمان: فقط همین دوره")]
+    [InlineData("2026-06", "Revenue, the organisation: the last 5 periods", "درآمد، کل سازمان: ۵ دورهٔ اخیر")]
+    public async Task The_trend_says_how_many_periods_it_covers_in_words_that_fit_the_count(string first, string english, string persian)
+    {
+        // Found by probing: with one period the caption read "the last 1 periods". The months before <first> are
+        // left out of the reporting context, as for an app that has computed no earlier ones.
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await RewriteAsync(page, url => url.Contains("/api/reporting-context", StringComparison.Ordinal), context =>
+        {
+            var month = context["grains"]!.AsArray().Single(g => g!["grain"]!.GetValue<string>() == "month")!;
+            var periods = month["periods"]!.AsArray();
+            foreach (var period in periods.Where(p => string.CompareOrdinal(p!["key"]!.GetValue<string>(), first) < 0).ToList()) periods.Remove(period);
+        });
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}&indicator=com.revenue");
+        var caption = page.Locator("#trend .panel-body > .panel-note");
+        await Expect(caption).ToHaveTextAsync(english);
+        await page.ClickAsync("#language");
+        await Expect(caption).ToHaveTextAsync(persian);
+        session.AssertNoErrors();
+    }
 }

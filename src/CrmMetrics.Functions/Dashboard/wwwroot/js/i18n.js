@@ -38,7 +38,7 @@ const words = {
     composite: 'Composite score of its weighted parts', weight: 'weight {weight}',
     noGoals: 'No goals for {period}.', noGoalsScope: 'No goals for {scope} in {period}; choose the organisation to see every goal.',
     statuses: { achieved: 'Achieved', missed: 'Missed', 'on-track': 'On track', 'at-risk': 'At risk', 'off-track': 'Off track', 'no-data': 'No data', 'no-attainment': 'Target 0: no %' },
-    trend: 'Trend', trendOf: '{indicator}, {scope}: the last {count} periods', goalTarget: 'Goal target', showNumbers: 'Show the numbers',
+    trend: 'Trend', trendOf: '{indicator}, {scope}: the last {count} periods', trendOfOne: '{indicator}, {scope}: this period only', goalTarget: 'Goal target', showNumbers: 'Show the numbers',
     noTrend: 'No figures for {indicator} in {scope} over these periods.',
     // Table names differ from their panel's heading: both are landmarks, and a screen reader lists them by name.
     goalsTable: 'Goals for {scope}, {period}', staffTable: 'Payouts by staff member, {period}', benchmarksTable: 'Us and each competitor, {period}',
@@ -99,7 +99,7 @@ const words = {
     composite: 'امتیاز ترکیبی از اجزای وزن‌دار', weight: 'وزن {weight}',
     noGoals: 'برای {period} هدفی تعریف نشده است.', noGoalsScope: 'برای {scope} در {period} هدفی نیست؛ برای دیدن همهٔ اهداف «کل سازمان» را انتخاب کنید.',
     statuses: { achieved: 'محقق شد', missed: 'محقق نشد', 'on-track': 'در مسیر', 'at-risk': 'در خطر', 'off-track': 'خارج از مسیر', 'no-data': 'بدون داده', 'no-attainment': 'هدف صفر: بدون درصد' },
-    trend: 'روند', trendOf: '{indicator}، {scope}: {count} دورهٔ اخیر', goalTarget: 'مقدار هدف', showNumbers: 'نمایش اعداد',
+    trend: 'روند', trendOf: '{indicator}، {scope}: {count} دورهٔ اخیر', trendOfOne: '{indicator}، {scope}: فقط همین دوره', goalTarget: 'مقدار هدف', showNumbers: 'نمایش اعداد',
     noTrend: 'برای {indicator} در {scope} در این دوره‌ها رقمی نیست.',
     goalsTable: 'اهداف {scope}، {period}', staffTable: 'پاداش هر کارمند، {period}', benchmarksTable: 'ما و هر رقیب، {period}',
     staff: 'پاداش کارکنان', rank: 'رتبه', person: 'کارمند', quotaAttainment: 'تحقق سهمیه', payout: 'پاداش', statement: 'ریز محاسبه',
@@ -151,6 +151,11 @@ export class Words {
   /** A number for people: the locale's digits and separators (Persian digits in Persian). */
   number(value, digits = 1, minimum = 0) {
     return new Intl.NumberFormat(this.locale, { maximumFractionDigits: digits, minimumFractionDigits: minimum }).format(value);
+  }
+
+  /** The trend's caption: which indicator and scope, over how many periods. */
+  trendCaption(indicator, scope, count) {
+    return this.t(count === 1 ? 'trendOfOne' : 'trendOf', { indicator, scope, count: this.number(count, 0) });
   }
 
   /** How many decimals a value of a unit shows. */

@@ -43,7 +43,7 @@ export function render(body, data, view, words, context) {
   const indicator = indicatorOf(context, data.indicator);
   const name = words.indicatorName(data.indicator);
   const scope = words.scopeName(view.scope);
-  const caption = words.t('trendOf', { indicator: name, scope, count: words.number(data.points.length, 0) });
+  const caption = words.trendCaption(name, scope, data.points.length);
   body.closest('section').dataset.indicator = data.indicator;
   if (data.points.every(p => p.value === null)) {
     show(body, h('p', { class: 'empty' }, words.t('noTrend', { indicator: name, scope })));
