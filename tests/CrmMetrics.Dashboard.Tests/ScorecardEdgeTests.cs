@@ -452,4 +452,41 @@ public class ScorecardEdgeTests(DashboardApp app)
         await Expect(caption).ToHaveTextAsync(persian);
         session.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task Payouts_keep_their_cents_in_the_leaderboard_and_on_a_statement_from_a_thousand_up()
+    {
+        // Found by probing: a statement read "Gross: €1,176" beside tiers of €1,000 and €176.01.
+        static string Cents(double value) => Figures.DigitsOf(Math.Round((decimal)value, 2, MidpointRounding.AwayFromZero).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture));
+        var payouts = (await ApiDriver.SnapshotsAsync(app, $"grain=month&period={DashboardApp.Month}&indicator=staff.incentive-payout")).ToList();
+        JsonElement? large = null;
+        string? who = null;
+        foreach (var staff in payouts.Select(r => r.GetProperty("scope").GetString()!["staff:".Length..]))
+        {
+            var card = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/staff/{staff}/scorecard?grain=month&period={DashboardApp.Month}", TestKeys.Reader));
+            if (card.GetProperty("statement").GetProperty("statement").GetProperty("gross").GetDouble() >= 1000) (large, who) = (card, staff);
+        }
+        Assert.True(large is not null, "no statement of the demo's month has a gross payout of 1,000 or more");
+
+        await using var session = await OpenAsync($"&grain=month&period={DashboardApp.Month}");
+        var page = session.Page;
+        await Expect(page.Locator("#staff tbody tr")).ToHaveCountAsync(payouts.Count);
+        foreach (var row in payouts)
+        {
+            var staff = row.GetProperty("scope").GetString()!["staff:".Length..];
+            var shown = await page.Locator($"#staff tr[data-staff='{staff}'] td.num").Last.InnerTextAsync();
+            Assert.True(Cents(row.GetProperty("value").GetDouble()) == Figures.DigitsOf(shown), $"{staff}: {row.GetProperty("value").GetDouble()} shown as '{shown}'");
+        }
+
+        await page.Locator($"#staff button[data-statement='{who}']").ClickAsync();
+        var dialog = page.Locator("#statement");
+        var statement = large!.Value.GetProperty("statement").GetProperty("statement");
+        await Expect(dialog.Locator(".tiers-table tbody tr")).ToHaveCountAsync(statement.GetProperty("tiers").GetArrayLength());
+        var gross = await dialog.Locator("p.total strong").First.InnerTextAsync();
+        Assert.Equal(Cents(statement.GetProperty("gross").GetDouble()), Figures.DigitsOf(gross));
+        var amounts = await dialog.Locator(".tiers-table tbody tr td:last-child").AllInnerTextsAsync();
+        Assert.Equal(statement.GetProperty("tiers").EnumerateArray().Select(t => Cents(t.GetProperty("amount").GetDouble())), amounts.Select(Figures.DigitsOf));
+        Assert.Equal(Cents(large.Value.GetProperty("payout").GetDouble()), Figures.DigitsOf(await dialog.Locator("[data-payout]").InnerTextAsync()));
+        session.AssertNoErrors();
+    }
 }

@@ -153,6 +153,12 @@ export class Words {
     return new Intl.NumberFormat(this.locale, { maximumFractionDigits: digits, minimumFractionDigits: minimum }).format(value);
   }
 
+  /** An amount of money to the cent (the currency's minor unit), however large: a payout, or an amount on its statement. */
+  money(value) {
+    if (value === null || value === undefined || Number.isNaN(value)) return '—';
+    return new Intl.NumberFormat(this.locale, { style: 'currency', currency: this.context?.currency ?? 'EUR' }).format(value);
+  }
+
   /** The trend's caption: which indicator and scope, over how many periods. */
   trendCaption(indicator, scope, count) {
     return this.t(count === 1 ? 'trendOfOne' : 'trendOf', { indicator, scope, count: this.number(count, 0) });
