@@ -243,10 +243,15 @@ function wireControls() {
   $('change-key').addEventListener('click', () => askForKey(null));
   $('key-form').addEventListener('submit', e => {
     e.preventDefault();
-    api.key = $('key-input').value.trim();
+    const key = $('key-input').value.trim();
     $('key-input').value = '';
+    // Spaces are no key: say one is needed rather than send an empty one and report it refused.
+    if (!key) return askForKey('keyMissing');
+    api.key = key;
     openScorecard({ fromKeyForm: true });
   });
+  $('key-cancel').addEventListener('click', returnToScorecard);
+  $('key-gate').addEventListener('keydown', e => { if (e.key === 'Escape' && !$('key-cancel').hidden) returnToScorecard(); });
   $('statement-close').addEventListener('click', () => $('statement').close());
   $('download-csv').addEventListener('click', downloadCsv);
   $('copy-odata').addEventListener('click', copyOData);
@@ -316,7 +321,18 @@ function askForKey(message) {
   $('key-gate').hidden = false;
   $('key-message').textContent = message ? state.words.t(message) : '';
   $('key-message').hidden = !message;
+  // Asked for another key while one is held (Change key), the reader may keep it and go back to the figures.
+  $('key-cancel').hidden = !(api.key && state.context);
   $('key-input').focus();
+}
+
+/** Leaves the key form for the figures on screen, under the key already held: nothing is asked again. */
+function returnToScorecard() {
+  state.keyMessage = null;
+  $('key-input').value = '';
+  $('key-gate').hidden = true;
+  for (const id of ['main', 'view', 'refresh', 'change-key']) $(id).hidden = false;
+  $('change-key').focus();
 }
 
 /**
