@@ -489,4 +489,55 @@ public class ScorecardEdgeTests(DashboardApp app)
         Assert.Equal(Cents(large.Value.GetProperty("payout").GetDouble()), Figures.DigitsOf(await dialog.Locator("[data-payout]").InnerTextAsync()));
         session.AssertNoErrors();
     }
+
+    /// <summary>The cells of one CSV line (RFC 4180 quoting).</summary>
+    private static List<string> CsvCells(string line)
+    {
+        var cells = new List<string>();
+        var cell = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted && c == '"' && i + 1 < line.Length && line[i + 1] == '"') { cell.Append('"'); i++; }
+            else if (c == '"') quoted = !quoted;
+            else if (c == ',' && !quoted) { cells.Add(cell.ToString()); cell.Clear(); }
+            else cell.Append(c);
+        }
+        cells.Add(cell.ToString());
+        return cells;
+    }
+
+    [Fact]
+    public async Task The_csv_writes_no_floating_point_noise_and_a_goals_status_as_the_screen_shows_it()
+    {
+        // Found by probing: the NPS peer mean was written 30.799999999999997, and a goal with a target of 0 (on screen
+        // "Target 0: no %") had status no-data in the CSV.
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await RewriteAsync(page, url => url.Contains("/api/benchmarks?", StringComparison.Ordinal), body =>
+        {
+            var index = body["items"]!.AsArray().Single(i => i!["indicator"]!.GetValue<string>() == "bench.index.cx.nps")!;
+            index["details"]!["competitorMean"] = 30.799999999999997;
+        });
+        await RewriteAsync(page, url => url.Contains("/api/goals/attainment?", StringComparison.Ordinal), body =>
+        {
+            var goal = body["items"]!.AsArray().Single(g => g!["goalId"]!.GetValue<string>() == "csat-monthly")!;
+            (goal["target"], goal["attainment"], goal["status"]) = (0, null, "no-data");
+        });
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        await session.WaitForPanelsAsync();
+        await Expect(page.Locator("#goals tr[data-goal='csat-monthly'] .chip")).ToHaveTextAsync("Target 0: no %");
+        await Expect(page.Locator("#tiles .tile[data-indicator='cx.csat'] .chip")).ToHaveTextAsync("Target 0: no %");
+        await Expect(page.Locator("#benchmarks tr[data-indicator='cx.nps'] td").Nth(-2)).ToHaveTextAsync("30.8");
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#download-csv"));
+        var lines = (await File.ReadAllTextAsync((await download.PathAsync())!)).TrimStart('\uFEFF').Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Select(CsvCells).ToList();
+        int Column(string name) => lines[0].IndexOf(name);
+        var (section, indicator, scope, value, status) = (Column("section"), Column("indicator"), Column("scope"), Column("value"), Column("status"));
+        Assert.Equal("no-attainment", lines.Single(l => l[section] == "goal" && l[indicator] == "cx.csat" && l[scope] == "org")[status]);
+        Assert.Equal("no-attainment", lines.Single(l => l[section] == "headline" && l[indicator] == "cx.csat")[status]);
+        Assert.Equal("30.8", lines.Single(l => l[section] == "benchmark" && l[indicator] == "cx.nps" && l[scope] == "competitors")[value]);
+        session.AssertNoErrors();
+    }
 }

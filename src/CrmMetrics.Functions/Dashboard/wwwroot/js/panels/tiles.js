@@ -76,6 +76,6 @@ function renderTile(tile, view, words, previousName, actions) {
 export function csv(data, view, words, context) {
   return tiles(data, view, context).flatMap(group => group.tiles.map(tile => ({
     section: 'headline', indicator: tile.id, name: tile.indicator.name[words.lang], scope: view.scope, grain: view.grain, period: view.period,
-    value: tile.value, unit: tile.indicator.unit, previous: tile.previous, target: tile.goal?.target, attainment: tile.goal?.attainment, status: tile.goal?.status,
+    value: tile.value, unit: tile.indicator.unit, previous: tile.previous, target: tile.goal?.target, attainment: tile.goal?.attainment, status: tile.goal ? goalStatus(tile.goal) : undefined,
   })));
 }
