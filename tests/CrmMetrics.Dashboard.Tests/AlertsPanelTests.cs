@@ -118,4 +118,27 @@ public class AlertsPanelTests(DashboardApp app)
         await Expect(page.Locator("#goals")).ToBeInViewportAsync();
         session.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task An_alert_about_a_composite_goal_names_the_goal_in_the_pages_language_not_its_id()
+    {
+        // Found by probing: the alert read "goal customer-centric" (its id) where the goal has a name in each language.
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await ServeAlertsAsync(page, Page(null,
+            Alert("crm-composite", "critical", "2026-09", kind: "goal-missed", scope: "goal:customer-centric", indicator: "goal.attainment"),
+            Alert("crm-unknown-goal", "warning", "2026-09", kind: "goal-missed", scope: "goal:retired-goal", indicator: "goal.attainment")));
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}&lang=en");
+        var composite = page.Locator("#alerts li[data-alert='crm-composite']");
+        await Expect(composite.Locator(".alert-text .muted")).ToContainTextAsync(" · Customer-centric score · September 2026");
+        await Expect(composite).Not.ToContainTextAsync("customer-centric");
+        await Expect(composite.Locator("a.alert-link")).ToHaveAccessibleNameAsync(new System.Text.RegularExpressions.Regex("^Open the figure: .+, Customer-centric score, September 2026$"));
+        // A goal the app no longer has is named by its id.
+        await Expect(page.Locator("#alerts li[data-alert='crm-unknown-goal'] .alert-text .muted")).ToContainTextAsync(" · goal retired-goal · ");
+
+        await page.ClickAsync("#language");
+        await Expect(composite.Locator(".alert-text .muted")).ToContainTextAsync(" · شاخص مشتری‌مداری · ");
+        await Expect(page.Locator("#alerts li[data-alert='crm-unknown-goal'] .alert-text .muted")).ToContainTextAsync(" · هدف retired-goal · ");
+        session.AssertNoErrors();
+    }
 }

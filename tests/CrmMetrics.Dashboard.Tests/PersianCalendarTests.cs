@@ -109,6 +109,11 @@ public class PersianCalendarTests(PersianApp app)
         // Every panel says so, not only the tiles (found in review: goals, staff and benchmarks said no run had computed it).
         foreach (var panel in new[] { "#goals", "#staff", "#benchmarks" })
             await Expect(session.Page.Locator($"{panel} .empty")).ToContainTextAsync("computed under another calendar");
+        // And so does the period list (found by probing: it offered the quarter as "(no figures yet)").
+        var option = session.Page.Locator($"#period option[value='{PersianApp.MovedQuarter}']");
+        await Expect(option).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@" \(computed under another calendar\)$"));
+        await session.Page.ClickAsync("#language");
+        await Expect(option).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@" \(محاسبه با تقویمی دیگر\)$"));
         session.AssertNoErrors();
     }
 }

@@ -380,4 +380,164 @@ public class ScorecardEdgeTests(DashboardApp app)
         await Expect(change).ToHaveTextAsync("رقمی برای این دوره نیست");
         session.AssertNoErrors();
     }
+
+    /// <summary>Rewrites the JSON the API answers for requests that <paramref name="matches"/>.</summary>
+    private static Task RewriteAsync(IPage page, Func<string, bool> matches, Action<System.Text.Json.Nodes.JsonNode> change) =>
+        page.RouteAsync(matches, async route =>
+        {
+            var response = await route.FetchAsync();
+            var body = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            change(body);
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = body.ToJsonString() });
+        });
+
+    private static void SetValue(System.Text.Json.Nodes.JsonNode snapshots, string indicator, double value)
+    {
+        foreach (var item in snapshots["items"]!.AsArray().Where(i => i!["indicator"]!.GetValue<string>() == indicator)) item!["value"] = value;
+    }
+
+    [Fact]
+    public async Task A_change_that_rounds_to_zero_is_shown_to_the_digit_that_makes_it_one_or_called_unchanged()
+    {
+        // Found by probing: CES 5.2358 → 5.2071 read "▼ −0 pts worse" in red (Persian "▼ −۰ واحد بدتر").
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await RewriteAsync(page, url => url.Contains($"/api/snapshots?grain=month&period={DashboardApp.Month}&scope=org", StringComparison.Ordinal), body =>
+        {
+            SetValue(body, "cx.ces", 5.2071);
+            SetValue(body, "cx.nps", 30.00001);
+            SetValue(body, "com.revenue", 100_020);
+        });
+        await RewriteAsync(page, url => url.Contains("/api/snapshots?grain=month&period=2026-09&scope=org", StringComparison.Ordinal), body =>
+        {
+            SetValue(body, "cx.ces", 5.2358);
+            SetValue(body, "cx.nps", 30);
+            SetValue(body, "com.revenue", 100_000);
+        });
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        var ces = page.Locator("#tiles .tile[data-indicator='cx.ces'] .tile-change");
+        var nps = page.Locator("#tiles .tile[data-indicator='cx.nps'] .tile-change");
+        var revenue = page.Locator("#tiles .tile[data-indicator='com.revenue'] .tile-change");
+        await Expect(ces).ToHaveTextAsync("▼ −0.03 pts worse vs September 2026");
+        await Expect(ces).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bworse\b"));
+        await Expect(nps).ToHaveTextAsync("■ ±0 pts unchanged vs September 2026");
+        await Expect(nps).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bsame\b"));
+        await Expect(revenue).ToHaveTextAsync("▲ +0.02% better vs September 2026");
+
+        await page.ClickAsync("#language");
+        await Expect(ces).ToHaveTextAsync("▼ −۰٫۰۳ واحد بدتر نسبت به سپتامبر ۲۰۲۶");
+        await Expect(nps).ToHaveTextAsync("■ ±۰ واحد بدون تغییر نسبت به سپتامبر ۲۰۲۶");
+        session.AssertNoErrors();
+    }
+
+    [Theory]
+    [InlineData(DashboardApp.Month, "Revenue, the organisation: this period only", "درآمد، کل سازمان: فقط همین دوره")]
+    [InlineData("2026-06", "Revenue, the organisation: the last 5 periods", "درآمد، کل سازمان: ۵ دورهٔ اخیر")]
+    public async Task The_trend_says_how_many_periods_it_covers_in_words_that_fit_the_count(string first, string english, string persian)
+    {
+        // Found by probing: with one period the caption read "the last 1 periods". The months before <first> are
+        // left out of the reporting context, as for an app that has computed no earlier ones.
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await RewriteAsync(page, url => url.Contains("/api/reporting-context", StringComparison.Ordinal), context =>
+        {
+            var month = context["grains"]!.AsArray().Single(g => g!["grain"]!.GetValue<string>() == "month")!;
+            var periods = month["periods"]!.AsArray();
+            foreach (var period in periods.Where(p => string.CompareOrdinal(p!["key"]!.GetValue<string>(), first) < 0).ToList()) periods.Remove(period);
+        });
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}&indicator=com.revenue");
+        var caption = page.Locator("#trend .panel-body > .panel-note");
+        await Expect(caption).ToHaveTextAsync(english);
+        await page.ClickAsync("#language");
+        await Expect(caption).ToHaveTextAsync(persian);
+        session.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Payouts_keep_their_cents_in_the_leaderboard_and_on_a_statement_from_a_thousand_up()
+    {
+        // Found by probing: a statement read "Gross: €1,176" beside tiers of €1,000 and €176.01.
+        static string Cents(double value) => Figures.DigitsOf(Math.Round((decimal)value, 2, MidpointRounding.AwayFromZero).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture));
+        var payouts = (await ApiDriver.SnapshotsAsync(app, $"grain=month&period={DashboardApp.Month}&indicator=staff.incentive-payout")).ToList();
+        JsonElement? large = null;
+        string? who = null;
+        foreach (var staff in payouts.Select(r => r.GetProperty("scope").GetString()!["staff:".Length..]))
+        {
+            var card = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/staff/{staff}/scorecard?grain=month&period={DashboardApp.Month}", TestKeys.Reader));
+            if (card.GetProperty("statement").GetProperty("statement").GetProperty("gross").GetDouble() >= 1000) (large, who) = (card, staff);
+        }
+        Assert.True(large is not null, "no statement of the demo's month has a gross payout of 1,000 or more");
+
+        await using var session = await OpenAsync($"&grain=month&period={DashboardApp.Month}");
+        var page = session.Page;
+        await Expect(page.Locator("#staff tbody tr")).ToHaveCountAsync(payouts.Count);
+        foreach (var row in payouts)
+        {
+            var staff = row.GetProperty("scope").GetString()!["staff:".Length..];
+            var shown = await page.Locator($"#staff tr[data-staff='{staff}'] td.num").Last.InnerTextAsync();
+            Assert.True(Cents(row.GetProperty("value").GetDouble()) == Figures.DigitsOf(shown), $"{staff}: {row.GetProperty("value").GetDouble()} shown as '{shown}'");
+        }
+
+        await page.Locator($"#staff button[data-statement='{who}']").ClickAsync();
+        var dialog = page.Locator("#statement");
+        var statement = large!.Value.GetProperty("statement").GetProperty("statement");
+        await Expect(dialog.Locator(".tiers-table tbody tr")).ToHaveCountAsync(statement.GetProperty("tiers").GetArrayLength());
+        var gross = await dialog.Locator("p.total strong").First.InnerTextAsync();
+        Assert.Equal(Cents(statement.GetProperty("gross").GetDouble()), Figures.DigitsOf(gross));
+        var amounts = await dialog.Locator(".tiers-table tbody tr td:last-child").AllInnerTextsAsync();
+        Assert.Equal(statement.GetProperty("tiers").EnumerateArray().Select(t => Cents(t.GetProperty("amount").GetDouble())), amounts.Select(Figures.DigitsOf));
+        Assert.Equal(Cents(large.Value.GetProperty("payout").GetDouble()), Figures.DigitsOf(await dialog.Locator("[data-payout]").InnerTextAsync()));
+        session.AssertNoErrors();
+    }
+
+    /// <summary>The cells of one CSV line (RFC 4180 quoting).</summary>
+    private static List<string> CsvCells(string line)
+    {
+        var cells = new List<string>();
+        var cell = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted && c == '"' && i + 1 < line.Length && line[i + 1] == '"') { cell.Append('"'); i++; }
+            else if (c == '"') quoted = !quoted;
+            else if (c == ',' && !quoted) { cells.Add(cell.ToString()); cell.Clear(); }
+            else cell.Append(c);
+        }
+        cells.Add(cell.ToString());
+        return cells;
+    }
+
+    [Fact]
+    public async Task The_csv_writes_no_floating_point_noise_and_a_goals_status_as_the_screen_shows_it()
+    {
+        // Found by probing: the NPS peer mean was written 30.799999999999997, and a goal with a target of 0 (on screen
+        // "Target 0: no %") had status no-data in the CSV.
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await RewriteAsync(page, url => url.Contains("/api/benchmarks?", StringComparison.Ordinal), body =>
+        {
+            var index = body["items"]!.AsArray().Single(i => i!["indicator"]!.GetValue<string>() == "bench.index.cx.nps")!;
+            index["details"]!["competitorMean"] = 30.799999999999997;
+        });
+        await RewriteAsync(page, url => url.Contains("/api/goals/attainment?", StringComparison.Ordinal), body =>
+        {
+            var goal = body["items"]!.AsArray().Single(g => g!["goalId"]!.GetValue<string>() == "csat-monthly")!;
+            (goal["target"], goal["attainment"], goal["status"]) = (0, null, "no-data");
+        });
+        await page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        await session.WaitForPanelsAsync();
+        await Expect(page.Locator("#goals tr[data-goal='csat-monthly'] .chip")).ToHaveTextAsync("Target 0: no %");
+        await Expect(page.Locator("#tiles .tile[data-indicator='cx.csat'] .chip")).ToHaveTextAsync("Target 0: no %");
+        await Expect(page.Locator("#benchmarks tr[data-indicator='cx.nps'] td").Nth(-2)).ToHaveTextAsync("30.8");
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#download-csv"));
+        var lines = (await File.ReadAllTextAsync((await download.PathAsync())!)).TrimStart('\uFEFF').Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Select(CsvCells).ToList();
+        int Column(string name) => lines[0].IndexOf(name);
+        var (section, indicator, scope, value, status) = (Column("section"), Column("indicator"), Column("scope"), Column("value"), Column("status"));
+        Assert.Equal("no-attainment", lines.Single(l => l[section] == "goal" && l[indicator] == "cx.csat" && l[scope] == "org")[status]);
+        Assert.Equal("no-attainment", lines.Single(l => l[section] == "headline" && l[indicator] == "cx.csat")[status]);
+        Assert.Equal("30.8", lines.Single(l => l[section] == "benchmark" && l[indicator] == "cx.nps" && l[scope] == "competitors")[value]);
+        session.AssertNoErrors();
+    }
 }

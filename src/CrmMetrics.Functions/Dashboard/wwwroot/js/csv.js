@@ -1,5 +1,7 @@
 // The CSV of what is on screen: one row per figure of every panel, invariant numbers (a dot for
 // decimals, no grouping) so spreadsheets and scripts read it the same everywhere; RFC 4180 quoting.
+// A number is written to 15 significant digits, as many as a double holds exactly: floating-point error
+// (a peer mean of 30.799999999999997) is not a digit of the figure.
 
 export const columns = ['section', 'indicator', 'name', 'scope', 'grain', 'period', 'value', 'unit', 'previous', 'target', 'attainment', 'projected', 'status', 'rank', 'stretch', 'severity'];
 
@@ -11,7 +13,7 @@ const formula = /^[=+\-@\t\r]/;
 export function toCsv(rows) {
   const cell = value => {
     if (value === null || value === undefined) return '';
-    let text = String(value);
+    let text = typeof value === 'number' ? String(Number(value.toPrecision(15))) : String(value);
     if (typeof value !== 'number' && formula.test(text)) text = `'${text}`;
     return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   };

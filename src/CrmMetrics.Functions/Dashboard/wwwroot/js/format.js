@@ -58,6 +58,24 @@ export function notComputedWords(context, view) {
   return periodEntry(context, view)?.calendarChange ? 'calendarChanged' : 'noData';
 }
 
+/**
+ * What a panel's goals loaded to: the answer, or null when the app could not give them (the panel shows its
+ * figures without them and says so). A refused key is not a missing answer: the page asks for another.
+ */
+export async function unlessFailed(answer) {
+  try {
+    return await answer;
+  } catch (error) {
+    if (error?.isKeyProblem) throw error;
+    return null;
+  }
+}
+
+/** The note a panel shows under figures it had to show without their goals. */
+export function goalsMissing(words) {
+  return h('p', { class: 'goals-missing muted small' }, words.t('goalsMissing'));
+}
+
 export function numberOrNull(value) {
   return value === null || value === undefined ? null : Number(value);
 }

@@ -11,16 +11,17 @@ const words = {
     refresh: 'Refresh', changeKey: 'Change key', close: 'Close',
     keyTitle: 'Enter your reader key',
     keyHelp: 'The figures come from this app\'s reader API. The key is kept for this browser session only.',
-    keyLabel: 'Reader key', keyOpen: 'Open the scorecard',
+    keyLabel: 'Reader key', keyOpen: 'Open the scorecard', keyCancel: 'Cancel',
     keyMissing: 'A reader key is needed to see the figures.',
     keyWrong: 'This key was not accepted. Check it and enter it again.',
     keyForbidden: 'This key may not read figures: a reader (or admin) key is needed.',
     unreachable: 'The app did not answer. Check the connection and try again.',
     failed: 'This part could not be loaded: {detail}',
+    goalsMissing: 'Goals could not be loaded: the figures are shown without them.',
     tryAgain: 'Try again',
     loading: 'Loading…', opening: 'Loading the scorecard…',
     subtitle: '{deployment} · {calendar} calendar · {currency} · {timeZone}',
-    computedAt: 'Computed {time}', noFigures: '(no figures yet)', outOfDate: '(out of date)',
+    computedAt: 'Computed {time}', noFigures: '(no figures yet)', outOfDate: '(out of date)', otherCalendar: '(computed under another calendar)',
     staleNote: 'facts have arrived since: the next run brings these figures up to date',
     calendarNames: { gregorian: 'Gregorian', persian: 'Solar Hijri', fiscal: 'fiscal' },
     headline: 'Headline figures',
@@ -37,7 +38,7 @@ const words = {
     composite: 'Composite score of its weighted parts', weight: 'weight {weight}',
     noGoals: 'No goals for {period}.', noGoalsScope: 'No goals for {scope} in {period}; choose the organisation to see every goal.',
     statuses: { achieved: 'Achieved', missed: 'Missed', 'on-track': 'On track', 'at-risk': 'At risk', 'off-track': 'Off track', 'no-data': 'No data', 'no-attainment': 'Target 0: no %' },
-    trend: 'Trend', trendOf: '{indicator}, {scope}: the last {count} periods', goalTarget: 'Goal target', showNumbers: 'Show the numbers',
+    trend: 'Trend', trendOf: '{indicator}, {scope}: the last {count} periods', trendOfOne: '{indicator}, {scope}: this period only', goalTarget: 'Goal target', showNumbers: 'Show the numbers',
     noTrend: 'No figures for {indicator} in {scope} over these periods.',
     // Table names differ from their panel's heading: both are landmarks, and a screen reader lists them by name.
     goalsTable: 'Goals for {scope}, {period}', staffTable: 'Payouts by staff member, {period}', benchmarksTable: 'Us and each competitor, {period}',
@@ -71,16 +72,17 @@ const words = {
     refresh: 'بازخوانی', changeKey: 'تغییر کلید', close: 'بستن',
     keyTitle: 'کلید خواندن را وارد کنید',
     keyHelp: 'ارقام از رابط خواندن همین برنامه می‌آیند. کلید فقط تا پایان همین نشست مرورگر نگه داشته می‌شود.',
-    keyLabel: 'کلید خواندن', keyOpen: 'باز کردن داشبورد',
+    keyLabel: 'کلید خواندن', keyOpen: 'باز کردن داشبورد', keyCancel: 'انصراف',
     keyMissing: 'برای دیدن ارقام، کلید خواندن لازم است.',
     keyWrong: 'این کلید پذیرفته نشد. آن را بررسی کنید و دوباره وارد کنید.',
     keyForbidden: 'این کلید اجازهٔ خواندن ارقام را ندارد: کلید خواندن (یا مدیر) لازم است.',
     unreachable: 'برنامه پاسخ نداد. اتصال را بررسی کنید و دوباره تلاش کنید.',
     failed: 'این بخش بارگذاری نشد: {detail}',
+    goalsMissing: 'اهداف بارگذاری نشدند: ارقام بدون آن‌ها نشان داده شده‌اند.',
     tryAgain: 'تلاش دوباره',
     loading: 'در حال بارگذاری…', opening: 'در حال بارگذاری داشبورد…',
     subtitle: '{deployment} · تقویم {calendar} · {currency} · {timeZone}',
-    computedAt: 'محاسبه در {time}', noFigures: '(بدون رقم)', outOfDate: '(نیازمند به‌روزرسانی)',
+    computedAt: 'محاسبه در {time}', noFigures: '(بدون رقم)', outOfDate: '(نیازمند به‌روزرسانی)', otherCalendar: '(محاسبه با تقویمی دیگر)',
     staleNote: 'از آن پس داده‌های تازه رسیده است؛ اجرای بعدی این ارقام را به‌روز می‌کند',
     calendarNames: { gregorian: 'میلادی', persian: 'هجری شمسی', fiscal: 'مالی' },
     headline: 'ارقام کلیدی',
@@ -97,7 +99,7 @@ const words = {
     composite: 'امتیاز ترکیبی از اجزای وزن‌دار', weight: 'وزن {weight}',
     noGoals: 'برای {period} هدفی تعریف نشده است.', noGoalsScope: 'برای {scope} در {period} هدفی نیست؛ برای دیدن همهٔ اهداف «کل سازمان» را انتخاب کنید.',
     statuses: { achieved: 'محقق شد', missed: 'محقق نشد', 'on-track': 'در مسیر', 'at-risk': 'در خطر', 'off-track': 'خارج از مسیر', 'no-data': 'بدون داده', 'no-attainment': 'هدف صفر: بدون درصد' },
-    trend: 'روند', trendOf: '{indicator}، {scope}: {count} دورهٔ اخیر', goalTarget: 'مقدار هدف', showNumbers: 'نمایش اعداد',
+    trend: 'روند', trendOf: '{indicator}، {scope}: {count} دورهٔ اخیر', trendOfOne: '{indicator}، {scope}: فقط همین دوره', goalTarget: 'مقدار هدف', showNumbers: 'نمایش اعداد',
     noTrend: 'برای {indicator} در {scope} در این دوره‌ها رقمی نیست.',
     goalsTable: 'اهداف {scope}، {period}', staffTable: 'پاداش هر کارمند، {period}', benchmarksTable: 'ما و هر رقیب، {period}',
     staff: 'پاداش کارکنان', rank: 'رتبه', person: 'کارمند', quotaAttainment: 'تحقق سهمیه', payout: 'پاداش', statement: 'ریز محاسبه',
@@ -151,6 +153,17 @@ export class Words {
     return new Intl.NumberFormat(this.locale, { maximumFractionDigits: digits, minimumFractionDigits: minimum }).format(value);
   }
 
+  /** An amount of money to the cent (the currency's minor unit), however large: a payout, or an amount on its statement. */
+  money(value) {
+    if (value === null || value === undefined || Number.isNaN(value)) return '—';
+    return new Intl.NumberFormat(this.locale, { style: 'currency', currency: this.context?.currency ?? 'EUR' }).format(value);
+  }
+
+  /** The trend's caption: which indicator and scope, over how many periods. */
+  trendCaption(indicator, scope, count) {
+    return this.t(count === 1 ? 'trendOfOne' : 'trendOf', { indicator, scope, count: this.number(count, 0) });
+  }
+
   /** How many decimals a value of a unit shows. */
   static digits(value, unit) {
     if (unit === 'count') return 0;
@@ -192,18 +205,25 @@ export class Words {
     return this.value(value, unit, digits);
   }
 
-  /** A signed change: points for percentages and scores, else percent of the earlier value. */
+  /**
+   * A signed change: points for percentages and scores, else percent of the earlier value. Shown with one
+   * decimal, or as many more (up to three) as it takes not to read 0; one that is 0 even then is no change
+   * (its delta 0, so it is judged neither better nor worse): never "−0 pts worse".
+   */
   change(current, previous, unit) {
     if (current === null || previous === null || current === undefined || previous === undefined) return null;
     const absolute = unit === '%' || unit === 'score' || unit === 'index';
-    const delta = current - previous;
+    let delta = current - previous;
     // From 0 a percent change has no size: the direction is said in words (and 0 to 0 is unchanged).
     if (!absolute && previous === 0) {
       return delta === 0 ? { delta, text: `±${this.number(0, 0)}${this.rtl ? '٪' : '%'}` } : { delta, text: this.t(delta > 0 ? 'upFromZero' : 'downFromZero') };
     }
-    const amount = absolute ? delta : 100 * delta / Math.abs(previous);
+    let amount = absolute ? delta : 100 * delta / Math.abs(previous);
+    let digits = 1;
+    while (digits < 3 && Math.round(Math.abs(amount) * 10 ** digits) === 0) digits++;
+    if (Math.round(Math.abs(amount) * 10 ** digits) === 0) amount = delta = 0;
     const sign = amount > 0 ? '+' : amount < 0 ? '−' : '±';
-    const magnitude = this.number(Math.abs(amount), 1);
+    const magnitude = this.number(Math.abs(amount), digits);
     return { delta, text: absolute ? this.t('points', { value: sign + magnitude }) : `${sign}${magnitude}${this.rtl ? '٪' : '%'}` };
   }
 

@@ -27,7 +27,7 @@ const dependsOn = {
 
 const api = new Api();
 const $ = id => document.getElementById(id);
-const state = { view: readView(location), context: null, words: null, data: {}, loads: {}, keyMessage: null };
+const state = { view: readView(location), context: null, words: null, data: {}, loads: {}, keyMessage: null, notice: null };
 state.words = new Words(state.view.lang, null);
 
 const actions = {
@@ -51,7 +51,7 @@ async function start() {
 async function openScorecard({ fromKeyForm = false } = {}) {
   $('key-gate').hidden = true;
   // Until the reporting context arrives nothing else can be shown: say that it is on its way.
-  showNotice(state.words.t('opening'));
+  showNotice(words => words.t('opening'));
   try {
     state.context = await api.get('/api/reporting-context');
   } catch (error) {
@@ -98,7 +98,7 @@ function failedToOpen(error) {
     api.key = null;
     return askForKey(error.status === 403 ? 'keyForbidden' : 'keyWrong');
   }
-  showNotice(error.status === 0 ? state.words.t('unreachable') : state.words.t('failed', { detail: error.message }), openScorecard);
+  showNotice(words => error.status === 0 ? words.t('unreachable') : words.t('failed', { detail: error.message }), openScorecard);
 }
 
 /**
@@ -137,12 +137,11 @@ function complete(view) {
 function reportIgnored(view) {
   if (view.ignored.length === 0) {
     // A notice about an earlier link goes once the view is another.
-    if (state.linkNotice && $('notice').firstChild === state.linkNotice) hideNotice();
+    if (state.linkNotice && state.notice === state.linkNotice) hideNotice();
     state.linkNotice = null;
     return;
   }
-  showNotice(state.words.t('linkIgnored', { parts: view.ignored.map(p => `“${p}”`).join(', '), period: state.words.periodName(view.grain, view.period) }));
-  state.linkNotice = $('notice').firstChild;
+  state.linkNotice = showNotice(words => words.t('linkIgnored', { parts: view.ignored.map(p => `“${p}”`).join(', '), period: words.periodName(view.grain, view.period) }));
 }
 
 function navigate(next, { focus = null, replace = false } = {}) {
@@ -184,6 +183,8 @@ async function load(name) {
   const token = {};
   state.loads[name] = token;
   delete state.data[name];
+  // The tiles' note (when their figures were computed) belongs to figures on screen: none until these arrive.
+  if (name === 'tiles') drawTilesNote();
   body.setAttribute('aria-busy', 'true');
   // Answers already at hand arrive at once; only a real wait shows "Loading…".
   const waiting = setTimeout(() => show(body, h('p', { class: 'loading' }, state.words.t('loading'))), 150);
@@ -211,13 +212,16 @@ async function load(name) {
 function draw(name) {
   const body = $(name).querySelector('.panel-body');
   panels[name].render(body, state.data[name], state.view, state.words, state.context, actions);
-  if (name === 'tiles') {
-    const computed = state.data.tiles.current.map(r => r.computedAt).sort().at(-1);
-    const entry = state.context.grains.find(g => g.grain === state.view.grain)?.periods.find(p => p.key === state.view.period);
-    $('tiles-note').textContent = !computed ? ''
-      : state.words.t('computedAt', { time: state.words.instant(computed) }) + (entry?.stale ? ` · ${state.words.t('staleNote')}` : '');
-    $('tiles-note').classList.toggle('stale', Boolean(computed && entry?.stale));
-  }
+  if (name === 'tiles') drawTilesNote();
+}
+
+/** When the tiles' figures were computed, and whether facts arrived since; nothing while they have none loaded. */
+function drawTilesNote() {
+  const computed = state.data.tiles?.current.map(r => r.computedAt).sort().at(-1);
+  const entry = state.context.grains.find(g => g.grain === state.view.grain)?.periods.find(p => p.key === state.view.period);
+  $('tiles-note').textContent = !computed ? ''
+    : state.words.t('computedAt', { time: state.words.instant(computed) }) + (entry?.stale ? ` · ${state.words.t('staleNote')}` : '');
+  $('tiles-note').classList.toggle('stale', Boolean(computed && entry?.stale));
 }
 
 function wireControls() {
@@ -239,10 +243,15 @@ function wireControls() {
   $('change-key').addEventListener('click', () => askForKey(null));
   $('key-form').addEventListener('submit', e => {
     e.preventDefault();
-    api.key = $('key-input').value.trim();
+    const key = $('key-input').value.trim();
     $('key-input').value = '';
+    // Spaces are no key: say one is needed rather than send an empty one and report it refused.
+    if (!key) return askForKey('keyMissing');
+    api.key = key;
     openScorecard({ fromKeyForm: true });
   });
+  $('key-cancel').addEventListener('click', returnToScorecard);
+  $('key-gate').addEventListener('keydown', e => { if (e.key === 'Escape' && !$('key-cancel').hidden) returnToScorecard(); });
   $('statement-close').addEventListener('click', () => $('statement').close());
   $('download-csv').addEventListener('click', downloadCsv);
   $('copy-odata').addEventListener('click', copyOData);
@@ -265,6 +274,7 @@ function applyLanguage() {
   language.textContent = words.lang === 'fa' ? 'English' : 'فارسی';
   language.lang = words.lang === 'fa' ? 'en' : 'fa';
   if (state.keyMessage) $('key-message').textContent = words.t(state.keyMessage);
+  if (state.notice) drawNotice();
   const context = state.context;
   $('subtitle').textContent = context
     ? words.t('subtitle', { deployment: context.deployment, calendar: words.t(`calendarNames.${context.calendarKind}`), currency: context.currency, timeZone: context.timeZone })
@@ -284,7 +294,9 @@ function renderControls() {
   const grain = context.grains.find(g => g.grain === view.grain);
   const listed = grain.periods.filter(p => p.computed || p.key === grain.current || p.key === view.period || p.key === grain.default);
   if (!listed.some(p => p.key === view.period)) listed.push({ key: view.period, label: { en: view.period, fa: view.period }, computed: false });
-  const label = p => !p.computed ? `${p.label[words.lang]} ${words.t('noFigures')}` : p.stale ? `${p.label[words.lang]} ${words.t('outOfDate')}` : p.label[words.lang];
+  // A period whose figures were computed under another calendar has figures, just none served under its key: say which.
+  const note = p => !p.computed ? words.t(p.calendarChange ? 'otherCalendar' : 'noFigures') : p.stale ? words.t('outOfDate') : null;
+  const label = p => note(p) ? `${p.label[words.lang]} ${note(p)}` : p.label[words.lang];
   show($('period'), listed.slice().reverse().map(p => option(p.key, label(p), view.period)));
 
   const scopes = context.scopes.includes(view.scope) ? context.scopes : [...context.scopes, view.scope];
@@ -309,16 +321,38 @@ function askForKey(message) {
   $('key-gate').hidden = false;
   $('key-message').textContent = message ? state.words.t(message) : '';
   $('key-message').hidden = !message;
+  // Asked for another key while one is held (Change key), the reader may keep it and go back to the figures.
+  $('key-cancel').hidden = !(api.key && state.context);
   $('key-input').focus();
 }
 
-function showNotice(text, retry) {
-  const notice = $('notice');
-  show(notice, h('p', {}, text), retry ? h('button', { type: 'button', onclick: retry }, state.words.t('tryAgain')) : null);
-  notice.hidden = false;
+/** Leaves the key form for the figures on screen, under the key already held: nothing is asked again. */
+function returnToScorecard() {
+  state.keyMessage = null;
+  $('key-input').value = '';
+  $('key-gate').hidden = true;
+  for (const id of ['main', 'view', 'refresh', 'change-key']) $(id).hidden = false;
+  $('change-key').focus();
+}
+
+/**
+ * Shows a notice above the panels: <code>message</code> is a function of the page's words, so that a
+ * language switch redraws it in the other language. Returns the notice, to tell later whether it is still shown.
+ */
+function showNotice(message, retry) {
+  state.notice = { message, retry };
+  drawNotice();
+  return state.notice;
+}
+
+function drawNotice() {
+  const { message, retry } = state.notice;
+  show($('notice'), h('p', {}, message(state.words)), retry ? h('button', { type: 'button', onclick: retry }, state.words.t('tryAgain')) : null);
+  $('notice').hidden = false;
 }
 
 function hideNotice() {
+  state.notice = null;
   $('notice').hidden = true;
 }
 
@@ -363,12 +397,11 @@ async function copyOData() {
   const address = `${odataAddress().encoded}&code=${encodeURIComponent(api.key ?? '')}`;
   try {
     await navigator.clipboard.writeText(address);
-    showNotice(state.words.t('copied'));
+    const notice = showNotice(words => words.t('copied'));
     // A confirmation, not something to dismiss: it goes by itself.
-    const notice = $('notice').firstChild;
-    setTimeout(() => { if ($('notice').firstChild === notice) hideNotice(); }, 4000);
+    setTimeout(() => { if (state.notice === notice) hideNotice(); }, 4000);
   } catch {
     // Without clipboard access (a page not served over HTTPS or localhost): show it to copy by hand.
-    showNotice(address);
+    showNotice(() => address);
   }
 }

@@ -77,6 +77,6 @@ export function csv(goals, view, words, context) {
   return ordered(goals, view).map(({ goal }) => ({
     section: 'goal', indicator: goal.indicator, name: nameIn(goal, words.lang), scope: goal.scope, grain: goal.grain, period: goal.period,
     value: goal.actual, unit: goal.composite ? '%' : indicatorOf(context, goal.indicator).unit,
-    target: goal.target, stretch: goal.stretch, attainment: goal.attainment, status: goal.status, projected: goal.projected,
+    target: goal.target, stretch: goal.stretch, attainment: goal.attainment, status: goalStatus(goal), projected: goal.projected,
   }));
 }

@@ -42,7 +42,7 @@ export function render(body, rows, view, words, context, actions) {
       h('th', { scope: 'row', class: 'staff-id', dir: 'auto' }, p.staffId),
       // Each figure names its column (data-label): at phone width a row is a card, each figure under its name.
       h('td', { dataset: { label: words.t('quotaAttainment') } }, bar(words, p.quotaAttainment)),
-      h('td', { class: 'num', dataset: { label: words.t('payout') } }, words.value(p.payout, 'currency')),
+      h('td', { class: 'num', dataset: { label: words.t('payout') } }, words.money(p.payout)),
       h('td', {}, h('button', { type: 'button', class: 'link-button', 'aria-label': words.t('openStatement', { staff: p.staffId }), dataset: { statement: p.staffId },
         onclick: event => actions.openStatement(p.staffId, event.currentTarget) }, words.t('statement'))))),
     { class: 'staff-table' }));
@@ -61,7 +61,8 @@ export function renderStatement(body, card, view, words, context) {
     return;
   }
   const lines = details.statement ?? {};
-  const money = value => words.value(numberOrNull(value), 'currency');
+  // Every amount to the cent, so the tiers add up to the gross on screen (headline tiles round large figures; a statement does not).
+  const money = value => words.money(numberOrNull(value));
   const percent = value => words.value(numberOrNull(value), '%');
   const band = tier => tier.to === null || tier.to === undefined ? `≥ ${percent(tier.from)}` : `${percent(tier.from)} – ${percent(tier.to)}`;
   show(body,

@@ -1,9 +1,10 @@
 // Headline tiles: for the view's scope, each family's headline indicators with the value, its
 // change against the previous period (coloured by whether that is better or worse for the
-// indicator), and the goal's status where a goal exists.
+// indicator), and the goal's status where a goal exists. Goals that could not be loaded leave the figures
+// in place: the tiles show them without a status and say why.
 import { h, show } from '../dom.js';
 import { query } from '../api.js';
-import { goalStatus, indicatorOf, judge, notComputedWords, numberOrNull, periodEntry, statusChip } from '../format.js';
+import { goalsMissing, goalStatus, indicatorOf, judge, notComputedWords, numberOrNull, periodEntry, statusChip, unlessFailed } from '../format.js';
 
 export const headline = {
   commercial: ['com.revenue', 'com.orders', 'com.active-customers', 'com.new-customers', 'com.arpc', 'com.deal-win-rate'],
@@ -14,9 +15,9 @@ export async function load(api, view) {
   const [current, previous, goals] = await Promise.all([
     api.all(`/api/snapshots?${query({ grain: view.grain, period: view.period, scope: view.scope })}`),
     view.previous ? api.all(`/api/snapshots?${query({ grain: view.grain, period: view.previous, scope: view.scope })}`) : Promise.resolve([]),
-    api.get(`/api/goals/attainment?${query({ grain: view.grain, period: view.period })}`),
+    unlessFailed(api.get(`/api/goals/attainment?${query({ grain: view.grain, period: view.period })}`)),
   ]);
-  return { current, previous, goals: goals.items };
+  return { current, previous, goals: goals?.items ?? null };
 }
 
 export function tiles(data, view, context) {
@@ -28,7 +29,7 @@ export function tiles(data, view, context) {
     tiles: ids.filter(id => current.has(id)).map(id => {
       const row = current.get(id);
       const indicator = indicatorOf(context, id, row);
-      const goal = data.goals.find(g => g.indicator === id && g.scope === view.scope);
+      const goal = data.goals?.find(g => g.indicator === id && g.scope === view.scope);
       return { id, indicator, value: numberOrNull(row.value), previous: numberOrNull(previous.get(id)?.value), goal, row };
     }),
   })).filter(group => group.tiles.length > 0);
@@ -47,7 +48,8 @@ export function render(body, data, view, words, context, actions) {
   const previousName = view.previous ? words.periodName(view.grain, view.previous) : null;
   show(body, groups.map(group => h('div', { class: 'tile-group' },
     h('h3', {}, words.t(`families.${group.family}`)),
-    h('div', { class: 'tile-grid' }, group.tiles.map(tile => renderTile(tile, view, words, previousName, actions))))));
+    h('div', { class: 'tile-grid' }, group.tiles.map(tile => renderTile(tile, view, words, previousName, actions))))),
+  data.goals === null ? goalsMissing(words) : null);
 }
 
 function renderTile(tile, view, words, previousName, actions) {
@@ -74,6 +76,6 @@ function renderTile(tile, view, words, previousName, actions) {
 export function csv(data, view, words, context) {
   return tiles(data, view, context).flatMap(group => group.tiles.map(tile => ({
     section: 'headline', indicator: tile.id, name: tile.indicator.name[words.lang], scope: view.scope, grain: view.grain, period: view.period,
-    value: tile.value, unit: tile.indicator.unit, previous: tile.previous, target: tile.goal?.target, attainment: tile.goal?.attainment, status: tile.goal?.status,
+    value: tile.value, unit: tile.indicator.unit, previous: tile.previous, target: tile.goal?.target, attainment: tile.goal?.attainment, status: tile.goal ? goalStatus(tile.goal) : undefined,
   })));
 }

@@ -1,10 +1,11 @@
 // Trend: one indicator over the last twelve periods of the grain, for the view's scope, with the
-// target of its goal drawn where a goal exists, straight from point to point (a curve would bulge past
+// target of its goal drawn where a goal exists (goals that could not be loaded leave the line without
+// it, and a note saying so), straight from point to point (a curve would bulge past
 // the real figures). The chart is Chart.js (bundled, see the README);
 // the same numbers are in a table for screen readers and for anyone who wants them exactly.
 import { h, show, table } from '../dom.js';
 import { query } from '../api.js';
-import { indicatorOf, numberOrNull } from '../format.js';
+import { goalsMissing, indicatorOf, numberOrNull, unlessFailed } from '../format.js';
 
 export const length = 12;
 export const defaultIndicator = 'com.revenue';
@@ -23,14 +24,15 @@ export async function load(api, view, context) {
   const keys = trendPeriods(view, context);
   const [series, goals] = await Promise.all([
     api.get(`/api/indicators/${encodeURIComponent(indicator)}/series?${query({ grain: view.grain, from: keys[0], to: keys[keys.length - 1], scope: view.scope })}`),
-    api.get('/api/goals'),
+    unlessFailed(api.get('/api/goals')),
   ]);
   const values = new Map(series.points.map(p => [p.period, numberOrNull(p.value)]));
   // A goal for this indicator, scope and grain: a recurring one applies to every period, a dated one to its own.
-  const matching = goals.filter(g => g.indicator === indicator && g.scope === view.scope && g.grain === view.grain);
+  const matching = (goals ?? []).filter(g => g.indicator === indicator && g.scope === view.scope && g.grain === view.grain);
   const targetOf = key => (matching.find(g => g.period === key) ?? matching.find(g => !g.period))?.target ?? null;
   return {
     indicator,
+    goalsMissing: goals === null,
     points: keys.map(key => ({ period: key, value: values.has(key) ? values.get(key) : null, target: numberOrNull(targetOf(key)) })),
   };
 }
@@ -41,7 +43,7 @@ export function render(body, data, view, words, context) {
   const indicator = indicatorOf(context, data.indicator);
   const name = words.indicatorName(data.indicator);
   const scope = words.scopeName(view.scope);
-  const caption = words.t('trendOf', { indicator: name, scope, count: words.number(data.points.length, 0) });
+  const caption = words.trendCaption(name, scope, data.points.length);
   body.closest('section').dataset.indicator = data.indicator;
   if (data.points.every(p => p.value === null)) {
     show(body, h('p', { class: 'empty' }, words.t('noTrend', { indicator: name, scope })));
@@ -52,6 +54,7 @@ export function render(body, data, view, words, context) {
   const canvas = h('canvas', { role: 'img', 'aria-label': caption });
   show(body,
     h('p', { class: 'panel-note' }, caption),
+    data.goalsMissing ? goalsMissing(words) : null,
     h('div', { class: 'chart' }, canvas),
     h('details', { class: 'numbers' }, h('summary', {}, words.t('showNumbers')),
       table(caption, [words.t('period'), name, hasTarget ? words.t('goalTarget') : null].filter(Boolean),
