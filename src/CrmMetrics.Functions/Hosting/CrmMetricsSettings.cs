@@ -98,13 +98,36 @@ public sealed class CrmMetricsSettings
         ["ReportingCurrency", "Calendar", "TimeZone", "ExchangeRates", "DefaultSlaHours", "Grains", "Keys", "PublicBaseUrl", "DeploymentName", "ODataPageSize", "RateLimits", "AlertHorizonDays", "HttpStorageTimeoutSeconds"];
     private static readonly string[] RateLimitSettings = ["IngestPerSecond", "IngestBurst", "ReadsPerSecond", "ReadsBurst"];
 
-    /// <summary>Adds an error for each setting of the section that is not one of <paramref name="known"/> (blank ones count as unset).</summary>
+    /// <summary>The settings that are sections of named settings (a currency's rate, a limit, a key), not values.</summary>
+    private static readonly string[] Sections = ["ExchangeRates", "RateLimits", "Keys"];
+
+    /// <summary>
+    /// Adds an error for each setting of the section that is not one of <paramref name="known"/> (blank ones count as
+    /// unset), for a name under a known setting that takes a value (<c>CrmMetrics:Calendar:x</c>, or a JSON array's
+    /// <c>CrmMetrics:Grains:0</c>), and for a value given to a section itself (<c>CrmMetrics:ExchangeRates=USD=0.9</c>):
+    /// each would otherwise be ignored without a word (found by probing).
+    /// </summary>
     private static void Unknown(IConfigurationSection section, string path, string[] known, ValidationErrors errors)
     {
         foreach (var child in section.GetChildren())
         {
-            if (known.Contains(child.Key, StringComparer.OrdinalIgnoreCase) || string.IsNullOrWhiteSpace(child.Value) && !child.GetChildren().Any()) continue;
-            errors.Add($"{path}:{child.Key}", $"is not a setting (misspelled?); the settings of {path} are {string.Join(", ", known)}");
+            var name = known.FirstOrDefault(k => string.Equals(k, child.Key, StringComparison.OrdinalIgnoreCase));
+            if (name is null)
+            {
+                if (string.IsNullOrWhiteSpace(child.Value) && !child.GetChildren().Any()) continue;
+                errors.Add($"{path}:{child.Key}", $"is not a setting (misspelled?); the settings of {path} are {string.Join(", ", known)}");
+            }
+            else if (Sections.Contains(name, StringComparer.Ordinal))
+            {
+                // (CrmMetrics:Keys given a value is refused where the keys are read.)
+                if (name != "Keys" && !string.IsNullOrWhiteSpace(child.Value))
+                    errors.Add($"{path}:{child.Key}", $"is a section, not a value: set each of its entries as {path}:{name}:<name> (CrmMetrics__{name}__<name> in the environment)");
+            }
+            else if (child.GetChildren().Any(c => !string.IsNullOrWhiteSpace(c.Value) || c.GetChildren().Any()))
+            {
+                errors.Add($"{path}:{child.Key}", $"takes one value, not settings under it ({string.Join(", ", child.GetChildren().Select(c => c.Path))})"
+                    + (name == "Grains" ? "; give the grains as one comma-separated value, such as month,week" : ""));
+            }
         }
     }
 

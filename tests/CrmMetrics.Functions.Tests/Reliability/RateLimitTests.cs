@@ -93,6 +93,21 @@ public class RateLimitTests(RateLimitTests.Fixture app) : IClassFixture<RateLimi
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [setting] = value }).Build()))
             .Errors.ToDictionary().Keys);
 
+    [Theory]
+    // Found by probing: each was ignored without a word, and the app started on the defaults.
+    [InlineData("CrmMetrics:Calendar:x", "persian", "CrmMetrics:Calendar")]
+    [InlineData("CrmMetrics:TimeZone:Name", "Asia/Tehran", "CrmMetrics:TimeZone")]
+    [InlineData("CrmMetrics:Grains:0", "month", "CrmMetrics:Grains")]                 // a JSON array in local.settings.json
+    [InlineData("CrmMetrics:ExchangeRates", "USD=0.9", "CrmMetrics:ExchangeRates")]
+    [InlineData("CrmMetrics:RateLimits", "0", "CrmMetrics:RateLimits")]
+    [InlineData("CrmMetrics:RateLimits:IngestPerSecond:x", "1", "CrmMetrics:RateLimits:IngestPerSecond")]
+    public void A_name_under_a_setting_or_a_value_on_a_section_is_refused_by_name(string setting, string value, string named)
+    {
+        var errors = Assert.Throws<Hosting.SettingsException>(() => Hosting.CrmMetricsSettings.Load(
+            new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [setting] = value }).Build())).Errors.ToDictionary();
+        Assert.Equal([named], errors.Keys);
+    }
+
     [Fact]
     public void A_bad_calendar_and_a_bad_time_zone_are_both_named()
     {
