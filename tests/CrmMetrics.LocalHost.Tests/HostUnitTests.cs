@@ -140,6 +140,7 @@ public sealed class HostUnitTests
         Assert.Equal("/tmp/app", options.AppDirectory);
         Assert.Equal("c=d", options.Settings["A__B"]);
         Assert.Equal("http://127.0.0.1:7102", HostCommand.Parse(["--urls=http://127.0.0.1:7102"]).Urls.Single());
+        Assert.Equal("persian", HostCommand.Parse(["--setting=CrmMetrics__Calendar=persian"]).Settings["CrmMetrics__Calendar"]); // found by probing: refused
         Assert.Contains("--bogus", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--bogus"])).Message);
         Assert.Contains("--urls", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--urls", "ftp://x"])).Message);
         Assert.NotNull(HostCommand.DefaultApp());
@@ -154,6 +155,9 @@ public sealed class HostUnitTests
         Assert.Contains("--queue-lease", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--queue-lease", "8.00:00:00"])).Message);
         Assert.Contains("--queue-lease", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--queue-lease=7.00:00:01"])).Message);
         Assert.Contains("--queue-lease", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--queue-lease", "00:00:04"])).Message);
+        // Found by probing: a bare number was taken as days.
+        Assert.Contains("[d.]hh:mm", Assert.Throws<ArgumentException>(() => HostCommand.Parse(["--queue-lease", "5"])).Message);
+        Assert.Equal(TimeSpan.FromMinutes(62), HostCommand.Parse(["--queue-lease", "1:02"]).QueueMessageLease);
         Assert.Equal(2, await HostCommand.RunAsync(["--queue-lease", "8.00:00:00"]));
     }
 }

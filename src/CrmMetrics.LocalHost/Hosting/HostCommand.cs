@@ -91,7 +91,8 @@ public static class HostCommand
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
             var arg = args[i];
-            var (name, inline) = arg.Contains('=') && arg.StartsWith("--", StringComparison.Ordinal) && !arg.StartsWith("--setting", StringComparison.Ordinal)
+            // --name=value for every option, --setting=NAME=VALUE included (found by probing: only --setting refused it).
+            var (name, inline) = arg.Contains('=') && arg.StartsWith("--", StringComparison.Ordinal)
                 ? (arg[..arg.IndexOf('=')], arg[(arg.IndexOf('=') + 1)..])
                 : (arg, null);
             switch (name)
@@ -107,12 +108,13 @@ public static class HostCommand
                 case "--queue-lease":
                     var text = inline ?? Value();
                     // Storage hides a received message for 7 days at most: a longer lease made every receive fail, for good.
-                    if (!TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var parsed) || parsed < MinQueueLease || parsed > MaxQueueLease)
-                        throw new ArgumentException($"--queue-lease: '{text}' is not a time span from 00:00:05 to 7.00:00:00 (Azure Storage hides a received message for 7 days at most).");
+                    // Hours and minutes at least: a bare number reads as days (found by probing: "--queue-lease 5" hid messages for 5 days).
+                    if (!text.Contains(':') || !TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var parsed) || parsed < MinQueueLease || parsed > MaxQueueLease)
+                        throw new ArgumentException($"--queue-lease: '{text}' is not a time span [d.]hh:mm[:ss] from 00:00:05 to 7.00:00:00 (Azure Storage hides a received message for 7 days at most).");
                     lease = parsed;
                     break;
                 case "--setting":
-                    var pair = Value();
+                    var pair = inline ?? Value();
                     var eq = pair.IndexOf('=');
                     if (eq <= 0) throw new ArgumentException($"--setting {pair}: write NAME=VALUE.");
                     settings[pair[..eq]] = pair[(eq + 1)..];
