@@ -79,6 +79,19 @@ public class DemoCommandTests
     }
 
     [Fact]
+    public async Task Many_settings_the_worker_refuses_end_the_demo_at_once_naming_every_one()
+    {
+        // Found by probing: with 20 bad settings the refusal's first line fell out of the worker's last lines the
+        // host keeps, and the demo waited two minutes for a worker that would never start.
+        var bad = Enumerable.Range(1, 25).SelectMany(i => new[] { "--setting", $"CrmMetrics__Keys__k{i}=reader:nothex" });
+        var (exitCode, text) = await RunDemoAsync(["--urls", $"http://127.0.0.1:{Processes.FreePort()}", .. bad],
+            new Dictionary<string, string> { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" });
+        Assert.Equal(2, exitCode);
+        Assert.Contains("The app cannot start: CrmMetrics cannot start because of its settings", text);
+        Assert.All(Enumerable.Range(1, 25), i => Assert.Contains($"CrmMetrics:Keys:k{i}:", text));
+    }
+
+    [Fact]
     public async Task An_address_in_use_ends_the_demo_with_a_message_saying_what_to_do()
     {
         // Found running the main command while another clone's demo held port 7071: it crashed with exit code 134.

@@ -19,7 +19,9 @@ public sealed class WorkerProcess : IDisposable
     private static readonly string[] HostOnlySettings = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS", "urls"];
 
     private readonly Process _process;
-    private readonly LastLines _lastLines = new();
+    // Enough for a settings refusal to be kept whole, one line per bad setting under its heading (found by probing:
+    // with 20 bad settings the heading fell out of 20 lines, and the demo no longer knew the worker had refused them).
+    private readonly LastLines _lastLines = new(capacity: 200);
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private WorkerProcess(Process process) => _process = process;
