@@ -65,10 +65,18 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
 
         var runId = RunPlanner.NewRunId(clock.GetUtcNow());
         IReadOnlyList<string>? grains = grain is { } chosen ? [Grains.Key(chosen)] : null;
-        await runs.CreateAsync(runId, RunPlanner.ApiTrigger, grains, periodKey, ct);
-        await account.Queue(StorageNames.Queues.KpiRuns).SendMessageAsync(JobMessages.Write(new StartRunJob(runId)), ct);
-        // A run like it still queued plans everything this one would: the request joins it (its own run, started, does nothing).
-        var queued = await runs.QueueOrJoinAsync(runId, RunStore.RequestKey(grains, periodKey), ct);
+        string queued;
+        // The run's record, its start message and its place among queued runs are written whole, with the storage
+        // clients' full tries and not cancelled with the request: a record whose answer came after the request's
+        // storage limit was stored all the same, without a start message, and stayed queued for good (found by
+        // probing under load: the caller got a 503 and no run id). Slow storage makes a slow 202 instead.
+        using (Storage.Account.StorageAnswerLimit.Lifted())
+        {
+            await runs.CreateAsync(runId, RunPlanner.ApiTrigger, grains, periodKey, CancellationToken.None);
+            await account.Queue(StorageNames.Queues.KpiRuns).SendMessageAsync(JobMessages.Write(new StartRunJob(runId)), CancellationToken.None);
+            // A run like it still queued plans everything this one would: the request joins it (its own run, started, does nothing).
+            queued = await runs.QueueOrJoinAsync(runId, RunStore.RequestKey(grains, periodKey), CancellationToken.None);
+        }
         if (queued != runId) logger.LogInformation("Run request {RunId} joined run {Queued}, queued for the same grains and period and not planned yet", runId, queued);
         var status = $"/api/runs/{queued}";
         return TypedResults.Accepted(status, new RunAccepted(queued, "queued", status, Joined: queued != runId));
