@@ -58,11 +58,6 @@ public static class VersionPreconditions
     {
         if (values.Count == 0) return null;
         var text = values.ToString().Trim();
-        if (text.Trim(',', ' ', '\t').Length == 0)
-        {
-            errors.Add(header, "is empty: send * or the entity tag a GET of the definition answered, such as \"3\", or leave the header out");
-            return null;
-        }
         if (text == "*") return (true, []);
         var tags = new List<(bool, string)>();
         var i = 0;
@@ -84,6 +79,12 @@ public static class VersionPreconditions
                 errors.Add(header, "must be * or a list of entity tags in double quotes, separated by commas");
                 return null;
             }
+        }
+        // A list without a tag (sent empty, or only commas) would match nothing, or read as no condition.
+        if (tags.Count == 0)
+        {
+            errors.Add(header, "is empty: send * or the entity tag a GET of the definition answered, such as \"3\", or leave the header out");
+            return null;
         }
         return (false, tags);
     }
