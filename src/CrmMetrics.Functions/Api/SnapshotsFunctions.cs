@@ -31,7 +31,7 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
     [Function("Snapshots")]
     [ApiOperation("GET", "GetSnapshots", Access.Reader, Query = ["grain", "period", "indicator", "family", "scope", "pageSize", "version", "continuationToken"],
         Summary = "Latest snapshot rows; filters period, grain, family, indicator, scope; version (with period) for an earlier version; paged; JSON or text/csv.",
-        Response = typeof(SnapshotsResponse), AlsoProduces = "text/csv", Problems = [400])]
+        Response = typeof(SnapshotsResponse), AlsoProduces = "text/csv", Problems = [400, 404])]
     public async Task<IResult> ReadAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/snapshots")] HttpRequest request, CancellationToken ct)
     {
         var context = request.HttpContext;
@@ -73,6 +73,16 @@ public sealed class SnapshotsFunctions(SnapshotReader reader, SnapshotStore snap
             if (EntityTags.IsNotModified(request, etag))
                 return Results.StatusCode(StatusCodes.Status304NotModified);
             if (cache.Get(etag) is { } hit) return Cached(context, hit, period, calendarChange);
+        }
+
+        if (version is { } asked)
+        {
+            // Found by probing: a version past the latest answered 200 with no rows, as if it held none.
+            pointer = await snapshots.LatestAsync(period!.Grain, period.Key, ct);
+            if (pointer is not { Version: > 0 } || pointer.Version < asked)
+                return Problems.NotFound(pointer is { Version: > 0 }
+                    ? $"version {asked} of {Grains.Key(period.Grain)} {period.Key} does not exist: its latest version is {pointer.Version}"
+                    : $"version {asked} of {Grains.Key(period.Grain)} {period.Key} does not exist: the period has not been computed");
         }
 
         SnapshotPage page;

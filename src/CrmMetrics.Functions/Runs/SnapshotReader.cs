@@ -168,7 +168,8 @@ public sealed class SnapshotReader(SnapshotStore snapshots, CrmMetricsSettings s
         if (query.Period is { } period)
         {
             if (query.Version is { } version)
-                return [new LatestSnapshot(period.Grain, period.Key, version, "", default, 0, default, Attempt: await snapshots.AttemptOfAsync(period.Grain, period.Key, version, ct))];
+                return [new LatestSnapshot(period.Grain, period.Key, version, "", default, 0, default,
+                    Attempt: query.Latest is { } pointer ? pointer.Attempts?.Of(version) : await snapshots.AttemptOfAsync(period.Grain, period.Key, version, ct))];
             var latest = query.Latest ?? await snapshots.LatestAsync(period.Grain, period.Key, ct);
             return latest is { Version: > 0 } && Served(latest) ? [latest] : [];
         }

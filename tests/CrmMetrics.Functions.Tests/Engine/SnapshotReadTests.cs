@@ -111,6 +111,20 @@ public class SnapshotReadTests(SnapshotReadTests.Fixture app) : IClassFixture<Sn
         Assert.Equal(row.GetProperty("value").GetDouble(), first.GetProperty("value").GetDouble());
     }
 
+    [Theory]
+    [InlineData("period=2026-03&version=3", "its latest version is 2")]  // found by probing: 200 with no rows
+    [InlineData("period=2026-03&version=3&indicator=com.orders", "its latest version is 2")]
+    [InlineData("period=2019-03&version=1", "the period has not been computed")]
+    public async Task A_version_that_does_not_exist_is_a_404_saying_which_exist(string query, string detail)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, $"/api/snapshots?{query}", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await AppFixture.JsonAsync(response);
+        Assert.Contains("version", problem.GetProperty("detail").GetString());
+        Assert.Contains(detail, problem.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task Csv_has_the_contract_columns_in_the_invariant_culture()
     {
