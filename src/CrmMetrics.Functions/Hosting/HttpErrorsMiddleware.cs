@@ -27,7 +27,7 @@ public sealed class HttpErrorsMiddleware(ILogger<HttpErrorsMiddleware> logger) :
             else if (status >= 500) logger.LogError(error, "{Function}: {Method} {Path} failed", context.FunctionDefinition.Name, http.Request.Method, http.Request.Path);
             if (http.Response.HasStarted) return;
             if (status == 503) http.Response.Headers.RetryAfter = HttpPipeline.RetryAfterSeconds;
-            context.GetInvocationResult().Value = HttpPipeline.ProblemFor(status, error, http.Request.Method);
+            context.GetInvocationResult().Value = HttpPipeline.ProblemFor(status, error, http.Request.Method, http.Request.Path.Value);
         }
     }
 

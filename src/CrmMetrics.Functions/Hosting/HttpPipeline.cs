@@ -107,7 +107,8 @@ public static class HttpPipeline
     };
 
     /// <summary>The problem details a failure answers with; nothing of its internals reaches the client.</summary>
-    public static IResult ProblemFor(int status, Exception? error, string method = "POST") => status switch
+    /// <remarks><paramref name="path"/> words a write's 503: only events are recognised as duplicates when sent again.</remarks>
+    public static IResult ProblemFor(int status, Exception? error, string method = "POST", string? path = null) => status switch
     {
         400 when error is RequestFailedException => Problems.Problem(400, "The request is not valid.",
             "What the request asks for makes a storage query longer than storage takes (a filter's text, or its list of values, is too long); ask for less at once."),
@@ -119,9 +120,15 @@ public static class HttpPipeline
         503 when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => Problems.Unavailable($"{StorageSilence(error)}; retry the request shortly."),
         // Part of a request may be stored when storage stops answering (the first batches of events, say), so
         // the answer does not say "nothing": each record is written whole, and a repeat is safe.
-        503 => Problems.Unavailable($"{StorageSilence(error)}; no record was half-written, though part of the request may already be stored — retry it whole (repeated events are recognised as duplicates)."),
+        503 when IsEventsRoute(path) => Problems.Unavailable($"{StorageSilence(error)}; no record was half-written, though part of the request may already be stored — retry it whole (repeated events are recognised as duplicates)."),
+        // Found by probing: a run request's 503 spoke of events.
+        503 => Problems.Unavailable($"{StorageSilence(error)}; no record was half-written, though part of the request may already be stored — retry it whole."),
         _ => Problems.Problem(500, "Internal Server Error", "An unexpected error occurred; it has been logged."),
     };
+
+    /// <summary>Whether a path is the ingestion route (<c>/api/events</c>), whose repeats count once; null is taken as it, as before paths were told.</summary>
+    private static bool IsEventsRoute(string? path) =>
+        path is null || path.Equals("/api/events", StringComparison.OrdinalIgnoreCase) || path.Equals("/api/events/", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>What a 503 says of storage: how long it was given when it never answered, else that it did not answer.</summary>
     internal static string StorageSilence(Exception? error) => error switch
