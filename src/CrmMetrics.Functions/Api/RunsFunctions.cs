@@ -73,7 +73,9 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
         using (Storage.Account.StorageAnswerLimit.Lifted())
         {
             await runs.CreateAsync(runId, RunPlanner.ApiTrigger, grains, periodKey, CancellationToken.None);
-            await account.Queue(StorageNames.Queues.KpiRuns).SendMessageAsync(JobMessages.Write(new StartRunJob(runId)), CancellationToken.None);
+            // Held back a moment, so identical requests sent at once find this run still queued and join it (found by
+            // probing: sent at once, they mostly got runs of their own, as this run's planning had begun already).
+            await account.Queue(StorageNames.Queues.KpiRuns).SendMessageAsync(JobMessages.Write(new StartRunJob(runId)), JoinWindow, cancellationToken: CancellationToken.None);
             // A run like it still queued plans everything this one would: the request joins it (its own run, started, does nothing).
             queued = await runs.QueueOrJoinAsync(runId, RunStore.RequestKey(grains, periodKey), CancellationToken.None);
         }
@@ -81,6 +83,9 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
         var status = $"/api/runs/{queued}";
         return TypedResults.Accepted(status, new RunAccepted(queued, "queued", status, Joined: queued != runId));
     }
+
+    /// <summary>How long a requested run's start message stays invisible: identical requests within it join the run.</summary>
+    public static readonly TimeSpan JoinWindow = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Why no fact can fall in the period yet, if none can: it starts after today (a period no fact can ever
