@@ -29,6 +29,21 @@ public sealed class SnapshotParts(SnapshotStore snapshots, CrmMetricsSettings se
     public Task<IReadOnlyList<FeedPart<T>>> BuildGroupedAsync<T>(PartitionFilter filter, SnapshotFilter rows, Func<IReadOnlyList<SnapshotRow>, Period, IReadOnlyList<T>> map, CancellationToken ct) =>
         PartsAsync(filter, rows, map, countsKnown: false, ct);
 
+    /// <summary>
+    /// The entities of the period an entity key names (<c>grain|period|…</c>, as every snapshot-based entity's
+    /// <c>id</c> begins), read from its latest version with <paramref name="rows"/>, and the one whose id is the key;
+    /// null when the key names no period, or none served.
+    /// </summary>
+    public async Task<T?> FindAsync<T>(string key, SnapshotFilter rows, Func<IReadOnlyList<SnapshotRow>, Period, IReadOnlyList<T>> map, Func<T, string> id, CancellationToken ct)
+        where T : class
+    {
+        var parts = key.Split('|', 3);
+        if (parts.Length < 3 || !Grains.TryParse(parts[0], out var grain) || !settings.Calendar.TryParse(parts[1], grain, out var period, out _)) return null;
+        if (await snapshots.LatestAsync(grain, period!.Key, ct) is not { Version: > 0 } latest || Runs.SnapshotReader.CalendarChange(latest, settings.Calendar) is not null) return null;
+        var entities = map(await snapshots.ReadVersionAsync(grain, period.Key, latest.Version, latest.Attempt, rows, ct), period);
+        return entities.FirstOrDefault(e => id(e) == key);
+    }
+
     private async Task<IReadOnlyList<FeedPart<T>>> PartsAsync<T>(PartitionFilter filter, SnapshotFilter rows, Func<IReadOnlyList<SnapshotRow>, Period, IReadOnlyList<T>> map,
         bool countsKnown, CancellationToken ct)
     {
@@ -56,6 +71,22 @@ public sealed class SnapshotsController(SnapshotParts parts) : ODataController
     public async Task<IActionResult> Get(ODataQueryOptions<ODataSnapshot> options, CancellationToken ct) =>
         await Serve(this, options, parts, null, ODataSnapshot.From, ct);
 
+    /// <summary>One row by its key, the <c>@odata.id</c> full metadata gives it (found by probing: those links answered 404).</summary>
+    [HttpGet("Snapshots({key})")]
+    public async Task<IActionResult> Get(string key, CancellationToken ct) => await ServeOne(this, parts, "Snapshots", key, null, ODataSnapshot.From, ct);
+
+    /// <summary>The row of a snapshot-based set whose id is <paramref name="key"/> (<c>grain|period|indicator|scope</c>), or a 404 saying why.</summary>
+    internal static async Task<IActionResult> ServeOne<T>(ControllerBase controller, SnapshotParts parts, string set, string key, string? family, Func<SnapshotRow, Period, T> map, CancellationToken ct)
+        where T : ODataSnapshot
+    {
+        // The indicator and scope narrow the read to the row (neither holds '|': both are checked where rows are written).
+        var named = key.Split('|');
+        var entity = named.Length == 4
+            ? await parts.FindAsync(key, new SnapshotFilter(named[2], family, named[3]), (rows, period) => rows.Select(r => map(r, period)).ToList(), e => e.Id, ct)
+            : null;
+        return ODataFeed.Entity(controller, entity, set, key);
+    }
+
     /// <summary>Latest snapshot rows (of one <paramref name="family"/>, or any), each as <paramref name="map"/> makes it.</summary>
     internal static async Task<IActionResult> Serve<T>(ControllerBase controller, ODataQueryOptions<T> options, SnapshotParts parts, string? family,
         Func<SnapshotRow, Period, T> map, CancellationToken ct)
@@ -78,6 +109,10 @@ public sealed class BenchmarksController(SnapshotParts parts) : ODataController
     [HttpGet("Benchmarks")]
     public async Task<IActionResult> Get(ODataQueryOptions<ODataBenchmark> options, CancellationToken ct) =>
         await SnapshotsController.Serve(this, options, parts, Families.CompetitorBenchmarks, ODataBenchmark.From, ct);
+
+    [HttpGet("Benchmarks({key})")]
+    public async Task<IActionResult> Get(string key, CancellationToken ct) =>
+        await SnapshotsController.ServeOne(this, parts, "Benchmarks", key, Families.CompetitorBenchmarks, ODataBenchmark.From, ct);
 }
 
 [Route("odata")]
@@ -90,6 +125,17 @@ public sealed class GoalAttainmentController(SnapshotParts parts) : ODataControl
         var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(this));
         var feed = await parts.BuildAsync(filter, new SnapshotFilter(Indicator: "goal.attainment"), Map, ct);
         return await ODataFeed.ServeAsync(this, options, feed, ct);
+    }
+
+    /// <summary>One goal's attainment by its key, <c>grain|period|scope</c> of its row.</summary>
+    [HttpGet("GoalAttainment({key})")]
+    public async Task<IActionResult> Get(string key, CancellationToken ct)
+    {
+        var named = key.Split('|');
+        var entity = named.Length == 3
+            ? await parts.FindAsync(key, new SnapshotFilter(Indicator: "goal.attainment", Scope: named[2]), (rows, period) => rows.Select(r => Map(r, period)).ToList(), e => e.Id, ct)
+            : null;
+        return ODataFeed.Entity(this, entity, "GoalAttainment", key);
     }
 
     private static ODataGoalAttainment Map(SnapshotRow row, Period period)
@@ -123,6 +169,17 @@ public sealed class StaffScorecardsController(SnapshotParts parts) : ODataContro
         var filter = PartitionFilter.From(options.Filter?.FilterClause, ODataFeed.Calendar(this));
         var feed = await parts.BuildGroupedAsync(filter, new SnapshotFilter(Family: Families.StaffIncentives), Map, ct);
         return await ODataFeed.ServeAsync(this, options, feed, ct);
+    }
+
+    /// <summary>One staff member's scorecard by its key, <c>grain|period|staff:id</c>.</summary>
+    [HttpGet("StaffScorecards({key})")]
+    public async Task<IActionResult> Get(string key, CancellationToken ct)
+    {
+        var named = key.Split('|');
+        var entity = named.Length == 3 && named[2].StartsWith("staff:", StringComparison.Ordinal)
+            ? await parts.FindAsync(key, new SnapshotFilter(Family: Families.StaffIncentives, Scope: named[2]), Map, e => e.Id, ct)
+            : null;
+        return ODataFeed.Entity(this, entity, "StaffScorecards", key);
     }
 
     private static IReadOnlyList<ODataStaffScorecard> Map(IReadOnlyList<SnapshotRow> rows, Period period) =>
@@ -167,6 +224,14 @@ public sealed class AlertsController(AlertLedger ledger) : ODataController
             return result;
         });
         return await ODataFeed.ServeAsync(this, options, [part], ct);
+    }
+
+    /// <summary>One alert by its key, the CloudEvent id.</summary>
+    [HttpGet("Alerts({key})")]
+    public async Task<IActionResult> Get(string key, CancellationToken ct)
+    {
+        var alert = key.Length is > 0 and <= 512 ? await ledger.FindAsync(key, ct) : null;
+        return ODataFeed.Entity(this, alert is null ? null : Map(alert, ODataFeed.Calendar(this).InZone(alert.RaisedAt)), "Alerts", key);
     }
 
     private static ODataAlert Map(RecordedAlert alert, DateTimeOffset raisedAt)

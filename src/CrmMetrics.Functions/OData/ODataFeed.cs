@@ -303,6 +303,12 @@ public static partial class ODataFeed
     [GeneratedRegex(@"EnableQueryAttribute|ValidationSettings|QuerySettings")]
     private static partial Regex DeveloperAdvice();
 
+    /// <summary>An entity read by key (its <c>@odata.id</c>), or a 404 problem naming the key when there is none.</summary>
+    public static IActionResult Entity<T>(ControllerBase controller, T? entity, string set, string key) where T : class =>
+        entity is not null
+            ? controller.Ok(entity)
+            : new HttpResultAction(Problems.NotFound($"There is no entity '{Domain.Validation.JsonFields.Truncate(key)}' in {set}: a key is the id of a row {set} serves now (of a period's latest version)."));
+
     /// <summary>A 400 problem naming the query option, in the API's one error shape.</summary>
     public static IActionResult Problem(string option, string message) => new HttpResultAction(Problems.Validation(option, message));
 

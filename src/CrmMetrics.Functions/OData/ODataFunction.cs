@@ -62,5 +62,5 @@ public sealed class ODataBranch(IServiceProvider services)
     private static readonly string EntitySets = string.Join(", ", ODataModel.Build().EntityContainer.EntitySets().Select(s => s.Name));
 
     private static string NoSuchResource(PathString path) =>
-        $"There is no OData resource {path}: this feed serves $metadata and the entity sets {EntitySets} (and their /$count), read with query options such as $filter, not by key.";
+        $"There is no OData resource {path}: this feed serves $metadata and the entity sets {EntitySets} (and their /$count), read with query options such as $filter, or one entity by its id (Snapshots('month|2026-11|com.revenue|org')).";
 }

@@ -410,6 +410,16 @@ public sealed class AlertLedger(StorageAccount account)
         return claim.HasValue ? claim.Value!.GetDateTimeOffset("RaisedAt") : null;
     }
 
+    /// <summary>The alert with this id as <see cref="ListAsync"/> lists it, or null when none was recorded: two point reads.</summary>
+    public async Task<RecordedAlert?> FindAsync(string alertId, CancellationToken ct)
+    {
+        if (await ClaimedAtAsync(alertId, ct) is not { } raisedAt) return null;
+        var row = await _table.GetEntityIfExistsAsync<TableEntity>(LogPartition, LogKey(raisedAt, alertId), cancellationToken: ct);
+        return row.HasValue
+            ? new RecordedAlert(alertId, row.Value!.GetDateTimeOffset("RaisedAt") ?? raisedAt, StorageJson.Read<JsonObject>(row.Value, "Event") ?? []) { ResolvedBy = row.Value.GetString("ResolvedBy") }
+            : null;
+    }
+
     /// <summary>Records that what this delivery claimed went out (its period's done message was read after its alerts).</summary>
     public async Task MarkDeliveredAsync(string invocation, CancellationToken ct)
     {

@@ -168,4 +168,49 @@ public class ODataClientTests(BiFixture app)
             Assert.False(plain.TryGetProperty("@odata.count", out _), count);
         }
     }
+
+    [Theory]
+    [InlineData("Snapshots", "$filter=Period eq '2026-04' and Indicator eq 'com.revenue'")]
+    [InlineData("Benchmarks", "$filter=Period eq '2026-03'")]
+    [InlineData("GoalAttainment", "$filter=Period eq '2026-03'")]
+    [InlineData("StaffScorecards", "$filter=Period eq '2026-04'")]
+    [InlineData("Alerts", "$filter=Time ge 2020-01-01T00:00:00Z")]
+    public async Task Each_rows_odata_id_under_full_metadata_reads_that_row(string entitySet, string query)
+    {
+        // Found by probing: odata.metadata=full gives every row an @odata.id link, and those links answered 404.
+        var request = app.Request(HttpMethod.Get, $"/odata/{entitySet}?{query}&$top=3", TestKeys.Reader);
+        request.Headers.Add("Accept", "application/json;odata.metadata=full");
+        var feed = await AppFixture.JsonAsync(await app.Client.SendAsync(request));
+        var rows = feed.GetProperty("value").EnumerateArray().ToList();
+        Assert.NotEmpty(rows);
+        foreach (var row in rows)
+        {
+            var link = new Uri(row.GetProperty("@odata.id").GetString()!, UriKind.RelativeOrAbsolute);
+            var response = await app.SendAsync(HttpMethod.Get, link.IsAbsoluteUri ? link.PathAndQuery : "/odata/" + link.OriginalString, TestKeys.Reader);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{link}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            var one = await AppFixture.JsonAsync(response);
+            Assert.Equal(row.GetProperty("id").GetString(), one.GetProperty("id").GetString());
+            foreach (var member in new[] { "period", "value", "payout", "attainment", "message" })
+            {
+                if (row.TryGetProperty(member, out var expected)) Assert.Equal(expected.ToString(), one.GetProperty(member).ToString());
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("Snapshots('month%7C2026-04%7Ccom.revenue%7Cregion:atlantis')")]
+    [InlineData("Snapshots('month%7C2019-04%7Ccom.revenue%7Corg')")]
+    [InlineData("Snapshots('month%7C2026-13%7Ccom.revenue%7Corg')")]
+    [InlineData("Snapshots('not-a-key')")]
+    [InlineData("GoalAttainment('month%7C2026-03%7Cgoal:none')")]
+    [InlineData("StaffScorecards('month%7C2026-04%7Corg')")]
+    [InlineData("Alerts('no-such-alert')")]
+    public async Task A_key_of_no_row_is_a_404_naming_it(string path)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, $"/odata/{path}", TestKeys.Reader);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains($"There is no entity '", (await AppFixture.JsonAsync(response)).GetProperty("detail").GetString());
+        Assert.Contains($" in {path[..path.IndexOf('(')]}:", (await AppFixture.JsonAsync(response)).GetProperty("detail").GetString());
+    }
 }
