@@ -74,7 +74,9 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         return TypedResults.Ok(all.OrderBy(g => g.GoalId, StringComparer.Ordinal).Select(g => GoalDto.From(g, all)).ToList());
     }
 
-    [Function("Goal")]
+    // Named to sort after GoalAttainment: the Functions host takes the first route that matches in the order of function
+    // names, so under the name "Goal" this route took GET api/goals/attainment in Azure (found by a review against the host's source).
+    [Function("GoalById")]
     [ApiOperation("GET", "GetGoal", Access.Reader, Summary = "A goal.", Response = typeof(GoalDto), Problems = [404])]
     [ApiOperation("PUT", "PutGoal", Access.Admin, Summary = "Create or replace a goal.", Response = typeof(GoalDto), AlsoStatus = 201, Problems = [400, 412, 413, 415])]
     [ApiOperation("DELETE", "DeleteGoal", Access.Admin, Summary = "Delete a goal (not while it has children, is part of a composite or an alert rule watches it).", Status = 204, Problems = [400, 404, 409, 412])]

@@ -18,10 +18,18 @@ public sealed record HttpFunctionRoute(string Function, string Template, IReadOn
 }
 
 /// <summary>
-/// The host's routes: one ASP.NET Core endpoint per HTTP function, so templates, constraints,
-/// catch-all parameters and precedence behave as in the Functions host (which routes with ASP.NET
-/// Core too). Set once the worker has said which functions it has.
+/// The host's routes: one ASP.NET Core endpoint per HTTP function, so templates, constraints and
+/// catch-all parameters behave as in the Functions host (which routes with ASP.NET Core too). Set once
+/// the worker has said which functions it has.
 /// </summary>
+/// <remarks>
+/// Precedence is the Functions host's, not ASP.NET Core's: it maps its functions' routes in the order of their
+/// names (ignoring case) and takes the first that matches the path and method, so a literal segment does not
+/// win over a parameter by itself (azure-functions-host issue 9876: <c>api/goals/{goalId}</c> of a function
+/// named <c>Goal</c> takes <c>GET api/goals/attainment</c> from <c>GoalAttainment</c>). Each endpoint's order is
+/// its function's place in that order, which endpoint routing ranks before a template's precedence. Found by a
+/// review against the host's source: locally the literal route won, and in Azure the goals panel broke.
+/// </remarks>
 public sealed class HttpFunctionEndpoints : EndpointDataSource
 {
     private readonly Lock _lock = new();
@@ -40,9 +48,9 @@ public sealed class HttpFunctionEndpoints : EndpointDataSource
     public void Set(IEnumerable<HttpFunctionRoute> routes, Func<HttpFunctionRoute, RequestDelegate> handler)
     {
         var list = routes.ToList();
-        var endpoints = list.Select((route, i) =>
+        var endpoints = list.OrderBy(route => route.Function, StringComparer.OrdinalIgnoreCase).Select((route, rank) =>
         {
-            var builder = new RouteEndpointBuilder(handler(route), RoutePatternFactory.Parse(route.Template), order: 0) { DisplayName = route.Function };
+            var builder = new RouteEndpointBuilder(handler(route), RoutePatternFactory.Parse(route.Template), order: rank) { DisplayName = route.Function };
             if (route.Methods.Count > 0) builder.Metadata.Add(new HttpMethodMetadata(route.Methods));
             builder.Metadata.Add(route);
             return (Endpoint)builder.Build();
