@@ -125,14 +125,17 @@ public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, Aler
     public async Task FinalizePeriodAsync([QueueTrigger(StorageNames.Queues.KpiPeriodsPoison)] string message, CancellationToken ct)
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadPeriod, logger, "FinalizePeriodPoisoned", out var job)) return;
+        // Stale again first, so the next run does it again (an attempt that promoted its version had cleared the mark).
+        // Marked before the failure is recorded, as FinalizePeriod's last attempt does: the other way round, a handler that
+        // died between the two left its retry finding the period failed, and the period neither stale nor computed (found
+        // by a review). A period another delivery finished meanwhile is computed once more by the next run.
+        await stalePeriods.MarkAsync([job.Period], ct);
         var found = await runs.FailPendingPeriodAsync(job.RunId, job.Grain, job.Period, Reason($"finalising {job.Period}", StorageNames.Queues.KpiPeriodsPoison), ct);
         if (found != StepState.Pending)
         {
-            logger.LogInformation("Period {Period} of run {RunId} is {State}; its message in {Queue} changes nothing", job.Period, job.RunId, Describe(found), StorageNames.Queues.KpiPeriodsPoison);
+            logger.LogInformation("Period {Period} of run {RunId} is {State}; its message in {Queue} only marked it for the next run", job.Period, job.RunId, Describe(found), StorageNames.Queues.KpiPeriodsPoison);
             return;
         }
-        // Stale again, so the next run does it again (an attempt that promoted its version had cleared the mark).
-        await stalePeriods.MarkAsync([job.Period], ct);
         logger.LogError("Period {Period} of run {RunId} failed: its message went to {Queue} after {Attempts} attempts", job.Period, job.RunId, StorageNames.Queues.KpiPeriodsPoison, host.MaxDequeueCount);
     }
 
