@@ -118,16 +118,19 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         if (stranded.Count > 0)
             return Problems.Conflict($"Goal '{goalId}' is watched at another grain than {Grains.Key(goal.Grain)} by alert rule {string.Join(", ", stranded)}; change their grain or delete them first.");
 
-        var (created, version) = await goals.PutVersionedAsync(goalId, goal, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
+        var changed = DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(before.Document is { } old ? DuePeriods(old.Grain, old.Period, settings, clock) : []).Distinct().ToList();
+        // Marked before the write as well as after it: a put that died after its write, retried, finds the same document
+        // stored and marks nothing (found by a review: a fixed period kept its attainment against the old target).
+        // Marked after too, since a run may finalise the period between the first marks and the write.
+        var (created, version) = await goals.PutVersionedAsync(goalId, goal, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct,
+            beforeChange: () => stale.MarkAsync(changed, ct));
         VersionPreconditions.Tag(request, version);
         all[goalId] = goal;
         // The same document again changes nothing (found by probing: it marked the goal's periods out of date),
         // but the periods of alerts nothing watches are marked whenever there are some: a put retried after
         // one whose marks were lost finds its document stored and would otherwise mark nothing (found in review).
         // Not cancelled with the request: the document is stored, and what it changed must be marked.
-        var due = created || before.Version != version
-            ? DuePeriods(goal.Grain, goal.Period, settings, clock).Concat(before.Document is { } old ? DuePeriods(old.Grain, old.Period, settings, clock) : [])
-            : [];
+        IEnumerable<string> due = created || before.Version != version ? changed : [];
         // With the storage clients' full tries, as queue work has them: the document is in, and a 503 would have the client retry a write that is done.
         using (Storage.Account.StorageAnswerLimit.Lifted())
             await stale.MarkAsync(due.Concat(await alerts.PeriodsWithUnwatchedAlertsAsync(CancellationToken.None)).Distinct().ToList(), CancellationToken.None);
@@ -147,7 +150,10 @@ public sealed class GoalsFunctions(GoalStore goals, AlertRuleStore rules, Defini
         if (composites.Count > 0) return Problems.Conflict($"Goal '{goalId}' is a child of composite goal {string.Join(", ", composites)}; remove it from their children first.");
         var watching = (await rules.ListAsync(ct)).Where(r => r.GoalId == goalId).Select(r => $"'{r.RuleId}'").Order(StringComparer.Ordinal).ToList();
         if (watching.Count > 0) return Problems.Conflict($"Goal '{goalId}' is watched by alert rule {string.Join(", ", watching)}; change or delete them first.");
-        if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal || !await goals.DeleteAsync(goalId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct))
+        // Its periods are marked before the delete too: a delete retried after one that died after it finds no goal (found by a review).
+        if (all.FirstOrDefault(g => g.GoalId == goalId) is not { } goal
+            || !await goals.DeleteAsync(goalId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct,
+                beforeChange: () => stale.MarkAsync(DuePeriods(goal.Grain, goal.Period, settings, clock).ToList(), ct)))
             return Problems.NotFound($"There is no goal '{JsonFields.Truncate(goalId)}'.");
         // Its attainment rows leave the snapshots at the next run of its periods, where its open alerts are resolved.
         using (Storage.Account.StorageAnswerLimit.Lifted())

@@ -66,7 +66,10 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         {
             if (VersionPreconditions.Read(request, out var refused) is not { } condition) return refused;
             await using var held = await definitionLock.AcquireAsync(ct);
-            if (await plans.GetAsync(planId, ct) is not { } deleted || !await plans.DeleteAsync(planId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct))
+            // Marked before the delete too: a delete retried after one that died after it finds no plan (found by a review).
+            if (await plans.GetAsync(planId, ct) is not { } deleted
+                || !await plans.DeleteAsync(planId, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct,
+                    beforeChange: () => stale.MarkAsync(GoalsFunctions.DuePeriods(deleted.Grain, null, settings, clock), ct)))
                 return Problems.NotFound($"There is no incentive plan '{JsonFields.Truncate(planId)}'.");
             // Not cancelled with the request, with the storage clients' full tries: the plan is gone, and its periods must be marked.
             using (Storage.Account.StorageAnswerLimit.Lifted()) await stale.MarkAsync(GoalsFunctions.DuePeriods(deleted.Grain, null, settings, clock), CancellationToken.None);
@@ -104,9 +107,13 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         if (SharedStaff(plan, await plans.ListVersionedAsync(ct)) is { } refusal) return Problems.Validation(refusal);
         bool created;
         int version;
+        var was = before?.Document is { } old && old.Grain != plan.Grain ? GoalsFunctions.DuePeriods(old.Grain, null, settings, clock) : [];
+        var due = GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock).Where(key => plan.StartsBy(settings.Calendar.Parse(key, plan.Grain))).Concat(was).Distinct().ToList();
         try
         {
-            (created, version) = await plans.PutVersionedAsync(planId, document, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct);
+            // Marked before the write as well as after it: a put that died after its write, retried, finds the same document (found by a review).
+            (created, version) = await plans.PutVersionedAsync(planId, document, Security.ApiKeyAuthorization.ActorOf(request.HttpContext), condition, ct,
+                beforeChange: () => stale.MarkAsync(due, ct));
         }
         catch (Storage.Account.DocumentTooLargeException e)
         {
@@ -121,9 +128,7 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
         // A dated version marks only the periods it pays: those before it keep what they were paid.
         if (before?.Version != version)
         {
-            var was = before?.Document is { } old && old.Grain != plan.Grain ? GoalsFunctions.DuePeriods(old.Grain, null, settings, clock) : [];
-            var due = GoalsFunctions.DuePeriods(plan.Grain, null, settings, clock).Where(key => plan.StartsBy(settings.Calendar.Parse(key, plan.Grain)));
-            using (Storage.Account.StorageAnswerLimit.Lifted()) await stale.MarkAsync(due.Concat(was), CancellationToken.None);
+            using (Storage.Account.StorageAnswerLimit.Lifted()) await stale.MarkAsync(due, CancellationToken.None);
         }
         var dto = PlanDto.From(document, version);
         return created ? TypedResults.Created($"/api/incentive-plans/{planId}", dto) : TypedResults.Ok(dto);

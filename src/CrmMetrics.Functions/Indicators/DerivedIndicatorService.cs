@@ -63,7 +63,8 @@ public sealed class DerivedIndicatorService(
         if (before?.Document is { } stored && stored.Direction != indicator.Direction
             && (await UsersAsync(id, ct)).Where(u => !u.StartsWith("derived indicator", StringComparison.Ordinal)).ToList() is { Count: > 0 } users)
             return new DerivedIndicatorOutcome.Conflict($"'{id}' is used by {string.Join(", ", users)}, which were checked against its direction; change or delete them before changing its direction.");
-        var (created, version) = await definitions.PutVersionedAsync(id, indicator, actor, condition, ct);
+        // Marked before the write as well as after it: a put that died after its write, retried, finds the same document (found by a review).
+        var (created, version) = await definitions.PutVersionedAsync(id, indicator, actor, condition, ct, beforeChange: () => stale.MarkAsync(DuePeriods(), ct));
         // The same document again changes nothing (found by probing: it marked the due periods out of date).
         if (before?.Version != version) await stale.MarkAsync(DuePeriods(), ct);
         return new DerivedIndicatorOutcome.Saved(indicator, created, version);
@@ -77,7 +78,8 @@ public sealed class DerivedIndicatorService(
         if (await definitions.GetAsync(id, ct) is null) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
         var users = await UsersAsync(id, ct);
         if (users.Count > 0) return new DerivedIndicatorOutcome.Conflict($"'{id}' is used by {string.Join(", ", users)}; change or delete them first.");
-        if (!await definitions.DeleteAsync(id, actor, condition, ct)) return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
+        if (!await definitions.DeleteAsync(id, actor, condition, ct, beforeChange: () => stale.MarkAsync(DuePeriods(), ct)))
+            return new DerivedIndicatorOutcome.NotFound($"There is no derived indicator '{JsonFields.Truncate(id)}'.");
         // Its rows leave the snapshots of the due periods at their next run.
         await stale.MarkAsync(DuePeriods(), ct);
         return new DerivedIndicatorOutcome.Deleted();

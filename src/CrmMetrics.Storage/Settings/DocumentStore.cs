@@ -62,7 +62,13 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     /// Stores the document as its next version if the stored one meets <paramref name="condition"/>
     /// (judged on the row the write replaces); otherwise throws <see cref="VersionConditionFailedException"/>, having written nothing.
     /// </summary>
-    public async Task<(bool Created, int Version)> PutVersionedAsync(string id, T document, ChangeActor actor, VersionCondition condition, CancellationToken ct)
+    /// <param name="beforeChange">
+    /// Called once the write is known to change the stored document, before it is written:
+    /// for what must be recorded whenever the document changes (the periods it affects, marked stale), since a caller
+    /// that dies after the write, retried, finds the same document stored and sees no change (found by a review).
+    /// </param>
+    public async Task<(bool Created, int Version)> PutVersionedAsync(string id, T document, ChangeActor actor, VersionCondition condition, CancellationToken ct,
+        Func<Task>? beforeChange = null)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -71,6 +77,7 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
             var json = JsonSerializer.Serialize(document, Json);
             // The same document again is no change: no new version, so no one's If-Match on it fails, and no audit entry.
             if (current.HasValue && SameDocument(StorageJson.ReadText(current.Value!, "Doc"), json)) return (false, current.Value!.GetInt32("Version") ?? 1);
+            if (beforeChange is not null) await beforeChange();
             var version = current.HasValue ? (current.Value!.GetInt32("Version") ?? 1) + 1 : await LastVersionAsync(id, ct) + 1;
             var now = DateTimeOffset.UtcNow;
             var entity = new TableEntity(Partition, StorageKeys.Encode(id)) { ["UpdatedAt"] = now, ["Version"] = version };
@@ -105,13 +112,15 @@ public class DocumentStore<T>(StorageAccount account, string tableName, string k
     /// Deletes the document if it meets <paramref name="condition"/>, recording the change; false when
     /// there is none; throws <see cref="VersionConditionFailedException"/> when it does not meet it.
     /// </summary>
-    public async Task<bool> DeleteAsync(string id, ChangeActor actor, VersionCondition condition, CancellationToken ct)
+    /// <param name="beforeChange">As for <see cref="PutVersionedAsync(string, T, ChangeActor, VersionCondition, CancellationToken, Func{Task}?)"/>: a retried delete finds nothing to delete.</param>
+    public async Task<bool> DeleteAsync(string id, ChangeActor actor, VersionCondition condition, CancellationToken ct, Func<Task>? beforeChange = null)
     {
         for (var attempt = 1; ; attempt++)
         {
             var current = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, StorageKeys.Encode(id), cancellationToken: ct);
             if (!current.HasValue) return false;
             Require(condition, id, current.Value);
+            if (beforeChange is not null) await beforeChange();
             var version = (current.Value!.GetInt32("Version") ?? 1) + 1;
             List<TableTransactionAction> batch =
             [
