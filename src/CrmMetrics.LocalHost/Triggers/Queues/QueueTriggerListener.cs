@@ -163,6 +163,24 @@ public sealed class QueueTriggerListener(
     private async Task ProcessAsync(QueueMessage message, CancellationToken cancel)
     {
         await Task.Yield();
+        if (poison is not null && message.DequeueCount > options.MaxDequeueCount)
+        {
+            // Its earlier deliveries ended unsettled (a host or worker killed while running it) and used up its attempts:
+            // it goes to the poison queue without running again, as Azure's queue extension moves it before invoking
+            // (found by a review against its source: here it ran a further time).
+            try
+            {
+                logger.LogError("{Function}: message {Id} was delivered {Count} times without settling, more than maxDequeueCount {Max}; moving it to {Poison} without running it",
+                    functionName, message.MessageId, message.DequeueCount, options.MaxDequeueCount, poison.Name);
+                await poison.SendMessageAsync(message.Body, cancellationToken: CancellationToken.None);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning("{Function}: moving message {Id} to {Poison} failed ({Message}); it will reappear when its lease ends", functionName, message.MessageId, poison.Name, e.Message.Split('\n')[0]);
+            }
+            return;
+        }
         var receipt = message.PopReceipt;
         using var renewal = new CancellationTokenSource();
         var renewing = RenewAsync(message.MessageId, () => receipt, r => receipt = r, renewal.Token);
