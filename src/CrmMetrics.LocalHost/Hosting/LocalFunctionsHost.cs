@@ -23,10 +23,11 @@ namespace CrmMetrics.LocalHost;
 public sealed class LocalFunctionsHost : IAsyncDisposable
 {
     /// <summary>
-    /// The longest URL (path and query, as sent) the host forwards: four times Kestrel's default, room
-    /// for the filters Power BI folds into OData queries; the worker's server takes as long (HttpPipeline).
+    /// The longest URL (path and query, as sent) the host forwards: what the Functions host in Azure takes, whose
+    /// Kestrel keeps its default 8 KiB request line (method, URL and version; found by a review against its source:
+    /// this host took 32 KiB, so long OData filters worked here and were a 414 in Azure). A longer one is a 414 problem.
     /// </summary>
-    public const int MaxUrlBytes = 32 * 1024;
+    public const int MaxUrlBytes = 8 * 1024 - 32;
 
     /// <summary>Kestrel's own limit on the request line, above <see cref="MaxUrlBytes"/> so that the host answers the lines between.</summary>
     private const int KestrelRequestLineBytes = 256 * 1024;
