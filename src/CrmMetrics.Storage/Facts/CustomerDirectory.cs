@@ -15,9 +15,11 @@ namespace CrmMetrics.Storage.Facts;
 /// <see cref="StateFeed"/>. Entries merge facts by id, so every instance converges on the stored
 /// state whatever it read in which order; what is not here is read from the tables, and kept.
 /// </summary>
-public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore complaints)
+public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore complaints, TimeProvider? clock = null)
 {
     public const int MaxCases = 200_000;
+
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private readonly FeedPosition _position = new();
@@ -42,12 +44,12 @@ public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore co
     /// </summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
-        var asked = DateTimeOffset.UtcNow;
+        var asked = _clock.GetUtcNow();
         await _refresh.WaitAsync(ct);
         try
         {
             if (_customers is not null && _watermark >= asked) return;
-            var started = DateTimeOffset.UtcNow;
+            var started = _clock.GetUtcNow();
             Interlocked.Increment(ref _reads);
             var entries = _customers ?? new ConcurrentDictionary<string, CustomerEntry>(StringComparer.Ordinal);
             // On the first load the feed is read before the table: what is stored meanwhile is in the
