@@ -14,10 +14,27 @@ namespace CrmMetrics.Storage.Facts;
 /// lately (at most <see cref="MaxCases"/>, the oldest forgotten first). Both are kept current from the
 /// <see cref="StateFeed"/>. Entries merge facts by id, so every instance converges on the stored
 /// state whatever it read in which order; what is not here is read from the tables, and kept.
+/// <para>
+/// A refresh reads the feed from where the last one left off (less the feed's lookback), however
+/// long ago that was: an instance refreshes only when it aggregates a day, so runs apart (15
+/// minutes) or an instance that aggregated nothing for a while must still see every change made
+/// in between. Past <see cref="MaxCatchUp"/> it scans the table again instead, as on the first load.
+/// </para>
 /// </summary>
-public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore complaints)
+public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore complaints, TimeProvider? clock = null)
 {
     public const int MaxCases = 200_000;
+
+    /// <summary>
+    /// The longest time since the last refresh that the feed is read over; after a longer gap the
+    /// table is scanned again and the cases held are forgotten. Reading the feed costs a request per
+    /// bucket changed since (360 for an hour of steady ingestion, read one after another), and grows
+    /// with the gap (8,640 a day); a scan costs a request per partition and per 1,000 customers, and
+    /// every later day then reads its resolved cases again once.
+    /// </summary>
+    public static readonly TimeSpan MaxCatchUp = TimeSpan.FromHours(1);
+
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private readonly FeedPosition _position = new();
@@ -42,22 +59,32 @@ public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore co
     /// </summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
-        var asked = DateTimeOffset.UtcNow;
+        var asked = _clock.GetUtcNow();
         await _refresh.WaitAsync(ct);
         try
         {
             if (_customers is not null && _watermark >= asked) return;
-            var started = DateTimeOffset.UtcNow;
+            var started = _clock.GetUtcNow();
             Interlocked.Increment(ref _reads);
             var entries = _customers ?? new ConcurrentDictionary<string, CustomerEntry>(StringComparer.Ordinal);
-            // On the first load the feed is read before the table: what is stored meanwhile is in the
-            // table scan or behind a bucket head that changes after this read.
-            await foreach (var change in customers.Feed.ReadAsync(_position, started, ct))
+            // Every change stored since the last refresh began is behind the head of a bucket from the
+            // feed's lookback before it on (the writer's clock may be behind ours), so the feed is read
+            // from there, not from the last minutes only: a change made between two runs would otherwise
+            // never be read. After a gap longer than MaxCatchUp the table is scanned again instead, as on
+            // the first load. Cases are not scanned: those held may lack a change made in the gap, so
+            // they are forgotten, and read from their rows again as days need them.
+            var scan = _customers is null || started - _watermark > MaxCatchUp;
+            if (_customers is not null && scan) _cases.Clear();
+            // When scanning, the feed is read before the table: what is stored meanwhile is in the
+            // table scan or behind a bucket head that changes after this read. (The earlier instant of
+            // the two, should this machine's clock have gone back since the last refresh.)
+            var since = scan || started < _watermark ? started : _watermark;
+            await foreach (var change in customers.Feed.ReadAsync(_position, since, ct))
             {
                 if (change.CustomerId is { } customerId) Merge(entries, customerId, change.Timeline!);
                 else _cases.Merge(change.CaseId!, change.Case!);
             }
-            if (_customers is null)
+            if (scan)
             {
                 await Parallel.ForEachAsync(StorageKeys.CustomerPartitions(), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (pk, token) =>
                 {
@@ -164,6 +191,13 @@ public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore co
         private readonly ConcurrentQueue<string> _arrival = new();
 
         public bool TryGet(string caseId, out ComplaintEvent[] events) => _cases.TryGetValue(caseId, out events!);
+
+        /// <summary>Forgets every case. The arrival order goes first: a case merged meanwhile is then at worst queued and gone, which a later dequeue skips.</summary>
+        public void Clear()
+        {
+            _arrival.Clear();
+            _cases.Clear();
+        }
 
         public void Merge(string caseId, IReadOnlyList<ComplaintEvent> events)
         {

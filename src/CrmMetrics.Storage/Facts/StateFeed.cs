@@ -21,7 +21,8 @@ public sealed record StateChange(string? CustomerId, IReadOnlyList<LifecycleEven
 /// <para>
 /// Entries go to 10-second buckets (writer's clock), one append blob each, one block (JSON lines)
 /// per append. After appending to a bucket a writer stamps the bucket's head (a small row in its
-/// own table); a reader lists the heads of the last minutes and reads again only the buckets whose
+/// own table); a reader lists the heads from <see cref="Lookback"/> before its last read on (not
+/// only the last minutes': it may read again long after) and reads again only the buckets whose
 /// head changed since it last read them. Nothing is re-read for being recent, and an entry that
 /// landed in a bucket after the reader went through it is found through the head it stamped
 /// afterwards. Clocks may differ by up to <see cref="Lookback"/>.
@@ -29,7 +30,7 @@ public sealed record StateChange(string? CustomerId, IReadOnlyList<LifecycleEven
 /// </summary>
 public sealed class StateFeed
 {
-    /// <summary>How far back a reader looks for changed buckets: more than any clock difference or write delay.</summary>
+    /// <summary>How far before the instant it reads from a reader looks for changed buckets: more than any clock difference or write delay.</summary>
     public static readonly TimeSpan Lookback = TimeSpan.FromMinutes(2);
 
     private const string HeadsPartition = "heads";
@@ -94,12 +95,14 @@ public sealed class StateFeed
     }
 
     /// <summary>
-    /// The entries of every bucket whose head changed since <paramref name="position"/> saw it, within
-    /// <see cref="Lookback"/> of <paramref name="now"/>; updates the position as buckets are read.
+    /// The entries of every bucket whose head changed since <paramref name="position"/> saw it, from
+    /// <see cref="Lookback"/> before <paramref name="since"/> on (pass when the reader last read, so a
+    /// change stored since is found whatever the writer's clock said); updates the position as
+    /// buckets are read.
     /// </summary>
-    public async IAsyncEnumerable<StateChange> ReadAsync(FeedPosition position, DateTimeOffset now, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<StateChange> ReadAsync(FeedPosition position, DateTimeOffset since, [EnumeratorCancellation] CancellationToken ct)
     {
-        var from = BucketKey(now - Lookback);
+        var from = BucketKey(since - Lookback);
         var heads = new List<(string Bucket, ETag ETag)>();
         await foreach (var head in _heads.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {HeadsPartition} and RowKey ge {from}"),
                            select: ["RowKey"], cancellationToken: ct))

@@ -99,6 +99,99 @@ public class StateFeedTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         Assert.Equal("mo2", (await directory.CasesAsync(["MK-2"], default))["MK-2"].Opened!.Id);
     }
 
+    /// <summary>The system clock, <see cref="Ahead"/> of it: a directory's next refresh comes that much later.</summary>
+    private sealed class AheadClock : TimeProvider
+    {
+        public TimeSpan Ahead { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Ahead;
+    }
+
+    /// <summary>Counts the requests sent through the clients it is added to.</summary>
+    private sealed class Requests : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        private int _sent;
+
+        public int Sent => Volatile.Read(ref _sent);
+
+        public override void OnSendingRequest(Azure.Core.HttpMessage message) => Interlocked.Increment(ref _sent);
+    }
+
+    /// <summary>
+    /// Runs are 15 minutes apart, and a directory is refreshed only when its instance aggregates a day:
+    /// a refresh reads what changed since the last one, not only the feed's last minutes (found in
+    /// review: a timeline or case changed more than <see cref="StateFeed.Lookback"/> before the next
+    /// run never reached the directory). Back to back, a refresh still makes its one request.
+    /// </summary>
+    [Fact]
+    public async Task A_refresh_a_run_later_reads_what_changed_since_the_last_one_and_back_to_back_lists_the_heads_alone()
+    {
+        var account = await azurite.AccountAsync();
+        var requests = new Requests();
+        var counted = new StorageAccount(
+            new TableServiceClient(azurite.ConnectionString, Counted(new TableClientOptions(), requests)), account.Queues, account.RawQueues,
+            new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString, Counted(new Azure.Storage.Blobs.BlobClientOptions(), requests)), "counted");
+        var customers = new CustomerStore(account);
+        var complaints = new ComplaintStore(account, customers.Feed);
+        var clock = new AheadClock();
+        var directory = new CustomerDirectory(new CustomerStore(counted), new ComplaintStore(counted), clock);
+        await customers.ApplyAsync([Lifecycle("r2", FactType.CustomerAcquired, Day(5, 20), "R-1", "smb")], Utc, Today, _ => Task.CompletedTask, default);
+        await complaints.ApplyAsync([new Fact { Id = "rr1", Type = FactType.ComplaintResolved, Time = Day(5, 12), CustomerId = "R-1", CaseId = "RK-1" }], Utc, _ => Task.CompletedTask, default);
+        await directory.RefreshAsync(default);
+        Assert.Equal("smb", directory.Find("R-1")!.Value.Segment);
+        Assert.Null((await directory.CasesAsync(["RK-1"], default))["RK-1"].Opened);
+
+        // Back to back, nothing changed: the heads are listed, no bucket is read.
+        clock.Ahead = TimeSpan.FromSeconds(1);
+        var before = requests.Sent;
+        await directory.RefreshAsync(default);
+        Assert.Equal(1, requests.Sent - before);
+
+        // An earlier acquisition and the case's open, then the next run 15 minutes later.
+        await customers.ApplyAsync([Lifecycle("r1", FactType.CustomerAcquired, Day(5, 1), "R-1", "ent")], Utc, Today, _ => Task.CompletedTask, default);
+        await complaints.ApplyAsync([new Fact { Id = "ro1", Type = FactType.ComplaintOpened, Time = Day(5, 10), CustomerId = "R-1", CaseId = "RK-1", Severity = "low" }],
+            Utc, _ => Task.CompletedTask, default);
+        clock.Ahead = TimeSpan.FromMinutes(15);
+        await directory.RefreshAsync(default);
+        Assert.Equal("ent", directory.Find("R-1")!.Value.Segment);
+        Assert.Equal("ro1", (await directory.CasesAsync(["RK-1"], default))["RK-1"].Opened!.Id);
+    }
+
+    /// <summary>
+    /// After a gap longer than <see cref="CustomerDirectory.MaxCatchUp"/> (two idle days here) a refresh
+    /// scans the table instead of reading every bucket since, and reads the cases it held again.
+    /// </summary>
+    [Fact]
+    public async Task A_refresh_after_a_long_gap_scans_the_table_and_reads_the_cases_it_held_again()
+    {
+        var account = await azurite.AccountAsync();
+        var customers = new CustomerStore(account);
+        var complaints = new ComplaintStore(account, customers.Feed);
+        var clock = new AheadClock();
+        var directory = new CustomerDirectory(customers, complaints, clock);
+        await customers.ApplyAsync([Lifecycle("g2", FactType.CustomerAcquired, Day(6, 20), "G-1", "smb")], Utc, Today, _ => Task.CompletedTask, default);
+        await complaints.ApplyAsync([new Fact { Id = "gr1", Type = FactType.ComplaintResolved, Time = Day(6, 12), CustomerId = "G-1", CaseId = "GK-1" }], Utc, _ => Task.CompletedTask, default);
+        await directory.RefreshAsync(default);
+        Assert.Null((await directory.CasesAsync(["GK-1"], default))["GK-1"].Opened);
+
+        await customers.ApplyAsync([Lifecycle("g1", FactType.CustomerAcquired, Day(6, 1), "G-1", "ent")], Utc, Today, _ => Task.CompletedTask, default);
+        await complaints.ApplyAsync([new Fact { Id = "go1", Type = FactType.ComplaintOpened, Time = Day(6, 10), CustomerId = "G-1", CaseId = "GK-1", Severity = "low" }],
+            Utc, _ => Task.CompletedTask, default);
+        clock.Ahead = TimeSpan.FromDays(2);
+        var reads = directory.Reads;
+        await directory.RefreshAsync(default);
+        Assert.Equal(reads + 1, directory.Reads);
+        Assert.Equal("ent", directory.Find("G-1")!.Value.Segment);
+        Assert.Equal("go1", (await directory.CasesAsync(["GK-1"], default))["GK-1"].Opened!.Id);
+    }
+
+    private static T Counted<T>(T options, Requests requests) where T : Azure.Core.ClientOptions
+    {
+        StorageAccount.Configured(options);
+        options.AddPolicy(requests, Azure.Core.HttpPipelinePosition.PerCall);
+        return options;
+    }
+
     private static TableEntity Case(string caseId, string openId)
     {
         var entity = new TableEntity(StorageKeys.CasePartition(caseId), caseId);
