@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text.Json.Nodes;
 using CrmMetrics.LocalHost.App;
 using CrmMetrics.LocalHost.Hosting;
@@ -10,6 +11,27 @@ namespace CrmMetrics.LocalHost.Tests;
 /// <summary>The host's pure parts: host.json, schedules, output values, the command line.</summary>
 public sealed class HostUnitTests
 {
+    [Fact]
+    public void A_category_given_its_own_level_logs_beside_a_higher_minimum()
+    {
+        // The demo logs warnings, and runs' lifecycle lines (found by a soak: a long catch-up left its log silent).
+        var capture = new CrmMetrics.Testing.LogCapture();
+        using (var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(b =>
+        {
+            b.AddProvider(capture);
+            LocalFunctionsHost.ConfigureLogging(b, console: false, Microsoft.Extensions.Logging.LogLevel.Warning,
+                new Dictionary<string, Microsoft.Extensions.Logging.LogLevel> { ["CrmMetrics.Runs"] = Microsoft.Extensions.Logging.LogLevel.Information });
+        }))
+        {
+            Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(loggers.CreateLogger("CrmMetrics.Runs"), "run ended");
+            Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(loggers.CreateLogger("CrmMetrics.Functions.Jobs.CompletePeriodFunction"), "period done");
+            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(loggers.CreateLogger("CrmMetrics.Functions.Jobs.CompletePeriodFunction"), "period late");
+        }
+        Assert.True(capture.Contains("run ended"));
+        Assert.False(capture.Contains("period done"));
+        Assert.True(capture.Contains("period late"));
+    }
+
     [Fact]
     public void A_child_process_keeps_only_its_last_lines_however_much_it_writes()
     {

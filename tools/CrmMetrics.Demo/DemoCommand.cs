@@ -52,8 +52,10 @@ public static class DemoCommand
             Settings = settings,
             DefaultSettings = DefaultSettings(parsed.Urls),
             QueueMessageLease = parsed.QueueMessageLease,
-            // The demo prints its own progress; the app's routine logs would bury it.
+            // The demo prints its own progress; the app's routine logs would bury it. A run's lifecycle is one line at
+            // each step (planned, skipped, ended with its figures), so a long catch-up or a skipped firing is told.
             MinimumLogLevel = LogLevel.Warning,
+            CategoryLogLevels = new Dictionary<string, LogLevel> { ["CrmMetrics.Runs"] = LogLevel.Information },
         };
 
         using var stop = new CancellationTokenSource();

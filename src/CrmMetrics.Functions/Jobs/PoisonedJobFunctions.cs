@@ -17,7 +17,8 @@ namespace CrmMetrics.Functions.Jobs;
 /// always ends. A step that did finish meanwhile (another delivery of it) is left as it is.
 /// A day or period recorded failed stays dirty or stale, so the next run does it again.
 /// </summary>
-public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, AlertLedger ledger, StalePeriodStore stalePeriods, HostJsonSettings host, CrmMetricsSettings settings, ILogger<PoisonedJobFunctions> logger)
+public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, AlertLedger ledger, StalePeriodStore stalePeriods, HostJsonSettings host, CrmMetricsSettings settings, ILogger<PoisonedJobFunctions> logger,
+    ILoggerFactory loggers)
 {
     [Function("StartRunPoisoned")]
     public async Task<RunJobs> StartRunAsync([QueueTrigger(StorageNames.Queues.KpiRunsPoison)] string message, int dequeueCount, CancellationToken ct)
@@ -145,7 +146,7 @@ public sealed class PoisonedJobFunctions(RunStore runs, RunPlanner planner, Aler
     {
         if (!JobMessage.TryRead(message, JobMessages.ReadPeriodDone, logger, "CompletePeriodPoisoned", out var job)) return;
         logger.LogWarning("Run {RunId}: recording {Period} done failed {Attempts} times; recording it from {Queue}", job.RunId, job.Period, host.MaxDequeueCount, StorageNames.Queues.KpiDonePoison);
-        await CompletePeriodFunction.RecordAsync(runs, ledger, logger, job, ct);
+        await CompletePeriodFunction.RecordAsync(runs, ledger, logger, loggers.CreateLogger(RunLog.Category), job, ct);
     }
 
     private static string Describe(StepState? state) => state is { } s ? s.ToString().ToLowerInvariant() : "not planned";

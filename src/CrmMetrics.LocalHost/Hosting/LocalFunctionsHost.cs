@@ -171,7 +171,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             var rpcBuilder = WebApplication.CreateSlimBuilder();
             rpcBuilder.Logging.ClearProviders();
             if (logs is not null) rpcBuilder.Logging.AddProvider(new NonDisposingProvider(logs));
-            ConfigureLogging(rpcBuilder.Logging, logs is null, options.MinimumLogLevel);
+            ConfigureLogging(rpcBuilder.Logging, logs is null, options.MinimumLogLevel, options.CategoryLogLevels);
             rpcBuilder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
             rpcBuilder.Services.AddGrpc(o =>
             {
@@ -189,7 +189,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             var webBuilder = WebApplication.CreateSlimBuilder();
             webBuilder.Logging.ClearProviders();
             if (logs is not null) webBuilder.Logging.AddProvider(new NonDisposingProvider(logs));
-            ConfigureLogging(webBuilder.Logging, logs is null, options.MinimumLogLevel);
+            ConfigureLogging(webBuilder.Logging, logs is null, options.MinimumLogLevel, options.CategoryLogLevels);
             webBuilder.WebHost.UseUrls([.. options.Urls]);
             webBuilder.WebHost.ConfigureKestrel(k =>
             {
@@ -369,7 +369,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         return id.Length > 32 ? id[..32] : id;
     }
 
-    internal static void ConfigureLogging(ILoggingBuilder logging, bool console, LogLevel minimum)
+    internal static void ConfigureLogging(ILoggingBuilder logging, bool console, LogLevel minimum, IReadOnlyDictionary<string, LogLevel>? categories = null)
     {
         if (console)
         {
@@ -389,6 +389,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
         logging.AddFilter("Azure", LogLevel.Warning);
         // The worker's plumbing (its system logs) only when something is wrong.
         logging.AddFilter("Worker.Microsoft", LogLevel.Warning);
+        foreach (var (category, level) in categories ?? new Dictionary<string, LogLevel>()) logging.AddFilter(category, level);
     }
 
     private static ILoggerFactory CreateLoggers(ILoggerProvider? provider, LogLevel minimum) => LoggerFactory.Create(b =>
