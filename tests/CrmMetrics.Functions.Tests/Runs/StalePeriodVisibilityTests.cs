@@ -44,6 +44,22 @@ public class StalePeriodVisibilityTests(StalePeriodVisibilityTests.Fixture app) 
     }
 
     [Fact]
+    public async Task The_scopes_follow_a_periods_new_version()
+    {
+        // The context keeps each period version's scopes (a version's rows never change), so a new version must be read again.
+        object ChannelOrder(string id, string channel) => new { id, type = "order", time = "2026-06-10T10:00:00Z", customerId = "SC-1", channel, data = new { amount = 10, currency = "EUR" } };
+        async Task<List<string?>> ScopesAsync() => (await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, "/api/reporting-context", TestKeys.Reader)))
+            .GetProperty("scopes").EnumerateArray().Select(s => s.GetString()).ToList();
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { ChannelOrder("sc-1", "web") })).StatusCode);
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-06" });
+        Assert.Contains("channel:web", await ScopesAsync());
+        Assert.DoesNotContain("channel:phone", await ScopesAsync());
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostEventsAsync(new[] { ChannelOrder("sc-2", "phone") })).StatusCode);
+        await ApiDriver.RunAsync(app, new { grain = "month", period = "2026-06" });
+        Assert.Contains("channel:phone", await ScopesAsync());
+    }
+
+    [Fact]
     public async Task A_run_requested_without_a_period_recomputes_the_periods_of_its_grain_late_facts_fall_in()
     {
         // Found by probing: such a run finalised only the current and just-closed month, so a late
