@@ -30,6 +30,22 @@ public sealed class WorkerLifecycleTests(AzuriteFixture azurite) : IClassFixture
     }
 
     [Fact]
+    public async Task A_function_past_its_timeout_restarts_the_worker_as_the_functions_host_does()
+    {
+        // Found by a review against the Functions host's source: it restarts the worker of a timed-out invocation (every
+        // invocation in flight on it fails), where this host cancelled that one invocation alone. The test app's
+        // functionTimeout is one minute.
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues);
+        var first = host.Host.Workers.ProcessId!.Value;
+        await queues.SendWorkAsync(new { name = "too-long", busyMs = 75_000 });
+        await Eventually.WaitAsync(() => Task.FromResult(host.Logs.Contains("ran past functionTimeout")), TimeSpan.FromSeconds(100), "the timeout");
+        await Eventually.WaitAsync(() => Task.FromResult(host.Host.Workers.Starts == 2 && host.Host.Workers.Current is not null), TestHost.Deadline, "a new worker");
+        var after = (await host.Client.GetFromJsonAsync<JsonElement>("/lh/settings/X")).GetProperty("pid").GetInt32();
+        Assert.NotEqual(first, after);
+    }
+
+    [Fact]
     public async Task Stopping_the_host_ends_the_worker_with_WorkerTerminate_rather_than_a_kill()
     {
         var queues = new TestQueues(azurite.ConnectionString);

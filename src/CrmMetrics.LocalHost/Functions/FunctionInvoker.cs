@@ -61,6 +61,7 @@ public sealed class FunctionInvoker(WorkerSupervisor workers, HostJson host, Loc
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
+            workers.RestartAfterTimeout(worker, function.Name, host.FunctionTimeout);
             throw new FunctionFailedException(function.Name, $"timed out after {host.FunctionTimeout} (host.json functionTimeout)", "TimeoutException");
         }
         if (response.Result?.Status != StatusResult.Types.Status.Success)

@@ -71,6 +71,19 @@ public sealed class WorkerSupervisor(
     /// <summary>Kills the worker process as a crash would; the supervisor restarts it.</summary>
     public void KillWorker() => _process?.Kill();
 
+    /// <summary>
+    /// An invocation on <paramref name="worker"/> passed host.json's functionTimeout: the worker is restarted, failing every
+    /// invocation in flight on it, as the Functions host does (it restarts the worker channel of a timed-out invocation,
+    /// with no grace period; found by a review against its source: here only that invocation was cancelled). A worker
+    /// that has been replaced meanwhile is left alone.
+    /// </summary>
+    public void RestartAfterTimeout(ReadyWorker worker, string function, TimeSpan timeout)
+    {
+        if (!ReferenceEquals(Current, worker)) return;
+        _logger.LogError("Function {Function} ran past functionTimeout ({Timeout}); restarting the worker, as the Functions host does: every invocation in flight on it fails", function, timeout);
+        KillWorker();
+    }
+
     private async Task SuperviseAsync(CancellationToken stopping)
     {
         var failures = 0;
