@@ -30,8 +30,13 @@ public readonly record struct RawEvent(JsonElement Element, string? ParseError, 
 /// validate each event, store the valid ones once, and record which days need aggregating.
 /// Order of writes: the days of the facts a request is about to append are marked dirty after their
 /// ids are claimed and before the facts are written (a crash costs a needless re-aggregation, never a
-/// lost fact), and again at the end (a run that started in between sees them). Duplicates mark no day
-/// of their own: a resent batch leaves the next run nothing to re-aggregate.
+/// lost fact), again once they are written and before the write is committed, and again at the end
+/// (a run that read the day in between sees the timelines and cases written after the facts). The
+/// mark before the commit is what a run that read the day's mark and log just before the append, and
+/// cleared the mark after it, leaves behind; the one at the end alone did not do for that: a request
+/// that died (or failed) after its commit left the day clean, and its resend is a duplicate, which
+/// marks no day. Duplicates mark no day of their own: a resent batch leaves the next run nothing to
+/// re-aggregate.
 /// </summary>
 public sealed class FactIngestion(
     FactValidator validator,
@@ -85,7 +90,8 @@ public sealed class FactIngestion(
         var distinct = valid.DistinctBy(f => f.Id, StringComparer.Ordinal).ToList();
         var repeatsInRequest = valid.Count - distinct.Count;
 
-        // The days of the facts a write appends (new ones, or ones it takes over), marked before it appends them.
+        // The days of the facts a write appends (new ones, or ones it takes over), marked before it appends them
+        // and again before it commits them (one more mark a request, shared with the requests marking at the same time).
         var ownDays = new HashSet<DateOnly>();
         async Task MarkOwnDays(IReadOnlyList<Fact> appending, CancellationToken token)
         {
@@ -94,7 +100,7 @@ public sealed class FactIngestion(
             await dirtyDays.MarkAsync(days, token);
         }
 
-        var written = await facts.InsertAsync(distinct, MarkOwnDays, ct);
+        var written = await facts.InsertAsync(distinct, MarkOwnDays, MarkOwnDays, ct);
         // A resend whose id was accepted with other content (a time on another day, another customer, case,
         // value...) changes nothing anywhere: only the same fact is applied again below.
         if (written.Conflicting.Count > 0)
@@ -113,11 +119,12 @@ public sealed class FactIngestion(
         var gate = new object();
         Task MarkDerived(IReadOnlyCollection<DateOnly> days)
         {
-            // The new facts' own days were marked before they were appended and are marked again at the end.
-            // A resent fact that repairs a timeline or case (its first attempt stopped after appending it) needs
-            // no mark of its own day: that attempt marked it before appending, and the mark stays until an
-            // aggregation has read the fact, which reads it into its timeline or case itself; the stores report
-            // the other days whose meaning the repair changes.
+            // The new facts' own days were marked before they were appended, again before they were committed, and
+            // are marked again at the end. A resent fact that repairs a timeline or case (its first attempt stopped
+            // after committing it) needs no mark of its own day: that attempt marked it after appending and before
+            // committing, and the mark stays until an aggregation that began after it, so read the fact, clears it;
+            // that aggregation reads the fact into its timeline or case itself. The stores report the other days
+            // whose meaning the repair changes.
             var others = days.Where(d => !ownDays.Contains(d)).ToList();
             lock (gate) derivedDays.UnionWith(others);
             return others.Count == 0 ? Task.CompletedTask : dirtyDays.MarkAsync(others, ct);

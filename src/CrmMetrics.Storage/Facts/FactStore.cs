@@ -53,15 +53,21 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
 
     /// <summary>Inserts facts (already distinct by id). Safe to repeat: repeated ids come back as duplicates.</summary>
     public Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, CancellationToken cancellationToken) =>
-        InsertAsync(facts, static (_, _) => Task.CompletedTask, cancellationToken);
+        InsertAsync(facts, static (_, _) => Task.CompletedTask, static (_, _) => Task.CompletedTask, cancellationToken);
 
     /// <summary>
     /// <see cref="InsertAsync(IReadOnlyList{Fact}, CancellationToken)"/>, calling <paramref name="beforeAppend"/>
     /// with the facts this write is about to append (the ones it claimed, then any it takes over), before it
-    /// appends them: what must be marked before a fact can be read (its day, for the map step) is marked
-    /// for new facts only, and a crash after the claims and before the mark appends nothing.
+    /// appends them, and <paramref name="beforeCommit"/> with the same facts once they are in the log, before
+    /// the write is committed: what must be marked before a fact can be read (its day, for the map step) is
+    /// marked for new facts only, and a crash after the claims and before the mark appends nothing. The
+    /// second call is for a reader that read the mark and the log before the append and cleared the mark
+    /// after it: marked again after the append, the fact is read by whoever clears that mark, and a crash
+    /// before the mark leaves the write uncommitted, so the resend takes it over and is called again itself
+    /// (a committed write's resend is a duplicate, which calls nothing).
     /// </summary>
-    public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeAppend, CancellationToken cancellationToken)
+    public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeAppend,
+        Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken)
     {
         var write = Guid.NewGuid().ToString("N");
 
@@ -92,7 +98,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         // 2. Append the facts this write claimed and commit them, before waiting for anyone: another
         //    request may be waiting for this commit while holding ids this one waits for.
         if (claimed.Count > 0) await beforeAppend(claimed, cancellationToken);
-        await AppendAndCommitAsync(claimed, write, cancellationToken);
+        await AppendAndCommitAsync(claimed, write, beforeCommit, cancellationToken);
 
         // 3. Ids claimed before for the same day: a duplicate once their write commits (one with other
         //    content a conflicting one, which nothing applies); taken over if it never does (the resend is
@@ -111,20 +117,24 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             var takeover = Guid.NewGuid().ToString("N");
             var (taken, moved) = await TakeOverAsync(abandoned, takeover, cancellationToken);
             if (taken.Count > 0) await beforeAppend(taken, cancellationToken);
-            await AppendAndCommitAsync(taken, takeover, cancellationToken);
+            await AppendAndCommitAsync(taken, takeover, beforeCommit, cancellationToken);
             claimed.AddRange(taken);
             pending = moved;
         }
         return new FactWriteResult(claimed, duplicates, conflicting);
     }
 
-    /// <summary>Appends the facts to their UTC days' logs, then records <paramref name="write"/> as committed: from then on a resend of their ids is a duplicate.</summary>
-    private async Task AppendAndCommitAsync(List<Fact> facts, string write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends the facts to their UTC days' logs, calls <paramref name="beforeCommit"/>, then records
+    /// <paramref name="write"/> as committed: from then on a resend of their ids is a duplicate.
+    /// </summary>
+    private async Task AppendAndCommitAsync(List<Fact> facts, string write, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken)
     {
         if (facts.Count == 0) return;
         await Parallel.ForEachAsync(facts.GroupBy(UtcDayOf),
             new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (day, ct) => await _log.AppendAsync(day.Key, day, ct));
+        await beforeCommit(facts, cancellationToken);
         await _writes.UpsertEntityAsync(new TableEntity(WritePartition(write), write), TableUpdateMode.Replace, cancellationToken);
     }
 

@@ -135,7 +135,7 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
         var time = new DateTimeOffset(2026, 5, 17, 8, 0, 0, TimeSpan.Zero);
         // A write that dies after its claims, where ingestion marks the facts' days: nothing reaches the log.
-        await Assert.ThrowsAsync<TimeoutException>(() => store.InsertAsync([Order("before-1", time)], (_, _) => throw new TimeoutException(), default));
+        await Assert.ThrowsAsync<TimeoutException>(() => store.InsertAsync([Order("before-1", time)], (_, _) => throw new TimeoutException(), Nothing, default));
         Assert.Null(await store.GetAsync("before-1", time, default));
 
         // The resend takes the abandoned claim over, and is told before appending it; a new fact beside it too.
@@ -145,15 +145,51 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
             lock (told) told.AddRange(facts.Select(f => f.Id));
             return Task.CompletedTask;
         }
-        var retry = await store.InsertAsync([Order("before-1", time), Order("before-2", time)], Tell, default);
+        var retry = await store.InsertAsync([Order("before-1", time), Order("before-2", time)], Tell, Nothing, default);
         Assert.Equal(["before-1", "before-2"], retry.Accepted.Select(f => f.Id).Order());
         Assert.Equal(["before-1", "before-2"], told.Order());
         Assert.NotNull(await store.GetAsync("before-1", time, default));
 
         // A duplicate is not told of: it appends nothing.
         told.Clear();
-        var again = await store.InsertAsync([Order("before-1", time)], Tell, default);
+        var again = await store.InsertAsync([Order("before-1", time)], Tell, Tell, default);
         Assert.Equal(["before-1"], again.Duplicates.Select(f => f.Id));
+        Assert.Empty(told);
+    }
+
+    private static Task Nothing(IReadOnlyList<Fact> facts, CancellationToken ct) => Task.CompletedTask;
+
+    [Fact]
+    public async Task What_must_follow_an_append_is_done_before_the_commit_and_a_failure_there_leaves_the_write_to_be_taken_over()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
+        var time = new DateTimeOffset(2026, 5, 18, 8, 0, 0, TimeSpan.Zero);
+        // Told once the fact is in the log; a write that dies there (where ingestion marks the facts' days
+        // again) has not committed.
+        var inLog = false;
+        await Assert.ThrowsAsync<TimeoutException>(() => store.InsertAsync([Order("after-1", time)], Nothing, async (_, _) =>
+        {
+            inLog = await store.GetAsync("after-1", time, default) is not null;
+            throw new TimeoutException();
+        }, default));
+        Assert.True(inLog);
+
+        // So the resend takes its claim over rather than being a duplicate, and is told again before its own commit.
+        var told = new List<string>();
+        Task Tell(IReadOnlyList<Fact> facts, CancellationToken _)
+        {
+            lock (told) told.AddRange(facts.Select(f => f.Id));
+            return Task.CompletedTask;
+        }
+        var retry = await store.InsertAsync([Order("after-1", time)], Nothing, Tell, default);
+        Assert.Equal(["after-1"], retry.Accepted.Select(f => f.Id));
+        Assert.Equal(["after-1"], told);
+
+        // Committed now: a further resend is a duplicate, and is told nothing.
+        told.Clear();
+        var again = await store.InsertAsync([Order("after-1", time)], Nothing, Tell, default);
+        Assert.Equal(["after-1"], again.Duplicates.Select(f => f.Id));
         Assert.Empty(told);
     }
 

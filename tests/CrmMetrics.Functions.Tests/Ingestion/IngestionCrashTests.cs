@@ -1,0 +1,90 @@
+using Azure.Core;
+using CrmMetrics.Domain.Aggregation;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Functions.Ingestion;
+using CrmMetrics.Functions.Runs;
+using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Storage.Aggregates;
+using CrmMetrics.Storage.Facts;
+using CrmMetrics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CrmMetrics.Functions.Tests.Ingestion;
+
+/// <summary>
+/// The crash rules of ingestion (README "Ingesting facts": a crash between any two writes loses no
+/// acknowledged fact and counts no fact twice), with another instance's run racing in. Each test drives
+/// the real services over a real Azurite, killing the ingesting instance before or after a chosen storage
+/// request (<see cref="Interceptor"/>) or running another instance's step there, and checks what a user
+/// would see. Found by a review that proved each with such a test.
+/// </summary>
+public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static DateTimeOffset At(DateOnly day, int hour) => new(day.ToDateTime(new TimeOnly(hour, 0)), TimeSpan.Zero);
+
+    private static Fact Order(string id, DateOnly day, string customer, decimal amount = 100m, int hour = 9) =>
+        new() { Id = id, Type = FactType.Order, Time = At(day, hour), CustomerId = customer, Channel = "web", Amount = amount, Currency = "EUR" };
+
+    private static async Task<DayPartial?> StoredAsync(IServiceProvider services, DateOnly day) =>
+        (await services.GetRequiredService<PartialStore>().ReadManyAsync([day], new FactLabels(), default)).Partials.SingleOrDefault();
+
+    /// <summary>What a run's map step does: every dirty day aggregated.</summary>
+    private static async Task AggregateDirtyDaysAsync(IServiceProvider services)
+    {
+        var aggregation = services.GetRequiredService<DayAggregation>();
+        foreach (var dirty in await services.GetRequiredService<DirtyDayStore>().ListAsync(default)) await aggregation.AggregateAsync(dirty.Day, default);
+    }
+
+    private static bool IsAppend(HttpMessage m) =>
+        Interceptor.Is(m, "/crm-fact-logs/") && m.Request.Uri.Query.Contains("comp=appendblock", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Ingestion marks a day before it appends the day's facts. Another instance's map step that reads that
+    /// mark and the log before the append stores a partial without the fact and clears the mark. Before the
+    /// fix the day was marked again only at the very end of the request: one that died after its commit
+    /// (or failed later on, a timeline write timing out into a 503) left the fact stored, the day clean,
+    /// and its resend a duplicate, which marks no day, so no run ever counted it. The day is now marked
+    /// again after the append and before the commit: a request that dies before that mark has not
+    /// committed, and the resend takes the claim over and marks the day itself.
+    /// </summary>
+    [Theory]
+    [InlineData("after its commit")]
+    [InlineData("after its append, before its commit")]
+    public async Task A_fact_whose_request_died_after_a_run_read_its_day_before_the_append_is_counted_after_the_resend(string killed)
+    {
+        var day = killed == "after its commit" ? new DateOnly(2034, 3, 7) : new DateOnly(2034, 3, 8);
+        var order = Order($"ic-own-{day.Day}", day, "IC-1");
+        await using var other = await InProcessApp.StartAsync(azurite); // another instance, running a run's map step
+        var interceptor = new Interceptor();
+        await using (var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor))
+        {
+            var (raced, appended) = (false, false);
+            interceptor.Before = async m =>
+            {
+                if (appended && killed != "after its commit" && !Interceptor.Is(m, "/crm-fact-logs/")) interceptor.Killed = true;
+                // The first request to the fact logs: the day is marked, the fact not yet appended.
+                if (raced || !Interceptor.Is(m, "/crm-fact-logs/")) return;
+                raced = true;
+                Assert.NotNull(await other.GetRequiredService<DirtyDayStore>().GetAsync(day, default));
+                await other.GetRequiredService<DayAggregation>().AggregateAsync(day, default);
+                Assert.Null(await other.GetRequiredService<DirtyDayStore>().GetAsync(day, default));
+            };
+            interceptor.After = m =>
+            {
+                if (IsAppend(m) && m.Response.Status < 300) appended = true;
+                if (killed == "after its commit" && Interceptor.Is(m, "/FactWrites(") && m.Request.Method == RequestMethod.Put && m.Response.Status < 300) interceptor.Killed = true;
+            };
+            await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync([order], default));
+            Assert.True(raced && appended);
+        }
+
+        // The client got no answer and sends the fact again (to an instance that takes a dead write's claim over at once).
+        await using var restarted = await InterceptedApp.StartAsync(azurite.ConnectionString, new Interceptor(), ownerGrace: TimeSpan.Zero);
+        Assert.Equal(killed == "after its commit" ? (0, 1) : (1, 0), await restarted.GetRequiredService<FactIngestion>().StoreAsync([order], default));
+        Assert.NotNull(await restarted.GetRequiredService<FactStore>().GetAsync(order.Id, order.Time, default));
+
+        // The next run counts it.
+        await AggregateDirtyDaysAsync(restarted);
+        Assert.Equal(1, (await StoredAsync(restarted, day))?.FactCount ?? 0);
+    }
+}
