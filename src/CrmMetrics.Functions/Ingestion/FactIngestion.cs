@@ -2,6 +2,7 @@ using System.Text.Json;
 using CrmMetrics.Domain.Facts;
 using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Storage.Runs;
 
@@ -152,14 +153,21 @@ public sealed class FactIngestion(
         // Marked with the rest at the end. One listing for every moved customer: the days before the latest of
         // their days hold the days before each.
         if (movedBefore is { } latest) derivedDays.UnionWith(await AggregatedDaysBeforeAsync(latest, ct));
+        // An observation's period is marked stale before the observation is stored (a crash in between costs a
+        // needless finalisation), and again after, with the days: a finalisation that read the first mark and the
+        // observations before the write clears that mark once it promotes, and would leave the period clean
+        // without the observation (the second mark is one more shared request, for requests with observations only).
         var observationFacts = distinct.Where(f => f.Type.IsObservation()).ToList();
+        var observedPeriods = observationFacts.Select(f => f.PeriodKey!).ToHashSet(StringComparer.Ordinal);
         if (observationFacts.Count > 0)
         {
-            await stalePeriods.MarkAsync(observationFacts.Select(f => f.PeriodKey!), ct);
+            await stalePeriods.MarkAsync(observedPeriods, ct);
             await observations.ApplyAsync(observationFacts, ct);
         }
 
-        await dirtyDays.MarkAsync(derivedDays, ct);
+        var daysMarked = Concurrently.Started(() => dirtyDays.MarkAsync(derivedDays, ct));
+        var periodsMarked = Concurrently.Started(() => stalePeriods.MarkAsync(observedPeriods, ct));
+        await Task.WhenAll(daysMarked, periodsMarked);
         logger.LogInformation("Ingested {Accepted} new facts, {Duplicates} duplicates; {Days} days to aggregate",
             written.Accepted.Count, written.Duplicates.Count + repeatsInRequest, derivedDays.Count);
         return (written.Accepted.Count, written.Duplicates.Count + repeatsInRequest);

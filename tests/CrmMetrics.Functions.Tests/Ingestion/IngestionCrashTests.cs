@@ -6,6 +6,7 @@ using CrmMetrics.Functions.Runs;
 using CrmMetrics.Functions.Tests.Support;
 using CrmMetrics.Storage.Aggregates;
 using CrmMetrics.Storage.Facts;
+using CrmMetrics.Storage.Runs;
 using CrmMetrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -86,5 +87,39 @@ public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<Azurite
         // The next run counts it.
         await AggregateDirtyDaysAsync(restarted);
         Assert.Equal(1, (await StoredAsync(restarted, day))?.FactCount ?? 0);
+    }
+
+    /// <summary>
+    /// Ingestion marks an observation's period stale, then stores the observation. A finalisation of the
+    /// period (another instance's run) that read the mark, and the observations before the write, clears
+    /// the mark once it promotes its version: before the fix nothing was marked after the write, so the
+    /// period was left clean, its benchmarks computed without the observation, and no run recomputed
+    /// them. No crash was needed. The period is now marked again once the observation is stored.
+    /// </summary>
+    [Fact]
+    public async Task An_observation_stored_while_its_period_is_finalised_leaves_the_period_stale()
+    {
+        await using var other = await InProcessApp.StartAsync(azurite);
+        var period = other.GetRequiredService<CrmMetrics.Functions.Hosting.CrmMetricsSettings>().Calendar.Parse("2034-02", CrmMetrics.Domain.Periods.Grain.Month);
+        var finalizer = other.GetRequiredService<PeriodFinalizer>();
+        var interceptor = new Interceptor();
+        await using var ingesting = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor);
+        FinalizedPeriod? raced = null;
+        interceptor.Before = async m =>
+        {
+            // The first request to the observations table: the period is marked stale, the observation not yet stored.
+            if (raced is not null || !Interceptor.Is(m, "/Observations")) return;
+            raced = await finalizer.FinalizeAsync("run-ic-obs-1", period, default);
+        };
+        var observation = new Fact { Id = "ic-obs-1", Type = FactType.CompetitorObservation, Time = At(new DateOnly(2034, 3, 2), 16), Competitor = "IC-Rival", Indicator = "com.revenue", Value = 5000, PeriodKey = "2034-02" };
+        Assert.Equal((1, 0), await ingesting.GetRequiredService<FactIngestion>().StoreAsync([observation], default));
+        Assert.NotNull(raced);
+        Assert.True(raced!.IsLatest);
+        Assert.DoesNotContain(raced.Rows, r => r.Scope.Contains("IC-Rival", StringComparison.Ordinal));
+
+        // The period stays stale, so the next run finalises it again, and that finalisation counts the observation.
+        Assert.NotNull(await other.GetRequiredService<StalePeriodStore>().GetAsync("2034-02", default));
+        var again = await finalizer.FinalizeAsync("run-ic-obs-2", period, default);
+        Assert.Contains(again.Rows, r => r.Scope.Contains("IC-Rival", StringComparison.Ordinal));
     }
 }
