@@ -28,7 +28,8 @@ public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList
 /// id. A crash between any two steps loses and doubles nothing: an id
 /// found claimed by a write that never committed is appended again by whoever sends it next (the
 /// first write may or may not have reached the log), and readers keep the first occurrence of an id
-/// in a day's log. Claims from before the fact logs (no write id) are decided by the fact row they
+/// in a day's log; when it is sent next with a time on another UTC day, the claim's day is read first,
+/// since a fact counts once per day's log, not across days: one the first write left there stays the id's. Claims from before the fact logs (no write id) are decided by the fact row they
 /// were written with, and the rows of that time are still read with the log.
 /// </para>
 /// </summary>
@@ -71,8 +72,9 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     {
         var write = Guid.NewGuid().ToString("N");
 
-        // 1. Claim the ids. An id claimed for another UTC day is a duplicate; one claimed for the same
-        //    day is a duplicate if its write committed, and otherwise may never have reached the log.
+        // 1. Claim the ids. An id claimed before is a duplicate if the claim's write committed (one claimed
+        //    for another UTC day, or with other content, a conflicting one), and otherwise may never have
+        //    reached the log.
         var idBatches = facts.Select(f => (Fact: f, Entity: new TableEntity(StorageKeys.FactIdPartition(f.Id), f.Id) { ["Day"] = DayOf(f), ["Write"] = write, ["Sum"] = FactFingerprint.Of(f) }))
             .GroupBy(x => x.Entity.PartitionKey).SelectMany(p => PartitionBatches.Chunk(p, x => x.Entity)).ToList();
         var claimed = new List<Fact>(facts.Count);
@@ -89,8 +91,10 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
                     foreach (var (fact, row) in existing)
                     {
                         var claimWrite = row.GetString("Write");
-                        if (row.GetString("Day") != DayOf(fact)) conflicting.Add(fact);
-                        else if (claimWrite == write) claimed.Add(fact); // our own claim, its response lost and the request retried
+                        if (claimWrite == write) claimed.Add(fact); // our own claim, its response lost and the request retried
+                        // A claim from before the logs is decided by its fact row, kept in the claim's day: one on
+                        // another day was stored (nothing wrote such a claim without its row in the same request).
+                        else if (claimWrite is null && row.GetString("Day") != DayOf(fact)) conflicting.Add(fact);
                         else claimedBefore.Add((fact, row));
                     }
                 }
@@ -98,13 +102,17 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         // 2. Append the facts this write claimed and commit them, before waiting for anyone: another
         //    request may be waiting for this commit while holding ids this one waits for.
         if (claimed.Count > 0) await beforeAppend(claimed, cancellationToken);
-        await AppendAndCommitAsync(claimed, write, beforeCommit, cancellationToken);
+        await AppendAndCommitAsync(claimed, [], write, beforeCommit, cancellationToken);
 
-        // 3. Ids claimed before for the same day: a duplicate once their write commits (one with other
+        // 3. Ids claimed before: a duplicate once their write commits (one on another day or with other
         //    content a conflicting one, which nothing applies); taken over if it never does (the resend is
         //    then the fact acknowledged, whatever the first attempt held). Each round first waits for the owners, holding nothing uncommitted, then
         //    takes the abandoned claims over without waiting, appends them and commits them under a
         //    fresh write id; a claim another request moved in between is decided again next round.
+        //    A claim on another UTC day is taken over onto the resend's day, unless its write reached
+        //    its own day's log: readers keep an id's first occurrence in a day, not across days, so the
+        //    fact stored there stays the one fact of the id (the claim is taken over as it is and committed
+        //    without appending, and the resend is a conflicting duplicate), and is marked as an appended one.
         var duplicates = new List<Fact>(conflicting);
         var pending = claimedBefore;
         for (var round = 0; pending.Count > 0; round++)
@@ -113,28 +121,34 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             var (stored, abandoned) = await DecideOwnersAsync(pending, cancellationToken);
             duplicates.AddRange(stored.Select(s => s.Fact));
             // Claims from before content was kept with them (no Sum) count as the same content.
-            conflicting.AddRange(stored.Where(s => s.Claim.GetString("Sum") is { } sum && sum != FactFingerprint.Of(s.Fact)).Select(s => s.Fact));
+            conflicting.AddRange(stored.Where(s => s.Claim.GetString("Day") != DayOf(s.Fact) || (s.Claim.GetString("Sum") is { } sum && sum != FactFingerprint.Of(s.Fact))).Select(s => s.Fact));
+            var inLog = await StoredOnTheirDaysAsync(abandoned.Where(a => a.Claim.GetString("Day") != DayOf(a.Fact)).ToList(), cancellationToken);
             var takeover = Guid.NewGuid().ToString("N");
-            var (taken, moved) = await TakeOverAsync(abandoned, takeover, cancellationToken);
+            var (taken, moved) = await TakeOverAsync(abandoned, inLog, takeover, cancellationToken);
+            var kept = taken.Where(f => inLog.ContainsKey(f.Id)).ToList();
+            taken = taken.Where(f => !inLog.ContainsKey(f.Id)).ToList();
             if (taken.Count > 0) await beforeAppend(taken, cancellationToken);
-            await AppendAndCommitAsync(taken, takeover, beforeCommit, cancellationToken);
+            await AppendAndCommitAsync(taken, kept.Select(f => inLog[f.Id]).ToList(), takeover, beforeCommit, cancellationToken);
             claimed.AddRange(taken);
+            duplicates.AddRange(kept);
+            conflicting.AddRange(kept);
             pending = moved;
         }
         return new FactWriteResult(claimed, duplicates, conflicting);
     }
 
     /// <summary>
-    /// Appends the facts to their UTC days' logs, calls <paramref name="beforeCommit"/>, then records
-    /// <paramref name="write"/> as committed: from then on a resend of their ids is a duplicate.
+    /// Appends the facts to their UTC days' logs, calls <paramref name="beforeCommit"/> with them and
+    /// with <paramref name="inLog"/> (facts of taken-over claims that an earlier write left in the log),
+    /// then records <paramref name="write"/> as committed: from then on a resend of their ids is a duplicate.
     /// </summary>
-    private async Task AppendAndCommitAsync(List<Fact> facts, string write, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken)
+    private async Task AppendAndCommitAsync(List<Fact> facts, List<Fact> inLog, string write, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken)
     {
-        if (facts.Count == 0) return;
+        if (facts.Count == 0 && inLog.Count == 0) return;
         await Parallel.ForEachAsync(facts.GroupBy(UtcDayOf),
             new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (day, ct) => await _log.AppendAsync(day.Key, day, ct));
-        await beforeCommit(facts, cancellationToken);
+        await beforeCommit([.. facts, .. inLog], cancellationToken);
         await _writes.UpsertEntityAsync(new TableEntity(WritePartition(write), write), TableUpdateMode.Replace, cancellationToken);
     }
 
@@ -160,12 +174,32 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     }
 
     /// <summary>
+    /// The facts that the abandoned writes of these claims (each on another UTC day than its fact's)
+    /// left in their claims' days' logs, by id: each day read once. A rare path (a resend with its time
+    /// moved to another day, of a write that died), so the cost of reading a day whole is taken there.
+    /// </summary>
+    private async Task<Dictionary<string, Fact>> StoredOnTheirDaysAsync(List<(Fact Fact, TableEntity Claim)> claims, CancellationToken ct)
+    {
+        var found = new System.Collections.Concurrent.ConcurrentDictionary<string, Fact>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(claims.GroupBy(c => c.Claim.GetString("Day")), new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = ct }, async (day, token) =>
+        {
+            var ids = day.Select(c => c.Fact.Id).ToHashSet(StringComparer.Ordinal);
+            await foreach (var fact in ReadUtcDayAsync(StorageKeys.ParseDayKey(day.Key!), DayWindow.Always, token))
+            {
+                if (ids.Contains(fact.Id)) found[fact.Id] = fact;
+            }
+        });
+        return new Dictionary<string, Fact>(found, StringComparer.Ordinal);
+    }
+
+    /// <summary>
     /// Moves abandoned claims to <paramref name="write"/>, each only if unchanged since it was read,
-    /// without waiting for anyone. Returns the facts taken over and, with their claims read again,
-    /// those another request moved first.
+    /// without waiting for anyone: onto its fact's day and content, or, for a fact in <paramref name="inLog"/>
+    /// (its claim's write reached the log of the claim's day), as the claim is. Returns the facts taken over
+    /// and, with their claims read again, those another request moved first.
     /// </summary>
     private async Task<(List<Fact> Taken, List<(Fact Fact, TableEntity Claim)> Moved)> TakeOverAsync(
-        List<(Fact Fact, TableEntity Claim)> abandoned, string write, CancellationToken ct)
+        List<(Fact Fact, TableEntity Claim)> abandoned, IReadOnlyDictionary<string, Fact> inLog, string write, CancellationToken ct)
     {
         var taken = new System.Collections.Concurrent.ConcurrentBag<Fact>();
         var moved = new System.Collections.Concurrent.ConcurrentBag<(Fact, TableEntity)>();
@@ -175,7 +209,8 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             var (partition, id) = (StorageKeys.FactIdPartition(fact.Id), fact.Id);
             try
             {
-                await _ids.UpdateEntityAsync(new TableEntity(partition, id) { ["Day"] = claim.GetString("Day"), ["Write"] = write, ["Sum"] = FactFingerprint.Of(fact) },
+                var stored = inLog.TryGetValue(id, out var found) ? found : fact;
+                await _ids.UpdateEntityAsync(new TableEntity(partition, id) { ["Day"] = DayOf(stored), ["Write"] = write, ["Sum"] = FactFingerprint.Of(stored) },
                     claim.ETag, TableUpdateMode.Replace, token);
                 taken.Add(fact);
             }

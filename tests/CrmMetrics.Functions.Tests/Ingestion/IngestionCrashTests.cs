@@ -122,4 +122,58 @@ public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<Azurite
         var again = await finalizer.FinalizeAsync("run-ic-obs-2", period, default);
         Assert.Contains(again.Rows, r => r.Scope.Contains("IC-Rival", StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// A request dies after claiming an id, before its fact is committed; nothing was acknowledged. The
+    /// client resends the id with its time corrected to another UTC day. Before the fix the claim's day alone
+    /// made the resend a conflicting duplicate ("accepted 0, duplicates 1"), and when the first attempt had
+    /// not reached the log the fact was stored nowhere. Such a claim is now decided as one on the same day
+    /// is: taken over once its write is found abandoned, the fact appended on the resend's day, unless the
+    /// first attempt reached its own day's log, where the fact then stays (counted once, a duplicate).
+    /// </summary>
+    [Theory]
+    [InlineData("before its append")]
+    [InlineData("after its append, before its commit")]
+    public async Task A_resend_on_another_day_of_an_id_whose_claim_never_committed_is_stored_once(string killed)
+    {
+        var day = killed == "before its append" ? new DateOnly(2034, 7, 7) : new DateOnly(2034, 7, 17);
+        var first = Order($"ic-day-{day.Day}", day, "IC-D", hour: 23);
+        var interceptor = new Interceptor();
+        await using (var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor))
+        {
+            var appended = false;
+            interceptor.Before = m =>
+            {
+                if (killed == "before its append" ? Interceptor.Is(m, "/crm-fact-logs/") : appended) interceptor.Killed = true;
+                return ValueTask.CompletedTask;
+            };
+            interceptor.After = m => appended |= IsAppend(m) && m.Response.Status < 300;
+            await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync([first], default));
+        }
+
+        // The client resends with the time corrected, to an instance that takes a dead write's claim over at once.
+        await using var restarted = await InterceptedApp.StartAsync(azurite.ConnectionString, new Interceptor(), ownerGrace: TimeSpan.Zero);
+        var resent = Order(first.Id, day.AddDays(1), "IC-D", hour: 1);
+        var result = await restarted.GetRequiredService<FactIngestion>().StoreAsync([resent], default);
+        var facts = restarted.GetRequiredService<FactStore>();
+        var onFirstDay = await facts.GetAsync(first.Id, first.Time, default);
+        var onResentDay = await facts.GetAsync(resent.Id, resent.Time, default);
+        if (killed == "before its append")
+        {
+            Assert.Equal((1, 0), result);
+            Assert.Null(onFirstDay);
+            Assert.Equal(resent.Time, onResentDay?.Time);
+        }
+        else
+        {
+            Assert.Equal((0, 1), result);
+            Assert.Equal(first.Time, onFirstDay?.Time);
+            Assert.Null(onResentDay);
+        }
+
+        // Either way the next run counts it once, and a further resend is a duplicate.
+        await AggregateDirtyDaysAsync(restarted);
+        Assert.Equal(1, ((await StoredAsync(restarted, day))?.FactCount ?? 0) + ((await StoredAsync(restarted, day.AddDays(1)))?.FactCount ?? 0));
+        Assert.Equal((0, 1), await restarted.GetRequiredService<FactIngestion>().StoreAsync([resent], default));
+    }
 }

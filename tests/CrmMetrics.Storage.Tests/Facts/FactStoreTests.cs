@@ -215,6 +215,61 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task A_claim_on_another_day_whose_write_never_committed_is_taken_over_onto_the_resends_day()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
+        var first = new DateTimeOffset(2026, 5, 20, 23, 0, 0, TimeSpan.Zero);
+        var corrected = new DateTimeOffset(2026, 5, 21, 1, 0, 0, TimeSpan.Zero);
+        // As if a write died after claiming the id for the 20th, before its fact reached the log.
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("redated-1"), "redated-1") { ["Day"] = "20260520", ["Write"] = "eeee56789abcdef0123456789abcdef0" });
+
+        // The resend, its time corrected to the 21st, is the fact: nothing was stored or acknowledged.
+        var retry = await store.InsertAsync([Order("redated-1", corrected)], default);
+        Assert.Equal(["redated-1"], retry.Accepted.Select(f => f.Id));
+        Assert.Null(await store.GetAsync("redated-1", first, default));
+        Assert.Equal(corrected, (await store.GetAsync("redated-1", corrected, default))!.Time);
+
+        // Its claim now names the 21st and is committed: a resend on the 20th is the conflicting duplicate.
+        var again = await store.InsertAsync([Order("redated-1", first)], default);
+        Assert.Equal(["redated-1"], again.Duplicates.Select(f => f.Id));
+        Assert.Equal(["redated-1"], again.Conflicting.Select(f => f.Id));
+    }
+
+    [Fact]
+    public async Task A_claim_on_another_day_whose_write_reached_its_days_log_keeps_that_fact_and_the_resend_is_a_duplicate()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
+        var first = new DateTimeOffset(2026, 5, 22, 23, 0, 0, TimeSpan.Zero);
+        var corrected = new DateTimeOffset(2026, 5, 23, 1, 0, 0, TimeSpan.Zero);
+        // As if a write died after appending its fact on the 22nd, before it committed.
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("redated-2"), "redated-2") { ["Day"] = "20260522", ["Write"] = "ffff56789abcdef0123456789abcdef0" });
+        await new FactLog(account.Container(StorageNames.Containers.FactLogs)).AppendAsync(DateOnly.FromDateTime(first.UtcDateTime), [Order("redated-2", first, 3m)], default);
+
+        // Appended on the 23rd as well, the id would count on both days: the fact on the 22nd stays the id's,
+        // and is told of before the commit (ingestion marks its day: a run may have read the day before that append).
+        var told = new List<Fact>();
+        var retry = await store.InsertAsync([Order("redated-2", corrected, 4m)], (_, _) => Task.CompletedTask, (facts, _) =>
+        {
+            lock (told) told.AddRange(facts);
+            return Task.CompletedTask;
+        }, default);
+        Assert.Empty(retry.Accepted);
+        Assert.Equal(["redated-2"], retry.Conflicting.Select(f => f.Id));
+        Assert.Equal([(first, 3m)], told.Select(f => (f.Time, f.Amount)));
+        Assert.Null(await store.GetAsync("redated-2", corrected, default));
+        Assert.Equal(3m, (await store.GetAsync("redated-2", first, default))!.Amount);
+
+        // Committed now: the first attempt's own resend is a plain duplicate.
+        var again = await store.InsertAsync([Order("redated-2", first, 3m)], default);
+        Assert.Equal(["redated-2"], again.Duplicates.Select(f => f.Id));
+        Assert.Empty(again.Conflicting);
+    }
+
+    [Fact]
     public async Task The_same_fact_sent_twice_at_once_is_accepted_by_one_write_and_a_duplicate_for_the_other()
     {
         var account = await azurite.AccountAsync();
