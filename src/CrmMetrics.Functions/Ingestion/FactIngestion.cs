@@ -111,6 +111,10 @@ public sealed class FactIngestion(
             logger.LogWarning("{Count} events reuse the id of a fact accepted earlier with other content (first: {Id}); they count as duplicates and change nothing",
                 conflicting.Count, written.Conflicting[0].Id);
         }
+        // Facts that a request which never committed left in the log stay their ids' facts in place of such resends
+        // (readers count them); that request never got as far as the timelines, cases and observations, so they are
+        // applied here, as a resent fact is.
+        distinct.AddRange(written.Kept);
 
         // Timelines, cases and observations are merged by fact id, so redelivered facts are applied
         // again harmlessly; that also repairs an earlier attempt that stopped after writing the facts.

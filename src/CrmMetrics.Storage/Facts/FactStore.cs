@@ -14,7 +14,12 @@ namespace CrmMetrics.Storage.Facts;
 /// another customer, case, value or anything else (<see cref="FactFingerprint"/>). They change nothing,
 /// so nothing downstream may apply them either (the others are the same fact, applied again harmlessly).
 /// </param>
-public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting);
+/// <param name="Kept">
+/// Facts that a write which never committed left in the log, with other content than their resends (among
+/// <paramref name="Conflicting"/>), whose claims this write took over as they were: they are the ids'
+/// facts now, and the write that appended them never got as far as applying them downstream.
+/// </param>
+public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting, IReadOnlyList<Fact> Kept);
 
 /// <summary>
 /// Raw facts: each id claimed in an id index keyed by the id alone (the contract's idempotency: a
@@ -28,9 +33,11 @@ public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList
 /// id. A crash between any two steps loses and doubles nothing: an id
 /// found claimed by a write that never committed is appended again by whoever sends it next (the
 /// first write may or may not have reached the log), and readers keep the first occurrence of an id
-/// in a day's log; when it is sent next with a time on another UTC day, the claim's day is read first,
-/// since a fact counts once per day's log, not across days: one the first write left there stays the id's. Claims from before the fact logs (no write id) are decided by the fact row they
-/// were written with, and the rows of that time are still read with the log.
+/// in a day's log; when it is sent next with other content (a time on another UTC day, another
+/// amount...), the claim's day is read first: a fact the first write left there is the one readers
+/// count (and a fact counts once per day's log, not across days), so it stays the id's. Claims from
+/// before the fact logs (no write id) are decided by the fact row they were written with, and the
+/// rows of that time are still read with the log.
 /// </para>
 /// </summary>
 /// <param name="ownerGrace">
@@ -106,35 +113,40 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
 
         // 3. Ids claimed before: a duplicate once their write commits (one on another day or with other
         //    content a conflicting one, which nothing applies); taken over if it never does (the resend is
-        //    then the fact acknowledged, whatever the first attempt held). Each round first waits for the owners, holding nothing uncommitted, then
+        //    then the fact acknowledged). Each round first waits for the owners, holding nothing uncommitted, then
         //    takes the abandoned claims over without waiting, appends them and commits them under a
         //    fresh write id; a claim another request moved in between is decided again next round.
-        //    A claim on another UTC day is taken over onto the resend's day, unless its write reached
-        //    its own day's log: readers keep an id's first occurrence in a day, not across days, so the
-        //    fact stored there stays the one fact of the id (the claim is taken over as it is and committed
-        //    without appending, and the resend is a conflicting duplicate), and is marked as an appended one.
+        //    A claim with other content (another UTC day, another fingerprint) is first looked for in its
+        //    day's log: readers keep an id's first occurrence in a day (not across days), so a fact its
+        //    write left there is the one the figures count. That fact stays the id's: the claim is taken
+        //    over as it is and committed without appending, the resend is a conflicting duplicate, and the
+        //    fact is marked as an appended one. Otherwise the claim moves to the resend's day and content.
+        //    (A resend of the same content needs no look: whichever occurrence counts, it is that fact. A claim
+        //    from before content was kept with it says nothing of its content, so its day is looked in too.)
         var duplicates = new List<Fact>(conflicting);
+        var keptInLog = new List<Fact>();
         var pending = claimedBefore;
         for (var round = 0; pending.Count > 0; round++)
         {
             if (round == 10) throw new InvalidOperationException($"The claim of fact id '{pending[0].Fact.Id}' kept changing; gave up.");
             var (stored, abandoned) = await DecideOwnersAsync(pending, cancellationToken);
             duplicates.AddRange(stored.Select(s => s.Fact));
-            // Claims from before content was kept with them (no Sum) count as the same content.
-            conflicting.AddRange(stored.Where(s => s.Claim.GetString("Day") != DayOf(s.Fact) || (s.Claim.GetString("Sum") is { } sum && sum != FactFingerprint.Of(s.Fact))).Select(s => s.Fact));
-            var inLog = await StoredOnTheirDaysAsync(abandoned.Where(a => a.Claim.GetString("Day") != DayOf(a.Fact)).ToList(), cancellationToken);
+            conflicting.AddRange(stored.Where(s => HoldsOtherContent(s.Claim, s.Fact)).Select(s => s.Fact));
+            var inLog = await StoredOnTheirDaysAsync(abandoned.Where(a => a.Claim.GetString("Sum") is null || HoldsOtherContent(a.Claim, a.Fact)).ToList(), cancellationToken);
             var takeover = Guid.NewGuid().ToString("N");
             var (taken, moved) = await TakeOverAsync(abandoned, inLog, takeover, cancellationToken);
             var kept = taken.Where(f => inLog.ContainsKey(f.Id)).ToList();
             taken = taken.Where(f => !inLog.ContainsKey(f.Id)).ToList();
             if (taken.Count > 0) await beforeAppend(taken, cancellationToken);
-            await AppendAndCommitAsync(taken, kept.Select(f => inLog[f.Id]).ToList(), takeover, beforeCommit, cancellationToken);
+            var keptFacts = kept.Select(f => inLog[f.Id]).ToList();
+            await AppendAndCommitAsync(taken, keptFacts, takeover, beforeCommit, cancellationToken);
             claimed.AddRange(taken);
             duplicates.AddRange(kept);
             conflicting.AddRange(kept);
+            keptInLog.AddRange(keptFacts);
             pending = moved;
         }
-        return new FactWriteResult(claimed, duplicates, conflicting);
+        return new FactWriteResult(claimed, duplicates, conflicting, keptInLog);
     }
 
     /// <summary>
@@ -174,19 +186,26 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     }
 
     /// <summary>
-    /// The facts that the abandoned writes of these claims (each on another UTC day than its fact's)
-    /// left in their claims' days' logs, by id: each day read once. A rare path (a resend with its time
-    /// moved to another day, of a write that died), so the cost of reading a day whole is taken there.
+    /// Whether a claim records other content than <paramref name="fact"/>: another UTC day, or another
+    /// fingerprint. Claims from before content was kept with them (no Sum) count as the same content.
+    /// </summary>
+    private static bool HoldsOtherContent(TableEntity claim, Fact fact) =>
+        claim.GetString("Day") != DayOf(fact) || (claim.GetString("Sum") is { } sum && sum != FactFingerprint.Of(fact));
+
+    /// <summary>
+    /// The facts that the abandoned writes of these claims left in their claims' days' logs with other
+    /// content than their resends, by id: each day read once. A rare path (a resend with other content,
+    /// of a write that died), so the cost of reading a day whole is taken there.
     /// </summary>
     private async Task<Dictionary<string, Fact>> StoredOnTheirDaysAsync(List<(Fact Fact, TableEntity Claim)> claims, CancellationToken ct)
     {
         var found = new System.Collections.Concurrent.ConcurrentDictionary<string, Fact>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(claims.GroupBy(c => c.Claim.GetString("Day")), new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = ct }, async (day, token) =>
         {
-            var ids = day.Select(c => c.Fact.Id).ToHashSet(StringComparer.Ordinal);
+            var resends = day.ToDictionary(c => c.Fact.Id, c => FactFingerprint.Of(c.Fact), StringComparer.Ordinal);
             await foreach (var fact in ReadUtcDayAsync(StorageKeys.ParseDayKey(day.Key!), DayWindow.Always, token))
             {
-                if (ids.Contains(fact.Id)) found[fact.Id] = fact;
+                if (resends.TryGetValue(fact.Id, out var resent) && FactFingerprint.Of(fact) != resent) found[fact.Id] = fact;
             }
         });
         return new Dictionary<string, Fact>(found, StringComparer.Ordinal);

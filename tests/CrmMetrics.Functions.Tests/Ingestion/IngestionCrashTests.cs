@@ -176,4 +176,70 @@ public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<Azurite
         Assert.Equal(1, ((await StoredAsync(restarted, day))?.FactCount ?? 0) + ((await StoredAsync(restarted, day.AddDays(1)))?.FactCount ?? 0));
         Assert.Equal((0, 1), await restarted.GetRequiredService<FactIngestion>().StoreAsync([resent], default));
     }
+
+    /// <summary>
+    /// A request dies after claiming an id, before committing; the client resends the id with a corrected
+    /// amount (same day). Before the fix the resend always took the claim over and was answered "accepted",
+    /// its fingerprint the claim's from then on; but when the first attempt had reached the log, readers kept
+    /// that first occurrence, so the figures counted the unacknowledged amount. A takeover with other content
+    /// now looks in the claim's day's log first: a fact found there stays the id's, and the resend is a
+    /// duplicate; one not found is the resend's, accepted.
+    /// </summary>
+    [Theory]
+    [InlineData("before its append")]
+    [InlineData("after its append, before its commit")]
+    public async Task The_answer_to_a_resend_with_another_amount_of_an_id_whose_claim_never_committed_matches_the_fact_counted(string killed)
+    {
+        var day = killed == "before its append" ? new DateOnly(2034, 9, 9) : new DateOnly(2034, 9, 19);
+        var first = Order($"ic-amt-{day.Day}", day, "IC-A", amount: 100m);
+        var interceptor = new Interceptor();
+        await using (var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor))
+        {
+            var appended = false;
+            interceptor.Before = m =>
+            {
+                if (killed == "before its append" ? Interceptor.Is(m, "/crm-fact-logs/") : appended) interceptor.Killed = true;
+                return ValueTask.CompletedTask;
+            };
+            interceptor.After = m => appended |= IsAppend(m) && m.Response.Status < 300;
+            await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync([first], default));
+        }
+
+        await using var restarted = await InterceptedApp.StartAsync(azurite.ConnectionString, new Interceptor(), ownerGrace: TimeSpan.Zero);
+        var result = await restarted.GetRequiredService<FactIngestion>().StoreAsync([first with { Amount = 250m }], default);
+        var stored = await restarted.GetRequiredService<FactStore>().GetAsync(first.Id, first.Time, default);
+        Assert.Equal(killed == "before its append" ? ((1, 0), 250m) : ((0, 1), 100m), (result, stored!.Amount));
+
+        await AggregateDirtyDaysAsync(restarted);
+        Assert.Equal(1, (await StoredAsync(restarted, day))?.FactCount ?? 0);
+    }
+
+    /// <summary>
+    /// The fact a request that never committed left in the log stays the id's when the resend has other
+    /// content (see above); that request never reached the customer's timeline, so the resend applies the
+    /// kept fact there, or the customer's other days would be attributed without it.
+    /// </summary>
+    [Fact]
+    public async Task A_kept_fact_of_a_request_that_never_committed_reaches_its_customers_timeline()
+    {
+        var day = new DateOnly(2034, 10, 10);
+        var first = new Fact { Id = "ic-kept-1", Type = FactType.CustomerAcquired, Time = At(day, 12), CustomerId = "IC-K", Channel = "web", Segment = "first", Region = "north" };
+        var interceptor = new Interceptor();
+        await using (var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor))
+        {
+            var appended = false;
+            interceptor.Before = m =>
+            {
+                if (appended) interceptor.Killed = true;
+                return ValueTask.CompletedTask;
+            };
+            interceptor.After = m => appended |= IsAppend(m) && m.Response.Status < 300;
+            await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync([first], default));
+        }
+
+        await using var restarted = await InterceptedApp.StartAsync(azurite.ConnectionString, new Interceptor(), ownerGrace: TimeSpan.Zero);
+        Assert.Equal((0, 1), await restarted.GetRequiredService<FactIngestion>().StoreAsync([first with { Segment = "second" }], default));
+        var timeline = await restarted.GetRequiredService<CustomerStore>().GetTimelineAsync("IC-K", default);
+        Assert.Equal("first", timeline?.Segment);
+    }
 }

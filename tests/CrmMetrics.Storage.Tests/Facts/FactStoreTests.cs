@@ -260,6 +260,7 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         Assert.Empty(retry.Accepted);
         Assert.Equal(["redated-2"], retry.Conflicting.Select(f => f.Id));
         Assert.Equal([(first, 3m)], told.Select(f => (f.Time, f.Amount)));
+        Assert.Equal([(first, 3m)], retry.Kept.Select(f => (f.Time, f.Amount)));
         Assert.Null(await store.GetAsync("redated-2", corrected, default));
         Assert.Equal(3m, (await store.GetAsync("redated-2", first, default))!.Amount);
 
@@ -372,7 +373,10 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         await new FactLog(account.Container(StorageNames.Containers.FactLogs)).AppendAsync(day, [Order("half-2", time, 3m)], default);
 
         var retry = await store.InsertAsync([Order("half-2", time, 4m), Order("half-3", time)], default);
-        Assert.Equal(["half-2", "half-3"], retry.Accepted.Select(f => f.Id).Order(StringComparer.Ordinal));
+        // The fact in the log is the one readers count, so it stays the id's: the resend with another amount is
+        // a conflicting duplicate, not acknowledged as stored with content no figure shows (found in review).
+        Assert.Equal(["half-3"], retry.Accepted.Select(f => f.Id));
+        Assert.Equal(["half-2"], retry.Conflicting.Select(f => f.Id));
 
         PeriodCalendar.TryCreate("gregorian", "UTC", out var utc, out _);
         var scanned = new List<Fact>();
