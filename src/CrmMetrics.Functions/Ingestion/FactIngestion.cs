@@ -2,6 +2,7 @@ using System.Text.Json;
 using CrmMetrics.Domain.Facts;
 using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Hosting;
+using CrmMetrics.Functions.Runs;
 using CrmMetrics.Storage.Facts;
 using CrmMetrics.Storage.Runs;
 
@@ -30,8 +31,13 @@ public readonly record struct RawEvent(JsonElement Element, string? ParseError, 
 /// validate each event, store the valid ones once, and record which days need aggregating.
 /// Order of writes: the days of the facts a request is about to append are marked dirty after their
 /// ids are claimed and before the facts are written (a crash costs a needless re-aggregation, never a
-/// lost fact), and again at the end (a run that started in between sees them). Duplicates mark no day
-/// of their own: a resent batch leaves the next run nothing to re-aggregate.
+/// lost fact), again once they are written and before the write is committed, and again at the end
+/// (a run that read the day in between sees the timelines and cases written after the facts). The
+/// mark before the commit is what a run that read the day's mark and log just before the append, and
+/// cleared the mark after it, leaves behind; the one at the end alone did not do for that: a request
+/// that died (or failed) after its commit left the day clean, and its resend is a duplicate, which
+/// marks no day. Duplicates mark no day of their own: a resent batch leaves the next run nothing to
+/// re-aggregate.
 /// </summary>
 public sealed class FactIngestion(
     FactValidator validator,
@@ -85,7 +91,8 @@ public sealed class FactIngestion(
         var distinct = valid.DistinctBy(f => f.Id, StringComparer.Ordinal).ToList();
         var repeatsInRequest = valid.Count - distinct.Count;
 
-        // The days of the facts a write appends (new ones, or ones it takes over), marked before it appends them.
+        // The days of the facts a write appends (new ones, or ones it takes over), marked before it appends them
+        // and again before it commits them (one more mark a request, shared with the requests marking at the same time).
         var ownDays = new HashSet<DateOnly>();
         async Task MarkOwnDays(IReadOnlyList<Fact> appending, CancellationToken token)
         {
@@ -94,7 +101,7 @@ public sealed class FactIngestion(
             await dirtyDays.MarkAsync(days, token);
         }
 
-        var written = await facts.InsertAsync(distinct, MarkOwnDays, ct);
+        var written = await facts.InsertAsync(distinct, MarkOwnDays, MarkOwnDays, ct);
         // A resend whose id was accepted with other content (a time on another day, another customer, case,
         // value...) changes nothing anywhere: only the same fact is applied again below.
         if (written.Conflicting.Count > 0)
@@ -104,6 +111,10 @@ public sealed class FactIngestion(
             logger.LogWarning("{Count} events reuse the id of a fact accepted earlier with other content (first: {Id}); they count as duplicates and change nothing",
                 conflicting.Count, written.Conflicting[0].Id);
         }
+        // Facts that a request which never committed left in the log stay their ids' facts in place of such resends
+        // (readers count them); that request never got as far as the timelines, cases and observations, so they are
+        // applied here, as a resent fact is.
+        distinct.AddRange(written.Kept);
 
         // Timelines, cases and observations are merged by fact id, so redelivered facts are applied
         // again harmlessly; that also repairs an earlier attempt that stopped after writing the facts.
@@ -113,11 +124,12 @@ public sealed class FactIngestion(
         var gate = new object();
         Task MarkDerived(IReadOnlyCollection<DateOnly> days)
         {
-            // The new facts' own days were marked before they were appended and are marked again at the end.
-            // A resent fact that repairs a timeline or case (its first attempt stopped after appending it) needs
-            // no mark of its own day: that attempt marked it before appending, and the mark stays until an
-            // aggregation has read the fact, which reads it into its timeline or case itself; the stores report
-            // the other days whose meaning the repair changes.
+            // The new facts' own days were marked before they were appended, again before they were committed, and
+            // are marked again at the end. A resent fact that repairs a timeline or case (its first attempt stopped
+            // after committing it) needs no mark of its own day: that attempt marked it after appending and before
+            // committing, and the mark stays until an aggregation that began after it, so read the fact, clears it;
+            // that aggregation reads the fact into its timeline or case itself. The stores report the other days
+            // whose meaning the repair changes.
             var others = days.Where(d => !ownDays.Contains(d)).ToList();
             lock (gate) derivedDays.UnionWith(others);
             return others.Count == 0 ? Task.CompletedTask : dirtyDays.MarkAsync(others, ct);
@@ -145,14 +157,21 @@ public sealed class FactIngestion(
         // Marked with the rest at the end. One listing for every moved customer: the days before the latest of
         // their days hold the days before each.
         if (movedBefore is { } latest) derivedDays.UnionWith(await AggregatedDaysBeforeAsync(latest, ct));
+        // An observation's period is marked stale before the observation is stored (a crash in between costs a
+        // needless finalisation), and again after, with the days: a finalisation that read the first mark and the
+        // observations before the write clears that mark once it promotes, and would leave the period clean
+        // without the observation (the second mark is one more shared request, for requests with observations only).
         var observationFacts = distinct.Where(f => f.Type.IsObservation()).ToList();
+        var observedPeriods = observationFacts.Select(f => f.PeriodKey!).ToHashSet(StringComparer.Ordinal);
         if (observationFacts.Count > 0)
         {
-            await stalePeriods.MarkAsync(observationFacts.Select(f => f.PeriodKey!), ct);
+            await stalePeriods.MarkAsync(observedPeriods, ct);
             await observations.ApplyAsync(observationFacts, ct);
         }
 
-        await dirtyDays.MarkAsync(derivedDays, ct);
+        var daysMarked = Concurrently.Started(() => dirtyDays.MarkAsync(derivedDays, ct));
+        var periodsMarked = Concurrently.Started(() => stalePeriods.MarkAsync(observedPeriods, ct));
+        await Task.WhenAll(daysMarked, periodsMarked);
         logger.LogInformation("Ingested {Accepted} new facts, {Duplicates} duplicates; {Days} days to aggregate",
             written.Accepted.Count, written.Duplicates.Count + repeatsInRequest, derivedDays.Count);
         return (written.Accepted.Count, written.Duplicates.Count + repeatsInRequest);

@@ -14,7 +14,12 @@ namespace CrmMetrics.Storage.Facts;
 /// another customer, case, value or anything else (<see cref="FactFingerprint"/>). They change nothing,
 /// so nothing downstream may apply them either (the others are the same fact, applied again harmlessly).
 /// </param>
-public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting);
+/// <param name="Kept">
+/// Facts that a write which never committed left in the log, with other content than their resends (among
+/// <paramref name="Conflicting"/>), whose claims this write took over as they were: they are the ids'
+/// facts now, and the write that appended them never got as far as applying them downstream.
+/// </param>
+public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting, IReadOnlyList<Fact> Kept);
 
 /// <summary>
 /// Raw facts: each id claimed in an id index keyed by the id alone (the contract's idempotency: a
@@ -28,8 +33,11 @@ public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList
 /// id. A crash between any two steps loses and doubles nothing: an id
 /// found claimed by a write that never committed is appended again by whoever sends it next (the
 /// first write may or may not have reached the log), and readers keep the first occurrence of an id
-/// in a day's log. Claims from before the fact logs (no write id) are decided by the fact row they
-/// were written with, and the rows of that time are still read with the log.
+/// in a day's log; when it is sent next with other content (a time on another UTC day, another
+/// amount...), the claim's day is read first: a fact the first write left there is the one readers
+/// count (and a fact counts once per day's log, not across days), so it stays the id's. Claims from
+/// before the fact logs (no write id) are decided by the fact row they were written with, and the
+/// rows of that time are still read with the log.
 /// </para>
 /// </summary>
 /// <param name="ownerGrace">
@@ -53,20 +61,27 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
 
     /// <summary>Inserts facts (already distinct by id). Safe to repeat: repeated ids come back as duplicates.</summary>
     public Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, CancellationToken cancellationToken) =>
-        InsertAsync(facts, static (_, _) => Task.CompletedTask, cancellationToken);
+        InsertAsync(facts, static (_, _) => Task.CompletedTask, static (_, _) => Task.CompletedTask, cancellationToken);
 
     /// <summary>
     /// <see cref="InsertAsync(IReadOnlyList{Fact}, CancellationToken)"/>, calling <paramref name="beforeAppend"/>
     /// with the facts this write is about to append (the ones it claimed, then any it takes over), before it
-    /// appends them: what must be marked before a fact can be read (its day, for the map step) is marked
-    /// for new facts only, and a crash after the claims and before the mark appends nothing.
+    /// appends them, and <paramref name="beforeCommit"/> with the same facts once they are in the log, before
+    /// the write is committed: what must be marked before a fact can be read (its day, for the map step) is
+    /// marked for new facts only, and a crash after the claims and before the mark appends nothing. The
+    /// second call is for a reader that read the mark and the log before the append and cleared the mark
+    /// after it: marked again after the append, the fact is read by whoever clears that mark, and a crash
+    /// before the mark leaves the write uncommitted, so the resend takes it over and is called again itself
+    /// (a committed write's resend is a duplicate, which calls nothing).
     /// </summary>
-    public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeAppend, CancellationToken cancellationToken)
+    public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeAppend,
+        Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken)
     {
         var write = Guid.NewGuid().ToString("N");
 
-        // 1. Claim the ids. An id claimed for another UTC day is a duplicate; one claimed for the same
-        //    day is a duplicate if its write committed, and otherwise may never have reached the log.
+        // 1. Claim the ids. An id claimed before is a duplicate if the claim's write committed (one claimed
+        //    for another UTC day, or with other content, a conflicting one), and otherwise may never have
+        //    reached the log.
         var idBatches = facts.Select(f => (Fact: f, Entity: new TableEntity(StorageKeys.FactIdPartition(f.Id), f.Id) { ["Day"] = DayOf(f), ["Write"] = write, ["Sum"] = FactFingerprint.Of(f) }))
             .GroupBy(x => x.Entity.PartitionKey).SelectMany(p => PartitionBatches.Chunk(p, x => x.Entity)).ToList();
         var claimed = new List<Fact>(facts.Count);
@@ -83,8 +98,10 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
                     foreach (var (fact, row) in existing)
                     {
                         var claimWrite = row.GetString("Write");
-                        if (row.GetString("Day") != DayOf(fact)) conflicting.Add(fact);
-                        else if (claimWrite == write) claimed.Add(fact); // our own claim, its response lost and the request retried
+                        if (claimWrite == write) claimed.Add(fact); // our own claim, its response lost and the request retried
+                        // A claim from before the logs is decided by its fact row, kept in the claim's day: one on
+                        // another day was stored (nothing wrote such a claim without its row in the same request).
+                        else if (claimWrite is null && row.GetString("Day") != DayOf(fact)) conflicting.Add(fact);
                         else claimedBefore.Add((fact, row));
                     }
                 }
@@ -92,39 +109,58 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         // 2. Append the facts this write claimed and commit them, before waiting for anyone: another
         //    request may be waiting for this commit while holding ids this one waits for.
         if (claimed.Count > 0) await beforeAppend(claimed, cancellationToken);
-        await AppendAndCommitAsync(claimed, write, cancellationToken);
+        await AppendAndCommitAsync(claimed, [], write, beforeCommit, cancellationToken);
 
-        // 3. Ids claimed before for the same day: a duplicate once their write commits (one with other
+        // 3. Ids claimed before: a duplicate once their write commits (one on another day or with other
         //    content a conflicting one, which nothing applies); taken over if it never does (the resend is
-        //    then the fact acknowledged, whatever the first attempt held). Each round first waits for the owners, holding nothing uncommitted, then
+        //    then the fact acknowledged). Each round first waits for the owners, holding nothing uncommitted, then
         //    takes the abandoned claims over without waiting, appends them and commits them under a
         //    fresh write id; a claim another request moved in between is decided again next round.
+        //    A claim with other content (another UTC day, another fingerprint) is first looked for in its
+        //    day's log: readers keep an id's first occurrence in a day (not across days), so a fact its
+        //    write left there is the one the figures count. That fact stays the id's: the claim is taken
+        //    over as it is and committed without appending, the resend is a conflicting duplicate, and the
+        //    fact is marked as an appended one. Otherwise the claim moves to the resend's day and content.
+        //    (A resend of the same content needs no look: whichever occurrence counts, it is that fact. A claim
+        //    from before content was kept with it says nothing of its content, so its day is looked in too.)
         var duplicates = new List<Fact>(conflicting);
+        var keptInLog = new List<Fact>();
         var pending = claimedBefore;
         for (var round = 0; pending.Count > 0; round++)
         {
             if (round == 10) throw new InvalidOperationException($"The claim of fact id '{pending[0].Fact.Id}' kept changing; gave up.");
             var (stored, abandoned) = await DecideOwnersAsync(pending, cancellationToken);
             duplicates.AddRange(stored.Select(s => s.Fact));
-            // Claims from before content was kept with them (no Sum) count as the same content.
-            conflicting.AddRange(stored.Where(s => s.Claim.GetString("Sum") is { } sum && sum != FactFingerprint.Of(s.Fact)).Select(s => s.Fact));
+            conflicting.AddRange(stored.Where(s => HoldsOtherContent(s.Claim, s.Fact)).Select(s => s.Fact));
+            var inLog = await StoredOnTheirDaysAsync(abandoned.Where(a => a.Claim.GetString("Sum") is null || HoldsOtherContent(a.Claim, a.Fact)).ToList(), cancellationToken);
             var takeover = Guid.NewGuid().ToString("N");
-            var (taken, moved) = await TakeOverAsync(abandoned, takeover, cancellationToken);
+            var (taken, moved) = await TakeOverAsync(abandoned, inLog, takeover, cancellationToken);
+            var kept = taken.Where(f => inLog.ContainsKey(f.Id)).ToList();
+            taken = taken.Where(f => !inLog.ContainsKey(f.Id)).ToList();
             if (taken.Count > 0) await beforeAppend(taken, cancellationToken);
-            await AppendAndCommitAsync(taken, takeover, cancellationToken);
+            var keptFacts = kept.Select(f => inLog[f.Id]).ToList();
+            await AppendAndCommitAsync(taken, keptFacts, takeover, beforeCommit, cancellationToken);
             claimed.AddRange(taken);
+            duplicates.AddRange(kept);
+            conflicting.AddRange(kept);
+            keptInLog.AddRange(keptFacts);
             pending = moved;
         }
-        return new FactWriteResult(claimed, duplicates, conflicting);
+        return new FactWriteResult(claimed, duplicates, conflicting, keptInLog);
     }
 
-    /// <summary>Appends the facts to their UTC days' logs, then records <paramref name="write"/> as committed: from then on a resend of their ids is a duplicate.</summary>
-    private async Task AppendAndCommitAsync(List<Fact> facts, string write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends the facts to their UTC days' logs, calls <paramref name="beforeCommit"/> with them and
+    /// with <paramref name="inLog"/> (facts of taken-over claims that an earlier write left in the log),
+    /// then records <paramref name="write"/> as committed: from then on a resend of their ids is a duplicate.
+    /// </summary>
+    private async Task AppendAndCommitAsync(List<Fact> facts, List<Fact> inLog, string write, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken)
     {
-        if (facts.Count == 0) return;
+        if (facts.Count == 0 && inLog.Count == 0) return;
         await Parallel.ForEachAsync(facts.GroupBy(UtcDayOf),
             new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (day, ct) => await _log.AppendAsync(day.Key, day, ct));
+        await beforeCommit([.. facts, .. inLog], cancellationToken);
         await _writes.UpsertEntityAsync(new TableEntity(WritePartition(write), write), TableUpdateMode.Replace, cancellationToken);
     }
 
@@ -150,12 +186,39 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     }
 
     /// <summary>
+    /// Whether a claim records other content than <paramref name="fact"/>: another UTC day, or another
+    /// fingerprint. Claims from before content was kept with them (no Sum) count as the same content.
+    /// </summary>
+    private static bool HoldsOtherContent(TableEntity claim, Fact fact) =>
+        claim.GetString("Day") != DayOf(fact) || (claim.GetString("Sum") is { } sum && sum != FactFingerprint.Of(fact));
+
+    /// <summary>
+    /// The facts that the abandoned writes of these claims left in their claims' days' logs with other
+    /// content than their resends, by id: each day read once. A rare path (a resend with other content,
+    /// of a write that died), so the cost of reading a day whole is taken there.
+    /// </summary>
+    private async Task<Dictionary<string, Fact>> StoredOnTheirDaysAsync(List<(Fact Fact, TableEntity Claim)> claims, CancellationToken ct)
+    {
+        var found = new System.Collections.Concurrent.ConcurrentDictionary<string, Fact>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(claims.GroupBy(c => c.Claim.GetString("Day")), new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = ct }, async (day, token) =>
+        {
+            var resends = day.ToDictionary(c => c.Fact.Id, c => FactFingerprint.Of(c.Fact), StringComparer.Ordinal);
+            await foreach (var fact in ReadUtcDayAsync(StorageKeys.ParseDayKey(day.Key!), DayWindow.Always, token))
+            {
+                if (resends.TryGetValue(fact.Id, out var resent) && FactFingerprint.Of(fact) != resent) found[fact.Id] = fact;
+            }
+        });
+        return new Dictionary<string, Fact>(found, StringComparer.Ordinal);
+    }
+
+    /// <summary>
     /// Moves abandoned claims to <paramref name="write"/>, each only if unchanged since it was read,
-    /// without waiting for anyone. Returns the facts taken over and, with their claims read again,
-    /// those another request moved first.
+    /// without waiting for anyone: onto its fact's day and content, or, for a fact in <paramref name="inLog"/>
+    /// (its claim's write reached the log of the claim's day), as the claim is. Returns the facts taken over
+    /// and, with their claims read again, those another request moved first.
     /// </summary>
     private async Task<(List<Fact> Taken, List<(Fact Fact, TableEntity Claim)> Moved)> TakeOverAsync(
-        List<(Fact Fact, TableEntity Claim)> abandoned, string write, CancellationToken ct)
+        List<(Fact Fact, TableEntity Claim)> abandoned, IReadOnlyDictionary<string, Fact> inLog, string write, CancellationToken ct)
     {
         var taken = new System.Collections.Concurrent.ConcurrentBag<Fact>();
         var moved = new System.Collections.Concurrent.ConcurrentBag<(Fact, TableEntity)>();
@@ -165,7 +228,8 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             var (partition, id) = (StorageKeys.FactIdPartition(fact.Id), fact.Id);
             try
             {
-                await _ids.UpdateEntityAsync(new TableEntity(partition, id) { ["Day"] = claim.GetString("Day"), ["Write"] = write, ["Sum"] = FactFingerprint.Of(fact) },
+                var stored = inLog.TryGetValue(id, out var found) ? found : fact;
+                await _ids.UpdateEntityAsync(new TableEntity(partition, id) { ["Day"] = DayOf(stored), ["Write"] = write, ["Sum"] = FactFingerprint.Of(stored) },
                     claim.ETag, TableUpdateMode.Replace, token);
                 taken.Add(fact);
             }

@@ -61,7 +61,7 @@ public class ResendAfterRestartTests(AzuriteFixture azurite) : IClassFixture<Azu
         var days = Enumerable.Range(0, 4).Select(first.AddDays).ToHashSet();
         await using (var stopped = await InProcessApp.StartAsync(azurite))
         {
-            var written = await stopped.GetRequiredService<FactStore>().InsertAsync(Batch(first, "rp"), (_, _) => Task.CompletedTask, default);
+            var written = await stopped.GetRequiredService<FactStore>().InsertAsync(Batch(first, "rp"), default);
             Assert.Equal(5, written.Accepted.Count);
             await ClearMarksAsync(stopped, days);
         }

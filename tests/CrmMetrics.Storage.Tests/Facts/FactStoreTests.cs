@@ -135,7 +135,7 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
         var time = new DateTimeOffset(2026, 5, 17, 8, 0, 0, TimeSpan.Zero);
         // A write that dies after its claims, where ingestion marks the facts' days: nothing reaches the log.
-        await Assert.ThrowsAsync<TimeoutException>(() => store.InsertAsync([Order("before-1", time)], (_, _) => throw new TimeoutException(), default));
+        await Assert.ThrowsAsync<TimeoutException>(() => store.InsertAsync([Order("before-1", time)], (_, _) => throw new TimeoutException(), Nothing, default));
         Assert.Null(await store.GetAsync("before-1", time, default));
 
         // The resend takes the abandoned claim over, and is told before appending it; a new fact beside it too.
@@ -145,15 +145,51 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
             lock (told) told.AddRange(facts.Select(f => f.Id));
             return Task.CompletedTask;
         }
-        var retry = await store.InsertAsync([Order("before-1", time), Order("before-2", time)], Tell, default);
+        var retry = await store.InsertAsync([Order("before-1", time), Order("before-2", time)], Tell, Nothing, default);
         Assert.Equal(["before-1", "before-2"], retry.Accepted.Select(f => f.Id).Order());
         Assert.Equal(["before-1", "before-2"], told.Order());
         Assert.NotNull(await store.GetAsync("before-1", time, default));
 
         // A duplicate is not told of: it appends nothing.
         told.Clear();
-        var again = await store.InsertAsync([Order("before-1", time)], Tell, default);
+        var again = await store.InsertAsync([Order("before-1", time)], Tell, Tell, default);
         Assert.Equal(["before-1"], again.Duplicates.Select(f => f.Id));
+        Assert.Empty(told);
+    }
+
+    private static Task Nothing(IReadOnlyList<Fact> facts, CancellationToken ct) => Task.CompletedTask;
+
+    [Fact]
+    public async Task What_must_follow_an_append_is_done_before_the_commit_and_a_failure_there_leaves_the_write_to_be_taken_over()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
+        var time = new DateTimeOffset(2026, 5, 18, 8, 0, 0, TimeSpan.Zero);
+        // Told once the fact is in the log; a write that dies there (where ingestion marks the facts' days
+        // again) has not committed.
+        var inLog = false;
+        await Assert.ThrowsAsync<TimeoutException>(() => store.InsertAsync([Order("after-1", time)], Nothing, async (_, _) =>
+        {
+            inLog = await store.GetAsync("after-1", time, default) is not null;
+            throw new TimeoutException();
+        }, default));
+        Assert.True(inLog);
+
+        // So the resend takes its claim over rather than being a duplicate, and is told again before its own commit.
+        var told = new List<string>();
+        Task Tell(IReadOnlyList<Fact> facts, CancellationToken _)
+        {
+            lock (told) told.AddRange(facts.Select(f => f.Id));
+            return Task.CompletedTask;
+        }
+        var retry = await store.InsertAsync([Order("after-1", time)], Nothing, Tell, default);
+        Assert.Equal(["after-1"], retry.Accepted.Select(f => f.Id));
+        Assert.Equal(["after-1"], told);
+
+        // Committed now: a further resend is a duplicate, and is told nothing.
+        told.Clear();
+        var again = await store.InsertAsync([Order("after-1", time)], Nothing, Tell, default);
+        Assert.Equal(["after-1"], again.Duplicates.Select(f => f.Id));
         Assert.Empty(told);
     }
 
@@ -176,6 +212,62 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         var again = await store.InsertAsync([Order("lost-1", time, 8m)], default);
         Assert.Empty(again.Accepted);
         Assert.Equal(["lost-1"], again.Duplicates.Select(f => f.Id));
+    }
+
+    [Fact]
+    public async Task A_claim_on_another_day_whose_write_never_committed_is_taken_over_onto_the_resends_day()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
+        var first = new DateTimeOffset(2026, 5, 20, 23, 0, 0, TimeSpan.Zero);
+        var corrected = new DateTimeOffset(2026, 5, 21, 1, 0, 0, TimeSpan.Zero);
+        // As if a write died after claiming the id for the 20th, before its fact reached the log.
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("redated-1"), "redated-1") { ["Day"] = "20260520", ["Write"] = "eeee56789abcdef0123456789abcdef0" });
+
+        // The resend, its time corrected to the 21st, is the fact: nothing was stored or acknowledged.
+        var retry = await store.InsertAsync([Order("redated-1", corrected)], default);
+        Assert.Equal(["redated-1"], retry.Accepted.Select(f => f.Id));
+        Assert.Null(await store.GetAsync("redated-1", first, default));
+        Assert.Equal(corrected, (await store.GetAsync("redated-1", corrected, default))!.Time);
+
+        // Its claim now names the 21st and is committed: a resend on the 20th is the conflicting duplicate.
+        var again = await store.InsertAsync([Order("redated-1", first)], default);
+        Assert.Equal(["redated-1"], again.Duplicates.Select(f => f.Id));
+        Assert.Equal(["redated-1"], again.Conflicting.Select(f => f.Id));
+    }
+
+    [Fact]
+    public async Task A_claim_on_another_day_whose_write_reached_its_days_log_keeps_that_fact_and_the_resend_is_a_duplicate()
+    {
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero);
+        var first = new DateTimeOffset(2026, 5, 22, 23, 0, 0, TimeSpan.Zero);
+        var corrected = new DateTimeOffset(2026, 5, 23, 1, 0, 0, TimeSpan.Zero);
+        // As if a write died after appending its fact on the 22nd, before it committed.
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("redated-2"), "redated-2") { ["Day"] = "20260522", ["Write"] = "ffff56789abcdef0123456789abcdef0" });
+        await new FactLog(account.Container(StorageNames.Containers.FactLogs)).AppendAsync(DateOnly.FromDateTime(first.UtcDateTime), [Order("redated-2", first, 3m)], default);
+
+        // Appended on the 23rd as well, the id would count on both days: the fact on the 22nd stays the id's,
+        // and is told of before the commit (ingestion marks its day: a run may have read the day before that append).
+        var told = new List<Fact>();
+        var retry = await store.InsertAsync([Order("redated-2", corrected, 4m)], (_, _) => Task.CompletedTask, (facts, _) =>
+        {
+            lock (told) told.AddRange(facts);
+            return Task.CompletedTask;
+        }, default);
+        Assert.Empty(retry.Accepted);
+        Assert.Equal(["redated-2"], retry.Conflicting.Select(f => f.Id));
+        Assert.Equal([(first, 3m)], told.Select(f => (f.Time, f.Amount)));
+        Assert.Equal([(first, 3m)], retry.Kept.Select(f => (f.Time, f.Amount)));
+        Assert.Null(await store.GetAsync("redated-2", corrected, default));
+        Assert.Equal(3m, (await store.GetAsync("redated-2", first, default))!.Amount);
+
+        // Committed now: the first attempt's own resend is a plain duplicate.
+        var again = await store.InsertAsync([Order("redated-2", first, 3m)], default);
+        Assert.Equal(["redated-2"], again.Duplicates.Select(f => f.Id));
+        Assert.Empty(again.Conflicting);
     }
 
     [Fact]
@@ -281,7 +373,10 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         await new FactLog(account.Container(StorageNames.Containers.FactLogs)).AppendAsync(day, [Order("half-2", time, 3m)], default);
 
         var retry = await store.InsertAsync([Order("half-2", time, 4m), Order("half-3", time)], default);
-        Assert.Equal(["half-2", "half-3"], retry.Accepted.Select(f => f.Id).Order(StringComparer.Ordinal));
+        // The fact in the log is the one readers count, so it stays the id's: the resend with another amount is
+        // a conflicting duplicate, not acknowledged as stored with content no figure shows (found in review).
+        Assert.Equal(["half-3"], retry.Accepted.Select(f => f.Id));
+        Assert.Equal(["half-2"], retry.Conflicting.Select(f => f.Id));
 
         PeriodCalendar.TryCreate("gregorian", "UTC", out var utc, out _);
         var scanned = new List<Fact>();
