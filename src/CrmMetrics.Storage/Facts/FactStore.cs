@@ -44,16 +44,30 @@ public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList
 /// How long a claim's write may still be under way: a younger claim whose write has not committed
 /// is waited for (it is most likely the same fact sent twice at once), an older one is taken over.
 /// </param>
-public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = null)
+/// <param name="movedDayGrace">
+/// How old a claim on another UTC day must be before a resend moves it to its own day (<see cref="DefaultMovedDayGrace"/>;
+/// with only <paramref name="ownerGrace"/> given, that).
+/// </param>
+public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = null, TimeSpan? movedDayGrace = null)
 {
     /// <summary>Longer than any write of one request takes, so a claim this old whose write has not committed was abandoned.</summary>
     public static readonly TimeSpan DefaultOwnerGrace = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Longer than any write can still be running: host.json's functionTimeout (10 minutes), past which the Functions
+    /// host restarts the worker, and a minute more. A claim on another day is moved only when this old: a write that
+    /// was slow rather than dead (storage answers wait up to 60 s, four times) would otherwise append its fact on its
+    /// own day after the resend had appended on another, and readers keep an id once per day, so it would count twice
+    /// (found by a review of the change that first moved such claims).
+    /// </summary>
+    public static readonly TimeSpan DefaultMovedDayGrace = TimeSpan.FromMinutes(11);
 
     private const int MaxParallelBatches = 8;
     private const int PageSize = 1000;
     private static readonly string[] ClaimColumns = ["Day", "Write", "Sum", "Timestamp"];
 
     private readonly TimeSpan _ownerGrace = ownerGrace ?? DefaultOwnerGrace;
+    private readonly TimeSpan _movedDayGrace = movedDayGrace ?? ownerGrace ?? DefaultMovedDayGrace;
     private readonly TableClient _ids = account.Table(StorageNames.Tables.FactIds);
     private readonly TableClient _writes = account.Table(StorageNames.Tables.FactWrites);
     private readonly LegacyFactRows _legacy = new(account.Table(StorageNames.Tables.Facts));
@@ -133,6 +147,16 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             duplicates.AddRange(stored.Select(s => s.Fact));
             conflicting.AddRange(stored.Where(s => HoldsOtherContent(s.Claim, s.Fact)).Select(s => s.Fact));
             var inLog = await StoredOnTheirDaysAsync(abandoned.Where(a => a.Claim.GetString("Sum") is null || HoldsOtherContent(a.Claim, a.Fact)).ToList(), cancellationToken);
+            // A claim on another day whose fact is not in its day's log is moved only once its write cannot still be
+            // running; younger, the resend is a conflicting duplicate, as it was before such claims were moved.
+            var unmovable = abandoned.Where(a => !inLog.ContainsKey(a.Fact.Id) && a.Claim.GetString("Day") != DayOf(a.Fact)
+                && !(a.Claim.Timestamp is { } claimedAt && DateTimeOffset.UtcNow - claimedAt >= _movedDayGrace)).ToList();
+            if (unmovable.Count > 0)
+            {
+                duplicates.AddRange(unmovable.Select(a => a.Fact));
+                conflicting.AddRange(unmovable.Select(a => a.Fact));
+                abandoned = abandoned.Except(unmovable).ToList();
+            }
             var takeover = Guid.NewGuid().ToString("N");
             var (taken, moved) = await TakeOverAsync(abandoned, inLog, takeover, cancellationToken);
             var kept = taken.Where(f => inLog.ContainsKey(f.Id)).ToList();

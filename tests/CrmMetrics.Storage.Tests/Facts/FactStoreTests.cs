@@ -238,6 +238,24 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
     }
 
     [Fact]
+    public async Task A_claim_on_another_day_whose_write_may_still_be_running_is_not_moved()
+    {
+        // Found by review: a write slow rather than dead could still append on its own day after the resend appended on
+        // another, and the id would count on both. A claim on another day is moved only once no write can still run.
+        var account = await azurite.AccountAsync();
+        var store = new FactStore(account, ownerGrace: TimeSpan.Zero, movedDayGrace: TimeSpan.FromHours(1));
+        var first = new DateTimeOffset(2026, 5, 24, 23, 0, 0, TimeSpan.Zero);
+        var corrected = new DateTimeOffset(2026, 5, 25, 1, 0, 0, TimeSpan.Zero);
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("redated-3"), "redated-3") { ["Day"] = "20260524", ["Write"] = "dddd56789abcdef0123456789abcdef0" });
+
+        var retry = await store.InsertAsync([Order("redated-3", corrected)], default);
+        Assert.Empty(retry.Accepted);
+        Assert.Equal(["redated-3"], retry.Conflicting.Select(f => f.Id));
+        Assert.Null(await store.GetAsync("redated-3", corrected, default));
+    }
+
+    [Fact]
     public async Task A_claim_on_another_day_whose_write_reached_its_days_log_keeps_that_fact_and_the_resend_is_a_duplicate()
     {
         var account = await azurite.AccountAsync();
