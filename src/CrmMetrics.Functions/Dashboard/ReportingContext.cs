@@ -112,7 +112,7 @@ public sealed class ReportingContextBuilder(SnapshotStore snapshots, Storage.Set
         // The scopes of the latest computed periods (a trend's length) together: a month just begun, or one
         // without facts, must not take the channels and staff of the months before it off the list (found by probing).
         var recent = defaultEntry.Periods.Where(p => p.Computed).TakeLast(TrendPeriods).ToList();
-        var defaultPointers = pointers[Array.IndexOf(Grains.All.ToArray(), defaultGrain)].Keys;
+        var defaultPointers = Grains.All.Zip(pointers).Single(g => g.First == defaultGrain).Second.Keys;
         var scopeLists = await Task.WhenAll(recent.Select(p => ScopesOfAsync(defaultPointers[p.Key], ct)));
         var scopes = new List<string> { Scope.Org };
         scopes.AddRange(scopeLists.SelectMany(list => list).Where(s => s != Scope.Org).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));

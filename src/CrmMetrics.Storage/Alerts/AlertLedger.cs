@@ -415,10 +415,12 @@ public sealed class AlertLedger(StorageAccount account)
     {
         if (await ClaimedAtAsync(alertId, ct) is not { } raisedAt) return null;
         var row = await _table.GetEntityIfExistsAsync<TableEntity>(LogPartition, LogKey(raisedAt, alertId), cancellationToken: ct);
-        return row.HasValue
-            ? new RecordedAlert(alertId, row.Value!.GetDateTimeOffset("RaisedAt") ?? raisedAt, StorageJson.Read<JsonObject>(row.Value, "Event") ?? []) { ResolvedBy = row.Value.GetString("ResolvedBy") }
-            : null;
+        return row.HasValue ? Recorded(row.Value!) : null;
     }
+
+    /// <summary>An alert as its log row records it.</summary>
+    private static RecordedAlert Recorded(TableEntity row) =>
+        new(row.GetString("AlertId")!, row.GetDateTimeOffset("RaisedAt") ?? default, StorageJson.Read<JsonObject>(row, "Event") ?? []) { ResolvedBy = row.GetString("ResolvedBy") };
 
     /// <summary>Records that what this delivery claimed went out (its period's done message was read after its alerts).</summary>
     public async Task MarkDeliveredAsync(string invocation, CancellationToken ct)
@@ -459,10 +461,7 @@ public sealed class AlertLedger(StorageAccount account)
         string? lastScanned = null;
         await foreach (var row in _table.QueryAsync<TableEntity>(filter, maxPerPage: about is null ? Math.Min(pageSize + 1, 1000) : 1000, cancellationToken: ct))
         {
-            var alert = new RecordedAlert(row.GetString("AlertId")!, row.GetDateTimeOffset("RaisedAt") ?? default, StorageJson.Read<JsonObject>(row, "Event") ?? [])
-            {
-                ResolvedBy = row.GetString("ResolvedBy"),
-            };
+            var alert = Recorded(row);
             lastScanned = row.RowKey;
             if (about is not null && !about(alert))
             {

@@ -39,6 +39,21 @@ public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<Azurite
     private static bool IsAppend(HttpMessage m) =>
         Interceptor.Is(m, "/crm-fact-logs/") && m.Request.Uri.Query.Contains("comp=appendblock", StringComparison.Ordinal);
 
+    /// <summary>Stores the facts on an instance that dies before its first append to a day log, or right after one that succeeded.</summary>
+    private async Task StoreDyingAsync(Fact[] facts, bool beforeAppend)
+    {
+        var interceptor = new Interceptor();
+        await using var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor);
+        var appended = false;
+        interceptor.Before = m =>
+        {
+            if (beforeAppend ? Interceptor.Is(m, "/crm-fact-logs/") : appended) interceptor.Killed = true;
+            return ValueTask.CompletedTask;
+        };
+        interceptor.After = m => appended |= IsAppend(m) && m.Response.Status < 300;
+        await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync(facts, default));
+    }
+
     /// <summary>
     /// Ingestion marks a day before it appends the day's facts. Another instance's map step that reads that
     /// mark and the log before the append stores a partial without the fact and clears the mark. Before the
@@ -138,18 +153,7 @@ public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<Azurite
     {
         var day = killed == "before its append" ? new DateOnly(2034, 7, 7) : new DateOnly(2034, 7, 17);
         var first = Order($"ic-day-{day.Day}", day, "IC-D", hour: 23);
-        var interceptor = new Interceptor();
-        await using (var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor))
-        {
-            var appended = false;
-            interceptor.Before = m =>
-            {
-                if (killed == "before its append" ? Interceptor.Is(m, "/crm-fact-logs/") : appended) interceptor.Killed = true;
-                return ValueTask.CompletedTask;
-            };
-            interceptor.After = m => appended |= IsAppend(m) && m.Response.Status < 300;
-            await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync([first], default));
-        }
+        await StoreDyingAsync([first], beforeAppend: killed == "before its append");
 
         // The client resends with the time corrected, to an instance that takes a dead write's claim over at once.
         await using var restarted = await InterceptedApp.StartAsync(azurite.ConnectionString, new Interceptor(), ownerGrace: TimeSpan.Zero);
@@ -192,18 +196,7 @@ public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<Azurite
     {
         var day = killed == "before its append" ? new DateOnly(2034, 9, 9) : new DateOnly(2034, 9, 19);
         var first = Order($"ic-amt-{day.Day}", day, "IC-A", amount: 100m);
-        var interceptor = new Interceptor();
-        await using (var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor))
-        {
-            var appended = false;
-            interceptor.Before = m =>
-            {
-                if (killed == "before its append" ? Interceptor.Is(m, "/crm-fact-logs/") : appended) interceptor.Killed = true;
-                return ValueTask.CompletedTask;
-            };
-            interceptor.After = m => appended |= IsAppend(m) && m.Response.Status < 300;
-            await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync([first], default));
-        }
+        await StoreDyingAsync([first], beforeAppend: killed == "before its append");
 
         await using var restarted = await InterceptedApp.StartAsync(azurite.ConnectionString, new Interceptor(), ownerGrace: TimeSpan.Zero);
         var result = await restarted.GetRequiredService<FactIngestion>().StoreAsync([first with { Amount = 250m }], default);
@@ -224,18 +217,7 @@ public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<Azurite
     {
         var day = new DateOnly(2034, 10, 10);
         var first = new Fact { Id = "ic-kept-1", Type = FactType.CustomerAcquired, Time = At(day, 12), CustomerId = "IC-K", Channel = "web", Segment = "first", Region = "north" };
-        var interceptor = new Interceptor();
-        await using (var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor))
-        {
-            var appended = false;
-            interceptor.Before = m =>
-            {
-                if (appended) interceptor.Killed = true;
-                return ValueTask.CompletedTask;
-            };
-            interceptor.After = m => appended |= IsAppend(m) && m.Response.Status < 300;
-            await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync([first], default));
-        }
+        await StoreDyingAsync([first], beforeAppend: false);
 
         await using var restarted = await InterceptedApp.StartAsync(azurite.ConnectionString, new Interceptor(), ownerGrace: TimeSpan.Zero);
         Assert.Equal((0, 1), await restarted.GetRequiredService<FactIngestion>().StoreAsync([first with { Segment = "second" }], default));
