@@ -123,13 +123,13 @@ public class RunRequestTests(AppFixture app) : IClassFixture<AppFixture>
             }
         });
         await Eventually.WaitAsync(() => Task.FromResult(app.Logs.Contains("does not exist; nothing to start")), TimeSpan.FromSeconds(30), "the host to take kpi-runs messages");
-        var first = await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Post, "/api/runs", TestKeys.Admin, JsonContent.Create(new { grain = "month", period = "2026-06" })));
-        var runId = first.GetProperty("runId").GetString()!;
-        var answers = await Task.WhenAll(Enumerable.Range(0, 3).Select(async _ =>
+        // All four at once (not one and then three, which on a loaded machine spread the later ones past the hold).
+        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
             await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Post, "/api/runs", TestKeys.Admin, JsonContent.Create(new { grain = "month", period = "2026-06" })))));
         busy.Cancel();
         await stream;
-        Assert.All(answers, a => Assert.Equal((runId, true), (a.GetProperty("runId").GetString(), a.GetProperty("joined").GetBoolean())));
+        var runId = Assert.Single(answers.Select(a => a.GetProperty("runId").GetString()!).Distinct());
+        Assert.Single(answers, a => !a.GetProperty("joined").GetBoolean());
         var run = await Eventually.WaitAsync(async () => await AppFixture.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/api/runs/{runId}", TestKeys.Admin)),
             r => r.GetProperty("state").GetString() is "succeeded" or "failed", TimeSpan.FromMinutes(2), $"run {runId} to end");
         Assert.Equal("succeeded", run.GetProperty("state").GetString());
