@@ -32,7 +32,7 @@ public sealed class RunJobs
     /// <summary>The first step of a plan: its days, or, with none to aggregate, its periods.</summary>
     public static RunJobs FirstStep(RunPlan plan) => plan.Days.Count > 0
         ? new RunJobs { Days = plan.Days.Select(d => JobMessages.Write(new DayJob(plan.RunId, d))).ToArray() }
-        : new RunJobs { Periods = plan.Periods.Select(p => JobMessages.Write(new PeriodJob(plan.RunId, p.Grain, p.Key))).ToArray() };
+        : new RunJobs { Periods = RunPlanner.NewestFirst(plan.Periods, p => p.Grain, p => p).Select(p => JobMessages.Write(new PeriodJob(plan.RunId, p.Grain, p.Key))).ToArray() };
 }
 
 /// <summary>Reads a job message; one that cannot be read is logged and dropped, since retrying cannot fix it.</summary>
@@ -319,7 +319,7 @@ public sealed class AggregateDayFunction(DayAggregation aggregation, RunStore ru
         // again, and its errors say how that failure was got over (it ended failed even when its periods then completed).
         if (run.PeriodsNotSent is not null) await runs.RecoverPeriodsNotSentAsync(run.RunId, $"day {IsoDay.Text(job.Day)}'s message sent them afterwards", ct);
         logger.LogInformation("Run {RunId}: all days aggregated; {Count} periods to finalise", run.RunId, pending.Count);
-        return pending.Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))).ToArray();
+        return planner.NewestFirst(pending).Select(p => JobMessages.Write(new PeriodJob(run.RunId, p.Grain, p.Period))).ToArray();
     }
 }
 
