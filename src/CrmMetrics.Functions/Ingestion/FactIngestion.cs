@@ -101,25 +101,10 @@ public sealed class FactIngestion(
             await dirtyDays.MarkAsync(days, token);
         }
 
-        var written = await facts.InsertAsync(distinct, MarkOwnDays, MarkOwnDays, ct);
-        // A resend whose id was accepted with other content (a time on another day, another customer, case,
-        // value...) changes nothing anywhere: only the same fact is applied again below.
-        if (written.Conflicting.Count > 0)
-        {
-            var conflicting = written.Conflicting.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
-            distinct = distinct.Where(f => !conflicting.Contains(f.Id)).ToList();
-            logger.LogWarning("{Count} events reuse the id of a fact accepted earlier with other content (first: {Id}); they count as duplicates and change nothing",
-                conflicting.Count, written.Conflicting[0].Id);
-        }
-        // Facts that a request which never committed left in the log stay their ids' facts in place of such resends
-        // (readers count them); that request never got as far as the timelines, cases and observations, so they are
-        // applied here, as a resent fact is.
-        distinct.AddRange(written.Kept);
-
         // Timelines, cases and observations are merged by fact id, so redelivered facts are applied
         // again harmlessly; that also repairs an earlier attempt that stopped after writing the facts.
         var today = calendar.LocalDateOf(clock.GetUtcNow());
-        var derivedDays = new HashSet<DateOnly>(ownDays);
+        var derivedDays = new HashSet<DateOnly>();
         // What a fact changes elsewhere is marked before the state that reveals the change is written.
         var gate = new object();
         Task MarkDerived(IReadOnlyCollection<DateOnly> days)
@@ -134,10 +119,6 @@ public sealed class FactIngestion(
             lock (gate) derivedDays.UnionWith(others);
             return others.Count == 0 ? Task.CompletedTask : dirtyDays.MarkAsync(others, ct);
         }
-        // Timelines and cases are apart (their own tables, their own days to mark), so they are
-        // applied at once, and their feed entries share appends.
-        var lifecycle = distinct.Where(f => f.Type.IsLifecycle()).ToList();
-        var complaintFacts = distinct.Where(f => f.Type.IsComplaint()).ToList();
         // A customer's attribution moved: its facts before the day the store marks from may be on any aggregated day.
         // Those days are marked before the timeline is written (a crash after the write leaves them marked; a retry
         // finds the timeline unchanged and marks nothing), and listed again once it is (see AggregatedDaysBeforeAsync).
@@ -148,26 +129,54 @@ public sealed class FactIngestion(
             await MarkDerived(await partials.DaysBeforeAsync(before, ct));
             if (AttributionMoveListed is { } listed) await listed();
         }
-        // Resent facts are applied to rows read first, never added blindly: an instance that has not met the
-        // customer or case since it started would otherwise mark the days of an add that then finds the row there.
-        var resent = written.Duplicates.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
-        var timelines = lifecycle.Count > 0 ? Task.Run(() => customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct, MarkAggregatedDaysBefore, resent), ct) : Task.CompletedTask;
-        var cases = complaintFacts.Count > 0 ? Task.Run(() => complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, MarkDerived, ct, resent), ct) : Task.CompletedTask;
-        await Task.WhenAll(timelines, cases);
+        var observedPeriods = new HashSet<string>(StringComparer.Ordinal);
+        // Applies facts to the timelines, cases and observations. Resent facts are applied to rows read first, never
+        // added blindly: an instance that has not met the customer or case since it started would otherwise mark the
+        // days of an add that then finds the row there.
+        async Task ApplyStateAsync(IReadOnlyList<Fact> applying, IReadOnlySet<string> resent)
+        {
+            // Timelines and cases are apart (their own tables, their own days to mark), so they are
+            // applied at once, and their feed entries share appends.
+            var lifecycle = applying.Where(f => f.Type.IsLifecycle()).ToList();
+            var complaintFacts = applying.Where(f => f.Type.IsComplaint()).ToList();
+            var timelines = lifecycle.Count > 0 ? Task.Run(() => customers.ApplyAsync(lifecycle, calendar.LocalDateOf, today, MarkDerived, ct, MarkAggregatedDaysBefore, resent), ct) : Task.CompletedTask;
+            var cases = complaintFacts.Count > 0 ? Task.Run(() => complaints.ApplyAsync(complaintFacts, calendar.LocalDateOf, MarkDerived, ct, resent), ct) : Task.CompletedTask;
+            await Task.WhenAll(timelines, cases);
+            // An observation's period is marked stale before the observation is stored (a crash in between costs a
+            // needless finalisation), and again at the end, with the days: a finalisation that read the first mark and
+            // the observations before the write clears that mark once it promotes, and would leave the period clean
+            // without the observation (the second mark is one more shared request, for requests with observations only).
+            var observationFacts = applying.Where(f => f.Type.IsObservation()).ToList();
+            if (observationFacts.Count == 0) return;
+            var periods = observationFacts.Select(f => f.PeriodKey!).ToHashSet(StringComparer.Ordinal);
+            lock (gate) observedPeriods.UnionWith(periods);
+            await stalePeriods.MarkAsync(periods, ct);
+            await observations.ApplyAsync(observationFacts, ct);
+        }
+
+        // Facts that a request which never committed left in the log stay their ids' facts in place of resends with
+        // other content (readers count them). That request never got as far as the timelines, cases and observations,
+        // so they are applied before the write that keeps them commits: once it has, their ids' resends are
+        // conflicting duplicates, which apply nothing, and a crash after the commit would have left them counted in
+        // the figures and missing from the state for good; before it, the resend takes the claim over again and
+        // applies them again (a previous takeover may have, so they are applied as resent facts are).
+        Task ApplyKept(IReadOnlyList<Fact> kept, CancellationToken _) => ApplyStateAsync(kept, kept.Select(f => f.Id).ToHashSet(StringComparer.Ordinal));
+
+        var written = await facts.InsertAsync(distinct, MarkOwnDays, MarkOwnDays, ct, ApplyKept);
+        // A resend whose id was accepted with other content (a time on another day, another customer, case,
+        // value...) changes nothing anywhere: only the same fact is applied again below.
+        if (written.Conflicting.Count > 0)
+        {
+            var conflicting = written.Conflicting.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
+            distinct = distinct.Where(f => !conflicting.Contains(f.Id)).ToList();
+            logger.LogWarning("{Count} events reuse the id of a fact accepted earlier with other content (first: {Id}); they count as duplicates and change nothing",
+                conflicting.Count, written.Conflicting[0].Id);
+        }
+        await ApplyStateAsync(distinct, written.Duplicates.Select(f => f.Id).ToHashSet(StringComparer.Ordinal));
         // Marked with the rest at the end. One listing for every moved customer: the days before the latest of
         // their days hold the days before each.
         if (movedBefore is { } latest) derivedDays.UnionWith(await AggregatedDaysBeforeAsync(latest, ct));
-        // An observation's period is marked stale before the observation is stored (a crash in between costs a
-        // needless finalisation), and again after, with the days: a finalisation that read the first mark and the
-        // observations before the write clears that mark once it promotes, and would leave the period clean
-        // without the observation (the second mark is one more shared request, for requests with observations only).
-        var observationFacts = distinct.Where(f => f.Type.IsObservation()).ToList();
-        var observedPeriods = observationFacts.Select(f => f.PeriodKey!).ToHashSet(StringComparer.Ordinal);
-        if (observationFacts.Count > 0)
-        {
-            await stalePeriods.MarkAsync(observedPeriods, ct);
-            await observations.ApplyAsync(observationFacts, ct);
-        }
+        derivedDays.UnionWith(ownDays);
 
         var daysMarked = Concurrently.Started(() => dirtyDays.MarkAsync(derivedDays, ct));
         var periodsMarked = Concurrently.Started(() => stalePeriods.MarkAsync(observedPeriods, ct));

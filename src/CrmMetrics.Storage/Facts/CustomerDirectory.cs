@@ -79,23 +79,25 @@ public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore co
             // table scan or behind a bucket head that changes after this read. (The earlier instant of
             // the two, should this machine's clock have gone back since the last refresh.)
             var since = scan || started < _watermark ? started : _watermark;
-            await foreach (var change in customers.Feed.ReadAsync(_position, since, ct))
+            try
             {
-                if (change.CustomerId is { } customerId) Merge(entries, customerId, change.Timeline!);
-                else _cases.Merge(change.CaseId!, change.Case!);
-            }
-            if (scan)
-            {
-                await Parallel.ForEachAsync(StorageKeys.CustomerPartitions(), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (pk, token) =>
+                await foreach (var change in customers.Feed.ReadAsync(_position, since, ct))
                 {
-                    await foreach (var e in customers.Customers.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {pk}"),
-                                       maxPerPage: 1000, select: [.. CustomerStore.TimelineColumns, "RowKey"], cancellationToken: token))
-                    {
-                        Merge(entries, e.RowKey, CustomerStore.TimelineOf(e).Events);
-                    }
-                });
-                _customers = entries;
+                    if (change.CustomerId is { } customerId) Merge(entries, customerId, change.Timeline!);
+                    else _cases.Merge(change.CaseId!, change.Case!);
+                }
+                if (scan) await ScanAsync(entries, ct);
             }
+            catch when (scan)
+            {
+                // What the feed gave a scan that failed goes with it: a first load's entries are dropped, and the
+                // next refresh scans again and clears the cases again. The buckets it read must then be read again,
+                // or a change whose feed entry was read here, and whose row is written only after the next scan
+                // has passed it (the entry goes to the feed before the row), would reach neither.
+                _position.Clear();
+                throw;
+            }
+            if (scan) _customers = entries;
             _watermark = started;
         }
         finally
@@ -103,6 +105,17 @@ public sealed class CustomerDirectory(CustomerStore customers, ComplaintStore co
             _refresh.Release();
         }
     }
+
+    /// <summary>Merges every customer row of the table into <paramref name="entries"/>, partitions read in parallel.</summary>
+    private Task ScanAsync(ConcurrentDictionary<string, CustomerEntry> entries, CancellationToken ct) =>
+        Parallel.ForEachAsync(StorageKeys.CustomerPartitions(), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (pk, token) =>
+        {
+            await foreach (var e in customers.Customers.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {pk}"),
+                               maxPerPage: 1000, select: [.. CustomerStore.TimelineColumns, "RowKey"], cancellationToken: token))
+            {
+                Merge(entries, e.RowKey, CustomerStore.TimelineOf(e).Events);
+            }
+        });
 
     /// <summary>The customer's dimension; <c>null</c> when the customer has no known acquisition yet.</summary>
     public CustomerDimension? Find(string customerId) =>

@@ -17,7 +17,8 @@ namespace CrmMetrics.Storage.Facts;
 /// <param name="Kept">
 /// Facts that a write which never committed left in the log, with other content than their resends (among
 /// <paramref name="Conflicting"/>), whose claims this write took over as they were: they are the ids'
-/// facts now, and the write that appended them never got as far as applying them downstream.
+/// facts now. The write that appended them never got as far as applying them downstream, so this write
+/// handed them to its <c>applyKept</c> before it committed them.
 /// </param>
 public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting, IReadOnlyList<Fact> Kept);
 
@@ -86,11 +87,16 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     /// second call is for a reader that read the mark and the log before the append and cleared the mark
     /// after it: marked again after the append, the fact is read by whoever clears that mark, and a crash
     /// before the mark leaves the write uncommitted, so the resend takes it over and is called again itself
-    /// (a committed write's resend is a duplicate, which calls nothing).
+    /// (a committed write's resend is a duplicate, which calls nothing). <paramref name="applyKept"/> is called
+    /// with the facts it keeps (<see cref="FactWriteResult.Kept"/>) after <paramref name="beforeCommit"/>, before
+    /// the write that keeps them commits: what must follow from them downstream is done while a crash still
+    /// leaves their claims to be taken over, and them kept and handed over again, by the next resend (once
+    /// committed, a resend with other content is a conflicting duplicate, which calls nothing).
     /// </summary>
     public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeAppend,
-        Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken)
+        Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken, Func<IReadOnlyList<Fact>, CancellationToken, Task>? applyKept = null)
     {
+        applyKept ??= static (_, _) => Task.CompletedTask;
         var write = Guid.NewGuid().ToString("N");
 
         // 1. Claim the ids. An id claimed before is a duplicate if the claim's write committed (one claimed
@@ -123,7 +129,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         // 2. Append the facts this write claimed and commit them, before waiting for anyone: another
         //    request may be waiting for this commit while holding ids this one waits for.
         if (claimed.Count > 0) await beforeAppend(claimed, cancellationToken);
-        await AppendAndCommitAsync(claimed, [], write, beforeCommit, cancellationToken);
+        await AppendAndCommitAsync(claimed, [], write, beforeCommit, applyKept, cancellationToken);
 
         // 3. Ids claimed before: a duplicate once their write commits (one on another day or with other
         //    content a conflicting one, which nothing applies); taken over if it never does (the resend is
@@ -134,7 +140,8 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         //    day's log: readers keep an id's first occurrence in a day (not across days), so a fact its
         //    write left there is the one the figures count. That fact stays the id's: the claim is taken
         //    over as it is and committed without appending, the resend is a conflicting duplicate, and the
-        //    fact is marked as an appended one. Otherwise the claim moves to the resend's day and content.
+        //    fact is marked as an appended one, and applied downstream before the commit. Otherwise the claim
+        //    moves to the resend's day and content.
         //    (A resend of the same content needs no look: whichever occurrence counts, it is that fact. A claim
         //    from before content was kept with it says nothing of its content, so its day is looked in too.)
         var duplicates = new List<Fact>(conflicting);
@@ -163,7 +170,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             taken = taken.Where(f => !inLog.ContainsKey(f.Id)).ToList();
             if (taken.Count > 0) await beforeAppend(taken, cancellationToken);
             var keptFacts = kept.Select(f => inLog[f.Id]).ToList();
-            await AppendAndCommitAsync(taken, keptFacts, takeover, beforeCommit, cancellationToken);
+            await AppendAndCommitAsync(taken, keptFacts, takeover, beforeCommit, applyKept, cancellationToken);
             claimed.AddRange(taken);
             duplicates.AddRange(kept);
             conflicting.AddRange(kept);
@@ -176,15 +183,18 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     /// <summary>
     /// Appends the facts to their UTC days' logs, calls <paramref name="beforeCommit"/> with them and
     /// with <paramref name="inLog"/> (facts of taken-over claims that an earlier write left in the log),
-    /// then records <paramref name="write"/> as committed: from then on a resend of their ids is a duplicate.
+    /// then <paramref name="applyKept"/> with <paramref name="inLog"/>, then records <paramref name="write"/>
+    /// as committed: from then on a resend of their ids is a duplicate.
     /// </summary>
-    private async Task AppendAndCommitAsync(List<Fact> facts, List<Fact> inLog, string write, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken)
+    private async Task AppendAndCommitAsync(List<Fact> facts, List<Fact> inLog, string write, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit,
+        Func<IReadOnlyList<Fact>, CancellationToken, Task> applyKept, CancellationToken cancellationToken)
     {
         if (facts.Count == 0 && inLog.Count == 0) return;
         await Parallel.ForEachAsync(facts.GroupBy(UtcDayOf),
             new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (day, ct) => await _log.AppendAsync(day.Key, day, ct));
         await beforeCommit([.. facts, .. inLog], cancellationToken);
+        if (inLog.Count > 0) await applyKept(inLog, cancellationToken);
         await _writes.UpsertEntityAsync(new TableEntity(WritePartition(write), write), TableUpdateMode.Replace, cancellationToken);
     }
 

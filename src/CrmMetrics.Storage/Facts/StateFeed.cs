@@ -160,6 +160,9 @@ public sealed class FeedPosition
 
     public void Read(string bucket, ETag etag) => _read[bucket] = etag;
 
+    /// <summary>Forgets every bucket read: the next read reads every bucket it lists.</summary>
+    public void Clear() => _read.Clear();
+
     /// <summary>Forgets buckets older than <paramref name="fromBucket"/>, which the reader no longer lists.</summary>
     public void Forget(string fromBucket)
     {

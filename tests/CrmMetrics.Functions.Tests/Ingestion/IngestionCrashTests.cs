@@ -224,4 +224,42 @@ public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<Azurite
         var timeline = await restarted.GetRequiredService<CustomerStore>().GetTimelineAsync("IC-K", default);
         Assert.Equal("first", timeline?.Segment);
     }
+
+    /// <summary>
+    /// The resend that keeps such a fact applied it to the timeline after committing its takeover of the claim
+    /// (found in review). A crash between the two left the fact counted in the day's figures and missing from the
+    /// timeline, the customer's days attributed without it, and every later resend of the corrected content was a
+    /// conflicting duplicate, which applies nothing. The kept fact is now applied before the takeover commits.
+    /// </summary>
+    [Fact]
+    public async Task A_kept_fact_reaches_its_customers_timeline_when_the_resend_that_keeps_it_dies_right_after_its_commit()
+    {
+        var day = new DateOnly(2034, 11, 11);
+        var first = new Fact { Id = "ic-kept-2", Type = FactType.CustomerAcquired, Time = At(day, 12), CustomerId = "IC-K2", Channel = "web", Segment = "first", Region = "north" };
+        await StoreDyingAsync([first], beforeAppend: false);
+
+        // The resend with a corrected segment keeps the first one, and its instance dies right after the takeover commits.
+        var corrected = first with { Segment = "second" };
+        var interceptor = new Interceptor();
+        await using (var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor, ownerGrace: TimeSpan.Zero))
+        {
+            var committed = false;
+            interceptor.After = m =>
+            {
+                committed |= Interceptor.Is(m, "/FactWrites(") && m.Request.Method == RequestMethod.Put && m.Response.Status < 300;
+                interceptor.Killed |= committed;
+            };
+            await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync([corrected], default));
+            Assert.True(committed);
+        }
+
+        // The client got no answer and sends the corrected one again: a conflicting duplicate now.
+        await using var restarted = await InterceptedApp.StartAsync(azurite.ConnectionString, new Interceptor(), ownerGrace: TimeSpan.Zero);
+        Assert.Equal((0, 1), await restarted.GetRequiredService<FactIngestion>().StoreAsync([corrected], default));
+        Assert.Equal("first", (await restarted.GetRequiredService<CustomerStore>().GetTimelineAsync("IC-K2", default))?.Segment);
+
+        // The next run counts the acquisition in the customer's segment.
+        await AggregateDirtyDaysAsync(restarted);
+        Assert.Contains("segment:first", (await StoredAsync(restarted, day))!.Scopes.Keys);
+    }
 }

@@ -269,15 +269,19 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
 
         // Appended on the 23rd as well, the id would count on both days: the fact on the 22nd stays the id's,
         // and is told of before the commit (ingestion marks its day: a run may have read the day before that append).
-        var told = new List<Fact>();
-        var retry = await store.InsertAsync([Order("redated-2", corrected, 4m)], (_, _) => Task.CompletedTask, (facts, _) =>
+        // It is also handed over to be applied downstream, after that and still before the commit.
+        var told = new List<(string Hook, Fact Fact)>();
+        Func<IReadOnlyList<Fact>, CancellationToken, Task> Tell(string hook) => async (facts, _) =>
         {
-            lock (told) told.AddRange(facts);
-            return Task.CompletedTask;
-        }, default);
+            var committed = await account.Table(StorageNames.Tables.FactWrites).QueryAsync<Azure.Data.Tables.TableEntity>().CountAsync();
+            lock (told) told.AddRange(facts.Select(f => ($"{hook} ({committed} committed)", f)));
+        };
+        var writesBefore = await account.Table(StorageNames.Tables.FactWrites).QueryAsync<Azure.Data.Tables.TableEntity>().CountAsync();
+        var retry = await store.InsertAsync([Order("redated-2", corrected, 4m)], (_, _) => Task.CompletedTask, Tell("before commit"), default, Tell("apply kept"));
         Assert.Empty(retry.Accepted);
         Assert.Equal(["redated-2"], retry.Conflicting.Select(f => f.Id));
-        Assert.Equal([(first, 3m)], told.Select(f => (f.Time, f.Amount)));
+        Assert.Equal([($"before commit ({writesBefore} committed)", first, 3m), ($"apply kept ({writesBefore} committed)", first, 3m)],
+            told.Select(t => (t.Hook, t.Fact.Time, t.Fact.Amount)));
         Assert.Equal([(first, 3m)], retry.Kept.Select(f => (f.Time, f.Amount)));
         Assert.Null(await store.GetAsync("redated-2", corrected, default));
         Assert.Equal(3m, (await store.GetAsync("redated-2", first, default))!.Amount);
