@@ -69,7 +69,7 @@ public sealed class WorkerProcess : IDisposable
         var worker = new WorkerProcess(process);
         process.OutputDataReceived += (_, e) => worker.Line(e.Data, output, LogLevel.Information);
         process.ErrorDataReceived += (_, e) => worker.Line(e.Data, output, LogLevel.Warning);
-        process.Exited += (_, _) => worker._exited.TrySetResult(SafeExitCode(process));
+        process.Exited += async (_, _) => worker._exited.TrySetResult(await ExitCodeOnceReadAsync(process));
         try
         {
             process.Start();
@@ -102,6 +102,29 @@ public sealed class WorkerProcess : IDisposable
         {
             // It has exited already.
         }
+    }
+
+    /// <summary>How long an exited worker's output may take to be read to its end.</summary>
+    private static readonly TimeSpan OutputDrain = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The exit code, once the output the worker wrote before it exited has been read (for at most
+    /// <see cref="OutputDrain"/>: a process it started may hold its pipes open). The exit event comes before the
+    /// last lines are read, so "the worker exited" could be reported with the reason it printed missing: under
+    /// load, a 503 that named no bad setting (found by a full test run beside two builds).
+    /// </summary>
+    private static async Task<int> ExitCodeOnceReadAsync(Process process)
+    {
+        using var drain = new CancellationTokenSource(OutputDrain);
+        try
+        {
+            await process.WaitForExitAsync(drain.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException)
+        {
+            // Reported without the rest of its output, as before.
+        }
+        return SafeExitCode(process);
     }
 
     private static int SafeExitCode(Process process)
