@@ -100,4 +100,35 @@ public class KeyGateTests(DashboardApp app)
         await Expect(page.Locator("#key-cancel")).ToBeHiddenAsync();
         session.AssertNoErrors("401");
     }
+
+    [Fact]
+    public async Task The_skip_link_leads_to_the_key_form_on_the_key_page_and_to_the_figures_once_they_are_shown()
+    {
+        // Found by probing: on the key page "Skip to the figures" pointed at the figures, which were hidden there.
+        await using var session = await app.OpenAsync();
+        var page = session.Page;
+        await page.GotoAsync("/dashboard?lang=en");
+        await Expect(page.Locator("#key-gate")).ToBeVisibleAsync();
+        var skip = page.Locator("a.skip");
+        // The key field has the focus; the skip link is first on the page, and shows itself when it has it.
+        await skip.FocusAsync();
+        await Expect(skip).ToBeInViewportAsync();
+        await Expect(skip).ToHaveTextAsync("Skip to the key form");
+        await Expect(page.Locator(await skip.GetAttributeAsync("href") ?? "")).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#key-gate")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.Locator("#key-input")).ToBeFocusedAsync();
+        await page.ClickAsync("#language");
+        await Expect(skip).ToHaveTextAsync("رفتن به فرم کلید");
+        await page.ClickAsync("#language");
+
+        await page.FillAsync("#key-input", TestKeys.Reader);
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.Locator("#tiles .tile").First).ToBeVisibleAsync();
+        await Expect(skip).ToHaveTextAsync("Skip to the figures");
+        await Expect(skip).ToHaveAttributeAsync("href", "#main");
+        await Expect(page.Locator("#main")).ToBeVisibleAsync();
+        session.AssertNoErrors();
+    }
 }

@@ -9,10 +9,10 @@ namespace CrmMetrics.Dashboard.Tests;
 [Collection(DashboardCollection.Name)]
 public class LayoutTests(DashboardApp app)
 {
-    private async Task<PageSession> OpenSettledAsync(int width, int height)
+    private async Task<PageSession> OpenSettledAsync(int width, int height, string lang = "en")
     {
         var session = await app.OpenAsync(width, height);
-        await session.Page.GotoAsync($"/dashboard?code={TestKeys.Reader}&grain=month&period={DashboardApp.Month}");
+        await session.Page.GotoAsync($"/dashboard?code={TestKeys.Reader}&lang={lang}&grain=month&period={DashboardApp.Month}");
         await session.WaitForPanelsAsync();
         return session;
     }
@@ -74,4 +74,55 @@ public class LayoutTests(DashboardApp app)
             """);
         session.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task At_phone_width_the_trends_period_names_stand_apart_whole_and_name_the_period_on_view_in_both_languages()
+    {
+        // Found by probing: at phone width the Persian trend's period names crowded, and the latest, at the chart's
+        // left edge (time runs right to left), was cut off: "اکتبر ۶".
+        await using var session = await OpenSettledAsync(375, 812, "fa");
+        var page = session.Page;
+        await Expect(page.Locator("#trend canvas")).ToBeVisibleAsync();
+        await WaitForAsync(page, TrendLabelsReadable);
+        await page.ClickAsync("#language");
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "en");
+        await WaitForAsync(page, TrendLabelsReadable);
+        session.AssertNoErrors();
+    }
+
+    /// <summary>
+    /// The trend's time axis as drawn: the names shown (one line or more each) are in type of at least 11 px, each
+    /// inside the canvas, at least 8 px clear of the next, and the period on view (the last row of the trend's
+    /// table of numbers) is among them.
+    /// </summary>
+    private const string TrendLabelsReadable = """
+        () => {
+          const canvas = document.querySelector('#trend canvas');
+          const chart = canvas && globalThis.Chart?.getChart(canvas);
+          if (!chart) return 'the trend has no chart';
+          const x = chart.scales.x;
+          if (x.labelRotation !== 0) return `the names are drawn at ${x.labelRotation}°`;
+          const font = globalThis.Chart.helpers.toFont(x.options.ticks.font);
+          if (font.size < 11) return `the names are drawn in ${font.size} px type`;
+          const context = canvas.getContext('2d');
+          context.font = font.string;
+          const names = x.getLabels();
+          const shown = x.ticks.map((tick, i) => {
+            const lines = [tick.label].flat();
+            return { text: lines.join(' '), name: names[tick.value], at: x.getPixelForTick(i), width: Math.max(...lines.map(l => context.measureText(l).width)) };
+          }).sort((a, b) => a.at - b.at);
+          const latest = document.querySelector('#trend tbody tr:last-child td')?.textContent;
+          if (!shown.some(s => s.name === latest)) return `the period on view, '${latest}', is not named on the axis: ${shown.map(s => s.text).join(' | ')}`;
+          for (const label of shown) {
+            if (label.at - label.width / 2 < -0.5 || label.at + label.width / 2 > canvas.clientWidth + 0.5)
+              return `'${label.text}' spans ${(label.at - label.width / 2).toFixed(1)}–${(label.at + label.width / 2).toFixed(1)} px, outside the ${canvas.clientWidth} px canvas`;
+          }
+          for (let i = 1; i < shown.length; i++) {
+            const [a, b] = [shown[i - 1], shown[i]];
+            const clear = b.at - b.width / 2 - (a.at + a.width / 2);
+            if (clear < 8) return `'${a.text}' and '${b.text}' are ${clear.toFixed(1)} px apart`;
+          }
+          return true;
+        }
+        """;
 }

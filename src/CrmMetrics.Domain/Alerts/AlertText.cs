@@ -22,6 +22,9 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
 
     private bool Persian => calendar.Kind == ReportingCalendarKind.Persian;
 
+    /// <summary>Whether years and quarters are fiscal ones, which carry a mark of their own: days, weeks and months stay Gregorian.</summary>
+    private bool Fiscal => calendar.Kind == ReportingCalendarKind.Fiscal;
+
     public string Indicator(string id, bool fa) => _indicators.NameOf(id, fa);
 
     /// <summary>The unit values of an indicator are written in ("%" for goal attainment, "index" for a benchmark index).</summary>
@@ -121,16 +124,28 @@ public sealed class AlertText(ReportingCalendar calendar, string currency, Indic
     public string InScopeFa(string scope) =>
         (scope.StartsWith("staff:", StringComparison.Ordinal) || scope.StartsWith("competitor:", StringComparison.Ordinal) ? "برای " : "در ") + Scope(scope, true);
 
+    /// <summary>
+    /// A period's name: "October 2026", "Q4 2026", "week 48 of 2026", "2 December 2026". Under a fiscal calendar its
+    /// years and quarters, which name other months than the calendar year's, are marked as fiscal: "FY2026",
+    /// "FY2026 Q1", in Persian "سال مالی ۲۰۲۶", "فصل اول سال مالی ۲۰۲۶" (found by probing: "2026" beside months
+    /// of 2027 carried no mark of its own).
+    /// </summary>
     public string Period(string key, bool fa)
     {
         var parts = key.Split('-');
         var year = parts[0];
         string Year(string y) => fa ? Digits(y) : y;
-        if (parts.Length == 1) return fa ? $"سال {Digits(year)}" : year;
+        if (parts.Length == 1) return (Fiscal, fa) switch { (true, true) => $"سال مالی {Digits(year)}", (true, false) => $"FY{year}", (false, true) => $"سال {Digits(year)}", _ => year };
         if (parts[1].StartsWith('Q'))
         {
             var q = int.Parse(parts[1][1..], CultureInfo.InvariantCulture);
-            return fa ? $"فصل {OrdinalFa[q - 1]} {Year(year)}" : $"Q{q} {year}";
+            return (Fiscal, fa) switch
+            {
+                (true, true) => $"فصل {OrdinalFa[q - 1]} سال مالی {Digits(year)}",
+                (true, false) => $"FY{year} Q{q}",
+                (false, true) => $"فصل {OrdinalFa[q - 1]} {Year(year)}",
+                _ => $"Q{q} {year}",
+            };
         }
         // Weeks are ISO weeks of a Gregorian year in every calendar: beside Solar Hijri months its year is
         // said to be Gregorian (found by probing: "week 48 of 2026" next to months of 1405).

@@ -63,10 +63,18 @@ public sealed class AuditFunctions(GoalStore goals, IncentivePlanStore plans, Al
             .Where(c => cursor is null || Newest.Compare(c, cursor.Last) > 0)
             .Take(pageSize + 1)
             .ToList();
-        var page = matching.Take(pageSize).Select(c => new AuditEntry(c.Kind, c.Id, c.Version, c.Action, c.At, c.Actor.Name, c.Actor.Role, c.Before, c.After)).ToList();
+        var page = matching.Take(pageSize).Select(c => new AuditEntry(c.Kind, c.Id, c.Version, c.Action, c.At, c.Actor.Name, c.Actor.Role,
+            AsSent(c.Kind, c.Before), AsSent(c.Kind, c.After))).ToList();
         var next = matching.Count > pageSize ? AuditCursor.After(query, matching[pageSize - 1]).Encode() : null;
         return TypedResults.Ok(new AuditResponse(page, next));
     }
+
+    /// <summary>
+    /// A recorded document in the shape its route takes it, so the trail shows a change as it was sent (found by probing:
+    /// a plan sent with <c>measure: { "indicator" }</c> was shown as stored, <c>measureIndicator</c>). Goals, alert rules
+    /// and derived indicators are stored in that shape already.
+    /// </summary>
+    private JsonNode? AsSent(string kind, JsonNode? recorded) => kind == plans.Kind ? IncentivesFunctions.PlanDto.AsSent(recorded) : recorded;
 
     /// <summary>Newest first; ties (one instant) in kind, id and newest version order, so every change has one place.</summary>
     private static readonly Comparer<DocumentChange> Newest = Comparer<DocumentChange>.Create((a, b) =>

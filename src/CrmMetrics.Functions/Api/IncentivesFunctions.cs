@@ -35,6 +35,28 @@ public sealed class IncentivesFunctions(IncentivePlanStore plans, DefinitionLock
             p.Cap, GatesOf(p), p.EffectiveFrom, p.Versions(version).Select(v => new VersionDto(v.EffectiveFrom, v.PlanVersion!.Value, v.Name, Grains.Key(v.Grain),
                 new MeasureDto(v.MeasureIndicator), ParticipantsOf(v), TiersOf(v), v.Cap, GatesOf(v))).ToList());
 
+        /// <summary>
+        /// A plan as the audit trail recorded it (as stored, its measure in <c>measureIndicator</c>) in the shape the API takes
+        /// and shows it, <c>measure: { "indicator" }</c>; every other member as recorded (an earlier version inside a plan
+        /// recorded before the trail left them out likewise). Records of every age read alike, since stored rows are not rewritten.
+        /// </summary>
+        public static JsonNode? AsSent(JsonNode? recorded)
+        {
+            if (recorded is not JsonObject plan) return recorded;
+            var sent = new JsonObject();
+            foreach (var (name, value) in plan)
+            {
+                if (name == StoredMeasure) sent["measure"] = new JsonObject { ["indicator"] = value?.DeepClone() };
+                else if (name == StoredEarlierVersions && value is JsonArray versions) sent[name] = new JsonArray(versions.Select(AsSent).ToArray());
+                else sent[name] = value?.DeepClone();
+            }
+            return sent;
+        }
+
+        // The members as the document store writes them: camel case, as the API's own JSON.
+        private static readonly string StoredMeasure = System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(nameof(IncentivePlan.MeasureIndicator));
+        private static readonly string StoredEarlierVersions = System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(nameof(IncentivePlan.EarlierVersions));
+
         private static List<ParticipantDto> ParticipantsOf(IncentivePlan p) => p.Participants.Select(x => new ParticipantDto(x.StaffId, x.Quota)).ToList();
         private static List<TierDto> TiersOf(IncentivePlan p) => p.Tiers.Select(t => new TierDto(t.From, t.To, t.Rate)).ToList();
         private static List<GateDto> GatesOf(IncentivePlan p) => p.Gates.Select(g => new GateDto(g.Indicator, g.Min, g.Factor)).ToList();

@@ -260,6 +260,20 @@ public class AlertEvaluatorTests
     }
 
     [Fact]
+    public void Under_a_fiscal_calendar_years_and_quarters_are_marked_fiscal_and_days_weeks_and_months_named_as_always()
+    {
+        // Found by probing: under fiscal:4 the year 2026 (April 2026 to March 2027) was named "2026", as a calendar year.
+        var fiscal = new AlertText(ReportingCalendar.Fiscal(4), "EUR");
+        Assert.Equal(("FY2026", "FY2026 Q1", "in FY2027 Q4"), (fiscal.Period("2026", false), fiscal.Period("2026-Q1", false), fiscal.In("2027-Q4")));
+        Assert.Equal(("سال مالی ۲۰۲۶", "فصل اول سال مالی ۲۰۲۶"), (fiscal.Period("2026", true), fiscal.Period("2026-Q1", true)));
+        Assert.Equal(("October 2026", "week 49 of 2026", "2 December 2026"), (fiscal.Period("2026-10", false), fiscal.Period("2026-W49", false), fiscal.Period("2026-12-02", false)));
+        Assert.Equal("اکتبر ۲۰۲۶", fiscal.Period("2026-10", true));
+        var gregorian = new AlertText(ReportingCalendar.Gregorian, "EUR");
+        Assert.Equal(("2026", "Q1 2026", "سال ۲۰۲۶", "فصل اول ۲۰۲۶"),
+            (gregorian.Period("2026", false), gregorian.Period("2026-Q1", false), gregorian.Period("2026", true), gregorian.Period("2026-Q1", true)));
+    }
+
+    [Fact]
     public void An_anomaly_after_a_flat_history_is_any_change_from_it()
     {
         var rule = Rule("""{"kind":"anomaly","indicator":"com.orders"}""");

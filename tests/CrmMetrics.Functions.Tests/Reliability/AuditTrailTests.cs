@@ -30,9 +30,10 @@ public class AuditTrailTests(AuditTrailTests.Fixture app) : IClassFixture<AuditT
             Scorecard = await JsonAsync(await SendAsync(HttpMethod.Get, "/api/staff/S-01/scorecard?period=2026-08", TestKeys.Reader));
         }
 
-        private static object Plan(decimal rate) => new
+        public static object Plan(decimal rate) => new
         {
-            name = "Sales", grain = "month", participants = new[] { new { staffId = "S-01", quota = 1000 } }, tiers = new[] { new { from = 0, rate } },
+            name = "Sales", grain = "month", measure = new { indicator = "com.revenue" }, participants = new[] { new { staffId = "S-01", quota = 1000 } },
+            tiers = new[] { new { from = 0, rate } },
         };
 
         private async Task Put(string path, object body)
@@ -58,6 +59,20 @@ public class AuditTrailTests(AuditTrailTests.Fixture app) : IClassFixture<AuditT
         Assert.Equal(0.05m, items[0].GetProperty("before").GetProperty("tiers")[0].GetProperty("rate").GetDecimal());
         Assert.Equal(0.07m, items[0].GetProperty("after").GetProperty("tiers")[0].GetProperty("rate").GetDecimal());
         Assert.True(items[0].GetProperty("at").GetDateTimeOffset() >= items[1].GetProperty("at").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task An_incentive_plan_is_recorded_as_it_was_sent_with_its_measure_as_the_contract_has_it()
+    {
+        // Found by probing: the trail showed a plan as it is stored, "measureIndicator": "com.revenue", not as the PUT
+        // sent it and GET shows it, "measure": { "indicator": "com.revenue" }.
+        var items = (await Audit("kind=incentive-plan&id=sales")).GetProperty("items").EnumerateArray().ToList();
+        foreach (var (recorded, rate) in new[] { (items[1].GetProperty("after"), 0.05m), (items[0].GetProperty("before"), 0.05m), (items[0].GetProperty("after"), 0.07m) })
+        {
+            Assert.False(recorded.TryGetProperty("measureIndicator", out _), recorded.ToString());
+            foreach (var member in JsonSerializer.SerializeToElement(Fixture.Plan(rate), JsonSerializerOptions.Web).EnumerateObject())
+                Assert.True(recorded.TryGetProperty(member.Name, out var value) && JsonElement.DeepEquals(member.Value, value), $"{member.Name}: sent {member.Value}, recorded {recorded}");
+        }
     }
 
     [Fact]

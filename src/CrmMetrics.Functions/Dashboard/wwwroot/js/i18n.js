@@ -5,7 +5,7 @@
 const words = {
   en: {
     title: 'Executive scorecard',
-    skip: 'Skip to the figures',
+    skip: 'Skip to the figures', skipToKey: 'Skip to the key form',
     grain: 'Show by', period: 'Period', scope: 'Scope', indicator: 'Indicator',
     viewControls: 'Choose what to show',
     refresh: 'Refresh', changeKey: 'Change key', close: 'Close',
@@ -66,7 +66,7 @@ const words = {
   },
   fa: {
     title: 'داشبورد مدیریتی',
-    skip: 'رفتن به ارقام',
+    skip: 'رفتن به ارقام', skipToKey: 'رفتن به فرم کلید',
     grain: 'نمایش بر اساس', period: 'دوره', scope: 'حوزه', indicator: 'شاخص',
     viewControls: 'انتخاب آنچه نمایش داده می‌شود',
     refresh: 'بازخوانی', changeKey: 'تغییر کلید', close: 'بستن',

@@ -50,6 +50,7 @@ async function start() {
 
 async function openScorecard({ fromKeyForm = false } = {}) {
   $('key-gate').hidden = true;
+  pointSkipLink();
   // Until the reporting context arrives nothing else can be shown: say that it is on its way.
   showNotice(words => words.t('opening'));
   try {
@@ -64,6 +65,7 @@ async function openScorecard({ fromKeyForm = false } = {}) {
   writeView(state.view, history, location, true);
   applyLanguage();
   for (const id of ['main', 'view', 'refresh', 'change-key']) $(id).hidden = false;
+  pointSkipLink();
   reportIgnored(state.view);
   const loaded = update(null);
   // Opened from an alert's link (or any link naming an indicator): go to that figure, and again once the
@@ -323,6 +325,7 @@ function askForKey(message) {
   $('key-message').hidden = !message;
   // Asked for another key while one is held (Change key), the reader may keep it and go back to the figures.
   $('key-cancel').hidden = !(api.key && state.context);
+  pointSkipLink();
   $('key-input').focus();
 }
 
@@ -332,7 +335,22 @@ function returnToScorecard() {
   $('key-input').value = '';
   $('key-gate').hidden = true;
   for (const id of ['main', 'view', 'refresh', 'change-key']) $(id).hidden = false;
+  pointSkipLink();
   $('change-key').focus();
+}
+
+/**
+ * Points the skip link at the main landmark on screen, the figures or the key form (found by probing: on the key page
+ * it led to the hidden figures), and offers it only while one is: not while the scorecard opens.
+ */
+function pointSkipLink() {
+  const target = ['main', 'key-gate'].find(id => !$(id).hidden);
+  const skip = $('skip');
+  skip.hidden = !target;
+  if (!target) return;
+  skip.href = `#${target}`;
+  skip.dataset.text = target === 'main' ? 'skip' : 'skipToKey';
+  skip.textContent = state.words.t(skip.dataset.text);
 }
 
 /**

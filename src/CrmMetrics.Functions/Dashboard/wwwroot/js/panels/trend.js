@@ -12,6 +12,18 @@ export const defaultIndicator = 'com.revenue';
 
 let chart = null;
 
+/** The room (px) the time axis keeps beside each period's name when it names only some of them. */
+const labelRoom = 16;
+
+/** Below this width (px) a chart names its periods on two lines, the last word (the year, mostly) under the rest. */
+const narrowChart = 480;
+
+/** A period's name for the time axis: whole, or at a narrow chart's width on two lines (Chart.js draws an array as lines). */
+function axisName(name, width) {
+  const last = name.lastIndexOf(' ');
+  return width >= narrowChart || last < 0 ? name : [name.slice(0, last), name.slice(last + 1)];
+}
+
 /** The keys of the twelve periods that end with the view's period, from the app's list of periods. */
 export function trendPeriods(view, context) {
   const periods = context.grains.find(g => g.grain === view.grain)?.periods ?? [];
@@ -61,13 +73,18 @@ export function render(body, data, view, words, context) {
         data.points.map((p, i) => [labels[i], { content: words.value(p.value, indicator.unit), class: 'num' }, hasTarget ? { content: words.value(p.target, indicator.unit), class: 'num' } : null].filter(x => x !== null)))));
   if (!globalThis.Chart) return;
   const font = { family: getComputedStyle(document.body).fontFamily };
+  // Time runs the way the page reads: right to left in Persian. The points are given in that order rather than drawn
+  // on a reversed axis, for which Chart.js keeps no room for the outer labels (found by probing: at phone width the
+  // latest period's name was cut off at the chart's edge).
+  const inReadingOrder = list => words.rtl ? list.slice().reverse() : list;
+  const latest = words.rtl ? 0 : data.points.length - 1;
   chart = new globalThis.Chart(canvas, {
     type: 'line',
     data: {
-      labels,
+      labels: inReadingOrder(labels),
       datasets: [
-        { label: name, data: data.points.map(p => p.value), borderColor: '#1d4ed8', backgroundColor: '#1d4ed8', pointRadius: 3, pointStyle: 'circle', tension: 0, spanGaps: true },
-        hasTarget ? { label: words.t('goalTarget'), data: data.points.map(p => p.target), borderColor: '#9a3412', backgroundColor: '#9a3412', borderDash: [6, 4], pointStyle: 'line',
+        { label: name, data: inReadingOrder(data.points.map(p => p.value)), borderColor: '#1d4ed8', backgroundColor: '#1d4ed8', pointRadius: 3, pointStyle: 'circle', tension: 0, spanGaps: true },
+        hasTarget ? { label: words.t('goalTarget'), data: inReadingOrder(data.points.map(p => p.target)), borderColor: '#9a3412', backgroundColor: '#9a3412', borderDash: [6, 4], pointStyle: 'line',
           // A dated goal has one target: a point, since a line needs two.
           pointRadius: data.points.filter(p => p.target !== null).length === 1 ? 5 : 0, stepped: 'middle', spanGaps: false } : null,
       ].filter(Boolean),
@@ -78,8 +95,15 @@ export function render(body, data, view, words, context) {
       maintainAspectRatio: false,
       interaction: { mode: 'index', intersect: false },
       scales: {
-        // Time runs the way the page reads: right to left in Persian.
-        x: { reverse: words.rtl, ticks: { font, maxRotation: 0, autoSkip: true } },
+        x: {
+          // Where the periods' names do not all fit (a phone), every few are named, with room between them, and
+          // always the period on view: Chart.js keeps the major tick when it thins the others.
+          afterBuildTicks: scale => { for (const tick of scale.ticks) tick.major = tick.value === latest; },
+          ticks: {
+            font, maxRotation: 0, autoSkip: true, autoSkipPadding: labelRoom, major: { enabled: true },
+            callback(value) { return axisName(this.getLabelForValue(value), this.chart.width); },
+          },
+        },
         y: { position: words.rtl ? 'right' : 'left', ticks: { font, callback: value => words.value(value, indicator.unit) } },
       },
       plugins: {
