@@ -90,6 +90,62 @@ public class LayoutTests(DashboardApp app)
         session.AssertNoErrors();
     }
 
+    [Theory]
+    [InlineData(320, "en")]
+    [InlineData(360, "en")]
+    [InlineData(390, "en")]
+    [InlineData(414, "en")]
+    [InlineData(430, "en")]
+    [InlineData(540, "en")]
+    [InlineData(320, "fa")]
+    [InlineData(414, "fa")]
+    public async Task At_every_phone_width_the_trends_period_names_stand_apart(int width, string lang)
+    {
+        // Review: Chart.js thins the names evenly from the first and keeps the major one (the period on view) besides,
+        // so left to right the last name kept before it may stand closer to it than the others do.
+        await using var session = await OpenSettledAsync(width, 812, lang);
+        await Expect(session.Page.Locator("#trend canvas")).ToBeVisibleAsync();
+        await WaitForAsync(session.Page, TrendLabelsReadable);
+        session.AssertNoErrors();
+    }
+
+    [Theory]
+    [InlineData("fa")]
+    [InlineData("en")]
+    public async Task The_trends_points_tooltips_and_names_run_the_way_the_page_reads(string lang)
+    {
+        // Review: the Persian trend gives its points in reading order rather than on a reversed axis; the period on view
+        // stands at the reading end (left in Persian), and each point's tooltip names its own period and value.
+        await using var session = await OpenSettledAsync(800, 900, lang);
+        await Expect(session.Page.Locator("#trend canvas")).ToBeVisibleAsync();
+        await WaitForAsync(session.Page, $$"""
+            () => {
+              const canvas = document.querySelector('#trend canvas');
+              const chart = canvas && globalThis.Chart?.getChart(canvas);
+              if (!chart) return 'the trend has no chart';
+              const rows = [...document.querySelectorAll('#trend tbody tr')].map(r => [...r.querySelectorAll('td, th')].map(c => c.textContent));
+              const x = chart.scales.x;
+              const n = rows.length;
+              if (n < 2 || chart.data.labels.length !== n) return `${n} rows in the table, ${chart.data.labels.length} points on the chart`;
+              const byPixel = [...Array(n).keys()].sort((a, b) => x.getPixelForValue(a) - x.getPixelForValue(b));
+              const rtl = {{(lang == "fa" ? "true" : "false")}};
+              for (let k = 0; k < n; k++) {
+                // Left to right on screen: oldest to latest in English, latest to oldest in Persian.
+                const row = rows[rtl ? n - 1 - k : k];
+                const i = byPixel[k];
+                chart.tooltip.setActiveElements([{ datasetIndex: 0, index: i }], { x: x.getPixelForValue(i), y: 10 });
+                chart.update();
+                const title = chart.tooltip.title.join(' ');
+                const body = chart.tooltip.body.flatMap(b => b.lines).join(' ');
+                if (title !== row[0]) return `point ${k} from the left is titled '${title}', expected '${row[0]}'`;
+                if (!body.includes(row[1])) return `point ${k} from the left ('${title}') says '${body}', expected the value '${row[1]}'`;
+              }
+              return true;
+            }
+            """);
+        session.AssertNoErrors();
+    }
+
     /// <summary>
     /// The trend's time axis as drawn: the names shown (one line or more each) are in type of at least 11 px, each
     /// inside the canvas, at least 8 px clear of the next, and the period on view (the last row of the trend's

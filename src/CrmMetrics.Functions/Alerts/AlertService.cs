@@ -46,10 +46,22 @@ public sealed class AlertService(
     public async Task<int> HistoryDepthAsync(Grain grain, CancellationToken ct) =>
         (await rules.ListAsync(ct)).Where(r => IsHistoryRule(r, grain)).Select(HistoryDepth).DefaultIfEmpty(0).Max();
 
+    /// <summary>
+    /// Rules that read periods before the one they judge: anomaly and trend rules their trailing periods, and a benchmark
+    /// rule on a widening gap the period before (found in review: a run sends its periods newest first, and a month
+    /// finalised before the month preceding it judged its gap against that month's old gap, and nothing judged it again).
+    /// </summary>
     private static bool IsHistoryRule(AlertRule rule, Grain grain) =>
-        rule.Enabled && rule.AppliesTo(grain) && rule.Kind is AlertKinds.Anomaly or AlertKinds.Trend;
+        rule.Enabled && rule.AppliesTo(grain) && (ReadsTrailingValues(rule) || ReadsPreviousGap(rule));
 
-    private static int HistoryDepth(AlertRule rule) => Math.Max(rule.N, rule.M);
+    private static bool ReadsTrailingValues(AlertRule rule) => rule.Kind is AlertKinds.Anomaly or AlertKinds.Trend;
+
+    private static bool ReadsPreviousGap(AlertRule rule) => rule is { Kind: AlertKinds.Benchmark, GapWidening: not null, Competitor: not null };
+
+    private static int HistoryDepth(AlertRule rule) => ReadsPreviousGap(rule) ? 1 : Math.Max(rule.N, rule.M);
+
+    /// <summary>The indicator and scope of the rows a history rule judges.</summary>
+    private static (string Indicator, string Scope) Watched(AlertRule rule) => ReadsPreviousGap(rule) ? rule.BenchmarkSubject() : (rule.Indicator!, rule.Scope);
 
     /// <summary>Whether the rule reads the history of <paramref name="period"/> and any of it (or the period) is still being recomputed.</summary>
     private static bool AwaitsRecomputing(AlertRule rule, Period period, IReadOnlySet<string>? recomputing)
@@ -78,7 +90,7 @@ public sealed class AlertService(
         if (historyRules.Count == 0) return [];
         var allGoals = await goals.ListAsync(ct);
         var depth = historyRules.Max(HistoryDepth);
-        var watched = historyRules.Select(r => (Indicator: r.Indicator!, r.Scope)).Distinct().ToList();
+        var watched = historyRules.Select(Watched).Distinct().ToList();
         var today = clock.GetUtcNow();
         var messages = new List<string>();
         var later = period;
@@ -116,7 +128,7 @@ public sealed class AlertService(
         // History for anomaly and trend rules: the latest values of the periods just before this one, one
         // entry per period (null for a period without a value or never computed, so a trend is not read across it).
         var history = new Dictionary<(string, string), IReadOnlyList<double?>>();
-        foreach (var rule in evaluatedRules.Where(r => IsHistoryRule(r, period.Grain)))
+        foreach (var rule in evaluatedRules.Where(r => IsHistoryRule(r, period.Grain) && ReadsTrailingValues(r)))
         {
             var key = (rule.Indicator!, rule.Scope);
             var depth = HistoryDepth(rule);
