@@ -20,11 +20,6 @@ public class DigestServiceTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
 
     public async Task DisposeAsync() => await _stores.DisposeAsync();
 
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     /// <summary>The digest service over this class's storage, with default settings (or those given), at <paramref name="now"/>.</summary>
     private DigestService Digests(DateTimeOffset now, params (string Key, string Value)[] settings)
     {

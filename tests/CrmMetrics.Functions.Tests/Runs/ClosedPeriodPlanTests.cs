@@ -17,11 +17,6 @@ namespace CrmMetrics.Functions.Tests.Runs;
 /// </summary>
 public class ClosedPeriodPlanTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     private static readonly Period July = new PeriodCalendar(ReportingCalendar.Gregorian, TimeZoneInfo.Utc).Parse("2026-07", Grain.Month);
 
     [Fact]

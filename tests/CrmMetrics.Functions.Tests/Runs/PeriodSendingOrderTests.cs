@@ -17,11 +17,6 @@ namespace CrmMetrics.Functions.Tests.Runs;
 /// </summary>
 public class PeriodSendingOrderTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     private static readonly PeriodCalendar Calendar = new(ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
     private static readonly DateTimeOffset Now = new(2026, 8, 15, 12, 0, 0, TimeSpan.Zero);
 
