@@ -23,17 +23,6 @@ namespace CrmMetrics.Functions.Tests.Alerts;
 /// </summary>
 public class BenchmarkGapOrderTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private sealed class KeptAlerts : IAlertSender
-    {
-        public List<JsonObject> Sent { get; } = [];
-
-        public Task SendAsync(IReadOnlyList<string> cloudEvents, string delivery, CancellationToken ct)
-        {
-            lock (Sent) Sent.AddRange(cloudEvents.Select(e => JsonNode.Parse(e)!.AsObject()));
-            return Task.CompletedTask;
-        }
-    }
-
     private static readonly PeriodCalendar Calendar = new(ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
 
     /// <summary>
@@ -69,7 +58,7 @@ public class BenchmarkGapOrderTests(AzuriteFixture azurite) : IClassFixture<Azur
         await ingestion.StoreAsync(facts, default);
         var rule = new AlertRule { RuleId = $"{tag}-widening", Kind = AlertKinds.Benchmark, Indicator = "cx.csat", GapWidening = 5, Competitor = "Acme", Grain = Grain.Month };
         await services.GetRequiredService<AlertRuleStore>().PutAsync(rule.RuleId, rule, new("test", "admin"), default);
-        await RunAsync(services, kept, [new(year, 8, 1), new(year, 9, 10)], [september]);
+        await StepwiseRuns.RunAsync(services, kept, "gap", [new(year, 8, 1), new(year, 9, 10)], [september]);
         Assert.Empty(kept.Sent);
 
         facts.Clear();
@@ -78,7 +67,7 @@ public class BenchmarkGapOrderTests(AzuriteFixture azurite) : IClassFixture<Azur
         // Late September answers: with the ten before, September comes to 70 %.
         Answers("s9-late", 9, 10, 6);
         await ingestion.StoreAsync(facts, default);
-        await RunAsync(services, kept, [new(year, 9, 10), new(year, 10, 10)], laterFirst ? [october, september] : [september, october]);
+        await StepwiseRuns.RunAsync(services, kept, "gap", [new(year, 9, 10), new(year, 10, 10)], laterFirst ? [october, september] : [september, october]);
 
         Assert.Equal([], kept.Sent.Select(e => $"{e["type"]} {e["subject"]}: {e["data"]?["message"]}"));
     }
@@ -86,22 +75,4 @@ public class BenchmarkGapOrderTests(AzuriteFixture azurite) : IClassFixture<Azur
     private static Period Month(int year, int month) => Calendar.Parse($"{year}-{month:D2}", Grain.Month);
 
     private static DateTimeOffset At(int year, int month, int day) => new(year, month, day, 10, 0, 0, TimeSpan.Zero);
-
-    /// <summary>A run of these days and periods: the days aggregated, then the periods finalised one after the other in the order given.</summary>
-    private static async Task RunAsync(IServiceProvider services, KeptAlerts kept, IReadOnlyList<DateOnly> days, IReadOnlyList<Period> periods)
-    {
-        var runs = services.GetRequiredService<RunStore>();
-        var runId = await runs.PlannedAsync("gap", days, periods, requested: periods[^1].Key);
-        var aggregateDay = ActivatorUtilities.CreateInstance<AggregateDayFunction>(services);
-        foreach (var day in days) await aggregateDay.RunAsync(JobMessages.Write(new DayJob(runId, day)), 1, default);
-        var finalize = ActivatorUtilities.CreateInstance<FinalizePeriodFunction>(services, (IAlertSender)kept);
-        var complete = ActivatorUtilities.CreateInstance<CompletePeriodFunction>(services);
-        foreach (var period in periods)
-        {
-            var done = await finalize.RunAsync(JobMessages.Write(new PeriodJob(runId, period.Grain, period.Key)), 1, $"{runId}-{period.Key}", default);
-            Assert.NotNull(done);
-            await complete.RunAsync(done, default);
-        }
-        Assert.Equal("succeeded", (await runs.GetAsync(runId, default))!.State);
-    }
 }

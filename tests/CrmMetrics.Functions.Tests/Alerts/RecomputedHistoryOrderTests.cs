@@ -22,17 +22,6 @@ namespace CrmMetrics.Functions.Tests.Alerts;
 /// </summary>
 public class RecomputedHistoryOrderTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private sealed class KeptAlerts : IAlertSender
-    {
-        public List<JsonObject> Sent { get; } = [];
-
-        public Task SendAsync(IReadOnlyList<string> cloudEvents, string delivery, CancellationToken ct)
-        {
-            lock (Sent) Sent.AddRange(cloudEvents.Select(e => JsonNode.Parse(e)!.AsObject()));
-            return Task.CompletedTask;
-        }
-    }
-
     private static readonly PeriodCalendar Calendar = new(ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
 
     /// <summary>
@@ -65,7 +54,7 @@ public class RecomputedHistoryOrderTests(AzuriteFixture azurite) : IClassFixture
         await ingestion.StoreAsync(facts, default);
         var rule = new AlertRule { RuleId = $"{segment}-trend", Kind = AlertKinds.Trend, Indicator = "cx.csat", Scope = $"segment:{segment}", Grain = Grain.Month, M = 2 };
         await services.GetRequiredService<AlertRuleStore>().PutAsync(rule.RuleId, rule, new("test", "admin"), default);
-        await RunAsync(services, kept, [new(year, 7, 1), new(year, 8, 10), new(year, 9, 10)], [august, september]);
+        await StepwiseRuns.RunAsync(services, kept, "order", [new(year, 7, 1), new(year, 8, 10), new(year, 9, 10)], [august, september]);
         Assert.Empty(kept.Sent);
 
         facts.Clear();
@@ -73,7 +62,7 @@ public class RecomputedHistoryOrderTests(AzuriteFixture azurite) : IClassFixture
         // Late September answers: with the ten before, September comes to septemberAfter %.
         Answers("s9-late", 9, 10, septemberAfter * 2 / 10 - 8);
         await ingestion.StoreAsync(facts, default);
-        await RunAsync(services, kept, [new(year, 9, 10), new(year, 10, 10)], laterFirst ? [october, september] : [september, october]);
+        await StepwiseRuns.RunAsync(services, kept, "order", [new(year, 9, 10), new(year, 10, 10)], laterFirst ? [october, september] : [september, october]);
 
         var said = kept.Sent.Select(e => $"{e["type"]} {e["subject"]}").ToList();
         Assert.Equal(trendHolds ? [$"crm.metrics.alert.trend cx.csat/segment:{segment}/{october.Key}"] : [], said);
@@ -82,24 +71,4 @@ public class RecomputedHistoryOrderTests(AzuriteFixture azurite) : IClassFixture
     private static Period Month(int year, int month) => Calendar.Parse($"{year}-{month:D2}", Grain.Month);
 
     private static DateTimeOffset At(int year, int month, int day) => new(year, month, day, 10, 0, 0, TimeSpan.Zero);
-
-    /// <summary>A run of these days and periods: the days aggregated, then the periods finalised one after the other in the order given.</summary>
-    private static async Task RunAsync(IServiceProvider services, KeptAlerts kept, IReadOnlyList<DateOnly> days, IReadOnlyList<Period> periods)
-    {
-        var runs = services.GetRequiredService<RunStore>();
-        // Requested for one of them, so that no other period is added to it when its days are done (the acquisitions
-        // mark every later month stale): the run finalises exactly these.
-        var runId = await runs.PlannedAsync("order", days, periods, requested: periods[^1].Key);
-        var aggregateDay = ActivatorUtilities.CreateInstance<AggregateDayFunction>(services);
-        foreach (var day in days) await aggregateDay.RunAsync(JobMessages.Write(new DayJob(runId, day)), 1, default);
-        var finalize = ActivatorUtilities.CreateInstance<FinalizePeriodFunction>(services, (IAlertSender)kept);
-        var complete = ActivatorUtilities.CreateInstance<CompletePeriodFunction>(services);
-        foreach (var period in periods)
-        {
-            var done = await finalize.RunAsync(JobMessages.Write(new PeriodJob(runId, period.Grain, period.Key)), 1, $"{runId}-{period.Key}", default);
-            Assert.NotNull(done);
-            await complete.RunAsync(done, default);
-        }
-        Assert.Equal("succeeded", (await runs.GetAsync(runId, default))!.State);
-    }
 }
