@@ -32,6 +32,16 @@ public sealed class LifecycleCells
     public ReadOnlySpan<int> Regions => _region.AsSpan(0, Count);
     public ReadOnlySpan<LifecycleMoves> Moves => _moves.AsSpan(0, Count);
 
+    /// <summary>Makes room for <paramref name="capacity"/> cells in all (a reader that knows how many it appends reserves them at once).</summary>
+    public void Reserve(int capacity)
+    {
+        if (capacity <= _customer.Length) return;
+        Array.Resize(ref _customer, capacity);
+        Array.Resize(ref _segment, capacity);
+        Array.Resize(ref _region, capacity);
+        Array.Resize(ref _moves, capacity);
+    }
+
     /// <summary>Records a move of the customer (merged with their other moves of the day).</summary>
     public void Add(int customer, int segment, int region, LifecycleMoves moves)
     {
@@ -46,14 +56,7 @@ public sealed class LifecycleCells
     /// <summary>Appends a cell known to be distinct from the others (as read back from storage).</summary>
     public int Append(int customer, int segment, int region, LifecycleMoves moves)
     {
-        if (Count == _customer.Length)
-        {
-            var capacity = Math.Max(16, Count * 2);
-            Array.Resize(ref _customer, capacity);
-            Array.Resize(ref _segment, capacity);
-            Array.Resize(ref _region, capacity);
-            Array.Resize(ref _moves, capacity);
-        }
+        if (Count == _customer.Length) Reserve(Math.Max(16, Count * 2));
         var cell = Count++;
         _customer[cell] = customer;
         _segment[cell] = segment;

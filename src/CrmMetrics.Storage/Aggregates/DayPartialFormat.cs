@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using CrmMetrics.Domain.Aggregation;
 using CrmMetrics.Domain.Facts;
@@ -103,46 +104,70 @@ public static class DayPartialFormat
         if (bytes.Length < Magic.Length + 1 || !bytes[..Magic.Length].SequenceEqual(Magic) || bytes[Magic.Length] != Version) return null;
         var r = new SpanReader(bytes[(Magic.Length + 1)..], "The day partial");
         var partial = new DayPartial { Day = DateOnly.FromDayNumber(r.ReadInt32()), FactCount = r.Read7BitEncodedInt64(), Orders = new OrderCells(labels) };
-        var strings = new Range[r.Read7BitEncodedInt()];
-        for (var i = 0; i < strings.Length; i++) strings[i] = r.ReadStringRange();
-        string Text(ref SpanReader reader) => Encoding.UTF8.GetString(reader.StringAt(strings[reader.Read7BitEncodedInt()]));
+        // Each string takes at least its length's byte, so a longer table is not a partial (and no huge buffer is rented for it).
+        var stringCount = r.Read7BitEncodedInt();
+        if (stringCount < 0 || stringCount > bytes.Length) throw new FormatException("A day partial's string table is longer than the partial.");
+        // A period reads some 30 of these at a time: the string table and the codes of its strings are pooled scratch.
+        var strings = ArrayPool<Range>.Shared.Rent(stringCount);
+        var codes = ArrayPool<int>.Shared.Rent(LabelKinds * stringCount);
+        try
+        {
+            for (var i = 0; i < stringCount; i++) strings[i] = r.ReadStringRange();
+            codes.AsSpan(0, LabelKinds * stringCount).Fill(LabelCodes.Unknown);
+            Range StringAt(int index) =>
+                (uint)index < (uint)stringCount ? strings[index] : throw new FormatException("A day partial refers to a string it does not hold.");
+            string Text(ref SpanReader reader) => Encoding.UTF8.GetString(reader.StringAt(StringAt(reader.Read7BitEncodedInt())));
 
-        for (var n = r.Read7BitEncodedInt(); n > 0; n--) partial.Scopes[Text(ref r)] = ReadScope(ref r);
-        for (var n = r.Read7BitEncodedInt(); n > 0; n--)
-        {
-            partial.DealsByCompetitor[Text(ref r)] = new DealTally { Won = r.Read7BitEncodedInt64(), Closed = r.Read7BitEncodedInt64() };
+            for (var n = r.Read7BitEncodedInt(); n > 0; n--) partial.Scopes[Text(ref r)] = ReadScope(ref r);
+            for (var n = r.Read7BitEncodedInt(); n > 0; n--)
+            {
+                partial.DealsByCompetitor[Text(ref r)] = new DealTally { Won = r.Read7BitEncodedInt64(), Closed = r.Read7BitEncodedInt64() };
+            }
+            for (var n = r.Read7BitEncodedInt(); n > 0; n--)
+            {
+                partial.ActiveDeltas[Text(ref r)] = new ActiveDelta { Activated = r.Read7BitEncodedInt64(), Deactivated = r.Read7BitEncodedInt64() };
+            }
+            var customers = new LabelCodes(labels.Customers, codes, 0 * stringCount);
+            var channels = new LabelCodes(labels.Channels, codes, 1 * stringCount);
+            var staff = new LabelCodes(labels.Staff, codes, 2 * stringCount);
+            var segments = new LabelCodes(labels.Segments, codes, 3 * stringCount);
+            var regions = new LabelCodes(labels.Regions, codes, 4 * stringCount);
+            int Code(ref SpanReader reader, LabelCodes codes)
+            {
+                var index = reader.Read7BitEncodedInt() - 1;
+                if (index >= stringCount) throw new FormatException("A day partial's cell refers to a string it does not hold.");
+                return index < 0 ? FactColumns.None : codes.Of(index, reader.StringAt(strings[index]));
+            }
+            var orderCells = r.Read7BitEncodedInt();
+            // A cell takes at least six bytes; a count beyond that is not reserved for (the read then ends early, as before).
+            partial.Orders.Reserve(Math.Min(Math.Max(orderCells, 0), bytes.Length / 6));
+            for (var n = orderCells; n > 0; n--)
+            {
+                partial.Orders.Append(Code(ref r, customers), Code(ref r, channels), Code(ref r, staff), Code(ref r, segments), Code(ref r, regions), ReadDecimal(ref r));
+            }
+            var lifecycleCells = r.Read7BitEncodedInt();
+            partial.Lifecycle.Reserve(Math.Min(Math.Max(lifecycleCells, 0), bytes.Length / 4));
+            for (var n = lifecycleCells; n > 0; n--)
+            {
+                var customer = Code(ref r, customers);
+                var segment = Code(ref r, segments);
+                var region = Code(ref r, regions);
+                var moves = (LifecycleMoves)r.ReadByte();
+                if (customer == FactColumns.None || moves == LifecycleMoves.None || (moves & ~(LifecycleMoves.Churned | LifecycleMoves.Activated)) != 0)
+                    throw new FormatException("A day partial's lifecycle cell has no customer or an unknown move.");
+                partial.Lifecycle.Append(customer, segment, region, moves);
+            }
+            return partial;
         }
-        for (var n = r.Read7BitEncodedInt(); n > 0; n--)
+        finally
         {
-            partial.ActiveDeltas[Text(ref r)] = new ActiveDelta { Activated = r.Read7BitEncodedInt64(), Deactivated = r.Read7BitEncodedInt64() };
+            ArrayPool<Range>.Shared.Return(strings);
+            ArrayPool<int>.Shared.Return(codes);
         }
-        var customers = new LabelCodes(labels.Customers, strings.Length);
-        var channels = new LabelCodes(labels.Channels, strings.Length);
-        var staff = new LabelCodes(labels.Staff, strings.Length);
-        var segments = new LabelCodes(labels.Segments, strings.Length);
-        var regions = new LabelCodes(labels.Regions, strings.Length);
-        int Code(ref SpanReader reader, LabelCodes codes)
-        {
-            var index = reader.Read7BitEncodedInt() - 1;
-            if (index >= strings.Length) throw new FormatException("A day partial's cell refers to a string it does not hold.");
-            return index < 0 ? FactColumns.None : codes.Of(index, reader.StringAt(strings[index]));
-        }
-        for (var n = r.Read7BitEncodedInt(); n > 0; n--)
-        {
-            partial.Orders.Append(Code(ref r, customers), Code(ref r, channels), Code(ref r, staff), Code(ref r, segments), Code(ref r, regions), ReadDecimal(ref r));
-        }
-        for (var n = r.Read7BitEncodedInt(); n > 0; n--)
-        {
-            var customer = Code(ref r, customers);
-            var segment = Code(ref r, segments);
-            var region = Code(ref r, regions);
-            var moves = (LifecycleMoves)r.ReadByte();
-            if (customer == FactColumns.None || moves == LifecycleMoves.None || (moves & ~(LifecycleMoves.Churned | LifecycleMoves.Activated)) != 0)
-                throw new FormatException("A day partial's lifecycle cell has no customer or an unknown move.");
-            partial.Lifecycle.Append(customer, segment, region, moves);
-        }
-        return partial;
     }
+
+    /// <summary>The label kinds a cell refers to: customer, channel, staff, segment, region.</summary>
+    private const int LabelKinds = 5;
 
     private static void WriteScope(BinaryWriter w, ScopeAggregate s)
     {
@@ -302,15 +327,20 @@ public static class DayPartialFormat
         }
     }
 
-    /// <summary>String-table index → label code, each string looked up once (from its UTF-8 bytes).</summary>
-    private sealed class LabelCodes(LabelSet labels, int strings)
+    /// <summary>
+    /// String-table index → label code of one kind, each string looked up once (from its UTF-8 bytes);
+    /// the codes live in a slice of a buffer the read shares among the kinds, from <paramref name="offset"/> on.
+    /// </summary>
+    private sealed class LabelCodes(LabelSet labels, int[] codes, int offset)
     {
-        private readonly int[] _code = Enumerable.Repeat(-2, strings).ToArray();
+        /// <summary>A string not looked up yet (label codes are at least <see cref="FactColumns.None"/>).</summary>
+        public const int Unknown = -2;
 
         public int Of(int index, ReadOnlySpan<byte> utf8)
         {
-            if (_code[index] == -2) _code[index] = labels.Code(utf8);
-            return _code[index];
+            ref var code = ref codes[offset + index];
+            if (code == Unknown) code = labels.Code(utf8);
+            return code;
         }
     }
 }

@@ -176,8 +176,7 @@ public sealed class PartialStore
         {
             await Parallel.ForEachAsync(days, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = ct }, async (day, token) =>
             {
-                var bytes = await DownloadAsync(day, token);
-                if (bytes is not null) downloads[day] = PlainBytes.Decompress(bytes);
+                if (await DownloadAsync(day, token) is { } plain) downloads[day] = plain;
                 else if ((await LegacyBlob(day).ExistsAsync(token)).Value) outdated.Add(day);
             });
             var partials = new List<DayPartial>(downloads.Count);
@@ -198,19 +197,27 @@ public sealed class PartialStore
     public async Task DeleteLegacyAsync(DateOnly day, CancellationToken ct) =>
         await LegacyBlob(day).DeleteIfExistsAsync(cancellationToken: ct);
 
-    private async Task<BinaryData?> DownloadAsync(DateOnly day, CancellationToken ct)
+    /// <summary>The day's partial, inflated as it downloads into a pooled buffer; null when the day has none.</summary>
+    private async Task<PlainBytes?> DownloadAsync(DateOnly day, CancellationToken ct)
     {
+        Response<BlobDownloadStreamingResult> download;
         try
         {
-            return (await Blob(day).DownloadContentAsync(ct)).Value.Content;
+            download = await Blob(day).DownloadStreamingAsync(cancellationToken: ct);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
             return null;
         }
+        using var result = download.Value;
+        return await PlainBytes.InflateAsync(result.Content, result.Details.ContentLength, ct);
     }
 
-    /// <summary>A decompressed partial in a pooled buffer, sized by the gzip trailer's length.</summary>
+    /// <summary>
+    /// A decompressed partial in a pooled buffer. It is inflated straight from the download, so the
+    /// compressed bytes are never held whole (3.3 MB a month at a million facts, each day's in a
+    /// buffer of its own on the large-object heap).
+    /// </summary>
     private sealed class PlainBytes : IDisposable
     {
         private byte[] _buffer;
@@ -220,16 +227,20 @@ public sealed class PartialStore
 
         public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
 
-        public static PlainBytes Decompress(BinaryData compressed)
+        /// <summary>Inflates a gzip stream of <paramref name="compressedLength"/> bytes (a first guess at the size; the buffer grows as needed).</summary>
+        public static async Task<PlainBytes> InflateAsync(Stream compressed, long compressedLength, CancellationToken ct)
         {
-            var bytes = compressed.ToMemory().Span;
-            // A gzip member ends with its uncompressed length modulo 2^32: a hint, not trusted.
-            var hint = bytes.Length >= 4 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes[^4..]) : 0;
-            var plain = new PlainBytes(hint is > 0 and < 256 << 20 ? hint + 1 : bytes.Length * 4);
+            var plain = new PlainBytes((int)Math.Clamp(compressedLength * 2, 256, 64 << 20));
             try
             {
-                plain.Inflate(compressed);
-                return plain;
+                await using var gzip = new GZipStream(compressed, CompressionMode.Decompress);
+                while (true)
+                {
+                    if (plain._length == plain._buffer.Length) plain.Grow();
+                    var read = await gzip.ReadAsync(plain._buffer.AsMemory(plain._length), ct);
+                    if (read == 0) return plain;
+                    plain._length += read;
+                }
             }
             catch
             {
@@ -238,22 +249,12 @@ public sealed class PartialStore
             }
         }
 
-        private void Inflate(BinaryData compressed)
+        private void Grow()
         {
-            using var gzip = new GZipStream(compressed.ToStream(), CompressionMode.Decompress);
-            while (true)
-            {
-                if (_length == _buffer.Length)
-                {
-                    var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-                    _buffer.AsSpan(0, _length).CopyTo(larger);
-                    System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
-                    _buffer = larger;
-                }
-                var read = gzip.Read(_buffer, _length, _buffer.Length - _length);
-                if (read == 0) return;
-                _length += read;
-            }
+            var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
         }
 
         public void Dispose() => System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);

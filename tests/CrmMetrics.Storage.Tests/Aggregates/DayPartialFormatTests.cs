@@ -1,0 +1,67 @@
+using System.Text;
+using CrmMetrics.Domain.Facts;
+using CrmMetrics.Storage.Aggregates;
+
+namespace CrmMetrics.Storage.Tests.Aggregates;
+
+/// <summary>Reading partials that are not what they claim: the read names what is wrong instead of reading past its string table.</summary>
+public class DayPartialFormatTests
+{
+    /// <summary>A partial of the current format up to its string table: the magic, the version, a day, a fact count and these strings.</summary>
+    private static BinaryWriter Start(MemoryStream bytes, int stringCount, params string[] strings)
+    {
+        var w = new BinaryWriter(bytes, Encoding.UTF8, leaveOpen: true);
+        w.Write("CMDP"u8);
+        w.Write((byte)3);
+        w.Write(new DateOnly(2031, 5, 1).DayNumber);
+        w.Write7BitEncodedInt64(1);
+        w.Write7BitEncodedInt(stringCount);
+        foreach (var s in strings) w.Write(s);
+        return w;
+    }
+
+    [Fact]
+    public void A_string_table_longer_than_the_partial_fails_the_read_with_what_is_wrong()
+    {
+        using var bytes = new MemoryStream();
+        using (Start(bytes, int.MaxValue / 2, "a")) { }
+
+        var e = Assert.Throws<FormatException>(() => DayPartialFormat.Read(bytes.ToArray(), new FactLabels()));
+
+        Assert.Contains("string table", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1)]  // just past the table
+    [InlineData(7)]  // past the table, within any pooled buffer it is read into
+    public void A_scope_named_by_a_string_past_the_table_fails_the_read_with_what_is_wrong(int index)
+    {
+        using var bytes = new MemoryStream();
+        using (var w = Start(bytes, 1, "org"))
+        {
+            w.Write7BitEncodedInt(1);     // one scope,
+            w.Write7BitEncodedInt(index); // named by a string the table does not hold
+            w.Write(new byte[64]);
+        }
+
+        var e = Assert.Throws<FormatException>(() => DayPartialFormat.Read(bytes.ToArray(), new FactLabels()));
+
+        Assert.Contains("does not hold", e.Message);
+    }
+
+    [Fact]
+    public void An_order_cell_count_beyond_the_bytes_ends_the_read_early_without_reserving_for_it()
+    {
+        using var bytes = new MemoryStream();
+        using (var w = Start(bytes, 1, "C-1"))
+        {
+            w.Write7BitEncodedInt(0);            // no scopes,
+            w.Write7BitEncodedInt(0);            // no competitors,
+            w.Write7BitEncodedInt(0);            // no active deltas,
+            w.Write7BitEncodedInt(int.MaxValue); // and more order cells than any partial holds
+            w.Write7BitEncodedInt(1);            // of which only part of one follows
+        }
+
+        Assert.Throws<EndOfStreamException>(() => DayPartialFormat.Read(bytes.ToArray(), new FactLabels()));
+    }
+}
