@@ -106,7 +106,8 @@ public static class DayPartialFormat
         var partial = new DayPartial { Day = DateOnly.FromDayNumber(r.ReadInt32()), FactCount = r.Read7BitEncodedInt64(), Orders = new OrderCells(labels) };
         // Each string takes at least its length's byte, so a longer table is not a partial (and no huge buffer is rented for it).
         var stringCount = r.Read7BitEncodedInt();
-        if (stringCount < 0 || stringCount > bytes.Length) throw new FormatException("A day partial's string table is longer than the partial.");
+        if (stringCount < 0 || stringCount > bytes.Length || (long)LabelKinds * stringCount > Array.MaxLength)
+            throw new FormatException("A day partial's string table is longer than the partial.");
         // A period reads some 30 of these at a time: the string table and the codes of its strings are pooled scratch.
         var strings = ArrayPool<Range>.Shared.Rent(stringCount);
         var codes = ArrayPool<int>.Shared.Rent(LabelKinds * stringCount);

@@ -230,7 +230,7 @@ public sealed class PartialStore
         /// <summary>Inflates a gzip stream of <paramref name="compressedLength"/> bytes (a first guess at the size; the buffer grows as needed).</summary>
         public static async Task<PlainBytes> InflateAsync(Stream compressed, long compressedLength, CancellationToken ct)
         {
-            var plain = new PlainBytes((int)Math.Clamp(compressedLength * 2, 256, 64 << 20));
+            var plain = new PlainBytes((int)Math.Clamp(compressedLength * 4, 256, 64 << 20));
             try
             {
                 await using var gzip = new GZipStream(compressed, CompressionMode.Decompress);

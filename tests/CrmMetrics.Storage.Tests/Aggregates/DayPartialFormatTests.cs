@@ -49,8 +49,31 @@ public class DayPartialFormatTests
         Assert.Contains("does not hold", e.Message);
     }
 
-    [Fact]
-    public void An_order_cell_count_beyond_the_bytes_ends_the_read_early_without_reserving_for_it()
+    [Theory]
+    [InlineData(2)]  // just past the table
+    [InlineData(8)]  // past the table, within any pooled buffer it is read into
+    public void An_order_cell_naming_a_string_past_the_table_fails_the_read_with_what_is_wrong(int reference)
+    {
+        using var bytes = new MemoryStream();
+        using (var w = Start(bytes, 1, "C-1"))
+        {
+            w.Write7BitEncodedInt(0);         // no scopes, competitors or active deltas;
+            w.Write7BitEncodedInt(0);
+            w.Write7BitEncodedInt(0);
+            w.Write7BitEncodedInt(1);         // one order cell, whose customer is a string
+            w.Write7BitEncodedInt(reference); // (1-based) the table does not hold
+            w.Write(new byte[64]);
+        }
+
+        var e = Assert.Throws<FormatException>(() => DayPartialFormat.Read(bytes.ToArray(), new FactLabels()));
+
+        Assert.Contains("does not hold", e.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_cell_count_beyond_the_bytes_ends_the_read_early_without_reserving_for_it(bool lifecycle)
     {
         using var bytes = new MemoryStream();
         using (var w = Start(bytes, 1, "C-1"))
@@ -58,7 +81,8 @@ public class DayPartialFormatTests
             w.Write7BitEncodedInt(0);            // no scopes,
             w.Write7BitEncodedInt(0);            // no competitors,
             w.Write7BitEncodedInt(0);            // no active deltas,
-            w.Write7BitEncodedInt(int.MaxValue); // and more order cells than any partial holds
+            if (lifecycle) w.Write7BitEncodedInt(0); // (no order cells,)
+            w.Write7BitEncodedInt(int.MaxValue); // and more cells than any partial holds,
             w.Write7BitEncodedInt(1);            // of which only part of one follows
         }
 
