@@ -65,7 +65,25 @@ public sealed class AzuriteServer : IAsyncDisposable
         $"TableEndpoint=http://127.0.0.1:{table}/{DevAccount};";
 
     /// <summary>Three free loopback ports (blob, queue, table).</summary>
-    public static (int Blob, int Queue, int Table) FreePorts() => (FreePort(), FreePort(), FreePort());
+    /// <summary>
+    /// Three distinct free ports. All three listeners are held until the last is chosen: a port given
+    /// back can be handed out again at once, and then two services were told to listen on one port
+    /// (seen: "listen EADDRINUSE", the blob and queue services on one port).
+    /// </summary>
+    public static (int Blob, int Queue, int Table) FreePorts()
+    {
+        var listeners = Enumerable.Range(0, 3).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            foreach (var listener in listeners) listener.Start();
+            var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
+            return (ports[0], ports[1], ports[2]);
+        }
+        finally
+        {
+            foreach (var listener in listeners) listener.Dispose();
+        }
+    }
 
     public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
 
@@ -86,7 +104,7 @@ public sealed class AzuriteServer : IAsyncDisposable
             Exception? last = null;
             for (var attempt = 1; attempt <= 3; attempt++)
             {
-                var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+                var (blob, queue, table) = FreePorts();
                 try
                 {
                     return (await LaunchAsync(script, dataFolder, blob, queue, table, cancellationToken)).Holding(folderLock);
@@ -315,13 +333,6 @@ public sealed class AzuriteServer : IAsyncDisposable
             }
         }
         return null;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>
