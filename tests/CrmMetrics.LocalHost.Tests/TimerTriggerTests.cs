@@ -19,7 +19,9 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         var spans = ticks.Where(t => t.GetProperty("function").GetString() == "Tick")
             .Select(t => (Start: t.GetProperty("started").GetDateTimeOffset(), End: t.GetProperty("finished").GetDateTimeOffset())).OrderBy(s => s.Start).ToList();
         for (var i = 1; i < spans.Count; i++) Assert.True(spans[i].Start >= spans[i - 1].End, $"run {i + 1} started before run {i} finished");
-        Assert.All(ticks.Where(t => t.GetProperty("function").GetString() == "Tick"), t => Assert.Equal(JsonValueKind.String, t.GetProperty("next").ValueKind));
+        // As in the Functions host, the status a run gets is the one before it: its Next is the occurrence being run, not the one after.
+        Assert.All(ticks.Where(t => t.GetProperty("function").GetString() == "Tick"),
+            t => Assert.True(t.GetProperty("next").GetDateTimeOffset() <= t.GetProperty("started").GetDateTimeOffset(), $"next {t.GetProperty("next")} after the run started at {t.GetProperty("started")}"));
         // The output binding of the return value.
         var output = queues.Queue("lh-ticks", base64: false);
         await Eventually.WaitAsync(async () => (await output.ExistsAsync()).Value && (await output.GetPropertiesAsync()).Value.ApproximateMessagesCount >= 4, TestHost.Deadline, "tick outputs");
@@ -49,7 +51,10 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
 
         await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "0 */1 * * * *" });
         var ticks = await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "Tick"), "the past-due run");
-        Assert.True(ticks.First(t => t.GetProperty("function").GetString() == "Tick").GetProperty("IsPastDue").GetBoolean());
+        var pastDue = ticks.First(t => t.GetProperty("function").GetString() == "Tick");
+        Assert.True(pastDue.GetProperty("IsPastDue").GetBoolean());
+        // The run is told which occurrence it stands for: the one that was missed (a function names its work after it).
+        Assert.Equal(last, pastDue.GetProperty("next").GetDateTimeOffset());
     }
 
     [Fact]

@@ -67,7 +67,7 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
     [QueueOutput(StorageNames.Queues.KpiRuns)]
     public string Run([TimerTrigger("%KpiSchedule%")] TimerInfo timer)
     {
-        var runId = RunPlanner.ScheduledRunId(Occurrence());
+        var runId = RunPlanner.ScheduledRunId(Occurrence(timer));
         logger.LogInformation("KpiSchedule asks for run {RunId}{PastDue}", runId, timer.IsPastDue ? " (past due)" : "");
         return JobMessages.Write(new StartRunJob(runId, RunPlanner.ScheduleTrigger));
     }
@@ -75,8 +75,15 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
     private static readonly TimeSpan[] LookBackWindows =
         [TimeSpan.FromMinutes(1), TimeSpan.FromHours(1), TimeSpan.FromDays(1), TimeSpan.FromDays(32), TimeSpan.FromDays(400), TimeSpan.FromDays(1500)];
 
-    /// <summary>The schedule occurrence this invocation stands for: the latest one not after now, in the zone the host fires it in.</summary>
-    private DateTimeOffset Occurrence()
+    /// <summary>
+    /// The schedule occurrence this invocation stands for, in the zone the host fires it in. A past-due
+    /// invocation stands for the occurrence that was missed: the host hands it over as the schedule
+    /// status's <c>Next</c> (the status as it stood before the invocation). Taken from the clock, a
+    /// missed 20:27 run at 20:29:05 was named after 20:29, and two hosts running it either side of
+    /// 20:29 would have started two runs (found by the scale-out probe). Any other invocation stands
+    /// for the latest occurrence not after now.
+    /// </summary>
+    private DateTimeOffset Occurrence(TimerInfo timer)
     {
         var now = clock.GetUtcNow();
         if (configuration["KpiSchedule"] is not { Length: > 0 } text) return now;
@@ -89,6 +96,7 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
         {
             return now;
         }
+        if (timer.IsPastDue && MissedOccurrence(schedule, timer.ScheduleStatus?.Next, now) is { } missed) return missed;
         // A host may invoke slightly early: look one second ahead, then back in widening windows.
         // Windows up to 1500 days cover every schedule NCRONTAB can express (29 February comes every four years).
         foreach (var window in LookBackWindows)
@@ -97,6 +105,33 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
                 return found;
         }
         return now;
+    }
+
+    /// <summary>
+    /// The status's <c>Next</c> as an occurrence, when it is one of the schedule and not after now: a time
+    /// without a zone is read in the zone the host fires in. Anything else (no status, the unset
+    /// <c>0001-01-01</c>, a time the schedule does not name) is no missed occurrence.
+    /// </summary>
+    private DateTimeOffset? MissedOccurrence(CronExpression schedule, DateTime? next, DateTimeOffset now)
+    {
+        if (next is not { } value || value == default) return null;
+        DateTimeOffset candidate;
+        try
+        {
+            candidate = value.Kind switch
+            {
+                DateTimeKind.Utc => new DateTimeOffset(value),
+                DateTimeKind.Local => new DateTimeOffset(value.ToUniversalTime()),
+                _ => new DateTimeOffset(value, settings.ScheduleZone.GetUtcOffset(value)),
+            };
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return null; // a time at the very edge of the calendar, whose UTC cannot be represented
+        }
+        if (candidate > now.AddSeconds(1) || candidate < DateTimeOffset.MinValue.AddSeconds(1)) return null;
+        var occurrence = schedule.GetNextOccurrence(candidate.AddSeconds(-1), settings.ScheduleZone, inclusive: true);
+        return occurrence == candidate ? candidate : null;
     }
 }
 

@@ -126,7 +126,7 @@ public sealed class TimerTriggerScheduler(
         }
         else if (startup)
         {
-            last = await RunOnceAsync(last, now, pastDue: false, stopping);
+            last = await RunOnceAsync(last, now, pastDue: false, stopping, onStartup: true);
         }
         else if (useMonitor && status is null)
         {
@@ -143,7 +143,12 @@ public sealed class TimerTriggerScheduler(
         }
     }
 
-    private async Task<DateTimeOffset> RunOnceAsync(DateTimeOffset? last, DateTimeOffset occurrence, bool pastDue, CancellationToken stopping)
+    /// <summary>
+    /// Invokes one occurrence. As in the Functions host, the function gets the schedule status as it
+    /// stood before the invocation: <c>Next</c> is the occurrence being run (the missed one, when past
+    /// due), or on a start-up run the one to come; the status saved afterwards moves on past it.
+    /// </summary>
+    private async Task<DateTimeOffset> RunOnceAsync(DateTimeOffset? last, DateTimeOffset occurrence, bool pastDue, CancellationToken stopping, bool onStartup = false)
     {
         await invoker.WaitForWorkerAsync(stopping);
         var now = clock.GetUtcNow();
@@ -151,7 +156,7 @@ public sealed class TimerTriggerScheduler(
         var info = new
         {
             Schedule = new { AdjustForDST = true },
-            ScheduleStatus = useMonitor ? new { Last = last ?? DateTimeOffset.MinValue, Next = next, LastUpdated = now } : null,
+            ScheduleStatus = useMonitor ? new { Last = last ?? DateTimeOffset.MinValue, Next = onStartup ? next : occurrence, LastUpdated = now } : null,
             IsPastDue = pastDue,
         };
         try
