@@ -76,12 +76,12 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
         [TimeSpan.FromMinutes(1), TimeSpan.FromHours(1), TimeSpan.FromDays(1), TimeSpan.FromDays(32), TimeSpan.FromDays(400), TimeSpan.FromDays(1500)];
 
     /// <summary>
-    /// The schedule occurrence this invocation stands for, in the zone the host fires it in. A past-due
-    /// invocation stands for the occurrence that was missed: the host hands it over as the schedule
-    /// status's <c>Next</c> (the status as it stood before the invocation). Taken from the clock, a
-    /// missed 20:27 run at 20:29:05 was named after 20:29, and two hosts running it either side of
-    /// 20:29 would have started two runs (found by the scale-out probe). Any other invocation stands
-    /// for the latest occurrence not after now.
+    /// The schedule occurrence this invocation stands for, in the zone the host fires it in. The host
+    /// hands it over as the schedule status's <c>Next</c> (the status as it stood before the
+    /// invocation): the occurrence being run, or the one that was missed when past due. Taken from the
+    /// clock alone, a missed 20:27 run at 20:29:05 was named after 20:29, and two hosts running it either
+    /// side of 20:29 would have started two runs (found by the scale-out probe). Without such a status
+    /// (no schedule monitor, a start-up run, an admin call) it is the latest occurrence not after now.
     /// </summary>
     private DateTimeOffset Occurrence(TimerInfo timer)
     {
@@ -96,7 +96,7 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
         {
             return now;
         }
-        if (timer.IsPastDue && MissedOccurrence(schedule, timer.ScheduleStatus?.Next, now) is { } missed) return missed;
+        if (StatusOccurrence(schedule, timer.ScheduleStatus?.Next, now) is { } handedOver) return handedOver;
         // A host may invoke slightly early: look one second ahead, then back in widening windows.
         // Windows up to 1500 days cover every schedule NCRONTAB can express (29 February comes every four years).
         foreach (var window in LookBackWindows)
@@ -108,13 +108,15 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
     }
 
     /// <summary>
-    /// The status's <c>Next</c> as an occurrence, when it is one of the schedule and not after now: a time
-    /// without a zone is read in the zone the host fires in. Anything else (no status, the unset
-    /// <c>0001-01-01</c>, a time the schedule does not name) is no missed occurrence.
+    /// The status's <c>Next</c> as an occurrence, when it is one of the schedule and not after now (a
+    /// second's grace, as below): a time without a zone is read in the zone the host fires in, unless it
+    /// names no single instant there (a daylight-saving overlap or gap). Anything else (no status, the
+    /// unset <c>0001-01-01</c>, an occurrence to come, a time the schedule does not name) is none.
     /// </summary>
-    private DateTimeOffset? MissedOccurrence(CronExpression schedule, DateTime? next, DateTimeOffset now)
+    private DateTimeOffset? StatusOccurrence(CronExpression schedule, DateTime? next, DateTimeOffset now)
     {
         if (next is not { } value || value == default) return null;
+        if (value.Kind == DateTimeKind.Unspecified && (settings.ScheduleZone.IsAmbiguousTime(value) || settings.ScheduleZone.IsInvalidTime(value))) return null;
         DateTimeOffset candidate;
         try
         {

@@ -64,9 +64,8 @@ public sealed class AzuriteServer : IAsyncDisposable
         $"QueueEndpoint=http://127.0.0.1:{queue}/{DevAccount};" +
         $"TableEndpoint=http://127.0.0.1:{table}/{DevAccount};";
 
-    /// <summary>Three free loopback ports (blob, queue, table).</summary>
     /// <summary>
-    /// Three distinct free ports. All three listeners are held until the last is chosen: a port given
+    /// Three distinct free loopback ports (blob, queue, table). All three listeners are held until the last is chosen: a port given
     /// back can be handed out again at once, and then two services were told to listen on one port
     /// (seen: "listen EADDRINUSE", the blob and queue services on one port).
     /// </summary>

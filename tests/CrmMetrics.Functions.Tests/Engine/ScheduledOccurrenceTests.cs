@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CrmMetrics.Functions.Tests.Engine;
 
-/// <summary>Which occurrence a KpiSchedule invocation names its run after: on time, past due, and with a status that names no occurrence.</summary>
+/// <summary>Which occurrence a KpiSchedule invocation names its run after: the one its status hands over (on time, late, past due), else the clock's.</summary>
 public class ScheduledOccurrenceTests
 {
     /// <summary>The run id the timer function asks for at <paramref name="now"/>, under a schedule of every two minutes.</summary>
@@ -26,9 +26,27 @@ public class ScheduledOccurrenceTests
     private static readonly DateTimeOffset Late = new(2026, 12, 6, 20, 29, 5, TimeSpan.Zero);
 
     [Fact]
-    public void An_occurrence_on_time_is_named_after_the_latest_occurrence_not_after_now()
+    public void An_occurrence_without_a_status_is_named_after_the_latest_occurrence_not_after_now()
     {
         Assert.Equal("sched-20261206T202800", RunIdAt(new DateTimeOffset(2026, 12, 6, 20, 28, 0, 300, TimeSpan.Zero), new TimerInfo()));
+    }
+
+    [Fact]
+    public void An_occurrence_that_started_late_is_named_after_the_occurrence_the_host_ran()
+    {
+        // The 20:26 occurrence reached a busy worker at 20:29:05: the clock alone would name it after 20:28.
+        var timer = new TimerInfo { ScheduleStatus = new ScheduleStatus { Next = new DateTime(2026, 12, 6, 20, 26, 0, DateTimeKind.Utc) } };
+
+        Assert.Equal("sched-20261206T202600", RunIdAt(Late, timer));
+    }
+
+    [Fact]
+    public void A_status_time_without_a_zone_that_names_two_instants_falls_back_to_the_clock()
+    {
+        // 02:30 on 25 October 2026 in Berlin came twice (00:30 and 01:30 UTC); the clock says 01:45:05 UTC.
+        var now = new DateTimeOffset(2026, 10, 25, 1, 45, 5, TimeSpan.Zero);
+
+        Assert.Equal("sched-20261025T014400", RunIdAt(now, PastDue(new DateTime(2026, 10, 25, 2, 30, 0, DateTimeKind.Unspecified)), "Europe/Berlin"));
     }
 
     [Theory]
