@@ -72,6 +72,9 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
         return JobMessages.Write(new StartRunJob(runId, RunPlanner.ScheduleTrigger));
     }
 
+    /// <summary>How early a host may invoke an occurrence (clock skew): an occurrence this far ahead of now is taken as the one being run.</summary>
+    private static readonly TimeSpan EarlyInvocation = TimeSpan.FromSeconds(1);
+
     private static readonly TimeSpan[] LookBackWindows =
         [TimeSpan.FromMinutes(1), TimeSpan.FromHours(1), TimeSpan.FromDays(1), TimeSpan.FromDays(32), TimeSpan.FromDays(400), TimeSpan.FromDays(1500)];
 
@@ -97,19 +100,19 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
             return now;
         }
         if (StatusOccurrence(schedule, timer.ScheduleStatus?.Next, now) is { } handedOver) return handedOver;
-        // A host may invoke slightly early: look one second ahead, then back in widening windows.
+        // A host may invoke slightly early: look EarlyInvocation ahead, then back in widening windows.
         // Windows up to 1500 days cover every schedule NCRONTAB can express (29 February comes every four years).
         foreach (var window in LookBackWindows)
         {
-            if (schedule.GetOccurrences(now - window, now.AddSeconds(1), settings.ScheduleZone, fromInclusive: true, toInclusive: true).LastOrDefault() is { } found && found != default)
+            if (schedule.GetOccurrences(now - window, now + EarlyInvocation, settings.ScheduleZone, fromInclusive: true, toInclusive: true).LastOrDefault() is { } found && found != default)
                 return found;
         }
         return now;
     }
 
     /// <summary>
-    /// The status's <c>Next</c> as an occurrence, when it is one of the schedule and not after now (a
-    /// second's grace, as below): a time without a zone is read in the zone the host fires in, unless it
+    /// The status's <c>Next</c> as an occurrence, when it is one of the schedule and not after now (give or
+    /// take <see cref="EarlyInvocation"/>): a time without a zone is read in the zone the host fires in, unless it
     /// names no single instant there (a daylight-saving overlap or gap). Anything else (no status, the
     /// unset <c>0001-01-01</c>, an occurrence to come, a time the schedule does not name) is none.
     /// </summary>
@@ -131,9 +134,8 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
         {
             return null; // a time at the very edge of the calendar, whose UTC cannot be represented
         }
-        if (candidate > now.AddSeconds(1) || candidate < DateTimeOffset.MinValue.AddSeconds(1)) return null;
-        var occurrence = schedule.GetNextOccurrence(candidate.AddSeconds(-1), settings.ScheduleZone, inclusive: true);
-        return occurrence == candidate ? candidate : null;
+        if (candidate > now + EarlyInvocation) return null;
+        return schedule.GetNextOccurrence(candidate, settings.ScheduleZone, inclusive: true) == candidate ? candidate : null;
     }
 }
 
