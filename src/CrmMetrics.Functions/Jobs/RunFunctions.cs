@@ -164,10 +164,11 @@ public sealed class StartRunFunction(RunStore runs, RunPlanner planner, CrmMetri
         if (job.Trigger == RunPlanner.ScheduleTrigger)
         {
             // A retry of an occurrence whose run exists goes on with it (held back, it would stay queued for
-            // good), recording it as the latest if a crash kept it from being recorded (found in review).
+            // good), recording it as the latest if a crash kept it from being recorded and no run created after
+            // it has been recorded since (found in review).
             if (dequeueCount > 1 && await runs.ExistsAsync(job.RunId, ct))
             {
-                if (await runs.LatestScheduledAsync(ct) is not { } recorded || string.CompareOrdinal(recorded, job.RunId) < 0) await runs.RecordScheduledAsync(job.RunId, ct);
+                await runs.RecordScheduledIfLaterAsync(job.RunId, ct);
             }
             else if (await UnfinishedScheduledRunAsync(job.RunId, ct) is { } earlier)
             {

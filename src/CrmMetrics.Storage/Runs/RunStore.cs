@@ -79,6 +79,45 @@ public sealed class RunStore(StorageAccount account)
     public Task RecordScheduledAsync(string runId, CancellationToken ct) =>
         _table.UpsertEntityAsync(new TableEntity(SchedulePartition, LatestRow) { ["RunId"] = runId }, TableUpdateMode.Replace, ct);
 
+    /// <summary>
+    /// Records <paramref name="runId"/>, a scheduled run that exists, as the latest unless the run recorded was
+    /// created after it: a retried start message whose first delivery died between creating its run and recording
+    /// it. Run ids name occurrences, and a past-due occurrence runs after a later one, so the ids' order is not the
+    /// order the runs were created in (found in review: compared by id, an older-named run still going could lose
+    /// "latest" to a finished one, and the next occurrence would start beside it). The record is replaced only as
+    /// it was read, so an occurrence recorded meanwhile is compared again rather than overwritten.
+    /// </summary>
+    public async Task RecordScheduledIfLaterAsync(string runId, CancellationToken ct)
+    {
+        var created = await CreatedAtAsync(runId, ct);
+        while (true)
+        {
+            var row = await _table.GetEntityIfExistsAsync<TableEntity>(SchedulePartition, LatestRow, ["RunId"], ct);
+            var latest = new TableEntity(SchedulePartition, LatestRow) { ["RunId"] = runId };
+            try
+            {
+                if (!row.HasValue)
+                {
+                    await _table.AddEntityAsync(latest, ct);
+                    return;
+                }
+                var recorded = row.Value!.GetString("RunId");
+                if (recorded == runId) return;
+                if (recorded is not null && await CreatedAtAsync(recorded, ct) is { } recordedAt && (created is null || recordedAt >= created)) return;
+                await _table.UpdateEntityAsync(latest, row.Value.ETag, TableUpdateMode.Replace, ct);
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            {
+                // Recorded by another start meanwhile: read it and compare again.
+            }
+        }
+    }
+
+    /// <summary>When the run was created (its run row's <c>CreatedAt</c> alone is read); null when it does not exist.</summary>
+    private async Task<DateTimeOffset?> CreatedAtAsync(string runId, CancellationToken ct) =>
+        (await _table.GetEntityIfExistsAsync<TableEntity>(StorageKeys.Encode(runId), RunRow, ["CreatedAt"], ct)) is { HasValue: true } row ? row.Value!.GetDateTimeOffset("CreatedAt") : null;
+
     private static string DayRow(DateOnly day) => "day|" + StorageKeys.DayKey(day);
     private static string PeriodRow(Grain grain, string period) => $"period|{Grains.Key(grain)}|{StorageKeys.Encode(period)}";
 
