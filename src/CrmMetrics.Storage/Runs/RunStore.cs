@@ -81,16 +81,18 @@ public sealed class RunStore(StorageAccount account)
 
     /// <summary>
     /// Records <paramref name="runId"/>, a scheduled run that exists, as the latest unless the run recorded was
-    /// created after it: a retried start message whose first delivery died between creating its run and recording
-    /// it. Run ids name occurrences, and a past-due occurrence runs after a later one, so the ids' order is not the
-    /// order the runs were created in (found in review: compared by id, an older-named run still going could lose
-    /// "latest" to a finished one, and the next occurrence would start beside it). The record is replaced only as
-    /// it was read, so an occurrence recorded meanwhile is compared again rather than overwritten.
+    /// created after it (or at the same instant): a retried start message whose first delivery died between creating
+    /// its run and recording it. Run ids name occurrences, and a past-due occurrence runs after a later one, so the
+    /// ids' order is not the order the runs were created in (found in review: compared by id, an older-named run
+    /// still going could lose "latest" to a finished one, and the next occurrence would start beside it). The record
+    /// is replaced only as it was read, so an occurrence recorded meanwhile is compared again rather than overwritten.
+    /// "Latest" stays the run created last: a retried run created before it is not recorded, so it holds no later
+    /// occurrence back once the recorded one has ended (a narrow case: it takes a crash before the record).
     /// </summary>
     public async Task RecordScheduledIfLaterAsync(string runId, CancellationToken ct)
     {
         var created = await CreatedAtAsync(runId, ct);
-        while (true)
+        for (var attempt = 0; attempt < 20; attempt++)
         {
             var row = await _table.GetEntityIfExistsAsync<TableEntity>(SchedulePartition, LatestRow, ["RunId"], ct);
             var latest = new TableEntity(SchedulePartition, LatestRow) { ["RunId"] = runId };
@@ -112,6 +114,7 @@ public sealed class RunStore(StorageAccount account)
                 // Recorded by another start meanwhile: read it and compare again.
             }
         }
+        throw new ConcurrentChangeException($"The latest scheduled run kept changing concurrently; {runId} was not compared with it (20 attempts).");
     }
 
     /// <summary>When the run was created (its run row's <c>CreatedAt</c> alone is read); null when it does not exist.</summary>

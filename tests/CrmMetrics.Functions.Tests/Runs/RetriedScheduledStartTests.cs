@@ -1,7 +1,9 @@
 using CrmMetrics.Domain.Periods;
 using CrmMetrics.Functions.Jobs;
 using CrmMetrics.Functions.Runs;
+using Azure.Data.Tables;
 using CrmMetrics.Functions.Tests.Support;
+using CrmMetrics.Storage.Account;
 using CrmMetrics.Storage.Runs;
 using CrmMetrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -70,5 +72,46 @@ public class RetriedScheduledStartTests(AzuriteFixture azurite) : IClassFixture<
 
         Assert.Equal(crashed, await runs.LatestScheduledAsync(default));
         Assert.True((await runs.GetAsync(crashed, default))!.Planned);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_run_created_and_recorded_while_a_retry_records_its_own_stays_latest(bool recordedBefore)
+    {
+        // The retry reads the record, then writes its own: an occurrence created and recorded in between is
+        // created after it, and must not be overwritten (the write is conditional on what was read, or an add
+        // when there was no record yet).
+        var tag = recordedBefore ? "1" : "0";
+        string earlier = $"sched-2022010{tag}T000000", retried = $"sched-2022010{tag}T001500", later = $"sched-2022010{tag}T003000";
+        await using var other = await InProcessApp.StartAsync(azurite);
+        var otherRuns = other.GetRequiredService<RunStore>();
+        var schedule = other.GetRequiredService<StorageAccount>().Table(StorageNames.Tables.Runs);
+        await schedule.DeleteEntityAsync("schedule", "latest");
+        if (recordedBefore)
+        {
+            Assert.True(await otherRuns.CreateAsync(earlier, RunPlanner.ScheduleTrigger, null, null, default));
+            await otherRuns.RecordScheduledAsync(earlier, default);
+        }
+        Assert.True(await otherRuns.CreateAsync(retried, RunPlanner.ScheduleTrigger, null, null, default));
+
+        var interceptor = new Interceptor();
+        await using var services = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor);
+        var function = ActivatorUtilities.CreateInstance<StartRunFunction>(services);
+        var interleaved = false;
+        // The retry's first write is its record (everything before it reads): the later occurrence goes just before it.
+        interceptor.Before = async m =>
+        {
+            if (interleaved || m.Request.Method == Azure.Core.RequestMethod.Get || !Interceptor.Is(m, "/" + StorageNames.Tables.Runs)) return;
+            interleaved = true;
+            Assert.True(await otherRuns.CreateAsync(later, RunPlanner.ScheduleTrigger, null, null, default));
+            await otherRuns.RecordScheduledAsync(later, default);
+        };
+
+        await DeliverAsync(function, retried, dequeueCount: 2);
+
+        Assert.True(interleaved);
+        Assert.Equal(later, await otherRuns.LatestScheduledAsync(default));
+        Assert.True((await otherRuns.GetAsync(retried, default))!.Planned);
     }
 }
