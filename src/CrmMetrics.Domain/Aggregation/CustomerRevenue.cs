@@ -44,7 +44,7 @@ public readonly record struct CustomerRevenue(long Customers, decimal TopFifthRe
         var top = TopCount(n);
         if (!ScaledIntegers.TryTopSum(revenues, top, out var topRevenue))
         {
-            revenues.Sort();
+            LargestValues.MoveToEnd(revenues, top);
             topRevenue = 0;
             for (var i = n - top; i < n; i++) topRevenue += revenues[i];
         }
@@ -219,8 +219,8 @@ public readonly record struct CustomerRevenue(long Customers, decimal TopFifthRe
                 _units[customer] = 0;
             }
             var values = _unitValues.AsSpan(0, _count);
-            values.Sort();
             var top = TopCount(_count);
+            LargestValues.MoveToEnd(values, top);
             decimal sum = 0;
             for (var i = _count - top; i < _count; i++) sum += values[i];
             return new CustomerRevenue(_count, sum / ScaledIntegers.Pow10(cells.Scale));
@@ -264,10 +264,10 @@ public readonly record struct CustomerRevenue(long Customers, decimal TopFifthRe
                 {
                     if (!TryScale(values[i], scale, out keys[i])) return false;
                 }
-                var sorted = keys.AsSpan(0, values.Length);
-                sorted.Sort();
+                var ranked = keys.AsSpan(0, values.Length);
+                LargestValues.MoveToEnd(ranked, top);
                 decimal units = 0;
-                for (var i = values.Length - top; i < values.Length; i++) units += sorted[i];
+                for (var i = values.Length - top; i < values.Length; i++) units += ranked[i];
                 sum = units / Pow10(scale);
                 return true;
             }
