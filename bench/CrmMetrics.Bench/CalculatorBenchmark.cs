@@ -104,6 +104,7 @@ public static class CalculatorBenchmark
     private static Dictionary<string, double?> Calculate(FactColumns facts, Period month, PeriodCalendar calendar, bool breakdowns)
     {
         var sw = Stopwatch.StartNew();
+        var gc = GcActivity.Start();
         var labels = facts.Labels;
         var (effects, dimensions) = Lifecycle(facts);
         var resolutions = Resolutions.Compute(facts, defaultSlaHours: 48);
@@ -144,7 +145,8 @@ public static class CalculatorBenchmark
         var t4 = sw.ElapsedMilliseconds;
         var result = aggregate.BaseRows().Where(r => r.Scope == Scope.Org).ToDictionary(r => r.Indicator, r => r.Value);
         if (Environment.GetEnvironmentVariable("BENCH_VERBOSE") == "1")
-            Console.WriteLine($"  state {t1} ms, split {t2 - t1} ms, days {t3 - t2} ms, merge {t4 - t3} ms, indicators {sw.ElapsedMilliseconds - t4} ms");
+            Console.WriteLine($"  state {t1} ms, split {t2 - t1} ms, days {t3 - t2} ms, merge {t4 - t3} ms, indicators {sw.ElapsedMilliseconds - t4} ms; " +
+                              $"allocated {gc.Allocated / 1048576.0:0} MiB, collections gen0/gen1/gen2 {gc.Collections(0)}/{gc.Collections(1)}/{gc.Collections(2)}, pauses {gc.Pause.TotalMilliseconds:0} ms");
         return result;
     }
 

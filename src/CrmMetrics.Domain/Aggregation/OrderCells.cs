@@ -49,13 +49,24 @@ public sealed class OrderCells(FactLabels labels)
         Array.Resize(ref _amount, capacity);
     }
 
+    /// <summary>
+    /// Makes room for <paramref name="more"/> cells beyond those held: exactly when none are held yet, else at
+    /// least doubling, so a day added page by page still copies its cells a bounded number of times.
+    /// </summary>
+    public void ReserveMore(int more)
+    {
+        var needed = Count + more;
+        if (needed > _customer.Length) Reserve(Count == 0 ? needed : Math.Max(needed, _customer.Length * 2));
+    }
+
     /// <summary>Adds an order's amount to its cell (a customer with a zero-amount order still has one).</summary>
     public void Add(int customer, int channel, int staff, int segment, int region, decimal amount)
     {
         if (customer >= _head.Length)
         {
+            // Every customer the labels know at once: their codes are what indexes the chains.
             var old = _head.Length;
-            Array.Resize(ref _head, Math.Max(customer + 1, old * 2));
+            Array.Resize(ref _head, Math.Max(customer + 1, Math.Max(old * 2, Labels.Customers.Count)));
             _head.AsSpan(old).Fill(-1);
         }
         for (var cell = _head[customer]; cell >= 0; cell = _next[cell])
