@@ -45,11 +45,13 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
     public async Task An_occurrence_missed_while_no_host_ran_is_run_at_start_as_past_due()
     {
         var queues = new TestQueues(azurite.ConnectionString);
-        // What a host that stopped an hour ago left: its next occurrence is long gone.
+        // What a host that stopped an hour ago left: its next occurrence (a whole minute, as the schedule gives
+        // from its last run) is long gone.
         var hosts = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts");
         await hosts.CreateIfNotExistsAsync();
-        var last = DateTimeOffset.UtcNow.AddHours(-1);
-        await hosts.GetBlobClient($"timers/{queues.HostId}/Tick/status").UploadAsync(BinaryData.FromString(JsonSerializer.Serialize(new { Last = last.AddMinutes(-1), Next = last, LastUpdated = last })), overwrite: true);
+        var hourAgo = DateTimeOffset.UtcNow.AddHours(-1);
+        var last = new DateTimeOffset(hourAgo.Year, hourAgo.Month, hourAgo.Day, hourAgo.Hour, hourAgo.Minute, 0, TimeSpan.Zero);
+        await hosts.GetBlobClient($"timers/{queues.HostId}/Tick/status").UploadAsync(BinaryData.FromString(JsonSerializer.Serialize(new { Last = last.AddMinutes(-1), Next = last, LastUpdated = last.AddMinutes(-1) })), overwrite: true);
 
         await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "0 */1 * * * *" });
         var ticks = await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "Tick"), "the past-due run");
@@ -57,6 +59,30 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.True(pastDue.GetProperty("IsPastDue").GetBoolean());
         // The run is told which occurrence it stands for: the one that was missed (a function names its work after it).
         Assert.Equal(last, pastDue.GetProperty("next").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task An_occurrence_of_a_schedule_that_changed_since_the_host_stopped_is_not_run_as_past_due()
+    {
+        // As the Functions host does (found by an operator's probe: after KpiSchedule changed, the old schedule's
+        // missed occurrence ran at once). The status a host left under a 20-second schedule: its next occurrence,
+        // 20 s after its last run, is not one the minute schedule gives.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var hosts = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts");
+        await hosts.CreateIfNotExistsAsync();
+        var hourAgo = DateTimeOffset.UtcNow.AddHours(-1);
+        var lastRun = new DateTimeOffset(hourAgo.Year, hourAgo.Month, hourAgo.Day, hourAgo.Hour, hourAgo.Minute, 0, TimeSpan.Zero);
+        var status = hosts.GetBlobClient($"timers/{queues.HostId}/Tick/status");
+        await status.UploadAsync(BinaryData.FromString(JsonSerializer.Serialize(new { Last = lastRun, Next = lastRun.AddSeconds(20), LastUpdated = lastRun })), overwrite: true);
+
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "0 */1 * * * *" });
+        await Eventually.WaitAsync(() => Task.FromResult(host.Logs.Lines.Any(l => l.Contains("Tick: its schedule changed since its status was saved", StringComparison.Ordinal))),
+            TestHost.Deadline, "the host saying the schedule changed");
+        // The status starts again from the new schedule: its next occurrence is to come, and none ran past due.
+        await Eventually.WaitAsync(async () => JsonDocument.Parse((await status.DownloadContentAsync()).Value.Content.ToString()).RootElement.GetProperty("Next").GetDateTimeOffset(),
+            next => next > lastRun.AddHours(1), TestHost.Deadline, "the status to name an occurrence of the new schedule");
+        await queues.WaitForRecordsAsync(_ => true, "the records written so far");
+        Assert.DoesNotContain(queues.Of("Tick"), r => r.GetProperty("IsPastDue").GetBoolean());
     }
 
     [Fact]

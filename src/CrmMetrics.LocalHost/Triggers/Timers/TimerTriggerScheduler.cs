@@ -118,6 +118,14 @@ public sealed class TimerTriggerScheduler(
     {
         var status = useMonitor ? await ReadStatusAsync(held) : null;
         var now = clock.GetUtcNow();
+        if (status is { Next: { } recorded } && schedule.Next(status.LastUpdated) != recorded)
+        {
+            // As the Functions host does: a status whose Next the schedule would not give from the time it was
+            // computed from was saved under another schedule (or zone); none of its occurrences is past due
+            // (found by an operator's probe: an occurrence of the old schedule ran at once after a change).
+            logger.LogInformation("{Function}: its schedule changed since its status was saved (next was {Recorded:O}); nothing is past due", functionName, recorded);
+            status = null;
+        }
         DateTimeOffset? last = status?.Last;
         if (status?.Next is { } missed && missed < now)
         {
@@ -178,7 +186,9 @@ public sealed class TimerTriggerScheduler(
         }
         if (useMonitor)
         {
-            try { await WriteStatusAsync(new ScheduleStatus(occurrence, next, clock.GetUtcNow()), stopping); }
+            // LastUpdated is the time Next was computed from, as in the Functions host: the next start checks that
+            // the schedule still gives that Next from it.
+            try { await WriteStatusAsync(new ScheduleStatus(occurrence, next, occurrence > now ? occurrence : now), stopping); }
             catch (Exception e) when (StorageRetry.IsStorageFailure(e, stopping)) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message.Split('\n')[0]); }
         }
         return occurrence;
