@@ -90,16 +90,17 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
     {
         var now = clock.GetUtcNow();
         if (configuration["KpiSchedule"] is not { Length: > 0 } text) return now;
-        CronExpression schedule;
+        CronExpression? schedule = null;
         try
         {
             schedule = CronExpression.Parse(text, CronFormat.IncludeSeconds);
         }
         catch (CronFormatException)
         {
-            return now;
+            // A time span (hh:mm:ss), which the host also takes: its occurrences follow the last run, not the calendar.
         }
         if (StatusOccurrence(schedule, timer.ScheduleStatus?.Next, now) is { } handedOver) return handedOver;
+        if (schedule is null) return now;
         // A host may invoke slightly early: look EarlyInvocation ahead, then back in widening windows.
         // Windows up to 1500 days cover every schedule NCRONTAB can express (29 February comes every four years).
         foreach (var window in LookBackWindows)
@@ -114,9 +115,12 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
     /// The status's <c>Next</c> as an occurrence, when it is one of the schedule and not after now (give or
     /// take <see cref="EarlyInvocation"/>): a time without a zone is read in the zone the host fires in, unless it
     /// names no single instant there (a daylight-saving overlap or gap). Anything else (no status, the
-    /// unset <c>0001-01-01</c>, an occurrence to come, a time the schedule does not name) is none.
+    /// unset <c>0001-01-01</c>, an occurrence to come, a time the schedule does not name) is none. A time-span
+    /// schedule (<paramref name="schedule"/> null) names no calendar times, so any such time not after now is
+    /// its occurrence (found by an operator's probe: a past-due run of <c>00:00:25</c> was named after the clock,
+    /// so two hosts running it would have started two runs).
     /// </summary>
-    private DateTimeOffset? StatusOccurrence(CronExpression schedule, DateTime? next, DateTimeOffset now)
+    private DateTimeOffset? StatusOccurrence(CronExpression? schedule, DateTime? next, DateTimeOffset now)
     {
         if (next is not { } value || value == default) return null;
         if (value.Kind == DateTimeKind.Unspecified && (settings.ScheduleZone.IsAmbiguousTime(value) || settings.ScheduleZone.IsInvalidTime(value))) return null;
@@ -135,7 +139,7 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
             return null; // a time at the very edge of the calendar, whose UTC cannot be represented
         }
         if (candidate > now + EarlyInvocation) return null;
-        return schedule.GetNextOccurrence(candidate, settings.ScheduleZone, inclusive: true) == candidate ? candidate : null;
+        return schedule is null || schedule.GetNextOccurrence(candidate, settings.ScheduleZone, inclusive: true) == candidate ? candidate : null;
     }
 }
 

@@ -12,9 +12,9 @@ namespace CrmMetrics.Functions.Tests.Engine;
 public class ScheduledOccurrenceTests
 {
     /// <summary>The run id the timer function asks for at <paramref name="now"/>, under a schedule of every two minutes.</summary>
-    private static string RunIdAt(DateTimeOffset now, TimerInfo timer, string? zone = null)
+    private static string RunIdAt(DateTimeOffset now, TimerInfo timer, string? zone = null, string schedule = "0 */2 * * * *")
     {
-        var values = new Dictionary<string, string?> { ["KpiSchedule"] = "0 */2 * * * *" };
+        var values = new Dictionary<string, string?> { ["KpiSchedule"] = schedule };
         if (zone is not null) values["WEBSITE_TIME_ZONE"] = zone;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var function = new KpiScheduleFunction(configuration, CrmMetricsSettings.Load(configuration), new FixedClock(now), NullLogger<KpiScheduleFunction>.Instance);
@@ -89,5 +89,17 @@ public class ScheduledOccurrenceTests
     public void A_past_due_invocation_without_a_status_falls_back_to_the_clock()
     {
         Assert.Equal("sched-20261206T202800", RunIdAt(Late, new TimerInfo { IsPastDue = true }));
+    }
+
+    [Fact]
+    public void A_past_due_occurrence_of_a_time_span_schedule_is_named_after_the_occurrence_that_was_missed()
+    {
+        // Found by an operator's probe: every 25 s, the occurrence due at 20:28:40.5 was missed while no host ran and
+        // fired at 20:29:05; it was named after the clock's second, so two hosts running it would start two runs.
+        var missed = new DateTime(2026, 12, 6, 20, 28, 40, 500, DateTimeKind.Utc);
+        Assert.Equal("sched-20261206T202840", RunIdAt(Late, PastDue(missed), schedule: "00:00:25"));
+        // One still to come is no occurrence being run: the clock, as before.
+        Assert.Equal("sched-20261206T202905", RunIdAt(Late, PastDue(missed.AddMinutes(5)), schedule: "00:00:25"));
+        Assert.Equal("sched-20261206T202905", RunIdAt(Late, new TimerInfo(), schedule: "00:00:25"));
     }
 }
