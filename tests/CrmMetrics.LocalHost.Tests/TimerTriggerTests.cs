@@ -41,17 +41,30 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.False(records.Single(r => r.GetProperty("function").GetString() == "OnStartup").GetProperty("IsPastDue").GetBoolean());
     }
 
+    private static DateTimeOffset WholeMinuteAnHourAgo()
+    {
+        var hourAgo = DateTimeOffset.UtcNow.AddHours(-1);
+        return new DateTimeOffset(hourAgo.Year, hourAgo.Month, hourAgo.Day, hourAgo.Hour, hourAgo.Minute, 0, TimeSpan.Zero);
+    }
+
+    /// <summary>Writes the Tick timer's schedule status as a host that stopped would have left it; returns its blob.</summary>
+    private async Task<BlobClient> SaveTickStatusAsync(TestQueues queues, DateTimeOffset last, DateTimeOffset next, DateTimeOffset lastUpdated)
+    {
+        var hosts = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts");
+        await hosts.CreateIfNotExistsAsync();
+        var status = hosts.GetBlobClient($"timers/{queues.HostId}/Tick/status");
+        await status.UploadAsync(BinaryData.FromString(JsonSerializer.Serialize(new { Last = last, Next = next, LastUpdated = lastUpdated })), overwrite: true);
+        return status;
+    }
+
     [Fact]
     public async Task An_occurrence_missed_while_no_host_ran_is_run_at_start_as_past_due()
     {
         var queues = new TestQueues(azurite.ConnectionString);
         // What a host that stopped an hour ago left: its next occurrence (a whole minute, as the schedule gives
         // from its last run) is long gone.
-        var hosts = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts");
-        await hosts.CreateIfNotExistsAsync();
-        var hourAgo = DateTimeOffset.UtcNow.AddHours(-1);
-        var last = new DateTimeOffset(hourAgo.Year, hourAgo.Month, hourAgo.Day, hourAgo.Hour, hourAgo.Minute, 0, TimeSpan.Zero);
-        await hosts.GetBlobClient($"timers/{queues.HostId}/Tick/status").UploadAsync(BinaryData.FromString(JsonSerializer.Serialize(new { Last = last.AddMinutes(-1), Next = last, LastUpdated = last.AddMinutes(-1) })), overwrite: true);
+        var last = WholeMinuteAnHourAgo();
+        await SaveTickStatusAsync(queues, last: last.AddMinutes(-1), next: last, lastUpdated: last.AddMinutes(-1));
 
         await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "0 */1 * * * *" });
         var ticks = await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "Tick"), "the past-due run");
@@ -68,12 +81,8 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         // missed occurrence ran at once). The status a host left under a 20-second schedule: its next occurrence,
         // 20 s after its last run, is not one the minute schedule gives.
         var queues = new TestQueues(azurite.ConnectionString);
-        var hosts = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts");
-        await hosts.CreateIfNotExistsAsync();
-        var hourAgo = DateTimeOffset.UtcNow.AddHours(-1);
-        var lastRun = new DateTimeOffset(hourAgo.Year, hourAgo.Month, hourAgo.Day, hourAgo.Hour, hourAgo.Minute, 0, TimeSpan.Zero);
-        var status = hosts.GetBlobClient($"timers/{queues.HostId}/Tick/status");
-        await status.UploadAsync(BinaryData.FromString(JsonSerializer.Serialize(new { Last = lastRun, Next = lastRun.AddSeconds(20), LastUpdated = lastRun })), overwrite: true);
+        var lastRun = WholeMinuteAnHourAgo();
+        var status = await SaveTickStatusAsync(queues, last: lastRun, next: lastRun.AddSeconds(20), lastUpdated: lastRun);
 
         await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "0 */1 * * * *" });
         await Eventually.WaitAsync(() => Task.FromResult(host.Logs.Lines.Any(l => l.Contains("Tick: its schedule changed since its status was saved", StringComparison.Ordinal))),
