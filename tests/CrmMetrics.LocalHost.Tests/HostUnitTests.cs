@@ -135,6 +135,32 @@ public sealed class HostUnitTests
     }
 
     [Fact]
+    public void A_saved_status_belongs_to_the_schedule_that_gives_its_next_occurrence()
+    {
+        var run = new DateTimeOffset(2026, 12, 7, 2, 20, 0, TimeSpan.Zero);
+        var minutes = TimerSchedule.Parse("0 */1 * * * *", "S", null);
+        // As this host writes it: Next from the time it was computed from.
+        Assert.True(minutes.Gave(run.AddMinutes(1), run, run));
+        // As an earlier host wrote it (LastUpdated the end of a run that took 90 s): Next is still an occurrence.
+        Assert.True(minutes.Gave(run.AddMinutes(2), run, run.AddSeconds(90)));
+        // Saved under a 20-second schedule: 02:20:20 is no occurrence of the minute schedule.
+        Assert.False(minutes.Gave(run.AddSeconds(20), run, run));
+
+        var interval = TimerSchedule.Parse("00:00:25", "S", null);
+        Assert.True(interval.Gave(run.AddSeconds(25), run, run));
+        // An earlier host: Next 25 s after the run's start, LastUpdated the run's end 3 s later.
+        Assert.True(interval.Gave(run.AddSeconds(25), run, run.AddSeconds(3)));
+        // Saved under the 20-second NCRONTAB schedule (the operator's probe).
+        Assert.False(interval.Gave(run.AddSeconds(20), run, run));
+
+        // An unset LastUpdated (a status written by hand) is unknown, not an error, in a zone behind UTC too.
+        var newYork = TimerSchedule.Parse("0 */1 * * * *", "S", "America/New_York");
+        Assert.True(newYork.Gave(run.AddMinutes(1), null, default));
+        Assert.False(newYork.Gave(run.AddSeconds(20), null, default));
+        Assert.False(newYork.Gave(default, null, default));
+    }
+
+    [Fact]
     public void A_schedule_follows_website_time_zone()
     {
         var schedule = TimerSchedule.Parse("0 0 9 * * *", "S", "Asia/Tehran");

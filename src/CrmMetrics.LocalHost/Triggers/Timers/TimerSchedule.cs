@@ -32,6 +32,23 @@ public sealed class TimerSchedule
     public DateTimeOffset? Next(DateTimeOffset after) =>
         _interval is { } interval ? after + interval : _cron!.GetNextOccurrence(after, Zone);
 
+    /// <summary>
+    /// Whether a saved status's <paramref name="next"/> belongs to this schedule, or was saved under another one
+    /// (or another zone). As the Functions host checks: the schedule gives it from <paramref name="lastUpdated"/>,
+    /// the time it was computed from. A status an earlier local host saved has the end of its run there instead,
+    /// so it belongs too when <paramref name="next"/> is an occurrence of this NCRONTAB schedule, or this interval
+    /// after a time between the run's occurrence (<paramref name="last"/>) and its end. An unset time is unknown.
+    /// </summary>
+    public bool Gave(DateTimeOffset next, DateTimeOffset? last, DateTimeOffset lastUpdated)
+    {
+        var earliest = DateTimeOffset.MinValue.AddYears(1); // an unset time (0001-01-01), which no zone converts safely
+        if (next < earliest) return false;
+        if (lastUpdated >= earliest && Next(lastUpdated) == next) return true;
+        if (_interval is { } interval)
+            return last is { } run && run >= earliest && lastUpdated >= earliest && next - interval >= run && next - interval <= lastUpdated;
+        return _cron!.GetNextOccurrence(next.AddTicks(-1), Zone) == next;
+    }
+
     /// <summary>Parses a schedule; a wrong one is an error naming where it came from.</summary>
     public static TimerSchedule Parse(string text, string source, string? timeZone)
     {

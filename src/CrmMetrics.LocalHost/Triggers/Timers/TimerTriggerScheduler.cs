@@ -118,11 +118,11 @@ public sealed class TimerTriggerScheduler(
     {
         var status = useMonitor ? await ReadStatusAsync(held) : null;
         var now = clock.GetUtcNow();
-        if (status is { Next: { } recorded } && schedule.Next(status.LastUpdated) != recorded)
+        if (status is { Next: { } recorded } && !schedule.Gave(recorded, status.Last, status.LastUpdated))
         {
-            // As the Functions host does: a status whose Next the schedule would not give from the time it was
-            // computed from was saved under another schedule (or zone); none of its occurrences is past due
-            // (found by an operator's probe: an occurrence of the old schedule ran at once after a change).
+            // As the Functions host does: a status whose Next the schedule would not give was saved under another
+            // schedule (or zone); none of its occurrences is past due (found by an operator's probe: an occurrence
+            // of the old schedule ran at once after a change).
             logger.LogInformation("{Function}: its schedule changed since its status was saved (next was {Recorded:O}); nothing is past due", functionName, recorded);
             status = null;
         }
