@@ -97,9 +97,7 @@ public class ScheduledRunTests
             // Found by probing: every occurrence planned again what the first still had pending, until storage gave way.
             var runs = app.Services.GetRequiredService<RunStore>();
             var calendar = new Domain.Periods.PeriodCalendar(Domain.Periods.ReportingCalendar.Gregorian, TimeZoneInfo.Utc);
-            Assert.True(await runs.CreateAsync("sched-20200101T000000", Functions.Runs.RunPlanner.ScheduleTrigger, null, null, default));
-            await runs.PlanAsync("sched-20200101T000000", [], [calendar.Parse("2020-01", Domain.Periods.Grain.Month)], default);
-            await runs.RecordScheduledAsync("sched-20200101T000000", default);
+            await runs.ScheduledAsync("sched-20200101T000000", record: true, planned: [calendar.Parse("2020-01", Domain.Periods.Grain.Month)]);
             var queue = app.Storage.Queue(Storage.Account.StorageNames.Queues.KpiRuns);
 
             await queue.SendMessageAsync(Functions.Runs.JobMessages.Write(new Functions.Runs.StartRunJob("sched-20200101T001500", Functions.Runs.RunPlanner.ScheduleTrigger)));

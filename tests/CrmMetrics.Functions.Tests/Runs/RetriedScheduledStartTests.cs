@@ -34,12 +34,8 @@ public class RetriedScheduledStartTests(AzuriteFixture azurite) : IClassFixture<
         const string onTime = "sched-20200101T002800", pastDue = "sched-20200101T002700", next = "sched-20200101T003000";
 
         // 00:28 ran on time and finished (nothing to do); 00:27, missed during a handover, started after it and is running.
-        Assert.True(await runs.CreateAsync(onTime, RunPlanner.ScheduleTrigger, null, null, default));
-        await runs.PlanAsync(onTime, [], [], default);
-        await runs.RecordScheduledAsync(onTime, default);
-        Assert.True(await runs.CreateAsync(pastDue, RunPlanner.ScheduleTrigger, null, null, default));
-        await runs.PlanAsync(pastDue, [], [Calendar.Parse("2020-01", Grain.Month)], default);
-        await runs.RecordScheduledAsync(pastDue, default);
+        await runs.ScheduledAsync(onTime, record: true, planned: []);
+        await runs.ScheduledAsync(pastDue, record: true, planned: [Calendar.Parse("2020-01", Grain.Month)]);
         Assert.Equal("succeeded", (await runs.GetAsync(onTime, default))!.State);
         Assert.Equal("running", (await runs.GetAsync(pastDue, default))!.State);
 
@@ -63,10 +59,8 @@ public class RetriedScheduledStartTests(AzuriteFixture azurite) : IClassFixture<
         var runs = services.GetRequiredService<RunStore>();
         var function = ActivatorUtilities.CreateInstance<StartRunFunction>(services);
         const string earlier = "sched-20210101T000000", crashed = "sched-20210101T001500";
-        Assert.True(await runs.CreateAsync(earlier, RunPlanner.ScheduleTrigger, null, null, default));
-        await runs.PlanAsync(earlier, [], [], default);
-        await runs.RecordScheduledAsync(earlier, default);
-        Assert.True(await runs.CreateAsync(crashed, RunPlanner.ScheduleTrigger, null, null, default));
+        await runs.ScheduledAsync(earlier, record: true, planned: []);
+        await runs.ScheduledAsync(crashed, record: false);
 
         await DeliverAsync(function, crashed, dequeueCount: 2);
 
@@ -88,12 +82,8 @@ public class RetriedScheduledStartTests(AzuriteFixture azurite) : IClassFixture<
         var otherRuns = other.GetRequiredService<RunStore>();
         var schedule = other.GetRequiredService<StorageAccount>().Table(StorageNames.Tables.Runs);
         await schedule.DeleteEntityAsync("schedule", "latest");
-        if (recordedBefore)
-        {
-            Assert.True(await otherRuns.CreateAsync(earlier, RunPlanner.ScheduleTrigger, null, null, default));
-            await otherRuns.RecordScheduledAsync(earlier, default);
-        }
-        Assert.True(await otherRuns.CreateAsync(retried, RunPlanner.ScheduleTrigger, null, null, default));
+        if (recordedBefore) await otherRuns.ScheduledAsync(earlier, record: true);
+        await otherRuns.ScheduledAsync(retried, record: false);
 
         var interceptor = new Interceptor();
         await using var services = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor);
@@ -104,8 +94,7 @@ public class RetriedScheduledStartTests(AzuriteFixture azurite) : IClassFixture<
         {
             if (interleaved || m.Request.Method == Azure.Core.RequestMethod.Get || !Interceptor.Is(m, "/" + StorageNames.Tables.Runs)) return;
             interleaved = true;
-            Assert.True(await otherRuns.CreateAsync(later, RunPlanner.ScheduleTrigger, null, null, default));
-            await otherRuns.RecordScheduledAsync(later, default);
+            await otherRuns.ScheduledAsync(later, record: true);
         };
 
         await DeliverAsync(function, retried, dequeueCount: 2);

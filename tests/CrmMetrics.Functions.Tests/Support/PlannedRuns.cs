@@ -18,4 +18,16 @@ public static class PlannedRuns
         await runs.PlanAsync(runId, days, periods, default);
         return runId;
     }
+
+    /// <summary>
+    /// A scheduled run named <paramref name="runId"/>, as <c>StartRun</c> creates it; planned with no days and
+    /// <paramref name="planned"/> periods when given (else left unplanned), and recorded as the latest scheduled
+    /// run when <paramref name="record"/>.
+    /// </summary>
+    public static async Task ScheduledAsync(this RunStore runs, string runId, bool record, IReadOnlyList<Period>? planned = null)
+    {
+        Assert.True(await runs.CreateAsync(runId, RunPlanner.ScheduleTrigger, null, null, default));
+        if (planned is not null) await runs.PlanAsync(runId, [], planned, default);
+        if (record) await runs.RecordScheduledAsync(runId, default);
+    }
 }
