@@ -59,7 +59,8 @@ public sealed partial class OpenApiDocument
         foreach (var function in ApiOperations.All().Where(f => f.Route.StartsWith("api/", StringComparison.Ordinal) && f.Name != "OpenApi").OrderBy(f => f.Route, StringComparer.Ordinal))
         {
             var path = "/" + RouteParameter().Replace(function.Route, m => "{" + m.Groups["name"].Value + "}");
-            var item = new JsonObject();
+            // Functions may share a route with other methods (POST and GET /api/runs): their operations share its path item.
+            if (paths[path] is not JsonObject item) paths[path] = item = new JsonObject();
             foreach (var operation in function.Operations.OrderBy(o => o.Method, StringComparer.Ordinal))
             {
                 var op = new JsonObject
@@ -112,7 +113,6 @@ public sealed partial class OpenApiDocument
                 }
                 item[operation.Method.ToLowerInvariant()] = op;
             }
-            paths[path] = item;
         }
 
         return new JsonObject

@@ -9,7 +9,7 @@ using CrmMetrics.Storage.Runs;
 
 namespace CrmMetrics.Functions.Api;
 
-/// <summary><c>POST /api/runs</c> (compute now) and <c>GET /api/runs/{runId}</c> (progress).</summary>
+/// <summary><c>POST /api/runs</c> (compute now), <c>GET /api/runs</c> (the runs, newest first) and <c>GET /api/runs/{runId}</c> (progress).</summary>
 public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, StorageAccount account, TimeProvider clock, ReportingZoneGuard zoneGuard, ILogger<RunsFunctions> logger)
 {
     /// <summary><paramref name="Joined"/>: a run for the same grains and period was still queued, and this request joined it.</summary>
@@ -63,7 +63,7 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
         // Refused here too, so the caller learns why at once rather than from a failed run.
         if (await zoneGuard.ProblemAsync(ct) is { } zoneProblem) return Problems.Conflict(zoneProblem);
 
-        var runId = RunPlanner.NewRunId(clock.GetUtcNow());
+        var runId = RunIds.Requested(clock.GetUtcNow());
         IReadOnlyList<string>? grains = grain is { } chosen ? [Grains.Key(chosen)] : null;
         string queued;
         // The run's record, its start message and its place among queued runs are written whole, with the storage
@@ -99,6 +99,117 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
         return period.FirstDay > latest ? $"is in the future: {period.Key} starts on {IsoDay.Text(period.FirstDay)}, after today ({IsoDay.Text(latest)})" : null;
     }
 
+    /// <summary>A run as a listing shows it: <see cref="RunResponse"/> without its steps, counted instead.</summary>
+    public sealed record RunSummary(
+        string RunId,
+        string State,
+        string Trigger,
+        DateTimeOffset CreatedAt,
+        string? Grain,
+        string? Period,
+        int Days,
+        int DaysAggregated,
+        int PeriodCount,
+        int PeriodsDone,
+        int Snapshots,
+        int ErrorCount,
+        string? JoinedTo);
+
+    public sealed record RunList(IReadOnlyList<RunSummary> Items, string? ContinuationToken);
+
+    public const int MaxPageSize = 100;
+
+    /// <summary>With <c>state</c>, the most runs one page reads to find the ones in that state (each is a read of its own).</summary>
+    public const int MaxRunsExaminedPerPage = 100;
+
+    private static readonly string[] RunStates = ["queued", "running", "succeeded", "failed"];
+
+    [Function("RunList")]
+    [ApiOperation("GET", "ListRuns", Access.Admin, Query = ["trigger", "state", "since", "until", "pageSize", "continuationToken"],
+        Summary = "Runs, newest first by the instant each stands for (a scheduled run's occurrence, a requested run's request): state, trigger, days and periods done, snapshots, errors; filters trigger, state, since, until; paged.",
+        Response = typeof(RunList), Problems = [400])]
+    public async Task<IResult> ListAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/runs")] HttpRequest request, CancellationToken ct)
+    {
+        var q = new QueryParameters(request, new ValidationErrors(), settings.Calendar);
+        var trigger = q.Raw("trigger");
+        if (trigger is not null && trigger is not (RunPlanner.ApiTrigger or RunPlanner.ScheduleTrigger))
+            q.Errors.Add("trigger", $"must be {RunPlanner.ApiTrigger} or {RunPlanner.ScheduleTrigger}");
+        var state = q.Raw("state");
+        if (state is not null && !RunStates.Contains(state)) q.Errors.Add("state", $"must be one of {string.Join(", ", RunStates)}");
+        var since = q.Instant("since");
+        var until = q.Instant("until");
+        if (since is not null && until is not null && until < since) q.Errors.Add("until", "must not be before since");
+        var pageSize = q.Int("pageSize", 20, 1, MaxPageSize);
+        var query = RunListCursor.Fingerprint(trigger, state, since, until);
+        string? after = null;
+        if (q.Raw("continuationToken") is { } token)
+        {
+            var cursor = RunListCursor.TryDecode(token);
+            if (cursor is null) q.Errors.Add("continuationToken", "is not a token this API gave out; start again without it");
+            else if (q.Errors.IsEmpty && cursor.Query != query)
+                q.Errors.Add("continuationToken", "was given for another query: send it with the trigger, state, since and until it came with, or start again without it");
+            else after = cursor.After;
+        }
+        if (!q.Errors.IsEmpty) return Problems.Validation(q.Errors);
+
+        var (indexed, more) = await runs.ListAsync(since, until, trigger, after, state is null ? pageSize : MaxRunsExaminedPerPage, ct);
+        var summaries = new RunSummary?[indexed.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, indexed.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
+        {
+            // A row whose run was never created (a crash between the two writes) lists nothing.
+            if (await runs.GetAsync(indexed[i].RunId, token) is { } run) summaries[i] = Summary(run, await ProgressAsync(run, token));
+        });
+        // With a state, the page ends at the last run read, and holds those of them in that state (perhaps none).
+        var items = new List<RunSummary>(pageSize);
+        var last = -1;
+        for (var i = 0; i < indexed.Count && items.Count < pageSize; i++)
+        {
+            last = i;
+            if (summaries[i] is { } summary && (state is null || summary.State == state)) items.Add(summary);
+        }
+        var next = more || last < indexed.Count - 1 ? new RunListCursor(query, indexed[last].Key).Encode() : null;
+        return TypedResults.Ok(new RunList(items, next));
+    }
+
+    private static RunSummary Summary(RunRecord run, RunRecord progress) => new(
+        run.RunId,
+        progress.State,
+        run.Trigger,
+        run.CreatedAt,
+        run.RequestedGrains is [var single] ? single : null,
+        run.RequestedPeriod,
+        progress.Days.Count,
+        progress.Days.Count(d => d.State == StepState.Done),
+        progress.Periods.Count,
+        progress.Periods.Count(p => p.State == StepState.Done),
+        progress.Snapshots,
+        ErrorsOf(progress).Count,
+        run.JoinedTo);
+
+    /// <summary>Where a listing of runs goes on: after the index key of the last run the page before read, for the query it came with.</summary>
+    private sealed record RunListCursor(string Query, string After)
+    {
+        /// <summary>What chooses the runs (not the page size), hashed: the same for every page of one listing.</summary>
+        public static string Fingerprint(string? trigger, string? state, DateTimeOffset? since, DateTimeOffset? until) =>
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', trigger ?? "", state ?? "",
+                since?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", until?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""))).AsSpan(0, 8));
+
+        public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(this));
+
+        public static RunListCursor? TryDecode(string token)
+        {
+            try
+            {
+                var cursor = System.Text.Json.JsonSerializer.Deserialize<RunListCursor>(System.Buffers.Text.Base64Url.DecodeFromChars(token));
+                return cursor is { Query: not null, After: not null } && RunStore.IsIndexKey(cursor.After) ? cursor : null;
+            }
+            catch (Exception e) when (e is FormatException or System.Text.Json.JsonException or ArgumentException)
+            {
+                return null;
+            }
+        }
+    }
+
     [Function("Run")]
     [ApiOperation("GET", "GetRun", Access.Admin, Summary = "A run's state, periods, snapshot count and errors.", Response = typeof(RunResponse), Problems = [400, 404])]
     public async Task<IResult> GetAsync([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "api/runs/{runId}")] HttpRequest request, string runId, CancellationToken ct)
@@ -106,18 +217,14 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
         if (!Domain.Facts.Vocabulary.IsKey(runId)) return Problems.Validation("runId", "is not a run id");
         var run = await runs.GetAsync(runId, ct);
         if (run is null) return Problems.NotFound($"There is no run {runId}.");
-        // A run that joined another never starts: the one it joined computes what it asked for, so its progress is this
-        // one's (it read queued for ever). Runs are never removed, so the one joined is there.
-        var progress = run.JoinedTo is { } joined ? await runs.GetAsync(joined, ct) ?? run : run;
+        var progress = await ProgressAsync(run, ct);
         return TypedResults.Ok(new RunResponse(
             run.RunId,
             progress.State,
             progress.RequestedGrains is [var single] ? single : null,
             progress.Periods.Select(p => p.Period).ToList(),
             progress.Snapshots,
-            // Errors the run got over stay listed, each saying how: the state says whether anything still stands.
-            progress.Errors.Concat(progress.Recovered).Concat(progress.Days.Where(d => d.Error is not null).Select(d => $"day {IsoDay.Text(d.Day)}: {d.Error}"))
-                .Concat(progress.Periods.Where(p => p.Error is not null).Select(p => $"{Grains.Key(p.Grain)} {p.Period}: {p.Error}")).ToList(),
+            ErrorsOf(progress),
             run.Trigger,
             run.CreatedAt,
             progress.Days.Count,
@@ -125,6 +232,21 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
             Steps(progress),
             run.JoinedTo));
     }
+
+    /// <summary>
+    /// Whose progress a run shows. A run that joined another never starts: the one it joined computes what it asked
+    /// for, so its progress is this one's (it read queued for ever). Runs are never removed, so the one joined is there.
+    /// </summary>
+    private async Task<RunRecord> ProgressAsync(RunRecord run, CancellationToken ct) =>
+        run.JoinedTo is { } joined ? await runs.GetAsync(joined, ct) ?? run : run;
+
+    /// <summary>
+    /// A run's errors as a caller reads them: errors the run got over stay listed, each saying how (the state says
+    /// whether anything still stands), then its days' and periods' errors.
+    /// </summary>
+    private static List<string> ErrorsOf(RunRecord progress) =>
+        progress.Errors.Concat(progress.Recovered).Concat(progress.Days.Where(d => d.Error is not null).Select(d => $"day {IsoDay.Text(d.Day)}: {d.Error}"))
+            .Concat(progress.Periods.Where(p => p.Error is not null).Select(p => $"{Grains.Key(p.Grain)} {p.Period}: {p.Error}")).ToList();
 
     /// <summary>
     /// The period steps as a caller reads them. Its periods are sent once every day is done, so while a day has

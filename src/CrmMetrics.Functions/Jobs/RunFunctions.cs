@@ -67,7 +67,7 @@ public sealed class KpiScheduleFunction(IConfiguration configuration, CrmMetrics
     [QueueOutput(StorageNames.Queues.KpiRuns)]
     public string Run([TimerTrigger("%KpiSchedule%")] TimerInfo timer)
     {
-        var runId = RunPlanner.ScheduledRunId(Occurrence(timer));
+        var runId = RunIds.Scheduled(Occurrence(timer));
         logger.LogInformation("KpiSchedule asks for run {RunId}{PastDue}", runId, timer.IsPastDue ? " (past due)" : "");
         return JobMessages.Write(new StartRunJob(runId, RunPlanner.ScheduleTrigger));
     }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using CrmMetrics.Domain.Periods;
 using CrmMetrics.Functions.Hosting;
 using CrmMetrics.Storage.Facts;
@@ -22,13 +21,6 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
 {
     public const string ApiTrigger = "api";
     public const string ScheduleTrigger = "schedule";
-
-    public static string NewRunId(DateTimeOffset now) =>
-        $"run-{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss", System.Globalization.CultureInfo.InvariantCulture)}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
-
-    /// <summary>The run id of a timer occurrence: the same occurrence always gets the same run.</summary>
-    public static string ScheduledRunId(DateTimeOffset occurrence) =>
-        "sched-" + occurrence.UtcDateTime.ToString("yyyyMMdd'T'HHmmss", System.Globalization.CultureInfo.InvariantCulture);
 
     public async Task<RunPlan> PlanAsync(string runId, CancellationToken ct)
     {

@@ -65,6 +65,11 @@ public sealed class RunStore(StorageAccount account)
     private const string LatestRow = "latest";
     // For each kind of API request (its grains and period), the run queued for it, not planned yet.
     private const string RequestPartition = "requests";
+    // Every run, newest first by the second its id names (RunIds): a row per run, written before the run's own row.
+    private const string IndexPartition = "index";
+    // In the index partition, after every run's row (they start with digits): written once the runs created before the
+    // index existed have rows in it.
+    private const string IndexCompleteRow = "~complete";
     private readonly TableClient _table = account.Table(StorageNames.Tables.Runs);
 
     /// <summary>Whether the run exists (its run row alone is read).</summary>
@@ -124,9 +129,15 @@ public sealed class RunStore(StorageAccount account)
     private static string DayRow(DateOnly day) => "day|" + StorageKeys.DayKey(day);
     private static string PeriodRow(Grain grain, string period) => $"period|{Grains.Key(grain)}|{StorageKeys.Encode(period)}";
 
-    /// <summary>Creates the run; false when it exists already (a timer that fired twice).</summary>
+    /// <summary>
+    /// Creates the run; false when it exists already (a timer that fired twice). Its index row
+    /// (<see cref="ListAsync"/>) is written first, under a key the id alone decides, so a crash between the two
+    /// writes leaves a row that names no run (listings skip it) rather than a run no listing shows, and a second
+    /// creation writes the same row again.
+    /// </summary>
     public async Task<bool> CreateAsync(string runId, string trigger, IReadOnlyList<string>? grains, string? period, CancellationToken ct)
     {
+        await _table.UpsertEntityAsync(IndexEntry(runId, trigger), TableUpdateMode.Replace, ct);
         try
         {
             await _table.AddEntityAsync(new TableEntity(StorageKeys.Encode(runId), RunRow)
@@ -438,6 +449,78 @@ public sealed class RunStore(StorageAccount account)
             PeriodsNotSent = periodsNotSent,
             Recovered = ListOf(run.GetString("Recovered")),
         };
+    }
+
+    /// <summary>
+    /// A run's row in the index: keyed by the second its id names, inverted so that the newest come first (an id
+    /// that names none, only ever a test's, sorts after every other), then by the id.
+    /// </summary>
+    private static TableEntity IndexEntry(string runId, string trigger) =>
+        new(IndexPartition, IndexKey(runId)) { ["RunId"] = runId, ["Trigger"] = trigger };
+
+    private static string IndexKey(string runId) => $"{Inverted(RunIds.NamedTime(runId) ?? DateTimeOffset.MinValue)}|{StorageKeys.Encode(runId)}";
+
+    /// <summary>Ticks counted back from the last instant, as 19 digits: later instants sort first.</summary>
+    private static string Inverted(DateTimeOffset instant, int plus = 0) =>
+        (DateTimeOffset.MaxValue.UtcTicks - instant.UtcTicks + plus).ToString("D19", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Whether <paramref name="key"/> has the form of an index row's key (a listing's cursor comes back from callers).</summary>
+    public static bool IsIndexKey(string key) =>
+        key.Length > 20 && key[19] == '|' && key.AsSpan(0, 19).IndexOfAnyExceptInRange('0', '9') < 0;
+
+    /// <summary>
+    /// Runs newest first by the second their ids name (a scheduled run's occurrence, a requested run's request),
+    /// at most <paramref name="take"/>, after the index key <paramref name="after"/> (the last one a page before
+    /// gave): named at or after <paramref name="since"/>, before <paramref name="until"/>, with the
+    /// <paramref name="trigger"/> given. Each comes with its index key; <c>More</c> says whether runs follow.
+    /// Rows of runs whose creation never got past its index row are among them: <see cref="GetAsync"/> finds
+    /// no run for them. The first listing indexes the runs created before the index was kept.
+    /// </summary>
+    public async Task<(IReadOnlyList<(string RunId, string Key)> Runs, bool More)> ListAsync(DateTimeOffset? since, DateTimeOffset? until, string? trigger, string? after,
+        int take, CancellationToken ct)
+    {
+        await IndexEarlierRunsAsync(ct);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {IndexPartition} and RowKey lt {IndexCompleteRow}");
+        // A run named at `since` or later has an inverted time of at most since's; one named before `until`, more than until's.
+        if (since is { } s) filter += " and " + TableClient.CreateQueryFilter($"RowKey lt {Inverted(s, plus: 1)}");
+        if (until is { } u) filter += " and " + TableClient.CreateQueryFilter($"RowKey ge {Inverted(u, plus: 1)}");
+        if (after is not null) filter += " and " + TableClient.CreateQueryFilter($"RowKey gt {after}");
+        if (trigger is not null) filter += " and " + TableClient.CreateQueryFilter($"Trigger eq {trigger}");
+        var runs = new List<(string RunId, string Key)>(take);
+        await foreach (var e in _table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(take + 1, 1000), select: ["RowKey", "RunId"], cancellationToken: ct))
+        {
+            if (runs.Count == take) return (runs, true);
+            runs.Add((e.GetString("RunId") ?? StorageKeys.Decode(e.RowKey[20..]), e.RowKey));
+        }
+        return (runs, false);
+    }
+
+    private bool _earlierRunsIndexed;
+
+    /// <summary>
+    /// Gives every run created before the index was kept its index row, once: every run's row is read from the whole
+    /// table, the missing index rows are written, then a row saying so. Runs created meanwhile write their own, the
+    /// same ones, so listings that do this at once write nothing twice.
+    /// </summary>
+    private async Task IndexEarlierRunsAsync(CancellationToken ct)
+    {
+        if (_earlierRunsIndexed) return;
+        if ((await _table.GetEntityIfExistsAsync<TableEntity>(IndexPartition, IndexCompleteRow, ["RowKey"], ct)).HasValue)
+        {
+            _earlierRunsIndexed = true;
+            return;
+        }
+        var entries = new List<TableEntity>();
+        await foreach (var run in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RowKey eq {RunRow}"), select: ["PartitionKey", "Trigger"], cancellationToken: ct))
+        {
+            entries.Add(IndexEntry(StorageKeys.Decode(run.PartitionKey), run.GetString("Trigger") ?? ""));
+        }
+        foreach (var chunk in entries.Chunk(100))
+        {
+            await _table.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), ct);
+        }
+        await _table.UpsertEntityAsync(new TableEntity(IndexPartition, IndexCompleteRow) { ["Runs"] = entries.Count }, TableUpdateMode.Replace, ct);
+        _earlierRunsIndexed = true;
     }
 
     /// <summary>What identifies a kind of API request: its grains and period (none: the defaults).</summary>

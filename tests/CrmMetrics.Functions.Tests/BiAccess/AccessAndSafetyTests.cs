@@ -27,6 +27,7 @@ public class AccessAndSafetyTests(BiFixture app)
         // 2026-03: not the period whose ETag a test below watches, so this run's new version cannot land between its two requests.
         ("POST", "/api/runs", "admin", new { grain = "month", period = "2026-03" }),
         ("GET", "/api/runs/{runId}", "admin", null),
+        ("GET", "/api/runs?trigger=api", "admin", null),
         ("GET", "/api/goals", "reader", null),
         ("GET", "/api/goals/revenue", "reader", null),
         ("PUT", "/api/goals/matrix", "admin", new { name = "Matrix", indicator = "cx.nps", grain = "month", target = 10 }),
