@@ -153,6 +153,7 @@ public sealed class DemoComputation(PeriodCalendar calendar, TimeProvider clock)
         yield return $"{address}/api/snapshots?grain=month&period={_shown.Key}&family=derived&code={readerKey}";
         yield return $"{address}/api/alerts?code={readerKey}   (with each alert's state: open or resolved)";
         if (_lastRun is not null) yield return $"{address}/api/runs/{_lastRun}?code={adminKey}   (admin key: runs are an operator's view)";
+        yield return $"{address}/api/runs?code={adminKey}   (every run, newest first; state=failed for those that failed)";
     }
 
     private static string Format(double value, string? unit) => unit switch
