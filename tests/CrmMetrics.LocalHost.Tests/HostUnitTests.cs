@@ -161,6 +161,32 @@ public sealed class HostUnitTests
     }
 
     [Fact]
+    public void A_time_span_fires_an_interval_after_its_last_occurrence_fired_and_at_once_when_a_run_outlasted_it()
+    {
+        // As Azure's TimerListener: the status after a run is computed from the time it fired, and the timer is set for its Next.
+        var fired = new DateTimeOffset(2026, 12, 7, 2, 20, 0, 300, TimeSpan.Zero);
+        var interval = TimerSchedule.Parse("00:00:25", "S", null);
+        var saved = interval.StatusAfter(fired.AddMilliseconds(-300), fired);
+        Assert.Equal(new ScheduleStatus(fired, fired.AddSeconds(25), fired), saved);
+        // A 3-second run: the next fires 25 s after the last one fired, not 25 s after the run ended.
+        Assert.Equal(fired.AddSeconds(25), interval.Due(saved.Next, fired.AddSeconds(3)));
+        // A 40-second run: the occurrence that came due meanwhile fires at once (neither skipped nor 25 s on), and the
+        // one after it is 25 s after it fires.
+        Assert.Equal(fired.AddSeconds(25), interval.Due(saved.Next, fired.AddSeconds(40)));
+        Assert.Equal(new ScheduleStatus(fired.AddSeconds(40), fired.AddSeconds(65), fired.AddSeconds(40)), interval.StatusAfter(fired.AddSeconds(25), fired.AddSeconds(40)));
+        // Fired early (clock skew): counted from the occurrence, so that it does not come again.
+        Assert.Equal(fired.AddSeconds(50), interval.StatusAfter(fired.AddSeconds(25), fired.AddSeconds(24.99)).Next);
+        Assert.Equal(new ScheduleStatus(null, fired.AddSeconds(25), fired), interval.FirstStatus(fired));
+
+        // NCRONTAB keeps this host's rule: at the saved next occurrence while it is to come; one that passed during a
+        // run is skipped for the first after now.
+        var minutes = TimerSchedule.Parse("0 */1 * * * *", "S", null);
+        var run = new DateTimeOffset(2026, 12, 7, 2, 20, 0, TimeSpan.Zero);
+        Assert.Equal(run.AddMinutes(1), minutes.Due(minutes.StatusAfter(run, run.AddMilliseconds(2)).Next, run.AddSeconds(3)));
+        Assert.Equal(run.AddMinutes(2), minutes.Due(run.AddMinutes(1), run.AddSeconds(90)));
+    }
+
+    [Fact]
     public void A_schedule_follows_website_time_zone()
     {
         var schedule = TimerSchedule.Parse("0 0 9 * * *", "S", "Asia/Tehran");

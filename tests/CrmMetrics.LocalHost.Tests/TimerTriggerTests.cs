@@ -94,6 +94,65 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.DoesNotContain(queues.Of("Tick"), r => r.GetProperty("IsPastDue").GetBoolean());
     }
 
+    private static List<(DateTimeOffset Start, DateTimeOffset End, JsonElement Record)> TickRuns(IEnumerable<JsonElement> records) =>
+        records.Where(t => t.GetProperty("function").GetString() == "Tick")
+            .Select(t => (Start: t.GetProperty("started").GetDateTimeOffset(), End: t.GetProperty("finished").GetDateTimeOffset(), Record: t))
+            .OrderBy(s => s.Start).ToList();
+
+    [Theory]
+    // A run shorter than the interval: the next fires an interval after this one fired (0.5 s after it ended), not an interval after it ended.
+    [InlineData("00:00:02", 1500)]
+    // A run longer than the interval: the occurrence that came due meanwhile fires as soon as it ends, neither skipped
+    // (1.8 s later, on the interval's grid) nor an interval after the end.
+    [InlineData("00:00:02", 2200)]
+    public async Task A_time_span_timer_fires_an_interval_after_its_last_occurrence_not_after_its_run_ended(string interval, int busyMs)
+    {
+        // As Azure's TimerListener: Next is computed when an occurrence fires, from the time it fired, and the timer
+        // is set for that Next once the run ends (at once when it has passed).
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = interval, ["TickBusyMs"] = busyMs.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        var runs = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 4, "four timer runs"));
+
+        var period = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture);
+        var busy = TimeSpan.FromMilliseconds(busyMs);
+        var rest = busy < period ? period - busy : TimeSpan.Zero;
+        for (var i = 1; i < runs.Count; i++)
+        {
+            var wait = runs[i].Start - runs[i - 1].End;
+            Assert.True(wait >= TimeSpan.Zero, $"run {i + 1} started before run {i} finished");
+            // What is left of the interval after the run, and half an interval's slack for invoking it (the old wait was a whole interval and more).
+            Assert.True(wait < rest + period / 2, $"run {i + 1} started {wait.TotalMilliseconds:0} ms after run {i} ended; expected about {rest.TotalMilliseconds:0} ms");
+            Assert.False(runs[i].Record.GetProperty("IsPastDue").GetBoolean());
+        }
+    }
+
+    [Fact]
+    public async Task A_time_span_timer_fires_at_the_next_occurrence_its_status_saved_and_saves_the_one_an_interval_after_it_fired()
+    {
+        // What a host that stopped left for a one-minute time span: its run fired 45 s ago, so its next occurrence is
+        // 15 s away. Azure's host fires then, not a minute after it started.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var now = DateTimeOffset.UtcNow;
+        var next = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, now.Second, TimeSpan.Zero).AddSeconds(15);
+        var last = next.AddMinutes(-1);
+        var status = await SaveTickStatusAsync(queues, last: last, next: next, lastUpdated: last);
+
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "00:01:00" });
+        var run = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 1, "the run at the saved next occurrence", TimeSpan.FromSeconds(45))).First();
+        // The run is told the status as it stood: the occurrence it stands for, and the one before it.
+        Assert.Equal(next, run.Record.GetProperty("next").GetDateTimeOffset());
+        Assert.Equal(last, run.Record.GetProperty("last").GetDateTimeOffset());
+        Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+
+        // As Azure saves it after the run: Last and LastUpdated the time it fired (not before the occurrence), Next an interval on.
+        var saved = await Eventually.WaitAsync(async () => JsonDocument.Parse((await status.DownloadContentAsync()).Value.Content.ToString()).RootElement.Clone(),
+            s => s.GetProperty("Next").GetDateTimeOffset() > next, TestHost.Deadline, "the status saved after the run");
+        var fired = saved.GetProperty("Last").GetDateTimeOffset();
+        Assert.InRange(fired, next, run.Start);
+        Assert.Equal(fired, saved.GetProperty("LastUpdated").GetDateTimeOffset());
+        Assert.Equal(fired.AddMinutes(1), saved.GetProperty("Next").GetDateTimeOffset());
+    }
+
     [Fact]
     public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
     {

@@ -32,6 +32,32 @@ public sealed class TimerSchedule
     public DateTimeOffset? Next(DateTimeOffset after) =>
         _interval is { } interval ? after + interval : _cron!.GetNextOccurrence(after, Zone);
 
+    /// <summary>A timer's first status, with no status saved (or none kept): nothing has run, the next occurrence is the first after now.</summary>
+    public ScheduleStatus FirstStatus(DateTimeOffset now) => new(null, Next(now), now);
+
+    /// <summary>
+    /// The status once an invocation of <paramref name="occurrence"/> that fired at <paramref name="firedAt"/> has run,
+    /// as the Functions host's <c>TimerListener.InvokeJobFunction</c> makes it: <c>Last</c> and <c>LastUpdated</c> the
+    /// time it fired (the occurrence itself when it fired early, so that it does not come again), <c>Next</c> the
+    /// occurrence after that time. A time span's next occurrence is so an interval after the last one fired, however
+    /// long its run took.
+    /// </summary>
+    public ScheduleStatus StatusAfter(DateTimeOffset occurrence, DateTimeOffset firedAt)
+    {
+        var from = occurrence > firedAt ? occurrence : firedAt;
+        return new ScheduleStatus(from, Next(from), from);
+    }
+
+    /// <summary>
+    /// When the occurrence after a run fires, given the <paramref name="next"/> one its status holds (computed when the
+    /// run fired). A time span fires at it, at once when it passed during the run, as the Functions host's
+    /// <c>TimerListener</c> sets its timer for the status's <c>Next</c> when a run ends. An NCRONTAB schedule fires at it
+    /// while it is to come; one that passed during the run is skipped for the first occurrence after now (this host's
+    /// rule, kept; Azure's fires it at once).
+    /// </summary>
+    public DateTimeOffset? Due(DateTimeOffset? next, DateTimeOffset now) =>
+        _interval is not null ? next ?? Next(now) : next > now ? next : Next(now);
+
     /// <summary>
     /// Whether a saved status's <paramref name="next"/> belongs to this schedule, or was saved under another one
     /// (or another zone). As the Functions host checks: the schedule gives it from <paramref name="lastUpdated"/>,
