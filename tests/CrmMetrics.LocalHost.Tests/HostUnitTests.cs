@@ -187,6 +187,23 @@ public sealed class HostUnitTests
     }
 
     [Fact]
+    public void A_status_saved_under_another_schedule_goes_on_from_its_last_occurrence_while_the_new_schedule_gives_one_to_come()
+    {
+        // As Azure's ScheduleMonitor.CheckPastDueAsync: counted from Last, else LastUpdated, else now; never past due.
+        var last = new DateTimeOffset(2026, 12, 7, 2, 20, 0, TimeSpan.Zero);
+        var underTwenty = new ScheduleStatus(last, last.AddSeconds(20), last);
+        var interval = TimerSchedule.Parse("00:00:25", "S", null);
+        Assert.Equal(new ScheduleStatus(null, last.AddSeconds(25), last), interval.Rescheduled(underTwenty, last.AddSeconds(22)));
+        Assert.Equal(new ScheduleStatus(null, last.AddSeconds(55), last.AddSeconds(30)), interval.Rescheduled(underTwenty, last.AddSeconds(30)));
+        Assert.Equal(new ScheduleStatus(null, last.AddSeconds(25), last), interval.Rescheduled(underTwenty with { Last = null }, last.AddSeconds(22)));
+        // Unset times (a status written by hand) are unknown: from now, in a zone behind UTC too.
+        var newYork = TimerSchedule.Parse("0 */1 * * * *", "S", "America/New_York");
+        Assert.Equal(new ScheduleStatus(null, last.AddMinutes(1), last.AddSeconds(22)), newYork.Rescheduled(new ScheduleStatus(default(DateTimeOffset), last, default), last.AddSeconds(22)));
+        // NCRONTAB: the first occurrence after now, as before.
+        Assert.Equal(last.AddMinutes(1), TimerSchedule.Parse("0 */1 * * * *", "S", null).Rescheduled(underTwenty, last.AddSeconds(22)).Next);
+    }
+
+    [Fact]
     public void A_schedule_follows_website_time_zone()
     {
         var schedule = TimerSchedule.Parse("0 0 9 * * *", "S", "Asia/Tehran");

@@ -154,6 +154,24 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task A_time_span_that_changed_since_the_host_stopped_goes_on_an_interval_after_its_last_occurrence()
+    {
+        // As Azure's ScheduleMonitor: a status saved under another schedule (20 s, its Next 25 s ago) has nothing past due,
+        // and the new schedule's next occurrence is counted from the last one while that is still to come: a minute after
+        // the run that fired 45 s ago, 15 s from now, not a minute after the host started.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var now = DateTimeOffset.UtcNow;
+        var last = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, now.Second, TimeSpan.Zero).AddSeconds(-45);
+        var status = await SaveTickStatusAsync(queues, last: last, next: last.AddSeconds(20), lastUpdated: last);
+
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "00:01:00" });
+        var run = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 1, "the run a minute after the last one", TimeSpan.FromSeconds(45))).First();
+        Assert.Equal(last.AddMinutes(1), run.Record.GetProperty("next").GetDateTimeOffset());
+        Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+        Assert.Contains(host.Logs.Lines, l => l.Contains("Tick: its schedule changed since its status was saved", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
     {
         // Storage of its own, started again on the same ports and data folder.

@@ -36,6 +36,18 @@ public sealed class TimerSchedule
     public ScheduleStatus FirstStatus(DateTimeOffset now) => new(null, Next(now), now);
 
     /// <summary>
+    /// The status a timer goes on from when its saved one was saved under another schedule (<see cref="Gave"/> is
+    /// false), as the Functions host's <c>ScheduleMonitor.CheckPastDueAsync</c> makes it: the occurrence this schedule
+    /// gives after the saved <c>Last</c> (else <c>LastUpdated</c>) while that is still to come, else the first after
+    /// now, and <c>Last</c> unset. Nothing is past due either way. (For NCRONTAB both are the first occurrence after now.)
+    /// </summary>
+    public ScheduleStatus Rescheduled(ScheduleStatus saved, DateTimeOffset now)
+    {
+        var from = Known(saved.Last) ?? Known(saved.LastUpdated) ?? now;
+        return Next(from) is { } next && next >= now ? new ScheduleStatus(null, next, from) : new ScheduleStatus(null, Next(now), now);
+    }
+
+    /// <summary>
     /// The status once an invocation of <paramref name="occurrence"/> that fired at <paramref name="firedAt"/> has run,
     /// as the Functions host's <c>TimerListener.InvokeJobFunction</c> makes it: <c>Last</c> and <c>LastUpdated</c> the
     /// time it fired (the occurrence itself when it fired early, so that it does not come again), <c>Next</c> the
@@ -67,13 +79,15 @@ public sealed class TimerSchedule
     /// </summary>
     public bool Gave(DateTimeOffset next, DateTimeOffset? last, DateTimeOffset lastUpdated)
     {
-        var earliest = DateTimeOffset.MinValue.AddYears(1); // an unset time (0001-01-01), which no zone converts safely
-        if (next < earliest) return false;
-        if (lastUpdated >= earliest && Next(lastUpdated) == next) return true;
+        if (Known(next) is null) return false;
+        if (Known(lastUpdated) is not null && Next(lastUpdated) == next) return true;
         if (_interval is { } interval)
-            return last is { } run && run >= earliest && lastUpdated >= earliest && next - interval >= run && next - interval <= lastUpdated;
+            return Known(last) is { } run && Known(lastUpdated) is not null && next - interval >= run && next - interval <= lastUpdated;
         return _cron!.GetNextOccurrence(next.AddTicks(-1), Zone) == next;
     }
+
+    /// <summary>A saved time, or null when it is unset (0001-01-01, which no zone converts safely) or missing.</summary>
+    private static DateTimeOffset? Known(DateTimeOffset? time) => time >= DateTimeOffset.MinValue.AddYears(1) ? time : null;
 
     /// <summary>Parses a schedule; a wrong one is an error naming where it came from.</summary>
     public static TimerSchedule Parse(string text, string source, string? timeZone)

@@ -126,9 +126,10 @@ public sealed class TimerTriggerScheduler(
             // schedule (or zone); none of its occurrences is past due (found by an operator's probe: an occurrence
             // of the old schedule ran at once after a change).
             logger.LogInformation("{Function}: its schedule changed since its status was saved (next was {Recorded:O}); nothing is past due", functionName, recorded);
-            status = null;
+            status = schedule.Rescheduled(status, now);
+            await SaveStatusAsync(status, held);
         }
-        if (status is not { Next: not null })
+        else if (status is not { Next: not null })
         {
             status = schedule.FirstStatus(now);
             await SaveStatusAsync(status, held);
