@@ -177,6 +177,9 @@ public sealed class HostUnitTests
         // Fired early (clock skew): counted from the occurrence, so that it does not come again.
         Assert.Equal(fired.AddSeconds(50), interval.StatusAfter(fired.AddSeconds(25), fired.AddSeconds(24.99)).Next);
         Assert.Equal(new ScheduleStatus(null, fired.AddSeconds(25), fired), interval.FirstStatus(fired));
+        // As Azure's TimerSchedule.Create: no status is kept for a time span under a minute.
+        Assert.False(interval.KeepsStatus);
+        Assert.True(TimerSchedule.Parse("00:01:00", "S", null).KeepsStatus);
 
         // NCRONTAB keeps this host's rule: at the saved next occurrence while it is to come; one that passed during a
         // run is skipped for the first after now.
@@ -184,6 +187,7 @@ public sealed class HostUnitTests
         var run = new DateTimeOffset(2026, 12, 7, 2, 20, 0, TimeSpan.Zero);
         Assert.Equal(run.AddMinutes(1), minutes.Due(minutes.StatusAfter(run, run.AddMilliseconds(2)).Next, run.AddSeconds(3)));
         Assert.Equal(run.AddMinutes(2), minutes.Due(run.AddMinutes(1), run.AddSeconds(90)));
+        Assert.True(TimerSchedule.Parse("* * * * * *", "S", null).KeepsStatus);
     }
 
     [Fact]

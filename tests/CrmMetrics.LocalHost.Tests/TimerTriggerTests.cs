@@ -172,6 +172,27 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task A_time_span_under_a_minute_keeps_no_schedule_status_so_nothing_is_past_due()
+    {
+        // As Azure's TimerSchedule.Create: useMonitor is turned off for a time span under a minute. A status such a
+        // timer was left with (its occurrence missed an hour ago) is not read, and runs are handed none.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var last = WholeMinuteAnHourAgo();
+        var status = await SaveTickStatusAsync(queues, last: last, next: last.AddSeconds(3), lastUpdated: last);
+        var left = (await status.DownloadContentAsync()).Value.Content.ToString();
+
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "00:00:03" });
+        var runs = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 2, "two timer runs"));
+        Assert.All(runs, run =>
+        {
+            Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, run.Record.GetProperty("next").ValueKind);
+        });
+        Assert.Equal(left, (await status.DownloadContentAsync()).Value.Content.ToString());
+        Assert.Contains(host.Logs.Lines, l => l.Contains("Tick keeps no schedule status", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
     {
         // Storage of its own, started again on the same ports and data folder.

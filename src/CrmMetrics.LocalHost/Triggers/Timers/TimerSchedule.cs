@@ -32,6 +32,13 @@ public sealed class TimerSchedule
     public DateTimeOffset? Next(DateTimeOffset after) =>
         _interval is { } interval ? after + interval : _cron!.GetNextOccurrence(after, Zone);
 
+    /// <summary>
+    /// Whether the host keeps a status for this schedule when the function asks for one (<c>useMonitor</c>, the
+    /// default). As the Functions host's <c>TimerSchedule.Create</c>: not for a time span under a minute. (Nor, there,
+    /// for an NCRONTAB schedule firing more than once a minute; this host still keeps one for those.)
+    /// </summary>
+    public bool KeepsStatus => _interval is not { } interval || interval >= TimeSpan.FromMinutes(1);
+
     /// <summary>A timer's first status, with no status saved (or none kept): nothing has run, the next occurrence is the first after now.</summary>
     public ScheduleStatus FirstStatus(DateTimeOffset now) => new(null, Next(now), now);
 

@@ -18,8 +18,8 @@ public sealed record ScheduleStatus(DateTimeOffset? Last, DateTimeOffset? Next, 
 /// the holder of the listener lock (a blob lease in <c>azure-webjobs-hosts</c>, renewed while held;
 /// another host takes over when it lapses). Occurrences never overlap: the next is computed when one
 /// fires and waited for once its run ends (a time span's an interval after it fired, as in the Functions
-/// host). With <c>useMonitor</c> (the default) the last and next occurrences are kept in a status
-/// blob, so an occurrence missed while no host ran is run at start with <c>IsPastDue</c>;
+/// host). With <c>useMonitor</c> (the default; off for a time span under a minute, as there) the last
+/// and next occurrences are kept in a status blob, so an occurrence missed while no host ran is run at start with <c>IsPastDue</c>;
 /// <c>runOnStartup</c> runs it once when the host starts. The function gets the host's
 /// <c>TimerInfo</c> payload.
 /// </summary>
@@ -40,6 +40,9 @@ public sealed class TimerTriggerScheduler(
     // The host calls an occurrence past due when it fires this much later than scheduled.
     private static readonly TimeSpan PastDueTolerance = TimeSpan.FromSeconds(30);
 
+    // As the Functions host: a time span under a minute keeps no status, whatever the function asks.
+    private readonly bool _monitored = useMonitor && schedule.KeepsStatus;
+
     public string LockBlobName => $"locks/{hostId}/{functionName}.Listener";
     public string StatusBlobName => $"timers/{hostId}/{functionName}/status";
 
@@ -54,6 +57,8 @@ public sealed class TimerTriggerScheduler(
         }, $"creating the listener lock of {functionName}", logger, stopping);
         await CreateLockAsync();
         logger.LogInformation("{Function} runs on schedule '{Schedule}' ({Zone})", functionName, schedule.Text, schedule.Zone.Id);
+        if (useMonitor && !_monitored)
+            logger.LogInformation("{Function} keeps no schedule status, as Azure's host keeps none for a time span under a minute: nothing is past due after a stop", functionName);
 
         var startup = runOnStartup;
         var waiting = false;
@@ -118,7 +123,7 @@ public sealed class TimerTriggerScheduler(
     /// </summary>
     private async Task ScheduleAsync(bool startup, CancellationToken held, CancellationToken stopping)
     {
-        var status = useMonitor ? await ReadStatusAsync(held) : null;
+        var status = _monitored ? await ReadStatusAsync(held) : null;
         var now = clock.GetUtcNow();
         if (status is { Next: { } recorded } && !schedule.Gave(recorded, status.Last, status.LastUpdated))
         {
@@ -169,7 +174,7 @@ public sealed class TimerTriggerScheduler(
         var info = new
         {
             Schedule = new { AdjustForDST = true },
-            ScheduleStatus = useMonitor ? new { Last = before.Last ?? DateTimeOffset.MinValue, before.Next, before.LastUpdated } : null,
+            ScheduleStatus = _monitored ? new { Last = before.Last ?? DateTimeOffset.MinValue, before.Next, before.LastUpdated } : null,
             IsPastDue = pastDue,
         };
         try
@@ -197,7 +202,7 @@ public sealed class TimerTriggerScheduler(
     /// <summary>Saves the status when the timer keeps one (<c>useMonitor</c>); storage that fails is logged, and the schedule goes on from memory.</summary>
     private async Task SaveStatusAsync(ScheduleStatus status, CancellationToken ct)
     {
-        if (!useMonitor) return;
+        if (!_monitored) return;
         try { await WriteStatusAsync(status, ct); }
         catch (Exception e) when (StorageRetry.IsStorageFailure(e, ct)) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message.Split('\n')[0]); }
     }
