@@ -161,6 +161,53 @@ public sealed class HostUnitTests
     }
 
     [Fact]
+    public void A_time_span_fires_an_interval_after_its_last_occurrence_fired_and_at_once_when_a_run_outlasted_it()
+    {
+        // As Azure's TimerListener: the status after a run is computed from the time it fired, and the timer is set for its Next.
+        var fired = new DateTimeOffset(2026, 12, 7, 2, 20, 0, 300, TimeSpan.Zero);
+        var interval = TimerSchedule.Parse("00:00:25", "S", null);
+        var saved = interval.StatusAfter(fired.AddMilliseconds(-300), fired);
+        Assert.Equal(new ScheduleStatus(fired, fired.AddSeconds(25), fired), saved);
+        // A 3-second run: the next fires 25 s after the last one fired, not 25 s after the run ended.
+        Assert.Equal(fired.AddSeconds(25), interval.Due(saved.Next, fired.AddSeconds(3)));
+        // A 40-second run: the occurrence that came due meanwhile fires at once (neither skipped nor 25 s on), and the
+        // one after it is 25 s after it fires.
+        Assert.Equal(fired.AddSeconds(25), interval.Due(saved.Next, fired.AddSeconds(40)));
+        Assert.Equal(new ScheduleStatus(fired.AddSeconds(40), fired.AddSeconds(65), fired.AddSeconds(40)), interval.StatusAfter(fired.AddSeconds(25), fired.AddSeconds(40)));
+        // Fired early (clock skew): counted from the occurrence, so that it does not come again.
+        Assert.Equal(fired.AddSeconds(50), interval.StatusAfter(fired.AddSeconds(25), fired.AddSeconds(24.99)).Next);
+        Assert.Equal(new ScheduleStatus(null, fired.AddSeconds(25), fired), interval.FirstStatus(fired));
+        // As Azure's TimerSchedule.Create: no status is kept for a time span under a minute.
+        Assert.False(interval.KeepsStatus);
+        Assert.True(TimerSchedule.Parse("00:01:00", "S", null).KeepsStatus);
+
+        // NCRONTAB keeps this host's rule: at the saved next occurrence while it is to come; one that passed during a
+        // run is skipped for the first after now.
+        var minutes = TimerSchedule.Parse("0 */1 * * * *", "S", null);
+        var run = new DateTimeOffset(2026, 12, 7, 2, 20, 0, TimeSpan.Zero);
+        Assert.Equal(run.AddMinutes(1), minutes.Due(minutes.StatusAfter(run, run.AddMilliseconds(2)).Next, run.AddSeconds(3)));
+        Assert.Equal(run.AddMinutes(2), minutes.Due(run.AddMinutes(1), run.AddSeconds(90)));
+        Assert.True(TimerSchedule.Parse("* * * * * *", "S", null).KeepsStatus);
+    }
+
+    [Fact]
+    public void A_status_saved_under_another_schedule_goes_on_from_its_last_occurrence_while_the_new_schedule_gives_one_to_come()
+    {
+        // As Azure's ScheduleMonitor.CheckPastDueAsync: counted from Last, else LastUpdated, else now; never past due.
+        var last = new DateTimeOffset(2026, 12, 7, 2, 20, 0, TimeSpan.Zero);
+        var underTwenty = new ScheduleStatus(last, last.AddSeconds(20), last);
+        var interval = TimerSchedule.Parse("00:00:25", "S", null);
+        Assert.Equal(new ScheduleStatus(null, last.AddSeconds(25), last), interval.Rescheduled(underTwenty, last.AddSeconds(22)));
+        Assert.Equal(new ScheduleStatus(null, last.AddSeconds(55), last.AddSeconds(30)), interval.Rescheduled(underTwenty, last.AddSeconds(30)));
+        Assert.Equal(new ScheduleStatus(null, last.AddSeconds(25), last), interval.Rescheduled(underTwenty with { Last = null }, last.AddSeconds(22)));
+        // Unset times (a status written by hand) are unknown: from now, in a zone behind UTC too.
+        var newYork = TimerSchedule.Parse("0 */1 * * * *", "S", "America/New_York");
+        Assert.Equal(new ScheduleStatus(null, last.AddMinutes(1), last.AddSeconds(22)), newYork.Rescheduled(new ScheduleStatus(default(DateTimeOffset), last, default), last.AddSeconds(22)));
+        // NCRONTAB: the first occurrence after now, as before.
+        Assert.Equal(last.AddMinutes(1), TimerSchedule.Parse("0 */1 * * * *", "S", null).Rescheduled(underTwenty, last.AddSeconds(22)).Next);
+    }
+
+    [Fact]
     public void A_schedule_follows_website_time_zone()
     {
         var schedule = TimerSchedule.Parse("0 0 9 * * *", "S", "Asia/Tehran");

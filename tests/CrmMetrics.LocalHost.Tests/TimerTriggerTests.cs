@@ -94,6 +94,104 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.DoesNotContain(queues.Of("Tick"), r => r.GetProperty("IsPastDue").GetBoolean());
     }
 
+    private static List<(DateTimeOffset Start, DateTimeOffset End, JsonElement Record)> TickRuns(IEnumerable<JsonElement> records) =>
+        records.Where(t => t.GetProperty("function").GetString() == "Tick")
+            .Select(t => (Start: t.GetProperty("started").GetDateTimeOffset(), End: t.GetProperty("finished").GetDateTimeOffset(), Record: t))
+            .OrderBy(s => s.Start).ToList();
+
+    [Theory]
+    // A run shorter than the interval: the next fires an interval after this one fired (0.5 s after it ended), not an interval after it ended.
+    [InlineData("00:00:02", 1500)]
+    // A run longer than the interval: the occurrence that came due meanwhile fires as soon as it ends, neither skipped
+    // (1.8 s later, on the interval's grid) nor an interval after the end.
+    [InlineData("00:00:02", 2200)]
+    public async Task A_time_span_timer_fires_an_interval_after_its_last_occurrence_not_after_its_run_ended(string interval, int busyMs)
+    {
+        // As Azure's TimerListener: Next is computed when an occurrence fires, from the time it fired, and the timer
+        // is set for that Next once the run ends (at once when it has passed).
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = interval, ["TickBusyMs"] = busyMs.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        var runs = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 4, "four timer runs"));
+
+        var period = TimeSpan.Parse(interval, System.Globalization.CultureInfo.InvariantCulture);
+        var busy = TimeSpan.FromMilliseconds(busyMs);
+        var rest = busy < period ? period - busy : TimeSpan.Zero;
+        for (var i = 1; i < runs.Count; i++)
+        {
+            var wait = runs[i].Start - runs[i - 1].End;
+            Assert.True(wait >= TimeSpan.Zero, $"run {i + 1} started before run {i} finished");
+            // What is left of the interval after the run, and half an interval's slack for invoking it (the old wait was a whole interval and more).
+            Assert.True(wait < rest + period / 2, $"run {i + 1} started {wait.TotalMilliseconds:0} ms after run {i} ended; expected about {rest.TotalMilliseconds:0} ms");
+            Assert.False(runs[i].Record.GetProperty("IsPastDue").GetBoolean());
+        }
+    }
+
+    [Fact]
+    public async Task A_time_span_timer_fires_at_the_next_occurrence_its_status_saved_and_saves_the_one_an_interval_after_it_fired()
+    {
+        // What a host that stopped left for a one-minute time span: its run fired 45 s ago, so its next occurrence is
+        // 15 s away. Azure's host fires then, not a minute after it started.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var now = DateTimeOffset.UtcNow;
+        var next = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, now.Second, TimeSpan.Zero).AddSeconds(15);
+        var last = next.AddMinutes(-1);
+        var status = await SaveTickStatusAsync(queues, last: last, next: next, lastUpdated: last);
+
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "00:01:00" });
+        var run = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 1, "the run at the saved next occurrence", TimeSpan.FromSeconds(45))).First();
+        // The run is told the status as it stood: the occurrence it stands for, and the one before it.
+        Assert.Equal(next, run.Record.GetProperty("next").GetDateTimeOffset());
+        Assert.Equal(last, run.Record.GetProperty("last").GetDateTimeOffset());
+        Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+
+        // As Azure saves it after the run: Last and LastUpdated the time it fired (not before the occurrence), Next an interval on.
+        var saved = await Eventually.WaitAsync(async () => JsonDocument.Parse((await status.DownloadContentAsync()).Value.Content.ToString()).RootElement.Clone(),
+            s => s.GetProperty("Next").GetDateTimeOffset() > next, TestHost.Deadline, "the status saved after the run");
+        var fired = saved.GetProperty("Last").GetDateTimeOffset();
+        Assert.InRange(fired, next, run.Start);
+        Assert.Equal(fired, saved.GetProperty("LastUpdated").GetDateTimeOffset());
+        Assert.Equal(fired.AddMinutes(1), saved.GetProperty("Next").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task A_time_span_that_changed_since_the_host_stopped_goes_on_an_interval_after_its_last_occurrence()
+    {
+        // As Azure's ScheduleMonitor: a status saved under another schedule (20 s, its Next 25 s ago) has nothing past due,
+        // and the new schedule's next occurrence is counted from the last one while that is still to come: a minute after
+        // the run that fired 45 s ago, 15 s from now, not a minute after the host started.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var now = DateTimeOffset.UtcNow;
+        var last = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, now.Second, TimeSpan.Zero).AddSeconds(-45);
+        var status = await SaveTickStatusAsync(queues, last: last, next: last.AddSeconds(20), lastUpdated: last);
+
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "00:01:00" });
+        var run = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 1, "the run a minute after the last one", TimeSpan.FromSeconds(45))).First();
+        Assert.Equal(last.AddMinutes(1), run.Record.GetProperty("next").GetDateTimeOffset());
+        Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+        Assert.Contains(host.Logs.Lines, l => l.Contains("Tick: its schedule changed since its status was saved", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_time_span_under_a_minute_keeps_no_schedule_status_so_nothing_is_past_due()
+    {
+        // As Azure's TimerSchedule.Create: useMonitor is turned off for a time span under a minute. A status such a
+        // timer was left with (its occurrence missed an hour ago) is not read, and runs are handed none.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var last = WholeMinuteAnHourAgo();
+        var status = await SaveTickStatusAsync(queues, last: last, next: last.AddSeconds(3), lastUpdated: last);
+        var left = (await status.DownloadContentAsync()).Value.Content.ToString();
+
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "00:00:03" });
+        var runs = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 2, "two timer runs"));
+        Assert.All(runs, run =>
+        {
+            Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, run.Record.GetProperty("next").ValueKind);
+        });
+        Assert.Equal(left, (await status.DownloadContentAsync()).Value.Content.ToString());
+        Assert.Contains(host.Logs.Lines, l => l.Contains("Tick keeps no schedule status", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
     {

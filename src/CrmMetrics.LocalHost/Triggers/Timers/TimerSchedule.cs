@@ -33,6 +33,51 @@ public sealed class TimerSchedule
         _interval is { } interval ? after + interval : _cron!.GetNextOccurrence(after, Zone);
 
     /// <summary>
+    /// Whether the host keeps a status for this schedule when the function asks for one (<c>useMonitor</c>, the
+    /// default). As the Functions host's <c>TimerSchedule.Create</c>: not for a time span under a minute. (Nor, there,
+    /// for an NCRONTAB schedule firing more than once a minute; this host still keeps one for those.)
+    /// </summary>
+    public bool KeepsStatus => _interval is not { } interval || interval >= TimeSpan.FromMinutes(1);
+
+    /// <summary>A timer's first status, with no status saved (or none kept): nothing has run, the next occurrence is the first after now.</summary>
+    public ScheduleStatus FirstStatus(DateTimeOffset now) => new(null, Next(now), now);
+
+    /// <summary>
+    /// The status a timer goes on from when its saved one was saved under another schedule (<see cref="Gave"/> is
+    /// false), as the Functions host's <c>ScheduleMonitor.CheckPastDueAsync</c> makes it: the occurrence this schedule
+    /// gives after the saved <c>Last</c> (else <c>LastUpdated</c>) while that is still to come, else the first after
+    /// now, and <c>Last</c> unset. Nothing is past due either way. (For NCRONTAB both are the first occurrence after now.)
+    /// </summary>
+    public ScheduleStatus Rescheduled(ScheduleStatus saved, DateTimeOffset now)
+    {
+        var from = Known(saved.Last) ?? Known(saved.LastUpdated) ?? now;
+        return Next(from) is { } next && next >= now ? new ScheduleStatus(null, next, from) : new ScheduleStatus(null, Next(now), now);
+    }
+
+    /// <summary>
+    /// The status once an invocation of <paramref name="occurrence"/> that fired at <paramref name="firedAt"/> has run,
+    /// as the Functions host's <c>TimerListener.InvokeJobFunction</c> makes it: <c>Last</c> and <c>LastUpdated</c> the
+    /// time it fired (the occurrence itself when it fired early, so that it does not come again), <c>Next</c> the
+    /// occurrence after that time. A time span's next occurrence is so an interval after the last one fired, however
+    /// long its run took.
+    /// </summary>
+    public ScheduleStatus StatusAfter(DateTimeOffset occurrence, DateTimeOffset firedAt)
+    {
+        var from = occurrence > firedAt ? occurrence : firedAt;
+        return new ScheduleStatus(from, Next(from), from);
+    }
+
+    /// <summary>
+    /// When the occurrence after a run fires, given the <paramref name="next"/> one its status holds (computed when the
+    /// run fired). A time span fires at it, at once when it passed during the run, as the Functions host's
+    /// <c>TimerListener</c> sets its timer for the status's <c>Next</c> when a run ends. An NCRONTAB schedule fires at it
+    /// while it is to come; one that passed during the run is skipped for the first occurrence after now (this host's
+    /// rule, kept; Azure's fires it at once).
+    /// </summary>
+    public DateTimeOffset? Due(DateTimeOffset? next, DateTimeOffset now) =>
+        _interval is not null ? next ?? Next(now) : next > now ? next : Next(now);
+
+    /// <summary>
     /// Whether a saved status's <paramref name="next"/> belongs to this schedule, or was saved under another one
     /// (or another zone). As the Functions host checks: the schedule gives it from <paramref name="lastUpdated"/>,
     /// the time it was computed from. A status an earlier local host saved has the end of its run there instead,
@@ -41,13 +86,15 @@ public sealed class TimerSchedule
     /// </summary>
     public bool Gave(DateTimeOffset next, DateTimeOffset? last, DateTimeOffset lastUpdated)
     {
-        var earliest = DateTimeOffset.MinValue.AddYears(1); // an unset time (0001-01-01), which no zone converts safely
-        if (next < earliest) return false;
-        if (lastUpdated >= earliest && Next(lastUpdated) == next) return true;
+        if (Known(next) is null) return false;
+        if (Known(lastUpdated) is not null && Next(lastUpdated) == next) return true;
         if (_interval is { } interval)
-            return last is { } run && run >= earliest && lastUpdated >= earliest && next - interval >= run && next - interval <= lastUpdated;
+            return Known(last) is { } run && Known(lastUpdated) is not null && next - interval >= run && next - interval <= lastUpdated;
         return _cron!.GetNextOccurrence(next.AddTicks(-1), Zone) == next;
     }
+
+    /// <summary>A saved time, or null when it is unset (0001-01-01, which no zone converts safely) or missing.</summary>
+    private static DateTimeOffset? Known(DateTimeOffset? time) => time >= DateTimeOffset.MinValue.AddYears(1) ? time : null;
 
     /// <summary>Parses a schedule; a wrong one is an error naming where it came from.</summary>
     public static TimerSchedule Parse(string text, string source, string? timeZone)

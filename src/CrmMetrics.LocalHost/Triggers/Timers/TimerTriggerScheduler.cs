@@ -16,9 +16,10 @@ public sealed record ScheduleStatus(DateTimeOffset? Last, DateTimeOffset? Next, 
 /// <summary>
 /// Drives a <c>timerTrigger</c> function as the Functions host does. One host at a time runs it:
 /// the holder of the listener lock (a blob lease in <c>azure-webjobs-hosts</c>, renewed while held;
-/// another host takes over when it lapses). Occurrences never overlap (the next is scheduled after
-/// the run). With <c>useMonitor</c> (the default) the last and next occurrences are kept in a status
-/// blob, so an occurrence missed while no host ran is run at start with <c>IsPastDue</c>;
+/// another host takes over when it lapses). Occurrences never overlap: the next is computed when one
+/// fires and waited for once its run ends (a time span's an interval after it fired, as in the Functions
+/// host). With <c>useMonitor</c> (the default; off for a time span under a minute, as there) the last
+/// and next occurrences are kept in a status blob, so an occurrence missed while no host ran is run at start with <c>IsPastDue</c>;
 /// <c>runOnStartup</c> runs it once when the host starts. The function gets the host's
 /// <c>TimerInfo</c> payload.
 /// </summary>
@@ -39,6 +40,9 @@ public sealed class TimerTriggerScheduler(
     // The host calls an occurrence past due when it fires this much later than scheduled.
     private static readonly TimeSpan PastDueTolerance = TimeSpan.FromSeconds(30);
 
+    // As the Functions host: a time span under a minute keeps no status, whatever the function asks.
+    private readonly bool _monitored = useMonitor && schedule.KeepsStatus;
+
     public string LockBlobName => $"locks/{hostId}/{functionName}.Listener";
     public string StatusBlobName => $"timers/{hostId}/{functionName}/status";
 
@@ -53,6 +57,8 @@ public sealed class TimerTriggerScheduler(
         }, $"creating the listener lock of {functionName}", logger, stopping);
         await CreateLockAsync();
         logger.LogInformation("{Function} runs on schedule '{Schedule}' ({Zone})", functionName, schedule.Text, schedule.Zone.Id);
+        if (useMonitor && !_monitored)
+            logger.LogInformation("{Function} keeps no schedule status, as Azure's host keeps none for a time span under a minute: nothing is past due after a stop", functionName);
 
         var startup = runOnStartup;
         var waiting = false;
@@ -111,12 +117,13 @@ public sealed class TimerTriggerScheduler(
         : $"its listener lock could not be taken: {StorageRetry.Describe(e)}; trying again every {LockRetry.TotalSeconds:0} s";
 
     /// <summary>
-    /// Runs occurrences while the lock is held: a past-due one first, then each as it comes. A run
-    /// that started finishes even if the lock is lost meanwhile (only stopping the host cancels it).
+    /// Runs occurrences while the lock is held: a past-due one first, then each as it comes. As in the Functions
+    /// host, the status (kept in memory too when it is not saved) says when: its <c>Next</c>, computed when the last
+    /// occurrence fired. A run that started finishes even if the lock is lost meanwhile (only stopping the host cancels it).
     /// </summary>
     private async Task ScheduleAsync(bool startup, CancellationToken held, CancellationToken stopping)
     {
-        var status = useMonitor ? await ReadStatusAsync(held) : null;
+        var status = _monitored ? await ReadStatusAsync(held) : null;
         var now = clock.GetUtcNow();
         if (status is { Next: { } recorded } && !schedule.Gave(recorded, status.Last, status.LastUpdated))
         {
@@ -124,47 +131,50 @@ public sealed class TimerTriggerScheduler(
             // schedule (or zone); none of its occurrences is past due (found by an operator's probe: an occurrence
             // of the old schedule ran at once after a change).
             logger.LogInformation("{Function}: its schedule changed since its status was saved (next was {Recorded:O}); nothing is past due", functionName, recorded);
-            status = null;
+            status = schedule.Rescheduled(status, now);
+            await SaveStatusAsync(status, held);
         }
-        DateTimeOffset? last = status?.Last;
-        if (status?.Next is { } missed && missed < now)
+        else if (status is not { Next: not null })
+        {
+            status = schedule.FirstStatus(now);
+            await SaveStatusAsync(status, held);
+        }
+
+        if (status.Next is { } missed && missed < now)
         {
             logger.LogWarning("{Function}: the occurrence at {Time:O} was missed while no host ran it; running it now (past due)", functionName, missed);
-            last = await RunOnceAsync(last, missed, pastDue: true, stopping);
+            status = await RunOnceAsync(status, missed, pastDue: true, stopping);
         }
         else if (startup)
         {
-            last = await RunOnceAsync(last, now, pastDue: false, stopping, onStartup: true);
-        }
-        else if (useMonitor && status is null)
-        {
-            try { await WriteStatusAsync(new ScheduleStatus(null, schedule.Next(now), now), held); }
-            catch (Exception e) when (StorageRetry.IsStorageFailure(e, held)) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message.Split('\n')[0]); }
+            status = await RunOnceAsync(status, now, pastDue: false, stopping);
         }
 
         while (!held.IsCancellationRequested)
         {
             now = clock.GetUtcNow();
-            if (schedule.Next(now) is not { } next) return;
-            await Task.Delay(next - now, clock, held);
-            last = await RunOnceAsync(last, next, pastDue: clock.GetUtcNow() - next > PastDueTolerance, stopping);
+            if (schedule.Due(status.Next, now) is not { } due) return;
+            // An occurrence that came due while the last run ran (a time span shorter than the run) fires at once and,
+            // as in the Functions host, is not past due.
+            var atOnce = due <= now;
+            if (!atOnce) await Task.Delay(due - now, clock, held);
+            status = await RunOnceAsync(status, due, pastDue: !atOnce && clock.GetUtcNow() - due > PastDueTolerance, stopping);
         }
     }
 
     /// <summary>
-    /// Invokes one occurrence. As in the Functions host, the function gets the schedule status as it
-    /// stood before the invocation: <c>Next</c> is the occurrence being run (the missed one, when past
-    /// due), or on a start-up run the one to come; the status saved afterwards moves on past it.
+    /// Invokes one occurrence and returns the status after it. As in the Functions host, the function gets the
+    /// status as it stood before the invocation: <c>Next</c> is the occurrence being run (the missed one, when past
+    /// due; on a start-up run, the one to come); the status saved afterwards moves on from the time it fired.
     /// </summary>
-    private async Task<DateTimeOffset> RunOnceAsync(DateTimeOffset? last, DateTimeOffset occurrence, bool pastDue, CancellationToken stopping, bool onStartup = false)
+    private async Task<ScheduleStatus> RunOnceAsync(ScheduleStatus before, DateTimeOffset occurrence, bool pastDue, CancellationToken stopping)
     {
         await invoker.WaitForWorkerAsync(stopping);
-        var now = clock.GetUtcNow();
-        var next = schedule.Next(occurrence > now ? occurrence : now);
+        var firedAt = clock.GetUtcNow();
         var info = new
         {
             Schedule = new { AdjustForDST = true },
-            ScheduleStatus = useMonitor ? new { Last = last ?? DateTimeOffset.MinValue, Next = onStartup ? next : occurrence, LastUpdated = now } : null,
+            ScheduleStatus = _monitored ? new { Last = before.Last ?? DateTimeOffset.MinValue, before.Next, before.LastUpdated } : null,
             IsPastDue = pastDue,
         };
         try
@@ -184,14 +194,17 @@ public sealed class TimerTriggerScheduler(
             // As in the Functions host: a failed occurrence is logged; the schedule goes on.
             logger.LogError("{Function} failed for the occurrence at {Time:O}: {Error}", functionName, occurrence, e.Message);
         }
-        if (useMonitor)
-        {
-            // LastUpdated is the time Next was computed from, as in the Functions host: the next start checks that
-            // the schedule still gives that Next from it.
-            try { await WriteStatusAsync(new ScheduleStatus(occurrence, next, occurrence > now ? occurrence : now), stopping); }
-            catch (Exception e) when (StorageRetry.IsStorageFailure(e, stopping)) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message.Split('\n')[0]); }
-        }
-        return occurrence;
+        var after = schedule.StatusAfter(occurrence, firedAt);
+        await SaveStatusAsync(after, stopping);
+        return after;
+    }
+
+    /// <summary>Saves the status when the timer keeps one (<c>useMonitor</c>); storage that fails is logged, and the schedule goes on from memory.</summary>
+    private async Task SaveStatusAsync(ScheduleStatus status, CancellationToken ct)
+    {
+        if (!_monitored) return;
+        try { await WriteStatusAsync(status, ct); }
+        catch (Exception e) when (StorageRetry.IsStorageFailure(e, ct)) { logger.LogWarning("{Function}: its schedule status could not be saved: {Error}", functionName, e.Message.Split('\n')[0]); }
     }
 
     private async Task<ScheduleStatus?> ReadStatusAsync(CancellationToken ct)
