@@ -157,19 +157,21 @@ public sealed class FactIngestion(
         // Facts that a request which never committed left in the log stay their ids' facts in place of resends with
         // other content (readers count them). That request never got as far as the timelines, cases and observations,
         // so they are applied before the write that keeps them commits: once it has, their ids' resends are
-        // conflicting duplicates, which apply nothing, and a crash after the commit would have left them counted in
-        // the figures and missing from the state for good; before it, the resend takes the claim over again and
-        // applies them again (a previous takeover may have, so they are applied as resent facts are).
+        // conflicting duplicates, and a crash after the commit would leave them counted in the figures and missing from
+        // the state until the next resend (which applies the stored fact in its place, below); before it, the resend
+        // takes the claim over again and applies them again (a previous takeover may have, so they are applied as
+        // resent facts are).
         Task ApplyKept(IReadOnlyList<Fact> kept, CancellationToken _) => ApplyStateAsync(kept, kept.Select(f => f.Id).ToHashSet(StringComparer.Ordinal));
 
         var written = await facts.InsertAsync(distinct, MarkOwnDays, MarkOwnDays, ct, ApplyKept);
         // A resend whose id was accepted with other content (a time on another day, another customer, case,
-        // value...) changes nothing anywhere: only the same fact is applied again below.
+        // value...) changes nothing anywhere: in its place, the fact stored under its id is applied again below, as
+        // the same fact resent is (harmless, and it repairs a request that died after its commit, before the state).
         if (written.Conflicting.Count > 0)
         {
             var conflicting = written.Conflicting.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
-            distinct = distinct.Where(f => !conflicting.Contains(f.Id)).ToList();
-            logger.LogWarning("{Count} events reuse the id of a fact accepted earlier with other content (first: {Id}); they count as duplicates and change nothing",
+            distinct = [.. distinct.Where(f => !conflicting.Contains(f.Id)), .. written.StoredInstead];
+            logger.LogWarning("{Count} events reuse the id of a fact accepted earlier with other content (first: {Id}); they count as duplicates, and the facts stored under their ids stand",
                 conflicting.Count, written.Conflicting[0].Id);
         }
         await ApplyStateAsync(distinct, written.Duplicates.Select(f => f.Id).ToHashSet(StringComparer.Ordinal));

@@ -12,7 +12,8 @@ namespace CrmMetrics.Storage.Facts;
 /// <param name="Conflicting">
 /// Duplicates whose id was accepted with other content: a time on another UTC day, or on the same day
 /// another customer, case, value or anything else (<see cref="FactFingerprint"/>). They change nothing,
-/// so nothing downstream may apply them either (the others are the same fact, applied again harmlessly).
+/// so nothing downstream may apply them either (the others are the same fact, applied again harmlessly);
+/// the facts stored under their ids are given in <paramref name="Kept"/> or <paramref name="StoredInstead"/>.
 /// </param>
 /// <param name="Kept">
 /// Facts that a write which never committed left in the log, with other content than their resends (among
@@ -20,7 +21,14 @@ namespace CrmMetrics.Storage.Facts;
 /// facts now. The write that appended them never got as far as applying them downstream, so this write
 /// handed them to its <c>applyKept</c> before it committed them.
 /// </param>
-public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting, IReadOnlyList<Fact> Kept);
+/// <param name="StoredInstead">
+/// For the <paramref name="Conflicting"/> duplicates whose ids a committed write stored: the facts stored under
+/// those ids, as readers count them (the first occurrence in the claim's UTC day). The write that stored them may
+/// have died before applying them downstream; applied again in place of the resends, as the same fact resent is,
+/// they repair that. Read only when there are such duplicates, each UTC day once.
+/// </param>
+public sealed record FactWriteResult(IReadOnlyList<Fact> Accepted, IReadOnlyList<Fact> Duplicates, IReadOnlyList<Fact> Conflicting, IReadOnlyList<Fact> Kept,
+    IReadOnlyList<Fact> StoredInstead);
 
 /// <summary>
 /// Raw facts: each id claimed in an id index keyed by the id alone (the contract's idempotency: a
@@ -91,7 +99,8 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
     /// with the facts it keeps (<see cref="FactWriteResult.Kept"/>) after <paramref name="beforeCommit"/>, before
     /// the write that keeps them commits: what must follow from them downstream is done while a crash still
     /// leaves their claims to be taken over, and them kept and handed over again, by the next resend (once
-    /// committed, a resend with other content is a conflicting duplicate, which calls nothing).
+    /// committed, a resend with other content is a conflicting duplicate, which calls nothing: the fact stored
+    /// under its id comes back in <see cref="FactWriteResult.StoredInstead"/>).
     /// </summary>
     public async Task<FactWriteResult> InsertAsync(IReadOnlyList<Fact> facts, Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeAppend,
         Func<IReadOnlyList<Fact>, CancellationToken, Task> beforeCommit, CancellationToken cancellationToken, Func<IReadOnlyList<Fact>, CancellationToken, Task>? applyKept = null)
@@ -106,7 +115,6 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             .GroupBy(x => x.Entity.PartitionKey).SelectMany(p => PartitionBatches.Chunk(p, x => x.Entity)).ToList();
         var claimed = new List<Fact>(facts.Count);
         var claimedBefore = new List<(Fact Fact, TableEntity Claim)>();
-        var conflicting = new List<Fact>();
         var gate = new object();
         await Parallel.ForEachAsync(idBatches, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = cancellationToken },
             async (batch, ct) =>
@@ -117,11 +125,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
                     claimed.AddRange(added);
                     foreach (var (fact, row) in existing)
                     {
-                        var claimWrite = row.GetString("Write");
-                        if (claimWrite == write) claimed.Add(fact); // our own claim, its response lost and the request retried
-                        // A claim from before the logs is decided by its fact row, kept in the claim's day: one on
-                        // another day was stored (nothing wrote such a claim without its row in the same request).
-                        else if (claimWrite is null && row.GetString("Day") != DayOf(fact)) conflicting.Add(fact);
+                        if (row.GetString("Write") == write) claimed.Add(fact); // our own claim, its response lost and the request retried
                         else claimedBefore.Add((fact, row));
                     }
                 }
@@ -132,7 +136,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         await AppendAndCommitAsync(claimed, [], write, beforeCommit, applyKept, cancellationToken);
 
         // 3. Ids claimed before: a duplicate once their write commits (one on another day or with other
-        //    content a conflicting one, which nothing applies); taken over if it never does (the resend is
+        //    content a conflicting one, which nothing applies: see below); taken over if it never does (the resend is
         //    then the fact acknowledged). Each round first waits for the owners, holding nothing uncommitted, then
         //    takes the abandoned claims over without waiting, appends them and commits them under a
         //    fresh write id; a claim another request moved in between is decided again next round.
@@ -144,16 +148,28 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         //    moves to the resend's day and content.
         //    (A resend of the same content needs no look: whichever occurrence counts, it is that fact. A claim
         //    from before content was kept with it says nothing of its content, so its day is looked in too.)
-        var duplicates = new List<Fact>(conflicting);
+        //    A committed claim with other content is looked for in the same read of its day (one read a day and
+        //    round, none without such claims): its write may have died after its commit and before applying
+        //    the fact downstream, so the fact readers count there is handed back, to be applied in the
+        //    resend's place as the same fact resent would be (StoredInstead).
+        var duplicates = new List<Fact>();
+        var conflicting = new List<Fact>();
         var keptInLog = new List<Fact>();
+        var storedInstead = new List<Fact>();
         var pending = claimedBefore;
         for (var round = 0; pending.Count > 0; round++)
         {
             if (round == 10) throw new InvalidOperationException($"The claim of fact id '{pending[0].Fact.Id}' kept changing; gave up.");
             var (stored, abandoned) = await DecideOwnersAsync(pending, cancellationToken);
             duplicates.AddRange(stored.Select(s => s.Fact));
-            conflicting.AddRange(stored.Where(s => HoldsOtherContent(s.Claim, s.Fact)).Select(s => s.Fact));
-            var inLog = await StoredOnTheirDaysAsync(abandoned.Where(a => a.Claim.GetString("Sum") is null || HoldsOtherContent(a.Claim, a.Fact)).ToList(), cancellationToken);
+            var storedOther = stored.Where(s => HoldsOtherContent(s.Claim, s.Fact)).ToList();
+            conflicting.AddRange(storedOther.Select(s => s.Fact));
+            var unsure = abandoned.Where(a => a.Claim.GetString("Sum") is null || HoldsOtherContent(a.Claim, a.Fact)).ToList();
+            var logged = await FirstOccurrencesAsync([.. storedOther, .. unsure], cancellationToken);
+            storedInstead.AddRange(storedOther.Where(s => logged.ContainsKey(s.Fact.Id)).Select(s => logged[s.Fact.Id]));
+            // A fact an abandoned write left in the log with other content than the resend: the one readers count.
+            var inLog = unsure.Where(a => logged.TryGetValue(a.Fact.Id, out var found) && FactFingerprint.Of(found) != FactFingerprint.Of(a.Fact))
+                .ToDictionary(a => a.Fact.Id, a => logged[a.Fact.Id], StringComparer.Ordinal);
             // A claim on another day whose fact is not in its day's log is moved only once its write cannot still be
             // running; younger, the resend is a conflicting duplicate, as it was before such claims were moved.
             var unmovable = abandoned.Where(a => !inLog.ContainsKey(a.Fact.Id) && a.Claim.GetString("Day") != DayOf(a.Fact)
@@ -177,7 +193,7 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
             keptInLog.AddRange(keptFacts);
             pending = moved;
         }
-        return new FactWriteResult(claimed, duplicates, conflicting, keptInLog);
+        return new FactWriteResult(claimed, duplicates, conflicting, keptInLog, storedInstead);
     }
 
     /// <summary>
@@ -212,7 +228,10 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         {
             var (fact, claim) = item;
             var owner = claim.GetString("Write");
-            var committed = owner is null ? await _legacy.ExistsAsync(fact, token) : await OwnerCommittedAsync(owner, claim.Timestamp, token);
+            var committed = owner is not null ? await OwnerCommittedAsync(owner, claim.Timestamp, token)
+                // A claim from before the logs is decided by its fact row, kept in the claim's day: one on another
+                // day was stored (nothing wrote such a claim without its row in the same request).
+                : claim.GetString("Day") != DayOf(fact) || await _legacy.ExistsAsync(fact, token);
             if (committed) stored.Add(item);
             else abandoned.Add(item);
         });
@@ -227,19 +246,19 @@ public sealed class FactStore(StorageAccount account, TimeSpan? ownerGrace = nul
         claim.GetString("Day") != DayOf(fact) || (claim.GetString("Sum") is { } sum && sum != FactFingerprint.Of(fact));
 
     /// <summary>
-    /// The facts that the abandoned writes of these claims left in their claims' days' logs with other
-    /// content than their resends, by id: each day read once. A rare path (a resend with other content,
-    /// of a write that died), so the cost of reading a day whole is taken there.
+    /// The facts stored under these claims' ids in their claims' UTC days, as readers count them (an id's first
+    /// occurrence in its day), by id; an id not in its day is left out. Each day is read once, whole: a rare path
+    /// (a resend with other content), so the cost is taken there, and nothing is read for no claims.
     /// </summary>
-    private async Task<Dictionary<string, Fact>> StoredOnTheirDaysAsync(List<(Fact Fact, TableEntity Claim)> claims, CancellationToken ct)
+    private async Task<Dictionary<string, Fact>> FirstOccurrencesAsync(List<(Fact Fact, TableEntity Claim)> claims, CancellationToken ct)
     {
         var found = new System.Collections.Concurrent.ConcurrentDictionary<string, Fact>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(claims.GroupBy(c => c.Claim.GetString("Day")), new ParallelOptions { MaxDegreeOfParallelism = MaxParallelBatches, CancellationToken = ct }, async (day, token) =>
         {
-            var resends = day.ToDictionary(c => c.Fact.Id, c => FactFingerprint.Of(c.Fact), StringComparer.Ordinal);
+            var wanted = day.Select(c => c.Fact.Id).ToHashSet(StringComparer.Ordinal);
             await foreach (var fact in ReadUtcDayAsync(StorageKeys.ParseDayKey(day.Key!), DayWindow.Always, token))
             {
-                if (resends.TryGetValue(fact.Id, out var resent) && FactFingerprint.Of(fact) != resent) found[fact.Id] = fact;
+                if (wanted.Contains(fact.Id)) found[fact.Id] = fact;
             }
         });
         return new Dictionary<string, Fact>(found, StringComparer.Ordinal);

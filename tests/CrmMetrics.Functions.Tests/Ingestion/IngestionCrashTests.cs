@@ -262,4 +262,71 @@ public class IngestionCrashTests(AzuriteFixture azurite) : IClassFixture<Azurite
         await AggregateDirtyDaysAsync(restarted);
         Assert.Contains("segment:first", (await StoredAsync(restarted, day))!.Scopes.Keys);
     }
+
+    /// <summary>
+    /// A request commits its facts and dies before it applies them to timelines, cases and observations; the
+    /// client, given no answer, resends the ids with other content (a corrected segment, case or value, or a time
+    /// on another day). Before the fix such a resend was a conflicting duplicate that applied nothing, so the first
+    /// content stayed counted in the day's figures (the map step reads the day log) and missing from the timeline,
+    /// the case and the observations until it was sent again unchanged. The resend now applies the stored facts,
+    /// as a resend of the same facts does, and is still answered as duplicates.
+    /// </summary>
+    [Theory]
+    [InlineData("the same day")]
+    [InlineData("another day")]
+    public async Task A_resend_with_other_content_of_facts_whose_request_died_after_its_commit_applies_the_stored_facts(string resentOn)
+    {
+        var day = resentOn == "the same day" ? new DateOnly(2035, 1, 10) : new DateOnly(2035, 1, 20);
+        var tag = $"ic-late-{day.Day}";
+        Fact[] stored =
+        [
+            new() { Id = $"{tag}-acq", Type = FactType.CustomerAcquired, Time = At(day, 12), CustomerId = $"{tag}-c", Channel = "web", Segment = "first", Region = "north" },
+            new() { Id = $"{tag}-open", Type = FactType.ComplaintOpened, Time = At(day, 13), CustomerId = $"{tag}-c", CaseId = $"{tag}-case", Channel = "email", Severity = "high" },
+            new() { Id = $"{tag}-obs", Type = FactType.CompetitorObservation, Time = At(day, 14), Competitor = $"{tag}-rival", Indicator = "com.revenue", Value = 5000, PeriodKey = "2035-01" },
+        ];
+        var interceptor = new Interceptor();
+        await using (var dying = await InterceptedApp.StartAsync(azurite.ConnectionString, interceptor))
+        {
+            var committed = false;
+            interceptor.After = m =>
+            {
+                committed |= Interceptor.Is(m, "/FactWrites(") && m.Request.Method == RequestMethod.Put && m.Response.Status < 300;
+                interceptor.Killed |= committed;
+            };
+            await Assert.ThrowsAnyAsync<Exception>(() => dying.GetRequiredService<FactIngestion>().StoreAsync(stored, default));
+            Assert.True(committed);
+        }
+
+        await using var restarted = await InProcessApp.StartAsync(azurite);
+        var customers = restarted.GetRequiredService<CustomerStore>();
+        var complaints = restarted.GetRequiredService<ComplaintStore>();
+        var observations = restarted.GetRequiredService<ObservationStore>();
+        async Task<double?> ObservedAsync() =>
+            (await observations.ForPeriodAsync("2035-01", default)).SingleOrDefault(o => o.Competitor == $"{tag}-rival")?.Value;
+        Assert.Null(await customers.GetTimelineAsync($"{tag}-c", default)); // the request died before the downstream state
+        Assert.Null(await ObservedAsync());
+
+        // The client got no answer and sends the facts again, corrected.
+        var moved = resentOn == "another day" ? TimeSpan.FromDays(1) : TimeSpan.Zero;
+        Fact[] corrected =
+        [
+            stored[0] with { Segment = "second", Time = stored[0].Time + moved },
+            stored[1] with { CaseId = $"{tag}-other-case", Time = stored[1].Time + moved },
+            stored[2] with { Value = 7000, Time = stored[2].Time + moved },
+        ];
+        Assert.Equal((0, 3), await restarted.GetRequiredService<FactIngestion>().StoreAsync(corrected, default));
+
+        // The stored facts reached the state, as they were stored.
+        var timeline = await customers.GetTimelineAsync($"{tag}-c", default);
+        Assert.Equal([(stored[0].Id, stored[0].Time)], timeline?.Events.Select(e => (e.Id, e.Time)));
+        Assert.Equal("first", timeline!.Segment);
+        var cases = await complaints.GetManyAsync([$"{tag}-case", $"{tag}-other-case"], default);
+        Assert.Equal([$"{tag}-case"], cases.Keys);
+        Assert.Equal((stored[1].Id, stored[1].Time), (cases[$"{tag}-case"].Opened?.Id, cases[$"{tag}-case"].Opened?.Time));
+        Assert.Equal(5000, await ObservedAsync());
+
+        // The next run counts the acquisition in the customer's segment, on the day it was stored on.
+        await AggregateDirtyDaysAsync(restarted);
+        Assert.Contains("segment:first", (await StoredAsync(restarted, day))!.Scopes.Keys);
+    }
 }

@@ -292,6 +292,95 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         Assert.Empty(again.Conflicting);
     }
 
+    /// <summary>
+    /// A write that committed may have died before its facts reached timelines, cases and observations. A resend of
+    /// the same fact repairs that; one with other content is a conflicting duplicate, which applied nothing, so the
+    /// stored fact stayed counted in the day's figures and missing from the state until it was sent again unchanged.
+    /// The store now hands back the facts stored under such ids, as readers count them, for ingestion to apply.
+    /// </summary>
+    [Fact]
+    public async Task A_conflicting_resend_of_a_committed_id_hands_back_the_fact_counted_under_it_reading_each_day_once()
+    {
+        var account = await azurite.AccountAsync();
+        var first = new DateTimeOffset(2026, 5, 26, 10, 0, 0, TimeSpan.Zero);
+        var next = first.AddDays(1);
+        Assert.Equal(3, (await new FactStore(account).InsertAsync([Order("stood-1", first, 1m), Order("stood-2", first, 2m), Order("stood-3", next, 3m)], default)).Accepted.Count);
+        // A retried append left stood-1 in its day's log again, with other content: readers count the first occurrence.
+        // Beside it, a write that died after appending stood-5 and before committing it: its fact is kept (not committed,
+        // so it is applied before the resend's takeover commits, not handed back).
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("stood-5"), "stood-5") { ["Day"] = "20260526", ["Write"] = "abab56789abcdef0123456789abcdef0" });
+        await new FactLog(account.Container(StorageNames.Containers.FactLogs)).AppendAsync(DateOnly.FromDateTime(first.UtcDateTime),
+            [Order("stood-1", first, 9m), Order("stood-5", first, 7m)], default);
+
+        var requests = new RequestLog();
+        var store = new FactStore(Through(account, requests), ownerGrace: TimeSpan.Zero);
+        var resent = await store.InsertAsync(
+            [Order("stood-1", first, 5m), Order("stood-2", first.AddDays(2), 2m), Order("stood-3", next, 6m), Order("stood-4", first), Order("stood-5", first, 8m)], default);
+        Assert.Equal(["stood-4"], resent.Accepted.Select(f => f.Id));
+        Assert.Equal(["stood-1", "stood-2", "stood-3", "stood-5"], resent.Conflicting.Select(f => f.Id).Order(StringComparer.Ordinal));
+        Assert.Equal([("stood-1", first, 1m), ("stood-2", first, 2m), ("stood-3", next, 3m)],
+            resent.StoredInstead.Select(f => (f.Id, f.Time, f.Amount!.Value)).OrderBy(f => f.Id, StringComparer.Ordinal));
+        Assert.Equal([("stood-5", 7m)], resent.Kept.Select(f => (f.Id, f.Amount!.Value)));
+        // The two claims' days read once each, for four ids (a day of one segment is one download).
+        Assert.Equal(["20260526/00000", "20260527/00000"], LogBlobsRead(requests).Order(StringComparer.Ordinal));
+
+        // Resent as stored, they are plain duplicates: no log is read and nothing is handed back.
+        requests.Clear();
+        var same = await store.InsertAsync([Order("stood-1", first, 1m), Order("stood-3", next, 3m)], default);
+        Assert.Equal(["stood-1", "stood-3"], same.Duplicates.Select(f => f.Id).Order(StringComparer.Ordinal));
+        Assert.Empty(same.Conflicting);
+        Assert.Empty(same.StoredInstead);
+        Assert.DoesNotContain(requests.Sent, r => r.Contains(LogsPath, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_resend_on_another_day_of_an_id_stored_as_a_row_before_the_logs_hands_back_that_row()
+    {
+        var account = await azurite.AccountAsync();
+        var time = new DateTimeOffset(2026, 5, 29, 10, 0, 0, TimeSpan.Zero);
+        var old = Order("row-3", time, 5m);
+        await account.Table(StorageNames.Tables.Facts).AddEntityAsync(FactEntity.ToEntity(old));
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("row-3"), "row-3") { ["Day"] = "20260529" });
+
+        var resent = await new FactStore(account).InsertAsync([Order("row-3", time.AddDays(1), 6m)], default);
+        Assert.Equal(["row-3"], resent.Conflicting.Select(f => f.Id));
+        Assert.Equal([old], resent.StoredInstead);
+    }
+
+    private const string LogsPath = $"/{StorageNames.Containers.FactLogs}/";
+
+    /// <summary>The fact log blobs downloaded, by name, as often as each was.</summary>
+    private static IEnumerable<string> LogBlobsRead(RequestLog requests) =>
+        requests.Sent.Where(r => r.StartsWith("GET ", StringComparison.Ordinal) && r.Contains(LogsPath, StringComparison.Ordinal))
+            .Select(r => r[(r.IndexOf(LogsPath, StringComparison.Ordinal) + LogsPath.Length)..]);
+
+    /// <summary>The storage account's tables and blobs through <paramref name="policy"/>.</summary>
+    private StorageAccount Through(StorageAccount account, HttpPipelinePolicy policy)
+    {
+        T With<T>(T options) where T : ClientOptions
+        {
+            StorageAccount.Configured(options);
+            options.AddPolicy(policy, HttpPipelinePosition.PerCall);
+            return options;
+        }
+        return new StorageAccount(new Azure.Data.Tables.TableServiceClient(azurite.ConnectionString, With(new Azure.Data.Tables.TableClientOptions())),
+            account.Queues, account.RawQueues, new BlobServiceClient(azurite.ConnectionString, With(new BlobClientOptions())), "recorded");
+    }
+
+    /// <summary>Every request sent, as its method and path.</summary>
+    private sealed class RequestLog : HttpPipelineSynchronousPolicy
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _sent = new();
+
+        public IReadOnlyList<string> Sent => [.. _sent];
+
+        public void Clear() => _sent.Clear();
+
+        public override void OnSendingRequest(HttpMessage message) => _sent.Enqueue($"{message.Request.Method} {message.Request.Uri.ToUri().AbsolutePath}");
+    }
+
     [Fact]
     public async Task The_same_fact_sent_twice_at_once_is_accepted_by_one_write_and_a_duplicate_for_the_other()
     {
