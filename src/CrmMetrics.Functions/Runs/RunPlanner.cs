@@ -55,6 +55,8 @@ public sealed class RunPlanner(DirtyDayStore dirtyDays, StalePeriodStore stalePe
             periods.UnionWith(await StalePeriodsAsync(run, grains, ct));
         }
         var ordered = InOrder(periods);
+        // A run an earlier version of the app created (instances of both serve during a deployment) has no index row.
+        await runs.IndexAsync(runId, run.Trigger, ct);
         await runs.PlanAsync(runId, days, ordered, ct);
         logger.LogInformation("Run {RunId} planned: {Days} days to aggregate, {Periods} periods to finalise", runId, days.Count, ordered.Count);
         return new RunPlan(runId, days, ordered);

@@ -137,7 +137,7 @@ public sealed class RunStore(StorageAccount account)
     /// </summary>
     public async Task<bool> CreateAsync(string runId, string trigger, IReadOnlyList<string>? grains, string? period, CancellationToken ct)
     {
-        await _table.UpsertEntityAsync(IndexEntry(runId, trigger), TableUpdateMode.Replace, ct);
+        await IndexAsync(runId, trigger, ct);
         try
         {
             await _table.AddEntityAsync(new TableEntity(StorageKeys.Encode(runId), RunRow)
@@ -425,6 +425,8 @@ public sealed class RunStore(StorageAccount account)
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken ct)
     {
         var pk = StorageKeys.Encode(runId);
+        // The store's own partitions hold no run: the index would be read whole for nothing (found in review).
+        if (pk is IndexPartition or SchedulePartition or RequestPartition) return null;
         var rows = await ReadRowsAsync(pk, ct);
         if (!rows.TryGetValue(RunRow, out var run)) return null;
         var days = new List<RunDay>();
@@ -450,6 +452,14 @@ public sealed class RunStore(StorageAccount account)
             Recovered = ListOf(run.GetString("Recovered")),
         };
     }
+
+    /// <summary>
+    /// Writes the run's index row (<see cref="ListAsync"/>) as its creation does: for a run an earlier version of the app
+    /// created, which wrote none (instances of both versions serve during a deployment, after the first listing indexed
+    /// the runs there were).
+    /// </summary>
+    public async Task IndexAsync(string runId, string trigger, CancellationToken ct) =>
+        await _table.UpsertEntityAsync(IndexEntry(runId, trigger), TableUpdateMode.Replace, ct);
 
     /// <summary>
     /// A run's row in the index: keyed by the second its id names, inverted so that the newest come first (an id

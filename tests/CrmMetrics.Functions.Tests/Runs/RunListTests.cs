@@ -97,6 +97,36 @@ public class RunListTests(AppFixture app) : IClassFixture<AppFixture>
         Assert.Equal([after], (await PagesAsync(Year(2035) + "&pageSize=1")).SelectMany(p => p).Select(i => i.GetProperty("runId").GetString()));
     }
 
+    [Fact]
+    public async Task A_run_an_earlier_version_created_after_the_first_listing_is_listed_once_planned()
+    {
+        // Found in review: during a deployment, instances of the earlier version create runs without index rows, after
+        // the first listing has indexed the runs there were.
+        await ListAsync(Year(2037));
+        var earlier = RunIds.Requested(At(2037, 1));
+        await app.Storage.Table(StorageNames.Tables.Runs).AddEntityAsync(new Azure.Data.Tables.TableEntity(StorageKeys.Encode(earlier), "run")
+        {
+            ["Trigger"] = "api", ["CreatedAt"] = DateTimeOffset.UtcNow, ["Planned"] = false, ["Grains"] = "month", ["Period"] = "2026-04",
+        });
+        Assert.Empty((await ListAsync(Year(2037))).GetProperty("items").EnumerateArray());
+
+        await app.Storage.Queue(StorageNames.Queues.KpiRuns).SendMessageAsync(Functions.Runs.JobMessages.Write(new Functions.Runs.StartRunJob(earlier)));
+        var listed = await Eventually.WaitAsync(async () => (await ListAsync(Year(2037) + "&trigger=api")).GetProperty("items").EnumerateArray().ToList(),
+            items => items.Count == 1, TimeSpan.FromMinutes(1), "the earlier version's run to be listed");
+        Assert.Equal(earlier, listed[0].GetProperty("runId").GetString());
+        Assert.Equal("2026-04", listed[0].GetProperty("period").GetString());
+    }
+
+    [Theory]
+    [InlineData("GET /api/runs/index")]
+    [InlineData("GET /api/runs/schedule")]
+    [InlineData("GET /api/runs/requests")]
+    public async Task The_run_stores_own_partitions_are_no_runs(string request)
+    {
+        var response = await app.SendAsync(HttpMethod.Get, request.Split(' ')[1], TestKeys.Admin);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
     [Theory]
     [InlineData("trigger=timer", "trigger", "must be api or schedule")]
     [InlineData("state=done", "state", "must be one of queued, running, succeeded, failed")]
