@@ -192,6 +192,35 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Contains(host.Logs.Lines, l => l.Contains("Tick keeps no schedule status", StringComparison.Ordinal));
     }
 
+    /// <summary>Starts the test app with its timers keeping time by <paramref name="clock"/>.</summary>
+    private static Task<TestHost> StartOnClockAsync(TestQueues queues, ShiftedClock clock, IReadOnlyDictionary<string, string?> settings) =>
+        TestHost.StartAsync(queues, settings, o => new LocalHostOptions
+        {
+            AppDirectory = o.AppDirectory, Urls = o.Urls, Settings = o.Settings, AzuriteDataFolder = o.AzuriteDataFolder, WorkerGracePeriod = o.WorkerGracePeriod, Clock = clock,
+        });
+
+    [Fact]
+    public async Task A_timer_whose_next_occurrence_is_more_than_49_days_away_waits_for_it_in_pieces()
+    {
+        // .NET's timers wait 49.7 days at most: a 29 February 70 days away was waited for whole, which threw, and the
+        // timer stopped ("A trigger stopped"). As Azure's TimerListener, the host waits 24 days at most at a time.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var occurrence = new DateTimeOffset(2028, 2, 29, 6, 0, 0, TimeSpan.Zero);
+        // (OnStartup's next occurrence, 1 January, is 12 days away: a wait of its own, in one piece.)
+        var clock = new ShiftedClock(new DateTimeOffset(2027, 12, 20, 0, 0, 0, TimeSpan.Zero));
+        await using var host = await StartOnClockAsync(queues, clock, new Dictionary<string, string?> { ["TickSchedule"] = "0 0 6 29 FEB *" });
+
+        await Eventually.WaitAsync(() => Task.FromResult(clock.Waits(due => due > clock.GetUtcNow().AddDays(20)) || host.Logs.Contains("A trigger stopped")),
+            TestHost.Deadline, "Tick to wait for its occurrence");
+        Assert.False(host.Logs.Contains("A trigger stopped"), host.Logs.Tail());
+        Assert.False(clock.Waits(due => due > clock.GetUtcNow().AddDays(24).AddMinutes(1)), "a wait longer than 24 days");
+
+        clock.JumpTo(occurrence.AddSeconds(-2));
+        var run = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 1, "the run on 29 February")).Single();
+        Assert.Equal(occurrence, run.Record.GetProperty("next").GetDateTimeOffset());
+        Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+    }
+
     [Fact]
     public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
     {

@@ -39,6 +39,8 @@ public sealed class TimerTriggerScheduler(
     private static readonly TimeSpan LockRetry = TimeSpan.FromSeconds(10);
     // The host calls an occurrence past due when it fires this much later than scheduled.
     private static readonly TimeSpan PastDueTolerance = TimeSpan.FromSeconds(30);
+    // As the Functions host's TimerListener: a timer waits 24 days at most at a time (.NET's take 49.7 days at most).
+    private static readonly TimeSpan LongestWait = TimeSpan.FromDays(24);
 
     // As the Functions host: a time span under a minute keeps no status, whatever the function asks.
     private readonly bool _monitored = useMonitor && schedule.KeepsStatus;
@@ -157,9 +159,16 @@ public sealed class TimerTriggerScheduler(
             // An occurrence that came due while the last run ran (a time span shorter than the run) fires at once and,
             // as in the Functions host, is not past due.
             var atOnce = due <= now;
-            if (!atOnce) await Task.Delay(due - now, clock, held);
+            if (!atOnce) await WaitUntilAsync(due, held);
             status = await RunOnceAsync(status, due, pastDue: !atOnce && clock.GetUtcNow() - due > PastDueTolerance, stopping);
         }
+    }
+
+    /// <summary>Waits until <paramref name="due"/> by the clock, in waits of <see cref="LongestWait"/> at most, as the Functions host does for an occurrence further away.</summary>
+    private async Task WaitUntilAsync(DateTimeOffset due, CancellationToken ct)
+    {
+        for (var left = due - clock.GetUtcNow(); left > TimeSpan.Zero; left = due - clock.GetUtcNow())
+            await Task.Delay(left < LongestWait ? left : LongestWait, clock, ct);
     }
 
     /// <summary>
