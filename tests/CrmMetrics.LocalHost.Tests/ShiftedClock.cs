@@ -13,7 +13,10 @@ public sealed class ShiftedClock(DateTimeOffset start) : TimeProvider
 
     public override DateTimeOffset GetUtcNow() => System.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
 
-    /// <summary>Whether a timer is pending that is due at a time <paramref name="due"/> accepts.</summary>
+    /// <summary>
+    /// Whether a timer is pending that is due at a time <paramref name="due"/> accepts. (<c>Task.Delay</c> sets its timer
+    /// for whole milliseconds, read from the clock a moment after its caller did: a wait until an instant is due about then.)
+    /// </summary>
     public bool Waits(Func<DateTimeOffset, bool> due)
     {
         lock (_gate) return _timers.Any(t => due(t.Due));

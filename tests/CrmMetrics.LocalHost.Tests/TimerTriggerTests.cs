@@ -222,6 +222,38 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task An_ncrontab_occurrence_that_came_due_while_a_run_ran_fires_at_once_and_the_schedule_goes_on_from_then()
+    {
+        // As Azure's TimerListener: the timer is set for the status's Next when a run ends, and fires at once (not past
+        // due) when that has passed. Only that one occurrence: its Next is the first after the time it fired.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var eleven = new DateTimeOffset(2027, 12, 20, 11, 0, 0, TimeSpan.Zero);
+        var clock = new ShiftedClock(eleven.AddMinutes(-1));
+        await using var host = await StartOnClockAsync(queues, clock, new Dictionary<string, string?> { ["TickSchedule"] = "0 0 * * * *", ["TickBusyMs"] = "8000" });
+        await Eventually.WaitAsync(() => Task.FromResult(clock.Waits(due => (due - eleven).Duration() < TimeSpan.FromSeconds(1))), TestHost.Deadline, "Tick to wait for 11:00");
+        clock.JumpTo(eleven.AddSeconds(-1));
+
+        // While the 11:00 run is busy, 12:00 and 13:00 pass.
+        await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "TickBusy"), "the 11:00 run under way");
+        clock.JumpTo(eleven.AddHours(2).AddSeconds(30));
+
+        var runs = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 2, "the run of the occurrence that came due meanwhile"));
+        Assert.Equal(eleven, runs[0].Record.GetProperty("next").GetDateTimeOffset());
+        var atOnce = runs[1].Record;
+        Assert.Equal(eleven.AddHours(1), atOnce.GetProperty("next").GetDateTimeOffset());
+        Assert.InRange(atOnce.GetProperty("last").GetDateTimeOffset(), eleven, eleven.AddSeconds(5));
+        Assert.False(atOnce.GetProperty("IsPastDue").GetBoolean());
+        Assert.InRange(runs[1].Start - runs[0].End, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+
+        // It fired after 13:00: the schedule goes on at 14:00 (13:00 is not run too).
+        var blob = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts").GetBlobClient($"timers/{queues.HostId}/Tick/status");
+        var status = await Eventually.WaitAsync(async () => JsonDocument.Parse((await blob.DownloadContentAsync()).Value.Content.ToString()).RootElement.Clone(),
+            s => s.GetProperty("Next").GetDateTimeOffset() > eleven.AddHours(1), TestHost.Deadline, "the status saved after the second run");
+        Assert.Equal(eleven.AddHours(3), status.GetProperty("Next").GetDateTimeOffset());
+        Assert.InRange(status.GetProperty("Last").GetDateTimeOffset(), eleven.AddHours(2).AddSeconds(30), eleven.AddHours(2).AddMinutes(1));
+    }
+
+    [Fact]
     public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
     {
         // Storage of its own, started again on the same ports and data folder.

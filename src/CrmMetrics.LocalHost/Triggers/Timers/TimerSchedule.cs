@@ -59,23 +59,14 @@ public sealed class TimerSchedule
     /// as the Functions host's <c>TimerListener.InvokeJobFunction</c> makes it: <c>Last</c> and <c>LastUpdated</c> the
     /// time it fired (the occurrence itself when it fired early, so that it does not come again), <c>Next</c> the
     /// occurrence after that time. A time span's next occurrence is so an interval after the last one fired, however
-    /// long its run took.
+    /// long its run took; an NCRONTAB occurrence that came due during the run is the one after it, fired at once, and
+    /// the occurrence after that is the first after it fired (any others that came due meanwhile are not run).
     /// </summary>
     public ScheduleStatus StatusAfter(DateTimeOffset occurrence, DateTimeOffset firedAt)
     {
         var from = occurrence > firedAt ? occurrence : firedAt;
         return new ScheduleStatus(from, Next(from), from);
     }
-
-    /// <summary>
-    /// When the occurrence after a run fires, given the <paramref name="next"/> one its status holds (computed when the
-    /// run fired). A time span fires at it, at once when it passed during the run, as the Functions host's
-    /// <c>TimerListener</c> sets its timer for the status's <c>Next</c> when a run ends. An NCRONTAB schedule fires at it
-    /// while it is to come; one that passed during the run is skipped for the first occurrence after now (this host's
-    /// rule, kept; Azure's fires it at once).
-    /// </summary>
-    public DateTimeOffset? Due(DateTimeOffset? next, DateTimeOffset now) =>
-        _interval is not null ? next ?? Next(now) : next > now ? next : Next(now);
 
     /// <summary>
     /// Whether a saved status's <paramref name="next"/> belongs to this schedule, or was saved under another one

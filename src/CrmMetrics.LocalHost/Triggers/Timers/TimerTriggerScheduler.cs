@@ -16,9 +16,9 @@ public sealed record ScheduleStatus(DateTimeOffset? Last, DateTimeOffset? Next, 
 /// <summary>
 /// Drives a <c>timerTrigger</c> function as the Functions host does. One host at a time runs it:
 /// the holder of the listener lock (a blob lease in <c>azure-webjobs-hosts</c>, renewed while held;
-/// another host takes over when it lapses). Occurrences never overlap: the next is computed when one
-/// fires and waited for once its run ends (a time span's an interval after it fired, as in the Functions
-/// host). With <c>useMonitor</c> (the default; off for a time span under a minute, as there) the last
+/// another host takes over when it lapses). Occurrences never overlap: as in the Functions host, the next
+/// is computed when one fires (a time span's an interval after it fired) and waited for once its run ends,
+/// or fired at once when it came due during the run. With <c>useMonitor</c> (the default; off for a time span under a minute, as there) the last
 /// and next occurrences are kept in a status blob, so an occurrence missed while no host ran is run at start with <c>IsPastDue</c>;
 /// <c>runOnStartup</c> runs it once when the host starts. The function gets the host's
 /// <c>TimerInfo</c> payload.
@@ -154,10 +154,10 @@ public sealed class TimerTriggerScheduler(
 
         while (!held.IsCancellationRequested)
         {
+            // As the Functions host's TimerListener: the timer is set for the status's Next, computed when the last
+            // occurrence fired. One that came due while the last run ran fires at once and is not past due.
+            if (status.Next is not { } due) return;
             now = clock.GetUtcNow();
-            if (schedule.Due(status.Next, now) is not { } due) return;
-            // An occurrence that came due while the last run ran (a time span shorter than the run) fires at once and,
-            // as in the Functions host, is not past due.
             var atOnce = due <= now;
             if (!atOnce) await WaitUntilAsync(due, held);
             status = await RunOnceAsync(status, due, pastDue: !atOnce && clock.GetUtcNow() - due > PastDueTolerance, stopping);
