@@ -186,11 +186,17 @@ public sealed class HostUnitTests
     }
 
     [Fact]
-    public void A_time_span_under_a_minute_keeps_no_status()
+    public void A_schedule_that_fires_more_than_once_a_minute_keeps_no_status()
     {
         // As Azure's TimerSchedule.Create: useMonitor is turned off for a time span under a minute.
         Assert.False(TimerSchedule.Parse("00:00:25", "S", null).KeepsStatus);
         Assert.True(TimerSchedule.Parse("00:01:00", "S", null).KeepsStatus);
+        // And for an NCRONTAB schedule whose fields but the seconds take every value (read as *), with more than one second.
+        foreach (var often in new[] { "* * * * * *", "*/20 * * * * *", "0,30 * * * * *", "*/20 0-59 */1 1-31 JAN-DEC SUN-SAT" })
+            Assert.False(TimerSchedule.Parse(often, "S", null).KeepsStatus, often);
+        // Once a minute, or a field that does not take every value (a minute every second of which fires, too).
+        foreach (var kept in new[] { "0 * * * * *", "0 */1 * * * *", "* 0 * * * *", "*/20 * * * * 1-5", "*/20 * * * FEB-DEC *", "*/20 * * 2-31 * *", "*/20 * 0-22 * * *", "0 */15 * * * *" })
+            Assert.True(TimerSchedule.Parse(kept, "S", null).KeepsStatus, kept);
     }
 
     [Fact]

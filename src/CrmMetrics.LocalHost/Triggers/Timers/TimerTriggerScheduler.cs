@@ -18,7 +18,7 @@ public sealed record ScheduleStatus(DateTimeOffset? Last, DateTimeOffset? Next, 
 /// the holder of the listener lock (a blob lease in <c>azure-webjobs-hosts</c>, renewed while held;
 /// another host takes over when it lapses). Occurrences never overlap: as in the Functions host, the next
 /// is computed when one fires (a time span's an interval after it fired) and waited for once its run ends,
-/// or fired at once when it came due during the run. With <c>useMonitor</c> (the default; off for a time span under a minute, as there) the last
+/// or fired at once when it came due during the run. With <c>useMonitor</c> (the default; off for a schedule firing more than once a minute, as there) the last
 /// and next occurrences are kept in a status blob, so an occurrence missed while no host ran is run at start with <c>IsPastDue</c>;
 /// <c>runOnStartup</c> runs it once when the host starts. The function gets the host's
 /// <c>TimerInfo</c> payload.
@@ -42,7 +42,7 @@ public sealed class TimerTriggerScheduler(
     // As the Functions host's TimerListener: a timer waits 24 days at most at a time (.NET's take 49.7 days at most).
     private static readonly TimeSpan LongestWait = TimeSpan.FromDays(24);
 
-    // As the Functions host: a time span under a minute keeps no status, whatever the function asks.
+    // As the Functions host: a schedule that fires more than once a minute keeps no status, whatever the function asks.
     private readonly bool _monitored = useMonitor && schedule.KeepsStatus;
 
     public string LockBlobName => $"locks/{hostId}/{functionName}.Listener";
@@ -60,7 +60,7 @@ public sealed class TimerTriggerScheduler(
         await CreateLockAsync();
         logger.LogInformation("{Function} runs on schedule '{Schedule}' ({Zone})", functionName, schedule.Text, schedule.Zone.Id);
         if (useMonitor && !_monitored)
-            logger.LogInformation("{Function} keeps no schedule status, as Azure's host keeps none for a time span under a minute: nothing is past due after a stop", functionName);
+            logger.LogInformation("{Function} keeps no schedule status, as Azure's host keeps none for a schedule that fires more than once a minute: nothing is past due after a stop", functionName);
 
         var startup = runOnStartup;
         var waiting = false;
