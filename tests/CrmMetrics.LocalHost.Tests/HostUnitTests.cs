@@ -161,33 +161,42 @@ public sealed class HostUnitTests
     }
 
     [Fact]
-    public void A_time_span_fires_an_interval_after_its_last_occurrence_fired_and_at_once_when_a_run_outlasted_it()
+    public void The_next_occurrence_is_counted_from_when_the_last_one_fired_and_one_a_run_outlasted_fires_at_once()
     {
-        // As Azure's TimerListener: the status after a run is computed from the time it fired, and the timer is set for its Next.
+        // As Azure's TimerListener: the status after a run is computed from the time it fired, and the timer is set for
+        // its Next (at once when the run outlasted it).
         var fired = new DateTimeOffset(2026, 12, 7, 2, 20, 0, 300, TimeSpan.Zero);
         var interval = TimerSchedule.Parse("00:00:25", "S", null);
+        // A time span: the next fires 25 s after the last one fired, not 25 s after the run ended.
         var saved = interval.StatusAfter(fired.AddMilliseconds(-300), fired);
         Assert.Equal(new ScheduleStatus(fired, fired.AddSeconds(25), fired), saved);
-        // A 3-second run: the next fires 25 s after the last one fired, not 25 s after the run ended.
-        Assert.Equal(fired.AddSeconds(25), interval.Due(saved.Next, fired.AddSeconds(3)));
-        // A 40-second run: the occurrence that came due meanwhile fires at once (neither skipped nor 25 s on), and the
-        // one after it is 25 s after it fires.
-        Assert.Equal(fired.AddSeconds(25), interval.Due(saved.Next, fired.AddSeconds(40)));
-        Assert.Equal(new ScheduleStatus(fired.AddSeconds(40), fired.AddSeconds(65), fired.AddSeconds(40)), interval.StatusAfter(fired.AddSeconds(25), fired.AddSeconds(40)));
+        // A 40-second run: the occurrence that came due meanwhile fires at once, and the one after it is 25 s after it fired.
+        Assert.Equal(new ScheduleStatus(fired.AddSeconds(40), fired.AddSeconds(65), fired.AddSeconds(40)), interval.StatusAfter(saved.Next!.Value, fired.AddSeconds(40)));
         // Fired early (clock skew): counted from the occurrence, so that it does not come again.
         Assert.Equal(fired.AddSeconds(50), interval.StatusAfter(fired.AddSeconds(25), fired.AddSeconds(24.99)).Next);
         Assert.Equal(new ScheduleStatus(null, fired.AddSeconds(25), fired), interval.FirstStatus(fired));
-        // As Azure's TimerSchedule.Create: no status is kept for a time span under a minute.
-        Assert.False(interval.KeepsStatus);
-        Assert.True(TimerSchedule.Parse("00:01:00", "S", null).KeepsStatus);
 
-        // NCRONTAB keeps this host's rule: at the saved next occurrence while it is to come; one that passed during a
-        // run is skipped for the first after now.
+        // NCRONTAB: the occurrence after the one that fired at 02:20; a run of 150 s outlasts 02:21 and 02:22.
         var minutes = TimerSchedule.Parse("0 */1 * * * *", "S", null);
         var run = new DateTimeOffset(2026, 12, 7, 2, 20, 0, TimeSpan.Zero);
-        Assert.Equal(run.AddMinutes(1), minutes.Due(minutes.StatusAfter(run, run.AddMilliseconds(2)).Next, run.AddSeconds(3)));
-        Assert.Equal(run.AddMinutes(2), minutes.Due(run.AddMinutes(1), run.AddSeconds(90)));
-        Assert.True(TimerSchedule.Parse("* * * * * *", "S", null).KeepsStatus);
+        var afterRun = minutes.StatusAfter(run, run.AddMilliseconds(2));
+        Assert.Equal(run.AddMinutes(1), afterRun.Next);
+        // 02:21 fires at once, at 02:22:30; the one after it is the first after then, 02:23 (02:22 is not run).
+        Assert.Equal(new ScheduleStatus(run.AddSeconds(150), run.AddMinutes(3), run.AddSeconds(150)), minutes.StatusAfter(afterRun.Next!.Value, run.AddSeconds(150)));
+    }
+
+    [Fact]
+    public void A_schedule_that_fires_more_than_once_a_minute_keeps_no_status()
+    {
+        // As Azure's TimerSchedule.Create: useMonitor is turned off for a time span under a minute.
+        Assert.False(TimerSchedule.Parse("00:00:25", "S", null).KeepsStatus);
+        Assert.True(TimerSchedule.Parse("00:01:00", "S", null).KeepsStatus);
+        // And for an NCRONTAB schedule whose fields but the seconds take every value (read as *), with more than one second.
+        foreach (var often in new[] { "* * * * * *", "*/20 * * * * *", "0,30 * * * * *", "*/20 0-59 */1 1-31 JAN-DEC SUN-SAT" })
+            Assert.False(TimerSchedule.Parse(often, "S", null).KeepsStatus, often);
+        // Once a minute, or a field that does not take every value (a minute every second of which fires, too).
+        foreach (var kept in new[] { "0 * * * * *", "0 */1 * * * *", "* 0 * * * *", "*/20 * * * * 1-5", "*/20 * * * FEB-DEC *", "*/20 * * 2-31 * *", "*/20 * 0-22 * * *", "0 */15 * * * *" })
+            Assert.True(TimerSchedule.Parse(kept, "S", null).KeepsStatus, kept);
     }
 
     [Fact]

@@ -19,11 +19,6 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         var spans = ticks.Where(t => t.GetProperty("function").GetString() == "Tick")
             .Select(t => (Start: t.GetProperty("started").GetDateTimeOffset(), End: t.GetProperty("finished").GetDateTimeOffset())).OrderBy(s => s.Start).ToList();
         for (var i = 1; i < spans.Count; i++) Assert.True(spans[i].Start >= spans[i - 1].End, $"run {i + 1} started before run {i} finished");
-        // As in the Functions host, the status a run gets is the one before it: its Next is the occurrence being run, not the one after.
-        // (Half a second's slack for clocks read in two processes; the occurrence after would be a whole second on.)
-        Assert.All(ticks.Where(t => t.GetProperty("function").GetString() == "Tick"),
-            t => Assert.True(t.GetProperty("next").GetDateTimeOffset() <= t.GetProperty("started").GetDateTimeOffset().AddMilliseconds(500),
-                $"next {t.GetProperty("next")} after the run started at {t.GetProperty("started")}"));
         // The output binding of the return value.
         var output = queues.Queue("lh-ticks", base64: false);
         await Eventually.WaitAsync(async () => (await output.ExistsAsync()).Value && (await output.GetPropertiesAsync()).Value.ApproximateMessagesCount >= 4, TestHost.Deadline, "tick outputs");
@@ -171,17 +166,20 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Contains(host.Logs.Lines, l => l.Contains("Tick: its schedule changed since its status was saved", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task A_time_span_under_a_minute_keeps_no_schedule_status_so_nothing_is_past_due()
+    [Theory]
+    [InlineData("00:00:03")]
+    [InlineData("*/3 * * * * *")]
+    public async Task A_schedule_that_fires_more_than_once_a_minute_keeps_no_schedule_status_so_nothing_is_past_due(string schedule)
     {
-        // As Azure's TimerSchedule.Create: useMonitor is turned off for a time span under a minute. A status such a
-        // timer was left with (its occurrence missed an hour ago) is not read, and runs are handed none.
+        // As Azure's TimerSchedule.Create: useMonitor is turned off for a time span under a minute, and for an NCRONTAB
+        // schedule firing more than once a minute. A status such a timer was left with (its occurrence missed an hour
+        // ago) is not read, and runs are handed none.
         var queues = new TestQueues(azurite.ConnectionString);
         var last = WholeMinuteAnHourAgo();
         var status = await SaveTickStatusAsync(queues, last: last, next: last.AddSeconds(3), lastUpdated: last);
         var left = (await status.DownloadContentAsync()).Value.Content.ToString();
 
-        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "00:00:03" });
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = schedule });
         var runs = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 2, "two timer runs"));
         Assert.All(runs, run =>
         {
@@ -190,6 +188,68 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         });
         Assert.Equal(left, (await status.DownloadContentAsync()).Value.Content.ToString());
         Assert.Contains(host.Logs.Lines, l => l.Contains("Tick keeps no schedule status", StringComparison.Ordinal));
+    }
+
+    /// <summary>Starts the test app with its timers keeping time by <paramref name="clock"/>.</summary>
+    private static Task<TestHost> StartOnClockAsync(TestQueues queues, ShiftedClock clock, IReadOnlyDictionary<string, string?> settings) =>
+        TestHost.StartAsync(queues, settings, o => new LocalHostOptions
+        {
+            AppDirectory = o.AppDirectory, Urls = o.Urls, Settings = o.Settings, AzuriteDataFolder = o.AzuriteDataFolder, WorkerGracePeriod = o.WorkerGracePeriod, Clock = clock,
+        });
+
+    [Fact]
+    public async Task A_timer_whose_next_occurrence_is_more_than_49_days_away_waits_for_it_in_pieces()
+    {
+        // .NET's timers wait 49.7 days at most: a 29 February 70 days away was waited for whole, which threw, and the
+        // timer stopped ("A trigger stopped"). As Azure's TimerListener, the host waits 24 days at most at a time.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var occurrence = new DateTimeOffset(2028, 2, 29, 6, 0, 0, TimeSpan.Zero);
+        // (OnStartup's next occurrence, 1 January, is 12 days away: a wait of its own, in one piece.)
+        var clock = new ShiftedClock(new DateTimeOffset(2027, 12, 20, 0, 0, 0, TimeSpan.Zero));
+        await using var host = await StartOnClockAsync(queues, clock, new Dictionary<string, string?> { ["TickSchedule"] = "0 0 6 29 FEB *" });
+
+        await Eventually.WaitAsync(() => Task.FromResult(clock.Waits(due => due > clock.GetUtcNow().AddDays(20)) || host.Logs.Contains("A trigger stopped")),
+            TestHost.Deadline, "Tick to wait for its occurrence");
+        Assert.False(host.Logs.Contains("A trigger stopped"), host.Logs.Tail());
+        Assert.False(clock.Waits(due => due > clock.GetUtcNow().AddDays(24).AddMinutes(1)), "a wait longer than 24 days");
+
+        clock.JumpTo(occurrence.AddSeconds(-2));
+        var run = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 1, "the run on 29 February")).Single();
+        Assert.Equal(occurrence, run.Record.GetProperty("next").GetDateTimeOffset());
+        Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+    }
+
+    [Fact]
+    public async Task An_ncrontab_occurrence_that_came_due_while_a_run_ran_fires_at_once_and_the_schedule_goes_on_from_then()
+    {
+        // As Azure's TimerListener: the timer is set for the status's Next when a run ends, and fires at once (not past
+        // due) when that has passed. Only that one occurrence: its Next is the first after the time it fired.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var eleven = new DateTimeOffset(2027, 12, 20, 11, 0, 0, TimeSpan.Zero);
+        var clock = new ShiftedClock(eleven.AddMinutes(-1));
+        await using var host = await StartOnClockAsync(queues, clock, new Dictionary<string, string?> { ["TickSchedule"] = "0 0 * * * *", ["TickBusyMs"] = "8000" });
+        await Eventually.WaitAsync(() => Task.FromResult(clock.Waits(due => (due - eleven).Duration() < TimeSpan.FromSeconds(1))), TestHost.Deadline, "Tick to wait for 11:00");
+        clock.JumpTo(eleven.AddSeconds(-1));
+
+        // While the 11:00 run is busy, 12:00 and 13:00 pass.
+        await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "TickBusy"), "the 11:00 run under way");
+        clock.JumpTo(eleven.AddHours(2).AddSeconds(30));
+
+        var runs = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 2, "the run of the occurrence that came due meanwhile"));
+        // As in the Functions host, a run is handed the status as it stood before it: its Next is the occurrence being run.
+        Assert.Equal(eleven, runs[0].Record.GetProperty("next").GetDateTimeOffset());
+        var atOnce = runs[1].Record;
+        Assert.Equal(eleven.AddHours(1), atOnce.GetProperty("next").GetDateTimeOffset());
+        Assert.InRange(atOnce.GetProperty("last").GetDateTimeOffset(), eleven, eleven.AddSeconds(5));
+        Assert.False(atOnce.GetProperty("IsPastDue").GetBoolean());
+        Assert.InRange(runs[1].Start - runs[0].End, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+
+        // It fired after 13:00: the schedule goes on at 14:00 (13:00 is not run too).
+        var blob = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts").GetBlobClient($"timers/{queues.HostId}/Tick/status");
+        var status = await Eventually.WaitAsync(async () => JsonDocument.Parse((await blob.DownloadContentAsync()).Value.Content.ToString()).RootElement.Clone(),
+            s => s.GetProperty("Next").GetDateTimeOffset() > eleven.AddHours(1), TestHost.Deadline, "the status saved after the second run");
+        Assert.Equal(eleven.AddHours(3), status.GetProperty("Next").GetDateTimeOffset());
+        Assert.InRange(status.GetProperty("Last").GetDateTimeOffset(), eleven.AddHours(2).AddSeconds(30), eleven.AddHours(2).AddMinutes(1));
     }
 
     [Fact]
@@ -202,18 +262,25 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
         try
         {
             var queues = new TestQueues(storage.ConnectionString);
-            await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "* * * * * *" });
-            await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "Tick"), "a first tick");
+            // A schedule that keeps its status (one firing more than once a minute keeps none), its first occurrence
+            // moved up, and runs long enough to take storage away during one.
+            var eleven = new DateTimeOffset(2027, 12, 20, 11, 0, 0, TimeSpan.Zero);
+            var clock = new ShiftedClock(eleven.AddMinutes(-1));
+            await using var host = await StartOnClockAsync(queues, clock, new Dictionary<string, string?> { ["TickSchedule"] = "0 * * * * *", ["TickBusyMs"] = "8000" });
+            await Eventually.WaitAsync(() => Task.FromResult(clock.Waits(due => (due - eleven).Duration() < TimeSpan.FromSeconds(1))), TestHost.Deadline, "Tick to wait for 11:00");
+            clock.JumpTo(eleven.AddSeconds(-1));
+            await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "TickBusy"), "the 11:00 run under way");
 
             await storage.DisposeAsync();
-            // Occurrences come due with storage away: the run fails, and so does saving the schedule status.
+            // The occurrence's run ends with storage away: it fails, and so does saving the schedule status.
             await Eventually.WaitAsync(() => Task.FromResult(host.Logs.Lines.Any(l => l.Contains("schedule status could not be saved") || l.Contains("A trigger stopped"))),
                 TestHost.Deadline, "an occurrence while storage was away");
             storage = await LocalHost.Storage.AzuriteServer.StartAsync(folder.FullName, ports: ports);
             var back = DateTimeOffset.UtcNow;
 
+            // The next occurrence (11:01) is at most a minute away, and its run takes 8 s.
             await queues.WaitForRecordsAsync(r => r.Any(x => x.GetProperty("function").GetString() == "Tick" && x.GetProperty("started").GetDateTimeOffset() > back),
-                "a tick after storage came back");
+                "a tick after storage came back", TimeSpan.FromSeconds(90));
             Assert.DoesNotContain(host.Logs.Lines, l => l.Contains("A trigger stopped"));
         }
         finally

@@ -219,7 +219,7 @@ public sealed class LocalFunctionsHost : IAsyncDisposable
             webBuilder.Services.AddSingleton(app.Host);
             webBuilder.Services.AddSingleton(settings);
             webBuilder.Services.AddSingleton(connections);
-            webBuilder.Services.AddSingleton(TimeProvider.System);
+            webBuilder.Services.AddSingleton(options.Clock);
             webBuilder.Services.AddSingleton<QueueWakeups>();
             webBuilder.Services.AddSingleton<QueueOutputWriter>();
             webBuilder.Services.AddSingleton<FunctionInvoker>();

@@ -39,6 +39,9 @@ public sealed class LocalHostOptions
     /// <summary>The least severe log level written to the console (when no logger provider is given).</summary>
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>The clock timer triggers keep their schedules by (tests move it on to an occurrence months away).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
     /// <summary>Levels for categories of their own (the app's or the host's), beside <see cref="MinimumLogLevel"/>: the demo keeps runs' lifecycle lines.</summary>
     public IReadOnlyDictionary<string, LogLevel> CategoryLogLevels { get; init; } = new Dictionary<string, LogLevel>();
 }

@@ -14,15 +14,19 @@ public sealed class TimerSchedule
     private static readonly System.Text.RegularExpressions.Regex MonthAndDayNames = new("JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT",
         System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
+    // An instant to count a field's values from: a minute, an hour, a day, January (31 days), a year, a week.
+    private static readonly DateTime CountFrom = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
     private readonly CronExpression? _cron;
     private readonly TimeSpan? _interval;
 
-    private TimerSchedule(string text, CronExpression? cron, TimeSpan? interval, TimeZoneInfo zone)
+    private TimerSchedule(string text, CronExpression? cron, TimeSpan? interval, TimeZoneInfo zone, bool keepsStatus)
     {
         Text = text;
         _cron = cron;
         _interval = interval;
         Zone = zone;
+        KeepsStatus = keepsStatus;
     }
 
     public string Text { get; }
@@ -34,10 +38,10 @@ public sealed class TimerSchedule
 
     /// <summary>
     /// Whether the host keeps a status for this schedule when the function asks for one (<c>useMonitor</c>, the
-    /// default). As the Functions host's <c>TimerSchedule.Create</c>: not for a time span under a minute. (Nor, there,
-    /// for an NCRONTAB schedule firing more than once a minute; this host still keeps one for those.)
+    /// default). As the Functions host's <c>TimerSchedule.Create</c>: not for a schedule that fires more than once a
+    /// minute, a time span under a minute or an NCRONTAB schedule such as <c>*/20 * * * * *</c>.
     /// </summary>
-    public bool KeepsStatus => _interval is not { } interval || interval >= TimeSpan.FromMinutes(1);
+    public bool KeepsStatus { get; }
 
     /// <summary>A timer's first status, with no status saved (or none kept): nothing has run, the next occurrence is the first after now.</summary>
     public ScheduleStatus FirstStatus(DateTimeOffset now) => new(null, Next(now), now);
@@ -59,23 +63,14 @@ public sealed class TimerSchedule
     /// as the Functions host's <c>TimerListener.InvokeJobFunction</c> makes it: <c>Last</c> and <c>LastUpdated</c> the
     /// time it fired (the occurrence itself when it fired early, so that it does not come again), <c>Next</c> the
     /// occurrence after that time. A time span's next occurrence is so an interval after the last one fired, however
-    /// long its run took.
+    /// long its run took; an NCRONTAB occurrence that came due during the run is the one after it, fired at once, and
+    /// the occurrence after that is the first after it fired (any others that came due meanwhile are not run).
     /// </summary>
     public ScheduleStatus StatusAfter(DateTimeOffset occurrence, DateTimeOffset firedAt)
     {
         var from = occurrence > firedAt ? occurrence : firedAt;
         return new ScheduleStatus(from, Next(from), from);
     }
-
-    /// <summary>
-    /// When the occurrence after a run fires, given the <paramref name="next"/> one its status holds (computed when the
-    /// run fired). A time span fires at it, at once when it passed during the run, as the Functions host's
-    /// <c>TimerListener</c> sets its timer for the status's <c>Next</c> when a run ends. An NCRONTAB schedule fires at it
-    /// while it is to come; one that passed during the run is skipped for the first occurrence after now (this host's
-    /// rule, kept; Azure's fires it at once).
-    /// </summary>
-    public DateTimeOffset? Due(DateTimeOffset? next, DateTimeOffset now) =>
-        _interval is not null ? next ?? Next(now) : next > now ? next : Next(now);
 
     /// <summary>
     /// Whether a saved status's <paramref name="next"/> belongs to this schedule, or was saved under another one
@@ -96,6 +91,23 @@ public sealed class TimerSchedule
     /// <summary>A saved time, or null when it is unset (0001-01-01, which no zone converts safely) or missing.</summary>
     private static DateTimeOffset? Known(DateTimeOffset? time) => time >= DateTimeOffset.MinValue.AddYears(1) ? time : null;
 
+    /// <summary>
+    /// Whether an NCRONTAB schedule fires more than once a minute, as the Functions host's
+    /// <c>TimerSchedule.ShouldDisableScheduleMonitor</c> tells: every field but the seconds takes every value (reads
+    /// as <c>*</c> once parsed: <c>0-59</c>, <c>*/1</c> and <c>SUN-SAT</c> do too), and the seconds field more than one.
+    /// </summary>
+    private static bool FiresMoreThanOnceAMinute(string[] fields) =>
+        Occurrences($"0 {fields[1]} * * * *", CountFrom.AddHours(1)) == 60
+        && Occurrences($"0 0 {fields[2]} * * *", CountFrom.AddDays(1)) == 24
+        && Occurrences($"0 0 0 {fields[3]} * *", CountFrom.AddMonths(1)) == 31
+        && Occurrences($"0 0 0 1 {fields[4]} *", CountFrom.AddYears(1)) == 12
+        && Occurrences($"0 0 0 * * {fields[5]}", CountFrom.AddDays(7)) == 7
+        && Occurrences($"{fields[0]} * * * * *", CountFrom.AddMinutes(1)) > 1;
+
+    /// <summary>How many times an expression fires from <see cref="CountFrom"/> until (not at) <paramref name="until"/>.</summary>
+    private static int Occurrences(string expression, DateTime until) =>
+        CronExpression.Parse(expression, CronFormat.IncludeSeconds).GetOccurrences(CountFrom, until, fromInclusive: true, toInclusive: false).Count();
+
     /// <summary>Parses a schedule; a wrong one is an error naming where it came from.</summary>
     public static TimerSchedule Parse(string text, string source, string? timeZone)
     {
@@ -112,7 +124,7 @@ public sealed class TimerSchedule
         if (text.Contains(':', StringComparison.Ordinal) && !text.Contains(' ', StringComparison.Ordinal))
         {
             return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var interval) && interval > TimeSpan.Zero
-                ? new TimerSchedule(text, null, interval, zone)
+                ? new TimerSchedule(text, null, interval, zone, keepsStatus: interval >= TimeSpan.FromMinutes(1))
                 : throw new FormatException($"The schedule '{text}' (from {source}) is neither an NCRONTAB expression nor a positive time span.");
         }
         var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -126,7 +138,7 @@ public sealed class TimerSchedule
             throw new FormatException($"The schedule '{text}' (from {source}) has 7 in its day-of-week field: NCRONTAB numbers the days 0 (Sunday) to 6.");
         try
         {
-            return new TimerSchedule(text, CronExpression.Parse(text, CronFormat.IncludeSeconds), null, zone);
+            return new TimerSchedule(text, CronExpression.Parse(text, CronFormat.IncludeSeconds), null, zone, keepsStatus: !FiresMoreThanOnceAMinute(fields));
         }
         catch (CronFormatException e)
         {

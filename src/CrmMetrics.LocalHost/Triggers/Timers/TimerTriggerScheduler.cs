@@ -16,9 +16,9 @@ public sealed record ScheduleStatus(DateTimeOffset? Last, DateTimeOffset? Next, 
 /// <summary>
 /// Drives a <c>timerTrigger</c> function as the Functions host does. One host at a time runs it:
 /// the holder of the listener lock (a blob lease in <c>azure-webjobs-hosts</c>, renewed while held;
-/// another host takes over when it lapses). Occurrences never overlap: the next is computed when one
-/// fires and waited for once its run ends (a time span's an interval after it fired, as in the Functions
-/// host). With <c>useMonitor</c> (the default; off for a time span under a minute, as there) the last
+/// another host takes over when it lapses). Occurrences never overlap: as in the Functions host, the next
+/// is computed when one fires (a time span's an interval after it fired) and waited for once its run ends,
+/// or fired at once when it came due during the run. With <c>useMonitor</c> (the default; off for a schedule firing more than once a minute, as there) the last
 /// and next occurrences are kept in a status blob, so an occurrence missed while no host ran is run at start with <c>IsPastDue</c>;
 /// <c>runOnStartup</c> runs it once when the host starts. The function gets the host's
 /// <c>TimerInfo</c> payload.
@@ -39,8 +39,10 @@ public sealed class TimerTriggerScheduler(
     private static readonly TimeSpan LockRetry = TimeSpan.FromSeconds(10);
     // The host calls an occurrence past due when it fires this much later than scheduled.
     private static readonly TimeSpan PastDueTolerance = TimeSpan.FromSeconds(30);
+    // As the Functions host's TimerListener: a timer waits 24 days at most at a time (.NET's take 49.7 days at most).
+    private static readonly TimeSpan LongestWait = TimeSpan.FromDays(24);
 
-    // As the Functions host: a time span under a minute keeps no status, whatever the function asks.
+    // As the Functions host: a schedule that fires more than once a minute keeps no status, whatever the function asks.
     private readonly bool _monitored = useMonitor && schedule.KeepsStatus;
 
     public string LockBlobName => $"locks/{hostId}/{functionName}.Listener";
@@ -58,7 +60,7 @@ public sealed class TimerTriggerScheduler(
         await CreateLockAsync();
         logger.LogInformation("{Function} runs on schedule '{Schedule}' ({Zone})", functionName, schedule.Text, schedule.Zone.Id);
         if (useMonitor && !_monitored)
-            logger.LogInformation("{Function} keeps no schedule status, as Azure's host keeps none for a time span under a minute: nothing is past due after a stop", functionName);
+            logger.LogInformation("{Function} keeps no schedule status, as Azure's host keeps none for a schedule that fires more than once a minute: nothing is past due after a stop", functionName);
 
         var startup = runOnStartup;
         var waiting = false;
@@ -152,14 +154,21 @@ public sealed class TimerTriggerScheduler(
 
         while (!held.IsCancellationRequested)
         {
+            // As the Functions host's TimerListener: the timer is set for the status's Next, computed when the last
+            // occurrence fired. One that came due while the last run ran fires at once and is not past due.
+            if (status.Next is not { } due) return;
             now = clock.GetUtcNow();
-            if (schedule.Due(status.Next, now) is not { } due) return;
-            // An occurrence that came due while the last run ran (a time span shorter than the run) fires at once and,
-            // as in the Functions host, is not past due.
             var atOnce = due <= now;
-            if (!atOnce) await Task.Delay(due - now, clock, held);
+            if (!atOnce) await WaitUntilAsync(due, held);
             status = await RunOnceAsync(status, due, pastDue: !atOnce && clock.GetUtcNow() - due > PastDueTolerance, stopping);
         }
+    }
+
+    /// <summary>Waits until <paramref name="due"/> by the clock, in waits of <see cref="LongestWait"/> at most, as the Functions host does for an occurrence further away.</summary>
+    private async Task WaitUntilAsync(DateTimeOffset due, CancellationToken ct)
+    {
+        for (var left = due - clock.GetUtcNow(); left > TimeSpan.Zero; left = due - clock.GetUtcNow())
+            await Task.Delay(left < LongestWait ? left : LongestWait, clock, ct);
     }
 
     /// <summary>
