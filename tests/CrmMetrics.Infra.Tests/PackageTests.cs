@@ -77,7 +77,7 @@ public class PackageTests(PackageFixture package) : IClassFixture<PackageFixture
     public void Functions_metadata_lists_every_function_with_todays_triggers_and_there_is_no_function_json()
     {
         var functions = Read("functions.metadata").AsArray().ToDictionary(f => (string)f!["name"]!, f => f!["bindings"]!.AsArray());
-        Assert.Equal(37, functions.Count);
+        Assert.Equal(38, functions.Count);
         string Trigger(string name) => functions[name].Single(b => ((string)b!["type"]!).EndsWith("Trigger", StringComparison.Ordinal)) is var b
             ? $"{b!["type"]} {(string?)b["route"] ?? (string?)b["queueName"] ?? (string?)b["schedule"]}" : "";
         Assert.Equal("queueTrigger crm-events", Trigger("IngestQueuedEvents"));
@@ -89,6 +89,7 @@ public class PackageTests(PackageFixture package) : IClassFixture<PackageFixture
         Assert.Equal("timerTrigger %AlertDigestSchedule%", Trigger("AlertDigest"));
         Assert.Equal("httpTrigger api/events", Trigger("IngestEvents"));
         Assert.Equal("httpTrigger api/events/poisoned/replay", Trigger("ReplayPoisonedEvents"));
+        Assert.Equal("httpTrigger api/runs", Trigger("RunList"));
         Assert.Equal("httpTrigger odata/{*path}", Trigger("OData"));
         Assert.Equal("httpTrigger dashboard/assets/{*path}", Trigger("DashboardAsset"));
         Assert.All(functions.Values, bindings => Assert.Single(bindings, b => (string?)b!["direction"] == "In" && ((string)b["type"]!).EndsWith("Trigger", StringComparison.Ordinal)));
