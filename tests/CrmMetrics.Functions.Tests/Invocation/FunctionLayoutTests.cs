@@ -42,9 +42,9 @@ public class FunctionLayoutTests
     public void Every_function_keeps_its_name_and_trigger(string function, string trigger) => Assert.Equal(trigger, Trigger(function));
 
     [Fact]
-    public void The_build_is_a_standard_isolated_app_with_thirty_seven_functions_and_no_function_json()
+    public void The_build_is_a_standard_isolated_app_with_thirty_eight_functions_and_no_function_json()
     {
-        Assert.Equal(37, Metadata().GetArrayLength());
+        Assert.Equal(38, Metadata().GetArrayLength());
         Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "worker.config.json")));
         Assert.True(File.Exists(Path.Combine(FunctionApp.Folder, "extensions.json")));
         Assert.Empty(Directory.GetFiles(FunctionApp.Folder, "function.json", SearchOption.AllDirectories));
