@@ -253,6 +253,24 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task An_occurrence_whose_timer_fires_late_is_not_past_due()
+    {
+        // As Azure's TimerListener: only the run at start for an occurrence missed while no host ran is past due; a timer
+        // that fires late (a machine that slept through the occurrence, here a clock moved on two minutes past it) runs
+        // a regular invocation, handed the occurrence as Next.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var eleven = new DateTimeOffset(2027, 12, 20, 11, 0, 0, TimeSpan.Zero);
+        var clock = new ShiftedClock(eleven.AddMinutes(-1));
+        await using var host = await StartOnClockAsync(queues, clock, new Dictionary<string, string?> { ["TickSchedule"] = "0 0 * * * *" });
+        await Eventually.WaitAsync(() => Task.FromResult(clock.Waits(due => (due - eleven).Duration() < TimeSpan.FromSeconds(1))), TestHost.Deadline, "Tick to wait for 11:00");
+        clock.JumpTo(eleven.AddMinutes(2));
+
+        var run = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 1, "the 11:00 run")).Single();
+        Assert.Equal(eleven, run.Record.GetProperty("next").GetDateTimeOffset());
+        Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+    }
+
+    [Fact]
     public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
     {
         // Storage of its own, started again on the same ports and data folder.
