@@ -271,6 +271,29 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task A_schedule_with_no_occurrence_to_come_keeps_its_lock_and_does_not_run()
+    {
+        // 30 February: Cronos gives no next occurrence. The scheduler returned, let the lock go and took it again at once,
+        // over and over (status read and written each time, nothing logged). As Azure's host, whose NCRONTAB gives the
+        // end of time, it now holds its lock and waits, and says why it does not run.
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "0 0 0 30 2 *" });
+        const string line = "Tick: its schedule '0 0 0 30 2 *' has no occurrence to come; it does not run";
+        await Eventually.WaitAsync(() => Task.FromResult(host.Logs.Lines.Any(l => l.Contains(line, StringComparison.Ordinal))), TestHost.Deadline, "Tick to say it does not run");
+        var hosts = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts");
+        var status = hosts.GetBlobClient($"timers/{queues.HostId}/Tick/status");
+        var saved = (await status.GetPropertiesAsync()).Value.ETag;
+        // The lock stays held, and the status is not written again (the loop rewrote it continually).
+        var lockBlob = hosts.GetBlobClient($"locks/{queues.HostId}/Tick.Listener");
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(Azure.Storage.Blobs.Models.LeaseState.Leased, (await lockBlob.GetPropertiesAsync()).Value.LeaseState);
+            Assert.Equal(saved, (await status.GetPropertiesAsync()).Value.ETag);
+        }
+        Assert.Single(host.Logs.Lines, l => l.Contains(line, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
     {
         // Storage of its own, started again on the same ports and data folder.

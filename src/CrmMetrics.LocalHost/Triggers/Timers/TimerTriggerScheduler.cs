@@ -155,7 +155,15 @@ public sealed class TimerTriggerScheduler(
             // As the Functions host's TimerListener: the timer is set for the status's Next, computed when the last
             // occurrence fired. One that came due while the last run ran fires at once; neither it nor one whose timer
             // fires late (a machine that slept through it) is past due: only the check at start makes a run past due.
-            if (status.Next is not { } due) return;
+            if (status.Next is not { } due)
+            {
+                // A schedule with no occurrence to come (0 0 0 30 2 *: Cronos gives none). Azure's NCRONTAB gives the end of
+                // time, so its timer never fires and its listener keeps its lock; returning here let the lock go and took it
+                // again at once, over and over, reading and writing the status each time.
+                logger.LogWarning("{Function}: its schedule '{Schedule}' has no occurrence to come; it does not run", functionName, schedule.Text);
+                await Task.Delay(Timeout.InfiniteTimeSpan, clock, held);
+                return;
+            }
             await WaitUntilAsync(due, held);
             status = await RunOnceAsync(status, due, pastDue: false, stopping);
         }
