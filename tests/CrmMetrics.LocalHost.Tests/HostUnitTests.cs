@@ -153,11 +153,31 @@ public sealed class HostUnitTests
         // Saved under the 20-second NCRONTAB schedule (the operator's probe).
         Assert.False(interval.Gave(run.AddSeconds(20), run, run));
 
-        // An unset LastUpdated (a status written by hand) is unknown, not an error, in a zone behind UTC too.
+        // An unset LastUpdated (a status written by hand) is unknown, not an error, in a zone behind UTC too. With no time
+        // its Next was counted from, the Next is not taken for the schedule's (Azure's host counts one from now instead).
         var newYork = TimerSchedule.Parse("0 */1 * * * *", "S", "America/New_York");
-        Assert.True(newYork.Gave(run.AddMinutes(1), null, default));
+        Assert.False(newYork.Gave(run.AddMinutes(1), null, default));
         Assert.False(newYork.Gave(run.AddSeconds(20), null, default));
         Assert.False(newYork.Gave(default, null, default));
+    }
+
+    [Fact]
+    public void A_saved_next_occurrence_that_the_new_schedule_also_has_but_would_not_give_is_a_schedule_change()
+    {
+        // Every two hours, changed to hourly while no host ran: the saved Next (an even hour) is an hourly occurrence too,
+        // but the hourly schedule gives 11:00 after the run at 10:00. Azure's ScheduleMonitor finds the schedule changed.
+        var ten = new DateTimeOffset(2026, 12, 7, 10, 0, 0, TimeSpan.Zero);
+        var hourly = TimerSchedule.Parse("0 0 * * * *", "S", null);
+        // As this host (and Azure's) saves it: Last and LastUpdated the time the run fired.
+        Assert.False(hourly.Gave(ten.AddHours(2), ten, ten));
+        // As the earlier host saved it after a short run (LastUpdated its end): still a change.
+        Assert.False(hourly.Gave(ten.AddHours(2), ten, ten.AddSeconds(5)));
+        // The earlier host's status after a run that outlasted its Next (10:00 to 12:30; Next counted from its start)
+        // still belongs: the schedule gives 12:00 from a time during the run.
+        Assert.True(TimerSchedule.Parse("0 0 */2 * * *", "S", null).Gave(ten.AddHours(2), ten, ten.AddHours(2.5)));
+        Assert.True(hourly.Gave(ten.AddHours(1), ten, ten.AddMinutes(90)));
+        // But not a Next before the run it was counted after.
+        Assert.False(hourly.Gave(ten.AddHours(-1), ten, ten.AddMinutes(90)));
     }
 
     [Fact]

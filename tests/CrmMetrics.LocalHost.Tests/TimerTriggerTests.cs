@@ -253,6 +253,47 @@ public sealed class TimerTriggerTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
+    public async Task An_occurrence_whose_timer_fires_late_is_not_past_due()
+    {
+        // As Azure's TimerListener: only the run at start for an occurrence missed while no host ran is past due; a timer
+        // that fires late (a machine that slept through the occurrence, here a clock moved on two minutes past it) runs
+        // a regular invocation, handed the occurrence as Next.
+        var queues = new TestQueues(azurite.ConnectionString);
+        var eleven = new DateTimeOffset(2027, 12, 20, 11, 0, 0, TimeSpan.Zero);
+        var clock = new ShiftedClock(eleven.AddMinutes(-1));
+        await using var host = await StartOnClockAsync(queues, clock, new Dictionary<string, string?> { ["TickSchedule"] = "0 0 * * * *" });
+        await Eventually.WaitAsync(() => Task.FromResult(clock.Waits(due => (due - eleven).Duration() < TimeSpan.FromSeconds(1))), TestHost.Deadline, "Tick to wait for 11:00");
+        clock.JumpTo(eleven.AddMinutes(2));
+
+        var run = TickRuns(await queues.WaitForRecordsAsync(r => TickRuns(r).Count >= 1, "the 11:00 run")).Single();
+        Assert.Equal(eleven, run.Record.GetProperty("next").GetDateTimeOffset());
+        Assert.False(run.Record.GetProperty("IsPastDue").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_schedule_with_no_occurrence_to_come_keeps_its_lock_and_does_not_run()
+    {
+        // 30 February: Cronos gives no next occurrence. The scheduler returned, let the lock go and took it again at once,
+        // over and over (status read and written each time, nothing logged). As Azure's host, whose NCRONTAB gives the
+        // end of time, it now holds its lock and waits, and says why it does not run.
+        var queues = new TestQueues(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(queues, new Dictionary<string, string?> { ["TickSchedule"] = "0 0 0 30 2 *" });
+        const string line = "Tick: its schedule '0 0 0 30 2 *' has no occurrence to come; it does not run";
+        await Eventually.WaitAsync(() => Task.FromResult(host.Logs.Lines.Any(l => l.Contains(line, StringComparison.Ordinal))), TestHost.Deadline, "Tick to say it does not run");
+        var hosts = new BlobContainerClient(azurite.ConnectionString, "azure-webjobs-hosts");
+        var status = hosts.GetBlobClient($"timers/{queues.HostId}/Tick/status");
+        var saved = (await status.GetPropertiesAsync()).Value.ETag;
+        // The lock stays held, and the status is not written again (the loop rewrote it continually).
+        var lockBlob = hosts.GetBlobClient($"locks/{queues.HostId}/Tick.Listener");
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(Azure.Storage.Blobs.Models.LeaseState.Leased, (await lockBlob.GetPropertiesAsync()).Value.LeaseState);
+            Assert.Equal(saved, (await status.GetPropertiesAsync()).Value.ETag);
+        }
+        Assert.Single(host.Logs.Lines, l => l.Contains(line, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_timer_goes_on_running_after_storage_was_away_while_an_occurrence_came_due()
     {
         // Storage of its own, started again on the same ports and data folder.

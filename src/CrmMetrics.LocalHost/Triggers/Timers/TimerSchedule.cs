@@ -75,17 +75,21 @@ public sealed class TimerSchedule
     /// <summary>
     /// Whether a saved status's <paramref name="next"/> belongs to this schedule, or was saved under another one
     /// (or another zone). As the Functions host checks: the schedule gives it from <paramref name="lastUpdated"/>,
-    /// the time it was computed from. A status an earlier local host saved has the end of its run there instead,
-    /// so it belongs too when <paramref name="next"/> is an occurrence of this NCRONTAB schedule, or this interval
-    /// after a time between the run's occurrence (<paramref name="last"/>) and its end. An unset time is unknown.
+    /// the time it was computed from. A status an earlier local host saved has the end of its run there instead
+    /// (and Next counted from a time between the run's occurrence, <paramref name="last"/>, and its end), so it
+    /// belongs too when the schedule gives <paramref name="next"/> from a time during the run: this interval after
+    /// one, or, for NCRONTAB, an occurrence after the run's that came due before its end (one due after the end is
+    /// given from the end, the first rule). Any other occurrence of the schedule, as an even hour saved by a
+    /// two-hourly schedule now hourly, is a change, as in Azure's host. An unset time is unknown.
     /// </summary>
     public bool Gave(DateTimeOffset next, DateTimeOffset? last, DateTimeOffset lastUpdated)
     {
         if (Known(next) is null) return false;
         if (Known(lastUpdated) is not null && Next(lastUpdated) == next) return true;
+        if (Known(last) is not { } run || Known(lastUpdated) is null) return false;
         if (_interval is { } interval)
-            return Known(last) is { } run && Known(lastUpdated) is not null && next - interval >= run && next - interval <= lastUpdated;
-        return _cron!.GetNextOccurrence(next.AddTicks(-1), Zone) == next;
+            return next - interval >= run && next - interval <= lastUpdated;
+        return next > run && next <= lastUpdated && _cron!.GetNextOccurrence(next.AddTicks(-1), Zone) == next;
     }
 
     /// <summary>A saved time, or null when it is unset (0001-01-01, which no zone converts safely) or missing.</summary>

@@ -37,8 +37,6 @@ public sealed class TimerTriggerScheduler(
 {
     public static readonly TimeSpan LockDuration = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan LockRetry = TimeSpan.FromSeconds(10);
-    // The host calls an occurrence past due when it fires this much later than scheduled.
-    private static readonly TimeSpan PastDueTolerance = TimeSpan.FromSeconds(30);
     // As the Functions host's TimerListener: a timer waits 24 days at most at a time (.NET's take 49.7 days at most).
     private static readonly TimeSpan LongestWait = TimeSpan.FromDays(24);
 
@@ -155,12 +153,19 @@ public sealed class TimerTriggerScheduler(
         while (!held.IsCancellationRequested)
         {
             // As the Functions host's TimerListener: the timer is set for the status's Next, computed when the last
-            // occurrence fired. One that came due while the last run ran fires at once and is not past due.
-            if (status.Next is not { } due) return;
-            now = clock.GetUtcNow();
-            var atOnce = due <= now;
-            if (!atOnce) await WaitUntilAsync(due, held);
-            status = await RunOnceAsync(status, due, pastDue: !atOnce && clock.GetUtcNow() - due > PastDueTolerance, stopping);
+            // occurrence fired. One that came due while the last run ran fires at once; neither it nor one whose timer
+            // fires late (a machine that slept through it) is past due: only the check at start makes a run past due.
+            if (status.Next is not { } due)
+            {
+                // A schedule with no occurrence to come (0 0 0 30 2 *: Cronos gives none). Azure's NCRONTAB gives the end of
+                // time, so its timer never fires and its listener keeps its lock; returning here let the lock go and took it
+                // again at once, over and over, reading and writing the status each time.
+                logger.LogWarning("{Function}: its schedule '{Schedule}' has no occurrence to come; it does not run", functionName, schedule.Text);
+                await Task.Delay(Timeout.InfiniteTimeSpan, clock, held);
+                return;
+            }
+            await WaitUntilAsync(due, held);
+            status = await RunOnceAsync(status, due, pastDue: false, stopping);
         }
     }
 
