@@ -91,12 +91,8 @@ public sealed class AlertsFunctions(AlertRuleStore rules, GoalStore goals, Defin
     }
 
     /// <summary>What chooses the alerts listed (not the page size), hashed: the same for every page of one listing.</summary>
-    private static string QueryFingerprint(DateTimeOffset? since, Period? period, string? severity, string? kind, string? state)
-    {
-        var text = string.Join('\n', since?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", period is null ? "" : Grains.Key(period.Grain) + "|" + period.Key,
-            severity ?? "", kind ?? "", state ?? "");
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)).AsSpan(0, 8));
-    }
+    private static string QueryFingerprint(DateTimeOffset? since, Period? period, string? severity, string? kind, string? state) =>
+        PageTokens.Fingerprint(PageTokens.Part(since), period is null ? null : Grains.Key(period.Grain) + "|" + period.Key, severity, kind, state);
 
     /// <summary>
     /// The CloudEvent with its <c>state</c>: an alert is <c>open</c> until a recovery resolves it

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using CrmMetrics.Domain.Validation;
 using CrmMetrics.Functions.Hosting;
@@ -89,8 +88,7 @@ public sealed class AuditFunctions(GoalStore goals, IncentivePlanStore plans, Al
 
     /// <summary>What chooses the entries (not the page size), hashed: the same for every page of one listing.</summary>
     private static string Fingerprint(string? kind, string? id, string? actor, DateTimeOffset? since, DateTimeOffset? until) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', kind ?? "", id ?? "", actor ?? "",
-            since?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", until?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""))).AsSpan(0, 8));
+        PageTokens.Fingerprint(kind, id, actor, PageTokens.Part(since), PageTokens.Part(until));
 
     /// <summary>Where a listing goes on: after the last entry of the page before, for the query it came with.</summary>
     private sealed record AuditCursor(string Query, long At, string Kind, string Id, int Version)
@@ -99,19 +97,9 @@ public sealed class AuditFunctions(GoalStore goals, IncentivePlanStore plans, Al
 
         public DocumentChange Last => new(Kind, Id, Version, "", new DateTimeOffset(At, TimeSpan.Zero), new ChangeActor("", ""), null, null);
 
-        public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(this));
+        public string Encode() => PageTokens.Encode(this);
 
-        public static AuditCursor? TryDecode(string token)
-        {
-            try
-            {
-                var cursor = System.Text.Json.JsonSerializer.Deserialize<AuditCursor>(System.Buffers.Text.Base64Url.DecodeFromChars(token));
-                return cursor is { Query: not null, Kind: not null, Id: not null } && cursor.At is >= 0 and <= 3155378975999999999 ? cursor : null;
-            }
-            catch (Exception e) when (e is FormatException or System.Text.Json.JsonException or ArgumentException)
-            {
-                return null;
-            }
-        }
+        public static AuditCursor? TryDecode(string token) =>
+            PageTokens.TryDecode<AuditCursor>(token) is { Query: not null, Kind: not null, Id: not null } cursor && cursor.At is >= 0 and <= 3155378975999999999 ? cursor : null;
     }
 }

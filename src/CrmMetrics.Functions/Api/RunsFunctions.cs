@@ -191,23 +191,12 @@ public sealed class RunsFunctions(CrmMetricsSettings settings, RunStore runs, St
     {
         /// <summary>What chooses the runs (not the page size), hashed: the same for every page of one listing.</summary>
         public static string Fingerprint(string? trigger, string? state, DateTimeOffset? since, DateTimeOffset? until) =>
-            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', trigger ?? "", state ?? "",
-                since?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", until?.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""))).AsSpan(0, 8));
+            PageTokens.Fingerprint(trigger, state, PageTokens.Part(since), PageTokens.Part(until));
 
-        public string Encode() => System.Buffers.Text.Base64Url.EncodeToString(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(this));
+        public string Encode() => PageTokens.Encode(this);
 
-        public static RunListCursor? TryDecode(string token)
-        {
-            try
-            {
-                var cursor = System.Text.Json.JsonSerializer.Deserialize<RunListCursor>(System.Buffers.Text.Base64Url.DecodeFromChars(token));
-                return cursor is { Query: not null, After: not null } && RunStore.IsIndexKey(cursor.After) ? cursor : null;
-            }
-            catch (Exception e) when (e is FormatException or System.Text.Json.JsonException or ArgumentException)
-            {
-                return null;
-            }
-        }
+        public static RunListCursor? TryDecode(string token) =>
+            PageTokens.TryDecode<RunListCursor>(token) is { Query: not null, After: not null } cursor && RunStore.IsIndexKey(cursor.After) ? cursor : null;
     }
 
     [Function("Run")]
