@@ -340,9 +340,7 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         var account = await azurite.AccountAsync();
         var time = new DateTimeOffset(2026, 5, 29, 10, 0, 0, TimeSpan.Zero);
         var old = Order("row-3", time, 5m);
-        await account.Table(StorageNames.Tables.Facts).AddEntityAsync(FactEntity.ToEntity(old));
-        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
-            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("row-3"), "row-3") { ["Day"] = "20260529" });
+        await StoreAsBeforeTheLogsAsync(account, old);
 
         var resent = await new FactStore(account).InsertAsync([Order("row-3", time.AddDays(1), 6m)], default);
         Assert.Equal(["row-3"], resent.Conflicting.Select(f => f.Id));
@@ -498,15 +496,21 @@ public class FactStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixtu
         Assert.Equal([("half-2", 3m), ("half-3", 1m)], await ScanColumnsAsync(store, day, utc!));
     }
 
+    /// <summary>A fact as the store kept it before the logs: its row in its day's partition, and a claim with its day and no write id.</summary>
+    private static async Task StoreAsBeforeTheLogsAsync(StorageAccount account, Fact fact)
+    {
+        await account.Table(StorageNames.Tables.Facts).AddEntityAsync(FactEntity.ToEntity(fact));
+        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
+            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition(fact.Id), fact.Id) { ["Day"] = StorageKeys.DayKey(DateOnly.FromDateTime(fact.Time.UtcDateTime)) });
+    }
+
     [Fact]
     public async Task Facts_stored_as_rows_before_the_logs_are_still_read_and_their_ids_stay_taken()
     {
         var account = await azurite.AccountAsync();
         var time = new DateTimeOffset(2026, 5, 7, 10, 0, 0, TimeSpan.Zero);
         var old = Order("row-1", time, 5m);
-        await account.Table(StorageNames.Tables.Facts).AddEntityAsync(FactEntity.ToEntity(old));
-        await account.Table(StorageNames.Tables.FactIds).AddEntityAsync(
-            new Azure.Data.Tables.TableEntity(StorageKeys.FactIdPartition("row-1"), "row-1") { ["Day"] = "20260507" });
+        await StoreAsBeforeTheLogsAsync(account, old);
         var store = new FactStore(account);
 
         var resent = await store.InsertAsync([Order("row-1", time, 6m), Order("row-2", time)], default);
